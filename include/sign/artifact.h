@@ -1,0 +1,114 @@
+/* signet — artifacts: a plain file or an archive walked into a record. */
+#ifndef SIGN_ARTIFACT_H
+#define SIGN_ARTIFACT_H
+
+#include "common.h"
+#include "digest.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    SIGN_ARTIFACT_FILE = 1, /* any bytes, hashed whole */
+    SIGN_ARTIFACT_ZIP = 2   /* a zip archive: whole file and every entry */
+} sign_artifact_kind;
+
+typedef enum {
+    SIGN_SEVERITY_INFO = 0,
+    SIGN_SEVERITY_WARNING = 1,
+    SIGN_SEVERITY_DANGER = 2 /* refuses signing unless allowed by id */
+} sign_severity;
+
+/* One anomaly found while walking an artifact. Strings owned by the artifact. */
+typedef struct sign_finding {
+    const char *id;        /* stable id, e.g. "zip-path-traversal" */
+    sign_severity severity;
+    const char *path;      /* entry concerned, or NULL for the whole archive */
+    const char *message;   /* one line for humans */
+} sign_finding;
+
+typedef enum {
+    SIGN_ENTRY_FILE = 1,
+    SIGN_ENTRY_DIR = 2,
+    SIGN_ENTRY_SYMLINK = 3,
+    SIGN_ENTRY_HARDLINK = 4,
+    SIGN_ENTRY_OTHER = 5
+} sign_entry_type;
+
+/* One archive entry. Strings owned by the artifact. */
+typedef struct sign_entry {
+    const char *path;        /* as stored in the archive */
+    sign_entry_type type;
+    unsigned int mode;       /* permission bits incl. setuid/setgid/sticky (07777) */
+    uint64_t size;           /* uncompressed size */
+    int has_digest;          /* 1 for regular files (and symlinks: digest of target) */
+    unsigned char sha256[SIGN_SHA256_LEN];
+    const char *link_target; /* symlink / hardlink target, else NULL */
+} sign_entry;
+
+/* Flags of sign_artifact_options. */
+#define SIGN_ARTIFACT_NO_ENTRIES 0x1u /* recognise, hash whole file, but do not walk entries */
+
+typedef struct sign_artifact_options {
+    unsigned int version;
+    unsigned int flags;
+    const sign_limits *limits;  /* NULL: defaults */
+    sign_progress_cb progress;  /* may be NULL */
+    void *progress_userdata;
+} sign_artifact_options;
+
+#define SIGN_ARTIFACT_OPTIONS_VERSION 1
+#define SIGN_ARTIFACT_OPTIONS_INIT {SIGN_ARTIFACT_OPTIONS_VERSION, 0, NULL, NULL, NULL}
+
+typedef struct sign_artifact sign_artifact;
+
+/*
+ * Read the artifact at path: recognise its kind by content, hash its exact
+ * bytes (SHA-256) and, for archives, walk every entry and collect findings.
+ * name is the artifact's name in the manifest (NULL: derived from path);
+ * it is normalised with sign_artifact_name_normalise(). Findings are not
+ * errors: inspect them with sign_artifact_finding(). An archive that cannot
+ * be read at all is an error (SIGN_EPARSE); limits exceeded are findings.
+ */
+SIGN_EXTERN int sign_artifact_scan(sign_artifact **out, const char *path, const char *name,
+                                   const sign_artifact_options *opts);
+
+/*
+ * Scan n artifacts in parallel (one worker per core). out receives n
+ * pointers on success; on failure none are returned and the message names
+ * the failing path.
+ */
+SIGN_EXTERN int sign_artifact_scan_many(sign_artifact **out, const char *const *paths,
+                                        const char *const *names, size_t n,
+                                        const sign_artifact_options *opts);
+
+SIGN_EXTERN void sign_artifact_free(sign_artifact *a);
+
+SIGN_EXTERN const char *sign_artifact_name(const sign_artifact *a);
+SIGN_EXTERN const char *sign_artifact_path(const sign_artifact *a);
+SIGN_EXTERN sign_artifact_kind sign_artifact_get_kind(const sign_artifact *a);
+/* "file", "zip" */
+SIGN_EXTERN const char *sign_artifact_kind_name(sign_artifact_kind kind);
+SIGN_EXTERN uint64_t sign_artifact_size(const sign_artifact *a);
+SIGN_EXTERN const unsigned char *sign_artifact_sha256(const sign_artifact *a);
+SIGN_EXTERN size_t sign_artifact_entry_count(const sign_artifact *a);
+SIGN_EXTERN const sign_entry *sign_artifact_entry(const sign_artifact *a, size_t i);
+SIGN_EXTERN size_t sign_artifact_finding_count(const sign_artifact *a);
+SIGN_EXTERN const sign_finding *sign_artifact_finding(const sign_artifact *a, size_t i);
+/* "info", "warning", "danger" */
+SIGN_EXTERN const char *sign_severity_name(sign_severity s);
+/* "file", "dir", "symlink", "hardlink", "other" */
+SIGN_EXTERN const char *sign_entry_type_name(sign_entry_type t);
+
+/*
+ * Normalise an artifact name: strip leading "./" and "/", collapse "//" and
+ * "/./"; refuse (SIGN_EINVAL) a name that is empty, has a ".." component, a
+ * NUL or control character, or is longer than 4096 bytes. *out is malloc'd.
+ */
+SIGN_EXTERN int sign_artifact_name_normalise(char **out, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,89 @@
+/* signet — common definitions: error codes, limits, export macros. */
+#ifndef SIGN_COMMON_H
+#define SIGN_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SIGN_VERSION_STRING "0.1.0"
+
+#if defined(SIGN_BUILDING)
+#define SIGN_EXTERN __attribute__((visibility("default")))
+#else
+#define SIGN_EXTERN
+#endif
+
+#define SIGN_WARN_UNUSED __attribute__((warn_unused_result))
+
+/*
+ * Error codes. Functions return 0 on success or one of these (negative).
+ * Codes from SIGN_EVERIFY down are verification failures: the input was read
+ * and understood, and it is not acceptable. All others are errors in using
+ * the library or in reading the input.
+ */
+enum {
+    SIGN_OK = 0,
+    SIGN_ERROR = -1,        /* generic failure */
+    SIGN_ENOMEM = -2,       /* out of memory */
+    SIGN_EIO = -3,          /* reading or writing a file failed */
+    SIGN_EINVAL = -4,       /* invalid argument or usage */
+    SIGN_EPARSE = -5,       /* malformed input (JSON, PEM, DER, archive) */
+    SIGN_ELIMIT = -6,       /* a size or count limit was exceeded */
+    SIGN_EUNSUPPORTED = -7, /* valid but unsupported (algorithm, feature) */
+    SIGN_EEXISTS = -8,      /* output file exists and would be overwritten */
+    SIGN_EPASSPHRASE = -9,  /* wrong or missing passphrase */
+    SIGN_ECRYPTO = -10,     /* a cryptographic operation failed */
+    SIGN_EFINDING = -11,    /* a dangerous finding refuses the operation */
+    SIGN_ENOTFOUND = -12,   /* a named file or item does not exist */
+
+    SIGN_EVERIFY = -20,    /* verification failed (generic) */
+    SIGN_EBADSIG = -21,    /* a signature does not verify */
+    SIGN_EDIGEST = -22,    /* artifact bytes do not match the signed digest */
+    SIGN_EUNTRUSTED = -23, /* the signer is not trusted by the policy */
+    SIGN_EPOLICY = -24,    /* the policy is violated (globs, threshold, ...) */
+    SIGN_EREVOKED = -25,   /* a key, certificate or artifact is revoked */
+    SIGN_EEXPIRED = -26    /* expired, not yet valid, or stale */
+};
+
+/* Static description of an error code; never NULL. */
+SIGN_EXTERN const char *sign_strerror(int code);
+
+/*
+ * The message of the last error on this thread, with context (file, field,
+ * offset, OpenSSL reason). Valid until the next failing call on this thread.
+ * Never NULL; "" when there is none.
+ */
+SIGN_EXTERN const char *sign_error_last(void);
+
+/* Caps on everything an attacker controls. */
+typedef struct sign_limits {
+    unsigned int version;
+    size_t json_max_bytes;         /* largest JSON document read */
+    unsigned int json_max_depth;   /* deepest nesting of arrays/objects */
+    uint64_t archive_max_entries;  /* entries in one archive */
+    uint64_t archive_max_total;    /* total uncompressed bytes of one archive */
+    uint64_t archive_max_ratio;    /* total uncompressed / compressed */
+    uint64_t entry_max_ratio;      /* one entry's uncompressed / compressed */
+    size_t name_max;               /* longest entry name, bytes */
+} sign_limits;
+
+#define SIGN_LIMITS_VERSION 1
+#define SIGN_LIMITS_INIT                                                       \
+    {SIGN_LIMITS_VERSION, 64u * 1024 * 1024, 64, 100000,                       \
+     UINT64_C(2) * 1024 * 1024 * 1024, 200, 1000, 1024}
+
+/* Fill *limits with the defaults (the same as SIGN_LIMITS_INIT). */
+SIGN_EXTERN void sign_limits_default(sign_limits *limits);
+
+/* Progress callback: done/total bytes (total 0 when unknown). */
+typedef void (*sign_progress_cb)(const char *what, uint64_t done, uint64_t total,
+                                 void *userdata);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,76 @@
+/* signet — the manifest: an in-toto Statement v1 with signet's predicate. */
+#ifndef SIGN_MANIFEST_H
+#define SIGN_MANIFEST_H
+
+#include "artifact.h"
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SIGN_STATEMENT_TYPE "https://in-toto.io/Statement/v1"
+#define SIGN_STATEMENT_TYPE_V01 "https://in-toto.io/Statement/v0.1"
+#define SIGN_PREDICATE_TYPE "https://signet.dev/manifest/v1"
+#define SIGN_INTOTO_PAYLOAD_TYPE "application/vnd.in-toto+json"
+
+typedef struct sign_statement sign_statement;
+
+typedef struct sign_manifest_options {
+    unsigned int version;
+    int64_t created; /* seconds since the epoch; 0: now */
+} sign_manifest_options;
+
+#define SIGN_MANIFEST_OPTIONS_VERSION 1
+#define SIGN_MANIFEST_OPTIONS_INIT {SIGN_MANIFEST_OPTIONS_VERSION, 0}
+
+/* Build a statement with one subject per artifact and signet's predicate. */
+SIGN_EXTERN int sign_statement_build(sign_statement **out, sign_artifact *const *artifacts, size_t n,
+                                     const sign_manifest_options *opts);
+
+/* Deterministic serialisation: sorted keys, no spaces. *out is malloc'd, NUL-terminated. */
+SIGN_EXTERN int sign_statement_serialize(char **out, size_t *outlen, const sign_statement *st);
+/* Indented, sorted, for humans. */
+SIGN_EXTERN int sign_statement_serialize_pretty(char **out, const sign_statement *st);
+
+/*
+ * Strict parse of a statement (any in-toto Statement v1, any predicate).
+ * Every subject needs a name and a sha256 digest of 64 hex digits.
+ */
+SIGN_EXTERN int sign_statement_parse(sign_statement **out, const void *data, size_t len,
+                                     const sign_limits *limits);
+
+SIGN_EXTERN void sign_statement_free(sign_statement *st);
+
+SIGN_EXTERN const char *sign_statement_predicate_type(const sign_statement *st);
+SIGN_EXTERN size_t sign_statement_subject_count(const sign_statement *st);
+/* Subject i: its name and its SHA-256 (32 bytes). */
+SIGN_EXTERN int sign_statement_subject(const char **name, const unsigned char **sha256, const sign_statement *st,
+                                       size_t i);
+
+/*
+ * The signet predicate, when predicateType is SIGN_PREDICATE_TYPE; NULL or
+ * zero otherwise. Strings are owned by the statement.
+ */
+SIGN_EXTERN const char *sign_statement_created(const sign_statement *st);
+SIGN_EXTERN size_t sign_statement_artifact_count(const sign_statement *st);
+
+typedef struct sign_statement_artifact {
+    const char *name;
+    const char *kind;          /* "file", "zip", ... */
+    uint64_t size;
+    const unsigned char *sha256;
+    size_t entry_count;
+    size_t finding_count;
+} sign_statement_artifact;
+
+SIGN_EXTERN int sign_statement_artifact_info(sign_statement_artifact *out, const sign_statement *st, size_t i);
+/* Entry j of artifact i. Strings owned by the statement. */
+SIGN_EXTERN int sign_statement_artifact_entry(sign_entry *out, const sign_statement *st, size_t i, size_t j);
+/* Finding j of artifact i (severity parsed from its name). */
+SIGN_EXTERN int sign_statement_artifact_finding(sign_finding *out, const sign_statement *st, size_t i, size_t j);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

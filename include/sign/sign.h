@@ -1,0 +1,16 @@
+/* signet — libsign public API. Include this one header. */
+#ifndef SIGN_SIGN_H
+#define SIGN_SIGN_H
+
+#include "artifact.h"
+#include "bundle.h"
+#include "common.h"
+#include "digest.h"
+#include "envelope.h"
+#include "key.h"
+#include "manifest.h"
+#include "policy.h"
+#include "signer.h"
+#include "verify.h"
+
+#endif

@@ -1,0 +1,50 @@
+/* signet — the signing operation: artifacts -> statement -> DSSE -> bundle. */
+#ifndef SIGN_SIGNER_H
+#define SIGN_SIGNER_H
+
+#include "artifact.h"
+#include "bundle.h"
+#include "common.h"
+#include "key.h"
+#include "manifest.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sign_sign_options {
+    unsigned int version;
+    const sign_key *key;           /* private key */
+    const char *const *artifacts;  /* paths */
+    const char *const *names;      /* names for the manifest, or NULL: the paths */
+    size_t nartifacts;
+    const char *const *allow;      /* finding ids allowed despite danger */
+    size_t nallow;
+    const char *output;            /* bundle path to write atomically, or NULL */
+    int64_t created;               /* 0: now */
+    const sign_limits *limits;     /* NULL: defaults */
+    sign_progress_cb progress;
+    void *progress_userdata;
+} sign_sign_options;
+
+#define SIGN_SIGN_OPTIONS_VERSION 1
+#define SIGN_SIGN_OPTIONS_INIT {SIGN_SIGN_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL}
+
+/*
+ * Scan the artifacts, refuse (SIGN_EFINDING) if a dangerous finding is not
+ * allowed, build the statement, sign it and make the bundle; write it to
+ * opts->output when set (never over one of the artifacts). On success
+ * *out_bundle and, if requested, *out_artifacts (an array of nartifacts,
+ * free each with sign_artifact_free and the array with free) are set.
+ * On SIGN_EFINDING, *out_artifacts is still set so the caller can report.
+ */
+SIGN_EXTERN int sign_sign(sign_bundle **out_bundle, sign_artifact ***out_artifacts, const sign_sign_options *opts);
+
+/* The statement that sign_sign() would sign, without a key. */
+SIGN_EXTERN int sign_hash(sign_statement **out_statement, sign_artifact ***out_artifacts,
+                          const sign_sign_options *opts);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

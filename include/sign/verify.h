@@ -1,0 +1,81 @@
+/* signet — the verification pipeline and its result. */
+#ifndef SIGN_VERIFY_H
+#define SIGN_VERIFY_H
+
+#include "common.h"
+#include "policy.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    SIGN_CHECK_PASS = 0,
+    SIGN_CHECK_FAIL = 1,
+    SIGN_CHECK_WARN = 2, /* a failure that the policy mode (warn/audit) lets through */
+    SIGN_CHECK_SKIP = 3  /* not applicable or not checked, with a reason */
+} sign_check_status;
+
+/*
+ * One check. reason is a stable upper-case code ("OK", "SIGNATURE_INVALID",
+ * "KEY_UNTRUSTED", ...; the list is in docs/verify.md); code is the SIGN_E*
+ * class of a failure (0 for a pass). Strings are owned by the result.
+ */
+typedef struct sign_check {
+    const char *check;    /* "bundle", "signature", "signer", "key-validity", "artifact-glob",
+                             "subject", "entries", "threshold", "timestamp", "signature-age" */
+    sign_check_status status;
+    const char *reason;
+    int code;
+    const char *artifact; /* artifact name or NULL */
+    const char *bundle;   /* bundle path or NULL */
+    const char *signer;   /* policy key name or key id, or NULL */
+    const char *message;  /* what failed and what to do, one line */
+} sign_check;
+
+/* Flags of sign_verify_options. */
+#define SIGN_VERIFY_ENTRIES 0x1u /* re-hash every archive entry and compare with the manifest */
+
+typedef struct sign_verify_options {
+    unsigned int version;
+    const char *const *artifacts; /* paths of the artifacts to verify */
+    size_t nartifacts;
+    const char *const *bundles;   /* bundle paths; none: "<artifact>.sigstore.json" beside each */
+    size_t nbundles;
+    int64_t at;                   /* judge as of this time; 0: now */
+    unsigned int flags;
+    const sign_limits *limits;    /* NULL: defaults */
+} sign_verify_options;
+
+#define SIGN_VERIFY_OPTIONS_VERSION 1
+#define SIGN_VERIFY_OPTIONS_INIT {SIGN_VERIFY_OPTIONS_VERSION, NULL, 0, NULL, 0, 0, 0, NULL}
+
+typedef struct sign_verify_result sign_verify_result;
+
+/*
+ * Verify artifacts against bundles under policy, following the rules of
+ * docs/verify.md, and record every check in *out (set whenever the pipeline
+ * ran, also on failure). Returns 0 when the artifacts may be used: every
+ * check passed, or the policy mode is warn/audit. Otherwise the SIGN_E*
+ * verification class of the most severe failure, or an error code
+ * (SIGN_EINVAL, SIGN_ENOMEM) when it could not run; then *out may be NULL.
+ */
+SIGN_EXTERN SIGN_WARN_UNUSED int sign_verify(sign_verify_result **out, const sign_policy *policy,
+                                             const sign_verify_options *opts);
+
+SIGN_EXTERN void sign_verify_result_free(sign_verify_result *r);
+/* 1 when every check passed (regardless of mode). */
+SIGN_EXTERN int sign_verify_result_ok(const sign_verify_result *r);
+/* The value sign_verify() returned. */
+SIGN_EXTERN int sign_verify_result_code(const sign_verify_result *r);
+SIGN_EXTERN size_t sign_verify_result_check_count(const sign_verify_result *r);
+SIGN_EXTERN const sign_check *sign_verify_result_check(const sign_verify_result *r, size_t i);
+/* The whole verdict as one JSON object (see docs/verify.md). *out malloc'd. */
+SIGN_EXTERN int sign_verify_result_json(char **out, const sign_verify_result *r);
+/* "pass", "fail", "warn", "skip" */
+SIGN_EXTERN const char *sign_check_status_name(sign_check_status s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

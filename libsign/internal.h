@@ -1,0 +1,72 @@
+/* libsign internals shared between areas. Not installed. */
+#ifndef SIGN_INTERNAL_H
+#define SIGN_INTERNAL_H
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "sign/sign.h"
+
+#define SIGN_UNUSED __attribute__((unused))
+#define SIGN_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* Record code and a formatted message as the thread's last error; returns code. */
+int sign__error(int code, const char *fmt, ...) SIGN_PRINTF(2, 3);
+/* Same, appending OpenSSL's first queued reason, and clearing OpenSSL's error queue. */
+int sign__ossl_error(int code, const char *fmt, ...) SIGN_PRINTF(2, 3);
+/* Prefix the current last-error message with "context: ". Returns code. */
+int sign__error_context(int code, const char *fmt, ...) SIGN_PRINTF(2, 3);
+void sign__error_clear(void);
+
+/* Overflow-checked arithmetic: return false on overflow. */
+static inline bool sign__add(size_t *out, size_t a, size_t b) { return !__builtin_add_overflow(a, b, out); }
+static inline bool sign__mul(size_t *out, size_t a, size_t b) { return !__builtin_mul_overflow(a, b, out); }
+
+/* Effective limits: l, or the defaults when l is NULL. */
+const sign_limits *sign__limits(const sign_limits *l);
+
+/* Read a whole regular file of at most max bytes. *out is NUL-terminated (not counted). */
+int sign__read_file(unsigned char **out, size_t *outlen, const char *path, size_t max);
+/*
+ * Write data to path atomically: temporary file in the same directory,
+ * fsync, rename, fsync of the directory. mode applies to the new file.
+ */
+int sign__write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* Create path with O_EXCL|O_NOFOLLOW and mode, write, fsync. Removes it again on failure. */
+int sign__write_file_excl(const char *path, const void *data, size_t len, mode_t mode);
+/* 1 when a and b name the same existing file (device and inode). */
+int sign__same_file(const char *a, const char *b);
+
+/*
+ * Strict JSON: duplicate keys, trailing data, invalid UTF-8, NUL in strings,
+ * nesting deeper than limits->json_max_depth and documents larger than
+ * limits->json_max_bytes are errors (SIGN_EPARSE / SIGN_ELIMIT). what names
+ * the document in the message.
+ */
+int sign__json_parse(json_t **out, const void *data, size_t len, const sign_limits *limits, const char *what);
+int sign__json_read_file(json_t **out, const char *path, const sign_limits *limits);
+/* Compact, sorted keys; *out malloc'd NUL-terminated. pretty: indent 2. */
+int sign__json_dump(char **out, size_t *outlen, const json_t *j, int pretty);
+/* Field access that reports the field name on a type error. */
+int sign__json_get_string(const char **out, const json_t *obj, const char *key, int required, const char *what);
+/*
+ * Refuse any member of obj whose name is not in the NULL-terminated list
+ * `allowed`. what names the object in the message.
+ */
+int sign__json_only_keys(const json_t *obj, const char *const *allowed, const char *what);
+
+/* Base64: encode standard with padding; decode strictly standard or URL-safe. */
+int sign__b64_encode(char **out, const unsigned char *data, size_t len);
+int sign__b64_decode(unsigned char **out, size_t *outlen, const char *in, size_t inlen);
+
+/* strdup that reports ENOMEM through the error state. */
+char *sign__strdup(const char *s);
+/* Wipe and free. */
+void sign__free_secret(void *p, size_t len);
+
+/* Current time (seconds since the epoch). */
+int64_t sign__now(void);
+
+#endif

@@ -1,0 +1,138 @@
+/* Strict JSON on top of jansson: limits, duplicate keys, deterministic output. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Maximum nesting, found without recursion before jansson sees the text. */
+static int json_depth_ok(const unsigned char *p, size_t len, unsigned int max, size_t *where)
+{
+    unsigned int depth = 0;
+    int in_string = 0, escaped = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = p[i];
+
+        if (in_string) {
+            if (escaped) {
+                escaped = 0;
+            } else if (c == '\\') {
+                escaped = 1;
+            } else if (c == '"') {
+                in_string = 0;
+            }
+            continue;
+        }
+        if (c == '"') {
+            in_string = 1;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max) {
+                *where = i;
+                return 0;
+            }
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return 1;
+}
+
+int sign__json_parse(json_t **out, const void *data, size_t len, const sign_limits *limits, const char *what)
+{
+    const sign_limits *l = sign__limits(limits);
+    json_error_t err;
+    json_t *j;
+    size_t where = 0;
+
+    *out = NULL;
+    if (len > l->json_max_bytes) {
+        return sign__error(SIGN_ELIMIT, "%s: JSON document of %zu bytes exceeds the limit of %zu", what, len,
+                           l->json_max_bytes);
+    }
+    if (memchr(data, '\0', len) != NULL) {
+        return sign__error(SIGN_EPARSE, "%s: NUL byte in JSON text", what);
+    }
+    if (!json_depth_ok(data, len, l->json_max_depth, &where)) {
+        return sign__error(SIGN_ELIMIT, "%s: JSON nesting deeper than %u at offset %zu", what, l->json_max_depth,
+                           where);
+    }
+    j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err);
+    if (j == NULL) {
+        return sign__error(SIGN_EPARSE, "%s: invalid JSON at line %d column %d: %s", what, err.line, err.column,
+                           err.text);
+    }
+    *out = j;
+    return 0;
+}
+
+int sign__json_read_file(json_t **out, const char *path, const sign_limits *limits)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int r;
+
+    *out = NULL;
+    r = sign__read_file(&buf, &len, path, sign__limits(limits)->json_max_bytes);
+    if (r != 0) {
+        return r;
+    }
+    r = sign__json_parse(out, buf, len, limits, path);
+    free(buf);
+    return r;
+}
+
+int sign__json_dump(char **out, size_t *outlen, const json_t *j, int pretty)
+{
+    size_t flags = JSON_SORT_KEYS | (pretty ? JSON_INDENT(2) : JSON_COMPACT);
+    char *s;
+
+    *out = NULL;
+    s = json_dumps(j, flags);
+    if (s == NULL) {
+        return sign__error(SIGN_ENOMEM, "cannot serialise JSON");
+    }
+    if (outlen != NULL) {
+        *outlen = strlen(s);
+    }
+    *out = s;
+    return 0;
+}
+
+int sign__json_get_string(const char **out, const json_t *obj, const char *key, int required, const char *what)
+{
+    json_t *v = json_object_get(obj, key);
+
+    *out = NULL;
+    if (v == NULL) {
+        if (required) {
+            return sign__error(SIGN_EPARSE, "%s: missing field \"%s\"", what, key);
+        }
+        return 0;
+    }
+    if (!json_is_string(v)) {
+        return sign__error(SIGN_EPARSE, "%s: field \"%s\" must be a string", what, key);
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+int sign__json_only_keys(const json_t *obj, const char *const *allowed, const char *what)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach((json_t *)obj, key, v) {
+        size_t i;
+
+        (void)v;
+        for (i = 0; allowed[i] != NULL; i++) {
+            if (strcmp(allowed[i], key) == 0) {
+                break;
+            }
+        }
+        if (allowed[i] == NULL) {
+            return sign__error(SIGN_EPARSE, "%s: unknown field \"%s\"", what, key);
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,269 @@
+/* Encodings and times: hex, base64, RFC 3339, durations. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+int sign_hex_encode(char *out, size_t outsize, const unsigned char *data, size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t need;
+
+    if (!sign__mul(&need, len, 2) || !sign__add(&need, need, 1) || outsize < need) {
+        return sign__error(SIGN_EINVAL, "hex buffer too small");
+    }
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[data[i] >> 4];
+        out[2 * i + 1] = digits[data[i] & 0xf];
+    }
+    out[2 * len] = '\0';
+    return 0;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+int sign_hex_decode(unsigned char *out, size_t outsize, const char *hex)
+{
+    size_t len = strlen(hex);
+
+    if (len != outsize * 2) {
+        return sign__error(SIGN_EPARSE, "hex string of %zu digits where %zu are expected", len, outsize * 2);
+    }
+    for (size_t i = 0; i < outsize; i++) {
+        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+
+        if (hi < 0 || lo < 0) {
+            return sign__error(SIGN_EPARSE, "invalid hex digit at offset %zu", 2 * i);
+        }
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+int sign__b64_encode(char **out, const unsigned char *data, size_t len)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t olen, i, o = 0;
+    char *s;
+
+    *out = NULL;
+    if (len > (SIZE_MAX - 1) / 4 * 3 - 3) {
+        return sign__error(SIGN_ELIMIT, "data too large for base64");
+    }
+    olen = (len + 2) / 3 * 4;
+    if ((s = malloc(olen + 1)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (i = 0; i + 2 < len; i += 3) {
+        unsigned v = (unsigned)data[i] << 16 | (unsigned)data[i + 1] << 8 | data[i + 2];
+
+        s[o++] = tab[v >> 18 & 63];
+        s[o++] = tab[v >> 12 & 63];
+        s[o++] = tab[v >> 6 & 63];
+        s[o++] = tab[v & 63];
+    }
+    if (i < len) {
+        unsigned v = (unsigned)data[i] << 16 | (i + 1 < len ? (unsigned)data[i + 1] << 8 : 0);
+
+        s[o++] = tab[v >> 18 & 63];
+        s[o++] = tab[v >> 12 & 63];
+        s[o++] = i + 1 < len ? tab[v >> 6 & 63] : '=';
+        s[o++] = '=';
+    }
+    s[o] = '\0';
+    *out = s;
+    return 0;
+}
+
+/* Value of a base64 character in the standard or URL-safe alphabet, or -1. */
+static int b64val(unsigned char c, int *alphabet)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    if (c == '+' || c == '/') {
+        if (*alphabet == 2) {
+            return -1;
+        }
+        *alphabet = 1;
+        return c == '+' ? 62 : 63;
+    }
+    if (c == '-' || c == '_') {
+        if (*alphabet == 1) {
+            return -1;
+        }
+        *alphabet = 2;
+        return c == '-' ? 62 : 63;
+    }
+    return -1;
+}
+
+int sign__b64_decode(unsigned char **out, size_t *outlen, const char *in, size_t inlen)
+{
+    unsigned char *buf;
+    size_t len = inlen, pad = 0, o = 0, i;
+    unsigned int acc = 0;
+    int bits = 0, alphabet = 0;
+
+    *out = NULL;
+    *outlen = 0;
+    while (len > 0 && in[len - 1] == '=' && pad < 2) {
+        len--;
+        pad++;
+    }
+    if (pad > 0 && inlen % 4 != 0) {
+        return sign__error(SIGN_EPARSE, "invalid base64 padding");
+    }
+    if (len % 4 == 1) {
+        return sign__error(SIGN_EPARSE, "invalid base64 length");
+    }
+    if ((buf = malloc(len / 4 * 3 + 3)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (i = 0; i < len; i++) {
+        int v = b64val((unsigned char)in[i], &alphabet);
+
+        if (v < 0) {
+            free(buf);
+            return sign__error(SIGN_EPARSE, "invalid base64 character at offset %zu", i);
+        }
+        acc = acc << 6 | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            buf[o++] = (unsigned char)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    if (acc != 0) {
+        free(buf);
+        return sign__error(SIGN_EPARSE, "non-canonical base64 (trailing bits)");
+    }
+    *out = buf;
+    *outlen = o;
+    return 0;
+}
+
+int sign_parse_duration(int64_t *out, const char *text)
+{
+    const char *p = text;
+    int64_t n = 0, mul;
+
+    *out = 0;
+    if (*p < '0' || *p > '9') {
+        return sign__error(SIGN_EPARSE, "invalid duration \"%s\": expected <n>s|m|h|d", text);
+    }
+    while (*p >= '0' && *p <= '9') {
+        if (__builtin_mul_overflow(n, 10, &n) || __builtin_add_overflow(n, *p - '0', &n)) {
+            return sign__error(SIGN_EPARSE, "duration \"%s\" is too large", text);
+        }
+        p++;
+    }
+    switch (*p) {
+    case 's': mul = 1; break;
+    case 'm': mul = 60; break;
+    case 'h': mul = 3600; break;
+    case 'd': mul = 86400; break;
+    default: return sign__error(SIGN_EPARSE, "invalid duration \"%s\": expected <n>s|m|h|d", text);
+    }
+    if (p[1] != '\0') {
+        return sign__error(SIGN_EPARSE, "invalid duration \"%s\": expected <n>s|m|h|d", text);
+    }
+    if (__builtin_mul_overflow(n, mul, &n)) {
+        return sign__error(SIGN_EPARSE, "duration \"%s\" is too large", text);
+    }
+    *out = n;
+    return 0;
+}
+
+static int digits(const char *p, int n, int *out)
+{
+    int v = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return -1;
+        }
+        v = v * 10 + (p[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int sign_parse_time(int64_t *out, const char *text)
+{
+    struct tm tm;
+    int Y, M, D, h, m, s;
+    const char *p = text;
+    time_t t;
+
+    *out = 0;
+    memset(&tm, 0, sizeof(tm));
+    if (strlen(text) < 20 || digits(p, 4, &Y) || p[4] != '-' || digits(p + 5, 2, &M) || p[7] != '-' ||
+        digits(p + 8, 2, &D) || (p[10] != 'T' && p[10] != 't') || digits(p + 11, 2, &h) || p[13] != ':' ||
+        digits(p + 14, 2, &m) || p[16] != ':' || digits(p + 17, 2, &s)) {
+        return sign__error(SIGN_EPARSE, "invalid time \"%s\": expected RFC 3339 UTC like 2026-01-01T00:00:00Z",
+                           text);
+    }
+    p += 19;
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9') {
+            return sign__error(SIGN_EPARSE, "invalid fractional seconds in \"%s\"", text);
+        }
+        while (*p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+    if ((*p != 'Z' && *p != 'z') || p[1] != '\0') {
+        return sign__error(SIGN_EPARSE, "invalid time \"%s\": must be UTC and end in Z", text);
+    }
+    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || s > 60) {
+        return sign__error(SIGN_EPARSE, "invalid time \"%s\": field out of range", text);
+    }
+    tm.tm_year = Y - 1900;
+    tm.tm_mon = M - 1;
+    tm.tm_mday = D;
+    tm.tm_hour = h;
+    tm.tm_min = m;
+    tm.tm_sec = s == 60 ? 59 : s;
+    t = timegm(&tm);
+    if (tm.tm_mday != D) {
+        return sign__error(SIGN_EPARSE, "invalid time \"%s\": no such day", text);
+    }
+    *out = (int64_t)t;
+    return 0;
+}
+
+int sign_format_time(char *out, size_t outsize, int64_t t)
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+
+    if (outsize < 21 || gmtime_r(&tt, &tm) == NULL ||
+        strftime(out, outsize, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+        return sign__error(SIGN_EINVAL, "cannot format time %lld", (long long)t);
+    }
+    return 0;
+}
