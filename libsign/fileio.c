@@ -51,6 +51,14 @@ int sign__read_file(unsigned char **out, size_t *outlen, const char *path, size_
             unsigned char *nb;
 
             if (len >= max) {
+                unsigned char probe;
+
+                do {
+                    n = read(fd, &probe, 1);
+                } while (n < 0 && errno == EINTR);
+                if (n == 0) {
+                    break;
+                }
                 r = sign__error(SIGN_ELIMIT, "%s: larger than the limit of %zu bytes", path, max);
                 goto out;
             }

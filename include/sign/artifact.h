@@ -42,7 +42,7 @@ typedef struct sign_entry {
     sign_entry_type type;
     unsigned int mode;       /* permission bits incl. setuid/setgid/sticky (07777) */
     uint64_t size;           /* uncompressed size */
-    int has_digest;          /* 1 for regular files (and symlinks: digest of target) */
+    int has_digest;          /* 1 for regular files (sha256 of the content), else 0 */
     unsigned char sha256[SIGN_SHA256_LEN];
     const char *link_target; /* symlink / hardlink target, else NULL */
 } sign_entry;

@@ -1,0 +1,47 @@
+/* signet CLI: shared declarations. Only the CLI prints, exits or prompts. */
+#ifndef SIGNET_CLI_H
+#define SIGNET_CLI_H
+
+#include <stddef.h>
+
+#include "sign/sign.h"
+
+/* Exit codes: a documented contract (README, signet(1)). */
+enum {
+    EXIT_VERIFIED = 0,  /* verified, or warn/audit mode; success for other commands */
+    EXIT_FAILED = 1,    /* verification failed: bad signature, digest mismatch */
+    EXIT_USAGE = 2,     /* usage or input error: bad option, unreadable/malformed file */
+    EXIT_UNTRUSTED = 3, /* signer not trusted by the policy */
+    EXIT_POLICY = 4,    /* policy violated: artifact globs, threshold, requirements */
+    EXIT_REVOKED = 5,   /* key, certificate or artifact revoked */
+    EXIT_EXPIRED = 6    /* expired, not yet valid, or stale */
+};
+
+/* Subcommands: cmd_<verb>(argc, argv) with argv[0] the verb. Return an exit code. */
+int cmd_keygen(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_hash(int argc, char **argv);
+
+/* Map a libsign return code to an exit code. */
+int cli_exit_code(int sign_code);
+
+/* Print "signet: <fmt>" to stderr (one line). */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "signet: <context>: <sign_error_last() or sign_strerror(code)>" and return the exit code for code. */
+int cli_fail(int code, const char *context);
+
+/*
+ * Passphrase source for sign_passphrase_cb: SIGNET_PASSPHRASE, then
+ * --passphrase-file, then the terminal (asked twice when confirm is set).
+ * Never argv.
+ */
+typedef struct cli_passphrase {
+    const char *file; /* --passphrase-file, or NULL */
+    int tries;        /* internal */
+} cli_passphrase;
+
+int cli_passphrase_cb(char *buf, size_t size, int confirm, void *userdata);
+
+#endif

@@ -1,0 +1,221 @@
+/* Shared helpers for the Criterion suite. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+extern char **environ;
+
+char *tu_mkdtemp(void)
+{
+    char tmpl[] = "/tmp/signet-test-XXXXXX";
+    char *d = mkdtemp(tmpl);
+
+    cr_assert_not_null(d, "mkdtemp: %s", strerror(errno));
+    return strdup(d);
+}
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    /* Make directories writable again so tests may chmod them away. */
+    chmod(p, 0700);
+    return remove(p);
+}
+
+void tu_rmtree(const char *path)
+{
+    if (path == NULL || strncmp(path, "/tmp/", 5) != 0) {
+        return;
+    }
+    nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *tu_path(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+
+    cr_assert_not_null(p);
+    snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+void tu_write(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+
+    cr_assert_not_null(f, "fopen %s: %s", path, strerror(errno));
+    cr_assert_eq(fwrite(data, 1, len, f), len);
+    cr_assert_eq(fclose(f), 0);
+}
+
+void tu_write_str(const char *path, const char *s)
+{
+    tu_write(path, s, strlen(s));
+}
+
+char *tu_read(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t cap = 0, n = 0, got;
+
+    cr_assert_not_null(f, "fopen %s: %s", path, strerror(errno));
+    do {
+        if (n + 4097 > cap) {
+            cap = cap * 2 + 8192;
+            buf = realloc(buf, cap);
+            cr_assert_not_null(buf);
+        }
+        got = fread(buf + n, 1, 4096, f);
+        n += got;
+    } while (got > 0);
+    fclose(f);
+    buf[n] = '\0';
+    if (len != NULL) {
+        *len = n;
+    }
+    return buf;
+}
+
+int tu_exists(const char *path)
+{
+    struct stat st;
+
+    return lstat(path, &st) == 0;
+}
+
+const char *tu_src(void)
+{
+    const char *s = getenv("SIGNET_SRC");
+
+    return s != NULL ? s : ".";
+}
+
+/* Drain two pipes into growing buffers until both close. */
+static void drain(int fdo, int fde, char **out, char **err)
+{
+    char *bufs[2] = {NULL, NULL};
+    size_t lens[2] = {0, 0}, caps[2] = {0, 0};
+    struct pollfd pfd[2] = {{fdo, POLLIN, 0}, {fde, POLLIN, 0}};
+    int open_count = 2;
+
+    while (open_count > 0) {
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (pfd[i].fd < 0 || pfd[i].revents == 0) {
+                continue;
+            }
+            if (lens[i] + 4097 > caps[i]) {
+                caps[i] = caps[i] * 2 + 8192;
+                bufs[i] = realloc(bufs[i], caps[i]);
+                cr_assert_not_null(bufs[i]);
+            }
+            ssize_t n = read(pfd[i].fd, bufs[i] + lens[i], 4096);
+            if (n <= 0) {
+                close(pfd[i].fd);
+                pfd[i].fd = -1;
+                open_count--;
+            } else {
+                lens[i] += (size_t)n;
+            }
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        if (bufs[i] == NULL) {
+            bufs[i] = calloc(1, 1);
+        } else {
+            bufs[i][lens[i]] = '\0';
+        }
+    }
+    if (out != NULL) {
+        *out = bufs[0];
+    } else {
+        free(bufs[0]);
+    }
+    if (err != NULL) {
+        *err = bufs[1];
+    } else {
+        free(bufs[1]);
+    }
+}
+
+int tu_run(char **out, char **err, const char *const *env, const char *const *argv)
+{
+    posix_spawn_file_actions_t fa;
+    int po[2], pe[2], status = 0;
+    pid_t pid;
+    size_t nenv = 0, nadd = 0, i;
+    char **envp;
+    const char *bin = argv[0];
+
+    if (strcmp(bin, "signet") == 0) {
+        bin = getenv("SIGNET_BIN");
+        cr_assert_not_null(bin, "SIGNET_BIN is not set (run through make test)");
+    }
+    while (environ[nenv] != NULL) {
+        nenv++;
+    }
+    while (env != NULL && env[nadd] != NULL) {
+        nadd++;
+    }
+    envp = calloc(nenv + nadd + 1, sizeof(*envp));
+    cr_assert_not_null(envp);
+    for (i = 0; i < nadd; i++) {
+        envp[i] = (char *)env[i];
+    }
+    for (size_t j = 0; j < nenv; j++) {
+        /* Additions win: skip inherited variables that are overridden. */
+        int skip = 0;
+        for (size_t k = 0; k < nadd; k++) {
+            const char *eq = strchr(env[k], '=');
+            size_t kl = eq ? (size_t)(eq - env[k]) : strlen(env[k]);
+            if (strncmp(environ[j], env[k], kl) == 0 && environ[j][kl] == '=') {
+                skip = 1;
+            }
+        }
+        if (!skip) {
+            envp[i++] = environ[j];
+        }
+    }
+    envp[i] = NULL;
+    cr_assert_eq(pipe(po), 0);
+    cr_assert_eq(pipe(pe), 0);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+    posix_spawn_file_actions_addclose(&fa, po[0]);
+    posix_spawn_file_actions_addclose(&fa, pe[0]);
+    cr_assert_eq(posix_spawn(&pid, bin, &fa, NULL, (char *const *)argv, envp), 0, "spawn %s", bin);
+    posix_spawn_file_actions_destroy(&fa);
+    free(envp);
+    close(po[1]);
+    close(pe[1]);
+    drain(po[0], pe[0], out, err);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status)) {
+        return WEXITSTATUS(status);
+    }
+    return -1;
+}
