@@ -1,0 +1,108 @@
+/* signet hash: the statement that sign would sign, without a key. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "output.h"
+
+static const char hash_usage[] =
+    "usage: signet hash [--json] [--name NAME]... ARTIFACT...\n"
+    "\n"
+    "Print the in-toto statement that 'signet sign' would sign for these\n"
+    "artifacts (indented; --json: the exact compact bytes). Findings go to stderr.\n"
+    "SOURCE_DATE_EPOCH, when set, fixes the created time.\n"
+    "\n"
+    "      --json       compact deterministic JSON (the bytes that would be signed)\n"
+    "      --name NAME  name of the next artifact in the manifest (once per artifact)\n"
+    "  -h, --help       show this help\n";
+
+int cmd_hash(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, 'J'},
+        {"name", required_argument, NULL, 'N'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    sign_sign_options opts = SIGN_SIGN_OPTIONS_INIT;
+    sign_statement *st = NULL;
+    sign_artifact **arts = NULL;
+    char **names = NULL, *text = NULL;
+    size_t nnames = 0, nart = 0, len = 0;
+    int json = 0, c, r, rc = EXIT_USAGE;
+
+    names = calloc((size_t)argc + 1, sizeof(*names));
+    if (names == NULL) {
+        cli_error("out of memory");
+        goto out;
+    }
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'J':
+            json = 1;
+            break;
+        case 'N':
+            names[nnames++] = optarg;
+            break;
+        case 'h':
+            fputs(hash_usage, stdout);
+            rc = 0;
+            goto out;
+        case ':':
+            rc = out_usage_error("hash", "option %s needs a value", argv[optind - 1]);
+            goto out;
+        default:
+            rc = out_usage_error("hash", "unknown option %s", argv[optind - 1]);
+            goto out;
+        }
+    }
+    if (optind >= argc) {
+        rc = out_usage_error("hash", "no artifact given");
+        goto out;
+    }
+    nart = (size_t)(argc - optind);
+    if (nnames != 0 && nnames != nart) {
+        rc = out_usage_error("hash", "%zu --name for %zu artifacts: give one per artifact or none", nnames, nart);
+        nart = 0;
+        goto out;
+    }
+    if (out_source_date_epoch(&opts.created) != 0) {
+        nart = 0;
+        goto out;
+    }
+    opts.artifacts = (const char *const *)(argv + optind);
+    opts.names = nnames > 0 ? (const char *const *)names : NULL;
+    opts.nartifacts = nart;
+    if (out_progress_wanted()) {
+        opts.progress = out_progress_cb;
+    }
+    r = sign_hash(&st, &arts, &opts);
+    out_progress_end();
+    out_findings(stderr, arts, nart);
+    if (r != 0) {
+        rc = cli_fail(r, "hash");
+        goto out;
+    }
+    r = json ? sign_statement_serialize(&text, &len, st) : sign_statement_serialize_pretty(&text, st);
+    if (r != 0) {
+        rc = cli_fail(r, "hash");
+        goto out;
+    }
+    fputs(text, stdout);
+    fputc('\n', stdout);
+    rc = fflush(stdout) == 0 ? 0 : EXIT_USAGE;
+out:
+    if (arts != NULL) {
+        for (size_t i = 0; i < nart; i++) {
+            sign_artifact_free(arts[i]);
+        }
+        free(arts);
+    }
+    free(text);
+    sign_statement_free(st);
+    free(names);
+    return rc;
+}

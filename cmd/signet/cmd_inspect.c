@@ -1,0 +1,239 @@
+/* signet inspect: what a bundle says (signer, subjects, artifacts), without verifying it. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "output.h"
+
+static const char inspect_usage[] =
+    "usage: signet inspect [--json] BUNDLE\n"
+    "\n"
+    "Show what a Sigstore bundle claims: media type, signer key id and\n"
+    "fingerprint, payload type, subjects, created time, artifacts with their\n"
+    "kind, size, entry counts and findings. Nothing is verified: use\n"
+    "'signet verify' for that.\n"
+    "\n"
+    "      --json  one JSON object with the same fields\n"
+    "  -h, --help  show this help\n";
+
+/* Everything inspect shows, as a JSON object (also the source of the human form). */
+static int inspect_build(json_t **out, const char *path, const sign_bundle *b)
+{
+    const sign_envelope *env = sign_bundle_envelope(b);
+    const char *hint = sign_bundle_key_hint(b);
+    const char *ptype = sign_envelope_payload_type(env);
+    const unsigned char *payload;
+    size_t plen = 0, certlen = 0;
+    sign_statement *st = NULL;
+    json_t *o = json_object(), *subjects = NULL, *arts = NULL;
+    char fp[SIGN_FINGERPRINT_SIZE], hex[2 * SIGN_SHA256_LEN + 1];
+    int r = SIGN_ENOMEM;
+
+    *out = NULL;
+    if (o == NULL) {
+        goto out;
+    }
+    json_object_set_new(o, "bundle", json_string(path));
+    json_object_set_new(o, "mediaType", json_string(sign_bundle_media_type(b)));
+    json_object_set_new(o, "verified", json_false());
+    if (hint != NULL) {
+        json_object_set_new(o, "keyid", json_string(hint));
+        if (out_fingerprint_from_keyid(fp, sizeof(fp), hint) == 0) {
+            json_object_set_new(o, "fingerprint", json_string(fp));
+        }
+    }
+    if (sign_bundle_certificate(b, &certlen) != NULL) {
+        json_object_set_new(o, "certificateBytes", json_integer((json_int_t)certlen));
+    }
+    if (sign_envelope_signature_count(env) > 0) {
+        json_object_set_new(o, "signatureKeyid", json_string(sign_envelope_signature_keyid(env, 0)));
+    }
+    json_object_set_new(o, "payloadType", json_string(ptype));
+    if (strcmp(ptype, SIGN_INTOTO_PAYLOAD_TYPE) != 0) {
+        /* Not a statement: say what it is and stop there. */
+        *out = o;
+        o = NULL;
+        r = 0;
+        goto out;
+    }
+    payload = sign_envelope_payload(env, &plen);
+    if ((r = sign_statement_parse(&st, payload, plen, NULL)) != 0) {
+        sign_statement_free(st);
+        st = NULL;
+        goto out;
+    }
+    json_object_set_new(o, "predicateType", json_string(sign_statement_predicate_type(st)));
+    if (sign_statement_created(st) != NULL) {
+        json_object_set_new(o, "created", json_string(sign_statement_created(st)));
+    }
+    r = SIGN_ENOMEM;
+    if ((subjects = json_array()) == NULL || (arts = json_array()) == NULL) {
+        goto out;
+    }
+    for (size_t i = 0; i < sign_statement_subject_count(st); i++) {
+        const char *name = NULL;
+        const unsigned char *md = NULL;
+        if ((r = sign_statement_subject(&name, &md, st, i)) != 0) {
+            goto out;
+        }
+        out_hex(hex, sizeof(hex), md, SIGN_SHA256_LEN);
+        json_array_append_new(subjects, json_pack("{s:s, s:s}", "name", name, "sha256", hex));
+    }
+    for (size_t i = 0; i < sign_statement_artifact_count(st); i++) {
+        sign_statement_artifact a;
+        json_t *ja, *findings;
+        if ((r = sign_statement_artifact_info(&a, st, i)) != 0) {
+            goto out;
+        }
+        if ((findings = json_array()) == NULL) {
+            r = SIGN_ENOMEM;
+            goto out;
+        }
+        for (size_t j = 0; j < a.finding_count; j++) {
+            sign_finding f;
+            if ((r = sign_statement_artifact_finding(&f, st, i, j)) != 0) {
+                json_decref(findings);
+                goto out;
+            }
+            json_t *jf = json_pack("{s:s, s:s, s:s}", "id", f.id, "severity", sign_severity_name(f.severity),
+                                   "message", f.message != NULL ? f.message : "");
+            if (jf != NULL && f.path != NULL) {
+                json_object_set_new(jf, "path", json_string(f.path));
+            }
+            json_array_append_new(findings, jf);
+        }
+        ja = json_pack("{s:s, s:s, s:I, s:I, s:o}", "name", a.name != NULL ? a.name : "", "kind",
+                       a.kind != NULL ? a.kind : "", "size", (json_int_t)a.size, "entries",
+                       (json_int_t)a.entry_count, "findings", findings);
+        if (ja != NULL && a.sha256 != NULL) {
+            out_hex(hex, sizeof(hex), a.sha256, SIGN_SHA256_LEN);
+            json_object_set_new(ja, "sha256", json_string(hex));
+        }
+        json_array_append_new(arts, ja);
+    }
+    json_object_set_new(o, "subjects", subjects);
+    json_object_set_new(o, "artifacts", arts);
+    subjects = arts = NULL;
+    *out = o;
+    o = NULL;
+    r = 0;
+out:
+    json_decref(subjects);
+    json_decref(arts);
+    json_decref(o);
+    sign_statement_free(st);
+    return r;
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+
+    return s != NULL ? s : "-";
+}
+
+static void inspect_print(const json_t *o)
+{
+    const json_t *subjects = json_object_get(o, "subjects");
+    const json_t *arts = json_object_get(o, "artifacts");
+    size_t i;
+    json_t *v;
+
+    printf("bundle:        %s (not verified: use 'signet verify')\n", jstr(o, "bundle"));
+    printf("media type:    %s\n", jstr(o, "mediaType"));
+    if (json_object_get(o, "keyid") != NULL) {
+        printf("signer key id: %s\n", jstr(o, "keyid"));
+        printf("fingerprint:   %s\n", jstr(o, "fingerprint"));
+    }
+    if (json_object_get(o, "certificateBytes") != NULL) {
+        printf("signer:        X.509 certificate (%lld bytes)\n",
+               (long long)json_integer_value(json_object_get(o, "certificateBytes")));
+    }
+    printf("payload type:  %s\n", jstr(o, "payloadType"));
+    if (json_object_get(o, "predicateType") == NULL) {
+        return;
+    }
+    printf("predicate:     %s\n", jstr(o, "predicateType"));
+    printf("created:       %s (the signer's clock, not a trusted time)\n", jstr(o, "created"));
+    printf("subjects:      %zu\n", json_array_size(subjects));
+    json_array_foreach(subjects, i, v) {
+        printf("  %s  sha256:%s\n", jstr(v, "name"), jstr(v, "sha256"));
+    }
+    if (json_array_size(arts) == 0) {
+        return;
+    }
+    printf("artifacts:     %zu\n", json_array_size(arts));
+    json_array_foreach(arts, i, v) {
+        const json_t *findings = json_object_get(v, "findings");
+        size_t j;
+        json_t *f;
+        printf("  %s  %s  %lld bytes  %lld entries  %zu findings\n", jstr(v, "name"), jstr(v, "kind"),
+               (long long)json_integer_value(json_object_get(v, "size")),
+               (long long)json_integer_value(json_object_get(v, "entries")), json_array_size(findings));
+        json_array_foreach(findings, j, f) {
+            if (json_object_get(f, "path") != NULL) {
+                printf("    finding: %s %s %s: %s\n", jstr(f, "severity"), jstr(f, "id"), jstr(f, "path"),
+                       jstr(f, "message"));
+            } else {
+                printf("    finding: %s %s: %s\n", jstr(f, "severity"), jstr(f, "id"), jstr(f, "message"));
+            }
+        }
+    }
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, 'J'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    sign_bundle *b = NULL;
+    json_t *o = NULL;
+    char *text = NULL;
+    int json = 0, c, r, rc = EXIT_USAGE;
+
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'J':
+            json = 1;
+            break;
+        case 'h':
+            fputs(inspect_usage, stdout);
+            return 0;
+        default:
+            return out_usage_error("inspect", "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 1) {
+        return out_usage_error("inspect", "give exactly one BUNDLE");
+    }
+    if ((r = sign_bundle_read(&b, argv[optind], NULL)) != 0) {
+        rc = cli_fail(r, argv[optind]);
+        goto out;
+    }
+    if ((r = inspect_build(&o, argv[optind], b)) != 0) {
+        rc = cli_fail(r, argv[optind]);
+        goto out;
+    }
+    if (json) {
+        if ((text = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT)) == NULL) {
+            cli_error("out of memory");
+            goto out;
+        }
+        puts(text);
+    } else {
+        inspect_print(o);
+    }
+    rc = fflush(stdout) == 0 ? 0 : EXIT_USAGE;
+out:
+    free(text);
+    json_decref(o);
+    sign_bundle_free(b);
+    return rc;
+}

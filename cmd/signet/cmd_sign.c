@@ -1,0 +1,229 @@
+/* signet sign: artifacts -> statement -> DSSE -> Sigstore bundle. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "output.h"
+
+static const char sign_usage[] =
+    "usage: signet sign -k KEY [--passphrase-file F] [--allow FINDING]... [-o BUNDLE]\n"
+    "                   [--name NAME]... ARTIFACT...\n"
+    "\n"
+    "Sign files and zips into one Sigstore bundle (default ARTIFACT.sigstore.json\n"
+    "for a single artifact; -o is required for several).\n"
+    "\n"
+    "  -k, --key KEY            private key (PKCS#8 PEM); passphrase from\n"
+    "                           SIGNET_PASSPHRASE, --passphrase-file or the terminal\n"
+    "      --passphrase-file F  read the key's passphrase from the first line of F\n"
+    "      --allow FINDING      sign despite a dangerous finding with this id\n"
+    "  -o, --output BUNDLE      write the bundle here (atomically)\n"
+    "      --name NAME          name of the next artifact in the manifest (once per\n"
+    "                           artifact, in order; default: the path given)\n"
+    "  -h, --help               show this help\n";
+
+static int same_path(const char *a, const char *b)
+{
+    struct stat sa, sb;
+
+    if (strcmp(a, b) == 0) {
+        return 1;
+    }
+    if (stat(a, &sa) != 0 || stat(b, &sb) != 0) {
+        return 0;
+    }
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static int is_allowed(const char *id, char *const *allow, size_t nallow)
+{
+    for (size_t i = 0; i < nallow; i++) {
+        if (strcmp(allow[i], id) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* "--allow a --allow b" for every dangerous finding not yet allowed (ids once). */
+static void print_refusal(sign_artifact *const *arts, size_t n, char *const *allow, size_t nallow)
+{
+    const char **seen = NULL;
+    size_t nseen = 0, cap = 0;
+
+    fputs("signet: refusing to sign: dangerous findings (listed above); if they are intended, add", stderr);
+    for (size_t i = 0; arts != NULL && i < n; i++) {
+        size_t nf = arts[i] != NULL ? sign_artifact_finding_count(arts[i]) : 0;
+        for (size_t j = 0; j < nf; j++) {
+            const sign_finding *fd = sign_artifact_finding(arts[i], j);
+            int dup = 0;
+            if (fd->severity != SIGN_SEVERITY_DANGER || is_allowed(fd->id, allow, nallow)) {
+                continue;
+            }
+            for (size_t k = 0; k < nseen; k++) {
+                dup |= strcmp(seen[k], fd->id) == 0;
+            }
+            if (dup) {
+                continue;
+            }
+            if (nseen == cap) {
+                size_t ncap = cap ? cap * 2 : 8;
+                const char **ns = realloc(seen, ncap * sizeof(*ns));
+                if (ns == NULL) {
+                    break;
+                }
+                seen = ns;
+                cap = ncap;
+            }
+            seen[nseen++] = fd->id;
+            fprintf(stderr, " --allow %s", fd->id);
+        }
+    }
+    if (nseen == 0) {
+        fputs(" --allow for each dangerous finding", stderr);
+    }
+    fputc('\n', stderr);
+    free(seen);
+}
+
+int cmd_sign(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"key", required_argument, NULL, 'k'},       {"passphrase-file", required_argument, NULL, 'P'},
+        {"allow", required_argument, NULL, 'A'},     {"output", required_argument, NULL, 'o'},
+        {"name", required_argument, NULL, 'N'},      {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    sign_sign_options opts = SIGN_SIGN_OPTIONS_INIT;
+    cli_passphrase pp = {NULL, 0};
+    const char *keypath = NULL, *output = NULL;
+    char **allow = NULL, **names = NULL, *defout = NULL;
+    size_t nallow = 0, nnames = 0, nart = 0;
+    sign_key *key = NULL;
+    sign_bundle *bundle = NULL;
+    sign_artifact **arts = NULL;
+    char keyid[SIGN_KEYID_SIZE];
+    int c, r, rc = EXIT_USAGE;
+
+    allow = calloc((size_t)argc + 1, sizeof(*allow));
+    names = calloc((size_t)argc + 1, sizeof(*names));
+    if (allow == NULL || names == NULL) {
+        cli_error("out of memory");
+        goto out;
+    }
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":k:o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            keypath = optarg;
+            break;
+        case 'P':
+            pp.file = optarg;
+            break;
+        case 'A':
+            allow[nallow++] = optarg;
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 'N':
+            names[nnames++] = optarg;
+            break;
+        case 'h':
+            fputs(sign_usage, stdout);
+            rc = 0;
+            goto out;
+        case ':':
+            rc = out_usage_error("sign", "option %s needs a value", argv[optind - 1]);
+            goto out;
+        default:
+            rc = out_usage_error("sign", "unknown option %s", argv[optind - 1]);
+            goto out;
+        }
+    }
+    nart = (size_t)(argc - optind);
+    if (keypath == NULL) {
+        rc = out_usage_error("sign", "a private key is required (-k KEY)");
+        goto out;
+    }
+    if (nart == 0) {
+        rc = out_usage_error("sign", "no artifact given");
+        goto out;
+    }
+    if (nnames != 0 && nnames != nart) {
+        rc = out_usage_error("sign", "%zu --name for %zu artifacts: give one per artifact or none", nnames, nart);
+        goto out;
+    }
+    if (output == NULL) {
+        size_t n;
+        if (nart > 1) {
+            rc = out_usage_error("sign", "several artifacts go into one bundle: name it with -o BUNDLE");
+            goto out;
+        }
+        n = strlen(argv[optind]) + sizeof(".sigstore.json");
+        if ((defout = malloc(n)) == NULL) {
+            cli_error("out of memory");
+            goto out;
+        }
+        snprintf(defout, n, "%s.sigstore.json", argv[optind]);
+        output = defout;
+    }
+    for (size_t i = 0; i < nart; i++) {
+        if (same_path(output, argv[optind + (int)i]) || same_path(keypath, argv[optind + (int)i]) ||
+            same_path(output, keypath)) {
+            cli_error("%s: refusing to write the bundle over an input; choose another -o",
+                      same_path(output, keypath) ? keypath : argv[optind + (int)i]);
+            goto out;
+        }
+    }
+    if (out_source_date_epoch(&opts.created) != 0) {
+        goto out;
+    }
+    if ((r = sign_key_load_private(&key, keypath, cli_passphrase_cb, &pp)) != 0) {
+        rc = cli_fail(r, keypath);
+        goto out;
+    }
+    opts.key = key;
+    opts.artifacts = (const char *const *)(argv + optind);
+    opts.names = nnames > 0 ? (const char *const *)names : NULL;
+    opts.nartifacts = nart;
+    opts.allow = (const char *const *)allow;
+    opts.nallow = nallow;
+    opts.output = output;
+    if (out_progress_wanted()) {
+        opts.progress = out_progress_cb;
+    }
+    r = sign_sign(&bundle, &arts, &opts);
+    out_progress_end();
+    out_findings(stderr, arts, nart);
+    if (r == SIGN_EFINDING) {
+        print_refusal(arts, nart, allow, nallow);
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    if (r != 0) {
+        rc = cli_fail(r, "sign");
+        goto out;
+    }
+    if (sign_key_id(keyid, sizeof(keyid), key) != 0) {
+        keyid[0] = '\0';
+    }
+    printf("signed %zu artifact(s) -> %s (key id %s)\n", nart, output, keyid);
+    rc = 0;
+out:
+    if (arts != NULL) {
+        for (size_t i = 0; i < nart; i++) {
+            sign_artifact_free(arts[i]);
+        }
+        free(arts);
+    }
+    sign_bundle_free(bundle);
+    sign_key_free(key);
+    free(defout);
+    free(allow);
+    free(names);
+    return rc;
+}

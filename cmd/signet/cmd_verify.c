@@ -1,0 +1,217 @@
+/* signet verify: artifacts + bundles + trust policy -> verdict and exit code. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "output.h"
+
+static const char verify_usage[] =
+    "usage: signet verify -p POLICY [-b BUNDLE]... [--json] [--entries] [--at TIME] ARTIFACT...\n"
+    "\n"
+    "Verify artifacts against Sigstore bundles under a trust policy. Without -b,\n"
+    "ARTIFACT.sigstore.json beside each artifact is used.\n"
+    "\n"
+    "  -p, --policy POLICY  the trust policy (JSON)\n"
+    "  -b, --bundle BUNDLE  a bundle to use (repeat for several signers)\n"
+    "      --json           print the whole verdict as one JSON object on stdout\n"
+    "      --entries        also re-hash every zip entry and compare with the manifest\n"
+    "      --at TIME        judge as of TIME (RFC 3339 UTC) instead of now\n"
+    "  -h, --help           show this help\n"
+    "\n"
+    "Exit status: 0 verified (or warn/audit mode), 1 verification failed, 2 usage\n"
+    "or input error, 3 untrusted signer, 4 policy violated, 5 revoked, 6 expired.\n";
+
+static const char *check_subject(const sign_check *c)
+{
+    if (c->artifact != NULL) {
+        return c->artifact;
+    }
+    if (c->bundle != NULL) {
+        return c->bundle;
+    }
+    return "-";
+}
+
+/* Distinct signers of passing "signer" checks, comma-separated, into buf. */
+static void collect_signers(char *buf, size_t size, const sign_verify_result *res)
+{
+    size_t n = sign_verify_result_check_count(res), used = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        const sign_check *c = sign_verify_result_check(res, i);
+        int dup = 0;
+        if (c->signer == NULL || strcmp(c->check, "signer") != 0 || c->status != SIGN_CHECK_PASS) {
+            continue;
+        }
+        for (size_t j = 0; j < i; j++) {
+            const sign_check *d = sign_verify_result_check(res, j);
+            dup |= d->signer != NULL && strcmp(d->check, "signer") == 0 && d->status == SIGN_CHECK_PASS &&
+                   strcmp(d->signer, c->signer) == 0;
+        }
+        if (dup) {
+            continue;
+        }
+        int w = snprintf(buf + used, size - used, "%s%s", used > 0 ? ", " : "", c->signer);
+        if (w < 0 || (size_t)w >= size - used) {
+            break;
+        }
+        used += (size_t)w;
+    }
+    if (used == 0) {
+        snprintf(buf, size, "none");
+    }
+}
+
+static void print_human(const sign_verify_result *res, int r, const char *policy_path, size_t nart)
+{
+    size_t n = sign_verify_result_check_count(res), nfail = 0, nwarn = 0;
+    char signers[1024];
+
+    /* An input error (unreadable or malformed file): one line naming the file. */
+    if (cli_exit_code(r) == EXIT_USAGE) {
+        for (size_t i = 0; i < n; i++) {
+            const sign_check *c = sign_verify_result_check(res, i);
+            if (c->status == SIGN_CHECK_FAIL && c->code == r) {
+                const char *what = c->bundle != NULL && strcmp(c->check, "bundle") == 0 ? c->bundle
+                                                                                          : check_subject(c);
+                if (c->message != NULL && strstr(c->message, what) != NULL) {
+                    cli_error("%s", c->message);
+                } else {
+                    cli_error("%s: %s", what, c->message != NULL ? c->message : sign_strerror(r));
+                }
+                return;
+            }
+        }
+        cli_fail(r, "verify");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const sign_check *c = sign_verify_result_check(res, i);
+        if (c->status == SIGN_CHECK_FAIL) {
+            nfail++;
+        } else if (c->status == SIGN_CHECK_WARN) {
+            nwarn++;
+        } else {
+            continue;
+        }
+        fprintf(stderr, "%s %s %s: %s\n", c->status == SIGN_CHECK_FAIL ? "FAIL" : "WARN", c->reason,
+                check_subject(c), c->message != NULL ? c->message : "");
+    }
+    collect_signers(signers, sizeof(signers), res);
+    if (r == 0 && nfail == 0 && nwarn == 0) {
+        printf("verified: %zu artifact(s) under %s (signers: %s)\n", nart, policy_path, signers);
+    } else if (r == 0) {
+        printf("verified (policy mode lets %zu failed check(s) through): %zu artifact(s) under %s "
+               "(signers: %s)\n",
+               nfail + nwarn, nart, policy_path, signers);
+    } else {
+        fprintf(stderr, "NOT verified: %zu artifact(s) under %s: %s (%zu failed check(s); signers: %s)\n", nart,
+                policy_path, sign_strerror(r), nfail, signers);
+    }
+}
+
+int cmd_verify(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"policy", required_argument, NULL, 'p'}, {"bundle", required_argument, NULL, 'b'},
+        {"json", no_argument, NULL, 'J'},         {"entries", no_argument, NULL, 'E'},
+        {"at", required_argument, NULL, 'T'},     {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    sign_verify_options opts = SIGN_VERIFY_OPTIONS_INIT;
+    const char *policy_path = NULL;
+    char **bundles = NULL;
+    size_t nbundles = 0;
+    int json = 0, c, r, rc = EXIT_USAGE;
+    sign_policy *policy = NULL;
+    sign_verify_result *res = NULL;
+    char *js = NULL;
+
+    bundles = calloc((size_t)argc + 1, sizeof(*bundles));
+    if (bundles == NULL) {
+        cli_error("out of memory");
+        goto out;
+    }
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":p:b:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            policy_path = optarg;
+            break;
+        case 'b':
+            bundles[nbundles++] = optarg;
+            break;
+        case 'J':
+            json = 1;
+            break;
+        case 'E':
+            opts.flags |= SIGN_VERIFY_ENTRIES;
+            break;
+        case 'T':
+            if (sign_parse_time(&opts.at, optarg) != 0) {
+                rc = out_usage_error("verify", "--at %s: not an RFC 3339 UTC time (2026-01-01T00:00:00Z)", optarg);
+                goto out;
+            }
+            break;
+        case 'h':
+            fputs(verify_usage, stdout);
+            rc = 0;
+            goto out;
+        case ':':
+            rc = out_usage_error("verify", "option %s needs a value", argv[optind - 1]);
+            goto out;
+        default:
+            rc = out_usage_error("verify", "unknown option %s", argv[optind - 1]);
+            goto out;
+        }
+    }
+    if (policy_path == NULL) {
+        rc = out_usage_error("verify", "a trust policy is required (-p POLICY)");
+        goto out;
+    }
+    if (optind >= argc) {
+        rc = out_usage_error("verify", "no artifact given");
+        goto out;
+    }
+    if ((r = sign_policy_load(&policy, policy_path, NULL)) != 0) {
+        rc = cli_fail(r, policy_path);
+        goto out;
+    }
+    opts.artifacts = (const char *const *)(argv + optind);
+    opts.nartifacts = (size_t)(argc - optind);
+    opts.bundles = (const char *const *)bundles;
+    opts.nbundles = nbundles;
+    r = sign_verify(&res, policy, &opts);
+    if (res == NULL) {
+        rc = cli_fail(r != 0 ? r : SIGN_ERROR, "verify");
+        goto out;
+    }
+    if (json) {
+        int jr = sign_verify_result_json(&js, res);
+        if (jr != 0) {
+            rc = cli_fail(jr, "verify --json");
+            goto out;
+        }
+        fputs(js, stdout);
+        fputc('\n', stdout);
+        if (cli_exit_code(r) == EXIT_USAGE) {
+            print_human(res, r, policy_path, opts.nartifacts); /* the one-line input error, on stderr */
+        }
+    } else {
+        print_human(res, r, policy_path, opts.nartifacts);
+    }
+    rc = cli_exit_code(r);
+out:
+    free(js);
+    sign_verify_result_free(res);
+    sign_policy_free(policy);
+    free(bundles);
+    if (fflush(stdout) != 0 && rc == 0) {
+        rc = EXIT_USAGE;
+    }
+    return rc;
+}

@@ -1,0 +1,131 @@
+/* signet: the command-line dispatcher, exit codes and error printing. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage_text[] =
+    "usage: signet <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  keygen   create a key pair (PREFIX.key, PREFIX.pub)\n"
+    "  sign     sign artifacts into a Sigstore bundle\n"
+    "  verify   verify artifacts against bundles under a trust policy\n"
+    "  inspect  show what a bundle says (without verifying it)\n"
+    "  hash     print the statement that sign would sign\n"
+    "  help     'signet help CMD' shows the options of CMD\n"
+    "\n"
+    "signet --version prints the version. Exit status: 0 verified or done,\n"
+    "1 verification failed, 2 usage or input error, 3 untrusted signer,\n"
+    "4 policy violated, 5 revoked, 6 expired. See signet(1).\n";
+
+typedef int (*cmd_fn)(int argc, char **argv);
+
+static const struct {
+    const char *name;
+    cmd_fn fn;
+} commands[] = {
+    {"keygen", cmd_keygen}, {"sign", cmd_sign}, {"verify", cmd_verify}, {"inspect", cmd_inspect}, {"hash", cmd_hash},
+};
+
+static cmd_fn find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(commands[i].name, name) == 0) {
+            return commands[i].fn;
+        }
+    }
+    return NULL;
+}
+
+int cli_exit_code(int sign_code)
+{
+    switch (sign_code) {
+    case SIGN_OK:
+        return EXIT_VERIFIED;
+    case SIGN_EBADSIG:
+    case SIGN_EDIGEST:
+    case SIGN_EVERIFY:
+        return EXIT_FAILED;
+    case SIGN_EUNTRUSTED:
+        return EXIT_UNTRUSTED;
+    case SIGN_EPOLICY:
+        return EXIT_POLICY;
+    case SIGN_EREVOKED:
+        return EXIT_REVOKED;
+    case SIGN_EEXPIRED:
+        return EXIT_EXPIRED;
+    default:
+        return EXIT_USAGE;
+    }
+}
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("signet: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_fail(int code, const char *context)
+{
+    const char *msg = sign_error_last();
+
+    if (msg == NULL || *msg == '\0') {
+        msg = sign_strerror(code);
+    }
+    /* The library's message usually names the file already: do not say it twice. */
+    if (context == NULL || *context == '\0' || strstr(msg, context) != NULL) {
+        cli_error("%s", msg);
+    } else {
+        cli_error("%s: %s", context, msg);
+    }
+    return cli_exit_code(code);
+}
+
+int main(int argc, char **argv)
+{
+    cmd_fn fn;
+
+    if (argc < 2) {
+        fputs(usage_text, stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("signet %s\n", SIGN_VERSION_STRING);
+        return 0;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "help") == 0) {
+        char help_opt[] = "--help";
+        char *hargv[3];
+
+        if (argc == 2) {
+            fputs(usage_text, stdout);
+            return 0;
+        }
+        if (argc > 3 || (fn = find_command(argv[2])) == NULL) {
+            cli_error("help: unknown command '%s'", argv[2]);
+            fputs(usage_text, stderr);
+            return EXIT_USAGE;
+        }
+        hargv[0] = argv[2];
+        hargv[1] = help_opt;
+        hargv[2] = NULL;
+        return fn(2, hargv);
+    }
+    if ((fn = find_command(argv[1])) == NULL) {
+        cli_error("unknown command '%s'", argv[1]);
+        fputs(usage_text, stderr);
+        return EXIT_USAGE;
+    }
+    return fn(argc - 1, argv + 1);
+}

@@ -1,0 +1,174 @@
+/* signet CLI: shared printing helpers. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "output.h"
+
+void out_hex(char *out, size_t outsize, const unsigned char *data, size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t i;
+
+    if (outsize == 0) {
+        return;
+    }
+    for (i = 0; i < len && 2 * i + 2 < outsize; i++) {
+        out[2 * i] = digits[data[i] >> 4];
+        out[2 * i + 1] = digits[data[i] & 0xf];
+    }
+    out[2 * i] = '\0';
+}
+
+static int b64_value(char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    if (c == '+' || c == '-') {
+        return 62;
+    }
+    if (c == '/' || c == '_') {
+        return 63;
+    }
+    return -1;
+}
+
+int out_fingerprint_from_keyid(char *out, size_t outsize, const char *keyid)
+{
+    unsigned char raw[33];
+    size_t n = 0, len = strlen(keyid);
+    uint32_t acc = 0;
+    int bits = 0;
+
+    while (len > 0 && keyid[len - 1] == '=') {
+        len--;
+    }
+    /* 32 bytes are 43 base64 digits (and one '=' of padding). */
+    if (len != 43 || outsize < 7 + 32 + 1) {
+        return -1;
+    }
+    for (size_t i = 0; i < len; i++) {
+        int v = b64_value(keyid[i]);
+        if (v < 0) {
+            return -1;
+        }
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (n >= sizeof(raw)) {
+                return -1;
+            }
+            raw[n++] = (unsigned char)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    if (n != 32) {
+        return -1;
+    }
+    memcpy(out, "SHA256:", 7);
+    out_hex(out + 7, outsize - 7, raw, 16);
+    return 0;
+}
+
+void out_finding(FILE *f, const char *artifact, const sign_finding *fd)
+{
+    if (fd->path != NULL) {
+        fprintf(f, "finding: %s %s %s:%s: %s\n", sign_severity_name(fd->severity), fd->id, artifact, fd->path,
+                fd->message);
+    } else {
+        fprintf(f, "finding: %s %s %s: %s\n", sign_severity_name(fd->severity), fd->id, artifact, fd->message);
+    }
+}
+
+void out_findings(FILE *f, sign_artifact *const *arts, size_t n)
+{
+    if (arts == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (arts[i] == NULL) {
+            continue;
+        }
+        size_t nf = sign_artifact_finding_count(arts[i]);
+        for (size_t j = 0; j < nf; j++) {
+            out_finding(f, sign_artifact_name(arts[i]), sign_artifact_finding(arts[i], j));
+        }
+    }
+}
+
+static int progress_drawn;
+
+int out_progress_wanted(void)
+{
+    return isatty(STDERR_FILENO) == 1;
+}
+
+void out_progress_cb(const char *what, uint64_t done, uint64_t total, void *userdata)
+{
+    (void)userdata;
+    if (!out_progress_wanted()) {
+        return;
+    }
+    if (total > 0) {
+        fprintf(stderr, "\r\033[K%s: %" PRIu64 "/%" PRIu64 " MiB (%u%%)", what != NULL ? what : "",
+                done >> 20, total >> 20, (unsigned)(done * 100 / total));
+    } else {
+        fprintf(stderr, "\r\033[K%s: %" PRIu64 " MiB", what != NULL ? what : "", done >> 20);
+    }
+    fflush(stderr);
+    progress_drawn = 1;
+}
+
+void out_progress_end(void)
+{
+    if (progress_drawn) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+        progress_drawn = 0;
+    }
+}
+
+int out_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "signet %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "; see 'signet help %s'\n", cmd);
+    return EXIT_USAGE;
+}
+
+int out_source_date_epoch(int64_t *out)
+{
+    const char *s = getenv("SOURCE_DATE_EPOCH");
+    char *end = NULL;
+    long long v;
+
+    *out = 0;
+    if (s == NULL || *s == '\0') {
+        return 0;
+    }
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v <= 0 || v > INT64_C(253402300799)) {
+        cli_error("SOURCE_DATE_EPOCH: not a positive number of seconds: %s", s);
+        return -1;
+    }
+    *out = (int64_t)v;
+    return 0;
+}

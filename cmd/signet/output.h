@@ -1,0 +1,44 @@
+/* signet CLI: shared printing helpers (only the CLI prints). */
+#ifndef SIGNET_OUTPUT_H
+#define SIGNET_OUTPUT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sign/sign.h"
+
+/* Lower-case hex of len bytes into out (outsize >= 2*len+1). */
+void out_hex(char *out, size_t outsize, const unsigned char *data, size_t len);
+
+/*
+ * The fingerprint ("SHA256:" and 32 hex digits) derived from a key id (the
+ * base64 of the SHA-256 of the SPKI). Returns 0, or -1 when the id is not
+ * base64 of 32 bytes.
+ */
+int out_fingerprint_from_keyid(char *out, size_t outsize, const char *keyid);
+
+/* "finding: <severity> <id> <artifact>[:<path>]: <message>" on f. */
+void out_finding(FILE *f, const char *artifact, const sign_finding *fd);
+/* Every finding of every artifact, on f. */
+void out_findings(FILE *f, sign_artifact *const *arts, size_t n);
+
+/* Progress on stderr, only when stderr is a terminal. */
+void out_progress_cb(const char *what, uint64_t done, uint64_t total, void *userdata);
+/* Clear a progress line if one was drawn. */
+void out_progress_end(void);
+/* 1 when progress should be shown (stderr is a terminal). */
+int out_progress_wanted(void);
+
+/*
+ * Shared option error: "signet CMD: <problem>; see 'signet help CMD'".
+ * Returns EXIT_USAGE.
+ */
+int out_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Created time for sign/hash from SOURCE_DATE_EPOCH (reproducible builds),
+ * 0 when unset. Returns 0, or -1 (message printed) when it is malformed.
+ */
+int out_source_date_epoch(int64_t *out);
+
+#endif
