@@ -69,4 +69,11 @@ void sign__free_secret(void *p, size_t len);
 /* Current time (seconds since the epoch). */
 int64_t sign__now(void);
 
+/* DSSE envelope <-> JSON object (used by the bundle). */
+int sign__envelope_from_json(sign_envelope **out, const json_t *obj, const char *what);
+json_t *sign__envelope_to_json(const sign_envelope *env);
+
+/* Largest signature accepted from input (bytes, decoded). */
+#define SIGN_MAX_SIGNATURE 16384
+
 #endif

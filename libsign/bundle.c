@@ -1,0 +1,444 @@
+/* Sigstore bundle JSON: v0.3 written; v0.1, v0.2 and v0.3 read strictly. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct blob {
+    unsigned char *data;
+    size_t len;
+} blob;
+
+struct sign_bundle {
+    char *media_type;
+    sign_envelope *env;
+    char *hint;       /* publicKey.hint, or NULL */
+    blob cert;        /* certificate.rawBytes (v0.3) or chain[0] */
+    blob *chain;      /* x509CertificateChain.certificates (v0.1/v0.2), leaf first */
+    size_t nchain;
+    blob *timestamps; /* rfc3161Timestamps[].signedTimestamp, DER TimeStampResp */
+    size_t ntimestamps;
+};
+
+/* The largest number of timestamps or chain certificates read from a bundle. */
+#define BUNDLE_MAX_ITEMS 16
+
+static void blobs_free(blob *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(b[i].data);
+    }
+    free(b);
+}
+
+void sign_bundle_free(sign_bundle *b)
+{
+    if (b == NULL) {
+        return;
+    }
+    free(b->media_type);
+    sign_envelope_free(b->env);
+    free(b->hint);
+    if (b->nchain == 0) {
+        free(b->cert.data);
+    }
+    blobs_free(b->chain, b->nchain);
+    blobs_free(b->timestamps, b->ntimestamps);
+    free(b);
+}
+
+int sign_bundle_new(sign_bundle **out, sign_envelope *env, const sign_key *signer)
+{
+    sign_bundle *b = NULL;
+    char keyid[SIGN_KEYID_SIZE];
+    int r;
+
+    *out = NULL;
+    if (sign_envelope_signature_count(env) != 1) {
+        return sign__error(SIGN_EINVAL, "a bundle carries exactly one signature, not %zu",
+                           sign_envelope_signature_count(env));
+    }
+    if ((r = sign_key_id(keyid, sizeof(keyid), signer)) != 0) {
+        return r;
+    }
+    if (strcmp(keyid, sign_envelope_signature_keyid(env, 0)) != 0) {
+        return sign__error(SIGN_EINVAL, "the envelope's signature was not made by this key");
+    }
+    if ((b = calloc(1, sizeof(*b))) == NULL || (b->media_type = sign__strdup(SIGN_BUNDLE_MEDIA_TYPE_V03)) == NULL ||
+        (b->hint = sign__strdup(keyid)) == NULL) {
+        sign_bundle_free(b);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    b->env = env; /* transferred */
+    *out = b;
+    return 0;
+}
+
+static json_t *b64_string(const unsigned char *data, size_t len)
+{
+    char *s = NULL;
+    json_t *j;
+
+    if (sign__b64_encode(&s, data, len) != 0) {
+        return NULL;
+    }
+    j = json_string(s);
+    free(s);
+    return j;
+}
+
+static json_t *bundle_to_json(const sign_bundle *b)
+{
+    json_t *root = NULL, *vm = NULL, *env = NULL, *ts = NULL;
+
+    if ((root = json_object()) == NULL || (vm = json_object()) == NULL) {
+        goto fail;
+    }
+    if ((env = sign__envelope_to_json(b->env)) == NULL) {
+        goto fail;
+    }
+    if (json_object_set_new(root, "mediaType", json_string(b->media_type)) != 0 ||
+        json_object_set_new(root, "dsseEnvelope", env) != 0) {
+        env = NULL;
+        goto fail;
+    }
+    env = NULL;
+    if (b->hint != NULL) {
+        if (json_object_set_new(vm, "publicKey", json_pack("{s:s}", "hint", b->hint)) != 0) {
+            goto fail;
+        }
+    } else if (b->nchain > 0) {
+        json_t *certs = json_array();
+
+        if (certs == NULL) {
+            goto fail;
+        }
+        for (size_t i = 0; i < b->nchain; i++) {
+            if (json_array_append_new(certs, json_pack("{s:o}", "rawBytes",
+                                                       b64_string(b->chain[i].data, b->chain[i].len))) != 0) {
+                json_decref(certs);
+                goto fail;
+            }
+        }
+        if (json_object_set_new(vm, "x509CertificateChain", json_pack("{s:o}", "certificates", certs)) != 0) {
+            goto fail;
+        }
+    } else if (b->cert.data != NULL) {
+        if (json_object_set_new(vm, "certificate",
+                                json_pack("{s:o}", "rawBytes", b64_string(b->cert.data, b->cert.len))) != 0) {
+            goto fail;
+        }
+    }
+    if (json_object_set_new(vm, "tlogEntries", json_array()) != 0) {
+        goto fail;
+    }
+    if (b->ntimestamps > 0) {
+        if ((ts = json_array()) == NULL) {
+            goto fail;
+        }
+        for (size_t i = 0; i < b->ntimestamps; i++) {
+            if (json_array_append_new(ts, json_pack("{s:o}", "signedTimestamp",
+                                                    b64_string(b->timestamps[i].data, b->timestamps[i].len))) !=
+                0) {
+                goto fail;
+            }
+        }
+        if (json_object_set_new(vm, "timestampVerificationData", json_pack("{s:o}", "rfc3161Timestamps", ts)) !=
+            0) {
+            ts = NULL;
+            goto fail;
+        }
+        ts = NULL;
+    }
+    if (json_object_set_new(root, "verificationMaterial", vm) != 0) {
+        vm = NULL;
+        goto fail;
+    }
+    return root;
+fail:
+    sign__error(SIGN_ENOMEM, "out of memory");
+    json_decref(ts);
+    json_decref(env);
+    json_decref(vm);
+    json_decref(root);
+    return NULL;
+}
+
+int sign_bundle_serialize(char **out, size_t *outlen, const sign_bundle *b)
+{
+    json_t *j;
+    int r;
+
+    *out = NULL;
+    if ((j = bundle_to_json(b)) == NULL) {
+        return SIGN_ENOMEM;
+    }
+    r = sign__json_dump(out, outlen, j, 0);
+    json_decref(j);
+    return r;
+}
+
+int sign_bundle_write(const sign_bundle *b, const char *path)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int r;
+
+    if ((r = sign_bundle_serialize(&text, &len, b)) != 0) {
+        return r;
+    }
+    /* A trailing newline keeps the file friendly to tools; JSON readers ignore it. */
+    text[len] = '\n';
+    r = sign__write_file_atomic(path, text, len + 1, 0644);
+    free(text);
+    return r;
+}
+
+static int decode_bytes(blob *out, const json_t *obj, const char *field, const char *what)
+{
+    const char *s = NULL;
+    int r;
+
+    out->data = NULL;
+    out->len = 0;
+    if (!json_is_object(obj)) {
+        return sign__error(SIGN_EPARSE, "%s must be an object", what);
+    }
+    if ((r = sign__json_get_string(&s, obj, field, 1, what)) != 0) {
+        return r;
+    }
+    if ((r = sign__b64_decode(&out->data, &out->len, s, strlen(s))) != 0) {
+        return sign__error_context(r, "%s.%s", what, field);
+    }
+    if (out->len == 0) {
+        free(out->data);
+        out->data = NULL;
+        return sign__error(SIGN_EPARSE, "%s.%s is empty", what, field);
+    }
+    return 0;
+}
+
+static int decode_list(blob **out, size_t *n, const json_t *arr, const char *field, const char *what)
+{
+    size_t i, count;
+    json_t *item;
+    blob *list;
+    int r;
+
+    *out = NULL;
+    *n = 0;
+    if (!json_is_array(arr)) {
+        return sign__error(SIGN_EPARSE, "%s must be an array", what);
+    }
+    count = json_array_size(arr);
+    if (count > BUNDLE_MAX_ITEMS) {
+        return sign__error(SIGN_ELIMIT, "%s has %zu items, more than %d", what, count, BUNDLE_MAX_ITEMS);
+    }
+    if (count == 0) {
+        return 0;
+    }
+    if ((list = calloc(count, sizeof(*list))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    json_array_foreach(arr, i, item) {
+        if ((r = decode_bytes(&list[i], item, field, what)) != 0) {
+            blobs_free(list, count);
+            return r;
+        }
+    }
+    *out = list;
+    *n = count;
+    return 0;
+}
+
+static int known_media_type(const char *mt, int *version)
+{
+    if (strcmp(mt, SIGN_BUNDLE_MEDIA_TYPE_V03) == 0 ||
+        strcmp(mt, "application/vnd.dev.sigstore.bundle+json;version=0.3") == 0) {
+        *version = 3;
+    } else if (strcmp(mt, SIGN_BUNDLE_MEDIA_TYPE_V02) == 0) {
+        *version = 2;
+    } else if (strcmp(mt, SIGN_BUNDLE_MEDIA_TYPE_V01) == 0) {
+        *version = 1;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+static int bundle_from_json(sign_bundle **out, const json_t *root, const char *what)
+{
+    sign_bundle *b = NULL;
+    const char *mt = NULL;
+    json_t *vm, *pk, *cert, *chain, *tvd, *env;
+    int version = 0, r, nmaterial;
+
+    *out = NULL;
+    if (!json_is_object(root)) {
+        return sign__error(SIGN_EPARSE, "%s: a bundle must be a JSON object", what);
+    }
+    if ((r = sign__json_get_string(&mt, root, "mediaType", 1, what)) != 0) {
+        return r;
+    }
+    if (!known_media_type(mt, &version)) {
+        return sign__error(SIGN_EPARSE, "%s: unknown bundle media type \"%s\"", what, mt);
+    }
+    if (json_object_get(root, "messageSignature") != NULL) {
+        return sign__error(SIGN_EUNSUPPORTED,
+                           "%s: bundles with a messageSignature are not supported; signet verifies DSSE bundles",
+                           what);
+    }
+    if ((env = json_object_get(root, "dsseEnvelope")) == NULL) {
+        return sign__error(SIGN_EPARSE, "%s: missing \"dsseEnvelope\"", what);
+    }
+    if ((b = calloc(1, sizeof(*b))) == NULL || (b->media_type = sign__strdup(mt)) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((r = sign__envelope_from_json(&b->env, env, what)) != 0) {
+        goto out;
+    }
+    if (sign_envelope_signature_count(b->env) != 1) {
+        r = sign__error(SIGN_EPARSE, "%s: the DSSE envelope must carry exactly one signature, not %zu", what,
+                        sign_envelope_signature_count(b->env));
+        goto out;
+    }
+    vm = json_object_get(root, "verificationMaterial");
+    if (!json_is_object(vm)) {
+        r = sign__error(SIGN_EPARSE, "%s: missing \"verificationMaterial\" object", what);
+        goto out;
+    }
+    pk = json_object_get(vm, "publicKey");
+    cert = json_object_get(vm, "certificate");
+    chain = json_object_get(vm, "x509CertificateChain");
+    nmaterial = (pk != NULL) + (cert != NULL) + (chain != NULL);
+    if (nmaterial != 1) {
+        r = sign__error(SIGN_EPARSE,
+                        "%s: verificationMaterial must hold exactly one of publicKey, certificate, "
+                        "x509CertificateChain",
+                        what);
+        goto out;
+    }
+    if (pk != NULL) {
+        const char *hint = NULL;
+
+        if (!json_is_object(pk)) {
+            r = sign__error(SIGN_EPARSE, "%s: verificationMaterial.publicKey must be an object", what);
+            goto out;
+        }
+        if ((r = sign__json_get_string(&hint, pk, "hint", 0, "verificationMaterial.publicKey")) != 0) {
+            sign__error_context(r, "%s", what);
+            goto out;
+        }
+        if ((b->hint = sign__strdup(hint != NULL ? hint : "")) == NULL) {
+            r = SIGN_ENOMEM;
+            goto out;
+        }
+    } else if (cert != NULL) {
+        if (version < 3) {
+            r = sign__error(SIGN_EPARSE, "%s: verificationMaterial.certificate needs a v0.3 bundle", what);
+            goto out;
+        }
+        if ((r = decode_bytes(&b->cert, cert, "rawBytes", "verificationMaterial.certificate")) != 0) {
+            sign__error_context(r, "%s", what);
+            goto out;
+        }
+    } else {
+        if (version >= 3) {
+            r = sign__error(SIGN_EPARSE, "%s: x509CertificateChain is not allowed in a v0.3 bundle", what);
+            goto out;
+        }
+        if (!json_is_object(chain)) {
+            r = sign__error(SIGN_EPARSE, "%s: x509CertificateChain must be an object", what);
+            goto out;
+        }
+        if ((r = decode_list(&b->chain, &b->nchain, json_object_get(chain, "certificates"), "rawBytes",
+                             "verificationMaterial.x509CertificateChain.certificates")) != 0) {
+            sign__error_context(r, "%s", what);
+            goto out;
+        }
+        if (b->nchain == 0) {
+            r = sign__error(SIGN_EPARSE, "%s: empty x509CertificateChain", what);
+            goto out;
+        }
+        b->cert = b->chain[0];
+    }
+    tvd = json_object_get(vm, "timestampVerificationData");
+    if (tvd != NULL) {
+        json_t *ts;
+
+        if (!json_is_object(tvd)) {
+            r = sign__error(SIGN_EPARSE, "%s: timestampVerificationData must be an object", what);
+            goto out;
+        }
+        ts = json_object_get(tvd, "rfc3161Timestamps");
+        if (ts != NULL && (r = decode_list(&b->timestamps, &b->ntimestamps, ts, "signedTimestamp",
+                                           "timestampVerificationData.rfc3161Timestamps")) != 0) {
+            sign__error_context(r, "%s", what);
+            goto out;
+        }
+    }
+    {
+        json_t *tlog = json_object_get(vm, "tlogEntries");
+
+        if (tlog != NULL && !json_is_array(tlog)) {
+            r = sign__error(SIGN_EPARSE, "%s: tlogEntries must be an array", what);
+            goto out;
+        }
+    }
+    *out = b;
+    b = NULL; /* transferred */
+    r = 0;
+out:
+    sign_bundle_free(b);
+    return r;
+}
+
+int sign_bundle_parse(sign_bundle **out, const void *data, size_t len, const sign_limits *limits)
+{
+    json_t *j = NULL;
+    int r;
+
+    *out = NULL;
+    if ((r = sign__json_parse(&j, data, len, limits, "bundle")) != 0) {
+        return r;
+    }
+    r = bundle_from_json(out, j, "bundle");
+    json_decref(j);
+    return r;
+}
+
+int sign_bundle_read(sign_bundle **out, const char *path, const sign_limits *limits)
+{
+    json_t *j = NULL;
+    int r;
+
+    *out = NULL;
+    if ((r = sign__json_read_file(&j, path, limits)) != 0) {
+        return r;
+    }
+    r = bundle_from_json(out, j, path);
+    json_decref(j);
+    return r;
+}
+
+const char *sign_bundle_media_type(const sign_bundle *b)
+{
+    return b->media_type;
+}
+
+const sign_envelope *sign_bundle_envelope(const sign_bundle *b)
+{
+    return b->env;
+}
+
+const char *sign_bundle_key_hint(const sign_bundle *b)
+{
+    return b->hint;
+}
+
+const unsigned char *sign_bundle_certificate(const sign_bundle *b, size_t *len)
+{
+    *len = b->cert.len;
+    return b->cert.data;
+}

@@ -1,0 +1,327 @@
+/* DSSE envelopes: pre-authentication encoding, signing, verification, JSON. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct dsse_sig {
+    char *keyid;
+    unsigned char *sig;
+    size_t siglen;
+} dsse_sig;
+
+struct sign_envelope {
+    char *payload_type;
+    unsigned char *payload;
+    size_t payload_len;
+    dsse_sig *sigs;
+    size_t nsigs;
+};
+
+int sign_dsse_pae(unsigned char **out, size_t *outlen, const char *type, const void *body, size_t bodylen)
+{
+    char head[96];
+    size_t tlen = strlen(type), hlen, total;
+    unsigned char *buf;
+    int n;
+
+    *out = NULL;
+    *outlen = 0;
+    /* "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body */
+    n = snprintf(head, sizeof(head), "DSSEv1 %zu ", tlen);
+    if (n < 0 || (size_t)n >= sizeof(head)) {
+        return sign__error(SIGN_ERROR, "PAE header too long");
+    }
+    hlen = (size_t)n;
+    {
+        char mid[48];
+        int m = snprintf(mid, sizeof(mid), " %zu ", bodylen);
+        size_t mlen;
+
+        if (m < 0 || (size_t)m >= sizeof(mid)) {
+            return sign__error(SIGN_ERROR, "PAE length too long");
+        }
+        mlen = (size_t)m;
+        if (!sign__add(&total, hlen, tlen) || !sign__add(&total, total, mlen) ||
+            !sign__add(&total, total, bodylen)) {
+            return sign__error(SIGN_ELIMIT, "PAE too large");
+        }
+        if ((buf = malloc(total ? total : 1)) == NULL) {
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        memcpy(buf, head, hlen);
+        memcpy(buf + hlen, type, tlen);
+        memcpy(buf + hlen + tlen, mid, mlen);
+        if (bodylen > 0) {
+            memcpy(buf + hlen + tlen + mlen, body, bodylen);
+        }
+    }
+    *out = buf;
+    *outlen = total;
+    return 0;
+}
+
+int sign_envelope_new(sign_envelope **out, const char *payload_type, const void *payload, size_t len)
+{
+    sign_envelope *e;
+
+    *out = NULL;
+    if ((e = calloc(1, sizeof(*e))) == NULL || (e->payload_type = sign__strdup(payload_type)) == NULL ||
+        (e->payload = malloc(len ? len : 1)) == NULL) {
+        sign_envelope_free(e);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    if (len > 0) {
+        memcpy(e->payload, payload, len);
+    }
+    e->payload_len = len;
+    *out = e;
+    return 0;
+}
+
+void sign_envelope_free(sign_envelope *env)
+{
+    if (env == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < env->nsigs; i++) {
+        free(env->sigs[i].keyid);
+        free(env->sigs[i].sig);
+    }
+    free(env->sigs);
+    free(env->payload_type);
+    free(env->payload);
+    free(env);
+}
+
+static int add_sig(sign_envelope *env, const char *keyid, const unsigned char *sig, size_t siglen)
+{
+    dsse_sig *n;
+    dsse_sig s = {NULL, NULL, 0};
+
+    if ((s.keyid = sign__strdup(keyid)) == NULL || (s.sig = malloc(siglen ? siglen : 1)) == NULL) {
+        free(s.keyid);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    memcpy(s.sig, sig, siglen);
+    s.siglen = siglen;
+    if ((n = realloc(env->sigs, (env->nsigs + 1) * sizeof(*n))) == NULL) {
+        free(s.keyid);
+        free(s.sig);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    env->sigs = n;
+    env->sigs[env->nsigs++] = s;
+    return 0;
+}
+
+int sign_envelope_sign(sign_envelope *env, const sign_key *key)
+{
+    unsigned char *pae = NULL, *sig = NULL;
+    size_t paelen = 0, siglen = 0;
+    char keyid[SIGN_KEYID_SIZE];
+    int r;
+
+    if ((r = sign_key_id(keyid, sizeof(keyid), key)) != 0) {
+        return r;
+    }
+    if ((r = sign_dsse_pae(&pae, &paelen, env->payload_type, env->payload, env->payload_len)) != 0) {
+        return r;
+    }
+    if ((r = sign_key_sign(&sig, &siglen, key, pae, paelen)) != 0) {
+        goto out;
+    }
+    r = add_sig(env, keyid, sig, siglen);
+out:
+    free(pae);
+    free(sig);
+    return r;
+}
+
+const char *sign_envelope_payload_type(const sign_envelope *env)
+{
+    return env->payload_type;
+}
+
+const unsigned char *sign_envelope_payload(const sign_envelope *env, size_t *len)
+{
+    *len = env->payload_len;
+    return env->payload;
+}
+
+size_t sign_envelope_signature_count(const sign_envelope *env)
+{
+    return env->nsigs;
+}
+
+const char *sign_envelope_signature_keyid(const sign_envelope *env, size_t i)
+{
+    return i < env->nsigs ? env->sigs[i].keyid : NULL;
+}
+
+const unsigned char *sign_envelope_signature(const sign_envelope *env, size_t i, size_t *len)
+{
+    if (i >= env->nsigs) {
+        *len = 0;
+        return NULL;
+    }
+    *len = env->sigs[i].siglen;
+    return env->sigs[i].sig;
+}
+
+int sign_envelope_verify(const sign_envelope *env, size_t i, const sign_key *pub)
+{
+    unsigned char *pae = NULL;
+    size_t paelen = 0;
+    int r;
+
+    if (i >= env->nsigs) {
+        return sign__error(SIGN_EINVAL, "no signature %zu in the envelope", i);
+    }
+    if ((r = sign_dsse_pae(&pae, &paelen, env->payload_type, env->payload, env->payload_len)) != 0) {
+        return r;
+    }
+    r = sign_key_verify(pub, pae, paelen, env->sigs[i].sig, env->sigs[i].siglen);
+    free(pae);
+    return r;
+}
+
+json_t *sign__envelope_to_json(const sign_envelope *env)
+{
+    json_t *o = NULL, *sigs = NULL;
+    char *b64 = NULL;
+
+    if ((sigs = json_array()) == NULL) {
+        goto fail;
+    }
+    for (size_t i = 0; i < env->nsigs; i++) {
+        json_t *s;
+
+        if (sign__b64_encode(&b64, env->sigs[i].sig, env->sigs[i].siglen) != 0) {
+            goto fail;
+        }
+        s = json_pack("{s:s,s:s}", "keyid", env->sigs[i].keyid, "sig", b64);
+        free(b64);
+        b64 = NULL;
+        if (s == NULL || json_array_append_new(sigs, s) != 0) {
+            goto fail;
+        }
+    }
+    if (sign__b64_encode(&b64, env->payload, env->payload_len) != 0) {
+        goto fail;
+    }
+    o = json_pack("{s:s,s:s,s:o}", "payload", b64, "payloadType", env->payload_type, "signatures", sigs);
+    sigs = NULL; /* transferred (json_pack "o" steals, also on failure) */
+    free(b64);
+    if (o == NULL) {
+        sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    return o;
+fail:
+    sign__error(SIGN_ENOMEM, "out of memory");
+    free(b64);
+    json_decref(sigs);
+    return NULL;
+}
+
+int sign__envelope_from_json(sign_envelope **out, const json_t *obj, const char *what)
+{
+    sign_envelope *e = NULL;
+    const char *payload = NULL, *ptype = NULL;
+    unsigned char *bytes = NULL;
+    size_t nbytes = 0, i;
+    json_t *sigs, *s;
+    int r;
+
+    *out = NULL;
+    if (!json_is_object(obj)) {
+        return sign__error(SIGN_EPARSE, "%s: DSSE envelope must be an object", what);
+    }
+    if ((r = sign__json_get_string(&payload, obj, "payload", 1, what)) != 0 ||
+        (r = sign__json_get_string(&ptype, obj, "payloadType", 1, what)) != 0) {
+        return r;
+    }
+    if (ptype[0] == '\0') {
+        return sign__error(SIGN_EPARSE, "%s: empty payloadType", what);
+    }
+    if ((r = sign__b64_decode(&bytes, &nbytes, payload, strlen(payload))) != 0) {
+        return sign__error_context(r, "%s: payload", what);
+    }
+    r = sign_envelope_new(&e, ptype, bytes, nbytes);
+    free(bytes);
+    bytes = NULL;
+    if (r != 0) {
+        return r;
+    }
+    sigs = json_object_get(obj, "signatures");
+    if (!json_is_array(sigs)) {
+        r = sign__error(SIGN_EPARSE, "%s: \"signatures\" must be an array", what);
+        goto out;
+    }
+    json_array_foreach(sigs, i, s) {
+        const char *sig = NULL, *keyid = NULL;
+
+        if (!json_is_object(s)) {
+            r = sign__error(SIGN_EPARSE, "%s: signatures[%zu] must be an object", what, i);
+            goto out;
+        }
+        if ((r = sign__json_get_string(&sig, s, "sig", 1, what)) != 0 ||
+            (r = sign__json_get_string(&keyid, s, "keyid", 0, what)) != 0) {
+            goto out;
+        }
+        if ((r = sign__b64_decode(&bytes, &nbytes, sig, strlen(sig))) != 0) {
+            sign__error_context(r, "%s: signatures[%zu].sig", what, i);
+            goto out;
+        }
+        if (nbytes == 0) {
+            r = sign__error(SIGN_EPARSE, "%s: signatures[%zu].sig is empty", what, i);
+            goto out;
+        }
+        if (nbytes > SIGN_MAX_SIGNATURE) {
+            r = sign__error(SIGN_ELIMIT, "%s: signatures[%zu].sig is %zu bytes, more than %d", what, i, nbytes,
+                            SIGN_MAX_SIGNATURE);
+            goto out;
+        }
+        if ((r = add_sig(e, keyid != NULL ? keyid : "", bytes, nbytes)) != 0) {
+            goto out;
+        }
+        free(bytes);
+        bytes = NULL;
+    }
+    *out = e;
+    e = NULL; /* transferred */
+    r = 0;
+out:
+    free(bytes);
+    sign_envelope_free(e);
+    return r;
+}
+
+int sign_envelope_serialize(char **out, size_t *outlen, const sign_envelope *env)
+{
+    json_t *j = sign__envelope_to_json(env);
+    int r;
+
+    *out = NULL;
+    if (j == NULL) {
+        return SIGN_ENOMEM;
+    }
+    r = sign__json_dump(out, outlen, j, 0);
+    json_decref(j);
+    return r;
+}
+
+int sign_envelope_parse(sign_envelope **out, const void *data, size_t len, const sign_limits *limits)
+{
+    json_t *j = NULL;
+    int r;
+
+    *out = NULL;
+    if ((r = sign__json_parse(&j, data, len, limits, "DSSE envelope")) != 0) {
+        return r;
+    }
+    r = sign__envelope_from_json(out, j, "DSSE envelope");
+    json_decref(j);
+    return r;
+}

@@ -1,0 +1,506 @@
+/* The manifest: an in-toto Statement v1 whose predicate records every artifact. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Most subjects read from one statement. */
+#define STATEMENT_MAX_SUBJECTS 100000
+
+typedef struct subject {
+    const char *name; /* owned by root */
+    unsigned char sha256[SIGN_SHA256_LEN];
+} subject;
+
+struct sign_statement {
+    json_t *root;
+    subject *subjects;
+    size_t nsubjects;
+    const char *predicate_type; /* owned by root */
+    const char *created;        /* owned by root, or NULL */
+    json_t *artifacts;          /* borrowed from root: signet predicate's artifacts, or NULL */
+    unsigned char (*artifact_sha)[SIGN_SHA256_LEN];
+};
+
+void sign_statement_free(sign_statement *st)
+{
+    if (st == NULL) {
+        return;
+    }
+    json_decref(st->root);
+    free(st->subjects);
+    free(st->artifact_sha);
+    free(st);
+}
+
+static json_t *digest_object(const unsigned char *sha256)
+{
+    char hex[2 * SIGN_SHA256_LEN + 1];
+
+    sign_hex_encode(hex, sizeof(hex), sha256, SIGN_SHA256_LEN);
+    return json_pack("{s:s}", "sha256", hex);
+}
+
+static json_t *entry_json(const sign_entry *e)
+{
+    char mode[8];
+    json_t *o;
+
+    snprintf(mode, sizeof(mode), "%04o", e->mode & 07777);
+    o = json_pack("{s:s,s:s,s:s,s:I}", "path", e->path, "type", sign_entry_type_name(e->type), "mode", mode,
+                  "size", (json_int_t)e->size);
+    if (o == NULL) {
+        return NULL;
+    }
+    if (e->has_digest && json_object_set_new(o, "digest", digest_object(e->sha256)) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    if (e->link_target != NULL && json_object_set_new(o, "target", json_string(e->link_target)) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *finding_json(const sign_finding *f)
+{
+    json_t *o = json_pack("{s:s,s:s,s:s}", "id", f->id, "severity", sign_severity_name(f->severity), "message",
+                          f->message != NULL ? f->message : "");
+
+    if (o != NULL && f->path != NULL && json_object_set_new(o, "path", json_string(f->path)) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *artifact_json(const sign_artifact *a)
+{
+    json_t *o, *list;
+    size_t i;
+
+    o = json_pack("{s:s,s:s,s:I,s:o}", "name", sign_artifact_name(a), "kind",
+                  sign_artifact_kind_name(sign_artifact_get_kind(a)), "size", (json_int_t)sign_artifact_size(a),
+                  "digest", digest_object(sign_artifact_sha256(a)));
+    if (o == NULL) {
+        return NULL;
+    }
+    if (sign_artifact_get_kind(a) != SIGN_ARTIFACT_FILE) {
+        if ((list = json_array()) == NULL || json_object_set_new(o, "entries", list) != 0) {
+            goto fail;
+        }
+        for (i = 0; i < sign_artifact_entry_count(a); i++) {
+            if (json_array_append_new(list, entry_json(sign_artifact_entry(a, i))) != 0) {
+                goto fail;
+            }
+        }
+    }
+    if (sign_artifact_finding_count(a) > 0) {
+        if ((list = json_array()) == NULL || json_object_set_new(o, "findings", list) != 0) {
+            goto fail;
+        }
+        for (i = 0; i < sign_artifact_finding_count(a); i++) {
+            if (json_array_append_new(list, finding_json(sign_artifact_finding(a, i))) != 0) {
+                goto fail;
+            }
+        }
+    }
+    return o;
+fail:
+    json_decref(o);
+    return NULL;
+}
+
+static int statement_index(sign_statement *st, const char *what);
+
+int sign_statement_build(sign_statement **out, sign_artifact *const *artifacts, size_t n,
+                         const sign_manifest_options *opts)
+{
+    json_t *root = NULL, *subjects = NULL, *arts = NULL, *pred = NULL;
+    sign_statement *st = NULL;
+    char created[32];
+    int64_t when = opts != NULL && opts->created != 0 ? opts->created : sign__now();
+    int r = SIGN_ENOMEM;
+
+    *out = NULL;
+    if (n == 0) {
+        return sign__error(SIGN_EINVAL, "no artifacts to put in the statement");
+    }
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(sign_artifact_name(artifacts[i]), sign_artifact_name(artifacts[j])) == 0) {
+                return sign__error(SIGN_EINVAL, "two artifacts are named \"%s\"; names must be unique",
+                                   sign_artifact_name(artifacts[i]));
+            }
+        }
+    }
+    if ((r = sign_format_time(created, sizeof(created), when)) != 0) {
+        return r;
+    }
+    r = SIGN_ENOMEM;
+    if ((subjects = json_array()) == NULL || (arts = json_array()) == NULL) {
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const sign_artifact *a = artifacts[i];
+
+        if (json_array_append_new(subjects, json_pack("{s:s,s:o}", "name", sign_artifact_name(a), "digest",
+                                                      digest_object(sign_artifact_sha256(a)))) != 0 ||
+            json_array_append_new(arts, artifact_json(a)) != 0) {
+            goto out;
+        }
+    }
+    pred = json_pack("{s:s,s:{s:s,s:s},s:o}", "created", created, "tool", "name", "signet", "version",
+                     SIGN_VERSION_STRING, "artifacts", arts);
+    arts = NULL; /* transferred */
+    if (pred == NULL) {
+        goto out;
+    }
+    root = json_pack("{s:s,s:o,s:s,s:o}", "_type", SIGN_STATEMENT_TYPE, "subject", subjects, "predicateType",
+                     SIGN_PREDICATE_TYPE, "predicate", pred);
+    subjects = NULL;
+    pred = NULL; /* transferred */
+    if (root == NULL) {
+        goto out;
+    }
+    if ((st = calloc(1, sizeof(*st))) == NULL) {
+        goto out;
+    }
+    st->root = root;
+    root = NULL; /* transferred */
+    if ((r = statement_index(st, "statement")) != 0) {
+        goto out;
+    }
+    *out = st;
+    st = NULL;
+    r = 0;
+out:
+    if (r == SIGN_ENOMEM) {
+        sign__error(SIGN_ENOMEM, "out of memory building the statement");
+    }
+    sign_statement_free(st);
+    json_decref(root);
+    json_decref(subjects);
+    json_decref(arts);
+    json_decref(pred);
+    return r;
+}
+
+int sign_statement_serialize(char **out, size_t *outlen, const sign_statement *st)
+{
+    return sign__json_dump(out, outlen, st->root, 0);
+}
+
+int sign_statement_serialize_pretty(char **out, const sign_statement *st)
+{
+    return sign__json_dump(out, NULL, st->root, 1);
+}
+
+/* Parse {"sha256": "<64 hex>"} (other algorithms ignored). */
+static int sha256_of(unsigned char *out, const json_t *digest, const char *what)
+{
+    const char *hex = NULL;
+    int r;
+
+    if (!json_is_object(digest)) {
+        return sign__error(SIGN_EPARSE, "%s: \"digest\" must be an object", what);
+    }
+    if ((r = sign__json_get_string(&hex, digest, "sha256", 0, what)) != 0) {
+        return r;
+    }
+    if (hex == NULL) {
+        return sign__error(SIGN_EPARSE, "%s: no sha256 digest (other algorithms are not accepted)", what);
+    }
+    if (strlen(hex) != 2 * SIGN_SHA256_LEN || sign_hex_decode(out, SIGN_SHA256_LEN, hex) != 0) {
+        return sign__error(SIGN_EPARSE, "%s: sha256 must be 64 hex digits", what);
+    }
+    return 0;
+}
+
+static int check_predicate_artifact(const json_t *a, size_t i)
+{
+    char what[64];
+    const char *s = NULL;
+    json_t *v;
+    size_t j;
+    int r;
+
+    snprintf(what, sizeof(what), "predicate.artifacts[%zu]", i);
+    if (!json_is_object(a)) {
+        return sign__error(SIGN_EPARSE, "%s must be an object", what);
+    }
+    if ((r = sign__json_get_string(&s, a, "name", 1, what)) != 0 ||
+        (r = sign__json_get_string(&s, a, "kind", 1, what)) != 0) {
+        return r;
+    }
+    v = json_object_get(a, "size");
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+        return sign__error(SIGN_EPARSE, "%s: \"size\" must be a non-negative integer", what);
+    }
+    v = json_object_get(a, "entries");
+    if (v != NULL) {
+        json_t *e;
+
+        if (!json_is_array(v)) {
+            return sign__error(SIGN_EPARSE, "%s: \"entries\" must be an array", what);
+        }
+        json_array_foreach(v, j, e) {
+            json_t *sz;
+
+            if (!json_is_object(e) || !json_is_string(json_object_get(e, "path")) ||
+                !json_is_string(json_object_get(e, "type")) || !json_is_string(json_object_get(e, "mode"))) {
+                return sign__error(SIGN_EPARSE, "%s.entries[%zu]: needs string path, type and mode", what, j);
+            }
+            sz = json_object_get(e, "size");
+            if (!json_is_integer(sz) || json_integer_value(sz) < 0) {
+                return sign__error(SIGN_EPARSE, "%s.entries[%zu]: \"size\" must be a non-negative integer", what,
+                                   j);
+            }
+            if (json_object_get(e, "target") != NULL && !json_is_string(json_object_get(e, "target"))) {
+                return sign__error(SIGN_EPARSE, "%s.entries[%zu]: \"target\" must be a string", what, j);
+            }
+        }
+    }
+    v = json_object_get(a, "findings");
+    if (v != NULL) {
+        json_t *f;
+
+        if (!json_is_array(v)) {
+            return sign__error(SIGN_EPARSE, "%s: \"findings\" must be an array", what);
+        }
+        json_array_foreach(v, j, f) {
+            if (!json_is_object(f) || !json_is_string(json_object_get(f, "id")) ||
+                !json_is_string(json_object_get(f, "severity"))) {
+                return sign__error(SIGN_EPARSE, "%s.findings[%zu]: needs string id and severity", what, j);
+            }
+        }
+    }
+    return 0;
+}
+
+/* Check the shape of st->root and fill the indexes. */
+static int statement_index(sign_statement *st, const char *what)
+{
+    const char *type = NULL;
+    json_t *subjects, *s, *pred;
+    size_t i;
+    int r;
+
+    if (!json_is_object(st->root)) {
+        return sign__error(SIGN_EPARSE, "%s: must be a JSON object", what);
+    }
+    if ((r = sign__json_get_string(&type, st->root, "_type", 1, what)) != 0) {
+        return r;
+    }
+    if (strcmp(type, SIGN_STATEMENT_TYPE) != 0 && strcmp(type, SIGN_STATEMENT_TYPE_V01) != 0) {
+        return sign__error(SIGN_EPARSE, "%s: _type \"%s\" is not an in-toto Statement", what, type);
+    }
+    if ((r = sign__json_get_string(&st->predicate_type, st->root, "predicateType", 1, what)) != 0) {
+        return r;
+    }
+    subjects = json_object_get(st->root, "subject");
+    if (!json_is_array(subjects)) {
+        return sign__error(SIGN_EPARSE, "%s: \"subject\" must be an array", what);
+    }
+    if (json_array_size(subjects) == 0) {
+        return sign__error(SIGN_EPARSE, "%s: the statement has no subjects", what);
+    }
+    if (json_array_size(subjects) > STATEMENT_MAX_SUBJECTS) {
+        return sign__error(SIGN_ELIMIT, "%s: more than %d subjects", what, STATEMENT_MAX_SUBJECTS);
+    }
+    st->nsubjects = json_array_size(subjects);
+    if ((st->subjects = calloc(st->nsubjects, sizeof(*st->subjects))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    json_array_foreach(subjects, i, s) {
+        char sw[48];
+
+        snprintf(sw, sizeof(sw), "%s: subject[%zu]", what, i);
+        if (!json_is_object(s)) {
+            return sign__error(SIGN_EPARSE, "%s must be an object", sw);
+        }
+        if ((r = sign__json_get_string(&st->subjects[i].name, s, "name", 0, sw)) != 0) {
+            return r;
+        }
+        if (st->subjects[i].name == NULL) {
+            st->subjects[i].name = "";
+        }
+        if ((r = sha256_of(st->subjects[i].sha256, json_object_get(s, "digest"), sw)) != 0) {
+            return r;
+        }
+    }
+    pred = json_object_get(st->root, "predicate");
+    if (strcmp(st->predicate_type, SIGN_PREDICATE_TYPE) != 0) {
+        return 0; /* another tool's predicate: verified by its subjects only */
+    }
+    if (!json_is_object(pred)) {
+        return sign__error(SIGN_EPARSE, "%s: \"predicate\" must be an object", what);
+    }
+    if ((r = sign__json_get_string(&st->created, pred, "created", 0, "predicate")) != 0) {
+        return r;
+    }
+    st->artifacts = json_object_get(pred, "artifacts");
+    if (st->artifacts == NULL) {
+        return 0;
+    }
+    if (!json_is_array(st->artifacts)) {
+        return sign__error(SIGN_EPARSE, "%s: predicate.artifacts must be an array", what);
+    }
+    if (json_array_size(st->artifacts) > 0 &&
+        (st->artifact_sha = calloc(json_array_size(st->artifacts), SIGN_SHA256_LEN)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    json_array_foreach(st->artifacts, i, s) {
+        if ((r = check_predicate_artifact(s, i)) != 0 ||
+            (r = sha256_of(st->artifact_sha[i], json_object_get(s, "digest"), "predicate.artifacts")) != 0) {
+            return sign__error_context(r, "%s", what);
+        }
+    }
+    return 0;
+}
+
+int sign_statement_parse(sign_statement **out, const void *data, size_t len, const sign_limits *limits)
+{
+    sign_statement *st;
+    int r;
+
+    *out = NULL;
+    if ((st = calloc(1, sizeof(*st))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    if ((r = sign__json_parse(&st->root, data, len, limits, "statement")) != 0 ||
+        (r = statement_index(st, "statement")) != 0) {
+        sign_statement_free(st);
+        return r;
+    }
+    *out = st;
+    return 0;
+}
+
+const char *sign_statement_predicate_type(const sign_statement *st)
+{
+    return st->predicate_type;
+}
+
+size_t sign_statement_subject_count(const sign_statement *st)
+{
+    return st->nsubjects;
+}
+
+int sign_statement_subject(const char **name, const unsigned char **sha256, const sign_statement *st, size_t i)
+{
+    if (i >= st->nsubjects) {
+        return sign__error(SIGN_EINVAL, "no subject %zu", i);
+    }
+    *name = st->subjects[i].name;
+    *sha256 = st->subjects[i].sha256;
+    return 0;
+}
+
+const char *sign_statement_created(const sign_statement *st)
+{
+    return st->created;
+}
+
+size_t sign_statement_artifact_count(const sign_statement *st)
+{
+    return st->artifacts != NULL ? json_array_size(st->artifacts) : 0;
+}
+
+int sign_statement_artifact_info(sign_statement_artifact *out, const sign_statement *st, size_t i)
+{
+    json_t *a;
+
+    memset(out, 0, sizeof(*out));
+    if (i >= sign_statement_artifact_count(st)) {
+        return sign__error(SIGN_EINVAL, "no artifact %zu in the statement", i);
+    }
+    a = json_array_get(st->artifacts, i);
+    out->name = json_string_value(json_object_get(a, "name"));
+    out->kind = json_string_value(json_object_get(a, "kind"));
+    out->size = (uint64_t)json_integer_value(json_object_get(a, "size"));
+    out->sha256 = st->artifact_sha[i];
+    out->entry_count = json_array_size(json_object_get(a, "entries"));
+    out->finding_count = json_array_size(json_object_get(a, "findings"));
+    return 0;
+}
+
+static int entry_type_of(sign_entry_type *out, const char *s)
+{
+    static const sign_entry_type types[] = {SIGN_ENTRY_FILE, SIGN_ENTRY_DIR, SIGN_ENTRY_SYMLINK, SIGN_ENTRY_HARDLINK,
+                                            SIGN_ENTRY_OTHER};
+
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        if (strcmp(sign_entry_type_name(types[i]), s) == 0) {
+            *out = types[i];
+            return 0;
+        }
+    }
+    return sign__error(SIGN_EPARSE, "unknown entry type \"%s\"", s);
+}
+
+int sign_statement_artifact_entry(sign_entry *out, const sign_statement *st, size_t i, size_t j)
+{
+    json_t *e, *d;
+    const char *mode;
+    unsigned long m = 0;
+    char *end = NULL;
+    int r;
+
+    memset(out, 0, sizeof(*out));
+    if (i >= sign_statement_artifact_count(st)) {
+        return sign__error(SIGN_EINVAL, "no artifact %zu in the statement", i);
+    }
+    e = json_array_get(json_object_get(json_array_get(st->artifacts, i), "entries"), j);
+    if (e == NULL) {
+        return sign__error(SIGN_EINVAL, "no entry %zu in artifact %zu", j, i);
+    }
+    out->path = json_string_value(json_object_get(e, "path"));
+    if ((r = entry_type_of(&out->type, json_string_value(json_object_get(e, "type")))) != 0) {
+        return r;
+    }
+    mode = json_string_value(json_object_get(e, "mode"));
+    m = strtoul(mode, &end, 8);
+    if (mode[0] == '\0' || *end != '\0' || m > 07777) {
+        return sign__error(SIGN_EPARSE, "entry %s: invalid mode \"%s\"", out->path, mode);
+    }
+    out->mode = (unsigned int)m;
+    out->size = (uint64_t)json_integer_value(json_object_get(e, "size"));
+    out->link_target = json_string_value(json_object_get(e, "target"));
+    d = json_object_get(e, "digest");
+    if (d != NULL) {
+        if ((r = sha256_of(out->sha256, d, out->path)) != 0) {
+            return r;
+        }
+        out->has_digest = 1;
+    }
+    return 0;
+}
+
+int sign_statement_artifact_finding(sign_finding *out, const sign_statement *st, size_t i, size_t j)
+{
+    json_t *f;
+    const char *sev;
+
+    memset(out, 0, sizeof(*out));
+    if (i >= sign_statement_artifact_count(st)) {
+        return sign__error(SIGN_EINVAL, "no artifact %zu in the statement", i);
+    }
+    f = json_array_get(json_object_get(json_array_get(st->artifacts, i), "findings"), j);
+    if (f == NULL) {
+        return sign__error(SIGN_EINVAL, "no finding %zu in artifact %zu", j, i);
+    }
+    out->id = json_string_value(json_object_get(f, "id"));
+    out->path = json_string_value(json_object_get(f, "path"));
+    out->message = json_string_value(json_object_get(f, "message"));
+    sev = json_string_value(json_object_get(f, "severity"));
+    if (strcmp(sev, "danger") == 0) {
+        out->severity = SIGN_SEVERITY_DANGER;
+    } else if (strcmp(sev, "warning") == 0) {
+        out->severity = SIGN_SEVERITY_WARNING;
+    } else {
+        out->severity = SIGN_SEVERITY_INFO;
+    }
+    return 0;
+}

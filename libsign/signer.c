@@ -1,0 +1,169 @@
+/* The signing operation: artifacts -> statement -> DSSE envelope -> bundle. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static void free_artifacts(sign_artifact **arts, size_t n)
+{
+    if (arts == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sign_artifact_free(arts[i]);
+    }
+    free(arts);
+}
+
+static int scan_all(sign_artifact ***out, const sign_sign_options *opts)
+{
+    sign_artifact_options ao = SIGN_ARTIFACT_OPTIONS_INIT;
+    sign_artifact **arts;
+    int r;
+
+    *out = NULL;
+    if (opts == NULL || opts->version != SIGN_SIGN_OPTIONS_VERSION) {
+        return sign__error(SIGN_EINVAL, "sign options: unknown version");
+    }
+    if (opts->nartifacts == 0 || opts->artifacts == NULL) {
+        return sign__error(SIGN_EINVAL, "no artifacts given");
+    }
+    if ((arts = calloc(opts->nartifacts, sizeof(*arts))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    ao.limits = opts->limits;
+    ao.progress = opts->progress;
+    ao.progress_userdata = opts->progress_userdata;
+    r = sign_artifact_scan_many(arts, opts->artifacts, opts->names, opts->nartifacts, &ao);
+    if (r != 0) {
+        free(arts);
+        return r;
+    }
+    *out = arts;
+    return 0;
+}
+
+static int is_allowed(const sign_sign_options *opts, const char *id)
+{
+    for (size_t i = 0; i < opts->nallow; i++) {
+        if (strcmp(opts->allow[i], id) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* SIGN_EFINDING, naming every dangerous finding that was not allowed. */
+static int check_findings(sign_artifact *const *arts, const sign_sign_options *opts)
+{
+    char msg[768];
+    size_t used = 0, refused = 0;
+
+    msg[0] = '\0';
+    for (size_t i = 0; i < opts->nartifacts; i++) {
+        for (size_t j = 0; j < sign_artifact_finding_count(arts[i]); j++) {
+            const sign_finding *f = sign_artifact_finding(arts[i], j);
+
+            if (f->severity != SIGN_SEVERITY_DANGER || is_allowed(opts, f->id)) {
+                continue;
+            }
+            if (refused++ < 8 && used < sizeof(msg)) {
+                int n = snprintf(msg + used, sizeof(msg) - used, "%s%s (%s%s%s)", used ? ", " : "", f->id,
+                                 sign_artifact_name(arts[i]), f->path ? ":" : "", f->path ? f->path : "");
+                if (n > 0) {
+                    used += (size_t)n;
+                }
+            }
+        }
+    }
+    if (refused > 0) {
+        return sign__error(SIGN_EFINDING, "refusing to sign: %zu dangerous finding%s: %s%s", refused,
+                           refused == 1 ? "" : "s", msg, refused > 8 ? ", ..." : "");
+    }
+    return 0;
+}
+
+int sign_hash(sign_statement **out_statement, sign_artifact ***out_artifacts, const sign_sign_options *opts)
+{
+    sign_manifest_options mo = SIGN_MANIFEST_OPTIONS_INIT;
+    sign_artifact **arts = NULL;
+    int r;
+
+    *out_statement = NULL;
+    if (out_artifacts != NULL) {
+        *out_artifacts = NULL;
+    }
+    if ((r = scan_all(&arts, opts)) != 0) {
+        return r;
+    }
+    mo.created = opts->created;
+    r = sign_statement_build(out_statement, arts, opts->nartifacts, &mo);
+    if (r == 0 && out_artifacts != NULL) {
+        *out_artifacts = arts;
+        arts = NULL; /* transferred */
+    }
+    free_artifacts(arts, opts->nartifacts);
+    return r;
+}
+
+int sign_sign(sign_bundle **out_bundle, sign_artifact ***out_artifacts, const sign_sign_options *opts)
+{
+    sign_manifest_options mo = SIGN_MANIFEST_OPTIONS_INIT;
+    sign_artifact **arts = NULL;
+    sign_statement *st = NULL;
+    sign_envelope *env = NULL;
+    sign_bundle *b = NULL;
+    char *payload = NULL;
+    size_t plen = 0;
+    int r;
+
+    *out_bundle = NULL;
+    if (out_artifacts != NULL) {
+        *out_artifacts = NULL;
+    }
+    if (opts == NULL || opts->version != SIGN_SIGN_OPTIONS_VERSION) {
+        return sign__error(SIGN_EINVAL, "sign options: unknown version");
+    }
+    if (opts->key == NULL || !sign_key_has_private(opts->key)) {
+        return sign__error(SIGN_EINVAL, "signing needs a private key");
+    }
+    if (opts->output != NULL) {
+        for (size_t i = 0; i < opts->nartifacts; i++) {
+            if (strcmp(opts->output, opts->artifacts[i]) == 0 || sign__same_file(opts->output, opts->artifacts[i])) {
+                return sign__error(SIGN_EINVAL, "%s: the bundle would overwrite an artifact; choose another -o",
+                                   opts->output);
+            }
+        }
+    }
+    if ((r = scan_all(&arts, opts)) != 0) {
+        return r;
+    }
+    if ((r = check_findings(arts, opts)) != 0) {
+        goto out;
+    }
+    mo.created = opts->created;
+    if ((r = sign_statement_build(&st, arts, opts->nartifacts, &mo)) != 0 ||
+        (r = sign_statement_serialize(&payload, &plen, st)) != 0 ||
+        (r = sign_envelope_new(&env, SIGN_INTOTO_PAYLOAD_TYPE, payload, plen)) != 0 ||
+        (r = sign_envelope_sign(env, opts->key)) != 0 || (r = sign_bundle_new(&b, env, opts->key)) != 0) {
+        goto out;
+    }
+    env = NULL; /* transferred */
+    if (opts->output != NULL && (r = sign_bundle_write(b, opts->output)) != 0) {
+        goto out;
+    }
+    *out_bundle = b;
+    b = NULL; /* transferred */
+    r = 0;
+out:
+    if (out_artifacts != NULL && (r == 0 || r == SIGN_EFINDING)) {
+        *out_artifacts = arts;
+        arts = NULL; /* transferred */
+    }
+    free_artifacts(arts, opts->nartifacts);
+    sign_bundle_free(b);
+    sign_envelope_free(env);
+    sign_statement_free(st);
+    free(payload);
+    return r;
+}
