@@ -1,0 +1,143 @@
+/* Sigstore bundles: roundtrip, profile, and strict refusals. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "testutil.h"
+
+static sign_bundle *make_bundle(sign_key **key_out)
+{
+    sign_key *k = NULL;
+    sign_envelope *e = NULL;
+    sign_bundle *b = NULL;
+
+    cr_assert_eq(sign_key_generate(&k, SIGN_KEY_ED25519, 0), 0);
+    cr_assert_eq(sign_envelope_new(&e, SIGN_INTOTO_PAYLOAD_TYPE, "{}", 2), 0);
+    cr_assert_eq(sign_envelope_sign(e, k), 0);
+    cr_assert_eq(sign_bundle_new(&b, e, k), 0);
+    *key_out = k;
+    return b;
+}
+
+Test(bundle, roundtrip_profile)
+{
+    sign_key *k = NULL;
+    sign_bundle *b = make_bundle(&k), *p = NULL;
+    char *text = NULL, keyid[SIGN_KEYID_SIZE];
+    size_t len = 0;
+    json_t *j;
+
+    cr_assert_eq(sign_key_id(keyid, sizeof(keyid), k), 0);
+    cr_assert_eq(sign_bundle_serialize(&text, &len, b), 0);
+    j = json_loads(text, 0, NULL);
+    cr_assert_not_null(j);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "mediaType")), SIGN_BUNDLE_MEDIA_TYPE_V03);
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(j, "verificationMaterial"),
+                                                                       "publicKey"),
+                                                       "hint")),
+                     keyid, "publicKey.hint is the key id");
+    cr_assert(json_is_array(json_object_get(json_object_get(j, "verificationMaterial"), "tlogEntries")));
+    cr_assert_str_eq(json_string_value(json_object_get(
+                         json_array_get(json_object_get(json_object_get(j, "dsseEnvelope"), "signatures"), 0),
+                         "keyid")),
+                     keyid, "DSSE keyid equals the hint");
+    json_decref(j);
+    cr_assert_eq(sign_bundle_parse(&p, text, len, NULL), 0);
+    cr_assert_str_eq(sign_bundle_key_hint(p), keyid);
+    cr_assert_eq(sign_envelope_verify(sign_bundle_envelope(p), 0, k), 0);
+    sign_bundle_free(p);
+    free(text);
+    sign_bundle_free(b);
+    sign_key_free(k);
+}
+
+Test(bundle, write_is_atomic_and_readable)
+{
+    sign_key *k = NULL;
+    sign_bundle *b = make_bundle(&k), *p = NULL;
+    char *dir = tu_mkdtemp();
+    char *path = tu_path(dir, "x.sigstore.json");
+
+    cr_assert_eq(sign_bundle_write(b, path), 0);
+    cr_assert_eq(sign_bundle_read(&p, path, NULL), 0);
+    sign_bundle_free(p);
+    free(path);
+    path = tu_path(dir, "nodir/x.sigstore.json");
+    cr_assert_neq(sign_bundle_write(b, path), 0);
+    cr_assert(!tu_exists(path));
+    free(path);
+    tu_rmtree(dir);
+    free(dir);
+    sign_bundle_free(b);
+    sign_key_free(k);
+}
+
+static int parse_bundle(const char *doc)
+{
+    sign_bundle *b = NULL;
+    int r = sign_bundle_parse(&b, doc, strlen(doc), NULL);
+
+    sign_bundle_free(b);
+    return r;
+}
+
+#define ENV1 "{\"payload\":\"e30=\",\"payloadType\":\"application/vnd.in-toto+json\",\"signatures\":[{\"keyid\":\"k\",\"sig\":\"AAAA\"}]}"
+#define ENV2 "{\"payload\":\"e30=\",\"payloadType\":\"application/vnd.in-toto+json\",\"signatures\":[{\"sig\":\"AAAA\"},{\"sig\":\"AAAB\"}]}"
+#define ENV0 "{\"payload\":\"e30=\",\"payloadType\":\"application/vnd.in-toto+json\",\"signatures\":[]}"
+#define VM "\"verificationMaterial\":{\"publicKey\":{\"hint\":\"k\"},\"tlogEntries\":[]}"
+
+Test(bundle, strict_refusals)
+{
+    cr_assert_eq(parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1
+                              "," VM "}"),
+                 0, "baseline is accepted");
+    cr_assert_eq(parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1
+                              "," VM ",\"futureField\":{\"x\":1}}"),
+                 0, "unknown fields are ignored");
+    cr_assert_eq(parse_bundle("{\"mediaType\":\"application/vnd.example+json\",\"dsseEnvelope\":" ENV1 "," VM "}"),
+                 SIGN_EPARSE, "unknown media type");
+    cr_assert_eq(parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV2
+                              "," VM "}"),
+                 SIGN_EPARSE, "two signatures");
+    cr_assert_eq(parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV0
+                              "," VM "}"),
+                 SIGN_EPARSE, "zero signatures");
+    cr_assert_eq(parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1
+                              "}"),
+                 SIGN_EPARSE, "no verification material");
+    cr_assert_eq(parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1
+                              ",\"verificationMaterial\":{\"publicKey\":{\"hint\":\"k\"},\"certificate\":{\"rawBytes\":"
+                              "\"AAAA\"}}}"),
+                 SIGN_EPARSE, "two kinds of verification material");
+    cr_assert_eq(parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1
+                              ",\"verificationMaterial\":{\"x509CertificateChain\":{\"certificates\":[{\"rawBytes\":"
+                              "\"AAAA\"}]}}}"),
+                 SIGN_EPARSE, "a chain in v0.3");
+    cr_assert_eq(parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1
+                              "," VM ",\"mediaType\":\"x\"}"),
+                 SIGN_EPARSE, "duplicate keys");
+    cr_assert_eq(parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"messageSignature\":{},"
+                              "\"dsseEnvelope\":" ENV1 "," VM "}"),
+                 SIGN_EUNSUPPORTED, "message signatures");
+    cr_assert_eq(parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1
+                              ",\"verificationMaterial\":{\"publicKey\":{\"hint\":\"k\"},\"timestampVerificationData\":"
+                              "{\"rfc3161Timestamps\":[{\"signedTimestamp\":\"%%%\"}]}}}"),
+                 SIGN_EPARSE, "invalid base64 in a timestamp");
+    cr_assert_eq(parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1
+                              "," VM "} garbage"),
+                 SIGN_EPARSE, "trailing garbage");
+    cr_assert_eq(parse_bundle(""), SIGN_EPARSE, "empty document");
+}
+
+Test(bundle, oversize_document_refused)
+{
+    sign_limits l = SIGN_LIMITS_INIT;
+    sign_bundle *b = NULL;
+    const char *doc = "{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1 "," VM
+                      "}";
+
+    l.json_max_bytes = 64;
+    cr_assert_eq(sign_bundle_parse(&b, doc, strlen(doc), &l), SIGN_ELIMIT);
+    cr_assert_null(b);
+}
