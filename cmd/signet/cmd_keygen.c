@@ -1,0 +1,251 @@
+/* signet keygen: create a key pair, PREFIX.key (0600, encrypted PKCS#8) and PREFIX.pub (SPKI). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "cli.h"
+#include "output.h"
+
+/* Longest passphrase accepted for a new key. */
+#define NEW_PASS_MAX 1024
+
+static const char keygen_usage[] =
+    "usage: signet keygen [-t TYPE] [--no-passphrase | --passphrase-file F] -o PREFIX\n"
+    "\n"
+    "Create a key pair: PREFIX.key (private, PKCS#8 PEM, mode 0600, encrypted\n"
+    "with AES-256-CBC under an scrypt-derived key) and PREFIX.pub (public, SPKI\n"
+    "PEM). Refuses to overwrite either file. Prints the key id and fingerprint.\n"
+    "\n"
+    "  -t, --type TYPE          ed25519 (default), ecdsa-p256, ecdsa-p384, rsa-3072\n"
+    "  -o, --output PREFIX      write PREFIX.key and PREFIX.pub\n"
+    "      --no-passphrase      write the private key unencrypted\n"
+    "      --passphrase-file F  read the new passphrase from the first line of F\n"
+    "  -h, --help               show this help\n"
+    "\n"
+    "The passphrase comes from SIGNET_PASSPHRASE, then --passphrase-file, then\n"
+    "the terminal (asked twice); never from an argument. It may not be empty.\n";
+
+static const struct {
+    const char *name;
+    sign_key_type type;
+    unsigned int bits;
+} keygen_types[] = {
+    {"ed25519", SIGN_KEY_ED25519, 0},
+    {"ecdsa-p256", SIGN_KEY_ECDSA_P256, 0},
+    {"ecdsa-p384", SIGN_KEY_ECDSA_P384, 0},
+    {"rsa-3072", SIGN_KEY_RSA, 3072},
+};
+
+/* prefix + suffix, malloc'd. */
+static char *keygen_path(const char *prefix, const char *suffix)
+{
+    size_t n = strlen(prefix) + strlen(suffix) + 1;
+    char *p = malloc(n);
+
+    if (p != NULL) {
+        snprintf(p, n, "%s%s", prefix, suffix);
+    }
+    return p;
+}
+
+/* 1 when something (a file, a directory, even a dangling symlink) is at path. */
+static int keygen_taken(const char *path)
+{
+    struct stat st;
+
+    return lstat(path, &st) == 0 || errno != ENOENT;
+}
+
+/*
+ * getopt_long accepts any unambiguous prefix of a long option, so
+ * "--passphrase SECRET" would be taken as --passphrase-file and SECRET
+ * echoed in an error. Long options must be spelt in full here, and an
+ * unknown one is named without its "=value".
+ */
+static int keygen_check_long(int argc, char **argv, const struct option *longopts)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        size_t n;
+        const struct option *o;
+
+        if (strcmp(a, "--") == 0) {
+            break;
+        }
+        if (a[0] == '-' && a[1] != '-' && a[1] != '\0' && a[2] == '\0' && strchr("to", a[1]) != NULL) {
+            i++; /* "-o VALUE": skip the value */
+            continue;
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            continue;
+        }
+        a += 2;
+        n = strcspn(a, "=");
+        for (o = longopts; o->name != NULL; o++) {
+            if (strlen(o->name) == n && strncmp(o->name, a, n) == 0) {
+                break;
+            }
+        }
+        if (o->name == NULL) {
+            return out_usage_error("keygen", "unknown option --%.*s (a passphrase is never given as an argument)",
+                                   (int)(n > 64 ? 64 : n), a);
+        }
+        if (o->has_arg == required_argument && a[n] == '\0') {
+            i++; /* "--opt VALUE" */
+        }
+    }
+    return 0;
+}
+
+int cmd_keygen(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"type", required_argument, NULL, 't'},
+        {"output", required_argument, NULL, 'o'},
+        {"no-passphrase", no_argument, NULL, 'N'},
+        {"passphrase-file", required_argument, NULL, 'P'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    cli_passphrase pp = {NULL, 0};
+    const char *prefix = NULL, *typename = "ed25519";
+    char *keypath = NULL, *pubpath = NULL, *pass = NULL;
+    char keyid[SIGN_KEYID_SIZE], fpr[SIGN_FINGERPRINT_SIZE];
+    sign_key *key = NULL;
+    size_t ti, ntypes = sizeof(keygen_types) / sizeof(keygen_types[0]);
+    int c, r, n = 0, no_pass = 0, key_written = 0, rc = EXIT_USAGE;
+
+    if (keygen_check_long(argc, argv, longopts) != 0) {
+        goto out;
+    }
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":t:o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 't': typename = optarg; break;
+        case 'o': prefix = optarg; break;
+        case 'N': no_pass = 1; break;
+        case 'P': pp.file = optarg; break;
+        case 'h':
+            fputs(keygen_usage, stdout);
+            rc = 0;
+            goto out;
+        case ':':
+            rc = optopt != 0 ? out_usage_error("keygen", "option -%c needs a value", optopt)
+                             : out_usage_error("keygen", "option %s needs a value", argv[optind - 1]);
+            goto out;
+        default:
+            /* Only short options get here (long ones were checked): name the letter, not the word. */
+            if (strncmp(argv[optind - 1], "--", 2) == 0) {
+                /* A full long name (checked above) given a value it does not take. */
+                rc = out_usage_error("keygen", "option --%.*s takes no value",
+                                     (int)strcspn(argv[optind - 1] + 2, "="), argv[optind - 1] + 2);
+            } else {
+                rc = out_usage_error("keygen", "unknown option -%c", optopt);
+            }
+            goto out;
+        }
+    }
+    if (optind < argc) {
+        rc = out_usage_error("keygen", "unexpected argument '%s'", argv[optind]);
+        goto out;
+    }
+    if (prefix == NULL || prefix[0] == '\0') {
+        rc = out_usage_error("keygen", "name the key files with -o PREFIX");
+        goto out;
+    }
+    if (prefix[strlen(prefix) - 1] == '/') {
+        rc = out_usage_error("keygen", "-o PREFIX names files, not a directory: try -o %skey", prefix);
+        goto out;
+    }
+    if (no_pass && pp.file != NULL) {
+        rc = out_usage_error("keygen", "--no-passphrase and --passphrase-file contradict each other");
+        goto out;
+    }
+    for (ti = 0; ti < ntypes; ti++) {
+        if (strcmp(typename, keygen_types[ti].name) == 0) {
+            break;
+        }
+    }
+    if (ti == ntypes) {
+        rc = out_usage_error("keygen", "unknown key type '%s' (ed25519, ecdsa-p256, ecdsa-p384, rsa-3072)",
+                             typename);
+        goto out;
+    }
+    keypath = keygen_path(prefix, ".key");
+    pubpath = keygen_path(prefix, ".pub");
+    if (keypath == NULL || pubpath == NULL) {
+        cli_error("out of memory");
+        goto out;
+    }
+    /* Both names are checked before anything is written. */
+    if (keygen_taken(keypath) || keygen_taken(pubpath)) {
+        cli_error("%s already exists; refusing to overwrite it (choose another -o PREFIX)",
+                  keygen_taken(keypath) ? keypath : pubpath);
+        goto out;
+    }
+    if (!no_pass) {
+        if ((pass = malloc(NEW_PASS_MAX)) == NULL) {
+            cli_error("out of memory");
+            goto out;
+        }
+        n = cli_passphrase_cb(pass, NEW_PASS_MAX, 1, &pp);
+        if (n < 0) {
+            cli_error("no passphrase for the new key: set SIGNET_PASSPHRASE, use --passphrase-file F or a "
+                      "terminal, or --no-passphrase");
+            goto out;
+        }
+        if (n == 0) {
+            cli_error("refusing an empty passphrase; use --no-passphrase for an unencrypted key");
+            goto out;
+        }
+    }
+    if ((r = sign_key_generate(&key, keygen_types[ti].type, keygen_types[ti].bits)) != 0) {
+        rc = cli_fail(r, "keygen");
+        goto out;
+    }
+    if ((r = sign_key_id(keyid, sizeof(keyid), key)) != 0 || (r = sign_key_fingerprint(fpr, sizeof(fpr), key)) != 0) {
+        rc = cli_fail(r, "keygen");
+        goto out;
+    }
+    if ((r = sign_key_write_private(key, keypath, no_pass ? NULL : pass, (size_t)n)) != 0) {
+        rc = cli_fail(r, keypath);
+        goto out;
+    }
+    key_written = 1;
+    if ((r = sign_key_write_public(key, pubpath)) != 0) {
+        rc = cli_fail(r, pubpath);
+        goto out;
+    }
+    key_written = 0; /* complete: keep it */
+    printf("type: %s\n", typename);
+    printf("private key: %s (%s)\n", keypath, no_pass ? "NOT encrypted" : "encrypted");
+    printf("public key: %s\n", pubpath);
+    printf("key id: %s\n", keyid);
+    printf("fingerprint: %s\n", fpr);
+    if (fflush(stdout) != 0) {
+        cli_error("writing to stdout failed");
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    rc = 0;
+out:
+    /* Never leave half a key pair: the .key we created goes when the .pub failed. */
+    if (key_written && unlink(keypath) != 0) {
+        cli_error("%s: could not remove it after the failure: %s", keypath, strerror(errno));
+    }
+    if (pass != NULL) {
+        OPENSSL_cleanse(pass, NEW_PASS_MAX);
+        free(pass);
+    }
+    sign_key_free(key);
+    free(keypath);
+    free(pubpath);
+    return rc;
+}

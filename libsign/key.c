@@ -1,0 +1,882 @@
+/*
+ * Keys: generate, write (encrypted PKCS#8 / SPKI PEM), load, key ids,
+ * sign and verify raw messages. The only place in libsign that turns key
+ * material into EVP_PKEY objects.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "internal.h"
+
+struct sign_key {
+    EVP_PKEY *pkey;
+    sign_key_type type;
+    int has_private;
+};
+
+/* Largest key file read: real keys are a few KiB. */
+#define KEY_FILE_MAX (1024u * 1024u)
+/* Largest passphrase asked from the callback. */
+#define KEY_PASS_MAX 1024
+#define RSA_MIN_BITS 2048
+/* Above this, a verifier could be made to spend seconds per signature. */
+#define RSA_MAX_BITS 16384
+#define RSA_DEFAULT_BITS 3072
+#define RSA_PSS_SALT 32
+/* Longer than any signature of a supported key (RSA-16384: 2048 bytes). */
+#define SIG_MAX 4096
+
+/*
+ * scrypt parameters for encrypted private keys: N = 2^14, r = 8, p = 1
+ * (16 MiB of memory, about 50 ms on a current CPU). N = 2^15 would double
+ * the attacker's cost but needs 32 MiB + 1 KiB, just above the 32 MiB limit
+ * that OpenSSL applies when it decrypts PKCS#8 (so `openssl pkey` and our own
+ * loader would both refuse such a file). 2^14 is also what `openssl pkcs8
+ * -scrypt` writes, so keys stay interoperable.
+ */
+#define SCRYPT_N 16384
+#define SCRYPT_R 8
+#define SCRYPT_P 1
+
+const char *sign_key_type_name(sign_key_type type)
+{
+    switch (type) {
+    case SIGN_KEY_ED25519: return "ed25519";
+    case SIGN_KEY_ECDSA_P256: return "ecdsa-p256";
+    case SIGN_KEY_ECDSA_P384: return "ecdsa-p384";
+    case SIGN_KEY_RSA: return "rsa";
+    }
+    return "unknown";
+}
+
+int sign_key_type_from_name(sign_key_type *out, const char *name)
+{
+    static const sign_key_type all[] = {SIGN_KEY_ED25519, SIGN_KEY_ECDSA_P256, SIGN_KEY_ECDSA_P384, SIGN_KEY_RSA};
+
+    *out = 0;
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        if (strcmp(name, sign_key_type_name(all[i])) == 0) {
+            *out = all[i];
+            return 0;
+        }
+    }
+    return sign__error(SIGN_EUNSUPPORTED, "unknown key type \"%s\" (supported: ed25519, ecdsa-p256, ecdsa-p384, rsa)",
+                       name);
+}
+
+sign_key_type sign_key_get_type(const sign_key *key)
+{
+    return key->type;
+}
+
+int sign_key_has_private(const sign_key *key)
+{
+    return key->has_private;
+}
+
+void sign_key_free(sign_key *key)
+{
+    if (key == NULL) {
+        return;
+    }
+    EVP_PKEY_free(key->pkey); /* clears the key material */
+    OPENSSL_cleanse(key, sizeof(*key));
+    free(key);
+}
+
+/* Wrap pkey (taken over, also on failure) in a new sign_key. */
+static int key_wrap(sign_key **out, EVP_PKEY *pkey, sign_key_type type, int has_private)
+{
+    sign_key *k;
+
+    *out = NULL;
+    if ((k = calloc(1, sizeof(*k))) == NULL) {
+        EVP_PKEY_free(pkey);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    k->pkey = pkey;
+    k->type = type;
+    k->has_private = has_private;
+    *out = k;
+    return 0;
+}
+
+/*
+ * Decide whether pkey is a key signet supports, and which. what names the
+ * input in messages. Refuses DSA, X25519/X448, Ed448, EC curves other than
+ * P-256/P-384 (and explicit curve parameters), RSA-PSS-restricted keys and
+ * RSA outside 2048..16384 bits.
+ */
+static int key_classify(sign_key_type *out, EVP_PKEY *pkey, const char *what)
+{
+    char group[64];
+    size_t glen = 0;
+    int bits;
+
+    *out = 0;
+    if (EVP_PKEY_is_a(pkey, "ED25519")) {
+        *out = SIGN_KEY_ED25519;
+    } else if (EVP_PKEY_is_a(pkey, "EC")) {
+        if (EVP_PKEY_get_group_name(pkey, group, sizeof(group), &glen) != 1) {
+            ERR_clear_error();
+            return sign__error(SIGN_EUNSUPPORTED, "%s: EC key with explicit or unknown curve parameters is not supported",
+                               what);
+        }
+        if (strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0) {
+            *out = SIGN_KEY_ECDSA_P256;
+        } else if (strcmp(group, "secp384r1") == 0 || strcmp(group, "P-384") == 0) {
+            *out = SIGN_KEY_ECDSA_P384;
+        } else {
+            return sign__error(SIGN_EUNSUPPORTED, "%s: EC curve %s is not supported (use P-256 or P-384)", what,
+                               group);
+        }
+    } else if (EVP_PKEY_is_a(pkey, "RSA")) {
+        bits = EVP_PKEY_get_bits(pkey);
+        if (bits < RSA_MIN_BITS) {
+            return sign__error(SIGN_EUNSUPPORTED, "%s: RSA key of %d bits is too weak (at least %d are required)",
+                               what, bits, RSA_MIN_BITS);
+        }
+        if (bits > RSA_MAX_BITS) {
+            return sign__error(SIGN_EUNSUPPORTED, "%s: RSA key of %d bits is larger than the supported %d", what,
+                               bits, RSA_MAX_BITS);
+        }
+        *out = SIGN_KEY_RSA;
+    } else if (EVP_PKEY_is_a(pkey, "RSA-PSS")) {
+        return sign__error(SIGN_EUNSUPPORTED,
+                           "%s: RSA-PSS-restricted keys are not supported; use a plain RSA key (signet always "
+                           "signs with PSS)",
+                           what);
+    } else {
+        const char *name = EVP_PKEY_get0_type_name(pkey);
+
+        return sign__error(SIGN_EUNSUPPORTED,
+                           "%s: %s keys are not supported (supported: ed25519, ecdsa-p256, ecdsa-p384, rsa)", what,
+                           name != NULL ? name : "this kind of");
+    }
+    return 0;
+}
+
+/* Public-part sanity: RSA modulus/exponent, EC point on the curve. */
+static int key_check_public(EVP_PKEY *pkey, const char *what)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    int ok;
+
+    if (ctx == NULL) {
+        return sign__ossl_error(SIGN_ENOMEM, "%s: out of memory", what);
+    }
+    ok = EVP_PKEY_public_check(ctx);
+    EVP_PKEY_CTX_free(ctx);
+    if (ok != 1) {
+        return sign__ossl_error(SIGN_EPARSE, "%s: invalid public key", what);
+    }
+    return 0;
+}
+
+/* Take over pkey: classify, check and wrap it. */
+static int key_adopt(sign_key **out, EVP_PKEY *pkey, int has_private, const char *what)
+{
+    sign_key_type type;
+    int r;
+
+    *out = NULL;
+    if ((r = key_classify(&type, pkey, what)) != 0 || (r = key_check_public(pkey, what)) != 0) {
+        EVP_PKEY_free(pkey);
+        return r;
+    }
+    return key_wrap(out, pkey, type, has_private);
+}
+
+int sign_key_generate(sign_key **out, sign_key_type type, unsigned int bits)
+{
+    EVP_PKEY *pkey = NULL;
+
+    *out = NULL;
+    switch (type) {
+    case SIGN_KEY_ED25519: pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"); break;
+    case SIGN_KEY_ECDSA_P256: pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"); break;
+    case SIGN_KEY_ECDSA_P384: pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384"); break;
+    case SIGN_KEY_RSA:
+        if (bits == 0) {
+            bits = RSA_DEFAULT_BITS;
+        }
+        if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS) {
+            return sign__error(SIGN_EUNSUPPORTED, "RSA keys of %u bits are not supported (%d to %d)", bits,
+                               RSA_MIN_BITS, RSA_MAX_BITS);
+        }
+        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
+        break;
+    default: return sign__error(SIGN_EUNSUPPORTED, "unknown key type %d", (int)type);
+    }
+    if (pkey == NULL) {
+        return sign__ossl_error(SIGN_ECRYPTO, "cannot generate a %s key", sign_key_type_name(type));
+    }
+    return key_wrap(out, pkey, type, 1);
+}
+
+/* ---- writing ----------------------------------------------------------- */
+
+/* Write the contents of a memory BIO to path with O_EXCL, then wipe the BIO. */
+static int write_bio_excl(BIO *bio, const char *path, mode_t mode)
+{
+    char *data = NULL;
+    long n = BIO_get_mem_data(bio, &data);
+    int r;
+
+    if (n <= 0 || data == NULL) {
+        return sign__error(SIGN_ECRYPTO, "%s: nothing was encoded", path);
+    }
+    r = sign__write_file_excl(path, data, (size_t)n, mode);
+    OPENSSL_cleanse(data, (size_t)n);
+    return r;
+}
+
+int sign_key_write_private(const sign_key *key, const char *path, const char *pass, size_t passlen)
+{
+    PKCS8_PRIV_KEY_INFO *p8 = NULL;
+    X509_ALGOR *pbe = NULL;
+    X509_SIG *enc = NULL;
+    BIO *bio = NULL;
+    int r = SIGN_ECRYPTO;
+
+    if (!key->has_private) {
+        return sign__error(SIGN_EINVAL, "%s: the key has no private part to write", path);
+    }
+    if (pass != NULL && passlen == 0) {
+        return sign__error(SIGN_EPASSPHRASE, "%s: refusing to encrypt with an empty passphrase", path);
+    }
+    if (passlen > INT_MAX) {
+        return sign__error(SIGN_EINVAL, "%s: passphrase too long", path);
+    }
+    if ((bio = BIO_new(BIO_s_mem())) == NULL || (p8 = EVP_PKEY2PKCS8(key->pkey)) == NULL) {
+        r = sign__ossl_error(SIGN_ECRYPTO, "%s: cannot encode the private key", path);
+        goto out;
+    }
+    if (pass == NULL) {
+        if (PEM_write_bio_PKCS8_PRIV_KEY_INFO(bio, p8) != 1) {
+            r = sign__ossl_error(SIGN_ECRYPTO, "%s: cannot encode the private key", path);
+            goto out;
+        }
+    } else {
+        pbe = PKCS5_pbe2_set_scrypt(EVP_aes_256_cbc(), NULL, 0, NULL, SCRYPT_N, SCRYPT_R, SCRYPT_P);
+        if (pbe == NULL) {
+            r = sign__ossl_error(SIGN_ECRYPTO, "%s: cannot set up scrypt key encryption", path);
+            goto out;
+        }
+        if ((enc = PKCS8_set0_pbe(pass, (int)passlen, p8, pbe)) == NULL) {
+            r = sign__ossl_error(SIGN_ECRYPTO, "%s: cannot encrypt the private key", path);
+            goto out;
+        }
+        pbe = NULL; /* transferred */
+        if (PEM_write_bio_PKCS8(bio, enc) != 1) {
+            r = sign__ossl_error(SIGN_ECRYPTO, "%s: cannot encode the private key", path);
+            goto out;
+        }
+    }
+    r = write_bio_excl(bio, path, 0600);
+out:
+    X509_SIG_free(enc);
+    X509_ALGOR_free(pbe);
+    PKCS8_PRIV_KEY_INFO_free(p8); /* wipes the key octets */
+    BIO_free(bio);
+    return r;
+}
+
+int sign_key_write_public(const sign_key *key, const char *path)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    int r;
+
+    if (bio == NULL || PEM_write_bio_PUBKEY(bio, key->pkey) != 1) {
+        r = sign__ossl_error(SIGN_ECRYPTO, "%s: cannot encode the public key", path);
+    } else {
+        r = write_bio_excl(bio, path, 0644);
+    }
+    BIO_free(bio);
+    return r;
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+/* The kinds of DER blob a key file may hold. */
+enum blob_kind { BLOB_PKCS8, BLOB_PKCS8_ENCRYPTED, BLOB_SPKI };
+
+static int is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static int only_space(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!is_space(p[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/*
+ * If data is PEM, decode its single block: *der (secure heap, free with
+ * OPENSSL_secure_clear_free), *derlen and *kind. Returns 1 when data is not
+ * PEM at all (so the caller tries DER), 0 on success, or an error.
+ */
+static int pem_decode(unsigned char **der, long *derlen, enum blob_kind *kind, const unsigned char *data, size_t len,
+                      const char *what)
+{
+    static const char begin[] = "-----BEGIN ";
+    size_t skip = 0;
+    BIO *bio = NULL;
+    char *name = NULL, *header = NULL;
+    unsigned char *body = NULL;
+    long blen = 0;
+    int r = SIGN_EPARSE;
+
+    *der = NULL;
+    *derlen = 0;
+    while (skip < len && is_space(data[skip])) {
+        skip++;
+    }
+    if (len - skip < sizeof(begin) - 1 || memcmp(data + skip, begin, sizeof(begin) - 1) != 0) {
+        /* Text that is not PEM is garbage; binary may be DER (it starts with SEQUENCE). */
+        return len > 0 && data[0] == 0x30 ? 1 : sign__error(SIGN_EPARSE, "%s: neither a PEM nor a DER key", what);
+    }
+    if (memchr(data, '\0', len) != NULL) {
+        return sign__error(SIGN_EPARSE, "%s: NUL byte in a PEM file", what);
+    }
+    if (len > INT_MAX || (bio = BIO_new_mem_buf(data + skip, (int)(len - skip))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "%s: out of memory", what);
+    }
+    if (PEM_read_bio_ex(bio, &name, &header, &body, &blen, PEM_FLAG_SECURE | PEM_FLAG_EAY_COMPATIBLE) != 1) {
+        r = sign__ossl_error(SIGN_EPARSE, "%s: malformed or truncated PEM", what);
+        goto out;
+    }
+    {
+        char *rest = NULL;
+        long nrest = BIO_get_mem_data(bio, &rest);
+
+        if (nrest > 0 && !only_space((const unsigned char *)rest, (size_t)nrest)) {
+            r = sign__error(SIGN_EPARSE, "%s: unexpected data after the PEM block", what);
+            goto out;
+        }
+    }
+    if (header != NULL && header[0] != '\0') {
+        r = sign__error(SIGN_EUNSUPPORTED,
+                        "%s: legacy PEM encryption headers are not supported; convert the key with "
+                        "`openssl pkcs8 -topk8`",
+                        what);
+        goto out;
+    }
+    if (strcmp(name, "PRIVATE KEY") == 0) {
+        *kind = BLOB_PKCS8;
+    } else if (strcmp(name, "ENCRYPTED PRIVATE KEY") == 0) {
+        *kind = BLOB_PKCS8_ENCRYPTED;
+    } else if (strcmp(name, "PUBLIC KEY") == 0) {
+        *kind = BLOB_SPKI;
+    } else if (strstr(name, "PRIVATE KEY") != NULL) {
+        r = sign__error(SIGN_EUNSUPPORTED,
+                        "%s: \"%s\" is not PKCS#8; convert the key with `openssl pkcs8 -topk8` (or `ssh-keygen -p "
+                        "-m PKCS8` for OpenSSH keys)",
+                        what, name);
+        goto out;
+    } else {
+        r = sign__error(SIGN_EUNSUPPORTED, "%s: PEM block \"%s\" is not a key signet reads", what, name);
+        goto out;
+    }
+    *der = body;
+    *derlen = blen;
+    body = NULL; /* transferred */
+    r = 0;
+out:
+    if (body != NULL) {
+        OPENSSL_secure_clear_free(body, (size_t)blen);
+    }
+    OPENSSL_secure_free(name);
+    OPENSSL_secure_free(header);
+    BIO_free(bio);
+    return r;
+}
+
+/* DER blobs must be consumed exactly: no trailing bytes. */
+static PKCS8_PRIV_KEY_INFO *der_pkcs8(const unsigned char *der, long len)
+{
+    const unsigned char *p = der;
+    PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, len);
+
+    if (p8 != NULL && p != der + len) {
+        PKCS8_PRIV_KEY_INFO_free(p8);
+        p8 = NULL;
+    }
+    return p8;
+}
+
+static X509_SIG *der_pkcs8_encrypted(const unsigned char *der, long len)
+{
+    const unsigned char *p = der;
+    X509_SIG *s = d2i_X509_SIG(NULL, &p, len);
+
+    if (s != NULL && p != der + len) {
+        X509_SIG_free(s);
+        s = NULL;
+    }
+    return s;
+}
+
+static EVP_PKEY *der_spki(const unsigned char *der, long len)
+{
+    const unsigned char *p = der;
+    EVP_PKEY *k = d2i_PUBKEY(NULL, &p, len);
+
+    if (k != NULL && p != der + len) {
+        EVP_PKEY_free(k);
+        k = NULL;
+    }
+    return k;
+}
+
+/* Which DER structure is this? Returns 0 and *kind, or SIGN_EPARSE. */
+static int der_kind(enum blob_kind *kind, const unsigned char *der, long len, const char *what)
+{
+    PKCS8_PRIV_KEY_INFO *p8;
+    X509_SIG *s;
+    EVP_PKEY *k;
+
+    if ((p8 = der_pkcs8(der, len)) != NULL) {
+        PKCS8_PRIV_KEY_INFO_free(p8);
+        *kind = BLOB_PKCS8;
+    } else if ((s = der_pkcs8_encrypted(der, len)) != NULL) {
+        X509_SIG_free(s);
+        *kind = BLOB_PKCS8_ENCRYPTED;
+    } else if ((k = der_spki(der, len)) != NULL) {
+        EVP_PKEY_free(k);
+        *kind = BLOB_SPKI;
+    } else {
+        return sign__ossl_error(SIGN_EPARSE, "%s: malformed DER: not a PKCS#8 or SubjectPublicKeyInfo key", what);
+    }
+    ERR_clear_error();
+    return 0;
+}
+
+/*
+ * Decrypt an encrypted PKCS#8 blob with a passphrase from cb. A failing
+ * decryption is a wrong passphrase (the padding check or the DER inside
+ * fails); an algorithm OpenSSL does not know is SIGN_EUNSUPPORTED.
+ */
+static int decrypt_pkcs8(PKCS8_PRIV_KEY_INFO **out, const unsigned char *der, long len, sign_passphrase_cb cb,
+                         void *userdata, const char *what)
+{
+    X509_SIG *enc = NULL;
+    char *pass = NULL;
+    int n, r = SIGN_EPASSPHRASE;
+    unsigned long e;
+
+    *out = NULL;
+    if ((enc = der_pkcs8_encrypted(der, len)) == NULL) {
+        return sign__ossl_error(SIGN_EPARSE, "%s: malformed encrypted private key", what);
+    }
+    if (cb == NULL) {
+        r = sign__error(SIGN_EPASSPHRASE, "%s: the key is encrypted and no passphrase was given", what);
+        goto out;
+    }
+    if ((pass = OPENSSL_secure_zalloc(KEY_PASS_MAX + 1)) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    n = cb(pass, KEY_PASS_MAX, 0, userdata);
+    if (n < 0 || n > KEY_PASS_MAX) {
+        r = sign__error(SIGN_EPASSPHRASE, "%s: the key is encrypted and no passphrase was given", what);
+        goto out;
+    }
+    ERR_clear_error();
+    if ((*out = PKCS8_decrypt(enc, pass, n)) == NULL) {
+        e = ERR_peek_last_error();
+        if (ERR_GET_REASON(e) == EVP_R_UNSUPPORTED_CIPHER || ERR_GET_REASON(e) == EVP_R_UNKNOWN_PBE_ALGORITHM ||
+            ERR_GET_REASON(e) == EVP_R_UNSUPPORTED_KEY_DERIVATION_FUNCTION ||
+            ERR_GET_REASON(e) == EVP_R_UNSUPPORTED_PRF || ERR_GET_REASON(e) == EVP_R_MEMORY_LIMIT_EXCEEDED) {
+            r = sign__ossl_error(SIGN_EUNSUPPORTED, "%s: the key's encryption is not supported", what);
+        } else {
+            ERR_clear_error();
+            r = sign__error(SIGN_EPASSPHRASE, "wrong passphrase for %s", what);
+        }
+        goto out;
+    }
+    r = 0;
+out:
+    OPENSSL_secure_clear_free(pass, KEY_PASS_MAX + 1);
+    X509_SIG_free(enc);
+    return r;
+}
+
+static int parse_private(sign_key **out, const void *data, size_t len, sign_passphrase_cb cb, void *userdata,
+                         const char *what)
+{
+    unsigned char *pem_der = NULL;
+    const unsigned char *der;
+    long derlen = 0;
+    enum blob_kind kind = BLOB_PKCS8;
+    PKCS8_PRIV_KEY_INFO *p8 = NULL;
+    EVP_PKEY *pkey = NULL;
+    int r;
+
+    *out = NULL;
+    if (len == 0) {
+        return sign__error(SIGN_EPARSE, "%s: empty key file", what);
+    }
+    if (len > KEY_FILE_MAX) {
+        return sign__error(SIGN_ELIMIT, "%s: larger than %u bytes; not a key", what, KEY_FILE_MAX);
+    }
+    r = pem_decode(&pem_der, &derlen, &kind, data, len, what);
+    if (r < 0) {
+        goto out;
+    }
+    if (r == 1) {
+        der = data;
+        derlen = (long)len;
+        if ((r = der_kind(&kind, der, derlen, what)) != 0) {
+            goto out;
+        }
+    } else {
+        der = pem_der;
+    }
+    switch (kind) {
+    case BLOB_SPKI:
+        r = sign__error(SIGN_EINVAL, "%s: holds a public key where a private key is expected", what);
+        goto out;
+    case BLOB_PKCS8:
+        if ((p8 = der_pkcs8(der, derlen)) == NULL) {
+            r = sign__ossl_error(SIGN_EPARSE, "%s: malformed PKCS#8 private key", what);
+            goto out;
+        }
+        break;
+    case BLOB_PKCS8_ENCRYPTED:
+        if ((r = decrypt_pkcs8(&p8, der, derlen, cb, userdata, what)) != 0) {
+            goto out;
+        }
+        break;
+    }
+    if ((pkey = EVP_PKCS82PKEY(p8)) == NULL) {
+        /* Parsed, but OpenSSL has no key type for its algorithm (e.g. an unknown OID). */
+        r = sign__ossl_error(SIGN_EUNSUPPORTED, "%s: unsupported or malformed private key", what);
+        goto out;
+    }
+    r = key_adopt(out, pkey, 1, what);
+    pkey = NULL; /* transferred */
+out:
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    if (pem_der != NULL) {
+        OPENSSL_secure_clear_free(pem_der, (size_t)derlen);
+    }
+    ERR_clear_error();
+    return r;
+}
+
+int sign_key_parse_private(sign_key **out, const void *data, size_t len, sign_passphrase_cb cb, void *userdata)
+{
+    return parse_private(out, data, len, cb, userdata, "private key");
+}
+
+int sign_key_load_private(sign_key **out, const char *path, sign_passphrase_cb cb, void *userdata)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    int r;
+
+    *out = NULL;
+    if ((r = sign__read_file(&data, &len, path, KEY_FILE_MAX)) != 0) {
+        return r;
+    }
+    r = parse_private(out, data, len, cb, userdata, path);
+    sign__free_secret(data, len + 1);
+    return r;
+}
+
+/*
+ * Public keys: SPKI only. A private key file is refused rather than reduced
+ * to its public half: a policy or trust store that points at a private key
+ * is a mistake that would otherwise spread the secret (and it may need a
+ * passphrase), so the user is told to give the .pub file.
+ */
+static int parse_public(sign_key **out, const void *data, size_t len, const char *what)
+{
+    unsigned char *pem_der = NULL;
+    const unsigned char *der;
+    long derlen = 0;
+    enum blob_kind kind = BLOB_SPKI;
+    EVP_PKEY *pkey = NULL;
+    int r;
+
+    *out = NULL;
+    if (len == 0) {
+        return sign__error(SIGN_EPARSE, "%s: empty key file", what);
+    }
+    if (len > KEY_FILE_MAX) {
+        return sign__error(SIGN_ELIMIT, "%s: larger than %u bytes; not a key", what, KEY_FILE_MAX);
+    }
+    r = pem_decode(&pem_der, &derlen, &kind, data, len, what);
+    if (r < 0) {
+        goto out;
+    }
+    if (r == 1) {
+        der = data;
+        derlen = (long)len;
+        if ((r = der_kind(&kind, der, derlen, what)) != 0) {
+            goto out;
+        }
+    } else {
+        der = pem_der;
+    }
+    if (kind != BLOB_SPKI) {
+        r = sign__error(SIGN_EINVAL, "%s: holds a private key where a public key is expected; give the .pub file",
+                        what);
+        goto out;
+    }
+    if ((pkey = der_spki(der, derlen)) == NULL) {
+        unsigned long e = ERR_peek_last_error();
+
+        /* A well-formed SPKI of an algorithm OpenSSL does not decode (e.g. an unknown OID). */
+        r = ERR_GET_REASON(e) == EVP_R_UNSUPPORTED_ALGORITHM
+                ? sign__ossl_error(SIGN_EUNSUPPORTED, "%s: unsupported public key", what)
+                : sign__ossl_error(SIGN_EPARSE, "%s: malformed public key", what);
+        goto out;
+    }
+    r = key_adopt(out, pkey, 0, what);
+out:
+    if (pem_der != NULL) {
+        OPENSSL_secure_clear_free(pem_der, (size_t)derlen);
+    }
+    ERR_clear_error();
+    return r;
+}
+
+int sign_key_parse_public(sign_key **out, const void *data, size_t len)
+{
+    return parse_public(out, data, len, "public key");
+}
+
+int sign_key_load_public(sign_key **out, const char *path)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    int r;
+
+    *out = NULL;
+    if ((r = sign__read_file(&data, &len, path, KEY_FILE_MAX)) != 0) {
+        return r;
+    }
+    /* Wiped too: the file may turn out to hold a private key. */
+    r = parse_public(out, data, len, path);
+    sign__free_secret(data, len + 1);
+    return r;
+}
+
+/* ---- ids --------------------------------------------------------------- */
+
+int sign_key_spki_der(unsigned char **out, size_t *outlen, const sign_key *key)
+{
+    unsigned char *buf = NULL, *p;
+    int n;
+
+    *out = NULL;
+    *outlen = 0;
+    n = i2d_PUBKEY(key->pkey, NULL);
+    if (n <= 0) {
+        return sign__ossl_error(SIGN_ECRYPTO, "cannot encode the public key");
+    }
+    if ((buf = malloc((size_t)n)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    p = buf;
+    if (i2d_PUBKEY(key->pkey, &p) != n) {
+        free(buf);
+        return sign__ossl_error(SIGN_ECRYPTO, "cannot encode the public key");
+    }
+    *out = buf;
+    *outlen = (size_t)n;
+    return 0;
+}
+
+static int spki_sha256(unsigned char md[32], const sign_key *key)
+{
+    unsigned char *der = NULL;
+    size_t len = 0;
+    int r;
+
+    if ((r = sign_key_spki_der(&der, &len, key)) != 0) {
+        return r;
+    }
+    if (EVP_Digest(der, len, md, NULL, EVP_sha256(), NULL) != 1) {
+        r = sign__ossl_error(SIGN_ECRYPTO, "SHA-256 failed");
+    }
+    free(der);
+    return r;
+}
+
+int sign_key_id(char *out, size_t outsize, const sign_key *key)
+{
+    unsigned char md[32];
+    char *b64 = NULL;
+    int r;
+
+    if (outsize > 0) {
+        out[0] = '\0';
+    }
+    if ((r = spki_sha256(md, key)) != 0 || (r = sign__b64_encode(&b64, md, sizeof(md))) != 0) {
+        return r;
+    }
+    if (strlen(b64) + 1 > outsize) {
+        r = sign__error(SIGN_EINVAL, "key id buffer too small");
+    } else {
+        memcpy(out, b64, strlen(b64) + 1);
+    }
+    free(b64);
+    return r;
+}
+
+int sign_key_fingerprint(char *out, size_t outsize, const sign_key *key)
+{
+    static const char prefix[] = "SHA256:";
+    unsigned char md[32];
+    int r;
+
+    if (outsize > 0) {
+        out[0] = '\0';
+    }
+    if (outsize < sizeof(prefix) + 32) {
+        return sign__error(SIGN_EINVAL, "fingerprint buffer too small");
+    }
+    if ((r = spki_sha256(md, key)) != 0) {
+        return r;
+    }
+    memcpy(out, prefix, sizeof(prefix) - 1);
+    return sign_hex_encode(out + sizeof(prefix) - 1, outsize - (sizeof(prefix) - 1), md, 16);
+}
+
+int sign_key_public_copy(sign_key **out, const sign_key *key)
+{
+    unsigned char *der = NULL;
+    size_t len = 0;
+    EVP_PKEY *pkey;
+    int r;
+
+    *out = NULL;
+    if ((r = sign_key_spki_der(&der, &len, key)) != 0) {
+        return r;
+    }
+    pkey = der_spki(der, (long)len);
+    free(der);
+    if (pkey == NULL) {
+        return sign__ossl_error(SIGN_ECRYPTO, "cannot copy the public key");
+    }
+    return key_wrap(out, pkey, key->type, 0);
+}
+
+/* ---- sign and verify --------------------------------------------------- */
+
+/*
+ * Set up md for signing or verifying with key: the digest and, for RSA, PSS
+ * with MGF1-SHA-256 and a fixed 32-byte salt (verification insists on the
+ * same salt length rather than accepting any).
+ */
+static int md_init(EVP_MD_CTX *md, const sign_key *key, int verify)
+{
+    EVP_PKEY_CTX *pctx = NULL;
+    const char *digest = NULL;
+    int ok;
+
+    switch (key->type) {
+    case SIGN_KEY_ED25519: digest = NULL; break;
+    case SIGN_KEY_ECDSA_P256: digest = "SHA256"; break;
+    case SIGN_KEY_ECDSA_P384: digest = "SHA384"; break;
+    case SIGN_KEY_RSA: digest = "SHA256"; break;
+    default: return 0;
+    }
+    ok = verify ? EVP_DigestVerifyInit_ex(md, &pctx, digest, NULL, NULL, key->pkey, NULL)
+                : EVP_DigestSignInit_ex(md, &pctx, digest, NULL, NULL, key->pkey, NULL);
+    if (ok != 1) {
+        return 0;
+    }
+    if (key->type == SIGN_KEY_RSA) {
+        if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+            EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, "SHA256", NULL) != 1 ||
+            EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALT) != 1) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int sign_key_sign(unsigned char **sig, size_t *siglen, const sign_key *key, const void *msg, size_t msglen)
+{
+    static const unsigned char empty[1];
+    EVP_MD_CTX *md = NULL;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int r = SIGN_ECRYPTO;
+
+    *sig = NULL;
+    *siglen = 0;
+    if (!key->has_private) {
+        return sign__error(SIGN_EINVAL, "cannot sign with a public key");
+    }
+    if (msg == NULL) {
+        msg = empty;
+        msglen = 0;
+    }
+    if ((md = EVP_MD_CTX_new()) == NULL || !md_init(md, key, 0) ||
+        EVP_DigestSign(md, NULL, &len, msg, msglen) != 1) {
+        r = sign__ossl_error(SIGN_ECRYPTO, "%s signing failed", sign_key_type_name(key->type));
+        goto out;
+    }
+    if ((buf = malloc(len)) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (EVP_DigestSign(md, buf, &len, msg, msglen) != 1) {
+        r = sign__ossl_error(SIGN_ECRYPTO, "%s signing failed", sign_key_type_name(key->type));
+        goto out;
+    }
+    *sig = buf;
+    *siglen = len;
+    buf = NULL; /* transferred */
+    r = 0;
+out:
+    free(buf);
+    EVP_MD_CTX_free(md);
+    return r;
+}
+
+int sign_key_verify(const sign_key *key, const void *msg, size_t msglen, const unsigned char *sig, size_t siglen)
+{
+    static const unsigned char empty[1];
+    EVP_MD_CTX *md = NULL;
+    int ok = 0;
+
+    if (sig == NULL || siglen == 0 || siglen > SIG_MAX) {
+        return sign__error(SIGN_EBADSIG, "%s signature of %zu bytes does not verify", sign_key_type_name(key->type),
+                           siglen);
+    }
+    if (msg == NULL) {
+        msg = empty;
+        msglen = 0;
+    }
+    if ((md = EVP_MD_CTX_new()) != NULL && md_init(md, key, 1)) {
+        ok = EVP_DigestVerify(md, sig, siglen, msg, msglen) == 1;
+    }
+    EVP_MD_CTX_free(md);
+    ERR_clear_error();
+    if (!ok) {
+        return sign__error(SIGN_EBADSIG, "%s signature does not verify", sign_key_type_name(key->type));
+    }
+    return 0;
+}
