@@ -1,0 +1,824 @@
+/* The trust policy file: strict parse, file references checked, glob matching. */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "internal.h"
+#include "policy_internal.h"
+
+/* Largest certificate or CRL file read while validating a policy. */
+#define POLICY_PEM_MAX (16u * 1024 * 1024)
+/* Longest field path in messages ("timestamp_authorities[123].certificates"). */
+#define FIELD_MAX 128
+
+typedef struct pol_ctx {
+    const char *what;    /* the policy file, for messages */
+    const char *basedir; /* directory that relative paths resolve against, or NULL */
+    const sign_limits *limits;
+} pol_ctx;
+
+static void free_strv(char **v, size_t n)
+{
+    if (v == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(v[i]);
+    }
+    free(v);
+}
+
+void sign_policy_free(sign_policy *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < p->nkeys; i++) {
+        sign__policy_key *k = &p->keys[i];
+
+        free(k->name);
+        free(k->public_key);
+        sign_key_free(k->key);
+        free_strv(k->artifacts, k->nartifacts);
+    }
+    free(p->keys);
+    for (size_t i = 0; i < p->nroots; i++) {
+        sign__policy_root *r = &p->roots[i];
+
+        free(r->name);
+        free(r->certificates);
+        free(r->intermediates);
+        free_strv(r->crls, r->ncrls);
+        free_strv(r->subjects, r->nsubjects);
+        free(r->eku);
+        free_strv(r->artifacts, r->nartifacts);
+    }
+    free(p->roots);
+    free(p);
+}
+
+sign_policy_mode sign_policy_get_mode(const sign_policy *p)
+{
+    return p->mode;
+}
+
+const char *sign_policy_mode_name(sign_policy_mode m)
+{
+    switch (m) {
+    case SIGN_MODE_ENFORCE: return "enforce";
+    case SIGN_MODE_WARN: return "warn";
+    case SIGN_MODE_AUDIT: return "audit";
+    default: return "unknown";
+    }
+}
+
+size_t sign_policy_key_count(const sign_policy *p)
+{
+    return p->nkeys;
+}
+
+int sign_policy_glob_match(const char *pattern, const char *name)
+{
+    const char *subject = name;
+
+    if (pattern == NULL || name == NULL) {
+        return 0;
+    }
+    if (strchr(pattern, '/') == NULL) {
+        const char *slash = strrchr(name, '/');
+
+        if (slash != NULL) {
+            subject = slash + 1;
+        }
+    }
+    return fnmatch(pattern, subject, FNM_PATHNAME) == 0 ? 1 : 0;
+}
+
+/* ---- field helpers ---------------------------------------------------- */
+
+/* "prefix.key", or "key" when prefix is empty. */
+static void field_name(char *out, size_t outsize, const char *prefix, const char *key)
+{
+    snprintf(out, outsize, "%s%s%s", prefix, prefix[0] != '\0' ? "." : "", key);
+}
+
+static int only_keys(const pol_ctx *c, const json_t *obj, const char *const *allowed, const char *prefix)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach((json_t *)obj, key, v) {
+        size_t i;
+        char f[FIELD_MAX];
+
+        (void)v;
+        for (i = 0; allowed[i] != NULL; i++) {
+            if (strcmp(allowed[i], key) == 0) {
+                break;
+            }
+        }
+        if (allowed[i] == NULL) {
+            field_name(f, sizeof(f), prefix, key);
+            return sign__error(SIGN_EPARSE, "%s: unknown field %s", c->what, f);
+        }
+    }
+    return 0;
+}
+
+/* A string member; *out NULL when absent and not required. Empty strings are refused. */
+static int get_string(const char **out, const pol_ctx *c, const json_t *obj, const char *prefix, const char *key,
+                      int required)
+{
+    json_t *v = json_object_get(obj, key);
+    char f[FIELD_MAX];
+
+    *out = NULL;
+    field_name(f, sizeof(f), prefix, key);
+    if (v == NULL) {
+        if (required) {
+            return sign__error(SIGN_EPARSE, "%s: missing field %s", c->what, f);
+        }
+        return 0;
+    }
+    if (!json_is_string(v)) {
+        return sign__error(SIGN_EPARSE, "%s: %s must be a string", c->what, f);
+    }
+    if (json_string_length(v) == 0) {
+        return sign__error(SIGN_EPARSE, "%s: %s must not be empty", c->what, f);
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+/* An array of non-empty strings, copied. Absent: *out NULL, *n 0. */
+static int get_strv(char ***out, size_t *n, const pol_ctx *c, const json_t *obj, const char *prefix,
+                    const char *key, int allow_empty)
+{
+    json_t *v = json_object_get(obj, key), *e;
+    char f[FIELD_MAX];
+    char **vec = NULL;
+    size_t i, count = 0;
+    int r = SIGN_ENOMEM;
+
+    *out = NULL;
+    *n = 0;
+    field_name(f, sizeof(f), prefix, key);
+    if (v == NULL) {
+        return 0;
+    }
+    if (!json_is_array(v)) {
+        return sign__error(SIGN_EPARSE, "%s: %s must be an array of strings", c->what, f);
+    }
+    if (json_array_size(v) == 0 && !allow_empty) {
+        return sign__error(SIGN_EPARSE, "%s: %s must not be empty", c->what, f);
+    }
+    if ((vec = calloc(json_array_size(v) + 1, sizeof(*vec))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    json_array_foreach(v, i, e) {
+        if (!json_is_string(e) || json_string_length(e) == 0) {
+            r = sign__error(SIGN_EPARSE, "%s: %s[%zu] must be a non-empty string", c->what, f, i);
+            goto out;
+        }
+        if ((vec[count] = sign__strdup(json_string_value(e))) == NULL) {
+            r = SIGN_ENOMEM;
+            goto out;
+        }
+        count++;
+    }
+    *out = vec;
+    *n = count;
+    vec = NULL; /* transferred */
+    r = 0;
+out:
+    free_strv(vec, count);
+    return r;
+}
+
+static int get_bool(int *out, const pol_ctx *c, const json_t *obj, const char *prefix, const char *key, int dflt)
+{
+    json_t *v = json_object_get(obj, key);
+    char f[FIELD_MAX];
+
+    *out = dflt;
+    if (v == NULL) {
+        return 0;
+    }
+    if (!json_is_boolean(v)) {
+        field_name(f, sizeof(f), prefix, key);
+        return sign__error(SIGN_EPARSE, "%s: %s must be true or false", c->what, f);
+    }
+    *out = json_is_true(v);
+    return 0;
+}
+
+static int get_time(int *has, int64_t *out, const pol_ctx *c, const json_t *obj, const char *prefix,
+                    const char *key)
+{
+    const char *s;
+    char f[FIELD_MAX];
+    int r;
+
+    *has = 0;
+    *out = 0;
+    if ((r = get_string(&s, c, obj, prefix, key, 0)) != 0 || s == NULL) {
+        return r;
+    }
+    if ((r = sign_parse_time(out, s)) != 0) {
+        field_name(f, sizeof(f), prefix, key);
+        return sign__error_context(r, "%s: %s", c->what, f);
+    }
+    *has = 1;
+    return 0;
+}
+
+static int get_duration(int *has, int64_t *out, const pol_ctx *c, const json_t *obj, const char *prefix,
+                        const char *key)
+{
+    const char *s;
+    char f[FIELD_MAX];
+    int r;
+
+    *has = 0;
+    *out = 0;
+    if ((r = get_string(&s, c, obj, prefix, key, 0)) != 0 || s == NULL) {
+        return r;
+    }
+    field_name(f, sizeof(f), prefix, key);
+    if ((r = sign_parse_duration(out, s)) != 0) {
+        return sign__error_context(r, "%s: %s", c->what, f);
+    }
+    if (*out == 0) {
+        return sign__error(SIGN_EPARSE, "%s: %s: a duration of zero allows nothing", c->what, f);
+    }
+    *has = 1;
+    return 0;
+}
+
+/* An array member (absent: NULL, not an error). */
+static int get_array(json_t **out, const pol_ctx *c, const json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+
+    *out = NULL;
+    if (v == NULL) {
+        return 0;
+    }
+    if (!json_is_array(v)) {
+        return sign__error(SIGN_EPARSE, "%s: %s must be an array", c->what, key);
+    }
+    *out = v;
+    return 0;
+}
+
+/* ---- files ------------------------------------------------------------ */
+
+/* Resolve rel against the policy directory and check that it exists. */
+static int resolve_path(char **out, const pol_ctx *c, const char *field, const char *rel)
+{
+    struct stat st;
+    char *p = NULL;
+    size_t n;
+
+    *out = NULL;
+    if (rel[0] == '/' || c->basedir == NULL || c->basedir[0] == '\0') {
+        p = sign__strdup(rel);
+    } else {
+        if (!sign__add(&n, strlen(c->basedir), strlen(rel)) || !sign__add(&n, n, 2)) {
+            return sign__error(SIGN_ELIMIT, "%s: %s: path too long", c->what, field);
+        }
+        if ((p = malloc(n)) != NULL) {
+            snprintf(p, n, "%s/%s", c->basedir, rel);
+        } else {
+            sign__error(SIGN_ENOMEM, "out of memory");
+        }
+    }
+    if (p == NULL) {
+        return SIGN_ENOMEM;
+    }
+    if (stat(p, &st) != 0) {
+        int code = errno == ENOENT || errno == ENOTDIR ? SIGN_ENOTFOUND : SIGN_EIO;
+
+        sign__error(code, "%s: %s: %s: %s", c->what, field, p, strerror(errno));
+        free(p);
+        return code;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        sign__error(SIGN_EIO, "%s: %s: %s: not a regular file", c->what, field, p);
+        free(p);
+        return SIGN_EIO;
+    }
+    *out = p;
+    return 0;
+}
+
+/* Check that path holds at least one PEM certificate (crl = 0) or CRL (crl = 1), and nothing else. */
+static int check_pem(const pol_ctx *c, const char *field, const char *path, int crl)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0, count = 0;
+    BIO *bio = NULL;
+    int r;
+
+    if ((r = sign__read_file(&buf, &len, path, POLICY_PEM_MAX)) != 0) {
+        return sign__error_context(r, "%s: %s", c->what, field);
+    }
+    if (len > INT32_MAX || (bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
+        r = sign__ossl_error(SIGN_ENOMEM, "%s: %s: cannot read %s", c->what, field, path);
+        goto out;
+    }
+    for (;;) {
+        if (crl) {
+            X509_CRL *x = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
+
+            if (x == NULL) {
+                break;
+            }
+            X509_CRL_free(x);
+        } else {
+            X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+
+            if (x == NULL) {
+                break;
+            }
+            X509_free(x);
+        }
+        count++;
+    }
+    ERR_clear_error();
+    if (count == 0) {
+        r = sign__error(SIGN_EPARSE, "%s: %s: %s holds no PEM %s", c->what, field, path,
+                        crl ? "certificate revocation list" : "certificate");
+        goto out;
+    }
+    r = 0;
+out:
+    BIO_free(bio);
+    free(buf);
+    return r;
+}
+
+/* A required or optional path member, resolved, checked to exist and, when pem >= 0, to parse. */
+static int get_file(char **out, const pol_ctx *c, const json_t *obj, const char *prefix, const char *key,
+                    int required, int pem)
+{
+    const char *s;
+    char f[FIELD_MAX];
+    char *p = NULL;
+    int r;
+
+    *out = NULL;
+    if ((r = get_string(&s, c, obj, prefix, key, required)) != 0 || s == NULL) {
+        return r;
+    }
+    field_name(f, sizeof(f), prefix, key);
+    if ((r = resolve_path(&p, c, f, s)) != 0) {
+        return r;
+    }
+    if (pem >= 0 && (r = check_pem(c, f, p, pem)) != 0) {
+        free(p);
+        return r;
+    }
+    *out = p;
+    return 0;
+}
+
+/* ---- sections --------------------------------------------------------- */
+
+static int parse_globs(char ***out, size_t *n, const pol_ctx *c, const json_t *obj, const char *prefix)
+{
+    int r;
+
+    if ((r = get_strv(out, n, c, obj, prefix, "artifacts", 0)) != 0) {
+        return r;
+    }
+    if (*out == NULL) {
+        if ((*out = calloc(2, sizeof(char *))) == NULL || ((*out)[0] = sign__strdup("*")) == NULL) {
+            free(*out);
+            *out = NULL;
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        *n = 1;
+    }
+    return 0;
+}
+
+static int parse_key(sign__policy_key *k, const pol_ctx *c, const json_t *obj, const char *prefix)
+{
+    static const char *const allowed[] = {"name", "public_key", "artifacts", "not_before", "not_after", NULL};
+    const char *name;
+    int r;
+
+    if (!json_is_object(obj)) {
+        return sign__error(SIGN_EPARSE, "%s: %s must be an object", c->what, prefix);
+    }
+    if ((r = only_keys(c, obj, allowed, prefix)) != 0) {
+        return r;
+    }
+    if ((r = get_string(&name, c, obj, prefix, "name", 1)) != 0) {
+        return r;
+    }
+    if ((k->name = sign__strdup(name)) == NULL) {
+        return SIGN_ENOMEM;
+    }
+    if ((r = parse_globs(&k->artifacts, &k->nartifacts, c, obj, prefix)) != 0) {
+        return r;
+    }
+    if ((r = get_time(&k->has_not_before, &k->not_before, c, obj, prefix, "not_before")) != 0 ||
+        (r = get_time(&k->has_not_after, &k->not_after, c, obj, prefix, "not_after")) != 0) {
+        return r;
+    }
+    if (k->has_not_before && k->has_not_after && k->not_before >= k->not_after) {
+        return sign__error(SIGN_EINVAL, "%s: %s: not_before is not earlier than not_after", c->what, prefix);
+    }
+    if ((r = get_file(&k->public_key, c, obj, prefix, "public_key", 1, -1)) != 0) {
+        return r;
+    }
+    if ((r = sign_key_load_public(&k->key, k->public_key)) != 0) {
+        return sign__error_context(r, "%s: %s.public_key", c->what, prefix);
+    }
+    if ((r = sign_key_id(k->keyid, sizeof(k->keyid), k->key)) != 0) {
+        return sign__error_context(r, "%s: %s.public_key", c->what, prefix);
+    }
+    return 0;
+}
+
+static int parse_keys(sign_policy *p, const pol_ctx *c, const json_t *arr)
+{
+    size_t i;
+    json_t *e;
+    int r;
+
+    if (arr == NULL || json_array_size(arr) == 0) {
+        return 0;
+    }
+    if ((p->keys = calloc(json_array_size(arr), sizeof(*p->keys))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    json_array_foreach(arr, i, e) {
+        char prefix[FIELD_MAX];
+
+        snprintf(prefix, sizeof(prefix), "keys[%zu]", i);
+        p->nkeys = i + 1; /* freed by sign_policy_free even when half filled */
+        if ((r = parse_key(&p->keys[i], c, e, prefix)) != 0) {
+            return r;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(p->keys[j].name, p->keys[i].name) == 0) {
+                return sign__error(SIGN_EINVAL, "%s: %s.name: duplicate key name \"%s\" (also keys[%zu])", c->what,
+                                   prefix, p->keys[i].name, j);
+            }
+            if (strlen(p->keys[j].keyid) == strlen(p->keys[i].keyid) &&
+                CRYPTO_memcmp(p->keys[j].keyid, p->keys[i].keyid, strlen(p->keys[i].keyid)) == 0) {
+                return sign__error(SIGN_EINVAL,
+                                   "%s: %s.public_key: the same public key as keys[%zu] (\"%s\"); list each key once",
+                                   c->what, prefix, j, p->keys[j].name);
+            }
+        }
+    }
+    return 0;
+}
+
+static int parse_root(sign__policy_root *rt, const pol_ctx *c, const json_t *obj, const char *prefix)
+{
+    static const char *const allowed[] = {"name",     "certificates", "intermediates", "crls",
+                                          "subjects", "eku",          "artifacts",     NULL};
+    const char *s;
+    char f[FIELD_MAX];
+    int r;
+
+    if (!json_is_object(obj)) {
+        return sign__error(SIGN_EPARSE, "%s: %s must be an object", c->what, prefix);
+    }
+    if ((r = only_keys(c, obj, allowed, prefix)) != 0) {
+        return r;
+    }
+    if ((r = get_string(&s, c, obj, prefix, "name", 1)) != 0) {
+        return r;
+    }
+    if ((rt->name = sign__strdup(s)) == NULL) {
+        return SIGN_ENOMEM;
+    }
+    if ((r = get_string(&s, c, obj, prefix, "eku", 0)) != 0) {
+        return r;
+    }
+    if (s != NULL && strcmp(s, "codeSigning") != 0) {
+        return sign__error(SIGN_EPARSE, "%s: %s.eku: \"%s\" is not supported; use \"codeSigning\"", c->what,
+                           prefix, s);
+    }
+    if ((rt->eku = sign__strdup(s != NULL ? s : "codeSigning")) == NULL) {
+        return SIGN_ENOMEM;
+    }
+    if ((r = get_strv(&rt->subjects, &rt->nsubjects, c, obj, prefix, "subjects", 0)) != 0 ||
+        (r = parse_globs(&rt->artifacts, &rt->nartifacts, c, obj, prefix)) != 0) {
+        return r;
+    }
+    if ((r = get_file(&rt->certificates, c, obj, prefix, "certificates", 1, 0)) != 0 ||
+        (r = get_file(&rt->intermediates, c, obj, prefix, "intermediates", 0, 0)) != 0) {
+        return r;
+    }
+    if ((r = get_strv(&rt->crls, &rt->ncrls, c, obj, prefix, "crls", 1)) != 0) {
+        return r;
+    }
+    for (size_t i = 0; i < rt->ncrls; i++) {
+        char *resolved = NULL;
+
+        snprintf(f, sizeof(f), "%s.crls[%zu]", prefix, i);
+        if ((r = resolve_path(&resolved, c, f, rt->crls[i])) != 0) {
+            return r;
+        }
+        free(rt->crls[i]);
+        rt->crls[i] = resolved;
+        if ((r = check_pem(c, f, resolved, 1)) != 0) {
+            return r;
+        }
+    }
+    return 0;
+}
+
+static int parse_roots(sign_policy *p, const pol_ctx *c, const json_t *arr)
+{
+    size_t i;
+    json_t *e;
+    int r;
+
+    if (arr == NULL || json_array_size(arr) == 0) {
+        return 0;
+    }
+    if ((p->roots = calloc(json_array_size(arr), sizeof(*p->roots))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    json_array_foreach(arr, i, e) {
+        char prefix[FIELD_MAX];
+
+        snprintf(prefix, sizeof(prefix), "roots[%zu]", i);
+        p->nroots = i + 1;
+        if ((r = parse_root(&p->roots[i], c, e, prefix)) != 0) {
+            return r;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(p->roots[j].name, p->roots[i].name) == 0) {
+                return sign__error(SIGN_EINVAL, "%s: %s.name: duplicate root name \"%s\" (also roots[%zu])", c->what,
+                                   prefix, p->roots[i].name, j);
+            }
+        }
+    }
+    return 0;
+}
+
+static int parse_tsas(sign_policy *p, const pol_ctx *c, const json_t *arr)
+{
+    static const char *const allowed[] = {"name", "certificates", NULL};
+    size_t i;
+    json_t *e;
+    int r;
+
+    if (arr == NULL) {
+        return 0;
+    }
+    json_array_foreach(arr, i, e) {
+        char prefix[FIELD_MAX];
+        const char *name;
+        char *path = NULL;
+
+        snprintf(prefix, sizeof(prefix), "timestamp_authorities[%zu]", i);
+        if (!json_is_object(e)) {
+            return sign__error(SIGN_EPARSE, "%s: %s must be an object", c->what, prefix);
+        }
+        if ((r = only_keys(c, e, allowed, prefix)) != 0 || (r = get_string(&name, c, e, prefix, "name", 1)) != 0 ||
+            (r = get_file(&path, c, e, prefix, "certificates", 1, 0)) != 0) {
+            return r;
+        }
+        free(path);
+        p->ntsas++;
+    }
+    return 0;
+}
+
+static int parse_revocation(sign_policy *p, const pol_ctx *c, const json_t *arr)
+{
+    static const char *const allowed[] = {"list", "authorities", "max_age", NULL};
+    size_t i;
+    json_t *e;
+    int r;
+
+    if (arr == NULL) {
+        return 0;
+    }
+    json_array_foreach(arr, i, e) {
+        char prefix[FIELD_MAX];
+        char f[FIELD_MAX];
+        char *path = NULL, **auth = NULL;
+        size_t nauth = 0;
+        int has_age;
+        int64_t age;
+
+        snprintf(prefix, sizeof(prefix), "revocation[%zu]", i);
+        if (!json_is_object(e)) {
+            return sign__error(SIGN_EPARSE, "%s: %s must be an object", c->what, prefix);
+        }
+        if ((r = only_keys(c, e, allowed, prefix)) != 0 ||
+            (r = get_duration(&has_age, &age, c, e, prefix, "max_age")) != 0 ||
+            (r = get_file(&path, c, e, prefix, "list", 1, -1)) != 0) {
+            return r;
+        }
+        free(path);
+        if ((r = get_strv(&auth, &nauth, c, e, prefix, "authorities", 0)) != 0) {
+            return r;
+        }
+        if (auth == NULL) {
+            return sign__error(SIGN_EPARSE, "%s: missing field %s.authorities", c->what, prefix);
+        }
+        for (size_t j = 0; j < nauth && r == 0; j++) {
+            snprintf(f, sizeof(f), "%s.authorities[%zu]", prefix, j);
+            if ((r = resolve_path(&path, c, f, auth[j])) == 0) {
+                free(path);
+            }
+        }
+        free_strv(auth, nauth);
+        if (r != 0) {
+            return r;
+        }
+        p->nrevocation++;
+    }
+    return 0;
+}
+
+static int parse_require(sign_policy *p, const pol_ctx *c, const json_t *obj)
+{
+    static const char *const allowed[] = {"threshold", "timestamp", "max_signature_age", "entries", NULL};
+    json_t *t;
+    int r;
+
+    p->threshold = 1;
+    if (obj == NULL) {
+        return 0;
+    }
+    if (!json_is_object(obj)) {
+        return sign__error(SIGN_EPARSE, "%s: require must be an object", c->what);
+    }
+    if ((r = only_keys(c, obj, allowed, "require")) != 0) {
+        return r;
+    }
+    if ((t = json_object_get(obj, "threshold")) != NULL) {
+        if (!json_is_integer(t)) {
+            return sign__error(SIGN_EPARSE, "%s: require.threshold must be an integer", c->what);
+        }
+        if (json_integer_value(t) < 1) {
+            return sign__error(SIGN_EINVAL, "%s: require.threshold must be at least 1 (got %lld)", c->what,
+                               (long long)json_integer_value(t));
+        }
+        p->threshold = json_integer_value(t);
+    }
+    if ((r = get_bool(&p->require_timestamp, c, obj, "require", "timestamp", 0)) != 0 ||
+        (r = get_bool(&p->require_entries, c, obj, "require", "entries", 0)) != 0 ||
+        (r = get_duration(&p->has_max_signature_age, &p->max_signature_age, c, obj, "require",
+                          "max_signature_age")) != 0) {
+        return r;
+    }
+    return 0;
+}
+
+static int policy_from_json(sign_policy **out, const json_t *root, const pol_ctx *c)
+{
+    static const char *const allowed[] = {"version", "mode",       "keys",   "roots", "timestamp_authorities",
+                                          "revocation", "require", NULL};
+    sign_policy *p = NULL;
+    json_t *v, *keys, *roots, *tsas, *revs;
+    const char *mode;
+    int r;
+
+    *out = NULL;
+    if (!json_is_object(root)) {
+        return sign__error(SIGN_EPARSE, "%s: a policy must be a JSON object", c->what);
+    }
+    if ((r = only_keys(c, root, allowed, "")) != 0) {
+        return r;
+    }
+    v = json_object_get(root, "version");
+    if (v == NULL) {
+        return sign__error(SIGN_EPARSE, "%s: missing field version (must be 1)", c->what);
+    }
+    if (!json_is_integer(v)) {
+        return sign__error(SIGN_EPARSE, "%s: version must be the integer 1", c->what);
+    }
+    if (json_integer_value(v) != 1) {
+        return sign__error(SIGN_EUNSUPPORTED, "%s: policy version %lld is not supported (this signet reads version 1)",
+                           c->what, (long long)json_integer_value(v));
+    }
+    if ((p = calloc(1, sizeof(*p))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    if ((r = get_string(&mode, c, root, "", "mode", 0)) != 0) {
+        goto out;
+    }
+    if (mode == NULL || strcmp(mode, "enforce") == 0) {
+        p->mode = SIGN_MODE_ENFORCE;
+    } else if (strcmp(mode, "warn") == 0) {
+        p->mode = SIGN_MODE_WARN;
+    } else if (strcmp(mode, "audit") == 0) {
+        p->mode = SIGN_MODE_AUDIT;
+    } else {
+        r = sign__error(SIGN_EPARSE, "%s: mode \"%s\" is not one of enforce, warn, audit", c->what, mode);
+        goto out;
+    }
+    if ((r = get_array(&keys, c, root, "keys")) != 0 || (r = get_array(&roots, c, root, "roots")) != 0 ||
+        (r = get_array(&tsas, c, root, "timestamp_authorities")) != 0 ||
+        (r = get_array(&revs, c, root, "revocation")) != 0) {
+        goto out;
+    }
+    if ((r = parse_require(p, c, json_object_get(root, "require"))) != 0 || (r = parse_keys(p, c, keys)) != 0 ||
+        (r = parse_roots(p, c, roots)) != 0 || (r = parse_tsas(p, c, tsas)) != 0 ||
+        (r = parse_revocation(p, c, revs)) != 0) {
+        goto out;
+    }
+    if (p->nkeys == 0 && p->nroots == 0) {
+        r = sign__error(SIGN_EINVAL, "%s: the policy trusts nothing: list at least one key or root", c->what);
+        goto out;
+    }
+    if (p->nrevocation > 0) {
+        r = sign__error(SIGN_EUNSUPPORTED,
+                        "%s: revocation: revocation lists are not supported yet by this version of signet (%s); "
+                        "remove the revocation section or upgrade",
+                        c->what, SIGN_VERSION_STRING);
+        goto out;
+    }
+    if (p->require_timestamp) {
+        r = sign__error(SIGN_EUNSUPPORTED,
+                        "%s: require.timestamp: trusted timestamps are not supported yet by this version of signet "
+                        "(%s); set it to false or upgrade",
+                        c->what, SIGN_VERSION_STRING);
+        goto out;
+    }
+    *out = p;
+    p = NULL; /* transferred */
+    r = 0;
+out:
+    sign_policy_free(p);
+    return r;
+}
+
+int sign_policy_parse(sign_policy **out, const void *data, size_t len, const char *basedir,
+                      const sign_limits *limits)
+{
+    pol_ctx c = {"policy", basedir, limits};
+    json_t *root = NULL;
+    int r;
+
+    *out = NULL;
+    if (data == NULL) {
+        return sign__error(SIGN_EINVAL, "policy: no data");
+    }
+    if ((r = sign__json_parse(&root, data, len, limits, c.what)) != 0) {
+        return r;
+    }
+    r = policy_from_json(out, root, &c);
+    json_decref(root);
+    return r;
+}
+
+int sign_policy_load(sign_policy **out, const char *path, const sign_limits *limits)
+{
+    pol_ctx c = {path, NULL, limits};
+    json_t *root = NULL;
+    char *dir = NULL;
+    const char *slash;
+    int r;
+
+    *out = NULL;
+    if (path == NULL) {
+        return sign__error(SIGN_EINVAL, "policy: no path");
+    }
+    if ((r = sign__json_read_file(&root, path, limits)) != 0) {
+        goto out;
+    }
+    slash = strrchr(path, '/');
+    if (slash != NULL) {
+        size_t n = (size_t)(slash - path);
+
+        if ((dir = malloc(n + 2)) == NULL) {
+            r = sign__error(SIGN_ENOMEM, "out of memory");
+            goto out;
+        }
+        memcpy(dir, path, n);
+        if (n == 0) {
+            dir[n++] = '/';
+        }
+        dir[n] = '\0';
+        c.basedir = dir;
+    }
+    r = policy_from_json(out, root, &c);
+out:
+    free(dir);
+    json_decref(root);
+    return r;
+}

@@ -1,0 +1,1010 @@
+/* The verification pipeline: bundles -> signatures -> policy -> artifact digests -> decision. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "internal.h"
+#include "policy_internal.h"
+
+/* Entry mismatches reported one by one before they are summarised. */
+#define VERIFY_MAX_ENTRY_CHECKS 1000
+
+typedef struct vr_artifact {
+    char *name;
+    char *path;
+    int has_digest;
+    char sha256[2 * SIGN_SHA256_LEN + 1];
+    int verified;
+    char **signers; /* policy key names counted for the threshold */
+    size_t nsigners;
+} vr_artifact;
+
+struct sign_verify_result {
+    sign_policy_mode mode;
+    int code;
+    int ok;
+    sign_check *checks;
+    size_t nchecks, capchecks;
+    vr_artifact *artifacts;
+    size_t nartifacts;
+    size_t decisive; /* index of the check that decided the code, or SIZE_MAX */
+};
+
+/* One bundle being verified. */
+typedef struct vb {
+    const char *path;
+    char *owned_path;   /* the default "<artifact>.sigstore.json" */
+    const char *for_artifact; /* artifact name when this is its default bundle, else NULL */
+    sign_bundle *bundle;
+    sign_statement *st; /* parsed from the verified payload, or NULL */
+    size_t key;         /* index of the policy key whose signature verified */
+    int usable;         /* signature verified by a policy key and statement parsed */
+    int in_window;      /* that key is within its validity window */
+    int used;           /* covers (or name-matches) one of the given artifacts */
+} vb;
+
+typedef struct vctx {
+    const sign_policy *policy;
+    const sign_verify_options *opts;
+    const sign_limits *limits;
+    sign_verify_result *res;
+    int64_t at;
+    int entries;
+} vctx;
+
+const char *sign_check_status_name(sign_check_status s)
+{
+    switch (s) {
+    case SIGN_CHECK_PASS: return "pass";
+    case SIGN_CHECK_FAIL: return "fail";
+    case SIGN_CHECK_WARN: return "warn";
+    case SIGN_CHECK_SKIP: return "skip";
+    default: return "unknown";
+    }
+}
+
+static void check_clear(sign_check *c)
+{
+    free((char *)c->check);
+    free((char *)c->reason);
+    free((char *)c->artifact);
+    free((char *)c->bundle);
+    free((char *)c->signer);
+    free((char *)c->message);
+}
+
+void sign_verify_result_free(sign_verify_result *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < r->nchecks; i++) {
+        check_clear(&r->checks[i]);
+    }
+    free(r->checks);
+    for (size_t i = 0; i < r->nartifacts; i++) {
+        vr_artifact *a = &r->artifacts[i];
+
+        free(a->name);
+        free(a->path);
+        for (size_t j = 0; j < a->nsigners; j++) {
+            free(a->signers[j]);
+        }
+        free(a->signers);
+    }
+    free(r->artifacts);
+    free(r);
+}
+
+int sign_verify_result_ok(const sign_verify_result *r)
+{
+    return r != NULL && r->ok;
+}
+
+int sign_verify_result_code(const sign_verify_result *r)
+{
+    return r != NULL ? r->code : SIGN_EINVAL;
+}
+
+size_t sign_verify_result_check_count(const sign_verify_result *r)
+{
+    return r != NULL ? r->nchecks : 0;
+}
+
+const sign_check *sign_verify_result_check(const sign_verify_result *r, size_t i)
+{
+    if (r == NULL || i >= r->nchecks) {
+        return NULL;
+    }
+    return &r->checks[i];
+}
+
+static char *dup_or_null(const char *s, int *fail)
+{
+    char *d;
+
+    if (s == NULL) {
+        return NULL;
+    }
+    if ((d = sign__strdup(s)) == NULL) {
+        *fail = 1;
+    }
+    return d;
+}
+
+/* Record one check. Returns 0 or SIGN_ENOMEM. */
+static int add_check(vctx *c, const char *check, sign_check_status status, const char *reason, int code,
+                     const char *artifact, const char *bundle, const char *signer, const char *fmt, ...)
+    SIGN_PRINTF(9, 10);
+
+static int add_check(vctx *c, const char *check, sign_check_status status, const char *reason, int code,
+                     const char *artifact, const char *bundle, const char *signer, const char *fmt, ...)
+{
+    sign_verify_result *res = c->res;
+    sign_check *k;
+    char msg[2048];
+    va_list ap;
+    int fail = 0;
+
+    if (res->nchecks == res->capchecks) {
+        size_t ncap = res->capchecks ? res->capchecks * 2 : 16, bytes;
+        sign_check *n;
+
+        if (!sign__mul(&bytes, ncap, sizeof(*n)) || (n = realloc(res->checks, bytes)) == NULL) {
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        res->checks = n;
+        res->capchecks = ncap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    k = &res->checks[res->nchecks];
+    memset(k, 0, sizeof(*k));
+    k->status = status;
+    k->code = status == SIGN_CHECK_PASS || status == SIGN_CHECK_SKIP ? 0 : code;
+    k->check = dup_or_null(check, &fail);
+    k->reason = dup_or_null(reason, &fail);
+    k->artifact = dup_or_null(artifact, &fail);
+    k->bundle = dup_or_null(bundle, &fail);
+    k->signer = dup_or_null(signer, &fail);
+    k->message = dup_or_null(msg, &fail);
+    if (fail) {
+        check_clear(k);
+        return SIGN_ENOMEM;
+    }
+    res->nchecks++;
+    return 0;
+}
+
+/* Severity rank of a failure class: lower is more severe. */
+static int class_rank(int code)
+{
+    switch (code) {
+    case SIGN_EBADSIG:
+    case SIGN_EDIGEST:
+    case SIGN_EVERIFY: return 1;
+    case SIGN_EREVOKED: return 2;
+    case SIGN_EEXPIRED: return 3;
+    case SIGN_EUNTRUSTED: return 4;
+    case SIGN_EPOLICY: return 5;
+    default: return 0; /* input errors: unreadable artifact, missing or malformed bundle */
+    }
+}
+
+static const char *base_name(const char *s)
+{
+    const char *slash = strrchr(s, '/');
+
+    return slash != NULL ? slash + 1 : s;
+}
+
+/* A subject name names the artifact: equal, or equal last components. */
+static int names_match(const char *subject, const char *artifact)
+{
+    return strcmp(subject, artifact) == 0 || strcmp(base_name(subject), base_name(artifact)) == 0;
+}
+
+static int keyid_eq(const char *a, const char *b)
+{
+    size_t n = strlen(a);
+
+    return n > 0 && n == strlen(b) && CRYPTO_memcmp(a, b, n) == 0;
+}
+
+/* Index of the policy key with this key id, or SIZE_MAX. */
+static size_t find_key(const sign_policy *p, const char *keyid)
+{
+    if (keyid == NULL) {
+        return SIZE_MAX;
+    }
+    for (size_t i = 0; i < p->nkeys; i++) {
+        if (keyid_eq(p->keys[i].keyid, keyid)) {
+            return i;
+        }
+    }
+    return SIZE_MAX;
+}
+
+static void hex32(char out[2 * SIGN_SHA256_LEN + 1], const unsigned char *d)
+{
+    if (sign_hex_encode(out, 2 * SIGN_SHA256_LEN + 1, d, SIGN_SHA256_LEN) != 0) {
+        out[0] = '\0';
+    }
+}
+
+/* Globs of a key as one readable string ("app-*.zip, *.tar"). */
+static void globs_text(char *out, size_t outsize, const sign__policy_key *k)
+{
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < k->nartifacts && used + 1 < outsize; i++) {
+        int n = snprintf(out + used, outsize - used, "%s\"%s\"", i ? ", " : "", k->artifacts[i]);
+
+        if (n < 0) {
+            break;
+        }
+        used += (size_t)n;
+    }
+}
+
+static int key_allows(const sign__policy_key *k, const char *name)
+{
+    for (size_t i = 0; i < k->nartifacts; i++) {
+        if (sign_policy_glob_match(k->artifacts[i], name)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- per bundle -------------------------------------------------------- */
+
+static int verify_bundle(vctx *c, vb *b)
+{
+    const sign_policy *p = c->policy;
+    const sign_envelope *env;
+    const char *ptype, *keyid, *hint, *art = b->for_artifact;
+    const unsigned char *payload;
+    const sign__policy_key *k;
+    char tbuf[32] = "", wbuf[32] = "";
+    size_t len, ki;
+    int r, type_ok;
+
+    r = sign_bundle_read(&b->bundle, b->path, c->limits);
+    if (r == SIGN_ENOMEM) {
+        return r;
+    }
+    if (r == SIGN_ENOTFOUND) {
+        return add_check(c, "bundle", SIGN_CHECK_FAIL, "BUNDLE_MISSING", SIGN_ENOTFOUND, art, b->path, NULL,
+                         "bundle %s does not exist; sign the artifact with signet sign, or pass its bundle with -b",
+                         b->path);
+    }
+    if (r != 0) {
+        return add_check(c, "bundle", SIGN_CHECK_FAIL, "BUNDLE_MALFORMED", class_rank(r) == 0 ? r : SIGN_EPARSE,
+                         art, b->path, NULL, "bundle %s cannot be used: %s; pass the bundle that signet sign wrote",
+                         b->path, sign_error_last());
+    }
+    if ((r = add_check(c, "bundle", SIGN_CHECK_PASS, "OK", 0, art, b->path, NULL, "bundle %s is well-formed (%s)",
+                       b->path, sign_bundle_media_type(b->bundle))) != 0) {
+        return r;
+    }
+    env = sign_bundle_envelope(b->bundle);
+    ptype = sign_envelope_payload_type(env);
+    type_ok = ptype != NULL && strcmp(ptype, SIGN_INTOTO_PAYLOAD_TYPE) == 0;
+    if (!type_ok &&
+        (r = add_check(c, "bundle", SIGN_CHECK_FAIL, "PAYLOAD_TYPE_WRONG", SIGN_EVERIFY, art, b->path, NULL,
+                       "bundle %s: payloadType is \"%s\", not \"%s\"; only signed in-toto statements are accepted "
+                       "- re-sign the artifacts",
+                       b->path, ptype != NULL ? ptype : "", SIGN_INTOTO_PAYLOAD_TYPE)) != 0) {
+        return r;
+    }
+    len = 0;
+    if (sign_bundle_certificate(b->bundle, &len) != NULL) {
+        return add_check(c, "signer", SIGN_CHECK_FAIL, "CERTIFICATE_UNSUPPORTED", SIGN_EUNTRUSTED, art, b->path,
+                         NULL,
+                         "bundle %s is signed with an X.509 certificate; certificate signers are not supported yet "
+                         "by this version of signet - sign with a key listed in the policy's keys",
+                         b->path);
+    }
+    if (sign_envelope_signature_count(env) != 1) {
+        return add_check(c, "bundle", SIGN_CHECK_FAIL, "BUNDLE_MALFORMED", SIGN_EPARSE, art, b->path, NULL,
+                         "bundle %s carries %zu signatures where exactly one is required", b->path,
+                         sign_envelope_signature_count(env));
+    }
+    keyid = sign_envelope_signature_keyid(env, 0);
+    hint = sign_bundle_key_hint(b->bundle);
+    ki = find_key(p, keyid);
+    if (ki == SIZE_MAX) {
+        ki = find_key(p, hint);
+    }
+    if (ki != SIZE_MAX) {
+        /* The bundle names a trusted key: the signature must verify under exactly that key. */
+        k = &p->keys[ki];
+        if (sign_envelope_verify(env, 0, k->key) != 0) {
+            return add_check(c, "signature", SIGN_CHECK_FAIL, "SIGNATURE_INVALID", SIGN_EBADSIG, art, b->path,
+                             k->name,
+                             "bundle %s: the signature does not verify under policy key \"%s\" (key id %s) that it "
+                             "names; the bundle was altered or signed by another key - re-sign the artifacts",
+                             b->path, k->name, k->keyid);
+        }
+    } else {
+        /* Another tool may leave the key id empty or different: try every trusted key. */
+        for (size_t i = 0; i < p->nkeys; i++) {
+            if (sign_envelope_verify(env, 0, p->keys[i].key) == 0) {
+                ki = i;
+                break;
+            }
+        }
+        sign__error_clear();
+        if (ki == SIZE_MAX) {
+            const char *who = keyid != NULL && keyid[0] != '\0' ? keyid : hint;
+
+            return add_check(c, "signer", SIGN_CHECK_FAIL, "KEY_UNTRUSTED", SIGN_EUNTRUSTED, art, b->path, who,
+                             "bundle %s is signed by key id %s, which no key in the policy matches; add its public "
+                             "key to the policy's keys, or sign with a trusted key",
+                             b->path, who != NULL && who[0] != '\0' ? who : "(none)");
+        }
+        k = &p->keys[ki];
+    }
+    b->key = ki;
+    if ((r = add_check(c, "signature", SIGN_CHECK_PASS, "OK", 0, art, b->path, k->name,
+                       "bundle %s: signature verifies under policy key \"%s\" (key id %s)", b->path, k->name,
+                       k->keyid)) != 0) {
+        return r;
+    }
+
+    /* Validity window of the key, judged at opts->at or now. */
+    if (sign_format_time(wbuf, sizeof(wbuf), c->at) != 0) {
+        snprintf(wbuf, sizeof(wbuf), "%lld", (long long)c->at);
+    }
+    if (k->has_not_before && c->at < k->not_before) {
+        sign_format_time(tbuf, sizeof(tbuf), k->not_before);
+        r = add_check(c, "key-validity", SIGN_CHECK_FAIL, "KEY_NOT_YET_VALID", SIGN_EEXPIRED, art, b->path, k->name,
+                      "policy key \"%s\" is valid only from %s (judged at %s); sign with a current key or fix "
+                      "keys[].not_before",
+                      k->name, tbuf, wbuf);
+    } else if (k->has_not_after && c->at > k->not_after) {
+        sign_format_time(tbuf, sizeof(tbuf), k->not_after);
+        r = add_check(c, "key-validity", SIGN_CHECK_FAIL, "KEY_EXPIRED", SIGN_EEXPIRED, art, b->path, k->name,
+                      "policy key \"%s\" expired at %s (judged at %s); re-sign with a current key", k->name, tbuf,
+                      wbuf);
+    } else {
+        b->in_window = 1;
+        r = add_check(c, "key-validity", SIGN_CHECK_PASS, "OK", 0, art, b->path, k->name,
+                      "policy key \"%s\" is valid at %s", k->name, wbuf);
+    }
+    if (r != 0 || !type_ok) {
+        return r;
+    }
+
+    /* The statement: parsed from the verified bytes only. */
+    payload = sign_envelope_payload(env, &len);
+    r = sign_statement_parse(&b->st, payload, len, c->limits);
+    if (r == SIGN_ENOMEM) {
+        return r;
+    }
+    if (r != 0) {
+        return add_check(c, "statement", SIGN_CHECK_FAIL, "STATEMENT_MALFORMED", SIGN_EPARSE, art, b->path, k->name,
+                         "bundle %s: the signed payload is not a usable in-toto Statement v1: %s; re-sign with "
+                         "signet sign",
+                         b->path, sign_error_last());
+    }
+    if (sign_statement_subject_count(b->st) == 0) {
+        return add_check(c, "statement", SIGN_CHECK_FAIL, "NO_SUBJECTS", SIGN_EPARSE, art, b->path, k->name,
+                         "bundle %s: the signed statement names no subjects; re-sign the artifacts", b->path);
+    }
+    b->usable = 1;
+    if ((r = add_check(c, "statement", SIGN_CHECK_PASS, "OK", 0, art, b->path, k->name,
+                       "bundle %s: signed statement with %zu subject(s), predicate %s", b->path,
+                       sign_statement_subject_count(b->st),
+                       sign_statement_predicate_type(b->st) != NULL ? sign_statement_predicate_type(b->st)
+                                                                    : "(none)")) != 0) {
+        return r;
+    }
+    if (p->has_max_signature_age) {
+        r = add_check(c, "signature-age", SIGN_CHECK_FAIL, "SIGNATURE_AGE_UNPROVEN", SIGN_EPOLICY, art, b->path,
+                      k->name,
+                      "bundle %s: the policy limits signature age (require.max_signature_age) but the age cannot "
+                      "be proven without a trusted timestamp, which this version of signet does not support yet; "
+                      "remove require.max_signature_age",
+                      b->path);
+    }
+    return r;
+}
+
+/* ---- entries --------------------------------------------------------- */
+
+static int cmp_entry_ptr(const void *a, const void *b)
+{
+    const sign_entry *x = *(const sign_entry *const *)a, *y = *(const sign_entry *const *)b;
+
+    return strcmp(x->path != NULL ? x->path : "", y->path != NULL ? y->path : "");
+}
+
+/* What differs between a signed entry and the one found, or NULL when they are equal. */
+static const char *entry_diff(const sign_entry *s, const sign_entry *f)
+{
+    if (s->type != f->type) {
+        return "type";
+    }
+    if (s->mode != f->mode) {
+        return "mode";
+    }
+    if (s->size != f->size) {
+        return "size";
+    }
+    if (s->has_digest != f->has_digest ||
+        (s->has_digest && CRYPTO_memcmp(s->sha256, f->sha256, SIGN_SHA256_LEN) != 0)) {
+        return "content digest";
+    }
+    return NULL;
+}
+
+static int entry_mismatch(vctx *c, size_t *n, const char *art, const vb *b, const char *fmt, const char *path,
+                          const char *what)
+{
+    const char *signer = c->policy->keys[b->key].name;
+
+    (*n)++;
+    if (*n > VERIFY_MAX_ENTRY_CHECKS) {
+        return 0;
+    }
+    if (strcmp(fmt, "changed") == 0) {
+        return add_check(c, "entries", SIGN_CHECK_FAIL, "ENTRY_MISMATCH", SIGN_EDIGEST, art, b->path, signer,
+                         "artifact %s: entry \"%s\" differs from the signed manifest in %s (%s); it was changed "
+                         "after signing - rebuild or re-sign the artifact",
+                         art, path, what, b->path);
+    }
+    if (strcmp(fmt, "missing") == 0) {
+        return add_check(c, "entries", SIGN_CHECK_FAIL, "ENTRY_MISMATCH", SIGN_EDIGEST, art, b->path, signer,
+                         "artifact %s: entry \"%s\" is in the signed manifest (%s) but missing; it was removed "
+                         "after signing - rebuild or re-sign the artifact",
+                         art, path, b->path);
+    }
+    return add_check(c, "entries", SIGN_CHECK_FAIL, "ENTRY_MISMATCH", SIGN_EDIGEST, art, b->path, signer,
+                     "artifact %s: entry \"%s\" is not in the signed manifest (%s); it was added after signing - "
+                     "rebuild or re-sign the artifact",
+                     art, path, b->path);
+}
+
+/* Compare every entry of the scanned archive with the statement's record of subject `sname`. */
+static int verify_entries(vctx *c, const sign_artifact *a, const vb *b, const char *sname)
+{
+    const char *art = sign_artifact_name(a), *signer = c->policy->keys[b->key].name;
+    const char *ptype = sign_statement_predicate_type(b->st);
+    sign_statement_artifact info;
+    const sign_entry **found = NULL, **signd = NULL;
+    sign_entry *sent = NULL;
+    size_t idx = SIZE_MAX, nf = sign_artifact_entry_count(a), ns, i, j, bad = 0;
+    int r = 0;
+
+    if (sign_artifact_get_kind(a) == SIGN_ARTIFACT_FILE) {
+        return 0;
+    }
+    if (ptype != NULL && strcmp(ptype, SIGN_PREDICATE_TYPE) == 0) {
+        for (i = 0; i < sign_statement_artifact_count(b->st); i++) {
+            if (sign_statement_artifact_info(&info, b->st, i) == 0 && info.name != NULL &&
+                strcmp(info.name, sname) == 0) {
+                idx = i;
+                break;
+            }
+        }
+    }
+    sign__error_clear();
+    if (idx == SIZE_MAX || (info.entry_count == 0 && nf > 0)) {
+        return add_check(c, "entries", SIGN_CHECK_FAIL, "ENTRIES_NOT_RECORDED", SIGN_EPOLICY, art, b->path, signer,
+                         "artifact %s: the statement in %s records no entries for \"%s\", so they cannot be "
+                         "checked; re-sign with signet sign, which records every entry",
+                         art, b->path, sname);
+    }
+    ns = info.entry_count;
+    if ((found = calloc(nf + 1, sizeof(*found))) == NULL || (signd = calloc(ns + 1, sizeof(*signd))) == NULL ||
+        (sent = calloc(ns + 1, sizeof(*sent))) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < nf; i++) {
+        found[i] = sign_artifact_entry(a, i);
+    }
+    for (j = 0; j < ns; j++) {
+        if (sign_statement_artifact_entry(&sent[j], b->st, idx, j) != 0 || sent[j].path == NULL) {
+            r = add_check(c, "entries", SIGN_CHECK_FAIL, "ENTRIES_NOT_RECORDED", SIGN_EPOLICY, art, b->path, signer,
+                          "artifact %s: entry %zu of \"%s\" in the statement of %s cannot be read: %s; re-sign with "
+                          "signet sign",
+                          art, j, sname, b->path, sign_error_last());
+            goto out;
+        }
+        signd[j] = &sent[j];
+    }
+    qsort(found, nf, sizeof(*found), cmp_entry_ptr);
+    qsort(signd, ns, sizeof(*signd), cmp_entry_ptr);
+    i = j = 0;
+    while (r == 0 && (i < nf || j < ns)) {
+        int cmp = i >= nf ? 1 : j >= ns ? -1 : strcmp(found[i]->path, signd[j]->path);
+
+        if (cmp == 0) {
+            const char *what = entry_diff(signd[j], found[i]);
+
+            if (what != NULL) {
+                r = entry_mismatch(c, &bad, art, b, "changed", signd[j]->path, what);
+            }
+            i++;
+            j++;
+        } else if (cmp < 0) {
+            r = entry_mismatch(c, &bad, art, b, "extra", found[i]->path, NULL);
+            i++;
+        } else {
+            r = entry_mismatch(c, &bad, art, b, "missing", signd[j]->path, NULL);
+            j++;
+        }
+    }
+    if (r != 0) {
+        goto out;
+    }
+    if (bad > VERIFY_MAX_ENTRY_CHECKS) {
+        r = add_check(c, "entries", SIGN_CHECK_FAIL, "ENTRY_MISMATCH", SIGN_EDIGEST, art, b->path, signer,
+                      "artifact %s: %zu more entries differ from the signed manifest in %s; rebuild or re-sign the "
+                      "artifact",
+                      art, bad - VERIFY_MAX_ENTRY_CHECKS, b->path);
+    } else if (bad == 0) {
+        r = add_check(c, "entries", SIGN_CHECK_PASS, "OK", 0, art, b->path, signer,
+                      "artifact %s: all %zu entries match the signed manifest in %s", art, nf, b->path);
+    }
+out:
+    free(found);
+    free(signd);
+    free(sent);
+    return r;
+}
+
+/* ---- per artifact ----------------------------------------------------- */
+
+static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, size_t nb)
+{
+    const sign_policy *p = c->policy;
+    const char *art = sign_artifact_name(a);
+    const unsigned char *dig = sign_artifact_sha256(a);
+    unsigned char *counted = NULL;
+    char dhex[2 * SIGN_SHA256_LEN + 1], shex[2 * SIGN_SHA256_LEN + 1], names[1024], globs[512];
+    size_t covered = 0, mismatched = 0, ncount = 0, first_check = c->res->nchecks;
+    int r = 0;
+
+    hex32(dhex, dig);
+    if (p->nkeys > 0 && (counted = calloc(p->nkeys, 1)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (size_t bi = 0; bi < nb && r == 0; bi++) {
+        vb *b = &bundles[bi];
+        const sign__policy_key *k;
+        const char *matched = NULL, *allowed_name = NULL;
+        size_t ns;
+
+        if (!b->usable) {
+            continue;
+        }
+        k = &p->keys[b->key];
+        ns = sign_statement_subject_count(b->st);
+        for (size_t s = 0; s < ns; s++) {
+            const char *sname;
+            const unsigned char *sdig;
+
+            if (sign_statement_subject(&sname, &sdig, b->st, s) != 0) {
+                continue;
+            }
+            if (CRYPTO_memcmp(sdig, dig, SIGN_SHA256_LEN) == 0) {
+                if (matched == NULL) {
+                    matched = sname;
+                }
+                if (allowed_name == NULL && key_allows(k, sname)) {
+                    allowed_name = sname;
+                }
+            }
+        }
+        if (matched != NULL) {
+            b->used = 1;
+            covered++;
+            r = add_check(c, "subject", SIGN_CHECK_PASS, "OK", 0, art, b->path, k->name,
+                          "artifact %s (sha256 %s) matches signed subject \"%s\" in %s", art, dhex, matched,
+                          b->path);
+            if (r == 0 && allowed_name == NULL) {
+                globs_text(globs, sizeof(globs), k);
+                r = add_check(c, "artifact-glob", SIGN_CHECK_FAIL, "SIGNER_NOT_ALLOWED", SIGN_EPOLICY, art, b->path,
+                              k->name,
+                              "policy key \"%s\" may sign only %s, not \"%s\"; sign it with a key allowed for this "
+                              "name, or widen keys[].artifacts in the policy",
+                              k->name, globs, matched);
+            } else if (r == 0) {
+                r = add_check(c, "artifact-glob", SIGN_CHECK_PASS, "OK", 0, art, b->path, k->name,
+                              "policy key \"%s\" may sign \"%s\"", k->name, allowed_name);
+            }
+            if (r == 0 && allowed_name != NULL && b->in_window) {
+                counted[b->key] = 1;
+            }
+            if (r == 0 && c->entries) {
+                r = verify_entries(c, a, b, allowed_name != NULL ? allowed_name : matched);
+            }
+            continue;
+        }
+        /* No digest match in this bundle: a subject of the same name means the bytes changed. */
+        for (size_t s = 0; s < ns && r == 0; s++) {
+            const char *sname;
+            const unsigned char *sdig;
+
+            if (sign_statement_subject(&sname, &sdig, b->st, s) != 0 || !names_match(sname, art)) {
+                continue;
+            }
+            b->used = 1;
+            mismatched++;
+            hex32(shex, sdig);
+            r = add_check(c, "subject", SIGN_CHECK_FAIL, "DIGEST_MISMATCH", SIGN_EDIGEST, art, b->path, k->name,
+                          "artifact %s: sha256 %s does not match the signed digest %s of \"%s\" in %s; the file was "
+                          "changed after signing - rebuild or re-sign it",
+                          art, dhex, shex, sname, b->path);
+            if (r == 0 && c->entries) {
+                r = verify_entries(c, a, b, sname);
+            }
+        }
+    }
+    sign__error_clear();
+    if (r != 0) {
+        goto out;
+    }
+    if (covered == 0 && mismatched == 0) {
+        r = add_check(c, "subject", SIGN_CHECK_FAIL, "ARTIFACT_NOT_SIGNED", SIGN_EPOLICY, art, NULL, NULL,
+                      "artifact %s (sha256 %s) is not covered by any valid signature from a trusted key in the "
+                      "bundles given; sign it, or pass its bundle with -b",
+                      art, dhex);
+        if (r != 0) {
+            goto out;
+        }
+    }
+
+    /* Threshold: distinct trusted, in-window, allowed signers whose statement covers this digest. */
+    names[0] = '\0';
+    for (size_t i = 0, used = 0; i < p->nkeys; i++) {
+        if (!counted[i]) {
+            continue;
+        }
+        ncount++;
+        if (used + 1 < sizeof(names)) {
+            int n = snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "", p->keys[i].name);
+
+            used += n > 0 ? (size_t)n : 0;
+        }
+    }
+    if ((int64_t)ncount >= p->threshold) {
+        r = add_check(c, "threshold", SIGN_CHECK_PASS, "OK", 0, art, NULL, NULL,
+                      "artifact %s: %zu of %lld required distinct trusted signer(s): %s", art, ncount,
+                      (long long)p->threshold, names);
+    } else {
+        r = add_check(c, "threshold", SIGN_CHECK_FAIL, "THRESHOLD_NOT_MET", SIGN_EPOLICY, art, NULL, NULL,
+                      "artifact %s has %zu of the %lld distinct trusted signers the policy requires%s%s%s; add "
+                      "bundles signed by other keys of the policy",
+                      art, ncount, (long long)p->threshold, ncount ? " (" : "", names, ncount ? ")" : "");
+    }
+    if (r != 0) {
+        goto out;
+    }
+
+    /* The artifact record of the verdict. */
+    if (ncount > 0 && (ra->signers = calloc(ncount, sizeof(char *))) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < p->nkeys; i++) {
+        if (counted[i]) {
+            if ((ra->signers[ra->nsigners] = sign__strdup(p->keys[i].name)) == NULL) {
+                r = SIGN_ENOMEM;
+                goto out;
+            }
+            ra->nsigners++;
+        }
+    }
+    ra->verified = 1;
+    for (size_t i = first_check; i < c->res->nchecks; i++) {
+        if (c->res->checks[i].status == SIGN_CHECK_FAIL) {
+            ra->verified = 0;
+        }
+    }
+out:
+    free(counted);
+    return r;
+}
+
+/* ---- the pipeline ----------------------------------------------------- */
+
+/* Bundle-level failures of an artifact's own default bundle also make the artifact unverified. */
+static void mark_bundle_failures(sign_verify_result *res)
+{
+    for (size_t i = 0; i < res->nartifacts; i++) {
+        vr_artifact *a = &res->artifacts[i];
+
+        for (size_t j = 0; j < res->nchecks && a->verified; j++) {
+            const sign_check *k = &res->checks[j];
+
+            if (k->status == SIGN_CHECK_FAIL && k->artifact != NULL && strcmp(k->artifact, a->name) == 0) {
+                a->verified = 0;
+            }
+        }
+    }
+}
+
+static void decide(sign_verify_result *res, int enforce)
+{
+    int best = 100;
+
+    res->ok = 1;
+    res->code = 0;
+    res->decisive = SIZE_MAX;
+    for (size_t i = 0; i < res->nchecks; i++) {
+        sign_check *k = &res->checks[i];
+        int rank;
+
+        if (k->status != SIGN_CHECK_FAIL) {
+            continue;
+        }
+        res->ok = 0;
+        rank = class_rank(k->code);
+        if (rank < best) {
+            best = rank;
+            res->decisive = i;
+        }
+    }
+    if (res->decisive == SIZE_MAX) {
+        return;
+    }
+    if (enforce) {
+        res->code = res->checks[res->decisive].code;
+        return;
+    }
+    /*
+     * warn / audit: failures are reported as WARN and let through, except an
+     * artifact that cannot be read at all, which nothing could use.
+     */
+    for (size_t i = 0; i < res->nchecks; i++) {
+        sign_check *k = &res->checks[i];
+
+        if (k->status == SIGN_CHECK_FAIL && strcmp(k->reason, "ARTIFACT_UNREADABLE") != 0) {
+            k->status = SIGN_CHECK_WARN;
+        }
+    }
+    for (size_t i = 0; i < res->nchecks; i++) {
+        if (res->checks[i].status == SIGN_CHECK_FAIL) {
+            res->code = res->checks[i].code;
+            res->decisive = i;
+            return;
+        }
+    }
+}
+
+static int default_bundle_path(char **out, const char *artifact)
+{
+    static const char suffix[] = ".sigstore.json";
+    size_t n;
+
+    *out = NULL;
+    if (!sign__add(&n, strlen(artifact), sizeof(suffix))) {
+        return sign__error(SIGN_ELIMIT, "path too long");
+    }
+    if ((*out = malloc(n)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    snprintf(*out, n, "%s%s", artifact, suffix);
+    return 0;
+}
+
+int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_verify_options *opts)
+{
+    sign_artifact_options aopts = SIGN_ARTIFACT_OPTIONS_INIT;
+    sign_verify_result *res = NULL;
+    sign_artifact **arts = NULL;
+    vb *bundles = NULL;
+    size_t nb = 0, n;
+    vctx c;
+    int r = SIGN_ERROR;
+
+    if (out == NULL) {
+        return sign__error(SIGN_EINVAL, "sign_verify: no result pointer");
+    }
+    *out = NULL;
+    if (policy == NULL || opts == NULL) {
+        return sign__error(SIGN_EINVAL, "sign_verify: no policy or options");
+    }
+    if (opts->version != SIGN_VERIFY_OPTIONS_VERSION) {
+        return sign__error(SIGN_EINVAL, "sign_verify: unknown options version %u", opts->version);
+    }
+    if (opts->nartifacts == 0 || opts->artifacts == NULL) {
+        return sign__error(SIGN_EINVAL, "nothing to verify: give at least one artifact");
+    }
+    if (opts->nbundles > 0 && opts->bundles == NULL) {
+        return sign__error(SIGN_EINVAL, "sign_verify: nbundles without bundles");
+    }
+    n = opts->nartifacts;
+    memset(&c, 0, sizeof(c));
+    c.policy = policy;
+    c.opts = opts;
+    c.limits = sign__limits(opts->limits);
+    c.at = opts->at != 0 ? opts->at : sign__now();
+    c.entries = policy->require_entries || (opts->flags & SIGN_VERIFY_ENTRIES) != 0;
+    if ((res = calloc(1, sizeof(*res))) == NULL || (arts = calloc(n, sizeof(*arts))) == NULL ||
+        (res->artifacts = calloc(n, sizeof(*res->artifacts))) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    res->mode = policy->mode;
+    res->decisive = SIZE_MAX;
+    c.res = res;
+
+    /* Artifacts: recognise and hash; entries only when they will be compared. */
+    aopts.flags = c.entries ? 0 : SIGN_ARTIFACT_NO_ENTRIES;
+    aopts.limits = c.limits;
+    for (size_t i = 0; i < n; i++) {
+        vr_artifact *ra = &res->artifacts[i];
+        const char *path = opts->artifacts[i];
+
+        if (path == NULL) {
+            r = sign__error(SIGN_EINVAL, "sign_verify: artifact %zu is NULL", i);
+            goto out;
+        }
+        res->nartifacts = i + 1;
+        r = sign_artifact_scan(&arts[i], path, NULL, &aopts);
+        if (r == SIGN_ENOMEM) {
+            goto out;
+        }
+        if ((ra->path = sign__strdup(path)) == NULL ||
+            (ra->name = sign__strdup(r == 0 ? sign_artifact_name(arts[i]) : path)) == NULL) {
+            r = SIGN_ENOMEM;
+            goto out;
+        }
+        if (r != 0) {
+            int code = class_rank(r) == 0 ? r : SIGN_EIO;
+
+            if ((r = add_check(&c, "artifact", SIGN_CHECK_FAIL, "ARTIFACT_UNREADABLE", code, ra->name, NULL, NULL,
+                               "artifact %s cannot be read: %s; check the path", path, sign_error_last())) != 0) {
+                goto out;
+            }
+            continue;
+        }
+        ra->has_digest = 1;
+        hex32(ra->sha256, sign_artifact_sha256(arts[i]));
+    }
+
+    /* Bundles: the ones given, or "<artifact>.sigstore.json" beside each artifact. */
+    nb = opts->nbundles > 0 ? opts->nbundles : n;
+    if ((bundles = calloc(nb, sizeof(*bundles))) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < nb; i++) {
+        bundles[i].key = SIZE_MAX;
+        if (opts->nbundles > 0) {
+            if ((bundles[i].path = opts->bundles[i]) == NULL) {
+                r = sign__error(SIGN_EINVAL, "sign_verify: bundle %zu is NULL", i);
+                goto out;
+            }
+        } else {
+            if ((r = default_bundle_path(&bundles[i].owned_path, opts->artifacts[i])) != 0) {
+                goto out;
+            }
+            bundles[i].path = bundles[i].owned_path;
+            bundles[i].for_artifact = res->artifacts[i].name;
+        }
+    }
+    for (size_t i = 0; i < nb; i++) {
+        if ((r = verify_bundle(&c, &bundles[i])) != 0) {
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (arts[i] != NULL && (r = verify_artifact(&c, arts[i], &res->artifacts[i], bundles, nb)) != 0) {
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < nb; i++) {
+        if (bundles[i].usable && !bundles[i].used &&
+            (r = add_check(&c, "bundle", SIGN_CHECK_SKIP, "BUNDLE_UNUSED", 0, bundles[i].for_artifact,
+                           bundles[i].path, policy->keys[bundles[i].key].name,
+                           "bundle %s signs none of the artifacts given", bundles[i].path)) != 0) {
+            goto out;
+        }
+    }
+    mark_bundle_failures(res);
+    decide(res, policy->mode == SIGN_MODE_ENFORCE);
+    sign__error_clear();
+    if (res->code != 0 && res->decisive != SIZE_MAX) {
+        sign__error(res->code, "%s", res->checks[res->decisive].message);
+    }
+    r = res->code;
+    *out = res;
+    res = NULL; /* transferred */
+out:
+    for (size_t i = 0; bundles != NULL && i < nb; i++) {
+        sign_bundle_free(bundles[i].bundle);
+        sign_statement_free(bundles[i].st);
+        free(bundles[i].owned_path);
+    }
+    free(bundles);
+    for (size_t i = 0; arts != NULL && i < n; i++) {
+        sign_artifact_free(arts[i]);
+    }
+    free(arts);
+    sign_verify_result_free(res);
+    return r;
+}
+
+/* ---- the verdict as JSON ---------------------------------------------- */
+
+static json_t *str_or_null(const char *s)
+{
+    return s != NULL ? json_string(s) : json_null();
+}
+
+int sign_verify_result_json(char **out, const sign_verify_result *r)
+{
+    json_t *root = NULL, *arts = NULL, *checks = NULL;
+    int rc = SIGN_ENOMEM;
+
+    if (out == NULL) {
+        return sign__error(SIGN_EINVAL, "sign_verify_result_json: no output pointer");
+    }
+    *out = NULL;
+    if (r == NULL) {
+        return sign__error(SIGN_EINVAL, "sign_verify_result_json: no result");
+    }
+    if ((arts = json_array()) == NULL || (checks = json_array()) == NULL) {
+        goto out;
+    }
+    for (size_t i = 0; i < r->nartifacts; i++) {
+        const vr_artifact *a = &r->artifacts[i];
+        json_t *signers = json_array(), *o;
+
+        if (signers == NULL) {
+            goto out;
+        }
+        for (size_t j = 0; j < a->nsigners; j++) {
+            if (json_array_append_new(signers, json_string(a->signers[j])) != 0) {
+                json_decref(signers);
+                goto out;
+            }
+        }
+        o = json_pack("{s:o,s:o,s:o,s:b,s:o}", "name", str_or_null(a->name), "path", str_or_null(a->path),
+                      "sha256", a->has_digest ? json_string(a->sha256) : json_null(), "verified", a->verified,
+                      "signers", signers);
+        if (o == NULL || json_array_append_new(arts, o) != 0) {
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < r->nchecks; i++) {
+        const sign_check *k = &r->checks[i];
+        json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:s}", "check", k->check, "status",
+                              sign_check_status_name(k->status), "reason", k->reason, "artifact",
+                              str_or_null(k->artifact), "bundle", str_or_null(k->bundle), "signer",
+                              str_or_null(k->signer), "message", k->message);
+
+        if (o == NULL || json_array_append_new(checks, o) != 0) {
+            goto out;
+        }
+    }
+    root = json_pack("{s:b,s:b,s:s,s:s,s:o,s:o}", "verified", r->ok, "accepted", r->code == 0, "mode",
+                     sign_policy_mode_name(r->mode), "code",
+                     r->decisive != SIZE_MAX ? r->checks[r->decisive].reason : "OK", "artifacts", arts, "checks",
+                     checks);
+    arts = checks = NULL; /* transferred (json_pack steals "o" even on failure) */
+    if (root == NULL) {
+        goto out;
+    }
+    rc = sign__json_dump(out, NULL, root, 0);
+out:
+    if (rc == SIGN_ENOMEM && *out == NULL) {
+        sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    json_decref(arts);
+    json_decref(checks);
+    json_decref(root);
+    return rc;
+}
