@@ -37,6 +37,9 @@ int cmd_hash(int argc, char **argv)
         cli_error("out of memory");
         goto out;
     }
+    if (out_check_long_options("hash", argc, argv, ":h", longopts) != 0) {
+        goto out;
+    }
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -51,11 +54,8 @@ int cmd_hash(int argc, char **argv)
             fputs(hash_usage, stdout);
             rc = 0;
             goto out;
-        case ':':
-            rc = out_usage_error("hash", "option %s needs a value", argv[optind - 1]);
-            goto out;
         default:
-            rc = out_usage_error("hash", "unknown option %s", argv[optind - 1]);
+            rc = out_getopt_error("hash", c, argv);
             goto out;
         }
     }

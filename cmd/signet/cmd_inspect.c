@@ -196,6 +196,9 @@ int cmd_inspect(int argc, char **argv)
     char *text = NULL;
     int json = 0, c, r, rc = EXIT_USAGE;
 
+    if (out_check_long_options("inspect", argc, argv, ":h", longopts) != 0) {
+        return EXIT_USAGE;
+    }
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -207,7 +210,7 @@ int cmd_inspect(int argc, char **argv)
             fputs(inspect_usage, stdout);
             return 0;
         default:
-            return out_usage_error("inspect", "unknown option %s", argv[optind - 1]);
+            return out_getopt_error("inspect", c, argv);
         }
     }
     if (argc - optind != 1) {

@@ -113,6 +113,9 @@ int cmd_sign(int argc, char **argv)
         cli_error("out of memory");
         goto out;
     }
+    if (out_check_long_options("sign", argc, argv, ":k:o:h", longopts) != 0) {
+        goto out;
+    }
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":k:o:h", longopts, NULL)) != -1) {
@@ -136,11 +139,8 @@ int cmd_sign(int argc, char **argv)
             fputs(sign_usage, stdout);
             rc = 0;
             goto out;
-        case ':':
-            rc = out_usage_error("sign", "option %s needs a value", argv[optind - 1]);
-            goto out;
         default:
-            rc = out_usage_error("sign", "unknown option %s", argv[optind - 1]);
+            rc = out_getopt_error("sign", c, argv);
             goto out;
         }
     }

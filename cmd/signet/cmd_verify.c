@@ -135,6 +135,9 @@ int cmd_verify(int argc, char **argv)
         cli_error("out of memory");
         goto out;
     }
+    if (out_check_long_options("verify", argc, argv, ":p:b:h", longopts) != 0) {
+        goto out;
+    }
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":p:b:h", longopts, NULL)) != -1) {
@@ -161,11 +164,8 @@ int cmd_verify(int argc, char **argv)
             fputs(verify_usage, stdout);
             rc = 0;
             goto out;
-        case ':':
-            rc = out_usage_error("verify", "option %s needs a value", argv[optind - 1]);
-            goto out;
         default:
-            rc = out_usage_error("verify", "unknown option %s", argv[optind - 1]);
+            rc = out_getopt_error("verify", c, argv);
             goto out;
         }
     }

@@ -153,6 +153,76 @@ int out_usage_error(const char *cmd, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
+static int out_takes_value(const char *optstring, char c)
+{
+    const char *p = c != ':' ? strchr(optstring, c) : NULL;
+
+    return p != NULL && p[1] == ':';
+}
+
+int out_check_long_options(const char *cmd, int argc, char **argv, const char *optstring,
+                           const struct option *longopts)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const struct option *o;
+        size_t n;
+
+        if (strcmp(a, "--") == 0) {
+            break;
+        }
+        if (a[0] == '-' && a[1] != '-' && a[1] != '\0') {
+            /* Clustered short options: the value is the rest, or the next argument. */
+            for (size_t k = 1; a[k] != '\0'; k++) {
+                if (out_takes_value(optstring, a[k])) {
+                    if (a[k + 1] == '\0') {
+                        i++;
+                    }
+                    break;
+                }
+            }
+            continue;
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            continue;
+        }
+        a += 2;
+        n = strcspn(a, "=");
+        for (o = longopts; o->name != NULL; o++) {
+            if (strlen(o->name) == n && strncmp(o->name, a, n) == 0) {
+                break;
+            }
+        }
+        if (o->name == NULL) {
+            return out_usage_error(cmd, "unknown option --%.*s (a passphrase is never given as an argument)",
+                                   (int)(n > 64 ? 64 : n), a);
+        }
+        if (o->has_arg == required_argument && a[n] == '\0') {
+            i++;
+        }
+    }
+    return 0;
+}
+
+int out_getopt_error(const char *cmd, int c, char **argv)
+{
+    const char *a = argv[optind - 1];
+
+    if (c == ':') {
+        if (optopt != 0) {
+            return out_usage_error(cmd, "option -%c needs a value", optopt);
+        }
+        return out_usage_error(cmd, "option %s needs a value", a);
+    }
+    if (optopt != 0) {
+        return out_usage_error(cmd, "unknown option -%c", optopt);
+    }
+    if (strncmp(a, "--", 2) == 0 && strchr(a, '=') != NULL) {
+        return out_usage_error(cmd, "option %.*s takes no value", (int)(strchr(a, '=') - a), a);
+    }
+    return out_usage_error(cmd, "unknown option %.*s", (int)strcspn(a, "="), a);
+}
+
 int out_source_date_epoch(int64_t *out)
 {
     const char *s = getenv("SOURCE_DATE_EPOCH");

@@ -2,6 +2,7 @@
 #ifndef SIGNET_OUTPUT_H
 #define SIGNET_OUTPUT_H
 
+#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -34,6 +35,18 @@ int out_progress_wanted(void);
  * Returns EXIT_USAGE.
  */
 int out_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * getopt_long accepts any unambiguous prefix of a long option, so a mistyped
+ * "--passphrase SECRET" would become --passphrase-file and SECRET would be
+ * echoed in an error. Refuse long options that are not spelt in full (named
+ * without their "=value"). optstring is the one given to getopt_long.
+ * Returns 0, or EXIT_USAGE after printing the error.
+ */
+int out_check_long_options(const char *cmd, int argc, char **argv, const char *optstring,
+                           const struct option *longopts);
+/* The error for getopt_long's ':' or '?' result (opterr = 0). Returns EXIT_USAGE. */
+int out_getopt_error(const char *cmd, int c, char **argv);
 
 /*
  * Created time for sign/hash from SOURCE_DATE_EPOCH (reproducible builds),
