@@ -1,0 +1,978 @@
+/*
+ * Artifacts: a plain file or a zip, recognised by content, hashed over its
+ * exact bytes, and for a zip walked entry by entry with findings.
+ *
+ * Kind detection: a file is a zip when it has a valid end-of-central-
+ * directory record (one that leads to a central directory), or when it
+ * starts with a local file header "PK\3\4". The latter without a usable end
+ * record is an attempt at a zip that cannot be read: SIGN_EPARSE, never a
+ * silent fallback to "plain file", because an extractor might still find
+ * entries in it that nobody looked at.
+ *
+ * For a zip two threads work at once: one hashes the whole file in 1 MiB
+ * sequential reads, the other parses the structure (zip.c) and walks the
+ * entries through libarchive. Both read the same descriptor: the hashing
+ * thread and the structure parser use pread, libarchive owns the offset.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "zip.h"
+
+/* Ratios are only judged above these many bytes: tiny files compress absurdly well. */
+#define RATIO_FLOOR_ENTRY (64u * 1024)
+#define RATIO_FLOOR_ARCHIVE (1024u * 1024)
+#define LIBARCHIVE_BLOCK (1024 * 1024)
+
+struct sign_artifact {
+    char *name;
+    char *path;
+    sign_artifact_kind kind;
+    uint64_t size;
+    unsigned char sha256[SIGN_SHA256_LEN];
+    sign_entry *entries;
+    size_t n_entries, cap_entries;
+    sign__findings findings;
+};
+
+/* ---- accessors ------------------------------------------------------------- */
+
+const char *sign_artifact_name(const sign_artifact *a) { return a->name; }
+const char *sign_artifact_path(const sign_artifact *a) { return a->path; }
+sign_artifact_kind sign_artifact_get_kind(const sign_artifact *a) { return a->kind; }
+uint64_t sign_artifact_size(const sign_artifact *a) { return a->size; }
+const unsigned char *sign_artifact_sha256(const sign_artifact *a) { return a->sha256; }
+size_t sign_artifact_entry_count(const sign_artifact *a) { return a->n_entries; }
+size_t sign_artifact_finding_count(const sign_artifact *a) { return a->findings.n; }
+
+const sign_entry *sign_artifact_entry(const sign_artifact *a, size_t i)
+{
+    return i < a->n_entries ? &a->entries[i] : NULL;
+}
+
+const sign_finding *sign_artifact_finding(const sign_artifact *a, size_t i)
+{
+    return i < a->findings.n ? &a->findings.v[i] : NULL;
+}
+
+const char *sign_artifact_kind_name(sign_artifact_kind kind)
+{
+    switch (kind) {
+    case SIGN_ARTIFACT_FILE: return "file";
+    case SIGN_ARTIFACT_ZIP: return "zip";
+    }
+    return "unknown";
+}
+
+const char *sign_severity_name(sign_severity s)
+{
+    switch (s) {
+    case SIGN_SEVERITY_INFO: return "info";
+    case SIGN_SEVERITY_WARNING: return "warning";
+    case SIGN_SEVERITY_DANGER: return "danger";
+    }
+    return "unknown";
+}
+
+const char *sign_entry_type_name(sign_entry_type t)
+{
+    switch (t) {
+    case SIGN_ENTRY_FILE: return "file";
+    case SIGN_ENTRY_DIR: return "dir";
+    case SIGN_ENTRY_SYMLINK: return "symlink";
+    case SIGN_ENTRY_HARDLINK: return "hardlink";
+    case SIGN_ENTRY_OTHER: return "other";
+    }
+    return "unknown";
+}
+
+void sign_artifact_free(sign_artifact *a)
+{
+    if (a == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < a->n_entries; i++) {
+        free((char *)a->entries[i].path);
+        free((char *)a->entries[i].link_target);
+    }
+    free(a->entries);
+    sign__findings_clear(&a->findings);
+    free(a->name);
+    free(a->path);
+    free(a);
+}
+
+/* ---- names ----------------------------------------------------------------- */
+
+int sign_artifact_name_normalise(char **out, const char *name)
+{
+    size_t len, i = 0, o = 0;
+    char *buf;
+
+    *out = NULL;
+    if (name == NULL) {
+        return sign__error(SIGN_EINVAL, "artifact name is missing");
+    }
+    len = strnlen(name, 4097);
+    if (len > 4096) {
+        return sign__error(SIGN_EINVAL, "artifact name is longer than 4096 bytes");
+    }
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+
+        if (c < 0x20 || c == 0x7f) {
+            return sign__error(SIGN_EINVAL, "artifact name \"%.64s\" contains a control character", name);
+        }
+    }
+    if ((buf = malloc(len + 1)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    i = 0;
+    while (i < len) {
+        size_t s = i;
+
+        while (i < len && name[i] != '/') {
+            i++;
+        }
+        if (i - s == 2 && name[s] == '.' && name[s + 1] == '.') {
+            free(buf);
+            return sign__error(SIGN_EINVAL, "artifact name \"%s\" has a '..' component", name);
+        }
+        if (!(i - s == 0 || (i - s == 1 && name[s] == '.'))) {
+            if (o > 0) {
+                buf[o++] = '/';
+            }
+            memcpy(buf + o, name + s, i - s);
+            o += i - s;
+        }
+        i++;
+    }
+    if (o == 0) {
+        free(buf);
+        return sign__error(SIGN_EINVAL, "artifact name \"%s\" is empty after normalisation", name);
+    }
+    buf[o] = '\0';
+    *out = buf;
+    return 0;
+}
+
+/* Name for path when none is given: the normalised path, or its last component when it climbs with "..". */
+static int derive_name(char **out, const char *path)
+{
+    const char *b = path, *p;
+
+    if (sign_artifact_name_normalise(out, path) == 0) {
+        return 0;
+    }
+    for (p = path; *p != '\0'; p++) {
+        if (*p == '/' && p[1] != '\0') {
+            b = p + 1;
+        }
+    }
+    return sign_artifact_name_normalise(out, b);
+}
+
+/* ---- whole-file digest ------------------------------------------------------ */
+
+typedef struct digest_job {
+    int fd;
+    const char *path;
+    uint64_t total;
+    sign_progress_cb progress;
+    void *progress_userdata;
+    unsigned char md[SIGN_SHA256_LEN];
+    uint64_t size;
+    int rc;
+    char msg[1024];
+} digest_job;
+
+static int digest_run(digest_job *j)
+{
+    sign_digest_ctx *ctx = NULL;
+    unsigned char *buf = NULL;
+    uint64_t off = 0;
+    size_t mdlen = 0;
+    int r;
+
+    if ((buf = malloc(SIGN_DIGEST_READ_SIZE)) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "%s: out of memory", j->path);
+        goto out;
+    }
+    if ((r = sign_digest_new(&ctx, SIGN_DIGEST_SHA256)) != 0) {
+        goto out;
+    }
+    for (;;) {
+        ssize_t n = pread(j->fd, buf, SIGN_DIGEST_READ_SIZE, (off_t)off);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            r = sign__error(SIGN_EIO, "%s: read error at offset %llu: %s", j->path, (unsigned long long)off,
+                            strerror(errno));
+            goto out;
+        }
+        if (n == 0) {
+            break;
+        }
+        if ((r = sign_digest_update(ctx, buf, (size_t)n)) != 0) {
+            goto out;
+        }
+        off += (uint64_t)n;
+        if (j->progress != NULL) {
+            j->progress(j->path, off, j->total, j->progress_userdata);
+        }
+    }
+    if ((r = sign_digest_final(j->md, sizeof(j->md), &mdlen, ctx)) != 0) {
+        goto out;
+    }
+    j->size = off;
+    r = 0;
+out:
+    sign_digest_free(ctx);
+    free(buf);
+    return r;
+}
+
+static void *digest_thread(void *arg)
+{
+    digest_job *j = arg;
+
+    j->rc = digest_run(j);
+    if (j->rc != 0) {
+        snprintf(j->msg, sizeof(j->msg), "%s", sign_error_last());
+    }
+    return NULL;
+}
+
+/* ---- entry walk --------------------------------------------------------------- */
+
+typedef struct walk {
+    sign_artifact *a;
+    const sign__zip *z;
+    sign__zip_entry **sorted; /* central directory in local-header order: libarchive's order */
+    const sign_limits *lim;
+    const char *path;
+    uint64_t declared_total, total_out;
+    unsigned char *head;
+    int stop;
+} walk;
+
+static int cmp_lfh(const void *a, const void *b)
+{
+    const sign__zip_entry *x = *(const sign__zip_entry *const *)a, *y = *(const sign__zip_entry *const *)b;
+
+    if (x->lfh_offset != y->lfh_offset) {
+        return x->lfh_offset < y->lfh_offset ? -1 : 1;
+    }
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int same_name(const char *s, const char *name, size_t len)
+{
+    return s != NULL && strlen(s) == len && memcmp(s, name, len) == 0;
+}
+
+static const char *ar_msg(struct archive *ar)
+{
+    const char *m = archive_error_string(ar);
+
+    return m != NULL ? m : "unknown libarchive error";
+}
+
+static sign_entry *entry_append(sign_artifact *a)
+{
+    if (a->n_entries == a->cap_entries) {
+        size_t ncap = a->cap_entries ? a->cap_entries * 2 : 16;
+        sign_entry *ne = realloc(a->entries, ncap * sizeof(*ne));
+
+        if (ne == NULL) {
+            sign__error(SIGN_ENOMEM, "out of memory");
+            return NULL;
+        }
+        a->entries = ne;
+        a->cap_entries = ncap;
+    }
+    memset(&a->entries[a->n_entries], 0, sizeof(sign_entry));
+    return &a->entries[a->n_entries++];
+}
+
+static uint64_t ratio_limit(uint64_t csize, uint64_t ratio)
+{
+    uint64_t c = csize > 0 ? csize : 1;
+
+    return c > UINT64_MAX / ratio ? UINT64_MAX : c * ratio;
+}
+
+/* Read one regular entry's content: digest, head for secret scanning, limits. */
+static int walk_data(walk *w, struct archive *ar, sign_entry *e, const sign__zip_entry *x, size_t *headlen)
+{
+    sign_digest_ctx *ctx = NULL;
+    uint64_t out = 0, csize = x != NULL ? x->csize : w->z->file_size;
+    uint64_t entry_cap = ratio_limit(csize, w->lim->entry_max_ratio);
+    uint64_t archive_cap = ratio_limit(w->z->file_size, w->lim->archive_max_ratio);
+    size_t mdlen;
+    int r, ok = 1;
+
+    *headlen = 0;
+    if ((r = sign_digest_new(&ctx, SIGN_DIGEST_SHA256)) != 0) {
+        return r;
+    }
+    for (;;) {
+        const void *buf;
+        size_t len;
+        la_int64_t off;
+        int ar_r = archive_read_data_block(ar, &buf, &len, &off);
+
+        if (ar_r == ARCHIVE_EOF) {
+            break;
+        }
+        if (ar_r != ARCHIVE_OK && ar_r != ARCHIVE_WARN) {
+            sign__finding_add(&w->a->findings, "zip-entry-unreadable", SIGN_SEVERITY_DANGER, e->path, SIZE_MAX,
+                              "content cannot be read (%s): the archive is damaged or uses an unsupported "
+                              "feature; rebuild it",
+                              ar_msg(ar));
+            archive_clear_error(ar);
+            ok = 0;
+            if (ar_r == ARCHIVE_FATAL) {
+                w->stop = 1;
+            }
+            break;
+        }
+        if (ar_r == ARCHIVE_WARN) {
+            const char *m = ar_msg(ar);
+
+            if (strstr(m, "CRC") != NULL) {
+                sign__finding_add(&w->a->findings, "zip-crc-mismatch", SIGN_SEVERITY_DANGER, e->path, SIZE_MAX,
+                                  "content does not match its CRC-32 (%s): the archive is damaged or tampered; "
+                                  "rebuild it",
+                                  m);
+            } else {
+                sign__finding_add(&w->a->findings, "zip-entry-unreadable", SIGN_SEVERITY_DANGER, e->path,
+                                  SIZE_MAX, "content read with a warning (%s): rebuild the archive", m);
+            }
+            archive_clear_error(ar);
+            ok = 0;
+        }
+        if (len == 0) {
+            if (ar_r == ARCHIVE_WARN) {
+                break;
+            }
+            continue;
+        }
+        if (*headlen < SIGN__SECRET_SCAN_MAX) {
+            size_t take = SIGN__SECRET_SCAN_MAX - *headlen < len ? SIGN__SECRET_SCAN_MAX - *headlen : len;
+
+            memcpy(w->head + *headlen, buf, take);
+            *headlen += take;
+        }
+        if ((r = sign_digest_update(ctx, buf, len)) != 0) {
+            goto out;
+        }
+        out += len;
+        w->total_out += len;
+        if (out > entry_cap && out > RATIO_FLOOR_ENTRY) {
+            sign__finding_add(&w->a->findings, "zip-limit-entry-ratio", SIGN_SEVERITY_DANGER, e->path, SIZE_MAX,
+                              "entry inflates more than %llu times its compressed size (a zip bomb?); walking "
+                              "stopped: raise the limit only if this is expected",
+                              (unsigned long long)w->lim->entry_max_ratio);
+            w->stop = 1;
+            ok = 0;
+            break;
+        }
+        if (w->total_out > w->lim->archive_max_total) {
+            sign__finding_add(&w->a->findings, "zip-limit-total", SIGN_SEVERITY_DANGER, NULL, 0,
+                              "entries inflate to more than %llu bytes; walking stopped: raise the limit only if "
+                              "this is expected",
+                              (unsigned long long)w->lim->archive_max_total);
+            w->stop = 1;
+            ok = 0;
+            break;
+        }
+        if (w->total_out > archive_cap && w->total_out > RATIO_FLOOR_ARCHIVE) {
+            sign__finding_add(&w->a->findings, "zip-limit-ratio", SIGN_SEVERITY_DANGER, NULL, 0,
+                              "the archive inflates to more than %llu times its size (a zip bomb?); walking "
+                              "stopped: raise the limit only if this is expected",
+                              (unsigned long long)w->lim->archive_max_ratio);
+            w->stop = 1;
+            ok = 0;
+            break;
+        }
+    }
+    e->size = out;
+    if (ok) {
+        if ((r = sign_digest_final(e->sha256, sizeof(e->sha256), &mdlen, ctx)) != 0) {
+            goto out;
+        }
+        e->has_digest = 1;
+        if (x != NULL && out != x->usize) {
+            sign__finding_add(&w->a->findings, "zip-size-mismatch", SIGN_SEVERITY_DANGER, e->path, SIZE_MAX,
+                              "content is %llu bytes but the central directory says %llu: rebuild the archive",
+                              (unsigned long long)out, (unsigned long long)x->usize);
+        }
+    }
+    r = 0;
+out:
+    sign_digest_free(ctx);
+    return r;
+}
+
+static int walk_entry(walk *w, struct archive *ar, struct archive_entry *ae, size_t i)
+{
+    const sign__zip_entry *x = i < w->z->n ? w->sorted[i] : NULL;
+    const char *raw = archive_entry_pathname(ae), *u8 = archive_entry_pathname_utf8(ae);
+    const char *name = NULL;
+    size_t name_len = 0, headlen = 0;
+    sign_entry *e;
+    unsigned int ft = archive_entry_filetype(ae);
+    int matched = 0, r;
+
+    if (x != NULL) {
+        if (same_name(raw, x->name, x->name_len) || same_name(u8, x->name, x->name_len)) {
+            name = x->name;
+            name_len = x->name_len;
+            matched = 1;
+        } else if (x->local_name != NULL &&
+                   (same_name(raw, x->local_name, x->local_name_len) ||
+                    same_name(u8, x->local_name, x->local_name_len))) {
+            name = x->local_name;
+            name_len = x->local_name_len;
+            matched = 1;
+        }
+    }
+    if (!matched) {
+        name = raw != NULL ? raw : u8 != NULL ? u8 : "";
+        name_len = strlen(name);
+        sign__zip_check_name(&w->a->findings, name, name_len, w->lim);
+        sign__finding_add(&w->a->findings, "zip-view-mismatch", SIGN_SEVERITY_DANGER, name, name_len,
+                          "libarchive reads entry %zu under a name the central directory does not list there: "
+                          "the archive's two views disagree; rebuild it",
+                          i);
+        x = NULL;
+    }
+    /* Declared sizes first: never start inflating what announces itself as a bomb. */
+    if (x != NULL) {
+        if (x->usize > ratio_limit(x->csize, w->lim->entry_max_ratio) && x->usize > RATIO_FLOOR_ENTRY) {
+            w->stop = 1;
+            return sign__finding_add(&w->a->findings, "zip-limit-entry-ratio", SIGN_SEVERITY_DANGER, name,
+                                     name_len,
+                                     "entry declares %llu bytes from %llu compressed (a zip bomb?); walking "
+                                     "stopped: raise the limit only if this is expected",
+                                     (unsigned long long)x->usize, (unsigned long long)x->csize);
+        }
+        if (x->usize > UINT64_MAX - w->declared_total ||
+            w->declared_total + x->usize > w->lim->archive_max_total) {
+            w->stop = 1;
+            return sign__finding_add(&w->a->findings, "zip-limit-total", SIGN_SEVERITY_DANGER, NULL, 0,
+                                     "entries declare more than %llu bytes in total; walking stopped: raise the "
+                                     "limit only if this is expected",
+                                     (unsigned long long)w->lim->archive_max_total);
+        }
+        w->declared_total += x->usize;
+    }
+    if ((e = entry_append(w->a)) == NULL) {
+        return SIGN_ENOMEM;
+    }
+    if ((e->path = malloc(name_len + 1)) == NULL) {
+        w->a->n_entries--;
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    memcpy((char *)e->path, name, name_len);
+    ((char *)e->path)[name_len] = '\0';
+    if (archive_entry_hardlink(ae) != NULL) {
+        e->type = SIGN_ENTRY_HARDLINK;
+    } else if (ft == AE_IFREG) {
+        e->type = SIGN_ENTRY_FILE;
+    } else if (ft == AE_IFDIR) {
+        e->type = SIGN_ENTRY_DIR;
+    } else if (ft == AE_IFLNK) {
+        e->type = SIGN_ENTRY_SYMLINK;
+    } else if (ft == 0) {
+        e->type = name_len > 0 && name[name_len - 1] == '/' ? SIGN_ENTRY_DIR : SIGN_ENTRY_FILE;
+    } else {
+        e->type = SIGN_ENTRY_OTHER;
+    }
+    if (x != NULL && (x->made_by >> 8) == 3 && (x->ext_attr >> 16) != 0) {
+        e->mode = (x->ext_attr >> 16) & 07777;
+    } else if (x == NULL) {
+        e->mode = archive_entry_perm(ae) & 07777;
+    } else {
+        e->mode = e->type == SIGN_ENTRY_DIR ? 0755 : e->type == SIGN_ENTRY_SYMLINK ? 0777 : 0644;
+    }
+    if (e->type == SIGN_ENTRY_SYMLINK || e->type == SIGN_ENTRY_HARDLINK) {
+        const char *t = e->type == SIGN_ENTRY_SYMLINK ? archive_entry_symlink(ae) : archive_entry_hardlink(ae);
+
+        if (t == NULL) {
+            t = e->type == SIGN_ENTRY_SYMLINK ? archive_entry_symlink_utf8(ae) : archive_entry_hardlink_utf8(ae);
+        }
+        if ((e->link_target = sign__strdup(t != NULL ? t : "")) == NULL) {
+            return SIGN_ENOMEM;
+        }
+        e->size = strlen(e->link_target);
+        return 0;
+    }
+    if ((x != NULL && (x->flags & 1)) || archive_entry_is_encrypted(ae)) {
+        e->size = x != NULL ? x->usize : (uint64_t)archive_entry_size(ae);
+        return sign__finding_add(&w->a->findings, "zip-encrypted", SIGN_SEVERITY_DANGER, name, name_len,
+                                 "entry is encrypted and cannot be hashed: sign the unencrypted files instead");
+    }
+    if (e->type != SIGN_ENTRY_FILE) {
+        return 0;
+    }
+    if ((r = walk_data(w, ar, e, x, &headlen)) != 0) {
+        return r;
+    }
+    return sign__secrets_check(&w->a->findings, e->path, w->head, headlen);
+}
+
+/* ---- symlinks --------------------------------------------------------------- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int is_link(char **links, size_t n, const char *p)
+{
+    return n > 0 && bsearch(&p, links, n, sizeof(*links), cmp_str) != NULL;
+}
+
+/* Lexical resolution of target from the entry's directory; 1 when it leaves the root. */
+static int link_escapes(const char *entry, const char *target, char **links, size_t nlinks, char *buf,
+                        size_t bufsize)
+{
+    size_t o = 0, i, s, len;
+    const char *slash = strrchr(entry, '/');
+    int through_link = 0;
+
+    if (target[0] == '/' || target[0] == '\\' ||
+        (((target[0] >= 'A' && target[0] <= 'Z') || (target[0] >= 'a' && target[0] <= 'z')) && target[1] == ':')) {
+        return 1;
+    }
+    /* Start from the entry's directory, normalised. */
+    buf[0] = '\0';
+    for (int pass = 0; pass < 2; pass++) {
+        const char *src = pass == 0 ? entry : target;
+
+        len = pass == 0 ? (slash != NULL ? (size_t)(slash - entry) : 0) : strlen(target);
+        i = 0;
+        while (i < len) {
+            s = i;
+            while (i < len && src[i] != '/' && src[i] != '\\') {
+                i++;
+            }
+            if (i - s == 2 && src[s] == '.' && src[s + 1] == '.') {
+                char *cut;
+
+                if (o == 0) {
+                    return 1;
+                }
+                if (through_link) {
+                    return 1; /* ".." after passing through a symlink: where it lands depends on that link */
+                }
+                cut = strrchr(buf, '/');
+                o = cut != NULL ? (size_t)(cut - buf) : 0;
+                buf[o] = '\0';
+            } else if (!(i - s == 0 || (i - s == 1 && src[s] == '.'))) {
+                if (o + (i - s) + 2 > bufsize) {
+                    return 1;
+                }
+                if (o > 0) {
+                    buf[o++] = '/';
+                }
+                memcpy(buf + o, src + s, i - s);
+                o += i - s;
+                buf[o] = '\0';
+                if (pass == 1 && is_link(links, nlinks, buf)) {
+                    through_link = 1;
+                }
+            }
+            i++;
+        }
+    }
+    return 0;
+}
+
+static int check_links(sign_artifact *a)
+{
+    char **links = NULL, *buf = NULL;
+    size_t n = 0;
+    int r = 0;
+
+    for (size_t i = 0; i < a->n_entries; i++) {
+        n += a->entries[i].type == SIGN_ENTRY_SYMLINK;
+    }
+    if (n == 0) {
+        return 0;
+    }
+    if ((links = calloc(n, sizeof(*links))) == NULL || (buf = malloc(8192)) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    n = 0;
+    for (size_t i = 0; i < a->n_entries; i++) {
+        if (a->entries[i].type == SIGN_ENTRY_SYMLINK) {
+            size_t l = strlen(a->entries[i].path);
+
+            if ((links[n] = sign__strdup(a->entries[i].path)) == NULL) {
+                r = SIGN_ENOMEM;
+                goto out;
+            }
+            while (l > 0 && links[n][l - 1] == '/') {
+                links[n][--l] = '\0';
+            }
+            n++;
+        }
+    }
+    qsort(links, n, sizeof(*links), cmp_str);
+    for (size_t i = 0; i < a->n_entries && r == 0; i++) {
+        const sign_entry *e = &a->entries[i];
+        size_t l = strlen(e->path);
+
+        if (e->type == SIGN_ENTRY_SYMLINK && link_escapes(e->path, e->link_target, links, n, buf, 8192)) {
+            r = sign__finding_add(&a->findings, "zip-symlink-escape", SIGN_SEVERITY_DANGER, e->path, SIZE_MAX,
+                                  "symlink points outside the archive root (to \"%.200s\"): remove it or make it "
+                                  "relative inside the tree",
+                                  e->link_target);
+        }
+        /* An entry written through a symlink of the archive lands wherever that link points. */
+        if (l >= 8192) {
+            continue;
+        }
+        memcpy(buf, e->path, l + 1);
+        for (size_t k = 1; k < l && r == 0; k++) {
+            if (buf[k] == '/') {
+                buf[k] = '\0';
+                if (is_link(links, n, buf)) {
+                    r = sign__finding_add(&a->findings, "zip-path-through-symlink", SIGN_SEVERITY_DANGER, e->path,
+                                          SIZE_MAX,
+                                          "entry is stored below a symlink of the same archive; extracting it "
+                                          "writes wherever that link points: rebuild the archive");
+                    buf[k] = '/';
+                    break;
+                }
+                buf[k] = '/';
+            }
+        }
+    }
+out:
+    for (size_t i = 0; links != NULL && i < n; i++) {
+        free(links[i]);
+    }
+    free(links);
+    free(buf);
+    return r;
+}
+
+static int walk_zip(sign_artifact *a, int fd, const char *path, const sign_limits *lim)
+{
+    sign__zip *z = NULL;
+    struct archive *ar = NULL;
+    struct archive_entry *ae;
+    walk w;
+    int r;
+
+    memset(&w, 0, sizeof(w));
+    if ((r = sign__zip_parse(&z, fd, a->size, path, lim, &a->findings)) != 0) {
+        goto out;
+    }
+    w.a = a;
+    w.z = z;
+    w.lim = lim;
+    w.path = path;
+    if ((w.head = malloc(SIGN__SECRET_SCAN_MAX)) == NULL ||
+        (z->n > 0 && (w.sorted = malloc(z->n * sizeof(*w.sorted))) == NULL)) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < z->n; i++) {
+        w.sorted[i] = &z->e[i];
+    }
+    if (z->n > 0) {
+        qsort(w.sorted, z->n, sizeof(*w.sorted), cmp_lfh);
+    }
+    if (z->n == 0) {
+        r = 0;
+        goto out;
+    }
+    if (lseek(fd, 0, SEEK_SET) != 0) {
+        r = sign__error(SIGN_EIO, "%s: cannot seek: %s", path, strerror(errno));
+        goto out;
+    }
+    if ((ar = archive_read_new()) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (archive_read_support_format_zip_seekable(ar) != ARCHIVE_OK ||
+        archive_read_open_fd(ar, fd, LIBARCHIVE_BLOCK) != ARCHIVE_OK) {
+        /* Our parser found a central directory that libarchive refuses: report, keep the structural findings. */
+        r = sign__finding_add(&a->findings, "zip-entry-unreadable", SIGN_SEVERITY_DANGER, NULL, 0,
+                              "libarchive cannot open the archive (%s): extractors may not read it; rebuild it",
+                              ar_msg(ar));
+        goto out;
+    }
+    for (size_t i = 0; !w.stop; i++) {
+        int ar_r;
+
+        if (i >= z->n) {
+            /* libarchive lists more than the central directory we read (or than the entry limit). */
+            if (!z->entries_capped && archive_read_next_header(ar, &ae) == ARCHIVE_OK) {
+                sign__finding_add(&a->findings, "zip-view-mismatch", SIGN_SEVERITY_DANGER, NULL, 0,
+                                  "libarchive lists more entries than the central directory holds: rebuild the "
+                                  "archive");
+            }
+            break;
+        }
+        ar_r = archive_read_next_header(ar, &ae);
+        if (ar_r == ARCHIVE_EOF) {
+            if (a->n_entries < z->n) {
+                sign__finding_add(&a->findings, "zip-view-mismatch", SIGN_SEVERITY_DANGER, NULL, 0,
+                                  "libarchive lists %zu entries, the central directory %zu: rebuild the archive",
+                                  i, z->n);
+            }
+            break;
+        }
+        if (ar_r == ARCHIVE_FATAL || ar_r == ARCHIVE_FAILED || ar_r == ARCHIVE_RETRY) {
+            const sign__zip_entry *x = w.sorted[i];
+
+            sign__finding_add(&a->findings, "zip-entry-unreadable", SIGN_SEVERITY_DANGER, x->name, x->name_len,
+                              "libarchive cannot read this entry's header (%s): rebuild the archive", ar_msg(ar));
+            archive_clear_error(ar);
+            if (ar_r == ARCHIVE_FATAL) {
+                break;
+            }
+            continue;
+        }
+        archive_clear_error(ar); /* warnings of the header are covered by our own comparison */
+        if ((r = walk_entry(&w, ar, ae, i)) != 0) {
+            goto out;
+        }
+    }
+    if ((r = check_links(a)) != 0) {
+        goto out;
+    }
+    r = 0;
+out:
+    if (ar != NULL) {
+        archive_read_free(ar);
+    }
+    free(w.head);
+    free(w.sorted);
+    sign__zip_free(z);
+    return r;
+}
+
+/* ---- scan ------------------------------------------------------------------ */
+
+int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, const sign_artifact_options *opts)
+{
+    static const sign_artifact_options defaults = SIGN_ARTIFACT_OPTIONS_INIT;
+    sign_artifact *a = NULL;
+    const sign_limits *lim;
+    digest_job job;
+    pthread_t tid;
+    struct stat st;
+    int fd = -1, r, is_zip = 0, threaded = 0;
+
+    *out = NULL;
+    if (opts == NULL) {
+        opts = &defaults;
+    }
+    if (path == NULL || opts->version < 1) {
+        return sign__error(SIGN_EINVAL, "sign_artifact_scan: %s", path == NULL ? "no path" : "bad options version");
+    }
+    lim = sign__limits(opts->limits);
+    if ((a = calloc(1, sizeof(*a))) == NULL || (a->path = sign__strdup(path)) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    r = name != NULL ? sign_artifact_name_normalise(&a->name, name) : derive_name(&a->name, path);
+    if (r != 0) {
+        sign__error_context(r, "%s", path);
+        goto out;
+    }
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
+        r = errno == ENOENT ? SIGN_ENOTFOUND : SIGN_EIO;
+        sign__error(r, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (fstat(fd, &st) != 0) {
+        r = sign__error(SIGN_EIO, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        r = sign__error(SIGN_EINVAL, "%s: %s, not a regular file", path,
+                        S_ISDIR(st.st_mode) ? "is a directory" : "is a special file");
+        goto out;
+    }
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    a->size = (uint64_t)st.st_size;
+    if ((r = sign__zip_detect(&is_zip, fd, a->size, path)) != 0) {
+        goto out;
+    }
+    a->kind = is_zip ? SIGN_ARTIFACT_ZIP : SIGN_ARTIFACT_FILE;
+
+    memset(&job, 0, sizeof(job));
+    job.fd = fd;
+    job.path = path;
+    job.total = a->size;
+    job.progress = opts->progress;
+    job.progress_userdata = opts->progress_userdata;
+    if (a->kind == SIGN_ARTIFACT_ZIP && !(opts->flags & SIGN_ARTIFACT_NO_ENTRIES)) {
+        threaded = pthread_create(&tid, NULL, digest_thread, &job) == 0;
+        r = walk_zip(a, fd, path, lim);
+        if (threaded) {
+            pthread_join(tid, NULL);
+        } else {
+            digest_thread(&job);
+        }
+        if (r != 0) {
+            goto out;
+        }
+    } else {
+        digest_thread(&job);
+    }
+    if (job.rc != 0) {
+        r = sign__error(job.rc, "%s", job.msg);
+        goto out;
+    }
+    if (job.size != a->size) {
+        r = sign__error(SIGN_EIO, "%s: the file changed size while it was read (%llu, then %llu bytes)", path,
+                        (unsigned long long)a->size, (unsigned long long)job.size);
+        goto out;
+    }
+    memcpy(a->sha256, job.md, sizeof(a->sha256));
+    *out = a;
+    a = NULL; /* transferred */
+    r = 0;
+out:
+    if (fd >= 0) {
+        close(fd);
+    }
+    sign_artifact_free(a);
+    return r;
+}
+
+/* ---- many -------------------------------------------------------------------- */
+
+typedef struct many {
+    const char *const *paths;
+    const char *const *names;
+    size_t n;
+    const sign_artifact_options *opts;
+    sign_artifact **res;
+    int *rcs;
+    char **msgs;
+    size_t next;
+    int failed;
+    pthread_mutex_t mu;
+} many;
+
+static void *many_worker(void *arg)
+{
+    many *m = arg;
+
+    for (;;) {
+        size_t i;
+        int rc;
+
+        pthread_mutex_lock(&m->mu);
+        if (m->failed || m->next >= m->n) {
+            pthread_mutex_unlock(&m->mu);
+            break;
+        }
+        i = m->next++;
+        pthread_mutex_unlock(&m->mu);
+        rc = sign_artifact_scan(&m->res[i], m->paths[i], m->names != NULL ? m->names[i] : NULL, m->opts);
+        if (rc != 0) {
+            m->rcs[i] = rc;
+            m->msgs[i] = strdup(sign_error_last());
+            pthread_mutex_lock(&m->mu);
+            m->failed = 1;
+            pthread_mutex_unlock(&m->mu);
+        }
+    }
+    return NULL;
+}
+
+int sign_artifact_scan_many(sign_artifact **out, const char *const *paths, const char *const *names, size_t n,
+                            const sign_artifact_options *opts)
+{
+    many m;
+    pthread_t *tids = NULL;
+    size_t nw, started = 0;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int r = 0;
+
+    if (out == NULL || (n > 0 && paths == NULL)) {
+        return sign__error(SIGN_EINVAL, "sign_artifact_scan_many: no output or no paths");
+    }
+    for (size_t i = 0; i < n; i++) {
+        out[i] = NULL;
+    }
+    if (n == 0) {
+        return 0;
+    }
+    memset(&m, 0, sizeof(m));
+    m.paths = paths;
+    m.names = names;
+    m.n = n;
+    m.opts = opts;
+    if ((m.res = calloc(n, sizeof(*m.res))) == NULL || (m.rcs = calloc(n, sizeof(*m.rcs))) == NULL ||
+        (m.msgs = calloc(n, sizeof(*m.msgs))) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    pthread_mutex_init(&m.mu, NULL);
+    nw = cores > 0 ? (size_t)cores : 1;
+    if (nw > n) {
+        nw = n;
+    }
+    if (nw > 1 && (tids = calloc(nw, sizeof(*tids))) != NULL) {
+        for (; started < nw; started++) {
+            if (pthread_create(&tids[started], NULL, many_worker, &m) != 0) {
+                break;
+            }
+        }
+    }
+    if (started == 0) {
+        many_worker(&m);
+    }
+    for (size_t i = 0; i < started; i++) {
+        pthread_join(tids[i], NULL);
+    }
+    pthread_mutex_destroy(&m.mu);
+    for (size_t i = 0; i < n; i++) {
+        if (m.rcs[i] != 0) {
+            r = sign__error(m.rcs[i], "%s", m.msgs[i] != NULL ? m.msgs[i] : m.paths[i]);
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        out[i] = m.res[i];
+        m.res[i] = NULL; /* transferred */
+    }
+out:
+    for (size_t i = 0; i < n; i++) {
+        if (m.res != NULL) {
+            sign_artifact_free(m.res[i]);
+        }
+        if (m.msgs != NULL) {
+            free(m.msgs[i]);
+        }
+    }
+    free(m.res);
+    free(m.rcs);
+    free(m.msgs);
+    free(tids);
+    return r;
+}

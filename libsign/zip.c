@@ -1,0 +1,1045 @@
+/*
+ * Our own bounded zip structure parser and the finding list.
+ *
+ * libarchive decompresses and shows one view of a zip: its seekable reader
+ * merges the central directory with the local headers and exposes no
+ * offsets. The findings that matter most for signing (local header and
+ * central directory disagreeing, entries overlapping, data before or after
+ * the archive, a second end record) need both views side by side, so this
+ * file reads the raw structures itself: end-of-central-directory record,
+ * zip64 locator and record, central directory and every local header. It
+ * never inflates anything, reads with pread through a small window (so the
+ * file offset libarchive uses is left alone), and caps every count and size.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "zip.h"
+
+/* ---- escaping and UTF-8 ------------------------------------------------------ */
+
+/* Length of the valid UTF-8 sequence at p (n bytes available), or 0. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0];
+    size_t k;
+    uint32_t cp;
+
+    if (c < 0x80) {
+        return 1;
+    }
+    if (c >= 0xc2 && c <= 0xdf) {
+        k = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        k = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        k = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < k) {
+        return 0;
+    }
+    for (size_t i = 1; i < k; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+    if ((k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff)) {
+        return 0;
+    }
+    return k;
+}
+
+static int utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, k;
+
+    while (i < len) {
+        if ((k = utf8_seq(p + i, len - i)) == 0) {
+            return 0;
+        }
+        i += k;
+    }
+    return 1;
+}
+
+/* Escaped copy of len bytes into out (outsize > 0), truncated with "..." when too long. */
+static void escape_into(char *out, size_t outsize, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, o = 0, k;
+
+    while (i < len) {
+        k = utf8_seq(p + i, len - i);
+        if (k == 1 && (p[i] < 0x20 || p[i] == 0x7f)) {
+            k = 0;
+        }
+        if (k == 0) {
+            if (o + 4 + 4 > outsize) {
+                break;
+            }
+            snprintf(out + o, outsize - o, "\\x%02x", p[i]);
+            o += 4;
+            i++;
+        } else {
+            if (o + k + 4 > outsize) {
+                break;
+            }
+            memcpy(out + o, p + i, k);
+            o += k;
+            i += k;
+        }
+    }
+    if (i < len && o + 4 <= outsize) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}
+
+/* ---- findings -------------------------------------------------------------- */
+
+int sign__findings_has(const sign__findings *f, const char *id)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        if (strcmp(f->v[i].id, id) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void sign__findings_clear(sign__findings *f)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        free((char *)f->v[i].path);
+        free((char *)f->v[i].message);
+    }
+    free(f->v);
+    f->v = NULL;
+    f->n = f->cap = 0;
+    f->overflow = 0;
+}
+
+int sign__finding_add(sign__findings *f, const char *id, sign_severity sev, const char *path, size_t pathlen,
+                      const char *fmt, ...)
+{
+    char msg[768];
+    char *epath = NULL, *emsg = NULL;
+    va_list ap;
+
+    if (path != NULL) {
+        size_t cap;
+
+        if (pathlen == SIZE_MAX) {
+            pathlen = strlen(path);
+        }
+        if (pathlen > 4096) {
+            pathlen = 4096;
+        }
+        cap = pathlen * 4 + 8;
+        if ((epath = malloc(cap)) == NULL) {
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        escape_into(epath, cap, path, pathlen);
+    }
+    for (size_t i = 0; i < f->n; i++) {
+        const sign_finding *x = &f->v[i];
+
+        if (strcmp(x->id, id) == 0 &&
+            ((x->path == NULL && epath == NULL) ||
+             (x->path != NULL && epath != NULL && strcmp(x->path, epath) == 0))) {
+            free(epath);
+            return 0;
+        }
+    }
+    if (f->n >= SIGN__FINDINGS_MAX) {
+        free(epath);
+        if (f->overflow) {
+            return 0;
+        }
+        f->overflow = 1;
+        id = "zip-too-many-findings";
+        sev = SIGN_SEVERITY_DANGER;
+        epath = NULL;
+        snprintf(msg, sizeof(msg), "more than %d findings; later ones are not listed: do not sign this archive",
+                 SIGN__FINDINGS_MAX);
+    } else {
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+    }
+    if ((emsg = sign__strdup(msg)) == NULL) {
+        free(epath);
+        return SIGN_ENOMEM;
+    }
+    if (f->n == f->cap) {
+        size_t ncap = f->cap ? f->cap * 2 : 8;
+        sign_finding *nv = realloc(f->v, ncap * sizeof(*nv));
+
+        if (nv == NULL) {
+            free(epath);
+            free(emsg);
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        f->v = nv;
+        f->cap = ncap;
+    }
+    f->v[f->n].id = id;
+    f->v[f->n].severity = sev;
+    f->v[f->n].path = epath;
+    f->v[f->n].message = emsg;
+    f->n++;
+    return 0;
+}
+
+/* ---- names ----------------------------------------------------------------- */
+
+void sign__zip_check_name(sign__findings *f, const char *name, size_t len, const sign_limits *lim)
+{
+    int ctrl = 0, dotdot = 0;
+    size_t start = 0;
+
+    if (len == 0) {
+        sign__finding_add(f, "zip-empty-name", SIGN_SEVERITY_DANGER, "", 0,
+                          "an entry has an empty name, which extractors treat differently: rebuild the archive");
+        return;
+    }
+    if (len > lim->name_max) {
+        sign__finding_add(f, "zip-limit-name", SIGN_SEVERITY_DANGER, name, len,
+                          "entry name of %zu bytes exceeds the limit of %zu: shorten it or raise the limit", len,
+                          lim->name_max);
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+
+        if (c < 0x20 || c == 0x7f) {
+            ctrl = 1;
+        }
+    }
+    if (ctrl) {
+        sign__finding_add(f, "zip-name-control-char", SIGN_SEVERITY_DANGER, name, len,
+                          "entry name contains a NUL or control character: rename the file and rebuild the archive");
+    }
+    if (!utf8_valid(name, len)) {
+        sign__finding_add(f, "zip-name-invalid-utf8", SIGN_SEVERITY_DANGER, name, len,
+                          "entry name is not valid UTF-8 and may extract under another name: rename it");
+    }
+    if (name[0] == '/' || name[0] == '\\') {
+        sign__finding_add(f, "zip-absolute-path", SIGN_SEVERITY_DANGER, name, len,
+                          "entry has an absolute path and would be written outside the target: store it relative");
+    }
+    if (len >= 2 && ((name[0] >= 'A' && name[0] <= 'Z') || (name[0] >= 'a' && name[0] <= 'z')) && name[1] == ':') {
+        sign__finding_add(f, "zip-drive-letter-path", SIGN_SEVERITY_DANGER, name, len,
+                          "entry name starts with a drive letter: store it as a relative path");
+    }
+    if (memchr(name, '\\', len) != NULL) {
+        sign__finding_add(f, "zip-backslash-path", SIGN_SEVERITY_DANGER, name, len,
+                          "entry name contains a backslash, a directory separator on Windows: use '/'");
+    }
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || name[i] == '/' || name[i] == '\\') {
+            if (i - start == 2 && name[start] == '.' && name[start + 1] == '.') {
+                dotdot = 1;
+            }
+            start = i + 1;
+        }
+    }
+    if (dotdot) {
+        sign__finding_add(f, "zip-path-traversal", SIGN_SEVERITY_DANGER, name, len,
+                          "entry name has a '..' component and can escape the target directory: remove it");
+    }
+}
+
+/* ---- bounded reader ---------------------------------------------------------- */
+
+#define RD_WINDOW (192 * 1024)
+
+typedef struct zrd {
+    int fd;
+    uint64_t size;
+    unsigned char *buf;
+    uint64_t off;
+    size_t len;
+    int ioerr;
+} zrd;
+
+/* Pointer to len bytes at off, valid until the next call; NULL beyond EOF or on an I/O error. */
+static const unsigned char *rd_at(zrd *r, uint64_t off, size_t len)
+{
+    size_t want, got = 0;
+
+    if (len > RD_WINDOW || off > r->size || len > r->size - off) {
+        return NULL;
+    }
+    if (off >= r->off && off - r->off <= r->len && len <= r->len - (off - r->off)) {
+        return r->buf + (off - r->off);
+    }
+    want = r->size - off < RD_WINDOW ? (size_t)(r->size - off) : RD_WINDOW;
+    while (got < want) {
+        ssize_t n = pread(r->fd, r->buf + got, want - got, (off_t)(off + got));
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            r->ioerr = errno;
+            r->len = 0;
+            return NULL;
+        }
+        if (n == 0) {
+            break;
+        }
+        got += (size_t)n;
+    }
+    r->off = off;
+    r->len = got;
+    return got >= len ? r->buf : NULL;
+}
+
+static uint16_t le16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t le64(const unsigned char *p) { return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32; }
+
+/* ---- end of central directory ---------------------------------------------- */
+
+typedef struct eocd {
+    uint64_t pos;           /* offset of the EOCD record */
+    uint64_t n_total;
+    uint64_t cd_size, cd_off;
+    uint16_t clen;
+    int zip64;
+    uint64_t z64_off;       /* offset of the zip64 record */
+    uint64_t records_start; /* where the central directory should end */
+    uint64_t shift;
+    int inconsistent;       /* zip64 and classic records disagree */
+} eocd;
+
+/*
+ * Validate an EOCD candidate at pos (record bytes p, 22). Returns 1 when it
+ * leads to a central directory, 0 otherwise. Fills e.
+ */
+static int eocd_check(zrd *r, const unsigned char *rec, uint64_t pos, eocd *e)
+{
+    unsigned char p[22];
+    const unsigned char *q;
+    uint16_t disk, cd_disk, n_disk, n_total;
+    uint32_t cd_size, cd_off;
+
+    memcpy(p, rec, sizeof(p));
+    memset(e, 0, sizeof(*e));
+    disk = le16(p + 4);
+    cd_disk = le16(p + 6);
+    n_disk = le16(p + 8);
+    n_total = le16(p + 10);
+    cd_size = le32(p + 12);
+    cd_off = le32(p + 16);
+    e->pos = pos;
+    e->clen = le16(p + 20);
+    e->n_total = n_total;
+    e->cd_size = cd_size;
+    e->cd_off = cd_off;
+    e->records_start = pos;
+    if (pos + 22 + e->clen > r->size) {
+        return 0;
+    }
+    if (pos >= 20 && (q = rd_at(r, pos - 20, 20)) != NULL && memcmp(q, "PK\x06\x07", 4) == 0) {
+        uint64_t zoff = le64(q + 8);
+
+        if (le32(q + 4) != 0 || le32(q + 16) > 1 || zoff > pos - 20 || pos - 20 - zoff < 56 ||
+            (q = rd_at(r, zoff, 56)) == NULL || memcmp(q, "PK\x06\x06", 4) != 0) {
+            return 0;
+        }
+        if (le32(q + 16) != 0 || le32(q + 20) != 0 || le64(q + 24) != le64(q + 32)) {
+            return 0;
+        }
+        e->zip64 = 1;
+        e->z64_off = zoff;
+        e->records_start = zoff;
+        if ((n_total != 0xffff && n_total != le64(q + 32)) || (cd_size != 0xffffffffu && cd_size != le64(q + 40)) ||
+            (cd_off != 0xffffffffu && cd_off != le64(q + 48))) {
+            e->inconsistent = 1;
+        }
+        e->n_total = le64(q + 32);
+        e->cd_size = le64(q + 40);
+        e->cd_off = le64(q + 48);
+    } else if (disk != 0 || cd_disk != 0 || n_disk != n_total) {
+        return 0;
+    }
+    if (e->cd_size > e->records_start) {
+        return 0;
+    }
+    if (e->n_total == 0 && e->cd_size == 0) {
+        return e->cd_off <= e->records_start;
+    }
+    if (e->cd_off <= e->records_start - e->cd_size && (q = rd_at(r, e->cd_off, 4)) != NULL &&
+        memcmp(q, "PK\x01\x02", 4) == 0) {
+        return 1;
+    }
+    /* Data was prepended without adjusting the offsets: the directory ends where the records start. */
+    if ((q = rd_at(r, e->records_start - e->cd_size, 4)) != NULL && memcmp(q, "PK\x01\x02", 4) == 0 &&
+        e->records_start - e->cd_size > e->cd_off) {
+        e->shift = e->records_start - e->cd_size - e->cd_off;
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * Find the end record libarchive and Info-ZIP would use: the last signature
+ * in the final 64 KiB + 22 bytes. When that one is not valid, fall back to
+ * the last valid one (and report it). *others counts further valid records.
+ */
+static int eocd_find(zrd *r, eocd *out, int *found, uint64_t *bogus_last, uint64_t *other_pos, size_t *others)
+{
+    uint64_t tail_len = r->size < 65535 + 22 ? r->size : 65535 + 22;
+    uint64_t tail_off = r->size - tail_len;
+    unsigned char *tail = NULL;
+    const unsigned char *p;
+    int first = 1;
+
+    *found = 0;
+    *others = 0;
+    *bogus_last = UINT64_MAX;
+    *other_pos = UINT64_MAX;
+    if (tail_len < 22) {
+        return 0;
+    }
+    if ((p = rd_at(r, tail_off, (size_t)tail_len)) == NULL) {
+        return r->ioerr ? SIGN_EIO : 0;
+    }
+    if ((tail = malloc((size_t)tail_len)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    memcpy(tail, p, (size_t)tail_len);
+    for (size_t i = (size_t)tail_len - 22 + 1; i-- > 0;) {
+        eocd e;
+
+        if (tail[i] != 'P' || memcmp(tail + i, "PK\x05\x06", 4) != 0) {
+            continue;
+        }
+        if (eocd_check(r, tail + i, tail_off + i, &e)) {
+            if (!*found) {
+                *out = e;
+                *found = 1;
+            } else {
+                if (*other_pos == UINT64_MAX) {
+                    *other_pos = tail_off + i;
+                }
+                (*others)++;
+            }
+        } else if (first) {
+            *bogus_last = tail_off + i;
+        }
+        first = 0;
+    }
+    free(tail);
+    return r->ioerr ? SIGN_EIO : 0;
+}
+
+int sign__zip_detect(int *is_zip, int fd, uint64_t size, const char *path)
+{
+    zrd r = {fd, size, NULL, 0, 0, 0};
+    const unsigned char *p;
+    eocd e;
+    int found = 0, rc;
+    uint64_t bogus, other;
+    size_t others;
+
+    *is_zip = 0;
+    if ((r.buf = malloc(RD_WINDOW)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    if (size >= 4 && (p = rd_at(&r, 0, 4)) != NULL && memcmp(p, "PK\x03\x04", 4) == 0) {
+        *is_zip = 1;
+    }
+    if (!*is_zip) {
+        if ((rc = eocd_find(&r, &e, &found, &bogus, &other, &others)) != 0) {
+            free(r.buf);
+            return rc == SIGN_EIO ? sign__error(SIGN_EIO, "%s: read error: %s", path, strerror(r.ioerr)) : rc;
+        }
+        *is_zip = found;
+    }
+    rc = r.ioerr ? sign__error(SIGN_EIO, "%s: read error: %s", path, strerror(r.ioerr)) : 0;
+    free(r.buf);
+    return rc;
+}
+
+/* ---- central directory and local headers ------------------------------------ */
+
+void sign__zip_free(sign__zip *z)
+{
+    if (z == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < z->n; i++) {
+        free(z->e[i].name);
+        free(z->e[i].local_name);
+    }
+    free(z->e);
+    free(z);
+}
+
+static char *dup_bytes(const unsigned char *p, size_t len)
+{
+    char *s = malloc(len + 1);
+
+    if (s == NULL) {
+        sign__error(SIGN_ENOMEM, "out of memory");
+        return NULL;
+    }
+    memcpy(s, p, len);
+    s[len] = '\0';
+    return s;
+}
+
+/* Zip64 extended information (0x0001) in an extra field: replaces the 0xffffffff values, in order. */
+static void zip64_extra(const unsigned char *x, size_t xl, uint64_t *usize, uint64_t *csize, uint64_t *off,
+                        int local)
+{
+    size_t i = 0;
+
+    while (i + 4 <= xl) {
+        uint16_t id = le16(x + i), sz = le16(x + i + 2);
+        size_t j = i + 4, end;
+
+        if (sz > xl - j) {
+            return;
+        }
+        end = j + sz;
+        if (id == 0x0001) {
+            if ((local || *usize == 0xffffffffu) && j + 8 <= end) {
+                *usize = le64(x + j);
+                j += 8;
+            }
+            if ((local || *csize == 0xffffffffu) && j + 8 <= end) {
+                *csize = le64(x + j);
+                j += 8;
+            }
+            if (off != NULL && *off == 0xffffffffu && j + 8 <= end) {
+                *off = le64(x + j);
+            }
+            return;
+        }
+        i = end;
+    }
+}
+
+static int read_cd(sign__zip *z, zrd *r, const eocd *e, const char *path, const sign_limits *lim,
+                   sign__findings *f)
+{
+    uint64_t off = e->cd_off + e->shift, end = off + e->cd_size;
+    size_t cap = 0;
+
+    while (off < end) {
+        const unsigned char *p;
+        unsigned char h[46];
+        sign__zip_entry *x;
+        uint16_t nl, xl, cl;
+
+        if (z->n >= lim->archive_max_entries) {
+            z->entries_capped = 1;
+            sign__finding_add(f, "zip-limit-entries", SIGN_SEVERITY_DANGER, NULL, 0,
+                              "the archive has more than %llu entries; walking stopped there: raise the limit "
+                              "only if this archive is expected",
+                              (unsigned long long)lim->archive_max_entries);
+            break;
+        }
+        if (end - off < 46 || (p = rd_at(r, off, 46)) == NULL || memcmp(p, "PK\x01\x02", 4) != 0) {
+            if (z->n == 0) {
+                return sign__error(SIGN_EPARSE, "%s: no central directory entry at offset %llu", path,
+                                   (unsigned long long)off);
+            }
+            sign__finding_add(f, "zip-eocd-inconsistent", SIGN_SEVERITY_DANGER, NULL, 0,
+                              "central directory entry %zu at offset %llu is malformed: the archive is damaged "
+                              "or crafted; rebuild it",
+                              z->n, (unsigned long long)off);
+            break;
+        }
+        memcpy(h, p, sizeof(h));
+        nl = le16(h + 28);
+        xl = le16(h + 30);
+        cl = le16(h + 32);
+        if ((uint64_t)46 + nl + xl + cl > end - off) {
+            if (z->n == 0) {
+                return sign__error(SIGN_EPARSE, "%s: central directory entry at offset %llu runs past its end",
+                                   path, (unsigned long long)off);
+            }
+            sign__finding_add(f, "zip-eocd-inconsistent", SIGN_SEVERITY_DANGER, NULL, 0,
+                              "central directory entry %zu at offset %llu runs past the directory's end: "
+                              "rebuild the archive",
+                              z->n, (unsigned long long)off);
+            break;
+        }
+        if (z->n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            sign__zip_entry *ne = realloc(z->e, ncap * sizeof(*ne));
+
+            if (ne == NULL) {
+                return sign__error(SIGN_ENOMEM, "out of memory");
+            }
+            z->e = ne;
+            cap = ncap;
+        }
+        x = &z->e[z->n];
+        memset(x, 0, sizeof(*x));
+        x->index = z->n;
+        x->made_by = le16(h + 4);
+        x->flags = le16(h + 8);
+        x->method = le16(h + 10);
+        x->crc = le32(h + 16);
+        x->csize = le32(h + 20);
+        x->usize = le32(h + 24);
+        x->ext_attr = le32(h + 38);
+        x->lfh_offset = le32(h + 42);
+        if ((p = rd_at(r, off + 46, nl)) == NULL || (x->name = dup_bytes(p, nl)) == NULL) {
+            return r->ioerr ? sign__error(SIGN_EIO, "%s: read error", path) : SIGN_ENOMEM;
+        }
+        x->name_len = nl;
+        z->n++;
+        if (xl > 0 && (p = rd_at(r, off + 46 + nl, xl)) != NULL) {
+            zip64_extra(p, xl, &x->usize, &x->csize, &x->lfh_offset, 0);
+        }
+        if (x->lfh_offset > UINT64_MAX - e->shift) {
+            x->lfh_offset = UINT64_MAX;
+        } else {
+            x->lfh_offset += e->shift;
+        }
+        off += (uint64_t)46 + nl + xl + cl;
+    }
+    if (!z->entries_capped && z->n != e->n_total) {
+        sign__finding_add(f, "zip-eocd-inconsistent", SIGN_SEVERITY_DANGER, NULL, 0,
+                          "the end record declares %llu entries but the central directory holds %zu: "
+                          "extractors will disagree; rebuild the archive",
+                          (unsigned long long)e->n_total, z->n);
+    }
+    return 0;
+}
+
+#define FLAG_MASK 0x2849u /* encrypted, data descriptor, strong encryption, UTF-8, masked header */
+
+static void mismatch(sign__findings *f, const sign__zip_entry *x, const char *what, uint64_t cd, uint64_t lh)
+{
+    sign__finding_add(f, "zip-header-mismatch", SIGN_SEVERITY_DANGER, x->name, x->name_len,
+                      "local header and central directory disagree on the %s (%#llx vs %#llx): extractors will "
+                      "see different files; rebuild the archive",
+                      what, (unsigned long long)lh, (unsigned long long)cd);
+}
+
+static int read_local(sign__zip_entry *x, zrd *r, const sign_limits *lim, sign__findings *f)
+{
+    const unsigned char *p;
+    unsigned char h[30];
+    uint16_t lflags, lmethod, lnl, lxl;
+    uint32_t lcrc;
+    uint64_t lcsize, lusize, off = x->lfh_offset;
+    int z64local = 0;
+
+    x->end = off;
+    if ((p = rd_at(r, off, 30)) == NULL || memcmp(p, "PK\x03\x04", 4) != 0) {
+        return sign__finding_add(f, "zip-bad-local-header", SIGN_SEVERITY_DANGER, x->name, x->name_len,
+                                 "no local file header at offset %llu where the central directory points: "
+                                 "the archive is damaged or crafted; rebuild it",
+                                 (unsigned long long)off);
+    }
+    memcpy(h, p, sizeof(h));
+    lflags = le16(h + 6);
+    lmethod = le16(h + 8);
+    lcrc = le32(h + 14);
+    lcsize = le32(h + 18);
+    lusize = le32(h + 22);
+    lnl = le16(h + 26);
+    lxl = le16(h + 28);
+    if ((p = rd_at(r, off + 30, lnl)) == NULL) {
+        return sign__finding_add(f, "zip-truncated", SIGN_SEVERITY_DANGER, x->name, x->name_len,
+                                 "the local header at offset %llu runs past the end of the file: the archive is "
+                                 "truncated",
+                                 (unsigned long long)off);
+    }
+    if (lnl != x->name_len || memcmp(p, x->name, lnl) != 0) {
+        if ((x->local_name = dup_bytes(p, lnl)) == NULL) {
+            return SIGN_ENOMEM;
+        }
+        x->local_name_len = lnl;
+        sign__zip_check_name(f, x->local_name, lnl, lim);
+        sign__finding_add(f, "zip-header-mismatch", SIGN_SEVERITY_DANGER, x->name, x->name_len,
+                          "local header names this entry differently from the central directory: extractors "
+                          "will write different files; rebuild the archive");
+    }
+    if (lcsize == 0xffffffffu || lusize == 0xffffffffu) {
+        z64local = 1;
+    }
+    if (lxl > 0 && (p = rd_at(r, off + 30 + lnl, lxl)) != NULL) {
+        uint64_t u = lusize, c = lcsize;
+
+        zip64_extra(p, lxl, &u, &c, NULL, 1);
+        if (z64local) {
+            lusize = u;
+            lcsize = c;
+        }
+    }
+    x->lfh_ok = 1;
+    x->data_offset = off + 30 + lnl + lxl;
+    if (lmethod != x->method) {
+        mismatch(f, x, "compression method", x->method, lmethod);
+    }
+    if (((lflags ^ x->flags) & FLAG_MASK) != 0) {
+        mismatch(f, x, "flags", x->flags, lflags);
+    }
+    if (!(lflags & 0x8) || lcrc != 0) {
+        if (lcrc != x->crc) {
+            mismatch(f, x, "CRC-32", x->crc, lcrc);
+        }
+    }
+    if (!(lflags & 0x8) || lcsize != 0 || lusize != 0) {
+        if (lcsize != x->csize) {
+            mismatch(f, x, "compressed size", x->csize, lcsize);
+        }
+        if (lusize != x->usize) {
+            mismatch(f, x, "uncompressed size", x->usize, lusize);
+        }
+    }
+    if ((lflags & 1) && !(x->flags & 1)) {
+        sign__finding_add(f, "zip-encrypted", SIGN_SEVERITY_DANGER, x->name, x->name_len,
+                          "entry is encrypted and cannot be hashed: sign the unencrypted files instead");
+    }
+    if (x->csize > r->size || x->data_offset > r->size - x->csize) {
+        x->end = r->size;
+        return sign__finding_add(f, "zip-truncated", SIGN_SEVERITY_DANGER, x->name, x->name_len,
+                                 "entry data runs past the end of the file: the archive is truncated");
+    }
+    x->end = x->data_offset + x->csize;
+    if (x->flags & 0x8) {
+        int z64 = z64local || x->csize >= 0xffffffffu || x->usize >= 0xffffffffu;
+        size_t dl = z64 ? 20 : 12, sig = 0;
+        uint32_t dcrc;
+        uint64_t dc, du;
+
+        if ((p = rd_at(r, x->end, 4)) != NULL && memcmp(p, "PK\x07\x08", 4) == 0) {
+            sig = 4;
+        }
+        if ((p = rd_at(r, x->end + sig, dl)) == NULL) {
+            return sign__finding_add(f, "zip-truncated", SIGN_SEVERITY_DANGER, x->name, x->name_len,
+                                     "the data descriptor runs past the end of the file: the archive is "
+                                     "truncated");
+        }
+        dcrc = le32(p);
+        dc = z64 ? le64(p + 4) : le32(p + 4);
+        du = z64 ? le64(p + 12) : le32(p + 8);
+        if (dcrc != x->crc) {
+            mismatch(f, x, "data descriptor CRC-32", x->crc, dcrc);
+        }
+        if (dc != x->csize) {
+            mismatch(f, x, "data descriptor compressed size", x->csize, dc);
+        }
+        if (du != x->usize) {
+            mismatch(f, x, "data descriptor uncompressed size", x->usize, du);
+        }
+        x->end += sig + dl;
+    }
+    return 0;
+}
+
+static int cmp_offset(const void *a, const void *b)
+{
+    const sign__zip_entry *x = *(const sign__zip_entry *const *)a, *y = *(const sign__zip_entry *const *)b;
+
+    if (x->lfh_offset != y->lfh_offset) {
+        return x->lfh_offset < y->lfh_offset ? -1 : 1;
+    }
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+typedef struct namekey {
+    char *key;
+    const sign__zip_entry *x;
+} namekey;
+
+static int cmp_key(const void *a, const void *b)
+{
+    const namekey *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+
+    if (c != 0) {
+        return c;
+    }
+    return x->x->index < y->x->index ? -1 : x->x->index > y->x->index;
+}
+
+/* Raw names; equal names order by nothing else, so equal compares as 0. */
+static int cmp_raw(const void *a, const void *b)
+{
+    const sign__zip_entry *x = ((const namekey *)a)->x, *y = ((const namekey *)b)->x;
+    size_t m = x->name_len < y->name_len ? x->name_len : y->name_len;
+    int c = memcmp(x->name, y->name, m);
+
+    if (c != 0) {
+        return c;
+    }
+    return x->name_len < y->name_len ? -1 : x->name_len > y->name_len;
+}
+
+/* Normalised form: '\\' as '/', ASCII lower case, no empty or "." components, no trailing '/'. */
+static char *normal_key(const char *name, size_t len)
+{
+    char *k = malloc(len + 1);
+    size_t o = 0, i = 0;
+
+    if (k == NULL) {
+        return NULL;
+    }
+    while (i < len) {
+        size_t s = i;
+
+        while (i < len && name[i] != '/' && name[i] != '\\') {
+            i++;
+        }
+        if (!(i - s == 0 || (i - s == 1 && name[s] == '.'))) {
+            if (o > 0) {
+                k[o++] = '/';
+            }
+            for (size_t j = s; j < i; j++) {
+                char c = name[j];
+
+                k[o++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+            }
+        }
+        i++;
+    }
+    k[o] = '\0';
+    return k;
+}
+
+static int check_duplicates(const sign__zip *z, sign__findings *f)
+{
+    namekey *k = NULL;
+    int r = 0;
+    size_t n = z->n;
+
+    if (n < 2) {
+        return 0;
+    }
+    if ((k = calloc(n, sizeof(*k))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    /* Exact duplicates: names compared as stored (full length, NUL bytes included). */
+    for (size_t i = 0; i < n; i++) {
+        k[i].x = &z->e[i];
+    }
+    qsort(k, n, sizeof(*k), cmp_raw);
+    for (size_t i = 1; i < n; i++) {
+        if (cmp_raw(&k[i - 1], &k[i]) == 0) {
+            sign__finding_add(f, "zip-duplicate-name", SIGN_SEVERITY_DANGER, k[i].x->name, k[i].x->name_len,
+                              "two entries have this name; which one an extractor keeps varies: remove one");
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if ((k[i].key = normal_key(k[i].x->name, k[i].x->name_len)) == NULL) {
+            r = sign__error(SIGN_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    qsort(k, n, sizeof(*k), cmp_key);
+    for (size_t i = 1; i < n; i++) {
+        const sign__zip_entry *a = k[i - 1].x, *b = k[i].x;
+
+        if (strcmp(k[i].key, k[i - 1].key) == 0 &&
+            !(a->name_len == b->name_len && memcmp(a->name, b->name, a->name_len) == 0)) {
+            sign__finding_add(f, "zip-duplicate-name-normalised", SIGN_SEVERITY_WARNING, b->name, b->name_len,
+                              "this name equals another entry's after case folding or path normalisation; on a "
+                              "case-insensitive file system one overwrites the other: rename one");
+        }
+    }
+out:
+    for (size_t i = 0; i < n; i++) {
+        free(k[i].key);
+    }
+    free(k);
+    return r;
+}
+
+static void check_layout(sign__zip *z, const eocd *e, sign__findings *f)
+{
+    sign__zip_entry **s = NULL;
+    uint64_t cd_start = e->cd_off + e->shift, first, prev_end;
+
+    if (z->n > 0 && (s = malloc(z->n * sizeof(*s))) == NULL) {
+        sign__error(SIGN_ENOMEM, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < z->n; i++) {
+        s[i] = &z->e[i];
+    }
+    if (z->n > 0) {
+        qsort(s, z->n, sizeof(*s), cmp_offset);
+    }
+    first = z->n > 0 && s[0]->lfh_offset < cd_start ? s[0]->lfh_offset : cd_start;
+    if (first > 0) {
+        if (e->shift > 0) {
+            sign__finding_add(f, "zip-data-before-entries", SIGN_SEVERITY_DANGER, NULL, 0,
+                              "%llu bytes were prepended to the archive without adjusting its offsets: the file "
+                              "is also something else; sign the plain zip",
+                              (unsigned long long)first);
+        } else {
+            sign__finding_add(f, "zip-data-before-entries", SIGN_SEVERITY_DANGER, NULL, 0,
+                              "%llu bytes precede the first entry (a self-extractor or a polyglot file): sign the "
+                              "plain zip",
+                              (unsigned long long)first);
+        }
+    }
+    prev_end = first;
+    for (size_t i = 0; i < z->n; i++) {
+        sign__zip_entry *x = s[i];
+        uint64_t end = x->end > x->lfh_offset ? x->end : x->lfh_offset;
+
+        if (i > 0 && x->lfh_offset < prev_end) {
+            const sign__zip_entry *y = s[i - 1];
+            char other[160];
+
+            escape_into(other, sizeof(other), y->name, y->name_len);
+            sign__finding_add(f, "zip-overlapping-entries", SIGN_SEVERITY_DANGER, x->name, x->name_len,
+                              "entry starts at offset %llu inside the data of another entry (%s): the same bytes "
+                              "extract twice; rebuild the archive",
+                              (unsigned long long)x->lfh_offset, other);
+        } else if (x->lfh_offset > prev_end) {
+            sign__finding_add(f, "zip-unreferenced-data", SIGN_SEVERITY_WARNING, NULL, 0,
+                              "%llu bytes at offset %llu belong to no entry: something may be hidden there; "
+                              "rebuild the archive",
+                              (unsigned long long)(x->lfh_offset - prev_end), (unsigned long long)prev_end);
+        }
+        if (end > prev_end) {
+            prev_end = end;
+        }
+    }
+    if (prev_end > cd_start) {
+        sign__finding_add(f, "zip-overlapping-entries", SIGN_SEVERITY_DANGER, NULL, 0,
+                          "entry data runs into the central directory at offset %llu: rebuild the archive",
+                          (unsigned long long)cd_start);
+    } else if (prev_end < cd_start) {
+        sign__finding_add(f, "zip-unreferenced-data", SIGN_SEVERITY_WARNING, NULL, 0,
+                          "%llu bytes at offset %llu belong to no entry: something may be hidden there; rebuild "
+                          "the archive",
+                          (unsigned long long)(cd_start - prev_end), (unsigned long long)prev_end);
+    }
+    if (cd_start + e->cd_size < e->records_start) {
+        sign__finding_add(f, "zip-unreferenced-data", SIGN_SEVERITY_WARNING, NULL, 0,
+                          "%llu bytes between the central directory and the end record belong to nothing: "
+                          "rebuild the archive",
+                          (unsigned long long)(e->records_start - cd_start - e->cd_size));
+    }
+    free(s);
+}
+
+int sign__zip_parse(sign__zip **out, int fd, uint64_t size, const char *path, const sign_limits *lim,
+                    sign__findings *f)
+{
+    zrd r = {fd, size, NULL, 0, 0, 0};
+    sign__zip *z = NULL;
+    eocd e;
+    int found = 0, rc;
+    uint64_t bogus, other;
+    size_t others;
+
+    *out = NULL;
+    if ((r.buf = malloc(RD_WINDOW)) == NULL || (z = calloc(1, sizeof(*z))) == NULL) {
+        rc = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    z->file_size = size;
+    if ((rc = eocd_find(&r, &e, &found, &bogus, &other, &others)) != 0) {
+        if (rc == SIGN_EIO) {
+            sign__error(rc, "%s: read error: %s", path, strerror(r.ioerr));
+        }
+        goto out;
+    }
+    if (!found) {
+        rc = sign__error(SIGN_EPARSE,
+                         "%s: starts like a zip but has no valid end-of-central-directory record in its last "
+                         "%llu bytes (truncated or damaged)",
+                         path, (unsigned long long)(size < 65557 ? size : 65557));
+        goto out;
+    }
+    z->cd_offset = e.cd_off + e.shift;
+    z->cd_size = e.cd_size;
+    z->eocd_offset = e.pos;
+    z->shift = e.shift;
+    if (bogus != UINT64_MAX) {
+        sign__finding_add(f, "zip-multiple-eocd", SIGN_SEVERITY_DANGER, NULL, 0,
+                          "the last end record signature at offset %llu is not valid, an earlier one is used: "
+                          "tools will disagree on the contents; rebuild the archive",
+                          (unsigned long long)bogus);
+    }
+    if (others > 0) {
+        sign__finding_add(f, "zip-multiple-eocd", SIGN_SEVERITY_DANGER, NULL, 0,
+                          "%zu more end records (first at offset %llu) hide a second archive in the comment or "
+                          "tail: tools will disagree on the contents; rebuild the archive",
+                          others, (unsigned long long)other);
+    }
+    if (e.inconsistent) {
+        sign__finding_add(f, "zip-eocd-inconsistent", SIGN_SEVERITY_DANGER, NULL, 0,
+                          "the zip64 end record and the classic end record disagree: rebuild the archive");
+    }
+    if (e.pos + 22 + e.clen < size) {
+        sign__finding_add(f, "zip-data-after-end", SIGN_SEVERITY_DANGER, NULL, 0,
+                          "%llu bytes follow the end record at offset %llu: data is appended to the archive; "
+                          "sign the plain zip",
+                          (unsigned long long)(size - e.pos - 22 - e.clen), (unsigned long long)e.pos);
+    }
+    if ((rc = read_cd(z, &r, &e, path, lim, f)) != 0) {
+        goto out;
+    }
+    for (size_t i = 0; i < z->n; i++) {
+        sign__zip_entry *x = &z->e[i];
+
+        sign__zip_check_name(f, x->name, x->name_len, lim);
+        if (x->flags & 1) {
+            sign__finding_add(f, "zip-encrypted", SIGN_SEVERITY_DANGER, x->name, x->name_len,
+                              "entry is encrypted and cannot be hashed: sign the unencrypted files instead");
+        }
+        if ((x->made_by >> 8) == 3) {
+            unsigned int mode = x->ext_attr >> 16, type = mode & S_IFMT;
+
+            if (mode & (S_ISUID | S_ISGID)) {
+                sign__finding_add(f, "zip-setuid", SIGN_SEVERITY_DANGER, x->name, x->name_len,
+                                  "entry has the setuid or setgid bit (mode %04o): clear it before packaging",
+                                  mode & 07777);
+            }
+            if (type == S_IFCHR || type == S_IFBLK || type == S_IFIFO || type == S_IFSOCK) {
+                sign__finding_add(f, "zip-special-file", SIGN_SEVERITY_DANGER, x->name, x->name_len,
+                                  "entry is a device, FIFO or socket: remove it from the archive");
+            }
+        }
+        if ((rc = read_local(x, &r, lim, f)) != 0) {
+            goto out;
+        }
+        if (r.ioerr) {
+            rc = sign__error(SIGN_EIO, "%s: read error: %s", path, strerror(r.ioerr));
+            goto out;
+        }
+    }
+    if ((rc = check_duplicates(z, f)) != 0) {
+        goto out;
+    }
+    check_layout(z, &e, f);
+    *out = z;
+    z = NULL; /* transferred */
+    rc = 0;
+out:
+    sign__zip_free(z);
+    free(r.buf);
+    return rc;
+}
