@@ -14,7 +14,7 @@ trap 'exit 1' INT TERM
 ok=1
 
 say() { printf '\n==> %s\n' "$*"; }
-show() { printf '$ %s\n' "$*"; "$@"; }
+show() { printf '$ %s\n' "$*"; "$@" 2>&1; }
 
 cp "$here/app-1.0.zip" "$tmp/app-1.0.zip"
 cd "$tmp" || exit 1
