@@ -127,8 +127,8 @@ static void cli_policy(const char *name, const char *json)
     tu_write_str(cp(name), json);
 }
 
-#define POLICY_RELEASE                                                                                            \
-    "{\"version\": 1, \"keys\": [{\"name\": \"release\", \"public_key\": \"release.pub\", \"artifacts\": "      \
+#define POLICY_RELEASE                                                                                               \
+    "{\"version\": 1, \"keys\": [{\"name\": \"release\", \"public_key\": \"release.pub\", \"artifacts\": "           \
     "[\"*\"]}]}"
 
 static void cli_flip_byte(const char *path, size_t off)
@@ -635,6 +635,12 @@ Test(cli, truncated_zip_and_missing_artifact, .init = cli_setup, .fini = cli_tea
     cli_assert_one_line_error(RUN("sign", "-k", cp("release.key"), cp("absent.zip")), "absent.zip");
     cr_assert(!tu_exists(cp("absent.zip.sigstore.json")));
     cli_assert_one_line_error(RUN("hash", cp("absent.zip")), "absent.zip");
+    cli_policy("policy.json", POLICY_RELEASE);
+    cli_assert_one_line_error(RUN("verify", "-p", cp("policy.json"), cp("absent.zip")), "absent.zip");
+    cr_assert_str_eq(cli_out, "");
+    /* --json: the verdict on stdout even for an input error, and the one line on stderr. */
+    cli_assert_one_line_error(RUN("verify", "-p", cp("policy.json"), "--json", cp("absent.zip")), "absent.zip");
+    cr_assert_not_null(strstr(cli_out, "\"ARTIFACT_UNREADABLE\""), "%s", cli_out);
     cli_free_output();
 }
 
@@ -754,8 +760,8 @@ Test(cli, inspect_shows_key_id_and_subjects, .init = cli_setup, .fini = cli_tear
     cr_assert_str_eq(json_string_value(json_object_get(j, "fingerprint")), fp);
     cr_assert_eq(json_array_size(json_object_get(j, "subjects")), 1);
     {
-        const char *name = json_string_value(
-            json_object_get(json_array_get(json_object_get(j, "subjects"), 0), "name"));
+        const char *name =
+            json_string_value(json_object_get(json_array_get(json_object_get(j, "subjects"), 0), "name"));
         cr_assert_not_null(name);
         cr_assert_not_null(strstr(name, "app-1.0.zip"), "%s", name);
         (void)zip;

@@ -6,16 +6,15 @@
 #include "cli.h"
 #include "output.h"
 
-static const char hash_usage[] =
-    "usage: signet hash [--json] [--name NAME]... ARTIFACT...\n"
-    "\n"
-    "Print the in-toto statement that 'signet sign' would sign for these\n"
-    "artifacts (indented; --json: the exact compact bytes). Findings go to stderr.\n"
-    "SOURCE_DATE_EPOCH, when set, fixes the created time.\n"
-    "\n"
-    "      --json       compact deterministic JSON (the bytes that would be signed)\n"
-    "      --name NAME  name of the next artifact in the manifest (once per artifact)\n"
-    "  -h, --help       show this help\n";
+static const char hash_usage[] = "usage: signet hash [--json] [--name NAME]... ARTIFACT...\n"
+                                 "\n"
+                                 "Print the in-toto statement that 'signet sign' would sign for these\n"
+                                 "artifacts (indented; --json: the exact compact bytes). Findings go to stderr.\n"
+                                 "SOURCE_DATE_EPOCH, when set, fixes the created time.\n"
+                                 "\n"
+                                 "      --json       compact deterministic JSON (the bytes that would be signed)\n"
+                                 "      --name NAME  name of the next artifact in the manifest (once per artifact)\n"
+                                 "  -h, --help       show this help\n";
 
 int cmd_hash(int argc, char **argv)
 {
@@ -44,19 +43,13 @@ int cmd_hash(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'J':
-            json = 1;
-            break;
-        case 'N':
-            names[nnames++] = optarg;
-            break;
+        case 'J': json = 1; break;
+        case 'N': names[nnames++] = optarg; break;
         case 'h':
             fputs(hash_usage, stdout);
             rc = 0;
             goto out;
-        default:
-            rc = out_getopt_error("hash", c, argv);
-            goto out;
+        default: rc = out_getopt_error("hash", c, argv); goto out;
         }
     }
     if (optind >= argc) {

@@ -8,16 +8,15 @@
 #include "cli.h"
 #include "output.h"
 
-static const char inspect_usage[] =
-    "usage: signet inspect [--json] BUNDLE\n"
-    "\n"
-    "Show what a Sigstore bundle claims: media type, signer key id and\n"
-    "fingerprint, payload type, subjects, created time, artifacts with their\n"
-    "kind, size, entry counts and findings. Nothing is verified: use\n"
-    "'signet verify' for that.\n"
-    "\n"
-    "      --json  one JSON object with the same fields\n"
-    "  -h, --help  show this help\n";
+static const char inspect_usage[] = "usage: signet inspect [--json] BUNDLE\n"
+                                    "\n"
+                                    "Show what a Sigstore bundle claims: media type, signer key id and\n"
+                                    "fingerprint, payload type, subjects, created time, artifacts with their\n"
+                                    "kind, size, entry counts and findings. Nothing is verified: use\n"
+                                    "'signet verify' for that.\n"
+                                    "\n"
+                                    "      --json  one JSON object with the same fields\n"
+                                    "  -h, --help  show this help\n";
 
 /* Everything inspect shows, as a JSON object (also the source of the human form). */
 static int inspect_build(json_t **out, const char *path, const sign_bundle *b)
@@ -106,8 +105,8 @@ static int inspect_build(json_t **out, const char *path, const sign_bundle *b)
             json_array_append_new(findings, jf);
         }
         ja = json_pack("{s:s, s:s, s:I, s:I, s:o}", "name", a.name != NULL ? a.name : "", "kind",
-                       a.kind != NULL ? a.kind : "", "size", (json_int_t)a.size, "entries",
-                       (json_int_t)a.entry_count, "findings", findings);
+                       a.kind != NULL ? a.kind : "", "size", (json_int_t)a.size, "entries", (json_int_t)a.entry_count,
+                       "findings", findings);
         if (ja != NULL && a.sha256 != NULL) {
             out_hex(hex, sizeof(hex), a.sha256, SIGN_SHA256_LEN);
             json_object_set_new(ja, "sha256", json_string(hex));
@@ -159,21 +158,24 @@ static void inspect_print(const json_t *o)
     printf("predicate:     %s\n", jstr(o, "predicateType"));
     printf("created:       %s (the signer's clock, not a trusted time)\n", jstr(o, "created"));
     printf("subjects:      %zu\n", json_array_size(subjects));
-    json_array_foreach(subjects, i, v) {
+    json_array_foreach(subjects, i, v)
+    {
         printf("  %s  sha256:%s\n", jstr(v, "name"), jstr(v, "sha256"));
     }
     if (json_array_size(arts) == 0) {
         return;
     }
     printf("artifacts:     %zu\n", json_array_size(arts));
-    json_array_foreach(arts, i, v) {
+    json_array_foreach(arts, i, v)
+    {
         const json_t *findings = json_object_get(v, "findings");
         size_t j;
         json_t *f;
         printf("  %s  %s  %lld bytes  %lld entries  %zu findings\n", jstr(v, "name"), jstr(v, "kind"),
                (long long)json_integer_value(json_object_get(v, "size")),
                (long long)json_integer_value(json_object_get(v, "entries")), json_array_size(findings));
-        json_array_foreach(findings, j, f) {
+        json_array_foreach(findings, j, f)
+        {
             if (json_object_get(f, "path") != NULL) {
                 printf("    finding: %s %s %s: %s\n", jstr(f, "severity"), jstr(f, "id"), jstr(f, "path"),
                        jstr(f, "message"));
@@ -203,14 +205,9 @@ int cmd_inspect(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'J':
-            json = 1;
-            break;
-        case 'h':
-            fputs(inspect_usage, stdout);
-            return 0;
-        default:
-            return out_getopt_error("inspect", c, argv);
+        case 'J': json = 1; break;
+        case 'h': fputs(inspect_usage, stdout); return 0;
+        default: return out_getopt_error("inspect", c, argv);
         }
     }
     if (argc - optind != 1) {

@@ -8,21 +8,20 @@
 #include "cli.h"
 #include "output.h"
 
-static const char sign_usage[] =
-    "usage: signet sign -k KEY [--passphrase-file F] [--allow FINDING]... [-o BUNDLE]\n"
-    "                   [--name NAME]... ARTIFACT...\n"
-    "\n"
-    "Sign files and zips into one Sigstore bundle (default ARTIFACT.sigstore.json\n"
-    "for a single artifact; -o is required for several).\n"
-    "\n"
-    "  -k, --key KEY            private key (PKCS#8 PEM); passphrase from\n"
-    "                           SIGNET_PASSPHRASE, --passphrase-file or the terminal\n"
-    "      --passphrase-file F  read the key's passphrase from the first line of F\n"
-    "      --allow FINDING      sign despite a dangerous finding with this id\n"
-    "  -o, --output BUNDLE      write the bundle here (atomically)\n"
-    "      --name NAME          name of the next artifact in the manifest (once per\n"
-    "                           artifact, in order; default: the path given)\n"
-    "  -h, --help               show this help\n";
+static const char sign_usage[] = "usage: signet sign -k KEY [--passphrase-file F] [--allow FINDING]... [-o BUNDLE]\n"
+                                 "                   [--name NAME]... ARTIFACT...\n"
+                                 "\n"
+                                 "Sign files and zips into one Sigstore bundle (default ARTIFACT.sigstore.json\n"
+                                 "for a single artifact; -o is required for several).\n"
+                                 "\n"
+                                 "  -k, --key KEY            private key (PKCS#8 PEM); passphrase from\n"
+                                 "                           SIGNET_PASSPHRASE, --passphrase-file or the terminal\n"
+                                 "      --passphrase-file F  read the key's passphrase from the first line of F\n"
+                                 "      --allow FINDING      sign despite a dangerous finding with this id\n"
+                                 "  -o, --output BUNDLE      write the bundle here (atomically)\n"
+                                 "      --name NAME          name of the next artifact in the manifest (once per\n"
+                                 "                           artifact, in order; default: the path given)\n"
+                                 "  -h, --help               show this help\n";
 
 static int same_path(const char *a, const char *b)
 {
@@ -91,9 +90,12 @@ static void print_refusal(sign_artifact *const *arts, size_t n, char *const *all
 int cmd_sign(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"key", required_argument, NULL, 'k'},       {"passphrase-file", required_argument, NULL, 'P'},
-        {"allow", required_argument, NULL, 'A'},     {"output", required_argument, NULL, 'o'},
-        {"name", required_argument, NULL, 'N'},      {"help", no_argument, NULL, 'h'},
+        {"key", required_argument, NULL, 'k'},
+        {"passphrase-file", required_argument, NULL, 'P'},
+        {"allow", required_argument, NULL, 'A'},
+        {"output", required_argument, NULL, 'o'},
+        {"name", required_argument, NULL, 'N'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     sign_sign_options opts = SIGN_SIGN_OPTIONS_INIT;
@@ -120,28 +122,16 @@ int cmd_sign(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":k:o:h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'k':
-            keypath = optarg;
-            break;
-        case 'P':
-            pp.file = optarg;
-            break;
-        case 'A':
-            allow[nallow++] = optarg;
-            break;
-        case 'o':
-            output = optarg;
-            break;
-        case 'N':
-            names[nnames++] = optarg;
-            break;
+        case 'k': keypath = optarg; break;
+        case 'P': pp.file = optarg; break;
+        case 'A': allow[nallow++] = optarg; break;
+        case 'o': output = optarg; break;
+        case 'N': names[nnames++] = optarg; break;
         case 'h':
             fputs(sign_usage, stdout);
             rc = 0;
             goto out;
-        default:
-            rc = out_getopt_error("sign", c, argv);
-            goto out;
+        default: rc = out_getopt_error("sign", c, argv); goto out;
         }
     }
     nart = (size_t)(argc - optind);

@@ -75,8 +75,8 @@ static void print_human(const sign_verify_result *res, int r, const char *policy
         for (size_t i = 0; i < n; i++) {
             const sign_check *c = sign_verify_result_check(res, i);
             if (c->status == SIGN_CHECK_FAIL && c->code == r) {
-                const char *what = c->bundle != NULL && strcmp(c->check, "bundle") == 0 ? c->bundle
-                                                                                          : check_subject(c);
+                const char *what =
+                    c->bundle != NULL && strcmp(c->check, "bundle") == 0 ? c->bundle : check_subject(c);
                 if (c->message != NULL && strstr(c->message, what) != NULL) {
                     cli_error("%s", c->message);
                 } else {
@@ -97,8 +97,8 @@ static void print_human(const sign_verify_result *res, int r, const char *policy
         } else {
             continue;
         }
-        fprintf(stderr, "%s %s %s: %s\n", c->status == SIGN_CHECK_FAIL ? "FAIL" : "WARN", c->reason,
-                check_subject(c), c->message != NULL ? c->message : "");
+        fprintf(stderr, "%s %s %s: %s\n", c->status == SIGN_CHECK_FAIL ? "FAIL" : "WARN", c->reason, check_subject(c),
+                c->message != NULL ? c->message : "");
     }
     collect_signers(signers, sizeof(signers), res);
     if (r == 0 && nfail == 0 && nwarn == 0) {
@@ -116,9 +116,12 @@ static void print_human(const sign_verify_result *res, int r, const char *policy
 int cmd_verify(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"policy", required_argument, NULL, 'p'}, {"bundle", required_argument, NULL, 'b'},
-        {"json", no_argument, NULL, 'J'},         {"entries", no_argument, NULL, 'E'},
-        {"at", required_argument, NULL, 'T'},     {"help", no_argument, NULL, 'h'},
+        {"policy", required_argument, NULL, 'p'},
+        {"bundle", required_argument, NULL, 'b'},
+        {"json", no_argument, NULL, 'J'},
+        {"entries", no_argument, NULL, 'E'},
+        {"at", required_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     sign_verify_options opts = SIGN_VERIFY_OPTIONS_INIT;
@@ -142,18 +145,10 @@ int cmd_verify(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":p:b:h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'p':
-            policy_path = optarg;
-            break;
-        case 'b':
-            bundles[nbundles++] = optarg;
-            break;
-        case 'J':
-            json = 1;
-            break;
-        case 'E':
-            opts.flags |= SIGN_VERIFY_ENTRIES;
-            break;
+        case 'p': policy_path = optarg; break;
+        case 'b': bundles[nbundles++] = optarg; break;
+        case 'J': json = 1; break;
+        case 'E': opts.flags |= SIGN_VERIFY_ENTRIES; break;
         case 'T':
             if (sign_parse_time(&opts.at, optarg) != 0) {
                 rc = out_usage_error("verify", "--at %s: not an RFC 3339 UTC time (2026-01-01T00:00:00Z)", optarg);
@@ -164,9 +159,7 @@ int cmd_verify(int argc, char **argv)
             fputs(verify_usage, stdout);
             rc = 0;
             goto out;
-        default:
-            rc = out_getopt_error("verify", c, argv);
-            goto out;
+        default: rc = out_getopt_error("verify", c, argv); goto out;
         }
     }
     if (policy_path == NULL) {

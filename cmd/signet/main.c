@@ -5,20 +5,19 @@
 
 #include "cli.h"
 
-static const char usage_text[] =
-    "usage: signet <command> [options]\n"
-    "\n"
-    "commands:\n"
-    "  keygen   create a key pair (PREFIX.key, PREFIX.pub)\n"
-    "  sign     sign artifacts into a Sigstore bundle\n"
-    "  verify   verify artifacts against bundles under a trust policy\n"
-    "  inspect  show what a bundle says (without verifying it)\n"
-    "  hash     print the statement that sign would sign\n"
-    "  help     'signet help CMD' shows the options of CMD\n"
-    "\n"
-    "signet --version prints the version. Exit status: 0 verified or done,\n"
-    "1 verification failed, 2 usage or input error, 3 untrusted signer,\n"
-    "4 policy violated, 5 revoked, 6 expired. See signet(1).\n";
+static const char usage_text[] = "usage: signet <command> [options]\n"
+                                 "\n"
+                                 "commands:\n"
+                                 "  keygen   create a key pair (PREFIX.key, PREFIX.pub)\n"
+                                 "  sign     sign artifacts into a Sigstore bundle\n"
+                                 "  verify   verify artifacts against bundles under a trust policy\n"
+                                 "  inspect  show what a bundle says (without verifying it)\n"
+                                 "  hash     print the statement that sign would sign\n"
+                                 "  help     'signet help CMD' shows the options of CMD\n"
+                                 "\n"
+                                 "signet --version prints the version. Exit status: 0 verified or done,\n"
+                                 "1 verification failed, 2 usage or input error, 3 untrusted signer,\n"
+                                 "4 policy violated, 5 revoked, 6 expired. See signet(1).\n";
 
 typedef int (*cmd_fn)(int argc, char **argv);
 
@@ -42,22 +41,15 @@ static cmd_fn find_command(const char *name)
 int cli_exit_code(int sign_code)
 {
     switch (sign_code) {
-    case SIGN_OK:
-        return EXIT_VERIFIED;
+    case SIGN_OK: return EXIT_VERIFIED;
     case SIGN_EBADSIG:
     case SIGN_EDIGEST:
-    case SIGN_EVERIFY:
-        return EXIT_FAILED;
-    case SIGN_EUNTRUSTED:
-        return EXIT_UNTRUSTED;
-    case SIGN_EPOLICY:
-        return EXIT_POLICY;
-    case SIGN_EREVOKED:
-        return EXIT_REVOKED;
-    case SIGN_EEXPIRED:
-        return EXIT_EXPIRED;
-    default:
-        return EXIT_USAGE;
+    case SIGN_EVERIFY: return EXIT_FAILED;
+    case SIGN_EUNTRUSTED: return EXIT_UNTRUSTED;
+    case SIGN_EPOLICY: return EXIT_POLICY;
+    case SIGN_EREVOKED: return EXIT_REVOKED;
+    case SIGN_EEXPIRED: return EXIT_EXPIRED;
+    default: return EXIT_USAGE;
     }
 }
 

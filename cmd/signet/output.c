@@ -123,8 +123,8 @@ void out_progress_cb(const char *what, uint64_t done, uint64_t total, void *user
         return;
     }
     if (total > 0) {
-        fprintf(stderr, "\r\033[K%s: %" PRIu64 "/%" PRIu64 " MiB (%u%%)", what != NULL ? what : "",
-                done >> 20, total >> 20, (unsigned)(done * 100 / total));
+        fprintf(stderr, "\r\033[K%s: %" PRIu64 "/%" PRIu64 " MiB (%u%%)", what != NULL ? what : "", done >> 20,
+                total >> 20, (unsigned)(done * 100 / total));
     } else {
         fprintf(stderr, "\r\033[K%s: %" PRIu64 " MiB", what != NULL ? what : "", done >> 20);
     }
