@@ -354,7 +354,9 @@ static int verify_bundle(vctx *c, vb *b)
     b->key = ki;
     if ((r = add_check(c, "signature", SIGN_CHECK_PASS, "OK", 0, art, b->path, k->name,
                        "bundle %s: signature verifies under policy key \"%s\" (key id %s)", b->path, k->name,
-                       k->keyid)) != 0) {
+                       k->keyid)) != 0 ||
+        (r = add_check(c, "signer", SIGN_CHECK_PASS, "OK", 0, art, b->path, k->name,
+                       "bundle %s is signed by policy key \"%s\"", b->path, k->name)) != 0) {
         return r;
     }
 
