@@ -130,8 +130,8 @@ static int key_classify(sign_key_type *out, EVP_PKEY *pkey, const char *what)
     } else if (EVP_PKEY_is_a(pkey, "EC")) {
         if (EVP_PKEY_get_group_name(pkey, group, sizeof(group), &glen) != 1) {
             ERR_clear_error();
-            return sign__error(SIGN_EUNSUPPORTED, "%s: EC key with explicit or unknown curve parameters is not supported",
-                               what);
+            return sign__error(SIGN_EUNSUPPORTED,
+                               "%s: EC key with explicit or unknown curve parameters is not supported", what);
         }
         if (strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0) {
             *out = SIGN_KEY_ECDSA_P256;
@@ -833,8 +833,7 @@ int sign_key_sign(unsigned char **sig, size_t *siglen, const sign_key *key, cons
         msg = empty;
         msglen = 0;
     }
-    if ((md = EVP_MD_CTX_new()) == NULL || !md_init(md, key, 0) ||
-        EVP_DigestSign(md, NULL, &len, msg, msglen) != 1) {
+    if ((md = EVP_MD_CTX_new()) == NULL || !md_init(md, key, 0) || EVP_DigestSign(md, NULL, &len, msg, msglen) != 1) {
         r = sign__ossl_error(SIGN_ECRYPTO, "%s signing failed", sign_key_type_name(key->type));
         goto out;
     }

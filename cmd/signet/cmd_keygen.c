@@ -54,12 +54,16 @@ static char *keygen_path(const char *prefix, const char *suffix)
     return p;
 }
 
-/* 1 when something (a file, a directory, even a dangling symlink) is at path. */
+/*
+ * 1 when something (a file, a directory, even a dangling symlink) is at path.
+ * Other errors (no such directory, no permission) are left to the write,
+ * which reports them precisely.
+ */
 static int keygen_taken(const char *path)
 {
     struct stat st;
 
-    return lstat(path, &st) == 0 || errno != ENOENT;
+    return lstat(path, &st) == 0;
 }
 
 /*
@@ -106,12 +110,9 @@ static int keygen_check_long(int argc, char **argv, const struct option *longopt
 int cmd_keygen(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"type", required_argument, NULL, 't'},
-        {"output", required_argument, NULL, 'o'},
-        {"no-passphrase", no_argument, NULL, 'N'},
-        {"passphrase-file", required_argument, NULL, 'P'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"type", required_argument, NULL, 't'},    {"output", required_argument, NULL, 'o'},
+        {"no-passphrase", no_argument, NULL, 'N'}, {"passphrase-file", required_argument, NULL, 'P'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     cli_passphrase pp = {NULL, 0};
     const char *prefix = NULL, *typename = "ed25519";
@@ -174,8 +175,7 @@ int cmd_keygen(int argc, char **argv)
         }
     }
     if (ti == ntypes) {
-        rc = out_usage_error("keygen", "unknown key type '%s' (ed25519, ecdsa-p256, ecdsa-p384, rsa-3072)",
-                             typename);
+        rc = out_usage_error("keygen", "unknown key type '%s' (ed25519, ecdsa-p256, ecdsa-p384, rsa-3072)", typename);
         goto out;
     }
     keypath = keygen_path(prefix, ".key");
