@@ -1,5 +1,6 @@
 /* signet keygen: create a key pair, PREFIX.key (0600, encrypted PKCS#8) and PREFIX.pub (SPKI). */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,18 @@ static int keygen_taken(const char *path)
     struct stat st;
 
     return lstat(path, &st) == 0;
+}
+
+/* 1 when this process has a controlling terminal to ask for a passphrase. */
+static int keygen_have_tty(void)
+{
+    int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+    if (fd < 0) {
+        return 0;
+    }
+    close(fd);
+    return 1;
 }
 
 /*
@@ -197,8 +210,11 @@ int cmd_keygen(int argc, char **argv)
         }
         n = cli_passphrase_cb(pass, NEW_PASS_MAX, 1, &pp);
         if (n < 0) {
-            cli_error("no passphrase for the new key: set SIGNET_PASSPHRASE, use --passphrase-file F or a "
-                      "terminal, or --no-passphrase");
+            /* The callback says why when it had a source; say what to do when it had none. */
+            if (getenv("SIGNET_PASSPHRASE") == NULL && pp.file == NULL && !keygen_have_tty()) {
+                cli_error("no passphrase for the new key and no terminal to ask: set SIGNET_PASSPHRASE, use "
+                          "--passphrase-file F, or --no-passphrase");
+            }
             goto out;
         }
         if (n == 0) {

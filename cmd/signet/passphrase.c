@@ -119,11 +119,12 @@ static void restore_and_reraise(int sig)
 /* Read one line from the tty with echo off. Returns its length or -1. */
 static int read_tty_line(int fd, const char *prompt, char *line, size_t size)
 {
-    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP};
+    /* Not SIGTSTP: resuming after a restore would read the rest with echo on. */
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
     struct sigaction sa, old[sizeof(sigs) / sizeof(sigs[0])];
     struct termios tio;
     size_t n = 0;
-    int r = -1, overflow = 0;
+    int r = -1, overflow = 0, eof = 0;
     char c;
 
     if (tcgetattr(fd, &saved_tio) != 0) {
@@ -149,7 +150,8 @@ static int read_tty_line(int fd, const char *prompt, char *line, size_t size)
             continue;
         }
         if (got <= 0) {
-            goto out; /* EOF (Ctrl-D) or error: no passphrase */
+            eof = 1;
+            goto out;
         }
         if (c == '\n' || c == '\r') {
             break;
@@ -160,11 +162,9 @@ static int read_tty_line(int fd, const char *prompt, char *line, size_t size)
             overflow = 1;
         }
     }
-    if (overflow) {
-        cli_error("passphrase longer than %zu bytes", size);
-        goto out;
+    if (!overflow) {
+        r = (int)n;
     }
-    r = (int)n;
 out:
     c = 0;
     (void)tcsetattr(fd, TCSAFLUSH, &saved_tio);
@@ -174,6 +174,12 @@ out:
     }
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
         sigaction(sigs[i], &old[i], NULL);
+    }
+    /* Reported after the terminal is restored, on a line of its own. */
+    if (eof) {
+        cli_error("no passphrase entered");
+    } else if (overflow) {
+        cli_error("passphrase longer than %zu bytes", size);
     }
     if (r < 0) {
         OPENSSL_cleanse(line, size);
