@@ -22,8 +22,9 @@ typedef enum {
  * class of a failure (0 for a pass). Strings are owned by the result.
  */
 typedef struct sign_check {
-    const char *check;    /* "bundle", "signature", "signer", "key-validity", "artifact-glob",
-                             "subject", "entries", "threshold", "timestamp", "signature-age" */
+    const char *check;    /* "artifact", "bundle", "signature", "signer", "key-validity", "statement",
+                             "artifact-glob", "subject", "entries", "threshold", "timestamp",
+                             "signature-age" */
     sign_check_status status;
     const char *reason;
     int code;
