@@ -76,12 +76,12 @@ int cmd_hash(int argc, char **argv)
     out_progress_end();
     out_findings(stderr, arts, nart);
     if (r != 0) {
-        rc = cli_fail(r, "hash");
+        rc = cli_fail(r, NULL);
         goto out;
     }
     r = json ? sign_statement_serialize(&text, &len, st) : sign_statement_serialize_pretty(&text, st);
     if (r != 0) {
-        rc = cli_fail(r, "hash");
+        rc = cli_fail(r, NULL);
         goto out;
     }
     fputs(text, stdout);

@@ -195,7 +195,7 @@ int cmd_sign(int argc, char **argv)
         goto out;
     }
     if (r != 0) {
-        rc = cli_fail(r, "sign");
+        rc = cli_fail(r, NULL);
         goto out;
     }
     if (sign_key_id(keyid, sizeof(keyid), key) != 0) {
