@@ -683,10 +683,16 @@ static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb 
         r = add_check(c, "threshold", SIGN_CHECK_PASS, "OK", 0, art, NULL, NULL,
                       "artifact %s: %zu of %lld required distinct trusted signer(s): %s", art, ncount,
                       (long long)p->threshold, names);
+    } else if (covered == 0) {
+        r = add_check(c, "threshold", SIGN_CHECK_FAIL, "THRESHOLD_NOT_MET", SIGN_EPOLICY, art, NULL, NULL,
+                      "artifact %s has 0 of the %lld distinct trusted signers the policy requires: no valid "
+                      "signature covers its bytes; fix the failures reported for it",
+                      art, (long long)p->threshold);
     } else {
         r = add_check(c, "threshold", SIGN_CHECK_FAIL, "THRESHOLD_NOT_MET", SIGN_EPOLICY, art, NULL, NULL,
-                      "artifact %s has %zu of the %lld distinct trusted signers the policy requires%s%s%s; add "
-                      "bundles signed by other keys of the policy",
+                      "artifact %s has %zu of the %lld distinct trusted signers the policy requires%s%s%s (a "
+                      "key counts once, and only inside its window and globs); add bundles signed by other "
+                      "keys of the policy",
                       art, ncount, (long long)p->threshold, ncount ? " (" : "", names, ncount ? ")" : "");
     }
     if (r != 0) {
