@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -351,7 +352,12 @@ static int walk_data(walk *w, struct archive *ar, sign_entry *e, const sign__zip
         if (ar_r == ARCHIVE_WARN) {
             const char *m = ar_msg(ar);
 
-            if (strstr(m, "CRC") != NULL) {
+            if (strstr(m, "wrong size") != NULL) {
+                sign__finding_add(&w->a->findings, "zip-size-mismatch", SIGN_SEVERITY_DANGER, e->path, SIZE_MAX,
+                                  "content size differs from the size the headers declare (%s): rebuild the "
+                                  "archive",
+                                  m);
+            } else if (strstr(m, "CRC") != NULL) {
                 sign__finding_add(&w->a->findings, "zip-crc-mismatch", SIGN_SEVERITY_DANGER, e->path, SIZE_MAX,
                                   "content does not match its CRC-32 (%s): the archive is damaged or tampered; "
                                   "rebuild it",
@@ -437,7 +443,9 @@ static int walk_entry(walk *w, struct archive *ar, struct archive_entry *ae, siz
     int matched = 0, r;
 
     if (x != NULL) {
-        if (same_name(raw, x->name, x->name_len) || same_name(u8, x->name, x->name_len)) {
+        if ((raw == NULL && u8 == NULL) || same_name(raw, x->name, x->name_len) ||
+            same_name(u8, x->name, x->name_len)) {
+            /* (No name at all: libarchive could not convert it; the central directory's is the name.) */
             name = x->name;
             name_len = x->name_len;
             matched = 1;
@@ -673,7 +681,31 @@ out:
     return r;
 }
 
+static int walk_zip_in(sign_artifact *a, int fd, const char *path, const sign_limits *lim);
+
+/*
+ * libarchive converts UTF-8 entry names to the current locale's charset and
+ * drops names it cannot convert. The library must not depend on the
+ * caller's locale, so the walk runs with this thread (only) in C.UTF-8:
+ * flagged names then pass unchanged, unflagged ones are raw bytes anyway.
+ */
 static int walk_zip(sign_artifact *a, int fd, const char *path, const sign_limits *lim)
+{
+    locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0), old = (locale_t)0;
+    int r;
+
+    if (utf8 != (locale_t)0) {
+        old = uselocale(utf8);
+    }
+    r = walk_zip_in(a, fd, path, lim);
+    if (utf8 != (locale_t)0) {
+        uselocale(old);
+        freelocale(utf8);
+    }
+    return r;
+}
+
+static int walk_zip_in(sign_artifact *a, int fd, const char *path, const sign_limits *lim)
 {
     sign__zip *z = NULL;
     struct archive *ar = NULL;

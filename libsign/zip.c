@@ -966,6 +966,13 @@ int sign__zip_parse(sign__zip **out, int fd, uint64_t size, const char *path, co
         }
         goto out;
     }
+    if (!found && bogus != UINT64_MAX) {
+        rc = sign__error(SIGN_EPARSE,
+                         "%s: the end-of-central-directory record at offset %llu does not lead to a central "
+                         "directory (damaged or crafted)",
+                         path, (unsigned long long)bogus);
+        goto out;
+    }
     if (!found) {
         rc = sign__error(SIGN_EPARSE,
                          "%s: starts like a zip but has no valid end-of-central-directory record in its last "

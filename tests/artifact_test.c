@@ -1,0 +1,1161 @@
+/* Tests of the artifact area: kind detection, digests, zip entries, every zip finding, limits, scan_many. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "testutil.h"
+#include "zip.h"
+#include "zipgen.h"
+
+static const char at_abc_sha256[] = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+
+static void at_hex(char out[65], const unsigned char *md)
+{
+    cr_assert_eq(sign_hex_encode(out, 65, md, 32), 0);
+}
+
+static size_t at_count(const sign_artifact *a, const char *id)
+{
+    size_t c = 0;
+
+    for (size_t i = 0; i < sign_artifact_finding_count(a); i++) {
+        if (strcmp(sign_artifact_finding(a, i)->id, id) == 0) {
+            c++;
+        }
+    }
+    return c;
+}
+
+static const sign_finding *at_get(const sign_artifact *a, const char *id)
+{
+    for (size_t i = 0; i < sign_artifact_finding_count(a); i++) {
+        if (strcmp(sign_artifact_finding(a, i)->id, id) == 0) {
+            return sign_artifact_finding(a, i);
+        }
+    }
+    return NULL;
+}
+
+static size_t at_dangers(const sign_artifact *a)
+{
+    size_t c = 0;
+
+    for (size_t i = 0; i < sign_artifact_finding_count(a); i++) {
+        c += sign_artifact_finding(a, i)->severity == SIGN_SEVERITY_DANGER;
+    }
+    return c;
+}
+
+/* All finding ids, for assertion messages. */
+static const char *at_list(const sign_artifact *a)
+{
+    static char buf[4096];
+    size_t o = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < sign_artifact_finding_count(a) && o < sizeof(buf) - 200; i++) {
+        const sign_finding *f = sign_artifact_finding(a, i);
+
+        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "[%s %s %s] ", f->id, f->path ? f->path : "-",
+                              f->message);
+    }
+    return buf;
+}
+
+static const sign_entry *at_entry(const sign_artifact *a, const char *path)
+{
+    for (size_t i = 0; i < sign_artifact_entry_count(a); i++) {
+        if (strcmp(sign_artifact_entry(a, i)->path, path) == 0) {
+            return sign_artifact_entry(a, i);
+        }
+    }
+    return NULL;
+}
+
+/* Build a zip with zipgen, scan it with optional limits, return the artifact (asserting success). */
+static sign_artifact *at_zip(const zg_entry *e, size_t n, const zg_opts *o, const sign_limits *lim)
+{
+    sign_artifact_options opts = SIGN_ARTIFACT_OPTIONS_INIT;
+    sign_artifact *a = NULL;
+    char *dir = tu_mkdtemp(), *p = tu_path(dir, "t.zip");
+    int r;
+
+    zg_write(p, e, n, o);
+    opts.limits = lim;
+    r = sign_artifact_scan(&a, p, "t.zip", &opts);
+    cr_assert_eq(r, 0, "scan failed: %d %s", r, sign_error_last());
+    cr_assert_eq(sign_artifact_get_kind(a), SIGN_ARTIFACT_ZIP);
+    tu_rmtree(dir);
+    free(dir);
+    free(p);
+    return a;
+}
+
+/* Expect finding id with severity sev (for path, when not NULL). */
+static void at_expect(const zg_entry *e, size_t n, const zg_opts *o, const sign_limits *lim, const char *id,
+                      sign_severity sev, const char *path)
+{
+    sign_artifact *a = at_zip(e, n, o, lim);
+    const sign_finding *f = at_get(a, id);
+
+    cr_assert_not_null(f, "expected finding %s, got: %s", id, at_list(a));
+    cr_assert_eq(f->severity, sev, "%s has severity %s", id, sign_severity_name(f->severity));
+    cr_assert_not_null(f->message);
+    cr_assert(strlen(f->message) > 10);
+    if (path != NULL) {
+        cr_assert_not_null(f->path, "%s has no path", id);
+        cr_assert_str_eq(f->path, path);
+    }
+    sign_artifact_free(a);
+}
+
+#define D(s) .data = (s), .len = sizeof(s) - 1
+
+/* ---- plain files and kind detection ------------------------------------------------ */
+
+Test(artifact, plain_file_digest_is_known_sha256)
+{
+    char *dir = tu_mkdtemp(), *p = tu_path(dir, "abc.bin"), hex[65];
+    sign_artifact *a = NULL;
+
+    tu_write_str(p, "abc");
+    cr_assert_eq(sign_artifact_scan(&a, p, "dist/abc.bin", NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_artifact_get_kind(a), SIGN_ARTIFACT_FILE);
+    cr_assert_str_eq(sign_artifact_kind_name(sign_artifact_get_kind(a)), "file");
+    cr_assert_eq(sign_artifact_size(a), 3);
+    at_hex(hex, sign_artifact_sha256(a));
+    cr_assert_str_eq(hex, at_abc_sha256);
+    cr_assert_str_eq(sign_artifact_name(a), "dist/abc.bin");
+    cr_assert_str_eq(sign_artifact_path(a), p);
+    cr_assert_eq(sign_artifact_entry_count(a), 0);
+    cr_assert_eq(sign_artifact_finding_count(a), 0);
+    cr_assert_null(sign_artifact_entry(a, 0));
+    cr_assert_null(sign_artifact_finding(a, 0));
+    sign_artifact_free(a);
+    tu_rmtree(dir);
+    free(dir);
+    free(p);
+}
+
+Test(artifact, large_file_digest_crosses_read_blocks)
+{
+    char *dir = tu_mkdtemp(), *p = tu_path(dir, "big.bin"), h1[65], h2[65];
+    size_t n = 3 * 1024 * 1024 + 12345;
+    unsigned char *buf = malloc(n), md[32];
+    size_t mdlen;
+    sign_artifact *a = NULL;
+
+    for (size_t i = 0; i < n; i++) {
+        buf[i] = (unsigned char)(i * 7 + (i >> 13));
+    }
+    tu_write(p, buf, n);
+    cr_assert_eq(sign_digest_buffer(md, sizeof(md), &mdlen, SIGN_DIGEST_SHA256, buf, n), 0);
+    cr_assert_eq(sign_artifact_scan(&a, p, NULL, NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_artifact_size(a), n);
+    at_hex(h1, md);
+    at_hex(h2, sign_artifact_sha256(a));
+    cr_assert_str_eq(h1, h2);
+    sign_artifact_free(a);
+    tu_rmtree(dir);
+    free(dir);
+    free(p);
+    free(buf);
+}
+
+Test(artifact, empty_file_is_a_plain_file)
+{
+    char *dir = tu_mkdtemp(), *p = tu_path(dir, "empty.zip"), hex[65];
+    sign_artifact *a = NULL;
+
+    tu_write(p, "", 0);
+    cr_assert_eq(sign_artifact_scan(&a, p, NULL, NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_artifact_get_kind(a), SIGN_ARTIFACT_FILE);
+    at_hex(hex, sign_artifact_sha256(a));
+    cr_assert_str_eq(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    sign_artifact_free(a);
+    tu_rmtree(dir);
+    free(dir);
+    free(p);
+}
+
+Test(artifact, kind_by_content_not_extension)
+{
+    char *dir = tu_mkdtemp(), *zt = tu_path(dir, "notes.txt"), *tz = tu_path(dir, "app.zip");
+    zg_entry e[] = {{.name = "a.txt", D("hello\n")}};
+    sign_artifact *a = NULL;
+
+    zg_write(zt, e, 1, NULL);
+    tu_write_str(tz, "just some text, PK but not a zip\n");
+    cr_assert_eq(sign_artifact_scan(&a, zt, NULL, NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_artifact_get_kind(a), SIGN_ARTIFACT_ZIP, "a zip named .txt is a zip");
+    cr_assert_eq(sign_artifact_entry_count(a), 1);
+    sign_artifact_free(a);
+    cr_assert_eq(sign_artifact_scan(&a, tz, NULL, NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_artifact_get_kind(a), SIGN_ARTIFACT_FILE, "a text file named .zip is a file");
+    sign_artifact_free(a);
+    tu_rmtree(dir);
+    free(dir);
+    free(zt);
+    free(tz);
+}
+
+Test(artifact, text_mentioning_end_record_signature_is_a_file)
+{
+    char *dir = tu_mkdtemp(), *p = tu_path(dir, "f.txt");
+    unsigned char buf[200];
+    sign_artifact *a = NULL;
+
+    memset(buf, 'x', sizeof(buf));
+    memcpy(buf + 100, "PK\x05\x06", 4); /* signature without a central directory behind it */
+    tu_write(p, buf, sizeof(buf));
+    cr_assert_eq(sign_artifact_scan(&a, p, NULL, NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_artifact_get_kind(a), SIGN_ARTIFACT_FILE);
+    sign_artifact_free(a);
+    tu_rmtree(dir);
+    free(dir);
+    free(p);
+}
+
+Test(artifact, directory_and_missing_file_are_errors)
+{
+    char *dir = tu_mkdtemp(), *missing = tu_path(dir, "nope.zip");
+    sign_artifact *a = (sign_artifact *)0x1;
+
+    cr_assert_eq(sign_artifact_scan(&a, dir, NULL, NULL), SIGN_EINVAL);
+    cr_assert_null(a);
+    cr_assert(strstr(sign_error_last(), dir) != NULL, "message names the path: %s", sign_error_last());
+    cr_assert(strstr(sign_error_last(), "directory") != NULL, "%s", sign_error_last());
+    cr_assert_eq(sign_artifact_scan(&a, missing, NULL, NULL), SIGN_ENOTFOUND);
+    cr_assert(strstr(sign_error_last(), "nope.zip") != NULL, "%s", sign_error_last());
+    cr_assert_eq(sign_artifact_scan(&a, "/dev/null", NULL, NULL), SIGN_EINVAL, "a device is not an artifact");
+    tu_rmtree(dir);
+    free(dir);
+    free(missing);
+}
+
+Test(artifact, name_derived_from_path_and_refused_names)
+{
+    char *dir = tu_mkdtemp(), *p = tu_path(dir, "x.bin");
+    sign_artifact *a = NULL;
+
+    tu_write_str(p, "x");
+    cr_assert_eq(sign_artifact_scan(&a, p, NULL, NULL), 0);
+    cr_assert_eq(sign_artifact_name(a)[0] == '/', 0, "derived name is relative: %s", sign_artifact_name(a));
+    cr_assert(strstr(sign_artifact_name(a), "x.bin") != NULL);
+    sign_artifact_free(a);
+    cr_assert_eq(sign_artifact_scan(&a, p, "../x.bin", NULL), SIGN_EINVAL);
+    cr_assert_null(a);
+    tu_rmtree(dir);
+    free(dir);
+    free(p);
+}
+
+/* ---- name normalisation ------------------------------------------------------------ */
+
+Test(artifact, name_normalisation)
+{
+    static const struct {
+        const char *in, *out;
+    } ok[] = {{"app.zip", "app.zip"},   {"./app.zip", "app.zip"},     {"/dist/app.zip", "dist/app.zip"},
+              {"a//b", "a/b"},          {"a/./b", "a/b"},             {"././a/.//b/.", "a/b"},
+              {"//x", "x"},             {"dir/", "dir"},              {"a..b/c..", "a..b/c.."},
+              {".hidden", ".hidden"},   {"r\xc3\xa9sum\xc3\xa9", "r\xc3\xa9sum\xc3\xa9"}};
+    static const char *const bad[] = {"", ".", "/", "./", "..", "../a", "a/../b", "a/..", "a\nb", "a\tb", "\x7f"};
+    char *out = NULL, *lng;
+
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        cr_assert_eq(sign_artifact_name_normalise(&out, ok[i].in), 0, "%s: %s", ok[i].in, sign_error_last());
+        cr_assert_str_eq(out, ok[i].out, "normalise(%s)", ok[i].in);
+        free(out);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        out = (char *)0x1;
+        cr_assert_eq(sign_artifact_name_normalise(&out, bad[i]), SIGN_EINVAL, "accepted \"%s\"", bad[i]);
+        cr_assert_null(out);
+    }
+    lng = malloc(4098);
+    memset(lng, 'a', 4097);
+    lng[4097] = '\0';
+    cr_assert_eq(sign_artifact_name_normalise(&out, lng), SIGN_EINVAL, "4097 bytes");
+    lng[4096] = '\0';
+    cr_assert_eq(sign_artifact_name_normalise(&out, lng), 0, "4096 bytes is fine");
+    free(out);
+    free(lng);
+}
+
+Test(artifact, enum_names)
+{
+    cr_assert_str_eq(sign_severity_name(SIGN_SEVERITY_DANGER), "danger");
+    cr_assert_str_eq(sign_severity_name(SIGN_SEVERITY_WARNING), "warning");
+    cr_assert_str_eq(sign_severity_name(SIGN_SEVERITY_INFO), "info");
+    cr_assert_str_eq(sign_entry_type_name(SIGN_ENTRY_FILE), "file");
+    cr_assert_str_eq(sign_entry_type_name(SIGN_ENTRY_DIR), "dir");
+    cr_assert_str_eq(sign_entry_type_name(SIGN_ENTRY_SYMLINK), "symlink");
+    cr_assert_str_eq(sign_entry_type_name(SIGN_ENTRY_HARDLINK), "hardlink");
+    cr_assert_str_eq(sign_entry_type_name(SIGN_ENTRY_OTHER), "other");
+    cr_assert_str_eq(sign_artifact_kind_name(SIGN_ARTIFACT_ZIP), "zip");
+}
+
+/* ---- clean zips and their entries ---------------------------------------------------- */
+
+Test(artifact, zipgen_entries_recorded)
+{
+    zg_entry e[] = {
+        {.name = "bin/", .unix_mode = S_IFDIR | 0755},
+        {.name = "bin/run", D("#!/bin/sh\necho hi\n"), .unix_mode = S_IFREG | 0755, .deflate = 1},
+        {.name = "index.js", D("abc"), .unix_mode = S_IFREG | 0644},
+        {.name = "dos.txt", D("abc")}, /* made by MS-DOS: default mode */
+        {.name = "docs/", .zeros = 0},
+        {.name = "link", D("index.js"), .unix_mode = S_IFLNK | 0777},
+        {.name = "zeros.bin", .zeros = 300000, .deflate = 1, .unix_mode = S_IFREG | 0600},
+        {.name = "dd.txt", D("descriptor"), .data_descriptor = 1, .unix_mode = S_IFREG | 0644},
+    };
+    sign_artifact *a = at_zip(e, sizeof(e) / sizeof(e[0]), NULL, NULL);
+    const sign_entry *x;
+    char hex[65];
+
+    cr_assert_eq(sign_artifact_entry_count(a), 8);
+    cr_assert_eq(at_dangers(a), 0, "a clean zip has no danger: %s", at_list(a));
+    cr_assert_eq(sign_artifact_finding_count(a), 0, "%s", at_list(a));
+    x = at_entry(a, "bin/");
+    cr_assert_not_null(x);
+    cr_assert_eq(x->type, SIGN_ENTRY_DIR);
+    cr_assert_eq(x->mode, 0755);
+    cr_assert_eq(x->has_digest, 0);
+    x = at_entry(a, "bin/run");
+    cr_assert_eq(x->type, SIGN_ENTRY_FILE);
+    cr_assert_eq(x->mode, 0755);
+    cr_assert_eq(x->size, 18);
+    x = at_entry(a, "index.js");
+    cr_assert_eq(x->mode, 0644);
+    cr_assert_eq(x->has_digest, 1);
+    at_hex(hex, x->sha256);
+    cr_assert_str_eq(hex, at_abc_sha256);
+    cr_assert_null(x->link_target);
+    x = at_entry(a, "dos.txt");
+    cr_assert_eq(x->mode, 0644, "default mode without Unix attributes, got %o", x->mode);
+    at_hex(hex, x->sha256);
+    cr_assert_str_eq(hex, at_abc_sha256);
+    x = at_entry(a, "docs/");
+    cr_assert_eq(x->type, SIGN_ENTRY_DIR);
+    cr_assert_eq(x->mode, 0755);
+    x = at_entry(a, "link");
+    cr_assert_eq(x->type, SIGN_ENTRY_SYMLINK);
+    cr_assert_str_eq(x->link_target, "index.js");
+    cr_assert_eq(x->has_digest, 0);
+    x = at_entry(a, "zeros.bin");
+    cr_assert_eq(x->size, 300000);
+    cr_assert_eq(x->mode, 0600);
+    cr_assert_eq(x->has_digest, 1);
+    x = at_entry(a, "dd.txt");
+    cr_assert_eq(x->size, 10);
+    cr_assert_eq(x->has_digest, 1);
+    sign_artifact_free(a);
+}
+
+Test(artifact, empty_zip_and_zip64_end_record)
+{
+    zg_opts z64 = {.zip64 = 1};
+    zg_entry e[] = {{.name = "a.txt", D("abc")}};
+    sign_artifact *a = at_zip(NULL, 0, NULL, NULL);
+
+    cr_assert_eq(sign_artifact_entry_count(a), 0);
+    cr_assert_eq(sign_artifact_finding_count(a), 0, "%s", at_list(a));
+    cr_assert_eq(sign_artifact_size(a), 22);
+    sign_artifact_free(a);
+    a = at_zip(e, 1, &z64, NULL);
+    cr_assert_eq(sign_artifact_entry_count(a), 1);
+    cr_assert_eq(at_dangers(a), 0, "%s", at_list(a));
+    sign_artifact_free(a);
+}
+
+Test(artifact, zip_tool_archive_recorded)
+{
+    char *dir = tu_mkdtemp(), *tree = tu_path(dir, "tree"), *zp = tu_path(dir, "app.zip"), *p, hex[65];
+    sign_artifact *a = NULL;
+    const sign_entry *x;
+    int st;
+
+    cr_assert_eq(mkdir(tree, 0755), 0);
+    p = tu_path(tree, "handler.py");
+    tu_write_str(p, "abc");
+    chmod(p, 0644);
+    free(p);
+    p = tu_path(tree, "run.sh");
+    tu_write_str(p, "#!/bin/sh\n");
+    chmod(p, 0755);
+    free(p);
+    p = tu_path(tree, "lib");
+    cr_assert_eq(mkdir(p, 0755), 0);
+    free(p);
+    p = tu_path(tree, "lib/big.txt");
+    {
+        char *big = malloc(200000);
+
+        for (size_t i = 0; i < 200000; i++) {
+            big[i] = (char)('a' + i % 23);
+        }
+        tu_write(p, big, 200000);
+        free(big);
+    }
+    free(p);
+    p = tu_path(tree, "lib/h");
+    cr_assert_eq(symlink("../handler.py", p), 0);
+    free(p);
+    {
+        const char *argv[] = {"/bin/sh", "-c", NULL, NULL};
+        char cmd[2048];
+
+        snprintf(cmd, sizeof(cmd), "cd '%s' && /usr/bin/zip -q -r -y -X '%s' handler.py run.sh lib", tree, zp);
+        argv[2] = cmd;
+        st = tu_run(NULL, NULL, NULL, argv);
+        cr_assert_eq(st, 0, "zip failed");
+    }
+    cr_assert_eq(sign_artifact_scan(&a, zp, "app.zip", NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_artifact_get_kind(a), SIGN_ARTIFACT_ZIP);
+    cr_assert_eq(sign_artifact_entry_count(a), 5);
+    cr_assert_eq(sign_artifact_finding_count(a), 0, "%s", at_list(a));
+    x = at_entry(a, "handler.py");
+    cr_assert_not_null(x);
+    at_hex(hex, x->sha256);
+    cr_assert_str_eq(hex, at_abc_sha256);
+    cr_assert_eq(x->mode, 0644);
+    cr_assert_eq(at_entry(a, "run.sh")->mode, 0755);
+    cr_assert_eq(at_entry(a, "lib/")->type, SIGN_ENTRY_DIR);
+    cr_assert_eq(at_entry(a, "lib/big.txt")->size, 200000);
+    x = at_entry(a, "lib/h");
+    cr_assert_eq(x->type, SIGN_ENTRY_SYMLINK);
+    cr_assert_str_eq(x->link_target, "../handler.py");
+    sign_artifact_free(a);
+    tu_rmtree(dir);
+    free(dir);
+    free(tree);
+    free(zp);
+}
+
+Test(artifact, no_entries_flag_hashes_only)
+{
+    char *dir = tu_mkdtemp(), *p = tu_path(dir, "a.zip");
+    zg_entry e[] = {{.name = "../evil", D("x")}};
+    sign_artifact_options o = SIGN_ARTIFACT_OPTIONS_INIT;
+    sign_artifact *a = NULL;
+
+    zg_write(p, e, 1, NULL);
+    o.flags = SIGN_ARTIFACT_NO_ENTRIES;
+    cr_assert_eq(sign_artifact_scan(&a, p, NULL, &o), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_artifact_get_kind(a), SIGN_ARTIFACT_ZIP);
+    cr_assert_eq(sign_artifact_entry_count(a), 0);
+    cr_assert_eq(sign_artifact_finding_count(a), 0);
+    sign_artifact_free(a);
+    tu_rmtree(dir);
+    free(dir);
+    free(p);
+}
+
+static void at_progress(const char *what, uint64_t done, uint64_t total, void *ud)
+{
+    uint64_t *last = ud;
+
+    (void)what;
+    cr_assert(done <= total);
+    *last = done;
+}
+
+Test(artifact, progress_reports_bytes)
+{
+    char *dir = tu_mkdtemp(), *p = tu_path(dir, "f");
+    sign_artifact_options o = SIGN_ARTIFACT_OPTIONS_INIT;
+    sign_artifact *a = NULL;
+    uint64_t last = 0;
+    char *buf = calloc(1, 2500000);
+
+    tu_write(p, buf, 2500000);
+    o.progress = at_progress;
+    o.progress_userdata = &last;
+    cr_assert_eq(sign_artifact_scan(&a, p, NULL, &o), 0);
+    cr_assert_eq(last, 2500000);
+    sign_artifact_free(a);
+    tu_rmtree(dir);
+    free(dir);
+    free(p);
+    free(buf);
+}
+
+/* ---- findings: names ------------------------------------------------------------------ */
+
+Test(artifact, finding_path_traversal)
+{
+    zg_entry e[] = {{.name = "ok.txt", D("a")}, {.name = "a/../../evil.sh", D("b")}};
+    zg_entry e2[] = {{.name = "..\\evil.bat", D("b")}};
+
+    at_expect(e, 2, NULL, NULL, "zip-path-traversal", SIGN_SEVERITY_DANGER, "a/../../evil.sh");
+    at_expect(e2, 1, NULL, NULL, "zip-path-traversal", SIGN_SEVERITY_DANGER, NULL);
+}
+
+Test(artifact, finding_absolute_path)
+{
+    zg_entry e[] = {{.name = "/etc/cron.d/x", D("a")}};
+
+    at_expect(e, 1, NULL, NULL, "zip-absolute-path", SIGN_SEVERITY_DANGER, "/etc/cron.d/x");
+}
+
+Test(artifact, finding_backslash_and_drive_letter)
+{
+    zg_entry e[] = {{.name = "dir\\file.txt", D("a")}};
+    zg_entry e2[] = {{.name = "C:/Windows/x.dll", D("a")}};
+
+    at_expect(e, 1, NULL, NULL, "zip-backslash-path", SIGN_SEVERITY_DANGER, "dir\\file.txt");
+    at_expect(e2, 1, NULL, NULL, "zip-drive-letter-path", SIGN_SEVERITY_DANGER, "C:/Windows/x.dll");
+}
+
+Test(artifact, finding_duplicate_names)
+{
+    zg_entry e[] = {{.name = "a.txt", D("first")}, {.name = "a.txt", D("second")}};
+    zg_entry e2[] = {{.name = "README", D("a")}, {.name = "readme", D("b")}};
+    zg_entry e3[] = {{.name = "lib/x.js", D("a")}, {.name = "lib/./x.js", D("b")}};
+    sign_artifact *a;
+
+    at_expect(e, 2, NULL, NULL, "zip-duplicate-name", SIGN_SEVERITY_DANGER, "a.txt");
+    at_expect(e2, 2, NULL, NULL, "zip-duplicate-name-normalised", SIGN_SEVERITY_WARNING, NULL);
+    at_expect(e3, 2, NULL, NULL, "zip-duplicate-name-normalised", SIGN_SEVERITY_WARNING, NULL);
+    a = at_zip(e2, 2, NULL, NULL);
+    cr_assert_eq(at_count(a, "zip-duplicate-name"), 0, "case variants are not exact duplicates");
+    cr_assert_eq(at_dangers(a), 0, "%s", at_list(a));
+    sign_artifact_free(a);
+}
+
+Test(artifact, finding_invalid_utf8_control_nul_and_empty_names)
+{
+    zg_entry e[] = {{.name = "caf\xe9.txt", D("a")}};
+    zg_entry e2[] = {{.name = "a\nb.txt", D("a")}};
+    zg_entry e3[] = {{.name = "run.sh\0.txt", .name_len = 11, D("a")}};
+    zg_entry e4[] = {{.name = "", D("a")}};
+    zg_entry e5[] = {{.name = "\xc0\xaf.txt", D("a")}}; /* overlong '/' */
+    sign_artifact *a;
+
+    at_expect(e, 1, NULL, NULL, "zip-name-invalid-utf8", SIGN_SEVERITY_DANGER, "caf\\xe9.txt");
+    at_expect(e2, 1, NULL, NULL, "zip-name-control-char", SIGN_SEVERITY_DANGER, "a\\x0ab.txt");
+    at_expect(e3, 1, NULL, NULL, "zip-name-control-char", SIGN_SEVERITY_DANGER, "run.sh\\x00.txt");
+    at_expect(e4, 1, NULL, NULL, "zip-empty-name", SIGN_SEVERITY_DANGER, NULL);
+    at_expect(e5, 1, NULL, NULL, "zip-name-invalid-utf8", SIGN_SEVERITY_DANGER, NULL);
+    /* Valid UTF-8 is fine. */
+    {
+        zg_entry ok[] = {{.name = "r\xc3\xa9sum\xc3\xa9/\xe6\x97\xa5\xe6\x9c\xac.txt", D("a"), .flags = 0x800}};
+
+        a = at_zip(ok, 1, NULL, NULL);
+        cr_assert_eq(sign_artifact_finding_count(a), 0, "%s", at_list(a));
+        sign_artifact_free(a);
+    }
+}
+
+Test(artifact, finding_name_length_limit)
+{
+    sign_limits lim = SIGN_LIMITS_INIT;
+    zg_entry e[] = {{.name = "short.txt", D("a")}, {.name = "a-name-that-is-longer-than-the-limit.txt", D("b")}};
+    sign_artifact *a;
+
+    lim.name_max = 16;
+    at_expect(e, 2, NULL, &lim, "zip-limit-name", SIGN_SEVERITY_DANGER, NULL);
+    a = at_zip(e, 2, NULL, NULL);
+    cr_assert_eq(at_count(a, "zip-limit-name"), 0, "default limit allows it");
+    sign_artifact_free(a);
+}
+
+/* ---- findings: entry kinds ---------------------------------------------------------- */
+
+Test(artifact, finding_symlink_escape)
+{
+    zg_entry up[] = {{.name = "lib/link", D("../../etc/passwd"), .unix_mode = S_IFLNK | 0777}};
+    zg_entry abs[] = {{.name = "link", D("/etc/shadow"), .unix_mode = S_IFLNK | 0777}};
+    zg_entry chain[] = {{.name = "a", D("."), .unix_mode = S_IFLNK | 0777},
+                        {.name = "b", D("a/.."), .unix_mode = S_IFLNK | 0777}};
+    zg_entry inside[] = {{.name = "x/y/link", D("../../top.txt"), .unix_mode = S_IFLNK | 0777},
+                         {.name = "top.txt", D("t")}};
+    sign_artifact *a;
+
+    at_expect(up, 1, NULL, NULL, "zip-symlink-escape", SIGN_SEVERITY_DANGER, "lib/link");
+    at_expect(abs, 1, NULL, NULL, "zip-symlink-escape", SIGN_SEVERITY_DANGER, "link");
+    at_expect(chain, 2, NULL, NULL, "zip-symlink-escape", SIGN_SEVERITY_DANGER, "b");
+    a = at_zip(inside, 2, NULL, NULL);
+    cr_assert_eq(sign_artifact_finding_count(a), 0, "a link inside the tree is fine: %s", at_list(a));
+    sign_artifact_free(a);
+}
+
+Test(artifact, finding_entry_written_through_symlink)
+{
+    zg_entry e[] = {{.name = "conf", D("/etc"), .unix_mode = S_IFLNK | 0777},
+                    {.name = "conf/cron.d/job", D("* * * * * root sh\n")}};
+
+    at_expect(e, 2, NULL, NULL, "zip-path-through-symlink", SIGN_SEVERITY_DANGER, "conf/cron.d/job");
+    at_expect(e, 2, NULL, NULL, "zip-symlink-escape", SIGN_SEVERITY_DANGER, "conf");
+}
+
+Test(artifact, finding_setuid_and_special_files)
+{
+    zg_entry suid[] = {{.name = "bin/tool", D("x"), .unix_mode = S_IFREG | 04755}};
+    zg_entry sgid[] = {{.name = "bin/tool", D("x"), .unix_mode = S_IFREG | 02755}};
+    zg_entry fifo[] = {{.name = "pipe", .unix_mode = S_IFIFO | 0644}};
+    zg_entry dev[] = {{.name = "dev/sda", .unix_mode = S_IFBLK | 0660}};
+    zg_entry sticky[] = {{.name = "tmp/", .unix_mode = S_IFDIR | 01777}};
+    sign_artifact *a;
+
+    at_expect(suid, 1, NULL, NULL, "zip-setuid", SIGN_SEVERITY_DANGER, "bin/tool");
+    at_expect(sgid, 1, NULL, NULL, "zip-setuid", SIGN_SEVERITY_DANGER, "bin/tool");
+    at_expect(fifo, 1, NULL, NULL, "zip-special-file", SIGN_SEVERITY_DANGER, "pipe");
+    at_expect(dev, 1, NULL, NULL, "zip-special-file", SIGN_SEVERITY_DANGER, "dev/sda");
+    a = at_zip(suid, 1, NULL, NULL);
+    cr_assert_eq(sign_artifact_entry(a, 0)->mode, 04755, "mode keeps the setuid bit");
+    sign_artifact_free(a);
+    a = at_zip(sticky, 1, NULL, NULL);
+    cr_assert_eq(sign_artifact_finding_count(a), 0, "sticky is not setuid: %s", at_list(a));
+    cr_assert_eq(sign_artifact_entry(a, 0)->mode, 01777);
+    sign_artifact_free(a);
+}
+
+Test(artifact, finding_encrypted)
+{
+    zg_entry e[] = {{.name = "secret.txt", D("\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0cxyz"), .flags = 1}};
+    zg_entry local_only[] = {{.name = "x.txt", D("abc"), .local_flags_set = 1, .local_flags = 1}};
+    sign_artifact *a;
+
+    at_expect(e, 1, NULL, NULL, "zip-encrypted", SIGN_SEVERITY_DANGER, "secret.txt");
+    a = at_zip(e, 1, NULL, NULL);
+    cr_assert_eq(sign_artifact_entry_count(a), 1);
+    cr_assert_eq(sign_artifact_entry(a, 0)->has_digest, 0, "an encrypted entry has no content digest");
+    sign_artifact_free(a);
+    at_expect(local_only, 1, NULL, NULL, "zip-encrypted", SIGN_SEVERITY_DANGER, "x.txt");
+    at_expect(local_only, 1, NULL, NULL, "zip-header-mismatch", SIGN_SEVERITY_DANGER, "x.txt");
+}
+
+/* ---- findings: structure --------------------------------------------------------------- */
+
+Test(artifact, finding_header_mismatch_name)
+{
+    zg_entry e[] = {{.name = "index.js", .local_name = "evil.js", D("abc")}};
+    sign_artifact *a;
+
+    at_expect(e, 1, NULL, NULL, "zip-header-mismatch", SIGN_SEVERITY_DANGER, "index.js");
+    /* The local name gets the name checks too. */
+    {
+        zg_entry t[] = {{.name = "index.js", .local_name = "../../index.js", D("abc")}};
+
+        a = at_zip(t, 1, NULL, NULL);
+        cr_assert_eq(at_count(a, "zip-path-traversal"), 1, "%s", at_list(a));
+        sign_artifact_free(a);
+    }
+}
+
+Test(artifact, finding_header_mismatch_fields)
+{
+    zg_entry crc[] = {{.name = "a.txt", D("abc"), .local_crc_xor = 0x1}};
+    zg_entry size[] = {{.name = "a.txt", D("abc"), .local_usize_delta = 5}};
+    zg_entry method[] = {{.name = "a.txt", D("abc"), .local_method_set = 1, .local_method = 8}};
+    zg_entry flags[] = {{.name = "a.txt", D("abc"), .local_flags_set = 1, .local_flags = 0x800}};
+    zg_entry dd[] = {{.name = "a.txt", D("abc"), .data_descriptor = 1, .local_crc_xor = 0x10}};
+
+    at_expect(crc, 1, NULL, NULL, "zip-header-mismatch", SIGN_SEVERITY_DANGER, "a.txt");
+    at_expect(size, 1, NULL, NULL, "zip-header-mismatch", SIGN_SEVERITY_DANGER, "a.txt");
+    at_expect(method, 1, NULL, NULL, "zip-header-mismatch", SIGN_SEVERITY_DANGER, "a.txt");
+    at_expect(flags, 1, NULL, NULL, "zip-header-mismatch", SIGN_SEVERITY_DANGER, "a.txt");
+    at_expect(dd, 1, NULL, NULL, "zip-header-mismatch", SIGN_SEVERITY_DANGER, "a.txt");
+}
+
+Test(artifact, finding_overlapping_entries)
+{
+    zg_entry same[] = {{.name = "a.txt", D("abc")}, {.name = "b.txt", D("abc"), .offset_of = 1}};
+    zg_entry inside[] = {{.name = "a.txt", D("0123456789012345678901234567890123456789")},
+                         {.name = "b.txt", D("x"), .offset_of = 1, .offset_delta = 40}};
+
+    at_expect(same, 2, NULL, NULL, "zip-overlapping-entries", SIGN_SEVERITY_DANGER, NULL);
+    /* b's central record points into the middle of a's data. */
+    at_expect(inside, 2, NULL, NULL, "zip-overlapping-entries", SIGN_SEVERITY_DANGER, NULL);
+}
+
+Test(artifact, finding_data_before_entries)
+{
+    static const char stub[] = "#!/bin/sh\nexec unzip \"$0\"\n";
+    zg_entry e[] = {{.name = "a.txt", D("abc")}};
+    zg_opts adjusted = {.prefix = stub, .prefix_len = sizeof(stub) - 1};
+    zg_opts shifted = {.prefix = stub, .prefix_len = sizeof(stub) - 1, .prefix_shifts = 1};
+
+    at_expect(e, 1, &adjusted, NULL, "zip-data-before-entries", SIGN_SEVERITY_DANGER, NULL);
+    at_expect(e, 1, &shifted, NULL, "zip-data-before-entries", SIGN_SEVERITY_DANGER, NULL);
+}
+
+Test(artifact, finding_data_after_end)
+{
+    zg_entry e[] = {{.name = "a.txt", D("abc")}};
+    zg_opts o = {.suffix = "APPENDED PAYLOAD", .suffix_len = 16};
+    zg_opts comment = {.comment = "a normal comment"};
+    sign_artifact *a;
+
+    at_expect(e, 1, &o, NULL, "zip-data-after-end", SIGN_SEVERITY_DANGER, NULL);
+    a = at_zip(e, 1, &comment, NULL);
+    cr_assert_eq(sign_artifact_finding_count(a), 0, "a comment is not trailing data: %s", at_list(a));
+    sign_artifact_free(a);
+}
+
+Test(artifact, finding_multiple_end_records)
+{
+    zg_entry e[] = {{.name = "a.txt", D("abc")}};
+    zg_opts o = {.fake_eocd_in_comment = 1};
+
+    at_expect(e, 1, &o, NULL, "zip-multiple-eocd", SIGN_SEVERITY_DANGER, NULL);
+}
+
+Test(artifact, finding_eocd_inconsistent)
+{
+    zg_entry e[] = {{.name = "a.txt", D("abc")}, {.name = "b.txt", D("def")}};
+    zg_opts o = {.eocd_count_delta = 1};
+
+    at_expect(e, 2, &o, NULL, "zip-eocd-inconsistent", SIGN_SEVERITY_DANGER, NULL);
+}
+
+Test(artifact, finding_unreferenced_data)
+{
+    zg_entry e[] = {{.name = "a.txt", D("abc")},
+                    {.name = "hidden.sh", D("rm -rf /"), .omit_from_cd = 1},
+                    {.name = "b.txt", D("def")}};
+
+    at_expect(e, 3, NULL, NULL, "zip-unreferenced-data", SIGN_SEVERITY_WARNING, NULL);
+}
+
+Test(artifact, finding_bad_local_header)
+{
+    zg_entry e[] = {{.name = "a.txt", D("abc")}, {.name = "b.txt", D("def"), .offset_delta = 3}};
+
+    at_expect(e, 2, NULL, NULL, "zip-bad-local-header", SIGN_SEVERITY_DANGER, "b.txt");
+}
+
+Test(artifact, finding_truncated_entry)
+{
+    zg_entry e[] = {{.name = "a.txt", D("abc"), .csize_set = 1u << 30}};
+
+    at_expect(e, 1, NULL, NULL, "zip-truncated", SIGN_SEVERITY_DANGER, "a.txt");
+}
+
+Test(artifact, finding_crc_mismatch)
+{
+    zg_entry e[] = {{.name = "a.txt", D("abc"), .crc_xor = 0xdeadbeef}};
+    zg_entry d[] = {{.name = "z.bin", .zeros = 100000, .deflate = 1, .crc_xor = 1}};
+    sign_artifact *a;
+
+    at_expect(e, 1, NULL, NULL, "zip-crc-mismatch", SIGN_SEVERITY_DANGER, "a.txt");
+    at_expect(d, 1, NULL, NULL, "zip-crc-mismatch", SIGN_SEVERITY_DANGER, "z.bin");
+    a = at_zip(e, 1, NULL, NULL);
+    cr_assert_eq(sign_artifact_entry(a, 0)->has_digest, 0, "no digest for content that failed its CRC");
+    sign_artifact_free(a);
+}
+
+Test(artifact, finding_size_mismatch)
+{
+    zg_entry e[] = {{.name = "a.bin", .zeros = 5000, .deflate = 1, .usize_set = 4000}};
+
+    at_expect(e, 1, NULL, NULL, "zip-size-mismatch", SIGN_SEVERITY_DANGER, "a.bin");
+}
+
+Test(artifact, finding_entry_unreadable)
+{
+    zg_entry e[] = {{.name = "a.bin", D("garbage-data"), .method_set = 1, .method = 77}};
+    zg_entry bad_deflate[] = {{.name = "b.bin", D("\xff\xff\xff\xff\xff\xff"), .method_set = 1, .method = 8}};
+
+    at_expect(e, 1, NULL, NULL, "zip-entry-unreadable", SIGN_SEVERITY_DANGER, "a.bin");
+    at_expect(bad_deflate, 1, NULL, NULL, "zip-entry-unreadable", SIGN_SEVERITY_DANGER, "b.bin");
+}
+
+Test(artifact, finding_view_mismatch)
+{
+    /*
+     * Two central records point at one local header: libarchive keys its
+     * walk on header offsets and shows one view only; ours has both.
+     */
+    zg_entry e[] = {{.name = "a.txt", D("abc")}, {.name = "b.txt", D("zzz"), .offset_of = 1}};
+    sign_artifact *a = at_zip(e, 2, NULL, NULL);
+
+    cr_assert(at_count(a, "zip-overlapping-entries") > 0, "%s", at_list(a));
+    cr_assert(at_count(a, "zip-view-mismatch") > 0 || at_count(a, "zip-header-mismatch") > 0, "%s", at_list(a));
+    sign_artifact_free(a);
+}
+
+Test(artifact, finding_too_many_findings)
+{
+    size_t n = SIGN__FINDINGS_MAX + 50;
+    zg_entry *e = calloc(n, sizeof(*e));
+    char (*names)[32] = calloc(n, 32);
+    sign_artifact *a;
+
+    for (size_t i = 0; i < n; i++) {
+        snprintf(names[i], 32, "../x%zu", i);
+        e[i].name = names[i];
+        e[i].data = "a";
+        e[i].len = 1;
+    }
+    a = at_zip(e, n, NULL, NULL);
+    cr_assert_eq(at_count(a, "zip-too-many-findings"), 1, "%s", at_list(a));
+    cr_assert(sign_artifact_finding_count(a) <= SIGN__FINDINGS_MAX + 1);
+    sign_artifact_free(a);
+    free(e);
+    free(names);
+}
+
+/* ---- findings: secrets -------------------------------------------------------------------- */
+
+Test(artifact, finding_secret_private_keys)
+{
+    zg_entry pem[] = {{.name = "config/server.pem",
+                       D("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+                         "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----\n")}};
+    zg_entry ossh[] = {{.name = "deploy/key", D("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE=\n")}};
+    zg_entry pk8[] = {{.name = "k.txt", D("-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIF\n")}};
+    zg_entry named[] = {{.name = "home/.ssh/id_ed25519", D("not recognisable content")}};
+    zg_entry cert_only[] = {{.name = "ca.pem", D("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")},
+                            {.name = "home/.ssh/id_ed25519.pub", D("ssh-ed25519 AAAA")}};
+    sign_artifact *a;
+
+    at_expect(pem, 1, NULL, NULL, "zip-secret-private-key", SIGN_SEVERITY_DANGER, "config/server.pem");
+    at_expect(ossh, 1, NULL, NULL, "zip-secret-private-key", SIGN_SEVERITY_DANGER, "deploy/key");
+    at_expect(pk8, 1, NULL, NULL, "zip-secret-private-key", SIGN_SEVERITY_DANGER, "k.txt");
+    at_expect(named, 1, NULL, NULL, "zip-secret-private-key", SIGN_SEVERITY_DANGER, "home/.ssh/id_ed25519");
+    a = at_zip(cert_only, 2, NULL, NULL);
+    cr_assert_eq(sign_artifact_finding_count(a), 0, "certificates and public keys are fine: %s", at_list(a));
+    sign_artifact_free(a);
+}
+
+Test(artifact, finding_secret_deflated_key_is_seen)
+{
+    zg_entry e[] = {{.name = "x.bin", D("-----BEGIN RSA PRIVATE KEY-----\nMIIE\n"), .deflate = 1}};
+
+    at_expect(e, 1, NULL, NULL, "zip-secret-private-key", SIGN_SEVERITY_DANGER, "x.bin");
+}
+
+Test(artifact, finding_secret_env)
+{
+    zg_entry e[] = {{.name = "app/.env", D("# settings\nDB_HOST=db\nexport API_KEY = \"s3cr3t\"\n")}};
+    zg_entry prod[] = {{.name = ".env.production", D("TOKEN=abc\n")}};
+    zg_entry empty[] = {{.name = ".env", D("# fill in\nDB_PASSWORD=\nAPI_KEY=\"\"\n")},
+                        {.name = ".env.example", D("API_KEY=changeme\n")},
+                        {.name = "notes.txt", D("A=B\n")}};
+    sign_artifact *a;
+
+    at_expect(e, 1, NULL, NULL, "zip-secret-env", SIGN_SEVERITY_DANGER, "app/.env");
+    at_expect(prod, 1, NULL, NULL, "zip-secret-env", SIGN_SEVERITY_DANGER, ".env.production");
+    a = at_zip(empty, 3, NULL, NULL);
+    cr_assert_eq(sign_artifact_finding_count(a), 0, "no values, an example, or not a .env: %s", at_list(a));
+    sign_artifact_free(a);
+}
+
+Test(artifact, finding_secret_aws_credentials)
+{
+    zg_entry e[] = {{.name = ".aws/credentials",
+                     D("[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
+                       "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")}};
+    zg_entry ini[] = {{.name = "conf/aws.ini", D("[prod]\r\naws_secret_access_key=abc\r\n")}};
+    zg_entry code[] = {{.name = "handler.py", D("client = boto3.client('s3',\n    aws_access_key_id=key)\n")}};
+    sign_artifact *a;
+
+    at_expect(e, 1, NULL, NULL, "zip-secret-aws-credentials", SIGN_SEVERITY_DANGER, ".aws/credentials");
+    at_expect(ini, 1, NULL, NULL, "zip-secret-aws-credentials", SIGN_SEVERITY_DANGER, "conf/aws.ini");
+    a = at_zip(code, 1, NULL, NULL);
+    cr_assert_eq(sign_artifact_finding_count(a), 0, "source code naming the parameter is fine: %s", at_list(a));
+    sign_artifact_free(a);
+}
+
+Test(artifact, finding_secret_npmrc_git_credentials_netrc_keystore)
+{
+    zg_entry npm[] = {{.name = "web/.npmrc", D("registry=https://registry.npmjs.org/\n"
+                                              "//registry.npmjs.org/:_authToken=npm_abcdef\n")}};
+    zg_entry npm_clean[] = {{.name = ".npmrc", D("registry=https://registry.npmjs.org/\n")}};
+    zg_entry git[] = {{.name = ".git-credentials", D("https://user:tok@github.com\n")}};
+    zg_entry netrc[] = {{.name = "home/.netrc", D("machine x login u password p\n")}};
+    zg_entry p12[] = {{.name = "certs/signing.p12", D("\x30\x82")}};
+    sign_artifact *a;
+
+    at_expect(npm, 1, NULL, NULL, "zip-secret-npmrc", SIGN_SEVERITY_DANGER, "web/.npmrc");
+    at_expect(git, 1, NULL, NULL, "zip-secret-git-credentials", SIGN_SEVERITY_DANGER, ".git-credentials");
+    at_expect(netrc, 1, NULL, NULL, "zip-secret-netrc", SIGN_SEVERITY_DANGER, "home/.netrc");
+    at_expect(p12, 1, NULL, NULL, "zip-secret-keystore", SIGN_SEVERITY_WARNING, "certs/signing.p12");
+    a = at_zip(npm_clean, 1, NULL, NULL);
+    cr_assert_eq(sign_artifact_finding_count(a), 0, "%s", at_list(a));
+    sign_artifact_free(a);
+}
+
+/* ---- limits and bombs ------------------------------------------------------------------------ */
+
+Test(artifact, finding_limit_entries)
+{
+    sign_limits lim = SIGN_LIMITS_INIT;
+    zg_entry e[] = {{.name = "1", D("a")}, {.name = "2", D("a")}, {.name = "3", D("a")},
+                    {.name = "4", D("a")}, {.name = "5", D("a")}};
+    sign_artifact *a;
+
+    lim.archive_max_entries = 3;
+    at_expect(e, 5, NULL, &lim, "zip-limit-entries", SIGN_SEVERITY_DANGER, NULL);
+    a = at_zip(e, 5, NULL, &lim);
+    cr_assert(sign_artifact_entry_count(a) <= 3, "walk stops at the limit");
+    sign_artifact_free(a);
+}
+
+Test(artifact, finding_limit_total_declared_and_actual)
+{
+    sign_limits lim = SIGN_LIMITS_INIT;
+    zg_entry declared[] = {{.name = "a", .zeros = 700000}, {.name = "b", .zeros = 700000}};
+    zg_entry liar[] = {{.name = "a", .zeros = 3000000, .usize_set = 10}};
+    sign_artifact *a;
+
+    lim.archive_max_total = 1000000;
+    at_expect(declared, 2, NULL, &lim, "zip-limit-total", SIGN_SEVERITY_DANGER, NULL);
+    a = at_zip(declared, 2, NULL, &lim);
+    cr_assert_eq(sign_artifact_entry_count(a), 1, "stops before the entry that crosses the limit");
+    sign_artifact_free(a);
+    at_expect(liar, 1, NULL, &lim, "zip-limit-total", SIGN_SEVERITY_DANGER, NULL);
+}
+
+Test(artifact, finding_limit_archive_ratio)
+{
+    sign_limits lim = SIGN_LIMITS_INIT;
+    zg_entry e[] = {{.name = "zeros", .zeros = 20u * 1024 * 1024, .deflate = 1}};
+    sign_artifact *a;
+
+    lim.archive_max_ratio = 10;
+    at_expect(e, 1, NULL, &lim, "zip-limit-ratio", SIGN_SEVERITY_DANGER, NULL);
+    a = at_zip(e, 1, NULL, NULL);
+    cr_assert_eq(at_count(a, "zip-limit-ratio"), 0, "within the default ratio: %s", at_list(a));
+    sign_artifact_free(a);
+}
+
+Test(artifact, bomb_declared_is_never_inflated)
+{
+    /* Declares 4 GiB from a few hundred bytes: refused on the declaration, before any inflating. */
+    zg_entry e[] = {{.name = "bomb", .zeros = 100000, .deflate = 1, .usize_set = 0xffffff00u}};
+    sign_artifact *a;
+    time_t t0 = time(NULL);
+
+    a = at_zip(e, 1, NULL, NULL);
+    cr_assert(at_count(a, "zip-limit-entry-ratio") + at_count(a, "zip-limit-total") > 0, "%s", at_list(a));
+    cr_assert_eq(sign_artifact_entry_count(a), 0);
+    cr_assert(time(NULL) - t0 < 5);
+    sign_artifact_free(a);
+}
+
+Test(artifact, bomb_lying_about_size_stops_at_limit_quickly)
+{
+    sign_limits lim = SIGN_LIMITS_INIT;
+    zg_entry e[] = {{.name = "ok.txt", D("fine")},
+                    {.name = "bomb", .zeros = UINT64_C(64) * 1024 * 1024, .deflate = 1, .usize_set = 1000},
+                    {.name = "after.txt", D("never walked")}};
+    struct timespec t0, t1;
+    sign_artifact *a;
+
+    lim.entry_max_ratio = 50;
+    {
+        char *dir = tu_mkdtemp(), *p = tu_path(dir, "b.zip");
+        sign_artifact_options o = SIGN_ARTIFACT_OPTIONS_INIT;
+
+        zg_write(p, e, 3, NULL);
+        o.limits = &lim;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        cr_assert_eq(sign_artifact_scan(&a, p, NULL, &o), 0, "%s", sign_error_last());
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        cr_assert_eq(at_count(a, "zip-limit-entry-ratio"), 1, "%s", at_list(a));
+        cr_assert_null(at_entry(a, "after.txt"), "walking stopped at the bomb");
+        cr_assert_not_null(at_entry(a, "ok.txt"));
+        cr_assert_eq(at_entry(a, "bomb")->has_digest, 0);
+        cr_assert(at_entry(a, "bomb")->size < 40u * 1024 * 1024, "did not inflate in full");
+        cr_assert((t1.tv_sec - t0.tv_sec) < 3, "took %ld s", (long)(t1.tv_sec - t0.tv_sec));
+        sign_artifact_free(a);
+        tu_rmtree(dir);
+        free(dir);
+        free(p);
+    }
+}
+
+/* ---- broken archives: errors or findings, never a crash ---------------------------------------- */
+
+Test(artifact, local_header_without_end_record_is_parse_error)
+{
+    char *dir = tu_mkdtemp(), *p = tu_path(dir, "t.zip");
+    zg_entry e[] = {{.name = "a.txt", D("abc")}};
+    zg_opts o = {.truncate_to = 40};
+    sign_artifact *a = NULL;
+
+    zg_write(p, e, 1, &o);
+    cr_assert_eq(sign_artifact_scan(&a, p, NULL, NULL), SIGN_EPARSE);
+    cr_assert_null(a);
+    cr_assert(strstr(sign_error_last(), p) != NULL, "names the file: %s", sign_error_last());
+    tu_rmtree(dir);
+    free(dir);
+    free(p);
+}
+
+Test(artifact, central_directory_missing_is_parse_error_with_offset)
+{
+    char *dir = tu_mkdtemp(), *p = tu_path(dir, "t.zip");
+    zg_entry e[] = {{.name = "a.txt", D("abc")}};
+    unsigned char *buf;
+    size_t len;
+    sign_artifact *a = NULL;
+
+    cr_assert_eq(zg_build(&buf, &len, e, 1, NULL), 0);
+    /* Break the central directory signature: the end record still looks fine. */
+    for (size_t i = 0; i + 4 <= len; i++) {
+        if (memcmp(buf + i, "PK\x01\x02", 4) == 0) {
+            buf[i + 2] = 9;
+        }
+    }
+    tu_write(p, buf, len);
+    cr_assert_eq(sign_artifact_scan(&a, p, NULL, NULL), SIGN_EPARSE, "%s", sign_error_last());
+    cr_assert(strstr(sign_error_last(), "offset") != NULL, "%s", sign_error_last());
+    free(buf);
+    tu_rmtree(dir);
+    free(dir);
+    free(p);
+}
+
+static zg_entry at_mixed[] = {
+    {.name = "dir/", .unix_mode = S_IFDIR | 0755},
+    {.name = "dir/a.txt", D("hello world, hello world, hello world"), .deflate = 1},
+    {.name = "b.bin", .zeros = 5000, .deflate = 1, .unix_mode = S_IFREG | 0644},
+    {.name = "link", D("dir/a.txt"), .unix_mode = S_IFLNK | 0777},
+    {.name = "dd.txt", D("with descriptor"), .data_descriptor = 1},
+};
+
+Test(artifact, every_truncation_is_an_error_or_a_finding)
+{
+    char *dir = tu_mkdtemp(), *p = tu_path(dir, "t.zip");
+    unsigned char *buf;
+    size_t len;
+
+    cr_assert_eq(zg_build(&buf, &len, at_mixed, sizeof(at_mixed) / sizeof(at_mixed[0]), NULL), 0);
+    for (size_t cut = 0; cut < len; cut++) {
+        sign_artifact *a = NULL;
+        int r;
+
+        tu_write(p, buf, cut);
+        r = sign_artifact_scan(&a, p, NULL, NULL);
+        cr_assert(r == 0 || r == SIGN_EPARSE, "cut at %zu: %d %s", cut, r, sign_error_last());
+        if (r == 0 && sign_artifact_get_kind(a) == SIGN_ARTIFACT_ZIP) {
+            cr_assert(at_dangers(a) > 0, "a truncated zip read as clean at %zu: %s", cut, at_list(a));
+        }
+        sign_artifact_free(a);
+    }
+    free(buf);
+    tu_rmtree(dir);
+    free(dir);
+    free(p);
+}
+
+Test(artifact, every_byte_corruption_is_handled)
+{
+    char *dir = tu_mkdtemp(), *p = tu_path(dir, "t.zip");
+    unsigned char *buf;
+    size_t len;
+
+    cr_assert_eq(zg_build(&buf, &len, at_mixed, sizeof(at_mixed) / sizeof(at_mixed[0]), NULL), 0);
+    for (size_t i = 0; i < len; i++) {
+        static const unsigned char vals[] = {0x00, 0xff, 0x80};
+
+        for (size_t v = 0; v < sizeof(vals); v++) {
+            sign_artifact *a = NULL;
+            unsigned char old = buf[i];
+            int r;
+
+            if (old == vals[v]) {
+                continue;
+            }
+            buf[i] = vals[v];
+            tu_write(p, buf, len);
+            r = sign_artifact_scan(&a, p, NULL, NULL);
+            cr_assert(r == 0 || r == SIGN_EPARSE, "byte %zu = %02x: %d %s", i, vals[v], r, sign_error_last());
+            sign_artifact_free(a);
+            buf[i] = old;
+        }
+    }
+    free(buf);
+    tu_rmtree(dir);
+    free(dir);
+    free(p);
+}
+
+/* ---- scan_many ---------------------------------------------------------------------------- */
+
+Test(artifact, scan_many_keeps_input_order)
+{
+    enum { N = 9 };
+    char *dir = tu_mkdtemp(), *paths[N], names[N][16];
+    const char *cp[N], *cn[N];
+    sign_artifact *out[N];
+    zg_entry e[] = {{.name = "x.txt", D("abc")}};
+
+    for (int i = 0; i < N; i++) {
+        char fn[32];
+
+        snprintf(fn, sizeof(fn), "f%d", i);
+        paths[i] = tu_path(dir, fn);
+        if (i % 3 == 0) {
+            zg_write(paths[i], e, 1, NULL);
+        } else {
+            char content[32];
+
+            snprintf(content, sizeof(content), "content %d", i);
+            tu_write_str(paths[i], content);
+        }
+        snprintf(names[i], sizeof(names[i]), "name-%d", i);
+        cp[i] = paths[i];
+        cn[i] = names[i];
+    }
+    cr_assert_eq(sign_artifact_scan_many(out, cp, cn, N, NULL), 0, "%s", sign_error_last());
+    for (int i = 0; i < N; i++) {
+        sign_artifact *one = NULL;
+
+        cr_assert_str_eq(sign_artifact_name(out[i]), names[i]);
+        cr_assert_str_eq(sign_artifact_path(out[i]), paths[i]);
+        cr_assert_eq(sign_artifact_get_kind(out[i]), i % 3 == 0 ? SIGN_ARTIFACT_ZIP : SIGN_ARTIFACT_FILE);
+        cr_assert_eq(sign_artifact_scan(&one, paths[i], NULL, NULL), 0);
+        cr_assert_eq(memcmp(sign_artifact_sha256(one), sign_artifact_sha256(out[i]), 32), 0);
+        sign_artifact_free(one);
+        sign_artifact_free(out[i]);
+    }
+    cr_assert_eq(sign_artifact_scan_many(out, cp, NULL, N, NULL), 0, "names derived from paths");
+    for (int i = 0; i < N; i++) {
+        cr_assert(strstr(sign_artifact_name(out[i]), "f") != NULL);
+        sign_artifact_free(out[i]);
+        free(paths[i]);
+    }
+    cr_assert_eq(sign_artifact_scan_many(out, cp, NULL, 0, NULL), 0, "nothing to do");
+    tu_rmtree(dir);
+    free(dir);
+}
+
+Test(artifact, scan_many_failure_returns_nothing_and_names_the_path)
+{
+    enum { N = 6 };
+    char *dir = tu_mkdtemp(), *paths[N];
+    const char *cp[N];
+    sign_artifact *out[N];
+
+    for (int i = 0; i < N; i++) {
+        char fn[32];
+
+        snprintf(fn, sizeof(fn), "g%d", i);
+        paths[i] = tu_path(dir, fn);
+        if (i != 4) {
+            tu_write_str(paths[i], "data");
+        }
+        cp[i] = paths[i];
+    }
+    cr_assert_eq(sign_artifact_scan_many(out, cp, NULL, N, NULL), SIGN_ENOTFOUND);
+    for (int i = 0; i < N; i++) {
+        cr_assert_null(out[i]);
+    }
+    cr_assert(strstr(sign_error_last(), "g4") != NULL, "names the failing path: %s", sign_error_last());
+    for (int i = 0; i < N; i++) {
+        free(paths[i]);
+    }
+    tu_rmtree(dir);
+    free(dir);
+}
