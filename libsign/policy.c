@@ -116,7 +116,8 @@ static int only_keys(const pol_ctx *c, const json_t *obj, const char *const *all
     const char *key;
     json_t *v;
 
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         size_t i;
         char f[FIELD_MAX];
 
@@ -160,8 +161,8 @@ static int get_string(const char **out, const pol_ctx *c, const json_t *obj, con
 }
 
 /* An array of non-empty strings, copied. Absent: *out NULL, *n 0. */
-static int get_strv(char ***out, size_t *n, const pol_ctx *c, const json_t *obj, const char *prefix,
-                    const char *key, int allow_empty)
+static int get_strv(char ***out, size_t *n, const pol_ctx *c, const json_t *obj, const char *prefix, const char *key,
+                    int allow_empty)
 {
     json_t *v = json_object_get(obj, key), *e;
     char f[FIELD_MAX];
@@ -184,7 +185,8 @@ static int get_strv(char ***out, size_t *n, const pol_ctx *c, const json_t *obj,
     if ((vec = calloc(json_array_size(v) + 1, sizeof(*vec))) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    json_array_foreach(v, i, e) {
+    json_array_foreach(v, i, e)
+    {
         if (!json_is_string(e) || json_string_length(e) == 0) {
             r = sign__error(SIGN_EPARSE, "%s: %s[%zu] must be a non-empty string", c->what, f, i);
             goto out;
@@ -221,8 +223,7 @@ static int get_bool(int *out, const pol_ctx *c, const json_t *obj, const char *p
     return 0;
 }
 
-static int get_time(int *has, int64_t *out, const pol_ctx *c, const json_t *obj, const char *prefix,
-                    const char *key)
+static int get_time(int *has, int64_t *out, const pol_ctx *c, const json_t *obj, const char *prefix, const char *key)
 {
     const char *s;
     char f[FIELD_MAX];
@@ -464,7 +465,8 @@ static int parse_keys(sign_policy *p, const pol_ctx *c, const json_t *arr)
     if ((p->keys = calloc(json_array_size(arr), sizeof(*p->keys))) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    json_array_foreach(arr, i, e) {
+    json_array_foreach(arr, i, e)
+    {
         char prefix[FIELD_MAX];
 
         snprintf(prefix, sizeof(prefix), "keys[%zu]", i);
@@ -512,8 +514,8 @@ static int parse_root(sign__policy_root *rt, const pol_ctx *c, const json_t *obj
         return r;
     }
     if (s != NULL && strcmp(s, "codeSigning") != 0) {
-        return sign__error(SIGN_EPARSE, "%s: %s.eku: \"%s\" is not supported; use \"codeSigning\"", c->what,
-                           prefix, s);
+        return sign__error(SIGN_EPARSE, "%s: %s.eku: \"%s\" is not supported; use \"codeSigning\"", c->what, prefix,
+                           s);
     }
     if ((rt->eku = sign__strdup(s != NULL ? s : "codeSigning")) == NULL) {
         return SIGN_ENOMEM;
@@ -557,7 +559,8 @@ static int parse_roots(sign_policy *p, const pol_ctx *c, const json_t *arr)
     if ((p->roots = calloc(json_array_size(arr), sizeof(*p->roots))) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    json_array_foreach(arr, i, e) {
+    json_array_foreach(arr, i, e)
+    {
         char prefix[FIELD_MAX];
 
         snprintf(prefix, sizeof(prefix), "roots[%zu]", i);
@@ -585,7 +588,8 @@ static int parse_tsas(sign_policy *p, const pol_ctx *c, const json_t *arr)
     if (arr == NULL) {
         return 0;
     }
-    json_array_foreach(arr, i, e) {
+    json_array_foreach(arr, i, e)
+    {
         char prefix[FIELD_MAX];
         const char *name;
         char *path = NULL;
@@ -614,7 +618,8 @@ static int parse_revocation(sign_policy *p, const pol_ctx *c, const json_t *arr)
     if (arr == NULL) {
         return 0;
     }
-    json_array_foreach(arr, i, e) {
+    json_array_foreach(arr, i, e)
+    {
         char prefix[FIELD_MAX];
         char f[FIELD_MAX];
         char *path = NULL, **auth = NULL;
@@ -690,7 +695,7 @@ static int parse_require(sign_policy *p, const pol_ctx *c, const json_t *obj)
 
 static int policy_from_json(sign_policy **out, const json_t *root, const pol_ctx *c)
 {
-    static const char *const allowed[] = {"version", "mode",       "keys",   "roots", "timestamp_authorities",
+    static const char *const allowed[] = {"version",    "mode",    "keys", "roots", "timestamp_authorities",
                                           "revocation", "require", NULL};
     sign_policy *p = NULL;
     json_t *v, *keys, *roots, *tsas, *revs;
@@ -712,8 +717,9 @@ static int policy_from_json(sign_policy **out, const json_t *root, const pol_ctx
         return sign__error(SIGN_EPARSE, "%s: version must be the integer 1", c->what);
     }
     if (json_integer_value(v) != 1) {
-        return sign__error(SIGN_EUNSUPPORTED, "%s: policy version %lld is not supported (this signet reads version 1)",
-                           c->what, (long long)json_integer_value(v));
+        return sign__error(SIGN_EUNSUPPORTED,
+                           "%s: policy version %lld is not supported (this signet reads version 1)", c->what,
+                           (long long)json_integer_value(v));
     }
     if ((p = calloc(1, sizeof(*p))) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
@@ -767,8 +773,7 @@ out:
     return r;
 }
 
-int sign_policy_parse(sign_policy **out, const void *data, size_t len, const char *basedir,
-                      const sign_limits *limits)
+int sign_policy_parse(sign_policy **out, const void *data, size_t len, const char *basedir, const sign_limits *limits)
 {
     pol_ctx c = {"policy", basedir, limits};
     json_t *root = NULL;

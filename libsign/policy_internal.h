@@ -9,25 +9,25 @@
 /* One entry of "keys". */
 typedef struct sign__policy_key {
     char *name;
-    char *public_key;                /* resolved path of the public key file */
-    sign_key *key;                   /* the loaded public key */
-    char keyid[SIGN_KEYID_SIZE];     /* standard base64 of SHA-256 over the SPKI */
-    char **artifacts;                /* globs this signer may sign; never empty */
+    char *public_key;            /* resolved path of the public key file */
+    sign_key *key;               /* the loaded public key */
+    char keyid[SIGN_KEYID_SIZE]; /* standard base64 of SHA-256 over the SPKI */
+    char **artifacts;            /* globs this signer may sign; never empty */
     size_t nartifacts;
     int has_not_before, has_not_after;
-    int64_t not_before, not_after;   /* seconds since the epoch */
+    int64_t not_before, not_after; /* seconds since the epoch */
 } sign__policy_key;
 
 /* One entry of "roots": validated at load, not yet used to verify. */
 typedef struct sign__policy_root {
     char *name;
-    char *certificates;              /* resolved paths */
-    char *intermediates;             /* or NULL */
+    char *certificates;  /* resolved paths */
+    char *intermediates; /* or NULL */
     char **crls;
     size_t ncrls;
     char **subjects;
     size_t nsubjects;
-    char *eku;                       /* "codeSigning" */
+    char *eku; /* "codeSigning" */
     char **artifacts;
     size_t nartifacts;
 } sign__policy_root;
@@ -38,13 +38,13 @@ struct sign_policy {
     size_t nkeys;
     sign__policy_root *roots;
     size_t nroots;
-    size_t ntsas;                    /* timestamp_authorities given (validated) */
-    size_t nrevocation;              /* always 0 in this version (refused at load) */
+    size_t ntsas;       /* timestamp_authorities given (validated) */
+    size_t nrevocation; /* always 0 in this version (refused at load) */
     /* require */
-    int64_t threshold;               /* >= 1 */
-    int require_timestamp;           /* always 0 in this version (refused at load) */
+    int64_t threshold;     /* >= 1 */
+    int require_timestamp; /* always 0 in this version (refused at load) */
     int has_max_signature_age;
-    int64_t max_signature_age;       /* seconds */
+    int64_t max_signature_age; /* seconds */
     int require_entries;
 };
 

@@ -36,7 +36,7 @@ struct sign_verify_result {
 /* One bundle being verified. */
 typedef struct vb {
     const char *path;
-    char *owned_path;   /* the default "<artifact>.sigstore.json" */
+    char *owned_path;         /* the default "<artifact>.sigstore.json" */
     const char *for_artifact; /* artifact name when this is its default bundle, else NULL */
     sign_bundle *bundle;
     sign_statement *st; /* parsed from the verified payload, or NULL */
@@ -285,8 +285,8 @@ static int verify_bundle(vctx *c, vb *b)
                          b->path);
     }
     if (r != 0) {
-        return add_check(c, "bundle", SIGN_CHECK_FAIL, "BUNDLE_MALFORMED", class_rank(r) == 0 ? r : SIGN_EPARSE,
-                         art, b->path, NULL, "bundle %s cannot be used: %s; pass the bundle that signet sign wrote",
+        return add_check(c, "bundle", SIGN_CHECK_FAIL, "BUNDLE_MALFORMED", class_rank(r) == 0 ? r : SIGN_EPARSE, art,
+                         b->path, NULL, "bundle %s cannot be used: %s; pass the bundle that signet sign wrote",
                          b->path, sign_error_last());
     }
     if ((r = add_check(c, "bundle", SIGN_CHECK_PASS, "OK", 0, art, b->path, NULL, "bundle %s is well-formed (%s)",
@@ -305,8 +305,7 @@ static int verify_bundle(vctx *c, vb *b)
     }
     len = 0;
     if (sign_bundle_certificate(b->bundle, &len) != NULL) {
-        return add_check(c, "signer", SIGN_CHECK_FAIL, "CERTIFICATE_UNSUPPORTED", SIGN_EUNTRUSTED, art, b->path,
-                         NULL,
+        return add_check(c, "signer", SIGN_CHECK_FAIL, "CERTIFICATE_UNSUPPORTED", SIGN_EUNTRUSTED, art, b->path, NULL,
                          "bundle %s is signed with an X.509 certificate; certificate signers are not supported yet "
                          "by this version of signet - sign with a key listed in the policy's keys",
                          b->path);
@@ -611,8 +610,7 @@ static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb 
             b->used = 1;
             covered++;
             r = add_check(c, "subject", SIGN_CHECK_PASS, "OK", 0, art, b->path, k->name,
-                          "artifact %s (sha256 %s) matches signed subject \"%s\" in %s", art, dhex, matched,
-                          b->path);
+                          "artifact %s (sha256 %s) matches signed subject \"%s\" in %s", art, dhex, matched, b->path);
             if (r == 0 && allowed_name == NULL) {
                 globs_text(globs, sizeof(globs), k);
                 r = add_check(c, "artifact-glob", SIGN_CHECK_FAIL, "SIGNER_NOT_ALLOWED", SIGN_EPOLICY, art, b->path,
@@ -980,19 +978,19 @@ int sign_verify_result_json(char **out, const sign_verify_result *r)
                 goto out;
             }
         }
-        o = json_pack("{s:o,s:o,s:o,s:b,s:o}", "name", str_or_null(a->name), "path", str_or_null(a->path),
-                      "sha256", a->has_digest ? json_string(a->sha256) : json_null(), "verified", a->verified,
-                      "signers", signers);
+        o = json_pack("{s:o,s:o,s:o,s:b,s:o}", "name", str_or_null(a->name), "path", str_or_null(a->path), "sha256",
+                      a->has_digest ? json_string(a->sha256) : json_null(), "verified", a->verified, "signers",
+                      signers);
         if (o == NULL || json_array_append_new(arts, o) != 0) {
             goto out;
         }
     }
     for (size_t i = 0; i < r->nchecks; i++) {
         const sign_check *k = &r->checks[i];
-        json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:s}", "check", k->check, "status",
-                              sign_check_status_name(k->status), "reason", k->reason, "artifact",
-                              str_or_null(k->artifact), "bundle", str_or_null(k->bundle), "signer",
-                              str_or_null(k->signer), "message", k->message);
+        json_t *o =
+            json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:s}", "check", k->check, "status", sign_check_status_name(k->status),
+                      "reason", k->reason, "artifact", str_or_null(k->artifact), "bundle", str_or_null(k->bundle),
+                      "signer", str_or_null(k->signer), "message", k->message);
 
         if (o == NULL || json_array_append_new(checks, o) != 0) {
             goto out;

@@ -124,8 +124,8 @@ static void pt_refused(const char *text, int code, const char *want)
 {
     int r = pt_parse(text);
 
-    cr_assert_eq(r, code, "expected %d (%s), got %d: %s\npolicy: %s", code, sign_strerror(code), r,
-                 sign_error_last(), text);
+    cr_assert_eq(r, code, "expected %d (%s), got %d: %s\npolicy: %s", code, sign_strerror(code), r, sign_error_last(),
+                 text);
     cr_assert_not_null(strstr(sign_error_last(), want), "message \"%s\" does not mention \"%s\"", sign_error_last(),
                        want);
 }
@@ -288,14 +288,13 @@ Test(policy, files_that_do_not_parse)
                SIGN_EPARSE, "roots[0].intermediates");
     pt_refused("{\"version\":1,\"roots\":[{\"name\":\"r\",\"certificates\":\"pki/root.pem\",\"eku\":\"any\"}]}",
                SIGN_EPARSE, "roots[0].eku");
-    pt_refused("{\"version\":1,\"keys\":[{\"name\":\"a\",\"public_key\":\"keys\"}]}", SIGN_EIO,
-               "not a regular file");
+    pt_refused("{\"version\":1,\"keys\":[{\"name\":\"a\",\"public_key\":\"keys\"}]}", SIGN_EIO, "not a regular file");
 }
 
 Test(policy, roots_alone_are_accepted)
 {
-    cr_assert_eq(pt_parse("{\"version\":1,\"roots\":[{\"name\":\"r\",\"certificates\":\"pki/root.pem\"}]}"), 0,
-                 "%s", sign_error_last());
+    cr_assert_eq(pt_parse("{\"version\":1,\"roots\":[{\"name\":\"r\",\"certificates\":\"pki/root.pem\"}]}"), 0, "%s",
+                 sign_error_last());
 }
 
 Test(policy, bad_times_and_durations)
@@ -369,10 +368,10 @@ Test(policy, trusts_nothing)
 
 Test(policy, duplicates)
 {
-    pt_refused("{\"version\":1,\"keys\":[" PT_KEY_A ",{\"name\":\"a\",\"public_key\":\"keys/b.pub\"}]}",
-               SIGN_EINVAL, "duplicate key name");
-    pt_refused("{\"version\":1,\"keys\":[" PT_KEY_A ",{\"name\":\"b\",\"public_key\":\"keys/a.pub\"}]}",
-               SIGN_EINVAL, "keys[1].public_key");
+    pt_refused("{\"version\":1,\"keys\":[" PT_KEY_A ",{\"name\":\"a\",\"public_key\":\"keys/b.pub\"}]}", SIGN_EINVAL,
+               "duplicate key name");
+    pt_refused("{\"version\":1,\"keys\":[" PT_KEY_A ",{\"name\":\"b\",\"public_key\":\"keys/a.pub\"}]}", SIGN_EINVAL,
+               "keys[1].public_key");
     pt_refused("{\"version\":1,\"roots\":[{\"name\":\"r\",\"certificates\":\"pki/root.pem\"},"
                "{\"name\":\"r\",\"certificates\":\"pki/int.pem\"}]}",
                SIGN_EINVAL, "duplicate root name");
@@ -397,7 +396,7 @@ Test(policy, glob_matching)
         int match;
     } t[] = {
         {"*", "app.zip", 1},
-        {"*", "dist/app.zip", 1},         /* no '/': last component */
+        {"*", "dist/app.zip", 1}, /* no '/': last component */
         {"app-*.zip", "app-1.2.zip", 1},
         {"app-*.zip", "out/app-1.2.zip", 1},
         {"app-*.zip", "app.zip", 0},
@@ -407,7 +406,7 @@ Test(policy, glob_matching)
         {"app-[0-9].zip", "app-7.zip", 1},
         {"app-[0-9].zip", "app-x.zip", 0},
         {"app-[!0-9].zip", "app-x.zip", 1},
-        {"dist/*.zip", "dist/app.zip", 1},  /* with '/': the whole name */
+        {"dist/*.zip", "dist/app.zip", 1}, /* with '/': the whole name */
         {"dist/*.zip", "app.zip", 0},
         {"dist/*.zip", "dist/sub/app.zip", 0}, /* '*' does not cross '/' */
         {"dist/*.zip", "other/dist/app.zip", 0},

@@ -313,7 +313,8 @@ Test(verify, several_artifacts_in_one_bundle)
 {
     const char *names[] = {"app.zip", "README.txt", "tool.bin"};
     char *a0 = vt_zip(names[0], "index.js", "1\n", NULL), *a1 = vt_file(names[1], "read me\n");
-    char *a2 = vt_file(names[2], "\x7f" "ELF");
+    char *a2 = vt_file(names[2], "\x7f"
+                                 "ELF");
     char *b = vt_sign(vt_kb, "release.sigstore.json", 3, names);
     const char *bundles[] = {"release.sigstore.json"};
     sign_policy *p = vt_policy(VT_POLICY_AB);
@@ -558,8 +559,8 @@ static char *vt_cert_b64(void)
     X509_gmtime_adj(X509_getm_notBefore(x), 0);
     X509_gmtime_adj(X509_getm_notAfter(x), 86400);
     X509_set_pubkey(x, pk);
-    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC, (const unsigned char *)"Signer", -1,
-                               -1, 0);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC, (const unsigned char *)"Signer", -1, -1,
+                               0);
     X509_set_issuer_name(x, X509_get_subject_name(x));
     cr_assert(X509_sign(x, pk, NULL) > 0);
     n = i2d_X509(x, &der);
@@ -605,8 +606,9 @@ Test(verify, key_validity_window)
 {
     const char *name = "app.bin";
     char *a = vt_file(name, "payload\n"), *b = vt_sign1(vt_ka, name);
-    sign_policy *expired = vt_policy("{\"version\":1,\"keys\":[{\"name\":\"alice\",\"public_key\":\"a.pub\","
-                                     "\"not_before\":\"2020-01-01T00:00:00Z\",\"not_after\":\"2021-01-01T00:00:00Z\"}]}");
+    sign_policy *expired =
+        vt_policy("{\"version\":1,\"keys\":[{\"name\":\"alice\",\"public_key\":\"a.pub\","
+                  "\"not_before\":\"2020-01-01T00:00:00Z\",\"not_after\":\"2021-01-01T00:00:00Z\"}]}");
     sign_policy *future = vt_policy("{\"version\":1,\"keys\":[{\"name\":\"alice\",\"public_key\":\"a.pub\","
                                     "\"not_before\":\"2999-01-01T00:00:00Z\"}]}");
     vt_run run = vt_verify1(expired, name);
@@ -840,8 +842,7 @@ static char *vt_sign_statement(const sign_key *key, const char *out, const char 
 }
 
 /* signet's statement for artifact `name`, edited by edit() on its JSON, signed into out. */
-static char *vt_sign_edited(const sign_key *key, const char *out, const char *name,
-                            void (*edit)(json_t *st))
+static char *vt_sign_edited(const sign_key *key, const char *out, const char *name, void (*edit)(json_t *st))
 {
     sign_sign_options o = SIGN_SIGN_OPTIONS_INIT;
     sign_statement *st = NULL;
@@ -868,8 +869,8 @@ static char *vt_sign_edited(const sign_key *key, const char *out, const char *na
 
 static json_t *vt_entries(json_t *st)
 {
-    json_t *e = json_object_get(json_array_get(json_object_get(json_object_get(st, "predicate"), "artifacts"), 0),
-                                "entries");
+    json_t *e =
+        json_object_get(json_array_get(json_object_get(json_object_get(st, "predicate"), "artifacts"), 0), "entries");
 
     cr_assert(json_is_array(e));
     return e;
@@ -986,7 +987,8 @@ Test(verify, json_verdict_lists_the_failing_reason)
     cr_assert_str_eq(json_string_value(json_object_get(j, "code")), "DIGEST_MISMATCH");
     cr_assert(json_is_false(json_object_get(json_array_get(json_object_get(j, "artifacts"), 0), "verified")));
     checks = json_object_get(j, "checks");
-    json_array_foreach(checks, i, c) {
+    json_array_foreach(checks, i, c)
+    {
         cr_assert_eq(json_object_size(c), 7);
         if (strcmp(json_string_value(json_object_get(c, "reason")), "DIGEST_MISMATCH") == 0) {
             found = 1;

@@ -22,9 +22,9 @@ typedef enum {
  * class of a failure (0 for a pass). Strings are owned by the result.
  */
 typedef struct sign_check {
-    const char *check;    /* "artifact", "bundle", "signature", "signer", "key-validity", "statement",
-                             "artifact-glob", "subject", "entries", "threshold", "timestamp",
-                             "signature-age" */
+    const char *check; /* "artifact", "bundle", "signature", "signer", "key-validity", "statement",
+                          "artifact-glob", "subject", "entries", "threshold", "timestamp",
+                          "signature-age" */
     sign_check_status status;
     const char *reason;
     int code;
@@ -41,15 +41,18 @@ typedef struct sign_verify_options {
     unsigned int version;
     const char *const *artifacts; /* paths of the artifacts to verify */
     size_t nartifacts;
-    const char *const *bundles;   /* bundle paths; none: "<artifact>.sigstore.json" beside each */
+    const char *const *bundles; /* bundle paths; none: "<artifact>.sigstore.json" beside each */
     size_t nbundles;
-    int64_t at;                   /* judge as of this time; 0: now */
+    int64_t at; /* judge as of this time; 0: now */
     unsigned int flags;
-    const sign_limits *limits;    /* NULL: defaults */
+    const sign_limits *limits; /* NULL: defaults */
 } sign_verify_options;
 
 #define SIGN_VERIFY_OPTIONS_VERSION 1
-#define SIGN_VERIFY_OPTIONS_INIT {SIGN_VERIFY_OPTIONS_VERSION, NULL, 0, NULL, 0, 0, 0, NULL}
+#define SIGN_VERIFY_OPTIONS_INIT                                                                                     \
+    {                                                                                                                \
+        SIGN_VERIFY_OPTIONS_VERSION, NULL, 0, NULL, 0, 0, 0, NULL                                                    \
+    }
 
 typedef struct sign_verify_result sign_verify_result;
 
