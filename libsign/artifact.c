@@ -47,13 +47,34 @@ struct sign_artifact {
 
 /* ---- accessors ------------------------------------------------------------- */
 
-const char *sign_artifact_name(const sign_artifact *a) { return a->name; }
-const char *sign_artifact_path(const sign_artifact *a) { return a->path; }
-sign_artifact_kind sign_artifact_get_kind(const sign_artifact *a) { return a->kind; }
-uint64_t sign_artifact_size(const sign_artifact *a) { return a->size; }
-const unsigned char *sign_artifact_sha256(const sign_artifact *a) { return a->sha256; }
-size_t sign_artifact_entry_count(const sign_artifact *a) { return a->n_entries; }
-size_t sign_artifact_finding_count(const sign_artifact *a) { return a->findings.n; }
+const char *sign_artifact_name(const sign_artifact *a)
+{
+    return a->name;
+}
+const char *sign_artifact_path(const sign_artifact *a)
+{
+    return a->path;
+}
+sign_artifact_kind sign_artifact_get_kind(const sign_artifact *a)
+{
+    return a->kind;
+}
+uint64_t sign_artifact_size(const sign_artifact *a)
+{
+    return a->size;
+}
+const unsigned char *sign_artifact_sha256(const sign_artifact *a)
+{
+    return a->sha256;
+}
+size_t sign_artifact_entry_count(const sign_artifact *a)
+{
+    return a->n_entries;
+}
+size_t sign_artifact_finding_count(const sign_artifact *a)
+{
+    return a->findings.n;
+}
 
 const sign_entry *sign_artifact_entry(const sign_artifact *a, size_t i)
 {
@@ -363,8 +384,8 @@ static int walk_data(walk *w, struct archive *ar, sign_entry *e, const sign__zip
                                   "rebuild it",
                                   m);
             } else {
-                sign__finding_add(&w->a->findings, "zip-entry-unreadable", SIGN_SEVERITY_DANGER, e->path,
-                                  SIZE_MAX, "content read with a warning (%s): rebuild the archive", m);
+                sign__finding_add(&w->a->findings, "zip-entry-unreadable", SIGN_SEVERITY_DANGER, e->path, SIZE_MAX,
+                                  "content read with a warning (%s): rebuild the archive", m);
             }
             archive_clear_error(ar);
             ok = 0;
@@ -449,9 +470,8 @@ static int walk_entry(walk *w, struct archive *ar, struct archive_entry *ae, siz
             name = x->name;
             name_len = x->name_len;
             matched = 1;
-        } else if (x->local_name != NULL &&
-                   (same_name(raw, x->local_name, x->local_name_len) ||
-                    same_name(u8, x->local_name, x->local_name_len))) {
+        } else if (x->local_name != NULL && (same_name(raw, x->local_name, x->local_name_len) ||
+                                             same_name(u8, x->local_name, x->local_name_len))) {
             name = x->local_name;
             name_len = x->local_name_len;
             matched = 1;
@@ -471,14 +491,12 @@ static int walk_entry(walk *w, struct archive *ar, struct archive_entry *ae, siz
     if (x != NULL) {
         if (x->usize > ratio_limit(x->csize, w->lim->entry_max_ratio) && x->usize > RATIO_FLOOR_ENTRY) {
             w->stop = 1;
-            return sign__finding_add(&w->a->findings, "zip-limit-entry-ratio", SIGN_SEVERITY_DANGER, name,
-                                     name_len,
+            return sign__finding_add(&w->a->findings, "zip-limit-entry-ratio", SIGN_SEVERITY_DANGER, name, name_len,
                                      "entry declares %llu bytes from %llu compressed (a zip bomb?); walking "
                                      "stopped: raise the limit only if this is expected",
                                      (unsigned long long)x->usize, (unsigned long long)x->csize);
         }
-        if (x->usize > UINT64_MAX - w->declared_total ||
-            w->declared_total + x->usize > w->lim->archive_max_total) {
+        if (x->usize > UINT64_MAX - w->declared_total || w->declared_total + x->usize > w->lim->archive_max_total) {
             w->stop = 1;
             return sign__finding_add(&w->a->findings, "zip-limit-total", SIGN_SEVERITY_DANGER, NULL, 0,
                                      "entries declare more than %llu bytes in total; walking stopped: raise the "
@@ -555,8 +573,7 @@ static int is_link(char **links, size_t n, const char *p)
 }
 
 /* Lexical resolution of target from the entry's directory; 1 when it leaves the root. */
-static int link_escapes(const char *entry, const char *target, char **links, size_t nlinks, char *buf,
-                        size_t bufsize)
+static int link_escapes(const char *entry, const char *target, char **links, size_t nlinks, char *buf, size_t bufsize)
 {
     size_t o = 0, i, s, len;
     const char *slash = strrchr(entry, '/');
@@ -768,8 +785,8 @@ static int walk_zip_in(sign_artifact *a, int fd, const char *path, const sign_li
         if (ar_r == ARCHIVE_EOF) {
             if (a->n_entries < z->n) {
                 sign__finding_add(&a->findings, "zip-view-mismatch", SIGN_SEVERITY_DANGER, NULL, 0,
-                                  "libarchive lists %zu entries, the central directory %zu: rebuild the archive",
-                                  i, z->n);
+                                  "libarchive lists %zu entries, the central directory %zu: rebuild the archive", i,
+                                  z->n);
             }
             break;
         }

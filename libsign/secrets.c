@@ -161,8 +161,8 @@ static int ends_with(const char *s, const char *suffix)
 
 int sign__secrets_check(sign__findings *f, const char *path, const unsigned char *head, size_t headlen)
 {
-    static const char *const ssh_names[] = {"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk",
-                                            "id_ed25519_sk", "identity", NULL};
+    static const char *const ssh_names[] = {"id_rsa",      "id_dsa",        "id_ecdsa", "id_ed25519",
+                                            "id_ecdsa_sk", "id_ed25519_sk", "identity", NULL};
     const char *b = base_name(path);
     int rc = 0, env = is_env_name(b), npmrc = strcmp(b, ".npmrc") == 0, aws_name = strcmp(b, "credentials") == 0;
     int env_hit = 0, npm_hit = 0, aws_hit = 0, ini = 0;
@@ -187,8 +187,8 @@ int sign__secrets_check(sign__findings *f, const char *path, const unsigned char
         rc = sign__finding_add(f, "zip-secret-netrc", SIGN_SEVERITY_DANGER, path, SIZE_MAX,
                                "a .netrc login file is packaged: remove it and change its passwords");
     }
-    if (rc == 0 && (ends_with(b, ".p12") || ends_with(b, ".pfx") || ends_with(b, ".jks") ||
-                    ends_with(b, ".keystore"))) {
+    if (rc == 0 &&
+        (ends_with(b, ".p12") || ends_with(b, ".pfx") || ends_with(b, ".jks") || ends_with(b, ".keystore"))) {
         rc = sign__finding_add(f, "zip-secret-keystore", SIGN_SEVERITY_WARNING, path, SIZE_MAX,
                                "a key store file is packaged; it usually holds a private key: remove it unless "
                                "it is meant to ship");

@@ -53,8 +53,7 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
         }
         cp = cp << 6 | (p[i] & 0x3f);
     }
-    if ((k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff)) {
+    if ((k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
         return 0;
     }
     return k;
@@ -157,9 +156,8 @@ int sign__finding_add(sign__findings *f, const char *id, sign_severity sev, cons
     for (size_t i = 0; i < f->n; i++) {
         const sign_finding *x = &f->v[i];
 
-        if (strcmp(x->id, id) == 0 &&
-            ((x->path == NULL && epath == NULL) ||
-             (x->path != NULL && epath != NULL && strcmp(x->path, epath) == 0))) {
+        if (strcmp(x->id, id) == 0 && ((x->path == NULL && epath == NULL) ||
+                                       (x->path != NULL && epath != NULL && strcmp(x->path, epath) == 0))) {
             free(epath);
             return 0;
         }
@@ -308,17 +306,23 @@ static const unsigned char *rd_at(zrd *r, uint64_t off, size_t len)
     return got >= len ? r->buf : NULL;
 }
 
-static uint16_t le16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint16_t le16(const unsigned char *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
 static uint32_t le32(const unsigned char *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
-static uint64_t le64(const unsigned char *p) { return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32; }
+static uint64_t le64(const unsigned char *p)
+{
+    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
 
 /* ---- end of central directory ---------------------------------------------- */
 
 typedef struct eocd {
-    uint64_t pos;           /* offset of the EOCD record */
+    uint64_t pos; /* offset of the EOCD record */
     uint64_t n_total;
     uint64_t cd_size, cd_off;
     uint16_t clen;
@@ -326,7 +330,7 @@ typedef struct eocd {
     uint64_t z64_off;       /* offset of the zip64 record */
     uint64_t records_start; /* where the central directory should end */
     uint64_t shift;
-    int inconsistent;       /* zip64 and classic records disagree */
+    int inconsistent; /* zip64 and classic records disagree */
 } eocd;
 
 /*
@@ -508,8 +512,7 @@ static char *dup_bytes(const unsigned char *p, size_t len)
 }
 
 /* Zip64 extended information (0x0001) in an extra field: replaces the 0xffffffff values, in order. */
-static void zip64_extra(const unsigned char *x, size_t xl, uint64_t *usize, uint64_t *csize, uint64_t *off,
-                        int local)
+static void zip64_extra(const unsigned char *x, size_t xl, uint64_t *usize, uint64_t *csize, uint64_t *off, int local)
 {
     size_t i = 0;
 
@@ -539,8 +542,7 @@ static void zip64_extra(const unsigned char *x, size_t xl, uint64_t *usize, uint
     }
 }
 
-static int read_cd(sign__zip *z, zrd *r, const eocd *e, const char *path, const sign_limits *lim,
-                   sign__findings *f)
+static int read_cd(sign__zip *z, zrd *r, const eocd *e, const char *path, const sign_limits *lim, sign__findings *f)
 {
     uint64_t off = e->cd_off + e->shift, end = off + e->cd_size;
     size_t cap = 0;
@@ -576,8 +578,8 @@ static int read_cd(sign__zip *z, zrd *r, const eocd *e, const char *path, const 
         cl = le16(h + 32);
         if ((uint64_t)46 + nl + xl + cl > end - off) {
             if (z->n == 0) {
-                return sign__error(SIGN_EPARSE, "%s: central directory entry at offset %llu runs past its end",
-                                   path, (unsigned long long)off);
+                return sign__error(SIGN_EPARSE, "%s: central directory entry at offset %llu runs past its end", path,
+                                   (unsigned long long)off);
             }
             sign__finding_add(f, "zip-eocd-inconsistent", SIGN_SEVERITY_DANGER, NULL, 0,
                               "central directory entry %zu at offset %llu runs past the directory's end: "

@@ -31,27 +31,27 @@ typedef struct sign__findings {
  * control characters and bytes of invalid UTF-8 become \xNN. Returns 0 or
  * SIGN_ENOMEM.
  */
-int sign__finding_add(sign__findings *f, const char *id, sign_severity sev, const char *path,
-                      size_t pathlen, const char *fmt, ...) SIGN_PRINTF(6, 7);
+int sign__finding_add(sign__findings *f, const char *id, sign_severity sev, const char *path, size_t pathlen,
+                      const char *fmt, ...) SIGN_PRINTF(6, 7);
 void sign__findings_clear(sign__findings *f);
 int sign__findings_has(const sign__findings *f, const char *id);
 
 /* ---- zip structure ------------------------------------------------------- */
 
 typedef struct sign__zip_entry {
-    size_t index;           /* position in the central directory */
-    char *name;             /* central directory name, NUL-terminated copy */
-    size_t name_len;        /* stored length (may contain NUL bytes) */
-    uint16_t made_by;       /* version made by: high byte is the host system */
+    size_t index;     /* position in the central directory */
+    char *name;       /* central directory name, NUL-terminated copy */
+    size_t name_len;  /* stored length (may contain NUL bytes) */
+    uint16_t made_by; /* version made by: high byte is the host system */
     uint16_t flags, method;
     uint32_t crc, ext_attr;
     uint64_t csize, usize;
-    uint64_t lfh_offset;    /* absolute offset of the local header (after any shift) */
-    int lfh_ok;             /* a local header was found there */
-    char *local_name;       /* local header name when it differs from name, else NULL */
+    uint64_t lfh_offset; /* absolute offset of the local header (after any shift) */
+    int lfh_ok;          /* a local header was found there */
+    char *local_name;    /* local header name when it differs from name, else NULL */
     size_t local_name_len;
-    uint64_t data_offset;   /* absolute start of the compressed data */
-    uint64_t end;           /* end of data (and data descriptor) */
+    uint64_t data_offset; /* absolute start of the compressed data */
+    uint64_t end;         /* end of data (and data descriptor) */
 } sign__zip_entry;
 
 typedef struct sign__zip {
@@ -59,8 +59,8 @@ typedef struct sign__zip {
     size_t n;
     uint64_t file_size;
     uint64_t cd_offset, cd_size, eocd_offset;
-    uint64_t shift;         /* bytes prepended without adjusting offsets */
-    int entries_capped;     /* stopped at archive_max_entries */
+    uint64_t shift;     /* bytes prepended without adjusting offsets */
+    int entries_capped; /* stopped at archive_max_entries */
 } sign__zip;
 
 /*
