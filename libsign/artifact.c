@@ -187,12 +187,17 @@ int sign_artifact_name_normalise(char **out, const char *name)
     return 0;
 }
 
-/* Name for path when none is given: the normalised path, or its last component when it climbs with "..". */
+/*
+ * Name for path when none is given: a relative path that stays below the
+ * current directory keeps its normalised form ("dist/app.zip"); an absolute
+ * path, or one that climbs with "..", is named by its last component, so a
+ * manifest never records the signer's directory layout.
+ */
 static int derive_name(char **out, const char *path)
 {
     const char *b = path, *p;
 
-    if (sign_artifact_name_normalise(out, path) == 0) {
+    if (path[0] != '/' && sign_artifact_name_normalise(out, path) == 0) {
         return 0;
     }
     for (p = path; *p != '\0'; p++) {

@@ -41,26 +41,51 @@ static json_t *digest_object(const unsigned char *sha256)
     return json_pack("{s:s}", "sha256", hex);
 }
 
-static json_t *entry_json(const sign_entry *e)
+/* A JSON string, or NULL with an error when s is not valid UTF-8 (JSON cannot carry it). */
+static json_t *utf8_string(const char *s, const char *artifact, const char *what)
+{
+    json_t *j = json_string(s);
+
+    if (j == NULL) {
+        sign__error(SIGN_EUNSUPPORTED,
+                    "%s: %s is not valid UTF-8 and cannot be recorded in the manifest; rename it and rebuild the "
+                    "artifact",
+                    artifact, what);
+    }
+    return j;
+}
+
+static int entry_json(json_t **out, const sign_entry *e, const char *artifact)
 {
     char mode[8];
-    json_t *o;
+    json_t *o, *path, *target = NULL;
 
+    *out = NULL;
     snprintf(mode, sizeof(mode), "%04o", e->mode & 07777);
-    o = json_pack("{s:s,s:s,s:s,s:I}", "path", e->path, "type", sign_entry_type_name(e->type), "mode", mode,
-                  "size", (json_int_t)e->size);
+    if ((path = utf8_string(e->path, artifact, "an entry name")) == NULL) {
+        return SIGN_EUNSUPPORTED;
+    }
+    if (e->link_target != NULL && (target = utf8_string(e->link_target, artifact, "a link target")) == NULL) {
+        json_decref(path);
+        return SIGN_EUNSUPPORTED;
+    }
+    o = json_pack("{s:o,s:s,s:s,s:I}", "path", path, "type", sign_entry_type_name(e->type), "mode", mode, "size",
+                  (json_int_t)e->size);
     if (o == NULL) {
-        return NULL;
+        json_decref(target);
+        return SIGN_ENOMEM;
     }
     if (e->has_digest && json_object_set_new(o, "digest", digest_object(e->sha256)) != 0) {
+        json_decref(target);
         json_decref(o);
-        return NULL;
+        return SIGN_ENOMEM;
     }
-    if (e->link_target != NULL && json_object_set_new(o, "target", json_string(e->link_target)) != 0) {
+    if (target != NULL && json_object_set_new(o, "target", target) != 0) {
         json_decref(o);
-        return NULL;
+        return SIGN_ENOMEM;
     }
-    return o;
+    *out = o;
+    return 0;
 }
 
 static json_t *finding_json(const sign_finding *f)
@@ -75,23 +100,31 @@ static json_t *finding_json(const sign_finding *f)
     return o;
 }
 
-static json_t *artifact_json(const sign_artifact *a)
+static int artifact_json(json_t **out, const sign_artifact *a)
 {
-    json_t *o, *list;
+    json_t *o, *list, *name, *e;
     size_t i;
+    int r = SIGN_ENOMEM;
 
-    o = json_pack("{s:s,s:s,s:I,s:o}", "name", sign_artifact_name(a), "kind",
-                  sign_artifact_kind_name(sign_artifact_get_kind(a)), "size", (json_int_t)sign_artifact_size(a),
-                  "digest", digest_object(sign_artifact_sha256(a)));
+    *out = NULL;
+    if ((name = utf8_string(sign_artifact_name(a), sign_artifact_name(a), "the artifact name")) == NULL) {
+        return SIGN_EUNSUPPORTED;
+    }
+    o = json_pack("{s:o,s:s,s:I,s:o}", "name", name, "kind", sign_artifact_kind_name(sign_artifact_get_kind(a)),
+                  "size", (json_int_t)sign_artifact_size(a), "digest", digest_object(sign_artifact_sha256(a)));
     if (o == NULL) {
-        return NULL;
+        return SIGN_ENOMEM;
     }
     if (sign_artifact_get_kind(a) != SIGN_ARTIFACT_FILE) {
         if ((list = json_array()) == NULL || json_object_set_new(o, "entries", list) != 0) {
             goto fail;
         }
         for (i = 0; i < sign_artifact_entry_count(a); i++) {
-            if (json_array_append_new(list, entry_json(sign_artifact_entry(a, i))) != 0) {
+            if ((r = entry_json(&e, sign_artifact_entry(a, i), sign_artifact_name(a))) != 0) {
+                goto fail;
+            }
+            r = SIGN_ENOMEM;
+            if (json_array_append_new(list, e) != 0) {
                 goto fail;
             }
         }
@@ -106,10 +139,11 @@ static json_t *artifact_json(const sign_artifact *a)
             }
         }
     }
-    return o;
+    *out = o;
+    return 0;
 fail:
     json_decref(o);
-    return NULL;
+    return r;
 }
 
 static int statement_index(sign_statement *st, const char *what);
@@ -145,9 +179,15 @@ int sign_statement_build(sign_statement **out, sign_artifact *const *artifacts, 
     for (size_t i = 0; i < n; i++) {
         const sign_artifact *a = artifacts[i];
 
-        if (json_array_append_new(subjects, json_pack("{s:s,s:o}", "name", sign_artifact_name(a), "digest",
-                                                      digest_object(sign_artifact_sha256(a)))) != 0 ||
-            json_array_append_new(arts, artifact_json(a)) != 0) {
+        json_t *aj = NULL;
+
+        if ((r = artifact_json(&aj, a)) != 0) {
+            goto out;
+        }
+        r = SIGN_ENOMEM;
+        if (json_array_append_new(arts, aj) != 0 ||
+            json_array_append_new(subjects, json_pack("{s:s,s:o}", "name", sign_artifact_name(a), "digest",
+                                                      digest_object(sign_artifact_sha256(a)))) != 0) {
             goto out;
         }
     }

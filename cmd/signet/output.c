@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -109,19 +111,38 @@ void out_findings(FILE *f, sign_artifact *const *arts, size_t n)
     }
 }
 
+/* The library calls progress from its hashing threads, several at once: serialise and rate-limit drawing. */
+static pthread_mutex_t progress_lock = PTHREAD_MUTEX_INITIALIZER;
 static int progress_drawn;
+static struct timespec progress_last;
 
 int out_progress_wanted(void)
 {
-    return isatty(STDERR_FILENO) == 1;
+    static int tty = -1;
+
+    if (tty < 0) {
+        tty = isatty(STDERR_FILENO) == 1;
+    }
+    return tty;
 }
 
 void out_progress_cb(const char *what, uint64_t done, uint64_t total, void *userdata)
 {
+    struct timespec now;
+    long ms;
+
     (void)userdata;
     if (!out_progress_wanted()) {
         return;
     }
+    pthread_mutex_lock(&progress_lock);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    ms = (now.tv_sec - progress_last.tv_sec) * 1000 + (now.tv_nsec - progress_last.tv_nsec) / 1000000;
+    if (progress_drawn && ms < 100 && done != total) {
+        pthread_mutex_unlock(&progress_lock);
+        return;
+    }
+    progress_last = now;
     if (total > 0) {
         fprintf(stderr, "\r\033[K%s: %" PRIu64 "/%" PRIu64 " MiB (%u%%)", what != NULL ? what : "", done >> 20,
                 total >> 20, (unsigned)(done * 100 / total));
@@ -130,15 +151,18 @@ void out_progress_cb(const char *what, uint64_t done, uint64_t total, void *user
     }
     fflush(stderr);
     progress_drawn = 1;
+    pthread_mutex_unlock(&progress_lock);
 }
 
 void out_progress_end(void)
 {
+    pthread_mutex_lock(&progress_lock);
     if (progress_drawn) {
         fputs("\r\033[K", stderr);
         fflush(stderr);
         progress_drawn = 0;
     }
+    pthread_mutex_unlock(&progress_lock);
 }
 
 int out_usage_error(const char *cmd, const char *fmt, ...)

@@ -1,0 +1,120 @@
+/* The sign operation: findings gate signing, names, outputs, and what the statement records. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "testutil.h"
+#include "zipgen.h"
+
+static void free_arts(sign_artifact **arts, size_t n)
+{
+    for (size_t i = 0; arts != NULL && i < n; i++) {
+        sign_artifact_free(arts[i]);
+    }
+    free(arts);
+}
+
+Test(signer, invalid_utf8_entry_name_is_refused_even_when_allowed)
+{
+    char *dir = tu_mkdtemp();
+    char *zip = tu_path(dir, "app.zip"), *out = tu_path(dir, "app.zip.sigstore.json");
+    zg_entry e = {0};
+    sign_key *k = NULL;
+    sign_sign_options o = SIGN_SIGN_OPTIONS_INIT;
+    const char *paths[] = {zip};
+    const char *allow[] = {"zip-name-invalid-utf8"};
+    sign_bundle *b = NULL;
+    sign_artifact **arts = NULL;
+
+    e.name = "caf\xe9.txt";
+    e.data = "x";
+    e.len = 1;
+    zg_write(zip, &e, 1, NULL);
+    cr_assert_eq(sign_key_generate(&k, SIGN_KEY_ED25519, 0), 0);
+    o.key = k;
+    o.artifacts = paths;
+    o.nartifacts = 1;
+    o.output = out;
+    cr_assert_eq(sign_sign(&b, &arts, &o), SIGN_EFINDING, "refused as a dangerous finding");
+    cr_assert_not_null(strstr(sign_error_last(), "zip-name-invalid-utf8"), "%s", sign_error_last());
+    free_arts(arts, 1);
+    arts = NULL;
+    o.allow = allow;
+    o.nallow = 1;
+    cr_assert_eq(sign_sign(&b, &arts, &o), SIGN_EUNSUPPORTED, "JSON cannot carry the name: %s", sign_error_last());
+    cr_assert_not_null(strstr(sign_error_last(), "UTF-8"), "%s", sign_error_last());
+    cr_assert_null(b);
+    cr_assert(!tu_exists(out), "nothing written");
+    free_arts(arts, 1);
+    sign_key_free(k);
+    free(zip);
+    free(out);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+Test(signer, output_over_an_artifact_is_refused)
+{
+    char *dir = tu_mkdtemp();
+    char *f = tu_path(dir, "a.txt");
+    sign_key *k = NULL;
+    sign_sign_options o = SIGN_SIGN_OPTIONS_INIT;
+    const char *paths[] = {f};
+    sign_bundle *b = NULL;
+    char *after;
+
+    tu_write_str(f, "payload");
+    cr_assert_eq(sign_key_generate(&k, SIGN_KEY_ED25519, 0), 0);
+    o.key = k;
+    o.artifacts = paths;
+    o.nartifacts = 1;
+    o.output = f;
+    cr_assert_eq(sign_sign(&b, NULL, &o), SIGN_EINVAL);
+    after = tu_read(f, NULL);
+    cr_assert_str_eq(after, "payload", "the artifact is untouched");
+    free(after);
+    sign_key_free(k);
+    free(f);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+Test(signer, public_key_cannot_sign)
+{
+    sign_key *k = NULL, *pub = NULL;
+    sign_sign_options o = SIGN_SIGN_OPTIONS_INIT;
+    const char *paths[] = {"/dev/null"};
+    sign_bundle *b = NULL;
+
+    cr_assert_eq(sign_key_generate(&k, SIGN_KEY_ED25519, 0), 0);
+    cr_assert_eq(sign_key_public_copy(&pub, k), 0);
+    o.key = pub;
+    o.artifacts = paths;
+    o.nartifacts = 1;
+    cr_assert_eq(sign_sign(&b, NULL, &o), SIGN_EINVAL);
+    sign_key_free(k);
+    sign_key_free(pub);
+}
+
+Test(signer, names_default_to_relative_paths_and_base_names)
+{
+    char *dir = tu_mkdtemp();
+    char *f = tu_path(dir, "a.txt");
+    sign_sign_options o = SIGN_SIGN_OPTIONS_INIT;
+    const char *paths[] = {f};
+    sign_statement *st = NULL;
+    const char *name;
+    const unsigned char *sha;
+
+    tu_write_str(f, "payload");
+    o.artifacts = paths;
+    o.nartifacts = 1;
+    cr_assert_eq(sign_hash(&st, NULL, &o), 0);
+    cr_assert_eq(sign_statement_subject(&name, &sha, st, 0), 0);
+    cr_assert_str_eq(name, "a.txt", "an absolute path is named by its last component");
+    sign_statement_free(st);
+    free(f);
+    tu_rmtree(dir);
+    free(dir);
+}
