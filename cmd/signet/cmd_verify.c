@@ -97,8 +97,9 @@ static void print_human(const sign_verify_result *res, int r, const char *policy
         } else {
             continue;
         }
-        fprintf(stderr, "%s %s %s: %s\n", c->status == SIGN_CHECK_FAIL ? "FAIL" : "WARN", c->reason, check_subject(c),
-                c->message != NULL ? c->message : "");
+        /* Messages name their artifact or bundle themselves. */
+        fprintf(stderr, "%s %s: %s\n", c->status == SIGN_CHECK_FAIL ? "FAIL" : "WARN", c->reason,
+                c->message != NULL ? c->message : check_subject(c));
     }
     collect_signers(signers, sizeof(signers), res);
     if (r == 0 && nfail == 0 && nwarn == 0) {
@@ -108,8 +109,8 @@ static void print_human(const sign_verify_result *res, int r, const char *policy
                "(signers: %s)\n",
                nfail + nwarn, nart, policy_path, signers);
     } else {
-        fprintf(stderr, "NOT verified: %zu artifact(s) under %s: %s (%zu failed check(s); signers: %s)\n", nart,
-                policy_path, sign_strerror(r), nfail, signers);
+        fprintf(stderr, "NOT verified: %zu artifact(s) under %s: %s (%zu failed check(s))\n", nart, policy_path,
+                sign_strerror(r), nfail);
     }
 }
 
