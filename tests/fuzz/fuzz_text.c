@@ -1,0 +1,192 @@
+/*
+ * Fuzz target: the small text parsers under the readers. The first byte
+ * picks one, the rest is its input:
+ *   0 sign__b64_decode (strict standard or URL-safe base64), checked against
+ *     a re-encoding
+ *   1 sign__json_parse (strict JSON: duplicates, depth, UTF-8, NUL)
+ *   2 sign_parse_time and sign_format_time (the formatted time parses back)
+ *   3 sign_parse_duration
+ *   4 sign_policy_glob_match (pattern NUL name)
+ *   5 sign_artifact_name_normalise (normalising twice changes nothing)
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#include "fuzz.h"
+
+/* A NUL-terminated copy (the string parsers take C strings). */
+static char *cstr(const uint8_t *data, size_t size)
+{
+    char *s = malloc(size + 1);
+
+    if (s == NULL) {
+        fuzz_fail("out of memory");
+    }
+    if (size > 0) {
+        memcpy(s, data, size);
+    }
+    s[size] = '\0';
+    return s;
+}
+
+static void b64(const uint8_t *data, size_t size)
+{
+    unsigned char *dec = NULL, *dec2 = NULL;
+    char *enc = NULL;
+    size_t declen = 0, dec2len = 0;
+    int r;
+
+    if ((r = sign__b64_decode(&dec, &declen, (const char *)data, size)) != 0) {
+        fuzz_check_error(r, "sign__b64_decode");
+        return;
+    }
+    if (declen > size) {
+        fuzz_fail("base64 decoded %zu bytes from %zu", declen, size);
+    }
+    if (sign__b64_encode(&enc, dec, declen) != 0) {
+        fuzz_fail("b64 encode: %s", sign_error_last());
+    }
+    if (sign__b64_decode(&dec2, &dec2len, enc, strlen(enc)) != 0 || dec2len != declen ||
+        (declen > 0 && memcmp(dec, dec2, declen) != 0)) {
+        fuzz_fail("decode(encode(decode(x))) differs from decode(x)");
+    }
+    free(dec);
+    free(dec2);
+    free(enc);
+}
+
+static void json(const uint8_t *data, size_t size)
+{
+    sign_limits lim;
+    json_t *j = NULL, *j2 = NULL;
+    char *s = NULL;
+    size_t len = 0;
+    int r;
+
+    fuzz_limits(&lim);
+    lim.json_max_depth = 16;
+    if ((r = sign__json_parse(&j, data, size, &lim, "fuzz")) != 0) {
+        fuzz_check_error(r, "sign__json_parse");
+        return;
+    }
+    if (sign__json_dump(&s, &len, j, 0) != 0) {
+        fuzz_fail("dump of parsed JSON: %s", sign_error_last());
+    }
+    if (sign__json_parse(&j2, s, len, &lim, "fuzz dump") != 0) {
+        fuzz_fail("dump of parsed JSON does not parse: %s", sign_error_last());
+    }
+    if (!json_equal(j, j2)) {
+        fuzz_fail("JSON changes through a dump");
+    }
+    free(s);
+    json_decref(j);
+    json_decref(j2);
+}
+
+static void times(const char *s)
+{
+    int64_t t = 0, t2 = 0;
+    char buf[64];
+    int r;
+
+    if ((r = sign_parse_time(&t, s)) != 0) {
+        fuzz_check_error(r, "sign_parse_time");
+        return;
+    }
+    if ((r = sign_format_time(buf, sizeof(buf), t)) != 0) {
+        fuzz_check_error(r, "sign_format_time");
+        return;
+    }
+    if (sign_parse_time(&t2, buf) != 0 || t2 != t) {
+        fuzz_fail("time %s parses to %lld, formats as %s", s, (long long)t, buf);
+    }
+}
+
+static void duration(const char *s)
+{
+    int64_t d = 0;
+    int r;
+
+    if ((r = sign_parse_duration(&d, s)) != 0) {
+        fuzz_check_error(r, "sign_parse_duration");
+    } else if (d < 0) {
+        fuzz_fail("duration %s is negative (%lld)", s, (long long)d);
+    }
+}
+
+static void glob(const uint8_t *data, size_t size)
+{
+    char *s = cstr(data, size);
+    size_t plen = strlen(s);
+    const char *name = plen < size ? s + plen + 1 : "";
+    int m = sign_policy_glob_match(s, name);
+
+    if (m != 0 && m != 1) {
+        fuzz_fail("glob match returned %d", m);
+    }
+    /* A pattern without wildcards is a plain comparison: of the whole name, or its last component. */
+    if (strpbrk(s, "*?[]\\{}") == NULL) {
+        const char *slash = strrchr(name, '/');
+        const char *last = slash != NULL ? slash + 1 : name;
+        int want = strchr(s, '/') != NULL ? strcmp(s, name) == 0 : strcmp(s, last) == 0;
+
+        if (m != want) {
+            fuzz_fail("literal pattern \"%s\" and name \"%s\": %d, expected %d", s, name, m, want);
+        }
+    }
+    free(s);
+}
+
+static void name(const char *s)
+{
+    char *n = NULL, *n2 = NULL;
+    int r;
+
+    if ((r = sign_artifact_name_normalise(&n, s)) != 0) {
+        fuzz_check_error(r, "sign_artifact_name_normalise");
+        return;
+    }
+    if (sign_artifact_name_normalise(&n2, n) != 0 || strcmp(n, n2) != 0) {
+        fuzz_fail("normalising %s twice changes it", n);
+    }
+    free(n);
+    free(n2);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *s;
+
+    if (size == 0) {
+        return 0;
+    }
+    switch (data[0] % 6) {
+    case 0:
+        b64(data + 1, size - 1);
+        return 0;
+    case 1:
+        json(data + 1, size - 1);
+        return 0;
+    case 4:
+        glob(data + 1, size - 1);
+        return 0;
+    default:
+        break;
+    }
+    s = cstr(data + 1, size - 1);
+    switch (data[0] % 6) {
+    case 2:
+        times(s);
+        break;
+    case 3:
+        duration(s);
+        break;
+    default:
+        name(s);
+        break;
+    }
+    free(s);
+    return 0;
+}
