@@ -52,8 +52,9 @@ if ! cmp -s "$here/package-lock.json" "$out/node_modules/.signet-interop-lock" |
     cp "$here/package-lock.json" "$out/node_modules/.signet-interop-lock" || exit 2
 fi
 cp "$here/verify.mjs" "$out/verify.mjs" || exit 2
-versions=$(cd "$out" && node -e 'for (const p of ["bundle", "core", "verify"])
-    process.stdout.write(`@sigstore/${p}@${require(`@sigstore/${p}/package.json`).version} `)')
+# shellcheck disable=SC2016 # JavaScript template literals, not shell
+versions=$(cd "$out" && node -e 'console.log(["bundle", "core", "verify"]
+    .map((p) => `@sigstore/${p}@${require(`@sigstore/${p}/package.json`).version}`).join(", "))')
 echo "interop: node $(node --version), $versions"
 
 # ---- keys, artifacts, bundles ----------------------------------------------
