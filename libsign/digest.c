@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -142,11 +143,17 @@ out:
 int sign_digest_file(unsigned char *md, size_t mdsize, size_t *mdlen, uint64_t *size, sign_digest_alg alg,
                      const char *path)
 {
+    struct stat st;
     int fd, r;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not hang; only regular files are hashed by path. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         return sign__error(errno == ENOENT ? SIGN_ENOTFOUND : SIGN_EIO, "%s: %s", path, strerror(errno));
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+        close(fd);
+        return sign__error(SIGN_EIO, "%s: not a regular file", path);
     }
     r = sign_digest_fd(md, mdsize, mdlen, size, alg, fd);
     close(fd);

@@ -24,7 +24,8 @@ int sign__read_file(unsigned char **out, size_t *outlen, const char *path, size_
 
     *out = NULL;
     *outlen = 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not hang; it is refused below as not a regular file. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         r = errno == ENOENT ? SIGN_ENOTFOUND : SIGN_EIO;
         sign__error(r, "%s: %s", path, strerror(errno));
@@ -32,6 +33,10 @@ int sign__read_file(unsigned char **out, size_t *outlen, const char *path, size_
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         r = sign__error(SIGN_EIO, "%s: not a regular file", path);
+        goto out;
+    }
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+        r = sign__error(SIGN_EIO, "%s: %s", path, strerror(errno));
         goto out;
     }
     if ((uint64_t)st.st_size > max) {

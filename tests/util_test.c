@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "testutil.h"
@@ -186,6 +187,21 @@ Test(util, bounded_read)
     free(p);
     p = tu_path(dir, "nope");
     cr_assert_eq(sign__read_file(&buf, &n, p, 100), SIGN_ENOTFOUND);
+    free(p);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+Test(util, fifo_is_refused_without_hanging, .timeout = 10)
+{
+    char *dir = tu_mkdtemp();
+    char *p = tu_path(dir, "fifo");
+    unsigned char *buf = NULL, md[32];
+    size_t n = 0;
+
+    cr_assert_eq(mkfifo(p, 0600), 0);
+    cr_assert_eq(sign__read_file(&buf, &n, p, 100), SIGN_EIO, "a FIFO is not a regular file");
+    cr_assert_eq(sign_digest_file(md, sizeof(md), &n, NULL, SIGN_DIGEST_SHA256, p), SIGN_EIO);
     free(p);
     tu_rmtree(dir);
     free(dir);
