@@ -184,6 +184,10 @@ const keyFinder = (hint) => {
 let signer;
 try {
   if (ecdsaSha384) {
+    const vm = bundle.verificationMaterial;
+    if (vm.tlogEntries.length > 0 || (vm.timestampVerificationData?.rfc3161Timestamps ?? []).length > 0) {
+      throw new Error('--ecdsa-sha384 checks key-only bundles; this one has tlog entries or timestamps');
+    }
     const env = bundle.content.dsseEnvelope;
     const { publicKey } = keyFinder(bundle.verificationMaterial.content.publicKey.hint);
     const pae = core.dsse.preAuthEncoding(env.payloadType, env.payload);
