@@ -34,6 +34,7 @@ MANPAGES := $(wildcard docs/man/*.1)
 
 .PHONY: all lib test test-unit test-san test-e2e test-libuse demo bench fuzz lint \
         install uninstall clean deps check-deps
+.PHONY: fuzz-replay fuzz-clean
 
 all: $(B)/signet $(B)/libsign.a $(B)/libsign.so.$(VERSION)
 
@@ -72,12 +73,16 @@ test: deps
 
 test-unit: all $(B)/signet-tests
 	SIGNET_BIN=$(CURDIR)/$(B)/signet SIGNET_SRC=$(CURDIR) $(B)/signet-tests --jobs 2
+	$(MAKE) fuzz-replay
 
 test-san:
 	$(MAKE) B=$(SAN_B) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" all $(SAN_B)/signet-tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    SIGNET_BIN=$(CURDIR)/$(SAN_B)/signet SIGNET_SRC=$(CURDIR) $(SAN_B)/signet-tests --jobs 2
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    $(MAKE) B=$(SAN_B) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    LDFLAGS="-fsanitize=address,undefined" fuzz-replay
 
 # A program outside the tree, built only through pkg-config against an installed libsign.
 test-libuse: all
@@ -96,8 +101,53 @@ demo:
 bench: all
 	@echo "bench: not yet written (see issue 7)"; exit 1
 
+# ---- fuzzing (docs/fuzzing.md) ------------------------------------------------
+# One target per parser: tests/fuzz/fuzz_<name>.c, seeds in tests/fuzz/corpus/<name>/,
+# crash inputs kept in tests/fuzz/regressions/<name>/.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_B       := build-fuzz
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_DEPS    := tests/fuzz/common.c tests/fuzz/fuzz.h $(HEADERS) $(B)/libsign.a
+FUZZ_DIRS     = tests/fuzz/corpus/$(1) $(wildcard tests/fuzz/regressions/$(1))
+FUZZ_SAN     := -Wno-error -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+
+# The replay driver: the target's entry point with its own main(), any compiler, $(B)'s flags.
+$(B)/fuzz/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz $(LDFLAGS) -o $@ $< tests/fuzz/replay.c tests/fuzz/common.c \
+	    $(B)/libsign.a $(PKG_LIBS) -lpthread
+
+# The libFuzzer binary (built by `make fuzz` with B=$(FUZZ_B) CC=clang).
+$(B)/fuzz/fuzz-%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz -fsanitize=fuzzer $(LDFLAGS) -o $@ $< tests/fuzz/common.c \
+	    $(B)/libsign.a $(PKG_LIBS) -lpthread
+
+# Every committed input through every target; part of test-unit and test-san.
+fuzz-replay: $(FUZZ_TARGETS:%=$(B)/fuzz/replay-%)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    $(B)/fuzz/replay-$$t tests/fuzz/corpus/$$t $$(ls -d tests/fuzz/regressions/$$t 2>/dev/null); done
+
+# Each target for FUZZ_SECONDS on its corpus. New inputs go to $(FUZZ_B)/corpus/<t>
+# (the committed directories are only read), crashes to $(FUZZ_B)/artifacts/<t>/.
 fuzz:
-	@echo "fuzz: not yet written (see issue 6)"; exit 1
+	@.ci/deps test
+	$(MAKE) B=$(FUZZ_B) CC=$(FUZZ_CC) CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" \
+	    LDFLAGS="-fsanitize=address,undefined" $(FUZZ_TARGETS:%=$(FUZZ_B)/fuzz/fuzz-%)
+	@rc=0; for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FUZZ_B)/corpus/$$t $(FUZZ_B)/artifacts/$$t $(FUZZ_B)/tmp; \
+	    echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	    TMPDIR=$(CURDIR)/$(FUZZ_B)/tmp ASAN_OPTIONS=detect_leaks=1 \
+	    $(FUZZ_B)/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ_B)/artifacts/$$t/ $(FUZZ_B)/corpus/$$t \
+	        tests/fuzz/corpus/$$t $$(ls -d tests/fuzz/regressions/$$t 2>/dev/null) \
+	        2>$(FUZZ_B)/$$t.log || { rc=1; tail -n 60 $(FUZZ_B)/$$t.log; echo "fuzz: $$t FAILED (log $(FUZZ_B)/$$t.log)"; }; \
+	    grep -h '^stat::number_of_executed_units\|^stat::new_units_added' $(FUZZ_B)/$$t.log | sed "s/^/fuzz: $$t /"; \
+	done; exit $$rc
+
+fuzz-clean:
+	rm -rf $(FUZZ_B)
 
 lint:
 	@bad=$$(grep -nE '\b(sprintf|strcpy|strcat|gets|atoi|alloca)\s*\(' $(LIB_SRC) $(CMD_SRC) include/sign/*.h || true); \
