@@ -168,18 +168,30 @@ static int key_classify(sign_key_type *out, EVP_PKEY *pkey, const char *what)
 }
 
 /* Public-part sanity: RSA modulus/exponent, EC point on the curve. */
-static int key_check_public(EVP_PKEY *pkey, const char *what)
+/*
+ * The public key must be valid and, for a private key, match the private
+ * half: a corrupted private component (an RSA d or CRT value, an EC scalar)
+ * would otherwise load and make signatures that never verify.
+ */
+static int key_check(EVP_PKEY *pkey, int has_private, const char *what)
 {
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-    int ok;
+    int ok, pair = 1;
 
     if (ctx == NULL) {
         return sign__ossl_error(SIGN_ENOMEM, "%s: out of memory", what);
     }
     ok = EVP_PKEY_public_check(ctx);
+    if (ok == 1 && has_private) {
+        pair = EVP_PKEY_pairwise_check(ctx);
+    }
     EVP_PKEY_CTX_free(ctx);
     if (ok != 1) {
         return sign__ossl_error(SIGN_EPARSE, "%s: invalid public key", what);
+    }
+    if (pair != 1) {
+        return sign__ossl_error(SIGN_EPARSE, "%s: the private key does not match its public key (corrupted key?)",
+                                what);
     }
     return 0;
 }
@@ -191,7 +203,7 @@ static int key_adopt(sign_key **out, EVP_PKEY *pkey, int has_private, const char
     int r;
 
     *out = NULL;
-    if ((r = key_classify(&type, pkey, what)) != 0 || (r = key_check_public(pkey, what)) != 0) {
+    if ((r = key_classify(&type, pkey, what)) != 0 || (r = key_check(pkey, has_private, what)) != 0) {
         EVP_PKEY_free(pkey);
         return r;
     }

@@ -1157,3 +1157,23 @@ Test(keygen_cli, usage_errors_and_help)
     cr_assert(!tu_exists("/tmp/signet-kt-never.key"));
     cr_assert(!tu_exists("/tmp/signet-kt-never.pub"));
 }
+
+/*
+ * Found by fuzzing (tests/fuzz/regressions/key/): an RSA PKCS#8 key whose
+ * private components were corrupted loaded and signed, and its signatures
+ * never verified. A private key must match its public half.
+ */
+Test(key, refuses_private_key_not_matching_its_public_half)
+{
+    char *path = tu_path(tu_src(), "tests/fuzz/regressions/key/rsa-pkcs8-corrupt-private-component.pem");
+    size_t len;
+    char *text = tu_read(path, &len);
+    sign_key *k = NULL;
+
+    cr_assert_eq(sign_key_parse_private(&k, text, len, NULL, NULL), SIGN_EPARSE);
+    cr_assert_null(k);
+    cr_assert(strstr(sign_error_last(), "does not match its public key") != NULL, "%s", sign_error_last());
+    cr_assert_eq(sign_key_load_private(&k, path, NULL, NULL), SIGN_EPARSE);
+    free(text);
+    free(path);
+}
