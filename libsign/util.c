@@ -261,9 +261,11 @@ int sign_format_time(char *out, size_t outsize, int64_t t)
     struct tm tm;
     time_t tt = (time_t)t;
 
-    if (outsize < 21 || gmtime_r(&tt, &tm) == NULL ||
-        strftime(out, outsize, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+    /* RFC 3339 has four-digit years: strftime's %Y does not pad years below 1000. */
+    if (outsize < 21 || gmtime_r(&tt, &tm) == NULL || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900) {
         return sign__error(SIGN_EINVAL, "cannot format time %lld", (long long)t);
     }
+    snprintf(out, outsize, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec);
     return 0;
 }

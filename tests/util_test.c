@@ -206,3 +206,23 @@ Test(util, fifo_is_refused_without_hanging, .timeout = 10)
     tu_rmtree(dir);
     free(dir);
 }
+
+/* Found by fuzzing (tests/fuzz/regressions/text/): years below 1000 were formatted with fewer than four digits. */
+Test(util, format_time_pads_years_and_reads_back)
+{
+    int64_t t = 0, back = 0;
+    char buf[32];
+
+    cr_assert_eq(sign_parse_time(&t, "0368-06-29T23:59:59Z"), 0);
+    cr_assert_eq(sign_format_time(buf, sizeof(buf), t), 0);
+    cr_assert_str_eq(buf, "0368-06-29T23:59:59Z");
+    cr_assert_eq(sign_parse_time(&back, buf), 0);
+    cr_assert_eq(back, t);
+    cr_assert_eq(sign_parse_time(&t, "0000-01-01T00:00:00Z"), 0);
+    cr_assert_eq(sign_format_time(buf, sizeof(buf), t), 0);
+    cr_assert_str_eq(buf, "0000-01-01T00:00:00Z");
+    /* Beyond year 9999 there is no RFC 3339 form. */
+    cr_assert_eq(sign_format_time(buf, sizeof(buf), INT64_C(253402300800)), SIGN_EINVAL);
+    cr_assert_eq(sign_format_time(buf, sizeof(buf), INT64_C(253402300799)), 0);
+    cr_assert_str_eq(buf, "9999-12-31T23:59:59Z");
+}
