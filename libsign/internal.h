@@ -69,6 +69,12 @@ void sign__free_secret(void *p, size_t len);
 /* Current time (seconds since the epoch). */
 int64_t sign__now(void);
 
+/*
+ * 1 when a and b hold the same public key, whatever its encoding (PEM or
+ * DER, compressed or uncompressed EC point): key ids differ then, keys do not.
+ */
+int sign__key_same(const sign_key *a, const sign_key *b);
+
 /* DSSE envelope <-> JSON object (used by the bundle). */
 int sign__envelope_from_json(sign_envelope **out, const json_t *obj, const char *what);
 json_t *sign__envelope_to_json(const sign_envelope *env);

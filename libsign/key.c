@@ -755,6 +755,14 @@ int sign_key_id(char *out, size_t outsize, const sign_key *key)
     return r;
 }
 
+int sign__key_same(const sign_key *a, const sign_key *b)
+{
+    int same = EVP_PKEY_eq(a->pkey, b->pkey) == 1;
+
+    ERR_clear_error();
+    return same;
+}
+
 int sign_key_fingerprint(char *out, size_t outsize, const sign_key *key)
 {
     static const char prefix[] = "SHA256:";

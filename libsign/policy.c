@@ -479,8 +479,10 @@ static int parse_keys(sign_policy *p, const pol_ctx *c, const json_t *arr)
                 return sign__error(SIGN_EINVAL, "%s: %s.name: duplicate key name \"%s\" (also keys[%zu])", c->what,
                                    prefix, p->keys[i].name, j);
             }
-            if (strlen(p->keys[j].keyid) == strlen(p->keys[i].keyid) &&
-                CRYPTO_memcmp(p->keys[j].keyid, p->keys[i].keyid, strlen(p->keys[i].keyid)) == 0) {
+            /* By key id, and by value: one key in two encodings has two key ids and would count twice. */
+            if ((strlen(p->keys[j].keyid) == strlen(p->keys[i].keyid) &&
+                 CRYPTO_memcmp(p->keys[j].keyid, p->keys[i].keyid, strlen(p->keys[i].keyid)) == 0) ||
+                sign__key_same(p->keys[j].key, p->keys[i].key)) {
                 return sign__error(SIGN_EINVAL,
                                    "%s: %s.public_key: the same public key as keys[%zu] (\"%s\"); list each key once",
                                    c->what, prefix, j, p->keys[j].name);
