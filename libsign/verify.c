@@ -262,6 +262,86 @@ static int key_allows(const sign__policy_key *k, const char *name)
     return 0;
 }
 
+/*
+ * The last n components of path, "/"-joined into buf ("" and "." components
+ * skipped). 0 when path has fewer, when one of them is "..", or when they do
+ * not fit.
+ */
+static int path_tail(char *buf, size_t size, const char *path, size_t n)
+{
+    const char *end = path + strlen(path), *p = end;
+    size_t got = 0, used = 0, len;
+
+    /* Walk components backwards to find where the tail starts. */
+    while (got < n) {
+        const char *e;
+
+        while (p > path && p[-1] == '/') {
+            p--;
+        }
+        if (p == path) {
+            return 0;
+        }
+        e = p;
+        while (p > path && p[-1] != '/') {
+            p--;
+        }
+        len = (size_t)(e - p);
+        if (len == 2 && p[0] == '.' && p[1] == '.') {
+            return 0;
+        }
+        if (!(len == 1 && p[0] == '.')) {
+            got++;
+        }
+    }
+    /* Copy it forwards, skipping "" and "." components. */
+    while (p < end) {
+        const char *e = p;
+
+        while (e < end && *e != '/') {
+            e++;
+        }
+        len = (size_t)(e - p);
+        if (len > 0 && !(len == 1 && p[0] == '.')) {
+            if (used + (used > 0) + len + 1 > size) {
+                return 0;
+            }
+            if (used > 0) {
+                buf[used++] = '/';
+            }
+            memcpy(buf + used, p, len);
+            used += len;
+        }
+        p = e < end ? e + 1 : e;
+    }
+    buf[used] = '\0';
+    return used > 0;
+}
+
+/*
+ * May the key sign the artifact under the path it was given? A pattern of n
+ * components is matched against the path's last n components, so the file
+ * that will be used carries a name the key may sign, wherever it lies: a
+ * pattern "*.zip" matches /srv/in/app.zip, a pattern "dist" "/" "*.zip"
+ * matches /srv/in/dist/app.zip but not /srv/in/other/app.zip.
+ */
+static int key_allows_path(const sign__policy_key *k, const char *path)
+{
+    char tail[4097];
+
+    for (size_t i = 0; i < k->nartifacts; i++) {
+        size_t n = 1;
+
+        for (const char *q = k->artifacts[i]; *q != '\0'; q++) {
+            n += *q == '/';
+        }
+        if (path_tail(tail, sizeof(tail), path, n) && sign_policy_glob_match(k->artifacts[i], tail)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* ---- per bundle -------------------------------------------------------- */
 
 static int verify_bundle(vctx *c, vb *b)
@@ -568,7 +648,7 @@ out:
 static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, size_t nb)
 {
     const sign_policy *p = c->policy;
-    const char *art = sign_artifact_name(a);
+    const char *art = sign_artifact_name(a), *apath = sign_artifact_path(a);
     const unsigned char *dig = sign_artifact_sha256(a);
     unsigned char *counted = NULL;
     char dhex[2 * SIGN_SHA256_LEN + 1], shex[2 * SIGN_SHA256_LEN + 1], names[1024], globs[512];
@@ -583,6 +663,7 @@ static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb 
         vb *b = &bundles[bi];
         const sign__policy_key *k;
         const char *matched = NULL, *allowed_name = NULL;
+        int path_ok = 1;
         size_t ns;
 
         if (!b->usable) {
@@ -618,11 +699,21 @@ static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb 
                               "policy key \"%s\" may sign only %s, not \"%s\"; sign it with a key allowed for this "
                               "name, or widen keys[].artifacts in the policy",
                               k->name, globs, matched);
+            } else if (r == 0 && !key_allows_path(k, apath)) {
+                /* Signed under an allowed name, but given under one the key may not sign: renamed bytes. */
+                globs_text(globs, sizeof(globs), k);
+                r = add_check(c, "artifact-glob", SIGN_CHECK_FAIL, "SIGNER_NOT_ALLOWED", SIGN_EPOLICY, art, b->path,
+                              k->name,
+                              "policy key \"%s\" may sign only %s, not the artifact %s given (signed as \"%s\"); "
+                              "use the file under the name it was signed as, or sign it with a key allowed for "
+                              "this name",
+                              k->name, globs, apath, allowed_name);
+                path_ok = 0;
             } else if (r == 0) {
                 r = add_check(c, "artifact-glob", SIGN_CHECK_PASS, "OK", 0, art, b->path, k->name,
                               "policy key \"%s\" may sign \"%s\"", k->name, allowed_name);
             }
-            if (r == 0 && allowed_name != NULL && b->in_window) {
+            if (r == 0 && allowed_name != NULL && path_ok && b->in_window) {
                 counted[b->key] = 1;
             }
             if (r == 0 && c->entries) {
