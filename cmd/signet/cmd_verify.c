@@ -18,7 +18,8 @@ static const char verify_usage[] =
     "      --json           print the whole verdict as one JSON object on stdout\n"
     "      --entries        also re-hash every zip entry and compare with the manifest\n"
     "      --at TIME        judge as of TIME (RFC 3339 UTC) instead of now\n"
-    "  -h, --help           show this help\n"
+    "  -h, --help           show this help (alone)\n"
+    "  --                   end of options: put it before artifact names you do not control\n"
     "\n"
     "Exit status: 0 verified (or warn/audit mode), 1 verification failed, 2 usage\n"
     "or input error, 3 untrusted signer, 4 policy violated, 5 revoked, 6 expired.\n";
@@ -129,7 +130,7 @@ int cmd_verify(int argc, char **argv)
     const char *policy_path = NULL;
     char **bundles = NULL;
     size_t nbundles = 0;
-    int json = 0, c, r, rc = EXIT_USAGE;
+    int json = 0, help = 0, have_at = 0, c, r, rc = EXIT_USAGE;
     sign_policy *policy = NULL;
     sign_verify_result *res = NULL;
     char *js = NULL;
@@ -146,22 +147,50 @@ int cmd_verify(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":p:b:h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'p': policy_path = optarg; break;
+        case 'p':
+            /* A second policy must not replace the first: an artifact named "--policy=..." would. */
+            if (policy_path != NULL) {
+                rc = out_usage_error("verify", "-p/--policy given twice");
+                goto out;
+            }
+            policy_path = optarg;
+            break;
         case 'b': bundles[nbundles++] = optarg; break;
         case 'J': json = 1; break;
         case 'E': opts.flags |= SIGN_VERIFY_ENTRIES; break;
         case 'T':
+            if (have_at) {
+                rc = out_usage_error("verify", "--at given twice");
+                goto out;
+            }
+            have_at = 1;
             if (sign_parse_time(&opts.at, optarg) != 0) {
                 rc = out_usage_error("verify", "--at %s: not an RFC 3339 UTC time (2026-01-01T00:00:00Z)", optarg);
                 goto out;
             }
+            if (opts.at == 0) {
+                /* The library reads 0 as "now". */
+                rc = out_usage_error("verify", "--at %s: the epoch itself cannot be given; use a time after it",
+                                     optarg);
+                goto out;
+            }
             break;
-        case 'h':
-            fputs(verify_usage, stdout);
-            rc = 0;
-            goto out;
+        case 'h': help = 1; break;
         default: rc = out_getopt_error("verify", c, argv); goto out;
         }
+    }
+    if (help) {
+        /*
+         * Help exits 0 only when asked alone: "verify -p P *" with a file named
+         * --help must not report success without verifying anything.
+         */
+        if (argc != 2) {
+            rc = out_usage_error("verify", "--help takes no other arguments (put \"--\" before artifacts)");
+            goto out;
+        }
+        fputs(verify_usage, stdout);
+        rc = 0;
+        goto out;
     }
     if (policy_path == NULL) {
         rc = out_usage_error("verify", "a trust policy is required (-p POLICY)");
