@@ -203,7 +203,8 @@ int sign__secrets_check(sign__findings *f, const char *path, const unsigned char
         if (env && !env_hit && env_assignment(&l)) {
             env_hit = 1;
         }
-        if (npmrc && !npm_hit && l.n > 0 && l.s[0] != '#' && l.s[0] != ';') {
+        /* l.s != NULL: gcc -O1 cannot see that next_line set it, and -Wnonnull broke the sanitizer build. */
+        if (npmrc && !npm_hit && l.s != NULL && l.n > 0 && l.s[0] != '#' && l.s[0] != ';') {
             const unsigned char *t = memmem(l.s, l.n, "_authToken", 10);
             const unsigned char *p2 = memmem(l.s, l.n, "_password", 9);
             const unsigned char *a = memmem(l.s, l.n, "_auth=", 6);
