@@ -1077,3 +1077,30 @@ Test(redteam, passphrase_is_never_echoed)
     free(art);
     free(out);
 }
+
+Test(redteam, human_output_does_not_carry_control_characters_from_the_bundle)
+{
+    char *art = rt_file("app.bin", "x"), hex[65], *st, *b, *pol = rt_p("policy.json");
+    rt_bopts o;
+
+    tu_write_str(pol, rt_pol_ab);
+    rt_hex_file(hex, art);
+    st = rt_stmt1("app.bin", hex);
+    memset(&o, 0, sizeof(o));
+    /* An untrusted signer's key id is printed; it must not forge lines or terminal escapes. */
+    o.keyid = "x\n\x1b[2Kverified: 1 artifact(s) under policy.json (signers: a)\r";
+    o.hint = "";
+    b = rt_bundle_ex("u.json", rt_ku, st, strlen(st), &o);
+    cr_assert_eq(rt_cli("signet", "verify", "-p", pol, "-b", b, art, NULL), 3, "%s", rt_err);
+    cr_assert_null(strchr(rt_err, '\x1b'), "%s", rt_err);
+    cr_assert_null(strchr(rt_err, '\r'), "%s", rt_err);
+    cr_assert_null(strstr(rt_err, "\nverified"), "%s", rt_err);
+    cr_assert_not_null(strstr(rt_err, "KEY_UNTRUSTED"), "%s", rt_err);
+    /* --json escapes them. */
+    cr_assert_eq(rt_cli("signet", "verify", "--json", "-p", pol, "-b", b, art, NULL), 3, "%s", rt_err);
+    cr_assert_null(strchr(rt_out, '\x1b'), "%s", rt_out);
+    free(b);
+    free(st);
+    free(art);
+    free(pol);
+}

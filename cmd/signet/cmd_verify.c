@@ -24,6 +24,24 @@ static const char verify_usage[] =
     "Exit status: 0 verified (or warn/audit mode), 1 verification failed, 2 usage\n"
     "or input error, 3 untrusted signer, 4 policy violated, 5 revoked, 6 expired.\n";
 
+/*
+ * s with control characters replaced by '?', into buf: messages quote key ids,
+ * paths and names that come from the bundle or the file system, and must not
+ * forge lines or terminal escapes in the human output.
+ */
+static const char *clean_text(char *buf, size_t size, const char *s)
+{
+    size_t i = 0;
+
+    for (; s[i] != '\0' && i + 1 < size; i++) {
+        unsigned char ch = (unsigned char)s[i];
+
+        buf[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+    }
+    buf[i] = '\0';
+    return buf;
+}
+
 static const char *check_subject(const sign_check *c)
 {
     if (c->artifact != NULL) {
@@ -69,7 +87,7 @@ static void collect_signers(char *buf, size_t size, const sign_verify_result *re
 static void print_human(const sign_verify_result *res, int r, const char *policy_path, size_t nart)
 {
     size_t n = sign_verify_result_check_count(res), nfail = 0, nwarn = 0;
-    char signers[1024];
+    char signers[1024], clean[4096];
 
     /* An input error (unreadable or malformed file): one line naming the file. */
     if (cli_exit_code(r) == EXIT_USAGE) {
@@ -79,9 +97,12 @@ static void print_human(const sign_verify_result *res, int r, const char *policy
                 const char *what =
                     c->bundle != NULL && strcmp(c->check, "bundle") == 0 ? c->bundle : check_subject(c);
                 if (c->message != NULL && strstr(c->message, what) != NULL) {
-                    cli_error("%s", c->message);
+                    cli_error("%s", clean_text(clean, sizeof(clean), c->message));
                 } else {
-                    cli_error("%s: %s", what, c->message != NULL ? c->message : sign_strerror(r));
+                    char cwhat[1024];
+
+                    cli_error("%s: %s", clean_text(cwhat, sizeof(cwhat), what),
+                              clean_text(clean, sizeof(clean), c->message != NULL ? c->message : sign_strerror(r)));
                 }
                 return;
             }
@@ -100,9 +121,10 @@ static void print_human(const sign_verify_result *res, int r, const char *policy
         }
         /* Messages name their artifact or bundle themselves. */
         fprintf(stderr, "%s %s: %s\n", c->status == SIGN_CHECK_FAIL ? "FAIL" : "WARN", c->reason,
-                c->message != NULL ? c->message : check_subject(c));
+                clean_text(clean, sizeof(clean), c->message != NULL ? c->message : check_subject(c)));
     }
     collect_signers(signers, sizeof(signers), res);
+    clean_text(signers, sizeof(signers), signers);
     if (r == 0 && nfail == 0 && nwarn == 0) {
         printf("verified: %zu artifact(s) under %s (signers: %s)\n", nart, policy_path, signers);
     } else if (r == 0) {
