@@ -23,7 +23,8 @@
 
 static char *rt_dir;
 static char *rt_out, *rt_err; /* output of the last rt_cli run */
-static sign_key *rt_ka, *rt_kb, *rt_ku; /* a (Ed25519) and b (P-256) are written as a.pub, b.pub; u is never trusted */
+static sign_key *rt_ka, *rt_kb,
+    *rt_ku; /* a (Ed25519) and b (P-256) are written as a.pub, b.pub; u is never trusted */
 
 static char *rt_p(const char *name)
 {
@@ -110,11 +111,12 @@ static char *rt_stmt1(const char *name, const char *hex)
 {
     char *s = NULL;
 
-    cr_assert_gt(asprintf(&s,
-                          "{\"_type\":\"https://in-toto.io/Statement/v1\",\"predicateType\":\"https://example.com/p\","
-                          "\"subject\":[{\"name\":\"%s\",\"digest\":{\"sha256\":\"%s\"}}]}",
-                          name, hex),
-                 0);
+    cr_assert_gt(
+        asprintf(&s,
+                 "{\"_type\":\"https://in-toto.io/Statement/v1\",\"predicateType\":\"https://example.com/p\","
+                 "\"subject\":[{\"name\":\"%s\",\"digest\":{\"sha256\":\"%s\"}}]}",
+                 name, hex),
+        0);
     return s;
 }
 
@@ -127,12 +129,12 @@ static char *rt_b64(const void *data, size_t len)
 }
 
 typedef struct rt_bopts {
-    const char *ptype;      /* NULL: in-toto */
-    const char *keyid;      /* NULL: the signing key's id */
-    const char *hint;       /* NULL: the signing key's id */
-    const char *media_type; /* NULL: v0.3 */
-    const char *payload_b64;  /* NULL: standard base64 of the payload */
-    int sig_extra;          /* append this many zero bytes to the signature */
+    const char *ptype;       /* NULL: in-toto */
+    const char *keyid;       /* NULL: the signing key's id */
+    const char *hint;        /* NULL: the signing key's id */
+    const char *media_type;  /* NULL: v0.3 */
+    const char *payload_b64; /* NULL: standard base64 of the payload */
+    int sig_extra;           /* append this many zero bytes to the signature */
 } rt_bopts;
 
 /* Write a bundle over payload signed by key (PAE over ptype); returns its path (malloc'd). */
@@ -153,8 +155,8 @@ static char *rt_bundle_ex(const char *out, const sign_key *key, const void *payl
     psig = rt_b64(sig2, siglen + (size_t)o->sig_extra);
     ppay = o->payload_b64 != NULL ? strdup(o->payload_b64) : rt_b64(payload, len);
     j = json_pack("{s:s,s:{s:s,s:s,s:[{s:s,s:s}]},s:{s:{s:s},s:[]}}", "mediaType",
-                  o->media_type != NULL ? o->media_type : SIGN_BUNDLE_MEDIA_TYPE_V03, "dsseEnvelope", "payload",
-                  ppay, "payloadType", ptype, "signatures", "keyid", o->keyid != NULL ? o->keyid : kid, "sig", psig,
+                  o->media_type != NULL ? o->media_type : SIGN_BUNDLE_MEDIA_TYPE_V03, "dsseEnvelope", "payload", ppay,
+                  "payloadType", ptype, "signatures", "keyid", o->keyid != NULL ? o->keyid : kid, "sig", psig,
                   "verificationMaterial", "publicKey", "hint", o->hint != NULL ? o->hint : kid, "tlogEntries");
     cr_assert_not_null(j);
     cr_assert_eq(sign__json_dump(&text, NULL, j, 0), 0);
@@ -788,10 +790,10 @@ Test(redteam, certificate_bundles_are_not_trusted)
     st = rt_stmt1("app.bin", hex);
     pl = rt_b64(st, strlen(st));
     /* v0.2 with a chain; the "certificate" is junk but must not be trusted either way. */
-    j = json_pack("{s:s,s:{s:s,s:s,s:[{s:s,s:s}]},s:{s:{s:[{s:s}]},s:[]}}", "mediaType",
-                  SIGN_BUNDLE_MEDIA_TYPE_V02, "dsseEnvelope", "payload", pl, "payloadType", SIGN_INTOTO_PAYLOAD_TYPE,
-                  "signatures", "keyid", "", "sig", "AAAA", "verificationMaterial", "x509CertificateChain",
-                  "certificates", "rawBytes", "MIIB", "tlogEntries");
+    j = json_pack("{s:s,s:{s:s,s:s,s:[{s:s,s:s}]},s:{s:{s:[{s:s}]},s:[]}}", "mediaType", SIGN_BUNDLE_MEDIA_TYPE_V02,
+                  "dsseEnvelope", "payload", pl, "payloadType", SIGN_INTOTO_PAYLOAD_TYPE, "signatures", "keyid", "",
+                  "sig", "AAAA", "verificationMaterial", "x509CertificateChain", "certificates", "rawBytes", "MIIB",
+                  "tlogEntries");
     cr_assert_not_null(j);
     cr_assert_eq(sign__json_dump(&text, NULL, j, 0), 0);
     b = rt_p("chain.json");
@@ -891,11 +893,12 @@ Test(redteam, too_many_subjects_are_refused)
 
     rt_hex_file(hex, art);
     cr_assert_not_null(st);
-    o += (size_t)snprintf(st + o, cap - o, "{\"_type\":\"https://in-toto.io/Statement/v1\",\"predicateType\":\"x\","
-                                          "\"subject\":[");
+    o += (size_t)snprintf(st + o, cap - o,
+                          "{\"_type\":\"https://in-toto.io/Statement/v1\",\"predicateType\":\"x\","
+                          "\"subject\":[");
     for (int i = 0; i < 100001; i++) { /* one more than the limit */
-        o += (size_t)snprintf(st + o, cap - o, "%s{\"name\":\"n\",\"digest\":{\"sha256\":\"%s\"}}", i ? "," : "",
-                              hex);
+        o +=
+            (size_t)snprintf(st + o, cap - o, "%s{\"name\":\"n\",\"digest\":{\"sha256\":\"%s\"}}", i ? "," : "", hex);
         cr_assert_lt(o, cap - 256);
     }
     snprintf(st + o, cap - o, "]}");
@@ -989,9 +992,9 @@ Test(redteam, cli_options_injected_through_artifact_names_do_not_pass)
         snprintf(popt, sizeof(popt), "-p%s", evil);
         cr_assert_eq(rt_cli("signet", "verify", "-p", pol, popt, art, NULL), 2, "%s", rt_err);
     }
-    cr_assert_eq(rt_cli("signet", "verify", "--at", "2026-01-01T00:00:00Z", "-p", pol, "--at=2020-01-01T00:00:00Z",
-                        art, NULL),
-                 2, "%s", rt_err);
+    cr_assert_eq(
+        rt_cli("signet", "verify", "--at", "2026-01-01T00:00:00Z", "-p", pol, "--at=2020-01-01T00:00:00Z", art, NULL),
+        2, "%s", rt_err);
     /* After "--" everything is an artifact. */
     cr_assert_eq(rt_cli("signet", "verify", "-p", pol, "--", art, "--help", NULL), 2, "%s", rt_err);
     /* --help alone still helps. */
@@ -1010,8 +1013,7 @@ Test(redteam, cli_at_epoch_is_not_now)
     tu_write_str(pol, "{\"version\":1,\"keys\":[{\"name\":\"a\",\"public_key\":\"a.pub\","
                       "\"not_before\":\"2026-01-01T00:00:00Z\"}]}");
     /* 1970-01-01T00:00:00Z is before not_before; it must not be read as "now". */
-    cr_assert_neq(rt_cli("signet", "verify", "-p", pol, "--at", "1970-01-01T00:00:00Z", art, NULL), 0, "%s",
-                  rt_out);
+    cr_assert_neq(rt_cli("signet", "verify", "-p", pol, "--at", "1970-01-01T00:00:00Z", art, NULL), 0, "%s", rt_out);
     cr_assert_eq(rt_cli("signet", "verify", "-p", pol, "--at", "1969-12-31T23:59:59Z", art, NULL), 6, "%s", rt_err);
     cr_assert_eq(rt_cli("signet", "verify", "-p", pol, "--at", "9999-12-31T23:59:59Z", art, NULL), 0, "%s", rt_err);
     cr_assert_eq(rt_cli("signet", "verify", "-p", pol, "--at", "2026-02-30T00:00:00Z", art, NULL), 2, "%s", rt_err);
