@@ -1177,3 +1177,22 @@ Test(key, refuses_private_key_not_matching_its_public_half)
     free(text);
     free(path);
 }
+
+/* A crafted RSA modulus that OpenSSL's randomised public check accepted on some runs only (found by fuzzing). */
+Test(key, rsa_public_check_is_deterministic)
+{
+    char *path = tu_path(tu_src(), "tests/fuzz/regressions/key/rsa-modulus-random-check.der");
+    size_t len = 0;
+    char *der = tu_read(path, &len);
+    sign_key *k = NULL;
+    int first = sign_key_parse_public(&k, der, len);
+
+    sign_key_free(k);
+    for (int i = 0; i < 64; i++) {
+        k = NULL;
+        cr_assert_eq(sign_key_parse_public(&k, der, len), first, "run %d answered differently", i);
+        sign_key_free(k);
+    }
+    free(der);
+    free(path);
+}
