@@ -12,9 +12,9 @@ typedef struct blob {
 struct sign_bundle {
     char *media_type;
     sign_envelope *env;
-    char *hint;       /* publicKey.hint, or NULL */
-    blob cert;        /* certificate.rawBytes (v0.3) or chain[0] */
-    blob *chain;      /* x509CertificateChain.certificates (v0.1/v0.2), leaf first */
+    char *hint;  /* publicKey.hint, or NULL */
+    blob cert;   /* certificate.rawBytes (v0.3) or chain[0] */
+    blob *chain; /* x509CertificateChain.certificates (v0.1/v0.2), leaf first */
     size_t nchain;
     blob *timestamps; /* rfc3161Timestamps[].signedTimestamp, DER TimeStampResp */
     size_t ntimestamps;
@@ -114,8 +114,8 @@ static json_t *bundle_to_json(const sign_bundle *b)
             goto fail;
         }
         for (size_t i = 0; i < b->nchain; i++) {
-            if (json_array_append_new(certs, json_pack("{s:o}", "rawBytes",
-                                                       b64_string(b->chain[i].data, b->chain[i].len))) != 0) {
+            if (json_array_append_new(
+                    certs, json_pack("{s:o}", "rawBytes", b64_string(b->chain[i].data, b->chain[i].len))) != 0) {
                 json_decref(certs);
                 goto fail;
             }
@@ -138,13 +138,11 @@ static json_t *bundle_to_json(const sign_bundle *b)
         }
         for (size_t i = 0; i < b->ntimestamps; i++) {
             if (json_array_append_new(ts, json_pack("{s:o}", "signedTimestamp",
-                                                    b64_string(b->timestamps[i].data, b->timestamps[i].len))) !=
-                0) {
+                                                    b64_string(b->timestamps[i].data, b->timestamps[i].len))) != 0) {
                 goto fail;
             }
         }
-        if (json_object_set_new(vm, "timestampVerificationData", json_pack("{s:o}", "rfc3161Timestamps", ts)) !=
-            0) {
+        if (json_object_set_new(vm, "timestampVerificationData", json_pack("{s:o}", "rfc3161Timestamps", ts)) != 0) {
             ts = NULL;
             goto fail;
         }
@@ -240,7 +238,8 @@ static int decode_list(blob **out, size_t *n, const json_t *arr, const char *fie
     if ((list = calloc(count, sizeof(*list))) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    json_array_foreach(arr, i, item) {
+    json_array_foreach(arr, i, item)
+    {
         if ((r = decode_bytes(&list[i], item, field, what)) != 0) {
             blobs_free(list, count);
             return r;

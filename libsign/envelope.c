@@ -43,8 +43,7 @@ int sign_dsse_pae(unsigned char **out, size_t *outlen, const char *type, const v
             return sign__error(SIGN_ERROR, "PAE length too long");
         }
         mlen = (size_t)m;
-        if (!sign__add(&total, hlen, tlen) || !sign__add(&total, total, mlen) ||
-            !sign__add(&total, total, bodylen)) {
+        if (!sign__add(&total, hlen, tlen) || !sign__add(&total, total, mlen) || !sign__add(&total, total, bodylen)) {
             return sign__error(SIGN_ELIMIT, "PAE too large");
         }
         if ((buf = malloc(total ? total : 1)) == NULL) {
@@ -259,7 +258,8 @@ int sign__envelope_from_json(sign_envelope **out, const json_t *obj, const char 
         r = sign__error(SIGN_EPARSE, "%s: \"signatures\" must be an array", what);
         goto out;
     }
-    json_array_foreach(sigs, i, s) {
+    json_array_foreach(sigs, i, s)
+    {
         const char *sig = NULL, *keyid = NULL;
 
         if (!json_is_object(s)) {

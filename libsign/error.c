@@ -46,6 +46,8 @@ void sign__error_clear(void)
     last_error[0] = '\0';
 }
 
+static void set_message(const char *fmt, va_list ap) SIGN_PRINTF(1, 0);
+
 static void set_message(const char *fmt, va_list ap)
 {
     vsnprintf(last_error, sizeof(last_error), fmt, ap);

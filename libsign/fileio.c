@@ -40,8 +40,8 @@ int sign__read_file(unsigned char **out, size_t *outlen, const char *path, size_
         goto out;
     }
     if ((uint64_t)st.st_size > max) {
-        r = sign__error(SIGN_ELIMIT, "%s: %lld bytes is larger than the limit of %zu", path,
-                        (long long)st.st_size, max);
+        r = sign__error(SIGN_ELIMIT, "%s: %lld bytes is larger than the limit of %zu", path, (long long)st.st_size,
+                        max);
         goto out;
     }
     cap = (size_t)st.st_size + 1;

@@ -21,8 +21,14 @@ int sign__error_context(int code, const char *fmt, ...) SIGN_PRINTF(2, 3);
 void sign__error_clear(void);
 
 /* Overflow-checked arithmetic: return false on overflow. */
-static inline bool sign__add(size_t *out, size_t a, size_t b) { return !__builtin_add_overflow(a, b, out); }
-static inline bool sign__mul(size_t *out, size_t a, size_t b) { return !__builtin_mul_overflow(a, b, out); }
+static inline bool sign__add(size_t *out, size_t a, size_t b)
+{
+    return !__builtin_add_overflow(a, b, out);
+}
+static inline bool sign__mul(size_t *out, size_t a, size_t b)
+{
+    return !__builtin_mul_overflow(a, b, out);
+}
 
 /* Effective limits: l, or the defaults when l is NULL. */
 const sign_limits *sign__limits(const sign_limits *l);

@@ -121,7 +121,8 @@ int sign__json_only_keys(const json_t *obj, const char *const *allowed, const ch
     const char *key;
     json_t *v;
 
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         size_t i;
 
         (void)v;

@@ -285,7 +285,8 @@ static int check_predicate_artifact(const json_t *a, size_t i)
         if (!json_is_array(v)) {
             return sign__error(SIGN_EPARSE, "%s: \"entries\" must be an array", what);
         }
-        json_array_foreach(v, j, e) {
+        json_array_foreach(v, j, e)
+        {
             json_t *sz;
 
             if (!json_is_object(e) || !json_is_string(json_object_get(e, "path")) ||
@@ -294,8 +295,7 @@ static int check_predicate_artifact(const json_t *a, size_t i)
             }
             sz = json_object_get(e, "size");
             if (!json_is_integer(sz) || json_integer_value(sz) < 0) {
-                return sign__error(SIGN_EPARSE, "%s.entries[%zu]: \"size\" must be a non-negative integer", what,
-                                   j);
+                return sign__error(SIGN_EPARSE, "%s.entries[%zu]: \"size\" must be a non-negative integer", what, j);
             }
             if (json_object_get(e, "target") != NULL && !json_is_string(json_object_get(e, "target"))) {
                 return sign__error(SIGN_EPARSE, "%s.entries[%zu]: \"target\" must be a string", what, j);
@@ -309,7 +309,8 @@ static int check_predicate_artifact(const json_t *a, size_t i)
         if (!json_is_array(v)) {
             return sign__error(SIGN_EPARSE, "%s: \"findings\" must be an array", what);
         }
-        json_array_foreach(v, j, f) {
+        json_array_foreach(v, j, f)
+        {
             if (!json_is_object(f) || !json_is_string(json_object_get(f, "id")) ||
                 !json_is_string(json_object_get(f, "severity"))) {
                 return sign__error(SIGN_EPARSE, "%s.findings[%zu]: needs string id and severity", what, j);
@@ -353,7 +354,8 @@ static int statement_index(sign_statement *st, const char *what)
     if ((st->subjects = calloc(st->nsubjects, sizeof(*st->subjects))) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    json_array_foreach(subjects, i, s) {
+    json_array_foreach(subjects, i, s)
+    {
         char sw[48];
 
         snprintf(sw, sizeof(sw), "%s: subject[%zu]", what, i);
@@ -391,7 +393,8 @@ static int statement_index(sign_statement *st, const char *what)
         (st->artifact_sha = calloc(json_array_size(st->artifacts), SIGN_SHA256_LEN)) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    json_array_foreach(st->artifacts, i, s) {
+    json_array_foreach(st->artifacts, i, s)
+    {
         if ((r = check_predicate_artifact(s, i)) != 0 ||
             (r = sha256_of(st->artifact_sha[i], json_object_get(s, "digest"), "predicate.artifacts")) != 0) {
             return sign__error_context(r, "%s", what);

@@ -223,8 +223,7 @@ int sign_parse_time(int64_t *out, const char *text)
     if (strlen(text) < 20 || digits(p, 4, &Y) || p[4] != '-' || digits(p + 5, 2, &M) || p[7] != '-' ||
         digits(p + 8, 2, &D) || (p[10] != 'T' && p[10] != 't') || digits(p + 11, 2, &h) || p[13] != ':' ||
         digits(p + 14, 2, &m) || p[16] != ':' || digits(p + 17, 2, &s)) {
-        return sign__error(SIGN_EPARSE, "invalid time \"%s\": expected RFC 3339 UTC like 2026-01-01T00:00:00Z",
-                           text);
+        return sign__error(SIGN_EPARSE, "invalid time \"%s\": expected RFC 3339 UTC like 2026-01-01T00:00:00Z", text);
     }
     p += 19;
     if (*p == '.') {
@@ -265,7 +264,7 @@ int sign_format_time(char *out, size_t outsize, int64_t t)
     if (outsize < 21 || gmtime_r(&tt, &tm) == NULL || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900) {
         return sign__error(SIGN_EINVAL, "cannot format time %lld", (long long)t);
     }
-    snprintf(out, outsize, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec);
+    snprintf(out, outsize, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec);
     return 0;
 }

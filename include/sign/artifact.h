@@ -22,10 +22,10 @@ typedef enum {
 
 /* One anomaly found while walking an artifact. Strings owned by the artifact. */
 typedef struct sign_finding {
-    const char *id;        /* stable id, e.g. "zip-path-traversal" */
+    const char *id; /* stable id, e.g. "zip-path-traversal" */
     sign_severity severity;
-    const char *path;      /* entry concerned, or NULL for the whole archive */
-    const char *message;   /* one line for humans */
+    const char *path;    /* entry concerned, or NULL for the whole archive */
+    const char *message; /* one line for humans */
 } sign_finding;
 
 typedef enum {
@@ -38,11 +38,11 @@ typedef enum {
 
 /* One archive entry. Strings owned by the artifact. */
 typedef struct sign_entry {
-    const char *path;        /* as stored in the archive */
+    const char *path; /* as stored in the archive */
     sign_entry_type type;
-    unsigned int mode;       /* permission bits incl. setuid/setgid/sticky (07777) */
-    uint64_t size;           /* uncompressed size */
-    int has_digest;          /* 1 for regular files (sha256 of the content), else 0 */
+    unsigned int mode; /* permission bits incl. setuid/setgid/sticky (07777) */
+    uint64_t size;     /* uncompressed size */
+    int has_digest;    /* 1 for regular files (sha256 of the content), else 0 */
     unsigned char sha256[SIGN_SHA256_LEN];
     const char *link_target; /* symlink / hardlink target, else NULL */
 } sign_entry;
@@ -53,13 +53,16 @@ typedef struct sign_entry {
 typedef struct sign_artifact_options {
     unsigned int version;
     unsigned int flags;
-    const sign_limits *limits;  /* NULL: defaults */
-    sign_progress_cb progress;  /* may be NULL */
+    const sign_limits *limits; /* NULL: defaults */
+    sign_progress_cb progress; /* may be NULL */
     void *progress_userdata;
 } sign_artifact_options;
 
 #define SIGN_ARTIFACT_OPTIONS_VERSION 1
-#define SIGN_ARTIFACT_OPTIONS_INIT {SIGN_ARTIFACT_OPTIONS_VERSION, 0, NULL, NULL, NULL}
+#define SIGN_ARTIFACT_OPTIONS_INIT                                                                                   \
+    {                                                                                                                \
+        SIGN_ARTIFACT_OPTIONS_VERSION, 0, NULL, NULL, NULL                                                           \
+    }
 
 typedef struct sign_artifact sign_artifact;
 
@@ -79,9 +82,8 @@ SIGN_EXTERN int sign_artifact_scan(sign_artifact **out, const char *path, const 
  * pointers on success; on failure none are returned and the message names
  * the failing path.
  */
-SIGN_EXTERN int sign_artifact_scan_many(sign_artifact **out, const char *const *paths,
-                                        const char *const *names, size_t n,
-                                        const sign_artifact_options *opts);
+SIGN_EXTERN int sign_artifact_scan_many(sign_artifact **out, const char *const *paths, const char *const *names,
+                                        size_t n, const sign_artifact_options *opts);
 
 SIGN_EXTERN void sign_artifact_free(sign_artifact *a);
 

@@ -62,26 +62,26 @@ SIGN_EXTERN const char *sign_error_last(void);
 /* Caps on everything an attacker controls. */
 typedef struct sign_limits {
     unsigned int version;
-    size_t json_max_bytes;         /* largest JSON document read */
-    unsigned int json_max_depth;   /* deepest nesting of arrays/objects */
-    uint64_t archive_max_entries;  /* entries in one archive */
-    uint64_t archive_max_total;    /* total uncompressed bytes of one archive */
-    uint64_t archive_max_ratio;    /* total uncompressed / compressed */
-    uint64_t entry_max_ratio;      /* one entry's uncompressed / compressed */
-    size_t name_max;               /* longest entry name, bytes */
+    size_t json_max_bytes;        /* largest JSON document read */
+    unsigned int json_max_depth;  /* deepest nesting of arrays/objects */
+    uint64_t archive_max_entries; /* entries in one archive */
+    uint64_t archive_max_total;   /* total uncompressed bytes of one archive */
+    uint64_t archive_max_ratio;   /* total uncompressed / compressed */
+    uint64_t entry_max_ratio;     /* one entry's uncompressed / compressed */
+    size_t name_max;              /* longest entry name, bytes */
 } sign_limits;
 
 #define SIGN_LIMITS_VERSION 1
-#define SIGN_LIMITS_INIT                                                       \
-    {SIGN_LIMITS_VERSION, 64u * 1024 * 1024, 64, 100000,                       \
-     UINT64_C(2) * 1024 * 1024 * 1024, 200, 1000, 1024}
+#define SIGN_LIMITS_INIT                                                                                             \
+    {                                                                                                                \
+        SIGN_LIMITS_VERSION, 64u * 1024 * 1024, 64, 100000, UINT64_C(2) * 1024 * 1024 * 1024, 200, 1000, 1024        \
+    }
 
 /* Fill *limits with the defaults (the same as SIGN_LIMITS_INIT). */
 SIGN_EXTERN void sign_limits_default(sign_limits *limits);
 
 /* Progress callback: done/total bytes (total 0 when unknown). */
-typedef void (*sign_progress_cb)(const char *what, uint64_t done, uint64_t total,
-                                 void *userdata);
+typedef void (*sign_progress_cb)(const char *what, uint64_t done, uint64_t total, void *userdata);
 
 #ifdef __cplusplus
 }

@@ -27,11 +27,11 @@ SIGN_EXTERN void sign_digest_free(sign_digest_ctx *ctx);
 SIGN_EXTERN int sign_digest_buffer(unsigned char *md, size_t mdsize, size_t *mdlen, sign_digest_alg alg,
                                    const void *data, size_t len);
 /* Digest of everything readable from fd (from its current offset); *size = bytes read (may be NULL). */
-SIGN_EXTERN int sign_digest_fd(unsigned char *md, size_t mdsize, size_t *mdlen, uint64_t *size,
-                               sign_digest_alg alg, int fd);
+SIGN_EXTERN int sign_digest_fd(unsigned char *md, size_t mdsize, size_t *mdlen, uint64_t *size, sign_digest_alg alg,
+                               int fd);
 /* Digest of a whole file. */
-SIGN_EXTERN int sign_digest_file(unsigned char *md, size_t mdsize, size_t *mdlen, uint64_t *size,
-                                 sign_digest_alg alg, const char *path);
+SIGN_EXTERN int sign_digest_file(unsigned char *md, size_t mdsize, size_t *mdlen, uint64_t *size, sign_digest_alg alg,
+                                 const char *path);
 
 /* Lower-case hex of len bytes into out (outsize >= 2*len+1). */
 SIGN_EXTERN int sign_hex_encode(char *out, size_t outsize, const unsigned char *data, size_t len);

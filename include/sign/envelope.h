@@ -19,8 +19,7 @@ SIGN_EXTERN int sign_dsse_pae(unsigned char **out, size_t *outlen, const char *t
                               size_t bodylen);
 
 /* A new envelope over a copy of payload, with no signatures. */
-SIGN_EXTERN int sign_envelope_new(sign_envelope **out, const char *payload_type, const void *payload,
-                                  size_t len);
+SIGN_EXTERN int sign_envelope_new(sign_envelope **out, const char *payload_type, const void *payload, size_t len);
 /* Sign PAE(payloadType, payload) with key and append the signature (keyid = key id). */
 SIGN_EXTERN int sign_envelope_sign(sign_envelope *env, const sign_key *key);
 SIGN_EXTERN void sign_envelope_free(sign_envelope *env);

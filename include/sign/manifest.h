@@ -22,7 +22,10 @@ typedef struct sign_manifest_options {
 } sign_manifest_options;
 
 #define SIGN_MANIFEST_OPTIONS_VERSION 1
-#define SIGN_MANIFEST_OPTIONS_INIT {SIGN_MANIFEST_OPTIONS_VERSION, 0}
+#define SIGN_MANIFEST_OPTIONS_INIT                                                                                   \
+    {                                                                                                                \
+        SIGN_MANIFEST_OPTIONS_VERSION, 0                                                                             \
+    }
 
 /* Build a statement with one subject per artifact and signet's predicate. */
 SIGN_EXTERN int sign_statement_build(sign_statement **out, sign_artifact *const *artifacts, size_t n,
@@ -37,8 +40,7 @@ SIGN_EXTERN int sign_statement_serialize_pretty(char **out, const sign_statement
  * Strict parse of a statement (any in-toto Statement v1, any predicate).
  * Every subject needs a name and a sha256 digest of 64 hex digits.
  */
-SIGN_EXTERN int sign_statement_parse(sign_statement **out, const void *data, size_t len,
-                                     const sign_limits *limits);
+SIGN_EXTERN int sign_statement_parse(sign_statement **out, const void *data, size_t len, const sign_limits *limits);
 
 SIGN_EXTERN void sign_statement_free(sign_statement *st);
 
@@ -57,7 +59,7 @@ SIGN_EXTERN size_t sign_statement_artifact_count(const sign_statement *st);
 
 typedef struct sign_statement_artifact {
     const char *name;
-    const char *kind;          /* "file", "zip", ... */
+    const char *kind; /* "file", "zip", ... */
     uint64_t size;
     const unsigned char *sha256;
     size_t entry_count;

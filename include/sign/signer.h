@@ -14,21 +14,24 @@ extern "C" {
 
 typedef struct sign_sign_options {
     unsigned int version;
-    const sign_key *key;           /* private key */
-    const char *const *artifacts;  /* paths */
-    const char *const *names;      /* names for the manifest, or NULL: the paths */
+    const sign_key *key;          /* private key */
+    const char *const *artifacts; /* paths */
+    const char *const *names;     /* names for the manifest, or NULL: the paths */
     size_t nartifacts;
-    const char *const *allow;      /* finding ids allowed despite danger */
+    const char *const *allow; /* finding ids allowed despite danger */
     size_t nallow;
-    const char *output;            /* bundle path to write atomically, or NULL */
-    int64_t created;               /* 0: now */
-    const sign_limits *limits;     /* NULL: defaults */
+    const char *output;        /* bundle path to write atomically, or NULL */
+    int64_t created;           /* 0: now */
+    const sign_limits *limits; /* NULL: defaults */
     sign_progress_cb progress;
     void *progress_userdata;
 } sign_sign_options;
 
 #define SIGN_SIGN_OPTIONS_VERSION 1
-#define SIGN_SIGN_OPTIONS_INIT {SIGN_SIGN_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL}
+#define SIGN_SIGN_OPTIONS_INIT                                                                                       \
+    {                                                                                                                \
+        SIGN_SIGN_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL                           \
+    }
 
 /*
  * Scan the artifacts, refuse (SIGN_EFINDING) if a dangerous finding is not
