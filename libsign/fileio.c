@@ -151,80 +151,130 @@ static int fsync_dir_of(const char *path)
     return r;
 }
 
-int sign__write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+/*
+ * A temporary name beside path: "path.tmp-" and 16 random hex digits. It never
+ * ends like the final name, so a temporary file a kill left behind cannot be
+ * taken for a bundle or a key by its name (see docs/safety.md).
+ */
+static int tmp_name_for(char **out, const char *path)
 {
-    char *tmp = NULL;
     unsigned char rnd[8];
     char suffix[17];
-    size_t plen = strlen(path), tlen;
-    int fd = -1, r = SIGN_EIO, created = 0;
+    size_t tlen;
 
+    *out = NULL;
     if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
         return sign__ossl_error(SIGN_ECRYPTO, "%s: cannot make a temporary name", path);
     }
     sign_hex_encode(suffix, sizeof(suffix), rnd, sizeof(rnd));
-    if (!sign__add(&tlen, plen, 32) || (tmp = malloc(tlen)) == NULL) {
+    if (!sign__add(&tlen, strlen(path), 32) || (*out = malloc(tlen)) == NULL) {
         return sign__error(SIGN_ENOMEM, "%s: out of memory", path);
     }
-    snprintf(tmp, tlen, "%s.tmp-%s", path, suffix);
+    snprintf(*out, tlen, "%s.tmp-%s", path, suffix);
+    return 0;
+}
+
+/*
+ * Create tmp (O_EXCL, mode from the start), write data, fsync, close. Messages
+ * name path, the file the caller asked for. On failure tmp is removed again.
+ */
+static int write_tmp(const char *tmp, const char *path, const void *data, size_t len, mode_t mode)
+{
+    int fd, r;
+
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0) {
-        r = sign__error(SIGN_EIO, "%s: cannot create temporary file: %s", path, strerror(errno));
-        goto out;
+        return sign__error(SIGN_EIO, "%s: cannot create temporary file: %s", path, strerror(errno));
     }
-    created = 1;
     if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
         r = sign__error(SIGN_EIO, "%s: write failed: %s", path, strerror(errno));
-        goto out;
+        close(fd);
+        unlink(tmp);
+        return r;
     }
     if (close(fd) != 0) {
-        fd = -1;
         r = sign__error(SIGN_EIO, "%s: write failed: %s", path, strerror(errno));
+        unlink(tmp);
+        return r;
+    }
+    return 0;
+}
+
+int sign__write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+    char *tmp = NULL;
+    int r;
+
+    if ((r = tmp_name_for(&tmp, path)) != 0) {
+        return r;
+    }
+    if ((r = write_tmp(tmp, path, data, len, mode)) != 0) {
         goto out;
     }
-    fd = -1;
     if (rename(tmp, path) != 0) {
         r = sign__error(SIGN_EIO, "%s: cannot rename into place: %s", path, strerror(errno));
+        unlink(tmp);
         goto out;
     }
-    created = 0;
     (void)fsync_dir_of(path);
     r = 0;
 out:
-    if (fd >= 0) {
-        close(fd);
-    }
-    if (created) {
-        unlink(tmp);
-    }
     free(tmp);
     return r;
 }
 
+/*
+ * Put the complete file tmp at path unless path exists (even as a dangling
+ * symlink): renameat2(RENAME_NOREPLACE), or link() and unlink() where the
+ * kernel or file system lacks it. Returns 0, or -1 with errno set.
+ */
+static int move_noreplace(const char *tmp, const char *path)
+{
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0) {
+        return 0;
+    }
+    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP && errno != EOPNOTSUPP) {
+        return -1;
+    }
+    if (link(tmp, path) != 0) {
+        return -1;
+    }
+    (void)unlink(tmp);
+    return 0;
+}
+
 int sign__write_file_excl(const char *path, const void *data, size_t len, mode_t mode)
 {
-    int fd, r;
+    struct stat st;
+    char *tmp = NULL;
+    int r;
 
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-    if (fd < 0) {
-        if (errno == EEXIST) {
-            return sign__error(SIGN_EEXISTS, "%s: already exists; refusing to overwrite it", path);
-        }
-        return sign__error(SIGN_EIO, "%s: %s", path, strerror(errno));
+    /* Refuse early (nothing written); move_noreplace() is what makes it race-free. */
+    if (lstat(path, &st) == 0) {
+        return sign__error(SIGN_EEXISTS, "%s: already exists; refusing to overwrite it", path);
     }
-    if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-        r = sign__error(SIGN_EIO, "%s: write failed: %s", path, strerror(errno));
-        close(fd);
-        unlink(path);
+    if ((r = tmp_name_for(&tmp, path)) != 0) {
         return r;
     }
-    if (close(fd) != 0) {
-        r = sign__error(SIGN_EIO, "%s: write failed: %s", path, strerror(errno));
-        unlink(path);
-        return r;
+    /*
+     * Written under a temporary name and moved into place only when complete:
+     * a kill mid-write leaves at most the temporary file, never a truncated
+     * file under the final name.
+     */
+    if ((r = write_tmp(tmp, path, data, len, mode)) != 0) {
+        goto out;
+    }
+    if (move_noreplace(tmp, path) != 0) {
+        r = errno == EEXIST ? sign__error(SIGN_EEXISTS, "%s: already exists; refusing to overwrite it", path)
+                            : sign__error(SIGN_EIO, "%s: cannot move into place: %s", path, strerror(errno));
+        unlink(tmp);
+        goto out;
     }
     (void)fsync_dir_of(path);
-    return 0;
+    r = 0;
+out:
+    free(tmp);
+    return r;
 }
 
 int sign__same_file(const char *a, const char *b)

@@ -40,7 +40,12 @@ int sign__read_file(unsigned char **out, size_t *outlen, const char *path, size_
  * fsync, rename, fsync of the directory. mode applies to the new file.
  */
 int sign__write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
-/* Create path with O_EXCL|O_NOFOLLOW and mode, write, fsync. Removes it again on failure. */
+/*
+ * Create path only if no file (nor symlink) has that name (SIGN_EEXISTS): the
+ * data goes to a temporary file in the same directory (mode from creation),
+ * fsync, then it is moved into place without replacing anything
+ * (renameat2 RENAME_NOREPLACE, else link+unlink). path never holds a partial file.
+ */
 int sign__write_file_excl(const char *path, const void *data, size_t len, mode_t mode);
 /* 1 when a and b name the same existing file (device and inode). */
 int sign__same_file(const char *a, const char *b);
