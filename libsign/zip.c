@@ -707,13 +707,12 @@ static int read_local(sign__zip_entry *x, zrd *r, const sign_limits *lim, sign__
             mismatch(f, x, "CRC-32", x->crc, lcrc);
         }
     }
-    if (!(lflags & 0x8) || lcsize != 0 || lusize != 0) {
-        if (lcsize != x->csize) {
-            mismatch(f, x, "compressed size", x->csize, lcsize);
-        }
-        if (lusize != x->usize) {
-            mismatch(f, x, "uncompressed size", x->usize, lusize);
-        }
+    /* With a data descriptor, a zero field is "see the descriptor"; libarchive's writer keeps a known usize. */
+    if ((!(lflags & 0x8) || lcsize != 0) && lcsize != x->csize) {
+        mismatch(f, x, "compressed size", x->csize, lcsize);
+    }
+    if ((!(lflags & 0x8) || lusize != 0) && lusize != x->usize) {
+        mismatch(f, x, "uncompressed size", x->usize, lusize);
     }
     if ((lflags & 1) && !(x->flags & 1)) {
         sign__finding_add(f, "zip-encrypted", SIGN_SEVERITY_DANGER, x->name, x->name_len,

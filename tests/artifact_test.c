@@ -1,4 +1,6 @@
 /* Tests of the artifact area: kind detection, digests, zip entries, every zip finding, limits, scan_many. */
+#include <archive.h>
+#include <archive_entry.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -663,6 +665,43 @@ Test(artifact, finding_header_mismatch_fields)
     at_expect(method, 1, NULL, NULL, "zip-header-mismatch", SIGN_SEVERITY_DANGER, "a.txt");
     at_expect(flags, 1, NULL, NULL, "zip-header-mismatch", SIGN_SEVERITY_DANGER, "a.txt");
     at_expect(dd, 1, NULL, NULL, "zip-header-mismatch", SIGN_SEVERITY_DANGER, "a.txt");
+}
+
+/*
+ * libarchive's zip writer (bsdtar -a -cf x.zip) deflates behind a data descriptor and keeps the known
+ * uncompressed size in the local header, zeroing only the CRC and compressed size: no mismatch.
+ */
+Test(artifact, libarchive_written_zip_has_no_finding)
+{
+    static const char text[] = "hello from a streaming writer\n";
+    char *dir = tu_mkdtemp(), *p = tu_path(dir, "w.zip");
+    struct archive *w = archive_write_new();
+    struct archive_entry *ae = archive_entry_new();
+    sign_artifact *a = NULL;
+    char hex[65];
+
+    cr_assert(w != NULL && ae != NULL);
+    cr_assert_eq(archive_write_set_format_zip(w), ARCHIVE_OK);
+    cr_assert_eq(archive_write_open_filename(w, p), ARCHIVE_OK);
+    archive_entry_set_pathname(ae, "a.txt");
+    archive_entry_set_size(ae, (la_int64_t)(sizeof(text) - 1));
+    archive_entry_set_filetype(ae, AE_IFREG);
+    archive_entry_set_perm(ae, 0644);
+    cr_assert_eq(archive_write_header(w, ae), ARCHIVE_OK);
+    cr_assert_eq(archive_write_data(w, text, sizeof(text) - 1), (la_ssize_t)(sizeof(text) - 1));
+    cr_assert_eq(archive_write_close(w), ARCHIVE_OK);
+    archive_write_free(w);
+    archive_entry_free(ae);
+    cr_assert_eq(sign_artifact_scan(&a, p, "w.zip", NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_artifact_finding_count(a), 0, "%s", at_list(a));
+    cr_assert_eq(sign_artifact_entry_count(a), 1);
+    cr_assert_eq(sign_artifact_entry(a, 0)->size, sizeof(text) - 1);
+    at_hex(hex, sign_artifact_entry(a, 0)->sha256);
+    cr_assert_str_eq(hex, "fc201af0752d64193ded7b03302ac3f3bb48bba931f76288b5af136ddf59b4e4");
+    sign_artifact_free(a);
+    tu_rmtree(dir);
+    free(dir);
+    free(p);
 }
 
 Test(artifact, finding_overlapping_entries)
