@@ -2,6 +2,10 @@
 # Interoperability: bundles written by signet must verify with an independent
 # Sigstore verifier (sigstore-js: @sigstore/bundle, @sigstore/verify, pinned in
 # package.json / package-lock.json), and tampered ones must be refused by it.
+# The reverse too: bundles made by sigstore-js's signer (@sigstore/sign, no
+# witnesses, an SLSA provenance statement) for a signet key must verify with
+# signet verify under a policy that trusts the key, also with an empty DSSE
+# keyid, and be refused when the artifact changed or the key is not trusted.
 #
 # usage: SIGNET_BIN=/path/to/signet sh tests/interop/run.sh BUILD_DIR
 #
@@ -53,7 +57,7 @@ if ! cmp -s "$here/package-lock.json" "$out/node_modules/.signet-interop-lock" |
 fi
 cp "$here/verify.mjs" "$out/verify.mjs" || exit 2
 # shellcheck disable=SC2016 # JavaScript template literals, not shell
-versions=$(cd "$out" && node -e 'console.log(["bundle", "core", "verify"]
+versions=$(cd "$out" && node -e 'console.log(["bundle", "core", "sign", "verify"]
     .map((p) => `@sigstore/${p}@${require(`@sigstore/${p}/package.json`).version}`).join(", "))')
 echo "interop: node $(node --version), $versions"
 
@@ -181,6 +185,98 @@ check "limit: rsa-3072 notes.bin, key given as rsaEncryption (PKCS#1 v1.5 assume
     "SIGNATURE_ERROR" rsa-3072-notes.bin.sigstore.json notes.bin rsa-3072.pub
 check "limit: ecdsa-p384 notes.bin through @sigstore/verify (SHA-256 assumed)" 1 \
     "SIGNATURE_ERROR" ecdsa-p384-notes.bin.sigstore.json notes.bin ecdsa-p384.pub
+
+# ---- the reverse direction: sigstore-js signs, signet verifies ------------
+# sign.mjs makes a bundle with @sigstore/sign's DSSEBundleBuilder (no
+# witnesses) for a signet key: an in-toto Statement v1 with an SLSA
+# provenance v1 predicate, which signet must verify by its subjects.
+cp "$here/sign.mjs" "$out/sign.mjs" || exit 2
+
+# check_signet NAME WANT_RC WANT_TEXT VERIFY_ARGS...: run signet verify; the
+# case passes when it exits WANT_RC and its output contains WANT_TEXT.
+check_signet() {
+    name=$1 want_rc=$2 want_text=$3
+    shift 3
+    "$SIGNET_BIN" verify "$@" >"$work/last.out" 2>&1
+    rc=$?
+    if [ "$rc" = "$want_rc" ] && grep -qF -- "$want_text" "$work/last.out"; then
+        passed=$((passed + 1))
+        if [ "$rc" = 0 ]; then
+            echo "ok   $name: $(head -1 "$work/last.out")"
+        else
+            echo "ok   $name: refused, exit $rc ($(sed -n 's/^FAIL \([A-Z_]*\):.*/\1/p' "$work/last.out" |
+                head -1))"
+        fi
+    else
+        failed=$((failed + 1))
+        echo "FAIL $name: exit $rc, expected $want_rc with \"$want_text\""
+        sed 's/^/    /' "$work/last.out"
+    fi
+}
+
+# js_sign LABEL ARTIFACT KEY OUT [--keyid-empty]: sign with sign.mjs; on
+# failure count the case as failed and return 1.
+js_sign() {
+    label=$1
+    shift
+    if ! node "$out/sign.mjs" "$@" >/dev/null 2>"$work/sign.err"; then
+        failed=$((failed + 1))
+        echo "FAIL $label: sign.mjs failed: $(cat "$work/sign.err")"
+        return 1
+    fi
+}
+
+mkdir -p changed || setup_fail "mkdir changed"
+for a in notes.bin app.zip; do
+    # The same name, one byte changed: the subject names it, the digest differs.
+    flip_byte "$a" "changed/$a" || setup_fail "flip $a"
+done
+for t in $types; do
+    # Trusted: the signer listed after another key of the same type, so that
+    # an empty keyid makes signet try more than one policy key.
+    printf '{"version": 1, "mode": "enforce", "keys": [
+  {"name": "other", "public_key": "other-%s.pub", "artifacts": ["*"]},
+  {"name": "js-signer", "public_key": "%s.pub", "artifacts": ["*"]}],
+ "require": {"threshold": 1}}\n' "$t" "$t" >"trusts-$t.json" || setup_fail "policy $t"
+    printf '{"version": 1, "mode": "enforce", "keys": [
+  {"name": "other", "public_key": "other-%s.pub", "artifacts": ["*"]}],
+ "require": {"threshold": 1}}\n' "$t" >"untrusted-$t.json" || setup_fail "policy $t"
+    for a in notes.bin app.zip; do
+        for k in hint empty; do
+            b="js-$t-$a-$k.sigstore.json"
+            if [ "$k" = empty ]; then
+                label="sigstore-js $t $a, keyid empty"
+                js_sign "$label" "$a" "$t.key" "$b" --keyid-empty || continue
+            else
+                label="sigstore-js $t $a"
+                js_sign "$label" "$a" "$t.key" "$b" || continue
+            fi
+            check_signet "$label" 0 "(signers: js-signer)" -p "trusts-$t.json" -b "$b" "$a"
+            if [ "$k" = hint ]; then
+                # The same bundle is sound for sigstore-js's own verifier.
+                case "$t" in
+                rsa-3072) opt="--rsa-pss" ;;
+                ecdsa-p384) opt="--ecdsa-sha384" ;;
+                *) opt="" ;;
+                esac
+                # shellcheck disable=SC2086
+                check "$label, checked by verify.mjs${opt:+ ($opt)}" 0 "" $opt "$b" "$a" "$t.pub"
+            fi
+            check_signet "$label, artifact changed by one byte" 1 "DIGEST_MISMATCH" \
+                -p "trusts-$t.json" -b "$b" "changed/$a"
+            check_signet "$label, key not in the policy" 3 "KEY_UNTRUSTED" \
+                -p "untrusted-$t.json" -b "$b" "$a"
+        done
+    done
+    # The payload edited to name the changed artifact, the signature kept.
+    b="js-$t-notes.bin-hint.sigstore.json"
+    if [ -f "$b" ]; then
+        edit_bundle "$b" "edited-$b" digest "$(sha256 notes.bin)" "$(sha256 changed/notes.bin)" ||
+            setup_fail "edit payload of $b"
+        check_signet "sigstore-js $t notes.bin, payload edited to the changed artifact's digest" 1 \
+            "SIGNATURE_INVALID" -p "trusts-$t.json" -b "edited-$b" "changed/notes.bin"
+    fi
+done
 
 echo "interop: $passed passed, $failed failed"
 [ "$failed" = 0 ]
