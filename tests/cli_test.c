@@ -797,3 +797,25 @@ Test(cli, library_bundle_verifies_with_cli, .init = cli_setup, .fini = cli_teard
                  cli_err);
     cli_free_output();
 }
+
+Test(cli, inspect_bundle_that_names_no_key, .init = cli_setup, .fini = cli_teardown)
+{
+    const char *zip = cli_signed_zip();
+    char *text = tu_read(cp("app-1.0.zip.sigstore.json"), NULL);
+    json_t *j = json_loads(text, 0, NULL), *sig;
+
+    (void)zip;
+    cr_assert_not_null(j);
+    /* As other Sigstore clients may write it: no hint, no DSSE keyid. */
+    json_object_set_new(json_object_get(j, "verificationMaterial"), "publicKey", json_object());
+    sig = json_array_get(json_object_get(json_object_get(j, "dsseEnvelope"), "signatures"), 0);
+    json_object_del(sig, "keyid");
+    cr_assert_eq(json_dump_file(j, cp("nokey.json"), 0), 0);
+    json_decref(j);
+    free(text);
+    cr_assert_eq(RUN("inspect", cp("nokey.json")), 0, "%s", cli_err);
+    cr_assert_not_null(strstr(cli_out, "signer key id: (none"), "%s", cli_out);
+    cr_assert_eq(RUN("verify", "-p", cp("policy.json"), "-b", cp("nokey.json"), cp("app-1.0.zip")), 0,
+                 "verify finds the key among the policy's: %s", cli_err);
+    cli_free_output();
+}

@@ -24,6 +24,12 @@ static int inspect_build(json_t **out, const char *path, const sign_bundle *b)
     const sign_envelope *env = sign_bundle_envelope(b);
     const char *hint = sign_bundle_key_hint(b);
     const char *ptype = sign_envelope_payload_type(env);
+
+    /* Other tools may leave publicKey.hint empty and name the key only in the DSSE keyid, or nowhere. */
+    if (hint != NULL && hint[0] == '\0' && sign_envelope_signature_count(env) > 0 &&
+        sign_envelope_signature_keyid(env, 0) != NULL) {
+        hint = sign_envelope_signature_keyid(env, 0);
+    }
     const unsigned char *payload;
     size_t plen = 0, certlen = 0;
     sign_statement *st = NULL;
@@ -143,7 +149,9 @@ static void inspect_print(const json_t *o)
 
     printf("bundle:        %s (not verified: use 'signet verify')\n", jstr(o, "bundle"));
     printf("media type:    %s\n", jstr(o, "mediaType"));
-    if (json_object_get(o, "keyid") != NULL) {
+    if (json_object_get(o, "keyid") != NULL && jstr(o, "keyid")[0] == '\0') {
+        printf("signer key id: (none: the bundle does not name its key; verify tries the policy's keys)\n");
+    } else if (json_object_get(o, "keyid") != NULL) {
         printf("signer key id: %s\n", jstr(o, "keyid"));
         printf("fingerprint:   %s\n", jstr(o, "fingerprint"));
     }
