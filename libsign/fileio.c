@@ -182,6 +182,7 @@ static int write_tmp(const char *tmp, const char *path, const void *data, size_t
 {
     int fd, r;
 
+    /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): tmp is set; sign__ossl_error() never returns 0 */
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0) {
         return sign__error(SIGN_EIO, "%s: cannot create temporary file: %s", path, strerror(errno));
@@ -233,6 +234,7 @@ static int move_noreplace(const char *tmp, const char *path)
     if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0) {
         return 0;
     }
+    /* NOLINTNEXTLINE(misc-redundant-expression): ENOTSUP == EOPNOTSUPP on Linux only */
     if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP && errno != EOPNOTSUPP) {
         return -1;
     }

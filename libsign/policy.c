@@ -23,7 +23,6 @@
 typedef struct pol_ctx {
     const char *what;    /* the policy file, for messages */
     const char *basedir; /* directory that relative paths resolve against, or NULL */
-    const sign_limits *limits;
 } pol_ctx;
 
 static void free_strv(char **v, size_t n)
@@ -571,6 +570,7 @@ static int parse_roots(sign_policy *p, const pol_ctx *c, const json_t *arr)
             return r;
         }
         for (size_t j = 0; j < i; j++) {
+            /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): set when parse_root() returned 0 */
             if (strcmp(p->roots[j].name, p->roots[i].name) == 0) {
                 return sign__error(SIGN_EINVAL, "%s: %s.name: duplicate root name \"%s\" (also roots[%zu])", c->what,
                                    prefix, p->roots[i].name, j);
@@ -777,7 +777,7 @@ out:
 
 int sign_policy_parse(sign_policy **out, const void *data, size_t len, const char *basedir, const sign_limits *limits)
 {
-    pol_ctx c = {"policy", basedir, limits};
+    pol_ctx c = {"policy", basedir};
     json_t *root = NULL;
     int r;
 
@@ -795,7 +795,7 @@ int sign_policy_parse(sign_policy **out, const void *data, size_t len, const cha
 
 int sign_policy_load(sign_policy **out, const char *path, const sign_limits *limits)
 {
-    pol_ctx c = {path, NULL, limits};
+    pol_ctx c = {path, NULL};
     json_t *root = NULL;
     char *dir = NULL;
     const char *slash;

@@ -61,6 +61,7 @@ static int check_findings(sign_artifact *const *arts, const sign_sign_options *o
 
     msg[0] = '\0';
     for (size_t i = 0; i < opts->nartifacts; i++) {
+        /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): arts is set; sign__error() never returns 0 */
         for (size_t j = 0; j < sign_artifact_finding_count(arts[i]); j++) {
             const sign_finding *f = sign_artifact_finding(arts[i], j);
 

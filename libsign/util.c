@@ -9,15 +9,15 @@
 
 int sign_hex_encode(char *out, size_t outsize, const unsigned char *data, size_t len)
 {
-    static const char digits[] = "0123456789abcdef";
+    static const char hexdigits[] = "0123456789abcdef";
     size_t need;
 
     if (!sign__mul(&need, len, 2) || !sign__add(&need, need, 1) || outsize < need) {
         return sign__error(SIGN_EINVAL, "hex buffer too small");
     }
     for (size_t i = 0; i < len; i++) {
-        out[2 * i] = digits[data[i] >> 4];
-        out[2 * i + 1] = digits[data[i] & 0xf];
+        out[2 * i] = hexdigits[data[i] >> 4];
+        out[2 * i + 1] = hexdigits[data[i] & 0xf];
     }
     out[2 * len] = '\0';
     return 0;
@@ -82,7 +82,7 @@ int sign__b64_encode(char **out, const unsigned char *data, size_t len)
 
         s[o++] = tab[v >> 18 & 63];
         s[o++] = tab[v >> 12 & 63];
-        s[o++] = i + 1 < len ? tab[v >> 6 & 63] : '=';
+        s[o++] = (char)(i + 1 < len ? tab[v >> 6 & 63] : '=');
         s[o++] = '=';
     }
     s[o] = '\0';

@@ -577,6 +577,8 @@ static int verify_entries(vctx *c, const sign_artifact *a, const vb *b, const ch
         }
     }
     sign__error_clear();
+    /* idx != SIZE_MAX only after sign_statement_artifact_info() filled info */
+    /* cppcheck-suppress uninitStructMember */
     if (idx == SIZE_MAX || (info.entry_count == 0 && nf > 0)) {
         return add_check(c, "entries", SIGN_CHECK_FAIL, "ENTRIES_NOT_RECORDED", SIGN_EPOLICY, art, b->path, signer,
                          "artifact %s: the statement in %s records no entries for \"%s\", so they cannot be "
@@ -714,6 +716,7 @@ static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb 
                               "policy key \"%s\" may sign \"%s\"", k->name, allowed_name);
             }
             if (r == 0 && allowed_name != NULL && path_ok && b->in_window) {
+                /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): a usable bundle has a key, so nkeys > 0 */
                 counted[b->key] = 1;
             }
             if (r == 0 && c->entries) {

@@ -36,7 +36,7 @@ static const char *clean_text(char *buf, size_t size, const char *s)
     for (; s[i] != '\0' && i + 1 < size; i++) {
         unsigned char ch = (unsigned char)s[i];
 
-        buf[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+        buf[i] = (char)(ch < 0x20 || ch == 0x7f ? '?' : ch);
     }
     buf[i] = '\0';
     return buf;

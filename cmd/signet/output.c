@@ -80,6 +80,7 @@ int out_fingerprint_from_keyid(char *out, size_t outsize, const char *keyid)
     if (n != 32) {
         return -1;
     }
+    /* NOLINTNEXTLINE(bugprone-not-null-terminated-result): out_hex() terminates it */
     memcpy(out, "SHA256:", 7);
     out_hex(out + 7, outsize - 7, raw, 16);
     return 0;
@@ -149,7 +150,7 @@ void out_progress_cb(const char *what, uint64_t done, uint64_t total, void *user
     } else {
         fprintf(stderr, "\r\033[K%s: %" PRIu64 " MiB", what != NULL ? what : "", done >> 20);
     }
-    fflush(stderr);
+    (void)fflush(stderr); /* progress only */
     progress_drawn = 1;
     pthread_mutex_unlock(&progress_lock);
 }
@@ -159,7 +160,7 @@ void out_progress_end(void)
     pthread_mutex_lock(&progress_lock);
     if (progress_drawn) {
         fputs("\r\033[K", stderr);
-        fflush(stderr);
+        (void)fflush(stderr); /* progress only */
         progress_drawn = 0;
     }
     pthread_mutex_unlock(&progress_lock);

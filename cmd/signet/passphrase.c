@@ -112,8 +112,8 @@ static void restore_and_reraise(int sig)
             /* nothing more to do in a signal handler */
         }
     }
-    signal(sig, SIG_DFL);
-    raise(sig);
+    (void)signal(sig, SIG_DFL);
+    (void)raise(sig);
 }
 
 /* Read one line from the tty with echo off. Returns its length or -1. */
