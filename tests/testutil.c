@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -218,4 +220,133 @@ int tu_run(char **out, char **err, const char *const *env, const char *const *ar
         return WEXITSTATUS(status);
     }
     return -1;
+}
+
+long long tu_now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+/* environ with the additions env ("K=V") winning; malloc'd array, strings borrowed. */
+static char **tu_fault_env(const char *const *env)
+{
+    size_t nenv = 0, nadd = 0, i;
+    char **envp;
+
+    while (environ[nenv] != NULL) {
+        nenv++;
+    }
+    while (env != NULL && env[nadd] != NULL) {
+        nadd++;
+    }
+    envp = calloc(nenv + nadd + 1, sizeof(*envp));
+    cr_assert_not_null(envp);
+    for (i = 0; i < nadd; i++) {
+        envp[i] = (char *)env[i];
+    }
+    for (size_t j = 0; j < nenv; j++) {
+        int skip = 0;
+
+        for (size_t k = 0; k < nadd; k++) {
+            const char *eq = strchr(env[k], '=');
+            size_t kl = eq ? (size_t)(eq - env[k]) : strlen(env[k]);
+
+            if (strncmp(environ[j], env[k], kl) == 0 && environ[j][kl] == '=') {
+                skip = 1;
+            }
+        }
+        if (!skip) {
+            envp[i++] = environ[j];
+        }
+    }
+    envp[i] = NULL;
+    return envp;
+}
+
+int tu_run_fault(char **err, const char *const *env, const char *const *argv, const tu_fault *f)
+{
+    const char *bin = argv[0];
+    char **envp;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int pe[2], devnull, status = 0;
+    long long start;
+    pid_t pid;
+
+    if (strcmp(bin, "signet") == 0) {
+        bin = getenv("SIGNET_BIN");
+        cr_assert_not_null(bin, "SIGNET_BIN is not set (run through make test)");
+    }
+    envp = tu_fault_env(env);
+    cr_assert_eq(pipe2(pe, O_CLOEXEC), 0);
+    devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    cr_assert_geq(devnull, 0);
+    start = tu_now_us();
+    pid = fork();
+    cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        /* Only async-signal-safe calls between fork and exec. */
+        struct rlimit rl;
+
+        if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(pe[1], 2) < 0) {
+            _exit(126);
+        }
+        if (f->fsize >= 0) {
+            rl.rlim_cur = rl.rlim_max = (rlim_t)f->fsize;
+            if (setrlimit(RLIMIT_FSIZE, &rl) != 0) {
+                _exit(126);
+            }
+        }
+        signal(SIGXFSZ, f->ignore_xfsz ? SIG_IGN : SIG_DFL);
+        execve(bin, (char *const *)argv, envp);
+        _exit(127);
+    }
+    free(envp);
+    close(pe[1]);
+    close(devnull);
+    if (f->kill_after_us >= 0) {
+        long long left = start + f->kill_after_us - tu_now_us();
+
+        if (left > 0) {
+            struct timespec ts = {(time_t)(left / 1000000), (long)(left % 1000000) * 1000};
+
+            while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+            }
+        }
+        /* Not reaped yet, so pid is still this child even when it has exited. */
+        kill(pid, SIGKILL);
+    }
+    for (;;) {
+        ssize_t n;
+
+        if (len + 4097 > cap) {
+            cap = cap * 2 + 8192;
+            buf = realloc(buf, cap);
+            cr_assert_not_null(buf);
+        }
+        n = read(pe[0], buf + len, 4096);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        len += (size_t)n;
+    }
+    close(pe[0]);
+    buf[len] = '\0';
+    if (err != NULL) {
+        *err = buf;
+    } else {
+        free(buf);
+    }
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status)) {
+        return WEXITSTATUS(status);
+    }
+    return WIFSIGNALED(status) ? 1000 + WTERMSIG(status) : -1;
 }

@@ -24,6 +24,24 @@ int tu_exists(const char *path);
  * NULL when not wanted). Returns the exit status, or -1 if killed.
  */
 int tu_run(char **out, char **err, const char *const *env, const char *const *argv);
+/*
+ * Fault injection for tu_run_fault: run argv like tu_run (stdout discarded,
+ * stderr captured into *err when err is not NULL), then:
+ *   fsize >= 0       the child's RLIMIT_FSIZE in bytes; a write past it kills
+ *                    the child with SIGXFSZ mid-write, or fails with EFBIG
+ *                    when ignore_xfsz is set (SIGXFSZ ignored in the child);
+ *   kill_after_us >= 0  SIGKILL the child that many microseconds after it
+ *                    was started (it may have finished already).
+ */
+typedef struct tu_fault {
+    long long fsize;
+    int ignore_xfsz;
+    long long kill_after_us;
+} tu_fault;
+/* Returns the exit status (0..255), or 1000 + the signal number that ended the child. */
+int tu_run_fault(char **err, const char *const *env, const char *const *argv, const tu_fault *f);
+/* Monotonic clock in microseconds. */
+long long tu_now_us(void);
 /* The source tree root ($SIGNET_SRC, default "."). */
 const char *tu_src(void);
 
