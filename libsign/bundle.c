@@ -97,12 +97,14 @@ static json_t *bundle_to_json(const sign_bundle *b)
     if ((env = sign__envelope_to_json(b->env)) == NULL) {
         goto fail;
     }
-    if (json_object_set_new(root, "mediaType", json_string(b->media_type)) != 0 ||
-        json_object_set_new(root, "dsseEnvelope", env) != 0) {
-        env = NULL;
+    if (json_object_set_new(root, "mediaType", json_string(b->media_type)) != 0) {
+        goto fail; /* env is still ours */
+    }
+    if (json_object_set_new(root, "dsseEnvelope", env) != 0) {
+        env = NULL; /* consumed, also on failure */
         goto fail;
     }
-    env = NULL;
+    env = NULL; /* transferred */
     if (b->hint != NULL) {
         if (json_object_set_new(vm, "publicKey", json_pack("{s:s}", "hint", b->hint)) != 0) {
             goto fail;
