@@ -84,15 +84,29 @@ int sign__json_read_file(json_t **out, const char *path, const sign_limits *limi
 int sign__json_dump(char **out, size_t *outlen, const json_t *j, int pretty)
 {
     size_t flags = JSON_SORT_KEYS | (pretty ? JSON_INDENT(2) : JSON_COMPACT);
+    size_t n, n2;
     char *s;
 
+    /*
+     * Not json_dumps: its buffer grows by allocation, and jansson (2.14) ignores a failed append of an
+     * object key, so under memory pressure it returned JSON with a key dropped, which we would then sign.
+     * json_dumpb into a buffer of the measured size has no allocation in the output path; the ones left
+     * (key sorting, loop detection) fail the dump, which returns 0.
+     */
     *out = NULL;
-    s = json_dumps(j, flags);
-    if (s == NULL) {
+    if ((n = json_dumpb(j, NULL, 0, flags)) == 0 || n == SIZE_MAX) {
         return sign__error(SIGN_ENOMEM, "cannot serialise JSON");
     }
+    if ((s = malloc(n + 1)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    if ((n2 = json_dumpb(j, s, n, flags)) != n) {
+        free(s);
+        return sign__error(SIGN_ENOMEM, "cannot serialise JSON");
+    }
+    s[n] = '\0';
     if (outlen != NULL) {
-        *outlen = strlen(s);
+        *outlen = n;
     }
     *out = s;
     return 0;

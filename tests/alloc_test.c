@@ -1,0 +1,119 @@
+/*
+ * Allocation-failure regressions found by the torture runs (docs/torture.md) that can be
+ * expressed with jansson's allocator hook alone. Criterion runs each test in its own
+ * process, so the hook set here does not reach other tests; it is reset anyway.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static long al_seen, al_fail_at;
+
+static void *al_malloc(size_t n)
+{
+    if (++al_seen == al_fail_at) {
+        return NULL;
+    }
+    return malloc(n);
+}
+
+static void al_free(void *p)
+{
+    free(p);
+}
+
+/*
+ * jansson 2.14's json_dumps ignores a failed append of an object key and still returns the
+ * text, so an allocation failure could drop a key from a statement that is then signed.
+ * sign__json_dump must give either the exact text or an error, for every failure point.
+ */
+Test(alloc, json_dump_never_drops_a_key)
+{
+    json_t *j = json_pack("{s:[{s:{s:s},s:s,s:I}],s:{s:s,s:s}}", "predicate", "digest", "sha256",
+                          "c0251bc73472f8dc5a4f9189dd2d941dc9c032075769378661ae84de7c10163b", "name", "app.bin",
+                          "size", (json_int_t)33, "tool", "name", "signet", "version", "0.1.0");
+    char *ref = NULL, *s = NULL;
+    size_t reflen = 0, len = 0;
+    long failed = 0;
+
+    cr_assert_not_null(j);
+    cr_assert_eq(sign__json_dump(&ref, &reflen, j, 0), 0);
+    json_set_alloc_funcs(al_malloc, al_free);
+    for (al_fail_at = 1; al_fail_at < 1000; al_fail_at++) {
+        int r;
+
+        al_seen = 0;
+        r = sign__json_dump(&s, &len, j, 0);
+        if (al_seen < al_fail_at) {
+            cr_assert_eq(r, 0);
+            cr_assert_str_eq(s, ref);
+            free(s);
+            break;
+        }
+        if (r == 0) {
+            cr_assert_str_eq(s, ref, "allocation %ld failed and the JSON changed", al_fail_at);
+            cr_assert_eq(len, reflen);
+            free(s);
+        } else {
+            cr_assert_eq(r, SIGN_ENOMEM);
+            cr_assert_null(s);
+            failed++;
+        }
+        s = NULL;
+    }
+    json_set_alloc_funcs(malloc, free);
+    cr_assert_lt(al_fail_at, 1000, "the loop never reached a run without failure");
+    cr_assert_gt(failed, 0, "no allocation failure was exercised");
+    free(ref);
+    json_decref(j);
+}
+
+/*
+ * bundle_to_json leaked the DSSE envelope's JSON when the mediaType string could not be
+ * allocated (a leak only the sanitizer build sees); every failure point must be clean.
+ */
+Test(alloc, bundle_serialize_every_failure_point)
+{
+    sign_key *k = NULL;
+    sign_envelope *env = NULL;
+    sign_bundle *b = NULL;
+    char *ref = NULL, *s = NULL;
+    size_t reflen = 0, len = 0;
+    long failed = 0;
+
+    cr_assert_eq(sign_key_generate(&k, SIGN_KEY_ED25519, 0), 0);
+    cr_assert_eq(sign_envelope_new(&env, "application/vnd.in-toto+json", "{}", 2), 0);
+    cr_assert_eq(sign_envelope_sign(env, k), 0);
+    cr_assert_eq(sign_bundle_new(&b, env, k), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_bundle_serialize(&ref, &reflen, b), 0);
+    json_set_alloc_funcs(al_malloc, al_free);
+    for (al_fail_at = 1; al_fail_at < 1000; al_fail_at++) {
+        int r;
+
+        al_seen = 0;
+        r = sign_bundle_serialize(&s, &len, b);
+        if (al_seen < al_fail_at) {
+            cr_assert_eq(r, 0);
+            cr_assert_str_eq(s, ref);
+            free(s);
+            break;
+        }
+        if (r == 0) {
+            cr_assert_str_eq(s, ref, "allocation %ld failed and the bundle changed", al_fail_at);
+            free(s);
+        } else {
+            cr_assert_eq(r, SIGN_ENOMEM);
+            cr_assert_neq(sign_error_last()[0], '\0');
+            failed++;
+        }
+        s = NULL;
+    }
+    json_set_alloc_funcs(malloc, free);
+    cr_assert_lt(al_fail_at, 1000);
+    cr_assert_gt(failed, 0);
+    free(ref);
+    sign_bundle_free(b);
+    sign_key_free(k);
+}
