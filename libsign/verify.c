@@ -744,10 +744,10 @@ static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb 
             }
         }
     }
-    sign__error_clear();
     if (r != 0) {
-        goto out;
+        goto out; /* keep add_check's "out of memory" */
     }
+    sign__error_clear();
     if (covered == 0 && mismatched == 0) {
         r = add_check(c, "subject", SIGN_CHECK_FAIL, "ARTIFACT_NOT_SIGNED", SIGN_EPOLICY, art, NULL, NULL,
                       "artifact %s (sha256 %s) is not covered by any valid signature from a trusted key in the "
