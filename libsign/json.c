@@ -57,6 +57,10 @@ int sign__json_parse(json_t **out, const void *data, size_t len, const sign_limi
                            where);
     }
     j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err);
+    /* jansson reports out of memory with its code, or (failing in its lexer set-up) with no text at all. */
+    if (j == NULL && (json_error_code(&err) == json_error_out_of_memory || err.text[0] == '\0')) {
+        return sign__error(SIGN_ENOMEM, "%s: out of memory while parsing JSON", what);
+    }
     if (j == NULL) {
         return sign__error(SIGN_EPARSE, "%s: invalid JSON at line %d column %d: %s", what, err.line, err.column,
                            err.text);

@@ -117,3 +117,41 @@ Test(alloc, bundle_serialize_every_failure_point)
     sign_bundle_free(b);
     sign_key_free(k);
 }
+
+/*
+ * An allocation failure while parsing is SIGN_ENOMEM when jansson says so (its error code, or no
+ * error text when its lexer could not start). jansson 2.14 turns a failure inside a string token
+ * into a syntax error, so SIGN_EPARSE remains possible there (docs/torture.md).
+ */
+Test(alloc, json_parse_out_of_memory_is_not_malformed)
+{
+    static const char text[] = "{\"a\":[1,2,{\"b\":\"c\"}],\"d\":\"e\",\"f\":{\"g\":null}}";
+    json_t *j = NULL;
+    long failed = 0, nomem = 0;
+
+    json_set_alloc_funcs(al_malloc, al_free);
+    for (al_fail_at = 1; al_fail_at < 1000; al_fail_at++) {
+        int r;
+
+        al_seen = 0;
+        r = sign__json_parse(&j, text, sizeof(text) - 1, NULL, "test");
+        if (al_seen < al_fail_at) {
+            cr_assert_eq(r, 0);
+            json_decref(j);
+            break;
+        }
+        if (r != 0) {
+            cr_assert(r == SIGN_ENOMEM || r == SIGN_EPARSE, "allocation %ld: %d %s", al_fail_at, r,
+                      sign_error_last());
+            nomem += r == SIGN_ENOMEM;
+            failed++;
+        } else {
+            json_decref(j);
+        }
+        j = NULL;
+    }
+    json_set_alloc_funcs(malloc, free);
+    cr_assert_lt(al_fail_at, 1000);
+    cr_assert_gt(failed, 0);
+    cr_assert_gt(nomem, 0, "every allocation failure was reported as malformed JSON");
+}
