@@ -1,0 +1,761 @@
+/*
+ * Allocation-failure ("torture") runs: for each operation, make the Nth
+ * allocation fail, for N = 1, 2, ... until N exceeds the number of
+ * allocations the operation makes, and check that every failure is a clean
+ * error (a negative SIGN_E* code with a message, no output file left behind),
+ * that nothing crashes or leaks (built with ASan/UBSan/LSan), and that the
+ * last run, which no failure reaches, succeeds with the reference result.
+ *
+ * Where the allocations are caught (docs/torture.md):
+ *  - libsign's own malloc/calloc/realloc/strdup: the torture build renames
+ *    them in a copy of libsign.a (objcopy --redefine-syms, see
+ *    tests/torture/redefine.syms) to tt_sign_*, defined here;
+ *  - libarchive and zlib: linked statically into this program only, their
+ *    malloc/calloc/realloc/strdup/strndup wrapped with ld --wrap;
+ *  - OpenSSL: CRYPTO_set_mem_functions;
+ *  - jansson: json_set_alloc_funcs.
+ * Not caught: allocations inside the C library itself (opendir, newlocale,
+ * pthread_create, stdio) and inside the other shared compression libraries.
+ *
+ * The counter is atomic: artifact scanning hashes in worker threads.
+ *
+ * Usage: torture [OP...]; TORTURE_N=n runs only failure point n of the named
+ * operation(s) and prints the stack of the failing allocation.
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <sanitizer/common_interface_defs.h>
+#include <sanitizer/lsan_interface.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sign/sign.h"
+
+/* ---- the counting, failing allocator ----------------------------------------------- */
+
+enum { SRC_SIGN = 0, SRC_ARCHIVE = 1, SRC_OPENSSL = 2, SRC_JANSSON = 3, NSRC = 4 };
+static const char *const src_name[NSRC] = {"libsign", "libarchive+zlib", "OpenSSL", "jansson"};
+
+static atomic_int tt_armed;
+static atomic_long tt_seen;         /* allocations since armed */
+static atomic_long tt_fail_at;      /* 1-based index that fails; 0: none */
+static atomic_int tt_failed_src;    /* source of the failed allocation, -1: none */
+static atomic_long tt_by_src[NSRC]; /* allocations per source since armed */
+static atomic_int tt_trace;         /* print the stack of the failed allocation */
+static char tt_where[160];          /* OpenSSL's file:line of the failed allocation */
+static int leak_each;               /* TORTURE_LEAKCHECK=each: a leak check after every failure point */
+static int progress;                /* TORTURE_PROGRESS: one line per failure point */
+static int fail_archive;            /* TORTURE_ARCHIVE: fail libarchive's and zlib's allocations too */
+
+static int tt_fail(int src)
+{
+    long n;
+
+    if (!atomic_load(&tt_armed)) {
+        return 0;
+    }
+    if (src == SRC_ARCHIVE && !fail_archive) {
+        atomic_fetch_add(&tt_by_src[src], 1); /* counted, never failed (see docs/torture.md) */
+        return 0;
+    }
+    n = atomic_fetch_add(&tt_seen, 1) + 1;
+    atomic_fetch_add(&tt_by_src[src], 1);
+    if (n != atomic_load(&tt_fail_at)) {
+        return 0;
+    }
+    atomic_store(&tt_failed_src, src);
+    if (atomic_load(&tt_trace)) {
+        fprintf(stderr, "torture: allocation %ld (%s) fails here:\n", n, src_name[src]);
+        __sanitizer_print_stack_trace();
+    }
+    errno = ENOMEM;
+    return 1;
+}
+
+static void tt_arm(long fail_at)
+{
+    atomic_store(&tt_seen, 0);
+    for (int i = 0; i < NSRC; i++) {
+        atomic_store(&tt_by_src[i], 0);
+    }
+    atomic_store(&tt_failed_src, -1);
+    atomic_store(&tt_fail_at, fail_at);
+    tt_where[0] = '\0';
+    atomic_store(&tt_armed, 1);
+}
+
+static void tt_disarm(void)
+{
+    atomic_store(&tt_armed, 0);
+}
+
+/* libsign (renamed symbols). */
+void *tt_sign_malloc(size_t n);
+void *tt_sign_calloc(size_t n, size_t m);
+void *tt_sign_realloc(void *p, size_t n);
+char *tt_sign_strdup(const char *s);
+/* libarchive and zlib (ld --wrap). */
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t m);
+void *__real_realloc(void *p, size_t n);
+char *__real_strdup(const char *s);
+char *__real_strndup(const char *s, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t m);
+void *__wrap_realloc(void *p, size_t n);
+char *__wrap_strdup(const char *s);
+char *__wrap_strndup(const char *s, size_t n);
+
+void *tt_sign_malloc(size_t n)
+{
+    return tt_fail(SRC_SIGN) ? NULL : __real_malloc(n);
+}
+void *tt_sign_calloc(size_t n, size_t m)
+{
+    return tt_fail(SRC_SIGN) ? NULL : __real_calloc(n, m);
+}
+void *tt_sign_realloc(void *p, size_t n)
+{
+    return tt_fail(SRC_SIGN) ? NULL : __real_realloc(p, n);
+}
+char *tt_sign_strdup(const char *s)
+{
+    return tt_fail(SRC_SIGN) ? NULL : __real_strdup(s);
+}
+void *__wrap_malloc(size_t n)
+{
+    return tt_fail(SRC_ARCHIVE) ? NULL : __real_malloc(n);
+}
+void *__wrap_calloc(size_t n, size_t m)
+{
+    return tt_fail(SRC_ARCHIVE) ? NULL : __real_calloc(n, m);
+}
+void *__wrap_realloc(void *p, size_t n)
+{
+    return tt_fail(SRC_ARCHIVE) ? NULL : __real_realloc(p, n);
+}
+char *__wrap_strdup(const char *s)
+{
+    return tt_fail(SRC_ARCHIVE) ? NULL : __real_strdup(s);
+}
+char *__wrap_strndup(const char *s, size_t n)
+{
+    return tt_fail(SRC_ARCHIVE) ? NULL : __real_strndup(s, n);
+}
+
+static void tt_ossl_where(const char *file, int line)
+{
+    if (atomic_load(&tt_failed_src) == SRC_OPENSSL && tt_where[0] == '\0') {
+        snprintf(tt_where, sizeof(tt_where), "%s:%d", file != NULL ? file : "?", line);
+    }
+}
+static void *tt_ossl_malloc(size_t n, const char *file, int line)
+{
+    if (tt_fail(SRC_OPENSSL)) {
+        tt_ossl_where(file, line);
+        return NULL;
+    }
+    return __real_malloc(n);
+}
+static void *tt_ossl_realloc(void *p, size_t n, const char *file, int line)
+{
+    if (tt_fail(SRC_OPENSSL)) {
+        tt_ossl_where(file, line);
+        return NULL;
+    }
+    return __real_realloc(p, n);
+}
+static void tt_ossl_free(void *p, const char *file, int line)
+{
+    (void)file;
+    (void)line;
+    free(p);
+}
+static void *tt_json_malloc(size_t n)
+{
+    return tt_fail(SRC_JANSSON) ? NULL : __real_malloc(n);
+}
+static void tt_json_free(void *p)
+{
+    free(p);
+}
+
+/* ---- fixtures ------------------------------------------------------------------------ */
+
+static char dir[256];
+static char p_file[300], p_zip[300], p_tampered[300], p_key[300], p_keyenc[300], p_pub[300], p_policy[300];
+static char p_bundle_file[300], p_bundle_zip[300], p_outdir[300], p_out[320];
+static sign_key *signing_key;
+static sign_policy *policy;
+static int failures;
+
+#define PASSPHRASE "correct horse battery staple"
+
+static void die(const char *what)
+{
+    fprintf(stderr, "torture: setup: %s: %s\n", what, sign_error_last());
+    exit(2);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    if (f == NULL || fputs(text, f) == EOF || fclose(f) != 0) {
+        fprintf(stderr, "torture: cannot write %s\n", path);
+        exit(2);
+    }
+}
+
+static void add_zip_entry(struct archive *a, const char *name, const char *data, size_t len)
+{
+    struct archive_entry *e = archive_entry_new();
+
+    if (e == NULL) {
+        exit(2);
+    }
+    archive_entry_set_pathname(e, name);
+    archive_entry_set_size(e, (la_int64_t)len);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_mtime(e, 1700000000, 0);
+    if (archive_write_header(a, e) != ARCHIVE_OK || archive_write_data(a, data, len) != (la_ssize_t)len) {
+        fprintf(stderr, "torture: zip: %s\n", archive_error_string(a));
+        exit(2);
+    }
+    archive_entry_free(e);
+}
+
+static void make_zip(const char *path)
+{
+    static char big[20000];
+    struct archive *a = archive_write_new();
+
+    for (size_t i = 0; i < sizeof(big); i++) {
+        big[i] = (char)('a' + i % 7);
+    }
+    if (a == NULL || archive_write_set_format_zip(a) != ARCHIVE_OK || archive_write_open_filename(a, path) != 0) {
+        exit(2);
+    }
+    add_zip_entry(a, "README.txt", "hello, torture\n", 15);
+    add_zip_entry(a, "lib/code.bin", big, sizeof(big));
+    add_zip_entry(a, "lib/empty", "", 0);
+    if (archive_write_close(a) != ARCHIVE_OK) {
+        exit(2);
+    }
+    archive_write_free(a);
+}
+
+static int pass_cb(char *buf, size_t size, int confirm, void *userdata)
+{
+    (void)confirm;
+    (void)userdata;
+    if (size < sizeof(PASSPHRASE)) {
+        return -1;
+    }
+    memcpy(buf, PASSPHRASE, sizeof(PASSPHRASE) - 1);
+    return (int)(sizeof(PASSPHRASE) - 1);
+}
+
+static void sign_to(const char *artifact, const char *bundle)
+{
+    sign_sign_options o = SIGN_SIGN_OPTIONS_INIT;
+    const char *arts[1] = {artifact};
+    sign_bundle *b = NULL;
+
+    o.key = signing_key;
+    o.artifacts = arts;
+    o.nartifacts = 1;
+    o.output = bundle;
+    o.created = 1700000000;
+    if (sign_sign(&b, NULL, &o) != 0) {
+        die("sign");
+    }
+    sign_bundle_free(b);
+}
+
+static void setup(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    sign_key *k = NULL;
+    char text[600];
+
+    snprintf(dir, sizeof(dir), "%s/signet-torture.XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+    if (mkdtemp(dir) == NULL) {
+        perror("torture: mkdtemp");
+        exit(2);
+    }
+    snprintf(p_file, sizeof(p_file), "%s/app.bin", dir);
+    snprintf(p_zip, sizeof(p_zip), "%s/app.zip", dir);
+    snprintf(p_tampered, sizeof(p_tampered), "%s/tampered.bin", dir);
+    snprintf(p_key, sizeof(p_key), "%s/signer.key", dir);
+    snprintf(p_keyenc, sizeof(p_keyenc), "%s/signer-enc.key", dir);
+    snprintf(p_pub, sizeof(p_pub), "%s/signer.pub", dir);
+    snprintf(p_policy, sizeof(p_policy), "%s/policy.json", dir);
+    snprintf(p_bundle_file, sizeof(p_bundle_file), "%s/app.bin.sigstore.json", dir);
+    snprintf(p_bundle_zip, sizeof(p_bundle_zip), "%s/app.zip.sigstore.json", dir);
+    snprintf(p_outdir, sizeof(p_outdir), "%s/out", dir);
+    snprintf(p_out, sizeof(p_out), "%s/bundle.json", p_outdir);
+    if (mkdir(p_outdir, 0700) != 0) {
+        exit(2);
+    }
+    write_text(p_file, "the artifact: some bytes to sign\n");
+    write_text(p_tampered, "the artifact: some bytes to sigN\n");
+    make_zip(p_zip);
+    if (sign_key_generate(&k, SIGN_KEY_ED25519, 0) != 0 || sign_key_write_private(k, p_key, NULL, 0) != 0 ||
+        sign_key_write_private(k, p_keyenc, PASSPHRASE, strlen(PASSPHRASE)) != 0 ||
+        sign_key_write_public(k, p_pub) != 0) {
+        die("key");
+    }
+    signing_key = k;
+    snprintf(text, sizeof(text),
+             "{\"version\":1,\"keys\":[{\"name\":\"release\",\"public_key\":\"signer.pub\","
+             "\"artifacts\":[\"app.*\",\"tampered.bin\"]}],\"require\":{\"entries\":true}}\n");
+    write_text(p_policy, text);
+    if (sign_policy_load(&policy, p_policy, NULL) != 0) {
+        die("policy");
+    }
+    sign_to(p_file, p_bundle_file);
+    sign_to(p_zip, p_bundle_zip);
+}
+
+static int rm_entry(const char *path)
+{
+    return unlink(path);
+}
+
+static void teardown(void)
+{
+    const char *names[] = {p_file, p_zip, p_tampered, p_key, p_keyenc, p_pub, p_policy, p_bundle_file, p_bundle_zip};
+
+    sign_key_free(signing_key);
+    sign_policy_free(policy);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        rm_entry(names[i]);
+    }
+    rmdir(p_outdir);
+    rmdir(dir);
+}
+
+/* Names in the output directory (0 when empty), the first one in name. */
+static int outdir_entries(char *name, size_t size)
+{
+    DIR *d = opendir(p_outdir);
+    struct dirent *de;
+    int n = 0;
+
+    if (d == NULL) {
+        return -1;
+    }
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
+            continue;
+        }
+        if (n++ == 0) {
+            snprintf(name, size, "%s", de->d_name);
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+/* ---- operations -----------------------------------------------------------------------
+ * run() is called armed and may only call the library; done() is called disarmed, writes
+ * a fingerprint of the result when run() succeeded, and frees everything run() kept.
+ */
+
+typedef struct op {
+    const char *name;
+    int (*run)(void);
+    void (*done)(char *fp, size_t fpsize);
+    int writes_output; /* the output directory must be empty after a failure */
+    int must_fail;     /* success is never acceptable (verifying a tampered artifact) */
+    int slow;          /* only when named or with TORTURE_ALL (scrypt per run: minutes) */
+} op;
+
+static sign_bundle *r_bundle;
+static sign_artifact **r_arts;
+static sign_artifact *r_art;
+static sign_verify_result *r_vres;
+static sign_policy *r_policy;
+static sign_key *r_key;
+
+static int sign_one(const char *artifact)
+{
+    sign_sign_options o = SIGN_SIGN_OPTIONS_INIT;
+    const char *arts[1];
+
+    arts[0] = artifact;
+    o.key = signing_key;
+    o.artifacts = arts;
+    o.nartifacts = 1;
+    o.output = p_out;
+    o.created = 1700000000;
+    return sign_sign(&r_bundle, &r_arts, &o);
+}
+static int run_sign_file(void)
+{
+    return sign_one(p_file);
+}
+static int run_sign_zip(void)
+{
+    return sign_one(p_zip);
+}
+static void done_sign(char *fp, size_t fpsize)
+{
+    char *s = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    if (r_bundle != NULL) {
+        /* The bundle returned and the file written must both be the reference bytes. */
+        if (sign_bundle_serialize(&s, &len, r_bundle) != 0) {
+            snprintf(fp, fpsize, "serialize failed");
+        } else {
+            char file[8192];
+            size_t n = 0;
+
+            if ((f = fopen(p_out, "rb")) != NULL) {
+                n = fread(file, 1, sizeof(file), f);
+                fclose(f);
+            }
+            /* The whole bundle: a field missing anywhere must show. */
+            snprintf(fp, fpsize, "%s|file %zu bytes: %.*s|%s", s, n, (int)n, file, sign_artifact_name(r_arts[0]));
+        }
+        free(s);
+    }
+    if (r_arts != NULL) {
+        sign_artifact_free(r_arts[0]);
+        free(r_arts);
+    }
+    sign_bundle_free(r_bundle);
+    r_arts = NULL;
+    r_bundle = NULL;
+    unlink(p_out);
+}
+
+static int run_scan_zip(void)
+{
+    return sign_artifact_scan(&r_art, p_zip, NULL, NULL);
+}
+static void done_scan(char *fp, size_t fpsize)
+{
+    if (r_art != NULL) {
+        const unsigned char *h = sign_artifact_sha256(r_art);
+        size_t used = (size_t)snprintf(
+            fp, fpsize, "%s %s %zu entries %zu findings:", sign_artifact_kind_name(sign_artifact_get_kind(r_art)),
+            sign_artifact_name(r_art), sign_artifact_entry_count(r_art), sign_artifact_finding_count(r_art));
+
+        for (size_t i = 0; i < sign_artifact_entry_count(r_art) && used < fpsize; i++) {
+            const sign_entry *e = sign_artifact_entry(r_art, i);
+
+            used += (size_t)snprintf(fp + used, fpsize - used, " %s/%u/%02x", e->path, e->type,
+                                     e->has_digest ? e->sha256[0] : 0);
+        }
+        if (used < fpsize) {
+            snprintf(fp + used, fpsize - used, " %02x%02x", h[0], h[31]);
+        }
+    }
+    sign_artifact_free(r_art);
+    r_art = NULL;
+}
+
+static int verify_one(const char *artifact, const char *bundle)
+{
+    sign_verify_options o = SIGN_VERIFY_OPTIONS_INIT;
+    const char *arts[1], *bundles[1];
+
+    arts[0] = artifact;
+    bundles[0] = bundle;
+    o.artifacts = arts;
+    o.nartifacts = 1;
+    o.bundles = bundles;
+    o.nbundles = 1;
+    o.at = 1700000100;
+    return sign_verify(&r_vres, policy, &o);
+}
+static int run_verify_file(void)
+{
+    return verify_one(p_file, p_bundle_file);
+}
+static int run_verify_zip(void)
+{
+    return verify_one(p_zip, p_bundle_zip);
+}
+static int run_verify_tampered(void)
+{
+    return verify_one(p_tampered, p_bundle_file);
+}
+static void done_verify(char *fp, size_t fpsize)
+{
+    if (r_vres != NULL) {
+        snprintf(fp, fpsize, "ok=%d code=%d checks=%zu", sign_verify_result_ok(r_vres),
+                 sign_verify_result_code(r_vres), sign_verify_result_check_count(r_vres));
+    }
+    sign_verify_result_free(r_vres);
+    r_vres = NULL;
+}
+
+static int run_policy_load(void)
+{
+    return sign_policy_load(&r_policy, p_policy, NULL);
+}
+static void done_policy(char *fp, size_t fpsize)
+{
+    if (r_policy != NULL) {
+        snprintf(fp, fpsize, "%s keys=%zu", sign_policy_mode_name(sign_policy_get_mode(r_policy)),
+                 sign_policy_key_count(r_policy));
+    }
+    sign_policy_free(r_policy);
+    r_policy = NULL;
+}
+
+static int run_bundle_read(void)
+{
+    return sign_bundle_read(&r_bundle, p_bundle_zip, NULL);
+}
+static void done_bundle(char *fp, size_t fpsize)
+{
+    char *s = NULL;
+    size_t len = 0;
+
+    if (r_bundle != NULL) {
+        if (sign_bundle_serialize(&s, &len, r_bundle) != 0) {
+            snprintf(fp, fpsize, "serialize failed");
+        } else {
+            snprintf(fp, fpsize, "%s", s);
+        }
+        free(s);
+    }
+    sign_bundle_free(r_bundle);
+    r_bundle = NULL;
+}
+
+static int run_key_private(void)
+{
+    return sign_key_load_private(&r_key, p_key, NULL, NULL);
+}
+static int run_key_encrypted(void)
+{
+    return sign_key_load_private(&r_key, p_keyenc, pass_cb, NULL);
+}
+static int run_key_public(void)
+{
+    return sign_key_load_public(&r_key, p_pub);
+}
+static void done_key(char *fp, size_t fpsize)
+{
+    char id[SIGN_KEYID_SIZE];
+
+    if (r_key != NULL) {
+        if (sign_key_id(id, sizeof(id), r_key) != 0) {
+            snprintf(fp, fpsize, "key id failed");
+        } else {
+            snprintf(fp, fpsize, "%s %s private=%d", sign_key_type_name(sign_key_get_type(r_key)), id,
+                     sign_key_has_private(r_key));
+        }
+    }
+    sign_key_free(r_key);
+    r_key = NULL;
+}
+
+static const op ops[] = {
+    {"sign-file", run_sign_file, done_sign, 1, 0, 0},
+    {"sign-zip", run_sign_zip, done_sign, 1, 0, 0},
+    {"scan-zip", run_scan_zip, done_scan, 0, 0, 0},
+    {"verify-file", run_verify_file, done_verify, 0, 0, 0},
+    {"verify-zip", run_verify_zip, done_verify, 0, 0, 0},
+    {"verify-tampered", run_verify_tampered, done_verify, 0, 1, 0},
+    {"policy-load", run_policy_load, done_policy, 0, 0, 0},
+    {"bundle-read", run_bundle_read, done_bundle, 0, 0, 0},
+    {"key-load-private", run_key_private, done_key, 0, 0, 0},
+    {"key-load-encrypted", run_key_encrypted, done_key, 0, 0, 1},
+    {"key-load-public", run_key_public, done_key, 0, 0, 0},
+};
+
+/* ---- the loop -------------------------------------------------------------------------- */
+
+static int known_code(int r)
+{
+    return r < 0 && strcmp(sign_strerror(r), "unknown error") != 0;
+}
+
+static void bug(const op *o, long n, int src, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void bug(const op *o, long n, int src, const char *fmt, ...)
+{
+    va_list ap;
+
+    failures++;
+    fprintf(stderr, "torture: FAIL %s, allocation %ld (%s%s%s): ", o->name, n, src >= 0 ? src_name[src] : "none",
+            tt_where[0] != '\0' ? " " : "", tt_where);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n  rerun with: TORTURE_N=%ld %s %s\n", n, "build-torture/torture", o->name);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One armed run failing allocation n (0: none). Returns the code. */
+static int run_once(const op *o, long n, long *seen, int *src, long by_src[NSRC])
+{
+    int r;
+
+    tt_arm(n);
+    r = o->run();
+    tt_disarm();
+    *seen = atomic_load(&tt_seen);
+    *src = atomic_load(&tt_failed_src);
+    if (by_src != NULL) {
+        for (int i = 0; i < NSRC; i++) {
+            by_src[i] = atomic_load(&tt_by_src[i]);
+        }
+    }
+    return r;
+}
+
+static void torture_op(const op *o, long only)
+{
+    static char ref[20000], fp[20000];
+    char msg[1100], left[256];
+    long total, seen, by_src[NSRC], n, points = 0, absorbed = 0, codes[32] = {0};
+    int r, src;
+    double t0 = now_s();
+
+    /* Warm up (OpenSSL and libarchive initialise themselves once), then count. */
+    tt_disarm();
+    r = o->run();
+    ref[0] = '\0';
+    o->done(ref, sizeof(ref));
+    if ((r == 0) == (o->must_fail != 0)) {
+        bug(o, 0, -1, "unexpected result without any failure: %d (%s)", r, sign_error_last());
+        return;
+    }
+    if (o->must_fail) {
+        snprintf(ref, sizeof(ref), "(must fail)");
+    }
+    r = run_once(o, 0, &total, &src, by_src);
+    fp[0] = '\0';
+    o->done(fp, sizeof(fp));
+    if (!o->must_fail && (r != 0 || strcmp(fp, ref) != 0)) {
+        bug(o, 0, -1, "second run differs: %d (%s): %s vs %s", r, sign_error_last(), fp, ref);
+        return;
+    }
+
+    for (n = only > 0 ? only : 1;; n++) {
+        atomic_store(&tt_trace, only > 0);
+        r = run_once(o, n, &seen, &src, NULL);
+        atomic_store(&tt_trace, 0);
+        snprintf(msg, sizeof(msg), "%s", sign_error_last());
+        fp[0] = '\0';
+        o->done(fp, sizeof(fp));
+        if (only > 0) {
+            fprintf(stderr, "torture: %s, allocation %ld: %d %s: %s\n", o->name, n, r, sign_strerror(r), msg);
+        }
+        if (seen < n) {
+            /* Past the last allocation: the operation must now give the reference result. */
+            if (o->must_fail ? r == 0 : (r != 0 || strcmp(fp, ref) != 0)) {
+                bug(o, n, -1, "no failure injected, yet %d (%s): %s", r, msg, fp);
+            }
+            break;
+        }
+        points++;
+        if (o->writes_output && outdir_entries(left, sizeof(left)) != 0) {
+            bug(o, n, src, "returned %d and left %s in the output directory", r, left);
+            unlink(p_out);
+        }
+        if (r == 0) {
+            /* An allocation failed and the operation succeeded: only with the reference result. */
+            if (o->must_fail || strcmp(fp, ref) != 0) {
+                bug(o, n, src, "succeeded with a different result: %s (reference %s)", fp, ref);
+            } else {
+                absorbed++;
+            }
+        } else if (!known_code(r)) {
+            bug(o, n, src, "returned %d, not a SIGN_E* code", r);
+        } else if (msg[0] == '\0') {
+            bug(o, n, src, "returned %d (%s) with an empty sign_error_last()", r, sign_strerror(r));
+        } else {
+            codes[-r < 32 ? -r : 31]++;
+        }
+        if (leak_each && __lsan_do_recoverable_leak_check() != 0) {
+            bug(o, n, src, "leak (LeakSanitizer report above)");
+        }
+        if (progress) {
+            fprintf(stderr, "torture: %s, allocation %ld (%s): %d\n", o->name, n, src >= 0 ? src_name[src] : "none",
+                    r);
+        }
+        if (only > 0) {
+            return;
+        }
+        if (n > 200000) {
+            bug(o, n, src, "does not terminate");
+            break;
+        }
+    }
+    if (points == 0) {
+        bug(o, n, -1, "no allocation failure was exercised");
+    }
+    if (!leak_each && __lsan_do_recoverable_leak_check() != 0) {
+        bug(o, n, -1, "leak (LeakSanitizer report above); TORTURE_LEAKCHECK=each finds the allocation");
+    }
+    printf("torture: %-18s %5ld failure points (libsign %ld, OpenSSL %ld, jansson %ld; libarchive+zlib %ld %s), "
+           "%ld absorbed, %.1f s; codes:",
+           o->name, points, by_src[SRC_SIGN], by_src[SRC_OPENSSL], by_src[SRC_JANSSON], by_src[SRC_ARCHIVE],
+           fail_archive ? "failed too" : "counted only", absorbed, now_s() - t0);
+    for (int c = 1; c < 32; c++) {
+        if (codes[c] != 0) {
+            printf(" %s %ld", sign_strerror(-c), codes[c]);
+        }
+    }
+    printf("\n");
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    const char *only_s = getenv("TORTURE_N");
+    long only = only_s != NULL ? strtol(only_s, NULL, 10) : 0;
+    double t0;
+
+    if (CRYPTO_set_mem_functions(tt_ossl_malloc, tt_ossl_realloc, tt_ossl_free) != 1) {
+        fprintf(stderr, "torture: CRYPTO_set_mem_functions refused (OpenSSL allocated already)\n");
+        return 2;
+    }
+    json_set_alloc_funcs(tt_json_malloc, tt_json_free);
+    leak_each = getenv("TORTURE_LEAKCHECK") != NULL && strcmp(getenv("TORTURE_LEAKCHECK"), "each") == 0;
+    progress = getenv("TORTURE_PROGRESS") != NULL;
+    fail_archive = getenv("TORTURE_ARCHIVE") != NULL;
+    setup();
+    t0 = now_s();
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        int wanted = argc <= 1 && (!ops[i].slow || getenv("TORTURE_ALL") != NULL);
+
+        for (int a = 1; a < argc; a++) {
+            wanted |= strcmp(argv[a], ops[i].name) == 0;
+        }
+        if (wanted) {
+            torture_op(&ops[i], only);
+        }
+    }
+    teardown();
+    printf("torture: %s, %.1f s\n", failures == 0 ? "all clean" : "FAILURES", now_s() - t0);
+    return failures == 0 ? 0 : 1;
+}
