@@ -37,6 +37,7 @@ MANPAGES := $(wildcard docs/man/*.1)
 .PHONY: all lib test test-unit test-san test-e2e test-libuse test-interop demo bench fuzz lint \
         install uninstall clean deps check-deps
 .PHONY: fuzz-replay fuzz-clean
+.PHONY: test-torture
 
 all: $(B)/signet $(B)/libsign.a $(B)/libsign.so.$(VERSION)
 
@@ -73,6 +74,7 @@ test: deps
 	$(MAKE) test-libuse
 	$(MAKE) test-interop
 	$(MAKE) test-san
+	$(MAKE) test-torture
 
 test-unit: all $(B)/signet-tests
 	SIGNET_BIN=$(CURDIR)/$(B)/signet SIGNET_SRC=$(CURDIR) $(B)/signet-tests --jobs 2
@@ -156,6 +158,26 @@ fuzz:
 fuzz-clean:
 	rm -rf $(FUZZ_B)
 
+# ---- allocation-failure runs (docs/torture.md) ----------------------------------
+# libsign's malloc/calloc/realloc/strdup renamed to the harness's (objcopy), libarchive and
+# zlib linked statically with ld --wrap, OpenSSL and jansson through their allocator hooks.
+TORTURE_B    := build-torture
+TORTURE_SAN  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+TORTURE_LIBS := -l:libarchive.a -l:libz.a -lnettle -llzma -lbz2 -lxml2 -l:libzstd.so.1 \
+                $(shell pkg-config --libs openssl jansson 2>/dev/null) -lpthread
+
+$(B)/libsign-torture.a: $(B)/libsign.a tests/torture/redefine.syms
+	objcopy --redefine-syms=tests/torture/redefine.syms $< $@
+
+$(B)/torture: tests/torture/torture.c $(B)/libsign-torture.a $(HEADERS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libsign-torture.a \
+	    -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup $(TORTURE_LIBS)
+
+test-torture:
+	$(MAKE) B=$(TORTURE_B) CFLAGS="$(TORTURE_SAN)" LDFLAGS="-fsanitize=address,undefined" $(TORTURE_B)/torture
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    $(TORTURE_B)/torture
+
 # ---- lint (.clang-format, .clang-tidy, .cppcheck-suppressions) ----------------
 # Banned everywhere: unbounded or silently truncating string writes (strncpy and
 # strncat leave no NUL or pad; use snprintf or memcpy with a checked length),
@@ -224,4 +246,4 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MANPAGES)))
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-torture
