@@ -60,6 +60,12 @@ int sign__json_parse(json_t **out, const void *data, size_t len, const sign_limi
 int sign__json_read_file(json_t **out, const char *path, const sign_limits *limits);
 /* Compact, sorted keys; *out malloc'd NUL-terminated. pretty: indent 2. */
 int sign__json_dump(char **out, size_t *outlen, const json_t *j, int pretty);
+/*
+ * A JSON string of text that may not be UTF-8 (file names, messages that
+ * quote them): valid UTF-8 is kept, other bytes appear as \\xNN. NULL
+ * gives JSON null; NULL is returned only when out of memory.
+ */
+json_t *sign__json_text(const char *s);
 /* Field access that reports the field name on a type error. */
 int sign__json_get_string(const char **out, const json_t *obj, const char *key, int required, const char *what);
 /*

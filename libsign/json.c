@@ -1,4 +1,5 @@
 /* Strict JSON on top of jansson: limits, duplicate keys, deterministic output. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,4 +155,86 @@ int sign__json_only_keys(const json_t *obj, const char *const *allowed, const ch
         }
     }
     return 0;
+}
+
+/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+    size_t len, i;
+    uint32_t cp;
+
+    if (p[0] < 0x80) {
+        return 1;
+    }
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        len = 2;
+        cp = p[0] & 0x1f;
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        len = 3;
+        cp = p[0] & 0x0f;
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        len = 4;
+        cp = p[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (len > n) {
+        return 0;
+    }
+    for (i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+    /* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff)) {
+        return 0;
+    }
+    return len;
+}
+
+json_t *sign__json_text(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n, o = 0, i = 0;
+    json_t *j;
+    char *buf;
+
+    if (s == NULL) {
+        return json_null();
+    }
+    n = strlen(s);
+    for (i = 0; i < n;) {
+        size_t k = utf8_seq(p + i, n - i);
+
+        if (k == 0) {
+            break;
+        }
+        i += k;
+    }
+    if (i == n) {
+        return json_stringn(s, n);
+    }
+    /* Not UTF-8 (a file name's raw bytes): keep the valid parts, show the others as \xNN. */
+    if (n > (SIZE_MAX - 1) / 4 || (buf = malloc(4 * n + 1)) == NULL) {
+        return NULL;
+    }
+    for (i = 0; i < n;) {
+        size_t k = utf8_seq(p + i, n - i);
+
+        if (k == 0) {
+            snprintf(buf + o, 5, "\\x%02x", p[i]);
+            o += 4;
+            i++;
+        } else {
+            memcpy(buf + o, p + i, k);
+            o += k;
+            i += k;
+        }
+    }
+    j = json_stringn(buf, o);
+    free(buf);
+    return j;
 }

@@ -790,6 +790,11 @@ int sign_policy_parse(sign_policy **out, const void *data, size_t len, const cha
     }
     r = policy_from_json(out, root, &c);
     json_decref(root);
+    if (r == 0 && (r = sign_digest_buffer((*out)->sha256, sizeof((*out)->sha256), NULL, SIGN_DIGEST_SHA256, data,
+                                          len)) != 0) {
+        sign_policy_free(*out);
+        *out = NULL;
+    }
     return r;
 }
 
@@ -797,6 +802,9 @@ int sign_policy_load(sign_policy **out, const char *path, const sign_limits *lim
 {
     pol_ctx c = {path, NULL};
     json_t *root = NULL;
+    unsigned char *text = NULL;
+    unsigned char sha256[SIGN_SHA256_LEN];
+    size_t len = 0;
     char *dir = NULL;
     const char *slash;
     int r;
@@ -805,7 +813,10 @@ int sign_policy_load(sign_policy **out, const char *path, const sign_limits *lim
     if (path == NULL) {
         return sign__error(SIGN_EINVAL, "policy: no path");
     }
-    if ((r = sign__json_read_file(&root, path, limits)) != 0) {
+    /* The bytes are kept for the digest that audit events record: which policy decided. */
+    if ((r = sign__read_file(&text, &len, path, sign__limits(limits)->json_max_bytes)) != 0 ||
+        (r = sign__json_parse(&root, text, len, limits, path)) != 0 ||
+        (r = sign_digest_buffer(sha256, sizeof(sha256), NULL, SIGN_DIGEST_SHA256, text, len)) != 0) {
         goto out;
     }
     slash = strrchr(path, '/');
@@ -823,9 +834,17 @@ int sign_policy_load(sign_policy **out, const char *path, const sign_limits *lim
         dir[n] = '\0';
         c.basedir = dir;
     }
-    r = policy_from_json(out, root, &c);
+    if ((r = policy_from_json(out, root, &c)) == 0) {
+        memcpy((*out)->sha256, sha256, sizeof(sha256));
+    }
 out:
     free(dir);
+    free(text);
     json_decref(root);
     return r;
+}
+
+const unsigned char *sign_policy_sha256(const sign_policy *p)
+{
+    return p->sha256;
 }

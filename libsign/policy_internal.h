@@ -46,6 +46,7 @@ struct sign_policy {
     int has_max_signature_age;
     int64_t max_signature_age; /* seconds */
     int require_entries;
+    unsigned char sha256[SIGN_SHA256_LEN]; /* of the policy document's bytes, for audit events */
 };
 
 #endif

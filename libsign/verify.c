@@ -1040,9 +1040,10 @@ out:
 
 /* ---- the verdict as JSON ---------------------------------------------- */
 
+/* Paths and messages may quote file names that are not UTF-8. */
 static json_t *str_or_null(const char *s)
 {
-    return s != NULL ? json_string(s) : json_null();
+    return sign__json_text(s);
 }
 
 int sign_verify_result_json(char **out, const sign_verify_result *r)
@@ -1083,9 +1084,9 @@ int sign_verify_result_json(char **out, const sign_verify_result *r)
     for (size_t i = 0; i < r->nchecks; i++) {
         const sign_check *k = &r->checks[i];
         json_t *o =
-            json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:s}", "check", k->check, "status", sign_check_status_name(k->status),
+            json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o}", "check", k->check, "status", sign_check_status_name(k->status),
                       "reason", k->reason, "artifact", str_or_null(k->artifact), "bundle", str_or_null(k->bundle),
-                      "signer", str_or_null(k->signer), "message", k->message);
+                      "signer", str_or_null(k->signer), "message", str_or_null(k->message));
 
         if (o == NULL || json_array_append_new(checks, o) != 0) {
             goto out;

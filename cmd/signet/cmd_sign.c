@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "output.h"
@@ -21,6 +22,8 @@ static const char sign_usage[] = "usage: signet sign -k KEY [--passphrase-file F
                                  "  -o, --output BUNDLE      write the bundle here (atomically)\n"
                                  "      --name NAME          name of the next artifact in the manifest (once per\n"
                                  "                           artifact, in order; default: the path given)\n"
+                                 "      --event-log FILE     append one JSON event line for this decision to FILE\n"
+                                 "      --syslog             send the event to syslog (facility auth)\n"
                                  "  -h, --help               show this help\n";
 
 static int same_path(const char *a, const char *b)
@@ -95,12 +98,15 @@ int cmd_sign(int argc, char **argv)
         {"allow", required_argument, NULL, 'A'},
         {"output", required_argument, NULL, 'o'},
         {"name", required_argument, NULL, 'N'},
+        {"event-log", required_argument, NULL, 'L'},
+        {"syslog", no_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     sign_sign_options opts = SIGN_SIGN_OPTIONS_INIT;
     cli_passphrase pp = {NULL, 0};
-    const char *keypath = NULL, *output = NULL;
+    const char *keypath = NULL, *output = NULL, *event_log = NULL;
+    int event_fd = -1, use_syslog = 0;
     char **allow = NULL, **names = NULL, *defout = NULL;
     size_t nallow = 0, nnames = 0, nart = 0;
     sign_key *key = NULL;
@@ -127,6 +133,8 @@ int cmd_sign(int argc, char **argv)
         case 'A': allow[nallow++] = optarg; break;
         case 'o': output = optarg; break;
         case 'N': names[nnames++] = optarg; break;
+        case 'L': event_log = optarg; break;
+        case 'S': use_syslog = 1; break;
         case 'h':
             fputs(sign_usage, stdout);
             rc = 0;
@@ -172,6 +180,9 @@ int cmd_sign(int argc, char **argv)
     if (out_source_date_epoch(&opts.created) != 0) {
         goto out;
     }
+    if ((event_fd = out_event_open("sign", event_log)) == -2) {
+        goto out;
+    }
     if ((r = sign_key_load_private(&key, keypath, cli_passphrase_cb, &pp)) != 0) {
         rc = cli_fail(r, keypath);
         goto out;
@@ -188,6 +199,20 @@ int cmd_sign(int argc, char **argv)
     }
     r = sign_sign(&bundle, &arts, &opts);
     out_progress_end();
+    if (event_fd >= 0 || use_syslog) {
+        char *ev = NULL;
+        int er = sign_event_sign(&ev, r, &opts, arts, key, 0);
+
+        if (er != 0 || out_event_emit(event_fd, event_log, use_syslog, r != 0, ev) != 0) {
+            if (er != 0) {
+                cli_fail(er, "event");
+            }
+            free(ev);
+            rc = EXIT_USAGE;
+            goto out;
+        }
+        free(ev);
+    }
     out_findings(stderr, arts, nart);
     if (r == SIGN_EFINDING) {
         print_refusal(arts, nart, allow, nallow);
@@ -209,6 +234,9 @@ out:
             sign_artifact_free(arts[i]);
         }
         free(arts);
+    }
+    if (event_fd >= 0) {
+        close(event_fd);
     }
     sign_bundle_free(bundle);
     sign_key_free(key);

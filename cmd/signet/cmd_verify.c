@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "output.h"
@@ -18,6 +19,8 @@ static const char verify_usage[] =
     "      --json           print the whole verdict as one JSON object on stdout\n"
     "      --entries        also re-hash every zip entry and compare with the manifest\n"
     "      --at TIME        judge as of TIME (RFC 3339 UTC) instead of now\n"
+    "      --event-log FILE append one JSON event line with the decision to FILE\n"
+    "      --syslog         send the event to syslog (facility auth)\n"
     "  -h, --help           show this help (alone)\n"
     "  --                   end of options: put it before artifact names you do not control\n"
     "\n"
@@ -145,11 +148,14 @@ int cmd_verify(int argc, char **argv)
         {"json", no_argument, NULL, 'J'},
         {"entries", no_argument, NULL, 'E'},
         {"at", required_argument, NULL, 'T'},
+        {"event-log", required_argument, NULL, 'L'},
+        {"syslog", no_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     sign_verify_options opts = SIGN_VERIFY_OPTIONS_INIT;
-    const char *policy_path = NULL;
+    const char *policy_path = NULL, *event_log = NULL;
+    int event_fd = -1, use_syslog = 0;
     char **bundles = NULL;
     size_t nbundles = 0;
     int json = 0, help = 0, have_at = 0, c, r, rc = EXIT_USAGE;
@@ -197,6 +203,14 @@ int cmd_verify(int argc, char **argv)
                 goto out;
             }
             break;
+        case 'L':
+            if (event_log != NULL) {
+                rc = out_usage_error("verify", "--event-log given twice");
+                goto out;
+            }
+            event_log = optarg;
+            break;
+        case 'S': use_syslog = 1; break;
         case 'h': help = 1; break;
         default: rc = out_getopt_error("verify", c, argv); goto out;
         }
@@ -222,6 +236,9 @@ int cmd_verify(int argc, char **argv)
         rc = out_usage_error("verify", "no artifact given");
         goto out;
     }
+    if ((event_fd = out_event_open("verify", event_log)) == -2) {
+        goto out;
+    }
     if ((r = sign_policy_load(&policy, policy_path, NULL)) != 0) {
         rc = cli_fail(r, policy_path);
         goto out;
@@ -234,6 +251,21 @@ int cmd_verify(int argc, char **argv)
     if (res == NULL) {
         rc = cli_fail(r != 0 ? r : SIGN_ERROR, "verify");
         goto out;
+    }
+    /* The audit trail is part of the decision: when it cannot be written, nothing is verified. */
+    if (event_fd >= 0 || use_syslog) {
+        char *ev = NULL;
+        int er = sign_event_verify(&ev, res, policy, policy_path, 0);
+
+        if (er != 0 || out_event_emit(event_fd, event_log, use_syslog, r != 0, ev) != 0) {
+            if (er != 0) {
+                cli_fail(er, "event");
+            }
+            free(ev);
+            rc = EXIT_USAGE;
+            goto out;
+        }
+        free(ev);
     }
     if (json) {
         int jr = sign_verify_result_json(&js, res);
@@ -251,6 +283,9 @@ int cmd_verify(int argc, char **argv)
     }
     rc = cli_exit_code(r);
 out:
+    if (event_fd >= 0) {
+        close(event_fd);
+    }
     free(js);
     sign_verify_result_free(res);
     sign_policy_free(policy);

@@ -2,6 +2,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <syslog.h>
+#include <sys/uio.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>
@@ -265,5 +268,53 @@ int out_source_date_epoch(int64_t *out)
         return -1;
     }
     *out = (int64_t)v;
+    return 0;
+}
+
+int out_event_open(const char *cmd, const char *path)
+{
+    int fd;
+
+    if (path == NULL) {
+        return -1;
+    }
+    /* Appending never truncates an audit log; O_NOFOLLOW refuses a planted symlink. */
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
+    if (fd < 0) {
+        cli_error("%s: %s: cannot open the event log: %s", cmd, path, strerror(errno));
+        return -2;
+    }
+    return fd;
+}
+
+int out_event_emit(int fd, const char *path, int use_syslog, int failed, const char *line)
+{
+    struct iovec iov[2];
+    size_t len = strlen(line);
+    ssize_t n;
+
+    if (use_syslog) {
+        openlog("signet", LOG_PID, LOG_AUTH);
+        syslog(failed ? LOG_WARNING : LOG_NOTICE, "%s", line);
+        closelog();
+    }
+    if (fd < 0) {
+        return 0;
+    }
+    iov[0].iov_base = (void *)line;
+    iov[0].iov_len = len;
+    iov[1].iov_base = (void *)"\n";
+    iov[1].iov_len = 1;
+    do {
+        n = writev(fd, iov, 2);
+    } while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)(len + 1)) {
+        cli_error("%s: cannot write the event: %s", path, n < 0 ? strerror(errno) : "short write");
+        return EXIT_USAGE;
+    }
+    if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS) {
+        cli_error("%s: cannot write the event: %s", path, strerror(errno));
+        return EXIT_USAGE;
+    }
     return 0;
 }

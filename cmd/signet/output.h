@@ -54,4 +54,18 @@ int out_getopt_error(const char *cmd, int c, char **argv);
  */
 int out_source_date_epoch(int64_t *out);
 
+/*
+ * Structured events (--event-log FILE, --syslog). out_event_open opens FILE
+ * for appending before any work is done, so an unwritable log fails early:
+ * returns the fd (or -1 when path is NULL), or -2 after printing the error.
+ */
+int out_event_open(const char *cmd, const char *path);
+/*
+ * Append line and a newline to fd (when >= 0) in one write, then fsync; send
+ * it to syslog (facility auth, ident "signet") when use_syslog, at warning
+ * priority when failed, notice otherwise. Returns 0, or EXIT_USAGE after
+ * printing the error.
+ */
+int out_event_emit(int fd, const char *path, int use_syslog, int failed, const char *line);
+
 #endif

@@ -28,6 +28,8 @@ SIGN_EXTERN sign_policy_mode sign_policy_get_mode(const sign_policy *p);
 /* "enforce", "warn", "audit" */
 SIGN_EXTERN const char *sign_policy_mode_name(sign_policy_mode m);
 SIGN_EXTERN size_t sign_policy_key_count(const sign_policy *p);
+/* SHA-256 (32 bytes) of the policy document's bytes, as audit events record it. */
+SIGN_EXTERN const unsigned char *sign_policy_sha256(const sign_policy *p);
 
 /*
  * Match an artifact name against a glob as the policy does: a pattern

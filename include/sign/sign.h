@@ -7,6 +7,7 @@
 #include "common.h"
 #include "digest.h"
 #include "envelope.h"
+#include "event.h"
 #include "key.h"
 #include "manifest.h"
 #include "policy.h"
