@@ -66,7 +66,8 @@ int sign_event_verify(char **out, const sign_verify_result *r, const sign_policy
     }
     /* Passing checks keep their facts; only the others carry a message. */
     checks = json_object_get(verdict, "checks");
-    json_array_foreach(checks, i, c) {
+    json_array_foreach(checks, i, c)
+    {
         const char *status = json_string_value(json_object_get(c, "status"));
 
         if (status != NULL && (strcmp(status, "pass") == 0)) {
@@ -84,12 +85,11 @@ int sign_event_verify(char **out, const sign_verify_result *r, const sign_policy
     if (policy_path != NULL && json_object_set_new(pol, "path", sign__json_text(policy_path)) != 0) {
         goto fail;
     }
-    if (policy != NULL && json_object_set_new(pol, "sha256", hex_string(sign_policy_sha256(policy),
-                                                                          SIGN_SHA256_LEN)) != 0) {
+    if (policy != NULL &&
+        json_object_set_new(pol, "sha256", hex_string(sign_policy_sha256(policy), SIGN_SHA256_LEN)) != 0) {
         goto fail;
     }
-    if (json_object_set_new(ev, "decision", json_string(decision)) != 0 ||
-        json_object_update(ev, verdict) != 0) {
+    if (json_object_set_new(ev, "decision", json_string(decision)) != 0 || json_object_update(ev, verdict) != 0) {
         goto fail;
     }
     json_decref(verdict);
@@ -119,8 +119,8 @@ static json_t *artifact_event(const sign_artifact *a, const sign_sign_options *o
     }
     for (size_t j = 0; j < sign_artifact_finding_count(a); j++) {
         const sign_finding *f = sign_artifact_finding(a, j);
-        json_t *fo = json_pack("{s:s,s:s,s:b}", "id", f->id, "severity", sign_severity_name(f->severity),
-                               "allowed", allowed(opts, f->id));
+        json_t *fo = json_pack("{s:s,s:s,s:b}", "id", f->id, "severity", sign_severity_name(f->severity), "allowed",
+                               allowed(opts, f->id));
 
         if (fo != NULL && f->path != NULL && json_object_set_new(fo, "path", sign__json_text(f->path)) != 0) {
             json_decref(fo);

@@ -89,7 +89,7 @@ int sign__json_read_file(json_t **out, const char *path, const sign_limits *limi
 int sign__json_dump(char **out, size_t *outlen, const json_t *j, int pretty)
 {
     size_t flags = JSON_SORT_KEYS | (pretty ? JSON_INDENT(2) : JSON_COMPACT);
-    size_t n, n2;
+    size_t n;
     char *s;
 
     /*
@@ -105,7 +105,7 @@ int sign__json_dump(char **out, size_t *outlen, const json_t *j, int pretty)
     if ((s = malloc(n + 1)) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    if ((n2 = json_dumpb(j, s, n, flags)) != n) {
+    if (json_dumpb(j, s, n, flags) != n) {
         free(s);
         return sign__error(SIGN_ENOMEM, "cannot serialise JSON");
     }
@@ -188,8 +188,7 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
         cp = cp << 6 | (p[i] & 0x3f);
     }
     /* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff)) {
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff)) {
         return 0;
     }
     return len;

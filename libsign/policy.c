@@ -778,6 +778,7 @@ out:
 int sign_policy_parse(sign_policy **out, const void *data, size_t len, const char *basedir, const sign_limits *limits)
 {
     pol_ctx c = {"policy", basedir};
+    sign_policy *p = NULL;
     json_t *root = NULL;
     int r;
 
@@ -788,19 +789,21 @@ int sign_policy_parse(sign_policy **out, const void *data, size_t len, const cha
     if ((r = sign__json_parse(&root, data, len, limits, c.what)) != 0) {
         return r;
     }
-    r = policy_from_json(out, root, &c);
+    r = policy_from_json(&p, root, &c);
     json_decref(root);
-    if (r == 0 && (r = sign_digest_buffer((*out)->sha256, sizeof((*out)->sha256), NULL, SIGN_DIGEST_SHA256, data,
-                                          len)) != 0) {
-        sign_policy_free(*out);
-        *out = NULL;
+    if (r == 0 && p != NULL &&
+        (r = sign_digest_buffer(p->sha256, sizeof(p->sha256), NULL, SIGN_DIGEST_SHA256, data, len)) == 0) {
+        *out = p;
+        p = NULL; /* transferred */
     }
+    sign_policy_free(p);
     return r;
 }
 
 int sign_policy_load(sign_policy **out, const char *path, const sign_limits *limits)
 {
     pol_ctx c = {path, NULL};
+    sign_policy *p = NULL;
     json_t *root = NULL;
     unsigned char *text = NULL;
     unsigned char sha256[SIGN_SHA256_LEN];
@@ -834,10 +837,13 @@ int sign_policy_load(sign_policy **out, const char *path, const sign_limits *lim
         dir[n] = '\0';
         c.basedir = dir;
     }
-    if ((r = policy_from_json(out, root, &c)) == 0) {
-        memcpy((*out)->sha256, sha256, sizeof(sha256));
+    if ((r = policy_from_json(&p, root, &c)) == 0 && p != NULL) {
+        memcpy(p->sha256, sha256, sizeof(sha256));
+        *out = p;
+        p = NULL; /* transferred */
     }
 out:
+    sign_policy_free(p);
     free(dir);
     free(text);
     json_decref(root);
