@@ -140,7 +140,12 @@ static int read_tty_line(int fd, const char *prompt, char *line, size_t size)
     tio.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
     tio.c_lflag |= ICANON;
     tty_fd_to_restore = fd;
-    if (write(fd, prompt, strlen(prompt)) < 0 || tcsetattr(fd, TCSAFLUSH, &tio) != 0) {
+    /*
+     * Echo off before the prompt appears: whatever is typed once it is shown
+     * is never echoed (the prompt used to come first, and a fast typist or a
+     * program answering it had the passphrase echoed; found by the pty test).
+     */
+    if (tcsetattr(fd, TCSAFLUSH, &tio) != 0 || write(fd, prompt, strlen(prompt)) < 0) {
         goto out;
     }
     for (;;) {
