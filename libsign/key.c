@@ -787,23 +787,52 @@ int sign__key_same(const sign_key *a, const sign_key *b)
     return same;
 }
 
+static int fingerprint_of(char *out, size_t outsize, const unsigned char *md);
+
 int sign_key_fingerprint(char *out, size_t outsize, const sign_key *key)
 {
-    static const char prefix[] = "SHA256:";
     unsigned char md[32];
     int r;
 
     if (outsize > 0) {
         out[0] = '\0';
     }
-    if (outsize < sizeof(prefix) + 32) {
-        return sign__error(SIGN_EINVAL, "fingerprint buffer too small");
-    }
     if ((r = spki_sha256(md, key)) != 0) {
         return r;
     }
+    return fingerprint_of(out, outsize, md);
+}
+
+static int fingerprint_of(char *out, size_t outsize, const unsigned char *md)
+{
+    static const char prefix[] = "SHA256:";
+
+    if (outsize < sizeof(prefix) + 32) {
+        return sign__error(SIGN_EINVAL, "fingerprint buffer too small");
+    }
     memcpy(out, prefix, sizeof(prefix) - 1);
     return sign_hex_encode(out + sizeof(prefix) - 1, outsize - (sizeof(prefix) - 1), md, 16);
+}
+
+int sign_keyid_fingerprint(char *out, size_t outsize, const char *keyid)
+{
+    unsigned char *md = NULL;
+    size_t n = 0;
+    int r;
+
+    if (outsize > 0) {
+        out[0] = '\0';
+    }
+    if (sign__b64_decode(&md, &n, keyid, strlen(keyid)) != 0) {
+        return sign__error(SIGN_EPARSE, "key id \"%.64s\" is not base64", keyid);
+    }
+    if (n != 32) {
+        free(md);
+        return sign__error(SIGN_EPARSE, "key id \"%.64s\" is not a SHA-256 digest", keyid);
+    }
+    r = fingerprint_of(out, outsize, md);
+    free(md);
+    return r;
 }
 
 int sign_key_public_copy(sign_key **out, const sign_key *key)

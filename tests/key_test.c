@@ -1196,3 +1196,19 @@ Test(key, rsa_public_check_is_deterministic)
     free(der);
     free(path);
 }
+
+Test(key, fingerprint_from_a_key_id_matches_the_key)
+{
+    sign_key *k = NULL;
+    char id[SIGN_KEYID_SIZE], a[SIGN_FINGERPRINT_SIZE], b[SIGN_FINGERPRINT_SIZE];
+
+    cr_assert_eq(sign_key_generate(&k, SIGN_KEY_ECDSA_P256, 0), 0);
+    cr_assert_eq(sign_key_id(id, sizeof(id), k), 0);
+    cr_assert_eq(sign_key_fingerprint(a, sizeof(a), k), 0);
+    cr_assert_eq(sign_keyid_fingerprint(b, sizeof(b), id), 0);
+    cr_assert_str_eq(a, b);
+    cr_assert_eq(sign_keyid_fingerprint(b, sizeof(b), "not base64!"), SIGN_EPARSE);
+    cr_assert_eq(sign_keyid_fingerprint(b, sizeof(b), "AAAA"), SIGN_EPARSE, "3 bytes are no SHA-256");
+    cr_assert_eq(sign_keyid_fingerprint(b, 8, id), SIGN_EINVAL, "buffer too small");
+    sign_key_free(k);
+}

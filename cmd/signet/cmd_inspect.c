@@ -46,7 +46,7 @@ static int inspect_build(json_t **out, const char *path, const sign_bundle *b)
     json_object_set_new(o, "verified", json_false());
     if (hint != NULL) {
         json_object_set_new(o, "keyid", json_string(hint));
-        if (out_fingerprint_from_keyid(fp, sizeof(fp), hint) == 0) {
+        if (sign_keyid_fingerprint(fp, sizeof(fp), hint) == 0) {
             json_object_set_new(o, "fingerprint", json_string(fp));
         }
     }
@@ -84,7 +84,7 @@ static int inspect_build(json_t **out, const char *path, const sign_bundle *b)
         if ((r = sign_statement_subject(&name, &md, st, i)) != 0) {
             goto out;
         }
-        out_hex(hex, sizeof(hex), md, SIGN_SHA256_LEN);
+        (void)sign_hex_encode(hex, sizeof(hex), md, SIGN_SHA256_LEN);
         json_array_append_new(subjects, json_pack("{s:s, s:s}", "name", name, "sha256", hex));
     }
     for (size_t i = 0; i < sign_statement_artifact_count(st); i++) {
@@ -114,7 +114,7 @@ static int inspect_build(json_t **out, const char *path, const sign_bundle *b)
                        a.kind != NULL ? a.kind : "", "size", (json_int_t)a.size, "entries", (json_int_t)a.entry_count,
                        "findings", findings);
         if (ja != NULL && a.sha256 != NULL) {
-            out_hex(hex, sizeof(hex), a.sha256, SIGN_SHA256_LEN);
+            (void)sign_hex_encode(hex, sizeof(hex), a.sha256, SIGN_SHA256_LEN);
             json_object_set_new(ja, "sha256", json_string(hex));
         }
         json_array_append_new(arts, ja);

@@ -79,47 +79,6 @@ static int keygen_have_tty(void)
     return 1;
 }
 
-/*
- * getopt_long accepts any unambiguous prefix of a long option, so
- * "--passphrase SECRET" would be taken as --passphrase-file and SECRET
- * echoed in an error. Long options must be spelt in full here, and an
- * unknown one is named without its "=value".
- */
-static int keygen_check_long(int argc, char **argv, const struct option *longopts)
-{
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        size_t n;
-        const struct option *o;
-
-        if (strcmp(a, "--") == 0) {
-            break;
-        }
-        if (a[0] == '-' && a[1] != '-' && a[1] != '\0' && a[2] == '\0' && strchr("to", a[1]) != NULL) {
-            i++; /* "-o VALUE": skip the value */
-            continue;
-        }
-        if (strncmp(a, "--", 2) != 0) {
-            continue;
-        }
-        a += 2;
-        n = strcspn(a, "=");
-        for (o = longopts; o->name != NULL; o++) {
-            if (strlen(o->name) == n && strncmp(o->name, a, n) == 0) {
-                break;
-            }
-        }
-        if (o->name == NULL) {
-            return out_usage_error("keygen", "unknown option --%.*s (a passphrase is never given as an argument)",
-                                   (int)(n > 64 ? 64 : n), a);
-        }
-        if (o->has_arg == required_argument && a[n] == '\0') {
-            i++; /* "--opt VALUE" */
-        }
-    }
-    return 0;
-}
-
 int cmd_keygen(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -135,7 +94,7 @@ int cmd_keygen(int argc, char **argv)
     size_t ti, ntypes = sizeof(keygen_types) / sizeof(keygen_types[0]);
     int c, r, n = 0, no_pass = 0, key_written = 0, rc = EXIT_USAGE;
 
-    if (keygen_check_long(argc, argv, longopts) != 0) {
+    if (out_check_long_options("keygen", argc, argv, ":t:o:h", longopts) != 0) {
         goto out;
     }
     opterr = 0;

@@ -8,16 +8,6 @@
 
 #include "sign/sign.h"
 
-/* Lower-case hex of len bytes into out (outsize >= 2*len+1). */
-void out_hex(char *out, size_t outsize, const unsigned char *data, size_t len);
-
-/*
- * The fingerprint ("SHA256:" and 32 hex digits) derived from a key id (the
- * base64 of the SHA-256 of the SPKI). Returns 0, or -1 when the id is not
- * base64 of 32 bytes.
- */
-int out_fingerprint_from_keyid(char *out, size_t outsize, const char *keyid);
-
 /* "finding: <severity> <id> <artifact>[:<path>]: <message>" on f. */
 void out_finding(FILE *f, const char *artifact, const sign_finding *fd);
 /* Every finding of every artifact, on f. */

@@ -67,6 +67,12 @@ SIGN_EXTERN int sign_key_has_private(const sign_key *key);
 
 SIGN_EXTERN int sign_key_id(char *out, size_t outsize, const sign_key *key);
 SIGN_EXTERN int sign_key_fingerprint(char *out, size_t outsize, const sign_key *key);
+/*
+ * The fingerprint of the key a key id names (the id is the SHA-256 of the
+ * key, so its first 16 bytes are the fingerprint), without the key itself.
+ * SIGN_EPARSE when keyid is not base64 of 32 bytes.
+ */
+SIGN_EXTERN int sign_keyid_fingerprint(char *out, size_t outsize, const char *keyid);
 /* DER SubjectPublicKeyInfo, malloc'd. */
 SIGN_EXTERN int sign_key_spki_der(unsigned char **out, size_t *outlen, const sign_key *key);
 
