@@ -212,6 +212,11 @@ TIDY_FLAGS  = $(filter-out -Werror $(NO_TRUNC_WARN),$(WARN)) -D_GNU_SOURCE -DSIG
               $(PKG_CFLAGS)
 
 lint:
+	@# Public headers are self-contained, C99 and C++ clean (extern "C" guards).
+	@for h in include/sign/*.h; do \
+	    printf '#include <sign/%s>\n' "$${h##*/}" | $(CC) -std=c99 -pedantic -Wall -Wextra -Werror -Iinclude -x c -fsyntax-only - || exit 1; \
+	    printf '#include <sign/%s>\n' "$${h##*/}" | c++ -std=c++11 -Wall -Wextra -Werror -Iinclude -x c++ -fsyntax-only - || exit 1; \
+	done
 	@awk -v re='$(call lint_re,$(LINT_BANNED))' '$(LINT_AWK)' $(LIB_SRC) $(CMD_SRC) $(LINT_HDR) || \
 	    { echo "lint: banned function (see LINT_BANNED in the Makefile)"; exit 1; }
 	@awk -v re='$(call lint_re,$(LINT_BANNED_LIB))' '$(LINT_AWK)' $(LIB_SRC) $(wildcard libsign/*.h include/sign/*.h) || \
