@@ -85,6 +85,45 @@ static uint32_t zg_crc_update(uint32_t crc, const unsigned char *p, size_t n)
     return ~crc;
 }
 
+uint32_t zg_crc32(const void *p, size_t n)
+{
+    return zg_crc_update(0, p, n);
+}
+
+static void zg_raw16(unsigned char *out, size_t *len, size_t cap, uint32_t v)
+{
+    cr_assert(*len + 2 <= cap, "zipgen: extra field buffer too small");
+    out[(*len)++] = (unsigned char)v;
+    out[(*len)++] = (unsigned char)(v >> 8);
+}
+
+void zg_extra_unicode(unsigned char *out, size_t *len, size_t cap, uint16_t id, const char *crc_of, const char *utf8)
+{
+    size_t n = strlen(utf8);
+    uint32_t crc = zg_crc32(crc_of, strlen(crc_of));
+
+    zg_raw16(out, len, cap, id);
+    zg_raw16(out, len, cap, (uint32_t)(5 + n));
+    cr_assert(*len + 5 + n <= cap, "zipgen: extra field buffer too small");
+    out[(*len)++] = 1;
+    zg_raw16(out, len, cap, crc & 0xffff);
+    zg_raw16(out, len, cap, crc >> 16);
+    memcpy(out + *len, utf8, n);
+    *len += n;
+}
+
+void zg_extra_zip64(unsigned char *out, size_t *len, size_t cap, const uint64_t *v, size_t n)
+{
+    zg_raw16(out, len, cap, 1);
+    zg_raw16(out, len, cap, (uint32_t)(8 * n));
+    for (size_t i = 0; i < n; i++) {
+        zg_raw16(out, len, cap, (uint32_t)(v[i] & 0xffff));
+        zg_raw16(out, len, cap, (uint32_t)((v[i] >> 16) & 0xffff));
+        zg_raw16(out, len, cap, (uint32_t)((v[i] >> 32) & 0xffff));
+        zg_raw16(out, len, cap, (uint32_t)(v[i] >> 48));
+    }
+}
+
 /* ---- deflate: stored blocks for data, fixed-Huffman runs for zeros -------- */
 
 static void zg_bits(zg_buf *b, uint32_t v, int n)
@@ -240,11 +279,14 @@ int zg_build(unsigned char **out, size_t *outlen, const zg_entry *e, size_t n, c
             zg_u32(&b, (uint32_t)(info[i].usize + (uint64_t)x->local_usize_delta));
         }
         zg_u16(&b, (uint32_t)lnl);
-        zg_u16(&b, 0);
+        zg_u16(&b, (uint32_t)x->local_extra_len);
         zg_put(&b, lname, lnl);
+        zg_put(&b, x->local_extra, x->local_extra_len);
         zg_put(&b, d.p, d.n);
         if (x->data_descriptor) {
-            zg_u32(&b, 0x08074b50);
+            if (!x->dd_nosig) {
+                zg_u32(&b, 0x08074b50);
+            }
             zg_u32(&b, info[i].crc ^ x->local_crc_xor);
             zg_u32(&b, (uint32_t)info[i].csize);
             zg_u32(&b, (uint32_t)(info[i].usize + (uint64_t)x->local_usize_delta));
@@ -256,17 +298,17 @@ int zg_build(unsigned char **out, size_t *outlen, const zg_entry *e, size_t n, c
         size_t nl = x->name_len ? x->name_len : strlen(x->name);
         uint16_t method = x->method_set ? x->method : x->deflate ? 8 : 0;
         uint64_t off = x->offset_of ? info[x->offset_of - 1].lfh : info[i].lfh;
-        uint32_t ext = (uint32_t)x->unix_mode << 16;
+        uint32_t ext = x->ext_attr_set ? x->ext_attr : (uint32_t)x->unix_mode << 16;
 
         if (x->omit_from_cd) {
             continue;
         }
         count++;
-        if (nl > 0 && x->name[nl - 1] == '/') {
+        if (!x->ext_attr_set && nl > 0 && x->name[nl - 1] == '/') {
             ext |= 0x10;
         }
         zg_u32(&b, 0x02014b50);
-        zg_u16(&b, x->unix_mode ? (3u << 8 | 20) : 20);
+        zg_u16(&b, x->made_by_set ? x->made_by : x->unix_mode ? (3u << 8 | 20) : 20);
         zg_u16(&b, 20);
         zg_u16(&b, (uint16_t)(x->flags | (x->data_descriptor ? 8 : 0)));
         zg_u16(&b, method);
@@ -276,13 +318,14 @@ int zg_build(unsigned char **out, size_t *outlen, const zg_entry *e, size_t n, c
         zg_u32(&b, (uint32_t)info[i].csize);
         zg_u32(&b, (uint32_t)info[i].usize);
         zg_u16(&b, (uint32_t)nl);
-        zg_u16(&b, 0);
+        zg_u16(&b, (uint32_t)x->extra_len);
         zg_u16(&b, 0);
         zg_u16(&b, 0);
         zg_u16(&b, 0);
         zg_u32(&b, ext);
         zg_u32(&b, (uint32_t)(off + (uint64_t)x->offset_delta));
         zg_put(&b, x->name, nl);
+        zg_put(&b, x->extra, x->extra_len);
     }
     cd_size = b.n - cd_start;
     count += (uint64_t)(int64_t)o->eocd_count_delta;
@@ -308,13 +351,13 @@ int zg_build(unsigned char **out, size_t *outlen, const zg_entry *e, size_t n, c
         size_t clen = o->comment_len ? o->comment_len : o->comment ? strlen(o->comment) : 0;
 
         zg_u32(&b, 0x06054b50);
-        zg_u16(&b, 0);
-        zg_u16(&b, 0);
-        zg_u16(&b, o->zip64 ? 0xffff : (uint32_t)count);
+        zg_u16(&b, o->eocd_disk);
+        zg_u16(&b, o->eocd_cd_disk);
+        zg_u16(&b, o->zip64 ? 0xffff : (uint32_t)(count + (uint64_t)(int64_t)o->eocd_disk_count_delta));
         zg_u16(&b, o->zip64 ? 0xffff : (uint32_t)count);
         zg_u32(&b, o->zip64 ? 0xffffffffu : (uint32_t)cd_size);
         zg_u32(&b, o->zip64 ? 0xffffffffu : (uint32_t)(cd_start - shift));
-        zg_u16(&b, (uint32_t)(clen + (o->fake_eocd_in_comment ? 22 : 0)));
+        zg_u16(&b, (uint32_t)((int64_t)clen + (o->fake_eocd_in_comment ? 22 : 0) + o->comment_len_delta));
         zg_put(&b, o->comment, clen);
         if (o->fake_eocd_in_comment) {
             /* An empty archive's end record: a reader taking the last signature sees no entries. */

@@ -35,6 +35,15 @@ typedef struct zg_entry {
     int offset_of;             /* non-zero: central directory points at that (1-based) entry's header */
     int64_t offset_delta;      /* added to the central directory's local header offset */
     int omit_from_cd;          /* write the local entry only */
+    const void *extra;         /* central directory extra field (extra_len bytes, written as given) */
+    size_t extra_len;
+    const void *local_extra;   /* local header extra field */
+    size_t local_extra_len;
+    int dd_nosig;              /* data descriptor without its PK\7\8 signature */
+    int made_by_set;           /* "version made by" = made_by (host system in the high byte) */
+    uint16_t made_by;
+    int ext_attr_set;          /* external attributes = ext_attr (instead of unix_mode << 16) */
+    uint32_t ext_attr;
 } zg_entry;
 
 typedef struct zg_opts {
@@ -48,8 +57,22 @@ typedef struct zg_opts {
     int fake_eocd_in_comment;  /* the comment holds a second, empty end record */
     int eocd_count_delta;      /* added to the entry counts of the end record */
     int zip64;                 /* also write a zip64 end record and locator */
+    uint16_t eocd_disk;        /* end record: number of this disk */
+    uint16_t eocd_cd_disk;     /* end record: disk where the central directory starts */
+    int eocd_disk_count_delta; /* added to the end record's "entries on this disk" only */
+    int comment_len_delta;     /* added to the declared comment length (the comment written is unchanged) */
     size_t truncate_to;        /* non-zero: cut the file to this many bytes */
 } zg_opts;
+
+/* CRC-32 of n bytes (for extra fields that carry one, such as 0x7075). */
+uint32_t zg_crc32(const void *p, size_t n);
+/*
+ * Append an Info-ZIP Unicode Path (0x7075) or Comment (0x6375) extra field to
+ * out (at *len, capacity cap): version 1, CRC-32 of crc_of, then utf8.
+ */
+void zg_extra_unicode(unsigned char *out, size_t *len, size_t cap, uint16_t id, const char *crc_of, const char *utf8);
+/* Append a zip64 extended information extra field (0x0001) holding n 64-bit values. */
+void zg_extra_zip64(unsigned char *out, size_t *len, size_t cap, const uint64_t *v, size_t n);
 
 /* Build the archive in memory (malloc'd). Returns 0, or -1 when out of memory. */
 int zg_build(unsigned char **out, size_t *outlen, const zg_entry *e, size_t n, const zg_opts *o);
