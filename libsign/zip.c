@@ -330,7 +330,9 @@ typedef struct eocd {
     uint64_t z64_off;       /* offset of the zip64 record */
     uint64_t records_start; /* where the central directory should end */
     uint64_t shift;
-    int inconsistent; /* zip64 and classic records disagree */
+    int inconsistent;     /* zip64 and classic records disagree */
+    int disk_odd;         /* disk numbers, or entries on this disk versus in total, disagree */
+    int comment_past_end; /* the declared comment length runs past the end of the file */
 } eocd;
 
 /*
@@ -358,8 +360,12 @@ static int eocd_check(zrd *r, const unsigned char *rec, uint64_t pos, eocd *e)
     e->cd_size = cd_size;
     e->cd_off = cd_off;
     e->records_start = pos;
+    /* Only where a real directory is found below (n_total > 0): readers disagree on these, signet reports. */
     if (pos + 22 + e->clen > r->size) {
-        return 0;
+        if (n_total == 0) {
+            return 0;
+        }
+        e->comment_past_end = 1;
     }
     if (pos >= 20 && (q = rd_at(r, pos - 20, 20)) != NULL && memcmp(q, "PK\x06\x07", 4) == 0) {
         uint64_t zoff = le64(q + 8);
@@ -373,6 +379,9 @@ static int eocd_check(zrd *r, const unsigned char *rec, uint64_t pos, eocd *e)
         }
         e->zip64 = 1;
         e->z64_off = zoff;
+        if ((disk != 0 && disk != 0xffff) || (cd_disk != 0 && cd_disk != 0xffff) || n_disk != n_total) {
+            e->disk_odd = 1;
+        }
         e->records_start = zoff;
         if ((n_total != 0xffff && n_total != le64(q + 32)) || (cd_size != 0xffffffffu && cd_size != le64(q + 40)) ||
             (cd_off != 0xffffffffu && cd_off != le64(q + 48))) {
@@ -382,7 +391,10 @@ static int eocd_check(zrd *r, const unsigned char *rec, uint64_t pos, eocd *e)
         e->cd_size = le64(q + 40);
         e->cd_off = le64(q + 48);
     } else if (disk != 0 || cd_disk != 0 || n_disk != n_total) {
-        return 0;
+        if (n_total == 0) {
+            return 0;
+        }
+        e->disk_odd = 1;
     }
     if (e->cd_size > e->records_start) {
         return 0;
@@ -544,6 +556,78 @@ static void zip64_extra(const unsigned char *x, size_t xl, uint64_t *usize, uint
     }
 }
 
+/*
+ * Extra fields that repeat what the header says: Info-ZIP Unicode Path
+ * (0x7075) and Unicode Comment (0x6375), zip64 extended information (0x0001).
+ * Readers differ on which copy they believe (libarchive and Info-ZIP take the
+ * 0x7075 name, Python and Go do not; some take every zip64 value present,
+ * others only those the header marks 0xffffffff), so a copy that disagrees
+ * with the header is a second view of the entry. name/nl and cm/cl are the
+ * header's own name and comment (cm NULL in a local header); v32 the header's
+ * 32-bit usize, csize and offset, nv32 of them (2 in a local header, where the
+ * zip64 field always holds both sizes); dd: sizes of zero mean "see the data
+ * descriptor".
+ */
+static void check_extra(sign__findings *f, const sign__zip_entry *x, const unsigned char *xp, size_t xl,
+                        const unsigned char *name, size_t nl, const unsigned char *cm, size_t cl, const uint64_t *v32,
+                        size_t nv32, int dd, const sign_limits *lim)
+{
+    const char *where = cm == NULL ? "local header" : "central directory";
+    size_t i = 0;
+
+    while (i + 4 <= xl) {
+        uint16_t id = le16(xp + i), sz = le16(xp + i + 2);
+        const unsigned char *d = xp + i + 4;
+
+        if (sz > xl - i - 4) {
+            return;
+        }
+        if (id == 0x7075 && sz >= 5 && d[0] == 1 && ((size_t)sz - 5 != nl || memcmp(d + 5, name, nl) != 0)) {
+            char other[160];
+
+            escape_into(other, sizeof(other), (const char *)d + 5, sz - 5u);
+            sign__finding_add(f, "zip-unicode-path-mismatch", SIGN_SEVERITY_DANGER, x->name, x->name_len,
+                              "the %s's Unicode Path extra field names this entry \"%s\": Info-ZIP and "
+                              "libarchive extract it under that name, other tools under the header's; rebuild the "
+                              "archive",
+                              where, other);
+            sign__zip_check_name(f, (const char *)d + 5, sz - 5u, lim);
+        } else if (id == 0x6375 && sz >= 5 && d[0] == 1 && cm != NULL &&
+                   ((size_t)sz - 5 != cl || memcmp(d + 5, cm, cl) != 0)) {
+            sign__finding_add(f, "zip-unicode-comment-mismatch", SIGN_SEVERITY_WARNING, x->name, x->name_len,
+                              "the Unicode Comment extra field differs from the entry's comment: tools show "
+                              "different comments; rebuild the archive");
+        } else if (id == 0x0001) {
+            size_t nv = sz / 8, needed = 0;
+
+            for (size_t k = 0; k < nv32; k++) {
+                needed += v32[k] == 0xffffffffu;
+            }
+            /* Central directory: the standard layout (only the 0xffffffff fields) is unambiguous. */
+            if (cm != NULL && nv < needed) {
+                sign__finding_add(f, "zip-zip64-mismatch", SIGN_SEVERITY_DANGER, x->name, x->name_len,
+                                  "the %s marks %zu values as zip64 but its zip64 extra field holds %zu: readers "
+                                  "will disagree on sizes or offsets; rebuild the archive",
+                                  where, needed, nv);
+            }
+            for (size_t k = 0; k < nv32 && k < nv && (cm == NULL || nv > needed); k++) {
+                uint64_t v = le64(d + 8 * k);
+
+                if (v32[k] != 0xffffffffu && !(dd && v32[k] == 0) && v != v32[k]) {
+                    sign__finding_add(f, "zip-zip64-mismatch", SIGN_SEVERITY_DANGER, x->name, x->name_len,
+                                      "the %s's zip64 extra field says %llu where the header says %llu (%s): "
+                                      "readers that take the zip64 value see another entry; rebuild the archive",
+                                      where, (unsigned long long)v, (unsigned long long)v32[k],
+                                      k == 0   ? "uncompressed size"
+                                      : k == 1 ? "compressed size"
+                                               : "local header offset");
+                }
+            }
+        }
+        i += 4 + (size_t)sz;
+    }
+}
+
 static int read_cd(sign__zip *z, zrd *r, const eocd *e, const char *path, const sign_limits *lim, sign__findings *f)
 {
     uint64_t off = e->cd_off + e->shift, end = off + e->cd_size;
@@ -615,8 +699,11 @@ static int read_cd(sign__zip *z, zrd *r, const eocd *e, const char *path, const 
         }
         x->name_len = nl;
         z->n++;
-        if (xl > 0 && (p = rd_at(r, off + 46 + nl, xl)) != NULL) {
-            zip64_extra(p, xl, &x->usize, &x->csize, &x->lfh_offset, 0);
+        if (xl > 0 && (p = rd_at(r, off + 46, (size_t)nl + xl + cl)) != NULL) {
+            uint64_t v32[3] = {x->usize, x->csize, x->lfh_offset};
+
+            check_extra(f, x, p + nl, xl, p, nl, p + nl + xl, cl, v32, 3, 0, lim);
+            zip64_extra(p + nl, xl, &x->usize, &x->csize, &x->lfh_offset, 0);
         }
         if (x->lfh_offset > UINT64_MAX - e->shift) {
             x->lfh_offset = UINT64_MAX;
@@ -632,6 +719,34 @@ static int read_cd(sign__zip *z, zrd *r, const eocd *e, const char *path, const 
                           (unsigned long long)e->n_total, z->n);
     }
     return 0;
+}
+
+/* First offset in [from, to) where the 4-byte signature sig starts and ends before to; UINT64_MAX if none. */
+static uint64_t find_sig(zrd *r, uint64_t from, uint64_t to, const char *sig)
+{
+    const size_t chunk = RD_WINDOW / 2;
+
+    while (from < to && to - from >= 4) {
+        size_t len = to - from < chunk ? (size_t)(to - from) : chunk;
+        const unsigned char *p = rd_at(r, from, len), *hit;
+
+        if (p == NULL) {
+            return UINT64_MAX;
+        }
+        for (size_t i = 0; i + 4 <= len; i = (size_t)(hit - p) + 1) {
+            if ((hit = memchr(p + i, 'P', len - 3 - i)) == NULL) {
+                break;
+            }
+            if (memcmp(hit, sig, 4) == 0) {
+                return from + (uint64_t)(hit - p);
+            }
+        }
+        if (len < 4 || from + len >= to) {
+            break;
+        }
+        from += len - 3;
+    }
+    return UINT64_MAX;
 }
 
 #define FLAG_MASK 0x2849u /* encrypted, data descriptor, strong encryption, UTF-8, masked header */
@@ -687,10 +802,11 @@ static int read_local(sign__zip_entry *x, zrd *r, const sign_limits *lim, sign__
     if (lcsize == 0xffffffffu || lusize == 0xffffffffu) {
         z64local = 1;
     }
-    if (lxl > 0 && (p = rd_at(r, off + 30 + lnl, lxl)) != NULL) {
-        uint64_t u = lusize, c = lcsize;
+    if (lxl > 0 && (p = rd_at(r, off + 30, (size_t)lnl + lxl)) != NULL) {
+        uint64_t u = lusize, c = lcsize, v32[2] = {lusize, lcsize};
 
-        zip64_extra(p, lxl, &u, &c, NULL, 1);
+        check_extra(f, x, p + lnl, lxl, p, lnl, NULL, 0, v32, 2, (lflags & 0x8) != 0, lim);
+        zip64_extra(p + lnl, lxl, &u, &c, NULL, 1);
         if (z64local) {
             lusize = u;
             lcsize = c;
@@ -754,6 +870,17 @@ static int read_local(sign__zip_entry *x, zrd *r, const sign_limits *lim, sign__
         }
         x->end += sig + dl;
     }
+    /*
+     * Stored with a data descriptor: the local header has no size, so a
+     * streaming reader ends the data at the first descriptor signature.
+     */
+    if ((lflags & 0x8) && lmethod == 0 &&
+        find_sig(r, x->data_offset, x->data_offset + x->csize, "PK\x07\x08") != UINT64_MAX) {
+        return sign__finding_add(f, "zip-descriptor-ambiguous", SIGN_SEVERITY_DANGER, x->name, x->name_len,
+                                 "stored entry with a data descriptor contains a descriptor signature: a streaming "
+                                 "extractor ends the entry there and reads the rest as other entries; rebuild the "
+                                 "archive (deflate it, or write sizes in the local header)");
+    }
     return 0;
 }
 
@@ -796,10 +923,28 @@ static int cmp_raw(const void *a, const void *b)
     return x->name_len < y->name_len ? -1 : x->name_len > y->name_len;
 }
 
-/* Normalised form: '\\' as '/', ASCII lower case, no empty or "." components, no trailing '/'. */
-static char *normal_key(const char *name, size_t len)
+/*
+ * Canonical decomposition (NFD) of U+00C0..U+017F, the precomposed Latin
+ * letters: base letter ('.' for none) and combining mark U+0300 + (mark - '0').
+ * Enough to see that "café" (NFC) and "cafe\u0301" (NFD) are one name on
+ * macOS; other scripts are not normalised (documented in docs/findings.md).
+ */
+static const char nfd_base[] = "AAAAAA.CEEEEIIII.NOOOOO..UUUUY..aaaaaa.ceeeeiiii.nooooo..uuuuy.y"
+                               "AaAaAaCcCcCcCcDd..EeEeEeEeEeGgGgGgGgHh..IiIiIiIiI...JjKk.LlLlLl."
+                               "...NnNnNn...OoOoOo..RrRrRrSsSsSsSsTtTt..UuUuUuUuUuUuWwYyYZzZzZz.";
+static const char nfd_mark[] = "01238:.W01280128.301238..01281..01238:.W01280128.301238..01281.8"
+                               "4466XX112277<<<<..446677XX<<226677WW22..334466XX7...22WW.11WW<<."
+                               "...11WW<<...4466;;..11WW<<1122WW<<WW<<..334466::;;XX222281177<<.";
+
+/*
+ * Key for comparing names (malloc'd): Latin letters decomposed as above; with
+ * fold also '\\' as '/', ASCII lower case, no empty or "." components and no
+ * trailing '/'.
+ */
+static char *normal_key(const char *name, size_t len, int fold)
 {
-    char *k = malloc(len + 1);
+    const unsigned char *u = (const unsigned char *)name;
+    char *k = malloc(len * 2 + 1);
     size_t o = 0, i = 0;
 
     if (k == NULL) {
@@ -808,18 +953,33 @@ static char *normal_key(const char *name, size_t len)
     while (i < len) {
         size_t s = i;
 
-        while (i < len && name[i] != '/' && name[i] != '\\') {
+        while (i < len && (!fold || (name[i] != '/' && name[i] != '\\'))) {
             i++;
         }
-        if (!(i - s == 0 || (i - s == 1 && name[s] == '.'))) {
-            if (o > 0) {
+        if (!fold || !(i - s == 0 || (i - s == 1 && name[s] == '.'))) {
+            if (fold && o > 0) {
                 k[o++] = '/';
             }
             for (size_t j = s; j < i; j++) {
                 char c = name[j];
+                unsigned cp = j + 1 < i && u[j] >= 0xc3 && u[j] <= 0xc5 && (u[j + 1] & 0xc0) == 0x80
+                                  ? (unsigned)(u[j] & 0x1f) << 6 | (u[j + 1] & 0x3f)
+                                  : 0;
 
-                k[o++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+                if (cp >= 0xc0 && cp < 0x180 && nfd_base[cp - 0xc0] != '.') {
+                    c = nfd_base[cp - 0xc0];
+                    k[o++] = (char)(fold && c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+                    k[o++] = (char)0xcc;
+                    k[o++] = (char)(0x80 + (nfd_mark[cp - 0xc0] - '0'));
+                    j++;
+                    continue;
+                }
+                /* (A NUL would end the key early: 0xff, never in UTF-8, stands for it.) */
+                k[o++] = (char)(c == '\0' ? 0xff : fold && c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
             }
+        }
+        if (!fold) {
+            break;
         }
         i++;
     }
@@ -850,8 +1010,27 @@ static int check_duplicates(const sign__zip *z, sign__findings *f)
                               "two entries have this name; which one an extractor keeps varies: remove one");
         }
     }
+    /* Canonically equivalent spellings (NFC and NFD): one file on macOS, two elsewhere. */
     for (size_t i = 0; i < n; i++) {
-        if ((k[i].key = normal_key(k[i].x->name, k[i].x->name_len)) == NULL) {
+        if ((k[i].key = normal_key(k[i].x->name, k[i].x->name_len, 0)) == NULL) {
+            r = sign__error(SIGN_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    qsort(k, n, sizeof(*k), cmp_key);
+    for (size_t i = 1; i < n; i++) {
+        const sign__zip_entry *a = k[i - 1].x, *b = k[i].x;
+
+        if (strcmp(k[i].key, k[i - 1].key) == 0 &&
+            !(a->name_len == b->name_len && memcmp(a->name, b->name, a->name_len) == 0)) {
+            sign__finding_add(f, "zip-duplicate-name-unicode", SIGN_SEVERITY_DANGER, b->name, b->name_len,
+                              "this name is another entry's in a different Unicode normalisation (NFC versus "
+                              "NFD): on macOS one overwrites the other, elsewhere both exist; rename one");
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(k[i].key);
+        if ((k[i].key = normal_key(k[i].x->name, k[i].x->name_len, 1)) == NULL) {
             r = sign__error(SIGN_ENOMEM, "out of memory");
             goto out;
         }
@@ -875,7 +1054,80 @@ out:
     return r;
 }
 
-static void check_layout(sign__zip *z, const eocd *e, sign__findings *f)
+/*
+ * Per-entry ambiguities of kind and name encoding that need no local header:
+ * which of a name's decodings, and which of file or directory, an extractor
+ * picks.
+ */
+static void check_entry_kind(sign__findings *f, const sign__zip_entry *x)
+{
+    unsigned int host = x->made_by >> 8, mode = x->ext_attr >> 16;
+    int high = 0, slash = x->name_len > 0 && x->name[x->name_len - 1] == '/';
+    int dir = slash || (host == 3 && (mode & S_IFMT) == S_IFDIR) || (host != 3 && (x->ext_attr & 0x10) != 0);
+
+    for (size_t i = 0; i < x->name_len; i++) {
+        high |= (unsigned char)x->name[i] >= 0x80;
+    }
+    if (high && !(x->flags & 0x800) && utf8_valid(x->name, x->name_len)) {
+        sign__finding_add(f, "zip-name-utf8-unflagged", SIGN_SEVERITY_WARNING, x->name, x->name_len,
+                          "entry name is UTF-8 but the UTF-8 flag (bit 11) is clear: Info-ZIP, Python and Go "
+                          "decode it as CP437 and extract it under another name; rebuild with the flag set");
+    }
+    if (dir && (x->usize > 0 || (x->method == 0 && x->csize > 0))) {
+        sign__finding_add(f, "zip-dir-with-data", SIGN_SEVERITY_DANGER, x->name, x->name_len,
+                          "entry is a directory (%s) but carries %llu bytes of data: some tools create a directory, "
+                          "others a file with that content; rebuild the archive",
+                          slash ? "its name ends in '/'" : "by its attributes", (unsigned long long)x->usize);
+    }
+    if (x->method == 0 && !(x->flags & 1) && x->csize != x->usize) {
+        sign__finding_add(f, "zip-size-mismatch", SIGN_SEVERITY_DANGER, x->name, x->name_len,
+                          "stored entry declares %llu compressed but %llu uncompressed bytes: tools that copy one "
+                          "or the other extract different files; rebuild the archive",
+                          (unsigned long long)x->csize, (unsigned long long)x->usize);
+    }
+    if (host != 3 && (mode & S_IFMT) == S_IFLNK) {
+        sign__finding_add(f, "zip-attr-host-mismatch", SIGN_SEVERITY_DANGER, x->name, x->name_len,
+                          "entry made by a non-Unix host (%u) has Unix attributes of a symlink: tools that read them "
+                          "regardless of the host create a link, others a file; rebuild the archive",
+                          host);
+    }
+}
+
+/*
+ * A local header in bytes that belong to no entry is an entry that a
+ * streaming extractor (one that reads local headers front to back and never
+ * looks at the central directory) creates and nobody signed.
+ */
+static void scan_hidden(zrd *r, uint64_t from, uint64_t to, const sign_limits *lim, sign__findings *f)
+{
+    uint64_t at;
+
+    while ((at = find_sig(r, from, to, "PK\x03\x04")) != UINT64_MAX) {
+        const unsigned char *p = rd_at(r, at, 30);
+        uint16_t ver, method, nl;
+
+        from = at + 4;
+        if (p == NULL) {
+            continue;
+        }
+        ver = le16(p + 4);
+        method = le16(p + 8);
+        nl = le16(p + 26);
+        if ((ver & 0xff) > 63 || !(method == 0 || method == 8 || method == 9 || method == 12 || method == 14 ||
+                                   method == 93 || method == 95 || method == 98 || method == 99)) {
+            continue;
+        }
+        if (nl == 0 || nl > lim->name_max || (p = rd_at(r, at + 30, nl)) == NULL) {
+            continue;
+        }
+        sign__finding_add(f, "zip-hidden-entry", SIGN_SEVERITY_DANGER, (const char *)p, nl,
+                          "a local file header at offset %llu is not in the central directory: streaming "
+                          "extractors create this file, which was not checked or signed; rebuild the archive",
+                          (unsigned long long)at);
+    }
+}
+
+static void check_layout(sign__zip *z, const eocd *e, zrd *r, const sign_limits *lim, sign__findings *f)
 {
     sign__zip_entry **s = NULL;
     uint64_t cd_start = e->cd_off + e->shift, first, prev_end;
@@ -919,6 +1171,7 @@ static void check_layout(sign__zip *z, const eocd *e, sign__findings *f)
                               "extract twice; rebuild the archive",
                               (unsigned long long)x->lfh_offset, other);
         } else if (x->lfh_offset > prev_end) {
+            scan_hidden(r, prev_end, x->lfh_offset, lim, f);
             sign__finding_add(f, "zip-unreferenced-data", SIGN_SEVERITY_WARNING, NULL, 0,
                               "%llu bytes at offset %llu belong to no entry: something may be hidden there; "
                               "rebuild the archive",
@@ -933,6 +1186,7 @@ static void check_layout(sign__zip *z, const eocd *e, sign__findings *f)
                           "entry data runs into the central directory at offset %llu: rebuild the archive",
                           (unsigned long long)cd_start);
     } else if (prev_end < cd_start) {
+        scan_hidden(r, prev_end, cd_start, lim, f);
         sign__finding_add(f, "zip-unreferenced-data", SIGN_SEVERITY_WARNING, NULL, 0,
                           "%llu bytes at offset %llu belong to no entry: something may be hidden there; rebuild "
                           "the archive",
@@ -1003,7 +1257,18 @@ int sign__zip_parse(sign__zip **out, int fd, uint64_t size, const char *path, co
         sign__finding_add(f, "zip-eocd-inconsistent", SIGN_SEVERITY_DANGER, NULL, 0,
                           "the zip64 end record and the classic end record disagree: rebuild the archive");
     }
-    if (e.pos + 22 + e.clen < size) {
+    if (e.disk_odd) {
+        sign__finding_add(f, "zip-eocd-inconsistent", SIGN_SEVERITY_DANGER, NULL, 0,
+                          "the end record names another disk, or its entries on this disk differ from the total: "
+                          "some tools refuse it as a split archive, others ignore the fields; rebuild the archive");
+    }
+    if (e.comment_past_end) {
+        sign__finding_add(f, "zip-eocd-inconsistent", SIGN_SEVERITY_DANGER, NULL, 0,
+                          "the archive comment is declared %u bytes long but the file ends %llu bytes after the "
+                          "end record: some tools refuse it, others read it; rebuild the archive",
+                          (unsigned)e.clen, (unsigned long long)(size - e.pos - 22));
+    }
+    if (!e.comment_past_end && e.pos + 22 + e.clen < size) {
         sign__finding_add(f, "zip-data-after-end", SIGN_SEVERITY_DANGER, NULL, 0,
                           "%llu bytes follow the end record at offset %llu: data is appended to the archive; "
                           "sign the plain zip",
@@ -1020,7 +1285,9 @@ int sign__zip_parse(sign__zip **out, int fd, uint64_t size, const char *path, co
             sign__finding_add(f, "zip-encrypted", SIGN_SEVERITY_DANGER, x->name, x->name_len,
                               "entry is encrypted and cannot be hashed: sign the unencrypted files instead");
         }
-        if ((x->made_by >> 8) == 3) {
+        check_entry_kind(f, x);
+        /* Unix mode bits are read from any host by some tools (yauzl users, 7-Zip): judge them wherever set. */
+        if ((x->made_by >> 8) == 3 || (x->ext_attr >> 16) != 0) {
             unsigned int mode = x->ext_attr >> 16, type = mode & S_IFMT;
 
             if (mode & (S_ISUID | S_ISGID)) {
@@ -1044,7 +1311,7 @@ int sign__zip_parse(sign__zip **out, int fd, uint64_t size, const char *path, co
     if ((rc = check_duplicates(z, f)) != 0) {
         goto out;
     }
-    check_layout(z, &e, f);
+    check_layout(z, &e, &r, lim, f);
     *out = z;
     z = NULL; /* transferred */
     rc = 0;

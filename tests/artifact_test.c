@@ -1235,3 +1235,367 @@ Test(artifact, scan_many_failure_returns_nothing_and_names_the_path)
     tu_rmtree(dir);
     free(dir);
 }
+
+/*
+ * ---- parser differentials ------------------------------------------------------------------
+ *
+ * One test per class of ZIP parsing ambiguity in the public research (the
+ * USENIX Security 2025 study of 50 ZIP parsers, the APK "master key" and
+ * Janus signature bypasses, zip-bomb overlap tricks): a zip whose signed view
+ * differs from what some extractor (Info-ZIP, Python, Go, Java, 7-Zip,
+ * libarchive streaming, yauzl) would write must carry a danger finding.
+ */
+
+Test(artifact, differential_unicode_path_extra_field)
+{
+    unsigned char cd[64], lh[64], same[64], stale[64];
+    size_t cdl = 0, lhl = 0, samel = 0, stalel = 0;
+    sign_artifact *a;
+
+    /* Info-ZIP and libarchive take the name in 0x7075 when its CRC matches the header name. */
+    zg_extra_unicode(cd, &cdl, sizeof(cd), 0x7075, "readme.txt", "evil.sh");
+    zg_extra_unicode(lh, &lhl, sizeof(lh), 0x7075, "readme.txt", "../evil.sh");
+    zg_extra_unicode(same, &samel, sizeof(same), 0x7075, "readme.txt", "readme.txt");
+    /* A stale CRC: the spec says ignore the field; not every reader checks. */
+    zg_extra_unicode(stale, &stalel, sizeof(stale), 0x7075, "other", "evil.sh");
+    {
+        zg_entry e[] = {{.name = "readme.txt", D("a"), .extra = cd, .extra_len = cdl}};
+        zg_entry l[] = {{.name = "readme.txt", D("a"), .local_extra = lh, .local_extra_len = lhl}};
+        zg_entry s[] = {{.name = "readme.txt", D("a"), .extra = stale, .extra_len = stalel}};
+        zg_entry ok[] = {{.name = "readme.txt", D("a"), .extra = same, .extra_len = samel, .local_extra = same,
+                          .local_extra_len = samel}};
+
+        at_expect(e, 1, NULL, NULL, "zip-unicode-path-mismatch", SIGN_SEVERITY_DANGER, "readme.txt");
+        at_expect(l, 1, NULL, NULL, "zip-unicode-path-mismatch", SIGN_SEVERITY_DANGER, "readme.txt");
+        at_expect(s, 1, NULL, NULL, "zip-unicode-path-mismatch", SIGN_SEVERITY_DANGER, "readme.txt");
+        a = at_zip(l, 1, NULL, NULL);
+        cr_assert(at_count(a, "zip-path-traversal") > 0, "the extra field's name is checked too: %s", at_list(a));
+        sign_artifact_free(a);
+        a = at_zip(ok, 1, NULL, NULL);
+        cr_assert_eq(sign_artifact_finding_count(a), 0, "an agreeing 0x7075 is fine: %s", at_list(a));
+        sign_artifact_free(a);
+    }
+}
+
+Test(artifact, differential_unicode_comment_extra_field)
+{
+    unsigned char x[64];
+    size_t xl = 0;
+
+    zg_extra_unicode(x, &xl, sizeof(x), 0x6375, "", "a comment nobody else sees");
+    {
+        zg_entry e[] = {{.name = "a.txt", D("a"), .extra = x, .extra_len = xl}};
+
+        at_expect(e, 1, NULL, NULL, "zip-unicode-comment-mismatch", SIGN_SEVERITY_WARNING, "a.txt");
+    }
+}
+
+Test(artifact, differential_zip64_extra_disagrees_with_32_bit_fields)
+{
+    unsigned char big[32], ok[32], off[32];
+    size_t bigl = 0, okl = 0, offl = 0;
+    const uint64_t lie[] = {999999, 3};
+    const uint64_t agree[] = {3, 3};
+    const uint64_t lie3[] = {3, 3, 4096};
+    sign_artifact *a;
+
+    zg_extra_zip64(big, &bigl, sizeof(big), lie, 2);
+    zg_extra_zip64(ok, &okl, sizeof(ok), agree, 2);
+    zg_extra_zip64(off, &offl, sizeof(off), lie3, 3);
+    {
+        /* Readers that take zip64 values whenever present see 999999 bytes; others see 3. */
+        zg_entry cd[] = {{.name = "a.txt", D("abc"), .extra = big, .extra_len = bigl}};
+        zg_entry lh[] = {{.name = "a.txt", D("abc"), .local_extra = big, .local_extra_len = bigl}};
+        zg_entry o[] = {{.name = "a.txt", D("abc"), .extra = off, .extra_len = offl}};
+        zg_entry fine[] = {{.name = "a.txt", D("abc"), .extra = ok, .extra_len = okl}};
+
+        at_expect(cd, 1, NULL, NULL, "zip-zip64-mismatch", SIGN_SEVERITY_DANGER, "a.txt");
+        at_expect(lh, 1, NULL, NULL, "zip-zip64-mismatch", SIGN_SEVERITY_DANGER, "a.txt");
+        at_expect(o, 1, NULL, NULL, "zip-zip64-mismatch", SIGN_SEVERITY_DANGER, "a.txt");
+        /* Unneeded but agreeing: some writers always add it; nothing differs. */
+        a = at_zip(fine, 1, NULL, NULL);
+        cr_assert_eq(at_dangers(a), 0, "%s", at_list(a));
+        sign_artifact_free(a);
+    }
+}
+
+Test(artifact, differential_end_record_disk_fields)
+{
+    zg_entry e[] = {{.name = "a.txt", D("abc")}, {.name = "b.txt", D("def")}};
+    zg_opts disk = {.eocd_disk = 1, .eocd_cd_disk = 1};
+    zg_opts cd_disk = {.eocd_cd_disk = 3};
+    zg_opts on_disk = {.eocd_disk_count_delta = -1};
+
+    at_expect(e, 2, &disk, NULL, "zip-eocd-inconsistent", SIGN_SEVERITY_DANGER, NULL);
+    at_expect(e, 2, &cd_disk, NULL, "zip-eocd-inconsistent", SIGN_SEVERITY_DANGER, NULL);
+    at_expect(e, 2, &on_disk, NULL, "zip-eocd-inconsistent", SIGN_SEVERITY_DANGER, NULL);
+}
+
+Test(artifact, differential_end_record_comment_length)
+{
+    zg_entry e[] = {{.name = "a.txt", D("abc")}};
+    zg_opts past = {.comment = "comment", .comment_len_delta = 9};
+    zg_opts short_ = {.comment = "comment", .comment_len_delta = -3};
+
+    /* Declared past the end of the file: Python accepts it, strict readers refuse. */
+    at_expect(e, 1, &past, NULL, "zip-eocd-inconsistent", SIGN_SEVERITY_DANGER, NULL);
+    /* Declared short of the end: the rest is trailing data. */
+    at_expect(e, 1, &short_, NULL, "zip-data-after-end", SIGN_SEVERITY_DANGER, NULL);
+}
+
+Test(artifact, differential_end_record_inside_stored_entry)
+{
+    zg_entry inner[] = {{.name = "evil.sh", D("echo pwned")}};
+    unsigned char *z = NULL;
+    size_t zl = 0;
+
+    /* A complete zip stored as the last entry's data: a reader taking the first end record it finds sees it. */
+    cr_assert_eq(zg_build(&z, &zl, inner, 1, NULL), 0);
+    {
+        zg_entry e[] = {{.name = "a.txt", D("abc")}, {.name = "inner.zip", .data = z, .len = zl}};
+
+        at_expect(e, 2, NULL, NULL, "zip-multiple-eocd", SIGN_SEVERITY_DANGER, NULL);
+    }
+    free(z);
+}
+
+Test(artifact, differential_local_name_length)
+{
+    zg_entry e[] = {{.name = "a.txt", .local_name = "a.txt.exe", D("abc")}};
+    zg_entry nul[] = {{.name = "a.txt", .local_name = "a.txt\0.sh", .local_name_len = 9, D("abc")}};
+
+    at_expect(e, 1, NULL, NULL, "zip-header-mismatch", SIGN_SEVERITY_DANGER, "a.txt");
+    at_expect(nul, 1, NULL, NULL, "zip-header-mismatch", SIGN_SEVERITY_DANGER, "a.txt");
+}
+
+Test(artifact, differential_local_entry_missing_from_directory)
+{
+    /* A streaming extractor (libarchive streaming, Java ZipInputStream, unzip-stream) creates hidden.sh. */
+    zg_entry e[] = {{.name = "a.txt", D("abc")},
+                    {.name = "hidden.sh", D("rm -rf /"), .omit_from_cd = 1},
+                    {.name = "b.txt", D("def")}};
+    zg_entry last[] = {{.name = "a.txt", D("abc")}, {.name = "hidden.sh", D("x"), .omit_from_cd = 1}};
+    sign_artifact *a;
+
+    at_expect(e, 3, NULL, NULL, "zip-hidden-entry", SIGN_SEVERITY_DANGER, "hidden.sh");
+    at_expect(last, 2, NULL, NULL, "zip-hidden-entry", SIGN_SEVERITY_DANGER, "hidden.sh");
+    a = at_zip(e, 3, NULL, NULL);
+    cr_assert_not_null(at_get(a, "zip-unreferenced-data"), "the gap is still reported: %s", at_list(a));
+    sign_artifact_free(a);
+}
+
+Test(artifact, differential_hidden_entry_needs_a_plausible_header)
+{
+    /* Bytes between entries that merely contain the signature are unreferenced data, not an entry. */
+    static const char junk[] = "....PK\x03\x04\x14\x00\x00\x00\x77\x00 not a method";
+    zg_entry e[] = {{.name = "a.txt", D("abc")},
+                    {.name = "pad", .data = junk, .len = sizeof(junk) - 1, .omit_from_cd = 1},
+                    {.name = "b.txt", D("def")}};
+    sign_artifact *a = at_zip(e, 3, NULL, NULL);
+
+    /* The omitted "pad" entry's own header is plausible: hidden. Its data alone would not be. */
+    cr_assert_eq(at_count(a, "zip-hidden-entry"), 1, "%s", at_list(a));
+    cr_assert_not_null(at_get(a, "zip-unreferenced-data"), "%s", at_list(a));
+    sign_artifact_free(a);
+}
+
+Test(artifact, differential_data_descriptor_with_and_without_signature)
+{
+    zg_entry sig[] = {{.name = "a.txt", D("abc"), .deflate = 1, .data_descriptor = 1}};
+    zg_entry nosig[] = {{.name = "a.txt", D("abc"), .deflate = 1, .data_descriptor = 1, .dd_nosig = 1}};
+    zg_entry nosig_lie[] = {
+        {.name = "a.txt", D("abc"), .deflate = 1, .data_descriptor = 1, .dd_nosig = 1, .local_usize_delta = 7}};
+    zg_entry sig_lie[] = {{.name = "a.txt", D("abc"), .deflate = 1, .data_descriptor = 1, .local_crc_xor = 1}};
+    /* Stored with a descriptor: a streaming reader finds the end by scanning for the descriptor signature. */
+    static const char fake[] = "abcPK\x07\x08\x00\x00\x00\x00\x03\x00\x00\x00\x03\x00\x00\x00tail";
+    zg_entry stored[] = {{.name = "s.bin", .data = fake, .len = sizeof(fake) - 1, .data_descriptor = 1}};
+    sign_artifact *a;
+
+    a = at_zip(sig, 1, NULL, NULL);
+    cr_assert_eq(sign_artifact_finding_count(a), 0, "%s", at_list(a));
+    sign_artifact_free(a);
+    a = at_zip(nosig, 1, NULL, NULL);
+    cr_assert_eq(sign_artifact_finding_count(a), 0, "%s", at_list(a));
+    sign_artifact_free(a);
+    at_expect(nosig_lie, 1, NULL, NULL, "zip-header-mismatch", SIGN_SEVERITY_DANGER, "a.txt");
+    at_expect(sig_lie, 1, NULL, NULL, "zip-header-mismatch", SIGN_SEVERITY_DANGER, "a.txt");
+    at_expect(stored, 1, NULL, NULL, "zip-descriptor-ambiguous", SIGN_SEVERITY_DANGER, "s.bin");
+}
+
+Test(artifact, differential_utf8_flag)
+{
+    /* Valid UTF-8 without flag 11: Info-ZIP and Python decode it as CP437 and extract another name. */
+    zg_entry unflagged[] = {{.name = "r\xc3\xa9sum\xc3\xa9.txt", D("a")}};
+    /* Flag 11 with bytes that are not UTF-8. */
+    zg_entry flagged[] = {{.name = "r\xe9sum\xe9.txt", D("a"), .flags = 0x800}};
+    /* The bytes of '/', '.' and '\\' are the same in CP437 and UTF-8; an overlong '/' is invalid UTF-8. */
+    zg_entry overlong[] = {{.name = "a\xc0\xaf..\xc0\xafx", D("a"), .flags = 0x800}};
+
+    at_expect(unflagged, 1, NULL, NULL, "zip-name-utf8-unflagged", SIGN_SEVERITY_WARNING, NULL);
+    at_expect(flagged, 1, NULL, NULL, "zip-name-invalid-utf8", SIGN_SEVERITY_DANGER, NULL);
+    at_expect(overlong, 1, NULL, NULL, "zip-name-invalid-utf8", SIGN_SEVERITY_DANGER, NULL);
+}
+
+Test(artifact, differential_directory_with_data)
+{
+    /* Named as a directory but carrying bytes: libarchive and Python make a directory, others a file. */
+    zg_entry slash[] = {{.name = "lib/", D("#!/bin/sh\nrm -rf ~\n")}};
+    /* Directory by attribute (MS-DOS 0x10) without the slash: Python writes a file with these bytes. */
+    zg_entry attr[] = {{.name = "lib", D("payload"), .ext_attr_set = 1, .ext_attr = 0x10}};
+    zg_entry unix_dir[] = {{.name = "lib", D("payload"), .unix_mode = 040755}};
+    zg_entry empty_dir[] = {{.name = "lib/", .unix_mode = 040755}};
+    sign_artifact *a;
+
+    at_expect(slash, 1, NULL, NULL, "zip-dir-with-data", SIGN_SEVERITY_DANGER, "lib/");
+    at_expect(attr, 1, NULL, NULL, "zip-dir-with-data", SIGN_SEVERITY_DANGER, "lib");
+    at_expect(unix_dir, 1, NULL, NULL, "zip-dir-with-data", SIGN_SEVERITY_DANGER, "lib");
+    a = at_zip(empty_dir, 1, NULL, NULL);
+    cr_assert_eq(sign_artifact_finding_count(a), 0, "%s", at_list(a));
+    sign_artifact_free(a);
+}
+
+Test(artifact, differential_unix_mode_from_non_unix_host)
+{
+    /* Made by MS-DOS, but the high half of the attributes says symlink: yauzl-style readers believe it. */
+    zg_entry link[] = {{.name = "lib/h", D("../../../../etc/passwd"), .made_by_set = 1, .made_by = 20,
+                        .ext_attr_set = 1, .ext_attr = (uint32_t)(0120777u << 16)}};
+    zg_entry suid[] = {{.name = "bin/x", D("a"), .made_by_set = 1, .made_by = 10 << 8 | 20, .ext_attr_set = 1,
+                        .ext_attr = (uint32_t)(0104755u << 16)}};
+    zg_entry dosfile[] = {{.name = "a.txt", D("a"), .made_by_set = 1, .made_by = 20, .ext_attr_set = 1,
+                           .ext_attr = 0x20}};
+    sign_artifact *a;
+
+    at_expect(link, 1, NULL, NULL, "zip-attr-host-mismatch", SIGN_SEVERITY_DANGER, "lib/h");
+    at_expect(suid, 1, NULL, NULL, "zip-setuid", SIGN_SEVERITY_DANGER, "bin/x");
+    a = at_zip(dosfile, 1, NULL, NULL);
+    cr_assert_eq(sign_artifact_finding_count(a), 0, "an archive bit is fine: %s", at_list(a));
+    sign_artifact_free(a);
+}
+
+Test(artifact, differential_stored_sizes_differ)
+{
+    /* Stored: readers that copy csize bytes and readers that copy usize bytes extract different files. */
+    zg_entry more[] = {{.name = "a.txt", D("abcdef"), .usize_set = 3}};
+    zg_entry less[] = {{.name = "b.txt", D("abc"), .usize_set = 6}};
+
+    at_expect(more, 1, NULL, NULL, "zip-size-mismatch", SIGN_SEVERITY_DANGER, "a.txt");
+    at_expect(less, 1, NULL, NULL, "zip-size-mismatch", SIGN_SEVERITY_DANGER, "b.txt");
+}
+
+Test(artifact, differential_unicode_normalisation_duplicates)
+{
+    /* NFC and NFD spellings of one name: one file on macOS, two files elsewhere. */
+    zg_entry nfc_nfd[] = {{.name = "caf\xc3\xa9.js", D("a"), .flags = 0x800},
+                          {.name = "cafe\xcc\x81.js", D("b"), .flags = 0x800}};
+    zg_entry upper[] = {{.name = "\xc3\x89t\xc3\xa9.txt", D("a"), .flags = 0x800},
+                        {.name = "\xc3\xa9t\xc3\xa9.txt", D("b"), .flags = 0x800}};
+    zg_entry distinct[] = {{.name = "cafe.js", D("a")}, {.name = "caf\xc3\xa9.js", D("b"), .flags = 0x800}};
+    sign_artifact *a;
+
+    at_expect(nfc_nfd, 2, NULL, NULL, "zip-duplicate-name-unicode", SIGN_SEVERITY_DANGER, NULL);
+    at_expect(upper, 2, NULL, NULL, "zip-duplicate-name-normalised", SIGN_SEVERITY_WARNING, NULL);
+    a = at_zip(distinct, 2, NULL, NULL);
+    cr_assert_eq(sign_artifact_finding_count(a), 0, "%s", at_list(a));
+    sign_artifact_free(a);
+}
+
+Test(artifact, differential_two_zips_concatenated)
+{
+    zg_entry first[] = {{.name = "evil.sh", D("echo pwned")}};
+    zg_entry second[] = {{.name = "app.js", D("ok")}};
+    unsigned char *z = NULL;
+    size_t zl = 0;
+
+    cr_assert_eq(zg_build(&z, &zl, first, 1, NULL), 0);
+    {
+        zg_opts cat = {.prefix = z, .prefix_len = zl, .prefix_shifts = 1};
+        zg_opts adjusted = {.prefix = z, .prefix_len = zl};
+        sign_artifact *a = at_zip(second, 1, &cat, NULL);
+
+        /* A forward reader (or one that trusts the first end record) sees evil.sh. */
+        cr_assert_not_null(at_get(a, "zip-data-before-entries"), "%s", at_list(a));
+        cr_assert_not_null(at_get(a, "zip-multiple-eocd"), "%s", at_list(a));
+        sign_artifact_free(a);
+        at_expect(second, 1, &adjusted, NULL, "zip-multiple-eocd", SIGN_SEVERITY_DANGER, NULL);
+        at_expect(second, 1, &adjusted, NULL, "zip-data-before-entries", SIGN_SEVERITY_DANGER, NULL);
+    }
+    free(z);
+}
+
+Test(artifact, differential_hundred_thousand_entries, .timeout = 60)
+{
+    size_t n = 100001;
+    zg_entry *e = calloc(n, sizeof(*e));
+    char (*names)[16] = calloc(n, 16);
+    sign_artifact *a;
+    long long t0;
+
+    cr_assert_not_null(e);
+    cr_assert_not_null(names);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(names[i], 16, "f%zu", i);
+        e[i].name = names[i];
+        e[i].data = "x";
+        e[i].len = 1;
+    }
+    t0 = tu_now_us();
+    a = at_zip(e, n, NULL, NULL);
+    cr_assert_not_null(at_get(a, "zip-limit-entries"), "%s", at_list(a));
+    cr_assert_eq(at_get(a, "zip-limit-entries")->severity, SIGN_SEVERITY_DANGER);
+    cr_assert(sign_artifact_entry_count(a) <= 100000, "%zu entries", sign_artifact_entry_count(a));
+    cr_assert(sign_artifact_entry_count(a) >= 99000, "the walk reaches the limit: %zu", sign_artifact_entry_count(a));
+    cr_assert(tu_now_us() - t0 < 20 * 1000000LL, "100k entries took %lld ms", (tu_now_us() - t0) / 1000);
+    sign_artifact_free(a);
+    free(e);
+    free(names);
+}
+
+/* What Info-ZIP's zipinfo lists, one name a line (malloc'd), or NULL when it is not installed. */
+static char *at_zipinfo(const char *zp)
+{
+    const char *argv[] = {"/usr/bin/zipinfo", "-1", zp, NULL};
+    char *out = NULL;
+
+    if (access("/usr/bin/zipinfo", X_OK) != 0) {
+        return NULL;
+    }
+    (void)tu_run(&out, NULL, NULL, argv);
+    return out != NULL ? out : strdup("");
+}
+
+Test(artifact, differential_cross_check_with_info_zip)
+{
+    char *dir = tu_mkdtemp(), *zp = tu_path(dir, "t.zip"), *list;
+    unsigned char x[64];
+    size_t xl = 0;
+    sign_artifact *a = NULL;
+
+    zg_extra_unicode(x, &xl, sizeof(x), 0x7075, "readme.txt", "evil.sh");
+    {
+        zg_entry clean[] = {{.name = "a.txt", D("abc")}, {.name = "lib/b.js", D("def"), .deflate = 1}};
+        zg_entry hostile[] = {{.name = "a.txt", D("abc")}, {.name = "readme.txt", D("x"), .extra = x, .extra_len = xl}};
+
+        zg_write(zp, clean, 2, NULL);
+        if ((list = at_zipinfo(zp)) == NULL) {
+            cr_skip_test("zipinfo is not installed");
+        }
+        cr_assert_eq(sign_artifact_scan(&a, zp, "t.zip", NULL), 0, "%s", sign_error_last());
+        cr_assert_str_eq(list, "a.txt\nlib/b.js\n", "zipinfo lists what signet records");
+        cr_assert_eq(sign_artifact_entry_count(a), 2);
+        cr_assert_eq(sign_artifact_finding_count(a), 0, "%s", at_list(a));
+        sign_artifact_free(a);
+        free(list);
+
+        zg_write(zp, hostile, 2, NULL);
+        list = at_zipinfo(zp);
+        cr_assert_eq(sign_artifact_scan(&a, zp, "t.zip", NULL), 0, "%s", sign_error_last());
+        /* Info-ZIP extracts evil.sh; signet's view differs and says so. */
+        cr_assert_str_eq(list, "a.txt\nevil.sh\n", "zipinfo uses the 0x7075 name");
+        cr_assert_not_null(at_get(a, "zip-unicode-path-mismatch"), "%s", at_list(a));
+        sign_artifact_free(a);
+        free(list);
+    }
+    tu_rmtree(dir);
+    free(dir);
+    free(zp);
+}
