@@ -559,8 +559,8 @@ static void zip64_extra(const unsigned char *x, size_t xl, uint64_t *usize, uint
 /*
  * Extra fields that repeat what the header says: Info-ZIP Unicode Path
  * (0x7075) and Unicode Comment (0x6375), zip64 extended information (0x0001).
- * Readers differ on which copy they believe (libarchive and Info-ZIP take the
- * 0x7075 name, Python and Go do not; some take every zip64 value present,
+ * Readers differ on which copy they believe (Info-ZIP, and libarchive in some
+ * versions, take the 0x7075 name, Python and Go do not; some take every zip64 value present,
  * others only those the header marks 0xffffffff), so a copy that disagrees
  * with the header is a second view of the entry. name/nl and cm/cl are the
  * header's own name and comment (cm NULL in a local header); v32 the header's
@@ -587,9 +587,9 @@ static void check_extra(sign__findings *f, const sign__zip_entry *x, const unsig
 
             escape_into(other, sizeof(other), (const char *)d + 5, sz - 5u);
             sign__finding_add(f, "zip-unicode-path-mismatch", SIGN_SEVERITY_DANGER, x->name, x->name_len,
-                              "the %s's Unicode Path extra field names this entry \"%s\": Info-ZIP and "
-                              "libarchive extract it under that name, other tools under the header's; rebuild the "
-                              "archive",
+                              "the %s's Unicode Path extra field names this entry \"%s\": Info-ZIP (and "
+                              "libarchive in some versions) extract it under that name, other tools under the "
+                              "header's; rebuild the archive",
                               where, other);
             sign__zip_check_name(f, (const char *)d + 5, sz - 5u, lim);
         } else if (id == 0x6375 && sz >= 5 && d[0] == 1 && cm != NULL &&
