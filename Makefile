@@ -31,7 +31,7 @@ TEST_SRC := $(sort $(wildcard tests/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 CMD_OBJ  := $(CMD_SRC:%.c=$(B)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(B)/%.o)
-HEADERS  := $(wildcard include/sign/*.h) $(wildcard libsign/*.h)
+HEADERS  := $(wildcard include/sign/*.h libsign/*.h cmd/signet/*.h tests/*.h)
 MANPAGES := $(wildcard docs/man/*.1)
 
 .PHONY: all lib test test-unit test-san test-e2e test-libuse test-interop demo bench fuzz lint \
