@@ -1104,17 +1104,17 @@ static void scan_hidden(zrd *r, uint64_t from, uint64_t to, const sign_limits *l
 
     while ((at = find_sig(r, from, to, "PK\x03\x04")) != UINT64_MAX) {
         const unsigned char *p = rd_at(r, at, 30);
-        uint16_t ver, method, nl;
+        uint16_t method, nl;
 
         from = at + 4;
         if (p == NULL) {
             continue;
         }
-        ver = le16(p + 4);
+        /* Not the "version needed": libarchive's streaming reader and Java ignore it, so it proves nothing. */
         method = le16(p + 8);
         nl = le16(p + 26);
-        if ((ver & 0xff) > 63 || !(method == 0 || method == 8 || method == 9 || method == 12 || method == 14 ||
-                                   method == 93 || method == 95 || method == 98 || method == 99)) {
+        if (!(method == 0 || method == 8 || method == 9 || method == 12 || method == 14 || method == 93 ||
+              method == 95 || method == 98 || method == 99)) {
             continue;
         }
         if (nl == 0 || nl > lim->name_max || (p = rd_at(r, at + 30, nl)) == NULL) {

@@ -199,15 +199,25 @@ int out_source_date_epoch(int64_t *out)
 
 int out_event_open(const char *cmd, const char *path)
 {
-    int fd;
+    int fd, flags;
 
     if (path == NULL) {
         return -1;
     }
-    /* Appending never truncates an audit log; O_NOFOLLOW refuses a planted symlink. */
-    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
+    /*
+     * Appending never truncates an audit log; O_NOFOLLOW refuses a planted
+     * symlink. O_NONBLOCK: a FIFO without a reader fails (ENXIO) instead of
+     * blocking the command forever; blocking writes are restored after.
+     */
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0640);
     if (fd < 0) {
+        cli_error("%s: %s: cannot open the event log: %s", cmd, path,
+                  errno == ENXIO ? "it is a FIFO that no process reads" : strerror(errno));
+        return -2;
+    }
+    if ((flags = fcntl(fd, F_GETFL)) == -1 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == -1) {
         cli_error("%s: %s: cannot open the event log: %s", cmd, path, strerror(errno));
+        close(fd);
         return -2;
     }
     return fd;
