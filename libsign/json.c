@@ -194,46 +194,73 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
     return len;
 }
 
-json_t *sign__json_text(const char *s)
+/* 1 for a C0 control, DEL, or a C1 control (U+0080..U+009F, UTF-8 C2 80..C2 9F) at p. */
+static int is_control(const unsigned char *p, size_t k)
+{
+    return (k == 1 && (p[0] < 0x20 || p[0] == 0x7f)) || (k == 2 && p[0] == 0xc2 && p[1] < 0xa0);
+}
+
+/*
+ * s with every byte that is not part of valid UTF-8 (and, when controls is
+ * set, every control character) written as \xNN; malloc'd, or NULL when out
+ * of memory.
+ */
+static char *escape_text(const char *s, int controls, size_t *outlen)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t n, o = 0, i = 0;
-    json_t *j;
+    size_t n = strlen(s), o = 0, i = 0;
     char *buf;
 
-    if (s == NULL) {
-        return json_null();
-    }
-    n = strlen(s);
-    for (i = 0; i < n;) {
-        size_t k = utf8_seq(p + i, n - i);
-
-        if (k == 0) {
-            break;
-        }
-        i += k;
-    }
-    if (i == n) {
-        return json_stringn(s, n);
-    }
-    /* Not UTF-8 (a file name's raw bytes): keep the valid parts, show the others as \xNN. */
     if (n > (SIZE_MAX - 1) / 4 || (buf = malloc(4 * n + 1)) == NULL) {
         return NULL;
     }
-    for (i = 0; i < n;) {
+    while (i < n) {
         size_t k = utf8_seq(p + i, n - i);
 
-        if (k == 0) {
-            snprintf(buf + o, 5, "\\x%02x", p[i]);
-            o += 4;
-            i++;
+        if (k == 0 || (controls && is_control(p + i, k))) {
+            size_t m = k == 0 ? 1 : k;
+
+            for (size_t j = 0; j < m; j++) {
+                snprintf(buf + o, 5, "\\x%02x", p[i + j]);
+                o += 4;
+            }
+            i += m;
         } else {
             memcpy(buf + o, p + i, k);
             o += k;
             i += k;
         }
     }
-    j = json_stringn(buf, o);
+    buf[o] = '\0';
+    *outlen = o;
+    return buf;
+}
+
+json_t *sign__json_text(const char *s)
+{
+    size_t n = 0;
+    char *buf;
+    json_t *j;
+
+    if (s == NULL) {
+        return json_null();
+    }
+    /* Not UTF-8 (a file name's raw bytes): keep the valid parts, show the others as \xNN. */
+    if ((buf = escape_text(s, 0, &n)) == NULL) {
+        return NULL;
+    }
+    j = json_stringn(buf, n);
     free(buf);
     return j;
+}
+
+char *sign_text_safe(const char *s)
+{
+    size_t n = 0;
+    char *buf = escape_text(s != NULL ? s : "", 1, &n);
+
+    if (buf == NULL) {
+        sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    return buf;
 }

@@ -210,3 +210,82 @@ Test(review, hidden_entry_with_any_version_needed_is_found, .init = rv_setup, .f
     free(z);
     free(p);
 }
+
+Test(review, text_safe_escapes_controls_and_invalid_bytes)
+{
+    char *t;
+
+    t = sign_text_safe("caf\xc3\xa9 ok");
+    cr_assert_str_eq(t, "caf\xc3\xa9 ok", "valid UTF-8 is kept");
+    free(t);
+    t = sign_text_safe("a\nb\x1b[2J\x7f");
+    cr_assert_str_eq(t, "a\\x0ab\\x1b[2J\\x7f", "C0 controls and DEL");
+    free(t);
+    t = sign_text_safe("x\xc2\x9b" "1m");
+    cr_assert_str_eq(t, "x\\xc2\\x9b1m", "C1 control (CSI) as its two bytes");
+    free(t);
+    t = sign_text_safe("\xff\xc0\xaf");
+    cr_assert_str_eq(t, "\\xff\\xc0\\xaf", "invalid bytes and overlongs");
+    free(t);
+}
+
+/* inspect shows a bundle it has not verified: its strings must not drive the terminal or forge lines. */
+Test(review, inspect_neutralises_hostile_bundle_text, .init = rv_setup, .fini = rv_teardown)
+{
+    char *art = tu_path(rv_dir, "a.txt"), *bun = tu_path(rv_dir, "a.json"), *pol = tu_path(rv_dir, "p.json");
+    char *evil = tu_path(rv_dir, "evil.json"), *odd = tu_path(rv_dir, "b\xff.json");
+    char *text, *payload = NULL, *b64 = NULL, *out = NULL, *err = NULL;
+    unsigned char *raw = NULL;
+    size_t n = 0;
+    json_t *j, *st, *env;
+
+    rv_signed(art, bun, pol);
+    text = tu_read(bun, NULL);
+    j = json_loads(text, 0, NULL);
+    env = json_object_get(j, "dsseEnvelope");
+    {
+        const char *p = json_string_value(json_object_get(env, "payload"));
+        cr_assert_eq(sign__b64_decode(&raw, &n, p, strlen(p)), 0);
+    }
+    st = json_loadb((const char *)raw, n, 0, NULL);
+    json_object_set_new(json_array_get(json_object_get(st, "subject"), 0), "name",
+                        json_string("evil\x1b[2J\nverified: everything"));
+    payload = json_dumps(st, JSON_COMPACT);
+    cr_assert_eq(sign__b64_encode(&b64, (const unsigned char *)payload, strlen(payload)), 0);
+    json_object_set_new(env, "payload", json_string(b64));
+    cr_assert_eq(json_dump_file(j, evil, 0), 0);
+    cr_assert_eq(json_dump_file(j, odd, 0), 0);
+    {
+        const char *argv[] = {"signet", "inspect", evil, NULL};
+        cr_assert_eq(tu_run(&out, &err, NULL, argv), 0, "%s", err);
+        cr_assert_null(strchr(out, '\x1b'), "no terminal escape reaches the screen: %s", out);
+        cr_assert_null(strstr(out, "\nverified: everything"), "no forged line: %s", out);
+        cr_assert_not_null(strstr(out, "evil\\x1b[2J\\x0averified: everything"), "%s", out);
+        free(out);
+        free(err);
+    }
+    {
+        const char *argv[] = {"signet", "inspect", "--json", odd, NULL};
+        json_t *o;
+
+        cr_assert_eq(tu_run(&out, &err, NULL, argv), 0, "%s", err);
+        o = json_loads(out, 0, NULL);
+        cr_assert_not_null(o, "%s", out);
+        cr_assert_not_null(json_object_get(o, "bundle"), "a path that is not UTF-8 is still named");
+        cr_assert_not_null(strstr(json_string_value(json_object_get(o, "bundle")), "b\\xff.json"));
+        json_decref(o);
+        free(out);
+        free(err);
+    }
+    json_decref(st);
+    json_decref(j);
+    free(raw);
+    free(payload);
+    free(b64);
+    free(text);
+    free(art);
+    free(bun);
+    free(pol);
+    free(evil);
+    free(odd);
+}

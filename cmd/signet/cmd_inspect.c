@@ -41,7 +41,13 @@ static int inspect_build(json_t **out, const char *path, const sign_bundle *b)
     if (o == NULL) {
         goto out;
     }
-    json_object_set_new(o, "bundle", json_string(path));
+    {
+        /* The path as given may not be UTF-8; JSON carries its printable form. */
+        char *safe = sign_text_safe(path);
+
+        json_object_set_new(o, "bundle", json_string(safe != NULL ? safe : "?"));
+        free(safe);
+    }
     json_object_set_new(o, "mediaType", json_string(sign_bundle_media_type(b)));
     json_object_set_new(o, "verified", json_false());
     if (hint != NULL) {
@@ -133,11 +139,21 @@ out:
     return r;
 }
 
+/*
+ * A string field made printable: inspect shows a bundle it has not verified,
+ * whose names and messages may carry terminal escapes or forged lines.
+ * Rotating buffers, so one printf may show several fields.
+ */
 static const char *jstr(const json_t *o, const char *key)
 {
+    static char bufs[8][4096];
+    static unsigned next;
     const char *s = json_string_value(json_object_get(o, key));
 
-    return s != NULL ? s : "-";
+    if (s == NULL) {
+        return "-";
+    }
+    return out_clean_text(bufs[next++ % 8], sizeof(bufs[0]), s);
 }
 
 static void inspect_print(const json_t *o)

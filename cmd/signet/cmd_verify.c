@@ -27,24 +27,6 @@ static const char verify_usage[] =
     "Exit status: 0 verified (or warn/audit mode), 1 verification failed, 2 usage\n"
     "or input error, 3 untrusted signer, 4 policy violated, 5 revoked, 6 expired.\n";
 
-/*
- * s with control characters replaced by '?', into buf: messages quote key ids,
- * paths and names that come from the bundle or the file system, and must not
- * forge lines or terminal escapes in the human output.
- */
-static const char *clean_text(char *buf, size_t size, const char *s)
-{
-    size_t i = 0;
-
-    for (; s[i] != '\0' && i + 1 < size; i++) {
-        unsigned char ch = (unsigned char)s[i];
-
-        buf[i] = (char)(ch < 0x20 || ch == 0x7f ? '?' : ch);
-    }
-    buf[i] = '\0';
-    return buf;
-}
-
 static const char *check_subject(const sign_check *c)
 {
     if (c->artifact != NULL) {
@@ -100,12 +82,13 @@ static void print_human(const sign_verify_result *res, int r, const char *policy
                 const char *what =
                     c->bundle != NULL && strcmp(c->check, "bundle") == 0 ? c->bundle : check_subject(c);
                 if (c->message != NULL && strstr(c->message, what) != NULL) {
-                    cli_error("%s", clean_text(clean, sizeof(clean), c->message));
+                    cli_error("%s", out_clean_text(clean, sizeof(clean), c->message));
                 } else {
                     char cwhat[1024];
 
-                    cli_error("%s: %s", clean_text(cwhat, sizeof(cwhat), what),
-                              clean_text(clean, sizeof(clean), c->message != NULL ? c->message : sign_strerror(r)));
+                    cli_error(
+                        "%s: %s", out_clean_text(cwhat, sizeof(cwhat), what),
+                        out_clean_text(clean, sizeof(clean), c->message != NULL ? c->message : sign_strerror(r)));
                 }
                 return;
             }
@@ -124,10 +107,10 @@ static void print_human(const sign_verify_result *res, int r, const char *policy
         }
         /* Messages name their artifact or bundle themselves. */
         fprintf(stderr, "%s %s: %s\n", c->status == SIGN_CHECK_FAIL ? "FAIL" : "WARN", c->reason,
-                clean_text(clean, sizeof(clean), c->message != NULL ? c->message : check_subject(c)));
+                out_clean_text(clean, sizeof(clean), c->message != NULL ? c->message : check_subject(c)));
     }
     collect_signers(signers, sizeof(signers), res);
-    clean_text(signers, sizeof(signers), signers);
+    out_clean_text(signers, sizeof(signers), signers);
     if (r == 0 && nfail == 0 && nwarn == 0) {
         printf("verified: %zu artifact(s) under %s (signers: %s)\n", nart, policy_path, signers);
     } else if (r == 0) {

@@ -15,13 +15,26 @@
 #include "cli.h"
 #include "output.h"
 
+const char *out_clean_text(char *buf, size_t size, const char *s)
+{
+    char *t = sign_text_safe(s);
+
+    snprintf(buf, size, "%s", t != NULL ? t : "?");
+    free(t);
+    return buf;
+}
+
 void out_finding(FILE *f, const char *artifact, const sign_finding *fd)
 {
+    char a[1024], p[1024], m[2048];
+
+    out_clean_text(a, sizeof(a), artifact);
+    out_clean_text(m, sizeof(m), fd->message != NULL ? fd->message : "");
     if (fd->path != NULL) {
-        fprintf(f, "finding: %s %s %s:%s: %s\n", sign_severity_name(fd->severity), fd->id, artifact, fd->path,
-                fd->message);
+        fprintf(f, "finding: %s %s %s:%s: %s\n", sign_severity_name(fd->severity), fd->id, a,
+                out_clean_text(p, sizeof(p), fd->path), m);
     } else {
-        fprintf(f, "finding: %s %s %s: %s\n", sign_severity_name(fd->severity), fd->id, artifact, fd->message);
+        fprintf(f, "finding: %s %s %s: %s\n", sign_severity_name(fd->severity), fd->id, a, m);
     }
 }
 

@@ -8,6 +8,13 @@
 
 #include "sign/sign.h"
 
+/*
+ * s made printable into buf (truncated to size): messages quote key ids,
+ * paths and names that come from a bundle or the file system, which must not
+ * forge lines or send terminal escapes (sign_text_safe). Returns buf.
+ */
+const char *out_clean_text(char *buf, size_t size, const char *s);
+
 /* "finding: <severity> <id> <artifact>[:<path>]: <message>" on f. */
 void out_finding(FILE *f, const char *artifact, const sign_finding *fd);
 /* Every finding of every artifact, on f. */

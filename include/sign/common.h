@@ -59,6 +59,15 @@ SIGN_EXTERN const char *sign_strerror(int code);
  */
 SIGN_EXTERN const char *sign_error_last(void);
 
+/*
+ * A printable copy of untrusted text (file names, fields of a bundle) for a
+ * terminal or a log: valid UTF-8 is kept except control characters (C0, DEL,
+ * C1), which appear as \\xNN like every byte that is not valid UTF-8. So
+ * text from an attacker can neither forge lines nor send terminal escapes.
+ * malloc'd; NULL only when out of memory.
+ */
+SIGN_EXTERN char *sign_text_safe(const char *s);
+
 /* Caps on everything an attacker controls. */
 typedef struct sign_limits {
     unsigned int version;
