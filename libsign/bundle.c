@@ -443,3 +443,109 @@ const unsigned char *sign_bundle_certificate(const sign_bundle *b, size_t *len)
     *len = b->cert.len;
     return b->cert.data;
 }
+
+static int blob_copy(blob *out, const unsigned char *data, size_t len)
+{
+    if (len == 0 || (out->data = malloc(len)) == NULL) {
+        return len == 0 ? sign__error(SIGN_EINVAL, "empty certificate or timestamp")
+                        : sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    memcpy(out->data, data, len);
+    out->len = len;
+    return 0;
+}
+
+int sign_bundle_new_x509(sign_bundle **out, sign_envelope *env, const unsigned char *leaf, size_t leaflen,
+                         const unsigned char *const *chain, const size_t *chainlens, size_t nchain)
+{
+    sign_bundle *b = NULL;
+    int r;
+
+    *out = NULL;
+    if (sign_envelope_signature_count(env) != 1) {
+        return sign__error(SIGN_EINVAL, "a bundle carries exactly one signature, not %zu",
+                           sign_envelope_signature_count(env));
+    }
+    if (nchain >= BUNDLE_MAX_ITEMS) {
+        return sign__error(SIGN_EINVAL, "a certificate chain of %zu intermediates is too long (at most %d)", nchain,
+                           BUNDLE_MAX_ITEMS - 1);
+    }
+    if ((b = calloc(1, sizeof(*b))) == NULL ||
+        (b->media_type = sign__strdup(nchain > 0 ? SIGN_BUNDLE_MEDIA_TYPE_V02 : SIGN_BUNDLE_MEDIA_TYPE_V03)) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (nchain == 0) {
+        if ((r = blob_copy(&b->cert, leaf, leaflen)) != 0) {
+            goto fail;
+        }
+    } else {
+        if ((b->chain = calloc(nchain + 1, sizeof(*b->chain))) == NULL) {
+            r = sign__error(SIGN_ENOMEM, "out of memory");
+            goto fail;
+        }
+        for (size_t i = 0; i <= nchain; i++) {
+            if ((r = blob_copy(&b->chain[i], i == 0 ? leaf : chain[i - 1], i == 0 ? leaflen : chainlens[i - 1])) !=
+                0) {
+                goto fail;
+            }
+            b->nchain = i + 1;
+        }
+        b->cert = b->chain[0]; /* aliases chain[0], as the reader does */
+    }
+    b->env = env; /* transferred */
+    *out = b;
+    return 0;
+fail:
+    sign_bundle_free(b);
+    return r;
+}
+
+size_t sign_bundle_chain_count(const sign_bundle *b)
+{
+    return b->nchain;
+}
+
+const unsigned char *sign_bundle_chain_cert(const sign_bundle *b, size_t i, size_t *len)
+{
+    if (i >= b->nchain) {
+        *len = 0;
+        return NULL;
+    }
+    *len = b->chain[i].len;
+    return b->chain[i].data;
+}
+
+size_t sign_bundle_timestamp_count(const sign_bundle *b)
+{
+    return b->ntimestamps;
+}
+
+const unsigned char *sign_bundle_timestamp(const sign_bundle *b, size_t i, size_t *len)
+{
+    if (i >= b->ntimestamps) {
+        *len = 0;
+        return NULL;
+    }
+    *len = b->timestamps[i].len;
+    return b->timestamps[i].data;
+}
+
+int sign_bundle_add_timestamp(sign_bundle *b, const unsigned char *der, size_t len)
+{
+    blob *grown;
+    int r;
+
+    if (b->ntimestamps >= BUNDLE_MAX_ITEMS) {
+        return sign__error(SIGN_EINVAL, "a bundle holds at most %d timestamps", BUNDLE_MAX_ITEMS);
+    }
+    if ((grown = realloc(b->timestamps, (b->ntimestamps + 1) * sizeof(*grown))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    b->timestamps = grown;
+    if ((r = blob_copy(&b->timestamps[b->ntimestamps], der, len)) != 0) {
+        return r;
+    }
+    b->ntimestamps++;
+    return 0;
+}

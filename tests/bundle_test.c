@@ -141,3 +141,63 @@ Test(bundle, oversize_document_refused)
     cr_assert_eq(sign_bundle_parse(&b, doc, strlen(doc), &l), SIGN_ELIMIT);
     cr_assert_null(b);
 }
+
+/* X.509 bundles: v0.3 with the leaf alone, v0.2 with the chain; timestamps roundtrip. */
+Test(bundle, x509_material_and_timestamps_roundtrip)
+{
+    static const unsigned char leaf[] = {0x30, 0x03, 0x02, 0x01, 0x01}, inter[] = {0x30, 0x03, 0x02, 0x01, 0x02};
+    const unsigned char *chain[1] = {inter};
+    const size_t chainlen[1] = {sizeof(inter)};
+    static const unsigned char ts1[] = {0x30, 0x01, 0x00}, ts2[] = {0x30, 0x02, 0x05, 0x00};
+    sign_key *k = NULL;
+    sign_envelope *e = NULL;
+    sign_bundle *b = NULL, *p = NULL;
+    char *text = NULL;
+    size_t len = 0, n = 0;
+    const unsigned char *d;
+
+    for (size_t withchain = 0; withchain < 2; withchain++) {
+        cr_assert_eq(sign_key_generate(&k, SIGN_KEY_ED25519, 0), 0);
+        cr_assert_eq(sign_envelope_new(&e, SIGN_INTOTO_PAYLOAD_TYPE, "{}", 2), 0);
+        cr_assert_eq(sign_envelope_sign(e, k), 0);
+        cr_assert_eq(sign_bundle_new_x509(&b, e, leaf, sizeof(leaf), chain, chainlen, withchain), 0);
+        cr_assert_eq(sign_bundle_add_timestamp(b, ts1, sizeof(ts1)), 0);
+        cr_assert_eq(sign_bundle_add_timestamp(b, ts2, sizeof(ts2)), 0);
+        cr_assert_eq(sign_bundle_serialize(&text, &len, b), 0);
+        cr_assert_eq(sign_bundle_parse(&p, text, len, NULL), 0, "%s", sign_error_last());
+        cr_assert_str_eq(sign_bundle_media_type(p), withchain ? SIGN_BUNDLE_MEDIA_TYPE_V02 : SIGN_BUNDLE_MEDIA_TYPE_V03);
+        cr_assert_null(sign_bundle_key_hint(p));
+        d = sign_bundle_certificate(p, &n);
+        cr_assert(n == sizeof(leaf) && memcmp(d, leaf, n) == 0, "the leaf comes back");
+        cr_assert_eq(sign_bundle_chain_count(p), withchain ? 2u : 0u);
+        if (withchain) {
+            d = sign_bundle_chain_cert(p, 1, &n);
+            cr_assert(n == sizeof(inter) && memcmp(d, inter, n) == 0, "the intermediate follows the leaf");
+        }
+        cr_assert_null(sign_bundle_chain_cert(p, 2, &n));
+        cr_assert_eq(sign_bundle_timestamp_count(p), 2u);
+        d = sign_bundle_timestamp(p, 1, &n);
+        cr_assert(n == sizeof(ts2) && memcmp(d, ts2, n) == 0, "timestamps keep their order");
+        cr_assert_null(sign_bundle_timestamp(p, 2, &n));
+        sign_bundle_free(p);
+        free(text);
+        sign_bundle_free(b);
+        sign_key_free(k);
+    }
+}
+
+Test(bundle, timestamp_count_is_bounded)
+{
+    sign_key *k = NULL;
+    sign_bundle *b = make_bundle(&k);
+    static const unsigned char ts[] = {0x30, 0x00};
+    int r = 0;
+
+    for (int i = 0; i < 17 && r == 0; i++) {
+        r = sign_bundle_add_timestamp(b, ts, sizeof(ts));
+    }
+    cr_assert_eq(r, SIGN_EINVAL, "the 17th timestamp is refused");
+    cr_assert_eq(sign_bundle_timestamp_count(b), 16u);
+    sign_bundle_free(b);
+    sign_key_free(k);
+}

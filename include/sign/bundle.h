@@ -43,6 +43,25 @@ SIGN_EXTERN const char *sign_bundle_key_hint(const sign_bundle *b);
 /* DER leaf certificate, or NULL. */
 SIGN_EXTERN const unsigned char *sign_bundle_certificate(const sign_bundle *b, size_t *len);
 
+/*
+ * A bundle for an envelope signed with an X.509 certificate's key. With
+ * nchain == 0 it is v0.3 with verificationMaterial.certificate (leaf DER);
+ * with nchain > 0 it is v0.2 with x509CertificateChain: the leaf followed by
+ * the nchain intermediates (never the root). The certificates are copied;
+ * env is transferred on success. The caller checks that the leaf's key made
+ * the signature.
+ */
+SIGN_EXTERN int sign_bundle_new_x509(sign_bundle **out, sign_envelope *env, const unsigned char *leaf, size_t leaflen,
+                                     const unsigned char *const *chain, const size_t *chainlens, size_t nchain);
+/* Certificates of x509CertificateChain (leaf first; none for v0.3). */
+SIGN_EXTERN size_t sign_bundle_chain_count(const sign_bundle *b);
+SIGN_EXTERN const unsigned char *sign_bundle_chain_cert(const sign_bundle *b, size_t i, size_t *len);
+/* rfc3161Timestamps[i].signedTimestamp: a DER TimeStampResp. */
+SIGN_EXTERN size_t sign_bundle_timestamp_count(const sign_bundle *b);
+SIGN_EXTERN const unsigned char *sign_bundle_timestamp(const sign_bundle *b, size_t i, size_t *len);
+/* Append a DER TimeStampResp (copied). At most 16 per bundle. */
+SIGN_EXTERN int sign_bundle_add_timestamp(sign_bundle *b, const unsigned char *der, size_t len);
+
 #ifdef __cplusplus
 }
 #endif
