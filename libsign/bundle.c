@@ -471,7 +471,8 @@ int sign_bundle_new_x509(sign_bundle **out, sign_envelope *env, const unsigned c
                            BUNDLE_MAX_ITEMS - 1);
     }
     if ((b = calloc(1, sizeof(*b))) == NULL ||
-        (b->media_type = sign__strdup(nchain > 0 ? SIGN_BUNDLE_MEDIA_TYPE_V02 : SIGN_BUNDLE_MEDIA_TYPE_V03)) == NULL) {
+        (b->media_type = sign__strdup(nchain > 0 ? SIGN_BUNDLE_MEDIA_TYPE_V02 : SIGN_BUNDLE_MEDIA_TYPE_V03)) ==
+            NULL) {
         r = sign__error(SIGN_ENOMEM, "out of memory");
         goto fail;
     }

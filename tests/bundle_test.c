@@ -33,15 +33,14 @@ Test(bundle, roundtrip_profile)
     j = json_loads(text, 0, NULL);
     cr_assert_not_null(j);
     cr_assert_str_eq(json_string_value(json_object_get(j, "mediaType")), SIGN_BUNDLE_MEDIA_TYPE_V03);
-    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(j, "verificationMaterial"),
-                                                                       "publicKey"),
-                                                       "hint")),
+    cr_assert_str_eq(json_string_value(json_object_get(
+                         json_object_get(json_object_get(j, "verificationMaterial"), "publicKey"), "hint")),
                      keyid, "publicKey.hint is the key id");
     cr_assert(json_is_array(json_object_get(json_object_get(j, "verificationMaterial"), "tlogEntries")));
-    cr_assert_str_eq(json_string_value(json_object_get(
-                         json_array_get(json_object_get(json_object_get(j, "dsseEnvelope"), "signatures"), 0),
-                         "keyid")),
-                     keyid, "DSSE keyid equals the hint");
+    cr_assert_str_eq(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(json_object_get(j, "dsseEnvelope"), "signatures"), 0), "keyid")),
+        keyid, "DSSE keyid equals the hint");
     json_decref(j);
     cr_assert_eq(sign_bundle_parse(&p, text, len, NULL), 0);
     cr_assert_str_eq(sign_bundle_key_hint(p), keyid);
@@ -82,51 +81,65 @@ static int parse_bundle(const char *doc)
     return r;
 }
 
-#define ENV1 "{\"payload\":\"e30=\",\"payloadType\":\"application/vnd.in-toto+json\",\"signatures\":[{\"keyid\":\"k\",\"sig\":\"AAAA\"}]}"
-#define ENV2 "{\"payload\":\"e30=\",\"payloadType\":\"application/vnd.in-toto+json\",\"signatures\":[{\"sig\":\"AAAA\"},{\"sig\":\"AAAB\"}]}"
+#define ENV1                                                                                                         \
+    "{\"payload\":\"e30=\",\"payloadType\":\"application/"                                                           \
+    "vnd.in-toto+json\",\"signatures\":[{\"keyid\":\"k\",\"sig\":\"AAAA\"}]}"
+#define ENV2                                                                                                         \
+    "{\"payload\":\"e30=\",\"payloadType\":\"application/"                                                           \
+    "vnd.in-toto+json\",\"signatures\":[{\"sig\":\"AAAA\"},{\"sig\":\"AAAB\"}]}"
 #define ENV0 "{\"payload\":\"e30=\",\"payloadType\":\"application/vnd.in-toto+json\",\"signatures\":[]}"
 #define VM "\"verificationMaterial\":{\"publicKey\":{\"hint\":\"k\"},\"tlogEntries\":[]}"
 
 Test(bundle, strict_refusals)
 {
-    cr_assert_eq(parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1
-                              "," VM "}"),
-                 0, "baseline is accepted");
-    cr_assert_eq(parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1
-                              "," VM ",\"futureField\":{\"x\":1}}"),
-                 0, "unknown fields are ignored");
+    cr_assert_eq(
+        parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1 "," VM
+                     "}"),
+        0, "baseline is accepted");
+    cr_assert_eq(
+        parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1 "," VM
+                     ",\"futureField\":{\"x\":1}}"),
+        0, "unknown fields are ignored");
     cr_assert_eq(parse_bundle("{\"mediaType\":\"application/vnd.example+json\",\"dsseEnvelope\":" ENV1 "," VM "}"),
                  SIGN_EPARSE, "unknown media type");
-    cr_assert_eq(parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV2
-                              "," VM "}"),
-                 SIGN_EPARSE, "two signatures");
-    cr_assert_eq(parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV0
-                              "," VM "}"),
-                 SIGN_EPARSE, "zero signatures");
-    cr_assert_eq(parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1
-                              "}"),
-                 SIGN_EPARSE, "no verification material");
-    cr_assert_eq(parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1
-                              ",\"verificationMaterial\":{\"publicKey\":{\"hint\":\"k\"},\"certificate\":{\"rawBytes\":"
-                              "\"AAAA\"}}}"),
-                 SIGN_EPARSE, "two kinds of verification material");
-    cr_assert_eq(parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1
-                              ",\"verificationMaterial\":{\"x509CertificateChain\":{\"certificates\":[{\"rawBytes\":"
-                              "\"AAAA\"}]}}}"),
-                 SIGN_EPARSE, "a chain in v0.3");
-    cr_assert_eq(parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1
-                              "," VM ",\"mediaType\":\"x\"}"),
-                 SIGN_EPARSE, "duplicate keys");
-    cr_assert_eq(parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"messageSignature\":{},"
-                              "\"dsseEnvelope\":" ENV1 "," VM "}"),
-                 SIGN_EUNSUPPORTED, "message signatures");
-    cr_assert_eq(parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1
-                              ",\"verificationMaterial\":{\"publicKey\":{\"hint\":\"k\"},\"timestampVerificationData\":"
-                              "{\"rfc3161Timestamps\":[{\"signedTimestamp\":\"%%%\"}]}}}"),
-                 SIGN_EPARSE, "invalid base64 in a timestamp");
-    cr_assert_eq(parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1
-                              "," VM "} garbage"),
-                 SIGN_EPARSE, "trailing garbage");
+    cr_assert_eq(
+        parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV2 "," VM
+                     "}"),
+        SIGN_EPARSE, "two signatures");
+    cr_assert_eq(
+        parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV0 "," VM
+                     "}"),
+        SIGN_EPARSE, "zero signatures");
+    cr_assert_eq(
+        parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1 "}"),
+        SIGN_EPARSE, "no verification material");
+    cr_assert_eq(
+        parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1
+                     ",\"verificationMaterial\":{\"publicKey\":{\"hint\":\"k\"},\"certificate\":{\"rawBytes\":"
+                     "\"AAAA\"}}}"),
+        SIGN_EPARSE, "two kinds of verification material");
+    cr_assert_eq(
+        parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1
+                     ",\"verificationMaterial\":{\"x509CertificateChain\":{\"certificates\":[{\"rawBytes\":"
+                     "\"AAAA\"}]}}}"),
+        SIGN_EPARSE, "a chain in v0.3");
+    cr_assert_eq(
+        parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1 "," VM
+                     ",\"mediaType\":\"x\"}"),
+        SIGN_EPARSE, "duplicate keys");
+    cr_assert_eq(
+        parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"messageSignature\":{},"
+                     "\"dsseEnvelope\":" ENV1 "," VM "}"),
+        SIGN_EUNSUPPORTED, "message signatures");
+    cr_assert_eq(
+        parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1
+                     ",\"verificationMaterial\":{\"publicKey\":{\"hint\":\"k\"},\"timestampVerificationData\":"
+                     "{\"rfc3161Timestamps\":[{\"signedTimestamp\":\"%%%\"}]}}}"),
+        SIGN_EPARSE, "invalid base64 in a timestamp");
+    cr_assert_eq(
+        parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1 "," VM
+                     "} garbage"),
+        SIGN_EPARSE, "trailing garbage");
     cr_assert_eq(parse_bundle(""), SIGN_EPARSE, "empty document");
 }
 
@@ -134,8 +147,8 @@ Test(bundle, oversize_document_refused)
 {
     sign_limits l = SIGN_LIMITS_INIT;
     sign_bundle *b = NULL;
-    const char *doc = "{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1 "," VM
-                      "}";
+    const char *doc =
+        "{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1 "," VM "}";
 
     l.json_max_bytes = 64;
     cr_assert_eq(sign_bundle_parse(&b, doc, strlen(doc), &l), SIGN_ELIMIT);
@@ -165,7 +178,8 @@ Test(bundle, x509_material_and_timestamps_roundtrip)
         cr_assert_eq(sign_bundle_add_timestamp(b, ts2, sizeof(ts2)), 0);
         cr_assert_eq(sign_bundle_serialize(&text, &len, b), 0);
         cr_assert_eq(sign_bundle_parse(&p, text, len, NULL), 0, "%s", sign_error_last());
-        cr_assert_str_eq(sign_bundle_media_type(p), withchain ? SIGN_BUNDLE_MEDIA_TYPE_V02 : SIGN_BUNDLE_MEDIA_TYPE_V03);
+        cr_assert_str_eq(sign_bundle_media_type(p),
+                         withchain ? SIGN_BUNDLE_MEDIA_TYPE_V02 : SIGN_BUNDLE_MEDIA_TYPE_V03);
         cr_assert_null(sign_bundle_key_hint(p));
         d = sign_bundle_certificate(p, &n);
         cr_assert(n == sizeof(leaf) && memcmp(d, leaf, n) == 0, "the leaf comes back");
