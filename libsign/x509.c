@@ -969,12 +969,14 @@ int sign_x509_verify(sign_x509_result *res, const sign_x509_certs *chain, const 
     if (opts == NULL) {
         opts = &dflt;
     }
-    if (trust == NULL || trust->version != SIGN_X509_TRUST_VERSION || opts->version != SIGN_X509_VERIFY_OPTIONS_VERSION ||
-        sign_x509_certs_count(trust->roots) == 0) {
-        return sign__error(SIGN_EINVAL, "sign_x509_verify: no trust anchors or unknown options version");
+    if (trust == NULL || trust->version != SIGN_X509_TRUST_VERSION ||
+        opts->version != SIGN_X509_VERIFY_OPTIONS_VERSION || sign_x509_certs_count(trust->roots) == 0) {
+        r = sign__error(SIGN_EINVAL, "sign_x509_verify: no trust anchors or unknown options version");
+        goto out;
     }
     if ((leaf = cert_at(chain, 0)) == NULL) {
-        return sign__error(SIGN_EINVAL, "sign_x509_verify: no leaf certificate");
+        r = sign__error(SIGN_EINVAL, "sign_x509_verify: no leaf certificate");
+        goto out;
     }
     now = opts->at != 0 ? opts->at : sign__now();
     judge = opts->signing_time != NULL ? *opts->signing_time : now;
@@ -982,7 +984,8 @@ int sign_x509_verify(sign_x509_result *res, const sign_x509_certs *chain, const 
     time_text(jbuf, sizeof(jbuf), judge);
     name_text(res->subject, sizeof(res->subject), X509_get_subject_name(leaf));
     if ((oid = sign_x509_eku_oid(trust->eku)) == NULL) {
-        return sign__error(SIGN_EINVAL, "sign_x509_verify: unknown EKU \"%s\"", trust->eku);
+        r = sign__error(SIGN_EINVAL, "sign_x509_verify: unknown EKU \"%s\"", trust->eku);
+        goto out;
     }
 
     /* Untrusted helpers: the bundle's chain and the policy's intermediates, minus anything self-signed. */
