@@ -30,9 +30,9 @@ typedef struct sign__policy_root {
     char *eku; /* "codeSigning" */
     char **artifacts;
     size_t nartifacts;
-    sign_x509_certs *root_certs;   /* the trust anchors of "certificates" */
+    sign_x509_certs *root_certs;         /* the trust anchors of "certificates" */
     sign_x509_certs *intermediate_certs; /* "intermediates", or NULL */
-    sign_x509_crls *crl_list;      /* every CRL of "crls", or NULL when none is named */
+    sign_x509_crls *crl_list;            /* every CRL of "crls", or NULL when none is named */
 } sign__policy_root;
 
 struct sign_policy {

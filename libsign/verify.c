@@ -40,17 +40,17 @@ typedef struct vb {
     char *owned_path;         /* the default "<artifact>.sigstore.json" */
     const char *for_artifact; /* artifact name when this is its default bundle, else NULL */
     sign_bundle *bundle;
-    sign_statement *st; /* parsed from the verified payload, or NULL */
-    size_t key;         /* index of the policy key whose signature verified, or SIZE_MAX */
-    int usable;         /* signature verified by a policy key and statement parsed */
-    int in_window;      /* that key is within its validity window */
-    int used;           /* covers (or name-matches) one of the given artifacts */
+    sign_statement *st;   /* parsed from the verified payload, or NULL */
+    size_t key;           /* index of the policy key whose signature verified, or SIZE_MAX */
+    int usable;           /* signature verified by a policy key and statement parsed */
+    int in_window;        /* that key is within its validity window */
+    int used;             /* covers (or name-matches) one of the given artifacts */
     int has_signing_time; /* a trusted RFC 3161 time was proven (timestamp check) */
     int64_t signing_time; /* that time: the earliest verified genTime */
     /* The signer, whether a policy key or a certificate under a policy root. */
-    const char *signer;              /* policy key name or the leaf's subject DN */
-    const char *signer_kind;         /* "policy key" or "certificate" */
-    char *const *globs;              /* artifact globs of the key or of the root */
+    const char *signer;      /* policy key name or the leaf's subject DN */
+    const char *signer_kind; /* "policy key" or "certificate" */
+    char *const *globs;      /* artifact globs of the key or of the root */
     size_t nglobs;
     char signer_id[SIGN_KEYID_SIZE]; /* counted once for the threshold: key id of the signing key */
     sign_x509_certs *certs;          /* the bundle's leaf (and chain) */
@@ -517,9 +517,8 @@ static int cert_trust(vctx *c, vb *b, int *go_on)
                        b->path, b->signer, p->roots[chosen].name, res.chain_len)) != 0) {
         return r;
     }
-    if (res.note[0] != '\0' &&
-        (r = add_check(c, "revocation", SIGN_CHECK_PASS, "OK", 0, art, b->path, b->signer, "bundle %s: %s", b->path,
-                       res.note)) != 0) {
+    if (res.note[0] != '\0' && (r = add_check(c, "revocation", SIGN_CHECK_PASS, "OK", 0, art, b->path, b->signer,
+                                              "bundle %s: %s", b->path, res.note)) != 0) {
         return r;
     }
     return add_check(c, "key-validity", SIGN_CHECK_PASS, "OK", 0, art, b->path, b->signer,
@@ -1223,8 +1222,8 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     for (size_t i = 0; i < nb; i++) {
         if (bundles[i].usable && !bundles[i].used &&
             (r = add_check(&c, "bundle", SIGN_CHECK_SKIP, "BUNDLE_UNUSED", 0, bundles[i].for_artifact,
-                           bundles[i].path, bundles[i].signer,
-                           "bundle %s signs none of the artifacts given", bundles[i].path)) != 0) {
+                           bundles[i].path, bundles[i].signer, "bundle %s signs none of the artifacts given",
+                           bundles[i].path)) != 0) {
             goto out;
         }
     }

@@ -19,11 +19,11 @@
 #include "internal.h"
 
 struct sign_x509_certs {
-    STACK_OF(X509) *sk;
+    STACK_OF(X509) * sk;
 };
 
 struct sign_x509_crls {
-    STACK_OF(X509_CRL) *sk;
+    STACK_OF(X509_CRL) * sk;
 };
 
 /* Longest passphrase asked for a PKCS#12 file. */
@@ -38,7 +38,8 @@ int sign_x509_certs_new(sign_x509_certs **out)
     *out = NULL;
     if ((c = calloc(1, sizeof(*c))) == NULL || (c->sk = sk_X509_new_null()) == NULL) {
         free(c);
-        return sign__error(SIGN_ENOMEM, "out of memory");
+        sign__error(SIGN_ENOMEM, "out of memory");
+        return SIGN_ENOMEM; /* literally non-zero: *out is set whenever 0 is returned */
     }
     *out = c;
     return 0;
@@ -243,7 +244,8 @@ int sign_x509_crls_new(sign_x509_crls **out)
     *out = NULL;
     if ((c = calloc(1, sizeof(*c))) == NULL || (c->sk = sk_X509_CRL_new_null()) == NULL) {
         free(c);
-        return sign__error(SIGN_ENOMEM, "out of memory");
+        sign__error(SIGN_ENOMEM, "out of memory");
+        return SIGN_ENOMEM; /* literally non-zero: *out is set whenever 0 is returned */
     }
     *out = c;
     return 0;
@@ -417,9 +419,9 @@ const char *sign_x509_eku_oid(const char *eku)
     static const struct {
         const char *name, *oid;
     } names[] = {
-        {"codeSigning", "1.3.6.1.5.5.7.3.3"},     {"serverAuth", "1.3.6.1.5.5.7.3.1"},
-        {"clientAuth", "1.3.6.1.5.5.7.3.2"},      {"emailProtection", "1.3.6.1.5.5.7.3.4"},
-        {"timeStamping", "1.3.6.1.5.5.7.3.8"},    {"OCSPSigning", "1.3.6.1.5.5.7.3.9"},
+        {"codeSigning", "1.3.6.1.5.5.7.3.3"},      {"serverAuth", "1.3.6.1.5.5.7.3.1"},
+        {"clientAuth", "1.3.6.1.5.5.7.3.2"},       {"emailProtection", "1.3.6.1.5.5.7.3.4"},
+        {"timeStamping", "1.3.6.1.5.5.7.3.8"},     {"OCSPSigning", "1.3.6.1.5.5.7.3.9"},
         {"documentSigning", "1.3.6.1.5.5.7.3.36"},
     };
     int dots = 0;
@@ -773,8 +775,8 @@ static int cmp_crl_time(const X509_CRL *const *a, const X509_CRL *const *b)
 }
 
 /* Revocation of cert (issued by issuer) under the CRLs. */
-static int check_revocation(sign_x509_result *res, X509 *cert, X509 *issuer, const sign_x509_crls *crls,
-                            int64_t now, const int64_t *signing_time)
+static int check_revocation(sign_x509_result *res, X509 *cert, X509 *issuer, const sign_x509_crls *crls, int64_t now,
+                            const int64_t *signing_time)
 {
     STACK_OF(X509_CRL) *mine = sk_X509_CRL_new(cmp_crl_time);
     char who[256], tbuf[32], nbuf[32], sbuf[32];
@@ -900,7 +902,7 @@ out:
 }
 
 /* Is the name the subject of a self-signed certificate in the list given? */
-static int names_ignored_root(const STACK_OF(X509) *ignored, const X509_NAME *n)
+static int names_ignored_root(const STACK_OF(X509) * ignored, const X509_NAME *n)
 {
     for (int i = 0; i < sk_X509_num(ignored); i++) {
         if (X509_NAME_cmp(X509_get_subject_name(sk_X509_value(ignored, i)), n) == 0) {
@@ -910,7 +912,7 @@ static int names_ignored_root(const STACK_OF(X509) *ignored, const X509_NAME *n)
     return 0;
 }
 
-static int chain_error(sign_x509_result *res, X509_STORE_CTX *ctx, const STACK_OF(X509) *ignored, const char *dn)
+static int chain_error(sign_x509_result *res, X509_STORE_CTX *ctx, const STACK_OF(X509) * ignored, const char *dn)
 {
     int err = X509_STORE_CTX_get_error(ctx);
     STACK_OF(X509) *part = X509_STORE_CTX_get0_chain(ctx);
@@ -1041,7 +1043,8 @@ int sign_x509_verify(sign_x509_result *res, const sign_x509_certs *chain, const 
         }
     }
     /* The leaf may make signatures and is meant for this use. */
-    if ((X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) == 0 || (X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE) == 0) {
+    if ((X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) == 0 ||
+        (X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE) == 0) {
         r = fail(res, SIGN_EUNTRUSTED, "KEY_USAGE_INVALID",
                  "certificate %s does not allow digital signatures (keyUsage digitalSignature %s); use a "
                  "code-signing certificate",

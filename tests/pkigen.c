@@ -96,7 +96,8 @@ pkigen_cert *pkigen_cert_new(const pkigen_cert_opts *o, const pkigen_cert *issue
     } else {
         pkigen_ext(c->x, ix, NID_basic_constraints, "critical,CA:FALSE");
         if (!o->no_key_usage) {
-            pkigen_ext(c->x, ix, NID_key_usage, o->no_digital_sig ? "critical,keyEncipherment" : "critical,digitalSignature");
+            pkigen_ext(c->x, ix, NID_key_usage,
+                       o->no_digital_sig ? "critical,keyEncipherment" : "critical,digitalSignature");
         }
         if (o->eku == NULL) {
             pkigen_ext(c->x, ix, NID_ext_key_usage, "codeSigning");

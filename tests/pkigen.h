@@ -22,20 +22,20 @@
 #define PKIGEN_RSA1024 "rsa1024"
 
 typedef struct pkigen_cert_opts {
-    const char *cn;       /* subject CN (O=signet test is added) */
-    const char *key;      /* PKIGEN_*; NULL: ec256 */
-    EVP_PKEY *use_key;    /* or this existing key (up-ref'd) */
-    int64_t not_before;   /* epoch seconds; 0: now - 30 days */
-    int64_t not_after;    /* 0: now + 30 days */
-    int ca;               /* CA:TRUE, keyUsage keyCertSign|cRLSign (no EKU) */
-    const char *eku;      /* leaf EKU: NULL "codeSigning"; "none"; "serverAuth"; "timeStamping" (critical) */
-    int no_key_usage;     /* leaf: no keyUsage extension at all */
-    int no_digital_sig;   /* leaf: keyUsage without digitalSignature */
-    const char *md;       /* "SHA256" (default), "SHA1", ... (ignored for Ed25519 issuers) */
-    const char *email;    /* subjectAltName email, or NULL */
-    const char *uri;      /* subjectAltName URI, or NULL */
-    long serial;          /* 0: a counter */
-    const char *crl_url;  /* CRL distribution point URI, or NULL */
+    const char *cn;      /* subject CN (O=signet test is added) */
+    const char *key;     /* PKIGEN_*; NULL: ec256 */
+    EVP_PKEY *use_key;   /* or this existing key (up-ref'd) */
+    int64_t not_before;  /* epoch seconds; 0: now - 30 days */
+    int64_t not_after;   /* 0: now + 30 days */
+    int ca;              /* CA:TRUE, keyUsage keyCertSign|cRLSign (no EKU) */
+    const char *eku;     /* leaf EKU: NULL "codeSigning"; "none"; "serverAuth"; "timeStamping" (critical) */
+    int no_key_usage;    /* leaf: no keyUsage extension at all */
+    int no_digital_sig;  /* leaf: keyUsage without digitalSignature */
+    const char *md;      /* "SHA256" (default), "SHA1", ... (ignored for Ed25519 issuers) */
+    const char *email;   /* subjectAltName email, or NULL */
+    const char *uri;     /* subjectAltName URI, or NULL */
+    long serial;         /* 0: a counter */
+    const char *crl_url; /* CRL distribution point URI, or NULL */
 } pkigen_cert_opts;
 
 typedef struct pkigen_cert {
@@ -58,9 +58,9 @@ void pkigen_write_p12(const char *path, const pkigen_cert *c, const pkigen_cert 
 
 typedef struct pkigen_crl_entry {
     long serial;
-    int64_t revoked_at;   /* revocationDate */
-    int reason;           /* CRL_REASON_* or -1 for none */
-    int64_t invalidity;   /* invalidityDate, 0 for none */
+    int64_t revoked_at; /* revocationDate */
+    int reason;         /* CRL_REASON_* or -1 for none */
+    int64_t invalidity; /* invalidityDate, 0 for none */
 } pkigen_crl_entry;
 
 /*

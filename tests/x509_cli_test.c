@@ -223,9 +223,8 @@ Test(x509_cli, unknown_root, .init = xc_setup, .fini = xc_teardown)
 
 Test(x509_cli, eku_key_usage_subject_and_globs, .init = xc_setup, .fini = xc_teardown)
 {
-    pkigen_cert_opts web = {.cn = "Release Signing 1", .eku = "serverAuth"}, nods = {.cn = "Release Signing 2",
-                                                                                      .no_digital_sig = 1},
-                     ok = {.cn = "Someone Else"};
+    pkigen_cert_opts web = {.cn = "Release Signing 1", .eku = "serverAuth"},
+                     nods = {.cn = "Release Signing 2", .no_digital_sig = 1}, ok = {.cn = "Someone Else"};
     pkigen_cert *a = xc_leaf("web", &web, NULL), *b = xc_leaf("nods", &nods, NULL), *c = xc_leaf("else", &ok, NULL);
 
     xc_policy("enforce", 1, ",\"subjects\":[\"CN=Release Signing*\"]", NULL);

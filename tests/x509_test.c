@@ -46,9 +46,9 @@ static void xt_pki_free(xt_pki *p)
  * signing_time NULL for none. Returns the reason (static) and fills *res.
  */
 static const char *xt_verify(sign_x509_result *res, const pkigen_cert *const *chain, size_t nchain,
-                             const pkigen_cert *root, const pkigen_cert *const *ints, size_t nints, X509_CRL *const *crls,
-                             size_t ncrls, const char *const *subjects, size_t nsubjects, int64_t at,
-                             const int64_t *signing_time)
+                             const pkigen_cert *root, const pkigen_cert *const *ints, size_t nints,
+                             X509_CRL *const *crls, size_t ncrls, const char *const *subjects, size_t nsubjects,
+                             int64_t at, const int64_t *signing_time)
 {
     sign_x509_certs *c = pkigen_certs(chain, nchain), *r = pkigen_certs(&root, 1),
                     *i = nints ? pkigen_certs(ints, nints) : NULL;
@@ -343,8 +343,8 @@ Test(x509, invalidity_date_before_signing_time)
 
     xt_pki_make(&p, NULL);
     e.serial = pkigen_serial(p.leaf);
-    e.revoked_at = p.now - XT_DAY;          /* published after the signing time ... */
-    e.invalidity = p.now - 5 * XT_DAY;      /* ... but the key was compromised before it */
+    e.revoked_at = p.now - XT_DAY;     /* published after the signing time ... */
+    e.invalidity = p.now - 5 * XT_DAY; /* ... but the key was compromised before it */
     st = p.now - 3 * XT_DAY;
     xt_crls(crls, &p, &e, 1);
     cr_assert_str_eq(xt_simple(&res, &p, crls, 2, &st), "CERT_REVOKED", "%s", res.message);
@@ -448,8 +448,8 @@ Test(x509, crl_missing_for_a_chain_certificate)
 
 Test(x509, subject_patterns)
 {
-    pkigen_cert_opts lo = {.cn = "Release Signing 1", .email = "release@example.com",
-                           .uri = "https://ci.example.com/release"};
+    pkigen_cert_opts lo = {
+        .cn = "Release Signing 1", .email = "release@example.com", .uri = "https://ci.example.com/release"};
     xt_pki p;
     sign_x509_result res;
     const pkigen_cert *chain[1], *ints[1];

@@ -9,27 +9,28 @@
 #include "cli.h"
 #include "output.h"
 
-static const char sign_usage[] = "usage: signet sign (-k KEY [--cert CERT] | --p12 FILE) [--embed-chain]\n"
-                                 "                   [--passphrase-file F] [--allow FINDING]... [-o BUNDLE]\n"
-                                 "                   [--name NAME]... ARTIFACT...\n"
-                                 "\n"
-                                 "Sign files and zips into one Sigstore bundle (default ARTIFACT.sigstore.json\n"
-                                 "for a single artifact; -o is required for several).\n"
-                                 "\n"
-                                 "  -k, --key KEY            private key (PKCS#8 PEM); passphrase from\n"
-                                 "                           SIGNET_PASSPHRASE, --passphrase-file or the terminal\n"
-                                 "      --cert CERT          sign as the X.509 certificate of KEY (PEM or DER; the\n"
-                                 "                           leaf, optionally followed by intermediates)\n"
-                                 "      --p12 FILE           key and certificates from a PKCS#12 file instead of -k\n"
-                                 "      --embed-chain        put the intermediates in the bundle (v0.2; never the root)\n"
-                                 "      --passphrase-file F  read the key's passphrase from the first line of F\n"
-                                 "      --allow FINDING      sign despite a dangerous finding with this id\n"
-                                 "  -o, --output BUNDLE      write the bundle here (atomically)\n"
-                                 "      --name NAME          name of the next artifact in the manifest (once per\n"
-                                 "                           artifact, in order; default: the path given)\n"
-                                 "      --event-log FILE     append one JSON event line for this decision to FILE\n"
-                                 "      --syslog             send the event to syslog (facility auth)\n"
-                                 "  -h, --help               show this help\n";
+static const char sign_usage[] =
+    "usage: signet sign (-k KEY [--cert CERT] | --p12 FILE) [--embed-chain]\n"
+    "                   [--passphrase-file F] [--allow FINDING]... [-o BUNDLE]\n"
+    "                   [--name NAME]... ARTIFACT...\n"
+    "\n"
+    "Sign files and zips into one Sigstore bundle (default ARTIFACT.sigstore.json\n"
+    "for a single artifact; -o is required for several).\n"
+    "\n"
+    "  -k, --key KEY            private key (PKCS#8 PEM); passphrase from\n"
+    "                           SIGNET_PASSPHRASE, --passphrase-file or the terminal\n"
+    "      --cert CERT          sign as the X.509 certificate of KEY (PEM or DER; the\n"
+    "                           leaf, optionally followed by intermediates)\n"
+    "      --p12 FILE           key and certificates from a PKCS#12 file instead of -k\n"
+    "      --embed-chain        put the intermediates in the bundle (v0.2; never the root)\n"
+    "      --passphrase-file F  read the key's passphrase from the first line of F\n"
+    "      --allow FINDING      sign despite a dangerous finding with this id\n"
+    "  -o, --output BUNDLE      write the bundle here (atomically)\n"
+    "      --name NAME          name of the next artifact in the manifest (once per\n"
+    "                           artifact, in order; default: the path given)\n"
+    "      --event-log FILE     append one JSON event line for this decision to FILE\n"
+    "      --syslog             send the event to syslog (facility auth)\n"
+    "  -h, --help               show this help\n";
 
 static int same_path(const char *a, const char *b)
 {
@@ -98,18 +99,12 @@ static void print_refusal(sign_artifact *const *arts, size_t n, char *const *all
 int cmd_sign(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"key", required_argument, NULL, 'k'},
-        {"passphrase-file", required_argument, NULL, 'P'},
-        {"allow", required_argument, NULL, 'A'},
-        {"output", required_argument, NULL, 'o'},
-        {"name", required_argument, NULL, 'N'},
-        {"event-log", required_argument, NULL, 'L'},
-        {"syslog", no_argument, NULL, 'S'},
-        {"cert", required_argument, NULL, 'C'},
-        {"p12", required_argument, NULL, 'p'},
-        {"embed-chain", no_argument, NULL, 'E'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"key", required_argument, NULL, 'k'},   {"passphrase-file", required_argument, NULL, 'P'},
+        {"allow", required_argument, NULL, 'A'}, {"output", required_argument, NULL, 'o'},
+        {"name", required_argument, NULL, 'N'},  {"event-log", required_argument, NULL, 'L'},
+        {"syslog", no_argument, NULL, 'S'},      {"cert", required_argument, NULL, 'C'},
+        {"p12", required_argument, NULL, 'p'},   {"embed-chain", no_argument, NULL, 'E'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
     };
     sign_sign_options opts = SIGN_SIGN_OPTIONS_INIT;
     cli_passphrase pp = {NULL, 0};
@@ -281,8 +276,8 @@ int cmd_sign(int argc, char **argv)
     if (certs != NULL) {
         char *subj = sign_text_safe(info.subject);
 
-        printf("signed %zu artifact(s) -> %s (certificate %s, key id %s%s)\n", nart, output,
-               subj != NULL ? subj : "", keyid, embed_chain ? ", chain embedded" : "");
+        printf("signed %zu artifact(s) -> %s (certificate %s, key id %s%s)\n", nart, output, subj != NULL ? subj : "",
+               keyid, embed_chain ? ", chain embedded" : "");
         free(subj);
     } else {
         printf("signed %zu artifact(s) -> %s (key id %s)\n", nart, output, keyid);

@@ -51,14 +51,14 @@ SIGN_EXTERN size_t sign_x509_crls_count(const sign_x509_crls *c);
 
 /* Facts about one certificate, for a signer to check before signing. */
 typedef struct sign_x509_info {
-    char subject[512];   /* one-line RFC 2253 form, see sign_x509_verify */
-    int64_t not_before;  /* seconds since the epoch */
-    int64_t not_after;   /* seconds since the epoch */
-    int has_eku;         /* an extendedKeyUsage extension is present */
-    int code_signing;    /* it lists id-kp-codeSigning */
-    int has_key_usage;   /* a keyUsage extension is present */
+    char subject[512];     /* one-line RFC 2253 form, see sign_x509_verify */
+    int64_t not_before;    /* seconds since the epoch */
+    int64_t not_after;     /* seconds since the epoch */
+    int has_eku;           /* an extendedKeyUsage extension is present */
+    int code_signing;      /* it lists id-kp-codeSigning */
+    int has_key_usage;     /* a keyUsage extension is present */
     int digital_signature; /* keyUsage digitalSignature is set */
-    int is_ca;           /* basicConstraints cA */
+    int is_ca;             /* basicConstraints cA */
 } sign_x509_info;
 
 SIGN_EXTERN int sign_x509_certs_info(sign_x509_info *out, const sign_x509_certs *c, size_t i);
@@ -128,8 +128,7 @@ typedef struct sign_x509_result {
  * when every check passed, else res->code.
  */
 SIGN_EXTERN SIGN_WARN_UNUSED int sign_x509_verify(sign_x509_result *res, const sign_x509_certs *chain,
-                                                  const sign_x509_trust *trust,
-                                                  const sign_x509_verify_options *opts);
+                                                  const sign_x509_trust *trust, const sign_x509_verify_options *opts);
 
 /* The OID (dotted) of an EKU name or dotted OID; NULL when unknown. Static string or eku itself. */
 SIGN_EXTERN const char *sign_x509_eku_oid(const char *eku);
