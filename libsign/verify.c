@@ -41,7 +41,7 @@ typedef struct vb {
     const char *for_artifact; /* artifact name when this is its default bundle, else NULL */
     sign_bundle *bundle;
     sign_statement *st;   /* parsed from the verified payload, or NULL */
-    size_t key;           /* index of the policy key whose signature verified, or SIZE_MAX */
+    size_t key;           /* index of the policy key whose signature verified */
     int usable;           /* signature verified by a policy key and statement parsed */
     int in_window;        /* that key is within its validity window */
     int used;             /* covers (or name-matches) one of the given artifacts */
