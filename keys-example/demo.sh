@@ -54,6 +54,27 @@ if command -v zip >/dev/null; then
     refused added
 fi
 
+say "sign the zip with the example code-signing certificate (keys-example/pki/signer.pem)"
+if show "$signet" sign -k "$here/pki/signer.key" --cert "$here/pki/signer.pem" -o cert.sigstore.json app-1.0.zip; then
+    say "verify it under keys-example/policy-pki.json (chain to the example root, EKU, subject, CRLs)"
+    show "$signet" verify -p "$here/policy-pki.json" -b cert.sigstore.json app-1.0.zip
+    rc=$?
+    echo "exit status $rc"
+    if [ "$rc" -ne 0 ]; then
+        echo "demo: the certificate-signed zip did not verify (expired example PKI? rerun keys-example/make-pki.sh)" >&2
+        ok=0
+    fi
+    say "a certificate revoked by the example CRL is refused (exit status 5)"
+    show "$signet" sign -k "$here/pki/revoked.key" --cert "$here/pki/revoked.pem" -o revoked.sigstore.json app-1.0.zip
+    show "$signet" verify -p "$here/policy-pki.json" -b revoked.sigstore.json app-1.0.zip
+    rc=$?
+    echo "exit status $rc"
+    [ "$rc" -eq 5 ] || { echo "demo: the revoked certificate was NOT refused" >&2; ok=0; }
+else
+    echo "demo: signing with the example certificate failed (expired example PKI? rerun keys-example/make-pki.sh)" >&2
+    ok=0
+fi
+
 if [ "$ok" -eq 1 ]; then
     say "demo passed: the signed zip verified and every tampered copy was refused"
     exit 0

@@ -91,6 +91,11 @@ int64_t sign__now(void);
  * DER, compressed or uncompressed EC point): key ids differ then, keys do not.
  */
 int sign__key_same(const sign_key *a, const sign_key *b);
+/* Classify, check and wrap an OpenSSL key (taken over, also on failure); what names it in messages. */
+struct evp_pkey_st;
+int sign__key_adopt(sign_key **out, struct evp_pkey_st *pkey, int has_private, const char *what);
+/* The OpenSSL key inside key (borrowed). */
+const struct evp_pkey_st *sign__key_pkey(const sign_key *key);
 
 /* DSSE envelope <-> JSON object (used by the bundle). */
 int sign__envelope_from_json(sign_envelope **out, const json_t *obj, const char *what);

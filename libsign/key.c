@@ -952,3 +952,15 @@ int sign_key_verify(const sign_key *key, const void *msg, size_t msglen, const u
     }
     return 0;
 }
+
+/* ---- for x509.c -------------------------------------------------------- */
+
+int sign__key_adopt(sign_key **out, struct evp_pkey_st *pkey, int has_private, const char *what)
+{
+    return key_adopt(out, pkey, has_private, what);
+}
+
+const struct evp_pkey_st *sign__key_pkey(const sign_key *key)
+{
+    return key->pkey;
+}

@@ -60,6 +60,9 @@ void sign_policy_free(sign_policy *p)
         free_strv(r->subjects, r->nsubjects);
         free(r->eku);
         free_strv(r->artifacts, r->nartifacts);
+        sign_x509_certs_free(r->root_certs);
+        sign_x509_certs_free(r->intermediate_certs);
+        sign_x509_crls_free(r->crl_list);
     }
     free(p->roots);
     free(p);
@@ -514,9 +517,11 @@ static int parse_root(sign__policy_root *rt, const pol_ctx *c, const json_t *obj
     if ((r = get_string(&s, c, obj, prefix, "eku", 0)) != 0) {
         return r;
     }
-    if (s != NULL && strcmp(s, "codeSigning") != 0) {
-        return sign__error(SIGN_EPARSE, "%s: %s.eku: \"%s\" is not supported; use \"codeSigning\"", c->what, prefix,
-                           s);
+    if (s != NULL && sign_x509_eku_oid(s) == NULL) {
+        return sign__error(SIGN_EPARSE,
+                           "%s: %s.eku: \"%s\" is not a known extended key usage; use \"codeSigning\" (the "
+                           "default), another name from docs/policy.md or a dotted OID",
+                           c->what, prefix, s);
     }
     if ((rt->eku = sign__strdup(s != NULL ? s : "codeSigning")) == NULL) {
         return SIGN_ENOMEM;
@@ -525,14 +530,21 @@ static int parse_root(sign__policy_root *rt, const pol_ctx *c, const json_t *obj
         (r = parse_globs(&rt->artifacts, &rt->nartifacts, c, obj, prefix)) != 0) {
         return r;
     }
-    if ((r = get_file(&rt->certificates, c, obj, prefix, "certificates", 1, 0)) != 0 ||
-        (r = get_file(&rt->intermediates, c, obj, prefix, "intermediates", 0, 0)) != 0) {
+    if ((r = get_file(&rt->certificates, c, obj, prefix, "certificates", 1, -1)) != 0 ||
+        (r = get_file(&rt->intermediates, c, obj, prefix, "intermediates", 0, -1)) != 0) {
         return r;
+    }
+    if ((r = sign_x509_certs_load(&rt->root_certs, rt->certificates)) != 0) {
+        return sign__error_context(r, "%s: %s.certificates", c->what, prefix);
+    }
+    if (rt->intermediates != NULL && (r = sign_x509_certs_load(&rt->intermediate_certs, rt->intermediates)) != 0) {
+        return sign__error_context(r, "%s: %s.intermediates", c->what, prefix);
     }
     if ((r = get_strv(&rt->crls, &rt->ncrls, c, obj, prefix, "crls", 1)) != 0) {
         return r;
     }
     for (size_t i = 0; i < rt->ncrls; i++) {
+        sign_x509_crls *one = NULL;
         char *resolved = NULL;
 
         snprintf(f, sizeof(f), "%s.crls[%zu]", prefix, i);
@@ -541,8 +553,19 @@ static int parse_root(sign__policy_root *rt, const pol_ctx *c, const json_t *obj
         }
         free(rt->crls[i]);
         rt->crls[i] = resolved;
-        if ((r = check_pem(c, f, resolved, 1)) != 0) {
-            return r;
+        if ((r = sign_x509_crls_load(&one, resolved)) != 0) {
+            return sign__error_context(r, "%s: %s", c->what, f);
+        }
+        if (rt->crl_list == NULL) {
+            rt->crl_list = one;
+            one = NULL; /* transferred */
+        } else {
+            r = sign_x509_crls_merge(rt->crl_list, one);
+            sign_x509_crls_free(one);
+            one = NULL;
+            if (r != 0) {
+                return sign__error_context(r, "%s: %s", c->what, f);
+            }
         }
     }
     return 0;

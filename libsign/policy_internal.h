@@ -18,7 +18,7 @@ typedef struct sign__policy_key {
     int64_t not_before, not_after; /* seconds since the epoch */
 } sign__policy_key;
 
-/* One entry of "roots": validated at load, not yet used to verify. */
+/* One entry of "roots": its certificates and CRLs loaded at policy load. */
 typedef struct sign__policy_root {
     char *name;
     char *certificates;  /* resolved paths */
@@ -30,6 +30,9 @@ typedef struct sign__policy_root {
     char *eku; /* "codeSigning" */
     char **artifacts;
     size_t nartifacts;
+    sign_x509_certs *root_certs;         /* the trust anchors of "certificates" */
+    sign_x509_certs *intermediate_certs; /* "intermediates", or NULL */
+    sign_x509_crls *crl_list;            /* every CRL of "crls", or NULL when none is named */
 } sign__policy_root;
 
 struct sign_policy {

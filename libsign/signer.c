@@ -22,7 +22,7 @@ static int scan_all(sign_artifact ***out, const sign_sign_options *opts)
     int r;
 
     *out = NULL;
-    if (opts == NULL || opts->version != SIGN_SIGN_OPTIONS_VERSION) {
+    if (opts == NULL || (opts->version != SIGN_SIGN_OPTIONS_VERSION && opts->version != 1)) {
         return sign__error(SIGN_EINVAL, "sign options: unknown version");
     }
     if (opts->nartifacts == 0 || opts->artifacts == NULL) {
@@ -107,6 +107,74 @@ int sign_hash(sign_statement **out_statement, sign_artifact ***out_artifacts, co
     return r;
 }
 
+/* The certificate must be the key's and valid now. */
+static int check_certificate(const sign_sign_options *opts)
+{
+    sign_x509_info info;
+    char tbuf[32];
+    int64_t now = sign__now();
+    int r;
+
+    if (sign_x509_certs_count(opts->certs) == 0) {
+        return sign__error(SIGN_EINVAL, "signing with a certificate needs at least one certificate");
+    }
+    if ((r = sign_x509_certs_info(&info, opts->certs, 0)) != 0) {
+        return r;
+    }
+    if (!sign_x509_key_matches(opts->certs, 0, opts->key)) {
+        return sign__error(SIGN_EINVAL,
+                           "the private key does not match certificate %s (the first certificate must be the "
+                           "key's own); give the key and certificate that belong together",
+                           info.subject);
+    }
+    if (now < info.not_before) {
+        sign_format_time(tbuf, sizeof(tbuf), info.not_before);
+        return sign__error(SIGN_EEXPIRED, "certificate %s is not valid yet (valid from %s); check the clock",
+                           info.subject, tbuf);
+    }
+    if (now > info.not_after) {
+        sign_format_time(tbuf, sizeof(tbuf), info.not_after);
+        return sign__error(SIGN_EEXPIRED, "certificate %s expired at %s; renew it before signing", info.subject,
+                           tbuf);
+    }
+    return 0;
+}
+
+/* A bundle carrying the certificate (and with embed_chain the intermediates). env is transferred on success. */
+static int bundle_x509(sign_bundle **out, sign_envelope *env, const sign_sign_options *opts)
+{
+    size_t n = sign_x509_certs_count(opts->certs), nchain = 0;
+    unsigned char **ders = NULL;
+    size_t *lens = NULL;
+    int r;
+
+    *out = NULL;
+    if ((ders = calloc(n, sizeof(*ders))) == NULL || (lens = calloc(n, sizeof(*lens))) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((r = sign_x509_certs_der(&ders[0], &lens[0], opts->certs, 0)) != 0) {
+        goto out;
+    }
+    for (size_t i = 1; opts->embed_chain && i < n; i++) {
+        if (sign_x509_certs_self_signed(opts->certs, i)) {
+            continue; /* never the root: the verifier's policy supplies it */
+        }
+        nchain++;
+        if ((r = sign_x509_certs_der(&ders[nchain], &lens[nchain], opts->certs, i)) != 0) {
+            goto out;
+        }
+    }
+    r = sign_bundle_new_x509(out, env, ders[0], lens[0], (const unsigned char *const *)(ders + 1), lens + 1, nchain);
+out:
+    for (size_t i = 0; ders != NULL && i < n; i++) {
+        free(ders[i]);
+    }
+    free(ders);
+    free(lens);
+    return r;
+}
+
 int sign_sign(sign_bundle **out_bundle, sign_artifact ***out_artifacts, const sign_sign_options *opts)
 {
     sign_manifest_options mo = SIGN_MANIFEST_OPTIONS_INIT;
@@ -114,6 +182,7 @@ int sign_sign(sign_bundle **out_bundle, sign_artifact ***out_artifacts, const si
     sign_statement *st = NULL;
     sign_envelope *env = NULL;
     sign_bundle *b = NULL;
+    const sign_x509_certs *certs;
     char *payload = NULL;
     size_t plen = 0;
     int r;
@@ -122,11 +191,15 @@ int sign_sign(sign_bundle **out_bundle, sign_artifact ***out_artifacts, const si
     if (out_artifacts != NULL) {
         *out_artifacts = NULL;
     }
-    if (opts == NULL || opts->version != SIGN_SIGN_OPTIONS_VERSION) {
+    if (opts == NULL || (opts->version != SIGN_SIGN_OPTIONS_VERSION && opts->version != 1)) {
         return sign__error(SIGN_EINVAL, "sign options: unknown version");
     }
     if (opts->key == NULL || !sign_key_has_private(opts->key)) {
         return sign__error(SIGN_EINVAL, "signing needs a private key");
+    }
+    certs = opts->version >= 2 ? opts->certs : NULL;
+    if (certs != NULL && (r = check_certificate(opts)) != 0) {
+        return r;
     }
     if (opts->output != NULL) {
         for (size_t i = 0; i < opts->nartifacts; i++) {
@@ -146,7 +219,8 @@ int sign_sign(sign_bundle **out_bundle, sign_artifact ***out_artifacts, const si
     if ((r = sign_statement_build(&st, arts, opts->nartifacts, &mo)) != 0 ||
         (r = sign_statement_serialize(&payload, &plen, st)) != 0 ||
         (r = sign_envelope_new(&env, SIGN_INTOTO_PAYLOAD_TYPE, payload, plen)) != 0 ||
-        (r = sign_envelope_sign(env, opts->key)) != 0 || (r = sign_bundle_new(&b, env, opts->key)) != 0) {
+        (r = sign_envelope_sign(env, opts->key)) != 0 ||
+        (r = certs != NULL ? bundle_x509(&b, env, opts) : sign_bundle_new(&b, env, opts->key)) != 0) {
         goto out;
     }
     env = NULL; /* transferred */

@@ -8,6 +8,7 @@
 
 #include "internal.h"
 #include "policy_internal.h"
+#include "sign/x509.h"
 
 /* Entry mismatches reported one by one before they are summarised. */
 #define VERIFY_MAX_ENTRY_CHECKS 1000
@@ -39,11 +40,22 @@ typedef struct vb {
     char *owned_path;         /* the default "<artifact>.sigstore.json" */
     const char *for_artifact; /* artifact name when this is its default bundle, else NULL */
     sign_bundle *bundle;
-    sign_statement *st; /* parsed from the verified payload, or NULL */
-    size_t key;         /* index of the policy key whose signature verified */
-    int usable;         /* signature verified by a policy key and statement parsed */
-    int in_window;      /* that key is within its validity window */
-    int used;           /* covers (or name-matches) one of the given artifacts */
+    sign_statement *st;   /* parsed from the verified payload, or NULL */
+    size_t key;           /* index of the policy key whose signature verified */
+    int usable;           /* signature verified by a policy key and statement parsed */
+    int in_window;        /* that key is within its validity window */
+    int used;             /* covers (or name-matches) one of the given artifacts */
+    int has_signing_time; /* a trusted RFC 3161 time was proven (timestamp check) */
+    int64_t signing_time; /* that time: the earliest verified genTime */
+    /* The signer, whether a policy key or a certificate under a policy root. */
+    const char *signer;      /* policy key name or the leaf's subject DN */
+    const char *signer_kind; /* "policy key" or "certificate" */
+    char *const *globs;      /* artifact globs of the key or of the root */
+    size_t nglobs;
+    char signer_id[SIGN_KEYID_SIZE]; /* counted once for the threshold: key id of the signing key */
+    sign_x509_certs *certs;          /* the bundle's leaf (and chain) */
+    sign_key *cert_key;              /* the leaf's public key */
+    char subject[512];               /* the leaf's subject DN */
 } vb;
 
 typedef struct vctx {
@@ -236,14 +248,14 @@ static void hex32(char out[2 * SIGN_SHA256_LEN + 1], const unsigned char *d)
     }
 }
 
-/* Globs of a key as one readable string ("app-*.zip, *.tar"). */
-static void globs_text(char *out, size_t outsize, const sign__policy_key *k)
+/* Globs of a signer as one readable string ("app-*.zip, *.tar"). */
+static void globs_text(char *out, size_t outsize, const vb *k)
 {
     size_t used = 0;
 
     out[0] = '\0';
-    for (size_t i = 0; i < k->nartifacts && used + 1 < outsize; i++) {
-        int n = snprintf(out + used, outsize - used, "%s\"%s\"", i ? ", " : "", k->artifacts[i]);
+    for (size_t i = 0; i < k->nglobs && used + 1 < outsize; i++) {
+        int n = snprintf(out + used, outsize - used, "%s\"%s\"", i ? ", " : "", k->globs[i]);
 
         if (n < 0) {
             break;
@@ -252,10 +264,10 @@ static void globs_text(char *out, size_t outsize, const sign__policy_key *k)
     }
 }
 
-static int key_allows(const sign__policy_key *k, const char *name)
+static int key_allows(const vb *k, const char *name)
 {
-    for (size_t i = 0; i < k->nartifacts; i++) {
-        if (sign_policy_glob_match(k->artifacts[i], name)) {
+    for (size_t i = 0; i < k->nglobs; i++) {
+        if (sign_policy_glob_match(k->globs[i], name)) {
             return 1;
         }
     }
@@ -325,21 +337,194 @@ static int path_tail(char *buf, size_t size, const char *path, size_t n)
  * pattern "*.zip" matches /srv/in/app.zip, a pattern "dist" "/" "*.zip"
  * matches /srv/in/dist/app.zip but not /srv/in/other/app.zip.
  */
-static int key_allows_path(const sign__policy_key *k, const char *path)
+static int key_allows_path(const vb *k, const char *path)
 {
     char tail[4097];
 
-    for (size_t i = 0; i < k->nartifacts; i++) {
+    for (size_t i = 0; i < k->nglobs; i++) {
         size_t n = 1;
 
-        for (const char *q = k->artifacts[i]; *q != '\0'; q++) {
+        for (const char *q = k->globs[i]; *q != '\0'; q++) {
             n += *q == '/';
         }
-        if (path_tail(tail, sizeof(tail), path, n) && sign_policy_glob_match(k->artifacts[i], tail)) {
+        if (path_tail(tail, sizeof(tail), path, n) && sign_policy_glob_match(k->globs[i], tail)) {
             return 1;
         }
     }
     return 0;
+}
+
+/* ---- X.509 signers ----------------------------------------------------- */
+
+/*
+ * A bundle with a certificate: the leaf (and the bundle's chain) are read,
+ * and the signature must verify under the leaf's key. *go_on is set when
+ * it does; otherwise the failure was recorded.
+ */
+static int cert_signature(vctx *c, vb *b, const sign_envelope *env, int *go_on)
+{
+    const char *art = b->for_artifact;
+    const unsigned char *der;
+    size_t len = 0, n = sign_bundle_chain_count(b->bundle);
+    sign_x509_info info;
+    int r;
+
+    *go_on = 0;
+    if ((r = sign_x509_certs_new(&b->certs)) != 0) {
+        return r;
+    }
+    for (size_t i = 0; i < (n > 0 ? n : 1) && r == 0; i++) {
+        der = n > 0 ? sign_bundle_chain_cert(b->bundle, i, &len) : sign_bundle_certificate(b->bundle, &len);
+        r = sign_x509_certs_add_der(b->certs, der, len);
+    }
+    if (r == 0) {
+        r = sign_x509_certs_info(&info, b->certs, 0);
+    }
+    if (r == SIGN_ENOMEM) {
+        return r;
+    }
+    if (r != 0) {
+        return add_check(c, "signer", SIGN_CHECK_FAIL, "CERTIFICATE_MALFORMED", SIGN_EPARSE, art, b->path, NULL,
+                         "bundle %s: its certificate cannot be read: %s; re-sign with signet sign --cert", b->path,
+                         sign_error_last());
+    }
+    snprintf(b->subject, sizeof(b->subject), "%s", info.subject);
+    b->signer = b->subject;
+    b->signer_kind = "certificate";
+    r = sign_x509_certs_key(&b->cert_key, b->certs, 0);
+    if (r == SIGN_ENOMEM) {
+        return r;
+    }
+    if (r != 0) {
+        return add_check(c, "signature", SIGN_CHECK_FAIL, "WEAK_ALGORITHM", SIGN_EUNTRUSTED, art, b->path, b->signer,
+                         "bundle %s: the key of certificate %s is not accepted: %s; sign with an ECDSA P-256/P-384, "
+                         "Ed25519 or RSA (2048 bits or more) certificate",
+                         b->path, b->signer, sign_error_last());
+    }
+    if ((r = sign_key_id(b->signer_id, sizeof(b->signer_id), b->cert_key)) != 0) {
+        return r;
+    }
+    /* The same key listed as a raw policy key counts once with it. */
+    for (size_t i = 0; i < c->policy->nkeys; i++) {
+        if (sign__key_same(c->policy->keys[i].key, b->cert_key)) {
+            snprintf(b->signer_id, sizeof(b->signer_id), "%s", c->policy->keys[i].keyid);
+        }
+    }
+    if (sign_envelope_verify(env, 0, b->cert_key) != 0) {
+        sign__error_clear();
+        return add_check(c, "signature", SIGN_CHECK_FAIL, "SIGNATURE_INVALID", SIGN_EBADSIG, art, b->path, b->signer,
+                         "bundle %s: the signature does not verify under the key of its certificate %s; the bundle "
+                         "was altered or signed by another key - re-sign the artifacts",
+                         b->path, b->signer);
+    }
+    *go_on = 1;
+    return add_check(c, "signature", SIGN_CHECK_PASS, "OK", 0, art, b->path, b->signer,
+                     "bundle %s: signature verifies under the key of certificate %s (key id %s)", b->path, b->signer,
+                     b->signer_id);
+}
+
+/* The check a sign_x509_verify reason belongs to. */
+static const char *cert_check_name(const char *reason)
+{
+    if (strcmp(reason, "CERT_EXPIRED") == 0 || strcmp(reason, "CERT_NOT_YET_VALID") == 0) {
+        return "key-validity";
+    }
+    if (strncmp(reason, "CRL_", 4) == 0 || strcmp(reason, "CERT_REVOKED") == 0) {
+        return "revocation";
+    }
+    return "signer";
+}
+
+static int chain_not_built(const char *reason)
+{
+    return strcmp(reason, "ROOT_UNKNOWN") == 0 || strcmp(reason, "CHAIN_INCOMPLETE") == 0 ||
+           strcmp(reason, "CHAIN_INVALID") == 0;
+}
+
+/*
+ * The certificate must chain to a policy root with every check passing,
+ * judged at the trusted signing time when there is one, else at now (--at).
+ * The first root the chain builds to decides. *go_on is set when the
+ * statement should still be read (trusted, or only expired/revoked).
+ */
+static int cert_trust(vctx *c, vb *b, int *go_on)
+{
+    const sign_policy *p = c->policy;
+    const char *art = b->for_artifact;
+    sign_x509_verify_options o = SIGN_X509_VERIFY_OPTIONS_INIT;
+    sign_x509_result res, first;
+    char when[32];
+    size_t chosen = SIZE_MAX;
+    int r;
+
+    *go_on = 0;
+    if (p->nroots == 0) {
+        return add_check(c, "signer", SIGN_CHECK_FAIL, "ROOT_UNKNOWN", SIGN_EUNTRUSTED, art, b->path, b->signer,
+                         "bundle %s is signed with certificate %s, but the policy names no roots; add its root CA "
+                         "to the policy's roots, or sign with a policy key",
+                         b->path, b->signer);
+    }
+    o.at = c->at;
+    o.signing_time = b->has_signing_time ? &b->signing_time : NULL;
+    memset(&first, 0, sizeof(first));
+    for (size_t i = 0; i < p->nroots; i++) {
+        const sign__policy_root *rt = &p->roots[i];
+        sign_x509_trust t = SIGN_X509_TRUST_INIT;
+
+        t.roots = rt->root_certs;
+        t.intermediates = rt->intermediate_certs;
+        t.crls = rt->crl_list;
+        t.eku = rt->eku;
+        t.subjects = (const char *const *)rt->subjects;
+        t.nsubjects = rt->nsubjects;
+        r = sign_x509_verify(&res, b->certs, &t, &o);
+        if (r != 0 && strcmp(res.reason, "ERROR") == 0) {
+            return r;
+        }
+        if (i == 0) {
+            first = res;
+        }
+        if (r == 0 || !chain_not_built(res.reason)) {
+            chosen = i;
+            break;
+        }
+    }
+    sign__error_clear();
+    if (chosen == SIZE_MAX) {
+        return add_check(c, "signer", SIGN_CHECK_FAIL, first.reason, first.code, art, b->path, b->signer,
+                         "bundle %s: %s%s", b->path, first.message,
+                         p->nroots > 1 ? " (reported for the first root; no other root accepts it either)" : "");
+    }
+    b->globs = p->roots[chosen].artifacts;
+    b->nglobs = p->roots[chosen].nartifacts;
+    if (sign_format_time(when, sizeof(when), res.judged_at) != 0) {
+        snprintf(when, sizeof(when), "%lld", (long long)res.judged_at);
+    }
+    if (res.code != 0) {
+        const char *check = cert_check_name(res.reason);
+
+        r = add_check(c, check, SIGN_CHECK_FAIL, res.reason, res.code, art, b->path, b->signer,
+                      "bundle %s: %s (policy root \"%s\")", b->path, res.message, p->roots[chosen].name);
+        /* Trusted but expired or revoked: the statement is still read and reported, never counted. */
+        *go_on = r == 0 && strcmp(check, "signer") != 0;
+        return r;
+    }
+    b->in_window = 1;
+    *go_on = 1;
+    if ((r = add_check(c, "signer", SIGN_CHECK_PASS, "OK", 0, art, b->path, b->signer,
+                       "bundle %s is signed by certificate %s, which chains to policy root \"%s\" (%zu "
+                       "certificates)",
+                       b->path, b->signer, p->roots[chosen].name, res.chain_len)) != 0) {
+        return r;
+    }
+    if (res.note[0] != '\0' && (r = add_check(c, "revocation", SIGN_CHECK_PASS, "OK", 0, art, b->path, b->signer,
+                                              "bundle %s: %s", b->path, res.note)) != 0) {
+        return r;
+    }
+    return add_check(c, "key-validity", SIGN_CHECK_PASS, "OK", 0, art, b->path, b->signer,
+                     "certificate chain of %s is valid%s at %s%s", b->signer,
+                     p->roots[chosen].crl_list != NULL ? " and not revoked" : "", when,
+                     b->has_signing_time ? " (the trusted signing time)" : "");
 }
 
 /* ---- per bundle -------------------------------------------------------- */
@@ -350,10 +535,10 @@ static int verify_bundle(vctx *c, vb *b)
     const sign_envelope *env;
     const char *ptype, *keyid, *hint, *art = b->for_artifact;
     const unsigned char *payload;
-    const sign__policy_key *k;
+    const sign__policy_key *k = NULL;
     char tbuf[32] = "", wbuf[32] = "";
     size_t len, ki;
-    int r, type_ok;
+    int r, type_ok, is_cert, go_on = 0;
 
     r = sign_bundle_read(&b->bundle, b->path, c->limits);
     if (r == SIGN_ENOMEM) {
@@ -384,16 +569,18 @@ static int verify_bundle(vctx *c, vb *b)
         return r;
     }
     len = 0;
-    if (sign_bundle_certificate(b->bundle, &len) != NULL) {
-        return add_check(c, "signer", SIGN_CHECK_FAIL, "CERTIFICATE_UNSUPPORTED", SIGN_EUNTRUSTED, art, b->path, NULL,
-                         "bundle %s is signed with an X.509 certificate; certificate signers are not supported yet "
-                         "by this version of signet - sign with a key listed in the policy's keys",
-                         b->path);
-    }
+    is_cert = sign_bundle_certificate(b->bundle, &len) != NULL;
     if (sign_envelope_signature_count(env) != 1) {
         return add_check(c, "bundle", SIGN_CHECK_FAIL, "BUNDLE_MALFORMED", SIGN_EPARSE, art, b->path, NULL,
                          "bundle %s carries %zu signatures where exactly one is required", b->path,
                          sign_envelope_signature_count(env));
+    }
+    if (is_cert) {
+        /* An X.509 signer: the signature under the leaf's key now, its chain at the key-validity point. */
+        if ((r = cert_signature(c, b, env, &go_on)) != 0 || !go_on) {
+            return r;
+        }
+        goto signer_known;
     }
     keyid = sign_envelope_signature_keyid(env, 0);
     hint = sign_bundle_key_hint(b->bundle);
@@ -431,6 +618,11 @@ static int verify_bundle(vctx *c, vb *b)
         k = &p->keys[ki];
     }
     b->key = ki;
+    b->signer = k->name;
+    b->signer_kind = "policy key";
+    b->globs = k->artifacts;
+    b->nglobs = k->nartifacts;
+    snprintf(b->signer_id, sizeof(b->signer_id), "%s", k->keyid);
     if ((r = add_check(c, "signature", SIGN_CHECK_PASS, "OK", 0, art, b->path, k->name,
                        "bundle %s: signature verifies under policy key \"%s\" (key id %s)", b->path, k->name,
                        k->keyid)) != 0 ||
@@ -438,7 +630,15 @@ static int verify_bundle(vctx *c, vb *b)
                        "bundle %s is signed by policy key \"%s\"", b->path, k->name)) != 0) {
         return r;
     }
+signer_known:
 
+    if (is_cert) {
+        /* Chain to a policy root, validity and revocation at the trusted signing time or now. */
+        if ((r = cert_trust(c, b, &go_on)) != 0 || !go_on) {
+            return r;
+        }
+        goto validity_known;
+    }
     /* Validity window of the key, judged at opts->at or now. */
     if (sign_format_time(wbuf, sizeof(wbuf), c->at) != 0) {
         snprintf(wbuf, sizeof(wbuf), "%lld", (long long)c->at);
@@ -459,6 +659,7 @@ static int verify_bundle(vctx *c, vb *b)
         r = add_check(c, "key-validity", SIGN_CHECK_PASS, "OK", 0, art, b->path, k->name,
                       "policy key \"%s\" is valid at %s", k->name, wbuf);
     }
+validity_known:
     if (r != 0 || !type_ok) {
         return r;
     }
@@ -470,17 +671,17 @@ static int verify_bundle(vctx *c, vb *b)
         return r;
     }
     if (r != 0) {
-        return add_check(c, "statement", SIGN_CHECK_FAIL, "STATEMENT_MALFORMED", SIGN_EPARSE, art, b->path, k->name,
+        return add_check(c, "statement", SIGN_CHECK_FAIL, "STATEMENT_MALFORMED", SIGN_EPARSE, art, b->path, b->signer,
                          "bundle %s: the signed payload is not a usable in-toto Statement v1: %s; re-sign with "
                          "signet sign",
                          b->path, sign_error_last());
     }
     if (sign_statement_subject_count(b->st) == 0) {
-        return add_check(c, "statement", SIGN_CHECK_FAIL, "NO_SUBJECTS", SIGN_EPARSE, art, b->path, k->name,
+        return add_check(c, "statement", SIGN_CHECK_FAIL, "NO_SUBJECTS", SIGN_EPARSE, art, b->path, b->signer,
                          "bundle %s: the signed statement names no subjects; re-sign the artifacts", b->path);
     }
     b->usable = 1;
-    if ((r = add_check(c, "statement", SIGN_CHECK_PASS, "OK", 0, art, b->path, k->name,
+    if ((r = add_check(c, "statement", SIGN_CHECK_PASS, "OK", 0, art, b->path, b->signer,
                        "bundle %s: signed statement with %zu subject(s), predicate %s", b->path,
                        sign_statement_subject_count(b->st),
                        sign_statement_predicate_type(b->st) != NULL ? sign_statement_predicate_type(b->st)
@@ -489,7 +690,7 @@ static int verify_bundle(vctx *c, vb *b)
     }
     if (p->has_max_signature_age) {
         r = add_check(c, "signature-age", SIGN_CHECK_FAIL, "SIGNATURE_AGE_UNPROVEN", SIGN_EPOLICY, art, b->path,
-                      k->name,
+                      b->signer,
                       "bundle %s: the policy limits signature age (require.max_signature_age) but the age cannot "
                       "be proven without a trusted timestamp, which this version of signet does not support yet; "
                       "remove require.max_signature_age",
@@ -529,7 +730,7 @@ static const char *entry_diff(const sign_entry *s, const sign_entry *f)
 static int entry_mismatch(vctx *c, size_t *n, const char *art, const vb *b, const char *fmt, const char *path,
                           const char *what)
 {
-    const char *signer = c->policy->keys[b->key].name;
+    const char *signer = b->signer;
 
     (*n)++;
     if (*n > VERIFY_MAX_ENTRY_CHECKS) {
@@ -556,7 +757,7 @@ static int entry_mismatch(vctx *c, size_t *n, const char *art, const vb *b, cons
 /* Compare every entry of the scanned archive with the statement's record of subject `sname`. */
 static int verify_entries(vctx *c, const sign_artifact *a, const vb *b, const char *sname)
 {
-    const char *art = sign_artifact_name(a), *signer = c->policy->keys[b->key].name;
+    const char *art = sign_artifact_name(a), *signer = b->signer;
     const char *ptype = sign_statement_predicate_type(b->st);
     sign_statement_artifact info;
     const sign_entry **found = NULL, **signd = NULL;
@@ -647,6 +848,18 @@ out:
 
 /* ---- per artifact ----------------------------------------------------- */
 
+/* Keep one bundle per signer identity (the signing key's id): a key counts once, whatever signs with it. */
+static void counted_distinct(unsigned char *counted, const vb *bundles, size_t nb)
+{
+    for (size_t i = 0; i < nb; i++) {
+        for (size_t j = 0; counted[i] && j < i; j++) {
+            if (counted[j] && keyid_eq(bundles[i].signer_id, bundles[j].signer_id)) {
+                counted[i] = 0;
+            }
+        }
+    }
+}
+
 static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, size_t nb)
 {
     const sign_policy *p = c->policy;
@@ -658,12 +871,12 @@ static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb 
     int r = 0;
 
     hex32(dhex, dig);
-    if (p->nkeys > 0 && (counted = calloc(p->nkeys, 1)) == NULL) {
+    if (nb > 0 && (counted = calloc(nb, 1)) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
     for (size_t bi = 0; bi < nb && r == 0; bi++) {
         vb *b = &bundles[bi];
-        const sign__policy_key *k;
+        const vb *k = b;
         const char *matched = NULL, *allowed_name = NULL;
         int path_ok = 1;
         size_t ns;
@@ -671,7 +884,6 @@ static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb 
         if (!b->usable) {
             continue;
         }
-        k = &p->keys[b->key];
         ns = sign_statement_subject_count(b->st);
         for (size_t s = 0; s < ns; s++) {
             const char *sname;
@@ -692,32 +904,32 @@ static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb 
         if (matched != NULL) {
             b->used = 1;
             covered++;
-            r = add_check(c, "subject", SIGN_CHECK_PASS, "OK", 0, art, b->path, k->name,
+            r = add_check(c, "subject", SIGN_CHECK_PASS, "OK", 0, art, b->path, k->signer,
                           "artifact %s (sha256 %s) matches signed subject \"%s\" in %s", art, dhex, matched, b->path);
             if (r == 0 && allowed_name == NULL) {
                 globs_text(globs, sizeof(globs), k);
                 r = add_check(c, "artifact-glob", SIGN_CHECK_FAIL, "SIGNER_NOT_ALLOWED", SIGN_EPOLICY, art, b->path,
-                              k->name,
-                              "policy key \"%s\" may sign only %s, not \"%s\"; sign it with a key allowed for this "
-                              "name, or widen keys[].artifacts in the policy",
-                              k->name, globs, matched);
+                              k->signer,
+                              "%s \"%s\" may sign only %s, not \"%s\"; sign it with a signer allowed for this "
+                              "name, or widen the artifacts of its policy key or root",
+                              k->signer_kind, k->signer, globs, matched);
             } else if (r == 0 && !key_allows_path(k, apath)) {
                 /* Signed under an allowed name, but given under one the key may not sign: renamed bytes. */
                 globs_text(globs, sizeof(globs), k);
                 r = add_check(c, "artifact-glob", SIGN_CHECK_FAIL, "SIGNER_NOT_ALLOWED", SIGN_EPOLICY, art, b->path,
-                              k->name,
-                              "policy key \"%s\" may sign only %s, not the artifact %s given (signed as \"%s\"); "
-                              "use the file under the name it was signed as, or sign it with a key allowed for "
+                              k->signer,
+                              "%s \"%s\" may sign only %s, not the artifact %s given (signed as \"%s\"); "
+                              "use the file under the name it was signed as, or sign it with a signer allowed for "
                               "this name",
-                              k->name, globs, apath, allowed_name);
+                              k->signer_kind, k->signer, globs, apath, allowed_name);
                 path_ok = 0;
             } else if (r == 0) {
-                r = add_check(c, "artifact-glob", SIGN_CHECK_PASS, "OK", 0, art, b->path, k->name,
-                              "policy key \"%s\" may sign \"%s\"", k->name, allowed_name);
+                r = add_check(c, "artifact-glob", SIGN_CHECK_PASS, "OK", 0, art, b->path, k->signer,
+                              "%s \"%s\" may sign \"%s\"", k->signer_kind, k->signer, allowed_name);
             }
             if (r == 0 && allowed_name != NULL && path_ok && b->in_window) {
-                /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): a usable bundle has a key, so nkeys > 0 */
-                counted[b->key] = 1;
+                /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): nb > 0 here */
+                counted[bi] = 1;
             }
             if (r == 0 && c->entries) {
                 r = verify_entries(c, a, b, allowed_name != NULL ? allowed_name : matched);
@@ -735,7 +947,7 @@ static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb 
             b->used = 1;
             mismatched++;
             hex32(shex, sdig);
-            r = add_check(c, "subject", SIGN_CHECK_FAIL, "DIGEST_MISMATCH", SIGN_EDIGEST, art, b->path, k->name,
+            r = add_check(c, "subject", SIGN_CHECK_FAIL, "DIGEST_MISMATCH", SIGN_EDIGEST, art, b->path, k->signer,
                           "artifact %s: sha256 %s does not match the signed digest %s of \"%s\" in %s; the file was "
                           "changed after signing - rebuild or re-sign it",
                           art, dhex, shex, sname, b->path);
@@ -760,13 +972,14 @@ static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb 
 
     /* Threshold: distinct trusted, in-window, allowed signers whose statement covers this digest. */
     names[0] = '\0';
-    for (size_t i = 0, used = 0; i < p->nkeys; i++) {
+    counted_distinct(counted, bundles, nb);
+    for (size_t i = 0, used = 0; i < nb; i++) {
         if (!counted[i]) {
             continue;
         }
         ncount++;
         if (used + 1 < sizeof(names)) {
-            int n = snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "", p->keys[i].name);
+            int n = snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "", bundles[i].signer);
 
             used += n > 0 ? (size_t)n : 0;
         }
@@ -797,9 +1010,9 @@ static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb 
         r = sign__error(SIGN_ENOMEM, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < p->nkeys; i++) {
+    for (size_t i = 0; i < nb; i++) {
         if (counted[i]) {
-            if ((ra->signers[ra->nsigners] = sign__strdup(p->keys[i].name)) == NULL) {
+            if ((ra->signers[ra->nsigners] = sign__strdup(bundles[i].signer)) == NULL) {
                 r = SIGN_ENOMEM;
                 goto out;
             }
@@ -1009,8 +1222,8 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     for (size_t i = 0; i < nb; i++) {
         if (bundles[i].usable && !bundles[i].used &&
             (r = add_check(&c, "bundle", SIGN_CHECK_SKIP, "BUNDLE_UNUSED", 0, bundles[i].for_artifact,
-                           bundles[i].path, policy->keys[bundles[i].key].name,
-                           "bundle %s signs none of the artifacts given", bundles[i].path)) != 0) {
+                           bundles[i].path, bundles[i].signer, "bundle %s signs none of the artifacts given",
+                           bundles[i].path)) != 0) {
             goto out;
         }
     }
@@ -1027,6 +1240,8 @@ out:
     for (size_t i = 0; bundles != NULL && i < nb; i++) {
         sign_bundle_free(bundles[i].bundle);
         sign_statement_free(bundles[i].st);
+        sign_x509_certs_free(bundles[i].certs);
+        sign_key_free(bundles[i].cert_key);
         free(bundles[i].owned_path);
     }
     free(bundles);

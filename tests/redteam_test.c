@@ -798,8 +798,8 @@ Test(redteam, certificate_bundles_are_not_trusted)
     cr_assert_eq(sign__json_dump(&text, NULL, j, 0), 0);
     b = rt_p("chain.json");
     tu_write_str(b, text);
-    cr_assert_eq(rt_v1(&res, p, art, b), SIGN_EUNTRUSTED);
-    cr_assert(rt_has(res, "signer", "CERTIFICATE_UNSUPPORTED", SIGN_CHECK_FAIL));
+    cr_assert_eq(rt_v1(&res, p, art, b), SIGN_EPARSE);
+    cr_assert(rt_has(res, "signer", "CERTIFICATE_MALFORMED", SIGN_CHECK_FAIL));
     sign_verify_result_free(res);
     json_decref(j);
     free(text);

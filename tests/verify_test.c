@@ -583,7 +583,8 @@ static void vt_edit_cert(json_t *root, void *arg)
     json_object_set_new(vm, "certificate", json_pack("{s:s}", "rawBytes", (const char *)arg));
 }
 
-Test(verify, certificate_bundles_are_not_supported_yet)
+/* The certificate's key did not make the signature (the bundle was signed by key A). */
+Test(verify, certificate_key_must_make_the_signature)
 {
     const char *name = "app.bin";
     char *a = vt_file(name, "payload\n"), *b = vt_sign1(vt_ka, name), *cert = vt_cert_b64();
@@ -596,7 +597,7 @@ Test(verify, certificate_bundles_are_not_supported_yet)
                  sign_error_last());
     sign_bundle_free(bb);
     run = vt_verify1(p, name);
-    vt_expect_fail(run, "CERTIFICATE_UNSUPPORTED", SIGN_EUNTRUSTED);
+    vt_expect_fail(run, "SIGNATURE_INVALID", SIGN_EBADSIG);
     sign_verify_result_free(run.res);
     sign_policy_free(p);
     free(cert);

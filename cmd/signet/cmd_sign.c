@@ -9,22 +9,28 @@
 #include "cli.h"
 #include "output.h"
 
-static const char sign_usage[] = "usage: signet sign -k KEY [--passphrase-file F] [--allow FINDING]... [-o BUNDLE]\n"
-                                 "                   [--name NAME]... ARTIFACT...\n"
-                                 "\n"
-                                 "Sign files and zips into one Sigstore bundle (default ARTIFACT.sigstore.json\n"
-                                 "for a single artifact; -o is required for several).\n"
-                                 "\n"
-                                 "  -k, --key KEY            private key (PKCS#8 PEM); passphrase from\n"
-                                 "                           SIGNET_PASSPHRASE, --passphrase-file or the terminal\n"
-                                 "      --passphrase-file F  read the key's passphrase from the first line of F\n"
-                                 "      --allow FINDING      sign despite a dangerous finding with this id\n"
-                                 "  -o, --output BUNDLE      write the bundle here (atomically)\n"
-                                 "      --name NAME          name of the next artifact in the manifest (once per\n"
-                                 "                           artifact, in order; default: the path given)\n"
-                                 "      --event-log FILE     append one JSON event line for this decision to FILE\n"
-                                 "      --syslog             send the event to syslog (facility auth)\n"
-                                 "  -h, --help               show this help\n";
+static const char sign_usage[] =
+    "usage: signet sign (-k KEY [--cert CERT] | --p12 FILE) [--embed-chain]\n"
+    "                   [--passphrase-file F] [--allow FINDING]... [-o BUNDLE]\n"
+    "                   [--name NAME]... ARTIFACT...\n"
+    "\n"
+    "Sign files and zips into one Sigstore bundle (default ARTIFACT.sigstore.json\n"
+    "for a single artifact; -o is required for several).\n"
+    "\n"
+    "  -k, --key KEY            private key (PKCS#8 PEM); passphrase from\n"
+    "                           SIGNET_PASSPHRASE, --passphrase-file or the terminal\n"
+    "      --cert CERT          sign as the X.509 certificate of KEY (PEM or DER; the\n"
+    "                           leaf, optionally followed by intermediates)\n"
+    "      --p12 FILE           key and certificates from a PKCS#12 file instead of -k\n"
+    "      --embed-chain        put the intermediates in the bundle (v0.2; never the root)\n"
+    "      --passphrase-file F  read the key's passphrase from the first line of F\n"
+    "      --allow FINDING      sign despite a dangerous finding with this id\n"
+    "  -o, --output BUNDLE      write the bundle here (atomically)\n"
+    "      --name NAME          name of the next artifact in the manifest (once per\n"
+    "                           artifact, in order; default: the path given)\n"
+    "      --event-log FILE     append one JSON event line for this decision to FILE\n"
+    "      --syslog             send the event to syslog (facility auth)\n"
+    "  -h, --help               show this help\n";
 
 static int same_path(const char *a, const char *b)
 {
@@ -93,20 +99,20 @@ static void print_refusal(sign_artifact *const *arts, size_t n, char *const *all
 int cmd_sign(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"key", required_argument, NULL, 'k'},
-        {"passphrase-file", required_argument, NULL, 'P'},
-        {"allow", required_argument, NULL, 'A'},
-        {"output", required_argument, NULL, 'o'},
-        {"name", required_argument, NULL, 'N'},
-        {"event-log", required_argument, NULL, 'L'},
-        {"syslog", no_argument, NULL, 'S'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"key", required_argument, NULL, 'k'},   {"passphrase-file", required_argument, NULL, 'P'},
+        {"allow", required_argument, NULL, 'A'}, {"output", required_argument, NULL, 'o'},
+        {"name", required_argument, NULL, 'N'},  {"event-log", required_argument, NULL, 'L'},
+        {"syslog", no_argument, NULL, 'S'},      {"cert", required_argument, NULL, 'C'},
+        {"p12", required_argument, NULL, 'p'},   {"embed-chain", no_argument, NULL, 'E'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
     };
     sign_sign_options opts = SIGN_SIGN_OPTIONS_INIT;
     cli_passphrase pp = {NULL, 0};
-    const char *keypath = NULL, *output = NULL, *event_log = NULL;
-    int event_fd = -1, use_syslog = 0;
+    const char *keypath = NULL, *output = NULL, *event_log = NULL, *certpath = NULL, *p12path = NULL;
+    const char *keyfile;
+    int event_fd = -1, use_syslog = 0, embed_chain = 0;
+    sign_x509_certs *certs = NULL;
+    sign_x509_info info;
     char **allow = NULL, **names = NULL, *defout = NULL;
     size_t nallow = 0, nnames = 0, nart = 0;
     sign_key *key = NULL;
@@ -115,6 +121,7 @@ int cmd_sign(int argc, char **argv)
     char keyid[SIGN_KEYID_SIZE];
     int c, r, rc = EXIT_USAGE;
 
+    memset(&info, 0, sizeof(info));
     allow = calloc((size_t)argc + 1, sizeof(*allow));
     names = calloc((size_t)argc + 1, sizeof(*names));
     if (allow == NULL || names == NULL) {
@@ -135,6 +142,9 @@ int cmd_sign(int argc, char **argv)
         case 'N': names[nnames++] = optarg; break;
         case 'L': event_log = optarg; break;
         case 'S': use_syslog = 1; break;
+        case 'C': certpath = optarg; break;
+        case 'p': p12path = optarg; break;
+        case 'E': embed_chain = 1; break;
         case 'h':
             fputs(sign_usage, stdout);
             rc = 0;
@@ -143,10 +153,19 @@ int cmd_sign(int argc, char **argv)
         }
     }
     nart = (size_t)(argc - optind);
-    if (keypath == NULL) {
-        rc = out_usage_error("sign", "a private key is required (-k KEY)");
+    if (p12path != NULL && (keypath != NULL || certpath != NULL)) {
+        rc = out_usage_error("sign", "--p12 holds the key and certificate: give it instead of -k and --cert");
         goto out;
     }
+    if (keypath == NULL && p12path == NULL) {
+        rc = out_usage_error("sign", "a private key is required (-k KEY, or --p12 FILE)");
+        goto out;
+    }
+    if (embed_chain && certpath == NULL && p12path == NULL) {
+        rc = out_usage_error("sign", "--embed-chain needs a certificate (--cert or --p12)");
+        goto out;
+    }
+    keyfile = p12path != NULL ? p12path : keypath;
     if (nart == 0) {
         rc = out_usage_error("sign", "no artifact given");
         goto out;
@@ -170,10 +189,10 @@ int cmd_sign(int argc, char **argv)
         output = defout;
     }
     for (size_t i = 0; i < nart; i++) {
-        if (same_path(output, argv[optind + (int)i]) || same_path(keypath, argv[optind + (int)i]) ||
-            same_path(output, keypath)) {
+        if (same_path(output, argv[optind + (int)i]) || same_path(keyfile, argv[optind + (int)i]) ||
+            same_path(output, keyfile) || (certpath != NULL && same_path(output, certpath))) {
             cli_error("%s: refusing to write the bundle over an input; choose another -o",
-                      same_path(output, keypath) ? keypath : argv[optind + (int)i]);
+                      same_path(output, keyfile) ? keyfile : argv[optind + (int)i]);
             goto out;
         }
     }
@@ -183,10 +202,38 @@ int cmd_sign(int argc, char **argv)
     if ((event_fd = out_event_open("sign", event_log)) == -2) {
         goto out;
     }
-    if ((r = sign_key_load_private(&key, keypath, cli_passphrase_cb, &pp)) != 0) {
+    if (p12path != NULL) {
+        if ((r = sign_x509_load_p12(&key, &certs, p12path, cli_passphrase_cb, &pp)) != 0) {
+            rc = cli_fail(r, NULL);
+            goto out;
+        }
+    } else if ((r = sign_key_load_private(&key, keypath, cli_passphrase_cb, &pp)) != 0) {
         rc = cli_fail(r, keypath);
         goto out;
     }
+    if (certpath != NULL && (r = sign_x509_certs_load(&certs, certpath)) != 0) {
+        rc = cli_fail(r, NULL);
+        goto out;
+    }
+    if (certs != NULL && sign_x509_certs_info(&info, certs, 0) == 0) {
+        char *subj = sign_text_safe(info.subject);
+
+        if (!info.code_signing) {
+            fprintf(stderr,
+                    "signet: warning: certificate %s has no codeSigning extended key usage; a verifier's policy "
+                    "requires it by default (EKU_MISSING) - ask your CA for a code-signing certificate\n",
+                    subj != NULL ? subj : "");
+        }
+        if (!info.digital_signature) {
+            fprintf(stderr,
+                    "signet: warning: certificate %s does not allow digital signatures (keyUsage); verifiers will "
+                    "refuse it (KEY_USAGE_INVALID)\n",
+                    subj != NULL ? subj : "");
+        }
+        free(subj);
+    }
+    opts.certs = certs;
+    opts.embed_chain = embed_chain;
     opts.key = key;
     opts.artifacts = (const char *const *)(argv + optind);
     opts.names = nnames > 0 ? (const char *const *)names : NULL;
@@ -226,7 +273,15 @@ int cmd_sign(int argc, char **argv)
     if (sign_key_id(keyid, sizeof(keyid), key) != 0) {
         keyid[0] = '\0';
     }
-    printf("signed %zu artifact(s) -> %s (key id %s)\n", nart, output, keyid);
+    if (certs != NULL) {
+        char *subj = sign_text_safe(info.subject);
+
+        printf("signed %zu artifact(s) -> %s (certificate %s, key id %s%s)\n", nart, output, subj != NULL ? subj : "",
+               keyid, embed_chain ? ", chain embedded" : "");
+        free(subj);
+    } else {
+        printf("signed %zu artifact(s) -> %s (key id %s)\n", nart, output, keyid);
+    }
     rc = 0;
 out:
     if (arts != NULL) {
@@ -240,6 +295,7 @@ out:
     }
     sign_bundle_free(bundle);
     sign_key_free(key);
+    sign_x509_certs_free(certs);
     free(defout);
     free(allow);
     free(names);

@@ -13,5 +13,6 @@
 #include "policy.h"
 #include "signer.h"
 #include "verify.h"
+#include "x509.h"
 
 #endif

@@ -7,6 +7,7 @@
 #include "common.h"
 #include "key.h"
 #include "manifest.h"
+#include "x509.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -25,15 +26,26 @@ typedef struct sign_sign_options {
     const sign_limits *limits; /* NULL: defaults */
     sign_progress_cb progress;
     void *progress_userdata;
+    /* Version 2: */
+    const sign_x509_certs *certs; /* the key's certificate first, then intermediates (a root is never embedded);
+                                     NULL: a raw key (publicKey hint) */
+    int embed_chain;              /* with certs: write v0.2 with x509CertificateChain (leaf + intermediates) */
 } sign_sign_options;
 
-#define SIGN_SIGN_OPTIONS_VERSION 1
+#define SIGN_SIGN_OPTIONS_VERSION 2
 #define SIGN_SIGN_OPTIONS_INIT                                                                                       \
     {                                                                                                                \
-        SIGN_SIGN_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL                           \
+        SIGN_SIGN_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, 0                  \
     }
 
 /*
+ * With opts->certs, the key must be the first certificate's (SIGN_EINVAL)
+ * and that certificate valid now (SIGN_EEXPIRED); the bundle carries the
+ * certificate (v0.3) or, with embed_chain, the chain without self-signed
+ * certificates (v0.2). Whether it has the codeSigning EKU is for the caller
+ * to check (sign_x509_certs_info) and report. Version 1 options are
+ * accepted (no certificate).
+ *
  * Scan the artifacts, refuse (SIGN_EFINDING) if a dangerous finding is not
  * allowed, build the statement, sign it and make the bundle; write it to
  * opts->output when set (never over one of the artifacts). On success

@@ -4,7 +4,9 @@
  * "fuzz-passphrase") and to sign_key_parse_public (SPKI PEM or DER). A key
  * that parses must give its id, fingerprint and SPKI, and the SPKI must parse
  * back to the same id; a private key must sign a message that its public
- * half verifies.
+ * half verifies. The bytes are also read as a PKCS#12 file
+ * (sign_x509_load_p12, same passphrase): its key must match its first
+ * certificate.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +86,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (calls > 1) {
         fuzz_fail("passphrase asked %d times for one key", calls);
+    }
+    {
+        sign_x509_certs *certs = NULL;
+        char *path;
+
+        fuzz_write_file("key.p12", data, size);
+        path = fuzz_path("key.p12");
+        calls = 0;
+        if ((r = sign_x509_load_p12(&k, &certs, path, passphrase, &calls)) != 0) {
+            if (k != NULL || certs != NULL) {
+                fuzz_fail("sign_x509_load_p12 failed and set an output");
+            }
+            fuzz_check_error(r, "sign_x509_load_p12");
+        } else {
+            if (sign_x509_certs_count(certs) == 0 || !sign_x509_key_matches(certs, 0, k)) {
+                fuzz_fail("PKCS#12: the key is not its first certificate's");
+            }
+            check_key(k, 1);
+            sign_key_free(k);
+            sign_x509_certs_free(certs);
+            k = NULL;
+        }
+        if (calls > 1) {
+            fuzz_fail("passphrase asked %d times for one PKCS#12 file", calls);
+        }
+        free(path);
     }
     if ((r = sign_key_parse_public(&k, data, size)) != 0) {
         if (k != NULL) {

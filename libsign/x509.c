@@ -1,0 +1,1120 @@
+/* X.509: certificates and CRLs (bounded loads), chains to policy roots, EKU, validity, CRLs, PKCS#12. */
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "internal.h"
+
+struct sign_x509_certs {
+    STACK_OF(X509) * sk;
+};
+
+struct sign_x509_crls {
+    STACK_OF(X509_CRL) * sk;
+};
+
+/* Longest passphrase asked for a PKCS#12 file. */
+#define P12_PASS_MAX 1024
+
+/* ---- lists ------------------------------------------------------------ */
+
+int sign_x509_certs_new(sign_x509_certs **out)
+{
+    sign_x509_certs *c;
+
+    *out = NULL;
+    if ((c = calloc(1, sizeof(*c))) == NULL || (c->sk = sk_X509_new_null()) == NULL) {
+        free(c);
+        sign__error(SIGN_ENOMEM, "out of memory");
+        return SIGN_ENOMEM; /* literally non-zero: *out is set whenever 0 is returned */
+    }
+    *out = c;
+    return 0;
+}
+
+void sign_x509_certs_free(sign_x509_certs *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    sk_X509_pop_free(c->sk, X509_free);
+    free(c);
+}
+
+size_t sign_x509_certs_count(const sign_x509_certs *c)
+{
+    return c != NULL ? (size_t)sk_X509_num(c->sk) : 0;
+}
+
+static X509 *cert_at(const sign_x509_certs *c, size_t i)
+{
+    if (c == NULL || i >= (size_t)sk_X509_num(c->sk)) {
+        return NULL;
+    }
+    return sk_X509_value(c->sk, (int)i);
+}
+
+/* Append x (taken over, also on failure). */
+static int certs_push(sign_x509_certs *c, X509 *x, const char *what)
+{
+    if (sk_X509_num(c->sk) >= SIGN_X509_MAX_ITEMS) {
+        X509_free(x);
+        return sign__error(SIGN_ELIMIT, "%s: more than %d certificates", what, SIGN_X509_MAX_ITEMS);
+    }
+    if (sk_X509_push(c->sk, x) <= 0) {
+        X509_free(x);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+int sign_x509_certs_add_der(sign_x509_certs *c, const unsigned char *der, size_t len)
+{
+    const unsigned char *p = der;
+    X509 *x;
+
+    if (c == NULL || der == NULL || len == 0 || len > SIGN_X509_FILE_MAX) {
+        return sign__error(SIGN_EINVAL, "certificate: no data or too large");
+    }
+    if ((x = d2i_X509(NULL, &p, (long)len)) == NULL) {
+        return sign__ossl_error(SIGN_EPARSE, "certificate: malformed DER");
+    }
+    if (p != der + len) {
+        X509_free(x);
+        return sign__error(SIGN_EPARSE, "certificate: %zu bytes of trailing data after the DER certificate",
+                           (size_t)(der + len - p));
+    }
+    return certs_push(c, x, "certificate");
+}
+
+static int looks_pem(const void *data, size_t len)
+{
+    return memmem(data, len, "-----BEGIN ", 11) != NULL;
+}
+
+int sign_x509_certs_parse(sign_x509_certs **out, const void *data, size_t len, const char *what)
+{
+    sign_x509_certs *c = NULL;
+    BIO *bio = NULL;
+    int r;
+
+    *out = NULL;
+    if (what == NULL) {
+        what = "certificates";
+    }
+    if (data == NULL || len == 0) {
+        return sign__error(SIGN_EPARSE, "%s: empty; expected PEM or DER certificates", what);
+    }
+    if (len > SIGN_X509_FILE_MAX) {
+        return sign__error(SIGN_ELIMIT, "%s: larger than %u bytes", what, SIGN_X509_FILE_MAX);
+    }
+    if ((r = sign_x509_certs_new(&c)) != 0) {
+        return r;
+    }
+    if (!looks_pem(data, len)) {
+        if ((r = sign_x509_certs_add_der(c, data, len)) != 0) {
+            sign__error_context(r, "%s", what);
+            goto out;
+        }
+    } else {
+        if ((bio = BIO_new_mem_buf(data, (int)len)) == NULL) {
+            r = sign__ossl_error(SIGN_ENOMEM, "out of memory");
+            goto out;
+        }
+        for (;;) {
+            X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+
+            if (x == NULL) {
+                unsigned long e = ERR_peek_last_error();
+
+                /* The end of the input ends the list; anything else is a malformed block. */
+                if (e != 0 && !(ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
+                    r = sign__ossl_error(SIGN_EPARSE, "%s: malformed PEM certificate (number %d)", what,
+                                         sk_X509_num(c->sk) + 1);
+                    goto out;
+                }
+                ERR_clear_error();
+                break;
+            }
+            if ((r = certs_push(c, x, what)) != 0) {
+                goto out;
+            }
+        }
+        if (sk_X509_num(c->sk) == 0) {
+            r = sign__error(SIGN_EPARSE, "%s: holds no PEM certificate", what);
+            goto out;
+        }
+    }
+    *out = c;
+    c = NULL; /* transferred */
+    r = 0;
+out:
+    BIO_free(bio);
+    sign_x509_certs_free(c);
+    return r;
+}
+
+int sign_x509_certs_load(sign_x509_certs **out, const char *path)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    int r;
+
+    *out = NULL;
+    if ((r = sign__read_file(&data, &len, path, SIGN_X509_FILE_MAX)) != 0) {
+        return r;
+    }
+    r = sign_x509_certs_parse(out, data, len, path);
+    free(data);
+    return r;
+}
+
+int sign_x509_certs_der(unsigned char **out, size_t *outlen, const sign_x509_certs *c, size_t i)
+{
+    X509 *x = cert_at(c, i);
+    unsigned char *der = NULL;
+    int n;
+
+    *out = NULL;
+    *outlen = 0;
+    if (x == NULL) {
+        return sign__error(SIGN_EINVAL, "certificate %zu does not exist", i);
+    }
+    if ((n = i2d_X509(x, &der)) <= 0) {
+        return sign__ossl_error(SIGN_ENOMEM, "cannot encode certificate %zu", i);
+    }
+    /* Copied so the caller frees with free(). */
+    if ((*out = malloc((size_t)n)) == NULL) {
+        OPENSSL_free(der);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    memcpy(*out, der, (size_t)n);
+    *outlen = (size_t)n;
+    OPENSSL_free(der);
+    return 0;
+}
+
+int sign_x509_certs_key(sign_key **out, const sign_x509_certs *c, size_t i)
+{
+    X509 *x = cert_at(c, i);
+    EVP_PKEY *pk;
+
+    *out = NULL;
+    if (x == NULL) {
+        return sign__error(SIGN_EINVAL, "certificate %zu does not exist", i);
+    }
+    if ((pk = X509_get_pubkey(x)) == NULL) {
+        return sign__ossl_error(SIGN_EUNSUPPORTED, "certificate: its public key cannot be decoded");
+    }
+    return sign__key_adopt(out, pk, 0, "certificate's public key");
+}
+
+static int is_self_signed(X509 *x)
+{
+    int r = X509_self_signed(x, 1);
+
+    ERR_clear_error();
+    return r == 1;
+}
+
+int sign_x509_certs_self_signed(const sign_x509_certs *c, size_t i)
+{
+    X509 *x = cert_at(c, i);
+
+    return x != NULL && is_self_signed(x);
+}
+
+int sign_x509_crls_new(sign_x509_crls **out)
+{
+    sign_x509_crls *c;
+
+    *out = NULL;
+    if ((c = calloc(1, sizeof(*c))) == NULL || (c->sk = sk_X509_CRL_new_null()) == NULL) {
+        free(c);
+        sign__error(SIGN_ENOMEM, "out of memory");
+        return SIGN_ENOMEM; /* literally non-zero: *out is set whenever 0 is returned */
+    }
+    *out = c;
+    return 0;
+}
+
+void sign_x509_crls_free(sign_x509_crls *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    sk_X509_CRL_pop_free(c->sk, X509_CRL_free);
+    free(c);
+}
+
+size_t sign_x509_crls_count(const sign_x509_crls *c)
+{
+    return c != NULL ? (size_t)sk_X509_CRL_num(c->sk) : 0;
+}
+
+static int crls_push(sign_x509_crls *c, X509_CRL *x, const char *what)
+{
+    if (sk_X509_CRL_num(c->sk) >= SIGN_X509_MAX_ITEMS) {
+        X509_CRL_free(x);
+        return sign__error(SIGN_ELIMIT, "%s: more than %d CRLs", what, SIGN_X509_MAX_ITEMS);
+    }
+    if (sk_X509_CRL_push(c->sk, x) <= 0) {
+        X509_CRL_free(x);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+int sign_x509_crls_merge(sign_x509_crls *to, sign_x509_crls *from)
+{
+    int r;
+
+    while (sk_X509_CRL_num(from->sk) > 0) {
+        if ((r = crls_push(to, sk_X509_CRL_shift(from->sk), "CRLs")) != 0) {
+            return r;
+        }
+    }
+    return 0;
+}
+
+int sign_x509_crls_parse(sign_x509_crls **out, const void *data, size_t len, const char *what)
+{
+    sign_x509_crls *c = NULL;
+    BIO *bio = NULL;
+    int r;
+
+    *out = NULL;
+    if (what == NULL) {
+        what = "CRLs";
+    }
+    if (data == NULL || len == 0) {
+        return sign__error(SIGN_EPARSE, "%s: empty; expected a PEM or DER certificate revocation list", what);
+    }
+    if (len > SIGN_X509_FILE_MAX) {
+        return sign__error(SIGN_ELIMIT, "%s: larger than %u bytes", what, SIGN_X509_FILE_MAX);
+    }
+    if ((r = sign_x509_crls_new(&c)) != 0) {
+        return r;
+    }
+    if (!looks_pem(data, len)) {
+        const unsigned char *p = data;
+        X509_CRL *x = d2i_X509_CRL(NULL, &p, (long)len);
+
+        if (x == NULL) {
+            r = sign__ossl_error(SIGN_EPARSE, "%s: malformed DER certificate revocation list", what);
+            goto out;
+        }
+        if (p != (const unsigned char *)data + len) {
+            X509_CRL_free(x);
+            r = sign__error(SIGN_EPARSE, "%s: trailing data after the DER CRL", what);
+            goto out;
+        }
+        if ((r = crls_push(c, x, what)) != 0) {
+            goto out;
+        }
+    } else {
+        if ((bio = BIO_new_mem_buf(data, (int)len)) == NULL) {
+            r = sign__ossl_error(SIGN_ENOMEM, "out of memory");
+            goto out;
+        }
+        for (;;) {
+            X509_CRL *x = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
+
+            if (x == NULL) {
+                unsigned long e = ERR_peek_last_error();
+
+                if (e != 0 && !(ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
+                    r = sign__ossl_error(SIGN_EPARSE, "%s: malformed PEM CRL (number %d)", what,
+                                         sk_X509_CRL_num(c->sk) + 1);
+                    goto out;
+                }
+                ERR_clear_error();
+                break;
+            }
+            if ((r = crls_push(c, x, what)) != 0) {
+                goto out;
+            }
+        }
+        if (sk_X509_CRL_num(c->sk) == 0) {
+            r = sign__error(SIGN_EPARSE, "%s: holds no PEM certificate revocation list", what);
+            goto out;
+        }
+    }
+    *out = c;
+    c = NULL; /* transferred */
+    r = 0;
+out:
+    BIO_free(bio);
+    sign_x509_crls_free(c);
+    return r;
+}
+
+int sign_x509_crls_load(sign_x509_crls **out, const char *path)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    int r;
+
+    *out = NULL;
+    if ((r = sign__read_file(&data, &len, path, SIGN_X509_FILE_MAX)) != 0) {
+        return r;
+    }
+    r = sign_x509_crls_parse(out, data, len, path);
+    free(data);
+    return r;
+}
+
+/* ---- facts -------------------------------------------------------------- */
+
+static int asn1_time_epoch(int64_t *out, const ASN1_TIME *t)
+{
+    struct tm tm;
+
+    *out = 0;
+    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1) {
+        ERR_clear_error();
+        return -1;
+    }
+    *out = (int64_t)timegm(&tm);
+    return 0;
+}
+
+/* The subject (or any) name in the one-line RFC 2253 form: most specific first, "," separated, UTF-8 kept. */
+static void name_text(char *out, size_t outsize, const X509_NAME *n)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *p = NULL;
+    long len;
+
+    out[0] = '\0';
+    if (bio == NULL) {
+        return;
+    }
+    if (X509_NAME_print_ex(bio, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
+        (len = BIO_get_mem_data(bio, &p)) > 0) {
+        size_t m = (size_t)len < outsize - 1 ? (size_t)len : outsize - 1;
+
+        memcpy(out, p, m);
+        out[m] = '\0';
+    }
+    BIO_free(bio);
+    ERR_clear_error();
+}
+
+const char *sign_x509_eku_oid(const char *eku)
+{
+    static const struct {
+        const char *name, *oid;
+    } names[] = {
+        {"codeSigning", "1.3.6.1.5.5.7.3.3"},      {"serverAuth", "1.3.6.1.5.5.7.3.1"},
+        {"clientAuth", "1.3.6.1.5.5.7.3.2"},       {"emailProtection", "1.3.6.1.5.5.7.3.4"},
+        {"timeStamping", "1.3.6.1.5.5.7.3.8"},     {"OCSPSigning", "1.3.6.1.5.5.7.3.9"},
+        {"documentSigning", "1.3.6.1.5.5.7.3.36"},
+    };
+    int dots = 0;
+
+    if (eku == NULL) {
+        return names[0].oid;
+    }
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(eku, names[i].name) == 0) {
+            return names[i].oid;
+        }
+    }
+    /* A dotted OID: digits and dots, at least two arcs. */
+    if (eku[0] < '0' || eku[0] > '9') {
+        return NULL;
+    }
+    for (const char *p = eku; *p != '\0'; p++) {
+        if (*p == '.') {
+            if (p[1] < '0' || p[1] > '9') {
+                return NULL;
+            }
+            dots++;
+        } else if (*p < '0' || *p > '9') {
+            return NULL;
+        }
+    }
+    return dots >= 1 ? eku : NULL;
+}
+
+static int has_eku(X509 *x, const char *oid, int *present)
+{
+    EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(x, NID_ext_key_usage, NULL, NULL);
+    ASN1_OBJECT *want = OBJ_txt2obj(oid, 1);
+    int found = 0;
+
+    *present = eku != NULL;
+    for (int i = 0; eku != NULL && want != NULL && i < sk_ASN1_OBJECT_num(eku); i++) {
+        if (OBJ_cmp(sk_ASN1_OBJECT_value(eku, i), want) == 0) {
+            found = 1;
+        }
+    }
+    sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+    ASN1_OBJECT_free(want);
+    ERR_clear_error();
+    return found;
+}
+
+int sign_x509_certs_info(sign_x509_info *out, const sign_x509_certs *c, size_t i)
+{
+    X509 *x = cert_at(c, i);
+    uint32_t flags;
+
+    memset(out, 0, sizeof(*out));
+    if (x == NULL) {
+        return sign__error(SIGN_EINVAL, "certificate %zu does not exist", i);
+    }
+    name_text(out->subject, sizeof(out->subject), X509_get_subject_name(x));
+    if (asn1_time_epoch(&out->not_before, X509_get0_notBefore(x)) != 0 ||
+        asn1_time_epoch(&out->not_after, X509_get0_notAfter(x)) != 0) {
+        return sign__error(SIGN_EPARSE, "certificate %s: unreadable validity dates", out->subject);
+    }
+    flags = X509_get_extension_flags(x);
+    out->has_key_usage = (flags & EXFLAG_KUSAGE) != 0;
+    out->digital_signature = out->has_key_usage && (X509_get_key_usage(x) & KU_DIGITAL_SIGNATURE) != 0;
+    out->is_ca = (flags & EXFLAG_CA) != 0;
+    out->code_signing = has_eku(x, "1.3.6.1.5.5.7.3.3", &out->has_eku);
+    ERR_clear_error();
+    return 0;
+}
+
+int sign_x509_key_matches(const sign_x509_certs *c, size_t i, const sign_key *key)
+{
+    X509 *x = cert_at(c, i);
+    EVP_PKEY *pk;
+    int eq;
+
+    if (x == NULL || key == NULL || (pk = X509_get0_pubkey(x)) == NULL) {
+        ERR_clear_error();
+        return 0;
+    }
+    eq = EVP_PKEY_eq(pk, sign__key_pkey(key)) == 1;
+    ERR_clear_error();
+    return eq;
+}
+
+/* ---- PKCS#12 ------------------------------------------------------------ */
+
+int sign_x509_load_p12(sign_key **out_key, sign_x509_certs **out_certs, const char *path, sign_passphrase_cb cb,
+                       void *userdata)
+{
+    unsigned char *data = NULL;
+    const unsigned char *p;
+    size_t len = 0, passlen = 0;
+    PKCS12 *p12 = NULL;
+    EVP_PKEY *pkey = NULL;
+    X509 *cert = NULL;
+    STACK_OF(X509) *ca = NULL;
+    sign_x509_certs *certs = NULL;
+    sign_key *key = NULL;
+    char *pass = NULL;
+    int r;
+
+    *out_key = NULL;
+    *out_certs = NULL;
+    if ((r = sign__read_file(&data, &len, path, SIGN_X509_FILE_MAX)) != 0) {
+        return r;
+    }
+    p = data;
+    if ((p12 = d2i_PKCS12(NULL, &p, (long)len)) == NULL) {
+        r = sign__ossl_error(SIGN_EPARSE, "%s: not a PKCS#12 file", path);
+        goto out;
+    }
+    if (p != data + len) {
+        r = sign__error(SIGN_EPARSE, "%s: trailing data after the PKCS#12 structure", path);
+        goto out;
+    }
+    if ((pass = OPENSSL_secure_zalloc(P12_PASS_MAX + 1)) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (PKCS12_mac_present(p12) && PKCS12_verify_mac(p12, NULL, 0) != 1 && PKCS12_verify_mac(p12, "", 0) != 1) {
+        int n;
+
+        ERR_clear_error();
+        if (cb == NULL) {
+            r = sign__error(SIGN_EPASSPHRASE, "%s: the PKCS#12 file is protected by a passphrase and none was given",
+                            path);
+            goto out;
+        }
+        n = cb(pass, P12_PASS_MAX, 0, userdata);
+        if (n < 0 || n > P12_PASS_MAX) {
+            r = sign__error(SIGN_EPASSPHRASE, "%s: no passphrase given", path);
+            goto out;
+        }
+        passlen = (size_t)n;
+        pass[passlen] = '\0';
+        if (PKCS12_verify_mac(p12, pass, (int)passlen) != 1) {
+            r = sign__error(SIGN_EPASSPHRASE, "%s: wrong passphrase for the PKCS#12 file", path);
+            goto out;
+        }
+    }
+    ERR_clear_error();
+    if (PKCS12_parse(p12, pass, &pkey, &cert, &ca) != 1) {
+        r = sign__ossl_error(SIGN_EPASSPHRASE, "%s: cannot decrypt the PKCS#12 file (wrong passphrase?)", path);
+        goto out;
+    }
+    if (pkey == NULL || cert == NULL) {
+        r = sign__error(SIGN_EPARSE, "%s: the PKCS#12 file must hold a private key and its certificate", path);
+        goto out;
+    }
+    if ((r = sign__key_adopt(&key, pkey, 1, path)) != 0) {
+        pkey = NULL; /* freed by sign__key_adopt */
+        goto out;
+    }
+    pkey = NULL; /* transferred */
+    if ((r = sign_x509_certs_new(&certs)) != 0) {
+        goto out;
+    }
+    r = certs_push(certs, cert, path);
+    cert = NULL; /* transferred */
+    while (r == 0 && ca != NULL && sk_X509_num(ca) > 0) {
+        r = certs_push(certs, sk_X509_shift(ca), path);
+    }
+    if (r != 0) {
+        goto out;
+    }
+    *out_key = key;
+    *out_certs = certs;
+    key = NULL;   /* transferred */
+    certs = NULL; /* transferred */
+    r = 0;
+out:
+    if (pass != NULL) {
+        OPENSSL_secure_clear_free(pass, P12_PASS_MAX + 1);
+    }
+    EVP_PKEY_free(pkey);
+    X509_free(cert);
+    sk_X509_pop_free(ca, X509_free);
+    PKCS12_free(p12);
+    sign_key_free(key);
+    sign_x509_certs_free(certs);
+    sign__free_secret(data, len + 1);
+    ERR_clear_error();
+    return r;
+}
+
+/* ---- verification ------------------------------------------------------- */
+
+static int fail(sign_x509_result *res, int code, const char *reason, const char *fmt, ...) SIGN_PRINTF(4, 5);
+
+static int fail(sign_x509_result *res, int code, const char *reason, const char *fmt, ...)
+{
+    va_list ap;
+
+    res->code = code;
+    res->reason = reason;
+    va_start(ap, fmt);
+    vsnprintf(res->message, sizeof(res->message), fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static void time_text(char *out, size_t size, int64_t t)
+{
+    if (sign_format_time(out, size, t) != 0) {
+        snprintf(out, size, "%lld", (long long)t);
+    }
+}
+
+/* Weak: RSA below 2048 bits, or a signature made with MD2/MD4/MD5/SHA-1. 1 when weak; why says which. */
+static int cert_weak(X509 *x, char *why, size_t size)
+{
+    EVP_PKEY *pk = X509_get0_pubkey(x);
+    int mdnid = NID_undef, pknid = NID_undef;
+
+    if (pk != NULL && (EVP_PKEY_is_a(pk, "RSA") || EVP_PKEY_is_a(pk, "RSA-PSS")) && EVP_PKEY_get_bits(pk) < 2048) {
+        snprintf(why, size, "an RSA key of %d bits (at least 2048 are required)", EVP_PKEY_get_bits(pk));
+        return 1;
+    }
+    if (pk != NULL && EVP_PKEY_is_a(pk, "DSA")) {
+        snprintf(why, size, "a DSA key");
+        return 1;
+    }
+    if (X509_get_signature_info(x, &mdnid, &pknid, NULL, NULL) != 1) {
+        ERR_clear_error();
+        if (OBJ_find_sigid_algs(X509_get_signature_nid(x), &mdnid, &pknid) != 1) {
+            snprintf(why, size, "an unknown signature algorithm");
+            return 1;
+        }
+    }
+    if (mdnid == NID_sha1 || mdnid == NID_md5 || mdnid == NID_md4 || mdnid == NID_md2 || mdnid == NID_md5_sha1) {
+        snprintf(why, size, "a %s signature", OBJ_nid2sn(mdnid));
+        return 1;
+    }
+    return 0;
+}
+
+static int crl_weak(X509_CRL *crl)
+{
+    int mdnid = NID_undef, pknid = NID_undef;
+
+    if (OBJ_find_sigid_algs(X509_CRL_get_signature_nid(crl), &mdnid, &pknid) != 1) {
+        return 0; /* EdDSA and PSS have no fixed digest here; the signature check decides */
+    }
+    return mdnid == NID_sha1 || mdnid == NID_md5 || mdnid == NID_md4 || mdnid == NID_md2;
+}
+
+/* Chain building continues over errors we judge ourselves (time, weak algorithms). */
+static int verify_cb(int ok, X509_STORE_CTX *ctx)
+{
+    if (ok) {
+        return 1;
+    }
+    switch (X509_STORE_CTX_get_error(ctx)) {
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+    case X509_V_ERR_EE_KEY_TOO_SMALL:
+    case X509_V_ERR_CA_KEY_TOO_SMALL:
+    case X509_V_ERR_CA_MD_TOO_WEAK: return 1;
+    default: return 0;
+    }
+}
+
+static int glob_any(const sign_x509_trust *t, const char *s)
+{
+    for (size_t i = 0; i < t->nsubjects; i++) {
+        if (t->subjects[i] != NULL && fnmatch(t->subjects[i], s, 0) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Does a subject glob match the DN or an email/URI subjectAltName? */
+static int subject_allowed(X509 *leaf, const char *dn, const sign_x509_trust *t)
+{
+    GENERAL_NAMES *gens;
+    int ok;
+
+    if (t->nsubjects == 0) {
+        return 1;
+    }
+    if (glob_any(t, dn)) {
+        return 1;
+    }
+    ok = 0;
+    gens = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+    for (int i = 0; gens != NULL && !ok && i < sk_GENERAL_NAME_num(gens); i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+        const ASN1_IA5STRING *s = NULL;
+        char buf[1024];
+        int len;
+
+        if (g->type == GEN_EMAIL) {
+            s = g->d.rfc822Name;
+        } else if (g->type == GEN_URI) {
+            s = g->d.uniformResourceIdentifier;
+        }
+        if (s == NULL || (len = ASN1_STRING_length(s)) <= 0 || (size_t)len >= sizeof(buf)) {
+            continue;
+        }
+        memcpy(buf, ASN1_STRING_get0_data(s), (size_t)len);
+        buf[len] = '\0';
+        if (strlen(buf) != (size_t)len) {
+            continue; /* an embedded NUL: never matched */
+        }
+        ok = glob_any(t, buf);
+    }
+    GENERAL_NAMES_free(gens);
+    ERR_clear_error();
+    return ok;
+}
+
+static int crl_reason(X509_REVOKED *rev)
+{
+    ASN1_ENUMERATED *e = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, NULL, NULL);
+    int reason = -1;
+
+    if (e != NULL) {
+        reason = (int)ASN1_ENUMERATED_get(e);
+        ASN1_ENUMERATED_free(e);
+    }
+    ERR_clear_error();
+    return reason;
+}
+
+/* The revocation time of an entry: the earlier of revocationDate and invalidityDate. */
+static int64_t revoked_time(X509_REVOKED *rev)
+{
+    ASN1_GENERALIZEDTIME *inv = X509_REVOKED_get_ext_d2i(rev, NID_invalidity_date, NULL, NULL);
+    int64_t t = 0, ti = 0;
+
+    if (asn1_time_epoch(&t, X509_REVOKED_get0_revocationDate(rev)) != 0) {
+        t = INT64_MIN; /* unreadable: as if revoked forever */
+    }
+    if (inv != NULL && asn1_time_epoch(&ti, inv) == 0 && ti < t) {
+        t = ti;
+    }
+    ASN1_GENERALIZEDTIME_free(inv);
+    ERR_clear_error();
+    return t;
+}
+
+static int cmp_crl_time(const X509_CRL *const *a, const X509_CRL *const *b)
+{
+    int64_t ta = 0, tb = 0;
+
+    asn1_time_epoch(&ta, X509_CRL_get0_lastUpdate(*a));
+    asn1_time_epoch(&tb, X509_CRL_get0_lastUpdate(*b));
+    return ta < tb ? -1 : ta > tb;
+}
+
+/* Revocation of cert (issued by issuer) under the CRLs. */
+static int check_revocation(sign_x509_result *res, X509 *cert, X509 *issuer, const sign_x509_crls *crls, int64_t now,
+                            const int64_t *signing_time)
+{
+    STACK_OF(X509_CRL) *mine = sk_X509_CRL_new(cmp_crl_time);
+    char who[256], tbuf[32], nbuf[32], sbuf[32];
+    const X509_NAME *iname = X509_get_subject_name(issuer);
+    const ASN1_INTEGER *serial = X509_get0_serialNumber(cert);
+    X509_CRL *newest;
+    int revoked = 0, hold = 0, r = 0;
+    int64_t rtime = 0, t;
+
+    name_text(who, sizeof(who), X509_get_subject_name(cert));
+    time_text(nbuf, sizeof(nbuf), now);
+    if (mine == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < sk_X509_CRL_num(crls->sk); i++) {
+        X509_CRL *crl = sk_X509_CRL_value(crls->sk, i);
+
+        if (X509_NAME_cmp(X509_CRL_get_issuer(crl), iname) != 0) {
+            continue;
+        }
+        if (X509_CRL_verify(crl, X509_get0_pubkey(issuer)) != 1) {
+            char iss[256];
+
+            ERR_clear_error();
+            name_text(iss, sizeof(iss), iname);
+            r = fail(res, SIGN_EREVOKED, "CRL_SIGNATURE_INVALID",
+                     "a CRL naming %s as its issuer is not signed by that issuer's key; it cannot say whether %s is "
+                     "revoked - replace it with the CRL the issuer published",
+                     iss, who);
+            goto out;
+        }
+        if (crl_weak(crl)) {
+            r = fail(res, SIGN_EUNTRUSTED, "WEAK_ALGORITHM",
+                     "the CRL for %s is signed with a weak digest (SHA-1 or MD5); have the issuer re-sign it", who);
+            goto out;
+        }
+        if (sk_X509_CRL_push(mine, crl) <= 0) {
+            r = sign__error(SIGN_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    if (sk_X509_CRL_num(mine) == 0) {
+        char iss[256];
+
+        name_text(iss, sizeof(iss), iname);
+        r = fail(res, SIGN_EREVOKED, "CRL_MISSING",
+                 "the policy names CRLs, but none from %s, the issuer of %s; add that issuer's CRL to the root's "
+                 "crls",
+                 iss, who);
+        goto out;
+    }
+    sk_X509_CRL_sort(mine);
+    newest = sk_X509_CRL_value(mine, sk_X509_CRL_num(mine) - 1);
+    if (asn1_time_epoch(&t, X509_CRL_get0_lastUpdate(newest)) != 0 || t > now) {
+        time_text(tbuf, sizeof(tbuf), t);
+        r = fail(res, SIGN_EEXPIRED, "CRL_STALE",
+                 "the newest CRL for %s is not valid yet (thisUpdate %s, judged at %s); check the clocks", who, tbuf,
+                 nbuf);
+        goto out;
+    }
+    if (X509_CRL_get0_nextUpdate(newest) != NULL) {
+        if (asn1_time_epoch(&t, X509_CRL_get0_nextUpdate(newest)) != 0 || t < now) {
+            time_text(tbuf, sizeof(tbuf), t);
+            r = fail(res, SIGN_EEXPIRED, "CRL_STALE",
+                     "the newest CRL for %s is stale: its nextUpdate %s is past (judged at %s); fetch a current CRL "
+                     "from the issuer",
+                     who, tbuf, nbuf);
+            goto out;
+        }
+    }
+    /* Entries in thisUpdate order: a later removeFromCRL lifts an earlier entry. */
+    for (int i = 0; i < sk_X509_CRL_num(mine); i++) {
+        STACK_OF(X509_REVOKED) *revs = X509_CRL_get_REVOKED(sk_X509_CRL_value(mine, i));
+
+        for (int j = 0; j < sk_X509_REVOKED_num(revs); j++) {
+            X509_REVOKED *rev = sk_X509_REVOKED_value(revs, j);
+            int reason;
+
+            if (ASN1_INTEGER_cmp(X509_REVOKED_get0_serialNumber(rev), serial) != 0) {
+                continue;
+            }
+            reason = crl_reason(rev);
+            if (reason == CRL_REASON_REMOVE_FROM_CRL) {
+                revoked = hold = 0;
+                continue;
+            }
+            revoked = 1;
+            hold = reason == CRL_REASON_CERTIFICATE_HOLD;
+            rtime = revoked_time(rev);
+        }
+    }
+    if (!revoked) {
+        goto out;
+    }
+    time_text(tbuf, sizeof(tbuf), rtime);
+    if (hold) {
+        r = fail(res, SIGN_EREVOKED, "CERT_REVOKED",
+                 "certificate %s is on hold (certificateHold since %s); it cannot be trusted until its issuer "
+                 "lifts the hold",
+                 who, tbuf);
+    } else if (signing_time != NULL && rtime > *signing_time) {
+        time_text(sbuf, sizeof(sbuf), *signing_time);
+        if (res->note[0] == '\0') {
+            snprintf(res->note, sizeof(res->note),
+                     "certificate %s was revoked at %s, after the trusted signing time %s: the signature stays valid",
+                     who, tbuf, sbuf);
+        }
+    } else if (signing_time != NULL) {
+        time_text(sbuf, sizeof(sbuf), *signing_time);
+        r = fail(res, SIGN_EREVOKED, "CERT_REVOKED",
+                 "certificate %s was revoked at %s, not after the trusted signing time %s; re-sign with a valid "
+                 "certificate",
+                 who, tbuf, sbuf);
+    } else {
+        r = fail(res, SIGN_EREVOKED, "CERT_REVOKED",
+                 "certificate %s was revoked at %s and the signature has no trusted timestamp; re-sign with a valid "
+                 "certificate",
+                 who, tbuf);
+    }
+out:
+    sk_X509_CRL_free(mine);
+    return r;
+}
+
+/* Is the name the subject of a self-signed certificate in the list given? */
+static int names_ignored_root(const STACK_OF(X509) * ignored, const X509_NAME *n)
+{
+    for (int i = 0; i < sk_X509_num(ignored); i++) {
+        if (X509_NAME_cmp(X509_get_subject_name(sk_X509_value(ignored, i)), n) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int chain_error(sign_x509_result *res, X509_STORE_CTX *ctx, const STACK_OF(X509) * ignored, const char *dn)
+{
+    int err = X509_STORE_CTX_get_error(ctx);
+    STACK_OF(X509) *part = X509_STORE_CTX_get0_chain(ctx);
+    int n = part != NULL ? sk_X509_num(part) : 0;
+    X509 *top = n > 0 ? sk_X509_value(part, n - 1) : NULL;
+    char iss[256] = "";
+
+    if (top != NULL) {
+        name_text(iss, sizeof(iss), X509_get_issuer_name(top));
+    }
+    switch (err) {
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+        return fail(res, SIGN_EUNTRUSTED, "ROOT_UNKNOWN",
+                    "certificate %s chains to the self-signed %s, which is not a root of this policy; add the root "
+                    "to the policy's roots if it is trusted",
+                    dn, iss);
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+        if ((top != NULL && names_ignored_root(ignored, X509_get_issuer_name(top))) || n > 1) {
+            return fail(res, SIGN_EUNTRUSTED, "ROOT_UNKNOWN",
+                        "certificate %s chains to %s, which is not a root of this policy (a root inside a bundle "
+                        "is never trusted); add the root to the policy's roots if it is trusted",
+                        dn, iss);
+        }
+        return fail(res, SIGN_EUNTRUSTED, "CHAIN_INCOMPLETE",
+                    "the issuer of certificate %s (%s) is neither a policy root nor among the intermediates of the "
+                    "bundle and the policy; add it to the root's intermediates or sign with --embed-chain",
+                    dn, iss);
+    default:
+        return fail(res, SIGN_EUNTRUSTED, "CHAIN_INVALID",
+                    "the certificate chain of %s is not valid: %s (at depth %d); re-issue the certificate", dn,
+                    X509_verify_cert_error_string(err), X509_STORE_CTX_get_error_depth(ctx));
+    }
+}
+
+int sign_x509_verify(sign_x509_result *res, const sign_x509_certs *chain, const sign_x509_trust *trust,
+                     const sign_x509_verify_options *opts)
+{
+    sign_x509_verify_options dflt = SIGN_X509_VERIFY_OPTIONS_INIT;
+    X509_STORE *store = NULL;
+    X509_STORE_CTX *ctx = NULL;
+    STACK_OF(X509) *untrusted = NULL, *ignored = NULL, *built = NULL;
+    X509 *leaf;
+    const char *oid;
+    char why[128], tbuf[32], jbuf[32], who[256];
+    int64_t now, judge;
+    int r, n, present;
+
+    if (res == NULL) {
+        return sign__error(SIGN_EINVAL, "sign_x509_verify: no result");
+    }
+    memset(res, 0, sizeof(*res));
+    res->reason = "OK";
+    if (opts == NULL) {
+        opts = &dflt;
+    }
+    if (trust == NULL || trust->version != SIGN_X509_TRUST_VERSION ||
+        opts->version != SIGN_X509_VERIFY_OPTIONS_VERSION || sign_x509_certs_count(trust->roots) == 0) {
+        r = sign__error(SIGN_EINVAL, "sign_x509_verify: no trust anchors or unknown options version");
+        goto out;
+    }
+    if ((leaf = cert_at(chain, 0)) == NULL) {
+        r = sign__error(SIGN_EINVAL, "sign_x509_verify: no leaf certificate");
+        goto out;
+    }
+    now = opts->at != 0 ? opts->at : sign__now();
+    judge = opts->signing_time != NULL ? *opts->signing_time : now;
+    res->judged_at = judge;
+    time_text(jbuf, sizeof(jbuf), judge);
+    name_text(res->subject, sizeof(res->subject), X509_get_subject_name(leaf));
+    if ((oid = sign_x509_eku_oid(trust->eku)) == NULL) {
+        r = sign__error(SIGN_EINVAL, "sign_x509_verify: unknown EKU \"%s\"", trust->eku);
+        goto out;
+    }
+
+    /* Untrusted helpers: the bundle's chain and the policy's intermediates, minus anything self-signed. */
+    if ((untrusted = sk_X509_new_null()) == NULL || (ignored = sk_X509_new_null()) == NULL ||
+        (store = X509_STORE_new()) == NULL || (ctx = X509_STORE_CTX_new()) == NULL) {
+        r = sign__ossl_error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        const sign_x509_certs *src = pass == 0 ? chain : trust->intermediates;
+
+        for (size_t i = pass == 0 ? 1 : 0; i < sign_x509_certs_count(src); i++) {
+            X509 *x = cert_at(src, i);
+
+            if (sk_X509_push(is_self_signed(x) ? ignored : untrusted, x) <= 0) {
+                r = sign__error(SIGN_ENOMEM, "out of memory");
+                goto out;
+            }
+        }
+    }
+    for (size_t i = 0; i < sign_x509_certs_count(trust->roots); i++) {
+        if (X509_STORE_add_cert(store, cert_at(trust->roots, i)) != 1) {
+            ERR_clear_error(); /* the same root twice */
+        }
+    }
+    if (X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
+        r = sign__ossl_error(SIGN_ENOMEM, "cannot set up certificate verification");
+        goto out;
+    }
+    X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t)judge);
+    X509_VERIFY_PARAM_set_depth(X509_STORE_CTX_get0_param(ctx), 10);
+    X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
+    if (X509_verify_cert(ctx) != 1) {
+        r = chain_error(res, ctx, ignored, res->subject);
+        ERR_clear_error();
+        goto out;
+    }
+    if ((built = X509_STORE_CTX_get1_chain(ctx)) == NULL) {
+        r = sign__ossl_error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    n = sk_X509_num(built);
+    res->chain_len = (size_t)n;
+
+    /* Weak algorithms anywhere in the chain. */
+    for (int i = 0; i < n; i++) {
+        if (cert_weak(sk_X509_value(built, i), why, sizeof(why))) {
+            name_text(who, sizeof(who), X509_get_subject_name(sk_X509_value(built, i)));
+            r = fail(res, SIGN_EUNTRUSTED, "WEAK_ALGORITHM",
+                     "certificate %s in the chain of %s uses %s; re-issue it with a strong algorithm", who,
+                     res->subject, why);
+            goto out;
+        }
+    }
+    /* The leaf may make signatures and is meant for this use. */
+    if ((X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) == 0 ||
+        (X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE) == 0) {
+        r = fail(res, SIGN_EUNTRUSTED, "KEY_USAGE_INVALID",
+                 "certificate %s does not allow digital signatures (keyUsage digitalSignature %s); use a "
+                 "code-signing certificate",
+                 res->subject, (X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) == 0 ? "absent" : "not set");
+        goto out;
+    }
+    if (!has_eku(leaf, oid, &present)) {
+        r = fail(res, SIGN_EUNTRUSTED, "EKU_MISSING",
+                 "certificate %s %s the extended key usage %s (%s) that the policy requires; use a certificate "
+                 "issued for it",
+                 res->subject, present ? "does not list" : "has no extendedKeyUsage, so not",
+                 trust->eku != NULL ? trust->eku : "codeSigning", oid);
+        goto out;
+    }
+    if (!subject_allowed(leaf, res->subject, trust)) {
+        r = fail(res, SIGN_EUNTRUSTED, "SUBJECT_NOT_ALLOWED",
+                 "certificate %s matches none of the root's subjects patterns (subject DN, email and URI names); "
+                 "sign with an allowed certificate or extend roots[].subjects",
+                 res->subject);
+        goto out;
+    }
+    /* Validity of every certificate at the signing time (or now). */
+    for (int i = 0; i < n; i++) {
+        X509 *x = sk_X509_value(built, i);
+        int64_t nb = 0, na = 0;
+
+        name_text(who, sizeof(who), X509_get_subject_name(x));
+        if (asn1_time_epoch(&nb, X509_get0_notBefore(x)) != 0 || asn1_time_epoch(&na, X509_get0_notAfter(x)) != 0) {
+            r = fail(res, SIGN_EUNTRUSTED, "CHAIN_INVALID", "certificate %s has unreadable validity dates", who);
+            goto out;
+        }
+        if (judge < nb) {
+            time_text(tbuf, sizeof(tbuf), nb);
+            r = fail(res, SIGN_EEXPIRED, "CERT_NOT_YET_VALID",
+                     "certificate %s is valid only from %s (judged at %s%s); check the clocks or sign with a current "
+                     "certificate",
+                     who, tbuf, jbuf, opts->signing_time != NULL ? ", the trusted signing time" : "");
+            goto out;
+        }
+        if (judge > na) {
+            time_text(tbuf, sizeof(tbuf), na);
+            r = fail(res, SIGN_EEXPIRED, "CERT_EXPIRED",
+                     "certificate %s expired at %s (judged at %s%s); re-sign with a current certificate, with a "
+                     "trusted timestamp so that signatures outlive it",
+                     who, tbuf, jbuf, opts->signing_time != NULL ? ", the trusted signing time" : "");
+            goto out;
+        }
+    }
+    /* Revocation of every certificate below the root, when the root names CRLs. */
+    if (sign_x509_crls_count(trust->crls) > 0) {
+        for (int i = 0; i + 1 < n; i++) {
+            if ((r = check_revocation(res, sk_X509_value(built, i), sk_X509_value(built, i + 1), trust->crls, now,
+                                      opts->signing_time)) != 0) {
+                goto out;
+            }
+        }
+    }
+    r = 0;
+out:
+    if (r != 0 && res->code == 0) {
+        /* An error (not a verdict): keep the message for the caller. */
+        res->reason = "ERROR";
+        res->code = r;
+        snprintf(res->message, sizeof(res->message), "%s", sign_error_last());
+    }
+    sk_X509_pop_free(built, X509_free);
+    sk_X509_free(untrusted);
+    sk_X509_free(ignored);
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    ERR_clear_error();
+    return r;
+}
