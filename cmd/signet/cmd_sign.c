@@ -10,7 +10,8 @@
 #include "output.h"
 
 static const char sign_usage[] = "usage: signet sign -k KEY [--passphrase-file F] [--allow FINDING]... [-o BUNDLE]\n"
-                                 "                   [--name NAME]... ARTIFACT...\n"
+                                 "                   [--name NAME]... [--tsa URL]... [--tsa-optional]\n"
+                                 "                   [--tsa-policy OID] [--tsa-timeout SECONDS] ARTIFACT...\n"
                                  "\n"
                                  "Sign files and zips into one Sigstore bundle (default ARTIFACT.sigstore.json\n"
                                  "for a single artifact; -o is required for several).\n"
@@ -24,6 +25,11 @@ static const char sign_usage[] = "usage: signet sign -k KEY [--passphrase-file F
                                  "                           artifact, in order; default: the path given)\n"
                                  "      --event-log FILE     append one JSON event line for this decision to FILE\n"
                                  "      --syslog             send the event to syslog (facility auth)\n"
+                                 "      --tsa URL            timestamp the signature at this RFC 3161 TSA (http or\n"
+                                 "                           https; repeat for several); any failure writes nothing\n"
+                                 "      --tsa-optional       sign anyway when TSAs fail (said on stderr)\n"
+                                 "      --tsa-policy OID     ask the TSAs for this policy\n"
+                                 "      --tsa-timeout SECS   connect and answer timeout per TSA (default 10)\n"
                                  "  -h, --help               show this help\n";
 
 static int same_path(const char *a, const char *b)
@@ -100,6 +106,10 @@ int cmd_sign(int argc, char **argv)
         {"name", required_argument, NULL, 'N'},
         {"event-log", required_argument, NULL, 'L'},
         {"syslog", no_argument, NULL, 'S'},
+        {"tsa", required_argument, NULL, 'T'},
+        {"tsa-optional", no_argument, NULL, 'O'},
+        {"tsa-policy", required_argument, NULL, 'Y'},
+        {"tsa-timeout", required_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -107,8 +117,9 @@ int cmd_sign(int argc, char **argv)
     cli_passphrase pp = {NULL, 0};
     const char *keypath = NULL, *output = NULL, *event_log = NULL;
     int event_fd = -1, use_syslog = 0;
-    char **allow = NULL, **names = NULL, *defout = NULL;
-    size_t nallow = 0, nnames = 0, nart = 0;
+    char **allow = NULL, **names = NULL, *defout = NULL, **tsas = NULL;
+    size_t nallow = 0, nnames = 0, nart = 0, ntsas = 0;
+    sign_tsa_options topts = SIGN_TSA_OPTIONS_INIT;
     sign_key *key = NULL;
     sign_bundle *bundle = NULL;
     sign_artifact **arts = NULL;
@@ -117,7 +128,8 @@ int cmd_sign(int argc, char **argv)
 
     allow = calloc((size_t)argc + 1, sizeof(*allow));
     names = calloc((size_t)argc + 1, sizeof(*names));
-    if (allow == NULL || names == NULL) {
+    tsas = calloc((size_t)argc + 1, sizeof(*tsas));
+    if (allow == NULL || names == NULL || tsas == NULL) {
         cli_error("out of memory");
         goto out;
     }
@@ -135,6 +147,15 @@ int cmd_sign(int argc, char **argv)
         case 'N': names[nnames++] = optarg; break;
         case 'L': event_log = optarg; break;
         case 'S': use_syslog = 1; break;
+        case 'T': tsas[ntsas++] = optarg; break;
+        case 'O': topts.flags |= SIGN_TSA_BEST_EFFORT; break;
+        case 'Y': topts.policy_oid = optarg; break;
+        case 'W':
+            if (out_parse_seconds(&topts.timeout, "sign", "--tsa-timeout", optarg) != 0) {
+                goto out;
+            }
+            topts.connect_timeout = topts.timeout;
+            break;
         case 'h':
             fputs(sign_usage, stdout);
             rc = 0;
@@ -143,6 +164,10 @@ int cmd_sign(int argc, char **argv)
         }
     }
     nart = (size_t)(argc - optind);
+    if (ntsas == 0 && (topts.flags != 0 || topts.policy_oid != NULL || topts.timeout != 0)) {
+        rc = out_usage_error("sign", "--tsa-optional, --tsa-policy and --tsa-timeout need --tsa URL");
+        goto out;
+    }
     if (keypath == NULL) {
         rc = out_usage_error("sign", "a private key is required (-k KEY)");
         goto out;
@@ -193,12 +218,30 @@ int cmd_sign(int argc, char **argv)
     opts.nartifacts = nart;
     opts.allow = (const char *const *)allow;
     opts.nallow = nallow;
-    opts.output = output;
+    /* With TSAs the bundle is written only once its timestamps are in: nothing on a TSA failure. */
+    opts.output = ntsas > 0 ? NULL : output;
     if (out_progress_wanted()) {
         opts.progress = out_progress_cb;
     }
     r = sign_sign(&bundle, &arts, &opts);
     out_progress_end();
+    if (r == 0 && ntsas > 0) {
+        size_t added = 0;
+
+        r = sign_timestamp_bundle(&added, bundle, (const char *const *)tsas, ntsas, &topts);
+        if (r == 0 && added < ntsas) {
+            if (added == 0) {
+                cli_error("warning: %s; signing WITHOUT a timestamp (--tsa-optional)", sign_error_last());
+            } else {
+                cli_error("warning: %s; the bundle has %zu of %zu timestamps (--tsa-optional)", sign_error_last(),
+                          added, ntsas);
+            }
+        }
+        if (r == 0) {
+            r = sign_bundle_write(bundle, output);
+        }
+    }
+    opts.output = output;
     if (event_fd >= 0 || use_syslog) {
         char *ev = NULL;
         int er = sign_event_sign(&ev, r, &opts, arts, key, 0);
@@ -243,5 +286,6 @@ out:
     free(defout);
     free(allow);
     free(names);
+    free(tsas);
     return rc;
 }
