@@ -614,18 +614,27 @@ static int tcp_connect(int *out, const char *url, const char *host, const char *
 static BIO_METHOD *connected_method;
 static CRYPTO_ONCE connected_once = CRYPTO_ONCE_STATIC_INIT;
 
+/* Writes go straight to the socket with MSG_NOSIGNAL: a TSA that hangs up must not kill the caller with SIGPIPE. */
 static int cf_write(BIO *b, const char *data, int n)
 {
     BIO *next = BIO_next(b);
-    int r;
+    int fd = -1;
+    ssize_t w;
 
-    if (next == NULL) {
-        return 0;
-    }
-    r = BIO_write(next, data, n);
     BIO_clear_retry_flags(b);
-    BIO_copy_next_retry(b);
-    return r;
+    if (next == NULL || n < 0 || BIO_get_fd(next, &fd) < 0 || fd < 0) {
+        return -1;
+    }
+    do {
+        w = send(fd, data, (size_t)n, MSG_NOSIGNAL);
+    } while (w < 0 && errno == EINTR);
+    if (w < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            BIO_set_retry_write(b);
+        }
+        return -1;
+    }
+    return (int)w;
 }
 
 static int cf_read(BIO *b, char *data, int n)
