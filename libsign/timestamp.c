@@ -805,7 +805,7 @@ static int http_post(unsigned char **out, size_t *outlen, const char *url, const
     int ctimeout = o->connect_timeout > 0 ? o->connect_timeout : TSA_DEFAULT_TIMEOUT;
     int timeout = o->timeout > 0 ? o->timeout : TSA_DEFAULT_TIMEOUT;
     size_t max = o->max_response > 0 ? o->max_response : TSA_DEFAULT_MAX_RESPONSE, n;
-    BIO *sock = NULL, *reqbio = NULL, *resp;
+    BIO *sock = NULL, *reqbio = NULL, *resp = NULL;
     OSSL_HTTP_REQ_CTX *rctx = NULL;
     tls_arg targ = {NULL, NULL};
     unsigned char *buf = NULL;
@@ -893,6 +893,7 @@ static int http_post(unsigned char **out, size_t *outlen, const char *url, const
     buf = NULL; /* transferred */
     r = 0;
 out:
+    BIO_free(resp); /* the client hands back a reference of its own */
     if (rctx != NULL) {
         (void)OSSL_HTTP_close(rctx, r == 0);
     }
