@@ -104,7 +104,7 @@ test-libuse: all
 	    sh tests/libuse/run.sh $(CURDIR)/$(B)/libuse
 
 # signet's bundles checked by an independent Sigstore verifier (sigstore-js, pinned, from the npm registry).
-test-interop: all
+test-interop: all $(B)/signet-tsa-test-server
 	SIGNET_BIN=$(CURDIR)/$(B)/signet sh tests/interop/run.sh $(CURDIR)/$(B)/interop
 
 demo:
