@@ -77,26 +77,27 @@ static const EVP_MD *imprint_md(int nid)
     }
 }
 
-static void subject_text(char *out, size_t size, X509 *x)
+/* The certificate's subject (RFC 2253) into out. SIGN_ENOMEM when it cannot be printed. */
+static int subject_text(char *out, size_t size, X509 *x)
 {
     BIO *b = BIO_new(BIO_s_mem());
     char *p = NULL;
     long n;
+    int r = SIGN_ENOMEM;
 
     out[0] = '\0';
-    if (b == NULL) {
-        return;
-    }
-    if (X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253) >= 0 &&
-        (n = BIO_get_mem_data(b, &p)) > 0) {
-        snprintf(out, size, "%.*s", (int)(n < (long)size ? n : (long)size - 1), p);
+    if (b != NULL && X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253) >= 0 &&
+        (n = BIO_get_mem_data(b, &p)) >= 0) {
+        snprintf(out, size, "%.*s", (int)(n < (long)size ? n : (long)size - 1), p != NULL ? p : "");
+        r = 0;
     }
     BIO_free(b);
     ERR_clear_error();
+    return r != 0 ? sign__error(r, "out of memory") : 0;
 }
 
-/* genTime, policy, serial, imprint algorithm of a token. */
-static void tst_info_fill(sign_timestamp_info *out, TS_TST_INFO *tst)
+/* genTime, policy, serial, imprint algorithm of a token. SIGN_ENOMEM when one cannot be rendered. */
+static int tst_info_fill(sign_timestamp_info *out, TS_TST_INFO *tst)
 {
     const ASN1_INTEGER *serial = TS_TST_INFO_get_serial(tst);
     ASN1_OBJECT *pol = TS_TST_INFO_get_policy_id(tst);
@@ -105,17 +106,18 @@ static void tst_info_fill(sign_timestamp_info *out, TS_TST_INFO *tst)
     const ASN1_OBJECT *aobj = NULL;
     BIGNUM *bn = NULL;
     char *hex = NULL;
-    int ok;
+    int ok, r = SIGN_ENOMEM;
 
     out->gen_time = asn1_time_epoch(TS_TST_INFO_get_time(tst), &ok);
-    if (pol != NULL) {
-        OBJ_obj2txt(out->policy, (int)sizeof(out->policy), pol, 1);
+    if (pol != NULL && OBJ_obj2txt(out->policy, (int)sizeof(out->policy), pol, 1) <= 0) {
+        goto out;
     }
-    if (serial != NULL && (bn = ASN1_INTEGER_to_BN(serial, NULL)) != NULL && (hex = BN_bn2hex(bn)) != NULL) {
+    if (serial != NULL) {
+        if ((bn = ASN1_INTEGER_to_BN(serial, NULL)) == NULL || (hex = BN_bn2hex(bn)) == NULL) {
+            goto out;
+        }
         copy_text(out->serial, sizeof(out->serial), hex);
     }
-    OPENSSL_free(hex);
-    BN_free(bn);
     if (alg != NULL) {
         X509_ALGOR_get0(&aobj, NULL, NULL, alg);
         if (aobj != NULL) {
@@ -126,12 +128,25 @@ static void tst_info_fill(sign_timestamp_info *out, TS_TST_INFO *tst)
                 for (char *c = out->hash; *c != '\0'; c++) {
                     *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
                 }
-            } else {
-                OBJ_obj2txt(out->hash, (int)sizeof(out->hash), aobj, 1);
+            } else if (OBJ_obj2txt(out->hash, (int)sizeof(out->hash), aobj, 1) <= 0) {
+                goto out;
             }
         }
     }
+    r = 0;
+out:
+    OPENSSL_free(hex);
+    BN_free(bn);
     ERR_clear_error();
+    return r != 0 ? sign__error(r, "out of memory reading the timestamp") : 0;
+}
+
+/* 1 when OpenSSL's last queued error is an allocation failure. */
+static int ossl_oom(void)
+{
+    unsigned long e = ERR_peek_last_error();
+
+    return e != 0 && ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE;
 }
 
 static int parse_resp(TS_RESP **out, const unsigned char *der, size_t len)
@@ -145,7 +160,7 @@ static int parse_resp(TS_RESP **out, const unsigned char *der, size_t len)
     }
     resp = d2i_TS_RESP(NULL, &p, (long)len);
     if (resp == NULL) {
-        return sign__ossl_error(SIGN_EPARSE, "not a DER TimeStampResp");
+        return sign__ossl_error(ossl_oom() ? SIGN_ENOMEM : SIGN_EPARSE, "not a DER TimeStampResp");
     }
     if (p != der + len) {
         TS_RESP_free(resp);
@@ -188,10 +203,19 @@ int sign_timestamp_parse(sign_timestamp_info *out, const unsigned char *der, siz
         r = sign__error(SIGN_EPARSE, "the TimeStampResp is not granted (status %ld) or carries no token", st);
         goto out;
     }
-    tst_info_fill(out, tst);
-    if (PKCS7_type_is_signed(token) && (signers = PKCS7_get0_signers(token, NULL, 0)) != NULL &&
-        sk_X509_num(signers) == 1) {
-        subject_text(out->tsa, sizeof(out->tsa), sk_X509_value(signers, 0));
+    if ((r = tst_info_fill(out, tst)) != 0) {
+        goto out;
+    }
+    if (PKCS7_type_is_signed(token)) {
+        signers = PKCS7_get0_signers(token, NULL, 0);
+        if (signers == NULL && ossl_oom()) {
+            r = sign__ossl_error(SIGN_ENOMEM, "out of memory");
+            goto out;
+        }
+        if (signers != NULL && sk_X509_num(signers) == 1 &&
+            (r = subject_text(out->tsa, sizeof(out->tsa), sk_X509_value(signers, 0))) != 0) {
+            goto out;
+        }
     }
     ERR_clear_error();
     r = 0;
@@ -357,6 +381,11 @@ static int fail(sign_timestamp_failure *why, sign_timestamp_failure f, int code,
     if (why != NULL) {
         *why = f;
     }
+    if (ossl_oom()) {
+        /* OpenSSL ran out of memory on the way: not a verdict on the timestamp. */
+        ERR_clear_error();
+        return sign__error(SIGN_ENOMEM, "out of memory while checking the timestamp");
+    }
     ERR_clear_error();
     return sign__error(code, "%s", msg);
 }
@@ -397,7 +426,9 @@ int sign_timestamp_verify(sign_timestamp_info *out, sign_timestamp_failure *why,
         return fail(why, SIGN_TS_UNTRUSTED, SIGN_EUNTRUSTED, "no trusted time-stamp authority is configured");
     }
     if ((r = parse_resp(&resp, der, len)) != 0) {
-        r = fail(why, SIGN_TS_INVALID, SIGN_EBADSIG, "the timestamp is malformed: %s", sign_error_last());
+        if (r != SIGN_ENOMEM) {
+            r = fail(why, SIGN_TS_INVALID, SIGN_EBADSIG, "the timestamp is malformed: %s", sign_error_last());
+        }
         goto out;
     }
     tst = TS_RESP_get_tst_info(resp);
@@ -406,7 +437,9 @@ int sign_timestamp_verify(sign_timestamp_info *out, sign_timestamp_failure *why,
         r = fail(why, SIGN_TS_INVALID, SIGN_EBADSIG, "the timestamp is not a granted TimeStampResp with a token");
         goto out;
     }
-    tst_info_fill(&info, tst);
+    if ((r = tst_info_fill(&info, tst)) != 0) {
+        goto out;
+    }
     if (TS_TST_INFO_get_version(tst) != 1 || !PKCS7_type_is_signed(token)) {
         r = fail(why, SIGN_TS_INVALID, SIGN_EBADSIG, "the timestamp token is not a version 1 signed TSTInfo");
         goto out;
@@ -433,13 +466,19 @@ int sign_timestamp_verify(sign_timestamp_info *out, sign_timestamp_failure *why,
         goto out;
     }
     signers = PKCS7_get0_signers(token, NULL, 0);
+    if (signers == NULL && ossl_oom()) {
+        r = sign__ossl_error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
     if (signers == NULL || sk_X509_num(signers) != 1) {
         r = fail(why, SIGN_TS_INVALID, SIGN_EBADSIG,
                  "the timestamp token does not carry its signer's certificate (request it with certReq)");
         goto out;
     }
     signer = sk_X509_value(signers, 0);
-    subject_text(info.tsa, sizeof(info.tsa), signer);
+    if ((r = subject_text(info.tsa, sizeof(info.tsa), signer)) != 0) {
+        goto out;
+    }
     /* The signature over the signed attributes and the TSTInfo, without any chain yet. */
     if (PKCS7_verify(token, NULL, NULL, NULL, NULL, PKCS7_NOVERIFY | PKCS7_NOCHAIN) != 1) {
         r = fail(why, SIGN_TS_INVALID, SIGN_EBADSIG,
