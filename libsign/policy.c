@@ -613,10 +613,11 @@ static int parse_tsas(sign_policy *p, const pol_ctx *c, const json_t *arr)
         for (size_t j = 0; j < i; j++) {
             const char *other = json_string_value(json_object_get(json_array_get(arr, j), "name"));
 
-            if (other != NULL && strcmp(other, name) == 0) {
+            if (other != NULL && name != NULL && strcmp(other, name) == 0) {
                 free(path);
-                return sign__error(SIGN_EINVAL, "%s: %s.name: duplicate name \"%s\" (also timestamp_authorities[%zu])",
-                                   c->what, prefix, name, j);
+                return sign__error(SIGN_EINVAL,
+                                   "%s: %s.name: duplicate name \"%s\" (also timestamp_authorities[%zu])", c->what,
+                                   prefix, name, j);
             }
         }
         /* The certificates are the authority's trusted roots, loaded now so verification reads no file. */

@@ -390,14 +390,13 @@ static int fail(sign_timestamp_failure *why, sign_timestamp_failure f, int code,
     return sign__error(code, "%s", msg);
 }
 
-int sign_timestamp_verify(sign_timestamp_info *out, sign_timestamp_failure *why, const unsigned char *der,
-                          size_t len, const unsigned char *data, size_t datalen, const sign_tsa_roots *roots)
+int sign_timestamp_verify(sign_timestamp_info *out, sign_timestamp_failure *why, const unsigned char *der, size_t len,
+                          const unsigned char *data, size_t datalen, const sign_tsa_roots *roots)
 {
     sign_timestamp_info info;
     TS_RESP *resp = NULL;
     TS_TST_INFO *tst;
     PKCS7 *token;
-    STACK_OF(PKCS7_SIGNER_INFO) *sinfos;
     STACK_OF(X509) *signers = NULL, *certs, *chain;
     X509_STORE *store = NULL;
     X509_STORE_CTX *sctx = NULL;
@@ -449,20 +448,20 @@ int sign_timestamp_verify(sign_timestamp_info *out, sign_timestamp_failure *why,
         r = fail(why, SIGN_TS_INVALID, SIGN_EBADSIG, "the timestamp's genTime cannot be read");
         goto out;
     }
-    sinfos = PKCS7_get_signer_info(token);
-    if (sinfos == NULL || sk_PKCS7_SIGNER_INFO_num(sinfos) != 1) {
+    if (PKCS7_get_signer_info(token) == NULL || sk_PKCS7_SIGNER_INFO_num(PKCS7_get_signer_info(token)) != 1) {
         r = fail(why, SIGN_TS_INVALID, SIGN_EBADSIG, "the timestamp token must carry exactly one signature");
         goto out;
     }
-    PKCS7_SIGNER_INFO_get0_algs(sk_PKCS7_SIGNER_INFO_value(sinfos, 0), NULL, &dig, &salg);
+    PKCS7_SIGNER_INFO_get0_algs(sk_PKCS7_SIGNER_INFO_value(PKCS7_get_signer_info(token), 0), NULL, &dig, &salg);
     if (dig != NULL) {
         X509_ALGOR_get0(&aobj, NULL, NULL, dig);
     }
     nid = aobj != NULL ? OBJ_obj2nid(aobj) : NID_undef;
     if (nid != NID_sha256 && nid != NID_sha384 && nid != NID_sha512) {
-        r = fail(why, SIGN_TS_INVALID, SIGN_EBADSIG,
-                 "the timestamp token is signed with a weak or unknown digest (%s); only SHA-256/384/512 are accepted",
-                 nid != NID_undef ? OBJ_nid2sn(nid) : "unknown");
+        r = fail(
+            why, SIGN_TS_INVALID, SIGN_EBADSIG,
+            "the timestamp token is signed with a weak or unknown digest (%s); only SHA-256/384/512 are accepted",
+            nid != NID_undef ? OBJ_nid2sn(nid) : "unknown");
         goto out;
     }
     signers = PKCS7_get0_signers(token, NULL, 0);
@@ -715,9 +714,9 @@ static void connected_method_init(void)
 {
     BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_FILTER, "signet connected socket");
 
-    if (m != NULL && (!BIO_meth_set_write(m, cf_write) || !BIO_meth_set_read(m, cf_read) ||
-                      !BIO_meth_set_puts(m, cf_puts) || !BIO_meth_set_ctrl(m, cf_ctrl) ||
-                      !BIO_meth_set_create(m, cf_create))) {
+    if (m != NULL &&
+        (!BIO_meth_set_write(m, cf_write) || !BIO_meth_set_read(m, cf_read) || !BIO_meth_set_puts(m, cf_puts) ||
+         !BIO_meth_set_ctrl(m, cf_ctrl) || !BIO_meth_set_create(m, cf_create))) {
         BIO_meth_free(m);
         m = NULL;
     }
@@ -1127,10 +1126,11 @@ int sign_timestamp_request(unsigned char **out, size_t *outlen, const char *url,
     }
     echoed = TS_TST_INFO_get_nonce(tst);
     if (echoed == NULL || ASN1_INTEGER_cmp(echoed, nonce) != 0) {
-        r = sign__error(SIGN_ETSA_ANSWER,
-                        "TSA %s: the token does not echo the request's nonce (wrong nonce): a replayed or misdirected "
-                        "answer",
-                        url);
+        r = sign__error(
+            SIGN_ETSA_ANSWER,
+            "TSA %s: the token does not echo the request's nonce (wrong nonce): a replayed or misdirected "
+            "answer",
+            url);
         goto out;
     }
     mi = TS_TST_INFO_get_msg_imprint(tst);
@@ -1209,8 +1209,7 @@ int sign_timestamp_bundle(size_t *out_added, sign_bundle *b, const char *const *
             if ((o->flags & SIGN_TSA_BEST_EFFORT) == 0) {
                 goto out; /* all or nothing: the bundle is unchanged */
             }
-            w = snprintf(failures + used, sizeof(failures) - used, "%s%s", nfail > 0 ? "; " : "",
-                         sign_error_last());
+            w = snprintf(failures + used, sizeof(failures) - used, "%s%s", nfail > 0 ? "; " : "", sign_error_last());
             used += w > 0 && (size_t)w < sizeof(failures) - used ? (size_t)w : 0;
             nfail++;
             continue;

@@ -39,11 +39,11 @@ typedef struct vb {
     char *owned_path;         /* the default "<artifact>.sigstore.json" */
     const char *for_artifact; /* artifact name when this is its default bundle, else NULL */
     sign_bundle *bundle;
-    sign_statement *st; /* parsed from the verified payload, or NULL */
-    size_t key;         /* index of the policy key whose signature verified */
-    int usable;         /* signature verified by a policy key and statement parsed */
-    int in_window;      /* that key is within its validity window */
-    int used;           /* covers (or name-matches) one of the given artifacts */
+    sign_statement *st;   /* parsed from the verified payload, or NULL */
+    size_t key;           /* index of the policy key whose signature verified */
+    int usable;           /* signature verified by a policy key and statement parsed */
+    int in_window;        /* that key is within its validity window */
+    int used;             /* covers (or name-matches) one of the given artifacts */
     int has_signing_time; /* a trusted RFC 3161 time was proven (timestamp check) */
     int64_t signing_time; /* that time: the earliest verified genTime */
 } vb;
@@ -581,8 +581,8 @@ static int verify_bundle(vctx *c, vb *b)
                           b->path);
         } else if (c->at - b->signing_time > p->max_signature_age) {
             sign_format_time(tbuf, sizeof(tbuf), b->signing_time);
-            r = add_check(c, "signature-age", SIGN_CHECK_FAIL, "SIGNATURE_AGE_EXCEEDED", SIGN_EEXPIRED, art,
-                          b->path, k->name,
+            r = add_check(c, "signature-age", SIGN_CHECK_FAIL, "SIGNATURE_AGE_EXCEEDED", SIGN_EEXPIRED, art, b->path,
+                          k->name,
                           "bundle %s was signed at %s, %lld s before the time judged, more than the %lld s that "
                           "require.max_signature_age allows; re-sign the artifacts",
                           b->path, tbuf, (long long)(c->at - b->signing_time), (long long)p->max_signature_age);

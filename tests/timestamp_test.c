@@ -394,8 +394,8 @@ static const char *tc_policy(const char *tsa_root, const char *key_extra, const 
              "%s%s%s}",
              key_extra != NULL ? "," : "", key_extra != NULL ? key_extra : "",
              tsa_root != NULL ? ",\"timestamp_authorities\":[{\"name\":\"test-tsa\",\"certificates\":\"" : "",
-             tsa_root != NULL ? tsa_root : "", tsa_root != NULL ? "\"}]" : "", require != NULL ? ",\"require\":{" : "",
-             require != NULL ? require : "", require != NULL ? "}" : "");
+             tsa_root != NULL ? tsa_root : "", tsa_root != NULL ? "\"}]" : "",
+             require != NULL ? ",\"require\":{" : "", require != NULL ? require : "", require != NULL ? "}" : "");
     tu_write_str(tp("policy.json"), json);
     return tp("policy.json");
 }
@@ -448,8 +448,9 @@ Test(timestamp_cli, sign_with_one_and_two_tsas_verifies, .init = tc_setup, .fini
     cr_assert_eq(json_array_size(json_object_get(j, "timestamps")), 2);
     cr_assert(strstr(json_string_value(json_object_get(json_array_get(json_object_get(j, "timestamps"), 0), "tsa")),
                      "signet test TSA tsa") != NULL);
-    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(j, "timestamps"), 0), "policy")),
-                     "1.2.3.4.1");
+    cr_assert_str_eq(
+        json_string_value(json_object_get(json_array_get(json_object_get(j, "timestamps"), 0), "policy")),
+        "1.2.3.4.1");
     json_decref(j);
     cr_assert_eq(TC("inspect", tp("one.json")), 0);
     cr_assert(strstr(tc_out, "timestamps:    1") != NULL && strstr(tc_out, "serial 0x") != NULL, "%s", tc_out);
@@ -459,10 +460,10 @@ Test(timestamp_cli, each_tsa_fault_fails_sign_and_writes_nothing, .init = tc_set
 {
     static const struct {
         const char *fault, *words;
-    } faults[] = {{"refuse", "refused"},         {"close", "closed"},
-                  {"http500", "HTTP error"},     {"garbage", "garbage"},
+    } faults[] = {{"refuse", "refused"},          {"close", "closed"},
+                  {"http500", "HTTP error"},      {"garbage", "garbage"},
                   {"wrong-nonce", "wrong nonce"}, {"wrong-imprint", "wrong imprint"},
-                  {"reject", "rejected"},        {"slow=3", "timed out"}};
+                  {"reject", "rejected"},         {"slow=3", "timed out"}};
 
     for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
         int rc;
@@ -582,12 +583,11 @@ static char *tc_get_ts(const char *bundle)
     char *s;
 
     cr_assert_not_null(root);
-    t = json_object_get(
-        json_array_get(
-            json_object_get(json_object_get(json_object_get(root, "verificationMaterial"), "timestampVerificationData"),
-                            "rfc3161Timestamps"),
-            0),
-        "signedTimestamp");
+    t = json_object_get(json_array_get(json_object_get(json_object_get(json_object_get(root, "verificationMaterial"),
+                                                                       "timestampVerificationData"),
+                                                       "rfc3161Timestamps"),
+                                       0),
+                        "signedTimestamp");
     cr_assert(json_is_string(t));
     s = strdup(json_string_value(t));
     json_decref(root);

@@ -122,8 +122,7 @@ void tsa_gen_root(const char *dir, const char *name)
     EVP_PKEY_free(k);
 }
 
-void tsa_gen_leaf(const char *dir, const char *name, const char *root, int64_t not_before, int64_t not_after,
-                  int eku)
+void tsa_gen_leaf(const char *dir, const char *name, const char *root, int64_t not_before, int64_t not_after, int eku)
 {
     EVP_PKEY *k = EVP_EC_gen("P-256"), *rk = NULL;
     X509 *rx = NULL, *x;
@@ -172,8 +171,7 @@ static char *tsa_server_bin(void)
     n = (slash != NULL ? (size_t)(slash - bin) : 1) + sizeof("/signet-tsa-test-server");
     p = malloc(n);
     cr_assert_not_null(p);
-    snprintf(p, n, "%.*s/signet-tsa-test-server", slash != NULL ? (int)(slash - bin) : 1,
-             slash != NULL ? bin : ".");
+    snprintf(p, n, "%.*s/signet-tsa-test-server", slash != NULL ? (int)(slash - bin) : 1, slash != NULL ? bin : ".");
     cr_assert(access(p, X_OK) == 0, "%s is not built (make build/signet-tsa-test-server)", p);
     return p;
 }

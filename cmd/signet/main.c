@@ -26,8 +26,8 @@ static const struct {
     const char *name;
     cmd_fn fn;
 } commands[] = {
-    {"keygen", cmd_keygen}, {"sign", cmd_sign}, {"verify", cmd_verify}, {"inspect", cmd_inspect}, {"hash", cmd_hash},
-    {"timestamp", cmd_timestamp},
+    {"keygen", cmd_keygen},   {"sign", cmd_sign}, {"verify", cmd_verify},
+    {"inspect", cmd_inspect}, {"hash", cmd_hash}, {"timestamp", cmd_timestamp},
 };
 
 static cmd_fn find_command(const char *name)

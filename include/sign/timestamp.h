@@ -39,8 +39,8 @@ typedef struct sign_tsa_options {
  * status text), SIGN_ETSA_ANSWER (not a TimeStampResp, wrong nonce, wrong
  * imprint), SIGN_ELIMIT (answer too large).
  */
-SIGN_EXTERN int sign_timestamp_request(unsigned char **out, size_t *outlen, const char *url, const unsigned char *data,
-                                       size_t len, const sign_tsa_options *opts);
+SIGN_EXTERN int sign_timestamp_request(unsigned char **out, size_t *outlen, const char *url,
+                                       const unsigned char *data, size_t len, const sign_tsa_options *opts);
 
 /*
  * Timestamp the bundle's signature (the decoded DSSE sig) at each of the
@@ -56,11 +56,11 @@ SIGN_EXTERN int sign_timestamp_bundle(size_t *out_added, sign_bundle *b, const c
 
 /* What a TimeStampResp says (from sign_timestamp_parse or sign_timestamp_verify). */
 typedef struct sign_timestamp_info {
-    int64_t gen_time;   /* genTime, seconds since the epoch */
-    char tsa[512];      /* subject of the signing certificate (RFC 2253), "" when the token carries none */
-    char policy[128];   /* TSA policy, dotted OID */
-    char serial[132];   /* serial number, hex */
-    char hash[16];      /* message imprint algorithm: "sha256", "sha384", "sha512" or the OID */
+    int64_t gen_time;    /* genTime, seconds since the epoch */
+    char tsa[512];       /* subject of the signing certificate (RFC 2253), "" when the token carries none */
+    char policy[128];    /* TSA policy, dotted OID */
+    char serial[132];    /* serial number, hex */
+    char hash[16];       /* message imprint algorithm: "sha256", "sha384", "sha512" or the OID */
     char authority[128]; /* sign_timestamp_verify: name of the trusted authority that vouched for it */
 } sign_timestamp_info;
 
@@ -82,11 +82,11 @@ SIGN_EXTERN void sign_tsa_roots_free(sign_tsa_roots *roots);
 /* Why a timestamp did not verify. */
 typedef enum {
     SIGN_TS_OK = 0,
-    SIGN_TS_INVALID = 1,                 /* malformed, not granted, tampered, bad signature, ESS binding, weak algorithm */
-    SIGN_TS_UNTRUSTED = 2,               /* the TSA certificate does not chain to a trusted root */
-    SIGN_TS_EKU_MISSING = 3,             /* the TSA certificate lacks the critical timeStamping EKU (alone) */
-    SIGN_TS_IMPRINT_MISMATCH = 4,        /* the token stamps other bytes than the signature */
-    SIGN_TS_OUTSIDE_TSA_VALIDITY = 5     /* genTime is outside the TSA certificate's validity */
+    SIGN_TS_INVALID = 1,          /* malformed, not granted, tampered, bad signature, ESS binding, weak algorithm */
+    SIGN_TS_UNTRUSTED = 2,        /* the TSA certificate does not chain to a trusted root */
+    SIGN_TS_EKU_MISSING = 3,      /* the TSA certificate lacks the critical timeStamping EKU (alone) */
+    SIGN_TS_IMPRINT_MISMATCH = 4, /* the token stamps other bytes than the signature */
+    SIGN_TS_OUTSIDE_TSA_VALIDITY = 5 /* genTime is outside the TSA certificate's validity */
 } sign_timestamp_failure;
 
 /*

@@ -329,8 +329,8 @@ static X509 *ts_cert(EVP_PKEY *k, EVP_PKEY *ik, X509 *issuer, const char *cn, co
 
 static void ts_setup(void)
 {
-    static const char *const root_ext[] = {"basicConstraints", "critical,CA:TRUE", "keyUsage",
-                                           "critical,keyCertSign", NULL};
+    static const char *const root_ext[] = {"basicConstraints", "critical,CA:TRUE", "keyUsage", "critical,keyCertSign",
+                                           NULL};
     static const char *const tsa_ext[] = {"basicConstraints", "critical,CA:FALSE", "extendedKeyUsage",
                                           "critical,timeStamping", NULL};
     EVP_PKEY *rk = EVP_EC_gen("P-256"), *tk = EVP_EC_gen("P-256");

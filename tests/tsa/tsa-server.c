@@ -54,7 +54,7 @@ enum fault { F_NONE, F_SLOW, F_CLOSE, F_REFUSE, F_HTTP500, F_GARBAGE, F_WRONG_NO
 
 static X509 *tsa_cert;
 static EVP_PKEY *tsa_key;
-static STACK_OF(X509) *tsa_chain;
+static STACK_OF(X509) * tsa_chain;
 static ASN1_OBJECT *tsa_policy;
 static enum fault fault = F_NONE;
 static long slow_seconds;
@@ -234,7 +234,10 @@ static void answer(int fd, int status, const char *type, const void *body, size_
     char head[256];
     int n = snprintf(head, sizeof(head),
                      "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", status,
-                     status == 200 ? "OK" : status == 500 ? "Internal Server Error" : "Bad Request", type, len);
+                     status == 200   ? "OK"
+                     : status == 500 ? "Internal Server Error"
+                                     : "Bad Request",
+                     type, len);
 
     write_all(fd, head, (size_t)n);
     write_all(fd, body, len);
