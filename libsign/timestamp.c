@@ -1,6 +1,7 @@
 /* RFC 3161 timestamps: request over HTTP(S) with OpenSSL's HTTP client, answer checks, token verification. */
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -744,6 +745,7 @@ static BIO *connected_bio(int fd)
 typedef struct tls_arg {
     SSL_CTX *ctx;
     const char *host;
+    int is_ip;
 } tls_arg;
 
 /* OpenSSL's HTTP client hook: TLS over the connected socket for https, removed on disconnect. */
@@ -759,7 +761,17 @@ static BIO *tls_cb(BIO *bio, void *arg, int connect, int detail)
             return NULL;
         }
         BIO_get_ssl(sbio, &ssl);
-        if (ssl == NULL || !SSL_set_tlsext_host_name(ssl, t->host) || !SSL_set1_host(ssl, t->host)) {
+        if (ssl == NULL) {
+            BIO_free(sbio);
+            return NULL;
+        }
+        if (t->is_ip) {
+            /* An address: the certificate must name it (iPAddress), and there is no SNI. */
+            if (!X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), t->host)) {
+                BIO_free(sbio);
+                return NULL;
+            }
+        } else if (!SSL_set_tlsext_host_name(ssl, t->host) || !SSL_set1_host(ssl, t->host)) {
             BIO_free(sbio);
             return NULL;
         }
@@ -845,7 +857,7 @@ static int http_post(unsigned char **out, size_t *outlen, const char *url, const
     size_t max = o->max_response > 0 ? o->max_response : TSA_DEFAULT_MAX_RESPONSE, n;
     BIO *sock = NULL, *reqbio = NULL, *resp = NULL;
     OSSL_HTTP_REQ_CTX *rctx = NULL;
-    tls_arg targ = {NULL, NULL};
+    tls_arg targ = {NULL, NULL, 0};
     unsigned char *buf = NULL;
 
     *out = NULL;
@@ -885,6 +897,11 @@ static int http_post(unsigned char **out, size_t *outlen, const char *url, const
         }
         SSL_CTX_set_verify(targ.ctx, SSL_VERIFY_PEER, NULL);
         targ.host = host;
+        {
+            unsigned char addr[16];
+
+            targ.is_ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
+        }
     }
     if ((reqbio = BIO_new_mem_buf(req, (int)reqlen)) == NULL) {
         r = sign__ossl_error(SIGN_ENOMEM, "out of memory");

@@ -169,6 +169,39 @@ Test(timestamp, fault_slow_times_out, .init = ts_setup, .fini = ts_teardown)
     cr_assert_null(der);
 }
 
+Test(timestamp, https_roundtrip_and_untrusted_server, .init = ts_setup, .fini = ts_teardown)
+{
+    sign_tsa_options o = SIGN_TSA_OPTIONS_INIT;
+    unsigned char *der = NULL;
+    size_t len = 0;
+    sign_tsa_roots *roots;
+    char *ca;
+    int r;
+
+    o.timeout = 3;
+    tsa_gen_root(ts_dir, "tlsroot");
+    tsa_gen_tls_leaf(ts_dir, "tls", "tlsroot");
+    tsa_server_start_tls(&ts_srv, ts_dir, "tsa", "tls");
+    /* The server's certificate is not in the system store: refused, naming the TSA. */
+    unsetenv("SSL_CERT_FILE");
+    r = sign_timestamp_request(&der, &len, ts_srv.url, ts_sig, sizeof(ts_sig), &o);
+    cr_assert_neq(r, 0);
+    cr_assert_null(der);
+    cr_assert(strstr(sign_error_last(), ts_srv.url) != NULL, "%s", sign_error_last());
+    /* Trusted through OpenSSL's SSL_CERT_FILE: the timestamp comes over TLS and verifies. */
+    ca = tu_path(ts_dir, "tlsroot.pem");
+    setenv("SSL_CERT_FILE", ca, 1);
+    r = sign_timestamp_request(&der, &len, ts_srv.url, ts_sig, sizeof(ts_sig), &o);
+    unsetenv("SSL_CERT_FILE");
+    cr_assert_eq(r, 0, "%s", sign_error_last());
+    roots = ts_roots("root");
+    cr_assert_eq(sign_timestamp_verify(NULL, NULL, der, len, ts_sig, sizeof(ts_sig), roots), 0, "%s",
+                 sign_error_last());
+    sign_tsa_roots_free(roots);
+    free(der);
+    free(ca);
+}
+
 Test(timestamp, bad_urls_refused, .init = ts_setup, .fini = ts_teardown)
 {
     unsigned char *der = NULL;

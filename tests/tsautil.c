@@ -149,6 +149,27 @@ void tsa_gen_leaf(const char *dir, const char *name, const char *root, int64_t n
     EVP_PKEY_free(rk);
 }
 
+void tsa_gen_tls_leaf(const char *dir, const char *name, const char *root)
+{
+    EVP_PKEY *k = EVP_EC_gen("P-256"), *rk = NULL;
+    X509 *rx = NULL, *x;
+    int64_t now = (int64_t)time(NULL);
+
+    cr_assert_not_null(k);
+    tsa_read_pem(dir, root, &rx, &rk);
+    x = tsa_new_cert(k, "127.0.0.1", now - 3600, now + 86400);
+    X509_set_issuer_name(x, X509_get_subject_name(rx));
+    tsa_add_ext(x, rx, NID_basic_constraints, "critical,CA:FALSE");
+    tsa_add_ext(x, rx, NID_ext_key_usage, "serverAuth");
+    tsa_add_ext(x, rx, NID_subject_alt_name, "IP:127.0.0.1");
+    cr_assert(X509_sign(x, rk, EVP_sha256()));
+    tsa_write_pem(dir, name, x, k);
+    X509_free(x);
+    X509_free(rx);
+    EVP_PKEY_free(k);
+    EVP_PKEY_free(rk);
+}
+
 char *tsa_std_pki(void)
 {
     char *dir = tu_mkdtemp();
@@ -176,11 +197,27 @@ static char *tsa_server_bin(void)
     return p;
 }
 
+static void tsa_server_run(tsa_server *s, const char *dir, const char *cert, const char *fault, const char *at,
+                           const char *tls);
+
 void tsa_server_start(tsa_server *s, const char *dir, const char *cert, const char *fault, const char *at)
+{
+    tsa_server_run(s, dir, cert, fault, at, NULL);
+}
+
+void tsa_server_start_tls(tsa_server *s, const char *dir, const char *cert, const char *tls)
+{
+    tsa_server_run(s, dir, cert, NULL, NULL, tls);
+}
+
+static void tsa_server_run(tsa_server *s, const char *dir, const char *cert, const char *fault, const char *at,
+                           const char *tls)
 {
     char *bin = tsa_server_bin(), *base = tu_path(dir, cert);
     size_t n = strlen(base) + 5;
-    char *cp = malloc(n), *kp = malloc(n);
+    char *cp = malloc(n), *kp = malloc(n), *tbase = tls != NULL ? tu_path(dir, tls) : NULL;
+    size_t tn = tbase != NULL ? strlen(tbase) + 5 : 1;
+    char *tcp = malloc(tn), *tkp = malloc(tn);
     int in[2], out[2];
     const char *argv[16];
     int a = 0;
@@ -200,6 +237,14 @@ void tsa_server_start(tsa_server *s, const char *dir, const char *cert, const ch
     if (at != NULL) {
         argv[a++] = "--time";
         argv[a++] = at;
+    }
+    if (tbase != NULL) {
+        snprintf(tcp, tn, "%s.pem", tbase);
+        snprintf(tkp, tn, "%s.key", tbase);
+        argv[a++] = "--tls-cert";
+        argv[a++] = tcp;
+        argv[a++] = "--tls-key";
+        argv[a++] = tkp;
     }
     argv[a] = NULL;
     cr_assert(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0);
@@ -225,7 +270,11 @@ void tsa_server_start(tsa_server *s, const char *dir, const char *cert, const ch
     }
     s->url[used] = '\0';
     close(out[0]);
-    cr_assert(strncmp(s->url, "http://127.0.0.1:", 17) == 0, "the test TSA did not start (got \"%s\")", s->url);
+    cr_assert(strncmp(s->url, tls != NULL ? "https://127.0.0.1:" : "http://127.0.0.1:", tls != NULL ? 18 : 17) == 0,
+              "the test TSA did not start (got \"%s\")", s->url);
+    free(tbase);
+    free(tcp);
+    free(tkp);
     free(bin);
     free(base);
     free(cp);

@@ -17,6 +17,9 @@ void tsa_gen_root(const char *dir, const char *name);
 void tsa_gen_leaf(const char *dir, const char *name, const char *root, int64_t not_before, int64_t not_after,
                   int eku);
 
+/* A TLS server certificate for 127.0.0.1 (iPAddress SAN, serverAuth) issued by dir/root: dir/name.pem, .key. */
+void tsa_gen_tls_leaf(const char *dir, const char *name, const char *root);
+
 /* The test TSA server, started on 127.0.0.1 with an ephemeral port. */
 typedef struct tsa_server {
     pid_t pid;
@@ -29,6 +32,8 @@ typedef struct tsa_server {
  * dir/cert.key; fault ("http500", "slow=3", ...) and at ("--time" value) may be NULL.
  */
 void tsa_server_start(tsa_server *s, const char *dir, const char *cert, const char *fault, const char *at);
+/* The same serving https with dir/tls.pem and dir/tls.key. */
+void tsa_server_start_tls(tsa_server *s, const char *dir, const char *cert, const char *tls);
 void tsa_server_stop(tsa_server *s);
 
 /* A directory with a root "root", a TSA "tsa" valid now-1d..now+1d with a critical EKU. */

@@ -8,10 +8,11 @@
  *
  * usage: signet-tsa-test-server --cert TSA.pem --key TSA.key [--chain CHAIN.pem]
  *            [--policy OID] [--time EPOCH] [--port-file FILE] [--fault FAULT] [--until-killed]
+ *            [--tls-cert CERT.pem --tls-key KEY.pem]
  *
- * When ready it prints "http://127.0.0.1:PORT/" and a newline on stdout (and
- * writes it to --port-file, atomically, when given). --until-killed ignores
- * standard input (for a shell script that runs it in the background).
+ * With --tls-cert/--tls-key it serves https instead. When ready it prints "http://127.0.0.1:PORT/" and a newline on
+ * stdout (and writes it to --port-file, atomically, when given). --until-killed ignores standard input (for a shell
+ * script that runs it in the background).
  *
  * Faults (one at a time):
  *   slow=N         sleep N seconds before answering
@@ -44,6 +45,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 #include <openssl/ts.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -60,6 +62,8 @@ static enum fault fault = F_NONE;
 static long slow_seconds;
 static long long fixed_time = -1;
 static unsigned long serial_counter = 1;
+static SSL_CTX *tls_ctx; /* --tls-cert/--tls-key: serve https */
+static SSL *tls;         /* the current connection's TLS, or NULL */
 
 static void die(const char *what)
 {
@@ -216,7 +220,7 @@ static void write_all(int fd, const void *data, size_t len)
     const char *p = data;
 
     while (len > 0) {
-        ssize_t n = write(fd, p, len);
+        ssize_t n = tls != NULL ? (ssize_t)SSL_write(tls, p, (int)len) : write(fd, p, len);
 
         if (n < 0 && errno == EINTR) {
             continue;
@@ -286,7 +290,8 @@ static void serve(int fd)
         if (used >= MAX_REQUEST) {
             return;
         }
-        n = read(fd, buf + used, MAX_REQUEST - used);
+        n = tls != NULL ? (ssize_t)SSL_read(tls, buf + used, (int)(MAX_REQUEST - used))
+                        : read(fd, buf + used, MAX_REQUEST - used);
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -336,7 +341,7 @@ static int any_certificate(const X509_PURPOSE *p, const X509 *x, int ca)
 static void usage(void)
 {
     fputs("usage: signet-tsa-test-server --cert TSA.pem --key TSA.key [--chain CHAIN.pem] [--policy OID]\n"
-          "           [--time EPOCH] [--port-file FILE] [--until-killed]\n"
+          "           [--time EPOCH] [--port-file FILE] [--until-killed] [--tls-cert CERT --tls-key KEY]\n"
           "           [--fault slow=N|close|refuse|http500|garbage|wrong-nonce|wrong-imprint|reject]\n",
           stderr);
     exit(2);
@@ -369,6 +374,7 @@ static void parse_fault(const char *s)
 int main(int argc, char **argv)
 {
     const char *cert = NULL, *key = NULL, *chain = NULL, *policy = "1.2.3.4.1", *port_file = NULL;
+    const char *tls_cert = NULL, *tls_key = NULL;
     struct sockaddr_in sa;
     socklen_t salen = sizeof(sa);
     char url[64];
@@ -394,6 +400,10 @@ int main(int argc, char **argv)
             policy = v;
         } else if (strcmp(argv[i], "--time") == 0) {
             fixed_time = strtoll(v, NULL, 10);
+        } else if (strcmp(argv[i], "--tls-cert") == 0) {
+            tls_cert = v;
+        } else if (strcmp(argv[i], "--tls-key") == 0) {
+            tls_key = v;
         } else if (strcmp(argv[i], "--port-file") == 0) {
             port_file = v;
         } else if (strcmp(argv[i], "--fault") == 0) {
@@ -412,6 +422,13 @@ int main(int argc, char **argv)
         die("cannot relax the signer check");
     }
     load(cert, key, chain);
+    if (tls_cert != NULL || tls_key != NULL) {
+        if (tls_cert == NULL || tls_key == NULL || (tls_ctx = SSL_CTX_new(TLS_server_method())) == NULL ||
+            SSL_CTX_use_certificate_chain_file(tls_ctx, tls_cert) != 1 ||
+            SSL_CTX_use_PrivateKey_file(tls_ctx, tls_key, SSL_FILETYPE_PEM) != 1) {
+            die("cannot set up TLS (--tls-cert and --tls-key)");
+        }
+    }
     if ((tsa_policy = OBJ_txt2obj(policy, 1)) == NULL) {
         die("--policy is not a dotted OID");
     }
@@ -427,7 +444,8 @@ int main(int argc, char **argv)
         getsockname(lfd, (struct sockaddr *)&sa, &salen) != 0) {
         die("cannot listen on 127.0.0.1");
     }
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u/", (unsigned)ntohs(sa.sin_port));
+    snprintf(url, sizeof(url), "%s://127.0.0.1:%u/", tls_ctx != NULL ? "https" : "http",
+             (unsigned)ntohs(sa.sin_port));
     if (fault == F_REFUSE) {
         close(lfd); /* nothing listens on the port any more: connections are refused */
         lfd = -1;
@@ -465,7 +483,22 @@ int main(int argc, char **argv)
             int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
             if (cfd >= 0) {
+                if (tls_ctx != NULL) {
+                    tls = SSL_new(tls_ctx);
+                    if (tls == NULL || !SSL_set_fd(tls, cfd) || SSL_accept(tls) != 1) {
+                        SSL_free(tls);
+                        tls = NULL;
+                        ERR_clear_error();
+                        close(cfd);
+                        continue;
+                    }
+                }
                 serve(cfd);
+                if (tls != NULL) {
+                    SSL_shutdown(tls);
+                    SSL_free(tls);
+                    tls = NULL;
+                }
                 close(cfd);
             }
         }
@@ -477,5 +510,6 @@ int main(int argc, char **argv)
     EVP_PKEY_free(tsa_key);
     sk_X509_pop_free(tsa_chain, X509_free);
     ASN1_OBJECT_free(tsa_policy);
+    SSL_CTX_free(tls_ctx);
     return 0;
 }
