@@ -64,6 +64,11 @@ $(B)/signet: $(CMD_OBJ) $(B)/libsign.a
 $(B)/signet-tests: $(TEST_OBJ) $(B)/libsign.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TEST_OBJ) $(B)/libsign.a $(PKG_LIBS) -lcriterion -lpthread
 
+# The RFC 3161 test TSA (tests/tsa/tsa-server.c): started by the tests and by `make demo`.
+$(B)/signet-tsa-test-server: tests/tsa/tsa-server.c | check-deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(PKG_LIBS)
+
 deps:
 	@.ci/deps test
 
@@ -76,13 +81,13 @@ test: deps
 	$(MAKE) test-san
 	$(MAKE) test-torture
 
-test-unit: all $(B)/signet-tests
+test-unit: all $(B)/signet-tests $(B)/signet-tsa-test-server
 	SIGNET_BIN=$(CURDIR)/$(B)/signet SIGNET_SRC=$(CURDIR) $(B)/signet-tests --jobs 2
 	$(MAKE) fuzz-replay
 
 test-san:
 	$(MAKE) B=$(SAN_B) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    LDFLAGS="-fsanitize=address,undefined" all $(SAN_B)/signet-tests
+	    LDFLAGS="-fsanitize=address,undefined" all $(SAN_B)/signet-tests $(SAN_B)/signet-tsa-test-server
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    SIGNET_BIN=$(CURDIR)/$(SAN_B)/signet SIGNET_SRC=$(CURDIR) $(SAN_B)/signet-tests --jobs 2
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -99,12 +104,12 @@ test-libuse: all
 	    sh tests/libuse/run.sh $(CURDIR)/$(B)/libuse
 
 # signet's bundles checked by an independent Sigstore verifier (sigstore-js, pinned, from the npm registry).
-test-interop: all
+test-interop: all $(B)/signet-tsa-test-server
 	SIGNET_BIN=$(CURDIR)/$(B)/signet sh tests/interop/run.sh $(CURDIR)/$(B)/interop
 
 demo:
 	@.ci/deps demo
-	$(MAKE) all
+	$(MAKE) all $(B)/signet-tsa-test-server
 	sh keys-example/demo.sh $(CURDIR)/$(B)/signet
 
 bench: all

@@ -25,6 +25,11 @@ const char *sign_strerror(int code)
     case SIGN_ECRYPTO: return "cryptographic operation failed";
     case SIGN_EFINDING: return "refused because of a dangerous finding";
     case SIGN_ENOTFOUND: return "not found";
+    case SIGN_ENETWORK: return "network error: connection refused, closed or unreachable";
+    case SIGN_ETIMEOUT: return "timed out";
+    case SIGN_EHTTP: return "HTTP error status";
+    case SIGN_ETSA_REJECTED: return "the time-stamp authority rejected the request";
+    case SIGN_ETSA_ANSWER: return "the time-stamp authority's answer is unusable";
     case SIGN_EVERIFY: return "verification failed";
     case SIGN_EBADSIG: return "signature does not verify";
     case SIGN_EDIGEST: return "artifact does not match the signed digest";

@@ -65,6 +65,7 @@ void sign_policy_free(sign_policy *p)
         sign_x509_crls_free(r->crl_list);
     }
     free(p->roots);
+    sign_tsa_roots_free(p->tsa_roots);
     free(p);
 }
 
@@ -610,14 +611,19 @@ static int parse_tsas(sign_policy *p, const pol_ctx *c, const json_t *arr)
     json_t *e;
     int r;
 
-    if (arr == NULL) {
+    if (arr == NULL || json_array_size(arr) == 0) {
         return 0;
+    }
+    if ((r = sign_tsa_roots_new(&p->tsa_roots)) != 0) {
+        return r;
     }
     json_array_foreach(arr, i, e)
     {
         char prefix[FIELD_MAX];
         const char *name;
         char *path = NULL;
+        unsigned char *pem = NULL;
+        size_t len = 0;
 
         snprintf(prefix, sizeof(prefix), "timestamp_authorities[%zu]", i);
         if (!json_is_object(e)) {
@@ -627,7 +633,29 @@ static int parse_tsas(sign_policy *p, const pol_ctx *c, const json_t *arr)
             (r = get_file(&path, c, e, prefix, "certificates", 1, 0)) != 0) {
             return r;
         }
+        for (size_t j = 0; j < i; j++) {
+            const char *other = json_string_value(json_object_get(json_array_get(arr, j), "name"));
+
+            if (other != NULL && name != NULL && strcmp(other, name) == 0) {
+                free(path);
+                return sign__error(SIGN_EINVAL,
+                                   "%s: %s.name: duplicate name \"%s\" (also timestamp_authorities[%zu])", c->what,
+                                   prefix, name, j);
+            }
+        }
+        /* The certificates are the authority's trusted roots, loaded now so verification reads no file. */
+        r = sign__read_file(&pem, &len, path, POLICY_PEM_MAX);
+        if (r == 0) {
+            r = sign_tsa_roots_add_pem(p->tsa_roots, name, pem, len);
+        }
+        if (r != 0) {
+            r = sign__error_context(r, "%s: %s.certificates (%s)", c->what, prefix, path);
+        }
+        free(pem);
         free(path);
+        if (r != 0) {
+            return r;
+        }
         p->ntsas++;
     }
     return 0;
@@ -780,13 +808,6 @@ static int policy_from_json(sign_policy **out, const json_t *root, const pol_ctx
         r = sign__error(SIGN_EUNSUPPORTED,
                         "%s: revocation: revocation lists are not supported yet by this version of signet (%s); "
                         "remove the revocation section or upgrade",
-                        c->what, SIGN_VERSION_STRING);
-        goto out;
-    }
-    if (p->require_timestamp) {
-        r = sign__error(SIGN_EUNSUPPORTED,
-                        "%s: require.timestamp: trusted timestamps are not supported yet by this version of signet "
-                        "(%s); set it to false or upgrade",
                         c->what, SIGN_VERSION_STRING);
         goto out;
     }

@@ -41,11 +41,12 @@ struct sign_policy {
     size_t nkeys;
     sign__policy_root *roots;
     size_t nroots;
-    size_t ntsas;       /* timestamp_authorities given (validated) */
-    size_t nrevocation; /* always 0 in this version (refused at load) */
+    size_t ntsas;              /* timestamp_authorities given */
+    sign_tsa_roots *tsa_roots; /* their certificates (trusted TSA roots), loaded; NULL when ntsas == 0 */
+    size_t nrevocation;        /* always 0 in this version (refused at load) */
     /* require */
     int64_t threshold;     /* >= 1 */
-    int require_timestamp; /* always 0 in this version (refused at load) */
+    int require_timestamp; /* every bundle must carry a verified RFC 3161 timestamp */
     int has_max_signature_age;
     int64_t max_signature_age; /* seconds */
     int require_entries;

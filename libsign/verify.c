@@ -529,6 +529,79 @@ static int cert_trust(vctx *c, vb *b, int *go_on)
 
 /* ---- per bundle -------------------------------------------------------- */
 
+/*
+ * RFC 3161 timestamps of a bundle whose signature verified: each must verify
+ * against the policy's timestamp_authorities; the earliest genTime becomes
+ * the trusted signing time. A timestamp that cannot be checked (no
+ * authorities in the policy) fails: an unverifiable time is never ignored.
+ */
+static int verify_timestamps(vctx *c, vb *b, const char *art, const char *signer)
+{
+    const sign_policy *p = c->policy;
+    const sign_envelope *env = sign_bundle_envelope(b->bundle);
+    size_t n = sign_bundle_timestamp_count(b->bundle), siglen = 0;
+    const unsigned char *sig = sign_envelope_signature(env, 0, &siglen);
+    int r = 0;
+
+    if (n == 0) {
+        if (!p->require_timestamp) {
+            return 0;
+        }
+        return add_check(c, "timestamp", SIGN_CHECK_FAIL, "TIMESTAMP_MISSING", SIGN_EPOLICY, art, b->path, signer,
+                         "bundle %s carries no RFC 3161 timestamp but the policy requires one (require.timestamp); "
+                         "sign with --tsa URL, or add one with 'signet timestamp --tsa URL %s'",
+                         b->path, b->path);
+    }
+    if (p->ntsas == 0 || p->tsa_roots == NULL) {
+        return add_check(c, "timestamp", SIGN_CHECK_FAIL, "TIMESTAMP_UNTRUSTED", SIGN_EUNTRUSTED, art, b->path,
+                         signer,
+                         "bundle %s carries %zu RFC 3161 timestamp(s) but the policy lists no "
+                         "timestamp_authorities, so their time cannot be checked; add the TSA's root certificate "
+                         "to timestamp_authorities",
+                         b->path, n);
+    }
+    for (size_t i = 0; i < n && r == 0; i++) {
+        sign_timestamp_info info;
+        sign_timestamp_failure why = SIGN_TS_INVALID;
+        size_t len = 0;
+        const unsigned char *der = sign_bundle_timestamp(b->bundle, i, &len);
+        int vr = sign_timestamp_verify(&info, &why, der, len, sig, siglen, p->tsa_roots);
+        char reason[64], when[32] = "";
+
+        if (vr == SIGN_ENOMEM || vr == SIGN_EINVAL) {
+            return vr;
+        }
+        if (vr != 0) {
+            snprintf(reason, sizeof(reason), "TIMESTAMP_%s", sign_timestamp_failure_name(why));
+            r = add_check(c, "timestamp", SIGN_CHECK_FAIL, reason, class_rank(vr) == 0 ? SIGN_EBADSIG : vr, art,
+                          b->path, signer, "bundle %s: timestamp %zu does not verify: %s", b->path, i + 1,
+                          sign_error_last());
+            continue;
+        }
+        if (!b->has_signing_time || info.gen_time < b->signing_time) {
+            b->signing_time = info.gen_time;
+            b->has_signing_time = 1;
+        }
+        sign_format_time(when, sizeof(when), info.gen_time);
+        r = add_check(c, "timestamp", SIGN_CHECK_PASS, "OK", 0, art, b->path, signer,
+                      "bundle %s: timestamp %zu from %s (timestamp authority \"%s\") proves the signature existed "
+                      "at %s",
+                      b->path, i + 1, info.tsa, info.authority, when);
+    }
+    sign__error_clear();
+    if (r == 0 && b->has_signing_time && c->opts->at != 0 && b->signing_time > c->at) {
+        char when[32] = "", at[32] = "";
+
+        sign_format_time(when, sizeof(when), b->signing_time);
+        sign_format_time(at, sizeof(at), c->at);
+        r = add_check(c, "timestamp", SIGN_CHECK_FAIL, "SIGNED_AFTER_AT", SIGN_EEXPIRED, art, b->path, signer,
+                      "bundle %s was signed at %s (trusted timestamp), after the time judged (%s): it did not "
+                      "exist then; judge at a later --at",
+                      b->path, when, at);
+    }
+    return r;
+}
+
 static int verify_bundle(vctx *c, vb *b)
 {
     const sign_policy *p = c->policy;
@@ -536,8 +609,9 @@ static int verify_bundle(vctx *c, vb *b)
     const char *ptype, *keyid, *hint, *art = b->for_artifact;
     const unsigned char *payload;
     const sign__policy_key *k = NULL;
-    char tbuf[32] = "", wbuf[32] = "";
+    char tbuf[32] = "", wbuf[64] = "";
     size_t len, ki;
+    int64_t when;
     int r, type_ok, is_cert, go_on = 0;
 
     r = sign_bundle_read(&b->bundle, b->path, c->limits);
@@ -631,7 +705,9 @@ static int verify_bundle(vctx *c, vb *b)
         return r;
     }
 signer_known:
-
+    if ((r = verify_timestamps(c, b, art, b->signer)) != 0) {
+        return r;
+    }
     if (is_cert) {
         /* Chain to a policy root, validity and revocation at the trusted signing time or now. */
         if ((r = cert_trust(c, b, &go_on)) != 0 || !go_on) {
@@ -639,17 +715,24 @@ signer_known:
         }
         goto validity_known;
     }
-    /* Validity window of the key, judged at opts->at or now. */
-    if (sign_format_time(wbuf, sizeof(wbuf), c->at) != 0) {
-        snprintf(wbuf, sizeof(wbuf), "%lld", (long long)c->at);
+
+    /* Validity window of the key, judged at the trusted signing time, else at opts->at or now. */
+    when = b->has_signing_time ? b->signing_time : c->at;
+    if (sign_format_time(wbuf, sizeof(wbuf), when) != 0) {
+        snprintf(wbuf, sizeof(wbuf), "%lld", (long long)when);
     }
-    if (k->has_not_before && c->at < k->not_before) {
+    if (b->has_signing_time) {
+        size_t used = strlen(wbuf);
+
+        snprintf(wbuf + used, sizeof(wbuf) - used, ", the trusted signing time");
+    }
+    if (k->has_not_before && when < k->not_before) {
         sign_format_time(tbuf, sizeof(tbuf), k->not_before);
         r = add_check(c, "key-validity", SIGN_CHECK_FAIL, "KEY_NOT_YET_VALID", SIGN_EEXPIRED, art, b->path, k->name,
                       "policy key \"%s\" is valid only from %s (judged at %s); sign with a current key or fix "
                       "keys[].not_before",
                       k->name, tbuf, wbuf);
-    } else if (k->has_not_after && c->at > k->not_after) {
+    } else if (k->has_not_after && when > k->not_after) {
         sign_format_time(tbuf, sizeof(tbuf), k->not_after);
         r = add_check(c, "key-validity", SIGN_CHECK_FAIL, "KEY_EXPIRED", SIGN_EEXPIRED, art, b->path, k->name,
                       "policy key \"%s\" expired at %s (judged at %s); re-sign with a current key", k->name, tbuf,
@@ -689,12 +772,24 @@ validity_known:
         return r;
     }
     if (p->has_max_signature_age) {
-        r = add_check(c, "signature-age", SIGN_CHECK_FAIL, "SIGNATURE_AGE_UNPROVEN", SIGN_EPOLICY, art, b->path,
-                      b->signer,
-                      "bundle %s: the policy limits signature age (require.max_signature_age) but the age cannot "
-                      "be proven without a trusted timestamp, which this version of signet does not support yet; "
-                      "remove require.max_signature_age",
-                      b->path);
+        if (!b->has_signing_time) {
+            r = add_check(c, "signature-age", SIGN_CHECK_FAIL, "SIGNATURE_AGE_UNPROVEN", SIGN_EPOLICY, art, b->path,
+                          b->signer,
+                          "bundle %s: the policy limits signature age (require.max_signature_age) but no trusted "
+                          "timestamp proves when it was signed; sign with --tsa URL or add one with signet timestamp",
+                          b->path);
+        } else if (c->at - b->signing_time > p->max_signature_age) {
+            sign_format_time(tbuf, sizeof(tbuf), b->signing_time);
+            r = add_check(c, "signature-age", SIGN_CHECK_FAIL, "SIGNATURE_AGE_EXCEEDED", SIGN_EEXPIRED, art, b->path,
+                          b->signer,
+                          "bundle %s was signed at %s, %lld s before the time judged, more than the %lld s that "
+                          "require.max_signature_age allows; re-sign the artifacts",
+                          b->path, tbuf, (long long)(c->at - b->signing_time), (long long)p->max_signature_age);
+        } else {
+            sign_format_time(tbuf, sizeof(tbuf), b->signing_time);
+            r = add_check(c, "signature-age", SIGN_CHECK_PASS, "OK", 0, art, b->path, b->signer,
+                          "bundle %s: signed at %s, within require.max_signature_age", b->path, tbuf);
+        }
     }
     return r;
 }

@@ -11,7 +11,8 @@
 static const char inspect_usage[] = "usage: signet inspect [--json] BUNDLE\n"
                                     "\n"
                                     "Show what a Sigstore bundle claims: media type, signer key id and\n"
-                                    "fingerprint, payload type, subjects, created time, artifacts with their\n"
+                                    "fingerprint, RFC 3161 timestamps (TSA, genTime, policy, serial), payload\n"
+                                    "type, subjects, created time, artifacts with their\n"
                                     "kind, size, entry counts and findings. Nothing is verified: use\n"
                                     "'signet verify' for that.\n"
                                     "\n"
@@ -58,6 +59,27 @@ static int inspect_build(json_t **out, const char *path, const sign_bundle *b)
     }
     if (sign_bundle_certificate(b, &certlen) != NULL) {
         json_object_set_new(o, "certificateBytes", json_integer((json_int_t)certlen));
+    }
+    if (sign_bundle_timestamp_count(b) > 0) {
+        json_t *ts = json_array();
+
+        for (size_t i = 0; ts != NULL && i < sign_bundle_timestamp_count(b); i++) {
+            sign_timestamp_info info;
+            size_t tlen = 0;
+            const unsigned char *der = sign_bundle_timestamp(b, i, &tlen);
+            char when[32] = "";
+            json_t *t;
+
+            if (sign_timestamp_parse(&info, der, tlen) != 0) {
+                t = json_pack("{s:s}", "error", sign_error_last());
+            } else {
+                sign_format_time(when, sizeof(when), info.gen_time);
+                t = json_pack("{s:s,s:s,s:s,s:s,s:s}", "tsa", info.tsa, "genTime", when, "policy", info.policy,
+                              "serial", info.serial, "hashAlgorithm", info.hash);
+            }
+            json_array_append_new(ts, t);
+        }
+        json_object_set_new(o, "timestamps", ts);
     }
     if (sign_envelope_signature_count(env) > 0) {
         json_object_set_new(o, "signatureKeyid", json_string(sign_envelope_signature_keyid(env, 0)));
@@ -174,6 +196,22 @@ static void inspect_print(const json_t *o)
     if (json_object_get(o, "certificateBytes") != NULL) {
         printf("signer:        X.509 certificate (%lld bytes)\n",
                (long long)json_integer_value(json_object_get(o, "certificateBytes")));
+    }
+    if (json_array_size(json_object_get(o, "timestamps")) > 0) {
+        const json_t *ts = json_object_get(o, "timestamps");
+        size_t ti;
+        json_t *t;
+
+        printf("timestamps:    %zu (RFC 3161, not verified)\n", json_array_size(ts));
+        json_array_foreach(ts, ti, t)
+        {
+            if (json_object_get(t, "error") != NULL) {
+                printf("  %zu: unreadable: %s\n", ti + 1, jstr(t, "error"));
+            } else {
+                printf("  %zu: %s  TSA %s  policy %s  serial 0x%s\n", ti + 1, jstr(t, "genTime"), jstr(t, "tsa"),
+                       jstr(t, "policy"), jstr(t, "serial"));
+            }
+        }
     }
     printf("payload type:  %s\n", jstr(o, "payloadType"));
     if (json_object_get(o, "predicateType") == NULL) {

@@ -12,10 +12,11 @@
 static const char sign_usage[] =
     "usage: signet sign (-k KEY [--cert CERT] | --p12 FILE) [--embed-chain]\n"
     "                   [--passphrase-file F] [--allow FINDING]... [-o BUNDLE]\n"
-    "                   [--name NAME]... ARTIFACT...\n"
+    "                   [--name NAME]... [--tsa URL]... [--tsa-optional]\n"
+    "                   [--tsa-policy OID] [--tsa-timeout SECONDS] ARTIFACT...\n"
     "\n"
-    "Sign files and zips into one Sigstore bundle (default ARTIFACT.sigstore.json\n"
-    "for a single artifact; -o is required for several).\n"
+    "Sign files, zips and container images into one Sigstore bundle (default\n"
+    "ARTIFACT.sigstore.json for a single artifact; -o is required for several).\n"
     "\n"
     "  -k, --key KEY            private key (PKCS#8 PEM); passphrase from\n"
     "                           SIGNET_PASSPHRASE, --passphrase-file or the terminal\n"
@@ -28,6 +29,11 @@ static const char sign_usage[] =
     "  -o, --output BUNDLE      write the bundle here (atomically)\n"
     "      --name NAME          name of the next artifact in the manifest (once per\n"
     "                           artifact, in order; default: the path given)\n"
+    "      --tsa URL            timestamp the signature at this RFC 3161 TSA (http or\n"
+    "                           https; repeat for several); any failure writes nothing\n"
+    "      --tsa-optional       sign anyway when TSAs fail (said on stderr)\n"
+    "      --tsa-policy OID     ask the TSAs for this policy\n"
+    "      --tsa-timeout SECS   connect and answer timeout per TSA (default 10)\n"
     "      --event-log FILE     append one JSON event line for this decision to FILE\n"
     "      --syslog             send the event to syslog (facility auth)\n"
     "  -h, --help               show this help\n";
@@ -99,12 +105,22 @@ static void print_refusal(sign_artifact *const *arts, size_t n, char *const *all
 int cmd_sign(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"key", required_argument, NULL, 'k'},   {"passphrase-file", required_argument, NULL, 'P'},
-        {"allow", required_argument, NULL, 'A'}, {"output", required_argument, NULL, 'o'},
-        {"name", required_argument, NULL, 'N'},  {"event-log", required_argument, NULL, 'L'},
-        {"syslog", no_argument, NULL, 'S'},      {"cert", required_argument, NULL, 'C'},
-        {"p12", required_argument, NULL, 'p'},   {"embed-chain", no_argument, NULL, 'E'},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+        {"key", required_argument, NULL, 'k'},
+        {"passphrase-file", required_argument, NULL, 'P'},
+        {"allow", required_argument, NULL, 'A'},
+        {"output", required_argument, NULL, 'o'},
+        {"name", required_argument, NULL, 'N'},
+        {"event-log", required_argument, NULL, 'L'},
+        {"syslog", no_argument, NULL, 'S'},
+        {"cert", required_argument, NULL, 'C'},
+        {"p12", required_argument, NULL, 'p'},
+        {"embed-chain", no_argument, NULL, 'E'},
+        {"tsa", required_argument, NULL, 'T'},
+        {"tsa-optional", no_argument, NULL, 'O'},
+        {"tsa-policy", required_argument, NULL, 'Y'},
+        {"tsa-timeout", required_argument, NULL, 'W'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     sign_sign_options opts = SIGN_SIGN_OPTIONS_INIT;
     cli_passphrase pp = {NULL, 0};
@@ -113,8 +129,9 @@ int cmd_sign(int argc, char **argv)
     int event_fd = -1, use_syslog = 0, embed_chain = 0;
     sign_x509_certs *certs = NULL;
     sign_x509_info info;
-    char **allow = NULL, **names = NULL, *defout = NULL;
-    size_t nallow = 0, nnames = 0, nart = 0;
+    char **allow = NULL, **names = NULL, *defout = NULL, **tsas = NULL;
+    size_t nallow = 0, nnames = 0, nart = 0, ntsas = 0;
+    sign_tsa_options topts = SIGN_TSA_OPTIONS_INIT;
     sign_key *key = NULL;
     sign_bundle *bundle = NULL;
     sign_artifact **arts = NULL;
@@ -124,7 +141,8 @@ int cmd_sign(int argc, char **argv)
     memset(&info, 0, sizeof(info));
     allow = calloc((size_t)argc + 1, sizeof(*allow));
     names = calloc((size_t)argc + 1, sizeof(*names));
-    if (allow == NULL || names == NULL) {
+    tsas = calloc((size_t)argc + 1, sizeof(*tsas));
+    if (allow == NULL || names == NULL || tsas == NULL) {
         cli_error("out of memory");
         goto out;
     }
@@ -145,6 +163,15 @@ int cmd_sign(int argc, char **argv)
         case 'C': certpath = optarg; break;
         case 'p': p12path = optarg; break;
         case 'E': embed_chain = 1; break;
+        case 'T': tsas[ntsas++] = optarg; break;
+        case 'O': topts.flags |= SIGN_TSA_BEST_EFFORT; break;
+        case 'Y': topts.policy_oid = optarg; break;
+        case 'W':
+            if (out_parse_seconds(&topts.timeout, "sign", "--tsa-timeout", optarg) != 0) {
+                goto out;
+            }
+            topts.connect_timeout = topts.timeout;
+            break;
         case 'h':
             fputs(sign_usage, stdout);
             rc = 0;
@@ -153,6 +180,10 @@ int cmd_sign(int argc, char **argv)
         }
     }
     nart = (size_t)(argc - optind);
+    if (ntsas == 0 && (topts.flags != 0 || topts.policy_oid != NULL || topts.timeout != 0)) {
+        rc = out_usage_error("sign", "--tsa-optional, --tsa-policy and --tsa-timeout need --tsa URL");
+        goto out;
+    }
     if (p12path != NULL && (keypath != NULL || certpath != NULL)) {
         rc = out_usage_error("sign", "--p12 holds the key and certificate: give it instead of -k and --cert");
         goto out;
@@ -240,12 +271,30 @@ int cmd_sign(int argc, char **argv)
     opts.nartifacts = nart;
     opts.allow = (const char *const *)allow;
     opts.nallow = nallow;
-    opts.output = output;
+    /* With TSAs the bundle is written only once its timestamps are in: nothing on a TSA failure. */
+    opts.output = ntsas > 0 ? NULL : output;
     if (out_progress_wanted()) {
         opts.progress = out_progress_cb;
     }
     r = sign_sign(&bundle, &arts, &opts);
     out_progress_end();
+    if (r == 0 && ntsas > 0) {
+        size_t added = 0;
+
+        r = sign_timestamp_bundle(&added, bundle, (const char *const *)tsas, ntsas, &topts);
+        if (r == 0 && added < ntsas) {
+            if (added == 0) {
+                cli_error("warning: %s; signing WITHOUT a timestamp (--tsa-optional)", sign_error_last());
+            } else {
+                cli_error("warning: %s; the bundle has %zu of %zu timestamps (--tsa-optional)", sign_error_last(),
+                          added, ntsas);
+            }
+        }
+        if (r == 0) {
+            r = sign_bundle_write(bundle, output);
+        }
+    }
+    opts.output = output;
     if (event_fd >= 0 || use_syslog) {
         char *ev = NULL;
         int er = sign_event_sign(&ev, r, &opts, arts, key, 0);
@@ -299,5 +348,6 @@ out:
     free(defout);
     free(allow);
     free(names);
+    free(tsas);
     return rc;
 }

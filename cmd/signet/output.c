@@ -267,3 +267,17 @@ int out_event_emit(int fd, const char *path, int use_syslog, int failed, const c
     }
     return 0;
 }
+
+int out_parse_seconds(int *out, const char *cmd, const char *opt, const char *text)
+{
+    char *end = NULL;
+    long v;
+
+    errno = 0;
+    v = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || v < 1 || v > 3600) {
+        return out_usage_error(cmd, "%s must be a whole number of seconds from 1 to 3600", opt);
+    }
+    *out = (int)v;
+    return 0;
+}

@@ -39,6 +39,12 @@ enum {
     SIGN_ECRYPTO = -10,     /* a cryptographic operation failed */
     SIGN_EFINDING = -11,    /* a dangerous finding refuses the operation */
     SIGN_ENOTFOUND = -12,   /* a named file or item does not exist */
+    /* A network service (TSA) failed; the messages name the URL. */
+    SIGN_ENETWORK = -13,      /* connection refused, closed or unreachable */
+    SIGN_ETIMEOUT = -14,      /* no answer within the timeout */
+    SIGN_EHTTP = -15,         /* the server answered with an HTTP error status */
+    SIGN_ETSA_REJECTED = -16, /* the TSA answered with a rejection status */
+    SIGN_ETSA_ANSWER = -17,   /* the TSA's answer is unusable: garbage, wrong nonce, wrong imprint */
 
     SIGN_EVERIFY = -20,    /* verification failed (generic) */
     SIGN_EBADSIG = -21,    /* a signature does not verify */

@@ -12,6 +12,7 @@
 #include "manifest.h"
 #include "policy.h"
 #include "signer.h"
+#include "timestamp.h"
 #include "verify.h"
 #include "x509.h"
 

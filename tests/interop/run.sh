@@ -177,6 +177,59 @@ for t in $types; do
     done
 done
 
+# ---- RFC 3161 timestamps: signet sign --tsa, checked by @sigstore/verify ------
+# The test TSA (tests/tsa/tsa-server.c) on 127.0.0.1, with certificates made
+# now; the verifier trusts its chain as a timestampAuthorities entry and
+# requires one verified timestamp.
+tsa_server=$(dirname "$SIGNET_BIN")/signet-tsa-test-server
+[ -x "$tsa_server" ] || setup_fail "$tsa_server is not built (make build/signet-tsa-test-server)"
+mkdir -p tsa && (
+    cd tsa || exit 1
+    printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\n' >ext.cnf
+    for r in root other-root; do
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $r.key -out $r.pem \
+            -subj "/CN=signet interop $r" -days 30 -addext basicConstraints=critical,CA:TRUE \
+            -addext keyUsage=critical,keyCertSign >/dev/null 2>&1 || exit 1
+    done
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tsa.key -out tsa.csr \
+        -subj "/CN=signet interop TSA" >/dev/null 2>&1 &&
+        openssl x509 -req -in tsa.csr -CA root.pem -CAkey root.key -CAcreateserial -days 30 -extfile ext.cnf \
+            -out tsa.pem >/dev/null 2>&1 &&
+        cat tsa.pem root.pem >chain.pem && cat tsa.pem other-root.pem >wrong-chain.pem
+) || setup_fail "TSA certificates"
+"$tsa_server" --cert tsa/tsa.pem --key tsa/tsa.key --port-file tsa/url --until-killed >/dev/null 2>&1 &
+tsa_pid=$!
+trap 'kill "$tsa_pid" 2>/dev/null' EXIT
+i=0
+while [ ! -s tsa/url ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+tsa_url=$(cat tsa/url 2>/dev/null) || setup_fail "the test TSA did not start"
+for t in ed25519 ecdsa-p256; do
+    for a in notes.bin app.zip; do
+        b="tsa-$t-$a.sigstore.json"
+        if ! "$SIGNET_BIN" sign -k "$t.key" --tsa "$tsa_url" -o "$b" "$a" >/dev/null 2>"$work/sign.err"; then
+            failed=$((failed + 1))
+            echo "FAIL $t $a --tsa: signet sign failed: $(cat "$work/sign.err")"
+            continue
+        fi
+        check "$t $a, RFC 3161 timestamp (--tsa)" 0 "" --tsa tsa/chain.pem "$b" "$a" "$t.pub"
+        check "$t $a, timestamp from a TSA chained to another root" 1 "TIMESTAMP_ERROR" \
+            --tsa tsa/wrong-chain.pem "$b" "$a" "$t.pub"
+    done
+done
+# A timestamp moved from another bundle stamps another signature.
+node -e 'const fs = require("fs"); const [a, b, o] = process.argv.slice(1);
+    const ja = JSON.parse(fs.readFileSync(a, "utf8")), jb = JSON.parse(fs.readFileSync(b, "utf8"));
+    jb.verificationMaterial.timestampVerificationData = ja.verificationMaterial.timestampVerificationData;
+    fs.writeFileSync(o, JSON.stringify(jb));' \
+    tsa-ed25519-app.zip.sigstore.json tsa-ed25519-notes.bin.sigstore.json transplanted.sigstore.json ||
+    setup_fail "transplant a timestamp"
+check "ed25519 notes.bin, timestamp taken from another bundle" 1 "TIMESTAMP_ERROR" \
+    --tsa tsa/chain.pem transplanted.sigstore.json notes.bin ed25519.pub
+check "ed25519 notes.bin, no timestamp where one is required" 1 "TIMESTAMP_ERROR" \
+    --tsa tsa/chain.pem ed25519-notes.bin.sigstore.json notes.bin ed25519.pub
+kill "$tsa_pid" 2>/dev/null
+trap - EXIT
+
 # Known limits of @sigstore/verify's key-based path, pinned so that
 # docs/bundle-profile.md is revisited when they change: it passes no digest or
 # padding to Node's crypto.verify, so an rsaEncryption key is checked with

@@ -1,7 +1,7 @@
 // Verify a signet bundle with an independent Sigstore verifier (sigstore-js:
 // @sigstore/bundle + @sigstore/verify, versions pinned in package.json).
 //
-// usage: node verify.mjs [--any-hint] [--rsa-pss | --ecdsa-sha384]
+// usage: node verify.mjs [--any-hint] [--rsa-pss | --ecdsa-sha384] [--tsa CHAIN.pem]
 //                         BUNDLE ARTIFACT PUBKEY.pem
 //
 // The bundle is parsed and validated by @sigstore/bundle (bundleFromJSON) and
@@ -21,6 +21,14 @@
 // with PSS. The modulus and exponent are the given key's; the hint is still
 // computed over the given key's own SubjectPublicKeyInfo.
 //
+// --tsa CHAIN.pem trusts one RFC 3161 timestamp authority: CHAIN.pem holds
+// its certificate chain, the TSA's signing certificate first, then its
+// issuers up to the root. It becomes the trusted root's one
+// timestampAuthorities entry, valid from the signing certificate's notBefore,
+// and the Verifier then requires one verified timestamp (threshold 1): the
+// token's signature, its chain at genTime, and its imprint over the
+// signature bytes.
+//
 // --ecdsa-sha384 is for ECDSA P-384, which @sigstore/verify cannot check:
 // Node's default digest for any EC key is SHA-256, while the Sigstore
 // algorithm registry pairs P-384 with SHA-384. In this mode the Verifier is
@@ -37,7 +45,7 @@
 // Exit status: 0 verified; 1 refused (the library's error is printed);
 // 2 usage or unreadable input.
 
-import { createHash, createPublicKey } from 'node:crypto';
+import { X509Certificate, createHash, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { bundleFromJSON } from '@sigstore/bundle';
 import core from '@sigstore/core';
@@ -49,7 +57,7 @@ const STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
 function usage(msg) {
   process.stderr.write(`verify.mjs: ${msg}\n`);
   process.stderr.write(
-    'usage: node verify.mjs [--any-hint] [--rsa-pss | --ecdsa-sha384] BUNDLE ARTIFACT PUBKEY.pem\n',
+    'usage: node verify.mjs [--any-hint] [--rsa-pss | --ecdsa-sha384] [--tsa CHAIN.pem] BUNDLE ARTIFACT PUBKEY.pem\n',
   );
   process.exit(2);
 }
@@ -114,14 +122,20 @@ const args = process.argv.slice(2);
 let anyHint = false;
 let rsaPss = false;
 let ecdsaSha384 = false;
+let tsaChainPath = null;
 while (args.length > 0 && args[0].startsWith('--')) {
   const opt = args.shift();
   if (opt === '--any-hint') anyHint = true;
   else if (opt === '--rsa-pss') rsaPss = true;
   else if (opt === '--ecdsa-sha384') ecdsaSha384 = true;
+  else if (opt === '--tsa') {
+    if (args.length === 0) usage('--tsa needs CHAIN.pem');
+    tsaChainPath = args.shift();
+  }
   else usage(`unknown option ${opt}`);
 }
 if (rsaPss && ecdsaSha384) usage('--rsa-pss and --ecdsa-sha384 exclude each other');
+if (tsaChainPath !== null && ecdsaSha384) usage('--tsa needs the Verifier, which --ecdsa-sha384 bypasses');
 if (args.length !== 3) usage('expected BUNDLE ARTIFACT PUBKEY.pem');
 const [bundlePath, artifactPath, keyPath] = args;
 
@@ -172,6 +186,24 @@ const trustedRoot = {
   ctlogs: [],
   timestampAuthorities: [],
 };
+if (tsaChainPath !== null) {
+  let chain;
+  try {
+    const pem = readFileSync(tsaChainPath, 'utf8');
+    chain = (pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) || []).map(
+      (c) => new X509Certificate(c),
+    );
+  } catch (err) {
+    usage(`${tsaChainPath}: ${err.message}`);
+  }
+  if (chain.length === 0) usage(`${tsaChainPath}: no PEM certificate`);
+  trustedRoot.timestampAuthorities.push({
+    subject: { organization: 'signet interop', commonName: chain[0].subject },
+    uri: 'http://127.0.0.1/',
+    certChain: { certificates: chain.map((c) => ({ rawBytes: c.raw })) },
+    validFor: { start: new Date(chain[0].validFrom) },
+  });
+}
 const keyFinder = (hint) => {
   if (!anyHint && hint !== keyHint) {
     throw new VerificationError({
@@ -203,7 +235,7 @@ try {
     const verifier = new Verifier(trust, {
       tlogThreshold: 0,
       ctlogThreshold: 0,
-      timestampThreshold: 0,
+      timestampThreshold: tsaChainPath !== null ? 1 : 0,
     });
     const entity = toSignedEntity(bundle, artifact);
     signer = verifier.verify(entity);

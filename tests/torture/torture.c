@@ -28,6 +28,11 @@
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ts.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <sanitizer/common_interface_defs.h>
 #include <sanitizer/lsan_interface.h>
 #include <stdarg.h>
@@ -284,6 +289,107 @@ static void sign_to(const char *artifact, const char *bundle)
     sign_bundle_free(b);
 }
 
+/* ---- RFC 3161 material, made in-process (no server): a root, a TSA, one TimeStampResp ---- */
+
+static const unsigned char ts_sig[] = "the signature bytes a timestamp stamps";
+static unsigned char *ts_der;
+static size_t ts_len;
+static char *ts_root_pem;
+static size_t ts_root_len;
+
+static X509 *ts_cert(EVP_PKEY *k, EVP_PKEY *ik, X509 *issuer, const char *cn, const char *const *exts)
+{
+    X509 *x = X509_new();
+    X509V3_CTX ctx;
+
+    if (x == NULL) {
+        die("x509");
+    }
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), issuer == NULL ? 1 : 2);
+    X509_gmtime_adj(X509_getm_notBefore(x), -86400L);
+    X509_gmtime_adj(X509_getm_notAfter(x), 86400L * 30);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_issuer_name(x, X509_get_subject_name(issuer != NULL ? issuer : x));
+    X509_set_pubkey(x, k);
+    X509V3_set_ctx(&ctx, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
+    for (size_t i = 0; exts[i] != NULL; i += 2) {
+        X509_EXTENSION *e = X509V3_EXT_conf(NULL, &ctx, exts[i], exts[i + 1]);
+
+        if (e == NULL || !X509_add_ext(x, e, -1)) {
+            die("extension");
+        }
+        X509_EXTENSION_free(e);
+    }
+    if (!X509_sign(x, ik, EVP_sha256())) {
+        die("x509 sign");
+    }
+    return x;
+}
+
+static void ts_setup(void)
+{
+    static const char *const root_ext[] = {"basicConstraints", "critical,CA:TRUE", "keyUsage", "critical,keyCertSign",
+                                           NULL};
+    static const char *const tsa_ext[] = {"basicConstraints", "critical,CA:FALSE", "extendedKeyUsage",
+                                          "critical,timeStamping", NULL};
+    EVP_PKEY *rk = EVP_EC_gen("P-256"), *tk = EVP_EC_gen("P-256");
+    X509 *root, *tsa;
+    TS_RESP_CTX *ctx = TS_RESP_CTX_new();
+    TS_REQ *req = TS_REQ_new();
+    TS_MSG_IMPRINT *mi = TS_MSG_IMPRINT_new();
+    X509_ALGOR *alg = X509_ALGOR_new();
+    ASN1_OBJECT *pol = OBJ_txt2obj("1.2.3.4.1", 1);
+    unsigned char md[32], *der = NULL;
+    unsigned int mdlen = 0;
+    BIO *reqbio = BIO_new(BIO_s_mem()), *pem = BIO_new(BIO_s_mem());
+    TS_RESP *resp;
+    char *p = NULL;
+    long n;
+    int len;
+
+    if (rk == NULL || tk == NULL || ctx == NULL || req == NULL || mi == NULL || alg == NULL || pol == NULL ||
+        reqbio == NULL || pem == NULL) {
+        die("timestamp material");
+    }
+    root = ts_cert(rk, rk, NULL, "torture TSA root", root_ext);
+    tsa = ts_cert(tk, rk, root, "torture TSA", tsa_ext);
+    EVP_Digest(ts_sig, sizeof(ts_sig), md, &mdlen, EVP_sha256(), NULL);
+    X509_ALGOR_set0(alg, OBJ_nid2obj(NID_sha256), V_ASN1_NULL, NULL);
+    if (!TS_MSG_IMPRINT_set_algo(mi, alg) || !TS_MSG_IMPRINT_set_msg(mi, md, (int)mdlen) ||
+        !TS_REQ_set_version(req, 1) || !TS_REQ_set_msg_imprint(req, mi) || !TS_REQ_set_cert_req(req, 1) ||
+        !i2d_TS_REQ_bio(reqbio, req)) {
+        die("timestamp request");
+    }
+    if (!TS_RESP_CTX_set_signer_cert(ctx, tsa) || !TS_RESP_CTX_set_signer_key(ctx, tk) ||
+        !TS_RESP_CTX_set_def_policy(ctx, pol) || !TS_RESP_CTX_add_md(ctx, EVP_sha256()) ||
+        !TS_RESP_CTX_set_signer_digest(ctx, EVP_sha256()) || (resp = TS_RESP_create_response(ctx, reqbio)) == NULL ||
+        (len = i2d_TS_RESP(resp, &der)) <= 0) {
+        die("timestamp response");
+    }
+    if ((ts_der = malloc((size_t)len)) == NULL || !PEM_write_bio_X509(pem, root) ||
+        (n = BIO_get_mem_data(pem, &p)) <= 0 || (ts_root_pem = malloc((size_t)n)) == NULL) {
+        die("timestamp copy");
+    }
+    memcpy(ts_der, der, (size_t)len);
+    ts_len = (size_t)len;
+    memcpy(ts_root_pem, p, (size_t)n);
+    ts_root_len = (size_t)n;
+    OPENSSL_free(der);
+    TS_RESP_free(resp);
+    BIO_free(reqbio);
+    BIO_free(pem);
+    ASN1_OBJECT_free(pol);
+    X509_ALGOR_free(alg);
+    TS_MSG_IMPRINT_free(mi);
+    TS_REQ_free(req);
+    TS_RESP_CTX_free(ctx);
+    X509_free(root);
+    X509_free(tsa);
+    EVP_PKEY_free(rk);
+    EVP_PKEY_free(tk);
+}
+
 static void setup(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -327,6 +433,7 @@ static void setup(void)
     }
     sign_to(p_file, p_bundle_file);
     sign_to(p_zip, p_bundle_zip);
+    ts_setup();
 }
 
 static int rm_entry(const char *path)
@@ -340,6 +447,8 @@ static void teardown(void)
 
     sign_key_free(signing_key);
     sign_policy_free(policy);
+    free(ts_der);
+    free(ts_root_pem);
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         rm_entry(names[i]);
     }
@@ -569,6 +678,33 @@ static void done_key(char *fp, size_t fpsize)
     r_key = NULL;
 }
 
+static sign_tsa_roots *r_roots;
+static sign_timestamp_info r_tsinfo;
+
+/* Load the trusted TSA root and verify the timestamp: both under allocation failure. */
+static int run_timestamp_verify(void)
+{
+    int r;
+
+    if ((r = sign_tsa_roots_new(&r_roots)) != 0 ||
+        (r = sign_tsa_roots_add_pem(r_roots, "torture-tsa", ts_root_pem, ts_root_len)) != 0) {
+        return r;
+    }
+    return sign_timestamp_verify(&r_tsinfo, NULL, ts_der, ts_len, ts_sig, sizeof(ts_sig), r_roots);
+}
+static int run_timestamp_parse(void)
+{
+    return sign_timestamp_parse(&r_tsinfo, ts_der, ts_len);
+}
+static void done_timestamp(char *fp, size_t fpsize)
+{
+    snprintf(fp, fpsize, "%lld %s %s %s %s", (long long)r_tsinfo.gen_time, r_tsinfo.tsa, r_tsinfo.policy,
+             r_tsinfo.serial, r_tsinfo.authority);
+    memset(&r_tsinfo, 0, sizeof(r_tsinfo));
+    sign_tsa_roots_free(r_roots);
+    r_roots = NULL;
+}
+
 static const op ops[] = {
     {"sign-file", run_sign_file, done_sign, 1, 0, 0},
     {"sign-zip", run_sign_zip, done_sign, 1, 0, 0},
@@ -581,6 +717,8 @@ static const op ops[] = {
     {"key-load-private", run_key_private, done_key, 0, 0, 0},
     {"key-load-encrypted", run_key_encrypted, done_key, 0, 0, 1},
     {"key-load-public", run_key_public, done_key, 0, 0, 0},
+    {"timestamp-verify", run_timestamp_verify, done_timestamp, 0, 0, 0},
+    {"timestamp-parse", run_timestamp_parse, done_timestamp, 0, 0, 0},
 };
 
 /* ---- the loop -------------------------------------------------------------------------- */
