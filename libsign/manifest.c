@@ -84,7 +84,98 @@ static int entry_json(json_t **out, const sign_entry *e, const char *artifact)
         json_decref(o);
         return SIGN_ENOMEM;
     }
+    if (e->has_owner && (json_object_set_new(o, "uid", json_integer((json_int_t)e->uid)) != 0 ||
+                         json_object_set_new(o, "gid", json_integer((json_int_t)e->gid)) != 0)) {
+        json_decref(o);
+        return SIGN_ENOMEM;
+    }
     *out = o;
+    return 0;
+}
+
+static json_t *oci_digest_string(const unsigned char *sha256)
+{
+    char hex[2 * SIGN_SHA256_LEN + 1], s[8 + 2 * SIGN_SHA256_LEN + 1];
+
+    sign_hex_encode(hex, sizeof(hex), sha256, SIGN_SHA256_LEN);
+    snprintf(s, sizeof(s), "sha256:%s", hex);
+    return json_string(s);
+}
+
+/* Image i of an OCI/docker artifact: {"name", "manifest", "mediaType", "config", "layers": [...]}. */
+static int image_json(json_t *o, const sign_artifact *a, size_t i)
+{
+    sign_image_info im;
+    json_t *layers;
+    int r;
+
+    if ((r = sign_artifact_image(&im, a, i)) != 0) {
+        return r;
+    }
+    if ((im.manifest != NULL && json_object_set_new(o, "manifest", oci_digest_string(im.manifest)) != 0) ||
+        json_object_set_new(o, "config", oci_digest_string(im.config)) != 0 ||
+        (im.media_type != NULL && json_object_set_new(o, "mediaType", json_string(im.media_type)) != 0) ||
+        (im.ref != NULL && json_object_set_new(o, "ref", json_string(im.ref)) != 0) ||
+        (im.platform != NULL && json_object_set_new(o, "platform", json_string(im.platform)) != 0) ||
+        (layers = json_array()) == NULL || json_object_set_new(o, "layers", layers) != 0) {
+        return SIGN_ENOMEM;
+    }
+    for (size_t j = 0; j < im.layer_count; j++) {
+        sign_layer_info li;
+        json_t *lj, *entries;
+
+        if ((r = sign_artifact_layer(&li, a, i, j)) != 0) {
+            return r;
+        }
+        lj = json_pack("{s:o,s:I,s:o}", "digest", oci_digest_string(li.digest), "size", (json_int_t)li.size,
+                       "entries", entries = json_array());
+        if (lj == NULL || json_array_append_new(layers, lj) != 0) {
+            return SIGN_ENOMEM;
+        }
+        if ((li.diff_id != NULL && json_object_set_new(lj, "diffID", oci_digest_string(li.diff_id)) != 0) ||
+            (li.media_type != NULL && json_object_set_new(lj, "mediaType", json_string(li.media_type)) != 0)) {
+            return SIGN_ENOMEM;
+        }
+        for (size_t k = 0; k < li.entry_count; k++) {
+            json_t *e;
+
+            if ((r = entry_json(&e, sign_artifact_layer_entry(a, i, j, k), sign_artifact_name(a))) != 0) {
+                return r;
+            }
+            if (json_array_append_new(entries, e) != 0) {
+                return SIGN_ENOMEM;
+            }
+        }
+    }
+    return 0;
+}
+
+static int images_json(json_t *o, const sign_artifact *a)
+{
+    size_t n = sign_artifact_image_count(a);
+    json_t *list;
+    int r;
+
+    if (n == 1 && sign_artifact_index_sha256(a) == NULL) {
+        return image_json(o, a, 0);
+    }
+    if ((list = json_array()) == NULL || json_object_set_new(o, "images", list) != 0) {
+        return SIGN_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sign_image_info im;
+        json_t *ij;
+
+        if ((r = sign_artifact_image(&im, a, i)) != 0) {
+            return r;
+        }
+        if ((ij = json_pack("{s:s}", "name", im.name)) == NULL || json_array_append_new(list, ij) != 0) {
+            return SIGN_ENOMEM;
+        }
+        if ((r = image_json(ij, a, i)) != 0) {
+            return r;
+        }
+    }
     return 0;
 }
 
@@ -115,7 +206,18 @@ static int artifact_json(json_t **out, const sign_artifact *a)
     if (o == NULL) {
         return SIGN_ENOMEM;
     }
-    if (sign_artifact_get_kind(a) != SIGN_ARTIFACT_FILE) {
+    if (sign_artifact_get_kind(a) == SIGN_ARTIFACT_OCI || sign_artifact_get_kind(a) == SIGN_ARTIFACT_DOCKER) {
+        if ((r = images_json(o, a)) != 0) {
+            goto fail;
+        }
+        r = SIGN_ENOMEM;
+    } else if (sign_artifact_get_kind(a) != SIGN_ARTIFACT_FILE) {
+        sign_layer_info li;
+
+        if (sign_artifact_get_kind(a) == SIGN_ARTIFACT_LAYER && sign_artifact_layer(&li, a, 0, 0) == 0 &&
+            li.diff_id != NULL && json_object_set_new(o, "diffID", oci_digest_string(li.diff_id)) != 0) {
+            goto fail;
+        }
         if ((list = json_array()) == NULL || json_object_set_new(o, "entries", list) != 0) {
             goto fail;
         }
@@ -189,6 +291,18 @@ int sign_statement_build(sign_statement **out, sign_artifact *const *artifacts, 
             json_array_append_new(subjects, json_pack("{s:s,s:o}", "name", sign_artifact_name(a), "digest",
                                                       digest_object(sign_artifact_sha256(a)))) != 0) {
             goto out;
+        }
+        /* An index signed whole (--all): each of its image manifests is a subject too. */
+        for (size_t k = 0; sign_artifact_index_sha256(a) != NULL && k < sign_artifact_image_count(a); k++) {
+            sign_image_info im;
+
+            if (sign_artifact_image(&im, a, k) != 0 || im.manifest == NULL) {
+                continue;
+            }
+            if (json_array_append_new(subjects, json_pack("{s:s,s:o}", "name", im.name, "digest",
+                                                          digest_object(im.manifest))) != 0) {
+                goto out;
+            }
         }
     }
     pred = json_pack("{s:s,s:{s:s,s:s},s:o}", "created", created, "tool", "name", "signet", "version",
@@ -471,8 +585,9 @@ int sign_statement_artifact_info(sign_statement_artifact *out, const sign_statem
 
 static int entry_type_of(sign_entry_type *out, const char *s)
 {
-    static const sign_entry_type types[] = {SIGN_ENTRY_FILE, SIGN_ENTRY_DIR, SIGN_ENTRY_SYMLINK, SIGN_ENTRY_HARDLINK,
-                                            SIGN_ENTRY_OTHER};
+    static const sign_entry_type types[] = {SIGN_ENTRY_FILE,     SIGN_ENTRY_DIR,   SIGN_ENTRY_SYMLINK,
+                                            SIGN_ENTRY_HARDLINK, SIGN_ENTRY_OTHER, SIGN_ENTRY_WHITEOUT,
+                                            SIGN_ENTRY_OPAQUE};
 
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         if (strcmp(sign_entry_type_name(types[i]), s) == 0) {
