@@ -110,4 +110,22 @@ int sign__oci_parse_config(json_t **out, const void *data, size_t len, const cha
 void sign__artifact_set_oci(sign_artifact *a, sign__oci *o);
 const sign__oci *sign__artifact_oci(const sign_artifact *a);
 
+/* ---- trees (tree.c) --------------------------------------------------------- */
+
+typedef struct sign__tree_diff {
+    const char *reason; /* TREE_CHANGED, TREE_MISSING, TREE_EXTRA (static) */
+    char *path;         /* relative to the tree, escaped for display */
+    char *what;         /* "is missing", "differs in content", ... */
+} sign__tree_diff;
+
+/*
+ * Compare the directory dir with the entries of a (a zip's or a layer's
+ * entries, or an image's layers applied in order: later layers and
+ * whiteouts win). Walks dir with openat and O_NOFOLLOW, never leaving it.
+ * *nchecked counts the paths compared.
+ */
+int sign__tree_compare(sign__tree_diff **out, size_t *n, size_t *nchecked, const sign_artifact *a, const char *dir,
+                       const sign_limits *lim);
+void sign__tree_diffs_free(sign__tree_diff *d, size_t n);
+
 #endif

@@ -10,9 +10,9 @@
 #include "output.h"
 
 static const char sign_usage[] = "usage: signet sign -k KEY [--passphrase-file F] [--allow FINDING]... [-o BUNDLE]\n"
-                                 "                   [--name NAME]... ARTIFACT...\n"
+                                 "                   [--name NAME]... [--ref NAME] [--all] ARTIFACT...\n"
                                  "\n"
-                                 "Sign files and zips into one Sigstore bundle (default ARTIFACT.sigstore.json\n"
+                                 "Sign files, zips, tar layers, OCI image layouts and docker save archives into one Sigstore bundle (default ARTIFACT.sigstore.json\n"
                                  "for a single artifact; -o is required for several).\n"
                                  "\n"
                                  "  -k, --key KEY            private key (PKCS#8 PEM); passphrase from\n"
@@ -22,6 +22,8 @@ static const char sign_usage[] = "usage: signet sign -k KEY [--passphrase-file F
                                  "  -o, --output BUNDLE      write the bundle here (atomically)\n"
                                  "      --name NAME          name of the next artifact in the manifest (once per\n"
                                  "                           artifact, in order; default: the path given)\n"
+                                 "      --ref NAME           OCI layout: the image with this ref name\n"
+                                 "      --all                OCI layout: every manifest of the index, and the index\n"
                                  "      --event-log FILE     append one JSON event line for this decision to FILE\n"
                                  "      --syslog             send the event to syslog (facility auth)\n"
                                  "  -h, --help               show this help\n";
@@ -100,6 +102,8 @@ int cmd_sign(int argc, char **argv)
         {"name", required_argument, NULL, 'N'},
         {"event-log", required_argument, NULL, 'L'},
         {"syslog", no_argument, NULL, 'S'},
+        {"ref", required_argument, NULL, 'R'},
+        {"all", no_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -133,6 +137,8 @@ int cmd_sign(int argc, char **argv)
         case 'A': allow[nallow++] = optarg; break;
         case 'o': output = optarg; break;
         case 'N': names[nnames++] = optarg; break;
+        case 'R': opts.ref = optarg; break;
+        case 'a': opts.artifact_flags |= SIGN_ARTIFACT_ALL_IMAGES; break;
         case 'L': event_log = optarg; break;
         case 'S': use_syslog = 1; break;
         case 'h':

@@ -25,12 +25,15 @@ typedef struct sign_sign_options {
     const sign_limits *limits; /* NULL: defaults */
     sign_progress_cb progress;
     void *progress_userdata;
+    /* version 2: */
+    const char *ref;             /* OCI layouts: the image by org.opencontainers.image.ref.name, or NULL */
+    unsigned int artifact_flags; /* SIGN_ARTIFACT_ALL_IMAGES: every manifest of an index, and the index */
 } sign_sign_options;
 
-#define SIGN_SIGN_OPTIONS_VERSION 1
+#define SIGN_SIGN_OPTIONS_VERSION 2
 #define SIGN_SIGN_OPTIONS_INIT                                                                                       \
     {                                                                                                                \
-        SIGN_SIGN_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL                           \
+        SIGN_SIGN_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, 0                  \
     }
 
 /*
