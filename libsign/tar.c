@@ -1365,10 +1365,11 @@ int sign__tar_detect(int *kind, int fd, uint64_t size, const char *path)
     hdr h;
 
     *kind = 0;
-    if (size < 512) {
+    if (size < 6) {
         return 0;
     }
-    if (pread_full(fd, b, 512, 0) != 0) {
+    memset(b, 0, sizeof(b));
+    if (pread_full(fd, b, size < 512 ? (size_t)size : 512, 0) != 0) {
         return sign__error(SIGN_EIO, "%s: cannot read: %s", path, strerror(errno));
     }
     if ((b[0] == 0x1f && b[1] == 0x8b) || (b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd) ||
@@ -1416,7 +1417,7 @@ int sign__tar_detect(int *kind, int fd, uint64_t size, const char *path)
         free(s.buf);
         return r;
     }
-    if (hdr_parse(&h, b) != 0) {
+    if (size < 512 || hdr_parse(&h, b) != 0) {
         return 0;
     }
     *kind = 1;
