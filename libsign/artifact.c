@@ -920,10 +920,11 @@ static int scan_image(sign_artifact *a, int fd, int is_dir, int tar_kind, const 
     if (o->has_index) {
         memcpy(a->sha256, o->index, sizeof(a->sha256));
     } else if (o->n_images > 0) {
-        memcpy(a->sha256, o->images[0].has_manifest ? o->images[0].manifest : o->images[0].config,
-               sizeof(a->sha256));
+        memcpy(a->sha256, o->images[0].has_manifest ? o->images[0].manifest : o->images[0].config, sizeof(a->sha256));
     }
-    a->size = o->has_index ? o->index_size : o->n_images > 0 && o->images[0].has_manifest ? o->images[0].manifest_size : a->size;
+    a->size = o->has_index                                   ? o->index_size
+              : o->n_images > 0 && o->images[0].has_manifest ? o->images[0].manifest_size
+                                                             : a->size;
     return 0;
 }
 

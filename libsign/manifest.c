@@ -299,8 +299,8 @@ int sign_statement_build(sign_statement **out, sign_artifact *const *artifacts, 
             if (sign_artifact_image(&im, a, k) != 0 || im.manifest == NULL) {
                 continue;
             }
-            if (json_array_append_new(subjects, json_pack("{s:s,s:o}", "name", im.name, "digest",
-                                                          digest_object(im.manifest))) != 0) {
+            if (json_array_append_new(
+                    subjects, json_pack("{s:s,s:o}", "name", im.name, "digest", digest_object(im.manifest))) != 0) {
                 goto out;
             }
         }

@@ -281,9 +281,9 @@ static int parse_digest(unsigned char *out, const char *s)
 /* ---- blob stores ----------------------------------------------------------------- */
 
 typedef struct store {
-    int dirfd;                  /* layout directory, or -1 */
-    int fd;                     /* the tar, or -1 */
-    sign__tar_member *m;        /* members of the tar */
+    int dirfd;           /* layout directory, or -1 */
+    int fd;              /* the tar, or -1 */
+    sign__tar_member *m; /* members of the tar */
     size_t nm;
     const char *path;
     sign__oci *o;
@@ -457,8 +457,8 @@ static int read_small(unsigned char **data, size_t *len, unsigned char *sha, sto
     }
     if (r != 0) {
         return problem(s->o, "BLOB_NOT_REGULAR",
-                       "%s: the %s blob %s is %s, not a regular file inside the image; refusing to follow it", s->path,
-                       what, rel, r == 3 ? "stored twice" : "a symlink or special file");
+                       "%s: the %s blob %s is %s, not a regular file inside the image; refusing to follow it",
+                       s->path, what, rel, r == 3 ? "stored twice" : "a symlink or special file");
     }
     if (b.size > SIGN__OCI_JSON_MAX) {
         blob_close(&b);
@@ -599,9 +599,9 @@ static const char *layer_compression(const char *mt)
  * for a legacy docker save archive, from config_rel and layer_rels.
  */
 typedef struct imgsrc {
-    const json_t *manifest;    /* or NULL */
-    const char *config_rel;    /* docker legacy */
-    const json_t *layer_rels;  /* docker legacy: array of member paths */
+    const json_t *manifest;   /* or NULL */
+    const char *config_rel;   /* docker legacy */
+    const json_t *layer_rels; /* docker legacy: array of member paths */
 } imgsrc;
 
 static int image_fill(sign__image *im, store *s, const imgsrc *src, ljob **jobs, size_t *njobs, json_t **config_out)
@@ -772,9 +772,9 @@ static int image_check(sign__image *im, store *s, const imgsrc *src, const json_
                             "swapped; rebuild the image",
                             s->path, im->name, i, json_string_value(json_object_get(d, "digest")));
             } else if ((uint64_t)json_integer_value(json_object_get(d, "size")) != l->size) {
-                r = problem(o, "BLOB_SIZE_MISMATCH", "%s: image %s: layer %zu is %llu bytes, its descriptor says %lld",
-                            s->path, im->name, i, (unsigned long long)l->size,
-                            (long long)json_integer_value(json_object_get(d, "size")));
+                r = problem(o, "BLOB_SIZE_MISMATCH",
+                            "%s: image %s: layer %zu is %llu bytes, its descriptor says %lld", s->path, im->name, i,
+                            (unsigned long long)l->size, (long long)json_integer_value(json_object_get(d, "size")));
             } else if (mt != NULL && in_list(mt, layer_types) && l->compression != NULL &&
                        strcmp(layer_compression(mt), l->compression) != 0) {
                 r = problem(o, "MEDIA_TYPE_INVALID",
@@ -791,8 +791,8 @@ static int image_check(sign__image *im, store *s, const imgsrc *src, const json_
             if (strlen(b) >= 64 && strspn(b, "0123456789abcdef") == 64 &&
                 (b[64] == '\0' || strcmp(b + 64, ".tar") == 0) && strncmp(b, hex, 64) != 0) {
                 r = problem(o, "BLOB_DIGEST_MISMATCH",
-                            "%s: image %s: layer %s does not hash to the digest in its name: it was changed",
-                            s->path, im->name, rel);
+                            "%s: image %s: layer %s does not hash to the digest in its name: it was changed", s->path,
+                            im->name, rel);
             }
         }
         if (r == 0 && config != NULL && i < json_array_size(ids)) {
@@ -959,7 +959,8 @@ static int read_layout(sign__oci *o, store *s, const char *name, const char *ref
 
             used += n > 0 && (size_t)n < sizeof(refs) - used ? (size_t)n : 0;
         }
-        r = sign__error(SIGN_ENOTFOUND, "%s: %s; the index lists %zu manifest(s): %s; choose one with --ref NAME "
+        r = sign__error(SIGN_ENOTFOUND,
+                        "%s: %s; the index lists %zu manifest(s): %s; choose one with --ref NAME "
                         "or sign them all with --all",
                         s->path, ref != NULL ? "no manifest has that ref name" : "more than one image in the index",
                         json_array_size(m), refs);
@@ -969,8 +970,8 @@ static int read_layout(sign__oci *o, store *s, const char *name, const char *ref
     if (all) {
         o->has_index = 1;
         memcpy(o->index, sha, sizeof(sha));
-    } else if (nsel == 1 && in_list(json_string_value(json_object_get(json_array_get(m, sel[0]), "mediaType")),
-                                    index_types)) {
+    } else if (nsel == 1 &&
+               in_list(json_string_value(json_object_get(json_array_get(m, sel[0]), "mediaType")), index_types)) {
         const json_t *id = json_array_get(m, sel[0]);
         unsigned char *sd = NULL;
         size_t sl = 0;
@@ -1064,7 +1065,8 @@ static int read_docker(sign__oci *o, store *s, const char *ref, int all, pick **
         size_t k;
 
         if (!json_is_object(e) || !json_is_string(json_object_get(e, "Config")) ||
-            !json_is_array(json_object_get(e, "Layers")) || (tags != NULL && !json_is_array(tags) && !json_is_null(tags))) {
+            !json_is_array(json_object_get(e, "Layers")) ||
+            (tags != NULL && !json_is_array(tags) && !json_is_null(tags))) {
             json_decref(m);
             return sign__error(SIGN_EPARSE, "%s: manifest.json[%zu] needs Config (string) and Layers (array)",
                                s->path, i);

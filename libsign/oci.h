@@ -14,7 +14,7 @@
 
 /* One layer blob walked in a single pass. */
 typedef struct sign__layer {
-    char *media_type; /* from the manifest, or NULL for a standalone layer */
+    char *media_type;                       /* from the manifest, or NULL for a standalone layer */
     unsigned char digest[SIGN_SHA256_LEN];  /* SHA-256 of the blob's bytes as read */
     unsigned char diff_id[SIGN_SHA256_LEN]; /* SHA-256 of the uncompressed tar stream */
     int has_diff_id;                        /* 0 when the walk stopped (limit) or could not decompress */
@@ -81,7 +81,7 @@ typedef struct sign__problem {
 } sign__problem;
 
 typedef struct sign__oci {
-    int docker;   /* a docker save archive */
+    int docker;    /* a docker save archive */
     int has_index; /* --all: the index is a subject */
     unsigned char index[SIGN_SHA256_LEN];
     uint64_t index_size;

@@ -371,7 +371,7 @@ typedef struct tarp {
     size_t blen;
     uint64_t remain, pad;
     hdr h;
-    pax x;            /* pending pax extended header */
+    pax x;               /* pending pax extended header */
     char *gname, *glink; /* pending GNU long name / link */
     char meta_type;
     unsigned char *meta;
@@ -626,8 +626,8 @@ static int entry_begin(tarp *t)
             e->type = SIGN_ENTRY_OTHER;
         }
         finding(t, "tar-device-node", SIGN_SEVERITY_DANGER, name,
-                "%s: %s device node; an image should not ship devices (the runtime creates /dev): remove it",
-                t->what, h->type == '3' ? "character" : "block");
+                "%s: %s device node; an image should not ship devices (the runtime creates /dev): remove it", t->what,
+                h->type == '3' ? "character" : "block");
         break;
     case '6':
         if (e != NULL) {
@@ -654,11 +654,10 @@ static int entry_begin(tarp *t)
         finding(t, "tar-setuid", SIGN_SEVERITY_WARNING, name, "%s: entry has the %s bit (mode %04o)", t->what,
                 (h->mode & 04000) ? "setuid" : "setgid", h->mode);
     }
-    if ((h->mode & 0002) != 0 && (h->type == '0' || h->type == '\0' || h->type == '7' ||
-                                  (h->type == '5' && !(h->mode & 01000)))) {
-        finding(t, "tar-world-writable", SIGN_SEVERITY_WARNING, name,
-                "%s: %s is writable by every user (mode %04o)", t->what,
-                h->type == '5' ? "directory without the sticky bit" : "file", h->mode);
+    if ((h->mode & 0002) != 0 &&
+        (h->type == '0' || h->type == '\0' || h->type == '7' || (h->type == '5' && !(h->mode & 01000)))) {
+        finding(t, "tar-world-writable", SIGN_SEVERITY_WARNING, name, "%s: %s is writable by every user (mode %04o)",
+                t->what, h->type == '5' ? "directory without the sticky bit" : "file", h->mode);
     }
     return 0;
 }
@@ -854,8 +853,8 @@ static int tarp_push(tarp *t, const unsigned char *p, size_t n)
                         return r;
                     }
                     if (t->headlen < SIGN__SECRET_SCAN_MAX) {
-                        size_t h = SIGN__SECRET_SCAN_MAX - t->headlen < take ? SIGN__SECRET_SCAN_MAX - t->headlen
-                                                                             : take;
+                        size_t h =
+                            SIGN__SECRET_SCAN_MAX - t->headlen < take ? SIGN__SECRET_SCAN_MAX - t->headlen : take;
 
                         memcpy(t->head + t->headlen, p, h);
                         t->headlen += h;
@@ -1304,7 +1303,7 @@ int sign__tar_index(sign__tar_member **out, size_t *nout, int fd, uint64_t size,
                 r = gname == NULL ? sign__error(SIGN_ENOMEM, "out of memory") : 0;
             } else {
                 r = pax_parse(&x, m, (size_t)h.size);
-                r = r == -2 ? sign__error(SIGN_ENOMEM, "out of memory")
+                r = r == -2  ? sign__error(SIGN_ENOMEM, "out of memory")
                     : r != 0 ? sign__error(SIGN_EPARSE, "%s: malformed pax header at offset %llu", path,
                                            (unsigned long long)off)
                              : 0;
@@ -1432,7 +1431,8 @@ int sign__tar_detect(int *kind, int fd, uint64_t size, const char *path)
             return 0;
         }
         for (size_t i = 0; i < n; i++) {
-            if (m[i].type == '0' && (strcmp(m[i].name, "manifest.json") == 0 || strcmp(m[i].name, "oci-layout") == 0)) {
+            if (m[i].type == '0' &&
+                (strcmp(m[i].name, "manifest.json") == 0 || strcmp(m[i].name, "oci-layout") == 0)) {
                 *kind = 2;
             }
         }

@@ -25,7 +25,7 @@
 #define TREE_MAX_DEPTH 256
 
 typedef struct rec {
-    char *path; /* normalised, "" never stored */
+    char *path;          /* normalised, "" never stored */
     const sign_entry *e; /* NULL: an implicit parent directory */
     size_t layer;
     int gone;
@@ -271,8 +271,7 @@ static int compare_one(tctx *t, int dirfd, const char *name, const char *rel, co
         return S_ISDIR(st->st_mode) ? 0 : diff(t, "TREE_CHANGED", rel, "should be a directory");
     }
     switch (e->type) {
-    case SIGN_ENTRY_DIR:
-        return S_ISDIR(st->st_mode) ? 0 : diff(t, "TREE_CHANGED", rel, "should be a directory");
+    case SIGN_ENTRY_DIR: return S_ISDIR(st->st_mode) ? 0 : diff(t, "TREE_CHANGED", rel, "should be a directory");
     case SIGN_ENTRY_SYMLINK: {
         char buf[4097];
         ssize_t n;
@@ -472,7 +471,8 @@ int sign__tree_compare(sign__tree_diff **out, size_t *n, size_t *nchecked, const
         const sign_entry *e = t.v[i].e;
 
         if (!t.v[i].gone && !t.v[i].seen && !(e != NULL && e->type == SIGN_ENTRY_OTHER)) {
-            r = diff(&t, "TREE_MISSING", t.v[i].path, "is in the signed entries but missing (removed after unpacking)");
+            r = diff(&t, "TREE_MISSING", t.v[i].path,
+                     "is in the signed entries but missing (removed after unpacking)");
         }
     }
     if (r != 0) {

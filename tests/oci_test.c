@@ -269,11 +269,12 @@ Test(oci, layout_signs_and_verifies_with_layers_and_whiteout, .init = oci_setup,
         json_t *l = json_array_get(layers, i), *en;
         size_t k;
 
-        cr_assert_str_eq(json_string_value(json_object_get(l, "digest")),
-                         json_string_value(json_object_get(json_array_get(json_object_get(m, "layers"), i), "digest")));
-        cr_assert_str_eq(json_string_value(json_object_get(l, "diffID")),
-                         json_string_value(json_array_get(
-                             json_object_get(json_object_get(cfg, "rootfs"), "diff_ids"), i)));
+        cr_assert_str_eq(
+            json_string_value(json_object_get(l, "digest")),
+            json_string_value(json_object_get(json_array_get(json_object_get(m, "layers"), i), "digest")));
+        cr_assert_str_eq(
+            json_string_value(json_object_get(l, "diffID")),
+            json_string_value(json_array_get(json_object_get(json_object_get(cfg, "rootfs"), "diff_ids"), i)));
         cr_assert_str_eq(json_string_value(json_object_get(l, "mediaType")),
                          "application/vnd.oci.image.layer.v1.tar+gzip");
         json_array_foreach(json_object_get(l, "entries"), k, en)
@@ -298,9 +299,9 @@ Test(oci, docker_save_archive_from_skopeo, .init = oci_setup, .fini = oci_teardo
 
     oci_build(0);
     oci_need("skopeo", "skopeo");
-    cr_assert_eq(oci_sh("cd '%s' && skopeo --insecure-policy copy -q oci:img:v1 docker-archive:img.tar:app:v1",
-                        oci_dir),
-                 0, "skopeo: %s", oci_err);
+    cr_assert_eq(
+        oci_sh("cd '%s' && skopeo --insecure-policy copy -q oci:img:v1 docker-archive:img.tar:app:v1", oci_dir), 0,
+        "skopeo: %s", oci_err);
     cr_assert_eq(SIGNET("hash", "--json", tar), 0, "%s", oci_err);
     cr_assert_not_null(strstr(oci_out, "\"kind\":\"docker-archive\""), "%s", oci_out);
     cr_assert_not_null(strstr(oci_out, "\"type\":\"whiteout\""), "%s", oci_out);
@@ -336,9 +337,9 @@ Test(oci, tamper_one_byte_in_layer_blob, .init = oci_setup, .fini = oci_teardown
     oci_build(0);
     oci_sign(img);
     oci_layers(img, layer, config);
-    cr_assert_eq(oci_sh("cd '%s/blobs/sha256' && printf 'Z' | dd of=%s bs=1 seek=40 conv=notrunc 2>/dev/null", img,
-                        layer[1]),
-                 0);
+    cr_assert_eq(
+        oci_sh("cd '%s/blobs/sha256' && printf 'Z' | dd of=%s bs=1 seek=40 conv=notrunc 2>/dev/null", img, layer[1]),
+        0);
     cr_assert_eq(oci_verify("BLOB_DIGEST_MISMATCH", img, NULL, NULL), 1);
 }
 
@@ -473,9 +474,9 @@ Test(oci, blob_that_is_a_symlink_is_refused, .init = oci_setup, .fini = oci_tear
     oci_sign(img);
     oci_layers(img, layer, config);
     /* The config moved out of the layout and linked back: same bytes, but outside the image. */
-    cr_assert_eq(oci_sh("cd '%s/blobs/sha256' && mv %s ../../../outside && ln -s ../../../outside %s", img, config,
-                        config),
-                 0);
+    cr_assert_eq(
+        oci_sh("cd '%s/blobs/sha256' && mv %s ../../../outside && ln -s ../../../outside %s", img, config, config),
+        0);
     cr_assert_eq(oci_verify("BLOB_NOT_REGULAR", img, NULL, NULL), 1);
     cr_assert_eq(oci_sh("cd '%s/blobs/sha256' && rm %s && ln -s ../../../outside %s", img, layer[0], layer[0]), 0);
     cr_assert_neq(SIGNET("sign", "-k", op("key.key"), "-o", op("again.b"), img), 0);
@@ -527,8 +528,8 @@ Test(oci, tree_changed_missing_extra, .init = oci_setup, .fini = oci_teardown, .
 
     oci_build(0);
     oci_sign(img);
-    cr_assert_eq(oci_sh("cd '%s' && umoci unpack --rootless --image img:v1 bundle >/dev/null 2>&1", oci_dir), 0,
-                 "%s", oci_err);
+    cr_assert_eq(oci_sh("cd '%s' && umoci unpack --rootless --image img:v1 bundle >/dev/null 2>&1", oci_dir), 0, "%s",
+                 oci_err);
     cr_assert(!tu_exists(op("bundle/rootfs/app/gone")), "the whiteout removed it");
     cr_assert_eq(oci_verify(NULL, img, "--tree", rootfs), 0, "%s", oci_out);
     cr_assert_eq(oci_sh("cd '%s' && printf 'evil\\n' > etc/hello && rm app/two && printf x > app/extra", rootfs), 0);

@@ -188,7 +188,8 @@ Test(tar, setuid_and_world_writable_are_warnings, .init = tar_setup, .fini = tar
 
 Test(tar, hostile_duplicate_path, .init = tar_setup, .fini = tar_teardown)
 {
-    static const tg_entry e[] = {{.name = "app/run", .data = "a", .len = 1}, {.name = "./app/run", .data = "b", .len = 1}};
+    static const tg_entry e[] = {{.name = "app/run", .data = "a", .len = 1},
+                                 {.name = "./app/run", .data = "b", .len = 1}};
     tar_expect(e, 2, "tar-duplicate-path", SIGN_SEVERITY_DANGER);
 }
 
@@ -223,7 +224,8 @@ Test(tar, pax_long_name_cut_into_ustar_is_fine, .init = tar_setup, .fini = tar_t
 
 Test(tar, hostile_gnu_long_name, .init = tar_setup, .fini = tar_teardown)
 {
-    static const tg_entry e[] = {{.name = "innocent", .gnu_name = "../../../root/.ssh/authorized_keys", .data = "k", .len = 1}};
+    static const tg_entry e[] = {
+        {.name = "innocent", .gnu_name = "../../../root/.ssh/authorized_keys", .data = "k", .len = 1}};
     sign_artifact *a = tar_scan("gnu.tar", e, 1, NULL);
 
     cr_assert_not_null(tar_finding(a, "tar-name-mismatch"));
@@ -271,7 +273,8 @@ Test(tar, hostile_private_key_and_credentials, .init = tar_setup, .fini = tar_te
 
 Test(tar, hostile_bad_checksum_and_truncation, .init = tar_setup, .fini = tar_teardown)
 {
-    static const tg_entry e[] = {{.name = "a", .data = "x", .len = 1}, {.name = "b", .data = "y", .len = 1, .bad_checksum = 1}};
+    static const tg_entry e[] = {{.name = "a", .data = "x", .len = 1},
+                                 {.name = "b", .data = "y", .len = 1, .bad_checksum = 1}};
     unsigned char *t;
     size_t len;
     char *p = tu_path(tar_dir, "trunc.tar");

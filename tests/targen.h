@@ -9,12 +9,12 @@
 #include <stddef.h>
 
 typedef struct tg_entry {
-    const char *name;     /* ustar name field (cut at 100 bytes) */
-    const char *prefix;   /* ustar prefix field, or NULL */
-    char type;            /* typeflag; 0: '0' (regular file) */
-    unsigned int mode;    /* 0: 0644 for files, 0755 for directories */
+    const char *name;   /* ustar name field (cut at 100 bytes) */
+    const char *prefix; /* ustar prefix field, or NULL */
+    char type;          /* typeflag; 0: '0' (regular file) */
+    unsigned int mode;  /* 0: 0644 for files, 0755 for directories */
     unsigned long uid, gid;
-    const void *data;     /* content (len bytes) */
+    const void *data; /* content (len bytes) */
     size_t len;
     const char *link;     /* ustar link name */
     const char *pax_path; /* a pax 'x' header before the entry with path=... */

@@ -21,12 +21,9 @@ static const char hash_usage[] = "usage: signet hash [--json] [--name NAME]... [
 int cmd_hash(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'J'},
-        {"name", required_argument, NULL, 'N'},
-        {"ref", required_argument, NULL, 'R'},
-        {"all", no_argument, NULL, 'a'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"json", no_argument, NULL, 'J'},      {"name", required_argument, NULL, 'N'},
+        {"ref", required_argument, NULL, 'R'}, {"all", no_argument, NULL, 'a'},
+        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
     };
     sign_sign_options opts = SIGN_SIGN_OPTIONS_INIT;
     sign_statement *st = NULL;

@@ -131,18 +131,12 @@ static void print_human(const sign_verify_result *res, int r, const char *policy
 int cmd_verify(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"policy", required_argument, NULL, 'p'},
-        {"bundle", required_argument, NULL, 'b'},
-        {"json", no_argument, NULL, 'J'},
-        {"entries", no_argument, NULL, 'E'},
-        {"at", required_argument, NULL, 'T'},
-        {"event-log", required_argument, NULL, 'L'},
-        {"syslog", no_argument, NULL, 'S'},
-        {"ref", required_argument, NULL, 'R'},
-        {"all", no_argument, NULL, 'a'},
-        {"tree", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"policy", required_argument, NULL, 'p'}, {"bundle", required_argument, NULL, 'b'},
+        {"json", no_argument, NULL, 'J'},         {"entries", no_argument, NULL, 'E'},
+        {"at", required_argument, NULL, 'T'},     {"event-log", required_argument, NULL, 'L'},
+        {"syslog", no_argument, NULL, 'S'},       {"ref", required_argument, NULL, 'R'},
+        {"all", no_argument, NULL, 'a'},          {"tree", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     sign_verify_options opts = SIGN_VERIFY_OPTIONS_INIT;
     const char *policy_path = NULL, *event_log = NULL;

@@ -10,8 +10,8 @@ extern "C" {
 #endif
 
 typedef enum {
-    SIGN_ARTIFACT_FILE = 1, /* any bytes, hashed whole */
-    SIGN_ARTIFACT_ZIP = 2,  /* a zip archive: whole file and every entry */
+    SIGN_ARTIFACT_FILE = 1,  /* any bytes, hashed whole */
+    SIGN_ARTIFACT_ZIP = 2,   /* a zip archive: whole file and every entry */
     SIGN_ARTIFACT_LAYER = 3, /* a tar layer blob (plain, gzip, zstd): blob digest, diffID, entries */
     SIGN_ARTIFACT_OCI = 4,   /* an OCI image layout directory: the image manifest's digest */
     SIGN_ARTIFACT_DOCKER = 5 /* a docker save archive */
@@ -121,19 +121,19 @@ SIGN_EXTERN const char *sign_entry_type_name(sign_entry_type t);
 
 /* One layer of an image (or the standalone layer of a SIGN_ARTIFACT_LAYER). Strings owned by the artifact. */
 typedef struct sign_layer_info {
-    const char *media_type;     /* NULL for a standalone layer */
-    const unsigned char *digest; /* SHA-256 of the blob */
+    const char *media_type;       /* NULL for a standalone layer */
+    const unsigned char *digest;  /* SHA-256 of the blob */
     const unsigned char *diff_id; /* SHA-256 of the uncompressed tar, or NULL when it could not be computed */
-    uint64_t size;               /* blob bytes */
+    uint64_t size;                /* blob bytes */
     size_t entry_count;
 } sign_layer_info;
 
 /* One image of an OCI layout or docker save archive. */
 typedef struct sign_image_info {
-    const char *name;            /* subject name */
-    const char *ref;             /* org.opencontainers.image.ref.name or NULL */
-    const char *platform;        /* "os/arch" from the index, or NULL */
-    const char *media_type;      /* manifest media type (NULL for a legacy docker save archive) */
+    const char *name;              /* subject name */
+    const char *ref;               /* org.opencontainers.image.ref.name or NULL */
+    const char *platform;          /* "os/arch" from the index, or NULL */
+    const char *media_type;        /* manifest media type (NULL for a legacy docker save archive) */
     const unsigned char *manifest; /* SHA-256 of the manifest blob, or NULL (legacy docker save) */
     const unsigned char *config;   /* SHA-256 of the config blob */
     size_t layer_count;

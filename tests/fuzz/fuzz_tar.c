@@ -66,7 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (sign_statement_serialize(&s, &len, st) != 0 || sign_statement_parse(&back, s, len, NULL) != 0) {
             fuzz_fail("a statement built from a layer does not round-trip: %s", sign_error_last());
         }
-        for (size_t j = 0; sign_artifact_get_kind(a) == SIGN_ARTIFACT_LAYER && j < sign_artifact_entry_count(a); j++) {
+        for (size_t j = 0; sign_artifact_get_kind(a) == SIGN_ARTIFACT_LAYER && j < sign_artifact_entry_count(a);
+             j++) {
             sign_entry e;
 
             if (sign_statement_artifact_entry(&e, back, 0, j) != 0 ||
