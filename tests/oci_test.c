@@ -329,6 +329,24 @@ static void oci_layers(const char *img, char (*layer)[80], char *config)
     json_decref(m);
 }
 
+Test(oci, oci_layout_inside_a_tar_has_the_manifest_digest, .init = oci_setup, .fini = oci_teardown, .timeout = 120)
+{
+    char md[80];
+    json_t *m;
+
+    /* Newer docker save writes an OCI layout inside the tar: read by content, same subject as the layout. */
+    oci_build(0);
+    oci_need("skopeo", "skopeo");
+    cr_assert_eq(oci_sh("cd '%s' && skopeo --insecure-policy copy -q oci:img:v1 oci-archive:img-oci.tar:v1", oci_dir),
+                 0, "skopeo: %s", oci_err);
+    m = oci_manifest(op("img"), "v1", md);
+    cr_assert_eq(SIGNET("hash", "--json", op("img-oci.tar")), 0, "%s", oci_err);
+    cr_assert_not_null(strstr(oci_out, md + 7), "subject is the manifest digest: %s", oci_out);
+    json_decref(m);
+    oci_sign(op("img-oci.tar"));
+    cr_assert_eq(oci_verify(NULL, op("img-oci.tar"), NULL, NULL), 0, "%s", oci_out);
+}
+
 Test(oci, tamper_one_byte_in_layer_blob, .init = oci_setup, .fini = oci_teardown, .timeout = 120)
 {
     const char *img = op("img");
