@@ -240,7 +240,7 @@ static void oci_sign(const char *artifact)
     cr_assert_eq(rc, 0, "sign %s: %s", artifact, oci_err);
 }
 
-Test(oci, layout_signs_and_verifies_with_layers_and_whiteout, .init = oci_setup, .fini = oci_teardown, .timeout = 120)
+Test(oci, layout_signs_and_verifies_with_layers_and_whiteout, .init = oci_setup, .fini = oci_teardown)
 {
     const char *img = op("img");
     json_error_t e;
@@ -293,7 +293,7 @@ Test(oci, layout_signs_and_verifies_with_layers_and_whiteout, .init = oci_setup,
     cr_assert_eq(oci_verify(NULL, img, NULL, NULL), 0, "%s", oci_out);
 }
 
-Test(oci, docker_save_archive_from_skopeo, .init = oci_setup, .fini = oci_teardown, .timeout = 120)
+Test(oci, docker_save_archive_from_skopeo, .init = oci_setup, .fini = oci_teardown)
 {
     const char *tar = op("img.tar");
 
@@ -329,7 +329,7 @@ static void oci_layers(const char *img, char (*layer)[80], char *config)
     json_decref(m);
 }
 
-Test(oci, oci_layout_inside_a_tar_has_the_manifest_digest, .init = oci_setup, .fini = oci_teardown, .timeout = 120)
+Test(oci, oci_layout_inside_a_tar_has_the_manifest_digest, .init = oci_setup, .fini = oci_teardown)
 {
     char md[80];
     json_t *m;
@@ -347,7 +347,7 @@ Test(oci, oci_layout_inside_a_tar_has_the_manifest_digest, .init = oci_setup, .f
     cr_assert_eq(oci_verify(NULL, op("img-oci.tar"), NULL, NULL), 0, "%s", oci_out);
 }
 
-Test(oci, tamper_one_byte_in_layer_blob, .init = oci_setup, .fini = oci_teardown, .timeout = 120)
+Test(oci, tamper_one_byte_in_layer_blob, .init = oci_setup, .fini = oci_teardown)
 {
     const char *img = op("img");
     char layer[3][80], config[80];
@@ -361,7 +361,7 @@ Test(oci, tamper_one_byte_in_layer_blob, .init = oci_setup, .fini = oci_teardown
     cr_assert_eq(oci_verify("BLOB_DIGEST_MISMATCH", img, NULL, NULL), 1);
 }
 
-Test(oci, tamper_blob_removed, .init = oci_setup, .fini = oci_teardown, .timeout = 120)
+Test(oci, tamper_blob_removed, .init = oci_setup, .fini = oci_teardown)
 {
     const char *img = op("img");
     char layer[3][80], config[80];
@@ -373,7 +373,7 @@ Test(oci, tamper_blob_removed, .init = oci_setup, .fini = oci_teardown, .timeout
     cr_assert_eq(oci_verify("BLOB_MISSING", img, NULL, NULL), 1);
 }
 
-Test(oci, tamper_layer_swapped_for_another_valid_blob, .init = oci_setup, .fini = oci_teardown, .timeout = 120)
+Test(oci, tamper_layer_swapped_for_another_valid_blob, .init = oci_setup, .fini = oci_teardown)
 {
     const char *img = op("img");
     char layer[3][80], config[80];
@@ -386,7 +386,7 @@ Test(oci, tamper_layer_swapped_for_another_valid_blob, .init = oci_setup, .fini 
     cr_assert_eq(oci_verify("DIFFID_MISMATCH", img, NULL, NULL), 1);
 }
 
-Test(oci, tamper_config_edited, .init = oci_setup, .fini = oci_teardown, .timeout = 120)
+Test(oci, tamper_config_edited, .init = oci_setup, .fini = oci_teardown)
 {
     const char *img = op("img");
     char layer[3][80], config[80];
@@ -398,7 +398,7 @@ Test(oci, tamper_config_edited, .init = oci_setup, .fini = oci_teardown, .timeou
     cr_assert_eq(oci_verify("BLOB_DIGEST_MISMATCH", img, NULL, NULL), 1);
 }
 
-Test(oci, tamper_index_points_to_another_manifest, .init = oci_setup, .fini = oci_teardown, .timeout = 120)
+Test(oci, tamper_index_points_to_another_manifest, .init = oci_setup, .fini = oci_teardown)
 {
     const char *img = op("img");
     char d2[80];
@@ -444,7 +444,7 @@ Test(oci, tamper_index_points_to_another_manifest, .init = oci_setup, .fini = oc
     cr_assert_eq(oci_verify("INDEX_MISMATCH", img, "--ref", "v1"), 1);
 }
 
-Test(oci, diffid_mismatch_refused, .init = oci_setup, .fini = oci_teardown, .timeout = 120)
+Test(oci, diffid_mismatch_refused, .init = oci_setup, .fini = oci_teardown)
 {
     const char *img = op("img");
     char md[80], cd[80], nm[80];
@@ -471,7 +471,7 @@ Test(oci, diffid_mismatch_refused, .init = oci_setup, .fini = oci_teardown, .tim
     cr_assert_not_null(strstr(oci_err, "diff_ids"), "%s", oci_err);
 }
 
-Test(oci, media_type_confusion, .init = oci_setup, .fini = oci_teardown, .timeout = 120)
+Test(oci, media_type_confusion, .init = oci_setup, .fini = oci_teardown)
 {
     const char *img = op("img");
 
@@ -483,7 +483,7 @@ Test(oci, media_type_confusion, .init = oci_setup, .fini = oci_teardown, .timeou
     cr_assert_eq(oci_verify("MEDIA_TYPE_INVALID", img, NULL, NULL), 1);
 }
 
-Test(oci, blob_that_is_a_symlink_is_refused, .init = oci_setup, .fini = oci_teardown, .timeout = 120)
+Test(oci, blob_that_is_a_symlink_is_refused, .init = oci_setup, .fini = oci_teardown)
 {
     const char *img = op("img");
     char layer[3][80], config[80];
@@ -501,7 +501,7 @@ Test(oci, blob_that_is_a_symlink_is_refused, .init = oci_setup, .fini = oci_tear
     cr_assert_not_null(strstr(oci_err, "symlink"), "%s", oci_err);
 }
 
-Test(oci, manifest_naming_missing_blob_cannot_be_signed, .init = oci_setup, .fini = oci_teardown, .timeout = 120)
+Test(oci, manifest_naming_missing_blob_cannot_be_signed, .init = oci_setup, .fini = oci_teardown)
 {
     const char *img = op("img");
     char layer[3][80], config[80];
@@ -514,7 +514,7 @@ Test(oci, manifest_naming_missing_blob_cannot_be_signed, .init = oci_setup, .fin
     cr_assert(!tu_exists(op("img.b")));
 }
 
-Test(oci, ref_and_all, .init = oci_setup, .fini = oci_teardown, .timeout = 120)
+Test(oci, ref_and_all, .init = oci_setup, .fini = oci_teardown)
 {
     const char *img = op("img");
     char d1[80], d2[80];
@@ -540,7 +540,7 @@ Test(oci, ref_and_all, .init = oci_setup, .fini = oci_teardown, .timeout = 120)
     json_decref(m2);
 }
 
-Test(oci, tree_changed_missing_extra, .init = oci_setup, .fini = oci_teardown, .timeout = 120)
+Test(oci, tree_changed_missing_extra, .init = oci_setup, .fini = oci_teardown)
 {
     const char *img = op("img"), *rootfs = op("bundle/rootfs");
 
@@ -563,7 +563,7 @@ Test(oci, tree_changed_missing_extra, .init = oci_setup, .fini = oci_teardown, .
     cr_assert_not_null(strstr(oci_out, "bin/run"));
 }
 
-Test(oci, tree_works_for_zip, .init = oci_setup, .fini = oci_teardown, .timeout = 60)
+Test(oci, tree_works_for_zip, .init = oci_setup, .fini = oci_teardown)
 {
     const char *zip = op("app.zip"), *x = op("x");
 
