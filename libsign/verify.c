@@ -676,6 +676,60 @@ static int image_problems(vctx *c, const sign_artifact *a)
     return 0;
 }
 
+/*
+ * The layers the statement records for subject sname against the layers
+ * read from the image now: with the manifest digest matching they cannot
+ * differ unless the statement was made from other bytes than its subject.
+ */
+static int verify_layers(vctx *c, const sign_artifact *a, const vb *b, const char *sname)
+{
+    const char *art = sign_artifact_name(a), *signer = c->policy->keys[b->key].name;
+    size_t idx = SIZE_MAX, ni = sign_artifact_image_count(a);
+    sign_statement_artifact info;
+
+    for (size_t i = 0; i < sign_statement_artifact_count(b->st); i++) {
+        if (sign_statement_artifact_info(&info, b->st, i) == 0 && info.name != NULL &&
+            strcmp(info.name, sname) == 0) {
+            idx = i;
+            break;
+        }
+    }
+    sign__error_clear();
+    if (idx == SIZE_MAX || sign_statement_artifact_image_count(b->st, idx) == 0) {
+        return 0; /* another tool's predicate, or no layers recorded: the subject digest decides */
+    }
+    if (sign_statement_artifact_image_count(b->st, idx) != ni) {
+        return add_check(c, "image", SIGN_CHECK_FAIL, "LAYERS_MISMATCH", SIGN_EDIGEST, art, b->path, signer,
+                         "artifact %s: the statement in %s records %zu image(s), the image has %zu; re-sign it", art,
+                         b->path, sign_statement_artifact_image_count(b->st, idx), ni);
+    }
+    for (size_t k = 0; k < ni; k++) {
+        sign_image_info im;
+
+        if (sign_artifact_image(&im, a, k) != 0) {
+            continue;
+        }
+        for (size_t j = 0; j < im.layer_count; j++) {
+            sign_statement_layer sl;
+            sign_layer_info li;
+
+            if (sign_artifact_layer(&li, a, k, j) != 0) {
+                continue;
+            }
+            if (sign_statement_artifact_layer(&sl, b->st, idx, k, j) != 0 || sl.layer_count != im.layer_count ||
+                CRYPTO_memcmp(sl.digest, li.digest, SIGN_SHA256_LEN) != 0 ||
+                (sl.has_diff_id &&
+                 (li.diff_id == NULL || CRYPTO_memcmp(sl.diff_id, li.diff_id, SIGN_SHA256_LEN) != 0))) {
+                sign__error_clear();
+                return add_check(c, "image", SIGN_CHECK_FAIL, "LAYERS_MISMATCH", SIGN_EDIGEST, art, b->path, signer,
+                                 "artifact %s: layer %zu of image %s differs from the one recorded in %s; re-sign it",
+                                 art, j, im.name, b->path);
+            }
+        }
+    }
+    return 0;
+}
+
 /* --tree DIR: the unpacked files against the entries (layers applied in order). */
 static int verify_tree(vctx *c, const sign_artifact *a)
 {
@@ -786,6 +840,9 @@ static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb 
             }
             if (r == 0 && c->entries) {
                 r = verify_entries(c, a, b, allowed_name != NULL ? allowed_name : matched);
+            }
+            if (r == 0 && sign_artifact_image_count(a) > 0) {
+                r = verify_layers(c, a, b, allowed_name != NULL ? allowed_name : matched);
             }
             continue;
         }

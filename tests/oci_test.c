@@ -579,3 +579,60 @@ Test(oci, tree_works_for_zip, .init = oci_setup, .fini = oci_teardown)
     cr_assert_eq(oci_sh("cd '%s' && printf 'B\\n' > lib/b.js", x), 0);
     cr_assert_eq(oci_verify("TREE_CHANGED", zip, "--tree", x), 1);
 }
+
+Test(oci, statement_layers_parse_back, .init = oci_setup, .fini = oci_teardown)
+{
+    sign_sign_options so = SIGN_SIGN_OPTIONS_INIT;
+    const char *paths[1];
+    sign_statement *st = NULL, *back = NULL;
+    sign_artifact **arts = NULL;
+    sign_statement_layer sl;
+    sign_layer_info li;
+    sign_entry e;
+    char *s = NULL;
+    size_t len = 0, whiteouts = 0;
+
+    oci_build(0);
+    paths[0] = op("img");
+    so.artifacts = paths;
+    so.nartifacts = 1;
+    cr_assert_eq(sign_hash(&st, &arts, &so), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_statement_serialize(&s, &len, st), 0);
+    cr_assert_eq(sign_statement_parse(&back, s, len, NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_statement_artifact_image_count(back, 0), 1);
+    for (size_t j = 0; j < 3; j++) {
+        cr_assert_eq(sign_statement_artifact_layer(&sl, back, 0, 0, j), 0, "%s", sign_error_last());
+        cr_assert_eq(sign_artifact_layer(&li, arts[0], 0, j), 0);
+        cr_assert_eq(sl.layer_count, 3);
+        cr_assert_eq(memcmp(sl.digest, li.digest, 32), 0);
+        cr_assert(sl.has_diff_id);
+        cr_assert_eq(memcmp(sl.diff_id, li.diff_id, 32), 0);
+        cr_assert_eq(sl.entry_count, li.entry_count);
+        for (size_t k = 0; k < sl.entry_count; k++) {
+            const sign_entry *o = sign_artifact_layer_entry(arts[0], 0, j, k);
+
+            cr_assert_eq(sign_statement_artifact_layer_entry(&e, back, 0, 0, j, k), 0, "%s", sign_error_last());
+            cr_assert_str_eq(e.path, o->path);
+            cr_assert_eq(e.type, o->type);
+            cr_assert(e.has_owner);
+            whiteouts += e.type == SIGN_ENTRY_WHITEOUT;
+        }
+    }
+    cr_assert_eq(whiteouts, 1);
+    cr_assert_neq(sign_statement_artifact_layer(&sl, back, 0, 0, 3), 0, "no fourth layer");
+    /* A recorded layer digest that is not sha256:<64 hex> makes the statement malformed. */
+    {
+        char *bad = strdup(s), *p = strstr(bad, "\"digest\":\"sha256:");
+
+        cr_assert_not_null(p);
+        p[17] = 'Z';
+        sign_statement_free(back);
+        back = NULL;
+        cr_assert_eq(sign_statement_parse(&back, bad, len, NULL), SIGN_EPARSE);
+        free(bad);
+    }
+    free(s);
+    sign_statement_free(st);
+    sign_artifact_free(arts[0]);
+    free(arts);
+}
