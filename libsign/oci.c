@@ -546,6 +546,7 @@ static int run_jobs(ljob *jobs, size_t n, const sign_limits *lim)
     size_t nw = cores > 0 ? (size_t)cores : 1, started = 0;
 
     memset(&p, 0, sizeof(p));
+    memset(tids, 0, sizeof(tids));
     p.jobs = jobs;
     p.n = n;
     p.lim = lim;

@@ -261,7 +261,7 @@ static int hdr_parse(hdr *h, const unsigned char *b)
 /* Pax records "LEN key=value\n". Calls back per record; -1 when malformed. */
 typedef struct pax {
     char *path, *link;
-    int has_size, has_uid, has_gid, sparse, global_path;
+    int has_size, has_uid, has_gid, sparse;
     uint64_t size, uid, gid;
 } pax;
 
@@ -689,13 +689,13 @@ static void ext_clear(tarp *t)
 
 static int meta_end(tarp *t)
 {
-    int r = 0;
+    int r;
 
     if (t->meta_type == 'x' || t->meta_type == 'g') {
         pax p;
 
         memset(&p, 0, sizeof(p));
-        r = pax_parse(t->meta_type == 'x' ? &t->x : &p, t->meta, t->metalen);
+        r = pax_parse(&p, t->meta, t->metalen);
         if (r == -2) {
             pax_clear(&p);
             return sign__error(SIGN_ENOMEM, "out of memory");
@@ -706,12 +706,40 @@ static int meta_end(tarp *t)
             return finding(t, "tar-bad-header", SIGN_SEVERITY_DANGER, NULL,
                            "%s: malformed pax extended header; walking stopped: rebuild the layer", t->what);
         }
-        if (t->meta_type == 'g' && (p.path != NULL || p.link != NULL || p.has_size)) {
-            finding(t, "tar-name-mismatch", SIGN_SEVERITY_DANGER, NULL,
-                    "%s: a pax global header sets a path, link or size for the entries that follow; readers "
-                    "disagree on it: rebuild the layer",
-                    t->what);
+        if (t->meta_type == 'g') {
+            if (p.path != NULL || p.link != NULL || p.has_size) {
+                finding(t, "tar-name-mismatch", SIGN_SEVERITY_DANGER, NULL,
+                        "%s: a pax global header sets a path, link or size for the entries that follow; readers "
+                        "disagree on it: rebuild the layer",
+                        t->what);
+            }
+            pax_clear(&p);
+            return 0;
         }
+        /* Records of this header override those of an earlier one for the same entry. */
+        if (p.path != NULL) {
+            free(t->x.path);
+            t->x.path = p.path;
+            p.path = NULL;
+        }
+        if (p.link != NULL) {
+            free(t->x.link);
+            t->x.link = p.link;
+            p.link = NULL;
+        }
+        if (p.has_size) {
+            t->x.has_size = 1;
+            t->x.size = p.size;
+        }
+        if (p.has_uid) {
+            t->x.has_uid = 1;
+            t->x.uid = p.uid;
+        }
+        if (p.has_gid) {
+            t->x.has_gid = 1;
+            t->x.gid = p.gid;
+        }
+        t->x.sparse |= p.sparse;
         pax_clear(&p);
         return 0;
     }
@@ -934,7 +962,6 @@ static int check_layer(tarp *t)
     }
     for (size_t i = 0; i < l->n_entries && r == 0; i++) {
         const sign_entry *e = &l->entries[i];
-        npath key;
         char *nt;
 
         if (e->type != SIGN_ENTRY_HARDLINK || e->link_target == NULL || e->link_target[0] == '/' ||
@@ -945,8 +972,6 @@ static int check_layer(tarp *t)
             r = sign__error(SIGN_ENOMEM, "out of memory");
             break;
         }
-        key.p = nt;
-        key.i = 0;
         /* Any entry with that path (lowest index first): it must come before the link. */
         {
             size_t lo = 0, hi = n;
@@ -954,7 +979,7 @@ static int check_layer(tarp *t)
             while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
 
-                if (strcmp(v[mid].p, key.p) < 0) {
+                if (strcmp(v[mid].p, nt) < 0) {
                     lo = mid + 1;
                 } else {
                     hi = mid;
@@ -1031,7 +1056,7 @@ static int raw_drain(rawsrc *s)
         }
         if (n < 0) {
             return sign__error(SIGN_EIO, "%s: read error at offset %llu: %s", s->what,
-                               (unsigned long long)(s->off + s->pos), strerror(s->err));
+                               (unsigned long long)s->off + (unsigned long long)s->pos, strerror(s->err));
         }
     }
 }
@@ -1243,11 +1268,11 @@ void sign__tar_members_free(sign__tar_member *m, size_t n)
     free(m);
 }
 
-int sign__tar_index(sign__tar_member **out, size_t *nout, int fd, uint64_t size, const char *path,
+int sign__tar_index(sign__tar_member **out, size_t *n, int fd, uint64_t size, const char *path,
                     const sign_limits *lim)
 {
     sign__tar_member *v = NULL;
-    size_t n = 0, cap = 0;
+    size_t cnt = 0, cap = 0;
     uint64_t off = 0;
     unsigned char blk[512];
     char *gname = NULL;
@@ -1255,7 +1280,7 @@ int sign__tar_index(sign__tar_member **out, size_t *nout, int fd, uint64_t size,
     int r;
 
     *out = NULL;
-    *nout = 0;
+    *n = 0;
     memset(&x, 0, sizeof(x));
     while (off + 512 <= size) {
         hdr h;
@@ -1316,12 +1341,12 @@ int sign__tar_index(sign__tar_member **out, size_t *nout, int fd, uint64_t size,
             continue;
         }
         if (h.type != 'g') {
-            if (n >= lim->archive_max_entries) {
+            if (cnt >= lim->archive_max_entries) {
                 r = sign__error(SIGN_ELIMIT, "%s: more than %llu members", path,
                                 (unsigned long long)lim->archive_max_entries);
                 goto out;
             }
-            if (n == cap) {
+            if (cnt == cap) {
                 size_t nc = cap ? cap * 2 : 32;
                 sign__tar_member *nv = realloc(v, nc * sizeof(*nv));
 
@@ -1332,14 +1357,17 @@ int sign__tar_index(sign__tar_member **out, size_t *nout, int fd, uint64_t size,
                 v = nv;
                 cap = nc;
             }
-            if ((v[n].name = norm_dup(x.path != NULL ? x.path : gname != NULL ? gname : h.name)) == NULL) {
+            if ((v[cnt].name = norm_dup(x.path != NULL ? x.path : gname != NULL ? gname : h.name)) == NULL) {
                 r = sign__error(SIGN_ENOMEM, "out of memory");
                 goto out;
             }
-            v[n].type = h.type == '\0' ? '0' : h.type;
-            v[n].off = off;
-            v[n].size = h.type == '1' || h.type == '2' || h.type == '5' ? 0 : dsize;
-            n++;
+            v[cnt].type = h.type;
+            if (v[cnt].type == '\0') {
+                v[cnt].type = '0';
+            }
+            v[cnt].off = off;
+            v[cnt].size = h.type == '1' || h.type == '2' || h.type == '5' ? 0 : dsize;
+            cnt++;
         }
         pax_clear(&x);
         free(gname);
@@ -1347,14 +1375,14 @@ int sign__tar_index(sign__tar_member **out, size_t *nout, int fd, uint64_t size,
         off += (dsize + 511) / 512 * 512;
     }
     *out = v;
-    *nout = n;
+    *n = cnt;
     v = NULL;
-    n = 0;
+    cnt = 0;
     r = 0;
 out:
     pax_clear(&x);
     free(gname);
-    sign__tar_members_free(v, n);
+    sign__tar_members_free(v, cnt);
     return r;
 }
 
