@@ -929,6 +929,56 @@ static int cmp_npath(const void *a, const void *b)
     return c != 0 ? c : (x->i < y->i ? -1 : x->i > y->i);
 }
 
+/* Index in v (sorted) of the first record with path p, or SIZE_MAX. */
+static size_t npath_find(const npath *v, size_t n, const char *p)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (strcmp(v[mid].p, p) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < n && strcmp(v[lo].p, p) == 0 ? lo : SIZE_MAX;
+}
+
+/* An entry below a symlink of the same layer: extracting it writes wherever the link points. */
+static int check_through_symlink(tarp *t, const npath *v, size_t n)
+{
+    const sign__layer *l = t->l;
+    int r = 0;
+
+    for (size_t i = 0; i < n && r == 0; i++) {
+        char *p = sign__strdup(v[i].p); /* cut in place: not the sorted array's copy */
+
+        if (p == NULL) {
+            return SIGN_ENOMEM;
+        }
+        for (char *q = strchr(p, '/'); q != NULL && r == 0; q = strchr(q + 1, '/')) {
+            size_t k;
+
+            *q = '\0';
+            k = npath_find(v, n, p);
+            for (; k != SIZE_MAX && k < n && strcmp(v[k].p, p) == 0; k++) {
+                if (l->entries[v[k].i].type == SIGN_ENTRY_SYMLINK) {
+                    r = finding(t, "tar-path-through-symlink", SIGN_SEVERITY_DANGER, l->entries[v[i].i].path,
+                                "%s: entry is stored below a symlink of the same layer; extracting it writes "
+                                "wherever that link points: rebuild the layer",
+                                t->what);
+                    break;
+                }
+            }
+            *q = '/';
+        }
+        free(p);
+    }
+    return r;
+}
+
 static int check_layer(tarp *t)
 {
     sign__layer *l = t->l;
@@ -959,6 +1009,9 @@ static int check_layer(tarp *t)
                         "remove one",
                         t->what);
         }
+    }
+    if (r == 0) {
+        r = check_through_symlink(t, v, n);
     }
     for (size_t i = 0; i < l->n_entries && r == 0; i++) {
         const sign_entry *e = &l->entries[i];

@@ -166,6 +166,13 @@ Test(tar, hostile_symlink_escape, .init = tar_setup, .fini = tar_teardown)
     tar_expect(e, 1, "tar-symlink-escape", SIGN_SEVERITY_DANGER);
 }
 
+Test(tar, hostile_write_through_symlink, .init = tar_setup, .fini = tar_teardown)
+{
+    static const tg_entry e[] = {{.name = "etc", .type = '2', .link = "/host-etc"},
+                                 {.name = "etc/cron.d/evil", .data = "x", .len = 1}};
+    tar_expect(e, 2, "tar-path-through-symlink", SIGN_SEVERITY_DANGER);
+}
+
 Test(tar, hostile_device_node, .init = tar_setup, .fini = tar_teardown)
 {
     static const tg_entry e[] = {{.name = "dev/sda", .type = '4'}};
