@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "sign/sign.h"
+#include "targen.h"
 #include "testutil.h"
 
 static char *oci_dir;
@@ -635,4 +636,56 @@ Test(oci, statement_layers_parse_back, .init = oci_setup, .fini = oci_teardown)
     sign_statement_free(st);
     sign_artifact_free(arts[0]);
     free(arts);
+}
+
+/* Store raw bytes as a blob; digest "sha256:<hex>" into out. */
+static void oci_put_raw(const char *layout, const void *data, size_t len, char *out)
+{
+    unsigned char md[32];
+    char hex[65], path[1024];
+    size_t mdlen;
+
+    cr_assert_eq(sign_digest_buffer(md, sizeof(md), &mdlen, SIGN_DIGEST_SHA256, data, len), 0);
+    sign_hex_encode(hex, sizeof(hex), md, 32);
+    snprintf(path, sizeof(path), "%s/blobs/sha256/%s", layout, hex);
+    tu_write(path, data, len);
+    snprintf(out, 80, "sha256:%s", hex);
+}
+
+Test(oci, hostile_layer_in_an_image_refuses_signing, .init = oci_setup, .fini = oci_teardown)
+{
+    static const tg_entry evil[] = {{.name = "etc/", .type = '5'},
+                                    {.name = "../../host/etc/cron.d/x", .data = "* * * * * root sh\n", .len = 18}};
+    const char *img = op("img");
+    unsigned char *t;
+    size_t tlen, clen, mlen;
+    char ld[80], cd[80], md[80], nm[80];
+    json_t *m, *cfg, *l;
+
+    oci_build(0);
+    /* Layer 2 replaced by a hostile (plain tar) layer, with config, manifest and index re-chained: a valid image. */
+    tg_tar(&t, &tlen, evil, 2);
+    oci_put_raw(img, t, tlen, ld);
+    free(t);
+    m = oci_manifest(img, "v1", md);
+    cfg = oci_blob_json(img, json_string_value(json_object_get(json_object_get(m, "config"), "digest")));
+    json_array_set_new(json_object_get(json_object_get(cfg, "rootfs"), "diff_ids"), 2, json_string(ld));
+    clen = oci_put_blob(img, cfg, cd);
+    l = json_array_get(json_object_get(m, "layers"), 2);
+    json_object_set_new(l, "digest", json_string(ld));
+    json_object_set_new(l, "size", json_integer((json_int_t)tlen));
+    json_object_set_new(l, "mediaType", json_string("application/vnd.oci.image.layer.v1.tar"));
+    json_object_set_new(json_object_get(m, "config"), "digest", json_string(cd));
+    json_object_set_new(json_object_get(m, "config"), "size", json_integer((json_int_t)clen));
+    mlen = oci_put_blob(img, m, nm);
+    oci_set_index(img, nm, mlen, NULL);
+    json_decref(m);
+    json_decref(cfg);
+    cr_assert_eq(SIGNET("sign", "-k", op("key.key"), "-o", op("img.b"), img), 2, "%s", oci_err);
+    cr_assert_not_null(strstr(oci_err, "tar-path-traversal"), "%s", oci_err);
+    cr_assert_not_null(strstr(oci_err, "layer 2"), "the finding names the layer: %s", oci_err);
+    cr_assert(!tu_exists(op("img.b")));
+    cr_assert_eq(SIGNET("sign", "--allow", "tar-path-traversal", "-k", op("key.key"), "-o", op("img.b"), img), 0,
+                 "%s", oci_err);
+    cr_assert_eq(oci_verify(NULL, img, NULL, NULL), 0, "%s", oci_out);
 }
