@@ -292,6 +292,9 @@ Test(oci, layout_signs_and_verifies_with_layers_and_whiteout, .init = oci_setup,
     json_decref(cfg);
     oci_sign(img);
     cr_assert_eq(oci_verify(NULL, img, NULL, NULL), 0, "%s", oci_out);
+    cr_assert_eq(SIGNET("inspect", op("img.b")), 0, "%s", oci_err);
+    cr_assert_not_null(strstr(oci_out, "oci-image"), "%s", oci_out);
+    cr_assert_not_null(strstr(oci_out, "1 image(s)  3 layers"), "%s", oci_out);
 }
 
 Test(oci, docker_save_archive_from_skopeo, .init = oci_setup, .fini = oci_teardown)
