@@ -27,6 +27,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "oci.h"
 #include "zip.h"
 
 /* Ratios are only judged above these many bytes: tiny files compress absurdly well. */
@@ -43,6 +44,7 @@ struct sign_artifact {
     sign_entry *entries;
     size_t n_entries, cap_entries;
     sign__findings findings;
+    sign__oci *oci; /* layers and images (oci.c), or NULL */
 };
 
 /* ---- accessors ------------------------------------------------------------- */
@@ -91,6 +93,9 @@ const char *sign_artifact_kind_name(sign_artifact_kind kind)
     switch (kind) {
     case SIGN_ARTIFACT_FILE: return "file";
     case SIGN_ARTIFACT_ZIP: return "zip";
+    case SIGN_ARTIFACT_LAYER: return "layer";
+    case SIGN_ARTIFACT_OCI: return "oci-image";
+    case SIGN_ARTIFACT_DOCKER: return "docker-archive";
     }
     return "unknown";
 }
@@ -113,6 +118,8 @@ const char *sign_entry_type_name(sign_entry_type t)
     case SIGN_ENTRY_SYMLINK: return "symlink";
     case SIGN_ENTRY_HARDLINK: return "hardlink";
     case SIGN_ENTRY_OTHER: return "other";
+    case SIGN_ENTRY_WHITEOUT: return "whiteout";
+    case SIGN_ENTRY_OPAQUE: return "opaque";
     }
     return "unknown";
 }
@@ -128,6 +135,7 @@ void sign_artifact_free(sign_artifact *a)
     }
     free(a->entries);
     sign__findings_clear(&a->findings);
+    sign__oci_free(a->oci);
     free(a->name);
     free(a->path);
     free(a);
@@ -825,6 +833,177 @@ out:
     return r;
 }
 
+/* ---- container images (tar.c, oci.c) ------------------------------------------- */
+
+void sign__artifact_set_oci(sign_artifact *a, sign__oci *o)
+{
+    sign__oci_free(a->oci);
+    a->oci = o;
+}
+
+const sign__oci *sign__artifact_oci(const sign_artifact *a)
+{
+    return a->oci;
+}
+
+/* Layer findings: into the artifact's list, naming the layer. */
+static int merge_findings(sign_artifact *a, const sign__findings *f)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        int r = sign__finding_add(&a->findings, f->v[i].id, f->v[i].severity, f->v[i].path, SIZE_MAX, "%s",
+                                  f->v[i].message != NULL ? f->v[i].message : "");
+
+        if (r != 0) {
+            return r;
+        }
+    }
+    return 0;
+}
+
+/*
+ * is_dir: an OCI image layout; tar_kind 1: a layer blob, 2: a docker save
+ * archive. Returns SIGN_EINVAL without a message for a directory that is not
+ * an image layout.
+ */
+static int scan_image(sign_artifact *a, int fd, int is_dir, int tar_kind, const char *path,
+                      const sign_artifact_options *opts, const sign_limits *lim)
+{
+    sign__oci *o = NULL;
+    int r;
+
+    if (is_dir) {
+        struct stat lst;
+
+        if (fstatat(fd, "oci-layout", &lst, AT_SYMLINK_NOFOLLOW) != 0) {
+            return SIGN_EINVAL;
+        }
+    }
+    if (tar_kind == 1) {
+        sign__image *img;
+        sign__layer *l;
+
+        if ((o = calloc(1, sizeof(*o))) == NULL || (o->images = calloc(1, sizeof(*o->images))) == NULL ||
+            (o->images[0].layers = calloc(1, sizeof(sign__layer))) == NULL) {
+            sign__oci_free(o);
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        o->n_images = 1;
+        img = &o->images[0];
+        img->n_layers = 1;
+        l = &img->layers[0];
+        a->oci = o;
+        a->kind = SIGN_ARTIFACT_LAYER;
+        if ((r = sign__layer_walk(l, fd, 0, a->size, path, lim, !(opts->flags & SIGN_ARTIFACT_NO_ENTRIES))) != 0 ||
+            (r = merge_findings(a, &l->findings)) != 0) {
+            return r;
+        }
+        if (l->size != a->size) {
+            return sign__error(SIGN_EIO, "%s: the file changed size while it was read", path);
+        }
+        memcpy(a->sha256, l->digest, sizeof(a->sha256));
+        a->entries = l->entries; /* transferred: the layer's entries are the artifact's */
+        a->n_entries = l->n_entries;
+        a->cap_entries = l->cap_entries;
+        l->entries = NULL;
+        l->n_entries = l->cap_entries = 0;
+        return 0;
+    }
+    a->kind = is_dir ? SIGN_ARTIFACT_OCI : SIGN_ARTIFACT_DOCKER;
+    if ((r = sign__oci_read(&o, fd, is_dir, a->size, path, a->name, opts->version >= 2 ? opts->ref : NULL,
+                            (opts->flags & SIGN_ARTIFACT_ALL_IMAGES) != 0, lim, &a->findings)) != 0) {
+        return r;
+    }
+    a->oci = o;
+    if (o->n_problems > 0 && !(opts->flags & SIGN_ARTIFACT_KEEP_PROBLEMS)) {
+        return sign__error(SIGN_EDIGEST, "%s: %s", path, o->problems[0].message);
+    }
+    if (o->has_index) {
+        memcpy(a->sha256, o->index, sizeof(a->sha256));
+    } else if (o->n_images > 0) {
+        memcpy(a->sha256, o->images[0].has_manifest ? o->images[0].manifest : o->images[0].config, sizeof(a->sha256));
+    }
+    a->size = o->has_index                                   ? o->index_size
+              : o->n_images > 0 && o->images[0].has_manifest ? o->images[0].manifest_size
+                                                             : a->size;
+    return 0;
+}
+
+size_t sign_artifact_image_count(const sign_artifact *a)
+{
+    return a->oci != NULL && a->kind != SIGN_ARTIFACT_LAYER ? a->oci->n_images : 0;
+}
+
+int sign_artifact_image(sign_image_info *out, const sign_artifact *a, size_t i)
+{
+    const sign__image *im;
+
+    memset(out, 0, sizeof(*out));
+    if (i >= sign_artifact_image_count(a)) {
+        return sign__error(SIGN_EINVAL, "no image %zu", i);
+    }
+    im = &a->oci->images[i];
+    out->name = im->name;
+    out->ref = im->ref;
+    out->platform = im->platform;
+    out->media_type = im->media_type;
+    out->manifest = im->has_manifest ? im->manifest : NULL;
+    out->config = im->config;
+    out->layer_count = im->n_layers;
+    return 0;
+}
+
+int sign_artifact_layer(sign_layer_info *out, const sign_artifact *a, size_t i, size_t j)
+{
+    const sign__layer *l;
+
+    memset(out, 0, sizeof(*out));
+    if (a->oci == NULL || i >= a->oci->n_images || j >= a->oci->images[i].n_layers) {
+        return sign__error(SIGN_EINVAL, "no layer %zu of image %zu", j, i);
+    }
+    l = &a->oci->images[i].layers[j];
+    out->media_type = l->media_type;
+    out->digest = l->digest;
+    out->diff_id = l->has_diff_id ? l->diff_id : NULL;
+    out->size = l->size;
+    out->entry_count = a->kind == SIGN_ARTIFACT_LAYER ? a->n_entries : l->n_entries;
+    return 0;
+}
+
+const sign_entry *sign_artifact_layer_entry(const sign_artifact *a, size_t i, size_t j, size_t k)
+{
+    const sign__layer *l;
+
+    if (a->oci == NULL || i >= a->oci->n_images || j >= a->oci->images[i].n_layers) {
+        return NULL;
+    }
+    if (a->kind == SIGN_ARTIFACT_LAYER) {
+        return sign_artifact_entry(a, k);
+    }
+    l = &a->oci->images[i].layers[j];
+    return k < l->n_entries ? &l->entries[k] : NULL;
+}
+
+const unsigned char *sign_artifact_index_sha256(const sign_artifact *a)
+{
+    return a->oci != NULL && a->oci->has_index ? a->oci->index : NULL;
+}
+
+size_t sign_artifact_problem_count(const sign_artifact *a)
+{
+    return a->oci != NULL ? a->oci->n_problems : 0;
+}
+
+int sign_artifact_problem(const char **reason, const char **message, const sign_artifact *a, size_t i)
+{
+    *reason = *message = NULL;
+    if (i >= sign_artifact_problem_count(a)) {
+        return sign__error(SIGN_EINVAL, "no problem %zu", i);
+    }
+    *reason = a->oci->problems[i].reason;
+    *message = a->oci->problems[i].message;
+    return 0;
+}
+
 /* ---- scan ------------------------------------------------------------------ */
 
 int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, const sign_artifact_options *opts)
@@ -863,7 +1042,16 @@ int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, 
         r = sign__error(SIGN_EIO, "%s: %s", path, strerror(errno));
         goto out;
     }
-    if (!S_ISREG(st.st_mode)) {
+    if (S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode)) {
+        r = S_ISDIR(st.st_mode) ? scan_image(a, fd, 1, 0, path, opts, lim) : SIGN_EINVAL;
+        if (r == 0) {
+            *out = a;
+            a = NULL; /* transferred */
+            goto out;
+        }
+        if (r != SIGN_EINVAL) {
+            goto out;
+        }
         r = sign__error(SIGN_EINVAL, "%s: %s, not a regular file", path,
                         S_ISDIR(st.st_mode) ? "is a directory" : "is a special file");
         goto out;
@@ -874,6 +1062,21 @@ int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, 
         goto out;
     }
     a->kind = is_zip ? SIGN_ARTIFACT_ZIP : SIGN_ARTIFACT_FILE;
+    if (!is_zip) {
+        int tar_kind = 0;
+
+        if ((r = sign__tar_detect(&tar_kind, fd, a->size, path)) != 0) {
+            goto out;
+        }
+        if (tar_kind != 0) {
+            if ((r = scan_image(a, fd, 0, tar_kind, path, opts, lim)) != 0) {
+                goto out;
+            }
+            *out = a;
+            a = NULL; /* transferred */
+            goto out;
+        }
+    }
 
     memset(&job, 0, sizeof(job));
     job.fd = fd;

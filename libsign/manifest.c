@@ -84,7 +84,98 @@ static int entry_json(json_t **out, const sign_entry *e, const char *artifact)
         json_decref(o);
         return SIGN_ENOMEM;
     }
+    if (e->has_owner && (json_object_set_new(o, "uid", json_integer((json_int_t)e->uid)) != 0 ||
+                         json_object_set_new(o, "gid", json_integer((json_int_t)e->gid)) != 0)) {
+        json_decref(o);
+        return SIGN_ENOMEM;
+    }
     *out = o;
+    return 0;
+}
+
+static json_t *oci_digest_string(const unsigned char *sha256)
+{
+    char hex[2 * SIGN_SHA256_LEN + 1], s[8 + 2 * SIGN_SHA256_LEN + 1];
+
+    sign_hex_encode(hex, sizeof(hex), sha256, SIGN_SHA256_LEN);
+    snprintf(s, sizeof(s), "sha256:%s", hex);
+    return json_string(s);
+}
+
+/* Image i of an OCI/docker artifact: {"name", "manifest", "mediaType", "config", "layers": [...]}. */
+static int image_json(json_t *o, const sign_artifact *a, size_t i)
+{
+    sign_image_info im;
+    json_t *layers;
+    int r;
+
+    if ((r = sign_artifact_image(&im, a, i)) != 0) {
+        return r;
+    }
+    if ((im.manifest != NULL && json_object_set_new(o, "manifest", oci_digest_string(im.manifest)) != 0) ||
+        json_object_set_new(o, "config", oci_digest_string(im.config)) != 0 ||
+        (im.media_type != NULL && json_object_set_new(o, "mediaType", json_string(im.media_type)) != 0) ||
+        (im.ref != NULL && json_object_set_new(o, "ref", json_string(im.ref)) != 0) ||
+        (im.platform != NULL && json_object_set_new(o, "platform", json_string(im.platform)) != 0) ||
+        (layers = json_array()) == NULL || json_object_set_new(o, "layers", layers) != 0) {
+        return SIGN_ENOMEM;
+    }
+    for (size_t j = 0; j < im.layer_count; j++) {
+        sign_layer_info li;
+        json_t *lj, *entries;
+
+        if ((r = sign_artifact_layer(&li, a, i, j)) != 0) {
+            return r;
+        }
+        lj = json_pack("{s:o,s:I,s:o}", "digest", oci_digest_string(li.digest), "size", (json_int_t)li.size,
+                       "entries", entries = json_array());
+        if (lj == NULL || json_array_append_new(layers, lj) != 0) {
+            return SIGN_ENOMEM;
+        }
+        if ((li.diff_id != NULL && json_object_set_new(lj, "diffID", oci_digest_string(li.diff_id)) != 0) ||
+            (li.media_type != NULL && json_object_set_new(lj, "mediaType", json_string(li.media_type)) != 0)) {
+            return SIGN_ENOMEM;
+        }
+        for (size_t k = 0; k < li.entry_count; k++) {
+            json_t *e;
+
+            if ((r = entry_json(&e, sign_artifact_layer_entry(a, i, j, k), sign_artifact_name(a))) != 0) {
+                return r;
+            }
+            if (json_array_append_new(entries, e) != 0) {
+                return SIGN_ENOMEM;
+            }
+        }
+    }
+    return 0;
+}
+
+static int images_json(json_t *o, const sign_artifact *a)
+{
+    size_t n = sign_artifact_image_count(a);
+    json_t *list;
+    int r;
+
+    if (n == 1 && sign_artifact_index_sha256(a) == NULL) {
+        return image_json(o, a, 0);
+    }
+    if ((list = json_array()) == NULL || json_object_set_new(o, "images", list) != 0) {
+        return SIGN_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sign_image_info im;
+        json_t *ij;
+
+        if ((r = sign_artifact_image(&im, a, i)) != 0) {
+            return r;
+        }
+        if ((ij = json_pack("{s:s}", "name", im.name)) == NULL || json_array_append_new(list, ij) != 0) {
+            return SIGN_ENOMEM;
+        }
+        if ((r = image_json(ij, a, i)) != 0) {
+            return r;
+        }
+    }
     return 0;
 }
 
@@ -115,7 +206,18 @@ static int artifact_json(json_t **out, const sign_artifact *a)
     if (o == NULL) {
         return SIGN_ENOMEM;
     }
-    if (sign_artifact_get_kind(a) != SIGN_ARTIFACT_FILE) {
+    if (sign_artifact_get_kind(a) == SIGN_ARTIFACT_OCI || sign_artifact_get_kind(a) == SIGN_ARTIFACT_DOCKER) {
+        if ((r = images_json(o, a)) != 0) {
+            goto fail;
+        }
+        r = SIGN_ENOMEM;
+    } else if (sign_artifact_get_kind(a) != SIGN_ARTIFACT_FILE) {
+        sign_layer_info li;
+
+        if (sign_artifact_get_kind(a) == SIGN_ARTIFACT_LAYER && sign_artifact_layer(&li, a, 0, 0) == 0 &&
+            li.diff_id != NULL && json_object_set_new(o, "diffID", oci_digest_string(li.diff_id)) != 0) {
+            goto fail;
+        }
         if ((list = json_array()) == NULL || json_object_set_new(o, "entries", list) != 0) {
             goto fail;
         }
@@ -190,6 +292,18 @@ int sign_statement_build(sign_statement **out, sign_artifact *const *artifacts, 
                                                       digest_object(sign_artifact_sha256(a)))) != 0) {
             goto out;
         }
+        /* An index signed whole (--all): each of its image manifests is a subject too. */
+        for (size_t k = 0; sign_artifact_index_sha256(a) != NULL && k < sign_artifact_image_count(a); k++) {
+            sign_image_info im;
+
+            if (sign_artifact_image(&im, a, k) != 0 || im.manifest == NULL) {
+                continue;
+            }
+            if (json_array_append_new(
+                    subjects, json_pack("{s:s,s:o}", "name", im.name, "digest", digest_object(im.manifest))) != 0) {
+                goto out;
+            }
+        }
     }
     pred = json_pack("{s:s,s:{s:s,s:s},s:o}", "created", created, "tool", "name", "signet", "version",
                      SIGN_VERSION_STRING, "artifacts", arts);
@@ -258,6 +372,87 @@ static int sha256_of(unsigned char *out, const json_t *digest, const char *what)
     return 0;
 }
 
+/* "sha256:<64 lowercase hex>" into out (may be NULL). */
+static int oci_digest_of(unsigned char *out, const json_t *v)
+{
+    unsigned char tmp[SIGN_SHA256_LEN];
+    const char *s = json_string_value(v);
+
+    if (s == NULL || strncmp(s, "sha256:", 7) != 0 || strlen(s + 7) != 2 * SIGN_SHA256_LEN ||
+        strspn(s + 7, "0123456789abcdef") != 2 * SIGN_SHA256_LEN) {
+        return -1;
+    }
+    return sign_hex_decode(out != NULL ? out : tmp, SIGN_SHA256_LEN, s + 7) == 0 ? 0 : -1;
+}
+
+/* Layer entries: as artifact entries, plus integer uid/gid. */
+static int check_layer_entries(const json_t *v, const char *what)
+{
+    json_t *e;
+    size_t j;
+
+    if (!json_is_array(v)) {
+        return sign__error(SIGN_EPARSE, "%s: \"entries\" must be an array", what);
+    }
+    json_array_foreach(v, j, e)
+    {
+        json_t *sz = json_object_get(e, "size"), *uid = json_object_get(e, "uid"), *gid = json_object_get(e, "gid");
+
+        if (!json_is_object(e) || !json_is_string(json_object_get(e, "path")) ||
+            !json_is_string(json_object_get(e, "type")) || !json_is_string(json_object_get(e, "mode")) ||
+            !json_is_integer(sz) || json_integer_value(sz) < 0 ||
+            (json_object_get(e, "target") != NULL && !json_is_string(json_object_get(e, "target"))) ||
+            (uid != NULL && (!json_is_integer(uid) || json_integer_value(uid) < 0)) ||
+            (gid != NULL && (!json_is_integer(gid) || json_integer_value(gid) < 0))) {
+            return sign__error(SIGN_EPARSE,
+                               "%s.entries[%zu]: needs string path, type, mode (and target), non-negative size, "
+                               "uid, gid",
+                               what, j);
+        }
+    }
+    return 0;
+}
+
+/* The image fields of an oci-image / docker-archive record (or of one of its images[]). */
+static int check_image_record(const json_t *o, const char *what)
+{
+    const json_t *layers = json_object_get(o, "layers"), *l;
+    size_t j;
+    int r;
+
+    if ((json_object_get(o, "manifest") != NULL && oci_digest_of(NULL, json_object_get(o, "manifest")) != 0) ||
+        (json_object_get(o, "config") != NULL && oci_digest_of(NULL, json_object_get(o, "config")) != 0) ||
+        (json_object_get(o, "diffID") != NULL && oci_digest_of(NULL, json_object_get(o, "diffID")) != 0)) {
+        return sign__error(SIGN_EPARSE, "%s: manifest, config and diffID must be \"sha256:<64 hex>\"", what);
+    }
+    if (layers == NULL) {
+        return 0;
+    }
+    if (!json_is_array(layers)) {
+        return sign__error(SIGN_EPARSE, "%s: \"layers\" must be an array", what);
+    }
+    json_array_foreach(layers, j, l)
+    {
+        char lw[96];
+        const json_t *sz = json_object_get(l, "size");
+
+        snprintf(lw, sizeof(lw), "%s.layers[%zu]", what, j);
+        if (!json_is_object(l) || oci_digest_of(NULL, json_object_get(l, "digest")) != 0 ||
+            (json_object_get(l, "diffID") != NULL && oci_digest_of(NULL, json_object_get(l, "diffID")) != 0) ||
+            (json_object_get(l, "mediaType") != NULL && !json_is_string(json_object_get(l, "mediaType"))) ||
+            !json_is_integer(sz) || json_integer_value(sz) < 0) {
+            return sign__error(SIGN_EPARSE,
+                               "%s: needs digest (and diffID) \"sha256:<64 hex>\", a string mediaType and a "
+                               "non-negative size",
+                               lw);
+        }
+        if ((r = check_layer_entries(json_object_get(l, "entries"), lw)) != 0) {
+            return r;
+        }
+    }
+    return 0;
+}
+
 static int check_predicate_artifact(const json_t *a, size_t i)
 {
     char what[64];
@@ -299,6 +494,29 @@ static int check_predicate_artifact(const json_t *a, size_t i)
             }
             if (json_object_get(e, "target") != NULL && !json_is_string(json_object_get(e, "target"))) {
                 return sign__error(SIGN_EPARSE, "%s.entries[%zu]: \"target\" must be a string", what, j);
+            }
+        }
+    }
+    if ((r = check_image_record(a, what)) != 0) {
+        return r;
+    }
+    v = json_object_get(a, "images");
+    if (v != NULL) {
+        json_t *im;
+
+        if (!json_is_array(v)) {
+            return sign__error(SIGN_EPARSE, "%s: \"images\" must be an array", what);
+        }
+        json_array_foreach(v, j, im)
+        {
+            char iw[96];
+
+            snprintf(iw, sizeof(iw), "%s.images[%zu]", what, j);
+            if (!json_is_object(im) || !json_is_string(json_object_get(im, "name"))) {
+                return sign__error(SIGN_EPARSE, "%s: needs a string name", iw);
+            }
+            if ((r = check_image_record(im, iw)) != 0) {
+                return r;
             }
         }
     }
@@ -471,8 +689,9 @@ int sign_statement_artifact_info(sign_statement_artifact *out, const sign_statem
 
 static int entry_type_of(sign_entry_type *out, const char *s)
 {
-    static const sign_entry_type types[] = {SIGN_ENTRY_FILE, SIGN_ENTRY_DIR, SIGN_ENTRY_SYMLINK, SIGN_ENTRY_HARDLINK,
-                                            SIGN_ENTRY_OTHER};
+    static const sign_entry_type types[] = {SIGN_ENTRY_FILE,     SIGN_ENTRY_DIR,   SIGN_ENTRY_SYMLINK,
+                                            SIGN_ENTRY_HARDLINK, SIGN_ENTRY_OTHER, SIGN_ENTRY_WHITEOUT,
+                                            SIGN_ENTRY_OPAQUE};
 
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         if (strcmp(sign_entry_type_name(types[i]), s) == 0) {
@@ -483,22 +702,15 @@ static int entry_type_of(sign_entry_type *out, const char *s)
     return sign__error(SIGN_EPARSE, "unknown entry type \"%s\"", s);
 }
 
-int sign_statement_artifact_entry(sign_entry *out, const sign_statement *st, size_t i, size_t j)
+/* An entry object (already shape-checked) into out; strings owned by the statement. */
+static int entry_from_json(sign_entry *out, const json_t *e)
 {
-    json_t *e, *d;
+    const json_t *d;
     const char *mode;
     unsigned long m = 0;
     char *end = NULL;
     int r;
 
-    memset(out, 0, sizeof(*out));
-    if (i >= sign_statement_artifact_count(st)) {
-        return sign__error(SIGN_EINVAL, "no artifact %zu in the statement", i);
-    }
-    e = json_array_get(json_object_get(json_array_get(st->artifacts, i), "entries"), j);
-    if (e == NULL) {
-        return sign__error(SIGN_EINVAL, "no entry %zu in artifact %zu", j, i);
-    }
     out->path = json_string_value(json_object_get(e, "path"));
     if ((r = entry_type_of(&out->type, json_string_value(json_object_get(e, "type")))) != 0) {
         return r;
@@ -511,6 +723,11 @@ int sign_statement_artifact_entry(sign_entry *out, const sign_statement *st, siz
     out->mode = (unsigned int)m;
     out->size = (uint64_t)json_integer_value(json_object_get(e, "size"));
     out->link_target = json_string_value(json_object_get(e, "target"));
+    if (json_is_integer(json_object_get(e, "uid")) && json_is_integer(json_object_get(e, "gid"))) {
+        out->has_owner = 1;
+        out->uid = (uint64_t)json_integer_value(json_object_get(e, "uid"));
+        out->gid = (uint64_t)json_integer_value(json_object_get(e, "gid"));
+    }
     d = json_object_get(e, "digest");
     if (d != NULL) {
         if ((r = sha256_of(out->sha256, d, out->path)) != 0) {
@@ -519,6 +736,80 @@ int sign_statement_artifact_entry(sign_entry *out, const sign_statement *st, siz
         out->has_digest = 1;
     }
     return 0;
+}
+
+int sign_statement_artifact_entry(sign_entry *out, const sign_statement *st, size_t i, size_t j)
+{
+    json_t *e;
+
+    memset(out, 0, sizeof(*out));
+    if (i >= sign_statement_artifact_count(st)) {
+        return sign__error(SIGN_EINVAL, "no artifact %zu in the statement", i);
+    }
+    e = json_array_get(json_object_get(json_array_get(st->artifacts, i), "entries"), j);
+    if (e == NULL) {
+        return sign__error(SIGN_EINVAL, "no entry %zu in artifact %zu", j, i);
+    }
+    return entry_from_json(out, e);
+}
+
+/* Image k of artifact i: images[k], or the artifact itself when it records one image's layers. */
+static const json_t *statement_image(const sign_statement *st, size_t i, size_t k)
+{
+    const json_t *a = json_array_get(st->artifacts, i);
+    const json_t *images = json_object_get(a, "images");
+
+    if (images != NULL) {
+        return json_array_get(images, k);
+    }
+    return k == 0 && json_object_get(a, "layers") != NULL ? a : NULL;
+}
+
+size_t sign_statement_artifact_image_count(const sign_statement *st, size_t i)
+{
+    const json_t *a = i < sign_statement_artifact_count(st) ? json_array_get(st->artifacts, i) : NULL;
+
+    if (a == NULL) {
+        return 0;
+    }
+    if (json_object_get(a, "images") != NULL) {
+        return json_array_size(json_object_get(a, "images"));
+    }
+    return json_object_get(a, "layers") != NULL ? 1 : 0;
+}
+
+int sign_statement_artifact_layer(sign_statement_layer *out, const sign_statement *st, size_t i, size_t k, size_t j)
+{
+    const json_t *im, *l;
+
+    memset(out, 0, sizeof(*out));
+    if (i >= sign_statement_artifact_count(st) || (im = statement_image(st, i, k)) == NULL) {
+        return sign__error(SIGN_EINVAL, "no image %zu in artifact %zu of the statement", k, i);
+    }
+    out->layer_count = json_array_size(json_object_get(im, "layers"));
+    if ((l = json_array_get(json_object_get(im, "layers"), j)) == NULL) {
+        return sign__error(SIGN_EINVAL, "no layer %zu in image %zu of artifact %zu", j, k, i);
+    }
+    out->media_type = json_string_value(json_object_get(l, "mediaType"));
+    (void)oci_digest_of(out->digest, json_object_get(l, "digest"));
+    out->has_diff_id = oci_digest_of(out->diff_id, json_object_get(l, "diffID")) == 0;
+    out->size = (uint64_t)json_integer_value(json_object_get(l, "size"));
+    out->entry_count = json_array_size(json_object_get(l, "entries"));
+    return 0;
+}
+
+int sign_statement_artifact_layer_entry(sign_entry *out, const sign_statement *st, size_t i, size_t k, size_t j,
+                                        size_t e)
+{
+    const json_t *im, *en;
+
+    memset(out, 0, sizeof(*out));
+    if (i >= sign_statement_artifact_count(st) || (im = statement_image(st, i, k)) == NULL ||
+        (en = json_array_get(json_object_get(json_array_get(json_object_get(im, "layers"), j), "entries"), e)) ==
+            NULL) {
+        return sign__error(SIGN_EINVAL, "no entry %zu in layer %zu of image %zu of artifact %zu", e, j, k, i);
+    }
+    return entry_from_json(out, en);
 }
 
 int sign_statement_artifact_finding(sign_finding *out, const sign_statement *st, size_t i, size_t j)

@@ -22,7 +22,7 @@ static int scan_all(sign_artifact ***out, const sign_sign_options *opts)
     int r;
 
     *out = NULL;
-    if (opts == NULL || (opts->version != SIGN_SIGN_OPTIONS_VERSION && opts->version != 1)) {
+    if (opts == NULL || opts->version < 1 || opts->version > SIGN_SIGN_OPTIONS_VERSION) {
         return sign__error(SIGN_EINVAL, "sign options: unknown version");
     }
     if (opts->nartifacts == 0 || opts->artifacts == NULL) {
@@ -34,6 +34,10 @@ static int scan_all(sign_artifact ***out, const sign_sign_options *opts)
     ao.limits = opts->limits;
     ao.progress = opts->progress;
     ao.progress_userdata = opts->progress_userdata;
+    if (opts->version >= 3) {
+        ao.ref = opts->ref;
+        ao.flags |= opts->artifact_flags & SIGN_ARTIFACT_ALL_IMAGES;
+    }
     r = sign_artifact_scan_many(arts, opts->artifacts, opts->names, opts->nartifacts, &ao);
     if (r != 0) {
         free(arts);
@@ -191,7 +195,7 @@ int sign_sign(sign_bundle **out_bundle, sign_artifact ***out_artifacts, const si
     if (out_artifacts != NULL) {
         *out_artifacts = NULL;
     }
-    if (opts == NULL || (opts->version != SIGN_SIGN_OPTIONS_VERSION && opts->version != 1)) {
+    if (opts == NULL || opts->version < 1 || opts->version > SIGN_SIGN_OPTIONS_VERSION) {
         return sign__error(SIGN_EINVAL, "sign options: unknown version");
     }
     if (opts->key == NULL || !sign_key_has_private(opts->key)) {

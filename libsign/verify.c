@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 
 #include "internal.h"
+#include "oci.h"
 #include "policy_internal.h"
 #include "sign/x509.h"
 
@@ -65,6 +66,7 @@ typedef struct vctx {
     sign_verify_result *res;
     int64_t at;
     int entries;
+    const char *tree; /* --tree DIR, or NULL */
 } vctx;
 
 const char *sign_check_status_name(sign_check_status s)
@@ -941,6 +943,123 @@ out:
     return r;
 }
 
+/* ---- images and trees --------------------------------------------------- */
+
+/* Integrity problems of an image (missing blob, digest, diffID, media type): each its own reason. */
+static int image_problems(vctx *c, const sign_artifact *a)
+{
+    for (size_t i = 0; i < sign_artifact_problem_count(a); i++) {
+        const char *reason, *msg;
+        int r;
+
+        if (sign_artifact_problem(&reason, &msg, a, i) != 0) {
+            continue;
+        }
+        r = add_check(c, "image", SIGN_CHECK_FAIL, reason,
+                      strcmp(reason, "MEDIA_TYPE_INVALID") == 0 || strcmp(reason, "IMAGE_MALFORMED") == 0
+                          ? SIGN_EVERIFY
+                          : SIGN_EDIGEST,
+                      sign_artifact_name(a), NULL, NULL, "%s; use the image as it was signed", msg);
+        if (r != 0) {
+            return r;
+        }
+    }
+    if (sign_artifact_image_count(a) > 0 && sign_artifact_problem_count(a) == 0) {
+        return add_check(c, "image", SIGN_CHECK_PASS, "OK", 0, sign_artifact_name(a), NULL, NULL,
+                         "artifact %s: every blob is present and hashes to its digest, diffIDs match the config",
+                         sign_artifact_name(a));
+    }
+    return 0;
+}
+
+/*
+ * The layers the statement records for subject sname against the layers
+ * read from the image now: with the manifest digest matching they cannot
+ * differ unless the statement was made from other bytes than its subject.
+ */
+static int verify_layers(vctx *c, const sign_artifact *a, const vb *b, const char *sname)
+{
+    const char *art = sign_artifact_name(a), *signer = c->policy->keys[b->key].name;
+    size_t idx = SIZE_MAX, ni = sign_artifact_image_count(a);
+    sign_statement_artifact info;
+
+    for (size_t i = 0; i < sign_statement_artifact_count(b->st); i++) {
+        if (sign_statement_artifact_info(&info, b->st, i) == 0 && info.name != NULL &&
+            strcmp(info.name, sname) == 0) {
+            idx = i;
+            break;
+        }
+    }
+    sign__error_clear();
+    if (idx == SIZE_MAX || sign_statement_artifact_image_count(b->st, idx) == 0) {
+        return 0; /* another tool's predicate, or no layers recorded: the subject digest decides */
+    }
+    if (sign_statement_artifact_image_count(b->st, idx) != ni) {
+        return add_check(c, "image", SIGN_CHECK_FAIL, "LAYERS_MISMATCH", SIGN_EDIGEST, art, b->path, signer,
+                         "artifact %s: the statement in %s records %zu image(s), the image has %zu; re-sign it", art,
+                         b->path, sign_statement_artifact_image_count(b->st, idx), ni);
+    }
+    for (size_t k = 0; k < ni; k++) {
+        sign_image_info im;
+
+        if (sign_artifact_image(&im, a, k) != 0) {
+            continue;
+        }
+        for (size_t j = 0; j < im.layer_count; j++) {
+            sign_statement_layer sl;
+            sign_layer_info li;
+
+            if (sign_artifact_layer(&li, a, k, j) != 0) {
+                continue;
+            }
+            if (sign_statement_artifact_layer(&sl, b->st, idx, k, j) != 0 || sl.layer_count != im.layer_count ||
+                CRYPTO_memcmp(sl.digest, li.digest, SIGN_SHA256_LEN) != 0 ||
+                (sl.has_diff_id &&
+                 (li.diff_id == NULL || CRYPTO_memcmp(sl.diff_id, li.diff_id, SIGN_SHA256_LEN) != 0))) {
+                sign__error_clear();
+                return add_check(c, "image", SIGN_CHECK_FAIL, "LAYERS_MISMATCH", SIGN_EDIGEST, art, b->path, signer,
+                                 "artifact %s: layer %zu of image %s differs from the one recorded in %s; re-sign it",
+                                 art, j, im.name, b->path);
+            }
+        }
+    }
+    return 0;
+}
+
+/* --tree DIR: the unpacked files against the entries (layers applied in order). */
+static int verify_tree(vctx *c, const sign_artifact *a)
+{
+    const char *art = sign_artifact_name(a);
+    sign__tree_diff *d = NULL;
+    size_t n = 0, nchecked = 0;
+    int r;
+
+    r = sign__tree_compare(&d, &n, &nchecked, a, c->tree, c->limits);
+    if (r == SIGN_ENOMEM) {
+        return r;
+    }
+    if (r != 0) {
+        return add_check(c, "tree", SIGN_CHECK_FAIL, "TREE_UNREADABLE", SIGN_EIO, art, NULL, NULL,
+                         "artifact %s: the tree %s cannot be compared: %s", art, c->tree, sign_error_last());
+    }
+    for (size_t i = 0; i < n && r == 0; i++) {
+        if (i == VERIFY_MAX_ENTRY_CHECKS) {
+            r = add_check(c, "tree", SIGN_CHECK_FAIL, d[i].reason, SIGN_EDIGEST, art, NULL, NULL,
+                          "artifact %s: %zu more differences in %s", art, n - i, c->tree);
+            break;
+        }
+        r = add_check(c, "tree", SIGN_CHECK_FAIL, d[i].reason, SIGN_EDIGEST, art, NULL, NULL,
+                      "artifact %s: %s/%s %s; the unpacked files are not the signed ones - unpack the image again",
+                      art, c->tree, d[i].path, d[i].what);
+    }
+    if (r == 0 && n == 0) {
+        r = add_check(c, "tree", SIGN_CHECK_PASS, "OK", 0, art, NULL, NULL,
+                      "artifact %s: all %zu paths of %s match the signed entries", art, nchecked, c->tree);
+    }
+    sign__tree_diffs_free(d, n);
+    return r;
+}
+
 /* ---- per artifact ----------------------------------------------------- */
 
 /* Keep one bundle per signer identity (the signing key's id): a key counts once, whatever signs with it. */
@@ -1029,6 +1148,9 @@ static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb 
             if (r == 0 && c->entries) {
                 r = verify_entries(c, a, b, allowed_name != NULL ? allowed_name : matched);
             }
+            if (r == 0 && sign_artifact_image_count(a) > 0) {
+                r = verify_layers(c, a, b, allowed_name != NULL ? allowed_name : matched);
+            }
             continue;
         }
         /* No digest match in this bundle: a subject of the same name means the bytes changed. */
@@ -1042,10 +1164,18 @@ static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb 
             b->used = 1;
             mismatched++;
             hex32(shex, sdig);
-            r = add_check(c, "subject", SIGN_CHECK_FAIL, "DIGEST_MISMATCH", SIGN_EDIGEST, art, b->path, k->signer,
-                          "artifact %s: sha256 %s does not match the signed digest %s of \"%s\" in %s; the file was "
-                          "changed after signing - rebuild or re-sign it",
-                          art, dhex, shex, sname, b->path);
+            if (sign_artifact_image_count(a) > 0) {
+                r = add_check(c, "subject", SIGN_CHECK_FAIL, "INDEX_MISMATCH", SIGN_EDIGEST, art, b->path, k->signer,
+                              "artifact %s: the image it names now (sha256 %s) is not the signed image %s of \"%s\" "
+                              "in %s; the index (or manifest.json) was changed to point elsewhere - use the signed "
+                              "image or re-sign",
+                              art, dhex, shex, sname, b->path);
+            } else {
+                r = add_check(c, "subject", SIGN_CHECK_FAIL, "DIGEST_MISMATCH", SIGN_EDIGEST, art, b->path, k->signer,
+                              "artifact %s: sha256 %s does not match the signed digest %s of \"%s\" in %s; the file "
+                              "was changed after signing - rebuild or re-sign it",
+                              art, dhex, shex, sname, b->path);
+            }
             if (r == 0 && c->entries) {
                 r = verify_entries(c, a, b, sname);
             }
@@ -1063,6 +1193,10 @@ static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb 
         if (r != 0) {
             goto out;
         }
+    }
+
+    if (c->tree != NULL && covered > 0 && (r = verify_tree(c, a)) != 0) {
+        goto out;
     }
 
     /* Threshold: distinct trusted, in-window, allowed signers whose statement covers this digest. */
@@ -1224,7 +1358,7 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     if (policy == NULL || opts == NULL) {
         return sign__error(SIGN_EINVAL, "sign_verify: no policy or options");
     }
-    if (opts->version != SIGN_VERIFY_OPTIONS_VERSION) {
+    if (opts->version < 1 || opts->version > SIGN_VERIFY_OPTIONS_VERSION) {
         return sign__error(SIGN_EINVAL, "sign_verify: unknown options version %u", opts->version);
     }
     if (opts->nartifacts == 0 || opts->artifacts == NULL) {
@@ -1250,7 +1384,11 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     c.res = res;
 
     /* Artifacts: recognise and hash; entries only when they will be compared. */
-    aopts.flags = c.entries ? 0 : SIGN_ARTIFACT_NO_ENTRIES;
+    c.tree = opts->version >= 2 ? opts->tree : NULL;
+    aopts.flags = c.entries || c.tree != NULL ? 0 : SIGN_ARTIFACT_NO_ENTRIES;
+    aopts.flags |=
+        SIGN_ARTIFACT_KEEP_PROBLEMS | ((opts->flags & SIGN_VERIFY_ALL_IMAGES) ? SIGN_ARTIFACT_ALL_IMAGES : 0);
+    aopts.ref = opts->version >= 2 ? opts->ref : NULL;
     aopts.limits = c.limits;
     for (size_t i = 0; i < n; i++) {
         vr_artifact *ra = &res->artifacts[i];
@@ -1281,6 +1419,9 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
         }
         ra->has_digest = 1;
         hex32(ra->sha256, sign_artifact_sha256(arts[i]));
+        if ((r = image_problems(&c, arts[i])) != 0) {
+            goto out;
+        }
     }
 
     /* Bundles: the ones given, or "<artifact>.sigstore.json" beside each artifact. */

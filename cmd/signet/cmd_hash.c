@@ -6,7 +6,7 @@
 #include "cli.h"
 #include "output.h"
 
-static const char hash_usage[] = "usage: signet hash [--json] [--name NAME]... ARTIFACT...\n"
+static const char hash_usage[] = "usage: signet hash [--json] [--name NAME]... [--ref NAME] [--all] ARTIFACT...\n"
                                  "\n"
                                  "Print the in-toto statement that 'signet sign' would sign for these\n"
                                  "artifacts (indented; --json: the exact compact bytes). Findings go to stderr.\n"
@@ -14,15 +14,16 @@ static const char hash_usage[] = "usage: signet hash [--json] [--name NAME]... A
                                  "\n"
                                  "      --json       compact deterministic JSON (the bytes that would be signed)\n"
                                  "      --name NAME  name of the next artifact in the manifest (once per artifact)\n"
+                                 "      --ref NAME   OCI layout: the image with this ref name\n"
+                                 "      --all        OCI layout: every manifest of the index, and the index\n"
                                  "  -h, --help       show this help\n";
 
 int cmd_hash(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'J'},
-        {"name", required_argument, NULL, 'N'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"json", no_argument, NULL, 'J'},      {"name", required_argument, NULL, 'N'},
+        {"ref", required_argument, NULL, 'R'}, {"all", no_argument, NULL, 'a'},
+        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
     };
     sign_sign_options opts = SIGN_SIGN_OPTIONS_INIT;
     sign_statement *st = NULL;
@@ -45,6 +46,8 @@ int cmd_hash(int argc, char **argv)
         switch (c) {
         case 'J': json = 1; break;
         case 'N': names[nnames++] = optarg; break;
+        case 'R': opts.ref = optarg; break;
+        case 'a': opts.artifact_flags |= SIGN_ARTIFACT_ALL_IMAGES; break;
         case 'h':
             fputs(hash_usage, stdout);
             rc = 0;

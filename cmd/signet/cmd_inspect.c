@@ -145,6 +145,21 @@ static int inspect_build(json_t **out, const char *path, const sign_bundle *b)
             (void)sign_hex_encode(hex, sizeof(hex), a.sha256, SIGN_SHA256_LEN);
             json_object_set_new(ja, "sha256", json_string(hex));
         }
+        if (ja != NULL && sign_statement_artifact_image_count(st, i) > 0) {
+            /* Container images: images and layers; their entries are counted over every layer. */
+            size_t nimg = sign_statement_artifact_image_count(st, i), nlayers = 0, nentries = 0;
+            sign_statement_layer sl;
+
+            for (size_t k = 0; k < nimg; k++) {
+                for (size_t j = 0; sign_statement_artifact_layer(&sl, st, i, k, j) == 0; j++) {
+                    nlayers++;
+                    nentries += sl.entry_count;
+                }
+            }
+            json_object_set_new(ja, "images", json_integer((json_int_t)nimg));
+            json_object_set_new(ja, "layers", json_integer((json_int_t)nlayers));
+            json_object_set_new(ja, "entries", json_integer((json_int_t)nentries));
+        }
         json_array_append_new(arts, ja);
     }
     json_object_set_new(o, "subjects", subjects);
@@ -233,9 +248,14 @@ static void inspect_print(const json_t *o)
         const json_t *findings = json_object_get(v, "findings");
         size_t j;
         json_t *f;
-        printf("  %s  %s  %lld bytes  %lld entries  %zu findings\n", jstr(v, "name"), jstr(v, "kind"),
-               (long long)json_integer_value(json_object_get(v, "size")),
-               (long long)json_integer_value(json_object_get(v, "entries")), json_array_size(findings));
+        printf("  %s  %s  %lld bytes  ", jstr(v, "name"), jstr(v, "kind"),
+               (long long)json_integer_value(json_object_get(v, "size")));
+        if (json_object_get(v, "layers") != NULL) {
+            printf("%lld image(s)  %lld layers  ", (long long)json_integer_value(json_object_get(v, "images")),
+                   (long long)json_integer_value(json_object_get(v, "layers")));
+        }
+        printf("%lld entries  %zu findings\n", (long long)json_integer_value(json_object_get(v, "entries")),
+               json_array_size(findings));
         json_array_foreach(findings, j, f)
         {
             if (json_object_get(f, "path") != NULL) {

@@ -12,11 +12,13 @@
 static const char sign_usage[] =
     "usage: signet sign (-k KEY [--cert CERT] | --p12 FILE) [--embed-chain]\n"
     "                   [--passphrase-file F] [--allow FINDING]... [-o BUNDLE]\n"
-    "                   [--name NAME]... [--tsa URL]... [--tsa-optional]\n"
-    "                   [--tsa-policy OID] [--tsa-timeout SECONDS] ARTIFACT...\n"
+    "                   [--name NAME]... [--ref NAME] [--all] [--tsa URL]...\n"
+    "                   [--tsa-optional] [--tsa-policy OID] [--tsa-timeout SECONDS]\n"
+    "                   ARTIFACT...\n"
     "\n"
-    "Sign files, zips and container images into one Sigstore bundle (default\n"
-    "ARTIFACT.sigstore.json for a single artifact; -o is required for several).\n"
+    "Sign files, zips, tar layers, OCI image layouts and docker save archives into\n"
+    "one Sigstore bundle (default ARTIFACT.sigstore.json for a single artifact;\n"
+    "-o is required for several).\n"
     "\n"
     "  -k, --key KEY            private key (PKCS#8 PEM); passphrase from\n"
     "                           SIGNET_PASSPHRASE, --passphrase-file or the terminal\n"
@@ -29,6 +31,8 @@ static const char sign_usage[] =
     "  -o, --output BUNDLE      write the bundle here (atomically)\n"
     "      --name NAME          name of the next artifact in the manifest (once per\n"
     "                           artifact, in order; default: the path given)\n"
+    "      --ref NAME           OCI layout: the image with this ref name\n"
+    "      --all                OCI layout: every manifest of the index, and the index\n"
     "      --tsa URL            timestamp the signature at this RFC 3161 TSA (http or\n"
     "                           https; repeat for several); any failure writes nothing\n"
     "      --tsa-optional       sign anyway when TSAs fail (said on stderr)\n"
@@ -119,6 +123,8 @@ int cmd_sign(int argc, char **argv)
         {"tsa-optional", no_argument, NULL, 'O'},
         {"tsa-policy", required_argument, NULL, 'Y'},
         {"tsa-timeout", required_argument, NULL, 'W'},
+        {"ref", required_argument, NULL, 'R'},
+        {"all", no_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -158,6 +164,8 @@ int cmd_sign(int argc, char **argv)
         case 'A': allow[nallow++] = optarg; break;
         case 'o': output = optarg; break;
         case 'N': names[nnames++] = optarg; break;
+        case 'R': opts.ref = optarg; break;
+        case 'a': opts.artifact_flags |= SIGN_ARTIFACT_ALL_IMAGES; break;
         case 'L': event_log = optarg; break;
         case 'S': use_syslog = 1; break;
         case 'C': certpath = optarg; break;

@@ -9,7 +9,8 @@
 #include "output.h"
 
 static const char verify_usage[] =
-    "usage: signet verify -p POLICY [-b BUNDLE]... [--json] [--entries] [--at TIME] ARTIFACT...\n"
+    "usage: signet verify -p POLICY [-b BUNDLE]... [--json] [--entries] [--tree DIR]\n"
+    "                     [--ref NAME] [--all] [--at TIME] ARTIFACT...\n"
     "\n"
     "Verify artifacts against Sigstore bundles under a trust policy. Without -b,\n"
     "ARTIFACT.sigstore.json beside each artifact is used.\n"
@@ -18,6 +19,10 @@ static const char verify_usage[] =
     "  -b, --bundle BUNDLE  a bundle to use (repeat for several signers)\n"
     "      --json           print the whole verdict as one JSON object on stdout\n"
     "      --entries        also re-hash every zip entry and compare with the manifest\n"
+    "      --tree DIR       compare an unpacked image root file system (or an extracted zip)\n"
+    "                       with the signed entries: changed, missing and extra files fail\n"
+    "      --ref NAME       OCI layout: the image with this ref name\n"
+    "      --all            OCI layout: the whole index, as signed with --all\n"
     "      --at TIME        judge as of TIME (RFC 3339 UTC) instead of now\n"
     "      --event-log FILE append one JSON event line with the decision to FILE\n"
     "      --syslog         send the event to syslog (facility auth)\n"
@@ -126,15 +131,12 @@ static void print_human(const sign_verify_result *res, int r, const char *policy
 int cmd_verify(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"policy", required_argument, NULL, 'p'},
-        {"bundle", required_argument, NULL, 'b'},
-        {"json", no_argument, NULL, 'J'},
-        {"entries", no_argument, NULL, 'E'},
-        {"at", required_argument, NULL, 'T'},
-        {"event-log", required_argument, NULL, 'L'},
-        {"syslog", no_argument, NULL, 'S'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"policy", required_argument, NULL, 'p'}, {"bundle", required_argument, NULL, 'b'},
+        {"json", no_argument, NULL, 'J'},         {"entries", no_argument, NULL, 'E'},
+        {"at", required_argument, NULL, 'T'},     {"event-log", required_argument, NULL, 'L'},
+        {"syslog", no_argument, NULL, 'S'},       {"ref", required_argument, NULL, 'R'},
+        {"all", no_argument, NULL, 'a'},          {"tree", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     sign_verify_options opts = SIGN_VERIFY_OPTIONS_INIT;
     const char *policy_path = NULL, *event_log = NULL;
@@ -169,6 +171,9 @@ int cmd_verify(int argc, char **argv)
         case 'b': bundles[nbundles++] = optarg; break;
         case 'J': json = 1; break;
         case 'E': opts.flags |= SIGN_VERIFY_ENTRIES; break;
+        case 'R': opts.ref = optarg; break;
+        case 'a': opts.flags |= SIGN_VERIFY_ALL_IMAGES; break;
+        case 't': opts.tree = optarg; break;
         case 'T':
             if (have_at) {
                 rc = out_usage_error("verify", "--at given twice");

@@ -10,8 +10,11 @@ extern "C" {
 #endif
 
 typedef enum {
-    SIGN_ARTIFACT_FILE = 1, /* any bytes, hashed whole */
-    SIGN_ARTIFACT_ZIP = 2   /* a zip archive: whole file and every entry */
+    SIGN_ARTIFACT_FILE = 1,  /* any bytes, hashed whole */
+    SIGN_ARTIFACT_ZIP = 2,   /* a zip archive: whole file and every entry */
+    SIGN_ARTIFACT_LAYER = 3, /* a tar layer blob (plain, gzip, zstd): blob digest, diffID, entries */
+    SIGN_ARTIFACT_OCI = 4,   /* an OCI image layout directory: the image manifest's digest */
+    SIGN_ARTIFACT_DOCKER = 5 /* a docker save archive */
 } sign_artifact_kind;
 
 typedef enum {
@@ -33,7 +36,9 @@ typedef enum {
     SIGN_ENTRY_DIR = 2,
     SIGN_ENTRY_SYMLINK = 3,
     SIGN_ENTRY_HARDLINK = 4,
-    SIGN_ENTRY_OTHER = 5
+    SIGN_ENTRY_OTHER = 5,
+    SIGN_ENTRY_WHITEOUT = 6, /* an OCI whiteout ".wh.NAME": path is the removed path */
+    SIGN_ENTRY_OPAQUE = 7    /* an OCI opaque whiteout ".wh..wh..opq": path is the directory */
 } sign_entry_type;
 
 /* One archive entry. Strings owned by the artifact. */
@@ -45,10 +50,18 @@ typedef struct sign_entry {
     int has_digest;    /* 1 for regular files (sha256 of the content), else 0 */
     unsigned char sha256[SIGN_SHA256_LEN];
     const char *link_target; /* symlink / hardlink target, else NULL */
+    int has_owner;           /* 1 for tar entries: uid and gid are set */
+    uint64_t uid, gid;
 } sign_entry;
 
 /* Flags of sign_artifact_options. */
 #define SIGN_ARTIFACT_NO_ENTRIES 0x1u /* recognise, hash whole file, but do not walk entries */
+#define SIGN_ARTIFACT_ALL_IMAGES 0x2u /* OCI layout: every manifest of the index (and the index) */
+/*
+ * Images: record integrity failures (a missing blob, a digest mismatch) as
+ * problems (sign_artifact_problem) instead of failing the scan.
+ */
+#define SIGN_ARTIFACT_KEEP_PROBLEMS 0x4u
 
 typedef struct sign_artifact_options {
     unsigned int version;
@@ -56,12 +69,13 @@ typedef struct sign_artifact_options {
     const sign_limits *limits; /* NULL: defaults */
     sign_progress_cb progress; /* may be NULL */
     void *progress_userdata;
+    const char *ref; /* version 2: OCI layout image by org.opencontainers.image.ref.name, or NULL */
 } sign_artifact_options;
 
-#define SIGN_ARTIFACT_OPTIONS_VERSION 1
+#define SIGN_ARTIFACT_OPTIONS_VERSION 2
 #define SIGN_ARTIFACT_OPTIONS_INIT                                                                                   \
     {                                                                                                                \
-        SIGN_ARTIFACT_OPTIONS_VERSION, 0, NULL, NULL, NULL                                                           \
+        SIGN_ARTIFACT_OPTIONS_VERSION, 0, NULL, NULL, NULL, NULL                                                     \
     }
 
 typedef struct sign_artifact sign_artifact;
@@ -90,7 +104,7 @@ SIGN_EXTERN void sign_artifact_free(sign_artifact *a);
 SIGN_EXTERN const char *sign_artifact_name(const sign_artifact *a);
 SIGN_EXTERN const char *sign_artifact_path(const sign_artifact *a);
 SIGN_EXTERN sign_artifact_kind sign_artifact_get_kind(const sign_artifact *a);
-/* "file", "zip" */
+/* "file", "zip", "layer", "oci-image", "docker-archive" */
 SIGN_EXTERN const char *sign_artifact_kind_name(sign_artifact_kind kind);
 SIGN_EXTERN uint64_t sign_artifact_size(const sign_artifact *a);
 SIGN_EXTERN const unsigned char *sign_artifact_sha256(const sign_artifact *a);
@@ -100,8 +114,46 @@ SIGN_EXTERN size_t sign_artifact_finding_count(const sign_artifact *a);
 SIGN_EXTERN const sign_finding *sign_artifact_finding(const sign_artifact *a, size_t i);
 /* "info", "warning", "danger" */
 SIGN_EXTERN const char *sign_severity_name(sign_severity s);
-/* "file", "dir", "symlink", "hardlink", "other" */
+/* "file", "dir", "symlink", "hardlink", "other", "whiteout", "opaque" */
 SIGN_EXTERN const char *sign_entry_type_name(sign_entry_type t);
+
+/* ---- container images -------------------------------------------------------- */
+
+/* One layer of an image (or the standalone layer of a SIGN_ARTIFACT_LAYER). Strings owned by the artifact. */
+typedef struct sign_layer_info {
+    const char *media_type;       /* NULL for a standalone layer */
+    const unsigned char *digest;  /* SHA-256 of the blob */
+    const unsigned char *diff_id; /* SHA-256 of the uncompressed tar, or NULL when it could not be computed */
+    uint64_t size;                /* blob bytes */
+    size_t entry_count;
+} sign_layer_info;
+
+/* One image of an OCI layout or docker save archive. */
+typedef struct sign_image_info {
+    const char *name;              /* subject name */
+    const char *ref;               /* org.opencontainers.image.ref.name or NULL */
+    const char *platform;          /* "os/arch" from the index, or NULL */
+    const char *media_type;        /* manifest media type (NULL for a legacy docker save archive) */
+    const unsigned char *manifest; /* SHA-256 of the manifest blob, or NULL (legacy docker save) */
+    const unsigned char *config;   /* SHA-256 of the config blob */
+    size_t layer_count;
+} sign_image_info;
+
+/* Images of an OCI / docker artifact (0 for other kinds). */
+SIGN_EXTERN size_t sign_artifact_image_count(const sign_artifact *a);
+SIGN_EXTERN int sign_artifact_image(sign_image_info *out, const sign_artifact *a, size_t i);
+/* Layer j of image i; for a SIGN_ARTIFACT_LAYER, image 0 layer 0. */
+SIGN_EXTERN int sign_artifact_layer(sign_layer_info *out, const sign_artifact *a, size_t i, size_t j);
+SIGN_EXTERN const sign_entry *sign_artifact_layer_entry(const sign_artifact *a, size_t i, size_t j, size_t k);
+/* The index digest when the whole index was signed (SIGN_ARTIFACT_ALL_IMAGES), else NULL. */
+SIGN_EXTERN const unsigned char *sign_artifact_index_sha256(const sign_artifact *a);
+/*
+ * Integrity problems of an image scanned with SIGN_ARTIFACT_KEEP_PROBLEMS:
+ * reason is a verify reason code (BLOB_MISSING, BLOB_DIGEST_MISMATCH,
+ * DIFFID_MISMATCH, MEDIA_TYPE_INVALID, BLOB_NOT_REGULAR, IMAGE_MALFORMED).
+ */
+SIGN_EXTERN size_t sign_artifact_problem_count(const sign_artifact *a);
+SIGN_EXTERN int sign_artifact_problem(const char **reason, const char **message, const sign_artifact *a, size_t i);
 
 /*
  * Normalise an artifact name: strip leading "./" and "/", collapse "//" and

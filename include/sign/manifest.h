@@ -69,6 +69,27 @@ typedef struct sign_statement_artifact {
 SIGN_EXTERN int sign_statement_artifact_info(sign_statement_artifact *out, const sign_statement *st, size_t i);
 /* Entry j of artifact i. Strings owned by the statement. */
 SIGN_EXTERN int sign_statement_artifact_entry(sign_entry *out, const sign_statement *st, size_t i, size_t j);
+/*
+ * Container images recorded in the predicate (kind "oci-image",
+ * "docker-archive"): image k of artifact i (one image: its layers are on the
+ * artifact record; several: "images"), and layer j of it.
+ */
+typedef struct sign_statement_layer {
+    const char *media_type; /* or NULL */
+    unsigned char digest[32];
+    int has_diff_id;
+    unsigned char diff_id[32];
+    uint64_t size;
+    size_t entry_count;
+    size_t layer_count; /* layers of the image */
+} sign_statement_layer;
+
+SIGN_EXTERN size_t sign_statement_artifact_image_count(const sign_statement *st, size_t i);
+SIGN_EXTERN int sign_statement_artifact_layer(sign_statement_layer *out, const sign_statement *st, size_t i, size_t k,
+                                              size_t j);
+SIGN_EXTERN int sign_statement_artifact_layer_entry(sign_entry *out, const sign_statement *st, size_t i, size_t k,
+                                                    size_t j, size_t e);
+
 /* Finding j of artifact i (severity parsed from its name). */
 SIGN_EXTERN int sign_statement_artifact_finding(sign_finding *out, const sign_statement *st, size_t i, size_t j);
 

@@ -30,12 +30,15 @@ typedef struct sign_sign_options {
     const sign_x509_certs *certs; /* the key's certificate first, then intermediates (a root is never embedded);
                                      NULL: a raw key (publicKey hint) */
     int embed_chain;              /* with certs: write v0.2 with x509CertificateChain (leaf + intermediates) */
+    /* Version 3: */
+    const char *ref;             /* OCI layouts: the image by org.opencontainers.image.ref.name, or NULL */
+    unsigned int artifact_flags; /* SIGN_ARTIFACT_ALL_IMAGES: every manifest of an index, and the index */
 } sign_sign_options;
 
-#define SIGN_SIGN_OPTIONS_VERSION 2
+#define SIGN_SIGN_OPTIONS_VERSION 3
 #define SIGN_SIGN_OPTIONS_INIT                                                                                       \
     {                                                                                                                \
-        SIGN_SIGN_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, 0                  \
+        SIGN_SIGN_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, 0, NULL, 0         \
     }
 
 /*
@@ -44,7 +47,7 @@ typedef struct sign_sign_options {
  * certificate (v0.3) or, with embed_chain, the chain without self-signed
  * certificates (v0.2). Whether it has the codeSigning EKU is for the caller
  * to check (sign_x509_certs_info) and report. Version 1 options are
- * accepted (no certificate).
+ * accepted (no certificate); version 2 has no image choice (ref, flags).
  *
  * Scan the artifacts, refuse (SIGN_EFINDING) if a dangerous finding is not
  * allowed, build the statement, sign it and make the bundle; write it to

@@ -35,7 +35,8 @@ typedef struct sign_check {
 } sign_check;
 
 /* Flags of sign_verify_options. */
-#define SIGN_VERIFY_ENTRIES 0x1u /* re-hash every archive entry and compare with the manifest */
+#define SIGN_VERIFY_ENTRIES 0x1u    /* re-hash every archive entry and compare with the manifest */
+#define SIGN_VERIFY_ALL_IMAGES 0x2u /* OCI layouts: the whole index (as signed with --all) */
 
 typedef struct sign_verify_options {
     unsigned int version;
@@ -46,12 +47,15 @@ typedef struct sign_verify_options {
     int64_t at; /* judge as of this time; 0: now */
     unsigned int flags;
     const sign_limits *limits; /* NULL: defaults */
+    /* version 2: */
+    const char *ref;  /* OCI layouts: the image by org.opencontainers.image.ref.name, or NULL */
+    const char *tree; /* a directory (unpacked root file system or extracted zip) to compare with the entries */
 } sign_verify_options;
 
-#define SIGN_VERIFY_OPTIONS_VERSION 1
+#define SIGN_VERIFY_OPTIONS_VERSION 2
 #define SIGN_VERIFY_OPTIONS_INIT                                                                                     \
     {                                                                                                                \
-        SIGN_VERIFY_OPTIONS_VERSION, NULL, 0, NULL, 0, 0, 0, NULL                                                    \
+        SIGN_VERIFY_OPTIONS_VERSION, NULL, 0, NULL, 0, 0, 0, NULL, NULL, NULL                                        \
     }
 
 typedef struct sign_verify_result sign_verify_result;

@@ -198,6 +198,7 @@ static void tt_json_free(void *p)
 /* ---- fixtures ------------------------------------------------------------------------ */
 
 static char dir[256];
+static char p_layer[300];
 static char p_file[300], p_zip[300], p_tampered[300], p_key[300], p_keyenc[300], p_pub[300], p_policy[300];
 static char p_bundle_file[300], p_bundle_zip[300], p_outdir[300], p_out[320];
 static sign_key *signing_key;
@@ -258,6 +259,44 @@ static void make_zip(const char *path)
     if (archive_write_close(a) != ARCHIVE_OK) {
         exit(2);
     }
+    archive_write_free(a);
+}
+
+/* A gzip tar layer: files, a directory, a symlink, a whiteout. */
+static void make_layer(const char *path)
+{
+    static char big[20000];
+    struct archive *a = archive_write_new();
+    struct archive_entry *e = archive_entry_new();
+    static const char *const names[] = {"etc/", "etc/hello", "bin/sh", "app/.wh.gone", "lib/code.bin"};
+
+    for (size_t i = 0; i < sizeof(big); i++) {
+        big[i] = (char)('a' + i % 7);
+    }
+    if (a == NULL || e == NULL || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+        archive_write_add_filter_gzip(a) != ARCHIVE_OK || archive_write_open_filename(a, path) != 0) {
+        exit(2);
+    }
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        size_t len = i == 1 ? 6 : i == 4 ? sizeof(big) : 0;
+
+        archive_entry_clear(e);
+        archive_entry_set_pathname(e, names[i]);
+        archive_entry_set_filetype(e, i == 0 ? AE_IFDIR : i == 2 ? AE_IFLNK : AE_IFREG);
+        archive_entry_set_perm(e, i == 0 ? 0755 : 0644);
+        if (i == 2) {
+            archive_entry_set_symlink(e, "/usr/bin/dash");
+        }
+        archive_entry_set_size(e, (la_int64_t)len);
+        if (archive_write_header(a, e) != ARCHIVE_OK ||
+            (len > 0 && archive_write_data(a, i == 1 ? "hello\n" : big, len) != (la_ssize_t)len)) {
+            exit(2);
+        }
+    }
+    if (archive_write_close(a) != ARCHIVE_OK) {
+        exit(2);
+    }
+    archive_entry_free(e);
     archive_write_free(a);
 }
 
@@ -403,6 +442,7 @@ static void setup(void)
     }
     snprintf(p_file, sizeof(p_file), "%s/app.bin", dir);
     snprintf(p_zip, sizeof(p_zip), "%s/app.zip", dir);
+    snprintf(p_layer, sizeof(p_layer), "%s/layer.tar.gz", dir);
     snprintf(p_tampered, sizeof(p_tampered), "%s/tampered.bin", dir);
     snprintf(p_key, sizeof(p_key), "%s/signer.key", dir);
     snprintf(p_keyenc, sizeof(p_keyenc), "%s/signer-enc.key", dir);
@@ -418,6 +458,7 @@ static void setup(void)
     write_text(p_file, "the artifact: some bytes to sign\n");
     write_text(p_tampered, "the artifact: some bytes to sigN\n");
     make_zip(p_zip);
+    make_layer(p_layer);
     if (sign_key_generate(&k, SIGN_KEY_ED25519, 0) != 0 || sign_key_write_private(k, p_key, NULL, 0) != 0 ||
         sign_key_write_private(k, p_keyenc, PASSPHRASE, strlen(PASSPHRASE)) != 0 ||
         sign_key_write_public(k, p_pub) != 0) {
@@ -443,7 +484,8 @@ static int rm_entry(const char *path)
 
 static void teardown(void)
 {
-    const char *names[] = {p_file, p_zip, p_tampered, p_key, p_keyenc, p_pub, p_policy, p_bundle_file, p_bundle_zip};
+    const char *names[] = {p_file, p_zip,    p_tampered,    p_key,        p_keyenc,
+                           p_pub,  p_policy, p_bundle_file, p_bundle_zip, p_layer};
 
     sign_key_free(signing_key);
     sign_policy_free(policy);
@@ -556,6 +598,10 @@ static void done_sign(char *fp, size_t fpsize)
 static int run_scan_zip(void)
 {
     return sign_artifact_scan(&r_art, p_zip, NULL, NULL);
+}
+static int run_scan_layer(void)
+{
+    return sign_artifact_scan(&r_art, p_layer, NULL, NULL);
 }
 static void done_scan(char *fp, size_t fpsize)
 {
@@ -709,6 +755,7 @@ static const op ops[] = {
     {"sign-file", run_sign_file, done_sign, 1, 0, 0},
     {"sign-zip", run_sign_zip, done_sign, 1, 0, 0},
     {"scan-zip", run_scan_zip, done_scan, 0, 0, 0},
+    {"scan-layer", run_scan_layer, done_scan, 0, 0, 0},
     {"verify-file", run_verify_file, done_verify, 0, 0, 0},
     {"verify-zip", run_verify_zip, done_verify, 0, 0, 0},
     {"verify-tampered", run_verify_tampered, done_verify, 0, 1, 0},

@@ -1,0 +1,131 @@
+/*
+ * libsign internals of container images: the layer walker (tar.c) and the
+ * OCI image layout / docker save reader (oci.c). Not installed.
+ */
+#ifndef SIGN_OCI_H
+#define SIGN_OCI_H
+
+#include "zip.h"
+
+/* Largest JSON document of an image (index, manifest, config, docker manifest.json). */
+#define SIGN__OCI_JSON_MAX (4u * 1024 * 1024)
+/* Largest pax extended header or GNU long name/link accepted. */
+#define SIGN__TAR_META_MAX (1024u * 1024)
+
+/* One layer blob walked in a single pass. */
+typedef struct sign__layer {
+    char *media_type;                       /* from the manifest, or NULL for a standalone layer */
+    unsigned char digest[SIGN_SHA256_LEN];  /* SHA-256 of the blob's bytes as read */
+    unsigned char diff_id[SIGN_SHA256_LEN]; /* SHA-256 of the uncompressed tar stream */
+    int has_diff_id;                        /* 0 when the walk stopped (limit) or could not decompress */
+    uint64_t size;                          /* blob bytes */
+    uint64_t usize;                         /* uncompressed bytes */
+    const char *compression;                /* "none", "gzip", "zstd", ... (static) */
+    sign_entry *entries;
+    size_t n_entries, cap_entries;
+    sign__findings findings;
+} sign__layer;
+
+void sign__layer_clear(sign__layer *l);
+
+/*
+ * Walk the layer blob held in bytes [off, off + len) of fd (pread only):
+ * one read of those bytes gives the blob digest, the uncompressed digest
+ * (libarchive filters, raw format) and every entry with its content digest
+ * (our own bounded tar parser on the uncompressed stream). Findings go to
+ * l->findings; an unreadable blob is a finding, not an error. Errors are
+ * I/O (SIGN_EIO) and memory only. what names the blob in messages.
+ */
+int sign__layer_walk(sign__layer *l, int fd, uint64_t off, uint64_t len, const char *what, const sign_limits *lim,
+                     int keep_entries);
+
+/*
+ * Content sniffing for a file: *kind = 0 (not a tar), 1 (a tar, possibly
+ * compressed with gzip, zstd, xz or bzip2, whose first header is valid),
+ * 2 (an uncompressed tar holding manifest.json or oci-layout at the top: a
+ * docker save archive).
+ */
+int sign__tar_detect(int *kind, int fd, uint64_t size, const char *path);
+
+/* One member of an uncompressed tar, found by sign__tar_index. */
+typedef struct sign__tar_member {
+    char *name; /* normalised: no leading "./" or "/" */
+    char type;  /* tar typeflag, '0' for regular files */
+    uint64_t off, size;
+} sign__tar_member;
+
+/* List the members of the uncompressed tar in [0, size) of fd, skipping content (pread only). */
+int sign__tar_index(sign__tar_member **out, size_t *n, int fd, uint64_t size, const char *path,
+                    const sign_limits *lim);
+void sign__tar_members_free(sign__tar_member *m, size_t n);
+
+/* ---- images --------------------------------------------------------------- */
+
+typedef struct sign__image {
+    char *name;       /* subject name */
+    char *ref;        /* org.opencontainers.image.ref.name, or NULL */
+    char *platform;   /* "os/arch[/variant]" from the index, or NULL */
+    char *media_type; /* the manifest's media type */
+    unsigned char manifest[SIGN_SHA256_LEN];
+    uint64_t manifest_size;
+    int has_manifest; /* 0 for a legacy docker save archive: no manifest blob */
+    unsigned char config[SIGN_SHA256_LEN];
+    uint64_t config_size;
+    sign__layer *layers;
+    size_t n_layers;
+} sign__image;
+
+typedef struct sign__problem {
+    const char *reason; /* BLOB_MISSING, ... (static) */
+    char *message;
+} sign__problem;
+
+typedef struct sign__oci {
+    int docker;    /* a docker save archive */
+    int has_index; /* --all: the index is a subject */
+    unsigned char index[SIGN_SHA256_LEN];
+    uint64_t index_size;
+    sign__image *images;
+    size_t n_images;
+    sign__problem *problems;
+    size_t n_problems;
+} sign__oci;
+
+void sign__oci_free(sign__oci *o);
+
+/*
+ * Read the image(s) of an OCI layout directory (is_dir) or docker save
+ * archive open on fd. ref / all choose the image. Integrity failures become
+ * problems; layer findings are merged into f with the layer named.
+ */
+int sign__oci_read(sign__oci **out, int fd, int is_dir, uint64_t size, const char *path, const char *name,
+                   const char *ref, int all, const sign_limits *lim, sign__findings *f);
+
+/* Strict readers of the image JSON documents, shared with the fuzz target. */
+int sign__oci_parse_index(json_t **out, const void *data, size_t len, const char *what);
+int sign__oci_parse_manifest(json_t **out, const void *data, size_t len, const char *what);
+int sign__oci_parse_config(json_t **out, const void *data, size_t len, const char *what);
+
+/* artifact.c: attach an image record (transferred) or standalone layer to an artifact. */
+void sign__artifact_set_oci(sign_artifact *a, sign__oci *o);
+const sign__oci *sign__artifact_oci(const sign_artifact *a);
+
+/* ---- trees (tree.c) --------------------------------------------------------- */
+
+typedef struct sign__tree_diff {
+    const char *reason; /* TREE_CHANGED, TREE_MISSING, TREE_EXTRA (static) */
+    char *path;         /* relative to the tree, escaped for display */
+    char *what;         /* "is missing", "differs in content", ... */
+} sign__tree_diff;
+
+/*
+ * Compare the directory dir with the entries of a (a zip's or a layer's
+ * entries, or an image's layers applied in order: later layers and
+ * whiteouts win). Walks dir with openat and O_NOFOLLOW, never leaving it.
+ * *nchecked counts the paths compared.
+ */
+int sign__tree_compare(sign__tree_diff **out, size_t *n, size_t *nchecked, const sign_artifact *a, const char *dir,
+                       const sign_limits *lim);
+void sign__tree_diffs_free(sign__tree_diff *d, size_t n);
+
+#endif

@@ -1,0 +1,1523 @@
+/*
+ * The layer walker: a tar layer blob (plain, gzip, zstd, xz, bzip2) read in
+ * one pass.
+ *
+ * libarchive only decompresses: its raw format with the compression filters
+ * turns the blob into the uncompressed tar stream. Its client read callback
+ * (pread of the blob's range) hashes the blob's bytes as they are read; the
+ * uncompressed stream is hashed (the diffID) and pushed through our own
+ * bounded tar parser, which hashes every entry's content. So every byte is
+ * read once, memory does not grow with the layer's size, and the tar headers
+ * are read exactly as written: pax and GNU long names next to the ustar
+ * name they override are compared instead of merged behind our back.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <archive.h>
+
+#include "oci.h"
+
+#define RAW_READ (1024 * 1024)
+/* Ratios are only judged above this many uncompressed bytes. */
+#define RATIO_FLOOR (1024u * 1024)
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned int cp;
+    size_t k, i;
+
+    if (p[0] < 0x80) {
+        return 1;
+    }
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        k = 2, cp = p[0] & 0x1f;
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        k = 3, cp = p[0] & 0x0f;
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        k = 4, cp = p[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (k > n) {
+        return 0;
+    }
+    for (i = 1; i < k; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if ((k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+        return 0;
+    }
+    return k;
+}
+
+static int utf8_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s), i = 0, k;
+
+    while (i < n) {
+        if ((k = utf8_len(p + i, n - i)) == 0) {
+            return 0;
+        }
+        i += k;
+    }
+    return 1;
+}
+
+static const char *base_of(const char *p)
+{
+    const char *s = strrchr(p, '/');
+
+    return s != NULL ? s + 1 : p;
+}
+
+/* Normalised copy: no leading "./" or "/", no "//" or "/./", no trailing "/". */
+static char *norm_dup(const char *p)
+{
+    size_t n = strlen(p), o = 0, i = 0;
+    char *d = malloc(n + 1);
+
+    if (d == NULL) {
+        return NULL;
+    }
+    while (i < n) {
+        size_t s = i;
+
+        while (i < n && p[i] != '/') {
+            i++;
+        }
+        if (!(i == s || (i - s == 1 && p[s] == '.'))) {
+            if (o > 0) {
+                d[o++] = '/';
+            }
+            memcpy(d + o, p + s, i - s);
+            o += i - s;
+        }
+        i++;
+    }
+    d[o] = '\0';
+    return d;
+}
+
+/* 1 when p has a ".." component. */
+static int has_dotdot(const char *p)
+{
+    size_t n = strlen(p), i = 0;
+
+    while (i < n) {
+        size_t s = i;
+
+        while (i < n && p[i] != '/') {
+            i++;
+        }
+        if (i - s == 2 && p[s] == '.' && p[s + 1] == '.') {
+            return 1;
+        }
+        i++;
+    }
+    return 0;
+}
+
+/* A relative link target resolved from the entry's directory: 1 when it climbs above the root. */
+static int climbs_out(const char *entry, const char *target)
+{
+    long depth = 0;
+    size_t i = 0, n;
+    char *dir = norm_dup(entry);
+    char *slash;
+
+    if (dir == NULL) {
+        return 1;
+    }
+    slash = strrchr(dir, '/');
+    if (slash != NULL) {
+        *slash = '\0';
+        depth = 1;
+        for (char *q = dir; *q != '\0'; q++) {
+            depth += *q == '/';
+        }
+    }
+    free(dir);
+    n = strlen(target);
+    while (i < n) {
+        size_t s = i;
+
+        while (i < n && target[i] != '/') {
+            i++;
+        }
+        if (i - s == 2 && target[s] == '.' && target[s + 1] == '.') {
+            if (--depth < 0) {
+                return 1;
+            }
+        } else if (!(i == s || (i - s == 1 && target[s] == '.'))) {
+            depth++;
+        }
+        i++;
+    }
+    return 0;
+}
+
+/* ---- tar headers ------------------------------------------------------------- */
+
+typedef struct hdr {
+    char name[257]; /* prefix "/" name, or name */
+    char link[101];
+    char type;
+    unsigned int mode;
+    uint64_t uid, gid, size;
+} hdr;
+
+/* Octal (NUL/space terminated) or base-256 numeric field. 0 on success. */
+static int tar_num(uint64_t *out, const unsigned char *f, size_t len)
+{
+    uint64_t v = 0;
+    size_t i = 0;
+
+    if (f[0] & 0x80) {
+        if (f[0] != 0x80) {
+            return -1; /* negative or too large */
+        }
+        for (i = 1; i < len; i++) {
+            if (v > (UINT64_MAX >> 8)) {
+                return -1;
+            }
+            v = (v << 8) | f[i];
+        }
+        *out = v;
+        return 0;
+    }
+    while (i < len && f[i] == ' ') {
+        i++;
+    }
+    for (; i < len && f[i] >= '0' && f[i] <= '7'; i++) {
+        if (v > (UINT64_MAX >> 3)) {
+            return -1;
+        }
+        v = (v << 3) | (uint64_t)(f[i] - '0');
+    }
+    for (; i < len; i++) {
+        if (f[i] != ' ' && f[i] != '\0') {
+            return -1;
+        }
+    }
+    *out = v;
+    return 0;
+}
+
+static int all_zero(const unsigned char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (b[i] != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Parse a 512-byte header block. 0: ok; -1: not a valid header. */
+static int hdr_parse(hdr *h, const unsigned char *b)
+{
+    uint64_t sum = 0, want = 0, mode = 0;
+    size_t nl, pl;
+
+    for (size_t i = 0; i < 512; i++) {
+        sum += (i >= 148 && i < 156) ? ' ' : b[i];
+    }
+    if (tar_num(&want, b + 148, 8) != 0 || want != sum) {
+        return -1;
+    }
+    memset(h, 0, sizeof(*h));
+    nl = strnlen((const char *)b, 100);
+    if (memcmp(b + 257, "ustar\0", 6) == 0 && b[345] != '\0') {
+        pl = strnlen((const char *)b + 345, 155);
+        memcpy(h->name, b + 345, pl);
+        h->name[pl] = '/';
+        memcpy(h->name + pl + 1, b, nl);
+        h->name[pl + 1 + nl] = '\0';
+    } else {
+        memcpy(h->name, b, nl);
+        h->name[nl] = '\0';
+    }
+    memcpy(h->link, b + 157, strnlen((const char *)b + 157, 100));
+    h->type = (char)b[156];
+    if (tar_num(&mode, b + 100, 8) != 0 || tar_num(&h->uid, b + 108, 8) != 0 || tar_num(&h->gid, b + 116, 8) != 0 ||
+        tar_num(&h->size, b + 124, 12) != 0) {
+        return -1;
+    }
+    h->mode = (unsigned int)(mode & 07777);
+    return 0;
+}
+
+/* Pax records "LEN key=value\n". Calls back per record; -1 when malformed. */
+typedef struct pax {
+    char *path, *link;
+    int has_size, has_uid, has_gid, sparse;
+    uint64_t size, uid, gid;
+} pax;
+
+static void pax_clear(pax *p)
+{
+    free(p->path);
+    free(p->link);
+    memset(p, 0, sizeof(*p));
+}
+
+static int pax_num(uint64_t *out, const char *v, size_t n)
+{
+    uint64_t x = 0;
+
+    if (n == 0 || n > 20) {
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9' || x > (UINT64_MAX - 9) / 10) {
+            return -1;
+        }
+        x = x * 10 + (uint64_t)(v[i] - '0');
+    }
+    *out = x;
+    return 0;
+}
+
+static int pax_parse(pax *p, const unsigned char *d, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        size_t len = 0, s = i, k, eq;
+        const char *key, *val;
+        size_t klen, vlen;
+
+        if (d[i] == '\0' && all_zero(d + i, n - i)) {
+            break;
+        }
+        while (i < n && d[i] >= '0' && d[i] <= '9') {
+            if (len > SIGN__TAR_META_MAX) {
+                return -1;
+            }
+            len = len * 10 + (size_t)(d[i] - '0');
+            i++;
+        }
+        if (i >= n || d[i] != ' ' || len == 0 || len > n - s || d[s + len - 1] != '\n') {
+            return -1;
+        }
+        k = i + 1;
+        for (eq = k; eq < s + len - 1 && d[eq] != '='; eq++) {
+        }
+        if (eq >= s + len - 1) {
+            return -1;
+        }
+        key = (const char *)d + k;
+        klen = eq - k;
+        val = (const char *)d + eq + 1;
+        vlen = s + len - 1 - (eq + 1);
+        if (memchr(val, '\0', vlen) != NULL) {
+            return -1;
+        }
+        if (klen == 4 && memcmp(key, "path", 4) == 0) {
+            free(p->path);
+            if ((p->path = strndup(val, vlen)) == NULL) {
+                return -2;
+            }
+        } else if (klen == 8 && memcmp(key, "linkpath", 8) == 0) {
+            free(p->link);
+            if ((p->link = strndup(val, vlen)) == NULL) {
+                return -2;
+            }
+        } else if (klen == 4 && memcmp(key, "size", 4) == 0) {
+            if (pax_num(&p->size, val, vlen) != 0) {
+                return -1;
+            }
+            p->has_size = 1;
+        } else if (klen == 3 && memcmp(key, "uid", 3) == 0) {
+            if (pax_num(&p->uid, val, vlen) != 0) {
+                return -1;
+            }
+            p->has_uid = 1;
+        } else if (klen == 3 && memcmp(key, "gid", 3) == 0) {
+            if (pax_num(&p->gid, val, vlen) != 0) {
+                return -1;
+            }
+            p->has_gid = 1;
+        } else if (klen > 11 && memcmp(key, "GNU.sparse.", 11) == 0) {
+            p->sparse = 1;
+        }
+        i = s + len;
+    }
+    return 0;
+}
+
+/* ---- the push parser ------------------------------------------------------------ */
+
+enum { ST_HEADER, ST_DATA, ST_META, ST_END };
+
+typedef struct tarp {
+    sign__layer *l;
+    const sign_limits *lim;
+    const char *what;
+    int keep;
+    int state;
+    unsigned char blk[512];
+    size_t blen;
+    uint64_t remain, pad;
+    hdr h;
+    pax x;               /* pending pax extended header */
+    char *gname, *glink; /* pending GNU long name / link */
+    char meta_type;
+    unsigned char *meta;
+    size_t metalen, metasize;
+    sign_entry *cur; /* regular file being read, or NULL */
+    sign_digest_ctx *ctx;
+    unsigned char *head;
+    size_t headlen;
+    uint64_t nentries;
+    int zero_blocks, stop, trailing;
+} tarp;
+
+static int finding(tarp *t, const char *id, sign_severity sev, const char *path, const char *fmt, ...)
+    SIGN_PRINTF(5, 6);
+
+static int finding(tarp *t, const char *id, sign_severity sev, const char *path, const char *fmt, ...)
+{
+    char msg[700];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return sign__finding_add(&t->l->findings, id, sev, path, SIZE_MAX, "%s", msg);
+}
+
+static sign_entry *entry_new(sign__layer *l)
+{
+    if (l->n_entries == l->cap_entries) {
+        size_t ncap = l->cap_entries ? l->cap_entries * 2 : 64, bytes;
+        sign_entry *ne;
+
+        if (!sign__mul(&bytes, ncap, sizeof(*ne)) || (ne = realloc(l->entries, bytes)) == NULL) {
+            sign__error(SIGN_ENOMEM, "out of memory");
+            return NULL;
+        }
+        l->entries = ne;
+        l->cap_entries = ncap;
+    }
+    memset(&l->entries[l->n_entries], 0, sizeof(sign_entry));
+    return &l->entries[l->n_entries++];
+}
+
+/* Compare a long name with the ustar name it overrides; 1 when they tell different stories. */
+static int names_disagree(const char *longname, const char *ustar)
+{
+    size_t ul = strlen(ustar), ai = 0;
+    char ascii[257];
+
+    if (ul == 0 || strcmp(longname, ustar) == 0) {
+        return 0;
+    }
+    if (strncmp(longname, ustar, ul) == 0) {
+        return 0; /* the ustar name is the long name cut to fit */
+    }
+    for (const char *q = longname; *q != '\0' && ai + 1 < sizeof(ascii); q++) {
+        if ((unsigned char)*q < 0x80) {
+            ascii[ai++] = *q;
+        }
+    }
+    ascii[ai] = '\0';
+    if (strncmp(ascii, ustar, ul) == 0) {
+        return 0; /* non-ASCII letters dropped from the ustar copy (Go's writer) */
+    }
+    return strcmp(base_of(longname), base_of(ustar)) != 0;
+}
+
+static void check_name(tarp *t, const char *name)
+{
+    size_t len = strlen(name);
+    int ctrl = 0;
+
+    if (len == 0) {
+        finding(t, "tar-empty-name", SIGN_SEVERITY_DANGER, "",
+                "%s: an entry has an empty name, which extractors treat differently: rebuild the layer", t->what);
+        return;
+    }
+    if (len > t->lim->name_max) {
+        finding(t, "tar-limit-name", SIGN_SEVERITY_DANGER, name,
+                "%s: entry name of %zu bytes exceeds the limit of %zu: shorten it or raise the limit", t->what, len,
+                t->lim->name_max);
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+
+        ctrl |= c < 0x20 || c == 0x7f;
+    }
+    if (ctrl) {
+        finding(t, "tar-name-control-char", SIGN_SEVERITY_DANGER, name,
+                "%s: entry name contains a control character: rename the file and rebuild the layer", t->what);
+    }
+    if (!utf8_ok(name)) {
+        finding(t, "tar-name-invalid-utf8", SIGN_SEVERITY_DANGER, name,
+                "%s: entry name is not valid UTF-8 and may extract under another name: rename it", t->what);
+    }
+    if (name[0] == '/') {
+        finding(t, "tar-absolute-path", SIGN_SEVERITY_DANGER, name,
+                "%s: entry has an absolute path; runtimes differ on where it lands: store it relative", t->what);
+    }
+    if (has_dotdot(name)) {
+        finding(t, "tar-path-traversal", SIGN_SEVERITY_DANGER, name,
+                "%s: entry name has a '..' component and can escape the root file system: rebuild the layer",
+                t->what);
+    }
+}
+
+/* A header (with its pending extensions) becomes an entry. */
+static int entry_begin(tarp *t)
+{
+    const hdr *h = &t->h;
+    const char *name = t->x.path != NULL ? t->x.path : t->gname != NULL ? t->gname : h->name;
+    const char *link = t->x.link != NULL ? t->x.link : t->glink != NULL ? t->glink : h->link;
+    const char *b;
+    sign_entry *e = NULL;
+    uint64_t size = t->x.has_size ? t->x.size : h->size;
+    int r = 0;
+
+    t->cur = NULL;
+    t->remain = size;
+    t->pad = (512 - (size % 512)) % 512;
+    if (++t->nentries > t->lim->archive_max_entries) {
+        t->stop = 1;
+        return finding(t, "tar-limit-entries", SIGN_SEVERITY_DANGER, NULL,
+                       "%s: more than %llu entries; walking stopped: raise the limit only if this is expected",
+                       t->what, (unsigned long long)t->lim->archive_max_entries);
+    }
+    if ((t->x.path != NULL || t->gname != NULL) && names_disagree(name, h->name)) {
+        finding(t, "tar-name-mismatch", SIGN_SEVERITY_DANGER, name,
+                "%s: the %s name and the ustar header name \"%.200s\" differ; tar readers that ignore the "
+                "extension extract another file: rebuild the layer",
+                t->what, t->x.path != NULL ? "pax path" : "GNU long", h->name);
+        check_name(t, h->name);
+    }
+    if ((t->x.link != NULL || t->glink != NULL) && h->link[0] != '\0' && names_disagree(link, h->link)) {
+        finding(t, "tar-name-mismatch", SIGN_SEVERITY_DANGER, name,
+                "%s: the %s link target and the ustar link target \"%.200s\" differ: rebuild the layer", t->what,
+                t->x.link != NULL ? "pax" : "GNU long", h->link);
+    }
+    if (t->x.sparse || h->type == 'S') {
+        finding(t, "tar-unsupported-entry", SIGN_SEVERITY_DANGER, name,
+                "%s: sparse entry; its content depends on the reader: rebuild the layer without sparse files",
+                t->what);
+    }
+    check_name(t, name);
+    if (t->keep && (e = entry_new(t->l)) == NULL) {
+        return SIGN_ENOMEM;
+    }
+    b = base_of(name);
+    if (e != NULL) {
+        e->mode = h->mode;
+        e->has_owner = 1;
+        e->uid = t->x.has_uid ? t->x.uid : h->uid;
+        e->gid = t->x.has_gid ? t->x.gid : h->gid;
+        e->size = size;
+    }
+    if (strncmp(b, ".wh.", 4) == 0) {
+        /* OCI whiteouts: ".wh..wh..opq" hides the directory's lower content, ".wh.NAME" removes NAME. */
+        size_t dl = (size_t)(b - name);
+        const char *rest = b + 4;
+        int opaque = strcmp(rest, ".wh..opq") == 0;
+        char *dir = strndup(name, dl), *target = NULL, *nt;
+        size_t tl;
+
+        if (dir == NULL) {
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        if (!opaque && strncmp(rest, ".wh.", 4) == 0) {
+            finding(t, "tar-whiteout-invalid", SIGN_SEVERITY_DANGER, name,
+                    "%s: unknown whiteout metadata file: rebuild the layer", t->what);
+        }
+        tl = dl + strlen(rest) + 1;
+        if ((target = malloc(tl + 1)) == NULL) {
+            free(dir);
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        snprintf(target, tl + 1, "%s%s", dir, opaque ? "" : rest);
+        free(dir);
+        nt = norm_dup(target);
+        free(target);
+        if (nt == NULL) {
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        if ((!opaque && (strcmp(rest, "") == 0 || strcmp(rest, ".") == 0 || strcmp(rest, "..") == 0)) ||
+            nt[0] == '\0' || has_dotdot(nt)) {
+            finding(t, "tar-whiteout-invalid", SIGN_SEVERITY_DANGER, name,
+                    "%s: whiteout names '..' or the root directory; applying it removes files outside the layer's "
+                    "directory or the whole file system: rebuild the layer",
+                    t->what);
+        }
+        if (e != NULL) {
+            e->type = opaque ? SIGN_ENTRY_OPAQUE : SIGN_ENTRY_WHITEOUT;
+            e->path = nt;
+            e->size = 0;
+        } else {
+            free(nt);
+        }
+        return 0;
+    }
+    if (e != NULL && (e->path = sign__strdup(name)) == NULL) {
+        return SIGN_ENOMEM;
+    }
+    switch (h->type) {
+    case '0':
+    case '\0':
+    case '7':
+        if (e != NULL) {
+            e->type = SIGN_ENTRY_FILE;
+        }
+        t->cur = e;
+        t->headlen = 0;
+        sign_digest_free(t->ctx);
+        t->ctx = NULL;
+        if ((r = sign_digest_new(&t->ctx, SIGN_DIGEST_SHA256)) != 0) {
+            return r;
+        }
+        break;
+    case '1':
+        if (e != NULL) {
+            e->type = SIGN_ENTRY_HARDLINK;
+            e->size = 0;
+        }
+        if (link[0] == '/' || has_dotdot(link) || link[0] == '\0') {
+            finding(t, "tar-hardlink-escape", SIGN_SEVERITY_DANGER, name,
+                    "%s: hardlink to \"%.200s\", outside the root file system: rebuild the layer", t->what, link);
+        }
+        t->remain = 0; /* a hardlink carries no data even when a size is declared */
+        t->pad = 0;
+        if (size > 0) {
+            finding(t, "tar-hardlink-escape", SIGN_SEVERITY_DANGER, name,
+                    "%s: hardlink with a declared size; readers disagree on its content: rebuild the layer", t->what);
+        }
+        break;
+    case '2':
+        if (e != NULL) {
+            e->type = SIGN_ENTRY_SYMLINK;
+            e->size = strlen(link);
+        }
+        if (link[0] == '\0' || (link[0] != '/' && climbs_out(name, link))) {
+            finding(t, "tar-symlink-escape", SIGN_SEVERITY_DANGER, name,
+                    "%s: symlink to \"%.200s\" climbs above the root file system: make it stay inside", t->what,
+                    link);
+        }
+        break;
+    case '5':
+        if (e != NULL) {
+            e->type = SIGN_ENTRY_DIR;
+        }
+        break;
+    case '3':
+    case '4':
+        if (e != NULL) {
+            e->type = SIGN_ENTRY_OTHER;
+        }
+        finding(t, "tar-device-node", SIGN_SEVERITY_DANGER, name,
+                "%s: %s device node; an image should not ship devices (the runtime creates /dev): remove it", t->what,
+                h->type == '3' ? "character" : "block");
+        break;
+    case '6':
+        if (e != NULL) {
+            e->type = SIGN_ENTRY_OTHER;
+        }
+        finding(t, "tar-special-file", SIGN_SEVERITY_WARNING, name, "%s: a FIFO is packaged", t->what);
+        break;
+    default:
+        if (e != NULL) {
+            e->type = SIGN_ENTRY_OTHER;
+        }
+        finding(t, "tar-unsupported-entry", SIGN_SEVERITY_DANGER, name,
+                "%s: tar entry type '%c' is not a file, directory, link or device; readers disagree on it: "
+                "rebuild the layer",
+                t->what, h->type >= 0x20 && h->type < 0x7f ? h->type : '?');
+        break;
+    }
+    if (h->type == '1' || h->type == '2') {
+        if (e != NULL && (e->link_target = sign__strdup(link)) == NULL) {
+            return SIGN_ENOMEM;
+        }
+    }
+    if ((h->mode & 06000) != 0 && h->type != '2') {
+        finding(t, "tar-setuid", SIGN_SEVERITY_WARNING, name, "%s: entry has the %s bit (mode %04o)", t->what,
+                (h->mode & 04000) ? "setuid" : "setgid", h->mode);
+    }
+    if ((h->mode & 0002) != 0 &&
+        (h->type == '0' || h->type == '\0' || h->type == '7' || (h->type == '5' && !(h->mode & 01000)))) {
+        finding(t, "tar-world-writable", SIGN_SEVERITY_WARNING, name, "%s: %s is writable by every user (mode %04o)",
+                t->what, h->type == '5' ? "directory without the sticky bit" : "file", h->mode);
+    }
+    return 0;
+}
+
+static int entry_end(tarp *t)
+{
+    sign_entry *e = t->cur;
+    size_t mdlen = 0;
+    int r;
+
+    t->cur = NULL;
+    if (e == NULL) {
+        return 0;
+    }
+    if ((r = sign_digest_final(e->sha256, sizeof(e->sha256), &mdlen, t->ctx)) != 0) {
+        return r;
+    }
+    e->has_digest = 1;
+    return sign__secrets_check(&t->l->findings, e->path, t->head, t->headlen);
+}
+
+static void ext_clear(tarp *t)
+{
+    pax_clear(&t->x);
+    free(t->gname);
+    free(t->glink);
+    t->gname = t->glink = NULL;
+}
+
+static int meta_end(tarp *t)
+{
+    int r;
+
+    if (t->meta_type == 'x' || t->meta_type == 'g') {
+        pax p;
+
+        memset(&p, 0, sizeof(p));
+        r = pax_parse(&p, t->meta, t->metalen);
+        if (r == -2) {
+            pax_clear(&p);
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        if (r != 0) {
+            t->stop = 1;
+            pax_clear(&p);
+            return finding(t, "tar-bad-header", SIGN_SEVERITY_DANGER, NULL,
+                           "%s: malformed pax extended header; walking stopped: rebuild the layer", t->what);
+        }
+        if (t->meta_type == 'g') {
+            if (p.path != NULL || p.link != NULL || p.has_size) {
+                finding(t, "tar-name-mismatch", SIGN_SEVERITY_DANGER, NULL,
+                        "%s: a pax global header sets a path, link or size for the entries that follow; readers "
+                        "disagree on it: rebuild the layer",
+                        t->what);
+            }
+            pax_clear(&p);
+            return 0;
+        }
+        /* Records of this header override those of an earlier one for the same entry. */
+        if (p.path != NULL) {
+            free(t->x.path);
+            t->x.path = p.path;
+            p.path = NULL;
+        }
+        if (p.link != NULL) {
+            free(t->x.link);
+            t->x.link = p.link;
+            p.link = NULL;
+        }
+        if (p.has_size) {
+            t->x.has_size = 1;
+            t->x.size = p.size;
+        }
+        if (p.has_uid) {
+            t->x.has_uid = 1;
+            t->x.uid = p.uid;
+        }
+        if (p.has_gid) {
+            t->x.has_gid = 1;
+            t->x.gid = p.gid;
+        }
+        t->x.sparse |= p.sparse;
+        pax_clear(&p);
+        return 0;
+    }
+    /* GNU 'L' / 'K': the name is the data up to its first NUL. */
+    {
+        char *s = strndup((const char *)t->meta, t->metalen);
+
+        if (s == NULL) {
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        if (t->meta_type == 'L') {
+            free(t->gname);
+            t->gname = s;
+        } else {
+            free(t->glink);
+            t->glink = s;
+        }
+    }
+    return 0;
+}
+
+static int on_header(tarp *t)
+{
+    int r;
+
+    if (all_zero(t->blk, 512)) {
+        if (++t->zero_blocks >= 2) {
+            t->state = ST_END;
+        }
+        return 0;
+    }
+    if (t->zero_blocks > 0) {
+        t->zero_blocks = 0;
+    }
+    if (hdr_parse(&t->h, t->blk) != 0) {
+        t->stop = 1;
+        return finding(t, "tar-bad-header", SIGN_SEVERITY_DANGER, NULL,
+                       "%s: invalid tar header (checksum or numeric field) after %llu entries; walking stopped: "
+                       "the layer is damaged or not a tar",
+                       t->what, (unsigned long long)t->nentries);
+    }
+    if (t->h.type == 'x' || t->h.type == 'g' || t->h.type == 'L' || t->h.type == 'K') {
+        if (t->h.size > SIGN__TAR_META_MAX) {
+            t->stop = 1;
+            return finding(t, "tar-bad-header", SIGN_SEVERITY_DANGER, NULL,
+                           "%s: extended header of %llu bytes (limit %u); walking stopped: rebuild the layer",
+                           t->what, (unsigned long long)t->h.size, SIGN__TAR_META_MAX);
+        }
+        if ((t->h.type == 'L' && t->gname != NULL) || (t->h.type == 'K' && t->glink != NULL) ||
+            (t->h.type == 'x' && (t->x.path != NULL || t->x.link != NULL))) {
+            finding(t, "tar-name-mismatch", SIGN_SEVERITY_DANGER, NULL,
+                    "%s: two extended headers for one entry; readers keep different ones: rebuild the layer",
+                    t->what);
+        }
+        if (t->metasize < t->h.size + 1) {
+            unsigned char *m = realloc(t->meta, (size_t)t->h.size + 1);
+
+            if (m == NULL) {
+                return sign__error(SIGN_ENOMEM, "out of memory");
+            }
+            t->meta = m;
+            t->metasize = (size_t)t->h.size + 1;
+        }
+        t->meta_type = t->h.type;
+        t->metalen = 0;
+        t->remain = t->h.size;
+        t->pad = (512 - (t->h.size % 512)) % 512;
+        t->state = ST_META;
+        if (t->remain == 0) {
+            r = meta_end(t);
+            t->state = t->pad ? ST_DATA : ST_HEADER;
+            return r;
+        }
+        return 0;
+    }
+    r = entry_begin(t);
+    ext_clear(t);
+    if (r != 0 || t->stop) {
+        return r;
+    }
+    if (t->remain == 0) {
+        if ((r = entry_end(t)) != 0) {
+            return r;
+        }
+    }
+    t->state = ST_DATA;
+    return 0;
+}
+
+/* Push uncompressed bytes through the parser. */
+static int tarp_push(tarp *t, const unsigned char *p, size_t n)
+{
+    int r;
+
+    while (n > 0 && !t->stop) {
+        size_t take;
+
+        switch (t->state) {
+        case ST_END:
+            if (!t->trailing && !all_zero(p, n)) {
+                t->trailing = 1;
+                finding(t, "tar-data-after-end", SIGN_SEVERITY_WARNING, NULL,
+                        "%s: data follows the end-of-archive marker; tar readers ignore it", t->what);
+            }
+            return 0;
+        case ST_HEADER:
+            take = 512 - t->blen < n ? 512 - t->blen : n;
+            memcpy(t->blk + t->blen, p, take);
+            t->blen += take;
+            p += take;
+            n -= take;
+            if (t->blen == 512) {
+                t->blen = 0;
+                if ((r = on_header(t)) != 0) {
+                    return r;
+                }
+            }
+            break;
+        case ST_META:
+            take = t->remain < n ? (size_t)t->remain : n;
+            memcpy(t->meta + t->metalen, p, take);
+            t->metalen += take;
+            t->remain -= take;
+            p += take;
+            n -= take;
+            if (t->remain == 0) {
+                t->meta[t->metalen] = '\0';
+                if ((r = meta_end(t)) != 0) {
+                    return r;
+                }
+                t->state = ST_DATA;
+            }
+            break;
+        case ST_DATA:
+            if (t->remain > 0) {
+                take = t->remain < n ? (size_t)t->remain : n;
+                if (t->cur != NULL) {
+                    if ((r = sign_digest_update(t->ctx, p, take)) != 0) {
+                        return r;
+                    }
+                    if (t->headlen < SIGN__SECRET_SCAN_MAX) {
+                        size_t h =
+                            SIGN__SECRET_SCAN_MAX - t->headlen < take ? SIGN__SECRET_SCAN_MAX - t->headlen : take;
+
+                        memcpy(t->head + t->headlen, p, h);
+                        t->headlen += h;
+                    }
+                }
+                t->remain -= take;
+                p += take;
+                n -= take;
+                if (t->remain == 0 && (r = entry_end(t)) != 0) {
+                    return r;
+                }
+                break;
+            }
+            take = t->pad < n ? (size_t)t->pad : n;
+            t->pad -= take;
+            p += take;
+            n -= take;
+            if (t->pad == 0) {
+                t->state = ST_HEADER;
+            }
+            break;
+        default: return 0;
+        }
+        /* A header whose entry has no data and no padding goes straight back to headers. */
+        if (t->state == ST_DATA && t->remain == 0 && t->pad == 0) {
+            t->state = ST_HEADER;
+        }
+    }
+    return 0;
+}
+
+/* ---- duplicates and hardlinks --------------------------------------------------- */
+
+typedef struct npath {
+    char *p;
+    size_t i;
+} npath;
+
+static int cmp_npath(const void *a, const void *b)
+{
+    const npath *x = a, *y = b;
+    int c = strcmp(x->p, y->p);
+
+    return c != 0 ? c : (x->i < y->i ? -1 : x->i > y->i);
+}
+
+/* Index in v (sorted) of the first record with path p, or SIZE_MAX. */
+static size_t npath_find(const npath *v, size_t n, const char *p)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (strcmp(v[mid].p, p) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < n && strcmp(v[lo].p, p) == 0 ? lo : SIZE_MAX;
+}
+
+/* An entry below a symlink of the same layer: extracting it writes wherever the link points. */
+static int check_through_symlink(tarp *t, const npath *v, size_t n)
+{
+    const sign__layer *l = t->l;
+    int r = 0;
+
+    for (size_t i = 0; i < n && r == 0; i++) {
+        char *p = sign__strdup(v[i].p); /* cut in place: not the sorted array's copy */
+
+        if (p == NULL) {
+            return SIGN_ENOMEM;
+        }
+        for (char *q = strchr(p, '/'); q != NULL && r == 0; q = strchr(q + 1, '/')) {
+            size_t k;
+
+            *q = '\0';
+            k = npath_find(v, n, p);
+            for (; k != SIZE_MAX && k < n && strcmp(v[k].p, p) == 0; k++) {
+                if (l->entries[v[k].i].type == SIGN_ENTRY_SYMLINK) {
+                    r = finding(t, "tar-path-through-symlink", SIGN_SEVERITY_DANGER, l->entries[v[i].i].path,
+                                "%s: entry is stored below a symlink of the same layer; extracting it writes "
+                                "wherever that link points: rebuild the layer",
+                                t->what);
+                    break;
+                }
+            }
+            *q = '/';
+        }
+        free(p);
+    }
+    return r;
+}
+
+static int check_layer(tarp *t)
+{
+    sign__layer *l = t->l;
+    npath *v = NULL;
+    size_t n = 0;
+    int r = 0;
+
+    if (l->n_entries == 0) {
+        return 0;
+    }
+    if ((v = calloc(l->n_entries, sizeof(*v))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < l->n_entries; i++, n++) {
+        if ((v[n].p = norm_dup(l->entries[i].path)) == NULL) {
+            r = sign__error(SIGN_ENOMEM, "out of memory");
+            goto out;
+        }
+        v[n].i = i;
+    }
+    qsort(v, n, sizeof(*v), cmp_npath);
+    for (size_t i = 1; i < n && r == 0; i++) {
+        const sign_entry *a = &l->entries[v[i - 1].i], *b = &l->entries[v[i].i];
+
+        if (strcmp(v[i - 1].p, v[i].p) == 0 && !(a->type == SIGN_ENTRY_DIR && b->type == SIGN_ENTRY_DIR)) {
+            r = finding(t, "tar-duplicate-path", SIGN_SEVERITY_DANGER, b->path,
+                        "%s: two entries of the layer have this path; which one wins depends on the runtime: "
+                        "remove one",
+                        t->what);
+        }
+    }
+    if (r == 0) {
+        r = check_through_symlink(t, v, n);
+    }
+    for (size_t i = 0; i < l->n_entries && r == 0; i++) {
+        const sign_entry *e = &l->entries[i];
+        char *nt;
+
+        if (e->type != SIGN_ENTRY_HARDLINK || e->link_target == NULL || e->link_target[0] == '/' ||
+            has_dotdot(e->link_target)) {
+            continue;
+        }
+        if ((nt = norm_dup(e->link_target)) == NULL) {
+            r = sign__error(SIGN_ENOMEM, "out of memory");
+            break;
+        }
+        /* Any entry with that path (lowest index first): it must come before the link. */
+        {
+            size_t lo = 0, hi = n;
+
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (strcmp(v[mid].p, nt) < 0) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            if (lo >= n || strcmp(v[lo].p, nt) != 0 || v[lo].i >= i) {
+                r = finding(t, "tar-hardlink-dangling", SIGN_SEVERITY_WARNING, e->path,
+                            "%s: hardlink to \"%.200s\", which no earlier entry of this layer provides", t->what,
+                            e->link_target);
+            }
+        }
+        free(nt);
+    }
+out:
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].p);
+    }
+    free(v);
+    return r;
+}
+
+/* ---- driving libarchive ------------------------------------------------------------ */
+
+typedef struct rawsrc {
+    int fd;
+    uint64_t off, len, pos;
+    unsigned char *buf;
+    sign_digest_ctx *ctx;
+    int err;
+    const char *what;
+} rawsrc;
+
+static la_ssize_t raw_read(struct archive *ar, void *ud, const void **buf)
+{
+    rawsrc *s = ud;
+    size_t want;
+    ssize_t n;
+
+    (void)ar;
+    *buf = s->buf;
+    if (s->pos >= s->len) {
+        return 0;
+    }
+    want = s->len - s->pos < RAW_READ ? (size_t)(s->len - s->pos) : RAW_READ;
+    do {
+        n = pread(s->fd, s->buf, want, (off_t)(s->off + s->pos));
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        s->err = errno;
+        return -1;
+    }
+    if (n == 0) {
+        s->err = EIO; /* shorter than its size: changed while read */
+        return -1;
+    }
+    if (sign_digest_update(s->ctx, s->buf, (size_t)n) != 0) {
+        s->err = ENOMEM;
+        return -1;
+    }
+    s->pos += (uint64_t)n;
+    return n;
+}
+
+/* Hash what libarchive did not read (after a stop): the blob digest covers every byte. */
+static int raw_drain(rawsrc *s)
+{
+    const void *b;
+
+    for (;;) {
+        la_ssize_t n = raw_read(NULL, s, &b);
+
+        if (n == 0) {
+            return 0;
+        }
+        if (n < 0) {
+            return sign__error(SIGN_EIO, "%s: read error at offset %llu: %s", s->what,
+                               (unsigned long long)s->off + (unsigned long long)s->pos, strerror(s->err));
+        }
+    }
+}
+
+static const char *filter_name(struct archive *ar)
+{
+    switch (archive_filter_code(ar, 0)) {
+    case ARCHIVE_FILTER_NONE: return "none";
+    case ARCHIVE_FILTER_GZIP: return "gzip";
+    case ARCHIVE_FILTER_ZSTD: return "zstd";
+    case ARCHIVE_FILTER_XZ: return "xz";
+    case ARCHIVE_FILTER_BZIP2: return "bzip2";
+    default: return "other";
+    }
+}
+
+static struct archive *open_filters(rawsrc *s)
+{
+    struct archive *ar = archive_read_new();
+
+    if (ar == NULL) {
+        return NULL;
+    }
+    archive_read_support_filter_gzip(ar);
+    archive_read_support_filter_zstd(ar);
+    archive_read_support_filter_xz(ar);
+    archive_read_support_filter_bzip2(ar);
+    archive_read_support_format_raw(ar);
+    if (archive_read_open(ar, s, NULL, raw_read, NULL) != ARCHIVE_OK) {
+        return ar; /* caller checks archive_errno / state */
+    }
+    return ar;
+}
+
+void sign__layer_clear(sign__layer *l)
+{
+    if (l == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < l->n_entries; i++) {
+        free((char *)l->entries[i].path);
+        free((char *)l->entries[i].link_target);
+    }
+    free(l->entries);
+    free(l->media_type);
+    sign__findings_clear(&l->findings);
+    memset(l, 0, sizeof(*l));
+}
+
+int sign__layer_walk(sign__layer *l, int fd, uint64_t off, uint64_t len, const char *what, const sign_limits *lim,
+                     int keep_entries)
+{
+    rawsrc s;
+    tarp t;
+    struct archive *ar = NULL;
+    struct archive_entry *ae;
+    sign_digest_ctx *uctx = NULL;
+    size_t mdlen;
+    int r, ok = 1;
+
+    memset(&s, 0, sizeof(s));
+    memset(&t, 0, sizeof(t));
+    s.fd = fd;
+    s.off = off;
+    s.len = len;
+    s.what = what;
+    t.l = l;
+    t.lim = lim;
+    t.what = what;
+    t.keep = keep_entries;
+    if ((s.buf = malloc(RAW_READ)) == NULL || (t.head = malloc(SIGN__SECRET_SCAN_MAX)) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((r = sign_digest_new(&s.ctx, SIGN_DIGEST_SHA256)) != 0 ||
+        (r = sign_digest_new(&uctx, SIGN_DIGEST_SHA256)) != 0) {
+        goto out;
+    }
+    if ((ar = open_filters(&s)) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (s.err != 0) {
+        r = sign__error(SIGN_EIO, "%s: %s", what, strerror(s.err));
+        goto out;
+    }
+    if (archive_read_next_header(ar, &ae) != ARCHIVE_OK) {
+        if (s.err != 0) {
+            r = sign__error(SIGN_EIO, "%s: %s", what, strerror(s.err));
+            goto out;
+        }
+        finding(&t, "tar-unreadable", SIGN_SEVERITY_DANGER, NULL, "%s: cannot be decompressed (%s)", what,
+                archive_error_string(ar) != NULL ? archive_error_string(ar) : "unknown format");
+        ok = 0;
+    }
+    l->compression = filter_name(ar);
+    while (ok && !t.stop) {
+        const void *buf;
+        size_t n;
+        la_int64_t o;
+        int ar_r = archive_read_data_block(ar, &buf, &n, &o);
+
+        if (ar_r == ARCHIVE_EOF) {
+            break;
+        }
+        if (ar_r != ARCHIVE_OK) {
+            if (s.err != 0) {
+                r = sign__error(SIGN_EIO, "%s: read error: %s", what, strerror(s.err));
+                goto out;
+            }
+            finding(&t, "tar-unreadable", SIGN_SEVERITY_DANGER, NULL,
+                    "%s: decompression failed after %llu bytes (%s): the blob is damaged", what,
+                    (unsigned long long)l->usize,
+                    archive_error_string(ar) != NULL ? archive_error_string(ar) : "unknown error");
+            ok = 0;
+            break;
+        }
+        if ((r = sign_digest_update(uctx, buf, n)) != 0) {
+            goto out;
+        }
+        l->usize += n;
+        if (l->usize > lim->archive_max_total) {
+            finding(&t, "tar-limit-total", SIGN_SEVERITY_DANGER, NULL,
+                    "%s: decompresses to more than %llu bytes; walking stopped: raise the limit only if this is "
+                    "expected",
+                    what, (unsigned long long)lim->archive_max_total);
+            ok = 0;
+            break;
+        }
+        if (l->usize > RATIO_FLOOR && s.pos > 0 && l->usize / s.pos > lim->archive_max_ratio) {
+            finding(&t, "tar-limit-ratio", SIGN_SEVERITY_DANGER, NULL,
+                    "%s: decompresses to more than %llu times its size (a bomb?); walking stopped", what,
+                    (unsigned long long)lim->archive_max_ratio);
+            ok = 0;
+            break;
+        }
+        if ((r = tarp_push(&t, buf, n)) != 0) {
+            goto out;
+        }
+    }
+    if (ok && !t.stop && t.state != ST_END) {
+        if (t.state == ST_HEADER && t.blen == 0 && t.nentries > 0 && t.zero_blocks == 0) {
+            finding(&t, "tar-truncated", SIGN_SEVERITY_WARNING, NULL,
+                    "%s: the tar has no end-of-archive marker (two zero blocks)", what);
+        } else if (!(t.state == ST_HEADER && t.blen == 0)) {
+            finding(&t, "tar-truncated", SIGN_SEVERITY_DANGER, NULL,
+                    "%s: the tar stream ends inside an entry or header: the layer is truncated", what);
+        }
+    }
+    if (t.nentries == 0 && ok && !t.stop) {
+        finding(&t, "tar-empty", SIGN_SEVERITY_INFO, NULL, "%s: the layer has no entries", what);
+    }
+    if ((r = raw_drain(&s)) != 0) {
+        goto out;
+    }
+    if ((r = sign_digest_final(l->digest, sizeof(l->digest), &mdlen, s.ctx)) != 0) {
+        goto out;
+    }
+    l->size = s.pos;
+    if (ok && !t.stop) {
+        if ((r = sign_digest_final(l->diff_id, sizeof(l->diff_id), &mdlen, uctx)) != 0) {
+            goto out;
+        }
+        l->has_diff_id = 1;
+    }
+    if ((r = check_layer(&t)) != 0) {
+        goto out;
+    }
+    r = 0;
+out:
+    if (ar != NULL) {
+        archive_read_free(ar);
+    }
+    ext_clear(&t);
+    free(t.meta);
+    free(t.head);
+    sign_digest_free(t.ctx);
+    sign_digest_free(s.ctx);
+    sign_digest_free(uctx);
+    free(s.buf);
+    return r;
+}
+
+/* ---- detection and indexing of uncompressed tars ------------------------------------ */
+
+static int pread_full(int fd, void *buf, size_t n, uint64_t off)
+{
+    size_t got = 0;
+
+    while (got < n) {
+        ssize_t k = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
+
+        if (k < 0 && errno == EINTR) {
+            continue;
+        }
+        if (k <= 0) {
+            return -1;
+        }
+        got += (size_t)k;
+    }
+    return 0;
+}
+
+void sign__tar_members_free(sign__tar_member *m, size_t n)
+{
+    for (size_t i = 0; m != NULL && i < n; i++) {
+        free(m[i].name);
+    }
+    free(m);
+}
+
+int sign__tar_index(sign__tar_member **out, size_t *n, int fd, uint64_t size, const char *path,
+                    const sign_limits *lim)
+{
+    sign__tar_member *v = NULL;
+    size_t cnt = 0, cap = 0;
+    uint64_t off = 0;
+    unsigned char blk[512];
+    char *gname = NULL;
+    pax x;
+    int r;
+
+    *out = NULL;
+    *n = 0;
+    memset(&x, 0, sizeof(x));
+    while (off + 512 <= size) {
+        hdr h;
+        uint64_t dsize;
+
+        if (pread_full(fd, blk, 512, off) != 0) {
+            r = sign__error(SIGN_EIO, "%s: read error at offset %llu", path, (unsigned long long)off);
+            goto out;
+        }
+        if (all_zero(blk, 512)) {
+            break;
+        }
+        if (hdr_parse(&h, blk) != 0) {
+            r = sign__error(SIGN_EPARSE, "%s: invalid tar header at offset %llu", path, (unsigned long long)off);
+            goto out;
+        }
+        off += 512;
+        dsize = x.has_size ? x.size : h.size;
+        if (dsize > size - off) {
+            r = sign__error(SIGN_EPARSE, "%s: tar member at offset %llu runs past the end of the file", path,
+                            (unsigned long long)off);
+            goto out;
+        }
+        if (h.type == 'x' || h.type == 'L') {
+            unsigned char *m;
+
+            if (h.size > SIGN__TAR_META_MAX) {
+                r = sign__error(SIGN_ELIMIT, "%s: extended tar header too large at offset %llu", path,
+                                (unsigned long long)off);
+                goto out;
+            }
+            if ((m = malloc((size_t)h.size + 1)) == NULL) {
+                r = sign__error(SIGN_ENOMEM, "out of memory");
+                goto out;
+            }
+            if (pread_full(fd, m, (size_t)h.size, off) != 0) {
+                free(m);
+                r = sign__error(SIGN_EIO, "%s: read error at offset %llu", path, (unsigned long long)off);
+                goto out;
+            }
+            m[h.size] = '\0';
+            if (h.type == 'L') {
+                free(gname);
+                gname = strndup((char *)m, (size_t)h.size);
+                r = gname == NULL ? sign__error(SIGN_ENOMEM, "out of memory") : 0;
+            } else {
+                r = pax_parse(&x, m, (size_t)h.size);
+                r = r == -2  ? sign__error(SIGN_ENOMEM, "out of memory")
+                    : r != 0 ? sign__error(SIGN_EPARSE, "%s: malformed pax header at offset %llu", path,
+                                           (unsigned long long)off)
+                             : 0;
+            }
+            free(m);
+            if (r != 0) {
+                goto out;
+            }
+            off += (h.size + 511) / 512 * 512;
+            continue;
+        }
+        if (h.type != 'g') {
+            if (cnt >= lim->archive_max_entries) {
+                r = sign__error(SIGN_ELIMIT, "%s: more than %llu members", path,
+                                (unsigned long long)lim->archive_max_entries);
+                goto out;
+            }
+            if (cnt == cap) {
+                size_t nc = cap ? cap * 2 : 32;
+                sign__tar_member *nv = realloc(v, nc * sizeof(*nv));
+
+                if (nv == NULL) {
+                    r = sign__error(SIGN_ENOMEM, "out of memory");
+                    goto out;
+                }
+                v = nv;
+                cap = nc;
+            }
+            if ((v[cnt].name = norm_dup(x.path != NULL ? x.path : gname != NULL ? gname : h.name)) == NULL) {
+                r = sign__error(SIGN_ENOMEM, "out of memory");
+                goto out;
+            }
+            v[cnt].type = h.type;
+            if (v[cnt].type == '\0') {
+                v[cnt].type = '0';
+            }
+            v[cnt].off = off;
+            v[cnt].size = h.type == '1' || h.type == '2' || h.type == '5' ? 0 : dsize;
+            cnt++;
+        }
+        pax_clear(&x);
+        free(gname);
+        gname = NULL;
+        off += (dsize + 511) / 512 * 512;
+    }
+    *out = v;
+    *n = cnt;
+    v = NULL;
+    cnt = 0;
+    r = 0;
+out:
+    pax_clear(&x);
+    free(gname);
+    sign__tar_members_free(v, cnt);
+    return r;
+}
+
+int sign__tar_detect(int *kind, int fd, uint64_t size, const char *path)
+{
+    unsigned char b[512];
+    hdr h;
+
+    *kind = 0;
+    if (size < 6) {
+        return 0;
+    }
+    memset(b, 0, sizeof(b));
+    if (pread_full(fd, b, size < 512 ? (size_t)size : 512, 0) != 0) {
+        return sign__error(SIGN_EIO, "%s: cannot read: %s", path, strerror(errno));
+    }
+    if ((b[0] == 0x1f && b[1] == 0x8b) || (b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd) ||
+        (b[0] == 0xfd && memcmp(b + 1, "7zXZ", 4) == 0) || (b[0] == 'B' && b[1] == 'Z' && b[2] == 'h')) {
+        /* Compressed: a layer when the first decompressed block is a tar header. */
+        rawsrc s;
+        struct archive *ar;
+        struct archive_entry *ae;
+        unsigned char first[512];
+        size_t got = 0;
+        int r = 0;
+
+        memset(&s, 0, sizeof(s));
+        s.fd = fd;
+        s.len = size < 4 * RAW_READ ? size : 4 * RAW_READ;
+        s.what = path;
+        if ((s.buf = malloc(RAW_READ)) == NULL || sign_digest_new(&s.ctx, SIGN_DIGEST_SHA256) != 0) {
+            free(s.buf);
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        ar = open_filters(&s);
+        if (ar != NULL && archive_read_next_header(ar, &ae) == ARCHIVE_OK) {
+            while (got < 512) {
+                const void *buf;
+                size_t n;
+                la_int64_t o;
+
+                if (archive_read_data_block(ar, &buf, &n, &o) != ARCHIVE_OK) {
+                    break;
+                }
+                n = n < 512 - got ? n : 512 - got;
+                memcpy(first + got, buf, n);
+                got += n;
+            }
+        }
+        if (got == 512 && hdr_parse(&h, first) == 0) {
+            *kind = 1;
+        }
+        if (ar == NULL) {
+            r = sign__error(SIGN_ENOMEM, "out of memory");
+        } else {
+            archive_read_free(ar);
+        }
+        sign_digest_free(s.ctx);
+        free(s.buf);
+        return r;
+    }
+    if (size < 512 || hdr_parse(&h, b) != 0) {
+        return 0;
+    }
+    *kind = 1;
+    {
+        /* An uncompressed tar: a docker save archive when it holds manifest.json or oci-layout at the top. */
+        static const sign_limits idx_lim = SIGN_LIMITS_INIT;
+        sign__tar_member *m = NULL;
+        size_t n = 0;
+
+        if (sign__tar_index(&m, &n, fd, size, path, &idx_lim) != 0) {
+            sign__error_clear();
+            return 0;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (m[i].type == '0' &&
+                (strcmp(m[i].name, "manifest.json") == 0 || strcmp(m[i].name, "oci-layout") == 0)) {
+                *kind = 2;
+            }
+        }
+        sign__tar_members_free(m, n);
+    }
+    return 0;
+}
