@@ -35,7 +35,9 @@ typedef struct sign_check {
 } sign_check;
 
 /* Flags of sign_verify_options. */
-#define SIGN_VERIFY_ENTRIES 0x1u /* re-hash every archive entry and compare with the manifest */
+#define SIGN_VERIFY_ENTRIES 0x1u   /* re-hash every archive entry and compare with the manifest */
+#define SIGN_VERIFY_FETCH_CRL 0x4u /* fetch CRLs from certificates' distribution points (http://); see
+                                      crl_cache_dir. Without it nothing touches the network. */
 
 typedef struct sign_verify_options {
     unsigned int version;
@@ -46,12 +48,15 @@ typedef struct sign_verify_options {
     int64_t at; /* judge as of this time; 0: now */
     unsigned int flags;
     const sign_limits *limits; /* NULL: defaults */
+    /* version 3 (version 2 added OCI fields on another branch; versions 1 and 2 are still accepted): */
+    const char *crl_cache_dir;   /* with SIGN_VERIFY_FETCH_CRL: cache of fetched CRLs, or NULL: none */
+    unsigned int crl_timeout_ms; /* with SIGN_VERIFY_FETCH_CRL: per fetch; 0: 10 s */
 } sign_verify_options;
 
-#define SIGN_VERIFY_OPTIONS_VERSION 1
+#define SIGN_VERIFY_OPTIONS_VERSION 3
 #define SIGN_VERIFY_OPTIONS_INIT                                                                                     \
     {                                                                                                                \
-        SIGN_VERIFY_OPTIONS_VERSION, NULL, 0, NULL, 0, 0, 0, NULL                                                    \
+        SIGN_VERIFY_OPTIONS_VERSION, NULL, 0, NULL, 0, 0, 0, NULL, NULL, 0                                           \
     }
 
 typedef struct sign_verify_result sign_verify_result;
