@@ -228,7 +228,7 @@ int sign__http_get(unsigned char **out, size_t *outlen, const char *url, unsigne
     char *user = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL, *frag = NULL, *req = NULL;
     char *redir = NULL, *body = NULL;
     OSSL_HTTP_REQ_CTX *rctx = NULL;
-    BIO *bio = NULL, *resp;
+    BIO *bio = NULL, *resp = NULL;
     sigset_t pipe_set, old_set;
     struct timespec zero = {0, 0};
     int64_t deadline, left;
@@ -326,6 +326,7 @@ int sign__http_get(unsigned char **out, size_t *outlen, const char *url, unsigne
     *outlen = (size_t)len;
     r = 0;
 out:
+    BIO_free(resp); /* the response BIO is the caller's (up-referenced by OSSL_HTTP_exchange) */
     OSSL_HTTP_close(rctx, r == 0);
     BIO_free_all(bio);
     OPENSSL_free(redir);
