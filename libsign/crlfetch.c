@@ -179,9 +179,8 @@ static void exchange_cause(char *why, size_t whysize, unsigned int timeout_ms, s
             snprintf(first, sizeof(first), "%s%s%s", rs != NULL ? rs : "error", d[0] != '\0' ? ": " : "", d);
         }
         found = 1;
-        if (lib == ERR_LIB_BIO && (reason == BIO_R_TRANSFER_TIMEOUT || reason == BIO_R_CONNECT_TIMEOUT)) {
-            whyf(why, whysize, "timed out waiting for the response (limit %s)", lim);
-        } else if (lib == ERR_LIB_HTTP && reason == HTTP_R_RETRY_TIMEOUT) {
+        if ((lib == ERR_LIB_BIO && (reason == BIO_R_TRANSFER_TIMEOUT || reason == BIO_R_CONNECT_TIMEOUT)) ||
+            (lib == ERR_LIB_HTTP && reason == HTTP_R_RETRY_TIMEOUT)) {
             whyf(why, whysize, "timed out waiting for the response (limit %s)", lim);
         } else if (lib == ERR_LIB_HTTP && reason == HTTP_R_RECEIVED_ERROR) {
             const char *code = strstr(d, "code=");
@@ -296,8 +295,9 @@ int sign__http_get(unsigned char **out, size_t *outlen, const char *url, unsigne
     }
     if (resp == NULL) {
         if (redir != NULL) {
-            whyf(why, whysize, "redirected to %.300s, which signet does not follow; put the final URL in the "
-                               "certificate or name the CRL in the policy",
+            whyf(why, whysize,
+                 "redirected to %.300s, which signet does not follow; put the final URL in the "
+                 "certificate or name the CRL in the policy",
                  redir);
             ERR_clear_error();
         } else {

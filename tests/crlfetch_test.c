@@ -728,9 +728,9 @@ Test(crlfetch, schemes_redirects_and_refused, .init = cf_setup, .fini = cf_teard
     int closed_port;
 
     /* Only http:// is fetched: ldap:// and https:// are refused with a note, never a pass. */
-    cr_assert_eq(cf_lib_verify(&res, "ldap://ldap.example/cn=CF%20Intermediate?certificateRevocationList", NULL,
-                               NULL, 2000),
-                 SIGN_EREVOKED);
+    cr_assert_eq(
+        cf_lib_verify(&res, "ldap://ldap.example/cn=CF%20Intermediate?certificateRevocationList", NULL, NULL, 2000),
+        SIGN_EREVOKED);
     cr_assert_str_eq(res.reason, "CRL_FETCH_FAILED", "%s", res.message);
     cr_assert(strstr(res.message, "only http://") != NULL, "%s", res.message);
     cr_assert_eq(cf_lib_verify(&res, "https://127.0.0.1:1/int.crl", NULL, NULL, 2000), SIGN_EREVOKED);

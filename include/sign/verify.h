@@ -35,9 +35,10 @@ typedef struct sign_check {
 } sign_check;
 
 /* Flags of sign_verify_options. */
-#define SIGN_VERIFY_ENTRIES 0x1u   /* re-hash every archive entry and compare with the manifest */
-#define SIGN_VERIFY_FETCH_CRL 0x4u /* fetch CRLs from certificates' distribution points (http://); see
-                                      crl_cache_dir. Without it nothing touches the network. */
+#define SIGN_VERIFY_ENTRIES 0x1u /* re-hash every archive entry and compare with the manifest */
+#define SIGN_VERIFY_FETCH_CRL                                                                                        \
+    0x4u /* fetch CRLs from certificates' distribution points (http://); see                                         \
+            crl_cache_dir. Without it nothing touches the network. */
 
 typedef struct sign_verify_options {
     unsigned int version;
