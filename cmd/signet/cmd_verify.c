@@ -303,7 +303,8 @@ int cmd_verify(int argc, char **argv)
         rc = out_usage_error("verify", "no artifact given");
         goto out;
     }
-    if ((rc = crl_options(&opts, &crl_cache, crl_cache_arg, crl_timeout_arg)) != 0) {
+    if ((r = crl_options(&opts, &crl_cache, crl_cache_arg, crl_timeout_arg)) != 0) {
+        rc = r;
         goto out;
     }
     if ((event_fd = out_event_open("verify", event_log)) == -2) {
