@@ -273,9 +273,23 @@ int sign__http_get(unsigned char **out, size_t *outlen, const char *url, unsigne
         r = sign__ossl_error(SIGN_ENOMEM, "out of memory");
         goto out;
     }
-    /* OpenSSL counts whole seconds: round the time left up. */
+    /*
+     * OpenSSL counts whole seconds of time(): its limit ends when time()
+     * reaches now + secs, which may be only a moment away within the current
+     * second. Count from the start of this second so that it never ends
+     * before the time left (a silent server: up to two seconds after, as
+     * each wait is whole seconds from its start).
+     */
     left = deadline - mono_ms();
-    secs = left <= 0 ? 1 : (int)((left + 999) / 1000);
+    {
+        struct timespec rt;
+        int64_t into = 0;
+
+        if (clock_gettime(CLOCK_REALTIME, &rt) == 0) {
+            into = rt.tv_nsec / 1000000;
+        }
+        secs = left <= 0 ? 1 : (int)((left + into + 999) / 1000);
+    }
     /* Our own connected BIO: OpenSSL uses no proxy (and reads no proxy variables) then. */
     if ((rctx = OSSL_HTTP_open(host, port, NULL, NULL, 0, bio, bio, NULL, NULL, 0, secs)) == NULL ||
         OSSL_HTTP_set1_request(rctx, req, NULL, NULL, NULL, NULL, 1, max, secs, 0) != 1) {
