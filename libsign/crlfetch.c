@@ -355,13 +355,23 @@ out:
     return r;
 }
 
-/* The fullName URIs of cert's CRL distribution points, in order (at most CRL_MAX_URIS). */
-static int dp_uris(char **uris, size_t *n, X509 *cert)
+/*
+ * The fullName URIs of cert's CRL distribution points, in order (at most
+ * CRL_MAX_URIS). An extension that is present but cannot be decoded (or is
+ * there twice) is SIGN_EREVOKED with why set: never read as "no extension".
+ */
+static int dp_uris(char **uris, size_t *n, X509 *cert, char *why, size_t whysize)
 {
-    STACK_OF(DIST_POINT) *dps = X509_get_ext_d2i(cert, NID_crl_distribution_points, NULL, NULL);
-    int r = 0;
+    int crit = -1, r = 0;
+    STACK_OF(DIST_POINT) *dps = X509_get_ext_d2i(cert, NID_crl_distribution_points, &crit, NULL);
 
     *n = 0;
+    if (dps == NULL && crit != -1) {
+        ERR_clear_error();
+        whyf(why, whysize, "its CRL distribution points extension cannot be decoded%s",
+             crit == -2 ? " (it appears more than once)" : "");
+        return SIGN_EREVOKED;
+    }
     for (int i = 0; dps != NULL && i < sk_DIST_POINT_num(dps); i++) {
         const DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
 
@@ -475,7 +485,7 @@ int sign__crl_fetch_cert(sign_x509_crls **out, char *url, size_t urlsize, int *c
     *cached = 0;
     url[0] = '\0';
     why[0] = '\0';
-    if ((r = dp_uris(uris, &n, cert)) != 0) {
+    if ((r = dp_uris(uris, &n, cert, why, whysize)) != 0) {
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
