@@ -67,6 +67,9 @@ typedef struct vctx {
     int64_t at;
     int entries;
     const char *tree; /* --tree DIR, or NULL */
+    int fetch_crl;               /* SIGN_VERIFY_FETCH_CRL (options version 3) */
+    const char *crl_cache_dir;   /* with fetch_crl */
+    unsigned int crl_timeout_ms; /* with fetch_crl */
 } vctx;
 
 const char *sign_check_status_name(sign_check_status s)
@@ -468,6 +471,11 @@ static int cert_trust(vctx *c, vb *b, int *go_on)
     }
     o.at = c->at;
     o.signing_time = b->has_signing_time ? &b->signing_time : NULL;
+    if (c->fetch_crl) {
+        o.flags |= SIGN_X509_FETCH_CRL;
+        o.crl_cache_dir = c->crl_cache_dir;
+        o.crl_timeout_ms = c->crl_timeout_ms;
+    }
     memset(&first, 0, sizeof(first));
     for (size_t i = 0; i < p->nroots; i++) {
         const sign__policy_root *rt = &p->roots[i];
@@ -1374,6 +1382,12 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     c.limits = sign__limits(opts->limits);
     c.at = opts->at != 0 ? opts->at : sign__now();
     c.entries = policy->require_entries || (opts->flags & SIGN_VERIFY_ENTRIES) != 0;
+    /* Fields of version 3 only when the caller has them; the network only when asked. */
+    c.fetch_crl = (opts->flags & SIGN_VERIFY_FETCH_CRL) != 0;
+    if (opts->version >= 3) {
+        c.crl_cache_dir = opts->crl_cache_dir;
+        c.crl_timeout_ms = opts->crl_timeout_ms;
+    }
     if ((res = calloc(1, sizeof(*res))) == NULL || (arts = calloc(n, sizeof(*arts))) == NULL ||
         (res->artifacts = calloc(n, sizeof(*res->artifacts))) == NULL) {
         r = sign__error(SIGN_ENOMEM, "out of memory");

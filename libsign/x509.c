@@ -17,14 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "internal.h"
-
-struct sign_x509_certs {
-    STACK_OF(X509) * sk;
-};
-
-struct sign_x509_crls {
-    STACK_OF(X509_CRL) * sk;
-};
+#include "x509_internal.h"
 
 /* Longest passphrase asked for a PKCS#12 file. */
 #define P12_PASS_MAX 1024
@@ -901,6 +894,81 @@ out:
     return r;
 }
 
+/*
+ * Revocation of cert with online CRLs: the CRL of its distribution points
+ * (fetched or cached) joins the policy's CRLs, and the same rules judge them
+ * all. A certificate without a distribution point is judged by the policy's
+ * CRLs alone (none: not checked). online collects what was used.
+ */
+static int check_revocation_online(sign_x509_result *res, X509 *cert, X509 *issuer, const sign_x509_crls *policy,
+                                   const sign__crl_fetch_opts *fo, int64_t now, const int64_t *signing_time,
+                                   char *online, size_t onlinesize)
+{
+    sign_x509_crls *fetched = NULL, *all = NULL;
+    char url[2048], why[768], who[256], iss[256], named[256];
+    int cached = 0, r;
+    size_t used;
+
+    name_text(who, sizeof(who), X509_get_subject_name(cert));
+    r = sign__crl_fetch_cert(&fetched, url, sizeof(url), &cached, cert, issuer, fo, why, sizeof(why));
+    if (r == SIGN_EREVOKED) {
+        r = fail(res, SIGN_EREVOKED, "CRL_FETCH_FAILED",
+                 "the CRL of certificate %s could not be fetched from its distribution points: %s; its revocation "
+                 "status is unknown - check the network and the CRL server, or name the issuer's CRL in the policy "
+                 "and verify without --fetch-crl",
+                 who, why);
+        goto out;
+    }
+    if (r != 0) {
+        goto out;
+    }
+    used = strlen(online);
+    if (fetched == NULL) {
+        snprintf(online + used, onlinesize - used, "%s%s: no CRL distribution point", used > 0 ? "; " : "", who);
+        r = sign_x509_crls_count(policy) > 0 ? check_revocation(res, cert, issuer, policy, now, signing_time) : 0;
+        goto out;
+    }
+    snprintf(online + used, onlinesize - used, "%s%s: CRL from %s (%s)", used > 0 ? "; " : "", who, url,
+             cached ? "cached" : "fetched");
+    name_text(iss, sizeof(iss), X509_get_subject_name(issuer));
+    for (int i = 0; i < sk_X509_CRL_num(fetched->sk); i++) {
+        X509_CRL *crl = sk_X509_CRL_value(fetched->sk, i);
+
+        if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0) {
+            name_text(named, sizeof(named), X509_CRL_get_issuer(crl));
+            r = fail(res, SIGN_EREVOKED, "CRL_SIGNATURE_INVALID",
+                     "the CRL fetched from %s names %s as its issuer, not %s, the issuer of %s; it cannot say "
+                     "whether %s is revoked - fix the distribution point or the CRL server",
+                     url, named, iss, who, who);
+            goto out;
+        }
+    }
+    /* Policy CRLs and fetched ones together: signatures, freshness of the newest, entries of all. */
+    if ((r = sign_x509_crls_new(&all)) != 0) {
+        goto out;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        const sign_x509_crls *src = pass == 0 ? policy : fetched;
+
+        for (size_t i = 0; i < sign_x509_crls_count(src); i++) {
+            X509_CRL *crl = sk_X509_CRL_value(src->sk, (int)i);
+
+            if (X509_CRL_up_ref(crl) != 1) {
+                r = sign__ossl_error(SIGN_ENOMEM, "out of memory");
+                goto out;
+            }
+            if ((r = crls_push(all, crl, "CRLs")) != 0) {
+                goto out;
+            }
+        }
+    }
+    r = check_revocation(res, cert, issuer, all, now, signing_time);
+out:
+    sign_x509_crls_free(fetched);
+    sign_x509_crls_free(all);
+    return r;
+}
+
 /* Is the name the subject of a self-signed certificate in the list given? */
 static int names_ignored_root(const STACK_OF(X509) * ignored, const X509_NAME *n)
 {
@@ -953,7 +1021,9 @@ static int chain_error(sign_x509_result *res, X509_STORE_CTX *ctx, const STACK_O
 int sign_x509_verify(sign_x509_result *res, const sign_x509_certs *chain, const sign_x509_trust *trust,
                      const sign_x509_verify_options *opts)
 {
-    sign_x509_verify_options dflt = SIGN_X509_VERIFY_OPTIONS_INIT;
+    sign_x509_verify_options o = SIGN_X509_VERIFY_OPTIONS_INIT;
+    sign__crl_fetch_opts fo;
+    char online[sizeof(res->note)] = "";
     X509_STORE *store = NULL;
     X509_STORE_CTX *ctx = NULL;
     STACK_OF(X509) *untrusted = NULL, *ignored = NULL, *built = NULL;
@@ -968,12 +1038,23 @@ int sign_x509_verify(sign_x509_result *res, const sign_x509_certs *chain, const 
     }
     memset(res, 0, sizeof(*res));
     res->reason = "OK";
-    if (opts == NULL) {
-        opts = &dflt;
+    if (opts != NULL && (opts->version < 1 || opts->version > SIGN_X509_VERIFY_OPTIONS_VERSION)) {
+        r = sign__error(SIGN_EINVAL, "sign_x509_verify: unknown options version %u", opts->version);
+        goto out;
     }
-    if (trust == NULL || trust->version != SIGN_X509_TRUST_VERSION ||
-        opts->version != SIGN_X509_VERIFY_OPTIONS_VERSION || sign_x509_certs_count(trust->roots) == 0) {
-        r = sign__error(SIGN_EINVAL, "sign_x509_verify: no trust anchors or unknown options version");
+    /* Version 1 callers have no fields past signing_time. */
+    if (opts != NULL) {
+        o.at = opts->at;
+        o.signing_time = opts->signing_time;
+        if (opts->version >= 2) {
+            o.flags = opts->flags;
+            o.crl_cache_dir = opts->crl_cache_dir;
+            o.crl_timeout_ms = opts->crl_timeout_ms;
+        }
+    }
+    opts = &o;
+    if (trust == NULL || trust->version != SIGN_X509_TRUST_VERSION || sign_x509_certs_count(trust->roots) == 0) {
+        r = sign__error(SIGN_EINVAL, "sign_x509_verify: no trust anchors or unknown trust version");
         goto out;
     }
     if ((leaf = cert_at(chain, 0)) == NULL) {
@@ -1094,12 +1175,32 @@ int sign_x509_verify(sign_x509_result *res, const sign_x509_certs *chain, const 
         }
     }
     /* Revocation of every certificate below the root, when the root names CRLs. */
-    if (sign_x509_crls_count(trust->crls) > 0) {
+    if (sign_x509_crls_count(trust->crls) > 0 && (opts->flags & SIGN_X509_FETCH_CRL) == 0) {
         for (int i = 0; i + 1 < n; i++) {
             if ((r = check_revocation(res, sk_X509_value(built, i), sk_X509_value(built, i + 1), trust->crls, now,
                                       opts->signing_time)) != 0) {
                 goto out;
             }
+        }
+    }
+    /* ... and with online CRLs from the distribution points, only when asked. */
+    if ((opts->flags & SIGN_X509_FETCH_CRL) != 0) {
+        fo.cache_dir = opts->crl_cache_dir;
+        fo.timeout_ms = opts->crl_timeout_ms != 0 ? opts->crl_timeout_ms : SIGN_X509_CRL_TIMEOUT_MS;
+        fo.max_bytes = SIGN_X509_CRL_FETCH_MAX;
+        fo.now = now;
+        for (int i = 0; i + 1 < n; i++) {
+            if ((r = check_revocation_online(res, sk_X509_value(built, i), sk_X509_value(built, i + 1), trust->crls,
+                                             &fo, now, opts->signing_time, online, sizeof(online))) != 0) {
+                goto out;
+            }
+        }
+        if (res->note[0] == '\0') {
+            snprintf(res->note, sizeof(res->note), "online revocation: %s", online);
+        } else {
+            size_t used = strlen(res->note);
+
+            snprintf(res->note + used, sizeof(res->note) - used, "; online revocation: %s", online);
         }
     }
     r = 0;

@@ -1,4 +1,5 @@
 /* signet verify: artifacts + bundles + trust policy -> verdict and exit code. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,8 @@
 
 static const char verify_usage[] =
     "usage: signet verify -p POLICY [-b BUNDLE]... [--json] [--entries] [--tree DIR]\n"
-    "                     [--ref NAME] [--all] [--at TIME] ARTIFACT...\n"
+    "                     [--ref NAME] [--all] [--at TIME]\n"
+    "                     [--fetch-crl [--crl-cache DIR] [--crl-timeout SECONDS]] ARTIFACT...\n"
     "\n"
     "Verify artifacts against Sigstore bundles under a trust policy. Without -b,\n"
     "ARTIFACT.sigstore.json beside each artifact is used.\n"
@@ -26,6 +28,11 @@ static const char verify_usage[] =
     "      --at TIME        judge as of TIME (RFC 3339 UTC) instead of now\n"
     "      --event-log FILE append one JSON event line with the decision to FILE\n"
     "      --syslog         send the event to syslog (facility auth)\n"
+    "      --fetch-crl      fetch CRLs from the certificates' http:// distribution points\n"
+    "                       (without it nothing touches the network)\n"
+    "      --crl-cache DIR  cache of fetched CRLs (default $XDG_CACHE_HOME/signet/crl,\n"
+    "                       else ~/.cache/signet/crl)\n"
+    "      --crl-timeout SECONDS  limit for each CRL fetch, 1 to 600 (default 10)\n"
     "  -h, --help           show this help (alone)\n"
     "  --                   end of options: put it before artifact names you do not control\n"
     "\n"
@@ -128,15 +135,82 @@ static void print_human(const sign_verify_result *res, int r, const char *policy
     }
 }
 
+/*
+ * --fetch-crl, --crl-cache, --crl-timeout into opts. The default cache is
+ * resolved here (the library reads no environment): $XDG_CACHE_HOME/signet/crl
+ * when that variable is an absolute path, else $HOME/.cache/signet/crl, else
+ * no cache. Returns 0 or an exit code.
+ */
+static int crl_options(sign_verify_options *opts, char **cache, const char *cache_arg, const char *timeout_arg)
+{
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    size_t n;
+
+    *cache = NULL;
+    if ((opts->flags & SIGN_VERIFY_FETCH_CRL) == 0) {
+        if (cache_arg != NULL || timeout_arg != NULL) {
+            return out_usage_error("verify", "%s is only used with --fetch-crl",
+                                   cache_arg != NULL ? "--crl-cache" : "--crl-timeout");
+        }
+        return 0;
+    }
+    if (timeout_arg != NULL) {
+        char *end = NULL;
+        long secs;
+
+        errno = 0;
+        secs = strtol(timeout_arg, &end, 10);
+        if (errno != 0 || end == timeout_arg || *end != '\0' || secs < 1 || secs > 600) {
+            return out_usage_error("verify", "--crl-timeout %s: give whole seconds from 1 to 600", timeout_arg);
+        }
+        opts->crl_timeout_ms = (unsigned int)secs * 1000u;
+    }
+    if (cache_arg != NULL) {
+        if (cache_arg[0] == '\0') {
+            return out_usage_error("verify", "--crl-cache: empty directory name");
+        }
+        opts->crl_cache_dir = cache_arg;
+        return 0;
+    }
+    if (xdg != NULL && xdg[0] == '/') {
+        n = strlen(xdg) + sizeof("/signet/crl");
+        if ((*cache = malloc(n)) != NULL) {
+            snprintf(*cache, n, "%s/signet/crl", xdg);
+        }
+    } else if (home != NULL && home[0] == '/') {
+        n = strlen(home) + sizeof("/.cache/signet/crl");
+        if ((*cache = malloc(n)) != NULL) {
+            snprintf(*cache, n, "%s/.cache/signet/crl", home);
+        }
+    } else {
+        return 0; /* no cache: every verification fetches */
+    }
+    if (*cache == NULL) {
+        cli_error("out of memory");
+        return EXIT_USAGE;
+    }
+    opts->crl_cache_dir = *cache;
+    return 0;
+}
+
 int cmd_verify(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"policy", required_argument, NULL, 'p'}, {"bundle", required_argument, NULL, 'b'},
-        {"json", no_argument, NULL, 'J'},         {"entries", no_argument, NULL, 'E'},
-        {"at", required_argument, NULL, 'T'},     {"event-log", required_argument, NULL, 'L'},
-        {"syslog", no_argument, NULL, 'S'},       {"ref", required_argument, NULL, 'R'},
-        {"all", no_argument, NULL, 'a'},          {"tree", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"policy", required_argument, NULL, 'p'},
+        {"bundle", required_argument, NULL, 'b'},
+        {"json", no_argument, NULL, 'J'},
+        {"entries", no_argument, NULL, 'E'},
+        {"at", required_argument, NULL, 'T'},
+        {"event-log", required_argument, NULL, 'L'},
+        {"syslog", no_argument, NULL, 'S'},
+        {"ref", required_argument, NULL, 'R'},
+        {"all", no_argument, NULL, 'a'},
+        {"tree", required_argument, NULL, 't'},
+        {"fetch-crl", no_argument, NULL, 'F'},
+        {"crl-cache", required_argument, NULL, 'C'},
+        {"crl-timeout", required_argument, NULL, 'O'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     sign_verify_options opts = SIGN_VERIFY_OPTIONS_INIT;
     const char *policy_path = NULL, *event_log = NULL;
@@ -146,7 +220,8 @@ int cmd_verify(int argc, char **argv)
     int json = 0, help = 0, have_at = 0, c, r, rc = EXIT_USAGE;
     sign_policy *policy = NULL;
     sign_verify_result *res = NULL;
-    char *js = NULL;
+    char *js = NULL, *crl_cache = NULL;
+    const char *crl_cache_arg = NULL, *crl_timeout_arg = NULL;
 
     bundles = calloc((size_t)argc + 1, sizeof(*bundles));
     if (bundles == NULL) {
@@ -199,6 +274,21 @@ int cmd_verify(int argc, char **argv)
             event_log = optarg;
             break;
         case 'S': use_syslog = 1; break;
+        case 'F': opts.flags |= SIGN_VERIFY_FETCH_CRL; break;
+        case 'C':
+            if (crl_cache_arg != NULL) {
+                rc = out_usage_error("verify", "--crl-cache given twice");
+                goto out;
+            }
+            crl_cache_arg = optarg;
+            break;
+        case 'O':
+            if (crl_timeout_arg != NULL) {
+                rc = out_usage_error("verify", "--crl-timeout given twice");
+                goto out;
+            }
+            crl_timeout_arg = optarg;
+            break;
         case 'h': help = 1; break;
         default: rc = out_getopt_error("verify", c, argv); goto out;
         }
@@ -222,6 +312,10 @@ int cmd_verify(int argc, char **argv)
     }
     if (optind >= argc) {
         rc = out_usage_error("verify", "no artifact given");
+        goto out;
+    }
+    if ((r = crl_options(&opts, &crl_cache, crl_cache_arg, crl_timeout_arg)) != 0) {
+        rc = r;
         goto out;
     }
     if ((event_fd = out_event_open("verify", event_log)) == -2) {
@@ -275,6 +369,7 @@ out:
         close(event_fd);
     }
     free(js);
+    free(crl_cache);
     sign_verify_result_free(res);
     sign_policy_free(policy);
     free(bundles);

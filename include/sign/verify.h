@@ -37,6 +37,9 @@ typedef struct sign_check {
 /* Flags of sign_verify_options. */
 #define SIGN_VERIFY_ENTRIES 0x1u    /* re-hash every archive entry and compare with the manifest */
 #define SIGN_VERIFY_ALL_IMAGES 0x2u /* OCI layouts: the whole index (as signed with --all) */
+#define SIGN_VERIFY_FETCH_CRL                                                                                        \
+    0x4u /* fetch CRLs from certificates' distribution points (http://); see                                         \
+            crl_cache_dir. Without it nothing touches the network. */
 
 typedef struct sign_verify_options {
     unsigned int version;
@@ -50,12 +53,15 @@ typedef struct sign_verify_options {
     /* version 2: */
     const char *ref;  /* OCI layouts: the image by org.opencontainers.image.ref.name, or NULL */
     const char *tree; /* a directory (unpacked root file system or extracted zip) to compare with the entries */
+    /* version 3: */
+    const char *crl_cache_dir;   /* with SIGN_VERIFY_FETCH_CRL: cache of fetched CRLs, or NULL: none */
+    unsigned int crl_timeout_ms; /* with SIGN_VERIFY_FETCH_CRL: per fetch; 0: 10 s */
 } sign_verify_options;
 
-#define SIGN_VERIFY_OPTIONS_VERSION 2
+#define SIGN_VERIFY_OPTIONS_VERSION 3
 #define SIGN_VERIFY_OPTIONS_INIT                                                                                     \
     {                                                                                                                \
-        SIGN_VERIFY_OPTIONS_VERSION, NULL, 0, NULL, 0, 0, 0, NULL, NULL, NULL                                        \
+        SIGN_VERIFY_OPTIONS_VERSION, NULL, 0, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0                               \
     }
 
 typedef struct sign_verify_result sign_verify_result;

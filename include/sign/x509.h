@@ -91,23 +91,35 @@ typedef struct sign_x509_trust {
         SIGN_X509_TRUST_VERSION, NULL, NULL, NULL, NULL, NULL, 0                                                     \
     }
 
+/* Flags of sign_x509_verify_options (version 2). */
+#define SIGN_X509_FETCH_CRL 0x1u /* fetch CRLs from the chain's http:// CRL distribution points */
+
+/* Default total time for one CRL fetch (connect, request, response), and the response size limit. */
+#define SIGN_X509_CRL_TIMEOUT_MS 10000u
+#define SIGN_X509_CRL_FETCH_MAX (16u * 1024u * 1024u)
+
 typedef struct sign_x509_verify_options {
     unsigned int version;
     int64_t at;                  /* "now" for CRL freshness, and for validity without a signing time; 0: now */
     const int64_t *signing_time; /* a trusted (timestamp-proven) signing time, or NULL */
+    /* version 2: online revocation (only with SIGN_X509_FETCH_CRL; otherwise nothing touches the network) */
+    unsigned int flags;
+    const char *crl_cache_dir;   /* directory of fetched CRLs (created 0700 if missing), or NULL: no cache */
+    unsigned int crl_timeout_ms; /* per fetch; 0: SIGN_X509_CRL_TIMEOUT_MS */
 } sign_x509_verify_options;
 
-#define SIGN_X509_VERIFY_OPTIONS_VERSION 1
+#define SIGN_X509_VERIFY_OPTIONS_VERSION 2
 #define SIGN_X509_VERIFY_OPTIONS_INIT                                                                                \
     {                                                                                                                \
-        SIGN_X509_VERIFY_OPTIONS_VERSION, 0, NULL                                                                    \
+        SIGN_X509_VERIFY_OPTIONS_VERSION, 0, NULL, 0, NULL, 0                                                        \
     }
 
 /* The outcome of sign_x509_verify. */
 typedef struct sign_x509_result {
     const char *reason; /* "OK" or a stable code: ROOT_UNKNOWN, CHAIN_INCOMPLETE, CHAIN_INVALID, EKU_MISSING,
                            KEY_USAGE_INVALID, SUBJECT_NOT_ALLOWED, CERT_EXPIRED, CERT_NOT_YET_VALID,
-                           CERT_REVOKED, CRL_STALE, CRL_SIGNATURE_INVALID, CRL_MISSING, WEAK_ALGORITHM */
+                           CERT_REVOKED, CRL_STALE, CRL_SIGNATURE_INVALID, CRL_MISSING, CRL_FETCH_FAILED,
+                           WEAK_ALGORITHM */
     int code;           /* 0 or the SIGN_E* class of the failure */
     char message[1024]; /* what failed and what to do */
     char subject[512];  /* the leaf's subject DN (RFC 2253 form) */
@@ -124,8 +136,11 @@ typedef struct sign_x509_result {
  * validity of every certificate at *signing_time if given, else at at;
  * weak algorithms (RSA < 2048, SHA-1/MD5 signatures) anywhere in the chain;
  * leaf keyUsage digitalSignature; leaf EKU; subject globs; CRLs (see
- * docs/verify.md for the exact rules). Fills *res (always) and returns 0
- * when every check passed, else res->code.
+ * docs/verify.md for the exact rules). With SIGN_X509_FETCH_CRL (options
+ * version 2) the CRLs of the certificates' http:// distribution points are
+ * fetched (or taken from crl_cache_dir while fresh) and checked exactly like
+ * the policy's. Version 1 options are still accepted. Fills *res (always)
+ * and returns 0 when every check passed, else res->code.
  */
 SIGN_EXTERN SIGN_WARN_UNUSED int sign_x509_verify(sign_x509_result *res, const sign_x509_certs *chain,
                                                   const sign_x509_trust *trust, const sign_x509_verify_options *opts);
