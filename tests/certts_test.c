@@ -561,3 +561,25 @@ Test(certts, max_signature_age_with_certificates, .init = ct_setup, .fini = ct_t
     cr_assert_eq(sign_format_time(judge, sizeof(judge), ct_now - 3 * CT_DAY), 0);
     ct_expect("old.json", judge, 6, "SIGNED_AFTER_AT");
 }
+
+/* ---- a trusted time in the future ---- */
+
+Test(certts, signing_time_in_the_future_is_refused, .init = ct_setup, .fini = ct_teardown)
+{
+    /* A TSA (trusted, valid until now+30d) whose clock says now+10d, and a certificate valid only from now+5d. */
+    pkigen_cert *future = ct_cert("future", ct_leaf->key, ct_now + 5 * CT_DAY, ct_now + 60 * CT_DAY);
+
+    tsa_gen_leaf(ct_dir, "fasttsa", "root", ct_now - CT_DAY, ct_now + 30 * CT_DAY, TSA_EKU_CRITICAL);
+    ct_policy(0, NULL, "root.pem", NULL);
+    ct_sign("ahead.json", "leaf.pem", "fasttsa", ct_now + 10 * CT_DAY, NULL);
+    /* The signature cannot have been made after now: its time proves nothing; judged now, refused. */
+    ct_expect("ahead.json", NULL, 6, "SIGNED_AFTER_AT");
+    cr_assert(ct_has("after the time judged"), "%s", ct_out);
+    ct_swap_cert("ahead.json", future);
+    ct_expect("ahead.json", NULL, 6, "SIGNED_AFTER_AT");
+    cr_assert(ct_has("\"reason\":\"CERT_NOT_YET_VALID\""), "judged now, not at the claimed time: %s", ct_out);
+    /* A clock a minute ahead is within the allowed skew. */
+    ct_sign("skew.json", "leaf.pem", "fasttsa", ct_now + 60, NULL);
+    ct_expect("skew.json", NULL, 0, "OK");
+    pkigen_cert_free(future);
+}
