@@ -119,6 +119,22 @@ if [ -x "$tsa_server" ] && command -v openssl >/dev/null; then
     rc=$?
     echo "exit status $rc"
     [ "$rc" -ne 0 ] || { echo "demo: an unstamped bundle passed require.timestamp" >&2; ok=0; }
+    say "certificate + timestamp: sign with the example certificate and the TSA"
+    sed -e 's|"pki/|"'"$here"'/pki/|g' \
+        -e 's|"roots"|"timestamp_authorities": [{"name": "demo-tsa", "certificates": "'"$tmp"'/tsa/root.pem"}], "roots"|' \
+        -e 's|"threshold": 1}|"threshold": 1, "timestamp": true}|' \
+        "$here/policy-pki.json" > cert-tsa-policy.json
+    if show "$signet" sign -k "$here/pki/signer.key" --cert "$here/pki/signer.pem" --tsa "$url" \
+        -o cert-stamped.sigstore.json app-1.0.zip; then
+        say "verify under roots + timestamp_authorities: validity and revocation judged at the trusted signing time"
+        show "$signet" verify -p cert-tsa-policy.json -b cert-stamped.sigstore.json app-1.0.zip
+        rc=$?
+        echo "exit status $rc"
+        [ "$rc" -eq 0 ] || { echo "demo: the timestamped certificate bundle did not verify" >&2; ok=0; }
+    else
+        echo "demo: signing with the example certificate and a timestamp failed" >&2
+        ok=0
+    fi
     say "a TSA that is down: signing fails and writes nothing"
     kill "$tsa_pid" 2>/dev/null
     wait "$tsa_pid" 2>/dev/null

@@ -13,6 +13,8 @@
 
 /* Entry mismatches reported one by one before they are summarised. */
 #define VERIFY_MAX_ENTRY_CHECKS 1000
+/* How far a trusted signing time may be ahead of this host's clock (verifying at now, not --at). */
+#define VERIFY_CLOCK_SKEW 300
 
 typedef struct vr_artifact {
     char *name;
@@ -599,14 +601,24 @@ static int verify_timestamps(vctx *c, vb *b, const char *art, const char *signer
                       b->path, i + 1, info.tsa, info.authority, when);
     }
     sign__error_clear();
-    if (r == 0 && b->has_signing_time && c->opts->at != 0 && b->signing_time > c->at) {
+    /*
+     * A signature cannot have been made after the time judged: not after
+     * --at, nor after now (beyond a small clock skew; a TSA whose clock is
+     * ahead, or this host's behind). Such a time is refused and not used.
+     */
+    if (r == 0 && b->has_signing_time &&
+        (c->opts->at != 0 ? b->signing_time > c->at : b->signing_time - VERIFY_CLOCK_SKEW > c->at)) {
         char when[32] = "", at[32] = "";
 
         sign_format_time(when, sizeof(when), b->signing_time);
         sign_format_time(at, sizeof(at), c->at);
+        b->has_signing_time = 0;
         r = add_check(c, "timestamp", SIGN_CHECK_FAIL, "SIGNED_AFTER_AT", SIGN_EEXPIRED, art, b->path, signer,
-                      "bundle %s was signed at %s (trusted timestamp), after the time judged (%s): it did not "
-                      "exist then; judge at a later --at",
+                      c->opts->at != 0 ? "bundle %s was signed at %s (trusted timestamp), after the time judged "
+                                         "(%s): it did not exist then; judge at a later --at"
+                                       : "bundle %s was signed at %s (trusted timestamp), after the time judged "
+                                         "(%s, now): the TSA's clock or this host's is wrong; check the clocks "
+                                         "and re-stamp the bundle",
                       b->path, when, at);
     }
     return r;

@@ -3,7 +3,8 @@
  * killed at any moment, killed in the middle of a write, and writing to a full
  * file system. The assertions are invariants that hold whatever the timing:
  * each run may be killed early or late, and what is left must be either the
- * old state or the complete new one. docs/safety.md states the guarantees.
+ * old state or the complete new one; the same for signet timestamp, which
+ * rewrites a bundle. docs/safety.md states the guarantees.
  */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
@@ -23,6 +24,7 @@
 
 #include "sign/sign.h"
 #include "testutil.h"
+#include "tsautil.h"
 #include "zipgen.h"
 
 /* ---- fixture ---- */
@@ -568,4 +570,181 @@ Test(fault, keygen_full_disk_leaves_no_partial_pair, .init = fault_setup, .fini 
 
     close(fd);
     cr_assert_eq(umount2(mnt, MNT_DETACH), 0, "umount: %s", strerror(errno));
+}
+
+/* ---- signet timestamp: killed at any moment, killed mid-write, full disk ---- */
+
+/*
+ * A signed, unstamped bundle fault_dir/app.bin.sigstore.json (the old state),
+ * a policy requiring a timestamp from the test TSA's root (copied as
+ * tsa-root.pem), and the test TSA running on *srv with its certificates in
+ * *tsadir (removed by fault_ts_end).
+ */
+static char *fault_ts_begin(tsa_server *srv, char **old, size_t *oldlen)
+{
+    char *tsadir = tsa_std_pki(), *root = tu_path(tsadir, "root.pem"), *pem;
+    size_t len;
+
+    fault_keygen("k");
+    pem = tu_read(root, &len);
+    tu_write(fp("tsa-root.pem"), pem, len);
+    free(pem);
+    free(root);
+    tu_write_str(fp("policy.json"),
+                 "{\"version\": 1, \"keys\": [{\"name\": \"release\", \"public_key\": \"k.pub\"}], "
+                 "\"timestamp_authorities\": [{\"name\": \"test-tsa\", \"certificates\": \"tsa-root.pem\"}], "
+                 "\"require\": {\"timestamp\": true}}");
+    tu_write_str(fp("app.bin"), "release 1\n");
+    cr_assert_eq(RUN("sign", "-k", fp("k.key"), fp("app.bin")), 0, "%s", fault_err);
+    *old = tu_read(fp("app.bin.sigstore.json"), oldlen);
+    cr_assert_eq(RUN("verify", "-p", fp("policy.json"), fp("app.bin")), 4, "unstamped: refused");
+    memset(srv, 0, sizeof(*srv));
+    tsa_server_start(srv, tsadir, "tsa", NULL, NULL);
+    return tsadir;
+}
+
+static void fault_ts_end(tsa_server *srv, char *tsadir, char *old)
+{
+    tsa_server_stop(srv);
+    tu_rmtree(tsadir);
+    free(tsadir);
+    free(old);
+}
+
+/* The bundle is the old bytes, or a complete stamped bundle that verifies. Returns 1 for new. */
+static int fault_ts_old_or_new(const char *old, size_t oldlen, int rc, size_t round)
+{
+    sign_bundle *b = NULL;
+
+    cr_assert(tu_exists(fp("app.bin.sigstore.json")), "round %zu: the bundle is gone", round);
+    if (fault_same(fp("app.bin.sigstore.json"), old, oldlen)) {
+        cr_assert_neq(rc, 0, "round %zu: timestamp succeeded but left the old bundle", round);
+        return 0;
+    }
+    cr_assert_eq(sign_bundle_read(&b, fp("app.bin.sigstore.json"), NULL), 0, "round %zu: not parseable: %s", round,
+                 sign_error_last());
+    cr_assert_eq(sign_bundle_timestamp_count(b), 1, "round %zu", round);
+    sign_bundle_free(b);
+    cr_assert_eq(RUN("verify", "-p", fp("policy.json"), fp("app.bin")), 0, "round %zu: a partial bundle: %s", round,
+                 fault_err);
+    return 1;
+}
+
+Test(fault, timestamp_killed_at_any_moment_leaves_old_or_complete_bundle, .init = fault_setup, .fini = fault_teardown,
+     .timeout = 60)
+{
+    const char *names[] = {"k.key", "k.pub", "policy.json", "tsa-root.pem", "app.bin", "app.bin.sigstore.json", NULL};
+    const char *finals[] = {"app.bin.sigstore.json", NULL};
+    const size_t rounds = 30;
+    tsa_server srv;
+    size_t oldlen, nold = 0, nnew = 0, ntmp = 0;
+    char *old, *tsadir = fault_ts_begin(&srv, &old, &oldlen);
+    long long t0, took;
+    int rc;
+
+    /* One undisturbed run sets the time scale; kills are spread from 0 to twice it. */
+    t0 = tu_now_us();
+    cr_assert_eq(RUN("timestamp", "--tsa", srv.url, fp("app.bin.sigstore.json")), 0, "%s", fault_err);
+    took = tu_now_us() - t0;
+    cr_assert_eq(RUN("verify", "-p", fp("policy.json"), fp("app.bin")), 0, "%s", fault_err);
+    for (size_t i = 0; i <= rounds; i++) {
+        tu_fault f = {-1, 0, -1};
+
+        tu_write(fp("app.bin.sigstore.json"), old, oldlen);
+        if (i < rounds) {
+            f.kill_after_us = took * 2 * (long long)i / (long long)(rounds - 1);
+        }
+        rc = RUN_F(NULL, &f, "timestamp", "--tsa", srv.url, fp("app.bin.sigstore.json"));
+        cr_assert(rc == 0 || rc == 1000 + SIGKILL, "round %zu: exit %d: %s", i, rc, fault_err);
+        if (fault_ts_old_or_new(old, oldlen, rc, i)) {
+            nnew++;
+        } else {
+            nold++;
+        }
+        ntmp = fault_check_dir(fault_dir, names, finals);
+    }
+    cr_assert_geq(nnew, 1);
+    cr_log_info("fault: timestamp killed at %zu moments (a run takes %lld us): %zu left the old bundle, %zu the "
+                "new one; %zu temporary file(s) left behind",
+                rounds, took, nold, nnew - 1, ntmp);
+    fault_ts_end(&srv, tsadir, old);
+}
+
+Test(fault, timestamp_killed_mid_write_keeps_old_bundle, .init = fault_setup, .fini = fault_teardown)
+{
+    const char *names[] = {"k.key", "k.pub", "policy.json", "tsa-root.pem", "app.bin", "app.bin.sigstore.json", NULL};
+    const char *finals[] = {"app.bin.sigstore.json", NULL};
+    tsa_server srv;
+    size_t oldlen;
+    char *old, *tsadir = fault_ts_begin(&srv, &old, &oldlen);
+    int rc;
+
+    /* Each limit is shorter than the stamped bundle: SIGXFSZ in the middle of its write. */
+    for (long long lim = 256; lim <= (long long)oldlen; lim *= 2) {
+        const tu_fault midwrite = {lim, 0, -1};
+
+        rc = RUN_F(NULL, &midwrite, "timestamp", "--tsa", srv.url, fp("app.bin.sigstore.json"));
+        cr_assert_eq(rc, 1000 + SIGXFSZ, "limit %lld: killed by SIGXFSZ mid-write, got %d: %s", lim, rc, fault_err);
+        cr_assert(fault_same(fp("app.bin.sigstore.json"), old, oldlen), "limit %lld: the old bundle is intact", lim);
+        cr_assert_eq(fault_check_dir(fault_dir, names, finals), 1, "the partial temporary file is no bundle");
+        {
+            /* Clear it so that each limit leaves exactly one. */
+            DIR *d = opendir(fault_dir);
+            struct dirent *e;
+
+            cr_assert_not_null(d);
+            while ((e = readdir(d)) != NULL) {
+                if (fault_is_tmp_of(e->d_name, "app.bin.sigstore.json")) {
+                    char *p = tu_path(fault_dir, e->d_name);
+
+                    cr_assert_eq(unlink(p), 0);
+                    free(p);
+                }
+            }
+            closedir(d);
+        }
+    }
+    /* Undisturbed, it completes. */
+    cr_assert_eq(RUN("timestamp", "--tsa", srv.url, fp("app.bin.sigstore.json")), 0, "%s", fault_err);
+    cr_assert_eq(fault_ts_old_or_new(old, oldlen, 0, 0), 1);
+    fault_ts_end(&srv, tsadir, old);
+}
+
+Test(fault, timestamp_full_disk_clear_error_and_old_bundle_intact, .init = fault_setup, .fini = fault_teardown)
+{
+    const char *mnt = fp("full"), *out = fp("full/app.bin.sigstore.json");
+    const char *names[] = {"app.bin.sigstore.json", "filler", NULL};
+    tu_fault f = {-1, 0, -1};
+    const char *mech, *cause = "No space left on device";
+    tsa_server srv;
+    size_t oldlen;
+    char why[256], *old, *tsadir = fault_ts_begin(&srv, &old, &oldlen);
+    int rc, fd = -1;
+
+    cr_assert_eq(mkdir(mnt, 0700), 0);
+    if ((mech = fault_tmpfs(mnt, why, sizeof(why))) == NULL) {
+        /* As for sign: a per-process file size limit stands in for the full disk. */
+        mech = "RLIMIT_FSIZE (the old bundle's size, SIGXFSZ ignored) instead of a tmpfs";
+        fprintf(stderr, "fault: no tmpfs (%s); using %s\n", why, mech);
+        f.fsize = (long long)oldlen;
+        f.ignore_xfsz = 1;
+        cause = "File too large";
+    }
+    cr_log_info("fault: full disk by %s", mech);
+    tu_write(out, old, oldlen);
+    if (f.fsize < 0) {
+        fd = fault_fill(mnt);
+    }
+    rc = RUN_F(NULL, &f, "timestamp", "--tsa", srv.url, out);
+    fault_assert_error(rc, out, cause);
+    cr_assert(fault_same(out, old, oldlen), "the old bundle is intact");
+    cr_assert_eq(fault_check_dir(mnt, names, NULL), 0, "no temporary file left");
+    if (fd >= 0) {
+        /* Room again: the same command completes. */
+        close(fd);
+        cr_assert_eq(unlink(fp("full/filler")), 0);
+        cr_assert_eq(RUN("timestamp", "--tsa", srv.url, out), 0, "%s", fault_err);
+        cr_assert_eq(umount2(mnt, MNT_DETACH), 0, "umount: %s", strerror(errno));
+    }
+    fault_ts_end(&srv, tsadir, old);
 }

@@ -6,6 +6,9 @@
 # witnesses, an SLSA provenance statement) for a signet key must verify with
 # signet verify under a policy that trusts the key, also with an empty DSSE
 # keyid, and be refused when the artifact changed or the key is not trusted.
+# Certificate bundles (signet sign --cert --tsa, a PKI made with openssl ca)
+# must verify with @sigstore/verify given the CA chain and the TSA chain, also
+# with a leaf that has expired since but was stamped inside its validity.
 #
 # usage: SIGNET_BIN=/path/to/signet sh tests/interop/run.sh BUILD_DIR
 #
@@ -135,6 +138,28 @@ check() {
     fi
 }
 
+# check_signet NAME WANT_RC WANT_TEXT VERIFY_ARGS...: run signet verify; the
+# case passes when it exits WANT_RC and its output contains WANT_TEXT.
+check_signet() {
+    name=$1 want_rc=$2 want_text=$3
+    shift 3
+    "$SIGNET_BIN" verify "$@" >"$work/last.out" 2>&1
+    rc=$?
+    if [ "$rc" = "$want_rc" ] && grep -qF -- "$want_text" "$work/last.out"; then
+        passed=$((passed + 1))
+        if [ "$rc" = 0 ]; then
+            echo "ok   $name: $(head -1 "$work/last.out")"
+        else
+            echo "ok   $name: refused, exit $rc ($(sed -n 's/^FAIL \([A-Z_]*\):.*/\1/p' "$work/last.out" |
+                head -1))"
+        fi
+    else
+        failed=$((failed + 1))
+        echo "FAIL $name: exit $rc, expected $want_rc with \"$want_text\""
+        sed 's/^/    /' "$work/last.out"
+    fi
+}
+
 for t in $types; do
     # How the independent verifier is given this key type (docs/bundle-profile.md).
     case "$t" in
@@ -230,6 +255,124 @@ check "ed25519 notes.bin, no timestamp where one is required" 1 "TIMESTAMP_ERROR
 kill "$tsa_pid" 2>/dev/null
 trap - EXIT
 
+# ---- certificates with timestamps: signet sign --cert --tsa, checked by @sigstore/verify ----
+# A code-signing PKI and a TSA made now with `openssl ca` (validity periods in
+# the past and the future), the test TSA once on its clock and once with a
+# genTime 20 days ago (--time). verify.mjs --ca trusts the CA chain as a
+# certificateAuthorities entry; @sigstore/verify judges the leaf (and its
+# chain) at the timestamp's genTime, as signet does.
+now=$(date +%s)
+gt() { date -u -d "@$((now + $1 * 86400))" +%Y%m%d%H%M%SZ; }
+mkdir -p pki && (
+    cd pki || exit 1
+    printf '[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\ndefault_md = sha256\npolicy = p\nunique_subject = no\n[p]\ncommonName = supplied\n' >ca.cnf
+    : >index.txt && echo 1000 >serial || exit 1
+    printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >ca.ext
+    printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >leaf.ext
+    printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >tsa.ext
+    # issue NAME KEY ISSUER(- for self) FROM_DAYS TO_DAYS EXT
+    issue() {
+        openssl req -new -key "$2" -subj "/CN=signet interop $1" -out "$1.csr" >/dev/null 2>&1 || return 1
+        if [ "$3" = - ]; then
+            openssl ca -batch -config ca.cnf -selfsign -keyfile "$2" -in "$1.csr" -out "$1.pem" -notext \
+                -startdate "$(gt "$4")" -enddate "$(gt "$5")" -extfile "$6" >/dev/null 2>&1
+        else
+            openssl ca -batch -config ca.cnf -cert "$3.pem" -keyfile "$3.key" -in "$1.csr" -out "$1.pem" -notext \
+                -startdate "$(gt "$4")" -enddate "$(gt "$5")" -extfile "$6" >/dev/null 2>&1
+        fi
+    }
+    for n in ca-root other-root ca-int tsa-root tsa; do
+        openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$n.key" 2>/dev/null || exit 1
+    done
+    issue ca-root ca-root.key - -400 400 ca.ext && issue other-root other-root.key - -400 400 ca.ext &&
+        issue ca-int ca-int.key ca-root -300 300 ca.ext &&
+        issue tsa-root tsa-root.key - -400 400 ca.ext && issue tsa tsa.key tsa-root -400 30 tsa.ext || exit 1
+    for t in ed25519 ecdsa-p256; do
+        issue "$t-now" "../$t.key" ca-int -30 30 leaf.ext &&
+            issue "$t-old" "../$t.key" ca-int -60 -10 leaf.ext && cat "$t-now.pem" ca-int.pem >"$t-now-chain.pem" ||
+            exit 1
+    done
+    cat ca-int.pem ca-root.pem >ca-chain.pem && cat ca-int.pem other-root.pem >wrong-ca-chain.pem &&
+        cat tsa.pem tsa-root.pem >tsa-chain.pem
+) || setup_fail "certificate PKI (openssl ca)"
+"$tsa_server" --cert pki/tsa.pem --key pki/tsa.key --port-file pki/url-now --until-killed >/dev/null 2>&1 &
+tsa_now_pid=$!
+"$tsa_server" --cert pki/tsa.pem --key pki/tsa.key --time "$((now - 20 * 86400))" --port-file pki/url-past \
+    --until-killed >/dev/null 2>&1 &
+tsa_past_pid=$!
+trap 'kill "$tsa_now_pid" "$tsa_past_pid" 2>/dev/null' EXIT
+i=0
+while { [ ! -s pki/url-now ] || [ ! -s pki/url-past ]; } && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+url_now=$(cat pki/url-now 2>/dev/null) && url_past=$(cat pki/url-past 2>/dev/null) ||
+    setup_fail "the test TSAs did not start"
+printf '{"version": 1, "roots": [{"name": "corp", "certificates": "pki/ca-root.pem", "intermediates": "pki/ca-int.pem"}],
+ "timestamp_authorities": [{"name": "tsa", "certificates": "pki/tsa-root.pem"}], "require": {"timestamp": true}}\n' \
+    >policy-certts.json || setup_fail "policy-certts.json"
+
+# swap_cert IN OUT CERT.pem: OUT is IN carrying CERT (the same key) as its signing certificate.
+swap_cert() {
+    node -e 'const fs = require("fs"); const { X509Certificate } = require("crypto");
+        const [i, o, c] = process.argv.slice(1); const j = JSON.parse(fs.readFileSync(i, "utf8"));
+        const raw = new X509Certificate(fs.readFileSync(c)).raw.toString("base64"); const vm = j.verificationMaterial;
+        if (vm.certificate) vm.certificate.rawBytes = raw; else vm.x509CertificateChain.certificates[0].rawBytes = raw;
+        fs.writeFileSync(o, JSON.stringify(j));' "$@"
+}
+
+# cert_sign LABEL OUT ARGS...: signet sign; on failure count the case as failed and return 1.
+cert_sign() {
+    label=$1 o=$2
+    shift 2
+    if ! "$SIGNET_BIN" sign -o "$o" "$@" >/dev/null 2>"$work/sign.err"; then
+        failed=$((failed + 1))
+        echo "FAIL $label: signet sign failed: $(cat "$work/sign.err")"
+        return 1
+    fi
+}
+
+for t in ed25519 ecdsa-p256; do
+    a=notes.bin
+    b="cert-$t.sigstore.json"
+    if cert_sign "$t certificate --tsa" "$b" -k "$t.key" --cert "pki/$t-now.pem" --tsa "$url_now" "$a"; then
+        check "$t certificate + RFC 3161 timestamp" 0 "" --ca pki/ca-chain.pem --tsa pki/tsa-chain.pem "$b" "$a"
+        check_signet "$t certificate + timestamp, signet verify" 0 "verified" -p policy-certts.json -b "$b" "$a"
+        check "$t certificate, CA chained to another root" 1 "CERTIFICATE_ERROR" \
+            --ca pki/wrong-ca-chain.pem --tsa pki/tsa-chain.pem "$b" "$a"
+        check "$t certificate, timestamp from an untrusted TSA" 1 "TIMESTAMP_ERROR" \
+            --ca pki/ca-chain.pem --tsa tsa/chain.pem "$b" "$a"
+        # The same bundle carrying the key's earlier certificate (expired 10 days ago), stamped now.
+        swap_cert "$b" "late-$b" "pki/$t-old.pem" || setup_fail "swap the certificate of $b"
+        check "$t certificate expired before the timestamp" 1 "CERTIFICATE_ERROR" \
+            --ca pki/ca-chain.pem --tsa pki/tsa-chain.pem "late-$b" "$a"
+        check_signet "$t certificate expired before the timestamp, signet verify" 6 "CERT_EXPIRED" \
+            -p policy-certts.json -b "late-$b" "$a"
+    fi
+    # Stamped 20 days ago, inside the earlier certificate's validity (now-60d..now-10d): expired now, valid then.
+    b="cert-old-$t.sigstore.json"
+    if cert_sign "$t certificate --tsa (genTime 20 days ago)" "$b.tmp" -k "$t.key" --cert "pki/$t-now.pem" \
+        --tsa "$url_past" "$a"; then
+        swap_cert "$b.tmp" "$b" "pki/$t-old.pem" || setup_fail "swap the certificate of $b"
+        check "$t certificate expired now, timestamped inside its validity" 0 "" \
+            --ca pki/ca-chain.pem --tsa pki/tsa-chain.pem "$b" "$a"
+        check_signet "$t certificate expired now, timestamped inside its validity, signet verify" 0 "verified" \
+            -p policy-certts.json -b "$b" "$a"
+    fi
+    # --embed-chain (v0.2, x509CertificateChain) with a timestamp.
+    b="cert-chain-$t.sigstore.json"
+    if cert_sign "$t --embed-chain --tsa" "$b" -k "$t.key" --cert "pki/$t-now-chain.pem" --embed-chain \
+        --tsa "$url_now" "$a"; then
+        check "$t certificate chain (v0.2) + timestamp" 0 "" --ca pki/ca-chain.pem --tsa pki/tsa-chain.pem "$b" "$a"
+    fi
+done
+# Known limit: @sigstore/verify judges a certificate at its timestamps only, so
+# a certificate bundle without any (signet verifies it at now) is refused.
+b=cert-plain.sigstore.json
+if cert_sign "ecdsa-p256 certificate without timestamp" "$b" -k ecdsa-p256.key --cert pki/ecdsa-p256-now.pem \
+    notes.bin; then
+    check "limit: ecdsa-p256 certificate without a timestamp" 1 "" --ca pki/ca-chain.pem "$b" notes.bin
+fi
+kill "$tsa_now_pid" "$tsa_past_pid" 2>/dev/null
+trap - EXIT
+
 # Known limits of @sigstore/verify's key-based path, pinned so that
 # docs/bundle-profile.md is revisited when they change: it passes no digest or
 # padding to Node's crypto.verify, so an rsaEncryption key is checked with
@@ -245,27 +388,6 @@ check "limit: ecdsa-p384 notes.bin through @sigstore/verify (SHA-256 assumed)" 1
 # provenance v1 predicate, which signet must verify by its subjects.
 cp "$here/sign.mjs" "$out/sign.mjs" || exit 2
 
-# check_signet NAME WANT_RC WANT_TEXT VERIFY_ARGS...: run signet verify; the
-# case passes when it exits WANT_RC and its output contains WANT_TEXT.
-check_signet() {
-    name=$1 want_rc=$2 want_text=$3
-    shift 3
-    "$SIGNET_BIN" verify "$@" >"$work/last.out" 2>&1
-    rc=$?
-    if [ "$rc" = "$want_rc" ] && grep -qF -- "$want_text" "$work/last.out"; then
-        passed=$((passed + 1))
-        if [ "$rc" = 0 ]; then
-            echo "ok   $name: $(head -1 "$work/last.out")"
-        else
-            echo "ok   $name: refused, exit $rc ($(sed -n 's/^FAIL \([A-Z_]*\):.*/\1/p' "$work/last.out" |
-                head -1))"
-        fi
-    else
-        failed=$((failed + 1))
-        echo "FAIL $name: exit $rc, expected $want_rc with \"$want_text\""
-        sed 's/^/    /' "$work/last.out"
-    fi
-}
 
 # js_sign LABEL ARTIFACT KEY OUT [--keyid-empty]: sign with sign.mjs; on
 # failure count the case as failed and return 1.

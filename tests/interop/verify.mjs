@@ -3,6 +3,7 @@
 //
 // usage: node verify.mjs [--any-hint] [--rsa-pss | --ecdsa-sha384] [--tsa CHAIN.pem]
 //                         BUNDLE ARTIFACT PUBKEY.pem
+//        node verify.mjs --ca CA.pem [--tsa CHAIN.pem] BUNDLE ARTIFACT
 //
 // The bundle is parsed and validated by @sigstore/bundle (bundleFromJSON) and
 // its signature checked by @sigstore/verify's Verifier, offline, with the
@@ -28,6 +29,18 @@
 // and the Verifier then requires one verified timestamp (threshold 1): the
 // token's signature, its chain at genTime, and its imprint over the
 // signature bytes.
+//
+// --ca CA.pem verifies a bundle signed with an X.509 certificate
+// (verificationMaterial.certificate, or x509CertificateChain) instead of a
+// key: CA.pem holds the issuing CA's chain (the intermediates, then the
+// root); it becomes the trusted root's one certificateAuthorities entry,
+// valid while every certificate of CA.pem is (validFor start: the latest
+// notBefore, end: the earliest notAfter). @sigstore/verify builds the path
+// from the leaf through that chain only (a chain in the bundle is not used),
+// and requires every certificate of the path to be valid at each verified
+// timestamp: a certificate bundle needs --tsa (threshold 1), and an expired
+// leaf verifies when its timestamp lies inside its validity. No CT log (SCT
+// threshold 0) and no identity policy.
 //
 // --ecdsa-sha384 is for ECDSA P-384, which @sigstore/verify cannot check:
 // Node's default digest for any EC key is SHA-256, while the Sigstore
@@ -57,7 +70,8 @@ const STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
 function usage(msg) {
   process.stderr.write(`verify.mjs: ${msg}\n`);
   process.stderr.write(
-    'usage: node verify.mjs [--any-hint] [--rsa-pss | --ecdsa-sha384] [--tsa CHAIN.pem] BUNDLE ARTIFACT PUBKEY.pem\n',
+    'usage: node verify.mjs [--any-hint] [--rsa-pss | --ecdsa-sha384] [--tsa CHAIN.pem] BUNDLE ARTIFACT PUBKEY.pem\n' +
+      '       node verify.mjs --ca CA.pem [--tsa CHAIN.pem] BUNDLE ARTIFACT\n',
   );
   process.exit(2);
 }
@@ -123,6 +137,7 @@ let anyHint = false;
 let rsaPss = false;
 let ecdsaSha384 = false;
 let tsaChainPath = null;
+let caChainPath = null;
 while (args.length > 0 && args[0].startsWith('--')) {
   const opt = args.shift();
   if (opt === '--any-hint') anyHint = true;
@@ -131,31 +146,58 @@ while (args.length > 0 && args[0].startsWith('--')) {
   else if (opt === '--tsa') {
     if (args.length === 0) usage('--tsa needs CHAIN.pem');
     tsaChainPath = args.shift();
+  } else if (opt === '--ca') {
+    if (args.length === 0) usage('--ca needs CA.pem');
+    caChainPath = args.shift();
   }
   else usage(`unknown option ${opt}`);
 }
 if (rsaPss && ecdsaSha384) usage('--rsa-pss and --ecdsa-sha384 exclude each other');
 if (tsaChainPath !== null && ecdsaSha384) usage('--tsa needs the Verifier, which --ecdsa-sha384 bypasses');
-if (args.length !== 3) usage('expected BUNDLE ARTIFACT PUBKEY.pem');
+if (caChainPath !== null && (anyHint || rsaPss || ecdsaSha384)) {
+  usage('--ca takes the key from the certificate: no --any-hint, --rsa-pss or --ecdsa-sha384');
+}
+if (caChainPath !== null ? args.length !== 2 : args.length !== 3) {
+  usage(caChainPath !== null ? 'expected BUNDLE ARTIFACT' : 'expected BUNDLE ARTIFACT PUBKEY.pem');
+}
 const [bundlePath, artifactPath, keyPath] = args;
+
+// PEM certificates of a file, in order.
+function readChain(path) {
+  let chain;
+  try {
+    const pem = readFileSync(path, 'utf8');
+    chain = (pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) || []).map(
+      (c) => new X509Certificate(c),
+    );
+  } catch (err) {
+    usage(`${path}: ${err.message}`);
+  }
+  if (chain.length === 0) usage(`${path}: no PEM certificate`);
+  return chain;
+}
 
 let bundleText, artifact, keyPem;
 try {
   bundleText = readFileSync(bundlePath, 'utf8');
   artifact = readFileSync(artifactPath);
-  keyPem = readFileSync(keyPath, 'utf8');
+  if (caChainPath === null) keyPem = readFileSync(keyPath, 'utf8');
 } catch (err) {
   usage(err.message);
 }
 
-let key;
-try {
-  key = createPublicKey(keyPem);
-} catch (err) {
-  usage(`${keyPath}: ${err.message}`);
+let key = null;
+let keyHint = null;
+let spki = null;
+if (caChainPath === null) {
+  try {
+    key = createPublicKey(keyPem);
+  } catch (err) {
+    usage(`${keyPath}: ${err.message}`);
+  }
+  spki = key.export({ type: 'spki', format: 'der' });
+  keyHint = createHash('sha256').update(spki).digest('base64');
 }
-const spki = key.export({ type: 'spki', format: 'der' });
-const keyHint = createHash('sha256').update(spki).digest('base64');
 if (rsaPss) {
   if (key.asymmetricKeyType !== 'rsa') usage(`--rsa-pss: ${keyPath} is not an RSA key`);
   key = createPublicKey({ key: asRsaPssSpki(spki), format: 'der', type: 'spki' });
@@ -174,8 +216,12 @@ try {
 if (bundle.content?.$case !== 'dsseEnvelope') {
   refuse(`bundle: content is ${bundle.content?.$case}, expected dsseEnvelope`);
 }
-if (bundle.verificationMaterial.content?.$case !== 'publicKey') {
-  refuse(`bundle: verification material is ${bundle.verificationMaterial.content?.$case}, expected publicKey`);
+const vmCase = bundle.verificationMaterial.content?.$case;
+if (caChainPath === null && vmCase !== 'publicKey') {
+  refuse(`bundle: verification material is ${vmCase}, expected publicKey`);
+}
+if (caChainPath !== null && vmCase !== 'certificate' && vmCase !== 'x509CertificateChain') {
+  refuse(`bundle: verification material is ${vmCase}, expected certificate or x509CertificateChain`);
 }
 
 // 2. Verify the signature with the given key as the only trust material.
@@ -186,17 +232,19 @@ const trustedRoot = {
   ctlogs: [],
   timestampAuthorities: [],
 };
+if (caChainPath !== null) {
+  const chain = readChain(caChainPath);
+  const start = new Date(Math.max(...chain.map((c) => new Date(c.validFrom).getTime())));
+  const end = new Date(Math.min(...chain.map((c) => new Date(c.validTo).getTime())));
+  trustedRoot.certificateAuthorities.push({
+    subject: { organization: 'signet interop', commonName: chain[0].subject },
+    uri: 'http://127.0.0.1/',
+    certChain: { certificates: chain.map((c) => ({ rawBytes: c.raw })) },
+    validFor: { start, end },
+  });
+}
 if (tsaChainPath !== null) {
-  let chain;
-  try {
-    const pem = readFileSync(tsaChainPath, 'utf8');
-    chain = (pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) || []).map(
-      (c) => new X509Certificate(c),
-    );
-  } catch (err) {
-    usage(`${tsaChainPath}: ${err.message}`);
-  }
-  if (chain.length === 0) usage(`${tsaChainPath}: no PEM certificate`);
+  const chain = readChain(tsaChainPath);
   trustedRoot.timestampAuthorities.push({
     subject: { organization: 'signet interop', commonName: chain[0].subject },
     uri: 'http://127.0.0.1/',
@@ -243,7 +291,9 @@ try {
 } catch (err) {
   refuse(`${ecdsaSha384 ? '@sigstore/core' : '@sigstore/verify'}: ${describe(err)}`);
 }
-if (!signer || signer.key !== key) refuse('@sigstore/verify returned no signer');
+if (!signer || (caChainPath === null ? signer.key !== key : !signer.key)) {
+  refuse('@sigstore/verify returned no signer');
+}
 
 // 3. Bind the verified statement to the artifact (in-toto subject match).
 const env = bundle.content.dsseEnvelope;
@@ -273,5 +323,8 @@ if (!match) {
 const by = ecdsaSha384 ? '@sigstore/core (SHA-384)' : '@sigstore/verify';
 process.stdout.write(
   `verified by ${by}: ${artifactPath} as subject ${JSON.stringify(match.name)}, ` +
-    `predicateType ${statement.predicateType}, key ${keyHint} (${key.asymmetricKeyType})\n`,
+    `predicateType ${statement.predicateType}, ` +
+    (caChainPath === null
+      ? `key ${keyHint} (${key.asymmetricKeyType})\n`
+      : `certificate key (${signer.key.asymmetricKeyType}) chaining to ${caChainPath}\n`),
 );
