@@ -107,8 +107,18 @@ demo:
 	$(MAKE) all
 	sh keys-example/demo.sh $(CURDIR)/$(B)/signet
 
-bench: all
-	@echo "bench: not yet written (see issue 7)"; exit 1
+# Benchmarks (docs/performance.md): installs missing peers from Debian, generates the data under
+# $TMPDIR (or /var/tmp), removed afterwards. BENCH_QUICK=1: small data, 3 runs, report in $(B)/bench/.
+BENCH_TOOLS := sha256limit ziphash gen runner
+BENCH_OUT    = $(if $(filter 1,$(BENCH_QUICK)),$(B)/bench/performance.md,docs/performance.md)
+
+$(B)/bench/%: tests/bench/%.c | check-deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE $(PKG_CFLAGS) -o $@ $< $(PKG_LIBS) -lm
+
+bench: all $(BENCH_TOOLS:%=$(B)/bench/%)
+	@.ci/deps bench
+	bash tests/bench/run.sh $(B)/signet $(B)/bench $(BENCH_OUT)
 
 # ---- fuzzing (docs/fuzzing.md) ------------------------------------------------
 # One target per parser: tests/fuzz/fuzz_<name>.c, seeds in tests/fuzz/corpus/<name>/,

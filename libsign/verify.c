@@ -1,8 +1,10 @@
 /* The verification pipeline: bundles -> signatures -> policy -> artifact digests -> decision. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -645,9 +647,134 @@ out:
     return r;
 }
 
+/* ---- subject index ----------------------------------------------------- */
+
+/*
+ * Which bundles can concern an artifact: those with a subject of its digest, or a subject
+ * whose last name component is the artifact's (names_match implies it). Looking them up in
+ * two sorted arrays keeps one verify over N artifacts and N bundles at N log N instead of
+ * N * N subject comparisons; the candidates are visited in bundle order, as before.
+ */
+typedef struct subj_ix {
+    const unsigned char *dig;
+    const char *base;
+    size_t bi;
+} subj_ix;
+
+typedef struct vindex {
+    subj_ix *by_dig, *by_base;
+    size_t n;
+    size_t *cand;
+} vindex;
+
+static int cmp_ix_dig(const void *a, const void *b)
+{
+    return memcmp(((const subj_ix *)a)->dig, ((const subj_ix *)b)->dig, SIGN_SHA256_LEN);
+}
+
+static int cmp_ix_base(const void *a, const void *b)
+{
+    return strcmp(((const subj_ix *)a)->base, ((const subj_ix *)b)->base);
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static void vindex_free(vindex *ix)
+{
+    free(ix->by_dig);
+    free(ix->by_base);
+    free(ix->cand);
+    memset(ix, 0, sizeof(*ix));
+}
+
+static int vindex_build(vindex *ix, const vb *bundles, size_t nb)
+{
+    size_t n = 0, k = 0;
+
+    memset(ix, 0, sizeof(*ix));
+    for (size_t i = 0; i < nb; i++) {
+        n += bundles[i].usable ? sign_statement_subject_count(bundles[i].st) : 0;
+    }
+    if ((ix->by_dig = calloc(n + 1, sizeof(*ix->by_dig))) == NULL ||
+        (ix->by_base = calloc(n + 1, sizeof(*ix->by_base))) == NULL ||
+        (ix->cand = calloc(2 * n + 1, sizeof(*ix->cand))) == NULL) {
+        vindex_free(ix);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < nb; i++) {
+        size_t ns = bundles[i].usable ? sign_statement_subject_count(bundles[i].st) : 0;
+
+        for (size_t s = 0; s < ns && k < n; s++) {
+            const char *sname;
+            const unsigned char *sdig;
+
+            if (sign_statement_subject(&sname, &sdig, bundles[i].st, s) != 0) {
+                continue;
+            }
+            ix->by_dig[k].dig = sdig;
+            ix->by_dig[k].base = base_name(sname);
+            ix->by_dig[k].bi = i;
+            k++;
+        }
+    }
+    ix->n = k;
+    memcpy(ix->by_base, ix->by_dig, k * sizeof(*ix->by_dig));
+    qsort(ix->by_dig, k, sizeof(*ix->by_dig), cmp_ix_dig);
+    qsort(ix->by_base, k, sizeof(*ix->by_base), cmp_ix_base);
+    return 0;
+}
+
+/* First position in v (sorted by cmp) not below key. */
+static size_t ix_lower(const subj_ix *v, size_t n, const subj_ix *key, int (*cmp)(const void *, const void *))
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (cmp(&v[mid], key) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/* The candidate bundles of an artifact, ascending and distinct, in ix->cand; returns their number. */
+static size_t vindex_candidates(vindex *ix, const unsigned char *dig, const char *art)
+{
+    subj_ix key;
+    size_t nc = 0, o = 0;
+
+    key.dig = dig;
+    key.base = base_name(art);
+    for (size_t i = ix_lower(ix->by_dig, ix->n, &key, cmp_ix_dig); i < ix->n && cmp_ix_dig(&ix->by_dig[i], &key) == 0;
+         i++) {
+        ix->cand[nc++] = ix->by_dig[i].bi;
+    }
+    for (size_t i = ix_lower(ix->by_base, ix->n, &key, cmp_ix_base);
+         i < ix->n && cmp_ix_base(&ix->by_base[i], &key) == 0; i++) {
+        ix->cand[nc++] = ix->by_base[i].bi;
+    }
+    qsort(ix->cand, nc, sizeof(*ix->cand), cmp_size);
+    for (size_t i = 0; i < nc; i++) {
+        if (o == 0 || ix->cand[o - 1] != ix->cand[i]) {
+            ix->cand[o++] = ix->cand[i];
+        }
+    }
+    return o;
+}
+
 /* ---- per artifact ----------------------------------------------------- */
 
-static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, size_t nb)
+static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, const size_t *cand,
+                           size_t ncand)
 {
     const sign_policy *p = c->policy;
     const char *art = sign_artifact_name(a), *apath = sign_artifact_path(a);
@@ -661,8 +788,8 @@ static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb 
     if (p->nkeys > 0 && (counted = calloc(p->nkeys, 1)) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    for (size_t bi = 0; bi < nb && r == 0; bi++) {
-        vb *b = &bundles[bi];
+    for (size_t ci = 0; ci < ncand && r == 0; ci++) {
+        vb *b = &bundles[cand[ci]];
         const sign__policy_key *k;
         const char *matched = NULL, *allowed_name = NULL;
         int path_ok = 1;
@@ -819,9 +946,51 @@ out:
 
 /* ---- the pipeline ----------------------------------------------------- */
 
+typedef struct name_ix {
+    const char *name;
+    size_t i;
+} name_ix;
+
+static int cmp_name_ix(const void *a, const void *b)
+{
+    return strcmp(((const name_ix *)a)->name, ((const name_ix *)b)->name);
+}
+
 /* Bundle-level failures of an artifact's own default bundle also make the artifact unverified. */
 static void mark_bundle_failures(sign_verify_result *res)
 {
+    name_ix *order = res->nartifacts > 1 ? calloc(res->nartifacts, sizeof(*order)) : NULL;
+
+    if (order != NULL) {
+        /* Failed checks looked up among the artifacts sorted by name: N log N, not N * checks. */
+        for (size_t i = 0; i < res->nartifacts; i++) {
+            order[i].name = res->artifacts[i].name != NULL ? res->artifacts[i].name : "";
+            order[i].i = i;
+        }
+        qsort(order, res->nartifacts, sizeof(*order), cmp_name_ix);
+        for (size_t j = 0; j < res->nchecks; j++) {
+            const sign_check *k = &res->checks[j];
+            size_t lo = 0, hi = res->nartifacts;
+
+            if (k->status != SIGN_CHECK_FAIL || k->artifact == NULL) {
+                continue;
+            }
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (strcmp(order[mid].name, k->artifact) < 0) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            for (; lo < res->nartifacts && strcmp(order[lo].name, k->artifact) == 0; lo++) {
+                res->artifacts[order[lo].i].verified = 0;
+            }
+        }
+        free(order);
+        return;
+    }
     for (size_t i = 0; i < res->nartifacts; i++) {
         vr_artifact *a = &res->artifacts[i];
 
@@ -883,6 +1052,141 @@ static void decide(sign_verify_result *res, int enforce)
     }
 }
 
+/* ---- in parallel ------------------------------------------------------ */
+
+/*
+ * Hashing the artifacts and checking the bundles' signatures are independent per item and
+ * are most of a verify over many files, so they run on every core; what they produce (the
+ * artifact records, each bundle's checks in its own list) is then taken in the original
+ * order, so the verdict is the one a sequential run gives.
+ */
+#define VERIFY_MAX_THREADS 8
+
+typedef struct vpar {
+    size_t n, next;
+    pthread_mutex_t mu;
+    void (*fn)(void *arg, size_t i);
+    void *arg;
+} vpar;
+
+static void *vpar_worker(void *p)
+{
+    vpar *v = p;
+
+    for (;;) {
+        size_t i;
+
+        pthread_mutex_lock(&v->mu);
+        i = v->next < v->n ? v->next++ : SIZE_MAX;
+        pthread_mutex_unlock(&v->mu);
+        if (i == SIZE_MAX) {
+            return NULL;
+        }
+        v->fn(v->arg, i);
+    }
+}
+
+/* fn(arg, i) for every i < n, on up to one thread per core (the caller's among them). */
+static void par_for(size_t n, void (*fn)(void *arg, size_t i), void *arg)
+{
+    pthread_t tids[VERIFY_MAX_THREADS];
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t nt = cores > 1 ? (size_t)cores : 1, started = 0;
+    vpar v;
+
+    if (nt > VERIFY_MAX_THREADS) {
+        nt = VERIFY_MAX_THREADS;
+    }
+    if (nt > n) {
+        nt = n;
+    }
+    v.n = n;
+    v.next = 0;
+    v.fn = fn;
+    v.arg = arg;
+    pthread_mutex_init(&v.mu, NULL);
+    for (size_t k = 1; k < nt; k++) {
+        if (pthread_create(&tids[started], NULL, vpar_worker, &v) != 0) {
+            break;
+        }
+        started++;
+    }
+    vpar_worker(&v);
+    for (size_t k = 0; k < started; k++) {
+        pthread_join(tids[k], NULL);
+    }
+    pthread_mutex_destroy(&v.mu);
+}
+
+typedef struct scan_job {
+    const char *const *paths;
+    const sign_artifact_options *aopts;
+    sign_artifact **arts;
+    int *rc;
+    char **msg;
+} scan_job;
+
+static void scan_one(void *arg, size_t i)
+{
+    scan_job *j = arg;
+
+    if (j->paths[i] == NULL) {
+        return;
+    }
+    j->rc[i] = sign_artifact_scan(&j->arts[i], j->paths[i], NULL, j->aopts);
+    if (j->rc[i] != 0) {
+        j->msg[i] = sign__strdup(sign_error_last()); /* NULL when out of memory: the path stands in */
+    }
+}
+
+typedef struct bundle_job {
+    const vctx *c;
+    vb *bundles;
+    vctx *bc; /* per bundle: the context with its own list of checks */
+    int *rc;
+    char **msg;
+} bundle_job;
+
+static void bundle_one(void *arg, size_t i)
+{
+    bundle_job *j = arg;
+
+    j->bc[i] = *j->c;
+    if ((j->bc[i].res = calloc(1, sizeof(*j->bc[i].res))) == NULL) {
+        j->rc[i] = SIGN_ENOMEM;
+        return;
+    }
+    j->rc[i] = verify_bundle(&j->bc[i], &j->bundles[i]);
+    if (j->rc[i] != 0) {
+        j->msg[i] = sign__strdup(sign_error_last());
+    }
+}
+
+/* Append src's checks to dst (moved: src is left empty). */
+static int move_checks(sign_verify_result *dst, sign_verify_result *src)
+{
+    size_t need, bytes;
+
+    if (!sign__add(&need, dst->nchecks, src->nchecks)) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    if (need > dst->capchecks) {
+        sign_check *v;
+
+        if (!sign__mul(&bytes, need, sizeof(*v)) || (v = realloc(dst->checks, bytes)) == NULL) {
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        dst->checks = v;
+        dst->capchecks = need;
+    }
+    if (src->nchecks > 0) {
+        memcpy(dst->checks + dst->nchecks, src->checks, src->nchecks * sizeof(*src->checks));
+    }
+    dst->nchecks = need;
+    src->nchecks = 0; /* transferred */
+    return 0;
+}
+
 static int default_bundle_path(char **out, const char *artifact)
 {
     static const char suffix[] = ".sigstore.json";
@@ -906,7 +1210,12 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     sign_artifact **arts = NULL;
     vb *bundles = NULL;
     size_t nb = 0, n;
-    vctx c;
+    vindex ix = {0};
+    vctx c, *bc = NULL;
+    scan_job sj;
+    bundle_job bj;
+    int *arc = NULL, *brc = NULL;
+    char **amsg = NULL, **bmsg = NULL;
     int r = SIGN_ERROR;
 
     if (out == NULL) {
@@ -944,6 +1253,16 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     /* Artifacts: recognise and hash; entries only when they will be compared. */
     aopts.flags = c.entries ? 0 : SIGN_ARTIFACT_NO_ENTRIES;
     aopts.limits = c.limits;
+    if ((arc = calloc(n, sizeof(*arc))) == NULL || (amsg = calloc(n, sizeof(*amsg))) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    sj.paths = opts->artifacts;
+    sj.aopts = &aopts;
+    sj.arts = arts;
+    sj.rc = arc;
+    sj.msg = amsg;
+    par_for(n, scan_one, &sj);
     for (size_t i = 0; i < n; i++) {
         vr_artifact *ra = &res->artifacts[i];
         const char *path = opts->artifacts[i];
@@ -953,7 +1272,9 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
             goto out;
         }
         res->nartifacts = i + 1;
-        r = sign_artifact_scan(&arts[i], path, NULL, &aopts);
+        if ((r = arc[i]) != 0) {
+            sign__error(r, "%s", amsg[i] != NULL ? amsg[i] : path);
+        }
         if (r == SIGN_ENOMEM) {
             goto out;
         }
@@ -996,13 +1317,37 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
             bundles[i].for_artifact = res->artifacts[i].name;
         }
     }
+    if ((bc = calloc(nb, sizeof(*bc))) == NULL || (brc = calloc(nb, sizeof(*brc))) == NULL ||
+        (bmsg = calloc(nb, sizeof(*bmsg))) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    bj.c = &c;
+    bj.bundles = bundles;
+    bj.bc = bc;
+    bj.rc = brc;
+    bj.msg = bmsg;
+    par_for(nb, bundle_one, &bj);
     for (size_t i = 0; i < nb; i++) {
-        if ((r = verify_bundle(&c, &bundles[i])) != 0) {
+        if ((r = brc[i]) != 0) {
+            sign__error(r, "%s", bmsg[i] != NULL ? bmsg[i] : "out of memory");
+            goto out;
+        }
+        if ((r = move_checks(res, bc[i].res)) != 0) {
             goto out;
         }
     }
+    if ((r = vindex_build(&ix, bundles, nb)) != 0) {
+        goto out;
+    }
     for (size_t i = 0; i < n; i++) {
-        if (arts[i] != NULL && (r = verify_artifact(&c, arts[i], &res->artifacts[i], bundles, nb)) != 0) {
+        size_t nc;
+
+        if (arts[i] == NULL) {
+            continue;
+        }
+        nc = vindex_candidates(&ix, sign_artifact_sha256(arts[i]), sign_artifact_name(arts[i]));
+        if ((r = verify_artifact(&c, arts[i], &res->artifacts[i], bundles, ix.cand, nc)) != 0) {
             goto out;
         }
     }
@@ -1024,6 +1369,19 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     *out = res;
     res = NULL; /* transferred */
 out:
+    vindex_free(&ix);
+    for (size_t i = 0; amsg != NULL && i < n; i++) {
+        free(amsg[i]);
+    }
+    for (size_t i = 0; bc != NULL && i < nb; i++) {
+        sign_verify_result_free(bc[i].res);
+        free(bmsg[i]);
+    }
+    free(arc);
+    free(amsg);
+    free(bc);
+    free(brc);
+    free(bmsg);
     for (size_t i = 0; bundles != NULL && i < nb; i++) {
         sign_bundle_free(bundles[i].bundle);
         sign_statement_free(bundles[i].st);
