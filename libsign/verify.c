@@ -1055,10 +1055,13 @@ static void decide(sign_verify_result *res, int enforce)
 /* ---- in parallel ------------------------------------------------------ */
 
 /*
- * Hashing the artifacts and checking the bundles' signatures are independent per item and
- * are most of a verify over many files, so they run on every core; what they produce (the
- * artifact records, each bundle's checks in its own list) is then taken in the original
- * order, so the verdict is the one a sequential run gives.
+ * Hashing the artifacts and checking the bundles (parse, signature) are independent per item
+ * and are most of a verify, so they run at once on every core: many small files spread over
+ * the cores, and one large artifact is hashed while its bundle is parsed. What they produce
+ * (the artifact records, each bundle's checks in its own list) is then taken in the original
+ * order, so the verdict is the one a sequential run gives. verify_bundle runs before the
+ * artifacts' names are known, so a default bundle's checks get their artifact when merged:
+ * verify_bundle must not use b->for_artifact for anything else.
  */
 #define VERIFY_MAX_THREADS 8
 
@@ -1162,6 +1165,23 @@ static void bundle_one(void *arg, size_t i)
     }
 }
 
+typedef struct verify_jobs {
+    scan_job s;
+    bundle_job b;
+    size_t n; /* jobs below n are artifacts, the others bundles */
+} verify_jobs;
+
+static void job_one(void *arg, size_t i)
+{
+    verify_jobs *j = arg;
+
+    if (i < j->n) {
+        scan_one(&j->s, i);
+    } else {
+        bundle_one(&j->b, i - j->n);
+    }
+}
+
 /* Append src's checks to dst (moved: src is left empty). */
 static int move_checks(sign_verify_result *dst, sign_verify_result *src)
 {
@@ -1212,8 +1232,7 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     size_t nb = 0, n;
     vindex ix = {0};
     vctx c, *bc = NULL;
-    scan_job sj;
-    bundle_job bj;
+    verify_jobs jobs;
     int *arc = NULL, *brc = NULL;
     char **amsg = NULL, **bmsg = NULL;
     int r = SIGN_ERROR;
@@ -1253,24 +1272,55 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     /* Artifacts: recognise and hash; entries only when they will be compared. */
     aopts.flags = c.entries ? 0 : SIGN_ARTIFACT_NO_ENTRIES;
     aopts.limits = c.limits;
-    if ((arc = calloc(n, sizeof(*arc))) == NULL || (amsg = calloc(n, sizeof(*amsg))) == NULL) {
+    for (size_t i = 0; i < n; i++) {
+        if (opts->artifacts[i] == NULL) {
+            r = sign__error(SIGN_EINVAL, "sign_verify: artifact %zu is NULL", i);
+            goto out;
+        }
+    }
+    /* Bundles: the ones given, or "<artifact>.sigstore.json" beside each artifact. */
+    nb = opts->nbundles > 0 ? opts->nbundles : n;
+    if ((bundles = calloc(nb, sizeof(*bundles))) == NULL) {
         r = sign__error(SIGN_ENOMEM, "out of memory");
         goto out;
     }
-    sj.paths = opts->artifacts;
-    sj.aopts = &aopts;
-    sj.arts = arts;
-    sj.rc = arc;
-    sj.msg = amsg;
-    par_for(n, scan_one, &sj);
+    for (size_t i = 0; i < nb; i++) {
+        bundles[i].key = SIZE_MAX;
+        if (opts->nbundles > 0) {
+            if ((bundles[i].path = opts->bundles[i]) == NULL) {
+                r = sign__error(SIGN_EINVAL, "sign_verify: bundle %zu is NULL", i);
+                goto out;
+            }
+        } else {
+            if ((r = default_bundle_path(&bundles[i].owned_path, opts->artifacts[i])) != 0) {
+                goto out;
+            }
+            bundles[i].path = bundles[i].owned_path;
+        }
+    }
+    /* Hash every artifact and check every bundle at once (see "in parallel"). */
+    if ((arc = calloc(n, sizeof(*arc))) == NULL || (amsg = calloc(n, sizeof(*amsg))) == NULL ||
+        (bc = calloc(nb, sizeof(*bc))) == NULL || (brc = calloc(nb, sizeof(*brc))) == NULL ||
+        (bmsg = calloc(nb, sizeof(*bmsg))) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    jobs.s.paths = opts->artifacts;
+    jobs.s.aopts = &aopts;
+    jobs.s.arts = arts;
+    jobs.s.rc = arc;
+    jobs.s.msg = amsg;
+    jobs.b.c = &c;
+    jobs.b.bundles = bundles;
+    jobs.b.bc = bc;
+    jobs.b.rc = brc;
+    jobs.b.msg = bmsg;
+    jobs.n = n;
+    par_for(n + nb, job_one, &jobs);
     for (size_t i = 0; i < n; i++) {
         vr_artifact *ra = &res->artifacts[i];
         const char *path = opts->artifacts[i];
 
-        if (path == NULL) {
-            r = sign__error(SIGN_EINVAL, "sign_verify: artifact %zu is NULL", i);
-            goto out;
-        }
         res->nartifacts = i + 1;
         if ((r = arc[i]) != 0) {
             sign__error(r, "%s", amsg[i] != NULL ? amsg[i] : path);
@@ -1295,46 +1345,26 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
         ra->has_digest = 1;
         hex32(ra->sha256, sign_artifact_sha256(arts[i]));
     }
+    for (size_t i = 0; i < nb; i++) {
+        size_t first = res->nchecks;
 
-    /* Bundles: the ones given, or "<artifact>.sigstore.json" beside each artifact. */
-    nb = opts->nbundles > 0 ? opts->nbundles : n;
-    if ((bundles = calloc(nb, sizeof(*bundles))) == NULL) {
-        r = sign__error(SIGN_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < nb; i++) {
-        bundles[i].key = SIZE_MAX;
-        if (opts->nbundles > 0) {
-            if ((bundles[i].path = opts->bundles[i]) == NULL) {
-                r = sign__error(SIGN_EINVAL, "sign_verify: bundle %zu is NULL", i);
-                goto out;
-            }
-        } else {
-            if ((r = default_bundle_path(&bundles[i].owned_path, opts->artifacts[i])) != 0) {
-                goto out;
-            }
-            bundles[i].path = bundles[i].owned_path;
-            bundles[i].for_artifact = res->artifacts[i].name;
-        }
-    }
-    if ((bc = calloc(nb, sizeof(*bc))) == NULL || (brc = calloc(nb, sizeof(*brc))) == NULL ||
-        (bmsg = calloc(nb, sizeof(*bmsg))) == NULL) {
-        r = sign__error(SIGN_ENOMEM, "out of memory");
-        goto out;
-    }
-    bj.c = &c;
-    bj.bundles = bundles;
-    bj.bc = bc;
-    bj.rc = brc;
-    bj.msg = bmsg;
-    par_for(nb, bundle_one, &bj);
-    for (size_t i = 0; i < nb; i++) {
         if ((r = brc[i]) != 0) {
             sign__error(r, "%s", bmsg[i] != NULL ? bmsg[i] : "out of memory");
             goto out;
         }
         if ((r = move_checks(res, bc[i].res)) != 0) {
             goto out;
+        }
+        if (opts->nbundles == 0) {
+            /* A default bundle's checks name its artifact (known only now: the name a scan gave it). */
+            bundles[i].for_artifact = res->artifacts[i].name;
+            for (size_t k = first; k < res->nchecks; k++) {
+                if (res->checks[k].artifact == NULL &&
+                    (res->checks[k].artifact = sign__strdup(bundles[i].for_artifact)) == NULL) {
+                    r = SIGN_ENOMEM;
+                    goto out;
+                }
+            }
         }
     }
     if ((r = vindex_build(&ix, bundles, nb)) != 0) {
