@@ -833,6 +833,13 @@ void sign__zip_walk_parts(size_t n)
     walk_parts_forced = n;
 }
 
+static size_t walk_fallbacks; /* parallel walks discarded for a sequential one (atomic) */
+
+size_t sign__zip_walk_fallbacks(void)
+{
+    return __atomic_load_n(&walk_fallbacks, __ATOMIC_RELAXED);
+}
+
 static la_ssize_t part_read(struct archive *ar, void *data, const void **buf)
 {
     walk_part *p = data;
@@ -1079,6 +1086,7 @@ static int walk_parallel(int *done, walk *w, int fd, size_t np)
         clean = 0;
     }
     if (!clean) {
+        __atomic_fetch_add(&walk_fallbacks, 1, __ATOMIC_RELAXED);
         goto out;
     }
     if ((r = parts_merge(a, parts, np)) != 0) {

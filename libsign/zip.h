@@ -88,6 +88,8 @@ void sign__zip_check_name(sign__findings *f, const char *name, size_t len, const
  * part per core, at most 4). Not thread-safe; set it before scanning.
  */
 void sign__zip_walk_parts(size_t n);
+/* Tests only: how many parallel walks were discarded for a sequential one so far. */
+size_t sign__zip_walk_fallbacks(void);
 
 /* ---- secrets -------------------------------------------------------------- */
 
