@@ -994,8 +994,9 @@ static int parts_merge(sign_artifact *a, walk_part *parts, size_t np)
             for (size_t j = 0; j < a->findings.n && !dup; j++) {
                 const sign_finding *y = &a->findings.v[j];
 
-                dup = strcmp(x->id, y->id) == 0 && ((x->path == NULL && y->path == NULL) ||
-                                                    (x->path != NULL && y->path != NULL && strcmp(x->path, y->path) == 0));
+                dup = strcmp(x->id, y->id) == 0 &&
+                      ((x->path == NULL && y->path == NULL) ||
+                       (x->path != NULL && y->path != NULL && strcmp(x->path, y->path) == 0));
             }
             if (dup) {
                 free((char *)x->path);

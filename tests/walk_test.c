@@ -61,11 +61,13 @@ static void wk_expect_same(const sign_artifact *a, const sign_artifact *b, size_
         cr_assert_eq(y->mode, x->mode, "%zu parts: entry %s mode", parts, x->path);
         cr_assert_eq(y->size, x->size, "%zu parts: entry %s size", parts, x->path);
         cr_assert_eq(y->has_digest, x->has_digest, "%zu parts: entry %s digest", parts, x->path);
-        cr_assert_eq(memcmp(y->sha256, x->sha256, sizeof(x->sha256)), 0, "%zu parts: entry %s digest", parts, x->path);
+        cr_assert_eq(memcmp(y->sha256, x->sha256, sizeof(x->sha256)), 0, "%zu parts: entry %s digest", parts,
+                     x->path);
         cr_assert(wk_same_str(y->link_target, x->link_target), "%zu parts: entry %s link", parts, x->path);
     }
-    cr_assert_eq(sign_artifact_finding_count(b), sign_artifact_finding_count(a), "%zu parts: %zu findings, sequential %zu",
-                 parts, sign_artifact_finding_count(b), sign_artifact_finding_count(a));
+    cr_assert_eq(sign_artifact_finding_count(b), sign_artifact_finding_count(a),
+                 "%zu parts: %zu findings, sequential %zu", parts, sign_artifact_finding_count(b),
+                 sign_artifact_finding_count(a));
     for (size_t i = 0; i < sign_artifact_finding_count(a); i++) {
         const sign_finding *x = sign_artifact_finding(a, i), *y = sign_artifact_finding(b, i);
 
@@ -123,7 +125,8 @@ static char *wk_zip(const char *name, uint32_t crc_xor_at, size_t bomb_at)
     e[80].deflate = 0;
     snprintf(names[130], 64, "app/link/through.js");
     snprintf(names[140], 64, "deploy/id_rsa");
-    snprintf(texts[140], sizeof(texts[140]), "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n");
+    snprintf(texts[140], sizeof(texts[140]),
+             "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n");
     e[140].len = strlen(texts[140]);
     if (crc_xor_at < WK_N) {
         e[crc_xor_at].crc_xor = 0x55aa55aa;

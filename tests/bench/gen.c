@@ -91,12 +91,13 @@ static void make_vocab(void)
 
 static void fill_text(unsigned char *b, size_t n)
 {
-    static const char *punct[] = {" ", " ", " ", ", ", "(", ") ", " = ", ".", ";\n", " {\n    ", "\n}\n", " // "};
+    static const char *punct[] = {" ",   " ",        " ",     ", ",   "(", ") ", " = ",  ".",
+                                  ";\n", " {\n    ", "\n}\n", " // ", "[", "] ", ": \"", "\", "};
     size_t o = 0;
 
     while (o < n) {
         uint64_t v = next();
-        const char *w = vocab[v & 511], *p = punct[(v >> 9) % 12];
+        const char *w = vocab[v & 511], *p = punct[(v >> 9) % 16];
         size_t wl = strlen(w), pl = strlen(p);
 
         for (size_t k = 0; k < wl && o < n; k++) {
@@ -253,6 +254,7 @@ int main(int argc, char **argv)
         make_vocab();
         return gen_store(argv[2], strtoull(argv[3], NULL, 10));
     }
-    fprintf(stderr, "usage: gen random FILE BYTES SEED | gen zip ZIP ENTRIES BYTES SEED | gen store DIR COUNT SEED\n");
+    fprintf(stderr,
+            "usage: gen random FILE BYTES SEED | gen zip ZIP ENTRIES BYTES SEED | gen store DIR COUNT SEED\n");
     return 2;
 }
