@@ -6,7 +6,8 @@
 # usage: tests/bench/run.sh SIGNET BENCHDIR [OUT.md]
 #   SIGNET    the signet binary; BENCHDIR holds sha256limit, ziphash, gen, runner
 #   OUT.md    where to write the report (docs/performance.md); stdout always
-# environment: BENCH_QUICK=1 (small data, 3 runs), BENCH_RUNS=N, TMPDIR
+# environment: BENCH_QUICK=1 (small data, 3 runs), BENCH_RUNS=N, TMPDIR,
+#   BENCH_ONLY=file,zip,oci,store,startup (a comma-separated subset of the groups)
 set -euo pipefail
 
 SIGNET=$(readlink -f "$1")
@@ -35,6 +36,7 @@ if [ "$avail" -lt "$need" ]; then
 fi
 
 log() { printf 'bench: %s\n' "$*" >&2; }
+want() { [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *",$1,"* ]]; }
 have() { command -v "$1" >/dev/null 2>&1; }
 NOTES=()
 note() { NOTES+=("$*"); log "note: $*"; }
@@ -88,30 +90,32 @@ have openssl || note "openssl not installed: its rows are skipped"
 # ---- data ----------------------------------------------------------------------------
 export SIGNET_PASSPHRASE=unused
 log "data under $W"
-"$BD/gen" random "$W/big.bin" "$BIG" 1
+if want file; then "$BD/gen" random "$W/big.bin" "$BIG" 1; fi
 "$BD/gen" random "$W/small.bin" 1024 2
-"$BD/gen" zip "$W/app.zip" "$ZIP_ENTRIES" "$ZIP_BYTES" 3
-"$BD/gen" store "$W/store" "$STORE" 4
-ZIP_SIZE=$(stat -c %s "$W/app.zip")
+if want zip; then "$BD/gen" zip "$W/app.zip" "$ZIP_ENTRIES" "$ZIP_BYTES" 3; fi
+ZIP_SIZE=$(stat -c %s "$W/app.zip" 2>/dev/null || echo 0)
 "$SIGNET" keygen --no-passphrase -o "$W/release" >/dev/null
 printf '{"version": 1, "keys": [{"name": "release", "public_key": "release.pub", "artifacts": ["*"]}]}\n' >"$W/policy.json"
 "$SIGNET" sign -k "$W/release.key" "$W/small.bin" >/dev/null
-"$SIGNET" sign -k "$W/release.key" "$W/app.zip" >/dev/null
+if want zip; then "$SIGNET" sign -k "$W/release.key" "$W/app.zip" >/dev/null; fi
 # The store: a bundle per artifact, signed by signet (and a minisign signature each).
-log "signing the store ($STORE artifacts)"
-(cd "$W/store" && ls | grep -v '\.sigstore\.json$' | xargs -P 2 -n 1 "$SIGNET" sign -k "$W/release.key" >/dev/null)
 STORE_ARGS=()
-while IFS= read -r f; do STORE_ARGS+=("$W/store/$f"); done < <(cd "$W/store" && ls | grep '\.txt$')
-sha256sum "${STORE_ARGS[@]}" >"$W/store.sha256"
-STORE_BYTES=$(cat "${STORE_ARGS[@]}" | wc -c)
-
-if have minisign; then
-    minisign -G -W -p "$W/minisign.pub" -s "$W/minisign.key" >/dev/null
-    (cd "$W/store" && ls | grep '\.txt$' | xargs -n 500 minisign -S -s "$W/minisign.key" -m >/dev/null)
-    cat >"$W/minisign-loop.sh" <<EOF
+STORE_BYTES=0
+if want store; then
+    "$BD/gen" store "$W/store" "$STORE" 4
+    log "signing the store ($STORE artifacts)"
+    (cd "$W/store" && ls | grep -v '\.sigstore\.json$' | xargs -P 2 -n 1 "$SIGNET" sign -k "$W/release.key" >/dev/null)
+    while IFS= read -r f; do STORE_ARGS+=("$W/store/$f"); done < <(cd "$W/store" && ls | grep '\.txt$')
+    sha256sum "${STORE_ARGS[@]}" >"$W/store.sha256"
+    STORE_BYTES=$(cat "${STORE_ARGS[@]}" | wc -c)
+    if have minisign; then
+        minisign -G -W -p "$W/minisign.pub" -s "$W/minisign.key" >/dev/null
+        (cd "$W/store" && ls | grep '\.txt$' | xargs -n 500 minisign -S -s "$W/minisign.key" -m >/dev/null)
+        cat >"$W/minisign-loop.sh" <<EOF
 cd "$W/store" || exit 2
 for f in *.txt; do minisign -V -q -p "$W/minisign.pub" -m "\$f" || exit 1; done
 EOF
+    fi
 fi
 if [ -n "$SIGNIFY" ]; then
     "$SIGNIFY" -G -n -p "$W/signify.pub" -s "$W/signify.sec" >/dev/null
@@ -125,7 +129,7 @@ if have openssl; then
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/cms.key" -out "$W/cms.crt" -subj /CN=bench -days 2 \
         -addext keyUsage=digitalSignature -addext extendedKeyUsage=codeSigning 2>/dev/null
 fi
-if have jarsigner && have keytool; then
+if want zip && have jarsigner && have keytool; then
     keytool -genkeypair -keystore "$W/ks.p12" -storetype PKCS12 -storepass benchpass -keypass benchpass \
         -alias bench -keyalg EC -groupname secp256r1 -dname CN=bench -validity 2 >/dev/null 2>&1
     jarsigner -keystore "$W/ks.p12" -storepass benchpass -signedjar "$W/app-signed.jar" "$W/app.zip" bench >/dev/null 2>&1 ||
@@ -133,6 +137,7 @@ if have jarsigner && have keytool; then
 fi
 
 # ---- whole file ---------------------------------------------------------------------
+if want file; then
 G="whole file ($((BIG / 1048576)) MiB random)"
 LIMIT=("$BD/sha256limit" "$W/big.bin")
 c=(openssl dgst -sha256 "$W/big.bin"); have openssl && pair "$G" "openssl dgst -sha256" "$BIG" - "sha256limit" LIMIT c
@@ -160,8 +165,10 @@ if have openssl; then
     pair "$G" "openssl cms -verify" "$BIG" - "sha256limit" LIMIT c
     note "openssl cms is the X.509 peer; signet is measured with a raw Ed25519 key (its X.509 signing lands with issue 4: add a 'signet sign --cert' row then)"
 fi
+fi
 
 # ---- deployment zip ---------------------------------------------------------------------
+if want zip; then
 G="zip ($ZIP_ENTRIES entries, $((ZIP_BYTES / 1000000)) MB inflated, $((ZIP_SIZE / 1000000)) MB deflated)"
 REF=("$BD/ziphash" -q "$W/app.zip")
 ZLIMIT=("$BD/sha256limit" "$W/app.zip")
@@ -180,8 +187,10 @@ if [ -f "$W/app-signed.jar" ]; then
 else
     pair "$G" "signet verify --entries" "$ZIP_BYTES" - "inflate+hash reference (1 thread)" REF c
 fi
+fi
 
 # ---- OCI image layout -------------------------------------------------------------------
+if want oci; then
 # 10 gzip layers of about 1 GiB in all, built with umoci; signet's sign against the serial
 # "gzip -dc | sha256sum" of every layer (the diffIDs). Runs once signet signs OCI layouts (issue 3).
 G="OCI image (10 gzip layers)"
@@ -211,8 +220,10 @@ EOF
 else
     note "OCI row skipped: signet cannot sign an OCI layout yet (issue 3), or umoci/gzip are missing"
 fi
+fi
 
 # ---- store ------------------------------------------------------------------------------
+if want store; then
 G="store ($STORE artifacts of 4-64 KiB, a bundle each)"
 SUMC=(sha256sum --quiet -c "$W/store.sha256")
 c=("$SIGNET" verify -p "$W/policy.json" "${STORE_ARGS[@]}")
@@ -221,12 +232,15 @@ if have minisign; then
     ML=(sh "$W/minisign-loop.sh")
     pair "$G" "signet verify (all in one run)" "$STORE_BYTES" "ratio<=0.05" "minisign -V loop" ML c
 fi
+fi
 
 # ---- start-up -----------------------------------------------------------------------------
+if want startup; then
 G="start-up (1 KiB artifact)"
 SL=("$BD/sha256limit" "$W/small.bin")
 c=("$SIGNET" verify -p "$W/policy.json" "$W/small.bin")
 pair "$G" "signet verify" 1024 "wall<0.005" "sha256limit" SL c
+fi
 
 # ---- report -----------------------------------------------------------------------------
 table() {
