@@ -1097,8 +1097,8 @@ static int walk_parallel(int *done, walk *w, int fd, size_t np)
     w->total_out = out;
     *done = 1;
 out:
-    for (size_t k = 0; k < np; k++) {
-        sign_artifact_free(parts[k].w.a);
+    for (size_t k = 0; k < WALK_MAX_PARTS; k++) {
+        sign_artifact_free(parts[k].w.a); /* NULL in the parts not used */
     }
     return r;
 }

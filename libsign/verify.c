@@ -752,6 +752,9 @@ static size_t vindex_candidates(vindex *ix, const unsigned char *dig, const char
     subj_ix key;
     size_t nc = 0, o = 0;
 
+    if (ix->cand == NULL) {
+        return 0;
+    }
     key.dig = dig;
     key.base = base_name(art);
     for (size_t i = ix_lower(ix->by_dig, ix->n, &key, cmp_ix_dig); i < ix->n && cmp_ix_dig(&ix->by_dig[i], &key) == 0;
@@ -1097,6 +1100,7 @@ static void par_for(size_t n, void (*fn)(void *arg, size_t i), void *arg)
     size_t nt = cores > 1 ? (size_t)cores : 1, started = 0;
     vpar v;
 
+    memset(tids, 0, sizeof(tids));
     if (nt > VERIFY_MAX_THREADS) {
         nt = VERIFY_MAX_THREADS;
     }
@@ -1405,6 +1409,8 @@ out:
     }
     for (size_t i = 0; bc != NULL && i < nb; i++) {
         sign_verify_result_free(bc[i].res);
+    }
+    for (size_t i = 0; bmsg != NULL && i < nb; i++) {
         free(bmsg[i]);
     }
     free(arc);
