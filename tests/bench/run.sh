@@ -205,11 +205,13 @@ if [ "$oci_ok" = 1 ]; then
     umoci init --layout "$W/oci" >/dev/null
     umoci new --image "$W/oci:bench" >/dev/null
     for i in $(seq 1 10); do
-        rm -rf "$W/oci-layer" && mkdir -p "$W/oci-layer/l$i"
-        "$BD/gen" random "$W/oci-layer/l$i/blob.bin" $((OCI_LAYER / 2)) $((10 + i))
-        "$BD/gen" store "$W/oci-layer/l$i/text" $((OCI_LAYER / 2 / 36000)) $((20 + i))
-        umoci raw add-layer --image "$W/oci:bench" "$W/oci-layer" >/dev/null
+        # A layer: half random bytes, half small text files (umoci gzips it).
+        rm -rf "$W/oci-layer" && mkdir -p "$W/oci-layer"
+        "$BD/gen" random "$W/oci-layer/blob.bin" $((OCI_LAYER / 2)) $((10 + i))
+        "$BD/gen" store "$W/oci-layer/text" $((OCI_LAYER / 2 / 36000)) $((20 + i))
+        umoci insert --image "$W/oci:bench" "$W/oci-layer" "/l$i" >/dev/null
     done
+    rm -rf "$W/oci-layer"
     cat >"$W/oci-diffids.sh" <<EOF
 for f in \$(find "$W/oci/blobs/sha256" -type f -size +1M); do gzip -dc "\$f" | sha256sum; done
 EOF
