@@ -9,10 +9,12 @@
  * silent fallback to "plain file", because an extractor might still find
  * entries in it that nobody looked at.
  *
- * For a zip two threads work at once: one hashes the whole file in 1 MiB
- * sequential reads, the other parses the structure (zip.c) and walks the
- * entries through libarchive. Both read the same descriptor: the hashing
- * thread and the structure parser use pread, libarchive owns the offset.
+ * For a zip several threads work at once: one hashes the whole file in 1 MiB
+ * sequential reads, the caller's parses the structure (zip.c) and walks the
+ * entries through libarchive, in one part per core (see "parallel entry
+ * walk"), each part with its own libarchive handle. All read the same
+ * descriptor with pread; only the sequential fallback walk lets libarchive
+ * own the file offset.
  */
 #include <errno.h>
 #include <fcntl.h>
