@@ -986,7 +986,9 @@ static int parts_merge(sign_artifact *a, walk_part *parts, size_t np)
     for (size_t k = 0; k < np; k++) {
         sign_artifact *s = parts[k].w.a;
 
-        memcpy(a->entries + a->n_entries, s->entries, s->n_entries * sizeof(*s->entries));
+        if (s->n_entries > 0) {
+            memcpy(a->entries + a->n_entries, s->entries, s->n_entries * sizeof(*s->entries));
+        }
         a->n_entries += s->n_entries;
         s->n_entries = 0; /* transferred */
         for (size_t i = 0; i < s->findings.n; i++) {
@@ -1037,7 +1039,9 @@ static int walk_parallel(int *done, walk *w, int fd, size_t np)
     /* Ranges of about usum / np uncompressed bytes each (by the central directory's sizes). */
     for (size_t k = 0, i = 0; k < np; k++) {
         parts[k].first = i;
-        while (i < z->n && (k == np - 1 || acc < usum / np * (k + 1) || i == parts[k].first)) {
+        /* (At least one entry each: the later parts keep one entry apiece; np <= z->n.) */
+        while (i < z->n &&
+               (k == np - 1 || ((acc < usum / np * (k + 1) || i == parts[k].first) && i < z->n - (np - 1 - k)))) {
             acc += w->sorted[i]->usize < UINT64_MAX - acc ? w->sorted[i]->usize : 0;
             i++;
         }
