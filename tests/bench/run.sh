@@ -297,6 +297,12 @@ machine() {
     echo "### Results ($(date -u +%Y-%m-%d))"
     echo
     table
+    if grep -q '^store' "$ROWS"; then
+        echo
+        awk -F '\t' -v n="$STORE" '$1 ~ /^store/ {
+            s = s sprintf("%s%s %.3f ms", s == "" ? "" : "; ", $5, $9 / n * 1000); w = $6 }
+            END { printf "Per artifact of the store: signet verify %.3f ms; %s.\n", w / n * 1000, s }' "$ROWS"
+    fi
     if [ ${#NOTES[@]} -gt 0 ]; then
         echo
         echo "Notes from the run:"
