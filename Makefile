@@ -57,8 +57,21 @@ $(B)/libsign.so.$(VERSION): $(LIB_OBJ)
 	ln -sf libsign.so.$(VERSION) $(B)/libsign.so.$(SOVERSION)
 	ln -sf libsign.so.$(VERSION) $(B)/libsign.so
 
+# The CLI links libarchive statically when libarchive.a and every library it needs are installed
+# (Debian's libarchive-dev): then only the zip reader's decompressors load at start, not libxml2,
+# ICU and libstdc++ as well, and a verify of a small file starts in ~3.7 ms of CPU instead of
+# ~5.5 (docs/performance.md). Otherwise it links libarchive dynamically.
+LA_LIBDIR   := $(shell pkg-config --variable=libdir libarchive 2>/dev/null)
+LA_STATIC   := $(wildcard $(LA_LIBDIR)/libarchive.a)
+LA_PRIVATE  := $(patsubst -l%,%,$(filter-out -larchive,$(shell pkg-config --static --libs-only-l libarchive 2>/dev/null)))
+LA_DEPS     := $(foreach l,$(LA_PRIVATE),$(firstword $(wildcard $(LA_LIBDIR)/lib$(l).so $(LA_LIBDIR)/lib$(l).so.*)))
+SIGNET_LIBS := $(PKG_LIBS)
+ifneq ($(and $(LA_STATIC),$(filter $(words $(LA_PRIVATE)),$(words $(LA_DEPS)))),)
+SIGNET_LIBS := -Wl,--as-needed $(filter-out -larchive,$(PKG_LIBS)) $(LA_STATIC) $(LA_DEPS) -Wl,--no-as-needed
+endif
+
 $(B)/signet: $(CMD_OBJ) $(B)/libsign.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CMD_OBJ) $(B)/libsign.a $(PKG_LIBS) -lpthread
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CMD_OBJ) $(B)/libsign.a $(SIGNET_LIBS) -lpthread
 
 # ---- tests -----------------------------------------------------------------
 $(B)/signet-tests: $(TEST_OBJ) $(B)/libsign.a
@@ -112,8 +125,19 @@ demo:
 	$(MAKE) all $(B)/signet-tsa-test-server
 	sh keys-example/demo.sh $(CURDIR)/$(B)/signet
 
-bench: all
-	@echo "bench: not yet written (see issue 7)"; exit 1
+# Benchmarks (docs/performance.md): installs missing peers from Debian, generates the data under
+# $TMPDIR (or /var/tmp), removed afterwards. BENCH_QUICK=1: small data, 3 runs; BENCH_ONLY=file,zip,oci,store,startup:
+# some groups; either writes the report to $(B)/bench/ instead of docs/.
+BENCH_TOOLS := sha256limit ziphash gen runner
+BENCH_OUT    = $(if $(filter 1,$(BENCH_QUICK))$(BENCH_ONLY),$(B)/bench/performance.md,docs/performance.md)
+
+$(B)/bench/%: tests/bench/%.c | check-deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE $(PKG_CFLAGS) -o $@ $< $(PKG_LIBS) -lm
+
+bench: all $(BENCH_TOOLS:%=$(B)/bench/%)
+	@.ci/deps bench
+	bash tests/bench/run.sh $(B)/signet $(B)/bench $(BENCH_OUT)
 
 # ---- fuzzing (docs/fuzzing.md) ------------------------------------------------
 # One target per parser: tests/fuzz/fuzz_<name>.c, seeds in tests/fuzz/corpus/<name>/,

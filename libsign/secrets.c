@@ -62,8 +62,10 @@ static int next_line(line *l, const unsigned char *h, size_t n, size_t *pos)
         return 0;
     }
     s = i;
-    while (i < n && h[i] != '\n') {
-        i++;
+    {
+        const unsigned char *nl = memchr(h + i, '\n', n - i);
+
+        i = nl != NULL ? (size_t)(nl - h) : n;
     }
     *pos = i + 1;
     while (s < i && (h[s] == ' ' || h[s] == '\t')) {
@@ -196,6 +198,10 @@ int sign__secrets_check(sign__findings *f, const char *path, const unsigned char
     if (rc != 0 || head == NULL) {
         return rc;
     }
+    /* Outside .env and .npmrc files only an "aws_" key can make a finding: most heads have none. */
+    if (!env && !npmrc && memmem(head, headlen, "aws_", 4) == NULL) {
+        return 0;
+    }
     while (next_line(&l, head, headlen, &pos)) {
         if (l.n > 2 && l.s[0] == '[' && l.s[l.n - 1] == ']') {
             ini = 1;
@@ -215,8 +221,10 @@ int sign__secrets_check(sign__findings *f, const char *path, const unsigned char
                 npm_hit = eq != NULL && value_after(eq + 1, l.n - (size_t)(eq + 1 - l.s));
             }
         }
-        if (!aws_hit && (key_assignment(&l, "aws_secret_access_key") || key_assignment(&l, "aws_access_key_id") ||
-                         key_assignment(&l, "aws_session_token"))) {
+        /* (Every key starts with "aws_": most lines are ruled out by their first byte.) */
+        if (!aws_hit && l.n > 4 && l.s[0] == 'a' &&
+            (key_assignment(&l, "aws_secret_access_key") || key_assignment(&l, "aws_access_key_id") ||
+             key_assignment(&l, "aws_session_token"))) {
             aws_hit = 1;
         }
     }

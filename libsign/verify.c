@@ -1,8 +1,10 @@
 /* The verification pipeline: bundles -> signatures -> policy -> artifact digests -> decision. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -999,7 +1001,7 @@ static int image_problems(vctx *c, const sign_artifact *a)
  */
 static int verify_layers(vctx *c, const sign_artifact *a, const vb *b, const char *sname)
 {
-    const char *art = sign_artifact_name(a), *signer = c->policy->keys[b->key].name;
+    const char *art = sign_artifact_name(a), *signer = b->signer;
     size_t idx = SIZE_MAX, ni = sign_artifact_image_count(a);
     sign_statement_artifact info;
 
@@ -1080,21 +1082,149 @@ static int verify_tree(vctx *c, const sign_artifact *a)
     return r;
 }
 
+/* ---- subject index ----------------------------------------------------- */
+
+/*
+ * Which bundles can concern an artifact: those with a subject of its digest, or a subject
+ * whose last name component is the artifact's (names_match implies it). Looking them up in
+ * two sorted arrays keeps one verify over N artifacts and N bundles at N log N instead of
+ * N * N subject comparisons; the candidates are visited in bundle order, as before.
+ */
+typedef struct subj_ix {
+    const unsigned char *dig;
+    const char *base;
+    size_t bi;
+} subj_ix;
+
+typedef struct vindex {
+    subj_ix *by_dig, *by_base;
+    size_t n;
+    size_t *cand;
+} vindex;
+
+static int cmp_ix_dig(const void *a, const void *b)
+{
+    return memcmp(((const subj_ix *)a)->dig, ((const subj_ix *)b)->dig, SIGN_SHA256_LEN);
+}
+
+static int cmp_ix_base(const void *a, const void *b)
+{
+    return strcmp(((const subj_ix *)a)->base, ((const subj_ix *)b)->base);
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static void vindex_free(vindex *ix)
+{
+    free(ix->by_dig);
+    free(ix->by_base);
+    free(ix->cand);
+    memset(ix, 0, sizeof(*ix));
+}
+
+static int vindex_build(vindex *ix, const vb *bundles, size_t nb)
+{
+    size_t n = 0, k = 0;
+
+    memset(ix, 0, sizeof(*ix));
+    for (size_t i = 0; i < nb; i++) {
+        n += bundles[i].usable ? sign_statement_subject_count(bundles[i].st) : 0;
+    }
+    if ((ix->by_dig = calloc(n + 1, sizeof(*ix->by_dig))) == NULL ||
+        (ix->by_base = calloc(n + 1, sizeof(*ix->by_base))) == NULL ||
+        (ix->cand = calloc(2 * n + 1, sizeof(*ix->cand))) == NULL) {
+        vindex_free(ix);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < nb; i++) {
+        size_t ns = bundles[i].usable ? sign_statement_subject_count(bundles[i].st) : 0;
+
+        for (size_t s = 0; s < ns && k < n; s++) {
+            const char *sname;
+            const unsigned char *sdig;
+
+            if (sign_statement_subject(&sname, &sdig, bundles[i].st, s) != 0) {
+                continue;
+            }
+            ix->by_dig[k].dig = sdig;
+            ix->by_dig[k].base = base_name(sname);
+            ix->by_dig[k].bi = i;
+            k++;
+        }
+    }
+    ix->n = k;
+    memcpy(ix->by_base, ix->by_dig, k * sizeof(*ix->by_dig));
+    qsort(ix->by_dig, k, sizeof(*ix->by_dig), cmp_ix_dig);
+    qsort(ix->by_base, k, sizeof(*ix->by_base), cmp_ix_base);
+    return 0;
+}
+
+/* First position in v (sorted by cmp) not below key. */
+static size_t ix_lower(const subj_ix *v, size_t n, const subj_ix *key, int (*cmp)(const void *, const void *))
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (cmp(&v[mid], key) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/* The candidate bundles of an artifact, ascending and distinct, in ix->cand; returns their number. */
+static size_t vindex_candidates(vindex *ix, const unsigned char *dig, const char *art)
+{
+    subj_ix key;
+    size_t nc = 0, o = 0;
+
+    if (ix->cand == NULL) {
+        return 0;
+    }
+    key.dig = dig;
+    key.base = base_name(art);
+    for (size_t i = ix_lower(ix->by_dig, ix->n, &key, cmp_ix_dig); i < ix->n && cmp_ix_dig(&ix->by_dig[i], &key) == 0;
+         i++) {
+        ix->cand[nc++] = ix->by_dig[i].bi;
+    }
+    for (size_t i = ix_lower(ix->by_base, ix->n, &key, cmp_ix_base);
+         i < ix->n && cmp_ix_base(&ix->by_base[i], &key) == 0; i++) {
+        ix->cand[nc++] = ix->by_base[i].bi;
+    }
+    qsort(ix->cand, nc, sizeof(*ix->cand), cmp_size);
+    for (size_t i = 0; i < nc; i++) {
+        if (o == 0 || ix->cand[o - 1] != ix->cand[i]) {
+            ix->cand[o++] = ix->cand[i];
+        }
+    }
+    return o;
+}
+
 /* ---- per artifact ----------------------------------------------------- */
 
 /* Keep one bundle per signer identity (the signing key's id): a key counts once, whatever signs with it. */
-static void counted_distinct(unsigned char *counted, const vb *bundles, size_t nb)
+static void counted_distinct(unsigned char *counted, const vb *bundles, const size_t *cand, size_t ncand)
 {
-    for (size_t i = 0; i < nb; i++) {
+    for (size_t i = 0; i < ncand; i++) {
         for (size_t j = 0; counted[i] && j < i; j++) {
-            if (counted[j] && keyid_eq(bundles[i].signer_id, bundles[j].signer_id)) {
+            if (counted[j] && keyid_eq(bundles[cand[i]].signer_id, bundles[cand[j]].signer_id)) {
                 counted[i] = 0;
             }
         }
     }
 }
 
-static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, size_t nb)
+static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, const size_t *cand,
+                           size_t ncand)
 {
     const sign_policy *p = c->policy;
     const char *art = sign_artifact_name(a), *apath = sign_artifact_path(a);
@@ -1105,11 +1235,11 @@ static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb 
     int r = 0;
 
     hex32(dhex, dig);
-    if (nb > 0 && (counted = calloc(nb, 1)) == NULL) {
+    if (ncand > 0 && (counted = calloc(ncand, 1)) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    for (size_t bi = 0; bi < nb && r == 0; bi++) {
-        vb *b = &bundles[bi];
+    for (size_t ci = 0; ci < ncand && r == 0; ci++) {
+        vb *b = &bundles[cand[ci]];
         const vb *k = b;
         const char *matched = NULL, *allowed_name = NULL;
         int path_ok = 1;
@@ -1162,8 +1292,8 @@ static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb 
                               "%s \"%s\" may sign \"%s\"", k->signer_kind, k->signer, allowed_name);
             }
             if (r == 0 && allowed_name != NULL && path_ok && b->in_window) {
-                /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): nb > 0 here */
-                counted[bi] = 1;
+                /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): ncand > 0 here */
+                counted[ci] = 1;
             }
             if (r == 0 && c->entries) {
                 r = verify_entries(c, a, b, allowed_name != NULL ? allowed_name : matched);
@@ -1221,14 +1351,17 @@ static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb 
 
     /* Threshold: distinct trusted, in-window, allowed signers whose statement covers this digest. */
     names[0] = '\0';
-    counted_distinct(counted, bundles, nb);
-    for (size_t i = 0, used = 0; i < nb; i++) {
+    if (counted != NULL) {
+        counted_distinct(counted, bundles, cand, ncand);
+    }
+    for (size_t i = 0, used = 0; i < ncand; i++) {
         if (!counted[i]) {
             continue;
         }
         ncount++;
         if (used + 1 < sizeof(names)) {
-            int n = snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "", bundles[i].signer);
+            int n = snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "",
+                             bundles[cand[i]].signer);
 
             used += n > 0 ? (size_t)n : 0;
         }
@@ -1259,9 +1392,9 @@ static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb 
         r = sign__error(SIGN_ENOMEM, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < nb; i++) {
+    for (size_t i = 0; i < ncand; i++) {
         if (counted[i]) {
-            if ((ra->signers[ra->nsigners] = sign__strdup(bundles[i].signer)) == NULL) {
+            if ((ra->signers[ra->nsigners] = sign__strdup(bundles[cand[i]].signer)) == NULL) {
                 r = SIGN_ENOMEM;
                 goto out;
             }
@@ -1281,9 +1414,51 @@ out:
 
 /* ---- the pipeline ----------------------------------------------------- */
 
+typedef struct name_ix {
+    const char *name;
+    size_t i;
+} name_ix;
+
+static int cmp_name_ix(const void *a, const void *b)
+{
+    return strcmp(((const name_ix *)a)->name, ((const name_ix *)b)->name);
+}
+
 /* Bundle-level failures of an artifact's own default bundle also make the artifact unverified. */
 static void mark_bundle_failures(sign_verify_result *res)
 {
+    name_ix *order = res->nartifacts > 1 ? calloc(res->nartifacts, sizeof(*order)) : NULL;
+
+    if (order != NULL) {
+        /* Failed checks looked up among the artifacts sorted by name: N log N, not N * checks. */
+        for (size_t i = 0; i < res->nartifacts; i++) {
+            order[i].name = res->artifacts[i].name != NULL ? res->artifacts[i].name : "";
+            order[i].i = i;
+        }
+        qsort(order, res->nartifacts, sizeof(*order), cmp_name_ix);
+        for (size_t j = 0; j < res->nchecks; j++) {
+            const sign_check *k = &res->checks[j];
+            size_t lo = 0, hi = res->nartifacts;
+
+            if (k->status != SIGN_CHECK_FAIL || k->artifact == NULL) {
+                continue;
+            }
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (strcmp(order[mid].name, k->artifact) < 0) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            for (; lo < res->nartifacts && strcmp(order[lo].name, k->artifact) == 0; lo++) {
+                res->artifacts[order[lo].i].verified = 0;
+            }
+        }
+        free(order);
+        return;
+    }
     for (size_t i = 0; i < res->nartifacts; i++) {
         vr_artifact *a = &res->artifacts[i];
 
@@ -1345,6 +1520,162 @@ static void decide(sign_verify_result *res, int enforce)
     }
 }
 
+/* ---- in parallel ------------------------------------------------------ */
+
+/*
+ * Hashing the artifacts and checking the bundles (parse, signature) are independent per item
+ * and are most of a verify, so they run at once on every core: many small files spread over
+ * the cores, and one large artifact is hashed while its bundle is parsed. What they produce
+ * (the artifact records, each bundle's checks in its own list) is then taken in the original
+ * order, so the verdict is the one a sequential run gives. verify_bundle runs before the
+ * artifacts' names are known, so a default bundle's checks get their artifact when merged:
+ * verify_bundle must not use b->for_artifact for anything else.
+ */
+#define VERIFY_MAX_THREADS 8
+
+typedef struct vpar {
+    size_t n, next;
+    pthread_mutex_t mu;
+    void (*fn)(void *arg, size_t i);
+    void *arg;
+} vpar;
+
+static void *vpar_worker(void *p)
+{
+    vpar *v = p;
+
+    for (;;) {
+        size_t i;
+
+        pthread_mutex_lock(&v->mu);
+        i = v->next < v->n ? v->next++ : SIZE_MAX;
+        pthread_mutex_unlock(&v->mu);
+        if (i == SIZE_MAX) {
+            return NULL;
+        }
+        v->fn(v->arg, i);
+    }
+}
+
+/* fn(arg, i) for every i < n, on up to one thread per core (the caller's among them). */
+static void par_for(size_t n, void (*fn)(void *arg, size_t i), void *arg)
+{
+    pthread_t tids[VERIFY_MAX_THREADS];
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t nt = cores > 1 ? (size_t)cores : 1, started = 0;
+    vpar v;
+
+    memset(tids, 0, sizeof(tids));
+    if (nt > VERIFY_MAX_THREADS) {
+        nt = VERIFY_MAX_THREADS;
+    }
+    if (nt > n) {
+        nt = n;
+    }
+    v.n = n;
+    v.next = 0;
+    v.fn = fn;
+    v.arg = arg;
+    pthread_mutex_init(&v.mu, NULL);
+    for (size_t k = 1; k < nt; k++) {
+        if (pthread_create(&tids[started], NULL, vpar_worker, &v) != 0) {
+            break;
+        }
+        started++;
+    }
+    vpar_worker(&v);
+    for (size_t k = 0; k < started; k++) {
+        pthread_join(tids[k], NULL);
+    }
+    pthread_mutex_destroy(&v.mu);
+}
+
+typedef struct scan_job {
+    const char *const *paths;
+    const sign_artifact_options *aopts;
+    sign_artifact **arts;
+    int *rc;
+    char **msg;
+} scan_job;
+
+static void scan_one(void *arg, size_t i)
+{
+    scan_job *j = arg;
+
+    if (j->paths[i] == NULL) {
+        return;
+    }
+    j->rc[i] = sign_artifact_scan(&j->arts[i], j->paths[i], NULL, j->aopts);
+    if (j->rc[i] != 0) {
+        j->msg[i] = sign__strdup(sign_error_last()); /* NULL when out of memory: the path stands in */
+    }
+}
+
+typedef struct bundle_job {
+    const vctx *c;
+    vb *bundles;
+    vctx *bc; /* per bundle: the context with its own list of checks */
+    int *rc;
+    char **msg;
+} bundle_job;
+
+static void bundle_one(void *arg, size_t i)
+{
+    bundle_job *j = arg;
+
+    j->bc[i] = *j->c;
+    if ((j->bc[i].res = calloc(1, sizeof(*j->bc[i].res))) == NULL) {
+        j->rc[i] = SIGN_ENOMEM;
+        return;
+    }
+    j->rc[i] = verify_bundle(&j->bc[i], &j->bundles[i]);
+    if (j->rc[i] != 0) {
+        j->msg[i] = sign__strdup(sign_error_last());
+    }
+}
+
+typedef struct verify_jobs {
+    scan_job s;
+    bundle_job b;
+    size_t n; /* jobs below n are artifacts, the others bundles */
+} verify_jobs;
+
+static void job_one(void *arg, size_t i)
+{
+    verify_jobs *j = arg;
+
+    if (i < j->n) {
+        scan_one(&j->s, i);
+    } else {
+        bundle_one(&j->b, i - j->n);
+    }
+}
+
+/* Append src's checks to dst (moved: src is left empty). */
+static int move_checks(sign_verify_result *dst, sign_verify_result *src)
+{
+    size_t need, bytes;
+
+    if (!sign__add(&need, dst->nchecks, src->nchecks)) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    if (need > dst->capchecks) {
+        sign_check *v;
+
+        if (!sign__mul(&bytes, need, sizeof(*v)) || (v = realloc(dst->checks, bytes)) == NULL) {
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        dst->checks = v;
+        dst->capchecks = need;
+    }
+    if (src->nchecks > 0) {
+        memcpy(dst->checks + dst->nchecks, src->checks, src->nchecks * sizeof(*src->checks));
+    }
+    dst->nchecks = need;
+    src->nchecks = 0; /* transferred */
+    return 0;
+}
+
 static int default_bundle_path(char **out, const char *artifact)
 {
     static const char suffix[] = ".sigstore.json";
@@ -1368,7 +1699,11 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     sign_artifact **arts = NULL;
     vb *bundles = NULL;
     size_t nb = 0, n;
-    vctx c;
+    vindex ix = {0};
+    vctx c, *bc = NULL;
+    verify_jobs jobs;
+    int *arc = NULL, *brc = NULL;
+    char **amsg = NULL, **bmsg = NULL;
     int r = SIGN_ERROR;
 
     if (out == NULL) {
@@ -1417,15 +1752,58 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     aopts.ref = opts->version >= 2 ? opts->ref : NULL;
     aopts.limits = c.limits;
     for (size_t i = 0; i < n; i++) {
-        vr_artifact *ra = &res->artifacts[i];
-        const char *path = opts->artifacts[i];
-
-        if (path == NULL) {
+        if (opts->artifacts[i] == NULL) {
             r = sign__error(SIGN_EINVAL, "sign_verify: artifact %zu is NULL", i);
             goto out;
         }
+    }
+    /* Bundles: the ones given, or "<artifact>.sigstore.json" beside each artifact. */
+    nb = opts->nbundles > 0 ? opts->nbundles : n;
+    if ((bundles = calloc(nb, sizeof(*bundles))) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < nb; i++) {
+        bundles[i].key = SIZE_MAX;
+        if (opts->nbundles > 0) {
+            if ((bundles[i].path = opts->bundles[i]) == NULL) {
+                r = sign__error(SIGN_EINVAL, "sign_verify: bundle %zu is NULL", i);
+                goto out;
+            }
+        } else {
+            if ((r = default_bundle_path(&bundles[i].owned_path, opts->artifacts[i])) != 0) {
+                goto out;
+            }
+            bundles[i].path = bundles[i].owned_path;
+        }
+    }
+    /* Hash every artifact and check every bundle at once (see "in parallel"). */
+    if ((arc = calloc(n, sizeof(*arc))) == NULL || (amsg = calloc(n, sizeof(*amsg))) == NULL ||
+        (bc = calloc(nb, sizeof(*bc))) == NULL || (brc = calloc(nb, sizeof(*brc))) == NULL ||
+        (bmsg = calloc(nb, sizeof(*bmsg))) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    jobs.s.paths = opts->artifacts;
+    jobs.s.aopts = &aopts;
+    jobs.s.arts = arts;
+    jobs.s.rc = arc;
+    jobs.s.msg = amsg;
+    jobs.b.c = &c;
+    jobs.b.bundles = bundles;
+    jobs.b.bc = bc;
+    jobs.b.rc = brc;
+    jobs.b.msg = bmsg;
+    jobs.n = n;
+    par_for(n + nb, job_one, &jobs);
+    for (size_t i = 0; i < n; i++) {
+        vr_artifact *ra = &res->artifacts[i];
+        const char *path = opts->artifacts[i];
+
         res->nartifacts = i + 1;
-        r = sign_artifact_scan(&arts[i], path, NULL, &aopts);
+        if ((r = arc[i]) != 0) {
+            sign__error(r, "%s", amsg[i] != NULL ? amsg[i] : path);
+        }
         if (r == SIGN_ENOMEM) {
             goto out;
         }
@@ -1449,35 +1827,39 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
             goto out;
         }
     }
+    for (size_t i = 0; i < nb; i++) {
+        size_t first = res->nchecks;
 
-    /* Bundles: the ones given, or "<artifact>.sigstore.json" beside each artifact. */
-    nb = opts->nbundles > 0 ? opts->nbundles : n;
-    if ((bundles = calloc(nb, sizeof(*bundles))) == NULL) {
-        r = sign__error(SIGN_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < nb; i++) {
-        bundles[i].key = SIZE_MAX;
-        if (opts->nbundles > 0) {
-            if ((bundles[i].path = opts->bundles[i]) == NULL) {
-                r = sign__error(SIGN_EINVAL, "sign_verify: bundle %zu is NULL", i);
-                goto out;
-            }
-        } else {
-            if ((r = default_bundle_path(&bundles[i].owned_path, opts->artifacts[i])) != 0) {
-                goto out;
-            }
-            bundles[i].path = bundles[i].owned_path;
-            bundles[i].for_artifact = res->artifacts[i].name;
-        }
-    }
-    for (size_t i = 0; i < nb; i++) {
-        if ((r = verify_bundle(&c, &bundles[i])) != 0) {
+        if ((r = brc[i]) != 0) {
+            sign__error(r, "%s", bmsg[i] != NULL ? bmsg[i] : "out of memory");
             goto out;
         }
+        if ((r = move_checks(res, bc[i].res)) != 0) {
+            goto out;
+        }
+        if (opts->nbundles == 0) {
+            /* A default bundle's checks name its artifact (known only now: the name a scan gave it). */
+            bundles[i].for_artifact = res->artifacts[i].name;
+            for (size_t k = first; k < res->nchecks; k++) {
+                if (res->checks[k].artifact == NULL &&
+                    (res->checks[k].artifact = sign__strdup(bundles[i].for_artifact)) == NULL) {
+                    r = SIGN_ENOMEM;
+                    goto out;
+                }
+            }
+        }
+    }
+    if ((r = vindex_build(&ix, bundles, nb)) != 0) {
+        goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        if (arts[i] != NULL && (r = verify_artifact(&c, arts[i], &res->artifacts[i], bundles, nb)) != 0) {
+        size_t nc;
+
+        if (arts[i] == NULL) {
+            continue;
+        }
+        nc = vindex_candidates(&ix, sign_artifact_sha256(arts[i]), sign_artifact_name(arts[i]));
+        if ((r = verify_artifact(&c, arts[i], &res->artifacts[i], bundles, ix.cand, nc)) != 0) {
             goto out;
         }
     }
@@ -1499,6 +1881,21 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     *out = res;
     res = NULL; /* transferred */
 out:
+    vindex_free(&ix);
+    for (size_t i = 0; amsg != NULL && i < n; i++) {
+        free(amsg[i]);
+    }
+    for (size_t i = 0; bc != NULL && i < nb; i++) {
+        sign_verify_result_free(bc[i].res);
+    }
+    for (size_t i = 0; bmsg != NULL && i < nb; i++) {
+        free(bmsg[i]);
+    }
+    free(arc);
+    free(amsg);
+    free(bc);
+    free(brc);
+    free(bmsg);
     for (size_t i = 0; bundles != NULL && i < nb; i++) {
         sign_bundle_free(bundles[i].bundle);
         sign_statement_free(bundles[i].st);

@@ -444,10 +444,16 @@ static int eocd_find(zrd *r, eocd *out, int *found, uint64_t *bogus_last, uint64
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
     memcpy(tail, p, (size_t)tail_len);
-    for (size_t i = (size_t)tail_len - 22 + 1; i-- > 0;) {
+    /* Every "PK\5\6" from the last possible position down; memrchr finds the candidates' 'P' fast. */
+    for (size_t lim = (size_t)tail_len - 22 + 1, i; lim > 0; lim = i) {
+        const unsigned char *q = memrchr(tail, 'P', lim);
         eocd e;
 
-        if (tail[i] != 'P' || memcmp(tail + i, "PK\x05\x06", 4) != 0) {
+        if (q == NULL) {
+            break;
+        }
+        i = (size_t)(q - tail);
+        if (memcmp(tail + i, "PK\x05\x06", 4) != 0) {
             continue;
         }
         if (eocd_check(r, tail + i, tail_off + i, &e)) {

@@ -83,6 +83,14 @@ void sign__zip_free(sign__zip *z);
 /* Name checks shared by the central directory, the local headers and libarchive. */
 void sign__zip_check_name(sign__findings *f, const char *name, size_t len, const sign_limits *lim);
 
+/*
+ * Tests only: walk a zip's entries in n parts at once (1: sequentially; 0: the default, one
+ * part per core, at most 4). Not thread-safe; set it before scanning.
+ */
+void sign__zip_walk_parts(size_t n);
+/* Tests only: how many parallel walks were discarded for a sequential one so far. */
+size_t sign__zip_walk_fallbacks(void);
+
 /* ---- secrets -------------------------------------------------------------- */
 
 /* Bytes of each regular entry's start that are searched for secrets. */

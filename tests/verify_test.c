@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -1024,5 +1025,74 @@ Test(verify, refuses_bad_arguments)
     cr_assert_null(res);
     cr_assert_str_eq(sign_check_status_name(SIGN_CHECK_WARN), "warn");
     cr_assert_eq(sign_verify_result_ok(NULL), 0);
+    sign_policy_free(p);
+}
+
+/*
+ * Many artifacts, each with its own bundle, verified in one run (artifacts hashed and bundles
+ * checked in parallel, subjects looked up in an index): each failure stays with its artifact,
+ * the others verify, and the verdict is the same run after run.
+ */
+Test(verify, many_artifacts_each_with_its_bundle)
+{
+    enum { N = 40 };
+    char names[N][32], *bpath, *js1 = NULL, *js2 = NULL;
+    const char *arts[N];
+    sign_policy *p = vt_policy(VT_POLICY_AB);
+    json_t *root, *list;
+    vt_run run, again;
+
+    for (size_t i = 0; i < N; i++) {
+        char content[64], *f;
+
+        snprintf(names[i], sizeof(names[i]), "store-%02zu.txt", i);
+        snprintf(content, sizeof(content), "artifact number %zu\n", i);
+        arts[i] = names[i];
+        f = vt_file(names[i], content);
+        free(f);
+        free(vt_sign1(i % 2 ? vt_ka : vt_kb, names[i]));
+    }
+    free(vt_file(names[17], "artifact number 17, changed after signing\n"));
+    bpath = vt_p("store-23.txt.sigstore.json");
+    cr_assert_eq(unlink(bpath), 0);
+    free(bpath);
+
+    run = vt_verify(p, N, arts, 0, NULL, 0, 0);
+    again = vt_verify(p, N, arts, 0, NULL, 0, 0);
+    cr_assert_eq(vt_count(run.res, "DIGEST_MISMATCH", SIGN_CHECK_FAIL), 1);
+    cr_assert_eq(vt_count(run.res, "BUNDLE_MISSING", SIGN_CHECK_FAIL), 1);
+    cr_assert_eq(vt_count(run.res, "OK", SIGN_CHECK_PASS) > 0, 1);
+    for (size_t i = 0; i < sign_verify_result_check_count(run.res); i++) {
+        const sign_check *c = sign_verify_result_check(run.res, i);
+
+        if (strcmp(c->reason, "DIGEST_MISMATCH") == 0) {
+            cr_assert_str_eq(c->artifact, "store-17.txt");
+        }
+        if (strcmp(c->reason, "BUNDLE_MISSING") == 0) {
+            cr_assert_str_eq(c->artifact, "store-23.txt", "a default bundle's checks name its artifact");
+        }
+        if (c->bundle != NULL && strstr(c->bundle, "store-05.txt.sigstore.json") != NULL) {
+            cr_assert_str_eq(c->artifact, "store-05.txt");
+        }
+    }
+    /* Per artifact: only 17 and 23 unverified. */
+    cr_assert_eq(sign_verify_result_json(&js1, run.res), 0);
+    cr_assert_eq(sign_verify_result_json(&js2, again.res), 0);
+    cr_assert_str_eq(js1, js2, "the verdict is the same run after run");
+    root = json_loads(js1, 0, NULL);
+    cr_assert_not_null(root);
+    list = json_object_get(root, "artifacts");
+    cr_assert_eq(json_array_size(list), N);
+    for (size_t i = 0; i < N; i++) {
+        json_t *a = json_array_get(list, i);
+
+        cr_assert_str_eq(json_string_value(json_object_get(a, "name")), names[i]);
+        cr_assert_eq(json_is_true(json_object_get(a, "verified")), i != 17 && i != 23, "artifact %zu", i);
+    }
+    json_decref(root);
+    free(js1);
+    free(js2);
+    sign_verify_result_free(run.res);
+    sign_verify_result_free(again.res);
     sign_policy_free(p);
 }

@@ -53,7 +53,9 @@ static const char *check_subject(const sign_check *c)
 /* Distinct signers of passing "signer" checks, comma-separated, into buf. */
 static void collect_signers(char *buf, size_t size, const sign_verify_result *res)
 {
-    size_t n = sign_verify_result_check_count(res), used = 0;
+    size_t n = sign_verify_result_check_count(res), used = 0, nseen = 0;
+    /* The distinct signers so far (a few policy keys), not every earlier check: one check per bundle. */
+    const char **seen = n > 0 ? calloc(n, sizeof(*seen)) : NULL;
 
     buf[0] = '\0';
     for (size_t i = 0; i < n; i++) {
@@ -62,7 +64,10 @@ static void collect_signers(char *buf, size_t size, const sign_verify_result *re
         if (c->signer == NULL || strcmp(c->check, "signer") != 0 || c->status != SIGN_CHECK_PASS) {
             continue;
         }
-        for (size_t j = 0; j < i; j++) {
+        for (size_t j = 0; seen != NULL && j < nseen && !dup; j++) {
+            dup = strcmp(seen[j], c->signer) == 0;
+        }
+        for (size_t j = 0; seen == NULL && j < i; j++) {
             const sign_check *d = sign_verify_result_check(res, j);
             dup |= d->signer != NULL && strcmp(d->check, "signer") == 0 && d->status == SIGN_CHECK_PASS &&
                    strcmp(d->signer, c->signer) == 0;
@@ -70,12 +75,16 @@ static void collect_signers(char *buf, size_t size, const sign_verify_result *re
         if (dup) {
             continue;
         }
+        if (seen != NULL) {
+            seen[nseen++] = c->signer;
+        }
         int w = snprintf(buf + used, size - used, "%s%s", used > 0 ? ", " : "", c->signer);
         if (w < 0 || (size_t)w >= size - used) {
             break;
         }
         used += (size_t)w;
     }
+    free(seen);
     if (used == 0) {
         snprintf(buf, size, "none");
     }

@@ -1,6 +1,7 @@
 /* signet: the command-line dispatcher, exit codes and error printing. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -86,6 +87,15 @@ int main(int argc, char **argv)
 {
     cmd_fn fn;
 
+    /*
+     * With TZ unset, glibc's mktime() stats /etc/localtime on every call, and libarchive
+     * calls it for every zip entry header it reads (30,000 stats for a zip of 20,000
+     * entries, a fifth of the CPU of walking it). TZ=":/etc/localtime" names the same
+     * zone, read once. signet's own times are all UTC.
+     */
+    if (getenv("TZ") == NULL) {
+        (void)setenv("TZ", ":/etc/localtime", 0);
+    }
     if (argc < 2) {
         fputs(usage_text, stderr);
         return EXIT_USAGE;

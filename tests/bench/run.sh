@@ -1,0 +1,326 @@
+#!/bin/bash
+# signet's benchmarks (issue 7, docs/performance.md): signet against the
+# SHA-256 limit and against what users would otherwise run, on the same data,
+# in one run, each pair alternating (yardstick, signet, yardstick, ...).
+#
+# usage: tests/bench/run.sh SIGNET BENCHDIR [OUT.md]
+#   SIGNET    the signet binary; BENCHDIR holds sha256limit, ziphash, gen, runner
+#   OUT.md    where to write the report (docs/performance.md); stdout always
+# environment: BENCH_QUICK=1 (small data, 3 runs), BENCH_RUNS=N, TMPDIR,
+#   BENCH_ONLY=file,zip,oci,store,startup (a comma-separated subset of the groups)
+set -euo pipefail
+
+SIGNET=$(readlink -f "$1")
+BD=$(readlink -f "$2")
+OUT=${3:-}
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+    RUNS=${BENCH_RUNS:-3}
+    BIG=$((64 * 1024 * 1024)); ZIP_ENTRIES=2000; ZIP_BYTES=$((30 * 1000 * 1000)); STORE=500
+else
+    RUNS=${BENCH_RUNS:-5}
+    BIG=$((1024 * 1024 * 1024)); ZIP_ENTRIES=20000; ZIP_BYTES=$((300 * 1000 * 1000)); STORE=5000
+fi
+RUNNER=$BD/runner
+
+W=$(mktemp -d "${TMPDIR:-/var/tmp}/signet-bench.XXXXXX")
+cleanup() { rm -rf "$W"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+need=$((BIG / 1024 + 3 * ZIP_BYTES / 1024 + 2 * STORE * 40 + 600 * 1024)) # KiB: big + zips + store + slack
+avail=$(df -Pk "$W" | awk 'NR == 2 { print $4 }')
+if [ "$avail" -lt "$need" ]; then
+    echo "bench: $W has $((avail / 1024)) MiB free, the data needs about $((need / 1024)) MiB; set TMPDIR elsewhere" >&2
+    exit 1
+fi
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+want() { [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *",$1,"* ]]; }
+have() { command -v "$1" >/dev/null 2>&1; }
+NOTES=()
+note() { NOTES+=("$*"); log "note: $*"; }
+
+ROWS=$W/rows.tsv
+: >"$ROWS"
+
+# median of the numbers in column $2 of file $1
+median() { awk -v c="$2" '{ print $c }' "$1" | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# pair GROUP ROW BYTES TARGET YNAME YCMD SCMD
+#   YCMD and SCMD name arrays (the yardstick's and the subject's argv). BYTES: data size for
+#   the throughput column (0: none). TARGET: "ratio<=X", "ratio>=X", "wall<S" with "rss<MiB"
+#   optionally appended after a comma; "-" for none.
+pair() {
+    local group=$1 row=$2 bytes=$3 target=$4 yname=$5
+    local -n ycmd=$6 scmd=$7
+    local yf=$W/y.$$.txt sf=$W/s.$$.txt i
+    : >"$yf"
+    : >"$sf"
+    log "$row (vs $yname), $RUNS runs each"
+    # One warm-up each (page cache, and the exit status checked once).
+    if ! "$RUNNER" "$W/warm.txt" "${ycmd[@]}" 2>"$W/err.txt"; then
+        note "$row: the yardstick $yname failed ($(tail -n 1 "$W/err.txt")); row skipped"
+        return 0
+    fi
+    if ! "$RUNNER" "$W/warm.txt" "${scmd[@]}" 2>"$W/err.txt"; then
+        note "$row: failed ($(tail -n 1 "$W/err.txt")); row skipped"
+        return 0
+    fi
+    for ((i = 0; i < RUNS; i++)); do
+        "$RUNNER" "$yf" "${ycmd[@]}" 2>/dev/null || true
+        "$RUNNER" "$sf" "${scmd[@]}" 2>/dev/null || true
+    done
+    if awk '$4 != 0 { bad = 1 } END { exit !bad }' "$yf" "$sf"; then
+        note "$row: a timed run exited non-zero"
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$group" "$row" "$bytes" "$target" "$yname" \
+        "$(median "$sf" 1)" "$(median "$sf" 2)" "$(median "$sf" 3)" "$(median "$yf" 1)" "$(median "$yf" 3)" >>"$ROWS"
+}
+
+# ---- tools -------------------------------------------------------------------------
+SIGNIFY=""
+for c in signify-openbsd signify; do have "$c" && { SIGNIFY=$c; break; }; done
+have minisign || note "minisign not installed (Debian: minisign): its rows and the store loop are skipped"
+[ -n "$SIGNIFY" ] || note "signify not installed (Debian: signify-openbsd): its rows are skipped"
+have gpg || note "gpg not installed (Debian: gnupg): its rows are skipped"
+have openssl || note "openssl not installed: its rows are skipped"
+{ have jarsigner && have keytool; } || note "jarsigner not installed (Debian: openjdk-17-jdk-headless): its rows are skipped"
+
+# ---- data ----------------------------------------------------------------------------
+export SIGNET_PASSPHRASE=unused
+log "data under $W"
+if want file; then "$BD/gen" random "$W/big.bin" "$BIG" 1; fi
+"$BD/gen" random "$W/small.bin" 1024 2
+if want zip; then "$BD/gen" zip "$W/app.zip" "$ZIP_ENTRIES" "$ZIP_BYTES" 3; fi
+ZIP_SIZE=$(stat -c %s "$W/app.zip" 2>/dev/null || echo 0)
+"$SIGNET" keygen --no-passphrase -o "$W/release" >/dev/null
+printf '{"version": 1, "keys": [{"name": "release", "public_key": "release.pub", "artifacts": ["*"]}]}\n' >"$W/policy.json"
+"$SIGNET" sign -k "$W/release.key" "$W/small.bin" >/dev/null
+if want zip; then "$SIGNET" sign -k "$W/release.key" "$W/app.zip" >/dev/null; fi
+# The store: a bundle per artifact, signed by signet (and a minisign signature each).
+STORE_ARGS=()
+STORE_BYTES=0
+if want store; then
+    "$BD/gen" store "$W/store" "$STORE" 4
+    log "signing the store ($STORE artifacts)"
+    (cd "$W/store" && ls | grep -v '\.sigstore\.json$' | xargs -P 2 -n 1 "$SIGNET" sign -k "$W/release.key" >/dev/null)
+    while IFS= read -r f; do STORE_ARGS+=("$W/store/$f"); done < <(cd "$W/store" && ls | grep '\.txt$')
+    sha256sum "${STORE_ARGS[@]}" >"$W/store.sha256"
+    STORE_BYTES=$(cat "${STORE_ARGS[@]}" | wc -c)
+    if have minisign; then
+        minisign -G -W -p "$W/minisign.pub" -s "$W/minisign.key" >/dev/null
+        (cd "$W/store" && ls | grep '\.txt$' | xargs -n 500 minisign -S -s "$W/minisign.key" -m >/dev/null)
+        cat >"$W/minisign-loop.sh" <<EOF
+cd "$W/store" || exit 2
+for f in *.txt; do minisign -V -q -p "$W/minisign.pub" -m "\$f" || exit 1; done
+EOF
+    fi
+fi
+if [ -n "$SIGNIFY" ]; then
+    "$SIGNIFY" -G -n -p "$W/signify.pub" -s "$W/signify.sec" >/dev/null
+fi
+if have gpg; then
+    export GNUPGHOME=$W/gnupg
+    mkdir -m 0700 "$GNUPGHOME"
+    gpg --batch --quiet --passphrase '' --quick-gen-key 'bench <bench@example.invalid>' ed25519 sign never 2>/dev/null
+fi
+if have openssl; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/cms.key" -out "$W/cms.crt" -subj /CN=bench -days 2 \
+        -addext keyUsage=digitalSignature -addext extendedKeyUsage=codeSigning 2>/dev/null
+fi
+if want zip && have jarsigner && have keytool; then
+    keytool -genkeypair -keystore "$W/ks.p12" -storetype PKCS12 -storepass benchpass -keypass benchpass \
+        -alias bench -keyalg EC -groupname secp256r1 -dname CN=bench -validity 2 >/dev/null 2>&1
+    jarsigner -keystore "$W/ks.p12" -storepass benchpass -signedjar "$W/app-signed.jar" "$W/app.zip" bench >/dev/null 2>&1 ||
+        note "jarsigner could not sign the zip"
+fi
+
+# ---- whole file ---------------------------------------------------------------------
+if want file; then
+G="whole file ($((BIG / 1048576)) MiB random)"
+LIMIT=("$BD/sha256limit" "$W/big.bin")
+c=(openssl dgst -sha256 "$W/big.bin"); have openssl && pair "$G" "openssl dgst -sha256" "$BIG" - "sha256limit" LIMIT c
+c=(sha256sum "$W/big.bin"); pair "$G" "sha256sum" "$BIG" - "sha256limit" LIMIT c
+c=("$SIGNET" sign -k "$W/release.key" -o "$W/big.bin.sigstore.json" "$W/big.bin")
+pair "$G" "signet sign" "$BIG" "ratio<=1.10,rss<32" "sha256limit" LIMIT c
+c=("$SIGNET" verify -p "$W/policy.json" "$W/big.bin")
+pair "$G" "signet verify" "$BIG" "ratio<=1.10,rss<32" "sha256limit" LIMIT c
+if have minisign; then
+    c=(minisign -S -s "$W/minisign.key" -x "$W/big.minisig" -m "$W/big.bin"); pair "$G" "minisign -S" "$BIG" - "sha256limit" LIMIT c
+    c=(minisign -V -q -p "$W/minisign.pub" -x "$W/big.minisig" -m "$W/big.bin"); pair "$G" "minisign -V" "$BIG" - "sha256limit" LIMIT c
+fi
+if [ -n "$SIGNIFY" ]; then
+    c=("$SIGNIFY" -S -s "$W/signify.sec" -m "$W/big.bin" -x "$W/big.sig"); pair "$G" "signify -S" "$BIG" - "sha256limit" LIMIT c
+    c=("$SIGNIFY" -V -q -p "$W/signify.pub" -m "$W/big.bin" -x "$W/big.sig"); pair "$G" "signify -V" "$BIG" - "sha256limit" LIMIT c
+fi
+if have gpg; then
+    c=(gpg --batch --yes --quiet --detach-sign -o "$W/big.bin.sig" "$W/big.bin"); pair "$G" "gpg --detach-sign (Ed25519)" "$BIG" - "sha256limit" LIMIT c
+    c=(gpg --batch --quiet --verify "$W/big.bin.sig" "$W/big.bin"); pair "$G" "gpg --verify" "$BIG" - "sha256limit" LIMIT c
+fi
+if have openssl; then
+    c=(openssl cms -sign -binary -md sha256 -signer "$W/cms.crt" -inkey "$W/cms.key" -in "$W/big.bin" -outform DER -out "$W/big.p7s")
+    pair "$G" "openssl cms -sign (X.509, P-256)" "$BIG" - "sha256limit" LIMIT c
+    c=(openssl cms -verify -binary -inform DER -in "$W/big.p7s" -content "$W/big.bin" -CAfile "$W/cms.crt" -purpose any -out /dev/null)
+    pair "$G" "openssl cms -verify" "$BIG" - "sha256limit" LIMIT c
+    note "openssl cms is the X.509 peer; signet is measured with a raw Ed25519 key (its X.509 signing lands with issue 4: add a 'signet sign --cert' row then)"
+fi
+fi
+
+# ---- deployment zip ---------------------------------------------------------------------
+if want zip; then
+G="zip ($ZIP_ENTRIES entries, $((ZIP_BYTES / 1000000)) MB inflated, $((ZIP_SIZE / 1000000)) MB deflated)"
+REF=("$BD/ziphash" -q "$W/app.zip")
+ZLIMIT=("$BD/sha256limit" "$W/app.zip")
+c=("$SIGNET" sign -k "$W/release.key" -o "$W/app2.sigstore.json" "$W/app.zip")
+pair "$G" "signet sign (every entry hashed)" "$ZIP_BYTES" "ratio<=0.60" "inflate+hash reference (1 thread)" REF c
+if have jarsigner; then
+    JS=(jarsigner -keystore "$W/ks.p12" -storepass benchpass -signedjar "$W/app-js.jar" "$W/app.zip" bench)
+    pair "$G" "signet sign (every entry hashed)" "$ZIP_BYTES" "ratio<=0.10" "jarsigner" JS c
+fi
+c=("$SIGNET" verify -p "$W/policy.json" "$W/app.zip")
+pair "$G" "signet verify (whole-file digest)" "$ZIP_SIZE" "ratio<=1.10" "sha256limit" ZLIMIT c
+c=("$SIGNET" verify --entries -p "$W/policy.json" "$W/app.zip")
+if [ -f "$W/app-signed.jar" ]; then
+    JV=(jarsigner -verify "$W/app-signed.jar")
+    pair "$G" "signet verify --entries" "$ZIP_BYTES" "ratio<=0.50" "jarsigner -verify" JV c
+else
+    pair "$G" "signet verify --entries" "$ZIP_BYTES" - "inflate+hash reference (1 thread)" REF c
+fi
+fi
+
+# ---- OCI image layout -------------------------------------------------------------------
+if want oci; then
+# 10 gzip layers of about 1 GiB in all, built with umoci; signet's sign against the serial
+# "gzip -dc | sha256sum" of every layer (the diffIDs). Runs once signet signs OCI layouts (issue 3).
+G="OCI image (10 gzip layers)"
+oci_ok=0
+if have umoci && have gzip; then
+    mkdir -p "$W/oci-probe"
+    umoci init --layout "$W/oci-probe/img" >/dev/null 2>&1 && umoci new --image "$W/oci-probe/img:t" >/dev/null 2>&1 &&
+        "$SIGNET" hash "$W/oci-probe/img" >/dev/null 2>&1 && oci_ok=1
+fi
+if [ "$oci_ok" = 1 ]; then
+    OCI_LAYER=$((BIG / 10))
+    umoci init --layout "$W/oci" >/dev/null
+    umoci new --image "$W/oci:bench" >/dev/null
+    for i in $(seq 1 10); do
+        # A layer: half random bytes, half small text files (umoci gzips it).
+        rm -rf "$W/oci-layer" && mkdir -p "$W/oci-layer"
+        "$BD/gen" random "$W/oci-layer/blob.bin" $((OCI_LAYER / 2)) $((10 + i))
+        "$BD/gen" store "$W/oci-layer/text" $((OCI_LAYER / 2 / 36000)) $((20 + i))
+        umoci insert --image "$W/oci:bench" "$W/oci-layer" "/l$i" >/dev/null
+    done
+    rm -rf "$W/oci-layer"
+    cat >"$W/oci-diffids.sh" <<EOF
+for f in \$(find "$W/oci/blobs/sha256" -type f -size +1M); do gzip -dc "\$f" | sha256sum; done
+EOF
+    OCI_BYTES=$(du -sb "$W/oci/blobs" | cut -f1)
+    Y=(sh "$W/oci-diffids.sh")
+    c=("$SIGNET" sign -k "$W/release.key" -o "$W/oci.sigstore.json" "$W/oci")
+    pair "$G" "signet sign (layout, every layer)" "$OCI_BYTES" "ratio<=0.70" "serial gzip -dc | sha256sum" Y c
+else
+    note "OCI row skipped: signet cannot sign an OCI layout yet (issue 3), or umoci/gzip are missing"
+fi
+fi
+
+# ---- store ------------------------------------------------------------------------------
+if want store; then
+G="store ($STORE artifacts of 4-64 KiB, a bundle each)"
+SUMC=(sha256sum --quiet -c "$W/store.sha256")
+c=("$SIGNET" verify -p "$W/policy.json" "${STORE_ARGS[@]}")
+pair "$G" "signet verify (all in one run)" "$STORE_BYTES" "ratio<=3" "sha256sum -c" SUMC c
+if have minisign; then
+    ML=(sh "$W/minisign-loop.sh")
+    pair "$G" "signet verify (all in one run)" "$STORE_BYTES" "ratio<=0.05" "minisign -V loop" ML c
+fi
+fi
+
+# ---- start-up -----------------------------------------------------------------------------
+if want startup; then
+G="start-up (1 KiB artifact)"
+SL=("$BD/sha256limit" "$W/small.bin")
+c=("$SIGNET" verify -p "$W/policy.json" "$W/small.bin")
+pair "$G" "signet verify" 1024 "wall<0.005" "sha256limit" SL c
+fi
+
+# ---- report -----------------------------------------------------------------------------
+table() {
+    printf '| data | command | yardstick | wall (s) | CPU (s) | MB/s | peak RSS (MiB) | yardstick wall (s) | ratio | target | met |\n'
+    printf '|---|---|---|---:|---:|---:|---:|---:|---:|---|---|\n'
+    awk -F '\t' '
+    function sec(x) { return x < 0.1 ? sprintf("%.4f", x) : sprintf("%.3f", x) }
+    {
+        wall = $6 + 0; cpu = $7 + 0; rss = $8 / 1024; yw = $9 + 0; ratio = yw > 0 ? wall / yw : 0
+        mbs = ($3 > 1024 && wall > 0) ? sprintf("%.0f", $3 / wall / 1e6) : "-"
+        met = "-"; tg = $4
+        if (tg != "-") {
+            met = "yes"; n = split(tg, t, ",")
+            for (i = 1; i <= n; i++) {
+                if (t[i] ~ /^ratio<=/) { if (!(ratio <= substr(t[i], 8) + 0)) met = "**no**" }
+                else if (t[i] ~ /^rss</) { if (!(rss < substr(t[i], 5) + 0)) met = "**no**" }
+                else if (t[i] ~ /^wall</) { if (!(wall < substr(t[i], 6) + 0)) met = "**no**" }
+            }
+            gsub(/,/, ", ", tg)
+        }
+        gsub(/\|/, "\\|", $2); gsub(/\|/, "\\|", $5)
+        printf "| %s | %s | %s | %s | %s | %s | %.1f | %s | %.2f | %s | %s |\n", $1, $2, $5, sec(wall), sec(cpu), mbs, rss, sec(yw), ratio, tg, met
+    }' "$ROWS"
+}
+
+machine() {
+    local cpu cores mem kern deb cc ossl load
+    cpu=$(awk -F ': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+    cores=$(nproc)
+    mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+    kern=$(uname -sr)
+    deb=$(cat /etc/debian_version 2>/dev/null || echo unknown)
+    cc=$(${CC:-cc} --version 2>/dev/null | head -n 1)
+    ossl=$(openssl version 2>/dev/null || echo unknown)
+    load=$(cut -d ' ' -f 1-3 /proc/loadavg)
+    printf -- '- CPU: %s, %s cores online%s\n' "$cpu" "$cores" "$(grep -q sha_ni /proc/cpuinfo && echo ' (SHA extensions)')"
+    printf -- '- RAM: %s; kernel %s; Debian %s\n' "$mem" "$kern" "$deb"
+    printf -- '- compiler: %s; %s; libarchive %s; zlib %s\n' "$cc" "$ossl" \
+        "$(dpkg-query -W -f='${Version}' libarchive13 2>/dev/null || echo '?')" "$(dpkg-query -W -f='${Version}' zlib1g 2>/dev/null || echo '?')"
+    printf -- '- data on %s (%s), page cache warm: every command ran once before its timed runs, and the data (%s MiB) fits in RAM\n' \
+        "$(df -P "$W" | awk 'NR == 2 { print $1 }')" "$(stat -f -c %T "$W")" "$(du -sm "$W" | cut -f1)"
+    printf -- '- load average at the end of the run: %s (the machine is shared; see "Noise" below)\n' "$load"
+    printf -- '- %s runs of each command, alternating with its yardstick; medians; %s\n' "$RUNS" \
+        "$([ "$QUICK" = 1 ] && echo 'BENCH_QUICK=1 (small data)' || echo 'full data')"
+}
+
+{
+    echo "### Machine"
+    echo
+    machine
+    echo
+    echo "### Results ($(date -u +%Y-%m-%d))"
+    echo
+    table
+    if grep -q '^store' "$ROWS"; then
+        echo
+        awk -F '\t' -v n="$STORE" '$1 ~ /^store/ {
+            s = s sprintf("%s%s %.3f ms", s == "" ? "" : "; ", $5, $9 / n * 1000); w = $6 }
+            END { printf "Per artifact of the store: signet verify %.3f ms; %s.\n", w / n * 1000, s }' "$ROWS"
+    fi
+    if [ ${#NOTES[@]} -gt 0 ]; then
+        echo
+        echo "Notes from the run:"
+        echo
+        for n in "${NOTES[@]}"; do echo "- $n"; done
+    fi
+} >"$W/report.md"
+cat "$W/report.md"
+# OUT keeps its prose: the report replaces what lies between the two markers (or all of a new file).
+if [ -n "$OUT" ]; then
+    if [ -f "$OUT" ] && grep -q '^<!-- bench:begin -->$' "$OUT" && grep -q '^<!-- bench:end -->$' "$OUT"; then
+        awk -v rep="$W/report.md" '
+            /^<!-- bench:begin -->$/ { print; while ((getline l < rep) > 0) print l; skip = 1; next }
+            /^<!-- bench:end -->$/ { skip = 0 }
+            !skip { print }' "$OUT" >"$W/out.md"
+        cat "$W/out.md" >"$OUT"
+    else
+        cp "$W/report.md" "$OUT"
+    fi
+    log "report written to $OUT"
+fi

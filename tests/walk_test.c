@@ -1,0 +1,230 @@
+/*
+ * The zip entry walk in parts (one thread and libarchive handle per part) must
+ * report exactly what one sequential walk reports: the same entries in the
+ * same order and the same findings, also when an archive makes the parts fall
+ * back to the sequential walk (limits that add up, unreadable entries).
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "testutil.h"
+#include "zip.h"
+#include "zipgen.h"
+
+static char *wk_dir;
+
+static void wk_setup(void)
+{
+    wk_dir = tu_mkdtemp();
+}
+
+static void wk_teardown(void)
+{
+    sign__zip_walk_parts(0);
+    tu_rmtree(wk_dir);
+    free(wk_dir);
+    wk_dir = NULL;
+}
+
+TestSuite(walk, .init = wk_setup, .fini = wk_teardown);
+
+static sign_artifact *wk_scan(const char *path, size_t parts, const sign_limits *lim)
+{
+    sign_artifact_options o = SIGN_ARTIFACT_OPTIONS_INIT;
+    sign_artifact *a = NULL;
+
+    o.limits = lim;
+    sign__zip_walk_parts(parts);
+    cr_assert_eq(sign_artifact_scan(&a, path, NULL, &o), 0, "scan (%zu parts): %s", parts, sign_error_last());
+    sign__zip_walk_parts(0);
+    return a;
+}
+
+static int wk_same_str(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Every entry and finding of b equals a's, in order. */
+static void wk_expect_same(const sign_artifact *a, const sign_artifact *b, size_t parts)
+{
+    cr_assert_eq(sign_artifact_entry_count(b), sign_artifact_entry_count(a), "%zu parts: %zu entries, sequential %zu",
+                 parts, sign_artifact_entry_count(b), sign_artifact_entry_count(a));
+    for (size_t i = 0; i < sign_artifact_entry_count(a); i++) {
+        const sign_entry *x = sign_artifact_entry(a, i), *y = sign_artifact_entry(b, i);
+
+        cr_assert_str_eq(y->path, x->path, "%zu parts: entry %zu", parts, i);
+        cr_assert_eq(y->type, x->type, "%zu parts: entry %s type", parts, x->path);
+        cr_assert_eq(y->mode, x->mode, "%zu parts: entry %s mode", parts, x->path);
+        cr_assert_eq(y->size, x->size, "%zu parts: entry %s size", parts, x->path);
+        cr_assert_eq(y->has_digest, x->has_digest, "%zu parts: entry %s digest", parts, x->path);
+        cr_assert_eq(memcmp(y->sha256, x->sha256, sizeof(x->sha256)), 0, "%zu parts: entry %s digest", parts,
+                     x->path);
+        cr_assert(wk_same_str(y->link_target, x->link_target), "%zu parts: entry %s link", parts, x->path);
+    }
+    cr_assert_eq(sign_artifact_finding_count(b), sign_artifact_finding_count(a),
+                 "%zu parts: %zu findings, sequential %zu", parts, sign_artifact_finding_count(b),
+                 sign_artifact_finding_count(a));
+    for (size_t i = 0; i < sign_artifact_finding_count(a); i++) {
+        const sign_finding *x = sign_artifact_finding(a, i), *y = sign_artifact_finding(b, i);
+
+        cr_assert_str_eq(y->id, x->id, "%zu parts: finding %zu", parts, i);
+        cr_assert_eq(y->severity, x->severity, "%zu parts: finding %s", parts, x->id);
+        cr_assert(wk_same_str(y->path, x->path), "%zu parts: finding %s path", parts, x->id);
+        cr_assert_str_eq(y->message, x->message, "%zu parts: finding %s", parts, x->id);
+    }
+    cr_assert_eq(memcmp(sign_artifact_sha256(a), sign_artifact_sha256(b), SIGN_SHA256_LEN), 0);
+}
+
+static int wk_has(const sign_artifact *a, const char *id)
+{
+    for (size_t i = 0; i < sign_artifact_finding_count(a); i++) {
+        if (strcmp(sign_artifact_finding(a, i)->id, id) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+#define WK_N 150
+
+/* A zip of WK_N entries of assorted content, findings spread over the whole archive. */
+static char *wk_zip(const char *name, uint32_t crc_xor_at, size_t bomb_at)
+{
+    static char texts[WK_N][256];
+    zg_entry e[WK_N];
+    char *names[WK_N];
+    char *path = tu_path(wk_dir, name);
+
+    memset(e, 0, sizeof(e));
+    for (size_t i = 0; i < WK_N; i++) {
+        names[i] = malloc(64);
+        cr_assert_not_null(names[i]);
+        snprintf(names[i], 64, "app/dir%02zu/file%03zu.js", i % 7, i);
+        snprintf(texts[i], sizeof(texts[i]), "module.exports = %zu; // entry %zu of the walk test\n", i * 7919, i);
+        e[i].name = names[i];
+        e[i].data = texts[i];
+        e[i].len = strlen(texts[i]);
+        e[i].deflate = i % 3 != 0;
+        e[i].unix_mode = S_IFREG | 0644;
+    }
+    /* Findings in both halves: secrets, traversal, duplicates, a symlink out, an entry below it. */
+    snprintf(names[5], 64, "config/.env");
+    snprintf(texts[5], sizeof(texts[5]), "DB_PASSWORD=hunter2\n");
+    e[5].len = strlen(texts[5]);
+    snprintf(names[20], 64, "../outside.txt");
+    snprintf(names[40], 64, "app/dup.js");
+    snprintf(names[110], 64, "app/dup.js");
+    snprintf(names[80], 64, "app/link");
+    snprintf(texts[80], sizeof(texts[80]), "/etc/passwd");
+    e[80].len = strlen(texts[80]);
+    e[80].unix_mode = S_IFLNK | 0777;
+    e[80].deflate = 0;
+    snprintf(names[130], 64, "app/link/through.js");
+    snprintf(names[140], 64, "deploy/id_rsa");
+    snprintf(texts[140], sizeof(texts[140]),
+             "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n");
+    e[140].len = strlen(texts[140]);
+    if (crc_xor_at < WK_N) {
+        e[crc_xor_at].crc_xor = 0x55aa55aa;
+    }
+    if (bomb_at < WK_N) {
+        e[bomb_at].data = NULL;
+        e[bomb_at].len = 0;
+        e[bomb_at].zeros = 8u * 1024 * 1024;
+        e[bomb_at].deflate = 1;
+    }
+    zg_write(path, e, WK_N, NULL);
+    for (size_t i = 0; i < WK_N; i++) {
+        free(names[i]);
+    }
+    return path;
+}
+
+Test(walk, parts_report_what_one_walk_reports)
+{
+    char *path = wk_zip("mixed.zip", UINT32_MAX, SIZE_MAX);
+    sign_artifact *seq = wk_scan(path, 1, NULL);
+
+    /* The premise: findings from entries in every part. */
+    cr_assert(wk_has(seq, "zip-secret-env"));
+    cr_assert(wk_has(seq, "zip-path-traversal"));
+    cr_assert(wk_has(seq, "zip-duplicate-name"));
+    cr_assert(wk_has(seq, "zip-symlink-escape"));
+    cr_assert(wk_has(seq, "zip-path-through-symlink"));
+    cr_assert(wk_has(seq, "zip-secret-private-key"));
+    cr_assert_eq(sign_artifact_entry_count(seq), WK_N);
+    for (size_t parts = 2; parts <= 4; parts++) {
+        size_t fb = sign__zip_walk_fallbacks();
+        sign_artifact *par = wk_scan(path, parts, NULL);
+
+        cr_assert_eq(sign__zip_walk_fallbacks(), fb, "%zu parts: walked in parts, not by the fallback", parts);
+        wk_expect_same(seq, par, parts);
+        sign_artifact_free(par);
+    }
+    sign_artifact_free(seq);
+    free(path);
+}
+
+Test(walk, a_crc_mismatch_in_a_later_part_is_reported_the_same)
+{
+    char *path = wk_zip("crc.zip", 120, SIZE_MAX);
+    sign_artifact *seq = wk_scan(path, 1, NULL), *par;
+    size_t fb = sign__zip_walk_fallbacks();
+
+    par = wk_scan(path, 2, NULL);
+    cr_assert_eq(sign__zip_walk_fallbacks(), fb, "walked in parts, not by the fallback");
+
+    cr_assert(wk_has(seq, "zip-crc-mismatch"));
+    wk_expect_same(seq, par, 2);
+    sign_artifact_free(seq);
+    sign_artifact_free(par);
+    free(path);
+}
+
+Test(walk, a_total_over_the_limit_falls_back_to_one_walk)
+{
+    /* Each part stays under the limit; the sum does not: the walk must stop where one walk stops. */
+    char *path = wk_zip("total.zip", UINT32_MAX, 100);
+    sign_limits lim;
+    sign_artifact *seq, *par;
+    size_t fb;
+
+    sign_limits_default(&lim);
+    lim.archive_max_total = 8u * 1024 * 1024 + 1000;
+    lim.entry_max_ratio = 100000;
+    lim.archive_max_ratio = 100000;
+    seq = wk_scan(path, 1, &lim);
+    cr_assert(wk_has(seq, "zip-limit-total"), "premise: the sequential walk hits the total limit");
+    cr_assert_lt(sign_artifact_entry_count(seq), WK_N, "premise: the walk stopped early");
+    fb = sign__zip_walk_fallbacks();
+    par = wk_scan(path, 2, &lim);
+    cr_assert_eq(sign__zip_walk_fallbacks(), fb + 1, "the parts' sum is over the limit: one walk instead");
+    wk_expect_same(seq, par, 2);
+    sign_artifact_free(par);
+    par = wk_scan(path, 3, &lim);
+    wk_expect_same(seq, par, 3);
+    sign_artifact_free(seq);
+    sign_artifact_free(par);
+    free(path);
+}
+
+Test(walk, a_bomb_in_a_later_part_stops_the_walk_there)
+{
+    char *path = wk_zip("bomb.zip", UINT32_MAX, 120);
+    sign_limits lim;
+    sign_artifact *seq, *par;
+
+    sign_limits_default(&lim);
+    lim.entry_max_ratio = 50;
+    seq = wk_scan(path, 1, &lim);
+    cr_assert(wk_has(seq, "zip-limit-entry-ratio"), "premise: the bomb is found");
+    par = wk_scan(path, 2, &lim);
+    wk_expect_same(seq, par, 2);
+    sign_artifact_free(seq);
+    sign_artifact_free(par);
+    free(path);
+}
