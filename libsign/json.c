@@ -63,6 +63,18 @@ int sign__json_parse(json_t **out, const void *data, size_t len, const sign_limi
         return sign__error(SIGN_ENOMEM, "%s: out of memory while parsing JSON", what);
     }
     if (j == NULL) {
+        /*
+         * jansson 2.14 also turns a failed allocation inside its lexer into a syntax error. The same
+         * bytes parse the same way: a second parse that succeeds or stops elsewhere means the first
+         * one ran out of memory, and the input must not be called malformed.
+         */
+        json_error_t err2;
+
+        j2 = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err2);
+        if (j2 != NULL || err2.position != err.position || strcmp(err2.text, err.text) != 0) {
+            json_decref(j2);
+            return sign__error(SIGN_ENOMEM, "%s: out of memory while parsing JSON", what);
+        }
         return sign__error(SIGN_EPARSE, "%s: invalid JSON at line %d column %d: %s", what, err.line, err.column,
                            err.text);
     }
