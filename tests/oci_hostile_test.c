@@ -290,7 +290,7 @@ static void oh_docker(const char *path, const char *layers_json)
         const char *name;
         const void *data;
         size_t len;
-    } *m, members[3] = {{cfgname, NULL, 0}, {"layer.tar", NULL, 0}, {"manifest.json", NULL, 0}};
+    } * m, members[3] = {{cfgname, NULL, 0}, {"layer.tar", NULL, 0}, {"manifest.json", NULL, 0}};
 
     snprintf(cfgname, sizeof(cfgname), "%s.json", oh_config + 7);
     {
@@ -430,8 +430,8 @@ Test(oci_hostile, nested_indexes_are_not_followed_deeply)
 
 Test(oci_hostile, config_that_is_not_json_is_refused)
 {
-    static const char *const bodies[] = {"not json at all", "{\"rootfs\":{\"diff_ids\":[]}} trailing",
-                                         "[1,2,3]", "{\"rootfs\":{\"type\":\"layers\"}}"};
+    static const char *const bodies[] = {"not json at all", "{\"rootfs\":{\"diff_ids\":[]}} trailing", "[1,2,3]",
+                                         "{\"rootfs\":{\"type\":\"layers\"}}"};
     sign_artifact *a = NULL;
 
     for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
@@ -439,9 +439,8 @@ Test(oci_hostile, config_that_is_not_json_is_refused)
         size_t ms;
 
         oh_put_in(oh_img, bodies[i], strlen(bodies[i]), c);
-        ms = oh_put_json(oh_manifest_of(c, strlen(bodies[i]),
-                                        json_pack("[o]", oh_desc(OH_LAYER, oh_layer, oh_layer_size))),
-                         m);
+        ms = oh_put_json(
+            oh_manifest_of(c, strlen(bodies[i]), json_pack("[o]", oh_desc(OH_LAYER, oh_layer, oh_layer_size))), m);
         oh_write_index(oh_index_of(oh_desc(OH_MANIFEST, m, ms), "latest"));
         cr_assert_eq(oh_scan(&a, oh_img, SIGN_ARTIFACT_KEEP_PROBLEMS, NULL), 0, "%s", sign_error_last());
         cr_assert(oh_has_problem(a, "IMAGE_MALFORMED", "config"), "%s: %s", bodies[i], oh_problems(a));

@@ -57,9 +57,8 @@ static void r2_setup(void)
     tu_write_str(r2p("policy.json"),
                  "{\"version\":1,\"roots\":[{\"name\":\"ca\",\"certificates\":\"root.pem\"}],"
                  "\"timestamp_authorities\":[{\"name\":\"tsa\",\"certificates\":\"tsa-root.pem\"}]}");
-    tu_write_str(r2p("policy-in.json"),
-                 "{\"version\":1,\"roots\":[{\"name\":\"ca\",\"certificates\":\"root.pem\","
-                 "\"intermediates\":\"in.pem\"}]}");
+    tu_write_str(r2p("policy-in.json"), "{\"version\":1,\"roots\":[{\"name\":\"ca\",\"certificates\":\"root.pem\","
+                                        "\"intermediates\":\"in.pem\"}]}");
 }
 
 static void r2_teardown(void)
@@ -364,15 +363,15 @@ Test(redteam2, duplicate_and_conflicting_certificate_fields_are_refused)
     r2_expect(r2p("policy-in.json"), t, SIGN_EPARSE, "bundle", "BUNDLE_MALFORMED", SIGN_CHECK_FAIL);
     j = r2_load(b3);
     vm = json_object_get(j, "verificationMaterial");
-    json_object_set_new(vm, "x509CertificateChain",
-                        json_pack("{s:[{s:s}]}", "certificates", "rawBytes", good));
+    json_object_set_new(vm, "x509CertificateChain", json_pack("{s:[{s:s}]}", "certificates", "rawBytes", good));
     r2_save(j, t);
     r2_expect(r2p("policy-in.json"), t, SIGN_EPARSE, "bundle", "BUNDLE_MALFORMED", SIGN_CHECK_FAIL);
     /* "x509CertificateChain" twice, the last one empty. */
     text = tu_read(b2, &len);
     tu_write_str(t, text);
     free(text);
-    r2_edit(t, "\"x509CertificateChain\":{", "\"x509CertificateChain\":{\"certificates\":[]},\"x509CertificateChain\":{");
+    r2_edit(t, "\"x509CertificateChain\":{",
+            "\"x509CertificateChain\":{\"certificates\":[]},\"x509CertificateChain\":{");
     r2_expect(r2p("policy-in.json"), t, SIGN_EPARSE, "bundle", "BUNDLE_MALFORMED", SIGN_CHECK_FAIL);
     free(good);
     free(bad);

@@ -568,8 +568,8 @@ static void make_images(void)
     snprintf(path, sizeof(path), "%s/index.json", p_oci);
     write_text(path, index);
 
-    snprintf(dm, sizeof(dm), "[{\"Config\":\"%s.json\",\"RepoTags\":[\"torture:latest\"],\"Layers\":[\"%s/layer.tar\"]}]",
-             hc, hd);
+    snprintf(dm, sizeof(dm),
+             "[{\"Config\":\"%s.json\",\"RepoTags\":[\"torture:latest\"],\"Layers\":[\"%s/layer.tar\"]}]", hc, hd);
     if (a == NULL || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
         archive_write_open_filename(a, p_docker) != 0) {
         exit(2);
@@ -637,9 +637,9 @@ static void pki_setup(void)
 {
     static const char *const ca_ext[] = {"basicConstraints", "critical,CA:TRUE", "keyUsage",
                                          "critical,keyCertSign,cRLSign", NULL};
-    static const char *const leaf_ext[] = {"basicConstraints", "critical,CA:FALSE",  "keyUsage",
-                                           "critical,digitalSignature", "extendedKeyUsage", "codeSigning",
-                                           NULL};
+    static const char *const leaf_ext[] = {
+        "basicConstraints", "critical,CA:FALSE", "keyUsage", "critical,digitalSignature",
+        "extendedKeyUsage", "codeSigning",       NULL};
     EVP_PKEY *rk = EVP_EC_gen("P-256"), *ik = EVP_EC_gen("P-256"), *lk = EVP_EC_gen("P-256");
     X509 *root, *inter, *leaf;
     X509_CRL *rc, *ic;
@@ -695,8 +695,7 @@ static void pki_setup(void)
     snprintf(path, sizeof(path), "%s/tsa-root.pem", dir);
     write_bytes(path, ts_root_pem, ts_root_len);
     snprintf(path, sizeof(path), "%s/pki-leaf.key", dir);
-    if ((f = fopen(path, "w")) == NULL || !PEM_write_PrivateKey(f, lk, NULL, NULL, 0, NULL, NULL) ||
-        fclose(f) != 0) {
+    if ((f = fopen(path, "w")) == NULL || !PEM_write_PrivateKey(f, lk, NULL, NULL, 0, NULL, NULL) || fclose(f) != 0) {
         die("pki-leaf.key");
     }
     if (sign_key_load_private(&key, path, NULL, NULL) != 0 ||
@@ -1225,9 +1224,9 @@ static void done_policy_pki(char *fp, size_t fpsize)
     if (r_policy != NULL) {
         sign_verify_options o = SIGN_VERIFY_OPTIONS_INIT;
         const char *arts[1] = {p_file}, *bundles[1] = {p_bundle_cert};
-        size_t used = (size_t)snprintf(fp, fpsize, "%s keys=%zu ",
-                                       sign_policy_mode_name(sign_policy_get_mode(r_policy)),
-                                       sign_policy_key_count(r_policy));
+        size_t used =
+            (size_t)snprintf(fp, fpsize, "%s keys=%zu ", sign_policy_mode_name(sign_policy_get_mode(r_policy)),
+                             sign_policy_key_count(r_policy));
 
         o.artifacts = arts;
         o.nartifacts = 1;
