@@ -70,7 +70,7 @@ typedef struct vctx {
     sign_verify_result *res;
     int64_t at;
     int entries;
-    const char *tree; /* --tree DIR, or NULL */
+    const char *tree;            /* --tree DIR, or NULL */
     int fetch_crl;               /* SIGN_VERIFY_FETCH_CRL (options version 3) */
     const char *crl_cache_dir;   /* with fetch_crl */
     unsigned int crl_timeout_ms; /* with fetch_crl */
@@ -1367,8 +1367,7 @@ static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb 
         }
         ncount++;
         if (used + 1 < sizeof(names)) {
-            int n = snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "",
-                             bundles[cand[i]].signer);
+            int n = snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "", bundles[cand[i]].signer);
 
             used += n > 0 ? (size_t)n : 0;
         }
