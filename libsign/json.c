@@ -42,7 +42,7 @@ int sign__json_parse(json_t **out, const void *data, size_t len, const sign_limi
 {
     const sign_limits *l = sign__limits(limits);
     json_error_t err;
-    json_t *j;
+    json_t *j, *j2;
     size_t where = 0;
 
     *out = NULL;
@@ -63,9 +63,35 @@ int sign__json_parse(json_t **out, const void *data, size_t len, const sign_limi
         return sign__error(SIGN_ENOMEM, "%s: out of memory while parsing JSON", what);
     }
     if (j == NULL) {
+        /*
+         * jansson 2.14 also turns a failed allocation inside its lexer into a syntax error. The same
+         * bytes parse the same way: a second parse that succeeds or stops elsewhere means the first
+         * one ran out of memory, and the input must not be called malformed.
+         */
+        json_error_t err2;
+
+        j2 = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err2);
+        if (j2 != NULL || err2.position != err.position || strcmp(err2.text, err.text) != 0) {
+            json_decref(j2);
+            return sign__error(SIGN_ENOMEM, "%s: out of memory while parsing JSON", what);
+        }
         return sign__error(SIGN_EPARSE, "%s: invalid JSON at line %d column %d: %s", what, err.line, err.column,
                            err.text);
     }
+    /*
+     * jansson 2.14's lexer ignores a failed allocation while it saves a token (lex_save): the parse
+     * then succeeds with a character missing from a string or a number (a digest one digit short, a
+     * policy glob that matches more). A second parse must give an equal document; under memory
+     * pressure one of the two fails or differs (both losing the same byte would need the same
+     * allocation to fail twice).
+     */
+    j2 = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err);
+    if (j2 == NULL || !json_equal(j, j2)) {
+        json_decref(j);
+        json_decref(j2);
+        return sign__error(SIGN_ENOMEM, "%s: out of memory while parsing JSON", what);
+    }
+    json_decref(j2);
     *out = j;
     return 0;
 }

@@ -653,7 +653,10 @@ static int image_fill(sign__image *im, store *s, const imgsrc *src, ljob **jobs,
         char what[64];
 
         snprintf(what, sizeof(what), "config of %.40s", im->name);
-        if (sign__oci_parse_config(&config, cdata, clen, what) != 0) {
+        if ((r = sign__oci_parse_config(&config, cdata, clen, what)) == SIGN_ENOMEM) {
+            goto out; /* not a verdict on the image */
+        }
+        if (r != 0) {
             r = problem(o, "IMAGE_MALFORMED", "%s: %s", s->path, sign_error_last());
             sign__error_clear();
             if (r != 0) {
@@ -868,7 +871,9 @@ static int read_manifest(pick *p, store *s, const json_t *d, const char *ref)
         return r;
     }
     p->size = len;
-    if (sign__oci_parse_manifest(&p->manifest, data, len, "image manifest") != 0) {
+    if ((r = sign__oci_parse_manifest(&p->manifest, data, len, "image manifest")) == SIGN_ENOMEM) {
+        /* not a verdict on the image */
+    } else if (r != 0) {
         r = problem(s->o, "IMAGE_MALFORMED", "%s: %s", s->path, sign_error_last());
         sign__error_clear();
     } else {

@@ -1507,7 +1507,12 @@ int sign__tar_detect(int *kind, int fd, uint64_t size, const char *path)
         sign__tar_member *m = NULL;
         size_t n = 0;
 
-        if (sign__tar_index(&m, &n, fd, size, path, &idx_lim) != 0) {
+        int ir = sign__tar_index(&m, &n, fd, size, path, &idx_lim);
+
+        if (ir == SIGN_ENOMEM) {
+            return ir; /* not a verdict on the archive: a docker save archive must not turn into a layer */
+        }
+        if (ir != 0) {
             sign__error_clear();
             return 0;
         }

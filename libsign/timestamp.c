@@ -281,7 +281,24 @@ int sign_tsa_roots_add_pem(sign_tsa_roots *roots, const char *name, const void *
         X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
 
         if (x == NULL) {
+            unsigned long e = ERR_peek_last_error();
+
+            /* The end of the input ends the list; anything else (a malformed block, no memory) is an error. */
+            if (e != 0 && !(ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
+                r = sign__ossl_error(SIGN_EPARSE, "%s: malformed PEM certificate (number %zu)", name, n + 1);
+                goto out;
+            }
             break;
+        }
+        if (X509_get0_pubkey(x) == NULL) {
+            /* OpenSSL keeps a certificate whose key it failed to decode: it could never verify a TSA. */
+            X509_free(x);
+            ERR_clear_error();
+            r = sign__error(SIGN_EPARSE,
+                            "%s: certificate %zu: its public key cannot be decoded (an unsupported algorithm, or out "
+                            "of memory)",
+                            name, n + 1);
+            goto out;
         }
         if (n == TSA_MAX_ROOTS) {
             X509_free(x);

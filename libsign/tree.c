@@ -311,6 +311,9 @@ static int compare_one(tctx *t, int dirfd, const char *name, const char *rel, co
         }
         r = hash_fd(md, &size, fd);
         close(fd);
+        if (r != 0 && r != SIGN_EIO) {
+            return r; /* out of memory, or the digest could not run: an error, not a changed file */
+        }
         if (r != 0) {
             sign__error_clear();
             return diff(t, "TREE_CHANGED", rel, "cannot be read");

@@ -590,6 +590,10 @@ static int verify_timestamps(vctx *c, vb *b, const char *art, const char *signer
             r = add_check(c, "timestamp", SIGN_CHECK_FAIL, reason, class_rank(vr) == 0 ? SIGN_EBADSIG : vr, art,
                           b->path, signer, "bundle %s: timestamp %zu does not verify: %s", b->path, i + 1,
                           sign_error_last());
+            if (r != 0) {
+                /* Out of memory: the next timestamp's check must not hide that this failure went unrecorded. */
+                return r;
+            }
             continue;
         }
         if (!b->has_signing_time || info.gen_time < b->signing_time) {
@@ -601,6 +605,9 @@ static int verify_timestamps(vctx *c, vb *b, const char *art, const char *signer
                       "bundle %s: timestamp %zu from %s (timestamp authority \"%s\") proves the signature existed "
                       "at %s",
                       b->path, i + 1, info.tsa, info.authority, when);
+        if (r != 0) {
+            return r;
+        }
     }
     sign__error_clear();
     /*

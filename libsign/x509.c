@@ -63,6 +63,20 @@ static X509 *cert_at(const sign_x509_certs *c, size_t i)
 /* Append x (taken over, also on failure). */
 static int certs_push(sign_x509_certs *c, X509 *x, const char *what)
 {
+    /*
+     * OpenSSL keeps a certificate whose public key it could not decode (an
+     * unknown algorithm, or an allocation failing while decoding) and never
+     * retries: such a certificate would verify nothing, so a policy root or
+     * a chain holding one would fail later for a wrong reason.
+     */
+    if (X509_get0_pubkey(x) == NULL) {
+        X509_free(x);
+        ERR_clear_error();
+        return sign__error(SIGN_EPARSE,
+                           "%s: certificate %d: its public key cannot be decoded (an unsupported algorithm, or out "
+                           "of memory)",
+                           what, sk_X509_num(c->sk) + 1);
+    }
     if (sk_X509_num(c->sk) >= SIGN_X509_MAX_ITEMS) {
         X509_free(x);
         return sign__error(SIGN_ELIMIT, "%s: more than %d certificates", what, SIGN_X509_MAX_ITEMS);
@@ -386,25 +400,36 @@ static int asn1_time_epoch(int64_t *out, const ASN1_TIME *t)
 }
 
 /* The subject (or any) name in the one-line RFC 2253 form: most specific first, "," separated, UTF-8 kept. */
-static void name_text(char *out, size_t outsize, const X509_NAME *n)
+/*
+ * The one-line RFC 2253 form of n into out. -1 when it could not be printed
+ * (out of memory): out is then "", which must not stand for the name where
+ * it is judged (subject globs).
+ */
+static int name_text(char *out, size_t outsize, const X509_NAME *n)
 {
     BIO *bio = BIO_new(BIO_s_mem());
     char *p = NULL;
     long len;
+    int r = -1;
 
     out[0] = '\0';
     if (bio == NULL) {
-        return;
+        ERR_clear_error();
+        return -1;
     }
     if (X509_NAME_print_ex(bio, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
-        (len = BIO_get_mem_data(bio, &p)) > 0) {
+        (len = BIO_get_mem_data(bio, &p)) >= 0) {
         size_t m = (size_t)len < outsize - 1 ? (size_t)len : outsize - 1;
 
-        memcpy(out, p, m);
+        if (m > 0) {
+            memcpy(out, p, m);
+        }
         out[m] = '\0';
+        r = 0;
     }
     BIO_free(bio);
     ERR_clear_error();
+    return r;
 }
 
 const char *sign_x509_eku_oid(const char *eku)
@@ -471,7 +496,9 @@ int sign_x509_certs_info(sign_x509_info *out, const sign_x509_certs *c, size_t i
     if (x == NULL) {
         return sign__error(SIGN_EINVAL, "certificate %zu does not exist", i);
     }
-    name_text(out->subject, sizeof(out->subject), X509_get_subject_name(x));
+    if (name_text(out->subject, sizeof(out->subject), X509_get_subject_name(x)) != 0) {
+        return sign__error(SIGN_ENOMEM, "certificate %zu: out of memory printing its subject", i);
+    }
     if (asn1_time_epoch(&out->not_before, X509_get0_notBefore(x)) != 0 ||
         asn1_time_epoch(&out->not_after, X509_get0_notAfter(x)) != 0) {
         return sign__error(SIGN_EPARSE, "certificate %s: unreadable validity dates", out->subject);
@@ -1065,7 +1092,10 @@ int sign_x509_verify(sign_x509_result *res, const sign_x509_certs *chain, const 
     judge = opts->signing_time != NULL ? *opts->signing_time : now;
     res->judged_at = judge;
     time_text(jbuf, sizeof(jbuf), judge);
-    name_text(res->subject, sizeof(res->subject), X509_get_subject_name(leaf));
+    if (name_text(res->subject, sizeof(res->subject), X509_get_subject_name(leaf)) != 0) {
+        r = sign__error(SIGN_ENOMEM, "sign_x509_verify: out of memory printing the leaf's subject");
+        goto out;
+    }
     if ((oid = sign_x509_eku_oid(trust->eku)) == NULL) {
         r = sign__error(SIGN_EINVAL, "sign_x509_verify: unknown EKU \"%s\"", trust->eku);
         goto out;
@@ -1122,6 +1152,17 @@ int sign_x509_verify(sign_x509_result *res, const sign_x509_certs *chain, const 
                      res->subject, why);
             goto out;
         }
+    }
+    /*
+     * The leaf is an end entity: a CA certificate (basicConstraints cA) signs
+     * certificates, not code, even when it carries the code-signing EKU.
+     */
+    if ((X509_get_extension_flags(leaf) & EXFLAG_CA) != 0) {
+        r = fail(res, SIGN_EUNTRUSTED, "LEAF_IS_CA",
+                 "certificate %s is a CA certificate (basicConstraints cA) and may not sign artifacts; sign with an "
+                 "end-entity code-signing certificate issued by it",
+                 res->subject);
+        goto out;
     }
     /* The leaf may make signatures and is meant for this use. */
     if ((X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) == 0 ||

@@ -155,3 +155,46 @@ Test(alloc, json_parse_out_of_memory_is_not_malformed)
     cr_assert_gt(failed, 0);
     cr_assert_gt(nomem, 0, "every allocation failure was reported as malformed JSON");
 }
+
+/*
+ * jansson 2.14's lexer drops a byte of a token when saving it fails to allocate, and the parse
+ * still succeeds: found by the torture run as an OCI manifest digest one hex digit short. For
+ * every failure point sign__json_parse must give the reference document or SIGN_ENOMEM (jansson
+ * also reports some of these failures as syntax errors; valid JSON must not be called malformed).
+ */
+Test(alloc, json_parse_never_loses_a_byte)
+{
+    static const char text[] =
+        "{\"digest\":\"sha256:9b407e2ad61a9d73fbb483d1094a3296a1570a5cab5b995eea25eb8556901a77\","
+        "\"artifacts\":[\"release-*.zip\",\"prod/app-[0-9]*.tar.gz\"],\"size\":1234567890123,"
+        "\"name\":\"a fairly long name that needs its buffer to grow more than once\"}";
+    json_t *ref = NULL, *j = NULL;
+    long failed = 0;
+
+    cr_assert_eq(sign__json_parse(&ref, text, sizeof(text) - 1, NULL, "test"), 0);
+    json_set_alloc_funcs(al_malloc, al_free);
+    for (al_fail_at = 1; al_fail_at < 2000; al_fail_at++) {
+        int r;
+
+        al_seen = 0;
+        r = sign__json_parse(&j, text, sizeof(text) - 1, NULL, "test");
+        if (al_seen < al_fail_at) {
+            cr_assert_eq(r, 0);
+            json_decref(j);
+            break;
+        }
+        if (r == 0) {
+            cr_assert(json_equal(j, ref), "allocation %ld failed and the parsed document changed", al_fail_at);
+            json_decref(j);
+        } else {
+            /* Valid JSON is never called malformed because memory ran out. */
+            cr_assert_eq(r, SIGN_ENOMEM, "allocation %ld: %d %s", al_fail_at, r, sign_error_last());
+            failed++;
+        }
+        j = NULL;
+    }
+    json_set_alloc_funcs(malloc, free);
+    json_decref(ref);
+    cr_assert_lt(al_fail_at, 2000);
+    cr_assert_gt(failed, 0);
+}

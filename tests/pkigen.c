@@ -93,6 +93,9 @@ pkigen_cert *pkigen_cert_new(const pkigen_cert_opts *o, const pkigen_cert *issue
     if (o->ca) {
         pkigen_ext(c->x, ix, NID_basic_constraints, "critical,CA:TRUE");
         pkigen_ext(c->x, ix, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature");
+        if (o->eku != NULL && strcmp(o->eku, "none") != 0) {
+            pkigen_ext(c->x, ix, NID_ext_key_usage, o->eku); /* a CA that also claims an EKU */
+        }
     } else {
         pkigen_ext(c->x, ix, NID_basic_constraints, "critical,CA:FALSE");
         if (!o->no_key_usage) {

@@ -27,7 +27,7 @@ typedef struct pkigen_cert_opts {
     EVP_PKEY *use_key;   /* or this existing key (up-ref'd) */
     int64_t not_before;  /* epoch seconds; 0: now - 30 days */
     int64_t not_after;   /* 0: now + 30 days */
-    int ca;              /* CA:TRUE, keyUsage keyCertSign|cRLSign (no EKU) */
+    int ca;              /* CA:TRUE, keyUsage keyCertSign|cRLSign|digitalSignature (EKU only when eku is set) */
     const char *eku;     /* leaf EKU: NULL "codeSigning"; "none"; "serverAuth"; "timeStamping" (critical) */
     int no_key_usage;    /* leaf: no keyUsage extension at all */
     int no_digital_sig;  /* leaf: keyUsage without digitalSignature */

@@ -263,6 +263,12 @@ int cmd_sign(int argc, char **argv)
                     "requires it by default (EKU_MISSING) - ask your CA for a code-signing certificate\n",
                     subj != NULL ? subj : "");
         }
+        if (info.is_ca) {
+            fprintf(stderr,
+                    "signet: warning: certificate %s is a CA certificate; verifiers will refuse it (LEAF_IS_CA) - "
+                    "sign with an end-entity code-signing certificate\n",
+                    subj != NULL ? subj : "");
+        }
         if (!info.digital_signature) {
             fprintf(stderr,
                     "signet: warning: certificate %s does not allow digital signatures (keyUsage); verifiers will "

@@ -117,7 +117,7 @@ typedef struct sign_x509_verify_options {
 /* The outcome of sign_x509_verify. */
 typedef struct sign_x509_result {
     const char *reason; /* "OK" or a stable code: ROOT_UNKNOWN, CHAIN_INCOMPLETE, CHAIN_INVALID, EKU_MISSING,
-                           KEY_USAGE_INVALID, SUBJECT_NOT_ALLOWED, CERT_EXPIRED, CERT_NOT_YET_VALID,
+                           KEY_USAGE_INVALID, LEAF_IS_CA, SUBJECT_NOT_ALLOWED, CERT_EXPIRED, CERT_NOT_YET_VALID,
                            CERT_REVOKED, CRL_STALE, CRL_SIGNATURE_INVALID, CRL_MISSING, CRL_FETCH_FAILED,
                            WEAK_ALGORITHM */
     int code;           /* 0 or the SIGN_E* class of the failure */

@@ -25,6 +25,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
+#include <ftw.h>
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -109,6 +110,7 @@ void *tt_sign_malloc(size_t n);
 void *tt_sign_calloc(size_t n, size_t m);
 void *tt_sign_realloc(void *p, size_t n);
 char *tt_sign_strdup(const char *s);
+char *tt_sign_strndup(const char *s, size_t n);
 /* libarchive and zlib (ld --wrap). */
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t m);
@@ -136,6 +138,10 @@ void *tt_sign_realloc(void *p, size_t n)
 char *tt_sign_strdup(const char *s)
 {
     return tt_fail(SRC_SIGN) ? NULL : __real_strdup(s);
+}
+char *tt_sign_strndup(const char *s, size_t n)
+{
+    return tt_fail(SRC_SIGN) ? NULL : __real_strndup(s, n);
 }
 void *__wrap_malloc(size_t n)
 {
@@ -262,8 +268,8 @@ static void make_zip(const char *path)
     archive_write_free(a);
 }
 
-/* A gzip tar layer: files, a directory, a symlink, a whiteout. */
-static void make_layer(const char *path)
+/* A tar layer (gzip-compressed when gz): files, a directory, a symlink, a whiteout. */
+static void make_layer(const char *path, int gz)
 {
     static char big[20000];
     struct archive *a = archive_write_new();
@@ -274,7 +280,7 @@ static void make_layer(const char *path)
         big[i] = (char)('a' + i % 7);
     }
     if (a == NULL || e == NULL || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-        archive_write_add_filter_gzip(a) != ARCHIVE_OK || archive_write_open_filename(a, path) != 0) {
+        (gz && archive_write_add_filter_gzip(a) != ARCHIVE_OK) || archive_write_open_filename(a, path) != 0) {
         exit(2);
     }
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -366,14 +372,12 @@ static X509 *ts_cert(EVP_PKEY *k, EVP_PKEY *ik, X509 *issuer, const char *cn, co
     return x;
 }
 
-static void ts_setup(void)
+static EVP_PKEY *ts_key;
+static X509 *ts_tsa;
+
+/* A DER TimeStampResp over data from the torture TSA (made in-process, genTime now). */
+static void ts_stamp(unsigned char **out, size_t *outlen, const unsigned char *data, size_t len)
 {
-    static const char *const root_ext[] = {"basicConstraints", "critical,CA:TRUE", "keyUsage", "critical,keyCertSign",
-                                           NULL};
-    static const char *const tsa_ext[] = {"basicConstraints", "critical,CA:FALSE", "extendedKeyUsage",
-                                          "critical,timeStamping", NULL};
-    EVP_PKEY *rk = EVP_EC_gen("P-256"), *tk = EVP_EC_gen("P-256");
-    X509 *root, *tsa;
     TS_RESP_CTX *ctx = TS_RESP_CTX_new();
     TS_REQ *req = TS_REQ_new();
     TS_MSG_IMPRINT *mi = TS_MSG_IMPRINT_new();
@@ -381,52 +385,359 @@ static void ts_setup(void)
     ASN1_OBJECT *pol = OBJ_txt2obj("1.2.3.4.1", 1);
     unsigned char md[32], *der = NULL;
     unsigned int mdlen = 0;
-    BIO *reqbio = BIO_new(BIO_s_mem()), *pem = BIO_new(BIO_s_mem());
+    BIO *reqbio = BIO_new(BIO_s_mem());
     TS_RESP *resp;
-    char *p = NULL;
-    long n;
-    int len;
+    int n;
 
-    if (rk == NULL || tk == NULL || ctx == NULL || req == NULL || mi == NULL || alg == NULL || pol == NULL ||
-        reqbio == NULL || pem == NULL) {
+    if (ctx == NULL || req == NULL || mi == NULL || alg == NULL || pol == NULL || reqbio == NULL) {
         die("timestamp material");
     }
-    root = ts_cert(rk, rk, NULL, "torture TSA root", root_ext);
-    tsa = ts_cert(tk, rk, root, "torture TSA", tsa_ext);
-    EVP_Digest(ts_sig, sizeof(ts_sig), md, &mdlen, EVP_sha256(), NULL);
+    EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
     X509_ALGOR_set0(alg, OBJ_nid2obj(NID_sha256), V_ASN1_NULL, NULL);
     if (!TS_MSG_IMPRINT_set_algo(mi, alg) || !TS_MSG_IMPRINT_set_msg(mi, md, (int)mdlen) ||
         !TS_REQ_set_version(req, 1) || !TS_REQ_set_msg_imprint(req, mi) || !TS_REQ_set_cert_req(req, 1) ||
         !i2d_TS_REQ_bio(reqbio, req)) {
         die("timestamp request");
     }
-    if (!TS_RESP_CTX_set_signer_cert(ctx, tsa) || !TS_RESP_CTX_set_signer_key(ctx, tk) ||
+    if (!TS_RESP_CTX_set_signer_cert(ctx, ts_tsa) || !TS_RESP_CTX_set_signer_key(ctx, ts_key) ||
         !TS_RESP_CTX_set_def_policy(ctx, pol) || !TS_RESP_CTX_add_md(ctx, EVP_sha256()) ||
         !TS_RESP_CTX_set_signer_digest(ctx, EVP_sha256()) || (resp = TS_RESP_create_response(ctx, reqbio)) == NULL ||
-        (len = i2d_TS_RESP(resp, &der)) <= 0) {
+        (n = i2d_TS_RESP(resp, &der)) <= 0) {
         die("timestamp response");
     }
-    if ((ts_der = malloc((size_t)len)) == NULL || !PEM_write_bio_X509(pem, root) ||
-        (n = BIO_get_mem_data(pem, &p)) <= 0 || (ts_root_pem = malloc((size_t)n)) == NULL) {
+    if ((*out = malloc((size_t)n)) == NULL) {
         die("timestamp copy");
     }
-    memcpy(ts_der, der, (size_t)len);
-    ts_len = (size_t)len;
-    memcpy(ts_root_pem, p, (size_t)n);
-    ts_root_len = (size_t)n;
+    memcpy(*out, der, (size_t)n);
+    *outlen = (size_t)n;
     OPENSSL_free(der);
     TS_RESP_free(resp);
     BIO_free(reqbio);
-    BIO_free(pem);
     ASN1_OBJECT_free(pol);
     X509_ALGOR_free(alg);
     TS_MSG_IMPRINT_free(mi);
     TS_REQ_free(req);
     TS_RESP_CTX_free(ctx);
+}
+
+static void ts_setup(void)
+{
+    static const char *const root_ext[] = {"basicConstraints", "critical,CA:TRUE", "keyUsage", "critical,keyCertSign",
+                                           NULL};
+    static const char *const tsa_ext[] = {"basicConstraints", "critical,CA:FALSE", "extendedKeyUsage",
+                                          "critical,timeStamping", NULL};
+    EVP_PKEY *rk = EVP_EC_gen("P-256");
+    X509 *root;
+    BIO *pem = BIO_new(BIO_s_mem());
+    char *p = NULL;
+    long n;
+
+    ts_key = EVP_EC_gen("P-256");
+    if (rk == NULL || ts_key == NULL || pem == NULL) {
+        die("timestamp material");
+    }
+    root = ts_cert(rk, rk, NULL, "torture TSA root", root_ext);
+    ts_tsa = ts_cert(ts_key, rk, root, "torture TSA", tsa_ext);
+    ts_stamp(&ts_der, &ts_len, ts_sig, sizeof(ts_sig));
+    if (!PEM_write_bio_X509(pem, root) || (n = BIO_get_mem_data(pem, &p)) <= 0 ||
+        (ts_root_pem = malloc((size_t)n)) == NULL) {
+        die("timestamp copy");
+    }
+    memcpy(ts_root_pem, p, (size_t)n);
+    ts_root_len = (size_t)n;
+    BIO_free(pem);
     X509_free(root);
-    X509_free(tsa);
     EVP_PKEY_free(rk);
-    EVP_PKEY_free(tk);
+}
+
+/* ---- more fixtures: an OCI layout, a docker save archive, an extracted zip, a PKI with CRLs ---- */
+
+static char p_oci[300], p_docker[300], p_tree[300], p_bundle_oci[300], p_bundle_cert[300], p_policy_pki[300];
+static char *pki_chain_pem, *pki_root_pem, *pki_crl_pem; /* leaf + intermediate; root; both CRLs */
+static size_t pki_chain_len, pki_root_len, pki_crl_len;
+static sign_policy *pki_policy;
+
+static void write_bytes(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+
+    if (f == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+        fprintf(stderr, "torture: cannot write %s\n", path);
+        exit(2);
+    }
+}
+
+static unsigned char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *d = NULL;
+    long n;
+
+    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
+        (d = malloc((size_t)n + 1)) == NULL || fread(d, 1, (size_t)n, f) != (size_t)n) {
+        fprintf(stderr, "torture: cannot read %s\n", path);
+        exit(2);
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return d;
+}
+
+static void sha256_hex(char hex[65], const void *data, size_t len)
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+
+    if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL)) {
+        die("sha256");
+    }
+    for (unsigned int i = 0; i < mdlen; i++) {
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    }
+}
+
+/* data as blobs/sha256/<hex> of the layout at root. */
+static void put_blob(const char *root, const void *data, size_t len, char hex[65])
+{
+    char path[512];
+
+    sha256_hex(hex, data, len);
+    snprintf(path, sizeof(path), "%s/blobs/sha256/%s", root, hex);
+    write_bytes(path, data, len);
+}
+
+/* A PEM text of a BIO (malloc'd). */
+static char *bio_text(BIO *b, size_t *len)
+{
+    char *p = NULL, *d;
+    long n = BIO_get_mem_data(b, &p);
+
+    if (n <= 0 || (d = malloc((size_t)n + 1)) == NULL) {
+        die("pem");
+    }
+    memcpy(d, p, (size_t)n);
+    d[n] = '\0';
+    *len = (size_t)n;
+    return d;
+}
+
+/*
+ * One image, one gzip layer (make_layer): an OCI layout (app.oci/) and the same image as a
+ * legacy docker save archive (app.docker.tar, the layer uncompressed).
+ */
+static void make_images(void)
+{
+    char tar[320], path[512], hl[65], hd[65], hc[65], hm[65], config[512], manifest[1024], index[1024], dm[512];
+    unsigned char *raw, *layer;
+    size_t rlen, llen;
+    struct archive *a = archive_write_new();
+
+    snprintf(tar, sizeof(tar), "%s/layer.tar", dir);
+    make_layer(tar, 0);
+    raw = read_all(tar, &rlen);
+    layer = read_all(p_layer, &llen);
+    sha256_hex(hd, raw, rlen);
+    snprintf(path, sizeof(path), "%s/blobs", p_oci);
+    if (mkdir(p_oci, 0700) != 0 || mkdir(path, 0700) != 0) {
+        exit(2);
+    }
+    snprintf(path, sizeof(path), "%s/blobs/sha256", p_oci);
+    if (mkdir(path, 0700) != 0) {
+        exit(2);
+    }
+    snprintf(path, sizeof(path), "%s/oci-layout", p_oci);
+    write_text(path, "{\"imageLayoutVersion\":\"1.0.0\"}");
+    put_blob(p_oci, layer, llen, hl);
+    snprintf(config, sizeof(config),
+             "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{},"
+             "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:%s\"]}}",
+             hd);
+    put_blob(p_oci, config, strlen(config), hc);
+    snprintf(manifest, sizeof(manifest),
+             "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+             "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:%s\","
+             "\"size\":%zu},\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\","
+             "\"digest\":\"sha256:%s\",\"size\":%zu}]}",
+             hc, strlen(config), hl, llen);
+    put_blob(p_oci, manifest, strlen(manifest), hm);
+    snprintf(index, sizeof(index),
+             "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":["
+             "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:%s\",\"size\":%zu,"
+             "\"annotations\":{\"org.opencontainers.image.ref.name\":\"latest\"}}]}",
+             hm, strlen(manifest));
+    snprintf(path, sizeof(path), "%s/index.json", p_oci);
+    write_text(path, index);
+
+    snprintf(dm, sizeof(dm),
+             "[{\"Config\":\"%s.json\",\"RepoTags\":[\"torture:latest\"],\"Layers\":[\"%s/layer.tar\"]}]", hc, hd);
+    if (a == NULL || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+        archive_write_open_filename(a, p_docker) != 0) {
+        exit(2);
+    }
+    snprintf(path, sizeof(path), "%s.json", hc);
+    add_zip_entry(a, path, config, strlen(config));
+    snprintf(path, sizeof(path), "%s/layer.tar", hd);
+    add_zip_entry(a, path, (const char *)raw, rlen);
+    add_zip_entry(a, "manifest.json", dm, strlen(dm));
+    if (archive_write_close(a) != ARCHIVE_OK) {
+        exit(2);
+    }
+    archive_write_free(a);
+    free(raw);
+    free(layer);
+}
+
+/* The zip's entries extracted (what `unzip` would give): the tree of --tree. */
+static void make_tree(void)
+{
+    static char big[20000];
+    char path[512];
+
+    for (size_t i = 0; i < sizeof(big); i++) {
+        big[i] = (char)('a' + i % 7);
+    }
+    snprintf(path, sizeof(path), "%s/lib", p_tree);
+    if (mkdir(p_tree, 0755) != 0 || mkdir(path, 0755) != 0) {
+        exit(2);
+    }
+    snprintf(path, sizeof(path), "%s/README.txt", p_tree);
+    write_bytes(path, "hello, torture\n", 15);
+    snprintf(path, sizeof(path), "%s/lib/code.bin", p_tree);
+    write_bytes(path, big, sizeof(big));
+    snprintf(path, sizeof(path), "%s/lib/empty", p_tree);
+    write_bytes(path, "", 0);
+}
+
+static X509_CRL *make_crl(X509 *issuer, EVP_PKEY *k)
+{
+    X509_CRL *c = X509_CRL_new();
+    X509_REVOKED *rv = X509_REVOKED_new();
+    ASN1_TIME *t = ASN1_TIME_new();
+    ASN1_INTEGER *sn = ASN1_INTEGER_new();
+
+    if (c == NULL || rv == NULL || t == NULL || sn == NULL || !X509_CRL_set_version(c, 1) ||
+        !X509_CRL_set_issuer_name(c, X509_get_subject_name(issuer)) || !X509_gmtime_adj(t, -3600) ||
+        !X509_CRL_set1_lastUpdate(c, t) || !X509_gmtime_adj(t, 86400L * 7) || !X509_CRL_set1_nextUpdate(c, t) ||
+        !ASN1_INTEGER_set(sn, 99) || !X509_REVOKED_set_serialNumber(rv, sn) || !X509_gmtime_adj(t, -7200) ||
+        !X509_REVOKED_set_revocationDate(rv, t) || !X509_CRL_add0_revoked(c, rv) || !X509_CRL_sort(c) ||
+        !X509_CRL_sign(c, k, EVP_sha256())) {
+        die("crl");
+    }
+    ASN1_TIME_free(t);
+    ASN1_INTEGER_free(sn);
+    return c;
+}
+
+/*
+ * A root, an intermediate and a code-signing leaf (EC P-256), a CRL from each CA (naming
+ * another serial), the files a policy names, a bundle signed with the leaf (v0.2 chain,
+ * an RFC 3161 timestamp of the torture TSA) and the policy trusting all of it.
+ */
+static void pki_setup(void)
+{
+    static const char *const ca_ext[] = {"basicConstraints", "critical,CA:TRUE", "keyUsage",
+                                         "critical,keyCertSign,cRLSign", NULL};
+    static const char *const leaf_ext[] = {
+        "basicConstraints", "critical,CA:FALSE", "keyUsage", "critical,digitalSignature",
+        "extendedKeyUsage", "codeSigning",       NULL};
+    EVP_PKEY *rk = EVP_EC_gen("P-256"), *ik = EVP_EC_gen("P-256"), *lk = EVP_EC_gen("P-256");
+    X509 *root, *inter, *leaf;
+    X509_CRL *rc, *ic;
+    BIO *b;
+    char path[512], text[1024];
+    sign_key *key = NULL;
+    sign_x509_certs *certs = NULL;
+    sign_sign_options o = SIGN_SIGN_OPTIONS_INIT;
+    const char *arts[1] = {p_file};
+    sign_bundle *bundle = NULL;
+    const unsigned char *sig;
+    unsigned char *der = NULL;
+    size_t siglen = 0, derlen = 0;
+    FILE *f;
+
+    if (rk == NULL || ik == NULL || lk == NULL) {
+        die("pki keys");
+    }
+    root = ts_cert(rk, rk, NULL, "torture root", ca_ext);
+    inter = ts_cert(ik, rk, root, "torture intermediate", ca_ext);
+    leaf = ts_cert(lk, ik, inter, "torture signer", leaf_ext);
+    rc = make_crl(root, rk);
+    ic = make_crl(inter, ik);
+    if ((b = BIO_new(BIO_s_mem())) == NULL || !PEM_write_bio_X509(b, leaf) || !PEM_write_bio_X509(b, inter)) {
+        die("pem");
+    }
+    pki_chain_pem = bio_text(b, &pki_chain_len);
+    BIO_free(b);
+    if ((b = BIO_new(BIO_s_mem())) == NULL || !PEM_write_bio_X509(b, root)) {
+        die("pem");
+    }
+    pki_root_pem = bio_text(b, &pki_root_len);
+    BIO_free(b);
+    if ((b = BIO_new(BIO_s_mem())) == NULL || !PEM_write_bio_X509_CRL(b, rc) || !PEM_write_bio_X509_CRL(b, ic)) {
+        die("pem");
+    }
+    pki_crl_pem = bio_text(b, &pki_crl_len);
+    BIO_free(b);
+    snprintf(path, sizeof(path), "%s/pki-root.pem", dir);
+    write_bytes(path, pki_root_pem, pki_root_len);
+    snprintf(path, sizeof(path), "%s/pki-inter.pem", dir);
+    if ((f = fopen(path, "w")) == NULL || !PEM_write_X509(f, inter) || fclose(f) != 0) {
+        die("pki-inter.pem");
+    }
+    snprintf(path, sizeof(path), "%s/pki-root.crl", dir);
+    if ((f = fopen(path, "w")) == NULL || !PEM_write_X509_CRL(f, rc) || fclose(f) != 0) {
+        die("pki-root.crl");
+    }
+    snprintf(path, sizeof(path), "%s/pki-inter.crl", dir);
+    if ((f = fopen(path, "w")) == NULL || !PEM_write_X509_CRL(f, ic) || fclose(f) != 0) {
+        die("pki-inter.crl");
+    }
+    snprintf(path, sizeof(path), "%s/tsa-root.pem", dir);
+    write_bytes(path, ts_root_pem, ts_root_len);
+    snprintf(path, sizeof(path), "%s/pki-leaf.key", dir);
+    if ((f = fopen(path, "w")) == NULL || !PEM_write_PrivateKey(f, lk, NULL, NULL, 0, NULL, NULL) || fclose(f) != 0) {
+        die("pki-leaf.key");
+    }
+    if (sign_key_load_private(&key, path, NULL, NULL) != 0 ||
+        sign_x509_certs_parse(&certs, pki_chain_pem, pki_chain_len, "chain") != 0) {
+        die("pki load");
+    }
+    o.key = key;
+    o.artifacts = arts;
+    o.nartifacts = 1;
+    o.certs = certs;
+    o.embed_chain = 1;
+    if (sign_sign(&bundle, NULL, &o) != 0) {
+        die("sign with a certificate");
+    }
+    sig = sign_envelope_signature(sign_bundle_envelope(bundle), 0, &siglen);
+    ts_stamp(&der, &derlen, sig, siglen);
+    if (sign_bundle_add_timestamp(bundle, der, derlen) != 0 || sign_bundle_write(bundle, p_bundle_cert) != 0) {
+        die("timestamped certificate bundle");
+    }
+    snprintf(text, sizeof(text),
+             "{\"version\":1,\"keys\":[{\"name\":\"release\",\"public_key\":\"signer.pub\"}],"
+             "\"roots\":[{\"name\":\"torture-ca\",\"certificates\":\"pki-root.pem\","
+             "\"intermediates\":\"pki-inter.pem\",\"crls\":[\"pki-root.crl\",\"pki-inter.crl\"],"
+             "\"subjects\":[\"*torture signer*\"],\"artifacts\":[\"app.*\"]}],"
+             "\"timestamp_authorities\":[{\"name\":\"torture-tsa\",\"certificates\":\"tsa-root.pem\"}],"
+             "\"require\":{\"timestamp\":true}}\n");
+    write_text(p_policy_pki, text);
+    if (sign_policy_load(&pki_policy, p_policy_pki, NULL) != 0) {
+        die("pki policy");
+    }
+    free(der);
+    sign_bundle_free(bundle);
+    sign_x509_certs_free(certs);
+    sign_key_free(key);
+    X509_CRL_free(rc);
+    X509_CRL_free(ic);
+    X509_free(root);
+    X509_free(inter);
+    X509_free(leaf);
+    EVP_PKEY_free(rk);
+    EVP_PKEY_free(ik);
+    EVP_PKEY_free(lk);
 }
 
 static void setup(void)
@@ -452,13 +763,19 @@ static void setup(void)
     snprintf(p_bundle_zip, sizeof(p_bundle_zip), "%s/app.zip.sigstore.json", dir);
     snprintf(p_outdir, sizeof(p_outdir), "%s/out", dir);
     snprintf(p_out, sizeof(p_out), "%s/bundle.json", p_outdir);
+    snprintf(p_oci, sizeof(p_oci), "%s/app.oci", dir);
+    snprintf(p_docker, sizeof(p_docker), "%s/app.docker.tar", dir);
+    snprintf(p_tree, sizeof(p_tree), "%s/tree", dir);
+    snprintf(p_bundle_oci, sizeof(p_bundle_oci), "%s/app.oci.sigstore.json", dir);
+    snprintf(p_bundle_cert, sizeof(p_bundle_cert), "%s/app.bin.cert.sigstore.json", dir);
+    snprintf(p_policy_pki, sizeof(p_policy_pki), "%s/policy-pki.json", dir);
     if (mkdir(p_outdir, 0700) != 0) {
         exit(2);
     }
     write_text(p_file, "the artifact: some bytes to sign\n");
     write_text(p_tampered, "the artifact: some bytes to sigN\n");
     make_zip(p_zip);
-    make_layer(p_layer);
+    make_layer(p_layer, 1);
     if (sign_key_generate(&k, SIGN_KEY_ED25519, 0) != 0 || sign_key_write_private(k, p_key, NULL, 0) != 0 ||
         sign_key_write_private(k, p_keyenc, PASSPHRASE, strlen(PASSPHRASE)) != 0 ||
         sign_key_write_public(k, p_pub) != 0) {
@@ -475,27 +792,33 @@ static void setup(void)
     sign_to(p_file, p_bundle_file);
     sign_to(p_zip, p_bundle_zip);
     ts_setup();
+    make_images();
+    make_tree();
+    pki_setup();
+    sign_to(p_oci, p_bundle_oci);
 }
 
-static int rm_entry(const char *path)
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-    return unlink(path);
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
 }
 
 static void teardown(void)
 {
-    const char *names[] = {p_file, p_zip,    p_tampered,    p_key,        p_keyenc,
-                           p_pub,  p_policy, p_bundle_file, p_bundle_zip, p_layer};
-
     sign_key_free(signing_key);
     sign_policy_free(policy);
+    sign_policy_free(pki_policy);
     free(ts_der);
     free(ts_root_pem);
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        rm_entry(names[i]);
-    }
-    rmdir(p_outdir);
-    rmdir(dir);
+    free(pki_chain_pem);
+    free(pki_root_pem);
+    free(pki_crl_pem);
+    X509_free(ts_tsa);
+    EVP_PKEY_free(ts_key);
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Names in the output directory (0 when empty), the first one in name. */
@@ -751,6 +1074,176 @@ static void done_timestamp(char *fp, size_t fpsize)
     r_roots = NULL;
 }
 
+/* Container images, --tree, X.509 and a policy with roots, CRLs and TSAs. */
+static int run_sign_oci(void)
+{
+    return sign_one(p_oci);
+}
+static int run_scan_oci(void)
+{
+    return sign_artifact_scan(&r_art, p_oci, NULL, NULL);
+}
+static int run_scan_docker(void)
+{
+    return sign_artifact_scan(&r_art, p_docker, NULL, NULL);
+}
+static void done_scan_image(char *fp, size_t fpsize)
+{
+    static char tail[8192];
+    size_t used = 0;
+
+    fp[0] = '\0';
+    if (r_art != NULL) {
+        sign_image_info im;
+        sign_layer_info li;
+
+        used = (size_t)snprintf(fp, fpsize, "%zu images %zu problems", sign_artifact_image_count(r_art),
+                                sign_artifact_problem_count(r_art));
+        for (size_t i = 0; i < sign_artifact_image_count(r_art) && used < fpsize; i++) {
+            if (sign_artifact_image(&im, r_art, i) != 0) {
+                used += (size_t)snprintf(fp + used, fpsize - used, " image %zu failed", i);
+                continue;
+            }
+            used += (size_t)snprintf(fp + used, fpsize - used, " [%s %s %02x %zu layers", im.name,
+                                     im.ref != NULL ? im.ref : "-", im.config[0], im.layer_count);
+            for (size_t j = 0; j < im.layer_count && used < fpsize; j++) {
+                if (sign_artifact_layer(&li, r_art, i, j) != 0) {
+                    used += (size_t)snprintf(fp + used, fpsize - used, " layer %zu failed", j);
+                    continue;
+                }
+                used += (size_t)snprintf(fp + used, fpsize - used, " %02x/%02x %zu entries:", li.digest[0],
+                                         li.diff_id != NULL ? li.diff_id[0] : 0, li.entry_count);
+                for (size_t k = 0; k < li.entry_count && used < fpsize; k++) {
+                    const sign_entry *e = sign_artifact_layer_entry(r_art, i, j, k);
+
+                    used += (size_t)snprintf(fp + used, fpsize - used, " %s/%u/%02x", e->path, e->type,
+                                             e->has_digest ? e->sha256[0] : 0);
+                }
+            }
+            if (used < fpsize) {
+                used += (size_t)snprintf(fp + used, fpsize - used, "]");
+            }
+        }
+    }
+    tail[0] = '\0';
+    done_scan(tail, sizeof(tail));
+    if (used < fpsize) {
+        snprintf(fp + used, fpsize - used, " %s", tail);
+    }
+}
+static int run_verify_oci(void)
+{
+    return verify_one(p_oci, p_bundle_oci);
+}
+static int run_verify_tree(void)
+{
+    sign_verify_options o = SIGN_VERIFY_OPTIONS_INIT;
+    const char *arts[1], *bundles[1];
+
+    arts[0] = p_zip;
+    bundles[0] = p_bundle_zip;
+    o.artifacts = arts;
+    o.nartifacts = 1;
+    o.bundles = bundles;
+    o.nbundles = 1;
+    o.at = 1700000100;
+    o.flags = SIGN_VERIFY_ENTRIES;
+    o.tree = p_tree;
+    return sign_verify(&r_vres, policy, &o);
+}
+static int run_verify_cert(void)
+{
+    sign_verify_options o = SIGN_VERIFY_OPTIONS_INIT;
+    const char *arts[1], *bundles[1];
+
+    arts[0] = p_file;
+    bundles[0] = p_bundle_cert;
+    o.artifacts = arts;
+    o.nartifacts = 1;
+    o.bundles = bundles;
+    o.nbundles = 1;
+    return sign_verify(&r_vres, pki_policy, &o);
+}
+/* The verdict and every check's reason: a check silently dropped must show. */
+static void done_verify_checks(char *fp, size_t fpsize)
+{
+    size_t used;
+
+    if (r_vres != NULL) {
+        used = (size_t)snprintf(fp, fpsize, "ok=%d code=%d:", sign_verify_result_ok(r_vres),
+                                sign_verify_result_code(r_vres));
+        for (size_t i = 0; i < sign_verify_result_check_count(r_vres) && used < fpsize; i++) {
+            const sign_check *c = sign_verify_result_check(r_vres, i);
+
+            used += (size_t)snprintf(fp + used, fpsize - used, " %s/%s/%s", c->check,
+                                     sign_check_status_name(c->status), c->reason);
+        }
+    }
+    sign_verify_result_free(r_vres);
+    r_vres = NULL;
+}
+
+static sign_x509_certs *r_chain, *r_xroots;
+static sign_x509_crls *r_crls;
+static sign_x509_result r_xres;
+
+static int run_x509_verify(void)
+{
+    sign_x509_trust t = SIGN_X509_TRUST_INIT;
+    sign_x509_verify_options vo = SIGN_X509_VERIFY_OPTIONS_INIT;
+    int r;
+
+    memset(&r_xres, 0, sizeof(r_xres));
+    if ((r = sign_x509_certs_parse(&r_chain, pki_chain_pem, pki_chain_len, "chain")) != 0 ||
+        (r = sign_x509_certs_parse(&r_xroots, pki_root_pem, pki_root_len, "root")) != 0 ||
+        (r = sign_x509_crls_parse(&r_crls, pki_crl_pem, pki_crl_len, "crls")) != 0) {
+        return r;
+    }
+    t.roots = r_xroots;
+    t.crls = r_crls;
+    return sign_x509_verify(&r_xres, r_chain, &t, &vo);
+}
+static void done_x509(char *fp, size_t fpsize)
+{
+    snprintf(fp, fpsize, "%s %d %s chain %zu note \"%s\"", r_xres.reason != NULL ? r_xres.reason : "(none)",
+             r_xres.code, r_xres.subject, r_xres.chain_len, r_xres.note);
+    sign_x509_certs_free(r_chain);
+    sign_x509_certs_free(r_xroots);
+    sign_x509_crls_free(r_crls);
+    r_chain = r_xroots = NULL;
+    r_crls = NULL;
+}
+
+static int run_policy_load_pki(void)
+{
+    return sign_policy_load(&r_policy, p_policy_pki, NULL);
+}
+/* The policy loaded, then used (disarmed) on the certificate bundle: a root, CRL or TSA dropped must show. */
+static void done_policy_pki(char *fp, size_t fpsize)
+{
+    if (r_policy != NULL) {
+        sign_verify_options o = SIGN_VERIFY_OPTIONS_INIT;
+        const char *arts[1] = {p_file}, *bundles[1] = {p_bundle_cert};
+        size_t used =
+            (size_t)snprintf(fp, fpsize, "%s keys=%zu ", sign_policy_mode_name(sign_policy_get_mode(r_policy)),
+                             sign_policy_key_count(r_policy));
+
+        o.artifacts = arts;
+        o.nartifacts = 1;
+        o.bundles = bundles;
+        o.nbundles = 1;
+        if (sign_verify(&r_vres, r_policy, &o) != 0 && r_vres == NULL) {
+            snprintf(fp + used, fpsize - used, "verify could not run: %s", sign_error_last());
+        } else if (used < fpsize) {
+            done_verify_checks(fp + used, fpsize - used);
+        }
+        sign_verify_result_free(r_vres);
+        r_vres = NULL;
+    }
+    sign_policy_free(r_policy);
+    r_policy = NULL;
+}
+
 static const op ops[] = {
     {"sign-file", run_sign_file, done_sign, 1, 0, 0},
     {"sign-zip", run_sign_zip, done_sign, 1, 0, 0},
@@ -766,6 +1259,14 @@ static const op ops[] = {
     {"key-load-public", run_key_public, done_key, 0, 0, 0},
     {"timestamp-verify", run_timestamp_verify, done_timestamp, 0, 0, 0},
     {"timestamp-parse", run_timestamp_parse, done_timestamp, 0, 0, 0},
+    {"scan-oci", run_scan_oci, done_scan_image, 0, 0, 0},
+    {"scan-docker", run_scan_docker, done_scan_image, 0, 0, 0},
+    {"sign-oci", run_sign_oci, done_sign, 1, 0, 0},
+    {"verify-oci", run_verify_oci, done_verify_checks, 0, 0, 0},
+    {"verify-tree", run_verify_tree, done_verify_checks, 0, 0, 0},
+    {"x509-verify", run_x509_verify, done_x509, 0, 0, 0},
+    {"policy-load-pki", run_policy_load_pki, done_policy_pki, 0, 0, 0},
+    {"verify-cert", run_verify_cert, done_verify_checks, 0, 0, 0},
 };
 
 /* ---- the loop -------------------------------------------------------------------------- */
