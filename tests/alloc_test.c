@@ -74,8 +74,22 @@ Test(alloc, json_dump_never_drops_a_key)
  * bundle_to_json leaked the DSSE envelope's JSON when the mediaType string could not be
  * allocated (a leak only the sanitizer build sees); every failure point must be clean.
  */
+static void bundle_serialize_failure_points(int big);
+
 Test(alloc, bundle_serialize_every_failure_point)
 {
+    bundle_serialize_failure_points(0);
+}
+
+/* With a payload long enough to be spliced into the text (sign_bundle_serialize's fast path). */
+Test(alloc, bundle_serialize_every_failure_point_long_payload)
+{
+    bundle_serialize_failure_points(1);
+}
+
+static void bundle_serialize_failure_points(int big)
+{
+    static char bigp[9000];
     sign_key *k = NULL;
     sign_envelope *env = NULL;
     sign_bundle *b = NULL;
@@ -84,7 +98,7 @@ Test(alloc, bundle_serialize_every_failure_point)
     long failed = 0;
 
     cr_assert_eq(sign_key_generate(&k, SIGN_KEY_ED25519, 0), 0);
-    cr_assert_eq(sign_envelope_new(&env, "application/vnd.in-toto+json", "{}", 2), 0);
+    cr_assert_eq(sign_envelope_new(&env, "application/vnd.in-toto+json", big ? bigp : "{}", big ? 9000 : 2), 0);
     cr_assert_eq(sign_envelope_sign(env, k), 0);
     cr_assert_eq(sign_bundle_new(&b, env, k), 0, "%s", sign_error_last());
     cr_assert_eq(sign_bundle_serialize(&ref, &reflen, b), 0);
