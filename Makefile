@@ -135,7 +135,7 @@ $(B)/bench/%: tests/bench/%.c | check-deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE $(PKG_CFLAGS) -o $@ $< $(PKG_LIBS) -lm
 
-bench: all $(BENCH_TOOLS:%=$(B)/bench/%)
+bench: all $(BENCH_TOOLS:%=$(B)/bench/%) $(B)/signet-tsa-test-server
 	@.ci/deps bench
 	bash tests/bench/run.sh $(B)/signet $(B)/bench $(BENCH_OUT)
 
