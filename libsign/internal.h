@@ -61,6 +61,13 @@ int sign__json_read_file(json_t **out, const char *path, const sign_limits *limi
 /* Compact, sorted keys; *out malloc'd NUL-terminated. pretty: indent 2. */
 int sign__json_dump(char **out, size_t *outlen, const json_t *j, int pretty);
 /*
+ * The serialised statement of the artifacts: the same bytes as
+ * sign_statement_build + sign_statement_serialize, with the entries written
+ * directly instead of through jansson (manifest.c).
+ */
+int sign__statement_payload(char **out, size_t *outlen, sign_artifact *const *artifacts, size_t n,
+                            const sign_manifest_options *opts);
+/*
  * A JSON string of text that may not be UTF-8 (file names, messages that
  * quote them): valid UTF-8 is kept, other bytes appear as \\xNN. NULL
  * gives JSON null; NULL is returned only when out of memory.
