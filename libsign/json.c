@@ -147,8 +147,7 @@ static json_t *parse_cut(const unsigned char *text, size_t len, const spans *sp)
     json_error_t err;
     size_t o = 0, at = 0, cap = len + 1, i;
 
-    if (memmem(text, len, "\\u0000", 6) != NULL || (cut = malloc(cap)) == NULL ||
-        (used = calloc(sp->n, 1)) == NULL) {
+    if (memmem(text, len, "\\u0000", 6) != NULL || (cut = malloc(cap)) == NULL || (used = calloc(sp->n, 1)) == NULL) {
         goto out;
     }
     for (i = 0; i < sp->n; i++) {

@@ -438,9 +438,7 @@ static void tb_str(tbuf *b, const char *s)
         case '\n': tb_lit(b, "\\n"); break;
         case '\r': tb_lit(b, "\\r"); break;
         case '\t': tb_lit(b, "\\t"); break;
-        default:
-            snprintf(esc, sizeof(esc), "\\u%04X", (unsigned)c);
-            tb_lit(b, esc);
+        default: snprintf(esc, sizeof(esc), "\\u%04X", (unsigned)c); tb_lit(b, esc);
         }
         run = p + 1;
     }

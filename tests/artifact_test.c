@@ -64,8 +64,7 @@ static const char *at_list(const sign_artifact *a)
     for (size_t i = 0; i < sign_artifact_finding_count(a) && o < sizeof(buf) - 200; i++) {
         const sign_finding *f = sign_artifact_finding(a, i);
 
-        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "[%s %s %s] ", f->id, f->path ? f->path : "-",
-                              f->message);
+        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "[%s %s %s] ", f->id, f->path ? f->path : "-", f->message);
     }
     return buf;
 }
@@ -264,10 +263,17 @@ Test(artifact, name_normalisation)
 {
     static const struct {
         const char *in, *out;
-    } ok[] = {{"app.zip", "app.zip"},   {"./app.zip", "app.zip"},     {"/dist/app.zip", "dist/app.zip"},
-              {"a//b", "a/b"},          {"a/./b", "a/b"},             {"././a/.//b/.", "a/b"},
-              {"//x", "x"},             {"dir/", "dir"},              {"a..b/c..", "a..b/c.."},
-              {".hidden", ".hidden"},   {"r\xc3\xa9sum\xc3\xa9", "r\xc3\xa9sum\xc3\xa9"}};
+    } ok[] = {{"app.zip", "app.zip"},
+              {"./app.zip", "app.zip"},
+              {"/dist/app.zip", "dist/app.zip"},
+              {"a//b", "a/b"},
+              {"a/./b", "a/b"},
+              {"././a/.//b/.", "a/b"},
+              {"//x", "x"},
+              {"dir/", "dir"},
+              {"a..b/c..", "a..b/c.."},
+              {".hidden", ".hidden"},
+              {"r\xc3\xa9sum\xc3\xa9", "r\xc3\xa9sum\xc3\xa9"}};
     static const char *const bad[] = {"", ".", "/", "./", "..", "../a", "a/../b", "a/..", "a\nb", "a\tb", "\x7f"};
     char *out = NULL, *lng;
 
@@ -863,7 +869,7 @@ Test(artifact, finding_too_many_findings)
 {
     size_t n = SIGN__FINDINGS_MAX + 50;
     zg_entry *e = calloc(n, sizeof(*e));
-    char (*names)[32] = calloc(n, 32);
+    char(*names)[32] = calloc(n, 32);
     sign_artifact *a;
 
     for (size_t i = 0; i < n; i++) {
@@ -944,8 +950,9 @@ Test(artifact, finding_secret_aws_credentials)
 
 Test(artifact, finding_secret_npmrc_git_credentials_netrc_keystore)
 {
-    zg_entry npm[] = {{.name = "web/.npmrc", D("registry=https://registry.npmjs.org/\n"
-                                              "//registry.npmjs.org/:_authToken=npm_abcdef\n")}};
+    zg_entry npm[] = {{.name = "web/.npmrc",
+                       D("registry=https://registry.npmjs.org/\n"
+                         "//registry.npmjs.org/:_authToken=npm_abcdef\n")}};
     zg_entry npm_clean[] = {{.name = ".npmrc", D("registry=https://registry.npmjs.org/\n")}};
     zg_entry git[] = {{.name = ".git-credentials", D("https://user:tok@github.com\n")}};
     zg_entry netrc[] = {{.name = "home/.netrc", D("machine x login u password p\n")}};
@@ -966,8 +973,11 @@ Test(artifact, finding_secret_npmrc_git_credentials_netrc_keystore)
 Test(artifact, finding_limit_entries)
 {
     sign_limits lim = SIGN_LIMITS_INIT;
-    zg_entry e[] = {{.name = "1", D("a")}, {.name = "2", D("a")}, {.name = "3", D("a")},
-                    {.name = "4", D("a")}, {.name = "5", D("a")}};
+    zg_entry e[] = {{.name = "1", D("a")},
+                    {.name = "2", D("a")},
+                    {.name = "3", D("a")},
+                    {.name = "4", D("a")},
+                    {.name = "5", D("a")}};
     sign_artifact *a;
 
     lim.archive_max_entries = 3;
@@ -1263,7 +1273,11 @@ Test(artifact, differential_unicode_path_extra_field)
         zg_entry e[] = {{.name = "readme.txt", D("a"), .extra = cd, .extra_len = cdl}};
         zg_entry l[] = {{.name = "readme.txt", D("a"), .local_extra = lh, .local_extra_len = lhl}};
         zg_entry s[] = {{.name = "readme.txt", D("a"), .extra = stale, .extra_len = stalel}};
-        zg_entry ok[] = {{.name = "readme.txt", D("a"), .extra = same, .extra_len = samel, .local_extra = same,
+        zg_entry ok[] = {{.name = "readme.txt",
+                          D("a"),
+                          .extra = same,
+                          .extra_len = samel,
+                          .local_extra = same,
                           .local_extra_len = samel}};
 
         at_expect(e, 1, NULL, NULL, "zip-unicode-path-mismatch", SIGN_SEVERITY_DANGER, "readme.txt");
@@ -1458,12 +1472,20 @@ Test(artifact, differential_directory_with_data)
 Test(artifact, differential_unix_mode_from_non_unix_host)
 {
     /* Made by MS-DOS, but the high half of the attributes says symlink: yauzl-style readers believe it. */
-    zg_entry link[] = {{.name = "lib/h", D("../../../../etc/passwd"), .made_by_set = 1, .made_by = 20,
-                        .ext_attr_set = 1, .ext_attr = (uint32_t)(0120777u << 16)}};
-    zg_entry suid[] = {{.name = "bin/x", D("a"), .made_by_set = 1, .made_by = 10 << 8 | 20, .ext_attr_set = 1,
+    zg_entry link[] = {{.name = "lib/h",
+                        D("../../../../etc/passwd"),
+                        .made_by_set = 1,
+                        .made_by = 20,
+                        .ext_attr_set = 1,
+                        .ext_attr = (uint32_t)(0120777u << 16)}};
+    zg_entry suid[] = {{.name = "bin/x",
+                        D("a"),
+                        .made_by_set = 1,
+                        .made_by = 10 << 8 | 20,
+                        .ext_attr_set = 1,
                         .ext_attr = (uint32_t)(0104755u << 16)}};
-    zg_entry dosfile[] = {{.name = "a.txt", D("a"), .made_by_set = 1, .made_by = 20, .ext_attr_set = 1,
-                           .ext_attr = 0x20}};
+    zg_entry dosfile[] = {
+        {.name = "a.txt", D("a"), .made_by_set = 1, .made_by = 20, .ext_attr_set = 1, .ext_attr = 0x20}};
     sign_artifact *a;
 
     at_expect(link, 1, NULL, NULL, "zip-attr-host-mismatch", SIGN_SEVERITY_DANGER, "lib/h");
@@ -1527,7 +1549,7 @@ Test(artifact, differential_hundred_thousand_entries, .timeout = 60)
 {
     size_t n = 100001;
     zg_entry *e = calloc(n, sizeof(*e));
-    char (*names)[16] = calloc(n, 16);
+    char(*names)[16] = calloc(n, 16);
     sign_artifact *a;
     long long t0;
 
@@ -1574,7 +1596,8 @@ Test(artifact, differential_cross_check_with_info_zip)
     zg_extra_unicode(x, &xl, sizeof(x), 0x7075, "readme.txt", "evil.sh");
     {
         zg_entry clean[] = {{.name = "a.txt", D("abc")}, {.name = "lib/b.js", D("def"), .deflate = 1}};
-        zg_entry hostile[] = {{.name = "a.txt", D("abc")}, {.name = "readme.txt", D("x"), .extra = x, .extra_len = xl}};
+        zg_entry hostile[] = {{.name = "a.txt", D("abc")},
+                              {.name = "readme.txt", D("x"), .extra = x, .extra_len = xl}};
 
         zg_write(zp, clean, 2, NULL);
         if ((list = at_zipinfo(zp)) == NULL) {
