@@ -103,6 +103,9 @@ ZIP_SIZE=$(stat -c %s "$W/app.zip" 2>/dev/null || echo 0)
 printf '{"version": 1, "keys": [{"name": "release", "public_key": "release.pub", "artifacts": ["*"]}]}\n' >"$W/policy.json"
 "$SIGNET" sign -k "$W/release.key" "$W/small.bin" >/dev/null
 if want zip; then "$SIGNET" sign -k "$W/release.key" "$W/app.zip" >/dev/null; fi
+if have minisign; then
+    minisign -G -W -p "$W/minisign.pub" -s "$W/minisign.key" >/dev/null
+fi
 # The store: a bundle per artifact, signed by signet (and a minisign signature each).
 STORE_ARGS=()
 STORE_BYTES=0
@@ -120,9 +123,6 @@ cd "$W/store" || exit 2
 for f in *.txt; do minisign -V -q -p "$W/minisign.pub" -m "\$f" || exit 1; done
 EOF
     fi
-fi
-if have minisign; then
-    minisign -G -W -p "$W/minisign.pub" -s "$W/minisign.key" >/dev/null
 fi
 if [ -n "$SIGNIFY" ]; then
     "$SIGNIFY" -G -n -p "$W/signify.pub" -s "$W/signify.sec" >/dev/null
