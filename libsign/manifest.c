@@ -868,6 +868,20 @@ int sign_statement_parse(sign_statement **out, const void *data, size_t len, con
     return 0;
 }
 
+void sign__statement_drop_entries(sign_statement *st)
+{
+    json_t *a;
+    size_t i;
+
+    if (st == NULL || st->artifacts == NULL) {
+        return;
+    }
+    json_array_foreach(st->artifacts, i, a)
+    {
+        json_object_del(a, "entries");
+    }
+}
+
 const char *sign_statement_predicate_type(const sign_statement *st)
 {
     return st->predicate_type;

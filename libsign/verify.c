@@ -70,7 +70,7 @@ typedef struct vctx {
     sign_verify_result *res;
     int64_t at;
     int entries;
-    const char *tree; /* --tree DIR, or NULL */
+    const char *tree;            /* --tree DIR, or NULL */
     int fetch_crl;               /* SIGN_VERIFY_FETCH_CRL (options version 3) */
     const char *crl_cache_dir;   /* with fetch_crl */
     unsigned int crl_timeout_ms; /* with fetch_crl */
@@ -788,6 +788,11 @@ validity_known:
                          "bundle %s: the signed statement names no subjects; re-sign the artifacts", b->path);
     }
     b->usable = 1;
+    /* Without --entries nothing reads the recorded entries: free them here, on the bundle's thread, while
+       the artifact is still being hashed, rather than at the end. */
+    if (!c->entries) {
+        sign__statement_drop_entries(b->st);
+    }
     if ((r = add_check(c, "statement", SIGN_CHECK_PASS, "OK", 0, art, b->path, b->signer,
                        "bundle %s: signed statement with %zu subject(s), predicate %s", b->path,
                        sign_statement_subject_count(b->st),
@@ -1360,8 +1365,7 @@ static int verify_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb 
         }
         ncount++;
         if (used + 1 < sizeof(names)) {
-            int n = snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "",
-                             bundles[cand[i]].signer);
+            int n = snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "", bundles[cand[i]].signer);
 
             used += n > 0 ? (size_t)n : 0;
         }
