@@ -91,51 +91,78 @@ static int json_scan(const unsigned char *p, size_t len, unsigned int max, size_
     return 1;
 }
 
-/* Put the long strings back into the placeholders of j; 0, or -1 if a placeholder does not match. */
-static int restore_long(json_t *j, const unsigned char *text, const spans *sp, unsigned char *used)
+/* Push j on a growing stack of nodes; 0, or -1 when out of memory. */
+static int node_push(json_t ***stack, size_t *n, size_t *cap, json_t *j)
 {
-    const char *key;
-    json_t *v;
-    size_t i;
+    if (*n == *cap) {
+        size_t ncap = *cap != 0 ? *cap * 2 : 64, bytes;
+        json_t **ns = sign__mul(&bytes, ncap, sizeof(json_t *)) ? realloc(*stack, bytes) : NULL;
 
-    if (json_is_string(j)) {
-        const char *s = json_string_value(j);
-        size_t n = json_string_length(j), idx = 0;
-
-        if (n == 0 || s[0] != '\0') {
-            return 0;
-        }
-        if (n < 2 || n > 21) {
+        if (ns == NULL) {
             return -1;
         }
-        for (i = 1; i < n; i++) {
-            if (s[i] < '0' || s[i] > '9') {
-                return -1;
-            }
-            idx = idx * 10 + (size_t)(s[i] - '0');
-        }
-        if (idx >= sp->n || used[idx]) {
-            return -1;
-        }
-        used[idx] = 1;
-        return json_string_setn_nocheck(j, (const char *)text + sp->v[idx].start, sp->v[idx].len) == 0 ? 0 : -1;
+        *stack = ns;
+        *cap = ncap;
     }
-    if (json_is_object(j)) {
-        json_object_foreach(j, key, v)
-        {
-            if (restore_long(v, text, sp, used) != 0) {
-                return -1;
-            }
-        }
-    } else if (json_is_array(j)) {
-        json_array_foreach(j, i, v)
-        {
-            if (restore_long(v, text, sp, used) != 0) {
-                return -1;
-            }
-        }
-    }
+    (*stack)[(*n)++] = j;
     return 0;
+}
+
+/* A placeholder string node back to its long string; 0 (also for any other string), or -1. */
+static int restore_one(json_t *j, const unsigned char *text, const spans *sp, unsigned char *used)
+{
+    const char *s = json_string_value(j);
+    size_t n = json_string_length(j), idx = 0;
+
+    if (n == 0 || s[0] != '\0') {
+        return 0;
+    }
+    if (n < 2 || n > 21) {
+        return -1;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+        idx = idx * 10 + (size_t)(s[i] - '0');
+    }
+    if (idx >= sp->n || used[idx]) {
+        return -1;
+    }
+    used[idx] = 1;
+    return json_string_setn_nocheck(j, (const char *)text + sp->v[idx].start, sp->v[idx].len) == 0 ? 0 : -1;
+}
+
+/* Put the long strings back into the placeholders of the tree (walked with a stack, not recursion); 0 or -1. */
+static int restore_long(json_t *root, const unsigned char *text, const spans *sp, unsigned char *used)
+{
+    json_t **stack = NULL, *j, *v;
+    size_t n = 0, cap = 0, i;
+    const char *key;
+    int r = node_push(&stack, &n, &cap, root);
+
+    while (r == 0 && n > 0) {
+        j = stack[--n];
+        if (json_is_string(j)) {
+            r = restore_one(j, text, sp, used);
+        } else if (json_is_object(j)) {
+            json_object_foreach(j, key, v)
+            {
+                if ((r = node_push(&stack, &n, &cap, v)) != 0) {
+                    break;
+                }
+            }
+        } else if (json_is_array(j)) {
+            json_array_foreach(j, i, v)
+            {
+                if ((r = node_push(&stack, &n, &cap, v)) != 0) {
+                    break;
+                }
+            }
+        }
+    }
+    free(stack);
+    return r;
 }
 
 /* jansson on the text with its long strings cut out; NULL when that does not work (then parse the text as it is). */
