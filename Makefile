@@ -126,7 +126,7 @@ demo:
 	sh keys-example/demo.sh $(CURDIR)/$(B)/signet
 
 # Benchmarks (docs/performance.md): installs missing peers from Debian, generates the data under
-# $TMPDIR (or /var/tmp), removed afterwards. BENCH_QUICK=1: small data, 3 runs; BENCH_ONLY=file,zip,oci,store,startup:
+# $TMPDIR (or /var/tmp), removed afterwards. BENCH_QUICK=1: small data, 3 runs; BENCH_ONLY=file,zip,oci,store,startup,tsa:
 # some groups; either writes the report to $(B)/bench/ instead of docs/.
 BENCH_TOOLS := sha256limit ziphash gen runner
 BENCH_OUT    = $(if $(filter 1,$(BENCH_QUICK))$(BENCH_ONLY),$(B)/bench/performance.md,docs/performance.md)
@@ -135,7 +135,7 @@ $(B)/bench/%: tests/bench/%.c | check-deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE $(PKG_CFLAGS) -o $@ $< $(PKG_LIBS) -lm
 
-bench: all $(BENCH_TOOLS:%=$(B)/bench/%)
+bench: all $(BENCH_TOOLS:%=$(B)/bench/%) $(B)/signet-tsa-test-server
 	@.ci/deps bench
 	bash tests/bench/run.sh $(B)/signet $(B)/bench $(BENCH_OUT)
 

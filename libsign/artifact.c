@@ -237,10 +237,12 @@ static int digest_run(digest_job *j)
     sign_digest_ctx *ctx = NULL;
     unsigned char *buf = NULL;
     uint64_t off = 0;
-    size_t mdlen = 0;
+    size_t mdlen = 0, bufsize;
     int r;
 
-    if ((buf = malloc(SIGN_DIGEST_READ_SIZE)) == NULL) {
+    /* Reads of 1 MiB, or of the size + 1 of a smaller file (the last read still sees the end). */
+    bufsize = j->total < SIGN_DIGEST_READ_SIZE ? (size_t)j->total + 1 : SIGN_DIGEST_READ_SIZE;
+    if ((buf = malloc(bufsize)) == NULL) {
         r = sign__error(SIGN_ENOMEM, "%s: out of memory", j->path);
         goto out;
     }
@@ -248,7 +250,7 @@ static int digest_run(digest_job *j)
         goto out;
     }
     for (;;) {
-        ssize_t n = pread(j->fd, buf, SIGN_DIGEST_READ_SIZE, (off_t)off);
+        ssize_t n = pread(j->fd, buf, bufsize, (off_t)off);
 
         if (n < 0 && errno == EINTR) {
             continue;

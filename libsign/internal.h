@@ -61,6 +61,19 @@ int sign__json_read_file(json_t **out, const char *path, const sign_limits *limi
 /* Compact, sorted keys; *out malloc'd NUL-terminated. pretty: indent 2. */
 int sign__json_dump(char **out, size_t *outlen, const json_t *j, int pretty);
 /*
+ * The serialised statement of the artifacts: the same bytes as
+ * sign_statement_build + sign_statement_serialize, with the entries written
+ * directly instead of through jansson (manifest.c).
+ */
+int sign__statement_payload(char **out, size_t *outlen, sign_artifact *const *artifacts, size_t n,
+                            const sign_manifest_options *opts);
+/*
+ * Free the entries the statement records for its artifacts (already checked
+ * by sign_statement_parse), when the verify will not compare them: freeing
+ * 20,000 of them took longer than a verify's whole-file digest of the zip.
+ */
+void sign__statement_drop_entries(sign_statement *st);
+/*
  * A JSON string of text that may not be UTF-8 (file names, messages that
  * quote them): valid UTF-8 is kept, other bytes appear as \\xNN. NULL
  * gives JSON null; NULL is returned only when out of memory.

@@ -1,31 +1,85 @@
 /* Strict JSON on top of jansson: limits, duplicate keys, deterministic output. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-/* Maximum nesting, found without recursion before jansson sees the text. */
-static int json_depth_ok(const unsigned char *p, size_t len, unsigned int max, size_t *where)
+/*
+ * Long strings. jansson lexes a string one byte at a time through two buffers,
+ * so a bundle holding a payload of a few MB in base64 cost more to parse than
+ * hashing 150 MB. A string value of at least LONG_STRING bytes that needs no
+ * unescaping (printable ASCII without '"' or '\\') is cut out of the text
+ * before jansson sees it and put back into the parsed tree: jansson parses a
+ * placeholder "\u0000<index>" instead (with JSON_ALLOW_NUL, used only when the
+ * text itself has no "\u0000", so every string holding a NUL is a placeholder)
+ * and the string node then takes the original bytes, which jansson would have
+ * taken unchanged. Keys, nesting, duplicates and every other byte are judged
+ * by jansson as before; on any failure the original text is parsed as it is,
+ * so errors and their positions are jansson's own.
+ */
+#define LONG_STRING 4096
+
+typedef struct span {
+    size_t start, len; /* the string's bytes, without the quotes */
+} span;
+
+typedef struct spans {
+    span *v;
+    size_t n, cap;
+} spans;
+
+/* Maximum nesting, found without recursion before jansson sees the text; also the long plain string values. */
+static int json_scan(const unsigned char *p, size_t len, unsigned int max, size_t *where, spans *sp)
 {
     unsigned int depth = 0;
-    int in_string = 0, escaped = 0;
 
     for (size_t i = 0; i < len; i++) {
         unsigned char c = p[i];
 
-        if (in_string) {
-            if (escaped) {
-                escaped = 0;
-            } else if (c == '\\') {
-                escaped = 1;
-            } else if (c == '"') {
-                in_string = 0;
-            }
-            continue;
-        }
         if (c == '"') {
-            in_string = 1;
+            size_t s = ++i;
+            int plain = 1;
+
+            for (; i < len; i++) {
+                c = p[i];
+                if (c == '"') {
+                    break;
+                }
+                if (c == '\\') {
+                    plain = 0;
+                    i++;
+                } else if (c < 0x20 || c > 0x7e) {
+                    plain = 0;
+                }
+            }
+            if (sp != NULL && plain && i < len && i - s >= LONG_STRING) {
+                size_t k = i + 1;
+
+                while (k < len && (p[k] == ' ' || p[k] == '\t' || p[k] == '\n' || p[k] == '\r')) {
+                    k++;
+                }
+                if (k >= len || p[k] != ':') { /* a value, not a key */
+                    if (sp->n == sp->cap) {
+                        size_t ncap = sp->cap ? sp->cap * 2 : 8;
+                        span *nv = realloc(sp->v, ncap * sizeof(*nv));
+
+                        if (nv == NULL) {
+                            free(sp->v);
+                            sp->v = NULL;
+                            sp->n = 0;
+                            sp = NULL; /* no fast path */
+                            continue;
+                        }
+                        sp->v = nv;
+                        sp->cap = ncap;
+                    }
+                    sp->v[sp->n].start = s;
+                    sp->v[sp->n].len = i - s;
+                    sp->n++;
+                }
+            }
         } else if (c == '[' || c == '{') {
             if (++depth > max) {
                 *where = i;
@@ -38,12 +92,192 @@ static int json_depth_ok(const unsigned char *p, size_t len, unsigned int max, s
     return 1;
 }
 
+/* Push j on a growing stack of nodes; 0, or -1 when out of memory. */
+static int node_push(json_t ***stack, size_t *n, size_t *cap, json_t *j)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap != 0 ? *cap * 2 : 64, bytes;
+        json_t **ns = sign__mul(&bytes, ncap, sizeof(json_t *)) ? realloc(*stack, bytes) : NULL;
+
+        if (ns == NULL) {
+            return -1;
+        }
+        *stack = ns;
+        *cap = ncap;
+    }
+    (*stack)[(*n)++] = j;
+    return 0;
+}
+
+/* A placeholder string node back to its long string; 0 (also for any other string), or -1. */
+static int restore_one(json_t *j, const unsigned char *text, const spans *sp, unsigned char *used)
+{
+    const char *s = json_string_value(j);
+    size_t n = json_string_length(j), idx = 0;
+
+    if (n == 0 || s[0] != '\0') {
+        return 0;
+    }
+    if (n < 2 || n > 21) {
+        return -1;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+        idx = idx * 10 + (size_t)(s[i] - '0');
+    }
+    if (idx >= sp->n || used[idx]) {
+        return -1;
+    }
+    used[idx] = 1;
+    return json_string_setn_nocheck(j, (const char *)text + sp->v[idx].start, sp->v[idx].len) == 0 ? 0 : -1;
+}
+
+/* Put the long strings back into the placeholders of the tree (walked with a stack, not recursion); 0 or -1. */
+static int restore_long(json_t *root, const unsigned char *text, const spans *sp, unsigned char *used)
+{
+    json_t **stack = NULL, *j, *v;
+    size_t n = 0, cap = 0, i;
+    const char *key;
+    int r = node_push(&stack, &n, &cap, root);
+
+    while (r == 0 && n > 0) {
+        j = stack[--n];
+        if (json_is_string(j)) {
+            r = restore_one(j, text, sp, used);
+        } else if (json_is_object(j)) {
+            json_object_foreach(j, key, v)
+            {
+                if ((r = node_push(&stack, &n, &cap, v)) != 0) {
+                    break;
+                }
+            }
+        } else if (json_is_array(j)) {
+            json_array_foreach(j, i, v)
+            {
+                if ((r = node_push(&stack, &n, &cap, v)) != 0) {
+                    break;
+                }
+            }
+        }
+    }
+    free(stack);
+    return r;
+}
+
+/* jansson on the text with its long strings cut out; NULL when that does not work (then parse the text as it is). */
+static json_t *parse_cut(const unsigned char *text, size_t len, const spans *sp)
+{
+    char *cut = NULL;
+    unsigned char *used = NULL;
+    json_t *j = NULL;
+    json_error_t err;
+    size_t o = 0, at = 0, cap = len + 1, i;
+
+    if (memmem(text, len, "\\u0000", 6) != NULL || (cut = malloc(cap)) == NULL || (used = calloc(sp->n, 1)) == NULL) {
+        goto out;
+    }
+    for (i = 0; i < sp->n; i++) {
+        size_t seg = sp->v[i].start - at;
+        int w;
+
+        memcpy(cut + o, text + at, seg);
+        o += seg;
+        /* The placeholder (at most 28 bytes) is shorter than the string it replaces (LONG_STRING bytes). */
+        w = snprintf(cut + o, cap - o, "\\u0000%zu", i);
+        if (w < 0 || (size_t)w >= cap - o) {
+            goto out;
+        }
+        o += (size_t)w;
+        at = sp->v[i].start + sp->v[i].len;
+    }
+    memcpy(cut + o, text + at, len - at);
+    o += len - at;
+    j = json_loadb(cut, o, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
+    if (j != NULL && restore_long(j, text, sp, used) != 0) {
+        json_decref(j);
+        j = NULL;
+    }
+    for (i = 0; j != NULL && i < sp->n; i++) {
+        if (!used[i]) {
+            json_decref(j);
+            j = NULL;
+        }
+    }
+out:
+    free(cut);
+    free(used);
+    return j;
+}
+
+/*
+ * jansson 2.14's lexer ignores some failed allocations: a failed save of a
+ * token byte (lex_save) lets the parse succeed with a character missing from
+ * a string or a number (a digest one digit short, a policy glob that matches
+ * more), and a failure in other places becomes a syntax error. So every
+ * allocation jansson makes goes through json_watch_malloc, which calls the
+ * allocator that was installed before (the process's, or an application's)
+ * and notes a failure for the parse running on this thread: a parse during
+ * which any allocation failed is "out of memory", never a document.
+ */
+static _Thread_local int json_alloc_failed;
+static json_malloc_t json_prev_malloc;
+static json_free_t json_prev_free;
+static pthread_once_t json_watch_once = PTHREAD_ONCE_INIT;
+
+static void *json_watch_malloc(size_t n)
+{
+    void *p = json_prev_malloc(n);
+
+    if (p == NULL) {
+        json_alloc_failed = 1;
+    }
+    return p;
+}
+
+static void json_watch_install(void)
+{
+    json_get_alloc_funcs(&json_prev_malloc, &json_prev_free);
+    if (json_prev_malloc != NULL && json_prev_malloc != json_watch_malloc) {
+        json_set_alloc_funcs(json_watch_malloc, json_prev_free);
+    }
+}
+
+/* 1 when jansson's allocations are watched (an application may have replaced the functions since). */
+static int json_watched(void)
+{
+    json_malloc_t m = NULL;
+    json_free_t f = NULL;
+
+    pthread_once(&json_watch_once, json_watch_install);
+    json_get_alloc_funcs(&m, &f);
+    return m == json_watch_malloc;
+}
+
+/* One parse: the long strings cut out when there are any, else (or when that fails) the text as it is. */
+static json_t *parse_once(const void *data, size_t len, const spans *sp, json_error_t *err)
+{
+    json_t *j = NULL;
+
+    memset(err, 0, sizeof(*err));
+    if (sp->n > 0) {
+        j = parse_cut(data, len, sp);
+    }
+    if (j == NULL) {
+        j = json_loadb(data, len, JSON_REJECT_DUPLICATES, err);
+    }
+    return j;
+}
+
 int sign__json_parse(json_t **out, const void *data, size_t len, const sign_limits *limits, const char *what)
 {
     const sign_limits *l = sign__limits(limits);
-    json_error_t err;
-    json_t *j, *j2;
+    json_error_t err, err2;
+    json_t *j = NULL, *j2 = NULL;
     size_t where = 0;
+    spans sp = {NULL, 0, 0};
+    int watched, r = 0;
 
     *out = NULL;
     if (len > l->json_max_bytes) {
@@ -53,47 +287,48 @@ int sign__json_parse(json_t **out, const void *data, size_t len, const sign_limi
     if (memchr(data, '\0', len) != NULL) {
         return sign__error(SIGN_EPARSE, "%s: NUL byte in JSON text", what);
     }
-    if (!json_depth_ok(data, len, l->json_max_depth, &where)) {
+    if (!json_scan(data, len, l->json_max_depth, &where, len >= LONG_STRING ? &sp : NULL)) {
+        free(sp.v);
         return sign__error(SIGN_ELIMIT, "%s: JSON nesting deeper than %u at offset %zu", what, l->json_max_depth,
                            where);
     }
-    j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err);
+    watched = json_watched();
+    json_alloc_failed = 0;
+    j = parse_once(data, len, &sp, &err);
+    if (watched && json_alloc_failed) {
+        r = sign__error(SIGN_ENOMEM, "%s: out of memory while parsing JSON", what);
+        goto out;
+    }
     /* jansson reports out of memory with its code, or (failing in its lexer set-up) with no text at all. */
     if (j == NULL && (json_error_code(&err) == json_error_out_of_memory || err.text[0] == '\0')) {
-        return sign__error(SIGN_ENOMEM, "%s: out of memory while parsing JSON", what);
+        r = sign__error(SIGN_ENOMEM, "%s: out of memory while parsing JSON", what);
+        goto out;
+    }
+    if (!watched) {
+        /*
+         * Not watched: the same bytes must parse the same way twice. Under memory pressure one of the
+         * two parses fails, stops elsewhere or differs (losing the same byte twice would need the same
+         * allocation to fail twice).
+         */
+        j2 = parse_once(data, len, &sp, &err2);
+        if (j != NULL ? j2 == NULL || !json_equal(j, j2)
+                      : j2 != NULL || err2.position != err.position || strcmp(err2.text, err.text) != 0) {
+            r = sign__error(SIGN_ENOMEM, "%s: out of memory while parsing JSON", what);
+            goto out;
+        }
     }
     if (j == NULL) {
-        /*
-         * jansson 2.14 also turns a failed allocation inside its lexer into a syntax error. The same
-         * bytes parse the same way: a second parse that succeeds or stops elsewhere means the first
-         * one ran out of memory, and the input must not be called malformed.
-         */
-        json_error_t err2;
-
-        j2 = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err2);
-        if (j2 != NULL || err2.position != err.position || strcmp(err2.text, err.text) != 0) {
-            json_decref(j2);
-            return sign__error(SIGN_ENOMEM, "%s: out of memory while parsing JSON", what);
-        }
-        return sign__error(SIGN_EPARSE, "%s: invalid JSON at line %d column %d: %s", what, err.line, err.column,
-                           err.text);
+        r = sign__error(SIGN_EPARSE, "%s: invalid JSON at line %d column %d: %s", what, err.line, err.column,
+                        err.text);
+        goto out;
     }
-    /*
-     * jansson 2.14's lexer ignores a failed allocation while it saves a token (lex_save): the parse
-     * then succeeds with a character missing from a string or a number (a digest one digit short, a
-     * policy glob that matches more). A second parse must give an equal document; under memory
-     * pressure one of the two fails or differs (both losing the same byte would need the same
-     * allocation to fail twice).
-     */
-    j2 = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err);
-    if (j2 == NULL || !json_equal(j, j2)) {
-        json_decref(j);
-        json_decref(j2);
-        return sign__error(SIGN_ENOMEM, "%s: out of memory while parsing JSON", what);
-    }
-    json_decref(j2);
     *out = j;
-    return 0;
+    j = NULL;
+out:
+    free(sp.v);
+    json_decref(j);
+    json_decref(j2);
+    return r;
 }
 
 int sign__json_read_file(json_t **out, const char *path, const sign_limits *limits)
@@ -112,34 +347,67 @@ int sign__json_read_file(json_t **out, const char *path, const sign_limits *limi
     return r;
 }
 
+/* Output buffer of sign__json_dump; a failed append sticks, whatever jansson does with the return value. */
+typedef struct dumpbuf {
+    char *s;
+    size_t n, cap;
+    int failed;
+} dumpbuf;
+
+static int dump_append(const char *buf, size_t size, void *data)
+{
+    dumpbuf *d = data;
+
+    if (d->failed) {
+        return -1;
+    }
+    if (size > d->cap - d->n - 1) {
+        size_t ncap = d->cap;
+        char *ns;
+
+        while (size > ncap - d->n - 1) {
+            if (ncap > SIZE_MAX / 2) {
+                d->failed = 1;
+                return -1;
+            }
+            ncap *= 2;
+        }
+        if ((ns = realloc(d->s, ncap)) == NULL) {
+            d->failed = 1;
+            return -1;
+        }
+        d->s = ns;
+        d->cap = ncap;
+    }
+    memcpy(d->s + d->n, buf, size);
+    d->n += size;
+    return 0;
+}
+
 int sign__json_dump(char **out, size_t *outlen, const json_t *j, int pretty)
 {
     size_t flags = JSON_SORT_KEYS | (pretty ? JSON_INDENT(2) : JSON_COMPACT);
-    size_t n;
-    char *s;
+    dumpbuf d = {NULL, 0, 4096, 0};
 
     /*
-     * Not json_dumps: its buffer grows by allocation, and jansson (2.14) ignores a failed append of an
-     * object key, so under memory pressure it returned JSON with a key dropped, which we would then sign.
-     * json_dumpb into a buffer of the measured size has no allocation in the output path; the ones left
-     * (key sorting, loop detection) fail the dump, which returns 0.
+     * Not json_dumps: jansson (2.14) ignores a failed append of an object key, so under memory pressure
+     * json_dumps returned JSON with a key dropped, which we would then sign. Here a failed append makes
+     * every later one fail too and the dump is refused however jansson goes on. One pass (json_dumpb
+     * measuring first and then writing cost two passes over every string).
      */
     *out = NULL;
-    if ((n = json_dumpb(j, NULL, 0, flags)) == 0 || n == SIZE_MAX) {
-        return sign__error(SIGN_ENOMEM, "cannot serialise JSON");
-    }
-    if ((s = malloc(n + 1)) == NULL) {
+    if ((d.s = malloc(d.cap)) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    if (json_dumpb(j, s, n, flags) != n) {
-        free(s);
+    if (json_dump_callback(j, dump_append, &d, flags) != 0 || d.failed || d.n == 0) {
+        free(d.s);
         return sign__error(SIGN_ENOMEM, "cannot serialise JSON");
     }
-    s[n] = '\0';
+    d.s[d.n] = '\0';
     if (outlen != NULL) {
-        *outlen = n;
+        *outlen = d.n;
     }
-    *out = s;
+    *out = d.s;
     return 0;
 }
 

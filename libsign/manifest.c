@@ -191,7 +191,12 @@ static json_t *finding_json(const sign_finding *f)
     return o;
 }
 
-static int artifact_json(json_t **out, const sign_artifact *a)
+/*
+ * ph != SIZE_MAX: the entries are not built; "entries" holds the placeholder
+ * string "\0E<ph>" instead, for sign__statement_payload to replace with the
+ * entries written as text.
+ */
+static int artifact_json(json_t **out, const sign_artifact *a, size_t ph)
 {
     json_t *o, *list, *name, *e;
     size_t i;
@@ -218,10 +223,18 @@ static int artifact_json(json_t **out, const sign_artifact *a)
             li.diff_id != NULL && json_object_set_new(o, "diffID", oci_digest_string(li.diff_id)) != 0) {
             goto fail;
         }
-        if ((list = json_array()) == NULL || json_object_set_new(o, "entries", list) != 0) {
+        if (ph != SIZE_MAX) {
+            char t[32];
+            int w = snprintf(t, sizeof(t), "%cE%zu", '\0', ph);
+
+            if (w < 0 || (size_t)w >= sizeof(t) ||
+                json_object_set_new(o, "entries", json_stringn_nocheck(t, (size_t)w)) != 0) {
+                goto fail;
+            }
+        } else if ((list = json_array()) == NULL || json_object_set_new(o, "entries", list) != 0) {
             goto fail;
         }
-        for (i = 0; i < sign_artifact_entry_count(a); i++) {
+        for (i = 0; ph == SIZE_MAX && i < sign_artifact_entry_count(a); i++) {
             if ((r = entry_json(&e, sign_artifact_entry(a, i), sign_artifact_name(a))) != 0) {
                 goto fail;
             }
@@ -250,11 +263,11 @@ fail:
 
 static int statement_index(sign_statement *st, const char *what);
 
-int sign_statement_build(sign_statement **out, sign_artifact *const *artifacts, size_t n,
-                         const sign_manifest_options *opts)
+/* The statement's JSON; placeholders: entries as placeholders (see artifact_json). */
+static int build_root(json_t **out, sign_artifact *const *artifacts, size_t n, const sign_manifest_options *opts,
+                      int placeholders)
 {
     json_t *root = NULL, *subjects = NULL, *arts = NULL, *pred = NULL;
-    sign_statement *st = NULL;
     char created[32];
     int64_t when = opts != NULL && opts->created != 0 ? opts->created : sign__now();
     int r = SIGN_ENOMEM;
@@ -283,7 +296,7 @@ int sign_statement_build(sign_statement **out, sign_artifact *const *artifacts, 
 
         json_t *aj = NULL;
 
-        if ((r = artifact_json(&aj, a)) != 0) {
+        if ((r = artifact_json(&aj, a, placeholders ? i : SIZE_MAX)) != 0) {
             goto out;
         }
         r = SIGN_ENOMEM;
@@ -318,26 +331,242 @@ int sign_statement_build(sign_statement **out, sign_artifact *const *artifacts, 
     if (root == NULL) {
         goto out;
     }
-    if ((st = calloc(1, sizeof(*st))) == NULL) {
-        goto out;
-    }
-    st->root = root;
+    *out = root;
     root = NULL; /* transferred */
-    if ((r = statement_index(st, "statement")) != 0) {
-        goto out;
-    }
-    *out = st;
-    st = NULL;
     r = 0;
 out:
     if (r == SIGN_ENOMEM) {
         sign__error(SIGN_ENOMEM, "out of memory building the statement");
     }
-    sign_statement_free(st);
     json_decref(root);
     json_decref(subjects);
     json_decref(arts);
     json_decref(pred);
+    return r;
+}
+
+int sign_statement_build(sign_statement **out, sign_artifact *const *artifacts, size_t n,
+                         const sign_manifest_options *opts)
+{
+    sign_statement *st = NULL;
+    json_t *root = NULL;
+    int r;
+
+    *out = NULL;
+    if ((r = build_root(&root, artifacts, n, opts, 0)) != 0) {
+        return r;
+    }
+    if ((st = calloc(1, sizeof(*st))) == NULL) {
+        json_decref(root);
+        return sign__error(SIGN_ENOMEM, "out of memory building the statement");
+    }
+    st->root = root;
+    if ((r = statement_index(st, "statement")) != 0) {
+        sign_statement_free(st);
+        return r;
+    }
+    *out = st;
+    return 0;
+}
+
+/* ---- the payload written directly ---------------------------------------------
+ *
+ * Signing a zip of 20,000 entries spent about 80 ms after the walk building
+ * 20,000 jansson objects, dumping them and freeing them. The entries are
+ * written here as the text jansson would write for them (compact, keys
+ * sorted, the same escapes), and put in place of placeholders in the text of
+ * the rest of the statement, which jansson still builds and writes.
+ */
+
+typedef struct tbuf {
+    char *s;
+    size_t n, cap;
+    int failed;
+} tbuf;
+
+static void tb_put(tbuf *b, const char *p, size_t len)
+{
+    if (b->failed || len == 0) {
+        return;
+    }
+    if (len > b->cap - b->n) {
+        size_t ncap = b->cap != 0 ? b->cap : 4096;
+        char *ns;
+
+        while (len > ncap - b->n) {
+            if (ncap > SIZE_MAX / 2) {
+                b->failed = 1;
+                return;
+            }
+            ncap *= 2;
+        }
+        if ((ns = realloc(b->s, ncap)) == NULL) {
+            b->failed = 1;
+            return;
+        }
+        b->s = ns;
+        b->cap = ncap;
+    }
+    memcpy(b->s + b->n, p, len);
+    b->n += len;
+}
+
+static void tb_lit(tbuf *b, const char *p)
+{
+    tb_put(b, p, strlen(p));
+}
+
+/* A JSON string as jansson 2.14 writes it without JSON_ENSURE_ASCII or JSON_ESCAPE_SLASH. */
+static void tb_str(tbuf *b, const char *s)
+{
+    const char *run = s, *p;
+
+    tb_put(b, "\"", 1);
+    for (p = s; *p != '\0'; p++) {
+        unsigned char c = (unsigned char)*p;
+        char esc[8];
+
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            continue;
+        }
+        tb_put(b, run, (size_t)(p - run));
+        switch (c) {
+        case '"': tb_lit(b, "\\\""); break;
+        case '\\': tb_lit(b, "\\\\"); break;
+        case '\b': tb_lit(b, "\\b"); break;
+        case '\f': tb_lit(b, "\\f"); break;
+        case '\n': tb_lit(b, "\\n"); break;
+        case '\r': tb_lit(b, "\\r"); break;
+        case '\t': tb_lit(b, "\\t"); break;
+        default: snprintf(esc, sizeof(esc), "\\u%04X", (unsigned)c); tb_lit(b, esc);
+        }
+        run = p + 1;
+    }
+    tb_put(b, run, (size_t)(p - run));
+    tb_put(b, "\"", 1);
+}
+
+/* UTF-8 as json_string() requires (jansson decides when a byte is not ASCII); 0 or SIGN_EUNSUPPORTED. */
+static int tb_utf8_ok(const char *s, const char *artifact, const char *what)
+{
+    json_t *j;
+
+    for (const char *p = s; *p != '\0'; p++) {
+        if ((unsigned char)*p >= 0x80) {
+            if ((j = utf8_string(s, artifact, what)) == NULL) {
+                return SIGN_EUNSUPPORTED;
+            }
+            json_decref(j);
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* The entries array of a, as entry_json() and a compact sorted dump would write it. */
+static int entries_text(tbuf *b, const sign_artifact *a)
+{
+    const char *an = sign_artifact_name(a);
+    char num[64];
+    int r;
+
+    tb_put(b, "[", 1);
+    for (size_t i = 0; i < sign_artifact_entry_count(a); i++) {
+        const sign_entry *e = sign_artifact_entry(a, i);
+
+        if ((r = tb_utf8_ok(e->path, an, "an entry name")) != 0 ||
+            (e->link_target != NULL && (r = tb_utf8_ok(e->link_target, an, "a link target")) != 0)) {
+            return r;
+        }
+        tb_lit(b, i > 0 ? ",{" : "{");
+        /* Keys in strcmp order: digest gid mode path size target type uid. */
+        if (e->has_digest) {
+            char hex[2 * SIGN_SHA256_LEN + 1];
+
+            sign_hex_encode(hex, sizeof(hex), e->sha256, SIGN_SHA256_LEN);
+            tb_lit(b, "\"digest\":{\"sha256\":\"");
+            tb_lit(b, hex);
+            tb_lit(b, "\"},");
+        }
+        if (e->has_owner) {
+            snprintf(num, sizeof(num), "\"gid\":%" JSON_INTEGER_FORMAT ",", (json_int_t)e->gid);
+            tb_lit(b, num);
+        }
+        snprintf(num, sizeof(num), "\"mode\":\"%04o\",\"path\":", e->mode & 07777);
+        tb_lit(b, num);
+        tb_str(b, e->path);
+        snprintf(num, sizeof(num), ",\"size\":%" JSON_INTEGER_FORMAT, (json_int_t)e->size);
+        tb_lit(b, num);
+        if (e->link_target != NULL) {
+            tb_lit(b, ",\"target\":");
+            tb_str(b, e->link_target);
+        }
+        tb_lit(b, ",\"type\":");
+        tb_str(b, sign_entry_type_name(e->type));
+        if (e->has_owner) {
+            snprintf(num, sizeof(num), ",\"uid\":%" JSON_INTEGER_FORMAT, (json_int_t)e->uid);
+            tb_lit(b, num);
+        }
+        tb_put(b, "}", 1);
+    }
+    tb_put(b, "]", 1);
+    return 0;
+}
+
+int sign__statement_payload(char **out, size_t *outlen, sign_artifact *const *artifacts, size_t n,
+                            const sign_manifest_options *opts)
+{
+    json_t *root = NULL;
+    char *text = NULL;
+    size_t len = 0, at = 0;
+    tbuf b = {NULL, 0, 0, 0};
+    int r;
+
+    *out = NULL;
+    *outlen = 0;
+    if ((r = build_root(&root, artifacts, n, opts, 1)) != 0) {
+        return r;
+    }
+    /* What statement_index() checks of a statement built here and could fail: the number of subjects. */
+    if (json_array_size(json_object_get(root, "subject")) > STATEMENT_MAX_SUBJECTS) {
+        r = sign__error(SIGN_ELIMIT, "statement: more than %d subjects", STATEMENT_MAX_SUBJECTS);
+        goto out;
+    }
+    if ((r = sign__json_dump(&text, &len, root, 0)) != 0) {
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char ph[48];
+        const char *p;
+        int w = snprintf(ph, sizeof(ph), "\"\\u0000E%zu\"", i);
+
+        if (w < 0 || (size_t)w >= sizeof(ph)) {
+            r = sign__error(SIGN_EINVAL, "statement: placeholder");
+            goto out;
+        }
+        if ((p = memmem(text + at, len - at, ph, (size_t)w)) == NULL) {
+            continue; /* a plain file: no entries */
+        }
+        tb_put(&b, text + at, (size_t)(p - (text + at)));
+        if ((r = entries_text(&b, artifacts[i])) != 0) {
+            goto out;
+        }
+        at = (size_t)(p - text) + (size_t)w;
+    }
+    tb_put(&b, text + at, len - at);
+    tb_put(&b, "", 1); /* the terminating NUL */
+    if (b.failed) {
+        r = sign__error(SIGN_ENOMEM, "out of memory writing the statement");
+        goto out;
+    }
+    *out = b.s;
+    *outlen = b.n - 1;
+    b.s = NULL;
+    r = 0;
+out:
+    free(b.s);
+    free(text);
+    json_decref(root);
     return r;
 }
 
@@ -637,6 +866,20 @@ int sign_statement_parse(sign_statement **out, const void *data, size_t len, con
     }
     *out = st;
     return 0;
+}
+
+void sign__statement_drop_entries(sign_statement *st)
+{
+    json_t *a;
+    size_t i;
+
+    if (st == NULL || st->artifacts == NULL) {
+        return;
+    }
+    json_array_foreach(st->artifacts, i, a)
+    {
+        json_object_del(a, "entries");
+    }
 }
 
 const char *sign_statement_predicate_type(const sign_statement *st)

@@ -183,7 +183,6 @@ int sign_sign(sign_bundle **out_bundle, sign_artifact ***out_artifacts, const si
 {
     sign_manifest_options mo = SIGN_MANIFEST_OPTIONS_INIT;
     sign_artifact **arts = NULL;
-    sign_statement *st = NULL;
     sign_envelope *env = NULL;
     sign_bundle *b = NULL;
     const sign_x509_certs *certs;
@@ -220,8 +219,7 @@ int sign_sign(sign_bundle **out_bundle, sign_artifact ***out_artifacts, const si
         goto out;
     }
     mo.created = opts->created;
-    if ((r = sign_statement_build(&st, arts, opts->nartifacts, &mo)) != 0 ||
-        (r = sign_statement_serialize(&payload, &plen, st)) != 0 ||
+    if ((r = sign__statement_payload(&payload, &plen, arts, opts->nartifacts, &mo)) != 0 ||
         (r = sign_envelope_new(&env, SIGN_INTOTO_PAYLOAD_TYPE, payload, plen)) != 0 ||
         (r = sign_envelope_sign(env, opts->key)) != 0 ||
         (r = certs != NULL ? bundle_x509(&b, env, opts) : sign_bundle_new(&b, env, opts->key)) != 0) {
@@ -242,7 +240,6 @@ out:
     free_artifacts(arts, opts->nartifacts);
     sign_bundle_free(b);
     sign_envelope_free(env);
-    sign_statement_free(st);
     free(payload);
     return r;
 }

@@ -795,6 +795,11 @@ validity_known:
                          "bundle %s: the signed statement names no subjects; re-sign the artifacts", b->path);
     }
     b->usable = 1;
+    /* Without --entries nothing reads the recorded entries: free them here, on the bundle's thread, while
+       the artifact is still being hashed, rather than at the end. */
+    if (!c->entries) {
+        sign__statement_drop_entries(b->st);
+    }
     if ((r = add_check(c, "statement", SIGN_CHECK_PASS, "OK", 0, art, b->path, b->signer,
                        "bundle %s: signed statement with %zu subject(s), predicate %s", b->path,
                        sign_statement_subject_count(b->st),

@@ -485,7 +485,8 @@ int sign__zip_detect(int *is_zip, int fd, uint64_t size, const char *path)
     size_t others;
 
     *is_zip = 0;
-    if ((r.buf = malloc(RD_WINDOW)) == NULL) {
+    /* A small file needs no more than its size (a store of small artifacts allocated 192 KiB for each). */
+    if ((r.buf = malloc(size < RD_WINDOW ? (size_t)size + 1 : RD_WINDOW)) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
     if (size >= 4 && (p = rd_at(&r, 0, 4)) != NULL && memcmp(p, "PK\x03\x04", 4) == 0) {

@@ -4,6 +4,8 @@
  * process, so the hook set here does not reach other tests; it is reset anyway.
  */
 #include <criterion/criterion.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,8 +76,22 @@ Test(alloc, json_dump_never_drops_a_key)
  * bundle_to_json leaked the DSSE envelope's JSON when the mediaType string could not be
  * allocated (a leak only the sanitizer build sees); every failure point must be clean.
  */
+static void bundle_serialize_failure_points(int big);
+
 Test(alloc, bundle_serialize_every_failure_point)
 {
+    bundle_serialize_failure_points(0);
+}
+
+/* With a payload long enough to be spliced into the text (sign_bundle_serialize's fast path). */
+Test(alloc, bundle_serialize_every_failure_point_long_payload)
+{
+    bundle_serialize_failure_points(1);
+}
+
+static void bundle_serialize_failure_points(int big)
+{
+    static char bigp[9000];
     sign_key *k = NULL;
     sign_envelope *env = NULL;
     sign_bundle *b = NULL;
@@ -84,7 +100,7 @@ Test(alloc, bundle_serialize_every_failure_point)
     long failed = 0;
 
     cr_assert_eq(sign_key_generate(&k, SIGN_KEY_ED25519, 0), 0);
-    cr_assert_eq(sign_envelope_new(&env, "application/vnd.in-toto+json", "{}", 2), 0);
+    cr_assert_eq(sign_envelope_new(&env, "application/vnd.in-toto+json", big ? bigp : "{}", big ? 9000 : 2), 0);
     cr_assert_eq(sign_envelope_sign(env, k), 0);
     cr_assert_eq(sign_bundle_new(&b, env, k), 0, "%s", sign_error_last());
     cr_assert_eq(sign_bundle_serialize(&ref, &reflen, b), 0);
@@ -197,4 +213,55 @@ Test(alloc, json_parse_never_loses_a_byte)
     json_decref(ref);
     cr_assert_lt(al_fail_at, 2000);
     cr_assert_gt(failed, 0);
+}
+
+/*
+ * The same, with jansson's allocator watched by libsign (installed over the
+ * application's allocator at the first parse): a parse during which any
+ * allocation failed is SIGN_ENOMEM, decided by one parse. The text also has a
+ * string long enough to be cut out before jansson sees it.
+ */
+Test(alloc, json_parse_watched_allocator_never_loses_a_byte)
+{
+    char *text = NULL;
+    size_t n = 0;
+    json_t *ref = NULL, *j = NULL;
+    long failed = 0;
+    FILE *f = open_memstream(&text, &n);
+
+    cr_assert_not_null(f);
+    fputs("{\"digest\":\"sha256:9b407e2ad61a9d73fbb483d1094a3296a1570a5cab5b995eea25eb8556901a77\",\"payload\":\"",
+          f);
+    for (int i = 0; i < 5000; i++) {
+        fputc('A' + i % 26, f);
+    }
+    fputs("\",\"artifacts\":[\"release-*.zip\",\"prod/app-[0-9]*.tar.gz\"],\"size\":1234567890123}", f);
+    cr_assert_eq(fclose(f), 0);
+    al_fail_at = LONG_MAX;
+    json_set_alloc_funcs(al_malloc, al_free); /* before libsign's first parse: libsign wraps it */
+    cr_assert_eq(sign__json_parse(&ref, text, n, NULL, "test"), 0);
+    for (al_fail_at = 1; al_fail_at < 4000; al_fail_at++) {
+        int r;
+
+        al_seen = 0;
+        r = sign__json_parse(&j, text, n, NULL, "test");
+        if (al_seen < al_fail_at) {
+            cr_assert_eq(r, 0);
+            cr_assert(json_equal(j, ref));
+            json_decref(j);
+            break;
+        }
+        if (r == 0) {
+            cr_assert(json_equal(j, ref), "allocation %ld failed and the parsed document changed", al_fail_at);
+            json_decref(j);
+        } else {
+            cr_assert_eq(r, SIGN_ENOMEM, "allocation %ld: %d %s", al_fail_at, r, sign_error_last());
+            failed++;
+        }
+        j = NULL;
+    }
+    json_decref(ref);
+    cr_assert_lt(al_fail_at, 4000);
+    cr_assert_gt(failed, 0);
+    free(text);
 }

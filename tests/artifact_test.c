@@ -13,6 +13,7 @@
 #include "testutil.h"
 #include "zip.h"
 #include "zipgen.h"
+#include "targen.h"
 
 static const char at_abc_sha256[] = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 
@@ -63,8 +64,7 @@ static const char *at_list(const sign_artifact *a)
     for (size_t i = 0; i < sign_artifact_finding_count(a) && o < sizeof(buf) - 200; i++) {
         const sign_finding *f = sign_artifact_finding(a, i);
 
-        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "[%s %s %s] ", f->id, f->path ? f->path : "-",
-                              f->message);
+        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "[%s %s %s] ", f->id, f->path ? f->path : "-", f->message);
     }
     return buf;
 }
@@ -263,10 +263,17 @@ Test(artifact, name_normalisation)
 {
     static const struct {
         const char *in, *out;
-    } ok[] = {{"app.zip", "app.zip"},   {"./app.zip", "app.zip"},     {"/dist/app.zip", "dist/app.zip"},
-              {"a//b", "a/b"},          {"a/./b", "a/b"},             {"././a/.//b/.", "a/b"},
-              {"//x", "x"},             {"dir/", "dir"},              {"a..b/c..", "a..b/c.."},
-              {".hidden", ".hidden"},   {"r\xc3\xa9sum\xc3\xa9", "r\xc3\xa9sum\xc3\xa9"}};
+    } ok[] = {{"app.zip", "app.zip"},
+              {"./app.zip", "app.zip"},
+              {"/dist/app.zip", "dist/app.zip"},
+              {"a//b", "a/b"},
+              {"a/./b", "a/b"},
+              {"././a/.//b/.", "a/b"},
+              {"//x", "x"},
+              {"dir/", "dir"},
+              {"a..b/c..", "a..b/c.."},
+              {".hidden", ".hidden"},
+              {"r\xc3\xa9sum\xc3\xa9", "r\xc3\xa9sum\xc3\xa9"}};
     static const char *const bad[] = {"", ".", "/", "./", "..", "../a", "a/../b", "a/..", "a\nb", "a\tb", "\x7f"};
     char *out = NULL, *lng;
 
@@ -862,7 +869,7 @@ Test(artifact, finding_too_many_findings)
 {
     size_t n = SIGN__FINDINGS_MAX + 50;
     zg_entry *e = calloc(n, sizeof(*e));
-    char (*names)[32] = calloc(n, 32);
+    char(*names)[32] = calloc(n, 32);
     sign_artifact *a;
 
     for (size_t i = 0; i < n; i++) {
@@ -943,8 +950,9 @@ Test(artifact, finding_secret_aws_credentials)
 
 Test(artifact, finding_secret_npmrc_git_credentials_netrc_keystore)
 {
-    zg_entry npm[] = {{.name = "web/.npmrc", D("registry=https://registry.npmjs.org/\n"
-                                              "//registry.npmjs.org/:_authToken=npm_abcdef\n")}};
+    zg_entry npm[] = {{.name = "web/.npmrc",
+                       D("registry=https://registry.npmjs.org/\n"
+                         "//registry.npmjs.org/:_authToken=npm_abcdef\n")}};
     zg_entry npm_clean[] = {{.name = ".npmrc", D("registry=https://registry.npmjs.org/\n")}};
     zg_entry git[] = {{.name = ".git-credentials", D("https://user:tok@github.com\n")}};
     zg_entry netrc[] = {{.name = "home/.netrc", D("machine x login u password p\n")}};
@@ -965,8 +973,11 @@ Test(artifact, finding_secret_npmrc_git_credentials_netrc_keystore)
 Test(artifact, finding_limit_entries)
 {
     sign_limits lim = SIGN_LIMITS_INIT;
-    zg_entry e[] = {{.name = "1", D("a")}, {.name = "2", D("a")}, {.name = "3", D("a")},
-                    {.name = "4", D("a")}, {.name = "5", D("a")}};
+    zg_entry e[] = {{.name = "1", D("a")},
+                    {.name = "2", D("a")},
+                    {.name = "3", D("a")},
+                    {.name = "4", D("a")},
+                    {.name = "5", D("a")}};
     sign_artifact *a;
 
     lim.archive_max_entries = 3;
@@ -1262,7 +1273,11 @@ Test(artifact, differential_unicode_path_extra_field)
         zg_entry e[] = {{.name = "readme.txt", D("a"), .extra = cd, .extra_len = cdl}};
         zg_entry l[] = {{.name = "readme.txt", D("a"), .local_extra = lh, .local_extra_len = lhl}};
         zg_entry s[] = {{.name = "readme.txt", D("a"), .extra = stale, .extra_len = stalel}};
-        zg_entry ok[] = {{.name = "readme.txt", D("a"), .extra = same, .extra_len = samel, .local_extra = same,
+        zg_entry ok[] = {{.name = "readme.txt",
+                          D("a"),
+                          .extra = same,
+                          .extra_len = samel,
+                          .local_extra = same,
                           .local_extra_len = samel}};
 
         at_expect(e, 1, NULL, NULL, "zip-unicode-path-mismatch", SIGN_SEVERITY_DANGER, "readme.txt");
@@ -1457,12 +1472,20 @@ Test(artifact, differential_directory_with_data)
 Test(artifact, differential_unix_mode_from_non_unix_host)
 {
     /* Made by MS-DOS, but the high half of the attributes says symlink: yauzl-style readers believe it. */
-    zg_entry link[] = {{.name = "lib/h", D("../../../../etc/passwd"), .made_by_set = 1, .made_by = 20,
-                        .ext_attr_set = 1, .ext_attr = (uint32_t)(0120777u << 16)}};
-    zg_entry suid[] = {{.name = "bin/x", D("a"), .made_by_set = 1, .made_by = 10 << 8 | 20, .ext_attr_set = 1,
+    zg_entry link[] = {{.name = "lib/h",
+                        D("../../../../etc/passwd"),
+                        .made_by_set = 1,
+                        .made_by = 20,
+                        .ext_attr_set = 1,
+                        .ext_attr = (uint32_t)(0120777u << 16)}};
+    zg_entry suid[] = {{.name = "bin/x",
+                        D("a"),
+                        .made_by_set = 1,
+                        .made_by = 10 << 8 | 20,
+                        .ext_attr_set = 1,
                         .ext_attr = (uint32_t)(0104755u << 16)}};
-    zg_entry dosfile[] = {{.name = "a.txt", D("a"), .made_by_set = 1, .made_by = 20, .ext_attr_set = 1,
-                           .ext_attr = 0x20}};
+    zg_entry dosfile[] = {
+        {.name = "a.txt", D("a"), .made_by_set = 1, .made_by = 20, .ext_attr_set = 1, .ext_attr = 0x20}};
     sign_artifact *a;
 
     at_expect(link, 1, NULL, NULL, "zip-attr-host-mismatch", SIGN_SEVERITY_DANGER, "lib/h");
@@ -1526,7 +1549,7 @@ Test(artifact, differential_hundred_thousand_entries, .timeout = 60)
 {
     size_t n = 100001;
     zg_entry *e = calloc(n, sizeof(*e));
-    char (*names)[16] = calloc(n, 16);
+    char(*names)[16] = calloc(n, 16);
     sign_artifact *a;
     long long t0;
 
@@ -1573,7 +1596,8 @@ Test(artifact, differential_cross_check_with_info_zip)
     zg_extra_unicode(x, &xl, sizeof(x), 0x7075, "readme.txt", "evil.sh");
     {
         zg_entry clean[] = {{.name = "a.txt", D("abc")}, {.name = "lib/b.js", D("def"), .deflate = 1}};
-        zg_entry hostile[] = {{.name = "a.txt", D("abc")}, {.name = "readme.txt", D("x"), .extra = x, .extra_len = xl}};
+        zg_entry hostile[] = {{.name = "a.txt", D("abc")},
+                              {.name = "readme.txt", D("x"), .extra = x, .extra_len = xl}};
 
         zg_write(zp, clean, 2, NULL);
         if ((list = at_zipinfo(zp)) == NULL) {
@@ -1598,4 +1622,119 @@ Test(artifact, differential_cross_check_with_info_zip)
     tu_rmtree(dir);
     free(dir);
     free(zp);
+}
+
+/* The statement written directly for signing is byte for byte the one jansson builds and writes. */
+static void at_same_payload(sign_artifact **arts, size_t n)
+{
+    sign_manifest_options mo = SIGN_MANIFEST_OPTIONS_INIT;
+    sign_statement *st = NULL;
+    char *direct = NULL, *ref = NULL;
+    size_t dlen = 0, rlen = 0;
+
+    mo.created = 1700000000;
+    cr_assert_eq(sign_statement_build(&st, arts, n, &mo), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_statement_serialize(&ref, &rlen, st), 0);
+    cr_assert_eq(sign__statement_payload(&direct, &dlen, arts, n, &mo), 0, "%s", sign_error_last());
+    cr_assert_eq(dlen, rlen, "direct %zu bytes, jansson %zu", dlen, rlen);
+    cr_assert_str_eq(direct, ref);
+    free(direct);
+    free(ref);
+    sign_statement_free(st);
+}
+
+Test(artifact, statement_payload_written_directly_is_janssons)
+{
+    static const char text[] = "x = \"1\"\n";
+    char *dir = tu_mkdtemp(), *zp = tu_path(dir, "w.zip"), *tp = tu_path(dir, "l.tar"), *fp = tu_path(dir, "f.txt");
+    char names[8][64];
+    zg_entry ze[8];
+    tg_entry te[3];
+    sign_artifact *a[3] = {NULL, NULL, NULL};
+    size_t nz = 0;
+
+    /* Names with every kind of escape: quotes, backslashes, control bytes, DEL, UTF-8, a slash. */
+    snprintf(names[0], sizeof(names[0]), "dir/plain.txt");
+    snprintf(names[1], sizeof(names[1]), "q\"uote\\back\\\\slash.txt");
+    snprintf(names[2], sizeof(names[2]), "ctl\x01\x02\x1f\b\f\n\r\t.txt");
+    snprintf(names[3], sizeof(names[3]), "del\x7f and \xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80.txt");
+    snprintf(names[4], sizeof(names[4]), "exec.sh");
+    snprintf(names[5], sizeof(names[5]), "link");
+    memset(ze, 0, sizeof(ze));
+    for (nz = 0; nz < 5; nz++) {
+        ze[nz].name = names[nz];
+        ze[nz].data = text;
+        ze[nz].len = sizeof(text) - 1;
+        ze[nz].deflate = (int)(nz % 2);
+        ze[nz].unix_mode = 0100644;
+    }
+    ze[4].unix_mode = 0104755; /* setuid: a finding recorded in the statement */
+    ze[nz].name = names[5];
+    ze[nz].data = "dir/plain.txt";
+    ze[nz].len = 13;
+    ze[nz].unix_mode = 0120777;
+    nz++;
+    zg_write(zp, ze, nz, NULL);
+    memset(te, 0, sizeof(te));
+    te[0].name = "etc/passwd";
+    te[0].uid = 0;
+    te[0].gid = 0;
+    te[0].data = text;
+    te[0].len = sizeof(text) - 1;
+    te[1].name = "usr/bin/sh";
+    te[1].type = '2';
+    te[1].link = "/bin/b\"a\\sh";
+    te[1].uid = 4294967295UL;
+    te[1].gid = 12345;
+    te[2].name = "home/u";
+    te[2].type = '5';
+    te[2].uid = 1000;
+    te[2].gid = 1000;
+    tg_write(tp, te, 3, NULL);
+    tu_write_str(fp, "a plain file\n");
+    cr_assert_eq(sign_artifact_scan(&a[0], zp, "w.zip", NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_artifact_scan(&a[1], tp, "l.tar", NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_artifact_scan(&a[2], fp, "f \"quoted\".txt", NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_artifact_entry_count(a[0]), nz);
+    cr_assert_gt(sign_artifact_finding_count(a[0]), 0);
+    cr_assert_eq(sign_artifact_entry_count(a[1]), 3);
+    at_same_payload(a, 3);
+    at_same_payload(a + 1, 2);
+    at_same_payload(a + 2, 1);
+    for (size_t i = 0; i < 3; i++) {
+        sign_artifact_free(a[i]);
+    }
+    tu_rmtree(dir);
+    free(dir);
+    free(zp);
+    free(tp);
+    free(fp);
+}
+
+/* An entry name that is not UTF-8 is refused by both writers with the same message. */
+Test(artifact, statement_payload_refuses_what_jansson_refuses)
+{
+    static const char text[] = "x\n";
+    char *dir = tu_mkdtemp(), *tp = tu_path(dir, "l.tar");
+    tg_entry te[1];
+    sign_artifact *a = NULL;
+    sign_statement *st = NULL;
+    char *direct = NULL, ref[512];
+    size_t dlen = 0;
+
+    memset(te, 0, sizeof(te));
+    te[0].name = "bad\xff\xfe.txt";
+    te[0].data = text;
+    te[0].len = 2;
+    tg_write(tp, te, 1, NULL);
+    cr_assert_eq(sign_artifact_scan(&a, tp, "l.tar", NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_statement_build(&st, &a, 1, NULL), SIGN_EUNSUPPORTED);
+    snprintf(ref, sizeof(ref), "%s", sign_error_last());
+    cr_assert_eq(sign__statement_payload(&direct, &dlen, &a, 1, NULL), SIGN_EUNSUPPORTED);
+    cr_assert_null(direct);
+    cr_assert_str_eq(sign_error_last(), ref);
+    sign_artifact_free(a);
+    tu_rmtree(dir);
+    free(dir);
+    free(tp);
 }

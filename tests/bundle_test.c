@@ -215,3 +215,42 @@ Test(bundle, timestamp_count_is_bounded)
     sign_bundle_free(b);
     sign_key_free(k);
 }
+
+/* A large payload is put into the serialised bundle without jansson's escaping: the text is the same. */
+Test(bundle, large_payload_serialises_like_jansson)
+{
+    const size_t n = 60000;
+    sign_key *k = NULL;
+    sign_envelope *e = NULL;
+    sign_bundle *b = NULL, *p = NULL;
+    char *payload = malloc(n), *text = NULL, *plain = NULL;
+    size_t len = 0, plen = 0, got = 0;
+    json_t *j;
+
+    cr_assert_not_null(payload);
+    for (size_t i = 0; i < n; i++) {
+        payload[i] = (char)(i * 131u >> 2);
+    }
+    cr_assert_eq(sign_key_generate(&k, SIGN_KEY_ED25519, 0), 0);
+    cr_assert_eq(sign_envelope_new(&e, SIGN_INTOTO_PAYLOAD_TYPE, payload, n), 0);
+    cr_assert_eq(sign_envelope_sign(e, k), 0);
+    cr_assert_eq(sign_bundle_new(&b, e, k), 0);
+    cr_assert_eq(sign_bundle_serialize(&text, &len, b), 0);
+    cr_assert_eq(strlen(text), len);
+    j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    cr_assert_not_null(j);
+    cr_assert_eq(sign__json_dump(&plain, &plen, j, 0), 0);
+    cr_assert_eq(plen, len);
+    cr_assert_str_eq(text, plain, "the spliced text is what jansson writes");
+    cr_assert_eq(sign_bundle_parse(&p, text, len, NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_envelope_verify(sign_bundle_envelope(p), 0, k), 0);
+    cr_assert_eq(memcmp(sign_envelope_payload(sign_bundle_envelope(p), &got), payload, n), 0);
+    cr_assert_eq(got, n);
+    json_decref(j);
+    sign_bundle_free(p);
+    sign_bundle_free(b);
+    sign_key_free(k);
+    free(plain);
+    free(text);
+    free(payload);
+}

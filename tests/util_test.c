@@ -142,6 +142,156 @@ Test(util, json_dump_is_sorted_and_compact)
     json_decref(j);
 }
 
+/* A document with long strings around the given middle part: {"a":"<long>",<mid>,"z":["<long>"]}. */
+static char *long_doc(const char *mid, size_t n, char fill)
+{
+    size_t len = 2 * n + strlen(mid) + 64, o = 0;
+    char *s = malloc(len);
+
+    cr_assert_not_null(s);
+    o += (size_t)snprintf(s + o, len - o, "{\"a\":\"");
+    memset(s + o, fill, n);
+    o += n;
+    o += (size_t)snprintf(s + o, len - o, "\",%s,\"z\":[\"", mid);
+    memset(s + o, fill + 1, n);
+    o += n;
+    snprintf(s + o, len - o, "\"]}");
+    return s;
+}
+
+Test(util, strict_json_long_strings)
+{
+    const size_t n = 100000;
+    char *doc = long_doc("\"k\":\"v\"", n, 'A');
+    json_t *j = NULL;
+    const char *v;
+
+    /* The long strings are cut out before jansson and put back: the values are exact. */
+    cr_assert_eq(sign__json_parse(&j, doc, strlen(doc), NULL, "t"), 0);
+    v = json_string_value(json_object_get(j, "a"));
+    cr_assert_not_null(v);
+    cr_assert_eq(strlen(v), n);
+    cr_assert(v[0] == 'A' && v[n - 1] == 'A');
+    v = json_string_value(json_array_get(json_object_get(j, "z"), 0));
+    cr_assert_not_null(v);
+    cr_assert_eq(strlen(v), n);
+    cr_assert(v[0] == 'B' && v[n - 1] == 'B');
+    cr_assert_str_eq(json_string_value(json_object_get(j, "k")), "v");
+    json_decref(j);
+    free(doc);
+
+    /* Strictness is unchanged around long strings. */
+    doc = long_doc("\"a\":1", n, 'A');
+    cr_assert_eq(parse(doc), SIGN_EPARSE, "a duplicate of the key whose value was cut out");
+    free(doc);
+    doc = long_doc("\"k\":\"\\u0000\"", n, 'A');
+    cr_assert_eq(parse(doc), SIGN_EPARSE, "an escaped NUL next to long strings (placeholders use NUL)");
+    free(doc);
+    doc = long_doc("\"k\":\"\\u0000\\u00001\"", n, 'A');
+    cr_assert_eq(parse(doc), SIGN_EPARSE, "a string that looks like a placeholder");
+    free(doc);
+    doc = long_doc("\"k\":tru", n, 'A');
+    cr_assert_eq(parse(doc), SIGN_EPARSE, "invalid JSON after a long string");
+    {
+        /* The error names the position in the text as it is, not in the text jansson saw. */
+        json_t *jj = NULL;
+        json_error_t err;
+
+        cr_assert_null(json_loadb(doc, strlen(doc), JSON_REJECT_DUPLICATES, &err));
+        cr_assert_eq(sign__json_parse(&jj, doc, strlen(doc), NULL, "t"), SIGN_EPARSE);
+        cr_assert(strstr(sign_error_last(), err.text) != NULL, "%s", sign_error_last());
+        {
+            char col[32];
+            snprintf(col, sizeof(col), "column %d", err.column);
+            cr_assert(strstr(sign_error_last(), col) != NULL, "%s", sign_error_last());
+        }
+    }
+    free(doc);
+    /* Invalid UTF-8 or control bytes inside a long string are left to jansson, which refuses them. */
+    doc = long_doc("\"k\":1", n, 'A');
+    doc[1000] = '\x01';
+    cr_assert_eq(parse(doc), SIGN_EPARSE, "a control byte inside a long string");
+    doc[1000] = '\xff';
+    cr_assert_eq(parse(doc), SIGN_EPARSE, "invalid UTF-8 inside a long string");
+    free(doc);
+    /* A long key is not cut out; a long string with escapes is unescaped by jansson. */
+    doc = long_doc("\"k\":1", n, 'A');
+    doc[3000] = '\\';
+    doc[3001] = 'n';
+    cr_assert_eq(sign__json_parse(&j, doc, strlen(doc), NULL, "t"), 0);
+    v = json_string_value(json_object_get(j, "a"));
+    cr_assert_eq(strlen(v), n - 1);
+    cr_assert_eq(v[3000 - 6], '\n');
+    json_decref(j);
+    free(doc);
+}
+
+Test(util, base64_long_both_alphabets)
+{
+    const size_t n = 300001;
+    unsigned char *data = malloc(n), *dec = NULL;
+    char *enc = NULL;
+    size_t dn = 0;
+
+    cr_assert_not_null(data);
+    for (size_t i = 0; i < n; i++) {
+        data[i] = (unsigned char)(i * 7919u >> 3 ^ i);
+    }
+    cr_assert_eq(sign__b64_encode(&enc, data, n), 0);
+    cr_assert_eq(sign__b64_decode(&dec, &dn, enc, strlen(enc)), 0);
+    cr_assert_eq(dn, n);
+    cr_assert_eq(memcmp(dec, data, n), 0);
+    free(dec);
+    /* The same in the URL-safe alphabet. */
+    for (char *p = enc; *p != '\0'; p++) {
+        *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
+    }
+    cr_assert_eq(sign__b64_decode(&dec, &dn, enc, strlen(enc)), 0);
+    cr_assert_eq(dn, n);
+    cr_assert_eq(memcmp(dec, data, n), 0);
+    free(dec);
+    /* A standard character far into a URL-safe text is refused at its offset. */
+    {
+        char *q = strchr(enc + 200000, '-');
+
+        cr_assert_not_null(q);
+        *q = '+';
+        cr_assert_eq(sign__b64_decode(&dec, &dn, enc, strlen(enc)), SIGN_EPARSE);
+        {
+            char want[64];
+            snprintf(want, sizeof(want), "offset %zu", (size_t)(q - enc));
+            cr_assert(strstr(sign_error_last(), want) != NULL, "%s", sign_error_last());
+        }
+        *q = '*';
+        cr_assert_eq(sign__b64_decode(&dec, &dn, enc, strlen(enc)), SIGN_EPARSE, "a character of neither");
+    }
+    free(enc);
+    free(data);
+}
+
+Test(util, json_dump_long_and_escaped_strings)
+{
+    const size_t n = 70000;
+    char *big = malloc(n + 1), *s = NULL;
+    json_t *j, *back = NULL;
+    size_t len = 0;
+
+    cr_assert_not_null(big);
+    for (size_t i = 0; i < n; i++) {
+        big[i] = (char)(i % 17 == 0 ? '"' : i % 29 == 0 ? '\\' : 'a' + (char)(i % 26));
+    }
+    big[n] = '\0';
+    j = json_pack("{s:s,s:i}", "big", big, "n", 1);
+    cr_assert_eq(sign__json_dump(&s, &len, j, 0), 0);
+    cr_assert_eq(strlen(s), len);
+    cr_assert_eq(sign__json_parse(&back, s, len, NULL, "t"), 0);
+    cr_assert(json_equal(j, back));
+    json_decref(back);
+    json_decref(j);
+    free(s);
+    free(big);
+}
+
 Test(util, atomic_and_exclusive_writes)
 {
     char *dir = tu_mkdtemp();
