@@ -56,6 +56,8 @@ int sign__same_file(const char *a, const char *b);
  * limits->json_max_bytes are errors (SIGN_EPARSE / SIGN_ELIMIT). what names
  * the document in the message.
  */
+/* Plain JSON strings this long or longer are cut out before jansson parses (see json.c); tests lower it. */
+extern size_t sign__json_long_min;
 int sign__json_parse(json_t **out, const void *data, size_t len, const sign_limits *limits, const char *what);
 int sign__json_read_file(json_t **out, const char *path, const sign_limits *limits);
 /* Compact, sorted keys; *out malloc'd NUL-terminated. pretty: indent 2. */

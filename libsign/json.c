@@ -21,6 +21,9 @@
  */
 #define LONG_STRING 4096
 
+/* The threshold in use: LONG_STRING; fuzzing lowers it (never below 32) to compare both paths on small inputs. */
+size_t sign__json_long_min = LONG_STRING;
+
 typedef struct span {
     size_t start, len; /* the string's bytes, without the quotes */
 } span;
@@ -54,7 +57,7 @@ static int json_scan(const unsigned char *p, size_t len, unsigned int max, size_
                     plain = 0;
                 }
             }
-            if (sp != NULL && plain && i < len && i - s >= LONG_STRING) {
+            if (sp != NULL && plain && i < len && i - s >= (sign__json_long_min < 32 ? 32 : sign__json_long_min)) {
                 size_t k = i + 1;
 
                 while (k < len && (p[k] == ' ' || p[k] == '\t' || p[k] == '\n' || p[k] == '\r')) {
@@ -184,7 +187,7 @@ static json_t *parse_cut(const unsigned char *text, size_t len, const spans *sp)
 
         memcpy(cut + o, text + at, seg);
         o += seg;
-        /* The placeholder (at most 28 bytes) is shorter than the string it replaces (LONG_STRING bytes). */
+        /* The placeholder (at most 26 bytes) is shorter than the string it replaces (32 bytes or more). */
         w = snprintf(cut + o, cap - o, "\\u0000%zu", i);
         if (w < 0 || (size_t)w >= cap - o) {
             goto out;
@@ -287,7 +290,7 @@ int sign__json_parse(json_t **out, const void *data, size_t len, const sign_limi
     if (memchr(data, '\0', len) != NULL) {
         return sign__error(SIGN_EPARSE, "%s: NUL byte in JSON text", what);
     }
-    if (!json_scan(data, len, l->json_max_depth, &where, len >= LONG_STRING ? &sp : NULL)) {
+    if (!json_scan(data, len, l->json_max_depth, &where, len >= sign__json_long_min ? &sp : NULL)) {
         free(sp.v);
         return sign__error(SIGN_ELIMIT, "%s: JSON nesting deeper than %u at offset %zu", what, l->json_max_depth,
                            where);

@@ -8,6 +8,9 @@
  *   3 sign_parse_duration
  *   4 sign_policy_glob_match (pattern NUL name)
  *   5 sign_artifact_name_normalise (normalising twice changes nothing)
+ *   6 sign__json_parse with long plain strings cut out before jansson (from 32
+ *     bytes on) against the same parse without cutting: the same verdict and
+ *     the same document
  */
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +86,30 @@ static void json(const uint8_t *data, size_t size)
     free(s);
     json_decref(j);
     json_decref(j2);
+}
+
+static void json_cut_same(const uint8_t *data, size_t size)
+{
+    sign_limits lim;
+    json_t *cut = NULL, *plain = NULL;
+    size_t saved = sign__json_long_min;
+    int rc, rp;
+
+    fuzz_limits(&lim);
+    lim.json_max_depth = 16;
+    sign__json_long_min = 32;
+    rc = sign__json_parse(&cut, data, size, &lim, "fuzz");
+    sign__json_long_min = SIZE_MAX;
+    rp = sign__json_parse(&plain, data, size, &lim, "fuzz");
+    sign__json_long_min = saved;
+    if (rc != rp) {
+        fuzz_fail("JSON with long strings cut out: %d, parsed as it is: %d", rc, rp);
+    }
+    if (rc == 0 && !json_equal(cut, plain)) {
+        fuzz_fail("JSON with long strings cut out parses to another document");
+    }
+    json_decref(cut);
+    json_decref(plain);
 }
 
 static void times(const char *s)
@@ -162,30 +189,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size == 0) {
         return 0;
     }
-    switch (data[0] % 6) {
-    case 0:
-        b64(data + 1, size - 1);
-        return 0;
-    case 1:
-        json(data + 1, size - 1);
-        return 0;
-    case 4:
-        glob(data + 1, size - 1);
-        return 0;
-    default:
-        break;
+    switch (data[0] % 7) {
+    case 0: b64(data + 1, size - 1); return 0;
+    case 1: json(data + 1, size - 1); return 0;
+    case 4: glob(data + 1, size - 1); return 0;
+    case 6: json_cut_same(data + 1, size - 1); return 0;
+    default: break;
     }
     s = cstr(data + 1, size - 1);
-    switch (data[0] % 6) {
-    case 2:
-        times(s);
-        break;
-    case 3:
-        duration(s);
-        break;
-    default:
-        name(s);
-        break;
+    switch (data[0] % 7) {
+    case 2: times(s); break;
+    case 3: duration(s); break;
+    default: name(s); break;
     }
     free(s);
     return 0;
