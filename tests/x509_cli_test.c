@@ -8,6 +8,7 @@
 
 #include <openssl/x509v3.h>
 
+#include "internal.h"
 #include "pkigen.h"
 #include "testutil.h"
 
@@ -379,4 +380,80 @@ Test(x509_cli, same_key_as_raw_and_certificate_counts_once, .init = xc_setup, .f
     free(a);
     free(pol);
     free(ce);
+}
+
+/*
+ * inspect shows what a certificate bundle's leaf says of itself (subject,
+ * validity, key id, chain length), made printable: the subject comes from an
+ * unverified bundle and may carry terminal escapes. A certificate that cannot
+ * be read is said so, not shown.
+ */
+Test(x509_cli, inspect_shows_the_certificate_safely, .init = xc_setup, .fini = xc_teardown)
+{
+    pkigen_cert_opts o = {.cn = "Release \x1b[2J Signing"};
+    char *b = xc_p("b.json");
+    json_t *j, *cert;
+    json_error_t e;
+    char *text = NULL;
+    size_t len = 0;
+
+    pkigen_cert_free(xc_leaf("leaf", &o, NULL));
+    xc_sign("leaf.key", "leaf-chain.pem", "--embed-chain");
+    cr_assert_eq(xc_run(NULL, "inspect", b, NULL), 0, "%s", xc_err);
+    cr_assert_null(strchr(xc_out, '\x1b'), "no terminal escape reaches the terminal: %s", xc_out);
+    cr_assert_not_null(strstr(xc_out, "subject:       CN=Release "), "%s", xc_out);
+    cr_assert_not_null(strstr(xc_out, "valid:         "), "%s", xc_out);
+    cr_assert_not_null(strstr(xc_out, "chain:         2 certificate(s)"), "%s", xc_out);
+    cr_assert_eq(xc_run(NULL, "inspect", "--json", b, NULL), 0, "%s", xc_err);
+    j = json_loads(xc_out, 0, &e);
+    cr_assert_not_null(j, "%s", xc_out);
+    cert = json_object_get(j, "certificate");
+    cr_assert_null(strchr(json_string_value(json_object_get(cert, "subject")), '\x1b'));
+    cr_assert_eq(json_integer_value(json_object_get(cert, "chain")), 2);
+    cr_assert(json_is_true(json_object_get(cert, "codeSigning")) ||
+              json_is_false(json_object_get(cert, "codeSigning")));
+    cr_assert_eq(strlen(json_string_value(json_object_get(cert, "keyid"))), 44, "a key id is shown");
+    json_decref(j);
+
+    /* The leaf replaced by bytes that are not a certificate: inspect says so and still shows the rest. */
+    cr_assert_eq(sign__read_file((unsigned char **)&text, &len, b, 1 << 20), 0);
+    j = json_loadb(text, len, 0, &e);
+    cr_assert_not_null(j);
+    json_object_set_new(json_array_get(json_object_get(json_object_get(json_object_get(j, "verificationMaterial"),
+                                                                       "x509CertificateChain"),
+                                                       "certificates"),
+                                       0),
+                        "rawBytes", json_string("anVuaw=="));
+    cr_assert_eq(json_dump_file(j, b, 0), 0);
+    json_decref(j);
+    free(text);
+    cr_assert_eq(xc_run(NULL, "inspect", b, NULL), 0, "%s", xc_err);
+    cr_assert_not_null(strstr(xc_out, "certificate:   cannot be read"), "%s", xc_out);
+    cr_assert_not_null(strstr(xc_out, "subjects:"), "the statement is still shown: %s", xc_out);
+    free(b);
+}
+
+/* A subject with terminal escapes, from a bundle the policy does not trust, never reaches the terminal raw. */
+Test(x509_cli, untrusted_subject_is_printed_safely, .init = xc_setup, .fini = xc_teardown)
+{
+    pkigen_cert_opts ro = {.cn = "Other Root", .ca = 1};
+    pkigen_cert *other = pkigen_cert_new(&ro, NULL);
+    pkigen_cert_opts o = {.cn = "Evil \x1b]0;owned\x07 Signer"};
+    char *p = xc_p("policy.json"), *b = xc_p("b.json"), *a = xc_p("app-1.0.bin");
+    int rc;
+
+    pkigen_cert_free(xc_leaf("evil", &o, other));
+    xc_policy("enforce", 1, NULL, NULL);
+    xc_sign("evil.key", "evil.pem", NULL);
+    cr_assert_null(strchr(xc_err != NULL ? xc_err : "", '\x1b'), "sign's messages: %s", xc_err);
+    cr_assert_null(strchr(xc_out != NULL ? xc_out : "", '\x1b'), "sign's messages: %s", xc_out);
+    rc = xc_run(NULL, "verify", "-p", p, "-b", b, a, NULL);
+    cr_assert_eq(rc, 3, "%s %s", xc_out, xc_err);
+    cr_assert_null(strchr(xc_out != NULL ? xc_out : "", '\x1b'), "verify: %s", xc_out);
+    cr_assert_null(strchr(xc_err != NULL ? xc_err : "", '\x1b'), "verify: %s", xc_err);
+    cr_assert_null(strchr(xc_err != NULL ? xc_err : "", '\x07'), "verify: %s", xc_err);
+    pkigen_cert_free(other);
+    free(p);
+    free(b);
+    free(a);
 }

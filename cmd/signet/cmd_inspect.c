@@ -19,6 +19,43 @@ static const char inspect_usage[] = "usage: signet inspect [--json] BUNDLE\n"
                                     "      --json  one JSON object with the same fields\n"
                                     "  -h, --help  show this help\n";
 
+/*
+ * What the bundle's leaf certificate says of itself (not verified): subject,
+ * validity, key id; or {"error": ...} when it cannot be read. Text from the
+ * certificate is made printable first.
+ */
+static json_t *certificate_json(const unsigned char *der, size_t len, size_t nchain)
+{
+    sign_x509_certs *c = NULL;
+    sign_x509_info info;
+    sign_key *key = NULL;
+    char keyid[SIGN_KEYID_SIZE] = "", nb[32] = "", na[32] = "", *subject = NULL;
+    json_t *j = NULL;
+
+    if (sign_x509_certs_new(&c) != 0 || sign_x509_certs_add_der(c, der, len) != 0 ||
+        sign_x509_certs_info(&info, c, 0) != 0) {
+        char *why = sign_text_safe(sign_error_last());
+
+        j = json_pack("{s:s}", "error", why != NULL ? why : "cannot read the certificate");
+        free(why);
+        sign_x509_certs_free(c);
+        return j;
+    }
+    if (sign_x509_certs_key(&key, c, 0) != 0 || sign_key_id(keyid, sizeof(keyid), key) != 0) {
+        keyid[0] = '\0'; /* a key signet does not accept: verify says why */
+    }
+    sign_format_time(nb, sizeof(nb), info.not_before);
+    sign_format_time(na, sizeof(na), info.not_after);
+    subject = sign_text_safe(info.subject);
+    j = json_pack("{s:s,s:s,s:s,s:s,s:b,s:b,s:I}", "subject", subject != NULL ? subject : "?", "notBefore", nb,
+                  "notAfter", na, "keyid", keyid, "codeSigning", info.code_signing, "ca", info.is_ca, "chain",
+                  (json_int_t)nchain);
+    free(subject);
+    sign_key_free(key);
+    sign_x509_certs_free(c);
+    return j;
+}
+
 /* Everything inspect shows, as a JSON object (also the source of the human form). */
 static int inspect_build(json_t **out, const char *path, const sign_bundle *b)
 {
@@ -31,7 +68,7 @@ static int inspect_build(json_t **out, const char *path, const sign_bundle *b)
         sign_envelope_signature_keyid(env, 0) != NULL) {
         hint = sign_envelope_signature_keyid(env, 0);
     }
-    const unsigned char *payload;
+    const unsigned char *payload, *cder;
     size_t plen = 0, certlen = 0;
     sign_statement *st = NULL;
     json_t *o = json_object(), *subjects = NULL, *arts = NULL;
@@ -57,8 +94,9 @@ static int inspect_build(json_t **out, const char *path, const sign_bundle *b)
             json_object_set_new(o, "fingerprint", json_string(fp));
         }
     }
-    if (sign_bundle_certificate(b, &certlen) != NULL) {
+    if ((cder = sign_bundle_certificate(b, &certlen)) != NULL) {
         json_object_set_new(o, "certificateBytes", json_integer((json_int_t)certlen));
+        json_object_set_new(o, "certificate", certificate_json(cder, certlen, sign_bundle_chain_count(b)));
     }
     if (sign_bundle_timestamp_count(b) > 0) {
         json_t *ts = json_array();
@@ -209,8 +247,23 @@ static void inspect_print(const json_t *o)
         printf("fingerprint:   %s\n", jstr(o, "fingerprint"));
     }
     if (json_object_get(o, "certificateBytes") != NULL) {
+        const json_t *cert = json_object_get(o, "certificate");
+
         printf("signer:        X.509 certificate (%lld bytes)\n",
                (long long)json_integer_value(json_object_get(o, "certificateBytes")));
+        if (json_object_get(cert, "error") != NULL) {
+            printf("certificate:   cannot be read: %s\n", jstr(cert, "error"));
+        } else if (cert != NULL) {
+            printf("subject:       %s\n", jstr(cert, "subject"));
+            printf("valid:         %s to %s\n", jstr(cert, "notBefore"), jstr(cert, "notAfter"));
+            if (jstr(cert, "keyid")[0] != '\0') {
+                printf("signer key id: %s\n", jstr(cert, "keyid"));
+            }
+            if (json_integer_value(json_object_get(cert, "chain")) > 0) {
+                printf("chain:         %lld certificate(s) in the bundle, leaf first\n",
+                       (long long)json_integer_value(json_object_get(cert, "chain")));
+            }
+        }
     }
     if (json_array_size(json_object_get(o, "timestamps")) > 0) {
         const json_t *ts = json_object_get(o, "timestamps");
