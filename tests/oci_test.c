@@ -730,3 +730,43 @@ Test(oci, image_signed_with_a_certificate, .init = oci_setup, .fini = oci_teardo
                  0, "%s", oci_err);
     cr_assert_neq(oci_verify("BLOB_DIGEST_MISMATCH", img, NULL, NULL), 0, "%s", oci_out);
 }
+
+/*
+ * A signed statement whose subject is the image's manifest digest but whose
+ * recorded layers are not the image's (made by hand, not by signet sign): the
+ * subject matches, the recorded layers do not, LAYERS_MISMATCH.
+ */
+Test(oci, statement_with_other_layers_is_layers_mismatch, .init = oci_setup, .fini = oci_teardown)
+{
+    sign_sign_options so = SIGN_SIGN_OPTIONS_INIT;
+    const char *paths[1];
+    sign_statement *st = NULL;
+    sign_artifact **arts = NULL;
+    sign_key *key = NULL;
+    sign_envelope *env = NULL;
+    sign_bundle *b = NULL;
+    char *s = NULL, *p;
+    size_t len = 0;
+
+    oci_build(0);
+    paths[0] = op("img");
+    so.artifacts = paths;
+    so.nartifacts = 1;
+    cr_assert_eq(sign_hash(&st, &arts, &so), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_statement_serialize(&s, &len, st), 0);
+    p = strstr(s, "\"digest\":\"sha256:"); /* the first recorded layer's blob digest */
+    cr_assert_not_null(p);
+    p[17] = p[17] == '0' ? '1' : '0';
+    cr_assert_eq(sign_key_load_private(&key, op("key.key"), NULL, NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_envelope_new(&env, SIGN_INTOTO_PAYLOAD_TYPE, s, len), 0);
+    cr_assert_eq(sign_envelope_sign(env, key), 0);
+    cr_assert_eq(sign_bundle_new(&b, env, key), 0);
+    cr_assert_eq(sign_bundle_write(b, op("img.b")), 0);
+    cr_assert_eq(oci_verify("LAYERS_MISMATCH", op("img"), NULL, NULL), 1, "%s", oci_out);
+    sign_bundle_free(b);
+    sign_key_free(key);
+    free(s);
+    sign_statement_free(st);
+    sign_artifact_free(arts[0]);
+    free(arts);
+}
