@@ -1259,7 +1259,10 @@ static int scan_image(sign_artifact *a, int fd, int is_dir, int tar_kind, const 
         l = &img->layers[0];
         a->oci = o;
         a->kind = SIGN_ARTIFACT_LAYER;
-        if ((r = sign__layer_walk(l, fd, 0, a->size, path, lim, !(opts->flags & SIGN_ARTIFACT_NO_ENTRIES))) != 0 ||
+        sign__progress pr = {opts->progress, opts->progress_userdata, path, a->size, 0};
+
+        if ((r = sign__layer_walk(l, fd, 0, a->size, path, lim, !(opts->flags & SIGN_ARTIFACT_NO_ENTRIES), &pr)) !=
+                0 ||
             (r = merge_findings(a, &l->findings)) != 0) {
             return r;
         }
@@ -1276,7 +1279,8 @@ static int scan_image(sign_artifact *a, int fd, int is_dir, int tar_kind, const 
     }
     a->kind = is_dir ? SIGN_ARTIFACT_OCI : SIGN_ARTIFACT_DOCKER;
     if ((r = sign__oci_read(&o, fd, is_dir, a->size, path, a->name, opts->version >= 2 ? opts->ref : NULL,
-                            (opts->flags & SIGN_ARTIFACT_ALL_IMAGES) != 0, lim, &a->findings)) != 0) {
+                            (opts->flags & SIGN_ARTIFACT_ALL_IMAGES) != 0, lim, &a->findings, opts->progress,
+                            opts->progress_userdata)) != 0) {
         return r;
     }
     a->oci = o;

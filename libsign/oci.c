@@ -511,6 +511,7 @@ typedef struct lpool {
     ljob *jobs;
     size_t n, next;
     const sign_limits *lim;
+    sign__progress *pr;
     pthread_mutex_t mu;
 } lpool;
 
@@ -531,14 +532,14 @@ static void *lworker(void *arg)
         if (j->b.fd < 0) {
             continue;
         }
-        j->rc = sign__layer_walk(j->l, j->b.fd, j->b.off, j->b.size, j->what, p->lim, 1);
+        j->rc = sign__layer_walk(j->l, j->b.fd, j->b.off, j->b.size, j->what, p->lim, 1, p->pr);
         if (j->rc != 0) {
             snprintf(j->msg, sizeof(j->msg), "%s", sign_error_last());
         }
     }
 }
 
-static int run_jobs(ljob *jobs, size_t n, const sign_limits *lim)
+static int run_jobs(ljob *jobs, size_t n, const sign_limits *lim, sign__progress *pr)
 {
     lpool p;
     pthread_t tids[MAX_WORKERS];
@@ -550,6 +551,10 @@ static int run_jobs(ljob *jobs, size_t n, const sign_limits *lim)
     p.jobs = jobs;
     p.n = n;
     p.lim = lim;
+    p.pr = pr;
+    for (size_t i = 0; pr != NULL && i < n; i++) {
+        pr->total += jobs[i].b.fd >= 0 ? jobs[i].b.size : 0;
+    }
     pthread_mutex_init(&p.mu, NULL);
     if (nw > MAX_WORKERS) {
         nw = MAX_WORKERS;
@@ -1106,8 +1111,10 @@ static int read_docker(sign__oci *o, store *s, const char *ref, int all, pick **
 }
 
 int sign__oci_read(sign__oci **out, int fd, int is_dir, uint64_t size, const char *path, const char *name,
-                   const char *ref, int all, const sign_limits *lim, sign__findings *f)
+                   const char *ref, int all, const sign_limits *lim, sign__findings *f, sign_progress_cb progress,
+                   void *progress_userdata)
 {
+    sign__progress pr = {progress, progress_userdata, path, 0, 0};
     sign__oci *o = NULL;
     store s;
     pick *picks = NULL;
@@ -1185,7 +1192,7 @@ int sign__oci_read(sign__oci **out, int fd, int is_dir, uint64_t size, const cha
         r = sign__error(SIGN_EPARSE, "%s: no usable image", path);
         goto out;
     }
-    if ((r = run_jobs(jobs, njobs, lim)) != 0) {
+    if ((r = run_jobs(jobs, njobs, lim, &pr)) != 0) {
         goto out;
     }
     /* Checks after the walks, and findings merged in layer order. */

@@ -5,6 +5,8 @@
 #ifndef SIGN_OCI_H
 #define SIGN_OCI_H
 
+#include <stdatomic.h>
+
 #include "zip.h"
 
 /* Largest JSON document of an image (index, manifest, config, docker manifest.json). */
@@ -36,8 +38,20 @@ void sign__layer_clear(sign__layer *l);
  * l->findings; an unreadable blob is a finding, not an error. Errors are
  * I/O (SIGN_EIO) and memory only. what names the blob in messages.
  */
+/*
+ * Progress of the blobs read by one scan, shared by its layer walks (which
+ * run on several threads): done counts every blob byte read so far.
+ */
+typedef struct sign__progress {
+    sign_progress_cb cb; /* NULL: no progress */
+    void *userdata;
+    const char *what; /* the artifact's path */
+    uint64_t total;   /* bytes of every blob to read */
+    _Atomic uint64_t done;
+} sign__progress;
+
 int sign__layer_walk(sign__layer *l, int fd, uint64_t off, uint64_t len, const char *what, const sign_limits *lim,
-                     int keep_entries);
+                     int keep_entries, sign__progress *pr);
 
 /*
  * Content sniffing for a file: *kind = 0 (not a tar), 1 (a tar, possibly
@@ -99,7 +113,8 @@ void sign__oci_free(sign__oci *o);
  * problems; layer findings are merged into f with the layer named.
  */
 int sign__oci_read(sign__oci **out, int fd, int is_dir, uint64_t size, const char *path, const char *name,
-                   const char *ref, int all, const sign_limits *lim, sign__findings *f);
+                   const char *ref, int all, const sign_limits *lim, sign__findings *f, sign_progress_cb progress,
+                   void *progress_userdata);
 
 /* Strict readers of the image JSON documents, shared with the fuzz target. */
 int sign__oci_parse_index(json_t **out, const void *data, size_t len, const char *what);

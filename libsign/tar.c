@@ -1063,6 +1063,7 @@ typedef struct rawsrc {
     sign_digest_ctx *ctx;
     int err;
     const char *what;
+    sign__progress *pr; /* or NULL */
 } rawsrc;
 
 static la_ssize_t raw_read(struct archive *ar, void *ud, const void **buf)
@@ -1093,6 +1094,11 @@ static la_ssize_t raw_read(struct archive *ar, void *ud, const void **buf)
         return -1;
     }
     s->pos += (uint64_t)n;
+    if (s->pr != NULL && s->pr->cb != NULL) {
+        uint64_t done = atomic_fetch_add(&s->pr->done, (uint64_t)n) + (uint64_t)n;
+
+        s->pr->cb(s->pr->what, done, s->pr->total, s->pr->userdata);
+    }
     return n;
 }
 
@@ -1160,7 +1166,7 @@ void sign__layer_clear(sign__layer *l)
 }
 
 int sign__layer_walk(sign__layer *l, int fd, uint64_t off, uint64_t len, const char *what, const sign_limits *lim,
-                     int keep_entries)
+                     int keep_entries, sign__progress *pr)
 {
     rawsrc s;
     tarp t;
@@ -1176,6 +1182,7 @@ int sign__layer_walk(sign__layer *l, int fd, uint64_t off, uint64_t len, const c
     s.off = off;
     s.len = len;
     s.what = what;
+    s.pr = pr;
     t.l = l;
     t.lim = lim;
     t.what = what;

@@ -4,6 +4,7 @@
  * (offline), signed and verified with the built signet; every tampering is
  * refused for its own reason.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -769,4 +770,47 @@ Test(oci, statement_with_other_layers_is_layers_mismatch, .init = oci_setup, .fi
     sign_statement_free(st);
     sign_artifact_free(arts[0]);
     free(arts);
+}
+
+/* Progress while an image is scanned: reported from the layer walks, reaching every blob byte. */
+typedef struct oci_prog {
+    pthread_mutex_t mu;
+    size_t calls;
+    uint64_t max_done, total;
+} oci_prog;
+
+static void oci_progress(const char *what, uint64_t done, uint64_t total, void *ud)
+{
+    oci_prog *p = ud;
+
+    (void)what;
+    pthread_mutex_lock(&p->mu);
+    p->calls++;
+    p->max_done = done > p->max_done ? done : p->max_done;
+    p->total = total;
+    pthread_mutex_unlock(&p->mu);
+}
+
+Test(oci, progress_while_an_image_is_scanned, .init = oci_setup, .fini = oci_teardown)
+{
+    sign_artifact_options ao = SIGN_ARTIFACT_OPTIONS_INIT;
+    sign_artifact *a = NULL;
+    oci_prog p = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
+    uint64_t blobs = 0;
+
+    oci_build(0);
+    ao.progress = oci_progress;
+    ao.progress_userdata = &p;
+    cr_assert_eq(sign_artifact_scan(&a, op("img"), "img", &ao), 0, "%s", sign_error_last());
+    for (size_t j = 0; j < 3; j++) {
+        sign_layer_info li;
+
+        cr_assert_eq(sign_artifact_layer(&li, a, 0, j), 0);
+        blobs += li.size;
+    }
+    cr_assert_gt(p.calls, 0, "progress is reported for images");
+    cr_assert_eq(p.total, blobs, "total: the layer blobs (%llu, want %llu)", (unsigned long long)p.total,
+                 (unsigned long long)blobs);
+    cr_assert_eq(p.max_done, blobs, "done reaches every byte");
+    sign_artifact_free(a);
 }
