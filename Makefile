@@ -23,15 +23,15 @@ NO_TRUNC_WARN = $(shell $(CC) -Werror -Wno-format-truncation -E -x c /dev/null >
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
         -Wstrict-prototypes -Wmissing-prototypes $(NO_TRUNC_WARN)
 HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2
-ALL_CFLAGS := $(WARN) $(HARDEN) -D_GNU_SOURCE -Iinclude -Ilibsign $(PKG_CFLAGS) $(CFLAGS)
+ALL_CFLAGS := $(WARN) $(HARDEN) -D_GNU_SOURCE -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/pki -Ilibsign/artifact $(PKG_CFLAGS) $(CFLAGS)
 
-LIB_SRC  := $(sort $(wildcard libsign/*.c))
+LIB_SRC  := $(sort $(wildcard libsign/*.c libsign/*/*.c))
 CMD_SRC  := $(sort $(wildcard cmd/signet/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 CMD_OBJ  := $(CMD_SRC:%.c=$(B)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(B)/%.o)
-HEADERS  := $(wildcard include/sign/*.h libsign/*.h cmd/signet/*.h tests/*.h)
+HEADERS  := $(wildcard include/sign/*.h libsign/*.h libsign/*/*.h cmd/signet/*.h tests/*.h)
 MANPAGES := $(wildcard docs/man/*.1)
 
 .PHONY: all lib test test-unit test-san test-e2e test-libuse test-interop demo bench fuzz lint \
@@ -218,7 +218,7 @@ LINT_BANNED     := gets sprintf vsprintf strcpy stpcpy strcat strncpy strncat at
 # and runs on its callers' (and its own hashing) threads.
 LINT_BANNED_LIB := printf vprintf fprintf vfprintf puts fputs putchar perror exit _exit abort \
                    getenv secure_getenv setenv putenv strtok gmtime localtime ctime asctime rand srand
-LINT_HDR   := $(sort $(wildcard include/sign/*.h libsign/*.h cmd/signet/*.h))
+LINT_HDR   := $(sort $(wildcard include/sign/*.h libsign/*.h libsign/*/*.h cmd/signet/*.h))
 LINT_JOBS  ?= 2
 lint_space := $(subst ,, )
 # A call of a banned name: a whole identifier (not a longer name, not a struct member)
@@ -237,7 +237,7 @@ LINT_AWK   := FNR == 1 { com = 0 } \
       if (o ~ re) { printf "%s:%d: %s\n", FILENAME, FNR, s; bad = 1 } } \
     END { exit bad }
 # clang parses with the build's warnings (minus gcc-only flags; -Werror is WarningsAsErrors).
-TIDY_FLAGS  = $(filter-out -Werror $(NO_TRUNC_WARN),$(WARN)) -D_GNU_SOURCE -DSIGN_BUILDING -Iinclude -Ilibsign \
+TIDY_FLAGS  = $(filter-out -Werror $(NO_TRUNC_WARN),$(WARN)) -D_GNU_SOURCE -DSIGN_BUILDING -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/pki -Ilibsign/artifact \
               $(PKG_CFLAGS)
 
 lint:
@@ -248,12 +248,12 @@ lint:
 	done
 	@awk -v re='$(call lint_re,$(LINT_BANNED))' '$(LINT_AWK)' $(LIB_SRC) $(CMD_SRC) $(LINT_HDR) || \
 	    { echo "lint: banned function (see LINT_BANNED in the Makefile)"; exit 1; }
-	@awk -v re='$(call lint_re,$(LINT_BANNED_LIB))' '$(LINT_AWK)' $(LIB_SRC) $(wildcard libsign/*.h include/sign/*.h) || \
+	@awk -v re='$(call lint_re,$(LINT_BANNED_LIB))' '$(LINT_AWK)' $(LIB_SRC) $(wildcard libsign/*.h libsign/*/*.h include/sign/*.h) || \
 	    { echo "lint: not in the library (see LINT_BANNED_LIB in the Makefile)"; exit 1; }
 	clang-format --dry-run --Werror $(LIB_SRC) $(CMD_SRC) $(LINT_HDR)
 	cppcheck -q -j $(LINT_JOBS) --std=c11 --enable=warning,style,performance,portability --inconclusive \
 	    --inline-suppr --suppressions-list=.cppcheck-suppressions --library=posix,gnu,openssl --error-exitcode=1 \
-	    --template='{file}:{line}: {severity}: {message} [{id}]' -D_GNU_SOURCE -DSIGN_BUILDING -Iinclude -Ilibsign \
+	    --template='{file}:{line}: {severity}: {message} [{id}]' -D_GNU_SOURCE -DSIGN_BUILDING -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/pki -Ilibsign/artifact \
 	    $(LIB_SRC) $(CMD_SRC)
 	@echo "clang-tidy (.clang-tidy) on $(words $(LIB_SRC) $(CMD_SRC)) files"
 	@printf '%s\n' $(LIB_SRC) $(CMD_SRC) | xargs -P $(LINT_JOBS) -I {} \
