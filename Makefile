@@ -14,7 +14,7 @@ CFLAGS  ?= -O2 -g
 B       ?= build
 SAN_B   := build-san
 
-DEPS      := openssl libarchive jansson
+DEPS      := openssl libarchive jansson libgit2
 PKG_CFLAGS := $(shell pkg-config --cflags $(DEPS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(DEPS) 2>/dev/null)
 
@@ -23,7 +23,7 @@ NO_TRUNC_WARN = $(shell $(CC) -Werror -Wno-format-truncation -E -x c /dev/null >
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
         -Wstrict-prototypes -Wmissing-prototypes $(NO_TRUNC_WARN)
 HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2
-ALL_CFLAGS := $(WARN) $(HARDEN) -D_GNU_SOURCE -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/pki -Ilibsign/artifact -Ilibsign/verify $(PKG_CFLAGS) $(CFLAGS)
+ALL_CFLAGS := $(WARN) $(HARDEN) -D_GNU_SOURCE -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/pki -Ilibsign/artifact -Ilibsign/verify -Ilibsign/git $(PKG_CFLAGS) $(CFLAGS)
 
 LIB_SRC  := $(sort $(wildcard libsign/*.c libsign/*/*.c))
 CMD_SRC  := $(sort $(wildcard cmd/signet/*.c))
@@ -42,7 +42,7 @@ MANPAGES := $(wildcard docs/man/*.1)
 all: $(B)/signet $(B)/libsign.a $(B)/libsign.so.$(VERSION)
 
 check-deps:
-	@pkg-config --exists $(DEPS) || { echo "signet: missing build dependencies; run '.ci/deps' as root or install: libssl-dev libarchive-dev libjansson-dev pkg-config" >&2; exit 1; }
+	@pkg-config --exists $(DEPS) || { echo "signet: missing build dependencies; run '.ci/deps' as root or install: libssl-dev libarchive-dev libjansson-dev libgit2-dev pkg-config" >&2; exit 1; }
 
 $(B)/%.o: %.c $(HEADERS) | check-deps
 	@mkdir -p $(dir $@)
@@ -193,7 +193,7 @@ fuzz-clean:
 TORTURE_B    := build-torture
 TORTURE_SAN  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 TORTURE_LIBS := -l:libarchive.a -l:libz.a -lnettle -llzma -lbz2 -lxml2 -l:libzstd.so.1 \
-                $(shell pkg-config --libs openssl jansson 2>/dev/null) -lpthread
+                $(shell pkg-config --libs openssl jansson libgit2 2>/dev/null) -lpthread
 
 $(B)/libsign-torture.a: $(B)/libsign.a tests/torture/redefine.syms
 	objcopy --redefine-syms=tests/torture/redefine.syms $< $@
@@ -237,7 +237,7 @@ LINT_AWK   := FNR == 1 { com = 0 } \
       if (o ~ re) { printf "%s:%d: %s\n", FILENAME, FNR, s; bad = 1 } } \
     END { exit bad }
 # clang parses with the build's warnings (minus gcc-only flags; -Werror is WarningsAsErrors).
-TIDY_FLAGS  = $(filter-out -Werror $(NO_TRUNC_WARN),$(WARN)) -D_GNU_SOURCE -DSIGN_BUILDING -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/pki -Ilibsign/artifact -Ilibsign/verify \
+TIDY_FLAGS  = $(filter-out -Werror $(NO_TRUNC_WARN),$(WARN)) -D_GNU_SOURCE -DSIGN_BUILDING -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/pki -Ilibsign/artifact -Ilibsign/verify -Ilibsign/git \
               $(PKG_CFLAGS)
 
 lint:
@@ -253,7 +253,7 @@ lint:
 	clang-format --dry-run --Werror $(LIB_SRC) $(CMD_SRC) $(LINT_HDR)
 	cppcheck -q -j $(LINT_JOBS) --std=c11 --enable=warning,style,performance,portability --inconclusive \
 	    --inline-suppr --suppressions-list=.cppcheck-suppressions --library=posix,gnu,openssl --error-exitcode=1 \
-	    --template='{file}:{line}: {severity}: {message} [{id}]' -D_GNU_SOURCE -DSIGN_BUILDING -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/pki -Ilibsign/artifact -Ilibsign/verify \
+	    --template='{file}:{line}: {severity}: {message} [{id}]' -D_GNU_SOURCE -DSIGN_BUILDING -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/pki -Ilibsign/artifact -Ilibsign/verify -Ilibsign/git \
 	    $(LIB_SRC) $(CMD_SRC)
 	@echo "clang-tidy (.clang-tidy) on $(words $(LIB_SRC) $(CMD_SRC)) files"
 	@printf '%s\n' $(LIB_SRC) $(CMD_SRC) | xargs -P $(LINT_JOBS) -I {} \

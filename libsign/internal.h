@@ -75,6 +75,10 @@ int sign__statement_payload(char **out, size_t *outlen, sign_artifact *const *ar
  * 20,000 of them took longer than a verify's whole-file digest of the zip.
  */
 void sign__statement_drop_entries(sign_statement *st);
+/* The signet predicate's source object (borrowed), or NULL. */
+const json_t *sign__statement_source(const sign_statement *st);
+/* The source as a JSON object (libsign/git/source.c). */
+int sign__source_to_json(json_t **out, const sign_source *s);
 /*
  * A JSON string of text that may not be UTF-8 (file names, messages that
  * quote them): valid UTF-8 is kept, other bytes appear as \\xNN. NULL

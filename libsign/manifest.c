@@ -19,6 +19,7 @@ struct sign_statement {
     const char *predicate_type; /* owned by root */
     const char *created;        /* owned by root, or NULL */
     json_t *artifacts;          /* borrowed from root: signet predicate's artifacts, or NULL */
+    json_t *source;             /* borrowed from root: signet predicate's source, or NULL */
     unsigned char (*artifact_sha)[SIGN_SHA256_LEN];
 };
 
@@ -323,6 +324,17 @@ static int build_root(json_t **out, sign_artifact *const *artifacts, size_t n, c
     arts = NULL; /* transferred */
     if (pred == NULL) {
         goto out;
+    }
+    if (opts != NULL && opts->version >= 2 && opts->source != NULL) {
+        json_t *src = NULL;
+
+        if ((r = sign__source_to_json(&src, opts->source)) != 0) {
+            goto out;
+        }
+        r = SIGN_ENOMEM;
+        if (json_object_set_new(pred, "source", src) != 0) {
+            goto out;
+        }
     }
     root = json_pack("{s:s,s:o,s:s,s:o}", "_type", SIGN_STATEMENT_TYPE, "subject", subjects, "predicateType",
                      SIGN_PREDICATE_TYPE, "predicate", pred);
@@ -829,6 +841,10 @@ static int statement_index(sign_statement *st, const char *what)
     if ((r = sign__json_get_string(&st->created, pred, "created", 0, "predicate")) != 0) {
         return r;
     }
+    st->source = json_object_get(pred, "source");
+    if (st->source != NULL && !json_is_object(st->source)) {
+        return sign__error(SIGN_EPARSE, "%s: predicate.source must be an object", what);
+    }
     st->artifacts = json_object_get(pred, "artifacts");
     if (st->artifacts == NULL) {
         return 0;
@@ -1080,4 +1096,18 @@ int sign_statement_artifact_finding(sign_finding *out, const sign_statement *st,
         out->severity = SIGN_SEVERITY_INFO;
     }
     return 0;
+}
+
+const json_t *sign__statement_source(const sign_statement *st)
+{
+    return st != NULL ? st->source : NULL;
+}
+
+int sign_statement_source(char **out, const sign_statement *st)
+{
+    *out = NULL;
+    if (st == NULL || st->source == NULL) {
+        return sign__error(SIGN_ENOTFOUND, "the statement records no source");
+    }
+    return sign__json_dump(out, NULL, st->source, 0);
 }

@@ -50,6 +50,8 @@ void sign_policy_free(sign_policy *p)
         free_strv(k->artifacts, k->nartifacts);
     }
     free(p->keys);
+    free_strv(p->source_repositories, p->nsource_repositories);
+    free_strv(p->source_refs, p->nsource_refs);
     for (size_t i = 0; i < p->nroots; i++) {
         sign__policy_root *r = &p->roots[i];
 
@@ -711,9 +713,34 @@ static int parse_revocation(sign_policy *p, const pol_ctx *c, const json_t *arr)
     return 0;
 }
 
+/* require.source: {"repositories": [globs], "refs": [globs], "clean": true, "signed_tag": false}. */
+static int parse_require_source(sign_policy *p, const pol_ctx *c, const json_t *obj)
+{
+    static const char *const allowed[] = {"repositories", "refs", "clean", "signed_tag", NULL};
+    int r;
+
+    if (obj == NULL) {
+        return 0;
+    }
+    if (!json_is_object(obj)) {
+        return sign__error(SIGN_EPARSE, "%s: require.source must be an object", c->what);
+    }
+    p->require_source = 1;
+    if ((r = only_keys(c, obj, allowed, "require.source")) != 0 ||
+        (r = get_strv(&p->source_repositories, &p->nsource_repositories, c, obj, "require.source", "repositories",
+                      0)) != 0 ||
+        (r = get_strv(&p->source_refs, &p->nsource_refs, c, obj, "require.source", "refs", 0)) != 0 ||
+        (r = get_bool(&p->source_clean, c, obj, "require.source", "clean", 1)) != 0 ||
+        (r = get_bool(&p->source_signed_tag, c, obj, "require.source", "signed_tag", 0)) != 0) {
+        return r;
+    }
+    return 0;
+}
+
 static int parse_require(sign_policy *p, const pol_ctx *c, const json_t *obj)
 {
-    static const char *const allowed[] = {"threshold", "timestamp", "max_signature_age", "entries", NULL};
+    static const char *const allowed[] = {"threshold", "timestamp", "max_signature_age", "entries", "source",
+                                          "logged",    NULL};
     json_t *t;
     int r;
 
@@ -739,6 +766,8 @@ static int parse_require(sign_policy *p, const pol_ctx *c, const json_t *obj)
     }
     if ((r = get_bool(&p->require_timestamp, c, obj, "require", "timestamp", 0)) != 0 ||
         (r = get_bool(&p->require_entries, c, obj, "require", "entries", 0)) != 0 ||
+        (r = get_bool(&p->require_logged, c, obj, "require", "logged", 0)) != 0 ||
+        (r = parse_require_source(p, c, json_object_get(obj, "source"))) != 0 ||
         (r = get_duration(&p->has_max_signature_age, &p->max_signature_age, c, obj, "require",
                           "max_signature_age")) != 0) {
         return r;

@@ -50,6 +50,15 @@ struct sign_policy {
     int has_max_signature_age;
     int64_t max_signature_age; /* seconds */
     int require_entries;
+    /* require.source: the statement must record a git source (libsign/git) matching these. */
+    int require_source;
+    char **source_repositories; /* globs over the recorded remote URL; NULL: any */
+    size_t nsource_repositories;
+    char **source_refs; /* globs over the recorded branch and tags (refs/...); NULL: any */
+    size_t nsource_refs;
+    int source_clean;      /* dirty: true refused (default true) */
+    int source_signed_tag; /* an annotated, signed tag must point at the commit */
+    int require_logged;    /* require.logged: each bundle used must be in the signing log (verify --log) */
     unsigned char sha256[SIGN_SHA256_LEN]; /* of the policy document's bytes, for audit events */
 };
 

@@ -25,6 +25,13 @@ int cmd_inspect(int argc, char **argv);
 int cmd_hash(int argc, char **argv);
 int cmd_timestamp(int argc, char **argv);
 
+/*
+ * --git DIR [--git-remote NAME] [--allow-dirty] of sign and hash: *out the work
+ * tree's source (NULL without --git). Prints the error and returns EXIT_USAGE
+ * when it cannot be recorded (a dirty tree without --allow-dirty, no repository).
+ */
+int cli_git_source(sign_source **out, const char *dir, const char *remote, int allow_dirty);
+
 /* Map a libsign return code to an exit code. */
 int cli_exit_code(int sign_code);
 

@@ -6,31 +6,43 @@
 #include "cli.h"
 #include "output.h"
 
-static const char hash_usage[] = "usage: signet hash [--json] [--name NAME]... [--ref NAME] [--all] ARTIFACT...\n"
-                                 "\n"
-                                 "Print the in-toto statement that 'signet sign' would sign for these\n"
-                                 "artifacts (indented; --json: the exact compact bytes). Findings go to stderr.\n"
-                                 "SOURCE_DATE_EPOCH, when set, fixes the created time.\n"
-                                 "\n"
-                                 "      --json       compact deterministic JSON (the bytes that would be signed)\n"
-                                 "      --name NAME  name of the next artifact in the manifest (once per artifact)\n"
-                                 "      --ref NAME   OCI layout: the image with this ref name\n"
-                                 "      --all        OCI layout: every manifest of the index, and the index\n"
-                                 "  -h, --help       show this help\n";
+static const char hash_usage[] =
+    "usage: signet hash [--json] [--name NAME]... [--ref NAME] [--all] ARTIFACT...\n"
+    "\n"
+    "Print the in-toto statement that 'signet sign' would sign for these\n"
+    "artifacts (indented; --json: the exact compact bytes). Findings go to stderr.\n"
+    "SOURCE_DATE_EPOCH, when set, fixes the created time.\n"
+    "\n"
+    "      --json       compact deterministic JSON (the bytes that would be signed)\n"
+    "      --name NAME  name of the next artifact in the manifest (once per artifact)\n"
+    "      --ref NAME   OCI layout: the image with this ref name\n"
+    "      --all        OCI layout: every manifest of the index, and the index\n"
+    "      --git DIR    record the git source of the work tree DIR (see signet-sign(1))\n"
+    "      --git-remote NAME  the remote whose URL is recorded (default origin)\n"
+    "      --allow-dirty      record a work tree with uncommitted changes as dirty\n"
+    "  -h, --help       show this help\n";
 
 int cmd_hash(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'J'},      {"name", required_argument, NULL, 'N'},
-        {"ref", required_argument, NULL, 'R'}, {"all", no_argument, NULL, 'a'},
-        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
+        {"json", no_argument, NULL, 'J'},
+        {"name", required_argument, NULL, 'N'},
+        {"ref", required_argument, NULL, 'R'},
+        {"all", no_argument, NULL, 'a'},
+        {"git", required_argument, NULL, 'G'},
+        {"git-remote", required_argument, NULL, 'M'},
+        {"allow-dirty", no_argument, NULL, 'D'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     sign_sign_options opts = SIGN_SIGN_OPTIONS_INIT;
     sign_statement *st = NULL;
     sign_artifact **arts = NULL;
     char **names = NULL, *text = NULL;
     size_t nnames = 0, nart = 0, len = 0;
-    int json = 0, c, r, rc = EXIT_USAGE;
+    int json = 0, c, r, rc = EXIT_USAGE, allow_dirty = 0;
+    const char *git_dir = NULL, *git_remote = NULL;
+    sign_source *source = NULL;
 
     names = calloc((size_t)argc + 1, sizeof(*names));
     if (names == NULL) {
@@ -48,6 +60,9 @@ int cmd_hash(int argc, char **argv)
         case 'N': names[nnames++] = optarg; break;
         case 'R': opts.ref = optarg; break;
         case 'a': opts.artifact_flags |= SIGN_ARTIFACT_ALL_IMAGES; break;
+        case 'G': git_dir = optarg; break;
+        case 'M': git_remote = optarg; break;
+        case 'D': allow_dirty = 1; break;
         case 'h':
             fputs(hash_usage, stdout);
             rc = 0;
@@ -65,6 +80,11 @@ int cmd_hash(int argc, char **argv)
         nart = 0;
         goto out;
     }
+    if ((rc = cli_git_source(&source, git_dir, git_remote, allow_dirty)) != 0) {
+        goto out;
+    }
+    rc = EXIT_USAGE;
+    opts.source = source;
     if (out_source_date_epoch(&opts.created) != 0) {
         nart = 0;
         goto out;
@@ -91,6 +111,7 @@ int cmd_hash(int argc, char **argv)
     fputc('\n', stdout);
     rc = fflush(stdout) == 0 ? 0 : EXIT_USAGE;
 out:
+    sign_source_free(source);
     if (arts != NULL) {
         for (size_t i = 0; i < nart; i++) {
             sign_artifact_free(arts[i]);

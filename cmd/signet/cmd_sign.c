@@ -33,6 +33,10 @@ static const char sign_usage[] =
     "                           artifact, in order; default: the path given)\n"
     "      --ref NAME           OCI layout: the image with this ref name\n"
     "      --all                OCI layout: every manifest of the index, and the index\n"
+    "      --git DIR            record the git source of the work tree DIR: remote, commit,\n"
+    "                           tree, branch, tags, submodules (a dirty tree is refused)\n"
+    "      --git-remote NAME    the remote whose URL is recorded (default origin)\n"
+    "      --allow-dirty        record a work tree with uncommitted changes as dirty\n"
     "      --tsa URL            timestamp the signature at this RFC 3161 TSA (http or\n"
     "                           https; repeat for several); any failure writes nothing\n"
     "      --tsa-optional       sign anyway when TSAs fail (said on stderr)\n"
@@ -125,14 +129,18 @@ int cmd_sign(int argc, char **argv)
         {"tsa-timeout", required_argument, NULL, 'W'},
         {"ref", required_argument, NULL, 'R'},
         {"all", no_argument, NULL, 'a'},
+        {"git", required_argument, NULL, 'G'},
+        {"git-remote", required_argument, NULL, 'M'},
+        {"allow-dirty", no_argument, NULL, 'D'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     sign_sign_options opts = SIGN_SIGN_OPTIONS_INIT;
     cli_passphrase pp = {NULL, 0};
     const char *keypath = NULL, *output = NULL, *event_log = NULL, *certpath = NULL, *p12path = NULL;
-    const char *keyfile;
-    int event_fd = -1, use_syslog = 0, embed_chain = 0;
+    const char *keyfile, *git_dir = NULL, *git_remote = NULL;
+    int event_fd = -1, use_syslog = 0, embed_chain = 0, allow_dirty = 0;
+    sign_source *source = NULL;
     sign_x509_certs *certs = NULL;
     sign_x509_info info;
     char **allow = NULL, **names = NULL, *defout = NULL, **tsas = NULL;
@@ -166,6 +174,9 @@ int cmd_sign(int argc, char **argv)
         case 'N': names[nnames++] = optarg; break;
         case 'R': opts.ref = optarg; break;
         case 'a': opts.artifact_flags |= SIGN_ARTIFACT_ALL_IMAGES; break;
+        case 'G': git_dir = optarg; break;
+        case 'M': git_remote = optarg; break;
+        case 'D': allow_dirty = 1; break;
         case 'L': event_log = optarg; break;
         case 'S': use_syslog = 1; break;
         case 'C': certpath = optarg; break;
@@ -238,6 +249,11 @@ int cmd_sign(int argc, char **argv)
     if (out_source_date_epoch(&opts.created) != 0) {
         goto out;
     }
+    if ((rc = cli_git_source(&source, git_dir, git_remote, allow_dirty)) != 0) {
+        goto out;
+    }
+    rc = EXIT_USAGE;
+    opts.source = source;
     if ((event_fd = out_event_open("sign", event_log)) == -2) {
         goto out;
     }
@@ -347,6 +363,7 @@ int cmd_sign(int argc, char **argv)
     }
     rc = 0;
 out:
+    sign_source_free(source);
     if (arts != NULL) {
         for (size_t i = 0; i < nart; i++) {
             sign_artifact_free(arts[i]);

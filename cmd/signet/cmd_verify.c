@@ -26,6 +26,8 @@ static const char verify_usage[] =
     "      --ref NAME       OCI layout: the image with this ref name\n"
     "      --all            OCI layout: the whole index, as signed with --all\n"
     "      --at TIME        judge as of TIME (RFC 3339 UTC) instead of now\n"
+    "      --git DIR        the recorded source commit must be in the clone DIR, unchanged\n"
+    "                       and reachable from its recorded branch and tags\n"
     "      --event-log FILE append one JSON event line with the decision to FILE\n"
     "      --syslog         send the event to syslog (facility auth)\n"
     "      --fetch-crl      fetch CRLs from the certificates' http:// distribution points\n"
@@ -218,6 +220,7 @@ int cmd_verify(int argc, char **argv)
         {"fetch-crl", no_argument, NULL, 'F'},
         {"crl-cache", required_argument, NULL, 'C'},
         {"crl-timeout", required_argument, NULL, 'O'},
+        {"git", required_argument, NULL, 'G'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -258,6 +261,7 @@ int cmd_verify(int argc, char **argv)
         case 'R': opts.ref = optarg; break;
         case 'a': opts.flags |= SIGN_VERIFY_ALL_IMAGES; break;
         case 't': opts.tree = optarg; break;
+        case 'G': opts.git_dir = optarg; break;
         case 'T':
             if (have_at) {
                 rc = out_usage_error("verify", "--at given twice");

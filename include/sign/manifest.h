@@ -4,6 +4,7 @@
 
 #include "artifact.h"
 #include "common.h"
+#include "source.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -19,12 +20,14 @@ typedef struct sign_statement sign_statement;
 typedef struct sign_manifest_options {
     unsigned int version;
     int64_t created; /* seconds since the epoch; 0: now */
+    /* Version 2: */
+    const sign_source *source; /* recorded as predicate.source, or NULL */
 } sign_manifest_options;
 
-#define SIGN_MANIFEST_OPTIONS_VERSION 1
+#define SIGN_MANIFEST_OPTIONS_VERSION 2
 #define SIGN_MANIFEST_OPTIONS_INIT                                                                                   \
     {                                                                                                                \
-        SIGN_MANIFEST_OPTIONS_VERSION, 0                                                                             \
+        SIGN_MANIFEST_OPTIONS_VERSION, 0, NULL                                                                       \
     }
 
 /* Build a statement with one subject per artifact and signet's predicate. */
@@ -55,6 +58,11 @@ SIGN_EXTERN int sign_statement_subject(const char **name, const unsigned char **
  * zero otherwise. Strings are owned by the statement.
  */
 SIGN_EXTERN const char *sign_statement_created(const sign_statement *st);
+/*
+ * The predicate's "source" object (git provenance, see sign/source.h) as
+ * JSON text: *out malloc'd. SIGN_ENOTFOUND when the statement records none.
+ */
+SIGN_EXTERN int sign_statement_source(char **out, const sign_statement *st);
 SIGN_EXTERN size_t sign_statement_artifact_count(const sign_statement *st);
 
 typedef struct sign_statement_artifact {

@@ -10,6 +10,7 @@
 #include "event.h"
 #include "key.h"
 #include "manifest.h"
+#include "source.h"
 #include "policy.h"
 #include "signer.h"
 #include "timestamp.h"

@@ -7,6 +7,7 @@
 #include "common.h"
 #include "key.h"
 #include "manifest.h"
+#include "source.h"
 #include "x509.h"
 
 #ifdef __cplusplus
@@ -33,12 +34,14 @@ typedef struct sign_sign_options {
     /* Version 3: */
     const char *ref;             /* OCI layouts: the image by org.opencontainers.image.ref.name, or NULL */
     unsigned int artifact_flags; /* SIGN_ARTIFACT_ALL_IMAGES: every manifest of an index, and the index */
+    /* Version 4: */
+    const sign_source *source; /* git provenance recorded in the predicate (sign_source_collect), or NULL */
 } sign_sign_options;
 
-#define SIGN_SIGN_OPTIONS_VERSION 3
+#define SIGN_SIGN_OPTIONS_VERSION 4
 #define SIGN_SIGN_OPTIONS_INIT                                                                                       \
     {                                                                                                                \
-        SIGN_SIGN_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, 0, NULL, 0         \
+        SIGN_SIGN_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, 0, NULL, 0, NULL   \
     }
 
 /*

@@ -212,6 +212,8 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
 
     /* Artifacts: recognise and hash; entries only when they will be compared. */
     c.tree = opts->version >= 2 ? opts->tree : NULL;
+    c.git_dir = opts->version >= 4 ? opts->git_dir : NULL;
+    c.log_dir = opts->version >= 4 ? opts->log_dir : NULL;
     aopts.flags = c.entries || c.tree != NULL ? 0 : SIGN_ARTIFACT_NO_ENTRIES;
     aopts.flags |=
         SIGN_ARTIFACT_KEEP_PROBLEMS | ((opts->flags & SIGN_VERIFY_ALL_IMAGES) ? SIGN_ARTIFACT_ALL_IMAGES : 0);

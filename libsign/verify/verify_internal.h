@@ -68,6 +68,8 @@ typedef struct vctx {
     int fetch_crl;               /* SIGN_VERIFY_FETCH_CRL (options version 3) */
     const char *crl_cache_dir;   /* with fetch_crl */
     unsigned int crl_timeout_ms; /* with fetch_crl */
+    const char *git_dir;         /* verify --git DIR (options version 4), or NULL */
+    const char *log_dir;         /* verify --log DIR (options version 4), or NULL */
 } vctx;
 
 /*
@@ -104,6 +106,8 @@ void vfy_mark_bundle_failures(sign_verify_result *res);
 void vfy_decide(sign_verify_result *res, int enforce);
 int vfy_move_checks(sign_verify_result *dst, sign_verify_result *src);
 int vfy_bundle(vctx *c, vb *b);
+/* The recorded source against require.source and verify --git (source_checks.c). */
+int vfy_source(vctx *c, vb *b);
 int vfy_image_problems(vctx *c, const sign_artifact *a);
 void vfy_index_free(vindex *ix);
 int vfy_index_build(vindex *ix, const vb *bundles, size_t nb);

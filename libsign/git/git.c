@@ -1,0 +1,74 @@
+/* The boundary to libgit2: one initialisation per process, its error model translated here and cleared. */
+#include <pthread.h>
+#include <string.h>
+
+#include "git.h"
+
+static pthread_once_t git_once = PTHREAD_ONCE_INIT;
+static int git_init_rc;
+
+static void git_init_once(void)
+{
+    git_init_rc = git_libgit2_init();
+}
+
+int sign__git_init(void)
+{
+    pthread_once(&git_once, git_init_once);
+    if (git_init_rc < 0) {
+        return sign__git_error(git_init_rc, SIGN_ERROR, "libgit2 initialisation");
+    }
+    return 0;
+}
+
+int sign__git_error(int rc, int fallback, const char *what)
+{
+    const git_error *e = git_error_last();
+    const char *msg = e != NULL && e->message != NULL ? e->message : "unknown libgit2 error";
+    int code = fallback;
+
+    if (rc == GIT_ENOTFOUND) {
+        code = SIGN_ENOTFOUND;
+    } else if (e != NULL && e->klass == GIT_ERROR_NOMEMORY) {
+        code = SIGN_ENOMEM;
+    }
+    code = sign__error(code, "%s: %s", what, msg);
+    git_error_clear();
+    return code;
+}
+
+void sign__git_oid_hex(char out[GIT_OID_HEXSZ + 1], const git_oid *oid)
+{
+    git_oid_tostr(out, GIT_OID_HEXSZ + 1, oid);
+}
+
+int sign__git_oid_parse(git_oid *out, const char *hex)
+{
+    if (hex == NULL || strlen(hex) != GIT_OID_HEXSZ || strspn(hex, "0123456789abcdef") != GIT_OID_HEXSZ) {
+        return sign__error(SIGN_EPARSE, "not a git object id (40 lowercase hex digits): \"%.80s\"",
+                           hex != NULL ? hex : "");
+    }
+    if (git_oid_fromstr(out, hex) < 0) {
+        return sign__git_error(-1, SIGN_EPARSE, "git object id");
+    }
+    return 0;
+}
+
+int sign__git_open(git_repository **out, const char *dir)
+{
+    int rc, r;
+
+    *out = NULL;
+    if ((r = sign__git_init()) != 0) {
+        return r;
+    }
+    rc = git_repository_open_ext(out, dir, 0, NULL);
+    if (rc == GIT_ENOTFOUND) {
+        git_error_clear();
+        return sign__error(SIGN_ENOTFOUND, "%s is not in a git repository", dir);
+    }
+    if (rc < 0) {
+        return sign__git_error(rc, SIGN_EIO, dir);
+    }
+    return 0;
+}
