@@ -24,6 +24,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_hash(int argc, char **argv);
 int cmd_timestamp(int argc, char **argv);
+int cmd_log(int argc, char **argv);
 
 /*
  * --git DIR [--git-remote NAME] [--allow-dirty] of sign and hash: *out the work
@@ -31,6 +32,11 @@ int cmd_timestamp(int argc, char **argv);
  * when it cannot be recorded (a dirty tree without --allow-dirty, no repository).
  */
 int cli_git_source(sign_source **out, const char *dir, const char *remote, int allow_dirty);
+
+/* A whole bundle file (64 MiB at most); prints the error and returns EXIT_USAGE. */
+int cli_read_bundle(char **out, size_t *len, const char *path);
+/* Append a written bundle to the signing log dir (sign --log); prints what happened. */
+int cli_log_bundle(const char *dir, const char *bundle);
 
 /* Map a libsign return code to an exit code. */
 int cli_exit_code(int sign_code);

@@ -37,6 +37,7 @@ static const char sign_usage[] =
     "                           tree, branch, tags, submodules (a dirty tree is refused)\n"
     "      --git-remote NAME    the remote whose URL is recorded (default origin)\n"
     "      --allow-dirty        record a work tree with uncommitted changes as dirty\n"
+    "      --log DIR            append the bundle to the signing log DIR (signet log init)\n"
     "      --tsa URL            timestamp the signature at this RFC 3161 TSA (http or\n"
     "                           https; repeat for several); any failure writes nothing\n"
     "      --tsa-optional       sign anyway when TSAs fail (said on stderr)\n"
@@ -132,13 +133,14 @@ int cmd_sign(int argc, char **argv)
         {"git", required_argument, NULL, 'G'},
         {"git-remote", required_argument, NULL, 'M'},
         {"allow-dirty", no_argument, NULL, 'D'},
+        {"log", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     sign_sign_options opts = SIGN_SIGN_OPTIONS_INIT;
     cli_passphrase pp = {NULL, 0};
     const char *keypath = NULL, *output = NULL, *event_log = NULL, *certpath = NULL, *p12path = NULL;
-    const char *keyfile, *git_dir = NULL, *git_remote = NULL;
+    const char *keyfile, *git_dir = NULL, *git_remote = NULL, *log_dir = NULL;
     int event_fd = -1, use_syslog = 0, embed_chain = 0, allow_dirty = 0;
     sign_source *source = NULL;
     sign_x509_certs *certs = NULL;
@@ -177,6 +179,7 @@ int cmd_sign(int argc, char **argv)
         case 'G': git_dir = optarg; break;
         case 'M': git_remote = optarg; break;
         case 'D': allow_dirty = 1; break;
+        case 'l': log_dir = optarg; break;
         case 'L': event_log = optarg; break;
         case 'S': use_syslog = 1; break;
         case 'C': certpath = optarg; break;
@@ -361,7 +364,7 @@ int cmd_sign(int argc, char **argv)
     } else {
         printf("signed %zu artifact(s) -> %s (key id %s)\n", nart, output, keyid);
     }
-    rc = 0;
+    rc = log_dir != NULL ? cli_log_bundle(log_dir, output) : 0;
 out:
     sign_source_free(source);
     if (arts != NULL) {

@@ -28,6 +28,7 @@ static const char verify_usage[] =
     "      --at TIME        judge as of TIME (RFC 3339 UTC) instead of now\n"
     "      --git DIR        the recorded source commit must be in the clone DIR, unchanged\n"
     "                       and reachable from its recorded branch and tags\n"
+    "      --log DIR        every bundle used must be in the signing log DIR\n"
     "      --event-log FILE append one JSON event line with the decision to FILE\n"
     "      --syslog         send the event to syslog (facility auth)\n"
     "      --fetch-crl      fetch CRLs from the certificates' http:// distribution points\n"
@@ -221,6 +222,7 @@ int cmd_verify(int argc, char **argv)
         {"crl-cache", required_argument, NULL, 'C'},
         {"crl-timeout", required_argument, NULL, 'O'},
         {"git", required_argument, NULL, 'G'},
+        {"log", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -262,6 +264,7 @@ int cmd_verify(int argc, char **argv)
         case 'a': opts.flags |= SIGN_VERIFY_ALL_IMAGES; break;
         case 't': opts.tree = optarg; break;
         case 'G': opts.git_dir = optarg; break;
+        case 'l': opts.log_dir = optarg; break;
         case 'T':
             if (have_at) {
                 rc = out_usage_error("verify", "--at given twice");

@@ -9,6 +9,7 @@
 #include "envelope.h"
 #include "event.h"
 #include "key.h"
+#include "log.h"
 #include "manifest.h"
 #include "source.h"
 #include "policy.h"

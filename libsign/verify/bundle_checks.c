@@ -547,7 +547,7 @@ int vfy_bundle(vctx *c, vb *b)
     if ((r = bundle_statement(c, b, env, &go_on)) != 0 || !go_on) {
         return r;
     }
-    if ((r = vfy_source(c, b)) != 0) {
+    if ((r = vfy_source(c, b)) != 0 || (r = vfy_logged(c, b)) != 0) {
         return r;
     }
     return signature_age(c, b);

@@ -111,3 +111,40 @@ int vfy_source(vctx *c, vb *b)
                          commit != NULL ? commit : "?", c->policy->require_source ? ", allowed by the policy" : "",
                          c->git_dir != NULL ? ", present unchanged in the clone" : "");
 }
+
+int vfy_logged(vctx *c, vb *b)
+{
+    vwhere w = {b->for_artifact, b->path, b->signer};
+    unsigned char *data = NULL;
+    size_t len = 0;
+    int r;
+
+    if (c->log_dir == NULL && !c->policy->require_logged) {
+        return 0;
+    }
+    if (c->log_dir == NULL) {
+        return vfy_add_check(c, "log", SIGN_CHECK_FAIL, "LOG_ENTRY_MISSING", SIGN_EPOLICY, w,
+                             "bundle %s: the policy requires every bundle to be in the signing log (require.logged); "
+                             "pass the log with --log DIR",
+                             b->path);
+    }
+    if ((r = sign__read_file(&data, &len, b->path, sign__limits(c->limits)->json_max_bytes)) != 0) {
+        return r == SIGN_ENOMEM ? r
+                                : vfy_add_check(c, "log", SIGN_CHECK_FAIL, "LOG_ENTRY_MISSING", SIGN_EPOLICY, w,
+                                                "bundle %s cannot be read again to look it up in the log: %s",
+                                                b->path, sign_error_last());
+    }
+    r = sign_log_contains(c->log_dir, data, len);
+    free(data);
+    if (r == SIGN_ENOMEM) {
+        return r;
+    }
+    if (r != 0) {
+        return vfy_add_check(c, "log", SIGN_CHECK_FAIL, "LOG_ENTRY_MISSING", SIGN_EPOLICY, w,
+                             "bundle %s: %s; a signature that is not in the log was made outside the release process "
+                             "(add it with signet log add, or sign with --log)",
+                             b->path, sign_error_last());
+    }
+    return vfy_add_check(c, "log", SIGN_CHECK_PASS, "OK", 0, w, "bundle %s is in the signing log %s", b->path,
+                         c->log_dir);
+}

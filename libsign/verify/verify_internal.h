@@ -108,6 +108,8 @@ int vfy_move_checks(sign_verify_result *dst, sign_verify_result *src);
 int vfy_bundle(vctx *c, vb *b);
 /* The recorded source against require.source and verify --git (source_checks.c). */
 int vfy_source(vctx *c, vb *b);
+/* The bundle is in the signing log (verify --log DIR, require.logged). */
+int vfy_logged(vctx *c, vb *b);
 int vfy_image_problems(vctx *c, const sign_artifact *a);
 void vfy_index_free(vindex *ix);
 int vfy_index_build(vindex *ix, const vb *bundles, size_t nb);

@@ -1,0 +1,80 @@
+/*
+ * signet — the signing log: an append-only record, in a git repository, of
+ * every bundle a team signed. One commit per bundle; the tree holds the
+ * bundles (entries/), an index by signer key id (by-key/) and by subject
+ * digest (by-digest/), and the entry count. See docs/log.md.
+ */
+#ifndef SIGN_LOG_H
+#define SIGN_LOG_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SIGN_LOG_ID_SIZE 65     /* an entry id: SHA-256 of the bundle's bytes, hex, NUL */
+#define SIGN_LOG_COMMIT_SIZE 41 /* a commit id: 40 hex digits, NUL */
+
+/* Make an empty log: a bare git repository at dir (SIGN_EEXISTS when dir holds a repository). */
+SIGN_EXTERN int sign_log_init(const char *dir);
+
+/*
+ * Append a bundle (its bytes as written) as one commit. The bundle must parse;
+ * its signer key id and its statement's subjects are indexed (the log records,
+ * it does not verify). Appends are serialised by a lock file in dir. out_id
+ * (may be NULL) receives the entry id. SIGN_EEXISTS, with out_id set, when
+ * the same bytes are already in the log (nothing is written).
+ */
+SIGN_EXTERN int sign_log_add(char *out_id, const char *dir, const void *bundle, size_t len);
+
+/* The head commit and the number of entries: what a monitor keeps. */
+SIGN_EXTERN int sign_log_checkpoint(char *out_commit, uint64_t *out_count, const char *dir);
+
+/*
+ * Prove the log only grew since a checkpoint (NULL: since its first commit):
+ * the checkpoint is an ancestor of the head, every later commit has one
+ * parent and only adds one entry with its index paths and the count + 1,
+ * each added bundle parses, is stored under its own SHA-256, and is indexed
+ * under its signer and subjects. SIGN_EVERIFY (LOG_REWRITTEN) otherwise, with
+ * out_bad (may be NULL) the first commit that breaks it.
+ */
+SIGN_EXTERN int sign_log_verify(char *out_bad, const char *dir, const char *since_commit);
+
+/* 0 when these bundle bytes are in the log's head, SIGN_ENOTFOUND when not. */
+SIGN_EXTERN int sign_log_contains(const char *dir, const void *bundle, size_t len);
+
+/* One entry found by sign_log_search; strings valid during the callback only. */
+typedef struct sign_log_entry {
+    const char *id;           /* SHA-256 of the bundle, hex */
+    const char *logged;       /* when it was appended, RFC 3339 UTC */
+    const char *key_id;       /* the signer's key id */
+    const char *summary_json; /* {"id","logged","key_id","subjects":[{"name","sha256"}]} */
+} sign_log_entry;
+
+typedef int (*sign_log_cb)(const sign_log_entry *e, void *userdata);
+
+#define SIGN_LOG_BY_KEY 1
+#define SIGN_LOG_BY_DIGEST 2
+#define SIGN_LOG_SINCE 3
+
+/*
+ * Entries signed by a key id, naming a subject digest ("sha256:HEX" or HEX),
+ * or appended at or after a time (value: RFC 3339). The callback returning
+ * non-zero stops the search, and that value is returned.
+ */
+SIGN_EXTERN int sign_log_search(const char *dir, int by, const char *value, sign_log_cb cb, void *userdata);
+
+/*
+ * Share the log with a remote git repository (a URL or path): fetch its
+ * log, then fast-forward whichever side is behind; when both have new
+ * entries, the local ones missing from the remote are appended again on top
+ * of the remote's head and pushed. The remote's history is never rewritten.
+ * out_added (may be NULL): local entries re-appended.
+ */
+SIGN_EXTERN int sign_log_sync(size_t *out_added, const char *dir, const char *remote);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,35 @@
+/* Private to libsign/git/: the signing log's parts shared by log.c, log_verify.c and log_sync.c. */
+#ifndef SIGN_LOG_INTERNAL_H
+#define SIGN_LOG_INTERNAL_H
+
+#include "git.h"
+#include "sign/log.h"
+
+#define LOG_BRANCH "refs/heads/main"
+
+/* What one bundle is indexed under. */
+typedef struct log_entry {
+    char id[SIGN_LOG_ID_SIZE];         /* SHA-256 of the bundle's bytes */
+    char key_id[128];                  /* the signer's key id */
+    char key_hash[SIGN_LOG_ID_SIZE];   /* SHA-256 of key_id: its directory under by-key/ */
+    char (*digests)[SIGN_LOG_ID_SIZE]; /* distinct subject SHA-256s */
+    size_t ndigests;
+    json_t *summary; /* {"id", "logged", "key_id", "subjects": [{"name", "sha256"}]} */
+} log_entry;
+
+int sign__log_open(git_repository **out, const char *dir);
+/* The head commit, or *out NULL for an empty log. */
+int sign__log_head(git_commit **out, git_repository *repo);
+int sign__log_lock(int *fd, const char *dir);
+int sign__log_entry_from_bundle(log_entry *e, const void *data, size_t len, const char *logged);
+void sign__log_entry_free(log_entry *e);
+void sign__log_entry_path(char *out, size_t outsize, const char *id);
+void sign__log_key_path(char *out, size_t outsize, const char *key_hash, const char *id);
+void sign__log_digest_path(char *out, size_t outsize, const char *digest, const char *id);
+int sign__log_tree_count(uint64_t *out, git_repository *repo, const git_tree *tree);
+/* Append one entry on top of parent (NULL: the first), and move the branch from parent to it when move_branch;
+   the caller holds the lock. */
+int sign__log_append(git_oid *out_commit, git_repository *repo, git_commit *parent, const void *data, size_t len,
+                     log_entry *e, int move_branch);
+
+#endif

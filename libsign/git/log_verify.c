@@ -1,0 +1,275 @@
+/*
+ * Proving a signing log only grew (sign_log_verify) and finding entries in it (sign_log_search). Every
+ * commit after the checkpoint is checked against its parent: one parent, one bundle added under its own
+ * SHA-256, its index paths added and nothing else, the count one higher. A removed or edited entry, an
+ * index that does not match its bundle, a merge or a reset all show as the first commit that breaks this.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log_internal.h"
+
+typedef struct added {
+    char entry_id[SIGN_LOG_ID_SIZE];
+    git_oid entry_blob;
+    int nentries;
+    char **index_paths; /* by-key/ and by-digest/ paths added */
+    size_t nindex;
+    int count_changed;
+} added;
+
+static void added_free(added *a)
+{
+    for (size_t i = 0; i < a->nindex; i++) {
+        free(a->index_paths[i]);
+    }
+    free(a->index_paths);
+    memset(a, 0, sizeof(*a));
+}
+
+static int rewritten(char *out_bad, const git_oid *commit, const char *why)
+{
+    char hex[GIT_OID_HEXSZ + 1];
+
+    sign__git_oid_hex(hex, commit);
+    if (out_bad != NULL) {
+        memcpy(out_bad, hex, sizeof(hex));
+    }
+    return sign__error(SIGN_EVERIFY, "LOG_REWRITTEN: commit %s %s", hex, why);
+}
+
+/* What a commit changed against its parent's tree, sorted into entry, index paths and count. */
+static int collect(added *a, const char **why, git_repository *repo, const git_tree *before, const git_tree *after)
+{
+    git_diff *diff = NULL;
+    size_t n;
+    int rc;
+
+    memset(a, 0, sizeof(*a));
+    *why = NULL;
+    if ((rc = git_diff_tree_to_tree(&diff, repo, (git_tree *)before, (git_tree *)after, NULL)) < 0) {
+        return sign__git_error(rc, SIGN_EIO, "log: comparing two commits");
+    }
+    n = git_diff_num_deltas(diff);
+    if ((a->index_paths = calloc(n > 0 ? n : 1, sizeof(*a->index_paths))) == NULL) {
+        git_diff_free(diff);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n && *why == NULL; i++) {
+        const git_diff_delta *d = git_diff_get_delta(diff, i);
+        const char *path = d->new_file.path;
+
+        if (strcmp(path, "count") == 0 &&
+            (d->status == GIT_DELTA_MODIFIED || (before == NULL && d->status == GIT_DELTA_ADDED))) {
+            a->count_changed = 1;
+        } else if (d->status != GIT_DELTA_ADDED) {
+            *why = "changes or removes what an earlier commit recorded";
+        } else if (strncmp(path, "entries/", 8) == 0) {
+            const char *base = strrchr(path, '/') + 1;
+
+            if (a->nentries++ > 0 || strlen(base) != 64 + 5 || strcmp(base + 64, ".json") != 0) {
+                *why = "adds more than one entry, or an entry under a name that is not a SHA-256";
+            } else {
+                memcpy(a->entry_id, base, 64);
+                a->entry_id[64] = '\0';
+                git_oid_cpy(&a->entry_blob, &d->new_file.id);
+            }
+        } else if (strncmp(path, "by-key/", 7) == 0 || strncmp(path, "by-digest/", 10) == 0) {
+            if ((a->index_paths[a->nindex] = sign__strdup(path)) == NULL) {
+                git_diff_free(diff);
+                return sign__error(SIGN_ENOMEM, "out of memory");
+            }
+            a->nindex++;
+        } else {
+            *why = "adds a file that is not an entry, an index path or the count";
+        }
+    }
+    git_diff_free(diff);
+    if (*why == NULL && (a->nentries != 1 || !a->count_changed)) {
+        *why = "does not add exactly one entry and count it";
+    }
+    return 0;
+}
+
+static int has_path(const added *a, const char *path)
+{
+    for (size_t i = 0; i < a->nindex; i++) {
+        if (strcmp(a->index_paths[i], path) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The added entry parses as a bundle, is stored under its SHA-256 and is indexed exactly as it should be. */
+static int check_entry(const char **why, git_repository *repo, const added *a)
+{
+    git_blob *blob = NULL;
+    log_entry e;
+    char path[512];
+    int r, rc;
+
+    *why = NULL;
+    if ((rc = git_blob_lookup(&blob, repo, &a->entry_blob)) < 0) {
+        return sign__git_error(rc, SIGN_EIO, "log: reading an entry");
+    }
+    r = sign__log_entry_from_bundle(&e, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), "-");
+    git_blob_free(blob);
+    if (r == SIGN_ENOMEM) {
+        return r;
+    }
+    if (r != 0) {
+        sign__error_clear();
+        *why = "adds an entry that is not a readable bundle";
+        return 0;
+    }
+    if (strcmp(e.id, a->entry_id) != 0) {
+        *why = "adds an entry whose name is not the SHA-256 of its bytes";
+    } else if (a->nindex != e.ndigests + 1) {
+        *why = "adds index paths that do not match its entry";
+    } else {
+        sign__log_key_path(path, sizeof(path), e.key_hash, e.id);
+        if (!has_path(a, path)) {
+            *why = "does not index its entry under the entry's signer";
+        }
+        for (size_t i = 0; *why == NULL && i < e.ndigests; i++) {
+            sign__log_digest_path(path, sizeof(path), e.digests[i], e.id);
+            if (!has_path(a, path)) {
+                *why = "does not index its entry under each of the entry's subjects";
+            }
+        }
+    }
+    sign__log_entry_free(&e);
+    return 0;
+}
+
+/* One commit against its parent (NULL for the first). */
+static int check_commit(char *out_bad, git_repository *repo, git_commit *c, git_commit *parent, uint64_t *count)
+{
+    git_tree *before = NULL, *after = NULL;
+    uint64_t now = 0;
+    const char *why = NULL;
+    added a;
+    int r, rc;
+
+    memset(&a, 0, sizeof(a));
+    if ((parent != NULL && (rc = git_commit_tree(&before, parent)) < 0) || (rc = git_commit_tree(&after, c)) < 0) {
+        r = sign__git_error(rc, SIGN_EIO, "log: reading a tree");
+        goto out;
+    }
+    if ((r = collect(&a, &why, repo, before, after)) != 0) {
+        goto out;
+    }
+    if (why == NULL && (r = check_entry(&why, repo, &a)) != 0) {
+        goto out;
+    }
+    if (why == NULL) {
+        r = sign__log_tree_count(&now, repo, after);
+        if (r == SIGN_ENOMEM) {
+            goto out;
+        }
+        if (r != 0 || now != *count + 1) {
+            sign__error_clear();
+            why = "does not count its entry (count is not one higher)";
+        }
+        *count = now;
+    }
+    r = why != NULL ? rewritten(out_bad, git_commit_id(c), why) : 0;
+out:
+    added_free(&a);
+    git_tree_free(before);
+    git_tree_free(after);
+    return r;
+}
+
+/* The checkpoint is the head or one of its ancestors. */
+static int check_since(char *out_bad, git_repository *repo, git_commit *head, const char *since, git_oid *since_id,
+                       uint64_t *count)
+{
+    git_commit *cp = NULL;
+    git_tree *tree = NULL;
+    int r, rc;
+
+    if ((r = sign__git_oid_parse(since_id, since)) != 0) {
+        return r;
+    }
+    if (head == NULL || git_commit_lookup(&cp, repo, since_id) < 0) {
+        git_error_clear();
+        return rewritten(out_bad, head != NULL ? git_commit_id(head) : since_id,
+                         "is the head, and the checkpoint is not in the log any more");
+    }
+    if (git_oid_cmp(since_id, git_commit_id(head)) != 0 &&
+        git_graph_descendant_of(repo, git_commit_id(head), since_id) != 1) {
+        git_commit_free(cp);
+        git_error_clear();
+        return rewritten(out_bad, git_commit_id(head), "is the head, and the checkpoint is not one of its ancestors");
+    }
+    if ((rc = git_commit_tree(&tree, cp)) < 0) {
+        git_commit_free(cp);
+        return sign__git_error(rc, SIGN_EIO, "log: reading the checkpoint's tree");
+    }
+    r = sign__log_tree_count(count, repo, tree);
+    git_tree_free(tree);
+    git_commit_free(cp);
+    return r;
+}
+
+int sign_log_verify(char *out_bad, const char *dir, const char *since)
+{
+    git_repository *repo = NULL;
+    git_commit *head = NULL, *c = NULL, *prev = NULL;
+    git_revwalk *walk = NULL;
+    git_oid id, since_id;
+    uint64_t count = 0;
+    int r, rc;
+
+    if (out_bad != NULL) {
+        out_bad[0] = '\0';
+    }
+    if ((r = sign__log_open(&repo, dir)) != 0 || (r = sign__log_head(&head, repo)) != 0) {
+        goto out;
+    }
+    if (since != NULL && (r = check_since(out_bad, repo, head, since, &since_id, &count)) != 0) {
+        goto out;
+    }
+    if (head == NULL) {
+        goto out; /* an empty log, no checkpoint: nothing to prove */
+    }
+    if ((rc = git_revwalk_new(&walk, repo)) < 0 ||
+        (rc = git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE)) < 0 ||
+        (rc = git_revwalk_push(walk, git_commit_id(head))) < 0 ||
+        (since != NULL && (rc = git_revwalk_hide(walk, &since_id)) < 0)) {
+        r = sign__git_error(rc, SIGN_EIO, "log: walking its history");
+        goto out;
+    }
+    if (since != NULL && (rc = git_commit_lookup(&prev, repo, &since_id)) < 0) {
+        r = sign__git_error(rc, SIGN_EIO, "log: reading the checkpoint");
+        goto out;
+    }
+    while (r == 0 && (rc = git_revwalk_next(&id, walk)) == 0) {
+        if ((rc = git_commit_lookup(&c, repo, &id)) < 0) {
+            r = sign__git_error(rc, SIGN_EIO, "log: reading a commit");
+            break;
+        }
+        if (git_commit_parentcount(c) != (prev != NULL ? 1u : 0u) ||
+            (prev != NULL && git_oid_cmp(git_commit_parent_id(c, 0), git_commit_id(prev)) != 0)) {
+            r = rewritten(out_bad, &id, "does not extend the commit before it (a merge or a replaced history)");
+        } else {
+            r = check_commit(out_bad, repo, c, prev, &count);
+        }
+        git_commit_free(prev);
+        prev = c;
+        c = NULL;
+    }
+    if (r == 0 && rc != GIT_ITEROVER) {
+        r = sign__git_error(rc, SIGN_EIO, "log: walking its history");
+    }
+out:
+    git_error_clear();
+    git_commit_free(c);
+    git_commit_free(prev);
+    git_revwalk_free(walk);
+    git_commit_free(head);
+    git_repository_free(repo);
+    return r;
+}
