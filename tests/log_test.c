@@ -1,0 +1,276 @@
+/* The signing log in git (libsign/git/log*.c): appends, look-ups, the proof that a log only grew, sharing
+   through a remote, and the verify --log / require.logged check, with repositories made by the tests. */
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sign/sign.h"
+#include "testutil.h"
+
+static char *dir;
+static char *out, *err;
+
+static void setup(void)
+{
+    dir = tu_mkdtemp();
+}
+
+static void teardown(void)
+{
+    tu_rmtree(dir);
+    free(dir);
+    free(out);
+    free(err);
+    out = err = NULL;
+}
+
+static int sh(const char *fmt, ...)
+{
+    char script[8192], full[9000];
+    const char *argv[] = {"/bin/sh", "-ec", full, NULL};
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(script, sizeof(script), fmt, ap);
+    va_end(ap);
+    snprintf(full, sizeof(full),
+             "cd '%s'; export HOME='%s' GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com "
+             "GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com; %s",
+             dir, dir, script);
+    free(out);
+    free(err);
+    out = err = NULL;
+    return tu_run(&out, &err, NULL, argv);
+}
+
+#define SIGNET(...) sh("\"$SIGNET_BIN\" " __VA_ARGS__)
+
+static char *p(const char *name)
+{
+    return tu_path(dir, name);
+}
+
+/* n bundles b1.json .. bn.json over artifact a<i>.bin, by one key; and the log L. */
+static void make_bundles(int n)
+{
+    cr_assert_eq(SIGNET("keygen --no-passphrase -o k && \"$SIGNET_BIN\" log init L >/dev/null"), 0, "%s", err);
+    for (int i = 1; i <= n; i++) {
+        cr_assert_eq(
+            sh("echo %d > a%d.bin && \"$SIGNET_BIN\" sign -k k.key -o b%d.json a%d.bin >/dev/null", i, i, i, i), 0,
+            "%s", err);
+    }
+}
+
+static int add(const char *log, const char *bundle, char *id)
+{
+    char *lp = p(log), *bp = p(bundle), *data;
+    size_t len = 0;
+    int r;
+
+    data = tu_read(bp, &len);
+    r = sign_log_add(id, lp, data, len);
+    free(data);
+    free(lp);
+    free(bp);
+    return r;
+}
+
+static uint64_t count(const char *log, char *commit)
+{
+    char c[SIGN_LOG_COMMIT_SIZE], *lp = p(log);
+    uint64_t n = 0;
+
+    cr_assert_eq(sign_log_checkpoint(c, &n, lp), 0, "%s", sign_error_last());
+    if (commit != NULL) {
+        memcpy(commit, c, sizeof(c));
+    }
+    free(lp);
+    return n;
+}
+
+static int found;
+
+static int count_cb(const sign_log_entry *e, void *userdata)
+{
+    (void)userdata;
+    cr_assert_eq(strlen(e->id), 64);
+    found++;
+    return 0;
+}
+
+TestSuite(log, .init = setup, .fini = teardown);
+
+Test(log, appends_finds_and_refuses_duplicates_and_non_bundles)
+{
+    char id1[SIGN_LOG_ID_SIZE], id2[SIGN_LOG_ID_SIZE], again[SIGN_LOG_ID_SIZE], *lp, kid[128];
+    const char junk[] = "{\"not\":\"a bundle\"}";
+
+    make_bundles(2);
+    lp = p("L");
+    cr_assert_eq(sign_log_init(lp), SIGN_EEXISTS, "init over an existing repository");
+    cr_assert_eq(add("L", "b1.json", id1), 0, "%s", sign_error_last());
+    cr_assert_eq(add("L", "b2.json", id2), 0, "%s", sign_error_last());
+    cr_assert_eq(add("L", "b1.json", again), SIGN_EEXISTS);
+    cr_assert_str_eq(again, id1);
+    cr_assert_eq(sign_log_add(NULL, lp, junk, strlen(junk)), SIGN_EPARSE);
+    cr_assert_eq(count("L", NULL), 2, "nothing written for a duplicate or a non-bundle");
+    cr_assert_eq(sign_log_verify(NULL, lp, NULL), 0, "%s", sign_error_last());
+    /* search by the signer's key id, a subject digest and time */
+    cr_assert_eq(sh("python3 -c \"import json;print(json.load(open('b1.json'))['verificationMaterial']['publicKey']"
+                    "['hint'])\""),
+                 0);
+    snprintf(kid, sizeof(kid), "%.*s", (int)strcspn(out, "\n"), out);
+    found = 0;
+    cr_assert_eq(sign_log_search(lp, SIGN_LOG_BY_KEY, kid, count_cb, NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(found, 2);
+    cr_assert_eq(sh("sha256sum a2.bin"), 0);
+    out[64] = '\0';
+    found = 0;
+    cr_assert_eq(sign_log_search(lp, SIGN_LOG_BY_DIGEST, out, count_cb, NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(found, 1);
+    found = 0;
+    cr_assert_eq(sign_log_search(lp, SIGN_LOG_BY_KEY, "nobody", count_cb, NULL), 0);
+    cr_assert_eq(found, 0);
+    found = 0;
+    cr_assert_eq(sign_log_search(lp, SIGN_LOG_SINCE, "2000-01-01T00:00:00Z", count_cb, NULL), 0);
+    cr_assert_eq(found, 2);
+    cr_assert_eq(sign_log_search(lp, SIGN_LOG_BY_DIGEST, "sha256:12", count_cb, NULL), SIGN_EINVAL);
+    free(lp);
+}
+
+/* Rewrite the log through a work-tree clone pushed back with --force, then expect LOG_REWRITTEN. */
+static char good_head[SIGN_LOG_COMMIT_SIZE];
+
+static void expect_rewritten(const char *since, const char *script, const char *why)
+{
+    char bad[SIGN_LOG_COMMIT_SIZE], *lp = p("L");
+
+    cr_assert_eq(sh("git -C L update-ref refs/heads/main %s", good_head), 0);
+    cr_assert_eq(sh("rm -rf W && git clone -q L W && cd W && %s && git push -q --force origin HEAD:main", script), 0,
+                 "%s: %s", why, err);
+    cr_assert_eq(sign_log_verify(bad, lp, since), SIGN_EVERIFY, "%s", why);
+    cr_assert_not_null(strstr(sign_error_last(), "LOG_REWRITTEN"), "%s", why);
+    cr_assert_eq(strlen(bad), 40, "%s: the first bad commit is named", why);
+    free(lp);
+}
+
+Test(log, verify_finds_every_kind_of_rewrite)
+{
+    char cp[SIGN_LOG_COMMIT_SIZE], head[SIGN_LOG_COMMIT_SIZE], *lp = p("L");
+
+    make_bundles(3);
+    cr_assert_eq(add("L", "b1.json", NULL), 0);
+    cr_assert_eq(add("L", "b2.json", NULL), 0);
+    count("L", cp);
+    cr_assert_eq(add("L", "b3.json", NULL), 0);
+    count("L", head);
+    memcpy(good_head, head, sizeof(good_head));
+    cr_assert_eq(sign_log_verify(NULL, lp, cp), 0, "%s", sign_error_last());
+    expect_rewritten(cp, "git rm -q entries/*/*.json && git commit -qm remove", "an entry removed");
+    expect_rewritten(cp, "git reset -q --hard HEAD~2", "a reset below the checkpoint");
+    expect_rewritten(NULL, "f=$(ls entries/*/*.json | head -1) && echo ' ' >> $f && git commit -qam edit",
+                     "an entry edited");
+    expect_rewritten(NULL, "mkdir -p entries/00 && cp ../b3.json entries/00/x.json && git add . && git commit -qm x",
+                     "an entry added without its index");
+    expect_rewritten(NULL, "echo 99 > count && git commit -qam count", "the count changed alone");
+    /* the original history again: fine */
+    cr_assert_eq(sh("git -C L update-ref refs/heads/main %s", head), 0);
+    cr_assert_eq(sign_log_verify(NULL, lp, cp), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_log_verify(NULL, lp, "0000000000000000000000000000000000000000"), SIGN_EVERIFY,
+                 "an unknown checkpoint");
+    free(lp);
+}
+
+Test(log, concurrent_appends_all_land)
+{
+    enum { WRITERS = 4, EACH = 5 };
+    char *lp = p("L");
+    pid_t pids[WRITERS];
+
+    make_bundles(WRITERS * EACH);
+    for (int w = 0; w < WRITERS; w++) {
+        if ((pids[w] = fork()) == 0) {
+            for (int i = 0; i < EACH; i++) {
+                char name[32];
+
+                snprintf(name, sizeof(name), "b%d.json", w * EACH + i + 1);
+                if (add("L", name, NULL) != 0) {
+                    _exit(1);
+                }
+            }
+            _exit(0);
+        }
+        cr_assert_gt(pids[w], 0);
+    }
+    for (int w = 0; w < WRITERS; w++) {
+        int st = 0;
+
+        cr_assert_eq(waitpid(pids[w], &st, 0), pids[w]);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "writer %d failed", w);
+    }
+    cr_assert_eq(count("L", NULL), WRITERS * EACH);
+    cr_assert_eq(sign_log_verify(NULL, lp, NULL), 0, "%s", sign_error_last());
+    free(lp);
+}
+
+Test(log, sync_shares_through_a_remote_without_rewriting_it)
+{
+    char before[SIGN_LOG_COMMIT_SIZE], *l1 = p("L"), *l2 = p("L2"), *r = p("R");
+    size_t added = 0;
+
+    make_bundles(3);
+    cr_assert_eq(sh("git init -q --bare R && \"$SIGNET_BIN\" log init L2 >/dev/null && \"$SIGNET_BIN\" log init X "
+                    ">/dev/null"),
+                 0);
+    cr_assert_eq(add("L", "b1.json", NULL), 0);
+    cr_assert_eq(sign_log_sync(&added, l1, r), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_log_sync(&added, l2, r), 0, "%s", sign_error_last());
+    cr_assert_eq(count("L2", NULL), 1);
+    cr_assert_eq(add("L", "b2.json", NULL), 0);
+    cr_assert_eq(add("L2", "b3.json", NULL), 0);
+    cr_assert_eq(sign_log_sync(&added, l1, r), 0, "%s", sign_error_last());
+    cr_assert_eq(sh("git -C R rev-parse main"), 0);
+    memcpy(before, out, 40);
+    before[40] = '\0';
+    cr_assert_eq(sign_log_sync(&added, l2, r), 0, "%s", sign_error_last());
+    cr_assert_eq(added, 1, "the local entry is appended again on top of the remote");
+    cr_assert_eq(sh("git -C R merge-base --is-ancestor %s main", before), 0, "the remote only grew");
+    cr_assert_eq(sign_log_sync(&added, l1, r), 0, "%s", sign_error_last());
+    cr_assert_eq(count("L", NULL), 3);
+    cr_assert_eq(count("L2", NULL), 3);
+    cr_assert_eq(sign_log_verify(NULL, l2, NULL), 0, "%s", sign_error_last());
+    /* another log (no common history) is not mixed in */
+    cr_assert_eq(sh("\"$SIGNET_BIN\" log add X b1.json >/dev/null"), 0, "%s", err);
+    free(l1);
+    l1 = p("X");
+    cr_assert_eq(sign_log_sync(&added, l1, r), SIGN_EINVAL);
+    free(l1);
+    free(l2);
+    free(r);
+}
+
+Test(log, sign_and_verify_with_the_log_end_to_end)
+{
+    make_bundles(1);
+    tu_write_str(p("pol.json"), "{\"version\":1,\"keys\":[{\"name\":\"rel\",\"public_key\":\"k.pub\"}],"
+                                "\"require\":{\"logged\":true}}");
+    cr_assert_eq(SIGNET("sign -k k.key --log L -o in.json a1.bin"), 0, "%s", err);
+    cr_assert_not_null(strstr(out, "logged"));
+    cr_assert_eq(SIGNET("verify -p pol.json --log L -b in.json a1.bin"), 0, "%s", err);
+    cr_assert_eq(sh("SOURCE_DATE_EPOCH=1700000000 \"$SIGNET_BIN\" sign -k k.key -o outside.json a1.bin"), 0, "%s",
+                 err);
+    cr_assert_eq(SIGNET("verify -p pol.json --log L -b outside.json a1.bin"), 4, "a bundle made outside the log");
+    cr_assert_not_null(strstr(err, "LOG_ENTRY_MISSING"));
+    cr_assert_eq(SIGNET("verify -p pol.json -b in.json a1.bin"), 4, "the policy requires the log");
+    cr_assert_eq(SIGNET("log checkpoint --json L"), 0);
+    cr_assert_not_null(strstr(out, "\"count\":1"));
+    cr_assert_eq(SIGNET("log verify L"), 0, "%s", err);
+    cr_assert_eq(SIGNET("log search L --since 2000-01-01T00:00:00Z"), 0);
+    cr_assert_not_null(strstr(out, "key "));
+    cr_assert_eq(SIGNET("log verify --since 0123456789012345678901234567890123456789 L"), 1);
+    cr_assert_eq(SIGNET("log bogus L"), 2);
+}
