@@ -135,30 +135,36 @@ static char *strip_url(const char *url)
     return sign__strdup(url);
 }
 
+/*
+ * The remote's URL from the configuration (remote.NAME.url). Read from a configuration snapshot rather than
+ * with git_remote_lookup, which in libgit2 1.5 leaks a PCRE2 match block on every call.
+ */
 static int read_remote(sign_source *s, git_repository *repo, const char *name)
 {
-    git_remote *remote = NULL;
-    const char *url;
-    int rc;
+    git_config *cfg = NULL;
+    const char *url = NULL;
+    char key[300];
+    int rc, r = 0;
 
-    rc = git_remote_lookup(&remote, repo, name != NULL ? name : "origin");
-    if (rc == GIT_ENOTFOUND && name == NULL) {
+    if (name != NULL && (strlen(name) > 200 || strchr(name, '\n') != NULL)) {
+        return sign__error(SIGN_EINVAL, "git remote name \"%.200s\" is not valid", name);
+    }
+    snprintf(key, sizeof(key), "remote.%s.url", name != NULL ? name : "origin");
+    if ((rc = git_repository_config_snapshot(&cfg, repo)) < 0) {
+        return sign__git_error(rc, SIGN_EIO, "reading the repository's configuration");
+    }
+    rc = git_config_get_string(&url, cfg, key);
+    if (rc == GIT_ENOTFOUND) {
         git_error_clear();
-        return 0; /* no origin: no URL recorded */
+        /* no origin: no URL recorded; a remote asked for by name must exist */
+        r = name == NULL ? 0 : sign__error(SIGN_ENOTFOUND, "the repository has no remote \"%s\"", name);
+    } else if (rc < 0) {
+        r = sign__git_error(rc, SIGN_EIO, key);
+    } else if ((s->uri = strip_url(url)) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
     }
-    if (rc < 0) {
-        char what[300];
-
-        snprintf(what, sizeof(what), "git remote \"%s\"", name != NULL ? name : "origin");
-        return sign__git_error(rc, SIGN_EIO, what);
-    }
-    url = git_remote_url(remote);
-    if (url != NULL && (s->uri = strip_url(url)) == NULL) {
-        git_remote_free(remote);
-        return sign__error(SIGN_ENOMEM, "out of memory");
-    }
-    git_remote_free(remote);
-    return 0;
+    git_config_free(cfg);
+    return r;
 }
 
 typedef struct tag_walk {

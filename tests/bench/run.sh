@@ -7,7 +7,7 @@
 #   SIGNET    the signet binary; BENCHDIR holds sha256limit, ziphash, gen, runner
 #   OUT.md    where to write the report (docs/performance.md); stdout always
 # environment: BENCH_QUICK=1 (small data, 3 runs), BENCH_RUNS=N, TMPDIR,
-#   BENCH_ONLY=file,zip,oci,store,startup,tsa (a comma-separated subset of the groups; the X.509 rows
+#   BENCH_ONLY=file,zip,oci,store,log,startup,tsa (a comma-separated subset of the groups; the X.509 rows
 #   belong to file)
 set -euo pipefail
 
@@ -299,6 +299,32 @@ pair "$G" "signet verify (all in one run)" "$STORE_BYTES" "ratio<=3" "sha256sum 
 if have minisign; then
     ML=(sh "$W/minisign-loop.sh")
     pair "$G" "signet verify (all in one run)" "$STORE_BYTES" "ratio<=0.05" "minisign -V loop" ML c
+fi
+fi
+
+# ---- signing log ---------------------------------------------------------------------------
+# The store's bundles appended to a new signing log, one commit each (index, count), then the log
+# verified from its first commit and searched by the signing key; the yardstick writes the same bundles
+# as git blobs in one process (git hash-object -w), the floor of storing them in git at all.
+if want log && want store && have git; then
+G="signing log ($STORE bundles of the store)"
+ls "$W/store"/*.sigstore.json >"$W/log-bundles.txt"
+KID=$("$SIGNET" inspect --json "$(head -n 1 "$W/log-bundles.txt")" 2>/dev/null | sed -n 's/.*"[a-zA-Z_]*[kK]ey_\{0,1\}[iI]d":"\([^"]*\)".*/\1/p' | head -n 1)
+cat >"$W/log-add.sh" <<EOS
+rm -rf "$W/siglog" && "$SIGNET" log init "$W/siglog" >/dev/null && xargs -a "$W/log-bundles.txt" -n 1000 "$SIGNET" log add "$W/siglog" >/dev/null
+EOS
+cat >"$W/git-blobs.sh" <<EOS
+rm -rf "$W/gitblobs" && git init -q --bare "$W/gitblobs" && git --git-dir="$W/gitblobs" hash-object -w --stdin-paths <"$W/log-bundles.txt" >/dev/null
+EOS
+GB=(sh "$W/git-blobs.sh")
+c=(sh "$W/log-add.sh")
+pair "$G" "signet log add (one commit per bundle)" 0 "-" "git hash-object -w (blobs only)" GB c
+sh "$W/log-add.sh"
+c=("$SIGNET" log verify "$W/siglog")
+pair "$G" "signet log verify (whole history)" 0 "-" "git hash-object -w (blobs only)" GB c
+if [ -n "$KID" ]; then
+    c=("$SIGNET" log search "$W/siglog" --key-id "$KID")
+    pair "$G" "signet log search --key-id (every entry)" 0 "-" "git hash-object -w (blobs only)" GB c
 fi
 fi
 

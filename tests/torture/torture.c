@@ -28,6 +28,7 @@
 #include <ftw.h>
 #include <errno.h>
 #include <jansson.h>
+#include <sys/wait.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -740,6 +741,8 @@ static void pki_setup(void)
     EVP_PKEY_free(lk);
 }
 
+static void make_repo(void);
+
 static void setup(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -796,6 +799,7 @@ static void setup(void)
     make_tree();
     pki_setup();
     sign_to(p_oci, p_bundle_oci);
+    make_repo();
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -1244,6 +1248,92 @@ static void done_policy_pki(char *fp, size_t fpsize)
     r_policy = NULL;
 }
 
+/* ---- source provenance and the signing log (libsign/git) ---------------------------------------------- */
+
+static char p_repo[300], p_log[300];
+static char r_log_id[SIGN_LOG_ID_SIZE];
+static sign_source *r_source;
+static int r_log_rc;
+
+/* A work tree with one commit, a branch and an annotated tag, made by the git CLI. */
+static void make_repo(void)
+{
+    char cmd[1200];
+    pid_t pid;
+    int st = 0;
+
+    snprintf(p_repo, sizeof(p_repo), "%s/repo", dir);
+    snprintf(p_log, sizeof(p_log), "%s/log", dir);
+    snprintf(cmd, sizeof(cmd),
+             "export GIT_CONFIG_NOSYSTEM=1 HOME='%s' GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com "
+             "GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com; git init -q -b main '%s' && cd '%s' && "
+             "echo src > a.c && git add a.c && git commit -qm one && git remote add origin "
+             "https://u:p@git.example.com/r.git && git tag -a v1.0 -m v1.0",
+             dir, p_repo, p_repo);
+    if ((pid = fork()) == 0) {
+        execl("/bin/sh", "sh", "-ec", cmd, (char *)NULL);
+        _exit(127);
+    }
+    if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        die("git repository (is git installed?)");
+    }
+}
+
+static int run_source(void)
+{
+    return sign_source_collect(&r_source, p_repo, NULL);
+}
+
+static void done_source(char *fp, size_t fpsize)
+{
+    char *s = NULL;
+
+    if (r_source != NULL && sign_source_json(&s, r_source) == 0) {
+        /* the commit time and ids are the same on every run: the recorded object must be the same too */
+        snprintf(fp, fpsize, "%s", s);
+    }
+    free(s);
+    sign_source_free(r_source);
+    r_source = NULL;
+}
+
+/* A new log, then the file bundle appended: the entry id, the count, and the log's own verification. */
+static int run_log_add(void)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    nftw(p_log, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    r_log_id[0] = '\0';
+    if ((r_log_rc = sign_log_init(p_log)) != 0) {
+        return r_log_rc;
+    }
+    if ((f = fopen(p_bundle_file, "rb")) == NULL || (data = malloc(1 << 20)) == NULL) {
+        die("reading the bundle");
+    }
+    len = fread(data, 1, 1 << 20, f);
+    fclose(f);
+    r_log_rc = sign_log_add(r_log_id, p_log, data, len);
+    free(data);
+    return r_log_rc;
+}
+
+static void done_log(char *fp, size_t fpsize)
+{
+    char commit[SIGN_LOG_COMMIT_SIZE];
+    uint64_t n = 0;
+
+    if (r_log_rc == 0) {
+        int c = sign_log_checkpoint(commit, &n, p_log), v = sign_log_verify(NULL, p_log, NULL);
+
+        snprintf(fp, fpsize, "entry %s count %llu checkpoint %d verify %d", r_log_id, (unsigned long long)n, c, v);
+    } else if (sign_log_checkpoint(commit, &n, p_log) != SIGN_ENOTFOUND) {
+        /* a failed append leaves an empty log (or none) */
+        snprintf(fp, fpsize, "a failed append left %llu entries", (unsigned long long)n);
+    }
+}
+
 static const op ops[] = {
     {"sign-file", run_sign_file, done_sign, 1, 0, 0},
     {"sign-zip", run_sign_zip, done_sign, 1, 0, 0},
@@ -1267,6 +1357,8 @@ static const op ops[] = {
     {"x509-verify", run_x509_verify, done_x509, 0, 0, 0},
     {"policy-load-pki", run_policy_load_pki, done_policy_pki, 0, 0, 0},
     {"verify-cert", run_verify_cert, done_verify_checks, 0, 0, 0},
+    {"source-collect", run_source, done_source, 0, 0, 0},
+    {"log-add", run_log_add, done_log, 0, 0, 0},
 };
 
 /* ---- the loop -------------------------------------------------------------------------- */
