@@ -54,11 +54,11 @@ int cli_read_bundle(char **out, size_t *len, const char *path)
     }
     if (nb == NULL || ferror(f) || !feof(f)) {
         cli_error("bundle %s: %s", path, nb == NULL ? "out of memory" : ferror(f) ? strerror(errno) : "over 64 MiB");
-        fclose(f);
+        (void)fclose(f);
         free(buf);
         return EXIT_USAGE;
     }
-    fclose(f);
+    (void)fclose(f);
     *out = buf;
     *len = n;
     return 0;

@@ -6,7 +6,6 @@
 int cli_git_source(sign_source **out, const char *dir, const char *remote, int allow_dirty)
 {
     sign_source_options so = SIGN_SOURCE_OPTIONS_INIT;
-    int r;
 
     *out = NULL;
     if (dir == NULL) {
@@ -18,7 +17,7 @@ int cli_git_source(sign_source **out, const char *dir, const char *remote, int a
     }
     so.remote = remote;
     so.flags = allow_dirty ? SIGN_SOURCE_ALLOW_DIRTY : 0;
-    if ((r = sign_source_collect(out, dir, &so)) != 0) {
+    if (sign_source_collect(out, dir, &so) != 0) {
         cli_error("--git %s: %s", dir, sign_error_last());
         return EXIT_USAGE;
     }

@@ -219,56 +219,79 @@ void sign__log_digest_path(char *out, size_t outsize, const char *digest, const 
 
 /* ---- appending --------------------------------------------------------------------------------------- */
 
+#define LOG_MAX_DEPTH 8
+
+/* One level of a path: the component's name and the tree it lives in (NULL: a new tree). */
+typedef struct level {
+    char name[128];
+    git_tree *tree;
+} level;
+
 /*
  * A tree like base (NULL: empty) with a blob at path (a/b/c), written to *out. Only the trees along the
- * path are rebuilt; an existing blob at path is an error unless replace.
+ * path are rebuilt, bottom-up; an existing blob at path is an error unless replace.
  */
 static int tree_put(git_oid *out, git_repository *repo, const git_tree *base, const char *path, const git_oid *blob,
                     int replace)
 {
-    const char *slash = strchr(path, '/');
-    git_treebuilder *bld = NULL;
-    git_tree *sub = NULL;
-    git_oid subid;
-    char comp[256];
-    size_t n = slash != NULL ? (size_t)(slash - path) : strlen(path);
-    int rc;
+    level lv[LOG_MAX_DEPTH];
+    size_t n = 0;
+    const char *at = path;
+    git_oid id;
+    int r = 0, rc = 0;
 
-    if (n == 0 || n >= sizeof(comp)) {
-        return sign__error(SIGN_EINVAL, "log: bad path %s", path);
-    }
-    memcpy(comp, path, n);
-    comp[n] = '\0';
-    if ((rc = git_treebuilder_new(&bld, repo, base)) < 0) {
-        return sign__git_error(rc, SIGN_EIO, "log: building a tree");
-    }
-    if (slash != NULL) {
-        const git_tree_entry *te = base != NULL ? git_tree_entry_byname(base, comp) : NULL;
-        int r;
+    memset(lv, 0, sizeof(lv));
+    /* down: the existing tree at each level */
+    while (r == 0) {
+        size_t len = strcspn(at, "/");
+        const git_tree *parent = n == 0 ? base : lv[n - 1].tree;
+        const git_tree_entry *te;
 
+        if (n == LOG_MAX_DEPTH || len == 0 || len >= sizeof(lv[n].name)) {
+            r = sign__error(SIGN_EINVAL, "log: bad path %s", path);
+            break;
+        }
+        memcpy(lv[n].name, at, len);
+        lv[n].name[len] = '\0';
+        if (at[len] == '\0') {
+            n++;
+            break;
+        }
+        te = parent != NULL ? git_tree_entry_byname(parent, lv[n].name) : NULL;
         if (te != NULL && git_tree_entry_type(te) == GIT_OBJECT_TREE &&
-            (rc = git_tree_lookup(&sub, repo, git_tree_entry_id(te))) < 0) {
-            git_treebuilder_free(bld);
-            return sign__git_error(rc, SIGN_EIO, "log: reading a tree");
+            (rc = git_tree_lookup(&lv[n].tree, repo, git_tree_entry_id(te))) < 0) {
+            r = sign__git_error(rc, SIGN_EIO, "log: reading a tree");
         }
-        r = tree_put(&subid, repo, sub, slash + 1, blob, replace);
-        git_tree_free(sub);
-        if (r != 0) {
-            git_treebuilder_free(bld);
-            return r;
+        n++;
+        at += len + 1;
+    }
+    /* up: each level's tree rebuilt with the new entry */
+    git_oid_cpy(&id, blob);
+    for (size_t k = n; r == 0 && k-- > 0;) {
+        const git_tree *parent = k == 0 ? base : lv[k - 1].tree;
+        int is_blob = k == n - 1;
+        git_treebuilder *bld = NULL;
+
+        if ((rc = git_treebuilder_new(&bld, repo, parent)) < 0) {
+            r = sign__git_error(rc, SIGN_EIO, "log: building a tree");
+            break;
         }
-        rc = git_treebuilder_insert(NULL, bld, comp, &subid, GIT_FILEMODE_TREE);
-    } else if (!replace && git_treebuilder_get(bld, comp) != NULL) {
+        if (is_blob && !replace && git_treebuilder_get(bld, lv[k].name) != NULL) {
+            r = sign__error(SIGN_EEXISTS, "log: %s is already present", path);
+        } else if ((rc = git_treebuilder_insert(NULL, bld, lv[k].name, &id,
+                                                is_blob ? GIT_FILEMODE_BLOB : GIT_FILEMODE_TREE)) < 0 ||
+                   (rc = git_treebuilder_write(&id, bld)) < 0) {
+            r = sign__git_error(rc, SIGN_EIO, "log: writing a tree");
+        }
         git_treebuilder_free(bld);
-        return sign__error(SIGN_EEXISTS, "log: %s is already present", path);
-    } else {
-        rc = git_treebuilder_insert(NULL, bld, comp, blob, GIT_FILEMODE_BLOB);
     }
-    if (rc == 0) {
-        rc = git_treebuilder_write(out, bld);
+    for (size_t k = 0; k < n; k++) {
+        git_tree_free(lv[k].tree);
     }
-    git_treebuilder_free(bld);
-    return rc < 0 ? sign__git_error(rc, SIGN_EIO, "log: writing a tree") : 0;
+    if (r == 0) {
+        git_oid_cpy(out, &id);
+    }
+    return r;
 }
 
 /* The count blob of a tree (0 when absent). */
@@ -350,7 +373,7 @@ static int entry_tree(git_oid *out, git_repository *repo, const git_tree *head, 
             sign__log_digest_path(path, sizeof(path), e->digests[i - 1], e->id);
             r = put_blob(&id, repo, cur, path, summary, slen, 0);
         } else {
-            snprintf(num, sizeof(num), "%llu\n", (unsigned long long)(count + 1));
+            snprintf(num, sizeof(num), "%llu\n", (unsigned long long)count + 1);
             r = put_blob(&id, repo, cur, "count", num, strlen(num), 1);
         }
     }
@@ -515,8 +538,12 @@ int sign_log_contains(const char *dir, const void *bundle, size_t len)
         (r = sign__log_head(&head, repo)) != 0) {
         goto out;
     }
+    if (head != NULL && (rc = git_commit_tree(&tree, head)) < 0) {
+        r = sign__git_error(rc, SIGN_EIO, "log: reading the head's tree");
+        goto out;
+    }
     r = sign__error(SIGN_ENOTFOUND, "the bundle (entry %s) is not in the log %s", id, dir);
-    if (head == NULL || (rc = git_commit_tree(&tree, head)) < 0) {
+    if (head == NULL) {
         goto out;
     }
     sign__log_entry_path(path, sizeof(path), id);

@@ -38,7 +38,7 @@ static int emit(git_repository *repo, const git_oid *blob_id, sign_log_cb cb, vo
     return r;
 }
 
-/* Every blob below a tree, depth first, in name order. */
+/* Every blob in a tree and in its subtrees (the index is at most two levels deep below where a search starts). */
 static int walk_tree(git_repository *repo, const git_tree *tree, sign_log_cb cb, void *userdata)
 {
     size_t n = git_tree_entrycount(tree);
@@ -46,19 +46,24 @@ static int walk_tree(git_repository *repo, const git_tree *tree, sign_log_cb cb,
 
     for (size_t i = 0; i < n && r == 0; i++) {
         const git_tree_entry *te = git_tree_entry_byindex(tree, i);
+        git_tree *sub = NULL;
+        int rc;
 
-        if (git_tree_entry_type(te) == GIT_OBJECT_TREE) {
-            git_tree *sub = NULL;
-            int rc = git_tree_lookup(&sub, repo, git_tree_entry_id(te));
-
-            if (rc < 0) {
-                return sign__git_error(rc, SIGN_EIO, "log: reading the index");
-            }
-            r = walk_tree(repo, sub, cb, userdata);
-            git_tree_free(sub);
-        } else {
+        if (git_tree_entry_type(te) != GIT_OBJECT_TREE) {
             r = emit(repo, git_tree_entry_id(te), cb, userdata);
+            continue;
         }
+        if ((rc = git_tree_lookup(&sub, repo, git_tree_entry_id(te))) < 0) {
+            return sign__git_error(rc, SIGN_EIO, "log: reading the index");
+        }
+        for (size_t k = 0; k < git_tree_entrycount(sub) && r == 0; k++) {
+            const git_tree_entry *leaf = git_tree_entry_byindex(sub, k);
+
+            r = git_tree_entry_type(leaf) == GIT_OBJECT_BLOB
+                    ? emit(repo, git_tree_entry_id(leaf), cb, userdata)
+                    : sign__error(SIGN_EPARSE, "log: the index is deeper than the layout allows");
+        }
+        git_tree_free(sub);
     }
     return r;
 }

@@ -202,10 +202,10 @@ static int sync_locked(size_t *added, git_repository *repo, git_remote *remote)
     return push_remote(remote);
 }
 
-int sign_log_sync(size_t *out_added, const char *dir, const char *url)
+int sign_log_sync(size_t *out_added, const char *dir, const char *remote)
 {
     git_repository *repo = NULL;
-    git_remote *remote = NULL;
+    git_remote *rem = NULL;
     size_t added = 0;
     int r, rc, fd = -1;
 
@@ -215,17 +215,17 @@ int sign_log_sync(size_t *out_added, const char *dir, const char *url)
     if ((r = sign__log_open(&repo, dir)) != 0 || (r = sign__log_lock(&fd, dir)) != 0) {
         goto out;
     }
-    if ((rc = git_remote_create_anonymous(&remote, repo, url)) < 0) {
-        r = sign__git_error(rc, SIGN_EINVAL, url);
+    if ((rc = git_remote_create_anonymous(&rem, repo, remote)) < 0) {
+        r = sign__git_error(rc, SIGN_EINVAL, remote);
         goto out;
     }
-    r = sync_locked(&added, repo, remote);
+    r = sync_locked(&added, repo, rem);
     if (out_added != NULL) {
         *out_added = added;
     }
 out:
     git_error_clear();
-    git_remote_free(remote);
+    git_remote_free(rem);
     if (fd >= 0) {
         close(fd);
     }

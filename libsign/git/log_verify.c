@@ -214,7 +214,7 @@ static int check_since(char *out_bad, git_repository *repo, git_commit *head, co
     return r;
 }
 
-int sign_log_verify(char *out_bad, const char *dir, const char *since)
+int sign_log_verify(char *out_bad, const char *dir, const char *since_commit)
 {
     git_repository *repo = NULL;
     git_commit *head = NULL, *c = NULL, *prev = NULL;
@@ -229,7 +229,7 @@ int sign_log_verify(char *out_bad, const char *dir, const char *since)
     if ((r = sign__log_open(&repo, dir)) != 0 || (r = sign__log_head(&head, repo)) != 0) {
         goto out;
     }
-    if (since != NULL && (r = check_since(out_bad, repo, head, since, &since_id, &count)) != 0) {
+    if (since_commit != NULL && (r = check_since(out_bad, repo, head, since_commit, &since_id, &count)) != 0) {
         goto out;
     }
     if (head == NULL) {
@@ -238,11 +238,11 @@ int sign_log_verify(char *out_bad, const char *dir, const char *since)
     if ((rc = git_revwalk_new(&walk, repo)) < 0 ||
         (rc = git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE)) < 0 ||
         (rc = git_revwalk_push(walk, git_commit_id(head))) < 0 ||
-        (since != NULL && (rc = git_revwalk_hide(walk, &since_id)) < 0)) {
+        (since_commit != NULL && (rc = git_revwalk_hide(walk, &since_id)) < 0)) {
         r = sign__git_error(rc, SIGN_EIO, "log: walking its history");
         goto out;
     }
-    if (since != NULL && (rc = git_commit_lookup(&prev, repo, &since_id)) < 0) {
+    if (since_commit != NULL && (rc = git_commit_lookup(&prev, repo, &since_id)) < 0) {
         r = sign__git_error(rc, SIGN_EIO, "log: reading the checkpoint");
         goto out;
     }

@@ -186,10 +186,9 @@ static int tag_cb(const char *name, git_oid *oid, void *payload)
     tag_walk *w = payload;
     git_object *obj = NULL, *peeled = NULL;
     source_tag *t;
-    int rc;
 
-    if ((rc = git_object_lookup(&obj, w->repo, oid, GIT_OBJECT_ANY)) < 0 ||
-        (rc = git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT)) < 0) {
+    if (git_object_lookup(&obj, w->repo, oid, GIT_OBJECT_ANY) < 0 ||
+        git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT) < 0) {
         /* a tag of a tree or a blob, or a dangling one, names no commit */
         git_error_clear();
         git_object_free(obj);

@@ -44,9 +44,9 @@ static int parse_recorded(recorded *rec, json_t *o)
 }
 
 /* 1 when commit is tip or an ancestor of it. */
-static int reaches(git_repository *repo, const git_oid *tip, const git_oid *commit)
+static int reaches(git_repository *repo, const git_oid *tip, const git_oid *ancestor)
 {
-    return git_oid_cmp(tip, commit) == 0 || git_graph_descendant_of(repo, tip, commit) == 1;
+    return git_oid_cmp(tip, ancestor) == 0 || git_graph_descendant_of(repo, tip, ancestor) == 1;
 }
 
 /* The commit a ref peels to; SIGN_ENOTFOUND when the clone has no such ref. */
