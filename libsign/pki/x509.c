@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "internal.h"
+#include "text.h"
 #include "x509_internal.h"
 
 /* Longest passphrase asked for a PKCS#12 file. */
@@ -419,12 +420,8 @@ static int name_text(char *out, size_t outsize, const X509_NAME *n)
     }
     if (X509_NAME_print_ex(bio, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
         (len = BIO_get_mem_data(bio, &p)) >= 0) {
-        size_t m = (size_t)len < outsize - 1 ? (size_t)len : outsize - 1;
-
-        if (m > 0) {
-            memcpy(out, p, m);
-        }
-        out[m] = '\0';
+        /* OpenSSL escapes C0 only: C1 controls and bidi overrides (and a cut character) go through util/text. */
+        sign__text_escape_into(out, outsize, p, (size_t)len);
         r = 0;
     }
     BIO_free(bio);
