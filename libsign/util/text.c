@@ -112,12 +112,10 @@ char *sign__text_escape_into(char *out, size_t outsize, const char *s, size_t le
 
     /* Room for "..." is kept back first; when everything fits without it, it is not needed. */
     used = escape_run(out, outsize - 1, &o, (const unsigned char *)s, len, 1);
-    if (used < len) {
+    if (used < len && outsize > 4) {
         o = 0;
-        (void)escape_run(out, outsize > 4 ? outsize - 4 : 0, &o, (const unsigned char *)s, len, 1);
-        if (o + 3 < outsize) {
-            memcpy(out + o, "...", 4);
-        }
+        (void)escape_run(out, outsize - 4, &o, (const unsigned char *)s, len, 1);
+        memcpy(out + o, "...", 4);
     }
     return out;
 }
@@ -192,7 +190,7 @@ int sign__text_json_printable(char **text, size_t *len)
 
         k = k == 0 ? 1 : k;
         if ((k > 1 || cp == 0x7f) && sign__text_cp_unsafe(cp)) {
-            snprintf(buf + o, 7, "\\u%04x", (unsigned)cp);
+            snprintf(buf + o, 7, "\\u%04X", (unsigned)cp); /* as jansson writes C0 */
             o += 6;
         } else {
             memcpy(buf + o, p + i, k);
