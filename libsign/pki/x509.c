@@ -631,13 +631,16 @@ static int fail(sign_x509_result *res, int code, const char *reason, const char 
 
 static int fail(sign_x509_result *res, int code, const char *reason, const char *fmt, ...)
 {
+    char raw[sizeof(res->message)];
     va_list ap;
 
     res->code = code;
     res->reason = reason;
     va_start(ap, fmt);
-    vsnprintf(res->message, sizeof(res->message), fmt, ap);
+    vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
+    /* Messages quote names and URLs from certificates: printable (util/text). */
+    sign__text_escape_into(res->message, sizeof(res->message), raw, strlen(raw));
     return code;
 }
 
