@@ -301,3 +301,24 @@ Test(text, hostile_subject_names_in_events_and_errors, .init = tx_setup, .fini =
     free(pub);
     free(pol);
 }
+
+/* The CLI printed sign_error_last() as it was: a policy key carrying terminal escapes reached the terminal. */
+Test(text, cli_error_quoting_a_hostile_field_is_printable, .init = tx_setup, .fini = tx_teardown)
+{
+    char *pol = tu_path(tx_dir, "policy.json"), *art = tu_path(tx_dir, "a.txt"), *err = NULL;
+    const char *argv[] = {"signet", "verify", "-p", pol, art, NULL};
+    int rc;
+
+    tu_write_str(art, "x");
+    tu_write_str(pol, "{\"version\":1,\"\\u001b[2J\\u009b31m\\u202eevil\":1,\"keys\":[]}");
+    rc = tu_run(NULL, &err, NULL, argv);
+    cr_assert_neq(rc, 0);
+    cr_assert_not_null(err);
+    cr_assert_not_null(strstr(err, "\\x1b[2J"), "the field is named, escaped: %s", err);
+    for (char *line = strtok(err, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+        tx_assert_safe(line, "a line of stderr");
+    }
+    free(err);
+    free(pol);
+    free(art);
+}
