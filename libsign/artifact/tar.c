@@ -484,7 +484,6 @@ static int entry_begin(tarp *t)
             return r;
         }
         if (r == 1) {
-            r = 0;
             (void)symlink_escape(t, name, link); /* like the other findings of a header */
         }
         break;
