@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "text.h"
 
 static json_t *time_string(int64_t t)
 {
@@ -33,13 +34,20 @@ static json_t *event_head(const char *name, int64_t t)
 
 static int finish(char **out, json_t *ev)
 {
+    size_t n = 0;
     int r;
 
     if (ev == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory building an event");
     }
-    r = sign__json_dump(out, NULL, ev, 0);
+    r = sign__json_dump(out, &n, ev, 0);
     json_decref(ev);
+    /* Names in an event come from input: no raw DEL, C1 or bidi character may reach a log reader's terminal. */
+    if (r == 0 && sign__text_json_printable(out, &n) != 0) {
+        free(*out);
+        *out = NULL;
+        r = sign__error(SIGN_ENOMEM, "out of memory building an event");
+    }
     return r;
 }
 

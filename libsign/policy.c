@@ -13,6 +13,7 @@
 #include <openssl/x509.h>
 
 #include "internal.h"
+#include "path.h"
 #include "policy_internal.h"
 
 /* Largest certificate or CRL file read while validating a policy. */
@@ -99,11 +100,7 @@ int sign_policy_glob_match(const char *pattern, const char *name)
         return 0;
     }
     if (strchr(pattern, '/') == NULL) {
-        const char *slash = strrchr(name, '/');
-
-        if (slash != NULL) {
-            subject = slash + 1;
-        }
+        subject = sign__path_base(name, 0);
     }
     return fnmatch(pattern, subject, FNM_PATHNAME) == 0 ? 1 : 0;
 }

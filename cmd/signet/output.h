@@ -9,9 +9,12 @@
 #include "sign/sign.h"
 
 /*
- * s made printable into buf (truncated to size): messages quote key ids,
- * paths and names that come from a bundle or the file system, which must not
- * forge lines or send terminal escapes (sign_text_safe). Returns buf.
+ * s made printable into buf (truncated to size) with the library's one
+ * escaper (sign_text_safe, docs/safety.md): names from argv, the file system
+ * or a bundle must not forge lines, send terminal escapes or reorder text.
+ * Strings libsign returns are printable already; escaping them again
+ * changes nothing (a backslash is kept), so out_finding may pass any
+ * finding through. Returns buf.
  */
 const char *out_clean_text(char *buf, size_t size, const char *s);
 

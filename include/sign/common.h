@@ -68,9 +68,13 @@ SIGN_EXTERN const char *sign_error_last(void);
 /*
  * A printable copy of untrusted text (file names, fields of a bundle) for a
  * terminal or a log: valid UTF-8 is kept except control characters (C0, DEL,
- * C1), which appear as \\xNN like every byte that is not valid UTF-8. So
- * text from an attacker can neither forge lines nor send terminal escapes.
- * malloc'd; NULL only when out of memory.
+ * C1 such as CSI U+009B) and the bidirectional overrides and isolates
+ * (U+202A..U+202E, U+2066..U+2069), whose bytes appear as \\xNN like every
+ * byte that is not valid UTF-8 (e.g. ESC is "\\x1b", U+202E "\\xe2\\x80\\xae").
+ * So text from an attacker can neither forge lines, send terminal escapes
+ * nor reorder what is displayed. The strings libsign returns (finding paths
+ * and messages, sign_error_last(), certificate subjects, events) are already
+ * in this form. malloc'd; NULL only when out of memory.
  */
 SIGN_EXTERN char *sign_text_safe(const char *s);
 

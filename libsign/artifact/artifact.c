@@ -30,6 +30,7 @@
 #include <archive_entry.h>
 
 #include "oci.h"
+#include "path.h"
 #include "zip.h"
 
 /* Ratios are only judged above these many bytes: tiny files compress absurdly well. */
@@ -147,7 +148,8 @@ void sign_artifact_free(sign_artifact *a)
 
 int sign_artifact_name_normalise(char **out, const char *name)
 {
-    size_t len, i = 0, o = 0;
+    size_t len;
+    unsigned int bits;
     char *buf;
 
     *out = NULL;
@@ -158,41 +160,21 @@ int sign_artifact_name_normalise(char **out, const char *name)
     if (len > 4096) {
         return sign__error(SIGN_EINVAL, "artifact name is longer than 4096 bytes");
     }
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)name[i];
-
-        if (c < 0x20 || c == 0x7f) {
-            return sign__error(SIGN_EINVAL, "artifact name \"%.64s\" contains a control character", name);
-        }
+    /* A subject name, not a path to extract: only controls and ".." are refused (util/path). */
+    bits = sign__path_check(name, len, 4096, 0);
+    if (bits & SIGN__PATH_CONTROL) {
+        return sign__error(SIGN_EINVAL, "artifact name \"%.64s\" contains a control character", name);
     }
-    if ((buf = malloc(len + 1)) == NULL) {
-        return sign__error(SIGN_ENOMEM, "out of memory");
+    if (bits & SIGN__PATH_DOTDOT) {
+        return sign__error(SIGN_EINVAL, "artifact name \"%s\" has a '..' component", name);
     }
-    i = 0;
-    while (i < len) {
-        size_t s = i;
-
-        while (i < len && name[i] != '/') {
-            i++;
-        }
-        if (i - s == 2 && name[s] == '.' && name[s + 1] == '.') {
-            free(buf);
-            return sign__error(SIGN_EINVAL, "artifact name \"%s\" has a '..' component", name);
-        }
-        if (!(i - s == 0 || (i - s == 1 && name[s] == '.'))) {
-            if (o > 0) {
-                buf[o++] = '/';
-            }
-            memcpy(buf + o, name + s, i - s);
-            o += i - s;
-        }
-        i++;
+    if ((buf = sign__path_norm(name)) == NULL) {
+        return SIGN_ENOMEM;
     }
-    if (o == 0) {
+    if (buf[0] == '\0') {
         free(buf);
         return sign__error(SIGN_EINVAL, "artifact name \"%s\" is empty after normalisation", name);
     }
-    buf[o] = '\0';
     *out = buf;
     return 0;
 }
@@ -590,129 +572,87 @@ static int is_link(char **links, size_t n, const char *p)
     return n > 0 && bsearch(&p, links, n, sizeof(*links), cmp_str) != NULL;
 }
 
-/* Lexical resolution of target from the entry's directory; 1 when it leaves the root. */
-static int link_escapes(const char *entry, const char *target, char **links, size_t nlinks, char *buf, size_t bufsize)
+/* sign__path_is_link_fn over the sorted, normalised symlink paths of the archive. */
+typedef struct linkset {
+    char **v;
+    size_t n;
+} linkset;
+
+static int linkset_has(void *ctx, const char *p)
 {
-    size_t o = 0, i, s, len;
-    const char *slash = strrchr(entry, '/');
-    int through_link = 0;
+    const linkset *l = ctx;
 
-    if (target[0] == '/' || target[0] == '\\' ||
-        (((target[0] >= 'A' && target[0] <= 'Z') || (target[0] >= 'a' && target[0] <= 'z')) && target[1] == ':')) {
-        return 1;
-    }
-    /* Start from the entry's directory, normalised. */
-    buf[0] = '\0';
-    for (int pass = 0; pass < 2; pass++) {
-        const char *src = pass == 0 ? entry : target;
-
-        len = pass == 0 ? (slash != NULL ? (size_t)(slash - entry) : 0) : strlen(target);
-        i = 0;
-        while (i < len) {
-            s = i;
-            while (i < len && src[i] != '/' && src[i] != '\\') {
-                i++;
-            }
-            if (i - s == 2 && src[s] == '.' && src[s + 1] == '.') {
-                char *cut;
-
-                if (o == 0) {
-                    return 1;
-                }
-                if (through_link) {
-                    return 1; /* ".." after passing through a symlink: where it lands depends on that link */
-                }
-                cut = strrchr(buf, '/');
-                o = cut != NULL ? (size_t)(cut - buf) : 0;
-                buf[o] = '\0';
-            } else if (!(i - s == 0 || (i - s == 1 && src[s] == '.'))) {
-                if (o + (i - s) + 2 > bufsize) {
-                    return 1;
-                }
-                if (o > 0) {
-                    buf[o++] = '/';
-                }
-                memcpy(buf + o, src + s, i - s);
-                o += i - s;
-                buf[o] = '\0';
-                if (pass == 1 && is_link(links, nlinks, buf)) {
-                    through_link = 1;
-                }
-            }
-            i++;
-        }
-    }
-    return 0;
+    return is_link(l->v, l->n, p);
 }
 
 static int check_links(sign_artifact *a)
 {
-    char **links = NULL, *buf = NULL;
-    size_t n = 0;
+    linkset ls = {NULL, 0};
+    char *np = NULL;
     int r = 0;
 
     for (size_t i = 0; i < a->n_entries; i++) {
-        n += a->entries[i].type == SIGN_ENTRY_SYMLINK;
+        ls.n += a->entries[i].type == SIGN_ENTRY_SYMLINK;
     }
-    if (n == 0) {
+    if (ls.n == 0) {
         return 0;
     }
-    if ((links = calloc(n, sizeof(*links))) == NULL || (buf = malloc(8192)) == NULL) {
+    if ((ls.v = calloc(ls.n, sizeof(*ls.v))) == NULL) {
         r = sign__error(SIGN_ENOMEM, "out of memory");
         goto out;
     }
-    n = 0;
+    ls.n = 0;
     for (size_t i = 0; i < a->n_entries; i++) {
         if (a->entries[i].type == SIGN_ENTRY_SYMLINK) {
-            size_t l = strlen(a->entries[i].path);
-
-            if ((links[n] = sign__strdup(a->entries[i].path)) == NULL) {
+            if ((ls.v[ls.n] = sign__path_norm(a->entries[i].path)) == NULL) {
                 r = SIGN_ENOMEM;
                 goto out;
             }
-            while (l > 0 && links[n][l - 1] == '/') {
-                links[n][--l] = '\0';
-            }
-            n++;
+            ls.n++;
         }
     }
-    qsort(links, n, sizeof(*links), cmp_str);
+    qsort(ls.v, ls.n, sizeof(*ls.v), cmp_str);
     for (size_t i = 0; i < a->n_entries && r == 0; i++) {
         const sign_entry *e = &a->entries[i];
-        size_t l = strlen(e->path);
+        int esc = 0;
 
-        if (e->type == SIGN_ENTRY_SYMLINK && link_escapes(e->path, e->link_target, links, n, buf, 8192)) {
+        /* One rule for zip, tar and --tree (util/path); an absolute target leaves an extracted archive. */
+        if (e->type == SIGN_ENTRY_SYMLINK &&
+            (esc = sign__path_link_escapes(e->path, e->link_target, 0, linkset_has, &ls)) < 0) {
+            r = esc;
+            break;
+        }
+        if (esc) {
             r = sign__finding_add(&a->findings, "zip-symlink-escape", SIGN_SEVERITY_DANGER, e->path, SIZE_MAX,
                                   "symlink points outside the archive root (to \"%.200s\"): remove it or make it "
                                   "relative inside the tree",
                                   e->link_target);
         }
         /* An entry written through a symlink of the archive lands wherever that link points. */
-        if (l >= 8192) {
-            continue;
+        if (r != 0 || (np = sign__path_norm(e->path)) == NULL) {
+            r = r != 0 ? r : SIGN_ENOMEM;
+            break;
         }
-        memcpy(buf, e->path, l + 1);
-        for (size_t k = 1; k < l && r == 0; k++) {
-            if (buf[k] == '/') {
-                buf[k] = '\0';
-                if (is_link(links, n, buf)) {
-                    r = sign__finding_add(&a->findings, "zip-path-through-symlink", SIGN_SEVERITY_DANGER, e->path,
-                                          SIZE_MAX,
-                                          "entry is stored below a symlink of the same archive; extracting it "
-                                          "writes wherever that link points: rebuild the archive");
-                    buf[k] = '/';
-                    break;
-                }
-                buf[k] = '/';
+        for (char *q = strchr(np, '/'); q != NULL && r == 0; q = strchr(q + 1, '/')) {
+            *q = '\0';
+            if (is_link(ls.v, ls.n, np)) {
+                r = sign__finding_add(&a->findings, "zip-path-through-symlink", SIGN_SEVERITY_DANGER, e->path,
+                                      SIZE_MAX,
+                                      "entry is stored below a symlink of the same archive; extracting it "
+                                      "writes wherever that link points: rebuild the archive");
+                break;
             }
+            *q = '/';
         }
+        free(np);
+        np = NULL;
     }
 out:
-    for (size_t i = 0; links != NULL && i < n; i++) {
-        free(links[i]);
+    for (size_t i = 0; ls.v != NULL && i < ls.n; i++) {
+        free(ls.v[i]);
     }
-    free(links);
-    free(buf);
+    free(ls.v);
+    free(np);
     return r;
 }
 

@@ -7,19 +7,8 @@
  */
 #include <string.h>
 
+#include "path.h"
 #include "zip.h"
-
-static const char *base_name(const char *path)
-{
-    const char *b = path;
-
-    for (const char *p = path; *p != '\0'; p++) {
-        if (*p == '/' || *p == '\\') {
-            b = p + 1;
-        }
-    }
-    return b;
-}
 
 static int has_private_key(const unsigned char *h, size_t n)
 {
@@ -165,7 +154,7 @@ int sign__secrets_check(sign__findings *f, const char *path, const unsigned char
 {
     static const char *const ssh_names[] = {"id_rsa",      "id_dsa",        "id_ecdsa", "id_ed25519",
                                             "id_ecdsa_sk", "id_ed25519_sk", "identity", NULL};
-    const char *b = base_name(path);
+    const char *b = sign__path_base(path, SIGN__PATH_WINDOWS); /* "dir\\id_rsa" too */
     int rc = 0, env = is_env_name(b), npmrc = strcmp(b, ".npmrc") == 0, aws_name = strcmp(b, "credentials") == 0;
     int env_hit = 0, npm_hit = 0, aws_hit = 0, ini = 0;
     size_t pos = 0;

@@ -21,151 +21,12 @@
 #include <archive.h>
 
 #include "oci.h"
+#include "path.h"
+#include "text.h"
 
 #define RAW_READ (1024 * 1024)
 /* Ratios are only judged above this many uncompressed bytes. */
 #define RATIO_FLOOR (1024u * 1024)
-
-/* ---- small helpers ------------------------------------------------------ */
-
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned int cp;
-    size_t k, i;
-
-    if (p[0] < 0x80) {
-        return 1;
-    }
-    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-        k = 2, cp = p[0] & 0x1f;
-    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-        k = 3, cp = p[0] & 0x0f;
-    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        k = 4, cp = p[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (k > n) {
-        return 0;
-    }
-    for (i = 1; i < k; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if ((k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-    return k;
-}
-
-static int utf8_ok(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s), i = 0, k;
-
-    while (i < n) {
-        if ((k = utf8_len(p + i, n - i)) == 0) {
-            return 0;
-        }
-        i += k;
-    }
-    return 1;
-}
-
-static const char *base_of(const char *p)
-{
-    const char *s = strrchr(p, '/');
-
-    return s != NULL ? s + 1 : p;
-}
-
-/* Normalised copy: no leading "./" or "/", no "//" or "/./", no trailing "/". */
-static char *norm_dup(const char *p)
-{
-    size_t n = strlen(p), o = 0, i = 0;
-    char *d = malloc(n + 1);
-
-    if (d == NULL) {
-        return NULL;
-    }
-    while (i < n) {
-        size_t s = i;
-
-        while (i < n && p[i] != '/') {
-            i++;
-        }
-        if (!(i == s || (i - s == 1 && p[s] == '.'))) {
-            if (o > 0) {
-                d[o++] = '/';
-            }
-            memcpy(d + o, p + s, i - s);
-            o += i - s;
-        }
-        i++;
-    }
-    d[o] = '\0';
-    return d;
-}
-
-/* 1 when p has a ".." component. */
-static int has_dotdot(const char *p)
-{
-    size_t n = strlen(p), i = 0;
-
-    while (i < n) {
-        size_t s = i;
-
-        while (i < n && p[i] != '/') {
-            i++;
-        }
-        if (i - s == 2 && p[s] == '.' && p[s + 1] == '.') {
-            return 1;
-        }
-        i++;
-    }
-    return 0;
-}
-
-/* A relative link target resolved from the entry's directory: 1 when it climbs above the root. */
-static int climbs_out(const char *entry, const char *target)
-{
-    long depth = 0;
-    size_t i = 0, n;
-    char *dir = norm_dup(entry);
-    char *slash;
-
-    if (dir == NULL) {
-        return 1;
-    }
-    slash = strrchr(dir, '/');
-    if (slash != NULL) {
-        *slash = '\0';
-        depth = 1;
-        for (char *q = dir; *q != '\0'; q++) {
-            depth += *q == '/';
-        }
-    }
-    free(dir);
-    n = strlen(target);
-    while (i < n) {
-        size_t s = i;
-
-        while (i < n && target[i] != '/') {
-            i++;
-        }
-        if (i - s == 2 && target[s] == '.' && target[s + 1] == '.') {
-            if (--depth < 0) {
-                return 1;
-            }
-        } else if (!(i == s || (i - s == 1 && target[s] == '.'))) {
-            depth++;
-        }
-        i++;
-    }
-    return 0;
-}
 
 /* ---- tar headers ------------------------------------------------------------- */
 
@@ -436,46 +297,55 @@ static int names_disagree(const char *longname, const char *ustar)
     if (strncmp(ascii, ustar, ul) == 0) {
         return 0; /* non-ASCII letters dropped from the ustar copy (Go's writer) */
     }
-    return strcmp(base_of(longname), base_of(ustar)) != 0;
+    return strcmp(sign__path_base(longname, 0), sign__path_base(ustar, 0)) != 0;
 }
 
 static void check_name(tarp *t, const char *name)
 {
     size_t len = strlen(name);
-    int ctrl = 0;
+    /* POSIX names: '\\' and ':' are ordinary bytes in a layer (util/path). */
+    unsigned int bits = sign__path_check(name, len, t->lim->name_max, 0);
 
-    if (len == 0) {
+    if (bits & SIGN__PATH_EMPTY) {
         finding(t, "tar-empty-name", SIGN_SEVERITY_DANGER, "",
                 "%s: an entry has an empty name, which extractors treat differently: rebuild the layer", t->what);
         return;
     }
-    if (len > t->lim->name_max) {
+    if (bits & SIGN__PATH_TOO_LONG) {
         finding(t, "tar-limit-name", SIGN_SEVERITY_DANGER, name,
                 "%s: entry name of %zu bytes exceeds the limit of %zu: shorten it or raise the limit", t->what, len,
                 t->lim->name_max);
+    } else if (bits & SIGN__PATH_COMPONENT_LONG) {
+        finding(t, "tar-limit-name", SIGN_SEVERITY_DANGER, name,
+                "%s: entry name has a component longer than %d bytes, which file systems cannot store: shorten it",
+                t->what, SIGN__PATH_COMPONENT_MAX);
     }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)name[i];
-
-        ctrl |= c < 0x20 || c == 0x7f;
-    }
-    if (ctrl) {
+    if (bits & SIGN__PATH_CONTROL) {
         finding(t, "tar-name-control-char", SIGN_SEVERITY_DANGER, name,
                 "%s: entry name contains a control character: rename the file and rebuild the layer", t->what);
     }
-    if (!utf8_ok(name)) {
+    if (bits & SIGN__PATH_UTF8) {
         finding(t, "tar-name-invalid-utf8", SIGN_SEVERITY_DANGER, name,
                 "%s: entry name is not valid UTF-8 and may extract under another name: rename it", t->what);
     }
-    if (name[0] == '/') {
+    if (bits & SIGN__PATH_ABSOLUTE) {
         finding(t, "tar-absolute-path", SIGN_SEVERITY_DANGER, name,
                 "%s: entry has an absolute path; runtimes differ on where it lands: store it relative", t->what);
     }
-    if (has_dotdot(name)) {
+    if (bits & SIGN__PATH_DOTDOT) {
         finding(t, "tar-path-traversal", SIGN_SEVERITY_DANGER, name,
                 "%s: entry name has a '..' component and can escape the root file system: rebuild the layer",
                 t->what);
     }
+}
+
+static int symlink_escape(tarp *t, const char *name, const char *link)
+{
+    return finding(
+        t, "tar-symlink-escape", SIGN_SEVERITY_DANGER, name,
+        "%s: symlink to \"%.200s\" climbs above the root file system (or climbs after passing through another "
+        "symlink of the layer): make it stay inside",
+        t->what, link);
 }
 
 /* A header (with its pending extensions) becomes an entry. */
@@ -519,7 +389,7 @@ static int entry_begin(tarp *t)
     if (t->keep && (e = entry_new(t->l)) == NULL) {
         return SIGN_ENOMEM;
     }
-    b = base_of(name);
+    b = sign__path_base(name, 0);
     if (e != NULL) {
         e->mode = h->mode;
         e->has_owner = 1;
@@ -549,13 +419,13 @@ static int entry_begin(tarp *t)
         }
         snprintf(target, tl + 1, "%s%s", dir, opaque ? "" : rest);
         free(dir);
-        nt = norm_dup(target);
+        nt = sign__path_norm(target);
         free(target);
         if (nt == NULL) {
             return sign__error(SIGN_ENOMEM, "out of memory");
         }
         if ((!opaque && (strcmp(rest, "") == 0 || strcmp(rest, ".") == 0 || strcmp(rest, "..") == 0)) ||
-            nt[0] == '\0' || has_dotdot(nt)) {
+            nt[0] == '\0' || sign__path_has_dotdot(nt, 0)) {
             finding(t, "tar-whiteout-invalid", SIGN_SEVERITY_DANGER, name,
                     "%s: whiteout names '..' or the root directory; applying it removes files outside the layer's "
                     "directory or the whole file system: rebuild the layer",
@@ -593,7 +463,7 @@ static int entry_begin(tarp *t)
             e->type = SIGN_ENTRY_HARDLINK;
             e->size = 0;
         }
-        if (link[0] == '/' || has_dotdot(link) || link[0] == '\0') {
+        if (link[0] == '/' || sign__path_has_dotdot(link, 0) || link[0] == '\0') {
             finding(t, "tar-hardlink-escape", SIGN_SEVERITY_DANGER, name,
                     "%s: hardlink to \"%.200s\", outside the root file system: rebuild the layer", t->what, link);
         }
@@ -609,10 +479,12 @@ static int entry_begin(tarp *t)
             e->type = SIGN_ENTRY_SYMLINK;
             e->size = strlen(link);
         }
-        if (link[0] == '\0' || (link[0] != '/' && climbs_out(name, link))) {
-            finding(t, "tar-symlink-escape", SIGN_SEVERITY_DANGER, name,
-                    "%s: symlink to \"%.200s\" climbs above the root file system: make it stay inside", t->what,
-                    link);
+        /* One rule for zip, tar and --tree (util/path); links through other links: check_layer. */
+        if ((r = sign__path_link_escapes(name, link, SIGN__LINK_ROOTFS, NULL, NULL)) < 0) {
+            return r;
+        }
+        if (r == 1) {
+            (void)symlink_escape(t, name, link); /* like the other findings of a header */
         }
         break;
     case '5':
@@ -979,6 +851,47 @@ static int check_through_symlink(tarp *t, const npath *v, size_t n)
     return r;
 }
 
+/* sign__path_is_link_fn over the layer's sorted, normalised paths. */
+typedef struct linkset {
+    const sign__layer *l;
+    const npath *v;
+    size_t n;
+} linkset;
+
+static int linkset_has(void *ctx, const char *p)
+{
+    const linkset *s = ctx;
+
+    for (size_t k = npath_find(s->v, s->n, p); k != SIZE_MAX && k < s->n && strcmp(s->v[k].p, p) == 0; k++) {
+        if (s->l->entries[s->v[k].i].type == SIGN_ENTRY_SYMLINK) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The symlink rule again with the whole layer known: ".." after passing through another symlink escapes too. */
+static int check_links_via_links(tarp *t, const npath *v, size_t n)
+{
+    linkset s = {t->l, v, n};
+
+    for (size_t i = 0; i < t->l->n_entries; i++) {
+        const sign_entry *e = &t->l->entries[i];
+        int r;
+
+        if (e->type != SIGN_ENTRY_SYMLINK || e->link_target == NULL) {
+            continue;
+        }
+        if ((r = sign__path_link_escapes(e->path, e->link_target, SIGN__LINK_ROOTFS, linkset_has, &s)) < 0) {
+            return r;
+        }
+        if (r == 1 && (r = symlink_escape(t, e->path, e->link_target)) != 0) {
+            return r;
+        }
+    }
+    return 0;
+}
+
 static int check_layer(tarp *t)
 {
     sign__layer *l = t->l;
@@ -993,7 +906,7 @@ static int check_layer(tarp *t)
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < l->n_entries; i++, n++) {
-        if ((v[n].p = norm_dup(l->entries[i].path)) == NULL) {
+        if ((v[n].p = sign__path_norm(l->entries[i].path)) == NULL) {
             r = sign__error(SIGN_ENOMEM, "out of memory");
             goto out;
         }
@@ -1013,15 +926,18 @@ static int check_layer(tarp *t)
     if (r == 0) {
         r = check_through_symlink(t, v, n);
     }
+    if (r == 0) {
+        r = check_links_via_links(t, v, n);
+    }
     for (size_t i = 0; i < l->n_entries && r == 0; i++) {
         const sign_entry *e = &l->entries[i];
         char *nt;
 
         if (e->type != SIGN_ENTRY_HARDLINK || e->link_target == NULL || e->link_target[0] == '/' ||
-            has_dotdot(e->link_target)) {
+            sign__path_has_dotdot(e->link_target, 0)) {
             continue;
         }
-        if ((nt = norm_dup(e->link_target)) == NULL) {
+        if ((nt = sign__path_norm(e->link_target)) == NULL) {
             r = sign__error(SIGN_ENOMEM, "out of memory");
             break;
         }
@@ -1417,7 +1333,7 @@ int sign__tar_index(sign__tar_member **out, size_t *n, int fd, uint64_t size, co
                 v = nv;
                 cap = nc;
             }
-            if ((v[cnt].name = norm_dup(x.path != NULL ? x.path : gname != NULL ? gname : h.name)) == NULL) {
+            if ((v[cnt].name = sign__path_norm(x.path != NULL ? x.path : gname != NULL ? gname : h.name)) == NULL) {
                 r = sign__error(SIGN_ENOMEM, "out of memory");
                 goto out;
             }

@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 
 #include "oci.h"
+#include "path.h"
 
 #define TREE_MAX_DEPTH 256
 
@@ -43,33 +44,6 @@ typedef struct tctx {
     size_t checked, limit;
     const char *root;
 } tctx;
-
-static char *norm(const char *p)
-{
-    size_t n = strlen(p), o = 0, i = 0;
-    char *d = malloc(n + 1);
-
-    if (d == NULL) {
-        return NULL;
-    }
-    while (i < n) {
-        size_t s = i;
-
-        while (i < n && p[i] != '/') {
-            i++;
-        }
-        if (!(i == s || (i - s == 1 && p[s] == '.'))) {
-            if (o > 0) {
-                d[o++] = '/';
-            }
-            memcpy(d + o, p + s, i - s);
-            o += i - s;
-        }
-        i++;
-    }
-    d[o] = '\0';
-    return d;
-}
 
 static size_t hash_str(const char *s)
 {
@@ -168,7 +142,7 @@ static int put(tctx *t, char *path, const sign_entry *e, size_t layer)
 /* Add an entry and its implicit parents. */
 static int add_entry(tctx *t, const sign_entry *e, size_t layer)
 {
-    char *p = norm(e->path), *q;
+    char *p = sign__path_norm(e->path), *q;
     int r;
 
     if (p == NULL) {
@@ -428,7 +402,7 @@ int sign__tree_compare(sign__tree_diff **out, size_t *n, size_t *nchecked, const
                 const sign_entry *e = sign_artifact_layer_entry(a, 0, j, k);
 
                 if (e->type == SIGN_ENTRY_OPAQUE) {
-                    char *p = norm(e->path);
+                    char *p = sign__path_norm(e->path);
 
                     if (p == NULL) {
                         r = sign__error(SIGN_ENOMEM, "out of memory");
@@ -459,7 +433,7 @@ int sign__tree_compare(sign__tree_diff **out, size_t *n, size_t *nchecked, const
     /* Hardlinks are files on disk: compare with their target's record. */
     for (size_t i = 0; r == 0 && i < t.n; i++) {
         if (t.v[i].e != NULL && t.v[i].e->type == SIGN_ENTRY_HARDLINK && t.v[i].e->link_target != NULL) {
-            char *p = norm(t.v[i].e->link_target);
+            char *p = sign__path_norm(t.v[i].e->link_target);
             rec *x = p != NULL ? find(&t, p) : NULL;
 
             t.v[i].e = x != NULL && !x->gone && x->e != NULL && x->e->type == SIGN_ENTRY_FILE ? x->e : t.v[i].e;

@@ -18,94 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "path.h"
+#include "text.h"
 #include "zip.h"
-
-/* ---- escaping and UTF-8 ------------------------------------------------------ */
-
-/* Length of the valid UTF-8 sequence at p (n bytes available), or 0. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-    unsigned c = p[0];
-    size_t k;
-    uint32_t cp;
-
-    if (c < 0x80) {
-        return 1;
-    }
-    if (c >= 0xc2 && c <= 0xdf) {
-        k = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        k = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        k = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < k) {
-        return 0;
-    }
-    for (size_t i = 1; i < k; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        cp = cp << 6 | (p[i] & 0x3f);
-    }
-    if ((k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-    return k;
-}
-
-static int utf8_valid(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, k;
-
-    while (i < len) {
-        if ((k = utf8_seq(p + i, len - i)) == 0) {
-            return 0;
-        }
-        i += k;
-    }
-    return 1;
-}
-
-/* Escaped copy of len bytes into out (outsize > 0), truncated with "..." when too long. */
-static void escape_into(char *out, size_t outsize, const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, o = 0, k;
-
-    while (i < len) {
-        k = utf8_seq(p + i, len - i);
-        if (k == 1 && (p[i] < 0x20 || p[i] == 0x7f)) {
-            k = 0;
-        }
-        if (k == 0) {
-            if (o + 4 + 4 > outsize) {
-                break;
-            }
-            snprintf(out + o, outsize - o, "\\x%02x", p[i]);
-            o += 4;
-            i++;
-        } else {
-            if (o + k + 4 > outsize) {
-                break;
-            }
-            memcpy(out + o, p + i, k);
-            o += k;
-            i += k;
-        }
-    }
-    if (i < len && o + 4 <= outsize) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
-}
 
 /* ---- findings -------------------------------------------------------------- */
 
@@ -151,7 +66,7 @@ int sign__finding_add(sign__findings *f, const char *id, sign_severity sev, cons
         if ((epath = malloc(cap)) == NULL) {
             return sign__error(SIGN_ENOMEM, "out of memory");
         }
-        escape_into(epath, cap, path, pathlen);
+        sign__text_escape_into(epath, cap, path, pathlen);
     }
     for (size_t i = 0; i < f->n; i++) {
         const sign_finding *x = &f->v[i];
@@ -178,9 +93,10 @@ int sign__finding_add(sign__findings *f, const char *id, sign_severity sev, cons
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
     }
-    if ((emsg = sign__strdup(msg)) == NULL) {
+    /* Messages quote names and link targets from the archive: printable too. */
+    if ((emsg = sign__text_escape(msg, strlen(msg), NULL)) == NULL) {
         free(epath);
-        return SIGN_ENOMEM;
+        return sign__error(SIGN_ENOMEM, "out of memory");
     }
     if (f->n == f->cap) {
         size_t ncap = f->cap ? f->cap * 2 : 8;
@@ -206,55 +122,45 @@ int sign__finding_add(sign__findings *f, const char *id, sign_severity sev, cons
 
 void sign__zip_check_name(sign__findings *f, const char *name, size_t len, const sign_limits *lim)
 {
-    int ctrl = 0, dotdot = 0;
-    size_t start = 0;
+    /* Judged as every extractor reads it, Windows ones included ('\\' a separator, "C:" a drive): util/path. */
+    unsigned int bits = sign__path_check(name, len, lim->name_max, SIGN__PATH_WINDOWS);
 
-    if (len == 0) {
+    if (bits & SIGN__PATH_EMPTY) {
         sign__finding_add(f, "zip-empty-name", SIGN_SEVERITY_DANGER, "", 0,
                           "an entry has an empty name, which extractors treat differently: rebuild the archive");
         return;
     }
-    if (len > lim->name_max) {
+    if (bits & SIGN__PATH_TOO_LONG) {
         sign__finding_add(f, "zip-limit-name", SIGN_SEVERITY_DANGER, name, len,
                           "entry name of %zu bytes exceeds the limit of %zu: shorten it or raise the limit", len,
                           lim->name_max);
+    } else if (bits & SIGN__PATH_COMPONENT_LONG) {
+        sign__finding_add(f, "zip-limit-name", SIGN_SEVERITY_DANGER, name, len,
+                          "entry name has a component longer than %d bytes, which file systems cannot store: "
+                          "shorten it",
+                          SIGN__PATH_COMPONENT_MAX);
     }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)name[i];
-
-        if (c < 0x20 || c == 0x7f) {
-            ctrl = 1;
-        }
-    }
-    if (ctrl) {
+    if (bits & SIGN__PATH_CONTROL) {
         sign__finding_add(f, "zip-name-control-char", SIGN_SEVERITY_DANGER, name, len,
                           "entry name contains a NUL or control character: rename the file and rebuild the archive");
     }
-    if (!utf8_valid(name, len)) {
+    if (bits & SIGN__PATH_UTF8) {
         sign__finding_add(f, "zip-name-invalid-utf8", SIGN_SEVERITY_DANGER, name, len,
                           "entry name is not valid UTF-8 and may extract under another name: rename it");
     }
-    if (name[0] == '/' || name[0] == '\\') {
+    if (bits & SIGN__PATH_ABSOLUTE) {
         sign__finding_add(f, "zip-absolute-path", SIGN_SEVERITY_DANGER, name, len,
                           "entry has an absolute path and would be written outside the target: store it relative");
     }
-    if (len >= 2 && ((name[0] >= 'A' && name[0] <= 'Z') || (name[0] >= 'a' && name[0] <= 'z')) && name[1] == ':') {
+    if (bits & SIGN__PATH_DRIVE) {
         sign__finding_add(f, "zip-drive-letter-path", SIGN_SEVERITY_DANGER, name, len,
                           "entry name starts with a drive letter: store it as a relative path");
     }
-    if (memchr(name, '\\', len) != NULL) {
+    if (bits & SIGN__PATH_BACKSLASH) {
         sign__finding_add(f, "zip-backslash-path", SIGN_SEVERITY_DANGER, name, len,
                           "entry name contains a backslash, a directory separator on Windows: use '/'");
     }
-    for (size_t i = 0; i <= len; i++) {
-        if (i == len || name[i] == '/' || name[i] == '\\') {
-            if (i - start == 2 && name[start] == '.' && name[start + 1] == '.') {
-                dotdot = 1;
-            }
-            start = i + 1;
-        }
-    }
-    if (dotdot) {
+    if (bits & SIGN__PATH_DOTDOT) {
         sign__finding_add(f, "zip-path-traversal", SIGN_SEVERITY_DANGER, name, len,
                           "entry name has a '..' component and can escape the target directory: remove it");
     }
@@ -592,7 +498,7 @@ static void check_extra(sign__findings *f, const sign__zip_entry *x, const unsig
         if (id == 0x7075 && sz >= 5 && d[0] == 1 && ((size_t)sz - 5 != nl || memcmp(d + 5, name, nl) != 0)) {
             char other[160];
 
-            escape_into(other, sizeof(other), (const char *)d + 5, sz - 5u);
+            sign__text_escape_into(other, sizeof(other), (const char *)d + 5, sz - 5u);
             sign__finding_add(f, "zip-unicode-path-mismatch", SIGN_SEVERITY_DANGER, x->name, x->name_len,
                               "the %s's Unicode Path extra field names this entry \"%s\": Info-ZIP (and "
                               "libarchive in some versions) extract it under that name, other tools under the "
@@ -1075,7 +981,7 @@ static void check_entry_kind(sign__findings *f, const sign__zip_entry *x)
     for (size_t i = 0; i < x->name_len; i++) {
         high |= (unsigned char)x->name[i] >= 0x80;
     }
-    if (high && !(x->flags & 0x800) && utf8_valid(x->name, x->name_len)) {
+    if (high && !(x->flags & 0x800) && sign__utf8_valid(x->name, x->name_len)) {
         sign__finding_add(f, "zip-name-utf8-unflagged", SIGN_SEVERITY_WARNING, x->name, x->name_len,
                           "entry name is UTF-8 but the UTF-8 flag (bit 11) is clear: Info-ZIP, Python and Go "
                           "decode it as CP437 and extract it under another name; rebuild with the flag set");
@@ -1172,7 +1078,7 @@ static void check_layout(sign__zip *z, const eocd *e, zrd *r, const sign_limits 
             const sign__zip_entry *y = s[i - 1];
             char other[160];
 
-            escape_into(other, sizeof(other), y->name, y->name_len);
+            sign__text_escape_into(other, sizeof(other), y->name, y->name_len);
             sign__finding_add(f, "zip-overlapping-entries", SIGN_SEVERITY_DANGER, x->name, x->name_len,
                               "entry starts at offset %llu inside the data of another entry (%s): the same bytes "
                               "extract twice; rebuild the archive",

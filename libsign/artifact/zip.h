@@ -27,9 +27,10 @@ typedef struct sign__findings {
 
 /*
  * Add a finding (deduplicated on id + path). path may be NULL, and need not
- * be NUL-terminated (pathlen bytes; SIZE_MAX: strlen). It is stored escaped:
- * control characters and bytes of invalid UTF-8 become \xNN. Returns 0 or
- * SIGN_ENOMEM.
+ * be NUL-terminated (pathlen bytes; SIZE_MAX: strlen). Path and formatted
+ * message are stored in printable form (util/text.h: controls, C1, bidi
+ * overrides and bytes of invalid UTF-8 become \xNN), so a library caller can
+ * print a finding as it is. Returns 0 or SIGN_ENOMEM.
  */
 int sign__finding_add(sign__findings *f, const char *id, sign_severity sev, const char *path, size_t pathlen,
                       const char *fmt, ...) SIGN_PRINTF(6, 7);

@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "internal.h"
+#include "text.h"
 #include "x509_internal.h"
 
 /* Longest passphrase asked for a PKCS#12 file. */
@@ -419,12 +420,8 @@ static int name_text(char *out, size_t outsize, const X509_NAME *n)
     }
     if (X509_NAME_print_ex(bio, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
         (len = BIO_get_mem_data(bio, &p)) >= 0) {
-        size_t m = (size_t)len < outsize - 1 ? (size_t)len : outsize - 1;
-
-        if (m > 0) {
-            memcpy(out, p, m);
-        }
-        out[m] = '\0';
+        /* OpenSSL escapes C0 only: C1 controls and bidi overrides (and a cut character) go through util/text. */
+        sign__text_escape_into(out, outsize, p, (size_t)len);
         r = 0;
     }
     BIO_free(bio);
@@ -634,13 +631,16 @@ static int fail(sign_x509_result *res, int code, const char *reason, const char 
 
 static int fail(sign_x509_result *res, int code, const char *reason, const char *fmt, ...)
 {
+    char raw[sizeof(res->message)];
     va_list ap;
 
     res->code = code;
     res->reason = reason;
     va_start(ap, fmt);
-    vsnprintf(res->message, sizeof(res->message), fmt, ap);
+    vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
+    /* Messages quote names and URLs from certificates: printable (util/text). */
+    sign__text_escape_into(res->message, sizeof(res->message), raw, strlen(raw));
     return code;
 }
 

@@ -6,6 +6,7 @@
 #include <openssl/err.h>
 
 #include "internal.h"
+#include "text.h"
 
 static _Thread_local char last_error[1024];
 
@@ -53,9 +54,23 @@ void sign__error_clear(void)
 
 static void set_message(const char *fmt, va_list ap) SIGN_PRINTF(1, 0);
 
+/* Messages quote names, fields and paths from input: they leave the library printable (util/text). */
+static void make_printable(void)
+{
+    size_t n = strlen(last_error);
+
+    if (sign__text_needs_escape(last_error, n)) {
+        char raw[sizeof(last_error)];
+
+        memcpy(raw, last_error, n + 1);
+        sign__text_escape_into(last_error, sizeof(last_error), raw, n);
+    }
+}
+
 static void set_message(const char *fmt, va_list ap)
 {
     vsnprintf(last_error, sizeof(last_error), fmt, ap);
+    make_printable();
 }
 
 int sign__error(int code, const char *fmt, ...)
@@ -110,6 +125,7 @@ int sign__error_context(int code, const char *fmt, ...)
     } else {
         snprintf(last_error, sizeof(last_error), "%s: %s", prefix, sign_strerror(code));
     }
+    make_printable();
     return code;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "text.h"
 
 /*
  * Long strings. jansson lexes a string one byte at a time through two buffers,
@@ -454,85 +455,6 @@ int sign__json_only_keys(const json_t *obj, const char *const *allowed, const ch
     return 0;
 }
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-    size_t len, i;
-    uint32_t cp;
-
-    if (p[0] < 0x80) {
-        return 1;
-    }
-    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-        len = 2;
-        cp = p[0] & 0x1f;
-    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-        len = 3;
-        cp = p[0] & 0x0f;
-    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        len = 4;
-        cp = p[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n) {
-        return 0;
-    }
-    for (i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        cp = cp << 6 | (p[i] & 0x3f);
-    }
-    /* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-    return len;
-}
-
-/* 1 for a C0 control, DEL, or a C1 control (U+0080..U+009F, UTF-8 C2 80..C2 9F) at p. */
-static int is_control(const unsigned char *p, size_t k)
-{
-    return (k == 1 && (p[0] < 0x20 || p[0] == 0x7f)) || (k == 2 && p[0] == 0xc2 && p[1] < 0xa0);
-}
-
-/*
- * s with every byte that is not part of valid UTF-8 (and, when controls is
- * set, every control character) written as \xNN; malloc'd, or NULL when out
- * of memory.
- */
-static char *escape_text(const char *s, int controls, size_t *outlen)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s), o = 0, i = 0;
-    char *buf;
-
-    if (n > (SIZE_MAX - 1) / 4 || (buf = malloc(4 * n + 1)) == NULL) {
-        return NULL;
-    }
-    while (i < n) {
-        size_t k = utf8_seq(p + i, n - i);
-
-        if (k == 0 || (controls && is_control(p + i, k))) {
-            size_t m = k == 0 ? 1 : k;
-
-            for (size_t j = 0; j < m; j++) {
-                snprintf(buf + o, 5, "\\x%02x", p[i + j]);
-                o += 4;
-            }
-            i += m;
-        } else {
-            memcpy(buf + o, p + i, k);
-            o += k;
-            i += k;
-        }
-    }
-    buf[o] = '\0';
-    *outlen = o;
-    return buf;
-}
-
 json_t *sign__json_text(const char *s)
 {
     size_t n = 0;
@@ -543,21 +465,10 @@ json_t *sign__json_text(const char *s)
         return json_null();
     }
     /* Not UTF-8 (a file name's raw bytes): keep the valid parts, show the others as \xNN. */
-    if ((buf = escape_text(s, 0, &n)) == NULL) {
+    if ((buf = sign__text_fix_utf8(s, strlen(s), &n)) == NULL) {
         return NULL;
     }
     j = json_stringn(buf, n);
     free(buf);
     return j;
-}
-
-char *sign_text_safe(const char *s)
-{
-    size_t n = 0;
-    char *buf = escape_text(s != NULL ? s : "", 1, &n);
-
-    if (buf == NULL) {
-        sign__error(SIGN_ENOMEM, "out of memory");
-    }
-    return buf;
 }

@@ -335,7 +335,7 @@ int vfy_index_build(vindex *ix, const vb *bundles, size_t nb)
                 continue;
             }
             ix->by_dig[k].dig = sdig;
-            ix->by_dig[k].base = vfy_base_name(sname);
+            ix->by_dig[k].base = sign__path_base(sname, 0);
             ix->by_dig[k].bi = i;
             k++;
         }
@@ -374,7 +374,7 @@ size_t vfy_index_candidates(vindex *ix, const unsigned char *dig, const char *ar
         return 0;
     }
     key.dig = dig;
-    key.base = vfy_base_name(art);
+    key.base = sign__path_base(art, 0);
     for (size_t i = ix_lower(ix->by_dig, ix->n, &key, cmp_ix_dig); i < ix->n && cmp_ix_dig(&ix->by_dig[i], &key) == 0;
          i++) {
         ix->cand[nc++] = ix->by_dig[i].bi;

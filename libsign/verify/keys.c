@@ -10,17 +10,10 @@
 
 #include "verify_internal.h"
 
-const char *vfy_base_name(const char *s)
-{
-    const char *slash = strrchr(s, '/');
-
-    return slash != NULL ? slash + 1 : s;
-}
-
 /* A subject name names the artifact: equal, or equal last components. */
 int vfy_names_match(const char *subject, const char *artifact)
 {
-    return strcmp(subject, artifact) == 0 || strcmp(vfy_base_name(subject), vfy_base_name(artifact)) == 0;
+    return strcmp(subject, artifact) == 0 || strcmp(sign__path_base(subject, 0), sign__path_base(artifact, 0)) == 0;
 }
 
 int vfy_keyid_eq(const char *a, const char *b)

@@ -288,6 +288,7 @@ static json_t *str_or_null(const char *s)
 
 int sign_verify_result_json(char **out, const sign_verify_result *r)
 {
+    size_t len = 0;
     json_t *root = NULL, *arts = NULL, *checks = NULL;
     int rc = SIGN_ENOMEM;
 
@@ -340,7 +341,11 @@ int sign_verify_result_json(char **out, const sign_verify_result *r)
     if (root == NULL) {
         goto out;
     }
-    rc = sign__json_dump(out, NULL, root, 0);
+    if ((rc = sign__json_dump(out, &len, root, 0)) == 0 && sign__text_json_printable(out, &len) != 0) {
+        free(*out);
+        *out = NULL;
+        rc = SIGN_ENOMEM;
+    }
 out:
     if (rc == SIGN_ENOMEM && *out == NULL) {
         sign__error(SIGN_ENOMEM, "out of memory");

@@ -5,7 +5,9 @@
 #include "internal.h"
 #include "oci.h"
 #include "policy_internal.h"
+#include "path.h"
 #include "sign/x509.h"
+#include "text.h"
 
 /* Entry mismatches reported one by one before they are summarised. */
 #define VERIFY_MAX_ENTRY_CHECKS 1000
@@ -115,7 +117,6 @@ void vfy_index_free(vindex *ix);
 int vfy_index_build(vindex *ix, const vb *bundles, size_t nb);
 size_t vfy_index_candidates(vindex *ix, const unsigned char *dig, const char *art);
 int vfy_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, const size_t *cand, size_t ncand);
-const char *vfy_base_name(const char *s);
 int vfy_names_match(const char *subject, const char *artifact);
 int vfy_keyid_eq(const char *a, const char *b);
 size_t vfy_find_key(const sign_policy *p, const char *keyid);

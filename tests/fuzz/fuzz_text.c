@@ -7,7 +7,11 @@
  *   2 sign_parse_time and sign_format_time (the formatted time parses back)
  *   3 sign_parse_duration
  *   4 sign_policy_glob_match (pattern NUL name)
- *   5 sign_artifact_name_normalise (normalising twice changes nothing)
+ *   5 sign_artifact_name_normalise (normalising twice changes nothing), and on
+ *     the same string util/text and util/path: the escaped form holds nothing
+ *     unsafe and escaping it again changes nothing; sign__path_norm is
+ *     idempotent; a path sign__path_check_write accepts normalises to a
+ *     relative path without ".."; the symlink rule answers 0 or 1
  *   6 sign__json_parse with long plain strings cut out before jansson (from 32
  *     bytes on) against the same parse without cutting: the same verdict and
  *     the same document
@@ -16,6 +20,8 @@
 #include <string.h>
 
 #include "internal.h"
+#include "path.h"
+#include "text.h"
 
 #include "fuzz.h"
 
@@ -166,10 +172,42 @@ static void glob(const uint8_t *data, size_t size)
     free(s);
 }
 
+/* util/text and util/path on any string: the properties the walkers and the CLI rely on. */
+static void text_and_path(const char *s)
+{
+    char *t = sign_text_safe(s), *t2 = t != NULL ? sign_text_safe(t) : NULL, *p = sign__path_norm(s), *p2;
+    int e0, e1;
+
+    if (t == NULL || t2 == NULL || p == NULL) {
+        fuzz_fail("out of memory");
+    }
+    if (sign__text_needs_escape(t, strlen(t)) || strcmp(t, t2) != 0) {
+        fuzz_fail("escaping %s leaves something unsafe or is not stable", t);
+    }
+    if ((p2 = sign__path_norm(p)) == NULL || strcmp(p, p2) != 0) {
+        fuzz_fail("normalising the path %s twice changes it", t);
+    }
+    if (sign__path_check_write(s) == 0 &&
+        (p[0] == '\0' || p[0] == '/' || sign__path_has_dotdot(p, SIGN__PATH_WINDOWS))) {
+        fuzz_fail("%s may be written but normalises to %s", t, p);
+    }
+    e0 = sign__path_link_escapes(s, s, 0, NULL, NULL);
+    e1 = sign__path_link_escapes(s, s, SIGN__LINK_ROOTFS, NULL, NULL);
+    if (e0 < 0 || e0 > 1 || e1 < 0 || e1 > 1 || (e1 && !e0)) {
+        fuzz_fail("symlink rule for %s: %d %d (escaping a root file system must escape an archive)", t, e0, e1);
+    }
+    free(t);
+    free(t2);
+    free(p);
+    free(p2);
+}
+
 static void name(const char *s)
 {
     char *n = NULL, *n2 = NULL;
     int r;
+
+    text_and_path(s);
 
     if ((r = sign_artifact_name_normalise(&n, s)) != 0) {
         fuzz_check_error(r, "sign_artifact_name_normalise");
