@@ -23,7 +23,10 @@ NO_TRUNC_WARN = $(shell $(CC) -Werror -Wno-format-truncation -E -x c /dev/null >
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
         -Wstrict-prototypes -Wmissing-prototypes $(NO_TRUNC_WARN)
 HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2
-ALL_CFLAGS := $(WARN) $(HARDEN) -D_GNU_SOURCE -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/pki -Ilibsign/artifact -Ilibsign/verify $(PKG_CFLAGS) $(CFLAGS)
+# Private headers are included by their bare name ("util.h", "pki.h", "http.h"): one -I per
+# folder of libsign/, names unique across folders; tests/lint/layers.py finds them the same way.
+LIB_INC    := -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/net -Ilibsign/pki -Ilibsign/artifact -Ilibsign/verify
+ALL_CFLAGS := $(WARN) $(HARDEN) -D_GNU_SOURCE $(LIB_INC) $(PKG_CFLAGS) $(CFLAGS)
 
 LIB_SRC  := $(sort $(wildcard libsign/*.c libsign/*/*.c))
 CMD_SRC  := $(sort $(wildcard cmd/signet/*.c))
@@ -237,10 +240,13 @@ LINT_AWK   := FNR == 1 { com = 0 } \
       if (o ~ re) { printf "%s:%d: %s\n", FILENAME, FNR, s; bad = 1 } } \
     END { exit bad }
 # clang parses with the build's warnings (minus gcc-only flags; -Werror is WarningsAsErrors).
-TIDY_FLAGS  = $(filter-out -Werror $(NO_TRUNC_WARN),$(WARN)) -D_GNU_SOURCE -DSIGN_BUILDING -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/pki -Ilibsign/artifact -Ilibsign/verify \
+TIDY_FLAGS  = $(filter-out -Werror $(NO_TRUNC_WARN),$(WARN)) -D_GNU_SOURCE -DSIGN_BUILDING $(LIB_INC) \
               $(PKG_CFLAGS)
 
 lint:
+	@# The layers (docs/architecture.md): util <- net <- pki <- artifact <- formats <- verify <- cmd.
+	python3 tests/lint/layers.py . $(LIB_INC)
+	sh tests/lint/layers_test.sh $(LIB_INC)
 	@# Public headers are self-contained, C99 and C++ clean (extern "C" guards).
 	@for h in include/sign/*.h; do \
 	    printf '#include <sign/%s>\n' "$${h##*/}" | $(CC) -std=c99 -pedantic -Wall -Wextra -Werror -Iinclude -x c -fsyntax-only - || exit 1; \
@@ -253,7 +259,7 @@ lint:
 	clang-format --dry-run --Werror $(LIB_SRC) $(CMD_SRC) $(LINT_HDR)
 	cppcheck -q -j $(LINT_JOBS) --std=c11 --enable=warning,style,performance,portability --inconclusive \
 	    --inline-suppr --suppressions-list=.cppcheck-suppressions --library=posix,gnu,openssl --error-exitcode=1 \
-	    --template='{file}:{line}: {severity}: {message} [{id}]' -D_GNU_SOURCE -DSIGN_BUILDING -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/pki -Ilibsign/artifact -Ilibsign/verify \
+	    --template='{file}:{line}: {severity}: {message} [{id}]' -D_GNU_SOURCE -DSIGN_BUILDING $(LIB_INC) \
 	    $(LIB_SRC) $(CMD_SRC)
 	@echo "clang-tidy (.clang-tidy) on $(words $(LIB_SRC) $(CMD_SRC)) files"
 	@printf '%s\n' $(LIB_SRC) $(CMD_SRC) | xargs -P $(LINT_JOBS) -I {} \

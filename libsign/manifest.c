@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "formats.h"
 
 /* Most subjects read from one statement. */
 #define STATEMENT_MAX_SUBJECTS 100000

@@ -12,8 +12,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "internal.h"
-#include "policy_internal.h"
+#include "pki.h"
+#include "formats.h"
 
 /* Largest certificate or CRL file read while validating a policy. */
 #define POLICY_PEM_MAX (16u * 1024 * 1024)

@@ -2,7 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "sign/signer.h"
+#include "formats.h"
 
 static void free_artifacts(sign_artifact **arts, size_t n)
 {

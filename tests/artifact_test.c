@@ -9,9 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "sign/sign.h"
+#include "formats.h"
 #include "testutil.h"
-#include "zip.h"
+#include "artifact_int.h"
 #include "zipgen.h"
 #include "targen.h"
 

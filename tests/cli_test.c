@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
 #include "sign/sign.h"
+#include "util.h"
 #include "testutil.h"
 
 /* ---- fixture: one temporary directory per test, paths freed at the end ---- */

@@ -5,7 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "sign/sign.h"
+#include "util.h"
 #include "testutil.h"
 
 static char *ev_dir;
@@ -110,7 +111,8 @@ Test(event, verify_event_records_decision_policy_digest_and_failures, .init = ev
     j = ev_parse_line(line);
     cr_assert_str_eq(json_string_value(json_object_get(j, "decision")), "fail");
     cr_assert_str_eq(json_string_value(json_object_get(j, "code")), "DIGEST_MISMATCH");
-    json_array_foreach(json_object_get(j, "checks"), i, c) {
+    json_array_foreach(json_object_get(j, "checks"), i, c)
+    {
         const char *st = json_string_value(json_object_get(c, "status"));
 
         if (strcmp(st, "pass") == 0) {

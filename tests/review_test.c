@@ -6,7 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "sign/sign.h"
+#include "util.h"
 #include "testutil.h"
 #include "zipgen.h"
 
@@ -221,7 +222,8 @@ Test(review, text_safe_escapes_controls_and_invalid_bytes)
     t = sign_text_safe("a\nb\x1b[2J\x7f");
     cr_assert_str_eq(t, "a\\x0ab\\x1b[2J\\x7f", "C0 controls and DEL");
     free(t);
-    t = sign_text_safe("x\xc2\x9b" "1m");
+    t = sign_text_safe("x\xc2\x9b"
+                       "1m");
     cr_assert_str_eq(t, "x\\xc2\\x9b1m", "C1 control (CSI) as its two bytes");
     free(t);
     t = sign_text_safe("\xff\xc0\xaf");

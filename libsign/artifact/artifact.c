@@ -29,8 +29,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "oci.h"
-#include "zip.h"
+#include "artifact_int.h"
 
 /* Ratios are only judged above these many bytes: tiny files compress absurdly well. */
 #define RATIO_FLOOR_ENTRY (64u * 1024)

@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "zip.h"
+#include "artifact_int.h"
 
 static const char *base_name(const char *path)
 {

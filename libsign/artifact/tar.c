@@ -20,7 +20,7 @@
 
 #include <archive.h>
 
-#include "oci.h"
+#include "artifact_int.h"
 
 #define RAW_READ (1024 * 1024)
 /* Ratios are only judged above this many uncompressed bytes. */

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "zip.h"
+#include "artifact_int.h"
 
 /* ---- escaping and UTF-8 ------------------------------------------------------ */
 

@@ -25,7 +25,12 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "internal.h"
+#include "sign/bundle.h"
+#include "sign/digest.h"
+#include "sign/encoding.h"
+#include "sign/envelope.h"
+#include "sign/timestamp.h"
+#include "pki.h"
 
 #define TSA_DEFAULT_TIMEOUT 10
 #define TSA_DEFAULT_MAX_RESPONSE (256u * 1024)

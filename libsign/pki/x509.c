@@ -16,8 +16,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "internal.h"
-#include "x509_internal.h"
+#include "sign/digest.h"
+#include "sign/encoding.h"
+#include "pki.h"
 
 /* Longest passphrase asked for a PKCS#12 file. */
 #define P12_PASS_MAX 1024

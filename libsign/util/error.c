@@ -5,7 +5,7 @@
 
 #include <openssl/err.h>
 
-#include "internal.h"
+#include "util.h"
 
 static _Thread_local char last_error[1024];
 

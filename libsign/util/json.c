@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "util.h"
 
 /*
  * Long strings. jansson lexes a string one byte at a time through two buffers,

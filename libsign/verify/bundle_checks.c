@@ -9,6 +9,7 @@
 
 #include <openssl/crypto.h>
 
+#include "pki.h"
 #include "verify_internal.h"
 
 /*

@@ -2,9 +2,9 @@
 #ifndef SIGN_VERIFY_INTERNAL_H
 #define SIGN_VERIFY_INTERNAL_H
 
-#include "internal.h"
-#include "oci.h"
-#include "policy_internal.h"
+#include "artifact_int.h"
+#include "formats.h"
+#include "sign/verify.h"
 #include "sign/x509.h"
 
 /* Entry mismatches reported one by one before they are summarised. */

@@ -15,8 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "sign/sign.h"
 
+#include "util.h"
 #include "fuzz.h"
 
 /* A NUL-terminated copy (the string parsers take C strings). */
