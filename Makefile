@@ -252,6 +252,8 @@ lint:
 	    printf '#include <sign/%s>\n' "$${h##*/}" | $(CC) -std=c99 -pedantic -Wall -Wextra -Werror -Iinclude -x c -fsyntax-only - || exit 1; \
 	    printf '#include <sign/%s>\n' "$${h##*/}" | c++ -std=c++11 -Wall -Wextra -Werror -Iinclude -x c++ -fsyntax-only - || exit 1; \
 	done
+	$(CC) -std=c99 -pedantic -Wall -Wextra -Werror -Iinclude -fsyntax-only tests/lint/inits.c
+	c++ -std=c++11 -Wall -Wextra -Wno-missing-field-initializers -Werror -Iinclude -x c++ -fsyntax-only tests/lint/inits.c
 	@awk -v re='$(call lint_re,$(LINT_BANNED))' '$(LINT_AWK)' $(LIB_SRC) $(CMD_SRC) $(LINT_HDR) || \
 	    { echo "lint: banned function (see LINT_BANNED in the Makefile)"; exit 1; }
 	@awk -v re='$(call lint_re,$(LINT_BANNED_LIB))' '$(LINT_AWK)' $(LIB_SRC) $(wildcard libsign/*.h libsign/*/*.h include/sign/*.h) || \

@@ -854,6 +854,7 @@ int sign_policy_load(sign_policy **out, const char *path, const sign_limits *lim
     size_t len = 0;
     char *dir = NULL;
     const char *slash;
+    sign_limits lim;
     int r;
 
     *out = NULL;
@@ -861,7 +862,7 @@ int sign_policy_load(sign_policy **out, const char *path, const sign_limits *lim
         return sign__error(SIGN_EINVAL, "policy: no path");
     }
     /* The bytes are kept for the digest that audit events record: which policy decided. */
-    if ((r = sign__read_file(&text, &len, path, sign__limits(limits)->json_max_bytes)) != 0 ||
+    if ((r = sign__limits(&lim, limits)) != 0 || (r = sign__read_file(&text, &len, path, lim.json_max_bytes)) != 0 ||
         (r = sign__json_parse(&root, text, len, limits, path)) != 0 ||
         (r = sign_digest_buffer(sha256, sizeof(sha256), NULL, SIGN_DIGEST_SHA256, text, len)) != 0) {
         goto out;

@@ -1013,11 +1013,16 @@ Test(redteam, cli_at_epoch_is_not_now)
 
     tu_write_str(pol, "{\"version\":1,\"keys\":[{\"name\":\"a\",\"public_key\":\"a.pub\","
                       "\"not_before\":\"2026-01-01T00:00:00Z\"}]}");
-    /* 1970-01-01T00:00:00Z is before not_before; it must not be read as "now". */
-    cr_assert_neq(rt_cli("signet", "verify", "-p", pol, "--at", "1970-01-01T00:00:00Z", art, NULL), 0, "%s", rt_out);
+    /* 1970-01-01T00:00:00Z is before not_before; it must not be read as "now" (KEY_NOT_YET_VALID: 6). */
+    cr_assert_eq(rt_cli("signet", "verify", "-p", pol, "--at", "1970-01-01T00:00:00Z", art, NULL), 6, "%s", rt_out);
     cr_assert_eq(rt_cli("signet", "verify", "-p", pol, "--at", "1969-12-31T23:59:59Z", art, NULL), 6, "%s", rt_err);
     cr_assert_eq(rt_cli("signet", "verify", "-p", pol, "--at", "9999-12-31T23:59:59Z", art, NULL), 0, "%s", rt_err);
     cr_assert_eq(rt_cli("signet", "verify", "-p", pol, "--at", "2026-02-30T00:00:00Z", art, NULL), 2, "%s", rt_err);
+    /* A key valid only around the epoch: judged at the epoch itself it passes, now it has expired. */
+    tu_write_str(pol, "{\"version\":1,\"keys\":[{\"name\":\"a\",\"public_key\":\"a.pub\","
+                      "\"not_before\":\"1969-12-31T00:00:00Z\",\"not_after\":\"1970-01-02T00:00:00Z\"}]}");
+    cr_assert_eq(rt_cli("signet", "verify", "-p", pol, "--at", "1970-01-01T00:00:00Z", art, NULL), 0, "%s", rt_err);
+    cr_assert_eq(rt_cli("signet", "verify", "-p", pol, art, NULL), 6, "%s", rt_err);
     free(art);
     free(b);
     free(pol);

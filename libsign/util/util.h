@@ -36,8 +36,21 @@ static inline bool sign__mul(size_t *out, size_t a, size_t b)
     return !__builtin_mul_overflow(a, b, out);
 }
 
-/* Effective limits: l, or the defaults when l is NULL. */
-const sign_limits *sign__limits(const sign_limits *l);
+/*
+ * The one version check of every options struct (and sign_limits): versions 1
+ * to current are accepted, so a caller built against an older header keeps
+ * working (the fields it does not have take their defaults); 0 (a struct that
+ * was never initialised) and a version above current (a header newer than
+ * this library) are SIGN_EINVAL, the message naming the struct (what).
+ */
+int sign__check_version(unsigned int version, unsigned int current, const char *what);
+
+/*
+ * The effective limits into *buf: the defaults when l is NULL, else l with
+ * each zero field replaced by its default. Returns 0, or SIGN_EINVAL for an
+ * unknown l->version.
+ */
+int sign__limits(sign_limits *buf, const sign_limits *l);
 
 /* Read a whole regular file of at most max bytes. *out is NUL-terminated (not counted). */
 int sign__read_file(unsigned char **out, size_t *outlen, const char *path, size_t max);

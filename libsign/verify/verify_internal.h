@@ -60,8 +60,10 @@ typedef struct vb {
 typedef struct vctx {
     const sign_policy *policy;
     const sign_verify_options *opts;
-    const sign_limits *limits;
+    const sign_limits *limits; /* &limits_buf: the caller's with defaults filled in */
+    sign_limits limits_buf;
     sign_verify_result *res;
+    int has_at; /* judging at a time the caller gave (SIGN_VERIFY_AT or at != 0), not now */
     int64_t at;
     int entries;
     const char *tree;            /* --tree DIR, or NULL */
