@@ -39,7 +39,7 @@ MANPAGES := $(wildcard docs/man/*.1)
 
 .PHONY: all lib test test-unit test-san test-e2e test-libuse test-interop demo bench fuzz lint \
         install uninstall clean deps check-deps
-.PHONY: fuzz-replay fuzz-clean
+.PHONY: fuzz-replay fuzz-clean test-abi symbols
 .PHONY: test-torture
 
 all: $(B)/signet $(B)/libsign.a $(B)/libsign.so.$(VERSION)
@@ -100,6 +100,18 @@ test: deps
 test-unit: all $(B)/signet-tests $(B)/signet-tsa-test-server
 	SIGNET_BIN=$(CURDIR)/$(B)/signet SIGNET_SRC=$(CURDIR) $(B)/signet-tests --jobs 2
 	$(MAKE) fuzz-replay
+	$(MAKE) test-abi
+
+# A caller built against the options layouts of libsign 0.1 (tests/abi/old_callers.c), run
+# with this libsign.so; its old structs sit in exact-size heap blocks, so under test-san an
+# over-read of a field the caller does not have is caught.
+$(B)/abi/old-callers: tests/abi/old_callers.c $(B)/libsign.so.$(VERSION)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -Werror -Iinclude $(CFLAGS) $(LDFLAGS) -o $@ $< -L$(B) -lsign
+
+test-abi: $(B)/abi/old-callers
+	rm -rf $(B)/abi/work && mkdir -p $(B)/abi/work
+	LD_LIBRARY_PATH=$(CURDIR)/$(B) $(B)/abi/old-callers $(B)/abi/work
 
 test-san:
 	$(MAKE) B=$(SAN_B) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
@@ -109,6 +121,9 @@ test-san:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    $(MAKE) B=$(SAN_B) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" fuzz-replay
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    $(MAKE) B=$(SAN_B) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    LDFLAGS="-fsanitize=address,undefined" test-abi
 
 # A program outside the tree, built only through pkg-config against an installed libsign.
 test-libuse: all
@@ -243,7 +258,16 @@ LINT_AWK   := FNR == 1 { com = 0 } \
 TIDY_FLAGS  = $(filter-out -Werror $(NO_TRUNC_WARN),$(WARN)) -D_GNU_SOURCE -DSIGN_BUILDING $(LIB_INC) \
               $(PKG_CFLAGS)
 
-lint:
+# The exports of libsign.so, committed in tests/abi/symbols.txt and compared by `make lint`.
+# After an intended change of the public API: `make symbols`, and commit the list with it.
+SYMBOLS := tests/abi/symbols.txt
+
+symbols: $(B)/libsign.so.$(VERSION)
+	sh tests/abi/symbols.sh list $< > $(SYMBOLS)
+
+lint: $(B)/libsign.so.$(VERSION)
+	sh tests/abi/symbols.sh check $(B)/libsign.so.$(VERSION) $(SYMBOLS)
+	sh tests/abi/symbols_test.sh $(B)/libsign.so.$(VERSION) $(SYMBOLS)
 	@# The layers (docs/architecture.md): util <- net <- pki <- artifact <- formats <- verify <- cmd.
 	python3 tests/lint/layers.py . $(LIB_INC)
 	sh tests/lint/layers_test.sh $(LIB_INC)
