@@ -1,5 +1,10 @@
 # signet — GNU make build. See README.md.
-VERSION      := 0.1.0
+# The version is kept in one place, SIGN_VERSION_STRING in include/sign/common.h (what the
+# library and `signet --version` report); the build reads it from there.
+VERSION      := $(shell sed -n 's/^\#define SIGN_VERSION_STRING "\([^"]*\)"$$/\1/p' include/sign/common.h)
+ifeq ($(VERSION),)
+$(error cannot read SIGN_VERSION_STRING from include/sign/common.h)
+endif
 SOVERSION    := 0
 PREFIX       ?= /usr/local
 BINDIR       ?= $(PREFIX)/bin
@@ -35,6 +40,9 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 CMD_OBJ  := $(CMD_SRC:%.c=$(B)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(B)/%.o)
 HEADERS  := $(wildcard include/sign/*.h libsign/*.h libsign/*/*.h cmd/signet/*.h tests/*.h)
+# Each object depends on the headers it includes, as the compiler lists them (-MMD -MP: .d files
+# beside the objects, a phony target per header so a removed header does not stop the build).
+DEPFLAGS  = -MMD -MP
 MANPAGES := $(wildcard docs/man/*.1)
 
 .PHONY: all lib test test-unit test-san test-e2e test-libuse test-interop demo bench fuzz lint \
@@ -47,9 +55,11 @@ all: $(B)/signet $(B)/libsign.a $(B)/libsign.so.$(VERSION)
 check-deps:
 	@pkg-config --exists $(DEPS) || { echo "signet: missing build dependencies; run '.ci/deps' as root or install: libssl-dev libarchive-dev libjansson-dev pkg-config" >&2; exit 1; }
 
-$(B)/%.o: %.c $(HEADERS) | check-deps
+$(B)/%.o: %.c | check-deps
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DSIGN_BUILDING -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -fPIC -fvisibility=hidden -DSIGN_BUILDING -c $< -o $@
+
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 
 $(B)/libsign.a: $(LIB_OBJ)
 	rm -f $@
@@ -268,6 +278,9 @@ symbols: $(B)/libsign.so.$(VERSION)
 lint: $(B)/libsign.so.$(VERSION)
 	sh tests/abi/symbols.sh check $(B)/libsign.so.$(VERSION) $(SYMBOLS)
 	sh tests/abi/symbols_test.sh $(B)/libsign.so.$(VERSION) $(SYMBOLS)
+	@# The man pages name the version of include/sign/common.h.
+	@bad=$$(grep -L '^\.TH .* "signet $(VERSION)"' $(MANPAGES)); \
+	    [ -z "$$bad" ] || { echo "lint: not \"signet $(VERSION)\" in the .TH line of: $$bad"; exit 1; }
 	@# The layers (docs/architecture.md): util <- net <- pki <- artifact <- formats <- verify <- cmd.
 	python3 tests/lint/layers.py . $(LIB_INC)
 	sh tests/lint/layers_test.sh $(LIB_INC)
