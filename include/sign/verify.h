@@ -38,9 +38,10 @@ typedef struct sign_check {
 #define SIGN_VERIFY_ENTRIES 0x1u    /* re-hash every archive entry and compare with the manifest */
 #define SIGN_VERIFY_ALL_IMAGES 0x2u /* OCI layouts: the whole index (as signed with --all) */
 #define SIGN_VERIFY_FETCH_CRL                                                                                        \
-    0x4u                    /* fetch CRLs from certificates' distribution points (http://); see                      \
-                               crl_cache_dir. Without it nothing touches the network. */
-#define SIGN_VERIFY_AT 0x8u /* version 4: judge at opts->at, also when it is 0 (the epoch) */
+    0x4u /* fetch CRLs from certificates' distribution points (http://); see                                         \
+            crl_cache_dir. Without it nothing touches the network. */
+/* Version 4: judge at opts->at, also when it is 0 (the epoch). A high bit, apart from the check flags. */
+#define SIGN_VERIFY_AT 0x100u
 
 typedef struct sign_verify_options {
     unsigned int version;
