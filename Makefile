@@ -1,5 +1,10 @@
 # signet — GNU make build. See README.md.
-VERSION      := 0.1.0
+# The version is kept in one place, SIGN_VERSION_STRING in include/sign/common.h (what the
+# library and `signet --version` report); the build reads it from there.
+VERSION      := $(shell sed -n 's/^\#define SIGN_VERSION_STRING "\([^"]*\)"$$/\1/p' include/sign/common.h)
+ifeq ($(VERSION),)
+$(error cannot read SIGN_VERSION_STRING from include/sign/common.h)
+endif
 SOVERSION    := 0
 PREFIX       ?= /usr/local
 BINDIR       ?= $(PREFIX)/bin
@@ -23,7 +28,10 @@ NO_TRUNC_WARN = $(shell $(CC) -Werror -Wno-format-truncation -E -x c /dev/null >
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
         -Wstrict-prototypes -Wmissing-prototypes $(NO_TRUNC_WARN)
 HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2
-ALL_CFLAGS := $(WARN) $(HARDEN) -D_GNU_SOURCE -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/pki -Ilibsign/artifact -Ilibsign/verify -Ilibsign/git $(PKG_CFLAGS) $(CFLAGS)
+# Private headers are included by their bare name ("util.h", "pki.h", "http.h"): one -I per
+# folder of libsign/, names unique across folders; tests/lint/layers.py finds them the same way.
+LIB_INC    := -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/net -Ilibsign/pki -Ilibsign/artifact -Ilibsign/verify -Ilibsign/git
+ALL_CFLAGS := $(WARN) $(HARDEN) -D_GNU_SOURCE $(LIB_INC) $(PKG_CFLAGS) $(CFLAGS)
 
 LIB_SRC  := $(sort $(wildcard libsign/*.c libsign/*/*.c))
 CMD_SRC  := $(sort $(wildcard cmd/signet/*.c))
@@ -32,11 +40,14 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 CMD_OBJ  := $(CMD_SRC:%.c=$(B)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(B)/%.o)
 HEADERS  := $(wildcard include/sign/*.h libsign/*.h libsign/*/*.h cmd/signet/*.h tests/*.h)
+# Each object depends on the headers it includes, as the compiler lists them (-MMD -MP: .d files
+# beside the objects, a phony target per header so a removed header does not stop the build).
+DEPFLAGS  = -MMD -MP
 MANPAGES := $(wildcard docs/man/*.1)
 
 .PHONY: all lib test test-unit test-san test-e2e test-libuse test-interop demo bench fuzz lint \
         install uninstall clean deps check-deps
-.PHONY: fuzz-replay fuzz-clean
+.PHONY: fuzz-replay fuzz-clean test-abi symbols
 .PHONY: test-torture
 
 all: $(B)/signet $(B)/libsign.a $(B)/libsign.so.$(VERSION)
@@ -44,9 +55,11 @@ all: $(B)/signet $(B)/libsign.a $(B)/libsign.so.$(VERSION)
 check-deps:
 	@pkg-config --exists $(DEPS) || { echo "signet: missing build dependencies; run '.ci/deps' as root or install: libssl-dev libarchive-dev libjansson-dev libgit2-dev pkg-config" >&2; exit 1; }
 
-$(B)/%.o: %.c $(HEADERS) | check-deps
+$(B)/%.o: %.c | check-deps
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DSIGN_BUILDING -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -fPIC -fvisibility=hidden -DSIGN_BUILDING -c $< -o $@
+
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 
 $(B)/libsign.a: $(LIB_OBJ)
 	rm -f $@
@@ -97,6 +110,18 @@ test: deps
 test-unit: all $(B)/signet-tests $(B)/signet-tsa-test-server
 	SIGNET_BIN=$(CURDIR)/$(B)/signet SIGNET_SRC=$(CURDIR) $(B)/signet-tests --jobs 2
 	$(MAKE) fuzz-replay
+	$(MAKE) test-abi
+
+# A caller built against the options layouts of libsign 0.1 (tests/abi/old_callers.c), run
+# with this libsign.so; its old structs sit in exact-size heap blocks, so under test-san an
+# over-read of a field the caller does not have is caught.
+$(B)/abi/old-callers: tests/abi/old_callers.c $(B)/libsign.so.$(VERSION)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -Werror -Iinclude $(CFLAGS) $(LDFLAGS) -o $@ $< -L$(B) -lsign
+
+test-abi: $(B)/abi/old-callers
+	rm -rf $(B)/abi/work && mkdir -p $(B)/abi/work
+	LD_LIBRARY_PATH=$(CURDIR)/$(B) $(B)/abi/old-callers $(B)/abi/work
 
 test-san:
 	$(MAKE) B=$(SAN_B) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
@@ -106,6 +131,9 @@ test-san:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    $(MAKE) B=$(SAN_B) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" fuzz-replay
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    $(MAKE) B=$(SAN_B) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    LDFLAGS="-fsanitize=address,undefined" test-abi
 
 # A program outside the tree, built only through pkg-config against an installed libsign.
 test-libuse: all
@@ -237,15 +265,32 @@ LINT_AWK   := FNR == 1 { com = 0 } \
       if (o ~ re) { printf "%s:%d: %s\n", FILENAME, FNR, s; bad = 1 } } \
     END { exit bad }
 # clang parses with the build's warnings (minus gcc-only flags; -Werror is WarningsAsErrors).
-TIDY_FLAGS  = $(filter-out -Werror $(NO_TRUNC_WARN),$(WARN)) -D_GNU_SOURCE -DSIGN_BUILDING -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/pki -Ilibsign/artifact -Ilibsign/verify -Ilibsign/git \
+TIDY_FLAGS  = $(filter-out -Werror $(NO_TRUNC_WARN),$(WARN)) -D_GNU_SOURCE -DSIGN_BUILDING $(LIB_INC) \
               $(PKG_CFLAGS)
 
-lint:
+# The exports of libsign.so, committed in tests/abi/symbols.txt and compared by `make lint`.
+# After an intended change of the public API: `make symbols`, and commit the list with it.
+SYMBOLS := tests/abi/symbols.txt
+
+symbols: $(B)/libsign.so.$(VERSION)
+	sh tests/abi/symbols.sh list $< > $(SYMBOLS)
+
+lint: $(B)/libsign.so.$(VERSION)
+	sh tests/abi/symbols.sh check $(B)/libsign.so.$(VERSION) $(SYMBOLS)
+	sh tests/abi/symbols_test.sh $(B)/libsign.so.$(VERSION) $(SYMBOLS)
+	@# The man pages name the version of include/sign/common.h.
+	@bad=$$(grep -L '^\.TH .* "signet $(VERSION)"' $(MANPAGES)); \
+	    [ -z "$$bad" ] || { echo "lint: not \"signet $(VERSION)\" in the .TH line of: $$bad"; exit 1; }
+	@# The layers (docs/architecture.md): util <- net <- pki <- artifact <- formats <- verify <- cmd.
+	python3 tests/lint/layers.py . $(LIB_INC)
+	sh tests/lint/layers_test.sh $(LIB_INC)
 	@# Public headers are self-contained, C99 and C++ clean (extern "C" guards).
 	@for h in include/sign/*.h; do \
 	    printf '#include <sign/%s>\n' "$${h##*/}" | $(CC) -std=c99 -pedantic -Wall -Wextra -Werror -Iinclude -x c -fsyntax-only - || exit 1; \
 	    printf '#include <sign/%s>\n' "$${h##*/}" | c++ -std=c++11 -Wall -Wextra -Werror -Iinclude -x c++ -fsyntax-only - || exit 1; \
 	done
+	$(CC) -std=c99 -pedantic -Wall -Wextra -Werror -Iinclude -fsyntax-only tests/lint/inits.c
+	c++ -std=c++11 -Wall -Wextra -Wno-missing-field-initializers -Werror -Iinclude -x c++ -fsyntax-only tests/lint/inits.c
 	@awk -v re='$(call lint_re,$(LINT_BANNED))' '$(LINT_AWK)' $(LIB_SRC) $(CMD_SRC) $(LINT_HDR) || \
 	    { echo "lint: banned function (see LINT_BANNED in the Makefile)"; exit 1; }
 	@awk -v re='$(call lint_re,$(LINT_BANNED_LIB))' '$(LINT_AWK)' $(LIB_SRC) $(wildcard libsign/*.h libsign/*/*.h include/sign/*.h) || \
@@ -253,7 +298,7 @@ lint:
 	clang-format --dry-run --Werror $(LIB_SRC) $(CMD_SRC) $(LINT_HDR)
 	cppcheck -q -j $(LINT_JOBS) --std=c11 --enable=warning,style,performance,portability --inconclusive \
 	    --inline-suppr --suppressions-list=.cppcheck-suppressions --library=posix,gnu,openssl --error-exitcode=1 \
-	    --template='{file}:{line}: {severity}: {message} [{id}]' -D_GNU_SOURCE -DSIGN_BUILDING -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/pki -Ilibsign/artifact -Ilibsign/verify -Ilibsign/git \
+	    --template='{file}:{line}: {severity}: {message} [{id}]' -D_GNU_SOURCE -DSIGN_BUILDING $(LIB_INC) \
 	    $(LIB_SRC) $(CMD_SRC)
 	@echo "clang-tidy (.clang-tidy) on $(words $(LIB_SRC) $(CMD_SRC)) files"
 	@printf '%s\n' $(LIB_SRC) $(CMD_SRC) | xargs -P $(LINT_JOBS) -I {} \

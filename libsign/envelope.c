@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "formats.h"
 
 typedef struct dsse_sig {
     char *keyid;

@@ -2,7 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "sign/event.h"
+#include "sign/verify.h"
+#include "formats.h"
 #include "text.h"
 
 static json_t *time_string(int64_t t)

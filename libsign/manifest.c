@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "formats.h"
 
 /* Most subjects read from one statement. */
 #define STATEMENT_MAX_SUBJECTS 100000
@@ -274,6 +274,10 @@ static int build_root(json_t **out, sign_artifact *const *artifacts, size_t n, c
     int r = SIGN_ENOMEM;
 
     *out = NULL;
+    if (opts != NULL &&
+        (r = sign__check_version(opts->version, SIGN_MANIFEST_OPTIONS_VERSION, "sign_manifest_options")) != 0) {
+        return r;
+    }
     if (n == 0) {
         return sign__error(SIGN_EINVAL, "no artifacts to put in the statement");
     }
@@ -355,6 +359,13 @@ out:
     json_decref(arts);
     json_decref(pred);
     return r;
+}
+
+/* The same as SIGN_MANIFEST_OPTIONS_INIT: the version, every other byte zero. */
+void sign_manifest_options_init(sign_manifest_options *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->version = SIGN_MANIFEST_OPTIONS_VERSION;
 }
 
 int sign_statement_build(sign_statement **out, sign_artifact *const *artifacts, size_t n,

@@ -12,9 +12,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "internal.h"
+#include "pki.h"
+#include "formats.h"
 #include "path.h"
-#include "policy_internal.h"
 
 /* Largest certificate or CRL file read while validating a policy. */
 #define POLICY_PEM_MAX (16u * 1024 * 1024)
@@ -880,6 +880,7 @@ int sign_policy_load(sign_policy **out, const char *path, const sign_limits *lim
     size_t len = 0;
     char *dir = NULL;
     const char *slash;
+    sign_limits lim;
     int r;
 
     *out = NULL;
@@ -887,7 +888,7 @@ int sign_policy_load(sign_policy **out, const char *path, const sign_limits *lim
         return sign__error(SIGN_EINVAL, "policy: no path");
     }
     /* The bytes are kept for the digest that audit events record: which policy decided. */
-    if ((r = sign__read_file(&text, &len, path, sign__limits(limits)->json_max_bytes)) != 0 ||
+    if ((r = sign__limits(&lim, limits)) != 0 || (r = sign__read_file(&text, &len, path, lim.json_max_bytes)) != 0 ||
         (r = sign__json_parse(&root, text, len, limits, path)) != 0 ||
         (r = sign_digest_buffer(sha256, sizeof(sha256), NULL, SIGN_DIGEST_SHA256, text, len)) != 0) {
         goto out;

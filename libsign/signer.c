@@ -2,7 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "sign/signer.h"
+#include "formats.h"
 
 static void free_artifacts(sign_artifact **arts, size_t n)
 {
@@ -22,8 +23,11 @@ static int scan_all(sign_artifact ***out, const sign_sign_options *opts)
     int r;
 
     *out = NULL;
-    if (opts == NULL || opts->version < 1 || opts->version > SIGN_SIGN_OPTIONS_VERSION) {
-        return sign__error(SIGN_EINVAL, "sign options: unknown version");
+    if (opts == NULL) {
+        return sign__error(SIGN_EINVAL, "sign: no options");
+    }
+    if ((r = sign__check_version(opts->version, SIGN_SIGN_OPTIONS_VERSION, "sign_sign_options")) != 0) {
+        return r;
     }
     if (opts->nartifacts == 0 || opts->artifacts == NULL) {
         return sign__error(SIGN_EINVAL, "no artifacts given");
@@ -180,6 +184,13 @@ out:
     return r;
 }
 
+/* The same as SIGN_SIGN_OPTIONS_INIT: the version, every other byte zero. */
+void sign_sign_options_init(sign_sign_options *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->version = SIGN_SIGN_OPTIONS_VERSION;
+}
+
 int sign_sign(sign_bundle **out_bundle, sign_artifact ***out_artifacts, const sign_sign_options *opts)
 {
     sign_manifest_options mo = SIGN_MANIFEST_OPTIONS_INIT;
@@ -195,8 +206,11 @@ int sign_sign(sign_bundle **out_bundle, sign_artifact ***out_artifacts, const si
     if (out_artifacts != NULL) {
         *out_artifacts = NULL;
     }
-    if (opts == NULL || opts->version < 1 || opts->version > SIGN_SIGN_OPTIONS_VERSION) {
-        return sign__error(SIGN_EINVAL, "sign options: unknown version");
+    if (opts == NULL) {
+        return sign__error(SIGN_EINVAL, "sign: no options");
+    }
+    if ((r = sign__check_version(opts->version, SIGN_SIGN_OPTIONS_VERSION, "sign_sign_options")) != 0) {
+        return r;
     }
     if (opts->key == NULL || !sign_key_has_private(opts->key)) {
         return sign__error(SIGN_EINVAL, "signing needs a private key");

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "sign/sign.h"
+#include "util.h"
 
 static long al_seen, al_fail_at;
 

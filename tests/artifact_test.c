@@ -9,9 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "sign/sign.h"
+#include "formats.h"
 #include "testutil.h"
-#include "zip.h"
+#include "artifact_int.h"
 #include "zipgen.h"
 #include "targen.h"
 
@@ -1737,4 +1738,45 @@ Test(artifact, statement_payload_refuses_what_jansson_refuses)
     tu_rmtree(dir);
     free(dir);
     free(tp);
+}
+
+/*
+ * A hidden local header whose "version needed to extract" is 0x00ff: libarchive's
+ * streaming reader (checked with archive_read_support_format_zip_streamable)
+ * and Java ignore that field and extract the file, so it must not hide it.
+ */
+Test(artifact, hidden_entry_with_any_version_needed_is_found)
+{
+    zg_entry e[] = {{.name = "a.txt", .data = "abc", .len = 3},
+                    {.name = "hidden.sh", .data = "rm -rf /", .len = 8, .omit_from_cd = 1},
+                    {.name = "b.txt", .data = "def", .len = 3}};
+    sign_artifact_options opts = SIGN_ARTIFACT_OPTIONS_INIT;
+    unsigned char *z = NULL, *h;
+    size_t zl = 0, found = 0;
+    sign_artifact *a = NULL;
+    char *dir = tu_mkdtemp(), *p = tu_path(dir, "t.zip");
+
+    cr_assert_eq(zg_build(&z, &zl, e, 3, NULL), 0);
+    h = memmem(z + 4, zl - 4, "PK\x03\x04", 4);
+    cr_assert_not_null(h);
+    cr_assert_eq(memcmp(h + 30, "hidden.sh", 9), 0);
+    h[4] = 0xff;
+    h[5] = 0x00;
+    tu_write(p, z, zl);
+    cr_assert_eq(sign_artifact_scan(&a, p, "t.zip", &opts), 0, "%s", sign_error_last());
+    for (size_t i = 0; i < sign_artifact_finding_count(a); i++) {
+        const sign_finding *f = sign_artifact_finding(a, i);
+
+        if (strcmp(f->id, "zip-hidden-entry") == 0) {
+            cr_assert_eq(f->severity, SIGN_SEVERITY_DANGER);
+            cr_assert_str_eq(f->path, "hidden.sh");
+            found++;
+        }
+    }
+    cr_assert_eq(found, 1, "the hidden entry was not reported");
+    sign_artifact_free(a);
+    free(z);
+    tu_rmtree(dir);
+    free(dir);
+    free(p);
 }

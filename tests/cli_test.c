@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
 #include "sign/sign.h"
+#include "util.h"
 #include "testutil.h"
 
 /* ---- fixture: one temporary directory per test, paths freed at the end ---- */
@@ -818,4 +818,88 @@ Test(cli, inspect_bundle_that_names_no_key, .init = cli_setup, .fini = cli_teard
     cr_assert_eq(RUN("verify", "-p", cp("policy.json"), "-b", cp("nokey.json"), cp("app-1.0.zip")), 0,
                  "verify finds the key among the policy's: %s", cli_err);
     cli_free_output();
+}
+
+/* Sign art into bun with a fresh key and write pol trusting it. */
+static void cli_signed_lib(const char *art, const char *bun, const char *pol)
+{
+    sign_key *k = NULL;
+    sign_sign_options o = SIGN_SIGN_OPTIONS_INIT;
+    const char *paths[] = {art};
+    sign_bundle *b = NULL;
+    char *pub = tu_path(cli_dir, "k.pub");
+
+    tu_write_str(art, "payload\n");
+    cr_assert_eq(sign_key_generate(&k, SIGN_KEY_ED25519, 0), 0);
+    cr_assert_eq(sign_key_write_public(k, pub), 0);
+    tu_write_str(pol, "{\"version\":1,\"keys\":[{\"name\":\"rel\",\"public_key\":\"k.pub\"}]}");
+    o.key = k;
+    o.artifacts = paths;
+    o.nartifacts = 1;
+    o.output = bun;
+    cr_assert_eq(sign_sign(&b, NULL, &o), 0, "%s", sign_error_last());
+    sign_bundle_free(b);
+    sign_key_free(k);
+    free(pub);
+}
+
+/* inspect shows a bundle it has not verified: its strings must not drive the terminal or forge lines. */
+Test(cli, inspect_neutralises_hostile_bundle_text, .init = cli_setup, .fini = cli_teardown)
+{
+    char *art = tu_path(cli_dir, "a.txt"), *bun = tu_path(cli_dir, "a.json"), *pol = tu_path(cli_dir, "p.json");
+    char *evil = tu_path(cli_dir, "evil.json"), *odd = tu_path(cli_dir, "b\xff.json");
+    char *text, *payload = NULL, *b64 = NULL, *out = NULL, *err = NULL;
+    unsigned char *raw = NULL;
+    size_t n = 0;
+    json_t *j, *st, *env;
+
+    cli_signed_lib(art, bun, pol);
+    text = tu_read(bun, NULL);
+    j = json_loads(text, 0, NULL);
+    env = json_object_get(j, "dsseEnvelope");
+    {
+        const char *p = json_string_value(json_object_get(env, "payload"));
+        cr_assert_eq(sign__b64_decode(&raw, &n, p, strlen(p)), 0);
+    }
+    st = json_loadb((const char *)raw, n, 0, NULL);
+    json_object_set_new(json_array_get(json_object_get(st, "subject"), 0), "name",
+                        json_string("evil\x1b[2J\nverified: everything"));
+    payload = json_dumps(st, JSON_COMPACT);
+    cr_assert_eq(sign__b64_encode(&b64, (const unsigned char *)payload, strlen(payload)), 0);
+    json_object_set_new(env, "payload", json_string(b64));
+    cr_assert_eq(json_dump_file(j, evil, 0), 0);
+    cr_assert_eq(json_dump_file(j, odd, 0), 0);
+    {
+        const char *argv[] = {"signet", "inspect", evil, NULL};
+        cr_assert_eq(tu_run(&out, &err, NULL, argv), 0, "%s", err);
+        cr_assert_null(strchr(out, '\x1b'), "no terminal escape reaches the screen: %s", out);
+        cr_assert_null(strstr(out, "\nverified: everything"), "no forged line: %s", out);
+        cr_assert_not_null(strstr(out, "evil\\x1b[2J\\x0averified: everything"), "%s", out);
+        free(out);
+        free(err);
+    }
+    {
+        const char *argv[] = {"signet", "inspect", "--json", odd, NULL};
+        json_t *o;
+
+        cr_assert_eq(tu_run(&out, &err, NULL, argv), 0, "%s", err);
+        o = json_loads(out, 0, NULL);
+        cr_assert_not_null(o, "%s", out);
+        cr_assert_not_null(json_object_get(o, "bundle"), "a path that is not UTF-8 is still named");
+        cr_assert_not_null(strstr(json_string_value(json_object_get(o, "bundle")), "b\\xff.json"));
+        json_decref(o);
+        free(out);
+        free(err);
+    }
+    json_decref(st);
+    json_decref(j);
+    free(raw);
+    free(payload);
+    free(b64);
+    free(text);
+    free(art);
+    free(bun);
+    free(pol);
+    free(evil);
+    free(odd);
 }

@@ -793,7 +793,7 @@ Test(crlfetch, version_1_options_still_accepted, .init = cf_setup, .fini = cf_te
     cr_assert_eq(sign_x509_verify(&res, chain, &t, (const sign_x509_verify_options *)(const void *)&v1), 0, "%s",
                  res.message);
     cr_assert_eq(atomic_load(&cf_srv.connections), 0);
-    bad.version = 3;
+    bad.version = SIGN_X509_VERIFY_OPTIONS_VERSION + 1;
     cr_assert_eq(sign_x509_verify(&res, chain, &t, &bad), SIGN_EINVAL);
     sign_x509_certs_free(chain);
     sign_x509_certs_free(roots);

@@ -3,7 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "sign/sign.h"
+#include "util.h"
 #include "testutil.h"
 
 Test(envelope, pae_spec_vector)
@@ -57,14 +58,16 @@ Test(envelope, sign_verify_roundtrip_and_tampering)
         cr_assert_eq(sign__b64_encode(&b64, sig, slen), 0);
         doc = malloc(cap);
         /* payloadType swapped, payload identical */
-        snprintf(doc, cap, "{\"payload\":\"eyJhIjoxfQ==\",\"payloadType\":\"text/plain\",\"signatures\":[{\"sig\":\"%s\"}]}",
+        snprintf(doc, cap,
+                 "{\"payload\":\"eyJhIjoxfQ==\",\"payloadType\":\"text/plain\",\"signatures\":[{\"sig\":\"%s\"}]}",
                  b64);
         cr_assert_eq(sign_envelope_parse(&p, doc, strlen(doc), NULL), 0);
         cr_assert_eq(sign_envelope_verify(p, 0, k), SIGN_EBADSIG, "payloadType is authenticated");
         sign_envelope_free(p);
         /* payload edited ({"a":2}) */
         snprintf(doc, cap,
-                 "{\"payload\":\"eyJhIjoyfQ==\",\"payloadType\":\"application/vnd.in-toto+json\",\"signatures\":[{\"sig\":\"%s\"}]}",
+                 "{\"payload\":\"eyJhIjoyfQ==\",\"payloadType\":\"application/"
+                 "vnd.in-toto+json\",\"signatures\":[{\"sig\":\"%s\"}]}",
                  b64);
         cr_assert_eq(sign_envelope_parse(&p, doc, strlen(doc), NULL), 0);
         cr_assert_eq(sign_envelope_verify(p, 0, k), SIGN_EBADSIG, "payload is authenticated");
@@ -88,8 +91,8 @@ static int parse_env(const char *doc)
 
 Test(envelope, hostile_json)
 {
-    cr_assert_eq(parse_env("{\"payload\":\"e30=\",\"payloadType\":\"t\",\"signatures\":[{\"sig\":\"\"}]}"), SIGN_EPARSE,
-                 "empty signature");
+    cr_assert_eq(parse_env("{\"payload\":\"e30=\",\"payloadType\":\"t\",\"signatures\":[{\"sig\":\"\"}]}"),
+                 SIGN_EPARSE, "empty signature");
     cr_assert_eq(parse_env("{\"payload\":\"e30=\",\"payloadType\":\"t\",\"signatures\":{}}"), SIGN_EPARSE,
                  "signatures not an array");
     cr_assert_eq(parse_env("{\"payload\":\"e3 0=\",\"payloadType\":\"t\",\"signatures\":[]}"), SIGN_EPARSE,

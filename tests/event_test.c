@@ -1,11 +1,13 @@
 /* Structured events: one JSON line per sign and verify decision, with the facts an auditor needs. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "sign/sign.h"
+#include "util.h"
 #include "testutil.h"
 
 static char *ev_dir;
@@ -110,7 +112,8 @@ Test(event, verify_event_records_decision_policy_digest_and_failures, .init = ev
     j = ev_parse_line(line);
     cr_assert_str_eq(json_string_value(json_object_get(j, "decision")), "fail");
     cr_assert_str_eq(json_string_value(json_object_get(j, "code")), "DIGEST_MISMATCH");
-    json_array_foreach(json_object_get(j, "checks"), i, c) {
+    json_array_foreach(json_object_get(j, "checks"), i, c)
+    {
         const char *st = json_string_value(json_object_get(c, "status"));
 
         if (strcmp(st, "pass") == 0) {
@@ -297,4 +300,98 @@ Test(event, cli_appends_one_line_per_decision_and_fails_closed, .init = ev_setup
     free(bun);
     free(pol);
     free(log);
+}
+
+/* ---- the event log file (from the review suite) ---------------------------------- */
+
+/* Sign art into bun with a fresh key and write pol trusting it (for the CLI tests). */
+static void ev_signed_policy(const char *art, const char *bun, const char *pol)
+{
+    sign_key *k = NULL;
+    sign_sign_options o = SIGN_SIGN_OPTIONS_INIT;
+    const char *paths[] = {art};
+    sign_bundle *b = NULL;
+    char *pub = tu_path(ev_dir, "k.pub");
+
+    tu_write_str(art, "payload\n");
+    cr_assert_eq(sign_key_generate(&k, SIGN_KEY_ED25519, 0), 0);
+    cr_assert_eq(sign_key_write_public(k, pub), 0);
+    tu_write_str(pol, "{\"version\":1,\"keys\":[{\"name\":\"rel\",\"public_key\":\"k.pub\"}]}");
+    o.key = k;
+    o.artifacts = paths;
+    o.nartifacts = 1;
+    o.output = bun;
+    cr_assert_eq(sign_sign(&b, NULL, &o), 0, "%s", sign_error_last());
+    sign_bundle_free(b);
+    sign_key_free(k);
+    free(pub);
+}
+
+/* A FIFO nobody reads used to block open() forever: the command must fail closed, promptly. */
+Test(event, event_log_fifo_without_reader_fails_instead_of_hanging, .init = ev_setup, .fini = ev_teardown)
+{
+    char *art = tu_path(ev_dir, "a.bin"), *bun = tu_path(ev_dir, "a.bin.sigstore.json");
+    char *pol = tu_path(ev_dir, "policy.json"), *fifo = tu_path(ev_dir, "events.fifo"), *err = NULL;
+    const char *argv[] = {"signet", "verify", "-p", pol, "--event-log", fifo, art, NULL};
+    tu_fault f = {.fsize = -1, .kill_after_us = 10 * 1000 * 1000};
+    int st;
+
+    ev_signed_policy(art, bun, pol);
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    st = tu_run_fault(&err, NULL, argv, &f);
+    cr_assert_neq(st, 1000 + 9, "signet blocked on a FIFO without a reader");
+    cr_assert_eq(st, 2, "exit %d: %s", st, err);
+    cr_assert_not_null(strstr(err, "event log"), "%s", err);
+    free(err);
+    free(art);
+    free(bun);
+    free(pol);
+    free(fifo);
+}
+
+/* A FIFO with a reader (a log shipper) still receives the event, written in blocking mode. */
+Test(event, event_log_fifo_with_reader_gets_the_line, .init = ev_setup, .fini = ev_teardown)
+{
+    char *art = tu_path(ev_dir, "a.bin"), *bun = tu_path(ev_dir, "a.bin.sigstore.json");
+    char *pol = tu_path(ev_dir, "policy.json"), *fifo = tu_path(ev_dir, "events.fifo");
+    char *out = NULL, *err = NULL, buf[8192];
+    const char *argv[] = {"signet", "verify", "-p", pol, "--event-log", fifo, art, NULL};
+    ssize_t n;
+    int rd;
+
+    ev_signed_policy(art, bun, pol);
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    /* This process holds the read end (O_RDWR keeps the FIFO open without a writer). */
+    rd = open(fifo, O_RDWR | O_NONBLOCK);
+    cr_assert_geq(rd, 0);
+    cr_assert_eq(tu_run(&out, &err, NULL, argv), 0, "%s", err);
+    n = read(rd, buf, sizeof(buf) - 1);
+    cr_assert_gt(n, 0);
+    buf[n] = '\0';
+    cr_assert_not_null(strstr(buf, "\"event\":\"signet.verify\""), "%s", buf);
+    cr_assert_eq(buf[n - 1], '\n');
+    close(rd);
+    free(out);
+    free(err);
+    free(art);
+    free(bun);
+    free(pol);
+    free(fifo);
+}
+
+/* A directory as the event log: refused before any work (exit 2). */
+Test(event, event_log_directory_fails_closed, .init = ev_setup, .fini = ev_teardown)
+{
+    char *art = tu_path(ev_dir, "a.bin"), *bun = tu_path(ev_dir, "a.bin.sigstore.json");
+    char *pol = tu_path(ev_dir, "policy.json"), *out = NULL, *err = NULL;
+    const char *argv[] = {"signet", "verify", "-p", pol, "--event-log", ev_dir, art, NULL};
+
+    ev_signed_policy(art, bun, pol);
+    cr_assert_eq(tu_run(&out, &err, NULL, argv), 2, "%s", err);
+    cr_assert_not_null(strstr(err, "event log"), "%s", err);
+    free(out);
+    free(err);
+    free(art);
+    free(bun);
+    free(pol);
 }

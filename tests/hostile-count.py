@@ -14,7 +14,7 @@ CLASSES = [
     ("tar / layer", {"tar_test.c": ["tar_expect", "tar_finding"]}),
     ("OCI layout / docker archive", {"oci_test.c": ["oci_verify"], "oci_hostile_test.c": ["oh_refused", "oh_has_problem"]}),
     ("signature-level: bundle, DSSE, statement, policy, keys",
-     {"redteam_test.c": ["rt_has", "rt_v1", "rt_verify", "cr_assert_eq"], "redteam2_test.c!cert": ["r2_expect", "r2_has"],
+     {"verify_hostile_test.c": ["rt_has", "rt_v1", "rt_verify", "cr_assert_eq"], "x509_hostile_test.c!cert": ["r2_expect", "r2_has"],
       "verify_test.c": ["vt_expect_fail"], "bundle_test.c": ["cr_assert_eq"], "envelope_test.c": ["cr_assert_eq"],
       "policy_test.c": ["pt_refused"], "key_test.c": ["kt_expect_refusal", "kt_expect_unsupported"]}),
     ("X.509 (chains, EKU, CRLs, fetched CRLs)",
@@ -22,7 +22,7 @@ CLASSES = [
       "crlfetch_test.c": ["cf_expect"]}),
     ("RFC 3161 timestamps",
      {"timestamp_test.c": ["tc_expect_verify", "ts_verify_fail", "ts_expect_fault", "cr_assert_eq"],
-      "certts_test.c": ["ct_expect"], "redteam2_test.c!ts": ["r2_expect", "r2_has"]}),
+      "certts_test.c": ["ct_expect"], "x509_hostile_test.c!ts": ["r2_expect", "r2_has"]}),
 ]
 REASON = re.compile(r'"([A-Z][A-Z0-9_]{3,})"|\b(SIGN_E[A-Z]+)\b|"([a-z]+-[a-z0-9-]+)"')
 
@@ -40,7 +40,7 @@ def calls(text, name):
 
 
 def body(text, part):
-    """redteam2: the timestamp test ('ts') or the certificate ones ('cert')."""
+    """x509_hostile: the timestamp test ('ts') or the certificate ones ('cert')."""
     tests = re.split(r"(?=^Test\()", text, flags=re.M)
     keep = [t for t in tests if t.startswith("Test(") and (("timestamp" in t.split("\n")[0]) == (part == "ts"))]
     return "".join(keep)

@@ -9,8 +9,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "internal.h"
-#include "policy_internal.h"
+#include "sign/sign.h"
+#include "formats.h"
 #include "testutil.h"
 
 /* A directory with keys/a.pub, keys/b.pub, pki/root.pem, pki/int.pem, pki/int.crl, revoked.json. */

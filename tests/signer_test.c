@@ -3,7 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "sign/sign.h"
+#include "util.h"
 #include "testutil.h"
 #include "zipgen.h"
 

@@ -10,7 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "sign/sign.h"
+#include "util.h"
 #include "pkigen.h"
 #include "targen.h"
 #include "testutil.h"

@@ -5,7 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "sign/sign.h"
+#include "util.h"
 #include "testutil.h"
 
 Test(util, base64_roundtrip_and_url_safe)
@@ -375,4 +376,80 @@ Test(util, format_time_pads_years_and_reads_back)
     cr_assert_eq(sign_format_time(buf, sizeof(buf), INT64_C(253402300800)), SIGN_EINVAL);
     cr_assert_eq(sign_format_time(buf, sizeof(buf), INT64_C(253402300799)), 0);
     cr_assert_str_eq(buf, "9999-12-31T23:59:59Z");
+}
+
+static char *util_json_text(const char *s)
+{
+    json_t *j = sign__json_text(s);
+    char *r;
+
+    cr_assert_not_null(j, "sign__json_text(%s) failed", s);
+    r = strdup(json_string_value(j));
+    json_decref(j);
+    return r;
+}
+
+/* Every class of ill-formed UTF-8 (Unicode 15, table 3-7) is escaped byte by byte, the rest kept. */
+Test(util, json_text_follows_the_utf8_well_formed_table)
+{
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"plain", "plain"},
+        {"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"}, /* U+E9 U+20AC U+1F600 */
+        {"\xef\xbf\xbf\xf4\x8f\xbf\xbf", "\xef\xbf\xbf\xf4\x8f\xbf\xbf"},                 /* U+FFFF U+10FFFF */
+        {"\xed\x9f\xbf\xee\x80\x80", "\xed\x9f\xbf\xee\x80\x80"}, /* U+D7FF U+E000 around the surrogates */
+        {"a\xc0\xaf", "a\\xc0\\xaf"},                             /* overlong '/' */
+        {"\xc1\xbf", "\\xc1\\xbf"},                               /* overlong 2-byte */
+        {"\xe0\x80\xaf", "\\xe0\\x80\\xaf"},                      /* overlong 3-byte */
+        {"\xe0\x9f\xbf", "\\xe0\\x9f\\xbf"},                      /* overlong 3-byte, highest */
+        {"\xf0\x80\x80\xaf", "\\xf0\\x80\\x80\\xaf"},             /* overlong 4-byte */
+        {"\xf0\x8f\xbf\xbf", "\\xf0\\x8f\\xbf\\xbf"},             /* overlong 4-byte, highest */
+        {"\xed\xa0\x80", "\\xed\\xa0\\x80"},                      /* U+D800 */
+        {"\xed\xbf\xbf", "\\xed\\xbf\\xbf"},                      /* U+DFFF */
+        {"\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"},             /* U+110000 */
+        {"\xf5\x80\x80\x80", "\\xf5\\x80\\x80\\x80"},             /* lead byte past F4 */
+        {"\xff\xfe", "\\xff\\xfe"},
+        {"\x80x", "\\x80x"},                          /* lone continuation */
+        {"x\xe2\x82", "x\\xe2\\x82"},                 /* truncated at the end */
+        {"\xe2\x82x\xc3\xa9", "\\xe2\\x82x\xc3\xa9"}, /* truncated, then valid */
+        {"\xf0\x9f\x98", "\\xf0\\x9f\\x98"},          /* truncated 4-byte */
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *got = util_json_text(cases[i].in);
+
+        cr_expect_str_eq(got, cases[i].want, "case %zu", i);
+        free(got);
+    }
+    {
+        /* Worst case growth: every byte escaped (4 output bytes each), no overflow (ASan). */
+        char in[4097], *got;
+
+        memset(in, 0xff, sizeof(in) - 1);
+        in[sizeof(in) - 1] = '\0';
+        got = util_json_text(in);
+        cr_assert_eq(strlen(got), 4 * (sizeof(in) - 1));
+        free(got);
+    }
+    cr_assert(json_is_null(sign__json_text(NULL)));
+}
+
+Test(util, text_safe_escapes_controls_and_invalid_bytes)
+{
+    char *t;
+
+    t = sign_text_safe("caf\xc3\xa9 ok");
+    cr_assert_str_eq(t, "caf\xc3\xa9 ok", "valid UTF-8 is kept");
+    free(t);
+    t = sign_text_safe("a\nb\x1b[2J\x7f");
+    cr_assert_str_eq(t, "a\\x0ab\\x1b[2J\\x7f", "C0 controls and DEL");
+    free(t);
+    t = sign_text_safe("x\xc2\x9b"
+                       "1m");
+    cr_assert_str_eq(t, "x\\xc2\\x9b1m", "C1 control (CSI) as its two bytes");
+    free(t);
+    t = sign_text_safe("\xff\xc0\xaf");
+    cr_assert_str_eq(t, "\\xff\\xc0\\xaf", "invalid bytes and overlongs");
+    free(t);
 }

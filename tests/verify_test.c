@@ -10,7 +10,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "internal.h"
+#include "sign/sign.h"
+#include "util.h"
 #include "testutil.h"
 #include "zipgen.h"
 
@@ -631,6 +632,26 @@ Test(verify, key_validity_window)
     sign_verify_result_free(run.res);
     sign_policy_free(expired);
     sign_policy_free(future);
+    free(a);
+    free(b);
+}
+
+/* SIGN_VERIFY_AT: at == 0 is the epoch, not "now" (before options version 4 it could not be judged). */
+Test(verify, the_epoch_itself_is_judged_with_SIGN_VERIFY_AT)
+{
+    const char *name = "app.bin";
+    char *a = vt_file(name, "payload\n"), *b = vt_sign1(vt_ka, name);
+    sign_policy *p = vt_policy("{\"version\":1,\"keys\":[{\"name\":\"alice\",\"public_key\":\"a.pub\","
+                               "\"not_before\":\"1969-12-31T00:00:00Z\",\"not_after\":\"1970-01-02T00:00:00Z\"}]}");
+    vt_run run = vt_verify(p, 1, &name, 0, NULL, SIGN_VERIFY_AT, 0);
+
+    vt_expect_ok(run);
+    sign_verify_result_free(run.res);
+    /* Without the flag, at == 0 is now: the key expired in 1970. */
+    run = vt_verify(p, 1, &name, 0, NULL, 0, 0);
+    vt_expect_fail(run, "KEY_EXPIRED", SIGN_EEXPIRED);
+    sign_verify_result_free(run.res);
+    sign_policy_free(p);
     free(a);
     free(b);
 }

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 
 #include "testutil.h"
-#include "zip.h"
+#include "artifact_int.h"
 #include "zipgen.h"
 
 static char *wk_dir;

@@ -8,7 +8,8 @@
 
 #include <openssl/x509v3.h>
 
-#include "internal.h"
+#include "sign/sign.h"
+#include "util.h"
 #include "pkigen.h"
 #include "testutil.h"
 

@@ -275,12 +275,7 @@ int cmd_verify(int argc, char **argv)
                 rc = out_usage_error("verify", "--at %s: not an RFC 3339 UTC time (2026-01-01T00:00:00Z)", optarg);
                 goto out;
             }
-            if (opts.at == 0) {
-                /* The library reads 0 as "now". */
-                rc = out_usage_error("verify", "--at %s: the epoch itself cannot be given; use a time after it",
-                                     optarg);
-                goto out;
-            }
+            opts.flags |= SIGN_VERIFY_AT; /* the epoch included */
             break;
         case 'L':
             if (event_log != NULL) {

@@ -73,10 +73,10 @@ typedef struct sign_artifact_options {
 } sign_artifact_options;
 
 #define SIGN_ARTIFACT_OPTIONS_VERSION 2
-#define SIGN_ARTIFACT_OPTIONS_INIT                                                                                   \
-    {                                                                                                                \
-        SIGN_ARTIFACT_OPTIONS_VERSION, 0, NULL, NULL, NULL, NULL                                                     \
-    }
+#define SIGN_ARTIFACT_OPTIONS_INIT SIGN_OPTIONS_INIT_VERSION(SIGN_ARTIFACT_OPTIONS_VERSION)
+
+/* *opts = SIGN_ARTIFACT_OPTIONS_INIT, for callers that cannot use the macro (FFI). */
+SIGN_EXTERN void sign_artifact_options_init(sign_artifact_options *opts);
 
 typedef struct sign_artifact sign_artifact;
 

@@ -78,25 +78,51 @@ SIGN_EXTERN const char *sign_error_last(void);
  */
 SIGN_EXTERN char *sign_text_safe(const char *s);
 
-/* Caps on everything an attacker controls. */
+/*
+ * Options structs (sign_limits, sign_*_options, sign_x509_trust): version
+ * first, fields only appended. Initialise with the struct's _INIT macro
+ * ({ VERSION }, every other field zero) or its _init function (for callers
+ * through an FFI); a zero field always means its default. The library takes
+ * versions 1 to the one it was built with, so a program built against older
+ * headers keeps working; version 0 and newer versions are SIGN_EINVAL.
+ */
+
+/*
+ * The _INIT macros: the version, every other field zero. C gets a designated
+ * initialiser (no -Wmissing-field-initializers warning); C++ before C++20 has
+ * none, so it gets {version}, which g++ -Wextra warns about: C++ callers may
+ * prefer value-initialisation (sign_verify_options o{}; o.version = ...) or
+ * the _init functions.
+ */
+#ifdef __cplusplus
+#define SIGN_OPTIONS_INIT_VERSION(v)                                                                                 \
+    {                                                                                                                \
+        v                                                                                                            \
+    }
+#else
+#define SIGN_OPTIONS_INIT_VERSION(v)                                                                                 \
+    {                                                                                                                \
+        .version = (v)                                                                                               \
+    }
+#endif
+
+/* Caps on everything an attacker controls. Each field: 0 means the default (in brackets). */
 typedef struct sign_limits {
     unsigned int version;
-    size_t json_max_bytes;        /* largest JSON document read */
-    unsigned int json_max_depth;  /* deepest nesting of arrays/objects */
-    uint64_t archive_max_entries; /* entries in one archive */
-    uint64_t archive_max_total;   /* total uncompressed bytes of one archive */
-    uint64_t archive_max_ratio;   /* total uncompressed / compressed */
-    uint64_t entry_max_ratio;     /* one entry's uncompressed / compressed */
-    size_t name_max;              /* longest entry name, bytes */
+    size_t json_max_bytes;        /* largest JSON document read [64 MiB] */
+    unsigned int json_max_depth;  /* deepest nesting of arrays/objects [64] */
+    uint64_t archive_max_entries; /* entries in one archive [100000] */
+    uint64_t archive_max_total;   /* total uncompressed bytes of one archive [2 GiB] */
+    uint64_t archive_max_ratio;   /* total uncompressed / compressed [200] */
+    uint64_t entry_max_ratio;     /* one entry's uncompressed / compressed [1000] */
+    size_t name_max;              /* longest entry name, bytes [1024] */
 } sign_limits;
 
-#define SIGN_LIMITS_VERSION 1
-#define SIGN_LIMITS_INIT                                                                                             \
-    {                                                                                                                \
-        SIGN_LIMITS_VERSION, 64u * 1024 * 1024, 64, 100000, UINT64_C(2) * 1024 * 1024 * 1024, 200, 1000, 1024        \
-    }
+/* Version 2: a zero field means its default (version 1's SIGN_LIMITS_INIT spelled the defaults out). */
+#define SIGN_LIMITS_VERSION 2
+#define SIGN_LIMITS_INIT SIGN_OPTIONS_INIT_VERSION(SIGN_LIMITS_VERSION)
 
-/* Fill *limits with the defaults (the same as SIGN_LIMITS_INIT). */
+/* Fill *limits with the current version and every default spelled out (an FFI caller's initialiser). */
 SIGN_EXTERN void sign_limits_default(sign_limits *limits);
 
 /* Progress callback: done/total bytes (total 0 when unknown). */

@@ -3,6 +3,7 @@
 #define SIGN_DIGEST_H
 
 #include "common.h"
+#include "encoding.h" /* sign_hex_encode, sign_hex_decode were declared here before 0.2 */
 
 #ifdef __cplusplus
 extern "C" {
@@ -32,11 +33,6 @@ SIGN_EXTERN int sign_digest_fd(unsigned char *md, size_t mdsize, size_t *mdlen, 
 /* Digest of a whole file. */
 SIGN_EXTERN int sign_digest_file(unsigned char *md, size_t mdsize, size_t *mdlen, uint64_t *size, sign_digest_alg alg,
                                  const char *path);
-
-/* Lower-case hex of len bytes into out (outsize >= 2*len+1). */
-SIGN_EXTERN int sign_hex_encode(char *out, size_t outsize, const unsigned char *data, size_t len);
-/* Strict lower- or upper-case hex decode of exactly outsize bytes. */
-SIGN_EXTERN int sign_hex_decode(unsigned char *out, size_t outsize, const char *hex);
 
 #ifdef __cplusplus
 }

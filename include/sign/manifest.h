@@ -25,10 +25,10 @@ typedef struct sign_manifest_options {
 } sign_manifest_options;
 
 #define SIGN_MANIFEST_OPTIONS_VERSION 2
-#define SIGN_MANIFEST_OPTIONS_INIT                                                                                   \
-    {                                                                                                                \
-        SIGN_MANIFEST_OPTIONS_VERSION, 0, NULL                                                                       \
-    }
+#define SIGN_MANIFEST_OPTIONS_INIT SIGN_OPTIONS_INIT_VERSION(SIGN_MANIFEST_OPTIONS_VERSION)
+
+/* *opts = SIGN_MANIFEST_OPTIONS_INIT, for callers that cannot use the macro (FFI). */
+SIGN_EXTERN void sign_manifest_options_init(sign_manifest_options *opts);
 
 /* Build a statement with one subject per artifact and signet's predicate. */
 SIGN_EXTERN int sign_statement_build(sign_statement **out, sign_artifact *const *artifacts, size_t n,

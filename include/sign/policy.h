@@ -3,6 +3,7 @@
 #define SIGN_POLICY_H
 
 #include "common.h"
+#include "encoding.h" /* sign_parse_duration, sign_parse_time, sign_format_time were declared here before 0.2 */
 
 #ifdef __cplusplus
 extern "C" {
@@ -37,13 +38,6 @@ SIGN_EXTERN const unsigned char *sign_policy_sha256(const sign_policy *p);
  * name; '*' and '?' do not cross '/'. Returns 1 on a match, 0 otherwise.
  */
 SIGN_EXTERN int sign_policy_glob_match(const char *pattern, const char *name);
-
-/* Parse "<n>s|m|h|d" into seconds. */
-SIGN_EXTERN int sign_parse_duration(int64_t *out, const char *text);
-/* Parse RFC 3339 UTC ("2026-01-01T00:00:00Z", fractional seconds allowed). */
-SIGN_EXTERN int sign_parse_time(int64_t *out, const char *text);
-/* Format seconds since the epoch as "YYYY-MM-DDTHH:MM:SSZ" (outsize >= 21). */
-SIGN_EXTERN int sign_format_time(char *out, size_t outsize, int64_t t);
 
 #ifdef __cplusplus
 }

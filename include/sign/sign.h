@@ -6,6 +6,7 @@
 #include "bundle.h"
 #include "common.h"
 #include "digest.h"
+#include "encoding.h"
 #include "envelope.h"
 #include "event.h"
 #include "key.h"

@@ -39,10 +39,10 @@ typedef struct sign_sign_options {
 } sign_sign_options;
 
 #define SIGN_SIGN_OPTIONS_VERSION 4
-#define SIGN_SIGN_OPTIONS_INIT                                                                                       \
-    {                                                                                                                \
-        SIGN_SIGN_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, 0, NULL, 0, NULL   \
-    }
+#define SIGN_SIGN_OPTIONS_INIT SIGN_OPTIONS_INIT_VERSION(SIGN_SIGN_OPTIONS_VERSION)
+
+/* *opts = SIGN_SIGN_OPTIONS_INIT, for callers that cannot use the macro (FFI). */
+SIGN_EXTERN void sign_sign_options_init(sign_sign_options *opts);
 
 /*
  * With opts->certs, the key must be the first certificate's (SIGN_EINVAL)

@@ -21,10 +21,10 @@ typedef struct sign_source_options {
 } sign_source_options;
 
 #define SIGN_SOURCE_OPTIONS_VERSION 1
-#define SIGN_SOURCE_OPTIONS_INIT                                                                                     \
-    {                                                                                                                \
-        SIGN_SOURCE_OPTIONS_VERSION, NULL, 0                                                                         \
-    }
+#define SIGN_SOURCE_OPTIONS_INIT SIGN_OPTIONS_INIT_VERSION(SIGN_SOURCE_OPTIONS_VERSION)
+
+/* *opts = SIGN_SOURCE_OPTIONS_INIT, for callers that cannot use the macro (FFI). */
+SIGN_EXTERN void sign_source_options_init(sign_source_options *opts);
 
 /*
  * Read the repository whose work tree is (or contains) dir. Refused: no

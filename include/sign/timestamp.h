@@ -22,10 +22,10 @@ typedef struct sign_tsa_options {
 } sign_tsa_options;
 
 #define SIGN_TSA_OPTIONS_VERSION 1
-#define SIGN_TSA_OPTIONS_INIT                                                                                        \
-    {                                                                                                                \
-        SIGN_TSA_OPTIONS_VERSION, NULL, 0, 0, 0, 0                                                                   \
-    }
+#define SIGN_TSA_OPTIONS_INIT SIGN_OPTIONS_INIT_VERSION(SIGN_TSA_OPTIONS_VERSION)
+
+/* *opts = SIGN_TSA_OPTIONS_INIT, for callers that cannot use the macro (FFI). */
+SIGN_EXTERN void sign_tsa_options_init(sign_tsa_options *opts);
 
 /*
  * Ask the TSA at url (http:// or https://) for a timestamp over data: a

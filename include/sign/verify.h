@@ -40,6 +40,8 @@ typedef struct sign_check {
 #define SIGN_VERIFY_FETCH_CRL                                                                                        \
     0x4u /* fetch CRLs from certificates' distribution points (http://); see                                         \
             crl_cache_dir. Without it nothing touches the network. */
+/* Version 4: judge at opts->at, also when it is 0 (the epoch). A high bit, apart from the check flags. */
+#define SIGN_VERIFY_AT 0x100u
 
 typedef struct sign_verify_options {
     unsigned int version;
@@ -47,7 +49,7 @@ typedef struct sign_verify_options {
     size_t nartifacts;
     const char *const *bundles; /* bundle paths; none: "<artifact>.sigstore.json" beside each */
     size_t nbundles;
-    int64_t at; /* judge as of this time; 0: now */
+    int64_t at; /* judge as of this time, when SIGN_VERIFY_AT is set or at != 0; else now */
     unsigned int flags;
     const sign_limits *limits; /* NULL: defaults */
     /* version 2: */
@@ -61,11 +63,13 @@ typedef struct sign_verify_options {
     const char *log_dir; /* a signing log (sign_log_init) that must hold every bundle used, or NULL */
 } sign_verify_options;
 
+/* Version 4: the flag SIGN_VERIFY_AT, git_dir and log_dir; a library of version 3 refuses it instead of ignoring it.
+ */
 #define SIGN_VERIFY_OPTIONS_VERSION 4
-#define SIGN_VERIFY_OPTIONS_INIT                                                                                     \
-    {                                                                                                                \
-        SIGN_VERIFY_OPTIONS_VERSION, NULL, 0, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0, NULL, NULL                   \
-    }
+#define SIGN_VERIFY_OPTIONS_INIT SIGN_OPTIONS_INIT_VERSION(SIGN_VERIFY_OPTIONS_VERSION)
+
+/* *opts = SIGN_VERIFY_OPTIONS_INIT, for callers that cannot use the macro (FFI). */
+SIGN_EXTERN void sign_verify_options_init(sign_verify_options *opts);
 
 typedef struct sign_verify_result sign_verify_result;
 

@@ -86,13 +86,14 @@ typedef struct sign_x509_trust {
 } sign_x509_trust;
 
 #define SIGN_X509_TRUST_VERSION 1
-#define SIGN_X509_TRUST_INIT                                                                                         \
-    {                                                                                                                \
-        SIGN_X509_TRUST_VERSION, NULL, NULL, NULL, NULL, NULL, 0                                                     \
-    }
+#define SIGN_X509_TRUST_INIT SIGN_OPTIONS_INIT_VERSION(SIGN_X509_TRUST_VERSION)
+
+/* *trust = SIGN_X509_TRUST_INIT, for callers that cannot use the macro (FFI). */
+SIGN_EXTERN void sign_x509_trust_init(sign_x509_trust *trust);
 
 /* Flags of sign_x509_verify_options (version 2). */
 #define SIGN_X509_FETCH_CRL 0x1u /* fetch CRLs from the chain's http:// CRL distribution points */
+#define SIGN_X509_AT 0x2u        /* version 3: opts->at is "now", also when it is 0 (the epoch) */
 
 /* Default total time for one CRL fetch (connect, request, response), and the response size limit. */
 #define SIGN_X509_CRL_TIMEOUT_MS 10000u
@@ -100,7 +101,8 @@ typedef struct sign_x509_trust {
 
 typedef struct sign_x509_verify_options {
     unsigned int version;
-    int64_t at;                  /* "now" for CRL freshness, and for validity without a signing time; 0: now */
+    int64_t at; /* "now" for CRL freshness, and for validity without a signing time, when SIGN_X509_AT is set
+                   or at != 0; else the current time */
     const int64_t *signing_time; /* a trusted (timestamp-proven) signing time, or NULL */
     /* version 2: online revocation (only with SIGN_X509_FETCH_CRL; otherwise nothing touches the network) */
     unsigned int flags;
@@ -108,11 +110,12 @@ typedef struct sign_x509_verify_options {
     unsigned int crl_timeout_ms; /* per fetch; 0: SIGN_X509_CRL_TIMEOUT_MS */
 } sign_x509_verify_options;
 
-#define SIGN_X509_VERIFY_OPTIONS_VERSION 2
-#define SIGN_X509_VERIFY_OPTIONS_INIT                                                                                \
-    {                                                                                                                \
-        SIGN_X509_VERIFY_OPTIONS_VERSION, 0, NULL, 0, NULL, 0                                                        \
-    }
+/* Version 3: the flag SIGN_X509_AT (no new field); a library of version 2 refuses it instead of ignoring it. */
+#define SIGN_X509_VERIFY_OPTIONS_VERSION 3
+#define SIGN_X509_VERIFY_OPTIONS_INIT SIGN_OPTIONS_INIT_VERSION(SIGN_X509_VERIFY_OPTIONS_VERSION)
+
+/* *opts = SIGN_X509_VERIFY_OPTIONS_INIT, for callers that cannot use the macro (FFI). */
+SIGN_EXTERN void sign_x509_verify_options_init(sign_x509_verify_options *opts);
 
 /* The outcome of sign_x509_verify. */
 typedef struct sign_x509_result {

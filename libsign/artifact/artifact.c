@@ -29,9 +29,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "oci.h"
+#include "artifact_int.h"
 #include "path.h"
-#include "zip.h"
 
 /* Ratios are only judged above these many bytes: tiny files compress absurdly well. */
 #define RATIO_FLOOR_ENTRY (64u * 1024)
@@ -1316,11 +1315,19 @@ int sign_artifact_problem(const char **reason, const char **message, const sign_
 
 /* ---- scan ------------------------------------------------------------------ */
 
+/* The same as SIGN_ARTIFACT_OPTIONS_INIT: the version, every other byte zero. */
+void sign_artifact_options_init(sign_artifact_options *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->version = SIGN_ARTIFACT_OPTIONS_VERSION;
+}
+
 int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, const sign_artifact_options *opts)
 {
     static const sign_artifact_options defaults = SIGN_ARTIFACT_OPTIONS_INIT;
     sign_artifact *a = NULL;
-    const sign_limits *lim;
+    sign_limits limbuf;
+    const sign_limits *lim = &limbuf;
     digest_job job;
     pthread_t tid;
     struct stat st;
@@ -1330,10 +1337,13 @@ int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, 
     if (opts == NULL) {
         opts = &defaults;
     }
-    if (path == NULL || opts->version < 1) {
-        return sign__error(SIGN_EINVAL, "sign_artifact_scan: %s", path == NULL ? "no path" : "bad options version");
+    if (path == NULL) {
+        return sign__error(SIGN_EINVAL, "sign_artifact_scan: no path");
     }
-    lim = sign__limits(opts->limits);
+    if ((r = sign__check_version(opts->version, SIGN_ARTIFACT_OPTIONS_VERSION, "sign_artifact_options")) != 0 ||
+        (r = sign__limits(&limbuf, opts->limits)) != 0) {
+        return r;
+    }
     if ((a = calloc(1, sizeof(*a))) == NULL || (a->path = sign__strdup(path)) == NULL) {
         r = sign__error(SIGN_ENOMEM, "out of memory");
         goto out;

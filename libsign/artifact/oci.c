@@ -23,7 +23,7 @@
 
 #include <openssl/crypto.h>
 
-#include "oci.h"
+#include "artifact_int.h"
 
 #define MAX_LAYERS 1000
 #define MAX_IMAGES 256

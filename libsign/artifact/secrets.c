@@ -7,8 +7,8 @@
  */
 #include <string.h>
 
+#include "artifact_int.h"
 #include "path.h"
-#include "zip.h"
 
 static int has_private_key(const unsigned char *h, size_t n)
 {

@@ -20,7 +20,7 @@
 
 #include <archive.h>
 
-#include "oci.h"
+#include "artifact_int.h"
 #include "path.h"
 #include "text.h"
 
@@ -1426,10 +1426,11 @@ int sign__tar_detect(int *kind, int fd, uint64_t size, const char *path)
     *kind = 1;
     {
         /* An uncompressed tar: a docker save archive when it holds manifest.json or oci-layout at the top. */
-        static const sign_limits idx_lim = SIGN_LIMITS_INIT;
+        sign_limits idx_lim;
         sign__tar_member *m = NULL;
         size_t n = 0;
 
+        sign_limits_default(&idx_lim);
         int ir = sign__tar_index(&m, &n, fd, size, path, &idx_lim);
 
         if (ir == SIGN_ENOMEM) {

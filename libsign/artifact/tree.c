@@ -20,7 +20,7 @@
 
 #include <openssl/crypto.h>
 
-#include "oci.h"
+#include "artifact_int.h"
 #include "path.h"
 
 #define TREE_MAX_DEPTH 256

@@ -18,9 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "artifact_int.h"
 #include "path.h"
 #include "text.h"
-#include "zip.h"
 
 /* ---- findings -------------------------------------------------------------- */
 

@@ -4,7 +4,7 @@
 
 #include <git2.h>
 
-#include "internal.h"
+#include "formats.h"
 
 /* libgit2 initialised once per process (never shut down: other threads may still use it). */
 int sign__git_init(void);

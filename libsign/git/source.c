@@ -396,6 +396,12 @@ static int read_head(sign_source *s, git_repository *repo, git_oid *head, const 
     return 0;
 }
 
+void sign_source_options_init(sign_source_options *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->version = SIGN_SOURCE_OPTIONS_VERSION;
+}
+
 int sign_source_collect(sign_source **out, const char *dir, const sign_source_options *opts)
 {
     sign_source_options defaults = SIGN_SOURCE_OPTIONS_INIT;
@@ -408,8 +414,8 @@ int sign_source_collect(sign_source **out, const char *dir, const sign_source_op
     if (opts == NULL) {
         opts = &defaults;
     }
-    if (opts->version < 1 || opts->version > SIGN_SOURCE_OPTIONS_VERSION) {
-        return sign__error(SIGN_EINVAL, "sign_source_options version %u is not supported", opts->version);
+    if ((r = sign__check_version(opts->version, SIGN_SOURCE_OPTIONS_VERSION, "sign_source_options")) != 0) {
+        return r;
     }
     if (dir == NULL) {
         return sign__error(SIGN_EINVAL, "no repository directory given");

@@ -26,8 +26,8 @@
 #include <openssl/httperr.h>
 #include <openssl/x509v3.h>
 
-#include "internal.h"
-#include "x509_internal.h"
+#include "sign/digest.h"
+#include "pki.h"
 
 /* Longest distribution point URI taken, and most URIs tried per certificate. */
 #define CRL_URL_MAX 2048

@@ -18,7 +18,8 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#include "internal.h"
+#include "sign/digest.h"
+#include "pki.h"
 
 struct sign_key {
     EVP_PKEY *pkey;

@@ -25,7 +25,12 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "internal.h"
+#include "sign/bundle.h"
+#include "sign/digest.h"
+#include "sign/encoding.h"
+#include "sign/envelope.h"
+#include "sign/timestamp.h"
+#include "pki.h"
 
 #define TSA_DEFAULT_TIMEOUT 10
 #define TSA_DEFAULT_MAX_RESPONSE (256u * 1024)
@@ -1099,6 +1104,13 @@ out:
     return r;
 }
 
+/* The same as SIGN_TSA_OPTIONS_INIT: the version, every other byte zero. */
+void sign_tsa_options_init(sign_tsa_options *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->version = SIGN_TSA_OPTIONS_VERSION;
+}
+
 int sign_timestamp_request(unsigned char **out, size_t *outlen, const char *url, const unsigned char *data,
                            size_t len, const sign_tsa_options *opts)
 {
@@ -1125,8 +1137,8 @@ int sign_timestamp_request(unsigned char **out, size_t *outlen, const char *url,
     if (out == NULL || outlen == NULL || url == NULL || data == NULL || len == 0) {
         return sign__error(SIGN_EINVAL, "sign_timestamp_request: missing argument");
     }
-    if (o->version != SIGN_TSA_OPTIONS_VERSION) {
-        return sign__error(SIGN_EINVAL, "sign_timestamp_request: unknown options version %u", o->version);
+    if ((r = sign__check_version(o->version, SIGN_TSA_OPTIONS_VERSION, "sign_tsa_options")) != 0) {
+        return r;
     }
     if ((r = build_request(&req, &reqlen, &nonce, digest, data, len, o->policy_oid)) != 0 ||
         (r = http_post(&body, &bodylen, url, req, reqlen, o)) != 0) {

@@ -16,9 +16,10 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "internal.h"
+#include "sign/digest.h"
+#include "sign/encoding.h"
+#include "pki.h"
 #include "text.h"
-#include "x509_internal.h"
 
 /* Longest passphrase asked for a PKCS#12 file. */
 #define P12_PASS_MAX 1024
@@ -1045,6 +1046,20 @@ static int chain_error(sign_x509_result *res, X509_STORE_CTX *ctx, const STACK_O
     }
 }
 
+/* The same as SIGN_X509_TRUST_INIT: the version, every other byte zero. */
+void sign_x509_trust_init(sign_x509_trust *trust)
+{
+    memset(trust, 0, sizeof(*trust));
+    trust->version = SIGN_X509_TRUST_VERSION;
+}
+
+/* The same as SIGN_X509_VERIFY_OPTIONS_INIT: the version, every other byte zero. */
+void sign_x509_verify_options_init(sign_x509_verify_options *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->version = SIGN_X509_VERIFY_OPTIONS_VERSION;
+}
+
 int sign_x509_verify(sign_x509_result *res, const sign_x509_certs *chain, const sign_x509_trust *trust,
                      const sign_x509_verify_options *opts)
 {
@@ -1065,8 +1080,8 @@ int sign_x509_verify(sign_x509_result *res, const sign_x509_certs *chain, const 
     }
     memset(res, 0, sizeof(*res));
     res->reason = "OK";
-    if (opts != NULL && (opts->version < 1 || opts->version > SIGN_X509_VERIFY_OPTIONS_VERSION)) {
-        r = sign__error(SIGN_EINVAL, "sign_x509_verify: unknown options version %u", opts->version);
+    if (opts != NULL &&
+        (r = sign__check_version(opts->version, SIGN_X509_VERIFY_OPTIONS_VERSION, "sign_x509_verify_options")) != 0) {
         goto out;
     }
     /* Version 1 callers have no fields past signing_time. */
@@ -1080,15 +1095,19 @@ int sign_x509_verify(sign_x509_result *res, const sign_x509_certs *chain, const 
         }
     }
     opts = &o;
-    if (trust == NULL || trust->version != SIGN_X509_TRUST_VERSION || sign_x509_certs_count(trust->roots) == 0) {
-        r = sign__error(SIGN_EINVAL, "sign_x509_verify: no trust anchors or unknown trust version");
+    if (trust == NULL || sign_x509_certs_count(trust->roots) == 0) {
+        r = sign__error(SIGN_EINVAL, "sign_x509_verify: no trust anchors");
+        goto out;
+    }
+    if ((r = sign__check_version(trust->version, SIGN_X509_TRUST_VERSION, "sign_x509_trust")) != 0) {
         goto out;
     }
     if ((leaf = cert_at(chain, 0)) == NULL) {
         r = sign__error(SIGN_EINVAL, "sign_x509_verify: no leaf certificate");
         goto out;
     }
-    now = opts->at != 0 ? opts->at : sign__now();
+    /* SIGN_X509_AT (version 3) lets the epoch itself be judged; before it at == 0 meant now. */
+    now = (opts->flags & SIGN_X509_AT) != 0 || opts->at != 0 ? opts->at : sign__now();
     judge = opts->signing_time != NULL ? *opts->signing_time : now;
     res->judged_at = judge;
     time_text(jbuf, sizeof(jbuf), judge);

@@ -8,7 +8,8 @@
 
 #include <openssl/evp.h>
 
-#include "internal.h"
+#include "sign/digest.h"
+#include "util.h"
 
 struct sign_digest_ctx {
     EVP_MD_CTX *md;

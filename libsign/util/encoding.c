@@ -5,7 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "sign/encoding.h"
+#include "util.h"
 
 int sign_hex_encode(char *out, size_t outsize, const unsigned char *data, size_t len)
 {

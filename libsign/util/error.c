@@ -5,7 +5,7 @@
 
 #include <openssl/err.h>
 
-#include "internal.h"
+#include "util.h"
 #include "text.h"
 
 static _Thread_local char last_error[1024];
@@ -129,16 +129,62 @@ int sign__error_context(int code, const char *fmt, ...)
     return code;
 }
 
-void sign_limits_default(sign_limits *limits)
+int sign__check_version(unsigned int version, unsigned int current, const char *what)
 {
-    const sign_limits d = SIGN_LIMITS_INIT;
-
-    *limits = d;
+    if (version == 0) {
+        return sign__error(SIGN_EINVAL,
+                           "%s: version 0: the struct was not initialised (use its _INIT macro or _init function)",
+                           what);
+    }
+    if (version > current) {
+        return sign__error(SIGN_EINVAL,
+                           "%s: version %u is newer than this libsign knows (1 to %u): the program was built "
+                           "against newer headers than the library it runs with",
+                           what, version, current);
+    }
+    return 0;
 }
 
-const sign_limits *sign__limits(const sign_limits *l)
-{
-    static const sign_limits defaults = SIGN_LIMITS_INIT;
+/* What a NULL sign_limits, and a zero field of one, mean. */
+static const sign_limits limit_defaults = {
+    .version = SIGN_LIMITS_VERSION,
+    .json_max_bytes = 64u * 1024 * 1024,
+    .json_max_depth = 64,
+    .archive_max_entries = 100000,
+    .archive_max_total = UINT64_C(2) * 1024 * 1024 * 1024,
+    .archive_max_ratio = 200,
+    .entry_max_ratio = 1000,
+    .name_max = 1024,
+};
 
-    return l != NULL ? l : &defaults;
+void sign_limits_default(sign_limits *limits)
+{
+    *limits = limit_defaults;
+}
+
+int sign__limits(sign_limits *buf, const sign_limits *l)
+{
+    int r;
+
+    *buf = limit_defaults;
+    if (l == NULL) {
+        return 0;
+    }
+    /* Versions 1 and 2 have the same fields; from 2 on SIGN_LIMITS_INIT leaves them 0. */
+    if ((r = sign__check_version(l->version, SIGN_LIMITS_VERSION, "sign_limits")) != 0) {
+        return r;
+    }
+#define TAKE(field)                                                                                                  \
+    if (l->field != 0) {                                                                                             \
+        buf->field = l->field;                                                                                       \
+    }
+    TAKE(json_max_bytes);
+    TAKE(json_max_depth);
+    TAKE(archive_max_entries);
+    TAKE(archive_max_total);
+    TAKE(archive_max_ratio);
+    TAKE(entry_max_ratio);
+    TAKE(name_max);
+#undef TAKE
+    return 0;
 }

@@ -12,7 +12,8 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "internal.h"
+#include "sign/encoding.h"
+#include "util.h"
 
 int sign__read_file(unsigned char **out, size_t *outlen, const char *path, size_t max)
 {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "util.h"
 #include "text.h"
 
 /*
@@ -276,7 +276,8 @@ static json_t *parse_once(const void *data, size_t len, const spans *sp, json_er
 
 int sign__json_parse(json_t **out, const void *data, size_t len, const sign_limits *limits, const char *what)
 {
-    const sign_limits *l = sign__limits(limits);
+    sign_limits lbuf;
+    const sign_limits *l = &lbuf;
     json_error_t err, err2;
     json_t *j = NULL, *j2 = NULL;
     size_t where = 0;
@@ -284,6 +285,9 @@ int sign__json_parse(json_t **out, const void *data, size_t len, const sign_limi
     int watched, r = 0;
 
     *out = NULL;
+    if ((r = sign__limits(&lbuf, limits)) != 0) {
+        return r;
+    }
     if (len > l->json_max_bytes) {
         return sign__error(SIGN_ELIMIT, "%s: JSON document of %zu bytes exceeds the limit of %zu", what, len,
                            l->json_max_bytes);
@@ -339,10 +343,14 @@ int sign__json_read_file(json_t **out, const char *path, const sign_limits *limi
 {
     unsigned char *buf = NULL;
     size_t len = 0;
+    sign_limits l;
     int r;
 
     *out = NULL;
-    r = sign__read_file(&buf, &len, path, sign__limits(limits)->json_max_bytes);
+    if ((r = sign__limits(&l, limits)) != 0) {
+        return r;
+    }
+    r = sign__read_file(&buf, &len, path, l.json_max_bytes);
     if (r != 0) {
         return r;
     }

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "util.h"
 #include "text.h"
 
 size_t sign__utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)

@@ -9,6 +9,7 @@
 
 #include <openssl/crypto.h>
 
+#include "pki.h"
 #include "verify_internal.h"
 
 /*
@@ -124,6 +125,7 @@ static int cert_trust(vctx *c, vb *b, int *go_on)
             b->path, b->signer);
     }
     o.at = c->at;
+    o.flags |= SIGN_X509_AT; /* c->at is the time judged, the epoch included */
     o.signing_time = b->has_signing_time ? &b->signing_time : NULL;
     if (c->fetch_crl) {
         o.flags |= SIGN_X509_FETCH_CRL;
@@ -269,7 +271,7 @@ static int verify_timestamps(vctx *c, vb *b, const char *art, const char *signer
      * ahead, or this host's behind). Such a time is refused and not used.
      */
     if (r == 0 && b->has_signing_time &&
-        (c->opts->at != 0 ? b->signing_time > c->at : b->signing_time - VERIFY_CLOCK_SKEW > c->at)) {
+        (c->has_at ? b->signing_time > c->at : b->signing_time - VERIFY_CLOCK_SKEW > c->at)) {
         char when[32] = "", at[32] = "";
 
         sign_format_time(when, sizeof(when), b->signing_time);
@@ -277,11 +279,11 @@ static int verify_timestamps(vctx *c, vb *b, const char *art, const char *signer
         b->has_signing_time = 0;
         r = vfy_add_check(c, "timestamp", SIGN_CHECK_FAIL, "SIGNED_AFTER_AT", SIGN_EEXPIRED,
                           (vwhere){art, b->path, signer},
-                          c->opts->at != 0 ? "bundle %s was signed at %s (trusted timestamp), after the time judged "
-                                             "(%s): it did not exist then; judge at a later --at"
-                                           : "bundle %s was signed at %s (trusted timestamp), after the time judged "
-                                             "(%s, now): the TSA's clock or this host's is wrong; check the clocks "
-                                             "and re-stamp the bundle",
+                          c->has_at ? "bundle %s was signed at %s (trusted timestamp), after the time judged "
+                                      "(%s): it did not exist then; judge at a later --at"
+                                    : "bundle %s was signed at %s (trusted timestamp), after the time judged "
+                                      "(%s, now): the TSA's clock or this host's is wrong; check the clocks "
+                                      "and re-stamp the bundle",
                           b->path, when, at);
     }
     return r;

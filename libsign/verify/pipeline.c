@@ -158,6 +158,13 @@ static int default_bundle_path(char **out, const char *artifact)
     return 0;
 }
 
+/* The same as SIGN_VERIFY_OPTIONS_INIT: the version, every other byte zero. */
+void sign_verify_options_init(sign_verify_options *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->version = SIGN_VERIFY_OPTIONS_VERSION;
+}
+
 int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_verify_options *opts)
 {
     sign_artifact_options aopts = SIGN_ARTIFACT_OPTIONS_INIT;
@@ -179,8 +186,8 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     if (policy == NULL || opts == NULL) {
         return sign__error(SIGN_EINVAL, "sign_verify: no policy or options");
     }
-    if (opts->version < 1 || opts->version > SIGN_VERIFY_OPTIONS_VERSION) {
-        return sign__error(SIGN_EINVAL, "sign_verify: unknown options version %u", opts->version);
+    if ((r = sign__check_version(opts->version, SIGN_VERIFY_OPTIONS_VERSION, "sign_verify_options")) != 0) {
+        return r;
     }
     if (opts->nartifacts == 0 || opts->artifacts == NULL) {
         return sign__error(SIGN_EINVAL, "nothing to verify: give at least one artifact");
@@ -192,8 +199,13 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     memset(&c, 0, sizeof(c));
     c.policy = policy;
     c.opts = opts;
-    c.limits = sign__limits(opts->limits);
-    c.at = opts->at != 0 ? opts->at : sign__now();
+    if ((r = sign__limits(&c.limits_buf, opts->limits)) != 0) {
+        return r;
+    }
+    c.limits = &c.limits_buf;
+    /* SIGN_VERIFY_AT (version 4) lets the epoch itself be judged; before it at == 0 meant now. */
+    c.has_at = (opts->flags & SIGN_VERIFY_AT) != 0 || opts->at != 0;
+    c.at = c.has_at ? opts->at : sign__now();
     c.entries = policy->require_entries || (opts->flags & SIGN_VERIFY_ENTRIES) != 0;
     /* Fields of version 3 only when the caller has them; the network only when asked. */
     c.fetch_crl = (opts->flags & SIGN_VERIFY_FETCH_CRL) != 0;

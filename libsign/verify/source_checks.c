@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sign/log.h"
+#include "sign/source.h"
 #include "verify_internal.h"
 
 static int any_glob(char *const *globs, size_t n, const char *value)
@@ -128,7 +130,7 @@ int vfy_logged(vctx *c, vb *b)
                              "pass the log with --log DIR",
                              b->path);
     }
-    if ((r = sign__read_file(&data, &len, b->path, sign__limits(c->limits)->json_max_bytes)) != 0) {
+    if ((r = sign__read_file(&data, &len, b->path, c->limits->json_max_bytes)) != 0) {
         return r == SIGN_ENOMEM ? r
                                 : vfy_add_check(c, "log", SIGN_CHECK_FAIL, "LOG_ENTRY_MISSING", SIGN_EPOLICY, w,
                                                 "bundle %s cannot be read again to look it up in the log: %s",

@@ -2,9 +2,9 @@
 #ifndef SIGN_VERIFY_INTERNAL_H
 #define SIGN_VERIFY_INTERNAL_H
 
-#include "internal.h"
-#include "oci.h"
-#include "policy_internal.h"
+#include "artifact_int.h"
+#include "formats.h"
+#include "sign/verify.h"
 #include "path.h"
 #include "sign/x509.h"
 #include "text.h"
@@ -62,8 +62,10 @@ typedef struct vb {
 typedef struct vctx {
     const sign_policy *policy;
     const sign_verify_options *opts;
-    const sign_limits *limits;
+    const sign_limits *limits; /* &limits_buf: the caller's with defaults filled in */
+    sign_limits limits_buf;
     sign_verify_result *res;
+    int has_at; /* judging at a time the caller gave (SIGN_VERIFY_AT or at != 0), not now */
     int64_t at;
     int entries;
     const char *tree;            /* --tree DIR, or NULL */

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 
 #include "fuzz.h"
-#include "oci.h"
+#include "artifact_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

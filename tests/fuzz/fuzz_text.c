@@ -19,10 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "sign/sign.h"
 #include "path.h"
 #include "text.h"
 
+#include "util.h"
 #include "fuzz.h"
 
 /* A NUL-terminated copy (the string parsers take C strings). */

@@ -1,13 +1,19 @@
-/* libsign internals shared between areas. Not installed. */
-#ifndef SIGN_INTERNAL_H
-#define SIGN_INTERNAL_H
+/*
+ * libsign/util/: the bottom layer (docs/architecture.md). Errors, overflow
+ * checks, limits, files, strict JSON, base64, time. Every layer may include
+ * this header; it includes only <sign/common.h> and system or dependency
+ * headers. Not installed.
+ */
+#ifndef SIGN_UTIL_H
+#define SIGN_UTIL_H
 
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
-#include "sign/sign.h"
+#include "sign/common.h"
 
 #define SIGN_UNUSED __attribute__((unused))
 #define SIGN_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -30,8 +36,21 @@ static inline bool sign__mul(size_t *out, size_t a, size_t b)
     return !__builtin_mul_overflow(a, b, out);
 }
 
-/* Effective limits: l, or the defaults when l is NULL. */
-const sign_limits *sign__limits(const sign_limits *l);
+/*
+ * The one version check of every options struct (and sign_limits): versions 1
+ * to current are accepted, so a caller built against an older header keeps
+ * working (the fields it does not have take their defaults); 0 (a struct that
+ * was never initialised) and a version above current (a header newer than
+ * this library) are SIGN_EINVAL, the message naming the struct (what).
+ */
+int sign__check_version(unsigned int version, unsigned int current, const char *what);
+
+/*
+ * The effective limits into *buf: the defaults when l is NULL, else l with
+ * each zero field replaced by its default. Returns 0, or SIGN_EINVAL for an
+ * unknown l->version.
+ */
+int sign__limits(sign_limits *buf, const sign_limits *l);
 
 /* Read a whole regular file of at most max bytes. *out is NUL-terminated (not counted). */
 int sign__read_file(unsigned char **out, size_t *outlen, const char *path, size_t max);
@@ -63,23 +82,6 @@ int sign__json_read_file(json_t **out, const char *path, const sign_limits *limi
 /* Compact, sorted keys; *out malloc'd NUL-terminated. pretty: indent 2. */
 int sign__json_dump(char **out, size_t *outlen, const json_t *j, int pretty);
 /*
- * The serialised statement of the artifacts: the same bytes as
- * sign_statement_build + sign_statement_serialize, with the entries written
- * directly instead of through jansson (manifest.c).
- */
-int sign__statement_payload(char **out, size_t *outlen, sign_artifact *const *artifacts, size_t n,
-                            const sign_manifest_options *opts);
-/*
- * Free the entries the statement records for its artifacts (already checked
- * by sign_statement_parse), when the verify will not compare them: freeing
- * 20,000 of them took longer than a verify's whole-file digest of the zip.
- */
-void sign__statement_drop_entries(sign_statement *st);
-/* The signet predicate's source object (borrowed), or NULL. */
-const json_t *sign__statement_source(const sign_statement *st);
-/* The source as a JSON object (libsign/git/source.c). */
-int sign__source_to_json(json_t **out, const sign_source *s);
-/*
  * A JSON string of text that may not be UTF-8 (file names, messages that
  * quote them): valid UTF-8 is kept, other bytes appear as \\xNN. NULL
  * gives JSON null; NULL is returned only when out of memory.
@@ -104,23 +106,5 @@ void sign__free_secret(void *p, size_t len);
 
 /* Current time (seconds since the epoch). */
 int64_t sign__now(void);
-
-/*
- * 1 when a and b hold the same public key, whatever its encoding (PEM or
- * DER, compressed or uncompressed EC point): key ids differ then, keys do not.
- */
-int sign__key_same(const sign_key *a, const sign_key *b);
-/* Classify, check and wrap an OpenSSL key (taken over, also on failure); what names it in messages. */
-struct evp_pkey_st;
-int sign__key_adopt(sign_key **out, struct evp_pkey_st *pkey, int has_private, const char *what);
-/* The OpenSSL key inside key (borrowed). */
-const struct evp_pkey_st *sign__key_pkey(const sign_key *key);
-
-/* DSSE envelope <-> JSON object (used by the bundle). */
-int sign__envelope_from_json(sign_envelope **out, const json_t *obj, const char *what);
-json_t *sign__envelope_to_json(const sign_envelope *env);
-
-/* Largest signature accepted from input (bytes, decoded). */
-#define SIGN_MAX_SIGNATURE 16384
 
 #endif

@@ -72,7 +72,7 @@ static void r2_teardown(void)
     free(r2_dir);
 }
 
-TestSuite(redteam2, .init = r2_setup, .fini = r2_teardown);
+TestSuite(x509_hostile, .init = r2_setup, .fini = r2_teardown);
 
 /* Sign app.bin with signer's key and the certificates certs (signer's first), to out. */
 static sign_bundle *r2_sign(const char *out, const pkigen_cert *signer, const pkigen_cert *const *certs, size_t n,
@@ -239,7 +239,7 @@ static void r2_edit(const char *path, const char *what, const char *with)
     free(text);
 }
 
-Test(redteam2, chain_with_a_root_included_trusts_only_the_policy_root)
+Test(x509_hostile, chain_with_a_root_included_trusts_only_the_policy_root)
 {
     const pkigen_cert *chain[] = {r2_leaf, r2_in};
     const char *b = r2p("b.json"), *evil = r2p("evil.json");
@@ -278,7 +278,7 @@ Test(redteam2, chain_with_a_root_included_trusts_only_the_policy_root)
     pkigen_cert_free(fl);
 }
 
-Test(redteam2, chain_in_the_wrong_order_is_refused)
+Test(x509_hostile, chain_in_the_wrong_order_is_refused)
 {
     const pkigen_cert *chain[] = {r2_leaf, r2_in};
     const char *b = r2p("b.json");
@@ -297,7 +297,7 @@ Test(redteam2, chain_in_the_wrong_order_is_refused)
     r2_expect(r2p("policy-in.json"), b, SIGN_EBADSIG, "signature", "SIGNATURE_INVALID", SIGN_CHECK_FAIL);
 }
 
-Test(redteam2, leaf_that_is_a_ca_is_refused)
+Test(x509_hostile, leaf_that_is_a_ca_is_refused)
 {
     pkigen_cert_opts co = {.cn = "R2 Signing CA", .ca = 1, .eku = "codeSigning"};
     pkigen_cert *ca = pkigen_cert_new(&co, r2_in);
@@ -318,7 +318,7 @@ Test(redteam2, leaf_that_is_a_ca_is_refused)
     pkigen_cert_free(ca);
 }
 
-Test(redteam2, duplicate_and_conflicting_certificate_fields_are_refused)
+Test(x509_hostile, duplicate_and_conflicting_certificate_fields_are_refused)
 {
     const pkigen_cert *one[] = {r2_leaf}, *chain[] = {r2_leaf, r2_in};
     const char *b3 = r2p("v03.json"), *b2 = r2p("v02.json"), *t = r2p("t.json");
@@ -380,7 +380,7 @@ Test(redteam2, duplicate_and_conflicting_certificate_fields_are_refused)
     pkigen_cert_free(other);
 }
 
-Test(redteam2, certificate_with_trailing_bytes_after_its_der_is_refused)
+Test(x509_hostile, certificate_with_trailing_bytes_after_its_der_is_refused)
 {
     const pkigen_cert *one[] = {r2_leaf}, *chain[] = {r2_leaf, r2_in};
     const char *b3 = r2p("v03.json"), *b2 = r2p("v02.json");
@@ -469,7 +469,7 @@ static void r2_stamped(const char *out, const void *const *over, const size_t *o
     sign_bundle_free(b);
 }
 
-Test(redteam2, two_timestamps_of_which_one_is_bad_fail)
+Test(x509_hostile, two_timestamps_of_which_one_is_bad_fail)
 {
     static const char other[] = "some other bytes";
     const void *over[2] = {NULL, NULL};

@@ -1,10 +1,52 @@
-/* The parsed trust policy, shared between policy.c and verify.c. Not installed. */
-#ifndef SIGN_POLICY_INTERNAL_H
-#define SIGN_POLICY_INTERNAL_H
+/*
+ * libsign/ (the .c files at the top): the signed formats (envelope, bundle, statement, policy,
+ * event) and the signer, above util/, net/, pki/ and artifact/
+ * (docs/architecture.md). Not installed.
+ */
+#ifndef SIGN_FORMATS_H
+#define SIGN_FORMATS_H
 
 #include <stdint.h>
 
-#include "sign/sign.h"
+#include "sign/artifact.h"
+#include "sign/envelope.h"
+#include "sign/key.h"
+#include "sign/manifest.h"
+#include "sign/policy.h"
+#include "sign/timestamp.h"
+#include "sign/x509.h"
+#include "util.h"
+
+/* Largest signature accepted from input (bytes, decoded). */
+#define SIGN_MAX_SIGNATURE 16384
+
+/* ---- envelope (envelope.c) ----------------------------------------------------- */
+
+/* DSSE envelope <-> JSON object (used by the bundle). */
+int sign__envelope_from_json(sign_envelope **out, const json_t *obj, const char *what);
+json_t *sign__envelope_to_json(const sign_envelope *env);
+
+/* ---- statement (manifest.c) ---------------------------------------------------- */
+
+/*
+ * The serialised statement of the artifacts: the same bytes as
+ * sign_statement_build + sign_statement_serialize, with the entries written
+ * directly instead of through jansson (manifest.c).
+ */
+int sign__statement_payload(char **out, size_t *outlen, sign_artifact *const *artifacts, size_t n,
+                            const sign_manifest_options *opts);
+/*
+ * Free the entries the statement records for its artifacts (already checked
+ * by sign_statement_parse), when the verify will not compare them: freeing
+ * 20,000 of them took longer than a verify's whole-file digest of the zip.
+ */
+void sign__statement_drop_entries(sign_statement *st);
+/* The signet predicate's source object (borrowed), or NULL. */
+const json_t *sign__statement_source(const sign_statement *st);
+/* The source as a JSON object (libsign/git/source.c). */
+int sign__source_to_json(json_t **out, const sign_source *s);
+
+/* ---- policy (policy.c): the parsed trust policy, read by verify/ ---------------- */
 
 /* One entry of "keys". */
 typedef struct sign__policy_key {

@@ -18,7 +18,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "internal.h"
+#include "sign/sign.h"
+#include "util.h"
 #include "testutil.h"
 
 static char *rt_dir;
@@ -61,7 +62,7 @@ static void rt_teardown(void)
     rt_dir = NULL;
 }
 
-TestSuite(redteam, .init = rt_setup, .fini = rt_teardown);
+TestSuite(verify_hostile, .init = rt_setup, .fini = rt_teardown);
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -261,7 +262,7 @@ static int rt_cli(const char *arg0, ...)
 
 /* ---- signer identity: keyid / hint ---------------------------------------- */
 
-Test(redteam, keyid_of_trusted_key_with_untrusted_signature_is_refused)
+Test(verify_hostile, keyid_of_trusted_key_with_untrusted_signature_is_refused)
 {
     sign_policy *p = rt_policy(rt_pol_ab);
     sign_verify_result *res = NULL;
@@ -302,7 +303,7 @@ Test(redteam, keyid_of_trusted_key_with_untrusted_signature_is_refused)
     sign_policy_free(p);
 }
 
-Test(redteam, same_key_under_two_keyids_counts_once)
+Test(verify_hostile, same_key_under_two_keyids_counts_once)
 {
     sign_policy *p = rt_policy("{\"version\":1,\"keys\":[{\"name\":\"a\",\"public_key\":\"a.pub\"},"
                                "{\"name\":\"b\",\"public_key\":\"b.pub\"}],\"require\":{\"threshold\":2}}");
@@ -369,7 +370,7 @@ static void rt_write_compressed(const sign_key *k, const char *path)
     EVP_PKEY_free(pk);
 }
 
-Test(redteam, same_key_in_two_encodings_is_refused_by_the_policy)
+Test(verify_hostile, same_key_in_two_encodings_is_refused_by_the_policy)
 {
     sign_policy *p = NULL;
     char *pol = rt_p("policy.json"), *der = rt_p("b.der"), *cmp = rt_p("b-compressed.der");
@@ -397,7 +398,7 @@ Test(redteam, same_key_in_two_encodings_is_refused_by_the_policy)
     free(cmp);
 }
 
-Test(redteam, compressed_policy_key_still_verifies_its_signatures)
+Test(verify_hostile, compressed_policy_key_still_verifies_its_signatures)
 {
     sign_policy *p;
     sign_verify_result *res = NULL;
@@ -416,7 +417,7 @@ Test(redteam, compressed_policy_key_still_verifies_its_signatures)
 
 /* ---- names and globs --------------------------------------------------------- */
 
-Test(redteam, signed_bytes_renamed_outside_the_keys_globs_are_refused)
+Test(verify_hostile, signed_bytes_renamed_outside_the_keys_globs_are_refused)
 {
     sign_policy *p = rt_policy("{\"version\":1,\"keys\":[{\"name\":\"web\",\"public_key\":\"a.pub\","
                                "\"artifacts\":[\"web-*.zip\"]},{\"name\":\"pay\",\"public_key\":\"b.pub\","
@@ -452,7 +453,7 @@ Test(redteam, signed_bytes_renamed_outside_the_keys_globs_are_refused)
     sign_policy_free(p);
 }
 
-Test(redteam, directory_patterns_match_the_tail_of_the_given_path)
+Test(verify_hostile, directory_patterns_match_the_tail_of_the_given_path)
 {
     sign_policy *p = rt_policy("{\"version\":1,\"keys\":[{\"name\":\"web\",\"public_key\":\"a.pub\","
                                "\"artifacts\":[\"dist/*.zip\"]}]}");
@@ -493,7 +494,7 @@ Test(redteam, directory_patterns_match_the_tail_of_the_given_path)
     sign_policy_free(p);
 }
 
-Test(redteam, subject_name_outside_globs_is_refused_whatever_the_file_is_called)
+Test(verify_hostile, subject_name_outside_globs_is_refused_whatever_the_file_is_called)
 {
     sign_policy *p = rt_policy("{\"version\":1,\"keys\":[{\"name\":\"web\",\"public_key\":\"a.pub\","
                                "\"artifacts\":[\"web-*.zip\"]}]}");
@@ -517,7 +518,7 @@ Test(redteam, subject_name_outside_globs_is_refused_whatever_the_file_is_called)
     sign_policy_free(p);
 }
 
-Test(redteam, glob_edge_cases)
+Test(verify_hostile, glob_edge_cases)
 {
     /* Policy patterns against names; the policy author writes the patterns, the attacker the names. */
     cr_assert_not(sign_policy_glob_match("web-*.zip", "web-1.zip/evil"));
@@ -538,7 +539,7 @@ Test(redteam, glob_edge_cases)
 
 /* ---- the statement ------------------------------------------------------------- */
 
-Test(redteam, duplicate_subject_names_match_by_digest_only)
+Test(verify_hostile, duplicate_subject_names_match_by_digest_only)
 {
     sign_policy *p = rt_policy(rt_pol_ab);
     sign_verify_result *res = NULL;
@@ -575,7 +576,7 @@ Test(redteam, duplicate_subject_names_match_by_digest_only)
     sign_policy_free(p);
 }
 
-Test(redteam, hostile_statement_payloads_are_refused)
+Test(verify_hostile, hostile_statement_payloads_are_refused)
 {
     sign_policy *p = rt_policy(rt_pol_ab);
     sign_verify_result *res = NULL;
@@ -647,7 +648,7 @@ Test(redteam, hostile_statement_payloads_are_refused)
     sign_policy_free(p);
 }
 
-Test(redteam, payload_base64_variants_decode_to_the_verified_bytes)
+Test(verify_hostile, payload_base64_variants_decode_to_the_verified_bytes)
 {
     sign_policy *p = rt_policy(rt_pol_ab);
     sign_verify_result *res = NULL;
@@ -717,7 +718,7 @@ Test(redteam, payload_base64_variants_decode_to_the_verified_bytes)
 
 /* ---- envelope and signature ---------------------------------------------------- */
 
-Test(redteam, payload_type_variants_and_pae_confusion_are_refused)
+Test(verify_hostile, payload_type_variants_and_pae_confusion_are_refused)
 {
     sign_policy *p = rt_policy(rt_pol_ab);
     sign_verify_result *res = NULL;
@@ -754,7 +755,7 @@ Test(redteam, payload_type_variants_and_pae_confusion_are_refused)
     sign_policy_free(p);
 }
 
-Test(redteam, signature_with_trailing_garbage_is_refused)
+Test(verify_hostile, signature_with_trailing_garbage_is_refused)
 {
     sign_policy *p = rt_policy(rt_pol_ab);
     sign_verify_result *res = NULL;
@@ -779,7 +780,7 @@ Test(redteam, signature_with_trailing_garbage_is_refused)
     sign_policy_free(p);
 }
 
-Test(redteam, certificate_bundles_are_not_trusted)
+Test(verify_hostile, certificate_bundles_are_not_trusted)
 {
     sign_policy *p = rt_policy(rt_pol_ab);
     sign_verify_result *res = NULL;
@@ -812,7 +813,7 @@ Test(redteam, certificate_bundles_are_not_trusted)
 
 /* ---- artifacts and bundles as files ----------------------------------------------- */
 
-Test(redteam, special_files_are_refused_without_hanging)
+Test(verify_hostile, special_files_are_refused_without_hanging)
 {
     sign_policy *p = rt_policy(rt_pol_ab);
     sign_verify_result *res = NULL;
@@ -860,7 +861,7 @@ Test(redteam, special_files_are_refused_without_hanging)
     sign_policy_free(p);
 }
 
-Test(redteam, oversize_bundle_is_refused)
+Test(verify_hostile, oversize_bundle_is_refused)
 {
     sign_policy *p = rt_policy(rt_pol_ab);
     sign_verify_result *res = NULL;
@@ -883,7 +884,7 @@ Test(redteam, oversize_bundle_is_refused)
     sign_policy_free(p);
 }
 
-Test(redteam, too_many_subjects_are_refused)
+Test(verify_hostile, too_many_subjects_are_refused)
 {
     sign_policy *p = rt_policy(rt_pol_ab);
     sign_verify_result *res = NULL;
@@ -914,7 +915,7 @@ Test(redteam, too_many_subjects_are_refused)
 
 /* ---- time ---------------------------------------------------------------------------- */
 
-Test(redteam, validity_window_edges)
+Test(verify_hostile, validity_window_edges)
 {
     sign_policy *p = rt_policy("{\"version\":1,\"keys\":[{\"name\":\"a\",\"public_key\":\"a.pub\","
                                "\"not_before\":\"2026-01-01T00:00:00Z\",\"not_after\":\"2027-01-01T00:00:00Z\"}]}");
@@ -946,7 +947,7 @@ Test(redteam, validity_window_edges)
 
 /* ---- the command line ---------------------------------------------------------------- */
 
-Test(redteam, cli_exit_codes_and_modes)
+Test(verify_hostile, cli_exit_codes_and_modes)
 {
     char *art = rt_file("app.bin", "x"), *b = rt_bundle_for("app.bin.sigstore.json", rt_ka, "app.bin", art);
     char *bu = rt_bundle_for("u.json", rt_ku, "app.bin", art), *pol = rt_p("policy.json");
@@ -971,7 +972,7 @@ Test(redteam, cli_exit_codes_and_modes)
     free(tam);
 }
 
-Test(redteam, cli_options_injected_through_artifact_names_do_not_pass)
+Test(verify_hostile, cli_options_injected_through_artifact_names_do_not_pass)
 {
     char *art = rt_file("app.bin", "x"), *b = rt_bundle_for("app.bin.sigstore.json", rt_ku, "app.bin", art);
     char *pol = rt_p("policy.json"), *evil = rt_p("evil.json");
@@ -1005,24 +1006,29 @@ Test(redteam, cli_options_injected_through_artifact_names_do_not_pass)
     free(evil);
 }
 
-Test(redteam, cli_at_epoch_is_not_now)
+Test(verify_hostile, cli_at_epoch_is_not_now)
 {
     char *art = rt_file("app.bin", "x"), *b = rt_bundle_for("app.bin.sigstore.json", rt_ka, "app.bin", art);
     char *pol = rt_p("policy.json");
 
     tu_write_str(pol, "{\"version\":1,\"keys\":[{\"name\":\"a\",\"public_key\":\"a.pub\","
                       "\"not_before\":\"2026-01-01T00:00:00Z\"}]}");
-    /* 1970-01-01T00:00:00Z is before not_before; it must not be read as "now". */
-    cr_assert_neq(rt_cli("signet", "verify", "-p", pol, "--at", "1970-01-01T00:00:00Z", art, NULL), 0, "%s", rt_out);
+    /* 1970-01-01T00:00:00Z is before not_before; it must not be read as "now" (KEY_NOT_YET_VALID: 6). */
+    cr_assert_eq(rt_cli("signet", "verify", "-p", pol, "--at", "1970-01-01T00:00:00Z", art, NULL), 6, "%s", rt_out);
     cr_assert_eq(rt_cli("signet", "verify", "-p", pol, "--at", "1969-12-31T23:59:59Z", art, NULL), 6, "%s", rt_err);
     cr_assert_eq(rt_cli("signet", "verify", "-p", pol, "--at", "9999-12-31T23:59:59Z", art, NULL), 0, "%s", rt_err);
     cr_assert_eq(rt_cli("signet", "verify", "-p", pol, "--at", "2026-02-30T00:00:00Z", art, NULL), 2, "%s", rt_err);
+    /* A key valid only around the epoch: judged at the epoch itself it passes, now it has expired. */
+    tu_write_str(pol, "{\"version\":1,\"keys\":[{\"name\":\"a\",\"public_key\":\"a.pub\","
+                      "\"not_before\":\"1969-12-31T00:00:00Z\",\"not_after\":\"1970-01-02T00:00:00Z\"}]}");
+    cr_assert_eq(rt_cli("signet", "verify", "-p", pol, "--at", "1970-01-01T00:00:00Z", art, NULL), 0, "%s", rt_err);
+    cr_assert_eq(rt_cli("signet", "verify", "-p", pol, art, NULL), 6, "%s", rt_err);
     free(art);
     free(b);
     free(pol);
 }
 
-Test(redteam, error_messages_do_not_leak_key_material)
+Test(verify_hostile, error_messages_do_not_leak_key_material)
 {
     sign_key *k = NULL;
     char *key = rt_p("priv.key"), *pol = rt_p("policy.json"), *art = rt_file("app.bin", "x"), *pem, *line;
@@ -1056,7 +1062,7 @@ Test(redteam, error_messages_do_not_leak_key_material)
     free(art);
 }
 
-Test(redteam, passphrase_is_never_echoed)
+Test(verify_hostile, passphrase_is_never_echoed)
 {
     const char *env[] = {"SIGNET_PASSPHRASE=correct horse battery", NULL};
     const char *env2[] = {"SIGNET_PASSPHRASE=wrong-secret-passphrase", NULL};
@@ -1080,7 +1086,7 @@ Test(redteam, passphrase_is_never_echoed)
     free(out);
 }
 
-Test(redteam, human_output_does_not_carry_control_characters_from_the_bundle)
+Test(verify_hostile, human_output_does_not_carry_control_characters_from_the_bundle)
 {
     char *art = rt_file("app.bin", "x"), hex[65], *st, *b, *pol = rt_p("policy.json");
     rt_bopts o;

@@ -1,13 +1,32 @@
-/* X.509 internals shared between x509.c and crlfetch.c. Not installed. */
-#ifndef SIGN_X509_INTERNAL_H
-#define SIGN_X509_INTERNAL_H
+/*
+ * libsign/pki/: keys, X.509 containers and chains, CRLs, timestamps. The
+ * layer above util/ and net/ (docs/architecture.md). Not installed.
+ */
+#ifndef SIGN_PKI_H
+#define SIGN_PKI_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include <openssl/x509.h>
 
+#include "sign/key.h"
 #include "sign/x509.h"
+#include "util.h"
+
+/* ---- keys (key.c) ------------------------------------------------------------ */
+
+/*
+ * 1 when a and b hold the same public key, whatever its encoding (PEM or
+ * DER, compressed or uncompressed EC point): key ids differ then, keys do not.
+ */
+int sign__key_same(const sign_key *a, const sign_key *b);
+/* Classify, check and wrap an OpenSSL key (taken over, also on failure); what names it in messages. */
+int sign__key_adopt(sign_key **out, EVP_PKEY *pkey, int has_private, const char *what);
+/* The OpenSSL key inside key (borrowed). */
+const EVP_PKEY *sign__key_pkey(const sign_key *key);
+
+/* ---- certificates and CRLs (x509.c, crlfetch.c) ------------------------------- */
 
 struct sign_x509_certs {
     STACK_OF(X509) * sk;
