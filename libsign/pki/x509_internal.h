@@ -40,16 +40,4 @@ typedef struct sign__crl_fetch_opts {
 int sign__crl_fetch_cert(sign_x509_crls **out, char *url, size_t urlsize, int *cached, X509 *cert, X509 *issuer,
                          const sign__crl_fetch_opts *o, char *why, size_t whysize);
 
-/*
- * HTTP/1.x GET of an http:// URL with OpenSSL's HTTP client over a direct
- * connection (no proxy, no redirects, DER body expected), connect and
- * transfer bounded by timeout_ms in total, body at most max bytes. Returns 0
- * with the body in *out (malloc'd), or SIGN_EVERIFY with the cause in why
- * ("connection refused", "timed out after 2 s", "HTTP status 404 (Not
- * Found)", "response larger than N bytes", "redirected to URL", ...), or
- * SIGN_ENOMEM.
- */
-int sign__http_get(unsigned char **out, size_t *outlen, const char *url, unsigned int timeout_ms, size_t max,
-                   char *why, size_t whysize);
-
 #endif
