@@ -528,6 +528,13 @@ Test(net, selected_headers_of_a_refused_status, .init = nt_setup, .fini = nt_tea
     cr_assert_eq(r.status, 404);
     cr_assert_str_eq((char *)r.body, "nope");
     sign__http_response_free(&r);
+    /* ... and, following none, a redirect as it is. */
+    cr_assert_eq(nt_get(&r, nt_url(&nt_srv, "/redir"), &o), 0, "%s", sign_error_last());
+    cr_assert_eq(r.status, 302);
+    cr_assert_str_eq(r.location, "/hello");
+    cr_assert_eq(r.body_len, 0);
+    cr_assert_eq(atomic_load(&nt_srv.connections), 3, "the redirect was not followed");
+    sign__http_response_free(&r);
 }
 
 /* ---- failures ----------------------------------------------------------------------------- */

@@ -57,7 +57,6 @@ typedef struct req {
     unsigned int timeout_ms, connect_ms;
     size_t max;
     /* the body sink */
-    int deliver_body;
     size_t got;
     unsigned char *body;
     size_t cap;
@@ -622,6 +621,7 @@ static int tls_start(req *rq, conn *c, const sign__url *u)
     }
     SSL_set_connect_state(c->ssl);
     rq->phase = "in the TLS handshake";
+    ERR_clear_error(); /* SSL_get_error reads the queue */
     while ((rc = SSL_do_handshake(c->ssl)) != 1) {
         if ((r = tls_wait(rq, c, rc, &e)) < 0) {
             return r;
@@ -665,6 +665,7 @@ static int conn_send(req *rq, conn *c, const char *data, size_t len)
         if (c->ssl != NULL) {
             size_t done = 0;
 
+            ERR_clear_error();
             if (SSL_write_ex(c->ssl, data, len, &done) == 1) {
                 w = (ssize_t)done;
             } else if ((r = tls_wait(rq, c, 0, &e)) <= 0) {
@@ -707,6 +708,7 @@ static int conn_fill(req *rq, conn *c)
         if (c->ssl != NULL) {
             size_t got = 0;
 
+            ERR_clear_error();
             if (SSL_read_ex(c->ssl, c->buf, sizeof(c->buf), &got) == 1) {
                 c->len = got;
                 return 1;
@@ -942,10 +944,6 @@ static int deliver(req *rq, const unsigned char *data, size_t n)
     if (n > rq->max - rq->got) {
         return over_cap(rq);
     }
-    if (!rq->deliver_body) {
-        rq->got += n;
-        return 0;
-    }
     if (rq->o->on_body != NULL) {
         int r = rq->o->on_body(rq->o->arg, data, n);
 
@@ -1133,7 +1131,7 @@ static int check_headers(req *rq, const sign__http_options *o)
 static char *request_head(const sign__url *u, const char *method, size_t bodylen, int send_len, int drop_auth,
                           const sign__http_options *o, size_t *outlen)
 {
-    size_t n = strlen(method) + strlen(u->target) + strlen(u->host) + 256, used = 0;
+    size_t n = strlen(method) + strlen(u->target) + strlen(u->host) + 384, used = 0;
     char *s;
 
     if (o->content_type != NULL) {
@@ -1163,6 +1161,10 @@ static char *request_head(const sign__url *u, const char *method, size_t bodylen
         used += (size_t)snprintf(s + used, n - used, "%s: %s\r\n", o->headers[i].name, o->headers[i].value);
     }
     used += (size_t)snprintf(s + used, n - used, "\r\n");
+    if (used >= n) {
+        free(s); /* cannot happen: n counts every part */
+        return NULL;
+    }
     *outlen = used;
     return s;
 }
@@ -1310,8 +1312,8 @@ int sign__http_request(sign__http_response *out, const char *method, const char 
         if ((r = exchange(&rq, &c, &h, &u, method, body, bodylen, drop_auth)) != 0) {
             goto out;
         }
-        if (!is_redirect(h.status)) {
-            break;
+        if (!is_redirect(h.status) || (o->max_redirects == 0 && (o->flags & SIGN__HTTP_ANY_STATUS) != 0)) {
+            break; /* final: not a redirect, or one the caller takes as it is */
         }
         free(cur);
         if ((r = follow(&rq, &cur, &h, &u, visited, nvisited)) != 0) {
@@ -1334,7 +1336,6 @@ int sign__http_request(sign__http_response *out, const char *method, const char 
                  h.reason[0] != '\0' ? ")" : "");
         goto out;
     }
-    rq.deliver_body = 1;
     if ((r = read_body(&rq, &c, &h, method)) != 0) {
         goto out;
     }

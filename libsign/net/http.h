@@ -34,7 +34,11 @@
 #define SIGN__HTTP_REDIRECTS_MAX 20u
 
 /* Flags of sign__http_options. */
-#define SIGN__HTTP_ANY_STATUS 0x1u /* return any final status with its body; else only 2xx (others: SIGN_EHTTP) */
+/*
+ * Return any final status with its body; else only 2xx (others: SIGN_EHTTP).
+ * With max_redirects 0, a redirect is then returned as it is (status, Location).
+ */
+#define SIGN__HTTP_ANY_STATUS 0x1u
 
 typedef struct sign__http_header {
     const char *name;
@@ -65,7 +69,7 @@ typedef struct sign__http_options {
 
 typedef struct sign__http_response {
     int status;         /* also set when SIGN_EHTTP refused it */
-    char *content_type; /* the selected headers' values, or NULL when absent */
+    char *content_type; /* the selected headers' values as received (untrusted text), or NULL */
     char *location;
     char *www_authenticate;
     int64_t content_length; /* -1 when absent (chunked, or up to the close) */
