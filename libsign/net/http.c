@@ -121,14 +121,16 @@ static int fail(req *rq, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(cause, sizeof(cause), fmt, ap);
     va_end(ap);
-    return sign__error(code, "%s%s%s: %s", rq->what != NULL ? rq->what : "", rq->what != NULL ? " " : "", rq->shown,
-                       cause);
+    (void)sign__error(code, "%s%s%s: %s", rq->what != NULL ? rq->what : "", rq->what != NULL ? " " : "", rq->shown,
+                      cause);
+    return code;
 }
 
 static int oom(void)
 {
     ERR_clear_error();
-    return sign__error(SIGN_ENOMEM, "out of memory");
+    (void)sign__error(SIGN_ENOMEM, "out of memory");
+    return SIGN_ENOMEM;
 }
 
 /* ---- URLs ------------------------------------------------------------------ */
@@ -189,7 +191,7 @@ static const char *host_name(sign__url *out, const char *h, size_t n)
 /* Authority [host or [v6]][:port] of n bytes at a. */
 static const char *authority(sign__url *out, const char *a, size_t n)
 {
-    const char *hend = a + n, *why;
+    const char *hend, *why;
     size_t plen;
     long port = 0;
 
@@ -251,11 +253,14 @@ static const char *authority(sign__url *out, const char *a, size_t n)
 
 static const char *url_parse(sign__url *out, const char *url)
 {
-    size_t n = strnlen(url, SIGN__HTTP_URL_MAX + 1), alen;
+    size_t n, alen;
     const char *p, *aend, *why;
 
     memset(out, 0, sizeof(*out));
-    if (n > SIGN__HTTP_URL_MAX) {
+    if (url == NULL) {
+        return "no URL";
+    }
+    if ((n = strnlen(url, SIGN__HTTP_URL_MAX + 1)) > SIGN__HTTP_URL_MAX) {
         return "longer than 4096 bytes";
     }
     for (size_t i = 0; i < n; i++) {
@@ -503,10 +508,8 @@ static int connect_one(req *rq, const struct addrinfo *ai, int *fd, int *code)
     if (*fd < 0) {
         return errno;
     }
-    if (connect(*fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-        if (errno != EINPROGRESS) {
-            err = errno;
-        } else if ((*code = wait_fd(rq, *fd, POLLOUT)) != 0) {
+    if (connect(*fd, ai->ai_addr, ai->ai_addrlen) != 0 && (err = errno) == EINPROGRESS) {
+        if ((*code = wait_fd(rq, *fd, POLLOUT)) != 0) {
             err = ETIMEDOUT;
         } else if (getsockopt(*fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
             err = errno;
@@ -775,8 +778,9 @@ static int read_line(req *rq, conn *c, char *line, size_t size, size_t *len)
         nl = memchr(c->buf + c->pos, '\n', c->len - c->pos);
         take = nl != NULL ? (size_t)(nl - (c->buf + c->pos)) + 1 : c->len - c->pos;
         if (*len + take >= size) {
-            return fail(rq, SIGN_EPARSE, "malformed HTTP response: a line of the head is longer than %zu bytes",
-                        size - 1);
+            (void)fail(rq, SIGN_EPARSE, "malformed HTTP response: a line of the head is longer than %zu bytes",
+                       size - 1);
+            return SIGN_EPARSE;
         }
         memcpy(line + *len, c->buf + c->pos, take);
         *len += take;
@@ -793,7 +797,8 @@ static int read_line(req *rq, conn *c, char *line, size_t size, size_t *len)
         unsigned char ch = (unsigned char)line[i];
 
         if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
-            return fail(rq, SIGN_EPARSE, "malformed HTTP response: a control character in the head");
+            (void)fail(rq, SIGN_EPARSE, "malformed HTTP response: a control character in the head");
+            return SIGN_EPARSE;
         }
     }
     return 0;
@@ -1268,10 +1273,9 @@ static int check_args(req *rq, const char *method, const void *body, size_t body
 }
 
 int sign__http_request(sign__http_response *out, const char *method, const char *url, const void *body,
-                       size_t bodylen, const sign__http_options *opts)
+                       size_t bodylen, const sign__http_options *o)
 {
     static const sign__http_options defaults = {0};
-    const sign__http_options *o = opts != NULL ? opts : &defaults;
     char *visited[SIGN__HTTP_REDIRECTS_MAX + 2] = {NULL}, *cur = NULL;
     size_t nvisited = 0;
     conn c = {.fd = -1};
@@ -1283,6 +1287,9 @@ int sign__http_request(sign__http_response *out, const char *method, const char 
 
     memset(out, 0, sizeof(*out));
     out->content_length = -1;
+    if (o == NULL) {
+        o = &defaults;
+    }
     memset(&rq, 0, sizeof(rq));
     rq.o = o;
     rq.what = o->what;
@@ -1316,8 +1323,9 @@ int sign__http_request(sign__http_response *out, const char *method, const char 
             break; /* final: not a redirect, or one the caller takes as it is */
         }
         free(cur);
-        if ((r = follow(&rq, &cur, &h, &u, visited, nvisited)) != 0) {
+        if ((r = follow(&rq, &cur, &h, &u, visited, nvisited)) != 0 || cur == NULL) {
             take_head(out, &h);
+            r = r != 0 ? r : SIGN_ERROR; /* (follow sets cur when it returns 0) */
             goto out;
         }
         conn_close(&c);

@@ -653,7 +653,9 @@ static int http_post(unsigned char **out, size_t *outlen, const char *url, const
 
         snprintf(shown, sizeof(shown), "%s", resp.content_type != NULL ? resp.content_type : "none");
         for (char *p = shown; *p != '\0'; p++) {
-            *p = (*p < 0x20 || *p >= 0x7f) ? '?' : *p;
+            if (*p < 0x20 || *p >= 0x7f) {
+                *p = '?';
+            }
         }
         r = sign__error(SIGN_ETSA_ANSWER,
                         "TSA %s: the answer is garbage, not a timestamp reply: Content-Type \"%s\"; check the URL",
