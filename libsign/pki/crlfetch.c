@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
+#include "crlfetch.h"
 #include "http.h"
 #include "internal.h"
 #include "x509_internal.h"
