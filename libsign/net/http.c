@@ -41,7 +41,9 @@ typedef struct conn {
     int fd;
     SSL_CTX *ctx;
     SSL *ssl;
-    int eof; /* 1: the peer closed; 2: a TLS peer closed without close_notify */
+    int eof;                  /* 1: the peer closed; 2: a TLS peer closed without close_notify */
+    const unsigned char *mem; /* sign__http_parse_response: the bytes "received", in pieces */
+    size_t mem_len, mem_pos, piece;
     size_t pos, len;
     unsigned char buf[16384];
 } conn;
@@ -705,6 +707,16 @@ static int conn_send(req *rq, conn *c, const char *data, size_t len)
 static int conn_fill(req *rq, conn *c)
 {
     c->pos = c->len = 0;
+    if (c->mem != NULL) {
+        size_t n = c->mem_len - c->mem_pos;
+
+        n = n < c->piece ? n : c->piece;
+        memcpy(c->buf, c->mem + c->mem_pos, n);
+        c->mem_pos += n;
+        c->len = n;
+        c->eof = n == 0;
+        return n > 0;
+    }
     for (;;) {
         int r, e;
 
@@ -1272,6 +1284,64 @@ static int check_args(req *rq, const char *method, const void *body, size_t body
     return check_headers(rq, o);
 }
 
+/* The final answer: its status taken (else SIGN_EHTTP), then its body into out. */
+static int final_answer(req *rq, conn *c, head *h, const char *method, sign__http_response *out)
+{
+    int r;
+
+    if ((h->status < 200 || h->status > 299) && (rq->o->flags & SIGN__HTTP_ANY_STATUS) == 0) {
+        take_head(out, h);
+        return fail(rq, SIGN_EHTTP, "HTTP status %d%s%s%s", h->status, h->reason[0] != '\0' ? " (" : "", h->reason,
+                    h->reason[0] != '\0' ? ")" : "");
+    }
+    if ((r = read_body(rq, c, h, method)) != 0) {
+        return r;
+    }
+    take_head(out, h);
+    out->body = rq->body;
+    out->body_len = rq->got;
+    rq->body = NULL; /* transferred */
+    if (out->body == NULL && rq->o->on_body == NULL && (out->body = calloc(1, 1)) == NULL) {
+        return oom();
+    }
+    return 0;
+}
+
+static void req_init(req *rq, const sign__http_options *o, const char *url)
+{
+    memset(rq, 0, sizeof(*rq));
+    rq->o = o;
+    rq->what = o->what;
+    rq->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : SIGN__HTTP_TIMEOUT_MS;
+    rq->connect_ms = o->connect_timeout_ms;
+    rq->max = o->max_body > 0 ? o->max_body : SIGN__HTTP_MAX_BODY;
+    rq->deadline = mono_ms() + rq->timeout_ms;
+    printable(rq->shown, sizeof(rq->shown), url != NULL ? url : "(no URL)", SIGN__HTTP_URL_MAX);
+}
+
+int sign__http_parse_response(sign__http_response *out, const void *data, size_t len, size_t piece,
+                              const sign__http_options *o)
+{
+    static const sign__http_options defaults = {0};
+    conn c = {.fd = -1};
+    head h = {.clen = -1};
+    req rq;
+    int r;
+
+    memset(out, 0, sizeof(*out));
+    out->content_length = -1;
+    req_init(&rq, o != NULL ? o : &defaults, "http://response.invalid/");
+    c.mem = data != NULL ? data : (const void *)"";
+    c.mem_len = data != NULL ? len : 0;
+    c.piece = piece > 0 && piece < sizeof(c.buf) ? piece : sizeof(c.buf);
+    if ((r = read_head(&rq, &c, &h)) == 0) {
+        r = final_answer(&rq, &c, &h, "GET", out);
+    }
+    head_clear(&h);
+    free(rq.body);
+    return r;
+}
+
 int sign__http_request(sign__http_response *out, const char *method, const char *url, const void *body,
                        size_t bodylen, const sign__http_options *o)
 {
@@ -1290,14 +1360,7 @@ int sign__http_request(sign__http_response *out, const char *method, const char 
     if (o == NULL) {
         o = &defaults;
     }
-    memset(&rq, 0, sizeof(rq));
-    rq.o = o;
-    rq.what = o->what;
-    rq.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : SIGN__HTTP_TIMEOUT_MS;
-    rq.connect_ms = o->connect_timeout_ms;
-    rq.max = o->max_body > 0 ? o->max_body : SIGN__HTTP_MAX_BODY;
-    rq.deadline = mono_ms() + rq.timeout_ms;
-    printable(rq.shown, sizeof(rq.shown), url != NULL ? url : "(no URL)", SIGN__HTTP_URL_MAX);
+    req_init(&rq, o, url);
     if (url == NULL || (why = url_parse(&first, url)) != NULL) {
         r = fail(&rq, SIGN_EINVAL, "not a valid URL: %s", url == NULL ? "no URL" : why);
         goto out;
@@ -1338,21 +1401,7 @@ int sign__http_request(sign__http_response *out, const char *method, const char 
             bodylen = 0;
         }
     }
-    if ((h.status < 200 || h.status > 299) && (o->flags & SIGN__HTTP_ANY_STATUS) == 0) {
-        take_head(out, &h);
-        r = fail(&rq, SIGN_EHTTP, "HTTP status %d%s%s%s", h.status, h.reason[0] != '\0' ? " (" : "", h.reason,
-                 h.reason[0] != '\0' ? ")" : "");
-        goto out;
-    }
-    if ((r = read_body(&rq, &c, &h, method)) != 0) {
-        goto out;
-    }
-    take_head(out, &h);
-    out->body = rq.body;
-    out->body_len = rq.got;
-    rq.body = NULL; /* transferred */
-    if (out->body == NULL && o->on_body == NULL && (out->body = calloc(1, 1)) == NULL) {
-        r = oom();
+    if ((r = final_answer(&rq, &c, &h, method, out)) != 0) {
         goto out;
     }
     out->url = cur;

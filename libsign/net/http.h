@@ -108,4 +108,13 @@ int sign__http_request(sign__http_response *out, const char *method, const char 
 
 void sign__http_response_free(sign__http_response *r);
 
+/*
+ * The response parser alone (the fuzz target's entry): data as if a server
+ * had sent it and closed, read in pieces of at most piece bytes (0: as much
+ * as fits), judged like the answer to a GET of "http://response.invalid/"
+ * under o (status, head, body rules, cap, messages). No socket is opened.
+ */
+int sign__http_parse_response(sign__http_response *out, const void *data, size_t len, size_t piece,
+                              const sign__http_options *o);
+
 #endif
