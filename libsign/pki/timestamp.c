@@ -644,8 +644,10 @@ static int http_post(unsigned char **out, size_t *outlen, const char *url, const
     ho.nheaders = 1;
     r = sign__http_request(&resp, "POST", url, req, reqlen, &ho);
     snprintf(msg, sizeof(msg), "%s", sign_error_last());
-    if (r == SIGN_EPARSE || (r == SIGN_EHTTP && resp.status >= 300 && resp.status < 400)) {
+    if (r == SIGN_EPARSE) {
         r = sign__error(SIGN_ETSA_ANSWER, "%s: the answer is garbage, not a timestamp reply; check the URL", msg);
+    } else if (r == SIGN_EHTTP && resp.status >= 300 && resp.status < 400) {
+        r = sign__error(SIGN_ETSA_ANSWER, "%s: a TSA answers with a timestamp reply; check the URL", msg);
     } else if (r == SIGN_EHTTP) {
         r = sign__error(SIGN_EHTTP, "%s: the server answered with an HTTP error", msg);
     } else if (r == 0 && !media_type_is(resp.content_type, "application/timestamp-reply")) {
