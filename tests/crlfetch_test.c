@@ -503,9 +503,9 @@ Test(crlfetch, slow_server_times_out, .init = cf_setup, .fini = cf_teardown)
     cf_expect(cf_verify(1, NULL, "1"), 5, "CRL_FETCH_FAILED");
     dt = tu_now_us() - t0;
     cr_assert(strstr(cf_out, "timed out") != NULL, "%s", cf_out);
-    /* 1 s limit: never cut short; OpenSSL counts whole seconds (up to 2 s late), far below the server's 8 s. */
+    /* 1 s limit: never cut short, kept to the millisecond (the whole verify: 1.1 s), far below the server's 8 s. */
     cr_assert(dt >= 900000, "gave up before the limit: %lld us", dt);
-    cr_assert(dt < 4500000, "took %lld us", dt);
+    cr_assert(dt < 3000000, "took %lld us", dt);
     OPENSSL_free(der);
     X509_CRL_free(crl);
 }

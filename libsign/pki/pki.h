@@ -36,39 +36,12 @@ struct sign_x509_crls {
     STACK_OF(X509_CRL) * sk;
 };
 
-/* How CRLs are fetched (from sign_x509_verify_options version 2). */
-typedef struct sign__crl_fetch_opts {
-    const char *cache_dir;   /* or NULL: no cache */
-    unsigned int timeout_ms; /* total per fetch, > 0 */
-    size_t max_bytes;        /* response body limit */
-    int64_t now;             /* freshness of cached CRLs */
-} sign__crl_fetch_opts;
-
-/*
- * The CRL of cert from its CRL distribution points (fullName URIs, tried in
- * order; only http:// is fetched): a cached copy that still verifies under
- * issuer's key and is fresh at o->now (thisUpdate <= now < nextUpdate) is
- * used without a fetch; else the URI is fetched, and the CRL cached when it
- * names issuer and verifies under its key. Returns 0 with *out set and the
- * URI used in url and *cached set when the cached copy was used (*out NULL:
- * cert names no distribution point URI at all);
- * SIGN_EREVOKED when no URI gave a CRL, with every URI and its cause in why;
- * SIGN_ENOMEM. Nothing here decides revocation: the caller checks *out like
- * policy CRLs.
- */
-int sign__crl_fetch_cert(sign_x509_crls **out, char *url, size_t urlsize, int *cached, X509 *cert, X509 *issuer,
-                         const sign__crl_fetch_opts *o, char *why, size_t whysize);
-
-/*
- * HTTP/1.x GET of an http:// URL with OpenSSL's HTTP client over a direct
- * connection (no proxy, no redirects, DER body expected), connect and
- * transfer bounded by timeout_ms in total, body at most max bytes. Returns 0
- * with the body in *out (malloc'd), or SIGN_EVERIFY with the cause in why
- * ("connection refused", "timed out after 2 s", "HTTP status 404 (Not
- * Found)", "response larger than N bytes", "redirected to URL", ...), or
- * SIGN_ENOMEM.
- */
-int sign__http_get(unsigned char **out, size_t *outlen, const char *url, unsigned int timeout_ms, size_t max,
-                   char *why, size_t whysize);
+/* The certificate at i, borrowed (NULL when out of range). */
+X509 *sign__x509_cert_at(const sign_x509_certs *c, size_t i);
+/* Append x (taken over, also on failure); what names the list in messages. */
+int sign__x509_certs_push(sign_x509_certs *c, X509 *x, const char *what);
+int sign__x509_crls_push(sign_x509_crls *c, X509_CRL *x, const char *what);
+/* 1 when x is self-signed (its signature verifies under its own key). */
+int sign__x509_self_signed(X509 *x);
 
 #endif

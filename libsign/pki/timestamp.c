@@ -1,26 +1,19 @@
-/* RFC 3161 timestamps: request over HTTP(S) with OpenSSL's HTTP client, answer checks, token verification. */
-#include <errno.h>
-#include <fcntl.h>
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <poll.h>
+/* RFC 3161 timestamps: request over HTTP(S) with libsign's HTTP client (net/http.c), answer checks, token
+ * verification. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/http.h>
-#include <openssl/httperr.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs7.h>
 #include <openssl/rand.h>
-#include <openssl/ssl.h>
 #include <openssl/ts.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -31,6 +24,7 @@
 #include "sign/envelope.h"
 #include "sign/timestamp.h"
 #include "pki.h"
+#include "http.h"
 
 #define TSA_DEFAULT_TIMEOUT 10
 #define TSA_DEFAULT_MAX_RESPONSE (256u * 1024)
@@ -610,383 +604,77 @@ out:
 
 /* ---- request over HTTP -------------------------------------------------- */
 
-/* TCP connection with a timeout: refused, unreachable and timed out are told apart. */
-static int tcp_connect(int *out, const char *url, const char *host, const char *port, int timeout_s)
+/* Seconds (0: the default) as the HTTP client's milliseconds. */
+static unsigned int tsa_ms(int secs)
 {
-    struct addrinfo hints, *res = NULL, *ai;
-    int fd = -1, err = 0, gai, timed_out = 0;
-    int64_t deadline = sign__now() + timeout_s;
+    if (secs <= 0) {
+        secs = TSA_DEFAULT_TIMEOUT;
+    }
+    return (unsigned int)secs > UINT_MAX / 1000u ? UINT_MAX / 1000u * 1000u : (unsigned int)secs * 1000u;
+}
 
-    *out = -1;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    if ((gai = getaddrinfo(host, port, &hints, &res)) != 0) {
-        return sign__error(SIGN_ENETWORK, "TSA %s: cannot resolve %s: %s", url, host, gai_strerror(gai));
-    }
-    for (ai = res; ai != NULL; ai = ai->ai_next) {
-        struct pollfd pfd;
-        socklen_t elen = sizeof(err);
-        int64_t left;
+/* 1 when the media type of a Content-Type value (before any parameter) is type. */
+static int media_type_is(const char *value, const char *type)
+{
+    size_t n = strlen(type);
 
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-        if (fd < 0) {
-            err = errno;
-            continue;
-        }
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-            break;
-        }
-        err = errno;
-        if (err == EINPROGRESS) {
-            left = deadline - sign__now();
-            pfd.fd = fd;
-            pfd.events = POLLOUT;
-            pfd.revents = 0;
-            if (left > 0 && poll(&pfd, 1, (int)(left * 1000)) == 1 &&
-                getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == 0 && err == 0) {
-                break;
-            }
-            if (left <= 0 || pfd.revents == 0) {
-                timed_out = 1;
-                err = ETIMEDOUT;
-            }
-        }
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0) {
-        if (timed_out) {
-            return sign__error(SIGN_ETIMEOUT, "TSA %s: connection timed out after %d s", url, timeout_s);
-        }
-        return sign__error(SIGN_ENETWORK, "TSA %s: cannot connect: %s", url, strerror(err));
-    }
-    *out = fd;
-    return 0;
+    return value != NULL && strncasecmp(value, type, n) == 0 &&
+           (value[n] == '\0' || value[n] == ';' || value[n] == ' ' || value[n] == '\t');
 }
 
 /*
- * OpenSSL's HTTP client "connects" the BIO it is given again, and its connect
- * retries refused connections until the timeout. Our socket is connected
- * already (so refused and timed out are told apart): this pass-through filter
- * over it says so.
+ * POST req to the TSA with the HTTP client (net/http.c); *out the body
+ * (malloc'd). The client's codes stand (ENETWORK, ETIMEOUT, EHTTP, ELIMIT,
+ * EINVAL), except that an answer that is not HTTP, a redirect (never
+ * followed), a Content-Type other than application/timestamp-reply and an
+ * empty body are ETSA_ANSWER: the URL names no TSA.
  */
-static BIO_METHOD *connected_method;
-static CRYPTO_ONCE connected_once = CRYPTO_ONCE_STATIC_INIT;
-
-/* Writes go straight to the socket with MSG_NOSIGNAL: a TSA that hangs up must not kill the caller with SIGPIPE. */
-static int cf_write(BIO *b, const char *data, int n)
-{
-    BIO *next = BIO_next(b);
-    int fd = -1;
-    ssize_t w;
-
-    BIO_clear_retry_flags(b);
-    if (next == NULL || n < 0 || BIO_get_fd(next, &fd) < 0 || fd < 0) {
-        return -1;
-    }
-    do {
-        w = send(fd, data, (size_t)n, MSG_NOSIGNAL);
-    } while (w < 0 && errno == EINTR);
-    if (w < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            BIO_set_retry_write(b);
-        }
-        return -1;
-    }
-    return (int)w;
-}
-
-static int cf_read(BIO *b, char *data, int n)
-{
-    BIO *next = BIO_next(b);
-    int r;
-
-    if (next == NULL) {
-        return 0;
-    }
-    r = BIO_read(next, data, n);
-    BIO_clear_retry_flags(b);
-    BIO_copy_next_retry(b);
-    return r;
-}
-
-static int cf_puts(BIO *b, const char *s)
-{
-    return cf_write(b, s, (int)strlen(s));
-}
-
-static long cf_ctrl(BIO *b, int cmd, long num, void *ptr)
-{
-    BIO *next = BIO_next(b);
-
-    if (cmd == BIO_C_DO_STATE_MACHINE) {
-        return 1; /* connected */
-    }
-    return next != NULL ? BIO_ctrl(next, cmd, num, ptr) : 0;
-}
-
-static int cf_create(BIO *b)
-{
-    BIO_set_init(b, 1);
-    return 1;
-}
-
-static void connected_method_init(void)
-{
-    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_FILTER, "signet connected socket");
-
-    if (m != NULL &&
-        (!BIO_meth_set_write(m, cf_write) || !BIO_meth_set_read(m, cf_read) || !BIO_meth_set_puts(m, cf_puts) ||
-         !BIO_meth_set_ctrl(m, cf_ctrl) || !BIO_meth_set_create(m, cf_create))) {
-        BIO_meth_free(m);
-        m = NULL;
-    }
-    connected_method = m;
-}
-
-/* The connected socket fd as a BIO the HTTP client accepts (fd closed with it). */
-static BIO *connected_bio(int fd)
-{
-    BIO *f, *sock;
-
-    if (!CRYPTO_THREAD_run_once(&connected_once, connected_method_init) || connected_method == NULL ||
-        (f = BIO_new(connected_method)) == NULL) {
-        close(fd);
-        return NULL;
-    }
-    if ((sock = BIO_new_socket(fd, BIO_CLOSE)) == NULL) {
-        close(fd);
-        BIO_free(f);
-        return NULL;
-    }
-    return BIO_push(f, sock);
-}
-
-typedef struct tls_arg {
-    SSL_CTX *ctx;
-    const char *host;
-    int is_ip;
-} tls_arg;
-
-/* OpenSSL's HTTP client hook: TLS over the connected socket for https, removed on disconnect. */
-static BIO *tls_cb(BIO *bio, void *arg, int connect, int detail)
-{
-    tls_arg *t = arg;
-
-    if (connect && detail) {
-        BIO *sbio = BIO_new_ssl(t->ctx, 1);
-        SSL *ssl = NULL;
-
-        if (sbio == NULL) {
-            return NULL;
-        }
-        BIO_get_ssl(sbio, &ssl);
-        if (ssl == NULL) {
-            BIO_free(sbio);
-            return NULL;
-        }
-        if (t->is_ip) {
-            /* An address: the certificate must name it (iPAddress), and there is no SNI. */
-            if (!X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), t->host)) {
-                BIO_free(sbio);
-                return NULL;
-            }
-        } else if (!SSL_set_tlsext_host_name(ssl, t->host) || !SSL_set1_host(ssl, t->host)) {
-            BIO_free(sbio);
-            return NULL;
-        }
-        return BIO_push(sbio, bio);
-    }
-    if (!connect) {
-        BIO *next = BIO_next(bio);
-
-        if (next != NULL) {
-            (void)BIO_pop(bio);
-            BIO_free(bio);
-            return next;
-        }
-    }
-    return bio;
-}
-
-/* OpenSSL's HTTP client failure as a SIGN_E* with a message naming the TSA. */
-static int http_error(const char *url, int timeout_s, size_t max)
-{
-    unsigned long e;
-    const char *data = NULL;
-    int flags = 0, code = SIGN_ENETWORK;
-    char detail[256] = "";
-
-    while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
-        int lib = ERR_GET_LIB(e), reason = ERR_GET_REASON(e);
-
-        if (code != SIGN_ENETWORK) {
-            continue; /* keep the first classified cause */
-        }
-        if ((lib == ERR_LIB_HTTP && reason == HTTP_R_RETRY_TIMEOUT) ||
-            (lib == ERR_LIB_BIO && (reason == BIO_R_TRANSFER_TIMEOUT || reason == BIO_R_CONNECT_TIMEOUT))) {
-            code = SIGN_ETIMEOUT;
-        } else if (lib == ERR_LIB_HTTP && reason == HTTP_R_RECEIVED_ERROR) {
-            code = SIGN_EHTTP;
-            copy_text(detail, sizeof(detail), (flags & ERR_TXT_STRING) != 0 ? data : "");
-        } else if (lib == ERR_LIB_HTTP &&
-                   (reason == HTTP_R_MAX_RESP_LEN_EXCEEDED || reason == HTTP_R_ASN1_LEN_EXCEEDS_MAX_RESP_LEN)) {
-            code = SIGN_ELIMIT;
-        } else if (lib == ERR_LIB_HTTP &&
-                   (reason == HTTP_R_UNEXPECTED_CONTENT_TYPE || reason == HTTP_R_MISSING_CONTENT_TYPE ||
-                    reason == HTTP_R_RESPONSE_PARSE_ERROR || reason == HTTP_R_HEADER_PARSE_ERROR ||
-                    reason == HTTP_R_RECEIVED_WRONG_HTTP_VERSION || reason == HTTP_R_STATUS_CODE_UNSUPPORTED ||
-                    reason == HTTP_R_REDIRECTION_NOT_ENABLED || reason == HTTP_R_MISSING_ASN1_ENCODING ||
-                    reason == HTTP_R_ERROR_PARSING_ASN1_LENGTH)) {
-            code = SIGN_ETSA_ANSWER;
-            copy_text(detail, sizeof(detail), ERR_reason_error_string(e));
-            if ((flags & ERR_TXT_STRING) != 0 && data != NULL && data[0] != '\0') {
-                size_t used = strlen(detail);
-
-                snprintf(detail + used, sizeof(detail) - used, " (%s)", data);
-            }
-        } else if (detail[0] == '\0' && ERR_reason_error_string(e) != NULL) {
-            copy_text(detail, sizeof(detail), ERR_reason_error_string(e));
-        }
-    }
-    ERR_clear_error();
-    switch (code) {
-    case SIGN_ETIMEOUT: return sign__error(code, "TSA %s: no answer within %d s (timed out)", url, timeout_s);
-    case SIGN_EHTTP:
-        return sign__error(code, "TSA %s: the server answered with an HTTP error (%s)", url,
-                           detail[0] != '\0' ? detail : "status not 200");
-    case SIGN_ELIMIT: return sign__error(code, "TSA %s: the answer is larger than %zu bytes", url, max);
-    case SIGN_ETSA_ANSWER:
-        return sign__error(code, "TSA %s: the answer is garbage, not a timestamp reply: %s; check the URL", url,
-                           detail);
-    default:
-        return sign__error(code, "TSA %s: the connection failed or was closed without an answer%s%s%s", url,
-                           detail[0] != '\0' ? " (" : "", detail, detail[0] != '\0' ? ")" : "");
-    }
-}
-
-/* POST req to url; *out the body (malloc'd). */
 static int http_post(unsigned char **out, size_t *outlen, const char *url, const unsigned char *req, size_t reqlen,
                      const sign_tsa_options *o)
 {
-    char *host = NULL, *port = NULL, *path = NULL, *query = NULL, *user = NULL, *frag = NULL, *scheme = NULL,
-         *fullpath = NULL;
-    int port_num = 0, use_ssl, fd = -1, r = SIGN_ERROR;
-    int ctimeout = o->connect_timeout > 0 ? o->connect_timeout : TSA_DEFAULT_TIMEOUT;
-    int timeout = o->timeout > 0 ? o->timeout : TSA_DEFAULT_TIMEOUT;
-    size_t max = o->max_response > 0 ? o->max_response : TSA_DEFAULT_MAX_RESPONSE, n;
-    BIO *sock = NULL, *reqbio = NULL, *resp = NULL;
-    OSSL_HTTP_REQ_CTX *rctx = NULL;
-    tls_arg targ = {NULL, NULL, 0};
-    unsigned char *buf = NULL;
+    static const sign__http_header accept[] = {{"Accept", "application/timestamp-reply"}};
+    sign__http_options ho = {0};
+    sign__http_response resp;
+    char msg[1024];
+    int r;
 
     *out = NULL;
     *outlen = 0;
-    if (!OSSL_parse_url(url, &scheme, &user, &host, &port, &port_num, &path, &query, &frag)) {
-        ERR_clear_error();
-        r = sign__error(SIGN_EINVAL, "TSA %s: not a URL; give http://HOST[:PORT]/PATH or https://...", url);
-        goto out;
-    }
-    if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
-        r = sign__error(SIGN_EINVAL, "TSA %s: scheme \"%s\" is not supported; use http or https", url, scheme);
-        goto out;
-    }
-    use_ssl = strcmp(scheme, "https") == 0;
-    if (query != NULL && query[0] != '\0') {
-        size_t len;
+    ho.what = "TSA";
+    ho.connect_timeout_ms = tsa_ms(o->connect_timeout);
+    ho.timeout_ms = tsa_ms(o->timeout);
+    ho.max_body = o->max_response > 0 ? o->max_response : TSA_DEFAULT_MAX_RESPONSE;
+    ho.content_type = "application/timestamp-query";
+    ho.headers = accept;
+    ho.nheaders = 1;
+    r = sign__http_request(&resp, "POST", url, req, reqlen, &ho);
+    snprintf(msg, sizeof(msg), "%s", sign_error_last());
+    if (r == SIGN_EPARSE) {
+        r = sign__error(SIGN_ETSA_ANSWER, "%s: the answer is garbage, not a timestamp reply; check the URL", msg);
+    } else if (r == SIGN_EHTTP && resp.status >= 300 && resp.status < 400) {
+        r = sign__error(SIGN_ETSA_ANSWER, "%s: a TSA answers with a timestamp reply; check the URL", msg);
+    } else if (r == SIGN_EHTTP) {
+        r = sign__error(SIGN_EHTTP, "%s: the server answered with an HTTP error", msg);
+    } else if (r == 0 && !media_type_is(resp.content_type, "application/timestamp-reply")) {
+        char shown[64];
 
-        if (!sign__add(&len, strlen(path), strlen(query)) || !sign__add(&len, len, 2) ||
-            (fullpath = malloc(len)) == NULL) {
-            r = sign__error(SIGN_ENOMEM, "out of memory");
-            goto out;
+        snprintf(shown, sizeof(shown), "%s", resp.content_type != NULL ? resp.content_type : "none");
+        for (char *p = shown; *p != '\0'; p++) {
+            if (*p < 0x20 || *p >= 0x7f) {
+                *p = '?';
+            }
         }
-        snprintf(fullpath, len, "%s?%s", path, query);
-    }
-    if ((r = tcp_connect(&fd, url, host, port, ctimeout)) != 0) {
-        goto out;
-    }
-    if ((sock = connected_bio(fd)) == NULL) {
-        r = sign__ossl_error(SIGN_ENOMEM, "out of memory");
-        goto out;
-    }
-    if (use_ssl) {
-        if ((targ.ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
-            !SSL_CTX_set_min_proto_version(targ.ctx, TLS1_2_VERSION) || !SSL_CTX_set_default_verify_paths(targ.ctx)) {
-            r = sign__ossl_error(SIGN_ECRYPTO, "TSA %s: cannot set up TLS", url);
-            goto out;
-        }
-        SSL_CTX_set_verify(targ.ctx, SSL_VERIFY_PEER, NULL);
-        targ.host = host;
-        {
-            unsigned char addr[16];
-
-            targ.is_ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
-        }
-    }
-    if ((reqbio = BIO_new_mem_buf(req, (int)reqlen)) == NULL) {
-        r = sign__ossl_error(SIGN_ENOMEM, "out of memory");
-        goto out;
-    }
-    rctx = OSSL_HTTP_open(host, port, NULL, NULL, use_ssl, sock, NULL, use_ssl ? tls_cb : NULL, &targ, 0, timeout);
-    if (rctx == NULL) {
-        r = http_error(url, timeout, max);
-        goto out;
-    }
-    if (!OSSL_HTTP_set1_request(rctx, fullpath != NULL ? fullpath : path, NULL, "application/timestamp-query", reqbio,
-                                "application/timestamp-reply", 1, max, timeout, 0)) {
-        r = http_error(url, timeout, max);
-        goto out;
-    }
-    if ((resp = OSSL_HTTP_exchange(rctx, NULL)) == NULL) {
-        r = http_error(url, timeout, max);
-        goto out;
-    }
-    /* The body, read whatever BIO the client hands back, within max. */
-    if ((buf = malloc(max + 1)) == NULL) {
-        r = sign__error(SIGN_ENOMEM, "out of memory");
-        goto out;
-    }
-    n = 0;
-    for (;;) {
-        int got = BIO_read(resp, buf + n, (int)(max + 1 - n > INT32_MAX ? INT32_MAX : max + 1 - n));
-
-        if (got <= 0) {
-            break;
-        }
-        n += (size_t)got;
-        if (n > max) {
-            r = sign__error(SIGN_ELIMIT, "TSA %s: the answer is larger than %zu bytes", url, max);
-            goto out;
-        }
-    }
-    if (n == 0) {
+        r = sign__error(SIGN_ETSA_ANSWER,
+                        "TSA %s: the answer is garbage, not a timestamp reply: Content-Type \"%s\"; check the URL",
+                        url, shown);
+    } else if (r == 0 && resp.body_len == 0) {
         r = sign__error(SIGN_ETSA_ANSWER, "TSA %s: the answer is empty", url);
-        goto out;
+    } else if (r == 0) {
+        *out = resp.body;
+        *outlen = resp.body_len;
+        resp.body = NULL; /* transferred */
     }
-    *out = buf;
-    *outlen = n;
-    buf = NULL; /* transferred */
-    r = 0;
-out:
-    BIO_free(resp); /* the client hands back a reference of its own */
-    if (rctx != NULL) {
-        (void)OSSL_HTTP_close(rctx, r == 0);
-    }
-    ERR_clear_error();
-    BIO_free_all(sock);
-    BIO_free(reqbio);
-    SSL_CTX_free(targ.ctx);
-    free(buf);
-    free(fullpath);
-    OPENSSL_free(scheme);
-    OPENSSL_free(user);
-    OPENSSL_free(host);
-    OPENSSL_free(port);
-    OPENSSL_free(path);
-    OPENSSL_free(query);
-    OPENSSL_free(frag);
+    sign__http_response_free(&resp);
     return r;
 }
 
