@@ -12,6 +12,7 @@
 #include "manifest.h"
 #include "policy.h"
 #include "signer.h"
+#include "threads.h"
 #include "timestamp.h"
 #include "verify.h"
 #include "x509.h"
