@@ -17,6 +17,13 @@ struct sign_x509_crls {
     STACK_OF(X509_CRL) * sk;
 };
 
+/*
+ * An ASN1_TIME (UTCTime or GeneralizedTime) as seconds since the epoch into
+ * *out: 0, or -1 when t is NULL or unreadable (*out is then 0; OpenSSL's
+ * error queue is cleared). Used by the chain, CRL and timestamp checks.
+ */
+int sign__asn1_time_epoch(int64_t *out, const ASN1_TIME *t);
+
 /* How CRLs are fetched (from sign_x509_verify_options version 2). */
 typedef struct sign__crl_fetch_opts {
     const char *cache_dir;   /* or NULL: no cache */
