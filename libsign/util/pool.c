@@ -69,6 +69,7 @@ unsigned int sign_thread_budget(void)
 
 /* ---- statistics ----------------------------------------------------------------- */
 
+/* NOLINTNEXTLINE(readability-non-const-parameter): written by __atomic_compare_exchange_n */
 static void stat_max(size_t *max, size_t v)
 {
     size_t cur = __atomic_load_n(max, __ATOMIC_RELAXED);
