@@ -9,6 +9,7 @@
 
 #include "pkigen.h"
 #include "testutil.h"
+#include "pki.h"
 
 #define XT_DAY 86400
 
@@ -640,4 +641,38 @@ Test(x509, eku_names)
     cr_assert_null(sign_x509_eku_oid("codesigning"));
     cr_assert_null(sign_x509_eku_oid("1..2"));
     cr_assert_null(sign_x509_eku_oid("1."));
+}
+
+/* The one ASN1_TIME reader of the chain, CRL and timestamp checks. */
+Test(x509, asn1_time_epoch_reads_utc_and_generalized_times)
+{
+    static const struct {
+        const char *text;
+        int utc;
+        int rc;
+        int64_t want;
+    } cases[] = {
+        {"700101000000Z", 1, 0, 0},
+        {"691231235959Z", 1, 0, -1}, /* a real -1, not an error */
+        {"491231235959Z", 1, 0, 2524607999},
+        {"500101000000Z", 1, 0, -631152000},
+        {"20260102030405Z", 0, 0, 1767323045},
+        {"99991231235959Z", 0, 0, 253402300799},
+        {"20261302030405Z", 0, -1, 0}, /* month 13 */
+        {"2026010203Z", 0, -1, 0},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ASN1_TIME *t = ASN1_TIME_new();
+        int64_t got = 42;
+
+        cr_assert_not_null(t);
+        /* Set the string without OpenSSL's own check, as a hostile certificate would carry it. */
+        t->type = cases[i].utc ? V_ASN1_UTCTIME : V_ASN1_GENERALIZEDTIME;
+        cr_assert_eq(ASN1_STRING_set(t, cases[i].text, (int)strlen(cases[i].text)), 1);
+        cr_assert_eq(sign__asn1_time_epoch(&got, t), cases[i].rc, "%s", cases[i].text);
+        cr_assert_eq(got, cases[i].want, "%s: %lld", cases[i].text, (long long)got);
+        ASN1_TIME_free(t);
+    }
+    cr_assert_eq(sign__asn1_time_epoch(&(int64_t){42}, NULL), -1);
 }

@@ -7,7 +7,7 @@
 #include "output.h"
 
 static const char hash_usage[] =
-    "usage: signet hash [--json] [--name NAME]... [--ref NAME] [--all] ARTIFACT...\n"
+    "usage: signet hash [--json] [--name NAME]... [--ref NAME] [--all] [--jobs N] [--git DIR] ARTIFACT...\n"
     "\n"
     "Print the in-toto statement that 'signet sign' would sign for these\n"
     "artifacts (indented; --json: the exact compact bytes). Findings go to stderr.\n"
@@ -20,20 +20,17 @@ static const char hash_usage[] =
     "      --git DIR    record the git source of the work tree DIR (see signet-sign(1))\n"
     "      --git-remote NAME  the remote whose URL is recorded (default origin)\n"
     "      --allow-dirty      record a work tree with uncommitted changes as dirty\n"
+    "      --jobs N     at most N threads at once (default: one per core)\n"
     "  -h, --help       show this help\n";
 
 int cmd_hash(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'J'},
-        {"name", required_argument, NULL, 'N'},
-        {"ref", required_argument, NULL, 'R'},
-        {"all", no_argument, NULL, 'a'},
-        {"git", required_argument, NULL, 'G'},
-        {"git-remote", required_argument, NULL, 'M'},
-        {"allow-dirty", no_argument, NULL, 'D'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"json", no_argument, NULL, 'J'},        {"name", required_argument, NULL, 'N'},
+        {"ref", required_argument, NULL, 'R'},   {"all", no_argument, NULL, 'a'},
+        {"git", required_argument, NULL, 'G'},   {"git-remote", required_argument, NULL, 'M'},
+        {"allow-dirty", no_argument, NULL, 'D'}, {"jobs", required_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
     };
     sign_sign_options opts = SIGN_SIGN_OPTIONS_INIT;
     sign_statement *st = NULL;
@@ -63,6 +60,11 @@ int cmd_hash(int argc, char **argv)
         case 'G': git_dir = optarg; break;
         case 'M': git_remote = optarg; break;
         case 'D': allow_dirty = 1; break;
+        case 'j':
+            if (out_parse_jobs("hash", optarg) != 0) {
+                goto out;
+            }
+            break;
         case 'h':
             fputs(hash_usage, stdout);
             rc = 0;

@@ -14,6 +14,7 @@ static const char sign_usage[] =
     "                   [--passphrase-file F] [--allow FINDING]... [-o BUNDLE]\n"
     "                   [--name NAME]... [--ref NAME] [--all] [--tsa URL]...\n"
     "                   [--tsa-optional] [--tsa-policy OID] [--tsa-timeout SECONDS]\n"
+    "                   [--jobs N]\n"
     "                   ARTIFACT...\n"
     "\n"
     "Sign files, zips, tar layers, OCI image layouts and docker save archives into\n"
@@ -45,6 +46,7 @@ static const char sign_usage[] =
     "      --tsa-timeout SECS   connect and answer timeout per TSA (default 10)\n"
     "      --event-log FILE     append one JSON event line for this decision to FILE\n"
     "      --syslog             send the event to syslog (facility auth)\n"
+    "      --jobs N             at most N threads at once (default: one per core)\n"
     "  -h, --help               show this help\n";
 
 static int same_path(const char *a, const char *b)
@@ -134,6 +136,7 @@ int cmd_sign(int argc, char **argv)
         {"git-remote", required_argument, NULL, 'M'},
         {"allow-dirty", no_argument, NULL, 'D'},
         {"log", required_argument, NULL, 'l'},
+        {"jobs", required_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -193,6 +196,11 @@ int cmd_sign(int argc, char **argv)
                 goto out;
             }
             topts.connect_timeout = topts.timeout;
+            break;
+        case 'j':
+            if (out_parse_jobs("sign", optarg) != 0) {
+                goto out;
+            }
             break;
         case 'h':
             fputs(sign_usage, stdout);

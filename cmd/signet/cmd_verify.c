@@ -11,7 +11,7 @@
 
 static const char verify_usage[] =
     "usage: signet verify -p POLICY [-b BUNDLE]... [--json] [--entries] [--tree DIR]\n"
-    "                     [--ref NAME] [--all] [--at TIME]\n"
+    "                     [--ref NAME] [--all] [--at TIME] [--jobs N]\n"
     "                     [--fetch-crl [--crl-cache DIR] [--crl-timeout SECONDS]] ARTIFACT...\n"
     "\n"
     "Verify artifacts against Sigstore bundles under a trust policy. Without -b,\n"
@@ -36,6 +36,7 @@ static const char verify_usage[] =
     "      --crl-cache DIR  cache of fetched CRLs (default $XDG_CACHE_HOME/signet/crl,\n"
     "                       else ~/.cache/signet/crl)\n"
     "      --crl-timeout SECONDS  limit for each CRL fetch, 1 to 600 (default 10)\n"
+    "      --jobs N         at most N threads at once (default: one per core)\n"
     "  -h, --help           show this help (alone)\n"
     "  --                   end of options: put it before artifact names you do not control\n"
     "\n"
@@ -223,6 +224,7 @@ int cmd_verify(int argc, char **argv)
         {"crl-timeout", required_argument, NULL, 'O'},
         {"git", required_argument, NULL, 'G'},
         {"log", required_argument, NULL, 'l'},
+        {"jobs", required_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -299,6 +301,11 @@ int cmd_verify(int argc, char **argv)
                 goto out;
             }
             crl_timeout_arg = optarg;
+            break;
+        case 'j':
+            if (out_parse_jobs("verify", optarg) != 0) {
+                goto out;
+            }
             break;
         case 'h': help = 1; break;
         default: rc = out_getopt_error("verify", c, argv); goto out;

@@ -268,6 +268,20 @@ int out_event_emit(int fd, const char *path, int use_syslog, int failed, const c
     return 0;
 }
 
+int out_parse_jobs(const char *cmd, const char *text)
+{
+    char *end = NULL;
+    long v;
+
+    errno = 0;
+    v = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || v < 1 || v > (long)SIGN_THREAD_BUDGET_MAX) {
+        return out_usage_error(cmd, "--jobs %s: give a number of threads from 1 to %u", text, SIGN_THREAD_BUDGET_MAX);
+    }
+    (void)sign_set_thread_budget((unsigned int)v); /* in range: cannot fail */
+    return 0;
+}
+
 int out_parse_seconds(int *out, const char *cmd, const char *opt, const char *text)
 {
     char *end = NULL;

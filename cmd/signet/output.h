@@ -74,4 +74,10 @@ int out_event_emit(int fd, const char *path, int use_syslog, int failed, const c
  */
 int out_parse_seconds(int *out, const char *cmd, const char *opt, const char *text);
 
+/*
+ * --jobs N of cmd: at most N threads work at once (sign_set_thread_budget),
+ * 1 to SIGN_THREAD_BUDGET_MAX. Returns 0, or EXIT_USAGE after printing the error.
+ */
+int out_parse_jobs(const char *cmd, const char *text);
+
 #endif

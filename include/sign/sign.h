@@ -15,6 +15,7 @@
 #include "source.h"
 #include "policy.h"
 #include "signer.h"
+#include "threads.h"
 #include "timestamp.h"
 #include "verify.h"
 #include "x509.h"

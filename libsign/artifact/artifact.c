@@ -9,17 +9,16 @@
  * silent fallback to "plain file", because an extractor might still find
  * entries in it that nobody looked at.
  *
- * For a zip several threads work at once: one hashes the whole file in 1 MiB
- * sequential reads, the caller's parses the structure (zip.c) and walks the
- * entries through libarchive, in one part per core (see "parallel entry
- * walk"), each part with its own libarchive handle. All read the same
- * descriptor with pread; only the sequential fallback walk lets libarchive
- * own the file offset.
+ * For a zip several threads of the pool (util/pool.h) work at once: one
+ * hashes the whole file in 1 MiB sequential reads, another parses the
+ * structure (zip.c) and walks the entries through libarchive, in one part per
+ * thread of the budget (see "parallel entry walk"), each part with its own
+ * libarchive handle. All read the same descriptor with pread; only the
+ * sequential fallback walk lets libarchive own the file offset.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +30,7 @@
 
 #include "artifact_int.h"
 #include "path.h"
+#include "pool.h"
 
 /* Ratios are only judged above these many bytes: tiny files compress absurdly well. */
 #define RATIO_FLOOR_ENTRY (64u * 1024)
@@ -755,8 +755,8 @@ static int walk_range(walk *w, struct archive *ar, size_t first, size_t end, int
 
 /*
  * Inflating and hashing the entries is most of a zip's cost, so the entries are split into
- * ranges of about equal uncompressed size, one per core, each walked by its own thread with
- * its own libarchive handle reading the shared descriptor through pread at its own offset.
+ * ranges of about equal uncompressed size, one per thread of the budget, each walked as an item
+ * of the pool with its own libarchive handle reading the shared descriptor through pread at its own offset.
  * Each part collects entries and findings into a shell artifact; in order, they are then
  * appended to the artifact as one sequential walk would have. Limits that add up over the
  * archive (total inflated and declared bytes, the findings cap) are checked on the sums: when
@@ -777,7 +777,7 @@ typedef struct walk_part {
     char msg[1024];
 } walk_part;
 
-static size_t walk_parts_forced; /* 0: one per core (tests set 1 to compare with a sequential walk) */
+static size_t walk_parts_forced; /* 0: one per thread of the budget (tests set 1 to compare with a sequential walk) */
 
 void sign__zip_walk_parts(size_t n)
 {
@@ -886,9 +886,9 @@ out:
     return r;
 }
 
-static void *part_thread(void *arg)
+static void part_one(void *arg, size_t k)
 {
-    walk_part *p = arg;
+    walk_part *p = (walk_part *)arg + k;
     locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0), old = (locale_t)0;
 
     if (utf8 != (locale_t)0) {
@@ -902,7 +902,6 @@ static void *part_thread(void *arg)
         uselocale(old);
         freelocale(utf8);
     }
-    return NULL;
 }
 
 /* Move the parts' entries and findings into a, in order (findings deduplicated as sign__finding_add does). */
@@ -973,15 +972,12 @@ static int walk_parallel(int *done, walk *w, int fd, size_t np)
     const sign__zip *z = w->z;
     const sign_limits *lim = w->lim;
     walk_part parts[WALK_MAX_PARTS];
-    pthread_t tids[WALK_MAX_PARTS];
-    int started[WALK_MAX_PARTS];
     uint64_t usum = 0, acc = 0, declared = 0, out = 0;
     size_t findings = a->findings.n;
     int r = 0, clean = 1;
 
     *done = 0;
     memset(parts, 0, sizeof(parts));
-    memset(started, 0, sizeof(started));
     for (size_t i = 0; i < z->n; i++) {
         usum += w->sorted[i]->usize < UINT64_MAX - usum ? w->sorted[i]->usize : 0;
     }
@@ -1002,20 +998,7 @@ static int walk_parallel(int *done, walk *w, int fd, size_t np)
         parts[k].w.lim = lim;
         parts[k].w.path = w->path;
     }
-    for (size_t k = 1; k < np; k++) {
-        started[k] = pthread_create(&tids[k], NULL, part_thread, &parts[k]) == 0;
-    }
-    parts[0].rc = part_run(&parts[0]); /* this thread is in C.UTF-8 already (walk_zip) */
-    if (parts[0].rc != 0) {
-        snprintf(parts[0].msg, sizeof(parts[0].msg), "%s", sign_error_last());
-    }
-    for (size_t k = 1; k < np; k++) {
-        if (started[k]) {
-            pthread_join(tids[k], NULL);
-        } else {
-            part_thread(&parts[k]);
-        }
-    }
+    sign__pool_for(np, part_one, parts);
     for (size_t k = 0; k < np; k++) {
         if (parts[k].rc != 0 && r == 0) {
             r = sign__error(parts[k].rc, "%s", parts[k].msg);
@@ -1060,8 +1043,7 @@ out:
 
 static size_t walk_parts(const sign__zip *z)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t np = walk_parts_forced > 0 ? walk_parts_forced : cores > 0 ? (size_t)cores : 1;
+    size_t np = walk_parts_forced > 0 ? walk_parts_forced : sign__pool_budget();
 
     if (np > WALK_MAX_PARTS) {
         np = WALK_MAX_PARTS;
@@ -1322,6 +1304,44 @@ void sign_artifact_options_init(sign_artifact_options *opts)
     opts->version = SIGN_ARTIFACT_OPTIONS_VERSION;
 }
 
+typedef struct hash_walk {
+    digest_job *job;
+    sign_artifact *a;
+    const sign_limits *lim;
+    int rc;
+    char msg[1024];
+} hash_walk;
+
+static void hash_walk_one(void *arg, size_t i)
+{
+    hash_walk *h = arg;
+
+    if (i == 0) {
+        digest_thread(h->job);
+        return;
+    }
+    h->rc = walk_zip(h->a, h->job->fd, h->job->path, h->lim);
+    if (h->rc != 0) {
+        snprintf(h->msg, sizeof(h->msg), "%s", sign_error_last());
+    }
+}
+
+/*
+ * Hash the whole zip (into job) while its entries are walked into a: two items of the pool,
+ * the hash first, so that the walk (which splits into parts) is what another thread takes.
+ */
+static int hash_and_walk(digest_job *job, sign_artifact *a, const sign_limits *lim)
+{
+    hash_walk h;
+
+    memset(&h, 0, sizeof(h));
+    h.job = job;
+    h.a = a;
+    h.lim = lim;
+    sign__pool_for(2, hash_walk_one, &h);
+    return h.rc != 0 ? sign__error(h.rc, "%s", h.msg) : 0;
+}
+
 int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, const sign_artifact_options *opts)
 {
     static const sign_artifact_options defaults = SIGN_ARTIFACT_OPTIONS_INIT;
@@ -1329,9 +1349,8 @@ int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, 
     sign_limits limbuf;
     const sign_limits *lim = &limbuf;
     digest_job job;
-    pthread_t tid;
     struct stat st;
-    int fd = -1, r, is_zip = 0, threaded = 0;
+    int fd = -1, r, is_zip = 0;
 
     *out = NULL;
     if (opts == NULL) {
@@ -1405,14 +1424,7 @@ int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, 
     job.progress = opts->progress;
     job.progress_userdata = opts->progress_userdata;
     if (a->kind == SIGN_ARTIFACT_ZIP && !(opts->flags & SIGN_ARTIFACT_NO_ENTRIES)) {
-        threaded = pthread_create(&tid, NULL, digest_thread, &job) == 0;
-        r = walk_zip(a, fd, path, lim);
-        if (threaded) {
-            pthread_join(tid, NULL);
-        } else {
-            digest_thread(&job);
-        }
-        if (r != 0) {
+        if ((r = hash_and_walk(&job, a, lim)) != 0) {
             goto out;
         }
     } else {
@@ -1444,50 +1456,33 @@ out:
 typedef struct many {
     const char *const *paths;
     const char *const *names;
-    size_t n;
     const sign_artifact_options *opts;
     sign_artifact **res;
     int *rcs;
     char **msgs;
-    size_t next;
-    int failed;
-    pthread_mutex_t mu;
+    int failed; /* atomic: after a failure the items not started yet are skipped */
 } many;
 
-static void *many_worker(void *arg)
+static void many_one(void *arg, size_t i)
 {
     many *m = arg;
+    int rc;
 
-    for (;;) {
-        size_t i;
-        int rc;
-
-        pthread_mutex_lock(&m->mu);
-        if (m->failed || m->next >= m->n) {
-            pthread_mutex_unlock(&m->mu);
-            break;
-        }
-        i = m->next++;
-        pthread_mutex_unlock(&m->mu);
-        rc = sign_artifact_scan(&m->res[i], m->paths[i], m->names != NULL ? m->names[i] : NULL, m->opts);
-        if (rc != 0) {
-            m->rcs[i] = rc;
-            m->msgs[i] = strdup(sign_error_last());
-            pthread_mutex_lock(&m->mu);
-            m->failed = 1;
-            pthread_mutex_unlock(&m->mu);
-        }
+    if (__atomic_load_n(&m->failed, __ATOMIC_RELAXED)) {
+        return;
     }
-    return NULL;
+    rc = sign_artifact_scan(&m->res[i], m->paths[i], m->names != NULL ? m->names[i] : NULL, m->opts);
+    if (rc != 0) {
+        m->rcs[i] = rc;
+        m->msgs[i] = strdup(sign_error_last());
+        __atomic_store_n(&m->failed, 1, __ATOMIC_RELAXED);
+    }
 }
 
 int sign_artifact_scan_many(sign_artifact **out, const char *const *paths, const char *const *names, size_t n,
                             const sign_artifact_options *opts)
 {
     many m;
-    pthread_t *tids = NULL;
-    size_t nw, started = 0;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int r = 0;
 
     if (out == NULL || (n > 0 && paths == NULL)) {
@@ -1502,32 +1497,13 @@ int sign_artifact_scan_many(sign_artifact **out, const char *const *paths, const
     memset(&m, 0, sizeof(m));
     m.paths = paths;
     m.names = names;
-    m.n = n;
     m.opts = opts;
     if ((m.res = calloc(n, sizeof(*m.res))) == NULL || (m.rcs = calloc(n, sizeof(*m.rcs))) == NULL ||
         (m.msgs = calloc(n, sizeof(*m.msgs))) == NULL) {
         r = sign__error(SIGN_ENOMEM, "out of memory");
         goto out;
     }
-    pthread_mutex_init(&m.mu, NULL);
-    nw = cores > 0 ? (size_t)cores : 1;
-    if (nw > n) {
-        nw = n;
-    }
-    if (nw > 1 && (tids = calloc(nw, sizeof(*tids))) != NULL) {
-        for (; started < nw; started++) {
-            if (pthread_create(&tids[started], NULL, many_worker, &m) != 0) {
-                break;
-            }
-        }
-    }
-    if (started == 0) {
-        many_worker(&m);
-    }
-    for (size_t i = 0; i < started; i++) {
-        pthread_join(tids[i], NULL);
-    }
-    pthread_mutex_destroy(&m.mu);
+    sign__pool_for(n, many_one, &m);
     for (size_t i = 0; i < n; i++) {
         if (m.rcs[i] != 0) {
             r = sign__error(m.rcs[i], "%s", m.msgs[i] != NULL ? m.msgs[i] : m.paths[i]);
@@ -1550,6 +1526,5 @@ out:
     free(m.res);
     free(m.rcs);
     free(m.msgs);
-    free(tids);
     return r;
 }

@@ -91,7 +91,7 @@ void sign__zip_check_name(sign__findings *f, const char *name, size_t len, const
 
 /*
  * Tests only: walk a zip's entries in n parts at once (1: sequentially; 0: the default, one
- * part per core, at most 4). Not thread-safe; set it before scanning.
+ * part per thread of the budget, at most 4). Not thread-safe; set it before scanning.
  */
 void sign__zip_walk_parts(size_t n);
 /* Tests only: how many parallel walks were discarded for a sequential one so far. */

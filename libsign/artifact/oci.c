@@ -6,14 +6,13 @@
  *
  * Every blob is read once: small JSON blobs (index, manifests, config) into
  * memory, bounded, hashed and parsed strictly; layer blobs by the layer
- * walker (tar.c), one thread per core. Integrity failures (a missing blob,
+ * walker (tar.c), in parallel on the thread pool. Integrity failures (a missing blob,
  * bytes that do not hash to their digest, a diffID that is not the config's,
  * a media type that is not an image type) are collected as problems with a
  * verify reason code; signing refuses them, verification reports them.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,10 +23,10 @@
 #include <openssl/crypto.h>
 
 #include "artifact_int.h"
+#include "pool.h"
 
 #define MAX_LAYERS 1000
 #define MAX_IMAGES 256
-#define MAX_WORKERS 16
 
 static const char *const manifest_types[] = {"application/vnd.oci.image.manifest.v1+json",
                                              "application/vnd.docker.distribution.manifest.v2+json", NULL};
@@ -509,71 +508,36 @@ typedef struct ljob {
 
 typedef struct lpool {
     ljob *jobs;
-    size_t n, next;
     const sign_limits *lim;
     sign__progress *pr;
-    pthread_mutex_t mu;
 } lpool;
 
-static void *lworker(void *arg)
+static void ljob_one(void *arg, size_t i)
 {
     lpool *p = arg;
+    ljob *j = &p->jobs[i];
 
-    for (;;) {
-        ljob *j;
-
-        pthread_mutex_lock(&p->mu);
-        if (p->next >= p->n) {
-            pthread_mutex_unlock(&p->mu);
-            return NULL;
-        }
-        j = &p->jobs[p->next++];
-        pthread_mutex_unlock(&p->mu);
-        if (j->b.fd < 0) {
-            continue;
-        }
-        j->rc = sign__layer_walk(j->l, j->b.fd, j->b.off, j->b.size, j->what, p->lim, 1, p->pr);
-        if (j->rc != 0) {
-            snprintf(j->msg, sizeof(j->msg), "%s", sign_error_last());
-        }
+    if (j->b.fd < 0) {
+        return;
+    }
+    j->rc = sign__layer_walk(j->l, j->b.fd, j->b.off, j->b.size, j->what, p->lim, 1, p->pr);
+    if (j->rc != 0) {
+        snprintf(j->msg, sizeof(j->msg), "%s", sign_error_last());
     }
 }
 
+/* Walk the layers on the thread pool (util/pool.h); the first failure in layer order is the error. */
 static int run_jobs(ljob *jobs, size_t n, const sign_limits *lim, sign__progress *pr)
 {
     lpool p;
-    pthread_t tids[MAX_WORKERS];
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t nw = cores > 0 ? (size_t)cores : 1, started = 0;
 
-    memset(&p, 0, sizeof(p));
-    memset(tids, 0, sizeof(tids));
     p.jobs = jobs;
-    p.n = n;
     p.lim = lim;
     p.pr = pr;
     for (size_t i = 0; pr != NULL && i < n; i++) {
         pr->total += jobs[i].b.fd >= 0 ? jobs[i].b.size : 0;
     }
-    pthread_mutex_init(&p.mu, NULL);
-    if (nw > MAX_WORKERS) {
-        nw = MAX_WORKERS;
-    }
-    if (nw > n) {
-        nw = n;
-    }
-    for (; nw > 1 && started < nw; started++) {
-        if (pthread_create(&tids[started], NULL, lworker, &p) != 0) {
-            break;
-        }
-    }
-    if (started == 0) {
-        lworker(&p);
-    }
-    for (size_t i = 0; i < started; i++) {
-        pthread_join(tids[i], NULL);
-    }
-    pthread_mutex_destroy(&p.mu);
+    sign__pool_for(n, ljob_one, &p);
     for (size_t i = 0; i < n; i++) {
         if (jobs[i].rc != 0) {
             return sign__error(jobs[i].rc, "%s", jobs[i].msg);

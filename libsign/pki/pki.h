@@ -44,4 +44,11 @@ int sign__x509_crls_push(sign_x509_crls *c, X509_CRL *x, const char *what);
 /* 1 when x is self-signed (its signature verifies under its own key). */
 int sign__x509_self_signed(X509 *x);
 
+/*
+ * An ASN1_TIME (UTCTime or GeneralizedTime) as seconds since the epoch into
+ * *out: 0, or -1 when t is NULL or unreadable (*out is then 0; OpenSSL's
+ * error queue is cleared). Used by the chain, CRL and timestamp checks.
+ */
+int sign__asn1_time_epoch(int64_t *out, const ASN1_TIME *t);
+
 #endif

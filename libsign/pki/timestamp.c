@@ -43,25 +43,6 @@ struct sign_tsa_roots {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static int64_t asn1_time_epoch(const ASN1_TIME *t, int *ok)
-{
-    struct tm tm;
-    time_t s;
-
-    *ok = 0;
-    memset(&tm, 0, sizeof(tm));
-    if (t == NULL || !ASN1_TIME_to_tm(t, &tm)) {
-        ERR_clear_error();
-        return 0;
-    }
-    s = timegm(&tm);
-    if (s == (time_t)-1) {
-        return 0;
-    }
-    *ok = 1;
-    return (int64_t)s;
-}
-
 static void copy_text(char *out, size_t size, const char *s)
 {
     snprintf(out, size, "%s", s != NULL ? s : "");
@@ -106,9 +87,9 @@ static int tst_info_fill(sign_timestamp_info *out, TS_TST_INFO *tst)
     const ASN1_OBJECT *aobj = NULL;
     BIGNUM *bn = NULL;
     char *hex = NULL;
-    int ok, r = SIGN_ENOMEM;
+    int r = SIGN_ENOMEM;
 
-    out->gen_time = asn1_time_epoch(TS_TST_INFO_get_time(tst), &ok);
+    (void)sign__asn1_time_epoch(&out->gen_time, TS_TST_INFO_get_time(tst)); /* 0 when unreadable: checked later */
     if (pol != NULL && OBJ_obj2txt(out->policy, (int)sizeof(out->policy), pol, 1) <= 0) {
         goto out;
     }
@@ -460,8 +441,7 @@ int sign_timestamp_verify(sign_timestamp_info *out, sign_timestamp_failure *why,
         r = fail(why, SIGN_TS_INVALID, SIGN_EBADSIG, "the timestamp token is not a version 1 signed TSTInfo");
         goto out;
     }
-    (void)asn1_time_epoch(TS_TST_INFO_get_time(tst), &ok1);
-    if (!ok1) {
+    if (sign__asn1_time_epoch(&info.gen_time, TS_TST_INFO_get_time(tst)) != 0) {
         r = fail(why, SIGN_TS_INVALID, SIGN_EBADSIG, "the timestamp's genTime cannot be read");
         goto out;
     }
@@ -507,8 +487,8 @@ int sign_timestamp_verify(sign_timestamp_info *out, sign_timestamp_failure *why,
                  info.tsa);
         goto out;
     }
-    nb = asn1_time_epoch(X509_get0_notBefore(signer), &ok1);
-    na = asn1_time_epoch(X509_get0_notAfter(signer), &ok2);
+    ok1 = sign__asn1_time_epoch(&nb, X509_get0_notBefore(signer)) == 0;
+    ok2 = sign__asn1_time_epoch(&na, X509_get0_notAfter(signer)) == 0;
     if (!ok1 || !ok2 || info.gen_time < nb || info.gen_time > na) {
         char g[32] = "?", b[32] = "?", a[32] = "?";
 

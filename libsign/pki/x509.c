@@ -1,4 +1,5 @@
 /* X.509: chains to policy roots, EKU, validity, CRLs (policy and fetched), PKCS#12. The containers: certs.c. */
+#include <errno.h>
 #include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,16 +28,23 @@
 
 /* ---- facts -------------------------------------------------------------- */
 
-static int asn1_time_epoch(int64_t *out, const ASN1_TIME *t)
+int sign__asn1_time_epoch(int64_t *out, const ASN1_TIME *t)
 {
     struct tm tm;
+    time_t s;
 
     *out = 0;
+    memset(&tm, 0, sizeof(tm));
     if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1) {
         ERR_clear_error();
         return -1;
     }
-    *out = (int64_t)timegm(&tm);
+    errno = 0;
+    s = timegm(&tm);
+    if (s == (time_t)-1 && errno != 0) {
+        return -1; /* not representable (-1 itself is 1969-12-31T23:59:59Z) */
+    }
+    *out = (int64_t)s;
     return 0;
 }
 
@@ -136,8 +144,8 @@ int sign_x509_certs_info(sign_x509_info *out, const sign_x509_certs *c, size_t i
     if (name_text(out->subject, sizeof(out->subject), X509_get_subject_name(x)) != 0) {
         return sign__error(SIGN_ENOMEM, "certificate %zu: out of memory printing its subject", i);
     }
-    if (asn1_time_epoch(&out->not_before, X509_get0_notBefore(x)) != 0 ||
-        asn1_time_epoch(&out->not_after, X509_get0_notAfter(x)) != 0) {
+    if (sign__asn1_time_epoch(&out->not_before, X509_get0_notBefore(x)) != 0 ||
+        sign__asn1_time_epoch(&out->not_after, X509_get0_notAfter(x)) != 0) {
         return sign__error(SIGN_EPARSE, "certificate %s: unreadable validity dates", out->subject);
     }
     flags = X509_get_extension_flags(x);
@@ -414,10 +422,10 @@ static int64_t revoked_time(X509_REVOKED *rev)
     ASN1_GENERALIZEDTIME *inv = X509_REVOKED_get_ext_d2i(rev, NID_invalidity_date, NULL, NULL);
     int64_t t = 0, ti = 0;
 
-    if (asn1_time_epoch(&t, X509_REVOKED_get0_revocationDate(rev)) != 0) {
+    if (sign__asn1_time_epoch(&t, X509_REVOKED_get0_revocationDate(rev)) != 0) {
         t = INT64_MIN; /* unreadable: as if revoked forever */
     }
-    if (inv != NULL && asn1_time_epoch(&ti, inv) == 0 && ti < t) {
+    if (inv != NULL && sign__asn1_time_epoch(&ti, inv) == 0 && ti < t) {
         t = ti;
     }
     ASN1_GENERALIZEDTIME_free(inv);
@@ -429,8 +437,8 @@ static int cmp_crl_time(const X509_CRL *const *a, const X509_CRL *const *b)
 {
     int64_t ta = 0, tb = 0;
 
-    asn1_time_epoch(&ta, X509_CRL_get0_lastUpdate(*a));
-    asn1_time_epoch(&tb, X509_CRL_get0_lastUpdate(*b));
+    sign__asn1_time_epoch(&ta, X509_CRL_get0_lastUpdate(*a));
+    sign__asn1_time_epoch(&tb, X509_CRL_get0_lastUpdate(*b));
     return ta < tb ? -1 : ta > tb;
 }
 
@@ -490,7 +498,7 @@ static int check_revocation(sign_x509_result *res, X509 *cert, X509 *issuer, con
     }
     sk_X509_CRL_sort(mine);
     newest = sk_X509_CRL_value(mine, sk_X509_CRL_num(mine) - 1);
-    if (asn1_time_epoch(&t, X509_CRL_get0_lastUpdate(newest)) != 0 || t > now) {
+    if (sign__asn1_time_epoch(&t, X509_CRL_get0_lastUpdate(newest)) != 0 || t > now) {
         time_text(tbuf, sizeof(tbuf), t);
         r = fail(res, SIGN_EEXPIRED, "CRL_STALE",
                  "the newest CRL for %s is not valid yet (thisUpdate %s, judged at %s); check the clocks", who, tbuf,
@@ -498,7 +506,7 @@ static int check_revocation(sign_x509_result *res, X509 *cert, X509 *issuer, con
         goto out;
     }
     if (X509_CRL_get0_nextUpdate(newest) != NULL) {
-        if (asn1_time_epoch(&t, X509_CRL_get0_nextUpdate(newest)) != 0 || t < now) {
+        if (sign__asn1_time_epoch(&t, X509_CRL_get0_nextUpdate(newest)) != 0 || t < now) {
             time_text(tbuf, sizeof(tbuf), t);
             r = fail(res, SIGN_EEXPIRED, "CRL_STALE",
                      "the newest CRL for %s is stale: its nextUpdate %s is past (judged at %s); fetch a current CRL "
@@ -852,7 +860,8 @@ int sign_x509_verify(sign_x509_result *res, const sign_x509_certs *chain, const 
         int64_t nb = 0, na = 0;
 
         name_text(who, sizeof(who), X509_get_subject_name(x));
-        if (asn1_time_epoch(&nb, X509_get0_notBefore(x)) != 0 || asn1_time_epoch(&na, X509_get0_notAfter(x)) != 0) {
+        if (sign__asn1_time_epoch(&nb, X509_get0_notBefore(x)) != 0 ||
+            sign__asn1_time_epoch(&na, X509_get0_notAfter(x)) != 0) {
             r = fail(res, SIGN_EUNTRUSTED, "CHAIN_INVALID", "certificate %s has unreadable validity dates", who);
             goto out;
         }

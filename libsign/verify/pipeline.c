@@ -1,6 +1,5 @@
 /* The verification pipeline: bundles -> signatures -> policy -> artifact digests -> decision, with the independent
  * parts in parallel. */
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 
 #include <openssl/crypto.h>
 
+#include "pool.h"
 #include "verify_internal.h"
 
 /* ---- in parallel ------------------------------------------------------ */
@@ -16,71 +16,13 @@
 /*
  * Hashing the artifacts and checking the bundles (parse, signature) are independent per item
  * and are most of a verify, so they run at once on every core: many small files spread over
- * the cores, and one large artifact is hashed while its bundle is parsed. What they produce
+ * the cores, and one large artifact is hashed while its bundle is parsed. They run on the
+ * thread pool (util/pool.h), which the artifact scans nested in them share. What they produce
  * (the artifact records, each bundle's checks in its own list) is then taken in the original
  * order, so the verdict is the one a sequential run gives. vfy_bundle runs before the
  * artifacts' names are known, so a default bundle's checks get their artifact when merged:
  * vfy_bundle must not use b->for_artifact for anything else.
  */
-#define VERIFY_MAX_THREADS 8
-
-typedef struct vpar {
-    size_t n, next;
-    pthread_mutex_t mu;
-    void (*fn)(void *arg, size_t i);
-    void *arg;
-} vpar;
-
-static void *vpar_worker(void *p)
-{
-    vpar *v = p;
-
-    for (;;) {
-        size_t i;
-
-        pthread_mutex_lock(&v->mu);
-        i = v->next < v->n ? v->next++ : SIZE_MAX;
-        pthread_mutex_unlock(&v->mu);
-        if (i == SIZE_MAX) {
-            return NULL;
-        }
-        v->fn(v->arg, i);
-    }
-}
-
-/* fn(arg, i) for every i < n, on up to one thread per core (the caller's among them). */
-static void par_for(size_t n, void (*fn)(void *arg, size_t i), void *arg)
-{
-    pthread_t tids[VERIFY_MAX_THREADS];
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t nt = cores > 1 ? (size_t)cores : 1, started = 0;
-    vpar v;
-
-    memset(tids, 0, sizeof(tids));
-    if (nt > VERIFY_MAX_THREADS) {
-        nt = VERIFY_MAX_THREADS;
-    }
-    if (nt > n) {
-        nt = n;
-    }
-    v.n = n;
-    v.next = 0;
-    v.fn = fn;
-    v.arg = arg;
-    pthread_mutex_init(&v.mu, NULL);
-    for (size_t k = 1; k < nt; k++) {
-        if (pthread_create(&tids[started], NULL, vpar_worker, &v) != 0) {
-            break;
-        }
-        started++;
-    }
-    vpar_worker(&v);
-    for (size_t k = 0; k < started; k++) {
-        pthread_join(tids[k], NULL);
-    }
-    pthread_mutex_destroy(&v.mu);
-}
-
 typedef struct scan_job {
     const char *const *paths;
     const sign_artifact_options *aopts;
@@ -275,7 +217,7 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     jobs.b.rc = brc;
     jobs.b.msg = bmsg;
     jobs.n = n;
-    par_for(n + nb, job_one, &jobs);
+    sign__pool_for(n + nb, job_one, &jobs);
     for (size_t i = 0; i < n; i++) {
         vr_artifact *ra = &res->artifacts[i];
         const char *path = opts->artifacts[i];

@@ -39,6 +39,7 @@ PUBLIC = {
     "common.h": "util",
     "digest.h": "util",
     "encoding.h": "util",
+    "threads.h": "util",
     "key.h": "pki",
     "x509.h": "pki",
     "timestamp.h": "pki",
