@@ -448,7 +448,8 @@ static int parse_key(sign__policy_key *k, const pol_ctx *c, const json_t *obj, c
         return r;
     }
     if ((r = sign_key_load_public(&k->key, k->public_key)) != 0) {
-        return sign__error_context(r, "%s: %s.public_key", c->what, prefix);
+        /* A weak key (WEAK_KEY: small order, off the curve, tiny modulus) is named by the policy's name for it. */
+        return sign__error_context(r, "%s: %s.public_key (key \"%s\")", c->what, prefix, k->name);
     }
     if ((r = sign_key_id(k->keyid, sizeof(k->keyid), k->key)) != 0) {
         return sign__error_context(r, "%s: %s.public_key", c->what, prefix);

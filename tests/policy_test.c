@@ -426,3 +426,20 @@ Test(policy, glob_matching)
     cr_assert_eq(sign_policy_glob_match(NULL, "x"), 0);
     cr_assert_eq(sign_policy_glob_match("*", NULL), 0);
 }
+
+/* A small-order Ed25519 key makes forged signatures verify: refused at load as WEAK_KEY naming the key. */
+Test(policy, weak_keys_refused_at_load_naming_the_key)
+{
+    static const unsigned char identity[44] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b,
+                                               0x65, 0x70, 0x03, 0x21, 0x00, 0x01};
+    char *p = tu_path(pt_dir, "keys/small.der");
+    FILE *f = fopen(p, "wb");
+
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(identity, 1, sizeof(identity), f), sizeof(identity));
+    fclose(f);
+    pt_refused("{\"version\":1,\"keys\":[" PT_KEY_A ",{\"name\":\"forger\",\"public_key\":\"keys/small.der\"}]}",
+               SIGN_EUNSUPPORTED, "WEAK_KEY");
+    cr_assert_not_null(strstr(sign_error_last(), "keys[1].public_key (key \"forger\")"), "%s", sign_error_last());
+    free(p);
+}

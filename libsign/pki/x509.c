@@ -224,6 +224,14 @@ int sign_x509_certs_key(sign_key **out, const sign_x509_certs *c, size_t i)
         return sign__error(SIGN_EINVAL, "certificate %zu does not exist", i);
     }
     if ((pk = X509_get_pubkey(x)) == NULL) {
+        ASN1_OBJECT *alg = NULL;
+
+        if (X509_PUBKEY_get0_param(&alg, NULL, NULL, NULL, X509_get_X509_PUBKEY(x)) == 1 &&
+            OBJ_obj2nid(alg) == NID_X9_62_id_ecPublicKey) {
+            ERR_clear_error();
+            return sign__error(SIGN_EUNSUPPORTED, "certificate's public key: WEAK_KEY: the EC public key is not a "
+                                                  "point of its curve");
+        }
         return sign__ossl_error(SIGN_EUNSUPPORTED, "certificate: its public key cannot be decoded");
     }
     return sign__key_adopt(out, pk, 0, "certificate's public key");

@@ -52,8 +52,11 @@ static int cert_signature(vctx *c, vb *b, const sign_envelope *env, int *go_on)
         return r;
     }
     if (r != 0) {
+        /* A weak key of an accepted algorithm (small order, off the curve, tiny modulus) is WEAK_KEY. */
         return vfy_add_check(
-            c, "signature", SIGN_CHECK_FAIL, "WEAK_ALGORITHM", SIGN_EUNTRUSTED, (vwhere){art, b->path, b->signer},
+            c, "signature", SIGN_CHECK_FAIL,
+            strstr(sign_error_last(), "WEAK_KEY") != NULL ? "WEAK_KEY" : "WEAK_ALGORITHM", SIGN_EUNTRUSTED,
+            (vwhere){art, b->path, b->signer},
             "bundle %s: the key of certificate %s is not accepted: %s; sign with an ECDSA P-256/P-384, "
             "Ed25519 or RSA (2048 bits or more) certificate",
             b->path, b->signer, sign_error_last());
