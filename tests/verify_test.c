@@ -1096,3 +1096,139 @@ Test(verify, many_artifacts_each_with_its_bundle)
     sign_verify_result_free(again.res);
     sign_policy_free(p);
 }
+
+/* ---- what the signer saw (issue 14, items 2-4) ---- */
+
+static json_t *vt_record(json_t *st)
+{
+    json_t *a = json_array_get(json_object_get(json_object_get(st, "predicate"), "artifacts"), 0);
+
+    cr_assert(json_is_object(a));
+    return a;
+}
+
+static void vt_dup_entry(json_t *st)
+{
+    json_array_append_new(vt_entries(st), json_deep_copy(json_array_get(vt_entries(st), 0)));
+}
+
+static void vt_dup_entry_normalised(json_t *st)
+{
+    json_t *e = json_deep_copy(json_array_get(vt_entries(st), 0));
+    char p[256];
+
+    snprintf(p, sizeof(p), ".//%s", json_string_value(json_object_get(e, "path")));
+    json_object_set_new(e, "path", json_string(p));
+    json_array_append_new(vt_entries(st), e);
+}
+
+static void vt_drop_findings(json_t *st)
+{
+    json_object_del(vt_record(st), "findings");
+}
+
+static void vt_keep(json_t *st)
+{
+    (void)st;
+}
+
+static void vt_claim_zip(json_t *st)
+{
+    json_t *e = json_pack("{s:s,s:s,s:s,s:i,s:{s:s}}", "path", "handler.py", "type", "file", "mode", "0644", "size",
+                          1, "digest", "sha256", "1111111111111111111111111111111111111111111111111111111111111111");
+
+    json_object_set_new(vt_record(st), "kind", json_string("zip"));
+    json_object_set_new(vt_record(st), "entries", json_pack("[o]", e));
+}
+
+Test(verify, manifest_recording_one_path_twice_is_refused)
+{
+    const char *name = "app.zip";
+    char *a = vt_zip(name, "handler.py", "benign\n", "lib.py", "x\n", NULL);
+    char *b1 = vt_sign_edited(vt_ka, "dup.sigstore.json", name, vt_dup_entry);
+    char *b2 = vt_sign_edited(vt_ka, "dupn.sigstore.json", name, vt_dup_entry_normalised);
+    sign_policy *p = vt_policy(VT_POLICY_AB);
+    const char *bs1[] = {"dup.sigstore.json"}, *bs2[] = {"dupn.sigstore.json"};
+    vt_run run;
+
+    run = vt_verify(p, 1, &name, 1, bs1, SIGN_VERIFY_ENTRIES, 0);
+    vt_expect_fail(run, "ENTRY_PATH_COLLISION", SIGN_EVERIFY);
+    sign_verify_result_free(run.res);
+    run = vt_verify(p, 1, &name, 1, bs2, SIGN_VERIFY_ENTRIES, 0);
+    vt_expect_fail(run, "ENTRY_PATH_COLLISION", SIGN_EVERIFY);
+    sign_verify_result_free(run.res);
+    sign_policy_free(p);
+    free(a);
+    free(b1);
+    free(b2);
+}
+
+/* A zip holding handler.py twice (benign, then evil): a danger finding its signer never allowed. */
+Test(verify, archive_duplicates_and_hidden_data_refused_unless_the_signer_allowed_them)
+{
+    const char *name = "app.zip", *pre = "pre.zip";
+    zg_entry e[2];
+    zg_opts o;
+    char *a = vt_p(name), *a2 = vt_p(pre), *b1, *b2, *b3;
+    sign_policy *p = vt_policy(VT_POLICY_AB);
+    const char *bs1[] = {"dupzip.sigstore.json"}, *bs2[] = {"pre.sigstore.json"}, *bs3[] = {"allowed.sigstore.json"};
+    static const char prefix[64] = "PK\x03\x04 hidden local entry before the first one...........";
+    vt_run run;
+
+    memset(e, 0, sizeof(e));
+    memset(&o, 0, sizeof(o));
+    e[0].name = e[1].name = "handler.py";
+    e[0].data = "benign\n";
+    e[1].data = "evil!!\n";
+    e[0].len = e[1].len = 7;
+    e[0].unix_mode = e[1].unix_mode = S_IFREG | 0644;
+    zg_write(a, e, 2, &o);
+    b1 = vt_sign_edited(vt_ka, bs1[0], name, vt_drop_findings);
+    run = vt_verify(p, 1, &name, 1, bs1, SIGN_VERIFY_ENTRIES, 0);
+    vt_expect_fail(run, "ARCHIVE_FINDING_NOT_ALLOWED", SIGN_EVERIFY);
+    sign_verify_result_free(run.res);
+    /* Without --entries the archive is not walked: the whole-file digest alone decides, as documented. */
+    run = vt_verify(p, 1, &name, 1, bs1, 0, 0);
+    vt_expect_ok(run);
+    sign_verify_result_free(run.res);
+
+    /* 64 bytes before the first entry, not referenced by the central directory. */
+    o.prefix = prefix;
+    o.prefix_len = sizeof(prefix);
+    zg_write(a2, e, 1, &o);
+    b2 = vt_sign_edited(vt_ka, bs2[0], pre, vt_drop_findings);
+    run = vt_verify(p, 1, &pre, 1, bs2, SIGN_VERIFY_ENTRIES, 0);
+    vt_expect_fail(run, "ARCHIVE_FINDING_NOT_ALLOWED", SIGN_EVERIFY);
+    cr_assert_not_null(strstr(sign_error_last(), "zip-data-before-entries"), "%s", sign_error_last());
+    sign_verify_result_free(run.res);
+    /* Listed in the signed record (as signet sign --allow writes it): accepted. */
+    b3 = vt_sign_edited(vt_ka, bs3[0], pre, vt_keep);
+    run = vt_verify(p, 1, &pre, 1, bs3, SIGN_VERIFY_ENTRIES, 0);
+    vt_expect_ok(run);
+    sign_verify_result_free(run.res);
+    sign_policy_free(p);
+    free(a);
+    free(a2);
+    free(b1);
+    free(b2);
+    free(b3);
+}
+
+Test(verify, recorded_kind_must_be_the_artifacts_kind)
+{
+    const char *name = "handler.bin";
+    char *a = vt_file(name, "x"), *b = vt_sign_edited(vt_ka, "kind.sigstore.json", name, vt_claim_zip);
+    sign_policy *p = vt_policy(VT_POLICY_AB);
+    const char *bs[] = {"kind.sigstore.json"};
+    vt_run run;
+
+    run = vt_verify(p, 1, &name, 1, bs, SIGN_VERIFY_ENTRIES, 0);
+    vt_expect_fail(run, "ARTIFACT_KIND_MISMATCH", SIGN_EVERIFY);
+    sign_verify_result_free(run.res);
+    run = vt_verify(p, 1, &name, 1, bs, 0, 0);
+    vt_expect_fail(run, "ARTIFACT_KIND_MISMATCH", SIGN_EVERIFY);
+    sign_verify_result_free(run.res);
+    sign_policy_free(p);
+    free(a);
+    free(b);
+}
