@@ -48,6 +48,7 @@ void sign_policy_free(sign_policy *p)
         free(k->public_key);
         sign_key_free(k->key);
         free_strv(k->artifacts, k->nartifacts);
+        free_strv(k->predicate_types, k->npredicate_types);
     }
     free(p->keys);
     for (size_t i = 0; i < p->nroots; i++) {
@@ -60,6 +61,7 @@ void sign_policy_free(sign_policy *p)
         free_strv(r->subjects, r->nsubjects);
         free(r->eku);
         free_strv(r->artifacts, r->nartifacts);
+        free_strv(r->predicate_types, r->npredicate_types);
         sign_x509_certs_free(r->root_certs);
         sign_x509_certs_free(r->intermediate_certs);
         sign_x509_crls_free(r->crl_list);
@@ -416,9 +418,44 @@ static int parse_globs(char ***out, size_t *n, const pol_ctx *c, const json_t *o
     return 0;
 }
 
+/*
+ * "predicate_types": the in-toto predicate types whose statements count as
+ * this signer's approval. Default: signet's manifest only, since a build
+ * attestation (SLSA provenance, an SBOM) by a release key is not a release;
+ * ["*"] accepts any type (foreign Sigstore bundles).
+ */
+static int parse_predicate_types(char ***out, size_t *n, const pol_ctx *c, const json_t *obj, const char *prefix)
+{
+    int r;
+
+    if ((r = get_strv(out, n, c, obj, prefix, "predicate_types", 0)) != 0) {
+        return r;
+    }
+    if (*out == NULL) {
+        if ((*out = calloc(2, sizeof(char *))) == NULL || ((*out)[0] = sign__strdup(SIGN_PREDICATE_TYPE)) == NULL) {
+            free(*out);
+            *out = NULL;
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        *n = 1;
+    }
+    return 0;
+}
+
+int sign__policy_predicate_allowed(char *const *types, size_t n, const char *ptype)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(types[i], "*") == 0 || (ptype != NULL && strcmp(types[i], ptype) == 0)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int parse_key(sign__policy_key *k, const pol_ctx *c, const json_t *obj, const char *prefix)
 {
-    static const char *const allowed[] = {"name", "public_key", "artifacts", "not_before", "not_after", NULL};
+    static const char *const allowed[] = {"name",      "public_key",      "artifacts", "not_before",
+                                          "not_after", "predicate_types", NULL};
     const char *name;
     int r;
 
@@ -434,7 +471,8 @@ static int parse_key(sign__policy_key *k, const pol_ctx *c, const json_t *obj, c
     if ((k->name = sign__strdup(name)) == NULL) {
         return SIGN_ENOMEM;
     }
-    if ((r = parse_globs(&k->artifacts, &k->nartifacts, c, obj, prefix)) != 0) {
+    if ((r = parse_globs(&k->artifacts, &k->nartifacts, c, obj, prefix)) != 0 ||
+        (r = parse_predicate_types(&k->predicate_types, &k->npredicate_types, c, obj, prefix)) != 0) {
         return r;
     }
     if ((r = get_time(&k->has_not_before, &k->not_before, c, obj, prefix, "not_before")) != 0 ||
@@ -498,8 +536,8 @@ static int parse_keys(sign_policy *p, const pol_ctx *c, const json_t *arr)
 
 static int parse_root(sign__policy_root *rt, const pol_ctx *c, const json_t *obj, const char *prefix)
 {
-    static const char *const allowed[] = {"name",     "certificates", "intermediates", "crls",
-                                          "subjects", "eku",          "artifacts",     NULL};
+    static const char *const allowed[] = {"name", "certificates", "intermediates",   "crls", "subjects",
+                                          "eku",  "artifacts",    "predicate_types", NULL};
     const char *s;
     char f[FIELD_MAX];
     int r;
@@ -529,7 +567,8 @@ static int parse_root(sign__policy_root *rt, const pol_ctx *c, const json_t *obj
         return SIGN_ENOMEM;
     }
     if ((r = get_strv(&rt->subjects, &rt->nsubjects, c, obj, prefix, "subjects", 0)) != 0 ||
-        (r = parse_globs(&rt->artifacts, &rt->nartifacts, c, obj, prefix)) != 0) {
+        (r = parse_globs(&rt->artifacts, &rt->nartifacts, c, obj, prefix)) != 0 ||
+        (r = parse_predicate_types(&rt->predicate_types, &rt->npredicate_types, c, obj, prefix)) != 0) {
         return r;
     }
     if ((r = get_file(&rt->certificates, c, obj, prefix, "certificates", 1, -1)) != 0 ||

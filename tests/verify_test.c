@@ -936,7 +936,8 @@ Test(verify, entries_compared_with_the_signed_manifest)
     free(b3);
 }
 
-Test(verify, any_statement_predicate_verifies_by_its_subjects)
+/* A SLSA provenance by a release key is not a release: only the policy's predicate_types count (issue 14, 7). */
+Test(verify, foreign_predicate_types_count_only_when_the_policy_allows_them)
 {
     const char *name = "app.zip";
     char *a = vt_zip(name, "a.js", "a\n", NULL);
@@ -944,8 +945,15 @@ Test(verify, any_statement_predicate_verifies_by_its_subjects)
     char hex[2 * SIGN_SHA256_LEN + 1], text[1024];
     size_t mdlen = 0;
     char *b;
-    sign_policy *p = vt_policy(VT_POLICY_AB);
-    sign_policy *pe = vt_policy("{\"version\":1," VT_KEYS_AB ",\"require\":{\"entries\":true}}");
+    sign_policy *pdefault = vt_policy(VT_POLICY_AB);
+    sign_policy *p = vt_policy("{\"version\":1,\"keys\":[{\"name\":\"bob\",\"public_key\":\"b.pub\","
+                               "\"predicate_types\":[\"*\"]}]}");
+    sign_policy *pslsa = vt_policy("{\"version\":1,\"keys\":[{\"name\":\"bob\",\"public_key\":\"b.pub\","
+                                   "\"predicate_types\":[\"https://slsa.dev/provenance/v1\"]}]}");
+    sign_policy *pother = vt_policy("{\"version\":1,\"keys\":[{\"name\":\"bob\",\"public_key\":\"b.pub\","
+                                    "\"predicate_types\":[\"https://spdx.dev/Document\"]}]}");
+    sign_policy *pe = vt_policy("{\"version\":1,\"keys\":[{\"name\":\"bob\",\"public_key\":\"b.pub\","
+                                "\"predicate_types\":[\"*\"]}],\"require\":{\"entries\":true}}");
     const char *bs[] = {"other.sigstore.json"};
     vt_run run;
 
@@ -957,6 +965,17 @@ Test(verify, any_statement_predicate_verifies_by_its_subjects)
              "\"subject\":[{\"digest\":{\"sha256\":\"%s\"},\"name\":\"dist/app.zip\"}]}",
              hex);
     b = vt_sign_statement(vt_kb, bs[0], text);
+    run = vt_verify(pdefault, 1, &name, 1, bs, 0, 0);
+    vt_expect_fail(run, "PREDICATE_TYPE_NOT_ALLOWED", SIGN_EPOLICY);
+    cr_assert_eq(
+        vt_count(run.res, "THRESHOLD_NOT_MET", SIGN_CHECK_PASS) + vt_count(run.res, "OK", SIGN_CHECK_PASS) > 0, 1);
+    sign_verify_result_free(run.res);
+    run = vt_verify(pother, 1, &name, 1, bs, 0, 0);
+    vt_expect_fail(run, "PREDICATE_TYPE_NOT_ALLOWED", SIGN_EPOLICY);
+    sign_verify_result_free(run.res);
+    run = vt_verify(pslsa, 1, &name, 1, bs, 0, 0);
+    vt_expect_ok(run);
+    sign_verify_result_free(run.res);
     run = vt_verify(p, 1, &name, 1, bs, 0, 0);
     vt_expect_ok(run);
     sign_verify_result_free(run.res);
@@ -965,6 +984,9 @@ Test(verify, any_statement_predicate_verifies_by_its_subjects)
     sign_verify_result_free(run.res);
     sign_policy_free(p);
     sign_policy_free(pe);
+    sign_policy_free(pdefault);
+    sign_policy_free(pslsa);
+    sign_policy_free(pother);
     free(a);
     free(b);
 }

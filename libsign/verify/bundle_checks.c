@@ -164,6 +164,8 @@ static int cert_trust(vctx *c, vb *b, int *go_on)
     }
     b->globs = p->roots[chosen].artifacts;
     b->nglobs = p->roots[chosen].nartifacts;
+    b->ptypes = p->roots[chosen].predicate_types;
+    b->nptypes = p->roots[chosen].npredicate_types;
     if (sign_format_time(when, sizeof(when), res.judged_at) != 0) {
         snprintf(when, sizeof(when), "%lld", (long long)res.judged_at);
     }
@@ -389,6 +391,8 @@ static int key_signature(vctx *c, vb *b, const sign_envelope *env, int *go_on)
     b->signer_kind = "policy key";
     b->globs = k->artifacts;
     b->nglobs = k->nartifacts;
+    b->ptypes = k->predicate_types;
+    b->nptypes = k->npredicate_types;
     snprintf(b->signer_id, sizeof(b->signer_id), "%s", k->keyid);
     if ((r = vfy_add_check(c, "signature", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, k->name},
                            "bundle %s: signature verifies under policy key \"%s\" (key id %s)", b->path, k->name,
@@ -482,6 +486,31 @@ static int bundle_statement(vctx *c, vb *b, const sign_envelope *env, int *go_on
     return 0;
 }
 
+/*
+ * 5b. The predicate type must be one the signer's policy entry accepts
+ * (keys[]/roots[] predicate_types, default signet's manifest only): a build
+ * attestation signed by a release key is not a release approval. A refused
+ * statement makes the bundle unusable: it covers nothing.
+ */
+static int predicate_type_allowed(vctx *c, vb *b)
+{
+    const char *ptype = sign_statement_predicate_type(b->st), *art = b->for_artifact;
+
+    if (sign__policy_predicate_allowed(b->ptypes, b->nptypes, ptype)) {
+        return 0;
+    }
+    b->usable = 0;
+    return vfy_add_check(c, "statement", SIGN_CHECK_FAIL, "PREDICATE_TYPE_NOT_ALLOWED", SIGN_EPOLICY,
+                         (vwhere){art, b->path, b->signer},
+                         "bundle %s: the signed statement's predicate type is \"%s\", which %s \"%s\" is not "
+                         "allowed to sign (its predicate_types%s); a statement of another kind is not a release "
+                         "approval - add the type to the signer's predicate_types if it should count",
+                         b->path, ptype != NULL ? ptype : "", b->signer_kind, b->signer,
+                         b->nptypes == 1 && strcmp(b->ptypes[0], SIGN_PREDICATE_TYPE) == 0
+                             ? " default to signet's manifest " SIGN_PREDICATE_TYPE
+                             : "");
+}
+
 /* 6. Signature age, when the policy limits it. */
 static int signature_age(vctx *c, vb *b)
 {
@@ -548,6 +577,9 @@ int vfy_bundle(vctx *c, vb *b)
         return 0;
     }
     if ((r = bundle_statement(c, b, env, &go_on)) != 0 || !go_on) {
+        return r;
+    }
+    if ((r = predicate_type_allowed(c, b)) != 0 || !b->usable) {
         return r;
     }
     return signature_age(c, b);

@@ -51,6 +51,8 @@ typedef struct vb {
     const char *signer_kind; /* "policy key" or "certificate" */
     char *const *globs;      /* artifact globs of the key or of the root */
     size_t nglobs;
+    char *const *ptypes; /* predicate types of the key or of the root */
+    size_t nptypes;
     char signer_id[SIGN_KEYID_SIZE]; /* counted once for the threshold: key id of the signing key */
     sign_x509_certs *certs;          /* the bundle's leaf (and chain) */
     sign_key *cert_key;              /* the leaf's public key */
