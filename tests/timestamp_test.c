@@ -756,3 +756,112 @@ Test(timestamp_cli, timestamp_command_adds_atomically, .init = tc_setup, .fini =
     cr_assert_eq(TC("timestamp", "--tsa", ts_srv.url), 2);
     free(orig);
 }
+
+/* ---- DER only (issue 14, item 6) ---- */
+
+/* The header of the TLV at p: *hdr its size; returns the content length. */
+static size_t ts_tlv(const unsigned char *p, size_t *hdr)
+{
+    size_t n, c = 0;
+
+    if (p[1] < 0x80) {
+        *hdr = 2;
+        return p[1];
+    }
+    n = p[1] & 0x7f;
+    for (size_t i = 0; i < n; i++) {
+        c = (c << 8) | p[2 + i];
+    }
+    *hdr = 2 + n;
+    return c;
+}
+
+static size_t ts_put_len(unsigned char *o, size_t n, int long_form)
+{
+    if (n < 0x80 && !long_form) {
+        o[0] = (unsigned char)n;
+        return 1;
+    }
+    if (!long_form) {
+        size_t k = n > 0xffffff ? 4 : n > 0xffff ? 3 : n > 0xff ? 2 : 1;
+
+        o[0] = (unsigned char)(0x80 | k);
+        for (size_t i = 0; i < k; i++) {
+            o[1 + i] = (unsigned char)(n >> (8 * (k - 1 - i)));
+        }
+        return 1 + k;
+    }
+    o[0] = 0x84;
+    o[1] = (unsigned char)(n >> 24);
+    o[2] = (unsigned char)(n >> 16);
+    o[3] = (unsigned char)(n >> 8);
+    o[4] = (unsigned char)n;
+    return 5;
+}
+
+/*
+ * The TimeStampResp re-encoded as BER: the outer SEQUENCE and/or the token's ContentInfo with indefinite
+ * lengths, or (long_form) the outer length in a needless long form. Same content, same signature.
+ */
+static unsigned char *ts_ber(const unsigned char *der, size_t len, int outer, int inner, int long_form,
+                             size_t *outlen)
+{
+    size_t ho, hs, ht, co = ts_tlv(der, &ho), cs = ts_tlv(der + ho, &hs), ct, n = 0, clen;
+    const unsigned char *status = der + ho, *tok = der + ho + hs + cs;
+    unsigned char *content = malloc(len + 16), *out = malloc(len + 32);
+
+    cr_assert(content != NULL && out != NULL && co + ho == len);
+    ct = ts_tlv(tok, &ht);
+    memcpy(content, status, hs + cs);
+    clen = hs + cs;
+    if (inner) {
+        content[clen++] = 0x30;
+        content[clen++] = 0x80;
+        memcpy(content + clen, tok + ht, ct);
+        clen += ct;
+        content[clen++] = 0;
+        content[clen++] = 0;
+    } else {
+        memcpy(content + clen, tok, ht + ct);
+        clen += ht + ct;
+    }
+    out[n++] = 0x30;
+    if (outer) {
+        out[n++] = 0x80;
+    } else {
+        n += ts_put_len(out + n, clen, long_form);
+    }
+    memcpy(out + n, content, clen);
+    n += clen;
+    if (outer) {
+        out[n++] = 0;
+        out[n++] = 0;
+    }
+    free(content);
+    *outlen = n;
+    return out;
+}
+
+Test(timestamp, ber_reencoded_tokens_are_malformed, .init = ts_setup, .fini = ts_teardown)
+{
+    unsigned char *der = NULL, *ber;
+    size_t len = 0, blen = 0;
+    sign_timestamp_info info;
+    static const int shapes[][3] = {{1, 0, 0}, {0, 1, 0}, {1, 1, 0}, {0, 0, 1}};
+
+    cr_assert_eq(ts_request(&der, &len, "tsa", NULL, NULL, ts_sig, sizeof(ts_sig)), 0, "%s", sign_error_last());
+    /* The DER token verifies; the same token rebuilt by ts_ber without changes does too. */
+    ber = ts_ber(der, len, 0, 0, 0, &blen);
+    cr_assert_eq(blen, len);
+    cr_assert_eq(memcmp(ber, der, len), 0);
+    free(ber);
+    for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+        ber = ts_ber(der, len, shapes[i][0], shapes[i][1], shapes[i][2], &blen);
+        cr_assert_eq(ts_verify_fail(ber, blen, "root", SIGN_EBADSIG), SIGN_TS_MALFORMED, "shape %zu: %s", i,
+                     sign_error_last());
+        cr_assert_not_null(strstr(sign_error_last(), "not DER"), "%s", sign_error_last());
+        cr_assert_eq(sign_timestamp_parse(&info, ber, blen), SIGN_EPARSE);
+        free(ber);
+    }
+    free(der);
+}

@@ -86,7 +86,11 @@ typedef enum {
     SIGN_TS_UNTRUSTED = 2,        /* the TSA certificate does not chain to a trusted root */
     SIGN_TS_EKU_MISSING = 3,      /* the TSA certificate lacks the critical timeStamping EKU (alone) */
     SIGN_TS_IMPRINT_MISMATCH = 4, /* the token stamps other bytes than the signature */
-    SIGN_TS_OUTSIDE_TSA_VALIDITY = 5 /* genTime is outside the TSA certificate's validity */
+    SIGN_TS_OUTSIDE_TSA_VALIDITY = 5, /* genTime (+- accuracy) is outside the TSA certificate's validity */
+    SIGN_TS_MALFORMED = 6,            /* not strict DER (BER re-encoding, indefinite lengths), or unreadable */
+    SIGN_TS_ACCURACY_TOO_LARGE = 7,   /* the token's accuracy exceeds the authority's max_accuracy */
+    SIGN_TS_POLICY_NOT_ALLOWED = 8,   /* the token's TSA policy OID is not one the authority pins */
+    SIGN_TS_REVOKED = 9               /* the TSA certificate (or its chain) is revoked by the authority's CRLs */
 } sign_timestamp_failure;
 
 /*

@@ -26,6 +26,7 @@
 #include <openssl/x509v3.h>
 
 #include "internal.h"
+#include "x509_internal.h"
 
 #define TSA_DEFAULT_TIMEOUT 10
 #define TSA_DEFAULT_MAX_RESPONSE (256u * 1024)
@@ -150,9 +151,53 @@ static int ossl_oom(void)
     return e != 0 && ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE;
 }
 
-static int parse_resp(TS_RESP **out, const unsigned char *der, size_t len)
+/*
+ * The token must be DER, as RFC 3161 requires: the bytes verified are then
+ * the only encoding of what they say. OpenSSL reads BER (indefinite
+ * lengths, long-form lengths) and re-encodes what it verifies, so a token
+ * re-encoded by anyone would otherwise pass. Three checks: the whole
+ * response is strict DER (x509.c's TLV walk), it re-encodes to the same
+ * bytes, and so does the TSTInfo inside its OCTET STRING (which the walk
+ * does not enter). Returns 1, or 0 with *why.
+ */
+static int resp_is_der(TS_RESP *resp, const unsigned char *der, size_t len, const char **why)
+{
+    unsigned char *re = NULL;
+    int n, ok;
+    PKCS7 *token = TS_RESP_get_token(resp);
+    TS_TST_INFO *tst = TS_RESP_get_tst_info(resp);
+
+    if (!sign__der_strict(der, len, why)) {
+        return 0;
+    }
+    n = i2d_TS_RESP(resp, &re);
+    ok = n > 0 && (size_t)n == len && memcmp(re, der, len) == 0;
+    OPENSSL_free(re);
+    re = NULL;
+    if (!ok) {
+        *why = "it does not re-encode to the same bytes";
+        return 0;
+    }
+    if (token != NULL && tst != NULL && PKCS7_type_is_signed(token) && token->d.sign->contents != NULL &&
+        token->d.sign->contents->d.other != NULL && token->d.sign->contents->d.other->type == V_ASN1_OCTET_STRING) {
+        const ASN1_OCTET_STRING *os = token->d.sign->contents->d.other->value.octet_string;
+
+        n = i2d_TS_TST_INFO(tst, &re);
+        ok = n > 0 && n == ASN1_STRING_length(os) && memcmp(re, ASN1_STRING_get0_data(os), (size_t)n) == 0 &&
+             sign__der_strict(ASN1_STRING_get0_data(os), (size_t)n, why);
+        OPENSSL_free(re);
+        if (!ok) {
+            *why = "its TSTInfo is not DER";
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int parse_resp(TS_RESP **out, const unsigned char *der, size_t len, int *not_der)
 {
     const unsigned char *p = der;
+    const char *why = "";
     TS_RESP *resp;
 
     *out = NULL;
@@ -166,6 +211,14 @@ static int parse_resp(TS_RESP **out, const unsigned char *der, size_t len)
     if (p != der + len) {
         TS_RESP_free(resp);
         return sign__error(SIGN_EPARSE, "trailing data after the TimeStampResp");
+    }
+    if (!resp_is_der(resp, der, len, &why)) {
+        TS_RESP_free(resp);
+        ERR_clear_error();
+        if (not_der != NULL) {
+            *not_der = 1;
+        }
+        return sign__error(SIGN_EPARSE, "the TimeStampResp is not DER: %s", why);
     }
     *out = resp;
     return 0;
@@ -194,7 +247,7 @@ int sign_timestamp_parse(sign_timestamp_info *out, const unsigned char *der, siz
         return sign__error(SIGN_EINVAL, "sign_timestamp_parse: no output");
     }
     memset(out, 0, sizeof(*out));
-    if ((r = parse_resp(&resp, der, len)) != 0) {
+    if ((r = parse_resp(&resp, der, len, NULL)) != 0) {
         return r;
     }
     st = resp_status(resp);
@@ -364,6 +417,10 @@ const char *sign_timestamp_failure_name(sign_timestamp_failure f)
     case SIGN_TS_EKU_MISSING: return "EKU_MISSING";
     case SIGN_TS_IMPRINT_MISMATCH: return "IMPRINT_MISMATCH";
     case SIGN_TS_OUTSIDE_TSA_VALIDITY: return "OUTSIDE_TSA_VALIDITY";
+    case SIGN_TS_MALFORMED: return "MALFORMED";
+    case SIGN_TS_ACCURACY_TOO_LARGE: return "ACCURACY_TOO_LARGE";
+    case SIGN_TS_POLICY_NOT_ALLOWED: return "POLICY_NOT_ALLOWED";
+    case SIGN_TS_REVOKED: return "REVOKED";
     default: return "UNKNOWN";
     }
 }
@@ -427,7 +484,7 @@ int sign_timestamp_verify(sign_timestamp_info *out, sign_timestamp_failure *why,
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
     int64_t nb, na;
-    int ok1, ok2, r, nid;
+    int ok1, ok2, r, nid, not_der = 0;
 
     if (why != NULL) {
         *why = SIGN_TS_INVALID;
@@ -442,9 +499,10 @@ int sign_timestamp_verify(sign_timestamp_info *out, sign_timestamp_failure *why,
     if (roots->ncerts == 0) {
         return fail(why, SIGN_TS_UNTRUSTED, SIGN_EUNTRUSTED, "no trusted time-stamp authority is configured");
     }
-    if ((r = parse_resp(&resp, der, len)) != 0) {
+    if ((r = parse_resp(&resp, der, len, &not_der)) != 0) {
         if (r != SIGN_ENOMEM) {
-            r = fail(why, SIGN_TS_INVALID, SIGN_EBADSIG, "the timestamp is malformed: %s", sign_error_last());
+            r = fail(why, not_der ? SIGN_TS_MALFORMED : SIGN_TS_INVALID, SIGN_EBADSIG,
+                     "the timestamp is malformed: %s", sign_error_last());
         }
         goto out;
     }

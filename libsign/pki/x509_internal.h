@@ -49,6 +49,16 @@ int sign__crl_fetch_cert(sign_x509_crls **out, char *url, size_t urlsize, int *c
  * Found)", "response larger than N bytes", "redirected to URL", ...), or
  * SIGN_ENOMEM.
  */
+/*
+ * Strict DER for signed structures (certificates, CRLs, timestamps): one
+ * TLV spanning exactly len bytes, definite minimal lengths, no constructed
+ * string types, BOOLEAN 00/FF, minimal INTEGERs, nesting at most 64 deep.
+ * BER that OpenSSL would read (indefinite lengths, long-form lengths of
+ * small values) is refused: the bytes checked must be the bytes signed, in
+ * their one encoding. Returns 1, or 0 with *why saying what is wrong.
+ */
+int sign__der_strict(const unsigned char *p, size_t len, const char **why);
+
 int sign__http_get(unsigned char **out, size_t *outlen, const char *url, unsigned int timeout_ms, size_t max,
                    char *why, size_t whysize);
 
