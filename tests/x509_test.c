@@ -720,3 +720,45 @@ Test(x509, certificates_and_crls_must_be_der)
     X509_CRL_free(crl);
     pkigen_cert_free(root);
 }
+
+/* keyCompromise without invalidityDate revokes every signature, timestamped before it or not (issue 14, 8). */
+Test(x509, key_compromise_without_invalidity_date_revokes_every_signature)
+{
+    static const int compromise[] = {CRL_REASON_KEY_COMPROMISE, CRL_REASON_CA_COMPROMISE, CRL_REASON_AA_COMPROMISE, 7,
+                                     42};
+    xt_pki p;
+    sign_x509_result res;
+    X509_CRL *crls[2];
+    pkigen_crl_entry e = {.reason = CRL_REASON_KEY_COMPROMISE};
+    int64_t before;
+
+    xt_pki_make(&p, NULL);
+    before = p.now - 3 * XT_DAY;
+    for (size_t i = 0; i < sizeof(compromise) / sizeof(compromise[0]); i++) {
+        e.serial = pkigen_serial(p.leaf);
+        e.reason = compromise[i];
+        e.revoked_at = p.now - 2 * XT_DAY; /* after the trusted signing time */
+        e.invalidity = 0;
+        xt_crls(crls, &p, &e, 1);
+        cr_assert_str_eq(xt_simple(&res, &p, crls, 2, &before), "CERT_REVOKED", "reason %d: %s", compromise[i],
+                         res.message);
+        cr_assert_not_null(strstr(res.message, "compromised"), "%s", res.message);
+        xt_crls_free(crls);
+        /* With an invalidityDate after the signing time, that date is the cut-off: still valid. */
+        e.invalidity = p.now - 2 * XT_DAY - 3600;
+        xt_crls(crls, &p, &e, 1);
+        cr_assert_str_eq(xt_simple(&res, &p, crls, 2, &before), "OK", "reason %d: %s", compromise[i], res.message);
+        xt_crls_free(crls);
+    }
+    /* No reason and unspecified keep the date rule. */
+    e.reason = -1;
+    e.invalidity = 0;
+    xt_crls(crls, &p, &e, 1);
+    cr_assert_str_eq(xt_simple(&res, &p, crls, 2, &before), "OK", "%s", res.message);
+    xt_crls_free(crls);
+    e.reason = CRL_REASON_UNSPECIFIED;
+    xt_crls(crls, &p, &e, 1);
+    cr_assert_str_eq(xt_simple(&res, &p, crls, 2, &before), "OK", "%s", res.message);
+    xt_crls_free(crls);
+    xt_pki_free(&p);
+}
