@@ -116,6 +116,14 @@ const struct evp_pkey_st *sign__key_pkey(const sign_key *key);
 int sign__envelope_from_json(sign_envelope **out, const json_t *obj, const char *what);
 json_t *sign__envelope_to_json(const sign_envelope *env);
 
+/*
+ * sign_timestamp_verify with "now" given (CRL freshness of the TSA's chain) and the token's accuracy in
+ * seconds (rounded up; 0 when absent) returned: verify judges genTime +- accuracy (libsign/pki/timestamp.c).
+ */
+int sign__timestamp_verify_at(sign_timestamp_info *out, int64_t *accuracy, sign_timestamp_failure *why,
+                              const unsigned char *der, size_t len, const unsigned char *data, size_t datalen,
+                              const sign_tsa_roots *roots, int64_t now);
+
 /* Largest signature accepted from input (bytes, decoded). */
 #define SIGN_MAX_SIGNATURE 16384
 

@@ -301,6 +301,58 @@ static int pem_next(int *more, BIO *bio, const char *what, const char *name1, co
     return r;
 }
 
+int sign__x509_certs_push_ref(sign_x509_certs *c, X509 *x)
+{
+    if (!X509_up_ref(x)) {
+        return sign__ossl_error(SIGN_ENOMEM, "out of memory");
+    }
+    return certs_push(c, x, "certificates");
+}
+
+int sign__x509_certs_dup(sign_x509_certs **out, const sign_x509_certs *c)
+{
+    sign_x509_certs *d = NULL;
+    int r;
+
+    *out = NULL;
+    if ((r = sign_x509_certs_new(&d)) != 0) {
+        return r;
+    }
+    for (int i = 0; i < sk_X509_num(c->sk); i++) {
+        if ((r = sign__x509_certs_push_ref(d, sk_X509_value(c->sk, i))) != 0) {
+            sign_x509_certs_free(d);
+            return r;
+        }
+    }
+    *out = d;
+    return 0;
+}
+
+int sign__x509_crls_dup(sign_x509_crls **out, const sign_x509_crls *c)
+{
+    sign_x509_crls *d = NULL;
+    int r;
+
+    *out = NULL;
+    if ((r = sign_x509_crls_new(&d)) != 0) {
+        return r;
+    }
+    for (int i = 0; i < sk_X509_CRL_num(c->sk); i++) {
+        X509_CRL *x = sk_X509_CRL_value(c->sk, i);
+
+        if (!X509_CRL_up_ref(x)) {
+            sign_x509_crls_free(d);
+            return sign__ossl_error(SIGN_ENOMEM, "out of memory");
+        }
+        if ((r = crls_push(d, x, "CRLs")) != 0) {
+            sign_x509_crls_free(d);
+            return r;
+        }
+    }
+    *out = d;
+    return 0;
+}
+
 static int looks_pem(const void *data, size_t len)
 {
     return memmem(data, len, "-----BEGIN ", 11) != NULL;

@@ -59,6 +59,13 @@ int sign__crl_fetch_cert(sign_x509_crls **out, char *url, size_t urlsize, int *c
  */
 int sign__der_strict(const unsigned char *p, size_t len, const char **why);
 
+/* A copy of c sharing its certificates (up-referenced). */
+int sign__x509_certs_dup(sign_x509_certs **out, const sign_x509_certs *c);
+/* The same for CRLs. */
+int sign__x509_crls_dup(sign_x509_crls **out, const sign_x509_crls *c);
+/* Append x (up-referenced) to c. */
+int sign__x509_certs_push_ref(sign_x509_certs *c, X509 *x);
+
 int sign__http_get(unsigned char **out, size_t *outlen, const char *url, unsigned int timeout_ms, size_t max,
                    char *why, size_t whysize);
 
