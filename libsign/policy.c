@@ -644,9 +644,108 @@ static int parse_roots(sign_policy *p, const pol_ctx *c, const json_t *arr)
     return 0;
 }
 
+/* The CRLs of an entry's "crls" (paths resolved against the policy), merged into *out (NULL when none). */
+static int load_crl_files(sign_x509_crls **out, const pol_ctx *c, const json_t *obj, const char *prefix)
+{
+    char **paths = NULL, f[FIELD_MAX];
+    size_t n = 0;
+    int r;
+
+    *out = NULL;
+    if ((r = get_strv(&paths, &n, c, obj, prefix, "crls", 1)) != 0) {
+        return r;
+    }
+    for (size_t i = 0; i < n && r == 0; i++) {
+        sign_x509_crls *one = NULL;
+        char *resolved = NULL;
+
+        snprintf(f, sizeof(f), "%s.crls[%zu]", prefix, i);
+        if ((r = resolve_path(&resolved, c, f, paths[i])) != 0) {
+            break;
+        }
+        if ((r = sign_x509_crls_load(&one, resolved)) != 0) {
+            r = sign__error_context(r, "%s: %s", c->what, f);
+        } else if (*out == NULL) {
+            *out = one;
+            one = NULL; /* transferred */
+        } else if ((r = sign_x509_crls_merge(*out, one)) != 0) {
+            r = sign__error_context(r, "%s: %s", c->what, f);
+        }
+        sign_x509_crls_free(one);
+        free(resolved);
+    }
+    free_strv(paths, n);
+    if (r != 0) {
+        sign_x509_crls_free(*out);
+        *out = NULL;
+    }
+    return r;
+}
+
+/*
+ * One timestamp_authorities[] entry: its trusted roots ("certificates", read by the x509 engine), the CRLs of
+ * its TSA certificates ("crls"), the TSA policy OIDs it may issue under ("policies", default any) and the
+ * largest accuracy accepted ("max_accuracy", default 60 s).
+ */
+static int parse_tsa(sign_policy *p, const pol_ctx *c, const json_t *e, const char *prefix)
+{
+    static const char *const allowed[] = {"name", "certificates", "crls", "policies", "max_accuracy", NULL};
+    sign_tsa_authority a = SIGN_TSA_AUTHORITY_INIT;
+    sign_x509_certs *certs = NULL;
+    sign_x509_crls *crls = NULL;
+    char *path = NULL, **policies = NULL, f[FIELD_MAX];
+    size_t npolicies = 0;
+    const char *name;
+    int has_acc = 0, r;
+    int64_t acc = 0;
+
+    if (!json_is_object(e)) {
+        return sign__error(SIGN_EPARSE, "%s: %s must be an object", c->what, prefix);
+    }
+    if ((r = only_keys(c, e, allowed, prefix)) != 0 || (r = get_string(&name, c, e, prefix, "name", 1)) != 0 ||
+        (r = get_duration(&has_acc, &acc, c, e, prefix, "max_accuracy")) != 0 ||
+        (r = get_strv(&policies, &npolicies, c, e, prefix, "policies", 0)) != 0 ||
+        (r = get_file(&path, c, e, prefix, "certificates", 1, -1)) != 0) {
+        goto out;
+    }
+    for (size_t i = 0; i < npolicies; i++) {
+        ASN1_OBJECT *o = OBJ_txt2obj(policies[i], 1);
+
+        ASN1_OBJECT_free(o);
+        ERR_clear_error();
+        if (o == NULL) {
+            r = sign__error(SIGN_EPARSE, "%s: %s.policies[%zu]: \"%s\" is not a dotted OID", c->what, prefix, i,
+                            policies[i]);
+            goto out;
+        }
+    }
+    /* The certificates are the authority's trusted roots, loaded now so verification reads no file. */
+    if ((r = sign_x509_certs_load(&certs, path)) != 0) {
+        field_name(f, sizeof(f), prefix, "certificates");
+        r = sign__error_context(r, "%s: %s", c->what, f);
+        goto out;
+    }
+    if ((r = load_crl_files(&crls, c, e, prefix)) != 0) {
+        goto out;
+    }
+    a.roots = certs;
+    a.crls = crls;
+    a.policies = (const char *const *)policies;
+    a.npolicies = npolicies;
+    a.max_accuracy = has_acc ? acc : SIGN_TSA_MAX_ACCURACY;
+    if ((r = sign_tsa_roots_add_authority(p->tsa_roots, name, &a)) != 0) {
+        r = sign__error_context(r, "%s: %s", c->what, prefix);
+    }
+out:
+    sign_x509_certs_free(certs);
+    sign_x509_crls_free(crls);
+    free_strv(policies, npolicies);
+    free(path);
+    return r;
+}
+
 static int parse_tsas(sign_policy *p, const pol_ctx *c, const json_t *arr)
 {
-    static const char *const allowed[] = {"name", "certificates", NULL};
     size_t i;
     json_t *e;
     int r;
@@ -660,40 +759,19 @@ static int parse_tsas(sign_policy *p, const pol_ctx *c, const json_t *arr)
     json_array_foreach(arr, i, e)
     {
         char prefix[FIELD_MAX];
-        const char *name;
-        char *path = NULL;
-        unsigned char *pem = NULL;
-        size_t len = 0;
+        const char *name = json_string_value(json_object_get(e, "name"));
 
         snprintf(prefix, sizeof(prefix), "timestamp_authorities[%zu]", i);
-        if (!json_is_object(e)) {
-            return sign__error(SIGN_EPARSE, "%s: %s must be an object", c->what, prefix);
-        }
-        if ((r = only_keys(c, e, allowed, prefix)) != 0 || (r = get_string(&name, c, e, prefix, "name", 1)) != 0 ||
-            (r = get_file(&path, c, e, prefix, "certificates", 1, 0)) != 0) {
-            return r;
-        }
-        for (size_t j = 0; j < i; j++) {
+        for (size_t j = 0; j < i && name != NULL; j++) {
             const char *other = json_string_value(json_object_get(json_array_get(arr, j), "name"));
 
-            if (other != NULL && name != NULL && strcmp(other, name) == 0) {
-                free(path);
+            if (other != NULL && strcmp(other, name) == 0) {
                 return sign__error(SIGN_EINVAL,
                                    "%s: %s.name: duplicate name \"%s\" (also timestamp_authorities[%zu])", c->what,
                                    prefix, name, j);
             }
         }
-        /* The certificates are the authority's trusted roots, loaded now so verification reads no file. */
-        r = sign__read_file(&pem, &len, path, POLICY_PEM_MAX);
-        if (r == 0) {
-            r = sign_tsa_roots_add_pem(p->tsa_roots, name, pem, len);
-        }
-        if (r != 0) {
-            r = sign__error_context(r, "%s: %s.certificates (%s)", c->what, prefix, path);
-        }
-        free(pem);
-        free(path);
-        if (r != 0) {
+        if ((r = parse_tsa(p, c, e, prefix)) != 0) {
             return r;
         }
         p->ntsas++;

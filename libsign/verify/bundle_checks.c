@@ -103,6 +103,28 @@ static int chain_not_built(const char *reason)
 }
 
 /*
+ * sign_x509_verify over the whole trusted interval genTime +- accuracy: at its end first (validity ends and
+ * revocations count from there), then at its start (not yet valid), when the token has an accuracy.
+ */
+static int x509_over_interval(sign_x509_result *res, const vb *b, const sign_x509_trust *t,
+                              sign_x509_verify_options *o)
+{
+    int64_t hi = b->signing_time + b->signing_accuracy, lo = b->signing_time - b->signing_accuracy;
+    int r;
+
+    if (!b->has_signing_time) {
+        return sign_x509_verify(res, b->certs, t, o);
+    }
+    o->signing_time = &hi;
+    r = sign_x509_verify(res, b->certs, t, o);
+    if (r == 0 && b->signing_accuracy > 0) {
+        o->signing_time = &lo;
+        r = sign_x509_verify(res, b->certs, t, o);
+    }
+    return r;
+}
+
+/*
  * The certificate must chain to a policy root with every check passing,
  * judged at the trusted signing time when there is one, else at now (--at).
  * The first root the chain builds to decides. *go_on is set when the
@@ -144,7 +166,7 @@ static int cert_trust(vctx *c, vb *b, int *go_on)
         t.eku = rt->eku;
         t.subjects = (const char *const *)rt->subjects;
         t.nsubjects = rt->nsubjects;
-        r = sign_x509_verify(&res, b->certs, &t, &o);
+        r = x509_over_interval(&res, b, &t, &o);
         if (r != 0 && strcmp(res.reason, "ERROR") == 0) {
             return r;
         }
@@ -236,7 +258,9 @@ static int verify_timestamps(vctx *c, vb *b, const char *art, const char *signer
         sign_timestamp_failure why = SIGN_TS_INVALID;
         size_t len = 0;
         const unsigned char *der = sign_bundle_timestamp(b->bundle, i, &len);
-        int vr = sign_timestamp_verify(&info, &why, der, len, sig, siglen, p->tsa_roots);
+        int64_t acc = 0;
+        /* "now" for the TSA chain's CRLs is the time judged, as for signers. */
+        int vr = sign__timestamp_verify_at(&info, &acc, &why, der, len, sig, siglen, p->tsa_roots, c->at);
         char reason[64], when[32] = "";
 
         if (vr == SIGN_ENOMEM || vr == SIGN_EINVAL) {
@@ -255,6 +279,7 @@ static int verify_timestamps(vctx *c, vb *b, const char *art, const char *signer
         }
         if (!b->has_signing_time || info.gen_time < b->signing_time) {
             b->signing_time = info.gen_time;
+            b->signing_accuracy = acc;
             b->has_signing_time = 1;
         }
         sign_format_time(when, sizeof(when), info.gen_time);
@@ -273,8 +298,10 @@ static int verify_timestamps(vctx *c, vb *b, const char *art, const char *signer
      * --at, nor after now (beyond a small clock skew; a TSA whose clock is
      * ahead, or this host's behind). Such a time is refused and not used.
      */
+    /* The latest moment the signature may have been made (genTime + accuracy) must not be after the time judged. */
     if (r == 0 && b->has_signing_time &&
-        (c->opts->at != 0 ? b->signing_time > c->at : b->signing_time - VERIFY_CLOCK_SKEW > c->at)) {
+        (c->opts->at != 0 ? b->signing_time + b->signing_accuracy > c->at
+                          : b->signing_time + b->signing_accuracy - VERIFY_CLOCK_SKEW > c->at)) {
         char when[32] = "", at[32] = "";
 
         sign_format_time(when, sizeof(when), b->signing_time);
@@ -411,26 +438,29 @@ static int key_window(vctx *c, vb *b)
     const sign__policy_key *k = &c->policy->keys[b->key];
     const char *art = b->for_artifact;
     char tbuf[32] = "", wbuf[64] = "";
-    int64_t when;
+    int64_t when, acc;
     int r;
 
     when = b->has_signing_time ? b->signing_time : c->at;
+    /* A token's accuracy widens the trusted time into an interval: all of it must be inside the window. */
+    acc = b->has_signing_time ? b->signing_accuracy : 0;
     if (sign_format_time(wbuf, sizeof(wbuf), when) != 0) {
         snprintf(wbuf, sizeof(wbuf), "%lld", (long long)when);
     }
     if (b->has_signing_time) {
         size_t used = strlen(wbuf);
 
-        snprintf(wbuf + used, sizeof(wbuf) - used, ", the trusted signing time");
+        snprintf(wbuf + used, sizeof(wbuf) - used,
+                 acc > 0 ? ", the trusted signing time +-%llds" : ", the trusted signing time", (long long)acc);
     }
-    if (k->has_not_before && when < k->not_before) {
+    if (k->has_not_before && when - acc < k->not_before) {
         sign_format_time(tbuf, sizeof(tbuf), k->not_before);
         r = vfy_add_check(c, "key-validity", SIGN_CHECK_FAIL, "KEY_NOT_YET_VALID", SIGN_EEXPIRED,
                           (vwhere){art, b->path, k->name},
                           "policy key \"%s\" is valid only from %s (judged at %s); sign with a current key or fix "
                           "keys[].not_before",
                           k->name, tbuf, wbuf);
-    } else if (k->has_not_after && when > k->not_after) {
+    } else if (k->has_not_after && when + acc > k->not_after) {
         sign_format_time(tbuf, sizeof(tbuf), k->not_after);
         r = vfy_add_check(
             c, "key-validity", SIGN_CHECK_FAIL, "KEY_EXPIRED", SIGN_EEXPIRED, (vwhere){art, b->path, k->name},
@@ -527,7 +557,7 @@ static int signature_age(vctx *c, vb *b)
                 "bundle %s: the policy limits signature age (require.max_signature_age) but no trusted "
                 "timestamp proves when it was signed; sign with --tsa URL or add one with signet timestamp",
                 b->path);
-        } else if (c->at - b->signing_time > p->max_signature_age) {
+        } else if (c->at - (b->signing_time - b->signing_accuracy) > p->max_signature_age) {
             sign_format_time(tbuf, sizeof(tbuf), b->signing_time);
             r = vfy_add_check(c, "signature-age", SIGN_CHECK_FAIL, "SIGNATURE_AGE_EXCEEDED", SIGN_EEXPIRED,
                               (vwhere){art, b->path, b->signer},
