@@ -298,10 +298,14 @@ static int verify_timestamps(vctx *c, vb *b, const char *art, const char *signer
      * --at, nor after now (beyond a small clock skew; a TSA whose clock is
      * ahead, or this host's behind). Such a time is refused and not used.
      */
-    /* The latest moment the signature may have been made (genTime + accuracy) must not be after the time judged. */
+    /*
+     * With --at the signature must provably have existed then: genTime + accuracy, the latest moment the token
+     * allows, must not be after it. Against now, a token is refused only when even its earliest moment is in the
+     * future (beyond the clock skew): a TSA cannot vouch for a signature that does not exist yet.
+     */
     if (r == 0 && b->has_signing_time &&
         (c->opts->at != 0 ? b->signing_time + b->signing_accuracy > c->at
-                          : b->signing_time + b->signing_accuracy - VERIFY_CLOCK_SKEW > c->at)) {
+                          : b->signing_time - b->signing_accuracy - VERIFY_CLOCK_SKEW > c->at)) {
         char when[32] = "", at[32] = "";
 
         sign_format_time(when, sizeof(when), b->signing_time);
