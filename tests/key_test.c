@@ -12,6 +12,7 @@
 #include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "sign/sign.h"
@@ -1387,4 +1388,37 @@ Test(key, rsa_tiny_or_even_modulus_and_small_exponents_are_weak)
     len = kt_rsa_spki(&der, n512, 65537);
     kt_expect_weak(der, len, "512-bit modulus");
     OPENSSL_free(der);
+}
+
+/* sign's input: a private key whose public half is weak (RSA e = 3) is refused when loaded, as WEAK_KEY. */
+Test(key, private_key_with_a_weak_public_half_is_refused)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    EVP_PKEY *pk = NULL;
+    BIGNUM *e = BN_new();
+    unsigned char *der = NULL;
+    sign_key *k = NULL;
+    int len;
+
+    cr_assert(e != NULL && BN_set_word(e, 3) == 1);
+    cr_assert(EVP_PKEY_keygen_init(ctx) == 1 && EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 2048) == 1 &&
+              EVP_PKEY_CTX_set1_rsa_keygen_pubexp(ctx, e) == 1 && EVP_PKEY_keygen(ctx, &pk) == 1);
+    len = i2d_PrivateKey(pk, &der);
+    cr_assert_gt(len, 0);
+    {
+        PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(pk);
+        unsigned char *p8der = NULL;
+        int p8len = i2d_PKCS8_PRIV_KEY_INFO(p8, &p8der);
+
+        cr_assert_gt(p8len, 0);
+        cr_assert_eq(sign_key_parse_private(&k, p8der, (size_t)p8len, NULL, NULL), SIGN_EUNSUPPORTED, "%s",
+                     sign_error_last());
+        cr_assert_not_null(strstr(sign_error_last(), "WEAK_KEY"), "%s", sign_error_last());
+        OPENSSL_free(p8der);
+        PKCS8_PRIV_KEY_INFO_free(p8);
+    }
+    OPENSSL_free(der);
+    EVP_PKEY_free(pk);
+    EVP_PKEY_CTX_free(ctx);
+    BN_free(e);
 }
