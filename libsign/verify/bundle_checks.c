@@ -107,19 +107,20 @@ static int chain_not_built(const char *reason)
  * revocations count from there), then at its start (not yet valid), when the token has an accuracy.
  */
 static int x509_over_interval(sign_x509_result *res, const vb *b, const sign_x509_trust *t,
-                              sign_x509_verify_options *o)
+                              const sign_x509_verify_options *opts)
 {
+    sign_x509_verify_options o = *opts;
     int64_t hi = b->signing_time + b->signing_accuracy, lo = b->signing_time - b->signing_accuracy;
     int r;
 
     if (!b->has_signing_time) {
-        return sign_x509_verify(res, b->certs, t, o);
+        return sign_x509_verify(res, b->certs, t, &o);
     }
-    o->signing_time = &hi;
-    r = sign_x509_verify(res, b->certs, t, o);
+    o.signing_time = &hi;
+    r = sign_x509_verify(res, b->certs, t, &o);
     if (r == 0 && b->signing_accuracy > 0) {
-        o->signing_time = &lo;
-        r = sign_x509_verify(res, b->certs, t, o);
+        o.signing_time = &lo;
+        r = sign_x509_verify(res, b->certs, t, &o);
     }
     return r;
 }
