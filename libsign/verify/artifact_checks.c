@@ -102,7 +102,11 @@ static int manifest_collisions(vctx *c, const char *art, const vb *b, const char
             char *one = NULL;
             size_t len;
 
-            if (sign_artifact_name_normalise(&one, signd[i]->path) != 0) {
+            if ((r = sign_artifact_name_normalise(&one, signd[i]->path)) == SIGN_ENOMEM) {
+                goto out;
+            }
+            if (r != 0) {
+                r = 0;
                 continue; /* unusable as a name at all: the entry comparison reports it */
             }
             len = strlen(one);
@@ -128,6 +132,7 @@ static int manifest_collisions(vctx *c, const char *art, const vb *b, const char
                           art, b->path, dup, sname);
         r = r != 0 ? r : 1;
     }
+out:
     for (i = 0; i < n; i++) {
         free(norm[i]);
     }
