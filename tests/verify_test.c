@@ -1254,3 +1254,53 @@ Test(verify, recorded_kind_must_be_the_artifacts_kind)
     free(a);
     free(b);
 }
+
+/* --tree walks the archive too: its dangerous findings are recomputed and must be allowed by the signer. */
+Test(verify, tree_refuses_findings_the_signer_did_not_allow)
+{
+    const char *name = "pre.zip";
+    static const char prefix[64] = "PK\x03\x04 hidden local entry before the first one...........";
+    zg_entry e;
+    zg_opts zo;
+    char *a = vt_p(name), *b = NULL, *dir = vt_p("tree"), *f;
+    sign_policy *p = vt_policy(VT_POLICY_AB);
+    sign_verify_options o = SIGN_VERIFY_OPTIONS_INIT;
+    sign_verify_result *res = NULL;
+    const char *arts[1];
+    const char *bs[1];
+    int r;
+
+    memset(&e, 0, sizeof(e));
+    memset(&zo, 0, sizeof(zo));
+    e.name = "handler.py";
+    e.data = "benign\n";
+    e.len = 7;
+    e.unix_mode = S_IFREG | 0644;
+    zo.prefix = prefix;
+    zo.prefix_len = sizeof(prefix);
+    zg_write(a, &e, 1, &zo);
+    b = vt_sign_edited(vt_ka, "tree.sigstore.json", name, vt_drop_findings);
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    f = tu_path(dir, "handler.py");
+    tu_write_str(f, "benign\n");
+    chmod(f, 0644);
+    arts[0] = a;
+    bs[0] = b;
+    o.artifacts = arts;
+    o.nartifacts = 1;
+    o.bundles = bs;
+    o.nbundles = 1;
+    o.tree = dir;
+    r = sign_verify(&res, p, &o);
+    if (vt_count(res, "ARCHIVE_FINDING_NOT_ALLOWED", SIGN_CHECK_FAIL) == 0) {
+        vt_dump(res);
+    }
+    cr_assert_eq(r, SIGN_EVERIFY, "%d %s", r, sign_error_last());
+    cr_assert_gt(vt_count(res, "ARCHIVE_FINDING_NOT_ALLOWED", SIGN_CHECK_FAIL), 0);
+    sign_verify_result_free(res);
+    sign_policy_free(p);
+    free(f);
+    free(dir);
+    free(a);
+    free(b);
+}
