@@ -207,6 +207,7 @@ fuzz:
 	    TMPDIR=$(CURDIR)/$(FUZZ_B)/tmp ASAN_OPTIONS=detect_leaks=1 \
 	    $(FUZZ_B)/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
 	        -artifact_prefix=$(FUZZ_B)/artifacts/$$t/ $(FUZZ_B)/corpus/$$t \
+	        $$(test -f tests/fuzz/dict/$$t.dict && echo -dict=tests/fuzz/dict/$$t.dict) \
 	        tests/fuzz/corpus/$$t $$(ls -d tests/fuzz/regressions/$$t 2>/dev/null) \
 	        2>$(FUZZ_B)/$$t.log || { rc=1; tail -n 60 $(FUZZ_B)/$$t.log; echo "fuzz: $$t FAILED (log $(FUZZ_B)/$$t.log)"; }; \
 	    grep -h '^stat::number_of_executed_units\|^stat::new_units_added' $(FUZZ_B)/$$t.log | sed "s/^/fuzz: $$t /"; \

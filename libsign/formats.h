@@ -58,6 +58,8 @@ typedef struct sign__policy_key {
     size_t nartifacts;
     int has_not_before, has_not_after;
     int64_t not_before, not_after; /* seconds since the epoch */
+    char **predicate_types;        /* statement predicate types this key may sign; never empty ("*": any) */
+    size_t npredicate_types;
 } sign__policy_key;
 
 /* One entry of "roots": its certificates and CRLs loaded at policy load. */
@@ -72,6 +74,8 @@ typedef struct sign__policy_root {
     char *eku; /* "codeSigning" */
     char **artifacts;
     size_t nartifacts;
+    char **predicate_types; /* as for keys */
+    size_t npredicate_types;
     sign_x509_certs *root_certs;         /* the trust anchors of "certificates" */
     sign_x509_certs *intermediate_certs; /* "intermediates", or NULL */
     sign_x509_crls *crl_list;            /* every CRL of "crls", or NULL when none is named */
@@ -103,5 +107,8 @@ struct sign_policy {
     int require_logged;    /* require.logged: each bundle used must be in the signing log (verify --log) */
     unsigned char sha256[SIGN_SHA256_LEN]; /* of the policy document's bytes, for audit events */
 };
+
+/* 1 when a statement of predicate type ptype counts for a signer allowed `types` ("*": any). */
+int sign__policy_predicate_allowed(char *const *types, size_t n, const char *ptype);
 
 #endif

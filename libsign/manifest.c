@@ -21,6 +21,7 @@ struct sign_statement {
     json_t *artifacts;          /* borrowed from root: signet predicate's artifacts, or NULL */
     json_t *source;             /* borrowed from root: signet predicate's source, or NULL */
     unsigned char (*artifact_sha)[SIGN_SHA256_LEN];
+    uint64_t max_entries; /* entries per recorded artifact: archive_max_entries, as signet sign walks */
 };
 
 void sign_statement_free(sign_statement *st)
@@ -705,7 +706,7 @@ static int check_image_record(const json_t *o, const char *what)
     return 0;
 }
 
-static int check_predicate_artifact(const json_t *a, size_t i)
+static int check_predicate_artifact(const json_t *a, size_t i, uint64_t max_entries)
 {
     char what[64];
     const char *s = NULL;
@@ -731,6 +732,11 @@ static int check_predicate_artifact(const json_t *a, size_t i)
 
         if (!json_is_array(v)) {
             return sign__error(SIGN_EPARSE, "%s: \"entries\" must be an array", what);
+        }
+        if (max_entries != 0 && json_array_size(v) > max_entries) {
+            /* signet sign never records more: its walk stops at archive_max_entries. */
+            return sign__error(SIGN_ELIMIT, "%s: more than %llu entries (archive_max_entries)", what,
+                               (unsigned long long)max_entries);
         }
         json_array_foreach(v, j, e)
         {
@@ -869,7 +875,7 @@ static int statement_index(sign_statement *st, const char *what)
     }
     json_array_foreach(st->artifacts, i, s)
     {
-        if ((r = check_predicate_artifact(s, i)) != 0 ||
+        if ((r = check_predicate_artifact(s, i, st->max_entries)) != 0 ||
             (r = sha256_of(st->artifact_sha[i], json_object_get(s, "digest"), "predicate.artifacts")) != 0) {
             return sign__error_context(r, "%s", what);
         }
@@ -880,12 +886,17 @@ static int statement_index(sign_statement *st, const char *what)
 int sign_statement_parse(sign_statement **out, const void *data, size_t len, const sign_limits *limits)
 {
     sign_statement *st;
+    sign_limits lim;
     int r;
 
     *out = NULL;
+    if ((r = sign__limits(&lim, limits)) != 0) {
+        return r;
+    }
     if ((st = calloc(1, sizeof(*st))) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
+    st->max_entries = lim.archive_max_entries;
     if ((r = sign__json_parse(&st->root, data, len, limits, "statement")) != 0 ||
         (r = statement_index(st, "statement")) != 0) {
         sign_statement_free(st);

@@ -49,6 +49,7 @@ void sign_policy_free(sign_policy *p)
         free(k->public_key);
         sign_key_free(k->key);
         free_strv(k->artifacts, k->nartifacts);
+        free_strv(k->predicate_types, k->npredicate_types);
     }
     free(p->keys);
     free_strv(p->source_repositories, p->nsource_repositories);
@@ -63,6 +64,7 @@ void sign_policy_free(sign_policy *p)
         free_strv(r->subjects, r->nsubjects);
         free(r->eku);
         free_strv(r->artifacts, r->nartifacts);
+        free_strv(r->predicate_types, r->npredicate_types);
         sign_x509_certs_free(r->root_certs);
         sign_x509_certs_free(r->intermediate_certs);
         sign_x509_crls_free(r->crl_list);
@@ -415,9 +417,44 @@ static int parse_globs(char ***out, size_t *n, const pol_ctx *c, const json_t *o
     return 0;
 }
 
+/*
+ * "predicate_types": the in-toto predicate types whose statements count as
+ * this signer's approval. Default: signet's manifest only, since a build
+ * attestation (SLSA provenance, an SBOM) by a release key is not a release;
+ * ["*"] accepts any type (foreign Sigstore bundles).
+ */
+static int parse_predicate_types(char ***out, size_t *n, const pol_ctx *c, const json_t *obj, const char *prefix)
+{
+    int r;
+
+    if ((r = get_strv(out, n, c, obj, prefix, "predicate_types", 0)) != 0) {
+        return r;
+    }
+    if (*out == NULL) {
+        if ((*out = calloc(2, sizeof(char *))) == NULL || ((*out)[0] = sign__strdup(SIGN_PREDICATE_TYPE)) == NULL) {
+            free(*out);
+            *out = NULL;
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        *n = 1;
+    }
+    return 0;
+}
+
+int sign__policy_predicate_allowed(char *const *types, size_t n, const char *ptype)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(types[i], "*") == 0 || (ptype != NULL && strcmp(types[i], ptype) == 0)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int parse_key(sign__policy_key *k, const pol_ctx *c, const json_t *obj, const char *prefix)
 {
-    static const char *const allowed[] = {"name", "public_key", "artifacts", "not_before", "not_after", NULL};
+    static const char *const allowed[] = {"name",      "public_key",      "artifacts", "not_before",
+                                          "not_after", "predicate_types", NULL};
     const char *name;
     int r;
 
@@ -433,7 +470,8 @@ static int parse_key(sign__policy_key *k, const pol_ctx *c, const json_t *obj, c
     if ((k->name = sign__strdup(name)) == NULL) {
         return SIGN_ENOMEM;
     }
-    if ((r = parse_globs(&k->artifacts, &k->nartifacts, c, obj, prefix)) != 0) {
+    if ((r = parse_globs(&k->artifacts, &k->nartifacts, c, obj, prefix)) != 0 ||
+        (r = parse_predicate_types(&k->predicate_types, &k->npredicate_types, c, obj, prefix)) != 0) {
         return r;
     }
     if ((r = get_time(&k->has_not_before, &k->not_before, c, obj, prefix, "not_before")) != 0 ||
@@ -447,7 +485,8 @@ static int parse_key(sign__policy_key *k, const pol_ctx *c, const json_t *obj, c
         return r;
     }
     if ((r = sign_key_load_public(&k->key, k->public_key)) != 0) {
-        return sign__error_context(r, "%s: %s.public_key", c->what, prefix);
+        /* A weak key (WEAK_KEY: small order, off the curve, tiny modulus) is named by the policy's name for it. */
+        return sign__error_context(r, "%s: %s.public_key (key \"%s\")", c->what, prefix, k->name);
     }
     if ((r = sign_key_id(k->keyid, sizeof(k->keyid), k->key)) != 0) {
         return sign__error_context(r, "%s: %s.public_key", c->what, prefix);
@@ -496,8 +535,8 @@ static int parse_keys(sign_policy *p, const pol_ctx *c, const json_t *arr)
 
 static int parse_root(sign__policy_root *rt, const pol_ctx *c, const json_t *obj, const char *prefix)
 {
-    static const char *const allowed[] = {"name",     "certificates", "intermediates", "crls",
-                                          "subjects", "eku",          "artifacts",     NULL};
+    static const char *const allowed[] = {"name", "certificates", "intermediates",   "crls", "subjects",
+                                          "eku",  "artifacts",    "predicate_types", NULL};
     const char *s;
     char f[FIELD_MAX];
     int r;
@@ -527,7 +566,8 @@ static int parse_root(sign__policy_root *rt, const pol_ctx *c, const json_t *obj
         return SIGN_ENOMEM;
     }
     if ((r = get_strv(&rt->subjects, &rt->nsubjects, c, obj, prefix, "subjects", 0)) != 0 ||
-        (r = parse_globs(&rt->artifacts, &rt->nartifacts, c, obj, prefix)) != 0) {
+        (r = parse_globs(&rt->artifacts, &rt->nartifacts, c, obj, prefix)) != 0 ||
+        (r = parse_predicate_types(&rt->predicate_types, &rt->npredicate_types, c, obj, prefix)) != 0) {
         return r;
     }
     if ((r = get_file(&rt->certificates, c, obj, prefix, "certificates", 1, -1)) != 0 ||
@@ -603,9 +643,108 @@ static int parse_roots(sign_policy *p, const pol_ctx *c, const json_t *arr)
     return 0;
 }
 
+/* The CRLs of an entry's "crls" (paths resolved against the policy), merged into *out (NULL when none). */
+static int load_crl_files(sign_x509_crls **out, const pol_ctx *c, const json_t *obj, const char *prefix)
+{
+    char **paths = NULL, f[FIELD_MAX];
+    size_t n = 0;
+    int r;
+
+    *out = NULL;
+    if ((r = get_strv(&paths, &n, c, obj, prefix, "crls", 1)) != 0) {
+        return r;
+    }
+    for (size_t i = 0; i < n && r == 0; i++) {
+        sign_x509_crls *one = NULL;
+        char *resolved = NULL;
+
+        snprintf(f, sizeof(f), "%s.crls[%zu]", prefix, i);
+        if ((r = resolve_path(&resolved, c, f, paths[i])) != 0) {
+            break;
+        }
+        if ((r = sign_x509_crls_load(&one, resolved)) != 0) {
+            r = sign__error_context(r, "%s: %s", c->what, f);
+        } else if (*out == NULL) {
+            *out = one;
+            one = NULL; /* transferred */
+        } else if ((r = sign_x509_crls_merge(*out, one)) != 0) {
+            r = sign__error_context(r, "%s: %s", c->what, f);
+        }
+        sign_x509_crls_free(one);
+        free(resolved);
+    }
+    free_strv(paths, n);
+    if (r != 0) {
+        sign_x509_crls_free(*out);
+        *out = NULL;
+    }
+    return r;
+}
+
+/*
+ * One timestamp_authorities[] entry: its trusted roots ("certificates", read by the x509 engine), the CRLs of
+ * its TSA certificates ("crls"), the TSA policy OIDs it may issue under ("policies", default any) and the
+ * largest accuracy accepted ("max_accuracy", default 60 s).
+ */
+static int parse_tsa(sign_policy *p, const pol_ctx *c, const json_t *e, const char *prefix)
+{
+    static const char *const allowed[] = {"name", "certificates", "crls", "policies", "max_accuracy", NULL};
+    sign_tsa_authority a = SIGN_TSA_AUTHORITY_INIT;
+    sign_x509_certs *certs = NULL;
+    sign_x509_crls *crls = NULL;
+    char *path = NULL, **policies = NULL, f[FIELD_MAX];
+    size_t npolicies = 0;
+    const char *name;
+    int has_acc = 0, r;
+    int64_t acc = 0;
+
+    if (!json_is_object(e)) {
+        return sign__error(SIGN_EPARSE, "%s: %s must be an object", c->what, prefix);
+    }
+    if ((r = only_keys(c, e, allowed, prefix)) != 0 || (r = get_string(&name, c, e, prefix, "name", 1)) != 0 ||
+        (r = get_duration(&has_acc, &acc, c, e, prefix, "max_accuracy")) != 0 ||
+        (r = get_strv(&policies, &npolicies, c, e, prefix, "policies", 0)) != 0 ||
+        (r = get_file(&path, c, e, prefix, "certificates", 1, -1)) != 0) {
+        goto out;
+    }
+    for (size_t i = 0; i < npolicies; i++) {
+        ASN1_OBJECT *o = OBJ_txt2obj(policies[i], 1);
+
+        ASN1_OBJECT_free(o);
+        ERR_clear_error();
+        if (o == NULL) {
+            r = sign__error(SIGN_EPARSE, "%s: %s.policies[%zu]: \"%s\" is not a dotted OID", c->what, prefix, i,
+                            policies[i]);
+            goto out;
+        }
+    }
+    /* The certificates are the authority's trusted roots, loaded now so verification reads no file. */
+    if ((r = sign_x509_certs_load(&certs, path)) != 0) {
+        field_name(f, sizeof(f), prefix, "certificates");
+        r = sign__error_context(r, "%s: %s", c->what, f);
+        goto out;
+    }
+    if ((r = load_crl_files(&crls, c, e, prefix)) != 0) {
+        goto out;
+    }
+    a.roots = certs;
+    a.crls = crls;
+    a.policies = (const char *const *)policies;
+    a.npolicies = npolicies;
+    a.max_accuracy = has_acc ? acc : SIGN_TSA_MAX_ACCURACY;
+    if ((r = sign_tsa_roots_add_authority(p->tsa_roots, name, &a)) != 0) {
+        r = sign__error_context(r, "%s: %s", c->what, prefix);
+    }
+out:
+    sign_x509_certs_free(certs);
+    sign_x509_crls_free(crls);
+    free_strv(policies, npolicies);
+    free(path);
+    return r;
+}
+
 static int parse_tsas(sign_policy *p, const pol_ctx *c, const json_t *arr)
 {
-    static const char *const allowed[] = {"name", "certificates", NULL};
     size_t i;
     json_t *e;
     int r;
@@ -619,40 +758,19 @@ static int parse_tsas(sign_policy *p, const pol_ctx *c, const json_t *arr)
     json_array_foreach(arr, i, e)
     {
         char prefix[FIELD_MAX];
-        const char *name;
-        char *path = NULL;
-        unsigned char *pem = NULL;
-        size_t len = 0;
+        const char *name = json_string_value(json_object_get(e, "name"));
 
         snprintf(prefix, sizeof(prefix), "timestamp_authorities[%zu]", i);
-        if (!json_is_object(e)) {
-            return sign__error(SIGN_EPARSE, "%s: %s must be an object", c->what, prefix);
-        }
-        if ((r = only_keys(c, e, allowed, prefix)) != 0 || (r = get_string(&name, c, e, prefix, "name", 1)) != 0 ||
-            (r = get_file(&path, c, e, prefix, "certificates", 1, 0)) != 0) {
-            return r;
-        }
-        for (size_t j = 0; j < i; j++) {
+        for (size_t j = 0; j < i && name != NULL; j++) {
             const char *other = json_string_value(json_object_get(json_array_get(arr, j), "name"));
 
-            if (other != NULL && name != NULL && strcmp(other, name) == 0) {
-                free(path);
+            if (other != NULL && strcmp(other, name) == 0) {
                 return sign__error(SIGN_EINVAL,
                                    "%s: %s.name: duplicate name \"%s\" (also timestamp_authorities[%zu])", c->what,
                                    prefix, name, j);
             }
         }
-        /* The certificates are the authority's trusted roots, loaded now so verification reads no file. */
-        r = sign__read_file(&pem, &len, path, POLICY_PEM_MAX);
-        if (r == 0) {
-            r = sign_tsa_roots_add_pem(p->tsa_roots, name, pem, len);
-        }
-        if (r != 0) {
-            r = sign__error_context(r, "%s: %s.certificates (%s)", c->what, prefix, path);
-        }
-        free(pem);
-        free(path);
-        if (r != 0) {
+        if ((r = parse_tsa(p, c, e, prefix)) != 0) {
             return r;
         }
         p->ntsas++;

@@ -32,7 +32,7 @@
 
 static char *ct_dir;
 static char *ct_out, *ct_err;
-static char *ct_paths[64];
+static char *ct_paths[256];
 static size_t ct_npaths;
 static int64_t ct_now;
 static pkigen_cert *ct_ca, *ct_int, *ct_leaf;
@@ -41,7 +41,7 @@ static tsa_server ct_srv;
 /* dir/name, owned by the fixture. */
 static const char *cp(const char *name)
 {
-    cr_assert_lt(ct_npaths, 64);
+    cr_assert_lt(ct_npaths, 256);
     ct_paths[ct_npaths] = tu_path(ct_dir, name);
     return ct_paths[ct_npaths++];
 }
@@ -311,7 +311,8 @@ static void ct_crls(const pkigen_crl_entry *e, size_t n)
 
 Test(certts, revocation_after_the_signing_time_keeps_the_signature, .init = ct_setup, .fini = ct_teardown)
 {
-    pkigen_crl_entry e = {.serial = pkigen_serial(ct_leaf), .reason = CRL_REASON_KEY_COMPROMISE};
+    /* A routine revocation (superseded): the date decides. keyCompromise is judged below. */
+    pkigen_crl_entry e = {.serial = pkigen_serial(ct_leaf), .reason = CRL_REASON_SUPERSEDED};
     int64_t signed_at = ct_now - 10 * CT_DAY;
 
     ct_sign("stamped.json", "leaf.pem", "oldtsa", signed_at, NULL);
@@ -337,11 +338,21 @@ Test(certts, revocation_after_the_signing_time_keeps_the_signature, .init = ct_s
     e.revoked_at = signed_at;
     ct_crls(&e, 1);
     ct_expect("stamped.json", NULL, 5, "CERT_REVOKED");
-    /* One second later: after it. */
+    /* After the end of the token's interval (the test TSA's accuracy is +-1 s): after it. */
     e.revoked_at = signed_at + 1;
+    ct_crls(&e, 1);
+    ct_expect("stamped.json", NULL, 5, "CERT_REVOKED");
+    e.revoked_at = signed_at + 2;
     ct_crls(&e, 1);
     ct_expect("stamped.json", NULL, 0, "OK");
 
+    /* keyCompromise after the signing time without invalidityDate: the key's holder could have stamped anything,
+       so every signature is revoked (issue 14, item 8). */
+    e.reason = CRL_REASON_KEY_COMPROMISE;
+    e.revoked_at = signed_at + 5 * CT_DAY;
+    ct_crls(&e, 1);
+    ct_expect("stamped.json", NULL, 5, "CERT_REVOKED");
+    cr_assert(ct_has("compromised"), "%s", ct_out);
     /* revocationDate after the signing time, but invalidityDate (key compromised since) before it. */
     e.revoked_at = signed_at + 5 * CT_DAY;
     e.invalidity = signed_at - CT_DAY;
@@ -364,7 +375,9 @@ Test(certts, revocation_after_the_signing_time_keeps_the_signature, .init = ct_s
 
 Test(certts, revoked_intermediate_judged_at_signing_time, .init = ct_setup, .fini = ct_teardown)
 {
-    pkigen_crl_entry e = {.serial = pkigen_serial(ct_int), .reason = CRL_REASON_CA_COMPROMISE};
+    pkigen_crl_entry e = {.serial = pkigen_serial(ct_int),
+                          .reason = CRL_REASON_CA_COMPROMISE,
+                          .invalidity = ct_now - 9 * CT_DAY}; /* a cut-off: without one, every signature falls */
     int64_t signed_at = ct_now - 10 * CT_DAY;
     X509_CRL *ic = pkigen_crl_new(ct_int, NULL, ct_now - CT_DAY, ct_now + 7 * CT_DAY, NULL, 0, NULL), *rc;
 
@@ -379,6 +392,7 @@ Test(certts, revoked_intermediate_judged_at_signing_time, .init = ct_setup, .fin
     ct_expect("stamped.json", NULL, 0, "OK");
     cr_assert(ct_has("CT Intermediate") && ct_has("the signature stays valid"), "%s", ct_out);
     e.revoked_at = signed_at - CT_DAY;
+    e.invalidity = 0;
     rc = pkigen_crl_new(ct_ca, NULL, ct_now - CT_DAY, ct_now + 7 * CT_DAY, &e, 1, NULL);
     pkigen_write_crl(cp("ca.crl"), rc, 0);
     X509_CRL_free(rc);

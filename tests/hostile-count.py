@@ -16,7 +16,7 @@ CLASSES = [
     ("signature-level: bundle, DSSE, statement, policy, keys",
      {"verify_hostile_test.c": ["rt_has", "rt_v1", "rt_verify", "cr_assert_eq"], "x509_hostile_test.c!cert": ["r2_expect", "r2_has"],
       "verify_test.c": ["vt_expect_fail"], "bundle_test.c": ["cr_assert_eq"], "envelope_test.c": ["cr_assert_eq"],
-      "policy_test.c": ["pt_refused"], "key_test.c": ["kt_expect_refusal", "kt_expect_unsupported"]}),
+      "policy_test.c": ["pt_refused"], "key_test.c": ["kt_expect_refusal", "kt_expect_unsupported", "kt_expect_weak"]}),
     ("X.509 (chains, EKU, CRLs, fetched CRLs)",
      {"x509_test.c": ["xt_verify", "cr_assert_eq", "cr_assert_str_eq"], "x509_cli_test.c": ["xc_expect", "xc_verify"],
       "crlfetch_test.c": ["cf_expect"]}),

@@ -1,4 +1,5 @@
-/* Tests of keys: generate, write, load, refusals, key ids, sign/verify, interop with the openssl CLI; signet keygen. */
+/* Tests of keys: generate, write, load, refusals, key ids, sign/verify, interop with the openssl CLI; signet keygen.
+ */
 #include <criterion/criterion.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,7 +9,10 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/bn.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "sign/sign.h"
@@ -361,8 +365,9 @@ Test(key, unsupported_key_types, .timeout = 120)
 
     r = kt_sh(NULL,
               "cd '%s' && " OPENSSL_BIN " genpkey -genparam -algorithm DSA -pkeyopt dsa_paramgen_bits:1024 "
-              "-out dsa.param 2>/dev/null && " OPENSSL_BIN " genpkey -paramfile dsa.param -out dsa.key 2>/dev/null && "
-              OPENSSL_BIN " pkey -in dsa.key -pubout -out dsa.pub",
+              "-out dsa.param 2>/dev/null && " OPENSSL_BIN
+              " genpkey -paramfile dsa.param -out dsa.key 2>/dev/null && " OPENSSL_BIN
+              " pkey -in dsa.key -pubout -out dsa.pub",
               dir);
     cr_assert_eq(r, 0);
     kt_expect_unsupported(dir, "dsa");
@@ -408,13 +413,14 @@ Test(key, openssl_made_keys_and_der_forms)
     char *p;
 
     kt_openssl_key(dir, "ec", "-algorithm EC -pkeyopt ec_paramgen_curve:P-384");
-    cr_assert_eq(kt_sh(NULL,
-                       "cd '%s' && " OPENSSL_BIN " pkcs8 -topk8 -nocrypt -in ec.key -outform DER -out p8.der && " OPENSSL_BIN
-                       " pkcs8 -topk8 -in ec.key -outform DER -scrypt -passout pass:s3cret -out p8enc.der && " OPENSSL_BIN
-                       " pkcs8 -topk8 -in ec.key -v2 aes-128-cbc -passout pass:s3cret -out p8enc-pbkdf2.pem && "
-                       OPENSSL_BIN " pkey -in ec.key -pubout -outform DER -out pub.der",
-                       dir),
-                 0);
+    cr_assert_eq(
+        kt_sh(NULL,
+              "cd '%s' && " OPENSSL_BIN " pkcs8 -topk8 -nocrypt -in ec.key -outform DER -out p8.der && " OPENSSL_BIN
+              " pkcs8 -topk8 -in ec.key -outform DER -scrypt -passout pass:s3cret -out p8enc.der && " OPENSSL_BIN
+              " pkcs8 -topk8 -in ec.key -v2 aes-128-cbc -passout pass:s3cret -out p8enc-pbkdf2.pem && " OPENSSL_BIN
+              " pkey -in ec.key -pubout -outform DER -out pub.der",
+              dir),
+        0);
     p = tu_path(dir, "ec.key");
     cr_assert_eq(sign_key_load_private(&ref, p, NULL, NULL), 0, "%s", sign_error_last());
     free(p);
@@ -470,10 +476,10 @@ Test(key, openssl_reads_our_encrypted_key_which_uses_scrypt_and_aes256)
 }
 
 /* RFC 8032 section 7.1, test 1: fixed key, signature of the empty message. */
-static const unsigned char kt_rfc8032_pub_spki[] = {
-    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00, 0xd7, 0x5a, 0x98, 0x01,
-    0x82, 0xb1, 0x0a, 0xb7, 0xd5, 0x4b, 0xfe, 0xd3, 0xc9, 0x64, 0x07, 0x3a, 0x0e, 0xe1, 0x72, 0xf3,
-    0xda, 0xa6, 0x23, 0x25, 0xaf, 0x02, 0x1a, 0x68, 0xf7, 0x07, 0x51, 0x1a};
+static const unsigned char kt_rfc8032_pub_spki[] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21,
+                                                    0x00, 0xd7, 0x5a, 0x98, 0x01, 0x82, 0xb1, 0x0a, 0xb7, 0xd5, 0x4b,
+                                                    0xfe, 0xd3, 0xc9, 0x64, 0x07, 0x3a, 0x0e, 0xe1, 0x72, 0xf3, 0xda,
+                                                    0xa6, 0x23, 0x25, 0xaf, 0x02, 0x1a, 0x68, 0xf7, 0x07, 0x51, 0x1a};
 static const unsigned char kt_rfc8032_priv_p8[] = {
     0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
     0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a, 0xf4, 0x92, 0xec, 0x2c, 0xc4,
@@ -532,14 +538,16 @@ Test(key, key_id_matches_openssl_cli_for_every_type)
         remove(pp);
         cr_assert_eq(sign_key_write_public(k, pp), 0);
         kt_id(id, k);
-        cr_assert_eq(kt_sh(&out, OPENSSL_BIN " pkey -pubin -in '%s' -outform DER | " OPENSSL_BIN
-                                 " dgst -sha256 -binary | base64",
+        cr_assert_eq(kt_sh(&out,
+                           OPENSSL_BIN " pkey -pubin -in '%s' -outform DER | " OPENSSL_BIN
+                                       " dgst -sha256 -binary | base64",
                            pp),
                      0);
         cr_assert_str_eq(strtok(out, "\n"), id, "%s", sign_key_type_name(kt_types[i]));
         free(out);
-        cr_assert_eq(kt_sh(&out, OPENSSL_BIN " pkey -pubin -in '%s' -outform DER | " OPENSSL_BIN
-                                 " dgst -sha256 -r | cut -c1-32",
+        cr_assert_eq(kt_sh(&out,
+                           OPENSSL_BIN " pkey -pubin -in '%s' -outform DER | " OPENSSL_BIN
+                                       " dgst -sha256 -r | cut -c1-32",
                            pp),
                      0);
         snprintf(expect, sizeof(expect), "SHA256:%s", strtok(out, "\n"));
@@ -597,7 +605,8 @@ Test(key, sign_verify_and_every_forgery_refused)
         for (size_t j = 0; j < siglen; j++) {
             memcpy(bad, sig, siglen);
             bad[j] ^= 0x01;
-            cr_assert_eq(sign_key_verify(pub, msg, sizeof(msg) - 1, bad, siglen), SIGN_EBADSIG, "%s: byte %zu", tn, j);
+            cr_assert_eq(sign_key_verify(pub, msg, sizeof(msg) - 1, bad, siglen), SIGN_EBADSIG, "%s: byte %zu", tn,
+                         j);
         }
         memcpy(bad, sig, siglen);
         bad[siglen] = 0;
@@ -684,8 +693,9 @@ Test(key, rsa_default_size_and_pss_parameters)
     cr_assert_eq(sign_key_verify(pub, "release 1.2.3", 13, other, olen), SIGN_EBADSIG, "PKCS#1 v1.5");
     free(other);
     r = kt_sh(NULL,
-              OPENSSL_BIN " dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:20 -sign '%s' -out '%s' "
-                          "'%s'",
+              OPENSSL_BIN
+              " dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:20 -sign '%s' -out '%s' "
+              "'%s'",
               kp, sp, mp);
     cr_assert_eq(r, 0);
     other = (unsigned char *)tu_read(sp, &olen);
@@ -1100,10 +1110,8 @@ Test(keygen_cli, passphrase_is_never_an_argument)
     char *dir = tu_mkdtemp();
     char *prefix = tu_path(dir, "k"), *kp = tu_path(dir, "k.key");
     const char *forms[][3] = {
-        {"--passphrase", "TopSecret42", NULL},
-        {"--passphrase=TopSecret42", NULL, NULL},
-        {"--pass", "TopSecret42", NULL},
-        {"--passphrase-f=TopSecret42", NULL, NULL},
+        {"--passphrase", "TopSecret42", NULL}, {"--passphrase=TopSecret42", NULL, NULL},
+        {"--pass", "TopSecret42", NULL},       {"--passphrase-f=TopSecret42", NULL, NULL},
         {"-p", "TopSecret42", NULL},
     };
 
@@ -1135,11 +1143,12 @@ Test(keygen_cli, usage_errors_and_help)
     const char *help[] = {"signet", "keygen", "--help", NULL};
     const char *noout[] = {"signet", "keygen", "--no-passphrase", NULL};
     const char *extra[] = {"signet", "keygen", "--no-passphrase", "-o", "/tmp/signet-kt-never", "stray", NULL};
-    const char *both[] = {"signet", "keygen", "--no-passphrase", "--passphrase-file", "/dev/null", "-o",
-                          "/tmp/signet-kt-never", NULL};
+    const char *both[] = {"signet",    "keygen", "--no-passphrase",      "--passphrase-file",
+                          "/dev/null", "-o",     "/tmp/signet-kt-never", NULL};
     char *out = NULL, *err = NULL;
-    static const char *const mentioned[] = {"--type", "--no-passphrase", "--passphrase-file", "-o", "ed25519",
-                                            "ecdsa-p256", "ecdsa-p384", "rsa-3072", "SIGNET_PASSPHRASE"};
+    static const char *const mentioned[] = {"--type",     "--no-passphrase", "--passphrase-file",
+                                            "-o",         "ed25519",         "ecdsa-p256",
+                                            "ecdsa-p384", "rsa-3072",        "SIGNET_PASSPHRASE"};
 
     cr_assert_eq(tu_run(&out, NULL, NULL, help), 0);
     for (size_t i = 0; i < sizeof(mentioned) / sizeof(mentioned[0]); i++) {
@@ -1211,4 +1220,205 @@ Test(key, fingerprint_from_a_key_id_matches_the_key)
     cr_assert_eq(sign_keyid_fingerprint(b, sizeof(b), "AAAA"), SIGN_EPARSE, "3 bytes are no SHA-256");
     cr_assert_eq(sign_keyid_fingerprint(b, 8, id), SIGN_EINVAL, "buffer too small");
     sign_key_free(k);
+}
+
+/* ---- weak public keys (issue 14, item 1) ---- */
+
+static void kt_expect_weak(const unsigned char *der, size_t len, const char *what)
+{
+    sign_key *k = NULL;
+    int r = sign_key_parse_public(&k, der, len);
+
+    cr_assert_eq(r, SIGN_EUNSUPPORTED, "%s: %d %s", what, r, sign_error_last());
+    cr_assert_null(k, "%s", what);
+    cr_assert(strstr(sign_error_last(), "WEAK_KEY") != NULL, "%s: %s", what, sign_error_last());
+}
+
+static size_t kt_ed25519_spki(unsigned char out[44], const unsigned char y[32], int sign)
+{
+    static const unsigned char prefix[12] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
+
+    memcpy(out, prefix, sizeof(prefix));
+    memcpy(out + 12, y, 32);
+    if (sign) {
+        out[12 + 31] |= 0x80;
+    }
+    return 44;
+}
+
+Test(key, small_order_ed25519_keys_are_weak_in_every_encoding)
+{
+    /* The y coordinates (little endian) of the eight small-order points, and y + p for the two below 19. */
+    static const char *ys[] = {
+        "0000000000000000000000000000000000000000000000000000000000000000", /* order 4 (x = +-i) */
+        "0100000000000000000000000000000000000000000000000000000000000000", /* identity */
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", /* order 2 */
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a", /* order 8 */
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05", /* order 8 */
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", /* p: y = 0, non-canonical */
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", /* p + 1: identity, non-canonical */
+        "f0ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", /* p + 3: any y >= p */
+    };
+    unsigned char y[32], der[44];
+    sign_key *k = NULL;
+    size_t len;
+
+    for (size_t i = 0; i < sizeof(ys) / sizeof(ys[0]); i++) {
+        for (size_t j = 0; j < 32; j++) {
+            unsigned int b;
+
+            cr_assert_eq(sscanf(ys[i] + 2 * j, "%2x", &b), 1);
+            y[j] = (unsigned char)b;
+        }
+        for (int sign = 0; sign < 2; sign++) {
+            char what[96];
+
+            snprintf(what, sizeof(what), "%s sign %d", ys[i], sign);
+            len = kt_ed25519_spki(der, y, sign);
+            kt_expect_weak(der, len, what);
+        }
+    }
+    /* A real key still loads: the check is not a blanket refusal. */
+    k = kt_gen(SIGN_KEY_ED25519);
+    {
+        unsigned char *spki = NULL;
+        size_t slen = 0;
+        sign_key *pub = NULL;
+
+        cr_assert_eq(sign_key_spki_der(&spki, &slen, k), 0);
+        cr_assert_eq(sign_key_parse_public(&pub, spki, slen), 0, "%s", sign_error_last());
+        sign_key_free(pub);
+        free(spki);
+    }
+    sign_key_free(k);
+}
+
+Test(key, ecdsa_points_off_the_curve_or_at_infinity_are_weak)
+{
+    static const unsigned char inf[] = {0x30, 0x19, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
+                                        0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
+                                        0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x02, 0x00, 0x00};
+    sign_key *k = kt_gen(SIGN_KEY_ECDSA_P256);
+    unsigned char *spki = NULL;
+    size_t len = 0;
+    char *dir = tu_mkdtemp(), *p;
+    FILE *f;
+
+    kt_expect_weak(inf, sizeof(inf), "P-256 point at infinity");
+    cr_assert_eq(sign_key_spki_der(&spki, &len, k), 0);
+    spki[len - 1] ^= 0x01; /* y + 1: not on the curve */
+    kt_expect_weak(spki, len, "P-256 point off the curve");
+    /* The same from a file, as a policy names it. */
+    p = tu_path(dir, "off.der");
+    cr_assert_not_null(f = fopen(p, "wb"));
+    cr_assert_eq(fwrite(spki, 1, len, f), len);
+    fclose(f);
+    sign_key_free(k);
+    k = NULL;
+    cr_assert_eq(sign_key_load_public(&k, p), SIGN_EUNSUPPORTED, "%s", sign_error_last());
+    cr_assert(strstr(sign_error_last(), "WEAK_KEY") != NULL && strstr(sign_error_last(), p) != NULL, "%s",
+              sign_error_last());
+    free(p);
+    free(spki);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* An RSA SPKI with modulus n (hex) and exponent e, built with OpenSSL's public API. */
+static size_t kt_rsa_spki(unsigned char **out, const char *nhex, unsigned long e)
+{
+    BIGNUM *n = NULL, *be = BN_new();
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    EVP_PKEY *pk = NULL;
+    int len;
+
+    cr_assert(BN_hex2bn(&n, nhex) > 0 && be != NULL && BN_set_word(be, e) == 1);
+    cr_assert(OSSL_PARAM_BLD_push_BN(bld, "n", n) == 1 && OSSL_PARAM_BLD_push_BN(bld, "e", be) == 1);
+    cr_assert_not_null(params = OSSL_PARAM_BLD_to_param(bld));
+    cr_assert(EVP_PKEY_fromdata_init(ctx) == 1 && EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params) == 1);
+    *out = NULL;
+    len = i2d_PUBKEY(pk, out);
+    cr_assert_gt(len, 0);
+    EVP_PKEY_free(pk);
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(n);
+    BN_free(be);
+    return (size_t)len;
+}
+
+Test(key, rsa_tiny_or_even_modulus_and_small_exponents_are_weak)
+{
+    char n2048[513], n512[129], even[513];
+    unsigned char *der = NULL;
+    size_t len;
+
+    /* Odd 2048-bit and 512-bit moduli (not products of primes: only their shape is judged). */
+    memset(n2048, 'c', 512);
+    n2048[511] = 'b';
+    n2048[512] = '\0';
+    memset(n512, 'c', 128);
+    n512[127] = 'b';
+    n512[128] = '\0';
+    memcpy(even, n2048, sizeof(even));
+    even[511] = 'a';
+    len = kt_rsa_spki(&der, n2048, 65537);
+    {
+        sign_key *k = NULL;
+
+        cr_assert_eq(sign_key_parse_public(&k, der, len), 0, "the shape itself is accepted: %s", sign_error_last());
+        sign_key_free(k);
+    }
+    OPENSSL_free(der);
+    len = kt_rsa_spki(&der, n2048, 1);
+    kt_expect_weak(der, len, "exponent 1");
+    OPENSSL_free(der);
+    len = kt_rsa_spki(&der, n2048, 3);
+    kt_expect_weak(der, len, "exponent 3");
+    OPENSSL_free(der);
+    len = kt_rsa_spki(&der, n2048, 65536);
+    kt_expect_weak(der, len, "even exponent");
+    OPENSSL_free(der);
+    len = kt_rsa_spki(&der, even, 65537);
+    kt_expect_weak(der, len, "even modulus");
+    OPENSSL_free(der);
+    len = kt_rsa_spki(&der, n512, 65537);
+    kt_expect_weak(der, len, "512-bit modulus");
+    OPENSSL_free(der);
+}
+
+/* sign's input: a private key whose public half is weak (RSA e = 3) is refused when loaded, as WEAK_KEY. */
+Test(key, private_key_with_a_weak_public_half_is_refused)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    EVP_PKEY *pk = NULL;
+    BIGNUM *e = BN_new();
+    unsigned char *der = NULL;
+    sign_key *k = NULL;
+    int len;
+
+    cr_assert(e != NULL && BN_set_word(e, 3) == 1);
+    cr_assert(EVP_PKEY_keygen_init(ctx) == 1 && EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 2048) == 1 &&
+              EVP_PKEY_CTX_set1_rsa_keygen_pubexp(ctx, e) == 1 && EVP_PKEY_keygen(ctx, &pk) == 1);
+    len = i2d_PrivateKey(pk, &der);
+    cr_assert_gt(len, 0);
+    {
+        PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(pk);
+        unsigned char *p8der = NULL;
+        int p8len = i2d_PKCS8_PRIV_KEY_INFO(p8, &p8der);
+
+        cr_assert_gt(p8len, 0);
+        cr_assert_eq(sign_key_parse_private(&k, p8der, (size_t)p8len, NULL, NULL), SIGN_EUNSUPPORTED, "%s",
+                     sign_error_last());
+        cr_assert_not_null(strstr(sign_error_last(), "WEAK_KEY"), "%s", sign_error_last());
+        OPENSSL_free(p8der);
+        PKCS8_PRIV_KEY_INFO_free(p8);
+    }
+    OPENSSL_free(der);
+    EVP_PKEY_free(pk);
+    EVP_PKEY_CTX_free(ctx);
+    BN_free(e);
 }

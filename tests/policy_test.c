@@ -426,3 +426,66 @@ Test(policy, glob_matching)
     cr_assert_eq(sign_policy_glob_match(NULL, "x"), 0);
     cr_assert_eq(sign_policy_glob_match("*", NULL), 0);
 }
+
+/* A small-order Ed25519 key makes forged signatures verify: refused at load as WEAK_KEY naming the key. */
+Test(policy, weak_keys_refused_at_load_naming_the_key)
+{
+    static const unsigned char identity[44] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b,
+                                               0x65, 0x70, 0x03, 0x21, 0x00, 0x01};
+    char *p = tu_path(pt_dir, "keys/small.der");
+    FILE *f = fopen(p, "wb");
+
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(identity, 1, sizeof(identity), f), sizeof(identity));
+    fclose(f);
+    pt_refused("{\"version\":1,\"keys\":[" PT_KEY_A ",{\"name\":\"forger\",\"public_key\":\"keys/small.der\"}]}",
+               SIGN_EUNSUPPORTED, "WEAK_KEY");
+    cr_assert_not_null(strstr(sign_error_last(), "keys[1].public_key (key \"forger\")"), "%s", sign_error_last());
+    free(p);
+}
+
+/* predicate_types (issue 14, item 7) and the timestamp authorities' new fields (items 5 and 10). */
+Test(policy, predicate_types_and_timestamp_authority_limits)
+{
+    sign_policy *p = NULL;
+    const char *ok = "{\"version\":1,\"keys\":[{\"name\":\"a\",\"public_key\":\"keys/a.pub\","
+                     "\"predicate_types\":[\"https://slsa.dev/provenance/v1\",\"*\"]}],"
+                     "\"timestamp_authorities\":[{\"name\":\"t\",\"certificates\":\"pki/root.pem\","
+                     "\"crls\":[\"pki/int.crl\"],\"policies\":[\"1.2.3.4.1\"],\"max_accuracy\":\"2m\"}]}";
+
+    cr_assert_eq(sign_policy_parse(&p, ok, strlen(ok), pt_dir, NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(p->keys[0].npredicate_types, 2);
+    cr_assert_eq(sign__policy_predicate_allowed(p->keys[0].predicate_types, 2, "anything"), 1);
+    sign_policy_free(p);
+    p = NULL;
+    /* The default: signet's manifest only. */
+    cr_assert_eq(sign_policy_parse(&p, "{\"version\":1,\"keys\":[" PT_KEY_A "]}",
+                                   strlen("{\"version\":1,\"keys\":[" PT_KEY_A "]}"), pt_dir, NULL),
+                 0);
+    cr_assert_eq(p->keys[0].npredicate_types, 1);
+    cr_assert_str_eq(p->keys[0].predicate_types[0], SIGN_PREDICATE_TYPE);
+    cr_assert_eq(sign__policy_predicate_allowed(p->keys[0].predicate_types, 1, "https://slsa.dev/provenance/v1"), 0);
+    sign_policy_free(p);
+    pt_refused("{\"version\":1,\"keys\":[{\"name\":\"a\",\"public_key\":\"keys/a.pub\",\"predicate_types\":[]}]}",
+               SIGN_EPARSE, "keys[0].predicate_types");
+    pt_refused("{\"version\":1,\"keys\":[{\"name\":\"a\",\"public_key\":\"keys/a.pub\",\"predicate_types\":[1]}]}",
+               SIGN_EPARSE, "keys[0].predicate_types[0]");
+    pt_refused(
+        "{\"version\":1,\"roots\":[{\"name\":\"r\",\"certificates\":\"pki/root.pem\",\"predicate_types\":\"*\"}]}",
+        SIGN_EPARSE, "roots[0].predicate_types");
+    pt_refused("{\"version\":1,\"keys\":[" PT_KEY_A "],\"timestamp_authorities\":[{\"name\":\"t\",\"certificates\":"
+               "\"pki/root.pem\",\"policies\":[\"not an oid\"]}]}",
+               SIGN_EPARSE, "timestamp_authorities[0].policies[0]");
+    pt_refused("{\"version\":1,\"keys\":[" PT_KEY_A "],\"timestamp_authorities\":[{\"name\":\"t\",\"certificates\":"
+               "\"pki/root.pem\",\"max_accuracy\":\"0s\"}]}",
+               SIGN_EPARSE, "timestamp_authorities[0].max_accuracy");
+    pt_refused("{\"version\":1,\"keys\":[" PT_KEY_A "],\"timestamp_authorities\":[{\"name\":\"t\",\"certificates\":"
+               "\"pki/root.pem\",\"crls\":[\"missing.crl\"]}]}",
+               SIGN_ENOTFOUND, "timestamp_authorities[0].crls[0]");
+    pt_refused("{\"version\":1,\"keys\":[" PT_KEY_A "],\"timestamp_authorities\":[{\"name\":\"t\",\"certificates\":"
+               "\"pki/root.pem\",\"crls\":[\"pki/root.pem\"]}]}",
+               SIGN_EPARSE, "timestamp_authorities[0].crls[0]");
+    pt_refused("{\"version\":1,\"keys\":[" PT_KEY_A "],\"timestamp_authorities\":[{\"name\":\"t\",\"certificates\":"
+               "\"pki/root.pem\",\"maxaccuracy\":\"1s\"}]}",
+               SIGN_EPARSE, "unknown field timestamp_authorities[0].maxaccuracy");
+}

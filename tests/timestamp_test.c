@@ -1,6 +1,8 @@
 /* RFC 3161 timestamps: requests against the test TSA (every fault), verification (every refusal), CLI. */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 
 #include "sign/sign.h"
 #include "testutil.h"
+#include "pkigen.h"
 #include "tsautil.h"
 
 static char *ts_dir;
@@ -755,4 +758,257 @@ Test(timestamp_cli, timestamp_command_adds_atomically, .init = tc_setup, .fini =
     cr_assert_eq(TC("timestamp", tp("app.txt.sigstore.json")), 2);
     cr_assert_eq(TC("timestamp", "--tsa", ts_srv.url), 2);
     free(orig);
+}
+
+/* ---- DER only (issue 14, item 6) ---- */
+
+/* The header of the TLV at p: *hdr its size; returns the content length. */
+static size_t ts_tlv(const unsigned char *p, size_t *hdr)
+{
+    size_t n, c = 0;
+
+    if (p[1] < 0x80) {
+        *hdr = 2;
+        return p[1];
+    }
+    n = p[1] & 0x7f;
+    for (size_t i = 0; i < n; i++) {
+        c = (c << 8) | p[2 + i];
+    }
+    *hdr = 2 + n;
+    return c;
+}
+
+static size_t ts_put_len(unsigned char *o, size_t n, int long_form)
+{
+    if (n < 0x80 && !long_form) {
+        o[0] = (unsigned char)n;
+        return 1;
+    }
+    if (!long_form) {
+        size_t k = n > 0xffffff ? 4 : n > 0xffff ? 3 : n > 0xff ? 2 : 1;
+
+        o[0] = (unsigned char)(0x80 | k);
+        for (size_t i = 0; i < k; i++) {
+            o[1 + i] = (unsigned char)(n >> (8 * (k - 1 - i)));
+        }
+        return 1 + k;
+    }
+    o[0] = 0x84;
+    o[1] = (unsigned char)(n >> 24);
+    o[2] = (unsigned char)(n >> 16);
+    o[3] = (unsigned char)(n >> 8);
+    o[4] = (unsigned char)n;
+    return 5;
+}
+
+/*
+ * The TimeStampResp re-encoded as BER: the outer SEQUENCE and/or the token's ContentInfo with indefinite
+ * lengths, or (long_form) the outer length in a needless long form. Same content, same signature.
+ */
+static unsigned char *ts_ber(const unsigned char *der, size_t len, int outer, int inner, int long_form,
+                             size_t *outlen)
+{
+    size_t ho, hs, ht, co = ts_tlv(der, &ho), cs = ts_tlv(der + ho, &hs), ct, n = 0, clen;
+    const unsigned char *status = der + ho, *tok = der + ho + hs + cs;
+    unsigned char *content = malloc(len + 16), *out = malloc(len + 32);
+
+    cr_assert(content != NULL && out != NULL && co + ho == len);
+    ct = ts_tlv(tok, &ht);
+    memcpy(content, status, hs + cs);
+    clen = hs + cs;
+    if (inner) {
+        content[clen++] = 0x30;
+        content[clen++] = 0x80;
+        memcpy(content + clen, tok + ht, ct);
+        clen += ct;
+        content[clen++] = 0;
+        content[clen++] = 0;
+    } else {
+        memcpy(content + clen, tok, ht + ct);
+        clen += ht + ct;
+    }
+    out[n++] = 0x30;
+    if (outer) {
+        out[n++] = 0x80;
+    } else {
+        n += ts_put_len(out + n, clen, long_form);
+    }
+    memcpy(out + n, content, clen);
+    n += clen;
+    if (outer) {
+        out[n++] = 0;
+        out[n++] = 0;
+    }
+    free(content);
+    *outlen = n;
+    return out;
+}
+
+Test(timestamp, ber_reencoded_tokens_are_malformed, .init = ts_setup, .fini = ts_teardown)
+{
+    unsigned char *der = NULL, *ber;
+    size_t len = 0, blen = 0;
+    sign_timestamp_info info;
+    static const int shapes[][3] = {{1, 0, 0}, {0, 1, 0}, {1, 1, 0}, {0, 0, 1}};
+
+    cr_assert_eq(ts_request(&der, &len, "tsa", NULL, NULL, ts_sig, sizeof(ts_sig)), 0, "%s", sign_error_last());
+    /* The DER token verifies; the same token rebuilt by ts_ber without changes does too. */
+    ber = ts_ber(der, len, 0, 0, 0, &blen);
+    cr_assert_eq(blen, len);
+    cr_assert_eq(memcmp(ber, der, len), 0);
+    free(ber);
+    for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+        ber = ts_ber(der, len, shapes[i][0], shapes[i][1], shapes[i][2], &blen);
+        cr_assert_eq(ts_verify_fail(ber, blen, "root", SIGN_EBADSIG), SIGN_TS_MALFORMED, "shape %zu: %s", i,
+                     sign_error_last());
+        cr_assert_not_null(strstr(sign_error_last(), "not DER"), "%s", sign_error_last());
+        cr_assert_eq(sign_timestamp_parse(&info, ber, blen), SIGN_EPARSE);
+        free(ber);
+    }
+    free(der);
+}
+
+/* ---- accuracy, pinned policies, TSA CRLs (issue 14, items 5 and 10) ---- */
+
+/* policy.json: key k (key_extra in its object) and the test TSA's root with tsa_extra in its object. */
+static void tc_policy_tsa(const char *tsa_extra, const char *key_extra)
+{
+    char json[2048];
+
+    snprintf(json, sizeof(json),
+             "{\"version\":1,\"keys\":[{\"name\":\"k\",\"public_key\":\"k.pub\"%s%s}],"
+             "\"timestamp_authorities\":[{\"name\":\"test-tsa\",\"certificates\":\"root.pem\"%s%s}]}",
+             key_extra != NULL ? "," : "", key_extra != NULL ? key_extra : "", tsa_extra != NULL ? "," : "",
+             tsa_extra != NULL ? tsa_extra : "");
+    tu_write_str(tp("policy.json"), json);
+}
+
+/* Sign app.txt into bundle, stamped by the test TSA at `at` (epoch text) stating `accuracy` seconds. */
+static void tc_sign_accuracy(const char *bundle, const char *at, long accuracy)
+{
+    char fault[64];
+
+    snprintf(fault, sizeof(fault), "accuracy=%ld", accuracy);
+    tsa_server_start(&ts_srv, ts_dir, "tsa", fault, at);
+    cr_assert_eq(TC("sign", "-k", tp("k.key"), "--tsa", ts_srv.url, "-o", bundle, tp("app.txt")), 0, "%s", tc_err);
+    tsa_server_stop(&ts_srv);
+}
+
+/*
+ * A token of genTime T +- 1 day for a key valid from T - 5 min to T + 5 min: the signature may have been made a
+ * day before or after, so the window does not contain it. Before the fix the key window was judged at genTime.
+ */
+Test(timestamp_cli, accuracy_interval_must_fit_the_key_window, .init = tc_setup, .fini = tc_teardown)
+{
+    int64_t t = (int64_t)time(NULL) - 3600;
+    char at[32], nb[32], na[32], extra[128];
+
+    /* A TSA certificate valid long enough on both sides: the key window alone decides. */
+    tsa_gen_leaf(ts_dir, "tsa", "root", t - 10 * 86400, t + 10 * 86400, TSA_EKU_CRITICAL);
+    snprintf(at, sizeof(at), "%lld", (long long)t);
+    tc_sign_accuracy(tp("day.json"), at, 86400);
+    tc_sign_accuracy(tp("none.json"), at, 0);
+    tc_sign_accuracy(tp("sec.json"), at, 1);
+    tc_time(nb, sizeof(nb), t - 300);
+    tc_time(na, sizeof(na), t + 300);
+    snprintf(extra, sizeof(extra), "\"not_before\":\"%s\",\"not_after\":\"%s\"", nb, na);
+    /* The default max_accuracy is 60 s: a day is refused outright. */
+    tc_policy_tsa(NULL, NULL);
+    tc_expect_verify(4, "TIMESTAMP_ACCURACY_TOO_LARGE", tp("day.json"), NULL);
+    /* Allowed by the authority, the interval still must fit the key's window. */
+    tc_policy_tsa("\"max_accuracy\":\"2d\"", extra);
+    tc_expect_verify(6, "KEY_NOT_YET_VALID", tp("day.json"), NULL);
+    /* Without accuracy the token is taken at genTime; +-1 s fits. */
+    tc_expect_verify(0, "OK", tp("none.json"), NULL);
+    tc_expect_verify(0, "OK", tp("sec.json"), NULL);
+}
+
+Test(timestamp, accuracy_interval_must_fit_the_tsa_certificate, .init = ts_setup, .fini = ts_teardown)
+{
+    int64_t now = (int64_t)time(NULL);
+    sign_tsa_authority a = SIGN_TSA_AUTHORITY_INIT;
+    sign_tsa_roots *roots = NULL;
+    sign_x509_certs *certs = NULL;
+    sign_timestamp_info info;
+    sign_timestamp_failure why = SIGN_TS_OK;
+    unsigned char *der = NULL;
+    size_t len = 0;
+    char *p = tu_path(ts_dir, "root.pem"), at[32];
+    sign_tsa_options o = SIGN_TSA_OPTIONS_INIT;
+
+    /* A TSA certificate valid one hour either side of genTime; the token says +-2 hours. */
+    tsa_gen_leaf(ts_dir, "short", "root", now - 3600, now + 3600, TSA_EKU_CRITICAL);
+    snprintf(at, sizeof(at), "%lld", (long long)now);
+    o.timeout = 2;
+    o.connect_timeout = 2;
+    tsa_server_start(&ts_srv, ts_dir, "short", "accuracy=7200", at);
+    cr_assert_eq(sign_timestamp_request(&der, &len, ts_srv.url, ts_sig, sizeof(ts_sig), &o), 0, "%s",
+                 sign_error_last());
+    tsa_server_stop(&ts_srv);
+    cr_assert_eq(sign_x509_certs_load(&certs, p), 0);
+    cr_assert_eq(sign_tsa_roots_new(&roots), 0);
+    a.roots = certs;
+    a.max_accuracy = 86400;
+    cr_assert_eq(sign_tsa_roots_add_authority(roots, "wide", &a), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_timestamp_verify(&info, &why, der, len, ts_sig, sizeof(ts_sig), roots), SIGN_EEXPIRED, "%s",
+                 sign_error_last());
+    cr_assert_eq(why, SIGN_TS_OUTSIDE_TSA_VALIDITY, "%s", sign_error_last());
+    sign_tsa_roots_free(roots);
+    sign_x509_certs_free(certs);
+    free(der);
+    free(p);
+}
+
+Test(timestamp_cli, pinned_tsa_policies_and_tsa_crls, .init = tc_setup, .fini = tc_teardown)
+{
+    int64_t now = (int64_t)time(NULL);
+    pkigen_cert root;
+    pkigen_crl_entry e = {.reason = CRL_REASON_KEY_COMPROMISE};
+    X509_CRL *crl, *clean;
+    FILE *f;
+    char *tsa_pem = tu_path(ts_dir, "tsa.pem"), *root_pem = tu_path(ts_dir, "root.pem"),
+         *root_key = tu_path(ts_dir, "root.key");
+
+    tc_sign_stamped(tp("b.json"), "tsa", NULL, tp("app.txt"));
+    /* Policies: the test TSA issues under 1.2.3.4.1. */
+    tc_policy_tsa("\"policies\":[\"1.2.3.4.1\"]", NULL);
+    tc_expect_verify(0, "OK", tp("b.json"), NULL);
+    tc_policy_tsa("\"policies\":[\"1.3.6.1.4.1.99999.1\",\"1.2.3.4.2\"]", NULL);
+    tc_expect_verify(3, "TIMESTAMP_POLICY_NOT_ALLOWED", tp("b.json"), NULL);
+    /* A policy entry that is not an OID is refused at load. */
+    tc_policy_tsa("\"policies\":[\"not an oid\"]", NULL);
+    cr_assert_eq(TC("verify", "-p", tp("policy.json"), "-b", tp("b.json"), tp("app.txt")), 2, "%s", tc_err);
+    /* CRLs: the TSA certificate revoked by its root (keyCompromise, no invalidityDate). */
+    cr_assert_not_null(f = fopen(root_pem, "r"));
+    cr_assert_not_null(root.x = PEM_read_X509(f, NULL, NULL, NULL));
+    fclose(f);
+    cr_assert_not_null(f = fopen(root_key, "r"));
+    cr_assert_not_null(root.key = PEM_read_PrivateKey(f, NULL, NULL, NULL));
+    fclose(f);
+    cr_assert_not_null(f = fopen(tsa_pem, "r"));
+    {
+        X509 *tsa = PEM_read_X509(f, NULL, NULL, NULL);
+
+        cr_assert_not_null(tsa);
+        e.serial = ASN1_INTEGER_get(X509_get0_serialNumber(tsa));
+        X509_free(tsa);
+    }
+    fclose(f);
+    e.revoked_at = now + 3600; /* even after the token's time: the key was compromised */
+    crl = pkigen_crl_new(&root, NULL, now - 60, now + 86400, &e, 1, NULL);
+    clean = pkigen_crl_new(&root, NULL, now - 60, now + 86400, NULL, 0, NULL);
+    pkigen_write_crl(tp("tsa.crl"), crl, 0);
+    pkigen_write_crl(tp("clean.crl"), clean, 1);
+    tc_policy_tsa("\"crls\":[\"clean.crl\"]", NULL);
+    tc_expect_verify(0, "OK", tp("b.json"), NULL);
+    tc_policy_tsa("\"crls\":[\"tsa.crl\"]", NULL);
+    tc_expect_verify(5, "TIMESTAMP_REVOKED", tp("b.json"), NULL);
+    X509_CRL_free(crl);
+    X509_CRL_free(clean);
+    X509_free(root.x);
+    EVP_PKEY_free(root.key);
+    free(tsa_pem);
+    free(root_pem);
+    free(root_key);
 }

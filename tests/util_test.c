@@ -453,3 +453,31 @@ Test(util, text_safe_escapes_controls_and_invalid_bytes)
     cr_assert_str_eq(t, "\\xff\\xc0\\xaf", "invalid bytes and overlongs");
     free(t);
 }
+
+/* An atomic write never swaps a device, FIFO or directory for a regular file (-o /dev/null as root
+   replaced /dev/null itself, found when a test run broke the machine's /dev/null). */
+Test(util, atomic_write_never_replaces_a_special_file)
+{
+    char *d = tu_mkdtemp(), *fifo = tu_path(d, "fifo"), *sub = tu_path(d, "sub"), *link = tu_path(d, "link");
+    struct stat st;
+
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    cr_assert_eq(mkdir(sub, 0700), 0);
+    cr_assert_eq(sign__write_file_atomic(fifo, "x", 1, 0644), SIGN_EINVAL);
+    cr_assert_not_null(strstr(sign_error_last(), "not a regular file"));
+    cr_assert_eq(lstat(fifo, &st), 0);
+    cr_assert(S_ISFIFO(st.st_mode), "the FIFO is still a FIFO");
+    cr_assert_eq(sign__write_file_atomic(sub, "x", 1, 0644), SIGN_EINVAL);
+    cr_assert_eq(lstat(sub, &st), 0);
+    cr_assert(S_ISDIR(st.st_mode));
+    /* a regular file and a symbolic link are replaced as before */
+    cr_assert_eq(symlink("elsewhere", link), 0);
+    cr_assert_eq(sign__write_file_atomic(link, "x", 1, 0644), 0);
+    cr_assert_eq(lstat(link, &st), 0);
+    cr_assert(S_ISREG(st.st_mode));
+    tu_rmtree(d);
+    free(d);
+    free(fifo);
+    free(sub);
+    free(link);
+}

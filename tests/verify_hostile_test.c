@@ -112,12 +112,11 @@ static char *rt_stmt1(const char *name, const char *hex)
 {
     char *s = NULL;
 
-    cr_assert_gt(
-        asprintf(&s,
-                 "{\"_type\":\"https://in-toto.io/Statement/v1\",\"predicateType\":\"https://example.com/p\","
-                 "\"subject\":[{\"name\":\"%s\",\"digest\":{\"sha256\":\"%s\"}}]}",
-                 name, hex),
-        0);
+    cr_assert_gt(asprintf(&s,
+                          "{\"_type\":\"https://in-toto.io/Statement/v1\",\"predicateType\":\"" SIGN_PREDICATE_TYPE
+                          "\",\"predicate\":{},\"subject\":[{\"name\":\"%s\",\"digest\":{\"sha256\":\"%s\"}}]}",
+                          name, hex),
+                 0);
     return s;
 }
 
@@ -203,8 +202,10 @@ static sign_policy *rt_policy(const char *json)
     return p;
 }
 
-static const char rt_pol_ab[] = "{\"version\":1,\"keys\":[{\"name\":\"a\",\"public_key\":\"a.pub\"},"
-                                "{\"name\":\"b\",\"public_key\":\"b.pub\"}]}";
+/* Any predicate type: these attacks are about envelopes and statements, which hand-made statements carry. */
+static const char rt_pol_ab[] =
+    "{\"version\":1,\"keys\":[{\"name\":\"a\",\"public_key\":\"a.pub\",\"predicate_types\":[\"*\"]},"
+    "{\"name\":\"b\",\"public_key\":\"b.pub\",\"predicate_types\":[\"*\"]}]}";
 
 static int rt_verify(sign_verify_result **res, const sign_policy *p, const char *const *arts, size_t na,
                      const char *const *bundles, size_t nb, int64_t at, unsigned flags)

@@ -957,7 +957,8 @@ Test(verify, entries_compared_with_the_signed_manifest)
     free(b3);
 }
 
-Test(verify, any_statement_predicate_verifies_by_its_subjects)
+/* A SLSA provenance by a release key is not a release: only the policy's predicate_types count (issue 14, 7). */
+Test(verify, foreign_predicate_types_count_only_when_the_policy_allows_them)
 {
     const char *name = "app.zip";
     char *a = vt_zip(name, "a.js", "a\n", NULL);
@@ -965,8 +966,15 @@ Test(verify, any_statement_predicate_verifies_by_its_subjects)
     char hex[2 * SIGN_SHA256_LEN + 1], text[1024];
     size_t mdlen = 0;
     char *b;
-    sign_policy *p = vt_policy(VT_POLICY_AB);
-    sign_policy *pe = vt_policy("{\"version\":1," VT_KEYS_AB ",\"require\":{\"entries\":true}}");
+    sign_policy *pdefault = vt_policy(VT_POLICY_AB);
+    sign_policy *p = vt_policy("{\"version\":1,\"keys\":[{\"name\":\"bob\",\"public_key\":\"b.pub\","
+                               "\"predicate_types\":[\"*\"]}]}");
+    sign_policy *pslsa = vt_policy("{\"version\":1,\"keys\":[{\"name\":\"bob\",\"public_key\":\"b.pub\","
+                                   "\"predicate_types\":[\"https://slsa.dev/provenance/v1\"]}]}");
+    sign_policy *pother = vt_policy("{\"version\":1,\"keys\":[{\"name\":\"bob\",\"public_key\":\"b.pub\","
+                                    "\"predicate_types\":[\"https://spdx.dev/Document\"]}]}");
+    sign_policy *pe = vt_policy("{\"version\":1,\"keys\":[{\"name\":\"bob\",\"public_key\":\"b.pub\","
+                                "\"predicate_types\":[\"*\"]}],\"require\":{\"entries\":true}}");
     const char *bs[] = {"other.sigstore.json"};
     vt_run run;
 
@@ -978,6 +986,17 @@ Test(verify, any_statement_predicate_verifies_by_its_subjects)
              "\"subject\":[{\"digest\":{\"sha256\":\"%s\"},\"name\":\"dist/app.zip\"}]}",
              hex);
     b = vt_sign_statement(vt_kb, bs[0], text);
+    run = vt_verify(pdefault, 1, &name, 1, bs, 0, 0);
+    vt_expect_fail(run, "PREDICATE_TYPE_NOT_ALLOWED", SIGN_EPOLICY);
+    cr_assert_eq(
+        vt_count(run.res, "THRESHOLD_NOT_MET", SIGN_CHECK_PASS) + vt_count(run.res, "OK", SIGN_CHECK_PASS) > 0, 1);
+    sign_verify_result_free(run.res);
+    run = vt_verify(pother, 1, &name, 1, bs, 0, 0);
+    vt_expect_fail(run, "PREDICATE_TYPE_NOT_ALLOWED", SIGN_EPOLICY);
+    sign_verify_result_free(run.res);
+    run = vt_verify(pslsa, 1, &name, 1, bs, 0, 0);
+    vt_expect_ok(run);
+    sign_verify_result_free(run.res);
     run = vt_verify(p, 1, &name, 1, bs, 0, 0);
     vt_expect_ok(run);
     sign_verify_result_free(run.res);
@@ -986,6 +1005,9 @@ Test(verify, any_statement_predicate_verifies_by_its_subjects)
     sign_verify_result_free(run.res);
     sign_policy_free(p);
     sign_policy_free(pe);
+    sign_policy_free(pdefault);
+    sign_policy_free(pslsa);
+    sign_policy_free(pother);
     free(a);
     free(b);
 }
@@ -1116,4 +1138,190 @@ Test(verify, many_artifacts_each_with_its_bundle)
     sign_verify_result_free(run.res);
     sign_verify_result_free(again.res);
     sign_policy_free(p);
+}
+
+/* ---- what the signer saw (issue 14, items 2-4) ---- */
+
+static json_t *vt_record(json_t *st)
+{
+    json_t *a = json_array_get(json_object_get(json_object_get(st, "predicate"), "artifacts"), 0);
+
+    cr_assert(json_is_object(a));
+    return a;
+}
+
+static void vt_dup_entry(json_t *st)
+{
+    json_array_append_new(vt_entries(st), json_deep_copy(json_array_get(vt_entries(st), 0)));
+}
+
+static void vt_dup_entry_normalised(json_t *st)
+{
+    json_t *e = json_deep_copy(json_array_get(vt_entries(st), 0));
+    char p[256];
+
+    snprintf(p, sizeof(p), ".//%s", json_string_value(json_object_get(e, "path")));
+    json_object_set_new(e, "path", json_string(p));
+    json_array_append_new(vt_entries(st), e);
+}
+
+static void vt_drop_findings(json_t *st)
+{
+    json_object_del(vt_record(st), "findings");
+}
+
+static void vt_keep(json_t *st)
+{
+    (void)st;
+}
+
+static void vt_claim_zip(json_t *st)
+{
+    json_t *e = json_pack("{s:s,s:s,s:s,s:i,s:{s:s}}", "path", "handler.py", "type", "file", "mode", "0644", "size",
+                          1, "digest", "sha256", "1111111111111111111111111111111111111111111111111111111111111111");
+
+    json_object_set_new(vt_record(st), "kind", json_string("zip"));
+    json_object_set_new(vt_record(st), "entries", json_pack("[o]", e));
+}
+
+Test(verify, manifest_recording_one_path_twice_is_refused)
+{
+    const char *name = "app.zip";
+    char *a = vt_zip(name, "handler.py", "benign\n", "lib.py", "x\n", NULL);
+    char *b1 = vt_sign_edited(vt_ka, "dup.sigstore.json", name, vt_dup_entry);
+    char *b2 = vt_sign_edited(vt_ka, "dupn.sigstore.json", name, vt_dup_entry_normalised);
+    sign_policy *p = vt_policy(VT_POLICY_AB);
+    const char *bs1[] = {"dup.sigstore.json"}, *bs2[] = {"dupn.sigstore.json"};
+    vt_run run;
+
+    run = vt_verify(p, 1, &name, 1, bs1, SIGN_VERIFY_ENTRIES, 0);
+    vt_expect_fail(run, "ENTRY_PATH_COLLISION", SIGN_EVERIFY);
+    sign_verify_result_free(run.res);
+    run = vt_verify(p, 1, &name, 1, bs2, SIGN_VERIFY_ENTRIES, 0);
+    vt_expect_fail(run, "ENTRY_PATH_COLLISION", SIGN_EVERIFY);
+    sign_verify_result_free(run.res);
+    sign_policy_free(p);
+    free(a);
+    free(b1);
+    free(b2);
+}
+
+/* A zip holding handler.py twice (benign, then evil): a danger finding its signer never allowed. */
+Test(verify, archive_duplicates_and_hidden_data_refused_unless_the_signer_allowed_them)
+{
+    const char *name = "app.zip", *pre = "pre.zip";
+    zg_entry e[2];
+    zg_opts o;
+    char *a = vt_p(name), *a2 = vt_p(pre), *b1, *b2, *b3;
+    sign_policy *p = vt_policy(VT_POLICY_AB);
+    const char *bs1[] = {"dupzip.sigstore.json"}, *bs2[] = {"pre.sigstore.json"}, *bs3[] = {"allowed.sigstore.json"};
+    static const char prefix[64] = "PK\x03\x04 hidden local entry before the first one...........";
+    vt_run run;
+
+    memset(e, 0, sizeof(e));
+    memset(&o, 0, sizeof(o));
+    e[0].name = e[1].name = "handler.py";
+    e[0].data = "benign\n";
+    e[1].data = "evil!!\n";
+    e[0].len = e[1].len = 7;
+    e[0].unix_mode = e[1].unix_mode = S_IFREG | 0644;
+    zg_write(a, e, 2, &o);
+    b1 = vt_sign_edited(vt_ka, bs1[0], name, vt_drop_findings);
+    run = vt_verify(p, 1, &name, 1, bs1, SIGN_VERIFY_ENTRIES, 0);
+    vt_expect_fail(run, "ARCHIVE_FINDING_NOT_ALLOWED", SIGN_EVERIFY);
+    sign_verify_result_free(run.res);
+    /* Without --entries the archive is not walked: the whole-file digest alone decides, as documented. */
+    run = vt_verify(p, 1, &name, 1, bs1, 0, 0);
+    vt_expect_ok(run);
+    sign_verify_result_free(run.res);
+
+    /* 64 bytes before the first entry, not referenced by the central directory. */
+    o.prefix = prefix;
+    o.prefix_len = sizeof(prefix);
+    zg_write(a2, e, 1, &o);
+    b2 = vt_sign_edited(vt_ka, bs2[0], pre, vt_drop_findings);
+    run = vt_verify(p, 1, &pre, 1, bs2, SIGN_VERIFY_ENTRIES, 0);
+    vt_expect_fail(run, "ARCHIVE_FINDING_NOT_ALLOWED", SIGN_EVERIFY);
+    cr_assert_not_null(strstr(sign_error_last(), "zip-data-before-entries"), "%s", sign_error_last());
+    sign_verify_result_free(run.res);
+    /* Listed in the signed record (as signet sign --allow writes it): accepted. */
+    b3 = vt_sign_edited(vt_ka, bs3[0], pre, vt_keep);
+    run = vt_verify(p, 1, &pre, 1, bs3, SIGN_VERIFY_ENTRIES, 0);
+    vt_expect_ok(run);
+    sign_verify_result_free(run.res);
+    sign_policy_free(p);
+    free(a);
+    free(a2);
+    free(b1);
+    free(b2);
+    free(b3);
+}
+
+Test(verify, recorded_kind_must_be_the_artifacts_kind)
+{
+    const char *name = "handler.bin";
+    char *a = vt_file(name, "x"), *b = vt_sign_edited(vt_ka, "kind.sigstore.json", name, vt_claim_zip);
+    sign_policy *p = vt_policy(VT_POLICY_AB);
+    const char *bs[] = {"kind.sigstore.json"};
+    vt_run run;
+
+    run = vt_verify(p, 1, &name, 1, bs, SIGN_VERIFY_ENTRIES, 0);
+    vt_expect_fail(run, "ARTIFACT_KIND_MISMATCH", SIGN_EVERIFY);
+    sign_verify_result_free(run.res);
+    run = vt_verify(p, 1, &name, 1, bs, 0, 0);
+    vt_expect_fail(run, "ARTIFACT_KIND_MISMATCH", SIGN_EVERIFY);
+    sign_verify_result_free(run.res);
+    sign_policy_free(p);
+    free(a);
+    free(b);
+}
+
+/* --tree walks the archive too: its dangerous findings are recomputed and must be allowed by the signer. */
+Test(verify, tree_refuses_findings_the_signer_did_not_allow)
+{
+    const char *name = "pre.zip";
+    static const char prefix[64] = "PK\x03\x04 hidden local entry before the first one...........";
+    zg_entry e;
+    zg_opts zo;
+    char *a = vt_p(name), *b = NULL, *dir = vt_p("tree"), *f;
+    sign_policy *p = vt_policy(VT_POLICY_AB);
+    sign_verify_options o = SIGN_VERIFY_OPTIONS_INIT;
+    sign_verify_result *res = NULL;
+    const char *arts[1];
+    const char *bs[1];
+    int r;
+
+    memset(&e, 0, sizeof(e));
+    memset(&zo, 0, sizeof(zo));
+    e.name = "handler.py";
+    e.data = "benign\n";
+    e.len = 7;
+    e.unix_mode = S_IFREG | 0644;
+    zo.prefix = prefix;
+    zo.prefix_len = sizeof(prefix);
+    zg_write(a, &e, 1, &zo);
+    b = vt_sign_edited(vt_ka, "tree.sigstore.json", name, vt_drop_findings);
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    f = tu_path(dir, "handler.py");
+    tu_write_str(f, "benign\n");
+    chmod(f, 0644);
+    arts[0] = a;
+    bs[0] = b;
+    o.artifacts = arts;
+    o.nartifacts = 1;
+    o.bundles = bs;
+    o.nbundles = 1;
+    o.tree = dir;
+    r = sign_verify(&res, p, &o);
+    if (vt_count(res, "ARCHIVE_FINDING_NOT_ALLOWED", SIGN_CHECK_FAIL) == 0) {
+        vt_dump(res);
+    }
+    cr_assert_eq(r, SIGN_EVERIFY, "%d %s", r, sign_error_last());
+    cr_assert_gt(vt_count(res, "ARCHIVE_FINDING_NOT_ALLOWED", SIGN_CHECK_FAIL), 0);
+    sign_verify_result_free(res);
+    sign_policy_free(p);
+    free(f);
+    free(dir);
+    free(a);
+    free(b);
 }

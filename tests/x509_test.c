@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "pkigen.h"
@@ -675,4 +676,124 @@ Test(x509, asn1_time_epoch_reads_utc_and_generalized_times)
         ASN1_TIME_free(t);
     }
     cr_assert_eq(sign__asn1_time_epoch(&(int64_t){42}, NULL), -1);
+}
+
+/* ---- DER only (issue 14, item 6) ---- */
+
+/* der with its outer SEQUENCE re-encoded with an indefinite length (BER); malloc'd. */
+static unsigned char *xt_indefinite(const unsigned char *der, size_t len, size_t *outlen)
+{
+    size_t hdr = der[1] < 0x80 ? 2 : 2 + (der[1] & 0x7fu);
+    unsigned char *o = malloc(len + 4);
+
+    cr_assert_not_null(o);
+    o[0] = der[0];
+    o[1] = 0x80;
+    memcpy(o + 2, der + hdr, len - hdr);
+    o[2 + len - hdr] = 0;
+    o[3 + len - hdr] = 0;
+    *outlen = len - hdr + 4;
+    return o;
+}
+
+static char *xt_pem(const char *label, const unsigned char *der, size_t len)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *data = NULL, *out;
+    long n;
+
+    cr_assert(PEM_write_bio(b, label, "", der, (long)len) > 0);
+    n = BIO_get_mem_data(b, &data);
+    out = calloc(1, (size_t)n + 1);
+    memcpy(out, data, (size_t)n);
+    BIO_free(b);
+    return out;
+}
+
+Test(x509, certificates_and_crls_must_be_der)
+{
+    pkigen_cert_opts ro = {.cn = "DER Root", .ca = 1};
+    pkigen_cert *root = pkigen_cert_new(&ro, NULL);
+    X509_CRL *crl = pkigen_crl_new(root, NULL, time(NULL) - 60, time(NULL) + 3600, NULL, 0, NULL);
+    unsigned char *der = NULL, *ber, *cder = NULL;
+    size_t blen = 0;
+    int len = i2d_X509(root->x, &der), clen = i2d_X509_CRL(crl, &cder);
+    sign_x509_certs *c = NULL;
+    sign_x509_crls *cl = NULL;
+    char *pem;
+
+    cr_assert_gt(len, 0);
+    cr_assert_gt(clen, 0);
+    cr_assert_eq(sign_x509_certs_parse(&c, der, (size_t)len, "root"), 0, "%s", sign_error_last());
+    sign_x509_certs_free(c);
+    c = NULL;
+    ber = xt_indefinite(der, (size_t)len, &blen);
+    cr_assert_eq(sign_x509_certs_parse(&c, ber, blen, "root"), SIGN_EPARSE);
+    cr_assert_not_null(strstr(sign_error_last(), "not DER"), "%s", sign_error_last());
+    pem = xt_pem("CERTIFICATE", ber, blen);
+    cr_assert_eq(sign_x509_certs_parse(&c, pem, strlen(pem), "root.pem"), SIGN_EPARSE, "PEM of BER");
+    cr_assert_not_null(strstr(sign_error_last(), "not DER"), "%s", sign_error_last());
+    cr_assert_eq(sign_x509_certs_new(&c), 0);
+    cr_assert_eq(sign_x509_certs_add_der(c, ber, blen), SIGN_EPARSE, "a bundle's chain certificate");
+    sign_x509_certs_free(c);
+    c = NULL;
+    free(ber);
+    free(pem);
+    /* CRLs: DER accepted, BER refused (DER and PEM). */
+    cr_assert_eq(sign_x509_crls_parse(&cl, cder, (size_t)clen, "crl"), 0, "%s", sign_error_last());
+    sign_x509_crls_free(cl);
+    cl = NULL;
+    ber = xt_indefinite(cder, (size_t)clen, &blen);
+    cr_assert_eq(sign_x509_crls_parse(&cl, ber, blen, "crl"), SIGN_EPARSE);
+    cr_assert_not_null(strstr(sign_error_last(), "not DER"), "%s", sign_error_last());
+    pem = xt_pem("X509 CRL", ber, blen);
+    cr_assert_eq(sign_x509_crls_parse(&cl, pem, strlen(pem), "crl.pem"), SIGN_EPARSE);
+    free(pem);
+    free(ber);
+    OPENSSL_free(der);
+    OPENSSL_free(cder);
+    X509_CRL_free(crl);
+    pkigen_cert_free(root);
+}
+
+/* keyCompromise without invalidityDate revokes every signature, timestamped before it or not (issue 14, 8). */
+Test(x509, key_compromise_without_invalidity_date_revokes_every_signature)
+{
+    static const int compromise[] = {CRL_REASON_KEY_COMPROMISE, CRL_REASON_CA_COMPROMISE, CRL_REASON_AA_COMPROMISE, 7,
+                                     42};
+    xt_pki p;
+    sign_x509_result res;
+    X509_CRL *crls[2];
+    pkigen_crl_entry e = {.reason = CRL_REASON_KEY_COMPROMISE};
+    int64_t before;
+
+    xt_pki_make(&p, NULL);
+    before = p.now - 3 * XT_DAY;
+    for (size_t i = 0; i < sizeof(compromise) / sizeof(compromise[0]); i++) {
+        e.serial = pkigen_serial(p.leaf);
+        e.reason = compromise[i];
+        e.revoked_at = p.now - 2 * XT_DAY; /* after the trusted signing time */
+        e.invalidity = 0;
+        xt_crls(crls, &p, &e, 1);
+        cr_assert_str_eq(xt_simple(&res, &p, crls, 2, &before), "CERT_REVOKED", "reason %d: %s", compromise[i],
+                         res.message);
+        cr_assert_not_null(strstr(res.message, "compromised"), "%s", res.message);
+        xt_crls_free(crls);
+        /* With an invalidityDate after the signing time, that date is the cut-off: still valid. */
+        e.invalidity = p.now - 2 * XT_DAY - 3600;
+        xt_crls(crls, &p, &e, 1);
+        cr_assert_str_eq(xt_simple(&res, &p, crls, 2, &before), "OK", "reason %d: %s", compromise[i], res.message);
+        xt_crls_free(crls);
+    }
+    /* No reason and unspecified keep the date rule. */
+    e.reason = -1;
+    e.invalidity = 0;
+    xt_crls(crls, &p, &e, 1);
+    cr_assert_str_eq(xt_simple(&res, &p, crls, 2, &before), "OK", "%s", res.message);
+    xt_crls_free(crls);
+    e.reason = CRL_REASON_UNSPECIFIED;
+    xt_crls(crls, &p, &e, 1);
+    cr_assert_str_eq(xt_simple(&res, &p, crls, 2, &before), "OK", "%s", res.message);
+    xt_crls_free(crls);
+    xt_pki_free(&p);
 }

@@ -4,6 +4,7 @@
 
 #include "bundle.h"
 #include "common.h"
+#include "x509.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -70,12 +71,34 @@ typedef struct sign_timestamp_info {
  */
 SIGN_EXTERN int sign_timestamp_parse(sign_timestamp_info *out, const unsigned char *der, size_t len);
 
-/* Trusted TSA roots: a set of named certificate lists (a policy's timestamp_authorities). */
+/* Trusted TSA roots: a set of named authorities (a policy's timestamp_authorities). */
 typedef struct sign_tsa_roots sign_tsa_roots;
 
 SIGN_EXTERN int sign_tsa_roots_new(sign_tsa_roots **out);
-/* Add every PEM certificate of pem[0..len) as trusted roots of the authority called name. */
+/*
+ * Add every certificate of pem[0..len) (PEM, or one DER certificate) as the
+ * trusted roots of the authority called name, with the defaults of
+ * sign_tsa_authority (no CRLs, any policy, max_accuracy 60 s).
+ */
 SIGN_EXTERN int sign_tsa_roots_add_pem(sign_tsa_roots *roots, const char *name, const void *pem, size_t len);
+
+/* One time-stamp authority: what a policy's timestamp_authorities[] entry says. */
+typedef struct sign_tsa_authority {
+    unsigned int version;
+    const sign_x509_certs *roots; /* its trusted roots (required; shared, not taken over) */
+    const sign_x509_crls *crls;   /* CRLs for the TSA certificates and their intermediates, or NULL: not checked */
+    const char *const *policies;  /* accepted TSA policy OIDs (dotted), or none: any policy */
+    size_t npolicies;
+    int64_t max_accuracy; /* largest accuracy accepted, seconds; 0: 60 */
+} sign_tsa_authority;
+
+#define SIGN_TSA_AUTHORITY_VERSION 1
+#define SIGN_TSA_AUTHORITY_INIT SIGN_OPTIONS_INIT_VERSION(SIGN_TSA_AUTHORITY_VERSION)
+/* Default of sign_tsa_authority.max_accuracy, seconds. */
+#define SIGN_TSA_MAX_ACCURACY 60
+
+/* Add an authority (its certificates and CRLs are shared, the policies copied). */
+SIGN_EXTERN int sign_tsa_roots_add_authority(sign_tsa_roots *roots, const char *name, const sign_tsa_authority *a);
 SIGN_EXTERN size_t sign_tsa_roots_count(const sign_tsa_roots *roots);
 SIGN_EXTERN void sign_tsa_roots_free(sign_tsa_roots *roots);
 
@@ -86,17 +109,24 @@ typedef enum {
     SIGN_TS_UNTRUSTED = 2,        /* the TSA certificate does not chain to a trusted root */
     SIGN_TS_EKU_MISSING = 3,      /* the TSA certificate lacks the critical timeStamping EKU (alone) */
     SIGN_TS_IMPRINT_MISMATCH = 4, /* the token stamps other bytes than the signature */
-    SIGN_TS_OUTSIDE_TSA_VALIDITY = 5 /* genTime is outside the TSA certificate's validity */
+    SIGN_TS_OUTSIDE_TSA_VALIDITY = 5, /* genTime (+- accuracy) is outside the TSA certificate's validity */
+    SIGN_TS_MALFORMED = 6,            /* not strict DER (BER re-encoding, indefinite lengths), or unreadable */
+    SIGN_TS_ACCURACY_TOO_LARGE = 7,   /* the token's accuracy exceeds the authority's max_accuracy */
+    SIGN_TS_POLICY_NOT_ALLOWED = 8,   /* the token's TSA policy OID is not one the authority pins */
+    SIGN_TS_REVOKED = 9               /* the TSA certificate (or its chain) is revoked by the authority's CRLs */
 } sign_timestamp_failure;
 
 /*
- * Verify a DER TimeStampResp over data (the signature bytes): granted, one
- * signer whose certificate travels in the token, its signature valid, that
- * certificate bound by the ESS signing-certificate(-v2) attribute, carrying
- * the critical timeStamping EKU and no other, valid at genTime, chaining to
- * one of roots (intermediates from the token) at genTime, and the message
- * imprint (SHA-256, SHA-384 or SHA-512; others refused) equal to the digest
- * of data. Returns 0 and fills *out (may be NULL), or a SIGN_E* class
+ * Verify a DER TimeStampResp over data (the signature bytes): strictly DER,
+ * granted, one signer whose certificate travels in the token, its
+ * signature valid, that certificate bound by the ESS
+ * signing-certificate(-v2) attribute, carrying the critical timeStamping EKU
+ * and no other, valid over genTime +- accuracy, chaining to one of the
+ * authorities' roots (intermediates from the token) by sign_x509_verify
+ * with the timeStamping EKU and the authority's CRLs, the accuracy within
+ * the authority's max_accuracy, its policy OID one the authority pins, and
+ * the message imprint (SHA-256, SHA-384 or SHA-512; others refused) equal
+ * to the digest of data. Returns 0 and fills *out (may be NULL), or a SIGN_E* class
  * (SIGN_EBADSIG, SIGN_EUNTRUSTED, SIGN_EEXPIRED) with *why saying which check
  * failed (why may be NULL) and a message.
  */

@@ -82,13 +82,257 @@ int sign__x509_certs_push(sign_x509_certs *c, X509 *x, const char *what)
     return 0;
 }
 
+/* One TLV header at p[0..len): tag and length checked for DER; *hdr its size, *clen the content's. */
+static int der_header(const unsigned char *p, size_t len, size_t *hdr, size_t *clen, unsigned char *tag,
+                      const char **why)
+{
+    size_t i = 1, n;
+
+    if (len < 2) {
+        *why = "truncated";
+        return 0;
+    }
+    *tag = p[0];
+    if ((p[0] & 0x1f) == 0x1f) {
+        /* High tag numbers: base 128, minimal (no leading 0x80), at most 4 bytes. */
+        if (p[1] == 0x80) {
+            *why = "non-minimal tag";
+            return 0;
+        }
+        while (i < len && i < 5 && (p[i] & 0x80) != 0) {
+            i++;
+        }
+        if (i >= len || i >= 5) {
+            *why = "overlong tag";
+            return 0;
+        }
+        i++;
+    }
+    if (i >= len) {
+        *why = "truncated";
+        return 0;
+    }
+    if (p[i] < 0x80) {
+        *clen = p[i];
+        *hdr = i + 1;
+    } else if (p[i] == 0x80) {
+        *why = "indefinite length (BER)";
+        return 0;
+    } else {
+        n = p[i] & 0x7f;
+        if (n > 4 || i + 1 + n > len) {
+            *why = "length too long or truncated";
+            return 0;
+        }
+        if (p[i + 1] == 0) {
+            *why = "length with a leading zero byte (BER)";
+            return 0;
+        }
+        *clen = 0;
+        for (size_t k = 0; k < n; k++) {
+            *clen = (*clen << 8) | p[i + 1 + k];
+        }
+        if (*clen < 0x80) {
+            *why = "long-form length of a short value (BER)";
+            return 0;
+        }
+        *hdr = i + 1 + n;
+    }
+    if (*clen > len - *hdr) {
+        *why = "content runs past the end";
+        return 0;
+    }
+    return 1;
+}
+
+/* Content rules of primitive universal types that DER fixes. */
+static int der_primitive_ok(unsigned char tag, const unsigned char *c, size_t clen, const char **why)
+{
+    if (tag == 0x01 && (clen != 1 || (c[0] != 0x00 && c[0] != 0xff))) {
+        *why = "BOOLEAN not 00 or FF";
+        return 0;
+    }
+    if (tag == 0x02 &&
+        (clen == 0 || (clen > 1 && ((c[0] == 0x00 && c[1] < 0x80) || (c[0] == 0xff && c[1] >= 0x80))))) {
+        *why = "INTEGER not minimally encoded";
+        return 0;
+    }
+    return 1;
+}
+
+int sign__der_strict(const unsigned char *p, size_t len, const char **why)
+{
+    size_t end[65], depth = 0, off = 0;
+
+    *why = "";
+    end[0] = len;
+    if (len == 0) {
+        *why = "empty";
+        return 0;
+    }
+    while (off < len) {
+        size_t hdr = 0, clen = 0;
+        unsigned char tag = 0;
+
+        while (depth > 0 && off == end[depth]) {
+            depth--;
+        }
+        if (!der_header(p + off, end[depth] - off, &hdr, &clen, &tag, why)) {
+            return 0;
+        }
+        if (depth == 0 && off + hdr + clen != len) {
+            *why = off == 0 ? "trailing data after the structure" : "more than one structure";
+            return 0;
+        }
+        if ((tag & 0x20) != 0) {
+            /* Constructed: universal string types must be primitive in DER. */
+            if ((tag & 0xc0) == 0 && tag != 0x30 && tag != 0x31) {
+                *why = "constructed string (BER)";
+                return 0;
+            }
+            if (depth == 64) {
+                *why = "nested too deeply";
+                return 0;
+            }
+            end[++depth] = off + hdr + clen;
+            off += hdr;
+            continue;
+        }
+        if ((tag & 0xc0) == 0 && !der_primitive_ok(tag, p + off + hdr, clen, why)) {
+            return 0;
+        }
+        off += hdr + clen;
+    }
+    return 1;
+}
+
+/* One DER CRL, strictly DER (a CRL re-encoded with indefinite lengths is refused). */
+static int crls_add_der(sign_x509_crls *c, const unsigned char *der, size_t len, const char *what)
+{
+    const unsigned char *p = der;
+    const char *why = "";
+    X509_CRL *x;
+
+    if (!sign__der_strict(der, len, &why)) {
+        return sign__error(SIGN_EPARSE, "%s: malformed CRL: not DER: %s (CRLs must be DER-encoded)", what, why);
+    }
+    if ((x = d2i_X509_CRL(NULL, &p, (long)len)) == NULL) {
+        return sign__ossl_error(SIGN_EPARSE, "%s: malformed DER certificate revocation list", what);
+    }
+    if (p != der + len) {
+        X509_CRL_free(x);
+        return sign__error(SIGN_EPARSE, "%s: trailing data after the DER CRL", what);
+    }
+    return sign__x509_crls_push(c, x, what);
+}
+
+/*
+ * The next PEM block of bio named name1 or name2 (other blocks are skipped), added to certs (or crls) from its
+ * DER bytes, so that the strict DER check sees the bytes of the file. *more is 0 at the end of the input.
+ */
+static int pem_next(int *more, BIO *bio, const char *what, const char *name1, const char *name2,
+                    sign_x509_certs *certs, sign_x509_crls *crls)
+{
+    char *name = NULL, *header = NULL;
+    unsigned char *der = NULL;
+    long dlen = 0;
+    int r = 0;
+
+    *more = 0;
+    if (!PEM_read_bio(bio, &name, &header, &der, &dlen)) {
+        unsigned long e = ERR_peek_last_error();
+
+        /* The end of the input ends the list; anything else is a malformed block. */
+        if (e != 0 && !(ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
+            return sign__ossl_error(ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE ? SIGN_ENOMEM : SIGN_EPARSE,
+                                    "%s: malformed PEM block (number %zu)", what,
+                                    certs != NULL ? sign_x509_certs_count(certs) + 1
+                                                  : sign_x509_crls_count(crls) + 1);
+        }
+        ERR_clear_error();
+        return 0;
+    }
+    *more = 1;
+    if (strcmp(name, name1) == 0 || (name2 != NULL && strcmp(name, name2) == 0)) {
+        if (dlen <= 0) {
+            r = sign__error(SIGN_EPARSE, "%s: empty PEM %s", what, name1);
+        } else if (certs != NULL) {
+            if ((r = sign_x509_certs_add_der(certs, der, (size_t)dlen)) != 0) {
+                r = sign__error_context(r, "%s", what);
+            }
+        } else {
+            r = crls_add_der(crls, der, (size_t)dlen, what);
+        }
+    }
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    OPENSSL_free(der);
+    return r;
+}
+
+int sign__x509_certs_push_ref(sign_x509_certs *c, X509 *x)
+{
+    if (!X509_up_ref(x)) {
+        return sign__ossl_error(SIGN_ENOMEM, "out of memory");
+    }
+    return sign__x509_certs_push(c, x, "certificates");
+}
+
+int sign__x509_certs_dup(sign_x509_certs **out, const sign_x509_certs *c)
+{
+    sign_x509_certs *d = NULL;
+    int r;
+
+    *out = NULL;
+    if ((r = sign_x509_certs_new(&d)) != 0) {
+        return r;
+    }
+    for (int i = 0; i < sk_X509_num(c->sk); i++) {
+        if ((r = sign__x509_certs_push_ref(d, sk_X509_value(c->sk, i))) != 0) {
+            sign_x509_certs_free(d);
+            return r;
+        }
+    }
+    *out = d;
+    return 0;
+}
+
+int sign__x509_crls_dup(sign_x509_crls **out, const sign_x509_crls *c)
+{
+    sign_x509_crls *d = NULL;
+    int r;
+
+    *out = NULL;
+    if ((r = sign_x509_crls_new(&d)) != 0) {
+        return r;
+    }
+    for (int i = 0; i < sk_X509_CRL_num(c->sk); i++) {
+        X509_CRL *x = sk_X509_CRL_value(c->sk, i);
+
+        if (!X509_CRL_up_ref(x)) {
+            sign_x509_crls_free(d);
+            return sign__ossl_error(SIGN_ENOMEM, "out of memory");
+        }
+        if ((r = sign__x509_crls_push(d, x, "CRLs")) != 0) {
+            sign_x509_crls_free(d);
+            return r;
+        }
+    }
+    *out = d;
+    return 0;
+}
+
 int sign_x509_certs_add_der(sign_x509_certs *c, const unsigned char *der, size_t len)
 {
     const unsigned char *p = der;
+    const char *why = "";
     X509 *x;
 
     if (c == NULL || der == NULL || len == 0 || len > SIGN_X509_FILE_MAX) {
         return sign__error(SIGN_EINVAL, "certificate: no data or too large");
+    }
+    if (!sign__der_strict(der, len, &why)) {
+        return sign__error(SIGN_EPARSE, "certificate: not DER: %s (certificates must be DER-encoded)", why);
     }
     if ((x = d2i_X509(NULL, &p, (long)len)) == NULL) {
         return sign__ossl_error(SIGN_EPARSE, "certificate: malformed DER");
@@ -136,22 +380,13 @@ int sign_x509_certs_parse(sign_x509_certs **out, const void *data, size_t len, c
             goto out;
         }
         for (;;) {
-            X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+            int more = 0;
 
-            if (x == NULL) {
-                unsigned long e = ERR_peek_last_error();
-
-                /* The end of the input ends the list; anything else is a malformed block. */
-                if (e != 0 && !(ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
-                    r = sign__ossl_error(SIGN_EPARSE, "%s: malformed PEM certificate (number %d)", what,
-                                         sk_X509_num(c->sk) + 1);
-                    goto out;
-                }
-                ERR_clear_error();
-                break;
-            }
-            if ((r = sign__x509_certs_push(c, x, what)) != 0) {
+            if ((r = pem_next(&more, bio, what, "CERTIFICATE", "X509 CERTIFICATE", c, NULL)) != 0) {
                 goto out;
+            }
+            if (!more) {
+                break;
             }
         }
         if (sk_X509_num(c->sk) == 0) {
@@ -218,6 +453,14 @@ int sign_x509_certs_key(sign_key **out, const sign_x509_certs *c, size_t i)
         return sign__error(SIGN_EINVAL, "certificate %zu does not exist", i);
     }
     if ((pk = X509_get_pubkey(x)) == NULL) {
+        ASN1_OBJECT *alg = NULL;
+
+        if (X509_PUBKEY_get0_param(&alg, NULL, NULL, NULL, X509_get_X509_PUBKEY(x)) == 1 &&
+            OBJ_obj2nid(alg) == NID_X9_62_id_ecPublicKey) {
+            ERR_clear_error();
+            return sign__error(SIGN_EUNSUPPORTED, "certificate's public key: WEAK_KEY: the EC public key is not a "
+                                                  "point of its curve");
+        }
         return sign__ossl_error(SIGN_EUNSUPPORTED, "certificate: its public key cannot be decoded");
     }
     return sign__key_adopt(out, pk, 0, "certificate's public key");
@@ -311,19 +554,7 @@ int sign_x509_crls_parse(sign_x509_crls **out, const void *data, size_t len, con
         return r;
     }
     if (!looks_pem(data, len)) {
-        const unsigned char *p = data;
-        X509_CRL *x = d2i_X509_CRL(NULL, &p, (long)len);
-
-        if (x == NULL) {
-            r = sign__ossl_error(SIGN_EPARSE, "%s: malformed DER certificate revocation list", what);
-            goto out;
-        }
-        if (p != (const unsigned char *)data + len) {
-            X509_CRL_free(x);
-            r = sign__error(SIGN_EPARSE, "%s: trailing data after the DER CRL", what);
-            goto out;
-        }
-        if ((r = sign__x509_crls_push(c, x, what)) != 0) {
+        if ((r = crls_add_der(c, data, len, what)) != 0) {
             goto out;
         }
     } else {
@@ -332,21 +563,13 @@ int sign_x509_crls_parse(sign_x509_crls **out, const void *data, size_t len, con
             goto out;
         }
         for (;;) {
-            X509_CRL *x = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
+            int more = 0;
 
-            if (x == NULL) {
-                unsigned long e = ERR_peek_last_error();
-
-                if (e != 0 && !(ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
-                    r = sign__ossl_error(SIGN_EPARSE, "%s: malformed PEM CRL (number %d)", what,
-                                         sk_X509_CRL_num(c->sk) + 1);
-                    goto out;
-                }
-                ERR_clear_error();
-                break;
-            }
-            if ((r = sign__x509_crls_push(c, x, what)) != 0) {
+            if ((r = pem_next(&more, bio, what, "X509 CRL", NULL, NULL, c)) != 0) {
                 goto out;
+            }
+            if (!more) {
+                break;
             }
         }
         if (sk_X509_CRL_num(c->sk) == 0) {

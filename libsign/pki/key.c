@@ -146,8 +146,9 @@ static int key_classify(sign_key_type *out, EVP_PKEY *pkey, const char *what)
     } else if (EVP_PKEY_is_a(pkey, "RSA")) {
         bits = EVP_PKEY_get_bits(pkey);
         if (bits < RSA_MIN_BITS) {
-            return sign__error(SIGN_EUNSUPPORTED, "%s: RSA key of %d bits is too weak (at least %d are required)",
-                               what, bits, RSA_MIN_BITS);
+            return sign__error(SIGN_EUNSUPPORTED,
+                               "%s: WEAK_KEY: RSA key of %d bits is too weak (at least %d are required)", what, bits,
+                               RSA_MIN_BITS);
         }
         if (bits > RSA_MAX_BITS) {
             return sign__error(SIGN_EUNSUPPORTED, "%s: RSA key of %d bits is larger than the supported %d", what,
@@ -169,48 +170,139 @@ static int key_classify(sign_key_type *out, EVP_PKEY *pkey, const char *what)
     return 0;
 }
 
-/* Public-part sanity: RSA modulus/exponent, EC point on the curve. */
 /*
- * The public key must be valid and, for a private key, match the private
- * half: a corrupted private component (an RSA d or CRT value, an EC scalar)
- * would otherwise load and make signatures that never verify.
+ * Weak public keys are refused wherever a key enters signet (policy load,
+ * keygen, sign, a certificate's key), as WEAK_KEY naming the key, so that
+ * no later step has to remember them:
+ *
+ * - Ed25519: a point of small order (the identity, the point of order 2,
+ *   the two of order 4 and the four of order 8) lets a signature with
+ *   R = identity and S = 0 (or another forged pair) verify over any
+ *   message, and OpenSSL's verify accepts it. Every encoding of them is
+ *   refused, the non-canonical ones too (y >= p, or the sign bit set where
+ *   x = 0), and so is any non-canonical y: one key must have one encoding.
+ *   The test is on y alone: the small-order points are exactly those with
+ *   y in {0, 1, p-1, y8, p-y8} (x = +-sqrt((y^2-1)/(d y^2+1))).
+ * - ECDSA: a point not on the curve, or the point at infinity (OpenSSL's
+ *   public check, which also checks the order).
+ * - RSA: deterministic checks of our own (OpenSSL's public check runs
+ *   Miller-Rabin on the modulus with random bases, so a crafted modulus was
+ *   accepted on some runs and refused on others, found by fuzzing; a
+ *   verifier must answer the same for the same bytes): an even or short
+ *   modulus, an exponent that is 1, even, below 65537 or not below n.
  */
-/*
- * RSA public keys get deterministic checks of our own: OpenSSL's public
- * check runs Miller-Rabin on the modulus with random bases, so a crafted
- * modulus was accepted on some runs and refused on others (found by
- * fuzzing). A verifier must answer the same for the same bytes.
- */
-static int rsa_public_ok(EVP_PKEY *pkey)
+static const unsigned char ED25519_SMALL_Y[5][32] = {
+    {0}, /* y = 0: the two points of order 4 */
+    {1}, /* y = 1: the identity */
+    {0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, /* p-1: order 2 */
+    {0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f,
+     0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a}, /* order 8 */
+    {0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0,
+     0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05}, /* order 8 */
+};
+
+/* 1 when the little-endian 255-bit y (sign bit cleared) is p = 2^255 - 19 or more. */
+static int ed25519_y_noncanonical(const unsigned char y[32])
+{
+    if (y[0] < 0xed) {
+        return 0;
+    }
+    for (int i = 1; i < 31; i++) {
+        if (y[i] != 0xff) {
+            return 0;
+        }
+    }
+    return y[31] == 0x7f;
+}
+
+static int ed25519_weak(EVP_PKEY *pkey, const char *what)
+{
+    unsigned char enc[32], y[32];
+    size_t len = sizeof(enc);
+
+    if (EVP_PKEY_get_raw_public_key(pkey, enc, &len) != 1 || len != sizeof(enc)) {
+        return sign__ossl_error(SIGN_EPARSE, "%s: invalid Ed25519 public key", what);
+    }
+    memcpy(y, enc, sizeof(y));
+    y[31] &= 0x7f;
+    if (ed25519_y_noncanonical(y)) {
+        return sign__error(SIGN_EUNSUPPORTED,
+                           "%s: WEAK_KEY: the Ed25519 public key is not canonically encoded (y >= 2^255-19); a key "
+                           "has one encoding, and this one also hides a small-order point when y-p is 0 or 1",
+                           what);
+    }
+    for (size_t i = 0; i < sizeof(ED25519_SMALL_Y) / sizeof(ED25519_SMALL_Y[0]); i++) {
+        if (memcmp(y, ED25519_SMALL_Y[i], sizeof(y)) == 0) {
+            return sign__error(SIGN_EUNSUPPORTED,
+                               "%s: WEAK_KEY: the Ed25519 public key is a point of small order, under which forged "
+                               "signatures verify over any message; generate a real key",
+                               what);
+        }
+    }
+    return 0;
+}
+
+/* Why an RSA public key is refused, or NULL when it is acceptable. */
+static const char *rsa_public_weakness(EVP_PKEY *pkey)
 {
     BIGNUM *n = NULL, *e = NULL;
-    int ok;
+    const char *why = NULL;
 
     if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
         EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) != 1) {
-        BN_free(n);
-        return 0;
+        why = "its modulus or exponent cannot be read";
+    } else if (!BN_is_odd(n)) {
+        why = "the modulus is even";
+    } else if (BN_num_bits(n) < RSA_MIN_BITS) {
+        why = "the modulus is shorter than 2048 bits";
+    } else if (BN_is_one(e)) {
+        why = "the public exponent is 1 (a signature is its own message)";
+    } else if (!BN_is_odd(e)) {
+        why = "the public exponent is even";
+    } else if (BN_num_bits(e) < 17) {
+        why = "the public exponent is below 65537";
+    } else if (BN_num_bits(e) > 256 || BN_cmp(e, n) >= 0) {
+        why = "the public exponent is too large";
     }
-    ok = BN_is_odd(n) && BN_num_bits(n) >= 2048 && BN_is_odd(e) && BN_num_bits(e) >= 17 && BN_num_bits(e) <= 256 &&
-         BN_cmp(e, n) < 0;
     BN_free(n);
     BN_free(e);
-    return ok;
+    return why;
 }
 
+/*
+ * The public key must be valid and not weak (above) and, for a private key,
+ * match the private half: a corrupted private component (an RSA d or CRT
+ * value, an EC scalar) would otherwise load and make signatures that never
+ * verify.
+ */
 static int key_check(EVP_PKEY *pkey, sign_key_type type, int has_private, const char *what)
 {
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-    int ok, pair = 1;
+    EVP_PKEY_CTX *ctx = NULL;
+    const char *why;
+    int ok, pair = 1, r;
 
-    if (ctx == NULL) {
+    if (type == SIGN_KEY_ED25519 && (r = ed25519_weak(pkey, what)) != 0) {
+        return r;
+    }
+    if (type == SIGN_KEY_RSA && (why = rsa_public_weakness(pkey)) != NULL) {
+        ERR_clear_error();
+        return sign__error(SIGN_EUNSUPPORTED, "%s: WEAK_KEY: RSA public key refused: %s", what, why);
+    }
+    if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL) {
         return sign__ossl_error(SIGN_ENOMEM, "%s: out of memory", what);
     }
-    ok = type == SIGN_KEY_RSA ? rsa_public_ok(pkey) : EVP_PKEY_public_check(ctx);
+    ok = type == SIGN_KEY_RSA ? 1 : EVP_PKEY_public_check(ctx);
     if (ok == 1 && has_private) {
         pair = EVP_PKEY_pairwise_check(ctx);
     }
     EVP_PKEY_CTX_free(ctx);
+    if (ok != 1 && type != SIGN_KEY_ED25519) {
+        return sign__ossl_error(SIGN_EUNSUPPORTED,
+                                "%s: WEAK_KEY: the EC public key is not a valid point of the curve (off the curve, "
+                                "the point at infinity or of the wrong order)",
+                                what);
+    }
     if (ok != 1) {
         return sign__ossl_error(SIGN_EPARSE, "%s: invalid public key", what);
     }
@@ -482,6 +574,26 @@ static EVP_PKEY *der_spki(const unsigned char *der, long len)
     return k;
 }
 
+/*
+ * 1 when der is a whole SubjectPublicKeyInfo of an EC key whose point
+ * OpenSSL would not decode (not on the curve): the structure is sound, the
+ * key is weak (WEAK_KEY), not a malformed file.
+ */
+static int spki_ec_undecodable(const unsigned char *der, long len)
+{
+    const unsigned char *p = der;
+    X509_PUBKEY *xp = d2i_X509_PUBKEY(NULL, &p, len);
+    ASN1_OBJECT *alg = NULL;
+    int ec = 0;
+
+    if (xp != NULL && p == der + len && X509_PUBKEY_get0_param(&alg, NULL, NULL, NULL, xp) == 1) {
+        ec = OBJ_obj2nid(alg) == NID_X9_62_id_ecPublicKey;
+    }
+    X509_PUBKEY_free(xp);
+    ERR_clear_error();
+    return ec;
+}
+
 /* Which DER structure is this? Returns 0 and *kind, or SIGN_EPARSE. */
 static int der_kind(enum blob_kind *kind, const unsigned char *der, long len, const char *what)
 {
@@ -498,6 +610,8 @@ static int der_kind(enum blob_kind *kind, const unsigned char *der, long len, co
     } else if ((k = der_spki(der, len)) != NULL) {
         EVP_PKEY_free(k);
         *kind = BLOB_SPKI;
+    } else if (spki_ec_undecodable(der, len)) {
+        *kind = BLOB_SPKI; /* refused as WEAK_KEY by parse_public */
     } else {
         return sign__ossl_error(SIGN_EPARSE, "%s: malformed DER: not a PKCS#8 or SubjectPublicKeyInfo key", what);
     }
@@ -685,6 +799,9 @@ static int parse_public(sign_key **out, const void *data, size_t len, const char
         r = ERR_GET_REASON(e) == EVP_R_UNSUPPORTED_ALGORITHM
                 ? sign__ossl_error(SIGN_EUNSUPPORTED, "%s: unsupported public key", what)
                 : sign__ossl_error(SIGN_EPARSE, "%s: malformed public key", what);
+        if (r == SIGN_EPARSE && spki_ec_undecodable(der, derlen)) {
+            r = sign__error(SIGN_EUNSUPPORTED, "%s: WEAK_KEY: the EC public key is not a point of its curve", what);
+        }
         goto out;
     }
     r = key_adopt(out, pkey, 0, what);

@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 
 #include "sign/key.h"
+#include "sign/timestamp.h"
 #include "sign/x509.h"
 #include "util.h"
 
@@ -50,5 +51,30 @@ int sign__x509_self_signed(X509 *x);
  * error queue is cleared). Used by the chain, CRL and timestamp checks.
  */
 int sign__asn1_time_epoch(int64_t *out, const ASN1_TIME *t);
+
+/*
+ * Strict DER for signed structures (certificates, CRLs, timestamps): one
+ * TLV spanning exactly len bytes, definite minimal lengths, no constructed
+ * string types, BOOLEAN 00/FF, minimal INTEGERs, nesting at most 64 deep.
+ * BER that OpenSSL would read (indefinite lengths, long-form lengths of
+ * small values) is refused: the bytes checked must be the bytes signed, in
+ * their one encoding. Returns 1, or 0 with *why saying what is wrong.
+ */
+int sign__der_strict(const unsigned char *p, size_t len, const char **why);
+
+/* A copy of c sharing its certificates (up-referenced). */
+int sign__x509_certs_dup(sign_x509_certs **out, const sign_x509_certs *c);
+/* The same for CRLs. */
+int sign__x509_crls_dup(sign_x509_crls **out, const sign_x509_crls *c);
+/* Append x (up-referenced) to c. */
+int sign__x509_certs_push_ref(sign_x509_certs *c, X509 *x);
+
+/*
+ * sign_timestamp_verify with "now" given (CRL freshness of the TSA's chain) and the token's accuracy in
+ * seconds (rounded up; 0 when absent) returned: verify judges genTime +- accuracy (libsign/pki/timestamp.c).
+ */
+int sign__timestamp_verify_at(sign_timestamp_info *out, int64_t *accuracy, sign_timestamp_failure *why,
+                              const unsigned char *der, size_t len, const unsigned char *data, size_t datalen,
+                              const sign_tsa_roots *roots, int64_t now);
 
 #endif

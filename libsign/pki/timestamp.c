@@ -30,15 +30,20 @@
 #define TSA_DEFAULT_MAX_RESPONSE (256u * 1024)
 /* Largest TimeStampResp accepted by the verifier and the parser. */
 #define TS_MAX_DER (1024u * 1024)
-/* Most certificates accepted in one authority's roots. */
-#define TSA_MAX_ROOTS 256
+
+/* One trusted authority: its roots and revocation lists in the x509 engine's types, and its limits. */
+typedef struct tsa_auth {
+    char *name;
+    sign_x509_certs *roots;
+    sign_x509_crls *crls; /* or NULL */
+    char **policies;      /* dotted OIDs, or NULL: any */
+    size_t npolicies;
+    int64_t max_accuracy; /* seconds */
+} tsa_auth;
 
 struct sign_tsa_roots {
-    X509 **certs;
-    size_t *owner; /* index into names */
-    size_t ncerts;
-    char **names;
-    size_t nnames;
+    tsa_auth *auth;
+    size_t n;
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -130,9 +135,53 @@ static int ossl_oom(void)
     return e != 0 && ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE;
 }
 
-static int parse_resp(TS_RESP **out, const unsigned char *der, size_t len)
+/*
+ * The token must be DER, as RFC 3161 requires: the bytes verified are then
+ * the only encoding of what they say. OpenSSL reads BER (indefinite
+ * lengths, long-form lengths) and re-encodes what it verifies, so a token
+ * re-encoded by anyone would otherwise pass. Three checks: the whole
+ * response is strict DER (x509.c's TLV walk), it re-encodes to the same
+ * bytes, and so does the TSTInfo inside its OCTET STRING (which the walk
+ * does not enter). Returns 1, or 0 with *why.
+ */
+static int resp_is_der(TS_RESP *resp, const unsigned char *der, size_t len, const char **why)
+{
+    unsigned char *re = NULL;
+    int n, ok;
+    PKCS7 *token = TS_RESP_get_token(resp);
+    TS_TST_INFO *tst = TS_RESP_get_tst_info(resp);
+
+    if (!sign__der_strict(der, len, why)) {
+        return 0;
+    }
+    n = i2d_TS_RESP(resp, &re);
+    ok = n > 0 && (size_t)n == len && memcmp(re, der, len) == 0;
+    OPENSSL_free(re);
+    re = NULL;
+    if (!ok) {
+        *why = "it does not re-encode to the same bytes";
+        return 0;
+    }
+    if (token != NULL && tst != NULL && PKCS7_type_is_signed(token) && token->d.sign->contents != NULL &&
+        token->d.sign->contents->d.other != NULL && token->d.sign->contents->d.other->type == V_ASN1_OCTET_STRING) {
+        const ASN1_OCTET_STRING *os = token->d.sign->contents->d.other->value.octet_string;
+
+        n = i2d_TS_TST_INFO(tst, &re);
+        ok = n > 0 && n == ASN1_STRING_length(os) && memcmp(re, ASN1_STRING_get0_data(os), (size_t)n) == 0 &&
+             sign__der_strict(ASN1_STRING_get0_data(os), (size_t)n, why);
+        OPENSSL_free(re);
+        if (!ok) {
+            *why = "its TSTInfo is not DER";
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int parse_resp(TS_RESP **out, const unsigned char *der, size_t len, int *not_der)
 {
     const unsigned char *p = der;
+    const char *why = "";
     TS_RESP *resp;
 
     *out = NULL;
@@ -146,6 +195,14 @@ static int parse_resp(TS_RESP **out, const unsigned char *der, size_t len)
     if (p != der + len) {
         TS_RESP_free(resp);
         return sign__error(SIGN_EPARSE, "trailing data after the TimeStampResp");
+    }
+    if (!resp_is_der(resp, der, len, &why)) {
+        TS_RESP_free(resp);
+        ERR_clear_error();
+        if (not_der != NULL) {
+            *not_der = 1;
+        }
+        return sign__error(SIGN_EPARSE, "the TimeStampResp is not DER: %s", why);
     }
     *out = resp;
     return 0;
@@ -174,7 +231,7 @@ int sign_timestamp_parse(sign_timestamp_info *out, const unsigned char *der, siz
         return sign__error(SIGN_EINVAL, "sign_timestamp_parse: no output");
     }
     memset(out, 0, sizeof(*out));
-    if ((r = parse_resp(&resp, der, len)) != 0) {
+    if ((r = parse_resp(&resp, der, len, NULL)) != 0) {
         return r;
     }
     st = resp_status(resp);
@@ -219,117 +276,104 @@ int sign_tsa_roots_new(sign_tsa_roots **out)
     return 0;
 }
 
+static void auth_clear(tsa_auth *a)
+{
+    free(a->name);
+    sign_x509_certs_free(a->roots);
+    sign_x509_crls_free(a->crls);
+    for (size_t i = 0; i < a->npolicies; i++) {
+        free(a->policies[i]);
+    }
+    free(a->policies);
+    memset(a, 0, sizeof(*a));
+}
+
 void sign_tsa_roots_free(sign_tsa_roots *roots)
 {
     if (roots == NULL) {
         return;
     }
-    for (size_t i = 0; i < roots->ncerts; i++) {
-        X509_free(roots->certs[i]);
+    for (size_t i = 0; i < roots->n; i++) {
+        auth_clear(&roots->auth[i]);
     }
-    for (size_t i = 0; i < roots->nnames; i++) {
-        free(roots->names[i]);
-    }
-    free(roots->certs);
-    free(roots->owner);
-    free(roots->names);
+    free(roots->auth);
     free(roots);
 }
 
 size_t sign_tsa_roots_count(const sign_tsa_roots *roots)
 {
-    return roots != NULL ? roots->nnames : 0;
+    return roots != NULL ? roots->n : 0;
+}
+
+int sign_tsa_roots_add_authority(sign_tsa_roots *roots, const char *name, const sign_tsa_authority *a)
+{
+    tsa_auth one, *grown;
+    int r = SIGN_ENOMEM;
+
+    if (roots == NULL || name == NULL || a == NULL || a->version < 1 || a->version > SIGN_TSA_AUTHORITY_VERSION ||
+        a->roots == NULL || sign_x509_certs_count(a->roots) == 0 || (a->npolicies > 0 && a->policies == NULL) ||
+        a->max_accuracy < 0) {
+        return sign__error(SIGN_EINVAL, "sign_tsa_roots_add_authority: missing or invalid argument");
+    }
+    memset(&one, 0, sizeof(one));
+    one.max_accuracy = a->max_accuracy > 0 ? a->max_accuracy : SIGN_TSA_MAX_ACCURACY;
+    if ((one.name = sign__strdup(name)) == NULL || (r = sign__x509_certs_dup(&one.roots, a->roots)) != 0 ||
+        (a->crls != NULL && (r = sign__x509_crls_dup(&one.crls, a->crls)) != 0)) {
+        r = r != 0 ? r : SIGN_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < a->npolicies; i++) {
+        ASN1_OBJECT *o = a->policies[i] != NULL ? OBJ_txt2obj(a->policies[i], 1) : NULL;
+
+        ASN1_OBJECT_free(o);
+        ERR_clear_error();
+        if (o == NULL) {
+            r = sign__error(SIGN_EINVAL, "%s: policy \"%s\" is not a dotted OID", name,
+                            a->policies[i] != NULL ? a->policies[i] : "");
+            goto out;
+        }
+    }
+    if (a->npolicies > 0) {
+        if ((one.policies = calloc(a->npolicies, sizeof(char *))) == NULL) {
+            r = sign__error(SIGN_ENOMEM, "out of memory");
+            goto out;
+        }
+        for (; one.npolicies < a->npolicies; one.npolicies++) {
+            if ((one.policies[one.npolicies] = sign__strdup(a->policies[one.npolicies])) == NULL) {
+                r = SIGN_ENOMEM;
+                goto out;
+            }
+        }
+    }
+    if ((grown = realloc(roots->auth, (roots->n + 1) * sizeof(*grown))) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    roots->auth = grown;
+    roots->auth[roots->n++] = one;
+    memset(&one, 0, sizeof(one)); /* transferred */
+    r = 0;
+out:
+    auth_clear(&one);
+    return r;
 }
 
 int sign_tsa_roots_add_pem(sign_tsa_roots *roots, const char *name, const void *pem, size_t len)
 {
-    BIO *bio = NULL;
-    X509 *found[TSA_MAX_ROOTS];
-    size_t n = 0, bytes;
-    X509 **certs;
-    size_t *owner;
-    char **names, *dup = NULL;
-    int r = SIGN_ENOMEM;
+    sign_tsa_authority a = SIGN_TSA_AUTHORITY_INIT;
+    sign_x509_certs *certs = NULL;
+    int r;
 
     if (roots == NULL || name == NULL || pem == NULL) {
         return sign__error(SIGN_EINVAL, "sign_tsa_roots_add_pem: missing argument");
     }
-    if (len > INT32_MAX || (bio = BIO_new_mem_buf(pem, (int)len)) == NULL) {
-        return sign__ossl_error(SIGN_ENOMEM, "%s: cannot read the certificates", name);
+    /* The x509 engine reads them: the same DER rules, key checks and limits as any policy root. */
+    if ((r = sign_x509_certs_parse(&certs, pem, len, name)) != 0) {
+        return r;
     }
-    for (;;) {
-        X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-
-        if (x == NULL) {
-            unsigned long e = ERR_peek_last_error();
-
-            /* The end of the input ends the list; anything else (a malformed block, no memory) is an error. */
-            if (e != 0 && !(ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
-                r = sign__ossl_error(SIGN_EPARSE, "%s: malformed PEM certificate (number %zu)", name, n + 1);
-                goto out;
-            }
-            break;
-        }
-        if (X509_get0_pubkey(x) == NULL) {
-            /* OpenSSL keeps a certificate whose key it failed to decode: it could never verify a TSA. */
-            X509_free(x);
-            ERR_clear_error();
-            r = sign__error(SIGN_EPARSE,
-                            "%s: certificate %zu: its public key cannot be decoded (an unsupported algorithm, or out "
-                            "of memory)",
-                            name, n + 1);
-            goto out;
-        }
-        if (n == TSA_MAX_ROOTS) {
-            X509_free(x);
-            r = sign__error(SIGN_ELIMIT, "%s: more than %d certificates", name, TSA_MAX_ROOTS);
-            goto out;
-        }
-        found[n++] = x;
-    }
-    ERR_clear_error();
-    if (n == 0) {
-        r = sign__error(SIGN_EPARSE, "%s: no PEM certificate", name);
-        goto out;
-    }
-    if ((dup = sign__strdup(name)) == NULL) {
-        goto out;
-    }
-    if (!sign__add(&bytes, roots->ncerts, n) || !sign__mul(&bytes, bytes, sizeof(X509 *))) {
-        r = sign__error(SIGN_ELIMIT, "too many certificates");
-        goto out;
-    }
-    if ((certs = realloc(roots->certs, bytes)) == NULL) {
-        r = sign__error(SIGN_ENOMEM, "out of memory");
-        goto out;
-    }
-    roots->certs = certs;
-    if ((owner = realloc(roots->owner, (roots->ncerts + n) * sizeof(size_t))) == NULL) {
-        r = sign__error(SIGN_ENOMEM, "out of memory");
-        goto out;
-    }
-    roots->owner = owner;
-    if ((names = realloc(roots->names, (roots->nnames + 1) * sizeof(char *))) == NULL) {
-        r = sign__error(SIGN_ENOMEM, "out of memory");
-        goto out;
-    }
-    roots->names = names;
-    roots->names[roots->nnames] = dup;
-    dup = NULL; /* transferred */
-    for (size_t i = 0; i < n; i++) {
-        roots->certs[roots->ncerts] = found[i];
-        roots->owner[roots->ncerts] = roots->nnames;
-        roots->ncerts++;
-    }
-    roots->nnames++;
-    n = 0; /* transferred */
-    r = 0;
-out:
-    for (size_t i = 0; i < n; i++) {
-        X509_free(found[i]);
-    }
-    free(dup);
-    BIO_free(bio);
+    a.roots = certs;
+    r = sign_tsa_roots_add_authority(roots, name, &a);
+    sign_x509_certs_free(certs);
     return r;
 }
 
@@ -344,6 +388,10 @@ const char *sign_timestamp_failure_name(sign_timestamp_failure f)
     case SIGN_TS_EKU_MISSING: return "EKU_MISSING";
     case SIGN_TS_IMPRINT_MISMATCH: return "IMPRINT_MISMATCH";
     case SIGN_TS_OUTSIDE_TSA_VALIDITY: return "OUTSIDE_TSA_VALIDITY";
+    case SIGN_TS_MALFORMED: return "MALFORMED";
+    case SIGN_TS_ACCURACY_TOO_LARGE: return "ACCURACY_TOO_LARGE";
+    case SIGN_TS_POLICY_NOT_ALLOWED: return "POLICY_NOT_ALLOWED";
+    case SIGN_TS_REVOKED: return "REVOKED";
     default: return "UNKNOWN";
     }
 }
@@ -388,169 +436,291 @@ static int fail(sign_timestamp_failure *why, sign_timestamp_failure f, int code,
     return sign__error(code, "%s", msg);
 }
 
-int sign_timestamp_verify(sign_timestamp_info *out, sign_timestamp_failure *why, const unsigned char *der, size_t len,
-                          const unsigned char *data, size_t datalen, const sign_tsa_roots *roots)
+/* The token's accuracy in whole seconds, rounded up (absent: 0, the token is taken at genTime). */
+static int64_t token_accuracy(TS_TST_INFO *tst)
 {
+    const TS_ACCURACY *a = TS_TST_INFO_get_accuracy(tst);
+    const ASN1_INTEGER *sec, *ms, *us;
+    int64_t v = 0;
+    long sub = 0;
+
+    if (a == NULL) {
+        return 0;
+    }
+    sec = TS_ACCURACY_get_seconds(a);
+    ms = TS_ACCURACY_get_millis(a);
+    us = TS_ACCURACY_get_micros(a);
+    if (sec != NULL && ASN1_INTEGER_get_int64(&v, sec) != 1) {
+        v = INT64_MAX / 4; /* unreadable or absurd: larger than any limit */
+    }
+    if (v < 0) {
+        v = INT64_MAX / 4;
+    }
+    sub = (ms != NULL ? ASN1_INTEGER_get(ms) : 0) | (us != NULL ? ASN1_INTEGER_get(us) : 0);
+    ERR_clear_error();
+    return v + (sub != 0 ? 1 : 0);
+}
+
+/* What a verification carries from one step to the next. */
+typedef struct ts_ctx {
     sign_timestamp_info info;
-    TS_RESP *resp = NULL;
+    sign_timestamp_failure *why;
+    TS_RESP *resp;
     TS_TST_INFO *tst;
     PKCS7 *token;
-    STACK_OF(X509) *signers = NULL, *certs, *chain;
-    X509_STORE *store = NULL;
-    X509_STORE_CTX *sctx = NULL;
-    X509 *signer, *ess_signer = NULL, *top;
+    STACK_OF(X509) * signers;
+    X509 *signer;
+    int64_t accuracy;
+    const tsa_auth *auth; /* the authority the chain was built to */
+} ts_ctx;
+
+/* 1. The token itself: DER, granted, version 1, one signer with its certificate, a strong digest, the signature. */
+static int token_checks(ts_ctx *t, const unsigned char *der, size_t len)
+{
     X509_ALGOR *dig = NULL, *salg = NULL;
+    const ASN1_OBJECT *aobj = NULL;
+    int r, nid, not_der = 0;
+    int64_t gen = 0;
+
+    if ((r = parse_resp(&t->resp, der, len, &not_der)) != 0) {
+        return r == SIGN_ENOMEM ? r
+                                : fail(t->why, not_der ? SIGN_TS_MALFORMED : SIGN_TS_INVALID, SIGN_EBADSIG,
+                                       "the timestamp is malformed: %s", sign_error_last());
+    }
+    t->tst = TS_RESP_get_tst_info(t->resp);
+    t->token = TS_RESP_get_token(t->resp);
+    if ((resp_status(t->resp) != 0 && resp_status(t->resp) != 1) || t->tst == NULL || t->token == NULL) {
+        return fail(t->why, SIGN_TS_INVALID, SIGN_EBADSIG,
+                    "the timestamp is not a granted TimeStampResp with a token");
+    }
+    if ((r = tst_info_fill(&t->info, t->tst)) != 0) {
+        return r;
+    }
+    if (TS_TST_INFO_get_version(t->tst) != 1 || !PKCS7_type_is_signed(t->token)) {
+        return fail(t->why, SIGN_TS_INVALID, SIGN_EBADSIG, "the timestamp token is not a version 1 signed TSTInfo");
+    }
+    if (sign__asn1_time_epoch(&gen, TS_TST_INFO_get_time(t->tst)) != 0) {
+        return fail(t->why, SIGN_TS_INVALID, SIGN_EBADSIG, "the timestamp's genTime cannot be read");
+    }
+    if (PKCS7_get_signer_info(t->token) == NULL || sk_PKCS7_SIGNER_INFO_num(PKCS7_get_signer_info(t->token)) != 1) {
+        return fail(t->why, SIGN_TS_INVALID, SIGN_EBADSIG, "the timestamp token must carry exactly one signature");
+    }
+    PKCS7_SIGNER_INFO_get0_algs(sk_PKCS7_SIGNER_INFO_value(PKCS7_get_signer_info(t->token), 0), NULL, &dig, &salg);
+    if (dig != NULL) {
+        X509_ALGOR_get0(&aobj, NULL, NULL, dig);
+    }
+    nid = aobj != NULL ? OBJ_obj2nid(aobj) : NID_undef;
+    if (nid != NID_sha256 && nid != NID_sha384 && nid != NID_sha512) {
+        return fail(
+            t->why, SIGN_TS_INVALID, SIGN_EBADSIG,
+            "the timestamp token is signed with a weak or unknown digest (%s); only SHA-256/384/512 are accepted",
+            nid != NID_undef ? OBJ_nid2sn(nid) : "unknown");
+    }
+    t->signers = PKCS7_get0_signers(t->token, NULL, 0);
+    if (t->signers == NULL && ossl_oom()) {
+        return sign__ossl_error(SIGN_ENOMEM, "out of memory");
+    }
+    if (t->signers == NULL || sk_X509_num(t->signers) != 1) {
+        return fail(t->why, SIGN_TS_INVALID, SIGN_EBADSIG,
+                    "the timestamp token does not carry its signer's certificate (request it with certReq)");
+    }
+    t->signer = sk_X509_value(t->signers, 0);
+    if ((r = subject_text(t->info.tsa, sizeof(t->info.tsa), t->signer)) != 0) {
+        return r;
+    }
+    /* The signature over the signed attributes and the TSTInfo, without any chain yet. */
+    if (PKCS7_verify(t->token, NULL, NULL, NULL, NULL, PKCS7_NOVERIFY | PKCS7_NOCHAIN) != 1) {
+        return fail(t->why, SIGN_TS_INVALID, SIGN_EBADSIG,
+                    "the timestamp token's signature does not verify: it was altered (TSA %s)", t->info.tsa);
+    }
+    if (!eku_ok(t->signer)) {
+        return fail(t->why, SIGN_TS_EKU_MISSING, SIGN_EUNTRUSTED,
+                    "the timestamp's TSA certificate (%s) lacks a critical extended key usage of timeStamping only",
+                    t->info.tsa);
+    }
+    return 0;
+}
+
+/* 2. genTime +- accuracy inside the TSA certificate's validity: the whole interval, not only genTime. */
+static int validity_checks(ts_ctx *t)
+{
+    int64_t nb, na, lo = t->info.gen_time - t->accuracy, hi = t->info.gen_time + t->accuracy;
+    int ok1, ok2;
+
+    ok1 = sign__asn1_time_epoch(&nb, X509_get0_notBefore(t->signer)) == 0;
+    ok2 = sign__asn1_time_epoch(&na, X509_get0_notAfter(t->signer)) == 0;
+    if (!ok1 || !ok2 || lo < nb || hi > na) {
+        char g[32] = "?", b[32] = "?", a[32] = "?";
+
+        sign_format_time(g, sizeof(g), t->info.gen_time);
+        sign_format_time(b, sizeof(b), nb);
+        sign_format_time(a, sizeof(a), na);
+        return fail(t->why, SIGN_TS_OUTSIDE_TSA_VALIDITY, SIGN_EEXPIRED,
+                    "the timestamp's genTime %s (accuracy +-%lld s) lies outside its TSA certificate's validity (%s "
+                    "to %s; %s)",
+                    g, (long long)t->accuracy, b, a, t->info.tsa);
+    }
+    return 0;
+}
+
+static int chain_not_built(const char *reason)
+{
+    return strcmp(reason, "ROOT_UNKNOWN") == 0 || strcmp(reason, "CHAIN_INCOMPLETE") == 0 ||
+           strcmp(reason, "CHAIN_INVALID") == 0;
+}
+
+/* The failure a sign_x509_verify reason is for a TSA. */
+static sign_timestamp_failure chain_failure(const char *reason)
+{
+    if (strcmp(reason, "CERT_EXPIRED") == 0 || strcmp(reason, "CERT_NOT_YET_VALID") == 0) {
+        return SIGN_TS_OUTSIDE_TSA_VALIDITY;
+    }
+    if (strcmp(reason, "CERT_REVOKED") == 0 || strncmp(reason, "CRL_", 4) == 0) {
+        return SIGN_TS_REVOKED;
+    }
+    return SIGN_TS_UNTRUSTED;
+}
+
+/* One authority's verdict on the chain, over the whole interval genTime +- accuracy. */
+static int chain_under(sign_x509_result *res, const sign_x509_certs *chain, const tsa_auth *a, int64_t gen,
+                       int64_t acc, int64_t now)
+{
+    sign_x509_trust tr = SIGN_X509_TRUST_INIT;
+    sign_x509_verify_options o = SIGN_X509_VERIFY_OPTIONS_INIT;
+    int64_t hi = gen + acc, lo = gen - acc;
+    int r;
+
+    tr.roots = a->roots;
+    tr.crls = a->crls;
+    tr.eku = "timeStamping";
+    o.at = now;
+    /* The latest possible time first: validity ends and revocations count from there. */
+    o.signing_time = &hi;
+    r = sign_x509_verify(res, chain, &tr, &o);
+    if (r == 0 && acc > 0) {
+        o.signing_time = &lo;
+        r = sign_x509_verify(res, chain, &tr, &o);
+    }
+    return r;
+}
+
+/*
+ * 3. The chain, by the x509 engine (libsign/pki/x509.c): the TSA certificate first, the token's other
+ * certificates as untrusted helpers, each authority's roots and CRLs in turn, the timeStamping EKU. The first
+ * authority the chain builds to decides.
+ */
+static int chain_checks(ts_ctx *t, const sign_tsa_roots *roots, int64_t now)
+{
+    STACK_OF(X509) *certs = t->token->d.sign->cert;
+    sign_x509_certs *chain = NULL;
+    sign_x509_result res, first;
+    int r, have_first = 0;
+
+    if ((r = sign_x509_certs_new(&chain)) != 0 || (r = sign__x509_certs_push_ref(chain, t->signer)) != 0) {
+        goto out;
+    }
+    for (int i = 0; i < sk_X509_num(certs); i++) {
+        if (X509_cmp(sk_X509_value(certs, i), t->signer) != 0 &&
+            (r = sign__x509_certs_push_ref(chain, sk_X509_value(certs, i))) != 0) {
+            goto out;
+        }
+    }
+    memset(&first, 0, sizeof(first));
+    for (size_t i = 0; i < roots->n; i++) {
+        r = chain_under(&res, chain, &roots->auth[i], t->info.gen_time, t->accuracy, now);
+        if (r != 0 && strcmp(res.reason, "ERROR") == 0) {
+            goto out;
+        }
+        if (!have_first) {
+            first = res;
+            have_first = 1;
+        }
+        if (r == 0 || !chain_not_built(res.reason)) {
+            t->auth = &roots->auth[i];
+            break;
+        }
+    }
+    if (t->auth == NULL) {
+        r = fail(t->why, SIGN_TS_UNTRUSTED, SIGN_EUNTRUSTED,
+                 "the timestamp's TSA (%s) is not trusted: %s; add its root to the policy's timestamp_authorities",
+                 t->info.tsa, first.message);
+    } else if (res.code != 0) {
+        r = fail(t->why, chain_failure(res.reason), res.code, "the timestamp's TSA (%s), under authority \"%s\": %s",
+                 t->info.tsa, t->auth->name, res.message);
+    } else {
+        copy_text(t->info.authority, sizeof(t->info.authority), t->auth->name);
+        r = 0;
+    }
+out:
+    sign_x509_certs_free(chain);
+    return r;
+}
+
+/* 4. What the chosen authority pins: its policy OIDs and the largest accuracy. */
+static int authority_limits(ts_ctx *t)
+{
+    const tsa_auth *a = t->auth;
+    size_t i;
+
+    if (t->accuracy > a->max_accuracy) {
+        return fail(t->why, SIGN_TS_ACCURACY_TOO_LARGE, SIGN_EPOLICY,
+                    "the timestamp's accuracy is +-%lld s, more than the %lld s that authority \"%s\" accepts "
+                    "(timestamp_authorities[].max_accuracy): it does not say when the signature was made",
+                    (long long)t->accuracy, (long long)a->max_accuracy, a->name);
+    }
+    for (i = 0; i < a->npolicies; i++) {
+        if (strcmp(a->policies[i], t->info.policy) == 0) {
+            break;
+        }
+    }
+    if (a->npolicies > 0 && i == a->npolicies) {
+        return fail(t->why, SIGN_TS_POLICY_NOT_ALLOWED, SIGN_EUNTRUSTED,
+                    "the timestamp was issued under TSA policy %s, which authority \"%s\" does not accept "
+                    "(timestamp_authorities[].policies)",
+                    t->info.policy[0] != '\0' ? t->info.policy : "(none)", a->name);
+    }
+    return 0;
+}
+
+/* 5. OpenSSL's ESS check (the signing-certificate(-v2) attribute binds the TSA certificate), and the imprint. */
+static int binding_checks(ts_ctx *t, const unsigned char *data, size_t datalen)
+{
+    X509_STORE *store = NULL;
+    X509 *ess_signer = NULL;
     TS_MSG_IMPRINT *mi;
     const ASN1_OBJECT *aobj = NULL;
     const ASN1_OCTET_STRING *imprint;
     const EVP_MD *md;
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
-    int64_t nb, na;
-    int ok1, ok2, r, nid;
+    int r = 0;
 
-    if (why != NULL) {
-        *why = SIGN_TS_INVALID;
+    if ((store = X509_STORE_new()) == NULL) {
+        return sign__ossl_error(SIGN_ENOMEM, "out of memory");
     }
-    if (out != NULL) {
-        memset(out, 0, sizeof(*out));
-    }
-    memset(&info, 0, sizeof(info));
-    if (der == NULL || data == NULL || roots == NULL) {
-        return sign__error(SIGN_EINVAL, "sign_timestamp_verify: missing argument");
-    }
-    if (roots->ncerts == 0) {
-        return fail(why, SIGN_TS_UNTRUSTED, SIGN_EUNTRUSTED, "no trusted time-stamp authority is configured");
-    }
-    if ((r = parse_resp(&resp, der, len)) != 0) {
-        if (r != SIGN_ENOMEM) {
-            r = fail(why, SIGN_TS_INVALID, SIGN_EBADSIG, "the timestamp is malformed: %s", sign_error_last());
-        }
-        goto out;
-    }
-    tst = TS_RESP_get_tst_info(resp);
-    token = TS_RESP_get_token(resp);
-    if ((resp_status(resp) != 0 && resp_status(resp) != 1) || tst == NULL || token == NULL) {
-        r = fail(why, SIGN_TS_INVALID, SIGN_EBADSIG, "the timestamp is not a granted TimeStampResp with a token");
-        goto out;
-    }
-    if ((r = tst_info_fill(&info, tst)) != 0) {
-        goto out;
-    }
-    if (TS_TST_INFO_get_version(tst) != 1 || !PKCS7_type_is_signed(token)) {
-        r = fail(why, SIGN_TS_INVALID, SIGN_EBADSIG, "the timestamp token is not a version 1 signed TSTInfo");
-        goto out;
-    }
-    if (sign__asn1_time_epoch(&info.gen_time, TS_TST_INFO_get_time(tst)) != 0) {
-        r = fail(why, SIGN_TS_INVALID, SIGN_EBADSIG, "the timestamp's genTime cannot be read");
-        goto out;
-    }
-    if (PKCS7_get_signer_info(token) == NULL || sk_PKCS7_SIGNER_INFO_num(PKCS7_get_signer_info(token)) != 1) {
-        r = fail(why, SIGN_TS_INVALID, SIGN_EBADSIG, "the timestamp token must carry exactly one signature");
-        goto out;
-    }
-    PKCS7_SIGNER_INFO_get0_algs(sk_PKCS7_SIGNER_INFO_value(PKCS7_get_signer_info(token), 0), NULL, &dig, &salg);
-    if (dig != NULL) {
-        X509_ALGOR_get0(&aobj, NULL, NULL, dig);
-    }
-    nid = aobj != NULL ? OBJ_obj2nid(aobj) : NID_undef;
-    if (nid != NID_sha256 && nid != NID_sha384 && nid != NID_sha512) {
-        r = fail(
-            why, SIGN_TS_INVALID, SIGN_EBADSIG,
-            "the timestamp token is signed with a weak or unknown digest (%s); only SHA-256/384/512 are accepted",
-            nid != NID_undef ? OBJ_nid2sn(nid) : "unknown");
-        goto out;
-    }
-    signers = PKCS7_get0_signers(token, NULL, 0);
-    if (signers == NULL && ossl_oom()) {
-        r = sign__ossl_error(SIGN_ENOMEM, "out of memory");
-        goto out;
-    }
-    if (signers == NULL || sk_X509_num(signers) != 1) {
-        r = fail(why, SIGN_TS_INVALID, SIGN_EBADSIG,
-                 "the timestamp token does not carry its signer's certificate (request it with certReq)");
-        goto out;
-    }
-    signer = sk_X509_value(signers, 0);
-    if ((r = subject_text(info.tsa, sizeof(info.tsa), signer)) != 0) {
-        goto out;
-    }
-    /* The signature over the signed attributes and the TSTInfo, without any chain yet. */
-    if (PKCS7_verify(token, NULL, NULL, NULL, NULL, PKCS7_NOVERIFY | PKCS7_NOCHAIN) != 1) {
-        r = fail(why, SIGN_TS_INVALID, SIGN_EBADSIG,
-                 "the timestamp token's signature does not verify: it was altered (TSA %s)", info.tsa);
-        goto out;
-    }
-    if (!eku_ok(signer)) {
-        r = fail(why, SIGN_TS_EKU_MISSING, SIGN_EUNTRUSTED,
-                 "the timestamp's TSA certificate (%s) lacks a critical extended key usage of timeStamping only",
-                 info.tsa);
-        goto out;
-    }
-    ok1 = sign__asn1_time_epoch(&nb, X509_get0_notBefore(signer)) == 0;
-    ok2 = sign__asn1_time_epoch(&na, X509_get0_notAfter(signer)) == 0;
-    if (!ok1 || !ok2 || info.gen_time < nb || info.gen_time > na) {
-        char g[32] = "?", b[32] = "?", a[32] = "?";
-
-        sign_format_time(g, sizeof(g), info.gen_time);
-        sign_format_time(b, sizeof(b), nb);
-        sign_format_time(a, sizeof(a), na);
-        r = fail(why, SIGN_TS_OUTSIDE_TSA_VALIDITY, SIGN_EEXPIRED,
-                 "the timestamp's genTime %s lies outside its TSA certificate's validity (%s to %s; %s)", g, b, a,
-                 info.tsa);
-        goto out;
-    }
-    /* The chain to a trusted root, judged at genTime, intermediates from the token. */
-    if ((store = X509_STORE_new()) == NULL || (sctx = X509_STORE_CTX_new()) == NULL) {
-        r = sign__ossl_error(SIGN_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < roots->ncerts; i++) {
-        if (!X509_STORE_add_cert(store, roots->certs[i])) {
+    for (int i = 0; i < sk_X509_num(t->auth->roots->sk); i++) {
+        if (!X509_STORE_add_cert(store, sk_X509_value(t->auth->roots->sk, i))) {
             r = sign__ossl_error(SIGN_ENOMEM, "cannot use the trusted TSA roots");
             goto out;
         }
     }
-    X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(store), (time_t)info.gen_time);
-    certs = token->d.sign->cert;
-    if (!X509_STORE_CTX_init(sctx, store, signer, certs) ||
-        !X509_STORE_CTX_set_purpose(sctx, X509_PURPOSE_TIMESTAMP_SIGN)) {
-        r = sign__ossl_error(SIGN_ENOMEM, "cannot check the TSA chain");
-        goto out;
-    }
-    if (X509_verify_cert(sctx) != 1) {
-        r = fail(why, SIGN_TS_UNTRUSTED, SIGN_EUNTRUSTED,
-                 "the timestamp's TSA (%s) is not trusted: %s; add its root to the policy's timestamp_authorities",
-                 info.tsa, X509_verify_cert_error_string(X509_STORE_CTX_get_error(sctx)));
-        goto out;
-    }
-    chain = X509_STORE_CTX_get0_chain(sctx);
-    top = chain != NULL && sk_X509_num(chain) > 0 ? sk_X509_value(chain, sk_X509_num(chain) - 1) : NULL;
-    for (size_t i = 0; top != NULL && i < roots->ncerts; i++) {
-        if (X509_cmp(top, roots->certs[i]) == 0) {
-            copy_text(info.authority, sizeof(info.authority), roots->names[roots->owner[i]]);
-            break;
-        }
-    }
-    /* OpenSSL's own check: signature, chain and the ESS signing-certificate(-v2) binding. */
-    if (TS_RESP_verify_signature(token, certs, store, &ess_signer) != 1 || ess_signer == NULL ||
-        X509_cmp(ess_signer, signer) != 0) {
-        r = fail(why, SIGN_TS_INVALID, SIGN_EBADSIG,
+    X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(store), (time_t)t->info.gen_time);
+    if (TS_RESP_verify_signature(t->token, t->token->d.sign->cert, store, &ess_signer) != 1 || ess_signer == NULL ||
+        X509_cmp(ess_signer, t->signer) != 0) {
+        r = fail(t->why, SIGN_TS_INVALID, SIGN_EBADSIG,
                  "the timestamp token's ESS signing-certificate attribute does not bind its TSA certificate (%s)",
-                 info.tsa);
+                 t->info.tsa);
         goto out;
     }
-    /* The imprint: the digest of exactly the signature bytes. */
-    mi = TS_TST_INFO_get_msg_imprint(tst);
-    aobj = NULL;
+    mi = TS_TST_INFO_get_msg_imprint(t->tst);
     if (mi != NULL && TS_MSG_IMPRINT_get_algo(mi) != NULL) {
         X509_ALGOR_get0(&aobj, NULL, NULL, TS_MSG_IMPRINT_get_algo(mi));
     }
     md = aobj != NULL ? imprint_md(OBJ_obj2nid(aobj)) : NULL;
     if (md == NULL) {
-        r = fail(why, SIGN_TS_INVALID, SIGN_EBADSIG,
+        r = fail(t->why, SIGN_TS_INVALID, SIGN_EBADSIG,
                  "the timestamp's message imprint uses %s; only SHA-256, SHA-384 and SHA-512 are accepted",
-                 info.hash[0] != '\0' ? info.hash : "an unknown algorithm");
+                 t->info.hash[0] != '\0' ? t->info.hash : "an unknown algorithm");
         goto out;
     }
     imprint = TS_MSG_IMPRINT_get_msg(mi);
@@ -560,26 +730,69 @@ int sign_timestamp_verify(sign_timestamp_info *out, sign_timestamp_failure *why,
     }
     if (imprint == NULL || (size_t)ASN1_STRING_length(imprint) != dlen ||
         CRYPTO_memcmp(ASN1_STRING_get0_data(imprint), digest, dlen) != 0) {
-        r = fail(why, SIGN_TS_IMPRINT_MISMATCH, SIGN_EBADSIG,
+        r = fail(t->why, SIGN_TS_IMPRINT_MISMATCH, SIGN_EBADSIG,
                  "the timestamp (TSA %s) stamps other bytes than this signature: it belongs to another signature",
-                 info.tsa);
+                 t->info.tsa);
+    }
+out:
+    X509_free(ess_signer);
+    X509_STORE_free(store);
+    return r;
+}
+
+int sign__timestamp_verify_at(sign_timestamp_info *out, int64_t *accuracy, sign_timestamp_failure *why,
+                              const unsigned char *der, size_t len, const unsigned char *data, size_t datalen,
+                              const sign_tsa_roots *roots, int64_t now)
+{
+    ts_ctx t;
+    int r;
+
+    memset(&t, 0, sizeof(t));
+    t.why = why;
+    if (why != NULL) {
+        *why = SIGN_TS_INVALID;
+    }
+    if (out != NULL) {
+        memset(out, 0, sizeof(*out));
+    }
+    if (accuracy != NULL) {
+        *accuracy = 0;
+    }
+    if (der == NULL || data == NULL || roots == NULL) {
+        return sign__error(SIGN_EINVAL, "sign_timestamp_verify: missing argument");
+    }
+    if (roots->n == 0) {
+        return fail(why, SIGN_TS_UNTRUSTED, SIGN_EUNTRUSTED, "no trusted time-stamp authority is configured");
+    }
+    if ((r = token_checks(&t, der, len)) != 0) {
+        goto out;
+    }
+    t.accuracy = token_accuracy(t.tst);
+    if ((r = validity_checks(&t)) != 0 || (r = chain_checks(&t, roots, now)) != 0 ||
+        (r = authority_limits(&t)) != 0 || (r = binding_checks(&t, data, datalen)) != 0) {
         goto out;
     }
     if (why != NULL) {
         *why = SIGN_TS_OK;
     }
     if (out != NULL) {
-        *out = info;
+        *out = t.info;
+    }
+    if (accuracy != NULL) {
+        *accuracy = t.accuracy;
     }
     r = 0;
 out:
     ERR_clear_error();
-    X509_free(ess_signer);
-    X509_STORE_CTX_free(sctx);
-    X509_STORE_free(store);
-    sk_X509_free(signers);
-    TS_RESP_free(resp);
+    sk_X509_free(t.signers);
+    TS_RESP_free(t.resp);
     return r;
+}
+
+int sign_timestamp_verify(sign_timestamp_info *out, sign_timestamp_failure *why, const unsigned char *der, size_t len,
+                          const unsigned char *data, size_t datalen, const sign_tsa_roots *roots)
+{
+    return sign__timestamp_verify_at(out, NULL, why, der, len, data, datalen, roots, (int64_t)time(NULL));
 }
 
 /* ---- request over HTTP -------------------------------------------------- */

@@ -416,8 +416,29 @@ static int crl_reason(X509_REVOKED *rev)
     return reason;
 }
 
-/* The revocation time of an entry: the earlier of revocationDate and invalidityDate. */
-static int64_t revoked_time(X509_REVOKED *rev)
+/*
+ * A reason that says the key itself was compromised: keyCompromise,
+ * cACompromise, aACompromise, or a value RFC 5280 does not define (an
+ * unknown reason is not read as a harmless one). Absent and unspecified
+ * keep the date rule: routine revocations (superseded, a departed
+ * employee) mostly carry no reason.
+ */
+static int reason_is_compromise(int reason)
+{
+    return reason == CRL_REASON_KEY_COMPROMISE || reason == CRL_REASON_CA_COMPROMISE ||
+           reason == CRL_REASON_AA_COMPROMISE || reason == 7 || reason > CRL_REASON_AA_COMPROMISE;
+}
+
+/*
+ * The revocation time of an entry: the earlier of revocationDate and
+ * invalidityDate. For a compromised key without an invalidityDate,
+ * INT64_MIN: whoever held the key could also have obtained a timestamp for
+ * a signature made at any time before the revocation, so a trusted signing
+ * time proves nothing about who signed, and every signature is revoked.
+ * With an invalidityDate, the issuer says since when the key was not
+ * trusted: that is the cut-off.
+ */
+static int64_t revoked_time(X509_REVOKED *rev, int reason)
 {
     ASN1_GENERALIZEDTIME *inv = X509_REVOKED_get_ext_d2i(rev, NID_invalidity_date, NULL, NULL);
     int64_t t = 0, ti = 0;
@@ -427,6 +448,8 @@ static int64_t revoked_time(X509_REVOKED *rev)
     }
     if (inv != NULL && sign__asn1_time_epoch(&ti, inv) == 0 && ti < t) {
         t = ti;
+    } else if ((inv == NULL || sign__asn1_time_epoch(&ti, inv) != 0) && reason_is_compromise(reason)) {
+        t = INT64_MIN;
     }
     ASN1_GENERALIZEDTIME_free(inv);
     ERR_clear_error();
@@ -451,7 +474,7 @@ static int check_revocation(sign_x509_result *res, X509 *cert, X509 *issuer, con
     const X509_NAME *iname = X509_get_subject_name(issuer);
     const ASN1_INTEGER *serial = X509_get0_serialNumber(cert);
     X509_CRL *newest;
-    int revoked = 0, hold = 0, r = 0;
+    int revoked = 0, hold = 0, compromised = 0, r = 0;
     int64_t rtime = 0, t;
 
     name_text(who, sizeof(who), X509_get_subject_name(cert));
@@ -528,19 +551,25 @@ static int check_revocation(sign_x509_result *res, X509 *cert, X509 *issuer, con
             }
             reason = crl_reason(rev);
             if (reason == CRL_REASON_REMOVE_FROM_CRL) {
-                revoked = hold = 0;
+                revoked = hold = compromised = 0;
                 continue;
             }
             revoked = 1;
             hold = reason == CRL_REASON_CERTIFICATE_HOLD;
-            rtime = revoked_time(rev);
+            rtime = revoked_time(rev, reason);
+            compromised = rtime == INT64_MIN && reason_is_compromise(reason);
         }
     }
     if (!revoked) {
         goto out;
     }
     time_text(tbuf, sizeof(tbuf), rtime);
-    if (hold) {
+    if (compromised) {
+        r = fail(res, SIGN_EREVOKED, "CERT_REVOKED",
+                 "certificate %s was revoked because its key was compromised, and the CRL gives no invalidityDate: "
+                 "no signature by that key can be trusted, timestamped or not; re-sign with a new key",
+                 who);
+    } else if (hold) {
         r = fail(res, SIGN_EREVOKED, "CERT_REVOKED",
                  "certificate %s is on hold (certificateHold since %s); it cannot be trusted until its issuer "
                  "lifts the hold",

@@ -202,12 +202,29 @@ static int write_tmp(const char *tmp, const char *path, const void *data, size_t
     return 0;
 }
 
+/*
+ * An existing path that is not a regular file (a device such as /dev/null, a FIFO, a socket, a
+ * directory) is never replaced: rename(2) would swap the device node itself for a regular file, which
+ * as root breaks the system for every other program. A symbolic link is replaced as a link, as before.
+ */
+static int refuse_special(const char *path)
+{
+    struct stat st;
+
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+        return sign__error(SIGN_EINVAL, "%s exists and is not a regular file (a device, FIFO, socket or directory); "
+                                        "refusing to replace it",
+                           path);
+    }
+    return 0;
+}
+
 int sign__write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
     char *tmp = NULL;
     int r;
 
-    if ((r = tmp_name_for(&tmp, path)) != 0) {
+    if ((r = refuse_special(path)) != 0 || (r = tmp_name_for(&tmp, path)) != 0) {
         return r;
     }
     if ((r = write_tmp(tmp, path, data, len, mode)) != 0) {

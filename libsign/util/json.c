@@ -1,5 +1,6 @@
 /* Strict JSON on top of jansson: limits, duplicate keys, deterministic output. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,10 +35,59 @@ typedef struct spans {
     size_t n, cap;
 } spans;
 
-/* Maximum nesting, found without recursion before jansson sees the text; also the long plain string values. */
-static int json_scan(const unsigned char *p, size_t len, unsigned int max, size_t *where, spans *sp)
+/*
+ * The memory budget. jansson builds every node of a document before anyone
+ * can look at it, at a cost far above the text's: measured with jansson
+ * 2.14 on x86-64 glibc, an empty object costs 250 bytes (3 bytes of text,
+ * "{},"), an empty array 154, an integer 50, a string 106 plus its length,
+ * an object member 100 plus its key. 60 MiB of "{}," became 4.8 GB. So the
+ * pre-pass below estimates what jansson will allocate, node by node, and a
+ * document whose estimate exceeds the budget is refused (SIGN_ELIMIT)
+ * before jansson allocates anything; unknown fields are counted like any
+ * other, so they cost nothing unless they are small.
+ *
+ * The budget is JSON_BUDGET_FACTOR times the document's length plus
+ * JSON_BUDGET_SLACK, and never more than 8 times json_max_bytes (512 MiB
+ * for the default 64 MiB): the statements signet writes cost about 10 times
+ * their text (an entry of 150 bytes is 1.5 KB of nodes), so a tighter
+ * factor would refuse signet's own manifests. The largest accepted document
+ * therefore costs at most 8 times the size limit, whatever its shape.
+ *
+ * Each array or object also holds at most JSON_MAX_ELEMENTS elements (or
+ * archive_max_entries when that is larger: a manifest lists every entry of
+ * an archive in one array).
+ */
+#define JSON_COST_OBJECT 256u
+#define JSON_COST_ARRAY 160u
+#define JSON_COST_SCALAR 56u
+#define JSON_COST_STRING 112u /* plus the length; keys too (an object member) */
+#define JSON_BUDGET_FACTOR 12u
+#define JSON_BUDGET_SLACK (16u * 1024 * 1024)
+#define JSON_MAX_ELEMENTS (1u << 20)
+/* Levels whose elements are counted; deeper ones (beyond any default depth limit) count towards the budget only. */
+#define JSON_COUNT_LEVELS 256
+
+typedef struct scan_budget {
+    uint64_t max_cost;     /* refuse above this estimate */
+    uint64_t max_elements; /* per array or object */
+    uint64_t cost;         /* the estimate so far */
+    int over;              /* 1: budget exceeded, 2: too many elements in one container */
+} scan_budget;
+
+static int is_scalar_start(unsigned char c)
 {
+    return (c >= '0' && c <= '9') || c == '-' || c == 't' || c == 'f' || c == 'n';
+}
+
+/*
+ * Maximum nesting, found without recursion before jansson sees the text; also the long plain string values and
+ * the memory budget (above). Returns 1, or 0 with *where the offset at which the depth or budget was exceeded.
+ */
+static int json_scan(const unsigned char *p, size_t len, unsigned int max, size_t *where, spans *sp, scan_budget *bg)
+{
+    uint64_t elements[JSON_COUNT_LEVELS];
     unsigned int depth = 0;
+    int in_scalar = 0;
 
     for (size_t i = 0; i < len; i++) {
         unsigned char c = p[i];
@@ -46,6 +96,7 @@ static int json_scan(const unsigned char *p, size_t len, unsigned int max, size_
             size_t s = ++i;
             int plain = 1;
 
+            in_scalar = 0;
             for (; i < len; i++) {
                 c = p[i];
                 if (c == '"') {
@@ -58,6 +109,7 @@ static int json_scan(const unsigned char *p, size_t len, unsigned int max, size_
                     plain = 0;
                 }
             }
+            bg->cost += JSON_COST_STRING + (i - s);
             if (sp != NULL && plain && i < len && i - s >= (sign__json_long_min < 32 ? 32 : sign__json_long_min)) {
                 size_t k = i + 1;
 
@@ -85,12 +137,38 @@ static int json_scan(const unsigned char *p, size_t len, unsigned int max, size_
                 }
             }
         } else if (c == '[' || c == '{') {
+            in_scalar = 0;
             if (++depth > max) {
                 *where = i;
                 return 0;
             }
+            if (depth < JSON_COUNT_LEVELS) {
+                elements[depth] = 0;
+            }
+            bg->cost += c == '{' ? JSON_COST_OBJECT : JSON_COST_ARRAY;
         } else if ((c == ']' || c == '}') && depth > 0) {
+            in_scalar = 0;
             depth--;
+        } else if (c == ',') {
+            in_scalar = 0;
+            /* Commas count the elements of the innermost container, one less than there are. */
+            if (depth > 0 && depth < JSON_COUNT_LEVELS && ++elements[depth] >= bg->max_elements) {
+                bg->over = 2;
+                *where = i;
+                return 0;
+            }
+        } else if (is_scalar_start(c)) {
+            if (!in_scalar) {
+                bg->cost += JSON_COST_SCALAR;
+            }
+            in_scalar = 1;
+        } else {
+            in_scalar = in_scalar && c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != ':';
+        }
+        if (bg->cost > bg->max_cost) {
+            bg->over = 1;
+            *where = i;
+            return 0;
         }
     }
     return 1;
@@ -274,10 +352,25 @@ static json_t *parse_once(const void *data, size_t len, const spans *sp, json_er
     return j;
 }
 
+/* The budget of a document of len bytes under limits l (see JSON_BUDGET_FACTOR). */
+static void json_budget_init(scan_budget *bg, const sign_limits *l, size_t len)
+{
+    uint64_t cap = (uint64_t)l->json_max_bytes * 8u, want;
+
+    memset(bg, 0, sizeof(*bg));
+    want = (uint64_t)len * JSON_BUDGET_FACTOR + JSON_BUDGET_SLACK;
+    if (cap < JSON_BUDGET_SLACK) {
+        cap = JSON_BUDGET_SLACK;
+    }
+    bg->max_cost = want < cap ? want : cap;
+    bg->max_elements = l->archive_max_entries > JSON_MAX_ELEMENTS ? l->archive_max_entries : JSON_MAX_ELEMENTS;
+}
+
 int sign__json_parse(json_t **out, const void *data, size_t len, const sign_limits *limits, const char *what)
 {
     sign_limits lbuf;
     const sign_limits *l = &lbuf;
+    scan_budget bg;
     json_error_t err, err2;
     json_t *j = NULL, *j2 = NULL;
     size_t where = 0;
@@ -295,8 +388,19 @@ int sign__json_parse(json_t **out, const void *data, size_t len, const sign_limi
     if (memchr(data, '\0', len) != NULL) {
         return sign__error(SIGN_EPARSE, "%s: NUL byte in JSON text", what);
     }
-    if (!json_scan(data, len, l->json_max_depth, &where, len >= sign__json_long_min ? &sp : NULL)) {
+    json_budget_init(&bg, l, len);
+    if (!json_scan(data, len, l->json_max_depth, &where, len >= sign__json_long_min ? &sp : NULL, &bg)) {
         free(sp.v);
+        if (bg.over == 1) {
+            return sign__error(SIGN_ELIMIT,
+                               "%s: JSON document of %zu bytes holds too many values: parsing it would need more "
+                               "than %llu bytes of memory (refused at offset %zu, before anything was built)",
+                               what, len, (unsigned long long)bg.max_cost, where);
+        }
+        if (bg.over == 2) {
+            return sign__error(SIGN_ELIMIT, "%s: JSON array or object with more than %llu elements at offset %zu",
+                               what, (unsigned long long)bg.max_elements, where);
+        }
         return sign__error(SIGN_ELIMIT, "%s: JSON nesting deeper than %u at offset %zu", what, l->json_max_depth,
                            where);
     }

@@ -68,6 +68,78 @@ static int entry_mismatch(vctx *c, size_t *n, const char *art, const vb *b, cons
                          art, path, b->path);
 }
 
+static int cmp_str_ptr(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Two recorded entries whose paths are equal, exactly or after
+ * normalisation ("./a", "a//b", "a/" for "a"), would each be compared with
+ * one archive entry of that name, and an archive holding the name twice
+ * (benign, then evil) would pass while extractors keep the evil one. A
+ * signed manifest must name every path once: ENTRY_PATH_COLLISION. Returns
+ * 1 (refused and recorded), 0, or a negative error.
+ */
+static int manifest_collisions(vctx *c, const char *art, const vb *b, const char *sname, const sign_entry **signd,
+                               size_t ns)
+{
+    char **norm = NULL;
+    size_t i, n = 0;
+    const char *dup = NULL;
+    int r = 0;
+
+    for (i = 1; i < ns && dup == NULL; i++) {
+        if (strcmp(signd[i - 1]->path, signd[i]->path) == 0) {
+            dup = signd[i]->path;
+        }
+    }
+    if (dup == NULL && ns > 1) {
+        if ((norm = calloc(ns, sizeof(*norm))) == NULL) {
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        for (i = 0; i < ns; i++) {
+            char *one = NULL;
+            size_t len;
+
+            if ((r = sign_artifact_name_normalise(&one, signd[i]->path)) == SIGN_ENOMEM) {
+                goto out;
+            }
+            if (r != 0) {
+                r = 0;
+                continue; /* unusable as a name at all: the entry comparison reports it */
+            }
+            len = strlen(one);
+            while (len > 1 && one[len - 1] == '/') {
+                one[--len] = '\0';
+            }
+            norm[n++] = one;
+        }
+        sign__error_clear();
+        qsort(norm, n, sizeof(*norm), cmp_str_ptr);
+        for (i = 1; i < n && dup == NULL; i++) {
+            if (strcmp(norm[i - 1], norm[i]) == 0) {
+                dup = norm[i];
+            }
+        }
+    }
+    if (dup != NULL) {
+        r = vfy_add_check(c, "entries", SIGN_CHECK_FAIL, "ENTRY_PATH_COLLISION", SIGN_EVERIFY,
+                          (vwhere){art, b->path, b->signer},
+                          "artifact %s: the statement in %s records the path \"%s\" more than once for \"%s\" "
+                          "(exactly or after normalisation), so one archive entry cannot be told from another; "
+                          "the manifest was not made by signet sign - re-sign the artifact",
+                          art, b->path, dup, sname);
+        r = r != 0 ? r : 1;
+    }
+out:
+    for (i = 0; i < n; i++) {
+        free(norm[i]);
+    }
+    free(norm);
+    return r;
+}
+
 /* Compare every entry of the scanned archive with the statement's record of subject `sname`. */
 static int verify_entries(vctx *c, const sign_artifact *a, const vb *b, const char *sname)
 {
@@ -123,6 +195,10 @@ static int verify_entries(vctx *c, const sign_artifact *a, const vb *b, const ch
     }
     qsort(found, nf, sizeof(*found), cmp_entry_ptr);
     qsort(signd, ns, sizeof(*signd), cmp_entry_ptr);
+    if ((r = manifest_collisions(c, art, b, sname, signd, ns)) != 0) {
+        r = r > 0 ? 0 : r; /* refused (or out of memory): one archive entry would decide two records */
+        goto out;
+    }
     i = j = 0;
     while (r == 0 && (i < nf || j < ns)) {
         int cmp = i >= nf ? 1 : j >= ns ? -1 : strcmp(found[i]->path, signd[j]->path);
@@ -160,6 +236,100 @@ out:
     free(found);
     free(signd);
     free(sent);
+    return r;
+}
+
+/* ---- what the signer saw: the artifact's kind and its dangerous findings ---- */
+
+/* The index of subject sname's record in a signet predicate, or SIZE_MAX (another predicate, not recorded). */
+static size_t record_of(const sign_statement *st, const char *sname, sign_statement_artifact *info)
+{
+    const char *ptype = sign_statement_predicate_type(st);
+
+    if (ptype == NULL || strcmp(ptype, SIGN_PREDICATE_TYPE) != 0) {
+        return SIZE_MAX;
+    }
+    for (size_t i = 0; i < sign_statement_artifact_count(st); i++) {
+        if (sign_statement_artifact_info(info, st, i) == 0 && info->name != NULL && strcmp(info->name, sname) == 0) {
+            return i;
+        }
+    }
+    sign__error_clear();
+    return SIZE_MAX;
+}
+
+/*
+ * The kind the signer recorded (zip, file, layer, ...) must be what the
+ * bytes are now: a plain file signed under a manifest that claims "zip" and
+ * lists entries would otherwise pass --entries with nothing compared.
+ */
+static int verify_kind(vctx *c, const sign_artifact *a, const vb *b, const char *sname)
+{
+    const char *art = sign_artifact_name(a), *kind = sign_artifact_kind_name(sign_artifact_get_kind(a));
+    sign_statement_artifact info;
+
+    if (record_of(b->st, sname, &info) == SIZE_MAX || info.kind == NULL || strcmp(info.kind, kind) == 0) {
+        return 0;
+    }
+    return vfy_add_check(c, "entries", SIGN_CHECK_FAIL, "ARTIFACT_KIND_MISMATCH", SIGN_EVERIFY,
+                         (vwhere){art, b->path, b->signer},
+                         "artifact %s is a %s, but the statement in %s records \"%s\" as a %s; its recorded "
+                         "entries do not describe these bytes - re-sign the artifact with signet sign",
+                         art, kind, b->path, sname, info.kind);
+}
+
+/* 1 when the predicate's record idx lists finding f (same id; same path when both name one). */
+static int finding_listed(const sign_statement *st, size_t idx, size_t nrec, const sign_finding *f)
+{
+    for (size_t j = 0; j < nrec; j++) {
+        sign_finding g;
+
+        if (sign_statement_artifact_finding(&g, st, idx, j) != 0 || g.id == NULL || strcmp(g.id, f->id) != 0) {
+            continue;
+        }
+        if (f->path == NULL || g.path == NULL || strcmp(f->path, g.path) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * An archive walked for --entries or --tree has its findings recomputed:
+ * each dangerous one (data before the entries, a duplicate name, a path
+ * escaping the root, ...) must be listed in the signed record of the
+ * subject, where signet sign puts only what its signer allowed (--allow).
+ * One that is not listed was never seen by the signer: refused with
+ * ARCHIVE_FINDING_NOT_ALLOWED, whatever the digest says.
+ */
+static int verify_findings(vctx *c, const sign_artifact *a, const vb *b, const char *sname)
+{
+    const char *art = sign_artifact_name(a);
+    sign_statement_artifact info;
+    size_t idx = record_of(b->st, sname, &info), nrec = idx != SIZE_MAX ? info.finding_count : 0, bad = 0;
+    int r = 0;
+
+    if (!c->entries && c->tree == NULL) {
+        return 0; /* the archive was not walked: its findings are not known */
+    }
+    for (size_t i = 0; i < sign_artifact_finding_count(a) && r == 0; i++) {
+        const sign_finding *f = sign_artifact_finding(a, i);
+
+        if (f->severity != SIGN_SEVERITY_DANGER || (idx != SIZE_MAX && finding_listed(b->st, idx, nrec, f))) {
+            continue;
+        }
+        if (++bad > VERIFY_MAX_ENTRY_CHECKS) {
+            continue;
+        }
+        r = vfy_add_check(c, "entries", SIGN_CHECK_FAIL, "ARCHIVE_FINDING_NOT_ALLOWED", SIGN_EVERIFY,
+                          (vwhere){art, b->path, b->signer},
+                          "artifact %s: dangerous finding %s%s%s%s is not among the findings its signer allowed "
+                          "in %s (%s); signet sign refuses it - rebuild the archive, or re-sign with --allow %s "
+                          "if it is intended",
+                          art, f->id, f->path != NULL ? " at \"" : "", f->path != NULL ? f->path : "",
+                          f->path != NULL ? "\"" : "", b->path, f->message != NULL ? f->message : "", f->id);
+    }
+    sign__error_clear();
     return r;
 }
 
@@ -478,6 +648,12 @@ int vfy_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, 
             if (r == 0 && allowed_name != NULL && path_ok && b->in_window) {
                 /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): ncand > 0 here */
                 counted[ci] = 1;
+            }
+            if (r == 0) {
+                r = verify_kind(c, a, b, allowed_name != NULL ? allowed_name : matched);
+            }
+            if (r == 0) {
+                r = verify_findings(c, a, b, allowed_name != NULL ? allowed_name : matched);
             }
             if (r == 0 && c->entries) {
                 r = verify_entries(c, a, b, allowed_name != NULL ? allowed_name : matched);

@@ -53,8 +53,11 @@ static int cert_signature(vctx *c, vb *b, const sign_envelope *env, int *go_on)
         return r;
     }
     if (r != 0) {
+        /* A weak key of an accepted algorithm (small order, off the curve, tiny modulus) is WEAK_KEY. */
         return vfy_add_check(
-            c, "signature", SIGN_CHECK_FAIL, "WEAK_ALGORITHM", SIGN_EUNTRUSTED, (vwhere){art, b->path, b->signer},
+            c, "signature", SIGN_CHECK_FAIL,
+            strstr(sign_error_last(), "WEAK_KEY") != NULL ? "WEAK_KEY" : "WEAK_ALGORITHM", SIGN_EUNTRUSTED,
+            (vwhere){art, b->path, b->signer},
             "bundle %s: the key of certificate %s is not accepted: %s; sign with an ECDSA P-256/P-384, "
             "Ed25519 or RSA (2048 bits or more) certificate",
             b->path, b->signer, sign_error_last());
@@ -101,6 +104,29 @@ static int chain_not_built(const char *reason)
 }
 
 /*
+ * sign_x509_verify over the whole trusted interval genTime +- accuracy: at its end first (validity ends and
+ * revocations count from there), then at its start (not yet valid), when the token has an accuracy.
+ */
+static int x509_over_interval(sign_x509_result *res, const vb *b, const sign_x509_trust *t,
+                              const sign_x509_verify_options *opts)
+{
+    sign_x509_verify_options o = *opts;
+    int64_t hi = b->signing_time + b->signing_accuracy, lo = b->signing_time - b->signing_accuracy;
+    int r;
+
+    if (!b->has_signing_time) {
+        return sign_x509_verify(res, b->certs, t, &o);
+    }
+    o.signing_time = &hi;
+    r = sign_x509_verify(res, b->certs, t, &o);
+    if (r == 0 && b->signing_accuracy > 0) {
+        o.signing_time = &lo;
+        r = sign_x509_verify(res, b->certs, t, &o);
+    }
+    return r;
+}
+
+/*
  * The certificate must chain to a policy root with every check passing,
  * judged at the trusted signing time when there is one, else at now (--at).
  * The first root the chain builds to decides. *go_on is set when the
@@ -143,7 +169,7 @@ static int cert_trust(vctx *c, vb *b, int *go_on)
         t.eku = rt->eku;
         t.subjects = (const char *const *)rt->subjects;
         t.nsubjects = rt->nsubjects;
-        r = sign_x509_verify(&res, b->certs, &t, &o);
+        r = x509_over_interval(&res, b, &t, &o);
         if (r != 0 && strcmp(res.reason, "ERROR") == 0) {
             return r;
         }
@@ -163,6 +189,8 @@ static int cert_trust(vctx *c, vb *b, int *go_on)
     }
     b->globs = p->roots[chosen].artifacts;
     b->nglobs = p->roots[chosen].nartifacts;
+    b->ptypes = p->roots[chosen].predicate_types;
+    b->nptypes = p->roots[chosen].npredicate_types;
     if (sign_format_time(when, sizeof(when), res.judged_at) != 0) {
         snprintf(when, sizeof(when), "%lld", (long long)res.judged_at);
     }
@@ -233,7 +261,9 @@ static int verify_timestamps(vctx *c, vb *b, const char *art, const char *signer
         sign_timestamp_failure why = SIGN_TS_INVALID;
         size_t len = 0;
         const unsigned char *der = sign_bundle_timestamp(b->bundle, i, &len);
-        int vr = sign_timestamp_verify(&info, &why, der, len, sig, siglen, p->tsa_roots);
+        int64_t acc = 0;
+        /* "now" for the TSA chain's CRLs is the time judged, as for signers. */
+        int vr = sign__timestamp_verify_at(&info, &acc, &why, der, len, sig, siglen, p->tsa_roots, c->at);
         char reason[64], when[32] = "";
 
         if (vr == SIGN_ENOMEM || vr == SIGN_EINVAL) {
@@ -252,6 +282,7 @@ static int verify_timestamps(vctx *c, vb *b, const char *art, const char *signer
         }
         if (!b->has_signing_time || info.gen_time < b->signing_time) {
             b->signing_time = info.gen_time;
+            b->signing_accuracy = acc;
             b->has_signing_time = 1;
         }
         sign_format_time(when, sizeof(when), info.gen_time);
@@ -270,8 +301,14 @@ static int verify_timestamps(vctx *c, vb *b, const char *art, const char *signer
      * --at, nor after now (beyond a small clock skew; a TSA whose clock is
      * ahead, or this host's behind). Such a time is refused and not used.
      */
+    /*
+     * With --at the signature must provably have existed then: genTime + accuracy, the latest moment the token
+     * allows, must not be after it. Against now, a token is refused only when even its earliest moment is in the
+     * future (beyond the clock skew): a TSA cannot vouch for a signature that does not exist yet.
+     */
     if (r == 0 && b->has_signing_time &&
-        (c->has_at ? b->signing_time > c->at : b->signing_time - VERIFY_CLOCK_SKEW > c->at)) {
+        (c->has_at ? b->signing_time + b->signing_accuracy > c->at
+                   : b->signing_time - b->signing_accuracy - VERIFY_CLOCK_SKEW > c->at)) {
         char when[32] = "", at[32] = "";
 
         sign_format_time(when, sizeof(when), b->signing_time);
@@ -388,6 +425,8 @@ static int key_signature(vctx *c, vb *b, const sign_envelope *env, int *go_on)
     b->signer_kind = "policy key";
     b->globs = k->artifacts;
     b->nglobs = k->nartifacts;
+    b->ptypes = k->predicate_types;
+    b->nptypes = k->npredicate_types;
     snprintf(b->signer_id, sizeof(b->signer_id), "%s", k->keyid);
     if ((r = vfy_add_check(c, "signature", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, k->name},
                            "bundle %s: signature verifies under policy key \"%s\" (key id %s)", b->path, k->name,
@@ -406,26 +445,29 @@ static int key_window(vctx *c, vb *b)
     const sign__policy_key *k = &c->policy->keys[b->key];
     const char *art = b->for_artifact;
     char tbuf[32] = "", wbuf[64] = "";
-    int64_t when;
+    int64_t when, acc;
     int r;
 
     when = b->has_signing_time ? b->signing_time : c->at;
+    /* A token's accuracy widens the trusted time into an interval: all of it must be inside the window. */
+    acc = b->has_signing_time ? b->signing_accuracy : 0;
     if (sign_format_time(wbuf, sizeof(wbuf), when) != 0) {
         snprintf(wbuf, sizeof(wbuf), "%lld", (long long)when);
     }
     if (b->has_signing_time) {
         size_t used = strlen(wbuf);
 
-        snprintf(wbuf + used, sizeof(wbuf) - used, ", the trusted signing time");
+        snprintf(wbuf + used, sizeof(wbuf) - used,
+                 acc > 0 ? ", the trusted signing time +-%llds" : ", the trusted signing time", (long long)acc);
     }
-    if (k->has_not_before && when < k->not_before) {
+    if (k->has_not_before && when - acc < k->not_before) {
         sign_format_time(tbuf, sizeof(tbuf), k->not_before);
         r = vfy_add_check(c, "key-validity", SIGN_CHECK_FAIL, "KEY_NOT_YET_VALID", SIGN_EEXPIRED,
                           (vwhere){art, b->path, k->name},
                           "policy key \"%s\" is valid only from %s (judged at %s); sign with a current key or fix "
                           "keys[].not_before",
                           k->name, tbuf, wbuf);
-    } else if (k->has_not_after && when > k->not_after) {
+    } else if (k->has_not_after && when + acc > k->not_after) {
         sign_format_time(tbuf, sizeof(tbuf), k->not_after);
         r = vfy_add_check(
             c, "key-validity", SIGN_CHECK_FAIL, "KEY_EXPIRED", SIGN_EEXPIRED, (vwhere){art, b->path, k->name},
@@ -481,6 +523,31 @@ static int bundle_statement(vctx *c, vb *b, const sign_envelope *env, int *go_on
     return 0;
 }
 
+/*
+ * 5b. The predicate type must be one the signer's policy entry accepts
+ * (keys[]/roots[] predicate_types, default signet's manifest only): a build
+ * attestation signed by a release key is not a release approval. A refused
+ * statement makes the bundle unusable: it covers nothing.
+ */
+static int predicate_type_allowed(vctx *c, vb *b)
+{
+    const char *ptype = sign_statement_predicate_type(b->st), *art = b->for_artifact;
+
+    if (sign__policy_predicate_allowed(b->ptypes, b->nptypes, ptype)) {
+        return 0;
+    }
+    b->usable = 0;
+    return vfy_add_check(c, "statement", SIGN_CHECK_FAIL, "PREDICATE_TYPE_NOT_ALLOWED", SIGN_EPOLICY,
+                         (vwhere){art, b->path, b->signer},
+                         "bundle %s: the signed statement's predicate type is \"%s\", which %s \"%s\" is not "
+                         "allowed to sign (its predicate_types%s); a statement of another kind is not a release "
+                         "approval - add the type to the signer's predicate_types if it should count",
+                         b->path, ptype != NULL ? ptype : "", b->signer_kind, b->signer,
+                         b->nptypes == 1 && strcmp(b->ptypes[0], SIGN_PREDICATE_TYPE) == 0
+                             ? " default to signet's manifest " SIGN_PREDICATE_TYPE
+                             : "");
+}
+
 /* 6. Signature age, when the policy limits it. */
 static int signature_age(vctx *c, vb *b)
 {
@@ -497,7 +564,7 @@ static int signature_age(vctx *c, vb *b)
                 "bundle %s: the policy limits signature age (require.max_signature_age) but no trusted "
                 "timestamp proves when it was signed; sign with --tsa URL or add one with signet timestamp",
                 b->path);
-        } else if (c->at - b->signing_time > p->max_signature_age) {
+        } else if (c->at - (b->signing_time - b->signing_accuracy) > p->max_signature_age) {
             sign_format_time(tbuf, sizeof(tbuf), b->signing_time);
             r = vfy_add_check(c, "signature-age", SIGN_CHECK_FAIL, "SIGNATURE_AGE_EXCEEDED", SIGN_EEXPIRED,
                               (vwhere){art, b->path, b->signer},
@@ -547,6 +614,9 @@ int vfy_bundle(vctx *c, vb *b)
         return 0;
     }
     if ((r = bundle_statement(c, b, env, &go_on)) != 0 || !go_on) {
+        return r;
+    }
+    if ((r = predicate_type_allowed(c, b)) != 0 || !b->usable) {
         return r;
     }
     if ((r = vfy_source(c, b)) != 0 || (r = vfy_logged(c, b)) != 0) {

@@ -41,18 +41,21 @@ typedef struct vb {
     char *owned_path;         /* the default "<artifact>.sigstore.json" */
     const char *for_artifact; /* artifact name when this is its default bundle, else NULL */
     sign_bundle *bundle;
-    sign_statement *st;   /* parsed from the verified payload, or NULL */
-    size_t key;           /* index of the policy key whose signature verified */
-    int usable;           /* signature verified by a policy key and statement parsed */
-    int in_window;        /* that key is within its validity window */
-    int used;             /* covers (or name-matches) one of the given artifacts */
-    int has_signing_time; /* a trusted RFC 3161 time was proven (timestamp check) */
-    int64_t signing_time; /* that time: the earliest verified genTime */
+    sign_statement *st;       /* parsed from the verified payload, or NULL */
+    size_t key;               /* index of the policy key whose signature verified */
+    int usable;               /* signature verified by a policy key and statement parsed */
+    int in_window;            /* that key is within its validity window */
+    int used;                 /* covers (or name-matches) one of the given artifacts */
+    int has_signing_time;     /* a trusted RFC 3161 time was proven (timestamp check) */
+    int64_t signing_time;     /* that time: the earliest verified genTime */
+    int64_t signing_accuracy; /* its token's accuracy (s): the signature was made in signing_time +- this */
     /* The signer, whether a policy key or a certificate under a policy root. */
     const char *signer;      /* policy key name or the leaf's subject DN */
     const char *signer_kind; /* "policy key" or "certificate" */
     char *const *globs;      /* artifact globs of the key or of the root */
     size_t nglobs;
+    char *const *ptypes; /* predicate types of the key or of the root */
+    size_t nptypes;
     char signer_id[SIGN_KEYID_SIZE]; /* counted once for the threshold: key id of the signing key */
     sign_x509_certs *certs;          /* the bundle's leaf (and chain) */
     sign_key *cert_key;              /* the leaf's public key */

@@ -409,12 +409,17 @@ done
 for t in $types; do
     # Trusted: the signer listed after another key of the same type, so that
     # an empty keyid makes signet try more than one policy key.
+    # sign.mjs signs an SLSA provenance predicate: it counts only where the
+    # key's predicate_types allow it (default: signet's manifest only).
     printf '{"version": 1, "mode": "enforce", "keys": [
-  {"name": "other", "public_key": "other-%s.pub", "artifacts": ["*"]},
-  {"name": "js-signer", "public_key": "%s.pub", "artifacts": ["*"]}],
+  {"name": "other", "public_key": "other-%s.pub", "artifacts": ["*"], "predicate_types": ["*"]},
+  {"name": "js-signer", "public_key": "%s.pub", "artifacts": ["*"], "predicate_types": ["*"]}],
  "require": {"threshold": 1}}\n' "$t" "$t" >"trusts-$t.json" || setup_fail "policy $t"
     printf '{"version": 1, "mode": "enforce", "keys": [
-  {"name": "other", "public_key": "other-%s.pub", "artifacts": ["*"]}],
+  {"name": "js-signer", "public_key": "%s.pub", "artifacts": ["*"]}],
+ "require": {"threshold": 1}}\n' "$t" >"manifest-only-$t.json" || setup_fail "policy $t"
+    printf '{"version": 1, "mode": "enforce", "keys": [
+  {"name": "other", "public_key": "other-%s.pub", "artifacts": ["*"], "predicate_types": ["*"]}],
  "require": {"threshold": 1}}\n' "$t" >"untrusted-$t.json" || setup_fail "policy $t"
     for a in notes.bin app.zip; do
         for k in hint empty; do
@@ -441,6 +446,8 @@ for t in $types; do
                 -p "trusts-$t.json" -b "$b" "changed/$a"
             check_signet "$label, key not in the policy" 3 "KEY_UNTRUSTED" \
                 -p "untrusted-$t.json" -b "$b" "$a"
+            check_signet "$label, provenance where only signet's manifest counts" 4 \
+                "PREDICATE_TYPE_NOT_ALLOWED" -p "manifest-only-$t.json" -b "$b" "$a"
         done
     done
     # The payload edited to name the changed artifact, the signature kept.

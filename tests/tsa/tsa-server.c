@@ -59,6 +59,7 @@ static EVP_PKEY *tsa_key;
 static STACK_OF(X509) * tsa_chain;
 static ASN1_OBJECT *tsa_policy;
 static enum fault fault = F_NONE;
+static int accuracy_seconds = 1;
 static long slow_seconds;
 static long long fixed_time = -1;
 static unsigned long serial_counter = 1;
@@ -185,7 +186,9 @@ static unsigned char *respond(const unsigned char *req, size_t reqlen, int *outl
         TS_RESP_CTX_add_md(ctx, EVP_sha512());
     }
     TS_RESP_CTX_add_flags(ctx, TS_ESS_CERT_ID_CHAIN);
-    TS_RESP_CTX_set_accuracy(ctx, 1, 0, 0);
+    if (accuracy_seconds > 0) {
+        TS_RESP_CTX_set_accuracy(ctx, accuracy_seconds, 0, 0);
+    }
     TS_RESP_CTX_set_serial_cb(ctx, serial_cb, NULL);
     if (fixed_time >= 0) {
         TS_RESP_CTX_set_time_cb(ctx, time_cb, NULL);
@@ -342,14 +345,17 @@ static void usage(void)
 {
     fputs("usage: signet-tsa-test-server --cert TSA.pem --key TSA.key [--chain CHAIN.pem] [--policy OID]\n"
           "           [--time EPOCH] [--port-file FILE] [--until-killed] [--tls-cert CERT --tls-key KEY]\n"
-          "           [--fault slow=N|close|refuse|http500|garbage|wrong-nonce|wrong-imprint|reject]\n",
+          "           [--fault slow=N|close|refuse|http500|garbage|wrong-nonce|wrong-imprint|reject|accuracy=N]\n",
           stderr);
     exit(2);
 }
 
 static void parse_fault(const char *s)
 {
-    if (strncmp(s, "slow=", 5) == 0) {
+    if (strncmp(s, "accuracy=", 9) == 0) {
+        /* Not a fault: the accuracy (seconds) the tokens state; 0 for none. The default is 1 s. */
+        accuracy_seconds = (int)strtol(s + 9, NULL, 10);
+    } else if (strncmp(s, "slow=", 5) == 0) {
         fault = F_SLOW;
         slow_seconds = strtol(s + 5, NULL, 10);
     } else if (strcmp(s, "close") == 0) {

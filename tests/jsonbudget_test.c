@@ -1,0 +1,247 @@
+/*
+ * The JSON memory budget (issue 14, item 9): documents of the size limit whose
+ * shape makes jansson allocate many times their size are refused by the
+ * pre-pass in libsign/util/json.c before anything is built. Each test writes
+ * its big input into a temporary directory, runs `signet verify --json` on it
+ * and measures the child's peak memory (getrusage RUSAGE_CHILDREN: each test
+ * runs in its own process, so the only children are this test's) and time.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "sign/sign.h"
+#include "testutil.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define JB_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define JB_SANITIZED 1
+#endif
+#endif
+#ifndef JB_SANITIZED
+#define JB_SANITIZED 0
+#endif
+
+static char *jb_dir;
+
+static void jb_setup(void)
+{
+    jb_dir = tu_mkdtemp();
+}
+
+static void jb_teardown(void)
+{
+    tu_rmtree(jb_dir);
+    free(jb_dir);
+    jb_dir = NULL;
+}
+
+TestSuite(jsonbudget, .init = jb_setup, .fini = jb_teardown, .timeout = 300);
+
+/* A growing text buffer for the big documents. */
+typedef struct jb_buf {
+    char *p;
+    size_t n, cap;
+} jb_buf;
+
+static void jb_put(jb_buf *b, const char *s, size_t len)
+{
+    if (b->n + len + 1 > b->cap) {
+        size_t ncap = b->cap ? b->cap * 2 : 1u << 20;
+
+        while (ncap < b->n + len + 1) {
+            ncap *= 2;
+        }
+        b->p = realloc(b->p, ncap);
+        cr_assert_not_null(b->p);
+        b->cap = ncap;
+    }
+    memcpy(b->p + b->n, s, len);
+    b->n += len;
+    b->p[b->n] = '\0';
+}
+
+static void jb_puts(jb_buf *b, const char *s)
+{
+    jb_put(b, s, strlen(s));
+}
+
+/* n copies of item separated by commas, in groups of `group` (inner arrays), so the budget decides, not the
+   per-container cap. */
+static void jb_repeat(jb_buf *b, const char *item, size_t n, size_t group)
+{
+    size_t len = strlen(item);
+
+    for (size_t i = 0; i < n; i++) {
+        if (group > 0 && i % group == 0) {
+            jb_puts(b, i == 0 ? "[" : "],[");
+        } else if (i > 0) {
+            jb_put(b, ",", 1);
+        }
+        jb_put(b, item, len);
+    }
+    if (group > 0 && n > 0) {
+        jb_put(b, "]", 1);
+    }
+}
+
+/* A key, its policy and a small artifact. */
+static sign_key *jb_key_and_policy(void)
+{
+    sign_key *k = NULL;
+    char *p = tu_path(jb_dir, "a.pub"), *pol = tu_path(jb_dir, "policy.json"), *art = tu_path(jb_dir, "app.bin");
+
+    cr_assert_eq(sign_key_generate(&k, SIGN_KEY_ED25519, 0), 0);
+    cr_assert_eq(sign_key_write_public(k, p), 0);
+    tu_write_str(pol, "{\"version\":1,\"keys\":[{\"name\":\"a\",\"public_key\":\"a.pub\"}]}");
+    tu_write_str(art, "app\n");
+    free(p);
+    free(pol);
+    free(art);
+    return k;
+}
+
+/* Sign statement text into bundle.json. */
+static void jb_sign_statement(const sign_key *k, const char *text, size_t len)
+{
+    sign_envelope *env = NULL;
+    sign_bundle *b = NULL;
+    char *path = tu_path(jb_dir, "bundle.json");
+
+    cr_assert_eq(sign_envelope_new(&env, SIGN_INTOTO_PAYLOAD_TYPE, text, len), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_envelope_sign(env, k), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_bundle_new(&b, env, k), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_bundle_write(b, path), 0, "%s", sign_error_last());
+    sign_bundle_free(b);
+    free(path);
+}
+
+/*
+ * signet verify --json on the bundle: refused with `reason`, --json printed a JSON object naming it, and the
+ * process stayed within 8 times the bundle's size and one second (not measured under the sanitizers).
+ */
+static void jb_verify_refused(const char *reason)
+{
+    char *pol = tu_path(jb_dir, "policy.json"), *art = tu_path(jb_dir, "app.bin"),
+         *bun = tu_path(jb_dir, "bundle.json");
+    const char *argv[] = {"signet", "verify", "--json", "-p", pol, "-b", bun, "--", art, NULL};
+    char *out = NULL, *err = NULL, *text;
+    size_t blen = 0;
+    struct rusage ru;
+    long long t0, us, cpu;
+    json_t *j;
+    int rc;
+
+    text = tu_read(bun, &blen);
+    free(text);
+    t0 = tu_now_us();
+    rc = tu_run(&out, &err, NULL, argv);
+    us = tu_now_us() - t0;
+    cr_assert_eq(getrusage(RUSAGE_CHILDREN, &ru), 0);
+    cpu = (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+    cr_assert_neq(rc, 0, "accepted: %s", out);
+    j = json_loads(out != NULL ? out : "", 0, NULL);
+    cr_assert_not_null(j, "--json printed no JSON object: %s / %s", out, err);
+    cr_assert_not_null(strstr(out, reason), "no %s in %s", reason, out);
+    cr_assert_not_null(strstr(out, "before anything was built") != NULL ? out : strstr(out, "elements"),
+                       "not refused by the budget: %s", out);
+    json_decref(j);
+    fprintf(stderr, "jsonbudget: %zu-byte bundle refused (%s): %lld ms CPU (%lld ms wall), peak %ld KiB (%.2fx)\n",
+            blen, reason, cpu / 1000, us / 1000, ru.ru_maxrss, (double)ru.ru_maxrss * 1024.0 / (double)blen);
+    if (!JB_SANITIZED) {
+        cr_assert_leq((double)ru.ru_maxrss * 1024.0, 8.0 * (double)blen, "peak %ld KiB for %zu bytes", ru.ru_maxrss,
+                      blen);
+        /*
+         * CPU time, not wall time: the machines that run the suite are shared. Reading, decoding and checking the
+         * signature of 50 MB takes about 1.3 s of CPU on a loaded VM (the budget's pre-pass is 0.1 s of it); the
+         * bound catches the 14 s that building the nodes took before.
+         */
+        cr_assert_lt(cpu, 3000000, "took %lld us of CPU", cpu);
+    }
+    free(out);
+    free(err);
+    free(pol);
+    free(art);
+    free(bun);
+}
+
+/* An unauthenticated 60 MiB bundle whose unknown field holds about 20 million {} (4.8 GB in jansson before). */
+Test(jsonbudget, unauthenticated_bundle_of_empty_objects)
+{
+    jb_buf b = {NULL, 0, 0};
+    char *path = tu_path(jb_dir, "bundle.json");
+    sign_key *k = jb_key_and_policy();
+
+    jb_puts(&b, "{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"unknown\":[");
+    jb_repeat(&b, "{}", 20u * 1000 * 1000, 1000);
+    jb_puts(&b, "]}");
+    cr_assert_lt(b.n, 64u * 1024 * 1024);
+    tu_write(path, b.p, b.n);
+    free(b.p);
+    jb_verify_refused("BUNDLE_MALFORMED");
+    sign_key_free(k);
+    free(path);
+}
+
+/* A signed 40 MB statement of 20 million integers (847 MiB before). */
+Test(jsonbudget, signed_statement_of_integers)
+{
+    jb_buf b = {NULL, 0, 0};
+    sign_key *k = jb_key_and_policy();
+
+    jb_puts(&b, "{\"_type\":\"https://in-toto.io/Statement/v1\",\"predicateType\":\"" SIGN_PREDICATE_TYPE
+                "\",\"subject\":[{\"name\":\"app.bin\",\"digest\":{\"sha256\":\""
+                "0000000000000000000000000000000000000000000000000000000000000000\"}}],\"predicate\":{\"n\":[");
+    jb_repeat(&b, "1", 20u * 1000 * 1000, 1000);
+    jb_puts(&b, "]}}");
+    jb_sign_statement(k, b.p, b.n);
+    free(b.p);
+    jb_verify_refused("STATEMENT_MALFORMED");
+    sign_key_free(k);
+}
+
+/* A signed statement with a million subjects (393 MiB before). */
+Test(jsonbudget, signed_statement_of_a_million_subjects)
+{
+    jb_buf b = {NULL, 0, 0};
+    sign_key *k = jb_key_and_policy();
+
+    jb_puts(&b, "{\"_type\":\"https://in-toto.io/Statement/v1\",\"predicateType\":\"" SIGN_PREDICATE_TYPE
+                "\",\"predicate\":{},\"subject\":[");
+    jb_repeat(&b, "{\"name\":\"a\",\"digest\":{\"sha256\":\"00\"}}", 1000u * 1000, 0);
+    jb_puts(&b, "]}");
+    jb_sign_statement(k, b.p, b.n);
+    free(b.p);
+    jb_verify_refused("STATEMENT_MALFORMED");
+    sign_key_free(k);
+}
+
+/* The pre-pass counts before jansson: a small document over its element cap or budget is refused by the library. */
+Test(jsonbudget, library_refuses_with_elimit_and_says_why)
+{
+    jb_buf b = {NULL, 0, 0};
+    sign_bundle *bun = NULL;
+    sign_statement *st = NULL;
+    sign_limits l;
+
+    sign_limits_default(&l);
+    jb_puts(&b, "[");
+    jb_repeat(&b, "\"0123456789012345678901234567890123456789\"", (1u << 20) + 1, 0);
+    jb_puts(&b, "]");
+    cr_assert_eq(sign_statement_parse(&st, b.p, b.n, &l), SIGN_ELIMIT);
+    cr_assert_not_null(strstr(sign_error_last(), "elements"), "%s", sign_error_last());
+    b.n = 0;
+    jb_puts(&b, "{\"x\":[");
+    jb_repeat(&b, "{}", 200000, 100);
+    jb_puts(&b, "]}");
+    /* 600 KB of {} would be 50 MB of nodes: over 12x + 16 MiB. */
+    cr_assert_eq(sign_bundle_parse(&bun, b.p, b.n, &l), SIGN_ELIMIT);
+    cr_assert_not_null(strstr(sign_error_last(), "memory"), "%s", sign_error_last());
+    cr_assert_null(bun);
+    free(b.p);
+}
