@@ -137,6 +137,10 @@ Test(audit, exit_status_follows_fail_on_and_at_judges_the_past)
     cr_assert_eq(sh("\"$S\" audit -p d/policy.json --shard 3/3 d/store"), 2);
     cr_assert_eq(sh("\"$S\" audit -p d/missing.json d/store"), 2);
     cr_assert_eq(sh("\"$S\" audit -p d/policy.json --report d/no/such/dir/r.json d/store"), 2);
+    /* a FIFO as the report is written in place, never replaced by a file */
+    cr_assert_eq(sh("mkfifo f && (cat f > got.txt &) && \"$S\" audit -p d/policy.json --report f d/store || true; "
+                    "sleep 1; test -p f && grep -q tampered got.txt"),
+                 0, "%s", err);
 }
 
 Test(audit, shards_together_equal_one_run_and_merge_into_its_report)

@@ -323,14 +323,27 @@ typedef struct report_out {
     const char *path;
     char tmp[4200];
     FILE *f;
+    int direct; /* written in place (a device or FIFO) */
 } report_out;
 
 static int report_open(report_out *o, const char *path)
 {
+    struct stat st;
+
     memset(o, 0, sizeof(*o));
     o->path = path;
     if (path == NULL) {
         o->f = stdout;
+        return 0;
+    }
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+        /* a device or FIFO (/dev/stdout, a pipe): written in place, never replaced by a file */
+        if (S_ISDIR(st.st_mode) || (o->f = fopen(path, "w")) == NULL) {
+            cli_error("report %s: cannot be written: %s", path,
+                      S_ISDIR(st.st_mode) ? "a directory" : strerror(errno));
+            return EXIT_USAGE;
+        }
+        o->direct = 1;
         return 0;
     }
     snprintf(o->tmp, sizeof(o->tmp), "%s.tmp.%ld", path, (long)getpid());
@@ -345,6 +358,9 @@ static int report_close(report_out *o, int ok)
 {
     if (o->path == NULL) {
         return fflush(stdout) == 0 ? 0 : EXIT_USAGE;
+    }
+    if (o->direct) {
+        return fclose(o->f) == 0 && ok ? 0 : EXIT_USAGE;
     }
     if (fflush(o->f) != 0 || fsync(fileno(o->f)) != 0 || fclose(o->f) != 0 || !ok) {
         unlink(o->tmp);
