@@ -15,6 +15,7 @@ static const char usage_text[] = "usage: signet <command> [options]\n"
                                  "  inspect  show what a bundle says (without verifying it)\n"
                                  "  hash     print the statement that sign would sign\n"
                                  "  timestamp add RFC 3161 timestamps to a bundle\n"
+                                 "  audit    verify a whole store of artifacts offline, with a report\n"
                                  "  log      the signing log in git: init, add, checkpoint, verify, search, sync\n"
                                  "  help     'signet help CMD' shows the options of CMD\n"
                                  "\n"
@@ -29,7 +30,7 @@ static const struct {
     cmd_fn fn;
 } commands[] = {
     {"keygen", cmd_keygen}, {"sign", cmd_sign},           {"verify", cmd_verify}, {"inspect", cmd_inspect},
-    {"hash", cmd_hash},     {"timestamp", cmd_timestamp}, {"log", cmd_log},
+    {"hash", cmd_hash},     {"timestamp", cmd_timestamp}, {"log", cmd_log},       {"audit", cmd_audit},
 };
 
 static cmd_fn find_command(const char *name)

@@ -3,6 +3,7 @@
 #define SIGN_SIGN_H
 
 #include "artifact.h"
+#include "audit.h"
 #include "bundle.h"
 #include "common.h"
 #include "digest.h"

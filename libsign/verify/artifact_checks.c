@@ -762,6 +762,11 @@ int vfy_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, 
                 goto out;
             }
             ra->nsigners++;
+            if (bundles[cand[i]].has_signing_time &&
+                (!ra->has_signing_time || bundles[cand[i]].signing_time < ra->signing_time)) {
+                ra->has_signing_time = 1;
+                ra->signing_time = bundles[cand[i]].signing_time;
+            }
         }
     }
     ra->verified = 1;

@@ -22,6 +22,8 @@ typedef struct vr_artifact {
     int verified;
     char **signers; /* policy key names counted for the threshold */
     size_t nsigners;
+    int has_signing_time; /* a counted bundle has a trusted signing time */
+    int64_t signing_time; /* the earliest of them */
 } vr_artifact;
 
 struct sign_verify_result {

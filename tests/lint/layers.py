@@ -53,6 +53,7 @@ PUBLIC = {
     "source.h": "formats",
     "log.h": "formats",
     "verify.h": "verify",
+    "audit.h": "verify",
     "sign.h": "cmd",  # the umbrella: for callers of the library, never inside it
 }
 

@@ -1,0 +1,88 @@
+/* signet audit: the store walk, one record per artifact, and the reports (cmd_audit.c, audit_walk.c,
+   audit_report.c). */
+#ifndef SIGNET_AUDIT_H
+#define SIGNET_AUDIT_H
+
+#include <dirent.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sign/sign.h"
+
+/* What the walk found. */
+typedef enum { ITEM_ARTIFACT, ITEM_ORPHAN, ITEM_UNREADABLE } item_kind;
+
+typedef struct audit_item {
+    item_kind kind;
+    char path[4096]; /* as opened */
+    char rel[4096];  /* relative to its store: the name in reports and bundles/ */
+    char why[256];   /* ITEM_UNREADABLE */
+} audit_item;
+
+#define WALK_MAX_DEPTH 64
+
+/* An iterative walk of one store directory (no symlink followed), or of a list of paths. */
+typedef struct audit_walk {
+    const char *const *stores;
+    size_t nstores, store;
+    const char *cur_root; /* the store being walked */
+    const char *bundles;  /* --bundles DIR, or NULL: bundles beside the artifacts */
+    FILE *list;           /* --from-list, or NULL */
+    int in_bundles;       /* walking --bundles DIR for orphans */
+    DIR *dirs[WALK_MAX_DEPTH];
+    char dirpath[WALK_MAX_DEPTH][4096];
+    size_t depth;
+    unsigned shard_k, shard_n; /* n == 0: no sharding */
+} audit_walk;
+
+int audit_walk_init(audit_walk *w, const char *const *stores, size_t nstores, const char *bundles, FILE *list,
+                    unsigned k, unsigned n);
+/* The next item; 1 when there is one, 0 at the end. */
+int audit_walk_next(audit_walk *w, audit_item *it);
+void audit_walk_close(audit_walk *w);
+/* The bundle path of an artifact: --bundles DIR/REL.sigstore.json, else PATH.sigstore.json. */
+void audit_bundle_path(char *out, size_t size, const audit_walk *w, const audit_item *it);
+
+/* One artifact's verdict. */
+typedef struct audit_record {
+    char *path;
+    uint64_t size;
+    char sha256[65];
+    sign_audit_class cls;
+    char reasons[512];
+    char signers[512];
+    int64_t signing_time;
+    char warnings[512]; /* look-ahead: why it will not verify at the horizon */
+    sign_audit_class future;
+    char *message; /* the first failed check's message */
+} audit_record;
+
+void audit_record_free(audit_record *r);
+/* The record as one JSON object (one line, no newline), malloc'd. */
+char *audit_record_json(const audit_record *r);
+/* Parse one record line of a JSON report (audit merge). */
+int audit_record_parse(audit_record *r, const char *line);
+
+/* What a report needs besides the records. */
+typedef struct audit_summary {
+    uint64_t counts[SIGN_AUDIT_NCLASSES];
+    uint64_t total, warned;
+    char policy_sha256[65];
+    char judged[32]; /* the time judged */
+    int at_given;    /* --at: judged as of another time than now */
+    char horizon[32];
+    double seconds;
+} audit_summary;
+
+char *audit_summary_json(const audit_summary *s);
+int audit_summary_parse(audit_summary *s, const char *line);
+/* Records in path order (reports list them so, whatever order the threads finished in). */
+void audit_sort_records(audit_record **v, size_t n);
+/* The text report: a summary table and one line per record that is not verified. */
+void audit_write_text(FILE *f, const audit_summary *s, audit_record *const *bad, size_t nbad);
+/* The HTML report: one self-contained page. */
+void audit_write_html(FILE *f, const audit_summary *s, audit_record *const *bad, size_t nbad,
+                      audit_record *const *warned, size_t nwarned);
+
+#endif

@@ -1,0 +1,235 @@
+/* signet audit end to end: one class per artifact on a store with one artifact of each class
+   (keys-example/audit-store.sh), the reports (JSON lines, text, HTML rendered by headless Chromium),
+   look-ahead, --at, --fail-on, shards and their merge, --bundles, --from-list, hostile stores. */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static char *dir;
+static char *out, *err;
+
+static void setup(void)
+{
+    dir = tu_mkdtemp();
+}
+
+static void teardown(void)
+{
+    tu_rmtree(dir);
+    free(dir);
+    free(out);
+    free(err);
+    out = err = NULL;
+}
+
+static int sh(const char *fmt, ...)
+{
+    char script[8192], full[9000];
+    const char *argv[] = {"/bin/sh", "-ec", full, NULL};
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(script, sizeof(script), fmt, ap);
+    va_end(ap);
+    snprintf(full, sizeof(full), "cd '%s'; S=\"$SIGNET_BIN\"; %s", dir, script);
+    free(out);
+    free(err);
+    out = err = NULL;
+    return tu_run(&out, &err, NULL, argv);
+}
+
+/* d/: the example store with its policy. */
+static void make_store(void)
+{
+    cr_assert_eq(sh("sh '%s/keys-example/audit-store.sh' \"$S\" d", tu_src()), 0, "%s", err);
+}
+
+/* The class of the record of a path ending in name, in a JSON-lines report. */
+static const char *class_of(const char *report, const char *name)
+{
+    static char cls[32];
+    const char *p = report;
+
+    cls[0] = '\0';
+    while (p != NULL && *p != '\0') {
+        size_t n = strcspn(p, "\n");
+        json_t *o = json_loadb(p, n, 0, NULL);
+        const char *path = json_string_value(json_object_get(o, "path"));
+
+        if (path != NULL && strlen(path) >= strlen(name) && strcmp(path + strlen(path) - strlen(name), name) == 0) {
+            snprintf(cls, sizeof(cls), "%s", json_string_value(json_object_get(o, "class")));
+        }
+        json_decref(o);
+        p += n + (p[n] == '\n');
+    }
+    return cls;
+}
+
+static json_t *summary_of(const char *report)
+{
+    const char *last = report, *p;
+
+    for (p = report; (p = strchr(p, '\n')) != NULL && p[1] != '\0'; p++) {
+        last = p + 1;
+    }
+    return json_loads(last, 0, NULL);
+}
+
+TestSuite(audit, .init = setup, .fini = teardown, .timeout = 120);
+
+Test(audit, each_artifact_gets_its_one_class)
+{
+    static const char *const expect[][2] = {
+        {"releases/good.txt", "verified"},
+        {"releases/tampered.txt", "tampered"},
+        {"releases/unsigned.txt", "unsigned"},
+        {"releases/revoked.txt", "revoked"},
+        {"misc/expired.txt", "expired"},
+        {"misc/untrusted.txt", "untrusted"},
+        {"misc/policy.txt", "policy"},
+        {"misc/unreadable.txt", "unreadable"},
+        {"misc/orphan.txt.sigstore.json", "orphan"},
+        {"releases/expiring.txt", "verified"},
+    };
+    json_t *sum, *counts;
+    char *report;
+
+    make_store();
+    cr_assert_eq(sh("\"$S\" audit -p d/policy.json --format json --warn-within 90d d/store"), 1, "%s", err);
+    report = strdup(out);
+    for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
+        cr_assert_str_eq(class_of(report, expect[i][0]), expect[i][1], "%s", expect[i][0]);
+    }
+    sum = summary_of(report);
+    counts = json_object_get(sum, "counts");
+    cr_assert_eq(json_integer_value(json_object_get(sum, "total")), 10);
+    cr_assert_eq(json_integer_value(json_object_get(counts, "verified")), 2);
+    cr_assert_eq(json_integer_value(json_object_get(sum, "warned")), 1, "the key that expires in 30 days");
+    cr_assert_eq(strlen(json_string_value(json_object_get(sum, "policy_sha256"))), 64);
+    cr_assert_not_null(strstr(report, "\"future_class\":\"expired\""));
+    cr_assert_not_null(strstr(report, "\"signers\":[\"release\"]"));
+    json_decref(sum);
+    free(report);
+    /* the text report: the table and one line per artifact that is not verified */
+    cr_assert_eq(sh("\"$S\" audit -p d/policy.json d/store"), 1);
+    cr_assert_not_null(strstr(out, "revoked"));
+    cr_assert_not_null(strstr(out, "CERT_REVOKED"));
+    cr_assert_null(strstr(out, "good.txt"), "verified artifacts are not listed");
+}
+
+Test(audit, exit_status_follows_fail_on_and_at_judges_the_past)
+{
+    make_store();
+    cr_assert_eq(sh("\"$S\" audit -p d/policy.json --fail-on expired d/store >/dev/null"), 6);
+    cr_assert_eq(sh("\"$S\" audit -p d/policy.json --fail-on policy,untrusted d/store >/dev/null"), 3);
+    cr_assert_eq(sh("\"$S\" audit -p d/policy.json --fail-on verified d/store >/dev/null"), 0);
+    cr_assert_eq(sh("\"$S\" audit -p d/policy.json --fail-on nonsense d/store"), 2);
+    cr_assert_eq(sh("\"$S\" audit -p d/policy.json --format json --at 2019-06-01T00:00:00Z d/store"), 1);
+    cr_assert_str_eq(class_of(out, "misc/expired.txt"), "verified", "the retired key was valid in 2019");
+    cr_assert_not_null(strstr(out, "\"at_given\":true"));
+    cr_assert_eq(sh("\"$S\" audit -p d/policy.json --shard 3/3 d/store"), 2);
+    cr_assert_eq(sh("\"$S\" audit -p d/missing.json d/store"), 2);
+    cr_assert_eq(sh("\"$S\" audit -p d/policy.json --report d/no/such/dir/r.json d/store"), 2);
+    /* a FIFO as the report is written in place, never replaced by a file */
+    cr_assert_eq(sh("mkfifo f && (cat f > got.txt &) && \"$S\" audit -p d/policy.json --report f d/store || true; "
+                    "sleep 1; test -p f && grep -q tampered got.txt"),
+                 0, "%s", err);
+}
+
+Test(audit, shards_together_equal_one_run_and_merge_into_its_report)
+{
+    json_t *whole, *merged;
+
+    make_store();
+    cr_assert_eq(sh("\"$S\" audit -p d/policy.json --format json d/store | grep -v '\"summary\"' | sort > all.txt; "
+                    "for k in 0 1 2; do \"$S\" audit -p d/policy.json --format json --shard $k/3 --report s$k.json "
+                    "d/store || true; done; cat s0.json s1.json s2.json | grep -v '\"summary\"' | sort > union.txt; "
+                    "cmp all.txt union.txt"),
+                 0, "the union of the shards is the whole run: %s", err);
+    cr_assert_eq(sh("\"$S\" audit -p d/policy.json --format json d/store | tail -n 1"), 0);
+    whole = json_loads(out, 0, NULL);
+    cr_assert_eq(sh("\"$S\" audit merge --format json s0.json s1.json s2.json | tail -n 1"), 0, "%s", err);
+    merged = json_loads(out, 0, NULL);
+    cr_assert(json_equal(json_object_get(whole, "counts"), json_object_get(merged, "counts")));
+    cr_assert_eq(sh("\"$S\" audit merge s0.json s1.json s2.json >/dev/null"), 1, "merged: the worst class decides");
+    /* a shard made under another policy is refused unless told */
+    cr_assert_eq(sh("sed -i 's/\"version\": 1/\"version\": 1, \"mode\": \"enforce\"/' d/policy.json && "
+                    "\"$S\" audit -p d/policy.json --format json --shard 0/3 --report t0.json d/store || true"),
+                 0);
+    cr_assert_eq(sh("\"$S\" audit merge t0.json s1.json s2.json"), 2);
+    cr_assert_not_null(strstr(err, "another policy"));
+    cr_assert_eq(sh("\"$S\" audit merge --allow-mixed t0.json s1.json s2.json >/dev/null"), 1);
+    cr_assert_eq(sh("head -n 1 s0.json > cut.json; \"$S\" audit merge cut.json"), 2, "a report without its summary");
+    cr_assert_eq(
+        sh("\"$S\" audit -p d/policy.json --format json --at 2026-01-01T00:00:00Z --shard 0/3 --report a0.json "
+           "d/store || true; \"$S\" audit -p d/policy.json --format json --at 2026-02-01T00:00:00Z --shard 1/3 "
+           "--report a1.json d/store || true; \"$S\" audit merge a0.json a1.json"),
+        2, "shards judged as of different --at times");
+    json_decref(whole);
+    json_decref(merged);
+}
+
+Test(audit, bundles_elsewhere_and_a_list_of_paths)
+{
+    make_store();
+    cr_assert_eq(
+        sh("mkdir b && cd d/store && find . -name '*.sigstore.json' | while read f; do mkdir -p ../../b/$(dirname "
+           "$f) && mv $f ../../b/$f; done"),
+        0, "%s", err);
+    cr_assert_eq(sh("\"$S\" audit -p d/policy.json --format json --bundles b d/store"), 1, "%s", err);
+    cr_assert_str_eq(class_of(out, "releases/good.txt"), "verified");
+    cr_assert_str_eq(class_of(out, "releases/tampered.txt"), "tampered");
+    cr_assert_str_eq(class_of(out, "misc/orphan.txt.sigstore.json"), "orphan");
+    cr_assert_eq(sh("printf 'd/store/releases/good.txt\\nd/store/releases/tampered.txt\\n' | \"$S\" audit -p "
+                    "d/policy.json --format json --bundles b --from-list - --fail-on verified; echo"),
+                 0);
+    cr_assert_str_eq(class_of(out, "tampered.txt"), "unsigned", "--bundles is relative to the listed paths too");
+}
+
+Test(audit, hostile_stores_are_walked_safely)
+{
+    make_store();
+    cr_assert_eq(
+        sh("mkdir -p outside && echo secret > outside/s.txt && ln -s ../../outside d/store/escape && "
+           "ln -s /etc/passwd d/store/passwd && p=d/store; for i in $(seq 1 70); do p=$p/x; done; mkdir -p $p && "
+           "echo deep > $p/f.txt && touch 'd/store/<img src=x onerror=alert(1)>.txt'"),
+        0, "%s", err);
+    cr_assert_eq(sh("\"$S\" audit -p d/policy.json --format json d/store"), 1, "%s", err);
+    cr_assert_null(strstr(out, "s.txt"), "a symlink is not followed out of the store");
+    cr_assert_null(strstr(out, "passwd"));
+    cr_assert_not_null(strstr(out, "deeper than"), "a store nested too deep is reported, not followed");
+    cr_assert_eq(sh("\"$S\" audit -p d/policy.json --format html --report r.html d/store"), 1);
+    cr_assert_eq(sh("! grep -q '<img' r.html && grep -q '&lt;img src=x' r.html"), 0,
+                 "a hostile file name is escaped in HTML");
+}
+
+static const char chromium_flags[] = "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+                                     "--disable-background-networking --disable-component-update --disable-sync "
+                                     "--user-data-dir=\"$PWD/profile\"";
+
+Test(audit, html_report_is_self_contained_and_renders_in_chromium)
+{
+    make_store();
+    cr_assert_eq(sh("\"$S\" audit -p d/policy.json --format html --warn-within 90d --report r.html d/store"), 1, "%s",
+                 err);
+    /* nothing in the page asks for anything outside it */
+    cr_assert_eq(sh("! grep -Eiq 'https?://|<script|<link|<img|<iframe| src=|url\\(' r.html"), 0,
+                 "the report references something outside itself");
+    cr_assert_eq(sh("grep -q 'Content-Security-Policy' r.html"), 0);
+    cr_assert_eq(sh("command -v chromium"), 0, "chromium is installed by .ci/deps test");
+    cr_assert_eq(sh("timeout 90 chromium %s --dump-dom \"file://$PWD/r.html\" 2>/dev/null", chromium_flags), 0, "%s",
+                 err);
+    cr_assert_not_null(strstr(out, "10 artifact(s): 2 verified, 8 not verified."), "%s", out);
+    cr_assert_not_null(strstr(out, "Look-ahead"));
+    cr_assert_not_null(strstr(out, "CERT_REVOKED"));
+    cr_assert_eq(sh("timeout 90 chromium %s --window-size=1200,1400 --screenshot=\"$PWD/shot.png\" "
+                    "\"file://$PWD/r.html\" >/dev/null 2>&1; test \"$(stat -c %%s shot.png)\" -gt 5000"),
+                 0, "a screenshot of the rendered report");
+}
