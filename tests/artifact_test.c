@@ -1358,18 +1358,36 @@ Test(artifact, differential_end_record_comment_length)
     at_expect(e, 1, &short_, NULL, "zip-data-after-end", SIGN_SEVERITY_DANGER, NULL);
 }
 
-Test(artifact, differential_end_record_inside_stored_entry)
+Test(artifact, nested_stored_jar_end_record_belongs_to_its_entry)
 {
-    zg_entry inner[] = {{.name = "evil.sh", D("echo pwned")}};
+    zg_entry inner[] = {{.name = "META-INF/MANIFEST.MF", D("Manifest-Version: 1.0\r\n")},
+                        {.name = "lib/Util.class", D("\xca\xfe\xba\xbe")}};
     unsigned char *z = NULL;
     size_t zl = 0;
 
-    /* A complete zip stored as the last entry's data: a reader taking the first end record it finds sees it. */
-    cr_assert_eq(zg_build(&z, &zl, inner, 1, NULL), 0);
+    /*
+     * Spring Boot's repackaging (and `zip -0`) stores nested jars uncompressed: their end records lie
+     * inside the data of an entry the central directory lists, near the end of the file. Every reader
+     * uses the outer archive's last end record; the inner one is that entry's content.
+     */
+    cr_assert_eq(zg_build(&z, &zl, inner, 2, NULL), 0);
     {
-        zg_entry e[] = {{.name = "a.txt", D("abc")}, {.name = "inner.zip", .data = z, .len = zl}};
+        zg_entry e[] = {{.name = "BOOT-INF/lib/a.jar", .data = z, .len = zl},
+                        {.name = "BOOT-INF/lib/b.jar", .data = z, .len = zl},
+                        {.name = "BOOT-INF/classes/App.class", D("abc")}};
+        zg_entry last[] = {{.name = "a.txt", D("abc")}, {.name = "inner.zip", .data = z, .len = zl}};
+        zg_opts comment = {.fake_eocd_in_comment = 1};
+        sign_artifact *a = at_zip(e, 3, NULL, NULL);
 
-        at_expect(e, 2, NULL, NULL, "zip-multiple-eocd", SIGN_SEVERITY_DANGER, NULL);
+        cr_assert_eq(at_dangers(a), 0, "%s", at_list(a));
+        cr_assert_null(at_get(a, "zip-multiple-eocd"), "%s", at_list(a));
+        cr_assert_eq(sign_artifact_entry_count(a), 3);
+        sign_artifact_free(a);
+        a = at_zip(last, 2, NULL, NULL);
+        cr_assert_null(at_get(a, "zip-multiple-eocd"), "stored as the last entry: %s", at_list(a));
+        sign_artifact_free(a);
+        /* A second end record outside every entry's data (here in the comment) is still a second archive. */
+        at_expect(e, 3, &comment, NULL, "zip-multiple-eocd", SIGN_SEVERITY_DANGER, NULL);
     }
     free(z);
 }

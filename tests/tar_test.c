@@ -176,9 +176,35 @@ Test(tar, hostile_write_through_symlink, .init = tar_setup, .fini = tar_teardown
 Test(tar, hostile_device_node, .init = tar_setup, .fini = tar_teardown)
 {
     static const tg_entry e[] = {{.name = "dev/sda", .type = '4'}};
-    static const tg_entry e2[] = {{.name = "dev/mem", .type = '3'}};
+    static const tg_entry e2[] = {{.name = "usr/lib/mem", .type = '3'}};
+    static const tg_entry e3[] = {{.name = "dev", .type = '3'}};
     tar_expect(e, 1, "tar-device-node", SIGN_SEVERITY_DANGER);
     tar_expect(e2, 1, "tar-device-node", SIGN_SEVERITY_DANGER);
+    tar_expect(e3, 1, "tar-device-node", SIGN_SEVERITY_DANGER);
+}
+
+Test(tar, root_filesystem_character_devices_under_dev_are_warnings, .init = tar_setup, .fini = tar_teardown)
+{
+    /* mmdebstrap's default tarball, a `docker import` input: ./dev/ holds null, zero, tty... */
+    static const tg_entry e[] = {
+        {.name = "./", .type = '5'},
+        {.name = "./dev/", .type = '5'},
+        {.name = "./dev/null", .type = '3'},
+        {.name = "./dev/zero", .type = '3'},
+        {.name = "./var/local/", .type = '5', .mode = 02775},
+    };
+    sign_artifact *a = tar_scan("rootfs.tar", e, sizeof(e) / sizeof(e[0]), "gzip");
+    const sign_finding *f = tar_finding(a, "tar-device-node"), *g = tar_finding(a, "tar-setgid-directory");
+
+    cr_assert_not_null(f);
+    cr_assert_eq(f->severity, SIGN_SEVERITY_WARNING);
+    cr_assert_eq(tar_danger_count(a), 0);
+    /* A setgid directory is not a setuid binary: its own id and words. */
+    cr_assert_null(tar_finding(a, "tar-setuid"));
+    cr_assert_not_null(g);
+    cr_assert_eq(g->severity, SIGN_SEVERITY_INFO);
+    cr_assert_not_null(strstr(g->message, "directory has the setgid bit"), "%s", g->message);
+    sign_artifact_free(a);
 }
 
 Test(tar, setuid_and_world_writable_are_warnings, .init = tar_setup, .fini = tar_teardown)
@@ -197,7 +223,68 @@ Test(tar, hostile_duplicate_path, .init = tar_setup, .fini = tar_teardown)
 {
     static const tg_entry e[] = {{.name = "app/run", .data = "a", .len = 1},
                                  {.name = "./app/run", .data = "b", .len = 1}};
+    /* An opaque marker between two files of one path hides nothing. */
+    static const tg_entry e2[] = {{.name = "app/x", .data = "a", .len = 1},
+                                  {.name = "app/x/.wh..wh..opq"},
+                                  {.name = "app/x", .data = "b", .len = 1}};
     tar_expect(e, 2, "tar-duplicate-path", SIGN_SEVERITY_DANGER);
+    tar_expect(e2, 3, "tar-duplicate-path", SIGN_SEVERITY_DANGER);
+}
+
+Test(tar, opaque_directory_is_not_a_duplicate_and_keeps_the_prefix, .init = tar_setup, .fini = tar_teardown)
+{
+    /* The OCI image spec's own example, as docker, buildkit and umoci write it. */
+    static const tg_entry e[] = {
+        {.name = "./etc/apt/apt.conf.d/", .type = '5'},
+        {.name = "./etc/apt/apt.conf.d/.wh..wh..opq"},
+        {.name = "./etc/apt/apt.conf.d/99local", .data = "x", .len = 1},
+        {.name = "./etc/.wh.motd"},
+    };
+    sign_artifact *a = tar_scan("opq.tar", e, 4, "gzip");
+
+    cr_assert_null(tar_finding(a, "tar-duplicate-path"));
+    cr_assert_eq(sign_artifact_finding_count(a), 0, "first: %s", sign_artifact_finding(a, 0)->id);
+    /* One normalisation for every entry: whiteouts keep the "./" the other entries keep. */
+    cr_assert_str_eq(sign_artifact_entry(a, 0)->path, "./etc/apt/apt.conf.d/");
+    cr_assert_eq(sign_artifact_entry(a, 1)->type, SIGN_ENTRY_OPAQUE);
+    cr_assert_str_eq(sign_artifact_entry(a, 1)->path, "./etc/apt/apt.conf.d");
+    cr_assert_eq(sign_artifact_entry(a, 3)->type, SIGN_ENTRY_WHITEOUT);
+    cr_assert_str_eq(sign_artifact_entry(a, 3)->path, "./etc/motd");
+    sign_artifact_free(a);
+}
+
+Test(tar, whiteout_and_file_of_one_name_in_a_layer_is_a_warning, .init = tar_setup, .fini = tar_teardown)
+{
+    /* The whiteout removes the lower layers' copy; the file is this layer's (OCI image spec). */
+    static const tg_entry e[] = {{.name = "etc/.wh.hosts"}, {.name = "etc/hosts", .data = "x", .len = 1}};
+    sign_artifact *a = tar_scan("whf.tar", e, 2, NULL);
+
+    cr_assert_null(tar_finding(a, "tar-duplicate-path"));
+    cr_assert_not_null(tar_finding(a, "tar-whiteout-and-entry"));
+    cr_assert_eq(tar_finding(a, "tar-whiteout-and-entry")->severity, SIGN_SEVERITY_WARNING);
+    cr_assert_eq(tar_danger_count(a), 0);
+    sign_artifact_free(a);
+}
+
+Test(tar, hostile_path_both_file_and_directory, .init = tar_setup, .fini = tar_teardown)
+{
+    static const tg_entry e[] = {{.name = "lib", .data = "a", .len = 1},
+                                 {.name = "lib/util.py", .data = "b", .len = 1}};
+    static const tg_entry ok[] = {
+        {.name = ".wh.lib"}, {.name = "lib/", .type = '5'}, {.name = "lib/util.py", .data = "b", .len = 1}};
+    sign_artifact *a;
+
+    tar_expect(e, 2, "tar-file-and-directory", SIGN_SEVERITY_DANGER);
+    a = tar_scan("ok.tar", ok, 3, NULL);
+    cr_assert_eq(tar_danger_count(a), 0, "a whiteout of a lower file, then a directory, is how layers replace it");
+    sign_artifact_free(a);
+}
+
+Test(tar, hostile_hardlink_through_symlink, .init = tar_setup, .fini = tar_teardown)
+{
+    static const tg_entry e[] = {{.name = "s", .type = '2', .link = "/etc"},
+                                 {.name = "h", .type = '1', .link = "s/hostname"}};
+    tar_expect(e, 2, "tar-hardlink-through-symlink", SIGN_SEVERITY_DANGER);
 }
 
 Test(tar, hostile_pax_path_disagrees_with_ustar_name, .init = tar_setup, .fini = tar_teardown)

@@ -478,6 +478,59 @@ static void check_name(tarp *t, const char *name)
     }
 }
 
+/*
+ * A device node. Character devices under dev/ are what root file system
+ * tarballs hold (mmdebstrap's output, `docker import` inputs: dev/null,
+ * dev/zero, dev/tty...) and what runtimes hide under their own /dev: a
+ * warning. Anywhere else, and block devices anywhere, a danger.
+ */
+static int check_device(tarp *t, const char *name, char type)
+{
+    char *n = norm_dup(name);
+    int in_dev, r;
+
+    if (n == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    in_dev = type == '3' && strncmp(n, "dev/", 4) == 0 && n[4] != '\0';
+    free(n);
+    if (in_dev) {
+        r = finding(t, "tar-device-node", SIGN_SEVERITY_WARNING, name,
+                    "%s: character device under dev/, as a root file system tarball holds; the runtime replaces "
+                    "/dev",
+                    t->what);
+    } else {
+        r = finding(t, "tar-device-node", SIGN_SEVERITY_DANGER, name,
+                    "%s: %s device node outside dev/; an image should not ship devices: remove it", t->what,
+                    type == '3' ? "character" : "block");
+    }
+    return r;
+}
+
+/* Setuid and setgid bits, named for what they do on that kind of entry. */
+static void check_setid(tarp *t, const char *name, char type, unsigned int mode)
+{
+    if (type == '5') {
+        if (mode & 02000) {
+            finding(t, "tar-setgid-directory", SIGN_SEVERITY_INFO, name,
+                    "%s: directory has the setgid bit (mode %04o): files created in it take its group", t->what,
+                    mode);
+        }
+        if (mode & 04000) {
+            finding(t, "tar-setuid", SIGN_SEVERITY_WARNING, name,
+                    "%s: directory has the setuid bit (mode %04o), which Linux ignores on directories", t->what,
+                    mode);
+        }
+        return;
+    }
+    finding(t, "tar-setuid", SIGN_SEVERITY_WARNING, name, "%s: %s has the %s (mode %04o)", t->what,
+            type == '0' || type == '\0' || type == '7' ? "file" : "entry",
+            (mode & 06000) == 06000 ? "setuid and setgid bits"
+            : (mode & 04000)        ? "setuid bit"
+                                    : "setgid bit",
+            mode);
+}
+
 /* A header (with its pending extensions) becomes an entry. */
 static int entry_begin(tarp *t)
 {
@@ -549,9 +602,16 @@ static int entry_begin(tarp *t)
         }
         snprintf(target, tl + 1, "%s%s", dir, opaque ? "" : rest);
         free(dir);
+        /*
+         * Recorded as stored, like every other entry of the layer (a "./" prefix is kept); only an opaque
+         * marker's directory loses its trailing '/'. Judged on the normalised form.
+         */
+        for (size_t k = strlen(target); opaque && k > 0 && target[k - 1] == '/'; k--) {
+            target[k - 1] = '\0';
+        }
         nt = norm_dup(target);
-        free(target);
         if (nt == NULL) {
+            free(target);
             return sign__error(SIGN_ENOMEM, "out of memory");
         }
         if ((!opaque && (strcmp(rest, "") == 0 || strcmp(rest, ".") == 0 || strcmp(rest, "..") == 0)) ||
@@ -561,12 +621,13 @@ static int entry_begin(tarp *t)
                     "directory or the whole file system: rebuild the layer",
                     t->what);
         }
+        free(nt);
         if (e != NULL) {
             e->type = opaque ? SIGN_ENTRY_OPAQUE : SIGN_ENTRY_WHITEOUT;
-            e->path = nt;
+            e->path = target;
             e->size = 0;
         } else {
-            free(nt);
+            free(target);
         }
         return 0;
     }
@@ -625,9 +686,9 @@ static int entry_begin(tarp *t)
         if (e != NULL) {
             e->type = SIGN_ENTRY_OTHER;
         }
-        finding(t, "tar-device-node", SIGN_SEVERITY_DANGER, name,
-                "%s: %s device node; an image should not ship devices (the runtime creates /dev): remove it", t->what,
-                h->type == '3' ? "character" : "block");
+        if ((r = check_device(t, name, h->type)) != 0) {
+            return r;
+        }
         break;
     case '6':
         if (e != NULL) {
@@ -651,8 +712,7 @@ static int entry_begin(tarp *t)
         }
     }
     if ((h->mode & 06000) != 0 && h->type != '2') {
-        finding(t, "tar-setuid", SIGN_SEVERITY_WARNING, name, "%s: entry has the %s bit (mode %04o)", t->what,
-                (h->mode & 04000) ? "setuid" : "setgid", h->mode);
+        check_setid(t, name, h->type, h->mode);
     }
     if ((h->mode & 0002) != 0 &&
         (h->type == '0' || h->type == '\0' || h->type == '7' || (h->type == '5' && !(h->mode & 01000)))) {
@@ -946,7 +1006,48 @@ static size_t npath_find(const npath *v, size_t n, const char *p)
     return lo < n && strcmp(v[lo].p, p) == 0 ? lo : SIZE_MAX;
 }
 
-/* An entry below a symlink of the same layer: extracting it writes wherever the link points. */
+/* The first symlink among the parent directories of p (normalised), or NULL. */
+static const sign_entry *symlink_parent(const sign__layer *l, const npath *v, size_t n, char *p)
+{
+    const sign_entry *hit = NULL;
+
+    for (char *q = strchr(p, '/'); q != NULL && hit == NULL; q = strchr(q + 1, '/')) {
+        size_t k;
+
+        *q = '\0';
+        k = npath_find(v, n, p);
+        for (; k != SIZE_MAX && k < n && strcmp(v[k].p, p) == 0 && hit == NULL; k++) {
+            if (l->entries[v[k].i].type == SIGN_ENTRY_SYMLINK) {
+                hit = &l->entries[v[k].i];
+            }
+        }
+        *q = '/';
+    }
+    return hit;
+}
+
+/* 1 when an entry with path p (normalised) is something other than a directory (whiteouts excepted). */
+static int is_non_dir(const sign__layer *l, const npath *v, size_t n, const char *p)
+{
+    size_t k = npath_find(v, n, p);
+
+    for (; k != SIZE_MAX && k < n && strcmp(v[k].p, p) == 0; k++) {
+        sign_entry_type ty = l->entries[v[k].i].type;
+
+        if (ty != SIGN_ENTRY_DIR && ty != SIGN_ENTRY_SYMLINK && ty != SIGN_ENTRY_WHITEOUT &&
+            ty != SIGN_ENTRY_OPAQUE) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * An entry below a symlink of the same layer: extracting it writes wherever
+ * the link points. An entry below a file of the same layer: the path is a
+ * file to one reader and a directory to another (which one lands depends on
+ * the extractor: it fails, replaces the file, or skips the entry).
+ */
 static int check_through_symlink(tarp *t, const npath *v, size_t n)
 {
     const sign__layer *l = t->l;
@@ -954,29 +1055,86 @@ static int check_through_symlink(tarp *t, const npath *v, size_t n)
 
     for (size_t i = 0; i < n && r == 0; i++) {
         char *p = sign__strdup(v[i].p); /* cut in place: not the sorted array's copy */
+        const sign_entry *e = &l->entries[v[i].i];
 
         if (p == NULL) {
             return SIGN_ENOMEM;
         }
-        for (char *q = strchr(p, '/'); q != NULL && r == 0; q = strchr(q + 1, '/')) {
-            size_t k;
-
+        if (symlink_parent(l, v, n, p) != NULL) {
+            r = finding(t, "tar-path-through-symlink", SIGN_SEVERITY_DANGER, e->path,
+                        "%s: entry is stored below a symlink of the same layer; extracting it writes "
+                        "wherever that link points: rebuild the layer",
+                        t->what);
+        }
+        /* A whiteout acts on lower layers, below their own directories: not judged here. */
+        for (char *q = e->type == SIGN_ENTRY_WHITEOUT || e->type == SIGN_ENTRY_OPAQUE ? NULL : strchr(p, '/');
+             q != NULL && r == 0; q = strchr(q + 1, '/')) {
             *q = '\0';
-            k = npath_find(v, n, p);
-            for (; k != SIZE_MAX && k < n && strcmp(v[k].p, p) == 0; k++) {
-                if (l->entries[v[k].i].type == SIGN_ENTRY_SYMLINK) {
-                    r = finding(t, "tar-path-through-symlink", SIGN_SEVERITY_DANGER, l->entries[v[i].i].path,
-                                "%s: entry is stored below a symlink of the same layer; extracting it writes "
-                                "wherever that link points: rebuild the layer",
-                                t->what);
-                    break;
-                }
+            if (is_non_dir(l, v, n, p)) {
+                r = finding(t, "tar-file-and-directory", SIGN_SEVERITY_DANGER, e->path,
+                            "%s: entry is stored below \"%.200s\", which the layer also holds as a file; "
+                            "extractors disagree on which one lands: rebuild the layer",
+                            t->what, p);
+                break;
             }
             *q = '/';
         }
         free(p);
     }
     return r;
+}
+
+/*
+ * Entries with one normalised path. Two directories are fine. A whiteout
+ * (or opaque marker) next to entries of its path is what the image spec
+ * defines (it acts on lower layers only): a warning when it names a
+ * non-directory entry of the same layer, nothing for an opaque directory.
+ * Two other entries are a duplicate.
+ */
+static int check_same_path(tarp *t, const npath *v, size_t from, size_t to)
+{
+    const sign__layer *l = t->l;
+    size_t real = 0, dirs = 0, whiteouts = 0;
+    const sign_entry *last = NULL;
+
+    for (size_t k = from; k < to; k++) {
+        const sign_entry *e = &l->entries[v[k].i];
+
+        if (e->type == SIGN_ENTRY_WHITEOUT) {
+            whiteouts++;
+        } else if (e->type != SIGN_ENTRY_OPAQUE) {
+            real++;
+            dirs += e->type == SIGN_ENTRY_DIR;
+            last = e;
+        }
+    }
+    if (real >= 2 && dirs != real) {
+        return finding(t, "tar-duplicate-path", SIGN_SEVERITY_DANGER, last->path,
+                       "%s: two entries of the layer have this path; which one wins depends on the runtime: "
+                       "remove one",
+                       t->what);
+    }
+    if (whiteouts > 0 && real > 0) {
+        return finding(t, "tar-whiteout-and-entry", SIGN_SEVERITY_WARNING, last->path,
+                       "%s: the layer both whites out and adds this path; the whiteout removes the lower layers' "
+                       "copy only (OCI image spec)",
+                       t->what);
+    }
+    return 0;
+}
+
+/* A hardlink whose target path goes through a symlink of the layer links whatever that path resolves to. */
+static int check_hardlink_target(tarp *t, const npath *v, size_t n, const sign_entry *e, char *nt)
+{
+    const sign_entry *s = symlink_parent(t->l, v, n, nt);
+
+    if (s == NULL) {
+        return 0;
+    }
+    return finding(t, "tar-hardlink-through-symlink", SIGN_SEVERITY_DANGER, e->path,
+                   "%s: hardlink to \"%.200s\" goes through the symlink \"%.200s\"; extractors that resolve it "
+                   "link a file outside the layer: rebuild the layer",
+                   t->what, e->link_target, s->path);
 }
 
 static int check_layer(tarp *t)
@@ -1000,14 +1158,11 @@ static int check_layer(tarp *t)
         v[n].i = i;
     }
     qsort(v, n, sizeof(*v), cmp_npath);
-    for (size_t i = 1; i < n && r == 0; i++) {
-        const sign_entry *a = &l->entries[v[i - 1].i], *b = &l->entries[v[i].i];
-
-        if (strcmp(v[i - 1].p, v[i].p) == 0 && !(a->type == SIGN_ENTRY_DIR && b->type == SIGN_ENTRY_DIR)) {
-            r = finding(t, "tar-duplicate-path", SIGN_SEVERITY_DANGER, b->path,
-                        "%s: two entries of the layer have this path; which one wins depends on the runtime: "
-                        "remove one",
-                        t->what);
+    for (size_t i = 0, j; i < n && r == 0; i = j) {
+        for (j = i + 1; j < n && strcmp(v[i].p, v[j].p) == 0; j++) {
+        }
+        if (j - i > 1) {
+            r = check_same_path(t, v, i, j);
         }
     }
     if (r == 0) {
@@ -1023,6 +1178,10 @@ static int check_layer(tarp *t)
         }
         if ((nt = norm_dup(e->link_target)) == NULL) {
             r = sign__error(SIGN_ENOMEM, "out of memory");
+            break;
+        }
+        if ((r = check_hardlink_target(t, v, n, e, nt)) != 0) {
+            free(nt);
             break;
         }
         /* Any entry with that path (lowest index first): it must come before the link. */

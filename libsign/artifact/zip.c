@@ -415,12 +415,16 @@ static int eocd_check(zrd *r, const unsigned char *rec, uint64_t pos, eocd *e)
     return 0;
 }
 
+/* Positions of further valid end records kept for judging (more are counted, and judged as unexplained). */
+#define EOCD_OTHERS_KEPT 16
+
 /*
  * Find the end record libarchive and Info-ZIP would use: the last signature
  * in the final 64 KiB + 22 bytes. When that one is not valid, fall back to
- * the last valid one (and report it). *others counts further valid records.
+ * the last valid one (and report it). *others counts further valid records;
+ * the positions of the first EOCD_OTHERS_KEPT go to opos (NULL: not kept).
  */
-static int eocd_find(zrd *r, eocd *out, int *found, uint64_t *bogus_last, uint64_t *other_pos, size_t *others)
+static int eocd_find(zrd *r, eocd *out, int *found, uint64_t *bogus_last, uint64_t *opos, size_t *others)
 {
     uint64_t tail_len = r->size < 65535 + 22 ? r->size : 65535 + 22;
     uint64_t tail_off = r->size - tail_len;
@@ -431,7 +435,6 @@ static int eocd_find(zrd *r, eocd *out, int *found, uint64_t *bogus_last, uint64
     *found = 0;
     *others = 0;
     *bogus_last = UINT64_MAX;
-    *other_pos = UINT64_MAX;
     /* a false "always true": tail_len is min(size, 65557) */
     /* cppcheck-suppress knownConditionTrueFalse */
     if (tail_len < 22) {
@@ -461,8 +464,8 @@ static int eocd_find(zrd *r, eocd *out, int *found, uint64_t *bogus_last, uint64
                 *out = e;
                 *found = 1;
             } else {
-                if (*other_pos == UINT64_MAX) {
-                    *other_pos = tail_off + i;
+                if (opos != NULL && *others < EOCD_OTHERS_KEPT) {
+                    opos[*others] = tail_off + i;
                 }
                 (*others)++;
             }
@@ -481,7 +484,7 @@ int sign__zip_detect(int *is_zip, int fd, uint64_t size, const char *path)
     const unsigned char *p;
     eocd e;
     int found = 0, rc;
-    uint64_t bogus, other;
+    uint64_t bogus;
     size_t others;
 
     *is_zip = 0;
@@ -493,7 +496,7 @@ int sign__zip_detect(int *is_zip, int fd, uint64_t size, const char *path)
         *is_zip = 1;
     }
     if (!*is_zip) {
-        if ((rc = eocd_find(&r, &e, &found, &bogus, &other, &others)) != 0) {
+        if ((rc = eocd_find(&r, &e, &found, &bogus, NULL, &others)) != 0) {
             free(r.buf);
             return rc == SIGN_EIO ? sign__error(SIGN_EIO, "%s: read error: %s", path, strerror(r.ioerr)) : rc;
         }
@@ -1208,6 +1211,41 @@ static void check_layout(sign__zip *z, const eocd *e, zrd *r, const sign_limits 
     free(s);
 }
 
+/*
+ * Further valid end records. One that lies wholly inside the data of an
+ * entry the central directory lists belongs to that entry (a nested jar or
+ * zip stored uncompressed, as Spring Boot and `zip -0` write them): every
+ * reader uses the last record, and the one inside is that entry's content.
+ * Any other (in the comment, between entries, a concatenated zip) is a
+ * second archive some tool may pick.
+ */
+static void check_other_eocds(const sign__zip *z, const uint64_t *pos, size_t n, sign__findings *f)
+{
+    size_t unexplained = n > EOCD_OTHERS_KEPT ? n - EOCD_OTHERS_KEPT : 0;
+    uint64_t first = UINT64_MAX;
+
+    for (size_t k = 0; k < n && k < EOCD_OTHERS_KEPT; k++) {
+        int inside = 0;
+
+        for (size_t i = 0; i < z->n && !inside; i++) {
+            const sign__zip_entry *x = &z->e[i];
+
+            inside =
+                x->lfh_ok && pos[k] >= x->data_offset && x->csize >= 22 && pos[k] - x->data_offset <= x->csize - 22;
+        }
+        if (!inside) {
+            unexplained++;
+            first = pos[k] < first ? pos[k] : first;
+        }
+    }
+    if (unexplained > 0) {
+        sign__finding_add(f, "zip-multiple-eocd", SIGN_SEVERITY_DANGER, NULL, 0,
+                          "%zu more end records (one at offset %llu) hide a second archive in the comment or "
+                          "tail: tools will disagree on the contents; rebuild the archive",
+                          unexplained, (unsigned long long)(first != UINT64_MAX ? first : pos[0]));
+    }
+}
+
 int sign__zip_parse(sign__zip **out, int fd, uint64_t size, const char *path, const sign_limits *lim,
                     sign__findings *f)
 {
@@ -1215,7 +1253,7 @@ int sign__zip_parse(sign__zip **out, int fd, uint64_t size, const char *path, co
     sign__zip *z = NULL;
     eocd e;
     int found = 0, rc;
-    uint64_t bogus, other;
+    uint64_t bogus, other[EOCD_OTHERS_KEPT];
     size_t others;
 
     *out = NULL;
@@ -1224,7 +1262,7 @@ int sign__zip_parse(sign__zip **out, int fd, uint64_t size, const char *path, co
         goto out;
     }
     z->file_size = size;
-    if ((rc = eocd_find(&r, &e, &found, &bogus, &other, &others)) != 0) {
+    if ((rc = eocd_find(&r, &e, &found, &bogus, other, &others)) != 0) {
         if (rc == SIGN_EIO) {
             sign__error(rc, "%s: read error: %s", path, strerror(r.ioerr));
         }
@@ -1253,12 +1291,6 @@ int sign__zip_parse(sign__zip **out, int fd, uint64_t size, const char *path, co
                           "the last end record signature at offset %llu is not valid, an earlier one is used: "
                           "tools will disagree on the contents; rebuild the archive",
                           (unsigned long long)bogus);
-    }
-    if (others > 0) {
-        sign__finding_add(f, "zip-multiple-eocd", SIGN_SEVERITY_DANGER, NULL, 0,
-                          "%zu more end records (first at offset %llu) hide a second archive in the comment or "
-                          "tail: tools will disagree on the contents; rebuild the archive",
-                          others, (unsigned long long)other);
     }
     if (e.inconsistent) {
         sign__finding_add(f, "zip-eocd-inconsistent", SIGN_SEVERITY_DANGER, NULL, 0,
@@ -1318,6 +1350,7 @@ int sign__zip_parse(sign__zip **out, int fd, uint64_t size, const char *path, co
     if ((rc = check_duplicates(z, f)) != 0) {
         goto out;
     }
+    check_other_eocds(z, other, others, f);
     check_layout(z, &e, &r, lim, f);
     *out = z;
     z = NULL; /* transferred */
