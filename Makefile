@@ -14,7 +14,7 @@ CFLAGS  ?= -O2 -g
 B       ?= build
 SAN_B   := build-san
 
-DEPS      := openssl libarchive jansson
+DEPS      := openssl libarchive jansson zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(DEPS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(DEPS) 2>/dev/null)
 
@@ -42,7 +42,7 @@ MANPAGES := $(wildcard docs/man/*.1)
 all: $(B)/signet $(B)/libsign.a $(B)/libsign.so.$(VERSION)
 
 check-deps:
-	@pkg-config --exists $(DEPS) || { echo "signet: missing build dependencies; run '.ci/deps' as root or install: libssl-dev libarchive-dev libjansson-dev pkg-config" >&2; exit 1; }
+	@pkg-config --exists $(DEPS) || { echo "signet: missing build dependencies; run '.ci/deps' as root or install: libssl-dev libarchive-dev libjansson-dev zlib1g-dev pkg-config" >&2; exit 1; }
 
 $(B)/%.o: %.c $(HEADERS) | check-deps
 	@mkdir -p $(dir $@)

@@ -1756,3 +1756,34 @@ Test(artifact, statement_payload_refuses_what_jansson_refuses)
     free(dir);
     free(tp);
 }
+
+Test(artifact, differential_names_equal_after_path_normalisation)
+{
+    /* Which content lands depends on the extractor, as for exact duplicates. */
+    zg_entry e[] = {{.name = "lib/util.py", D("good")}, {.name = "lib//util.py", D("evil")}};
+    zg_entry dot[] = {{.name = "lib/util.py", D("good")}, {.name = "./lib/./util.py", D("evil")}};
+    zg_entry dirs[] = {{.name = "lib/", .unix_mode = 040755}, {.name = "./lib/", .unix_mode = 040755},
+                       {.name = "lib/util.py", D("good")}};
+    sign_artifact *a;
+
+    at_expect(e, 2, NULL, NULL, "zip-duplicate-path", SIGN_SEVERITY_DANGER, NULL);
+    at_expect(dot, 2, NULL, NULL, "zip-duplicate-path", SIGN_SEVERITY_DANGER, NULL);
+    a = at_zip(dirs, 3, NULL, NULL);
+    cr_assert_null(at_get(a, "zip-duplicate-path"), "two spellings of one directory are fine: %s", at_list(a));
+    sign_artifact_free(a);
+}
+
+Test(artifact, differential_path_both_file_and_directory)
+{
+    zg_entry e[] = {{.name = "lib", D("a file")}, {.name = "lib/util.py", D("b")}};
+    zg_entry slash[] = {{.name = "lib", D("a file")}, {.name = "lib/", .unix_mode = 040755}};
+    zg_entry ok[] = {{.name = "lib/", .unix_mode = 040755}, {.name = "lib/util.py", D("b")},
+                     {.name = "libx", D("c")}, {.name = "lib-2/a", D("d")}};
+    sign_artifact *a;
+
+    at_expect(e, 2, NULL, NULL, "zip-file-and-directory", SIGN_SEVERITY_DANGER, NULL);
+    at_expect(slash, 2, NULL, NULL, "zip-duplicate-path", SIGN_SEVERITY_DANGER, NULL);
+    a = at_zip(ok, 4, NULL, NULL);
+    cr_assert_eq(at_dangers(a), 0, "%s", at_list(a));
+    sign_artifact_free(a);
+}

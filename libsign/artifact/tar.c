@@ -13,12 +13,14 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <archive.h>
+#include <zlib.h>
 
 #include "oci.h"
 
@@ -415,6 +417,16 @@ static sign_entry *entry_new(sign__layer *l)
     return &l->entries[l->n_entries++];
 }
 
+/*
+ * A pax size record next to the ustar size it overrides: they must be
+ * equal, unless the size does not fit the 11 octal digits of the header
+ * (8 GiB and more), where writers put 0 (or the same value in base-256).
+ */
+static int pax_size_agrees(uint64_t pax_size, uint64_t ustar_size)
+{
+    return pax_size == ustar_size || (pax_size > 077777777777ull && ustar_size == 0);
+}
+
 /* Compare a long name with the ustar name it overrides; 1 when they tell different stories. */
 static int names_disagree(const char *longname, const char *ustar)
 {
@@ -562,6 +574,12 @@ static int entry_begin(tarp *t)
         finding(t, "tar-name-mismatch", SIGN_SEVERITY_DANGER, name,
                 "%s: the %s link target and the ustar link target \"%.200s\" differ: rebuild the layer", t->what,
                 t->x.link != NULL ? "pax" : "GNU long", h->link);
+    }
+    if (t->x.has_size && !pax_size_agrees(t->x.size, h->size)) {
+        finding(t, "tar-size-mismatch", SIGN_SEVERITY_DANGER, name,
+                "%s: the pax size %llu and the ustar header size %llu differ; readers without pax (or that prefer "
+                "the header) see other members from here on: rebuild the layer",
+                t->what, (unsigned long long)t->x.size, (unsigned long long)h->size);
     }
     if (t->x.sparse || h->type == 'S') {
         finding(t, "tar-unsupported-entry", SIGN_SEVERITY_DANGER, name,
@@ -832,7 +850,12 @@ static int on_header(tarp *t)
         return 0;
     }
     if (t->zero_blocks > 0) {
+        /* One zero block, then a member: Go fails, Python stops there, GNU tar warns and reads on. */
         t->zero_blocks = 0;
+        finding(t, "tar-zero-block", SIGN_SEVERITY_DANGER, NULL,
+                "%s: a single zero block is followed by another member after %llu entries; some readers end the "
+                "archive there, others read on: rebuild the layer",
+                t->what, (unsigned long long)t->nentries);
     }
     if (hdr_parse(&t->h, t->blk) != 0) {
         t->stop = 1;
@@ -901,8 +924,10 @@ static int tarp_push(tarp *t, const unsigned char *p, size_t n)
         case ST_END:
             if (!t->trailing && !all_zero(p, n)) {
                 t->trailing = 1;
-                finding(t, "tar-data-after-end", SIGN_SEVERITY_WARNING, NULL,
-                        "%s: data follows the end-of-archive marker; tar readers ignore it", t->what);
+                finding(t, "tar-data-after-end", SIGN_SEVERITY_DANGER, NULL,
+                        "%s: data follows the end-of-archive marker; most tar readers ignore it, some (with "
+                        "--ignore-zeros) read members from it: rebuild the layer",
+                        t->what);
             }
             return 0;
         case ST_HEADER:
@@ -1324,13 +1349,218 @@ void sign__layer_clear(sign__layer *l)
     memset(l, 0, sizeof(*l));
 }
 
+/* One chunk of the uncompressed stream: diffID, limits, then the tar parser. *ok = 0 stops the walk. */
+static int walk_chunk(tarp *t, rawsrc *s, sign_digest_ctx *uctx, const void *buf, size_t n, int *ok)
+{
+    sign__layer *l = t->l;
+    const sign_limits *lim = t->lim;
+    int r;
+
+    if ((r = sign_digest_update(uctx, buf, n)) != 0) {
+        return r;
+    }
+    l->usize += n;
+    if (l->usize > lim->archive_max_total) {
+        finding(t, "tar-limit-total", SIGN_SEVERITY_DANGER, NULL,
+                "%s: decompresses to more than %llu bytes; walking stopped: raise the limit only if this is "
+                "expected",
+                t->what, (unsigned long long)lim->archive_max_total);
+        *ok = 0;
+        return 0;
+    }
+    if (l->usize > RATIO_FLOOR && s->pos > 0 && l->usize / s->pos > lim->archive_max_ratio) {
+        finding(t, "tar-limit-ratio", SIGN_SEVERITY_DANGER, NULL,
+                "%s: decompresses to more than %llu times its size (a bomb?); walking stopped", t->what,
+                (unsigned long long)lim->archive_max_ratio);
+        *ok = 0;
+        return 0;
+    }
+    return tarp_push(t, buf, n);
+}
+
+/* The uncompressed stream through libarchive's filters (zstd, xz, bzip2, or none). */
+static int walk_libarchive(tarp *t, rawsrc *s, sign_digest_ctx *uctx, int *ok)
+{
+    struct archive *ar = NULL;
+    struct archive_entry *ae;
+    int r = 0;
+
+    if ((ar = open_filters(s)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    if (s->err != 0) {
+        r = sign__error(SIGN_EIO, "%s: %s", t->what, strerror(s->err));
+        goto out;
+    }
+    if (archive_read_next_header(ar, &ae) != ARCHIVE_OK) {
+        if (s->err != 0) {
+            r = sign__error(SIGN_EIO, "%s: %s", t->what, strerror(s->err));
+            goto out;
+        }
+        finding(t, "tar-unreadable", SIGN_SEVERITY_DANGER, NULL, "%s: cannot be decompressed (%s)", t->what,
+                archive_error_string(ar) != NULL ? archive_error_string(ar) : "unknown format");
+        *ok = 0;
+    }
+    t->l->compression = filter_name(ar);
+    while (*ok && !t->stop) {
+        const void *buf;
+        size_t n;
+        la_int64_t o;
+        int ar_r = archive_read_data_block(ar, &buf, &n, &o);
+
+        if (ar_r == ARCHIVE_EOF) {
+            break;
+        }
+        if (ar_r != ARCHIVE_OK) {
+            if (s->err != 0) {
+                r = sign__error(SIGN_EIO, "%s: read error: %s", t->what, strerror(s->err));
+                goto out;
+            }
+            finding(t, "tar-unreadable", SIGN_SEVERITY_DANGER, NULL,
+                    "%s: decompression failed after %llu bytes (%s): the blob is damaged", t->what,
+                    (unsigned long long)t->l->usize,
+                    archive_error_string(ar) != NULL ? archive_error_string(ar) : "unknown error");
+            *ok = 0;
+            break;
+        }
+        if ((r = walk_chunk(t, s, uctx, buf, n, ok)) != 0) {
+            goto out;
+        }
+    }
+out:
+    archive_read_free(ar);
+    return r;
+}
+
+/* 1 when the blob starts with the gzip magic (and the deflate method). */
+static int is_gzip(const rawsrc *s)
+{
+    unsigned char m[3];
+
+    return s->len >= 3 && pread(s->fd, m, 3, (off_t)s->off) == 3 && m[0] == 0x1f && m[1] == 0x8b && m[2] == 8;
+}
+
+/* Bytes after the last gzip member: zeros are padding (a warning), anything else is hidden data. */
+static int gzip_trailing(tarp *t, rawsrc *s, const unsigned char *p, size_t n)
+{
+    uint64_t count = 0, at = s->pos - n;
+    int nonzero = 0;
+
+    for (;;) {
+        const void *b;
+        la_ssize_t k;
+
+        count += n;
+        nonzero |= !all_zero(p, n);
+        if ((k = raw_read(NULL, s, &b)) < 0) {
+            return sign__error(SIGN_EIO, "%s: read error: %s", t->what, strerror(s->err));
+        }
+        if (k == 0) {
+            break;
+        }
+        p = b;
+        n = (size_t)k;
+    }
+    if (nonzero) {
+        return finding(t, "tar-gzip-trailing-data", SIGN_SEVERITY_DANGER, NULL,
+                       "%s: %llu bytes after the last gzip member at offset %llu are not another member: some "
+                       "readers ignore them, others (Go's gzip reader) fail; rebuild the blob",
+                       t->what, (unsigned long long)count, (unsigned long long)at);
+    }
+    return finding(t, "tar-gzip-trailing-data", SIGN_SEVERITY_WARNING, NULL,
+                   "%s: %llu zero bytes pad the blob after the last gzip member", t->what, (unsigned long long)count);
+}
+
+/*
+ * The uncompressed stream of a gzip blob, inflated with zlib rather than
+ * libarchive: libarchive neither checks a member's CRC-32 and ISIZE
+ * trailer nor reports bytes after the last member, and both make readers
+ * disagree. Members follow one another (RFC 1952); what follows the last
+ * one must be nothing.
+ */
+static int walk_gzip(tarp *t, rawsrc *s, sign_digest_ctx *uctx, int *ok)
+{
+    z_stream z;
+    unsigned char *out = NULL;
+    const void *in = NULL;
+    la_ssize_t got = 0;
+    int r = 0, zr = Z_OK, members = 0;
+
+    memset(&z, 0, sizeof(z));
+    t->l->compression = "gzip";
+    if ((out = malloc(RAW_READ)) == NULL || inflateInit2(&z, 15 + 16) != Z_OK) {
+        free(out);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    while (*ok && !t->stop) {
+        if (z.avail_in == 0) {
+            if ((got = raw_read(NULL, s, &in)) < 0) {
+                r = sign__error(SIGN_EIO, "%s: read error: %s", t->what, strerror(s->err));
+                goto out;
+            }
+            if (got == 0) {
+                break;
+            }
+            z.next_in = (unsigned char *)(uintptr_t)in;
+            z.avail_in = (uInt)got;
+        }
+        if (zr == Z_STREAM_END) {
+            /* Between members: another one starts with the magic, anything else is trailing data. */
+            if (z.next_in[0] != 0x1f) {
+                r = gzip_trailing(t, s, z.next_in, z.avail_in);
+                break;
+            }
+            inflateReset(&z);
+        }
+        z.next_out = out;
+        z.avail_out = RAW_READ;
+        zr = inflate(&z, Z_NO_FLUSH);
+        if (zr == Z_STREAM_END) {
+            members++;
+        }
+        if (RAW_READ - z.avail_out > 0 && (r = walk_chunk(t, s, uctx, out, RAW_READ - z.avail_out, ok)) != 0) {
+            goto out;
+        }
+        if (zr == Z_MEM_ERROR) {
+            r = sign__error(SIGN_ENOMEM, "out of memory");
+            goto out;
+        }
+        if (zr == Z_DATA_ERROR || zr == Z_NEED_DICT) {
+            const char *m = z.msg != NULL ? z.msg : "corrupt data";
+
+            if (strcmp(m, "incorrect data check") == 0 || strcmp(m, "incorrect length check") == 0) {
+                finding(t, "tar-gzip-checksum", SIGN_SEVERITY_DANGER, NULL,
+                        "%s: gzip member %d: its %s trailer does not match the data (%s); strict readers refuse "
+                        "it, others take it: rebuild the blob",
+                        t->what, members + 1, m[10] == 'd' ? "CRC-32" : "ISIZE", m);
+            } else if (members > 0 && z.total_out == 0) {
+                r = gzip_trailing(t, s, z.next_in, z.avail_in);
+            } else {
+                finding(t, "tar-unreadable", SIGN_SEVERITY_DANGER, NULL,
+                        "%s: decompression failed after %llu bytes (%s): the blob is damaged", t->what,
+                        (unsigned long long)t->l->usize, m);
+            }
+            *ok = 0;
+            break;
+        }
+    }
+    if (*ok && !t->stop && zr != Z_STREAM_END && r == 0) {
+        finding(t, "tar-unreadable", SIGN_SEVERITY_DANGER, NULL,
+                "%s: the gzip stream ends inside a member after %llu bytes: the blob is truncated", t->what,
+                (unsigned long long)t->l->usize);
+        *ok = 0;
+    }
+out:
+    inflateEnd(&z);
+    free(out);
+    return r;
+}
+
 int sign__layer_walk(sign__layer *l, int fd, uint64_t off, uint64_t len, const char *what, const sign_limits *lim,
                      int keep_entries, sign__progress *pr)
 {
     rawsrc s;
     tarp t;
-    struct archive *ar = NULL;
-    struct archive_entry *ae;
     sign_digest_ctx *uctx = NULL;
     size_t mdlen;
     int r, ok = 1;
@@ -1354,67 +1584,9 @@ int sign__layer_walk(sign__layer *l, int fd, uint64_t off, uint64_t len, const c
         (r = sign_digest_new(&uctx, SIGN_DIGEST_SHA256)) != 0) {
         goto out;
     }
-    if ((ar = open_filters(&s)) == NULL) {
-        r = sign__error(SIGN_ENOMEM, "out of memory");
+    r = is_gzip(&s) ? walk_gzip(&t, &s, uctx, &ok) : walk_libarchive(&t, &s, uctx, &ok);
+    if (r != 0) {
         goto out;
-    }
-    if (s.err != 0) {
-        r = sign__error(SIGN_EIO, "%s: %s", what, strerror(s.err));
-        goto out;
-    }
-    if (archive_read_next_header(ar, &ae) != ARCHIVE_OK) {
-        if (s.err != 0) {
-            r = sign__error(SIGN_EIO, "%s: %s", what, strerror(s.err));
-            goto out;
-        }
-        finding(&t, "tar-unreadable", SIGN_SEVERITY_DANGER, NULL, "%s: cannot be decompressed (%s)", what,
-                archive_error_string(ar) != NULL ? archive_error_string(ar) : "unknown format");
-        ok = 0;
-    }
-    l->compression = filter_name(ar);
-    while (ok && !t.stop) {
-        const void *buf;
-        size_t n;
-        la_int64_t o;
-        int ar_r = archive_read_data_block(ar, &buf, &n, &o);
-
-        if (ar_r == ARCHIVE_EOF) {
-            break;
-        }
-        if (ar_r != ARCHIVE_OK) {
-            if (s.err != 0) {
-                r = sign__error(SIGN_EIO, "%s: read error: %s", what, strerror(s.err));
-                goto out;
-            }
-            finding(&t, "tar-unreadable", SIGN_SEVERITY_DANGER, NULL,
-                    "%s: decompression failed after %llu bytes (%s): the blob is damaged", what,
-                    (unsigned long long)l->usize,
-                    archive_error_string(ar) != NULL ? archive_error_string(ar) : "unknown error");
-            ok = 0;
-            break;
-        }
-        if ((r = sign_digest_update(uctx, buf, n)) != 0) {
-            goto out;
-        }
-        l->usize += n;
-        if (l->usize > lim->archive_max_total) {
-            finding(&t, "tar-limit-total", SIGN_SEVERITY_DANGER, NULL,
-                    "%s: decompresses to more than %llu bytes; walking stopped: raise the limit only if this is "
-                    "expected",
-                    what, (unsigned long long)lim->archive_max_total);
-            ok = 0;
-            break;
-        }
-        if (l->usize > RATIO_FLOOR && s.pos > 0 && l->usize / s.pos > lim->archive_max_ratio) {
-            finding(&t, "tar-limit-ratio", SIGN_SEVERITY_DANGER, NULL,
-                    "%s: decompresses to more than %llu times its size (a bomb?); walking stopped", what,
-                    (unsigned long long)lim->archive_max_ratio);
-            ok = 0;
-            break;
-        }
-        if ((r = tarp_push(&t, buf, n)) != 0) {
-            goto out;
-        }
     }
     if (ok && !t.stop && t.state != ST_END) {
         if (t.state == ST_HEADER && t.blen == 0 && t.nentries > 0 && t.zero_blocks == 0) {
@@ -1446,9 +1618,6 @@ int sign__layer_walk(sign__layer *l, int fd, uint64_t off, uint64_t len, const c
     }
     r = 0;
 out:
-    if (ar != NULL) {
-        archive_read_free(ar);
-    }
     ext_clear(&t);
     free(t.meta);
     free(t.head);
@@ -1510,6 +1679,12 @@ int sign__tar_index(sign__tar_member **out, size_t *n, int fd, uint64_t size, co
             goto out;
         }
         if (all_zero(blk, 512)) {
+            /* The end marker is two zero blocks: one, then a member, is read differently by tar readers. */
+            if (off + 1024 <= size && pread_full(fd, blk, 512, off + 512) == 0 && !all_zero(blk, 512)) {
+                r = sign__error(SIGN_EPARSE, "%s: a single zero block at offset %llu is followed by more data",
+                                path, (unsigned long long)off);
+                goto out;
+            }
             break;
         }
         if (hdr_parse(&h, blk) != 0) {
@@ -1517,6 +1692,11 @@ int sign__tar_index(sign__tar_member **out, size_t *n, int fd, uint64_t size, co
             goto out;
         }
         off += 512;
+        if (x.has_size && !pax_size_agrees(x.size, h.size)) {
+            r = sign__error(SIGN_EPARSE, "%s: at offset %llu the pax size and the tar header size differ", path,
+                            (unsigned long long)off);
+            goto out;
+        }
         dsize = x.has_size ? x.size : h.size;
         if (dsize > size - off) {
             r = sign__error(SIGN_EPARSE, "%s: tar member at offset %llu runs past the end of the file", path,
@@ -1605,6 +1785,15 @@ out:
     return r;
 }
 
+/*
+ * A ustar or GNU magic in a block whose header does not parse: an attempt at
+ * a tar (a lenient reader takes it), never a plain file.
+ */
+static int ustar_magic(const unsigned char *b)
+{
+    return memcmp(b + 257, "ustar\0", 6) == 0 || memcmp(b + 257, "ustar  \0", 8) == 0;
+}
+
 int sign__tar_detect(int *kind, int fd, uint64_t size, const char *path)
 {
     unsigned char b[512];
@@ -1651,7 +1840,7 @@ int sign__tar_detect(int *kind, int fd, uint64_t size, const char *path)
                 got += n;
             }
         }
-        if (got == 512 && hdr_parse(&h, first) == 0) {
+        if (got == 512 && (hdr_parse(&h, first) == 0 || ustar_magic(first))) {
             *kind = 1;
         }
         if (ar == NULL) {
@@ -1663,7 +1852,12 @@ int sign__tar_detect(int *kind, int fd, uint64_t size, const char *path)
         free(s.buf);
         return r;
     }
-    if (size < 512 || hdr_parse(&h, b) != 0) {
+    if (size < 512) {
+        return 0;
+    }
+    if (hdr_parse(&h, b) != 0) {
+        /* A tar whose first header is damaged (checksum, a non-octal digit): a layer, which the walk refuses. */
+        *kind = ustar_magic(b) ? 1 : 0;
         return 0;
     }
     *kind = 1;

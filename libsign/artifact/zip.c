@@ -1065,6 +1065,142 @@ out:
 }
 
 /*
+ * The path an extractor creates for a name: empty and "." components
+ * dropped, no trailing '/', case and bytes kept (a NUL byte stands as 0xff).
+ * The path normaliser of the zip findings; malloc'd.
+ */
+static char *zip_path_key(const char *name, size_t len)
+{
+    char *k = malloc(len + 1);
+    size_t o = 0, i = 0;
+
+    if (k == NULL) {
+        return NULL;
+    }
+    while (i < len) {
+        size_t s = i;
+
+        while (i < len && name[i] != '/') {
+            i++;
+        }
+        if (!(i == s || (i - s == 1 && name[s] == '.'))) {
+            if (o > 0) {
+                k[o++] = '/';
+            }
+            for (size_t j = s; j < i; j++) {
+                k[o++] = name[j] == '\0' ? (char)0xff : name[j];
+            }
+        }
+        i++;
+    }
+    k[o] = '\0';
+    return k;
+}
+
+static int zip_is_dir(const sign__zip_entry *x)
+{
+    return (x->name_len > 0 && x->name[x->name_len - 1] == '/') || (x->ext_attr & 0x10) != 0 ||
+           ((x->ext_attr >> 16) & S_IFMT) == S_IFDIR;
+}
+
+static int zip_is_symlink(const sign__zip_entry *x)
+{
+    return ((x->ext_attr >> 16) & S_IFMT) == S_IFLNK;
+}
+
+/* Index of the first key equal to p in the sorted k, or SIZE_MAX. */
+static size_t key_find(const namekey *k, size_t n, const char *p)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (strcmp(k[mid].key, p) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < n && strcmp(k[lo].key, p) == 0 ? lo : SIZE_MAX;
+}
+
+/*
+ * Paths, as extractors create them. Names that differ only by empty or "."
+ * components ("lib/util.py", "lib//util.py", "./lib/./util.py") are one
+ * file: which content lands depends on the extractor, as for exact
+ * duplicates (two directories are fine). A path that is a file in one entry
+ * and a directory above another ("lib" and "lib/util.py"): extractors fail,
+ * replace the file, or skip the entry.
+ */
+static int check_path_collisions(const sign__zip *z, sign__findings *f)
+{
+    namekey *k = NULL;
+    size_t n = z->n;
+    int r = 0;
+
+    if (n < 2) {
+        return 0;
+    }
+    if ((k = calloc(n, sizeof(*k))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        k[i].x = &z->e[i];
+        if ((k[i].key = zip_path_key(k[i].x->name, k[i].x->name_len)) == NULL) {
+            r = sign__error(SIGN_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    qsort(k, n, sizeof(*k), cmp_key);
+    for (size_t i = 1; i < n; i++) {
+        const sign__zip_entry *a = k[i - 1].x, *b = k[i].x;
+
+        if (strcmp(k[i].key, k[i - 1].key) == 0 && k[i].key[0] != '\0' &&
+            !(a->name_len == b->name_len && memcmp(a->name, b->name, a->name_len) == 0) &&
+            !(zip_is_dir(a) && zip_is_dir(b))) {
+            sign__finding_add(f, "zip-duplicate-path", SIGN_SEVERITY_DANGER, b->name, b->name_len,
+                              "this name is another entry's path spelt differently (empty or '.' components, or a "
+                              "trailing '/'); which content lands depends on the extractor: remove one");
+        }
+    }
+    for (size_t i = 0; i < n && r == 0; i++) {
+        char *p = strdup(k[i].key); /* cut in place: not the sorted array's copy */
+
+        if (p == NULL) {
+            r = sign__error(SIGN_ENOMEM, "out of memory");
+            break;
+        }
+        for (char *q = strchr(p, '/'); q != NULL; q = strchr(q + 1, '/')) {
+            size_t j;
+
+            *q = '\0';
+            j = key_find(k, n, p);
+            for (; j != SIZE_MAX && j < n && strcmp(k[j].key, p) == 0; j++) {
+                if (!zip_is_dir(k[j].x) && !zip_is_symlink(k[j].x)) {
+                    break;
+                }
+            }
+            if (j != SIZE_MAX && j < n && strcmp(k[j].key, p) == 0) {
+                sign__finding_add(f, "zip-file-and-directory", SIGN_SEVERITY_DANGER, k[i].x->name,
+                                  k[i].x->name_len,
+                                  "entry is stored below a path that another entry holds as a file; extractors "
+                                  "disagree on which one lands: rebuild the archive");
+                break;
+            }
+            *q = '/';
+        }
+        free(p);
+    }
+out:
+    for (size_t i = 0; i < n; i++) {
+        free(k[i].key);
+    }
+    free(k);
+    return r;
+}
+
+/*
  * Per-entry ambiguities of kind and name encoding that need no local header:
  * which of a name's decodings, and which of file or directory, an extractor
  * picks.
@@ -1348,6 +1484,9 @@ int sign__zip_parse(sign__zip **out, int fd, uint64_t size, const char *path, co
         }
     }
     if ((rc = check_duplicates(z, f)) != 0) {
+        goto out;
+    }
+    if ((rc = check_path_collisions(z, f)) != 0) {
         goto out;
     }
     check_other_eocds(z, other, others, f);
