@@ -1762,7 +1762,8 @@ Test(artifact, differential_names_equal_after_path_normalisation)
     /* Which content lands depends on the extractor, as for exact duplicates. */
     zg_entry e[] = {{.name = "lib/util.py", D("good")}, {.name = "lib//util.py", D("evil")}};
     zg_entry dot[] = {{.name = "lib/util.py", D("good")}, {.name = "./lib/./util.py", D("evil")}};
-    zg_entry dirs[] = {{.name = "lib/", .unix_mode = 040755}, {.name = "./lib/", .unix_mode = 040755},
+    zg_entry dirs[] = {{.name = "lib/", .unix_mode = 040755},
+                       {.name = "./lib/", .unix_mode = 040755},
                        {.name = "lib/util.py", D("good")}};
     sign_artifact *a;
 
@@ -1777,8 +1778,10 @@ Test(artifact, differential_path_both_file_and_directory)
 {
     zg_entry e[] = {{.name = "lib", D("a file")}, {.name = "lib/util.py", D("b")}};
     zg_entry slash[] = {{.name = "lib", D("a file")}, {.name = "lib/", .unix_mode = 040755}};
-    zg_entry ok[] = {{.name = "lib/", .unix_mode = 040755}, {.name = "lib/util.py", D("b")},
-                     {.name = "libx", D("c")}, {.name = "lib-2/a", D("d")}};
+    zg_entry ok[] = {{.name = "lib/", .unix_mode = 040755},
+                     {.name = "lib/util.py", D("b")},
+                     {.name = "libx", D("c")},
+                     {.name = "lib-2/a", D("d")}};
     sign_artifact *a;
 
     at_expect(e, 2, NULL, NULL, "zip-file-and-directory", SIGN_SEVERITY_DANGER, NULL);
@@ -1786,4 +1789,39 @@ Test(artifact, differential_path_both_file_and_directory)
     a = at_zip(ok, 4, NULL, NULL);
     cr_assert_eq(at_dangers(a), 0, "%s", at_list(a));
     sign_artifact_free(a);
+}
+
+Test(artifact, symlink_named_on_the_command_line_is_recorded_as_its_target)
+{
+    char *dir = tu_mkdtemp(), *target = tu_path(dir, "app-1.2.3.zip"), *link = tu_path(dir, "app.zip");
+    zg_entry e[] = {{.name = "a.txt", D("abc")}};
+    sign_artifact_options o = SIGN_ARTIFACT_OPTIONS_INIT;
+    sign_artifact *a = NULL;
+    const sign_finding *f;
+
+    zg_write(target, e, 1, NULL);
+    cr_assert_eq(symlink("app-1.2.3.zip", link), 0);
+    /* Never silently sign what a link points at: the target's name, and a warning. */
+    cr_assert_eq(sign_artifact_scan(&a, link, NULL, NULL), 0, "%s", sign_error_last());
+    cr_assert_str_eq(sign_artifact_name(a), "app-1.2.3.zip");
+    cr_assert_eq(sign_artifact_get_kind(a), SIGN_ARTIFACT_ZIP);
+    cr_assert_eq(sign_artifact_entry_count(a), 1);
+    cr_assert_not_null(f = at_get(a, "artifact-symlink"), "%s", at_list(a));
+    cr_assert_eq(f->severity, SIGN_SEVERITY_WARNING);
+    cr_assert_null(strstr(f->message, dir), "no directory layout in the record: %s", f->message);
+    sign_artifact_free(a);
+    /* Said on purpose: the link's name, no warning. */
+    o.flags = SIGN_ARTIFACT_FOLLOW_SYMLINK;
+    cr_assert_eq(sign_artifact_scan(&a, link, NULL, &o), 0, "%s", sign_error_last());
+    cr_assert(strstr(sign_artifact_name(a), "app.zip") != NULL, "%s", sign_artifact_name(a));
+    cr_assert_null(at_get(a, "artifact-symlink"));
+    sign_artifact_free(a);
+    /* A dangling link is an error naming it. */
+    cr_assert_eq(unlink(target), 0);
+    cr_assert_eq(sign_artifact_scan(&a, link, NULL, NULL), SIGN_ENOTFOUND);
+    cr_assert_null(a);
+    tu_rmtree(dir);
+    free(dir);
+    free(target);
+    free(link);
 }

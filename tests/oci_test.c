@@ -850,3 +850,25 @@ Test(oci, progress_while_an_image_is_scanned, .init = oci_setup, .fini = oci_tea
     cr_assert_eq(p.max_done, blobs, "done reaches every byte");
     sign_artifact_free(a);
 }
+
+Test(oci, cli_symlink_artifact_warns_or_follows_on_request, .init = oci_setup, .fini = oci_teardown)
+{
+    const char *target = op("app-1.2.3.tar.gz"), *link = op("app.tar.gz");
+    static const tg_entry e[] = {{.name = "app/", .type = '5'}, {.name = "app/run", .data = "x", .len = 1}};
+
+    tg_write(target, e, 2, "gzip");
+    cr_assert_eq(symlink("app-1.2.3.tar.gz", link), 0);
+    cr_assert_eq(SIGNET("keygen", "--no-passphrase", "-o", op("key")), 0);
+    tu_write_str(op("policy.json"),
+                 "{\"version\": 1, \"keys\": [{\"name\": \"release\", \"public_key\": \"key.pub\"}]}");
+    cr_assert_eq(SIGNET("sign", "-k", op("key.key"), "-o", op("img.b"), link), 0, "%s", oci_err);
+    cr_assert_not_null(strstr(oci_err, "artifact-symlink"), "%s", oci_err);
+    cr_assert_eq(SIGNET("hash", "--json", link), 0);
+    cr_assert_not_null(strstr(oci_out, "\"name\":\"app-1.2.3.tar.gz\""), "%s", oci_out);
+    cr_assert_eq(oci_verify(NULL, target, NULL, NULL), 0, "%s", oci_out);
+    cr_assert_eq(SIGNET("hash", "--json", "--follow-symlink", link), 0);
+    cr_assert_null(strstr(oci_out, "artifact-symlink"), "%s", oci_out);
+    cr_assert_not_null(strstr(oci_out, "app.tar.gz\""), "%s", oci_out);
+    cr_assert_eq(SIGNET("sign", "--follow-symlink", "-k", op("key.key"), "-o", op("img.b"), link), 0, "%s", oci_err);
+    cr_assert_null(strstr(oci_err, "artifact-symlink"), "%s", oci_err);
+}

@@ -498,7 +498,8 @@ Test(tar, differential_pax_size_disagrees_with_ustar_size, .init = tar_setup, .f
     e[1].len = 1;
     tar_expect(e, 2, "tar-size-mismatch", SIGN_SEVERITY_DANGER);
     a = tar_scan("same.tar", same, 1, NULL);
-    cr_assert_eq(sign_artifact_finding_count(a), 0, "an agreeing pax size is fine: %s", sign_artifact_finding(a, 0)->id);
+    cr_assert_eq(sign_artifact_finding_count(a), 0, "an agreeing pax size is fine: %s",
+                 sign_artifact_finding(a, 0)->id);
     sign_artifact_free(a);
 }
 

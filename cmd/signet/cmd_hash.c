@@ -6,7 +6,8 @@
 #include "cli.h"
 #include "output.h"
 
-static const char hash_usage[] = "usage: signet hash [--json] [--name NAME]... [--ref NAME] [--all] ARTIFACT...\n"
+static const char hash_usage[] = "usage: signet hash [--json] [--name NAME]... [--ref NAME] [--all]\n"
+                                 "                   [--follow-symlink] ARTIFACT...\n"
                                  "\n"
                                  "Print the in-toto statement that 'signet sign' would sign for these\n"
                                  "artifacts (indented; --json: the exact compact bytes). Findings go to stderr.\n"
@@ -16,14 +17,19 @@ static const char hash_usage[] = "usage: signet hash [--json] [--name NAME]... [
                                  "      --name NAME  name of the next artifact in the manifest (once per artifact)\n"
                                  "      --ref NAME   OCI layout: the image with this ref name\n"
                                  "      --all        OCI layout: every manifest of the index, and the index\n"
+                                 "      --follow-symlink  a symlink ARTIFACT: its target under the link's name\n"
                                  "  -h, --help       show this help\n";
 
 int cmd_hash(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'J'},      {"name", required_argument, NULL, 'N'},
-        {"ref", required_argument, NULL, 'R'}, {"all", no_argument, NULL, 'a'},
-        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
+        {"json", no_argument, NULL, 'J'},
+        {"name", required_argument, NULL, 'N'},
+        {"ref", required_argument, NULL, 'R'},
+        {"all", no_argument, NULL, 'a'},
+        {"follow-symlink", no_argument, NULL, 'F'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     sign_sign_options opts = SIGN_SIGN_OPTIONS_INIT;
     sign_statement *st = NULL;
@@ -48,6 +54,7 @@ int cmd_hash(int argc, char **argv)
         case 'N': names[nnames++] = optarg; break;
         case 'R': opts.ref = optarg; break;
         case 'a': opts.artifact_flags |= SIGN_ARTIFACT_ALL_IMAGES; break;
+        case 'F': opts.artifact_flags |= SIGN_ARTIFACT_FOLLOW_SYMLINK; break;
         case 'h':
             fputs(hash_usage, stdout);
             rc = 0;

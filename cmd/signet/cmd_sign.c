@@ -12,9 +12,9 @@
 static const char sign_usage[] =
     "usage: signet sign (-k KEY [--cert CERT] | --p12 FILE) [--embed-chain]\n"
     "                   [--passphrase-file F] [--allow FINDING]... [-o BUNDLE]\n"
-    "                   [--name NAME]... [--ref NAME] [--all] [--tsa URL]...\n"
-    "                   [--tsa-optional] [--tsa-policy OID] [--tsa-timeout SECONDS]\n"
-    "                   ARTIFACT...\n"
+    "                   [--name NAME]... [--ref NAME] [--all] [--follow-symlink]\n"
+    "                   [--tsa URL]... [--tsa-optional] [--tsa-policy OID]\n"
+    "                   [--tsa-timeout SECONDS] ARTIFACT...\n"
     "\n"
     "Sign files, zips, tar layers, OCI image layouts and docker save archives into\n"
     "one Sigstore bundle (default ARTIFACT.sigstore.json for a single artifact;\n"
@@ -33,6 +33,8 @@ static const char sign_usage[] =
     "                           artifact, in order; default: the path given)\n"
     "      --ref NAME           OCI layout: the image with this ref name\n"
     "      --all                OCI layout: every manifest of the index, and the index\n"
+    "      --follow-symlink     an ARTIFACT that is a symlink: sign its target under the\n"
+    "                           link's name (default: the target's name, with a warning)\n"
     "      --tsa URL            timestamp the signature at this RFC 3161 TSA (http or\n"
     "                           https; repeat for several); any failure writes nothing\n"
     "      --tsa-optional       sign anyway when TSAs fail (said on stderr)\n"
@@ -125,6 +127,7 @@ int cmd_sign(int argc, char **argv)
         {"tsa-timeout", required_argument, NULL, 'W'},
         {"ref", required_argument, NULL, 'R'},
         {"all", no_argument, NULL, 'a'},
+        {"follow-symlink", no_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -166,6 +169,7 @@ int cmd_sign(int argc, char **argv)
         case 'N': names[nnames++] = optarg; break;
         case 'R': opts.ref = optarg; break;
         case 'a': opts.artifact_flags |= SIGN_ARTIFACT_ALL_IMAGES; break;
+        case 'F': opts.artifact_flags |= SIGN_ARTIFACT_FOLLOW_SYMLINK; break;
         case 'L': event_log = optarg; break;
         case 'S': use_syslog = 1; break;
         case 'C': certpath = optarg; break;

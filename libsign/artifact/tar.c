@@ -1681,8 +1681,8 @@ int sign__tar_index(sign__tar_member **out, size_t *n, int fd, uint64_t size, co
         if (all_zero(blk, 512)) {
             /* The end marker is two zero blocks: one, then a member, is read differently by tar readers. */
             if (off + 1024 <= size && pread_full(fd, blk, 512, off + 512) == 0 && !all_zero(blk, 512)) {
-                r = sign__error(SIGN_EPARSE, "%s: a single zero block at offset %llu is followed by more data",
-                                path, (unsigned long long)off);
+                r = sign__error(SIGN_EPARSE, "%s: a single zero block at offset %llu is followed by more data", path,
+                                (unsigned long long)off);
                 goto out;
             }
             break;

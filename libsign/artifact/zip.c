@@ -1182,8 +1182,7 @@ static int check_path_collisions(const sign__zip *z, sign__findings *f)
                 }
             }
             if (j != SIZE_MAX && j < n && strcmp(k[j].key, p) == 0) {
-                sign__finding_add(f, "zip-file-and-directory", SIGN_SEVERITY_DANGER, k[i].x->name,
-                                  k[i].x->name_len,
+                sign__finding_add(f, "zip-file-and-directory", SIGN_SEVERITY_DANGER, k[i].x->name, k[i].x->name_len,
                                   "entry is stored below a path that another entry holds as a file; extractors "
                                   "disagree on which one lands: rebuild the archive");
                 break;
