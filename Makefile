@@ -34,7 +34,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(B)/%.o)
 HEADERS  := $(wildcard include/sign/*.h libsign/*.h libsign/*/*.h cmd/signet/*.h tests/*.h)
 MANPAGES := $(wildcard docs/man/*.1)
 
-.PHONY: all lib test test-unit test-san test-e2e test-libuse test-interop demo bench fuzz lint \
+.PHONY: all lib test test-unit test-san test-e2e test-libuse test-interop test-realworld demo bench fuzz lint \
         install uninstall clean deps check-deps
 .PHONY: fuzz-replay fuzz-clean
 .PHONY: test-torture
@@ -117,6 +117,12 @@ test-libuse: all
 	    sh tests/libuse/run.sh $(CURDIR)/$(B)/libuse
 
 # signet's bundles checked by an independent Sigstore verifier (sigstore-js, pinned, from the npm registry).
+# The real-world corpus (tests/realworld/): zips, jars, wheels and images written by real tools,
+# from Debian packages and the npm registry (fetched once, cached under $(B)/realworld-cache).
+test-realworld: all
+	@.ci/deps test
+	sh tests/realworld/run.sh $(B)/signet $(B)
+
 test-interop: all $(B)/signet-tsa-test-server
 	SIGNET_BIN=$(CURDIR)/$(B)/signet sh tests/interop/run.sh $(CURDIR)/$(B)/interop
 
