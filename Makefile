@@ -23,7 +23,7 @@ NO_TRUNC_WARN = $(shell $(CC) -Werror -Wno-format-truncation -E -x c /dev/null >
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
         -Wstrict-prototypes -Wmissing-prototypes $(NO_TRUNC_WARN)
 HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2
-ALL_CFLAGS := $(WARN) $(HARDEN) -D_GNU_SOURCE -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/pki -Ilibsign/artifact $(PKG_CFLAGS) $(CFLAGS)
+ALL_CFLAGS := $(WARN) $(HARDEN) -D_GNU_SOURCE -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/pki -Ilibsign/artifact -Ilibsign/verify $(PKG_CFLAGS) $(CFLAGS)
 
 LIB_SRC  := $(sort $(wildcard libsign/*.c libsign/*/*.c))
 CMD_SRC  := $(sort $(wildcard cmd/signet/*.c))
@@ -243,7 +243,7 @@ LINT_AWK   := FNR == 1 { com = 0 } \
       if (o ~ re) { printf "%s:%d: %s\n", FILENAME, FNR, s; bad = 1 } } \
     END { exit bad }
 # clang parses with the build's warnings (minus gcc-only flags; -Werror is WarningsAsErrors).
-TIDY_FLAGS  = $(filter-out -Werror $(NO_TRUNC_WARN),$(WARN)) -D_GNU_SOURCE -DSIGN_BUILDING -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/pki -Ilibsign/artifact \
+TIDY_FLAGS  = $(filter-out -Werror $(NO_TRUNC_WARN),$(WARN)) -D_GNU_SOURCE -DSIGN_BUILDING -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/pki -Ilibsign/artifact -Ilibsign/verify \
               $(PKG_CFLAGS)
 
 lint:
@@ -259,7 +259,7 @@ lint:
 	clang-format --dry-run --Werror $(LIB_SRC) $(CMD_SRC) $(LINT_HDR)
 	cppcheck -q -j $(LINT_JOBS) --std=c11 --enable=warning,style,performance,portability --inconclusive \
 	    --inline-suppr --suppressions-list=.cppcheck-suppressions --library=posix,gnu,openssl --error-exitcode=1 \
-	    --template='{file}:{line}: {severity}: {message} [{id}]' -D_GNU_SOURCE -DSIGN_BUILDING -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/pki -Ilibsign/artifact \
+	    --template='{file}:{line}: {severity}: {message} [{id}]' -D_GNU_SOURCE -DSIGN_BUILDING -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/pki -Ilibsign/artifact -Ilibsign/verify \
 	    $(LIB_SRC) $(CMD_SRC)
 	@echo "clang-tidy (.clang-tidy) on $(words $(LIB_SRC) $(CMD_SRC)) files"
 	@printf '%s\n' $(LIB_SRC) $(CMD_SRC) | xargs -P $(LINT_JOBS) -I {} \

@@ -1,0 +1,600 @@
+/* Checks of one artifact against the statements that name it: digests, entries, image layers, an installed tree. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "verify_internal.h"
+
+/* ---- entries --------------------------------------------------------- */
+
+static int cmp_entry_ptr(const void *a, const void *b)
+{
+    const sign_entry *x = *(const sign_entry *const *)a, *y = *(const sign_entry *const *)b;
+
+    return strcmp(x->path != NULL ? x->path : "", y->path != NULL ? y->path : "");
+}
+
+/* What differs between a signed entry and the one found, or NULL when they are equal. */
+static const char *entry_diff(const sign_entry *s, const sign_entry *f)
+{
+    if (s->type != f->type) {
+        return "type";
+    }
+    if (s->mode != f->mode) {
+        return "mode";
+    }
+    if (s->size != f->size) {
+        return "size";
+    }
+    if (s->has_digest != f->has_digest ||
+        (s->has_digest && CRYPTO_memcmp(s->sha256, f->sha256, SIGN_SHA256_LEN) != 0)) {
+        return "content digest";
+    }
+    return NULL;
+}
+
+static int entry_mismatch(vctx *c, size_t *n, const char *art, const vb *b, const char *fmt, const char *path,
+                          const char *what)
+{
+    const char *signer = b->signer;
+
+    (*n)++;
+    if (*n > VERIFY_MAX_ENTRY_CHECKS) {
+        return 0;
+    }
+    if (strcmp(fmt, "changed") == 0) {
+        return vfy_add_check(c, "entries", SIGN_CHECK_FAIL, "ENTRY_MISMATCH", SIGN_EDIGEST,
+                             (vwhere){art, b->path, signer},
+                             "artifact %s: entry \"%s\" differs from the signed manifest in %s (%s); it was changed "
+                             "after signing - rebuild or re-sign the artifact",
+                             art, path, what, b->path);
+    }
+    if (strcmp(fmt, "missing") == 0) {
+        return vfy_add_check(c, "entries", SIGN_CHECK_FAIL, "ENTRY_MISMATCH", SIGN_EDIGEST,
+                             (vwhere){art, b->path, signer},
+                             "artifact %s: entry \"%s\" is in the signed manifest (%s) but missing; it was removed "
+                             "after signing - rebuild or re-sign the artifact",
+                             art, path, b->path);
+    }
+    return vfy_add_check(c, "entries", SIGN_CHECK_FAIL, "ENTRY_MISMATCH", SIGN_EDIGEST,
+                         (vwhere){art, b->path, signer},
+                         "artifact %s: entry \"%s\" is not in the signed manifest (%s); it was added after signing - "
+                         "rebuild or re-sign the artifact",
+                         art, path, b->path);
+}
+
+/* Compare every entry of the scanned archive with the statement's record of subject `sname`. */
+static int verify_entries(vctx *c, const sign_artifact *a, const vb *b, const char *sname)
+{
+    const char *art = sign_artifact_name(a), *signer = b->signer;
+    const char *ptype = sign_statement_predicate_type(b->st);
+    sign_statement_artifact info;
+    const sign_entry **found = NULL, **signd = NULL;
+    sign_entry *sent = NULL;
+    size_t idx = SIZE_MAX, nf = sign_artifact_entry_count(a), ns, i, j, bad = 0;
+    int r = 0;
+
+    if (sign_artifact_get_kind(a) == SIGN_ARTIFACT_FILE) {
+        return 0;
+    }
+    if (ptype != NULL && strcmp(ptype, SIGN_PREDICATE_TYPE) == 0) {
+        for (i = 0; i < sign_statement_artifact_count(b->st); i++) {
+            if (sign_statement_artifact_info(&info, b->st, i) == 0 && info.name != NULL &&
+                strcmp(info.name, sname) == 0) {
+                idx = i;
+                break;
+            }
+        }
+    }
+    sign__error_clear();
+    /* idx != SIZE_MAX only after sign_statement_artifact_info() filled info */
+    /* cppcheck-suppress uninitStructMember */
+    if (idx == SIZE_MAX || (info.entry_count == 0 && nf > 0)) {
+        return vfy_add_check(c, "entries", SIGN_CHECK_FAIL, "ENTRIES_NOT_RECORDED", SIGN_EPOLICY,
+                             (vwhere){art, b->path, signer},
+                             "artifact %s: the statement in %s records no entries for \"%s\", so they cannot be "
+                             "checked; re-sign with signet sign, which records every entry",
+                             art, b->path, sname);
+    }
+    ns = info.entry_count;
+    if ((found = calloc(nf + 1, sizeof(*found))) == NULL || (signd = calloc(ns + 1, sizeof(*signd))) == NULL ||
+        (sent = calloc(ns + 1, sizeof(*sent))) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < nf; i++) {
+        found[i] = sign_artifact_entry(a, i);
+    }
+    for (j = 0; j < ns; j++) {
+        if (sign_statement_artifact_entry(&sent[j], b->st, idx, j) != 0 || sent[j].path == NULL) {
+            r = vfy_add_check(
+                c, "entries", SIGN_CHECK_FAIL, "ENTRIES_NOT_RECORDED", SIGN_EPOLICY, (vwhere){art, b->path, signer},
+                "artifact %s: entry %zu of \"%s\" in the statement of %s cannot be read: %s; re-sign with "
+                "signet sign",
+                art, j, sname, b->path, sign_error_last());
+            goto out;
+        }
+        signd[j] = &sent[j];
+    }
+    qsort(found, nf, sizeof(*found), cmp_entry_ptr);
+    qsort(signd, ns, sizeof(*signd), cmp_entry_ptr);
+    i = j = 0;
+    while (r == 0 && (i < nf || j < ns)) {
+        int cmp = i >= nf ? 1 : j >= ns ? -1 : strcmp(found[i]->path, signd[j]->path);
+
+        if (cmp == 0) {
+            const char *what = entry_diff(signd[j], found[i]);
+
+            if (what != NULL) {
+                r = entry_mismatch(c, &bad, art, b, "changed", signd[j]->path, what);
+            }
+            i++;
+            j++;
+        } else if (cmp < 0) {
+            r = entry_mismatch(c, &bad, art, b, "extra", found[i]->path, NULL);
+            i++;
+        } else {
+            r = entry_mismatch(c, &bad, art, b, "missing", signd[j]->path, NULL);
+            j++;
+        }
+    }
+    if (r != 0) {
+        goto out;
+    }
+    if (bad > VERIFY_MAX_ENTRY_CHECKS) {
+        r = vfy_add_check(
+            c, "entries", SIGN_CHECK_FAIL, "ENTRY_MISMATCH", SIGN_EDIGEST, (vwhere){art, b->path, signer},
+            "artifact %s: %zu more entries differ from the signed manifest in %s; rebuild or re-sign the "
+            "artifact",
+            art, bad - VERIFY_MAX_ENTRY_CHECKS, b->path);
+    } else if (bad == 0) {
+        r = vfy_add_check(c, "entries", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, signer},
+                          "artifact %s: all %zu entries match the signed manifest in %s", art, nf, b->path);
+    }
+out:
+    free(found);
+    free(signd);
+    free(sent);
+    return r;
+}
+
+/* ---- images and trees --------------------------------------------------- */
+
+/* Integrity problems of an image (missing blob, digest, diffID, media type): each its own reason. */
+int vfy_image_problems(vctx *c, const sign_artifact *a)
+{
+    for (size_t i = 0; i < sign_artifact_problem_count(a); i++) {
+        const char *reason, *msg;
+        int r;
+
+        if (sign_artifact_problem(&reason, &msg, a, i) != 0) {
+            continue;
+        }
+        r = vfy_add_check(c, "image", SIGN_CHECK_FAIL, reason,
+                          strcmp(reason, "MEDIA_TYPE_INVALID") == 0 || strcmp(reason, "IMAGE_MALFORMED") == 0
+                              ? SIGN_EVERIFY
+                              : SIGN_EDIGEST,
+                          (vwhere){sign_artifact_name(a), NULL, NULL}, "%s; use the image as it was signed", msg);
+        if (r != 0) {
+            return r;
+        }
+    }
+    if (sign_artifact_image_count(a) > 0 && sign_artifact_problem_count(a) == 0) {
+        return vfy_add_check(c, "image", SIGN_CHECK_PASS, "OK", 0, (vwhere){sign_artifact_name(a), NULL, NULL},
+                             "artifact %s: every blob is present and hashes to its digest, diffIDs match the config",
+                             sign_artifact_name(a));
+    }
+    return 0;
+}
+
+/*
+ * The layers the statement records for subject sname against the layers
+ * read from the image now: with the manifest digest matching they cannot
+ * differ unless the statement was made from other bytes than its subject.
+ */
+static int verify_layers(vctx *c, const sign_artifact *a, const vb *b, const char *sname)
+{
+    const char *art = sign_artifact_name(a), *signer = b->signer;
+    size_t idx = SIZE_MAX, ni = sign_artifact_image_count(a);
+    sign_statement_artifact info;
+
+    for (size_t i = 0; i < sign_statement_artifact_count(b->st); i++) {
+        if (sign_statement_artifact_info(&info, b->st, i) == 0 && info.name != NULL &&
+            strcmp(info.name, sname) == 0) {
+            idx = i;
+            break;
+        }
+    }
+    sign__error_clear();
+    if (idx == SIZE_MAX || sign_statement_artifact_image_count(b->st, idx) == 0) {
+        return 0; /* another tool's predicate, or no layers recorded: the subject digest decides */
+    }
+    if (sign_statement_artifact_image_count(b->st, idx) != ni) {
+        return vfy_add_check(c, "image", SIGN_CHECK_FAIL, "LAYERS_MISMATCH", SIGN_EDIGEST,
+                             (vwhere){art, b->path, signer},
+                             "artifact %s: the statement in %s records %zu image(s), the image has %zu; re-sign it",
+                             art, b->path, sign_statement_artifact_image_count(b->st, idx), ni);
+    }
+    for (size_t k = 0; k < ni; k++) {
+        sign_image_info im;
+
+        if (sign_artifact_image(&im, a, k) != 0) {
+            continue;
+        }
+        for (size_t j = 0; j < im.layer_count; j++) {
+            sign_statement_layer sl;
+            sign_layer_info li;
+
+            if (sign_artifact_layer(&li, a, k, j) != 0) {
+                continue;
+            }
+            if (sign_statement_artifact_layer(&sl, b->st, idx, k, j) != 0 || sl.layer_count != im.layer_count ||
+                CRYPTO_memcmp(sl.digest, li.digest, SIGN_SHA256_LEN) != 0 ||
+                (sl.has_diff_id &&
+                 (li.diff_id == NULL || CRYPTO_memcmp(sl.diff_id, li.diff_id, SIGN_SHA256_LEN) != 0))) {
+                sign__error_clear();
+                return vfy_add_check(
+                    c, "image", SIGN_CHECK_FAIL, "LAYERS_MISMATCH", SIGN_EDIGEST, (vwhere){art, b->path, signer},
+                    "artifact %s: layer %zu of image %s differs from the one recorded in %s; re-sign it", art, j,
+                    im.name, b->path);
+            }
+        }
+    }
+    return 0;
+}
+
+/* --tree DIR: the unpacked files against the entries (layers applied in order). */
+static int verify_tree(vctx *c, const sign_artifact *a)
+{
+    const char *art = sign_artifact_name(a);
+    sign__tree_diff *d = NULL;
+    size_t n = 0, nchecked = 0;
+    int r;
+
+    r = sign__tree_compare(&d, &n, &nchecked, a, c->tree, c->limits);
+    if (r == SIGN_ENOMEM) {
+        return r;
+    }
+    if (r != 0) {
+        return vfy_add_check(c, "tree", SIGN_CHECK_FAIL, "TREE_UNREADABLE", SIGN_EIO, (vwhere){art, NULL, NULL},
+                             "artifact %s: the tree %s cannot be compared: %s", art, c->tree, sign_error_last());
+    }
+    for (size_t i = 0; i < n && r == 0; i++) {
+        if (i == VERIFY_MAX_ENTRY_CHECKS) {
+            r = vfy_add_check(c, "tree", SIGN_CHECK_FAIL, d[i].reason, SIGN_EDIGEST, (vwhere){art, NULL, NULL},
+                              "artifact %s: %zu more differences in %s", art, n - i, c->tree);
+            break;
+        }
+        r = vfy_add_check(
+            c, "tree", SIGN_CHECK_FAIL, d[i].reason, SIGN_EDIGEST, (vwhere){art, NULL, NULL},
+            "artifact %s: %s/%s %s; the unpacked files are not the signed ones - unpack the image again", art,
+            c->tree, d[i].path, d[i].what);
+    }
+    if (r == 0 && n == 0) {
+        r = vfy_add_check(c, "tree", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, NULL, NULL},
+                          "artifact %s: all %zu paths of %s match the signed entries", art, nchecked, c->tree);
+    }
+    sign__tree_diffs_free(d, n);
+    return r;
+}
+
+/* ---- subject index ----------------------------------------------------- */
+
+static int cmp_ix_dig(const void *a, const void *b)
+{
+    return memcmp(((const subj_ix *)a)->dig, ((const subj_ix *)b)->dig, SIGN_SHA256_LEN);
+}
+
+static int cmp_ix_base(const void *a, const void *b)
+{
+    return strcmp(((const subj_ix *)a)->base, ((const subj_ix *)b)->base);
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+void vfy_index_free(vindex *ix)
+{
+    free(ix->by_dig);
+    free(ix->by_base);
+    free(ix->cand);
+    memset(ix, 0, sizeof(*ix));
+}
+
+int vfy_index_build(vindex *ix, const vb *bundles, size_t nb)
+{
+    size_t n = 0, k = 0;
+
+    memset(ix, 0, sizeof(*ix));
+    for (size_t i = 0; i < nb; i++) {
+        n += bundles[i].usable ? sign_statement_subject_count(bundles[i].st) : 0;
+    }
+    if ((ix->by_dig = calloc(n + 1, sizeof(*ix->by_dig))) == NULL ||
+        (ix->by_base = calloc(n + 1, sizeof(*ix->by_base))) == NULL ||
+        (ix->cand = calloc(2 * n + 1, sizeof(*ix->cand))) == NULL) {
+        vfy_index_free(ix);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < nb; i++) {
+        size_t ns = bundles[i].usable ? sign_statement_subject_count(bundles[i].st) : 0;
+
+        for (size_t s = 0; s < ns && k < n; s++) {
+            const char *sname;
+            const unsigned char *sdig;
+
+            if (sign_statement_subject(&sname, &sdig, bundles[i].st, s) != 0) {
+                continue;
+            }
+            ix->by_dig[k].dig = sdig;
+            ix->by_dig[k].base = vfy_base_name(sname);
+            ix->by_dig[k].bi = i;
+            k++;
+        }
+    }
+    ix->n = k;
+    memcpy(ix->by_base, ix->by_dig, k * sizeof(*ix->by_dig));
+    qsort(ix->by_dig, k, sizeof(*ix->by_dig), cmp_ix_dig);
+    qsort(ix->by_base, k, sizeof(*ix->by_base), cmp_ix_base);
+    return 0;
+}
+
+/* First position in v (sorted by cmp) not below key. */
+static size_t ix_lower(const subj_ix *v, size_t n, const subj_ix *key, int (*cmp)(const void *, const void *))
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (cmp(&v[mid], key) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/* The candidate bundles of an artifact, ascending and distinct, in ix->cand; returns their number. */
+size_t vfy_index_candidates(vindex *ix, const unsigned char *dig, const char *art)
+{
+    subj_ix key;
+    size_t nc = 0, o = 0;
+
+    if (ix->cand == NULL) {
+        return 0;
+    }
+    key.dig = dig;
+    key.base = vfy_base_name(art);
+    for (size_t i = ix_lower(ix->by_dig, ix->n, &key, cmp_ix_dig); i < ix->n && cmp_ix_dig(&ix->by_dig[i], &key) == 0;
+         i++) {
+        ix->cand[nc++] = ix->by_dig[i].bi;
+    }
+    for (size_t i = ix_lower(ix->by_base, ix->n, &key, cmp_ix_base);
+         i < ix->n && cmp_ix_base(&ix->by_base[i], &key) == 0; i++) {
+        ix->cand[nc++] = ix->by_base[i].bi;
+    }
+    qsort(ix->cand, nc, sizeof(*ix->cand), cmp_size);
+    for (size_t i = 0; i < nc; i++) {
+        if (o == 0 || ix->cand[o - 1] != ix->cand[i]) {
+            ix->cand[o++] = ix->cand[i];
+        }
+    }
+    return o;
+}
+
+/* ---- per artifact ----------------------------------------------------- */
+
+/* Keep one bundle per signer identity (the signing key's id): a key counts once, whatever signs with it. */
+static void counted_distinct(unsigned char *counted, const vb *bundles, const size_t *cand, size_t ncand)
+{
+    for (size_t i = 0; i < ncand; i++) {
+        for (size_t j = 0; counted[i] && j < i; j++) {
+            if (counted[j] && vfy_keyid_eq(bundles[cand[i]].signer_id, bundles[cand[j]].signer_id)) {
+                counted[i] = 0;
+            }
+        }
+    }
+}
+
+int vfy_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, const size_t *cand, size_t ncand)
+{
+    const sign_policy *p = c->policy;
+    const char *art = sign_artifact_name(a), *apath = sign_artifact_path(a);
+    const unsigned char *dig = sign_artifact_sha256(a);
+    unsigned char *counted = NULL;
+    char dhex[2 * SIGN_SHA256_LEN + 1], shex[2 * SIGN_SHA256_LEN + 1], names[1024], globs[512];
+    size_t covered = 0, mismatched = 0, ncount = 0, first_check = c->res->nchecks;
+    int r = 0;
+
+    vfy_hex32(dhex, dig);
+    if (ncand > 0 && (counted = calloc(ncand, 1)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (size_t ci = 0; ci < ncand && r == 0; ci++) {
+        vb *b = &bundles[cand[ci]];
+        const vb *k = b;
+        const char *matched = NULL, *allowed_name = NULL;
+        int path_ok = 1;
+        size_t ns;
+
+        if (!b->usable) {
+            continue;
+        }
+        ns = sign_statement_subject_count(b->st);
+        for (size_t s = 0; s < ns; s++) {
+            const char *sname;
+            const unsigned char *sdig;
+
+            if (sign_statement_subject(&sname, &sdig, b->st, s) != 0) {
+                continue;
+            }
+            if (CRYPTO_memcmp(sdig, dig, SIGN_SHA256_LEN) == 0) {
+                if (matched == NULL) {
+                    matched = sname;
+                }
+                if (allowed_name == NULL && vfy_key_allows(k, sname)) {
+                    allowed_name = sname;
+                }
+            }
+        }
+        if (matched != NULL) {
+            b->used = 1;
+            covered++;
+            r = vfy_add_check(c, "subject", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, k->signer},
+                              "artifact %s (sha256 %s) matches signed subject \"%s\" in %s", art, dhex, matched,
+                              b->path);
+            if (r == 0 && allowed_name == NULL) {
+                vfy_globs_text(globs, sizeof(globs), k);
+                r = vfy_add_check(c, "artifact-glob", SIGN_CHECK_FAIL, "SIGNER_NOT_ALLOWED", SIGN_EPOLICY,
+                                  (vwhere){art, b->path, k->signer},
+                                  "%s \"%s\" may sign only %s, not \"%s\"; sign it with a signer allowed for this "
+                                  "name, or widen the artifacts of its policy key or root",
+                                  k->signer_kind, k->signer, globs, matched);
+            } else if (r == 0 && !vfy_key_allows_path(k, apath)) {
+                /* Signed under an allowed name, but given under one the key may not sign: renamed bytes. */
+                vfy_globs_text(globs, sizeof(globs), k);
+                r = vfy_add_check(
+                    c, "artifact-glob", SIGN_CHECK_FAIL, "SIGNER_NOT_ALLOWED", SIGN_EPOLICY,
+                    (vwhere){art, b->path, k->signer},
+                    "%s \"%s\" may sign only %s, not the artifact %s given (signed as \"%s\"); "
+                    "use the file under the name it was signed as, or sign it with a signer allowed for "
+                    "this name",
+                    k->signer_kind, k->signer, globs, apath, allowed_name);
+                path_ok = 0;
+            } else if (r == 0) {
+                r = vfy_add_check(c, "artifact-glob", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, k->signer},
+                                  "%s \"%s\" may sign \"%s\"", k->signer_kind, k->signer, allowed_name);
+            }
+            if (r == 0 && allowed_name != NULL && path_ok && b->in_window) {
+                /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): ncand > 0 here */
+                counted[ci] = 1;
+            }
+            if (r == 0 && c->entries) {
+                r = verify_entries(c, a, b, allowed_name != NULL ? allowed_name : matched);
+            }
+            if (r == 0 && sign_artifact_image_count(a) > 0) {
+                r = verify_layers(c, a, b, allowed_name != NULL ? allowed_name : matched);
+            }
+            continue;
+        }
+        /* No digest match in this bundle: a subject of the same name means the bytes changed. */
+        for (size_t s = 0; s < ns && r == 0; s++) {
+            const char *sname;
+            const unsigned char *sdig;
+
+            if (sign_statement_subject(&sname, &sdig, b->st, s) != 0 || !vfy_names_match(sname, art)) {
+                continue;
+            }
+            b->used = 1;
+            mismatched++;
+            vfy_hex32(shex, sdig);
+            if (sign_artifact_image_count(a) > 0) {
+                r = vfy_add_check(
+                    c, "subject", SIGN_CHECK_FAIL, "INDEX_MISMATCH", SIGN_EDIGEST, (vwhere){art, b->path, k->signer},
+                    "artifact %s: the image it names now (sha256 %s) is not the signed image %s of \"%s\" "
+                    "in %s; the index (or manifest.json) was changed to point elsewhere - use the signed "
+                    "image or re-sign",
+                    art, dhex, shex, sname, b->path);
+            } else {
+                r = vfy_add_check(
+                    c, "subject", SIGN_CHECK_FAIL, "DIGEST_MISMATCH", SIGN_EDIGEST, (vwhere){art, b->path, k->signer},
+                    "artifact %s: sha256 %s does not match the signed digest %s of \"%s\" in %s; the file "
+                    "was changed after signing - rebuild or re-sign it",
+                    art, dhex, shex, sname, b->path);
+            }
+            if (r == 0 && c->entries) {
+                r = verify_entries(c, a, b, sname);
+            }
+        }
+    }
+    if (r != 0) {
+        goto out; /* keep vfy_add_check's "out of memory" */
+    }
+    sign__error_clear();
+    if (covered == 0 && mismatched == 0) {
+        r = vfy_add_check(c, "subject", SIGN_CHECK_FAIL, "ARTIFACT_NOT_SIGNED", SIGN_EPOLICY,
+                          (vwhere){art, NULL, NULL},
+                          "artifact %s (sha256 %s) is not covered by any valid signature from a trusted key in the "
+                          "bundles given; sign it, or pass its bundle with -b",
+                          art, dhex);
+        if (r != 0) {
+            goto out;
+        }
+    }
+
+    if (c->tree != NULL && covered > 0 && (r = verify_tree(c, a)) != 0) {
+        goto out;
+    }
+
+    /* Threshold: distinct trusted, in-window, allowed signers whose statement covers this digest. */
+    names[0] = '\0';
+    if (counted != NULL) {
+        counted_distinct(counted, bundles, cand, ncand);
+    }
+    for (size_t i = 0, used = 0; i < ncand; i++) {
+        if (!counted[i]) {
+            continue;
+        }
+        ncount++;
+        if (used + 1 < sizeof(names)) {
+            int n = snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "", bundles[cand[i]].signer);
+
+            used += n > 0 ? (size_t)n : 0;
+        }
+    }
+    if ((int64_t)ncount >= p->threshold) {
+        r = vfy_add_check(c, "threshold", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, NULL, NULL},
+                          "artifact %s: %zu of %lld required distinct trusted signer(s): %s", art, ncount,
+                          (long long)p->threshold, names);
+    } else if (covered == 0) {
+        /* The subject check above already failed and says why; counting signers adds nothing. */
+        r = vfy_add_check(c, "threshold", SIGN_CHECK_SKIP, "NOT_COUNTED", 0, (vwhere){art, NULL, NULL},
+                          "artifact %s: no valid signature covers its bytes, so no signer counts towards the "
+                          "threshold of %lld",
+                          art, (long long)p->threshold);
+    } else {
+        r = vfy_add_check(c, "threshold", SIGN_CHECK_FAIL, "THRESHOLD_NOT_MET", SIGN_EPOLICY,
+                          (vwhere){art, NULL, NULL},
+                          "artifact %s has %zu of the %lld distinct trusted signers the policy requires%s%s%s (a "
+                          "key counts once, and only inside its window and globs); add bundles signed by other "
+                          "keys of the policy",
+                          art, ncount, (long long)p->threshold, ncount ? " (" : "", names, ncount ? ")" : "");
+    }
+    if (r != 0) {
+        goto out;
+    }
+
+    /* The artifact record of the verdict. */
+    if (ncount > 0 && (ra->signers = calloc(ncount, sizeof(char *))) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < ncand; i++) {
+        if (counted[i]) {
+            if ((ra->signers[ra->nsigners] = sign__strdup(bundles[cand[i]].signer)) == NULL) {
+                r = SIGN_ENOMEM;
+                goto out;
+            }
+            ra->nsigners++;
+        }
+    }
+    ra->verified = 1;
+    for (size_t i = first_check; i < c->res->nchecks; i++) {
+        if (c->res->checks[i].status == SIGN_CHECK_FAIL) {
+            ra->verified = 0;
+        }
+    }
+out:
+    free(counted);
+    return r;
+}

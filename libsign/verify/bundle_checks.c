@@ -1,0 +1,551 @@
+/* Checks of one bundle, in order: well-formed, signature and signer (policy key or certificate), timestamps, key
+ * validity, statement, signature age. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "verify_internal.h"
+
+/*
+ * A bundle with a certificate: the leaf (and the bundle's chain) are read,
+ * and the signature must verify under the leaf's key. *go_on is set when
+ * it does; otherwise the failure was recorded.
+ */
+static int cert_signature(vctx *c, vb *b, const sign_envelope *env, int *go_on)
+{
+    const char *art = b->for_artifact;
+    const unsigned char *der;
+    size_t len = 0, n = sign_bundle_chain_count(b->bundle);
+    sign_x509_info info;
+    int r;
+
+    *go_on = 0;
+    if ((r = sign_x509_certs_new(&b->certs)) != 0) {
+        return r;
+    }
+    for (size_t i = 0; i < (n > 0 ? n : 1) && r == 0; i++) {
+        der = n > 0 ? sign_bundle_chain_cert(b->bundle, i, &len) : sign_bundle_certificate(b->bundle, &len);
+        r = sign_x509_certs_add_der(b->certs, der, len);
+    }
+    if (r == 0) {
+        r = sign_x509_certs_info(&info, b->certs, 0);
+    }
+    if (r == SIGN_ENOMEM) {
+        return r;
+    }
+    if (r != 0) {
+        return vfy_add_check(c, "signer", SIGN_CHECK_FAIL, "CERTIFICATE_MALFORMED", SIGN_EPARSE,
+                             (vwhere){art, b->path, NULL},
+                             "bundle %s: its certificate cannot be read: %s; re-sign with signet sign --cert",
+                             b->path, sign_error_last());
+    }
+    snprintf(b->subject, sizeof(b->subject), "%s", info.subject);
+    b->signer = b->subject;
+    b->signer_kind = "certificate";
+    r = sign_x509_certs_key(&b->cert_key, b->certs, 0);
+    if (r == SIGN_ENOMEM) {
+        return r;
+    }
+    if (r != 0) {
+        return vfy_add_check(
+            c, "signature", SIGN_CHECK_FAIL, "WEAK_ALGORITHM", SIGN_EUNTRUSTED, (vwhere){art, b->path, b->signer},
+            "bundle %s: the key of certificate %s is not accepted: %s; sign with an ECDSA P-256/P-384, "
+            "Ed25519 or RSA (2048 bits or more) certificate",
+            b->path, b->signer, sign_error_last());
+    }
+    if ((r = sign_key_id(b->signer_id, sizeof(b->signer_id), b->cert_key)) != 0) {
+        return r;
+    }
+    /* The same key listed as a raw policy key counts once with it. */
+    for (size_t i = 0; i < c->policy->nkeys; i++) {
+        if (sign__key_same(c->policy->keys[i].key, b->cert_key)) {
+            snprintf(b->signer_id, sizeof(b->signer_id), "%s", c->policy->keys[i].keyid);
+        }
+    }
+    if (sign_envelope_verify(env, 0, b->cert_key) != 0) {
+        sign__error_clear();
+        return vfy_add_check(
+            c, "signature", SIGN_CHECK_FAIL, "SIGNATURE_INVALID", SIGN_EBADSIG, (vwhere){art, b->path, b->signer},
+            "bundle %s: the signature does not verify under the key of its certificate %s; the bundle "
+            "was altered or signed by another key - re-sign the artifacts",
+            b->path, b->signer);
+    }
+    *go_on = 1;
+    return vfy_add_check(c, "signature", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, b->signer},
+                         "bundle %s: signature verifies under the key of certificate %s (key id %s)", b->path,
+                         b->signer, b->signer_id);
+}
+
+/* The check a sign_x509_verify reason belongs to. */
+static const char *cert_check_name(const char *reason)
+{
+    if (strcmp(reason, "CERT_EXPIRED") == 0 || strcmp(reason, "CERT_NOT_YET_VALID") == 0) {
+        return "key-validity";
+    }
+    if (strncmp(reason, "CRL_", 4) == 0 || strcmp(reason, "CERT_REVOKED") == 0) {
+        return "revocation";
+    }
+    return "signer";
+}
+
+static int chain_not_built(const char *reason)
+{
+    return strcmp(reason, "ROOT_UNKNOWN") == 0 || strcmp(reason, "CHAIN_INCOMPLETE") == 0 ||
+           strcmp(reason, "CHAIN_INVALID") == 0;
+}
+
+/*
+ * The certificate must chain to a policy root with every check passing,
+ * judged at the trusted signing time when there is one, else at now (--at).
+ * The first root the chain builds to decides. *go_on is set when the
+ * statement should still be read (trusted, or only expired/revoked).
+ */
+static int cert_trust(vctx *c, vb *b, int *go_on)
+{
+    const sign_policy *p = c->policy;
+    const char *art = b->for_artifact;
+    sign_x509_verify_options o = SIGN_X509_VERIFY_OPTIONS_INIT;
+    sign_x509_result res, first;
+    char when[32];
+    size_t chosen = SIZE_MAX;
+    int r;
+
+    *go_on = 0;
+    if (p->nroots == 0) {
+        return vfy_add_check(
+            c, "signer", SIGN_CHECK_FAIL, "ROOT_UNKNOWN", SIGN_EUNTRUSTED, (vwhere){art, b->path, b->signer},
+            "bundle %s is signed with certificate %s, but the policy names no roots; add its root CA "
+            "to the policy's roots, or sign with a policy key",
+            b->path, b->signer);
+    }
+    o.at = c->at;
+    o.signing_time = b->has_signing_time ? &b->signing_time : NULL;
+    if (c->fetch_crl) {
+        o.flags |= SIGN_X509_FETCH_CRL;
+        o.crl_cache_dir = c->crl_cache_dir;
+        o.crl_timeout_ms = c->crl_timeout_ms;
+    }
+    memset(&first, 0, sizeof(first));
+    for (size_t i = 0; i < p->nroots; i++) {
+        const sign__policy_root *rt = &p->roots[i];
+        sign_x509_trust t = SIGN_X509_TRUST_INIT;
+
+        t.roots = rt->root_certs;
+        t.intermediates = rt->intermediate_certs;
+        t.crls = rt->crl_list;
+        t.eku = rt->eku;
+        t.subjects = (const char *const *)rt->subjects;
+        t.nsubjects = rt->nsubjects;
+        r = sign_x509_verify(&res, b->certs, &t, &o);
+        if (r != 0 && strcmp(res.reason, "ERROR") == 0) {
+            return r;
+        }
+        if (i == 0) {
+            first = res;
+        }
+        if (r == 0 || !chain_not_built(res.reason)) {
+            chosen = i;
+            break;
+        }
+    }
+    sign__error_clear();
+    if (chosen == SIZE_MAX) {
+        return vfy_add_check(c, "signer", SIGN_CHECK_FAIL, first.reason, first.code,
+                             (vwhere){art, b->path, b->signer}, "bundle %s: %s%s", b->path, first.message,
+                             p->nroots > 1 ? " (reported for the first root; no other root accepts it either)" : "");
+    }
+    b->globs = p->roots[chosen].artifacts;
+    b->nglobs = p->roots[chosen].nartifacts;
+    if (sign_format_time(when, sizeof(when), res.judged_at) != 0) {
+        snprintf(when, sizeof(when), "%lld", (long long)res.judged_at);
+    }
+    if (res.code != 0) {
+        const char *check = cert_check_name(res.reason);
+
+        r = vfy_add_check(c, check, SIGN_CHECK_FAIL, res.reason, res.code, (vwhere){art, b->path, b->signer},
+                          "bundle %s: %s (policy root \"%s\")", b->path, res.message, p->roots[chosen].name);
+        /* Trusted but expired or revoked: the statement is still read and reported, never counted. */
+        *go_on = r == 0 && strcmp(check, "signer") != 0;
+        return r;
+    }
+    b->in_window = 1;
+    *go_on = 1;
+    if ((r = vfy_add_check(c, "signer", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, b->signer},
+                           "bundle %s is signed by certificate %s, which chains to policy root \"%s\" (%zu "
+                           "certificates)",
+                           b->path, b->signer, p->roots[chosen].name, res.chain_len)) != 0) {
+        return r;
+    }
+    if (res.note[0] != '\0' &&
+        (r = vfy_add_check(c, "revocation", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, b->signer},
+                           "bundle %s: %s", b->path, res.note)) != 0) {
+        return r;
+    }
+    return vfy_add_check(c, "key-validity", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, b->signer},
+                         "certificate chain of %s is valid%s at %s%s", b->signer,
+                         p->roots[chosen].crl_list != NULL ? " and not revoked" : "", when,
+                         b->has_signing_time ? " (the trusted signing time)" : "");
+}
+
+/* ---- per bundle -------------------------------------------------------- */
+
+/*
+ * RFC 3161 timestamps of a bundle whose signature verified: each must verify
+ * against the policy's timestamp_authorities; the earliest genTime becomes
+ * the trusted signing time. A timestamp that cannot be checked (no
+ * authorities in the policy) fails: an unverifiable time is never ignored.
+ */
+static int verify_timestamps(vctx *c, vb *b, const char *art, const char *signer)
+{
+    const sign_policy *p = c->policy;
+    const sign_envelope *env = sign_bundle_envelope(b->bundle);
+    size_t n = sign_bundle_timestamp_count(b->bundle), siglen = 0;
+    const unsigned char *sig = sign_envelope_signature(env, 0, &siglen);
+    int r = 0;
+
+    if (n == 0) {
+        if (!p->require_timestamp) {
+            return 0;
+        }
+        return vfy_add_check(
+            c, "timestamp", SIGN_CHECK_FAIL, "TIMESTAMP_MISSING", SIGN_EPOLICY, (vwhere){art, b->path, signer},
+            "bundle %s carries no RFC 3161 timestamp but the policy requires one (require.timestamp); "
+            "sign with --tsa URL, or add one with 'signet timestamp --tsa URL %s'",
+            b->path, b->path);
+    }
+    if (p->ntsas == 0 || p->tsa_roots == NULL) {
+        return vfy_add_check(c, "timestamp", SIGN_CHECK_FAIL, "TIMESTAMP_UNTRUSTED", SIGN_EUNTRUSTED,
+                             (vwhere){art, b->path, signer},
+                             "bundle %s carries %zu RFC 3161 timestamp(s) but the policy lists no "
+                             "timestamp_authorities, so their time cannot be checked; add the TSA's root certificate "
+                             "to timestamp_authorities",
+                             b->path, n);
+    }
+    for (size_t i = 0; i < n && r == 0; i++) {
+        sign_timestamp_info info;
+        sign_timestamp_failure why = SIGN_TS_INVALID;
+        size_t len = 0;
+        const unsigned char *der = sign_bundle_timestamp(b->bundle, i, &len);
+        int vr = sign_timestamp_verify(&info, &why, der, len, sig, siglen, p->tsa_roots);
+        char reason[64], when[32] = "";
+
+        if (vr == SIGN_ENOMEM || vr == SIGN_EINVAL) {
+            return vr;
+        }
+        if (vr != 0) {
+            snprintf(reason, sizeof(reason), "TIMESTAMP_%s", sign_timestamp_failure_name(why));
+            r = vfy_add_check(c, "timestamp", SIGN_CHECK_FAIL, reason, vfy_class_rank(vr) == 0 ? SIGN_EBADSIG : vr,
+                              (vwhere){art, b->path, signer}, "bundle %s: timestamp %zu does not verify: %s", b->path,
+                              i + 1, sign_error_last());
+            if (r != 0) {
+                /* Out of memory: the next timestamp's check must not hide that this failure went unrecorded. */
+                return r;
+            }
+            continue;
+        }
+        if (!b->has_signing_time || info.gen_time < b->signing_time) {
+            b->signing_time = info.gen_time;
+            b->has_signing_time = 1;
+        }
+        sign_format_time(when, sizeof(when), info.gen_time);
+        r = vfy_add_check(
+            c, "timestamp", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, signer},
+            "bundle %s: timestamp %zu from %s (timestamp authority \"%s\") proves the signature existed "
+            "at %s",
+            b->path, i + 1, info.tsa, info.authority, when);
+        if (r != 0) {
+            return r;
+        }
+    }
+    sign__error_clear();
+    /*
+     * A signature cannot have been made after the time judged: not after
+     * --at, nor after now (beyond a small clock skew; a TSA whose clock is
+     * ahead, or this host's behind). Such a time is refused and not used.
+     */
+    if (r == 0 && b->has_signing_time &&
+        (c->opts->at != 0 ? b->signing_time > c->at : b->signing_time - VERIFY_CLOCK_SKEW > c->at)) {
+        char when[32] = "", at[32] = "";
+
+        sign_format_time(when, sizeof(when), b->signing_time);
+        sign_format_time(at, sizeof(at), c->at);
+        b->has_signing_time = 0;
+        r = vfy_add_check(c, "timestamp", SIGN_CHECK_FAIL, "SIGNED_AFTER_AT", SIGN_EEXPIRED,
+                          (vwhere){art, b->path, signer},
+                          c->opts->at != 0 ? "bundle %s was signed at %s (trusted timestamp), after the time judged "
+                                             "(%s): it did not exist then; judge at a later --at"
+                                           : "bundle %s was signed at %s (trusted timestamp), after the time judged "
+                                             "(%s, now): the TSA's clock or this host's is wrong; check the clocks "
+                                             "and re-stamp the bundle",
+                          b->path, when, at);
+    }
+    return r;
+}
+
+/* 1. Well-formed: parsed within limits, payload type, exactly one signature. *go_on is 0 when nothing
+   further can be checked. */
+static int bundle_wellformed(vctx *c, vb *b, const sign_envelope **env, int *type_ok, int *go_on)
+{
+    const char *ptype, *art = b->for_artifact;
+    int r;
+
+    *go_on = 0;
+    r = sign_bundle_read(&b->bundle, b->path, c->limits);
+    if (r == SIGN_ENOMEM) {
+        return r;
+    }
+    if (r == SIGN_ENOTFOUND) {
+        return vfy_add_check(
+            c, "bundle", SIGN_CHECK_FAIL, "BUNDLE_MISSING", SIGN_ENOTFOUND, (vwhere){art, b->path, NULL},
+            "bundle %s does not exist; sign the artifact with signet sign, or pass its bundle with -b", b->path);
+    }
+    if (r != 0) {
+        return vfy_add_check(c, "bundle", SIGN_CHECK_FAIL, "BUNDLE_MALFORMED",
+                             vfy_class_rank(r) == 0 ? r : SIGN_EPARSE, (vwhere){art, b->path, NULL},
+                             "bundle %s cannot be used: %s; pass the bundle that signet sign wrote", b->path,
+                             sign_error_last());
+    }
+    if ((r = vfy_add_check(c, "bundle", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, NULL},
+                           "bundle %s is well-formed (%s)", b->path, sign_bundle_media_type(b->bundle))) != 0) {
+        return r;
+    }
+    *env = sign_bundle_envelope(b->bundle);
+    ptype = sign_envelope_payload_type(*env);
+    *type_ok = ptype != NULL && strcmp(ptype, SIGN_INTOTO_PAYLOAD_TYPE) == 0;
+    if (!*type_ok &&
+        (r = vfy_add_check(
+             c, "bundle", SIGN_CHECK_FAIL, "PAYLOAD_TYPE_WRONG", SIGN_EVERIFY, (vwhere){art, b->path, NULL},
+             "bundle %s: payloadType is \"%s\", not \"%s\"; only signed in-toto statements are accepted "
+             "- re-sign the artifacts",
+             b->path, ptype != NULL ? ptype : "", SIGN_INTOTO_PAYLOAD_TYPE)) != 0) {
+        return r;
+    }
+    if (sign_envelope_signature_count(*env) != 1) {
+        return vfy_add_check(c, "bundle", SIGN_CHECK_FAIL, "BUNDLE_MALFORMED", SIGN_EPARSE,
+                             (vwhere){art, b->path, NULL},
+                             "bundle %s carries %zu signatures where exactly one is required", b->path,
+                             sign_envelope_signature_count(*env));
+    }
+    *go_on = 1;
+    return 0;
+}
+
+/* 2. A raw-key signer: the signature under the policy key the bundle names, else under any policy key. */
+static int key_signature(vctx *c, vb *b, const sign_envelope *env, int *go_on)
+{
+    const sign_policy *p = c->policy;
+    const sign__policy_key *k;
+    const char *keyid, *hint, *art = b->for_artifact;
+    size_t ki;
+    int r;
+
+    *go_on = 0;
+    keyid = sign_envelope_signature_keyid(env, 0);
+    hint = sign_bundle_key_hint(b->bundle);
+    ki = vfy_find_key(p, keyid);
+    if (ki == SIZE_MAX) {
+        ki = vfy_find_key(p, hint);
+    }
+    if (ki != SIZE_MAX) {
+        /* The bundle names a trusted key: the signature must verify under exactly that key. */
+        k = &p->keys[ki];
+        if (sign_envelope_verify(env, 0, k->key) != 0) {
+            return vfy_add_check(
+                c, "signature", SIGN_CHECK_FAIL, "SIGNATURE_INVALID", SIGN_EBADSIG, (vwhere){art, b->path, k->name},
+                "bundle %s: the signature does not verify under policy key \"%s\" (key id %s) that it "
+                "names; the bundle was altered or signed by another key - re-sign the artifacts",
+                b->path, k->name, k->keyid);
+        }
+    } else {
+        /* Another tool may leave the key id empty or different: try every trusted key. */
+        for (size_t i = 0; i < p->nkeys; i++) {
+            if (sign_envelope_verify(env, 0, p->keys[i].key) == 0) {
+                ki = i;
+                break;
+            }
+        }
+        sign__error_clear();
+        if (ki == SIZE_MAX) {
+            const char *who = keyid != NULL && keyid[0] != '\0' ? keyid : hint;
+
+            return vfy_add_check(
+                c, "signer", SIGN_CHECK_FAIL, "KEY_UNTRUSTED", SIGN_EUNTRUSTED, (vwhere){art, b->path, who},
+                "bundle %s is signed by key id %s, which no key in the policy matches; add its public "
+                "key to the policy's keys, or sign with a trusted key",
+                b->path, who != NULL && who[0] != '\0' ? who : "(none)");
+        }
+        k = &p->keys[ki];
+    }
+    b->key = ki;
+    b->signer = k->name;
+    b->signer_kind = "policy key";
+    b->globs = k->artifacts;
+    b->nglobs = k->nartifacts;
+    snprintf(b->signer_id, sizeof(b->signer_id), "%s", k->keyid);
+    if ((r = vfy_add_check(c, "signature", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, k->name},
+                           "bundle %s: signature verifies under policy key \"%s\" (key id %s)", b->path, k->name,
+                           k->keyid)) != 0 ||
+        (r = vfy_add_check(c, "signer", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, k->name},
+                           "bundle %s is signed by policy key \"%s\"", b->path, k->name)) != 0) {
+        return r;
+    }
+    *go_on = 1;
+    return 0;
+}
+
+/* 4. The validity window of a policy key, judged at the trusted signing time, else at opts->at or now. */
+static int key_window(vctx *c, vb *b)
+{
+    const sign__policy_key *k = &c->policy->keys[b->key];
+    const char *art = b->for_artifact;
+    char tbuf[32] = "", wbuf[64] = "";
+    int64_t when;
+    int r;
+
+    when = b->has_signing_time ? b->signing_time : c->at;
+    if (sign_format_time(wbuf, sizeof(wbuf), when) != 0) {
+        snprintf(wbuf, sizeof(wbuf), "%lld", (long long)when);
+    }
+    if (b->has_signing_time) {
+        size_t used = strlen(wbuf);
+
+        snprintf(wbuf + used, sizeof(wbuf) - used, ", the trusted signing time");
+    }
+    if (k->has_not_before && when < k->not_before) {
+        sign_format_time(tbuf, sizeof(tbuf), k->not_before);
+        r = vfy_add_check(c, "key-validity", SIGN_CHECK_FAIL, "KEY_NOT_YET_VALID", SIGN_EEXPIRED,
+                          (vwhere){art, b->path, k->name},
+                          "policy key \"%s\" is valid only from %s (judged at %s); sign with a current key or fix "
+                          "keys[].not_before",
+                          k->name, tbuf, wbuf);
+    } else if (k->has_not_after && when > k->not_after) {
+        sign_format_time(tbuf, sizeof(tbuf), k->not_after);
+        r = vfy_add_check(
+            c, "key-validity", SIGN_CHECK_FAIL, "KEY_EXPIRED", SIGN_EEXPIRED, (vwhere){art, b->path, k->name},
+            "policy key \"%s\" expired at %s (judged at %s); re-sign with a current key", k->name, tbuf, wbuf);
+    } else {
+        b->in_window = 1;
+        r = vfy_add_check(c, "key-validity", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, k->name},
+                          "policy key \"%s\" is valid at %s", k->name, wbuf);
+    }
+    return r;
+}
+
+/* 5. The statement: parsed from the verified bytes only. */
+static int bundle_statement(vctx *c, vb *b, const sign_envelope *env, int *go_on)
+{
+    const unsigned char *payload;
+    const char *art = b->for_artifact;
+    size_t len = 0;
+    int r;
+
+    *go_on = 0;
+    payload = sign_envelope_payload(env, &len);
+    r = sign_statement_parse(&b->st, payload, len, c->limits);
+    if (r == SIGN_ENOMEM) {
+        return r;
+    }
+    if (r != 0) {
+        return vfy_add_check(c, "statement", SIGN_CHECK_FAIL, "STATEMENT_MALFORMED", SIGN_EPARSE,
+                             (vwhere){art, b->path, b->signer},
+                             "bundle %s: the signed payload is not a usable in-toto Statement v1: %s; re-sign with "
+                             "signet sign",
+                             b->path, sign_error_last());
+    }
+    if (sign_statement_subject_count(b->st) == 0) {
+        return vfy_add_check(c, "statement", SIGN_CHECK_FAIL, "NO_SUBJECTS", SIGN_EPARSE,
+                             (vwhere){art, b->path, b->signer},
+                             "bundle %s: the signed statement names no subjects; re-sign the artifacts", b->path);
+    }
+    b->usable = 1;
+    /* Without --entries nothing reads the recorded entries: free them here, on the bundle's thread, while
+       the artifact is still being hashed, rather than at the end. */
+    if (!c->entries) {
+        sign__statement_drop_entries(b->st);
+    }
+    if ((r = vfy_add_check(c, "statement", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, b->signer},
+                           "bundle %s: signed statement with %zu subject(s), predicate %s", b->path,
+                           sign_statement_subject_count(b->st),
+                           sign_statement_predicate_type(b->st) != NULL ? sign_statement_predicate_type(b->st)
+                                                                        : "(none)")) != 0) {
+        return r;
+    }
+    *go_on = 1;
+    return 0;
+}
+
+/* 6. Signature age, when the policy limits it. */
+static int signature_age(vctx *c, vb *b)
+{
+    const sign_policy *p = c->policy;
+    const char *art = b->for_artifact;
+    char tbuf[32] = "";
+    int r = 0;
+
+    if (p->has_max_signature_age) {
+        if (!b->has_signing_time) {
+            r = vfy_add_check(
+                c, "signature-age", SIGN_CHECK_FAIL, "SIGNATURE_AGE_UNPROVEN", SIGN_EPOLICY,
+                (vwhere){art, b->path, b->signer},
+                "bundle %s: the policy limits signature age (require.max_signature_age) but no trusted "
+                "timestamp proves when it was signed; sign with --tsa URL or add one with signet timestamp",
+                b->path);
+        } else if (c->at - b->signing_time > p->max_signature_age) {
+            sign_format_time(tbuf, sizeof(tbuf), b->signing_time);
+            r = vfy_add_check(c, "signature-age", SIGN_CHECK_FAIL, "SIGNATURE_AGE_EXCEEDED", SIGN_EEXPIRED,
+                              (vwhere){art, b->path, b->signer},
+                              "bundle %s was signed at %s, %lld s before the time judged, more than the %lld s that "
+                              "require.max_signature_age allows; re-sign the artifacts",
+                              b->path, tbuf, (long long)(c->at - b->signing_time), (long long)p->max_signature_age);
+        } else {
+            sign_format_time(tbuf, sizeof(tbuf), b->signing_time);
+            r = vfy_add_check(c, "signature-age", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, b->signer},
+                              "bundle %s: signed at %s, within require.max_signature_age", b->path, tbuf);
+        }
+    }
+    return r;
+}
+
+/* One bundle, in order: well-formed, signature and signer, timestamps, validity (certificate chain or key
+   window), statement, signature age. Each stage records its checks; a stage that leaves nothing to build on
+   ends the bundle's checks. */
+int vfy_bundle(vctx *c, vb *b)
+{
+    const sign_envelope *env = NULL;
+    size_t len = 0;
+    int r, type_ok = 0, is_cert, go_on = 0;
+
+    if ((r = bundle_wellformed(c, b, &env, &type_ok, &go_on)) != 0 || !go_on) {
+        return r;
+    }
+    /* An X.509 signer: the signature under the leaf's key now, its chain at the key-validity point. */
+    is_cert = sign_bundle_certificate(b->bundle, &len) != NULL;
+    r = is_cert ? cert_signature(c, b, env, &go_on) : key_signature(c, b, env, &go_on);
+    if (r != 0 || !go_on) {
+        return r;
+    }
+    if ((r = verify_timestamps(c, b, b->for_artifact, b->signer)) != 0) {
+        return r;
+    }
+    if (is_cert) {
+        /* Chain to a policy root, validity and revocation at the trusted signing time or now. */
+        r = cert_trust(c, b, &go_on);
+        if (r != 0 || !go_on) {
+            return r;
+        }
+    } else if ((r = key_window(c, b)) != 0) {
+        return r;
+    }
+    if (!type_ok) {
+        return 0;
+    }
+    if ((r = bundle_statement(c, b, env, &go_on)) != 0 || !go_on) {
+        return r;
+    }
+    return signature_age(c, b);
+}

@@ -1,0 +1,380 @@
+/* The verification pipeline: bundles -> signatures -> policy -> artifact digests -> decision, with the independent
+ * parts in parallel. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "verify_internal.h"
+
+/* ---- in parallel ------------------------------------------------------ */
+
+/*
+ * Hashing the artifacts and checking the bundles (parse, signature) are independent per item
+ * and are most of a verify, so they run at once on every core: many small files spread over
+ * the cores, and one large artifact is hashed while its bundle is parsed. What they produce
+ * (the artifact records, each bundle's checks in its own list) is then taken in the original
+ * order, so the verdict is the one a sequential run gives. vfy_bundle runs before the
+ * artifacts' names are known, so a default bundle's checks get their artifact when merged:
+ * vfy_bundle must not use b->for_artifact for anything else.
+ */
+#define VERIFY_MAX_THREADS 8
+
+typedef struct vpar {
+    size_t n, next;
+    pthread_mutex_t mu;
+    void (*fn)(void *arg, size_t i);
+    void *arg;
+} vpar;
+
+static void *vpar_worker(void *p)
+{
+    vpar *v = p;
+
+    for (;;) {
+        size_t i;
+
+        pthread_mutex_lock(&v->mu);
+        i = v->next < v->n ? v->next++ : SIZE_MAX;
+        pthread_mutex_unlock(&v->mu);
+        if (i == SIZE_MAX) {
+            return NULL;
+        }
+        v->fn(v->arg, i);
+    }
+}
+
+/* fn(arg, i) for every i < n, on up to one thread per core (the caller's among them). */
+static void par_for(size_t n, void (*fn)(void *arg, size_t i), void *arg)
+{
+    pthread_t tids[VERIFY_MAX_THREADS];
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t nt = cores > 1 ? (size_t)cores : 1, started = 0;
+    vpar v;
+
+    memset(tids, 0, sizeof(tids));
+    if (nt > VERIFY_MAX_THREADS) {
+        nt = VERIFY_MAX_THREADS;
+    }
+    if (nt > n) {
+        nt = n;
+    }
+    v.n = n;
+    v.next = 0;
+    v.fn = fn;
+    v.arg = arg;
+    pthread_mutex_init(&v.mu, NULL);
+    for (size_t k = 1; k < nt; k++) {
+        if (pthread_create(&tids[started], NULL, vpar_worker, &v) != 0) {
+            break;
+        }
+        started++;
+    }
+    vpar_worker(&v);
+    for (size_t k = 0; k < started; k++) {
+        pthread_join(tids[k], NULL);
+    }
+    pthread_mutex_destroy(&v.mu);
+}
+
+typedef struct scan_job {
+    const char *const *paths;
+    const sign_artifact_options *aopts;
+    sign_artifact **arts;
+    int *rc;
+    char **msg;
+} scan_job;
+
+static void scan_one(void *arg, size_t i)
+{
+    scan_job *j = arg;
+
+    if (j->paths[i] == NULL) {
+        return;
+    }
+    j->rc[i] = sign_artifact_scan(&j->arts[i], j->paths[i], NULL, j->aopts);
+    if (j->rc[i] != 0) {
+        j->msg[i] = sign__strdup(sign_error_last()); /* NULL when out of memory: the path stands in */
+    }
+}
+
+typedef struct bundle_job {
+    const vctx *c;
+    vb *bundles;
+    vctx *bc; /* per bundle: the context with its own list of checks */
+    int *rc;
+    char **msg;
+} bundle_job;
+
+static void bundle_one(void *arg, size_t i)
+{
+    bundle_job *j = arg;
+
+    j->bc[i] = *j->c;
+    if ((j->bc[i].res = calloc(1, sizeof(*j->bc[i].res))) == NULL) {
+        j->rc[i] = SIGN_ENOMEM;
+        return;
+    }
+    j->rc[i] = vfy_bundle(&j->bc[i], &j->bundles[i]);
+    if (j->rc[i] != 0) {
+        j->msg[i] = sign__strdup(sign_error_last());
+    }
+}
+
+typedef struct verify_jobs {
+    scan_job s;
+    bundle_job b;
+    size_t n; /* jobs below n are artifacts, the others bundles */
+} verify_jobs;
+
+static void job_one(void *arg, size_t i)
+{
+    verify_jobs *j = arg;
+
+    if (i < j->n) {
+        scan_one(&j->s, i);
+    } else {
+        bundle_one(&j->b, i - j->n);
+    }
+}
+
+static int default_bundle_path(char **out, const char *artifact)
+{
+    static const char suffix[] = ".sigstore.json";
+    size_t n;
+
+    *out = NULL;
+    if (!sign__add(&n, strlen(artifact), sizeof(suffix))) {
+        return sign__error(SIGN_ELIMIT, "path too long");
+    }
+    if ((*out = malloc(n)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    snprintf(*out, n, "%s%s", artifact, suffix);
+    return 0;
+}
+
+int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_verify_options *opts)
+{
+    sign_artifact_options aopts = SIGN_ARTIFACT_OPTIONS_INIT;
+    sign_verify_result *res = NULL;
+    sign_artifact **arts = NULL;
+    vb *bundles = NULL;
+    size_t nb = 0, n;
+    vindex ix = {0};
+    vctx c, *bc = NULL;
+    verify_jobs jobs;
+    int *arc = NULL, *brc = NULL;
+    char **amsg = NULL, **bmsg = NULL;
+    int r = SIGN_ERROR;
+
+    if (out == NULL) {
+        return sign__error(SIGN_EINVAL, "sign_verify: no result pointer");
+    }
+    *out = NULL;
+    if (policy == NULL || opts == NULL) {
+        return sign__error(SIGN_EINVAL, "sign_verify: no policy or options");
+    }
+    if (opts->version < 1 || opts->version > SIGN_VERIFY_OPTIONS_VERSION) {
+        return sign__error(SIGN_EINVAL, "sign_verify: unknown options version %u", opts->version);
+    }
+    if (opts->nartifacts == 0 || opts->artifacts == NULL) {
+        return sign__error(SIGN_EINVAL, "nothing to verify: give at least one artifact");
+    }
+    if (opts->nbundles > 0 && opts->bundles == NULL) {
+        return sign__error(SIGN_EINVAL, "sign_verify: nbundles without bundles");
+    }
+    n = opts->nartifacts;
+    memset(&c, 0, sizeof(c));
+    c.policy = policy;
+    c.opts = opts;
+    c.limits = sign__limits(opts->limits);
+    c.at = opts->at != 0 ? opts->at : sign__now();
+    c.entries = policy->require_entries || (opts->flags & SIGN_VERIFY_ENTRIES) != 0;
+    /* Fields of version 3 only when the caller has them; the network only when asked. */
+    c.fetch_crl = (opts->flags & SIGN_VERIFY_FETCH_CRL) != 0;
+    if (opts->version >= 3) {
+        c.crl_cache_dir = opts->crl_cache_dir;
+        c.crl_timeout_ms = opts->crl_timeout_ms;
+    }
+    if ((res = calloc(1, sizeof(*res))) == NULL || (arts = calloc(n, sizeof(*arts))) == NULL ||
+        (res->artifacts = calloc(n, sizeof(*res->artifacts))) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    res->mode = policy->mode;
+    res->decisive = SIZE_MAX;
+    c.res = res;
+
+    /* Artifacts: recognise and hash; entries only when they will be compared. */
+    c.tree = opts->version >= 2 ? opts->tree : NULL;
+    aopts.flags = c.entries || c.tree != NULL ? 0 : SIGN_ARTIFACT_NO_ENTRIES;
+    aopts.flags |=
+        SIGN_ARTIFACT_KEEP_PROBLEMS | ((opts->flags & SIGN_VERIFY_ALL_IMAGES) ? SIGN_ARTIFACT_ALL_IMAGES : 0);
+    aopts.ref = opts->version >= 2 ? opts->ref : NULL;
+    aopts.limits = c.limits;
+    for (size_t i = 0; i < n; i++) {
+        if (opts->artifacts[i] == NULL) {
+            r = sign__error(SIGN_EINVAL, "sign_verify: artifact %zu is NULL", i);
+            goto out;
+        }
+    }
+    /* Bundles: the ones given, or "<artifact>.sigstore.json" beside each artifact. */
+    nb = opts->nbundles > 0 ? opts->nbundles : n;
+    if ((bundles = calloc(nb, sizeof(*bundles))) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < nb; i++) {
+        bundles[i].key = SIZE_MAX;
+        if (opts->nbundles > 0) {
+            if ((bundles[i].path = opts->bundles[i]) == NULL) {
+                r = sign__error(SIGN_EINVAL, "sign_verify: bundle %zu is NULL", i);
+                goto out;
+            }
+        } else {
+            if ((r = default_bundle_path(&bundles[i].owned_path, opts->artifacts[i])) != 0) {
+                goto out;
+            }
+            bundles[i].path = bundles[i].owned_path;
+        }
+    }
+    /* Hash every artifact and check every bundle at once (see "in parallel"). */
+    if ((arc = calloc(n, sizeof(*arc))) == NULL || (amsg = calloc(n, sizeof(*amsg))) == NULL ||
+        (bc = calloc(nb, sizeof(*bc))) == NULL || (brc = calloc(nb, sizeof(*brc))) == NULL ||
+        (bmsg = calloc(nb, sizeof(*bmsg))) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    jobs.s.paths = opts->artifacts;
+    jobs.s.aopts = &aopts;
+    jobs.s.arts = arts;
+    jobs.s.rc = arc;
+    jobs.s.msg = amsg;
+    jobs.b.c = &c;
+    jobs.b.bundles = bundles;
+    jobs.b.bc = bc;
+    jobs.b.rc = brc;
+    jobs.b.msg = bmsg;
+    jobs.n = n;
+    par_for(n + nb, job_one, &jobs);
+    for (size_t i = 0; i < n; i++) {
+        vr_artifact *ra = &res->artifacts[i];
+        const char *path = opts->artifacts[i];
+
+        res->nartifacts = i + 1;
+        if ((r = arc[i]) != 0) {
+            sign__error(r, "%s", amsg[i] != NULL ? amsg[i] : path);
+        }
+        if (r == SIGN_ENOMEM) {
+            goto out;
+        }
+        if ((ra->path = sign__strdup(path)) == NULL ||
+            (ra->name = sign__strdup(r == 0 ? sign_artifact_name(arts[i]) : path)) == NULL) {
+            r = SIGN_ENOMEM;
+            goto out;
+        }
+        if (r != 0) {
+            int code = vfy_class_rank(r) == 0 ? r : SIGN_EIO;
+
+            if ((r = vfy_add_check(&c, "artifact", SIGN_CHECK_FAIL, "ARTIFACT_UNREADABLE", code,
+                                   (vwhere){ra->name, NULL, NULL}, "artifact %s cannot be read: %s; check the path",
+                                   path, sign_error_last())) != 0) {
+                goto out;
+            }
+            continue;
+        }
+        ra->has_digest = 1;
+        vfy_hex32(ra->sha256, sign_artifact_sha256(arts[i]));
+        if ((r = vfy_image_problems(&c, arts[i])) != 0) {
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < nb; i++) {
+        size_t first = res->nchecks;
+
+        if ((r = brc[i]) != 0) {
+            sign__error(r, "%s", bmsg[i] != NULL ? bmsg[i] : "out of memory");
+            goto out;
+        }
+        if ((r = vfy_move_checks(res, bc[i].res)) != 0) {
+            goto out;
+        }
+        if (opts->nbundles == 0) {
+            /* A default bundle's checks name its artifact (known only now: the name a scan gave it). */
+            bundles[i].for_artifact = res->artifacts[i].name;
+            for (size_t k = first; k < res->nchecks; k++) {
+                if (res->checks[k].artifact == NULL &&
+                    (res->checks[k].artifact = sign__strdup(bundles[i].for_artifact)) == NULL) {
+                    r = SIGN_ENOMEM;
+                    goto out;
+                }
+            }
+        }
+    }
+    if ((r = vfy_index_build(&ix, bundles, nb)) != 0) {
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t nc;
+
+        if (arts[i] == NULL) {
+            continue;
+        }
+        nc = vfy_index_candidates(&ix, sign_artifact_sha256(arts[i]), sign_artifact_name(arts[i]));
+        if ((r = vfy_artifact(&c, arts[i], &res->artifacts[i], bundles, ix.cand, nc)) != 0) {
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < nb; i++) {
+        if (bundles[i].usable && !bundles[i].used &&
+            (r = vfy_add_check(&c, "bundle", SIGN_CHECK_SKIP, "BUNDLE_UNUSED", 0,
+                               (vwhere){bundles[i].for_artifact, bundles[i].path, bundles[i].signer},
+                               "bundle %s signs none of the artifacts given", bundles[i].path)) != 0) {
+            goto out;
+        }
+    }
+    vfy_mark_bundle_failures(res);
+    vfy_decide(res, policy->mode == SIGN_MODE_ENFORCE);
+    sign__error_clear();
+    if (res->code != 0 && res->decisive != SIZE_MAX) {
+        sign__error(res->code, "%s", res->checks[res->decisive].message);
+    }
+    r = res->code;
+    *out = res;
+    res = NULL; /* transferred */
+out:
+    vfy_index_free(&ix);
+    for (size_t i = 0; amsg != NULL && i < n; i++) {
+        free(amsg[i]);
+    }
+    for (size_t i = 0; bc != NULL && i < nb; i++) {
+        sign_verify_result_free(bc[i].res);
+    }
+    for (size_t i = 0; bmsg != NULL && i < nb; i++) {
+        free(bmsg[i]);
+    }
+    free(arc);
+    free(amsg);
+    free(bc);
+    free(brc);
+    free(bmsg);
+    for (size_t i = 0; bundles != NULL && i < nb; i++) {
+        sign_bundle_free(bundles[i].bundle);
+        sign_statement_free(bundles[i].st);
+        sign_x509_certs_free(bundles[i].certs);
+        sign_key_free(bundles[i].cert_key);
+        free(bundles[i].owned_path);
+    }
+    free(bundles);
+    for (size_t i = 0; arts != NULL && i < n; i++) {
+        sign_artifact_free(arts[i]);
+    }
+    free(arts);
+    sign_verify_result_free(res);
+    return r;
+}

@@ -1,0 +1,352 @@
+/* The verify result: its checks, the decision over them, and the verdict as JSON. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "verify_internal.h"
+
+const char *sign_check_status_name(sign_check_status s)
+{
+    switch (s) {
+    case SIGN_CHECK_PASS: return "pass";
+    case SIGN_CHECK_FAIL: return "fail";
+    case SIGN_CHECK_WARN: return "warn";
+    case SIGN_CHECK_SKIP: return "skip";
+    default: return "unknown";
+    }
+}
+
+static void check_clear(sign_check *c)
+{
+    free((char *)c->check);
+    free((char *)c->reason);
+    free((char *)c->artifact);
+    free((char *)c->bundle);
+    free((char *)c->signer);
+    free((char *)c->message);
+}
+
+void sign_verify_result_free(sign_verify_result *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < r->nchecks; i++) {
+        check_clear(&r->checks[i]);
+    }
+    free(r->checks);
+    for (size_t i = 0; i < r->nartifacts; i++) {
+        vr_artifact *a = &r->artifacts[i];
+
+        free(a->name);
+        free(a->path);
+        for (size_t j = 0; j < a->nsigners; j++) {
+            free(a->signers[j]);
+        }
+        free(a->signers);
+    }
+    free(r->artifacts);
+    free(r);
+}
+
+int sign_verify_result_ok(const sign_verify_result *r)
+{
+    return r != NULL && r->ok;
+}
+
+int sign_verify_result_code(const sign_verify_result *r)
+{
+    return r != NULL ? r->code : SIGN_EINVAL;
+}
+
+size_t sign_verify_result_check_count(const sign_verify_result *r)
+{
+    return r != NULL ? r->nchecks : 0;
+}
+
+const sign_check *sign_verify_result_check(const sign_verify_result *r, size_t i)
+{
+    if (r == NULL || i >= r->nchecks) {
+        return NULL;
+    }
+    return &r->checks[i];
+}
+
+static char *dup_or_null(const char *s, int *fail)
+{
+    char *d;
+
+    if (s == NULL) {
+        return NULL;
+    }
+    if ((d = sign__strdup(s)) == NULL) {
+        *fail = 1;
+    }
+    return d;
+}
+
+int vfy_add_check(vctx *c, const char *check, sign_check_status status, const char *reason, int code, vwhere w,
+                  const char *fmt, ...)
+{
+    sign_verify_result *res = c->res;
+    sign_check *k;
+    char msg[2048];
+    va_list ap;
+    int fail = 0;
+
+    if (res->nchecks == res->capchecks) {
+        size_t ncap = res->capchecks ? res->capchecks * 2 : 16, bytes;
+        sign_check *n;
+
+        if (!sign__mul(&bytes, ncap, sizeof(*n)) || (n = realloc(res->checks, bytes)) == NULL) {
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        res->checks = n;
+        res->capchecks = ncap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    k = &res->checks[res->nchecks];
+    memset(k, 0, sizeof(*k));
+    k->status = status;
+    k->code = status == SIGN_CHECK_PASS || status == SIGN_CHECK_SKIP ? 0 : code;
+    k->check = dup_or_null(check, &fail);
+    k->reason = dup_or_null(reason, &fail);
+    k->artifact = dup_or_null(w.artifact, &fail);
+    k->bundle = dup_or_null(w.bundle, &fail);
+    k->signer = dup_or_null(w.signer, &fail);
+    k->message = dup_or_null(msg, &fail);
+    if (fail) {
+        check_clear(k);
+        return SIGN_ENOMEM;
+    }
+    res->nchecks++;
+    return 0;
+}
+
+/* Severity rank of a failure class: lower is more severe. */
+int vfy_class_rank(int code)
+{
+    switch (code) {
+    case SIGN_EBADSIG:
+    case SIGN_EDIGEST:
+    case SIGN_EVERIFY: return 1;
+    case SIGN_EREVOKED: return 2;
+    case SIGN_EEXPIRED: return 3;
+    case SIGN_EUNTRUSTED: return 4;
+    case SIGN_EPOLICY: return 5;
+    default: return 0; /* input errors: unreadable artifact, missing or malformed bundle */
+    }
+}
+
+/* ---- the pipeline ----------------------------------------------------- */
+
+typedef struct name_ix {
+    const char *name;
+    size_t i;
+} name_ix;
+
+static int cmp_name_ix(const void *a, const void *b)
+{
+    return strcmp(((const name_ix *)a)->name, ((const name_ix *)b)->name);
+}
+
+/* Bundle-level failures of an artifact's own default bundle also make the artifact unverified. */
+void vfy_mark_bundle_failures(sign_verify_result *res)
+{
+    name_ix *order = res->nartifacts > 1 ? calloc(res->nartifacts, sizeof(*order)) : NULL;
+
+    if (order != NULL) {
+        /* Failed checks looked up among the artifacts sorted by name: N log N, not N * checks. */
+        for (size_t i = 0; i < res->nartifacts; i++) {
+            order[i].name = res->artifacts[i].name != NULL ? res->artifacts[i].name : "";
+            order[i].i = i;
+        }
+        qsort(order, res->nartifacts, sizeof(*order), cmp_name_ix);
+        for (size_t j = 0; j < res->nchecks; j++) {
+            const sign_check *k = &res->checks[j];
+            size_t lo = 0, hi = res->nartifacts;
+
+            if (k->status != SIGN_CHECK_FAIL || k->artifact == NULL) {
+                continue;
+            }
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (strcmp(order[mid].name, k->artifact) < 0) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            for (; lo < res->nartifacts && strcmp(order[lo].name, k->artifact) == 0; lo++) {
+                res->artifacts[order[lo].i].verified = 0;
+            }
+        }
+        free(order);
+        return;
+    }
+    for (size_t i = 0; i < res->nartifacts; i++) {
+        vr_artifact *a = &res->artifacts[i];
+
+        for (size_t j = 0; j < res->nchecks && a->verified; j++) {
+            const sign_check *k = &res->checks[j];
+
+            if (k->status == SIGN_CHECK_FAIL && k->artifact != NULL && strcmp(k->artifact, a->name) == 0) {
+                a->verified = 0;
+            }
+        }
+    }
+}
+
+void vfy_decide(sign_verify_result *res, int enforce)
+{
+    int best = 100;
+
+    res->ok = 1;
+    res->code = 0;
+    res->decisive = SIZE_MAX;
+    for (size_t i = 0; i < res->nchecks; i++) {
+        sign_check *k = &res->checks[i];
+        int rank;
+
+        if (k->status != SIGN_CHECK_FAIL) {
+            continue;
+        }
+        res->ok = 0;
+        rank = vfy_class_rank(k->code);
+        if (rank < best) {
+            best = rank;
+            res->decisive = i;
+        }
+    }
+    if (res->decisive == SIZE_MAX) {
+        return;
+    }
+    if (enforce) {
+        res->code = res->checks[res->decisive].code;
+        return;
+    }
+    /*
+     * warn / audit: failures are reported as WARN and let through, except an
+     * artifact that cannot be read at all, which nothing could use.
+     */
+    for (size_t i = 0; i < res->nchecks; i++) {
+        sign_check *k = &res->checks[i];
+
+        if (k->status == SIGN_CHECK_FAIL && strcmp(k->reason, "ARTIFACT_UNREADABLE") != 0) {
+            k->status = SIGN_CHECK_WARN;
+        }
+    }
+    for (size_t i = 0; i < res->nchecks; i++) {
+        if (res->checks[i].status == SIGN_CHECK_FAIL) {
+            res->code = res->checks[i].code;
+            res->decisive = i;
+            return;
+        }
+    }
+}
+
+/* Append src's checks to dst (moved: src is left empty). */
+int vfy_move_checks(sign_verify_result *dst, sign_verify_result *src)
+{
+    size_t need, bytes;
+
+    if (!sign__add(&need, dst->nchecks, src->nchecks)) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    if (need > dst->capchecks) {
+        sign_check *v;
+
+        if (!sign__mul(&bytes, need, sizeof(*v)) || (v = realloc(dst->checks, bytes)) == NULL) {
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        dst->checks = v;
+        dst->capchecks = need;
+    }
+    if (src->nchecks > 0) {
+        memcpy(dst->checks + dst->nchecks, src->checks, src->nchecks * sizeof(*src->checks));
+    }
+    dst->nchecks = need;
+    src->nchecks = 0; /* transferred */
+    return 0;
+}
+
+/* ---- the verdict as JSON ---------------------------------------------- */
+
+/* Paths and messages may quote file names that are not UTF-8. */
+static json_t *str_or_null(const char *s)
+{
+    return sign__json_text(s);
+}
+
+int sign_verify_result_json(char **out, const sign_verify_result *r)
+{
+    json_t *root = NULL, *arts = NULL, *checks = NULL;
+    int rc = SIGN_ENOMEM;
+
+    if (out == NULL) {
+        return sign__error(SIGN_EINVAL, "sign_verify_result_json: no output pointer");
+    }
+    *out = NULL;
+    if (r == NULL) {
+        return sign__error(SIGN_EINVAL, "sign_verify_result_json: no result");
+    }
+    if ((arts = json_array()) == NULL || (checks = json_array()) == NULL) {
+        goto out;
+    }
+    for (size_t i = 0; i < r->nartifacts; i++) {
+        const vr_artifact *a = &r->artifacts[i];
+        json_t *signers = json_array(), *o;
+
+        if (signers == NULL) {
+            goto out;
+        }
+        for (size_t j = 0; j < a->nsigners; j++) {
+            if (json_array_append_new(signers, json_string(a->signers[j])) != 0) {
+                json_decref(signers);
+                goto out;
+            }
+        }
+        o = json_pack("{s:o,s:o,s:o,s:b,s:o}", "name", str_or_null(a->name), "path", str_or_null(a->path), "sha256",
+                      a->has_digest ? json_string(a->sha256) : json_null(), "verified", a->verified, "signers",
+                      signers);
+        if (o == NULL || json_array_append_new(arts, o) != 0) {
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < r->nchecks; i++) {
+        const sign_check *k = &r->checks[i];
+        json_t *o =
+            json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o}", "check", k->check, "status", sign_check_status_name(k->status),
+                      "reason", k->reason, "artifact", str_or_null(k->artifact), "bundle", str_or_null(k->bundle),
+                      "signer", str_or_null(k->signer), "message", str_or_null(k->message));
+
+        if (o == NULL || json_array_append_new(checks, o) != 0) {
+            goto out;
+        }
+    }
+    root = json_pack("{s:b,s:b,s:s,s:s,s:o,s:o}", "verified", r->ok, "accepted", r->code == 0, "mode",
+                     sign_policy_mode_name(r->mode), "code",
+                     r->decisive != SIZE_MAX ? r->checks[r->decisive].reason : "OK", "artifacts", arts, "checks",
+                     checks);
+    arts = checks = NULL; /* transferred (json_pack steals "o" even on failure) */
+    if (root == NULL) {
+        goto out;
+    }
+    rc = sign__json_dump(out, NULL, root, 0);
+out:
+    if (rc == SIGN_ENOMEM && *out == NULL) {
+        sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    json_decref(arts);
+    json_decref(checks);
+    json_decref(root);
+    return rc;
+}

@@ -1,0 +1,121 @@
+/* Private to libsign/verify/: the result object, one bundle and one verify run. */
+#ifndef SIGN_VERIFY_INTERNAL_H
+#define SIGN_VERIFY_INTERNAL_H
+
+#include "internal.h"
+#include "oci.h"
+#include "policy_internal.h"
+#include "sign/x509.h"
+
+/* Entry mismatches reported one by one before they are summarised. */
+#define VERIFY_MAX_ENTRY_CHECKS 1000
+/* How far a trusted signing time may be ahead of this host's clock (verifying at now, not --at). */
+#define VERIFY_CLOCK_SKEW 300
+
+typedef struct vr_artifact {
+    char *name;
+    char *path;
+    int has_digest;
+    char sha256[2 * SIGN_SHA256_LEN + 1];
+    int verified;
+    char **signers; /* policy key names counted for the threshold */
+    size_t nsigners;
+} vr_artifact;
+
+struct sign_verify_result {
+    sign_policy_mode mode;
+    int code;
+    int ok;
+    sign_check *checks;
+    size_t nchecks, capchecks;
+    vr_artifact *artifacts;
+    size_t nartifacts;
+    size_t decisive; /* index of the check that decided the code, or SIZE_MAX */
+};
+
+/* One bundle being verified. */
+typedef struct vb {
+    const char *path;
+    char *owned_path;         /* the default "<artifact>.sigstore.json" */
+    const char *for_artifact; /* artifact name when this is its default bundle, else NULL */
+    sign_bundle *bundle;
+    sign_statement *st;   /* parsed from the verified payload, or NULL */
+    size_t key;           /* index of the policy key whose signature verified */
+    int usable;           /* signature verified by a policy key and statement parsed */
+    int in_window;        /* that key is within its validity window */
+    int used;             /* covers (or name-matches) one of the given artifacts */
+    int has_signing_time; /* a trusted RFC 3161 time was proven (timestamp check) */
+    int64_t signing_time; /* that time: the earliest verified genTime */
+    /* The signer, whether a policy key or a certificate under a policy root. */
+    const char *signer;      /* policy key name or the leaf's subject DN */
+    const char *signer_kind; /* "policy key" or "certificate" */
+    char *const *globs;      /* artifact globs of the key or of the root */
+    size_t nglobs;
+    char signer_id[SIGN_KEYID_SIZE]; /* counted once for the threshold: key id of the signing key */
+    sign_x509_certs *certs;          /* the bundle's leaf (and chain) */
+    sign_key *cert_key;              /* the leaf's public key */
+    char subject[512];               /* the leaf's subject DN */
+} vb;
+
+typedef struct vctx {
+    const sign_policy *policy;
+    const sign_verify_options *opts;
+    const sign_limits *limits;
+    sign_verify_result *res;
+    int64_t at;
+    int entries;
+    const char *tree;            /* --tree DIR, or NULL */
+    int fetch_crl;               /* SIGN_VERIFY_FETCH_CRL (options version 3) */
+    const char *crl_cache_dir;   /* with fetch_crl */
+    unsigned int crl_timeout_ms; /* with fetch_crl */
+} vctx;
+
+/*
+ * Which bundles can concern an artifact: those with a subject of its digest, or a subject
+ * whose last name component is the artifact's (vfy_names_match implies it). Looking them up in
+ * two sorted arrays keeps one verify over N artifacts and N bundles at N log N instead of
+ * N * N subject comparisons; the candidates are visited in bundle order, as before.
+ */
+typedef struct subj_ix {
+    const unsigned char *dig;
+    const char *base;
+    size_t bi;
+} subj_ix;
+
+typedef struct vindex {
+    subj_ix *by_dig, *by_base;
+    size_t n;
+    size_t *cand;
+} vindex;
+
+/* Shared between the files of libsign/verify/ (the vfy_ prefix; none is exported). */
+/* Where a check applies: artifact name, bundle path and signer, each NULL when not known. */
+typedef struct vwhere {
+    const char *artifact;
+    const char *bundle;
+    const char *signer;
+} vwhere;
+
+/* Record one check. Returns 0 or SIGN_ENOMEM. */
+int vfy_add_check(vctx *c, const char *check, sign_check_status status, const char *reason, int code, vwhere w,
+                  const char *fmt, ...) SIGN_PRINTF(7, 8);
+int vfy_class_rank(int code);
+void vfy_mark_bundle_failures(sign_verify_result *res);
+void vfy_decide(sign_verify_result *res, int enforce);
+int vfy_move_checks(sign_verify_result *dst, sign_verify_result *src);
+int vfy_bundle(vctx *c, vb *b);
+int vfy_image_problems(vctx *c, const sign_artifact *a);
+void vfy_index_free(vindex *ix);
+int vfy_index_build(vindex *ix, const vb *bundles, size_t nb);
+size_t vfy_index_candidates(vindex *ix, const unsigned char *dig, const char *art);
+int vfy_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, const size_t *cand, size_t ncand);
+const char *vfy_base_name(const char *s);
+int vfy_names_match(const char *subject, const char *artifact);
+int vfy_keyid_eq(const char *a, const char *b);
+size_t vfy_find_key(const sign_policy *p, const char *keyid);
+void vfy_hex32(char out[2 * SIGN_SHA256_LEN + 1], const unsigned char *d);
+void vfy_globs_text(char *out, size_t outsize, const vb *k);
+int vfy_key_allows(const vb *k, const char *name);
+int vfy_key_allows_path(const vb *k, const char *path);
+
+#endif
