@@ -1088,7 +1088,7 @@ static char *zip_path_key(const char *name, size_t len)
                 k[o++] = '/';
             }
             for (size_t j = s; j < i; j++) {
-                k[o++] = name[j] == '\0' ? (char)0xff : name[j];
+                k[o++] = (char)(name[j] == '\0' ? 0xff : (unsigned char)name[j]);
             }
         }
         i++;
