@@ -126,7 +126,7 @@ echo "realworld: jars done after $(($(date +%s) - T0)) s"
 # (mmdebstrap would need the network and minutes; the files of installed packages are as real)
 R=$W/rootfs
 mkdir -p "$R"
-for p in base-files dash sed grep debianutils; do
+for p in base-files dash sed debianutils; do
     dpkg -L "$p" 2>/dev/null | while read -r f; do
         if [ -f "$f" ] || [ -L "$f" ]; then
             cp -a --parents "$f" "$R" 2>/dev/null || true
