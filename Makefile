@@ -19,7 +19,7 @@ CFLAGS  ?= -O2 -g
 B       ?= build
 SAN_B   := build-san
 
-DEPS      := openssl libarchive jansson libgit2
+DEPS      := openssl libarchive jansson libgit2 zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(DEPS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(DEPS) 2>/dev/null)
 
@@ -45,7 +45,7 @@ HEADERS  := $(wildcard include/sign/*.h libsign/*.h libsign/*/*.h cmd/signet/*.h
 DEPFLAGS  = -MMD -MP
 MANPAGES := $(wildcard docs/man/*.1)
 
-.PHONY: all lib test test-unit test-san test-e2e test-libuse test-interop demo bench fuzz lint \
+.PHONY: all lib test test-unit test-san test-e2e test-libuse test-interop test-realworld demo bench fuzz lint \
         install uninstall clean deps check-deps
 .PHONY: fuzz-replay fuzz-clean test-abi symbols
 .PHONY: test-torture
@@ -53,7 +53,7 @@ MANPAGES := $(wildcard docs/man/*.1)
 all: $(B)/signet $(B)/libsign.a $(B)/libsign.so.$(VERSION)
 
 check-deps:
-	@pkg-config --exists $(DEPS) || { echo "signet: missing build dependencies; run '.ci/deps' as root or install: libssl-dev libarchive-dev libjansson-dev libgit2-dev pkg-config" >&2; exit 1; }
+	@pkg-config --exists $(DEPS) || { echo "signet: missing build dependencies; run '.ci/deps' as root or install: libssl-dev libarchive-dev libjansson-dev libgit2-dev zlib1g-dev pkg-config" >&2; exit 1; }
 
 $(B)/%.o: %.c | check-deps
 	@mkdir -p $(dir $@)
@@ -143,6 +143,12 @@ test-libuse: all
 	    sh -c '$(CC) -std=c11 -Wall -Wextra -Werror -o $(B)/libuse/verify-bundle tests/libuse/verify_bundle.c $$(pkg-config --cflags --libs libsign)'
 	LD_LIBRARY_PATH=$(CURDIR)/$(B)/libuse/prefix/lib SIGNET_BIN=$(CURDIR)/$(B)/signet \
 	    sh tests/libuse/run.sh $(CURDIR)/$(B)/libuse
+
+# The real-world corpus (tests/realworld/): zips, jars, wheels and images written by real tools,
+# from Debian packages and the npm registry (fetched once, cached under $(B)/realworld-cache).
+test-realworld: all
+	@.ci/deps test
+	sh tests/realworld/run.sh $(B)/signet $(B)
 
 # signet's bundles checked by an independent Sigstore verifier (sigstore-js, pinned, from the npm registry).
 test-interop: all $(B)/signet-tsa-test-server

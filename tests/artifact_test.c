@@ -1359,18 +1359,36 @@ Test(artifact, differential_end_record_comment_length)
     at_expect(e, 1, &short_, NULL, "zip-data-after-end", SIGN_SEVERITY_DANGER, NULL);
 }
 
-Test(artifact, differential_end_record_inside_stored_entry)
+Test(artifact, nested_stored_jar_end_record_belongs_to_its_entry)
 {
-    zg_entry inner[] = {{.name = "evil.sh", D("echo pwned")}};
+    zg_entry inner[] = {{.name = "META-INF/MANIFEST.MF", D("Manifest-Version: 1.0\r\n")},
+                        {.name = "lib/Util.class", D("\xca\xfe\xba\xbe")}};
     unsigned char *z = NULL;
     size_t zl = 0;
 
-    /* A complete zip stored as the last entry's data: a reader taking the first end record it finds sees it. */
-    cr_assert_eq(zg_build(&z, &zl, inner, 1, NULL), 0);
+    /*
+     * Spring Boot's repackaging (and `zip -0`) stores nested jars uncompressed: their end records lie
+     * inside the data of an entry the central directory lists, near the end of the file. Every reader
+     * uses the outer archive's last end record; the inner one is that entry's content.
+     */
+    cr_assert_eq(zg_build(&z, &zl, inner, 2, NULL), 0);
     {
-        zg_entry e[] = {{.name = "a.txt", D("abc")}, {.name = "inner.zip", .data = z, .len = zl}};
+        zg_entry e[] = {{.name = "BOOT-INF/lib/a.jar", .data = z, .len = zl},
+                        {.name = "BOOT-INF/lib/b.jar", .data = z, .len = zl},
+                        {.name = "BOOT-INF/classes/App.class", D("abc")}};
+        zg_entry last[] = {{.name = "a.txt", D("abc")}, {.name = "inner.zip", .data = z, .len = zl}};
+        zg_opts comment = {.fake_eocd_in_comment = 1};
+        sign_artifact *a = at_zip(e, 3, NULL, NULL);
 
-        at_expect(e, 2, NULL, NULL, "zip-multiple-eocd", SIGN_SEVERITY_DANGER, NULL);
+        cr_assert_eq(at_dangers(a), 0, "%s", at_list(a));
+        cr_assert_null(at_get(a, "zip-multiple-eocd"), "%s", at_list(a));
+        cr_assert_eq(sign_artifact_entry_count(a), 3);
+        sign_artifact_free(a);
+        a = at_zip(last, 2, NULL, NULL);
+        cr_assert_null(at_get(a, "zip-multiple-eocd"), "stored as the last entry: %s", at_list(a));
+        sign_artifact_free(a);
+        /* A second end record outside every entry's data (here in the comment) is still a second archive. */
+        at_expect(e, 3, &comment, NULL, "zip-multiple-eocd", SIGN_SEVERITY_DANGER, NULL);
     }
     free(z);
 }
@@ -1779,4 +1797,73 @@ Test(artifact, hidden_entry_with_any_version_needed_is_found)
     tu_rmtree(dir);
     free(dir);
     free(p);
+}
+
+Test(artifact, differential_names_equal_after_path_normalisation)
+{
+    /* Which content lands depends on the extractor, as for exact duplicates. */
+    zg_entry e[] = {{.name = "lib/util.py", D("good")}, {.name = "lib//util.py", D("evil")}};
+    zg_entry dot[] = {{.name = "lib/util.py", D("good")}, {.name = "./lib/./util.py", D("evil")}};
+    zg_entry dirs[] = {{.name = "lib/", .unix_mode = 040755},
+                       {.name = "./lib/", .unix_mode = 040755},
+                       {.name = "lib/util.py", D("good")}};
+    sign_artifact *a;
+
+    at_expect(e, 2, NULL, NULL, "zip-duplicate-path", SIGN_SEVERITY_DANGER, NULL);
+    at_expect(dot, 2, NULL, NULL, "zip-duplicate-path", SIGN_SEVERITY_DANGER, NULL);
+    a = at_zip(dirs, 3, NULL, NULL);
+    cr_assert_null(at_get(a, "zip-duplicate-path"), "two spellings of one directory are fine: %s", at_list(a));
+    sign_artifact_free(a);
+}
+
+Test(artifact, differential_path_both_file_and_directory)
+{
+    zg_entry e[] = {{.name = "lib", D("a file")}, {.name = "lib/util.py", D("b")}};
+    zg_entry slash[] = {{.name = "lib", D("a file")}, {.name = "lib/", .unix_mode = 040755}};
+    zg_entry ok[] = {{.name = "lib/", .unix_mode = 040755},
+                     {.name = "lib/util.py", D("b")},
+                     {.name = "libx", D("c")},
+                     {.name = "lib-2/a", D("d")}};
+    sign_artifact *a;
+
+    at_expect(e, 2, NULL, NULL, "zip-file-and-directory", SIGN_SEVERITY_DANGER, NULL);
+    at_expect(slash, 2, NULL, NULL, "zip-duplicate-path", SIGN_SEVERITY_DANGER, NULL);
+    a = at_zip(ok, 4, NULL, NULL);
+    cr_assert_eq(at_dangers(a), 0, "%s", at_list(a));
+    sign_artifact_free(a);
+}
+
+Test(artifact, symlink_named_on_the_command_line_is_recorded_as_its_target)
+{
+    char *dir = tu_mkdtemp(), *target = tu_path(dir, "app-1.2.3.zip"), *link = tu_path(dir, "app.zip");
+    zg_entry e[] = {{.name = "a.txt", D("abc")}};
+    sign_artifact_options o = SIGN_ARTIFACT_OPTIONS_INIT;
+    sign_artifact *a = NULL;
+    const sign_finding *f;
+
+    zg_write(target, e, 1, NULL);
+    cr_assert_eq(symlink("app-1.2.3.zip", link), 0);
+    /* Never silently sign what a link points at: the target's name, and a warning. */
+    cr_assert_eq(sign_artifact_scan(&a, link, NULL, NULL), 0, "%s", sign_error_last());
+    cr_assert_str_eq(sign_artifact_name(a), "app-1.2.3.zip");
+    cr_assert_eq(sign_artifact_get_kind(a), SIGN_ARTIFACT_ZIP);
+    cr_assert_eq(sign_artifact_entry_count(a), 1);
+    cr_assert_not_null(f = at_get(a, "artifact-symlink"), "%s", at_list(a));
+    cr_assert_eq(f->severity, SIGN_SEVERITY_WARNING);
+    cr_assert_null(strstr(f->message, dir), "no directory layout in the record: %s", f->message);
+    sign_artifact_free(a);
+    /* Said on purpose: the link's name, no warning. */
+    o.flags = SIGN_ARTIFACT_FOLLOW_SYMLINK;
+    cr_assert_eq(sign_artifact_scan(&a, link, NULL, &o), 0, "%s", sign_error_last());
+    cr_assert(strstr(sign_artifact_name(a), "app.zip") != NULL, "%s", sign_artifact_name(a));
+    cr_assert_null(at_get(a, "artifact-symlink"));
+    sign_artifact_free(a);
+    /* A dangling link is an error naming it. */
+    cr_assert_eq(unlink(target), 0);
+    cr_assert_eq(sign_artifact_scan(&a, link, NULL, NULL), SIGN_ENOTFOUND);
+    cr_assert_null(a);
+    tu_rmtree(dir);
+    free(dir);
+    free(target);
+    free(link);
 }

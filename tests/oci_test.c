@@ -568,6 +568,42 @@ Test(oci, tree_changed_missing_extra, .init = oci_setup, .fini = oci_teardown)
     cr_assert_not_null(strstr(oci_out, "bin/run"));
 }
 
+Test(oci, tree_compares_devices_and_fifos, .init = oci_setup, .fini = oci_teardown)
+{
+    /* A root file system tarball: devices under dev/ (a warning, so it signs), a FIFO. */
+    static const tg_entry e[] = {
+        {.name = "dev/", .type = '5'},
+        {.name = "dev/zero", .type = '3', .mode = 0666},
+        {.name = "run/", .type = '5'},
+        {.name = "run/ctl", .type = '6', .mode = 0600},
+    };
+    const char *layer = op("rootfs.tar.gz"), *x = op("x");
+    int can_mknod;
+
+    tg_write(layer, e, 4, "gzip");
+    cr_assert_eq(SIGNET("keygen", "--no-passphrase", "-o", op("key")), 0);
+    tu_write_str(op("policy.json"),
+                 "{\"version\": 1, \"keys\": [{\"name\": \"release\", \"public_key\": \"key.pub\"}]}");
+    oci_sign(layer);
+    cr_assert_eq(oci_sh("set -e; mkdir -p '%s/dev' '%s/run'; mkfifo -m 0600 '%s/run/ctl'", x, x, x), 0, "%s",
+                 oci_err);
+    can_mknod = oci_sh("mknod -m 0666 '%s/dev/zero' c 1 5 2>/dev/null", x) == 0;
+    if (!can_mknod) {
+        /* Without the privilege to make a device, a FIFO stands in for it: still not a regular file. */
+        cr_assert_eq(oci_sh("mkfifo -m 0666 '%s/dev/zero'", x), 0);
+    }
+    cr_assert_eq(oci_verify(NULL, layer, "--tree", x), 0, "%s", oci_out);
+    /* Content written where a device was recorded. */
+    cr_assert_eq(oci_sh("rm '%s/dev/zero' && printf 'payload' > '%s/dev/zero'", x, x), 0);
+    cr_assert_eq(oci_verify("TREE_CHANGED", layer, "--tree", x), 1);
+    cr_assert_not_null(strstr(oci_out, "dev/zero"), "%s", oci_out);
+    /* Removed. */
+    cr_assert_eq(oci_sh("rm '%s/dev/zero' '%s/run/ctl'", x, x), 0);
+    cr_assert_eq(oci_verify("TREE_MISSING", layer, "--tree", x), 1);
+    cr_assert_not_null(strstr(oci_out, "dev/zero"), "%s", oci_out);
+    cr_assert_not_null(strstr(oci_out, "run/ctl"), "%s", oci_out);
+}
+
 Test(oci, tree_works_for_zip, .init = oci_setup, .fini = oci_teardown)
 {
     const char *zip = op("app.zip"), *x = op("x");
@@ -813,4 +849,26 @@ Test(oci, progress_while_an_image_is_scanned, .init = oci_setup, .fini = oci_tea
                  (unsigned long long)blobs);
     cr_assert_eq(p.max_done, blobs, "done reaches every byte");
     sign_artifact_free(a);
+}
+
+Test(oci, cli_symlink_artifact_warns_or_follows_on_request, .init = oci_setup, .fini = oci_teardown)
+{
+    const char *target = op("app-1.2.3.tar.gz"), *link = op("app.tar.gz");
+    static const tg_entry e[] = {{.name = "app/", .type = '5'}, {.name = "app/run", .data = "x", .len = 1}};
+
+    tg_write(target, e, 2, "gzip");
+    cr_assert_eq(symlink("app-1.2.3.tar.gz", link), 0);
+    cr_assert_eq(SIGNET("keygen", "--no-passphrase", "-o", op("key")), 0);
+    tu_write_str(op("policy.json"),
+                 "{\"version\": 1, \"keys\": [{\"name\": \"release\", \"public_key\": \"key.pub\"}]}");
+    cr_assert_eq(SIGNET("sign", "-k", op("key.key"), "-o", op("img.b"), link), 0, "%s", oci_err);
+    cr_assert_not_null(strstr(oci_err, "artifact-symlink"), "%s", oci_err);
+    cr_assert_eq(SIGNET("hash", "--json", link), 0);
+    cr_assert_not_null(strstr(oci_out, "\"name\":\"app-1.2.3.tar.gz\""), "%s", oci_out);
+    cr_assert_eq(oci_verify(NULL, target, NULL, NULL), 0, "%s", oci_out);
+    cr_assert_eq(SIGNET("hash", "--json", "--follow-symlink", link), 0);
+    cr_assert_null(strstr(oci_out, "artifact-symlink"), "%s", oci_out);
+    cr_assert_not_null(strstr(oci_out, "app.tar.gz\""), "%s", oci_out);
+    cr_assert_eq(SIGNET("sign", "--follow-symlink", "-k", op("key.key"), "-o", op("img.b"), link), 0, "%s", oci_err);
+    cr_assert_null(strstr(oci_err, "artifact-symlink"), "%s", oci_err);
 }

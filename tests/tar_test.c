@@ -176,9 +176,35 @@ Test(tar, hostile_write_through_symlink, .init = tar_setup, .fini = tar_teardown
 Test(tar, hostile_device_node, .init = tar_setup, .fini = tar_teardown)
 {
     static const tg_entry e[] = {{.name = "dev/sda", .type = '4'}};
-    static const tg_entry e2[] = {{.name = "dev/mem", .type = '3'}};
+    static const tg_entry e2[] = {{.name = "usr/lib/mem", .type = '3'}};
+    static const tg_entry e3[] = {{.name = "dev", .type = '3'}};
     tar_expect(e, 1, "tar-device-node", SIGN_SEVERITY_DANGER);
     tar_expect(e2, 1, "tar-device-node", SIGN_SEVERITY_DANGER);
+    tar_expect(e3, 1, "tar-device-node", SIGN_SEVERITY_DANGER);
+}
+
+Test(tar, root_filesystem_character_devices_under_dev_are_warnings, .init = tar_setup, .fini = tar_teardown)
+{
+    /* mmdebstrap's default tarball, a `docker import` input: ./dev/ holds null, zero, tty... */
+    static const tg_entry e[] = {
+        {.name = "./", .type = '5'},
+        {.name = "./dev/", .type = '5'},
+        {.name = "./dev/null", .type = '3'},
+        {.name = "./dev/zero", .type = '3'},
+        {.name = "./var/local/", .type = '5', .mode = 02775},
+    };
+    sign_artifact *a = tar_scan("rootfs.tar", e, sizeof(e) / sizeof(e[0]), "gzip");
+    const sign_finding *f = tar_finding(a, "tar-device-node"), *g = tar_finding(a, "tar-setgid-directory");
+
+    cr_assert_not_null(f);
+    cr_assert_eq(f->severity, SIGN_SEVERITY_WARNING);
+    cr_assert_eq(tar_danger_count(a), 0);
+    /* A setgid directory is not a setuid binary: its own id and words. */
+    cr_assert_null(tar_finding(a, "tar-setuid"));
+    cr_assert_not_null(g);
+    cr_assert_eq(g->severity, SIGN_SEVERITY_INFO);
+    cr_assert_not_null(strstr(g->message, "directory has the setgid bit"), "%s", g->message);
+    sign_artifact_free(a);
 }
 
 Test(tar, setuid_and_world_writable_are_warnings, .init = tar_setup, .fini = tar_teardown)
@@ -197,7 +223,68 @@ Test(tar, hostile_duplicate_path, .init = tar_setup, .fini = tar_teardown)
 {
     static const tg_entry e[] = {{.name = "app/run", .data = "a", .len = 1},
                                  {.name = "./app/run", .data = "b", .len = 1}};
+    /* An opaque marker between two files of one path hides nothing. */
+    static const tg_entry e2[] = {{.name = "app/x", .data = "a", .len = 1},
+                                  {.name = "app/x/.wh..wh..opq"},
+                                  {.name = "app/x", .data = "b", .len = 1}};
     tar_expect(e, 2, "tar-duplicate-path", SIGN_SEVERITY_DANGER);
+    tar_expect(e2, 3, "tar-duplicate-path", SIGN_SEVERITY_DANGER);
+}
+
+Test(tar, opaque_directory_is_not_a_duplicate_and_keeps_the_prefix, .init = tar_setup, .fini = tar_teardown)
+{
+    /* The OCI image spec's own example, as docker, buildkit and umoci write it. */
+    static const tg_entry e[] = {
+        {.name = "./etc/apt/apt.conf.d/", .type = '5'},
+        {.name = "./etc/apt/apt.conf.d/.wh..wh..opq"},
+        {.name = "./etc/apt/apt.conf.d/99local", .data = "x", .len = 1},
+        {.name = "./etc/.wh.motd"},
+    };
+    sign_artifact *a = tar_scan("opq.tar", e, 4, "gzip");
+
+    cr_assert_null(tar_finding(a, "tar-duplicate-path"));
+    cr_assert_eq(sign_artifact_finding_count(a), 0, "first: %s", sign_artifact_finding(a, 0)->id);
+    /* One normalisation for every entry: whiteouts keep the "./" the other entries keep. */
+    cr_assert_str_eq(sign_artifact_entry(a, 0)->path, "./etc/apt/apt.conf.d/");
+    cr_assert_eq(sign_artifact_entry(a, 1)->type, SIGN_ENTRY_OPAQUE);
+    cr_assert_str_eq(sign_artifact_entry(a, 1)->path, "./etc/apt/apt.conf.d");
+    cr_assert_eq(sign_artifact_entry(a, 3)->type, SIGN_ENTRY_WHITEOUT);
+    cr_assert_str_eq(sign_artifact_entry(a, 3)->path, "./etc/motd");
+    sign_artifact_free(a);
+}
+
+Test(tar, whiteout_and_file_of_one_name_in_a_layer_is_a_warning, .init = tar_setup, .fini = tar_teardown)
+{
+    /* The whiteout removes the lower layers' copy; the file is this layer's (OCI image spec). */
+    static const tg_entry e[] = {{.name = "etc/.wh.hosts"}, {.name = "etc/hosts", .data = "x", .len = 1}};
+    sign_artifact *a = tar_scan("whf.tar", e, 2, NULL);
+
+    cr_assert_null(tar_finding(a, "tar-duplicate-path"));
+    cr_assert_not_null(tar_finding(a, "tar-whiteout-and-entry"));
+    cr_assert_eq(tar_finding(a, "tar-whiteout-and-entry")->severity, SIGN_SEVERITY_WARNING);
+    cr_assert_eq(tar_danger_count(a), 0);
+    sign_artifact_free(a);
+}
+
+Test(tar, hostile_path_both_file_and_directory, .init = tar_setup, .fini = tar_teardown)
+{
+    static const tg_entry e[] = {{.name = "lib", .data = "a", .len = 1},
+                                 {.name = "lib/util.py", .data = "b", .len = 1}};
+    static const tg_entry ok[] = {
+        {.name = ".wh.lib"}, {.name = "lib/", .type = '5'}, {.name = "lib/util.py", .data = "b", .len = 1}};
+    sign_artifact *a;
+
+    tar_expect(e, 2, "tar-file-and-directory", SIGN_SEVERITY_DANGER);
+    a = tar_scan("ok.tar", ok, 3, NULL);
+    cr_assert_eq(tar_danger_count(a), 0, "a whiteout of a lower file, then a directory, is how layers replace it");
+    sign_artifact_free(a);
+}
+
+Test(tar, hostile_hardlink_through_symlink, .init = tar_setup, .fini = tar_teardown)
+{
+    static const tg_entry e[] = {{.name = "s", .type = '2', .link = "/etc"},
+                                 {.name = "h", .type = '1', .link = "s/hostname"}};
+    tar_expect(e, 2, "tar-hardlink-through-symlink", SIGN_SEVERITY_DANGER);
 }
 
 Test(tar, hostile_pax_path_disagrees_with_ustar_name, .init = tar_setup, .fini = tar_teardown)
@@ -387,4 +474,179 @@ Test(tar, sign_refuses_dangerous_layer_unless_allowed, .init = tar_setup, .fini 
     free(key);
     free(keyf);
     free(b);
+}
+
+/* ---- differentials: two tar or gzip readers must not see different files ---- */
+
+Test(tar, differential_pax_size_disagrees_with_ustar_size, .init = tar_setup, .fini = tar_teardown)
+{
+    /* One reader takes the pax size (0: the data is the next member), another the header's: a hidden member. */
+    static char hidden[1024];
+    tg_entry e[2];
+    static const tg_entry same[] = {{.name = "a", .data = "xyz", .len = 3, .pax_size_set = 1, .pax_size = 3}};
+    sign_artifact *a;
+
+    memset(e, 0, sizeof(e));
+    memset(hidden, 'h', sizeof(hidden));
+    e[0].name = "innocent";
+    e[0].data = hidden;
+    e[0].len = sizeof(hidden);
+    e[0].pax_size_set = 1;
+    e[0].pax_size = 0;
+    e[1].name = "b";
+    e[1].data = "b";
+    e[1].len = 1;
+    tar_expect(e, 2, "tar-size-mismatch", SIGN_SEVERITY_DANGER);
+    a = tar_scan("same.tar", same, 1, NULL);
+    cr_assert_eq(sign_artifact_finding_count(a), 0, "an agreeing pax size is fine: %s",
+                 sign_artifact_finding(a, 0)->id);
+    sign_artifact_free(a);
+}
+
+Test(tar, differential_non_octal_digit_in_a_numeric_field, .init = tar_setup, .fini = tar_teardown)
+{
+    /* strtoul-based readers stop at the '8' (size 1), strict ones fail. */
+    static const tg_entry e[] = {{.name = "a", .data = "x", .len = 1, .raw_size = "00000000018"},
+                                 {.name = "b", .data = "y", .len = 1, .raw_size = "0000000001 1"}};
+    tar_expect(e, 1, "tar-bad-header", SIGN_SEVERITY_DANGER);
+    tar_expect(e + 1, 1, "tar-bad-header", SIGN_SEVERITY_DANGER);
+}
+
+Test(tar, differential_bad_checksum_in_a_gzip_layer, .init = tar_setup, .fini = tar_teardown)
+{
+    static const tg_entry e[] = {{.name = "a", .data = "x", .len = 1, .bad_checksum = 1}};
+    sign_artifact *a = tar_scan("badsum.tar.gz", e, 1, "gzip");
+
+    cr_assert_not_null(tar_finding(a, "tar-bad-header"));
+    cr_assert_eq(tar_finding(a, "tar-bad-header")->severity, SIGN_SEVERITY_DANGER);
+    sign_artifact_free(a);
+}
+
+Test(tar, differential_single_zero_block_then_a_member, .init = tar_setup, .fini = tar_teardown)
+{
+    static const tg_entry e[] = {{.name = "a", .data = "x", .len = 1},
+                                 {.name = "hidden", .data = "y", .len = 1, .zero_block_before = 1}};
+    sign_artifact *a;
+
+    tar_expect(e, 2, "tar-zero-block", SIGN_SEVERITY_DANGER);
+    a = tar_scan("zb.tar", e, 2, NULL);
+    cr_assert_eq(sign_artifact_entry_count(a), 2, "the member after it is read and listed too");
+    sign_artifact_free(a);
+}
+
+Test(tar, differential_data_after_the_end_marker, .init = tar_setup, .fini = tar_teardown)
+{
+    static const tg_entry e[] = {{.name = "a", .data = "x", .len = 1}};
+    static const tg_entry hidden[] = {{.name = "evil", .data = "y", .len = 1}};
+    unsigned char *t, *h;
+    size_t tl, hl;
+    char *p = tu_path(tar_dir, "after.tar");
+    sign_artifact *a = NULL;
+
+    /* `tar --ignore-zeros` reads the second archive; everyone else stops at the marker. */
+    tg_tar(&t, &tl, e, 1);
+    tg_tar(&h, &hl, hidden, 1);
+    t = realloc(t, tl + hl);
+    cr_assert_not_null(t);
+    memcpy(t + tl, h, hl);
+    tu_write(p, t, tl + hl);
+    cr_assert_eq(sign_artifact_scan(&a, p, NULL, NULL), 0, "%s", sign_error_last());
+    cr_assert_not_null(tar_finding(a, "tar-data-after-end"));
+    cr_assert_eq(tar_finding(a, "tar-data-after-end")->severity, SIGN_SEVERITY_DANGER);
+    sign_artifact_free(a);
+    /* Zero padding to a record (GNU tar's 10 KiB blocking) is not data. */
+    memset(t + tl, 0, hl);
+    tu_write(p, t, tl + hl);
+    cr_assert_eq(sign_artifact_scan(&a, p, NULL, NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_artifact_finding_count(a), 0);
+    sign_artifact_free(a);
+    free(t);
+    free(h);
+    free(p);
+}
+
+static void tar_gzip_case(const char *name, void (*mangle)(unsigned char **z, size_t *zl), const char *id,
+                          int want_sev)
+{
+    unsigned char *t, *z;
+    size_t tl, zl;
+    char *p = tu_path(tar_dir, name);
+    sign_artifact *a = NULL;
+    const sign_finding *f;
+
+    tg_tar(&t, &tl, tar_clean, sizeof(tar_clean) / sizeof(tar_clean[0]));
+    tg_gzip(&z, &zl, t, tl);
+    mangle(&z, &zl);
+    tu_write(p, z, zl);
+    cr_assert_eq(sign_artifact_scan(&a, p, NULL, NULL), 0, "%s: %s", name, sign_error_last());
+    cr_assert_eq(sign_artifact_get_kind(a), SIGN_ARTIFACT_LAYER);
+    f = tar_finding(a, id);
+    if (want_sev < 0) {
+        cr_assert_eq(tar_danger_count(a), 0, "%s: first %s", name,
+                     sign_artifact_finding_count(a) ? sign_artifact_finding(a, 0)->id : "-");
+    } else {
+        cr_assert_not_null(f, "%s: %s expected", name, id);
+        cr_assert_eq((int)f->severity, want_sev, "%s", name);
+    }
+    sign_artifact_free(a);
+    free(t);
+    free(z);
+    free(p);
+}
+
+static void mangle_crc(unsigned char **z, size_t *zl)
+{
+    (*z)[*zl - 8] ^= 0x01;
+}
+
+static void mangle_isize(unsigned char **z, size_t *zl)
+{
+    (*z)[*zl - 4] ^= 0x01;
+}
+
+static void mangle_garbage(unsigned char **z, size_t *zl)
+{
+    *z = realloc(*z, *zl + 7);
+    cr_assert_not_null(*z);
+    memcpy(*z + *zl, "garbage", 7);
+    *zl += 7;
+}
+
+static void mangle_zeros(unsigned char **z, size_t *zl)
+{
+    *z = realloc(*z, *zl + 100);
+    cr_assert_not_null(*z);
+    memset(*z + *zl, 0, 100);
+    *zl += 100;
+}
+
+static void mangle_second_member(unsigned char **z, size_t *zl)
+{
+    unsigned char *m;
+    size_t ml;
+
+    /* Another member holding zeros: the tar's end padding, in a member of its own (pigz, concatenation). */
+    static const unsigned char zero[512];
+    tg_gzip(&m, &ml, zero, sizeof(zero));
+    *z = realloc(*z, *zl + ml);
+    cr_assert_not_null(*z);
+    memcpy(*z + *zl, m, ml);
+    *zl += ml;
+    free(m);
+}
+
+static void mangle_nothing(unsigned char **z, size_t *zl)
+{
+    (void)z;
+    (void)zl;
+}
+
+Test(tar, differential_gzip_trailer_and_trailing_bytes, .init = tar_setup, .fini = tar_teardown)
+{
+    tar_gzip_case("plain.tar.gz", mangle_nothing, "-", -1);
+    tar_gzip_case("two-members.tar.gz", mangle_second_member, "-", -1);
+    tar_gzip_case("crc.tar.gz", mangle_crc, "tar-gzip-checksum", SIGN_SEVERITY_DANGER);
+    tar_gzip_case("isize.tar.gz", mangle_isize, "tar-gzip-checksum", SIGN_SEVERITY_DANGER);
+    tar_gzip_case("garbage.tar.gz", mangle_garbage, "tar-gzip-trailing-data", SIGN_SEVERITY_DANGER);
+    tar_gzip_case("zeros.tar.gz", mangle_zeros, "tar-gzip-trailing-data", SIGN_SEVERITY_WARNING);
 }

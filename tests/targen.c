@@ -1,11 +1,13 @@
 /* targen: tar layers written byte by byte (see targen.h). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <criterion/criterion.h>
+#include <zlib.h>
 
 #include "targen.h"
 #include "testutil.h"
@@ -50,7 +52,7 @@ static void tg_octal(unsigned char *f, size_t w, unsigned long long v)
 }
 
 static void tg_header(tgbuf *b, const char *name, const char *prefix, char type, unsigned int mode, unsigned long uid,
-                      unsigned long gid, unsigned long long size, const char *link, int bad)
+                      unsigned long gid, unsigned long long size, const char *link, int bad, const char *raw_size)
 {
     unsigned char h[512];
     unsigned int sum = 0;
@@ -61,6 +63,9 @@ static void tg_header(tgbuf *b, const char *name, const char *prefix, char type,
     tg_octal(h + 108, 8, uid);
     tg_octal(h + 116, 8, gid);
     tg_octal(h + 124, 12, size);
+    if (raw_size != NULL) {
+        memcpy(h + 124, raw_size, 12);
+    }
     tg_octal(h + 136, 12, 0);
     h[156] = (unsigned char)type;
     if (link != NULL) {
@@ -107,7 +112,10 @@ void tg_tar(unsigned char **out, size_t *len, const tg_entry *e, size_t n)
         char type = x->type ? x->type : '0';
         unsigned int mode = x->mode ? x->mode : (type == '5' ? 0755 : 0644);
 
-        if (x->pax_path != NULL || x->pax_link != NULL) {
+        if (x->zero_block_before) {
+            tg_put(&b, zero, 512);
+        }
+        if (x->pax_path != NULL || x->pax_link != NULL || x->pax_size_set) {
             tgbuf p = {0};
 
             if (x->pax_path != NULL) {
@@ -116,22 +124,28 @@ void tg_tar(unsigned char **out, size_t *len, const tg_entry *e, size_t n)
             if (x->pax_link != NULL) {
                 tg_pax_record(&p, "linkpath", x->pax_link);
             }
-            tg_header(&b, "PaxHeader", NULL, 'x', 0644, 0, 0, p.n, NULL, 0);
+            if (x->pax_size_set) {
+                char v[32];
+
+                snprintf(v, sizeof(v), "%llu", x->pax_size);
+                tg_pax_record(&p, "size", v);
+            }
+            tg_header(&b, "PaxHeader", NULL, 'x', 0644, 0, 0, p.n, NULL, 0, NULL);
             tg_put(&b, p.p, p.n);
             tg_pad(&b);
             free(p.p);
         }
         if (x->gnu_name != NULL) {
-            tg_header(&b, "././@LongLink", NULL, 'L', 0644, 0, 0, strlen(x->gnu_name) + 1, NULL, 0);
+            tg_header(&b, "././@LongLink", NULL, 'L', 0644, 0, 0, strlen(x->gnu_name) + 1, NULL, 0, NULL);
             tg_put(&b, x->gnu_name, strlen(x->gnu_name) + 1);
             tg_pad(&b);
         }
         if (x->gnu_link != NULL) {
-            tg_header(&b, "././@LongLink", NULL, 'K', 0644, 0, 0, strlen(x->gnu_link) + 1, NULL, 0);
+            tg_header(&b, "././@LongLink", NULL, 'K', 0644, 0, 0, strlen(x->gnu_link) + 1, NULL, 0, NULL);
             tg_put(&b, x->gnu_link, strlen(x->gnu_link) + 1);
             tg_pad(&b);
         }
-        tg_header(&b, x->name, x->prefix, type, mode, x->uid, x->gid, x->len, x->link, x->bad_checksum);
+        tg_header(&b, x->name, x->prefix, type, mode, x->uid, x->gid, x->len, x->link, x->bad_checksum, x->raw_size);
         if (x->len > 0) {
             tg_put(&b, x->data, x->len);
             tg_pad(&b);
@@ -165,6 +179,25 @@ void tg_compress(const char *path, const void *data, size_t len, const char *com
     archive_entry_free(ae);
 }
 
+void tg_gzip(unsigned char **out, size_t *outlen, const void *data, size_t len)
+{
+    z_stream z;
+    size_t cap = len + len / 100 + 1024;
+    unsigned char *o = malloc(cap);
+
+    cr_assert_not_null(o);
+    memset(&z, 0, sizeof(z));
+    cr_assert_eq(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_in = (unsigned char *)(uintptr_t)data;
+    z.avail_in = (uInt)len;
+    z.next_out = o;
+    z.avail_out = (uInt)cap;
+    cr_assert_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+    *outlen = cap - z.avail_out;
+    deflateEnd(&z);
+    *out = o;
+}
+
 void tg_write(const char *path, const tg_entry *e, size_t n, const char *compress)
 {
     unsigned char *t;
@@ -187,7 +220,7 @@ void tg_write_many(const char *path, size_t n)
 
     for (size_t i = 0; i < n; i++) {
         snprintf(name, sizeof(name), "f/%07zu", i);
-        tg_header(&b, name, NULL, '0', 0644, 0, 0, 1, NULL, 0);
+        tg_header(&b, name, NULL, '0', 0644, 0, 0, 1, NULL, 0, NULL);
         tg_put(&b, "x", 1);
         tg_pad(&b);
     }

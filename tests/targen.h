@@ -22,12 +22,18 @@ typedef struct tg_entry {
     const char *gnu_name; /* a GNU 'L' header before the entry */
     const char *gnu_link; /* a GNU 'K' header */
     int bad_checksum;     /* write a wrong header checksum */
+    const char *raw_size; /* the 12 bytes of the ustar size field, written as given (checksum still right) */
+    int pax_size_set;     /* a pax 'x' header with size=pax_size (the ustar size stays len) */
+    unsigned long long pax_size;
+    int zero_block_before; /* one zero block before this entry (a lone one: not an end marker) */
 } tg_entry;
 
 /* The tar (with its two end blocks) in a malloc'd buffer. */
 void tg_tar(unsigned char **out, size_t *len, const tg_entry *e, size_t n);
 /* Write the tar to path, compressed with "gzip" or "zstd" (libarchive), or plain (NULL). */
 void tg_write(const char *path, const tg_entry *e, size_t n, const char *compress);
+/* gzip of len bytes (one member, zlib) in a malloc'd buffer. */
+void tg_gzip(unsigned char **out, size_t *outlen, const void *data, size_t len);
 /* Write len bytes to path compressed with "gzip" or "zstd". */
 void tg_compress(const char *path, const void *data, size_t len, const char *compress);
 /* A tar of n small regular files "f/NNNNNNN" (plain), for limit tests. */

@@ -7,7 +7,8 @@
 #include "output.h"
 
 static const char hash_usage[] =
-    "usage: signet hash [--json] [--name NAME]... [--ref NAME] [--all] [--jobs N] [--git DIR] ARTIFACT...\n"
+    "usage: signet hash [--json] [--name NAME]... [--ref NAME] [--all] [--jobs N]\n"
+    "                   [--git DIR] [--follow-symlink] ARTIFACT...\n"
     "\n"
     "Print the in-toto statement that 'signet sign' would sign for these\n"
     "artifacts (indented; --json: the exact compact bytes). Findings go to stderr.\n"
@@ -17,6 +18,7 @@ static const char hash_usage[] =
     "      --name NAME  name of the next artifact in the manifest (once per artifact)\n"
     "      --ref NAME   OCI layout: the image with this ref name\n"
     "      --all        OCI layout: every manifest of the index, and the index\n"
+    "      --follow-symlink  a symlink ARTIFACT: its target under the link's name\n"
     "      --git DIR    record the git source of the work tree DIR (see signet-sign(1))\n"
     "      --git-remote NAME  the remote whose URL is recorded (default origin)\n"
     "      --allow-dirty      record a work tree with uncommitted changes as dirty\n"
@@ -26,11 +28,17 @@ static const char hash_usage[] =
 int cmd_hash(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'J'},        {"name", required_argument, NULL, 'N'},
-        {"ref", required_argument, NULL, 'R'},   {"all", no_argument, NULL, 'a'},
-        {"git", required_argument, NULL, 'G'},   {"git-remote", required_argument, NULL, 'M'},
-        {"allow-dirty", no_argument, NULL, 'D'}, {"jobs", required_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+        {"json", no_argument, NULL, 'J'},
+        {"name", required_argument, NULL, 'N'},
+        {"ref", required_argument, NULL, 'R'},
+        {"all", no_argument, NULL, 'a'},
+        {"follow-symlink", no_argument, NULL, 'F'},
+        {"git", required_argument, NULL, 'G'},
+        {"git-remote", required_argument, NULL, 'M'},
+        {"allow-dirty", no_argument, NULL, 'D'},
+        {"jobs", required_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     sign_sign_options opts = SIGN_SIGN_OPTIONS_INIT;
     sign_statement *st = NULL;
@@ -57,6 +65,7 @@ int cmd_hash(int argc, char **argv)
         case 'N': names[nnames++] = optarg; break;
         case 'R': opts.ref = optarg; break;
         case 'a': opts.artifact_flags |= SIGN_ARTIFACT_ALL_IMAGES; break;
+        case 'F': opts.artifact_flags |= SIGN_ARTIFACT_FOLLOW_SYMLINK; break;
         case 'G': git_dir = optarg; break;
         case 'M': git_remote = optarg; break;
         case 'D': allow_dirty = 1; break;

@@ -12,9 +12,9 @@
 static const char sign_usage[] =
     "usage: signet sign (-k KEY [--cert CERT] | --p12 FILE) [--embed-chain]\n"
     "                   [--passphrase-file F] [--allow FINDING]... [-o BUNDLE]\n"
-    "                   [--name NAME]... [--ref NAME] [--all] [--tsa URL]...\n"
-    "                   [--tsa-optional] [--tsa-policy OID] [--tsa-timeout SECONDS]\n"
-    "                   [--jobs N]\n"
+    "                   [--name NAME]... [--ref NAME] [--all] [--follow-symlink]\n"
+    "                   [--tsa URL]... [--tsa-optional] [--tsa-policy OID]\n"
+    "                   [--tsa-timeout SECONDS] [--jobs N]\n"
     "                   ARTIFACT...\n"
     "\n"
     "Sign files, zips, tar layers, OCI image layouts and docker save archives into\n"
@@ -34,6 +34,8 @@ static const char sign_usage[] =
     "                           artifact, in order; default: the path given)\n"
     "      --ref NAME           OCI layout: the image with this ref name\n"
     "      --all                OCI layout: every manifest of the index, and the index\n"
+    "      --follow-symlink     an ARTIFACT that is a symlink: sign its target under the\n"
+    "                           link's name (default: the target's name, with a warning)\n"
     "      --git DIR            record the git source of the work tree DIR: remote, commit,\n"
     "                           tree, branch, tags, submodules (a dirty tree is refused)\n"
     "      --git-remote NAME    the remote whose URL is recorded (default origin)\n"
@@ -132,6 +134,7 @@ int cmd_sign(int argc, char **argv)
         {"tsa-timeout", required_argument, NULL, 'W'},
         {"ref", required_argument, NULL, 'R'},
         {"all", no_argument, NULL, 'a'},
+        {"follow-symlink", no_argument, NULL, 'F'},
         {"git", required_argument, NULL, 'G'},
         {"git-remote", required_argument, NULL, 'M'},
         {"allow-dirty", no_argument, NULL, 'D'},
@@ -179,6 +182,7 @@ int cmd_sign(int argc, char **argv)
         case 'N': names[nnames++] = optarg; break;
         case 'R': opts.ref = optarg; break;
         case 'a': opts.artifact_flags |= SIGN_ARTIFACT_ALL_IMAGES; break;
+        case 'F': opts.artifact_flags |= SIGN_ARTIFACT_FOLLOW_SYMLINK; break;
         case 'G': git_dir = optarg; break;
         case 'M': git_remote = optarg; break;
         case 'D': allow_dirty = 1; break;

@@ -62,6 +62,13 @@ typedef struct sign_entry {
  * problems (sign_artifact_problem) instead of failing the scan.
  */
 #define SIGN_ARTIFACT_KEEP_PROBLEMS 0x4u
+/*
+ * The path given is a symlink: scan what it points at under the name the
+ * caller gave (derived from the link's path). Without this flag such an
+ * artifact is recorded under its target's name with an "artifact-symlink"
+ * warning, so a link never silently stands for what it points at.
+ */
+#define SIGN_ARTIFACT_FOLLOW_SYMLINK 0x8u
 
 typedef struct sign_artifact_options {
     unsigned int version;

@@ -33,7 +33,8 @@ typedef struct sign_sign_options {
     int embed_chain;              /* with certs: write v0.2 with x509CertificateChain (leaf + intermediates) */
     /* Version 3: */
     const char *ref;             /* OCI layouts: the image by org.opencontainers.image.ref.name, or NULL */
-    unsigned int artifact_flags; /* SIGN_ARTIFACT_ALL_IMAGES: every manifest of an index, and the index */
+    unsigned int artifact_flags; /* SIGN_ARTIFACT_ALL_IMAGES: every manifest of an index, and the index;
+                                    SIGN_ARTIFACT_FOLLOW_SYMLINK: a symlink artifact under the link's name */
     /* Version 4: */
     const sign_source *source; /* git provenance recorded in the predicate (sign_source_collect), or NULL */
 } sign_sign_options;

@@ -1342,6 +1342,36 @@ static int hash_and_walk(digest_job *job, sign_artifact *a, const sign_limits *l
     return h.rc != 0 ? sign__error(h.rc, "%s", h.msg) : 0;
 }
 
+/*
+ * An artifact named by a symlink. Unless the caller follows it on purpose
+ * (SIGN_ARTIFACT_FOLLOW_SYMLINK), *target is the link's resolved path, the
+ * name is derived from it, and a warning says so. *target = NULL otherwise.
+ */
+static int resolve_named_link(char **target, sign_artifact *a, const char *path, unsigned int flags)
+{
+    struct stat st;
+    char *t;
+
+    *target = NULL;
+    if ((flags & SIGN_ARTIFACT_FOLLOW_SYMLINK) || lstat(path, &st) != 0 || !S_ISLNK(st.st_mode)) {
+        return 0; /* a missing path is reported by the open that follows */
+    }
+    if ((t = realpath(path, NULL)) == NULL) {
+        return sign__error(errno == ENOENT ? SIGN_ENOTFOUND : SIGN_EIO, "%s: a symlink that cannot be resolved: %s",
+                           path, strerror(errno));
+    }
+    /* Last components only: a statement never records the signer's directory layout. */
+    if (sign__finding_add(&a->findings, "artifact-symlink", SIGN_SEVERITY_WARNING, NULL, 0,
+                          "%s is a symlink to %s: recorded under the target's name; to sign it under the link's "
+                          "name, say so (signet: --follow-symlink)",
+                          sign__path_base(path, 0), sign__path_base(t, 0)) != 0) {
+        free(t);
+        return SIGN_ENOMEM;
+    }
+    *target = t;
+    return 0;
+}
+
 int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, const sign_artifact_options *opts)
 {
     static const sign_artifact_options defaults = SIGN_ARTIFACT_OPTIONS_INIT;
@@ -1351,6 +1381,7 @@ int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, 
     digest_job job;
     struct stat st;
     int fd = -1, r, is_zip = 0;
+    char *target = NULL;
 
     *out = NULL;
     if (opts == NULL) {
@@ -1367,12 +1398,18 @@ int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, 
         r = sign__error(SIGN_ENOMEM, "out of memory");
         goto out;
     }
-    r = name != NULL ? sign_artifact_name_normalise(&a->name, name) : derive_name(&a->name, path);
+    if ((r = resolve_named_link(&target, a, path, opts->flags)) != 0) {
+        goto out;
+    }
+    r = name != NULL ? sign_artifact_name_normalise(&a->name, name)
+                     : derive_name(&a->name, target != NULL ? target : path);
     if (r != 0) {
         sign__error_context(r, "%s", path);
         goto out;
     }
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
+    /* A link's target is opened by its resolved path, which has no link left to follow. */
+    if ((fd = open(target != NULL ? target : path,
+                   O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (target != NULL ? O_NOFOLLOW : 0))) < 0) {
         r = errno == ENOENT ? SIGN_ENOTFOUND : SIGN_EIO;
         sign__error(r, "%s: %s", path, strerror(errno));
         goto out;
@@ -1447,6 +1484,7 @@ out:
     if (fd >= 0) {
         close(fd);
     }
+    free(target);
     sign_artifact_free(a);
     return r;
 }

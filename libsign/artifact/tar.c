@@ -13,12 +13,14 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <archive.h>
+#include <zlib.h>
 
 #include "artifact_int.h"
 #include "path.h"
@@ -276,6 +278,16 @@ static sign_entry *entry_new(sign__layer *l)
     return &l->entries[l->n_entries++];
 }
 
+/*
+ * A pax size record next to the ustar size it overrides: they must be
+ * equal, unless the size does not fit the 11 octal digits of the header
+ * (8 GiB and more), where writers put 0 (or the same value in base-256).
+ */
+static int pax_size_agrees(uint64_t pax_size, uint64_t ustar_size)
+{
+    return pax_size == ustar_size || (pax_size > 077777777777ull && ustar_size == 0);
+}
+
 /* Compare a long name with the ustar name it overrides; 1 when they tell different stories. */
 static int names_disagree(const char *longname, const char *ustar)
 {
@@ -348,6 +360,59 @@ static int symlink_escape(tarp *t, const char *name, const char *link)
         t->what, link);
 }
 
+/*
+ * A device node. Character devices under dev/ are what root file system
+ * tarballs hold (mmdebstrap's output, `docker import` inputs: dev/null,
+ * dev/zero, dev/tty...) and what runtimes hide under their own /dev: a
+ * warning. Anywhere else, and block devices anywhere, a danger.
+ */
+static int check_device(tarp *t, const char *name, char type)
+{
+    char *n = sign__path_norm(name);
+    int in_dev, r;
+
+    if (n == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    in_dev = type == '3' && strncmp(n, "dev/", 4) == 0 && n[4] != '\0';
+    free(n);
+    if (in_dev) {
+        r = finding(t, "tar-device-node", SIGN_SEVERITY_WARNING, name,
+                    "%s: character device under dev/, as a root file system tarball holds; the runtime replaces "
+                    "/dev",
+                    t->what);
+    } else {
+        r = finding(t, "tar-device-node", SIGN_SEVERITY_DANGER, name,
+                    "%s: %s device node outside dev/; an image should not ship devices: remove it", t->what,
+                    type == '3' ? "character" : "block");
+    }
+    return r;
+}
+
+/* Setuid and setgid bits, named for what they do on that kind of entry. */
+static void check_setid(tarp *t, const char *name, char type, unsigned int mode)
+{
+    if (type == '5') {
+        if (mode & 02000) {
+            finding(t, "tar-setgid-directory", SIGN_SEVERITY_INFO, name,
+                    "%s: directory has the setgid bit (mode %04o): files created in it take its group", t->what,
+                    mode);
+        }
+        if (mode & 04000) {
+            finding(t, "tar-setuid", SIGN_SEVERITY_WARNING, name,
+                    "%s: directory has the setuid bit (mode %04o), which Linux ignores on directories", t->what,
+                    mode);
+        }
+        return;
+    }
+    finding(t, "tar-setuid", SIGN_SEVERITY_WARNING, name, "%s: %s has the %s (mode %04o)", t->what,
+            type == '0' || type == '\0' || type == '7' ? "file" : "entry",
+            (mode & 06000) == 06000 ? "setuid and setgid bits"
+            : (mode & 04000)        ? "setuid bit"
+                                    : "setgid bit",
+            mode);
+}
+
 /* A header (with its pending extensions) becomes an entry. */
 static int entry_begin(tarp *t)
 {
@@ -379,6 +444,12 @@ static int entry_begin(tarp *t)
         finding(t, "tar-name-mismatch", SIGN_SEVERITY_DANGER, name,
                 "%s: the %s link target and the ustar link target \"%.200s\" differ: rebuild the layer", t->what,
                 t->x.link != NULL ? "pax" : "GNU long", h->link);
+    }
+    if (t->x.has_size && !pax_size_agrees(t->x.size, h->size)) {
+        finding(t, "tar-size-mismatch", SIGN_SEVERITY_DANGER, name,
+                "%s: the pax size %llu and the ustar header size %llu differ; readers without pax (or that prefer "
+                "the header) see other members from here on: rebuild the layer",
+                t->what, (unsigned long long)t->x.size, (unsigned long long)h->size);
     }
     if (t->x.sparse || h->type == 'S') {
         finding(t, "tar-unsupported-entry", SIGN_SEVERITY_DANGER, name,
@@ -419,9 +490,16 @@ static int entry_begin(tarp *t)
         }
         snprintf(target, tl + 1, "%s%s", dir, opaque ? "" : rest);
         free(dir);
+        /*
+         * Recorded as stored, like every other entry of the layer (a "./" prefix is kept); only an opaque
+         * marker's directory loses its trailing '/'. Judged on the normalised form.
+         */
+        for (size_t k = strlen(target); opaque && k > 0 && target[k - 1] == '/'; k--) {
+            target[k - 1] = '\0';
+        }
         nt = sign__path_norm(target);
-        free(target);
         if (nt == NULL) {
+            free(target);
             return sign__error(SIGN_ENOMEM, "out of memory");
         }
         if ((!opaque && (strcmp(rest, "") == 0 || strcmp(rest, ".") == 0 || strcmp(rest, "..") == 0)) ||
@@ -431,12 +509,13 @@ static int entry_begin(tarp *t)
                     "directory or the whole file system: rebuild the layer",
                     t->what);
         }
+        free(nt);
         if (e != NULL) {
             e->type = opaque ? SIGN_ENTRY_OPAQUE : SIGN_ENTRY_WHITEOUT;
-            e->path = nt;
+            e->path = target;
             e->size = 0;
         } else {
-            free(nt);
+            free(target);
         }
         return 0;
     }
@@ -497,9 +576,9 @@ static int entry_begin(tarp *t)
         if (e != NULL) {
             e->type = SIGN_ENTRY_OTHER;
         }
-        finding(t, "tar-device-node", SIGN_SEVERITY_DANGER, name,
-                "%s: %s device node; an image should not ship devices (the runtime creates /dev): remove it", t->what,
-                h->type == '3' ? "character" : "block");
+        if ((r = check_device(t, name, h->type)) != 0) {
+            return r;
+        }
         break;
     case '6':
         if (e != NULL) {
@@ -523,8 +602,7 @@ static int entry_begin(tarp *t)
         }
     }
     if ((h->mode & 06000) != 0 && h->type != '2') {
-        finding(t, "tar-setuid", SIGN_SEVERITY_WARNING, name, "%s: entry has the %s bit (mode %04o)", t->what,
-                (h->mode & 04000) ? "setuid" : "setgid", h->mode);
+        check_setid(t, name, h->type, h->mode);
     }
     if ((h->mode & 0002) != 0 &&
         (h->type == '0' || h->type == '\0' || h->type == '7' || (h->type == '5' && !(h->mode & 01000)))) {
@@ -644,7 +722,12 @@ static int on_header(tarp *t)
         return 0;
     }
     if (t->zero_blocks > 0) {
+        /* One zero block, then a member: Go fails, Python stops there, GNU tar warns and reads on. */
         t->zero_blocks = 0;
+        finding(t, "tar-zero-block", SIGN_SEVERITY_DANGER, NULL,
+                "%s: a single zero block is followed by another member after %llu entries; some readers end the "
+                "archive there, others read on: rebuild the layer",
+                t->what, (unsigned long long)t->nentries);
     }
     if (hdr_parse(&t->h, t->blk) != 0) {
         t->stop = 1;
@@ -713,8 +796,10 @@ static int tarp_push(tarp *t, const unsigned char *p, size_t n)
         case ST_END:
             if (!t->trailing && !all_zero(p, n)) {
                 t->trailing = 1;
-                finding(t, "tar-data-after-end", SIGN_SEVERITY_WARNING, NULL,
-                        "%s: data follows the end-of-archive marker; tar readers ignore it", t->what);
+                finding(t, "tar-data-after-end", SIGN_SEVERITY_DANGER, NULL,
+                        "%s: data follows the end-of-archive marker; most tar readers ignore it, some (with "
+                        "--ignore-zeros) read members from it: rebuild the layer",
+                        t->what);
             }
             return 0;
         case ST_HEADER:
@@ -818,7 +903,48 @@ static size_t npath_find(const npath *v, size_t n, const char *p)
     return lo < n && strcmp(v[lo].p, p) == 0 ? lo : SIZE_MAX;
 }
 
-/* An entry below a symlink of the same layer: extracting it writes wherever the link points. */
+/* The first symlink among the parent directories of p (normalised), or NULL. */
+static const sign_entry *symlink_parent(const sign__layer *l, const npath *v, size_t n, char *p)
+{
+    const sign_entry *hit = NULL;
+
+    for (char *q = strchr(p, '/'); q != NULL && hit == NULL; q = strchr(q + 1, '/')) {
+        size_t k;
+
+        *q = '\0';
+        k = npath_find(v, n, p);
+        for (; k != SIZE_MAX && k < n && strcmp(v[k].p, p) == 0 && hit == NULL; k++) {
+            if (l->entries[v[k].i].type == SIGN_ENTRY_SYMLINK) {
+                hit = &l->entries[v[k].i];
+            }
+        }
+        *q = '/';
+    }
+    return hit;
+}
+
+/* 1 when an entry with path p (normalised) is something other than a directory (whiteouts excepted). */
+static int is_non_dir(const sign__layer *l, const npath *v, size_t n, const char *p)
+{
+    size_t k = npath_find(v, n, p);
+
+    for (; k != SIZE_MAX && k < n && strcmp(v[k].p, p) == 0; k++) {
+        sign_entry_type ty = l->entries[v[k].i].type;
+
+        if (ty != SIGN_ENTRY_DIR && ty != SIGN_ENTRY_SYMLINK && ty != SIGN_ENTRY_WHITEOUT &&
+            ty != SIGN_ENTRY_OPAQUE) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * An entry below a symlink of the same layer: extracting it writes wherever
+ * the link points. An entry below a file of the same layer: the path is a
+ * file to one reader and a directory to another (which one lands depends on
+ * the extractor: it fails, replaces the file, or skips the entry).
+ */
 static int check_through_symlink(tarp *t, const npath *v, size_t n)
 {
     const sign__layer *l = t->l;
@@ -826,23 +952,27 @@ static int check_through_symlink(tarp *t, const npath *v, size_t n)
 
     for (size_t i = 0; i < n && r == 0; i++) {
         char *p = sign__strdup(v[i].p); /* cut in place: not the sorted array's copy */
+        const sign_entry *e = &l->entries[v[i].i];
 
         if (p == NULL) {
             return SIGN_ENOMEM;
         }
-        for (char *q = strchr(p, '/'); q != NULL && r == 0; q = strchr(q + 1, '/')) {
-            size_t k;
-
+        if (symlink_parent(l, v, n, p) != NULL) {
+            r = finding(t, "tar-path-through-symlink", SIGN_SEVERITY_DANGER, e->path,
+                        "%s: entry is stored below a symlink of the same layer; extracting it writes "
+                        "wherever that link points: rebuild the layer",
+                        t->what);
+        }
+        /* A whiteout acts on lower layers, below their own directories: not judged here. */
+        for (char *q = e->type == SIGN_ENTRY_WHITEOUT || e->type == SIGN_ENTRY_OPAQUE ? NULL : strchr(p, '/');
+             q != NULL && r == 0; q = strchr(q + 1, '/')) {
             *q = '\0';
-            k = npath_find(v, n, p);
-            for (; k != SIZE_MAX && k < n && strcmp(v[k].p, p) == 0; k++) {
-                if (l->entries[v[k].i].type == SIGN_ENTRY_SYMLINK) {
-                    r = finding(t, "tar-path-through-symlink", SIGN_SEVERITY_DANGER, l->entries[v[i].i].path,
-                                "%s: entry is stored below a symlink of the same layer; extracting it writes "
-                                "wherever that link points: rebuild the layer",
-                                t->what);
-                    break;
-                }
+            if (is_non_dir(l, v, n, p)) {
+                r = finding(t, "tar-file-and-directory", SIGN_SEVERITY_DANGER, e->path,
+                            "%s: entry is stored below \"%.200s\", which the layer also holds as a file; "
+                            "extractors disagree on which one lands: rebuild the layer",
+                            t->what, p);
+                break;
             }
             *q = '/';
         }
@@ -892,6 +1022,59 @@ static int check_links_via_links(tarp *t, const npath *v, size_t n)
     return 0;
 }
 
+/*
+ * Entries with one normalised path. Two directories are fine. A whiteout
+ * (or opaque marker) next to entries of its path is what the image spec
+ * defines (it acts on lower layers only): a warning when it names a
+ * non-directory entry of the same layer, nothing for an opaque directory.
+ * Two other entries are a duplicate.
+ */
+static int check_same_path(tarp *t, const npath *v, size_t from, size_t to)
+{
+    const sign__layer *l = t->l;
+    size_t real = 0, dirs = 0, whiteouts = 0;
+    const sign_entry *last = NULL;
+
+    for (size_t k = from; k < to; k++) {
+        const sign_entry *e = &l->entries[v[k].i];
+
+        if (e->type == SIGN_ENTRY_WHITEOUT) {
+            whiteouts++;
+        } else if (e->type != SIGN_ENTRY_OPAQUE) {
+            real++;
+            dirs += e->type == SIGN_ENTRY_DIR;
+            last = e;
+        }
+    }
+    if (real >= 2 && dirs != real) {
+        return finding(t, "tar-duplicate-path", SIGN_SEVERITY_DANGER, last->path,
+                       "%s: two entries of the layer have this path; which one wins depends on the runtime: "
+                       "remove one",
+                       t->what);
+    }
+    if (whiteouts > 0 && real > 0) {
+        return finding(t, "tar-whiteout-and-entry", SIGN_SEVERITY_WARNING, last->path,
+                       "%s: the layer both whites out and adds this path; the whiteout removes the lower layers' "
+                       "copy only (OCI image spec)",
+                       t->what);
+    }
+    return 0;
+}
+
+/* A hardlink whose target path goes through a symlink of the layer links whatever that path resolves to. */
+static int check_hardlink_target(tarp *t, const npath *v, size_t n, const sign_entry *e, char *nt)
+{
+    const sign_entry *s = symlink_parent(t->l, v, n, nt);
+
+    if (s == NULL) {
+        return 0;
+    }
+    return finding(t, "tar-hardlink-through-symlink", SIGN_SEVERITY_DANGER, e->path,
+                   "%s: hardlink to \"%.200s\" goes through the symlink \"%.200s\"; extractors that resolve it "
+                   "link a file outside the layer: rebuild the layer",
+                   t->what, e->link_target, s->path);
+}
+
 static int check_layer(tarp *t)
 {
     sign__layer *l = t->l;
@@ -913,14 +1096,11 @@ static int check_layer(tarp *t)
         v[n].i = i;
     }
     qsort(v, n, sizeof(*v), cmp_npath);
-    for (size_t i = 1; i < n && r == 0; i++) {
-        const sign_entry *a = &l->entries[v[i - 1].i], *b = &l->entries[v[i].i];
-
-        if (strcmp(v[i - 1].p, v[i].p) == 0 && !(a->type == SIGN_ENTRY_DIR && b->type == SIGN_ENTRY_DIR)) {
-            r = finding(t, "tar-duplicate-path", SIGN_SEVERITY_DANGER, b->path,
-                        "%s: two entries of the layer have this path; which one wins depends on the runtime: "
-                        "remove one",
-                        t->what);
+    for (size_t i = 0, j; i < n && r == 0; i = j) {
+        for (j = i + 1; j < n && strcmp(v[i].p, v[j].p) == 0; j++) {
+        }
+        if (j - i > 1) {
+            r = check_same_path(t, v, i, j);
         }
     }
     if (r == 0) {
@@ -939,6 +1119,10 @@ static int check_layer(tarp *t)
         }
         if ((nt = sign__path_norm(e->link_target)) == NULL) {
             r = sign__error(SIGN_ENOMEM, "out of memory");
+            break;
+        }
+        if ((r = check_hardlink_target(t, v, n, e, nt)) != 0) {
+            free(nt);
             break;
         }
         /* Any entry with that path (lowest index first): it must come before the link. */
@@ -1081,13 +1265,218 @@ void sign__layer_clear(sign__layer *l)
     memset(l, 0, sizeof(*l));
 }
 
+/* One chunk of the uncompressed stream: diffID, limits, then the tar parser. *ok = 0 stops the walk. */
+static int walk_chunk(tarp *t, rawsrc *s, sign_digest_ctx *uctx, const void *buf, size_t n, int *ok)
+{
+    sign__layer *l = t->l;
+    const sign_limits *lim = t->lim;
+    int r;
+
+    if ((r = sign_digest_update(uctx, buf, n)) != 0) {
+        return r;
+    }
+    l->usize += n;
+    if (l->usize > lim->archive_max_total) {
+        finding(t, "tar-limit-total", SIGN_SEVERITY_DANGER, NULL,
+                "%s: decompresses to more than %llu bytes; walking stopped: raise the limit only if this is "
+                "expected",
+                t->what, (unsigned long long)lim->archive_max_total);
+        *ok = 0;
+        return 0;
+    }
+    if (l->usize > RATIO_FLOOR && s->pos > 0 && l->usize / s->pos > lim->archive_max_ratio) {
+        finding(t, "tar-limit-ratio", SIGN_SEVERITY_DANGER, NULL,
+                "%s: decompresses to more than %llu times its size (a bomb?); walking stopped", t->what,
+                (unsigned long long)lim->archive_max_ratio);
+        *ok = 0;
+        return 0;
+    }
+    return tarp_push(t, buf, n);
+}
+
+/* The uncompressed stream through libarchive's filters (zstd, xz, bzip2, or none). */
+static int walk_libarchive(tarp *t, rawsrc *s, sign_digest_ctx *uctx, int *ok)
+{
+    struct archive *ar = NULL;
+    struct archive_entry *ae;
+    int r = 0;
+
+    if ((ar = open_filters(s)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    if (s->err != 0) {
+        r = sign__error(SIGN_EIO, "%s: %s", t->what, strerror(s->err));
+        goto out;
+    }
+    if (archive_read_next_header(ar, &ae) != ARCHIVE_OK) {
+        if (s->err != 0) {
+            r = sign__error(SIGN_EIO, "%s: %s", t->what, strerror(s->err));
+            goto out;
+        }
+        finding(t, "tar-unreadable", SIGN_SEVERITY_DANGER, NULL, "%s: cannot be decompressed (%s)", t->what,
+                archive_error_string(ar) != NULL ? archive_error_string(ar) : "unknown format");
+        *ok = 0;
+    }
+    t->l->compression = filter_name(ar);
+    while (*ok && !t->stop) {
+        const void *buf;
+        size_t n;
+        la_int64_t o;
+        int ar_r = archive_read_data_block(ar, &buf, &n, &o);
+
+        if (ar_r == ARCHIVE_EOF) {
+            break;
+        }
+        if (ar_r != ARCHIVE_OK) {
+            if (s->err != 0) {
+                r = sign__error(SIGN_EIO, "%s: read error: %s", t->what, strerror(s->err));
+                goto out;
+            }
+            finding(t, "tar-unreadable", SIGN_SEVERITY_DANGER, NULL,
+                    "%s: decompression failed after %llu bytes (%s): the blob is damaged", t->what,
+                    (unsigned long long)t->l->usize,
+                    archive_error_string(ar) != NULL ? archive_error_string(ar) : "unknown error");
+            *ok = 0;
+            break;
+        }
+        if ((r = walk_chunk(t, s, uctx, buf, n, ok)) != 0) {
+            goto out;
+        }
+    }
+out:
+    archive_read_free(ar);
+    return r;
+}
+
+/* 1 when the blob starts with the gzip magic (and the deflate method). */
+static int is_gzip(const rawsrc *s)
+{
+    unsigned char m[3];
+
+    return s->len >= 3 && pread(s->fd, m, 3, (off_t)s->off) == 3 && m[0] == 0x1f && m[1] == 0x8b && m[2] == 8;
+}
+
+/* Bytes after the last gzip member: zeros are padding (a warning), anything else is hidden data. */
+static int gzip_trailing(tarp *t, rawsrc *s, const unsigned char *p, size_t n)
+{
+    uint64_t count = 0, at = s->pos - n;
+    int nonzero = 0;
+
+    for (;;) {
+        const void *b;
+        la_ssize_t k;
+
+        count += n;
+        nonzero |= !all_zero(p, n);
+        if ((k = raw_read(NULL, s, &b)) < 0) {
+            return sign__error(SIGN_EIO, "%s: read error: %s", t->what, strerror(s->err));
+        }
+        if (k == 0) {
+            break;
+        }
+        p = b;
+        n = (size_t)k;
+    }
+    if (nonzero) {
+        return finding(t, "tar-gzip-trailing-data", SIGN_SEVERITY_DANGER, NULL,
+                       "%s: %llu bytes after the last gzip member at offset %llu are not another member: some "
+                       "readers ignore them, others (Go's gzip reader) fail; rebuild the blob",
+                       t->what, (unsigned long long)count, (unsigned long long)at);
+    }
+    return finding(t, "tar-gzip-trailing-data", SIGN_SEVERITY_WARNING, NULL,
+                   "%s: %llu zero bytes pad the blob after the last gzip member", t->what, (unsigned long long)count);
+}
+
+/*
+ * The uncompressed stream of a gzip blob, inflated with zlib rather than
+ * libarchive: libarchive neither checks a member's CRC-32 and ISIZE
+ * trailer nor reports bytes after the last member, and both make readers
+ * disagree. Members follow one another (RFC 1952); what follows the last
+ * one must be nothing.
+ */
+static int walk_gzip(tarp *t, rawsrc *s, sign_digest_ctx *uctx, int *ok)
+{
+    z_stream z;
+    unsigned char *out = NULL;
+    const void *in = NULL;
+    la_ssize_t got = 0;
+    int r = 0, zr = Z_OK, members = 0;
+
+    memset(&z, 0, sizeof(z));
+    t->l->compression = "gzip";
+    if ((out = malloc(RAW_READ)) == NULL || inflateInit2(&z, 15 + 16) != Z_OK) {
+        free(out);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    while (*ok && !t->stop) {
+        if (z.avail_in == 0) {
+            if ((got = raw_read(NULL, s, &in)) < 0) {
+                r = sign__error(SIGN_EIO, "%s: read error: %s", t->what, strerror(s->err));
+                goto out;
+            }
+            if (got == 0) {
+                break;
+            }
+            z.next_in = (unsigned char *)(uintptr_t)in;
+            z.avail_in = (uInt)got;
+        }
+        if (zr == Z_STREAM_END) {
+            /* Between members: another one starts with the magic, anything else is trailing data. */
+            if (z.next_in[0] != 0x1f) {
+                r = gzip_trailing(t, s, z.next_in, z.avail_in);
+                break;
+            }
+            inflateReset(&z);
+        }
+        z.next_out = out;
+        z.avail_out = RAW_READ;
+        zr = inflate(&z, Z_NO_FLUSH);
+        if (zr == Z_STREAM_END) {
+            members++;
+        }
+        if (RAW_READ - z.avail_out > 0 && (r = walk_chunk(t, s, uctx, out, RAW_READ - z.avail_out, ok)) != 0) {
+            goto out;
+        }
+        if (zr == Z_MEM_ERROR) {
+            r = sign__error(SIGN_ENOMEM, "out of memory");
+            goto out;
+        }
+        if (zr == Z_DATA_ERROR || zr == Z_NEED_DICT) {
+            const char *m = z.msg != NULL ? z.msg : "corrupt data";
+
+            if (strcmp(m, "incorrect data check") == 0 || strcmp(m, "incorrect length check") == 0) {
+                finding(t, "tar-gzip-checksum", SIGN_SEVERITY_DANGER, NULL,
+                        "%s: gzip member %d: its %s trailer does not match the data (%s); strict readers refuse "
+                        "it, others take it: rebuild the blob",
+                        t->what, members + 1, m[10] == 'd' ? "CRC-32" : "ISIZE", m);
+            } else if (members > 0 && z.total_out == 0) {
+                r = gzip_trailing(t, s, z.next_in, z.avail_in);
+            } else {
+                finding(t, "tar-unreadable", SIGN_SEVERITY_DANGER, NULL,
+                        "%s: decompression failed after %llu bytes (%s): the blob is damaged", t->what,
+                        (unsigned long long)t->l->usize, m);
+            }
+            *ok = 0;
+            break;
+        }
+    }
+    if (*ok && !t->stop && zr != Z_STREAM_END && r == 0) {
+        finding(t, "tar-unreadable", SIGN_SEVERITY_DANGER, NULL,
+                "%s: the gzip stream ends inside a member after %llu bytes: the blob is truncated", t->what,
+                (unsigned long long)t->l->usize);
+        *ok = 0;
+    }
+out:
+    inflateEnd(&z);
+    free(out);
+    return r;
+}
+
 int sign__layer_walk(sign__layer *l, int fd, uint64_t off, uint64_t len, const char *what, const sign_limits *lim,
                      int keep_entries, sign__progress *pr)
 {
     rawsrc s;
     tarp t;
-    struct archive *ar = NULL;
-    struct archive_entry *ae;
     sign_digest_ctx *uctx = NULL;
     size_t mdlen;
     int r, ok = 1;
@@ -1111,67 +1500,9 @@ int sign__layer_walk(sign__layer *l, int fd, uint64_t off, uint64_t len, const c
         (r = sign_digest_new(&uctx, SIGN_DIGEST_SHA256)) != 0) {
         goto out;
     }
-    if ((ar = open_filters(&s)) == NULL) {
-        r = sign__error(SIGN_ENOMEM, "out of memory");
+    r = is_gzip(&s) ? walk_gzip(&t, &s, uctx, &ok) : walk_libarchive(&t, &s, uctx, &ok);
+    if (r != 0) {
         goto out;
-    }
-    if (s.err != 0) {
-        r = sign__error(SIGN_EIO, "%s: %s", what, strerror(s.err));
-        goto out;
-    }
-    if (archive_read_next_header(ar, &ae) != ARCHIVE_OK) {
-        if (s.err != 0) {
-            r = sign__error(SIGN_EIO, "%s: %s", what, strerror(s.err));
-            goto out;
-        }
-        finding(&t, "tar-unreadable", SIGN_SEVERITY_DANGER, NULL, "%s: cannot be decompressed (%s)", what,
-                archive_error_string(ar) != NULL ? archive_error_string(ar) : "unknown format");
-        ok = 0;
-    }
-    l->compression = filter_name(ar);
-    while (ok && !t.stop) {
-        const void *buf;
-        size_t n;
-        la_int64_t o;
-        int ar_r = archive_read_data_block(ar, &buf, &n, &o);
-
-        if (ar_r == ARCHIVE_EOF) {
-            break;
-        }
-        if (ar_r != ARCHIVE_OK) {
-            if (s.err != 0) {
-                r = sign__error(SIGN_EIO, "%s: read error: %s", what, strerror(s.err));
-                goto out;
-            }
-            finding(&t, "tar-unreadable", SIGN_SEVERITY_DANGER, NULL,
-                    "%s: decompression failed after %llu bytes (%s): the blob is damaged", what,
-                    (unsigned long long)l->usize,
-                    archive_error_string(ar) != NULL ? archive_error_string(ar) : "unknown error");
-            ok = 0;
-            break;
-        }
-        if ((r = sign_digest_update(uctx, buf, n)) != 0) {
-            goto out;
-        }
-        l->usize += n;
-        if (l->usize > lim->archive_max_total) {
-            finding(&t, "tar-limit-total", SIGN_SEVERITY_DANGER, NULL,
-                    "%s: decompresses to more than %llu bytes; walking stopped: raise the limit only if this is "
-                    "expected",
-                    what, (unsigned long long)lim->archive_max_total);
-            ok = 0;
-            break;
-        }
-        if (l->usize > RATIO_FLOOR && s.pos > 0 && l->usize / s.pos > lim->archive_max_ratio) {
-            finding(&t, "tar-limit-ratio", SIGN_SEVERITY_DANGER, NULL,
-                    "%s: decompresses to more than %llu times its size (a bomb?); walking stopped", what,
-                    (unsigned long long)lim->archive_max_ratio);
-            ok = 0;
-            break;
-        }
-        if ((r = tarp_push(&t, buf, n)) != 0) {
-            goto out;
-        }
     }
     if (ok && !t.stop && t.state != ST_END) {
         if (t.state == ST_HEADER && t.blen == 0 && t.nentries > 0 && t.zero_blocks == 0) {
@@ -1203,9 +1534,6 @@ int sign__layer_walk(sign__layer *l, int fd, uint64_t off, uint64_t len, const c
     }
     r = 0;
 out:
-    if (ar != NULL) {
-        archive_read_free(ar);
-    }
     ext_clear(&t);
     free(t.meta);
     free(t.head);
@@ -1267,6 +1595,12 @@ int sign__tar_index(sign__tar_member **out, size_t *n, int fd, uint64_t size, co
             goto out;
         }
         if (all_zero(blk, 512)) {
+            /* The end marker is two zero blocks: one, then a member, is read differently by tar readers. */
+            if (off + 1024 <= size && pread_full(fd, blk, 512, off + 512) == 0 && !all_zero(blk, 512)) {
+                r = sign__error(SIGN_EPARSE, "%s: a single zero block at offset %llu is followed by more data", path,
+                                (unsigned long long)off);
+                goto out;
+            }
             break;
         }
         if (hdr_parse(&h, blk) != 0) {
@@ -1274,6 +1608,11 @@ int sign__tar_index(sign__tar_member **out, size_t *n, int fd, uint64_t size, co
             goto out;
         }
         off += 512;
+        if (x.has_size && !pax_size_agrees(x.size, h.size)) {
+            r = sign__error(SIGN_EPARSE, "%s: at offset %llu the pax size and the tar header size differ", path,
+                            (unsigned long long)off);
+            goto out;
+        }
         dsize = x.has_size ? x.size : h.size;
         if (dsize > size - off) {
             r = sign__error(SIGN_EPARSE, "%s: tar member at offset %llu runs past the end of the file", path,
@@ -1362,6 +1701,15 @@ out:
     return r;
 }
 
+/*
+ * A ustar or GNU magic in a block whose header does not parse: an attempt at
+ * a tar (a lenient reader takes it), never a plain file.
+ */
+static int ustar_magic(const unsigned char *b)
+{
+    return memcmp(b + 257, "ustar\0", 6) == 0 || memcmp(b + 257, "ustar  \0", 8) == 0;
+}
+
 int sign__tar_detect(int *kind, int fd, uint64_t size, const char *path)
 {
     unsigned char b[512];
@@ -1408,7 +1756,7 @@ int sign__tar_detect(int *kind, int fd, uint64_t size, const char *path)
                 got += n;
             }
         }
-        if (got == 512 && hdr_parse(&h, first) == 0) {
+        if (got == 512 && (hdr_parse(&h, first) == 0 || ustar_magic(first))) {
             *kind = 1;
         }
         if (ar == NULL) {
@@ -1420,7 +1768,12 @@ int sign__tar_detect(int *kind, int fd, uint64_t size, const char *path)
         free(s.buf);
         return r;
     }
-    if (size < 512 || hdr_parse(&h, b) != 0) {
+    if (size < 512) {
+        return 0;
+    }
+    if (hdr_parse(&h, b) != 0) {
+        /* A tar whose first header is damaged (checksum, a non-octal digit): a layer, which the walk refuses. */
+        *kind = ustar_magic(b) ? 1 : 0;
         return 0;
     }
     *kind = 1;

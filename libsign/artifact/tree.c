@@ -172,9 +172,15 @@ static int add_entry(tctx *t, const sign_entry *e, size_t layer)
 }
 
 /* Whiteout path (and everything below), or, for an opaque marker, everything below from lower layers. */
-static int remove_below(tctx *t, const char *path, int self, size_t layer)
+static int remove_below(tctx *t, const char *stored, int self, size_t layer)
 {
-    size_t pl = strlen(path);
+    char *path = sign__path_norm(stored); /* recorded as stored ("./" kept), compared normalised */
+    size_t pl;
+
+    if (path == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    pl = strlen(path);
 
     for (size_t i = 0; i < t->n; i++) {
         rec *x = &t->v[i];
@@ -187,6 +193,7 @@ static int remove_below(tctx *t, const char *path, int self, size_t layer)
             x->gone = 1;
         }
     }
+    free(path);
     return 0;
 }
 
@@ -297,7 +304,13 @@ static int compare_one(tctx *t, int dirfd, const char *name, const char *rel, co
         }
         return 0;
     }
-    default: return 0; /* devices and the like: present is all that is checked */
+    case SIGN_ENTRY_OTHER:
+        /* A device, FIFO or socket was recorded: a regular file, directory or link there is a change. */
+        if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) || S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode)) {
+            return 0;
+        }
+        return diff(t, "TREE_CHANGED", rel, "should be a device or FIFO");
+    default: return 0;
     }
 }
 
@@ -451,9 +464,7 @@ int sign__tree_compare(sign__tree_diff **out, size_t *n, size_t *nchecked, const
         goto out;
     }
     for (size_t i = 0; r == 0 && i < t.n; i++) {
-        const sign_entry *e = t.v[i].e;
-
-        if (!t.v[i].gone && !t.v[i].seen && !(e != NULL && e->type == SIGN_ENTRY_OTHER)) {
+        if (!t.v[i].gone && !t.v[i].seen) {
             r = diff(&t, "TREE_MISSING", t.v[i].path,
                      "is in the signed entries but missing (removed after unpacking)");
         }

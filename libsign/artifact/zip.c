@@ -321,12 +321,16 @@ static int eocd_check(zrd *r, const unsigned char *rec, uint64_t pos, eocd *e)
     return 0;
 }
 
+/* Positions of further valid end records kept for judging (more are counted, and judged as unexplained). */
+#define EOCD_OTHERS_KEPT 16
+
 /*
  * Find the end record libarchive and Info-ZIP would use: the last signature
  * in the final 64 KiB + 22 bytes. When that one is not valid, fall back to
- * the last valid one (and report it). *others counts further valid records.
+ * the last valid one (and report it). *others counts further valid records;
+ * the positions of the first EOCD_OTHERS_KEPT go to opos (NULL: not kept).
  */
-static int eocd_find(zrd *r, eocd *out, int *found, uint64_t *bogus_last, uint64_t *other_pos, size_t *others)
+static int eocd_find(zrd *r, eocd *out, int *found, uint64_t *bogus_last, uint64_t *opos, size_t *others)
 {
     uint64_t tail_len = r->size < 65535 + 22 ? r->size : 65535 + 22;
     uint64_t tail_off = r->size - tail_len;
@@ -337,7 +341,6 @@ static int eocd_find(zrd *r, eocd *out, int *found, uint64_t *bogus_last, uint64
     *found = 0;
     *others = 0;
     *bogus_last = UINT64_MAX;
-    *other_pos = UINT64_MAX;
     /* a false "always true": tail_len is min(size, 65557) */
     /* cppcheck-suppress knownConditionTrueFalse */
     if (tail_len < 22) {
@@ -367,8 +370,8 @@ static int eocd_find(zrd *r, eocd *out, int *found, uint64_t *bogus_last, uint64
                 *out = e;
                 *found = 1;
             } else {
-                if (*other_pos == UINT64_MAX) {
-                    *other_pos = tail_off + i;
+                if (opos != NULL && *others < EOCD_OTHERS_KEPT) {
+                    opos[*others] = tail_off + i;
                 }
                 (*others)++;
             }
@@ -387,7 +390,7 @@ int sign__zip_detect(int *is_zip, int fd, uint64_t size, const char *path)
     const unsigned char *p;
     eocd e;
     int found = 0, rc;
-    uint64_t bogus, other;
+    uint64_t bogus;
     size_t others;
 
     *is_zip = 0;
@@ -399,7 +402,7 @@ int sign__zip_detect(int *is_zip, int fd, uint64_t size, const char *path)
         *is_zip = 1;
     }
     if (!*is_zip) {
-        if ((rc = eocd_find(&r, &e, &found, &bogus, &other, &others)) != 0) {
+        if ((rc = eocd_find(&r, &e, &found, &bogus, NULL, &others)) != 0) {
             free(r.buf);
             return rc == SIGN_EIO ? sign__error(SIGN_EIO, "%s: read error: %s", path, strerror(r.ioerr)) : rc;
         }
@@ -968,6 +971,129 @@ out:
 }
 
 /*
+ * The path an extractor creates for a name: sign__path_norm (empty and "."
+ * components dropped, no trailing '/', case and bytes kept) of the name with
+ * a NUL byte standing as 0xff. The path normaliser of the zip findings; malloc'd.
+ */
+static char *zip_path_key(const char *name, size_t len)
+{
+    char *s = malloc(len + 1), *k;
+
+    if (s == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < len; i++) {
+        s[i] = (char)(name[i] == '\0' ? 0xff : (unsigned char)name[i]);
+    }
+    s[len] = '\0';
+    k = sign__path_norm(s);
+    free(s);
+    return k;
+}
+
+static int zip_is_dir(const sign__zip_entry *x)
+{
+    return (x->name_len > 0 && x->name[x->name_len - 1] == '/') || (x->ext_attr & 0x10) != 0 ||
+           ((x->ext_attr >> 16) & S_IFMT) == S_IFDIR;
+}
+
+static int zip_is_symlink(const sign__zip_entry *x)
+{
+    return ((x->ext_attr >> 16) & S_IFMT) == S_IFLNK;
+}
+
+/* Index of the first key equal to p in the sorted k, or SIZE_MAX. */
+static size_t key_find(const namekey *k, size_t n, const char *p)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (strcmp(k[mid].key, p) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < n && strcmp(k[lo].key, p) == 0 ? lo : SIZE_MAX;
+}
+
+/*
+ * Paths, as extractors create them. Names that differ only by empty or "."
+ * components ("lib/util.py", "lib//util.py", "./lib/./util.py") are one
+ * file: which content lands depends on the extractor, as for exact
+ * duplicates (two directories are fine). A path that is a file in one entry
+ * and a directory above another ("lib" and "lib/util.py"): extractors fail,
+ * replace the file, or skip the entry.
+ */
+static int check_path_collisions(const sign__zip *z, sign__findings *f)
+{
+    namekey *k = NULL;
+    size_t n = z->n;
+    int r = 0;
+
+    if (n < 2) {
+        return 0;
+    }
+    if ((k = calloc(n, sizeof(*k))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        k[i].x = &z->e[i];
+        if ((k[i].key = zip_path_key(k[i].x->name, k[i].x->name_len)) == NULL) {
+            r = sign__error(SIGN_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    qsort(k, n, sizeof(*k), cmp_key);
+    for (size_t i = 1; i < n; i++) {
+        const sign__zip_entry *a = k[i - 1].x, *b = k[i].x;
+
+        if (strcmp(k[i].key, k[i - 1].key) == 0 && k[i].key[0] != '\0' &&
+            !(a->name_len == b->name_len && memcmp(a->name, b->name, a->name_len) == 0) &&
+            !(zip_is_dir(a) && zip_is_dir(b))) {
+            sign__finding_add(f, "zip-duplicate-path", SIGN_SEVERITY_DANGER, b->name, b->name_len,
+                              "this name is another entry's path spelt differently (empty or '.' components, or a "
+                              "trailing '/'); which content lands depends on the extractor: remove one");
+        }
+    }
+    for (size_t i = 0; i < n && r == 0; i++) {
+        char *p = strdup(k[i].key); /* cut in place: not the sorted array's copy */
+
+        if (p == NULL) {
+            r = sign__error(SIGN_ENOMEM, "out of memory");
+            break;
+        }
+        for (char *q = strchr(p, '/'); q != NULL; q = strchr(q + 1, '/')) {
+            size_t j;
+
+            *q = '\0';
+            j = key_find(k, n, p);
+            for (; j != SIZE_MAX && j < n && strcmp(k[j].key, p) == 0; j++) {
+                if (!zip_is_dir(k[j].x) && !zip_is_symlink(k[j].x)) {
+                    break;
+                }
+            }
+            if (j != SIZE_MAX && j < n && strcmp(k[j].key, p) == 0) {
+                sign__finding_add(f, "zip-file-and-directory", SIGN_SEVERITY_DANGER, k[i].x->name, k[i].x->name_len,
+                                  "entry is stored below a path that another entry holds as a file; extractors "
+                                  "disagree on which one lands: rebuild the archive");
+                break;
+            }
+            *q = '/';
+        }
+        free(p);
+    }
+out:
+    for (size_t i = 0; i < n; i++) {
+        free(k[i].key);
+    }
+    free(k);
+    return r;
+}
+
+/*
  * Per-entry ambiguities of kind and name encoding that need no local header:
  * which of a name's decodings, and which of file or directory, an extractor
  * picks.
@@ -1114,6 +1240,41 @@ static void check_layout(sign__zip *z, const eocd *e, zrd *r, const sign_limits 
     free(s);
 }
 
+/*
+ * Further valid end records. One that lies wholly inside the data of an
+ * entry the central directory lists belongs to that entry (a nested jar or
+ * zip stored uncompressed, as Spring Boot and `zip -0` write them): every
+ * reader uses the last record, and the one inside is that entry's content.
+ * Any other (in the comment, between entries, a concatenated zip) is a
+ * second archive some tool may pick.
+ */
+static void check_other_eocds(const sign__zip *z, const uint64_t *pos, size_t n, sign__findings *f)
+{
+    size_t unexplained = n > EOCD_OTHERS_KEPT ? n - EOCD_OTHERS_KEPT : 0;
+    uint64_t first = UINT64_MAX;
+
+    for (size_t k = 0; k < n && k < EOCD_OTHERS_KEPT; k++) {
+        int inside = 0;
+
+        for (size_t i = 0; i < z->n && !inside; i++) {
+            const sign__zip_entry *x = &z->e[i];
+
+            inside =
+                x->lfh_ok && pos[k] >= x->data_offset && x->csize >= 22 && pos[k] - x->data_offset <= x->csize - 22;
+        }
+        if (!inside) {
+            unexplained++;
+            first = pos[k] < first ? pos[k] : first;
+        }
+    }
+    if (unexplained > 0) {
+        sign__finding_add(f, "zip-multiple-eocd", SIGN_SEVERITY_DANGER, NULL, 0,
+                          "%zu more end records (one at offset %llu) hide a second archive in the comment or "
+                          "tail: tools will disagree on the contents; rebuild the archive",
+                          unexplained, (unsigned long long)(first != UINT64_MAX ? first : pos[0]));
+    }
+}
+
 int sign__zip_parse(sign__zip **out, int fd, uint64_t size, const char *path, const sign_limits *lim,
                     sign__findings *f)
 {
@@ -1121,7 +1282,7 @@ int sign__zip_parse(sign__zip **out, int fd, uint64_t size, const char *path, co
     sign__zip *z = NULL;
     eocd e;
     int found = 0, rc;
-    uint64_t bogus, other;
+    uint64_t bogus, other[EOCD_OTHERS_KEPT];
     size_t others;
 
     *out = NULL;
@@ -1130,7 +1291,7 @@ int sign__zip_parse(sign__zip **out, int fd, uint64_t size, const char *path, co
         goto out;
     }
     z->file_size = size;
-    if ((rc = eocd_find(&r, &e, &found, &bogus, &other, &others)) != 0) {
+    if ((rc = eocd_find(&r, &e, &found, &bogus, other, &others)) != 0) {
         if (rc == SIGN_EIO) {
             sign__error(rc, "%s: read error: %s", path, strerror(r.ioerr));
         }
@@ -1159,12 +1320,6 @@ int sign__zip_parse(sign__zip **out, int fd, uint64_t size, const char *path, co
                           "the last end record signature at offset %llu is not valid, an earlier one is used: "
                           "tools will disagree on the contents; rebuild the archive",
                           (unsigned long long)bogus);
-    }
-    if (others > 0) {
-        sign__finding_add(f, "zip-multiple-eocd", SIGN_SEVERITY_DANGER, NULL, 0,
-                          "%zu more end records (first at offset %llu) hide a second archive in the comment or "
-                          "tail: tools will disagree on the contents; rebuild the archive",
-                          others, (unsigned long long)other);
     }
     if (e.inconsistent) {
         sign__finding_add(f, "zip-eocd-inconsistent", SIGN_SEVERITY_DANGER, NULL, 0,
@@ -1224,6 +1379,10 @@ int sign__zip_parse(sign__zip **out, int fd, uint64_t size, const char *path, co
     if ((rc = check_duplicates(z, f)) != 0) {
         goto out;
     }
+    if ((rc = check_path_collisions(z, f)) != 0) {
+        goto out;
+    }
+    check_other_eocds(z, other, others, f);
     check_layout(z, &e, &r, lim, f);
     *out = z;
     z = NULL; /* transferred */
