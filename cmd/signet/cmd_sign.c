@@ -11,7 +11,7 @@
 
 static const char sign_usage[] =
     "usage: signet sign (-k KEY [--cert CERT] | --p12 FILE) [--embed-chain]\n"
-    "                   [--passphrase-file F] [--allow FINDING]... [-o BUNDLE]\n"
+    "                   [--passphrase-file F] [--allow FINDING]... [-o BUNDLE] [--force]\n"
     "                   [--name NAME]... [--ref NAME] [--all] [--tsa URL]...\n"
     "                   [--tsa-optional] [--tsa-policy OID] [--tsa-timeout SECONDS]\n"
     "                   ARTIFACT...\n"
@@ -21,14 +21,16 @@ static const char sign_usage[] =
     "-o is required for several).\n"
     "\n"
     "  -k, --key KEY            private key (PKCS#8 PEM); passphrase from\n"
-    "                           SIGNET_PASSPHRASE, --passphrase-file or the terminal\n"
+    "                           --passphrase-file, SIGNET_PASSPHRASE or the terminal\n"
     "      --cert CERT          sign as the X.509 certificate of KEY (PEM or DER; the\n"
     "                           leaf, optionally followed by intermediates)\n"
     "      --p12 FILE           key and certificates from a PKCS#12 file instead of -k\n"
     "      --embed-chain        put the intermediates in the bundle (v0.2; never the root)\n"
     "      --passphrase-file F  read the key's passphrase from the first line of F\n"
     "      --allow FINDING      sign despite a dangerous finding with this id\n"
-    "  -o, --output BUNDLE      write the bundle here (atomically)\n"
+    "  -o, --output BUNDLE      write the bundle here (atomically); never over an\n"
+    "                           existing file unless --force\n"
+    "      --force              replace an existing bundle\n"
     "      --name NAME          name of the next artifact in the manifest (once per\n"
     "                           artifact, in order; default: the path given)\n"
     "      --ref NAME           OCI layout: the image with this ref name\n"
@@ -125,14 +127,15 @@ int cmd_sign(int argc, char **argv)
         {"tsa-timeout", required_argument, NULL, 'W'},
         {"ref", required_argument, NULL, 'R'},
         {"all", no_argument, NULL, 'a'},
+        {"force", no_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     sign_sign_options opts = SIGN_SIGN_OPTIONS_INIT;
-    cli_passphrase pp = {NULL, 0};
+    cli_passphrase pp = CLI_PASSPHRASE_INIT;
     const char *keypath = NULL, *output = NULL, *event_log = NULL, *certpath = NULL, *p12path = NULL;
     const char *keyfile;
-    int event_fd = -1, use_syslog = 0, embed_chain = 0;
+    int event_fd = -1, use_syslog = 0, embed_chain = 0, force = 0;
     sign_x509_certs *certs = NULL;
     sign_x509_info info;
     char **allow = NULL, **names = NULL, *defout = NULL, **tsas = NULL;
@@ -171,6 +174,7 @@ int cmd_sign(int argc, char **argv)
         case 'C': certpath = optarg; break;
         case 'p': p12path = optarg; break;
         case 'E': embed_chain = 1; break;
+        case 'f': force = 1; break;
         case 'T': tsas[ntsas++] = optarg; break;
         case 'O': topts.flags |= SIGN_TSA_BEST_EFFORT; break;
         case 'Y': topts.policy_oid = optarg; break;
@@ -235,19 +239,30 @@ int cmd_sign(int argc, char **argv)
             goto out;
         }
     }
+    /* Another signer's bundle (a threshold) must not vanish under a second sign: gpg refuses too. */
+    if (!force && access(output, F_OK) == 0) {
+        char *o = sign_text_safe(output);
+
+        cli_error("bundle %s already exists; refusing to overwrite it: name another with -o, or replace it "
+                  "with --force",
+                  o != NULL ? o : "?");
+        free(o);
+        goto out;
+    }
     if (out_source_date_epoch(&opts.created) != 0) {
         goto out;
     }
     if ((event_fd = out_event_open("sign", event_log)) == -2) {
         goto out;
     }
+    pp.keyfile = keyfile;
     if (p12path != NULL) {
         if ((r = sign_x509_load_p12(&key, &certs, p12path, cli_passphrase_cb, &pp)) != 0) {
-            rc = cli_fail(r, NULL);
+            rc = cli_key_fail(r, NULL, &pp);
             goto out;
         }
     } else if ((r = sign_key_load_private(&key, keypath, cli_passphrase_cb, &pp)) != 0) {
-        rc = cli_fail(r, keypath);
+        rc = cli_key_fail(r, keypath, &pp);
         goto out;
     }
     if (certpath != NULL && (r = sign_x509_certs_load(&certs, certpath)) != 0) {

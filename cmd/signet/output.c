@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "output.h"
 
@@ -108,16 +110,126 @@ void out_progress_end(void)
     pthread_mutex_unlock(&progress_lock);
 }
 
+/* The command whose --json was asked for (out_json_mode), or NULL. */
+static const char *json_cmd;
+static int json_printed;
+
+void out_json_mode(const char *cmd)
+{
+    json_cmd = cmd;
+    json_printed = 0;
+}
+
+int out_json_wanted(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            break;
+        }
+        if (strcmp(argv[i], "--json") == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void out_json_printed(void)
+{
+    json_printed = 1;
+}
+
+void out_json_error(const char *code, const char *role, const char *path, const char *message)
+{
+    /* Names and messages made printable (and so valid UTF-8), as in the verdict. */
+    char *p = path != NULL ? sign_text_safe(path) : NULL, *m = message != NULL ? sign_text_safe(message) : NULL;
+    json_t *o;
+    char *text = NULL;
+
+    if (json_cmd == NULL || json_printed) {
+        free(p);
+        free(m);
+        return;
+    }
+    o = json_pack("{s:i,s:s,s:s,s:s,s:b,s:b,s:s,s:{s:s?,s:s?,s:s?},s:[],s:[]}", "format_version",
+                  SIGN_VERDICT_FORMAT_VERSION, "signet_version", SIGN_VERSION_STRING, "command", json_cmd, "verdict",
+                  "not_verified", "verified", 0, "accepted", 0, "code", code, "error", "role", role, "path", p,
+                  "message", m, "artifacts", "checks");
+    if (o != NULL) {
+        text = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENSURE_ASCII);
+    }
+    /* Still an object on stdout when memory ran out: the caller's parser must not meet nothing. */
+    puts(text != NULL ? text : "{\"code\":\"ERROR\",\"verdict\":\"not_verified\",\"verified\":false}");
+    free(text);
+    json_decref(o);
+    free(p);
+    free(m);
+    json_printed = 1;
+}
+
 int out_usage_error(const char *cmd, const char *fmt, ...)
 {
+    char msg[1024];
     va_list ap;
 
-    fprintf(stderr, "signet %s: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    fprintf(stderr, "; see 'signet help %s'\n", cmd);
+    fprintf(stderr, "signet %s: %s; see 'signet help %s'\n", cmd, msg, cmd);
+    out_json_error("USAGE", NULL, NULL, msg);
     return EXIT_USAGE;
+}
+
+/* Edit distance of a and b (short option names), capped at 9. */
+static size_t edit_distance(const char *a, size_t na, const char *b, size_t nb)
+{
+    size_t row[64], prev, tmp;
+
+    if (na >= 63 || nb >= 63) {
+        return 9;
+    }
+    for (size_t j = 0; j <= nb; j++) {
+        row[j] = j;
+    }
+    for (size_t i = 1; i <= na; i++) {
+        prev = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= nb; j++) {
+            size_t best = prev + (a[i - 1] != b[j - 1]);
+
+            best = row[j] + 1 < best ? row[j] + 1 : best;
+            best = row[j - 1] + 1 < best ? row[j - 1] + 1 : best;
+            tmp = row[j];
+            row[j] = best;
+            prev = tmp;
+        }
+    }
+    return row[nb] > 9 ? 9 : row[nb];
+}
+
+/* The long option closest to the n bytes at a (a typo or a prefix), or NULL. */
+static const char *closest_option(const char *a, size_t n, const struct option *longopts)
+{
+    const char *best = NULL;
+    size_t bestd = 3; /* at most two edits */
+
+    for (const struct option *o = longopts; o->name != NULL; o++) {
+        size_t len = strlen(o->name), d = edit_distance(a, n, o->name, len);
+
+        if (n >= 3 && strncmp(o->name, a, n) == 0) {
+            d = 1; /* a prefix, which getopt would have taken silently */
+        }
+        /* A typo in the first word of a longer name ("--passphrse" for --passphrase-file). */
+        for (size_t k = n >= 4 ? n - 1 : len; k <= n + 1 && k < len; k++) {
+            size_t dk = edit_distance(a, n, o->name, k) + 1;
+
+            d = dk < d ? dk : d;
+        }
+        if (d < bestd) {
+            bestd = d;
+            best = o->name;
+        }
+    }
+    return best;
 }
 
 static int out_takes_value(const char *optstring, char c)
@@ -161,8 +273,18 @@ int out_check_long_options(const char *cmd, int argc, char **argv, const char *o
             }
         }
         if (o->name == NULL) {
-            return out_usage_error(cmd, "unknown option --%.*s (a passphrase is never given as an argument)",
-                                   (int)(n > 64 ? 64 : n), a);
+            const char *near = closest_option(a, n, longopts);
+            char hint[128] = "";
+
+            if (near != NULL) {
+                snprintf(hint, sizeof(hint), "; did you mean --%s?", near);
+            }
+            /* Only what looks like a passphrase gets the remark; the value is never echoed. */
+            if (memmem(a, n, "pass", 4) != NULL || memmem(a, n, "secret", 6) != NULL) {
+                return out_usage_error(cmd, "unknown option --%.*s (a passphrase is never given as an argument)%s",
+                                       (int)(n > 64 ? 64 : n), a, hint);
+            }
+            return out_usage_error(cmd, "unknown option --%.*s%s", (int)(n > 64 ? 64 : n), a, hint);
         }
         if (o->has_arg == required_argument && a[n] == '\0') {
             i++;
@@ -280,4 +402,56 @@ int out_parse_seconds(int *out, const char *cmd, const char *opt, const char *te
     }
     *out = (int)v;
     return 0;
+}
+
+/* 1 when path holds a JSON object whose mediaType is a Sigstore bundle's. */
+static int looks_like_bundle(const char *path)
+{
+    json_t *j = json_load_file(path, JSON_DISABLE_EOF_CHECK, NULL);
+    const char *mt = json_string_value(json_object_get(j, "mediaType"));
+    int yes = mt != NULL && strncmp(mt, "application/vnd.dev.sigstore.bundle", 35) == 0;
+
+    json_decref(j);
+    return yes;
+}
+
+int out_role_fail(int code, const char *cmd, const char *role, const char *path)
+{
+    const char *msg = sign_error_last();
+    char cpath[1024], cmsg[2048];
+    size_t n = strlen(path);
+
+    if (msg == NULL || *msg == '\0') {
+        msg = sign_strerror(code);
+    }
+    /* "policy polcy.json: No such file or directory", not the path twice. */
+    if (strncmp(msg, path, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ') {
+        msg += n + 2;
+    }
+    out_clean_text(cpath, sizeof(cpath), path);
+    out_clean_text(cmsg, sizeof(cmsg), msg);
+    if (strcmp(role, "policy") == 0 && code != SIGN_ENOTFOUND && looks_like_bundle(path)) {
+        snprintf(cmsg, sizeof(cmsg),
+                 "this is a Sigstore bundle, not a trust policy; give the policy with -p and "
+                 "bundles with -b");
+    }
+    fprintf(stderr, "signet %s: %s %s: %s\n", cmd, role, cpath, cmsg);
+    if (json_cmd != NULL) {
+        char codename[64];
+
+        snprintf(codename, sizeof(codename), "%s_%s", role, code == SIGN_ENOTFOUND ? "MISSING" : "MALFORMED");
+        for (char *p = codename; *p != '\0'; p++) {
+            *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+        }
+        out_json_error(codename, role, path, cmsg);
+    }
+    return cli_exit_code(code);
+}
+
+int out_is_bundle_file(const char *path)
+{
+    static const char suffix[] = ".sigstore.json";
+    size_t n = strlen(path);
+
+    return n >= sizeof(suffix) - 1 && strcmp(path + n - (sizeof(suffix) - 1), suffix) == 0 && looks_like_bundle(path);
 }

@@ -299,10 +299,16 @@ static int bundle_wellformed(vctx *c, vb *b, const sign_envelope **env, int *typ
     if (r == SIGN_ENOMEM) {
         return r;
     }
+    if (r == SIGN_ENOTFOUND && b->owned_path != NULL) {
+        /* No bundle beside the artifact and none given: the artifact is unsigned, a verification failure. */
+        return vfy_add_check(c, "bundle", SIGN_CHECK_FAIL, "NO_BUNDLE", SIGN_EVERIFY, (vwhere){art, b->path, NULL},
+                             "no bundle: %s does not exist and no bundle was given, so nothing signs the "
+                             "artifact; sign it with signet sign, or pass its bundle with -b",
+                             b->path);
+    }
     if (r == SIGN_ENOTFOUND) {
-        return vfy_add_check(
-            c, "bundle", SIGN_CHECK_FAIL, "BUNDLE_MISSING", SIGN_ENOTFOUND, (vwhere){art, b->path, NULL},
-            "bundle %s does not exist; sign the artifact with signet sign, or pass its bundle with -b", b->path);
+        return vfy_add_check(c, "bundle", SIGN_CHECK_FAIL, "BUNDLE_MISSING", SIGN_ENOTFOUND,
+                             (vwhere){art, b->path, NULL}, "bundle %s does not exist; check the path given", b->path);
     }
     if (r != 0) {
         return vfy_add_check(c, "bundle", SIGN_CHECK_FAIL, "BUNDLE_MALFORMED",

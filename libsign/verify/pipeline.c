@@ -208,6 +208,8 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     }
     res->mode = policy->mode;
     res->decisive = SIZE_MAX;
+    res->at = c.at;
+    memcpy(res->policy_sha256, sign_policy_sha256(policy), SIGN_SHA256_LEN);
     c.res = res;
 
     /* Artifacts: recognise and hash; entries only when they will be compared. */
@@ -340,6 +342,9 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     }
     vfy_mark_bundle_failures(res);
     vfy_decide(res, policy->mode == SIGN_MODE_ENFORCE);
+    if ((r = vfy_artifact_reasons(res)) != 0) {
+        goto out;
+    }
     sign__error_clear();
     if (res->code != 0 && res->decisive != SIZE_MAX) {
         sign__error(res->code, "%s", res->checks[res->decisive].message);

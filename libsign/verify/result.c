@@ -49,6 +49,7 @@ void sign_verify_result_free(sign_verify_result *r)
             free(a->signers[j]);
         }
         free(a->signers);
+        free(a->reasons);
     }
     free(r->artifacts);
     free(r);
@@ -62,6 +63,90 @@ int sign_verify_result_ok(const sign_verify_result *r)
 int sign_verify_result_code(const sign_verify_result *r)
 {
     return r != NULL ? r->code : SIGN_EINVAL;
+}
+
+sign_verdict sign_verify_result_verdict(const sign_verify_result *r)
+{
+    if (r != NULL && r->ok) {
+        return SIGN_VERDICT_VERIFIED;
+    }
+    return r != NULL && r->code == 0 ? SIGN_VERDICT_ALLOWED : SIGN_VERDICT_NOT_VERIFIED;
+}
+
+const char *sign_verdict_name(sign_verdict v)
+{
+    switch (v) {
+    case SIGN_VERDICT_VERIFIED: return "verified";
+    case SIGN_VERDICT_ALLOWED: return "allowed";
+    case SIGN_VERDICT_NOT_VERIFIED:
+    default: return "not_verified";
+    }
+}
+
+static const vr_artifact *result_artifact(const sign_verify_result *r, size_t i)
+{
+    return r != NULL && i < r->nartifacts ? &r->artifacts[i] : NULL;
+}
+
+size_t sign_verify_result_artifact_count(const sign_verify_result *r)
+{
+    return r != NULL ? r->nartifacts : 0;
+}
+
+const char *sign_verify_result_artifact_name(const sign_verify_result *r, size_t i)
+{
+    const vr_artifact *a = result_artifact(r, i);
+
+    return a != NULL ? a->name : NULL;
+}
+
+const char *sign_verify_result_artifact_path(const sign_verify_result *r, size_t i)
+{
+    const vr_artifact *a = result_artifact(r, i);
+
+    return a != NULL ? a->path : NULL;
+}
+
+const char *sign_verify_result_artifact_sha256(const sign_verify_result *r, size_t i)
+{
+    const vr_artifact *a = result_artifact(r, i);
+
+    return a != NULL && a->has_digest ? a->sha256 : NULL;
+}
+
+int sign_verify_result_artifact_verified(const sign_verify_result *r, size_t i)
+{
+    const vr_artifact *a = result_artifact(r, i);
+
+    return a != NULL && a->verified;
+}
+
+size_t sign_verify_result_artifact_signer_count(const sign_verify_result *r, size_t i)
+{
+    const vr_artifact *a = result_artifact(r, i);
+
+    return a != NULL ? a->nsigners : 0;
+}
+
+const char *sign_verify_result_artifact_signer(const sign_verify_result *r, size_t i, size_t j)
+{
+    const vr_artifact *a = result_artifact(r, i);
+
+    return a != NULL && j < a->nsigners ? a->signers[j] : NULL;
+}
+
+size_t sign_verify_result_artifact_reason_count(const sign_verify_result *r, size_t i)
+{
+    const vr_artifact *a = result_artifact(r, i);
+
+    return a != NULL ? a->nreasons : 0;
+}
+
+const char *sign_verify_result_artifact_reason(const sign_verify_result *r, size_t i, size_t j)
+{
+    const vr_artifact *a = result_artifact(r, i);
+
+    return a != NULL && j < a->nreasons ? a->reasons[j] : NULL;
 }
 
 size_t sign_verify_result_check_count(const sign_verify_result *r)
@@ -205,9 +290,80 @@ void vfy_mark_bundle_failures(sign_verify_result *res)
     }
 }
 
+/* Append reason to a's distinct reasons. Returns 0 or SIGN_ENOMEM. */
+static int artifact_add_reason(vr_artifact *a, const char *reason)
+{
+    const char **v;
+
+    for (size_t m = 0; m < a->nreasons; m++) {
+        if (strcmp(a->reasons[m], reason) == 0) {
+            return 0;
+        }
+    }
+    /* A handful of reasons per artifact: grow one at a time. */
+    if ((v = realloc(a->reasons, (a->nreasons + 1) * sizeof(*v))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    a->reasons = v;
+    a->reasons[a->nreasons++] = reason;
+    return 0;
+}
+
+/*
+ * Each artifact's distinct failed (or warned) reasons, in check order. A
+ * default bundle's checks name its artifact too (the pipeline sets it). The
+ * failed checks are looked up among the artifacts sorted by name: N log N.
+ */
+int vfy_artifact_reasons(sign_verify_result *res)
+{
+    name_ix *order = NULL;
+    int r = 0;
+
+    if (res->nartifacts == 0 || (order = calloc(res->nartifacts, sizeof(*order))) == NULL) {
+        return res->nartifacts == 0 ? 0 : sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < res->nartifacts; i++) {
+        order[i].name = res->artifacts[i].name != NULL ? res->artifacts[i].name : "";
+        order[i].i = i;
+    }
+    qsort(order, res->nartifacts, sizeof(*order), cmp_name_ix);
+    for (size_t j = 0; j < res->nchecks && r == 0; j++) {
+        const sign_check *k = &res->checks[j];
+        size_t lo = 0, hi = res->nartifacts;
+
+        if ((k->status != SIGN_CHECK_FAIL && k->status != SIGN_CHECK_WARN) || k->artifact == NULL) {
+            continue;
+        }
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+
+            if (strcmp(order[mid].name, k->artifact) < 0) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        for (; lo < res->nartifacts && r == 0 && strcmp(order[lo].name, k->artifact) == 0; lo++) {
+            r = artifact_add_reason(&res->artifacts[order[lo].i], k->reason);
+        }
+    }
+    free(order);
+    return r;
+}
+
+/*
+ * The rank of a failed check. ARTIFACT_NOT_SIGNED is a consequence (of an
+ * untrusted key, an expired one, a changed file) whenever another check
+ * failed, so it decides only alone: last, whatever its class.
+ */
+static int check_rank(const sign_check *k)
+{
+    return strcmp(k->reason, "ARTIFACT_NOT_SIGNED") == 0 ? 99 : vfy_class_rank(k->code);
+}
+
 void vfy_decide(sign_verify_result *res, int enforce)
 {
-    int best = 100;
+    int best = 100; /* above every rank */
 
     res->ok = 1;
     res->code = 0;
@@ -220,7 +376,7 @@ void vfy_decide(sign_verify_result *res, int enforce)
             continue;
         }
         res->ok = 0;
-        rank = vfy_class_rank(k->code);
+        rank = check_rank(k);
         if (rank < best) {
             best = rank;
             res->decisive = i;
@@ -289,6 +445,7 @@ static json_t *str_or_null(const char *s)
 int sign_verify_result_json(char **out, const sign_verify_result *r)
 {
     json_t *root = NULL, *arts = NULL, *checks = NULL;
+    char judged[32], polhex[2 * SIGN_SHA256_LEN + 1];
     int rc = SIGN_ENOMEM;
 
     if (out == NULL) {
@@ -303,7 +460,7 @@ int sign_verify_result_json(char **out, const sign_verify_result *r)
     }
     for (size_t i = 0; i < r->nartifacts; i++) {
         const vr_artifact *a = &r->artifacts[i];
-        json_t *signers = json_array(), *o;
+        json_t *signers = json_array(), *reasons, *o;
 
         if (signers == NULL) {
             goto out;
@@ -314,9 +471,20 @@ int sign_verify_result_json(char **out, const sign_verify_result *r)
                 goto out;
             }
         }
-        o = json_pack("{s:o,s:o,s:o,s:b,s:o}", "name", str_or_null(a->name), "path", str_or_null(a->path), "sha256",
-                      a->has_digest ? json_string(a->sha256) : json_null(), "verified", a->verified, "signers",
-                      signers);
+        if ((reasons = json_array()) == NULL) {
+            json_decref(signers);
+            goto out;
+        }
+        for (size_t j = 0; j < a->nreasons; j++) {
+            if (json_array_append_new(reasons, json_string(a->reasons[j])) != 0) {
+                json_decref(signers);
+                json_decref(reasons);
+                goto out;
+            }
+        }
+        o = json_pack("{s:o,s:o,s:o,s:b,s:o,s:o}", "name", str_or_null(a->name), "path", str_or_null(a->path),
+                      "sha256", a->has_digest ? json_string(a->sha256) : json_null(), "verified", a->verified,
+                      "signers", signers, "reasons", reasons);
         if (o == NULL || json_array_append_new(arts, o) != 0) {
             goto out;
         }
@@ -332,10 +500,17 @@ int sign_verify_result_json(char **out, const sign_verify_result *r)
             goto out;
         }
     }
-    root = json_pack("{s:b,s:b,s:s,s:s,s:o,s:o}", "verified", r->ok, "accepted", r->code == 0, "mode",
-                     sign_policy_mode_name(r->mode), "code",
-                     r->decisive != SIZE_MAX ? r->checks[r->decisive].reason : "OK", "artifacts", arts, "checks",
-                     checks);
+    if (sign_format_time(judged, sizeof(judged), r->at) != 0 ||
+        sign_hex_encode(polhex, sizeof(polhex), r->policy_sha256, SIGN_SHA256_LEN) != 0) {
+        rc = sign__error(SIGN_EINVAL, "sign_verify_result_json: the time judged cannot be written");
+        goto out;
+    }
+    root =
+        json_pack("{s:i,s:s,s:s,s:b,s:b,s:s,s:s,s:s,s:s,s:o,s:o}", "format_version", SIGN_VERDICT_FORMAT_VERSION,
+                  "signet_version", SIGN_VERSION_STRING, "verdict", sign_verdict_name(sign_verify_result_verdict(r)),
+                  "verified", r->ok, "accepted", r->code == 0, "mode", sign_policy_mode_name(r->mode), "code",
+                  r->decisive != SIZE_MAX ? r->checks[r->decisive].reason : "OK", "judged_at", judged,
+                  "policy_sha256", polhex, "artifacts", arts, "checks", checks);
     arts = checks = NULL; /* transferred (json_pack steals "o" even on failure) */
     if (root == NULL) {
         goto out;

@@ -20,6 +20,8 @@ typedef struct vr_artifact {
     int verified;
     char **signers; /* policy key names counted for the threshold */
     size_t nsigners;
+    const char **reasons; /* distinct reasons of its failed or warned checks (the checks own the strings) */
+    size_t nreasons;
 } vr_artifact;
 
 struct sign_verify_result {
@@ -31,6 +33,8 @@ struct sign_verify_result {
     vr_artifact *artifacts;
     size_t nartifacts;
     size_t decisive; /* index of the check that decided the code, or SIZE_MAX */
+    int64_t at;      /* the time judged */
+    unsigned char policy_sha256[SIGN_SHA256_LEN];
 };
 
 /* One bundle being verified. */
@@ -102,6 +106,8 @@ int vfy_add_check(vctx *c, const char *check, sign_check_status status, const ch
 int vfy_class_rank(int code);
 void vfy_mark_bundle_failures(sign_verify_result *res);
 void vfy_decide(sign_verify_result *res, int enforce);
+/* After vfy_decide: each artifact's reasons (sign_verify_result_artifact_reason). Returns 0 or SIGN_ENOMEM. */
+int vfy_artifact_reasons(sign_verify_result *res);
 int vfy_move_checks(sign_verify_result *dst, sign_verify_result *src);
 int vfy_bundle(vctx *c, vb *b);
 int vfy_image_problems(vctx *c, const sign_artifact *a);

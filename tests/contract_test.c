@@ -1,0 +1,395 @@
+/*
+ * The user's contract (issue 12), end to end on the built signet: verdicts
+ * that never call failed checks "verified", one exit code per situation (the
+ * table in docs/verify.md), JSON on every outcome, errors that name the role
+ * of the file, and no lost work.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sign/sign.h"
+#include "testutil.h"
+
+static char *ct_dir;
+static char *ct_paths[128];
+static size_t ct_npaths;
+static char *ct_out, *ct_err;
+
+static void ct_setup(void)
+{
+    ct_dir = tu_mkdtemp();
+    ct_npaths = 0;
+}
+
+static void ct_teardown(void)
+{
+    tu_rmtree(ct_dir);
+    free(ct_dir);
+    for (size_t i = 0; i < ct_npaths; i++) {
+        free(ct_paths[i]);
+    }
+    ct_npaths = 0;
+    free(ct_out);
+    free(ct_err);
+    ct_out = ct_err = NULL;
+}
+
+/* dir/name, owned by the fixture. */
+static const char *cp(const char *name)
+{
+    cr_assert_lt(ct_npaths, sizeof(ct_paths) / sizeof(ct_paths[0]));
+    ct_paths[ct_npaths] = tu_path(ct_dir, name);
+    return ct_paths[ct_npaths++];
+}
+
+static int ct_runv(const char *const *env, const char *arg0, ...)
+{
+    const char *argv[64];
+    size_t n = 0;
+    va_list ap;
+
+    free(ct_out);
+    free(ct_err);
+    ct_out = ct_err = NULL;
+    argv[n++] = arg0;
+    va_start(ap, arg0);
+    while ((argv[n] = va_arg(ap, const char *)) != NULL) {
+        n++;
+        cr_assert_lt(n, 63);
+    }
+    va_end(ap);
+    return tu_run(&ct_out, &ct_err, env, argv);
+}
+
+#define RUN(...) ct_runv(NULL, "signet", __VA_ARGS__, (const char *)NULL)
+#define RUN_ENV(env, ...) ct_runv(env, "signet", __VA_ARGS__, (const char *)NULL)
+#define SH(script) ct_runv(NULL, "/bin/sh", "-c", script, (const char *)NULL)
+
+#define POLICY_RELEASE                                                                                               \
+    "{\"version\": 1, \"keys\": [{\"name\": \"release\", \"public_key\": \"release.pub\", \"artifacts\": "           \
+    "[\"*\"]}]}"
+
+static void ct_keygen(const char *prefix)
+{
+    cr_assert_eq(RUN("keygen", "--no-passphrase", "-o", cp(prefix)), 0, "keygen %s: %s", prefix, ct_err);
+}
+
+static const char *ct_zip(const char *name, const char *content)
+{
+    char script[2048];
+    const char *src = cp("zipsrc"), *zip = cp(name);
+
+    snprintf(script, sizeof(script),
+             "set -e; rm -rf '%s'; mkdir -p '%s'; cd '%s'; printf '%s' > index.js; rm -f '%s'; zip -qX '%s' index.js",
+             src, src, src, content, zip, zip);
+    cr_assert_eq(SH(script), 0, "zip: %s", ct_err);
+    return zip;
+}
+
+/* release key, policy.json trusting it, and app.zip signed beside itself. */
+static const char *ct_signed_zip(void)
+{
+    const char *zip;
+
+    ct_keygen("release");
+    tu_write_str(cp("policy.json"), POLICY_RELEASE);
+    zip = ct_zip("app.zip", "exports.x = 1;\\n");
+    cr_assert_eq(RUN("sign", "-k", cp("release.key"), zip), 0, "%s", ct_err);
+    return zip;
+}
+
+static void ct_append(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "ab");
+
+    cr_assert_not_null(f);
+    cr_assert_eq(fputs(text, f) >= 0, 1);
+    cr_assert_eq(fclose(f), 0);
+}
+
+/* stdout is one JSON object; returns it (caller decrefs). */
+static json_t *ct_json(void)
+{
+    json_error_t e;
+    json_t *j = ct_out != NULL ? json_loads(ct_out, 0, &e) : NULL;
+
+    cr_assert(j != NULL && json_is_object(j), "stdout is not one JSON object: [%s] stderr: %s", ct_out, ct_err);
+    return j;
+}
+
+static const char *ct_str(json_t *j, const char *key)
+{
+    const char *s = json_string_value(json_object_get(j, key));
+
+    cr_assert_not_null(s, "no string member %s", key);
+    return s;
+}
+
+/* ---- verdicts ---------------------------------------------------------- */
+
+Test(contract, warn_mode_never_says_verified, .init = ct_setup, .fini = ct_teardown)
+{
+    const char *zip = ct_signed_zip();
+    json_t *j;
+
+    tu_write_str(cp("warn.json"), "{\"version\": 1, \"mode\": \"warn\", \"keys\": [{\"name\": \"release\", "
+                                  "\"public_key\": \"release.pub\"}]}");
+    ct_append(zip, "trailing bytes nobody signed");
+    cr_assert_eq(RUN("verify", "-p", cp("warn.json"), zip), 0, "warn mode lets it through: %s", ct_err);
+    cr_assert_not_null(strstr(ct_out, "NOT verified (warn mode: allowed)"), "%s", ct_out);
+    cr_assert_null(strstr(ct_out, "\nverified"), "%s", ct_out);
+    cr_assert_neq(strncmp(ct_out, "verified", 8), 0, "%s", ct_out);
+    cr_assert_null(strstr(ct_out, "signers: release"), "nobody signed these bytes: %s", ct_out);
+    cr_assert_not_null(strstr(ct_out, "NOT verified: app.zip (DIGEST_MISMATCH)"), "%s", ct_out);
+    /* The JSON verdict says so independently of the exit decision. */
+    cr_assert_eq(RUN("verify", "--json", "-p", cp("warn.json"), zip), 0);
+    j = ct_json();
+    cr_assert_str_eq(ct_str(j, "verdict"), "allowed");
+    cr_assert(json_is_false(json_object_get(j, "verified")));
+    cr_assert(json_is_true(json_object_get(j, "accepted")));
+    json_decref(j);
+}
+
+Test(contract, library_verdict_and_per_artifact_accessors, .init = ct_setup, .fini = ct_teardown)
+{
+    const char *zip = ct_signed_zip(), *other = ct_zip("other.zip", "other\\n");
+    const char *arts[2];
+    sign_verify_options o = SIGN_VERIFY_OPTIONS_INIT;
+    sign_verify_result *res = NULL;
+    sign_policy *p = NULL;
+    int r;
+
+    tu_write_str(cp("warn.json"), "{\"version\": 1, \"mode\": \"warn\", \"keys\": [{\"name\": \"release\", "
+                                  "\"public_key\": \"release.pub\"}]}");
+    cr_assert_eq(sign_policy_load(&p, cp("warn.json"), NULL), 0, "%s", sign_error_last());
+    arts[0] = zip;
+    arts[1] = other;
+    o.artifacts = arts;
+    o.nartifacts = 2;
+    r = sign_verify(&res, p, &o);
+    cr_assert_eq(r, 0, "warn mode: the decision lets them through");
+    cr_assert_eq(sign_verify_result_verdict(res), SIGN_VERDICT_ALLOWED);
+    cr_assert_str_eq(sign_verdict_name(sign_verify_result_verdict(res)), "allowed");
+    cr_assert_eq(sign_verify_result_artifact_count(res), 2);
+    cr_assert_str_eq(sign_verify_result_artifact_name(res, 0), "app.zip");
+    cr_assert_eq(sign_verify_result_artifact_verified(res, 0), 1);
+    cr_assert_eq(sign_verify_result_artifact_signer_count(res, 0), 1);
+    cr_assert_str_eq(sign_verify_result_artifact_signer(res, 0, 0), "release");
+    cr_assert_eq(sign_verify_result_artifact_reason_count(res, 0), 0);
+    cr_assert_eq(sign_verify_result_artifact_verified(res, 1), 0, "other.zip has no bundle");
+    cr_assert_eq(sign_verify_result_artifact_signer_count(res, 1), 0);
+    cr_assert_geq(sign_verify_result_artifact_reason_count(res, 1), 1);
+    cr_assert_str_eq(sign_verify_result_artifact_reason(res, 1, 0), "NO_BUNDLE");
+    cr_assert_null(sign_verify_result_artifact_reason(res, 1, 99));
+    cr_assert_null(sign_verify_result_artifact_name(res, 2));
+    cr_assert_eq(strlen(sign_verify_result_artifact_sha256(res, 0)), 64);
+    sign_verify_result_free(res);
+    res = NULL;
+    o.nartifacts = 1;
+    cr_assert_eq(sign_verify(&res, p, &o), 0);
+    cr_assert_eq(sign_verify_result_verdict(res), SIGN_VERDICT_VERIFIED);
+    sign_verify_result_free(res);
+    sign_policy_free(p);
+}
+
+/* ---- the exit code table (docs/verify.md), one situation per row ------- */
+
+Test(contract, exit_1_for_changed_or_unsigned_bytes_under_any_name, .init = ct_setup, .fini = ct_teardown)
+{
+    const char *zip = ct_signed_zip(), *renamed = cp("renamed.zip");
+    char cmd[4096];
+
+    /* DIGEST_MISMATCH under the signed name. */
+    ct_append(zip, "x");
+    cr_assert_eq(RUN("verify", "-p", cp("policy.json"), zip), 1, "%s", ct_err);
+    /* The same tampered bytes under another name: ARTIFACT_NOT_SIGNED, the same exit code. */
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", zip, renamed);
+    cr_assert_eq(SH(cmd), 0);
+    cr_assert_eq(RUN("verify", "-p", cp("policy.json"), "-b", cp("app.zip.sigstore.json"), renamed), 1, "%s", ct_err);
+    cr_assert_not_null(strstr(ct_err, "FAIL ARTIFACT_NOT_SIGNED"), "%s", ct_err);
+    /* -b was given: no advice to pass -b; the unused bundle is said in human output. */
+    cr_assert_null(strstr(ct_err, "pass its bundle with -b"), "%s", ct_err);
+    cr_assert_not_null(strstr(ct_err, "BUNDLE_UNUSED"), "%s", ct_err);
+    /* No bundle at all (none beside it, no -b): unsigned, exit 1, not a usage error. */
+    tu_write_str(cp("notes.txt"), "unsigned\n");
+    cr_assert_eq(RUN("verify", "-p", cp("policy.json"), cp("notes.txt")), 1, "%s", ct_err);
+    cr_assert_not_null(strstr(ct_err, "FAIL NO_BUNDLE"), "%s", ct_err);
+}
+
+Test(contract, exit_2_for_input_errors, .init = ct_setup, .fini = ct_teardown)
+{
+    const char *zip = ct_signed_zip();
+
+    /* A -b FILE that does not exist stays an input error, named as a bundle. */
+    cr_assert_eq(RUN("verify", "-p", cp("policy.json"), "-b", cp("nope.json"), zip), 2, "%s", ct_err);
+    cr_assert_not_null(strstr(ct_err, "bundle "), "%s", ct_err);
+    tu_write_str(cp("bad.json"), "{not json");
+    cr_assert_eq(RUN("verify", "-p", cp("policy.json"), "-b", cp("bad.json"), zip), 2, "%s", ct_err);
+    cr_assert_eq(RUN("verify", "-p", cp("policy.json"), cp("missing.zip")), 2, "%s", ct_err);
+    cr_assert_eq(RUN("verify", "-p", cp("polcy.json"), zip), 2, "%s", ct_err);
+    cr_assert_eq(RUN("verify", "--bogus", "-p", cp("policy.json"), zip), 2, "%s", ct_err);
+}
+
+Test(contract, exit_3_4_6_for_trust_policy_and_time, .init = ct_setup, .fini = ct_teardown)
+{
+    const char *zip = ct_signed_zip();
+
+    ct_keygen("other");
+    /* 3: signed by a key the policy does not trust (ARTIFACT_NOT_SIGNED follows, but the cause decides). */
+    tu_write_str(cp("other.json"),
+                 "{\"version\": 1, \"keys\": [{\"name\": \"other\", \"public_key\": \"other.pub\"}]}");
+    cr_assert_eq(RUN("verify", "-p", cp("other.json"), zip), 3, "%s", ct_err);
+    /* 4: a key outside its artifact globs; the threshold line gives advice that fits. */
+    tu_write_str(cp("globs.json"), "{\"version\": 1, \"keys\": [{\"name\": \"release\", \"public_key\": "
+                                   "\"release.pub\", \"artifacts\": [\"*.tar\"]}]}");
+    cr_assert_eq(RUN("verify", "-p", cp("globs.json"), zip), 4, "%s", ct_err);
+    cr_assert_not_null(strstr(ct_err, "SIGNER_NOT_ALLOWED"), "%s", ct_err);
+    cr_assert_null(strstr(ct_err, "add bundles signed by other keys"), "%s", ct_err);
+    /* 6: the key's window is over. */
+    tu_write_str(cp("old.json"), "{\"version\": 1, \"keys\": [{\"name\": \"release\", \"public_key\": "
+                                 "\"release.pub\", \"not_before\": \"2000-01-01T00:00:00Z\", \"not_after\": "
+                                 "\"2001-01-01T00:00:00Z\"}]}");
+    cr_assert_eq(RUN("verify", "-p", cp("old.json"), zip), 6, "%s", ct_err);
+    /* 0 */
+    cr_assert_eq(RUN("verify", "-p", cp("policy.json"), zip), 0, "%s", ct_err);
+}
+
+Test(contract, batch_verify_says_per_artifact, .init = ct_setup, .fini = ct_teardown)
+{
+    const char *zip = ct_signed_zip(), *two = ct_zip("two.zip", "two\\n");
+
+    cr_assert_eq(RUN("sign", "-k", cp("release.key"), two), 0, "%s", ct_err);
+    cr_assert_eq(RUN("verify", "-p", cp("policy.json"), zip, two), 0, "%s", ct_err);
+    cr_assert_not_null(strstr(ct_out, "verified: app.zip (signers: release)"), "%s", ct_out);
+    cr_assert_not_null(strstr(ct_out, "verified: two.zip (signers: release)"), "%s", ct_out);
+    cr_assert_not_null(strstr(ct_out, "under "), "%s", ct_out);
+    cr_assert_not_null(strstr(ct_out, ": app.zip, two.zip (signers: release)"), "the success line names them: %s",
+                       ct_out);
+    ct_append(two, "changed");
+    cr_assert_eq(RUN("verify", "-p", cp("policy.json"), zip, two), 1, "%s", ct_err);
+    cr_assert_not_null(strstr(ct_err, "  verified: app.zip"), "%s", ct_err);
+    cr_assert_not_null(strstr(ct_err, "NOT verified: two.zip (DIGEST_MISMATCH)"), "%s", ct_err);
+}
+
+/* ---- never lose work ----------------------------------------------------- */
+
+Test(contract, sign_refuses_to_overwrite_a_bundle_without_force, .init = ct_setup, .fini = ct_teardown)
+{
+    const char *zip = ct_signed_zip();
+    char *before;
+    size_t len;
+    size_t n2;
+    char *after;
+
+    ct_keygen("second");
+    before = tu_read(cp("app.zip.sigstore.json"), &len);
+    cr_assert_eq(RUN("sign", "-k", cp("second.key"), zip), 2, "%s", ct_err);
+    cr_assert_not_null(strstr(ct_err, "app.zip.sigstore.json already exists"), "%s", ct_err);
+    cr_assert_not_null(strstr(ct_err, "--force"), "%s", ct_err);
+    after = tu_read(cp("app.zip.sigstore.json"), &n2);
+    cr_assert(n2 == len && memcmp(before, after, len) == 0, "the first signer's bundle is kept");
+    free(after);
+    cr_assert_eq(RUN("sign", "-k", cp("second.key"), "--force", zip), 0, "%s", ct_err);
+    after = tu_read(cp("app.zip.sigstore.json"), &n2);
+    cr_assert(n2 != len || memcmp(before, after, len) != 0, "--force replaces it");
+    free(after);
+    free(before);
+}
+
+Test(contract, passphrase_file_beats_the_environment, .init = ct_setup, .fini = ct_teardown)
+{
+    const char *env_right[] = {"SIGNET_PASSPHRASE=right one", NULL};
+    const char *env_wrong[] = {"SIGNET_PASSPHRASE=stale", NULL};
+
+    tu_write_str(cp("notes.txt"), "hello\n");
+    cr_assert_eq(RUN_ENV(env_right, "keygen", "-o", cp("k")), 0, "%s", ct_err);
+    tu_write_str(cp("good.pass"), "right one\n");
+    tu_write_str(cp("bad.pass"), "wrong one\n");
+    chmod(cp("good.pass"), 0600);
+    chmod(cp("bad.pass"), 0600);
+    /* The flag wins over a stale environment. */
+    cr_assert_eq(RUN_ENV(env_wrong, "sign", "-k", cp("k.key"), "--passphrase-file", cp("good.pass"), "-o",
+                         cp("a.json"), cp("notes.txt")),
+                 0, "%s", ct_err);
+    /* A wrong passphrase names where it came from. */
+    cr_assert_eq(RUN_ENV(env_right, "sign", "-k", cp("k.key"), "--passphrase-file", cp("bad.pass"), "-o",
+                         cp("b.json"), cp("notes.txt")),
+                 2, "%s", ct_err);
+    cr_assert_not_null(strstr(ct_err, "--passphrase-file"), "%s", ct_err);
+    cr_assert_not_null(strstr(ct_err, "bad.pass"), "%s", ct_err);
+    cr_assert_eq(RUN_ENV(env_wrong, "sign", "-k", cp("k.key"), "-o", cp("c.json"), cp("notes.txt")), 2, "%s", ct_err);
+    cr_assert_not_null(strstr(ct_err, "SIGNET_PASSPHRASE"), "%s", ct_err);
+    cr_assert(!tu_exists(cp("b.json")) && !tu_exists(cp("c.json")), "nothing written");
+}
+
+/* ---- JSON on every outcome, errors that name the role ---------------------- */
+
+static void ct_expect_json_error(int rc, const char *code)
+{
+    json_t *j;
+
+    cr_assert_eq(rc, 2, "exit %d: %s", rc, ct_err);
+    j = ct_json();
+    cr_assert_str_eq(ct_str(j, "code"), code, "%s", ct_out);
+    cr_assert_str_eq(ct_str(j, "verdict"), "not_verified");
+    cr_assert(json_is_false(json_object_get(j, "verified")));
+    cr_assert(json_is_integer(json_object_get(j, "format_version")));
+    json_decref(j);
+}
+
+Test(contract, json_on_every_outcome, .init = ct_setup, .fini = ct_teardown)
+{
+    const char *zip = ct_signed_zip();
+
+    ct_expect_json_error(RUN("verify", "--json", "-p", cp("polcy.json"), zip), "POLICY_MISSING");
+    cr_assert_not_null(strstr(ct_err, "policy "), "the role is named: %s", ct_err);
+    tu_write_str(cp("broken.json"), "{\"version\": 1,");
+    ct_expect_json_error(RUN("verify", "--json", "-p", cp("broken.json"), zip), "POLICY_MALFORMED");
+    ct_expect_json_error(RUN("verify", "--json", "-p", cp("policy.json")), "USAGE");
+    ct_expect_json_error(RUN("verify", "--json", zip), "USAGE");
+    ct_expect_json_error(RUN("verify", "--json", "--jsno", "-p", cp("policy.json"), zip), "USAGE");
+    ct_expect_json_error(RUN("verify", "--json", "-p", cp("policy.json"), "-p", cp("policy.json"), zip), "USAGE");
+    /* A missing bundle: the verdict itself, with its reason. */
+    cr_assert_eq(RUN("verify", "--json", "-p", cp("policy.json"), "-b", cp("nope.json"), zip), 2);
+    {
+        json_t *j = ct_json();
+
+        cr_assert_str_eq(ct_str(j, "code"), "BUNDLE_MISSING");
+        cr_assert_str_eq(ct_str(j, "verdict"), "not_verified");
+        json_decref(j);
+    }
+    cr_assert_eq(RUN("verify", "--json", "-p", cp("policy.json"), cp("notes.txt")), 2);
+    (void)ct_json();
+}
+
+Test(contract, errors_name_the_role_of_the_file, .init = ct_setup, .fini = ct_teardown)
+{
+    const char *zip = ct_signed_zip();
+
+    cr_assert_eq(RUN("verify", "-p", cp("polcy.json"), zip), 2);
+    cr_assert_not_null(strstr(ct_err, "policy "), "%s", ct_err);
+    cr_assert_not_null(strstr(ct_err, "polcy.json: No such file"), "%s", ct_err);
+    /* A bundle given as the policy. */
+    cr_assert_eq(RUN("verify", "-p", cp("app.zip.sigstore.json"), zip), 2);
+    cr_assert_not_null(strstr(ct_err, "is a Sigstore bundle, not a trust policy"), "%s", ct_err);
+    /* "verify -p P *": a bundle matched as an artifact. */
+    cr_assert_eq(RUN("verify", "-p", cp("policy.json"), zip, cp("app.zip.sigstore.json")), 2);
+    cr_assert_not_null(strstr(ct_err, "is a bundle, not an artifact"), "%s", ct_err);
+}
+
+Test(contract, unknown_options_get_did_you_mean, .init = ct_setup, .fini = ct_teardown)
+{
+    cr_assert_eq(RUN("verify", "--jsn", "-p", "p.json", "a"), 2);
+    cr_assert_not_null(strstr(ct_err, "did you mean --json?"), "%s", ct_err);
+    cr_assert_null(strstr(ct_err, "passphrase"), "only a passphrase-like option gets the remark: %s", ct_err);
+    cr_assert_eq(RUN("sign", "--passphrse", "x", "a"), 2);
+    cr_assert_not_null(strstr(ct_err, "did you mean --passphrase-file?"), "%s", ct_err);
+    cr_assert_not_null(strstr(ct_err, "never given as an argument"), "%s", ct_err);
+    cr_assert_null(strstr(ct_err, " x"), "the value is never echoed: %s", ct_err);
+}
