@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -392,4 +393,340 @@ Test(contract, unknown_options_get_did_you_mean, .init = ct_setup, .fini = ct_te
     cr_assert_not_null(strstr(ct_err, "did you mean --passphrase-file?"), "%s", ct_err);
     cr_assert_not_null(strstr(ct_err, "never given as an argument"), "%s", ct_err);
     cr_assert_null(strstr(ct_err, " x"), "the value is never echoed: %s", ct_err);
+}
+
+/* ---- docs that match the program ---------------------------------------- */
+
+/* SIGNET_SRC/rel, read whole (caller frees). */
+static char *ct_src_file(const char *rel)
+{
+    char path[4096];
+    size_t len;
+
+    snprintf(path, sizeof(path), "%s/%s", tu_src(), rel);
+    return tu_read(path, &len);
+}
+
+/* Add every distinct "UPPER_CASE" string literal of text (prefixed) to list. */
+static void ct_collect_codes(char ***list, size_t *n, const char *text, const char *only_after, const char *prefix)
+{
+    for (const char *p = text; (p = strchr(p, '"')) != NULL;) {
+        const char *q = p + 1;
+        size_t len, under = 0;
+
+        while ((*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == '_') {
+            under += *q == '_';
+            q++;
+        }
+        len = (size_t)(q - p - 1);
+        if (*q == '"' && len >= 2 && p[1] >= 'A' && p[1] <= 'Z' && q[-1] != '_' && (under > 0 || prefix[0] != '\0')) {
+            const char *line = p;
+            char code[128];
+            int dup = 0;
+
+            while (line > text && line[-1] != '\n') {
+                line--;
+            }
+            if (only_after == NULL || (strstr(line, only_after) != NULL && strstr(line, only_after) < p)) {
+                snprintf(code, sizeof(code), "%s%.*s", prefix, (int)len, p + 1);
+                for (size_t i = 0; i < *n && !dup; i++) {
+                    dup = strcmp((*list)[i], code) == 0;
+                }
+                if (!dup && strcmp(code, "OK") != 0 && strcmp(code, "TIMESTAMP_OK") != 0) {
+                    *list = realloc(*list, (*n + 1) * sizeof(**list));
+                    cr_assert_not_null(*list);
+                    (*list)[(*n)++] = strdup(code);
+                }
+            }
+            p = q + 1;
+            continue;
+        }
+        p = q;
+    }
+}
+
+/* The exit code docs/verify.md's rule gives a class name ("EBADSIG") of the reason table. */
+static int ct_class_exit(const char *cls)
+{
+    static const struct {
+        const char *cls;
+        int exit;
+    } rule[] = {{"EBADSIG", 1}, {"EDIGEST", 1},  {"EVERIFY", 1}, {"EUNTRUSTED", 3},
+                {"EPOLICY", 4}, {"EREVOKED", 5}, {"EEXPIRED", 6}};
+
+    for (size_t i = 0; i < sizeof(rule) / sizeof(rule[0]); i++) {
+        if (strcmp(rule[i].cls, cls) == 0) {
+            return rule[i].exit;
+        }
+    }
+    return 2;
+}
+
+/* The row "| `check` | `CODE` | `CLASS`..." of the reason table: the exit its class gives, or -1. */
+static int ct_reason_table_exit(const char *doc, const char *code)
+{
+    char pat[160];
+    const char *row;
+
+    snprintf(pat, sizeof(pat), "| `%s` | `", code);
+    for (row = doc; (row = strstr(row, pat)) != NULL; row++) {
+        const char *line = row, *cls;
+        char name[32];
+        size_t k = 0;
+
+        while (line > doc && line[-1] != '\n') {
+            line--;
+        }
+        if (strncmp(line, "| `", 3) != 0 || row == line) {
+            continue; /* the code must be the table's second column */
+        }
+        cls = row + strlen(pat);
+        while (k + 1 < sizeof(name) && cls[k] >= 'A' && cls[k] <= 'Z') {
+            name[k] = cls[k];
+            k++;
+        }
+        name[k] = '\0';
+        return ct_class_exit(name);
+    }
+    return -1;
+}
+
+/* The exit code whose row of the "Exit codes" table lists `code`, or -1. */
+static int ct_exit_table_exit(const char *doc, const char *code)
+{
+    const char *t = strstr(doc, "## Exit codes"), *end;
+    char pat[160];
+
+    cr_assert_not_null(t, "docs/verify.md has an Exit codes section");
+    end = strstr(t + 5, "\n## ");
+    snprintf(pat, sizeof(pat), "`%s`", code);
+    for (const char *line = t; line != NULL && (end == NULL || line < end); line = strchr(line + 1, '\n')) {
+        const char *eol = strchr(line + 1, '\n'), *hit = strstr(line, pat);
+
+        if (line[0] == '\n' && line[1] == '|' && line[2] == ' ' && line[3] >= '0' && line[3] <= '9' && hit != NULL &&
+            (eol == NULL || hit < eol)) {
+            return line[3] - '0';
+        }
+    }
+    return -1;
+}
+
+Test(contract, docs_every_reason_code_in_the_exit_table)
+{
+    static const char *const files[] = {"libsign/verify/bundle_checks.c", "libsign/verify/artifact_checks.c",
+                                        "libsign/verify/pipeline.c",      "libsign/verify/result.c",
+                                        "libsign/verify/keys.c",          "libsign/pki/x509.c",
+                                        "libsign/artifact/oci.c",         "libsign/artifact/tree.c"};
+    char *doc = ct_src_file("docs/verify.md"), **codes = NULL, *ts;
+    size_t n = 0;
+
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char *src = ct_src_file(files[i]);
+
+        ct_collect_codes(&codes, &n, src, NULL, "");
+        free(src);
+    }
+    ts = ct_src_file("libsign/pki/timestamp.c");
+    ct_collect_codes(&codes, &n, ts, "case SIGN_TS_", "TIMESTAMP_");
+    free(ts);
+    cr_assert_gt(n, 40, "found %zu reason codes in the code", n);
+    for (size_t i = 0; i < n; i++) {
+        int from_class = ct_reason_table_exit(doc, codes[i]), listed = ct_exit_table_exit(doc, codes[i]);
+
+        if (strcmp(codes[i], "NOT_COUNTED") == 0 || strcmp(codes[i], "BUNDLE_UNUSED") == 0) {
+            /* skip statuses: never decide an exit code */
+            cr_assert_neq(strstr(doc, codes[i]), NULL, "%s is documented", codes[i]);
+            free(codes[i]);
+            continue;
+        }
+        cr_assert_neq(from_class, -1, "reason %s is in the reason table of docs/verify.md", codes[i]);
+        cr_assert_eq(listed, from_class, "reason %s: the exit table says %d, its class gives %d", codes[i], listed,
+                     from_class);
+        free(codes[i]);
+    }
+    free(codes);
+    free(doc);
+}
+
+/* Every --option of text (after "\-" is read as "-"), into list. */
+static size_t ct_long_options(char list[][40], size_t max, const char *text)
+{
+    size_t n = 0;
+
+    for (const char *p = text; *p != '\0'; p++) {
+        char opt[40];
+        size_t k = 0;
+        const char *q = p;
+        int dup = 0;
+
+        if (!(q[0] == '-' && q[1] == '-') && !(q[0] == '\\' && q[1] == '-' && q[2] == '\\' && q[3] == '-')) {
+            continue;
+        }
+        q += q[0] == '-' ? 2 : 4;
+        while (k + 1 < sizeof(opt) &&
+               ((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '-' || (*q == '\\' && q[1] == '-'))) {
+            if (*q == '\\') {
+                q++;
+            }
+            opt[k++] = *q++;
+        }
+        opt[k] = '\0';
+        while (k > 0 && opt[k - 1] == '-') {
+            opt[--k] = '\0';
+        }
+        if (k < 2) {
+            continue;
+        }
+        for (size_t i = 0; i < n && !dup; i++) {
+            dup = strcmp(list[i], opt) == 0;
+        }
+        if (!dup && n < max) {
+            snprintf(list[n++], 40, "%s", opt);
+        }
+        p = q - 1;
+    }
+    return n;
+}
+
+Test(contract, docs_every_help_option_in_its_man_page, .init = ct_setup, .fini = ct_teardown)
+{
+    static const char *const cmds[] = {"keygen", "sign", "verify", "inspect", "hash", "timestamp"};
+
+    for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++) {
+        char rel[128], *man, help_opts[64][40], man_opts[64][40];
+        size_t nh, nm;
+
+        cr_assert_eq(RUN("help", cmds[c]), 0, "signet help %s: %s", cmds[c], ct_err);
+        nh = ct_long_options(help_opts, 64, ct_out);
+        snprintf(rel, sizeof(rel), "docs/man/signet-%s.1", cmds[c]);
+        man = ct_src_file(rel);
+        nm = ct_long_options(man_opts, 64, man);
+        cr_assert_gt(nh, 0);
+        for (size_t i = 0; i < nh; i++) {
+            int found = 0;
+
+            for (size_t j = 0; j < nm && !found; j++) {
+                found = strcmp(help_opts[i], man_opts[j]) == 0;
+            }
+            cr_assert(found, "signet help %s lists --%s, signet-%s(1) does not", cmds[c], help_opts[i], cmds[c]);
+        }
+        /* And back: every option of the man page's SYNOPSIS is in the help. */
+        {
+            const char *syn = strstr(man, ".SH SYNOPSIS"), *end = syn != NULL ? strstr(syn, ".SH DESCRIPTION") : NULL;
+            char *part;
+            char syn_opts[64][40];
+            size_t ns;
+
+            cr_assert(syn != NULL && end != NULL, "%s has SYNOPSIS and DESCRIPTION", rel);
+            part = strndup(syn, (size_t)(end - syn));
+            ns = ct_long_options(syn_opts, 64, part);
+            for (size_t i = 0; i < ns; i++) {
+                int found = 0;
+
+                for (size_t j = 0; j < nh && !found; j++) {
+                    found = strcmp(syn_opts[i], help_opts[j]) == 0;
+                }
+                cr_assert(found, "signet-%s(1) SYNOPSIS has --%s, signet help %s does not", cmds[c], syn_opts[i],
+                          cmds[c]);
+            }
+            free(part);
+        }
+        free(man);
+    }
+    /* help itself has help. */
+    cr_assert_eq(RUN("help", "help"), 0, "%s", ct_err);
+    cr_assert_not_null(strstr(ct_out, "signet help"), "%s", ct_out);
+}
+
+/* ---- the library: version, freeing, input without a path ------------------- */
+
+Test(contract, library_version_and_artifacts_free, .init = ct_setup, .fini = ct_teardown)
+{
+    sign_sign_options o = SIGN_SIGN_OPTIONS_INIT;
+    sign_statement *st = NULL;
+    sign_artifact **arts = NULL;
+    const char *paths[1];
+
+    cr_assert_str_eq(sign_version(), SIGN_VERSION_STRING);
+    tu_write_str(cp("a.txt"), "a\n");
+    paths[0] = cp("a.txt");
+    o.artifacts = paths;
+    o.nartifacts = 1;
+    cr_assert_eq(sign_hash(&st, &arts, &o), 0, "%s", sign_error_last());
+    sign_artifacts_free(arts, 1); /* what sign_sign/sign_hash return, freed in one call (ASan checks) */
+    sign_artifacts_free(NULL, 3);
+    sign_statement_free(st);
+}
+
+Test(contract, library_verifies_from_a_descriptor_and_from_memory, .init = ct_setup, .fini = ct_teardown)
+{
+    const char *zip = ct_signed_zip(), *bundles[1];
+    sign_verify_options o = SIGN_VERIFY_OPTIONS_INIT;
+    sign_verify_result *res = NULL;
+    sign_policy *p = NULL;
+    char *data;
+    size_t len;
+    int fd, pfd[2];
+
+    tu_write_str(cp("globs.json"), "{\"version\": 1, \"keys\": [{\"name\": \"release\", \"public_key\": "
+                                   "\"release.pub\", \"artifacts\": [\"app.zip\"]}]}");
+    cr_assert_eq(sign_policy_load(&p, cp("globs.json"), NULL), 0, "%s", sign_error_last());
+    bundles[0] = cp("app.zip.sigstore.json");
+    o.bundles = bundles;
+    o.nbundles = 1;
+    /* A regular file by descriptor, named as the key's globs allow. */
+    fd = open(zip, O_RDONLY);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(sign_verify_fd(&res, p, &o, fd, "app.zip"), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_verify_result_verdict(res), SIGN_VERDICT_VERIFIED);
+    cr_assert_str_eq(sign_verify_result_artifact_path(res, 0), "app.zip");
+    sign_verify_result_free(res);
+    /* Under a name the globs refuse: the name is what is judged. */
+    cr_assert_eq(sign_verify_fd(&res, p, &o, fd, "other.zip"), SIGN_EPOLICY);
+    sign_verify_result_free(res);
+    close(fd);
+    /* From memory, and changed bytes. */
+    data = tu_read(zip, &len);
+    cr_assert_eq(sign_verify_memory(&res, p, &o, data, len, "app.zip"), 0, "%s", sign_error_last());
+    sign_verify_result_free(res);
+    data[len / 2] ^= 1;
+    cr_assert_eq(sign_verify_memory(&res, p, &o, data, len, "app.zip"), SIGN_EDIGEST);
+    sign_verify_result_free(res);
+    data[len / 2] ^= 1;
+    /* A pipe: read to its end, then judged. */
+    cr_assert_eq(pipe(pfd), 0);
+    cr_assert_eq(write(pfd[1], data, len), (ssize_t)len, "the zip fits the pipe buffer");
+    close(pfd[1]);
+    cr_assert_eq(sign_verify_fd(&res, p, &o, pfd[0], "app.zip"), 0, "%s", sign_error_last());
+    sign_verify_result_free(res);
+    close(pfd[0]);
+    /* No bundle given: nothing lies beside bytes without a path. */
+    o.nbundles = 0;
+    cr_assert_eq(sign_verify_memory(&res, p, &o, data, len, "app.zip"), SIGN_EINVAL);
+    cr_assert_null(res);
+    free(data);
+    sign_policy_free(p);
+}
+
+/* ---- install ----------------------------------------------------------------- */
+
+Test(contract, install_puts_the_docs_and_a_complete_pc, .init = ct_setup, .fini = ct_teardown)
+{
+    char cmd[4096], *pc;
+
+    /* A dry run: what `make install PREFIX=/usr` would do, without building. */
+    snprintf(cmd, sizeof(cmd), "make -s -n -C '%s' install PREFIX=/usr DESTDIR=/nonexistent B=build", tu_src());
+    cr_assert_eq(SH(cmd), 0, "%s", ct_err);
+    cr_assert_not_null(strstr(ct_out, "/usr/share/doc/signet"), "the docs the man pages name: %s", ct_out);
+    cr_assert_not_null(strstr(ct_out, "docs/verify.md"), "%s", ct_out);
+    if (SH("dpkg-architecture -qDEB_HOST_MULTIARCH") == 0 && ct_out[0] != '\0') {
+        char dir[256];
+
+        snprintf(dir, sizeof(dir), "/usr/lib/%.*s/libsign.so", (int)strcspn(ct_out, "\n"), ct_out);
+        cr_assert_eq(SH(cmd), 0);
+        cr_assert_not_null(strstr(ct_out, dir), "Debian multiarch: %s in %s", dir, ct_out);
+    }
+    pc = ct_src_file("libsign/libsign.pc.in");
+    cr_assert_not_null(strstr(pc, "Requires.private: libssl "), "a static link needs libssl (SSL_CTX_new): %s", pc);
+    free(pc);
 }

@@ -14,6 +14,7 @@ static const char sign_usage[] =
     "                   [--passphrase-file F] [--allow FINDING]... [-o BUNDLE] [--force]\n"
     "                   [--name NAME]... [--ref NAME] [--all] [--tsa URL]...\n"
     "                   [--tsa-optional] [--tsa-policy OID] [--tsa-timeout SECONDS]\n"
+    "                   [--event-log FILE] [--syslog]\n"
     "                   ARTIFACT...\n"
     "\n"
     "Sign files, zips, tar layers, OCI image layouts and docker save archives into\n"
@@ -39,7 +40,8 @@ static const char sign_usage[] =
     "                           https; repeat for several); any failure writes nothing\n"
     "      --tsa-optional       sign anyway when TSAs fail (said on stderr)\n"
     "      --tsa-policy OID     ask the TSAs for this policy\n"
-    "      --tsa-timeout SECS   connect and answer timeout per TSA (default 10)\n"
+    "      --tsa-timeout SECONDS  connect and answer timeout per TSA, 1 to 600\n"
+    "                           (default 10)\n"
     "      --event-log FILE     append one JSON event line for this decision to FILE\n"
     "      --syslog             send the event to syslog (facility auth)\n"
     "  -h, --help               show this help\n";

@@ -11,7 +11,7 @@
 
 static const char verify_usage[] =
     "usage: signet verify -p POLICY [-b BUNDLE]... [--json] [--entries] [--tree DIR]\n"
-    "                     [--ref NAME] [--all] [--at TIME]\n"
+    "                     [--ref NAME] [--all] [--at TIME] [--event-log FILE] [--syslog]\n"
     "                     [--fetch-crl [--crl-cache DIR] [--crl-timeout SECONDS]] ARTIFACT...\n"
     "\n"
     "Verify artifacts against Sigstore bundles under a trust policy. Without -b,\n"
@@ -206,13 +206,10 @@ static int crl_options(sign_verify_options *opts, char **cache, const char *cach
         return 0;
     }
     if (timeout_arg != NULL) {
-        char *end = NULL;
-        long secs;
+        int secs;
 
-        errno = 0;
-        secs = strtol(timeout_arg, &end, 10);
-        if (errno != 0 || end == timeout_arg || *end != '\0' || secs < 1 || secs > 600) {
-            return out_usage_error("verify", "--crl-timeout %s: give whole seconds from 1 to 600", timeout_arg);
+        if (out_parse_seconds(&secs, "verify", "--crl-timeout", timeout_arg) != 0) {
+            return EXIT_USAGE;
         }
         opts->crl_timeout_ms = (unsigned int)secs * 1000u;
     }

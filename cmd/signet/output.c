@@ -397,8 +397,8 @@ int out_parse_seconds(int *out, const char *cmd, const char *opt, const char *te
 
     errno = 0;
     v = strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || v < 1 || v > 3600) {
-        return out_usage_error(cmd, "%s must be a whole number of seconds from 1 to 3600", opt);
+    if (errno != 0 || end == text || *end != '\0' || v < 1 || v > 600) {
+        return out_usage_error(cmd, "%s %s: give whole seconds from 1 to 600", opt, text);
     }
     *out = (int)v;
     return 0;

@@ -89,7 +89,7 @@ int out_event_open(const char *cmd, const char *path);
 int out_event_emit(int fd, const char *path, int use_syslog, int failed, const char *line);
 
 /*
- * A whole number of seconds, 1 to 3600, for option opt of cmd. Returns 0, or
+ * A whole number of seconds, 1 to 600, for option opt of cmd (every timeout option: one range). Returns 0, or
  * EXIT_USAGE after printing the error.
  */
 int out_parse_seconds(int *out, const char *cmd, const char *opt, const char *text);

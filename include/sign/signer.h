@@ -58,6 +58,13 @@ typedef struct sign_sign_options {
  */
 SIGN_EXTERN int sign_sign(sign_bundle **out_bundle, sign_artifact ***out_artifacts, const sign_sign_options *opts);
 
+/*
+ * Free the artifacts array sign_sign() or sign_hash() returned in
+ * *out_artifacts (n is opts->nartifacts): each artifact, then the array.
+ * NULL is accepted, and so are NULL entries.
+ */
+SIGN_EXTERN void sign_artifacts_free(sign_artifact **arts, size_t n);
+
 /* The statement that sign_sign() would sign, without a key. */
 SIGN_EXTERN int sign_hash(sign_statement **out_statement, sign_artifact ***out_artifacts,
                           const sign_sign_options *opts);

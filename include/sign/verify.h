@@ -77,6 +77,22 @@ typedef struct sign_verify_result sign_verify_result;
 SIGN_EXTERN SIGN_WARN_UNUSED int sign_verify(sign_verify_result **out, const sign_policy *policy,
                                              const sign_verify_options *opts);
 
+/*
+ * sign_verify() of one artifact that has no path: bytes read from fd (a
+ * regular file is judged in place; a pipe is read to its end first, at most
+ * limits->archive_max_total bytes, else SIGN_ELIMIT) or held in memory (data,
+ * len). name is the artifact's name, matched against the signed subjects and
+ * the keys' artifact globs as a path would be. opts->artifacts is ignored;
+ * opts->bundles must be given (nothing lies beside such bytes): SIGN_EINVAL
+ * otherwise. fd is not closed, and its offset is left where reading ended.
+ * Linux (memfd and /proc/self/fd).
+ */
+SIGN_EXTERN SIGN_WARN_UNUSED int sign_verify_fd(sign_verify_result **out, const sign_policy *policy,
+                                                const sign_verify_options *opts, int fd, const char *name);
+SIGN_EXTERN SIGN_WARN_UNUSED int sign_verify_memory(sign_verify_result **out, const sign_policy *policy,
+                                                    const sign_verify_options *opts, const void *data, size_t len,
+                                                    const char *name);
+
 SIGN_EXTERN void sign_verify_result_free(sign_verify_result *r);
 /* 1 when every check passed (regardless of mode). */
 SIGN_EXTERN int sign_verify_result_ok(const sign_verify_result *r);

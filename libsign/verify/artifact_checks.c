@@ -409,7 +409,7 @@ static void counted_distinct(unsigned char *counted, const vb *bundles, const si
 int vfy_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, const size_t *cand, size_t ncand)
 {
     const sign_policy *p = c->policy;
-    const char *art = sign_artifact_name(a), *apath = sign_artifact_path(a);
+    const char *art = sign_artifact_name(a), *apath = ra->path; /* the path given (or the name of fd input) */
     const unsigned char *dig = sign_artifact_sha256(a);
     unsigned char *counted = NULL;
     char dhex[2 * SIGN_SHA256_LEN + 1], shex[2 * SIGN_SHA256_LEN + 1], names[1024], globs[512];
