@@ -730,3 +730,61 @@ Test(contract, install_puts_the_docs_and_a_complete_pc, .init = ct_setup, .fini 
     cr_assert_not_null(strstr(pc, "Requires.private: libssl "), "a static link needs libssl (SSL_CTX_new): %s", pc);
     free(pc);
 }
+
+/* ---- the README tour, as written -------------------------------------------- */
+
+/* Append the ```sh blocks of the README section that starts with heading to script. */
+static void ct_tour_blocks(FILE *script, const char *readme, const char *heading)
+{
+    const char *sec = strstr(readme, heading), *end, *p;
+
+    cr_assert_not_null(sec, "README.md has %s", heading);
+    end = strstr(sec + strlen(heading), "\n## ");
+    for (p = sec; (p = strstr(p, "\n```sh\n")) != NULL && (end == NULL || p < end);) {
+        const char *body = p + 7, *close = strstr(body, "\n```\n");
+
+        cr_assert_not_null(close, "an unclosed block in %s", heading);
+        fprintf(script, "%.*s\n", (int)(close + 1 - body), body);
+        p = close + 4;
+    }
+}
+
+Test(contract, readme_tour_runs_as_written, .init = ct_setup, .fini = ct_teardown, .timeout = 300)
+{
+    /* The "exit N" lines the blocks print, in order (the README says why each). */
+    static const char want[] = "exit 0\nexit 1\nexit 1\nexit 3\nexit 2\n" /* tour steps 4-8 */
+                               "exit 0\nexit 2\n"                         /* certificates, --fetch-crl */
+                               "exit 0\nexit 4\n"                         /* timestamps */
+                               "exit 0\nexit 1\n";                        /* container image, --tree */
+    char *readme = ct_src_file("README.md"), cmd[4096], got[512] = "";
+    const char *script = cp("tour.sh");
+    FILE *f = fopen(script, "w");
+    size_t used = 0;
+
+    if (SH("command -v umoci && command -v openssl && command -v zip") != 0) {
+        cr_skip_test("the tour needs umoci, openssl and zip (.ci/deps)");
+    }
+    cr_assert_not_null(f);
+    /* A server left by a failing block is stopped whatever happens. */
+    fputs("trap '[ -n \"${tsa_pid:-}\" ] && kill \"$tsa_pid\" 2>/dev/null' EXIT\n", f);
+    ct_tour_blocks(f, readme, "## A five-minute tour");
+    ct_tour_blocks(f, readme, "## Container images");
+    cr_assert_eq(fclose(f), 0);
+    free(readme);
+    /* From the top of the source tree; mktemp -d makes the tour's directory inside the fixture. */
+    snprintf(cmd, sizeof(cmd), "cd '%s' && TMPDIR='%s' bash '%s'", tu_src(), ct_dir, script);
+    cr_assert_eq(SH(cmd), 0, "the tour stopped: %s\n%s", ct_out, ct_err);
+    for (const char *p = ct_out; (p = strstr(p, "exit ")) != NULL; p++) {
+        if ((p == ct_out || p[-1] == '\n') && p[5] >= '0' && p[5] <= '9' && p[6] == '\n') {
+            used += (size_t)snprintf(got + used, sizeof(got) - used, "%.7s", p);
+        }
+    }
+    cr_assert_str_eq(got, want, "exit statuses of the tour:\n%s\nstdout:\n%s\nstderr:\n%s", got, ct_out, ct_err);
+    cr_assert_not_null(strstr(ct_out, "verified: 1 artifact(s) under policy.json: app-1.0.zip (signers: release)"),
+                       "%s", ct_out);
+    cr_assert_not_null(strstr(ct_out, "\"code\":\"DIGEST_MISMATCH\""), "%s", ct_out);
+    cr_assert_not_null(strstr(ct_err, "FAIL KEY_UNTRUSTED: bundle"), "%s", ct_err);
+    cr_assert_not_null(strstr(ct_err, "CRL_FETCH_FAILED") != NULL ? "" : strstr(ct_err, "could not be fetched"), "%s",
+                       ct_err);
+    cr_assert_null(strstr(ct_err, "revoked"), "a fetch failure is not a revocation: %s", ct_err);
+}
