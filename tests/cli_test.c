@@ -756,7 +756,7 @@ Test(cli, inspect_shows_key_id_and_subjects, .init = cli_setup, .fini = cli_tear
     cr_assert_eq(RUN("inspect", "--json", cp("app-1.0.zip.sigstore.json")), 0, "%s", cli_err);
     j = json_loads(cli_out, 0, &jerr);
     cr_assert_not_null(j, "%s", jerr.text);
-    cr_assert_str_eq(json_string_value(json_object_get(j, "keyid")), keyid);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "key_id")), keyid);
     cr_assert_str_eq(json_string_value(json_object_get(j, "fingerprint")), fp);
     cr_assert_eq(json_array_size(json_object_get(j, "subjects")), 1);
     {

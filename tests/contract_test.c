@@ -788,3 +788,72 @@ Test(contract, readme_tour_runs_as_written, .init = ct_setup, .fini = ct_teardow
                        ct_err);
     cr_assert_null(strstr(ct_err, "revoked"), "a fetch failure is not a revocation: %s", ct_err);
 }
+
+/* ---- one JSON vocabulary ------------------------------------------------------ */
+
+/* Every member name in j is snake_case (lower case, digits, '_'). */
+static void ct_assert_snake_case(json_t *j, const char *where)
+{
+    const char *key;
+    json_t *v;
+    size_t i;
+
+    if (json_is_object(j)) {
+        json_object_foreach(j, key, v)
+        {
+            for (const char *p = key; *p != '\0'; p++) {
+                cr_assert((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_',
+                          "%s: member \"%s\" is not snake_case", where, key);
+            }
+            ct_assert_snake_case(v, where);
+        }
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v)
+        {
+            ct_assert_snake_case(v, where);
+        }
+    }
+}
+
+Test(contract, one_json_vocabulary, .init = ct_setup, .fini = ct_teardown)
+{
+    const char *zip = ct_signed_zip();
+    json_t *j, *a0, *s0, *checks, *c;
+    size_t i;
+    int named = 0;
+
+    cr_assert_eq(RUN("verify", "--json", "-p", cp("policy.json"), zip), 0, "%s", ct_err);
+    j = ct_json();
+    ct_assert_snake_case(j, "verify --json");
+    cr_assert_eq(json_integer_value(json_object_get(j, "format_version")), SIGN_VERDICT_FORMAT_VERSION);
+    cr_assert_str_eq(ct_str(j, "signet_version"), SIGN_VERSION_STRING);
+    cr_assert_str_eq(ct_str(j, "verdict"), "verified");
+    cr_assert_eq(strlen(ct_str(j, "policy_sha256")), 64);
+    cr_assert_eq(strlen(ct_str(j, "judged_at")), 20, "RFC 3339 UTC: %s", ct_str(j, "judged_at"));
+    a0 = json_array_get(json_object_get(j, "artifacts"), 0);
+    s0 = json_array_get(json_object_get(a0, "signers"), 0);
+    cr_assert(json_is_object(s0), "a signer is an object");
+    cr_assert_str_eq(ct_str(s0, "name"), "release");
+    cr_assert_eq(strlen(ct_str(s0, "key_id")), 44, "the key id is recorded");
+    checks = json_object_get(j, "checks");
+    json_array_foreach(checks, i, c)
+    {
+        json_t *sg = json_object_get(c, "signer");
+
+        cr_assert(json_is_null(sg) || json_is_object(sg), "check signer is an object or null");
+        named += json_is_object(sg);
+    }
+    cr_assert_gt(named, 0);
+    json_decref(j);
+    /* inspect speaks the same style: no camelCase copied from the bundle. */
+    cr_assert_eq(RUN("inspect", "--json", cp("app.zip.sigstore.json")), 0, "%s", ct_err);
+    j = ct_json();
+    ct_assert_snake_case(j, "inspect --json");
+    cr_assert_not_null(json_object_get(j, "signature_key_id"));
+    json_decref(j);
+    /* And a file given to inspect that is not a bundle is said to be one. */
+    cr_assert_eq(RUN("inspect", zip), 2);
+    cr_assert_not_null(strstr(ct_err, "bundle "), "%s", ct_err);
+    cr_assert_not_null(strstr(ct_err, "not a Sigstore bundle"), "%s", ct_err);
+    cr_assert_not_null(strstr(ct_err, "app.zip.sigstore.json"), "names the bundle to give: %s", ct_err);
+}

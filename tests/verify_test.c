@@ -338,7 +338,8 @@ Test(verify, several_artifacts_in_one_bundle)
 
         cr_assert(json_is_true(json_object_get(art, "verified")));
         cr_assert_eq(json_string_length(json_object_get(art, "sha256")), 64);
-        cr_assert_str_eq(json_string_value(json_array_get(json_object_get(art, "signers"), 0)), "bob");
+        cr_assert_str_eq(
+            json_string_value(json_object_get(json_array_get(json_object_get(art, "signers"), 0), "name")), "bob");
     }
     json_decref(j);
     free(js);
@@ -999,7 +1000,7 @@ Test(verify, json_verdict_lists_the_failing_reason)
             found = 1;
             cr_assert_str_eq(json_string_value(json_object_get(c, "status")), "fail");
             cr_assert_str_eq(json_string_value(json_object_get(c, "check")), "subject");
-            cr_assert_str_eq(json_string_value(json_object_get(c, "signer")), "alice");
+            cr_assert_str_eq(json_string_value(json_object_get(json_object_get(c, "signer"), "name")), "alice");
             cr_assert_not_null(strstr(json_string_value(json_object_get(c, "message")), "re-sign"));
         }
     }

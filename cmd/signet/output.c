@@ -415,6 +415,22 @@ static int looks_like_bundle(const char *path)
     return yes;
 }
 
+/* 1 when the first byte of path other than white space is '{' (or it cannot be read). */
+static int looks_like_json(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    int ch = ' ';
+
+    if (f == NULL) {
+        return 1;
+    }
+    while (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+        ch = fgetc(f);
+    }
+    fclose(f);
+    return ch == '{';
+}
+
 int out_role_fail(int code, const char *cmd, const char *role, const char *path)
 {
     const char *msg = sign_error_last();
@@ -434,6 +450,9 @@ int out_role_fail(int code, const char *cmd, const char *role, const char *path)
         snprintf(cmsg, sizeof(cmsg),
                  "this is a Sigstore bundle, not a trust policy; give the policy with -p and "
                  "bundles with -b");
+    } else if (strcmp(role, "bundle") == 0 && code != SIGN_ENOTFOUND && !looks_like_json(path)) {
+        snprintf(cmsg, sizeof(cmsg),
+                 "not a Sigstore bundle (not JSON: an artifact?); give its bundle, %s.sigstore.json", cpath);
     }
     fprintf(stderr, "signet %s: %s %s: %s\n", cmd, role, cpath, cmsg);
     if (json_cmd != NULL) {

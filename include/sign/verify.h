@@ -130,6 +130,8 @@ SIGN_EXTERN int sign_verify_result_artifact_verified(const sign_verify_result *r
 /* The signers counted for its threshold (policy key name or certificate subject): only signers of its bytes. */
 SIGN_EXTERN size_t sign_verify_result_artifact_signer_count(const sign_verify_result *r, size_t i);
 SIGN_EXTERN const char *sign_verify_result_artifact_signer(const sign_verify_result *r, size_t i, size_t j);
+/* The key id of that signer (of the signing key, also for a certificate signer). */
+SIGN_EXTERN const char *sign_verify_result_artifact_signer_key_id(const sign_verify_result *r, size_t i, size_t j);
 /* The distinct reason codes of the failed (or, in warn/audit mode, warned) checks that concern it. */
 SIGN_EXTERN size_t sign_verify_result_artifact_reason_count(const sign_verify_result *r, size_t i);
 SIGN_EXTERN const char *sign_verify_result_artifact_reason(const sign_verify_result *r, size_t i, size_t j);

@@ -582,14 +582,17 @@ int vfy_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, 
     }
 
     /* The artifact record of the verdict. */
-    if (ncount > 0 && (ra->signers = calloc(ncount, sizeof(char *))) == NULL) {
+    if (ncount > 0 && ((ra->signers = calloc(ncount, sizeof(char *))) == NULL ||
+                       (ra->key_ids = calloc(ncount, sizeof(char *))) == NULL)) {
         r = sign__error(SIGN_ENOMEM, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < ncand; i++) {
         if (counted[i]) {
-            if ((ra->signers[ra->nsigners] = sign__strdup(bundles[cand[i]].signer)) == NULL) {
-                r = SIGN_ENOMEM;
+            if ((ra->signers[ra->nsigners] = sign__strdup(bundles[cand[i]].signer)) == NULL ||
+                (ra->key_ids[ra->nsigners] = sign__strdup(bundles[cand[i]].signer_id)) == NULL) {
+                free(ra->signers[ra->nsigners]);
+                r = sign__error(SIGN_ENOMEM, "out of memory");
                 goto out;
             }
             ra->nsigners++;

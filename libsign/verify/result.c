@@ -47,8 +47,10 @@ void sign_verify_result_free(sign_verify_result *r)
         free(a->path);
         for (size_t j = 0; j < a->nsigners; j++) {
             free(a->signers[j]);
+            free(a->key_ids[j]);
         }
         free(a->signers);
+        free(a->key_ids);
         free(a->reasons);
     }
     free(r->artifacts);
@@ -133,6 +135,13 @@ const char *sign_verify_result_artifact_signer(const sign_verify_result *r, size
     const vr_artifact *a = result_artifact(r, i);
 
     return a != NULL && j < a->nsigners ? a->signers[j] : NULL;
+}
+
+const char *sign_verify_result_artifact_signer_key_id(const sign_verify_result *r, size_t i, size_t j)
+{
+    const vr_artifact *a = result_artifact(r, i);
+
+    return a != NULL && j < a->nsigners ? a->key_ids[j] : NULL;
 }
 
 size_t sign_verify_result_artifact_reason_count(const sign_verify_result *r, size_t i)
@@ -466,7 +475,9 @@ int sign_verify_result_json(char **out, const sign_verify_result *r)
             goto out;
         }
         for (size_t j = 0; j < a->nsigners; j++) {
-            if (json_array_append_new(signers, json_string(a->signers[j])) != 0) {
+            /* A signer is always an object: its name (policy key or certificate subject) and key id. */
+            if (json_array_append_new(signers, json_pack("{s:o,s:s}", "name", str_or_null(a->signers[j]), "key_id",
+                                                         a->key_ids[j])) != 0) {
                 json_decref(signers);
                 goto out;
             }
@@ -491,10 +502,11 @@ int sign_verify_result_json(char **out, const sign_verify_result *r)
     }
     for (size_t i = 0; i < r->nchecks; i++) {
         const sign_check *k = &r->checks[i];
+        json_t *signer = k->signer != NULL ? json_pack("{s:o}", "name", str_or_null(k->signer)) : json_null();
         json_t *o =
             json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o}", "check", k->check, "status", sign_check_status_name(k->status),
                       "reason", k->reason, "artifact", str_or_null(k->artifact), "bundle", str_or_null(k->bundle),
-                      "signer", str_or_null(k->signer), "message", str_or_null(k->message));
+                      "signer", signer, "message", str_or_null(k->message));
 
         if (o == NULL || json_array_append_new(checks, o) != 0) {
             goto out;

@@ -21,6 +21,7 @@ typedef struct vr_artifact {
     char **signers; /* policy key names counted for the threshold */
     size_t nsigners;
     const char **reasons; /* distinct reasons of its failed or warned checks (the checks own the strings) */
+    char **key_ids;       /* the key id of each signer (signing key's, also for a certificate) */
     size_t nreasons;
 } vr_artifact;
 
