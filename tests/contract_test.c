@@ -857,3 +857,43 @@ Test(contract, one_json_vocabulary, .init = ct_setup, .fini = ct_teardown)
     cr_assert_not_null(strstr(ct_err, "not a Sigstore bundle"), "%s", ct_err);
     cr_assert_not_null(strstr(ct_err, "app.zip.sigstore.json"), "names the bundle to give: %s", ct_err);
 }
+
+/* ---- content sniffing ------------------------------------------------------------- */
+
+Test(contract, kind_and_name_disagreements_are_said, .init = ct_setup, .fini = ct_teardown)
+{
+    const char *zip;
+    char cmd[4096];
+
+    ct_keygen("release");
+    tu_write_str(cp("empty.zip"), "");
+    tu_write_str(cp("text.zip"), "not a zip at all\n");
+    cr_assert_eq(RUN("sign", "-k", cp("release.key"), cp("empty.zip")), 0, "%s", ct_err);
+    cr_assert_not_null(strstr(ct_err, "empty.zip is named like a zip but is empty"), "%s", ct_err);
+    cr_assert_eq(RUN("sign", "-k", cp("release.key"), cp("text.zip")), 0, "%s", ct_err);
+    cr_assert_not_null(strstr(ct_err, "text.zip is named like a zip but is not one"), "%s", ct_err);
+    /* A zip with no entries (22 bytes: the end record alone). */
+    tu_write(cp("none.zip"), "PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 22);
+    cr_assert_eq(RUN("sign", "-k", cp("release.key"), cp("none.zip")), 0, "%s", ct_err);
+    cr_assert_not_null(strstr(ct_err, "none.zip is a zip with no entries"), "%s", ct_err);
+    /* A shell script with a zip appended: a zip by content, a file to the user who says so. */
+    zip = ct_zip("payload.zip", "x\\n");
+    snprintf(cmd, sizeof(cmd), "cd '%s' && { printf '#!/bin/sh\\necho hi\\nexit 0\\n'; cat '%s'; } > run.sh", ct_dir,
+             zip);
+    cr_assert_eq(SH(cmd), 0);
+    cr_assert_eq(RUN("sign", "-k", cp("release.key"), cp("run.sh")), 2, "as a zip, the prepended script is refused");
+    cr_assert_eq(RUN("sign", "-k", cp("release.key"), "--allow", "zip-data-before-entries", cp("run.sh")), 0, "%s",
+                 ct_err);
+    cr_assert_not_null(strstr(ct_err, "run.sh holds a zip archive"), "%s", ct_err);
+    cr_assert_eq(RUN("sign", "-k", cp("release.key"), "--force", "--kind", "file", cp("run.sh")), 0, "%s", ct_err);
+    cr_assert_null(strstr(ct_err, "warning"), "the user said so: %s", ct_err);
+    cr_assert_eq(RUN("inspect", "--json", cp("run.sh.sigstore.json")), 0);
+    cr_assert_not_null(strstr(ct_out, "\"kind\":\"file\""), "%s", ct_out);
+    tu_write_str(cp("policy.json"), POLICY_RELEASE);
+    cr_assert_eq(RUN("verify", "-p", cp("policy.json"), cp("run.sh")), 0, "the same digest: %s", ct_err);
+    /* --kind zip refuses what is not one, and writes nothing. */
+    cr_assert_eq(RUN("sign", "-k", cp("release.key"), "--kind", "zip", "-o", cp("t.json"), cp("text.zip")), 2);
+    cr_assert_not_null(strstr(ct_err, "is a file, not a zip"), "%s", ct_err);
+    cr_assert(!tu_exists(cp("t.json")));
+    cr_assert_eq(RUN("sign", "-k", cp("release.key"), "--kind", "rar", cp("text.zip")), 2);
+}

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 static const char sign_usage[] =
     "usage: signet sign (-k KEY [--cert CERT] | --p12 FILE) [--embed-chain]\n"
     "                   [--passphrase-file F] [--allow FINDING]... [-o BUNDLE] [--force]\n"
+    "                   [--kind file|zip|tar|oci|docker]\n"
     "                   [--name NAME]... [--ref NAME] [--all] [--tsa URL]...\n"
     "                   [--tsa-optional] [--tsa-policy OID] [--tsa-timeout SECONDS]\n"
     "                   [--event-log FILE] [--syslog]\n"
@@ -32,6 +34,10 @@ static const char sign_usage[] =
     "  -o, --output BUNDLE      write the bundle here (atomically); never over an\n"
     "                           existing file unless --force\n"
     "      --force              replace an existing bundle\n"
+    "      --kind KIND          the artifacts are of this kind: file (hash whole, whatever\n"
+    "                           the content), zip, tar, oci or docker (refused otherwise);\n"
+    "                           without it the content decides (a warning when the name\n"
+    "                           says otherwise)\n"
     "      --name NAME          name of the next artifact in the manifest (once per\n"
     "                           artifact, in order; default: the path given)\n"
     "      --ref NAME           OCI layout: the image with this ref name\n"
@@ -57,6 +63,92 @@ static int same_path(const char *a, const char *b)
         return 0;
     }
     return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* 1 when path ends with one of the suffixes (a NULL-terminated list), case-insensitively. */
+static int ends_with_any(const char *path, const char *const *suffixes)
+{
+    size_t n = strlen(path);
+
+    for (size_t i = 0; suffixes[i] != NULL; i++) {
+        size_t m = strlen(suffixes[i]);
+
+        if (n > m && strcasecmp(path + n - m, suffixes[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const char *const zip_names[] = {".zip", ".jar", ".war", ".ear", ".apk", ".whl", ".nupkg", NULL};
+static const char *const tar_names[] = {".tar", ".tar.gz", ".tgz", ".tar.zst", NULL};
+
+/*
+ * Content decides the kind; say so when the name says otherwise (an empty or
+ * text file named *.zip, a zip named *.sh, a zip with no entries), so that
+ * nothing is signed as something else silently. Warnings only: --kind
+ * states the intent.
+ */
+static void warn_kind_mismatch(sign_artifact *const *arts, size_t n, const char *kind_opt)
+{
+    for (size_t i = 0; arts != NULL && i < n; i++) {
+        sign_artifact_kind k = arts[i] != NULL ? sign_artifact_get_kind(arts[i]) : SIGN_ARTIFACT_FILE;
+        const char *path = arts[i] != NULL ? sign_artifact_path(arts[i]) : NULL;
+        char *p;
+
+        if (path == NULL || kind_opt != NULL) {
+            continue;
+        }
+        p = sign_text_safe(path);
+        if (ends_with_any(path, zip_names) && k != SIGN_ARTIFACT_ZIP) {
+            cli_error("warning: %s is named like a zip but is %s; signed as a %s, not a zip", p != NULL ? p : "?",
+                      sign_artifact_size(arts[i]) == 0 ? "empty" : "not one", sign_artifact_kind_name(k));
+        } else if (ends_with_any(path, tar_names) && k == SIGN_ARTIFACT_FILE) {
+            cli_error("warning: %s is named like a tar archive but is %s; signed as a plain file (say --kind file if "
+                      "that is meant)",
+                      p != NULL ? p : "?", sign_artifact_size(arts[i]) == 0 ? "empty" : "not one");
+        } else if (k == SIGN_ARTIFACT_ZIP && !ends_with_any(path, zip_names)) {
+            cli_error("warning: %s holds a zip archive: signed as a zip, its entries recorded (say --kind file to "
+                      "sign it as a plain file, --kind zip to mean the zip)",
+                      p != NULL ? p : "?");
+        }
+        if (k == SIGN_ARTIFACT_ZIP && sign_artifact_entry_count(arts[i]) == 0) {
+            cli_error("warning: %s is a zip with no entries", p != NULL ? p : "?");
+        }
+        free(p);
+    }
+}
+
+/* --kind K: every artifact must be of that kind (file is forced instead). Returns 0, or 1 after saying why. */
+static int check_kind(sign_artifact *const *arts, size_t n, const char *kind_opt)
+{
+    static const struct {
+        const char *opt;
+        sign_artifact_kind kind;
+    } kinds[] = {{"zip", SIGN_ARTIFACT_ZIP},
+                 {"tar", SIGN_ARTIFACT_LAYER},
+                 {"oci", SIGN_ARTIFACT_OCI},
+                 {"docker", SIGN_ARTIFACT_DOCKER}};
+    sign_artifact_kind want = SIGN_ARTIFACT_FILE;
+
+    for (size_t k = 0; kind_opt != NULL && k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        if (strcmp(kinds[k].opt, kind_opt) == 0) {
+            want = kinds[k].kind;
+        }
+    }
+    for (size_t i = 0; arts != NULL && kind_opt != NULL && i < n; i++) {
+        const char *got = sign_artifact_kind_name(sign_artifact_get_kind(arts[i]));
+
+        if (sign_artifact_get_kind(arts[i]) != want) {
+            char *p = sign_text_safe(sign_artifact_path(arts[i]));
+
+            cli_error("artifact %s is a %s, not a %s (--kind %s); nothing was written", p != NULL ? p : "?", got,
+                      kind_opt, kind_opt);
+            free(p);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static int is_allowed(const char *id, char *const *allow, size_t nallow)
@@ -130,6 +222,7 @@ int cmd_sign(int argc, char **argv)
         {"ref", required_argument, NULL, 'R'},
         {"all", no_argument, NULL, 'a'},
         {"force", no_argument, NULL, 'f'},
+        {"kind", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -138,6 +231,8 @@ int cmd_sign(int argc, char **argv)
     const char *keypath = NULL, *output = NULL, *event_log = NULL, *certpath = NULL, *p12path = NULL;
     const char *keyfile;
     int event_fd = -1, use_syslog = 0, embed_chain = 0, force = 0;
+    const char *kind_opt = NULL;
+    int kind_refused = 0;
     sign_x509_certs *certs = NULL;
     sign_x509_info info;
     char **allow = NULL, **names = NULL, *defout = NULL, **tsas = NULL;
@@ -177,6 +272,14 @@ int cmd_sign(int argc, char **argv)
         case 'p': p12path = optarg; break;
         case 'E': embed_chain = 1; break;
         case 'f': force = 1; break;
+        case 'K':
+            if (strcmp(optarg, "file") != 0 && strcmp(optarg, "zip") != 0 && strcmp(optarg, "tar") != 0 &&
+                strcmp(optarg, "oci") != 0 && strcmp(optarg, "docker") != 0) {
+                rc = out_usage_error("sign", "--kind %s: give file, zip, tar, oci or docker", optarg);
+                goto out;
+            }
+            kind_opt = optarg;
+            break;
         case 'T': tsas[ntsas++] = optarg; break;
         case 'O': topts.flags |= SIGN_TSA_BEST_EFFORT; break;
         case 'Y': topts.policy_oid = optarg; break;
@@ -302,13 +405,23 @@ int cmd_sign(int argc, char **argv)
     opts.nartifacts = nart;
     opts.allow = (const char *const *)allow;
     opts.nallow = nallow;
-    /* With TSAs the bundle is written only once its timestamps are in: nothing on a TSA failure. */
-    opts.output = ntsas > 0 ? NULL : output;
+    if (kind_opt != NULL && strcmp(kind_opt, "file") == 0) {
+        opts.artifact_flags |= SIGN_ARTIFACT_AS_FILE;
+    }
+    /*
+     * With TSAs the bundle is written only once its timestamps are in: nothing on a TSA failure; with
+     * --kind only once every artifact is of that kind.
+     */
+    opts.output = ntsas > 0 || kind_opt != NULL ? NULL : output;
     if (out_progress_wanted()) {
         opts.progress = out_progress_cb;
     }
     r = sign_sign(&bundle, &arts, &opts);
     out_progress_end();
+    if (r == 0 && check_kind(arts, nart, kind_opt) != 0) {
+        r = SIGN_EINVAL;
+        kind_refused = 1; /* said already */
+    }
     if (r == 0 && ntsas > 0) {
         size_t added = 0;
 
@@ -321,9 +434,9 @@ int cmd_sign(int argc, char **argv)
                           added, ntsas);
             }
         }
-        if (r == 0) {
-            r = sign_bundle_write(bundle, output);
-        }
+    }
+    if (r == 0 && (ntsas > 0 || kind_opt != NULL)) {
+        r = sign_bundle_write(bundle, output);
     }
     opts.output = output;
     if (event_fd >= 0 || use_syslog) {
@@ -341,13 +454,16 @@ int cmd_sign(int argc, char **argv)
         free(ev);
     }
     out_findings(stderr, arts, nart);
+    if (r == 0) {
+        warn_kind_mismatch(arts, nart, kind_opt);
+    }
     if (r == SIGN_EFINDING) {
         print_refusal(arts, nart, allow, nallow);
         rc = EXIT_USAGE;
         goto out;
     }
     if (r != 0) {
-        rc = cli_fail(r, NULL);
+        rc = kind_refused ? EXIT_USAGE : cli_fail(r, NULL);
         goto out;
     }
     if (sign_key_id(keyid, sizeof(keyid), key) != 0) {

@@ -32,7 +32,8 @@ typedef struct sign_sign_options {
     int embed_chain;              /* with certs: write v0.2 with x509CertificateChain (leaf + intermediates) */
     /* Version 3: */
     const char *ref;             /* OCI layouts: the image by org.opencontainers.image.ref.name, or NULL */
-    unsigned int artifact_flags; /* SIGN_ARTIFACT_ALL_IMAGES: every manifest of an index, and the index */
+    unsigned int artifact_flags; /* SIGN_ARTIFACT_ALL_IMAGES: every manifest of an index, and the index;
+                                    SIGN_ARTIFACT_AS_FILE: every artifact a plain file */
 } sign_sign_options;
 
 #define SIGN_SIGN_OPTIONS_VERSION 3
