@@ -188,3 +188,94 @@ Test(tty, keygen_asks_again_after_a_mismatch, .timeout = 60)
     tu_rmtree(dir);
     free(dir);
 }
+
+/* Run signet with args (NULL-terminated) on a pty; the master fd in *fd. */
+static pid_t tty_spawn(int *fd, const char *const *args)
+{
+    const char *bin = getenv("SIGNET_BIN");
+    pid_t pid;
+
+    cr_assert_not_null(bin);
+    pid = forkpty(fd, NULL, NULL, NULL);
+    cr_assert_neq(pid, -1, "forkpty: %s", strerror(errno));
+    if (pid == 0) {
+        const char *argv[16];
+        size_t n = 0;
+
+        argv[n++] = bin;
+        for (; args[n - 1] != NULL && n < 15; n++) {
+            argv[n] = args[n - 1];
+        }
+        argv[n] = NULL;
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* A signed 768 MiB sparse file and its policy in dir (hashing it takes a moment, reading holes is cheap). */
+static void tty_big_signed(const char *dir)
+{
+    char cmd[2048];
+    const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+
+    snprintf(cmd, sizeof(cmd),
+             "set -e; cd '%s'; truncate -s 768M big.bin; \"$SIGNET_BIN\" keygen --no-passphrase -o k >/dev/null;"
+             "\"$SIGNET_BIN\" sign -k k.key big.bin >/dev/null;"
+             "printf '{\"version\": 1, \"keys\": [{\"name\": \"k\", \"public_key\": \"k.pub\"}]}' > p.json",
+             dir);
+    cr_assert_eq(tu_run(NULL, NULL, NULL, argv), 0);
+}
+
+Test(tty, verify_shows_progress_with_rate_and_clears_it, .timeout = 120)
+{
+    char *dir = tu_mkdtemp(), *big = tu_path(dir, "big.bin"), *pol = tu_path(dir, "p.json");
+    const char *args[] = {"verify", "-p", pol, big, NULL};
+    char screen[16384];
+    size_t len = 0;
+    int fd, status = 0;
+    pid_t pid;
+
+    tty_big_signed(dir);
+    pid = tty_spawn(&fd, args);
+    memset(screen, 0, sizeof(screen));
+    (void)tty_expect(fd, screen, sizeof(screen), &len, "\n<never>");
+    close(fd);
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", screen);
+    cr_assert_not_null(strstr(screen, " MiB ("), "progress on a terminal, as sign: %s", screen);
+    cr_assert_not_null(strstr(screen, "MiB/s"), "with the rate: %s", screen);
+    cr_assert_not_null(strstr(screen, "\r\033[Kverified: "), "cleared before the verdict: %s", screen);
+    free(big);
+    free(pol);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+Test(tty, ctrl_c_clears_the_progress_line, .timeout = 120)
+{
+    char *dir = tu_mkdtemp(), *big = tu_path(dir, "big.bin"), *pol = tu_path(dir, "p.json");
+    const char *args[] = {"verify", "-p", pol, big, NULL};
+    char screen[16384], *last;
+    size_t len = 0;
+    int fd, status = 0;
+    pid_t pid;
+
+    tty_big_signed(dir);
+    pid = tty_spawn(&fd, args);
+    memset(screen, 0, sizeof(screen));
+    cr_assert(tty_expect(fd, screen, sizeof(screen), &len, " MiB ("), "progress: %s", screen);
+    cr_assert_eq(write(fd, "\003", 1), 1); /* ^C from the terminal: SIGINT to the foreground */
+    (void)tty_expect(fd, screen, sizeof(screen), &len, "\n<never>");
+    close(fd);
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT, "dies of the signal as before: %s", screen);
+    last = strrchr(screen, '\r');
+    cr_assert_not_null(last);
+    cr_assert_eq(strncmp(last, "\r\033[K", 4), 0, "the last thing drawn clears the line: %s", screen);
+    cr_assert_null(strstr(last + 4, "MiB"), "nothing after it: %s", last);
+    free(big);
+    free(pol);
+    tu_rmtree(dir);
+    free(dir);
+}

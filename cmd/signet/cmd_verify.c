@@ -391,7 +391,11 @@ int cmd_verify(int argc, char **argv)
     opts.nartifacts = (size_t)(argc - optind);
     opts.bundles = (const char *const *)bundles;
     opts.nbundles = nbundles;
+    if (out_progress_wanted()) {
+        opts.progress = out_progress_cb; /* as sign: on a terminal only, cleared before the verdict */
+    }
     r = sign_verify(&res, policy, &opts);
+    out_progress_end();
     if (res == NULL) {
         rc = cli_fail(r != 0 ? r : SIGN_ERROR, "verify");
         out_json_error("ERROR", NULL, NULL, sign_error_last());

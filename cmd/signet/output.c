@@ -6,6 +6,7 @@
 #include <sys/uio.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <time.h>
 #include <stdlib.h>
@@ -71,10 +72,43 @@ int out_progress_wanted(void)
     return tty;
 }
 
+static struct timespec progress_start;
+static volatile sig_atomic_t progress_on_screen;
+
+/* Ctrl-C (or a TERM) while a progress line is drawn: clear it, then die of the signal as before. */
+static void progress_clear_and_reraise(int sig)
+{
+    static const char clear[] = "\r\033[K";
+
+    if (progress_on_screen && write(STDERR_FILENO, clear, sizeof(clear) - 1) < 0) {
+        /* nothing more to do in a signal handler */
+    }
+    (void)signal(sig, SIG_DFL);
+    (void)raise(sig);
+}
+
+static void progress_install_handlers(void)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction sa, old;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = progress_clear_and_reraise;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        /* A signal the caller ignores stays ignored. */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN) {
+            (void)sigaction(sigs[i], &sa, NULL);
+        }
+    }
+}
+
 void out_progress_cb(const char *what, uint64_t done, uint64_t total, void *userdata)
 {
     struct timespec now;
     long ms;
+    double secs, rate;
+    char tail[64] = "";
 
     (void)userdata;
     if (!out_progress_wanted()) {
@@ -82,17 +116,30 @@ void out_progress_cb(const char *what, uint64_t done, uint64_t total, void *user
     }
     pthread_mutex_lock(&progress_lock);
     clock_gettime(CLOCK_MONOTONIC, &now);
+    if (progress_start.tv_sec == 0 && progress_start.tv_nsec == 0) {
+        progress_start = now;
+        progress_install_handlers();
+    }
     ms = (now.tv_sec - progress_last.tv_sec) * 1000 + (now.tv_nsec - progress_last.tv_nsec) / 1000000;
     if (progress_drawn && ms < 100 && done != total) {
         pthread_mutex_unlock(&progress_lock);
         return;
     }
     progress_last = now;
+    /* Rate since the first report, and the time left at that rate. */
+    secs = (double)(now.tv_sec - progress_start.tv_sec) + (double)(now.tv_nsec - progress_start.tv_nsec) / 1e9;
+    rate = secs > 0.2 ? (double)done / secs : 0;
+    if (rate > 0 && total > done) {
+        snprintf(tail, sizeof(tail), ", %.1f MiB/s, %.0f s left", rate / 1048576.0, (double)(total - done) / rate);
+    } else if (rate > 0) {
+        snprintf(tail, sizeof(tail), ", %.1f MiB/s", rate / 1048576.0);
+    }
+    progress_on_screen = 1; /* before drawing: a ^C as soon as it shows must clear it */
     if (total > 0) {
-        fprintf(stderr, "\r\033[K%s: %" PRIu64 "/%" PRIu64 " MiB (%u%%)", what != NULL ? what : "", done >> 20,
-                total >> 20, (unsigned)(done * 100 / total));
+        fprintf(stderr, "\r\033[K%s: %" PRIu64 "/%" PRIu64 " MiB (%u%%)%s", what != NULL ? what : "", done >> 20,
+                total >> 20, (unsigned)(done * 100 / total), tail);
     } else {
-        fprintf(stderr, "\r\033[K%s: %" PRIu64 " MiB", what != NULL ? what : "", done >> 20);
+        fprintf(stderr, "\r\033[K%s: %" PRIu64 " MiB%s", what != NULL ? what : "", done >> 20, tail);
     }
     (void)fflush(stderr); /* progress only */
     progress_drawn = 1;
@@ -107,6 +154,7 @@ void out_progress_end(void)
         (void)fflush(stderr); /* progress only */
         progress_drawn = 0;
     }
+    progress_on_screen = 0;
     pthread_mutex_unlock(&progress_lock);
 }
 

@@ -56,12 +56,15 @@ typedef struct sign_verify_options {
     /* version 3: */
     const char *crl_cache_dir;   /* with SIGN_VERIFY_FETCH_CRL: cache of fetched CRLs, or NULL: none */
     unsigned int crl_timeout_ms; /* with SIGN_VERIFY_FETCH_CRL: per fetch; 0: 10 s */
+    /* version 4: */
+    sign_progress_cb progress; /* bytes of the artifacts read, as sign_sign reports them (any thread), or NULL */
+    void *progress_userdata;
 } sign_verify_options;
 
-#define SIGN_VERIFY_OPTIONS_VERSION 3
+#define SIGN_VERIFY_OPTIONS_VERSION 4
 #define SIGN_VERIFY_OPTIONS_INIT                                                                                     \
     {                                                                                                                \
-        SIGN_VERIFY_OPTIONS_VERSION, NULL, 0, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0                               \
+        SIGN_VERIFY_OPTIONS_VERSION, NULL, 0, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0, NULL, NULL                   \
     }
 
 typedef struct sign_verify_result sign_verify_result;

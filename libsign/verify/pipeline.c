@@ -229,6 +229,10 @@ static int verify_run(sign_verify_result **out, const sign_policy *policy, const
         SIGN_ARTIFACT_KEEP_PROBLEMS | ((opts->flags & SIGN_VERIFY_ALL_IMAGES) ? SIGN_ARTIFACT_ALL_IMAGES : 0);
     aopts.ref = opts->version >= 2 ? opts->ref : NULL;
     aopts.limits = c.limits;
+    if (opts->version >= 4) {
+        aopts.progress = opts->progress;
+        aopts.progress_userdata = opts->progress_userdata;
+    }
     for (size_t i = 0; i < n; i++) {
         if (opts->artifacts[i] == NULL) {
             r = sign__error(SIGN_EINVAL, "sign_verify: artifact %zu is NULL", i);
