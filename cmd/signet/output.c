@@ -475,7 +475,7 @@ static int looks_like_json(const char *path)
     while (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
         ch = fgetc(f);
     }
-    fclose(f);
+    (void)fclose(f); /* read only */
     return ch == '{';
 }
 
