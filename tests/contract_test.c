@@ -844,6 +844,36 @@ Test(contract, one_json_vocabulary, .init = ct_setup, .fini = ct_teardown)
         named += json_is_object(sg);
     }
     cr_assert_gt(named, 0);
+    /* Structured facts besides the message: the signer's key id, the artifact's digest. */
+    {
+        int key_fact = 0, digest_fact = 0;
+
+        json_array_foreach(checks, i, c)
+        {
+            json_t *f = json_object_get(c, "facts");
+
+            cr_assert(json_is_object(f), "every check has facts (maybe none)");
+            key_fact |= json_string_length(json_object_get(f, "key_id")) == 44;
+            digest_fact |= json_string_length(json_object_get(f, "actual_sha256")) == 64;
+        }
+        cr_assert(key_fact && digest_fact, "%s", ct_out);
+    }
+    json_decref(j);
+    ct_append(zip, "changed");
+    cr_assert_eq(RUN("verify", "--json", "-p", cp("policy.json"), zip), 1);
+    j = ct_json();
+    json_array_foreach(json_object_get(j, "checks"), i, c)
+    {
+        if (strcmp(ct_str(c, "reason"), "DIGEST_MISMATCH") == 0) {
+            json_t *f = json_object_get(c, "facts");
+
+            cr_assert_eq(json_string_length(json_object_get(f, "expected_sha256")), 64);
+            cr_assert_eq(json_string_length(json_object_get(f, "actual_sha256")), 64);
+            cr_assert_str_neq(ct_str(f, "expected_sha256"), ct_str(f, "actual_sha256"));
+            named = -1;
+        }
+    }
+    cr_assert_eq(named, -1, "a DIGEST_MISMATCH check: %s", ct_out);
     json_decref(j);
     /* inspect speaks the same style: no camelCase copied from the bundle. */
     cr_assert_eq(RUN("inspect", "--json", cp("app.zip.sigstore.json")), 0, "%s", ct_err);

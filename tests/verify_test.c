@@ -995,7 +995,7 @@ Test(verify, json_verdict_lists_the_failing_reason)
     checks = json_object_get(j, "checks");
     json_array_foreach(checks, i, c)
     {
-        cr_assert_eq(json_object_size(c), 7);
+        cr_assert_eq(json_object_size(c), 8, "check, status, reason, artifact, bundle, signer, message, facts");
         if (strcmp(json_string_value(json_object_get(c, "reason")), "DIGEST_MISMATCH") == 0) {
             found = 1;
             cr_assert_str_eq(json_string_value(json_object_get(c, "status")), "fail");

@@ -453,6 +453,9 @@ int vfy_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, 
             r = vfy_add_check(c, "subject", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, k->signer},
                               "artifact %s (sha256 %s) matches signed subject \"%s\" in %s", art, dhex, matched,
                               b->path);
+            if (r == 0) {
+                r = vfy_check_facts(c, (vfact_in){.key_id = k->signer_id, .actual_sha256 = dhex});
+            }
             if (r == 0 && allowed_name == NULL) {
                 vfy_globs_text(globs, sizeof(globs), k);
                 r = vfy_add_check(c, "artifact-glob", SIGN_CHECK_FAIL, "SIGNER_NOT_ALLOWED", SIGN_EPOLICY,
@@ -512,6 +515,9 @@ int vfy_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, 
                     "artifact %s: sha256 %s does not match the signed digest %s of \"%s\" in %s; the file "
                     "was changed after signing - rebuild or re-sign it",
                     art, dhex, shex, sname, b->path);
+                if (r == 0) {
+                    r = vfy_check_facts(c, (vfact_in){.expected_sha256 = shex, .actual_sha256 = dhex});
+                }
             }
             if (r == 0 && c->entries) {
                 r = verify_entries(c, a, b, sname);

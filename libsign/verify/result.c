@@ -31,6 +31,15 @@ static void check_clear(sign_check *c)
     free((char *)c->message);
 }
 
+static void facts_clear(vfacts *f)
+{
+    free(f->key_id);
+    free(f->subject);
+    free(f->expected_sha256);
+    free(f->actual_sha256);
+    free(f->time);
+}
+
 void sign_verify_result_free(sign_verify_result *r)
 {
     if (r == NULL) {
@@ -38,8 +47,10 @@ void sign_verify_result_free(sign_verify_result *r)
     }
     for (size_t i = 0; i < r->nchecks; i++) {
         check_clear(&r->checks[i]);
+        facts_clear(&r->facts[i]);
     }
     free(r->checks);
+    free(r->facts);
     for (size_t i = 0; i < r->nartifacts; i++) {
         vr_artifact *a = &r->artifacts[i];
 
@@ -194,10 +205,19 @@ int vfy_add_check(vctx *c, const char *check, sign_check_status status, const ch
     int fail = 0;
 
     if (res->nchecks == res->capchecks) {
-        size_t ncap = res->capchecks ? res->capchecks * 2 : 16, bytes;
+        size_t ncap = res->capchecks ? res->capchecks * 2 : 16, bytes, fbytes;
         sign_check *n;
+        vfacts *nf;
 
-        if (!sign__mul(&bytes, ncap, sizeof(*n)) || (n = realloc(res->checks, bytes)) == NULL) {
+        if (!sign__mul(&bytes, ncap, sizeof(*n)) || !sign__mul(&fbytes, ncap, sizeof(*nf))) {
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        /* Checks and their facts grow together; a failure leaves both valid at the old capacity. */
+        if ((nf = realloc(res->facts, fbytes)) == NULL) {
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        res->facts = nf;
+        if ((n = realloc(res->checks, bytes)) == NULL) {
             return sign__error(SIGN_ENOMEM, "out of memory");
         }
         res->checks = n;
@@ -216,11 +236,36 @@ int vfy_add_check(vctx *c, const char *check, sign_check_status status, const ch
     k->bundle = dup_or_null(w.bundle, &fail);
     k->signer = dup_or_null(w.signer, &fail);
     k->message = dup_or_null(msg, &fail);
+    memset(&res->facts[res->nchecks], 0, sizeof(res->facts[0]));
     if (fail) {
         check_clear(k);
         return SIGN_ENOMEM;
     }
     res->nchecks++;
+    return 0;
+}
+
+int vfy_check_facts(vctx *c, vfact_in in)
+{
+    sign_verify_result *res = c->res;
+    vfacts *f;
+    int fail = 0;
+
+    if (res->nchecks == 0) {
+        return 0;
+    }
+    f = &res->facts[res->nchecks - 1];
+    facts_clear(f);
+    f->key_id = in.key_id != NULL && in.key_id[0] != '\0' ? dup_or_null(in.key_id, &fail) : NULL;
+    f->subject = dup_or_null(in.subject, &fail);
+    f->expected_sha256 = dup_or_null(in.expected_sha256, &fail);
+    f->actual_sha256 = dup_or_null(in.actual_sha256, &fail);
+    f->time = dup_or_null(in.time, &fail);
+    if (fail) {
+        facts_clear(f);
+        memset(f, 0, sizeof(*f));
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
     return 0;
 }
 
@@ -428,8 +473,17 @@ int vfy_move_checks(sign_verify_result *dst, sign_verify_result *src)
     }
     if (need > dst->capchecks) {
         sign_check *v;
+        vfacts *vf;
+        size_t fbytes;
 
-        if (!sign__mul(&bytes, need, sizeof(*v)) || (v = realloc(dst->checks, bytes)) == NULL) {
+        if (!sign__mul(&bytes, need, sizeof(*v)) || !sign__mul(&fbytes, need, sizeof(*vf))) {
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        if ((vf = realloc(dst->facts, fbytes)) == NULL) {
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        dst->facts = vf;
+        if ((v = realloc(dst->checks, bytes)) == NULL) {
             return sign__error(SIGN_ENOMEM, "out of memory");
         }
         dst->checks = v;
@@ -437,6 +491,7 @@ int vfy_move_checks(sign_verify_result *dst, sign_verify_result *src)
     }
     if (src->nchecks > 0) {
         memcpy(dst->checks + dst->nchecks, src->checks, src->nchecks * sizeof(*src->checks));
+        memcpy(dst->facts + dst->nchecks, src->facts, src->nchecks * sizeof(*src->facts));
     }
     dst->nchecks = need;
     src->nchecks = 0; /* transferred */
@@ -502,11 +557,18 @@ int sign_verify_result_json(char **out, const sign_verify_result *r)
     }
     for (size_t i = 0; i < r->nchecks; i++) {
         const sign_check *k = &r->checks[i];
+        const vfacts *f = &r->facts[i];
         json_t *signer = k->signer != NULL ? json_pack("{s:o}", "name", str_or_null(k->signer)) : json_null();
-        json_t *o =
-            json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o}", "check", k->check, "status", sign_check_status_name(k->status),
-                      "reason", k->reason, "artifact", str_or_null(k->artifact), "bundle", str_or_null(k->bundle),
-                      "signer", signer, "message", str_or_null(k->message));
+        /* Structured facts besides the message: only those known for this check. */
+        json_t *facts = json_pack("{s:o*,s:o*,s:o*,s:o*,s:o*}", "key_id", f->key_id ? json_string(f->key_id) : NULL,
+                                  "subject", f->subject ? str_or_null(f->subject) : NULL, "expected_sha256",
+                                  f->expected_sha256 ? json_string(f->expected_sha256) : NULL, "actual_sha256",
+                                  f->actual_sha256 ? json_string(f->actual_sha256) : NULL, "time",
+                                  f->time ? json_string(f->time) : NULL);
+        json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o}", "check", k->check, "status",
+                              sign_check_status_name(k->status), "reason", k->reason, "artifact",
+                              str_or_null(k->artifact), "bundle", str_or_null(k->bundle), "signer", signer, "message",
+                              str_or_null(k->message), "facts", facts);
 
         if (o == NULL || json_array_append_new(checks, o) != 0) {
             goto out;
