@@ -366,7 +366,7 @@ Test(contract, json_on_every_outcome, .init = ct_setup, .fini = ct_teardown)
         json_decref(j);
     }
     cr_assert_eq(RUN("verify", "--json", "-p", cp("policy.json"), cp("notes.txt")), 2);
-    (void)ct_json();
+    json_decref(ct_json());
 }
 
 Test(contract, errors_name_the_role_of_the_file, .init = ct_setup, .fini = ct_teardown)
