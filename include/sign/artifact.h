@@ -62,6 +62,12 @@ typedef struct sign_entry {
  * problems (sign_artifact_problem) instead of failing the scan.
  */
 #define SIGN_ARTIFACT_KEEP_PROBLEMS 0x4u
+/*
+ * A regular file is a plain file whatever its content (signet sign --kind
+ * file): a shell script with a zip appended is hashed whole, its entries not
+ * walked. Its subject digest is the same as when it is recognised.
+ */
+#define SIGN_ARTIFACT_AS_FILE 0x8u
 
 typedef struct sign_artifact_options {
     unsigned int version;

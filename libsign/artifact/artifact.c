@@ -1397,11 +1397,11 @@ int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, 
     }
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     a->size = (uint64_t)st.st_size;
-    if ((r = sign__zip_detect(&is_zip, fd, a->size, path)) != 0) {
+    if ((opts->flags & SIGN_ARTIFACT_AS_FILE) == 0 && (r = sign__zip_detect(&is_zip, fd, a->size, path)) != 0) {
         goto out;
     }
     a->kind = is_zip ? SIGN_ARTIFACT_ZIP : SIGN_ARTIFACT_FILE;
-    if (!is_zip) {
+    if (!is_zip && (opts->flags & SIGN_ARTIFACT_AS_FILE) == 0) {
         int tar_kind = 0;
 
         if ((r = sign__tar_detect(&tar_kind, fd, a->size, path)) != 0) {
