@@ -8,9 +8,18 @@ endif
 SOVERSION    := 0
 PREFIX       ?= /usr/local
 BINDIR       ?= $(PREFIX)/bin
+# Debian and its derivatives keep the system's libraries in a multiarch directory
+# (/usr/lib/x86_64-linux-gnu): `make install PREFIX=/usr` puts libsign there, as a
+# Debian package would. Other prefixes (and other systems) use PREFIX/lib; LIBDIR= overrides.
+MULTIARCH    := $(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null)
+ifeq ($(PREFIX)$(if $(MULTIARCH),,none),/usr)
+LIBDIR       ?= $(PREFIX)/lib/$(MULTIARCH)
+else
 LIBDIR       ?= $(PREFIX)/lib
+endif
 INCLUDEDIR   ?= $(PREFIX)/include
 MANDIR       ?= $(PREFIX)/share/man
+DOCDIR       ?= $(PREFIX)/share/doc/signet
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 DESTDIR      ?=
 
@@ -44,6 +53,8 @@ HEADERS  := $(wildcard include/sign/*.h libsign/*.h libsign/*/*.h cmd/signet/*.h
 # beside the objects, a phony target per header so a removed header does not stop the build).
 DEPFLAGS  = -MMD -MP
 MANPAGES := $(wildcard docs/man/*.1)
+# The references the man pages point at, installed to DOCDIR.
+DOCS     := README.md $(wildcard docs/*.md)
 
 .PHONY: all lib test test-unit test-san test-e2e test-libuse test-interop test-realworld demo bench fuzz lint \
         install uninstall clean deps check-deps
@@ -324,12 +335,16 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' libsign/libsign.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libsign.pc
 	$(if $(MANPAGES),install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/)
+	install -d $(DESTDIR)$(DOCDIR)
+	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/signet $(DESTDIR)$(LIBDIR)/libsign.a $(DESTDIR)$(LIBDIR)/libsign.so* \
 	    $(DESTDIR)$(PKGCONFIGDIR)/libsign.pc
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/sign
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MANPAGES)))
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
 	rm -rf build build-san build-fuzz build-torture

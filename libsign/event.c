@@ -111,6 +111,35 @@ fail:
     return sign__error(SIGN_ENOMEM, "out of memory building an event");
 }
 
+/*
+ * The sign event's code: a stable upper-case reason code, as in the verify
+ * verdict (the sentence is in "error").
+ */
+static const char *sign_reason_code(int rc)
+{
+    switch (rc) {
+    case SIGN_OK: return "OK";
+    case SIGN_EFINDING: return "FINDING_NOT_ALLOWED";
+    case SIGN_EPASSPHRASE: return "PASSPHRASE_WRONG";
+    case SIGN_ENOTFOUND: return "INPUT_MISSING";
+    case SIGN_EIO: return "IO_ERROR";
+    case SIGN_EPARSE: return "INPUT_MALFORMED";
+    case SIGN_ELIMIT: return "LIMIT_EXCEEDED";
+    case SIGN_EUNSUPPORTED: return "UNSUPPORTED";
+    case SIGN_EEXISTS: return "OUTPUT_EXISTS";
+    case SIGN_EINVAL: return "INVALID_ARGUMENT";
+    case SIGN_ENOMEM: return "OUT_OF_MEMORY";
+    case SIGN_ECRYPTO: return "CRYPTO_ERROR";
+    case SIGN_ENETWORK: return "TSA_UNREACHABLE";
+    case SIGN_ETIMEOUT: return "TSA_TIMEOUT";
+    case SIGN_EHTTP: return "TSA_HTTP_ERROR";
+    case SIGN_ETSA_REJECTED: return "TSA_REJECTED";
+    case SIGN_ETSA_ANSWER: return "TSA_ANSWER_INVALID";
+    case SIGN_EEXPIRED: return "CERT_EXPIRED";
+    default: return "ERROR";
+    }
+}
+
 static int allowed(const sign_sign_options *opts, const char *id)
 {
     for (size_t i = 0; i < opts->nallow; i++) {
@@ -162,7 +191,7 @@ int sign_event_sign(char **out, int rc, const sign_sign_options *opts, sign_arti
     *out = NULL;
     if ((ev = event_head("signet.sign", time)) == NULL ||
         json_object_set_new(ev, "decision", json_string(decision)) != 0 ||
-        json_object_set_new(ev, "code", json_string(rc == 0 ? "OK" : sign_strerror(rc))) != 0) {
+        json_object_set_new(ev, "code", json_string(sign_reason_code(rc))) != 0) {
         goto fail;
     }
     /* The error message of a failure: the caller passes rc right after sign_sign(). */

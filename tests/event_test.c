@@ -98,7 +98,11 @@ Test(event, verify_event_records_decision_policy_digest_and_failures, .init = ev
     {
         json_t *a0 = json_array_get(json_object_get(j, "artifacts"), 0);
 
-        cr_assert_str_eq(json_string_value(json_array_get(json_object_get(a0, "signers"), 0)), "rel");
+        json_t *s0 = json_array_get(json_object_get(a0, "signers"), 0);
+
+        /* A signer is an object: its name and the key id, so a passing event records which key signed. */
+        cr_assert_str_eq(json_string_value(json_object_get(s0, "name")), "rel");
+        cr_assert_eq(strlen(json_string_value(json_object_get(s0, "key_id"))), 44);
         cr_assert(json_is_true(json_object_get(a0, "verified")));
     }
     json_decref(j);
@@ -187,6 +191,8 @@ Test(event, sign_event_records_key_artifacts_findings_and_refusals, .init = ev_s
         cr_assert_eq(sign_event_sign(&line, r, &o, arts, k, 0), 0);
         j = ev_parse_line(line);
         cr_assert_str_eq(json_string_value(json_object_get(j, "decision")), "refused");
+        /* The code is a reason code, as in the verify verdict; the sentence is the error. */
+        cr_assert_str_eq(json_string_value(json_object_get(j, "code")), "FINDING_NOT_ALLOWED");
         cr_assert_not_null(strstr(json_string_value(json_object_get(j, "error")), "zip-secret-env"));
         a = json_array_get(json_object_get(json_array_get(json_object_get(j, "artifacts"), 0), "findings"), 0);
         cr_assert_str_eq(json_string_value(json_object_get(a, "id")), "zip-secret-env");

@@ -240,14 +240,14 @@ Test(fault, sign_killed_at_any_moment_leaves_old_or_complete_bundle, .init = fau
     fault_policy();
     /* The old bundle: a valid signature over the previous build. */
     fault_big_file(art, size, 1);
-    cr_assert_eq(RUN("sign", "-k", key, art), 0, "%s", fault_err);
+    cr_assert_eq(RUN("sign", "-k", key, "--force", art), 0, "%s", fault_err);
     old = tu_read(bundle, &oldlen);
     fault_big_file(art, size, 2);
     cr_assert_neq(RUN("verify", "-p", policy, art), 0, "the old bundle does not cover the new build");
 
     /* One undisturbed run sets the time scale; kills are spread from 0 to twice it. */
     t0 = tu_now_us();
-    cr_assert_eq(RUN("sign", "-k", key, art), 0, "%s", fault_err);
+    cr_assert_eq(RUN("sign", "-k", key, "--force", art), 0, "%s", fault_err);
     took = tu_now_us() - t0;
     cr_assert_eq(RUN("verify", "-p", policy, art), 0, "%s", fault_err);
     for (size_t i = 0; i <= rounds; i++) {
@@ -258,7 +258,7 @@ Test(fault, sign_killed_at_any_moment_leaves_old_or_complete_bundle, .init = fau
         if (i < rounds) {
             f.kill_after_us = took * 2 * (long long)i / (long long)(rounds - 1);
         }
-        rc = RUN_F(NULL, &f, "sign", "-k", key, art);
+        rc = RUN_F(NULL, &f, "sign", "-k", key, "--force", art);
         cr_assert(rc == 0 || rc == 1000 + SIGKILL, "round %zu: exit %d: %s", i, rc, fault_err);
         cr_assert(tu_exists(bundle), "round %zu: the bundle is gone", i);
         if (fault_same(bundle, old, oldlen)) {
@@ -381,19 +381,19 @@ Test(fault, sign_killed_mid_write_keeps_old_bundle, .init = fault_setup, .fini =
     fault_keygen("k");
     fault_policy();
     tu_write_str(art, "release 1\n");
-    cr_assert_eq(RUN("sign", "-k", fp("k.key"), art), 0, "%s", fault_err);
+    cr_assert_eq(RUN("sign", "-k", fp("k.key"), "--force", art), 0, "%s", fault_err);
     old = tu_read(bundle, &oldlen);
     cr_assert_gt(oldlen, 512, "the bundle is longer than the write limit");
     tu_write_str(art, "release 2\n");
 
-    rc = RUN_F(NULL, &midwrite, "sign", "-k", fp("k.key"), art);
+    rc = RUN_F(NULL, &midwrite, "sign", "-k", fp("k.key"), "--force", art);
     cr_assert_eq(rc, 1000 + SIGXFSZ, "killed by SIGXFSZ mid-write, got %d: %s", rc, fault_err);
     cr_assert(fault_same(bundle, old, oldlen), "the old bundle is intact");
     /* The partial temporary file stays (nothing may delete it safely later) under a name that is no bundle. */
     cr_assert_eq(fault_check_dir(fault_dir, names, finals), 1, "one temporary file left by the kill");
 
     /* A later run is not disturbed by it, and does not remove it. */
-    cr_assert_eq(RUN("sign", "-k", fp("k.key"), art), 0, "%s", fault_err);
+    cr_assert_eq(RUN("sign", "-k", fp("k.key"), "--force", art), 0, "%s", fault_err);
     cr_assert_eq(RUN("verify", "-p", fp("policy.json"), art), 0, "%s", fault_err);
     cr_assert_eq(fault_check_dir(fault_dir, names, finals), 1);
     free(old);
@@ -490,14 +490,14 @@ Test(fault, sign_full_disk_clear_error_and_old_bundle_intact, .init = fault_setu
 
     /* An older bundle at the output path stays as it was. */
     tu_write(out, old, oldlen);
-    rc = RUN_F(NULL, &f, "sign", "-k", fp("k.key"), "-o", out, art);
+    rc = RUN_F(NULL, &f, "sign", "-k", fp("k.key"), "--force", "-o", out, art);
     fault_assert_error(rc, out, cause);
     cr_assert(fault_same(out, old, oldlen), "the old bundle is intact");
     cr_assert_eq(fault_check_dir(mnt, names, NULL), 0, "no temporary file left");
 
     /* No bundle before: none after, and no temporary file. */
     cr_assert_eq(unlink(out), 0);
-    rc = RUN_F(NULL, &f, "sign", "-k", fp("k.key"), "-o", out, art);
+    rc = RUN_F(NULL, &f, "sign", "-k", fp("k.key"), "--force", "-o", out, art);
     fault_assert_error(rc, out, cause);
     cr_assert(!tu_exists(out));
     cr_assert_eq(fault_check_dir(mnt, NULL, NULL), 0);

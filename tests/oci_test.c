@@ -869,6 +869,7 @@ Test(oci, cli_symlink_artifact_warns_or_follows_on_request, .init = oci_setup, .
     cr_assert_eq(SIGNET("hash", "--json", "--follow-symlink", link), 0);
     cr_assert_null(strstr(oci_out, "artifact-symlink"), "%s", oci_out);
     cr_assert_not_null(strstr(oci_out, "app.tar.gz\""), "%s", oci_out);
-    cr_assert_eq(SIGNET("sign", "--follow-symlink", "-k", op("key.key"), "-o", op("img.b"), link), 0, "%s", oci_err);
+    cr_assert_eq(SIGNET("sign", "--follow-symlink", "--force", "-k", op("key.key"), "-o", op("img.b"), link), 0, "%s",
+                 oci_err);
     cr_assert_null(strstr(oci_err, "artifact-symlink"), "%s", oci_err);
 }

@@ -959,7 +959,8 @@ Test(verify_hostile, cli_exit_codes_and_modes)
     tu_write_str(tam, "y");
     cr_assert_eq(rt_cli("signet", "verify", "-p", pol, art, NULL), 0, "%s", rt_err);
     cr_assert_eq(rt_cli("signet", "verify", "-p", pol, "-b", bu, art, NULL), 3, "%s", rt_err);
-    cr_assert_eq(rt_cli("signet", "verify", "-p", pol, "-b", b, tam, NULL), 4, "%s", rt_err);
+    /* Bytes no signature covers, under a name the bundle does not know: 1, as a changed file (docs/verify.md). */
+    cr_assert_eq(rt_cli("signet", "verify", "-p", pol, "-b", b, tam, NULL), 1, "%s", rt_err);
     cr_assert_eq(rt_cli("signet", "verify", "-p", wpol, "-b", bu, art, NULL), 0, "%s", rt_err);
     cr_assert_not_null(strstr(rt_err, "WARN KEY_UNTRUSTED"), "%s", rt_err);
     cr_assert_eq(rt_cli("signet", "verify", "--json", "-p", wpol, "-b", bu, art, NULL), 0, "%s", rt_err);

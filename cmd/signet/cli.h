@@ -48,15 +48,29 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_fail(int code, const char *context);
 
 /*
- * Passphrase source for sign_passphrase_cb: SIGNET_PASSPHRASE, then
- * --passphrase-file, then the terminal (asked twice when confirm is set).
- * Never argv.
+ * Passphrase source for sign_passphrase_cb: --passphrase-file (an explicit
+ * flag beats the environment), then SIGNET_PASSPHRASE, then the terminal
+ * (the prompt names keyfile; asked twice when confirm is set, and again up to
+ * three times when the two differ). Never argv.
  */
 typedef struct cli_passphrase {
-    const char *file; /* --passphrase-file, or NULL */
-    int tries;        /* internal */
+    const char *file;    /* --passphrase-file, or NULL */
+    int tries;           /* internal */
+    const char *keyfile; /* the key the passphrase is for, named in prompts, or NULL */
+    const char *source;  /* set by the callback: where the last passphrase came from */
 } cli_passphrase;
 
+#define CLI_PASSPHRASE_INIT                                                                                          \
+    {                                                                                                                \
+        NULL, 0, NULL, NULL                                                                                          \
+    }
+
 int cli_passphrase_cb(char *buf, size_t size, int confirm, void *userdata);
+/*
+ * A key that could not be loaded: a wrong passphrase names where it came
+ * from ("--passphrase-file F", "SIGNET_PASSPHRASE", "the terminal").
+ * Returns the exit code for code.
+ */
+int cli_key_fail(int code, const char *keyfile, const cli_passphrase *pp);
 
 #endif

@@ -133,10 +133,19 @@ static audit_record *audit_one(const audit_run *a, const audit_item *it)
         r->message = strdup(sign_error_last());
         snprintf(r->reasons, sizeof(r->reasons), "%s", sign_strerror(rc));
     } else {
-        const char *m = first_failure(res);
+        const char *m = first_failure(res), *sha = sign_verify_result_artifact_sha256(res, 0);
+        size_t used = 0;
 
-        sign_verify_result_artifact_digest(r->sha256, sizeof(r->sha256), res, 0);
-        sign_verify_result_artifact_signers(r->signers, sizeof(r->signers), res, 0);
+        snprintf(r->sha256, sizeof(r->sha256), "%s", sha != NULL ? sha : "");
+        for (size_t k = 0; k < sign_verify_result_artifact_signer_count(res, 0); k++) {
+            int w = snprintf(r->signers + used, sizeof(r->signers) - used, "%s%s", k > 0 ? "," : "",
+                             sign_verify_result_artifact_signer(res, 0, k));
+
+            if (w < 0 || (size_t)w >= sizeof(r->signers) - used) {
+                break;
+            }
+            used += (size_t)w;
+        }
         sign_verify_result_artifact_signing_time(&r->signing_time, res, 0);
         r->message = m != NULL ? strdup(m) : NULL;
     }

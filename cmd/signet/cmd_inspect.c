@@ -47,8 +47,8 @@ static json_t *certificate_json(const unsigned char *der, size_t len, size_t nch
     sign_format_time(nb, sizeof(nb), info.not_before);
     sign_format_time(na, sizeof(na), info.not_after);
     subject = sign_text_safe(info.subject);
-    j = json_pack("{s:s,s:s,s:s,s:s,s:b,s:b,s:I}", "subject", subject != NULL ? subject : "?", "notBefore", nb,
-                  "notAfter", na, "keyid", keyid, "codeSigning", info.code_signing, "ca", info.is_ca, "chain",
+    j = json_pack("{s:s,s:s,s:s,s:s,s:b,s:b,s:I}", "subject", subject != NULL ? subject : "?", "not_before", nb,
+                  "not_after", na, "key_id", keyid, "code_signing", info.code_signing, "ca", info.is_ca, "chain",
                   (json_int_t)nchain);
     free(subject);
     sign_key_free(key);
@@ -86,16 +86,16 @@ static int inspect_build(json_t **out, const char *path, const sign_bundle *b)
         json_object_set_new(o, "bundle", json_string(safe != NULL ? safe : "?"));
         free(safe);
     }
-    json_object_set_new(o, "mediaType", json_string(sign_bundle_media_type(b)));
+    json_object_set_new(o, "media_type", json_string(sign_bundle_media_type(b)));
     json_object_set_new(o, "verified", json_false());
     if (hint != NULL) {
-        json_object_set_new(o, "keyid", json_string(hint));
+        json_object_set_new(o, "key_id", json_string(hint));
         if (sign_keyid_fingerprint(fp, sizeof(fp), hint) == 0) {
             json_object_set_new(o, "fingerprint", json_string(fp));
         }
     }
     if ((cder = sign_bundle_certificate(b, &certlen)) != NULL) {
-        json_object_set_new(o, "certificateBytes", json_integer((json_int_t)certlen));
+        json_object_set_new(o, "certificate_bytes", json_integer((json_int_t)certlen));
         json_object_set_new(o, "certificate", certificate_json(cder, certlen, sign_bundle_chain_count(b)));
     }
     if (sign_bundle_timestamp_count(b) > 0) {
@@ -112,17 +112,17 @@ static int inspect_build(json_t **out, const char *path, const sign_bundle *b)
                 t = json_pack("{s:s}", "error", sign_error_last());
             } else {
                 sign_format_time(when, sizeof(when), info.gen_time);
-                t = json_pack("{s:s,s:s,s:s,s:s,s:s}", "tsa", info.tsa, "genTime", when, "policy", info.policy,
-                              "serial", info.serial, "hashAlgorithm", info.hash);
+                t = json_pack("{s:s,s:s,s:s,s:s,s:s}", "tsa", info.tsa, "gen_time", when, "policy", info.policy,
+                              "serial", info.serial, "hash_algorithm", info.hash);
             }
             json_array_append_new(ts, t);
         }
         json_object_set_new(o, "timestamps", ts);
     }
     if (sign_envelope_signature_count(env) > 0) {
-        json_object_set_new(o, "signatureKeyid", json_string(sign_envelope_signature_keyid(env, 0)));
+        json_object_set_new(o, "signature_key_id", json_string(sign_envelope_signature_keyid(env, 0)));
     }
-    json_object_set_new(o, "payloadType", json_string(ptype));
+    json_object_set_new(o, "payload_type", json_string(ptype));
     if (strcmp(ptype, SIGN_INTOTO_PAYLOAD_TYPE) != 0) {
         /* Not a statement: say what it is and stop there. */
         *out = o;
@@ -136,7 +136,7 @@ static int inspect_build(json_t **out, const char *path, const sign_bundle *b)
         st = NULL;
         goto out;
     }
-    json_object_set_new(o, "predicateType", json_string(sign_statement_predicate_type(st)));
+    json_object_set_new(o, "predicate_type", json_string(sign_statement_predicate_type(st)));
     if (sign_statement_created(st) != NULL) {
         json_object_set_new(o, "created", json_string(sign_statement_created(st)));
     }
@@ -239,25 +239,25 @@ static void inspect_print(const json_t *o)
     json_t *v;
 
     printf("bundle:        %s (not verified: use 'signet verify')\n", jstr(o, "bundle"));
-    printf("media type:    %s\n", jstr(o, "mediaType"));
-    if (json_object_get(o, "keyid") != NULL && jstr(o, "keyid")[0] == '\0') {
+    printf("media type:    %s\n", jstr(o, "media_type"));
+    if (json_object_get(o, "key_id") != NULL && jstr(o, "key_id")[0] == '\0') {
         printf("signer key id: (none: the bundle does not name its key; verify tries the policy's keys)\n");
-    } else if (json_object_get(o, "keyid") != NULL) {
-        printf("signer key id: %s\n", jstr(o, "keyid"));
+    } else if (json_object_get(o, "key_id") != NULL) {
+        printf("signer key id: %s\n", jstr(o, "key_id"));
         printf("fingerprint:   %s\n", jstr(o, "fingerprint"));
     }
-    if (json_object_get(o, "certificateBytes") != NULL) {
+    if (json_object_get(o, "certificate_bytes") != NULL) {
         const json_t *cert = json_object_get(o, "certificate");
 
         printf("signer:        X.509 certificate (%lld bytes)\n",
-               (long long)json_integer_value(json_object_get(o, "certificateBytes")));
+               (long long)json_integer_value(json_object_get(o, "certificate_bytes")));
         if (json_object_get(cert, "error") != NULL) {
             printf("certificate:   cannot be read: %s\n", jstr(cert, "error"));
         } else if (cert != NULL) {
             printf("subject:       %s\n", jstr(cert, "subject"));
-            printf("valid:         %s to %s\n", jstr(cert, "notBefore"), jstr(cert, "notAfter"));
-            if (jstr(cert, "keyid")[0] != '\0') {
-                printf("signer key id: %s\n", jstr(cert, "keyid"));
+            printf("valid:         %s to %s\n", jstr(cert, "not_before"), jstr(cert, "not_after"));
+            if (jstr(cert, "key_id")[0] != '\0') {
+                printf("signer key id: %s\n", jstr(cert, "key_id"));
             }
             if (json_integer_value(json_object_get(cert, "chain")) > 0) {
                 printf("chain:         %lld certificate(s) in the bundle, leaf first\n",
@@ -276,16 +276,16 @@ static void inspect_print(const json_t *o)
             if (json_object_get(t, "error") != NULL) {
                 printf("  %zu: unreadable: %s\n", ti + 1, jstr(t, "error"));
             } else {
-                printf("  %zu: %s  TSA %s  policy %s  serial 0x%s\n", ti + 1, jstr(t, "genTime"), jstr(t, "tsa"),
+                printf("  %zu: %s  TSA %s  policy %s  serial 0x%s\n", ti + 1, jstr(t, "gen_time"), jstr(t, "tsa"),
                        jstr(t, "policy"), jstr(t, "serial"));
             }
         }
     }
-    printf("payload type:  %s\n", jstr(o, "payloadType"));
-    if (json_object_get(o, "predicateType") == NULL) {
+    printf("payload type:  %s\n", jstr(o, "payload_type"));
+    if (json_object_get(o, "predicate_type") == NULL) {
         return;
     }
-    printf("predicate:     %s\n", jstr(o, "predicateType"));
+    printf("predicate:     %s\n", jstr(o, "predicate_type"));
     printf("created:       %s (the signer's clock, not a trusted time)\n", jstr(o, "created"));
     printf("subjects:      %zu\n", json_array_size(subjects));
     json_array_foreach(subjects, i, v)
@@ -333,6 +333,9 @@ int cmd_inspect(int argc, char **argv)
     char *text = NULL;
     int json = 0, c, r, rc = EXIT_USAGE;
 
+    if (out_json_wanted(argc, argv)) {
+        out_json_mode("inspect"); /* an error is an object on stdout too */
+    }
     if (out_check_long_options("inspect", argc, argv, ":h", longopts) != 0) {
         return EXIT_USAGE;
     }
@@ -349,7 +352,7 @@ int cmd_inspect(int argc, char **argv)
         return out_usage_error("inspect", "give exactly one BUNDLE");
     }
     if ((r = sign_bundle_read(&b, argv[optind], NULL)) != 0) {
-        rc = cli_fail(r, argv[optind]);
+        rc = out_role_fail(r, "inspect", "bundle", argv[optind]);
         goto out;
     }
     if ((r = inspect_build(&o, argv[optind], b)) != 0) {

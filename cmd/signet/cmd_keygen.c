@@ -29,7 +29,7 @@ static const char keygen_usage[] =
     "      --passphrase-file F  read the new passphrase from the first line of F\n"
     "  -h, --help               show this help\n"
     "\n"
-    "The passphrase comes from SIGNET_PASSPHRASE, then --passphrase-file, then\n"
+    "The passphrase comes from --passphrase-file, then SIGNET_PASSPHRASE, then\n"
     "the terminal (asked twice); never from an argument. It may not be empty.\n";
 
 static const struct {
@@ -86,7 +86,7 @@ int cmd_keygen(int argc, char **argv)
         {"no-passphrase", no_argument, NULL, 'N'}, {"passphrase-file", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
-    cli_passphrase pp = {NULL, 0};
+    cli_passphrase pp = CLI_PASSPHRASE_INIT;
     const char *prefix = NULL, *typename = "ed25519";
     char *keypath = NULL, *pubpath = NULL, *pass = NULL;
     char keyid[SIGN_KEYID_SIZE], fpr[SIGN_FINGERPRINT_SIZE];
@@ -167,6 +167,7 @@ int cmd_keygen(int argc, char **argv)
             cli_error("out of memory");
             goto out;
         }
+        pp.keyfile = keypath;
         n = cli_passphrase_cb(pass, NEW_PASS_MAX, 1, &pp);
         if (n < 0) {
             /* The callback says why when it had a source; say what to do when it had none. */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,10 +12,12 @@
 
 static const char sign_usage[] =
     "usage: signet sign (-k KEY [--cert CERT] | --p12 FILE) [--embed-chain]\n"
-    "                   [--passphrase-file F] [--allow FINDING]... [-o BUNDLE]\n"
-    "                   [--name NAME]... [--ref NAME] [--all] [--follow-symlink]\n"
-    "                   [--tsa URL]... [--tsa-optional] [--tsa-policy OID]\n"
-    "                   [--tsa-timeout SECONDS] [--jobs N]\n"
+    "                   [--passphrase-file F] [--allow FINDING]... [-o BUNDLE] [--force]\n"
+    "                   [--kind file|zip|tar|oci|docker]\n"
+    "                   [--name NAME]... [--ref NAME] [--all] [--follow-symlink] [--tsa URL]...\n"
+    "                   [--tsa-optional] [--tsa-policy OID] [--tsa-timeout SECONDS]\n"
+    "                   [--git DIR [--git-remote NAME] [--allow-dirty]] [--log DIR]\n"
+    "                   [--event-log FILE] [--syslog] [--jobs N]\n"
     "                   ARTIFACT...\n"
     "\n"
     "Sign files, zips, tar layers, OCI image layouts and docker save archives into\n"
@@ -22,14 +25,20 @@ static const char sign_usage[] =
     "-o is required for several).\n"
     "\n"
     "  -k, --key KEY            private key (PKCS#8 PEM); passphrase from\n"
-    "                           SIGNET_PASSPHRASE, --passphrase-file or the terminal\n"
+    "                           --passphrase-file, SIGNET_PASSPHRASE or the terminal\n"
     "      --cert CERT          sign as the X.509 certificate of KEY (PEM or DER; the\n"
     "                           leaf, optionally followed by intermediates)\n"
     "      --p12 FILE           key and certificates from a PKCS#12 file instead of -k\n"
     "      --embed-chain        put the intermediates in the bundle (v0.2; never the root)\n"
     "      --passphrase-file F  read the key's passphrase from the first line of F\n"
     "      --allow FINDING      sign despite a dangerous finding with this id\n"
-    "  -o, --output BUNDLE      write the bundle here (atomically)\n"
+    "  -o, --output BUNDLE      write the bundle here (atomically); never over an\n"
+    "                           existing file unless --force\n"
+    "      --force              replace an existing bundle\n"
+    "      --kind KIND          the artifacts are of this kind: file (hash whole, whatever\n"
+    "                           the content), zip, tar, oci or docker (refused otherwise);\n"
+    "                           without it the content decides (a warning when the name\n"
+    "                           says otherwise)\n"
     "      --name NAME          name of the next artifact in the manifest (once per\n"
     "                           artifact, in order; default: the path given)\n"
     "      --ref NAME           OCI layout: the image with this ref name\n"
@@ -45,7 +54,8 @@ static const char sign_usage[] =
     "                           https; repeat for several); any failure writes nothing\n"
     "      --tsa-optional       sign anyway when TSAs fail (said on stderr)\n"
     "      --tsa-policy OID     ask the TSAs for this policy\n"
-    "      --tsa-timeout SECS   connect and answer timeout per TSA (default 10)\n"
+    "      --tsa-timeout SECONDS  connect and answer timeout per TSA, 1 to 600\n"
+    "                           (default 10)\n"
     "      --event-log FILE     append one JSON event line for this decision to FILE\n"
     "      --syslog             send the event to syslog (facility auth)\n"
     "      --jobs N             at most N threads at once (default: one per core)\n"
@@ -62,6 +72,92 @@ static int same_path(const char *a, const char *b)
         return 0;
     }
     return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* 1 when path ends with one of the suffixes (a NULL-terminated list), case-insensitively. */
+static int ends_with_any(const char *path, const char *const *suffixes)
+{
+    size_t n = strlen(path);
+
+    for (size_t i = 0; suffixes[i] != NULL; i++) {
+        size_t m = strlen(suffixes[i]);
+
+        if (n > m && strcasecmp(path + n - m, suffixes[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const char *const zip_names[] = {".zip", ".jar", ".war", ".ear", ".apk", ".whl", ".nupkg", NULL};
+static const char *const tar_names[] = {".tar", ".tar.gz", ".tgz", ".tar.zst", NULL};
+
+/*
+ * Content decides the kind; say so when the name says otherwise (an empty or
+ * text file named *.zip, a zip named *.sh, a zip with no entries), so that
+ * nothing is signed as something else silently. Warnings only: --kind
+ * states the intent.
+ */
+static void warn_kind_mismatch(sign_artifact *const *arts, size_t n, const char *kind_opt)
+{
+    for (size_t i = 0; arts != NULL && i < n; i++) {
+        sign_artifact_kind k = arts[i] != NULL ? sign_artifact_get_kind(arts[i]) : SIGN_ARTIFACT_FILE;
+        const char *path = arts[i] != NULL ? sign_artifact_path(arts[i]) : NULL;
+        char *p;
+
+        if (path == NULL || kind_opt != NULL) {
+            continue;
+        }
+        p = sign_text_safe(path);
+        if (ends_with_any(path, zip_names) && k != SIGN_ARTIFACT_ZIP) {
+            cli_error("warning: %s is named like a zip but is %s; signed as a %s, not a zip", p != NULL ? p : "?",
+                      sign_artifact_size(arts[i]) == 0 ? "empty" : "not one", sign_artifact_kind_name(k));
+        } else if (ends_with_any(path, tar_names) && k == SIGN_ARTIFACT_FILE) {
+            cli_error("warning: %s is named like a tar archive but is %s; signed as a plain file (say --kind file if "
+                      "that is meant)",
+                      p != NULL ? p : "?", sign_artifact_size(arts[i]) == 0 ? "empty" : "not one");
+        } else if (k == SIGN_ARTIFACT_ZIP && !ends_with_any(path, zip_names)) {
+            cli_error("warning: %s holds a zip archive: signed as a zip, its entries recorded (say --kind file to "
+                      "sign it as a plain file, --kind zip to mean the zip)",
+                      p != NULL ? p : "?");
+        }
+        if (k == SIGN_ARTIFACT_ZIP && sign_artifact_entry_count(arts[i]) == 0) {
+            cli_error("warning: %s is a zip with no entries", p != NULL ? p : "?");
+        }
+        free(p);
+    }
+}
+
+/* --kind K: every artifact must be of that kind (file is forced instead). Returns 0, or 1 after saying why. */
+static int check_kind(sign_artifact *const *arts, size_t n, const char *kind_opt)
+{
+    static const struct {
+        const char *opt;
+        sign_artifact_kind kind;
+    } kinds[] = {{"zip", SIGN_ARTIFACT_ZIP},
+                 {"tar", SIGN_ARTIFACT_LAYER},
+                 {"oci", SIGN_ARTIFACT_OCI},
+                 {"docker", SIGN_ARTIFACT_DOCKER}};
+    sign_artifact_kind want = SIGN_ARTIFACT_FILE;
+
+    for (size_t k = 0; kind_opt != NULL && k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        if (strcmp(kinds[k].opt, kind_opt) == 0) {
+            want = kinds[k].kind;
+        }
+    }
+    for (size_t i = 0; arts != NULL && kind_opt != NULL && i < n; i++) {
+        const char *got = sign_artifact_kind_name(sign_artifact_get_kind(arts[i]));
+
+        if (sign_artifact_get_kind(arts[i]) != want) {
+            char *p = sign_text_safe(sign_artifact_path(arts[i]));
+
+            cli_error("artifact %s is a %s, not a %s (--kind %s); nothing was written", p != NULL ? p : "?", got,
+                      kind_opt, kind_opt);
+            free(p);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static int is_allowed(const char *id, char *const *allow, size_t nallow)
@@ -140,15 +236,19 @@ int cmd_sign(int argc, char **argv)
         {"allow-dirty", no_argument, NULL, 'D'},
         {"log", required_argument, NULL, 'l'},
         {"jobs", required_argument, NULL, 'j'},
+        {"force", no_argument, NULL, 'f'},
+        {"kind", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     sign_sign_options opts = SIGN_SIGN_OPTIONS_INIT;
-    cli_passphrase pp = {NULL, 0};
+    cli_passphrase pp = CLI_PASSPHRASE_INIT;
     const char *keypath = NULL, *output = NULL, *event_log = NULL, *certpath = NULL, *p12path = NULL;
     const char *keyfile, *git_dir = NULL, *git_remote = NULL, *log_dir = NULL;
-    int event_fd = -1, use_syslog = 0, embed_chain = 0, allow_dirty = 0;
+    int event_fd = -1, use_syslog = 0, embed_chain = 0, allow_dirty = 0, force = 0;
     sign_source *source = NULL;
+    const char *kind_opt = NULL;
+    int kind_refused = 0;
     sign_x509_certs *certs = NULL;
     sign_x509_info info;
     char **allow = NULL, **names = NULL, *defout = NULL, **tsas = NULL;
@@ -192,6 +292,15 @@ int cmd_sign(int argc, char **argv)
         case 'C': certpath = optarg; break;
         case 'p': p12path = optarg; break;
         case 'E': embed_chain = 1; break;
+        case 'f': force = 1; break;
+        case 'K':
+            if (strcmp(optarg, "file") != 0 && strcmp(optarg, "zip") != 0 && strcmp(optarg, "tar") != 0 &&
+                strcmp(optarg, "oci") != 0 && strcmp(optarg, "docker") != 0) {
+                rc = out_usage_error("sign", "--kind %s: give file, zip, tar, oci or docker", optarg);
+                goto out;
+            }
+            kind_opt = optarg;
+            break;
         case 'T': tsas[ntsas++] = optarg; break;
         case 'O': topts.flags |= SIGN_TSA_BEST_EFFORT; break;
         case 'Y': topts.policy_oid = optarg; break;
@@ -261,6 +370,16 @@ int cmd_sign(int argc, char **argv)
             goto out;
         }
     }
+    /* Another signer's bundle (a threshold) must not vanish under a second sign: gpg refuses too. */
+    if (!force && access(output, F_OK) == 0) {
+        char *o = sign_text_safe(output);
+
+        cli_error("bundle %s already exists; refusing to overwrite it: name another with -o, or replace it "
+                  "with --force",
+                  o != NULL ? o : "?");
+        free(o);
+        goto out;
+    }
     if (out_source_date_epoch(&opts.created) != 0) {
         goto out;
     }
@@ -272,13 +391,14 @@ int cmd_sign(int argc, char **argv)
     if ((event_fd = out_event_open("sign", event_log)) == -2) {
         goto out;
     }
+    pp.keyfile = keyfile;
     if (p12path != NULL) {
         if ((r = sign_x509_load_p12(&key, &certs, p12path, cli_passphrase_cb, &pp)) != 0) {
-            rc = cli_fail(r, NULL);
+            rc = cli_key_fail(r, NULL, &pp);
             goto out;
         }
     } else if ((r = sign_key_load_private(&key, keypath, cli_passphrase_cb, &pp)) != 0) {
-        rc = cli_fail(r, keypath);
+        rc = cli_key_fail(r, keypath, &pp);
         goto out;
     }
     if (certpath != NULL && (r = sign_x509_certs_load(&certs, certpath)) != 0) {
@@ -316,13 +436,23 @@ int cmd_sign(int argc, char **argv)
     opts.nartifacts = nart;
     opts.allow = (const char *const *)allow;
     opts.nallow = nallow;
-    /* With TSAs the bundle is written only once its timestamps are in: nothing on a TSA failure. */
-    opts.output = ntsas > 0 ? NULL : output;
+    if (kind_opt != NULL && strcmp(kind_opt, "file") == 0) {
+        opts.artifact_flags |= SIGN_ARTIFACT_AS_FILE;
+    }
+    /*
+     * With TSAs the bundle is written only once its timestamps are in: nothing on a TSA failure; with
+     * --kind only once every artifact is of that kind.
+     */
+    opts.output = ntsas > 0 || kind_opt != NULL ? NULL : output;
     if (out_progress_wanted()) {
         opts.progress = out_progress_cb;
     }
     r = sign_sign(&bundle, &arts, &opts);
     out_progress_end();
+    if (r == 0 && check_kind(arts, nart, kind_opt) != 0) {
+        r = SIGN_EINVAL;
+        kind_refused = 1; /* said already */
+    }
     if (r == 0 && ntsas > 0) {
         size_t added = 0;
 
@@ -335,9 +465,9 @@ int cmd_sign(int argc, char **argv)
                           added, ntsas);
             }
         }
-        if (r == 0) {
-            r = sign_bundle_write(bundle, output);
-        }
+    }
+    if (r == 0 && (ntsas > 0 || kind_opt != NULL)) {
+        r = sign_bundle_write(bundle, output);
     }
     opts.output = output;
     if (event_fd >= 0 || use_syslog) {
@@ -355,13 +485,16 @@ int cmd_sign(int argc, char **argv)
         free(ev);
     }
     out_findings(stderr, arts, nart);
+    if (r == 0) {
+        warn_kind_mismatch(arts, nart, kind_opt);
+    }
     if (r == SIGN_EFINDING) {
         print_refusal(arts, nart, allow, nallow);
         rc = EXIT_USAGE;
         goto out;
     }
     if (r != 0) {
-        rc = cli_fail(r, NULL);
+        rc = kind_refused ? EXIT_USAGE : cli_fail(r, NULL);
         goto out;
     }
     if (sign_key_id(keyid, sizeof(keyid), key) != 0) {

@@ -16,7 +16,8 @@ static const char timestamp_usage[] =
     "\n"
     "      --tsa URL           the TSA (http:// or https://); repeat for several\n"
     "      --tsa-policy OID    ask the TSAs for this policy\n"
-    "      --tsa-timeout SECS  connect and answer timeout per TSA (default 10)\n"
+    "      --tsa-timeout SECONDS  connect and answer timeout per TSA, 1 to 600\n"
+    "                          (default 10)\n"
     "  -h, --help              show this help\n";
 
 int cmd_timestamp(int argc, char **argv)

@@ -11,7 +11,8 @@
 
 static const char verify_usage[] =
     "usage: signet verify -p POLICY [-b BUNDLE]... [--json] [--entries] [--tree DIR]\n"
-    "                     [--ref NAME] [--all] [--at TIME] [--jobs N]\n"
+    "                     [--ref NAME] [--all] [--at TIME] [--git DIR] [--log DIR]\n"
+    "                     [--event-log FILE] [--syslog] [--jobs N]\n"
     "                     [--fetch-crl [--crl-cache DIR] [--crl-timeout SECONDS]] ARTIFACT...\n"
     "\n"
     "Verify artifacts against Sigstore bundles under a trust policy. Without -b,\n"
@@ -54,96 +55,138 @@ static const char *check_subject(const sign_check *c)
     return "-";
 }
 
-/* Distinct signers of passing "signer" checks, comma-separated, into buf. */
-static void collect_signers(char *buf, size_t size, const sign_verify_result *res)
+/* Append item to the comma-separated list in buf unless already there; "..." once full. */
+static void list_add(char *buf, size_t size, const char *item)
 {
-    size_t n = sign_verify_result_check_count(res), used = 0, nseen = 0;
-    /* The distinct signers so far (a few policy keys), not every earlier check: one check per bundle. */
-    const char **seen = n > 0 ? calloc(n, sizeof(*seen)) : NULL;
+    size_t used = strlen(buf), n = strlen(item);
+    const char *p = buf;
+
+    while ((p = strstr(p, item)) != NULL) {
+        if ((p == buf || (p >= buf + 2 && p[-2] == ',' && p[-1] == ' ')) && (p[n] == '\0' || p[n] == ',')) {
+            return;
+        }
+        p += n;
+    }
+    if (used >= 3 && strcmp(buf + used - 3, "...") == 0) {
+        return;
+    }
+    if (used + n + 8 >= size) {
+        snprintf(buf + used, size - used, "%s...", used > 0 ? ", " : "");
+        return;
+    }
+    snprintf(buf + used, size - used, "%s%s", used > 0 ? ", " : "", item);
+}
+
+/* The signers of artifact i (only signers of its bytes), or of every artifact when i is SIZE_MAX. */
+static void artifact_signers(char *buf, size_t size, const sign_verify_result *res, size_t i)
+{
+    size_t n = sign_verify_result_artifact_count(res);
+    char clean[512];
 
     buf[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        const sign_check *c = sign_verify_result_check(res, i);
-        int dup = 0;
-        if (c->signer == NULL || strcmp(c->check, "signer") != 0 || c->status != SIGN_CHECK_PASS) {
-            continue;
+    for (size_t a = i == SIZE_MAX ? 0 : i; a < n && (i == SIZE_MAX || a == i); a++) {
+        for (size_t j = 0; j < sign_verify_result_artifact_signer_count(res, a); j++) {
+            list_add(buf, size, out_clean_text(clean, sizeof(clean), sign_verify_result_artifact_signer(res, a, j)));
         }
-        for (size_t j = 0; seen != NULL && j < nseen && !dup; j++) {
-            dup = strcmp(seen[j], c->signer) == 0;
-        }
-        for (size_t j = 0; seen == NULL && j < i; j++) {
-            const sign_check *d = sign_verify_result_check(res, j);
-            dup |= d->signer != NULL && strcmp(d->check, "signer") == 0 && d->status == SIGN_CHECK_PASS &&
-                   strcmp(d->signer, c->signer) == 0;
-        }
-        if (dup) {
-            continue;
-        }
-        if (seen != NULL) {
-            seen[nseen++] = c->signer;
-        }
-        int w = snprintf(buf + used, size - used, "%s%s", used > 0 ? ", " : "", c->signer);
-        if (w < 0 || (size_t)w >= size - used) {
-            break;
-        }
-        used += (size_t)w;
-    }
-    free(seen);
-    if (used == 0) {
-        snprintf(buf, size, "none");
     }
 }
 
-static void print_human(const sign_verify_result *res, int r, const char *policy_path, size_t nart)
+/* One line per artifact: verified with its signers, or not with its reasons. */
+static void print_artifacts(FILE *f, const sign_verify_result *res)
 {
-    size_t n = sign_verify_result_check_count(res), nfail = 0, nwarn = 0;
-    char signers[1024], clean[4096];
+    size_t n = sign_verify_result_artifact_count(res);
+    char name[1024], list[1024];
 
-    /* An input error (unreadable or malformed file): one line naming the file. */
-    if (cli_exit_code(r) == EXIT_USAGE) {
-        for (size_t i = 0; i < n; i++) {
-            const sign_check *c = sign_verify_result_check(res, i);
-            if (c->status == SIGN_CHECK_FAIL && c->code == r) {
-                const char *what =
-                    c->bundle != NULL && strcmp(c->check, "bundle") == 0 ? c->bundle : check_subject(c);
-                if (c->message != NULL && strstr(c->message, what) != NULL) {
-                    cli_error("%s", out_clean_text(clean, sizeof(clean), c->message));
-                } else {
-                    char cwhat[1024];
-
-                    cli_error(
-                        "%s: %s", out_clean_text(cwhat, sizeof(cwhat), what),
-                        out_clean_text(clean, sizeof(clean), c->message != NULL ? c->message : sign_strerror(r)));
-                }
-                return;
-            }
+    for (size_t i = 0; i < n; i++) {
+        out_clean_text(name, sizeof(name), sign_verify_result_artifact_name(res, i));
+        if (sign_verify_result_artifact_verified(res, i)) {
+            artifact_signers(list, sizeof(list), res, i);
+            fprintf(f, "  verified: %s (signers: %s)\n", name, list);
+            continue;
         }
-        cli_fail(r, "verify");
+        list[0] = '\0';
+        for (size_t j = 0; j < sign_verify_result_artifact_reason_count(res, i); j++) {
+            list_add(list, sizeof(list), sign_verify_result_artifact_reason(res, i, j));
+        }
+        fprintf(f, "  NOT verified: %s (%s)\n", name, list[0] != '\0' ? list : "no signer counted");
+    }
+}
+
+/* An input error (unreadable or malformed file, CRL server unreachable): one line naming the file. */
+static void print_input_error(const sign_verify_result *res, int r)
+{
+    size_t n = sign_verify_result_check_count(res);
+    char clean[4096], cwhat[1024];
+
+    for (size_t i = 0; i < n; i++) {
+        const sign_check *c = sign_verify_result_check(res, i);
+
+        if (c->status == SIGN_CHECK_FAIL && c->code == r) {
+            const char *what = c->bundle != NULL && strcmp(c->check, "bundle") == 0 ? c->bundle : check_subject(c);
+
+            if (c->message != NULL && strstr(c->message, what) != NULL) {
+                cli_error("%s", out_clean_text(clean, sizeof(clean), c->message));
+            } else {
+                cli_error("%s: %s", out_clean_text(cwhat, sizeof(cwhat), what),
+                          out_clean_text(clean, sizeof(clean), c->message != NULL ? c->message : sign_strerror(r)));
+            }
+            return;
+        }
+    }
+    cli_fail(r, "verify");
+}
+
+/*
+ * The human verdict. A failed check never reads "verified": in warn and
+ * audit mode the summary says "NOT verified (warn mode: allowed)", and the
+ * signers named are only those counted for an artifact's bytes.
+ */
+static void print_human(const sign_verify_result *res, int r, const char *policy_path, sign_policy_mode mode,
+                        size_t nart)
+{
+    size_t n = sign_verify_result_check_count(res), nfail = 0;
+    sign_verdict v = sign_verify_result_verdict(res);
+    char list[1024], clean[4096], pol[1024];
+    FILE *f = r == 0 ? stdout : stderr;
+
+    if (cli_exit_code(r) == EXIT_USAGE) {
+        print_input_error(res, r);
         return;
     }
     for (size_t i = 0; i < n; i++) {
         const sign_check *c = sign_verify_result_check(res, i);
-        if (c->status == SIGN_CHECK_FAIL) {
-            nfail++;
-        } else if (c->status == SIGN_CHECK_WARN) {
-            nwarn++;
-        } else {
+        const char *tag = c->status == SIGN_CHECK_FAIL ? "FAIL" : c->status == SIGN_CHECK_WARN ? "WARN" : NULL;
+
+        /* A bundle that signs none of the artifacts given is worth a line: a wrong -b, or a renamed file. */
+        if (tag == NULL && c->status == SIGN_CHECK_SKIP && strcmp(c->reason, "BUNDLE_UNUSED") == 0) {
+            tag = "NOTE";
+        }
+        if (tag == NULL) {
             continue;
         }
+        nfail += tag[0] != 'N';
         /* Messages name their artifact or bundle themselves. */
-        fprintf(stderr, "%s %s: %s\n", c->status == SIGN_CHECK_FAIL ? "FAIL" : "WARN", c->reason,
+        fprintf(stderr, "%s %s: %s\n", tag, c->reason,
                 out_clean_text(clean, sizeof(clean), c->message != NULL ? c->message : check_subject(c)));
     }
-    collect_signers(signers, sizeof(signers), res);
-    out_clean_text(signers, sizeof(signers), signers);
-    if (r == 0 && nfail == 0 && nwarn == 0) {
-        printf("verified: %zu artifact(s) under %s (signers: %s)\n", nart, policy_path, signers);
+    out_clean_text(pol, sizeof(pol), policy_path);
+    if (nart > 1 || v != SIGN_VERDICT_VERIFIED) {
+        print_artifacts(f, res);
+    }
+    if (v == SIGN_VERDICT_VERIFIED) {
+        char names[1024] = "";
+
+        for (size_t i = 0; i < sign_verify_result_artifact_count(res); i++) {
+            list_add(names, sizeof(names),
+                     out_clean_text(clean, sizeof(clean), sign_verify_result_artifact_name(res, i)));
+        }
+        artifact_signers(list, sizeof(list), res, SIZE_MAX);
+        printf("verified: %zu artifact(s) under %s: %s (signers: %s)\n", nart, pol, names, list);
     } else if (r == 0) {
-        printf("verified (policy mode lets %zu failed check(s) through): %zu artifact(s) under %s "
-               "(signers: %s)\n",
-               nfail + nwarn, nart, policy_path, signers);
+        printf("NOT verified (%s mode: allowed): %zu artifact(s) under %s: %zu failed check(s) let through\n",
+               sign_policy_mode_name(mode), nart, pol, nfail);
     } else {
-        fprintf(stderr, "NOT verified: %zu artifact(s) under %s: %s (%zu failed check(s))\n", nart, policy_path,
+        fprintf(stderr, "NOT verified: %zu artifact(s) under %s: %s (%zu failed check(s))\n", nart, pol,
                 sign_strerror(r), nfail);
     }
 }
@@ -168,13 +211,10 @@ static int crl_options(sign_verify_options *opts, char **cache, const char *cach
         return 0;
     }
     if (timeout_arg != NULL) {
-        char *end = NULL;
-        long secs;
+        int secs;
 
-        errno = 0;
-        secs = strtol(timeout_arg, &end, 10);
-        if (errno != 0 || end == timeout_arg || *end != '\0' || secs < 1 || secs > 600) {
-            return out_usage_error("verify", "--crl-timeout %s: give whole seconds from 1 to 600", timeout_arg);
+        if (out_parse_seconds(&secs, "verify", "--crl-timeout", timeout_arg) != 0) {
+            return EXIT_USAGE;
         }
         opts->crl_timeout_ms = (unsigned int)secs * 1000u;
     }
@@ -243,6 +283,9 @@ int cmd_verify(int argc, char **argv)
     if (bundles == NULL) {
         cli_error("out of memory");
         goto out;
+    }
+    if (out_json_wanted(argc, argv)) {
+        out_json_mode("verify"); /* every outcome prints an object, also a usage error */
     }
     if (out_check_long_options("verify", argc, argv, ":p:b:h", longopts) != 0) {
         goto out;
@@ -337,19 +380,35 @@ int cmd_verify(int argc, char **argv)
         goto out;
     }
     if ((event_fd = out_event_open("verify", event_log)) == -2) {
+        out_json_error("EVENT_LOG_UNWRITABLE", "event log", event_log, "the event log cannot be opened");
         goto out;
     }
     if ((r = sign_policy_load(&policy, policy_path, NULL)) != 0) {
-        rc = cli_fail(r, policy_path);
+        rc = out_role_fail(r, "verify", "policy", policy_path);
         goto out;
+    }
+    /* "verify -p P *" also passes the bundles the glob matched as artifacts. */
+    for (int i = optind; nbundles == 0 && i < argc; i++) {
+        if (out_is_bundle_file(argv[i])) {
+            rc = out_usage_error("verify",
+                                 "%s is a bundle, not an artifact (a glob matched it?); name the artifacts only, "
+                                 "their bundles are found beside them, or give bundles with -b",
+                                 argv[i]);
+            goto out;
+        }
     }
     opts.artifacts = (const char *const *)(argv + optind);
     opts.nartifacts = (size_t)(argc - optind);
     opts.bundles = (const char *const *)bundles;
     opts.nbundles = nbundles;
+    if (out_progress_wanted()) {
+        opts.progress = out_progress_cb; /* as sign: on a terminal only, cleared before the verdict */
+    }
     r = sign_verify(&res, policy, &opts);
+    out_progress_end();
     if (res == NULL) {
         rc = cli_fail(r != 0 ? r : SIGN_ERROR, "verify");
+        out_json_error("ERROR", NULL, NULL, sign_error_last());
         goto out;
     }
     /* The audit trail is part of the decision: when it cannot be written, nothing is verified. */
@@ -361,6 +420,7 @@ int cmd_verify(int argc, char **argv)
             if (er != 0) {
                 cli_fail(er, "event");
             }
+            out_json_error("EVENT_LOG_UNWRITABLE", "event log", event_log, "the event could not be recorded");
             free(ev);
             rc = EXIT_USAGE;
             goto out;
@@ -375,11 +435,13 @@ int cmd_verify(int argc, char **argv)
         }
         fputs(js, stdout);
         fputc('\n', stdout);
+        out_json_printed();
         if (cli_exit_code(r) == EXIT_USAGE) {
-            print_human(res, r, policy_path, opts.nartifacts); /* the one-line input error, on stderr */
+            print_human(res, r, policy_path, sign_policy_get_mode(policy),
+                        opts.nartifacts); /* the one-line input error, on stderr */
         }
     } else {
-        print_human(res, r, policy_path, opts.nartifacts);
+        print_human(res, r, policy_path, sign_policy_get_mode(policy), opts.nartifacts);
     }
     rc = cli_exit_code(r);
 out:

@@ -9,19 +9,26 @@
 static const char usage_text[] = "usage: signet <command> [options]\n"
                                  "\n"
                                  "commands:\n"
-                                 "  keygen   create a key pair (PREFIX.key, PREFIX.pub)\n"
-                                 "  sign     sign artifacts into a Sigstore bundle\n"
-                                 "  verify   verify artifacts against bundles under a trust policy\n"
-                                 "  inspect  show what a bundle says (without verifying it)\n"
-                                 "  hash     print the statement that sign would sign\n"
-                                 "  timestamp add RFC 3161 timestamps to a bundle\n"
-                                 "  audit    verify a whole store of artifacts offline, with a report\n"
-                                 "  log      the signing log in git: init, add, checkpoint, verify, search, sync\n"
-                                 "  help     'signet help CMD' shows the options of CMD\n"
+                                 "  keygen     create a key pair (PREFIX.key, PREFIX.pub)\n"
+                                 "  sign       sign artifacts into a Sigstore bundle\n"
+                                 "  verify     verify artifacts against bundles under a trust policy\n"
+                                 "  inspect    show what a bundle says (without verifying it)\n"
+                                 "  hash       print the statement that sign would sign\n"
+                                 "  timestamp  add RFC 3161 timestamps to a bundle\n"
+                                 "  audit      verify a whole store of artifacts offline, with a report\n"
+                                 "  log        the signing log in git: init, add, checkpoint, verify, search, sync\n"
+                                 "  help       'signet help CMD' shows the options of CMD\n"
                                  "\n"
                                  "signet --version prints the version. Exit status: 0 verified or done,\n"
-                                 "1 verification failed, 2 usage or input error, 3 untrusted signer,\n"
-                                 "4 policy violated, 5 revoked, 6 expired. See signet(1).\n";
+                                 "1 not verified (changed or unsigned), 2 usage, input or availability\n"
+                                 "error, 3 untrusted signer, 4 policy violated, 5 revoked, 6 expired or\n"
+                                 "stale. See signet(1).\n";
+
+static const char help_usage[] = "usage: signet help [CMD]\n"
+                                 "\n"
+                                 "Without CMD, list the commands; with one, show the options of CMD\n"
+                                 "(keygen, sign, verify, inspect, hash, timestamp, log, help). The same as\n"
+                                 "'signet CMD --help'. Manual: signet(1), signet-CMD(1).\n";
 
 typedef int (*cmd_fn)(int argc, char **argv);
 
@@ -116,6 +123,10 @@ int main(int argc, char **argv)
 
         if (argc == 2) {
             fputs(usage_text, stdout);
+            return 0;
+        }
+        if (argc == 3 && strcmp(argv[2], "help") == 0) {
+            fputs(help_usage, stdout);
             return 0;
         }
         if (argc > 3 || (fn = find_command(argv[2])) == NULL) {

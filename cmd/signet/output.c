@@ -6,11 +6,14 @@
 #include <sys/uio.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "cli.h"
 #include "output.h"
@@ -69,10 +72,43 @@ int out_progress_wanted(void)
     return tty;
 }
 
+static struct timespec progress_start;
+static volatile sig_atomic_t progress_on_screen;
+
+/* Ctrl-C (or a TERM) while a progress line is drawn: clear it, then die of the signal as before. */
+static void progress_clear_and_reraise(int sig)
+{
+    static const char clear[] = "\r\033[K";
+
+    if (progress_on_screen && write(STDERR_FILENO, clear, sizeof(clear) - 1) < 0) {
+        /* nothing more to do in a signal handler */
+    }
+    (void)signal(sig, SIG_DFL);
+    (void)raise(sig);
+}
+
+static void progress_install_handlers(void)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction sa, old;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = progress_clear_and_reraise;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        /* A signal the caller ignores stays ignored. */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN) {
+            (void)sigaction(sigs[i], &sa, NULL);
+        }
+    }
+}
+
 void out_progress_cb(const char *what, uint64_t done, uint64_t total, void *userdata)
 {
     struct timespec now;
     long ms;
+    double secs, rate;
+    char tail[64] = "";
 
     (void)userdata;
     if (!out_progress_wanted()) {
@@ -80,17 +116,30 @@ void out_progress_cb(const char *what, uint64_t done, uint64_t total, void *user
     }
     pthread_mutex_lock(&progress_lock);
     clock_gettime(CLOCK_MONOTONIC, &now);
+    if (progress_start.tv_sec == 0 && progress_start.tv_nsec == 0) {
+        progress_start = now;
+        progress_install_handlers();
+    }
     ms = (now.tv_sec - progress_last.tv_sec) * 1000 + (now.tv_nsec - progress_last.tv_nsec) / 1000000;
     if (progress_drawn && ms < 100 && done != total) {
         pthread_mutex_unlock(&progress_lock);
         return;
     }
     progress_last = now;
+    /* Rate since the first report, and the time left at that rate. */
+    secs = (double)(now.tv_sec - progress_start.tv_sec) + (double)(now.tv_nsec - progress_start.tv_nsec) / 1e9;
+    rate = secs > 0.2 ? (double)done / secs : 0;
+    if (rate > 0 && total > done) {
+        snprintf(tail, sizeof(tail), ", %.1f MiB/s, %.0f s left", rate / 1048576.0, (double)(total - done) / rate);
+    } else if (rate > 0) {
+        snprintf(tail, sizeof(tail), ", %.1f MiB/s", rate / 1048576.0);
+    }
+    progress_on_screen = 1; /* before drawing: a ^C as soon as it shows must clear it */
     if (total > 0) {
-        fprintf(stderr, "\r\033[K%s: %" PRIu64 "/%" PRIu64 " MiB (%u%%)", what != NULL ? what : "", done >> 20,
-                total >> 20, (unsigned)(done * 100 / total));
+        fprintf(stderr, "\r\033[K%s: %" PRIu64 "/%" PRIu64 " MiB (%u%%)%s", what != NULL ? what : "", done >> 20,
+                total >> 20, (unsigned)(done * 100 / total), tail);
     } else {
-        fprintf(stderr, "\r\033[K%s: %" PRIu64 " MiB", what != NULL ? what : "", done >> 20);
+        fprintf(stderr, "\r\033[K%s: %" PRIu64 " MiB%s", what != NULL ? what : "", done >> 20, tail);
     }
     (void)fflush(stderr); /* progress only */
     progress_drawn = 1;
@@ -105,19 +154,130 @@ void out_progress_end(void)
         (void)fflush(stderr); /* progress only */
         progress_drawn = 0;
     }
+    progress_on_screen = 0;
     pthread_mutex_unlock(&progress_lock);
+}
+
+/* The command whose --json was asked for (out_json_mode), or NULL. */
+static const char *json_cmd;
+static int json_printed;
+
+void out_json_mode(const char *cmd)
+{
+    json_cmd = cmd;
+    json_printed = 0;
+}
+
+int out_json_wanted(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            break;
+        }
+        if (strcmp(argv[i], "--json") == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void out_json_printed(void)
+{
+    json_printed = 1;
+}
+
+void out_json_error(const char *code, const char *role, const char *path, const char *message)
+{
+    /* Names and messages made printable (and so valid UTF-8), as in the verdict. */
+    char *p = path != NULL ? sign_text_safe(path) : NULL, *m = message != NULL ? sign_text_safe(message) : NULL;
+    json_t *o;
+    char *text = NULL;
+
+    if (json_cmd == NULL || json_printed) {
+        free(p);
+        free(m);
+        return;
+    }
+    o = json_pack("{s:i,s:s,s:s,s:s,s:b,s:b,s:s,s:{s:s?,s:s?,s:s?},s:[],s:[]}", "format_version",
+                  SIGN_VERDICT_FORMAT_VERSION, "signet_version", SIGN_VERSION_STRING, "command", json_cmd, "verdict",
+                  "not_verified", "verified", 0, "accepted", 0, "code", code, "error", "role", role, "path", p,
+                  "message", m, "artifacts", "checks");
+    if (o != NULL) {
+        text = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENSURE_ASCII);
+    }
+    /* Still an object on stdout when memory ran out: the caller's parser must not meet nothing. */
+    puts(text != NULL ? text : "{\"code\":\"ERROR\",\"verdict\":\"not_verified\",\"verified\":false}");
+    free(text);
+    json_decref(o);
+    free(p);
+    free(m);
+    json_printed = 1;
 }
 
 int out_usage_error(const char *cmd, const char *fmt, ...)
 {
+    char msg[1024];
     va_list ap;
 
-    fprintf(stderr, "signet %s: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    fprintf(stderr, "; see 'signet help %s'\n", cmd);
+    fprintf(stderr, "signet %s: %s; see 'signet help %s'\n", cmd, msg, cmd);
+    out_json_error("USAGE", NULL, NULL, msg);
     return EXIT_USAGE;
+}
+
+/* Edit distance of a and b (short option names), capped at 9. */
+static size_t edit_distance(const char *a, size_t na, const char *b, size_t nb)
+{
+    size_t row[64], prev, tmp;
+
+    if (na >= 63 || nb >= 63) {
+        return 9;
+    }
+    for (size_t j = 0; j <= nb; j++) {
+        row[j] = j;
+    }
+    for (size_t i = 1; i <= na; i++) {
+        prev = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= nb; j++) {
+            size_t best = prev + (a[i - 1] != b[j - 1]);
+
+            best = row[j] + 1 < best ? row[j] + 1 : best;
+            best = row[j - 1] + 1 < best ? row[j - 1] + 1 : best;
+            tmp = row[j];
+            row[j] = best;
+            prev = tmp;
+        }
+    }
+    return row[nb] > 9 ? 9 : row[nb];
+}
+
+/* The long option closest to the n bytes at a (a typo or a prefix), or NULL. */
+static const char *closest_option(const char *a, size_t n, const struct option *longopts)
+{
+    const char *best = NULL;
+    size_t bestd = 3; /* at most two edits */
+
+    for (const struct option *o = longopts; o->name != NULL; o++) {
+        size_t len = strlen(o->name), d = edit_distance(a, n, o->name, len);
+
+        if (n >= 3 && strncmp(o->name, a, n) == 0) {
+            d = 1; /* a prefix, which getopt would have taken silently */
+        }
+        /* A typo in the first word of a longer name ("--passphrse" for --passphrase-file). */
+        for (size_t k = n >= 4 ? n - 1 : len; k <= n + 1 && k < len; k++) {
+            size_t dk = edit_distance(a, n, o->name, k) + 1;
+
+            d = dk < d ? dk : d;
+        }
+        if (d < bestd) {
+            bestd = d;
+            best = o->name;
+        }
+    }
+    return best;
 }
 
 static int out_takes_value(const char *optstring, char c)
@@ -161,8 +321,18 @@ int out_check_long_options(const char *cmd, int argc, char **argv, const char *o
             }
         }
         if (o->name == NULL) {
-            return out_usage_error(cmd, "unknown option --%.*s (a passphrase is never given as an argument)",
-                                   (int)(n > 64 ? 64 : n), a);
+            const char *near = closest_option(a, n, longopts);
+            char hint[128] = "";
+
+            if (near != NULL) {
+                snprintf(hint, sizeof(hint), "; did you mean --%s?", near);
+            }
+            /* Only what looks like a passphrase gets the remark; the value is never echoed. */
+            if (memmem(a, n, "pass", 4) != NULL || memmem(a, n, "secret", 6) != NULL) {
+                return out_usage_error(cmd, "unknown option --%.*s (a passphrase is never given as an argument)%s",
+                                       (int)(n > 64 ? 64 : n), a, hint);
+            }
+            return out_usage_error(cmd, "unknown option --%.*s%s", (int)(n > 64 ? 64 : n), a, hint);
         }
         if (o->has_arg == required_argument && a[n] == '\0') {
             i++;
@@ -289,9 +459,80 @@ int out_parse_seconds(int *out, const char *cmd, const char *opt, const char *te
 
     errno = 0;
     v = strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || v < 1 || v > 3600) {
-        return out_usage_error(cmd, "%s must be a whole number of seconds from 1 to 3600", opt);
+    if (errno != 0 || end == text || *end != '\0' || v < 1 || v > 600) {
+        return out_usage_error(cmd, "%s %s: give whole seconds from 1 to 600", opt, text);
     }
     *out = (int)v;
     return 0;
+}
+
+/* 1 when path holds a JSON object whose mediaType is a Sigstore bundle's. */
+static int looks_like_bundle(const char *path)
+{
+    json_t *j = json_load_file(path, JSON_DISABLE_EOF_CHECK, NULL);
+    const char *mt = json_string_value(json_object_get(j, "mediaType"));
+    int yes = mt != NULL && strncmp(mt, "application/vnd.dev.sigstore.bundle", 35) == 0;
+
+    json_decref(j);
+    return yes;
+}
+
+/* 1 when the first byte of path other than white space is '{' (or it cannot be read). */
+static int looks_like_json(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    int ch = ' ';
+
+    if (f == NULL) {
+        return 1;
+    }
+    while (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+        ch = fgetc(f);
+    }
+    (void)fclose(f); /* read only */
+    return ch == '{';
+}
+
+int out_role_fail(int code, const char *cmd, const char *role, const char *path)
+{
+    const char *msg = sign_error_last();
+    char cpath[1024], cmsg[2048];
+    size_t n = strlen(path);
+
+    if (msg == NULL || *msg == '\0') {
+        msg = sign_strerror(code);
+    }
+    /* "policy polcy.json: No such file or directory", not the path twice. */
+    if (strncmp(msg, path, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ') {
+        msg += n + 2;
+    }
+    out_clean_text(cpath, sizeof(cpath), path);
+    out_clean_text(cmsg, sizeof(cmsg), msg);
+    if (strcmp(role, "policy") == 0 && code != SIGN_ENOTFOUND && looks_like_bundle(path)) {
+        snprintf(cmsg, sizeof(cmsg),
+                 "this is a Sigstore bundle, not a trust policy; give the policy with -p and "
+                 "bundles with -b");
+    } else if (strcmp(role, "bundle") == 0 && code != SIGN_ENOTFOUND && !looks_like_json(path)) {
+        snprintf(cmsg, sizeof(cmsg),
+                 "not a Sigstore bundle (not JSON: an artifact?); give its bundle, %s.sigstore.json", cpath);
+    }
+    fprintf(stderr, "signet %s: %s %s: %s\n", cmd, role, cpath, cmsg);
+    if (json_cmd != NULL) {
+        char codename[64];
+
+        snprintf(codename, sizeof(codename), "%s_%s", role, code == SIGN_ENOTFOUND ? "MISSING" : "MALFORMED");
+        for (char *p = codename; *p != '\0'; p++) {
+            *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+        }
+        out_json_error(codename, role, path, cmsg);
+    }
+    return cli_exit_code(code);
+}
+
+int out_is_bundle_file(const char *path)
+{
+    static const char suffix[] = ".sigstore.json";
+    size_t n = strlen(path);
+
+    return n >= sizeof(suffix) - 1 && strcmp(path + n - (sizeof(suffix) - 1), suffix) == 0 && looks_like_bundle(path);
 }

@@ -31,6 +31,29 @@ void out_progress_end(void);
 int out_progress_wanted(void);
 
 /*
+ * --json on every outcome: after out_json_mode(cmd), out_usage_error and
+ * out_json_error print one JSON object on stdout (once per run) besides the
+ * line on stderr. out_json_wanted tells whether --json is among the options
+ * (before "--"), so that even an error while parsing them prints JSON.
+ * out_json_printed records that the command printed its own object.
+ */
+void out_json_mode(const char *cmd);
+int out_json_wanted(int argc, char **argv);
+void out_json_printed(void);
+/* {"code": code, "error": {"role", "path", "message"}, "verdict": "not_verified", ...} on stdout. */
+void out_json_error(const char *code, const char *role, const char *path, const char *message);
+
+/*
+ * A file that cannot be used, named with its role ("policy", "bundle",
+ * "artifact"): "signet CMD: ROLE PATH: <why>" and, in --json mode, an object
+ * with code ROLE_MISSING or ROLE_MALFORMED. A bundle given as the policy is
+ * said to be one. Returns the exit code for code.
+ */
+int out_role_fail(int code, const char *cmd, const char *role, const char *path);
+/* 1 when path is named *.sigstore.json and holds a Sigstore bundle. */
+int out_is_bundle_file(const char *path);
+
+/*
  * Shared option error: "signet CMD: <problem>; see 'signet help CMD'".
  * Returns EXIT_USAGE.
  */
@@ -69,7 +92,7 @@ int out_event_open(const char *cmd, const char *path);
 int out_event_emit(int fd, const char *path, int use_syslog, int failed, const char *line);
 
 /*
- * A whole number of seconds, 1 to 3600, for option opt of cmd. Returns 0, or
+ * A whole number of seconds, 1 to 600, for option opt of cmd (every timeout option: one range). Returns 0, or
  * EXIT_USAGE after printing the error.
  */
 int out_parse_seconds(int *out, const char *cmd, const char *opt, const char *text);

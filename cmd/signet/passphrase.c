@@ -1,5 +1,5 @@
 /*
- * Passphrases for private keys: SIGNET_PASSPHRASE, then --passphrase-file,
+ * Passphrases for private keys: --passphrase-file, then SIGNET_PASSPHRASE,
  * then the terminal. Never from argv. Every buffer holding a passphrase is
  * wiped before it is released.
  */
@@ -192,33 +192,55 @@ out:
     return r;
 }
 
-/* Ask on /dev/tty (twice when confirming). -1 without a terminal. */
-static int from_tty(char *buf, size_t size, int confirm)
+/* Attempts at a new passphrase whose two entries differ, as ssh-keygen gives. */
+#define CONFIRM_TRIES 3
+
+/*
+ * Ask on /dev/tty, naming keyfile (twice when confirming, and again when
+ * the two differ, CONFIRM_TRIES times). -1 without a terminal.
+ */
+static int from_tty(char *buf, size_t size, int confirm, const char *keyfile)
 {
-    char *again = NULL;
-    int fd, n, m, r = -1;
+    char *again = NULL, prompt[1200], prompt2[1200], name[1100];
+    int fd, n = -1, m, r = -1;
 
     fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
         return -1; /* no terminal: the caller reports a missing passphrase */
     }
-    n = read_tty_line(fd, confirm ? "New passphrase: " : "Passphrase: ", buf, size);
-    if (n < 0 || !confirm) {
-        r = n;
+    name[0] = '\0';
+    if (keyfile != NULL) {
+        char *t = sign_text_safe(keyfile);
+
+        snprintf(name, sizeof(name), " for %s", t != NULL ? t : "the key");
+        free(t);
+    }
+    snprintf(prompt, sizeof(prompt), "%s%s: ", confirm ? "New passphrase" : "Passphrase", name);
+    snprintf(prompt2, sizeof(prompt2), "Repeat passphrase%s: ", name);
+    if (!confirm) {
+        r = read_tty_line(fd, prompt, buf, size);
         goto out;
     }
     if ((again = malloc(size)) == NULL) {
         goto out;
     }
-    m = read_tty_line(fd, "Repeat passphrase: ", again, size);
-    if (m < 0) {
-        goto out;
+    for (int attempt = 1; attempt <= CONFIRM_TRIES; attempt++) {
+        if ((n = read_tty_line(fd, prompt, buf, size)) < 0 || (m = read_tty_line(fd, prompt2, again, size)) < 0) {
+            goto out;
+        }
+        if (m == n && CRYPTO_memcmp(buf, again, (size_t)n) == 0) {
+            r = n;
+            goto out;
+        }
+        if (attempt < CONFIRM_TRIES) {
+            static const char retry[] = "The passphrases do not match; try again.\n";
+
+            if (write(fd, retry, sizeof(retry) - 1) < 0) {
+                goto out;
+            }
+        }
     }
-    if (m != n || CRYPTO_memcmp(buf, again, (size_t)n) != 0) {
-        cli_error("the passphrases do not match");
-        goto out;
-    }
-    r = n;
+    cli_error("the passphrases do not match (%d tries)", CONFIRM_TRIES);
 out:
     if (again != NULL) {
         OPENSSL_cleanse(again, size);
@@ -239,11 +261,34 @@ int cli_passphrase_cb(char *buf, size_t size, int confirm, void *userdata)
     if (pp != NULL && ++pp->tries > MAX_TRIES) {
         return -1;
     }
-    if (env != NULL) {
-        return give(buf, size, env, strlen(env), "SIGNET_PASSPHRASE");
-    }
+    /* An explicit flag beats the environment (a stale SIGNET_PASSPHRASE must not win over --passphrase-file). */
     if (pp != NULL && pp->file != NULL) {
+        pp->source = "--passphrase-file";
         return from_file(buf, size, pp->file);
     }
-    return from_tty(buf, size, confirm);
+    if (env != NULL) {
+        if (pp != NULL) {
+            pp->source = "SIGNET_PASSPHRASE";
+        }
+        return give(buf, size, env, strlen(env), "SIGNET_PASSPHRASE");
+    }
+    if (pp != NULL) {
+        pp->source = "the terminal";
+    }
+    return from_tty(buf, size, confirm, pp != NULL ? pp->keyfile : NULL);
+}
+
+int cli_key_fail(int code, const char *keyfile, const cli_passphrase *pp)
+{
+    if (code == SIGN_EPASSPHRASE && pp != NULL && pp->source != NULL) {
+        const char *msg = sign_error_last();
+        int isfile = pp->file != NULL && strcmp(pp->source, "--passphrase-file") == 0;
+        char *f = isfile ? sign_text_safe(pp->file) : NULL;
+
+        cli_error("%s (the passphrase came from %s%s%s)", msg != NULL && *msg != '\0' ? msg : sign_strerror(code),
+                  pp->source, isfile ? " " : "", f != NULL ? f : "");
+        free(f);
+        return cli_exit_code(code);
+    }
+    return cli_fail(code, keyfile);
 }

@@ -69,6 +69,12 @@ typedef struct sign_entry {
  * warning, so a link never silently stands for what it points at.
  */
 #define SIGN_ARTIFACT_FOLLOW_SYMLINK 0x8u
+/*
+ * A regular file is a plain file whatever its content (signet sign --kind
+ * file): a shell script with a zip appended is hashed whole, its entries not
+ * walked. Its subject digest is the same as when it is recognised.
+ */
+#define SIGN_ARTIFACT_AS_FILE 0x10u
 
 typedef struct sign_artifact_options {
     unsigned int version;

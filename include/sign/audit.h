@@ -39,15 +39,6 @@ SIGN_EXTERN int sign_audit_class_exit(sign_audit_class c);
 SIGN_EXTERN sign_audit_class sign_audit_classify(const sign_verify_result *r, size_t i, char *reasons,
                                                  size_t reasons_size);
 
-/* Artifact i of a verify result: its SHA-256 (hex, or "" when it was not read) and size. */
-SIGN_EXTERN int sign_verify_result_artifact_digest(char *out_hex, size_t out_size, const sign_verify_result *r,
-                                                   size_t i);
-/* Its counted signers, comma-separated (policy key names or certificate subjects). */
-SIGN_EXTERN int sign_verify_result_artifact_signers(char *out, size_t out_size, const sign_verify_result *r,
-                                                    size_t i);
-/* Its earliest trusted signing time (RFC 3161), 0 when none; *out set either way. */
-SIGN_EXTERN int sign_verify_result_artifact_signing_time(int64_t *out, const sign_verify_result *r, size_t i);
-
 #ifdef __cplusplus
 }
 #endif

@@ -19,6 +19,9 @@ extern "C" {
 
 #define SIGN_WARN_UNUSED __attribute__((warn_unused_result))
 
+/* The version of the library linked (SIGN_VERSION_STRING of the build), e.g. "0.1.0". */
+SIGN_EXTERN const char *sign_version(void);
+
 /*
  * Error codes. Functions return 0 on success or one of these (negative).
  * Codes from SIGN_EVERIFY down are verification failures: the input was read

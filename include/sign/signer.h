@@ -34,7 +34,8 @@ typedef struct sign_sign_options {
     /* Version 3: */
     const char *ref;             /* OCI layouts: the image by org.opencontainers.image.ref.name, or NULL */
     unsigned int artifact_flags; /* SIGN_ARTIFACT_ALL_IMAGES: every manifest of an index, and the index;
-                                    SIGN_ARTIFACT_FOLLOW_SYMLINK: a symlink artifact under the link's name */
+                                    SIGN_ARTIFACT_FOLLOW_SYMLINK: a symlink artifact under the link's name
+                                    SIGN_ARTIFACT_AS_FILE: every artifact a plain file */
     /* Version 4: */
     const sign_source *source; /* git provenance recorded in the predicate (sign_source_collect), or NULL */
 } sign_sign_options;
@@ -61,6 +62,13 @@ SIGN_EXTERN void sign_sign_options_init(sign_sign_options *opts);
  * On SIGN_EFINDING, *out_artifacts is still set so the caller can report.
  */
 SIGN_EXTERN int sign_sign(sign_bundle **out_bundle, sign_artifact ***out_artifacts, const sign_sign_options *opts);
+
+/*
+ * Free the artifacts array sign_sign() or sign_hash() returned in
+ * *out_artifacts (n is opts->nartifacts): each artifact, then the array.
+ * NULL is accepted, and so are NULL entries.
+ */
+SIGN_EXTERN void sign_artifacts_free(sign_artifact **arts, size_t n);
 
 /* The statement that sign_sign() would sign, without a key. */
 SIGN_EXTERN int sign_hash(sign_statement **out_statement, sign_artifact ***out_artifacts,

@@ -59,12 +59,14 @@ typedef struct sign_verify_options {
     const char *crl_cache_dir;   /* with SIGN_VERIFY_FETCH_CRL: cache of fetched CRLs, or NULL: none */
     unsigned int crl_timeout_ms; /* with SIGN_VERIFY_FETCH_CRL: per fetch; 0: 10 s */
     /* version 4: */
-    const char *git_dir; /* a clone in which each recorded source commit must exist unchanged, or NULL */
-    const char *log_dir; /* a signing log (sign_log_init) that must hold every bundle used, or NULL */
+    const char *git_dir;       /* a clone in which each recorded source commit must exist unchanged, or NULL */
+    const char *log_dir;       /* a signing log (sign_log_init) that must hold every bundle used, or NULL */
+    sign_progress_cb progress; /* bytes of the artifacts read, as sign_sign reports them (any thread), or NULL */
+    void *progress_userdata;
 } sign_verify_options;
 
-/* Version 4: the flag SIGN_VERIFY_AT, git_dir and log_dir; a library of version 3 refuses it instead of ignoring it.
- */
+/* Version 4: the flag SIGN_VERIFY_AT, git_dir, log_dir, progress and progress_userdata; a library of version 3
+ * refuses it instead of ignoring it. */
 #define SIGN_VERIFY_OPTIONS_VERSION 4
 #define SIGN_VERIFY_OPTIONS_INIT SIGN_OPTIONS_INIT_VERSION(SIGN_VERIFY_OPTIONS_VERSION)
 
@@ -84,13 +86,70 @@ typedef struct sign_verify_result sign_verify_result;
 SIGN_EXTERN SIGN_WARN_UNUSED int sign_verify(sign_verify_result **out, const sign_policy *policy,
                                              const sign_verify_options *opts);
 
+/*
+ * sign_verify() of one artifact that has no path: bytes read from fd (a
+ * regular file is judged in place; a pipe is read to its end first, at most
+ * limits->archive_max_total bytes, else SIGN_ELIMIT) or held in memory (data,
+ * len). name is the artifact's name, matched against the signed subjects and
+ * the keys' artifact globs as a path would be. opts->artifacts is ignored;
+ * opts->bundles must be given (nothing lies beside such bytes): SIGN_EINVAL
+ * otherwise. fd is not closed, and its offset is left where reading ended.
+ * Linux (memfd and /proc/self/fd).
+ */
+SIGN_EXTERN SIGN_WARN_UNUSED int sign_verify_fd(sign_verify_result **out, const sign_policy *policy,
+                                                const sign_verify_options *opts, int fd, const char *name);
+SIGN_EXTERN SIGN_WARN_UNUSED int sign_verify_memory(sign_verify_result **out, const sign_policy *policy,
+                                                    const sign_verify_options *opts, const void *data, size_t len,
+                                                    const char *name);
+
 SIGN_EXTERN void sign_verify_result_free(sign_verify_result *r);
 /* 1 when every check passed (regardless of mode). */
 SIGN_EXTERN int sign_verify_result_ok(const sign_verify_result *r);
-/* The value sign_verify() returned. */
+/*
+ * The value sign_verify() returned: whether the policy lets the artifacts be
+ * used (the exit decision), not whether they were verified. In warn and audit
+ * mode it is 0 for tampered bytes too; ask sign_verify_result_verdict().
+ */
 SIGN_EXTERN int sign_verify_result_code(const sign_verify_result *r);
+
+/* What the checks say, independently of the decision to let the artifacts through. */
+typedef enum {
+    SIGN_VERDICT_VERIFIED = 0,     /* every check passed */
+    SIGN_VERDICT_NOT_VERIFIED = 1, /* a check failed and the policy refuses the artifacts */
+    SIGN_VERDICT_ALLOWED = 2       /* a check failed; warn or audit mode lets the artifacts through unverified */
+} sign_verdict;
+
+SIGN_EXTERN sign_verdict sign_verify_result_verdict(const sign_verify_result *r);
+/* "verified", "not_verified", "allowed" (the JSON verdict's "verdict") */
+SIGN_EXTERN const char *sign_verdict_name(sign_verdict v);
+
+/*
+ * Per artifact, in the order given (i < sign_verify_result_artifact_count),
+ * so that callers need not parse the JSON. Strings are owned by the result;
+ * out-of-range indexes give NULL or 0.
+ */
+SIGN_EXTERN size_t sign_verify_result_artifact_count(const sign_verify_result *r);
+/* The artifact's name as matched against subjects, and the path given. */
+SIGN_EXTERN const char *sign_verify_result_artifact_name(const sign_verify_result *r, size_t i);
+SIGN_EXTERN const char *sign_verify_result_artifact_path(const sign_verify_result *r, size_t i);
+/* SHA-256 of its bytes as lower-case hex, or NULL when it could not be read. */
+SIGN_EXTERN const char *sign_verify_result_artifact_sha256(const sign_verify_result *r, size_t i);
+/* 1 when no check concerning it failed and its threshold is met (whatever the mode). */
+SIGN_EXTERN int sign_verify_result_artifact_verified(const sign_verify_result *r, size_t i);
+/* The signers counted for its threshold (policy key name or certificate subject): only signers of its bytes. */
+SIGN_EXTERN size_t sign_verify_result_artifact_signer_count(const sign_verify_result *r, size_t i);
+SIGN_EXTERN const char *sign_verify_result_artifact_signer(const sign_verify_result *r, size_t i, size_t j);
+/* The key id of that signer (of the signing key, also for a certificate signer). */
+SIGN_EXTERN const char *sign_verify_result_artifact_signer_key_id(const sign_verify_result *r, size_t i, size_t j);
+/* The distinct reason codes of the failed (or, in warn/audit mode, warned) checks that concern it. */
+SIGN_EXTERN size_t sign_verify_result_artifact_reason_count(const sign_verify_result *r, size_t i);
+SIGN_EXTERN const char *sign_verify_result_artifact_reason(const sign_verify_result *r, size_t i, size_t j);
+/* Its earliest trusted (RFC 3161) signing time among the counted signers, 0 when none; *out set either way. */
+SIGN_EXTERN int sign_verify_result_artifact_signing_time(int64_t *out, const sign_verify_result *r, size_t i);
 SIGN_EXTERN size_t sign_verify_result_check_count(const sign_verify_result *r);
 SIGN_EXTERN const sign_check *sign_verify_result_check(const sign_verify_result *r, size_t i);
+/* The members of the JSON verdict, as documented in docs/verify.md; raised when one changes meaning. */
+#define SIGN_VERDICT_FORMAT_VERSION 1
 /* The whole verdict as one JSON object (see docs/verify.md). *out malloc'd. */
 SIGN_EXTERN int sign_verify_result_json(char **out, const sign_verify_result *r);
 /* "pass", "fail", "warn", "skip" */

@@ -1357,8 +1357,9 @@ static int resolve_named_link(char **target, sign_artifact *a, const char *path,
         return 0; /* a missing path is reported by the open that follows */
     }
     if ((t = realpath(path, NULL)) == NULL) {
-        return sign__error(errno == ENOENT ? SIGN_ENOTFOUND : SIGN_EIO, "%s: a symlink that cannot be resolved: %s",
-                           path, strerror(errno));
+        /* A link with no path to resolve to (/proc/self/fd/N of a deleted file or a memfd, as sign_verify_fd
+           opens): the open that follows reads what it names, or reports a dangling link. */
+        return errno == ENOMEM ? sign__error(SIGN_ENOMEM, "out of memory") : 0;
     }
     /* Last components only: a statement never records the signer's directory layout. */
     if (sign__finding_add(&a->findings, "artifact-symlink", SIGN_SEVERITY_WARNING, NULL, 0,
@@ -1434,11 +1435,11 @@ int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, 
     }
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     a->size = (uint64_t)st.st_size;
-    if ((r = sign__zip_detect(&is_zip, fd, a->size, path)) != 0) {
+    if ((opts->flags & SIGN_ARTIFACT_AS_FILE) == 0 && (r = sign__zip_detect(&is_zip, fd, a->size, path)) != 0) {
         goto out;
     }
     a->kind = is_zip ? SIGN_ARTIFACT_ZIP : SIGN_ARTIFACT_FILE;
-    if (!is_zip) {
+    if (!is_zip && (opts->flags & SIGN_ARTIFACT_AS_FILE) == 0) {
         int tar_kind = 0;
 
         if ((r = sign__tar_detect(&tar_kind, fd, a->size, path)) != 0) {

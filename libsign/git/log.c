@@ -238,7 +238,7 @@ static int tree_put(git_oid *out, git_repository *repo, const git_tree *base, co
     size_t n = 0;
     const char *at = path;
     git_oid id;
-    int r = 0, rc = 0;
+    int r = 0, rc;
 
     memset(lv, 0, sizeof(lv));
     /* down: the existing tree at each level */

@@ -616,7 +616,8 @@ static int check_revocation_online(sign_x509_result *res, X509 *cert, X509 *issu
     name_text(who, sizeof(who), X509_get_subject_name(cert));
     r = sign__crl_fetch_cert(&fetched, url, sizeof(url), &cached, cert, issuer, fo, why, sizeof(why));
     if (r == SIGN_EREVOKED) {
-        r = fail(res, SIGN_EREVOKED, "CRL_FETCH_FAILED",
+        /* Not a revocation: the status is unknown, an availability error (docs/verify.md, exit codes). */
+        r = fail(res, SIGN_ENETWORK, "CRL_FETCH_FAILED",
                  "the CRL of certificate %s could not be fetched from its distribution points: %s; its revocation "
                  "status is unknown - check the network and the CRL server, or name the issuer's CRL in the policy "
                  "and verify without --fetch-crl",

@@ -261,14 +261,17 @@ static size_t record_of(const sign_statement *st, const char *sname, sign_statem
 /*
  * The kind the signer recorded (zip, file, layer, ...) must be what the
  * bytes are now: a plain file signed under a manifest that claims "zip" and
- * lists entries would otherwise pass --entries with nothing compared.
+ * lists entries would otherwise pass --entries with nothing compared. A
+ * recorded "file" fits any bytes: the signer chose (signet sign --kind file)
+ * to sign them whole, and the whole-file digest is then all that is claimed.
  */
 static int verify_kind(vctx *c, const sign_artifact *a, const vb *b, const char *sname)
 {
     const char *art = sign_artifact_name(a), *kind = sign_artifact_kind_name(sign_artifact_get_kind(a));
     sign_statement_artifact info;
 
-    if (record_of(b->st, sname, &info) == SIZE_MAX || info.kind == NULL || strcmp(info.kind, kind) == 0) {
+    if (record_of(b->st, sname, &info) == SIZE_MAX || info.kind == NULL || strcmp(info.kind, kind) == 0 ||
+        strcmp(info.kind, "file") == 0) {
         return 0;
     }
     return vfy_add_check(c, "entries", SIGN_CHECK_FAIL, "ARTIFACT_KIND_MISMATCH", SIGN_EVERIFY,
@@ -579,11 +582,11 @@ static void counted_distinct(unsigned char *counted, const vb *bundles, const si
 int vfy_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, const size_t *cand, size_t ncand)
 {
     const sign_policy *p = c->policy;
-    const char *art = sign_artifact_name(a), *apath = sign_artifact_path(a);
+    const char *art = sign_artifact_name(a), *apath = ra->path; /* the path given (or the name of fd input) */
     const unsigned char *dig = sign_artifact_sha256(a);
     unsigned char *counted = NULL;
     char dhex[2 * SIGN_SHA256_LEN + 1], shex[2 * SIGN_SHA256_LEN + 1], names[1024], globs[512];
-    size_t covered = 0, mismatched = 0, ncount = 0, first_check = c->res->nchecks;
+    size_t covered = 0, mismatched = 0, ncount = 0, refused = 0, first_check = c->res->nchecks;
     int r = 0;
 
     vfy_hex32(dhex, dig);
@@ -623,6 +626,9 @@ int vfy_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, 
             r = vfy_add_check(c, "subject", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, k->signer},
                               "artifact %s (sha256 %s) matches signed subject \"%s\" in %s", art, dhex, matched,
                               b->path);
+            if (r == 0) {
+                r = vfy_check_facts(c, (vfact_in){.key_id = k->signer_id, .actual_sha256 = dhex});
+            }
             if (r == 0 && allowed_name == NULL) {
                 vfy_globs_text(globs, sizeof(globs), k);
                 r = vfy_add_check(c, "artifact-glob", SIGN_CHECK_FAIL, "SIGNER_NOT_ALLOWED", SIGN_EPOLICY,
@@ -645,6 +651,7 @@ int vfy_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, 
                 r = vfy_add_check(c, "artifact-glob", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, k->signer},
                                   "%s \"%s\" may sign \"%s\"", k->signer_kind, k->signer, allowed_name);
             }
+            refused += allowed_name == NULL || !path_ok;
             if (r == 0 && allowed_name != NULL && path_ok && b->in_window) {
                 /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): ncand > 0 here */
                 counted[ci] = 1;
@@ -687,6 +694,9 @@ int vfy_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, 
                     "artifact %s: sha256 %s does not match the signed digest %s of \"%s\" in %s; the file "
                     "was changed after signing - rebuild or re-sign it",
                     art, dhex, shex, sname, b->path);
+                if (r == 0) {
+                    r = vfy_check_facts(c, (vfact_in){.expected_sha256 = shex, .actual_sha256 = dhex});
+                }
             }
             if (r == 0 && c->entries) {
                 r = verify_entries(c, a, b, sname);
@@ -698,11 +708,15 @@ int vfy_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, 
     }
     sign__error_clear();
     if (covered == 0 && mismatched == 0) {
-        r = vfy_add_check(c, "subject", SIGN_CHECK_FAIL, "ARTIFACT_NOT_SIGNED", SIGN_EPOLICY,
+        /* Unsigned bytes fail as tampered ones do, whatever name they are given under (exit 1). */
+        r = vfy_add_check(c, "subject", SIGN_CHECK_FAIL, "ARTIFACT_NOT_SIGNED", SIGN_EVERIFY,
                           (vwhere){art, NULL, NULL},
                           "artifact %s (sha256 %s) is not covered by any valid signature from a trusted key in the "
-                          "bundles given; sign it, or pass its bundle with -b",
-                          art, dhex);
+                          "bundles %s; %s",
+                          art, dhex, c->opts->nbundles > 0 ? "given" : "beside it",
+                          c->opts->nbundles > 0 ? "it was changed, or signed under no name given: pass the bundle "
+                                                  "that signs these bytes, or re-sign it"
+                                                : "sign it, or pass its bundle with -b");
         if (r != 0) {
             goto out;
         }
@@ -742,23 +756,28 @@ int vfy_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, 
         r = vfy_add_check(c, "threshold", SIGN_CHECK_FAIL, "THRESHOLD_NOT_MET", SIGN_EPOLICY,
                           (vwhere){art, NULL, NULL},
                           "artifact %s has %zu of the %lld distinct trusted signers the policy requires%s%s%s (a "
-                          "key counts once, and only inside its window and globs); add bundles signed by other "
-                          "keys of the policy",
-                          art, ncount, (long long)p->threshold, ncount ? " (" : "", names, ncount ? ")" : "");
+                          "key counts once, and only inside its window and globs); %s",
+                          art, ncount, (long long)p->threshold, ncount ? " (" : "", names, ncount ? ")" : "",
+                          refused > 0 ? "signers refused by their artifact globs (SIGNER_NOT_ALLOWED) do not count: "
+                                        "sign with keys allowed for this name, or widen their globs"
+                                      : "add bundles signed by other keys of the policy");
     }
     if (r != 0) {
         goto out;
     }
 
     /* The artifact record of the verdict. */
-    if (ncount > 0 && (ra->signers = calloc(ncount, sizeof(char *))) == NULL) {
+    if (ncount > 0 && ((ra->signers = calloc(ncount, sizeof(char *))) == NULL ||
+                       (ra->key_ids = calloc(ncount, sizeof(char *))) == NULL)) {
         r = sign__error(SIGN_ENOMEM, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < ncand; i++) {
         if (counted[i]) {
-            if ((ra->signers[ra->nsigners] = sign__strdup(bundles[cand[i]].signer)) == NULL) {
-                r = SIGN_ENOMEM;
+            if ((ra->signers[ra->nsigners] = sign__strdup(bundles[cand[i]].signer)) == NULL ||
+                (ra->key_ids[ra->nsigners] = sign__strdup(bundles[cand[i]].signer_id)) == NULL) {
+                free(ra->signers[ra->nsigners]);
+                r = sign__error(SIGN_ENOMEM, "out of memory");
                 goto out;
             }
             ra->nsigners++;

@@ -104,35 +104,6 @@ sign_audit_class sign_audit_classify(const sign_verify_result *r, size_t i, char
     return worst;
 }
 
-int sign_verify_result_artifact_digest(char *out_hex, size_t out_size, const sign_verify_result *r, size_t i)
-{
-    if (r == NULL || i >= r->nartifacts || out_size < sizeof(r->artifacts[i].sha256)) {
-        return sign__error(SIGN_EINVAL, "no artifact %zu in the result, or a buffer too small", i);
-    }
-    snprintf(out_hex, out_size, "%s", r->artifacts[i].has_digest ? r->artifacts[i].sha256 : "");
-    return 0;
-}
-
-int sign_verify_result_artifact_signers(char *out, size_t out_size, const sign_verify_result *r, size_t i)
-{
-    size_t used = 0;
-
-    if (r == NULL || i >= r->nartifacts || out_size == 0) {
-        return sign__error(SIGN_EINVAL, "no artifact %zu in the result", i);
-    }
-    out[0] = '\0';
-    for (size_t k = 0; k < r->artifacts[i].nsigners; k++) {
-        int w = snprintf(out + used, out_size - used, "%s%s", k > 0 ? "," : "", r->artifacts[i].signers[k]);
-
-        if (w < 0 || (size_t)w >= out_size - used) {
-            out[used] = '\0';
-            return sign__error(SIGN_ELIMIT, "the signers do not fit in %zu bytes", out_size);
-        }
-        used += (size_t)w;
-    }
-    return 0;
-}
-
 int sign_verify_result_artifact_signing_time(int64_t *out, const sign_verify_result *r, size_t i)
 {
     *out = 0;

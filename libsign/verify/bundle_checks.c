@@ -208,7 +208,8 @@ static int cert_trust(vctx *c, vb *b, int *go_on)
     if ((r = vfy_add_check(c, "signer", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, b->signer},
                            "bundle %s is signed by certificate %s, which chains to policy root \"%s\" (%zu "
                            "certificates)",
-                           b->path, b->signer, p->roots[chosen].name, res.chain_len)) != 0) {
+                           b->path, b->signer, p->roots[chosen].name, res.chain_len)) != 0 ||
+        (r = vfy_check_facts(c, (vfact_in){.key_id = b->signer_id, .subject = b->subject})) != 0) {
         return r;
     }
     if (res.note[0] != '\0' &&
@@ -291,6 +292,9 @@ static int verify_timestamps(vctx *c, vb *b, const char *art, const char *signer
             "bundle %s: timestamp %zu from %s (timestamp authority \"%s\") proves the signature existed "
             "at %s",
             b->path, i + 1, info.tsa, info.authority, when);
+        if (r == 0) {
+            r = vfy_check_facts(c, (vfact_in){.time = when});
+        }
         if (r != 0) {
             return r;
         }
@@ -338,10 +342,16 @@ static int bundle_wellformed(vctx *c, vb *b, const sign_envelope **env, int *typ
     if (r == SIGN_ENOMEM) {
         return r;
     }
+    if (r == SIGN_ENOTFOUND && b->owned_path != NULL) {
+        /* No bundle beside the artifact and none given: the artifact is unsigned, a verification failure. */
+        return vfy_add_check(c, "bundle", SIGN_CHECK_FAIL, "NO_BUNDLE", SIGN_EVERIFY, (vwhere){art, b->path, NULL},
+                             "no bundle: %s does not exist and no bundle was given, so nothing signs the "
+                             "artifact; sign it with signet sign, or pass its bundle with -b",
+                             b->path);
+    }
     if (r == SIGN_ENOTFOUND) {
-        return vfy_add_check(
-            c, "bundle", SIGN_CHECK_FAIL, "BUNDLE_MISSING", SIGN_ENOTFOUND, (vwhere){art, b->path, NULL},
-            "bundle %s does not exist; sign the artifact with signet sign, or pass its bundle with -b", b->path);
+        return vfy_add_check(c, "bundle", SIGN_CHECK_FAIL, "BUNDLE_MISSING", SIGN_ENOTFOUND,
+                             (vwhere){art, b->path, NULL}, "bundle %s does not exist; check the path given", b->path);
     }
     if (r != 0) {
         return vfy_add_check(c, "bundle", SIGN_CHECK_FAIL, "BUNDLE_MALFORMED",
@@ -412,11 +422,13 @@ static int key_signature(vctx *c, vb *b, const sign_envelope *env, int *go_on)
         if (ki == SIZE_MAX) {
             const char *who = keyid != NULL && keyid[0] != '\0' ? keyid : hint;
 
-            return vfy_add_check(
+            int rr = vfy_add_check(
                 c, "signer", SIGN_CHECK_FAIL, "KEY_UNTRUSTED", SIGN_EUNTRUSTED, (vwhere){art, b->path, who},
                 "bundle %s is signed by key id %s, which no key in the policy matches; add its public "
                 "key to the policy's keys, or sign with a trusted key",
                 b->path, who != NULL && who[0] != '\0' ? who : "(none)");
+
+            return rr != 0 ? rr : vfy_check_facts(c, (vfact_in){.key_id = who});
         }
         k = &p->keys[ki];
     }
@@ -431,8 +443,10 @@ static int key_signature(vctx *c, vb *b, const sign_envelope *env, int *go_on)
     if ((r = vfy_add_check(c, "signature", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, k->name},
                            "bundle %s: signature verifies under policy key \"%s\" (key id %s)", b->path, k->name,
                            k->keyid)) != 0 ||
+        (r = vfy_check_facts(c, (vfact_in){.key_id = k->keyid})) != 0 ||
         (r = vfy_add_check(c, "signer", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, k->name},
-                           "bundle %s is signed by policy key \"%s\"", b->path, k->name)) != 0) {
+                           "bundle %s is signed by policy key \"%s\"", b->path, k->name)) != 0 ||
+        (r = vfy_check_facts(c, (vfact_in){.key_id = k->keyid})) != 0) {
         return r;
     }
     *go_on = 1;

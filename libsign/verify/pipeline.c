@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <errno.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -25,6 +28,7 @@
  */
 typedef struct scan_job {
     const char *const *paths;
+    const char *const *names; /* names to match instead of the paths' (fd and memory input), or NULL */
     const sign_artifact_options *aopts;
     sign_artifact **arts;
     int *rc;
@@ -38,7 +42,7 @@ static void scan_one(void *arg, size_t i)
     if (j->paths[i] == NULL) {
         return;
     }
-    j->rc[i] = sign_artifact_scan(&j->arts[i], j->paths[i], NULL, j->aopts);
+    j->rc[i] = sign_artifact_scan(&j->arts[i], j->paths[i], j->names != NULL ? j->names[i] : NULL, j->aopts);
     if (j->rc[i] != 0) {
         j->msg[i] = sign__strdup(sign_error_last()); /* NULL when out of memory: the path stands in */
     }
@@ -107,7 +111,13 @@ void sign_verify_options_init(sign_verify_options *opts)
     opts->version = SIGN_VERIFY_OPTIONS_VERSION;
 }
 
-int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_verify_options *opts)
+/*
+ * sign_verify, with names: the artifacts' names as the caller knows them
+ * (fd and memory input, whose paths are /proc/self/fd/N), or NULL. Its
+ * length is the pipeline's (stages in order; see verify_internal.h).
+ */
+static int verify_run(sign_verify_result **out, const sign_policy *policy, const sign_verify_options *opts,
+                      const char *const *names)
 {
     sign_artifact_options aopts = SIGN_ARTIFACT_OPTIONS_INIT;
     sign_verify_result *res = NULL;
@@ -162,6 +172,8 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     }
     res->mode = policy->mode;
     res->decisive = SIZE_MAX;
+    res->at = c.at;
+    memcpy(res->policy_sha256, sign_policy_sha256(policy), SIGN_SHA256_LEN);
     c.res = res;
 
     /* Artifacts: recognise and hash; entries only when they will be compared. */
@@ -173,6 +185,10 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
         SIGN_ARTIFACT_KEEP_PROBLEMS | ((opts->flags & SIGN_VERIFY_ALL_IMAGES) ? SIGN_ARTIFACT_ALL_IMAGES : 0);
     aopts.ref = opts->version >= 2 ? opts->ref : NULL;
     aopts.limits = c.limits;
+    if (opts->version >= 4) {
+        aopts.progress = opts->progress;
+        aopts.progress_userdata = opts->progress_userdata;
+    }
     for (size_t i = 0; i < n; i++) {
         if (opts->artifacts[i] == NULL) {
             r = sign__error(SIGN_EINVAL, "sign_verify: artifact %zu is NULL", i);
@@ -207,6 +223,7 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
         goto out;
     }
     jobs.s.paths = opts->artifacts;
+    jobs.s.names = names;
     jobs.s.aopts = &aopts;
     jobs.s.arts = arts;
     jobs.s.rc = arc;
@@ -220,7 +237,7 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     sign__pool_for(n + nb, job_one, &jobs);
     for (size_t i = 0; i < n; i++) {
         vr_artifact *ra = &res->artifacts[i];
-        const char *path = opts->artifacts[i];
+        const char *path = names != NULL ? names[i] : opts->artifacts[i];
 
         res->nartifacts = i + 1;
         if ((r = arc[i]) != 0) {
@@ -296,6 +313,9 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     }
     vfy_mark_bundle_failures(res);
     vfy_decide(res, policy->mode == SIGN_MODE_ENFORCE);
+    if ((r = vfy_artifact_reasons(res)) != 0) {
+        goto out;
+    }
     sign__error_clear();
     if (res->code != 0 && res->decisive != SIZE_MAX) {
         sign__error(res->code, "%s", res->checks[res->decisive].message);
@@ -332,5 +352,149 @@ out:
     }
     free(arts);
     sign_verify_result_free(res);
+    return r;
+}
+
+int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_verify_options *opts)
+{
+    return verify_run(out, policy, opts, NULL);
+}
+
+/* Verify the regular file open at fd under name (see sign_verify_fd). */
+static int verify_regular_fd(sign_verify_result **out, const sign_policy *policy, const sign_verify_options *opts,
+                             int fd, const char *name)
+{
+    sign_verify_options o = *opts;
+    char path[64];
+    const char *paths[1], *names[1];
+
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    paths[0] = path;
+    names[0] = name;
+    o.artifacts = paths;
+    o.nartifacts = 1;
+    return verify_run(out, policy, &o, names);
+}
+
+/* Write n bytes of p to fd. Returns 0 or SIGN_EIO. */
+static int write_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return sign__error(SIGN_EIO, "memory file: %s", w < 0 ? strerror(errno) : "short write");
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/*
+ * A new memory file (memfd) holding len bytes of data, or what from_fd
+ * gives (at most max bytes: SIGN_ELIMIT beyond). *out is its fd.
+ */
+static int memory_file(int *out, const void *data, size_t len, int from_fd, uint64_t max)
+{
+    unsigned char buf[65536];
+    uint64_t total = 0;
+    int mfd = memfd_create("signet-artifact", MFD_CLOEXEC), r = 0;
+
+    *out = -1;
+    if (mfd < 0) {
+        return sign__error(SIGN_EIO, "memory file: %s", strerror(errno));
+    }
+    if (from_fd < 0) {
+        r = write_all(mfd, data, len);
+    }
+    while (from_fd >= 0 && r == 0) {
+        ssize_t n = read(from_fd, buf, sizeof(buf));
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            r = sign__error(SIGN_EIO, "reading the artifact: %s", strerror(errno));
+        } else if (n == 0) {
+            break;
+        } else if ((total += (uint64_t)n) > max) {
+            r = sign__error(SIGN_ELIMIT, "the artifact read from the descriptor is larger than %llu bytes",
+                            (unsigned long long)max);
+        } else {
+            r = write_all(mfd, buf, (size_t)n);
+        }
+    }
+    if (r != 0) {
+        close(mfd);
+        return r;
+    }
+    *out = mfd;
+    return 0;
+}
+
+static int fd_input_check(sign_verify_result **out, const sign_policy *policy, const sign_verify_options *opts,
+                          const char *name)
+{
+    if (out == NULL) {
+        return sign__error(SIGN_EINVAL, "sign_verify: no result pointer");
+    }
+    *out = NULL;
+    if (policy == NULL || opts == NULL || name == NULL || name[0] == '\0') {
+        return sign__error(SIGN_EINVAL, "sign_verify: no policy, options or artifact name");
+    }
+    if (opts->nbundles == 0) {
+        /* Nothing lies beside bytes without a path: "<name>.sigstore.json" would be a guess. */
+        return sign__error(SIGN_EINVAL,
+                           "sign_verify: give the bundles of an artifact read from a descriptor or memory");
+    }
+    return 0;
+}
+
+int sign_verify_fd(sign_verify_result **out, const sign_policy *policy, const sign_verify_options *opts, int fd,
+                   const char *name)
+{
+    struct stat st;
+    sign_limits lim;
+    int r, mfd;
+
+    if ((r = fd_input_check(out, policy, opts, name)) != 0) {
+        return r;
+    }
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        return sign__error(SIGN_EINVAL, "sign_verify_fd: %s: not an open file descriptor", name);
+    }
+    if (S_ISREG(st.st_mode)) {
+        return verify_regular_fd(out, policy, opts, fd, name);
+    }
+    /* A pipe or socket: its bytes are read once, into memory, then judged like a file. */
+    if ((r = sign__limits(&lim, opts->limits)) != 0 ||
+        (r = memory_file(&mfd, NULL, 0, fd, lim.archive_max_total)) != 0) {
+        return r;
+    }
+    r = verify_regular_fd(out, policy, opts, mfd, name);
+    close(mfd);
+    return r;
+}
+
+int sign_verify_memory(sign_verify_result **out, const sign_policy *policy, const sign_verify_options *opts,
+                       const void *data, size_t len, const char *name)
+{
+    int r, mfd;
+
+    if ((r = fd_input_check(out, policy, opts, name)) != 0) {
+        return r;
+    }
+    if (data == NULL && len > 0) {
+        return sign__error(SIGN_EINVAL, "sign_verify_memory: no data");
+    }
+    if ((r = memory_file(&mfd, data, len, -1, UINT64_MAX)) != 0) {
+        return r;
+    }
+    r = verify_regular_fd(out, policy, opts, mfd, name);
+    close(mfd);
     return r;
 }

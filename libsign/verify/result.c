@@ -31,6 +31,15 @@ static void check_clear(sign_check *c)
     free((char *)c->message);
 }
 
+static void facts_clear(vfacts *f)
+{
+    free(f->key_id);
+    free(f->subject);
+    free(f->expected_sha256);
+    free(f->actual_sha256);
+    free(f->time);
+}
+
 void sign_verify_result_free(sign_verify_result *r)
 {
     if (r == NULL) {
@@ -38,8 +47,10 @@ void sign_verify_result_free(sign_verify_result *r)
     }
     for (size_t i = 0; i < r->nchecks; i++) {
         check_clear(&r->checks[i]);
+        facts_clear(&r->facts[i]);
     }
     free(r->checks);
+    free(r->facts);
     for (size_t i = 0; i < r->nartifacts; i++) {
         vr_artifact *a = &r->artifacts[i];
 
@@ -47,8 +58,11 @@ void sign_verify_result_free(sign_verify_result *r)
         free(a->path);
         for (size_t j = 0; j < a->nsigners; j++) {
             free(a->signers[j]);
+            free(a->key_ids[j]);
         }
         free(a->signers);
+        free(a->key_ids);
+        free(a->reasons);
     }
     free(r->artifacts);
     free(r);
@@ -62,6 +76,97 @@ int sign_verify_result_ok(const sign_verify_result *r)
 int sign_verify_result_code(const sign_verify_result *r)
 {
     return r != NULL ? r->code : SIGN_EINVAL;
+}
+
+sign_verdict sign_verify_result_verdict(const sign_verify_result *r)
+{
+    if (r != NULL && r->ok) {
+        return SIGN_VERDICT_VERIFIED;
+    }
+    return r != NULL && r->code == 0 ? SIGN_VERDICT_ALLOWED : SIGN_VERDICT_NOT_VERIFIED;
+}
+
+const char *sign_verdict_name(sign_verdict v)
+{
+    switch (v) {
+    case SIGN_VERDICT_VERIFIED: return "verified";
+    case SIGN_VERDICT_ALLOWED: return "allowed";
+    case SIGN_VERDICT_NOT_VERIFIED:
+    default: return "not_verified";
+    }
+}
+
+static const vr_artifact *result_artifact(const sign_verify_result *r, size_t i)
+{
+    return r != NULL && i < r->nartifacts ? &r->artifacts[i] : NULL;
+}
+
+size_t sign_verify_result_artifact_count(const sign_verify_result *r)
+{
+    return r != NULL ? r->nartifacts : 0;
+}
+
+const char *sign_verify_result_artifact_name(const sign_verify_result *r, size_t i)
+{
+    const vr_artifact *a = result_artifact(r, i);
+
+    return a != NULL ? a->name : NULL;
+}
+
+const char *sign_verify_result_artifact_path(const sign_verify_result *r, size_t i)
+{
+    const vr_artifact *a = result_artifact(r, i);
+
+    return a != NULL ? a->path : NULL;
+}
+
+const char *sign_verify_result_artifact_sha256(const sign_verify_result *r, size_t i)
+{
+    const vr_artifact *a = result_artifact(r, i);
+
+    return a != NULL && a->has_digest ? a->sha256 : NULL;
+}
+
+int sign_verify_result_artifact_verified(const sign_verify_result *r, size_t i)
+{
+    const vr_artifact *a = result_artifact(r, i);
+
+    return a != NULL && a->verified;
+}
+
+size_t sign_verify_result_artifact_signer_count(const sign_verify_result *r, size_t i)
+{
+    const vr_artifact *a = result_artifact(r, i);
+
+    return a != NULL ? a->nsigners : 0;
+}
+
+const char *sign_verify_result_artifact_signer(const sign_verify_result *r, size_t i, size_t j)
+{
+    const vr_artifact *a = result_artifact(r, i);
+
+    return a != NULL && j < a->nsigners ? a->signers[j] : NULL;
+}
+
+const char *sign_verify_result_artifact_signer_key_id(const sign_verify_result *r, size_t i, size_t j)
+{
+    const vr_artifact *a = result_artifact(r, i);
+
+    return a != NULL && j < a->nsigners ? a->key_ids[j] : NULL;
+}
+
+size_t sign_verify_result_artifact_reason_count(const sign_verify_result *r, size_t i)
+{
+    const vr_artifact *a = result_artifact(r, i);
+
+    return a != NULL ? a->nreasons : 0;
+}
+
+const char *sign_verify_result_artifact_reason(const sign_verify_result *r, size_t i, size_t j)
+{
+    const vr_artifact *a = result_artifact(r, i);
+
+    return a != NULL && j < a->nreasons ? a->reasons[j] : NULL;
 }
 
 size_t sign_verify_result_check_count(const sign_verify_result *r)
@@ -100,10 +205,19 @@ int vfy_add_check(vctx *c, const char *check, sign_check_status status, const ch
     int fail = 0;
 
     if (res->nchecks == res->capchecks) {
-        size_t ncap = res->capchecks ? res->capchecks * 2 : 16, bytes;
+        size_t ncap = res->capchecks ? res->capchecks * 2 : 16, bytes, fbytes;
         sign_check *n;
+        vfacts *nf;
 
-        if (!sign__mul(&bytes, ncap, sizeof(*n)) || (n = realloc(res->checks, bytes)) == NULL) {
+        if (!sign__mul(&bytes, ncap, sizeof(*n)) || !sign__mul(&fbytes, ncap, sizeof(*nf))) {
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        /* Checks and their facts grow together; a failure leaves both valid at the old capacity. */
+        if ((nf = realloc(res->facts, fbytes)) == NULL) {
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        res->facts = nf;
+        if ((n = realloc(res->checks, bytes)) == NULL) {
             return sign__error(SIGN_ENOMEM, "out of memory");
         }
         res->checks = n;
@@ -122,11 +236,36 @@ int vfy_add_check(vctx *c, const char *check, sign_check_status status, const ch
     k->bundle = dup_or_null(w.bundle, &fail);
     k->signer = dup_or_null(w.signer, &fail);
     k->message = dup_or_null(msg, &fail);
+    memset(&res->facts[res->nchecks], 0, sizeof(res->facts[0]));
     if (fail) {
         check_clear(k);
         return SIGN_ENOMEM;
     }
     res->nchecks++;
+    return 0;
+}
+
+int vfy_check_facts(vctx *c, vfact_in in)
+{
+    sign_verify_result *res = c->res;
+    vfacts *f;
+    int fail = 0;
+
+    if (res->nchecks == 0) {
+        return 0;
+    }
+    f = &res->facts[res->nchecks - 1];
+    facts_clear(f);
+    f->key_id = in.key_id != NULL && in.key_id[0] != '\0' ? dup_or_null(in.key_id, &fail) : NULL;
+    f->subject = dup_or_null(in.subject, &fail);
+    f->expected_sha256 = dup_or_null(in.expected_sha256, &fail);
+    f->actual_sha256 = dup_or_null(in.actual_sha256, &fail);
+    f->time = dup_or_null(in.time, &fail);
+    if (fail) {
+        facts_clear(f);
+        memset(f, 0, sizeof(*f));
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
     return 0;
 }
 
@@ -205,9 +344,80 @@ void vfy_mark_bundle_failures(sign_verify_result *res)
     }
 }
 
+/* Append reason to a's distinct reasons. Returns 0 or SIGN_ENOMEM. */
+static int artifact_add_reason(vr_artifact *a, const char *reason)
+{
+    const char **v;
+
+    for (size_t m = 0; m < a->nreasons; m++) {
+        if (strcmp(a->reasons[m], reason) == 0) {
+            return 0;
+        }
+    }
+    /* A handful of reasons per artifact: grow one at a time. */
+    if ((v = realloc(a->reasons, (a->nreasons + 1) * sizeof(*v))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    a->reasons = v;
+    a->reasons[a->nreasons++] = reason;
+    return 0;
+}
+
+/*
+ * Each artifact's distinct failed (or warned) reasons, in check order. A
+ * default bundle's checks name its artifact too (the pipeline sets it). The
+ * failed checks are looked up among the artifacts sorted by name: N log N.
+ */
+int vfy_artifact_reasons(sign_verify_result *res)
+{
+    name_ix *order = NULL;
+    int r = 0;
+
+    if (res->nartifacts == 0 || (order = calloc(res->nartifacts, sizeof(*order))) == NULL) {
+        return res->nartifacts == 0 ? 0 : sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < res->nartifacts; i++) {
+        order[i].name = res->artifacts[i].name != NULL ? res->artifacts[i].name : "";
+        order[i].i = i;
+    }
+    qsort(order, res->nartifacts, sizeof(*order), cmp_name_ix);
+    for (size_t j = 0; j < res->nchecks && r == 0; j++) {
+        const sign_check *k = &res->checks[j];
+        size_t lo = 0, hi = res->nartifacts;
+
+        if ((k->status != SIGN_CHECK_FAIL && k->status != SIGN_CHECK_WARN) || k->artifact == NULL) {
+            continue;
+        }
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+
+            if (strcmp(order[mid].name, k->artifact) < 0) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        for (; lo < res->nartifacts && r == 0 && strcmp(order[lo].name, k->artifact) == 0; lo++) {
+            r = artifact_add_reason(&res->artifacts[order[lo].i], k->reason);
+        }
+    }
+    free(order);
+    return r;
+}
+
+/*
+ * The rank of a failed check. ARTIFACT_NOT_SIGNED is a consequence (of an
+ * untrusted key, an expired one, a changed file) whenever another check
+ * failed, so it decides only alone: last, whatever its class.
+ */
+static int check_rank(const sign_check *k)
+{
+    return strcmp(k->reason, "ARTIFACT_NOT_SIGNED") == 0 ? 99 : vfy_class_rank(k->code);
+}
+
 void vfy_decide(sign_verify_result *res, int enforce)
 {
-    int best = 100;
+    int best = 100; /* above every rank */
 
     res->ok = 1;
     res->code = 0;
@@ -220,7 +430,7 @@ void vfy_decide(sign_verify_result *res, int enforce)
             continue;
         }
         res->ok = 0;
-        rank = vfy_class_rank(k->code);
+        rank = check_rank(k);
         if (rank < best) {
             best = rank;
             res->decisive = i;
@@ -263,8 +473,17 @@ int vfy_move_checks(sign_verify_result *dst, sign_verify_result *src)
     }
     if (need > dst->capchecks) {
         sign_check *v;
+        vfacts *vf;
+        size_t fbytes;
 
-        if (!sign__mul(&bytes, need, sizeof(*v)) || (v = realloc(dst->checks, bytes)) == NULL) {
+        if (!sign__mul(&bytes, need, sizeof(*v)) || !sign__mul(&fbytes, need, sizeof(*vf))) {
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        if ((vf = realloc(dst->facts, fbytes)) == NULL) {
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        dst->facts = vf;
+        if ((v = realloc(dst->checks, bytes)) == NULL) {
             return sign__error(SIGN_ENOMEM, "out of memory");
         }
         dst->checks = v;
@@ -272,6 +491,7 @@ int vfy_move_checks(sign_verify_result *dst, sign_verify_result *src)
     }
     if (src->nchecks > 0) {
         memcpy(dst->checks + dst->nchecks, src->checks, src->nchecks * sizeof(*src->checks));
+        memcpy(dst->facts + dst->nchecks, src->facts, src->nchecks * sizeof(*src->facts));
     }
     dst->nchecks = need;
     src->nchecks = 0; /* transferred */
@@ -290,6 +510,7 @@ int sign_verify_result_json(char **out, const sign_verify_result *r)
 {
     size_t len = 0;
     json_t *root = NULL, *arts = NULL, *checks = NULL;
+    char judged[32], polhex[2 * SIGN_SHA256_LEN + 1];
     int rc = SIGN_ENOMEM;
 
     if (out == NULL) {
@@ -304,39 +525,67 @@ int sign_verify_result_json(char **out, const sign_verify_result *r)
     }
     for (size_t i = 0; i < r->nartifacts; i++) {
         const vr_artifact *a = &r->artifacts[i];
-        json_t *signers = json_array(), *o;
+        json_t *signers = json_array(), *reasons, *o;
 
         if (signers == NULL) {
             goto out;
         }
         for (size_t j = 0; j < a->nsigners; j++) {
-            if (json_array_append_new(signers, json_string(a->signers[j])) != 0) {
+            /* A signer is always an object: its name (policy key or certificate subject) and key id. */
+            if (json_array_append_new(signers, json_pack("{s:o,s:s}", "name", str_or_null(a->signers[j]), "key_id",
+                                                         a->key_ids[j])) != 0) {
                 json_decref(signers);
                 goto out;
             }
         }
-        o = json_pack("{s:o,s:o,s:o,s:b,s:o}", "name", str_or_null(a->name), "path", str_or_null(a->path), "sha256",
-                      a->has_digest ? json_string(a->sha256) : json_null(), "verified", a->verified, "signers",
-                      signers);
+        if ((reasons = json_array()) == NULL) {
+            json_decref(signers);
+            goto out;
+        }
+        for (size_t j = 0; j < a->nreasons; j++) {
+            if (json_array_append_new(reasons, json_string(a->reasons[j])) != 0) {
+                json_decref(signers);
+                json_decref(reasons);
+                goto out;
+            }
+        }
+        o = json_pack("{s:o,s:o,s:o,s:b,s:o,s:o}", "name", str_or_null(a->name), "path", str_or_null(a->path),
+                      "sha256", a->has_digest ? json_string(a->sha256) : json_null(), "verified", a->verified,
+                      "signers", signers, "reasons", reasons);
         if (o == NULL || json_array_append_new(arts, o) != 0) {
             goto out;
         }
     }
     for (size_t i = 0; i < r->nchecks; i++) {
         const sign_check *k = &r->checks[i];
-        json_t *o =
-            json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o}", "check", k->check, "status", sign_check_status_name(k->status),
-                      "reason", k->reason, "artifact", str_or_null(k->artifact), "bundle", str_or_null(k->bundle),
-                      "signer", str_or_null(k->signer), "message", str_or_null(k->message));
+        const vfacts *f = &r->facts[i];
+        json_t *signer = k->signer != NULL ? json_pack("{s:o}", "name", str_or_null(k->signer)) : json_null();
+        /* Structured facts besides the message: only those known for this check. */
+        json_t *facts = json_pack("{s:o*,s:o*,s:o*,s:o*,s:o*}", "key_id", f->key_id ? json_string(f->key_id) : NULL,
+                                  "subject", f->subject ? str_or_null(f->subject) : NULL, "expected_sha256",
+                                  f->expected_sha256 ? json_string(f->expected_sha256) : NULL, "actual_sha256",
+                                  f->actual_sha256 ? json_string(f->actual_sha256) : NULL, "time",
+                                  f->time ? json_string(f->time) : NULL);
+        json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o}", "check", k->check, "status",
+                              sign_check_status_name(k->status), "reason", k->reason, "artifact",
+                              str_or_null(k->artifact), "bundle", str_or_null(k->bundle), "signer", signer, "message",
+                              str_or_null(k->message), "facts", facts);
 
         if (o == NULL || json_array_append_new(checks, o) != 0) {
             goto out;
         }
     }
-    root = json_pack("{s:b,s:b,s:s,s:s,s:o,s:o}", "verified", r->ok, "accepted", r->code == 0, "mode",
-                     sign_policy_mode_name(r->mode), "code",
-                     r->decisive != SIZE_MAX ? r->checks[r->decisive].reason : "OK", "artifacts", arts, "checks",
-                     checks);
+    if (sign_format_time(judged, sizeof(judged), r->at) != 0 ||
+        sign_hex_encode(polhex, sizeof(polhex), r->policy_sha256, SIGN_SHA256_LEN) != 0) {
+        rc = sign__error(SIGN_EINVAL, "sign_verify_result_json: the time judged cannot be written");
+        goto out;
+    }
+    root =
+        json_pack("{s:i,s:s,s:s,s:b,s:b,s:s,s:s,s:s,s:s,s:o,s:o}", "format_version", SIGN_VERDICT_FORMAT_VERSION,
+                  "signet_version", SIGN_VERSION_STRING, "verdict", sign_verdict_name(sign_verify_result_verdict(r)),
+                  "verified", r->ok, "accepted", r->code == 0, "mode", sign_policy_mode_name(r->mode), "code",
+                  r->decisive != SIZE_MAX ? r->checks[r->decisive].reason : "OK", "judged_at", judged,
+                  "policy_sha256", polhex, "artifacts", arts, "checks", checks);
     arts = checks = NULL; /* transferred (json_pack steals "o" even on failure) */
     if (root == NULL) {
         goto out;

@@ -24,7 +24,19 @@ typedef struct vr_artifact {
     size_t nsigners;
     int has_signing_time; /* a counted bundle has a trusted signing time */
     int64_t signing_time; /* the earliest of them */
+    const char **reasons; /* distinct reasons of its failed or warned checks (the checks own the strings) */
+    char **key_ids;       /* the key id of each signer (signing key's, also for a certificate) */
+    size_t nreasons;
 } vr_artifact;
+
+/* Structured facts of one check (the JSON verdict's "facts"), each NULL when not known. */
+typedef struct vfacts {
+    char *key_id;          /* the signing key's id */
+    char *subject;         /* the certificate's subject DN */
+    char *expected_sha256; /* the signed digest */
+    char *actual_sha256;   /* the artifact's digest */
+    char *time;            /* a timestamp's genTime, RFC 3339 */
+} vfacts;
 
 struct sign_verify_result {
     sign_policy_mode mode;
@@ -35,6 +47,9 @@ struct sign_verify_result {
     vr_artifact *artifacts;
     size_t nartifacts;
     size_t decisive; /* index of the check that decided the code, or SIZE_MAX */
+    int64_t at;      /* the time judged */
+    vfacts *facts;   /* one per check, same index (capchecks of them) */
+    unsigned char policy_sha256[SIGN_SHA256_LEN];
 };
 
 /* One bundle being verified. */
@@ -107,12 +122,25 @@ typedef struct vwhere {
     const char *signer;
 } vwhere;
 
+/* Structured facts of the check just added, by name: vfy_check_facts(c, (vfact_in){.key_id = id}). */
+typedef struct vfact_in {
+    const char *key_id;
+    const char *subject;
+    const char *expected_sha256;
+    const char *actual_sha256;
+    const char *time;
+} vfact_in;
+
 /* Record one check. Returns 0 or SIGN_ENOMEM. */
 int vfy_add_check(vctx *c, const char *check, sign_check_status status, const char *reason, int code, vwhere w,
                   const char *fmt, ...) SIGN_PRINTF(7, 8);
+/* Attach f to the last check recorded (the JSON verdict's "facts"). Returns 0 or SIGN_ENOMEM. */
+int vfy_check_facts(vctx *c, vfact_in f);
 int vfy_class_rank(int code);
 void vfy_mark_bundle_failures(sign_verify_result *res);
 void vfy_decide(sign_verify_result *res, int enforce);
+/* After vfy_decide: each artifact's reasons (sign_verify_result_artifact_reason). Returns 0 or SIGN_ENOMEM. */
+int vfy_artifact_reasons(sign_verify_result *res);
 int vfy_move_checks(sign_verify_result *dst, sign_verify_result *src);
 int vfy_bundle(vctx *c, vb *b);
 /* The recorded source against require.source and verify --git (source_checks.c). */
