@@ -11,6 +11,7 @@
 #include "key.h"
 #include "manifest.h"
 #include "policy.h"
+#include "revocation.h"
 #include "signer.h"
 #include "timestamp.h"
 #include "verify.h"
