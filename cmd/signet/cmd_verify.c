@@ -12,7 +12,8 @@
 static const char verify_usage[] =
     "usage: signet verify -p POLICY [-b BUNDLE]... [--json] [--entries] [--tree DIR]\n"
     "                     [--ref NAME] [--all] [--at TIME]\n"
-    "                     [--fetch-crl [--crl-cache DIR] [--crl-timeout SECONDS]] ARTIFACT...\n"
+    "                     [--fetch-crl [--crl-cache DIR] [--crl-timeout SECONDS]]\n"
+    "                     [--state-dir DIR|none] [--allow-downgrade] ARTIFACT...\n"
     "\n"
     "Verify artifacts against Sigstore bundles under a trust policy. Without -b,\n"
     "ARTIFACT.sigstore.json beside each artifact is used.\n"
@@ -33,6 +34,11 @@ static const char verify_usage[] =
     "      --crl-cache DIR  cache of fetched CRLs (default $XDG_CACHE_HOME/signet/crl,\n"
     "                       else ~/.cache/signet/crl)\n"
     "      --crl-timeout SECONDS  limit for each CRL fetch, 1 to 600 (default 10)\n"
+    "      --state-dir DIR  highest revocation list and artifact versions seen (default\n"
+    "                       $XDG_STATE_HOME/signet, else ~/.local/state/signet; root:\n"
+    "                       /var/lib/signet); 'none' turns rollback and downgrade\n"
+    "                       protection off (said in the verdict)\n"
+    "      --allow-downgrade  accept a lower artifact version than one verified before\n"
     "  -h, --help           show this help (alone)\n"
     "  --                   end of options: put it before artifact names you do not control\n"
     "\n"
@@ -202,6 +208,48 @@ static int crl_options(sign_verify_options *opts, char **cache, const char *cach
     return 0;
 }
 
+/*
+ * --state-dir into opts (issue 15). The default is resolved here, as the
+ * library reads no environment: /var/lib/signet for root, else
+ * $XDG_STATE_HOME/signet when that is an absolute path, else
+ * $HOME/.local/state/signet; "none" (or no home) leaves it NULL, which the
+ * verdict reports. Returns 0 or an exit code.
+ */
+static int state_option(sign_verify_options *opts, char **dir, const char *arg)
+{
+    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    size_t n;
+
+    *dir = NULL;
+    if (arg != NULL) {
+        opts->state_dir = strcmp(arg, "none") == 0 ? NULL : arg;
+        return 0;
+    }
+    if (geteuid() == 0) {
+        opts->state_dir = "/var/lib/signet";
+        return 0;
+    }
+    if (xdg != NULL && xdg[0] == '/') {
+        n = strlen(xdg) + sizeof("/signet");
+        if ((*dir = malloc(n)) != NULL) {
+            snprintf(*dir, n, "%s/signet", xdg);
+        }
+    } else if (home != NULL && home[0] == '/') {
+        n = strlen(home) + sizeof("/.local/state/signet");
+        if ((*dir = malloc(n)) != NULL) {
+            snprintf(*dir, n, "%s/.local/state/signet", home);
+        }
+    } else {
+        return 0;
+    }
+    if (*dir == NULL) {
+        cli_error("out of memory");
+        return EXIT_USAGE;
+    }
+    opts->state_dir = *dir;
+    return 0;
+}
+
 int cmd_verify(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -218,6 +266,8 @@ int cmd_verify(int argc, char **argv)
         {"fetch-crl", no_argument, NULL, 'F'},
         {"crl-cache", required_argument, NULL, 'C'},
         {"crl-timeout", required_argument, NULL, 'O'},
+        {"state-dir", required_argument, NULL, 'D'},    /* issue 15 */
+        {"allow-downgrade", no_argument, NULL, 'G'},    /* issue 15 */
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -231,6 +281,8 @@ int cmd_verify(int argc, char **argv)
     sign_verify_result *res = NULL;
     char *js = NULL, *crl_cache = NULL;
     const char *crl_cache_arg = NULL, *crl_timeout_arg = NULL;
+    const char *state_arg = NULL; /* issue 15 */
+    char *state_dir = NULL;
 
     bundles = calloc((size_t)argc + 1, sizeof(*bundles));
     if (bundles == NULL) {
@@ -298,6 +350,14 @@ int cmd_verify(int argc, char **argv)
             }
             crl_timeout_arg = optarg;
             break;
+        case 'D':
+            if (state_arg != NULL || optarg[0] == '\0') {
+                rc = out_usage_error("verify", "--state-dir: give one directory, or none");
+                goto out;
+            }
+            state_arg = optarg;
+            break;
+        case 'G': opts.flags |= SIGN_VERIFY_ALLOW_DOWNGRADE; break;
         case 'h': help = 1; break;
         default: rc = out_getopt_error("verify", c, argv); goto out;
         }
@@ -324,6 +384,10 @@ int cmd_verify(int argc, char **argv)
         goto out;
     }
     if ((r = crl_options(&opts, &crl_cache, crl_cache_arg, crl_timeout_arg)) != 0) {
+        rc = r;
+        goto out;
+    }
+    if ((r = state_option(&opts, &state_dir, state_arg)) != 0) {
         rc = r;
         goto out;
     }
@@ -379,6 +443,7 @@ out:
     }
     free(js);
     free(crl_cache);
+    free(state_dir);
     sign_verify_result_free(res);
     sign_policy_free(policy);
     free(bundles);

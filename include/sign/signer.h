@@ -33,12 +33,14 @@ typedef struct sign_sign_options {
     /* Version 3: */
     const char *ref;             /* OCI layouts: the image by org.opencontainers.image.ref.name, or NULL */
     unsigned int artifact_flags; /* SIGN_ARTIFACT_ALL_IMAGES: every manifest of an index, and the index */
+    /* Version 4: */
+    const char *artifact_version; /* recorded as the predicate's "version" (downgrade protection), or NULL */
 } sign_sign_options;
 
-#define SIGN_SIGN_OPTIONS_VERSION 3
+#define SIGN_SIGN_OPTIONS_VERSION 4
 #define SIGN_SIGN_OPTIONS_INIT                                                                                       \
     {                                                                                                                \
-        SIGN_SIGN_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, 0, NULL, 0         \
+        SIGN_SIGN_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, 0, NULL, 0, NULL   \
     }
 
 /*
