@@ -24,6 +24,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_hash(int argc, char **argv);
 int cmd_timestamp(int argc, char **argv);
+int cmd_revoke(int argc, char **argv);
 
 /* Map a libsign return code to an exit code. */
 int cli_exit_code(int sign_code);

@@ -15,6 +15,7 @@ static const char usage_text[] = "usage: signet <command> [options]\n"
                                  "  inspect  show what a bundle says (without verifying it)\n"
                                  "  hash     print the statement that sign would sign\n"
                                  "  timestamp add RFC 3161 timestamps to a bundle\n"
+                                 "  revoke   signed revocation lists of keys and artifacts\n"
                                  "  help     'signet help CMD' shows the options of CMD\n"
                                  "\n"
                                  "signet --version prints the version. Exit status: 0 verified or done,\n"
@@ -29,6 +30,7 @@ static const struct {
 } commands[] = {
     {"keygen", cmd_keygen},   {"sign", cmd_sign}, {"verify", cmd_verify},
     {"inspect", cmd_inspect}, {"hash", cmd_hash}, {"timestamp", cmd_timestamp},
+    {"revoke", cmd_revoke}, /* issue 15 */
 };
 
 static cmd_fn find_command(const char *name)

@@ -100,7 +100,7 @@ static int list_state_fn(json_t *root, int *changed, void *ud)
     list_state *s = ud;
     json_t *lists = json_object_get(root, "lists"), *e, *nv;
     const char *stored_hex = NULL;
-    char hex[65], *path = NULL;
+    char hex[65], old_hex[65] = "", *path = NULL;
     int64_t v = sign_revocation_list_version(s->list), stored = 0;
     const unsigned char *prev = sign_revocation_list_previous(s->list);
     unsigned char stored_sha[32];
@@ -127,6 +127,7 @@ static int list_state_fn(json_t *root, int *changed, void *ud)
                                s->c->state_dir, STATE_LISTS, s->name);
         }
         stored = json_integer_value(jv);
+        snprintf(old_hex, sizeof(old_hex), "%s", stored_hex);
         s->had_state = 1;
         s->stored_version = stored;
         if (v < stored) {
@@ -163,8 +164,8 @@ static int list_state_fn(json_t *root, int *changed, void *ud)
         json_object_set_new(lists, s->name, nv) != 0) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    if (stored_hex != NULL && strcmp(stored_hex, hex) != 0 && stored_payload_path(&path, s->c->state_dir,
-                                                                                 stored_hex) == 0) {
+    /* stored_hex was freed with the entry it belonged to: old_hex is its copy */
+    if (old_hex[0] != '\0' && strcmp(old_hex, hex) != 0 && stored_payload_path(&path, s->c->state_dir, old_hex) == 0) {
         (void)remove(path); /* the older payload is no longer needed */
         free(path);
     }
@@ -382,6 +383,9 @@ int vfy_revocation_lists(vctx *c, vrev *rv)
                               l->pol->name, (long long)sign_revocation_list_version(l->list), ti, te, which[i] + 1,
                               sign_revocation_list_key_count(l->list), sign_revocation_list_artifact_count(l->list));
         }
+    }
+    for (size_t i = 0; r == 0 && i < c->res->nchecks; i++) {
+        rv->failed |= c->res->checks[i].status == SIGN_CHECK_FAIL;
     }
 out:
     for (size_t i = 0; bundles != NULL && i < p->nrevocation; i++) {
@@ -657,6 +661,9 @@ int vfy_revocation_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, co
     }
     if (r == 0 && c->res->nchecks == first) {
         r = check_version(c, a, bundles, cand, ncand);
+    }
+    if (c->rev != NULL && c->rev->failed) {
+        ra->verified = 0;
     }
     for (size_t i = first; r == 0 && i < c->res->nchecks; i++) {
         if (c->res->checks[i].status == SIGN_CHECK_FAIL) {

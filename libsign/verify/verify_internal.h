@@ -139,6 +139,7 @@ typedef struct vrev {
     size_t n;
     vrev_version *pending;
     size_t npending;
+    int failed; /* a list check failed: no artifact is verified */
 } vrev;
 
 /* Load, authenticate and judge every list of the policy (freshness, rollback against the state), before the
