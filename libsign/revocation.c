@@ -49,9 +49,9 @@ int sign_revocation_reason_from_name(sign_revocation_reason *out, const char *na
             return 0;
         }
     }
-    return sign__error(SIGN_EINVAL,
-                       "revocation reason \"%s\" is not one of keyCompromise, superseded, cessationOfOperation, other",
-                       name != NULL ? name : "");
+    return sign__error(
+        SIGN_EINVAL, "revocation reason \"%s\" is not one of keyCompromise, superseded, cessationOfOperation, other",
+        name != NULL ? name : "");
 }
 
 void sign_revocation_list_free(sign_revocation_list *l)
@@ -377,7 +377,7 @@ int sign_revocation_list_add_key(sign_revocation_list *l, int *changed, const ch
             return sign__error(SIGN_EINVAL,
                                "key %s is already revoked %s%s; a list never moves an effective time later (give "
                                "the same or an earlier time)",
-                               k->key_id, k->has_effective ? "from " : "for every signature (keyCompromise", 
+                               k->key_id, k->has_effective ? "from " : "for every signature (keyCompromise",
                                k->has_effective ? when : ")");
         }
         k->has_effective = has_effective;
@@ -471,8 +471,9 @@ int sign_revocation_list_covers(const sign_revocation_list *newer, const sign_re
     for (size_t i = 0; i < older->narts; i++) {
         if (!sign_revocation_list_find_artifact(NULL, newer, older->arts[i].sha256)) {
             sign_hex_encode(hex, sizeof(hex), older->arts[i].sha256, 32);
-            return sign__error(SIGN_EVERIFY, "artifact sha256:%s, revoked in version %lld, is not revoked in version %lld",
-                               hex, (long long)older->version, (long long)newer->version);
+            return sign__error(SIGN_EVERIFY,
+                               "artifact sha256:%s, revoked in version %lld, is not revoked in version %lld", hex,
+                               (long long)older->version, (long long)newer->version);
         }
     }
     return 0;
@@ -567,8 +568,7 @@ out:
 
 /* ---- strict parse ---------------------------------------------------------- */
 
-static int get_time_field(int64_t *out, int *has, const json_t *obj, const char *key, int required,
-                          const char *what)
+static int get_time_field(int64_t *out, int *has, const json_t *obj, const char *key, int required, const char *what)
 {
     const char *s;
     int r;
@@ -600,9 +600,9 @@ static int get_reason(sign_revocation_reason *out, const json_t *obj, const char
         return r;
     }
     if (sign_revocation_reason_from_name(out, s) != 0) {
-        return sign__error(SIGN_EPARSE,
-                           "%s: reason \"%.40s\" is not one of keyCompromise, superseded, cessationOfOperation, other",
-                           what, s);
+        return sign__error(
+            SIGN_EPARSE, "%s: reason \"%.40s\" is not one of keyCompromise, superseded, cessationOfOperation, other",
+            what, s);
     }
     return 0;
 }

@@ -59,14 +59,22 @@ typedef struct rv_args {
 static int parse_args(rv_args *a, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"key-file", required_argument, NULL, 'k'},  {"p12", required_argument, NULL, 'p'},
-        {"passphrase-file", required_argument, NULL, 'P'}, {"output", required_argument, NULL, 'o'},
-        {"list", required_argument, NULL, 'l'},      {"key", required_argument, NULL, 'K'},
-        {"key-id", required_argument, NULL, 'I'},    {"digest", required_argument, NULL, 'd'},
-        {"reason", required_argument, NULL, 'r'},    {"effective", required_argument, NULL, 'e'},
-        {"name", required_argument, NULL, 'n'},      {"comment", required_argument, NULL, 'c'},
-        {"expires", required_argument, NULL, 'x'},   {"authority", required_argument, NULL, 'A'},
-        {"json", no_argument, NULL, 'J'},            {"help", no_argument, NULL, 'h'},
+        {"key-file", required_argument, NULL, 'k'},
+        {"p12", required_argument, NULL, 'p'},
+        {"passphrase-file", required_argument, NULL, 'P'},
+        {"output", required_argument, NULL, 'o'},
+        {"list", required_argument, NULL, 'l'},
+        {"key", required_argument, NULL, 'K'},
+        {"key-id", required_argument, NULL, 'I'},
+        {"digest", required_argument, NULL, 'd'},
+        {"reason", required_argument, NULL, 'r'},
+        {"effective", required_argument, NULL, 'e'},
+        {"name", required_argument, NULL, 'n'},
+        {"comment", required_argument, NULL, 'c'},
+        {"expires", required_argument, NULL, 'x'},
+        {"authority", required_argument, NULL, 'A'},
+        {"json", no_argument, NULL, 'J'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char **slot;
@@ -353,8 +361,8 @@ static void show_human(const sign_revocation_list *l, const char *path, const ch
     if (prev != NULL) {
         sign_hex_encode(hex, sizeof(hex), prev, 32);
     }
-    printf("list:     %s (%s)\nversion:  %lld\nissued:   %s\nexpires:  %s\n", out_clean_text(clean, sizeof(clean), path),
-           trust, (long long)sign_revocation_list_version(l), t1, t2);
+    printf("list:     %s (%s)\nversion:  %lld\nissued:   %s\nexpires:  %s\n",
+           out_clean_text(clean, sizeof(clean), path), trust, (long long)sign_revocation_list_version(l), t1, t2);
     printf("previous: %s\n", prev != NULL ? hex : "(none: version 1)");
     for (size_t i = 0; i < sign_revocation_list_key_count(l); i++) {
         sign_revoked_key k;
@@ -366,8 +374,7 @@ static void show_human(const sign_revocation_list *l, const char *path, const ch
             sign_format_time(t1, sizeof(t1), k.effective);
         }
         printf("key       %s %s %s%s%s\n", k.key_id, sign_revocation_reason_name(k.reason),
-               k.has_effective ? "from " : "every-signature", k.has_effective ? t1 : "",
-               k.comment != NULL ? "" : "");
+               k.has_effective ? "from " : "every-signature", k.has_effective ? t1 : "", k.comment != NULL ? "" : "");
         if (k.comment != NULL) {
             printf("          comment: %s\n", out_clean_text(clean, sizeof(clean), k.comment));
         }
@@ -412,8 +419,9 @@ static int do_show(rv_args *a)
         }
         printf("%s\n", js);
     } else {
-        show_human(l, a->positional, pub != NULL ? "signature verified with the authority given"
-                                                 : "signature NOT checked: give --authority PUB");
+        show_human(l, a->positional,
+                   pub != NULL ? "signature verified with the authority given"
+                               : "signature NOT checked: give --authority PUB");
     }
     rc = 0;
 out:

@@ -131,9 +131,8 @@ SIGN_EXTERN int sign_revocation_list_sign(sign_bundle **out, const sign_revocati
  */
 SIGN_EXTERN SIGN_WARN_UNUSED int sign_revocation_bundle_open(sign_revocation_list **out,
                                                              unsigned char payload_sha256[32], size_t *which,
-                                                             const sign_bundle *b,
-                                                             const sign_key *const *authorities, size_t nauth,
-                                                             const sign_limits *limits);
+                                                             const sign_bundle *b, const sign_key *const *authorities,
+                                                             size_t nauth, const sign_limits *limits);
 
 #ifdef __cplusplus
 }

@@ -78,7 +78,8 @@ static int superset_of_stored(list_state *s, const char *hex, int64_t stored)
         r = sign_revocation_list_parse(&old, text, len, s->c->limits);
     }
     if (r != 0 && r != SIGN_ENOMEM) {
-        r = sign__error_context(SIGN_EPARSE, "state file %s (the stored version %lld of list \"%s\") is corrupt "
+        r = sign__error_context(SIGN_EPARSE,
+                                "state file %s (the stored version %lld of list \"%s\") is corrupt "
                                 "or missing; fix or remove the state directory's entry for this list",
                                 path, (long long)stored, s->name);
     }
@@ -123,8 +124,8 @@ static int list_state_fn(json_t *root, int *changed, void *ud)
         stored_hex = json_string_value(json_object_get(e, "sha256"));
         if (!json_is_integer(jv) || json_integer_value(jv) < 1 || stored_hex == NULL ||
             sign_hex_decode(stored_sha, 32, stored_hex) != 0 || strlen(stored_hex) != 64) {
-            return sign__error(SIGN_EPARSE, "state file %s/%s: the entry of list \"%s\" is corrupt",
-                               s->c->state_dir, STATE_LISTS, s->name);
+            return sign__error(SIGN_EPARSE, "state file %s/%s: the entry of list \"%s\" is corrupt", s->c->state_dir,
+                               STATE_LISTS, s->name);
         }
         stored = json_integer_value(jv);
         snprintf(old_hex, sizeof(old_hex), "%s", stored_hex);
@@ -165,7 +166,8 @@ static int list_state_fn(json_t *root, int *changed, void *ud)
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
     /* stored_hex was freed with the entry it belonged to: old_hex is its copy */
-    if (old_hex[0] != '\0' && strcmp(old_hex, hex) != 0 && stored_payload_path(&path, s->c->state_dir, old_hex) == 0) {
+    if (old_hex[0] != '\0' && strcmp(old_hex, hex) != 0 &&
+        stored_payload_path(&path, s->c->state_dir, old_hex) == 0) {
         (void)remove(path); /* the older payload is no longer needed */
         free(path);
     }
@@ -239,8 +241,8 @@ static int list_fresh(vctx *c, const vrev_list *l, int *fresh)
         return vfy_add_check(c, "revocation-list", SIGN_CHECK_FAIL, "REVOCATION_LIST_STALE", SIGN_EEXPIRED, w,
                              "revocation list \"%s\" version %lld was issued at %s, more than max_age (%lld s) "
                              "before %s; the authority must publish a new version (signet revoke renew)",
-                             pol->name, (long long)sign_revocation_list_version(l->list), ti,
-                             (long long)pol->max_age, at);
+                             pol->name, (long long)sign_revocation_list_version(l->list), ti, (long long)pol->max_age,
+                             at);
     }
     if (c->opts->at == 0 && issued - VERIFY_CLOCK_SKEW > c->at) {
         return vfy_add_check(c, "revocation-list", SIGN_CHECK_FAIL, "REVOCATION_LIST_STALE", SIGN_EEXPIRED, w,
@@ -253,8 +255,7 @@ static int list_fresh(vctx *c, const vrev_list *l, int *fresh)
 }
 
 /* Rollback and equivocation against the state directory (when there is one and the time judged is now). */
-static int list_rollback(vctx *c, const vrev_list *l, const unsigned char sha[32], const sign_bundle *bundle,
-                         int *ok)
+static int list_rollback(vctx *c, const vrev_list *l, const unsigned char sha[32], const sign_bundle *bundle, int *ok)
 {
     const sign__policy_revocation *pol = l->pol;
     const sign_envelope *env = sign_bundle_envelope(bundle);
@@ -274,8 +275,9 @@ static int list_rollback(vctx *c, const vrev_list *l, const unsigned char sha[32
         return r;
     }
     if (r != 0) {
-        return vfy_add_check(c, "revocation-state", SIGN_CHECK_FAIL, "STATE_UNUSABLE", r == SIGN_EIO ? r : SIGN_EPARSE,
-                             w, "revocation list \"%s\": %s", pol->name, sign_error_last());
+        return vfy_add_check(c, "revocation-state", SIGN_CHECK_FAIL, "STATE_UNUSABLE",
+                             r == SIGN_EIO ? r : SIGN_EPARSE, w, "revocation list \"%s\": %s", pol->name,
+                             sign_error_last());
     }
     if (s.reason != NULL) {
         return vfy_add_check(c, "revocation-list", SIGN_CHECK_FAIL, s.reason, SIGN_EREVOKED, w,
@@ -309,13 +311,14 @@ static int authority_revoked(vctx *c, const vrev *rv, const vrev_list *l, size_t
         if (k.has_effective) {
             fmt_time(when, k.effective);
         }
-        return vfy_add_check(c, "revocation-list", SIGN_CHECK_FAIL, "REVOCATION_LIST_UNTRUSTED", SIGN_EUNTRUSTED,
-                             (vwhere){NULL, pol->list, pol->name},
-                             "revocation list \"%s\" is signed by authority key %s, which list \"%s\" revokes (%s%s%s); "
-                             "its revocations still apply, but replace the authority in the policy and re-sign the "
-                             "list with the new one",
-                             pol->name, kid, rv->lists[i].pol->name, sign_revocation_reason_name(k.reason),
-                             k.has_effective ? " from " : ", every signature", when);
+        return vfy_add_check(
+            c, "revocation-list", SIGN_CHECK_FAIL, "REVOCATION_LIST_UNTRUSTED", SIGN_EUNTRUSTED,
+            (vwhere){NULL, pol->list, pol->name},
+            "revocation list \"%s\" is signed by authority key %s, which list \"%s\" revokes (%s%s%s); "
+            "its revocations still apply, but replace the authority in the policy and re-sign the "
+            "list with the new one",
+            pol->name, kid, rv->lists[i].pol->name, sign_revocation_reason_name(k.reason),
+            k.has_effective ? " from " : ", every signature", when);
     }
     return 0;
 }
@@ -377,11 +380,12 @@ int vfy_revocation_lists(vctx *c, vrev *rv)
 
             fmt_time(ti, sign_revocation_list_issued(l->list));
             fmt_time(te, sign_revocation_list_expires(l->list));
-            r = vfy_add_check(c, "revocation-list", SIGN_CHECK_PASS, "OK", 0, (vwhere){NULL, l->pol->list, l->pol->name},
-                              "revocation list \"%s\" version %lld (issued %s, expires %s) is signed by its authority "
-                              "%zu and revokes %zu key(s) and %zu artifact(s)",
-                              l->pol->name, (long long)sign_revocation_list_version(l->list), ti, te, which[i] + 1,
-                              sign_revocation_list_key_count(l->list), sign_revocation_list_artifact_count(l->list));
+            r = vfy_add_check(
+                c, "revocation-list", SIGN_CHECK_PASS, "OK", 0, (vwhere){NULL, l->pol->list, l->pol->name},
+                "revocation list \"%s\" version %lld (issued %s, expires %s) is signed by its authority "
+                "%zu and revokes %zu key(s) and %zu artifact(s)",
+                l->pol->name, (long long)sign_revocation_list_version(l->list), ti, te, which[i] + 1,
+                sign_revocation_list_key_count(l->list), sign_revocation_list_artifact_count(l->list));
         }
     }
     for (size_t i = 0; r == 0 && i < c->res->nchecks; i++) {
