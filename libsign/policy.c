@@ -721,7 +721,8 @@ static int parse_one_revocation(sign__policy_revocation *v, const pol_ctx *c, co
     if ((r = only_keys(c, e, allowed, prefix)) != 0 ||
         (r = get_duration(&v->has_max_age, &v->max_age, c, e, prefix, "max_age")) != 0 ||
         (r = get_string(&name, c, e, prefix, "name", 0)) != 0 ||
-        (r = get_string(&list, c, e, prefix, "list", 1)) != 0 || (r = get_string(&url, c, e, prefix, "url", 0)) != 0) {
+        (r = get_string(&list, c, e, prefix, "list", 1)) != 0 ||
+        (r = get_string(&url, c, e, prefix, "url", 0)) != 0) {
         return r;
     }
     if (url != NULL && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
@@ -784,7 +785,8 @@ static int parse_revocation(sign_policy *p, const pol_ctx *c, const json_t *arr)
         }
         for (size_t j = 0; j < i; j++) {
             if (strcmp(p->revocation[j].name, p->revocation[i].name) == 0) {
-                return sign__error(SIGN_EINVAL, "%s: %s.name: duplicate revocation list name \"%s\" (also revocation[%zu])",
+                return sign__error(SIGN_EINVAL,
+                                   "%s: %s.name: duplicate revocation list name \"%s\" (also revocation[%zu])",
                                    c->what, prefix, p->revocation[i].name, j);
             }
         }

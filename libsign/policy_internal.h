@@ -22,8 +22,8 @@ typedef struct sign__policy_key {
 /* ---- revocation lists (issue 15) ---- */
 /* One entry of "revocation": a signed revocation list and who may sign it. */
 typedef struct sign__policy_revocation {
-    char *name;            /* "name", or the list path as written: the key of its state */
-    char *list;            /* resolved path; the file may be missing at load (REVOCATION_LIST_MISSING at verify) */
+    char *name;             /* "name", or the list path as written: the key of its state */
+    char *list;             /* resolved path; the file may be missing at load (REVOCATION_LIST_MISSING at verify) */
     sign_key **authorities; /* loaded public keys of "authorities" */
     size_t nauthorities;
     int has_max_age;

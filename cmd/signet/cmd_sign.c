@@ -172,8 +172,9 @@ int cmd_sign(int argc, char **argv)
         case 'a': opts.artifact_flags |= SIGN_ARTIFACT_ALL_IMAGES; break;
         case 'V':
             if (opts.artifact_version != NULL || sign_version_check(optarg) != 0) {
-                rc = out_usage_error("sign", "--version %s: give it once, as a plain integer or a semantic version "
-                                             "(1.2.3, 1.2.3-rc.1)",
+                rc = out_usage_error("sign",
+                                     "--version %s: give it once, as a plain integer or a semantic version "
+                                     "(1.2.3, 1.2.3-rc.1)",
                                      optarg);
                 goto out;
             }

@@ -266,8 +266,8 @@ int cmd_verify(int argc, char **argv)
         {"fetch-crl", no_argument, NULL, 'F'},
         {"crl-cache", required_argument, NULL, 'C'},
         {"crl-timeout", required_argument, NULL, 'O'},
-        {"state-dir", required_argument, NULL, 'D'},    /* issue 15 */
-        {"allow-downgrade", no_argument, NULL, 'G'},    /* issue 15 */
+        {"state-dir", required_argument, NULL, 'D'}, /* issue 15 */
+        {"allow-downgrade", no_argument, NULL, 'G'}, /* issue 15 */
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };

@@ -28,9 +28,8 @@ static const struct {
     const char *name;
     cmd_fn fn;
 } commands[] = {
-    {"keygen", cmd_keygen},   {"sign", cmd_sign}, {"verify", cmd_verify},
-    {"inspect", cmd_inspect}, {"hash", cmd_hash}, {"timestamp", cmd_timestamp},
-    {"revoke", cmd_revoke}, /* issue 15 */
+    {"keygen", cmd_keygen}, {"sign", cmd_sign},           {"verify", cmd_verify}, {"inspect", cmd_inspect},
+    {"hash", cmd_hash},     {"timestamp", cmd_timestamp}, {"revoke", cmd_revoke}, /* issue 15 */
 };
 
 static cmd_fn find_command(const char *name)

@@ -41,7 +41,8 @@ typedef struct sign_check {
     0x4u /* fetch CRLs from certificates' distribution points (http://); see                                         \
             crl_cache_dir. Without it nothing touches the network. */
 /* Revocation lists and downgrade protection (options version 4): */
-#define SIGN_VERIFY_ALLOW_DOWNGRADE 0x8u /* a lower artifact version than one verified before is reported, not refused */
+#define SIGN_VERIFY_ALLOW_DOWNGRADE                                                                                  \
+    0x8u /* a lower artifact version than one verified before is reported, not refused */
 #define SIGN_VERIFY_FETCH_REVOCATION                                                                                 \
     0x10u /* fetch revocation lists from their policy url (http/https) into revocation_cache_dir */
 
@@ -61,9 +62,9 @@ typedef struct sign_verify_options {
     const char *crl_cache_dir;   /* with SIGN_VERIFY_FETCH_CRL: cache of fetched CRLs, or NULL: none */
     unsigned int crl_timeout_ms; /* with SIGN_VERIFY_FETCH_CRL: per fetch; 0: 10 s */
     /* version 4 (revocation lists, downgrade protection; docs/revocation.md): */
-    const char *state_dir;           /* highest list versions and artifact versions seen, kept under a lock;
-                                        NULL: none - rollback, equivocation and downgrade are not checked (the
-                                        verdict says so). Ignored (neither read nor written) with at != 0. */
+    const char *state_dir;            /* highest list versions and artifact versions seen, kept under a lock;
+                                         NULL: none - rollback, equivocation and downgrade are not checked (the
+                                         verdict says so). Ignored (neither read nor written) with at != 0. */
     const char *revocation_cache_dir; /* with SIGN_VERIFY_FETCH_REVOCATION: fetched lists, or NULL: none */
 } sign_verify_options;
 
