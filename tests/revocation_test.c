@@ -3,11 +3,16 @@
  * judging lists (trust, freshness, rollback, equivocation), revoked keys at the trusted signing time, revoked
  * artifacts, the state directory under concurrency, --at, and downgrade protection.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +24,7 @@
 static char *rt_dir;
 static char *rt_out, *rt_err;
 static tsa_server rt_tsa;
+static pid_t rt_http_pid; /* the list server of the fetch test, stopped also when an assertion fails */
 
 static void rt_setup(void)
 {
@@ -31,6 +37,11 @@ static void rt_teardown(void)
 {
     if (rt_tsa.pid > 0) {
         tsa_server_stop(&rt_tsa);
+    }
+    if (rt_http_pid > 0) {
+        kill(rt_http_pid, SIGKILL);
+        waitpid(rt_http_pid, NULL, 0);
+        rt_http_pid = 0;
     }
     free(rt_out);
     free(rt_err);
@@ -714,4 +725,90 @@ Test(revocation, downgrade_and_version_reuse_are_exit_4)
     cr_assert_eq(rt_signet("verify", "-p", "policy.json", "--state-dir", "st", "-b", "good.json", "good.txt", NULL),
                  4, "%s%s", rt_out, rt_err);
     cr_assert_eq(rt_signet("sign", "-k", "rel.key", "--version", "1.2", "app.txt", NULL), 2);
+}
+
+/* ---- --fetch-revocation ---------------------------------------------------------- */
+
+/* A one-file HTTP server on 127.0.0.1 (ephemeral port) serving path's bytes to every GET; stopped by PID. */
+static pid_t rt_http_start(const char *path, char *url, size_t urlsize)
+{
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof(sa);
+    size_t len = 0;
+    char *body = tu_read(path, &len);
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    pid_t pid;
+
+    cr_assert(lfd >= 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    cr_assert_eq(listen(lfd, 16), 0);
+    cr_assert_eq(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+    snprintf(url, urlsize, "http://127.0.0.1:%u/revoked.json", (unsigned)ntohs(sa.sin_port));
+    pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        /* Not the test's output pipes: the runner waits for them to close. */
+        int devnull = open("/dev/null", O_RDWR);
+
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        for (;;) {
+            char req[4096], head[128];
+            int fd = accept(lfd, NULL, NULL);
+
+            if (fd < 0) {
+                continue;
+            }
+            if (read(fd, req, sizeof(req)) > 0) {
+                int n =
+                    snprintf(head, sizeof(head),
+                             "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n", len);
+                if (write(fd, head, (size_t)n) < 0 || write(fd, body, len) < 0) {
+                    /* the client went away */
+                }
+            }
+            close(fd);
+        }
+    }
+    close(lfd);
+    free(body);
+    rt_http_pid = pid;
+    return pid;
+}
+
+static void rt_http_stop(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    rt_http_pid = 0;
+}
+
+Test(revocation, fetched_newer_list_is_used_cached_and_fails_closed)
+{
+    char url[128], extra[256];
+    pid_t srv;
+
+    rt_standard();
+    cr_assert_eq(system("cp revoked.json local-v1.json"), 0);
+    cr_assert_eq(rt_signet("revoke", "key", "-k", "auth.key", "--list", "revoked.json", "--key", "rel.pub",
+                           "--reason", "keyCompromise", NULL),
+                 0, "%s", rt_err);
+    cr_assert_eq(system("mv revoked.json served.json && cp local-v1.json revoked.json"), 0);
+    srv = rt_http_start("served.json", url, sizeof(url));
+    snprintf(extra, sizeof(extra), ",\"url\":\"%s\"", url);
+    rt_policy(extra, NULL);
+    /* Without the flag nothing is fetched: the local version 1 revokes nothing. */
+    cr_assert_eq(rt_verify(NULL, NULL), 0, "%s%s", rt_out, rt_err);
+    cr_assert_eq(rt_verify("--fetch-revocation", "--revocation-cache=cache"), 5, "%s%s", rt_out, rt_err);
+    cr_assert(rt_has("\"code\":\"KEY_REVOKED\""), "%s", rt_out);
+    rt_http_stop(srv);
+    /* The server is down: the cached list is still fresh and stands in. */
+    cr_assert_eq(rt_verify("--fetch-revocation", "--revocation-cache=cache"), 5, "%s%s", rt_out, rt_err);
+    cr_assert(rt_has("\"code\":\"KEY_REVOKED\""), "%s", rt_out);
+    /* No cache and no server: fail closed. */
+    cr_assert_eq(rt_verify("--fetch-revocation", "--revocation-cache=empty"), 5, "%s%s", rt_out, rt_err);
+    cr_assert(rt_has("\"code\":\"REVOCATION_FETCH_FAILED\""), "%s", rt_out);
 }

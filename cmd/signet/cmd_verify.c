@@ -13,7 +13,8 @@ static const char verify_usage[] =
     "usage: signet verify -p POLICY [-b BUNDLE]... [--json] [--entries] [--tree DIR]\n"
     "                     [--ref NAME] [--all] [--at TIME]\n"
     "                     [--fetch-crl [--crl-cache DIR] [--crl-timeout SECONDS]]\n"
-    "                     [--state-dir DIR|none] [--allow-downgrade] ARTIFACT...\n"
+    "                     [--state-dir DIR|none] [--allow-downgrade]\n"
+    "                     [--fetch-revocation [--revocation-cache DIR]] ARTIFACT...\n"
     "\n"
     "Verify artifacts against Sigstore bundles under a trust policy. Without -b,\n"
     "ARTIFACT.sigstore.json beside each artifact is used.\n"
@@ -39,6 +40,9 @@ static const char verify_usage[] =
     "                       /var/lib/signet); 'none' turns rollback and downgrade\n"
     "                       protection off (said in the verdict)\n"
     "      --allow-downgrade  accept a lower artifact version than one verified before\n"
+    "      --fetch-revocation  fetch revocation lists from their policy url (http://)\n"
+    "      --revocation-cache DIR  cache of fetched lists (default $XDG_CACHE_HOME/signet/\n"
+    "                       revocation, else ~/.cache/signet/revocation)\n"
     "  -h, --help           show this help (alone)\n"
     "  --                   end of options: put it before artifact names you do not control\n"
     "\n"
@@ -250,6 +254,42 @@ static int state_option(sign_verify_options *opts, char **dir, const char *arg)
     return 0;
 }
 
+/* --fetch-revocation's cache (issue 15): the default beside the CRL cache. Returns 0 or an exit code. */
+static int revocation_cache_option(sign_verify_options *opts, char **dir)
+{
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    size_t n;
+
+    *dir = NULL;
+    if ((opts->flags & SIGN_VERIFY_FETCH_REVOCATION) == 0) {
+        return opts->revocation_cache_dir != NULL
+                   ? out_usage_error("verify", "--revocation-cache is only used with --fetch-revocation")
+                   : 0;
+    }
+    if (opts->revocation_cache_dir != NULL) {
+        return 0;
+    }
+    if (xdg != NULL && xdg[0] == '/') {
+        n = strlen(xdg) + sizeof("/signet/revocation");
+        if ((*dir = malloc(n)) != NULL) {
+            snprintf(*dir, n, "%s/signet/revocation", xdg);
+        }
+    } else if (home != NULL && home[0] == '/') {
+        n = strlen(home) + sizeof("/.cache/signet/revocation");
+        if ((*dir = malloc(n)) != NULL) {
+            snprintf(*dir, n, "%s/.cache/signet/revocation", home);
+        }
+    } else {
+        return 0;
+    }
+    if (*dir == NULL) {
+        cli_error("out of memory");
+        return EXIT_USAGE;
+    }
+    opts->revocation_cache_dir = *dir;
+    return 0;
+}
+
 int cmd_verify(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -266,8 +306,10 @@ int cmd_verify(int argc, char **argv)
         {"fetch-crl", no_argument, NULL, 'F'},
         {"crl-cache", required_argument, NULL, 'C'},
         {"crl-timeout", required_argument, NULL, 'O'},
-        {"state-dir", required_argument, NULL, 'D'}, /* issue 15 */
-        {"allow-downgrade", no_argument, NULL, 'G'}, /* issue 15 */
+        {"state-dir", required_argument, NULL, 'D'},        /* issue 15 */
+        {"allow-downgrade", no_argument, NULL, 'G'},        /* issue 15 */
+        {"fetch-revocation", no_argument, NULL, 'H'},       /* issue 15 */
+        {"revocation-cache", required_argument, NULL, 'K'}, /* issue 15 */
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -282,7 +324,7 @@ int cmd_verify(int argc, char **argv)
     char *js = NULL, *crl_cache = NULL;
     const char *crl_cache_arg = NULL, *crl_timeout_arg = NULL;
     const char *state_arg = NULL; /* issue 15 */
-    char *state_dir = NULL;
+    char *state_dir = NULL, *rev_cache = NULL;
 
     bundles = calloc((size_t)argc + 1, sizeof(*bundles));
     if (bundles == NULL) {
@@ -358,6 +400,14 @@ int cmd_verify(int argc, char **argv)
             state_arg = optarg;
             break;
         case 'G': opts.flags |= SIGN_VERIFY_ALLOW_DOWNGRADE; break;
+        case 'H': opts.flags |= SIGN_VERIFY_FETCH_REVOCATION; break;
+        case 'K':
+            if (opts.revocation_cache_dir != NULL || optarg[0] == '\0') {
+                rc = out_usage_error("verify", "--revocation-cache: give one directory");
+                goto out;
+            }
+            opts.revocation_cache_dir = optarg;
+            break;
         case 'h': help = 1; break;
         default: rc = out_getopt_error("verify", c, argv); goto out;
         }
@@ -387,7 +437,8 @@ int cmd_verify(int argc, char **argv)
         rc = r;
         goto out;
     }
-    if ((r = state_option(&opts, &state_dir, state_arg)) != 0) {
+    if ((r = state_option(&opts, &state_dir, state_arg)) != 0 ||
+        (r = revocation_cache_option(&opts, &rev_cache)) != 0) {
         rc = r;
         goto out;
     }
@@ -444,6 +495,7 @@ out:
     free(js);
     free(crl_cache);
     free(state_dir);
+    free(rev_cache);
     sign_verify_result_free(res);
     sign_policy_free(policy);
     free(bundles);

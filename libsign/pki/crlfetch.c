@@ -224,6 +224,55 @@ static void exchange_cause(char *why, size_t whysize, unsigned int timeout_ms, s
 int sign__http_get(unsigned char **out, size_t *outlen, const char *url, unsigned int timeout_ms, size_t max,
                    char *why, size_t whysize)
 {
+    return sign__http_get_body(out, outlen, url, timeout_ms, max, 1, why, whysize);
+}
+
+/* The rest of a streamed body, at most max bytes, before deadline (revocation lists, issue 15). */
+static int read_stream(unsigned char **out, size_t *outlen, BIO *resp, size_t max, int64_t deadline, char *why,
+                       size_t whysize)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int n;
+
+    if ((buf = malloc(max + 1)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (;;) {
+        if (mono_ms() > deadline) {
+            whyf(why, whysize, "timed out reading the response");
+            break;
+        }
+        n = BIO_read(resp, buf + len, (int)(max + 1 - len > 65536 ? 65536 : max + 1 - len));
+        if (n > 0) {
+            len += (size_t)n;
+            if (len > max) {
+                whyf(why, whysize, "response too large (more than %zu bytes)", max);
+                break;
+            }
+            continue;
+        }
+        if (BIO_should_retry(resp)) {
+            continue;
+        }
+        if (len == 0) {
+            whyf(why, whysize, "empty response");
+            break;
+        }
+        buf[len] = '\0';
+        *out = buf;
+        *outlen = len;
+        return 0;
+    }
+    free(buf);
+    ERR_clear_error();
+    return SIGN_EVERIFY;
+}
+
+/* der: expect a DER body (CRLs); 0: any body (revocation lists, issue 15). */
+int sign__http_get_body(unsigned char **out, size_t *outlen, const char *url, unsigned int timeout_ms, size_t max,
+                        int der, char *why, size_t whysize)
+{
     char *user = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL, *frag = NULL, *req = NULL;
     char *redir = NULL, *body = NULL;
     OSSL_HTTP_REQ_CTX *rctx = NULL;
@@ -292,7 +341,7 @@ int sign__http_get(unsigned char **out, size_t *outlen, const char *url, unsigne
     }
     /* Our own connected BIO: OpenSSL uses no proxy (and reads no proxy variables) then. */
     if ((rctx = OSSL_HTTP_open(host, port, NULL, NULL, 0, bio, bio, NULL, NULL, 0, secs)) == NULL ||
-        OSSL_HTTP_set1_request(rctx, req, NULL, NULL, NULL, NULL, 1, max, secs, 0) != 1) {
+        OSSL_HTTP_set1_request(rctx, req, NULL, NULL, NULL, NULL, der, max, secs, 0) != 1) {
         r = sign__ossl_error(SIGN_ENOMEM, "cannot set up the HTTP request for %s", url);
         goto out;
     }
@@ -318,6 +367,11 @@ int sign__http_get(unsigned char **out, size_t *outlen, const char *url, unsigne
             exchange_cause(why, whysize, timeout_ms, max);
         }
         r = SIGN_EVERIFY;
+        goto out;
+    }
+    if (!der) {
+        /* Not DER: OpenSSL hands over the connection to read the body from (bounded by max, and the deadline). */
+        r = read_stream(out, outlen, resp, max, deadline, why, whysize);
         goto out;
     }
     if ((len = BIO_get_mem_data(resp, &body)) <= 0 || body == NULL) {

@@ -51,5 +51,8 @@ int sign__crl_fetch_cert(sign_x509_crls **out, char *url, size_t urlsize, int *c
  */
 int sign__http_get(unsigned char **out, size_t *outlen, const char *url, unsigned int timeout_ms, size_t max,
                    char *why, size_t whysize);
+/* The same with der = 0: any body (a revocation list is JSON). */
+int sign__http_get_body(unsigned char **out, size_t *outlen, const char *url, unsigned int timeout_ms, size_t max,
+                        int der, char *why, size_t whysize);
 
 #endif

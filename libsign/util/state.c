@@ -25,8 +25,7 @@ char *sign__state_path(const char *dir, const char *name)
     return p;
 }
 
-/* mkdir -p with mode 0700 for what is created. */
-static int make_dirs(const char *dir)
+int sign__state_mkdir(const char *dir)
 {
     char *p = sign__strdup(dir);
     struct stat st;
@@ -100,7 +99,7 @@ int sign__state_update(const char *dir, const char *name, sign__state_fn fn, voi
     if (dir == NULL || name == NULL || fn == NULL) {
         return sign__error(SIGN_EINVAL, "state: no directory, name or function");
     }
-    if ((r = make_dirs(dir)) != 0) {
+    if ((r = sign__state_mkdir(dir)) != 0) {
         return r;
     }
     if ((path = sign__state_path(dir, name)) == NULL) {

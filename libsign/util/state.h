@@ -24,6 +24,9 @@ typedef int (*sign__state_fn)(json_t *root, int *changed, void *userdata);
 int sign__state_update(const char *dir, const char *name, sign__state_fn fn, void *userdata,
                        const sign_limits *limits);
 
+/* mkdir -p dir, mode 0700 for what is created; SIGN_EIO naming dir on failure. */
+int sign__state_mkdir(const char *dir);
+
 /* dir/name joined, malloc'd (NULL and SIGN_ENOMEM recorded when out of memory). */
 char *sign__state_path(const char *dir, const char *name);
 

@@ -214,6 +214,8 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     if (opts->version >= 4) {
         c.state_dir = opts->at == 0 ? opts->state_dir : NULL;
         c.allow_downgrade = (opts->flags & SIGN_VERIFY_ALLOW_DOWNGRADE) != 0;
+        c.fetch = (opts->flags & SIGN_VERIFY_FETCH_REVOCATION) != 0;
+        c.revocation_cache_dir = opts->revocation_cache_dir;
     }
     c.rev = &rev;
     if ((r = vfy_revocation_lists(&c, &rev)) != 0) {

@@ -10,10 +10,14 @@
 
 #include "state.h"
 #include "verify_internal.h"
+#include "x509_internal.h"
 
 /* State files in the state directory. */
 #define STATE_LISTS "revocation.json"
 #define STATE_VERSIONS "versions.json"
+/* Largest list fetched, and the default deadline of one fetch. */
+#define FETCH_MAX (16u * 1024 * 1024)
+#define FETCH_TIMEOUT_MS 10000u
 
 void vfy_revocation_free(vrev *rv)
 {
@@ -179,13 +183,14 @@ static int list_state_fn(json_t *root, int *changed, void *ud)
 
 /* Read and authenticate the list: *go_on when it could be opened (its content is then used, even if it fails a
    later check: a list from the authority only ever adds revocations). */
-static int list_open(vctx *c, vrev_list *l, sign_bundle **bundle, unsigned char sha[32], size_t *which)
+static int list_open(vctx *c, vrev_list *l, const char *path, sign_bundle **bundle, unsigned char sha[32],
+                     size_t *which)
 {
     const sign__policy_revocation *pol = l->pol;
-    vwhere w = {NULL, pol->list, pol->name};
+    vwhere w = {NULL, path, pol->name};
     int r;
 
-    r = sign_bundle_read(bundle, pol->list, c->limits);
+    r = sign_bundle_read(bundle, path, c->limits);
     if (r == SIGN_ENOMEM) {
         return r;
     }
@@ -193,7 +198,7 @@ static int list_open(vctx *c, vrev_list *l, sign_bundle **bundle, unsigned char 
         return vfy_add_check(c, "revocation-list", SIGN_CHECK_FAIL, "REVOCATION_LIST_MISSING", SIGN_EREVOKED, w,
                              "revocation list \"%s\": %s does not exist; the policy requires it - publish it there "
                              "(signet revoke init / renew)",
-                             pol->name, pol->list);
+                             pol->name, path);
     }
     if (r != 0) {
         return vfy_add_check(c, "revocation-list", SIGN_CHECK_FAIL, "REVOCATION_LIST_MALFORMED", SIGN_EPARSE, w,
@@ -209,12 +214,11 @@ static int list_open(vctx *c, vrev_list *l, sign_bundle **bundle, unsigned char 
         return vfy_add_check(c, "revocation-list", SIGN_CHECK_FAIL, "REVOCATION_LIST_UNTRUSTED", SIGN_EUNTRUSTED, w,
                              "revocation list \"%s\" (%s): %s; sign it with a key listed in the policy's "
                              "revocation[].authorities",
-                             pol->name, pol->list, sign_error_last());
+                             pol->name, path, sign_error_last());
     }
     if (r != 0) {
         return vfy_add_check(c, "revocation-list", SIGN_CHECK_FAIL, "REVOCATION_LIST_MALFORMED", SIGN_EPARSE, w,
-                             "revocation list \"%s\" (%s) cannot be used: %s", pol->name, pol->list,
-                             sign_error_last());
+                             "revocation list \"%s\" (%s) cannot be used: %s", pol->name, path, sign_error_last());
     }
     return 0;
 }
@@ -323,6 +327,140 @@ static int authority_revoked(vctx *c, const vrev *rv, const vrev_list *l, size_t
     return 0;
 }
 
+/* ---- fetching (--fetch-revocation) ------------------------------------------ */
+
+/*
+ * The one place a revocation list crosses the network: GET url within timeout_ms, at most max bytes. It goes
+ * through the CRL fetcher's HTTP client (libsign/pki/crlfetch.c) today; when libsign/net/http.c lands, redirect
+ * this function to it. why receives the cause of a failure.
+ */
+static int revocation_http_get(unsigned char **out, size_t *outlen, const char *url, unsigned int timeout_ms,
+                               size_t max, char *why, size_t whysize)
+{
+    return sign__http_get_body(out, outlen, url, timeout_ms, max, 0, why, whysize);
+}
+
+/* The bundle in data authenticated by pol's authorities: its list (version, expiry), or NULL. */
+static sign_revocation_list *authentic(vctx *c, const sign__policy_revocation *pol, const void *data, size_t len)
+{
+    sign_revocation_list *l = NULL;
+    sign_bundle *b = NULL;
+
+    if (sign_bundle_parse(&b, data, len, c->limits) == 0 &&
+        sign_revocation_bundle_open(&l, NULL, NULL, b, (const sign_key *const *)pol->authorities, pol->nauthorities,
+                                    c->limits) != 0) {
+        l = NULL;
+    }
+    sign_bundle_free(b);
+    sign__error_clear();
+    return l;
+}
+
+/* The cache file of a list URL: <dir>/revocation-<sha256 of the URL>.json. */
+static int fetch_cache_path(char **out, const char *dir, const char *url)
+{
+    unsigned char d[32];
+    char name[96], hex[65];
+    int r;
+
+    *out = NULL;
+    if ((r = sign_digest_buffer(d, sizeof(d), NULL, SIGN_DIGEST_SHA256, url, strlen(url))) != 0) {
+        return r;
+    }
+    sign_hex_encode(hex, sizeof(hex), d, 32);
+    snprintf(name, sizeof(name), "revocation-%s.json", hex);
+    *out = sign__state_path(dir, name);
+    return *out != NULL ? 0 : SIGN_ENOMEM;
+}
+
+/*
+ * --fetch-revocation for one list with a url: a cached copy still before its expires is reused; otherwise the
+ * list is fetched, and used (and cached) when it is authentic and newer than the local file. A failed fetch falls
+ * back to a fresh cached copy, else fails closed (REVOCATION_FETCH_FAILED). *path is the file to judge: the
+ * policy's list, or the cache (malloc'd in *owned).
+ */
+static int list_fetch(vctx *c, const sign__policy_revocation *pol, const char **path, char **owned)
+{
+    sign_revocation_list *cached = NULL, *fetched = NULL, *local = NULL;
+    unsigned char *data = NULL, *cdata = NULL, *ldata = NULL;
+    size_t len = 0, clen = 0, llen = 0;
+    char *cache = NULL, why[512] = "";
+    int r = 0;
+
+    *path = pol->list;
+    *owned = NULL;
+    if (c->revocation_cache_dir != NULL && (r = fetch_cache_path(&cache, c->revocation_cache_dir, pol->url)) != 0) {
+        return r;
+    }
+    if (cache != NULL && sign__read_file(&cdata, &clen, cache, FETCH_MAX) == 0) {
+        cached = authentic(c, pol, cdata, clen);
+    }
+    sign__error_clear();
+    if (cached != NULL && sign_revocation_list_expires(cached) > c->at) {
+        *path = *owned = cache; /* reused until its expires */
+        cache = NULL;
+        goto out;
+    }
+    r = revocation_http_get(&data, &len, pol->url, FETCH_TIMEOUT_MS, FETCH_MAX, why, sizeof(why));
+    if (r == SIGN_ENOMEM) {
+        goto out;
+    }
+    fetched = r == 0 ? authentic(c, pol, data, len) : NULL;
+    if (r == 0 && fetched == NULL) {
+        snprintf(why, sizeof(why), "the answer is not a revocation list signed by an authority of the list");
+    }
+    if (fetched != NULL) {
+        if (sign__read_file(&ldata, &llen, pol->list, FETCH_MAX) == 0) {
+            local = authentic(c, pol, ldata, llen);
+        }
+        sign__error_clear();
+        if (local != NULL && sign_revocation_list_version(local) >= sign_revocation_list_version(fetched)) {
+            r = 0; /* the local file is as new: it is judged */
+            goto out;
+        }
+        if (cache == NULL) {
+            r = vfy_add_check(c, "revocation-list", SIGN_CHECK_FAIL, "REVOCATION_FETCH_FAILED", SIGN_EREVOKED,
+                              (vwhere){NULL, pol->url, pol->name},
+                              "revocation list \"%s\": fetched from %s, but there is no cache directory to keep it "
+                              "in; give --revocation-cache DIR",
+                              pol->name, pol->url);
+            goto out;
+        }
+        if ((r = sign__state_mkdir(c->revocation_cache_dir)) != 0 ||
+            (r = sign__write_file_atomic(cache, data, len, 0600)) != 0) {
+            r = vfy_add_check(c, "revocation-list", SIGN_CHECK_FAIL, "REVOCATION_FETCH_FAILED", SIGN_EREVOKED,
+                              (vwhere){NULL, pol->url, pol->name}, "revocation list \"%s\": cannot cache it: %s",
+                              pol->name, sign_error_last());
+            goto out;
+        }
+        *path = *owned = cache;
+        cache = NULL;
+        goto out;
+    }
+    /* The fetch failed: a cached copy still fresh stands in, else fail closed. */
+    if (cached != NULL && (!pol->has_max_age || c->at - sign_revocation_list_issued(cached) <= pol->max_age) &&
+        sign_revocation_list_expires(cached) > c->at) {
+        *path = *owned = cache;
+        cache = NULL;
+        r = 0;
+        goto out;
+    }
+    r = vfy_add_check(c, "revocation-list", SIGN_CHECK_FAIL, "REVOCATION_FETCH_FAILED", SIGN_EREVOKED,
+                      (vwhere){NULL, pol->url, pol->name},
+                      "revocation list \"%s\": fetching %s failed (%s) and no fresh cached copy exists; retry when "
+                      "the server answers, or verify without --fetch-revocation",
+                      pol->name, pol->url, why[0] != '\0' ? why : sign_error_last());
+out:
+    sign_revocation_list_free(cached);
+    sign_revocation_list_free(fetched);
+    sign_revocation_list_free(local);
+    free(data);
+    free(cdata);
+    free(ldata);
+    free(cache);
+    return r;
+}
+
 int vfy_revocation_lists(vctx *c, vrev *rv)
 {
     const sign_policy *p = c->policy;
@@ -357,8 +495,18 @@ int vfy_revocation_lists(vctx *c, vrev *rv)
     }
     /* Open every list first: an authority revoked by any list is judged against all of them. */
     for (size_t i = 0; i < rv->n && r == 0; i++) {
+        const char *path = p->revocation[i].list;
+        char *owned = NULL;
+        size_t before = c->res->nchecks;
+
         rv->lists[i].pol = &p->revocation[i];
-        r = list_open(c, &rv->lists[i], &bundles[i], sha[i], &which[i]);
+        if (c->fetch && p->revocation[i].url != NULL && (r = list_fetch(c, &p->revocation[i], &path, &owned)) != 0) {
+            break;
+        }
+        if (c->res->nchecks == before) {
+            r = list_open(c, &rv->lists[i], path, &bundles[i], sha[i], &which[i]);
+        }
+        free(owned);
     }
     for (size_t i = 0; i < rv->n && r == 0; i++) {
         vrev_list *l = &rv->lists[i];

@@ -69,9 +69,11 @@ typedef struct vctx {
     const char *crl_cache_dir;   /* with fetch_crl */
     unsigned int crl_timeout_ms; /* with fetch_crl */
     /* ---- revocation lists and downgrade protection (issue 15, revocation_checks.c) ---- */
-    struct vrev *rev;      /* the policy's lists, loaded before the bundles are checked (then only read) */
-    const char *state_dir; /* NULL: no state (also with --at) */
-    int allow_downgrade;   /* SIGN_VERIFY_ALLOW_DOWNGRADE */
+    struct vrev *rev;                 /* the policy's lists, loaded before the bundles are checked (then only read) */
+    const char *state_dir;            /* NULL: no state (also with --at) */
+    int allow_downgrade;              /* SIGN_VERIFY_ALLOW_DOWNGRADE */
+    int fetch;                        /* SIGN_VERIFY_FETCH_REVOCATION */
+    const char *revocation_cache_dir; /* with fetch: fetched lists, or NULL */
 } vctx;
 
 /*
