@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "sign/sign.h"
+#include "pkigen.h"
 #include "testutil.h"
 #include "tsautil.h"
 
@@ -811,4 +812,58 @@ Test(revocation, fetched_newer_list_is_used_cached_and_fails_closed)
     /* No cache and no server: fail closed. */
     cr_assert_eq(rt_verify("--fetch-revocation", "--revocation-cache=empty"), 5, "%s%s", rt_out, rt_err);
     cr_assert(rt_has("\"code\":\"REVOCATION_FETCH_FAILED\""), "%s", rt_out);
+}
+
+Test(revocation, a_key_id_also_matches_a_certificate_carrying_the_key)
+{
+    pkigen_cert_opts ro = {.cn = "Revocation Test Root", .ca = 1}, lo = {.cn = "Release Signing"};
+    pkigen_cert *root = pkigen_cert_new(&ro, NULL), *leaf = pkigen_cert_new(&lo, root);
+    const pkigen_cert *lv[1] = {leaf};
+    sign_x509_certs *certs = pkigen_certs(lv, 1);
+    sign_key *k = NULL;
+    char kid[SIGN_KEYID_SIZE];
+
+    pkigen_write_certs("ca.pem", (const pkigen_cert *const *)&root, 1);
+    pkigen_write_certs("leaf.pem", lv, 1);
+    pkigen_write_key("leaf.key", leaf);
+    cr_assert_eq(sign_x509_certs_key(&k, certs, 0), 0);
+    cr_assert_eq(sign_key_id(kid, sizeof(kid), k), 0);
+    rt_key("auth");
+    tu_write_str("app.txt", "hello\n");
+    cr_assert_eq(rt_signet("sign", "-k", "leaf.key", "--cert", "leaf.pem", "app.txt", NULL), 0, "%s", rt_err);
+    cr_assert_eq(rt_signet("revoke", "init", "-k", "auth.key", "-o", "revoked.json", NULL), 0, "%s", rt_err);
+    tu_write_str("policy.json", "{\"version\":1,\"roots\":[{\"name\":\"corp\",\"certificates\":\"ca.pem\"}],"
+                                "\"revocation\":[{\"name\":\"main\",\"list\":\"revoked.json\","
+                                "\"authorities\":[\"auth.pub\"]}]}");
+    cr_assert_eq(rt_verify(NULL, NULL), 0, "%s%s", rt_out, rt_err);
+    cr_assert_eq(rt_signet("revoke", "key", "-k", "auth.key", "--list", "revoked.json", "--key-id", kid, "--reason",
+                           "keyCompromise", NULL),
+                 0, "%s", rt_err);
+    cr_assert_eq(rt_verify(NULL, NULL), 5, "%s%s", rt_out, rt_err);
+    cr_assert(rt_has("\"code\":\"KEY_REVOKED\""), "%s", rt_out);
+    sign_key_free(k);
+    sign_x509_certs_free(certs);
+    pkigen_cert_free(leaf);
+    pkigen_cert_free(root);
+}
+
+Test(revocation, an_allowed_downgrade_is_recorded_in_the_event)
+{
+    char *ev;
+
+    rt_key("rel");
+    tu_write_str("policy.json", "{\"version\":1,\"keys\":[{\"name\":\"rel\",\"public_key\":\"rel.pub\"}]}");
+    tu_write_str("app.txt", "2\n");
+    cr_assert_eq(rt_signet("sign", "-k", "rel.key", "--version", "2", "app.txt", NULL), 0, "%s", rt_err);
+    cr_assert_eq(rt_verify(NULL, NULL), 0, "%s%s", rt_out, rt_err);
+    tu_write_str("app.txt", "1\n");
+    cr_assert_eq(rt_signet("sign", "-k", "rel.key", "--version", "1", "app.txt", NULL), 0, "%s", rt_err);
+    cr_assert_eq(rt_signet("verify", "-p", "policy.json", "--state-dir", "st", "--allow-downgrade", "--event-log",
+                           "ev.jsonl", "app.txt", NULL),
+                 0, "%s%s", rt_out, rt_err);
+    ev = tu_read("ev.jsonl", NULL);
+    cr_assert(strstr(ev, "DOWNGRADE_ALLOWED") != NULL, "%s", ev);
+    free(ev);
+    /* Without state (--state-dir none) versions are not compared. */
+    cr_assert_eq(rt_signet("verify", "-p", "policy.json", "--state-dir", "none", "app.txt", NULL), 0, "%s", rt_err);
 }
