@@ -670,11 +670,19 @@ Test(revocation, verify_at_judges_lists_then_and_ignores_state)
 Test(revocation, a_list_revoking_its_own_authority_is_untrusted)
 {
     rt_standard();
+    cr_assert_eq(rt_verify(NULL, NULL), 0, "%s%s", rt_out, rt_err);
     cr_assert_eq(rt_signet("revoke", "key", "-k", "auth.key", "--list", "revoked.json", "--key", "auth.pub",
                            "--reason", "keyCompromise", NULL),
                  0, "%s", rt_err);
     cr_assert_eq(rt_verify(NULL, NULL), 3, "%s%s", rt_out, rt_err);
     cr_assert(rt_has("\"code\":\"REVOCATION_LIST_UNTRUSTED\"") && rt_has("which list"), "%s", rt_out);
+    /* An untrusted list is not recorded: the state still holds version 1. */
+    {
+        char *st = tu_read("st/revocation.json", NULL);
+
+        cr_assert(strstr(st, "\"version\": 1") != NULL, "%s", st);
+        free(st);
+    }
 }
 
 Test(revocation, a_list_signed_by_an_authority_another_list_revokes_is_untrusted)

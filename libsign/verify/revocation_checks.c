@@ -519,7 +519,9 @@ int vfy_revocation_lists(vctx *c, vrev *rv)
         if ((r = authority_revoked(c, rv, l, which[i])) != 0 || (r = list_fresh(c, l, &fresh)) != 0) {
             break;
         }
-        if (fresh && c->opts->at == 0 && c->state_dir != NULL &&
+        /* Only a trusted, fresh list is compared with the state and recorded: a list from a revoked authority
+           must not raise the version deploy hosts expect. */
+        if (fresh && c->res->nchecks == before && c->opts->at == 0 && c->state_dir != NULL &&
             (r = list_rollback(c, l, sha[i], bundles[i], &ok)) != 0) {
             break;
         }
