@@ -276,7 +276,7 @@ static int apply_change(sign_revocation_list *l, rv_args *a, int64_t now, int *c
     char kid[SIGN_KEYID_SIZE], te[32] = "", hex[65];
     unsigned char sha[32];
     int64_t eff = now;
-    int r, has_eff = 1;
+    int r, has_eff;
 
     *changed = 0;
     if (strcmp(a->sub, "renew") == 0) {
@@ -373,8 +373,8 @@ static void show_human(const sign_revocation_list *l, const char *path, const ch
         if (k.has_effective) {
             sign_format_time(t1, sizeof(t1), k.effective);
         }
-        printf("key       %s %s %s%s%s\n", k.key_id, sign_revocation_reason_name(k.reason),
-               k.has_effective ? "from " : "every-signature", k.has_effective ? t1 : "", k.comment != NULL ? "" : "");
+        printf("key       %s %s %s%s\n", k.key_id, sign_revocation_reason_name(k.reason),
+               k.has_effective ? "from " : "every-signature", k.has_effective ? t1 : "");
         if (k.comment != NULL) {
             printf("          comment: %s\n", out_clean_text(clean, sizeof(clean), k.comment));
         }

@@ -106,7 +106,7 @@ static int list_state_fn(json_t *root, int *changed, void *ud)
     json_t *lists = json_object_get(root, "lists"), *e, *nv;
     const char *stored_hex = NULL;
     char hex[65], old_hex[65] = "", *path = NULL;
-    int64_t v = sign_revocation_list_version(s->list), stored = 0;
+    int64_t v = sign_revocation_list_version(s->list), stored;
     const unsigned char *prev = sign_revocation_list_previous(s->list);
     unsigned char stored_sha[32];
     int r;
@@ -693,7 +693,6 @@ static int version_fn(json_t *root, int *changed, void *ud)
     version_state *s = ud;
     json_t *tracks = json_object_get(root, "tracks"), *e, *nv;
     const char *sv, *sd;
-    int r;
 
     s->had = 0;
     if (tracks == NULL) {
@@ -708,7 +707,7 @@ static int version_fn(json_t *root, int *changed, void *ud)
     if (e != NULL) {
         sv = json_string_value(json_object_get(e, "version"));
         sd = json_string_value(json_object_get(e, "sha256"));
-        if (sv == NULL || sd == NULL || (r = sign_version_compare(&s->cmp, s->version, sv)) != 0) {
+        if (sv == NULL || sd == NULL || sign_version_compare(&s->cmp, s->version, sv) != 0) {
             return sign__error(SIGN_EPARSE, "state file %s: the entry of \"%s\" is corrupt", STATE_VERSIONS,
                                s->track);
         }
