@@ -109,7 +109,8 @@ static int grow(void **v, size_t *cap, size_t n, size_t elem)
     }
     ncap = *cap ? *cap * 2 : 16;
     if (!sign__mul(&bytes, ncap, elem) || (p = realloc(*v, bytes)) == NULL) {
-        return sign__error(SIGN_ENOMEM, "out of memory");
+        sign__error(SIGN_ENOMEM, "out of memory");
+        return SIGN_ENOMEM;
     }
     *v = p;
     *cap = ncap;
@@ -135,8 +136,8 @@ int sign_revocation_list_next(sign_revocation_list **out, const sign_revocation_
     if (prev->version >= SIGN_REVOCATION_MAX_VERSION) {
         return sign__error(SIGN_ELIMIT, "revocation list: version %lld is the last one", (long long)prev->version);
     }
-    if ((r = sign_revocation_list_new(&l, issued, expires)) != 0) {
-        return r;
+    if ((r = sign_revocation_list_new(&l, issued, expires)) != 0 || l == NULL) {
+        return r != 0 ? r : SIGN_ENOMEM;
     }
     l->version = prev->version + 1;
     l->has_previous = 1;
@@ -622,7 +623,7 @@ static int parse_key_entry(sign_revocation_list *l, const json_t *e, size_t i)
     static const char *const allowed[] = {"key_id", "effective", "reason", "comment", NULL};
     char what[64];
     const char *id, *comment;
-    sign_revocation_reason reason;
+    sign_revocation_reason reason = SIGN_REVOKE_OTHER;
     int64_t eff = 0;
     int has = 0, r;
     rk *k;
@@ -667,7 +668,7 @@ static int parse_art_entry(sign_revocation_list *l, const json_t *e, size_t i)
     const char *name, *comment, *hex;
     const json_t *d;
     unsigned char sha[32];
-    sign_revocation_reason reason;
+    sign_revocation_reason reason = SIGN_REVOKE_OTHER;
     ra *a;
     int r;
 

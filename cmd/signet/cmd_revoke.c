@@ -144,7 +144,8 @@ static int expiry(int64_t *out, const char *text, int64_t dflt, int64_t now)
         return out_usage_error("revoke", "--expires %s: give a duration such as 7d, 12h", text);
     }
     if (d > INT64_C(100) * 365 * 86400) {
-        return out_usage_error("revoke", "--expires %s: at most 100 years", text);
+        return out_usage_error("revoke", "--expires %s: at most 100 years",
+                               text != NULL ? text : "(the previous version's validity)");
     }
     *out = now + d;
     return 0;
@@ -178,7 +179,7 @@ static int do_init(rv_args *a, int64_t now)
     sign_revocation_list *l = NULL;
     sign_key *key = NULL;
     struct stat st;
-    int64_t exp;
+    int64_t exp = 0;
     int rc;
 
     if (a->output == NULL) {
@@ -209,7 +210,7 @@ static int open_next(sign_revocation_list **next, const sign_key *key, rv_args *
     sign_bundle *b = NULL;
     sign_key *pub = NULL;
     unsigned char sha[32];
-    int64_t exp;
+    int64_t exp = 0;
     int r, rc = EXIT_USAGE;
 
     *next = NULL;

@@ -426,8 +426,7 @@ static int list_fetch(vctx *c, const sign__policy_revocation *pol, const char **
                               pol->name, pol->url);
             goto out;
         }
-        if ((r = sign__state_mkdir(c->revocation_cache_dir)) != 0 ||
-            (r = sign__write_file_atomic(cache, data, len, 0600)) != 0) {
+        if (sign__state_mkdir(c->revocation_cache_dir) != 0 || sign__write_file_atomic(cache, data, len, 0600) != 0) {
             r = vfy_add_check(c, "revocation-list", SIGN_CHECK_FAIL, "REVOCATION_FETCH_FAILED", SIGN_EREVOKED,
                               (vwhere){NULL, pol->url, pol->name}, "revocation list \"%s\": cannot cache it: %s",
                               pol->name, sign_error_last());
