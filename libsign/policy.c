@@ -690,7 +690,7 @@ static int join_path(char **out, const pol_ctx *c, const char *field, const char
     size_t n;
 
     *out = NULL;
-    if (rel[0] == '\0') {
+    if (rel == NULL || rel[0] == '\0') {
         return sign__error(SIGN_EPARSE, "%s: %s: empty path", c->what, field);
     }
     if (rel[0] == '/' || c->basedir == NULL || c->basedir[0] == '\0') {
@@ -784,7 +784,8 @@ static int parse_revocation(sign_policy *p, const pol_ctx *c, const json_t *arr)
             return r;
         }
         for (size_t j = 0; j < i; j++) {
-            if (strcmp(p->revocation[j].name, p->revocation[i].name) == 0) {
+            if (p->revocation[j].name != NULL && p->revocation[i].name != NULL &&
+                strcmp(p->revocation[j].name, p->revocation[i].name) == 0) {
                 return sign__error(SIGN_EINVAL,
                                    "%s: %s.name: duplicate revocation list name \"%s\" (also revocation[%zu])",
                                    c->what, prefix, p->revocation[i].name, j);

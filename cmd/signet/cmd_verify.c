@@ -393,7 +393,7 @@ int cmd_verify(int argc, char **argv)
             crl_timeout_arg = optarg;
             break;
         case 'D':
-            if (state_arg != NULL || optarg[0] == '\0') {
+            if (state_arg != NULL || optarg == NULL || optarg[0] == '\0') {
                 rc = out_usage_error("verify", "--state-dir: give one directory, or none");
                 goto out;
             }
@@ -402,7 +402,7 @@ int cmd_verify(int argc, char **argv)
         case 'G': opts.flags |= SIGN_VERIFY_ALLOW_DOWNGRADE; break;
         case 'H': opts.flags |= SIGN_VERIFY_FETCH_REVOCATION; break;
         case 'K':
-            if (opts.revocation_cache_dir != NULL || optarg[0] == '\0') {
+            if (opts.revocation_cache_dir != NULL || optarg == NULL || optarg[0] == '\0') {
                 rc = out_usage_error("verify", "--revocation-cache: give one directory");
                 goto out;
             }
