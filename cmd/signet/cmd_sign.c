@@ -15,6 +15,7 @@ static const char sign_usage[] =
     "                   [--name NAME]... [--ref NAME] [--all] [--tsa URL]...\n"
     "                   [--tsa-optional] [--tsa-policy OID] [--tsa-timeout SECONDS]\n"
     "                   [--jobs N]\n"
+    "                   [--version V]\n"
     "                   ARTIFACT...\n"
     "\n"
     "Sign files, zips, tar layers, OCI image layouts and docker save archives into\n"
@@ -44,6 +45,8 @@ static const char sign_usage[] =
     "      --tsa-optional       sign anyway when TSAs fail (said on stderr)\n"
     "      --tsa-policy OID     ask the TSAs for this policy\n"
     "      --tsa-timeout SECS   connect and answer timeout per TSA (default 10)\n"
+    "      --version V          record the artifacts' version (integer or semantic\n"
+    "                           version): verify --state-dir refuses a later downgrade\n"
     "      --event-log FILE     append one JSON event line for this decision to FILE\n"
     "      --syslog             send the event to syslog (facility auth)\n"
     "      --jobs N             at most N threads at once (default: one per core)\n"
@@ -137,6 +140,7 @@ int cmd_sign(int argc, char **argv)
         {"allow-dirty", no_argument, NULL, 'D'},
         {"log", required_argument, NULL, 'l'},
         {"jobs", required_argument, NULL, 'j'},
+        {"version", required_argument, NULL, 'V'}, /* downgrade protection (issue 15) */
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -183,6 +187,16 @@ int cmd_sign(int argc, char **argv)
         case 'M': git_remote = optarg; break;
         case 'D': allow_dirty = 1; break;
         case 'l': log_dir = optarg; break;
+        case 'V':
+            if (opts.artifact_version != NULL || sign_version_check(optarg) != 0) {
+                rc = out_usage_error("sign",
+                                     "--version %s: give it once, as a plain integer or a semantic version "
+                                     "(1.2.3, 1.2.3-rc.1)",
+                                     optarg);
+                goto out;
+            }
+            opts.artifact_version = optarg;
+            break;
         case 'L': event_log = optarg; break;
         case 'S': use_syslog = 1; break;
         case 'C': certpath = optarg; break;

@@ -16,6 +16,7 @@ static const char usage_text[] = "usage: signet <command> [options]\n"
                                  "  hash     print the statement that sign would sign\n"
                                  "  timestamp add RFC 3161 timestamps to a bundle\n"
                                  "  log      the signing log in git: init, add, checkpoint, verify, search, sync\n"
+                                 "  revoke   signed revocation lists of keys and artifacts\n"
                                  "  help     'signet help CMD' shows the options of CMD\n"
                                  "\n"
                                  "signet --version prints the version. Exit status: 0 verified or done,\n"
@@ -29,7 +30,7 @@ static const struct {
     cmd_fn fn;
 } commands[] = {
     {"keygen", cmd_keygen}, {"sign", cmd_sign},           {"verify", cmd_verify}, {"inspect", cmd_inspect},
-    {"hash", cmd_hash},     {"timestamp", cmd_timestamp}, {"log", cmd_log},
+    {"hash", cmd_hash},     {"timestamp", cmd_timestamp}, {"log", cmd_log},       {"revoke", cmd_revoke},
 };
 
 static cmd_fn find_command(const char *name)

@@ -35,7 +35,8 @@ typedef struct sign_sign_options {
     const char *ref;             /* OCI layouts: the image by org.opencontainers.image.ref.name, or NULL */
     unsigned int artifact_flags; /* SIGN_ARTIFACT_ALL_IMAGES: every manifest of an index, and the index */
     /* Version 4: */
-    const sign_source *source; /* git provenance recorded in the predicate (sign_source_collect), or NULL */
+    const sign_source *source;    /* git provenance recorded in the predicate (sign_source_collect), or NULL */
+    const char *artifact_version; /* recorded as the predicate's "version" (downgrade protection), or NULL */
 } sign_sign_options;
 
 #define SIGN_SIGN_OPTIONS_VERSION 4

@@ -115,6 +115,7 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     vb *bundles = NULL;
     size_t nb = 0, n;
     vindex ix = {0};
+    vrev rev = {0}; /* revocation lists and versions (issue 15) */
     vctx c, *bc = NULL;
     verify_jobs jobs;
     int *arc = NULL, *brc = NULL;
@@ -163,6 +164,17 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     res->mode = policy->mode;
     res->decisive = SIZE_MAX;
     c.res = res;
+    /* ---- revocation lists and downgrade protection (issue 15): judged once, before the bundles ---- */
+    if (opts->version >= 4) {
+        c.state_dir = !c.has_at ? opts->state_dir : NULL;
+        c.allow_downgrade = (opts->flags & SIGN_VERIFY_ALLOW_DOWNGRADE) != 0;
+        c.fetch = (opts->flags & SIGN_VERIFY_FETCH_REVOCATION) != 0;
+        c.revocation_cache_dir = opts->revocation_cache_dir;
+    }
+    c.rev = &rev;
+    if ((r = vfy_revocation_lists(&c, &rev)) != 0) {
+        goto out;
+    }
 
     /* Artifacts: recognise and hash; entries only when they will be compared. */
     c.tree = opts->version >= 2 ? opts->tree : NULL;
@@ -282,7 +294,8 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
             continue;
         }
         nc = vfy_index_candidates(&ix, sign_artifact_sha256(arts[i]), sign_artifact_name(arts[i]));
-        if ((r = vfy_artifact(&c, arts[i], &res->artifacts[i], bundles, ix.cand, nc)) != 0) {
+        if ((r = vfy_artifact(&c, arts[i], &res->artifacts[i], bundles, ix.cand, nc)) != 0 ||
+            (r = vfy_revocation_artifact(&c, arts[i], &res->artifacts[i], bundles, ix.cand, nc)) != 0) {
             goto out;
         }
     }
@@ -296,6 +309,14 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     }
     vfy_mark_bundle_failures(res);
     vfy_decide(res, policy->mode == SIGN_MODE_ENFORCE);
+    /* ---- downgrade protection (issue 15): versions recorded only once everything passed ---- */
+    if (vfy_revocation_record(&c) != 0) {
+        if ((r = vfy_add_check(&c, "version", SIGN_CHECK_FAIL, "STATE_UNUSABLE", SIGN_EIO, (vwhere){NULL, NULL, NULL},
+                               "the verified versions cannot be recorded: %s", sign_error_last())) != 0) {
+            goto out;
+        }
+        vfy_decide(res, policy->mode == SIGN_MODE_ENFORCE);
+    }
     sign__error_clear();
     if (res->code != 0 && res->decisive != SIZE_MAX) {
         sign__error(res->code, "%s", res->checks[res->decisive].message);
@@ -304,6 +325,7 @@ int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_
     *out = res;
     res = NULL; /* transferred */
 out:
+    vfy_revocation_free(&rev);
     vfy_index_free(&ix);
     for (size_t i = 0; amsg != NULL && i < n; i++) {
         free(amsg[i]);
