@@ -60,7 +60,20 @@ typedef struct sign__policy_key {
     int64_t not_before, not_after; /* seconds since the epoch */
     char **predicate_types;        /* statement predicate types this key may sign; never empty ("*": any) */
     size_t npredicate_types;
+    char *track; /* downgrade protection: versions are tracked under this name, or NULL: per artifact name */
 } sign__policy_key;
+
+/* ---- revocation lists (issue 15) ---- */
+/* One entry of "revocation": a signed revocation list and who may sign it. */
+typedef struct sign__policy_revocation {
+    char *name;             /* "name", or the list path as written: the key of its state */
+    char *list;             /* resolved path; the file may be missing at load (REVOCATION_LIST_MISSING at verify) */
+    sign_key **authorities; /* loaded public keys of "authorities" */
+    size_t nauthorities;
+    int has_max_age;
+    int64_t max_age; /* seconds */
+    char *url;       /* http(s) URL for --fetch-revocation, or NULL */
+} sign__policy_revocation;
 
 /* One entry of "roots": its certificates and CRLs loaded at policy load. */
 typedef struct sign__policy_root {
@@ -89,7 +102,9 @@ struct sign_policy {
     size_t nroots;
     size_t ntsas;              /* timestamp_authorities given */
     sign_tsa_roots *tsa_roots; /* their certificates (trusted TSA roots), loaded; NULL when ntsas == 0 */
-    size_t nrevocation;        /* always 0 in this version (refused at load) */
+    /* ---- revocation lists (issue 15) ---- */
+    sign__policy_revocation *revocation;
+    size_t nrevocation;
     /* require */
     int64_t threshold;     /* >= 1 */
     int require_timestamp; /* every bundle must carry a verified RFC 3161 timestamp */

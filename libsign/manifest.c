@@ -18,6 +18,7 @@ struct sign_statement {
     size_t nsubjects;
     const char *predicate_type; /* owned by root */
     const char *created;        /* owned by root, or NULL */
+    const char *version;        /* predicate "version", owned by root, or NULL (downgrade protection) */
     json_t *artifacts;          /* borrowed from root: signet predicate's artifacts, or NULL */
     json_t *source;             /* borrowed from root: signet predicate's source, or NULL */
     unsigned char (*artifact_sha)[SIGN_SHA256_LEN];
@@ -338,6 +339,16 @@ static int build_root(json_t **out, sign_artifact *const *artifacts, size_t n, c
         }
         r = SIGN_ENOMEM;
         if (json_object_set_new(pred, "source", src) != 0) {
+            goto out;
+        }
+    }
+    /* downgrade protection: the artifacts' version */
+    if (opts != NULL && opts->version >= 2 && opts->artifact_version != NULL) {
+        if ((r = sign_version_check(opts->artifact_version)) != 0) {
+            goto out;
+        }
+        r = SIGN_ENOMEM;
+        if (json_object_set_new(pred, "version", json_string(opts->artifact_version)) != 0) {
             goto out;
         }
     }
@@ -855,12 +866,16 @@ static int statement_index(sign_statement *st, const char *what)
     if (!json_is_object(pred)) {
         return sign__error(SIGN_EPARSE, "%s: \"predicate\" must be an object", what);
     }
-    if ((r = sign__json_get_string(&st->created, pred, "created", 0, "predicate")) != 0) {
+    if ((r = sign__json_get_string(&st->created, pred, "created", 0, "predicate")) != 0 ||
+        (r = sign__json_get_string(&st->version, pred, "version", 0, "predicate")) != 0) {
         return r;
     }
     st->source = json_object_get(pred, "source");
     if (st->source != NULL && !json_is_object(st->source)) {
         return sign__error(SIGN_EPARSE, "%s: predicate.source must be an object", what);
+    }
+    if (st->version != NULL && sign_version_check(st->version) != 0) {
+        return sign__error_context(SIGN_EPARSE, "%s: predicate.version", what);
     }
     st->artifacts = json_object_get(pred, "artifacts");
     if (st->artifacts == NULL) {
@@ -943,6 +958,11 @@ int sign_statement_subject(const char **name, const unsigned char **sha256, cons
 const char *sign_statement_created(const sign_statement *st)
 {
     return st->created;
+}
+
+const char *sign_statement_version(const sign_statement *st)
+{
+    return st->version;
 }
 
 size_t sign_statement_artifact_count(const sign_statement *st)

@@ -50,10 +50,23 @@ void sign_policy_free(sign_policy *p)
         sign_key_free(k->key);
         free_strv(k->artifacts, k->nartifacts);
         free_strv(k->predicate_types, k->npredicate_types);
+        free(k->track);
     }
     free(p->keys);
     free_strv(p->source_repositories, p->nsource_repositories);
     free_strv(p->source_refs, p->nsource_refs);
+    for (size_t i = 0; i < p->nrevocation; i++) {
+        sign__policy_revocation *v = &p->revocation[i];
+
+        free(v->name);
+        free(v->list);
+        free(v->url);
+        for (size_t j = 0; j < v->nauthorities; j++) {
+            sign_key_free(v->authorities[j]);
+        }
+        free(v->authorities);
+    }
+    free(p->revocation);
     for (size_t i = 0; i < p->nroots; i++) {
         sign__policy_root *r = &p->roots[i];
 
@@ -454,8 +467,8 @@ int sign__policy_predicate_allowed(char *const *types, size_t n, const char *pty
 static int parse_key(sign__policy_key *k, const pol_ctx *c, const json_t *obj, const char *prefix)
 {
     static const char *const allowed[] = {"name",      "public_key",      "artifacts", "not_before",
-                                          "not_after", "predicate_types", NULL};
-    const char *name;
+                                          "not_after", "predicate_types", "track",     NULL};
+    const char *name, *track;
     int r;
 
     if (!json_is_object(obj)) {
@@ -469,6 +482,13 @@ static int parse_key(sign__policy_key *k, const pol_ctx *c, const json_t *obj, c
     }
     if ((k->name = sign__strdup(name)) == NULL) {
         return SIGN_ENOMEM;
+    }
+    /* downgrade protection (issue 15): versions tracked under this name */
+    if ((r = get_string(&track, c, obj, prefix, "track", 0)) != 0) {
+        return r;
+    }
+    if (track != NULL && (track[0] == '\0' || (k->track = sign__strdup(track)) == NULL)) {
+        return track[0] == '\0' ? sign__error(SIGN_EPARSE, "%s: %s.track: empty name", c->what, prefix) : SIGN_ENOMEM;
     }
     if ((r = parse_globs(&k->artifacts, &k->nartifacts, c, obj, prefix)) != 0 ||
         (r = parse_predicate_types(&k->predicate_types, &k->npredicate_types, c, obj, prefix)) != 0) {
@@ -778,52 +798,115 @@ static int parse_tsas(sign_policy *p, const pol_ctx *c, const json_t *arr)
     return 0;
 }
 
+/* ---- revocation lists (issue 15) ---- */
+
+/* rel against the policy directory, without requiring the file to exist (a list may come later). */
+static int join_path(char **out, const pol_ctx *c, const char *field, const char *rel)
+{
+    size_t n;
+
+    *out = NULL;
+    if (rel == NULL || rel[0] == '\0') {
+        return sign__error(SIGN_EPARSE, "%s: %s: empty path", c->what, field);
+    }
+    if (rel[0] == '/' || c->basedir == NULL || c->basedir[0] == '\0') {
+        return (*out = sign__strdup(rel)) == NULL ? SIGN_ENOMEM : 0;
+    }
+    if (!sign__add(&n, strlen(c->basedir), strlen(rel)) || !sign__add(&n, n, 2)) {
+        return sign__error(SIGN_ELIMIT, "%s: %s: path too long", c->what, field);
+    }
+    if ((*out = malloc(n)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    snprintf(*out, n, "%s/%s", c->basedir, rel);
+    return 0;
+}
+
+static int parse_one_revocation(sign__policy_revocation *v, const pol_ctx *c, const json_t *e, const char *prefix)
+{
+    static const char *const allowed[] = {"name", "list", "authorities", "max_age", "url", NULL};
+    char f[FIELD_MAX];
+    const char *name, *list, *url;
+    char **auth = NULL, *path = NULL;
+    size_t nauth = 0;
+    int r;
+
+    if (!json_is_object(e)) {
+        return sign__error(SIGN_EPARSE, "%s: %s must be an object", c->what, prefix);
+    }
+    if ((r = only_keys(c, e, allowed, prefix)) != 0 ||
+        (r = get_duration(&v->has_max_age, &v->max_age, c, e, prefix, "max_age")) != 0 ||
+        (r = get_string(&name, c, e, prefix, "name", 0)) != 0 ||
+        (r = get_string(&list, c, e, prefix, "list", 1)) != 0 ||
+        (r = get_string(&url, c, e, prefix, "url", 0)) != 0) {
+        return r;
+    }
+    if (url != NULL && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+        return sign__error(SIGN_EPARSE, "%s: %s.url must be an http:// or https:// URL", c->what, prefix);
+    }
+    field_name(f, sizeof(f), prefix, "list");
+    if ((r = join_path(&v->list, c, f, list)) != 0) {
+        return r;
+    }
+    if ((v->name = sign__strdup(name != NULL ? name : list)) == NULL ||
+        (url != NULL && (v->url = sign__strdup(url)) == NULL)) {
+        return SIGN_ENOMEM;
+    }
+    if ((r = get_strv(&auth, &nauth, c, e, prefix, "authorities", 0)) != 0) {
+        return r;
+    }
+    if (auth == NULL || nauth == 0) {
+        free_strv(auth, nauth);
+        return sign__error(SIGN_EPARSE, "%s: %s.authorities must name at least one public key", c->what, prefix);
+    }
+    if ((v->authorities = calloc(nauth, sizeof(*v->authorities))) == NULL) {
+        free_strv(auth, nauth);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (size_t j = 0; j < nauth && r == 0; j++) {
+        snprintf(f, sizeof(f), "%s.authorities[%zu]", prefix, j);
+        if ((r = resolve_path(&path, c, f, auth[j])) == 0) {
+            if ((r = sign_key_load_public(&v->authorities[j], path)) != 0) {
+                r = sign__error_context(r, "%s: %s (%s)", c->what, f, path);
+            } else {
+                v->nauthorities = j + 1;
+            }
+            free(path);
+        }
+    }
+    free_strv(auth, nauth);
+    return r;
+}
+
 static int parse_revocation(sign_policy *p, const pol_ctx *c, const json_t *arr)
 {
-    static const char *const allowed[] = {"list", "authorities", "max_age", NULL};
     size_t i;
     json_t *e;
     int r;
 
-    if (arr == NULL) {
+    if (arr == NULL || json_array_size(arr) == 0) {
         return 0;
+    }
+    if ((p->revocation = calloc(json_array_size(arr), sizeof(*p->revocation))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
     }
     json_array_foreach(arr, i, e)
     {
         char prefix[FIELD_MAX];
-        char f[FIELD_MAX];
-        char *path = NULL, **auth = NULL;
-        size_t nauth = 0;
-        int has_age;
-        int64_t age;
 
         snprintf(prefix, sizeof(prefix), "revocation[%zu]", i);
-        if (!json_is_object(e)) {
-            return sign__error(SIGN_EPARSE, "%s: %s must be an object", c->what, prefix);
-        }
-        if ((r = only_keys(c, e, allowed, prefix)) != 0 ||
-            (r = get_duration(&has_age, &age, c, e, prefix, "max_age")) != 0 ||
-            (r = get_file(&path, c, e, prefix, "list", 1, -1)) != 0) {
+        p->nrevocation = i + 1; /* freed by sign_policy_free even when half filled */
+        if ((r = parse_one_revocation(&p->revocation[i], c, e, prefix)) != 0) {
             return r;
         }
-        free(path);
-        if ((r = get_strv(&auth, &nauth, c, e, prefix, "authorities", 0)) != 0) {
-            return r;
-        }
-        if (auth == NULL) {
-            return sign__error(SIGN_EPARSE, "%s: missing field %s.authorities", c->what, prefix);
-        }
-        for (size_t j = 0; j < nauth && r == 0; j++) {
-            snprintf(f, sizeof(f), "%s.authorities[%zu]", prefix, j);
-            if ((r = resolve_path(&path, c, f, auth[j])) == 0) {
-                free(path);
+        for (size_t j = 0; j < i; j++) {
+            if (p->revocation[j].name != NULL && p->revocation[i].name != NULL &&
+                strcmp(p->revocation[j].name, p->revocation[i].name) == 0) {
+                return sign__error(SIGN_EINVAL,
+                                   "%s: %s.name: duplicate revocation list name \"%s\" (also revocation[%zu])",
+                                   c->what, prefix, p->revocation[i].name, j);
             }
         }
-        free_strv(auth, nauth);
-        if (r != 0) {
-            return r;
-        }
-        p->nrevocation++;
     }
     return 0;
 }
@@ -946,13 +1029,6 @@ static int policy_from_json(sign_policy **out, const json_t *root, const pol_ctx
     }
     if (p->nkeys == 0 && p->nroots == 0) {
         r = sign__error(SIGN_EINVAL, "%s: the policy trusts nothing: list at least one key or root", c->what);
-        goto out;
-    }
-    if (p->nrevocation > 0) {
-        r = sign__error(SIGN_EUNSUPPORTED,
-                        "%s: revocation: revocation lists are not supported yet by this version of signet (%s); "
-                        "remove the revocation section or upgrade",
-                        c->what, SIGN_VERSION_STRING);
         goto out;
     }
     *out = p;

@@ -108,6 +108,7 @@ int sign_hash(sign_statement **out_statement, sign_artifact ***out_artifacts, co
     }
     mo.created = opts->created;
     mo.source = opts->version >= 4 ? opts->source : NULL;
+    mo.artifact_version = opts->version >= 4 ? opts->artifact_version : NULL; /* downgrade protection */
     r = sign_statement_build(out_statement, arts, opts->nartifacts, &mo);
     if (r == 0 && out_artifacts != NULL) {
         *out_artifacts = arts;
@@ -236,6 +237,7 @@ int sign_sign(sign_bundle **out_bundle, sign_artifact ***out_artifacts, const si
     }
     mo.created = opts->created;
     mo.source = opts->version >= 4 ? opts->source : NULL;
+    mo.artifact_version = opts->version >= 4 ? opts->artifact_version : NULL; /* downgrade protection */
     if ((r = sign__statement_payload(&payload, &plen, arts, opts->nartifacts, &mo)) != 0 ||
         (r = sign_envelope_new(&env, SIGN_INTOTO_PAYLOAD_TYPE, payload, plen)) != 0 ||
         (r = sign_envelope_sign(env, opts->key)) != 0 ||

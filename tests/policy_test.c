@@ -266,9 +266,10 @@ Test(policy, missing_files_name_field_and_path)
     pt_refused("{\"version\":1,\"keys\":[" PT_KEY_A "],\"timestamp_authorities\":[{\"name\":\"t\","
                "\"certificates\":\"none.pem\"}]}",
                SIGN_ENOTFOUND, "timestamp_authorities[0].certificates");
-    pt_refused("{\"version\":1,\"keys\":[" PT_KEY_A "],\"revocation\":[{\"list\":\"none.json\","
-               "\"authorities\":[\"keys/b.pub\"]}]}",
-               SIGN_ENOTFOUND, "revocation[0].list");
+    /* A missing revocation list is not a load error: verify reports REVOCATION_LIST_MISSING (exit 5, issue 15). */
+    cr_assert_eq(pt_parse("{\"version\":1,\"keys\":[" PT_KEY_A "],\"revocation\":[{\"list\":\"none.json\","
+                          "\"authorities\":[\"keys/b.pub\"]}]}"),
+                 0, "%s", sign_error_last());
     pt_refused("{\"version\":1,\"keys\":[" PT_KEY_A "],\"revocation\":[{\"list\":\"revoked.json\","
                "\"authorities\":[\"keys/none.pub\"]}]}",
                SIGN_ENOTFOUND, "revocation[0].authorities[0]");
@@ -379,9 +380,10 @@ Test(policy, duplicates)
 
 Test(policy, unsupported_features_refused_clearly)
 {
-    pt_refused("{\"version\":1,\"keys\":[" PT_KEY_A "],\"revocation\":[{\"list\":\"revoked.json\","
-               "\"authorities\":[\"keys/b.pub\"],\"max_age\":\"7d\"}]}",
-               SIGN_EUNSUPPORTED, "not supported yet");
+    /* Revocation lists are supported since issue 15 (tests/revocation_test.c). */
+    cr_assert_eq(pt_parse("{\"version\":1,\"keys\":[" PT_KEY_A "],\"revocation\":[{\"list\":\"revoked.json\","
+                          "\"authorities\":[\"keys/b.pub\"],\"max_age\":\"7d\"}]}"),
+                 0, "%s", sign_error_last());
     cr_assert_eq(pt_parse("{\"version\":1,\"keys\":[" PT_KEY_A "],\"require\":{\"timestamp\":true}}"), 0,
                  "require.timestamp is supported: %s", sign_error_last());
     cr_assert_eq(pt_parse("{\"version\":1,\"keys\":[" PT_KEY_A "],\"revocation\":[],"

@@ -17,7 +17,7 @@ static const char sign_usage[] =
     "                   [--name NAME]... [--ref NAME] [--all] [--follow-symlink] [--tsa URL]...\n"
     "                   [--tsa-optional] [--tsa-policy OID] [--tsa-timeout SECONDS]\n"
     "                   [--git DIR [--git-remote NAME] [--allow-dirty]] [--log DIR]\n"
-    "                   [--event-log FILE] [--syslog] [--jobs N]\n"
+    "                   [--event-log FILE] [--syslog] [--jobs N] [--version V | --version-from-tag]\n"
     "                   ARTIFACT...\n"
     "\n"
     "Sign files, zips, tar layers, OCI image layouts and docker save archives into\n"
@@ -56,6 +56,10 @@ static const char sign_usage[] =
     "      --tsa-policy OID     ask the TSAs for this policy\n"
     "      --tsa-timeout SECONDS  connect and answer timeout per TSA, 1 to 600\n"
     "                           (default 10)\n"
+    "      --version V          record the artifacts' version (integer or semantic\n"
+    "                           version): a verify that keeps state refuses a downgrade\n"
+    "      --version-from-tag   with --git: the version of the release tag v<version>\n"
+    "                           that points at HEAD\n"
     "      --event-log FILE     append one JSON event line for this decision to FILE\n"
     "      --syslog             send the event to syslog (facility auth)\n"
     "      --jobs N             at most N threads at once (default: one per core)\n"
@@ -238,6 +242,8 @@ int cmd_sign(int argc, char **argv)
         {"jobs", required_argument, NULL, 'j'},
         {"force", no_argument, NULL, 'f'},
         {"kind", required_argument, NULL, 'K'},
+        {"version", required_argument, NULL, 'V'}, /* downgrade protection (issue 15) */
+        {"version-from-tag", no_argument, NULL, 'X'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -245,6 +251,7 @@ int cmd_sign(int argc, char **argv)
     cli_passphrase pp = CLI_PASSPHRASE_INIT;
     const char *keypath = NULL, *output = NULL, *event_log = NULL, *certpath = NULL, *p12path = NULL;
     const char *keyfile, *git_dir = NULL, *git_remote = NULL, *log_dir = NULL;
+    int version_from_tag = 0;
     int event_fd = -1, use_syslog = 0, embed_chain = 0, allow_dirty = 0, force = 0;
     sign_source *source = NULL;
     const char *kind_opt = NULL;
@@ -287,6 +294,17 @@ int cmd_sign(int argc, char **argv)
         case 'M': git_remote = optarg; break;
         case 'D': allow_dirty = 1; break;
         case 'l': log_dir = optarg; break;
+        case 'X': version_from_tag = 1; break;
+        case 'V':
+            if (opts.artifact_version != NULL || sign_version_check(optarg) != 0) {
+                rc = out_usage_error("sign",
+                                     "--version %s: give it once, as a plain integer or a semantic version "
+                                     "(1.2.3, 1.2.3-rc.1)",
+                                     optarg);
+                goto out;
+            }
+            opts.artifact_version = optarg;
+            break;
         case 'L': event_log = optarg; break;
         case 'S': use_syslog = 1; break;
         case 'C': certpath = optarg; break;
@@ -388,6 +406,22 @@ int cmd_sign(int argc, char **argv)
     }
     rc = EXIT_USAGE;
     opts.source = source;
+    if (version_from_tag) {
+        const char *v = NULL;
+
+        if (source == NULL || opts.artifact_version != NULL) {
+            cli_error("--version-from-tag needs --git DIR, and no --version");
+            goto out;
+        }
+        if (sign_source_version_tag(&v, source) != 0 || sign_version_check(v) != 0) {
+            cli_error("--version-from-tag: %s",
+                      sign_source_version_tag(&v, source) != 0
+                          ? sign_error_last()
+                          : "the release tag's version is not an integer or a semantic version");
+            goto out;
+        }
+        opts.artifact_version = v;
+    }
     if ((event_fd = out_event_open("sign", event_log)) == -2) {
         goto out;
     }

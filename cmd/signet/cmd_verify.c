@@ -13,7 +13,9 @@ static const char verify_usage[] =
     "usage: signet verify -p POLICY [-b BUNDLE]... [--json] [--entries] [--tree DIR]\n"
     "                     [--ref NAME] [--all] [--at TIME] [--git DIR] [--log DIR]\n"
     "                     [--event-log FILE] [--syslog] [--jobs N]\n"
-    "                     [--fetch-crl [--crl-cache DIR] [--crl-timeout SECONDS]] ARTIFACT...\n"
+    "                     [--fetch-crl [--crl-cache DIR] [--crl-timeout SECONDS]]\n"
+    "                     [--state-dir DIR|none] [--allow-downgrade]\n"
+    "                     [--fetch-revocation [--revocation-cache DIR]] ARTIFACT...\n"
     "\n"
     "Verify artifacts against Sigstore bundles under a trust policy. Without -b,\n"
     "ARTIFACT.sigstore.json beside each artifact is used.\n"
@@ -38,6 +40,14 @@ static const char verify_usage[] =
     "                       else ~/.cache/signet/crl)\n"
     "      --crl-timeout SECONDS  limit for each CRL fetch, 1 to 600 (default 10)\n"
     "      --jobs N         at most N threads at once (default: one per core)\n"
+    "      --state-dir DIR  highest revocation list and artifact versions seen (default\n"
+    "                       $XDG_STATE_HOME/signet, else ~/.local/state/signet; root:\n"
+    "                       /var/lib/signet); 'none' turns rollback and downgrade\n"
+    "                       protection off (said in the verdict)\n"
+    "      --allow-downgrade  accept a lower artifact version than one verified before\n"
+    "      --fetch-revocation  fetch revocation lists from their policy url\n"
+    "      --revocation-cache DIR  cache of fetched lists (default $XDG_CACHE_HOME/signet/\n"
+    "                       revocation, else ~/.cache/signet/revocation)\n"
     "  -h, --help           show this help (alone)\n"
     "  --                   end of options: put it before artifact names you do not control\n"
     "\n"
@@ -246,6 +256,84 @@ static int crl_options(sign_verify_options *opts, char **cache, const char *cach
     return 0;
 }
 
+/*
+ * --state-dir into opts (issue 15). The default is resolved here, as the
+ * library reads no environment: /var/lib/signet for root, else
+ * $XDG_STATE_HOME/signet when that is an absolute path, else
+ * $HOME/.local/state/signet; "none" (or no home) leaves it NULL, which the
+ * verdict reports. Returns 0 or an exit code.
+ */
+static int state_option(sign_verify_options *opts, char **dir, const char *arg)
+{
+    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    size_t n;
+
+    *dir = NULL;
+    if (arg != NULL) {
+        opts->state_dir = strcmp(arg, "none") == 0 ? NULL : arg;
+        return 0;
+    }
+    if (geteuid() == 0) {
+        opts->state_dir = "/var/lib/signet";
+        return 0;
+    }
+    if (xdg != NULL && xdg[0] == '/') {
+        n = strlen(xdg) + sizeof("/signet");
+        if ((*dir = malloc(n)) != NULL) {
+            snprintf(*dir, n, "%s/signet", xdg);
+        }
+    } else if (home != NULL && home[0] == '/') {
+        n = strlen(home) + sizeof("/.local/state/signet");
+        if ((*dir = malloc(n)) != NULL) {
+            snprintf(*dir, n, "%s/.local/state/signet", home);
+        }
+    } else {
+        return 0;
+    }
+    if (*dir == NULL) {
+        cli_error("out of memory");
+        return EXIT_USAGE;
+    }
+    opts->state_dir = *dir;
+    return 0;
+}
+
+/* --fetch-revocation's cache (issue 15): the default beside the CRL cache. Returns 0 or an exit code. */
+static int revocation_cache_option(sign_verify_options *opts, char **dir)
+{
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    size_t n;
+
+    *dir = NULL;
+    if ((opts->flags & SIGN_VERIFY_FETCH_REVOCATION) == 0) {
+        return opts->revocation_cache_dir != NULL
+                   ? out_usage_error("verify", "--revocation-cache is only used with --fetch-revocation")
+                   : 0;
+    }
+    if (opts->revocation_cache_dir != NULL) {
+        return 0;
+    }
+    if (xdg != NULL && xdg[0] == '/') {
+        n = strlen(xdg) + sizeof("/signet/revocation");
+        if ((*dir = malloc(n)) != NULL) {
+            snprintf(*dir, n, "%s/signet/revocation", xdg);
+        }
+    } else if (home != NULL && home[0] == '/') {
+        n = strlen(home) + sizeof("/.cache/signet/revocation");
+        if ((*dir = malloc(n)) != NULL) {
+            snprintf(*dir, n, "%s/.cache/signet/revocation", home);
+        }
+    } else {
+        return 0;
+    }
+    if (*dir == NULL) {
+        cli_error("out of memory");
+        return EXIT_USAGE;
+    }
+    opts->revocation_cache_dir = *dir;
+    return 0;
+}
+
 int cmd_verify(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -265,6 +353,10 @@ int cmd_verify(int argc, char **argv)
         {"git", required_argument, NULL, 'G'},
         {"log", required_argument, NULL, 'l'},
         {"jobs", required_argument, NULL, 'j'},
+        {"state-dir", required_argument, NULL, 'D'},        /* issue 15 */
+        {"allow-downgrade", no_argument, NULL, 'g'},        /* issue 15 */
+        {"fetch-revocation", no_argument, NULL, 'H'},       /* issue 15 */
+        {"revocation-cache", required_argument, NULL, 'K'}, /* issue 15 */
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -278,6 +370,8 @@ int cmd_verify(int argc, char **argv)
     sign_verify_result *res = NULL;
     char *js = NULL, *crl_cache = NULL;
     const char *crl_cache_arg = NULL, *crl_timeout_arg = NULL;
+    const char *state_arg = NULL; /* issue 15 */
+    char *state_dir = NULL, *rev_cache = NULL;
 
     bundles = calloc((size_t)argc + 1, sizeof(*bundles));
     if (bundles == NULL) {
@@ -350,6 +444,22 @@ int cmd_verify(int argc, char **argv)
                 goto out;
             }
             break;
+        case 'D':
+            if (state_arg != NULL || optarg == NULL || optarg[0] == '\0') {
+                rc = out_usage_error("verify", "--state-dir: give one directory, or none");
+                goto out;
+            }
+            state_arg = optarg;
+            break;
+        case 'g': opts.flags |= SIGN_VERIFY_ALLOW_DOWNGRADE; break;
+        case 'H': opts.flags |= SIGN_VERIFY_FETCH_REVOCATION; break;
+        case 'K':
+            if (opts.revocation_cache_dir != NULL || optarg == NULL || optarg[0] == '\0') {
+                rc = out_usage_error("verify", "--revocation-cache: give one directory");
+                goto out;
+            }
+            opts.revocation_cache_dir = optarg;
+            break;
         case 'h': help = 1; break;
         default: rc = out_getopt_error("verify", c, argv); goto out;
         }
@@ -376,6 +486,11 @@ int cmd_verify(int argc, char **argv)
         goto out;
     }
     if ((r = crl_options(&opts, &crl_cache, crl_cache_arg, crl_timeout_arg)) != 0) {
+        rc = r;
+        goto out;
+    }
+    if ((r = state_option(&opts, &state_dir, state_arg)) != 0 ||
+        (r = revocation_cache_option(&opts, &rev_cache)) != 0) {
         rc = r;
         goto out;
     }
@@ -450,6 +565,8 @@ out:
     }
     free(js);
     free(crl_cache);
+    free(state_dir);
+    free(rev_cache);
     sign_verify_result_free(res);
     sign_policy_free(policy);
     free(bundles);

@@ -17,6 +17,7 @@ static const char usage_text[] = "usage: signet <command> [options]\n"
                                  "  timestamp  add RFC 3161 timestamps to a bundle\n"
                                  "  audit      verify a whole store of artifacts offline, with a report\n"
                                  "  log        the signing log in git: init, add, checkpoint, verify, search, sync\n"
+                                 "  revoke     signed revocation lists of keys and artifacts\n"
                                  "  help       'signet help CMD' shows the options of CMD\n"
                                  "\n"
                                  "signet --version prints the version. Exit status: 0 verified or done,\n"
@@ -36,8 +37,9 @@ static const struct {
     const char *name;
     cmd_fn fn;
 } commands[] = {
-    {"keygen", cmd_keygen}, {"sign", cmd_sign},           {"verify", cmd_verify}, {"inspect", cmd_inspect},
-    {"hash", cmd_hash},     {"timestamp", cmd_timestamp}, {"log", cmd_log},       {"audit", cmd_audit},
+    {"keygen", cmd_keygen},   {"sign", cmd_sign},   {"verify", cmd_verify},
+    {"inspect", cmd_inspect}, {"hash", cmd_hash},   {"timestamp", cmd_timestamp},
+    {"log", cmd_log},         {"audit", cmd_audit}, {"revoke", cmd_revoke},
 };
 
 static cmd_fn find_command(const char *name)

@@ -21,7 +21,8 @@ typedef struct sign_manifest_options {
     unsigned int version;
     int64_t created; /* seconds since the epoch; 0: now */
     /* Version 2: */
-    const sign_source *source; /* recorded as predicate.source, or NULL */
+    const sign_source *source;    /* recorded as predicate.source, or NULL */
+    const char *artifact_version; /* predicate "version" (downgrade protection; sign_version_compare), or NULL */
 } sign_manifest_options;
 
 #define SIGN_MANIFEST_OPTIONS_VERSION 2
@@ -63,6 +64,21 @@ SIGN_EXTERN const char *sign_statement_created(const sign_statement *st);
  * JSON text: *out malloc'd. SIGN_ENOTFOUND when the statement records none.
  */
 SIGN_EXTERN int sign_statement_source(char **out, const sign_statement *st);
+/* The predicate's "version" of the signed artifacts (signet sign --version), or NULL. */
+SIGN_EXTERN const char *sign_statement_version(const sign_statement *st);
+
+/*
+ * Artifact versions: plain non-negative integers, or semantic versions
+ * (MAJOR.MINOR.PATCH[-PRE][+BUILD], an optional leading "v"). 0 when text
+ * is one, SIGN_EINVAL otherwise (at most 128 bytes).
+ */
+SIGN_EXTERN int sign_version_check(const char *text);
+/*
+ * Compare two versions by semantic versioning precedence (build metadata
+ * ignored; a plain integer N is N.0.0): *cmp < 0, 0 or > 0. SIGN_EINVAL
+ * when either is not a version.
+ */
+SIGN_EXTERN int sign_version_compare(int *cmp, const char *a, const char *b);
 SIGN_EXTERN size_t sign_statement_artifact_count(const sign_statement *st);
 
 typedef struct sign_statement_artifact {

@@ -15,6 +15,7 @@
 #include "manifest.h"
 #include "source.h"
 #include "policy.h"
+#include "revocation.h"
 #include "signer.h"
 #include "threads.h"
 #include "timestamp.h"

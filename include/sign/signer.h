@@ -37,7 +37,8 @@ typedef struct sign_sign_options {
                                     SIGN_ARTIFACT_FOLLOW_SYMLINK: a symlink artifact under the link's name
                                     SIGN_ARTIFACT_AS_FILE: every artifact a plain file */
     /* Version 4: */
-    const sign_source *source; /* git provenance recorded in the predicate (sign_source_collect), or NULL */
+    const sign_source *source;    /* git provenance recorded in the predicate (sign_source_collect), or NULL */
+    const char *artifact_version; /* recorded as the predicate's "version" (downgrade protection), or NULL */
 } sign_sign_options;
 
 #define SIGN_SIGN_OPTIONS_VERSION 4

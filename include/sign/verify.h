@@ -42,6 +42,11 @@ typedef struct sign_check {
             crl_cache_dir. Without it nothing touches the network. */
 /* Version 4: judge at opts->at, also when it is 0 (the epoch). A high bit, apart from the check flags. */
 #define SIGN_VERIFY_AT 0x100u
+/* Revocation lists and downgrade protection (options version 4): */
+#define SIGN_VERIFY_ALLOW_DOWNGRADE                                                                                  \
+    0x8u /* a lower artifact version than one verified before is reported, not refused */
+#define SIGN_VERIFY_FETCH_REVOCATION                                                                                 \
+    0x10u /* fetch revocation lists from their policy url (http/https) into revocation_cache_dir */
 
 typedef struct sign_verify_options {
     unsigned int version;
@@ -63,10 +68,19 @@ typedef struct sign_verify_options {
     const char *log_dir;       /* a signing log (sign_log_init) that must hold every bundle used, or NULL */
     sign_progress_cb progress; /* bytes of the artifacts read, as sign_sign reports them (any thread), or NULL */
     void *progress_userdata;
+    /* revocation lists, downgrade protection (docs/revocation.md): */
+    const char *state_dir;            /* highest list versions and artifact versions seen, kept under a lock;
+                                         NULL: none - rollback, equivocation and downgrade are not checked (the
+                                         verdict says so). Ignored (neither read nor written) when judging
+                                         at a given time (SIGN_VERIFY_AT or at != 0). */
+    const char *revocation_cache_dir; /* with SIGN_VERIFY_FETCH_REVOCATION: fetched lists, or NULL: none */
 } sign_verify_options;
 
-/* Version 4: the flag SIGN_VERIFY_AT, git_dir, log_dir, progress and progress_userdata; a library of version 3
- * refuses it instead of ignoring it. */
+/*
+ * Version 4: the flags SIGN_VERIFY_AT, SIGN_VERIFY_ALLOW_DOWNGRADE and SIGN_VERIFY_FETCH_REVOCATION, git_dir,
+ * log_dir, progress, progress_userdata, state_dir and revocation_cache_dir; a library of version 3 refuses it
+ * instead of ignoring it.
+ */
 #define SIGN_VERIFY_OPTIONS_VERSION 4
 #define SIGN_VERIFY_OPTIONS_INIT SIGN_OPTIONS_INIT_VERSION(SIGN_VERIFY_OPTIONS_VERSION)
 

@@ -624,6 +624,10 @@ int vfy_bundle(vctx *c, vb *b)
     } else if ((r = key_window(c, b)) != 0) {
         return r;
     }
+    /* ---- revocation lists (issue 15): the signing key, judged at the trusted signing time ---- */
+    if ((r = vfy_revocation_key(c, b)) != 0) {
+        return r;
+    }
     if (!type_ok) {
         return 0;
     }

@@ -125,6 +125,7 @@ static int verify_run(sign_verify_result **out, const sign_policy *policy, const
     vb *bundles = NULL;
     size_t nb = 0, n;
     vindex ix = {0};
+    vrev rev = {0}; /* revocation lists and versions (issue 15) */
     vctx c, *bc = NULL;
     verify_jobs jobs;
     int *arc = NULL, *brc = NULL;
@@ -175,6 +176,17 @@ static int verify_run(sign_verify_result **out, const sign_policy *policy, const
     res->at = c.at;
     memcpy(res->policy_sha256, sign_policy_sha256(policy), SIGN_SHA256_LEN);
     c.res = res;
+    /* ---- revocation lists and downgrade protection (issue 15): judged once, before the bundles ---- */
+    if (opts->version >= 4) {
+        c.state_dir = !c.has_at ? opts->state_dir : NULL;
+        c.allow_downgrade = (opts->flags & SIGN_VERIFY_ALLOW_DOWNGRADE) != 0;
+        c.fetch = (opts->flags & SIGN_VERIFY_FETCH_REVOCATION) != 0;
+        c.revocation_cache_dir = opts->revocation_cache_dir;
+    }
+    c.rev = &rev;
+    if ((r = vfy_revocation_lists(&c, &rev)) != 0) {
+        goto out;
+    }
 
     /* Artifacts: recognise and hash; entries only when they will be compared. */
     c.tree = opts->version >= 2 ? opts->tree : NULL;
@@ -299,7 +311,8 @@ static int verify_run(sign_verify_result **out, const sign_policy *policy, const
             continue;
         }
         nc = vfy_index_candidates(&ix, sign_artifact_sha256(arts[i]), sign_artifact_name(arts[i]));
-        if ((r = vfy_artifact(&c, arts[i], &res->artifacts[i], bundles, ix.cand, nc)) != 0) {
+        if ((r = vfy_artifact(&c, arts[i], &res->artifacts[i], bundles, ix.cand, nc)) != 0 ||
+            (r = vfy_revocation_artifact(&c, arts[i], &res->artifacts[i], bundles, ix.cand, nc)) != 0) {
             goto out;
         }
     }
@@ -313,6 +326,14 @@ static int verify_run(sign_verify_result **out, const sign_policy *policy, const
     }
     vfy_mark_bundle_failures(res);
     vfy_decide(res, policy->mode == SIGN_MODE_ENFORCE);
+    /* ---- downgrade protection (issue 15): versions recorded only once everything passed ---- */
+    if (vfy_revocation_record(&c) != 0) {
+        if ((r = vfy_add_check(&c, "version", SIGN_CHECK_FAIL, "STATE_UNUSABLE", SIGN_EIO, (vwhere){NULL, NULL, NULL},
+                               "the verified versions cannot be recorded: %s", sign_error_last())) != 0) {
+            goto out;
+        }
+        vfy_decide(res, policy->mode == SIGN_MODE_ENFORCE);
+    }
     if ((r = vfy_artifact_reasons(res)) != 0) {
         goto out;
     }
@@ -324,6 +345,7 @@ static int verify_run(sign_verify_result **out, const sign_policy *policy, const
     *out = res;
     res = NULL; /* transferred */
 out:
+    vfy_revocation_free(&rev);
     vfy_index_free(&ix);
     for (size_t i = 0; amsg != NULL && i < n; i++) {
         free(amsg[i]);

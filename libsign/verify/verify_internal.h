@@ -4,6 +4,7 @@
 
 #include "artifact_int.h"
 #include "formats.h"
+#include "sign/revocation.h"
 #include "sign/verify.h"
 #include "path.h"
 #include "sign/x509.h"
@@ -94,6 +95,12 @@ typedef struct vctx {
     unsigned int crl_timeout_ms; /* with fetch_crl */
     const char *git_dir;         /* verify --git DIR (options version 4), or NULL */
     const char *log_dir;         /* verify --log DIR (options version 4), or NULL */
+    /* ---- revocation lists and downgrade protection (issue 15, revocation_checks.c) ---- */
+    struct vrev *rev;                 /* the policy's lists, loaded before the bundles are checked (then only read) */
+    const char *state_dir;            /* NULL: no state (also with --at) */
+    int allow_downgrade;              /* SIGN_VERIFY_ALLOW_DOWNGRADE */
+    int fetch;                        /* SIGN_VERIFY_FETCH_REVOCATION */
+    const char *revocation_cache_dir; /* with fetch: fetched lists, or NULL */
 } vctx;
 
 /*
@@ -159,5 +166,37 @@ void vfy_hex32(char out[2 * SIGN_SHA256_LEN + 1], const unsigned char *d);
 void vfy_globs_text(char *out, size_t outsize, const vb *k);
 int vfy_key_allows(const vb *k, const char *name);
 int vfy_key_allows_path(const vb *k, const char *path);
+
+/* ---- revocation lists and downgrade protection (issue 15, revocation_checks.c) ---- */
+typedef struct vrev_list {
+    const sign__policy_revocation *pol;
+    sign_revocation_list *list; /* authenticated by one of its authorities, or NULL */
+} vrev_list;
+
+/* A version to record once the verify passed. */
+typedef struct vrev_version {
+    const char *track, *version; /* borrowed from the policy, the artifact or the statement */
+    char hex[2 * SIGN_SHA256_LEN + 1];
+} vrev_version;
+
+typedef struct vrev {
+    vrev_list *lists;
+    size_t n;
+    vrev_version *pending;
+    size_t npending;
+    int failed; /* a list check failed: no artifact is verified */
+} vrev;
+
+/* Load, authenticate and judge every list of the policy (freshness, rollback against the state), before the
+   bundles are checked: *rv is then read by every bundle's thread. */
+int vfy_revocation_lists(vctx *c, vrev *rv);
+/* The bundle's signing key against the lists (after timestamps and validity). */
+int vfy_revocation_key(vctx *c, vb *b);
+/* The artifact's digest against the lists, and its signed version against the highest verified before. */
+int vfy_revocation_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, const vb *bundles, const size_t *cand,
+                            size_t ncand);
+/* After the decision: record the versions of the artifacts verified (state directory). */
+int vfy_revocation_record(vctx *c);
+void vfy_revocation_free(vrev *rv);
 
 #endif

@@ -460,5 +460,12 @@ for t in $types; do
     fi
 done
 
+# ---- a signet revocation list is an ordinary Sigstore bundle (issue 15) ----
+"$SIGNET_BIN" revoke init -k ed25519.key -o revoked.json >/dev/null || setup_fail "revoke init"
+"$SIGNET_BIN" revoke key -k ed25519.key --list revoked.json --key other-ed25519.pub --reason superseded \
+    >/dev/null || setup_fail "revoke key"
+check "revocation list signed by its authority (ed25519)" 0 "" --revocation-list revoked.json revoked.json ed25519.pub
+check "revocation list under another key" 1 "" --revocation-list revoked.json revoked.json other-ed25519.pub
+
 echo "interop: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -2,7 +2,11 @@
 // @sigstore/bundle + @sigstore/verify, versions pinned in package.json).
 //
 // usage: node verify.mjs [--any-hint] [--rsa-pss | --ecdsa-sha384] [--tsa CHAIN.pem]
-//                         BUNDLE ARTIFACT PUBKEY.pem
+//                         [--revocation-list] BUNDLE ARTIFACT PUBKEY.pem
+//
+// --revocation-list: BUNDLE is a signet revocation list; after the signature,
+// its payloadType and payload (a list document) are checked instead of an
+// in-toto subject (ARTIFACT is then not read for a digest).
 //        node verify.mjs --ca CA.pem [--tsa CHAIN.pem] BUNDLE ARTIFACT
 //
 // The bundle is parsed and validated by @sigstore/bundle (bundleFromJSON) and
@@ -138,11 +142,13 @@ let rsaPss = false;
 let ecdsaSha384 = false;
 let tsaChainPath = null;
 let caChainPath = null;
+let revocationList = false;
 while (args.length > 0 && args[0].startsWith('--')) {
   const opt = args.shift();
   if (opt === '--any-hint') anyHint = true;
   else if (opt === '--rsa-pss') rsaPss = true;
   else if (opt === '--ecdsa-sha384') ecdsaSha384 = true;
+  else if (opt === '--revocation-list') revocationList = true;
   else if (opt === '--tsa') {
     if (args.length === 0) usage('--tsa needs CHAIN.pem');
     tsaChainPath = args.shift();
@@ -297,6 +303,28 @@ if (!signer || (caChainPath === null ? signer.key !== key : !signer.key)) {
 
 // 3. Bind the verified statement to the artifact (in-toto subject match).
 const env = bundle.content.dsseEnvelope;
+// --revocation-list: a signet revocation list (docs/revocation.md) is an ordinary DSSE bundle of its own
+// payloadType; its signature was just checked, and its payload must be the list document.
+if (revocationList) {
+  const REVOCATION_PAYLOAD_TYPE = 'application/vnd.signet.revocation.v1+json';
+  if (env.payloadType !== REVOCATION_PAYLOAD_TYPE) {
+    refuse(`payloadType is ${JSON.stringify(env.payloadType)}, expected ${REVOCATION_PAYLOAD_TYPE}`);
+  }
+  let list;
+  try {
+    list = JSON.parse(Buffer.from(env.payload).toString('utf8'));
+  } catch (err) {
+    refuse(`payload is not JSON: ${err.message}`);
+  }
+  if (!Number.isInteger(list?.version) || !Array.isArray(list.keys) || !Array.isArray(list.artifacts)) {
+    refuse('payload is not a revocation list (version, keys, artifacts)');
+  }
+  process.stdout.write(
+    `verified by @sigstore/verify: revocation list version ${list.version}, ${list.keys.length} key(s), ` +
+      `${list.artifacts.length} artifact(s), key ${keyHint} (${key.asymmetricKeyType})\n`,
+  );
+  process.exit(0);
+}
 if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
   refuse(`payloadType is ${JSON.stringify(env.payloadType)}, expected ${IN_TOTO_PAYLOAD_TYPE}`);
 }

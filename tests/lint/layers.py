@@ -52,6 +52,7 @@ PUBLIC = {
     "event.h": "formats",
     "source.h": "formats",
     "log.h": "formats",
+    "revocation.h": "formats",
     "verify.h": "verify",
     "audit.h": "verify",
     "sign.h": "cmd",  # the umbrella: for callers of the library, never inside it
