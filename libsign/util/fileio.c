@@ -212,8 +212,9 @@ static int refuse_special(const char *path)
     struct stat st;
 
     if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
-        return sign__error(SIGN_EINVAL, "%s exists and is not a regular file (a device, FIFO, socket or directory); "
-                                        "refusing to replace it",
+        return sign__error(SIGN_EINVAL,
+                           "%s exists and is not a regular file (a device, FIFO, socket or directory); "
+                           "refusing to replace it",
                            path);
     }
     return 0;
