@@ -241,3 +241,22 @@ Test(source, sign_and_verify_with_require_source_and_a_clone)
     cr_assert_eq(SIGNET("verify -p ok.json --git other -b app.json app.bin"), 1);
     cr_assert_not_null(strstr(err, "is not in the clone"));
 }
+
+Test(source, version_from_the_release_tag)
+{
+    make_repo();
+    cr_assert_eq(SIGNET("keygen --no-passphrase -o k && echo artifact > app.bin"), 0, "%s", err);
+    cr_assert_eq(SIGNET("sign -k k.key --git src --version-from-tag -o app.json app.bin"), 0, "%s", err);
+    cr_assert_eq(sh("python3 -c \"import json, base64; b = json.load(open('app.json')); "
+                    "print(json.loads(base64.b64decode(b['dsseEnvelope']['payload']))['predicate']['version'])\""),
+                 0, "%s", err);
+    cr_assert_str_eq(out, "1.2.3\n");
+    cr_assert_eq(SIGNET("sign -k k.key --version-from-tag -o x.json app.bin"), 2, "needs --git");
+    cr_assert_eq(SIGNET("sign -k k.key --git src --version-from-tag --version 2 -o x.json app.bin"), 2);
+    cr_assert_eq(sh("cd src && git tag v1.2.4"), 0);
+    cr_assert_eq(SIGNET("sign -k k.key --git src --version-from-tag -o x.json app.bin"), 2, "two release tags");
+    cr_assert_not_null(strstr(err, "several release tags"), "%s", err);
+    cr_assert_eq(sh("cd src && git tag -d v1.2.3 v1.2.4 >/dev/null"), 0);
+    cr_assert_eq(SIGNET("sign -k k.key --git src --version-from-tag -o x.json app.bin"), 2, "no release tag");
+    cr_assert_not_null(strstr(err, "no tag v<version>"), "%s", err);
+}
