@@ -172,6 +172,8 @@ static int next_in_dirs(audit_walk *w, audit_item *it)
         char path[4096];
 
         errno = 0;
+        /* one walker at a time (the caller's lock), and each DIR stream is this walk's own */
+        /* cppcheck-suppress readdirCalled */
         if ((de = readdir(w->dirs[w->depth - 1])) == NULL) {
             closedir(w->dirs[--w->depth]);
             continue;

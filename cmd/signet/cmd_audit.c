@@ -51,8 +51,7 @@ typedef struct audit_run {
     int64_t at;    /* 0: now */
     int64_t ahead; /* --warn-within seconds, 0: none */
     pthread_mutex_t walk_mu, out_mu;
-    FILE *out;  /* streamed JSON lines, or NULL */
-    int format; /* 0 text, 1 json, 2 html */
+    FILE *out; /* streamed JSON lines, or NULL */
     audit_summary sum;
     audit_record **bad, **warned;
     size_t nbad, capbad, nwarned, capwarned;

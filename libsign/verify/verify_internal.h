@@ -142,7 +142,7 @@ typedef struct vfact_in {
 int vfy_add_check(vctx *c, const char *check, sign_check_status status, const char *reason, int code, vwhere w,
                   const char *fmt, ...) SIGN_PRINTF(7, 8);
 /* Attach f to the last check recorded (the JSON verdict's "facts"). Returns 0 or SIGN_ENOMEM. */
-int vfy_check_facts(vctx *c, vfact_in f);
+int vfy_check_facts(vctx *c, vfact_in in);
 int vfy_class_rank(int code);
 void vfy_mark_bundle_failures(sign_verify_result *res);
 void vfy_decide(sign_verify_result *res, int enforce);
