@@ -682,12 +682,15 @@ static int load_crl_files(sign_x509_crls **out, const pol_ctx *c, const json_t *
         if ((r = resolve_path(&resolved, c, f, paths[i])) != 0) {
             break;
         }
-        if ((r = sign_x509_crls_load(&one, resolved)) != 0) {
-            r = sign__error_context(r, "%s: %s", c->what, f);
-        } else if (*out == NULL) {
-            *out = one;
-            one = NULL; /* transferred */
-        } else if ((r = sign_x509_crls_merge(*out, one)) != 0) {
+        if ((r = sign_x509_crls_load(&one, resolved)) == 0) {
+            if (*out == NULL) {
+                *out = one;
+                one = NULL; /* transferred */
+            } else {
+                r = sign_x509_crls_merge(*out, one);
+            }
+        }
+        if (r != 0) {
             r = sign__error_context(r, "%s: %s", c->what, f);
         }
         sign_x509_crls_free(one);

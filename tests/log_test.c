@@ -257,8 +257,11 @@ Test(log, sync_shares_through_a_remote_without_rewriting_it)
 Test(log, sign_and_verify_with_the_log_end_to_end)
 {
     make_bundles(1);
-    tu_write_str(p("pol.json"), "{\"version\":1,\"keys\":[{\"name\":\"rel\",\"public_key\":\"k.pub\"}],"
-                                "\"require\":{\"logged\":true}}");
+    char *pol = p("pol.json");
+
+    tu_write_str(pol, "{\"version\":1,\"keys\":[{\"name\":\"rel\",\"public_key\":\"k.pub\"}],"
+                      "\"require\":{\"logged\":true}}");
+    free(pol);
     cr_assert_eq(SIGNET("sign -k k.key --log L -o in.json a1.bin"), 0, "%s", err);
     cr_assert_not_null(strstr(out, "logged"));
     cr_assert_eq(SIGNET("verify -p pol.json --log L -b in.json a1.bin"), 0, "%s", err);

@@ -1,5 +1,6 @@
 /* The boundary to libgit2: one initialisation per process, its error model translated here and cleared. */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "git.h"
@@ -7,9 +8,21 @@
 static pthread_once_t git_once = PTHREAD_ONCE_INIT;
 static int git_init_rc;
 
+/*
+ * At exit, libgit2's global state (its OpenSSL contexts among it) is released, so that a leak checker sees
+ * only real leaks; the process is ending, and no libsign call is under way on another thread then.
+ */
+static void git_shutdown_at_exit(void)
+{
+    git_libgit2_shutdown();
+}
+
 static void git_init_once(void)
 {
     git_init_rc = git_libgit2_init();
+    if (git_init_rc >= 0) {
+        (void)atexit(git_shutdown_at_exit);
+    }
 }
 
 int sign__git_init(void)

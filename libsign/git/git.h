@@ -6,7 +6,7 @@
 
 #include "formats.h"
 
-/* libgit2 initialised once per process (never shut down: other threads may still use it). */
+/* libgit2 initialised once per process, and shut down at exit. */
 int sign__git_init(void);
 /*
  * Translate libgit2's last error for a call that returned rc (< 0) into a

@@ -332,7 +332,6 @@ static int read_status(sign_source *s, git_repository *repo)
     }
     if (r == 0) {
         r = sign_digest_final(md, sizeof(md), &mdlen, ctx);
-        ctx = NULL;
     }
     sign_digest_free(ctx);
     if (r == 0) {

@@ -611,10 +611,15 @@ static int chain_under(sign_x509_result *res, const sign_x509_certs *chain, cons
  */
 static int chain_checks(ts_ctx *t, const sign_tsa_roots *roots, int64_t now)
 {
-    STACK_OF(X509) *certs = t->token->d.sign->cert;
+    STACK_OF(X509) * certs;
     sign_x509_certs *chain = NULL;
     sign_x509_result res, first;
     int r, have_first = 0;
+
+    if (t->token == NULL || !PKCS7_type_is_signed(t->token) || t->token->d.sign == NULL) {
+        return fail(t->why, SIGN_TS_INVALID, SIGN_EBADSIG, "the timestamp token is not a signed structure");
+    }
+    certs = t->token->d.sign->cert;
 
     if ((r = sign_x509_certs_new(&chain)) != 0 || (r = sign__x509_certs_push_ref(chain, t->signer)) != 0) {
         goto out;
@@ -662,6 +667,9 @@ static int authority_limits(ts_ctx *t)
     const tsa_auth *a = t->auth;
     size_t i;
 
+    if (a == NULL) { /* chain_checks chose no authority: it has failed already */
+        return sign__error(SIGN_EINVAL, "timestamp: no authority was chosen");
+    }
     if (t->accuracy > a->max_accuracy) {
         return fail(t->why, SIGN_TS_ACCURACY_TOO_LARGE, SIGN_EPOLICY,
                     "the timestamp's accuracy is +-%lld s, more than the %lld s that authority \"%s\" accepts "
