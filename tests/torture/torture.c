@@ -425,8 +425,10 @@ static void ts_setup(void)
 {
     static const char *const root_ext[] = {"basicConstraints", "critical,CA:TRUE", "keyUsage", "critical,keyCertSign",
                                            NULL};
-    static const char *const tsa_ext[] = {"basicConstraints", "critical,CA:FALSE", "extendedKeyUsage",
-                                          "critical,timeStamping", NULL};
+    /* as real TSA certificates are (the chain code requires keyUsage digitalSignature of a signing leaf) */
+    static const char *const tsa_ext[] = {
+        "basicConstraints", "critical,CA:FALSE",     "keyUsage", "critical,digitalSignature",
+        "extendedKeyUsage", "critical,timeStamping", NULL};
     EVP_PKEY *rk = EVP_EC_gen("P-256");
     X509 *root;
     BIO *pem = BIO_new(BIO_s_mem());
