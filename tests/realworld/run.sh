@@ -53,7 +53,7 @@ check() {
     if grep -q '"severity":"danger"' "$W/hash.json"; then
         echo "FAIL $a: danger findings:"; grep '^finding: danger' "$W/err" | head -5; fail=1; return
     fi
-    if ! "$SIGNET" sign -k "$W/key.key" -o "$W/b.json" "$a" > /dev/null 2> "$W/err"; then
+    if ! "$SIGNET" sign --force -k "$W/key.key" -o "$W/b.json" "$a" > /dev/null 2> "$W/err"; then
         echo "FAIL $a: sign: $(cat "$W/err")"; fail=1; return
     fi
     for extra in "" --entries; do
