@@ -611,7 +611,7 @@ static int chain_under(sign_x509_result *res, const sign_x509_certs *chain, cons
  */
 static int chain_checks(ts_ctx *t, const sign_tsa_roots *roots, int64_t now)
 {
-    STACK_OF(X509) * certs;
+    STACK_OF(X509) *certs = NULL;
     sign_x509_certs *chain = NULL;
     sign_x509_result res, first;
     int r, have_first = 0;
