@@ -96,6 +96,7 @@ if [ -x "$tsa_server" ] && command -v openssl >/dev/null; then
     i=0
     while [ ! -s tsa/url ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
     url=$(cat tsa/url 2>/dev/null)
+    sleep 2 # genTime +- the TSA's accuracy (1 s) must lie inside its certificate's validity, which began just now
     [ -n "$url" ] || { echo "demo: the TSA did not start" >&2; exit 1; }
     echo "TSA listening at $url"
     sed -e 's|"keys"|"timestamp_authorities": [{"name": "demo-tsa", "certificates": "'"$tmp"'/tsa/root.pem"}], "keys"|' \
