@@ -285,7 +285,8 @@ typedef struct walk {
     uint64_t declared_total, total_out;
     unsigned char *head;
     int stop;
-    int unclean; /* a part of a parallel walk met something only a sequential walk reports */
+    int unclean;                  /* a part of a parallel walk met something only a sequential walk reports */
+    const sign__entry_hook *hook; /* deploy: each entry and its content as it is read, or NULL */
 } walk;
 
 static int cmp_lfh(const void *a, const void *b)
@@ -401,7 +402,8 @@ static int walk_data(walk *w, struct archive *ar, sign_entry *e, const sign__zip
             memcpy(w->head + *headlen, buf, take);
             *headlen += take;
         }
-        if ((r = sign_digest_update(ctx, buf, len)) != 0) {
+        if ((r = sign_digest_update(ctx, buf, len)) != 0 ||
+            (w->hook != NULL && (r = w->hook->data(w->hook->ctx, buf, len)) != 0)) {
             goto out;
         }
         out += len;
@@ -445,6 +447,12 @@ static int walk_data(walk *w, struct archive *ar, sign_entry *e, const sign__zip
                               "content is %llu bytes but the central directory says %llu: rebuild the archive",
                               (unsigned long long)out, (unsigned long long)x->usize);
         }
+        if (w->hook != NULL && (r = w->hook->done(w->hook->ctx, e)) != 0) {
+            goto out;
+        }
+    } else if (w->hook != NULL) {
+        r = sign__error(SIGN_EVERIFY, "%s: entry %s cannot be read whole: nothing is written", w->path, e->path);
+        goto out;
     }
     r = 0;
 out:
@@ -543,9 +551,15 @@ static int walk_entry(walk *w, struct archive *ar, struct archive_entry *ae, siz
             return SIGN_ENOMEM;
         }
         e->size = strlen(e->link_target);
-        return 0;
+        return w->hook != NULL ? w->hook->entry(w->hook->ctx, e, (int64_t)archive_entry_mtime(ae)) : 0;
+    }
+    if (w->hook != NULL && (r = w->hook->entry(w->hook->ctx, e, (int64_t)archive_entry_mtime(ae))) != 0) {
+        return r;
     }
     if ((x != NULL && (x->flags & 1)) || archive_entry_is_encrypted(ae)) {
+        if (w->hook != NULL) {
+            return sign__error(SIGN_EVERIFY, "%s: entry %s is encrypted: nothing is written", w->path, e->path);
+        }
         e->size = x != NULL ? x->usize : (uint64_t)archive_entry_size(ae);
         return sign__finding_add(&w->a->findings, "zip-encrypted", SIGN_SEVERITY_DANGER, name, name_len,
                                  "entry is encrypted and cannot be hashed: sign the unencrypted files instead");
@@ -655,7 +669,8 @@ out:
     return r;
 }
 
-static int walk_zip_in(sign_artifact *a, int fd, const char *path, const sign_limits *lim);
+static int walk_zip_in(sign_artifact *a, int fd, const char *path, const sign_limits *lim,
+                       const sign__entry_hook *hook);
 
 /*
  * libarchive converts UTF-8 entry names to the current locale's charset and
@@ -663,7 +678,7 @@ static int walk_zip_in(sign_artifact *a, int fd, const char *path, const sign_li
  * caller's locale, so the walk runs with this thread (only) in C.UTF-8:
  * flagged names then pass unchanged, unflagged ones are raw bytes anyway.
  */
-static int walk_zip(sign_artifact *a, int fd, const char *path, const sign_limits *lim)
+static int walk_zip(sign_artifact *a, int fd, const char *path, const sign_limits *lim, const sign__entry_hook *hook)
 {
     locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0), old = (locale_t)0;
     int r;
@@ -671,7 +686,7 @@ static int walk_zip(sign_artifact *a, int fd, const char *path, const sign_limit
     if (utf8 != (locale_t)0) {
         old = uselocale(utf8);
     }
-    r = walk_zip_in(a, fd, path, lim);
+    r = walk_zip_in(a, fd, path, lim, hook);
     if (utf8 != (locale_t)0) {
         uselocale(old);
         freelocale(utf8);
@@ -1051,7 +1066,8 @@ static size_t walk_parts(const sign__zip *z)
     return np > z->n ? z->n : np;
 }
 
-static int walk_zip_in(sign_artifact *a, int fd, const char *path, const sign_limits *lim)
+static int walk_zip_in(sign_artifact *a, int fd, const char *path, const sign_limits *lim,
+                       const sign__entry_hook *hook)
 {
     sign__zip *z = NULL;
     struct archive *ar = NULL;
@@ -1067,6 +1083,7 @@ static int walk_zip_in(sign_artifact *a, int fd, const char *path, const sign_li
     w.z = z;
     w.lim = lim;
     w.path = path;
+    w.hook = hook;
     if ((w.head = malloc(SIGN__SECRET_SCAN_MAX)) == NULL ||
         (z->n > 0 && (w.sorted = malloc(z->n * sizeof(*w.sorted))) == NULL)) {
         r = sign__error(SIGN_ENOMEM, "out of memory");
@@ -1082,7 +1099,8 @@ static int walk_zip_in(sign_artifact *a, int fd, const char *path, const sign_li
         r = 0;
         goto out;
     }
-    if ((np = walk_parts(z)) > 1 && (r = walk_parallel(&done, &w, fd, np)) != 0) {
+    /* An extraction (hook) reads the entries once, in order, on this thread. */
+    if (hook == NULL && (np = walk_parts(z)) > 1 && (r = walk_parallel(&done, &w, fd, np)) != 0) {
         goto out;
     }
     if (!done) {
@@ -1320,7 +1338,7 @@ static void hash_walk_one(void *arg, size_t i)
         digest_thread(h->job);
         return;
     }
-    h->rc = walk_zip(h->a, h->job->fd, h->job->path, h->lim);
+    h->rc = walk_zip(h->a, h->job->fd, h->job->path, h->lim, NULL);
     if (h->rc != 0) {
         snprintf(h->msg, sizeof(h->msg), "%s", sign_error_last());
     }
@@ -1486,6 +1504,69 @@ out:
         close(fd);
     }
     free(target);
+    sign_artifact_free(a);
+    return r;
+}
+
+/* ---- extraction (deploy) -------------------------------------------------------- */
+
+/* The layer of a standalone tar artifact walked with a hook; its entries become the artifact's. */
+static int extract_layer(sign_artifact *a, int fd, const char *path, const sign_limits *lim,
+                         const sign__entry_hook *hook)
+{
+    sign__layer l;
+    int r;
+
+    memset(&l, 0, sizeof(l));
+    a->kind = SIGN_ARTIFACT_LAYER;
+    if ((r = sign__layer_walk_hook(&l, fd, 0, a->size, path, lim, hook)) == 0 &&
+        (r = merge_findings(a, &l.findings)) == 0) {
+        memcpy(a->sha256, l.digest, sizeof(a->sha256));
+        a->entries = l.entries; /* transferred */
+        a->n_entries = l.n_entries;
+        a->cap_entries = l.cap_entries;
+        l.entries = NULL;
+        l.n_entries = l.cap_entries = 0;
+    }
+    sign__layer_clear(&l);
+    return r;
+}
+
+int sign__artifact_extract(sign_artifact **out, int fd, const char *path, const sign_limits *lim,
+                           const sign__entry_hook *hook)
+{
+    sign_artifact *a = NULL;
+    struct stat st;
+    int r, is_zip = 0, tar_kind = 0;
+
+    *out = NULL;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        return sign__error(SIGN_EINVAL, "%s: not a regular file", path);
+    }
+    if ((a = calloc(1, sizeof(*a))) == NULL || (a->path = sign__strdup(path)) == NULL ||
+        (a->name = sign__strdup(sign__path_base(path, 0))) == NULL) {
+        sign_artifact_free(a);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    a->size = (uint64_t)st.st_size;
+    if ((r = sign__zip_detect(&is_zip, fd, a->size, path)) != 0 ||
+        (!is_zip && (r = sign__tar_detect(&tar_kind, fd, a->size, path)) != 0)) {
+        goto out;
+    }
+    if (is_zip) {
+        a->kind = SIGN_ARTIFACT_ZIP;
+        r = walk_zip(a, fd, path, lim, hook);
+    } else if (tar_kind == 1) {
+        r = extract_layer(a, fd, path, lim, hook);
+    } else {
+        r = sign__error(SIGN_EINVAL, "%s: deploy extracts zips and tar layers; this is a %s", path,
+                        tar_kind == 2 ? "docker save archive" : "plain file");
+    }
+out:
+    if (r == 0) {
+        *out = a;
+        a = NULL;
+    }
     sign_artifact_free(a);
     return r;
 }

@@ -151,6 +151,11 @@ typedef struct sign__progress {
 int sign__layer_walk(sign__layer *l, int fd, uint64_t off, uint64_t len, const char *what, const sign_limits *lim,
                      int keep_entries, sign__progress *pr);
 
+struct sign__entry_hook;
+/* sign__layer_walk keeping the entries, calling hook for each entry and its content (deploy). */
+int sign__layer_walk_hook(sign__layer *l, int fd, uint64_t off, uint64_t len, const char *what,
+                          const sign_limits *lim, const struct sign__entry_hook *hook);
+
 /*
  * Content sniffing for a file: *kind = 0 (not a tar), 1 (a tar, possibly
  * compressed with gzip, zstd, xz or bzip2, whose first header is valid),
@@ -240,5 +245,35 @@ typedef struct sign__tree_diff {
 int sign__tree_compare(sign__tree_diff **out, size_t *n, size_t *nchecked, const sign_artifact *a, const char *dir,
                        const sign_limits *lim);
 void sign__tree_diffs_free(sign__tree_diff *d, size_t n);
+
+/* ---- extraction hook (deploy) ------------------------------------------------ */
+
+/*
+ * Deploy reads an archive's entries through the same walkers that verify
+ * them (zip: zip.c + libarchive in artifact.c; tar layers: tar.c), so what
+ * is written is exactly what was checked. A walk given a hook calls, in
+ * archive order and on one thread:
+ *   entry(ctx, e, mtime)  once the entry's record is known (path, type,
+ *                         mode, link target; size for zip only), before
+ *                         any of its content;
+ *   data(ctx, buf, len)   for each block of a regular file's content;
+ *   done(ctx, e)          after the last block, e->sha256 filled in.
+ * A non-zero return from any of them stops the walk and is returned.
+ */
+typedef struct sign__entry_hook {
+    int (*entry)(void *ctx, const sign_entry *e, int64_t mtime);
+    int (*data)(void *ctx, const void *buf, size_t len);
+    int (*done)(void *ctx, const sign_entry *e);
+    void *ctx;
+} sign__entry_hook;
+
+/*
+ * Walk the zip or tar layer open on fd (a regular file; pread and lseek
+ * only) as sign_artifact_scan() would, sequentially, calling hook for each
+ * entry. *out is the artifact record of that walk (entries and findings).
+ * Any other kind is SIGN_EINVAL.
+ */
+int sign__artifact_extract(sign_artifact **out, int fd, const char *path, const sign_limits *lim,
+                           const sign__entry_hook *hook);
 
 #endif

@@ -38,6 +38,7 @@ typedef struct hdr {
     char type;
     unsigned int mode;
     uint64_t uid, gid, size;
+    uint64_t mtime; /* seconds since the epoch (deploy sets it on what it writes) */
 } hdr;
 
 /* Octal (NUL/space terminated) or base-256 numeric field. 0 on success. */
@@ -116,6 +117,9 @@ static int hdr_parse(hdr *h, const unsigned char *b)
     if (tar_num(&mode, b + 100, 8) != 0 || tar_num(&h->uid, b + 108, 8) != 0 || tar_num(&h->gid, b + 116, 8) != 0 ||
         tar_num(&h->size, b + 124, 12) != 0) {
         return -1;
+    }
+    if (tar_num(&h->mtime, b + 136, 12) != 0) {
+        h->mtime = 0; /* not judged by any finding: a bad one is only not restored */
     }
     h->mode = (unsigned int)(mode & 07777);
     return 0;
@@ -245,6 +249,7 @@ typedef struct tarp {
     size_t headlen;
     uint64_t nentries;
     int zero_blocks, stop, trailing;
+    const struct sign__entry_hook *hook; /* deploy: each entry and its content as it is read, or NULL */
 } tarp;
 
 static int finding(tarp *t, const char *id, sign_severity sev, const char *path, const char *fmt, ...)
@@ -626,6 +631,9 @@ static int entry_end(tarp *t)
         return r;
     }
     e->has_digest = 1;
+    if (t->hook != NULL && (r = t->hook->done(t->hook->ctx, e)) != 0) {
+        return r;
+    }
     return sign__secrets_check(&t->l->findings, e->path, t->head, t->headlen);
 }
 
@@ -770,8 +778,15 @@ static int on_header(tarp *t)
         }
         return 0;
     }
-    r = entry_begin(t);
-    ext_clear(t);
+    {
+        size_t before = t->l->n_entries;
+
+        r = entry_begin(t);
+        ext_clear(t);
+        if (r == 0 && !t->stop && t->hook != NULL && t->l->n_entries > before) {
+            r = t->hook->entry(t->hook->ctx, &t->l->entries[t->l->n_entries - 1], (int64_t)t->h.mtime);
+        }
+    }
     if (r != 0 || t->stop) {
         return r;
     }
@@ -834,7 +849,8 @@ static int tarp_push(tarp *t, const unsigned char *p, size_t n)
             if (t->remain > 0) {
                 take = t->remain < n ? (size_t)t->remain : n;
                 if (t->cur != NULL) {
-                    if ((r = sign_digest_update(t->ctx, p, take)) != 0) {
+                    if ((r = sign_digest_update(t->ctx, p, take)) != 0 ||
+                        (t->hook != NULL && (r = t->hook->data(t->hook->ctx, p, take)) != 0)) {
                         return r;
                     }
                     if (t->headlen < SIGN__SECRET_SCAN_MAX) {
@@ -1472,8 +1488,8 @@ out:
     return r;
 }
 
-int sign__layer_walk(sign__layer *l, int fd, uint64_t off, uint64_t len, const char *what, const sign_limits *lim,
-                     int keep_entries, sign__progress *pr)
+static int layer_walk(sign__layer *l, int fd, uint64_t off, uint64_t len, const char *what, const sign_limits *lim,
+                      int keep_entries, sign__progress *pr, const sign__entry_hook *hook)
 {
     rawsrc s;
     tarp t;
@@ -1491,7 +1507,8 @@ int sign__layer_walk(sign__layer *l, int fd, uint64_t off, uint64_t len, const c
     t.l = l;
     t.lim = lim;
     t.what = what;
-    t.keep = keep_entries;
+    t.keep = keep_entries || hook != NULL;
+    t.hook = hook;
     if ((s.buf = malloc(RAW_READ)) == NULL || (t.head = malloc(SIGN__SECRET_SCAN_MAX)) == NULL) {
         r = sign__error(SIGN_ENOMEM, "out of memory");
         goto out;
@@ -1542,6 +1559,18 @@ out:
     sign_digest_free(uctx);
     free(s.buf);
     return r;
+}
+
+int sign__layer_walk(sign__layer *l, int fd, uint64_t off, uint64_t len, const char *what, const sign_limits *lim,
+                     int keep_entries, sign__progress *pr)
+{
+    return layer_walk(l, fd, off, len, what, lim, keep_entries, pr, NULL);
+}
+
+int sign__layer_walk_hook(sign__layer *l, int fd, uint64_t off, uint64_t len, const char *what,
+                          const sign_limits *lim, const sign__entry_hook *hook)
+{
+    return layer_walk(l, fd, off, len, what, lim, 1, NULL, hook);
 }
 
 /* ---- detection and indexing of uncompressed tars ------------------------------------ */

@@ -231,6 +231,9 @@ static int verify_entries(vctx *c, const sign_artifact *a, const vb *b, const ch
     } else if (bad == 0) {
         r = vfy_add_check(c, "entries", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, signer},
                           "artifact %s: all %zu entries match the signed manifest in %s", art, nf, b->path);
+        if (r == 0 && c->capture != NULL) {
+            r = vfy_capture_entries(c->capture, signd, ns);
+        }
     }
 out:
     free(found);

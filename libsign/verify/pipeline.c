@@ -117,7 +117,7 @@ void sign_verify_options_init(sign_verify_options *opts)
  * length is the pipeline's (stages in order; see verify_internal.h).
  */
 static int verify_run(sign_verify_result **out, const sign_policy *policy, const sign_verify_options *opts,
-                      const char *const *names)
+                      const char *const *names, vcapture *cap)
 {
     sign_artifact_options aopts = SIGN_ARTIFACT_OPTIONS_INIT;
     sign_verify_result *res = NULL;
@@ -152,6 +152,7 @@ static int verify_run(sign_verify_result **out, const sign_policy *policy, const
     memset(&c, 0, sizeof(c));
     c.policy = policy;
     c.opts = opts;
+    c.capture = cap;
     if ((r = sign__limits(&c.limits_buf, opts->limits)) != 0) {
         return r;
     }
@@ -379,12 +380,12 @@ out:
 
 int sign_verify(sign_verify_result **out, const sign_policy *policy, const sign_verify_options *opts)
 {
-    return verify_run(out, policy, opts, NULL);
+    return verify_run(out, policy, opts, NULL, NULL);
 }
 
 /* Verify the regular file open at fd under name (see sign_verify_fd). */
 static int verify_regular_fd(sign_verify_result **out, const sign_policy *policy, const sign_verify_options *opts,
-                             int fd, const char *name)
+                             int fd, const char *name, vcapture *cap)
 {
     sign_verify_options o = *opts;
     char path[64];
@@ -395,7 +396,7 @@ static int verify_regular_fd(sign_verify_result **out, const sign_policy *policy
     names[0] = name;
     o.artifacts = paths;
     o.nartifacts = 1;
-    return verify_run(out, policy, &o, names);
+    return verify_run(out, policy, &o, names, cap);
 }
 
 /* Write n bytes of p to fd. Returns 0 or SIGN_EIO. */
@@ -490,14 +491,14 @@ int sign_verify_fd(sign_verify_result **out, const sign_policy *policy, const si
         return sign__error(SIGN_EINVAL, "sign_verify_fd: %s: not an open file descriptor", name);
     }
     if (S_ISREG(st.st_mode)) {
-        return verify_regular_fd(out, policy, opts, fd, name);
+        return verify_regular_fd(out, policy, opts, fd, name, NULL);
     }
     /* A pipe or socket: its bytes are read once, into memory, then judged like a file. */
     if ((r = sign__limits(&lim, opts->limits)) != 0 ||
         (r = memory_file(&mfd, NULL, 0, fd, lim.archive_max_total)) != 0) {
         return r;
     }
-    r = verify_regular_fd(out, policy, opts, mfd, name);
+    r = verify_regular_fd(out, policy, opts, mfd, name, NULL);
     close(mfd);
     return r;
 }
@@ -516,7 +517,22 @@ int sign_verify_memory(sign_verify_result **out, const sign_policy *policy, cons
     if ((r = memory_file(&mfd, data, len, -1, UINT64_MAX)) != 0) {
         return r;
     }
-    r = verify_regular_fd(out, policy, opts, mfd, name);
+    r = verify_regular_fd(out, policy, opts, mfd, name, NULL);
     close(mfd);
     return r;
+}
+
+int vfy_verify_fd_capture(sign_verify_result **out, const sign_policy *policy, const sign_verify_options *opts,
+                          int fd, const char *name, vcapture *cap)
+{
+    struct stat st;
+    int r;
+
+    if ((r = fd_input_check(out, policy, opts, name)) != 0) {
+        return r;
+    }
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        return sign__error(SIGN_EINVAL, "%s: not an open regular file", name);
+    }
+    return verify_regular_fd(out, policy, opts, fd, name, cap);
 }

@@ -80,7 +80,15 @@ typedef struct vb {
     char subject[512];               /* the leaf's subject DN */
 } vb;
 
+/* Deploy: the signed entries of the artifact, copied from the first statement whose entries check passed. */
+typedef struct vcapture {
+    sign_entry *v; /* sorted by path; strings malloc'd */
+    size_t n;
+    int set;
+} vcapture;
+
 typedef struct vctx {
+    struct vcapture *capture; /* deploy (vfy_verify_fd_capture), or NULL */
     const sign_policy *policy;
     const sign_verify_options *opts;
     const sign_limits *limits; /* &limits_buf: the caller's with defaults filled in */
@@ -198,5 +206,13 @@ int vfy_revocation_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, co
 /* After the decision: record the versions of the artifacts verified (state directory). */
 int vfy_revocation_record(vctx *c);
 void vfy_revocation_free(vrev *rv);
+
+/* ---- deploy (capture.c) ---- */
+/* Copy the n signed entries (sorted by path) into cap unless it holds some already. 0 or SIGN_ENOMEM. */
+int vfy_capture_entries(vcapture *cap, const sign_entry *const *signd, size_t n);
+void vfy_capture_free(vcapture *cap);
+/* sign_verify_fd of a regular file, capturing the signed entries of the artifact when they verify. */
+int vfy_verify_fd_capture(sign_verify_result **out, const sign_policy *policy, const sign_verify_options *opts,
+                          int fd, const char *name, vcapture *cap);
 
 #endif
