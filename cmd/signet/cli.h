@@ -27,6 +27,7 @@ int cmd_timestamp(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_revoke(int argc, char **argv);
+int cmd_deploy(int argc, char **argv);
 
 /*
  * --git DIR [--git-remote NAME] [--allow-dirty] of sign and hash: *out the work

@@ -12,6 +12,7 @@ static const char usage_text[] = "usage: signet <command> [options]\n"
                                  "  keygen     create a key pair (PREFIX.key, PREFIX.pub)\n"
                                  "  sign       sign artifacts into a Sigstore bundle\n"
                                  "  verify     verify artifacts against bundles under a trust policy\n"
+                                 "  deploy     verify a zip or layer and extract it into a release, switched atomically\n"
                                  "  inspect    show what a bundle says (without verifying it)\n"
                                  "  hash       print the statement that sign would sign\n"
                                  "  timestamp  add RFC 3161 timestamps to a bundle\n"
@@ -28,7 +29,7 @@ static const char usage_text[] = "usage: signet <command> [options]\n"
 static const char help_usage[] = "usage: signet help [CMD]\n"
                                  "\n"
                                  "Without CMD, list the commands; with one, show the options of CMD\n"
-                                 "(keygen, sign, verify, inspect, hash, timestamp, log, help). The same as\n"
+                                 "(keygen, sign, verify, deploy, inspect, hash, timestamp, log, help). The same as\n"
                                  "'signet CMD --help'. Manual: signet(1), signet-CMD(1).\n";
 
 typedef int (*cmd_fn)(int argc, char **argv);
@@ -39,7 +40,7 @@ static const struct {
 } commands[] = {
     {"keygen", cmd_keygen},   {"sign", cmd_sign},   {"verify", cmd_verify},
     {"inspect", cmd_inspect}, {"hash", cmd_hash},   {"timestamp", cmd_timestamp},
-    {"log", cmd_log},         {"audit", cmd_audit}, {"revoke", cmd_revoke},
+    {"log", cmd_log},         {"audit", cmd_audit}, {"revoke", cmd_revoke}, {"deploy", cmd_deploy},
 };
 
 static cmd_fn find_command(const char *name)

@@ -6,6 +6,7 @@
 #include "audit.h"
 #include "bundle.h"
 #include "common.h"
+#include "deploy.h"
 #include "digest.h"
 #include "encoding.h"
 #include "envelope.h"

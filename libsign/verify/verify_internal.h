@@ -211,6 +211,12 @@ void vfy_revocation_free(vrev *rv);
 /* Copy the n signed entries (sorted by path) into cap unless it holds some already. 0 or SIGN_ENOMEM. */
 int vfy_capture_entries(vcapture *cap, const sign_entry *const *signd, size_t n);
 void vfy_capture_free(vcapture *cap);
+/*
+ * Record a failed check (deploy's own, after the verify ran) in res and decide again as in enforce mode:
+ * deploy never lets a failure through. Returns the new code (a SIGN_E* class), or SIGN_ENOMEM.
+ */
+int vfy_result_fail(sign_verify_result *res, const char *check, const char *reason, int code, const char *artifact,
+                    const char *message);
 /* sign_verify_fd of a regular file, capturing the signed entries of the artifact when they verify. */
 int vfy_verify_fd_capture(sign_verify_result **out, const sign_policy *policy, const sign_verify_options *opts,
                           int fd, const char *name, vcapture *cap);

@@ -21,7 +21,7 @@ import os
 import re
 import sys
 
-LAYERS = ["util", "net", "pki", "artifact", "formats", "verify", "cmd"]
+LAYERS = ["util", "net", "pki", "artifact", "formats", "verify", "deploy", "cmd"]
 ORDER = " <- ".join(LAYERS)
 
 FOLDERS = {
@@ -30,6 +30,7 @@ FOLDERS = {
     "libsign/pki": "pki",
     "libsign/artifact": "artifact",
     "libsign/verify": "verify",
+    "libsign/deploy": "deploy",
     "libsign/git": "formats",
     "libsign": "formats",
     "cmd/signet": "cmd",
@@ -55,6 +56,7 @@ PUBLIC = {
     "revocation.h": "formats",
     "verify.h": "verify",
     "audit.h": "verify",
+    "deploy.h": "deploy",
     "sign.h": "cmd",  # the umbrella: for callers of the library, never inside it
 }
 

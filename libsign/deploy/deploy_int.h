@@ -1,0 +1,59 @@
+/*
+ * libsign/deploy/: signet deploy, above verify/ (docs/architecture.md):
+ * one private copy of the artifact, verified, then extracted through the
+ * walkers of artifact/ (sign__artifact_extract) into a staging directory,
+ * moved into releases/ and switched atomically (docs/deploy.md). Not installed.
+ */
+#ifndef SIGN_DEPLOY_INT_H
+#define SIGN_DEPLOY_INT_H
+
+#include "sign/deploy.h"
+#include "verify_internal.h"
+
+/* Why an extraction stopped: a reason code of the "deploy" check (docs/verify.md) and its class. */
+typedef struct dfail {
+    const char *reason; /* static; NULL: no failure recorded */
+    int code;
+    char message[1024];
+} dfail;
+
+/* Extract the artifact open on fd (the private copy) into the directory open on root, checked against signed. */
+int dpl_extract(int fd, const char *what, int root, const vcapture *signed_entries, unsigned int flags,
+                const sign_limits *lim, dfail *why);
+
+/* Remove name beneath dirfd (a directory with everything in it, or anything else), never following a symlink. */
+int dpl_remove_tree(int dirfd, const char *name);
+
+/* Remove what a killed deploy left in the deploy directory open on dirfd: .staging-*, .current-*, .artifact-*. */
+int dpl_cleanup(int dirfd, const char *to);
+
+/* Release ids: the first DPL_ID_LEN hex digits of the artifact's SHA-256. */
+#define DPL_ID_LEN 16
+#define DPL_HISTORY ".signet-deploy.json"
+
+/* One switch of "current", as the history records it (most recent last). */
+typedef struct drel {
+    char id[DPL_ID_LEN + 1];
+    char sha256[2 * SIGN_SHA256_LEN + 1];
+    char *name;      /* the artifact's name as signed */
+    size_t nbundles; /* releases/<id>.bundle.<k>, k < nbundles */
+} drel;
+
+/* The id "current" points at (releases/<id>), "" when there is none. */
+void dpl_current(int dirfd, char id[DPL_ID_LEN + 1]);
+/* Read the history of the deploy directory to (empty when none). */
+int dpl_history_read(drel **out, size_t *n, const char *to);
+void dpl_history_free(drel *v, size_t n);
+/* Append rel to the history (under its lock). */
+int dpl_history_add(const char *to, const drel *rel);
+/* Keep the active release and the most recent others, keep in all; remove the rest of releases/. */
+int dpl_prune(int dirfd, const char *to, const char *active, unsigned int keep);
+
+/*
+ * Test hook (docs/deploy.md, "Test hooks"): SIGNET_TEST_DEPLOY_CRASH=<phase>
+ * raises SIGKILL when the deploy reaches that phase ("copied", "verified",
+ * "extracting", "extracted", "staged", "linked", "switched").
+ */
+void dpl_test_crash(const char *phase);
+
+#endif
