@@ -402,6 +402,26 @@ static int finish_dirs(dx *d)
     return 0;
 }
 
+/*
+ * A dangerous finding of the archive's structure or names (zip-*, tar-*), even one the signer allowed, stops
+ * the deploy: it marks an archive that extractors read differently, and deploy is an extractor. Only modes
+ * are let through (zip-setuid): deploy clears those bits unless told to keep them.
+ */
+static int archive_findings(dx *d, const sign_artifact *a)
+{
+    for (size_t i = 0; a != NULL && i < sign_artifact_finding_count(a); i++) {
+        const sign_finding *f = sign_artifact_finding(a, i);
+
+        if (f->severity == SIGN_SEVERITY_DANGER &&
+            (strncmp(f->id, "zip-", 4) == 0 || strncmp(f->id, "tar-", 4) == 0) && strcmp(f->id, "zip-setuid") != 0) {
+            return fail(d, "DEPLOY_ARCHIVE_FINDING", SIGN_EVERIFY,
+                        "%s: %s%s%s (%s): deploy never extracts such an archive, even when its signer allowed it",
+                        d->what, f->id, f->path != NULL ? " at " : "", f->path != NULL ? f->path : "", f->message);
+        }
+    }
+    return 0;
+}
+
 int dpl_extract(int fd, const char *what, int root, const vcapture *signed_entries, unsigned int flags,
                 const sign_limits *lim, dfail *why)
 {
@@ -434,6 +454,9 @@ int dpl_extract(int fd, const char *what, int root, const vcapture *signed_entri
                      "%s: entry %s is in the signed manifest but not read from the archive: nothing is deployed",
                      what, signed_entries->v[i].path);
         }
+    }
+    if (r == 0) {
+        r = archive_findings(&d, a);
     }
     if (r == 0) {
         r = finish_dirs(&d);

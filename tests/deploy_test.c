@@ -1,0 +1,532 @@
+/*
+ * signet deploy (docs/deploy.md): the roundtrip, the one read of the
+ * artifact, hostile archives (nothing outside --to, nothing unsigned, the old
+ * release stays active), crash safety at every phase, a full disk, rollback
+ * and pruning. Library calls where the reason code matters, the CLI where
+ * a process must be killed or paused.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sign/sign.h"
+#include "targen.h"
+#include "testutil.h"
+#include "zipgen.h"
+
+static char *dt_dir;
+static sign_policy *dt_pol;
+
+static char *dt_p(const char *name)
+{
+    return tu_path(dt_dir, name);
+}
+
+static void dt_setup(void)
+{
+    char *key;
+
+    dt_dir = tu_mkdtemp();
+    key = dt_p("k");
+    {
+        const char *argv[] = {"signet", "keygen", "--no-passphrase", "-o", key, NULL};
+
+        cr_assert_eq(tu_run(NULL, NULL, NULL, argv), 0);
+    }
+    free(key);
+    {
+        char *pol = dt_p("policy.json"), *pub = dt_p("k.pub"), buf[4096];
+
+        snprintf(buf, sizeof(buf), "{\"version\":1,\"keys\":[{\"name\":\"k\",\"public_key\":\"%s\"}]}", pub);
+        tu_write_str(pol, buf);
+        cr_assert_eq(sign_policy_load(&dt_pol, pol, NULL), 0, "%s", sign_error_last());
+        free(pol);
+        free(pub);
+    }
+}
+
+static void dt_teardown(void)
+{
+    sign_policy_free(dt_pol);
+    dt_pol = NULL;
+    tu_rmtree(dt_dir);
+    free(dt_dir);
+}
+
+TestSuite(deploy, .init = dt_setup, .fini = dt_teardown, .timeout = 120);
+
+/* signet sign the artifact dir/name (with --allow for each finding in allow, NULL-terminated; version or NULL). */
+static int dt_sign(const char *name, const char *const *allow, const char *version)
+{
+    const char *argv[32];
+    char *art = dt_p(name), *key = dt_p("k.key"), *err = NULL;
+    size_t n = 0;
+    int rc;
+
+    argv[n++] = "signet";
+    argv[n++] = "sign";
+    argv[n++] = "--force";
+    argv[n++] = "-k";
+    argv[n++] = key;
+    for (size_t i = 0; allow != NULL && allow[i] != NULL && n < 24; i++) {
+        argv[n++] = "--allow";
+        argv[n++] = allow[i];
+    }
+    if (version != NULL) {
+        argv[n++] = "--version";
+        argv[n++] = version;
+    }
+    argv[n++] = art;
+    argv[n] = NULL;
+    rc = tu_run(NULL, &err, NULL, argv);
+    cr_log_info("sign %s: %d %s", name, rc, err != NULL ? err : "");
+    free(err);
+    free(art);
+    free(key);
+    return rc;
+}
+
+static void dt_zip(const char *name, const zg_entry *e, size_t n, const zg_opts *o)
+{
+    char *p = dt_p(name);
+
+    zg_write(p, e, n, o);
+    free(p);
+}
+
+/* A good zip named name whose a.txt holds text. */
+static void dt_good_zip(const char *name, const char *text, const char *version)
+{
+    zg_entry e[] = {
+        {.name = "a.txt", .data = text, .len = strlen(text), .unix_mode = 0100644},
+        {.name = "bin/", .unix_mode = 040755},
+        {.name = "bin/run.sh", .data = "#!/bin/sh\necho hi\n", .len = 18, .unix_mode = 0100755, .deflate = 1},
+        {.name = "link", .data = "a.txt", .len = 5, .unix_mode = 0120777},
+    };
+
+    dt_zip(name, e, sizeof(e) / sizeof(e[0]), NULL);
+    cr_assert_eq(dt_sign(name, NULL, version), 0);
+}
+
+static int dt_deploy_flags(sign_deploy_result **res, const char *name, unsigned int flags, unsigned int keep)
+{
+    sign_deploy_options o = SIGN_DEPLOY_OPTIONS_INIT;
+    char *art = name != NULL ? dt_p(name) : NULL, *to = dt_p("out");
+    int r;
+
+    o.artifact = art;
+    o.to = to;
+    o.flags = flags;
+    o.keep = keep;
+    r = sign_deploy(res, dt_pol, &o);
+    free(art);
+    free(to);
+    return r;
+}
+
+static int dt_deploy(sign_deploy_result **res, const char *name)
+{
+    return dt_deploy_flags(res, name, 0, 0);
+}
+
+/* The reason of the decisive failed check of a deploy, or "" when it passed. */
+static const char *dt_reason(const sign_deploy_result *res)
+{
+    const sign_verify_result *v = sign_deploy_result_verify(res);
+
+    for (size_t i = 0; v != NULL && i < sign_verify_result_check_count(v); i++) {
+        const sign_check *c = sign_verify_result_check(v, i);
+
+        if (c->status == SIGN_CHECK_FAIL) {
+            return c->reason;
+        }
+    }
+    return "";
+}
+
+/* Where "current" points ("" when nowhere). */
+static void dt_current(char *buf, size_t size)
+{
+    char *cur = dt_p("out/current");
+    ssize_t n = readlink(cur, buf, size - 1);
+
+    buf[n > 0 ? n : 0] = '\0';
+    free(cur);
+}
+
+static char *dt_read_current(const char *rel)
+{
+    char path[512];
+    char *p;
+
+    snprintf(path, sizeof(path), "out/current/%s", rel);
+    p = dt_p(path);
+    if (!tu_exists(p)) {
+        free(p);
+        return NULL;
+    }
+    {
+        char *s = tu_read(p, NULL);
+
+        free(p);
+        return s;
+    }
+}
+
+/* nftw: no file named evil* anywhere but the artifacts and their kept copies; no staging left. */
+static int dt_bad;
+static int dt_walk(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    const char *base = path + ftw->base;
+
+    (void)st;
+    (void)type;
+    if ((strncmp(base, "evil", 4) == 0 && strstr(base, ".zip") == NULL && strstr(base, ".tar") == NULL) ||
+        strncmp(base, ".staging-", 9) == 0 || strncmp(base, ".current-", 9) == 0 ||
+        strncmp(base, ".artifact-", 10) == 0) {
+        cr_log_error("left behind: %s", path);
+        dt_bad++;
+    }
+    return 0;
+}
+
+static void dt_assert_clean(void)
+{
+    dt_bad = 0;
+    cr_assert_eq(nftw(dt_dir, dt_walk, 16, FTW_PHYS), 0);
+    cr_assert_eq(dt_bad, 0, "files outside the release or leftovers");
+    cr_assert_not(tu_exists("/tmp/evil-signet-deploy"), "an absolute path was written");
+}
+
+Test(deploy, zip_roundtrip_switches_current_and_writes_exactly_the_entries)
+{
+    sign_deploy_result *res = NULL;
+    char cur[256], *s, *js = NULL;
+    struct stat st;
+
+    dt_good_zip("app.zip", "one\n", NULL);
+    cr_assert_eq(dt_deploy(&res, "app.zip"), 0, "%s", sign_error_last());
+    cr_assert_null(sign_deploy_result_release(res, 0));
+    cr_assert_not_null(sign_deploy_result_release(res, 1));
+    dt_current(cur, sizeof(cur));
+    cr_assert_eq(strncmp(cur, "releases/", 9), 0, "%s", cur);
+    cr_assert_str_eq(cur + 9, sign_deploy_result_release(res, 1));
+    s = dt_read_current("a.txt");
+    cr_assert_str_eq(s, "one\n");
+    free(s);
+    s = dt_read_current("bin/run.sh");
+    cr_assert_str_eq(s, "#!/bin/sh\necho hi\n");
+    free(s);
+    {
+        char *p = dt_p("out/current/bin/run.sh"), *l = dt_p("out/current/link"), t[64];
+        ssize_t n;
+
+        cr_assert_eq(stat(p, &st), 0);
+        cr_assert_eq(st.st_mode & 07777, 0755);
+        n = readlink(l, t, sizeof(t) - 1);
+        cr_assert_eq(n, 5);
+        t[n] = '\0';
+        cr_assert_str_eq(t, "a.txt");
+        free(p);
+        free(l);
+    }
+    cr_assert_eq(sign_deploy_result_json(&js, res), 0);
+    cr_assert_not_null(strstr(js, "\"deploy\":{"), "%s", js);
+    cr_assert_not_null(strstr(js, "\"verdict\":\"verified\""), "%s", js);
+    free(js);
+    sign_deploy_result_free(res);
+    dt_assert_clean();
+}
+
+Test(deploy, unsigned_or_changed_artifact_is_refused_and_the_old_release_stays)
+{
+    sign_deploy_result *res = NULL;
+    char before[256], after[256], *s;
+    int r;
+
+    dt_good_zip("app.zip", "one\n", NULL);
+    cr_assert_eq(dt_deploy(&res, "app.zip"), 0, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    dt_current(before, sizeof(before));
+    /* Changed after signing: the bundle signs other bytes. */
+    {
+        zg_entry e[] = {{.name = "a.txt", .data = "two\n", .len = 4, .unix_mode = 0100644}};
+        char *b1 = dt_p("app.zip.sigstore.json"), *b2 = dt_p("app2.zip.sigstore.json");
+
+        dt_zip("app2.zip", e, 1, NULL);
+        cr_assert_eq(rename(b1, b2), 0);
+        res = NULL;
+        r = dt_deploy(&res, "app2.zip");
+        cr_assert(r == SIGN_EDIGEST || r == SIGN_EVERIFY, "%d %s", r, sign_error_last());
+        cr_assert_not_null(res);
+        sign_deploy_result_free(res);
+        /* No bundle at all. */
+        cr_assert_eq(unlink(b2), 0);
+        res = NULL;
+        cr_assert_neq(dt_deploy(&res, "app2.zip"), 0);
+        sign_deploy_result_free(res);
+        free(b1);
+        free(b2);
+    }
+    dt_current(after, sizeof(after));
+    cr_assert_str_eq(before, after);
+    s = dt_read_current("a.txt");
+    cr_assert_str_eq(s, "one\n");
+    free(s);
+    dt_assert_clean();
+}
+
+/* Deploy a good release, then the hostile zip signed with its findings allowed: refused for the right reason. */
+static void dt_hostile_zip(const zg_entry *e, size_t n, const zg_opts *o, const char *const *allow,
+                           const char *reason)
+{
+    sign_deploy_result *res = NULL;
+    char before[256], after[256], *s;
+    int r;
+
+    dt_good_zip("app.zip", "one\n", NULL);
+    cr_assert_eq(dt_deploy(&res, "app.zip"), 0, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    dt_current(before, sizeof(before));
+    dt_zip("evil.zip", e, n, o);
+    if (dt_sign("evil.zip", allow, NULL) != 0) {
+        cr_log_warn("the signer refused it outright");
+    }
+    res = NULL;
+    r = dt_deploy(&res, "evil.zip");
+    cr_assert_neq(r, 0, "a hostile archive was deployed");
+    if (reason != NULL) {
+        cr_assert_str_eq(dt_reason(res), reason, "%s", sign_error_last());
+    }
+    sign_deploy_result_free(res);
+    dt_current(after, sizeof(after));
+    cr_assert_str_eq(before, after, "the old release stays active");
+    s = dt_read_current("a.txt");
+    cr_assert_str_eq(s, "one\n");
+    free(s);
+    dt_assert_clean();
+}
+
+#define EVIL "EVIL"
+#define Z(nm) .name = nm, .data = EVIL, .len = 4, .unix_mode = 0100644
+
+Test(deploy, zip_path_traversal_is_refused)
+{
+    zg_entry e[] = {{Z("ok.txt")}, {Z("../evil-up")}};
+    const char *allow[] = {"zip-path-traversal", NULL};
+
+    dt_hostile_zip(e, 2, NULL, allow, "DEPLOY_PATH_REFUSED");
+}
+
+Test(deploy, zip_absolute_path_is_refused)
+{
+    zg_entry e[] = {{Z("ok.txt")}, {Z("/tmp/evil-signet-deploy")}};
+    const char *allow[] = {"zip-absolute-path", NULL};
+
+    dt_hostile_zip(e, 2, NULL, allow, "DEPLOY_PATH_REFUSED");
+}
+
+Test(deploy, zip_backslash_and_drive_names_are_refused)
+{
+    zg_entry e[] = {{Z("ok.txt")}, {Z("..\\evil-bs")}, {Z("C:evil-drive")}};
+    const char *allow[] = {"zip-backslash-path", "zip-path-traversal", "zip-drive-letter-path", NULL};
+
+    dt_hostile_zip(e, 3, NULL, allow, NULL);
+}
+
+Test(deploy, zip_symlink_escape_and_write_through_it_are_refused)
+{
+    zg_entry e[] = {
+        {.name = "evil-link", .data = "/tmp", .len = 4, .unix_mode = 0120777},
+        {Z("evil-link/evil-signet-deploy")},
+    };
+    const char *allow[] = {"zip-symlink-escape", "zip-path-through-symlink", NULL};
+
+    dt_hostile_zip(e, 2, NULL, allow, "DEPLOY_PATH_REFUSED");
+}
+
+Test(deploy, zip_relative_symlink_then_write_through_it_is_refused)
+{
+    zg_entry e[] = {
+        {.name = "d", .data = "..", .len = 2, .unix_mode = 0120777},
+        {Z("d/evil-through")},
+    };
+    const char *allow[] = {"zip-symlink-escape", "zip-path-through-symlink", NULL};
+
+    dt_hostile_zip(e, 2, NULL, allow, "DEPLOY_PATH_REFUSED");
+}
+
+Test(deploy, zip_duplicate_names_are_refused)
+{
+    zg_entry e[] = {{Z("evil-dup")}, {.name = "evil-dup", .data = "GOOD", .len = 4, .unix_mode = 0100644}};
+    const char *allow[] = {"zip-duplicate-name", "zip-duplicate-path", NULL};
+
+    dt_hostile_zip(e, 2, NULL, allow, NULL);
+}
+
+Test(deploy, zip_local_and_central_names_that_differ_are_refused)
+{
+    zg_entry e[] = {{Z("ok.txt")}, {Z("evil-cd"), .local_name = "evil-local"}};
+    const char *allow[] = {"zip-header-mismatch", "zip-view-mismatch", NULL};
+
+    dt_hostile_zip(e, 2, NULL, allow, NULL);
+}
+
+Test(deploy, zip_data_before_entries_and_hidden_entries_are_refused)
+{
+    zg_entry e[] = {{Z("ok.txt")}, {Z("evil-hidden"), .omit_from_cd = 1}};
+    zg_opts o = {.prefix = "#!/bin/sh\nexit 0\n", .prefix_len = 17};
+    const char *allow[] = {"zip-data-before-entries", "zip-hidden-entry", "zip-unreferenced-data", NULL};
+
+    dt_hostile_zip(e, 2, &o, allow, "DEPLOY_ARCHIVE_FINDING");
+}
+
+Test(deploy, zip_device_node_is_refused)
+{
+    zg_entry e[] = {{Z("ok.txt")}, {.name = "evil-fifo", .data = EVIL, .len = 4, .unix_mode = 010644}};
+    const char *allow[] = {"zip-special-file", NULL};
+
+    dt_hostile_zip(e, 2, NULL, allow, NULL);
+}
+
+Test(deploy, zip_crc_mismatch_is_refused)
+{
+    zg_entry e[] = {{Z("ok.txt")}, {Z("evil-crc"), .crc_xor = 1}};
+    const char *allow[] = {"zip-crc-mismatch", NULL};
+
+    dt_hostile_zip(e, 2, NULL, allow, NULL);
+}
+
+Test(deploy, setuid_and_world_writable_bits_are_cleared_unless_preserved)
+{
+    zg_entry e[] = {{.name = "su", .data = "x", .len = 1, .unix_mode = 0104777}};
+    const char *allow[] = {"zip-setuid", NULL};
+    sign_deploy_result *res = NULL;
+    struct stat st;
+    char *p;
+
+    dt_zip("su.zip", e, 1, NULL);
+    cr_assert_eq(dt_sign("su.zip", allow, NULL), 0);
+    cr_assert_eq(dt_deploy(&res, "su.zip"), 0, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    p = dt_p("out/current/su");
+    cr_assert_eq(stat(p, &st), 0);
+    cr_assert_eq(st.st_mode & 07777, 0775, "mode %o", st.st_mode & 07777);
+    res = NULL;
+    cr_assert_eq(dt_deploy_flags(&res, "su.zip", SIGN_DEPLOY_PRESERVE_MODES, 0), 0, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    cr_assert_eq(stat(p, &st), 0);
+    cr_assert_eq(st.st_mode & 07777, 04777, "mode %o", st.st_mode & 07777);
+    free(p);
+}
+
+/* ---- tar layers ------------------------------------------------------------------ */
+
+static void dt_tar(const char *name, const tg_entry *e, size_t n, const char *compress)
+{
+    char *p = dt_p(name);
+
+    tg_write(p, e, n, compress);
+    free(p);
+}
+
+Test(deploy, tar_layer_roundtrip_gzip_and_zstd)
+{
+    static const char *const kinds[] = {NULL, "gzip", "zstd"};
+    tg_entry e[] = {
+        {.name = "etc/", .type = '5', .mode = 0755},
+        {.name = "etc/app.conf", .data = "conf\n", .len = 5},
+        {.name = "etc/app.link", .type = '2', .link = "/etc/app.conf"},
+        {.name = "etc/hard", .type = '1', .link = "etc/app.conf"},
+    };
+
+    for (size_t k = 0; k < 3; k++) {
+        sign_deploy_result *res = NULL;
+        char name[32], *s;
+
+        snprintf(name, sizeof(name), "layer%zu.tar", k);
+        dt_tar(name, e, 4, kinds[k]);
+        cr_assert_eq(dt_sign(name, NULL, NULL), 0);
+        cr_assert_eq(dt_deploy(&res, name), 0, "%s: %s", name, sign_error_last());
+        sign_deploy_result_free(res);
+        s = dt_read_current("etc/hard");
+        cr_assert_str_eq(s, "conf\n");
+        free(s);
+    }
+    dt_assert_clean();
+}
+
+static void dt_hostile_tar(const tg_entry *e, size_t n, const char *const *allow, const char *reason)
+{
+    sign_deploy_result *res = NULL;
+    char before[256], after[256];
+
+    dt_good_zip("app.zip", "one\n", NULL);
+    cr_assert_eq(dt_deploy(&res, "app.zip"), 0, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    dt_current(before, sizeof(before));
+    dt_tar("evil.tar", e, n, "gzip");
+    if (dt_sign("evil.tar", allow, NULL) != 0) {
+        cr_log_warn("the signer refused it outright");
+    }
+    res = NULL;
+    cr_assert_neq(dt_deploy(&res, "evil.tar"), 0, "a hostile layer was deployed");
+    if (reason != NULL) {
+        cr_assert_str_eq(dt_reason(res), reason, "%s", sign_error_last());
+    }
+    sign_deploy_result_free(res);
+    dt_current(after, sizeof(after));
+    cr_assert_str_eq(before, after);
+    dt_assert_clean();
+}
+
+Test(deploy, tar_traversal_is_refused)
+{
+    tg_entry e[] = {{.name = "ok", .data = "ok", .len = 2}, {.name = "../evil-tar", .data = EVIL, .len = 4}};
+    const char *allow[] = {"tar-path-traversal", NULL};
+
+    dt_hostile_tar(e, 2, allow, "DEPLOY_PATH_REFUSED");
+}
+
+Test(deploy, tar_write_through_symlink_is_refused)
+{
+    tg_entry e[] = {
+        {.name = "evil-l", .type = '2', .link = "/tmp"},
+        {.name = "evil-l/evil-signet-deploy", .data = EVIL, .len = 4},
+    };
+    const char *allow[] = {"tar-path-through-symlink", "tar-symlink-escape", NULL};
+
+    dt_hostile_tar(e, 2, allow, "DEPLOY_PATH_REFUSED");
+}
+
+Test(deploy, tar_hardlink_outside_is_refused)
+{
+    tg_entry e[] = {{.name = "evil-h", .type = '1', .link = "../../../../etc/passwd"}};
+    const char *allow[] = {"tar-hardlink-escape", NULL};
+
+    dt_hostile_tar(e, 1, allow, "DEPLOY_PATH_REFUSED");
+}
+
+Test(deploy, tar_device_node_is_refused)
+{
+    tg_entry e[] = {{.name = "evil-dev", .type = '3'}};
+    const char *allow[] = {"tar-device", "tar-device-node", NULL};
+
+    dt_hostile_tar(e, 1, allow, NULL);
+}
+
+Test(deploy, tar_pax_and_ustar_names_that_differ_are_refused)
+{
+    tg_entry e[] = {{.name = "evil-ustar", .pax_path = "evil-pax", .data = EVIL, .len = 4}};
+    const char *allow[] = {"tar-name-mismatch", NULL};
+
+    dt_hostile_tar(e, 1, allow, NULL);
+}
