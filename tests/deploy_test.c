@@ -6,6 +6,7 @@
  * a process must be killed or paused.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -529,4 +530,275 @@ Test(deploy, tar_pax_and_ustar_names_that_differ_are_refused)
     const char *allow[] = {"tar-name-mismatch", NULL};
 
     dt_hostile_tar(e, 1, allow, NULL);
+}
+
+/* ---- the one read ------------------------------------------------------------------ */
+
+Test(deploy, artifact_rewritten_after_the_copy_cannot_change_what_lands)
+{
+    char *fifo = dt_p("pause"), *to = dt_p("out"), *pol = dt_p("policy.json"), *art = dt_p("app.zip");
+    char env[600], buf[16], cur[256], *s;
+    const char *envv[] = {env, NULL};
+    pid_t pid;
+    int fd, st = 0;
+
+    dt_good_zip("app.zip", "signed\n", NULL);
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    snprintf(env, sizeof(env), "SIGNET_TEST_DEPLOY_FIFO=%s", fifo);
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        const char *argv[] = {"signet", "deploy", "-p", pol, "--to", to, art, NULL};
+
+        _exit(tu_run(NULL, NULL, envv, argv));
+    }
+    /* signet has hashed its copy: replace the artifact with other (unsigned) bytes, and append to it. */
+    fd = open(fifo, O_RDONLY);
+    cr_assert_geq(fd, 0);
+    cr_assert_gt(read(fd, buf, sizeof(buf)), 0);
+    close(fd);
+    {
+        zg_entry e[] = {{.name = "a.txt", .data = "EVIL\n", .len = 5, .unix_mode = 0100644}};
+
+        dt_zip("app.zip", e, 1, NULL);
+    }
+    fd = open(fifo, O_WRONLY);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "deploy of the copy failed: %d", st);
+    dt_current(cur, sizeof(cur));
+    s = dt_read_current("a.txt");
+    cr_assert_str_eq(s, "signed\n", "what landed is the bytes hashed and verified");
+    free(s);
+    free(fifo);
+    free(to);
+    free(pol);
+    free(art);
+}
+
+/* ---- crash safety -------------------------------------------------------------------- */
+
+static int dt_cli_deploy(const char *name, const char *crash, char **out)
+{
+    char *to = dt_p("out"), *pol = dt_p("policy.json"), *art = dt_p(name), env[64];
+    const char *envv[] = {env, NULL};
+    const char *argv[] = {"signet", "deploy", "-p", pol, "--to", to, art, NULL};
+    int rc;
+
+    snprintf(env, sizeof(env), "SIGNET_TEST_DEPLOY_CRASH=%s", crash != NULL ? crash : "");
+    rc = tu_run(out, NULL, envv, argv);
+    free(to);
+    free(pol);
+    free(art);
+    return rc;
+}
+
+Test(deploy, killed_at_every_phase_leaves_the_old_or_the_new_release_whole)
+{
+    static const char *const phases[] = {"copied", "verified", "extracting", "extracted",
+                                         "staged", "linked",   "switched"};
+
+    dt_good_zip("v1.zip", "v1\n", NULL);
+    dt_good_zip("v2.zip", "v2\n", NULL);
+    for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
+        char *s;
+
+        cr_assert_eq(dt_cli_deploy("v1.zip", NULL, NULL), 0, "v1");
+        cr_assert_eq(dt_cli_deploy("v2.zip", phases[i], NULL), -1, "%s: the deploy was killed", phases[i]);
+        s = dt_read_current("a.txt");
+        cr_assert_not_null(s, "%s: current is whole", phases[i]);
+        /* Killed after the switch, the new release is complete and active; before it, the old one is. */
+        cr_assert_str_eq(s, strcmp(phases[i], "switched") == 0 ? "v2\n" : "v1\n", "%s", phases[i]);
+        free(s);
+        s = dt_read_current("bin/run.sh");
+        cr_assert_str_eq(s, "#!/bin/sh\necho hi\n", "%s: the active release is complete", phases[i]);
+        free(s);
+        /* The next deploy clears what the killed one left. */
+        cr_assert_eq(dt_cli_deploy("v2.zip", NULL, NULL), 0, "%s: redeploy", phases[i]);
+        s = dt_read_current("a.txt");
+        cr_assert_str_eq(s, "v2\n");
+        free(s);
+        dt_assert_clean();
+    }
+}
+
+Test(deploy, full_disk_keeps_the_old_release_and_names_the_target)
+{
+    char *to = dt_p("out"), *pol = dt_p("policy.json"), *art = dt_p("big.zip"), *err = NULL, *s;
+    const char *argv[] = {"signet", "deploy", "-p", pol, "--to", to, art, NULL};
+    tu_fault f = {.fsize = 256 * 1024, .ignore_xfsz = 1, .kill_after_us = -1};
+    zg_entry e[] = {{.name = "a.txt", .zeros = 4u << 20, .deflate = 1, .unix_mode = 0100644}};
+    int rc;
+
+    dt_good_zip("v1.zip", "v1\n", NULL);
+    cr_assert_eq(dt_cli_deploy("v1.zip", NULL, NULL), 0);
+    dt_zip("big.zip", e, 1, NULL);
+    cr_assert_eq(dt_sign("big.zip", NULL, NULL), 0);
+    /* RLIMIT_FSIZE stands for a full disk: a write past it fails with EFBIG, as ENOSPC would. */
+    rc = tu_run_fault(&err, NULL, argv, &f);
+    cr_assert_eq(rc, 2, "exit %d: %s", rc, err);
+    cr_assert_not_null(strstr(err, to), "the error names the target: %s", err);
+    s = dt_read_current("a.txt");
+    cr_assert_str_eq(s, "v1\n");
+    free(s);
+    dt_assert_clean();
+    free(err);
+    free(to);
+    free(pol);
+    free(art);
+}
+
+/* ---- rollback, downgrade, keep ------------------------------------------------------------ */
+
+Test(deploy, rollback_switches_to_the_previous_release_reverified_and_downgrade_needs_allowing)
+{
+    sign_deploy_result *res = NULL;
+    char *s;
+
+    /* One name, two versions: the track of downgrade protection is the artifact's name. */
+    dt_good_zip("app.zip", "v1\n", "1.0.0");
+    cr_assert_eq(dt_deploy(&res, "app.zip"), 0, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    dt_good_zip("app.zip", "v2\n", "2.0.0");
+    res = NULL;
+    cr_assert_eq(dt_deploy(&res, "app.zip"), 0, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    /* Back to 1.0.0 after 2.0.0 was deployed: a downgrade, refused unless allowed. */
+    res = NULL;
+    cr_assert_eq(dt_deploy_flags(&res, NULL, SIGN_DEPLOY_ROLLBACK, 0), SIGN_EPOLICY, "%s", sign_error_last());
+    cr_assert_str_eq(dt_reason(res), "DOWNGRADE");
+    sign_deploy_result_free(res);
+    s = dt_read_current("a.txt");
+    cr_assert_str_eq(s, "v2\n");
+    free(s);
+    res = NULL;
+    cr_assert_eq(dt_deploy_flags(&res, NULL, SIGN_DEPLOY_ROLLBACK | SIGN_DEPLOY_ALLOW_DOWNGRADE, 0), 0, "%s",
+                 sign_error_last());
+    cr_assert_not_null(sign_deploy_result_sha256(res, 0));
+    cr_assert_str_neq(sign_deploy_result_sha256(res, 0), sign_deploy_result_sha256(res, 1));
+    sign_deploy_result_free(res);
+    s = dt_read_current("a.txt");
+    cr_assert_str_eq(s, "v1\n");
+    free(s);
+    /* A kept release whose files were changed on disk is re-extracted from its verified copy. */
+    {
+        char *p = dt_p("out/current/a.txt");
+
+        tu_write_str(p, "tampered\n");
+        free(p);
+    }
+    res = NULL;
+    cr_assert_eq(dt_deploy_flags(&res, "app.zip", 0, 0), 0, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    res = NULL;
+    cr_assert_eq(dt_deploy_flags(&res, NULL, SIGN_DEPLOY_ROLLBACK | SIGN_DEPLOY_ALLOW_DOWNGRADE, 0), 0, "%s",
+                 sign_error_last());
+    sign_deploy_result_free(res);
+    s = dt_read_current("a.txt");
+    cr_assert_str_eq(s, "v1\n");
+    free(s);
+}
+
+Test(deploy, rollback_with_a_changed_kept_artifact_is_refused)
+{
+    sign_deploy_result *res = NULL;
+    char *s;
+
+    dt_good_zip("app-1.zip", "v1\n", NULL);
+    dt_good_zip("app-2.zip", "v2\n", NULL);
+    cr_assert_eq(dt_deploy(&res, "app-1.zip"), 0, "%s", sign_error_last());
+    {
+        char rel[128], *p;
+
+        snprintf(rel, sizeof(rel), "out/releases/%s.artifact", sign_deploy_result_release(res, 1));
+        p = dt_p(rel);
+        sign_deploy_result_free(res);
+        res = NULL;
+        cr_assert_eq(dt_deploy(&res, "app-2.zip"), 0, "%s", sign_error_last());
+        sign_deploy_result_free(res);
+        tu_write_str(p, "PK not the signed bytes");
+        free(p);
+    }
+    res = NULL;
+    cr_assert_neq(dt_deploy_flags(&res, NULL, SIGN_DEPLOY_ROLLBACK, 0), 0);
+    sign_deploy_result_free(res);
+    s = dt_read_current("a.txt");
+    cr_assert_str_eq(s, "v2\n");
+    free(s);
+}
+
+Test(deploy, keep_prunes_older_releases_but_never_the_active_one)
+{
+    char name[32], text[8];
+    size_t dirs = 0;
+
+    for (int i = 1; i <= 4; i++) {
+        sign_deploy_result *res = NULL;
+
+        snprintf(name, sizeof(name), "r%d.zip", i);
+        snprintf(text, sizeof(text), "r%d\n", i);
+        dt_good_zip(name, text, NULL);
+        cr_assert_eq(dt_deploy_flags(&res, name, 0, 2), 0, "%s", sign_error_last());
+        sign_deploy_result_free(res);
+    }
+    {
+        char *p = dt_p("out/releases");
+        DIR *d = opendir(p);
+        struct dirent *de;
+
+        cr_assert_not_null(d);
+        while ((de = readdir(d)) != NULL) {
+            dirs += de->d_name[0] != '.' && strchr(de->d_name, '.') == NULL;
+        }
+        closedir(d);
+        free(p);
+    }
+    cr_assert_eq(dirs, 2, "%zu releases kept", dirs);
+    {
+        char *s = dt_read_current("a.txt");
+
+        cr_assert_str_eq(s, "r4\n");
+        free(s);
+    }
+}
+
+/* ---- the CLI ------------------------------------------------------------------------- */
+
+Test(deploy, cli_json_and_exit_codes_are_verify_s)
+{
+    char *to = dt_p("out"), *pol = dt_p("policy.json"), *art = dt_p("app.zip"), *ev = dt_p("events.log");
+    char *out = NULL, *log;
+    const char *argv[] = {"signet", "deploy", "--json", "-p", pol, "--to", to, "--event-log", ev, art, NULL};
+    const char *noart[] = {"signet", "deploy", "-p", pol, "--to", to, NULL};
+
+    dt_good_zip("app.zip", "one\n", NULL);
+    cr_assert_eq(tu_run(&out, NULL, NULL, argv), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "\"verdict\":\"verified\""), "%s", out);
+    cr_assert_not_null(strstr(out, "\"deploy\":{"), "%s", out);
+    free(out);
+    log = tu_read(ev, NULL);
+    cr_assert_not_null(strstr(log, "\"event\":\"signet.deploy\""), "%s", log);
+    cr_assert_not_null(strstr(log, "\"decision\":\"deployed\""), "%s", log);
+    free(log);
+    cr_assert_eq(tu_run(NULL, NULL, NULL, noart), 2);
+    /* Changed after signing: the exit code and verdict of verify. */
+    {
+        zg_entry e[] = {{.name = "a.txt", .data = "two\n", .len = 4, .unix_mode = 0100644}};
+        const char *vargv[] = {"signet", "verify", "-p", pol, art, NULL};
+        int vrc;
+
+        dt_zip("app.zip", e, 1, NULL);
+        vrc = tu_run(NULL, NULL, NULL, vargv);
+        cr_assert_eq(vrc, 1);
+        out = NULL;
+        cr_assert_eq(tu_run(&out, NULL, NULL, argv), vrc, "%s", out);
+        cr_assert_not_null(strstr(out, "\"verdict\":\"not_verified\""), "%s", out);
+        cr_assert_not_null(strstr(out, "DIGEST_MISMATCH"), "%s", out);
+        free(out);
+    }
+    free(to);
+    free(pol);
+    free(art);
+    free(ev);
 }
