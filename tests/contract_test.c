@@ -517,7 +517,8 @@ Test(contract, docs_every_reason_code_in_the_exit_table)
                                         "libsign/verify/pipeline.c",      "libsign/verify/result.c",
                                         "libsign/verify/keys.c",          "libsign/pki/x509.c",
                                         "libsign/artifact/oci.c",         "libsign/artifact/tree.c",
-                                        "libsign/verify/source_checks.c"};
+                                        "libsign/verify/source_checks.c", "libsign/deploy/deploy.c",
+                                        "libsign/deploy/extract.c"};
     char *doc = ct_src_file("docs/verify.md"), **codes = NULL, *ts;
     size_t n = 0;
 
@@ -591,7 +592,7 @@ static size_t ct_long_options(char list[][40], size_t max, const char *text)
 
 Test(contract, docs_every_help_option_in_its_man_page, .init = ct_setup, .fini = ct_teardown)
 {
-    static const char *const cmds[] = {"keygen", "sign", "verify", "inspect", "hash", "timestamp", "log"};
+    static const char *const cmds[] = {"keygen", "sign", "verify", "inspect", "hash", "timestamp", "log", "deploy"};
 
     for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++) {
         char rel[128], *man, help_opts[64][40], man_opts[64][40];

@@ -175,7 +175,7 @@ out:
  */
 static void test_pause(void)
 {
-    const char *fifo = getenv("SIGNET_TEST_DEPLOY_FIFO");
+    const char *fifo = getenv(DPL_ENV_FIFO);
     char buf[16];
     int fd;
 
@@ -717,8 +717,8 @@ int sign_deploy_result_event(char **out, const sign_deploy_result *r, const sign
         return rc;
     }
     free(ve);
-    root = json_pack("{s:s, s:i, s:I, s:s, s:s, s:i, s:o, s:o}", "event", "signet.deploy", "v", SIGN_EVENT_VERSION,
-                     "time", (json_int_t)(time != 0 ? time : sign__now()), "tool", sign_version(), "decision",
+    root = json_pack("{s:s, s:i, s:O?, s:O?, s:s, s:i, s:o, s:o}", "event", "signet.deploy", "v", SIGN_EVENT_VERSION,
+                     "time", json_object_get(verify, "time"), "tool", json_object_get(verify, "tool"), "decision",
                      r->code == 0 ? "deployed" : "refused", "code", r->code, "deploy", deploy_json(r), "verify",
                      verify != NULL ? verify : json_null());
     if (root == NULL) {

@@ -55,5 +55,8 @@ int dpl_prune(int dirfd, const char *to, const char *active, unsigned int keep);
  * "extracting", "extracted", "staged", "linked", "switched").
  */
 void dpl_test_crash(const char *phase);
+#define DPL_ENV_CRASH "SIGNET_TEST_DEPLOY_CRASH"
+/* Test hook: SIGNET_TEST_DEPLOY_FIFO names a FIFO where deploy pauses once its private copy is made. */
+#define DPL_ENV_FIFO "SIGNET_TEST_DEPLOY_FIFO"
 
 #endif

@@ -106,8 +106,14 @@ static int open_parent(dx *d, char *p, const char **base)
 
             *slash = '/';
             close(dfd);
-            return fail(d, e == ENOSPC || e == EDQUOT ? "DEPLOY_WRITE_FAILED" : "DEPLOY_PATH_REFUSED", SIGN_EIO,
-                        "%s: cannot create the directory of %s: %s", d->what, p, strerror(e));
+            if (e == ENOTDIR || e == ELOOP) {
+                return fail(d, "DEPLOY_PATH_REFUSED", SIGN_EVERIFY,
+                            "%s: entry %s would be written through a file or symlink of the archive: nothing is "
+                            "deployed",
+                            d->what, p);
+            }
+            return fail(d, "DEPLOY_WRITE_FAILED", SIGN_EIO, "%s: cannot create the directory of %s: %s", d->what, p,
+                        strerror(e));
         }
         nfd = openat(dfd, s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         *slash = '/';
@@ -462,8 +468,11 @@ int dpl_extract(int fd, const char *what, int root, const vcapture *signed_entri
         r = finish_dirs(&d);
     }
     if (r != 0 && why->reason == NULL) {
-        why->reason = r == SIGN_ENOMEM ? "ERROR" : "DEPLOY_ENTRY_UNSIGNED";
-        why->code = r;
+        /* The walk itself stopped (an entry it could not read whole, out of memory, an I/O error). */
+        why->reason = r == SIGN_ENOMEM    ? "ERROR"
+                      : r <= SIGN_EVERIFY ? "DEPLOY_ENTRY_UNSIGNED"
+                                          : "DEPLOY_WRITE_FAILED";
+        why->code = r == SIGN_ENOMEM ? r : r <= SIGN_EVERIFY ? SIGN_EDIGEST : SIGN_EIO;
         snprintf(why->message, sizeof(why->message), "%s: %s", what, sign_error_last());
     }
     if (d.out >= 0) {
@@ -481,7 +490,7 @@ int dpl_extract(int fd, const char *what, int root, const vcapture *signed_entri
 
 void dpl_test_crash(const char *phase)
 {
-    const char *want = getenv("SIGNET_TEST_DEPLOY_CRASH");
+    const char *want = getenv(DPL_ENV_CRASH);
 
     if (want != NULL && strcmp(want, phase) == 0) {
         (void)raise(SIGKILL);
