@@ -59,8 +59,8 @@ expect pass "new files in net/, util/ and pki/ that respect the layers" ""
 printf '#include "http.h"\n' >"$tmp/t/libsign/util/text.c"
 expect fail "util/ including net/" "libsign/util/text.c:1: includes libsign/net/http.h, of layer net"
 
-fresh; mkdir -p "$tmp/t/libsign/deploy" && printf '#include "util.h"\n' >"$tmp/t/libsign/deploy/deploy.c"
-expect fail "a folder with no layer" "libsign/deploy/deploy.c: a folder with no layer"
+fresh; mkdir -p "$tmp/t/libsign/plugin" && printf '#include "util.h"\n' >"$tmp/t/libsign/plugin/plugin.c"
+expect fail "a folder with no layer" "libsign/plugin/plugin.c: a folder with no layer"
 
 fresh; printf 'libsign/util/json.c include/sign/verify.h\n' >>"$tmp/t/tests/lint/layering-exceptions.txt"
 expect fail "an exception that no longer applies" "remove the line"

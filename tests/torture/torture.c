@@ -208,6 +208,7 @@ static char dir[256];
 static char p_layer[300];
 static char p_file[300], p_zip[300], p_tampered[300], p_key[300], p_keyenc[300], p_pub[300], p_policy[300];
 static char p_bundle_file[300], p_bundle_zip[300], p_outdir[300], p_out[320];
+static char p_deploy[300]; /* signet deploy's directory (issue 16) */
 static sign_key *signing_key;
 static sign_policy *policy;
 static int failures;
@@ -767,6 +768,7 @@ static void setup(void)
     snprintf(p_bundle_file, sizeof(p_bundle_file), "%s/app.bin.sigstore.json", dir);
     snprintf(p_bundle_zip, sizeof(p_bundle_zip), "%s/app.zip.sigstore.json", dir);
     snprintf(p_outdir, sizeof(p_outdir), "%s/out", dir);
+    snprintf(p_deploy, sizeof(p_deploy), "%s/deploy", dir);
     snprintf(p_out, sizeof(p_out), "%s/bundle.json", p_outdir);
     snprintf(p_oci, sizeof(p_oci), "%s/app.oci", dir);
     snprintf(p_docker, sizeof(p_docker), "%s/app.docker.tar", dir);
@@ -988,6 +990,49 @@ static void done_verify(char *fp, size_t fpsize)
     }
     sign_verify_result_free(r_vres);
     r_vres = NULL;
+}
+
+/* ---- deploy (issue 16): a failure at any allocation leaves current absent or whole ---- */
+static sign_deploy_result *r_dres;
+
+static int run_deploy_zip(void)
+{
+    sign_deploy_options o = SIGN_DEPLOY_OPTIONS_INIT;
+    const char *bundles[1];
+
+    bundles[0] = p_bundle_zip;
+    o.artifact = p_zip;
+    o.bundles = bundles;
+    o.nbundles = 1;
+    o.to = p_deploy;
+    return sign_deploy(&r_dres, policy, &o);
+}
+static void done_deploy(char *fp, size_t fpsize)
+{
+    char cur[320], target[128];
+    struct stat st;
+    ssize_t n;
+
+    /* Whatever happened, current names a whole release or nothing. */
+    snprintf(cur, sizeof(cur), "%s/current", p_deploy);
+    n = readlink(cur, target, sizeof(target) - 1);
+    if (n > 0) {
+        char file[512];
+
+        target[n] = '\0';
+        snprintf(file, sizeof(file), "%s/%s", p_deploy, target);
+        if (stat(file, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "torture: deploy: current -> %s is not a release\n", target);
+            failures++;
+        }
+    }
+    if (r_dres != NULL) {
+        const char *id = sign_deploy_result_release(r_dres, 1);
+
+        snprintf(fp, fpsize, "code=%d new=%s", sign_deploy_result_code(r_dres), id != NULL ? id : "-");
+    }
+    sign_deploy_result_free(r_dres);
+    r_dres = NULL;
 }
 
 static int run_policy_load(void)
@@ -1361,6 +1406,7 @@ static const op ops[] = {
     {"verify-cert", run_verify_cert, done_verify_checks, 0, 0, 0},
     {"source-collect", run_source, done_source, 0, 0, 0},
     {"log-add", run_log_add, done_log, 0, 0, 0},
+    {"deploy-zip", run_deploy_zip, done_deploy, 0, 0, 0},
 };
 
 /* ---- the loop -------------------------------------------------------------------------- */

@@ -1,0 +1,124 @@
+/*
+ * Fuzz target: deploy's extraction (libsign/deploy/extract.c). The input is
+ * scanned as the signer would (its entries become the "signed manifest"),
+ * then extracted through the walkers' entry hook into a throw-away
+ * directory, root/, inside a sentinel directory, box/. Whatever the bytes:
+ * nothing may appear in box/ beside root/ (nothing written outside the
+ * tree), the extraction either succeeds or fails with a known code, and a
+ * successful one wrote only entries of the manifest.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "deploy_int.h"
+#include "fuzz.h"
+
+static char *input_path, *box_path;
+
+static void free_paths(void)
+{
+    free(input_path);
+    free(box_path);
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp((*(const sign_entry *const *)a)->path, (*(const sign_entry *const *)b)->path);
+}
+
+/* box/ holds root/ only. */
+static void check_box(int boxfd)
+{
+    int fd = dup(boxfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *de;
+
+    if (d == NULL) {
+        fuzz_fail("cannot read the sentinel directory");
+    }
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 && strcmp(de->d_name, "root") != 0) {
+            fuzz_fail("extraction wrote %s outside its root", de->d_name);
+        }
+    }
+    closedir(d);
+}
+
+static void extract(sign_artifact *a, int fd, const sign_limits *lim)
+{
+    size_t n = sign_artifact_entry_count(a);
+    const sign_entry **v = calloc(n + 1, sizeof(*v));
+    vcapture cap;
+    dfail why;
+    int boxfd, rootfd, r;
+
+    memset(&cap, 0, sizeof(cap));
+    memset(&why, 0, sizeof(why));
+    if (v == NULL) {
+        fuzz_fail("out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        v[i] = sign_artifact_entry(a, i);
+    }
+    qsort(v, n, sizeof(*v), cmp_entry);
+    if (vfy_capture_entries(&cap, v, n) != 0) {
+        fuzz_fail("capture: %s", sign_error_last());
+    }
+    free(v);
+    (void)mkdir(box_path, 0700);
+    if ((boxfd = open(box_path, O_RDONLY | O_DIRECTORY)) < 0) {
+        fuzz_fail("sentinel directory");
+    }
+    (void)dpl_remove_tree(boxfd, "root");
+    if (mkdirat(boxfd, "root", 0700) != 0 || (rootfd = openat(boxfd, "root", O_RDONLY | O_DIRECTORY)) < 0) {
+        fuzz_fail("throw-away directory");
+    }
+    r = dpl_extract(fd, "fuzz", rootfd, &cap, 0, lim, &why);
+    if (r != 0) {
+        fuzz_check_error(r, "dpl_extract");
+        if (why.reason == NULL) {
+            fuzz_fail("a failed extraction gives no reason");
+        }
+    }
+    close(rootfd);
+    check_box(boxfd);
+    if (dpl_remove_tree(boxfd, "root") != 0) {
+        fuzz_fail("cannot remove the throw-away directory: %s", sign_error_last());
+    }
+    close(boxfd);
+    vfy_capture_free(&cap);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    sign_artifact_options ao = SIGN_ARTIFACT_OPTIONS_INIT;
+    sign_artifact *a = NULL;
+    sign_limits lim;
+    int fd, r;
+
+    if (input_path == NULL) {
+        input_path = fuzz_path("input");
+        box_path = fuzz_path("box");
+        atexit(free_paths);
+    }
+    fuzz_write_file("input", data, size);
+    fuzz_limits(&lim);
+    ao.limits = &lim;
+    if ((r = sign_artifact_scan(&a, input_path, "fuzz.zip", &ao)) != 0) {
+        fuzz_check_error(r, "sign_artifact_scan");
+        return 0;
+    }
+    if (sign_artifact_get_kind(a) == SIGN_ARTIFACT_ZIP || sign_artifact_get_kind(a) == SIGN_ARTIFACT_LAYER) {
+        if ((fd = open(input_path, O_RDONLY)) < 0) {
+            fuzz_fail("reopen the input");
+        }
+        extract(a, fd, &lim);
+        close(fd);
+    }
+    sign_artifact_free(a);
+    return 0;
+}
