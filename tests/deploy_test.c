@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "deploy_int.h"
 #include "sign/sign.h"
 #include "targen.h"
 #include "testutil.h"
@@ -534,25 +535,45 @@ Test(deploy, tar_pax_and_ustar_names_that_differ_are_refused)
 
 /* ---- the one read ------------------------------------------------------------------ */
 
+/*
+ * sign_deploy of name in a child process with the test hooks set (deploy_int.h): crash phase and pause FIFO,
+ * each NULL for none. Returns the child's wait status.
+ */
+static pid_t dt_spawn(const char *name, const char *crash, const char *fifo)
+{
+    pid_t pid = fork();
+
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        sign_deploy_result *res = NULL;
+        int r;
+
+        dpl_test_hooks(crash, fifo);
+        r = dt_deploy(&res, name);
+        sign_deploy_result_free(res);
+        _exit(r == 0 ? 0 : 1);
+    }
+    return pid;
+}
+
+static int dt_wait(pid_t pid)
+{
+    int st = 0;
+
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    return st;
+}
+
 Test(deploy, artifact_rewritten_after_the_copy_cannot_change_what_lands)
 {
-    char *fifo = dt_p("pause"), *to = dt_p("out"), *pol = dt_p("policy.json"), *art = dt_p("app.zip");
-    char env[600], buf[16], cur[256], *s;
-    const char *envv[] = {env, NULL};
+    char *fifo = dt_p("pause"), buf[16], *s;
     pid_t pid;
-    int fd, st = 0;
+    int fd, st;
 
     dt_good_zip("app.zip", "signed\n", NULL);
     cr_assert_eq(mkfifo(fifo, 0600), 0);
-    snprintf(env, sizeof(env), "SIGNET_TEST_DEPLOY_FIFO=%s", fifo);
-    pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        const char *argv[] = {"signet", "deploy", "-p", pol, "--to", to, art, NULL};
-
-        _exit(tu_run(NULL, NULL, envv, argv));
-    }
-    /* signet has hashed its copy: replace the artifact with other (unsigned) bytes, and append to it. */
+    pid = dt_spawn("app.zip", NULL, fifo);
+    /* The deploy has hashed its copy: replace the artifact with other (unsigned) bytes. */
     fd = open(fifo, O_RDONLY);
     cr_assert_geq(fd, 0);
     cr_assert_gt(read(fd, buf, sizeof(buf)), 0);
@@ -565,29 +586,23 @@ Test(deploy, artifact_rewritten_after_the_copy_cannot_change_what_lands)
     fd = open(fifo, O_WRONLY);
     cr_assert_geq(fd, 0);
     close(fd);
-    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    st = dt_wait(pid);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "deploy of the copy failed: %d", st);
-    dt_current(cur, sizeof(cur));
     s = dt_read_current("a.txt");
     cr_assert_str_eq(s, "signed\n", "what landed is the bytes hashed and verified");
     free(s);
     free(fifo);
-    free(to);
-    free(pol);
-    free(art);
 }
 
 /* ---- crash safety -------------------------------------------------------------------- */
 
-static int dt_cli_deploy(const char *name, const char *crash, char **out)
+static int dt_cli_deploy(const char *name)
 {
-    char *to = dt_p("out"), *pol = dt_p("policy.json"), *art = dt_p(name), env[64];
-    const char *envv[] = {env, NULL};
+    char *to = dt_p("out"), *pol = dt_p("policy.json"), *art = dt_p(name);
     const char *argv[] = {"signet", "deploy", "-p", pol, "--to", to, art, NULL};
     int rc;
 
-    snprintf(env, sizeof(env), "SIGNET_TEST_DEPLOY_CRASH=%s", crash != NULL ? crash : "");
-    rc = tu_run(out, NULL, envv, argv);
+    rc = tu_run(NULL, NULL, NULL, argv);
     free(to);
     free(pol);
     free(art);
@@ -603,9 +618,11 @@ Test(deploy, killed_at_every_phase_leaves_the_old_or_the_new_release_whole)
     dt_good_zip("v2.zip", "v2\n", NULL);
     for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
         char *s;
+        int st;
 
-        cr_assert_eq(dt_cli_deploy("v1.zip", NULL, NULL), 0, "v1");
-        cr_assert_eq(dt_cli_deploy("v2.zip", phases[i], NULL), -1, "%s: the deploy was killed", phases[i]);
+        cr_assert_eq(dt_cli_deploy("v1.zip"), 0, "v1");
+        st = dt_wait(dt_spawn("v2.zip", phases[i], NULL));
+        cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "%s: the deploy was killed (%d)", phases[i], st);
         s = dt_read_current("a.txt");
         cr_assert_not_null(s, "%s: current is whole", phases[i]);
         /* Killed after the switch, the new release is complete and active; before it, the old one is. */
@@ -615,7 +632,7 @@ Test(deploy, killed_at_every_phase_leaves_the_old_or_the_new_release_whole)
         cr_assert_str_eq(s, "#!/bin/sh\necho hi\n", "%s: the active release is complete", phases[i]);
         free(s);
         /* The next deploy clears what the killed one left. */
-        cr_assert_eq(dt_cli_deploy("v2.zip", NULL, NULL), 0, "%s: redeploy", phases[i]);
+        cr_assert_eq(dt_cli_deploy("v2.zip"), 0, "%s: redeploy", phases[i]);
         s = dt_read_current("a.txt");
         cr_assert_str_eq(s, "v2\n");
         free(s);
@@ -632,7 +649,7 @@ Test(deploy, full_disk_keeps_the_old_release_and_names_the_target)
     int rc;
 
     dt_good_zip("v1.zip", "v1\n", NULL);
-    cr_assert_eq(dt_cli_deploy("v1.zip", NULL, NULL), 0);
+    cr_assert_eq(dt_cli_deploy("v1.zip"), 0);
     dt_zip("big.zip", e, 1, NULL);
     cr_assert_eq(dt_sign("big.zip", NULL, NULL), 0);
     /* RLIMIT_FSIZE stands for a full disk: a write past it fails with EFBIG, as ENOSPC would. */

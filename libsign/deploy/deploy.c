@@ -168,31 +168,6 @@ out:
     return r;
 }
 
-/*
- * Test hook (docs/deploy.md): SIGNET_TEST_DEPLOY_FIFO names a FIFO. Once the
- * copy is made, deploy writes "copied\n" to it, then waits until a writer
- * opens and closes it: a test rewrites the artifact in between.
- */
-static void test_pause(void)
-{
-    const char *fifo = getenv(DPL_ENV_FIFO);
-    char buf[16];
-    int fd;
-
-    if (fifo == NULL || fifo[0] == '\0') {
-        return;
-    }
-    if ((fd = open(fifo, O_WRONLY | O_CLOEXEC)) >= 0) {
-        (void)!write(fd, "copied\n", 7);
-        close(fd);
-    }
-    if ((fd = open(fifo, O_RDONLY | O_CLOEXEC)) >= 0) {
-        while (read(fd, buf, sizeof(buf)) > 0) {
-        }
-        close(fd);
-    }
-}
-
 /* Verify the private copy, every entry against the signed manifest; the signed entries land in d->cap. */
 static int verify_copy(drun *d)
 {
@@ -567,7 +542,7 @@ static int run(drun *d)
         return r;
     }
     dpl_test_crash("copied");
-    test_pause();
+    dpl_test_pause();
     if ((r = verify_copy(d)) != 0) {
         return r;
     }

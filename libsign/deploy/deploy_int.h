@@ -50,13 +50,15 @@ int dpl_history_add(const char *to, const drel *rel);
 int dpl_prune(int dirfd, const char *to, const char *active, unsigned int keep);
 
 /*
- * Test hook (docs/deploy.md, "Test hooks"): SIGNET_TEST_DEPLOY_CRASH=<phase>
- * raises SIGKILL when the deploy reaches that phase ("copied", "verified",
- * "extracting", "extracted", "staged", "linked", "switched").
+ * Test hooks (docs/deploy.md, "Test hooks"), set by the tests only (the
+ * library reads no environment): crash_phase makes the deploy raise SIGKILL
+ * when it reaches that phase ("copied", "verified", "extracting",
+ * "extracted", "staged", "linked", "switched"); fifo names a FIFO where the
+ * deploy pauses once its private copy is made (it writes "copied", then
+ * waits until a writer opens and closes the FIFO). NULL: off. Not thread-safe.
  */
+void dpl_test_hooks(const char *crash_phase, const char *fifo);
 void dpl_test_crash(const char *phase);
-#define DPL_ENV_CRASH "SIGNET_TEST_DEPLOY_CRASH"
-/* Test hook: SIGNET_TEST_DEPLOY_FIFO names a FIFO where deploy pauses once its private copy is made. */
-#define DPL_ENV_FIFO "SIGNET_TEST_DEPLOY_FIFO"
+void dpl_test_pause(void);
 
 #endif

@@ -488,11 +488,36 @@ int dpl_extract(int fd, const char *what, int root, const vcapture *signed_entri
     return r;
 }
 
+static const char *test_crash_phase, *test_fifo;
+
+void dpl_test_hooks(const char *crash_phase, const char *fifo)
+{
+    test_crash_phase = crash_phase;
+    test_fifo = fifo;
+}
+
 void dpl_test_crash(const char *phase)
 {
-    const char *want = getenv(DPL_ENV_CRASH);
-
-    if (want != NULL && strcmp(want, phase) == 0) {
+    if (test_crash_phase != NULL && strcmp(test_crash_phase, phase) == 0) {
         (void)raise(SIGKILL);
+    }
+}
+
+void dpl_test_pause(void)
+{
+    char buf[16];
+    int fd;
+
+    if (test_fifo == NULL) {
+        return;
+    }
+    if ((fd = open(test_fifo, O_WRONLY | O_CLOEXEC)) >= 0) {
+        (void)!write(fd, "copied\n", 7);
+        close(fd);
+    }
+    if ((fd = open(test_fifo, O_RDONLY | O_CLOEXEC)) >= 0) {
+        while (read(fd, buf, sizeof(buf)) > 0) {
+        }
+        close(fd);
     }
 }
