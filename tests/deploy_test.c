@@ -112,6 +112,7 @@ static void dt_good_zip(const char *name, const char *text, const char *version)
         {.name = "bin/", .unix_mode = 040755},
         {.name = "bin/run.sh", .data = "#!/bin/sh\necho hi\n", .len = 18, .unix_mode = 0100755, .deflate = 1},
         {.name = "link", .data = "a.txt", .len = 5, .unix_mode = 0120777},
+        {.name = "lib/x.txt", .data = "x", .len = 1, .unix_mode = 0100644}, /* its directory is not listed */
     };
 
     dt_zip(name, e, sizeof(e) / sizeof(e[0]), NULL);
@@ -233,6 +234,16 @@ Test(deploy, zip_roundtrip_switches_current_and_writes_exactly_the_entries)
 
         cr_assert_eq(stat(p, &st), 0);
         cr_assert_eq(st.st_mode & 07777, 0755);
+        free(p);
+        /* A directory the zip does not list is usable: 0755 less the umask, not the 0700 of a staging dir. */
+        p = dt_p("out/current/lib");
+        {
+            mode_t um = umask(022);
+
+            umask(um);
+            cr_assert_eq(stat(p, &st), 0);
+            cr_assert_eq(st.st_mode & 07777, 0755 & ~um, "mode %o", st.st_mode & 07777);
+        }
         n = readlink(l, t, sizeof(t) - 1);
         cr_assert_eq(n, 5);
         t[n] = '\0';

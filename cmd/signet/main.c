@@ -12,7 +12,7 @@ static const char usage_text[] = "usage: signet <command> [options]\n"
                                  "  keygen     create a key pair (PREFIX.key, PREFIX.pub)\n"
                                  "  sign       sign artifacts into a Sigstore bundle\n"
                                  "  verify     verify artifacts against bundles under a trust policy\n"
-                                 "  deploy     verify a zip or layer and extract it into a release, switched atomically\n"
+                                 "  deploy     verify a zip or layer, install it as the current release\n"
                                  "  inspect    show what a bundle says (without verifying it)\n"
                                  "  hash       print the statement that sign would sign\n"
                                  "  timestamp  add RFC 3161 timestamps to a bundle\n"
@@ -38,9 +38,9 @@ static const struct {
     const char *name;
     cmd_fn fn;
 } commands[] = {
-    {"keygen", cmd_keygen},   {"sign", cmd_sign},   {"verify", cmd_verify},
-    {"inspect", cmd_inspect}, {"hash", cmd_hash},   {"timestamp", cmd_timestamp},
-    {"log", cmd_log},         {"audit", cmd_audit}, {"revoke", cmd_revoke}, {"deploy", cmd_deploy},
+    {"keygen", cmd_keygen}, {"sign", cmd_sign},           {"verify", cmd_verify}, {"inspect", cmd_inspect},
+    {"hash", cmd_hash},     {"timestamp", cmd_timestamp}, {"log", cmd_log},       {"audit", cmd_audit},
+    {"revoke", cmd_revoke}, {"deploy", cmd_deploy},
 };
 
 static cmd_fn find_command(const char *name)

@@ -120,8 +120,15 @@ static int copy_artifact(drun *d)
     size_t mdlen;
     int in, r = 0;
 
+    uint64_t total = 0;
+
+    /* O_NONBLOCK only to open a FIFO without a writer; then reads block as usual. */
     if ((in = open(d->artifact, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
         return sign__error(errno == ENOENT ? SIGN_ENOTFOUND : SIGN_EIO, "%s: %s", d->artifact, strerror(errno));
+    }
+    if (fcntl(in, F_SETFL, fcntl(in, F_GETFL) & ~O_NONBLOCK) != 0) {
+        close(in);
+        return sign__error(SIGN_EIO, "%s: %s", d->artifact, strerror(errno));
     }
     if ((r = private_file(d)) != 0 || (r = sign_digest_new(&md, SIGN_DIGEST_SHA256)) != 0) {
         goto out;
@@ -134,7 +141,7 @@ static int copy_artifact(drun *d)
         ssize_t n = read(in, buf, 1u << 20);
         size_t off = 0;
 
-        if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+        if (n < 0 && errno == EINTR) {
             continue;
         }
         if (n < 0) {
@@ -143,6 +150,12 @@ static int copy_artifact(drun *d)
         }
         if (n == 0) {
             break;
+        }
+        total += (uint64_t)n;
+        if (total > d->lim.archive_max_total) {
+            r = sign__error(SIGN_ELIMIT, "%s: larger than %llu bytes (limits.archive_max_total)", d->artifact,
+                            (unsigned long long)d->lim.archive_max_total);
+            goto out;
         }
         if ((r = sign_digest_update(md, buf, (size_t)n)) != 0) {
             goto out;

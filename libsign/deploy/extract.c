@@ -101,7 +101,8 @@ static int open_parent(dx *d, char *p, const char **base)
         int nfd;
 
         *slash = '\0';
-        if (mkdirat(dfd, s, 0700) != 0 && errno != EEXIST) {
+        /* A directory the archive does not list gets 0755 (less the umask); a listed one its own mode later. */
+        if (mkdirat(dfd, s, 0755) != 0 && errno != EEXIST) {
             int e = errno;
 
             *slash = '/';

@@ -86,7 +86,8 @@ int dpl_remove_tree(int dirfd, const char *name)
     return 0;
 }
 
-int dpl_cleanup(int dirfd, const char *to)
+/* Temporary names left in dir (deploy's own prefixes only). */
+static int cleanup_in(int dirfd, const char *to)
 {
     int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR *d;
@@ -108,6 +109,18 @@ int dpl_cleanup(int dirfd, const char *to)
         }
     }
     closedir(d);
+    return r;
+}
+
+int dpl_cleanup(int dirfd, const char *to)
+{
+    int rfd, r = cleanup_in(dirfd, to);
+
+    /* releases/.artifact-XXXXXX: a kept copy being linked in when the deploy was killed. */
+    if (r == 0 && (rfd = openat(dirfd, "releases", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+        r = cleanup_in(rfd, to);
+        close(rfd);
+    }
     return r;
 }
 

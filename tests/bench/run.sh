@@ -7,7 +7,7 @@
 #   SIGNET    the signet binary; BENCHDIR holds sha256limit, ziphash, gen, runner
 #   OUT.md    where to write the report (docs/performance.md); stdout always
 # environment: BENCH_QUICK=1 (small data, 3 runs), BENCH_RUNS=N, TMPDIR,
-#   BENCH_ONLY=file,zip,oci,store,log,startup,tsa (a comma-separated subset of the groups; the X.509 rows
+#   BENCH_ONLY=file,zip,oci,store,log,startup,tsa,deploy (a comma-separated subset of the groups; the X.509 rows
 #   belong to file)
 set -euo pipefail
 
@@ -97,12 +97,12 @@ export SIGNET_PASSPHRASE=unused
 log "data under $W"
 if want file; then "$BD/gen" random "$W/big.bin" "$BIG" 1; fi
 "$BD/gen" random "$W/small.bin" 1024 2
-if want zip; then "$BD/gen" zip "$W/app.zip" "$ZIP_ENTRIES" "$ZIP_BYTES" 3; fi
+if want zip || want deploy; then "$BD/gen" zip "$W/app.zip" "$ZIP_ENTRIES" "$ZIP_BYTES" 3; fi
 ZIP_SIZE=$(stat -c %s "$W/app.zip" 2>/dev/null || echo 0)
 "$SIGNET" keygen --no-passphrase -o "$W/release" >/dev/null
 printf '{"version": 1, "keys": [{"name": "release", "public_key": "release.pub", "artifacts": ["*"]}]}\n' >"$W/policy.json"
 "$SIGNET" sign -k "$W/release.key" "$W/small.bin" >/dev/null
-if want zip; then "$SIGNET" sign -k "$W/release.key" "$W/app.zip" >/dev/null; fi
+if want zip || want deploy; then "$SIGNET" sign -k "$W/release.key" "$W/app.zip" >/dev/null; fi
 if have minisign; then
     minisign -G -W -p "$W/minisign.pub" -s "$W/minisign.key" >/dev/null
 fi
@@ -249,6 +249,21 @@ if [ -f "$W/app-signed.jar" ]; then
 else
     pair "$G" "signet verify --entries" "$ZIP_BYTES" - "inflate+hash reference (1 thread)" REF c
 fi
+fi
+
+# ---- signet deploy (issue 16) ---------------------------------------------------------------
+# The bench zip deployed (one read, verify with every entry, extract, switch) against unzip
+# into an empty directory; each run of either first removes the previous run's tree.
+if want deploy; then
+G="deploy ($ZIP_ENTRIES-entry zip, $((ZIP_BYTES / 1000000)) MB inflated)"
+if have unzip; then
+    UZ=(sh -c 'rm -rf "$1" && unzip -q -o "$2" -d "$1"' sh "$W/unzipped" "$W/app.zip")
+    c=(sh -c 'rm -rf "$1" && "$2" deploy -p "$3" --to "$1" "$4" >/dev/null' sh "$W/deployed" "$SIGNET" "$W/policy.json" "$W/app.zip")
+    pair "$G" "signet deploy (zip)" "$ZIP_BYTES" "ratio<=1.00,rss<64" "unzip -q -o (empty dir)" UZ c
+else
+    note "deploy row skipped: unzip is not installed"
+fi
+note "deploy of the 10-layer OCI image against umoci unpack --rootless: not measured, signet deploy does not extract OCI layouts yet (docs/deploy.md)"
 fi
 
 # ---- OCI image layout -------------------------------------------------------------------
