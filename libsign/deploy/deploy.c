@@ -57,10 +57,14 @@ void sign_deploy_options_init(sign_deploy_options *opts)
 /* A failure recorded as a check of the verdict ("deploy"), so that --json and exit codes are verify's. */
 static int run_fail(drun *d, const char *reason, int code, const char *message)
 {
+    char msg[2048];
+
+    /* message may be sign_error_last()'s buffer, which recording the failure rewrites: copy it first. */
+    snprintf(msg, sizeof(msg), "%s", message);
     if (d->res->verify == NULL) {
-        return sign__error(code, "%s", message);
+        return sign__error(code, "%s", msg);
     }
-    d->res->code = vfy_result_fail(d->res->verify, "deploy", reason, code, d->res->name, message);
+    d->res->code = vfy_result_fail(d->res->verify, "deploy", reason, code, d->res->name, msg);
     return d->res->code;
 }
 
@@ -358,7 +362,7 @@ static int release(drun *d)
 
     if ((mkdirat(d->dirfd, "releases", 0755) != 0 && errno != EEXIST) ||
         (rfd = openat(d->dirfd, "releases", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-        r = sign__error(SIGN_EIO, "%s/releases: %s", d->to, strerror(errno));
+        (void)sign__error(SIGN_EIO, "%s/releases: %s", d->to, strerror(errno));
         return run_fail(d, "DEPLOY_WRITE_FAILED", SIGN_EIO, sign_error_last());
     }
     r = keep_inputs(d, rfd);
@@ -379,8 +383,8 @@ static int release(drun *d)
     rel.name = d->res->name;
     rel.nbundles = d->nbundles;
     /* The release is active: a history or pruning failure is reported, it does not undo the switch. */
-    if ((r = dpl_history_add(d->to, &rel)) != 0 ||
-        (r = dpl_prune(d->dirfd, d->to, d->res->new_id, d->opts->keep > 0 ? d->opts->keep : 3)) != 0) {
+    if (dpl_history_add(d->to, &rel) != 0 ||
+        dpl_prune(d->dirfd, d->to, d->res->new_id, d->opts->keep > 0 ? d->opts->keep : 3) != 0) {
         return run_fail(d, "DEPLOY_STATE_UNUSABLE", SIGN_EIO, sign_error_last());
     }
     return 0;

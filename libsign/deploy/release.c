@@ -27,6 +27,8 @@ static int remove_contents(int fd, int depth)
         close(fd);
         return sign__error(SIGN_EIO, "cannot read a directory to remove: %s", strerror(errno));
     }
+    /* One DIR per call, never shared between threads: readdir is safe here (readdir_r is deprecated). */
+    /* cppcheck-suppress readdirCalled */
     while (r == 0 && (errno = 0, de = readdir(d)) != NULL) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
             continue;
@@ -100,6 +102,7 @@ static int cleanup_in(int dirfd, const char *to)
         }
         return sign__error(SIGN_EIO, "%s: %s", to, strerror(errno));
     }
+    /* cppcheck-suppress readdirCalled */
     while (r == 0 && (de = readdir(d)) != NULL) {
         if (strncmp(de->d_name, ".staging-", 9) == 0 || strncmp(de->d_name, ".current-", 9) == 0 ||
             strncmp(de->d_name, ".artifact-", 10) == 0) {
@@ -264,6 +267,7 @@ static int prune_dir(int rfd, char (*keepv)[DPL_ID_LEN + 1], size_t nkeep, const
         close(rfd);
         return sign__error(SIGN_EIO, "%s/releases: %s", to, strerror(errno));
     }
+    /* cppcheck-suppress readdirCalled */
     while (r == 0 && (de = readdir(d)) != NULL) {
         if (de->d_name[0] != '.' && !kept(de->d_name, keepv, nkeep)) {
             if ((r = dpl_remove_tree(dirfd(d), de->d_name)) != 0) {
