@@ -104,7 +104,7 @@ static int problem(sign__oci *o, const char *reason, const char *fmt, ...)
     o->problems = np;
     np[o->n_problems].reason = reason;
     if ((np[o->n_problems].message = sign__strdup(msg)) == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     o->n_problems++;
     return 0;
@@ -666,7 +666,7 @@ static int image_fill(sign__image *im, store *s, const imgsrc *src, ljob **jobs,
             const char *dg = json_string_value(json_object_get(d, "digest"));
 
             if ((l->media_type = sign__strdup(mt)) == NULL) {
-                r = SIGN_ENOMEM;
+                r = sign__oom();
                 goto out;
             }
             if (!in_list(mt, layer_types) && (r = problem(o, "MEDIA_TYPE_INVALID",
@@ -826,7 +826,7 @@ static int read_manifest(pick *p, store *s, const json_t *d, const char *ref)
     memset(p, 0, sizeof(*p));
     if ((ref != NULL && (p->ref = sign__strdup(ref)) == NULL) ||
         (mt != NULL && (p->media_type = sign__strdup(mt)) == NULL)) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     p->platform = platform_of(d);
     if (!in_list(mt, manifest_types)) {
@@ -1061,7 +1061,7 @@ static int read_docker(sign__oci *o, store *s, const char *ref, int all, pick **
             if (json_is_string(json_array_get(tags, 0)) &&
                 (p->ref = sign__strdup(match != NULL ? match : json_string_value(json_array_get(tags, 0)))) == NULL) {
                 json_decref(m);
-                return SIGN_ENOMEM;
+                return sign__oom();
             }
         }
     }
@@ -1145,7 +1145,7 @@ int sign__oci_read(sign__oci **out, int fd, int is_dir, uint64_t size, const cha
         if ((im->name = sign__strdup(buf)) == NULL || (p->ref != NULL && (im->ref = sign__strdup(p->ref)) == NULL) ||
             (p->platform != NULL && (im->platform = sign__strdup(p->platform)) == NULL) ||
             (p->media_type != NULL && (im->media_type = sign__strdup(p->media_type)) == NULL)) {
-            r = SIGN_ENOMEM;
+            r = sign__oom();
             goto out;
         }
         if ((r = image_fill(im, &s, &p->src, &jobs, &njobs, &p->config)) != 0) {

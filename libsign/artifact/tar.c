@@ -458,7 +458,7 @@ static int entry_begin(tarp *t)
     }
     check_name(t, name);
     if (t->keep && (e = entry_new(t->l)) == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     b = sign__path_base(name, 0);
     if (e != NULL) {
@@ -520,7 +520,7 @@ static int entry_begin(tarp *t)
         return 0;
     }
     if (e != NULL && (e->path = sign__strdup(name)) == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     switch (h->type) {
     case '0':
@@ -598,7 +598,7 @@ static int entry_begin(tarp *t)
     }
     if (h->type == '1' || h->type == '2') {
         if (e != NULL && (e->link_target = sign__strdup(link)) == NULL) {
-            return SIGN_ENOMEM;
+            return sign__oom();
         }
     }
     if ((h->mode & 06000) != 0 && h->type != '2') {
@@ -955,7 +955,7 @@ static int check_through_symlink(tarp *t, const npath *v, size_t n)
         const sign_entry *e = &l->entries[v[i].i];
 
         if (p == NULL) {
-            return SIGN_ENOMEM;
+            return sign__oom();
         }
         if (symlink_parent(l, v, n, p) != NULL) {
             r = finding(t, "tar-path-through-symlink", SIGN_SEVERITY_DANGER, e->path,
