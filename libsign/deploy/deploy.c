@@ -138,7 +138,7 @@ static int copy_artifact(drun *d)
         goto out;
     }
     if ((buf = malloc(1u << 20)) == NULL) {
-        r = sign__error(SIGN_ENOMEM, "out of memory");
+        r = sign__oom();
         goto out;
     }
     for (;;) {
@@ -200,7 +200,7 @@ static int verify_copy(drun *d)
     vo.limits = d->opts->limits;
     /* Versions deployed before: downgrade protection of the deploy directory itself unless told otherwise. */
     if (d->opts->state_dir == NULL && (d->state = sign__state_path(d->to, ".signet-state")) == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     vo.state_dir = d->opts->state_dir != NULL ? d->opts->state_dir : d->state;
     r = vfy_verify_fd_capture(&d->res->verify, d->policy, &vo, d->tmpfd, d->res->name, &d->cap);
@@ -298,7 +298,7 @@ static int keep_inputs(drun *d, int rfd)
 
         snprintf(name, sizeof(name), "releases/%s.bundle.%zu", d->res->new_id, k);
         if ((path = sign__state_path(d->to, name)) == NULL) {
-            return SIGN_ENOMEM;
+            return sign__oom();
         }
         r = sign__read_file(&data, &len, d->bundles[k], d->lim.json_max_bytes);
         if (r == 0) {
@@ -411,11 +411,11 @@ static int add_owned(drun *d, char *p)
     char **n;
 
     if (p == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     if ((n = realloc(d->owned, (d->nowned + 1) * sizeof(*n))) == NULL) {
         free(p);
-        return sign__error(SIGN_ENOMEM, "out of memory");
+        return sign__oom();
     }
     d->owned = n;
     d->owned[d->nowned++] = p;
@@ -455,7 +455,7 @@ static int inputs(drun *d)
     free(d->res->name);
     d->res->name = sign__strdup(h[pick].name);
     snprintf(name, sizeof(name), "releases/%s.artifact", h[pick].id);
-    r = d->res->name == NULL ? SIGN_ENOMEM : add_owned(d, sign__state_path(d->to, name));
+    r = d->res->name == NULL ? sign__oom() : add_owned(d, sign__state_path(d->to, name));
     for (size_t k = 0; r == 0 && k < h[pick].nbundles; k++) {
         snprintf(name, sizeof(name), "releases/%s.bundle.%zu", h[pick].id, k);
         r = add_owned(d, sign__state_path(d->to, name));
@@ -485,11 +485,11 @@ static int default_bundles(drun *d)
     }
     n = strlen(d->artifact) + sizeof(".sigstore.json");
     if ((p = malloc(n)) == NULL) {
-        return sign__error(SIGN_ENOMEM, "out of memory");
+        return sign__oom();
     }
     snprintf(p, n, "%s.sigstore.json", d->artifact);
     if (add_owned(d, p) != 0) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     d->bundles = (const char *const *)d->owned + d->nowned - 1;
     d->nbundles = 1;
@@ -593,7 +593,7 @@ int sign_deploy(sign_deploy_result **out, const sign_policy *policy, const sign_
     }
     if ((d.res = calloc(1, sizeof(*d.res))) == NULL || (d.res->to = sign__strdup(opts->to)) == NULL) {
         free(d.res);
-        return sign__error(SIGN_ENOMEM, "out of memory");
+        return sign__oom();
     }
     d.res->rollback = (opts->flags & SIGN_DEPLOY_ROLLBACK) != 0;
     r = run(&d);
@@ -684,7 +684,7 @@ int sign_deploy_result_json(char **out, const sign_deploy_result *r)
     free(vj);
     if ((dj = deploy_json(r)) == NULL || json_object_set_new(root, "deploy", dj) != 0) {
         json_decref(root);
-        return sign__error(SIGN_ENOMEM, "out of memory");
+        return sign__oom();
     }
     rc = sign__json_dump(out, &len, root, 0);
     json_decref(root);
@@ -714,7 +714,7 @@ int sign_deploy_result_event(char **out, const sign_deploy_result *r, const sign
                      r->code == 0 ? "deployed" : "refused", "code", r->code, "deploy", deploy_json(r), "verify",
                      verify != NULL ? verify : json_null());
     if (root == NULL) {
-        return sign__error(SIGN_ENOMEM, "out of memory");
+        return sign__oom();
     }
     rc = sign__json_dump(out, &len, root, 0);
     json_decref(root);

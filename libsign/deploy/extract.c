@@ -139,13 +139,13 @@ static int remember_dir(dx *d, const char *p, unsigned int mode, int64_t mtime)
         ddir *n = realloc(d->dirs, ncap * sizeof(*n));
 
         if (n == NULL) {
-            return sign__error(SIGN_ENOMEM, "out of memory");
+            return sign__oom();
         }
         d->dirs = n;
         d->capdirs = ncap;
     }
     if ((d->dirs[d->ndirs].path = sign__strdup(p)) == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     d->dirs[d->ndirs].mode = mode;
     d->dirs[d->ndirs].mtime = mtime;
@@ -176,7 +176,7 @@ static int make_hardlink(dx *d, const sign_entry *e, int dfd, const char *base)
                     e->path);
     }
     if ((t = sign__path_norm(e->link_target)) == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     if ((tfd = open_parent(d, t, &tbase)) < 0) {
         free(t);
@@ -296,7 +296,7 @@ static int on_entry(void *ctx, const sign_entry *e, int64_t mtime)
                     e->path, sign__path_problem(bits));
     }
     if ((np = sign__path_norm(e->path)) == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     d->cur = s;
     d->mtime = mtime;
@@ -326,7 +326,7 @@ static int on_data(void *ctx, const void *buf, size_t len)
                     d->cur->path, (unsigned long long)d->cur->size);
     }
     if (sign_digest_update(d->md, buf, len) != 0) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     while (len > 0) {
         ssize_t w = write(d->out, p, len);
@@ -356,7 +356,7 @@ static int on_done(void *ctx, const sign_entry *e)
         return fail(d, "DEPLOY_ENTRY_UNSIGNED", SIGN_EDIGEST, "%s: an entry ended that was not begun", d->what);
     }
     if (sign_digest_final(md, sizeof(md), &mdlen, d->md) != 0) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     if (d->written != d->cur->size || !d->cur->has_digest || CRYPTO_memcmp(md, d->cur->sha256, sizeof(md)) != 0) {
         r = fail(d, "DEPLOY_ENTRY_UNSIGNED", SIGN_EDIGEST,
@@ -390,7 +390,7 @@ static int finish_dirs(dx *d)
         int dfd;
 
         if (p == NULL) {
-            return SIGN_ENOMEM;
+            return sign__oom();
         }
         if ((dfd = open_parent(d, p, &base)) < 0) {
             free(p);
@@ -447,7 +447,7 @@ int dpl_extract(int fd, const char *what, int root, const vcapture *signed_entri
     d.out = -1;
     hook.ctx = &d;
     if ((d.seen = calloc(signed_entries->n + 1, 1)) == NULL) {
-        return sign__error(SIGN_ENOMEM, "out of memory");
+        return sign__oom();
     }
     dpl_test_crash("extracting");
     r = sign__artifact_extract(&a, fd, what, lim, &hook);

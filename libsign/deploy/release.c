@@ -172,7 +172,7 @@ static int hist_load(hist *h, json_t *arr)
     json_t *it;
 
     if ((h->v = calloc(json_array_size(arr) + 1, sizeof(*h->v))) == NULL) {
-        return sign__error(SIGN_ENOMEM, "out of memory");
+        return sign__oom();
     }
     json_array_foreach(arr, i, it)
     {
@@ -188,7 +188,7 @@ static int hist_load(hist *h, json_t *arr)
         h->v[h->n].id[DPL_ID_LEN] = '\0';
         h->v[h->n].nbundles = (size_t)nb;
         if ((h->v[h->n].name = sign__strdup(name)) == NULL) {
-            return SIGN_ENOMEM;
+            return sign__oom();
         }
         h->n++;
     }
@@ -203,7 +203,7 @@ static int hist_fn(json_t *root, int *changed, void *userdata)
     if (arr == NULL) {
         arr = json_array();
         if (arr == NULL || json_object_set_new(root, "history", arr) != 0) {
-            return sign__error(SIGN_ENOMEM, "out of memory");
+            return sign__oom();
         }
     }
     if (!json_is_array(arr)) {
@@ -219,7 +219,7 @@ static int hist_fn(json_t *root, int *changed, void *userdata)
     e = json_pack("{s:s, s:s, s:I, s:I}", "sha256", h->add->sha256, "name", h->add->name, "bundles",
                   (json_int_t)h->add->nbundles, "time", (json_int_t)sign__now());
     if (e == NULL || json_array_append_new(arr, e) != 0) {
-        return sign__error(SIGN_ENOMEM, "out of memory");
+        return sign__oom();
     }
     *changed = 1;
     return 0;
@@ -291,7 +291,7 @@ int dpl_prune(int dirfd, const char *to, const char *active, unsigned int keep)
     }
     if ((keepv = calloc((size_t)keep + 1, sizeof(*keepv))) == NULL) {
         dpl_history_free(h, nh);
-        return sign__error(SIGN_ENOMEM, "out of memory");
+        return sign__oom();
     }
     memcpy(keepv[nkeep++], active, DPL_ID_LEN + 1);
     for (size_t i = nh; i-- > 0 && nkeep < keep;) {

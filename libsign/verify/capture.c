@@ -20,7 +20,7 @@ int vfy_capture_entries(vcapture *cap, const sign_entry *const *signd, size_t n)
         return 0;
     }
     if ((cap->v = calloc(n + 1, sizeof(*cap->v))) == NULL) {
-        return sign__error(SIGN_ENOMEM, "out of memory");
+        return sign__oom();
     }
     for (size_t i = 0; i < n; i++) {
         cap->v[i] = *signd[i];
@@ -31,7 +31,7 @@ int vfy_capture_entries(vcapture *cap, const sign_entry *const *signd, size_t n)
             (signd[i]->link_target != NULL &&
              (cap->v[i].link_target = sign__strdup(signd[i]->link_target)) == NULL)) {
             vfy_capture_free(cap);
-            return SIGN_ENOMEM;
+            return sign__oom();
         }
     }
     cap->n = n;
