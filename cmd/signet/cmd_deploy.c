@@ -142,7 +142,7 @@ static int check_args(dargs *a, int argc, char **argv)
     return 0;
 }
 
-static void print_human(const sign_deploy_result *res, int r, const char *to)
+static void print_human(const sign_deploy_result *res, int r, const char *to, const char *why)
 {
     const char *rel = sign_deploy_result_release(res, 1), *old = sign_deploy_result_release(res, 0);
 
@@ -150,21 +150,18 @@ static void print_human(const sign_deploy_result *res, int r, const char *to)
         printf("deployed: %s/releases/%s is current (was %s)\n", to, rel, old != NULL ? old : "none");
         return;
     }
-    fprintf(stderr, "signet: deploy: NOT deployed: %s; %s\n", sign_error_last(),
+    fprintf(stderr, "signet: deploy: NOT deployed: %s; %s\n", why,
             old != NULL ? "the previous release stays current" : "nothing is current");
 }
 
-static int emit_event(const dargs *a, const sign_deploy_result *res, const sign_policy *policy, int r)
+/* The event of the deploy to the log opened before it (fd, or -1) and/or syslog. */
+static int emit_event(const dargs *a, int fd, const sign_deploy_result *res, const sign_policy *policy, int r)
 {
     char *ev = NULL;
-    int fd, er;
+    int er;
 
     if (a->event_log == NULL && !a->use_syslog) {
         return 0;
-    }
-    if ((fd = out_event_open("deploy", a->event_log)) == -2) {
-        out_json_error("EVENT_LOG_UNWRITABLE", "event log", a->event_log, "the event log cannot be opened");
-        return EXIT_USAGE;
     }
     er = sign_deploy_result_event(&ev, res, policy, a->policy_path, 0);
     if (er != 0 || out_event_emit(fd, a->event_log, a->use_syslog, r != 0, ev) != 0) {
@@ -172,9 +169,6 @@ static int emit_event(const dargs *a, const sign_deploy_result *res, const sign_
         er = EXIT_USAGE;
     }
     free(ev);
-    if (fd >= 0) {
-        close(fd);
-    }
     return er != 0 ? EXIT_USAGE : 0;
 }
 
@@ -184,7 +178,8 @@ int cmd_deploy(int argc, char **argv)
     char **bundles = calloc((size_t)argc + 1, sizeof(*bundles)), *js = NULL;
     sign_policy *policy = NULL;
     sign_deploy_result *res = NULL;
-    int r, rc = EXIT_USAGE;
+    char why[2048] = "";
+    int r, rc = EXIT_USAGE, event_fd = -1;
 
     memset(&a, 0, sizeof(a));
     a.o = (sign_deploy_options)SIGN_DEPLOY_OPTIONS_INIT;
@@ -211,17 +206,23 @@ int cmd_deploy(int argc, char **argv)
         goto out;
     }
     a.o.bundles = (const char *const *)bundles;
+    /* The audit trail must be writable before anything is installed, as verify checks it before judging. */
+    if (a.event_log != NULL && (event_fd = out_event_open("deploy", a.event_log)) == -2) {
+        out_json_error("EVENT_LOG_UNWRITABLE", "event log", a.event_log, "the event log cannot be opened");
+        goto out;
+    }
     if ((r = sign_policy_load(&policy, a.policy_path, NULL)) != 0) {
         rc = out_role_fail(r, "deploy", "policy", a.policy_path);
         goto out;
     }
     r = sign_deploy(&res, policy, &a.o);
+    snprintf(why, sizeof(why), "%s", sign_error_last());
     if (res == NULL || sign_deploy_result_verify(res) == NULL) {
         rc = cli_fail(r != 0 ? r : SIGN_ERROR, "deploy");
         out_json_error("ERROR", NULL, NULL, sign_error_last());
         goto out;
     }
-    if (emit_event(&a, res, policy, r) != 0) {
+    if (emit_event(&a, event_fd, res, policy, r) != 0) {
         goto out;
     }
     if (a.json) {
@@ -233,9 +234,12 @@ int cmd_deploy(int argc, char **argv)
         fputc('\n', stdout);
         out_json_printed();
     }
-    print_human(res, r, a.o.to);
+    print_human(res, r, a.o.to, why);
     rc = cli_exit_code(r);
 out:
+    if (event_fd >= 0) {
+        close(event_fd);
+    }
     free(js);
     sign_deploy_result_free(res);
     sign_policy_free(policy);
