@@ -48,9 +48,13 @@ typedef struct dargs {
 static int parse_keep(unsigned int *keep, const char *s)
 {
     char *end = NULL;
-    unsigned long v = strtoul(s, &end, 10);
+    unsigned long v;
 
-    if (s[0] < '0' || s[0] > '9' || end == NULL || *end != '\0' || v < 1 || v > 64) {
+    if (s == NULL || s[0] < '0' || s[0] > '9') {
+        return out_usage_error("deploy", "--keep: give a number of releases from 1 to 64");
+    }
+    v = strtoul(s, &end, 10);
+    if (end == s || *end != '\0' || v < 1 || v > 64) {
         return out_usage_error("deploy", "--keep %s: give a number of releases from 1 to 64", s);
     }
     *keep = (unsigned int)v;

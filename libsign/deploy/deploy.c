@@ -239,7 +239,7 @@ static int stage(drun *d)
     int sfd, r;
 
     memset(&why, 0, sizeof(why));
-    if ((r = random_name(d->staging, sizeof(d->staging), ".staging-")) != 0) {
+    if (random_name(d->staging, sizeof(d->staging), ".staging-") != 0) {
         return run_fail(d, "DEPLOY_WRITE_FAILED", SIGN_EIO, sign_error_last());
     }
     if (mkdirat(d->dirfd, d->staging, 0755) != 0 ||

@@ -94,6 +94,7 @@ static int open_parent(dx *d, char *p, const char **base)
     int dfd = dup(d->root);
     char *s = p, *slash;
 
+    *base = p;
     if (dfd < 0) {
         return fail(d, "DEPLOY_WRITE_FAILED", SIGN_EIO, "%s: %s", d->what, strerror(errno));
     }
@@ -199,6 +200,7 @@ static int make_hardlink(dx *d, const sign_entry *e, int dfd, const char *base)
 /* The entry's kind of object, beneath its parent dfd. */
 static int create(dx *d, const sign_entry *e, const char *np, int dfd, const char *base)
 {
+    const char *target = e->link_target != NULL ? e->link_target : "";
     unsigned int how = 0;
     int r;
 
@@ -227,12 +229,12 @@ static int create(dx *d, const sign_entry *e, const char *np, int dfd, const cha
     case SIGN_ENTRY_SYMLINK:
         /* Layers resolve an absolute target from their own root; a zip's leaves the tree. */
         how = e->has_owner ? SIGN__LINK_ROOTFS : 0; /* tar entries carry owners, zip entries none */
-        if ((r = sign__path_link_escapes(np, e->link_target != NULL ? e->link_target : "", how, NULL, NULL)) != 0) {
+        if ((r = sign__path_link_escapes(np, target, how, NULL, NULL)) != 0) {
             return r < 0 ? r
                          : fail(d, "DEPLOY_PATH_REFUSED", SIGN_EVERIFY,
                                 "%s: symlink %s points outside the tree: nothing is deployed", d->what, e->path);
         }
-        if (symlinkat(e->link_target, dfd, base) != 0) {
+        if (symlinkat(target, dfd, base) != 0) {
             return fail(d, "DEPLOY_WRITE_FAILED", SIGN_EIO, "%s: symlink %s: %s", d->what, e->path, strerror(errno));
         }
         set_time(dfd, base, d->mtime, AT_SYMLINK_NOFOLLOW);

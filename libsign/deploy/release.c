@@ -16,8 +16,10 @@
 #include "deploy_int.h"
 #include "state.h"
 
-/* Depth-first removal of the contents of the directory open on fd (closed here). */
-static int remove_contents(int fd, int depth)
+/* Depth-first removal of the contents of the directory open on fd (closed here). Depth bounded by DPL_MAX_DEPTH
+   (one open directory per level). */
+#define DPL_MAX_DEPTH 256
+static int remove_contents(int fd, int depth) /* NOLINT(misc-no-recursion) */
 {
     DIR *d = fdopendir(fd);
     struct dirent *de;
@@ -33,7 +35,7 @@ static int remove_contents(int fd, int depth)
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
             continue;
         }
-        if (depth > 4096) {
+        if (depth > DPL_MAX_DEPTH) {
             r = sign__error(SIGN_ELIMIT, "directory tree too deep to remove");
             break;
         }
@@ -52,7 +54,8 @@ static int remove_contents(int fd, int depth)
                 }
             }
             (void)fchmod(sub, 0700);
-            if ((r = remove_contents(sub, depth + 1)) == 0 && unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) != 0) {
+            if ((r = remove_contents(sub, depth + 1)) == 0 && /* NOLINT(misc-no-recursion) */
+                unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) != 0) {
                 r = sign__error(SIGN_EIO, "cannot remove %s: %s", de->d_name, strerror(errno));
             }
         } else if (errno != ENOENT) {
