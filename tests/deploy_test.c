@@ -455,6 +455,7 @@ Test(deploy, tar_layer_roundtrip_gzip_and_zstd)
 {
     static const char *const kinds[] = {NULL, "gzip", "zstd"};
     tg_entry e[] = {
+        {.name = "./", .type = '5', .mode = 0755}, /* tar -C dir . */
         {.name = "etc/", .type = '5', .mode = 0755},
         {.name = "etc/app.conf", .data = "conf\n", .len = 5},
         {.name = "etc/app.link", .type = '2', .link = "/etc/app.conf"},
@@ -466,7 +467,7 @@ Test(deploy, tar_layer_roundtrip_gzip_and_zstd)
         char name[32], *s;
 
         snprintf(name, sizeof(name), "layer%zu.tar", k);
-        dt_tar(name, e, 4, kinds[k]);
+        dt_tar(name, e, 5, kinds[k]);
         cr_assert_eq(dt_sign(name, NULL, NULL), 0);
         cr_assert_eq(dt_deploy(&res, name), 0, "%s: %s", name, sign_error_last());
         sign_deploy_result_free(res);

@@ -293,7 +293,11 @@ static int on_entry(void *ctx, const sign_entry *e, int64_t mtime)
     if ((r = check_signed(d, e, &s)) != 0) {
         return r;
     }
-    if ((bits = sign__path_check_write(e->path)) != 0) {
+    bits = sign__path_check_write(e->path);
+    if (bits == SIGN__PATH_ROOT && e->type == SIGN_ENTRY_DIR) {
+        return 0; /* "./" of a tar made with -C dir .: the release root itself, which exists */
+    }
+    if (bits != 0) {
         return fail(d, "DEPLOY_PATH_REFUSED", SIGN_EVERIFY, "%s: entry name %s %s: nothing is deployed", d->what,
                     e->path, sign__path_problem(bits));
     }
