@@ -56,6 +56,7 @@ Test(options, init_functions_equal_the_macros)
     SAME(sign_verify_options, sign_verify_options_init, SIGN_VERIFY_OPTIONS_INIT);
     SAME(sign_x509_trust, sign_x509_trust_init, SIGN_X509_TRUST_INIT);
     SAME(sign_x509_verify_options, sign_x509_verify_options_init, SIGN_X509_VERIFY_OPTIONS_INIT);
+    SAME(sign_deploy_options, sign_deploy_options_init, SIGN_DEPLOY_OPTIONS_INIT);
 #undef SAME
 }
 
@@ -121,6 +122,17 @@ Test(options, every_struct_refuses_version_0_and_newer)
         cr_assert_eq(sign_verify(&res, p, &vo), SIGN_EINVAL);
         cr_assert_null(res);
         cr_assert_not_null(strstr(sign_error_last(), "sign_verify_options: version"), "%s", sign_error_last());
+        {
+            sign_deploy_options dopt = SIGN_DEPLOY_OPTIONS_INIT;
+            sign_deploy_result *dres = NULL;
+
+            dopt.version = bad ? SIGN_DEPLOY_OPTIONS_VERSION + 1 : 0;
+            dopt.artifact = arts[0];
+            dopt.to = opt_dir;
+            cr_assert_eq(sign_deploy(&dres, p, &dopt), SIGN_EINVAL);
+            cr_assert_null(dres);
+            cr_assert_not_null(strstr(sign_error_last(), "sign_deploy_options: version"), "%s", sign_error_last());
+        }
         lim.version = bad ? SIGN_LIMITS_VERSION + 1 : 0;
         ao = (sign_artifact_options)SIGN_ARTIFACT_OPTIONS_INIT;
         ao.limits = &lim;

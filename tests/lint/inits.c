@@ -19,6 +19,7 @@ int signet_lint_inits(void)
     sign_verify_options v = SIGN_VERIFY_OPTIONS_INIT;
     sign_x509_trust xt = SIGN_X509_TRUST_INIT;
     sign_x509_verify_options xv = SIGN_X509_VERIFY_OPTIONS_INIT;
+    sign_deploy_options d = SIGN_DEPLOY_OPTIONS_INIT;
 
-    return (int)(l.version + a.version + m.version + s.version + t.version + v.version + xt.version + xv.version);
+    return (int)(l.version + a.version + m.version + s.version + t.version + v.version + xt.version + xv.version + d.version);
 }
