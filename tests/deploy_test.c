@@ -831,3 +831,31 @@ Test(deploy, cli_json_and_exit_codes_are_verify_s)
     free(art);
     free(ev);
 }
+
+Test(deploy, warn_mode_lets_verify_through_but_never_deploy)
+{
+    sign_deploy_result *res = NULL;
+    char *pol = dt_p("policy-warn.json"), *pub = dt_p("k.pub"), buf[4096];
+    sign_policy *warn = NULL;
+    sign_deploy_options o = SIGN_DEPLOY_OPTIONS_INIT;
+    char *art = dt_p("app.zip"), *to = dt_p("out"), *b = dt_p("app.zip.sigstore.json");
+
+    snprintf(buf, sizeof(buf), "{\"version\":1,\"mode\":\"warn\",\"keys\":[{\"name\":\"k\",\"public_key\":\"%s\"}]}",
+             pub);
+    tu_write_str(pol, buf);
+    cr_assert_eq(sign_policy_load(&warn, pol, NULL), 0, "%s", sign_error_last());
+    dt_good_zip("app.zip", "one\n", NULL);
+    cr_assert_eq(unlink(b), 0); /* unsigned: verify in warn mode lets it through */
+    o.artifact = art;
+    o.to = to;
+    cr_assert_eq(sign_deploy(&res, warn, &o), SIGN_EVERIFY, "%s", sign_error_last());
+    cr_assert_str_eq(dt_reason(res), "DEPLOY_NOT_VERIFIED");
+    sign_deploy_result_free(res);
+    cr_assert_null(dt_read_current("a.txt"), "nothing is current");
+    sign_policy_free(warn);
+    free(pol);
+    free(pub);
+    free(art);
+    free(to);
+    free(b);
+}
