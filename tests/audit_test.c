@@ -3,7 +3,6 @@
    look-ahead, --at, --fail-on, shards and their merge, --bundles, --from-list, hostile stores. */
 #include <criterion/criterion.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,21 +28,8 @@ static void teardown(void)
     out = err = NULL;
 }
 
-static int sh(const char *fmt, ...)
-{
-    char script[8192], full[9000];
-    const char *argv[] = {"/bin/sh", "-ec", full, NULL};
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(script, sizeof(script), fmt, ap);
-    va_end(ap);
-    snprintf(full, sizeof(full), "cd '%s'; S=\"$SIGNET_BIN\"; %s", dir, script);
-    free(out);
-    free(err);
-    out = err = NULL;
-    return tu_run(&out, &err, NULL, argv);
-}
+/* tu_sh with S set to the built signet. */
+#define sh(...) tu_sh(&out, &err, dir, "S=\"$SIGNET_BIN\"; " __VA_ARGS__)
 
 /* d/: the example store with its policy. */
 static void make_store(void)
@@ -238,6 +224,7 @@ Test(audit, html_report_is_self_contained_and_renders_in_chromium)
     cr_assert_not_null(strstr(out, "Look-ahead"));
     cr_assert_not_null(strstr(out, "CERT_REVOKED"));
     cr_assert_eq(sh("timeout 90 chromium %s --window-size=1200,1400 --screenshot=\"$PWD/shot.png\" "
-                    "\"file://$PWD/r.html\" >/dev/null 2>&1; test \"$(stat -c %%s shot.png)\" -gt 5000"),
+                    "\"file://$PWD/r.html\" >/dev/null 2>&1; test \"$(stat -c %%s shot.png)\" -gt 5000",
+                    chromium_flags),
                  0, "a screenshot of the rendered report");
 }
