@@ -158,6 +158,11 @@ Test(log, verify_finds_every_kind_of_rewrite)
     expect_rewritten(NULL, "mkdir -p entries/00 && cp ../b3.json entries/00/x.json && git add . && git commit -qm x",
                      "an entry added without its index");
     expect_rewritten(NULL, "echo 99 > count && git commit -qam count", "the count changed alone");
+    /* what the tree comparison must see without walking unchanged trees */
+    expect_rewritten(NULL, "git rm -q -r by-digest && git commit -qm unindex", "an index removed");
+    expect_rewritten(NULL, "chmod +x entries/*/*.json && git commit -qam mode", "an entry's mode changed");
+    expect_rewritten(NULL, "git rm -q count && mkdir count && echo 4 > count/n && git add count && git commit -qm t",
+                     "the count replaced by a tree");
     /* the original history again: fine */
     cr_assert_eq(SH("git -C L update-ref refs/heads/main %s", head), 0);
     cr_assert_eq(sign_log_verify(NULL, lp, cp), 0, "%s", sign_error_last());
