@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "sign/sign.h"
+#include "util.h"
 
 /* ---- the counting, failing allocator ----------------------------------------------- */
 
@@ -1394,10 +1395,14 @@ static double now_s(void)
 }
 
 /* One armed run failing allocation n (0: none). Returns the code. */
+#define STALE_MESSAGE "torture: the stale message of an earlier failure"
+
 static int run_once(const op *o, long n, long *seen, int *src, long by_src[NSRC])
 {
     int r;
 
+    /* An earlier failure's message: a failure of the operation must replace it (docs/torture.md). */
+    sign__error(SIGN_EPARSE, "%s", STALE_MESSAGE);
     tt_arm(n);
     r = o->run();
     tt_disarm();
@@ -1472,6 +1477,9 @@ static void torture_op(const op *o, long only)
             bug(o, n, src, "returned %d, not a SIGN_E* code", r);
         } else if (msg[0] == '\0') {
             bug(o, n, src, "returned %d (%s) with an empty sign_error_last()", r, sign_strerror(r));
+        } else if (strstr(msg, STALE_MESSAGE) != NULL) {
+            bug(o, n, src, "returned %d (%s) and left the stale message of an earlier failure: %s", r,
+                sign_strerror(r), msg);
         } else {
             codes[-r < 32 ? -r : 31]++;
         }
