@@ -33,7 +33,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-need=$((BIG / 1024 + 3 * ZIP_BYTES / 1024 + 2 * STORE * 40 + 600 * 1024)) # KiB: big + zips + store + slack
+need=$((BIG / 1024 + 3 * ZIP_BYTES / 1024 + 2 * STORE * 40 + 600 * 1024 + 1024 * 1024)) # KiB: big + zips + store + signing logs + slack
 avail=$(df -Pk "$W" | awk 'NR == 2 { print $4 }')
 if [ "$avail" -lt "$need" ]; then
     echo "bench: $W has $((avail / 1024)) MiB free, the data needs about $((need / 1024)) MiB; set TMPDIR elsewhere" >&2
@@ -303,13 +303,22 @@ fi
 fi
 
 # ---- signing log ---------------------------------------------------------------------------
-# The store's bundles appended to a new signing log, one commit each (index, count), then the log
-# verified from its first commit and searched by the signing key; the yardstick writes the same bundles
-# as git blobs in one process (git hash-object -w), the floor of storing them in git at all.
-if want log && want store && have git; then
-G="signing log ($STORE bundles of the store)"
-ls "$W/store"/*.sigstore.json >"$W/log-bundles.txt"
-KID=$("$SIGNET" inspect --json "$(head -n 1 "$W/log-bundles.txt")" 2>/dev/null | sed -n 's/.*"[a-zA-Z_]*[kK]ey_\{0,1\}[iI]d":"\([^"]*\)".*/\1/p' | head -n 1)
+# Issue 18's scale figures. Appends: LOG_APPEND distinct bundles (tests/bench/loggen.c, made from one
+# bundle signet signed) appended to a new log, one commit each, against git hash-object -w of the same
+# files in one process (the floor of storing them in git at all). Search and verify: a log of LOG_BIG
+# entries in signet's layout written by git fast-import (a stream from loggen: 100,000 appends would
+# take most of an hour here), every 10,000th entry by a second key: search by that key (10 of them)
+# against git ls-tree of its index, and log verify of the whole history against git rev-list --objects.
+if want log && have git; then
+if [ "$QUICK" = 1 ]; then LOG_APPEND=1000; LOG_BIG=5000; else LOG_APPEND=10000; LOG_BIG=100000; fi
+G="signing log"
+"$SIGNET" keygen --no-passphrase -o "$W/logkey2" >/dev/null
+echo a >"$W/log-a.bin"
+"$SIGNET" sign -k "$W/release.key" -o "$W/log-ta.json" "$W/log-a.bin" >/dev/null
+"$SIGNET" sign -k "$W/logkey2.key" -o "$W/log-tb.json" "$W/log-a.bin" >/dev/null
+mkdir -p "$W/logb"
+"$BD/loggen" bundles "$W/log-ta.json" "$W/logb" "$LOG_APPEND"
+ls "$W/logb"/*.json >"$W/log-bundles.txt"
 cat >"$W/log-add.sh" <<EOS
 rm -rf "$W/siglog" && "$SIGNET" log init "$W/siglog" >/dev/null && xargs -a "$W/log-bundles.txt" -n 1000 "$SIGNET" log add "$W/siglog" >/dev/null
 EOS
@@ -318,14 +327,18 @@ rm -rf "$W/gitblobs" && git init -q --bare "$W/gitblobs" && git --git-dir="$W/gi
 EOS
 GB=(sh "$W/git-blobs.sh")
 c=(sh "$W/log-add.sh")
-pair "$G" "signet log add (one commit per bundle)" 0 "-" "git hash-object -w (blobs only)" GB c
-sh "$W/log-add.sh"
-c=("$SIGNET" log verify "$W/siglog")
-pair "$G" "signet log verify (whole history)" 0 "-" "git hash-object -w (blobs only)" GB c
-if [ -n "$KID" ]; then
-    c=("$SIGNET" log search "$W/siglog" --key-id "$KID")
-    pair "$G" "signet log search --key-id (every entry)" 0 "-" "git hash-object -w (blobs only)" GB c
-fi
+pair "$G" "signet log add ($LOG_APPEND entries, one commit each)" 0 "-" "git hash-object -w (blobs only)" GB c
+log "a signing log of $LOG_BIG entries (git fast-import)"
+"$SIGNET" log init "$W/biglog" >/dev/null
+"$BD/loggen" stream "$W/log-ta.json" "$W/log-tb.json" "$LOG_BIG" 10000 | git --git-dir="$W/biglog" fast-import --quiet
+KID2=$(sed -n 's/.*"keyid": *"\([^"]*\)".*/\1/p' "$W/log-tb.json" | head -n 1)
+KH2=$(printf '%s' "$KID2" | sha256sum | cut -c1-64)
+LT=(git --git-dir="$W/biglog" ls-tree -r main "by-key/$KH2")
+c=("$SIGNET" log search "$W/biglog" --key-id "$KID2")
+pair "$G" "signet log search --key-id ($((LOG_BIG / 10000)) of $LOG_BIG entries)" 0 "wall<0.1" "git ls-tree -r (the key's index)" LT c
+RL=(git --git-dir="$W/biglog" rev-list --objects main)
+c=("$SIGNET" log verify "$W/biglog")
+pair "$G" "signet log verify ($LOG_BIG entries)" 0 "wall<60" "git rev-list --objects (every object listed)" RL c
 fi
 
 # ---- start-up -----------------------------------------------------------------------------
@@ -394,6 +407,11 @@ machine() {
         awk -F '\t' -v n="$STORE" '$1 ~ /^store/ {
             s = s sprintf("%s%s %.3f ms", s == "" ? "" : "; ", $5, $9 / n * 1000); w = $6 }
             END { printf "Per artifact of the store: signet verify %.3f ms; %s.\n", w / n * 1000, s }' "$ROWS"
+    fi
+    if grep -q 'signet log add' "$ROWS"; then
+        echo
+        awk -F '\t' '$2 ~ /^signet log add/ { n = $2; sub(/^[^(]*\(/, "", n); n += 0
+            printf "Signing log appends: %.0f entries/s (git hash-object -w: %.0f files/s).\n", n / $6, n / $9 }' "$ROWS"
     fi
     if [ ${#NOTES[@]} -gt 0 ]; then
         echo
