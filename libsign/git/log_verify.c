@@ -83,6 +83,7 @@ static int note_change(added *a, const char **why, int first, git_delta_t status
  * id did not change is skipped without reading it, so a commit costs the trees along the paths it added, not
  * the whole log (git_diff_tree_to_tree walked every entry of both trees: quadratic over a log's history).
  */
+/* NOLINTNEXTLINE(misc-no-recursion): bounded by LOG_TREE_DEPTH */
 static int tree_changes(added *a, const char **why, int first, git_repository *repo, const git_tree *before,
                         const git_tree *after, const char *prefix, int depth)
 {
@@ -125,7 +126,8 @@ static int tree_changes(added *a, const char **why, int first, git_repository *r
                    (old != NULL && (rc = git_tree_lookup(&sub_before, repo, git_tree_entry_id(old))) < 0)) {
             r = sign__git_error(rc, SIGN_EIO, "log: reading a tree");
         } else {
-            r = tree_changes(a, why, first, repo, sub_before, sub_after, path, depth + 1);
+            r = tree_changes(a, why, first, repo, sub_before, sub_after, path,
+                             depth + 1); /* NOLINT(misc-no-recursion) */
         }
         git_tree_free(sub_before);
         git_tree_free(sub_after);

@@ -763,7 +763,7 @@ static int check_threshold(vart *v)
     if (v->counted != NULL) {
         counted_distinct(v->counted, v->bundles, v->cand, v->ncand);
     }
-    for (size_t i = 0, used = 0; i < v->ncand; i++) {
+    for (size_t i = 0, used = 0; v->counted != NULL && i < v->ncand; i++) {
         if (!v->counted[i]) {
             continue;
         }
@@ -807,7 +807,7 @@ static int record_artifact(vart *v, size_t first_check)
                           (ra->key_ids = calloc(v->ncount, sizeof(char *))) == NULL)) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    for (size_t i = 0; i < v->ncand; i++) {
+    for (size_t i = 0; v->counted != NULL && i < v->ncand; i++) {
         const vb *b = &v->bundles[v->cand[i]];
 
         if (!v->counted[i]) {
