@@ -307,7 +307,7 @@ fi
 # bundle signet signed) appended to a new log, one commit each, against git hash-object -w of the same
 # files in one process (the floor of storing them in git at all). Search and verify: a log of LOG_BIG
 # entries in signet's layout written by git fast-import (a stream from loggen: 100,000 appends would
-# take most of an hour here), every 10,000th entry by a second key: search by that key (10 of them)
+# take most of an hour here), every (LOG_BIG/10)-th entry by a second key: search by that key (10 entries)
 # against git ls-tree of its index, and log verify of the whole history against git rev-list --objects.
 if want log && have git; then
 if [ "$QUICK" = 1 ]; then LOG_APPEND=1000; LOG_BIG=5000; else LOG_APPEND=10000; LOG_BIG=100000; fi
@@ -330,12 +330,12 @@ c=(sh "$W/log-add.sh")
 pair "$G" "signet log add ($LOG_APPEND entries, one commit each)" 0 "-" "git hash-object -w (blobs only)" GB c
 log "a signing log of $LOG_BIG entries (git fast-import)"
 "$SIGNET" log init "$W/biglog" >/dev/null
-"$BD/loggen" stream "$W/log-ta.json" "$W/log-tb.json" "$LOG_BIG" 10000 | git --git-dir="$W/biglog" fast-import --quiet
+"$BD/loggen" stream "$W/log-ta.json" "$W/log-tb.json" "$LOG_BIG" $((LOG_BIG / 10)) | git --git-dir="$W/biglog" fast-import --quiet
 KID2=$(sed -n 's/.*"keyid": *"\([^"]*\)".*/\1/p' "$W/log-tb.json" | head -n 1)
 KH2=$(printf '%s' "$KID2" | sha256sum | cut -c1-64)
 LT=(git --git-dir="$W/biglog" ls-tree -r main "by-key/$KH2")
 c=("$SIGNET" log search "$W/biglog" --key-id "$KID2")
-pair "$G" "signet log search --key-id ($((LOG_BIG / 10000)) of $LOG_BIG entries)" 0 "wall<0.1" "git ls-tree -r (the key's index)" LT c
+pair "$G" "signet log search --key-id (10 of $LOG_BIG entries)" 0 "wall<0.1" "git ls-tree -r (the key's index)" LT c
 RL=(git --git-dir="$W/biglog" rev-list --objects main)
 c=("$SIGNET" log verify "$W/biglog")
 pair "$G" "signet log verify ($LOG_BIG entries)" 0 "wall<60" "git rev-list --objects (every object listed)" RL c
