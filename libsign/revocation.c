@@ -527,7 +527,8 @@ int sign_revocation_list_covers(const sign_revocation_list *newer, const sign_re
         if (r != 0) {
             return r;
         }
-        if (!(newer->indexed ? ix_find_key(&n, newer, o.key_sha256) : sign_revocation_list_find_key(&n, newer, o.key_id))) {
+        if (!(newer->indexed ? ix_find_key(&n, newer, o.key_sha256)
+                             : sign_revocation_list_find_key(&n, newer, o.key_id))) {
             return sign__error(SIGN_EVERIFY, "key %s, revoked in version %lld, is not revoked in version %lld",
                                o.key_id, (long long)older->version, (long long)newer->version);
         }

@@ -80,7 +80,8 @@ int vfy_revocation_cache_stat(struct stat *st, const char *path)
 {
     memset(st, 0, sizeof(*st));
     /* A file changed less than CACHE_RACY seconds ago is never cached (nor taken from the cache). */
-    return stat(path, st) == 0 && S_ISREG(st->st_mode) && (int64_t)time(NULL) - (int64_t)st->st_ctim.tv_sec >= CACHE_RACY
+    return stat(path, st) == 0 && S_ISREG(st->st_mode) &&
+                   (int64_t)time(NULL) - (int64_t)st->st_ctim.tv_sec >= CACHE_RACY
                ? 0
                : -1;
 }
@@ -106,7 +107,8 @@ int vfy_revocation_cache_store(const vctx *c, const sign__policy_revocation *pol
     if ((r = sign__revocation_index_write(&body, &blen, l)) != 0) {
         return r;
     }
-    if ((file = calloc(1, CACHE_HEAD + blen)) == NULL || (cpath = cache_path(c->state_dir, pol->name, path)) == NULL) {
+    if ((file = calloc(1, CACHE_HEAD + blen)) == NULL ||
+        (cpath = cache_path(c->state_dir, pol->name, path)) == NULL) {
         r = sign__error(SIGN_ENOMEM, "out of memory");
         goto out;
     }
@@ -233,7 +235,8 @@ int vfy_revocation_cache_load(vctx *c, const sign__policy_revocation *pol, const
         goto miss;
     }
     if (CRYPTO_memcmp(sum, data + CACHE_MAGIC_LEN, 32) != 0 || memcmp(ident, data + CACHE_MAGIC_LEN + 32, 56) != 0 ||
-        data[CACHE_HEAD - 1] != '\0' || (w = cache_authority(pol, data + CACHE_MAGIC_LEN + 32 + 56 + 32)) == SIZE_MAX ||
+        data[CACHE_HEAD - 1] != '\0' ||
+        (w = cache_authority(pol, data + CACHE_MAGIC_LEN + 32 + 56 + 32)) == SIZE_MAX ||
         (r = sign__revocation_index_read(&l, data + CACHE_HEAD, len - CACHE_HEAD)) != 0) {
         goto miss;
     }

@@ -501,7 +501,7 @@ out:
 
 /* What the first pass over the lists leaves for the second. */
 typedef struct list_pass {
-    sign_bundle *bundle;  /* read in full, or NULL (from the cache, or unusable) */
+    sign_bundle *bundle;   /* read in full, or NULL (from the cache, or unusable) */
     unsigned char sha[32]; /* of the payload */
     size_t which;          /* the authority that signed it */
     int cached;            /* loaded from the cache */
