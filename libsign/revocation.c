@@ -1,5 +1,6 @@
 /* Signed revocation lists: the payload (strict parse, deterministic form), edits that never un-revoke, and the
  * Sigstore bundle that carries it. See docs/revocation.md. */
+#include <endian.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1027,10 +1028,17 @@ static uint64_t get_u(const unsigned char *p, int n)
 {
     uint64_t v = 0;
 
-    for (int i = 0; i < n; i++) {
-        v |= (uint64_t)p[i] << (8 * i);
+    /* n is 4 or 8: one load, then from little-endian (a loop of byte shifts cost a third of reading an index). */
+    if (n == 8) {
+        memcpy(&v, p, 8);
+        return le64toh(v);
     }
-    return v;
+    {
+        uint32_t w;
+
+        memcpy(&w, p, 4);
+        return le32toh(w);
+    }
 }
 
 /* Append text s (or nothing) to the text area at *at; its reference (offset + 1, length) goes to ref. */
@@ -1108,7 +1116,7 @@ static int not_indexed(const sign_revocation_list *l)
 }
 
 /* A text reference of the index: NULL for none, else the text (NUL-terminated in text); -1 when out of range. */
-static int index_text_get(const char **out, const unsigned char *ref, const char *text, size_t ntext)
+static inline int index_text_get(const char **out, const unsigned char *ref, const char *text, size_t ntext)
 {
     uint64_t off = get_u(ref, 4), n = get_u(ref + 4, 4);
 

@@ -9,7 +9,8 @@
  *     the index was written (ctime cannot be set by anyone who may replace the file without root; any write,
  *     rename over or utimes() changes it), and that ctime was at least CACHE_RACY seconds before the index was
  *     written (a coarse file system clock could hide a second write within the same tick);
- *   - the index is intact: its SHA-256 checksum, then every field, order and text checked as a parse would;
+ *   - the index is intact: a regular file owned by this user and writable by nobody else, its SHA-256
+ *     checksum, then every field, order and text checked as a parse would;
  *   - the authority recorded is still one of the list's authorities in the policy;
  *   - the state directory records this very list (version and payload SHA-256) as the latest seen: a cache can
  *     only stand in for the version that rollback protection already accepted.
@@ -181,7 +182,9 @@ static int cache_map(unsigned char **out, size_t *outlen, const char *cpath, siz
     if (fd < 0) {
         return -1;
     }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < CACHE_HEAD || (uint64_t)st.st_size > max) {
+    /* Only a file this user wrote (sign__write_file_atomic, 0600) and nobody else may change. */
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022) != 0 ||
+        st.st_size < CACHE_HEAD || (uint64_t)st.st_size > max) {
         close(fd);
         return -1;
     }
