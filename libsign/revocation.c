@@ -255,23 +255,20 @@ static size_t art_lower(const sign_revocation_list *l, const unsigned char d[32]
 /* Decode a key id (base64 of 32 bytes, standard or URL-safe) into id. */
 static int keyid_decode(unsigned char id[32], const char *key_id)
 {
-    unsigned char *raw = NULL;
+    unsigned char raw[48];
     size_t n = 0;
     int r;
 
+    /* Without allocating: a lookup that ran out of memory must never read as "not revoked". */
     if (key_id == NULL || strlen(key_id) > 64) {
         return sign__error(SIGN_EPARSE, "key id is not base64 of a SHA-256");
     }
-    r = sign__b64_decode(&raw, &n, key_id, strlen(key_id));
+    r = sign__b64_decode_buf(raw, sizeof(raw), &n, key_id, strlen(key_id));
     if (r == 0 && n != 32) {
         r = SIGN_EPARSE;
     }
     if (r == 0) {
         memcpy(id, raw, 32);
-    }
-    free(raw);
-    if (r == SIGN_ENOMEM) {
-        return r;
     }
     return r != 0 ? sign__error(SIGN_EPARSE, "key id \"%.64s\" is not base64 of a SHA-256", key_id) : 0;
 }

@@ -98,6 +98,8 @@ int sign__json_only_keys(const json_t *obj, const char *const *allowed, const ch
 /* Base64: encode standard with padding; decode strictly standard or URL-safe. */
 int sign__b64_encode(char **out, const unsigned char *data, size_t len);
 int sign__b64_decode(unsigned char **out, size_t *outlen, const char *in, size_t inlen);
+/* The same for short texts (at most 124 characters), into out (outsize bytes), without allocating: never ENOMEM. */
+int sign__b64_decode_buf(unsigned char *out, size_t outsize, size_t *outlen, const char *in, size_t inlen);
 
 /* strdup that reports ENOMEM through the error state. */
 char *sign__strdup(const char *s);
