@@ -77,6 +77,8 @@ int sign__same_file(const char *a, const char *b);
  */
 /* Plain JSON strings this long or longer are cut out before jansson parses (see json.c); tests lower it. */
 extern size_t sign__json_long_min;
+/* Steps of the pre-pass's string loop on this thread (8-byte words and single bytes), for the tests. */
+extern _Thread_local uint64_t sign__json_scan_steps;
 int sign__json_parse(json_t **out, const void *data, size_t len, const sign_limits *limits, const char *what);
 int sign__json_read_file(json_t **out, const char *path, const sign_limits *limits);
 /* Compact, sorted keys; *out malloc'd NUL-terminated. pretty: indent 2. */
