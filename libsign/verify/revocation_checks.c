@@ -527,7 +527,7 @@ static int list_load(vctx *c, vrev_list *l, const char *path, list_pass *lp)
     }
     if (stable && vfy_revocation_cache_stat(&after, path) == 0 && vfy_revocation_cache_same(&before, &after)) {
         if ((lp->path = sign__strdup(path)) == NULL) {
-            return SIGN_ENOMEM;
+            return sign__oom();
         }
         lp->ident = before;
         lp->cacheable = 1;
