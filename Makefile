@@ -173,12 +173,17 @@ demo:
 # Benchmarks (docs/performance.md): installs missing peers from Debian, generates the data under
 # $TMPDIR (or /var/tmp), removed afterwards. BENCH_QUICK=1: small data, 3 runs; BENCH_ONLY=file,zip,oci,store,startup,tsa:
 # some groups; either writes the report to $(B)/bench/ instead of docs/.
-BENCH_TOOLS := sha256limit ziphash gen runner loggen
+BENCH_TOOLS := sha256limit ziphash gen runner loggen revgen
 BENCH_OUT    = $(if $(filter 1,$(BENCH_QUICK))$(BENCH_ONLY),$(B)/bench/performance.md,docs/performance.md)
 
 $(B)/bench/%: tests/bench/%.c | check-deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE $(PKG_CFLAGS) -o $@ $< $(PKG_LIBS) -lm
+
+# revgen writes a signed revocation list through libsign.
+$(B)/bench/revgen: tests/bench/revgen.c $(B)/libsign.a | check-deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) -o $@ $< $(B)/libsign.a $(PKG_LIBS) -lpthread
 
 bench: all $(BENCH_TOOLS:%=$(B)/bench/%) $(B)/signet-tsa-test-server
 	@.ci/deps bench
