@@ -12,10 +12,16 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
 #include "sign/sign.h"
+#include "pkigen.h"
 #include "testutil.h"
+#include "tsautil.h"
 
 static char *ct_dir;
 static char *ct_paths[128];
@@ -259,6 +265,247 @@ Test(contract, exit_3_4_6_for_trust_policy_and_time, .init = ct_setup, .fini = c
     cr_assert_eq(RUN("verify", "-p", cp("old.json"), zip), 6, "%s", ct_err);
     /* 0 */
     cr_assert_eq(RUN("verify", "-p", cp("policy.json"), zip), 0, "%s", ct_err);
+}
+
+/* ---- exit 5: every row of the revoked line of the exit table, end to end ----------------------------- */
+
+/*
+ * verify (--json, then as a human) exits 5 with code; the human summary says
+ * revoked and names the code. extra is one more option (may be NULL).
+ */
+static void ct_expect_revoked(const char *policy, const char *bundle, const char *art, const char *extra,
+                              const char *code)
+{
+    const char *argv[16];
+    size_t n = 0;
+    json_t *j;
+    int rc;
+
+    argv[n++] = "signet";
+    argv[n++] = "verify";
+    argv[n++] = "--json";
+    argv[n++] = "--state-dir";
+    argv[n++] = cp("st");
+    argv[n++] = "-p";
+    argv[n++] = policy;
+    if (bundle != NULL) {
+        argv[n++] = "-b";
+        argv[n++] = bundle;
+    }
+    if (extra != NULL) {
+        argv[n++] = extra;
+    }
+    argv[n++] = art;
+    argv[n] = NULL;
+    free(ct_out);
+    free(ct_err);
+    ct_out = ct_err = NULL;
+    rc = tu_run(&ct_out, &ct_err, NULL, argv);
+    cr_assert_eq(rc, 5, "%s: exit %d, want 5: %s %s", code, rc, ct_out, ct_err);
+    j = ct_json();
+    cr_assert_str_eq(ct_str(j, "code"), code, "%s", ct_out);
+    cr_assert_str_eq(ct_str(j, "verdict"), "not_verified");
+    cr_assert(json_is_false(json_object_get(j, "accepted")));
+    json_decref(j);
+    /* the same without --json: the human verdict */
+    memmove(argv + 2, argv + 3, (n - 2) * sizeof(*argv));
+    free(ct_out);
+    free(ct_err);
+    ct_out = ct_err = NULL;
+    rc = tu_run(&ct_out, &ct_err, NULL, argv);
+    cr_assert_eq(rc, 5, "%s (human): exit %d: %s", code, rc, ct_err);
+    cr_assert_not_null(strstr(ct_err, code), "the human output names %s: %s", code, ct_err);
+    cr_assert_not_null(strstr(ct_err, "NOT verified"), "%s", ct_err);
+    cr_assert_eq(ct_out[0], '\0', "nothing on stdout for a refusal: %s", ct_out);
+}
+
+/* A pkigen_cert of dir/name.pem and dir/name.key (a tsautil PKI). */
+static pkigen_cert *ct_load_pki(const char *dir, const char *name)
+{
+    char path[4096];
+    pkigen_cert *c = calloc(1, sizeof(*c));
+    FILE *f;
+
+    cr_assert_not_null(c);
+    snprintf(path, sizeof(path), "%s/%s.pem", dir, name);
+    cr_assert_not_null(f = fopen(path, "r"));
+    c->x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/%s.key", dir, name);
+    cr_assert_not_null(f = fopen(path, "r"));
+    c->key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    cr_assert(c->x != NULL && c->key != NULL);
+    return c;
+}
+
+Test(contract, exit_5_for_every_revoked_row_via_crls, .init = ct_setup, .fini = ct_teardown)
+{
+    int64_t now = (int64_t)time(NULL);
+    pkigen_cert_opts ro = {.cn = "CT Root", .ca = 1}, io = {.cn = "CT Intermediate", .ca = 1},
+                     lo = {.cn = "Release Signing"}, oo = {.cn = "Someone Else", .ca = 1};
+    pkigen_cert *root, *in, *leaf, *other;
+    pkigen_crl_entry e = {.reason = -1};
+    X509_CRL *rootcrl, *revoking, *forged, *empty;
+    const pkigen_cert *chain[1];
+    char json[1024];
+
+    ro.not_before = io.not_before = now - 365 * 86400;
+    ro.not_after = io.not_after = now + 365 * 86400;
+    root = pkigen_cert_new(&ro, NULL);
+    in = pkigen_cert_new(&io, root);
+    leaf = pkigen_cert_new(&lo, in);
+    other = pkigen_cert_new(&oo, NULL);
+    chain[0] = root;
+    pkigen_write_certs(cp("root.pem"), chain, 1);
+    chain[0] = in;
+    pkigen_write_certs(cp("int.pem"), chain, 1);
+    chain[0] = leaf;
+    pkigen_write_certs(cp("leaf.pem"), chain, 1);
+    pkigen_write_key(cp("leaf.key"), leaf);
+    e.serial = pkigen_serial(leaf);
+    e.revoked_at = now - 86400;
+    rootcrl = pkigen_crl_new(root, NULL, now - 86400, now + 7 * 86400, NULL, 0, NULL);
+    revoking = pkigen_crl_new(in, NULL, now - 86400, now + 7 * 86400, &e, 1, NULL);
+    forged = pkigen_crl_new(in, other, now - 86400, now + 7 * 86400, NULL, 0, NULL);
+    empty = pkigen_crl_new(in, NULL, now - 86400, now + 7 * 86400, NULL, 0, NULL);
+    pkigen_write_crl(cp("root.crl"), rootcrl, 0);
+    pkigen_write_crl(cp("revoking.crl"), revoking, 0);
+    pkigen_write_crl(cp("forged.crl"), forged, 0);
+    pkigen_write_crl(cp("empty.crl"), empty, 0);
+    tu_write_str(cp("app.bin"), "release bytes\n");
+    cr_assert_eq(RUN("sign", "-k", cp("leaf.key"), "--cert", cp("leaf.pem"), cp("app.bin")), 0, "%s", ct_err);
+
+#define CT_ROOT_POLICY                                                                                               \
+    "{\"version\":1,\"roots\":[{\"name\":\"corp\",\"certificates\":\"root.pem\",\"intermediates\":\"int.pem\","      \
+    "\"crls\":[%s]}]}"
+    /* control: a CRL that revokes nothing passes */
+    snprintf(json, sizeof(json), CT_ROOT_POLICY, "\"empty.crl\",\"root.crl\"");
+    tu_write_str(cp("p-ok.json"), json);
+    cr_assert_eq(RUN("verify", "-p", cp("p-ok.json"), cp("app.bin")), 0, "%s", ct_err);
+    /* CERT_REVOKED: the intermediate's CRL lists the leaf */
+    snprintf(json, sizeof(json), CT_ROOT_POLICY, "\"revoking.crl\",\"root.crl\"");
+    tu_write_str(cp("p-revoked.json"), json);
+    ct_expect_revoked(cp("p-revoked.json"), NULL, cp("app.bin"), NULL, "CERT_REVOKED");
+    /* CRL_SIGNATURE_INVALID: a CRL in the intermediate's name signed by another key */
+    snprintf(json, sizeof(json), CT_ROOT_POLICY, "\"forged.crl\",\"root.crl\"");
+    tu_write_str(cp("p-forged.json"), json);
+    ct_expect_revoked(cp("p-forged.json"), NULL, cp("app.bin"), NULL, "CRL_SIGNATURE_INVALID");
+    /* CRL_MISSING: CRLs are given, but none from the leaf's issuer */
+    snprintf(json, sizeof(json), CT_ROOT_POLICY, "\"root.crl\"");
+    tu_write_str(cp("p-missing.json"), json);
+    ct_expect_revoked(cp("p-missing.json"), NULL, cp("app.bin"), NULL, "CRL_MISSING");
+#undef CT_ROOT_POLICY
+    X509_CRL_free(rootcrl);
+    X509_CRL_free(revoking);
+    X509_CRL_free(forged);
+    X509_CRL_free(empty);
+    pkigen_cert_free(root);
+    pkigen_cert_free(in);
+    pkigen_cert_free(leaf);
+    pkigen_cert_free(other);
+}
+
+Test(contract, exit_5_for_a_revoked_timestamp_authority, .init = ct_setup, .fini = ct_teardown)
+{
+    int64_t now = (int64_t)time(NULL);
+    char *pki = tsa_std_pki(), json[2048];
+    pkigen_cert *troot = ct_load_pki(pki, "root"), *tsa = ct_load_pki(pki, "tsa");
+    pkigen_crl_entry e = {.reason = -1};
+    X509_CRL *revoking, *empty;
+    tsa_server srv;
+
+    e.serial = pkigen_serial(tsa);
+    e.revoked_at = now - 3600;
+    revoking = pkigen_crl_new(troot, NULL, now - 3600, now + 7 * 86400, &e, 1, NULL);
+    empty = pkigen_crl_new(troot, NULL, now - 3600, now + 7 * 86400, NULL, 0, NULL);
+    pkigen_write_crl(cp("tsa-revoking.crl"), revoking, 0);
+    pkigen_write_crl(cp("tsa-empty.crl"), empty, 0);
+    ct_keygen("release");
+    tu_write_str(cp("app.bin"), "release bytes\n");
+    tsa_server_start(&srv, pki, "tsa", NULL, NULL);
+    cr_assert_eq(RUN("sign", "-k", cp("release.key"), "--tsa", srv.url, cp("app.bin")), 0, "%s", ct_err);
+    tsa_server_stop(&srv);
+#define CT_TSA_POLICY                                                                                                \
+    "{\"version\":1,\"keys\":[{\"name\":\"release\",\"public_key\":\"release.pub\"}],\"timestamp_authorities\":[{"   \
+    "\"name\":\"tsa\",\"certificates\":\"%s/root.pem\",\"crls\":[\"%s\"]}]}"
+    snprintf(json, sizeof(json), CT_TSA_POLICY, pki, "tsa-empty.crl");
+    tu_write_str(cp("p-ok.json"), json);
+    cr_assert_eq(RUN("verify", "-p", cp("p-ok.json"), cp("app.bin")), 0, "control: %s", ct_err);
+    snprintf(json, sizeof(json), CT_TSA_POLICY, pki, "tsa-revoking.crl");
+    tu_write_str(cp("p-revoked.json"), json);
+    ct_expect_revoked(cp("p-revoked.json"), NULL, cp("app.bin"), NULL, "TIMESTAMP_REVOKED");
+#undef CT_TSA_POLICY
+    X509_CRL_free(revoking);
+    X509_CRL_free(empty);
+    pkigen_cert_free(troot);
+    pkigen_cert_free(tsa);
+    tu_rmtree(pki);
+    free(pki);
+}
+
+Test(contract, exit_5_for_every_revoked_row_via_revocation_lists, .init = ct_setup, .fini = ct_teardown)
+{
+    char json[1024], cmd[4096];
+    const char *app = cp("app.txt"), *list = cp("revoked.json");
+
+    ct_keygen("auth");
+    ct_keygen("release");
+    tu_write_str(app, "hello\n");
+    cr_assert_eq(RUN("sign", "-k", cp("release.key"), app), 0, "%s", ct_err);
+    cr_assert_eq(RUN("revoke", "init", "-k", cp("auth.key"), "--expires", "7d", "-o", list), 0, "%s", ct_err);
+#define CT_LIST_POLICY                                                                                               \
+    "{\"version\":1,\"keys\":[{\"name\":\"release\",\"public_key\":\"release.pub\"}],\"revocation\":[{\"name\":"     \
+    "\"main\",\"list\":\"revoked.json\",\"authorities\":[\"auth.pub\"]%s}]}"
+    snprintf(json, sizeof(json), CT_LIST_POLICY, "");
+    tu_write_str(cp("policy.json"), json);
+    cr_assert_eq(RUN("verify", "--state-dir", cp("st"), "-p", cp("policy.json"), app), 0, "control: %s", ct_err);
+
+    /* REVOCATION_ROLLBACK: version 2 seen, then version 1 put back */
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", list, cp("v1.json"));
+    cr_assert_eq(SH(cmd), 0);
+    cr_assert_eq(RUN("revoke", "renew", "-k", cp("auth.key"), "--list", list), 0, "%s", ct_err);
+    cr_assert_eq(RUN("verify", "--state-dir", cp("st"), "-p", cp("policy.json"), app), 0, "%s", ct_err);
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && cp '%s' '%s'", list, cp("v2.json"), cp("v1.json"), list);
+    cr_assert_eq(SH(cmd), 0);
+    ct_expect_revoked(cp("policy.json"), NULL, app, NULL, "REVOCATION_ROLLBACK");
+    /* REVOCATION_EQUIVOCATION: another version 2 (same number, other content) */
+    cr_assert_eq(RUN("revoke", "artifact", "-k", cp("auth.key"), "--list", list, "--digest",
+                     "sha256:abababababababababababababababababababababababababababababababab", "--reason", "other"),
+                 0, "%s", ct_err);
+    ct_expect_revoked(cp("policy.json"), NULL, app, NULL, "REVOCATION_EQUIVOCATION");
+    /* from here on a fresh state: the list moves on legitimately */
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s' && cp '%s' '%s'", cp("st"), cp("v1.json"), list);
+    cr_assert_eq(SH(cmd), 0);
+
+    /* KEY_REVOKED: the signing key is on the list (no trusted time: every signature) */
+    cr_assert_eq(RUN("revoke", "key", "-k", cp("auth.key"), "--list", list, "--key", cp("release.pub"), "--reason",
+                     "superseded"),
+                 0, "%s", ct_err);
+    ct_expect_revoked(cp("policy.json"), NULL, app, NULL, "KEY_REVOKED");
+    /* ARTIFACT_REVOKED: the artifact's digest is on the list, whatever signs it (another key signs it too) */
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s' && cp '%s' '%s'", cp("st"), cp("v1.json"), list);
+    cr_assert_eq(SH(cmd), 0);
+    cr_assert_eq(RUN("revoke", "artifact", "-k", cp("auth.key"), "--list", list, app, "--reason", "other"), 0, "%s",
+                 ct_err);
+    ct_expect_revoked(cp("policy.json"), NULL, app, NULL, "ARTIFACT_REVOKED");
+    /* REVOCATION_LIST_MISSING: the list the policy names is not there */
+    cr_assert_eq(unlink(list), 0);
+    ct_expect_revoked(cp("policy.json"), NULL, app, NULL, "REVOCATION_LIST_MISSING");
+    /* REVOCATION_FETCH_FAILED: --fetch-revocation, its url refuses (nothing listens on port 1), no cached copy */
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", cp("v1.json"), list);
+    cr_assert_eq(SH(cmd), 0);
+    snprintf(json, sizeof(json), CT_LIST_POLICY, ",\"url\":\"http://127.0.0.1:1/revoked.json\"");
+    tu_write_str(cp("fetch.json"), json);
+    {
+        char opt[4200];
+
+        snprintf(opt, sizeof(opt), "--revocation-cache=%s", cp("rcache"));
+        cr_assert_eq(RUN("verify", "--state-dir", cp("st2"), "--fetch-revocation", opt, "-p", cp("fetch.json"), app),
+                     5, "%s", ct_err);
+        cr_assert_not_null(strstr(ct_err, "REVOCATION_FETCH_FAILED"), "%s", ct_err);
+    }
+#undef CT_LIST_POLICY
 }
 
 Test(contract, batch_verify_says_per_artifact, .init = ct_setup, .fini = ct_teardown)
