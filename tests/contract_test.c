@@ -1388,7 +1388,84 @@ Test(contract, kind_and_name_disagreements_are_said, .init = ct_setup, .fini = c
     cr_assert_eq(RUN("verify", "-p", cp("policy.json"), cp("run.sh")), 0, "the same digest: %s", ct_err);
     /* --kind zip refuses what is not one, and writes nothing. */
     cr_assert_eq(RUN("sign", "-k", cp("release.key"), "--kind", "zip", "-o", cp("t.json"), cp("text.zip")), 2);
-    cr_assert_not_null(strstr(ct_err, "is a file, not a zip"), "%s", ct_err);
+    cr_assert_not_null(strstr(ct_err, "cannot be read as a zip"), "%s", ct_err);
     cr_assert(!tu_exists(cp("t.json")));
     cr_assert_eq(RUN("sign", "-k", cp("release.key"), "--kind", "rar", cp("text.zip")), 2);
+}
+
+/* --kind forces the kind: a tar layer whose tail reads as a zip, without an extension, is a layer when said so. */
+Test(contract, kind_forces_the_kind_or_refuses_clearly, .init = ct_setup, .fini = ct_teardown)
+{
+    char cmd[4096];
+    sign_artifact *a = NULL;
+    sign_artifact_options o = SIGN_ARTIFACT_OPTIONS_INIT;
+    json_t *j;
+
+    ct_keygen("release");
+    tu_write_str(cp("policy.json"), POLICY_RELEASE);
+    /* "layer": a tar whose last member is a zip, so its tail holds a zip's end record */
+    snprintf(cmd, sizeof(cmd),
+             "set -e; cd '%s'; mkdir -p src; echo hello > src/a.txt; (cd src && zip -qX inner.zip a.txt); "
+             "tar cf layer -C src a.txt inner.zip",
+             ct_dir);
+    cr_assert_eq(SH(cmd), 0, "%s", ct_err);
+    /* by content it is taken for a zip with data around it, and refused */
+    cr_assert_eq(RUN("sign", "-k", cp("release.key"), "-o", cp("auto.json"), cp("layer")), 2, "%s", ct_err);
+    cr_assert_not_null(strstr(ct_err, "zip-data-before-entries"), "%s", ct_err);
+    cr_assert(!tu_exists(cp("auto.json")));
+    /* --kind tar: one layer, its entries recorded */
+    cr_assert_eq(RUN("sign", "-k", cp("release.key"), "--kind", "tar", cp("layer")), 0, "%s", ct_err);
+    cr_assert_eq(RUN("inspect", "--json", cp("layer.sigstore.json")), 0, "%s", ct_err);
+    cr_assert_not_null(strstr(ct_out, "\"kind\":\"layer\""), "%s", ct_out);
+    cr_assert_not_null(strstr(ct_out, "\"entries\":2"), "the layer's two entries are recorded: %s", ct_out);
+    /* verify takes the recorded kind when the bytes read as it */
+    cr_assert_eq(RUN("verify", "-p", cp("policy.json"), cp("layer")), 0, "%s", ct_err);
+    /* the same bytes changed: not verified */
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && cp layer layer.orig && printf 'J' | dd of=layer bs=1 seek=512 conv=notrunc 2>/dev/null",
+             ct_dir);
+    cr_assert_eq(SH(cmd), 0);
+    cr_assert_eq(RUN("verify", "-p", cp("policy.json"), cp("layer")), 1, "%s", ct_err);
+    snprintf(cmd, sizeof(cmd), "cd '%s' && cp layer.orig layer", ct_dir);
+    cr_assert_eq(SH(cmd), 0);
+
+    /* bytes that cannot be read as the kind named: a clear error naming it, exit 2, nothing written */
+    tu_write_str(cp("notes"), "plain text, not an archive\n");
+    cr_assert_eq(RUN("sign", "-k", cp("release.key"), "--kind", "tar", "-o", cp("x.json"), cp("notes")), 2);
+    cr_assert_not_null(strstr(ct_err, "cannot be read as a tar archive"), "%s", ct_err);
+    cr_assert_not_null(strstr(ct_err, "(--kind tar)"), "%s", ct_err);
+    cr_assert_eq(RUN("sign", "-k", cp("release.key"), "--kind", "zip", "-o", cp("x.json"), cp("notes")), 2);
+    cr_assert_not_null(strstr(ct_err, "cannot be read as a zip"), "%s", ct_err);
+    cr_assert_eq(RUN("sign", "-k", cp("release.key"), "--kind", "docker", "-o", cp("x.json"), cp("layer")), 2);
+    cr_assert_not_null(strstr(ct_err, "no manifest.json or oci-layout at the top"), "%s", ct_err);
+    cr_assert_eq(RUN("sign", "-k", cp("release.key"), "--kind", "oci", "-o", cp("x.json"), cp("layer")), 2);
+    cr_assert_not_null(strstr(ct_err, "not an OCI image layout directory"), "%s", ct_err);
+    cr_assert_eq(RUN("sign", "-k", cp("release.key"), "--kind", "tar", "-o", cp("x.json"), cp("src")), 2);
+    cr_assert_not_null(strstr(ct_err, "a directory, not a tar"), "%s", ct_err);
+    cr_assert_eq(RUN("sign", "-k", cp("release.key"), "--kind", "oci", "-o", cp("x.json"), cp("src")), 2);
+    cr_assert_not_null(strstr(ct_err, "no oci-layout file"), "%s", ct_err);
+    cr_assert(!tu_exists(cp("x.json")), "nothing was written");
+    cr_assert_eq(RUN("sign", "--json", "-k", cp("release.key"), "--kind", "tar", "-o", cp("x.json"), cp("notes")), 2);
+    j = ct_json();
+    cr_assert_str_eq(ct_str(j, "code"), "ARTIFACT_KIND_REFUSED", "%s", ct_out);
+    json_decref(j);
+
+    /* a zip with a stub prepended, said to be a zip: a zip (its stub is still a finding to allow) */
+    snprintf(cmd, sizeof(cmd), "cd '%s' && { printf '#!/bin/sh\\nexit 0\\n'; cat src/inner.zip; } > installer",
+             ct_dir);
+    cr_assert_eq(SH(cmd), 0);
+    cr_assert_eq(
+        RUN("sign", "-k", cp("release.key"), "--kind", "zip", "--allow", "zip-data-before-entries", cp("installer")),
+        0, "%s", ct_err);
+    cr_assert_eq(RUN("inspect", "--json", cp("installer.sigstore.json")), 0);
+    cr_assert_not_null(strstr(ct_out, "\"kind\":\"zip\""), "%s", ct_out);
+    cr_assert_eq(RUN("verify", "-p", cp("policy.json"), cp("installer")), 0, "%s", ct_err);
+
+    /* the library: one forced kind at most */
+    o.flags = SIGN_ARTIFACT_AS_ZIP | SIGN_ARTIFACT_AS_TAR;
+    cr_assert_eq(sign_artifact_scan(&a, cp("layer"), NULL, &o), SIGN_EINVAL);
+    o.flags = SIGN_ARTIFACT_AS_TAR;
+    cr_assert_eq(sign_artifact_scan(&a, cp("layer"), NULL, &o), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_artifact_get_kind(a), SIGN_ARTIFACT_LAYER);
+    sign_artifact_free(a);
 }

@@ -37,9 +37,11 @@ static const char sign_usage[] =
     "  -o, --output BUNDLE      write the bundle here (atomically); never over an\n"
     "                           existing file unless --force\n"
     "      --force              replace an existing bundle\n"
-    "      --kind KIND          the artifacts are of this kind: file (hash whole, whatever\n"
-    "                           the content), zip, tar, oci or docker (refused otherwise);\n"
-    "                           without it the content decides (a warning when the name\n"
+    "      --kind KIND          read the artifacts as this kind, whatever the content\n"
+    "                           suggests: file (hashed whole), zip (also with a stub\n"
+    "                           before it), tar (one layer, any name), oci or docker;\n"
+    "                           bytes that cannot be read so are refused (exit 2).\n"
+    "                           Without it the content decides (a warning when the name\n"
     "                           says otherwise)\n"
     "      --name NAME          name of the next artifact in the manifest (once per\n"
     "                           artifact, in order; default: the path given)\n"
@@ -136,7 +138,10 @@ static void warn_kind_mismatch(sign_artifact *const *arts, size_t n, const char 
     }
 }
 
-/* --kind K: every artifact must be of that kind (file is forced instead). Returns 0, or 1 after saying why. */
+/*
+ * --kind K: every artifact must be of that kind (the library forced it, or refused bytes not of it; this is
+ * the last guard). Returns 0, or 1 after saying why.
+ */
 static int check_kind(sign_artifact *const *arts, size_t n, const char *kind_opt)
 {
     static const struct {
@@ -165,6 +170,26 @@ static int check_kind(sign_artifact *const *arts, size_t n, const char *kind_opt
                       kind_opt, kind_opt);
             free(p);
             return 1;
+        }
+    }
+    return 0;
+}
+
+/* The SIGN_ARTIFACT_AS_* flag of --kind K (0 without it). */
+static unsigned int kind_flag(const char *kind_opt)
+{
+    static const struct {
+        const char *opt;
+        unsigned int flag;
+    } flags[] = {{"file", SIGN_ARTIFACT_AS_FILE},
+                 {"zip", SIGN_ARTIFACT_AS_ZIP},
+                 {"tar", SIGN_ARTIFACT_AS_TAR},
+                 {"oci", SIGN_ARTIFACT_AS_OCI},
+                 {"docker", SIGN_ARTIFACT_AS_DOCKER}};
+
+    for (size_t i = 0; kind_opt != NULL && i < sizeof(flags) / sizeof(flags[0]); i++) {
+        if (strcmp(flags[i].opt, kind_opt) == 0) {
+            return flags[i].flag;
         }
     }
     return 0;
@@ -520,9 +545,7 @@ int cmd_sign(int argc, char **argv)
     opts.nartifacts = nart;
     opts.allow = (const char *const *)allow;
     opts.nallow = nallow;
-    if (kind_opt != NULL && strcmp(kind_opt, "file") == 0) {
-        opts.artifact_flags |= SIGN_ARTIFACT_AS_FILE;
-    }
+    opts.artifact_flags |= kind_flag(kind_opt); /* --kind forces the kind; bytes not of it are refused */
     /*
      * With TSAs the bundle is written only once its timestamps are in: nothing on a TSA failure; with
      * --kind only once every artifact is of that kind.
@@ -578,7 +601,9 @@ int cmd_sign(int argc, char **argv)
         goto out;
     }
     if (r != 0) {
-        if (r == SIGN_ENOTFOUND || r == SIGN_EPARSE || (r == SIGN_EINVAL && !kind_refused)) {
+        if (kind_opt != NULL && r == SIGN_EPARSE && strstr(sign_error_last(), "(--kind ") != NULL) {
+            out_json_note("ARTIFACT_KIND_REFUSED", "artifact", NULL, sign_error_last());
+        } else if (r == SIGN_ENOTFOUND || r == SIGN_EPARSE || (r == SIGN_EINVAL && !kind_refused)) {
             out_json_note("ARTIFACT_UNREADABLE", "artifact", NULL, sign_error_last());
         }
         rc = kind_refused ? EXIT_USAGE : cli_fail(r, NULL);
