@@ -193,7 +193,7 @@ static void progress(audit_run *a)
     } else {
         snprintf(line, sizeof(line), "audit %" PRIu64 " artifacts, %.0f/s", a->done, rate);
     }
-    out_progress_cb(line, 0, 0, NULL);
+    out_progress_line(line, a->done == a->total);
 }
 
 /* Account for a record: counts, the streamed line, the lists the reports need. Takes ownership. */

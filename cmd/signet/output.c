@@ -146,6 +146,34 @@ void out_progress_cb(const char *what, uint64_t done, uint64_t total, void *user
     pthread_mutex_unlock(&progress_lock);
 }
 
+void out_progress_line(const char *text, int force)
+{
+    struct timespec now;
+    long ms;
+
+    if (!out_progress_wanted()) {
+        return;
+    }
+    pthread_mutex_lock(&progress_lock);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (progress_start.tv_sec == 0 && progress_start.tv_nsec == 0) {
+        progress_start = now;
+        progress_install_handlers();
+    }
+    ms = (now.tv_sec - progress_last.tv_sec) * 1000 + (now.tv_nsec - progress_last.tv_nsec) / 1000000;
+    /* At most ten lines a second: a store of a million small files must not write a million lines. */
+    if (progress_drawn && ms < 100 && !force) {
+        pthread_mutex_unlock(&progress_lock);
+        return;
+    }
+    progress_last = now;
+    progress_on_screen = 1; /* before drawing: a ^C as soon as it shows must clear it */
+    fprintf(stderr, "\r\033[K%s", text);
+    (void)fflush(stderr); /* progress only */
+    progress_drawn = 1;
+    pthread_mutex_unlock(&progress_lock);
+}
+
 void out_progress_end(void)
 {
     pthread_mutex_lock(&progress_lock);

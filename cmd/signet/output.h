@@ -25,6 +25,12 @@ void out_findings(FILE *f, sign_artifact *const *arts, size_t n);
 
 /* Progress on stderr, only when stderr is a terminal. */
 void out_progress_cb(const char *what, uint64_t done, uint64_t total, void *userdata);
+/*
+ * Progress on stderr as a whole line the caller made (audit: artifacts
+ * done / total, rate, time left), only when stderr is a terminal, at most ten
+ * times a second unless force; cleared by out_progress_end and on ^C.
+ */
+void out_progress_line(const char *text, int force);
 /* Clear a progress line if one was drawn. */
 void out_progress_end(void);
 /* 1 when progress should be shown (stderr is a terminal). */
