@@ -62,7 +62,7 @@ static void bundle_one(void *arg, size_t i)
 
     j->bc[i] = *j->c;
     if ((j->bc[i].res = calloc(1, sizeof(*j->bc[i].res))) == NULL) {
-        j->rc[i] = SIGN_ENOMEM;
+        j->rc[i] = sign__oom();
         return;
     }
     j->rc[i] = vfy_bundle(&j->bc[i], &j->bundles[i]);
@@ -289,7 +289,7 @@ static int take_artifact(vrun *v, size_t i)
     }
     if ((ra->path = sign__strdup(path)) == NULL ||
         (ra->name = sign__strdup(r == 0 ? sign_artifact_name(v->arts[i]) : path)) == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     if (r != 0) {
         int code = vfy_class_rank(r) == 0 ? r : SIGN_EIO;
@@ -322,7 +322,7 @@ static int take_bundle(vrun *v, size_t i)
         for (size_t k = first; k < res->nchecks; k++) {
             if (res->checks[k].artifact == NULL &&
                 (res->checks[k].artifact = sign__strdup(v->bundles[i].for_artifact)) == NULL) {
-                return SIGN_ENOMEM;
+                return sign__oom();
             }
         }
     }
