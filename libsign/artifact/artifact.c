@@ -1373,6 +1373,96 @@ static int resolve_named_link(char **target, sign_artifact *a, const char *path,
     return 0;
 }
 
+#define AS_KINDS                                                                                                     \
+    (SIGN_ARTIFACT_AS_FILE | SIGN_ARTIFACT_AS_ZIP | SIGN_ARTIFACT_AS_TAR | SIGN_ARTIFACT_AS_DOCKER |                 \
+     SIGN_ARTIFACT_AS_OCI)
+
+/* The --kind name of a forced kind flag. */
+static const char *forced_name(unsigned int force)
+{
+    switch (force) {
+    case SIGN_ARTIFACT_AS_ZIP: return "zip";
+    case SIGN_ARTIFACT_AS_TAR: return "tar";
+    case SIGN_ARTIFACT_AS_DOCKER: return "docker";
+    case SIGN_ARTIFACT_AS_OCI: return "oci";
+    default: return "file";
+    }
+}
+
+/*
+ * The kind of the regular file fd: by content, or the one forced
+ * (SIGN_ARTIFACT_AS_*). Sets *is_zip, or *tar_kind (1 a layer, 2 a docker
+ * save archive). A forced kind the bytes cannot be read as: SIGN_EPARSE.
+ */
+static int file_kind(int *is_zip, int *tar_kind, int fd, uint64_t size, const char *path, unsigned int flags)
+{
+    unsigned int force = flags & AS_KINDS;
+    int r;
+
+    *is_zip = 0;
+    *tar_kind = 0;
+    if (force == SIGN_ARTIFACT_AS_FILE) {
+        return 0;
+    }
+    if (force == SIGN_ARTIFACT_AS_OCI) {
+        return sign__error(SIGN_EPARSE, "%s: a file, not an OCI image layout directory (--kind oci)", path);
+    }
+    if (force == 0 || force == SIGN_ARTIFACT_AS_ZIP) {
+        if ((r = sign__zip_detect(is_zip, fd, size, path)) != 0) {
+            return r;
+        }
+        if (force == SIGN_ARTIFACT_AS_ZIP && !*is_zip) {
+            return sign__error(SIGN_EPARSE,
+                               "%s: cannot be read as a zip: no end of central directory record, no local "
+                               "header at its start (--kind zip)",
+                               path);
+        }
+        if (*is_zip) {
+            return 0;
+        }
+    }
+    if ((r = sign__tar_detect(tar_kind, fd, size, path)) != 0) {
+        return r;
+    }
+    if (force == SIGN_ARTIFACT_AS_TAR && *tar_kind == 0) {
+        return sign__error(SIGN_EPARSE,
+                           "%s: cannot be read as a tar archive (plain, or gzip, zstd, xz or bzip2 compressed) "
+                           "(--kind tar)",
+                           path);
+    }
+    if (force == SIGN_ARTIFACT_AS_DOCKER && *tar_kind != 2) {
+        return sign__error(SIGN_EPARSE, "%s: cannot be read as a docker save archive: %s (--kind docker)", path,
+                           *tar_kind == 0 ? "not an uncompressed tar archive"
+                                          : "no manifest.json or oci-layout at the top of the tar");
+    }
+    if (force == SIGN_ARTIFACT_AS_TAR) {
+        *tar_kind = 1; /* one layer, even when it is a docker save archive */
+    }
+    return 0;
+}
+
+/* A path that is not a regular file: an OCI image layout directory, else refused (also under a forced kind). */
+static int scan_not_regular(sign_artifact *a, int fd, const struct stat *st, const char *path,
+                            const sign_artifact_options *opts, const sign_limits *lim)
+{
+    unsigned int force = opts->flags & AS_KINDS;
+    int r;
+
+    if (S_ISDIR(st->st_mode) && force != 0 && force != SIGN_ARTIFACT_AS_OCI) {
+        return sign__error(SIGN_EPARSE, "%s: a directory, not a %s (--kind %s)", path, forced_name(force),
+                           forced_name(force));
+    }
+    r = S_ISDIR(st->st_mode) ? scan_image(a, fd, 1, 0, path, opts, lim) : SIGN_EINVAL;
+    if (r != SIGN_EINVAL) {
+        return r;
+    }
+    if (S_ISDIR(st->st_mode) && force == SIGN_ARTIFACT_AS_OCI) {
+        return sign__error(SIGN_EPARSE, "%s: not an OCI image layout: no oci-layout file in it (--kind oci)", path);
+    }
+    return sign__error(SIGN_EINVAL, "%s: %s, not a regular file", path,
+                       S_ISDIR(st->st_mode) ? "is a directory" : "is a special file");
+}
+
 int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, const sign_artifact_options *opts)
 {
     static const sign_artifact_options defaults = SIGN_ARTIFACT_OPTIONS_INIT;
@@ -1381,7 +1471,7 @@ int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, 
     const sign_limits *lim = &limbuf;
     digest_job job;
     struct stat st;
-    int fd = -1, r, is_zip = 0;
+    int fd = -1, r, is_zip = 0, tar_kind = 0;
     char *target = NULL;
 
     *out = NULL;
@@ -1394,6 +1484,9 @@ int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, 
     if ((r = sign__check_version(opts->version, SIGN_ARTIFACT_OPTIONS_VERSION, "sign_artifact_options")) != 0 ||
         (r = sign__limits(&limbuf, opts->limits)) != 0) {
         return r;
+    }
+    if (((opts->flags & AS_KINDS) & ((opts->flags & AS_KINDS) - 1)) != 0) {
+        return sign__error(SIGN_EINVAL, "sign_artifact_scan: more than one kind forced (SIGN_ARTIFACT_AS_*)");
     }
     if ((a = calloc(1, sizeof(*a))) == NULL || (a->path = sign__strdup(path)) == NULL) {
         r = sign__error(SIGN_ENOMEM, "out of memory");
@@ -1419,40 +1512,26 @@ int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, 
         r = sign__error(SIGN_EIO, "%s: %s", path, strerror(errno));
         goto out;
     }
-    if (S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode)) {
-        r = S_ISDIR(st.st_mode) ? scan_image(a, fd, 1, 0, path, opts, lim) : SIGN_EINVAL;
-        if (r == 0) {
+    if (!S_ISREG(st.st_mode)) {
+        if ((r = scan_not_regular(a, fd, &st, path, opts, lim)) == 0) {
             *out = a;
             a = NULL; /* transferred */
-            goto out;
         }
-        if (r != SIGN_EINVAL) {
-            goto out;
-        }
-        r = sign__error(SIGN_EINVAL, "%s: %s, not a regular file", path,
-                        S_ISDIR(st.st_mode) ? "is a directory" : "is a special file");
         goto out;
     }
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     a->size = (uint64_t)st.st_size;
-    if ((opts->flags & SIGN_ARTIFACT_AS_FILE) == 0 && (r = sign__zip_detect(&is_zip, fd, a->size, path)) != 0) {
+    if ((r = file_kind(&is_zip, &tar_kind, fd, a->size, path, opts->flags)) != 0) {
         goto out;
     }
     a->kind = is_zip ? SIGN_ARTIFACT_ZIP : SIGN_ARTIFACT_FILE;
-    if (!is_zip && (opts->flags & SIGN_ARTIFACT_AS_FILE) == 0) {
-        int tar_kind = 0;
-
-        if ((r = sign__tar_detect(&tar_kind, fd, a->size, path)) != 0) {
+    if (tar_kind != 0) {
+        if ((r = scan_image(a, fd, 0, tar_kind, path, opts, lim)) != 0) {
             goto out;
         }
-        if (tar_kind != 0) {
-            if ((r = scan_image(a, fd, 0, tar_kind, path, opts, lim)) != 0) {
-                goto out;
-            }
-            *out = a;
-            a = NULL; /* transferred */
-            goto out;
-        }
+        *out = a;
+        a = NULL; /* transferred */
+        goto out;
     }
 
     memset(&job, 0, sizeof(job));

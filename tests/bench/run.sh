@@ -7,8 +7,8 @@
 #   SIGNET    the signet binary; BENCHDIR holds sha256limit, ziphash, gen, runner
 #   OUT.md    where to write the report (docs/performance.md); stdout always
 # environment: BENCH_QUICK=1 (small data, 3 runs), BENCH_RUNS=N, TMPDIR,
-#   BENCH_ONLY=file,zip,oci,store,log,startup,tsa,revocation (a comma-separated subset of the groups; the X.509 rows
-#   belong to file)
+#   BENCH_ONLY=file,zip,oci,store,audit,log,startup,tsa,revocation (a comma-separated subset of the groups; the X.509
+#   rows belong to file; audit's comparison on the store needs store too)
 set -euo pipefail
 
 SIGNET=$(readlink -f "$1")
@@ -18,9 +18,11 @@ QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then
     RUNS=${BENCH_RUNS:-3}
     BIG=$((64 * 1024 * 1024)); ZIP_ENTRIES=2000; ZIP_BYTES=$((30 * 1000 * 1000)); STORE=500
+    SMALL=10000; HUGE=100000
 else
     RUNS=${BENCH_RUNS:-5}
     BIG=$((1024 * 1024 * 1024)); ZIP_ENTRIES=20000; ZIP_BYTES=$((300 * 1000 * 1000)); STORE=5000
+    SMALL=100000; HUGE=1000000
 fi
 RUNNER=$BD/runner
 
@@ -33,7 +35,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-need=$((BIG / 1024 + 3 * ZIP_BYTES / 1024 + 2 * STORE * 40 + 600 * 1024 + 1024 * 1024)) # KiB: big + zips + store + signing logs + slack
+# KiB: big + zips + store + the audit stores (a 4 KiB block per file and per bundle link) + signing logs + slack
+need=$((BIG / 1024 + 3 * ZIP_BYTES / 1024 + 2 * STORE * 40 + 8 * SMALL + 4 * HUGE + 600 * 1024 + 1024 * 1024))
 avail=$(df -Pk "$W" | awk 'NR == 2 { print $4 }')
 if [ "$avail" -lt "$need" ]; then
     echo "bench: $W has $((avail / 1024)) MiB free, the data needs about $((need / 1024)) MiB; set TMPDIR elsewhere" >&2
@@ -302,6 +305,42 @@ if have minisign; then
 fi
 fi
 
+# ---- audit --------------------------------------------------------------------------------------
+# signet audit of the same store (its artifacts from a list: the directory also holds minisign's
+# signatures), then of SMALL artifacts of 4 KiB (artifacts per second and peak RSS; their bundles sign
+# 10 artifacts each, linked beside each one: signing SMALL bundles one by one would take longer than
+# the rest of the bench) and of HUGE tiny unsigned artifacts reported as JSON lines (memory must not grow
+# with the store: peak RSS < 64 MiB; --fail-on orphan, so that "unsigned" is not a failed run).
+if want audit; then
+if want store; then
+    G="audit of the store ($STORE artifacts of 4-64 KiB, a bundle each)"
+    printf '%s\n' "${STORE_ARGS[@]}" >"$W/store.list"
+    SUMC=(sha256sum --quiet -c "$W/store.sha256")
+    c=("$SIGNET" audit -p "$W/policy.json" --from-list "$W/store.list")
+    pair "$G" "signet audit" "$STORE_BYTES" "ratio<=1.2" "sha256sum -c" SUMC c
+    if have minisign; then
+        ML=(sh "$W/minisign-loop.sh")
+        pair "$G" "signet audit" "$STORE_BYTES" "ratio<=0.05" "minisign -V loop" ML c
+    fi
+fi
+log "audit stores: $SMALL artifacts of 4 KiB (signed 10 to a bundle), $HUGE of 64 bytes (unsigned)"
+"$BD/gen" small "$W/small" "$SMALL" 4096 10 "$W/small-groups.txt" 5
+(cd "$W/small" && xargs -P 2 -L 1 "$SIGNET" sign -k "$W/release.key" <"$W/small-groups.txt" >/dev/null)
+"$BD/gen" links "$W/small" "$SMALL" 10
+rm -f "$W/small"/b*.json
+(cd "$W/small" && ls | grep '\.txt$' | xargs sha256sum) >"$W/small.sha256"
+G="audit ($SMALL artifacts of 4 KiB, a bundle each)"
+SUMC=(sh -c "cd '$W/small' && sha256sum --quiet -c '$W/small.sha256'")
+c=("$SIGNET" audit -p "$W/policy.json" --format json "$W/small")
+pair "$G" "signet audit (JSON lines)" $((SMALL * 4096)) "-" "sha256sum -c" SUMC c
+"$BD/gen" small "$W/huge" "$HUGE" 64 "$HUGE" "$W/huge-groups.txt" 6
+G="audit ($HUGE artifacts of 64 bytes, unsigned)"
+FIND=(find "$W/huge" -type f)
+c=("$SIGNET" audit -p "$W/policy.json" --format json --fail-on orphan "$W/huge")
+pair "$G" "signet audit (JSON lines)" 0 "rss<64" "find -type f" FIND c
+rm -rf "$W/huge"
+fi
+
 # ---- signing log ---------------------------------------------------------------------------
 # Issue 18's scale figures. Appends: LOG_APPEND distinct bundles (tests/bench/loggen.c, made from one
 # bundle signet signed) appended to a new log, one commit each, against git hash-object -w of the same
@@ -436,6 +475,12 @@ machine() {
     if grep -q '^revocation' "$ROWS"; then
         echo
         awk -F '\t' '$1 ~ /^revocation/ { printf "%s: %+.1f ms over the same verify without a list (%.1f ms vs %.1f ms, same run).\n", $2, ($6 - $9) * 1000, $6 * 1000, $9 * 1000 }' "$ROWS"
+    fi
+    if grep -q '^audit' "$ROWS"; then
+        echo
+        awk -F '\t' '$1 ~ /^audit/ && $6 > 0 { n = $1; sub(/^audit (of the store )?\(/, "", n); sub(/ .*/, "", n)
+            s = s sprintf("%s%s: %.0f artifacts/s, peak RSS %.1f MiB", s == "" ? "" : "; ", $1, n / $6, $8 / 1024) }
+            END { if (s != "") printf "signet audit: %s.\n", s }' "$ROWS"
     fi
     if [ ${#NOTES[@]} -gt 0 ]; then
         echo
