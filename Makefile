@@ -29,7 +29,18 @@ B       ?= build
 SAN_B   := build-san
 
 DEPS      := openssl libarchive jansson libgit2 zlib
-PKG_CFLAGS := $(shell pkg-config --cflags $(DEPS) 2>/dev/null)
+# The inflater of zip entries and gzip layers (libsign/util/inflate.c): ISA-L's igzip when
+# libisal-dev is installed, zlib otherwise. `make INFLATE=zlib` builds with zlib alone (use
+# another B= for it: objects do not rebuild when only the switch changes).
+INFLATE   ?= $(if $(shell pkg-config --exists libisal 2>/dev/null && echo y),isal,zlib)
+ifeq ($(INFLATE),isal)
+DEPS      += libisal
+INFLATE_DEF := -DSIGN_HAVE_ISAL
+INFLATE_LIB := -lisal
+else ifneq ($(INFLATE),zlib)
+$(error INFLATE must be isal or zlib, not $(INFLATE))
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(DEPS) 2>/dev/null) $(INFLATE_DEF)
 PKG_LIBS   := $(shell pkg-config --libs $(DEPS) 2>/dev/null)
 
 # gcc warns about intentionally truncated messages (snprintf into fixed buffers); clang has no such flag.
@@ -64,7 +75,7 @@ DOCS     := README.md $(wildcard docs/*.md)
 all: $(B)/signet $(B)/libsign.a $(B)/libsign.so.$(VERSION)
 
 check-deps:
-	@pkg-config --exists $(DEPS) || { echo "signet: missing build dependencies; run '.ci/deps' as root or install: libssl-dev libarchive-dev libjansson-dev libgit2-dev zlib1g-dev pkg-config" >&2; exit 1; }
+	@pkg-config --exists $(DEPS) || { echo "signet: missing build dependencies; run '.ci/deps' as root or install: libssl-dev libarchive-dev libjansson-dev libgit2-dev zlib1g-dev libisal-dev pkg-config (or build with INFLATE=zlib)" >&2; exit 1; }
 
 $(B)/%.o: %.c | check-deps
 	@mkdir -p $(dir $@)
@@ -238,7 +249,7 @@ fuzz-clean:
 # zlib linked statically with ld --wrap, OpenSSL and jansson through their allocator hooks.
 TORTURE_B    := build-torture
 TORTURE_SAN  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-TORTURE_LIBS := -l:libarchive.a -l:libz.a -lnettle -llzma -lbz2 -lxml2 -l:libzstd.so.1 \
+TORTURE_LIBS := -l:libarchive.a -l:libz.a -lnettle -llzma -lbz2 -lxml2 -l:libzstd.so.1 $(INFLATE_LIB) \
                 $(shell pkg-config --libs openssl jansson libgit2 2>/dev/null) -lpthread
 
 $(B)/libsign-torture.a: $(B)/libsign.a tests/torture/redefine.syms
@@ -333,7 +344,7 @@ install: all
 	ln -sf libsign.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libsign.so
 	install -m 0644 include/sign/*.h $(DESTDIR)$(INCLUDEDIR)/sign/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
-	    -e 's|@VERSION@|$(VERSION)|' libsign/libsign.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libsign.pc
+	    -e 's|@VERSION@|$(VERSION)|' -e 's|@INFLATE_REQ@|$(if $(INFLATE_DEF), libisal)|' libsign/libsign.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libsign.pc
 	$(if $(MANPAGES),install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/)
 	install -d $(DESTDIR)$(DOCDIR)
 	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
