@@ -202,20 +202,21 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_B       := build-fuzz
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
-FUZZ_DEPS    := tests/fuzz/common.c tests/fuzz/fuzz.h $(HEADERS) $(B)/libsign.a
+# tests/scansig.c: the zip, tar and oci targets compare the inflate engines (ISA-L and zlib) on every input.
+FUZZ_DEPS    := tests/fuzz/common.c tests/fuzz/fuzz.h tests/scansig.c $(HEADERS) $(B)/libsign.a
 FUZZ_DIRS     = tests/fuzz/corpus/$(1) $(wildcard tests/fuzz/regressions/$(1))
 FUZZ_SAN     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
 # The replay driver: the target's entry point with its own main(), any compiler, $(B)'s flags.
 $(B)/fuzz/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/fuzz $(LDFLAGS) -o $@ $< tests/fuzz/replay.c tests/fuzz/common.c \
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz -Itests $(LDFLAGS) -o $@ $< tests/fuzz/replay.c tests/fuzz/common.c tests/scansig.c \
 	    $(B)/libsign.a $(PKG_LIBS) -lpthread
 
 # The libFuzzer binary (built by `make fuzz` with B=$(FUZZ_B) CC=clang).
 $(B)/fuzz/fuzz-%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/fuzz -fsanitize=fuzzer $(LDFLAGS) -o $@ $< tests/fuzz/common.c \
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz -Itests -fsanitize=fuzzer $(LDFLAGS) -o $@ $< tests/fuzz/common.c tests/scansig.c \
 	    $(B)/libsign.a $(PKG_LIBS) -lpthread
 
 # Every committed input through every target; part of test-unit and test-san.

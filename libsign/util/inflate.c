@@ -65,6 +65,12 @@ static sign__inflate_engine engine_default = SIGN__INFLATE_ISAL;
 static sign__inflate_engine engine_default = SIGN__INFLATE_ZLIB;
 #endif
 static sign__inflate_engine engine_forced; /* AUTO: engine_default */
+static uint64_t bytes_out;                 /* every inflater's output (atomic; tests) */
+
+uint64_t sign__inflate_bytes_out(void)
+{
+    return __atomic_load_n(&bytes_out, __ATOMIC_RELAXED);
+}
 
 int sign__inflate_use(sign__inflate_engine e)
 {
@@ -312,6 +318,7 @@ static sign__inflate_status body(sign__inflate *z, const unsigned char **in, siz
 #endif
     z->crc = out_crc(z, z->crc, out, *outlen);
     z->out += *outlen;
+    __atomic_fetch_add(&bytes_out, (uint64_t)*outlen, __ATOMIC_RELAXED);
     return st;
 }
 

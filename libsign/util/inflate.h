@@ -82,4 +82,7 @@ uint32_t sign__crc32(uint32_t crc, const void *p, size_t n);
  */
 int sign__inflate_use(sign__inflate_engine e);
 
+/* Tests only: the bytes every inflater of the process has written (to see that a limit stopped one early). */
+uint64_t sign__inflate_bytes_out(void);
+
 #endif
