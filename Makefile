@@ -184,7 +184,7 @@ demo:
 # Benchmarks (docs/performance.md): installs missing peers from Debian, generates the data under
 # $TMPDIR (or /var/tmp), removed afterwards. BENCH_QUICK=1: small data, 3 runs; BENCH_ONLY=file,zip,oci,store,startup,tsa:
 # some groups; either writes the report to $(B)/bench/ instead of docs/.
-BENCH_TOOLS := sha256limit ziphash gen runner
+BENCH_TOOLS := sha256limit ziphash gen runner $(if $(INFLATE_DEF),ziphash_isal)
 BENCH_OUT    = $(if $(filter 1,$(BENCH_QUICK))$(BENCH_ONLY),$(B)/bench/performance.md,docs/performance.md)
 
 $(B)/bench/%: tests/bench/%.c | check-deps

@@ -14,7 +14,11 @@
  * structure (zip.c) and walks the entries through libarchive, in one part per
  * thread of the budget (see "parallel entry walk"), each part with its own
  * libarchive handle. All read the same descriptor with pread; only the
- * sequential fallback walk lets libarchive own the file offset.
+ * sequential fallback walk lets libarchive own the file offset. libarchive
+ * reads the local headers (names, kinds, links) and the content of entries
+ * in methods other than deflate; a deflate entry's bytes are read with pread
+ * and inflated by util/inflate (ISA-L or zlib), which checks its CRC-32
+ * and sizes against the central directory (walk_deflate).
  */
 #include <errno.h>
 #include <fcntl.h>
