@@ -481,8 +481,8 @@ static int walk_data(walk *w, struct archive *ar, sign_entry *e, const sign__zip
             continue;
         }
         if ((r = content_take(w, &c, e, buf, len)) != 0) {
-            ok = 0;
             if (r == 1) {
+                ok = 0;
                 break;
             }
             sign_digest_free(c.ctx);
@@ -588,7 +588,7 @@ static int walk_deflate(walk *w, sign_entry *e, const sign__zip_entry *x, size_t
     uint64_t pos = x->data_offset, left = x->csize;
     const unsigned char *next = NULL;
     size_t inlen = 0;
-    sign__inflate_status st = SIGN__INFLATE_MORE;
+    sign__inflate_status st;
     int r, ok = -2, truncated = 0;
 
     *headlen = 0;
@@ -609,8 +609,8 @@ static int walk_deflate(walk *w, sign_entry *e, const sign__zip_entry *x, size_t
         }
         st = sign__inflate_run(w->inf, &next, &inlen, w->zout, DEFLATE_OUT, &n);
         if (n > 0 && (r = content_take(w, &c, e, w->zout, n)) != 0) {
-            ok = 0;
             if (r == 1) {
+                ok = 0;
                 break;
             }
             sign_digest_free(c.ctx);

@@ -1670,7 +1670,10 @@ static int index_add(sign__tar_member **v, size_t *cnt, size_t *cap, const char 
     if ((m->name = sign__path_norm(name)) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    m->type = h->type == '\0' ? '0' : h->type;
+    m->type = h->type;
+    if (m->type == '\0') {
+        m->type = '0';
+    }
     m->off = off;
     m->size = h->type == '1' || h->type == '2' || h->type == '5' ? 0 : dsize;
     (*cnt)++;
