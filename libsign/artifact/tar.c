@@ -603,7 +603,7 @@ static int entry_begin(tarp *t)
     entry_check_ext(t, name, link);
     check_name(t, name);
     if (t->keep && (e = entry_new(t->l)) == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     b = sign__path_base(name, 0);
     if (e != NULL) {
@@ -617,14 +617,14 @@ static int entry_begin(tarp *t)
         return entry_whiteout(t, e, name, b);
     }
     if (e != NULL && (e->path = sign__strdup(name)) == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     if ((r = entry_type(t, e, name, link, size)) != 0) {
         return r;
     }
     if (h->type == '1' || h->type == '2') {
         if (e != NULL && (e->link_target = sign__strdup(link)) == NULL) {
-            return SIGN_ENOMEM;
+            return sign__oom();
         }
     }
     if ((h->mode & 06000) != 0 && h->type != '2') {
@@ -981,7 +981,7 @@ static int check_through_symlink(tarp *t, const npath *v, size_t n)
         const sign_entry *e = &l->entries[v[i].i];
 
         if (p == NULL) {
-            return SIGN_ENOMEM;
+            return sign__oom();
         }
         if (symlink_parent(l, v, n, p) != NULL) {
             r = finding(t, "tar-path-through-symlink", SIGN_SEVERITY_DANGER, e->path,

@@ -764,7 +764,7 @@ static int read_local(sign__zip_entry *x, zrd *r, const sign_limits *lim, sign__
     }
     if (lnl != x->name_len || memcmp(p, x->name, lnl) != 0) {
         if ((x->local_name = dup_bytes(p, lnl)) == NULL) {
-            return SIGN_ENOMEM;
+            return sign__oom();
         }
         x->local_name_len = lnl;
         sign__zip_check_name(f, x->local_name, lnl, lim);
