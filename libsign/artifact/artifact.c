@@ -623,7 +623,7 @@ static int walk_deflate(walk *w, sign_entry *e, const sign__zip_entry *x, size_t
     }
     if (ok < 0) {
         sign_digest_free(c.ctx);
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     *headlen = c.headlen;
     return content_end(w, &c, e, x, ok);

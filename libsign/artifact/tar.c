@@ -1435,7 +1435,7 @@ static int gzip_error(tarp *t, rawsrc *s, gzwalk *g)
     const char *m = sign__inflate_msg(g->z);
 
     if (g->st == SIGN__INFLATE_ENOMEM) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     if (g->st == SIGN__INFLATE_ECRC || g->st == SIGN__INFLATE_ESIZE) {
         return finding(t, "tar-gzip-checksum", SIGN_SEVERITY_DANGER, NULL,
