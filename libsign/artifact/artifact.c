@@ -589,7 +589,7 @@ static int walk_deflate(walk *w, sign_entry *e, const sign__zip_entry *x, size_t
     const unsigned char *next = NULL;
     size_t inlen = 0;
     sign__inflate_status st;
-    int r, ok = -2, truncated = 0;
+    int r, ok = -2, truncated = 0, unreadable = 0;
 
     *headlen = 0;
     if ((r = deflate_ready(w)) != 0 || (r = content_start(&c, w, x)) != 0) {
@@ -619,11 +619,22 @@ static int walk_deflate(walk *w, sign_entry *e, const sign__zip_entry *x, size_t
         if (st != SIGN__INFLATE_MORE || (n == 0 && inlen == 0 && left == 0)) {
             truncated |= st == SIGN__INFLATE_MORE;
             ok = deflate_verdict(w, e, x, st, truncated);
+            unreadable = st != SIGN__INFLATE_END;
         }
     }
     if (ok < 0) {
         sign_digest_free(c.ctx);
         return sign__oom();
+    }
+    if (unreadable) {
+        /*
+         * How much comes out before bad or missing data is found is the engine's own (igzip decodes
+         * ahead of zlib): none of it is kept, so the answer is the same with either. The entry is
+         * listed with its declared size, and its partial content is not scanned.
+         */
+        w->total_out -= c.out;
+        c.out = x->usize;
+        c.headlen = 0;
     }
     *headlen = c.headlen;
     return content_end(w, &c, e, x, ok);
