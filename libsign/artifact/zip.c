@@ -786,6 +786,7 @@ static int read_local(sign__zip_entry *x, zrd *r, const sign_limits *lim, sign__
         }
     }
     x->lfh_ok = 1;
+    x->local_method = lmethod;
     x->data_offset = off + 30 + lnl + lxl;
     compare_local(f, x, lflags, lmethod, lcrc, lcsize, lusize);
     if ((lflags & 1) && !(x->flags & 1)) {
