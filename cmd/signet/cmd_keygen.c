@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <openssl/crypto.h>
 
 #include "cli.h"
@@ -16,21 +17,22 @@
 /* Longest passphrase accepted for a new key. */
 #define NEW_PASS_MAX 1024
 
-static const char keygen_usage[] =
-    "usage: signet keygen [-t TYPE] [--no-passphrase | --passphrase-file F] -o PREFIX\n"
-    "\n"
-    "Create a key pair: PREFIX.key (private, PKCS#8 PEM, mode 0600, encrypted\n"
-    "with AES-256-CBC under an scrypt-derived key) and PREFIX.pub (public, SPKI\n"
-    "PEM). Refuses to overwrite either file. Prints the key id and fingerprint.\n"
-    "\n"
-    "  -t, --type TYPE          ed25519 (default), ecdsa-p256, ecdsa-p384, rsa-3072\n"
-    "  -o, --output PREFIX      write PREFIX.key and PREFIX.pub\n"
-    "      --no-passphrase      write the private key unencrypted\n"
-    "      --passphrase-file F  read the new passphrase from the first line of F\n"
-    "  -h, --help               show this help\n"
-    "\n"
-    "The passphrase comes from --passphrase-file, then SIGNET_PASSPHRASE, then\n"
-    "the terminal (asked twice); never from an argument. It may not be empty.\n";
+static const char keygen_usage[] = "usage: signet keygen [-t TYPE] [--no-passphrase | --passphrase-file F] [--json]\n"
+                                   "                     -o PREFIX\n"
+                                   "\n"
+                                   "Create a key pair: PREFIX.key (private, PKCS#8 PEM, mode 0600, encrypted\n"
+                                   "with AES-256-CBC under an scrypt-derived key) and PREFIX.pub (public, SPKI\n"
+                                   "PEM). Refuses to overwrite either file. Prints the key id and fingerprint.\n"
+                                   "\n"
+                                   "  -t, --type TYPE          ed25519 (default), ecdsa-p256, ecdsa-p384, rsa-3072\n"
+                                   "  -o, --output PREFIX      write PREFIX.key and PREFIX.pub\n"
+                                   "      --no-passphrase      write the private key unencrypted\n"
+                                   "      --passphrase-file F  read the new passphrase from the first line of F\n"
+                                   "      --json               print the result (or the error) as one JSON object\n"
+                                   "  -h, --help               show this help\n"
+                                   "\n"
+                                   "The passphrase comes from --passphrase-file, then SIGNET_PASSPHRASE, then\n"
+                                   "the terminal (asked twice); never from an argument. It may not be empty.\n";
 
 static const struct {
     const char *name;
@@ -79,12 +81,37 @@ static int keygen_have_tty(void)
     return 1;
 }
 
+/* keygen --json: the new key pair as one object (the same members as the text lines). */
+static void keygen_print_json(const char *type, const char *keypath, const char *pubpath, int no_pass,
+                              const char *keyid, const char *fpr)
+{
+    char *k = sign_text_safe(keypath), *p = sign_text_safe(pubpath), *text = NULL;
+    json_t *o =
+        json_pack("{s:i,s:s,s:s,s:s,s:s,s:s?,s:b,s:s?,s:s,s:s}", "format_version", SIGN_VERDICT_FORMAT_VERSION,
+                  "signet_version", SIGN_VERSION_STRING, "command", "keygen", "code", "OK", "type", type,
+                  "private_key", k, "encrypted", !no_pass, "public_key", p, "key_id", keyid, "fingerprint", fpr);
+
+    if (o != NULL) {
+        text = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENSURE_ASCII);
+    }
+    puts(text != NULL ? text : "{\"code\":\"OK\",\"command\":\"keygen\"}");
+    out_json_printed();
+    free(text);
+    json_decref(o);
+    free(k);
+    free(p);
+}
+
 int cmd_keygen(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"type", required_argument, NULL, 't'},    {"output", required_argument, NULL, 'o'},
-        {"no-passphrase", no_argument, NULL, 'N'}, {"passphrase-file", required_argument, NULL, 'P'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"type", required_argument, NULL, 't'},
+        {"output", required_argument, NULL, 'o'},
+        {"no-passphrase", no_argument, NULL, 'N'},
+        {"passphrase-file", required_argument, NULL, 'P'},
+        {"json", no_argument, NULL, 'J'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     cli_passphrase pp = CLI_PASSPHRASE_INIT;
     const char *prefix = NULL, *typename = "ed25519";
@@ -105,6 +132,7 @@ int cmd_keygen(int argc, char **argv)
         case 'o': prefix = optarg; break;
         case 'N': no_pass = 1; break;
         case 'P': pp.file = optarg; break;
+        case 'J': break; /* out_json_active() */
         case 'h':
             fputs(keygen_usage, stdout);
             rc = 0;
@@ -158,6 +186,7 @@ int cmd_keygen(int argc, char **argv)
     }
     /* Both names are checked before anything is written. */
     if (keygen_taken(keypath) || keygen_taken(pubpath)) {
+        out_json_note("OUTPUT_EXISTS", "key", keygen_taken(keypath) ? keypath : pubpath, "already exists");
         cli_error("%s already exists; refusing to overwrite it (choose another -o PREFIX)",
                   keygen_taken(keypath) ? keypath : pubpath);
         goto out;
@@ -200,11 +229,15 @@ int cmd_keygen(int argc, char **argv)
         goto out;
     }
     key_written = 0; /* complete: keep it */
-    printf("type: %s\n", typename);
-    printf("private key: %s (%s)\n", keypath, no_pass ? "NOT encrypted" : "encrypted");
-    printf("public key: %s\n", pubpath);
-    printf("key id: %s\n", keyid);
-    printf("fingerprint: %s\n", fpr);
+    if (out_json_active()) {
+        keygen_print_json(typename, keypath, pubpath, no_pass, keyid, fpr);
+    } else {
+        printf("type: %s\n", typename);
+        printf("private key: %s (%s)\n", keypath, no_pass ? "NOT encrypted" : "encrypted");
+        printf("public key: %s\n", pubpath);
+        printf("key id: %s\n", keyid);
+        printf("fingerprint: %s\n", fpr);
+    }
     if (fflush(stdout) != 0) {
         cli_error("writing to stdout failed");
         rc = EXIT_USAGE;

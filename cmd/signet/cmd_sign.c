@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "output.h"
 
@@ -18,7 +20,7 @@ static const char sign_usage[] =
     "                   [--tsa-optional] [--tsa-policy OID] [--tsa-timeout SECONDS]\n"
     "                   [--git DIR [--git-remote NAME] [--allow-dirty]] [--log DIR]\n"
     "                   [--event-log FILE] [--syslog] [--jobs N] [--version V | --version-from-tag]\n"
-    "                   ARTIFACT...\n"
+    "                   [--json] ARTIFACT...\n"
     "\n"
     "Sign files, zips, tar layers, OCI image layouts and docker save archives into\n"
     "one Sigstore bundle (default ARTIFACT.sigstore.json for a single artifact;\n"
@@ -35,9 +37,11 @@ static const char sign_usage[] =
     "  -o, --output BUNDLE      write the bundle here (atomically); never over an\n"
     "                           existing file unless --force\n"
     "      --force              replace an existing bundle\n"
-    "      --kind KIND          the artifacts are of this kind: file (hash whole, whatever\n"
-    "                           the content), zip, tar, oci or docker (refused otherwise);\n"
-    "                           without it the content decides (a warning when the name\n"
+    "      --kind KIND          read the artifacts as this kind, whatever the content\n"
+    "                           suggests: file (hashed whole), zip (also with a stub\n"
+    "                           before it), tar (one layer, any name), oci or docker;\n"
+    "                           bytes that cannot be read so are refused (exit 2).\n"
+    "                           Without it the content decides (a warning when the name\n"
     "                           says otherwise)\n"
     "      --name NAME          name of the next artifact in the manifest (once per\n"
     "                           artifact, in order; default: the path given)\n"
@@ -63,6 +67,8 @@ static const char sign_usage[] =
     "      --event-log FILE     append one JSON event line for this decision to FILE\n"
     "      --syslog             send the event to syslog (facility auth)\n"
     "      --jobs N             at most N threads at once (default: one per core)\n"
+    "      --json               print the result (bundle, key id, artifacts) or the\n"
+    "                           error as one JSON object on stdout\n"
     "  -h, --help               show this help\n";
 
 static int same_path(const char *a, const char *b)
@@ -132,7 +138,10 @@ static void warn_kind_mismatch(sign_artifact *const *arts, size_t n, const char 
     }
 }
 
-/* --kind K: every artifact must be of that kind (file is forced instead). Returns 0, or 1 after saying why. */
+/*
+ * --kind K: every artifact must be of that kind (the library forced it, or refused bytes not of it; this is
+ * the last guard). Returns 0, or 1 after saying why.
+ */
 static int check_kind(sign_artifact *const *arts, size_t n, const char *kind_opt)
 {
     static const struct {
@@ -155,10 +164,32 @@ static int check_kind(sign_artifact *const *arts, size_t n, const char *kind_opt
         if (sign_artifact_get_kind(arts[i]) != want) {
             char *p = sign_text_safe(sign_artifact_path(arts[i]));
 
+            out_json_note("ARTIFACT_KIND_REFUSED", "artifact", sign_artifact_path(arts[i]),
+                          "not of the --kind given");
             cli_error("artifact %s is a %s, not a %s (--kind %s); nothing was written", p != NULL ? p : "?", got,
                       kind_opt, kind_opt);
             free(p);
             return 1;
+        }
+    }
+    return 0;
+}
+
+/* The SIGN_ARTIFACT_AS_* flag of --kind K (0 without it). */
+static unsigned int kind_flag(const char *kind_opt)
+{
+    static const struct {
+        const char *opt;
+        unsigned int flag;
+    } flags[] = {{"file", SIGN_ARTIFACT_AS_FILE},
+                 {"zip", SIGN_ARTIFACT_AS_ZIP},
+                 {"tar", SIGN_ARTIFACT_AS_TAR},
+                 {"oci", SIGN_ARTIFACT_AS_OCI},
+                 {"docker", SIGN_ARTIFACT_AS_DOCKER}};
+
+    for (size_t i = 0; kind_opt != NULL && i < sizeof(flags) / sizeof(flags[0]); i++) {
+        if (strcmp(flags[i].opt, kind_opt) == 0) {
+            return flags[i].flag;
         }
     }
     return 0;
@@ -180,6 +211,8 @@ static void print_refusal(sign_artifact *const *arts, size_t n, char *const *all
     const char **seen = NULL;
     size_t nseen = 0, cap = 0;
 
+    out_json_note("FINDING_REFUSED", "artifact", NULL,
+                  "refusing to sign: dangerous findings (on standard error); sign with --allow ID if intended");
     fputs("signet: refusing to sign: dangerous findings (listed above); if they are intended, add", stderr);
     for (size_t i = 0; arts != NULL && i < n; i++) {
         size_t nf = arts[i] != NULL ? sign_artifact_finding_count(arts[i]) : 0;
@@ -215,6 +248,42 @@ static void print_refusal(sign_artifact *const *arts, size_t n, char *const *all
     free(seen);
 }
 
+/* sign --json: what was signed, as one object (the text line's facts, and each artifact). */
+static void sign_print_json(const char *output, sign_artifact *const *arts, size_t nart, const char *keyid,
+                            const char *subject, const sign_bundle *bundle)
+{
+    json_t *o, *list = json_array();
+    char *text = NULL, *out_safe = sign_text_safe(output), *subj = subject != NULL ? sign_text_safe(subject) : NULL;
+
+    for (size_t i = 0; list != NULL && i < nart; i++) {
+        char hex[2 * SIGN_SHA256_LEN + 1], *name = sign_text_safe(sign_artifact_name(arts[i])),
+                                           *path = sign_text_safe(sign_artifact_path(arts[i]));
+
+        for (size_t k = 0; k < SIGN_SHA256_LEN; k++) {
+            snprintf(hex + 2 * k, 3, "%02x", sign_artifact_sha256(arts[i])[k]);
+        }
+        (void)json_array_append_new(list,
+                                    json_pack("{s:s?,s:s?,s:s,s:s,s:I}", "name", name, "path", path, "sha256", hex,
+                                              "kind", sign_artifact_kind_name(sign_artifact_get_kind(arts[i])),
+                                              "size", (json_int_t)sign_artifact_size(arts[i])));
+        free(name);
+        free(path);
+    }
+    o = json_pack("{s:i,s:s,s:s,s:s,s:s?,s:s,s:s?,s:I,s:o?}", "format_version", SIGN_VERDICT_FORMAT_VERSION,
+                  "signet_version", SIGN_VERSION_STRING, "command", "sign", "code", "OK", "bundle", out_safe,
+                  "key_id", keyid, "certificate_subject", subj, "timestamps",
+                  (json_int_t)sign_bundle_timestamp_count(bundle), "artifacts", list);
+    if (o != NULL) {
+        text = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENSURE_ASCII);
+    }
+    puts(text != NULL ? text : "{\"code\":\"OK\",\"command\":\"sign\"}");
+    out_json_printed();
+    free(text);
+    json_decref(o);
+    free(out_safe);
+    free(subj);
+}
+
 int cmd_sign(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -244,6 +313,7 @@ int cmd_sign(int argc, char **argv)
         {"kind", required_argument, NULL, 'K'},
         {"version", required_argument, NULL, 'V'}, /* downgrade protection (issue 15) */
         {"version-from-tag", no_argument, NULL, 'X'},
+        {"json", no_argument, NULL, 'J'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -311,6 +381,7 @@ int cmd_sign(int argc, char **argv)
         case 'p': p12path = optarg; break;
         case 'E': embed_chain = 1; break;
         case 'f': force = 1; break;
+        case 'J': break; /* out_json_active() */
         case 'K':
             if (strcmp(optarg, "file") != 0 && strcmp(optarg, "zip") != 0 && strcmp(optarg, "tar") != 0 &&
                 strcmp(optarg, "oci") != 0 && strcmp(optarg, "docker") != 0) {
@@ -383,6 +454,7 @@ int cmd_sign(int argc, char **argv)
     for (size_t i = 0; i < nart; i++) {
         if (same_path(output, argv[optind + (int)i]) || same_path(keyfile, argv[optind + (int)i]) ||
             same_path(output, keyfile) || (certpath != NULL && same_path(output, certpath))) {
+            out_json_note("USAGE", "bundle", output, "refusing to write the bundle over an input");
             cli_error("%s: refusing to write the bundle over an input; choose another -o",
                       same_path(output, keyfile) ? keyfile : argv[optind + (int)i]);
             goto out;
@@ -392,6 +464,7 @@ int cmd_sign(int argc, char **argv)
     if (!force && access(output, F_OK) == 0) {
         char *o = sign_text_safe(output);
 
+        out_json_note("OUTPUT_EXISTS", "bundle", output, "already exists; name another with -o, or --force");
         cli_error("bundle %s already exists; refusing to overwrite it: name another with -o, or replace it "
                   "with --force",
                   o != NULL ? o : "?");
@@ -436,6 +509,8 @@ int cmd_sign(int argc, char **argv)
         goto out;
     }
     if (certpath != NULL && (r = sign_x509_certs_load(&certs, certpath)) != 0) {
+        out_json_note(r == SIGN_ENOTFOUND ? "CERTIFICATE_MISSING" : "CERTIFICATE_MALFORMED", "certificate", certpath,
+                      sign_error_last());
         rc = cli_fail(r, NULL);
         goto out;
     }
@@ -470,9 +545,7 @@ int cmd_sign(int argc, char **argv)
     opts.nartifacts = nart;
     opts.allow = (const char *const *)allow;
     opts.nallow = nallow;
-    if (kind_opt != NULL && strcmp(kind_opt, "file") == 0) {
-        opts.artifact_flags |= SIGN_ARTIFACT_AS_FILE;
-    }
+    opts.artifact_flags |= kind_flag(kind_opt); /* --kind forces the kind; bytes not of it are refused */
     /*
      * With TSAs the bundle is written only once its timestamps are in: nothing on a TSA failure; with
      * --kind only once every artifact is of that kind.
@@ -528,11 +601,23 @@ int cmd_sign(int argc, char **argv)
         goto out;
     }
     if (r != 0) {
+        if (kind_opt != NULL && r == SIGN_EPARSE && strstr(sign_error_last(), "(--kind ") != NULL) {
+            out_json_note("ARTIFACT_KIND_REFUSED", "artifact", NULL, sign_error_last());
+        } else if (r == SIGN_ENOTFOUND || r == SIGN_EPARSE || (r == SIGN_EINVAL && !kind_refused)) {
+            out_json_note("ARTIFACT_UNREADABLE", "artifact", NULL, sign_error_last());
+        }
         rc = kind_refused ? EXIT_USAGE : cli_fail(r, NULL);
         goto out;
     }
     if (sign_key_id(keyid, sizeof(keyid), key) != 0) {
         keyid[0] = '\0';
+    }
+    if (out_json_active()) {
+        rc = log_dir != NULL ? cli_log_bundle(log_dir, output) : 0;
+        if (rc == 0) {
+            sign_print_json(output, arts, nart, keyid, certs != NULL ? info.subject : NULL, bundle);
+        }
+        goto out;
     }
     if (certs != NULL) {
         char *subj = sign_text_safe(info.subject);

@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "cli.h"
+#include "output.h"
 
 /* Largest passphrase file read: the passphrase is its first line. */
 #define PASSFILE_MAX 4096
@@ -280,15 +281,28 @@ int cli_passphrase_cb(char *buf, size_t size, int confirm, void *userdata)
 
 int cli_key_fail(int code, const char *keyfile, const cli_passphrase *pp)
 {
+    const char *what = pp != NULL && pp->keyfile != NULL ? pp->keyfile : keyfile;
+
+    const char *jcode = code == SIGN_EPASSPHRASE                                               ? "PASSPHRASE_WRONG"
+                        : code == SIGN_ENOTFOUND                                               ? "KEY_MISSING"
+                        : code == SIGN_EPARSE || code == SIGN_EUNSUPPORTED || code == SIGN_EIO ? "KEY_MALFORMED"
+                                                                                               : NULL;
+
     if (code == SIGN_EPASSPHRASE && pp != NULL && pp->source != NULL) {
         const char *msg = sign_error_last();
         int isfile = pp->file != NULL && strcmp(pp->source, "--passphrase-file") == 0;
-        char *f = isfile ? sign_text_safe(pp->file) : NULL;
+        char *f = isfile ? sign_text_safe(pp->file) : NULL, full[2048];
 
-        cli_error("%s (the passphrase came from %s%s%s)", msg != NULL && *msg != '\0' ? msg : sign_strerror(code),
-                  pp->source, isfile ? " " : "", f != NULL ? f : "");
+        snprintf(full, sizeof(full), "%s (the passphrase came from %s%s%s)",
+                 msg != NULL && *msg != '\0' ? msg : sign_strerror(code), pp->source, isfile ? " " : "",
+                 f != NULL ? f : "");
+        out_json_note(jcode, "key", what, full);
+        cli_error("%s", full);
         free(f);
         return cli_exit_code(code);
+    }
+    if (jcode != NULL) {
+        out_json_note(jcode, "key", what, sign_error_last());
     }
     return cli_fail(code, keyfile);
 }

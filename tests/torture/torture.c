@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "sign/sign.h"
+#include "util.h"
 
 /* ---- the counting, failing allocator ----------------------------------------------- */
 
@@ -1381,6 +1382,99 @@ static void done_log(char *fp, size_t fpsize)
     }
 }
 
+/* ---- revocation lists (libsign/revocation.c) ---------------------------------------------------------- */
+
+/* Not installed: the verifier's binary index of a list (libsign/formats.h). */
+int sign__revocation_index_write(unsigned char **out, size_t *outlen, const sign_revocation_list *l);
+int sign__revocation_index_read(sign_revocation_list **out, const unsigned char *data, size_t len);
+
+static const char rev_payload[] =
+    "{\"version\":3,\"issued\":\"2026-01-01T00:00:00Z\",\"expires\":\"2026-02-01T00:00:00Z\","
+    "\"previous\":\"abababababababababababababababababababababababababababababababab\","
+    "\"keys\":[{\"key_id\":\"p60aXanaNCHm4oiA1x2fc9qkwCZBcH6TY+u71hFMPBo=\",\"reason\":\"keyCompromise\","
+    "\"comment\":\"leaked \\u00e9\"},{\"key_id\":\"AAAAXanaNCHm4oiA1x2fc9qkwCZBcH6TY-u71hFMPBo=\","
+    "\"reason\":\"superseded\",\"effective\":\"2026-01-02T03:04:05Z\"}],"
+    "\"artifacts\":[{\"digest\":{\"sha256\":\"cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd\"},"
+    "\"name\":\"app.zip\",\"reason\":\"other\",\"comment\":\"bad build\"},{\"digest\":{\"sha256\":"
+    "\"0101010101010101010101010101010101010101010101010101010101010101\"},\"reason\":\"superseded\"}]}";
+static sign_revocation_list *r_revlist;
+static char *r_revtext; /* the index's entries as text (revocation-index) */
+
+static int run_revocation_parse(void)
+{
+    return sign_revocation_list_parse(&r_revlist, rev_payload, sizeof(rev_payload) - 1, NULL);
+}
+
+/* The list's canonical form: the same on every run. */
+static void done_revocation(char *fp, size_t fpsize)
+{
+    char *s = NULL;
+
+    if (r_revlist != NULL) {
+        if (sign_revocation_list_serialize(&s, NULL, r_revlist) != 0) {
+            snprintf(fp, fpsize, "serialize failed");
+        } else {
+            snprintf(fp, fpsize, "%s", s);
+        }
+        free(s);
+    }
+    if (r_revtext != NULL) {
+        snprintf(fp, fpsize, "%s", r_revtext);
+    }
+    sign_revocation_list_free(r_revlist);
+    r_revlist = NULL;
+    free(r_revtext);
+    r_revtext = NULL;
+}
+
+/* Parse, write the index, read it back and look every entry up (the verifier's cache path). */
+static int run_revocation_index(void)
+{
+    sign_revocation_list *l = NULL, *x = NULL;
+    unsigned char *ix = NULL;
+    size_t len = 0, n, at = 0;
+    int r;
+
+    if ((r = sign_revocation_list_parse(&l, rev_payload, sizeof(rev_payload) - 1, NULL)) != 0 ||
+        (r = sign__revocation_index_write(&ix, &len, l)) != 0 ||
+        (r = sign__revocation_index_read(&x, ix, len)) != 0) {
+        goto out;
+    }
+    n = sign_revocation_list_key_count(x);
+    if ((r_revtext = calloc(1, 4096)) == NULL) {
+        r = SIGN_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sign_revoked_key k, f;
+
+        if ((r = sign_revocation_list_key(&k, x, i)) != 0) {
+            goto out;
+        }
+        at += (size_t)snprintf(r_revtext + at, 4096 - at, "%s %d %lld %d %s %d;", k.key_id, k.has_effective,
+                               (long long)k.effective, (int)k.reason, k.comment != NULL ? k.comment : "-",
+                               sign_revocation_list_find_key(&f, x, k.key_id));
+    }
+    for (size_t i = 0; i < sign_revocation_list_artifact_count(x); i++) {
+        sign_revoked_artifact a;
+
+        sign_revocation_list_artifact(&a, x, i);
+        at += (size_t)snprintf(r_revtext + at, 4096 - at, "%02x %s %s %d;", a.sha256[0],
+                               a.name != NULL ? a.name : "-", a.comment != NULL ? a.comment : "-",
+                               sign_revocation_list_find_artifact(NULL, x, a.sha256));
+    }
+    r = sign_revocation_list_covers(x, l);
+out:
+    if (r != 0) {
+        free(r_revtext);
+        r_revtext = NULL;
+    }
+    sign_revocation_list_free(x);
+    sign_revocation_list_free(l);
+    free(ix);
+    return r;
+}
+
 static const op ops[] = {
     {"sign-file", run_sign_file, done_sign, 1, 0, 0},
     {"sign-zip", run_sign_zip, done_sign, 1, 0, 0},
@@ -1406,6 +1500,8 @@ static const op ops[] = {
     {"verify-cert", run_verify_cert, done_verify_checks, 0, 0, 0},
     {"source-collect", run_source, done_source, 0, 0, 0},
     {"log-add", run_log_add, done_log, 0, 0, 0},
+    {"revocation-parse", run_revocation_parse, done_revocation, 0, 0, 0},
+    {"revocation-index", run_revocation_index, done_revocation, 0, 0, 0},
     {"deploy-zip", run_deploy_zip, done_deploy, 0, 0, 0},
 };
 
@@ -1440,10 +1536,14 @@ static double now_s(void)
 }
 
 /* One armed run failing allocation n (0: none). Returns the code. */
+#define STALE_MESSAGE "torture: the stale message of an earlier failure"
+
 static int run_once(const op *o, long n, long *seen, int *src, long by_src[NSRC])
 {
     int r;
 
+    /* An earlier failure's message: a failure of the operation must replace it (docs/torture.md). */
+    sign__error(SIGN_EPARSE, "%s", STALE_MESSAGE);
     tt_arm(n);
     r = o->run();
     tt_disarm();
@@ -1518,6 +1618,9 @@ static void torture_op(const op *o, long only)
             bug(o, n, src, "returned %d, not a SIGN_E* code", r);
         } else if (msg[0] == '\0') {
             bug(o, n, src, "returned %d (%s) with an empty sign_error_last()", r, sign_strerror(r));
+        } else if (strstr(msg, STALE_MESSAGE) != NULL) {
+            bug(o, n, src, "returned %d (%s) and left the stale message of an earlier failure: %s", r,
+                sign_strerror(r), msg);
         } else {
             codes[-r < 32 ? -r : 31]++;
         }
