@@ -66,7 +66,7 @@ DOCS     := README.md $(wildcard docs/*.md)
 all: $(B)/signet $(B)/libsign.a $(B)/libsign.so.$(VERSION)
 
 check-deps:
-	@pkg-config --exists $(DEPS) || { echo "signet: missing build dependencies; run '.ci/deps' as root or install: libssl-dev libarchive-dev libjansson-dev libgit2-dev zlib1g-dev pkg-config" >&2; exit 1; }
+	@pkg-config --exists $(DEPS) p11-kit-1 || { echo "signet: missing build dependencies; run '.ci/deps' as root or install: libssl-dev libarchive-dev libjansson-dev libgit2-dev zlib1g-dev libp11-kit-dev pkg-config" >&2; exit 1; }
 
 $(B)/%.o: %.c | check-deps
 	@mkdir -p $(dir $@)
@@ -100,8 +100,14 @@ $(B)/signet: $(CMD_OBJ) $(B)/libsign.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CMD_OBJ) $(B)/libsign.a $(SIGNET_LIBS) -lpthread
 
 # ---- tests -----------------------------------------------------------------
-$(B)/signet-tests: $(TEST_OBJ) $(B)/libsign.a
+$(B)/signet-tests: $(TEST_OBJ) $(B)/libsign.a $(B)/pkcs11-shim.so
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TEST_OBJ) $(B)/libsign.a $(PKG_LIBS) -lcriterion -lpthread
+
+# A PKCS#11 module that forwards to SoftHSM2 and fails chosen calls (tests/pkcs11/shim.c): the
+# tests find it beside SIGNET_BIN.
+$(B)/pkcs11-shim.so: tests/pkcs11/shim.c | check-deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -shared -fPIC $(LDFLAGS) -o $@ $<
 
 # The RFC 3161 test TSA (tests/tsa/tsa-server.c): started by the tests and by `make demo`.
 $(B)/signet-tsa-test-server: tests/tsa/tsa-server.c | check-deps

@@ -91,11 +91,15 @@ static int keygen_have_tty(void)
 int cmd_keygen(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"type", required_argument, NULL, 't'},    {"output", required_argument, NULL, 'o'},
-        {"no-passphrase", no_argument, NULL, 'N'}, {"passphrase-file", required_argument, NULL, 'P'},
-        {"pkcs11", required_argument, NULL, '1'},  {"pkcs11-module", required_argument, NULL, '2'},
+        {"type", required_argument, NULL, 't'},
+        {"output", required_argument, NULL, 'o'},
+        {"no-passphrase", no_argument, NULL, 'N'},
+        {"passphrase-file", required_argument, NULL, 'P'},
+        {"pkcs11", required_argument, NULL, '1'},
+        {"pkcs11-module", required_argument, NULL, '2'},
         {"pin-file", required_argument, NULL, '3'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     cli_pkcs11 p11 = {NULL, NULL, 0, CLI_PASSPHRASE_INIT};
     const char *p11uri = NULL;

@@ -38,10 +38,9 @@ static const struct {
     const char *name;
     cmd_fn fn;
 } commands[] = {
-    {"keygen", cmd_keygen},   {"sign", cmd_sign},   {"verify", cmd_verify},
-    {"inspect", cmd_inspect}, {"hash", cmd_hash},   {"timestamp", cmd_timestamp},
-    {"log", cmd_log},         {"audit", cmd_audit}, {"revoke", cmd_revoke},
-    {"pkcs11", cmd_pkcs11},
+    {"keygen", cmd_keygen}, {"sign", cmd_sign},           {"verify", cmd_verify}, {"inspect", cmd_inspect},
+    {"hash", cmd_hash},     {"timestamp", cmd_timestamp}, {"log", cmd_log},       {"audit", cmd_audit},
+    {"revoke", cmd_revoke}, {"pkcs11", cmd_pkcs11},
 };
 
 static cmd_fn find_command(const char *name)

@@ -106,17 +106,16 @@ int cli_pkcs11_keygen(const char *uri, cli_pkcs11 *p, sign_key_type type, unsign
 
 /* ---- signet pkcs11 list ---------------------------------------------------- */
 
-static const char pkcs11_usage[] =
-    "usage: signet pkcs11 list [--module M] [--pin-file F] [--json]\n"
-    "\n"
-    "List the tokens of a PKCS#11 module and their key and certificate objects,\n"
-    "each with a URI for --pkcs11 and --cert and the key id a policy names.\n"
-    "\n"
-    "      --module M       the module (.so); default SIGNET_PKCS11_MODULE\n"
-    "      --pin-file F     log in with the PIN on the first line of F (private keys\n"
-    "                       are listed only after a login; SIGNET_PKCS11_PIN too)\n"
-    "      --json           one JSON object on stdout\n"
-    "  -h, --help           show this help\n";
+static const char pkcs11_usage[] = "usage: signet pkcs11 list [--module M] [--pin-file F] [--json]\n"
+                                   "\n"
+                                   "List the tokens of a PKCS#11 module and their key and certificate objects,\n"
+                                   "each with a URI for --pkcs11 and --cert and the key id a policy names.\n"
+                                   "\n"
+                                   "      --module M       the module (.so); default SIGNET_PKCS11_MODULE\n"
+                                   "      --pin-file F     log in with the PIN on the first line of F (private keys\n"
+                                   "                       are listed only after a login; SIGNET_PKCS11_PIN too)\n"
+                                   "      --json           one JSON object on stdout\n"
+                                   "  -h, --help           show this help\n";
 
 static void list_print(const sign_pkcs11_entry *e, size_t n)
 {
@@ -126,10 +125,10 @@ static void list_print(const sign_pkcs11_entry *e, size_t n)
         if (strcmp(e[i].kind, "token") == 0) {
             printf("token %s\n  %s\n", label != NULL ? label : "", uri != NULL ? uri : "");
         } else {
-            printf("  %-8s %s%s%s%s%s\n    %s\n", e[i].kind, label != NULL ? label : "",
+            printf("  %-8s %s%s%s%s%s%s\n    %s\n", e[i].kind, label != NULL ? label : "",
                    e[i].key_type != NULL ? " (" : "", e[i].key_type != NULL ? e[i].key_type : "",
                    e[i].keyid[0] != '\0' ? ", key id " : "", e[i].keyid[0] != '\0' ? e[i].keyid : "",
-                   uri != NULL ? uri : "");
+                   e[i].key_type != NULL ? ")" : "", uri != NULL ? uri : "");
         }
         free(uri);
         free(label);

@@ -80,11 +80,11 @@ SIGN_EXTERN int sign_pkcs11_keygen(sign_key **out, const char *uri, sign_key_typ
 
 /* One row of sign_pkcs11_list. */
 typedef struct sign_pkcs11_entry {
-    char *uri;                     /* a URI naming it (without module-path) */
-    const char *kind;              /* "token", "private", "public" or "cert" */
-    char *label;                   /* token label or object label (may be "") */
-    char *key_type;                /* "ed25519", ... or NULL (unknown, tokens) */
-    char keyid[SIGN_KEYID_SIZE];   /* "" when unknown */
+    char *uri;                   /* a URI naming it (without module-path) */
+    const char *kind;            /* "token", "private", "public" or "cert" */
+    char *label;                 /* token label or object label (may be "") */
+    char *key_type;              /* "ed25519", ... or NULL (unknown, tokens) */
+    char keyid[SIGN_KEYID_SIZE]; /* "" when unknown */
 } sign_pkcs11_entry;
 
 /*

@@ -304,8 +304,8 @@ static int find_slot(CK_SLOT_ID *out, struct token *t, const sign_pkcs11_uri *u)
                            (unsigned long)n, n == 1 ? "" : "s");
     }
     if (matches > 1) {
-        return sign__error(SIGN_EINVAL, "%s: %zu tokens match; add token=, serial= or slot-id= to the URI",
-                           t->what, matches);
+        return sign__error(SIGN_EINVAL, "%s: %zu tokens match; add token=, serial= or slot-id= to the URI", t->what,
+                           matches);
     }
     return 0;
 }
@@ -484,8 +484,8 @@ static int get_attr(unsigned char **out, size_t *len, struct token *t, CK_OBJECT
     *len = 0;
     if ((rv = t->mod.f->C_GetAttributeValue(t->session, h, &a, 1)) != CKR_OK) {
         code = rv_code(rv, &hint);
-        return sign__error(code, "%s: C_GetAttributeValue(%s) failed: %s (0x%lx)%s", t->what, name,
-                           rv_name(rv), (unsigned long)rv, rv == CKR_ATTRIBUTE_SENSITIVE ? ": it never leaves the token" : hint);
+        return sign__error(code, "%s: C_GetAttributeValue(%s) failed: %s (0x%lx)%s", t->what, name, rv_name(rv),
+                           (unsigned long)rv, rv == CKR_ATTRIBUTE_SENSITIVE ? ": it never leaves the token" : hint);
     }
     if (a.ulValueLen == CK_UNAVAILABLE_INFORMATION || a.ulValueLen > ATTR_MAX) {
         return sign__error(SIGN_ELIMIT, "%s: attribute %s is unavailable or larger than %u bytes", t->what, name,
@@ -497,8 +497,8 @@ static int get_attr(unsigned char **out, size_t *len, struct token *t, CK_OBJECT
     a.pValue = buf;
     if ((rv = t->mod.f->C_GetAttributeValue(t->session, h, &a, 1)) != CKR_OK || a.ulValueLen > ATTR_MAX) {
         free(buf);
-        return sign__error(SIGN_ECRYPTO, "%s: C_GetAttributeValue(%s) failed: %s (0x%lx)", t->what, name,
-                           rv_name(rv), (unsigned long)rv);
+        return sign__error(SIGN_ECRYPTO, "%s: C_GetAttributeValue(%s) failed: %s (0x%lx)", t->what, name, rv_name(rv),
+                           (unsigned long)rv);
     }
     *out = buf;
     *len = a.ulValueLen;
@@ -512,8 +512,8 @@ static int get_ulong(CK_ULONG *out, struct token *t, CK_OBJECT_HANDLE h, CK_ATTR
 
     *out = 0;
     if ((rv = t->mod.f->C_GetAttributeValue(t->session, h, &a, 1)) != CKR_OK) {
-        return sign__error(SIGN_ECRYPTO, "%s: C_GetAttributeValue(%s) failed: %s (0x%lx)", t->what, name,
-                           rv_name(rv), (unsigned long)rv);
+        return sign__error(SIGN_ECRYPTO, "%s: C_GetAttributeValue(%s) failed: %s (0x%lx)", t->what, name, rv_name(rv),
+                           (unsigned long)rv);
     }
     return 0;
 }
@@ -682,12 +682,17 @@ static int ec_public(EVP_PKEY **out, const unsigned char *par, size_t parlen, co
     return 0;
 }
 
-/* CKA_EC_POINT of obj, or of the public key object with obj's CKA_ID (private EC keys seldom carry the point). */
+/*
+ * CKA_EC_POINT of obj, or of the public key object with obj's CKA_ID (private
+ * EC keys seldom carry the point); when several share the id, the one that
+ * also has obj's label. The signature check after every C_Sign (key.c)
+ * catches a module that pairs them wrongly.
+ */
 static int ec_point_of(unsigned char **out, size_t *len, struct token *t, CK_OBJECT_HANDLE obj)
 {
     CK_OBJECT_HANDLE hs[2];
-    unsigned char *id = NULL;
-    size_t idlen = 0;
+    unsigned char *id = NULL, *label = NULL;
+    size_t idlen = 0, labellen = 0;
     CK_ULONG n = 0;
     int r;
 
@@ -699,14 +704,18 @@ static int ec_point_of(unsigned char **out, size_t *len, struct token *t, CK_OBJ
         return r;
     }
     r = find_objects(hs, 2, &n, t, CKO_PUBLIC_KEY, NULL, id, idlen);
+    if (r == 0 && n > 1 && (r = get_attr(&label, &labellen, t, obj, CKA_LABEL, "CKA_LABEL")) == 0) {
+        r = find_objects(hs, 2, &n, t, CKO_PUBLIC_KEY, (const char *)label, id, idlen);
+    }
     free(id);
+    free(label);
     if (r != 0) {
         return r;
     }
     if (n != 1) {
         return sign__error(SIGN_ENOTFOUND,
                            "%s: the public key of an EC key is read from the public key object with the same "
-                           "CKA_ID, and %s found",
+                           "CKA_ID (and label), and %s found",
                            t->what, n == 0 ? "none was" : "several were");
     }
     return get_attr(out, len, t, hs[0], CKA_EC_POINT, "CKA_EC_POINT");
@@ -738,8 +747,8 @@ static int public_key(sign_key **out, struct token *t, CK_OBJECT_HANDLE obj)
         }
         if (!SAME(a, alen, oid_p256) && !SAME(a, alen, oid_p384) && !SAME(a, alen, oid_ed25519) &&
             !SAME(a, alen, str_ed25519)) {
-            r = sign__error(SIGN_EUNSUPPORTED,
-                            "%s: the key's curve is not supported (ed25519, P-256 and P-384 are)", t->what);
+            r = sign__error(SIGN_EUNSUPPORTED, "%s: the key's curve is not supported (ed25519, P-256 and P-384 are)",
+                            t->what);
             goto out;
         }
         ok = ec_public(&pkey, a, alen, b, blen);
@@ -1002,8 +1011,9 @@ int sign_pkcs11_keygen(sign_key **out, const char *uri, sign_key_type type, unsi
         goto out;
     }
     if (taken) {
-        r = sign__error(SIGN_EEXISTS, "%s: the token already has an object labelled \"%s\"; choose another object=",
-                        t->what, u->object);
+        r = sign__error(SIGN_EEXISTS,
+                        "%s: the token already has an object labelled \"%s\"; choose another object=", t->what,
+                        u->object);
         goto out;
     }
     if (!u->has_id && RAND_bytes(rid, sizeof(rid)) != 1) {
@@ -1015,7 +1025,7 @@ int sign_pkcs11_keygen(sign_key **out, const char *uri, sign_key_type type, unsi
         goto out;
     }
     made = 1;
-    r = public_key(out, t, priv);
+    r = public_key(out, t, pub); /* the pair's own public object: no pairing by id */
 out:
     if (r != 0 && made) {
         /* a key whose public half cannot be read is of no use: leave nothing behind */
@@ -1152,9 +1162,14 @@ static int list_object(struct list *l, struct token *t, CK_OBJECT_HANDLE h, CK_O
 
     (void)get_attr(&label, &labellen, t, h, CKA_LABEL, "CKA_LABEL");
     (void)get_attr(&id, &idlen, t, h, CKA_ID, "CKA_ID");
-    r = list_add(l, t, cls == CKO_CERTIFICATE ? "cert" : cls == CKO_PUBLIC_KEY ? "public" : "private",
+    r = list_add(l, t,
+                 cls == CKO_CERTIFICATE  ? "cert"
+                 : cls == CKO_PUBLIC_KEY ? "public"
+                                         : "private",
                  label != NULL ? label : (const unsigned char *)"", labellen, id, idlen,
-                 cls == CKO_CERTIFICATE ? "cert" : cls == CKO_PUBLIC_KEY ? "public" : "private");
+                 cls == CKO_CERTIFICATE  ? "cert"
+                 : cls == CKO_PUBLIC_KEY ? "public"
+                                         : "private");
     if (r == 0 && cls == CKO_CERTIFICATE) {
         if (get_attr(&der, &derlen, t, h, CKA_VALUE, "CKA_VALUE") == 0 &&
             sign_x509_certs_parse(&certs, der, derlen, t->what) == 0) {

@@ -82,7 +82,8 @@ static int hexval(char c)
     return -1;
 }
 
-/* RFC 7512 pchar/qchar without '%': unreserved, the sub-delims but the separators, ':', '@' (and '/', '?' in a query). */
+/* RFC 7512 pchar/qchar without '%': unreserved, the sub-delims but the separators, ':', '@' (and '/', '?' in a
+ * query). */
 static int plain_char(unsigned char c, int query)
 {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
