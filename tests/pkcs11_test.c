@@ -12,10 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <p11-kit/pkcs11.h>
+#include <unistd.h>
 
+#include "pkigen.h"
 #include "sign/sign.h"
 #include "testutil.h"
+#include "tsautil.h"
 
 #define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
 #define PIN "1234"
@@ -498,4 +503,118 @@ Test(pkcs11, list_shows_keys_with_their_ids, .init = p_setup, .fini = p_teardown
     cr_assert_eq(p_runv(p_env(NULL), "signet", "pkcs11", "list", (const char *)NULL), 0, "%s", p_err);
     cr_assert_null(strstr(p_out, "private "), "%s", p_out);
     cr_assert_not_null(strstr(p_out, id), "the public key's id: %s", p_out);
+}
+
+/* ---- with the rest of signet: revocation lists, timestamps, certificates -------- */
+
+Test(pkcs11, revocation_list_signed_by_a_token_key, .init = p_setup, .fini = p_teardown, .timeout = 60)
+{
+    const char *uri = "pkcs11:token=release;object=revoker";
+    char policy[1024];
+
+    p_keygen("revoker", "ed25519", "revoker");
+    cr_assert_eq(RUN("keygen", "--no-passphrase", "-o", pp("release")), 0, "%s", p_err);
+    cr_assert_eq(RUN("sign", "-k", pp("release.key"), pp("a.txt")), 0, "%s", p_err);
+    cr_assert_eq(RUN("revoke", "init", "--pkcs11", uri, "-o", pp("revoked.json")), 0, "%s", p_err);
+    snprintf(policy, sizeof(policy),
+             "{\"version\": 1, \"keys\": [{\"name\": \"release\", \"public_key\": \"%s\"}],"
+             "\"revocation\": [{\"name\": \"main\", \"list\": \"%s\", \"authorities\": [\"%s\"]}]}",
+             pp("release.pub"), pp("revoked.json"), pp("revoker.pub"));
+    tu_write_str(pp("policy.json"), policy);
+    cr_assert_eq(RUN("verify", "-p", pp("policy.json"), "--state-dir", pp("state"), pp("a.txt")), 0, "%s%s", p_out,
+                 p_err);
+    cr_assert_eq(RUN("revoke", "key", "--pkcs11", uri, "--list", pp("revoked.json"), "--key", pp("release.pub"),
+                     "--reason", "keyCompromise"),
+                 0, "%s", p_err);
+    cr_assert_eq(RUN("verify", "-p", pp("policy.json"), "--state-dir", pp("state"), pp("a.txt")), 5, "%s%s", p_out,
+                 p_err);
+    cr_assert(strstr(p_out, "KEY_REVOKED") != NULL || strstr(p_err, "KEY_REVOKED") != NULL, "%s%s", p_out, p_err);
+}
+
+Test(pkcs11, timestamped_signature_with_a_token_key, .init = p_setup, .fini = p_teardown, .timeout = 60)
+{
+    char *tsa = tsa_std_pki(), policy[1024];
+    tsa_server srv;
+    size_t len;
+    char *bundle;
+
+    p_keygen("k", "ecdsa-p384", "k");
+    tsa_server_start(&srv, tsa, "tsa", NULL, NULL);
+    sleep(2); /* the test TSA's certificate is made now, with 1 s accuracy */
+    cr_assert_eq(
+        RUN("sign", "--pkcs11", "pkcs11:token=release;object=k", "--tsa", srv.url, "-o", pp("b.json"), pp("a.txt")),
+        0, "%s", p_err);
+    tsa_server_stop(&srv);
+    bundle = tu_read(pp("b.json"), &len);
+    cr_assert_not_null(strstr(bundle, "rfc3161Timestamps"), "%s", bundle);
+    free(bundle);
+    snprintf(policy, sizeof(policy),
+             "{\"version\": 1, \"keys\": [{\"name\": \"k\", \"public_key\": \"%s\"}],"
+             "\"timestamp_authorities\": [{\"name\": \"tsa\", \"certificates\": \"%s/root.pem\"}]}",
+             pp("k.pub"), tsa);
+    tu_write_str(pp("policy.json"), policy);
+    cr_assert_eq(RUN("verify", "-p", pp("policy.json"), "-b", pp("b.json"), pp("a.txt")), 0, "%s%s", p_out, p_err);
+    tu_rmtree(tsa);
+    free(tsa);
+}
+
+/* Put the certificate c on the token as a CKO_CERTIFICATE labelled label. */
+static void p_put_cert(const pkigen_cert *c, const char *label)
+{
+    CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+    CK_CERTIFICATE_TYPE ct = CKC_X_509;
+    CK_BBOOL yes = CK_TRUE;
+    unsigned char *der = NULL, *subj = NULL;
+    int len = i2d_X509(c->x, &der), slen = i2d_X509_NAME(X509_get_subject_name(c->x), &subj);
+    CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},  {CKA_CERTIFICATE_TYPE, &ct, sizeof(ct)},
+                        {CKA_TOKEN, &yes, sizeof(yes)},  {CKA_LABEL, (void *)label, strlen(label)},
+                        {CKA_VALUE, der, (CK_ULONG)len}, {CKA_SUBJECT, subj, (CK_ULONG)slen}};
+    CK_OBJECT_HANDLE h;
+    CK_FUNCTION_LIST *f;
+    CK_SESSION_HANDLE s;
+    void *dl;
+
+    cr_assert(len > 0 && slen > 0);
+    f = p_module(&dl);
+    s = p_session(f);
+    cr_assert_eq(f->C_CreateObject(s, t, 6, &h), CKR_OK);
+    f->C_Logout(s);
+    f->C_CloseSession(s);
+    f->C_Finalize(NULL);
+    OPENSSL_free(der);
+    OPENSSL_free(subj);
+}
+
+Test(pkcs11, certificate_on_the_token, .init = p_setup, .fini = p_teardown, .timeout = 60)
+{
+    pkigen_cert_opts ro = {.cn = "P11 Root", .ca = 1}, lo = {.cn = "P11 Signer"};
+    pkigen_cert *root, *leaf;
+    EVP_PKEY *pub;
+    FILE *fp;
+    char policy[512];
+
+    p_keygen("k", "ecdsa-p256", "k");
+    cr_assert_not_null(fp = fopen(pp("k.pub"), "r"));
+    cr_assert_not_null(pub = PEM_read_PUBKEY(fp, NULL, NULL, NULL));
+    fclose(fp);
+    root = pkigen_cert_new(&ro, NULL);
+    lo.use_key = pub;
+    leaf = pkigen_cert_new(&lo, root);
+    pkigen_write_certs(pp("root.pem"), (const pkigen_cert *const *)&root, 1);
+    p_put_cert(leaf, "k-cert");
+    cr_assert_eq(RUN("sign", "--pkcs11", "pkcs11:token=release;object=k", "--cert",
+                     "pkcs11:token=release;object=k-cert;type=cert", "-o", pp("b.json"), pp("a.txt")),
+                 0, "%s", p_err);
+    cr_assert_not_null(strstr(p_out, "certificate CN=P11 Signer"), "%s", p_out);
+    snprintf(policy, sizeof(policy), "{\"version\":1,\"roots\":[{\"name\":\"corp\",\"certificates\":\"%s\"}]}",
+             pp("root.pem"));
+    tu_write_str(pp("policy.json"), policy);
+    cr_assert_eq(RUN("verify", "-p", pp("policy.json"), "-b", pp("b.json"), pp("a.txt")), 0, "%s%s", p_out, p_err);
+    /* a certificate URI that names nothing */
+    p_assert_refused(RUN("sign", "--pkcs11", "pkcs11:token=release;object=k", "--cert",
+                         "pkcs11:token=release;object=nosuch", "-o", pp("c.json"), pp("a.txt")),
+                     "pkcs11:token=release;object=nosuch", "no certificate object", pp("c.json"));
+    EVP_PKEY_free(pub);
+    pkigen_cert_free(leaf);
+    pkigen_cert_free(root);
 }
