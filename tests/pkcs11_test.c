@@ -618,3 +618,21 @@ Test(pkcs11, certificate_on_the_token, .init = p_setup, .fini = p_teardown, .tim
     pkigen_cert_free(leaf);
     pkigen_cert_free(root);
 }
+
+Test(pkcs11, a_file_key_moved_into_the_token_keeps_its_key_id, .init = p_setup, .fini = p_teardown, .timeout = 60)
+{
+    char want[80];
+    const char *k;
+
+    cr_assert_eq(RUN("keygen", "--no-passphrase", "-t", "ecdsa-p384", "-o", pp("file")), 0, "%s", p_err);
+    cr_assert_not_null(k = strstr(p_out, "key id: "));
+    snprintf(want, sizeof(want), "key id %.44s", k + 8);
+    cr_assert_eq(TOOL("/usr/bin/softhsm2-util", "--import", pp("file.key"), "--token", "release", "--label", "moved",
+                      "--id", "0102", "--pin", PIN),
+                 0, "%s%s", p_out, p_err);
+    cr_assert_eq(RUN("sign", "--pkcs11", "pkcs11:token=release;object=moved", "-o", pp("b.json"), pp("a.txt")), 0,
+                 "%s", p_err);
+    cr_assert_not_null(strstr(p_out, want), "%s: %s", want, p_out);
+    p_policy("policy.json", pp("file.pub"));
+    cr_assert_eq(RUN("verify", "-p", pp("policy.json"), "-b", pp("b.json"), pp("a.txt")), 0, "%s%s", p_out, p_err);
+}

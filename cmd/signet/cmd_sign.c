@@ -449,10 +449,10 @@ int cmd_sign(int argc, char **argv)
     }
     pp.keyfile = keyfile;
     if (p11uri != NULL) {
-        if ((rc = cli_pkcs11_key(&key, p11uri, &p11)) != 0) {
+        if ((r = cli_pkcs11_key(&key, p11uri, &p11)) != 0) {
+            rc = r; /* an exit code, the error said */
             goto out;
         }
-        rc = EXIT_USAGE;
     } else if (p12path != NULL) {
         if ((r = sign_x509_load_p12(&key, &certs, p12path, cli_passphrase_cb, &pp)) != 0) {
             rc = cli_key_fail(r, NULL, &pp);
@@ -463,10 +463,10 @@ int cmd_sign(int argc, char **argv)
         goto out;
     }
     if (certpath != NULL && cli_is_pkcs11_uri(certpath)) {
-        if ((rc = cli_pkcs11_certs(&certs, certpath, &p11)) != 0) {
+        if ((r = cli_pkcs11_certs(&certs, certpath, &p11)) != 0) {
+            rc = r; /* an exit code, the error said */
             goto out;
         }
-        rc = EXIT_USAGE;
     } else if (certpath != NULL && (r = sign_x509_certs_load(&certs, certpath)) != 0) {
         rc = cli_fail(r, NULL);
         goto out;

@@ -50,7 +50,7 @@ typedef struct sign_pkcs11_uri {
  * (4 KiB) are SIGN_EPARSE. *out is freed with sign_pkcs11_uri_free.
  */
 SIGN_EXTERN int sign_pkcs11_uri_parse(sign_pkcs11_uri **out, const char *uri);
-SIGN_EXTERN void sign_pkcs11_uri_free(sign_pkcs11_uri *uri);
+SIGN_EXTERN void sign_pkcs11_uri_free(sign_pkcs11_uri *u);
 
 /*
  * Open the token the URI names, log in (the PIN from the URI's pin-value
@@ -92,7 +92,7 @@ typedef struct sign_pkcs11_entry {
  * objects. Logs in only when opts->pin_cb is set (private objects are
  * hidden otherwise). Free with sign_pkcs11_list_free.
  */
-SIGN_EXTERN int sign_pkcs11_list(sign_pkcs11_entry **out, size_t *n, const char *module,
+SIGN_EXTERN int sign_pkcs11_list(sign_pkcs11_entry **out, size_t *nout, const char *module,
                                  const sign_pkcs11_options *opts);
 SIGN_EXTERN void sign_pkcs11_list_free(sign_pkcs11_entry *list, size_t n);
 
