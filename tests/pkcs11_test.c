@@ -444,6 +444,9 @@ Test(pkcs11, bad_modules_are_refused, .init = p_setup, .fini = p_teardown, .time
     snprintf(notp11, sizeof(notp11), "pkcs11:token=release;object=k?module-path=%s",
              "/usr/lib/x86_64-linux-gnu/libz.so.1");
     p_assert_refused(RUN("sign", "--pkcs11", notp11, pp("a.txt")), uri, "not a PKCS#11 module", b);
+    /* a bare name: dlopen would search the library path, not the file signet checked */
+    p_assert_refused(RUN("sign", "--pkcs11", uri, "--pkcs11-module", "libsofthsm2.so", pp("a.txt")), uri,
+                     "give the PKCS#11 module as a path", b);
     tu_write_str(pp("text.so"), "not an ELF file\n");
     p_assert_refused(RUN("sign", "--pkcs11", uri, "--pkcs11-module", pp("text.so"), pp("a.txt")), uri,
                      "not a loadable PKCS#11 module", b);
@@ -635,4 +638,35 @@ Test(pkcs11, a_file_key_moved_into_the_token_keeps_its_key_id, .init = p_setup, 
     cr_assert_not_null(strstr(p_out, want), "%s: %s", want, p_out);
     p_policy("policy.json", pp("file.pub"));
     cr_assert_eq(RUN("verify", "-p", pp("policy.json"), "-b", pp("b.json"), pp("a.txt")), 0, "%s%s", p_out, p_err);
+}
+
+Test(pkcs11, a_key_that_wants_the_pin_at_every_signature_is_refused, .init = p_setup, .fini = p_teardown,
+     .timeout = 60)
+{
+    static const unsigned char p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+    CK_BBOOL yes = CK_TRUE;
+    CK_MECHANISM mech = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
+    CK_ATTRIBUTE pub[] = {{CKA_TOKEN, &yes, sizeof(yes)},
+                          {CKA_LABEL, "aa", 2},
+                          {CKA_ID, "\x43", 1},
+                          {CKA_EC_PARAMS, (void *)p256, sizeof(p256)}};
+    CK_ATTRIBUTE priv[] = {{CKA_TOKEN, &yes, sizeof(yes)},
+                           {CKA_PRIVATE, &yes, sizeof(yes)},
+                           {CKA_SIGN, &yes, sizeof(yes)},
+                           {CKA_LABEL, "aa", 2},
+                           {CKA_ID, "\x43", 1},
+                           {CKA_ALWAYS_AUTHENTICATE, &yes, sizeof(yes)}};
+    CK_OBJECT_HANDLE hpub, hpriv;
+    CK_FUNCTION_LIST *f;
+    CK_SESSION_HANDLE s;
+    void *dl;
+
+    f = p_module(&dl);
+    s = p_session(f);
+    cr_assert_eq(f->C_GenerateKeyPair(s, &mech, pub, 4, priv, 6, &hpub, &hpriv), CKR_OK);
+    f->C_Logout(s);
+    f->C_CloseSession(s);
+    f->C_Finalize(NULL);
+    p_assert_refused(RUN("sign", "--pkcs11", "pkcs11:token=release;object=aa", pp("a.txt")),
+                     "pkcs11:token=release;object=aa", "CKA_ALWAYS_AUTHENTICATE", pp("a.txt.sigstore.json"));
 }

@@ -153,6 +153,11 @@ static int module_open(struct module *m, const char *path, const char *what)
                            "SIGNET_PKCS11_MODULE",
                            what);
     }
+    if (strchr(path, '/') == NULL) {
+        /* dlopen would search the library path for a bare name, not the file that was checked */
+        return sign__error(SIGN_EINVAL, "%s: give the PKCS#11 module as a path (./%.200s or /usr/lib/...)", what,
+                           path);
+    }
     if (stat(path, &st) != 0) {
         return sign__error(SIGN_ENOTFOUND, "%s: PKCS#11 module %.512s does not exist", what, path);
     }
@@ -324,6 +329,15 @@ static int login(struct token *t, const sign_pkcs11_uri *u, const sign_pkcs11_op
     if (t->info.flags & CKF_USER_PIN_LOCKED) {
         return sign__error(SIGN_EPASSPHRASE,
                            "%s: the token is locked after too many wrong PINs; unlock it with the SO PIN", t->what);
+    }
+    if (u->pin_value == NULL && (t->info.flags & CKF_PROTECTED_AUTHENTICATION_PATH) != 0) {
+        /* a PIN pad or a fingerprint reader on the token: it asks, not signet */
+        rv = t->mod.f->C_Login(t->session, CKU_USER, NULL, 0);
+        if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
+            return p11_error(rv, "C_Login", t->what);
+        }
+        t->logged_in = rv == CKR_OK;
+        return 0;
     }
     if (u->pin_value != NULL) {
         size_t len = strlen(u->pin_value);
@@ -858,6 +872,29 @@ static void token_free(void *ctx)
 
 static const sign__key_backend token_backend = {token_sign, token_free};
 
+/* A key that wants the PIN again for every signature (CKA_ALWAYS_AUTHENTICATE, PIV slot 9c) is refused. */
+static int check_usable(struct token *t)
+{
+    CK_BBOOL always = CK_FALSE, can_sign = CK_TRUE;
+    CK_ATTRIBUTE a[] = {{CKA_ALWAYS_AUTHENTICATE, &always, sizeof(always)}, {CKA_SIGN, &can_sign, sizeof(can_sign)}};
+
+    for (size_t i = 0; i < 2; i++) {
+        if (t->mod.f->C_GetAttributeValue(t->session, t->key, &a[i], 1) != CKR_OK) {
+            a[i].ulValueLen = 0; /* not there: the defaults above */
+        }
+    }
+    if (always == CK_TRUE) {
+        return sign__error(SIGN_EUNSUPPORTED,
+                           "%s: the key asks for the PIN at every signature (CKA_ALWAYS_AUTHENTICATE, e.g. PIV slot "
+                           "9c), which signet does not support; use a key without it (PIV slot 9a)",
+                           t->what);
+    }
+    if (can_sign != CK_TRUE) {
+        return sign__error(SIGN_EUNSUPPORTED, "%s: the key may not sign (CKA_SIGN is false)", t->what);
+    }
+    return 0;
+}
+
 int sign_pkcs11_key_load(sign_key **out, const char *uri, const sign_pkcs11_options *opts)
 {
     sign_pkcs11_uri *u = NULL;
@@ -867,7 +904,7 @@ int sign_pkcs11_key_load(sign_key **out, const char *uri, const sign_pkcs11_opti
 
     *out = NULL;
     if ((r = token_open(&t, &u, uri, opts, 0, 1)) != 0 || (r = find_one(&t->key, t, CKO_PRIVATE_KEY, u)) != 0 ||
-        (r = public_key(&k, t, t->key)) != 0) {
+        (r = check_usable(t)) != 0 || (r = public_key(&k, t, t->key)) != 0) {
         goto out;
     }
     sign__key_set_backend(k, &token_backend, t);
