@@ -299,7 +299,7 @@ LINT_AWK   := FNR == 1 { com = 0 } \
     END { exit bad }
 # clang parses with the build's warnings (minus gcc-only flags; -Werror is WarningsAsErrors).
 TIDY_FLAGS  = $(filter-out -Werror $(NO_TRUNC_WARN),$(WARN)) -D_GNU_SOURCE -DSIGN_BUILDING $(LIB_INC) \
-              $(PKG_CFLAGS)
+              $(PKG_CFLAGS) $(P11_CFLAGS)
 
 # The exports of libsign.so, committed in tests/abi/symbols.txt and compared by `make lint`.
 # After an intended change of the public API: `make symbols`, and commit the list with it.

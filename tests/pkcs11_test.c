@@ -39,16 +39,29 @@ static const char *pp(const char *name)
     return p_paths[p_npaths++];
 }
 
-/* The environment of every run: the test's token, SoftHSM2 as the module, the PIN. */
+/*
+ * The environment of every run: the test's token, SoftHSM2 as the module, the PIN. Under the sanitizers,
+ * the slow unwinder, so that LeakSanitizer sees SoftHSM2's own frames through libcrypto (which has no
+ * frame pointers) and tests/lsan.supp can name the module's leak.
+ */
 static const char *const *p_env(const char *pin)
 {
-    static const char *env[4];
+    static const char *env[5];
+    static char asan[512];
+    const char *a = getenv("ASAN_OPTIONS");
+    size_t n = 0;
 
     snprintf(p_pin_env, sizeof(p_pin_env), "SIGNET_PKCS11_PIN=%s", pin);
-    env[0] = p_conf_env;
-    env[1] = p_module_env;
-    env[2] = pin != NULL ? p_pin_env : NULL;
-    env[3] = NULL;
+    env[n++] = p_conf_env;
+    env[n++] = p_module_env;
+    if (a != NULL) {
+        snprintf(asan, sizeof(asan), "ASAN_OPTIONS=%s:fast_unwind_on_malloc=0", a);
+        env[n++] = asan;
+    }
+    if (pin != NULL) {
+        env[n++] = p_pin_env;
+    }
+    env[n] = NULL;
     return env;
 }
 
@@ -355,13 +368,18 @@ static const char *p_shim(void)
 /* sign --pkcs11 uri through the shim with SIGNET_SHIM_FAIL=fail. */
 static int p_sign_shim(const char *fail, const char *uri)
 {
-    const char *env[5];
+    const char *const *base = p_env(PIN);
+    const char *env[8];
     char f[64];
+    size_t n = 0;
 
-    memcpy(env, p_env(PIN), 3 * sizeof(env[0]));
+    while (base[n] != NULL) {
+        env[n] = base[n];
+        n++;
+    }
     snprintf(f, sizeof(f), "SIGNET_SHIM_FAIL=%s", fail);
-    env[3] = f;
-    env[4] = NULL;
+    env[n++] = f;
+    env[n] = NULL;
     return p_runv(env, "signet", "sign", "--pkcs11", uri, "--pkcs11-module", p_shim(), pp("a.txt"),
                   (const char *)NULL);
 }

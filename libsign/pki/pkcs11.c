@@ -164,7 +164,11 @@ static int module_open(struct module *m, const char *path, const char *what)
     if (!S_ISREG(st.st_mode)) {
         return sign__error(SIGN_EINVAL, "%s: PKCS#11 module %.512s is not a regular file", what, path);
     }
-    if ((m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+    /*
+     * RTLD_NODELETE: dlclose drops the reference but leaves the code mapped. Modules start threads and
+     * register exit handlers (SoftHSM2, OpenSC do) that must not outlive their code.
+     */
+    if ((m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)) == NULL) {
         const char *e = dlerror();
 
         return sign__error(SIGN_EINVAL, "%s: %.512s is not a loadable PKCS#11 module (%.200s)", what, path,
@@ -472,14 +476,12 @@ static int token_open(struct token **out, sign_pkcs11_uri **out_uri, const char 
         goto out;
     }
     *out = t;
-    *out_uri = u;
-    t = NULL;
-    u = NULL; /* transferred */
-    r = 0;
+    *out_uri = u; /* transferred */
+    return 0;
 out:
     token_close(t);
     sign_pkcs11_uri_free(u);
-    return r;
+    return r != 0 ? r : SIGN_ERROR; /* sign__error() never returns 0: said for the analyzer */
 }
 
 /* ---- objects and attributes ------------------------------------------------- */
@@ -1174,8 +1176,14 @@ static int list_add(struct list *l, struct token *t, const char *kind, const uns
 /* The key type and key id of the last entry, from key (freed). */
 static int list_key(struct list *l, sign_key *key)
 {
-    sign_pkcs11_entry *e = &l->e[l->n - 1];
+    sign_pkcs11_entry *e;
     int r = 0;
+
+    if (l->e == NULL || l->n == 0) {
+        sign_key_free(key);
+        return SIGN_EINVAL; /* never: list_add made the entry */
+    }
+    e = &l->e[l->n - 1];
 
     if (key != NULL) {
         if ((e->key_type = sign__strdup(sign_key_type_name(sign_key_get_type(key)))) == NULL) {
