@@ -71,7 +71,14 @@ static atomic_int tt_in_module;     /* > 0 while the PKCS#11 module runs (tests/
 void tt_module_enter(int d);
 void tt_module_enter(int d)
 {
+    /* the module's own leaks (SoftHSM2 2.6.1 leaks in EdDSA signing) are not signet's: LeakSanitizer skips them */
+    if (d > 0) {
+        __lsan_disable();
+    }
     atomic_fetch_add(&tt_in_module, d);
+    if (d < 0) {
+        __lsan_enable();
+    }
 }
 
 static int tt_fail(int src)
