@@ -264,6 +264,17 @@ int sign_bundle_write(const sign_bundle *b, const char *path)
     return r;
 }
 
+/*
+ * The member key of obj, NULL when absent or JSON null: proto3 JSON writers
+ * (sigstore-js 2.x) write null for an unset field, which means absent.
+ */
+static json_t *member(const json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+
+    return json_is_null(v) ? NULL : v;
+}
+
 static int decode_bytes(blob *out, const json_t *obj, const char *field, const char *what)
 {
     const char *s = NULL;
@@ -346,7 +357,8 @@ static int material_public_key(sign_bundle *b, const json_t *pk, const char *wha
     if (!json_is_object(pk)) {
         return sign__error(SIGN_EPARSE, "%s: verificationMaterial.publicKey must be an object", what);
     }
-    if ((r = sign__json_get_string(&hint, pk, "hint", 0, "verificationMaterial.publicKey")) != 0) {
+    if (member(pk, "hint") != NULL &&
+        (r = sign__json_get_string(&hint, pk, "hint", 0, "verificationMaterial.publicKey")) != 0) {
         return sign__error_context(r, "%s", what);
     }
     if ((b->hint = sign__strdup(hint != NULL ? hint : "")) == NULL) {
@@ -380,8 +392,8 @@ static int material_chain(sign_bundle *b, const json_t *chain, int version, cons
 /* The key material: exactly one of publicKey, certificate (v0.3), x509CertificateChain (before v0.3). */
 static int bundle_material(sign_bundle *b, const json_t *vm, int version, const char *what)
 {
-    json_t *pk = json_object_get(vm, "publicKey"), *cert = json_object_get(vm, "certificate"),
-           *chain = json_object_get(vm, "x509CertificateChain");
+    json_t *pk = member(vm, "publicKey"), *cert = member(vm, "certificate"),
+           *chain = member(vm, "x509CertificateChain");
     int r;
 
     if ((pk != NULL) + (cert != NULL) + (chain != NULL) != 1) {
@@ -408,7 +420,7 @@ static int bundle_material(sign_bundle *b, const json_t *vm, int version, const 
 /* timestampVerificationData and tlogEntries. */
 static int bundle_evidence(sign_bundle *b, const json_t *vm, const char *what)
 {
-    json_t *tvd = json_object_get(vm, "timestampVerificationData"), *tlog = json_object_get(vm, "tlogEntries");
+    json_t *tvd = member(vm, "timestampVerificationData"), *tlog = member(vm, "tlogEntries");
     int r;
 
     if (tvd != NULL) {
@@ -417,7 +429,7 @@ static int bundle_evidence(sign_bundle *b, const json_t *vm, const char *what)
         if (!json_is_object(tvd)) {
             return sign__error(SIGN_EPARSE, "%s: timestampVerificationData must be an object", what);
         }
-        ts = json_object_get(tvd, "rfc3161Timestamps");
+        ts = member(tvd, "rfc3161Timestamps");
         if (ts != NULL && (r = decode_list(&b->timestamps, &b->ntimestamps, ts, "signedTimestamp",
                                            "timestampVerificationData.rfc3161Timestamps")) != 0) {
             return sign__error_context(r, "%s", what);
@@ -446,12 +458,12 @@ static int bundle_from_json(sign_bundle **out, const json_t *root, const char *w
     if (!known_media_type(mt, &version)) {
         return sign__error(SIGN_EPARSE, "%s: unknown bundle media type \"%s\"", what, mt);
     }
-    if (json_object_get(root, "messageSignature") != NULL) {
+    if (member(root, "messageSignature") != NULL) {
         return sign__error(SIGN_EUNSUPPORTED,
                            "%s: bundles with a messageSignature are not supported; signet verifies DSSE bundles",
                            what);
     }
-    if ((env = json_object_get(root, "dsseEnvelope")) == NULL) {
+    if ((env = member(root, "dsseEnvelope")) == NULL) {
         return sign__error(SIGN_EPARSE, "%s: missing \"dsseEnvelope\"", what);
     }
     if ((b = calloc(1, sizeof(*b))) == NULL || (b->media_type = sign__strdup(mt)) == NULL) {
