@@ -84,6 +84,8 @@ typedef struct sign__policy_root {
     size_t ncrls;
     char **subjects;
     size_t nsubjects;
+    char **issuers; /* globs over the leaf's OIDC issuer (Fulcio); none: any */
+    size_t nissuers;
     char *eku; /* "codeSigning" */
     char **artifacts;
     size_t nartifacts;

@@ -75,6 +75,7 @@ void sign_policy_free(sign_policy *p)
         free(r->intermediates);
         free_strv(r->crls, r->ncrls);
         free_strv(r->subjects, r->nsubjects);
+        free_strv(r->issuers, r->nissuers);
         free(r->eku);
         free_strv(r->artifacts, r->nartifacts);
         free_strv(r->predicate_types, r->npredicate_types);
@@ -555,8 +556,8 @@ static int parse_keys(sign_policy *p, const pol_ctx *c, const json_t *arr)
 
 static int parse_root(sign__policy_root *rt, const pol_ctx *c, const json_t *obj, const char *prefix)
 {
-    static const char *const allowed[] = {"name", "certificates", "intermediates",   "crls", "subjects",
-                                          "eku",  "artifacts",    "predicate_types", NULL};
+    static const char *const allowed[] = {"name", "certificates", "intermediates",   "crls",    "subjects",
+                                          "eku",  "artifacts",    "predicate_types", "issuers", NULL};
     const char *s;
     char f[FIELD_MAX];
     int r;
@@ -586,6 +587,7 @@ static int parse_root(sign__policy_root *rt, const pol_ctx *c, const json_t *obj
         return SIGN_ENOMEM;
     }
     if ((r = get_strv(&rt->subjects, &rt->nsubjects, c, obj, prefix, "subjects", 0)) != 0 ||
+        (r = get_strv(&rt->issuers, &rt->nissuers, c, obj, prefix, "issuers", 0)) != 0 ||
         (r = parse_globs(&rt->artifacts, &rt->nartifacts, c, obj, prefix)) != 0 ||
         (r = parse_predicate_types(&rt->predicate_types, &rt->npredicate_types, c, obj, prefix)) != 0) {
         return r;

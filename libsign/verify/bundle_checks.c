@@ -169,6 +169,8 @@ static int cert_trust(vctx *c, vb *b, int *go_on)
         t.eku = rt->eku;
         t.subjects = (const char *const *)rt->subjects;
         t.nsubjects = rt->nsubjects;
+        t.issuers = (const char *const *)rt->issuers;
+        t.nissuers = rt->nissuers;
         r = x509_over_interval(&res, b, &t, &o);
         if (r != 0 && strcmp(res.reason, "ERROR") == 0) {
             return r;
