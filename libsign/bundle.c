@@ -18,6 +18,8 @@ struct sign_bundle {
     size_t nchain;
     blob *timestamps; /* rfc3161Timestamps[].signedTimestamp, DER TimeStampResp */
     size_t ntimestamps;
+    size_t ntlog;     /* tlogEntries */
+    char *tlog_error; /* the first structural fault of a tlogEntries element, or NULL */
 };
 
 /* The largest number of timestamps or chain certificates read from a bundle. */
@@ -44,6 +46,7 @@ void sign_bundle_free(sign_bundle *b)
     }
     blobs_free(b->chain, b->nchain);
     blobs_free(b->timestamps, b->ntimestamps);
+    free(b->tlog_error);
     free(b);
 }
 
@@ -417,6 +420,137 @@ static int bundle_material(sign_bundle *b, const json_t *vm, int version, const 
     return 0;
 }
 
+/* An int64 as proto3 JSON writes it (a decimal string) or a JSON integer, >= 0. */
+static int tlog_int(const json_t *v, int required)
+{
+    const char *str = json_string_value(v);
+
+    if (v == NULL || json_is_null(v)) {
+        return !required;
+    }
+    if (json_is_integer(v)) {
+        return json_integer_value(v) >= 0;
+    }
+    return str != NULL && str[0] != '\0' && strlen(str) <= 19 && strspn(str, "0123456789") == strlen(str);
+}
+
+/* Base64 that decodes to at least one byte (exactly want bytes when want > 0). */
+static int tlog_b64(const json_t *v, size_t want)
+{
+    const char *str = json_string_value(v);
+    unsigned char *d = NULL;
+    size_t n = 0;
+    int ok;
+
+    if (str == NULL || sign__b64_decode(&d, &n, str, strlen(str)) != 0) {
+        sign__error_clear();
+        return 0;
+    }
+    ok = n > 0 && (want == 0 || n == want);
+    free(d);
+    return ok;
+}
+
+/* The inclusion proof: indexes, a SHA-256 root, SHA-256 path hashes, a checkpoint note. */
+static const char *tlog_proof_fault(const json_t *pf)
+{
+    const json_t *hashes = member(pf, "hashes"), *h;
+    size_t i;
+
+    if (!json_is_object(pf)) {
+        return "inclusionProof must be an object";
+    }
+    if (!tlog_int(member(pf, "logIndex"), 1) || !tlog_int(member(pf, "treeSize"), 1)) {
+        return "inclusionProof needs logIndex and treeSize (non-negative integers)";
+    }
+    if (!tlog_b64(member(pf, "rootHash"), 32)) {
+        return "inclusionProof.rootHash must be a base64 SHA-256 hash";
+    }
+    if (hashes != NULL && (!json_is_array(hashes) || json_array_size(hashes) > 64)) {
+        return "inclusionProof.hashes must be an array of at most 64 hashes";
+    }
+    json_array_foreach(hashes, i, h)
+    {
+        if (!tlog_b64(h, 32)) {
+            return "inclusionProof.hashes[] must be base64 SHA-256 hashes";
+        }
+    }
+    if (!json_is_string(json_object_get(member(pf, "checkpoint"), "envelope"))) {
+        return "inclusionProof.checkpoint.envelope must be a string";
+    }
+    return NULL;
+}
+
+/* The structural fault of one tlogEntries element (Sigstore's TransparencyLogEntry), or NULL. */
+static const char *tlog_entry_fault(const json_t *e)
+{
+    const json_t *kv = member(e, "kindVersion"), *promise = member(e, "inclusionPromise"),
+                 *proof = member(e, "inclusionProof");
+
+    if (!json_is_object(e)) {
+        return "an entry must be an object";
+    }
+    if (!tlog_int(member(e, "logIndex"), 1) || !tlog_int(member(e, "integratedTime"), 0)) {
+        return "logIndex (and integratedTime) must be non-negative integers";
+    }
+    if (!tlog_b64(json_object_get(member(e, "logId"), "keyId"), 0)) {
+        return "logId.keyId must be base64";
+    }
+    if (!json_is_object(kv) || json_string_length(json_object_get(kv, "kind")) == 0 ||
+        json_string_length(json_object_get(kv, "version")) == 0) {
+        return "kindVersion needs kind and version";
+    }
+    if (!tlog_b64(member(e, "canonicalizedBody"), 0)) {
+        return "canonicalizedBody must be base64";
+    }
+    if (promise == NULL && proof == NULL) {
+        return "an entry needs an inclusionPromise or an inclusionProof";
+    }
+    if (promise != NULL && !tlog_b64(json_object_get(promise, "signedEntryTimestamp"), 0)) {
+        return "inclusionPromise.signedEntryTimestamp must be base64";
+    }
+    return proof != NULL ? tlog_proof_fault(proof) : NULL;
+}
+
+/* tlogEntries: at most BUNDLE_MAX_ITEMS; the first structural fault is kept for the verifier (TLOG_INVALID). */
+static int bundle_tlog(sign_bundle *b, const json_t *tlog, const char *what)
+{
+    const json_t *e;
+    size_t i;
+
+    if (tlog == NULL) {
+        return 0;
+    }
+    if (!json_is_array(tlog)) {
+        return sign__error(SIGN_EPARSE, "%s: tlogEntries must be an array", what);
+    }
+    if (json_array_size(tlog) > BUNDLE_MAX_ITEMS) {
+        return sign__error(SIGN_ELIMIT, "%s: tlogEntries has %zu items, more than %d", what, json_array_size(tlog),
+                           BUNDLE_MAX_ITEMS);
+    }
+    b->ntlog = json_array_size(tlog);
+    json_array_foreach(tlog, i, e)
+    {
+        const char *fault = tlog_entry_fault(e);
+        char buf[160];
+
+        if (fault != NULL) {
+            snprintf(buf, sizeof(buf), "tlogEntries[%zu]: %s", i, fault);
+            if ((b->tlog_error = sign__strdup(buf)) == NULL) {
+                return sign__error(SIGN_ENOMEM, "out of memory");
+            }
+            break;
+        }
+    }
+    return 0;
+}
+
+size_t sign__bundle_tlog(const sign_bundle *b, const char **error)
+{
+    *error = b->tlog_error;
+    return b->ntlog;
+}
+
 /* timestampVerificationData and tlogEntries. */
 static int bundle_evidence(sign_bundle *b, const json_t *vm, const char *what)
 {
@@ -435,10 +569,7 @@ static int bundle_evidence(sign_bundle *b, const json_t *vm, const char *what)
             return sign__error_context(r, "%s", what);
         }
     }
-    if (tlog != NULL && !json_is_array(tlog)) {
-        return sign__error(SIGN_EPARSE, "%s: tlogEntries must be an array", what);
-    }
-    return 0;
+    return bundle_tlog(b, tlog, what);
 }
 
 static int bundle_from_json(sign_bundle **out, const json_t *root, const char *what)

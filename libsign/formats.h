@@ -26,6 +26,15 @@
 int sign__envelope_from_json(sign_envelope **out, const json_t *obj, const char *what);
 json_t *sign__envelope_to_json(const sign_envelope *env);
 
+/* ---- bundle (bundle.c) ------------------------------------------------------- */
+
+/*
+ * The bundle's transparency-log entries: their number, and *error the first
+ * structural fault found in them (NULL when every entry is well-formed).
+ * Their signatures and proofs are not checked (docs/bundle-profile.md).
+ */
+size_t sign__bundle_tlog(const sign_bundle *b, const char **error);
+
 /* ---- statement (manifest.c) ---------------------------------------------------- */
 
 /*

@@ -1136,3 +1136,49 @@ Test(timestamp_cli, certless_token_with_policy_intermediates, .init = tc_setup, 
     cr_assert_neq(TC("verify", "--json", "-p", tp("policy.json"), "-b", tp("b.json"), tp("app.txt")), 0);
     cr_assert(strstr(tc_out, "POLICY_MALFORMED") != NULL || strstr(tc_out, "POLICY") != NULL, "%s", tc_out);
 }
+
+/* Set verificationMaterial.tlogEntries of bundle to the JSON text entries. */
+static void tc_set_tlog(const char *bundle, const char *entries)
+{
+    json_t *root = json_load_file(bundle, 0, NULL), *v = json_loads(entries, JSON_DECODE_ANY, NULL);
+
+    cr_assert(root != NULL && v != NULL);
+    cr_assert_eq(json_object_set_new(json_object_get(root, "verificationMaterial"), "tlogEntries", v), 0);
+    cr_assert_eq(json_dump_file(root, bundle, JSON_COMPACT), 0);
+    json_decref(root);
+}
+
+#define TC_ENTRY(extra)                                                                                              \
+    "[{\"logIndex\":\"25915956\",\"logId\":{\"keyId\":\"wNI9atQGlz+VWfO6LRygH4QUfY/8W4RFwiT5i5WRgB0=\"},"            \
+    "\"kindVersion\":{\"kind\":\"dsse\",\"version\":\"0.0.1\"},\"integratedTime\":\"1700000000\","                   \
+    "\"canonicalizedBody\":\"e30=\"" extra "}]"
+
+/*
+ * Transparency-log entries are parsed strictly: a well-formed one is reported as not verified (its time unused),
+ * garbage is TLOG_INVALID whatever the policy, never ignored.
+ */
+Test(timestamp_cli, tlog_entries_malformed_refused_wellformed_reported, .init = tc_setup, .fini = tc_teardown)
+{
+    const char *bad[] = {
+        "[1]",
+        TC_ENTRY(""), /* neither promise nor proof */
+        TC_ENTRY(",\"inclusionPromise\":{\"signedEntryTimestamp\":\"%%%\"}"),
+        TC_ENTRY(",\"inclusionProof\":{\"logIndex\":\"1\",\"treeSize\":\"2\",\"rootHash\":\"AAAA\","
+                 "\"hashes\":[],\"checkpoint\":{\"envelope\":\"x\"}}"),
+        "[{\"logIndex\":\"-1\",\"logId\":{\"keyId\":\"AAAA\"},\"kindVersion\":{\"kind\":\"dsse\",\"version\":\"0.0."
+        "1\"},"
+        "\"canonicalizedBody\":\"e30=\",\"inclusionPromise\":{\"signedEntryTimestamp\":\"AAAA\"}}]",
+    };
+
+    cr_assert_eq(TC("sign", "-k", tp("k.key"), "-o", tp("b.json"), tp("app.txt")), 0, "%s", tc_err);
+    tc_policy(NULL, NULL, NULL);
+    tc_set_tlog(tp("b.json"), TC_ENTRY(",\"inclusionPromise\":{\"signedEntryTimestamp\":\"AAAA\"}"));
+    tc_expect_verify(0, "OK", tp("b.json"), NULL);
+    cr_assert(strstr(tc_out, "not verified") != NULL, "%s", tc_out);
+    tc_set_tlog(tp("b.json"), "null");
+    tc_expect_verify(0, "OK", tp("b.json"), NULL);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        tc_set_tlog(tp("b.json"), bad[i]);
+        tc_expect_verify(1, "TLOG_INVALID", tp("b.json"), NULL);
+    }
+}
