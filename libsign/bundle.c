@@ -235,12 +235,12 @@ int sign_bundle_serialize(char **out, size_t *outlen, const sign_bundle *b)
 
     *out = NULL;
     if ((j = bundle_to_json(b)) == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     if ((r = dump_spliced(out, &n, j)) == 1) {
         json_decref(j);
         if ((j = bundle_to_json(b)) == NULL) {
-            return SIGN_ENOMEM;
+            return sign__oom();
         }
         r = sign__json_dump(out, &n, j, 0);
     }

@@ -104,7 +104,7 @@ static int problem(sign__oci *o, const char *reason, const char *fmt, ...)
     o->problems = np;
     np[o->n_problems].reason = reason;
     if ((np[o->n_problems].message = sign__strdup(msg)) == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     o->n_problems++;
     return 0;
@@ -574,20 +574,19 @@ typedef struct imgsrc {
     const json_t *layer_rels; /* docker legacy: array of member paths */
 } imgsrc;
 
-static int image_fill(sign__image *im, store *s, const imgsrc *src, ljob **jobs, size_t *njobs, json_t **config_out)
+/* The config blob of an image: read, hashed, parsed (*config NULL when unusable, a problem says why). */
+static int fill_config(sign__image *im, store *s, const imgsrc *src, json_t **config)
 {
     sign__oci *o = s->o;
     unsigned char *cdata = NULL;
-    size_t clen = 0, nl;
-    json_t *config = NULL, *layers = NULL;
-    const char *cdigest = NULL;
+    size_t clen = 0;
     int r = 0;
 
+    *config = NULL;
     if (src->manifest != NULL) {
         const json_t *cd = json_object_get(src->manifest, "config");
         const char *cmt = json_string_value(json_object_get(cd, "mediaType"));
 
-        cdigest = json_string_value(json_object_get(cd, "digest"));
         if (!in_list(cmt, config_types)) {
             if ((r = problem(o, "MEDIA_TYPE_INVALID",
                              "%s: image %s: config media type \"%.100s\" is not an OCI or Docker image config",
@@ -595,12 +594,10 @@ static int image_fill(sign__image *im, store *s, const imgsrc *src, ljob **jobs,
                 return r;
             }
         }
-        r = read_small(&cdata, &clen, im->config, s, cdigest, NULL, json_integer_value(json_object_get(cd, "size")),
-                       "config");
-        layers = json_object_get(src->manifest, "layers");
+        r = read_small(&cdata, &clen, im->config, s, json_string_value(json_object_get(cd, "digest")), NULL,
+                       json_integer_value(json_object_get(cd, "size")), "config");
     } else {
         r = read_small(&cdata, &clen, im->config, s, NULL, src->config_rel, -1, "config");
-        layers = (json_t *)src->layer_rels;
         if (r == 0 && cdata != NULL) {
             /* A legacy config member is named by its digest: "<hex>.json" or "blobs/sha256/<hex>". */
             const char *b = strrchr(src->config_rel, '/');
@@ -615,104 +612,102 @@ static int image_fill(sign__image *im, store *s, const imgsrc *src, ljob **jobs,
             }
         }
     }
-    if (r != 0) {
-        goto out;
-    }
-    if (cdata != NULL) {
+    if (r == 0 && cdata != NULL) {
         char what[64];
 
         snprintf(what, sizeof(what), "config of %.40s", im->name);
-        if ((r = sign__oci_parse_config(&config, cdata, clen, what)) == SIGN_ENOMEM) {
-            goto out; /* not a verdict on the image */
-        }
-        if (r != 0) {
+        if ((r = sign__oci_parse_config(config, cdata, clen, what)) != 0 && r != SIGN_ENOMEM) {
+            /* SIGN_ENOMEM is not a verdict on the image */
             r = problem(o, "IMAGE_MALFORMED", "%s: %s", s->path, sign_error_last());
             sign__error_clear();
-            if (r != 0) {
-                goto out;
-            }
         }
     }
-    nl = json_array_size(layers);
+    free(cdata);
+    return r;
+}
+
+/* Layer i of an image: its descriptor checked and its blob opened as job j (j->b.fd -1 when skipped). */
+static int fill_layer(sign__image *im, store *s, const imgsrc *src, const json_t *d, size_t i, ljob *j)
+{
+    sign__oci *o = s->o;
+    sign__layer *l = &im->layers[i];
+    char rel[128];
+    const char *relp = rel;
+    int r = 0, o_r;
+
+    memset(j, 0, sizeof(*j));
+    j->b.fd = -1;
+    j->l = l;
+    if (src->manifest != NULL) {
+        const char *mt = json_string_value(json_object_get(d, "mediaType"));
+        const char *dg = json_string_value(json_object_get(d, "digest"));
+
+        if ((l->media_type = sign__strdup(mt)) == NULL) {
+            return sign__oom();
+        }
+        if (!in_list(mt, layer_types) && (r = problem(o, "MEDIA_TYPE_INVALID",
+                                                      "%s: image %s: layer %zu media type \"%.100s\" is not an "
+                                                      "OCI or Docker layer type",
+                                                      s->path, im->name, i, mt)) != 0) {
+            return r;
+        }
+        if (blob_rel(rel, sizeof(rel), dg) != 0) {
+            return problem(o, "IMAGE_MALFORMED", "%s: image %s: layer %zu digest \"%.80s\" is not sha256:<64 hex>",
+                           s->path, im->name, i, dg);
+        }
+    } else {
+        if (!json_is_string(d)) {
+            return problem(o, "IMAGE_MALFORMED", "%s: manifest.json: Layers[%zu] must be a string", s->path, i);
+        }
+        relp = json_string_value(d);
+    }
+    snprintf(j->what, sizeof(j->what), "%s layer %zu (%.80s)", im->name, i, relp);
+    o_r = store_open(&j->b, s, relp);
+    if (o_r == 1) {
+        r = problem(o, "BLOB_MISSING", "%s: image %s: layer blob %s is missing; the image is incomplete", s->path,
+                    im->name, relp);
+    } else if (o_r != 0) {
+        r = problem(o, "BLOB_NOT_REGULAR",
+                    "%s: image %s: layer blob %s is %s, not a regular file inside the image; refusing to follow it",
+                    s->path, im->name, relp, o_r == 3 ? "stored twice" : "a symlink or special file");
+    }
+    return r;
+}
+
+static int image_fill(sign__image *im, store *s, const imgsrc *src, ljob **jobs, size_t *njobs, json_t **config_out)
+{
+    const json_t *layers = src->manifest != NULL ? json_object_get(src->manifest, "layers") : src->layer_rels;
+    size_t nl = json_array_size(layers);
+    int r;
+
+    if ((r = fill_config(im, s, src, config_out)) != 0) {
+        return r;
+    }
     if (nl > MAX_LAYERS) {
-        r = problem(o, "IMAGE_MALFORMED", "%s: image %s has more than %d layers", s->path, im->name, MAX_LAYERS);
-        goto out;
+        return problem(s->o, "IMAGE_MALFORMED", "%s: image %s has more than %d layers", s->path, im->name,
+                       MAX_LAYERS);
     }
     if (nl > 0 && (im->layers = calloc(nl, sizeof(*im->layers))) == NULL) {
-        r = sign__error(SIGN_ENOMEM, "out of memory");
-        goto out;
+        return sign__error(SIGN_ENOMEM, "out of memory");
     }
     im->n_layers = nl;
     for (size_t i = 0; i < nl; i++) {
-        const json_t *d = json_array_get(layers, i);
-        sign__layer *l = &im->layers[i];
         ljob *nj = realloc(*jobs, (*njobs + 1) * sizeof(**jobs));
-        ljob *j;
-        char rel[128];
-        const char *relp = rel;
-        int o_r;
 
         if (nj == NULL) {
-            r = sign__error(SIGN_ENOMEM, "out of memory");
-            goto out;
+            return sign__error(SIGN_ENOMEM, "out of memory");
         }
         *jobs = nj;
-        j = &nj[*njobs];
-        memset(j, 0, sizeof(*j));
-        j->b.fd = -1;
-        j->l = l;
-        if (src->manifest != NULL) {
-            const char *mt = json_string_value(json_object_get(d, "mediaType"));
-            const char *dg = json_string_value(json_object_get(d, "digest"));
-
-            if ((l->media_type = sign__strdup(mt)) == NULL) {
-                r = SIGN_ENOMEM;
-                goto out;
-            }
-            if (!in_list(mt, layer_types) && (r = problem(o, "MEDIA_TYPE_INVALID",
-                                                          "%s: image %s: layer %zu media type \"%.100s\" is not an "
-                                                          "OCI or Docker layer type",
-                                                          s->path, im->name, i, mt)) != 0) {
-                goto out;
-            }
-            if (blob_rel(rel, sizeof(rel), dg) != 0) {
-                r = problem(o, "IMAGE_MALFORMED", "%s: image %s: layer %zu digest \"%.80s\" is not sha256:<64 hex>",
-                            s->path, im->name, i, dg);
-                if (r != 0) {
-                    goto out;
-                }
-                continue;
-            }
-        } else {
-            if (!json_is_string(d)) {
-                r = problem(o, "IMAGE_MALFORMED", "%s: manifest.json: Layers[%zu] must be a string", s->path, i);
-                if (r != 0) {
-                    goto out;
-                }
-                continue;
-            }
-            relp = json_string_value(d);
-        }
-        snprintf(j->what, sizeof(j->what), "%s layer %zu (%.80s)", im->name, i, relp);
-        o_r = store_open(&j->b, s, relp);
-        if (o_r == 1) {
-            r = problem(o, "BLOB_MISSING", "%s: image %s: layer blob %s is missing; the image is incomplete", s->path,
-                        im->name, relp);
-        } else if (o_r != 0) {
-            r = problem(o, "BLOB_NOT_REGULAR",
-                        "%s: image %s: layer blob %s is %s, not a regular file inside the image; refusing to follow "
-                        "it",
-                        s->path, im->name, relp, o_r == 3 ? "stored twice" : "a symlink or special file");
-        }
+        r = fill_layer(im, s, src, json_array_get(layers, i), i, &nj[*njobs]);
         if (r != 0) {
-            goto out;
+            blob_close(&nj[*njobs].b);
+            return r;
         }
-        (*njobs)++;
+        if (nj[*njobs].b.fd >= 0) {
+            (*njobs)++;
+        }
     }
-out:
-    free(cdata);
-    *config_out = config;
-    return r;
+    return 0;
 }
 
 /* After the walks: digests, sizes, compression and diffIDs against what the manifest and config say. */
@@ -826,7 +821,7 @@ static int read_manifest(pick *p, store *s, const json_t *d, const char *ref)
     memset(p, 0, sizeof(*p));
     if ((ref != NULL && (p->ref = sign__strdup(ref)) == NULL) ||
         (mt != NULL && (p->media_type = sign__strdup(mt)) == NULL)) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     p->platform = platform_of(d);
     if (!in_list(mt, manifest_types)) {
@@ -870,35 +865,135 @@ static void pick_clear(pick *p)
     free(p->media_type);
 }
 
-/* Walk the OCI layout in s: index.json, chosen manifests. */
-static int read_layout(sign__oci *o, store *s, const char *name, const char *ref, int all, pick **picks,
-                       size_t *npicks)
+/* oci-layout must be {"imageLayoutVersion": "1.0.0"}. */
+static int check_layout_file(store *s)
 {
     unsigned char *data = NULL, sha[SIGN_SHA256_LEN];
-    size_t len = 0, i;
-    json_t *idx = NULL, *m, *d, *sub = NULL;
-    const json_t *list;
-    size_t nsel = 0, *sel = NULL;
+    size_t len = 0;
+    json_t *lay = NULL;
+    const char *v;
     int r;
 
-    (void)name;
     if ((r = read_small(&data, &len, sha, s, NULL, "oci-layout", -1, "oci-layout")) != 0 || data == NULL) {
-        goto out;
+        return r;
     }
-    {
-        json_t *lay = NULL;
-        const char *v;
-
-        if (parse_doc(&lay, data, len, "oci-layout") != 0 ||
-            (v = json_string_value(json_object_get(lay, "imageLayoutVersion"))) == NULL || strcmp(v, "1.0.0") != 0) {
-            json_decref(lay);
-            r = sign__error(SIGN_EPARSE, "%s: oci-layout is not {\"imageLayoutVersion\": \"1.0.0\"}", s->path);
-            goto out;
-        }
-        json_decref(lay);
+    if (parse_doc(&lay, data, len, "oci-layout") != 0 ||
+        (v = json_string_value(json_object_get(lay, "imageLayoutVersion"))) == NULL || strcmp(v, "1.0.0") != 0) {
+        r = sign__error(SIGN_EPARSE, "%s: oci-layout is not {\"imageLayoutVersion\": \"1.0.0\"}", s->path);
     }
+    json_decref(lay);
     free(data);
-    data = NULL;
+    return r;
+}
+
+/* The entries of index.json that ref (or --all, or the only one) selects: *sel (malloc'd), *nsel. */
+static int select_entries(size_t **sel, size_t *nsel, store *s, const json_t *m, const char *ref, int all)
+{
+    const json_t *d;
+    size_t i;
+
+    *nsel = 0;
+    if ((*sel = calloc(json_array_size(m) + 1, sizeof(**sel))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    json_array_foreach(m, i, d)
+    {
+        if (all || (ref != NULL && ref_of(d) != NULL && strcmp(ref_of(d), ref) == 0) ||
+            (ref == NULL && json_array_size(m) == 1)) {
+            (*sel)[(*nsel)++] = i;
+        }
+    }
+    if (*nsel == 0) {
+        char refs[512] = "";
+        size_t used = 0;
+
+        json_array_foreach(m, i, d)
+        {
+            int n = snprintf(refs + used, sizeof(refs) - used, "%s%s", used ? ", " : "",
+                             ref_of(d) != NULL ? ref_of(d) : "(no ref)");
+
+            used += n > 0 && (size_t)n < sizeof(refs) - used ? (size_t)n : 0;
+        }
+        return sign__error(SIGN_ENOTFOUND,
+                           "%s: %s; the index lists %zu manifest(s): %s; choose one with --ref NAME "
+                           "or sign them all with --all",
+                           s->path,
+                           ref != NULL ? "no manifest has that ref name" : "more than one image in the index",
+                           json_array_size(m), refs);
+    }
+    return 0;
+}
+
+/*
+ * A ref naming an index (multi-platform): read the nested index (*sub), whose
+ * manifests are then all selected; its digest is the subject (o->index).
+ */
+static int nested_index(json_t **sub, size_t **sel, size_t *nsel, store *s, const json_t *id)
+{
+    unsigned char *sd = NULL;
+    size_t sl = 0;
+    int r;
+
+    if ((r = read_small(&sd, &sl, s->o->index, s, json_string_value(json_object_get(id, "digest")), NULL,
+                        json_integer_value(json_object_get(id, "size")), "index")) != 0 ||
+        sd == NULL) {
+        return r;
+    }
+    r = sign__oci_parse_index(sub, sd, sl, "nested index");
+    free(sd);
+    if (r != 0) {
+        return sign__error_context(r, "%s", s->path);
+    }
+    s->o->has_index = 1;
+    *nsel = json_array_size(json_object_get(*sub, "manifests"));
+    free(*sel);
+    if ((*sel = calloc(*nsel + 1, sizeof(**sel))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < *nsel; i++) {
+        (*sel)[i] = i;
+    }
+    return 0;
+}
+
+/* The manifests sel[] of list, read into *picks. */
+static int read_picks(store *s, const json_t *list, const size_t *sel, size_t nsel, const char *ref, pick **picks,
+                      size_t *npicks)
+{
+    int r = 0;
+
+    if ((*picks = calloc(nsel, sizeof(**picks))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < nsel && r == 0; i++) {
+        const json_t *dd = json_array_get(list, sel[i]);
+
+        (*npicks)++;
+        if (in_list(json_string_value(json_object_get(dd, "mediaType")), index_types)) {
+            memset(&(*picks)[i], 0, sizeof(pick));
+            r = problem(s->o, "IMAGE_MALFORMED",
+                        "%s: index entry %zu is itself an index; sign it by its ref name (--ref) instead of --all",
+                        s->path, sel[i]);
+        } else {
+            r = read_manifest(&(*picks)[i], s, dd, ref_of(dd) != NULL ? ref_of(dd) : ref);
+        }
+    }
+    return r;
+}
+
+/* Walk the OCI layout in s: index.json, chosen manifests. */
+static int read_layout(sign__oci *o, store *s, const char *ref, int all, pick **picks, size_t *npicks)
+{
+    unsigned char *data = NULL, sha[SIGN_SHA256_LEN];
+    size_t len = 0, nsel = 0, *sel = NULL;
+    json_t *idx = NULL, *sub = NULL;
+    const json_t *m, *list;
+    size_t before = o->n_problems;
+    int r;
+
+    if ((r = check_layout_file(s)) != 0 || o->n_problems > before) {
+        return r; /* an unreadable oci-layout is a problem, as before */
+    }
     if ((r = read_small(&data, &len, sha, s, NULL, "index.json", -1, "index.json")) != 0) {
         goto out;
     }
@@ -912,33 +1007,7 @@ static int read_layout(sign__oci *o, store *s, const char *name, const char *ref
     }
     m = json_object_get(idx, "manifests");
     list = m;
-    if ((sel = calloc(json_array_size(m) + 1, sizeof(*sel))) == NULL) {
-        r = sign__error(SIGN_ENOMEM, "out of memory");
-        goto out;
-    }
-    json_array_foreach(m, i, d)
-    {
-        if (all || (ref != NULL && ref_of(d) != NULL && strcmp(ref_of(d), ref) == 0) ||
-            (ref == NULL && json_array_size(m) == 1)) {
-            sel[nsel++] = i;
-        }
-    }
-    if (nsel == 0) {
-        char refs[512] = "";
-        size_t used = 0;
-
-        json_array_foreach(m, i, d)
-        {
-            int n = snprintf(refs + used, sizeof(refs) - used, "%s%s", used ? ", " : "",
-                             ref_of(d) != NULL ? ref_of(d) : "(no ref)");
-
-            used += n > 0 && (size_t)n < sizeof(refs) - used ? (size_t)n : 0;
-        }
-        r = sign__error(SIGN_ENOTFOUND,
-                        "%s: %s; the index lists %zu manifest(s): %s; choose one with --ref NAME "
-                        "or sign them all with --all",
-                        s->path, ref != NULL ? "no manifest has that ref name" : "more than one image in the index",
-                        json_array_size(m), refs);
+    if ((r = select_entries(&sel, &nsel, s, m, ref, all)) != 0) {
         goto out;
     }
     /* --all, or a ref naming an index (multi-platform): its manifests, and the index digest as a subject. */
@@ -947,52 +1016,13 @@ static int read_layout(sign__oci *o, store *s, const char *name, const char *ref
         memcpy(o->index, sha, sizeof(sha));
     } else if (nsel == 1 &&
                in_list(json_string_value(json_object_get(json_array_get(m, sel[0]), "mediaType")), index_types)) {
-        const json_t *id = json_array_get(m, sel[0]);
-        unsigned char *sd = NULL;
-        size_t sl = 0;
-
-        if ((r = read_small(&sd, &sl, o->index, s, json_string_value(json_object_get(id, "digest")), NULL,
-                            json_integer_value(json_object_get(id, "size")), "index")) != 0 ||
-            sd == NULL) {
+        if ((r = nested_index(&sub, &sel, &nsel, s, json_array_get(m, sel[0]))) != 0 || sub == NULL) {
             goto out;
         }
-        r = sign__oci_parse_index(&sub, sd, sl, "nested index");
-        free(sd);
-        if (r != 0) {
-            sign__error_context(r, "%s", s->path);
-            goto out;
-        }
-        o->has_index = 1;
         list = json_object_get(sub, "manifests");
-        nsel = json_array_size(list);
-        free(sel);
-        if ((sel = calloc(nsel + 1, sizeof(*sel))) == NULL) {
-            r = sign__error(SIGN_ENOMEM, "out of memory");
-            goto out;
-        }
-        for (i = 0; i < nsel; i++) {
-            sel[i] = i;
-        }
     }
-    if ((*picks = calloc(nsel, sizeof(**picks))) == NULL) {
-        r = sign__error(SIGN_ENOMEM, "out of memory");
+    if ((r = read_picks(s, list, sel, nsel, ref, picks, npicks)) != 0) {
         goto out;
-    }
-    for (i = 0; i < nsel; i++) {
-        const json_t *dd = json_array_get(list, sel[i]);
-
-        (*npicks)++;
-        if (in_list(json_string_value(json_object_get(dd, "mediaType")), index_types)) {
-            memset(&(*picks)[i], 0, sizeof(pick));
-            r = problem(o, "IMAGE_MALFORMED",
-                        "%s: index entry %zu is itself an index; sign it by its ref name (--ref) instead of --all",
-                        s->path, sel[i]);
-        } else {
-            r = read_manifest(&(*picks)[i], s, dd, ref_of(dd) != NULL ? ref_of(dd) : ref);
-        }
-        if (r != 0) {
-            goto out;
-        }
     }
     if (o->has_index) {
         o->index_size = len;
@@ -1061,7 +1091,7 @@ static int read_docker(sign__oci *o, store *s, const char *ref, int all, pick **
             if (json_is_string(json_array_get(tags, 0)) &&
                 (p->ref = sign__strdup(match != NULL ? match : json_string_value(json_array_get(tags, 0)))) == NULL) {
                 json_decref(m);
-                return SIGN_ENOMEM;
+                return sign__oom();
             }
         }
     }
@@ -1070,6 +1100,63 @@ static int read_docker(sign__oci *o, store *s, const char *ref, int all, pick **
         return sign__error(SIGN_ENOTFOUND,
                            "%s: %s in manifest.json; choose one with --ref REPO:TAG or sign them all with --all",
                            s->path, ref != NULL ? "no image has that tag" : "more than one image");
+    }
+    return 0;
+}
+
+/* An image's identity from its pick: digest, size and its subject name. */
+static int image_name(sign__image *im, const sign__oci *o, const pick *p, const char *name, int all)
+{
+    char buf[512];
+    char hex[2 * SIGN_SHA256_LEN + 1];
+
+    im->has_manifest = p->manifest != NULL;
+    memcpy(im->manifest, p->digest, sizeof(p->digest));
+    im->manifest_size = p->size;
+    sign_hex_encode(hex, sizeof(hex), p->digest, SIGN_SHA256_LEN);
+    if (!o->has_index && !(o->docker && all)) {
+        snprintf(buf, sizeof(buf), "%s", name);
+    } else if (p->ref != NULL) {
+        snprintf(buf, sizeof(buf), "%s@%s", name, p->ref);
+    } else if (p->platform != NULL) {
+        snprintf(buf, sizeof(buf), "%s@%s", name, p->platform);
+    } else {
+        snprintf(buf, sizeof(buf), "%s@sha256:%.12s", name, hex);
+    }
+    if ((im->name = sign__strdup(buf)) == NULL || (p->ref != NULL && (im->ref = sign__strdup(p->ref)) == NULL) ||
+        (p->platform != NULL && (im->platform = sign__strdup(p->platform)) == NULL) ||
+        (p->media_type != NULL && (im->media_type = sign__strdup(p->media_type)) == NULL)) {
+        return sign__oom();
+    }
+    return 0;
+}
+
+/* Checks after the walks, and findings merged in layer order. */
+static int check_images(sign__oci *o, store *s, pick *picks, size_t npicks, sign__findings *f)
+{
+    int r;
+
+    for (size_t i = 0, k = 0; i < npicks; i++) {
+        pick *p = &picks[i];
+        sign__image *im;
+
+        if (p->manifest == NULL && p->src.config_rel == NULL) {
+            continue;
+        }
+        im = &o->images[k++];
+        if ((r = image_check(im, s, &p->src, p->config)) != 0) {
+            return r;
+        }
+        for (size_t j = 0; j < im->n_layers; j++) {
+            const sign__findings *lf = &im->layers[j].findings;
+
+            for (size_t q = 0; q < lf->n; q++) {
+                if ((r = sign__finding_add(f, lf->v[q].id, lf->v[q].severity, lf->v[q].path, SIZE_MAX, "%s",
+                                           lf->v[q].message)) != 0) {
+                    return r;
+                }
+            }
+        }
     }
     return 0;
 }
@@ -1106,10 +1193,10 @@ int sign__oci_read(sign__oci **out, int fd, int is_dir, uint64_t size, const cha
         for (size_t i = 0; i < s.nm; i++) {
             has_layout |= strcmp(s.m[i].name, "oci-layout") == 0;
         }
-        r = has_layout ? read_layout(o, &s, name, ref, all, &picks, &npicks)
+        r = has_layout ? read_layout(o, &s, ref, all, &picks, &npicks)
                        : read_docker(o, &s, ref, all, &picks, &npicks, &docker);
     } else {
-        r = read_layout(o, &s, name, ref, all, &picks, &npicks);
+        r = read_layout(o, &s, ref, all, &picks, &npicks);
     }
     if (r != 0) {
         goto out;
@@ -1121,31 +1208,13 @@ int sign__oci_read(sign__oci **out, int fd, int is_dir, uint64_t size, const cha
     for (size_t i = 0; i < npicks; i++) {
         sign__image *im = &o->images[nimg];
         pick *p = &picks[i];
-        char buf[512];
-        char hex[2 * SIGN_SHA256_LEN + 1];
 
         if (p->manifest == NULL && p->src.config_rel == NULL) {
             continue; /* unusable manifest: a problem says why */
         }
         nimg++;
         o->n_images = nimg;
-        im->has_manifest = p->manifest != NULL;
-        memcpy(im->manifest, p->digest, sizeof(p->digest));
-        im->manifest_size = p->size;
-        sign_hex_encode(hex, sizeof(hex), p->digest, SIGN_SHA256_LEN);
-        if (!o->has_index && !(o->docker && all)) {
-            snprintf(buf, sizeof(buf), "%s", name);
-        } else if (p->ref != NULL) {
-            snprintf(buf, sizeof(buf), "%s@%s", name, p->ref);
-        } else if (p->platform != NULL) {
-            snprintf(buf, sizeof(buf), "%s@%s", name, p->platform);
-        } else {
-            snprintf(buf, sizeof(buf), "%s@sha256:%.12s", name, hex);
-        }
-        if ((im->name = sign__strdup(buf)) == NULL || (p->ref != NULL && (im->ref = sign__strdup(p->ref)) == NULL) ||
-            (p->platform != NULL && (im->platform = sign__strdup(p->platform)) == NULL) ||
-            (p->media_type != NULL && (im->media_type = sign__strdup(p->media_type)) == NULL)) {
-            r = SIGN_ENOMEM;
+        if ((r = image_name(im, o, p, name, all)) != 0) {
             goto out;
         }
         if ((r = image_fill(im, &s, &p->src, &jobs, &njobs, &p->config)) != 0) {
@@ -1159,28 +1228,8 @@ int sign__oci_read(sign__oci **out, int fd, int is_dir, uint64_t size, const cha
     if ((r = run_jobs(jobs, njobs, lim, &pr)) != 0) {
         goto out;
     }
-    /* Checks after the walks, and findings merged in layer order. */
-    for (size_t i = 0, k = 0; i < npicks; i++) {
-        pick *p = &picks[i];
-        sign__image *im;
-
-        if (p->manifest == NULL && p->src.config_rel == NULL) {
-            continue;
-        }
-        im = &o->images[k++];
-        if ((r = image_check(im, &s, &p->src, p->config)) != 0) {
-            goto out;
-        }
-        for (size_t j = 0; j < im->n_layers; j++) {
-            const sign__findings *lf = &im->layers[j].findings;
-
-            for (size_t q = 0; q < lf->n; q++) {
-                if ((r = sign__finding_add(f, lf->v[q].id, lf->v[q].severity, lf->v[q].path, SIZE_MAX, "%s",
-                                           lf->v[q].message)) != 0) {
-                    goto out;
-                }
-            }
-        }
+    if ((r = check_images(o, &s, picks, npicks, f)) != 0) {
+        goto out;
     }
     *out = o;
     o = NULL;

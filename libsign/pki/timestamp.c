@@ -372,7 +372,7 @@ int sign_tsa_roots_add_authority(sign_tsa_roots *roots, const char *name, const 
         }
         for (; one.npolicies < a->npolicies; one.npolicies++) {
             if ((one.policies[one.npolicies] = sign__strdup(a->policies[one.npolicies])) == NULL) {
-                r = SIGN_ENOMEM;
+                r = sign__oom();
                 goto out;
             }
         }
