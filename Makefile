@@ -69,7 +69,8 @@ MANPAGES := $(wildcard docs/man/*.1)
 # The references the man pages point at, installed to DOCDIR.
 DOCS     := README.md $(wildcard docs/*.md)
 
-.PHONY: all lib test test-unit test-san test-e2e test-libuse test-interop test-realworld demo bench fuzz lint \
+.PHONY: all lib test test-unit test-san test-e2e test-libuse test-interop test-conformance test-realworld demo \
+        bench fuzz lint \
         install uninstall clean deps check-deps
 .PHONY: fuzz-replay fuzz-clean test-abi symbols
 .PHONY: test-torture
@@ -183,6 +184,10 @@ test-realworld: all
 # signet's bundles checked by an independent Sigstore verifier (sigstore-js, pinned, from the npm registry).
 test-interop: all $(B)/signet-tsa-test-server
 	SIGNET_BIN=$(CURDIR)/$(B)/signet sh tests/interop/run.sh $(CURDIR)/$(B)/interop
+
+# The offline verification cases of sigstore-conformance (tests/conformance), against the recorded results.
+test-conformance: all
+	SIGNET_BIN=$(CURDIR)/$(B)/signet sh tests/conformance/run.sh
 
 demo:
 	@.ci/deps demo

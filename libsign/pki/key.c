@@ -985,9 +985,11 @@ int sign_key_public_copy(sign_key **out, const sign_key *key)
 /*
  * Set up md for signing or verifying with key: the digest and, for RSA, PSS
  * with MGF1-SHA-256 and a fixed 32-byte salt (verification insists on the
- * same salt length rather than accepting any).
+ * same salt length rather than accepting any), or with pkcs1 (verification
+ * only) RSASSA-PKCS1-v1_5 with SHA-256, the PKIX_RSA_PKCS1V15_*_SHA256
+ * entries of Sigstore's algorithm registry.
  */
-static int md_init(EVP_MD_CTX *md, const sign_key *key, int verify)
+static int md_init(EVP_MD_CTX *md, const sign_key *key, int verify, int pkcs1)
 {
     EVP_PKEY_CTX *pctx = NULL;
     const char *digest = NULL;
@@ -1004,6 +1006,9 @@ static int md_init(EVP_MD_CTX *md, const sign_key *key, int verify)
                 : EVP_DigestSignInit_ex(md, &pctx, digest, NULL, NULL, key->pkey, NULL);
     if (ok != 1) {
         return 0;
+    }
+    if (key->type == SIGN_KEY_RSA && pkcs1) {
+        return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
     }
     if (key->type == SIGN_KEY_RSA) {
         if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
@@ -1059,7 +1064,8 @@ int sign_key_sign(unsigned char **sig, size_t *siglen, const sign_key *key, cons
     if (key->backend != NULL) {
         return backend_sign(sig, siglen, key, msg, msglen);
     }
-    if ((md = EVP_MD_CTX_new()) == NULL || !md_init(md, key, 0) || EVP_DigestSign(md, NULL, &len, msg, msglen) != 1) {
+    if ((md = EVP_MD_CTX_new()) == NULL || !md_init(md, key, 0, 0) ||
+        EVP_DigestSign(md, NULL, &len, msg, msglen) != 1) {
         r = sign__ossl_error(SIGN_ECRYPTO, "%s signing failed", sign_key_type_name(key->type));
         goto out;
     }
@@ -1095,7 +1101,13 @@ int sign_key_verify(const sign_key *key, const void *msg, size_t msglen, const u
         msg = empty;
         msglen = 0;
     }
-    if ((md = EVP_MD_CTX_new()) != NULL && md_init(md, key, 1)) {
+    if ((md = EVP_MD_CTX_new()) != NULL && md_init(md, key, 1, 0)) {
+        ok = EVP_DigestVerify(md, sig, siglen, msg, msglen) == 1;
+    }
+    EVP_MD_CTX_free(md);
+    md = NULL;
+    /* RSA: signet signs PSS; other Sigstore signers may use PKCS#1 v1.5 (both with SHA-256). */
+    if (!ok && key->type == SIGN_KEY_RSA && (md = EVP_MD_CTX_new()) != NULL && md_init(md, key, 1, 1)) {
         ok = EVP_DigestVerify(md, sig, siglen, msg, msglen) == 1;
     }
     EVP_MD_CTX_free(md);
