@@ -51,7 +51,9 @@ HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2
 # Private headers are included by their bare name ("util.h", "pki.h", "http.h"): one -I per
 # folder of libsign/, names unique across folders; tests/lint/layers.py finds them the same way.
 LIB_INC    := -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/net -Ilibsign/pki -Ilibsign/artifact -Ilibsign/verify -Ilibsign/deploy -Ilibsign/git
-ALL_CFLAGS := $(WARN) $(HARDEN) -D_GNU_SOURCE $(LIB_INC) $(PKG_CFLAGS) $(CFLAGS)
+# PKCS#11: only the header (p11-kit's); the module is loaded with dlopen at run time.
+P11_CFLAGS := $(shell pkg-config --cflags p11-kit-1 2>/dev/null)
+ALL_CFLAGS := $(WARN) $(HARDEN) -D_GNU_SOURCE $(LIB_INC) $(PKG_CFLAGS) $(P11_CFLAGS) $(CFLAGS)
 
 LIB_SRC  := $(sort $(wildcard libsign/*.c libsign/*/*.c))
 CMD_SRC  := $(sort $(wildcard cmd/signet/*.c))
@@ -67,7 +69,8 @@ MANPAGES := $(wildcard docs/man/*.1)
 # The references the man pages point at, installed to DOCDIR.
 DOCS     := README.md $(wildcard docs/*.md)
 
-.PHONY: all lib test test-unit test-san test-e2e test-libuse test-interop test-realworld demo bench fuzz lint \
+.PHONY: all lib test test-unit test-san test-e2e test-libuse test-interop test-conformance test-realworld demo \
+        bench fuzz lint \
         install uninstall clean deps check-deps
 .PHONY: fuzz-replay fuzz-clean test-abi symbols
 .PHONY: test-torture
@@ -75,7 +78,7 @@ DOCS     := README.md $(wildcard docs/*.md)
 all: $(B)/signet $(B)/libsign.a $(B)/libsign.so.$(VERSION)
 
 check-deps:
-	@pkg-config --exists $(DEPS) || { echo "signet: missing build dependencies; run '.ci/deps' as root or install: libssl-dev libarchive-dev libjansson-dev libgit2-dev zlib1g-dev libisal-dev pkg-config (or build with INFLATE=zlib)" >&2; exit 1; }
+	@pkg-config --exists $(DEPS) p11-kit-1 || { echo "signet: missing build dependencies; run '.ci/deps' as root or install: libssl-dev libarchive-dev libjansson-dev libgit2-dev zlib1g-dev libisal-dev libp11-kit-dev pkg-config (or build with INFLATE=zlib)" >&2; exit 1; }
 
 $(B)/%.o: %.c | check-deps
 	@mkdir -p $(dir $@)
@@ -109,8 +112,14 @@ $(B)/signet: $(CMD_OBJ) $(B)/libsign.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CMD_OBJ) $(B)/libsign.a $(SIGNET_LIBS) -lpthread
 
 # ---- tests -----------------------------------------------------------------
-$(B)/signet-tests: $(TEST_OBJ) $(B)/libsign.a
+$(B)/signet-tests: $(TEST_OBJ) $(B)/libsign.a $(B)/pkcs11-shim.so
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TEST_OBJ) $(B)/libsign.a $(PKG_LIBS) -lcriterion -lpthread
+
+# A PKCS#11 module that forwards to SoftHSM2 and fails chosen calls (tests/pkcs11/shim.c): the
+# tests find it beside SIGNET_BIN.
+$(B)/pkcs11-shim.so: tests/pkcs11/shim.c | check-deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -shared -fPIC $(LDFLAGS) -o $@ $<
 
 # The RFC 3161 test TSA (tests/tsa/tsa-server.c): started by the tests and by `make demo`.
 $(B)/signet-tsa-test-server: tests/tsa/tsa-server.c | check-deps
@@ -175,6 +184,10 @@ test-realworld: all
 # signet's bundles checked by an independent Sigstore verifier (sigstore-js, pinned, from the npm registry).
 test-interop: all $(B)/signet-tsa-test-server
 	SIGNET_BIN=$(CURDIR)/$(B)/signet sh tests/interop/run.sh $(CURDIR)/$(B)/interop
+
+# The offline verification cases of sigstore-conformance (tests/conformance), against the recorded results.
+test-conformance: all
+	SIGNET_BIN=$(CURDIR)/$(B)/signet sh tests/conformance/run.sh
 
 demo:
 	@.ci/deps demo
@@ -261,9 +274,16 @@ TORTURE_LIBS := -l:libarchive.a -l:libz.a -lnettle -llzma -lbz2 -lxml2 -l:libzst
 $(B)/libsign-torture.a: $(B)/libsign.a tests/torture/redefine.syms
 	objcopy --redefine-syms=tests/torture/redefine.syms $< $@
 
-$(B)/torture: tests/torture/torture.c $(B)/libsign-torture.a $(HEADERS)
+$(B)/torture: tests/torture/torture.c $(B)/libsign-torture.a $(B)/torture-p11.so $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libsign-torture.a \
-	    -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup $(TORTURE_LIBS)
+	    -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup \
+	    -Wl,--export-dynamic-symbol=tt_module_enter $(TORTURE_LIBS)
+
+# The PKCS#11 module of the sign-pkcs11 operation: SoftHSM2 behind a wrapper that tells the
+# harness when the module runs (its allocations are counted, not failed).
+$(B)/torture-p11.so: tests/torture/p11wrap.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -shared -fPIC $(LDFLAGS) -o $@ $<
 
 test-torture:
 	$(MAKE) B=$(TORTURE_B) CFLAGS="$(TORTURE_SAN)" LDFLAGS="-fsanitize=address,undefined" $(TORTURE_B)/torture
@@ -301,7 +321,7 @@ LINT_AWK   := FNR == 1 { com = 0 } \
     END { exit bad }
 # clang parses with the build's warnings (minus gcc-only flags; -Werror is WarningsAsErrors).
 TIDY_FLAGS  = $(filter-out -Werror $(NO_TRUNC_WARN),$(WARN)) -D_GNU_SOURCE -DSIGN_BUILDING $(LIB_INC) \
-              $(PKG_CFLAGS)
+              $(PKG_CFLAGS) $(P11_CFLAGS)
 
 # The exports of libsign.so, committed in tests/abi/symbols.txt and compared by `make lint`.
 # After an intended change of the public API: `make symbols`, and commit the list with it.

@@ -18,6 +18,8 @@ struct sign_bundle {
     size_t nchain;
     blob *timestamps; /* rfc3161Timestamps[].signedTimestamp, DER TimeStampResp */
     size_t ntimestamps;
+    size_t ntlog;     /* tlogEntries */
+    char *tlog_error; /* the first structural fault of a tlogEntries element, or NULL */
 };
 
 /* The largest number of timestamps or chain certificates read from a bundle. */
@@ -44,6 +46,7 @@ void sign_bundle_free(sign_bundle *b)
     }
     blobs_free(b->chain, b->nchain);
     blobs_free(b->timestamps, b->ntimestamps);
+    free(b->tlog_error);
     free(b);
 }
 
@@ -264,6 +267,17 @@ int sign_bundle_write(const sign_bundle *b, const char *path)
     return r;
 }
 
+/*
+ * The member key of obj, NULL when absent or JSON null: proto3 JSON writers
+ * (sigstore-js 2.x) write null for an unset field, which means absent.
+ */
+static json_t *member(const json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+
+    return json_is_null(v) ? NULL : v;
+}
+
 static int decode_bytes(blob *out, const json_t *obj, const char *field, const char *what)
 {
     const char *s = NULL;
@@ -346,7 +360,8 @@ static int material_public_key(sign_bundle *b, const json_t *pk, const char *wha
     if (!json_is_object(pk)) {
         return sign__error(SIGN_EPARSE, "%s: verificationMaterial.publicKey must be an object", what);
     }
-    if ((r = sign__json_get_string(&hint, pk, "hint", 0, "verificationMaterial.publicKey")) != 0) {
+    if (member(pk, "hint") != NULL &&
+        (r = sign__json_get_string(&hint, pk, "hint", 0, "verificationMaterial.publicKey")) != 0) {
         return sign__error_context(r, "%s", what);
     }
     if ((b->hint = sign__strdup(hint != NULL ? hint : "")) == NULL) {
@@ -380,8 +395,8 @@ static int material_chain(sign_bundle *b, const json_t *chain, int version, cons
 /* The key material: exactly one of publicKey, certificate (v0.3), x509CertificateChain (before v0.3). */
 static int bundle_material(sign_bundle *b, const json_t *vm, int version, const char *what)
 {
-    json_t *pk = json_object_get(vm, "publicKey"), *cert = json_object_get(vm, "certificate"),
-           *chain = json_object_get(vm, "x509CertificateChain");
+    json_t *pk = member(vm, "publicKey"), *cert = member(vm, "certificate"),
+           *chain = member(vm, "x509CertificateChain");
     int r;
 
     if ((pk != NULL) + (cert != NULL) + (chain != NULL) != 1) {
@@ -405,10 +420,141 @@ static int bundle_material(sign_bundle *b, const json_t *vm, int version, const 
     return 0;
 }
 
+/* An int64 as proto3 JSON writes it (a decimal string) or a JSON integer, >= 0. */
+static int tlog_int(const json_t *v, int required)
+{
+    const char *str = json_string_value(v);
+
+    if (v == NULL || json_is_null(v)) {
+        return !required;
+    }
+    if (json_is_integer(v)) {
+        return json_integer_value(v) >= 0;
+    }
+    return str != NULL && str[0] != '\0' && strlen(str) <= 19 && strspn(str, "0123456789") == strlen(str);
+}
+
+/* Base64 that decodes to at least one byte (exactly want bytes when want > 0). */
+static int tlog_b64(const json_t *v, size_t want)
+{
+    const char *str = json_string_value(v);
+    unsigned char *d = NULL;
+    size_t n = 0;
+    int ok;
+
+    if (str == NULL || sign__b64_decode(&d, &n, str, strlen(str)) != 0) {
+        sign__error_clear();
+        return 0;
+    }
+    ok = n > 0 && (want == 0 || n == want);
+    free(d);
+    return ok;
+}
+
+/* The inclusion proof: indexes, a SHA-256 root, SHA-256 path hashes, a checkpoint note. */
+static const char *tlog_proof_fault(const json_t *pf)
+{
+    const json_t *hashes = member(pf, "hashes"), *h;
+    size_t i;
+
+    if (!json_is_object(pf)) {
+        return "inclusionProof must be an object";
+    }
+    if (!tlog_int(member(pf, "logIndex"), 1) || !tlog_int(member(pf, "treeSize"), 1)) {
+        return "inclusionProof needs logIndex and treeSize (non-negative integers)";
+    }
+    if (!tlog_b64(member(pf, "rootHash"), 32)) {
+        return "inclusionProof.rootHash must be a base64 SHA-256 hash";
+    }
+    if (hashes != NULL && (!json_is_array(hashes) || json_array_size(hashes) > 64)) {
+        return "inclusionProof.hashes must be an array of at most 64 hashes";
+    }
+    json_array_foreach(hashes, i, h)
+    {
+        if (!tlog_b64(h, 32)) {
+            return "inclusionProof.hashes[] must be base64 SHA-256 hashes";
+        }
+    }
+    if (!json_is_string(json_object_get(member(pf, "checkpoint"), "envelope"))) {
+        return "inclusionProof.checkpoint.envelope must be a string";
+    }
+    return NULL;
+}
+
+/* The structural fault of one tlogEntries element (Sigstore's TransparencyLogEntry), or NULL. */
+static const char *tlog_entry_fault(const json_t *e)
+{
+    const json_t *kv = member(e, "kindVersion"), *promise = member(e, "inclusionPromise"),
+                 *proof = member(e, "inclusionProof");
+
+    if (!json_is_object(e)) {
+        return "an entry must be an object";
+    }
+    if (!tlog_int(member(e, "logIndex"), 1) || !tlog_int(member(e, "integratedTime"), 0)) {
+        return "logIndex (and integratedTime) must be non-negative integers";
+    }
+    if (!tlog_b64(json_object_get(member(e, "logId"), "keyId"), 0)) {
+        return "logId.keyId must be base64";
+    }
+    if (!json_is_object(kv) || json_string_length(json_object_get(kv, "kind")) == 0 ||
+        json_string_length(json_object_get(kv, "version")) == 0) {
+        return "kindVersion needs kind and version";
+    }
+    if (!tlog_b64(member(e, "canonicalizedBody"), 0)) {
+        return "canonicalizedBody must be base64";
+    }
+    if (promise == NULL && proof == NULL) {
+        return "an entry needs an inclusionPromise or an inclusionProof";
+    }
+    if (promise != NULL && !tlog_b64(json_object_get(promise, "signedEntryTimestamp"), 0)) {
+        return "inclusionPromise.signedEntryTimestamp must be base64";
+    }
+    return proof != NULL ? tlog_proof_fault(proof) : NULL;
+}
+
+/* tlogEntries: at most BUNDLE_MAX_ITEMS; the first structural fault is kept for the verifier (TLOG_INVALID). */
+static int bundle_tlog(sign_bundle *b, const json_t *tlog, const char *what)
+{
+    const json_t *e;
+    size_t i;
+
+    if (tlog == NULL) {
+        return 0;
+    }
+    if (!json_is_array(tlog)) {
+        return sign__error(SIGN_EPARSE, "%s: tlogEntries must be an array", what);
+    }
+    if (json_array_size(tlog) > BUNDLE_MAX_ITEMS) {
+        return sign__error(SIGN_ELIMIT, "%s: tlogEntries has %zu items, more than %d", what, json_array_size(tlog),
+                           BUNDLE_MAX_ITEMS);
+    }
+    b->ntlog = json_array_size(tlog);
+    json_array_foreach(tlog, i, e)
+    {
+        const char *fault = tlog_entry_fault(e);
+        char buf[160];
+
+        if (fault != NULL) {
+            snprintf(buf, sizeof(buf), "tlogEntries[%zu]: %s", i, fault);
+            if ((b->tlog_error = sign__strdup(buf)) == NULL) {
+                return sign__error(SIGN_ENOMEM, "out of memory");
+            }
+            break;
+        }
+    }
+    return 0;
+}
+
+size_t sign__bundle_tlog(const sign_bundle *b, const char **error)
+{
+    *error = b->tlog_error;
+    return b->ntlog;
+}
+
 /* timestampVerificationData and tlogEntries. */
 static int bundle_evidence(sign_bundle *b, const json_t *vm, const char *what)
 {
-    json_t *tvd = json_object_get(vm, "timestampVerificationData"), *tlog = json_object_get(vm, "tlogEntries");
+    json_t *tvd = member(vm, "timestampVerificationData"), *tlog = member(vm, "tlogEntries");
     int r;
 
     if (tvd != NULL) {
@@ -417,16 +563,13 @@ static int bundle_evidence(sign_bundle *b, const json_t *vm, const char *what)
         if (!json_is_object(tvd)) {
             return sign__error(SIGN_EPARSE, "%s: timestampVerificationData must be an object", what);
         }
-        ts = json_object_get(tvd, "rfc3161Timestamps");
+        ts = member(tvd, "rfc3161Timestamps");
         if (ts != NULL && (r = decode_list(&b->timestamps, &b->ntimestamps, ts, "signedTimestamp",
                                            "timestampVerificationData.rfc3161Timestamps")) != 0) {
             return sign__error_context(r, "%s", what);
         }
     }
-    if (tlog != NULL && !json_is_array(tlog)) {
-        return sign__error(SIGN_EPARSE, "%s: tlogEntries must be an array", what);
-    }
-    return 0;
+    return bundle_tlog(b, tlog, what);
 }
 
 static int bundle_from_json(sign_bundle **out, const json_t *root, const char *what)
@@ -446,12 +589,12 @@ static int bundle_from_json(sign_bundle **out, const json_t *root, const char *w
     if (!known_media_type(mt, &version)) {
         return sign__error(SIGN_EPARSE, "%s: unknown bundle media type \"%s\"", what, mt);
     }
-    if (json_object_get(root, "messageSignature") != NULL) {
+    if (member(root, "messageSignature") != NULL) {
         return sign__error(SIGN_EUNSUPPORTED,
                            "%s: bundles with a messageSignature are not supported; signet verifies DSSE bundles",
                            what);
     }
-    if ((env = json_object_get(root, "dsseEnvelope")) == NULL) {
+    if ((env = member(root, "dsseEnvelope")) == NULL) {
         return sign__error(SIGN_EPARSE, "%s: missing \"dsseEnvelope\"", what);
     }
     if ((b = calloc(1, sizeof(*b))) == NULL || (b->media_type = sign__strdup(mt)) == NULL) {

@@ -269,7 +269,8 @@ int sign__envelope_from_json(sign_envelope **out, const json_t *obj, const char 
             goto out;
         }
         if ((r = sign__json_get_string(&sig, s, "sig", 1, what)) != 0 ||
-            (r = sign__json_get_string(&keyid, s, "keyid", 0, what)) != 0) {
+            (!json_is_null(json_object_get(s, "keyid")) && /* proto3 JSON's null: absent */
+             (r = sign__json_get_string(&keyid, s, "keyid", 0, what)) != 0)) {
             goto out;
         }
         if ((r = sign__b64_decode(&bytes, &nbytes, sig, strlen(sig))) != 0) {

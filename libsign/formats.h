@@ -27,6 +27,15 @@
 int sign__envelope_from_json(sign_envelope **out, const json_t *obj, const char *what);
 json_t *sign__envelope_to_json(const sign_envelope *env);
 
+/* ---- bundle (bundle.c) ------------------------------------------------------- */
+
+/*
+ * The bundle's transparency-log entries: their number, and *error the first
+ * structural fault found in them (NULL when every entry is well-formed).
+ * Their signatures and proofs are not checked (docs/bundle-profile.md).
+ */
+size_t sign__bundle_tlog(const sign_bundle *b, const char **error);
+
 /* ---- statement (manifest.c) ---------------------------------------------------- */
 
 /*
@@ -93,6 +102,8 @@ typedef struct sign__policy_root {
     size_t ncrls;
     char **subjects;
     size_t nsubjects;
+    char **issuers; /* globs over the leaf's OIDC issuer (Fulcio); none: any */
+    size_t nissuers;
     char *eku; /* "codeSigning" */
     char **artifacts;
     size_t nartifacts;

@@ -75,6 +75,7 @@ void sign_policy_free(sign_policy *p)
         free(r->intermediates);
         free_strv(r->crls, r->ncrls);
         free_strv(r->subjects, r->nsubjects);
+        free_strv(r->issuers, r->nissuers);
         free(r->eku);
         free_strv(r->artifacts, r->nartifacts);
         free_strv(r->predicate_types, r->npredicate_types);
@@ -555,8 +556,8 @@ static int parse_keys(sign_policy *p, const pol_ctx *c, const json_t *arr)
 
 static int parse_root(sign__policy_root *rt, const pol_ctx *c, const json_t *obj, const char *prefix)
 {
-    static const char *const allowed[] = {"name", "certificates", "intermediates",   "crls", "subjects",
-                                          "eku",  "artifacts",    "predicate_types", NULL};
+    static const char *const allowed[] = {"name", "certificates", "intermediates",   "crls",    "subjects",
+                                          "eku",  "artifacts",    "predicate_types", "issuers", NULL};
     const char *s;
     char f[FIELD_MAX];
     int r;
@@ -586,6 +587,7 @@ static int parse_root(sign__policy_root *rt, const pol_ctx *c, const json_t *obj
         return sign__oom();
     }
     if ((r = get_strv(&rt->subjects, &rt->nsubjects, c, obj, prefix, "subjects", 0)) != 0 ||
+        (r = get_strv(&rt->issuers, &rt->nissuers, c, obj, prefix, "issuers", 0)) != 0 ||
         (r = parse_globs(&rt->artifacts, &rt->nartifacts, c, obj, prefix)) != 0 ||
         (r = parse_predicate_types(&rt->predicate_types, &rt->npredicate_types, c, obj, prefix)) != 0) {
         return r;
@@ -711,11 +713,12 @@ static int load_crl_files(sign_x509_crls **out, const pol_ctx *c, const json_t *
  */
 static int parse_tsa(sign_policy *p, const pol_ctx *c, const json_t *e, const char *prefix)
 {
-    static const char *const allowed[] = {"name", "certificates", "crls", "policies", "max_accuracy", NULL};
+    static const char *const allowed[] = {"name", "certificates", "intermediates", "crls", "policies", "max_accuracy",
+                                          NULL};
     sign_tsa_authority a = SIGN_TSA_AUTHORITY_INIT;
-    sign_x509_certs *certs = NULL;
+    sign_x509_certs *certs = NULL, *inter = NULL;
     sign_x509_crls *crls = NULL;
-    char *path = NULL, **policies = NULL, f[FIELD_MAX];
+    char *path = NULL, *ipath = NULL, **policies = NULL, f[FIELD_MAX];
     size_t npolicies = 0;
     const char *name;
     int has_acc = 0, r;
@@ -727,7 +730,8 @@ static int parse_tsa(sign_policy *p, const pol_ctx *c, const json_t *e, const ch
     if ((r = only_keys(c, e, allowed, prefix)) != 0 || (r = get_string(&name, c, e, prefix, "name", 1)) != 0 ||
         (r = get_duration(&has_acc, &acc, c, e, prefix, "max_accuracy")) != 0 ||
         (r = get_strv(&policies, &npolicies, c, e, prefix, "policies", 0)) != 0 ||
-        (r = get_file(&path, c, e, prefix, "certificates", 1, -1)) != 0) {
+        (r = get_file(&path, c, e, prefix, "certificates", 1, -1)) != 0 ||
+        (r = get_file(&ipath, c, e, prefix, "intermediates", 0, -1)) != 0) {
         goto out;
     }
     for (size_t i = 0; i < npolicies; i++) {
@@ -741,9 +745,17 @@ static int parse_tsa(sign_policy *p, const pol_ctx *c, const json_t *e, const ch
             goto out;
         }
     }
-    /* The certificates are the authority's trusted roots, loaded now so verification reads no file. */
+    /*
+     * The self-signed certificates are the authority's trusted roots; the others (the TSA's own certificate, an
+     * intermediate) join the intermediates. Loaded now so verification reads no file.
+     */
     if ((r = sign_x509_certs_load(&certs, path)) != 0) {
         field_name(f, sizeof(f), prefix, "certificates");
+        r = sign__error_context(r, "%s: %s", c->what, f);
+        goto out;
+    }
+    if (ipath != NULL && (r = sign_x509_certs_load(&inter, ipath)) != 0) {
+        field_name(f, sizeof(f), prefix, "intermediates");
         r = sign__error_context(r, "%s: %s", c->what, f);
         goto out;
     }
@@ -751,6 +763,7 @@ static int parse_tsa(sign_policy *p, const pol_ctx *c, const json_t *e, const ch
         goto out;
     }
     a.roots = certs;
+    a.intermediates = inter;
     a.crls = crls;
     a.policies = (const char *const *)policies;
     a.npolicies = npolicies;
@@ -760,9 +773,11 @@ static int parse_tsa(sign_policy *p, const pol_ctx *c, const json_t *e, const ch
     }
 out:
     sign_x509_certs_free(certs);
+    sign_x509_certs_free(inter);
     sign_x509_crls_free(crls);
     free_strv(policies, npolicies);
     free(path);
+    free(ipath);
     return r;
 }
 

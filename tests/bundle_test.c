@@ -255,3 +255,45 @@ Test(bundle, large_payload_serialises_like_jansson)
     free(text);
     free(payload);
 }
+
+/* proto3 JSON (sigstore-js 2.x) writes null for unset fields: null is absent, never a value. */
+Test(bundle, null_is_absent)
+{
+    sign_bundle *b = NULL;
+    const char *doc =
+        "{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"messageSignature\":null,"
+        "\"dsseEnvelope\":{\"payload\":\"e30=\",\"payloadType\":\"application/vnd.in-toto+json\","
+        "\"signatures\":[{\"keyid\":null,\"sig\":\"AAAA\"}]},\"verificationMaterial\":{\"publicKey\":{\"hint\":null},"
+        "\"certificate\":null,\"x509CertificateChain\":null,\"tlogEntries\":null,\"timestampVerificationData\":null}"
+        "}";
+
+    cr_assert_eq(sign_bundle_parse(&b, doc, strlen(doc), NULL), 0, "%s", sign_error_last());
+    cr_assert_str_eq(sign_bundle_key_hint(b), "");
+    cr_assert_str_eq(sign_envelope_signature_keyid(sign_bundle_envelope(b), 0), "");
+    cr_assert_eq(sign_bundle_timestamp_count(b), 0);
+    sign_bundle_free(b);
+    cr_assert_eq(
+        parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1
+                     ",\"verificationMaterial\":{\"publicKey\":{\"hint\":\"k\"},\"timestampVerificationData\":"
+                     "{\"rfc3161Timestamps\":null}}}"),
+        0, "null timestamps list");
+    /* The twins: null where a value is required is missing, and a wrong type is still refused. */
+    cr_assert_eq(
+        parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":null,"
+                     "" VM "}"),
+        SIGN_EPARSE, "null envelope");
+    cr_assert_eq(
+        parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1
+                     ",\"verificationMaterial\":{\"publicKey\":null,\"certificate\":null}}"),
+        SIGN_EPARSE, "no material left once nulls are absent");
+    cr_assert_eq(
+        parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":" ENV1
+                     ",\"verificationMaterial\":{\"publicKey\":{\"hint\":\"k\"},\"tlogEntries\":false}}"),
+        SIGN_EPARSE, "tlogEntries of the wrong type");
+    cr_assert_eq(parse_bundle("{\"mediaType\":null,\"dsseEnvelope\":" ENV1 "," VM "}"), SIGN_EPARSE,
+                 "null media type");
+    cr_assert_eq(parse_bundle("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"dsseEnvelope\":"
+                              "{\"payload\":\"e30=\",\"payloadType\":\"application/vnd.in-toto+json\","
+                              "\"signatures\":[{\"keyid\":\"k\",\"sig\":null}]}," VM "}"),
+                 SIGN_EPARSE, "null signature");
+}

@@ -949,8 +949,8 @@ static size_t ct_long_options(char list[][40], size_t max, const char *text)
 
 Test(contract, docs_every_help_option_in_its_man_page, .init = ct_setup, .fini = ct_teardown)
 {
-    static const char *const cmds[] = {"keygen",    "sign",  "verify", "inspect", "hash",
-                                       "timestamp", "audit", "log",    "revoke",  "deploy"};
+    static const char *const cmds[] = {"keygen", "sign", "verify", "inspect", "hash",  "timestamp",
+                                       "audit",  "log",  "revoke", "pkcs11",  "deploy"};
 
     for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++) {
         char rel[128], *man, help_opts[64][40], man_opts[64][40];

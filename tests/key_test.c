@@ -686,11 +686,15 @@ Test(key, rsa_default_size_and_pss_parameters)
     cr_assert_neq(r, 0, "salt length is really 32");
     free(sig);
 
-    /* A PKCS#1 v1.5 signature, or PSS with another salt length, is refused. */
+    /*
+     * PSS with another salt length is refused. A PKCS#1 v1.5 SHA-256 signature verifies since issue 19
+     * (Sigstore's registry has PKIX_RSA_PKCS1V15_*_SHA256); over other bytes it does not.
+     */
     r = kt_sh(NULL, OPENSSL_BIN " dgst -sha256 -sign '%s' -out '%s' '%s'", kp, sp, mp);
     cr_assert_eq(r, 0);
     other = (unsigned char *)tu_read(sp, &olen);
-    cr_assert_eq(sign_key_verify(pub, "release 1.2.3", 13, other, olen), SIGN_EBADSIG, "PKCS#1 v1.5");
+    cr_assert_eq(sign_key_verify(pub, "release 1.2.3", 13, other, olen), 0, "PKCS#1 v1.5");
+    cr_assert_eq(sign_key_verify(pub, "release 1.2.4", 13, other, olen), SIGN_EBADSIG, "PKCS#1 v1.5, other bytes");
     free(other);
     r = kt_sh(NULL,
               OPENSSL_BIN
@@ -1421,4 +1425,49 @@ Test(key, private_key_with_a_weak_public_half_is_refused)
     EVP_PKEY_free(pk);
     EVP_PKEY_CTX_free(ctx);
     BN_free(e);
+}
+
+/*
+ * RSA signatures from other Sigstore signers: RSASSA-PKCS1-v1_5 with SHA-256
+ * (PKIX_RSA_PKCS1V15_*_SHA256) verifies beside signet's own PSS; the same
+ * signature over other bytes, with another digest, or by another key does not.
+ */
+Test(key, rsa_pkcs1v15_signatures_verify)
+{
+    char *dir = tu_mkdtemp(), *p, *sig, *sig512, *sigother;
+    size_t siglen = 0, sig512len = 0, otherlen = 0;
+    sign_key *k = NULL;
+
+    kt_openssl_key(dir, "rsa", "-algorithm RSA -pkeyopt rsa_keygen_bits:2048");
+    kt_openssl_key(dir, "other", "-algorithm RSA -pkeyopt rsa_keygen_bits:2048");
+    cr_assert_eq(kt_sh(NULL,
+                       "cd '%s' && printf 'hello' > msg && " OPENSSL_BIN
+                       " dgst -sha256 -sign rsa.key -out msg.sig msg && " OPENSSL_BIN
+                       " dgst -sha512 -sign rsa.key -out msg.sig512 msg && " OPENSSL_BIN
+                       " dgst -sha256 -sign other.key -out msg.other msg",
+                       dir),
+                 0);
+    p = tu_path(dir, "rsa.pub");
+    cr_assert_eq(sign_key_load_public(&k, p), 0, "%s", sign_error_last());
+    free(p);
+    p = tu_path(dir, "msg.sig");
+    sig = tu_read(p, &siglen);
+    free(p);
+    p = tu_path(dir, "msg.sig512");
+    sig512 = tu_read(p, &sig512len);
+    free(p);
+    p = tu_path(dir, "msg.other");
+    sigother = tu_read(p, &otherlen);
+    free(p);
+    cr_assert_eq(sign_key_verify(k, "hello", 5, (const unsigned char *)sig, siglen), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_key_verify(k, "hellO", 5, (const unsigned char *)sig, siglen), SIGN_EBADSIG);
+    cr_assert_eq(sign_key_verify(k, "hello", 5, (const unsigned char *)sig512, sig512len), SIGN_EBADSIG,
+                 "PKCS#1 v1.5 is accepted with SHA-256 only");
+    cr_assert_eq(sign_key_verify(k, "hello", 5, (const unsigned char *)sigother, otherlen), SIGN_EBADSIG);
+    free(sig);
+    free(sig512);
+    free(sigother);
+    sign_key_free(k);
+    tu_rmtree(dir);
+    free(dir);
 }

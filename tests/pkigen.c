@@ -59,6 +59,43 @@ static const EVP_MD *pkigen_md(EVP_PKEY *key, const char *md)
     return EVP_get_digestbyname(md != NULL ? md : "SHA256");
 }
 
+/* Fulcio's OIDC issuer extensions: .1.8 holds a DER UTF8String, the deprecated .1.1 the bare bytes. */
+static void pkigen_oidc_issuer(X509 *x, const pkigen_cert_opts *o)
+{
+    for (int k = 0; k < 2; k++) {
+        const char *v = k == 0 ? o->oidc_issuer : o->oidc_issuer_v1;
+        ASN1_OBJECT *obj;
+        ASN1_OCTET_STRING *os;
+        X509_EXTENSION *ext;
+        unsigned char *der = NULL;
+        int len;
+
+        if (v == NULL) {
+            continue;
+        }
+        obj = OBJ_txt2obj(k == 0 ? "1.3.6.1.4.1.57264.1.8" : "1.3.6.1.4.1.57264.1.1", 1);
+        os = ASN1_OCTET_STRING_new();
+        cr_assert(obj != NULL && os != NULL);
+        if (k == 0) {
+            ASN1_UTF8STRING *u = ASN1_UTF8STRING_new();
+
+            cr_assert(u != NULL && ASN1_STRING_set(u, v, -1));
+            len = i2d_ASN1_UTF8STRING(u, &der);
+            cr_assert(len > 0);
+            cr_assert(ASN1_OCTET_STRING_set(os, der, len));
+            ASN1_UTF8STRING_free(u);
+            OPENSSL_free(der);
+        } else {
+            cr_assert(ASN1_OCTET_STRING_set(os, (const unsigned char *)v, (int)strlen(v)));
+        }
+        ext = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, os);
+        cr_assert(ext != NULL && X509_add_ext(x, ext, -1));
+        X509_EXTENSION_free(ext);
+        ASN1_OCTET_STRING_free(os);
+        ASN1_OBJECT_free(obj);
+    }
+}
+
 pkigen_cert *pkigen_cert_new(const pkigen_cert_opts *o, const pkigen_cert *issuer)
 {
     pkigen_cert *c = calloc(1, sizeof(*c));
@@ -83,8 +120,10 @@ pkigen_cert *pkigen_cert_new(const pkigen_cert_opts *o, const pkigen_cert *issue
     pkigen_set_time(X509_getm_notAfter(c->x), o->not_after != 0 ? o->not_after : now + 30 * 86400);
     cr_assert(X509_set_pubkey(c->x, c->key));
     n = X509_get_subject_name(c->x);
-    cr_assert(X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)"signet test", -1, -1, 0));
-    cr_assert(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)o->cn, -1, -1, 0));
+    if (!o->empty_subject) {
+        cr_assert(X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)"signet test", -1, -1, 0));
+        cr_assert(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)o->cn, -1, -1, 0));
+    }
     ix = issuer != NULL ? issuer->x : c->x;
     skey = issuer != NULL ? issuer->key : c->key;
     cr_assert(X509_set_issuer_name(c->x, X509_get_subject_name(ix)));
@@ -116,6 +155,7 @@ pkigen_cert *pkigen_cert_new(const pkigen_cert_opts *o, const pkigen_cert *issue
                  o->uri != NULL ? o->uri : "");
         pkigen_ext(c->x, ix, NID_subject_alt_name, buf);
     }
+    pkigen_oidc_issuer(c->x, o);
     if (o->crl_url != NULL) {
         snprintf(buf, sizeof(buf), "URI:%s", o->crl_url);
         pkigen_ext(c->x, ix, NID_crl_distribution_points, buf);

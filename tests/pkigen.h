@@ -22,20 +22,23 @@
 #define PKIGEN_RSA1024 "rsa1024"
 
 typedef struct pkigen_cert_opts {
-    const char *cn;      /* subject CN (O=signet test is added) */
-    const char *key;     /* PKIGEN_*; NULL: ec256 */
-    EVP_PKEY *use_key;   /* or this existing key (up-ref'd) */
-    int64_t not_before;  /* epoch seconds; 0: now - 30 days */
-    int64_t not_after;   /* 0: now + 30 days */
-    int ca;              /* CA:TRUE, keyUsage keyCertSign|cRLSign|digitalSignature (EKU only when eku is set) */
-    const char *eku;     /* leaf EKU: NULL "codeSigning"; "none"; "serverAuth"; "timeStamping" (critical) */
-    int no_key_usage;    /* leaf: no keyUsage extension at all */
-    int no_digital_sig;  /* leaf: keyUsage without digitalSignature */
-    const char *md;      /* "SHA256" (default), "SHA1", ... (ignored for Ed25519 issuers) */
-    const char *email;   /* subjectAltName email, or NULL */
-    const char *uri;     /* subjectAltName URI, or NULL */
-    long serial;         /* 0: a counter */
-    const char *crl_url; /* CRL distribution point URI, or NULL */
+    const char *cn;          /* subject CN (O=signet test is added) */
+    const char *key;         /* PKIGEN_*; NULL: ec256 */
+    EVP_PKEY *use_key;       /* or this existing key (up-ref'd) */
+    int64_t not_before;      /* epoch seconds; 0: now - 30 days */
+    int64_t not_after;       /* 0: now + 30 days */
+    int ca;                  /* CA:TRUE, keyUsage keyCertSign|cRLSign|digitalSignature (EKU only when eku is set) */
+    const char *eku;         /* leaf EKU: NULL "codeSigning"; "none"; "serverAuth"; "timeStamping" (critical) */
+    int no_key_usage;        /* leaf: no keyUsage extension at all */
+    int no_digital_sig;      /* leaf: keyUsage without digitalSignature */
+    const char *md;          /* "SHA256" (default), "SHA1", ... (ignored for Ed25519 issuers) */
+    const char *email;       /* subjectAltName email, or NULL */
+    const char *uri;         /* subjectAltName URI, or NULL */
+    long serial;             /* 0: a counter */
+    const char *crl_url;     /* CRL distribution point URI, or NULL */
+    int empty_subject;       /* an empty subject DN (as Fulcio's): cn only names the certificate in messages */
+    const char *oidc_issuer; /* Fulcio OIDC issuer extension 1.3.6.1.4.1.57264.1.8 (DER UTF8String), or NULL */
+    const char *oidc_issuer_v1; /* the deprecated 1.3.6.1.4.1.57264.1.1 (raw bytes), or NULL */
 } pkigen_cert_opts;
 
 typedef struct pkigen_cert {

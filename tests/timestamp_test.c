@@ -293,6 +293,102 @@ Test(timestamp, verify_refuses_gentime_outside_tsa_validity, .init = ts_setup, .
     free(der);
 }
 
+/* roots from the concatenation of the PEM files named (a chain as a trusted root lists it), as authority "test-tsa".
+ */
+static sign_tsa_roots *ts_roots_cat(const char *a, const char *b)
+{
+    sign_tsa_roots *roots = NULL;
+    char file[256], *p, *pa, *pb, *both;
+    size_t la, lb;
+
+    snprintf(file, sizeof(file), "%s.pem", a);
+    p = tu_path(ts_dir, file);
+    pa = tu_read(p, &la);
+    free(p);
+    snprintf(file, sizeof(file), "%s.pem", b);
+    p = tu_path(ts_dir, file);
+    pb = tu_read(p, &lb);
+    free(p);
+    both = malloc(la + lb);
+    cr_assert_not_null(both);
+    memcpy(both, pa, la);
+    memcpy(both + la, pb, lb);
+    cr_assert_eq(sign_tsa_roots_new(&roots), 0);
+    cr_assert_eq(sign_tsa_roots_add_pem(roots, "test-tsa", both, la + lb), 0, "%s", sign_error_last());
+    free(both);
+    free(pa);
+    free(pb);
+    return roots;
+}
+
+/*
+ * A token without the TSA's certificate (Sigstore's TSA default): untrusted with the root alone, verified when
+ * the authority lists the TSA certificate (in certificates, or as a v2 intermediate); another TSA certificate
+ * of the same root, or a token over other bytes, is still refused.
+ */
+Test(timestamp, certless_token_checked_against_listed_tsa_certificate, .init = ts_setup, .fini = ts_teardown)
+{
+    sign_tsa_authority a = SIGN_TSA_AUTHORITY_INIT;
+    sign_x509_certs *root = NULL, *leaf = NULL, *wrong = NULL;
+    sign_timestamp_failure why = SIGN_TS_OK;
+    sign_timestamp_info info;
+    sign_tsa_roots *roots;
+    unsigned char *der = NULL;
+    size_t len = 0;
+    char *p;
+
+    tsa_gen_leaf(ts_dir, "tsa2", "root", (int64_t)time(NULL) - 86400, (int64_t)time(NULL) + 86400, TSA_EKU_CRITICAL);
+    sleep(2); /* the test TSA's certificate was made "now" with 1 s accuracy */
+    cr_assert_eq(ts_request(&der, &len, "tsa", "no-certs", NULL, ts_sig, sizeof(ts_sig)), 0, "%s", sign_error_last());
+    cr_assert_eq(ts_verify_fail(der, len, "root", SIGN_EUNTRUSTED), SIGN_TS_UNTRUSTED);
+    cr_assert(strstr(sign_error_last(), "does not carry its signer's certificate") != NULL, "%s", sign_error_last());
+
+    roots = ts_roots_cat("tsa", "root");
+    cr_assert_eq(sign_timestamp_verify(&info, &why, der, len, ts_sig, sizeof(ts_sig), roots), 0, "%s",
+                 sign_error_last());
+    cr_assert_eq(why, SIGN_TS_OK);
+    cr_assert(strstr(info.tsa, "signet test TSA tsa") != NULL, "%s", info.tsa);
+    cr_assert_eq(sign_timestamp_verify(NULL, &why, der, len, ts_sig, sizeof(ts_sig) - 1, roots), SIGN_EBADSIG);
+    cr_assert_eq(why, SIGN_TS_IMPRINT_MISMATCH);
+    sign_tsa_roots_free(roots);
+
+    /* The TSA certificate as an intermediate of a version 2 authority. */
+    p = tu_path(ts_dir, "root.pem");
+    cr_assert_eq(sign_x509_certs_load(&root, p), 0, "%s", sign_error_last());
+    free(p);
+    p = tu_path(ts_dir, "tsa.pem");
+    cr_assert_eq(sign_x509_certs_load(&leaf, p), 0, "%s", sign_error_last());
+    free(p);
+    p = tu_path(ts_dir, "tsa2.pem");
+    cr_assert_eq(sign_x509_certs_load(&wrong, p), 0, "%s", sign_error_last());
+    free(p);
+    a.roots = root;
+    a.intermediates = leaf;
+    cr_assert_eq(sign_tsa_roots_new(&roots), 0);
+    cr_assert_eq(sign_tsa_roots_add_authority(roots, "test-tsa", &a), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_timestamp_verify(NULL, &why, der, len, ts_sig, sizeof(ts_sig), roots), 0, "%s",
+                 sign_error_last());
+    sign_tsa_roots_free(roots);
+
+    /* Another TSA certificate under the same root is not the signer's. */
+    a.intermediates = wrong;
+    cr_assert_eq(sign_tsa_roots_new(&roots), 0);
+    cr_assert_eq(sign_tsa_roots_add_authority(roots, "test-tsa", &a), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_timestamp_verify(NULL, &why, der, len, ts_sig, sizeof(ts_sig), roots), SIGN_EUNTRUSTED);
+    cr_assert_eq(why, SIGN_TS_UNTRUSTED);
+    sign_tsa_roots_free(roots);
+
+    /* The TSA certificate alone is no trust anchor. */
+    roots = ts_roots("tsa");
+    cr_assert_eq(sign_timestamp_verify(NULL, &why, der, len, ts_sig, sizeof(ts_sig), roots), SIGN_EUNTRUSTED);
+    cr_assert_eq(why, SIGN_TS_UNTRUSTED);
+    sign_tsa_roots_free(roots);
+    sign_x509_certs_free(root);
+    sign_x509_certs_free(leaf);
+    sign_x509_certs_free(wrong);
+    free(der);
+}
+
 Test(timestamp, parse_refuses_garbage)
 {
     sign_timestamp_info info;
@@ -1011,4 +1107,78 @@ Test(timestamp_cli, pinned_tsa_policies_and_tsa_crls, .init = tc_setup, .fini = 
     free(tsa_pem);
     free(root_pem);
     free(root_key);
+}
+
+/* Policy timestamp_authorities[].intermediates (and a TSA certificate in certificates) for tokens without one. */
+Test(timestamp_cli, certless_token_with_policy_intermediates, .init = tc_setup, .fini = tc_teardown)
+{
+    char json[1024];
+
+    tsa_server_start(&ts_srv, ts_dir, "tsa", "no-certs", NULL);
+    cr_assert_eq(TC("sign", "-k", tp("k.key"), "--tsa", ts_srv.url, "-o", tp("b.json"), tp("app.txt")), 0, "%s",
+                 tc_err);
+    tsa_server_stop(&ts_srv);
+    tc_policy("root.pem", NULL, "\"timestamp\":true");
+    tc_expect_verify(3, "TIMESTAMP_UNTRUSTED", tp("b.json"), NULL);
+    cr_assert(strstr(tc_out, "does not carry its signer's certificate") != NULL, "%s", tc_out);
+    snprintf(
+        json, sizeof(json),
+        "{\"version\":1,\"keys\":[{\"name\":\"k\",\"public_key\":\"k.pub\"}],\"timestamp_authorities\":[{\"name\":"
+        "\"test-tsa\",\"certificates\":\"root.pem\",\"intermediates\":\"tsa.pem\"}],\"require\":{\"timestamp\":"
+        "true}}");
+    tu_write_str(tp("policy.json"), json);
+    tc_expect_verify(0, "OK", tp("b.json"), NULL);
+    cr_assert(strstr(tc_out, "timestamp authority \\\"test-tsa\\\"") != NULL, "%s", tc_out);
+    /* The intermediates file must exist, like every file the policy names. */
+    tu_write_str(tp("policy.json"), "{\"version\":1,\"keys\":[{\"name\":\"k\",\"public_key\":\"k.pub\"}],"
+                                    "\"timestamp_authorities\":[{\"name\":\"test-tsa\",\"certificates\":\"root.pem\","
+                                    "\"intermediates\":\"missing.pem\"}]}");
+    cr_assert_neq(TC("verify", "--json", "-p", tp("policy.json"), "-b", tp("b.json"), tp("app.txt")), 0);
+    cr_assert(strstr(tc_out, "POLICY_MALFORMED") != NULL || strstr(tc_out, "POLICY") != NULL, "%s", tc_out);
+}
+
+/* Set verificationMaterial.tlogEntries of bundle to the JSON text entries. */
+static void tc_set_tlog(const char *bundle, const char *entries)
+{
+    json_t *root = json_load_file(bundle, 0, NULL), *v = json_loads(entries, JSON_DECODE_ANY, NULL);
+
+    cr_assert(root != NULL && v != NULL);
+    cr_assert_eq(json_object_set_new(json_object_get(root, "verificationMaterial"), "tlogEntries", v), 0);
+    cr_assert_eq(json_dump_file(root, bundle, JSON_COMPACT), 0);
+    json_decref(root);
+}
+
+#define TC_ENTRY(extra)                                                                                              \
+    "[{\"logIndex\":\"25915956\",\"logId\":{\"keyId\":\"wNI9atQGlz+VWfO6LRygH4QUfY/8W4RFwiT5i5WRgB0=\"},"            \
+    "\"kindVersion\":{\"kind\":\"dsse\",\"version\":\"0.0.1\"},\"integratedTime\":\"1700000000\","                   \
+    "\"canonicalizedBody\":\"e30=\"" extra "}]"
+
+/*
+ * Transparency-log entries are parsed strictly: a well-formed one is reported as not verified (its time unused),
+ * garbage is TLOG_INVALID whatever the policy, never ignored.
+ */
+Test(timestamp_cli, tlog_entries_malformed_refused_wellformed_reported, .init = tc_setup, .fini = tc_teardown)
+{
+    const char *bad[] = {
+        "[1]",
+        TC_ENTRY(""), /* neither promise nor proof */
+        TC_ENTRY(",\"inclusionPromise\":{\"signedEntryTimestamp\":\"%%%\"}"),
+        TC_ENTRY(",\"inclusionProof\":{\"logIndex\":\"1\",\"treeSize\":\"2\",\"rootHash\":\"AAAA\","
+                 "\"hashes\":[],\"checkpoint\":{\"envelope\":\"x\"}}"),
+        "[{\"logIndex\":\"-1\",\"logId\":{\"keyId\":\"AAAA\"},\"kindVersion\":{\"kind\":\"dsse\",\"version\":\"0.0."
+        "1\"},"
+        "\"canonicalizedBody\":\"e30=\",\"inclusionPromise\":{\"signedEntryTimestamp\":\"AAAA\"}}]",
+    };
+
+    cr_assert_eq(TC("sign", "-k", tp("k.key"), "-o", tp("b.json"), tp("app.txt")), 0, "%s", tc_err);
+    tc_policy(NULL, NULL, NULL);
+    tc_set_tlog(tp("b.json"), TC_ENTRY(",\"inclusionPromise\":{\"signedEntryTimestamp\":\"AAAA\"}"));
+    tc_expect_verify(0, "OK", tp("b.json"), NULL);
+    cr_assert(strstr(tc_out, "not verified") != NULL, "%s", tc_out);
+    tc_set_tlog(tp("b.json"), "null");
+    tc_expect_verify(0, "OK", tp("b.json"), NULL);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        tc_set_tlog(tp("b.json"), bad[i]);
+        tc_expect_verify(1, "TLOG_INVALID", tp("b.json"), NULL);
+    }
 }

@@ -459,3 +459,29 @@ Test(x509_cli, untrusted_subject_is_printed_safely, .init = xc_setup, .fini = xc
     free(b);
     free(a);
 }
+
+/*
+ * A Fulcio-style leaf (empty DN, email SAN, OIDC issuer extension) under roots[].subjects + issuers, as
+ * cosign's --certificate-identity / --certificate-oidc-issuer: accepted, named by its SAN; another issuer
+ * is ISSUER_NOT_ALLOWED.
+ */
+Test(x509_cli, fulcio_identity_subjects_and_issuers, .init = xc_setup, .fini = xc_teardown)
+{
+    pkigen_cert_opts o = {.cn = "fulcio",
+                          .empty_subject = 1,
+                          .email = "dev@example.com",
+                          .oidc_issuer = "https://accounts.example.com"};
+    pkigen_cert *l = xc_leaf("fulcio", &o, NULL);
+
+    xc_sign("fulcio.key", "fulcio.pem", NULL);
+    xc_policy("enforce", 1, ",\"subjects\":[\"dev@example.com\"],\"issuers\":[\"https://accounts.example.com\"]",
+              NULL);
+    xc_expect(xc_verify(NULL), 0, "OK");
+    cr_assert(strstr(xc_out, "certificate dev@example.com") != NULL, "the SAN names the signer: %s", xc_out);
+    xc_policy("enforce", 1, ",\"subjects\":[\"dev@example.com\"],\"issuers\":[\"https://token.actions.*\"]", NULL);
+    xc_expect(xc_verify(NULL), 3, "ISSUER_NOT_ALLOWED");
+    xc_policy("enforce", 1, ",\"issuers\":[]", NULL);
+    cr_assert_neq(xc_verify(NULL), 0);
+    cr_assert(strstr(xc_out, "POLICY") != NULL, "an empty issuers list is a policy error: %s", xc_out);
+    pkigen_cert_free(l);
+}

@@ -470,6 +470,80 @@ Test(x509, subject_patterns)
     xt_pki_free(&p);
 }
 
+/* verify p's leaf (intermediate from the trust) with subject and issuer globs. */
+static const char *xt_identity(sign_x509_result *res, xt_pki *p, const char *const *subjects, size_t ns,
+                               const char *const *issuers, size_t ni)
+{
+    const pkigen_cert *leaf = p->leaf, *root = p->root, *in = p->in;
+    sign_x509_certs *c = pkigen_certs(&leaf, 1), *r = pkigen_certs(&root, 1), *i = pkigen_certs(&in, 1);
+    sign_x509_trust t = SIGN_X509_TRUST_INIT;
+
+    t.roots = r;
+    t.intermediates = i;
+    t.subjects = subjects;
+    t.nsubjects = ns;
+    t.issuers = issuers;
+    t.nissuers = ni;
+    cr_assert_eq(sign_x509_verify(res, c, &t, NULL), res->code);
+    sign_x509_certs_free(c);
+    sign_x509_certs_free(r);
+    sign_x509_certs_free(i);
+    return res->reason;
+}
+
+/*
+ * Fulcio identities: an empty subject DN, the identity in an email or URI SAN, the OIDC issuer in extension
+ * 1.3.6.1.4.1.57264.1.8 (or the deprecated .1.1). Messages name the SAN; issuers globs must match.
+ */
+Test(x509, fulcio_identity_san_and_oidc_issuer)
+{
+    pkigen_cert_opts lo = {.cn = "fulcio",
+                           .empty_subject = 1,
+                           .email = "dev@example.com",
+                           .oidc_issuer = "https://accounts.example.com"};
+    pkigen_cert_opts wo = {.cn = "workflow",
+                           .empty_subject = 1,
+                           .uri = "https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main",
+                           .oidc_issuer_v1 = "https://token.actions.githubusercontent.com"};
+    pkigen_cert_opts no = {.cn = "no issuer", .empty_subject = 1, .email = "dev@example.com"};
+    const char *mail[] = {"dev@example.com"}, *other_mail[] = {"*@other.org"};
+    const char *iss[] = {"https://accounts.example.com"}, *gh[] = {"https://token.actions.githubusercontent.com"};
+    const char *wf[] = {"https://github.com/org/repo/.github/workflows/*"};
+    sign_x509_result res;
+    sign_x509_info info;
+    sign_x509_certs *c;
+    const pkigen_cert *leaf;
+    xt_pki p;
+
+    xt_pki_make(&p, &lo);
+    cr_assert_str_eq(xt_identity(&res, &p, mail, 1, iss, 1), "OK", "%s", res.message);
+    cr_assert_str_eq(res.subject, "dev@example.com", "the SAN names a certificate without a DN");
+    leaf = p.leaf;
+    c = pkigen_certs(&leaf, 1);
+    cr_assert_eq(sign_x509_certs_info(&info, c, 0), 0);
+    cr_assert_str_eq(info.subject, "dev@example.com");
+    sign_x509_certs_free(c);
+    cr_assert_str_eq(xt_identity(&res, &p, other_mail, 1, iss, 1), "SUBJECT_NOT_ALLOWED", "%s", res.message);
+    cr_assert(strstr(res.message, "certificate dev@example.com ") != NULL, "%s", res.message);
+    cr_assert_str_eq(xt_identity(&res, &p, mail, 1, gh, 1), "ISSUER_NOT_ALLOWED", "%s", res.message);
+    cr_assert_eq(res.code, SIGN_EUNTRUSTED);
+    cr_assert(strstr(res.message, "https://accounts.example.com") != NULL, "%s", res.message);
+    xt_pki_free(&p);
+
+    /* The deprecated raw extension, a URI identity (a CI workflow). */
+    xt_pki_make(&p, &wo);
+    cr_assert_str_eq(xt_identity(&res, &p, wf, 1, gh, 1), "OK", "%s", res.message);
+    cr_assert_str_eq(xt_identity(&res, &p, wf, 1, iss, 1), "ISSUER_NOT_ALLOWED", "%s", res.message);
+    xt_pki_free(&p);
+
+    /* No issuer extension: refused when issuers are required, accepted when none are. */
+    xt_pki_make(&p, &no);
+    cr_assert_str_eq(xt_identity(&res, &p, mail, 1, iss, 1), "ISSUER_NOT_ALLOWED", "%s", res.message);
+    cr_assert(strstr(res.message, "carries no OIDC issuer") != NULL, "%s", res.message);
+    cr_assert_str_eq(xt_identity(&res, &p, mail, 1, NULL, 0), "OK", "%s", res.message);
+    xt_pki_free(&p);
+}
+
 Test(x509, rsa1024_refused)
 {
     pkigen_cert_opts lo = {.cn = "Weak", .key = PKIGEN_RSA1024};

@@ -17,22 +17,32 @@
 /* Longest passphrase accepted for a new key. */
 #define NEW_PASS_MAX 1024
 
-static const char keygen_usage[] = "usage: signet keygen [-t TYPE] [--no-passphrase | --passphrase-file F] [--json]\n"
-                                   "                     -o PREFIX\n"
-                                   "\n"
-                                   "Create a key pair: PREFIX.key (private, PKCS#8 PEM, mode 0600, encrypted\n"
-                                   "with AES-256-CBC under an scrypt-derived key) and PREFIX.pub (public, SPKI\n"
-                                   "PEM). Refuses to overwrite either file. Prints the key id and fingerprint.\n"
-                                   "\n"
-                                   "  -t, --type TYPE          ed25519 (default), ecdsa-p256, ecdsa-p384, rsa-3072\n"
-                                   "  -o, --output PREFIX      write PREFIX.key and PREFIX.pub\n"
-                                   "      --no-passphrase      write the private key unencrypted\n"
-                                   "      --passphrase-file F  read the new passphrase from the first line of F\n"
-                                   "      --json               print the result (or the error) as one JSON object\n"
-                                   "  -h, --help               show this help\n"
-                                   "\n"
-                                   "The passphrase comes from --passphrase-file, then SIGNET_PASSPHRASE, then\n"
-                                   "the terminal (asked twice); never from an argument. It may not be empty.\n";
+static const char keygen_usage[] =
+    "usage: signet keygen [-t TYPE] [--no-passphrase | --passphrase-file F] [--json]\n"
+    "                     -o PREFIX\n"
+    "       signet keygen --pkcs11 URI [-t TYPE] [--pkcs11-module M] [--pin-file F]\n"
+    "                     [--json] -o PREFIX\n"
+    "\n"
+    "Create a key pair: PREFIX.key (private, PKCS#8 PEM, mode 0600, encrypted\n"
+    "with AES-256-CBC under an scrypt-derived key) and PREFIX.pub (public, SPKI\n"
+    "PEM). Refuses to overwrite either file. Prints the key id and fingerprint.\n"
+    "\n"
+    "  -t, --type TYPE          ed25519 (default), ecdsa-p256, ecdsa-p384, rsa-3072\n"
+    "  -o, --output PREFIX      write PREFIX.key and PREFIX.pub\n"
+    "      --no-passphrase      write the private key unencrypted\n"
+    "      --passphrase-file F  read the new passphrase from the first line of F\n"
+    "      --pkcs11 URI         generate the key pair on the PKCS#11 token the URI\n"
+    "                           names, labelled with its object= (not extractable);\n"
+    "                           only PREFIX.pub is written\n"
+    "      --pkcs11-module M    the module when the URI has no module-path (default\n"
+    "                           SIGNET_PKCS11_MODULE)\n"
+    "      --pin-file F         the token's PIN (else SIGNET_PKCS11_PIN, else the\n"
+    "                           terminal)\n"
+    "      --json               print the result (or the error) as one JSON object\n"
+    "  -h, --help               show this help\n"
+    "\n"
+    "The passphrase comes from --passphrase-file, then SIGNET_PASSPHRASE, then\n"
+    "the terminal (asked twice); never from an argument. It may not be empty.\n";
 
 static const struct {
     const char *name;
@@ -110,9 +120,14 @@ int cmd_keygen(int argc, char **argv)
         {"no-passphrase", no_argument, NULL, 'N'},
         {"passphrase-file", required_argument, NULL, 'P'},
         {"json", no_argument, NULL, 'J'},
+        {"pkcs11", required_argument, NULL, '1'},
+        {"pkcs11-module", required_argument, NULL, '2'},
+        {"pin-file", required_argument, NULL, '3'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    cli_pkcs11 p11 = {NULL, NULL, 0, CLI_PASSPHRASE_INIT};
+    const char *p11uri = NULL;
     cli_passphrase pp = CLI_PASSPHRASE_INIT;
     const char *prefix = NULL, *typename = "ed25519";
     char *keypath = NULL, *pubpath = NULL, *pass = NULL;
@@ -133,6 +148,9 @@ int cmd_keygen(int argc, char **argv)
         case 'N': no_pass = 1; break;
         case 'P': pp.file = optarg; break;
         case 'J': break; /* out_json_active() */
+        case '1': p11uri = optarg; break;
+        case '2': p11.module = optarg; break;
+        case '3': p11.pin_file = optarg; break;
         case 'h':
             fputs(keygen_usage, stdout);
             rc = 0;
@@ -176,6 +194,26 @@ int cmd_keygen(int argc, char **argv)
     }
     if (ti == ntypes) {
         rc = out_usage_error("keygen", "unknown key type '%s' (ed25519, ecdsa-p256, ecdsa-p384, rsa-3072)", typename);
+        goto out;
+    }
+    if (p11uri != NULL) {
+        if (no_pass || pp.file != NULL) {
+            rc = out_usage_error("keygen", "a token key has no passphrase: --pkcs11 takes --pin-file, not "
+                                           "--no-passphrase or --passphrase-file");
+            goto out;
+        }
+        if ((pubpath = keygen_path(prefix, ".pub")) == NULL) {
+            cli_error("out of memory");
+            goto out;
+        }
+        if (keygen_taken(pubpath)) {
+            cli_error("%s already exists; refusing to overwrite it (choose another -o PREFIX)", pubpath);
+            goto out;
+        }
+        rc = cli_pkcs11_keygen(p11uri, &p11, keygen_types[ti].type, keygen_types[ti].bits, pubpath);
+        goto out;
+    } else if (p11.module != NULL || p11.pin_file != NULL) {
+        rc = out_usage_error("keygen", "--pkcs11-module and --pin-file go with --pkcs11 URI");
         goto out;
     }
     keypath = keygen_path(prefix, ".key");

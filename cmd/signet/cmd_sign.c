@@ -13,8 +13,9 @@
 #include "output.h"
 
 static const char sign_usage[] =
-    "usage: signet sign (-k KEY [--cert CERT] | --p12 FILE) [--embed-chain]\n"
-    "                   [--passphrase-file F] [--allow FINDING]... [-o BUNDLE] [--force]\n"
+    "usage: signet sign ((-k KEY | --pkcs11 URI) [--cert CERT] | --p12 FILE) [--embed-chain]\n"
+    "                   [--passphrase-file F] [--pkcs11-module M] [--pin-file F]\n"
+    "                   [--allow-pin-in-uri] [--allow FINDING]... [-o BUNDLE] [--force]\n"
     "                   [--kind file|zip|tar|oci|docker]\n"
     "                   [--name NAME]... [--ref NAME] [--all] [--follow-symlink] [--tsa URL]...\n"
     "                   [--tsa-optional] [--tsa-policy OID] [--tsa-timeout SECONDS]\n"
@@ -31,6 +32,13 @@ static const char sign_usage[] =
     "      --cert CERT          sign as the X.509 certificate of KEY (PEM or DER; the\n"
     "                           leaf, optionally followed by intermediates)\n"
     "      --p12 FILE           key and certificates from a PKCS#12 file instead of -k\n"
+    "      --pkcs11 URI         the key in a PKCS#11 token (RFC 7512 URI, pkcs11:token=..;\n"
+    "                           object=..); --cert may be a pkcs11: URI too\n"
+    "      --pkcs11-module M    the PKCS#11 module (.so) when the URI has no module-path\n"
+    "                           (default SIGNET_PKCS11_MODULE)\n"
+    "      --pin-file F         the token's PIN from the first line of F (else\n"
+    "                           SIGNET_PKCS11_PIN, else the terminal)\n"
+    "      --allow-pin-in-uri   accept a pin-value in the URI (it shows in process lists)\n"
     "      --embed-chain        put the intermediates in the bundle (v0.2; never the root)\n"
     "      --passphrase-file F  read the key's passphrase from the first line of F\n"
     "      --allow FINDING      sign despite a dangerous finding with this id\n"
@@ -314,10 +322,16 @@ int cmd_sign(int argc, char **argv)
         {"version", required_argument, NULL, 'V'}, /* downgrade protection (issue 15) */
         {"version-from-tag", no_argument, NULL, 'X'},
         {"json", no_argument, NULL, 'J'},
+        {"pkcs11", required_argument, NULL, '1'}, /* PKCS#11 tokens (issue 20) */
+        {"pkcs11-module", required_argument, NULL, '2'},
+        {"pin-file", required_argument, NULL, '3'},
+        {"allow-pin-in-uri", no_argument, NULL, '4'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     sign_sign_options opts = SIGN_SIGN_OPTIONS_INIT;
+    cli_pkcs11 p11 = {NULL, NULL, 0, CLI_PASSPHRASE_INIT};
+    const char *p11uri = NULL;
     cli_passphrase pp = CLI_PASSPHRASE_INIT;
     const char *keypath = NULL, *output = NULL, *event_log = NULL, *certpath = NULL, *p12path = NULL;
     const char *keyfile, *git_dir = NULL, *git_remote = NULL, *log_dir = NULL;
@@ -378,6 +392,10 @@ int cmd_sign(int argc, char **argv)
         case 'L': event_log = optarg; break;
         case 'S': use_syslog = 1; break;
         case 'C': certpath = optarg; break;
+        case '1': p11uri = optarg; break;
+        case '2': p11.module = optarg; break;
+        case '3': p11.pin_file = optarg; break;
+        case '4': p11.allow_pin_in_uri = 1; break;
         case 'p': p12path = optarg; break;
         case 'E': embed_chain = 1; break;
         case 'f': force = 1; break;
@@ -420,15 +438,19 @@ int cmd_sign(int argc, char **argv)
         rc = out_usage_error("sign", "--p12 holds the key and certificate: give it instead of -k and --cert");
         goto out;
     }
-    if (keypath == NULL && p12path == NULL) {
-        rc = out_usage_error("sign", "a private key is required (-k KEY, or --p12 FILE)");
+    if (p11uri != NULL && (keypath != NULL || p12path != NULL)) {
+        rc = out_usage_error("sign", "--pkcs11 names the key: give it instead of -k and --p12");
+        goto out;
+    }
+    if (keypath == NULL && p12path == NULL && p11uri == NULL) {
+        rc = out_usage_error("sign", "a private key is required (-k KEY, --pkcs11 URI or --p12 FILE)");
         goto out;
     }
     if (embed_chain && certpath == NULL && p12path == NULL) {
         rc = out_usage_error("sign", "--embed-chain needs a certificate (--cert or --p12)");
         goto out;
     }
-    keyfile = p12path != NULL ? p12path : keypath;
+    keyfile = p12path != NULL ? p12path : p11uri != NULL ? p11uri : keypath;
     if (nart == 0) {
         rc = out_usage_error("sign", "no artifact given");
         goto out;
@@ -499,7 +521,12 @@ int cmd_sign(int argc, char **argv)
         goto out;
     }
     pp.keyfile = keyfile;
-    if (p12path != NULL) {
+    if (p11uri != NULL) {
+        if ((r = cli_pkcs11_key(&key, p11uri, &p11)) != 0) {
+            rc = r; /* an exit code, the error said */
+            goto out;
+        }
+    } else if (p12path != NULL) {
         if ((r = sign_x509_load_p12(&key, &certs, p12path, cli_passphrase_cb, &pp)) != 0) {
             rc = cli_key_fail(r, NULL, &pp);
             goto out;
@@ -508,7 +535,12 @@ int cmd_sign(int argc, char **argv)
         rc = cli_key_fail(r, keypath, &pp);
         goto out;
     }
-    if (certpath != NULL && (r = sign_x509_certs_load(&certs, certpath)) != 0) {
+    if (certpath != NULL && cli_is_pkcs11_uri(certpath)) {
+        if ((r = cli_pkcs11_certs(&certs, certpath, &p11)) != 0) {
+            rc = r; /* an exit code, the error said */
+            goto out;
+        }
+    } else if (certpath != NULL && (r = sign_x509_certs_load(&certs, certpath)) != 0) {
         out_json_note(r == SIGN_ENOTFOUND ? "CERTIFICATE_MISSING" : "CERTIFICATE_MALFORMED", "certificate", certpath,
                       sign_error_last());
         rc = cli_fail(r, NULL);

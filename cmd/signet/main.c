@@ -20,6 +20,7 @@ static const char usage_text[] = "usage: signet <command> [options]\n"
                                  "  audit      verify a whole store of artifacts offline, with a report\n"
                                  "  log        the signing log in git: init, add, checkpoint, verify, search, sync\n"
                                  "  revoke     signed revocation lists of keys and artifacts\n"
+                                 "  pkcs11     list the keys and certificates of PKCS#11 tokens\n"
                                  "  help       'signet help CMD' shows the options of CMD\n"
                                  "\n"
                                  "options:\n"
@@ -45,7 +46,7 @@ static const struct {
 } commands[] = {
     {"keygen", cmd_keygen}, {"sign", cmd_sign},           {"verify", cmd_verify}, {"inspect", cmd_inspect},
     {"hash", cmd_hash},     {"timestamp", cmd_timestamp}, {"log", cmd_log},       {"audit", cmd_audit},
-    {"revoke", cmd_revoke}, {"deploy", cmd_deploy},
+    {"revoke", cmd_revoke}, {"pkcs11", cmd_pkcs11},       {"deploy", cmd_deploy},
 };
 
 /* The commands that have --json. */

@@ -200,7 +200,7 @@ out:
  * Ask on /dev/tty, naming keyfile (twice when confirming, and again when
  * the two differ, CONFIRM_TRIES times). -1 without a terminal.
  */
-static int from_tty(char *buf, size_t size, int confirm, const char *keyfile)
+static int from_tty(char *buf, size_t size, int confirm, const char *keyfile, const char *label)
 {
     char *again = NULL, prompt[1200], prompt2[1200], name[1100];
     int fd, n = -1, m, r = -1;
@@ -216,7 +216,11 @@ static int from_tty(char *buf, size_t size, int confirm, const char *keyfile)
         snprintf(name, sizeof(name), " for %s", t != NULL ? t : "the key");
         free(t);
     }
-    snprintf(prompt, sizeof(prompt), "%s%s: ", confirm ? "New passphrase" : "Passphrase", name);
+    if (label != NULL) {
+        snprintf(prompt, sizeof(prompt), "%s%s: ", label, name); /* a token's PIN: never a new one */
+    } else {
+        snprintf(prompt, sizeof(prompt), "%s%s: ", confirm ? "New passphrase" : "Passphrase", name);
+    }
     snprintf(prompt2, sizeof(prompt2), "Repeat passphrase%s: ", name);
     if (!confirm) {
         r = read_tty_line(fd, prompt, buf, size);
@@ -257,7 +261,8 @@ out:
 int cli_passphrase_cb(char *buf, size_t size, int confirm, void *userdata)
 {
     cli_passphrase *pp = userdata;
-    const char *env = getenv("SIGNET_PASSPHRASE");
+    const char *envname = pp != NULL && pp->env != NULL ? pp->env : "SIGNET_PASSPHRASE";
+    const char *env = getenv(envname);
 
     if (pp != NULL && ++pp->tries > MAX_TRIES) {
         return -1;
@@ -269,14 +274,14 @@ int cli_passphrase_cb(char *buf, size_t size, int confirm, void *userdata)
     }
     if (env != NULL) {
         if (pp != NULL) {
-            pp->source = "SIGNET_PASSPHRASE";
+            pp->source = envname;
         }
-        return give(buf, size, env, strlen(env), "SIGNET_PASSPHRASE");
+        return give(buf, size, env, strlen(env), envname);
     }
     if (pp != NULL) {
         pp->source = "the terminal";
     }
-    return from_tty(buf, size, confirm, pp != NULL ? pp->keyfile : NULL);
+    return from_tty(buf, size, confirm, pp != NULL ? pp->keyfile : NULL, pp != NULL ? pp->label : NULL);
 }
 
 int cli_key_fail(int code, const char *keyfile, const cli_passphrase *pp)

@@ -90,9 +90,17 @@ typedef struct sign_tsa_authority {
     const char *const *policies;  /* accepted TSA policy OIDs (dotted), or none: any policy */
     size_t npolicies;
     int64_t max_accuracy; /* largest accuracy accepted, seconds; 0: 60 */
+    /* version 2: */
+    const sign_x509_certs *intermediates; /* untrusted intermediates and TSA certificates, or NULL */
 } sign_tsa_authority;
 
-#define SIGN_TSA_AUTHORITY_VERSION 1
+/*
+ * Version 2 adds intermediates. Of roots only the self-signed certificates
+ * are trust anchors; the others (an intermediate, the TSA's own certificate)
+ * join intermediates. Both supply the TSA certificate of a token that does
+ * not carry it (certReq false, the default of Sigstore's TSA clients).
+ */
+#define SIGN_TSA_AUTHORITY_VERSION 2
 #define SIGN_TSA_AUTHORITY_INIT SIGN_OPTIONS_INIT_VERSION(SIGN_TSA_AUTHORITY_VERSION)
 /* Default of sign_tsa_authority.max_accuracy, seconds. */
 #define SIGN_TSA_MAX_ACCURACY 60

@@ -51,7 +51,7 @@ SIGN_EXTERN size_t sign_x509_crls_count(const sign_x509_crls *c);
 
 /* Facts about one certificate, for a signer to check before signing. */
 typedef struct sign_x509_info {
-    char subject[512];     /* one-line RFC 2253 form, see sign_x509_verify */
+    char subject[512];     /* one-line RFC 2253 form, see sign_x509_verify; the email/URI SAN when the DN is empty */
     int64_t not_before;    /* seconds since the epoch */
     int64_t not_after;     /* seconds since the epoch */
     int has_eku;           /* an extendedKeyUsage extension is present */
@@ -83,9 +83,13 @@ typedef struct sign_x509_trust {
     const char *eku;                      /* name ("codeSigning", ...) or dotted OID; NULL: codeSigning */
     const char *const *subjects;          /* globs over the leaf subject DN and email/URI SANs; none: any */
     size_t nsubjects;
+    /* version 2: */
+    const char *const *issuers; /* globs over the leaf's OIDC issuer (Fulcio extension 1.3.6.1.4.1.57264.1.8, else
+                                   .1.1); none: any. A leaf without the extension matches none */
+    size_t nissuers;
 } sign_x509_trust;
 
-#define SIGN_X509_TRUST_VERSION 1
+#define SIGN_X509_TRUST_VERSION 2
 #define SIGN_X509_TRUST_INIT SIGN_OPTIONS_INIT_VERSION(SIGN_X509_TRUST_VERSION)
 
 /* *trust = SIGN_X509_TRUST_INIT, for callers that cannot use the macro (FFI). */
@@ -125,7 +129,7 @@ typedef struct sign_x509_result {
                            WEAK_ALGORITHM */
     int code;           /* 0 or the SIGN_E* class of the failure */
     char message[1024]; /* what failed and what to do */
-    char subject[512];  /* the leaf's subject DN (RFC 2253 form) */
+    char subject[512];  /* the leaf's subject DN (RFC 2253 form); its email/URI SAN when the DN is empty */
     char note[512];     /* a fact worth reporting on success (revoked after the signing time), or "" */
     size_t chain_len;   /* certificates in the built chain, leaf to root (0 when none was built) */
     int64_t judged_at;  /* the time validity and revocation were judged at */

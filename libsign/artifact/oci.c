@@ -988,10 +988,10 @@ static int read_layout(sign__oci *o, store *s, const char *ref, int all, pick **
     size_t len = 0, nsel = 0, *sel = NULL;
     json_t *idx = NULL, *sub = NULL;
     const json_t *m, *list;
-    size_t before = o->n_problems;
+    size_t before = s->o->n_problems; /* s->o is o: check_layout_file records its problems there */
     int r;
 
-    if ((r = check_layout_file(s)) != 0 || o->n_problems > before) {
+    if ((r = check_layout_file(s)) != 0 || s->o->n_problems > before) {
         return r; /* an unreadable oci-layout is a problem, as before */
     }
     if ((r = read_small(&data, &len, sha, s, NULL, "index.json", -1, "index.json")) != 0) {

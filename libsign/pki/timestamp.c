@@ -34,9 +34,10 @@
 /* One trusted authority: its roots and revocation lists in the x509 engine's types, and its limits. */
 typedef struct tsa_auth {
     char *name;
-    sign_x509_certs *roots;
-    sign_x509_crls *crls; /* or NULL */
-    char **policies;      /* dotted OIDs, or NULL: any */
+    sign_x509_certs *roots;         /* self-signed trust anchors */
+    sign_x509_certs *intermediates; /* untrusted: intermediates and TSA certificates */
+    sign_x509_crls *crls;           /* or NULL */
+    char **policies;                /* dotted OIDs, or NULL: any */
     size_t npolicies;
     int64_t max_accuracy; /* seconds */
 } tsa_auth;
@@ -280,6 +281,7 @@ static void auth_clear(tsa_auth *a)
 {
     free(a->name);
     sign_x509_certs_free(a->roots);
+    sign_x509_certs_free(a->intermediates);
     sign_x509_crls_free(a->crls);
     for (size_t i = 0; i < a->npolicies; i++) {
         free(a->policies[i]);
@@ -305,6 +307,33 @@ size_t sign_tsa_roots_count(const sign_tsa_roots *roots)
     return roots != NULL ? roots->n : 0;
 }
 
+/*
+ * The authority's certificates: the self-signed ones of certs are its roots,
+ * the others join the intermediates given (a chain as Sigstore's trusted root
+ * lists it, TSA certificate first, splits into both).
+ */
+static int split_certificates(tsa_auth *one, const sign_x509_certs *certs, const sign_x509_certs *inter)
+{
+    int r;
+
+    if ((r = sign_x509_certs_new(&one->roots)) != 0 || (r = sign_x509_certs_new(&one->intermediates)) != 0) {
+        return r;
+    }
+    for (size_t pass = 0; pass < 2; pass++) {
+        const sign_x509_certs *src = pass == 0 ? certs : inter;
+
+        for (size_t i = 0; i < sign_x509_certs_count(src); i++) {
+            X509 *x = sign__x509_cert_at(src, i);
+
+            if ((r = sign__x509_certs_push_ref(
+                     pass == 0 && sign__x509_self_signed(x) ? one->roots : one->intermediates, x)) != 0) {
+                return r;
+            }
+        }
+    }
+    return 0;
+}
+
 int sign_tsa_roots_add_authority(sign_tsa_roots *roots, const char *name, const sign_tsa_authority *a)
 {
     tsa_auth one, *grown;
@@ -317,9 +346,12 @@ int sign_tsa_roots_add_authority(sign_tsa_roots *roots, const char *name, const 
     }
     memset(&one, 0, sizeof(one));
     one.max_accuracy = a->max_accuracy > 0 ? a->max_accuracy : SIGN_TSA_MAX_ACCURACY;
-    if ((one.name = sign__strdup(name)) == NULL || (r = sign__x509_certs_dup(&one.roots, a->roots)) != 0 ||
+    if ((one.name = sign__strdup(name)) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((r = split_certificates(&one, a->roots, a->version >= 2 ? a->intermediates : NULL)) != 0 ||
         (a->crls != NULL && (r = sign__x509_crls_dup(&one.crls, a->crls)) != 0)) {
-        r = r != 0 ? r : sign__oom();
         goto out;
     }
     for (size_t i = 0; i < a->npolicies; i++) {
@@ -469,13 +501,35 @@ typedef struct ts_ctx {
     TS_TST_INFO *tst;
     PKCS7 *token;
     STACK_OF(X509) * signers;
+    STACK_OF(X509) * known; /* the authorities' intermediates and TSA certificates (not up-referenced) */
     X509 *signer;
     int64_t accuracy;
     const tsa_auth *auth; /* the authority the chain was built to */
 } ts_ctx;
 
-/* 1. The token itself: DER, granted, version 1, one signer with its certificate, a strong digest, the signature. */
-static int token_checks(ts_ctx *t, const unsigned char *der, size_t len)
+/* Every authority's intermediates and TSA certificates, where a token without certificates finds its signer's. */
+static int known_certs(ts_ctx *t, const sign_tsa_roots *roots)
+{
+    if ((t->known = sk_X509_new_null()) == NULL) {
+        return sign__ossl_error(SIGN_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < roots->n; i++) {
+        const sign_x509_certs *c = roots->auth[i].intermediates;
+
+        for (size_t j = 0; j < sign_x509_certs_count(c); j++) {
+            if (sk_X509_push(t->known, sign__x509_cert_at(c, j)) <= 0) {
+                return sign__ossl_error(SIGN_ENOMEM, "out of memory");
+            }
+        }
+    }
+    return 0;
+}
+
+/*
+ * 1. The token itself: DER, granted, version 1, one signer whose certificate it carries or an authority lists, a
+ * strong digest, the signature.
+ */
+static int token_checks(ts_ctx *t, const unsigned char *der, size_t len, const sign_tsa_roots *roots)
 {
     X509_ALGOR *dig = NULL, *salg = NULL;
     const ASN1_OBJECT *aobj = NULL;
@@ -516,20 +570,26 @@ static int token_checks(ts_ctx *t, const unsigned char *der, size_t len)
             "the timestamp token is signed with a weak or unknown digest (%s); only SHA-256/384/512 are accepted",
             nid != NID_undef ? OBJ_nid2sn(nid) : "unknown");
     }
-    t->signers = PKCS7_get0_signers(t->token, NULL, 0);
+    if ((r = known_certs(t, roots)) != 0) {
+        return r;
+    }
+    /* The authorities' certificates first: the token's own are only looked at for one they do not list. */
+    t->signers = PKCS7_get0_signers(t->token, t->known, 0);
     if (t->signers == NULL && ossl_oom()) {
         return sign__ossl_error(SIGN_ENOMEM, "out of memory");
     }
     if (t->signers == NULL || sk_X509_num(t->signers) != 1) {
-        return fail(t->why, SIGN_TS_INVALID, SIGN_EBADSIG,
-                    "the timestamp token does not carry its signer's certificate (request it with certReq)");
+        return fail(t->why, SIGN_TS_UNTRUSTED, SIGN_EUNTRUSTED,
+                    "the timestamp token does not carry its signer's certificate, and no timestamp authority lists "
+                    "it; add the TSA's certificate to the authority's certificates or intermediates (or request "
+                    "it with certReq)");
     }
     t->signer = sk_X509_value(t->signers, 0);
     if ((r = subject_text(t->info.tsa, sizeof(t->info.tsa), t->signer)) != 0) {
         return r;
     }
     /* The signature over the signed attributes and the TSTInfo, without any chain yet. */
-    if (PKCS7_verify(t->token, NULL, NULL, NULL, NULL, PKCS7_NOVERIFY | PKCS7_NOCHAIN) != 1) {
+    if (PKCS7_verify(t->token, t->known, NULL, NULL, NULL, PKCS7_NOVERIFY | PKCS7_NOCHAIN) != 1) {
         return fail(t->why, SIGN_TS_INVALID, SIGN_EBADSIG,
                     "the timestamp token's signature does not verify: it was altered (TSA %s)", t->info.tsa);
     }
@@ -590,7 +650,19 @@ static int chain_under(sign_x509_result *res, const sign_x509_certs *chain, cons
     int64_t hi = gen + acc, lo = gen - acc;
     int r;
 
+    if (sign_x509_certs_count(a->roots) == 0) {
+        /* Only a TSA certificate or intermediates were listed: nothing to chain to. */
+        memset(res, 0, sizeof(*res));
+        res->reason = "ROOT_UNKNOWN";
+        res->code = SIGN_EUNTRUSTED;
+        snprintf(res->message, sizeof(res->message),
+                 "authority \"%s\" lists no self-signed root certificate (the TSA's certificate and intermediates "
+                 "are not trust anchors)",
+                 a->name);
+        return SIGN_EUNTRUSTED;
+    }
     tr.roots = a->roots;
+    tr.intermediates = a->intermediates;
     tr.crls = a->crls;
     tr.eku = "timeStamping";
     o.at = now;
@@ -695,6 +767,7 @@ static int binding_checks(ts_ctx *t, const unsigned char *data, size_t datalen)
 {
     X509_STORE *store = NULL;
     X509 *ess_signer = NULL;
+    STACK_OF(X509) *untrusted = NULL;
     TS_MSG_IMPRINT *mi;
     const ASN1_OBJECT *aobj = NULL;
     const ASN1_OCTET_STRING *imprint;
@@ -703,8 +776,16 @@ static int binding_checks(ts_ctx *t, const unsigned char *data, size_t datalen)
     unsigned int dlen = 0;
     int r = 0;
 
-    if ((store = X509_STORE_new()) == NULL) {
-        return sign__ossl_error(SIGN_ENOMEM, "out of memory");
+    /* The authorities' certificates, then the token's: where OpenSSL finds the signer and its chain. */
+    if ((store = X509_STORE_new()) == NULL || (untrusted = sk_X509_dup(t->known)) == NULL) {
+        r = sign__ossl_error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < sk_X509_num(t->token->d.sign->cert); i++) {
+        if (sk_X509_push(untrusted, sk_X509_value(t->token->d.sign->cert, i)) <= 0) {
+            r = sign__ossl_error(SIGN_ENOMEM, "out of memory");
+            goto out;
+        }
     }
     for (int i = 0; i < sk_X509_num(t->auth->roots->sk); i++) {
         if (!X509_STORE_add_cert(store, sk_X509_value(t->auth->roots->sk, i))) {
@@ -713,7 +794,7 @@ static int binding_checks(ts_ctx *t, const unsigned char *data, size_t datalen)
         }
     }
     X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(store), (time_t)t->info.gen_time);
-    if (TS_RESP_verify_signature(t->token, t->token->d.sign->cert, store, &ess_signer) != 1 || ess_signer == NULL ||
+    if (TS_RESP_verify_signature(t->token, untrusted, store, &ess_signer) != 1 || ess_signer == NULL ||
         X509_cmp(ess_signer, t->signer) != 0) {
         r = fail(t->why, SIGN_TS_INVALID, SIGN_EBADSIG,
                  "the timestamp token's ESS signing-certificate attribute does not bind its TSA certificate (%s)",
@@ -744,6 +825,7 @@ static int binding_checks(ts_ctx *t, const unsigned char *data, size_t datalen)
     }
 out:
     X509_free(ess_signer);
+    sk_X509_free(untrusted);
     X509_STORE_free(store);
     return r;
 }
@@ -772,7 +854,7 @@ int sign__timestamp_verify_at(sign_timestamp_info *out, int64_t *accuracy, sign_
     if (roots->n == 0) {
         return fail(why, SIGN_TS_UNTRUSTED, SIGN_EUNTRUSTED, "no trusted time-stamp authority is configured");
     }
-    if ((r = token_checks(&t, der, len)) != 0) {
+    if ((r = token_checks(&t, der, len, roots)) != 0) {
         goto out;
     }
     t.accuracy = token_accuracy(t.tst);
@@ -793,6 +875,7 @@ int sign__timestamp_verify_at(sign_timestamp_info *out, int64_t *accuracy, sign_
 out:
     ERR_clear_error();
     sk_X509_free(t.signers);
+    sk_X509_free(t.known);
     TS_RESP_free(t.resp);
     return r;
 }

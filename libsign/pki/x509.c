@@ -77,6 +77,45 @@ static int name_text(char *out, size_t outsize, const X509_NAME *n)
     return r;
 }
 
+/* The first email (else URI) subjectAltName of x into out ("" when none). */
+static void san_text(char *out, size_t outsize, X509 *x)
+{
+    GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+
+    out[0] = '\0';
+    for (int want = GEN_EMAIL; out[0] == '\0' && want != -1; want = want == GEN_EMAIL ? GEN_URI : -1) {
+        for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
+            const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+            const ASN1_IA5STRING *v = g->type != want     ? NULL
+                                      : want == GEN_EMAIL ? g->d.rfc822Name
+                                                          : g->d.uniformResourceIdentifier;
+
+            if (v != NULL && ASN1_STRING_length(v) > 0) {
+                sign__text_escape_into(out, outsize, (const char *)ASN1_STRING_get0_data(v),
+                                       (size_t)ASN1_STRING_length(v));
+                break;
+            }
+        }
+    }
+    GENERAL_NAMES_free(gens);
+    ERR_clear_error();
+}
+
+/*
+ * How messages name certificate x: its subject DN, or when that is empty
+ * (Fulcio certificates) its email or URI subjectAltName. -1 as name_text.
+ */
+static int cert_name(char *out, size_t outsize, X509 *x)
+{
+    if (name_text(out, outsize, X509_get_subject_name(x)) != 0) {
+        return -1;
+    }
+    if (out[0] == '\0') {
+        san_text(out, outsize, x);
+    }
+    return 0;
+}
+
 const char *sign_x509_eku_oid(const char *eku)
 {
     static const struct {
@@ -141,7 +180,7 @@ int sign_x509_certs_info(sign_x509_info *out, const sign_x509_certs *c, size_t i
     if (x == NULL) {
         return sign__error(SIGN_EINVAL, "certificate %zu does not exist", i);
     }
-    if (name_text(out->subject, sizeof(out->subject), X509_get_subject_name(x)) != 0) {
+    if (cert_name(out->subject, sizeof(out->subject), x) != 0) {
         return sign__error(SIGN_ENOMEM, "certificate %zu: out of memory printing its subject", i);
     }
     if (sign__asn1_time_epoch(&out->not_before, X509_get0_notBefore(x)) != 0 ||
@@ -353,14 +392,88 @@ static int verify_cb(int ok, X509_STORE_CTX *ctx)
     }
 }
 
-static int glob_any(const sign_x509_trust *t, const char *s)
+static int glob_list(const char *const *globs, size_t n, const char *s)
 {
-    for (size_t i = 0; i < t->nsubjects; i++) {
-        if (t->subjects[i] != NULL && fnmatch(t->subjects[i], s, 0) == 0) {
+    for (size_t i = 0; i < n; i++) {
+        if (globs[i] != NULL && fnmatch(globs[i], s, 0) == 0) {
             return 1;
         }
     }
     return 0;
+}
+
+static int glob_any(const sign_x509_trust *t, const char *s)
+{
+    return glob_list(t->subjects, t->nsubjects, s);
+}
+
+/*
+ * The OIDC issuer Fulcio records in x: extension 1.3.6.1.4.1.57264.1.8 (a DER
+ * UTF8String), else the deprecated 1.3.6.1.4.1.57264.1.1 (the raw bytes).
+ * 1 found, 0 absent, -1 unreadable (bad DER, an embedded NUL, too long).
+ */
+static int oidc_issuer(char *out, size_t outsize, X509 *x)
+{
+    static const char *const oids[] = {"1.3.6.1.4.1.57264.1.8", "1.3.6.1.4.1.57264.1.1"};
+    int found = 0;
+
+    out[0] = '\0';
+    for (size_t k = 0; k < 2 && found == 0; k++) {
+        ASN1_OBJECT *want = OBJ_txt2obj(oids[k], 1);
+        int loc = want != NULL ? X509_get_ext_by_OBJ(x, want, -1) : -1;
+        const ASN1_OCTET_STRING *v = loc >= 0 ? X509_EXTENSION_get_data(X509_get_ext(x, loc)) : NULL;
+        const unsigned char *p = v != NULL ? ASN1_STRING_get0_data(v) : NULL, *d = p;
+        long len = v != NULL ? ASN1_STRING_length(v) : 0;
+        ASN1_UTF8STRING *u = NULL;
+
+        ASN1_OBJECT_free(want);
+        if (v == NULL) {
+            continue;
+        }
+        found = -1;
+        if (k == 0) {
+            if ((u = d2i_ASN1_UTF8STRING(NULL, &p, len)) == NULL || p != d + len) {
+                ASN1_UTF8STRING_free(u);
+                break;
+            }
+            d = ASN1_STRING_get0_data(u);
+            len = ASN1_STRING_length(u);
+        }
+        if (len > 0 && (size_t)len < outsize && memchr(d, '\0', (size_t)len) == NULL) {
+            memcpy(out, d, (size_t)len);
+            out[len] = '\0';
+            found = 1;
+        }
+        ASN1_UTF8STRING_free(u);
+    }
+    ERR_clear_error();
+    return found;
+}
+
+/* The leaf's OIDC issuer matches one of the trust's issuers globs (none: any). */
+static int check_issuer(sign_x509_result *res, X509 *leaf, const sign_x509_trust *trust)
+{
+    char iss[1024], shown[1024];
+    int got;
+
+    if (trust->version < 2 || trust->nissuers == 0) {
+        return 0;
+    }
+    got = oidc_issuer(iss, sizeof(iss), leaf);
+    if (got == 1 && glob_list(trust->issuers, trust->nissuers, iss)) {
+        return 0;
+    }
+    if (got == 1) {
+        sign__text_escape_into(shown, sizeof(shown), iss, strlen(iss));
+    }
+    return fail(res, SIGN_EUNTRUSTED, "ISSUER_NOT_ALLOWED",
+                "certificate %s %s%s%s, which matches none of the root's issuers patterns; sign with an identity "
+                "from an allowed OIDC issuer or extend roots[].issuers",
+                res->subject,
+                got == 1   ? "was issued for an identity of OIDC issuer \""
+                : got == 0 ? "carries no OIDC issuer (Fulcio extension 1.3.6.1.4.1.57264.1.8 or .1.1)"
+                           : "carries an unreadable OIDC issuer extension",
+                got == 1 ? shown : "", got == 1 ? "\"" : "");
 }
 
 /* Does a subject glob match the DN or an email/URI subjectAltName? */
@@ -617,7 +730,7 @@ static int check_revocation(sign_x509_result *res, X509 *cert, X509 *issuer, con
     char who[256];
     int r;
 
-    name_text(who, sizeof(who), X509_get_subject_name(cert));
+    cert_name(who, sizeof(who), cert);
     if (mine == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
@@ -650,7 +763,7 @@ static int check_revocation_online(sign_x509_result *res, X509 *cert, X509 *issu
     int cached = 0, r;
     size_t used;
 
-    name_text(who, sizeof(who), X509_get_subject_name(cert));
+    cert_name(who, sizeof(who), cert);
     r = sign__crl_fetch_cert(&fetched, url, sizeof(url), &cached, cert, issuer, fo, why, sizeof(why));
     if (r == SIGN_EREVOKED) {
         /* Not a revocation: the status is unknown, an availability error (docs/verify.md, exit codes). */
@@ -835,14 +948,14 @@ out:
 
 /* The leaf and its chain may sign code: strong algorithms, an end entity, keyUsage, EKU, allowed subject. */
 static int check_leaf(sign_x509_result *res, STACK_OF(X509) * built, X509 *leaf, const sign_x509_trust *trust,
-                      const char *oid)
+                      const char *oid, const char *dn)
 {
     char why[128], who[256];
     int present;
 
     for (int i = 0; i < sk_X509_num(built); i++) {
         if (cert_weak(sk_X509_value(built, i), why, sizeof(why))) {
-            name_text(who, sizeof(who), X509_get_subject_name(sk_X509_value(built, i)));
+            cert_name(who, sizeof(who), sk_X509_value(built, i));
             return fail(res, SIGN_EUNTRUSTED, "WEAK_ALGORITHM",
                         "certificate %s in the chain of %s uses %s; re-issue it with a strong algorithm", who,
                         res->subject, why);
@@ -874,13 +987,13 @@ static int check_leaf(sign_x509_result *res, STACK_OF(X509) * built, X509 *leaf,
                     res->subject, present ? "does not list" : "has no extendedKeyUsage, so not",
                     trust->eku != NULL ? trust->eku : "codeSigning", oid);
     }
-    if (!subject_allowed(leaf, res->subject, trust)) {
+    if (!subject_allowed(leaf, dn, trust)) {
         return fail(res, SIGN_EUNTRUSTED, "SUBJECT_NOT_ALLOWED",
                     "certificate %s matches none of the root's subjects patterns (subject DN, email and URI names); "
                     "sign with an allowed certificate or extend roots[].subjects",
                     res->subject);
     }
-    return 0;
+    return check_issuer(res, leaf, trust);
 }
 
 /* Validity of every certificate of the chain at judge (the signing time when trusted, or now). */
@@ -893,7 +1006,7 @@ static int check_validity(sign_x509_result *res, STACK_OF(X509) * built, int64_t
         X509 *x = sk_X509_value(built, i);
         int64_t nb = 0, na = 0;
 
-        name_text(who, sizeof(who), X509_get_subject_name(x));
+        cert_name(who, sizeof(who), x);
         if (sign__asn1_time_epoch(&nb, X509_get0_notBefore(x)) != 0 ||
             sign__asn1_time_epoch(&na, X509_get0_notAfter(x)) != 0) {
             return fail(res, SIGN_EUNTRUSTED, "CHAIN_INVALID", "certificate %s has unreadable validity dates", who);
@@ -979,6 +1092,7 @@ int sign_x509_verify(sign_x509_result *res, const sign_x509_certs *chain, const 
 {
     sign_x509_verify_options o = SIGN_X509_VERIFY_OPTIONS_INIT;
     STACK_OF(X509) *built = NULL;
+    char dn[sizeof(res->subject)];
     X509 *leaf;
     const char *oid;
     int64_t now, judge;
@@ -1008,7 +1122,9 @@ int sign_x509_verify(sign_x509_result *res, const sign_x509_certs *chain, const 
     now = (opts->flags & SIGN_X509_AT) != 0 || opts->at != 0 ? opts->at : sign__now();
     judge = opts->signing_time != NULL ? *opts->signing_time : now;
     res->judged_at = judge;
-    if (name_text(res->subject, sizeof(res->subject), X509_get_subject_name(leaf)) != 0) {
+    /* The DN is what subject globs judge; messages name the SAN when it is empty (Fulcio). */
+    if (name_text(dn, sizeof(dn), X509_get_subject_name(leaf)) != 0 ||
+        cert_name(res->subject, sizeof(res->subject), leaf) != 0) {
         r = sign__error(SIGN_ENOMEM, "sign_x509_verify: out of memory printing the leaf's subject");
         goto out;
     }
@@ -1020,7 +1136,7 @@ int sign_x509_verify(sign_x509_result *res, const sign_x509_certs *chain, const 
         goto out;
     }
     res->chain_len = (size_t)sk_X509_num(built);
-    if ((r = check_leaf(res, built, leaf, trust, oid)) != 0 ||
+    if ((r = check_leaf(res, built, leaf, trust, oid, dn)) != 0 ||
         (r = check_validity(res, built, judge, opts->signing_time != NULL)) != 0 ||
         (r = check_chain_revocation(res, built, trust, opts, now)) != 0) {
         goto out;

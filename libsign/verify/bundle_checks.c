@@ -169,6 +169,8 @@ static int cert_trust(vctx *c, vb *b, int *go_on)
         t.eku = rt->eku;
         t.subjects = (const char *const *)rt->subjects;
         t.nsubjects = rt->nsubjects;
+        t.issuers = (const char *const *)rt->issuers;
+        t.nissuers = rt->nissuers;
         r = x509_over_interval(&res, b, &t, &o);
         if (r != 0 && strcmp(res.reason, "ERROR") == 0) {
             return r;
@@ -328,6 +330,33 @@ static int verify_timestamps(vctx *c, vb *b, const char *art, const char *signer
                           b->path, when, at);
     }
     return r;
+}
+
+/*
+ * Transparency-log entries: a malformed one is TLOG_INVALID whatever the policy (never ignored). Well-formed
+ * ones are reported as not verified: signet has no log keys yet, so their integrated time is never trusted.
+ * *go_on is 0 after a failure.
+ */
+static int tlog_entries(vctx *c, vb *b, int *go_on)
+{
+    const char *fault = NULL;
+    size_t n = sign__bundle_tlog(b->bundle, &fault);
+
+    *go_on = fault == NULL;
+    if (fault != NULL) {
+        return vfy_add_check(c, "tlog", SIGN_CHECK_FAIL, "TLOG_INVALID", SIGN_EBADSIG,
+                             (vwhere){b->for_artifact, b->path, b->signer},
+                             "bundle %s: its transparency-log entry is malformed (%s): it was altered or written "
+                             "wrongly - re-sign, or remove the entry",
+                             b->path, fault);
+    }
+    if (n == 0) {
+        return 0;
+    }
+    return vfy_add_check(c, "tlog", SIGN_CHECK_SKIP, "OK", 0, (vwhere){b->for_artifact, b->path, b->signer},
+                         "bundle %s carries %zu transparency-log entr%s, well-formed but not verified (signet "
+                         "verifies no log signatures or proofs yet): their integrated time is not used",
+                         b->path, n, n == 1 ? "y" : "ies");
 }
 
 /* 1. Well-formed: parsed within limits, payload type, exactly one signature. *go_on is 0 when nothing
@@ -609,7 +638,7 @@ int vfy_bundle(vctx *c, vb *b)
     /* An X.509 signer: the signature under the leaf's key now, its chain at the key-validity point. */
     is_cert = sign_bundle_certificate(b->bundle, &len) != NULL;
     r = is_cert ? cert_signature(c, b, env, &go_on) : key_signature(c, b, env, &go_on);
-    if (r != 0 || !go_on) {
+    if (r != 0 || !go_on || (r = tlog_entries(c, b, &go_on)) != 0 || !go_on) {
         return r;
     }
     if ((r = verify_timestamps(c, b, b->for_artifact, b->signer)) != 0) {

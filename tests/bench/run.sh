@@ -8,8 +8,8 @@
 #             when libisal-dev is installed: the ISA-L reference row)
 #   OUT.md    where to write the report (docs/performance.md); stdout always
 # environment: BENCH_QUICK=1 (small data, 3 runs), BENCH_RUNS=N, TMPDIR,
-#   BENCH_ONLY=file,zip,oci,store,audit,log,startup,tsa,revocation,deploy (a comma-separated subset of the groups; the X.509
-#   rows belong to file; audit's comparison on the store needs store too)
+#   BENCH_ONLY=file,zip,oci,store,audit,log,startup,tsa,revocation,pkcs11,deploy (a comma-separated subset of the groups;
+#   the X.509 rows belong to file; audit's comparison on the store needs store too)
 set -euo pipefail
 
 SIGNET=$(readlink -f "$1")
@@ -99,7 +99,7 @@ have openssl || note "openssl not installed: its rows are skipped"
 # ---- data ----------------------------------------------------------------------------
 export SIGNET_PASSPHRASE=unused
 log "data under $W"
-if want file; then "$BD/gen" random "$W/big.bin" "$BIG" 1; fi
+if want file || want pkcs11; then "$BD/gen" random "$W/big.bin" "$BIG" 1; fi
 "$BD/gen" random "$W/small.bin" 1024 2
 if want zip || want deploy; then "$BD/gen" zip "$W/app.zip" "$ZIP_ENTRIES" "$ZIP_BYTES" 3; fi
 ZIP_SIZE=$(stat -c %s "$W/app.zip" 2>/dev/null || echo 0)
@@ -231,6 +231,27 @@ pair "$G" "signet sign --tsa" 1024 - "signet sign (no timestamp)" PLAIN_S c
 PLAIN_V=("$SIGNET" verify -p "$W/policy.json" -b "$W/small.plain.sigstore.json" "$W/small.bin")
 c=("$SIGNET" verify -p "$W/policy-tsa.json" -b "$W/small.tsa.sigstore.json" "$W/small.bin")
 pair "$G" "signet verify (timestamp checked)" 1024 - "signet verify (no timestamp)" PLAIN_V c
+fi
+
+# ---- PKCS#11 token (SoftHSM2, issue 20) ---------------------------------------------------
+# The same big file signed with an Ed25519 key in a SoftHSM2 token and with an Ed25519 file key:
+# the hashing is signet's either way, the token adds one C_Sign over the PAE (and the module's
+# load and login), so the two should be within 5%.
+if want pkcs11; then
+if have softhsm2-util && [ -f /usr/lib/softhsm/libsofthsm2.so ]; then
+    mkdir -p "$W/softhsm/tokens"
+    printf 'directories.tokendir = %s/softhsm/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$W" >"$W/softhsm/softhsm2.conf"
+    export SOFTHSM2_CONF=$W/softhsm/softhsm2.conf SIGNET_PKCS11_MODULE=/usr/lib/softhsm/libsofthsm2.so SIGNET_PKCS11_PIN=1234
+    softhsm2-util --init-token --free --label bench --pin 1234 --so-pin 5678 >/dev/null
+    "$SIGNET" keygen --pkcs11 "pkcs11:token=bench;object=ed25519" -t ed25519 -o "$W/token-ed25519" >/dev/null
+    G="PKCS#11 token ($((BIG / 1048576)) MiB random, SoftHSM2 $(dpkg-query -W -f='${Version}' softhsm2 2>/dev/null || echo '?'))"
+    FILE_S=("$SIGNET" sign --force -k "$W/release.key" -o "$W/big.file.sigstore.json" "$W/big.bin")
+    c=("$SIGNET" sign --force --pkcs11 "pkcs11:token=bench;object=ed25519" -o "$W/big.token.sigstore.json" "$W/big.bin")
+    pair "$G" "signet sign --pkcs11 (Ed25519 in the token)" "$BIG" "ratio<=1.05" "signet sign -k (Ed25519 file key)" FILE_S c
+    unset SOFTHSM2_CONF SIGNET_PKCS11_MODULE SIGNET_PKCS11_PIN
+else
+    note "PKCS#11 rows skipped: softhsm2 is not installed (.ci/deps bench)"
+fi
 fi
 
 # ---- deployment zip ---------------------------------------------------------------------

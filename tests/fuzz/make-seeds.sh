@@ -69,6 +69,14 @@ jq -c '.extra = {"a": [1, 2, {"b": null}]}' hello.txt.sigstore.json > "$b/unknow
 sed 's/"mediaType"/"mediaType":"x","mediaType"/' hello.txt.sigstore.json > "$b/duplicate-key.json"
 { cat hello.txt.sigstore.json; printf '{}'; } > "$b/trailing-garbage.json"
 head -c 300 hello.txt.sigstore.json > "$b/truncated.json"
+# proto3 JSON's nulls (sigstore-js 2.x), and Rekor v1 / v2 entries from sigstore-conformance's fixtures.
+jq -c '.messageSignature = null | .dsseEnvelope.signatures[0].keyid = null | .verificationMaterial.publicKey.hint = null
+       | .verificationMaterial.tlogEntries = null | .verificationMaterial.timestampVerificationData = null' \
+    hello.txt.sigstore.json > "$b/proto3-nulls.json"
+cp "$top/tests/conformance/assets/bundle-verify/intoto-with-custom-trust-root/bundle.sigstore.json" \
+    "$b/sigstore-conformance-rekor1-dsse.json"
+cp "$top/tests/conformance/assets/bundle-verify/rekor2-dsse-happy-path/bundle.sigstore.json" \
+    "$b/sigstore-conformance-rekor2-dsse.json"
 e=$out/envelope
 for f in hello.txt app.zip two; do
     jq -c .dsseEnvelope $f.sigstore.json > "$e/$f.json"

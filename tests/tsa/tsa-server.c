@@ -52,7 +52,18 @@
 
 #define MAX_REQUEST (64 * 1024)
 
-enum fault { F_NONE, F_SLOW, F_CLOSE, F_REFUSE, F_HTTP500, F_GARBAGE, F_WRONG_NONCE, F_WRONG_IMPRINT, F_REJECT };
+enum fault {
+    F_NONE,
+    F_SLOW,
+    F_CLOSE,
+    F_REFUSE,
+    F_HTTP500,
+    F_GARBAGE,
+    F_WRONG_NONCE,
+    F_WRONG_IMPRINT,
+    F_REJECT,
+    F_NO_CERTS
+};
 
 static X509 *tsa_cert;
 static EVP_PKEY *tsa_key;
@@ -204,6 +215,14 @@ static unsigned char *respond(const unsigned char *req, size_t reqlen, int *outl
     if (resp == NULL) {
         goto out;
     }
+    if (fault == F_NO_CERTS && TS_RESP_get_token(resp) != NULL) {
+        /* As Sigstore's TSA answers by default: the signed token without any certificate (not signed over). */
+        STACK_OF(X509) *certs = TS_RESP_get_token(resp)->d.sign->cert;
+
+        while (sk_X509_num(certs) > 0) {
+            X509_free(sk_X509_pop(certs));
+        }
+    }
     *outlen = i2d_TS_RESP(resp, &der);
     if (*outlen <= 0) {
         der = NULL;
@@ -345,7 +364,8 @@ static void usage(void)
 {
     fputs("usage: signet-tsa-test-server --cert TSA.pem --key TSA.key [--chain CHAIN.pem] [--policy OID]\n"
           "           [--time EPOCH] [--port-file FILE] [--until-killed] [--tls-cert CERT --tls-key KEY]\n"
-          "           [--fault slow=N|close|refuse|http500|garbage|wrong-nonce|wrong-imprint|reject|accuracy=N]\n",
+          "           [--fault "
+          "slow=N|close|refuse|http500|garbage|wrong-nonce|wrong-imprint|reject|no-certs|accuracy=N]\n",
           stderr);
     exit(2);
 }
@@ -372,6 +392,8 @@ static void parse_fault(const char *s)
         fault = F_WRONG_IMPRINT;
     } else if (strcmp(s, "reject") == 0) {
         fault = F_REJECT;
+    } else if (strcmp(s, "no-certs") == 0) {
+        fault = F_NO_CERTS;
     } else {
         usage();
     }
