@@ -948,8 +948,8 @@ static size_t ct_long_options(char list[][40], size_t max, const char *text)
 
 Test(contract, docs_every_help_option_in_its_man_page, .init = ct_setup, .fini = ct_teardown)
 {
-    static const char *const cmds[] = {"keygen", "sign",  "verify", "inspect", "hash",
-                                       "timestamp", "audit", "log", "revoke", "pkcs11"};
+    static const char *const cmds[] = {"keygen",    "sign",  "verify", "inspect", "hash",
+                                       "timestamp", "audit", "log",    "revoke",  "pkcs11"};
 
     for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++) {
         char rel[128], *man, help_opts[64][40], man_opts[64][40];
@@ -1037,7 +1037,7 @@ Test(contract, docs_signet_help_matches_signet_1, .init = ct_setup, .fini = ct_t
     for (p = strchr(p, '\n') + 1; p[0] == ' ' && p[1] == ' ' && p[2] != ' '; p = strchr(p, '\n') + 1) {
         size_t k = 0;
 
-        for (const char *q = p + 2; *q >= 'a' && *q <= 'z' && k + 1 < 40; q++) {
+        for (const char *q = p + 2; ((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9')) && k + 1 < 40; q++) {
             help_cmds[nh][k++] = *q;
         }
         help_cmds[nh++][k] = '\0';
