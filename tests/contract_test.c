@@ -1012,7 +1012,7 @@ static size_t ct_man_items(char list[][40], size_t max, const char *man, const c
         if (strncmp(q, ".B ", 3) == 0 || strncmp(q, ".BI ", 4) == 0) {
             q += q[2] == ' ' ? 3 : 4;
             q += *q == '"' ? 1 : 0;
-            while (k + 1 < 40 && *q >= 'a' && *q <= 'z' && n < max) {
+            while (k + 1 < 40 && ((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9')) && n < max) {
                 list[n][k++] = *q++;
             }
             if (k > 0) {
