@@ -150,6 +150,13 @@ typedef struct sign__progress {
 
 int sign__layer_walk(sign__layer *l, int fd, uint64_t off, uint64_t len, const char *what, const sign_limits *lim,
                      int keep_entries, sign__progress *pr);
+/*
+ * The same walk over len bytes read in order from fd (a socket or pipe fed
+ * by a registry download): nothing is stored, memory stays bounded. A
+ * stream shorter than len is a read error (SIGN_EIO).
+ */
+int sign__layer_walk_stream(sign__layer *l, int fd, uint64_t len, const char *what, const sign_limits *lim,
+                            int keep_entries, sign__progress *pr);
 
 /*
  * Content sniffing for a file: *kind = 0 (not a tar), 1 (a tar, possibly

@@ -27,6 +27,7 @@ ORDER = " <- ".join(LAYERS)
 FOLDERS = {
     "libsign/util": "util",
     "libsign/net": "net",
+    "libsign/registry": "net",
     "libsign/pki": "pki",
     "libsign/artifact": "artifact",
     "libsign/verify": "verify",
