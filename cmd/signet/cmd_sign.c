@@ -43,6 +43,8 @@ static const char sign_usage[] =
     "                           artifact, in order; default: the path given)\n"
     "      --ref NAME           OCI layout: the image with this ref name\n"
     "      --all                OCI layout: every manifest of the index, and the index\n"
+    "      --platform OS/ARCH  docker:// multi-platform index: that platform's image\n"
+    "      --tls-verify BOOL   docker://: false for plain HTTP to that registry only\n"
     "      --follow-symlink     an ARTIFACT that is a symlink: sign its target under the\n"
     "                           link's name (default: the target's name, with a warning)\n"
     "      --git DIR            record the git source of the work tree DIR: remote, commit,\n"
@@ -234,6 +236,8 @@ int cmd_sign(int argc, char **argv)
         {"tsa-timeout", required_argument, NULL, 'W'},
         {"ref", required_argument, NULL, 'R'},
         {"all", no_argument, NULL, 'a'},
+        {"platform", required_argument, NULL, OPT_PLATFORM},
+        {"tls-verify", required_argument, NULL, OPT_TLS_VERIFY},
         {"follow-symlink", no_argument, NULL, 'F'},
         {"git", required_argument, NULL, 'G'},
         {"git-remote", required_argument, NULL, 'M'},
@@ -288,6 +292,18 @@ int cmd_sign(int argc, char **argv)
         case 'o': output = optarg; break;
         case 'N': names[nnames++] = optarg; break;
         case 'R': opts.ref = optarg; break;
+        case OPT_PLATFORM: opts.ref = optarg; break; /* a registry index: the platform (sign_artifact_options) */
+        case OPT_TLS_VERIFY: {
+            int insecure = 0;
+
+            if (out_parse_tls_verify(&insecure, "sign", optarg) != 0) {
+                goto out;
+            }
+            if (insecure) {
+                opts.artifact_flags |= SIGN_ARTIFACT_REGISTRY_INSECURE;
+            }
+            break;
+        }
         case 'a': opts.artifact_flags |= SIGN_ARTIFACT_ALL_IMAGES; break;
         case 'F': opts.artifact_flags |= SIGN_ARTIFACT_FOLLOW_SYMLINK; break;
         case 'G': git_dir = optarg; break;

@@ -28,6 +28,8 @@ static const char verify_usage[] =
     "                       with the signed entries: changed, missing and extra files fail\n"
     "      --ref NAME       OCI layout: the image with this ref name\n"
     "      --all            OCI layout: the whole index, as signed with --all\n"
+    "      --platform OS/ARCH  docker:// multi-platform index: that platform's image\n"
+    "      --tls-verify BOOL   docker://: false for plain HTTP to that registry only\n"
     "      --at TIME        judge as of TIME (RFC 3339 UTC) instead of now\n"
     "      --git DIR        the recorded source commit must be in the clone DIR, unchanged\n"
     "                       and reachable from its recorded branch and tags\n"
@@ -346,6 +348,8 @@ int cmd_verify(int argc, char **argv)
         {"syslog", no_argument, NULL, 'S'},
         {"ref", required_argument, NULL, 'R'},
         {"all", no_argument, NULL, 'a'},
+        {"platform", required_argument, NULL, OPT_PLATFORM},
+        {"tls-verify", required_argument, NULL, OPT_TLS_VERIFY},
         {"tree", required_argument, NULL, 't'},
         {"fetch-crl", no_argument, NULL, 'F'},
         {"crl-cache", required_argument, NULL, 'C'},
@@ -400,6 +404,18 @@ int cmd_verify(int argc, char **argv)
         case 'J': json = 1; break;
         case 'E': opts.flags |= SIGN_VERIFY_ENTRIES; break;
         case 'R': opts.ref = optarg; break;
+        case OPT_PLATFORM: opts.ref = optarg; break; /* a registry index: the platform (sign_artifact_options) */
+        case OPT_TLS_VERIFY: {
+            int insecure = 0;
+
+            if (out_parse_tls_verify(&insecure, "verify", optarg) != 0) {
+                goto out;
+            }
+            if (insecure) {
+                opts.flags |= SIGN_VERIFY_REGISTRY_INSECURE;
+            }
+            break;
+        }
         case 'a': opts.flags |= SIGN_VERIFY_ALL_IMAGES; break;
         case 't': opts.tree = optarg; break;
         case 'G': opts.git_dir = optarg; break;

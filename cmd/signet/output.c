@@ -452,6 +452,19 @@ int out_parse_jobs(const char *cmd, const char *text)
     return 0;
 }
 
+int out_parse_tls_verify(int *insecure, const char *cmd, const char *text)
+{
+    if (strcmp(text, "true") == 0) {
+        *insecure = 0;
+        return 0;
+    }
+    if (strcmp(text, "false") == 0) {
+        *insecure = 1;
+        return 0;
+    }
+    return out_usage_error(cmd, "--tls-verify %s: give true or false", text);
+}
+
 int out_parse_seconds(int *out, const char *cmd, const char *opt, const char *text)
 {
     char *end = NULL;

@@ -7,6 +7,7 @@
  * Authorization header when a redirect leaves the host; what the registry
  * adds (the challenge, tokens, retries) is above it, in this file.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ struct sign__registry {
     char *auth;     /* the Authorization header's value, or NULL (secret) */
     int insecure, push;
     unsigned int timeout_ms;
+    pthread_mutex_t lock; /* auth: layer downloads run on several threads */
 };
 
 /* ---- references ------------------------------------------------------------------ */
@@ -538,6 +540,8 @@ static int try_once(sign__registry *r, const spec *q, sign__http_response *resp,
     sign__http_header h[2];
     sign__http_options o;
     uint64_t now = now_ms();
+    char *auth = NULL;
+    int rc;
 
     memset(&o, 0, sizeof(o));
     o.what = "registry";
@@ -550,15 +554,25 @@ static int try_once(sign__registry *r, const spec *q, sign__http_response *resp,
         h[o.nheaders].name = "Accept";
         h[o.nheaders++].value = q->accept;
     }
-    if (r->auth != NULL) {
+    pthread_mutex_lock(&r->lock);
+    if (r->auth != NULL && (auth = sign__strdup(r->auth)) == NULL) {
+        pthread_mutex_unlock(&r->lock);
+        return SIGN_ENOMEM;
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (auth != NULL) {
         h[o.nheaders].name = "Authorization";
-        h[o.nheaders++].value = r->auth;
+        h[o.nheaders++].value = auth;
     }
     if (q->fn != NULL) {
         o.on_body = count_body;
         o.arg = c;
     }
-    return sign__http_request(resp, q->method, q->url, q->body, q->len, &o);
+    rc = sign__http_request(resp, q->method, q->url, q->body, q->len, &o);
+    if (auth != NULL) {
+        sign__free_secret(auth, strlen(auth));
+    }
+    return rc;
 }
 
 /* q with authentication on a 401 (once) and retries with backoff on 429, 5xx and network errors. */
@@ -579,7 +593,10 @@ static int reg_do(sign__registry *r, const spec *q, sign__http_response *resp)
         }
         if (rc == SIGN_EHTTP && resp->status == 401 && !authed) {
             authed = 1;
-            if ((rc = authenticate(r, resp->www_authenticate)) != 0) {
+            pthread_mutex_lock(&r->lock);
+            rc = authenticate(r, resp->www_authenticate);
+            pthread_mutex_unlock(&r->lock);
+            if (rc != 0) {
                 return rc;
             }
             attempt--; /* not a retry */
@@ -610,6 +627,7 @@ void sign__registry_free(sign__registry *r)
     if (r->auth != NULL) {
         sign__free_secret(r->auth, strlen(r->auth));
     }
+    pthread_mutex_destroy(&r->lock);
     free(r);
 }
 
@@ -630,6 +648,7 @@ int sign__registry_open(sign__registry **out, const sign__regref *ref, const sig
     if ((r = calloc(1, sizeof(*r))) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
+    pthread_mutex_init(&r->lock, NULL);
     r->ref = *ref;
     r->insecure = o != NULL && o->insecure;
     r->push = o != NULL && o->push;

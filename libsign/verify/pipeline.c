@@ -194,7 +194,8 @@ static int verify_run(sign_verify_result **out, const sign_policy *policy, const
     c.log_dir = opts->version >= 4 ? opts->log_dir : NULL;
     aopts.flags = c.entries || c.tree != NULL ? 0 : SIGN_ARTIFACT_NO_ENTRIES;
     aopts.flags |=
-        SIGN_ARTIFACT_KEEP_PROBLEMS | ((opts->flags & SIGN_VERIFY_ALL_IMAGES) ? SIGN_ARTIFACT_ALL_IMAGES : 0);
+        SIGN_ARTIFACT_KEEP_PROBLEMS | ((opts->flags & SIGN_VERIFY_ALL_IMAGES) ? SIGN_ARTIFACT_ALL_IMAGES : 0) |
+        ((opts->flags & SIGN_VERIFY_REGISTRY_INSECURE) ? SIGN_ARTIFACT_REGISTRY_INSECURE : 0);
     aopts.ref = opts->version >= 2 ? opts->ref : NULL;
     aopts.limits = c.limits;
     if (opts->version >= 4) {
