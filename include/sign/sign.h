@@ -15,6 +15,7 @@
 #include "manifest.h"
 #include "source.h"
 #include "policy.h"
+#include "registry.h"
 #include "revocation.h"
 #include "signer.h"
 #include "threads.h"

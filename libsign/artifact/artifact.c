@@ -29,7 +29,7 @@
 #include <archive_entry.h>
 
 #include "artifact_int.h"
-#include "registry.h"
+#include "regclient.h"
 #include "path.h"
 #include "pool.h"
 

@@ -228,7 +228,7 @@ int sign__oci_parse_config(json_t **out, const void *data, size_t len, const cha
 
 /* artifact.c: attach an image record (transferred) or standalone layer to an artifact. */
 /*
- * An image in a registry (registry.h): reference (a tag or a digest) is
+ * An image in a registry (regclient.h): reference (a tag or a digest) is
  * resolved once; platform picks one manifest of an index, all takes every
  * one (the index digest is then the subject). Layers are streamed through
  * the layer walker, nothing is stored. path names the image in messages.

@@ -26,7 +26,7 @@
 
 #include "artifact_int.h"
 #include "pool.h"
-#include "registry.h"
+#include "regclient.h"
 
 #define MAX_LAYERS 1000
 #define MAX_IMAGES 256

@@ -1,5 +1,5 @@
 /*
- * The distribution API v2 client (registry.h): references, authentication,
+ * The distribution API v2 client (regclient.h): references, authentication,
  * retries, manifests, blobs and referrers over net/http.
  *
  * Our own HTTP client is enough here (no libcurl): it already streams bodies,
@@ -14,7 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "registry.h"
+#include "regclient.h"
 #include "util.h"
 
 #define REG_TIMEOUT_MS 60000u

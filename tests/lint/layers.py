@@ -56,6 +56,7 @@ PUBLIC = {
     "revocation.h": "formats",
     "verify.h": "verify",
     "audit.h": "verify",
+    "registry.h": "net",
     "sign.h": "cmd",  # the umbrella: for callers of the library, never inside it
 }
 

@@ -9,8 +9,8 @@
  *
  * Layer: net (it uses util and net only).
  */
-#ifndef SIGN_REGISTRY_H
-#define SIGN_REGISTRY_H
+#ifndef SIGN_REGCLIENT_H
+#define SIGN_REGCLIENT_H
 
 #include <stddef.h>
 #include <stdint.h>
