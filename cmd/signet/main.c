@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "output.h"
 
 static const char usage_text[] = "usage: signet <command> [options]\n"
                                  "\n"
@@ -109,6 +110,9 @@ int main(int argc, char **argv)
     }
     if (argc < 2) {
         fputs(usage_text, stderr);
+        return EXIT_USAGE;
+    }
+    if (out_registry_credentials() != 0) {
         return EXIT_USAGE;
     }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {

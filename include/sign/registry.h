@@ -6,9 +6,11 @@
  * without it, the referrers tag schema ("sha256-<hex>" tag holding an index,
  * updated without dropping other tools' entries).
  *
- * References: docker://HOST[:PORT]/REPO[:TAG|@sha256:HEX]. Credentials from
- * $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json or
- * ~/.docker/config.json (auths, base64 user:pass).
+ * References: docker://HOST[:PORT]/REPO[:TAG|@sha256:HEX]. Credentials:
+ * auth files (auths["HOST[:PORT]"].auth, base64 user:pass) the caller names
+ * with sign_registry_set_credential_files (signet: $REGISTRY_AUTH_FILE, else
+ * $XDG_RUNTIME_DIR/containers/auth.json then ~/.docker/config.json); the
+ * library never reads the environment.
  */
 #ifndef SIGN_REGISTRY_PUBLIC_H
 #define SIGN_REGISTRY_PUBLIC_H
@@ -32,11 +34,19 @@ typedef struct sign_registry_options {
     unsigned int version;
     unsigned int flags;
     unsigned int timeout_ms; /* per request, retries included; 0: 60 s */
-    const char *auth_file;   /* or NULL: the environment's, as above */
+    const char *auth_file;   /* or NULL: the files of sign_registry_set_credential_files */
 } sign_registry_options;
 
 #define SIGN_REGISTRY_OPTIONS_VERSION 1
 #define SIGN_REGISTRY_OPTIONS_INIT SIGN_OPTIONS_INIT_VERSION(SIGN_REGISTRY_OPTIONS_VERSION)
+
+/*
+ * The auth files searched, in order, for a registry's credentials (the first
+ * with an entry for the host wins) by every later registry access of the
+ * process, sign_artifact_scan's included. Copied; n 0 clears. A file that
+ * does not exist is skipped; a malformed one is an error when it is read.
+ */
+SIGN_EXTERN int sign_registry_set_credential_files(const char *const *paths, size_t n);
 
 /* 1 when s is a registry reference ("docker://..."). */
 SIGN_EXTERN int sign_registry_is_reference(const char *s);

@@ -38,7 +38,7 @@ typedef struct sign__registry_options {
     int insecure;            /* plain HTTP to the reference's host (--tls-verify=false) */
     int push;                /* ask for push rights too (scope pull,push) */
     unsigned int timeout_ms; /* per request, retries included; 0: 60 s */
-    const char *auth_file;   /* credentials file, or NULL: $REGISTRY_AUTH_FILE, then the defaults */
+    const char *auth_file;   /* credentials file, or NULL: those of sign_registry_set_credential_files */
 } sign__registry_options;
 
 typedef struct sign__registry sign__registry;

@@ -14,6 +14,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <sign/registry.h>
+
 #include "regclient.h"
 #include "util.h"
 
@@ -326,28 +328,59 @@ int sign__reg_auth_lookup(char **userpass, const char *path, const char *host)
     return 0;
 }
 
-/* The credentials for the host: $REGISTRY_AUTH_FILE alone when set, else the containers then the docker file. */
-static int find_credentials(sign__registry *r, const char *auth_file)
-{
-    const char *env = secure_getenv("REGISTRY_AUTH_FILE");
-    const char *xdg = secure_getenv("XDG_RUNTIME_DIR"), *home = secure_getenv("HOME");
-    char path[4096];
-    int rc;
+/* The credentials files set by the caller (the library never reads the environment). */
+static pthread_mutex_t cred_lock = PTHREAD_MUTEX_INITIALIZER;
+static char **cred_files;
+static size_t cred_n;
 
-    if (auth_file != NULL || (env != NULL && env[0] != '\0')) {
-        return sign__reg_auth_lookup(&r->userpass, auth_file != NULL ? auth_file : env, r->ref.host);
+int sign_registry_set_credential_files(const char *const *paths, size_t n)
+{
+    char **v = NULL;
+    int r = 0;
+
+    if (n > 16) {
+        return sign__error(SIGN_EINVAL, "at most 16 credentials files");
     }
-    if (xdg != NULL && xdg[0] != '\0') {
-        snprintf(path, sizeof(path), "%s/containers/auth.json", xdg);
-        if ((rc = sign__reg_auth_lookup(&r->userpass, path, r->ref.host)) != 0 || r->userpass != NULL) {
-            return rc;
+    if (n > 0 && (v = calloc(n, sizeof(*v))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n && r == 0; i++) {
+        if (paths[i] == NULL || (v[i] = sign__strdup(paths[i])) == NULL) {
+            r = paths[i] == NULL ? sign__error(SIGN_EINVAL, "credentials file %zu is NULL", i) : SIGN_ENOMEM;
         }
     }
-    if (home != NULL && home[0] != '\0') {
-        snprintf(path, sizeof(path), "%s/.docker/config.json", home);
-        return sign__reg_auth_lookup(&r->userpass, path, r->ref.host);
+    if (r != 0) {
+        for (size_t i = 0; i < n; i++) {
+            free(v[i]);
+        }
+        free(v);
+        return r;
     }
+    pthread_mutex_lock(&cred_lock);
+    for (size_t i = 0; i < cred_n; i++) {
+        free(cred_files[i]);
+    }
+    free(cred_files);
+    cred_files = v;
+    cred_n = n;
+    pthread_mutex_unlock(&cred_lock);
     return 0;
+}
+
+/* The credentials for the host: auth_file alone when given, else the first set file with an entry for it. */
+static int find_credentials(sign__registry *r, const char *auth_file)
+{
+    int rc = 0;
+
+    if (auth_file != NULL) {
+        return sign__reg_auth_lookup(&r->userpass, auth_file, r->ref.host);
+    }
+    pthread_mutex_lock(&cred_lock);
+    for (size_t i = 0; i < cred_n && rc == 0 && r->userpass == NULL; i++) {
+        rc = sign__reg_auth_lookup(&r->userpass, cred_files[i], r->ref.host);
+    }
+    pthread_mutex_unlock(&cred_lock);
+    return rc;
 }
 
 /* ---- requests ------------------------------------------------------------------------ */
@@ -410,6 +443,13 @@ static void pct_append(char *out, size_t size, const char *s)
     out[n] = '\0';
 }
 
+static void str_append(char *out, size_t size, const char *s)
+{
+    size_t n = strlen(out);
+
+    snprintf(out + n, size - n, "%s", s);
+}
+
 static int set_basic(sign__registry *r)
 {
     char *b64 = NULL, *v;
@@ -451,13 +491,13 @@ static int get_token(sign__registry *r, const char *realm, const char *service)
     }
     snprintf(url, sizeof(url), "%s%s", realm, strchr(realm, '?') != NULL ? "&" : "?");
     if (service != NULL) {
-        strncat(url, "service=", sizeof(url) - strlen(url) - 1);
+        str_append(url, sizeof(url), "service=");
         pct_append(url, sizeof(url), service);
-        strncat(url, "&", sizeof(url) - strlen(url) - 1);
+        str_append(url, sizeof(url), "&");
     }
-    strncat(url, "scope=repository:", sizeof(url) - strlen(url) - 1);
+    str_append(url, sizeof(url), "scope=repository:");
     pct_append(url, sizeof(url), r->ref.repo);
-    strncat(url, r->push ? ":pull,push" : ":pull", sizeof(url) - strlen(url) - 1);
+    str_append(url, sizeof(url), r->push ? ":pull,push" : ":pull");
     memset(&o, 0, sizeof(o));
     o.what = "registry token";
     o.timeout_ms = r->timeout_ms;
