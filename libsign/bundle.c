@@ -232,12 +232,12 @@ int sign_bundle_serialize(char **out, size_t *outlen, const sign_bundle *b)
 
     *out = NULL;
     if ((j = bundle_to_json(b)) == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     if ((r = dump_spliced(out, &n, j)) == 1) {
         json_decref(j);
         if ((j = bundle_to_json(b)) == NULL) {
-            return SIGN_ENOMEM;
+            return sign__oom();
         }
         r = sign__json_dump(out, &n, j, 0);
     }
@@ -337,12 +337,104 @@ static int known_media_type(const char *mt, int *version)
     return 1;
 }
 
+/* verificationMaterial.publicKey: the hint, or "" when absent. */
+static int material_public_key(sign_bundle *b, const json_t *pk, const char *what)
+{
+    const char *hint = NULL;
+    int r;
+
+    if (!json_is_object(pk)) {
+        return sign__error(SIGN_EPARSE, "%s: verificationMaterial.publicKey must be an object", what);
+    }
+    if ((r = sign__json_get_string(&hint, pk, "hint", 0, "verificationMaterial.publicKey")) != 0) {
+        return sign__error_context(r, "%s", what);
+    }
+    if ((b->hint = sign__strdup(hint != NULL ? hint : "")) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+/* verificationMaterial.x509CertificateChain (v0.1 and v0.2 only): the leaf first. */
+static int material_chain(sign_bundle *b, const json_t *chain, int version, const char *what)
+{
+    int r;
+
+    if (version >= 3) {
+        return sign__error(SIGN_EPARSE, "%s: x509CertificateChain is not allowed in a v0.3 bundle", what);
+    }
+    if (!json_is_object(chain)) {
+        return sign__error(SIGN_EPARSE, "%s: x509CertificateChain must be an object", what);
+    }
+    if ((r = decode_list(&b->chain, &b->nchain, json_object_get(chain, "certificates"), "rawBytes",
+                         "verificationMaterial.x509CertificateChain.certificates")) != 0) {
+        return sign__error_context(r, "%s", what);
+    }
+    if (b->nchain == 0) {
+        return sign__error(SIGN_EPARSE, "%s: empty x509CertificateChain", what);
+    }
+    b->cert = b->chain[0];
+    return 0;
+}
+
+/* The key material: exactly one of publicKey, certificate (v0.3), x509CertificateChain (before v0.3). */
+static int bundle_material(sign_bundle *b, const json_t *vm, int version, const char *what)
+{
+    json_t *pk = json_object_get(vm, "publicKey"), *cert = json_object_get(vm, "certificate"),
+           *chain = json_object_get(vm, "x509CertificateChain");
+    int r;
+
+    if ((pk != NULL) + (cert != NULL) + (chain != NULL) != 1) {
+        return sign__error(SIGN_EPARSE,
+                           "%s: verificationMaterial must hold exactly one of publicKey, certificate, "
+                           "x509CertificateChain",
+                           what);
+    }
+    if (pk != NULL) {
+        return material_public_key(b, pk, what);
+    }
+    if (chain != NULL) {
+        return material_chain(b, chain, version, what);
+    }
+    if (version < 3) {
+        return sign__error(SIGN_EPARSE, "%s: verificationMaterial.certificate needs a v0.3 bundle", what);
+    }
+    if ((r = decode_bytes(&b->cert, cert, "rawBytes", "verificationMaterial.certificate")) != 0) {
+        return sign__error_context(r, "%s", what);
+    }
+    return 0;
+}
+
+/* timestampVerificationData and tlogEntries. */
+static int bundle_evidence(sign_bundle *b, const json_t *vm, const char *what)
+{
+    json_t *tvd = json_object_get(vm, "timestampVerificationData"), *tlog = json_object_get(vm, "tlogEntries");
+    int r;
+
+    if (tvd != NULL) {
+        json_t *ts;
+
+        if (!json_is_object(tvd)) {
+            return sign__error(SIGN_EPARSE, "%s: timestampVerificationData must be an object", what);
+        }
+        ts = json_object_get(tvd, "rfc3161Timestamps");
+        if (ts != NULL && (r = decode_list(&b->timestamps, &b->ntimestamps, ts, "signedTimestamp",
+                                           "timestampVerificationData.rfc3161Timestamps")) != 0) {
+            return sign__error_context(r, "%s", what);
+        }
+    }
+    if (tlog != NULL && !json_is_array(tlog)) {
+        return sign__error(SIGN_EPARSE, "%s: tlogEntries must be an array", what);
+    }
+    return 0;
+}
+
 static int bundle_from_json(sign_bundle **out, const json_t *root, const char *what)
 {
     sign_bundle *b = NULL;
     const char *mt = NULL;
-    json_t *vm, *pk, *cert, *chain, *tvd, *env;
-    int version = 0, r, nmaterial;
+    json_t *vm, *env;
+    int version = 0, r;
 
     *out = NULL;
     if (!json_is_object(root)) {
@@ -379,83 +471,8 @@ static int bundle_from_json(sign_bundle **out, const json_t *root, const char *w
         r = sign__error(SIGN_EPARSE, "%s: missing \"verificationMaterial\" object", what);
         goto out;
     }
-    pk = json_object_get(vm, "publicKey");
-    cert = json_object_get(vm, "certificate");
-    chain = json_object_get(vm, "x509CertificateChain");
-    nmaterial = (pk != NULL) + (cert != NULL) + (chain != NULL);
-    if (nmaterial != 1) {
-        r = sign__error(SIGN_EPARSE,
-                        "%s: verificationMaterial must hold exactly one of publicKey, certificate, "
-                        "x509CertificateChain",
-                        what);
+    if ((r = bundle_material(b, vm, version, what)) != 0 || (r = bundle_evidence(b, vm, what)) != 0) {
         goto out;
-    }
-    if (pk != NULL) {
-        const char *hint = NULL;
-
-        if (!json_is_object(pk)) {
-            r = sign__error(SIGN_EPARSE, "%s: verificationMaterial.publicKey must be an object", what);
-            goto out;
-        }
-        if ((r = sign__json_get_string(&hint, pk, "hint", 0, "verificationMaterial.publicKey")) != 0) {
-            sign__error_context(r, "%s", what);
-            goto out;
-        }
-        if ((b->hint = sign__strdup(hint != NULL ? hint : "")) == NULL) {
-            r = SIGN_ENOMEM;
-            goto out;
-        }
-    } else if (cert != NULL) {
-        if (version < 3) {
-            r = sign__error(SIGN_EPARSE, "%s: verificationMaterial.certificate needs a v0.3 bundle", what);
-            goto out;
-        }
-        if ((r = decode_bytes(&b->cert, cert, "rawBytes", "verificationMaterial.certificate")) != 0) {
-            sign__error_context(r, "%s", what);
-            goto out;
-        }
-    } else {
-        if (version >= 3) {
-            r = sign__error(SIGN_EPARSE, "%s: x509CertificateChain is not allowed in a v0.3 bundle", what);
-            goto out;
-        }
-        if (!json_is_object(chain)) {
-            r = sign__error(SIGN_EPARSE, "%s: x509CertificateChain must be an object", what);
-            goto out;
-        }
-        if ((r = decode_list(&b->chain, &b->nchain, json_object_get(chain, "certificates"), "rawBytes",
-                             "verificationMaterial.x509CertificateChain.certificates")) != 0) {
-            sign__error_context(r, "%s", what);
-            goto out;
-        }
-        if (b->nchain == 0) {
-            r = sign__error(SIGN_EPARSE, "%s: empty x509CertificateChain", what);
-            goto out;
-        }
-        b->cert = b->chain[0];
-    }
-    tvd = json_object_get(vm, "timestampVerificationData");
-    if (tvd != NULL) {
-        json_t *ts;
-
-        if (!json_is_object(tvd)) {
-            r = sign__error(SIGN_EPARSE, "%s: timestampVerificationData must be an object", what);
-            goto out;
-        }
-        ts = json_object_get(tvd, "rfc3161Timestamps");
-        if (ts != NULL && (r = decode_list(&b->timestamps, &b->ntimestamps, ts, "signedTimestamp",
-                                           "timestampVerificationData.rfc3161Timestamps")) != 0) {
-            sign__error_context(r, "%s", what);
-            goto out;
-        }
-    }
-    {
-        json_t *tlog = json_object_get(vm, "tlogEntries");
-
-        if (tlog != NULL && !json_is_array(tlog)) {
-            r = sign__error(SIGN_EPARSE, "%s: tlogEntries must be an array", what);
-            goto out;
-        }
     }
     *out = b;
     b = NULL; /* transferred */

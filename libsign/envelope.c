@@ -307,7 +307,7 @@ int sign_envelope_serialize(char **out, size_t *outlen, const sign_envelope *env
 
     *out = NULL;
     if (j == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     r = sign__json_dump(out, outlen, j, 0);
     json_decref(j);

@@ -76,21 +76,21 @@ static int entry_json(json_t **out, const sign_entry *e, const char *artifact)
                   (json_int_t)e->size);
     if (o == NULL) {
         json_decref(target);
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     if (e->has_digest && json_object_set_new(o, "digest", digest_object(e->sha256)) != 0) {
         json_decref(target);
         json_decref(o);
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     if (target != NULL && json_object_set_new(o, "target", target) != 0) {
         json_decref(o);
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     if (e->has_owner && (json_object_set_new(o, "uid", json_integer((json_int_t)e->uid)) != 0 ||
                          json_object_set_new(o, "gid", json_integer((json_int_t)e->gid)) != 0)) {
         json_decref(o);
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     *out = o;
     return 0;
@@ -121,7 +121,7 @@ static int image_json(json_t *o, const sign_artifact *a, size_t i)
         (im.ref != NULL && json_object_set_new(o, "ref", json_string(im.ref)) != 0) ||
         (im.platform != NULL && json_object_set_new(o, "platform", json_string(im.platform)) != 0) ||
         (layers = json_array()) == NULL || json_object_set_new(o, "layers", layers) != 0) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     for (size_t j = 0; j < im.layer_count; j++) {
         sign_layer_info li;
@@ -133,11 +133,11 @@ static int image_json(json_t *o, const sign_artifact *a, size_t i)
         lj = json_pack("{s:o,s:I,s:o}", "digest", oci_digest_string(li.digest), "size", (json_int_t)li.size,
                        "entries", entries = json_array());
         if (lj == NULL || json_array_append_new(layers, lj) != 0) {
-            return SIGN_ENOMEM;
+            return sign__oom();
         }
         if ((li.diff_id != NULL && json_object_set_new(lj, "diffID", oci_digest_string(li.diff_id)) != 0) ||
             (li.media_type != NULL && json_object_set_new(lj, "mediaType", json_string(li.media_type)) != 0)) {
-            return SIGN_ENOMEM;
+            return sign__oom();
         }
         for (size_t k = 0; k < li.entry_count; k++) {
             json_t *e;
@@ -146,7 +146,7 @@ static int image_json(json_t *o, const sign_artifact *a, size_t i)
                 return r;
             }
             if (json_array_append_new(entries, e) != 0) {
-                return SIGN_ENOMEM;
+                return sign__oom();
             }
         }
     }
@@ -163,7 +163,7 @@ static int images_json(json_t *o, const sign_artifact *a)
         return image_json(o, a, 0);
     }
     if ((list = json_array()) == NULL || json_object_set_new(o, "images", list) != 0) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     for (size_t i = 0; i < n; i++) {
         sign_image_info im;
@@ -173,7 +173,7 @@ static int images_json(json_t *o, const sign_artifact *a)
             return r;
         }
         if ((ij = json_pack("{s:s}", "name", im.name)) == NULL || json_array_append_new(list, ij) != 0) {
-            return SIGN_ENOMEM;
+            return sign__oom();
         }
         if ((r = image_json(ij, a, i)) != 0) {
             return r;
@@ -212,7 +212,7 @@ static int artifact_json(json_t **out, const sign_artifact *a, size_t ph)
     o = json_pack("{s:o,s:s,s:I,s:o}", "name", name, "kind", sign_artifact_kind_name(sign_artifact_get_kind(a)),
                   "size", (json_int_t)sign_artifact_size(a), "digest", digest_object(sign_artifact_sha256(a)));
     if (o == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     if (sign_artifact_get_kind(a) == SIGN_ARTIFACT_OCI || sign_artifact_get_kind(a) == SIGN_ARTIFACT_DOCKER) {
         if ((r = images_json(o, a)) != 0) {

@@ -209,7 +209,7 @@ static int get_strv(char ***out, size_t *n, const pol_ctx *c, const json_t *obj,
             goto out;
         }
         if ((vec[count] = sign__strdup(json_string_value(e))) == NULL) {
-            r = SIGN_ENOMEM;
+            r = sign__oom();
             goto out;
         }
         count++;
@@ -321,7 +321,7 @@ static int resolve_path(char **out, const pol_ctx *c, const char *field, const c
         }
     }
     if (p == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     if (stat(p, &st) != 0) {
         int code = errno == ENOENT || errno == ENOTDIR ? SIGN_ENOTFOUND : SIGN_EIO;
@@ -481,7 +481,7 @@ static int parse_key(sign__policy_key *k, const pol_ctx *c, const json_t *obj, c
         return r;
     }
     if ((k->name = sign__strdup(name)) == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     /* downgrade protection (issue 15): versions tracked under this name */
     if ((r = get_string(&track, c, obj, prefix, "track", 0)) != 0) {
@@ -571,7 +571,7 @@ static int parse_root(sign__policy_root *rt, const pol_ctx *c, const json_t *obj
         return r;
     }
     if ((rt->name = sign__strdup(s)) == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     if ((r = get_string(&s, c, obj, prefix, "eku", 0)) != 0) {
         return r;
@@ -583,7 +583,7 @@ static int parse_root(sign__policy_root *rt, const pol_ctx *c, const json_t *obj
                            c->what, prefix, s);
     }
     if ((rt->eku = sign__strdup(s != NULL ? s : "codeSigning")) == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     if ((r = get_strv(&rt->subjects, &rt->nsubjects, c, obj, prefix, "subjects", 0)) != 0 ||
         (r = parse_globs(&rt->artifacts, &rt->nartifacts, c, obj, prefix)) != 0 ||
@@ -853,7 +853,7 @@ static int parse_one_revocation(sign__policy_revocation *v, const pol_ctx *c, co
     }
     if ((v->name = sign__strdup(name != NULL ? name : list)) == NULL ||
         (url != NULL && (v->url = sign__strdup(url)) == NULL)) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     if ((r = get_strv(&auth, &nauth, c, e, prefix, "authorities", 0)) != 0) {
         return r;

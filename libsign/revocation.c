@@ -125,7 +125,7 @@ static int dup_opt(char **out, const char *s)
 {
     *out = NULL;
     if (s != NULL && (*out = sign__strdup(s)) == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     return 0;
 }
@@ -141,7 +141,7 @@ int sign_revocation_list_next(sign_revocation_list **out, const sign_revocation_
         return sign__error(SIGN_ELIMIT, "revocation list: version %lld is the last one", (long long)prev->version);
     }
     if ((r = sign_revocation_list_new(&l, issued, expires)) != 0 || l == NULL) {
-        return r != 0 ? r : SIGN_ENOMEM;
+        return r != 0 ? r : sign__oom();
     }
     l->version = prev->version + 1;
     l->has_previous = 1;

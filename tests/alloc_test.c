@@ -136,6 +136,74 @@ static void bundle_serialize_failure_points(int big)
 }
 
 /*
+ * A failed allocation reports itself: whatever an earlier failure left in sign_error_last(),
+ * every allocation failure point of these serializers leaves a fresh "out of memory" message
+ * (they returned a bare SIGN_ENOMEM, so a caller printed the stale one).
+ */
+typedef int (*serialize_fn)(char **out, size_t *outlen, const void *obj);
+
+static int ser_bundle(char **out, size_t *outlen, const void *obj)
+{
+    return sign_bundle_serialize(out, outlen, obj);
+}
+
+static int ser_envelope(char **out, size_t *outlen, const void *obj)
+{
+    return sign_envelope_serialize(out, outlen, obj);
+}
+
+static long fresh_oom_failure_points(serialize_fn fn, const void *obj, const char *what)
+{
+    char *s = NULL;
+    size_t len = 0;
+    long failed = 0;
+
+    json_set_alloc_funcs(al_malloc, al_free);
+    for (al_fail_at = 1; al_fail_at < 1000; al_fail_at++) {
+        int r;
+
+        al_seen = 0;
+        sign__error(SIGN_EPARSE, "stale: an earlier failure");
+        r = fn(&s, &len, obj);
+        if (al_seen < al_fail_at) {
+            cr_assert_eq(r, 0);
+            free(s);
+            break;
+        }
+        if (r == 0) {
+            free(s);
+        } else {
+            cr_assert_eq(r, SIGN_ENOMEM, "%s: allocation %ld failed: code %d", what, al_fail_at, r);
+            cr_assert_null(s);
+            cr_assert(strstr(sign_error_last(), "out of memory") != NULL &&
+                          strstr(sign_error_last(), "stale") == NULL,
+                      "%s: allocation %ld failed and the message is \"%s\"", what, al_fail_at, sign_error_last());
+            failed++;
+        }
+        s = NULL;
+    }
+    json_set_alloc_funcs(malloc, free);
+    cr_assert_lt(al_fail_at, 1000, "%s: the loop never reached a run without failure", what);
+    return failed;
+}
+
+Test(alloc, failed_allocation_leaves_fresh_out_of_memory_message)
+{
+    sign_key *k = NULL;
+    sign_envelope *env = NULL;
+    sign_bundle *b = NULL;
+
+    cr_assert_eq(sign_key_generate(&k, SIGN_KEY_ED25519, 0), 0);
+    cr_assert_eq(sign_envelope_new(&env, "application/vnd.in-toto+json", "{}", 2), 0);
+    cr_assert_eq(sign_envelope_sign(env, k), 0);
+    cr_assert_gt(fresh_oom_failure_points(ser_envelope, env, "sign_envelope_serialize"), 0);
+    cr_assert_eq(sign_bundle_new(&b, env, k), 0, "%s", sign_error_last());
+    cr_assert_gt(fresh_oom_failure_points(ser_bundle, b, "sign_bundle_serialize"), 0);
+    sign_bundle_free(b);
+    sign_key_free(k);
+}
+
+/*
  * An allocation failure while parsing is SIGN_ENOMEM when jansson says so (its error code, or no
  * error text when its lexer could not start). jansson 2.14 turns a failure inside a string token
  * into a syntax error, so SIGN_EPARSE remains possible there (docs/torture.md).

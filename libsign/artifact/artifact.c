@@ -169,7 +169,7 @@ int sign_artifact_name_normalise(char **out, const char *name)
         return sign__error(SIGN_EINVAL, "artifact name \"%s\" has a '..' component", name);
     }
     if ((buf = sign__path_norm(name)) == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     if (buf[0] == '\0') {
         free(buf);
@@ -506,7 +506,7 @@ static int walk_entry(walk *w, struct archive *ar, struct archive_entry *ae, siz
         w->declared_total += x->usize;
     }
     if ((e = entry_append(w->a)) == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     if ((e->path = malloc(name_len + 1)) == NULL) {
         w->a->n_entries--;
@@ -541,7 +541,7 @@ static int walk_entry(walk *w, struct archive *ar, struct archive_entry *ae, siz
             t = e->type == SIGN_ENTRY_SYMLINK ? archive_entry_symlink_utf8(ae) : archive_entry_hardlink_utf8(ae);
         }
         if ((e->link_target = sign__strdup(t != NULL ? t : "")) == NULL) {
-            return SIGN_ENOMEM;
+            return sign__oom();
         }
         e->size = strlen(e->link_target);
         return 0;
@@ -605,7 +605,7 @@ static int check_links(sign_artifact *a)
     for (size_t i = 0; i < a->n_entries; i++) {
         if (a->entries[i].type == SIGN_ENTRY_SYMLINK) {
             if ((ls.v[ls.n] = sign__path_norm(a->entries[i].path)) == NULL) {
-                r = SIGN_ENOMEM;
+                r = sign__oom();
                 goto out;
             }
             ls.n++;
@@ -630,7 +630,7 @@ static int check_links(sign_artifact *a)
         }
         /* An entry written through a symlink of the archive lands wherever that link points. */
         if (r != 0 || (np = sign__path_norm(e->path)) == NULL) {
-            r = r != 0 ? r : SIGN_ENOMEM;
+            r = r != 0 ? r : sign__oom();
             break;
         }
         for (char *q = strchr(np, '/'); q != NULL && r == 0; q = strchr(q + 1, '/')) {
@@ -1412,7 +1412,7 @@ static int resolve_named_link(char **target, sign_artifact *a, const char *path,
                           "name, say so (signet: --follow-symlink)",
                           sign__path_base(path, 0), sign__path_base(t, 0)) != 0) {
         free(t);
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     *target = t;
     return 0;

@@ -107,7 +107,7 @@ static int problem(sign__oci *o, const char *reason, const char *fmt, ...)
     o->problems = np;
     np[o->n_problems].reason = reason;
     if ((np[o->n_problems].message = sign__strdup(msg)) == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     o->n_problems++;
     return 0;
@@ -803,7 +803,7 @@ static int fill_layer(sign__image *im, store *s, const imgsrc *src, const json_t
         const char *dg = json_string_value(json_object_get(d, "digest"));
 
         if ((l->media_type = sign__strdup(mt)) == NULL) {
-            return SIGN_ENOMEM;
+            return sign__oom();
         }
         if (!in_list(mt, layer_types) && (r = problem(o, "MEDIA_TYPE_INVALID",
                                                       "%s: image %s: layer %zu media type \"%.100s\" is not an "
@@ -984,7 +984,7 @@ static int read_manifest(pick *p, store *s, const json_t *d, const char *ref)
     memset(p, 0, sizeof(*p));
     if ((ref != NULL && (p->ref = sign__strdup(ref)) == NULL) ||
         (mt != NULL && (p->media_type = sign__strdup(mt)) == NULL)) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     p->platform = platform_of(d);
     if (!in_list(mt, manifest_types)) {
@@ -1254,7 +1254,7 @@ static int read_docker(sign__oci *o, store *s, const char *ref, int all, pick **
             if (json_is_string(json_array_get(tags, 0)) &&
                 (p->ref = sign__strdup(match != NULL ? match : json_string_value(json_array_get(tags, 0)))) == NULL) {
                 json_decref(m);
-                return SIGN_ENOMEM;
+                return sign__oom();
             }
         }
     }
@@ -1289,7 +1289,7 @@ static int image_name(sign__image *im, const sign__oci *o, const pick *p, const 
     if ((im->name = sign__strdup(buf)) == NULL || (p->ref != NULL && (im->ref = sign__strdup(p->ref)) == NULL) ||
         (p->platform != NULL && (im->platform = sign__strdup(p->platform)) == NULL) ||
         (p->media_type != NULL && (im->media_type = sign__strdup(p->media_type)) == NULL)) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     return 0;
 }

@@ -414,25 +414,11 @@ static void check_setid(tarp *t, const char *name, char type, unsigned int mode)
 }
 
 /* A header (with its pending extensions) becomes an entry. */
-static int entry_begin(tarp *t)
+/* The extended (pax, GNU) header against the ustar header it overrides, and sparse entries. */
+static void entry_check_ext(tarp *t, const char *name, const char *link)
 {
     const hdr *h = &t->h;
-    const char *name = t->x.path != NULL ? t->x.path : t->gname != NULL ? t->gname : h->name;
-    const char *link = t->x.link != NULL ? t->x.link : t->glink != NULL ? t->glink : h->link;
-    const char *b;
-    sign_entry *e = NULL;
-    uint64_t size = t->x.has_size ? t->x.size : h->size;
-    int r = 0;
 
-    t->cur = NULL;
-    t->remain = size;
-    t->pad = (512 - (size % 512)) % 512;
-    if (++t->nentries > t->lim->archive_max_entries) {
-        t->stop = 1;
-        return finding(t, "tar-limit-entries", SIGN_SEVERITY_DANGER, NULL,
-                       "%s: more than %llu entries; walking stopped: raise the limit only if this is expected",
-                       t->what, (unsigned long long)t->lim->archive_max_entries);
-    }
     if ((t->x.path != NULL || t->gname != NULL) && names_disagree(name, h->name)) {
         finding(t, "tar-name-mismatch", SIGN_SEVERITY_DANGER, name,
                 "%s: the %s name and the ustar header name \"%.200s\" differ; tar readers that ignore the "
@@ -456,72 +442,68 @@ static int entry_begin(tarp *t)
                 "%s: sparse entry; its content depends on the reader: rebuild the layer without sparse files",
                 t->what);
     }
-    check_name(t, name);
-    if (t->keep && (e = entry_new(t->l)) == NULL) {
-        return SIGN_ENOMEM;
-    }
-    b = sign__path_base(name, 0);
-    if (e != NULL) {
-        e->mode = h->mode;
-        e->has_owner = 1;
-        e->uid = t->x.has_uid ? t->x.uid : h->uid;
-        e->gid = t->x.has_gid ? t->x.gid : h->gid;
-        e->size = size;
-    }
-    if (strncmp(b, ".wh.", 4) == 0) {
-        /* OCI whiteouts: ".wh..wh..opq" hides the directory's lower content, ".wh.NAME" removes NAME. */
-        size_t dl = (size_t)(b - name);
-        const char *rest = b + 4;
-        int opaque = strcmp(rest, ".wh..opq") == 0;
-        char *dir = strndup(name, dl), *target = NULL, *nt;
-        size_t tl;
+}
 
-        if (dir == NULL) {
-            return sign__error(SIGN_ENOMEM, "out of memory");
-        }
-        if (!opaque && strncmp(rest, ".wh.", 4) == 0) {
-            finding(t, "tar-whiteout-invalid", SIGN_SEVERITY_DANGER, name,
-                    "%s: unknown whiteout metadata file: rebuild the layer", t->what);
-        }
-        tl = dl + strlen(rest) + 1;
-        if ((target = malloc(tl + 1)) == NULL) {
-            free(dir);
-            return sign__error(SIGN_ENOMEM, "out of memory");
-        }
-        snprintf(target, tl + 1, "%s%s", dir, opaque ? "" : rest);
+/* An OCI whiteout entry (its base name b starts with ".wh."): e (NULL when entries are not kept) gets its target. */
+static int entry_whiteout(tarp *t, sign_entry *e, const char *name, const char *b)
+{
+    /* OCI whiteouts: ".wh..wh..opq" hides the directory's lower content, ".wh.NAME" removes NAME. */
+    size_t dl = (size_t)(b - name);
+    const char *rest = b + 4;
+    int opaque = strcmp(rest, ".wh..opq") == 0;
+    char *dir = strndup(name, dl), *target = NULL, *nt;
+    size_t tl;
+
+    if (dir == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    if (!opaque && strncmp(rest, ".wh.", 4) == 0) {
+        finding(t, "tar-whiteout-invalid", SIGN_SEVERITY_DANGER, name,
+                "%s: unknown whiteout metadata file: rebuild the layer", t->what);
+    }
+    tl = dl + strlen(rest) + 1;
+    if ((target = malloc(tl + 1)) == NULL) {
         free(dir);
-        /*
-         * Recorded as stored, like every other entry of the layer (a "./" prefix is kept); only an opaque
-         * marker's directory loses its trailing '/'. Judged on the normalised form.
-         */
-        for (size_t k = strlen(target); opaque && k > 0 && target[k - 1] == '/'; k--) {
-            target[k - 1] = '\0';
-        }
-        nt = sign__path_norm(target);
-        if (nt == NULL) {
-            free(target);
-            return sign__error(SIGN_ENOMEM, "out of memory");
-        }
-        if ((!opaque && (strcmp(rest, "") == 0 || strcmp(rest, ".") == 0 || strcmp(rest, "..") == 0)) ||
-            nt[0] == '\0' || sign__path_has_dotdot(nt, 0)) {
-            finding(t, "tar-whiteout-invalid", SIGN_SEVERITY_DANGER, name,
-                    "%s: whiteout names '..' or the root directory; applying it removes files outside the layer's "
-                    "directory or the whole file system: rebuild the layer",
-                    t->what);
-        }
-        free(nt);
-        if (e != NULL) {
-            e->type = opaque ? SIGN_ENTRY_OPAQUE : SIGN_ENTRY_WHITEOUT;
-            e->path = target;
-            e->size = 0;
-        } else {
-            free(target);
-        }
-        return 0;
+        return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    if (e != NULL && (e->path = sign__strdup(name)) == NULL) {
-        return SIGN_ENOMEM;
+    snprintf(target, tl + 1, "%s%s", dir, opaque ? "" : rest);
+    free(dir);
+    /*
+     * Recorded as stored, like every other entry of the layer (a "./" prefix is kept); only an opaque
+     * marker's directory loses its trailing '/'. Judged on the normalised form.
+     */
+    for (size_t k = strlen(target); opaque && k > 0 && target[k - 1] == '/'; k--) {
+        target[k - 1] = '\0';
     }
+    nt = sign__path_norm(target);
+    if (nt == NULL) {
+        free(target);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    if ((!opaque && (strcmp(rest, "") == 0 || strcmp(rest, ".") == 0 || strcmp(rest, "..") == 0)) || nt[0] == '\0' ||
+        sign__path_has_dotdot(nt, 0)) {
+        finding(t, "tar-whiteout-invalid", SIGN_SEVERITY_DANGER, name,
+                "%s: whiteout names '..' or the root directory; applying it removes files outside the layer's "
+                "directory or the whole file system: rebuild the layer",
+                t->what);
+    }
+    free(nt);
+    if (e != NULL) {
+        e->type = opaque ? SIGN_ENTRY_OPAQUE : SIGN_ENTRY_WHITEOUT;
+        e->path = target;
+        e->size = 0;
+    } else {
+        free(target);
+    }
+    return 0;
+}
+
+/* The entry's kind from its type flag; a regular file starts its content digest. */
+static int entry_type(tarp *t, sign_entry *e, const char *name, const char *link, uint64_t size)
+{
+    const hdr *h = &t->h;
+    int r;
+
     switch (h->type) {
     case '0':
     case '\0':
@@ -596,9 +578,53 @@ static int entry_begin(tarp *t)
                 t->what, h->type >= 0x20 && h->type < 0x7f ? h->type : '?');
         break;
     }
+    return 0;
+}
+
+static int entry_begin(tarp *t)
+{
+    const hdr *h = &t->h;
+    const char *name = t->x.path != NULL ? t->x.path : t->gname != NULL ? t->gname : h->name;
+    const char *link = t->x.link != NULL ? t->x.link : t->glink != NULL ? t->glink : h->link;
+    const char *b;
+    sign_entry *e = NULL;
+    uint64_t size = t->x.has_size ? t->x.size : h->size;
+    int r = 0;
+
+    t->cur = NULL;
+    t->remain = size;
+    t->pad = (512 - (size % 512)) % 512;
+    if (++t->nentries > t->lim->archive_max_entries) {
+        t->stop = 1;
+        return finding(t, "tar-limit-entries", SIGN_SEVERITY_DANGER, NULL,
+                       "%s: more than %llu entries; walking stopped: raise the limit only if this is expected",
+                       t->what, (unsigned long long)t->lim->archive_max_entries);
+    }
+    entry_check_ext(t, name, link);
+    check_name(t, name);
+    if (t->keep && (e = entry_new(t->l)) == NULL) {
+        return sign__oom();
+    }
+    b = sign__path_base(name, 0);
+    if (e != NULL) {
+        e->mode = h->mode;
+        e->has_owner = 1;
+        e->uid = t->x.has_uid ? t->x.uid : h->uid;
+        e->gid = t->x.has_gid ? t->x.gid : h->gid;
+        e->size = size;
+    }
+    if (strncmp(b, ".wh.", 4) == 0) {
+        return entry_whiteout(t, e, name, b);
+    }
+    if (e != NULL && (e->path = sign__strdup(name)) == NULL) {
+        return sign__oom();
+    }
+    if ((r = entry_type(t, e, name, link, size)) != 0) {
+        return r;
+    }
     if (h->type == '1' || h->type == '2') {
         if (e != NULL && (e->link_target = sign__strdup(link)) == NULL) {
-            return SIGN_ENOMEM;
+            return sign__oom();
         }
     }
     if ((h->mode & 06000) != 0 && h->type != '2') {
@@ -955,7 +981,7 @@ static int check_through_symlink(tarp *t, const npath *v, size_t n)
         const sign_entry *e = &l->entries[v[i].i];
 
         if (p == NULL) {
-            return SIGN_ENOMEM;
+            return sign__oom();
         }
         if (symlink_parent(l, v, n, p) != NULL) {
             r = finding(t, "tar-path-through-symlink", SIGN_SEVERITY_DANGER, e->path,
@@ -1608,6 +1634,66 @@ void sign__tar_members_free(sign__tar_member *m, size_t n)
     free(m);
 }
 
+/* A pax ('x') or GNU long name ('L') member of an uncompressed tar at off: into *x or *gname. */
+static int index_meta(pax *x, char **gname, const hdr *h, int fd, uint64_t off, const char *path)
+{
+    unsigned char *m;
+    int r;
+
+    if (h->size > SIGN__TAR_META_MAX) {
+        return sign__error(SIGN_ELIMIT, "%s: extended tar header too large at offset %llu", path,
+                           (unsigned long long)off);
+    }
+    if ((m = malloc((size_t)h->size + 1)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    if (pread_full(fd, m, (size_t)h->size, off) != 0) {
+        free(m);
+        return sign__error(SIGN_EIO, "%s: read error at offset %llu", path, (unsigned long long)off);
+    }
+    m[h->size] = '\0';
+    if (h->type == 'L') {
+        free(*gname);
+        *gname = strndup((char *)m, (size_t)h->size);
+        r = *gname == NULL ? sign__error(SIGN_ENOMEM, "out of memory") : 0;
+    } else {
+        r = pax_parse(x, m, (size_t)h->size);
+        r = r == -2 ? sign__error(SIGN_ENOMEM, "out of memory")
+            : r != 0
+                ? sign__error(SIGN_EPARSE, "%s: malformed pax header at offset %llu", path, (unsigned long long)off)
+                : 0;
+    }
+    free(m);
+    return r;
+}
+
+/* Append the member name (normalised) of header h, its data at off of dsize bytes, to *v. */
+static int index_add(sign__tar_member **v, size_t *cnt, size_t *cap, const char *name, const hdr *h, uint64_t off,
+                     uint64_t dsize)
+{
+    sign__tar_member *m;
+
+    if (*cnt == *cap) {
+        size_t nc = *cap ? *cap * 2 : 32;
+        sign__tar_member *nv = realloc(*v, nc * sizeof(*nv));
+
+        if (nv == NULL) {
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        *v = nv;
+        *cap = nc;
+    }
+    m = &(*v)[*cnt];
+    if ((m->name = sign__path_norm(name)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    m->type = h->type == '\0' ? '0' : h->type;
+    m->off = off;
+    m->size = h->type == '1' || h->type == '2' || h->type == '5' ? 0 : dsize;
+    (*cnt)++;
+    return 0;
+}
+
 int sign__tar_index(sign__tar_member **out, size_t *n, int fd, uint64_t size, const char *path,
                     const sign_limits *lim)
 {
@@ -1656,36 +1742,7 @@ int sign__tar_index(sign__tar_member **out, size_t *n, int fd, uint64_t size, co
             goto out;
         }
         if (h.type == 'x' || h.type == 'L') {
-            unsigned char *m;
-
-            if (h.size > SIGN__TAR_META_MAX) {
-                r = sign__error(SIGN_ELIMIT, "%s: extended tar header too large at offset %llu", path,
-                                (unsigned long long)off);
-                goto out;
-            }
-            if ((m = malloc((size_t)h.size + 1)) == NULL) {
-                r = sign__error(SIGN_ENOMEM, "out of memory");
-                goto out;
-            }
-            if (pread_full(fd, m, (size_t)h.size, off) != 0) {
-                free(m);
-                r = sign__error(SIGN_EIO, "%s: read error at offset %llu", path, (unsigned long long)off);
-                goto out;
-            }
-            m[h.size] = '\0';
-            if (h.type == 'L') {
-                free(gname);
-                gname = strndup((char *)m, (size_t)h.size);
-                r = gname == NULL ? sign__error(SIGN_ENOMEM, "out of memory") : 0;
-            } else {
-                r = pax_parse(&x, m, (size_t)h.size);
-                r = r == -2  ? sign__error(SIGN_ENOMEM, "out of memory")
-                    : r != 0 ? sign__error(SIGN_EPARSE, "%s: malformed pax header at offset %llu", path,
-                                           (unsigned long long)off)
-                             : 0;
-            }
-            free(m);
-            if (r != 0) {
+            if ((r = index_meta(&x, &gname, &h, fd, off, path)) != 0) {
                 goto out;
             }
             off += (h.size + 511) / 512 * 512;
@@ -1697,28 +1754,13 @@ int sign__tar_index(sign__tar_member **out, size_t *n, int fd, uint64_t size, co
                                 (unsigned long long)lim->archive_max_entries);
                 goto out;
             }
-            if (cnt == cap) {
-                size_t nc = cap ? cap * 2 : 32;
-                sign__tar_member *nv = realloc(v, nc * sizeof(*nv));
-
-                if (nv == NULL) {
-                    r = sign__error(SIGN_ENOMEM, "out of memory");
-                    goto out;
-                }
-                v = nv;
-                cap = nc;
-            }
-            if ((v[cnt].name = sign__path_norm(x.path != NULL ? x.path : gname != NULL ? gname : h.name)) == NULL) {
-                r = sign__error(SIGN_ENOMEM, "out of memory");
+            if ((r = index_add(&v, &cnt, &cap,
+                               x.path != NULL  ? x.path
+                               : gname != NULL ? gname
+                                               : h.name,
+                               &h, off, dsize)) != 0) {
                 goto out;
             }
-            v[cnt].type = h.type;
-            if (v[cnt].type == '\0') {
-                v[cnt].type = '0';
-            }
-            v[cnt].off = off;
-            v[cnt].size = h.type == '1' || h.type == '2' || h.type == '5' ? 0 : dsize;
-            cnt++;
         }
         pax_clear(&x);
         free(gname);

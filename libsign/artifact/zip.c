@@ -675,6 +675,63 @@ static void mismatch(sign__findings *f, const sign__zip_entry *x, const char *wh
                       what, (unsigned long long)lh, (unsigned long long)cd);
 }
 
+/* The local header's fields against the central directory's. */
+static void compare_local(sign__findings *f, const sign__zip_entry *x, uint16_t lflags, uint16_t lmethod,
+                          uint32_t lcrc, uint64_t lcsize, uint64_t lusize)
+{
+    if (lmethod != x->method) {
+        mismatch(f, x, "compression method", x->method, lmethod);
+    }
+    if (((lflags ^ x->flags) & FLAG_MASK) != 0) {
+        mismatch(f, x, "flags", x->flags, lflags);
+    }
+    if (!(lflags & 0x8) || lcrc != 0) {
+        if (lcrc != x->crc) {
+            mismatch(f, x, "CRC-32", x->crc, lcrc);
+        }
+    }
+    /* With a data descriptor, a zero field is "see the descriptor"; libarchive's writer keeps a known usize. */
+    if ((!(lflags & 0x8) || lcsize != 0) && lcsize != x->csize) {
+        mismatch(f, x, "compressed size", x->csize, lcsize);
+    }
+    if ((!(lflags & 0x8) || lusize != 0) && lusize != x->usize) {
+        mismatch(f, x, "uncompressed size", x->usize, lusize);
+    }
+}
+
+/* The data descriptor after the entry's data (at x->end, which moves past it): its fields against the directory's. */
+static int read_descriptor(sign__zip_entry *x, zrd *r, sign__findings *f, int z64local)
+{
+    int z64 = z64local || x->csize >= 0xffffffffu || x->usize >= 0xffffffffu;
+    size_t dl = z64 ? 20 : 12, sig = 0;
+    const unsigned char *p;
+    uint32_t dcrc;
+    uint64_t dc, du;
+
+    if ((p = rd_at(r, x->end, 4)) != NULL && memcmp(p, "PK\x07\x08", 4) == 0) {
+        sig = 4;
+    }
+    if ((p = rd_at(r, x->end + sig, dl)) == NULL) {
+        return sign__finding_add(f, "zip-truncated", SIGN_SEVERITY_DANGER, x->name, x->name_len,
+                                 "the data descriptor runs past the end of the file: the archive is "
+                                 "truncated");
+    }
+    dcrc = le32(p);
+    dc = z64 ? le64(p + 4) : le32(p + 4);
+    du = z64 ? le64(p + 12) : le32(p + 8);
+    if (dcrc != x->crc) {
+        mismatch(f, x, "data descriptor CRC-32", x->crc, dcrc);
+    }
+    if (dc != x->csize) {
+        mismatch(f, x, "data descriptor compressed size", x->csize, dc);
+    }
+    if (du != x->usize) {
+        mismatch(f, x, "data descriptor uncompressed size", x->usize, du);
+    }
+    x->end += sig + dl;
+    return 0;
+}
+
 static int read_local(sign__zip_entry *x, zrd *r, const sign_limits *lim, sign__findings *f)
 {
     const unsigned char *p;
@@ -682,7 +739,7 @@ static int read_local(sign__zip_entry *x, zrd *r, const sign_limits *lim, sign__
     uint16_t lflags, lmethod, lnl, lxl;
     uint32_t lcrc;
     uint64_t lcsize, lusize, off = x->lfh_offset;
-    int z64local = 0;
+    int z64local = 0, rc;
 
     x->end = off;
     if ((p = rd_at(r, off, 30)) == NULL || memcmp(p, "PK\x03\x04", 4) != 0) {
@@ -707,7 +764,7 @@ static int read_local(sign__zip_entry *x, zrd *r, const sign_limits *lim, sign__
     }
     if (lnl != x->name_len || memcmp(p, x->name, lnl) != 0) {
         if ((x->local_name = dup_bytes(p, lnl)) == NULL) {
-            return SIGN_ENOMEM;
+            return sign__oom();
         }
         x->local_name_len = lnl;
         sign__zip_check_name(f, x->local_name, lnl, lim);
@@ -730,24 +787,7 @@ static int read_local(sign__zip_entry *x, zrd *r, const sign_limits *lim, sign__
     }
     x->lfh_ok = 1;
     x->data_offset = off + 30 + lnl + lxl;
-    if (lmethod != x->method) {
-        mismatch(f, x, "compression method", x->method, lmethod);
-    }
-    if (((lflags ^ x->flags) & FLAG_MASK) != 0) {
-        mismatch(f, x, "flags", x->flags, lflags);
-    }
-    if (!(lflags & 0x8) || lcrc != 0) {
-        if (lcrc != x->crc) {
-            mismatch(f, x, "CRC-32", x->crc, lcrc);
-        }
-    }
-    /* With a data descriptor, a zero field is "see the descriptor"; libarchive's writer keeps a known usize. */
-    if ((!(lflags & 0x8) || lcsize != 0) && lcsize != x->csize) {
-        mismatch(f, x, "compressed size", x->csize, lcsize);
-    }
-    if ((!(lflags & 0x8) || lusize != 0) && lusize != x->usize) {
-        mismatch(f, x, "uncompressed size", x->usize, lusize);
-    }
+    compare_local(f, x, lflags, lmethod, lcrc, lcsize, lusize);
     if ((lflags & 1) && !(x->flags & 1)) {
         sign__finding_add(f, "zip-encrypted", SIGN_SEVERITY_DANGER, x->name, x->name_len,
                           "entry is encrypted and cannot be hashed: sign the unencrypted files instead");
@@ -758,33 +798,8 @@ static int read_local(sign__zip_entry *x, zrd *r, const sign_limits *lim, sign__
                                  "entry data runs past the end of the file: the archive is truncated");
     }
     x->end = x->data_offset + x->csize;
-    if (x->flags & 0x8) {
-        int z64 = z64local || x->csize >= 0xffffffffu || x->usize >= 0xffffffffu;
-        size_t dl = z64 ? 20 : 12, sig = 0;
-        uint32_t dcrc;
-        uint64_t dc, du;
-
-        if ((p = rd_at(r, x->end, 4)) != NULL && memcmp(p, "PK\x07\x08", 4) == 0) {
-            sig = 4;
-        }
-        if ((p = rd_at(r, x->end + sig, dl)) == NULL) {
-            return sign__finding_add(f, "zip-truncated", SIGN_SEVERITY_DANGER, x->name, x->name_len,
-                                     "the data descriptor runs past the end of the file: the archive is "
-                                     "truncated");
-        }
-        dcrc = le32(p);
-        dc = z64 ? le64(p + 4) : le32(p + 4);
-        du = z64 ? le64(p + 12) : le32(p + 8);
-        if (dcrc != x->crc) {
-            mismatch(f, x, "data descriptor CRC-32", x->crc, dcrc);
-        }
-        if (dc != x->csize) {
-            mismatch(f, x, "data descriptor compressed size", x->csize, dc);
-        }
-        if (du != x->usize) {
-            mismatch(f, x, "data descriptor uncompressed size", x->usize, du);
-        }
-        x->end += sig + dl;
+    if ((x->flags & 0x8) && (rc = read_descriptor(x, r, f, z64local)) != 0) {
+        return rc;
     }
     /*
      * Stored with a data descriptor: the local header has no size, so a

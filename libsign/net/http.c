@@ -836,7 +836,7 @@ static int status_line(req *rq, head *h, const char *line)
 static int dup_header(char **field, const char *value)
 {
     if (*field == NULL && (*field = sign__strdup(value)) == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     return 0;
 }
@@ -1375,7 +1375,7 @@ int sign__http_request(sign__http_response *out, const char *method, const char 
     u = first;
     for (;;) {
         if ((visited[nvisited] = sign__strdup(cur)) == NULL) {
-            r = SIGN_ENOMEM;
+            r = sign__oom();
             goto out;
         }
         nvisited++;

@@ -207,7 +207,7 @@ static int mkdir_p(const char *dir)
     int r = 0;
 
     if (p == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     for (char *s = p + 1; r == 0; s++) {
         if (*s == '/' || *s == '\0') {

@@ -319,7 +319,7 @@ int sign_tsa_roots_add_authority(sign_tsa_roots *roots, const char *name, const 
     one.max_accuracy = a->max_accuracy > 0 ? a->max_accuracy : SIGN_TSA_MAX_ACCURACY;
     if ((one.name = sign__strdup(name)) == NULL || (r = sign__x509_certs_dup(&one.roots, a->roots)) != 0 ||
         (a->crls != NULL && (r = sign__x509_crls_dup(&one.crls, a->crls)) != 0)) {
-        r = r != 0 ? r : SIGN_ENOMEM;
+        r = r != 0 ? r : sign__oom();
         goto out;
     }
     for (size_t i = 0; i < a->npolicies; i++) {
@@ -340,7 +340,7 @@ int sign_tsa_roots_add_authority(sign_tsa_roots *roots, const char *name, const 
         }
         for (; one.npolicies < a->npolicies; one.npolicies++) {
             if ((one.policies[one.npolicies] = sign__strdup(a->policies[one.npolicies])) == NULL) {
-                r = SIGN_ENOMEM;
+                r = sign__oom();
                 goto out;
             }
         }

@@ -465,23 +465,13 @@ static int cmp_crl_time(const X509_CRL *const *a, const X509_CRL *const *b)
     return ta < tb ? -1 : ta > tb;
 }
 
-/* Revocation of cert (issued by issuer) under the CRLs. */
-static int check_revocation(sign_x509_result *res, X509 *cert, X509 *issuer, const sign_x509_crls *crls, int64_t now,
-                            const int64_t *signing_time)
+/* The CRLs of crls issued by issuer, each checked (signature, digest), into mine. */
+static int collect_crls(sign_x509_result *res, STACK_OF(X509_CRL) * mine, X509 *issuer, const sign_x509_crls *crls,
+                        const char *who)
 {
-    STACK_OF(X509_CRL) *mine = sk_X509_CRL_new(cmp_crl_time);
-    char who[256], tbuf[32], nbuf[32], sbuf[32];
     const X509_NAME *iname = X509_get_subject_name(issuer);
-    const ASN1_INTEGER *serial = X509_get0_serialNumber(cert);
-    X509_CRL *newest;
-    int revoked = 0, hold = 0, compromised = 0, r = 0;
-    int64_t rtime = 0, t;
+    char iss[256];
 
-    name_text(who, sizeof(who), X509_get_subject_name(cert));
-    time_text(nbuf, sizeof(nbuf), now);
-    if (mine == NULL) {
-        return sign__error(SIGN_ENOMEM, "out of memory");
-    }
     for (int i = 0; i < sk_X509_CRL_num(crls->sk); i++) {
         X509_CRL *crl = sk_X509_CRL_value(crls->sk, i);
 
@@ -489,56 +479,70 @@ static int check_revocation(sign_x509_result *res, X509 *cert, X509 *issuer, con
             continue;
         }
         if (X509_CRL_verify(crl, X509_get0_pubkey(issuer)) != 1) {
-            char iss[256];
-
             ERR_clear_error();
             name_text(iss, sizeof(iss), iname);
-            r = fail(res, SIGN_EREVOKED, "CRL_SIGNATURE_INVALID",
-                     "a CRL naming %s as its issuer is not signed by that issuer's key; it cannot say whether %s is "
-                     "revoked - replace it with the CRL the issuer published",
-                     iss, who);
-            goto out;
+            return fail(
+                res, SIGN_EREVOKED, "CRL_SIGNATURE_INVALID",
+                "a CRL naming %s as its issuer is not signed by that issuer's key; it cannot say whether %s is "
+                "revoked - replace it with the CRL the issuer published",
+                iss, who);
         }
         if (crl_weak(crl)) {
-            r = fail(res, SIGN_EUNTRUSTED, "WEAK_ALGORITHM",
-                     "the CRL for %s is signed with a weak digest (SHA-1 or MD5); have the issuer re-sign it", who);
-            goto out;
+            return fail(res, SIGN_EUNTRUSTED, "WEAK_ALGORITHM",
+                        "the CRL for %s is signed with a weak digest (SHA-1 or MD5); have the issuer re-sign it",
+                        who);
         }
         if (sk_X509_CRL_push(mine, crl) <= 0) {
-            r = sign__error(SIGN_ENOMEM, "out of memory");
-            goto out;
+            return sign__error(SIGN_ENOMEM, "out of memory");
         }
     }
     if (sk_X509_CRL_num(mine) == 0) {
-        char iss[256];
-
         name_text(iss, sizeof(iss), iname);
-        r = fail(res, SIGN_EREVOKED, "CRL_MISSING",
-                 "the policy names CRLs, but none from %s, the issuer of %s; add that issuer's CRL to the root's "
-                 "crls",
-                 iss, who);
-        goto out;
+        return fail(res, SIGN_EREVOKED, "CRL_MISSING",
+                    "the policy names CRLs, but none from %s, the issuer of %s; add that issuer's CRL to the root's "
+                    "crls",
+                    iss, who);
     }
-    sk_X509_CRL_sort(mine);
-    newest = sk_X509_CRL_value(mine, sk_X509_CRL_num(mine) - 1);
+    return 0;
+}
+
+/* The newest of the sorted CRLs is current at now. */
+static int check_crl_fresh(sign_x509_result *res, STACK_OF(X509_CRL) * mine, const char *who, int64_t now)
+{
+    X509_CRL *newest = sk_X509_CRL_value(mine, sk_X509_CRL_num(mine) - 1);
+    char tbuf[32], nbuf[32];
+    int64_t t = 0;
+
+    time_text(nbuf, sizeof(nbuf), now);
     if (sign__asn1_time_epoch(&t, X509_CRL_get0_lastUpdate(newest)) != 0 || t > now) {
         time_text(tbuf, sizeof(tbuf), t);
-        r = fail(res, SIGN_EEXPIRED, "CRL_STALE",
-                 "the newest CRL for %s is not valid yet (thisUpdate %s, judged at %s); check the clocks", who, tbuf,
-                 nbuf);
-        goto out;
+        return fail(res, SIGN_EEXPIRED, "CRL_STALE",
+                    "the newest CRL for %s is not valid yet (thisUpdate %s, judged at %s); check the clocks", who,
+                    tbuf, nbuf);
     }
     if (X509_CRL_get0_nextUpdate(newest) != NULL) {
         if (sign__asn1_time_epoch(&t, X509_CRL_get0_nextUpdate(newest)) != 0 || t < now) {
             time_text(tbuf, sizeof(tbuf), t);
-            r = fail(res, SIGN_EEXPIRED, "CRL_STALE",
-                     "the newest CRL for %s is stale: its nextUpdate %s is past (judged at %s); fetch a current CRL "
-                     "from the issuer",
-                     who, tbuf, nbuf);
-            goto out;
+            return fail(
+                res, SIGN_EEXPIRED, "CRL_STALE",
+                "the newest CRL for %s is stale: its nextUpdate %s is past (judged at %s); fetch a current CRL "
+                "from the issuer",
+                who, tbuf, nbuf);
         }
     }
-    /* Entries in thisUpdate order: a later removeFromCRL lifts an earlier entry. */
+    return 0;
+}
+
+/* The state of a revocation entry after every CRL, in thisUpdate order. */
+typedef struct {
+    int revoked, hold, compromised;
+    int64_t rtime;
+} revocation_state;
+
+/* Entries in thisUpdate order: a later removeFromCRL lifts an earlier entry. */
+static void scan_revoked(revocation_state *st, STACK_OF(X509_CRL) * mine, const ASN1_INTEGER *serial)
+{
+    memset(st, 0, sizeof(*st));
     for (int i = 0; i < sk_X509_CRL_num(mine); i++) {
         STACK_OF(X509_REVOKED) *revs = X509_CRL_get_REVOKED(sk_X509_CRL_value(mine, i));
 
@@ -551,48 +555,81 @@ static int check_revocation(sign_x509_result *res, X509 *cert, X509 *issuer, con
             }
             reason = crl_reason(rev);
             if (reason == CRL_REASON_REMOVE_FROM_CRL) {
-                revoked = hold = compromised = 0;
+                st->revoked = st->hold = st->compromised = 0;
                 continue;
             }
-            revoked = 1;
-            hold = reason == CRL_REASON_CERTIFICATE_HOLD;
-            rtime = revoked_time(rev, reason);
-            compromised = rtime == INT64_MIN && reason_is_compromise(reason);
+            st->revoked = 1;
+            st->hold = reason == CRL_REASON_CERTIFICATE_HOLD;
+            st->rtime = revoked_time(rev, reason);
+            st->compromised = st->rtime == INT64_MIN && reason_is_compromise(reason);
         }
     }
-    if (!revoked) {
-        goto out;
+}
+
+/* The verdict on a revoked certificate, against the trusted signing time. */
+static int revoked_verdict(sign_x509_result *res, const revocation_state *st, const char *who,
+                           const int64_t *signing_time)
+{
+    char tbuf[32], sbuf[32];
+
+    time_text(tbuf, sizeof(tbuf), st->rtime);
+    if (st->compromised) {
+        return fail(
+            res, SIGN_EREVOKED, "CERT_REVOKED",
+            "certificate %s was revoked because its key was compromised, and the CRL gives no invalidityDate: "
+            "no signature by that key can be trusted, timestamped or not; re-sign with a new key",
+            who);
     }
-    time_text(tbuf, sizeof(tbuf), rtime);
-    if (compromised) {
-        r = fail(res, SIGN_EREVOKED, "CERT_REVOKED",
-                 "certificate %s was revoked because its key was compromised, and the CRL gives no invalidityDate: "
-                 "no signature by that key can be trusted, timestamped or not; re-sign with a new key",
-                 who);
-    } else if (hold) {
-        r = fail(res, SIGN_EREVOKED, "CERT_REVOKED",
-                 "certificate %s is on hold (certificateHold since %s); it cannot be trusted until its issuer "
-                 "lifts the hold",
-                 who, tbuf);
-    } else if (signing_time != NULL && rtime > *signing_time) {
+    if (st->hold) {
+        return fail(res, SIGN_EREVOKED, "CERT_REVOKED",
+                    "certificate %s is on hold (certificateHold since %s); it cannot be trusted until its issuer "
+                    "lifts the hold",
+                    who, tbuf);
+    }
+    if (signing_time != NULL && st->rtime > *signing_time) {
         time_text(sbuf, sizeof(sbuf), *signing_time);
         if (res->note[0] == '\0') {
             snprintf(res->note, sizeof(res->note),
                      "certificate %s was revoked at %s, after the trusted signing time %s: the signature stays valid",
                      who, tbuf, sbuf);
         }
-    } else if (signing_time != NULL) {
-        time_text(sbuf, sizeof(sbuf), *signing_time);
-        r = fail(res, SIGN_EREVOKED, "CERT_REVOKED",
-                 "certificate %s was revoked at %s, not after the trusted signing time %s; re-sign with a valid "
-                 "certificate",
-                 who, tbuf, sbuf);
-    } else {
-        r = fail(res, SIGN_EREVOKED, "CERT_REVOKED",
-                 "certificate %s was revoked at %s and the signature has no trusted timestamp; re-sign with a valid "
-                 "certificate",
-                 who, tbuf);
+        return 0;
     }
+    if (signing_time != NULL) {
+        time_text(sbuf, sizeof(sbuf), *signing_time);
+        return fail(res, SIGN_EREVOKED, "CERT_REVOKED",
+                    "certificate %s was revoked at %s, not after the trusted signing time %s; re-sign with a valid "
+                    "certificate",
+                    who, tbuf, sbuf);
+    }
+    return fail(res, SIGN_EREVOKED, "CERT_REVOKED",
+                "certificate %s was revoked at %s and the signature has no trusted timestamp; re-sign with a valid "
+                "certificate",
+                who, tbuf);
+}
+
+/* Revocation of cert (issued by issuer) under the CRLs. */
+static int check_revocation(sign_x509_result *res, X509 *cert, X509 *issuer, const sign_x509_crls *crls, int64_t now,
+                            const int64_t *signing_time)
+{
+    STACK_OF(X509_CRL) *mine = sk_X509_CRL_new(cmp_crl_time);
+    revocation_state st;
+    char who[256];
+    int r;
+
+    name_text(who, sizeof(who), X509_get_subject_name(cert));
+    if (mine == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    if ((r = collect_crls(res, mine, issuer, crls, who)) != 0) {
+        goto out;
+    }
+    sk_X509_CRL_sort(mine);
+    if ((r = check_crl_fresh(res, mine, who, now)) != 0) {
+        goto out;
+    }
+    scan_revoked(&st, mine, X509_get0_serialNumber(cert));
+    r = st.revoked ? revoked_verdict(res, &st, who, signing_time) : 0;
 out:
     sk_X509_CRL_free(mine);
     return r;
@@ -737,67 +774,19 @@ void sign_x509_verify_options_init(sign_x509_verify_options *opts)
     opts->version = SIGN_X509_VERIFY_OPTIONS_VERSION;
 }
 
-int sign_x509_verify(sign_x509_result *res, const sign_x509_certs *chain, const sign_x509_trust *trust,
-                     const sign_x509_verify_options *opts)
+/*
+ * The chain of leaf to a policy root: the bundle's chain and the policy's
+ * intermediates help (anything self-signed among them is never trusted).
+ * *built gets the chain OpenSSL built, leaf first.
+ */
+static int build_chain(sign_x509_result *res, STACK_OF(X509) * *built, X509 *leaf, const sign_x509_certs *chain,
+                       const sign_x509_trust *trust, int64_t judge)
 {
-    sign_x509_verify_options o = SIGN_X509_VERIFY_OPTIONS_INIT;
-    sign__crl_fetch_opts fo;
-    char online[sizeof(res->note)] = "";
     X509_STORE *store = NULL;
     X509_STORE_CTX *ctx = NULL;
-    STACK_OF(X509) *untrusted = NULL, *ignored = NULL, *built = NULL;
-    X509 *leaf;
-    const char *oid;
-    char why[128], tbuf[32], jbuf[32], who[256];
-    int64_t now, judge;
-    int r, n, present;
+    STACK_OF(X509) *untrusted = NULL, *ignored = NULL;
+    int r = 0;
 
-    if (res == NULL) {
-        return sign__error(SIGN_EINVAL, "sign_x509_verify: no result");
-    }
-    memset(res, 0, sizeof(*res));
-    res->reason = "OK";
-    if (opts != NULL &&
-        (r = sign__check_version(opts->version, SIGN_X509_VERIFY_OPTIONS_VERSION, "sign_x509_verify_options")) != 0) {
-        goto out;
-    }
-    /* Version 1 callers have no fields past signing_time. */
-    if (opts != NULL) {
-        o.at = opts->at;
-        o.signing_time = opts->signing_time;
-        if (opts->version >= 2) {
-            o.flags = opts->flags;
-            o.crl_cache_dir = opts->crl_cache_dir;
-            o.crl_timeout_ms = opts->crl_timeout_ms;
-        }
-    }
-    opts = &o;
-    if (trust == NULL || sign_x509_certs_count(trust->roots) == 0) {
-        r = sign__error(SIGN_EINVAL, "sign_x509_verify: no trust anchors");
-        goto out;
-    }
-    if ((r = sign__check_version(trust->version, SIGN_X509_TRUST_VERSION, "sign_x509_trust")) != 0) {
-        goto out;
-    }
-    if ((leaf = sign__x509_cert_at(chain, 0)) == NULL) {
-        r = sign__error(SIGN_EINVAL, "sign_x509_verify: no leaf certificate");
-        goto out;
-    }
-    /* SIGN_X509_AT (version 3) lets the epoch itself be judged; before it at == 0 meant now. */
-    now = (opts->flags & SIGN_X509_AT) != 0 || opts->at != 0 ? opts->at : sign__now();
-    judge = opts->signing_time != NULL ? *opts->signing_time : now;
-    res->judged_at = judge;
-    time_text(jbuf, sizeof(jbuf), judge);
-    if (name_text(res->subject, sizeof(res->subject), X509_get_subject_name(leaf)) != 0) {
-        r = sign__error(SIGN_ENOMEM, "sign_x509_verify: out of memory printing the leaf's subject");
-        goto out;
-    }
-    if ((oid = sign_x509_eku_oid(trust->eku)) == NULL) {
-        r = sign__error(SIGN_EINVAL, "sign_x509_verify: unknown EKU \"%s\"", trust->eku);
-        goto out;
-    }
-
-    /* Untrusted helpers: the bundle's chain and the policy's intermediates, minus anything self-signed. */
     if ((untrusted = sk_X509_new_null()) == NULL || (ignored = sk_X509_new_null()) == NULL ||
         (store = X509_STORE_new()) == NULL || (ctx = X509_STORE_CTX_new()) == NULL) {
         r = sign__ossl_error(SIGN_ENOMEM, "out of memory");
@@ -832,21 +821,31 @@ int sign_x509_verify(sign_x509_result *res, const sign_x509_certs *chain, const 
         ERR_clear_error();
         goto out;
     }
-    if ((built = X509_STORE_CTX_get1_chain(ctx)) == NULL) {
+    if ((*built = X509_STORE_CTX_get1_chain(ctx)) == NULL) {
         r = sign__ossl_error(SIGN_ENOMEM, "out of memory");
         goto out;
     }
-    n = sk_X509_num(built);
-    res->chain_len = (size_t)n;
+out:
+    sk_X509_free(untrusted);
+    sk_X509_free(ignored);
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    return r;
+}
 
-    /* Weak algorithms anywhere in the chain. */
-    for (int i = 0; i < n; i++) {
+/* The leaf and its chain may sign code: strong algorithms, an end entity, keyUsage, EKU, allowed subject. */
+static int check_leaf(sign_x509_result *res, STACK_OF(X509) * built, X509 *leaf, const sign_x509_trust *trust,
+                      const char *oid)
+{
+    char why[128], who[256];
+    int present;
+
+    for (int i = 0; i < sk_X509_num(built); i++) {
         if (cert_weak(sk_X509_value(built, i), why, sizeof(why))) {
             name_text(who, sizeof(who), X509_get_subject_name(sk_X509_value(built, i)));
-            r = fail(res, SIGN_EUNTRUSTED, "WEAK_ALGORITHM",
-                     "certificate %s in the chain of %s uses %s; re-issue it with a strong algorithm", who,
-                     res->subject, why);
-            goto out;
+            return fail(res, SIGN_EUNTRUSTED, "WEAK_ALGORITHM",
+                        "certificate %s in the chain of %s uses %s; re-issue it with a strong algorithm", who,
+                        res->subject, why);
         }
     }
     /*
@@ -854,94 +853,178 @@ int sign_x509_verify(sign_x509_result *res, const sign_x509_certs *chain, const 
      * certificates, not code, even when it carries the code-signing EKU.
      */
     if ((X509_get_extension_flags(leaf) & EXFLAG_CA) != 0) {
-        r = fail(res, SIGN_EUNTRUSTED, "LEAF_IS_CA",
-                 "certificate %s is a CA certificate (basicConstraints cA) and may not sign artifacts; sign with an "
-                 "end-entity code-signing certificate issued by it",
-                 res->subject);
-        goto out;
+        return fail(
+            res, SIGN_EUNTRUSTED, "LEAF_IS_CA",
+            "certificate %s is a CA certificate (basicConstraints cA) and may not sign artifacts; sign with an "
+            "end-entity code-signing certificate issued by it",
+            res->subject);
     }
     /* The leaf may make signatures and is meant for this use. */
     if ((X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) == 0 ||
         (X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE) == 0) {
-        r = fail(res, SIGN_EUNTRUSTED, "KEY_USAGE_INVALID",
-                 "certificate %s does not allow digital signatures (keyUsage digitalSignature %s); use a "
-                 "code-signing certificate",
-                 res->subject, (X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) == 0 ? "absent" : "not set");
-        goto out;
+        return fail(res, SIGN_EUNTRUSTED, "KEY_USAGE_INVALID",
+                    "certificate %s does not allow digital signatures (keyUsage digitalSignature %s); use a "
+                    "code-signing certificate",
+                    res->subject, (X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) == 0 ? "absent" : "not set");
     }
     if (!has_eku(leaf, oid, &present)) {
-        r = fail(res, SIGN_EUNTRUSTED, "EKU_MISSING",
-                 "certificate %s %s the extended key usage %s (%s) that the policy requires; use a certificate "
-                 "issued for it",
-                 res->subject, present ? "does not list" : "has no extendedKeyUsage, so not",
-                 trust->eku != NULL ? trust->eku : "codeSigning", oid);
-        goto out;
+        return fail(res, SIGN_EUNTRUSTED, "EKU_MISSING",
+                    "certificate %s %s the extended key usage %s (%s) that the policy requires; use a certificate "
+                    "issued for it",
+                    res->subject, present ? "does not list" : "has no extendedKeyUsage, so not",
+                    trust->eku != NULL ? trust->eku : "codeSigning", oid);
     }
     if (!subject_allowed(leaf, res->subject, trust)) {
-        r = fail(res, SIGN_EUNTRUSTED, "SUBJECT_NOT_ALLOWED",
-                 "certificate %s matches none of the root's subjects patterns (subject DN, email and URI names); "
-                 "sign with an allowed certificate or extend roots[].subjects",
-                 res->subject);
-        goto out;
+        return fail(res, SIGN_EUNTRUSTED, "SUBJECT_NOT_ALLOWED",
+                    "certificate %s matches none of the root's subjects patterns (subject DN, email and URI names); "
+                    "sign with an allowed certificate or extend roots[].subjects",
+                    res->subject);
     }
-    /* Validity of every certificate at the signing time (or now). */
-    for (int i = 0; i < n; i++) {
+    return 0;
+}
+
+/* Validity of every certificate of the chain at judge (the signing time when trusted, or now). */
+static int check_validity(sign_x509_result *res, STACK_OF(X509) * built, int64_t judge, int timestamped)
+{
+    char tbuf[32], jbuf[32], who[256];
+
+    time_text(jbuf, sizeof(jbuf), judge);
+    for (int i = 0; i < sk_X509_num(built); i++) {
         X509 *x = sk_X509_value(built, i);
         int64_t nb = 0, na = 0;
 
         name_text(who, sizeof(who), X509_get_subject_name(x));
         if (sign__asn1_time_epoch(&nb, X509_get0_notBefore(x)) != 0 ||
             sign__asn1_time_epoch(&na, X509_get0_notAfter(x)) != 0) {
-            r = fail(res, SIGN_EUNTRUSTED, "CHAIN_INVALID", "certificate %s has unreadable validity dates", who);
-            goto out;
+            return fail(res, SIGN_EUNTRUSTED, "CHAIN_INVALID", "certificate %s has unreadable validity dates", who);
         }
         if (judge < nb) {
             time_text(tbuf, sizeof(tbuf), nb);
-            r = fail(res, SIGN_EEXPIRED, "CERT_NOT_YET_VALID",
-                     "certificate %s is valid only from %s (judged at %s%s); check the clocks or sign with a current "
-                     "certificate",
-                     who, tbuf, jbuf, opts->signing_time != NULL ? ", the trusted signing time" : "");
-            goto out;
+            return fail(res, SIGN_EEXPIRED, "CERT_NOT_YET_VALID",
+                        "certificate %s is valid only from %s (judged at %s%s); check the clocks or sign with a "
+                        "current certificate",
+                        who, tbuf, jbuf, timestamped ? ", the trusted signing time" : "");
         }
         if (judge > na) {
             time_text(tbuf, sizeof(tbuf), na);
-            r = fail(res, SIGN_EEXPIRED, "CERT_EXPIRED",
-                     "certificate %s expired at %s (judged at %s%s); re-sign with a current certificate, with a "
-                     "trusted timestamp so that signatures outlive it",
-                     who, tbuf, jbuf, opts->signing_time != NULL ? ", the trusted signing time" : "");
-            goto out;
+            return fail(res, SIGN_EEXPIRED, "CERT_EXPIRED",
+                        "certificate %s expired at %s (judged at %s%s); re-sign with a current certificate, with a "
+                        "trusted timestamp so that signatures outlive it",
+                        who, tbuf, jbuf, timestamped ? ", the trusted signing time" : "");
         }
     }
-    /* Revocation of every certificate below the root, when the root names CRLs. */
-    if (sign_x509_crls_count(trust->crls) > 0 && (opts->flags & SIGN_X509_FETCH_CRL) == 0) {
-        for (int i = 0; i + 1 < n; i++) {
+    return 0;
+}
+
+/* Revocation of every certificate below the root: the policy's CRLs, and online ones only when asked. */
+static int check_chain_revocation(sign_x509_result *res, STACK_OF(X509) * built, const sign_x509_trust *trust,
+                                  const sign_x509_verify_options *opts, int64_t now)
+{
+    char online[sizeof(res->note)] = "";
+    sign__crl_fetch_opts fo;
+    int n = sk_X509_num(built), r;
+
+    if ((opts->flags & SIGN_X509_FETCH_CRL) == 0) {
+        for (int i = 0; sign_x509_crls_count(trust->crls) > 0 && i + 1 < n; i++) {
             if ((r = check_revocation(res, sk_X509_value(built, i), sk_X509_value(built, i + 1), trust->crls, now,
                                       opts->signing_time)) != 0) {
-                goto out;
+                return r;
             }
+        }
+        return 0;
+    }
+    fo.cache_dir = opts->crl_cache_dir;
+    fo.timeout_ms = opts->crl_timeout_ms != 0 ? opts->crl_timeout_ms : SIGN_X509_CRL_TIMEOUT_MS;
+    fo.max_bytes = SIGN_X509_CRL_FETCH_MAX;
+    fo.now = now;
+    for (int i = 0; i + 1 < n; i++) {
+        if ((r = check_revocation_online(res, sk_X509_value(built, i), sk_X509_value(built, i + 1), trust->crls, &fo,
+                                         now, opts->signing_time, online, sizeof(online))) != 0) {
+            return r;
         }
     }
-    /* ... and with online CRLs from the distribution points, only when asked. */
-    if ((opts->flags & SIGN_X509_FETCH_CRL) != 0) {
-        fo.cache_dir = opts->crl_cache_dir;
-        fo.timeout_ms = opts->crl_timeout_ms != 0 ? opts->crl_timeout_ms : SIGN_X509_CRL_TIMEOUT_MS;
-        fo.max_bytes = SIGN_X509_CRL_FETCH_MAX;
-        fo.now = now;
-        for (int i = 0; i + 1 < n; i++) {
-            if ((r = check_revocation_online(res, sk_X509_value(built, i), sk_X509_value(built, i + 1), trust->crls,
-                                             &fo, now, opts->signing_time, online, sizeof(online))) != 0) {
-                goto out;
-            }
-        }
-        if (res->note[0] == '\0') {
-            snprintf(res->note, sizeof(res->note), "online revocation: %s", online);
-        } else {
-            size_t used = strlen(res->note);
+    if (res->note[0] == '\0') {
+        snprintf(res->note, sizeof(res->note), "online revocation: %s", online);
+    } else {
+        size_t used = strlen(res->note);
 
-            snprintf(res->note + used, sizeof(res->note) - used, "; online revocation: %s", online);
-        }
+        snprintf(res->note + used, sizeof(res->note) - used, "; online revocation: %s", online);
     }
-    r = 0;
+    return 0;
+}
+
+/* The caller's options in the current layout: version 1 callers have no fields past signing_time. */
+static int copy_options(sign_x509_verify_options *o, const sign_x509_verify_options *opts)
+{
+    int r;
+
+    if (opts == NULL) {
+        return 0;
+    }
+    if ((r = sign__check_version(opts->version, SIGN_X509_VERIFY_OPTIONS_VERSION, "sign_x509_verify_options")) != 0) {
+        return r;
+    }
+    o->at = opts->at;
+    o->signing_time = opts->signing_time;
+    if (opts->version >= 2) {
+        o->flags = opts->flags;
+        o->crl_cache_dir = opts->crl_cache_dir;
+        o->crl_timeout_ms = opts->crl_timeout_ms;
+    }
+    return 0;
+}
+
+int sign_x509_verify(sign_x509_result *res, const sign_x509_certs *chain, const sign_x509_trust *trust,
+                     const sign_x509_verify_options *opts)
+{
+    sign_x509_verify_options o = SIGN_X509_VERIFY_OPTIONS_INIT;
+    STACK_OF(X509) *built = NULL;
+    X509 *leaf;
+    const char *oid;
+    int64_t now, judge;
+    int r;
+
+    if (res == NULL) {
+        return sign__error(SIGN_EINVAL, "sign_x509_verify: no result");
+    }
+    memset(res, 0, sizeof(*res));
+    res->reason = "OK";
+    if ((r = copy_options(&o, opts)) != 0) {
+        goto out;
+    }
+    opts = &o;
+    if (trust == NULL || sign_x509_certs_count(trust->roots) == 0) {
+        r = sign__error(SIGN_EINVAL, "sign_x509_verify: no trust anchors");
+        goto out;
+    }
+    if ((r = sign__check_version(trust->version, SIGN_X509_TRUST_VERSION, "sign_x509_trust")) != 0) {
+        goto out;
+    }
+    if ((leaf = sign__x509_cert_at(chain, 0)) == NULL) {
+        r = sign__error(SIGN_EINVAL, "sign_x509_verify: no leaf certificate");
+        goto out;
+    }
+    /* SIGN_X509_AT (version 3) lets the epoch itself be judged; before it at == 0 meant now. */
+    now = (opts->flags & SIGN_X509_AT) != 0 || opts->at != 0 ? opts->at : sign__now();
+    judge = opts->signing_time != NULL ? *opts->signing_time : now;
+    res->judged_at = judge;
+    if (name_text(res->subject, sizeof(res->subject), X509_get_subject_name(leaf)) != 0) {
+        r = sign__error(SIGN_ENOMEM, "sign_x509_verify: out of memory printing the leaf's subject");
+        goto out;
+    }
+    if ((oid = sign_x509_eku_oid(trust->eku)) == NULL) {
+        r = sign__error(SIGN_EINVAL, "sign_x509_verify: unknown EKU \"%s\"", trust->eku);
+        goto out;
+    }
+    if ((r = build_chain(res, &built, leaf, chain, trust, judge)) != 0) {
+        goto out;
+    }
+    res->chain_len = (size_t)sk_X509_num(built);
+    if ((r = check_leaf(res, built, leaf, trust, oid)) != 0 ||
+        (r = check_validity(res, built, judge, opts->signing_time != NULL)) != 0 ||
+        (r = check_chain_revocation(res, built, trust, opts, now)) != 0) {
+        goto out;
+    }
 out:
     if (r != 0 && res->code == 0) {
         /* An error (not a verdict): keep the message for the caller. */
@@ -950,10 +1033,6 @@ out:
         snprintf(res->message, sizeof(res->message), "%s", sign_error_last());
     }
     sk_X509_pop_free(built, X509_free);
-    sk_X509_free(untrusted);
-    sk_X509_free(ignored);
-    X509_STORE_CTX_free(ctx);
-    X509_STORE_free(store);
     ERR_clear_error();
     return r;
 }

@@ -92,7 +92,7 @@ int sign_registry_resolve(char **digest, char **pinned, const char *reference, c
         if ((*digest = sign__strdup(dg)) == NULL || (*pinned = sign__strdup(buf)) == NULL) {
             free(*digest);
             *digest = NULL;
-            r = SIGN_ENOMEM;
+            r = sign__oom();
         }
     }
     free(data);
@@ -222,7 +222,7 @@ int sign_registry_attach_bundle(char **pushed, const char *reference, const char
         r = fallback_add(reg, subject_digest, mdg, mlen);
     }
     if (r == 0 && pushed != NULL && (*pushed = sign__strdup(mdg)) == NULL) {
-        r = SIGN_ENOMEM;
+        r = sign__oom();
     }
 out:
     free(refs);

@@ -244,7 +244,7 @@ int sign__reg_challenge_parse(const char *header, char **scheme, char **realm, c
         return sign__error(SIGN_EPARSE, "unsupported authentication scheme in \"%.100s\"", header);
     }
     if (*scheme == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     p += n;
     for (;;) {
@@ -346,7 +346,7 @@ int sign_registry_set_credential_files(const char *const *paths, size_t n)
     }
     for (size_t i = 0; i < n && r == 0; i++) {
         if (paths[i] == NULL || (v[i] = sign__strdup(paths[i])) == NULL) {
-            r = paths[i] == NULL ? sign__error(SIGN_EINVAL, "credentials file %zu is NULL", i) : SIGN_ENOMEM;
+            r = paths[i] == NULL ? sign__error(SIGN_EINVAL, "credentials file %zu is NULL", i) : sign__oom();
         }
     }
     if (r != 0) {
@@ -597,7 +597,7 @@ static int try_once(sign__registry *r, const spec *q, sign__http_response *resp,
     pthread_mutex_lock(&r->lock);
     if (r->auth != NULL && (auth = sign__strdup(r->auth)) == NULL) {
         pthread_mutex_unlock(&r->lock);
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     pthread_mutex_unlock(&r->lock);
     if (auth != NULL) {

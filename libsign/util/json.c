@@ -517,7 +517,7 @@ int sign__json_dump(char **out, size_t *outlen, const json_t *j, int pretty)
     }
     if (json_dump_callback(j, dump_append, &d, flags) != 0 || d.failed || d.n == 0) {
         free(d.s);
-        return sign__error(SIGN_ENOMEM, "cannot serialise JSON");
+        return sign__error(SIGN_ENOMEM, "out of memory serialising JSON");
     }
     d.s[d.n] = '\0';
     if (outlen != NULL) {

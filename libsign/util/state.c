@@ -32,7 +32,7 @@ int sign__state_mkdir(const char *dir)
     int r = 0;
 
     if (p == NULL) {
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     for (char *s = p + 1;; s++) {
         char c = *s;
@@ -107,7 +107,7 @@ int sign__state_update(const char *dir, const char *name, sign__state_fn fn, voi
         return r;
     }
     if ((path = sign__state_path(dir, name)) == NULL) {
-        r = SIGN_ENOMEM;
+        r = sign__oom();
         goto out;
     }
     if ((lock = malloc(strlen(path) + sizeof(".lock"))) == NULL) {

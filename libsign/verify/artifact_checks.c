@@ -579,222 +579,293 @@ static void counted_distinct(unsigned char *counted, const vb *bundles, const si
     }
 }
 
-int vfy_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, const size_t *cand, size_t ncand)
+/* One artifact being judged against its candidate bundles (vfy_artifact's state). */
+typedef struct vart {
+    vctx *c;
+    const sign_artifact *a;
+    vr_artifact *ra;
+    const char *art;   /* the artifact's name */
+    const char *apath; /* the path given (or the name of fd input) */
+    const unsigned char *dig;
+    char dhex[2 * SIGN_SHA256_LEN + 1];
+    vb *bundles;
+    const size_t *cand;
+    size_t ncand;
+    unsigned char *counted; /* per candidate: counts towards the threshold */
+    size_t covered, mismatched, refused, ncount;
+} vart;
+
+/*
+ * The signer's artifact globs against the signed name (allowed, or NULL when none of the subjects of this digest
+ * is allowed) and against the path given. Sets *path_ok.
+ */
+static int check_globs(vart *v, const vb *k, const char *matched, const char *allowed_name, int *path_ok)
 {
-    const sign_policy *p = c->policy;
-    const char *art = sign_artifact_name(a), *apath = ra->path; /* the path given (or the name of fd input) */
-    const unsigned char *dig = sign_artifact_sha256(a);
-    unsigned char *counted = NULL;
-    char dhex[2 * SIGN_SHA256_LEN + 1], shex[2 * SIGN_SHA256_LEN + 1], names[1024], globs[512];
-    size_t covered = 0, mismatched = 0, ncount = 0, refused = 0, first_check = c->res->nchecks;
+    vctx *c = v->c;
+    char globs[512];
+
+    *path_ok = 1;
+    if (allowed_name == NULL) {
+        vfy_globs_text(globs, sizeof(globs), k);
+        return vfy_add_check(c, "artifact-glob", SIGN_CHECK_FAIL, "SIGNER_NOT_ALLOWED", SIGN_EPOLICY,
+                             (vwhere){v->art, k->path, k->signer},
+                             "%s \"%s\" may sign only %s, not \"%s\"; sign it with a signer allowed for this "
+                             "name, or widen the artifacts of its policy key or root",
+                             k->signer_kind, k->signer, globs, matched);
+    }
+    if (!vfy_key_allows_path(k, v->apath)) {
+        /* Signed under an allowed name, but given under one the key may not sign: renamed bytes. */
+        *path_ok = 0;
+        vfy_globs_text(globs, sizeof(globs), k);
+        return vfy_add_check(c, "artifact-glob", SIGN_CHECK_FAIL, "SIGNER_NOT_ALLOWED", SIGN_EPOLICY,
+                             (vwhere){v->art, k->path, k->signer},
+                             "%s \"%s\" may sign only %s, not the artifact %s given (signed as \"%s\"); "
+                             "use the file under the name it was signed as, or sign it with a signer allowed for "
+                             "this name",
+                             k->signer_kind, k->signer, globs, v->apath, allowed_name);
+    }
+    return vfy_add_check(c, "artifact-glob", SIGN_CHECK_PASS, "OK", 0, (vwhere){v->art, k->path, k->signer},
+                         "%s \"%s\" may sign \"%s\"", k->signer_kind, k->signer, allowed_name);
+}
+
+/* Bundle b (candidate ci) signs the artifact's digest under the subject matched: globs, kind, findings, entries,
+   layers; it counts towards the threshold when allowed and in its window. */
+static int covered_by(vart *v, vb *b, size_t ci, const char *matched, const char *allowed_name)
+{
+    vctx *c = v->c;
+    const char *sname = allowed_name != NULL ? allowed_name : matched;
+    int path_ok = 1, r;
+
+    b->used = 1;
+    v->covered++;
+    r = vfy_add_check(c, "subject", SIGN_CHECK_PASS, "OK", 0, (vwhere){v->art, b->path, b->signer},
+                      "artifact %s (sha256 %s) matches signed subject \"%s\" in %s", v->art, v->dhex, matched,
+                      b->path);
+    if (r == 0) {
+        r = vfy_check_facts(c, (vfact_in){.key_id = b->signer_id, .actual_sha256 = v->dhex});
+    }
+    if (r == 0) {
+        r = check_globs(v, b, matched, allowed_name, &path_ok);
+    }
+    v->refused += allowed_name == NULL || !path_ok;
+    if (r == 0 && allowed_name != NULL && path_ok && b->in_window) {
+        /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): ncand > 0 here */
+        v->counted[ci] = 1;
+    }
+    if (r == 0) {
+        r = verify_kind(c, v->a, b, sname);
+    }
+    if (r == 0) {
+        r = verify_findings(c, v->a, b, sname);
+    }
+    if (r == 0 && c->entries) {
+        r = verify_entries(c, v->a, b, sname);
+    }
+    if (r == 0 && sign_artifact_image_count(v->a) > 0) {
+        r = verify_layers(c, v->a, b, sname);
+    }
+    return r;
+}
+
+/* No digest match in bundle b: a subject of the same name means the bytes changed. */
+static int mismatched_in(vart *v, vb *b)
+{
+    vctx *c = v->c;
+    size_t ns = sign_statement_subject_count(b->st);
+    char shex[2 * SIGN_SHA256_LEN + 1];
     int r = 0;
 
-    vfy_hex32(dhex, dig);
-    if (ncand > 0 && (counted = calloc(ncand, 1)) == NULL) {
+    for (size_t s = 0; s < ns && r == 0; s++) {
+        const char *sname;
+        const unsigned char *sdig;
+
+        if (sign_statement_subject(&sname, &sdig, b->st, s) != 0 || !vfy_names_match(sname, v->art)) {
+            continue;
+        }
+        b->used = 1;
+        v->mismatched++;
+        vfy_hex32(shex, sdig);
+        if (sign_artifact_image_count(v->a) > 0) {
+            r = vfy_add_check(c, "subject", SIGN_CHECK_FAIL, "INDEX_MISMATCH", SIGN_EDIGEST,
+                              (vwhere){v->art, b->path, b->signer},
+                              "artifact %s: the image it names now (sha256 %s) is not the signed image %s of \"%s\" "
+                              "in %s; the index (or manifest.json) was changed to point elsewhere - use the signed "
+                              "image or re-sign",
+                              v->art, v->dhex, shex, sname, b->path);
+        } else {
+            r = vfy_add_check(c, "subject", SIGN_CHECK_FAIL, "DIGEST_MISMATCH", SIGN_EDIGEST,
+                              (vwhere){v->art, b->path, b->signer},
+                              "artifact %s: sha256 %s does not match the signed digest %s of \"%s\" in %s; the file "
+                              "was changed after signing - rebuild or re-sign it",
+                              v->art, v->dhex, shex, sname, b->path);
+            if (r == 0) {
+                r = vfy_check_facts(c, (vfact_in){.expected_sha256 = shex, .actual_sha256 = v->dhex});
+            }
+        }
+        if (r == 0 && c->entries) {
+            r = verify_entries(c, v->a, b, sname);
+        }
+    }
+    return r;
+}
+
+/* The subjects of one usable candidate bundle against the artifact's digest and name. */
+static int judge_bundle(vart *v, size_t ci)
+{
+    vb *b = &v->bundles[v->cand[ci]];
+    const char *matched = NULL, *allowed_name = NULL;
+    size_t ns = sign_statement_subject_count(b->st);
+
+    for (size_t s = 0; s < ns; s++) {
+        const char *sname;
+        const unsigned char *sdig;
+
+        if (sign_statement_subject(&sname, &sdig, b->st, s) != 0 ||
+            CRYPTO_memcmp(sdig, v->dig, SIGN_SHA256_LEN) != 0) {
+            continue;
+        }
+        if (matched == NULL) {
+            matched = sname;
+        }
+        if (allowed_name == NULL && vfy_key_allows(b, sname)) {
+            allowed_name = sname;
+        }
+    }
+    if (matched != NULL) {
+        return covered_by(v, b, ci, matched, allowed_name);
+    }
+    return mismatched_in(v, b);
+}
+
+/* Unsigned bytes fail as tampered ones do, whatever name they are given under (exit 1). */
+static int not_signed(vart *v)
+{
+    vctx *c = v->c;
+
+    return vfy_add_check(c, "subject", SIGN_CHECK_FAIL, "ARTIFACT_NOT_SIGNED", SIGN_EVERIFY,
+                         (vwhere){v->art, NULL, NULL},
+                         "artifact %s (sha256 %s) is not covered by any valid signature from a trusted key in the "
+                         "bundles %s; %s",
+                         v->art, v->dhex, c->opts->nbundles > 0 ? "given" : "beside it",
+                         c->opts->nbundles > 0 ? "it was changed, or signed under no name given: pass the bundle "
+                                                 "that signs these bytes, or re-sign it"
+                                               : "sign it, or pass its bundle with -b");
+}
+
+/* Threshold: distinct trusted, in-window, allowed signers whose statement covers this digest. */
+static int check_threshold(vart *v)
+{
+    vctx *c = v->c;
+    long long threshold = (long long)c->policy->threshold;
+    char names[1024];
+
+    names[0] = '\0';
+    if (v->counted != NULL) {
+        counted_distinct(v->counted, v->bundles, v->cand, v->ncand);
+    }
+    for (size_t i = 0, used = 0; i < v->ncand; i++) {
+        if (!v->counted[i]) {
+            continue;
+        }
+        v->ncount++;
+        if (used + 1 < sizeof(names)) {
+            int n =
+                snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "", v->bundles[v->cand[i]].signer);
+
+            used += n > 0 ? (size_t)n : 0;
+        }
+    }
+    if ((int64_t)v->ncount >= c->policy->threshold) {
+        return vfy_add_check(c, "threshold", SIGN_CHECK_PASS, "OK", 0, (vwhere){v->art, NULL, NULL},
+                             "artifact %s: %zu of %lld required distinct trusted signer(s): %s", v->art, v->ncount,
+                             threshold, names);
+    }
+    if (v->covered == 0) {
+        /* The subject check above already failed and says why; counting signers adds nothing. */
+        return vfy_add_check(c, "threshold", SIGN_CHECK_SKIP, "NOT_COUNTED", 0, (vwhere){v->art, NULL, NULL},
+                             "artifact %s: no valid signature covers its bytes, so no signer counts towards the "
+                             "threshold of %lld",
+                             v->art, threshold);
+    }
+    return vfy_add_check(
+        c, "threshold", SIGN_CHECK_FAIL, "THRESHOLD_NOT_MET", SIGN_EPOLICY, (vwhere){v->art, NULL, NULL},
+        "artifact %s has %zu of the %lld distinct trusted signers the policy requires%s%s%s (a "
+        "key counts once, and only inside its window and globs); %s",
+        v->art, v->ncount, threshold, v->ncount ? " (" : "", names, v->ncount ? ")" : "",
+        v->refused > 0 ? "signers refused by their artifact globs (SIGNER_NOT_ALLOWED) do not count: "
+                         "sign with keys allowed for this name, or widen their globs"
+                       : "add bundles signed by other keys of the policy");
+}
+
+/* The artifact record of the verdict: its counted signers, the earliest trusted signing time, verified. */
+static int record_artifact(vart *v, size_t first_check)
+{
+    vr_artifact *ra = v->ra;
+    const sign_verify_result *res = v->c->res;
+
+    if (v->ncount > 0 && ((ra->signers = calloc(v->ncount, sizeof(char *))) == NULL ||
+                          (ra->key_ids = calloc(v->ncount, sizeof(char *))) == NULL)) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < v->ncand; i++) {
+        const vb *b = &v->bundles[v->cand[i]];
+
+        if (!v->counted[i]) {
+            continue;
+        }
+        if ((ra->signers[ra->nsigners] = sign__strdup(b->signer)) == NULL ||
+            (ra->key_ids[ra->nsigners] = sign__strdup(b->signer_id)) == NULL) {
+            free(ra->signers[ra->nsigners]);
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        ra->nsigners++;
+        if (b->has_signing_time && (!ra->has_signing_time || b->signing_time < ra->signing_time)) {
+            ra->has_signing_time = 1;
+            ra->signing_time = b->signing_time;
+        }
+    }
+    ra->verified = 1;
+    for (size_t i = first_check; i < res->nchecks; i++) {
+        if (res->checks[i].status == SIGN_CHECK_FAIL) {
+            ra->verified = 0;
+        }
+    }
+    return 0;
+}
+
+int vfy_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, const size_t *cand, size_t ncand)
+{
+    vart v = {.c = c, .a = a, .ra = ra, .bundles = bundles, .cand = cand, .ncand = ncand};
+    size_t first_check = c->res->nchecks;
+    int r = 0;
+
+    v.art = sign_artifact_name(a);
+    v.apath = ra->path;
+    v.dig = sign_artifact_sha256(a);
+    vfy_hex32(v.dhex, v.dig);
+    if (ncand > 0 && (v.counted = calloc(ncand, 1)) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
     for (size_t ci = 0; ci < ncand && r == 0; ci++) {
-        vb *b = &bundles[cand[ci]];
-        const vb *k = b;
-        const char *matched = NULL, *allowed_name = NULL;
-        int path_ok = 1;
-        size_t ns;
-
-        if (!b->usable) {
-            continue;
-        }
-        ns = sign_statement_subject_count(b->st);
-        for (size_t s = 0; s < ns; s++) {
-            const char *sname;
-            const unsigned char *sdig;
-
-            if (sign_statement_subject(&sname, &sdig, b->st, s) != 0) {
-                continue;
-            }
-            if (CRYPTO_memcmp(sdig, dig, SIGN_SHA256_LEN) == 0) {
-                if (matched == NULL) {
-                    matched = sname;
-                }
-                if (allowed_name == NULL && vfy_key_allows(k, sname)) {
-                    allowed_name = sname;
-                }
-            }
-        }
-        if (matched != NULL) {
-            b->used = 1;
-            covered++;
-            r = vfy_add_check(c, "subject", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, k->signer},
-                              "artifact %s (sha256 %s) matches signed subject \"%s\" in %s", art, dhex, matched,
-                              b->path);
-            if (r == 0) {
-                r = vfy_check_facts(c, (vfact_in){.key_id = k->signer_id, .actual_sha256 = dhex});
-            }
-            if (r == 0 && allowed_name == NULL) {
-                vfy_globs_text(globs, sizeof(globs), k);
-                r = vfy_add_check(c, "artifact-glob", SIGN_CHECK_FAIL, "SIGNER_NOT_ALLOWED", SIGN_EPOLICY,
-                                  (vwhere){art, b->path, k->signer},
-                                  "%s \"%s\" may sign only %s, not \"%s\"; sign it with a signer allowed for this "
-                                  "name, or widen the artifacts of its policy key or root",
-                                  k->signer_kind, k->signer, globs, matched);
-            } else if (r == 0 && !vfy_key_allows_path(k, apath)) {
-                /* Signed under an allowed name, but given under one the key may not sign: renamed bytes. */
-                vfy_globs_text(globs, sizeof(globs), k);
-                r = vfy_add_check(
-                    c, "artifact-glob", SIGN_CHECK_FAIL, "SIGNER_NOT_ALLOWED", SIGN_EPOLICY,
-                    (vwhere){art, b->path, k->signer},
-                    "%s \"%s\" may sign only %s, not the artifact %s given (signed as \"%s\"); "
-                    "use the file under the name it was signed as, or sign it with a signer allowed for "
-                    "this name",
-                    k->signer_kind, k->signer, globs, apath, allowed_name);
-                path_ok = 0;
-            } else if (r == 0) {
-                r = vfy_add_check(c, "artifact-glob", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, k->signer},
-                                  "%s \"%s\" may sign \"%s\"", k->signer_kind, k->signer, allowed_name);
-            }
-            refused += allowed_name == NULL || !path_ok;
-            if (r == 0 && allowed_name != NULL && path_ok && b->in_window) {
-                /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): ncand > 0 here */
-                counted[ci] = 1;
-            }
-            if (r == 0) {
-                r = verify_kind(c, a, b, allowed_name != NULL ? allowed_name : matched);
-            }
-            if (r == 0) {
-                r = verify_findings(c, a, b, allowed_name != NULL ? allowed_name : matched);
-            }
-            if (r == 0 && c->entries) {
-                r = verify_entries(c, a, b, allowed_name != NULL ? allowed_name : matched);
-            }
-            if (r == 0 && sign_artifact_image_count(a) > 0) {
-                r = verify_layers(c, a, b, allowed_name != NULL ? allowed_name : matched);
-            }
-            continue;
-        }
-        /* No digest match in this bundle: a subject of the same name means the bytes changed. */
-        for (size_t s = 0; s < ns && r == 0; s++) {
-            const char *sname;
-            const unsigned char *sdig;
-
-            if (sign_statement_subject(&sname, &sdig, b->st, s) != 0 || !vfy_names_match(sname, art)) {
-                continue;
-            }
-            b->used = 1;
-            mismatched++;
-            vfy_hex32(shex, sdig);
-            if (sign_artifact_image_count(a) > 0) {
-                r = vfy_add_check(
-                    c, "subject", SIGN_CHECK_FAIL, "INDEX_MISMATCH", SIGN_EDIGEST, (vwhere){art, b->path, k->signer},
-                    "artifact %s: the image it names now (sha256 %s) is not the signed image %s of \"%s\" "
-                    "in %s; the index (or manifest.json) was changed to point elsewhere - use the signed "
-                    "image or re-sign",
-                    art, dhex, shex, sname, b->path);
-            } else {
-                r = vfy_add_check(
-                    c, "subject", SIGN_CHECK_FAIL, "DIGEST_MISMATCH", SIGN_EDIGEST, (vwhere){art, b->path, k->signer},
-                    "artifact %s: sha256 %s does not match the signed digest %s of \"%s\" in %s; the file "
-                    "was changed after signing - rebuild or re-sign it",
-                    art, dhex, shex, sname, b->path);
-                if (r == 0) {
-                    r = vfy_check_facts(c, (vfact_in){.expected_sha256 = shex, .actual_sha256 = dhex});
-                }
-            }
-            if (r == 0 && c->entries) {
-                r = verify_entries(c, a, b, sname);
-            }
+        if (bundles[cand[ci]].usable) {
+            r = judge_bundle(&v, ci);
         }
     }
     if (r != 0) {
         goto out; /* keep vfy_add_check's "out of memory" */
     }
     sign__error_clear();
-    if (covered == 0 && mismatched == 0) {
-        /* Unsigned bytes fail as tampered ones do, whatever name they are given under (exit 1). */
-        r = vfy_add_check(c, "subject", SIGN_CHECK_FAIL, "ARTIFACT_NOT_SIGNED", SIGN_EVERIFY,
-                          (vwhere){art, NULL, NULL},
-                          "artifact %s (sha256 %s) is not covered by any valid signature from a trusted key in the "
-                          "bundles %s; %s",
-                          art, dhex, c->opts->nbundles > 0 ? "given" : "beside it",
-                          c->opts->nbundles > 0 ? "it was changed, or signed under no name given: pass the bundle "
-                                                  "that signs these bytes, or re-sign it"
-                                                : "sign it, or pass its bundle with -b");
-        if (r != 0) {
-            goto out;
-        }
-    }
-
-    if (c->tree != NULL && covered > 0 && (r = verify_tree(c, a)) != 0) {
+    if (v.covered == 0 && v.mismatched == 0 && (r = not_signed(&v)) != 0) {
         goto out;
     }
-
-    /* Threshold: distinct trusted, in-window, allowed signers whose statement covers this digest. */
-    names[0] = '\0';
-    if (counted != NULL) {
-        counted_distinct(counted, bundles, cand, ncand);
-    }
-    for (size_t i = 0, used = 0; i < ncand; i++) {
-        if (!counted[i]) {
-            continue;
-        }
-        ncount++;
-        if (used + 1 < sizeof(names)) {
-            int n = snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "", bundles[cand[i]].signer);
-
-            used += n > 0 ? (size_t)n : 0;
-        }
-    }
-    if ((int64_t)ncount >= p->threshold) {
-        r = vfy_add_check(c, "threshold", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, NULL, NULL},
-                          "artifact %s: %zu of %lld required distinct trusted signer(s): %s", art, ncount,
-                          (long long)p->threshold, names);
-    } else if (covered == 0) {
-        /* The subject check above already failed and says why; counting signers adds nothing. */
-        r = vfy_add_check(c, "threshold", SIGN_CHECK_SKIP, "NOT_COUNTED", 0, (vwhere){art, NULL, NULL},
-                          "artifact %s: no valid signature covers its bytes, so no signer counts towards the "
-                          "threshold of %lld",
-                          art, (long long)p->threshold);
-    } else {
-        r = vfy_add_check(c, "threshold", SIGN_CHECK_FAIL, "THRESHOLD_NOT_MET", SIGN_EPOLICY,
-                          (vwhere){art, NULL, NULL},
-                          "artifact %s has %zu of the %lld distinct trusted signers the policy requires%s%s%s (a "
-                          "key counts once, and only inside its window and globs); %s",
-                          art, ncount, (long long)p->threshold, ncount ? " (" : "", names, ncount ? ")" : "",
-                          refused > 0 ? "signers refused by their artifact globs (SIGNER_NOT_ALLOWED) do not count: "
-                                        "sign with keys allowed for this name, or widen their globs"
-                                      : "add bundles signed by other keys of the policy");
-    }
-    if (r != 0) {
+    if (c->tree != NULL && v.covered > 0 && (r = verify_tree(c, a)) != 0) {
         goto out;
     }
-
-    /* The artifact record of the verdict. */
-    if (ncount > 0 && ((ra->signers = calloc(ncount, sizeof(char *))) == NULL ||
-                       (ra->key_ids = calloc(ncount, sizeof(char *))) == NULL)) {
-        r = sign__error(SIGN_ENOMEM, "out of memory");
+    if ((r = check_threshold(&v)) != 0) {
         goto out;
     }
-    for (size_t i = 0; i < ncand; i++) {
-        if (counted[i]) {
-            if ((ra->signers[ra->nsigners] = sign__strdup(bundles[cand[i]].signer)) == NULL ||
-                (ra->key_ids[ra->nsigners] = sign__strdup(bundles[cand[i]].signer_id)) == NULL) {
-                free(ra->signers[ra->nsigners]);
-                r = sign__error(SIGN_ENOMEM, "out of memory");
-                goto out;
-            }
-            ra->nsigners++;
-            if (bundles[cand[i]].has_signing_time &&
-                (!ra->has_signing_time || bundles[cand[i]].signing_time < ra->signing_time)) {
-                ra->has_signing_time = 1;
-                ra->signing_time = bundles[cand[i]].signing_time;
-            }
-        }
-    }
-    ra->verified = 1;
-    for (size_t i = first_check; i < c->res->nchecks; i++) {
-        if (c->res->checks[i].status == SIGN_CHECK_FAIL) {
-            ra->verified = 0;
-        }
-    }
+    r = record_artifact(&v, first_check);
 out:
-    free(counted);
+    free(v.counted);
     return r;
 }

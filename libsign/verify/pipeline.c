@@ -62,7 +62,7 @@ static void bundle_one(void *arg, size_t i)
 
     j->bc[i] = *j->c;
     if ((j->bc[i].res = calloc(1, sizeof(*j->bc[i].res))) == NULL) {
-        j->rc[i] = SIGN_ENOMEM;
+        j->rc[i] = sign__oom();
         return;
     }
     j->rc[i] = vfy_bundle(&j->bc[i], &j->bundles[i]);
@@ -111,31 +111,28 @@ void sign_verify_options_init(sign_verify_options *opts)
     opts->version = SIGN_VERIFY_OPTIONS_VERSION;
 }
 
-/*
- * sign_verify, with names: the artifacts' names as the caller knows them
- * (fd and memory input, whose paths are /proc/self/fd/N), or NULL. Its
- * length is the pipeline's (stages in order; see verify_internal.h).
- */
-static int verify_run(sign_verify_result **out, const sign_policy *policy, const sign_verify_options *opts,
-                      const char *const *names)
-{
-    sign_artifact_options aopts = SIGN_ARTIFACT_OPTIONS_INIT;
-    sign_verify_result *res = NULL;
-    sign_artifact **arts = NULL;
-    vb *bundles = NULL;
-    size_t nb = 0, n;
-    vindex ix = {0};
-    vrev rev = {0}; /* revocation lists and versions (issue 15) */
-    vctx c, *bc = NULL;
-    verify_jobs jobs;
-    int *arc = NULL, *brc = NULL;
-    char **amsg = NULL, **bmsg = NULL;
-    int r = SIGN_ERROR;
+/* One verify run: set up, run in parallel, taken back in order (freed by run_free). */
+typedef struct vrun {
+    vctx c;
+    vrev rev; /* revocation lists and versions (issue 15) */
+    vindex ix;
+    sign_artifact_options aopts;
+    const sign_verify_options *opts;
+    const char *const *names; /* see verify_run */
+    sign_verify_result *res;
+    sign_artifact **arts;
+    size_t n; /* artifacts */
+    vb *bundles;
+    size_t nb;
+    vctx *bc; /* per bundle: the context with its own list of checks */
+    int *arc, *brc;
+    char **amsg, **bmsg;
+} vrun;
 
-    if (out == NULL) {
-        return sign__error(SIGN_EINVAL, "sign_verify: no result pointer");
-    }
-    *out = NULL;
+static int check_args(const sign_policy *policy, const sign_verify_options *opts)
+{
+    int r;
+
     if (policy == NULL || opts == NULL) {
         return sign__error(SIGN_EINVAL, "sign_verify: no policy or options");
     }
@@ -148,233 +145,331 @@ static int verify_run(sign_verify_result **out, const sign_policy *policy, const
     if (opts->nbundles > 0 && opts->bundles == NULL) {
         return sign__error(SIGN_EINVAL, "sign_verify: nbundles without bundles");
     }
-    n = opts->nartifacts;
-    memset(&c, 0, sizeof(c));
-    c.policy = policy;
-    c.opts = opts;
-    if ((r = sign__limits(&c.limits_buf, opts->limits)) != 0) {
+    for (size_t i = 0; i < opts->nartifacts; i++) {
+        if (opts->artifacts[i] == NULL) {
+            return sign__error(SIGN_EINVAL, "sign_verify: artifact %zu is NULL", i);
+        }
+    }
+    for (size_t i = 0; i < opts->nbundles; i++) {
+        if (opts->bundles[i] == NULL) {
+            return sign__error(SIGN_EINVAL, "sign_verify: bundle %zu is NULL", i);
+        }
+    }
+    return 0;
+}
+
+/* The context every check reads: the options by their version, the time judged, the result. */
+static int run_context(vrun *v, const sign_policy *policy)
+{
+    const sign_verify_options *opts = v->opts;
+    vctx *c = &v->c;
+    sign_verify_result *res;
+    int r;
+
+    c->policy = policy;
+    c->opts = opts;
+    if ((r = sign__limits(&c->limits_buf, opts->limits)) != 0) {
         return r;
     }
-    c.limits = &c.limits_buf;
+    c->limits = &c->limits_buf;
     /* SIGN_VERIFY_AT (version 4) lets the epoch itself be judged; before it at == 0 meant now. */
-    c.has_at = (opts->flags & SIGN_VERIFY_AT) != 0 || opts->at != 0;
-    c.at = c.has_at ? opts->at : sign__now();
-    c.entries = policy->require_entries || (opts->flags & SIGN_VERIFY_ENTRIES) != 0;
+    c->has_at = (opts->flags & SIGN_VERIFY_AT) != 0 || opts->at != 0;
+    c->at = c->has_at ? opts->at : sign__now();
+    c->entries = policy->require_entries || (opts->flags & SIGN_VERIFY_ENTRIES) != 0;
     /* Fields of version 3 only when the caller has them; the network only when asked. */
-    c.fetch_crl = (opts->flags & SIGN_VERIFY_FETCH_CRL) != 0;
+    c->fetch_crl = (opts->flags & SIGN_VERIFY_FETCH_CRL) != 0;
     if (opts->version >= 3) {
-        c.crl_cache_dir = opts->crl_cache_dir;
-        c.crl_timeout_ms = opts->crl_timeout_ms;
+        c->crl_cache_dir = opts->crl_cache_dir;
+        c->crl_timeout_ms = opts->crl_timeout_ms;
     }
-    if ((res = calloc(1, sizeof(*res))) == NULL || (arts = calloc(n, sizeof(*arts))) == NULL ||
-        (res->artifacts = calloc(n, sizeof(*res->artifacts))) == NULL) {
-        r = sign__error(SIGN_ENOMEM, "out of memory");
-        goto out;
+    if (opts->version >= 4) {
+        c->state_dir = !c->has_at ? opts->state_dir : NULL;
+        c->allow_downgrade = (opts->flags & SIGN_VERIFY_ALLOW_DOWNGRADE) != 0;
+        c->fetch = (opts->flags & SIGN_VERIFY_FETCH_REVOCATION) != 0;
+        c->revocation_cache_dir = opts->revocation_cache_dir;
+    }
+    c->tree = opts->version >= 2 ? opts->tree : NULL;
+    c->git_dir = opts->version >= 4 ? opts->git_dir : NULL;
+    c->log_dir = opts->version >= 4 ? opts->log_dir : NULL;
+    c->rev = &v->rev;
+    if ((v->res = res = calloc(1, sizeof(*res))) == NULL || (v->arts = calloc(v->n, sizeof(*v->arts))) == NULL ||
+        (res->artifacts = calloc(v->n, sizeof(*res->artifacts))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
     }
     res->mode = policy->mode;
     res->decisive = SIZE_MAX;
-    res->at = c.at;
+    res->at = c->at;
     memcpy(res->policy_sha256, sign_policy_sha256(policy), SIGN_SHA256_LEN);
-    c.res = res;
-    /* ---- revocation lists and downgrade protection (issue 15): judged once, before the bundles ---- */
-    if (opts->version >= 4) {
-        c.state_dir = !c.has_at ? opts->state_dir : NULL;
-        c.allow_downgrade = (opts->flags & SIGN_VERIFY_ALLOW_DOWNGRADE) != 0;
-        c.fetch = (opts->flags & SIGN_VERIFY_FETCH_REVOCATION) != 0;
-        c.revocation_cache_dir = opts->revocation_cache_dir;
-    }
-    c.rev = &rev;
-    if ((r = vfy_revocation_lists(&c, &rev)) != 0) {
-        goto out;
-    }
+    c->res = res;
+    return 0;
+}
 
-    /* Artifacts: recognise and hash; entries only when they will be compared. */
-    c.tree = opts->version >= 2 ? opts->tree : NULL;
-    c.git_dir = opts->version >= 4 ? opts->git_dir : NULL;
-    c.log_dir = opts->version >= 4 ? opts->log_dir : NULL;
-    aopts.flags = c.entries || c.tree != NULL ? 0 : SIGN_ARTIFACT_NO_ENTRIES;
-    aopts.flags |=
+/* Artifacts: recognise and hash; entries only when they will be compared. */
+static void run_artifact_options(vrun *v)
+{
+    const sign_verify_options *opts = v->opts;
+    sign_artifact_options *aopts = &v->aopts;
+
+    aopts->flags = v->c.entries || v->c.tree != NULL ? 0 : SIGN_ARTIFACT_NO_ENTRIES;
+    aopts->flags |=
         SIGN_ARTIFACT_KEEP_PROBLEMS | ((opts->flags & SIGN_VERIFY_ALL_IMAGES) ? SIGN_ARTIFACT_ALL_IMAGES : 0) |
         ((opts->flags & SIGN_VERIFY_REGISTRY_INSECURE) ? SIGN_ARTIFACT_REGISTRY_INSECURE : 0);
-    aopts.ref = opts->version >= 2 ? opts->ref : NULL;
-    aopts.limits = c.limits;
+    aopts->ref = opts->version >= 2 ? opts->ref : NULL;
+    aopts->limits = v->c.limits;
     if (opts->version >= 4) {
-        aopts.progress = opts->progress;
-        aopts.progress_userdata = opts->progress_userdata;
+        aopts->progress = opts->progress;
+        aopts->progress_userdata = opts->progress_userdata;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (opts->artifacts[i] == NULL) {
-            r = sign__error(SIGN_EINVAL, "sign_verify: artifact %zu is NULL", i);
-            goto out;
-        }
+}
+
+/* Bundles: the ones given, or "<artifact>.sigstore.json" beside each artifact. */
+static int run_bundles(vrun *v)
+{
+    const sign_verify_options *opts = v->opts;
+    int r;
+
+    v->nb = opts->nbundles > 0 ? opts->nbundles : v->n;
+    if ((v->bundles = calloc(v->nb, sizeof(*v->bundles))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    /* Bundles: the ones given, or "<artifact>.sigstore.json" beside each artifact. */
-    nb = opts->nbundles > 0 ? opts->nbundles : n;
-    if ((bundles = calloc(nb, sizeof(*bundles))) == NULL) {
-        r = sign__error(SIGN_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < nb; i++) {
-        bundles[i].key = SIZE_MAX;
+    for (size_t i = 0; i < v->nb; i++) {
+        v->bundles[i].key = SIZE_MAX;
         if (opts->nbundles > 0) {
-            if ((bundles[i].path = opts->bundles[i]) == NULL) {
-                r = sign__error(SIGN_EINVAL, "sign_verify: bundle %zu is NULL", i);
-                goto out;
-            }
+            v->bundles[i].path = opts->bundles[i];
         } else {
-            if ((r = default_bundle_path(&bundles[i].owned_path, opts->artifacts[i])) != 0) {
-                goto out;
+            if ((r = default_bundle_path(&v->bundles[i].owned_path, opts->artifacts[i])) != 0) {
+                return r;
             }
-            bundles[i].path = bundles[i].owned_path;
+            v->bundles[i].path = v->bundles[i].owned_path;
         }
     }
-    /* Hash every artifact and check every bundle at once (see "in parallel"). */
-    if ((arc = calloc(n, sizeof(*arc))) == NULL || (amsg = calloc(n, sizeof(*amsg))) == NULL ||
-        (bc = calloc(nb, sizeof(*bc))) == NULL || (brc = calloc(nb, sizeof(*brc))) == NULL ||
-        (bmsg = calloc(nb, sizeof(*bmsg))) == NULL) {
-        r = sign__error(SIGN_ENOMEM, "out of memory");
-        goto out;
+    return 0;
+}
+
+/* Hash every artifact and check every bundle at once (see "in parallel"). */
+static int run_parallel(vrun *v)
+{
+    verify_jobs jobs;
+    size_t n = v->n, nb = v->nb;
+
+    if ((v->arc = calloc(n, sizeof(*v->arc))) == NULL || (v->amsg = calloc(n, sizeof(*v->amsg))) == NULL ||
+        (v->bc = calloc(nb, sizeof(*v->bc))) == NULL || (v->brc = calloc(nb, sizeof(*v->brc))) == NULL ||
+        (v->bmsg = calloc(nb, sizeof(*v->bmsg))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    jobs.s.paths = opts->artifacts;
-    jobs.s.names = names;
-    jobs.s.aopts = &aopts;
-    jobs.s.arts = arts;
-    jobs.s.rc = arc;
-    jobs.s.msg = amsg;
-    jobs.b.c = &c;
-    jobs.b.bundles = bundles;
-    jobs.b.bc = bc;
-    jobs.b.rc = brc;
-    jobs.b.msg = bmsg;
+    jobs.s.paths = v->opts->artifacts;
+    jobs.s.names = v->names;
+    jobs.s.aopts = &v->aopts;
+    jobs.s.arts = v->arts;
+    jobs.s.rc = v->arc;
+    jobs.s.msg = v->amsg;
+    jobs.b.c = &v->c;
+    jobs.b.bundles = v->bundles;
+    jobs.b.bc = v->bc;
+    jobs.b.rc = v->brc;
+    jobs.b.msg = v->bmsg;
     jobs.n = n;
     sign__pool_for(n + nb, job_one, &jobs);
-    for (size_t i = 0; i < n; i++) {
-        vr_artifact *ra = &res->artifacts[i];
-        const char *path = names != NULL ? names[i] : opts->artifacts[i];
+    return 0;
+}
 
-        res->nartifacts = i + 1;
-        if ((r = arc[i]) != 0) {
-            sign__error(r, "%s", amsg[i] != NULL ? amsg[i] : path);
-        }
-        if (r == SIGN_ENOMEM) {
-            goto out;
-        }
-        if ((ra->path = sign__strdup(path)) == NULL ||
-            (ra->name = sign__strdup(r == 0 ? sign_artifact_name(arts[i]) : path)) == NULL) {
-            r = SIGN_ENOMEM;
-            goto out;
-        }
-        if (r != 0) {
-            int code = vfy_class_rank(r) == 0 ? r : SIGN_EIO;
+/* Artifact i's record: its name and digest, or the check that says it cannot be read. */
+static int take_artifact(vrun *v, size_t i)
+{
+    sign_verify_result *res = v->res;
+    vr_artifact *ra = &res->artifacts[i];
+    const char *path = v->names != NULL ? v->names[i] : v->opts->artifacts[i];
+    int r;
 
-            if ((r = vfy_add_check(&c, "artifact", SIGN_CHECK_FAIL, "ARTIFACT_UNREADABLE", code,
-                                   (vwhere){ra->name, NULL, NULL}, "artifact %s cannot be read: %s; check the path",
-                                   path, sign_error_last())) != 0) {
-                goto out;
+    res->nartifacts = i + 1;
+    if ((r = v->arc[i]) != 0) {
+        sign__error(r, "%s", v->amsg[i] != NULL ? v->amsg[i] : path);
+    }
+    if (r == SIGN_ENOMEM) {
+        return r;
+    }
+    if ((ra->path = sign__strdup(path)) == NULL ||
+        (ra->name = sign__strdup(r == 0 ? sign_artifact_name(v->arts[i]) : path)) == NULL) {
+        return sign__oom();
+    }
+    if (r != 0) {
+        int code = vfy_class_rank(r) == 0 ? r : SIGN_EIO;
+
+        return vfy_add_check(&v->c, "artifact", SIGN_CHECK_FAIL, "ARTIFACT_UNREADABLE", code,
+                             (vwhere){ra->name, NULL, NULL}, "artifact %s cannot be read: %s; check the path", path,
+                             sign_error_last());
+    }
+    ra->has_digest = 1;
+    vfy_hex32(ra->sha256, sign_artifact_sha256(v->arts[i]));
+    return vfy_image_problems(&v->c, v->arts[i]);
+}
+
+/* Bundle i's checks, moved into the result in bundle order. */
+static int take_bundle(vrun *v, size_t i)
+{
+    sign_verify_result *res = v->res;
+    size_t first = res->nchecks;
+    int r;
+
+    if ((r = v->brc[i]) != 0) {
+        return sign__error(r, "%s", v->bmsg[i] != NULL ? v->bmsg[i] : "out of memory");
+    }
+    if ((r = vfy_move_checks(res, v->bc[i].res)) != 0) {
+        return r;
+    }
+    if (v->opts->nbundles == 0) {
+        /* A default bundle's checks name its artifact (known only now: the name a scan gave it). */
+        v->bundles[i].for_artifact = res->artifacts[i].name;
+        for (size_t k = first; k < res->nchecks; k++) {
+            if (res->checks[k].artifact == NULL &&
+                (res->checks[k].artifact = sign__strdup(v->bundles[i].for_artifact)) == NULL) {
+                return sign__oom();
             }
-            continue;
-        }
-        ra->has_digest = 1;
-        vfy_hex32(ra->sha256, sign_artifact_sha256(arts[i]));
-        if ((r = vfy_image_problems(&c, arts[i])) != 0) {
-            goto out;
         }
     }
-    for (size_t i = 0; i < nb; i++) {
-        size_t first = res->nchecks;
+    return 0;
+}
 
-        if ((r = brc[i]) != 0) {
-            sign__error(r, "%s", bmsg[i] != NULL ? bmsg[i] : "out of memory");
-            goto out;
-        }
-        if ((r = vfy_move_checks(res, bc[i].res)) != 0) {
-            goto out;
-        }
-        if (opts->nbundles == 0) {
-            /* A default bundle's checks name its artifact (known only now: the name a scan gave it). */
-            bundles[i].for_artifact = res->artifacts[i].name;
-            for (size_t k = first; k < res->nchecks; k++) {
-                if (res->checks[k].artifact == NULL &&
-                    (res->checks[k].artifact = sign__strdup(bundles[i].for_artifact)) == NULL) {
-                    r = SIGN_ENOMEM;
-                    goto out;
-                }
-            }
-        }
+/* Each artifact against the bundles that can concern it, then the bundles that concern none. */
+static int run_match(vrun *v)
+{
+    int r;
+
+    if ((r = vfy_index_build(&v->ix, v->bundles, v->nb)) != 0) {
+        return r;
     }
-    if ((r = vfy_index_build(&ix, bundles, nb)) != 0) {
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < v->n; i++) {
         size_t nc;
 
-        if (arts[i] == NULL) {
+        if (v->arts[i] == NULL) {
             continue;
         }
-        nc = vfy_index_candidates(&ix, sign_artifact_sha256(arts[i]), sign_artifact_name(arts[i]));
-        if ((r = vfy_artifact(&c, arts[i], &res->artifacts[i], bundles, ix.cand, nc)) != 0 ||
-            (r = vfy_revocation_artifact(&c, arts[i], &res->artifacts[i], bundles, ix.cand, nc)) != 0) {
-            goto out;
+        nc = vfy_index_candidates(&v->ix, sign_artifact_sha256(v->arts[i]), sign_artifact_name(v->arts[i]));
+        if ((r = vfy_artifact(&v->c, v->arts[i], &v->res->artifacts[i], v->bundles, v->ix.cand, nc)) != 0 ||
+            (r = vfy_revocation_artifact(&v->c, v->arts[i], &v->res->artifacts[i], v->bundles, v->ix.cand, nc)) !=
+                0) {
+            return r;
         }
     }
-    for (size_t i = 0; i < nb; i++) {
-        if (bundles[i].usable && !bundles[i].used &&
-            (r = vfy_add_check(&c, "bundle", SIGN_CHECK_SKIP, "BUNDLE_UNUSED", 0,
-                               (vwhere){bundles[i].for_artifact, bundles[i].path, bundles[i].signer},
-                               "bundle %s signs none of the artifacts given", bundles[i].path)) != 0) {
-            goto out;
+    for (size_t i = 0; i < v->nb; i++) {
+        const vb *b = &v->bundles[i];
+
+        if (b->usable && !b->used &&
+            (r = vfy_add_check(&v->c, "bundle", SIGN_CHECK_SKIP, "BUNDLE_UNUSED", 0,
+                               (vwhere){b->for_artifact, b->path, b->signer},
+                               "bundle %s signs none of the artifacts given", b->path)) != 0) {
+            return r;
         }
     }
+    return 0;
+}
+
+/* The decision; then (issue 15) the versions verified are recorded, only once everything passed. */
+static int run_decide(vrun *v)
+{
+    sign_verify_result *res = v->res;
+    int enforce = v->c.policy->mode == SIGN_MODE_ENFORCE, r;
+
     vfy_mark_bundle_failures(res);
-    vfy_decide(res, policy->mode == SIGN_MODE_ENFORCE);
-    /* ---- downgrade protection (issue 15): versions recorded only once everything passed ---- */
-    if (vfy_revocation_record(&c) != 0) {
-        if ((r = vfy_add_check(&c, "version", SIGN_CHECK_FAIL, "STATE_UNUSABLE", SIGN_EIO, (vwhere){NULL, NULL, NULL},
-                               "the verified versions cannot be recorded: %s", sign_error_last())) != 0) {
-            goto out;
+    vfy_decide(res, enforce);
+    if (vfy_revocation_record(&v->c) != 0) {
+        if ((r = vfy_add_check(&v->c, "version", SIGN_CHECK_FAIL, "STATE_UNUSABLE", SIGN_EIO,
+                               (vwhere){NULL, NULL, NULL}, "the verified versions cannot be recorded: %s",
+                               sign_error_last())) != 0) {
+            return r;
         }
-        vfy_decide(res, policy->mode == SIGN_MODE_ENFORCE);
+        vfy_decide(res, enforce);
     }
     if ((r = vfy_artifact_reasons(res)) != 0) {
-        goto out;
+        return r;
     }
     sign__error_clear();
     if (res->code != 0 && res->decisive != SIZE_MAX) {
         sign__error(res->code, "%s", res->checks[res->decisive].message);
     }
-    r = res->code;
-    *out = res;
-    res = NULL; /* transferred */
+    return 0;
+}
+
+static void run_free(vrun *v)
+{
+    vfy_revocation_free(&v->rev);
+    vfy_index_free(&v->ix);
+    for (size_t i = 0; v->amsg != NULL && i < v->n; i++) {
+        free(v->amsg[i]);
+    }
+    for (size_t i = 0; v->bc != NULL && i < v->nb; i++) {
+        sign_verify_result_free(v->bc[i].res);
+    }
+    for (size_t i = 0; v->bmsg != NULL && i < v->nb; i++) {
+        free(v->bmsg[i]);
+    }
+    free(v->arc);
+    free(v->amsg);
+    free(v->bc);
+    free(v->brc);
+    free(v->bmsg);
+    for (size_t i = 0; v->bundles != NULL && i < v->nb; i++) {
+        sign_bundle_free(v->bundles[i].bundle);
+        sign_statement_free(v->bundles[i].st);
+        sign_x509_certs_free(v->bundles[i].certs);
+        sign_key_free(v->bundles[i].cert_key);
+        free(v->bundles[i].owned_path);
+    }
+    free(v->bundles);
+    for (size_t i = 0; v->arts != NULL && i < v->n; i++) {
+        sign_artifact_free(v->arts[i]);
+    }
+    free(v->arts);
+    sign_verify_result_free(v->res);
+}
+
+/*
+ * sign_verify, with names: the artifacts' names as the caller knows them
+ * (fd and memory input, whose paths are /proc/self/fd/N), or NULL. Its
+ * length is the pipeline's (stages in order; see verify_internal.h).
+ */
+static int verify_run(sign_verify_result **out, const sign_policy *policy, const sign_verify_options *opts,
+                      const char *const *names)
+{
+    vrun v = {.aopts = SIGN_ARTIFACT_OPTIONS_INIT};
+    int r;
+
+    if (out == NULL) {
+        return sign__error(SIGN_EINVAL, "sign_verify: no result pointer");
+    }
+    *out = NULL;
+    if ((r = check_args(policy, opts)) != 0) {
+        return r;
+    }
+    v.opts = opts;
+    v.names = names;
+    v.n = opts->nartifacts;
+    /* Revocation lists and downgrade protection (issue 15): judged once, before the bundles. */
+    if ((r = run_context(&v, policy)) != 0 || (r = vfy_revocation_lists(&v.c, &v.rev)) != 0) {
+        goto out;
+    }
+    run_artifact_options(&v);
+    if ((r = run_bundles(&v)) != 0 || (r = run_parallel(&v)) != 0) {
+        goto out;
+    }
+    for (size_t i = 0; i < v.n; i++) {
+        if ((r = take_artifact(&v, i)) != 0) {
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < v.nb; i++) {
+        if ((r = take_bundle(&v, i)) != 0) {
+            goto out;
+        }
+    }
+    if ((r = run_match(&v)) != 0 || (r = run_decide(&v)) != 0) {
+        goto out;
+    }
+    r = v.res->code;
+    *out = v.res;
+    v.res = NULL; /* transferred */
 out:
-    vfy_revocation_free(&rev);
-    vfy_index_free(&ix);
-    for (size_t i = 0; amsg != NULL && i < n; i++) {
-        free(amsg[i]);
-    }
-    for (size_t i = 0; bc != NULL && i < nb; i++) {
-        sign_verify_result_free(bc[i].res);
-    }
-    for (size_t i = 0; bmsg != NULL && i < nb; i++) {
-        free(bmsg[i]);
-    }
-    free(arc);
-    free(amsg);
-    free(bc);
-    free(brc);
-    free(bmsg);
-    for (size_t i = 0; bundles != NULL && i < nb; i++) {
-        sign_bundle_free(bundles[i].bundle);
-        sign_statement_free(bundles[i].st);
-        sign_x509_certs_free(bundles[i].certs);
-        sign_key_free(bundles[i].cert_key);
-        free(bundles[i].owned_path);
-    }
-    free(bundles);
-    for (size_t i = 0; arts != NULL && i < n; i++) {
-        sign_artifact_free(arts[i]);
-    }
-    free(arts);
-    sign_verify_result_free(res);
+    run_free(&v);
     return r;
 }
 

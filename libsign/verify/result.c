@@ -239,7 +239,7 @@ int vfy_add_check(vctx *c, const char *check, sign_check_status status, const ch
     memset(&res->facts[res->nchecks], 0, sizeof(res->facts[0]));
     if (fail) {
         check_clear(k);
-        return SIGN_ENOMEM;
+        return sign__oom();
     }
     res->nchecks++;
     return 0;
@@ -593,7 +593,7 @@ int sign_verify_result_json(char **out, const sign_verify_result *r)
     if ((rc = sign__json_dump(out, &len, root, 0)) == 0 && sign__text_json_printable(out, &len) != 0) {
         free(*out);
         *out = NULL;
-        rc = SIGN_ENOMEM;
+        rc = sign__oom();
     }
 out:
     if (rc == SIGN_ENOMEM && *out == NULL) {

@@ -64,7 +64,7 @@ static int stored_payload_path(char **out, const char *dir, const char *hex)
 
     snprintf(name, sizeof(name), "revocation-%s.json", hex);
     *out = sign__state_path(dir, name);
-    return *out != NULL ? 0 : SIGN_ENOMEM;
+    return *out != NULL ? 0 : sign__oom();
 }
 
 static int superset_of_stored(list_state *s, const char *hex, int64_t stored)
@@ -400,7 +400,7 @@ static int fetch_cache_path(char **out, const char *dir, const char *url)
     sign_hex_encode(hex, sizeof(hex), d, 32);
     snprintf(name, sizeof(name), "revocation-%s.json", hex);
     *out = sign__state_path(dir, name);
-    return *out != NULL ? 0 : SIGN_ENOMEM;
+    return *out != NULL ? 0 : sign__oom();
 }
 
 /*
