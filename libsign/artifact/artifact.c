@@ -1229,8 +1229,8 @@ static int adopt_oci(sign_artifact *a, sign__oci *o, const char *path, const sig
 }
 
 /* An image in a registry: path is the reference (docker://...). */
-static int scan_registry(sign_artifact *a, const char *path, const char *name, const sign_artifact_options *opts,
-                         const sign_limits *lim)
+static int registry_image(sign_artifact *a, const char *path, const char *name, const sign_artifact_options *opts,
+                          const sign_limits *lim)
 {
     sign__registry_options ro;
     sign__registry *reg = NULL;
@@ -1262,6 +1262,24 @@ static int scan_registry(sign_artifact *a, const char *path, const char *name, c
     }
     a->size = 0;
     return adopt_oci(a, o, path, opts);
+}
+
+static int scan_registry(sign_artifact **out, const char *path, const char *name, const sign_artifact_options *opts,
+                         const sign_limits *lim)
+{
+    sign_artifact *a;
+    int r;
+
+    if ((a = calloc(1, sizeof(*a))) == NULL || (a->path = sign__strdup(path)) == NULL) {
+        free(a);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    if ((r = registry_image(a, path, name, opts, lim)) != 0) {
+        sign_artifact_free(a);
+        return r;
+    }
+    *out = a;
+    return 0;
 }
 
 size_t sign_artifact_image_count(const sign_artifact *a)
@@ -1440,15 +1458,11 @@ int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, 
         (r = sign__limits(&limbuf, opts->limits)) != 0) {
         return r;
     }
+    if (sign__regref_is(path)) {
+        return scan_registry(out, path, name, opts, lim);
+    }
     if ((a = calloc(1, sizeof(*a))) == NULL || (a->path = sign__strdup(path)) == NULL) {
         r = sign__error(SIGN_ENOMEM, "out of memory");
-        goto out;
-    }
-    if (sign__regref_is(path)) {
-        if ((r = scan_registry(a, path, name, opts, lim)) == 0) {
-            *out = a;
-            a = NULL; /* transferred */
-        }
         goto out;
     }
     if ((r = resolve_named_link(&target, a, path, opts->flags)) != 0) {

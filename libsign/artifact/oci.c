@@ -1423,8 +1423,7 @@ out:
 /* ---- images in a registry ----------------------------------------------------------- */
 
 /* The index's entries for platform (os/arch[/variant]), or every one with all; *sel malloc'd. */
-static int select_platform(size_t **sel, size_t *nsel, const store *s, const json_t *m, const char *platform,
-                           int all)
+static int select_platform(size_t **sel, size_t *nsel, const store *s, const json_t *m, const char *platform, int all)
 {
     const json_t *d;
     size_t i;
@@ -1481,8 +1480,8 @@ static int read_registry(sign__oci *o, store *s, const char *reference, const ch
     sign_hex_encode(hex, sizeof(hex), sha, SIGN_SHA256_LEN);
     snprintf(dg, sizeof(dg), "sha256:%s", hex);
     if (strncmp(reference, "sha256:", 7) == 0 && strcmp(reference, dg) != 0) {
-        r = problem(o, "BLOB_DIGEST_MISMATCH", "%s: the registry's manifest %s hashes to %s: it was changed",
-                    s->path, reference, dg);
+        r = problem(o, "BLOB_DIGEST_MISMATCH", "%s: the registry's manifest %s hashes to %s: it was changed", s->path,
+                    reference, dg);
         goto out;
     }
     if ((r = parse_doc(&idx, data, len, "registry manifest")) != 0) {

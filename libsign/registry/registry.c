@@ -471,6 +471,17 @@ static int set_basic(sign__registry *r)
     return 0;
 }
 
+/* 1 when realm is http:// on the registry's own host (any port): what --tls-verify=false covers. */
+static int realm_is_registry_host(const sign__registry *r, const char *realm)
+{
+    sign__url ru, hu;
+    char base[sizeof(r->base) + 2];
+
+    snprintf(base, sizeof(base), "%s/", r->base);
+    return strncmp(realm, "http://", 7) == 0 && sign__url_parse(&ru, realm) == 0 && sign__url_parse(&hu, base) == 0 &&
+           strcmp(ru.host, hu.host) == 0;
+}
+
 /* A bearer token from the realm for this repository's scope. */
 static int get_token(sign__registry *r, const char *realm, const char *service)
 {
@@ -483,10 +494,10 @@ static int get_token(sign__registry *r, const char *realm, const char *service)
     char *basic = NULL, *v;
     int rc;
 
-    if (strncmp(realm, "https://", 8) != 0 && !(r->insecure && strncmp(realm, "http://", 7) == 0)) {
+    if (strncmp(realm, "https://", 8) != 0 && !(r->insecure && realm_is_registry_host(r, realm))) {
         return sign__error(SIGN_EHTTP,
-                           "registry %s: the token realm %.200s is not https (use --tls-verify=false for "
-                           "a plain-HTTP test registry)",
+                           "registry %s: the token realm %.200s is not https (plain HTTP is taken only from the "
+                           "registry's own host, with --tls-verify=false)",
                            r->ref.host, realm);
     }
     snprintf(url, sizeof(url), "%s%s", realm, strchr(realm, '?') != NULL ? "&" : "?");
