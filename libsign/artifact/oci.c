@@ -1028,8 +1028,8 @@ static void pick_clear(pick *p)
     free(p->media_type);
 }
 
-/* oci-layout must be {"imageLayoutVersion": "1.0.0"}. */
-static int check_layout_file(store *s)
+/* oci-layout must be {"imageLayoutVersion": "1.0.0"}. *usable 0: it cannot be read (a problem says why). */
+static int check_layout_file(store *s, int *usable)
 {
     unsigned char *data = NULL, sha[SIGN_SHA256_LEN];
     size_t len = 0;
@@ -1037,9 +1037,11 @@ static int check_layout_file(store *s)
     const char *v;
     int r;
 
+    *usable = 0;
     if ((r = read_small(&data, &len, sha, s, NULL, "oci-layout", -1, "oci-layout")) != 0 || data == NULL) {
         return r;
     }
+    *usable = 1;
     if (parse_doc(&lay, data, len, "oci-layout") != 0 ||
         (v = json_string_value(json_object_get(lay, "imageLayoutVersion"))) == NULL || strcmp(v, "1.0.0") != 0) {
         r = sign__error(SIGN_EPARSE, "%s: oci-layout is not {\"imageLayoutVersion\": \"1.0.0\"}", s->path);
@@ -1151,10 +1153,9 @@ static int read_layout(sign__oci *o, store *s, const char *ref, int all, pick **
     size_t len = 0, nsel = 0, *sel = NULL;
     json_t *idx = NULL, *sub = NULL;
     const json_t *m, *list;
-    size_t before = o->n_problems;
-    int r;
+    int r, usable = 0;
 
-    if ((r = check_layout_file(s)) != 0 || o->n_problems > before) {
+    if ((r = check_layout_file(s, &usable)) != 0 || !usable) {
         return r; /* an unreadable oci-layout is a problem, as before */
     }
     if ((r = read_small(&data, &len, sha, s, NULL, "index.json", -1, "index.json")) != 0) {

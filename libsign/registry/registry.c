@@ -603,7 +603,8 @@ static int try_once(sign__registry *r, const spec *q, sign__http_response *resp,
     o.headers = h;
     if (q->accept != NULL) {
         h[o.nheaders].name = "Accept";
-        h[o.nheaders++].value = q->accept;
+        h[o.nheaders].value = q->accept;
+        o.nheaders++;
     }
     pthread_mutex_lock(&r->lock);
     if (r->auth != NULL && (auth = sign__strdup(r->auth)) == NULL) {
@@ -613,7 +614,8 @@ static int try_once(sign__registry *r, const spec *q, sign__http_response *resp,
     pthread_mutex_unlock(&r->lock);
     if (auth != NULL) {
         h[o.nheaders].name = "Authorization";
-        h[o.nheaders++].value = auth;
+        h[o.nheaders].value = auth;
+        o.nheaders++;
     }
     if (q->fn != NULL) {
         o.on_body = count_body;
