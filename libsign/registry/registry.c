@@ -600,7 +600,6 @@ static int try_once(sign__registry *r, const spec *q, sign__http_response *resp,
     o.max_body = q->max;
     o.max_redirects = q->redirects;
     o.content_type = q->ctype;
-    o.headers = h;
     if (q->accept != NULL) {
         h[o.nheaders].name = "Accept";
         h[o.nheaders].value = q->accept;
@@ -621,6 +620,7 @@ static int try_once(sign__registry *r, const spec *q, sign__http_response *resp,
         o.on_body = count_body;
         o.arg = c;
     }
+    o.headers = h; /* after they are filled (cppcheck does not follow the pointer) */
     rc = sign__http_request(resp, q->method, q->url, q->body, q->len, &o);
     if (auth != NULL) {
         sign__free_secret(auth, strlen(auth));
