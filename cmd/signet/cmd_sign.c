@@ -321,8 +321,10 @@ int cmd_sign(int argc, char **argv)
         case 'A': allow[nallow++] = optarg; break;
         case 'o': output = optarg; break;
         case 'N': names[nnames++] = optarg; break;
-        case 'R': opts.ref = optarg; break;
-        case OPT_PLATFORM: opts.ref = optarg; break; /* a registry index: the platform (sign_artifact_options) */
+        case 'R':          /* an OCI layout's ref name, or */
+        case OPT_PLATFORM: /* a registry index's platform: both choose the image (sign_artifact_options) */
+            opts.ref = optarg;
+            break;
         case OPT_TLS_VERIFY: {
             int insecure = 0;
 

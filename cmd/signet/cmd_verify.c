@@ -504,8 +504,10 @@ int cmd_verify(int argc, char **argv)
         case 'b': bundles[nbundles++] = optarg; break;
         case 'J': json = 1; break;
         case 'E': opts.flags |= SIGN_VERIFY_ENTRIES; break;
-        case 'R': opts.ref = optarg; break;
-        case OPT_PLATFORM: opts.ref = optarg; break; /* a registry index: the platform (sign_artifact_options) */
+        case 'R':          /* an OCI layout's ref name, or */
+        case OPT_PLATFORM: /* a registry index's platform: both choose the image (sign_artifact_options) */
+            opts.ref = optarg;
+            break;
         case OPT_TLS_VERIFY: {
             int insecure = 0;
 

@@ -332,8 +332,10 @@ int sign_registry_fetch_bundles(unsigned char ***bundles, size_t **lens, size_t 
         r = sign__error(SIGN_ELIMIT, "registry %s: more than %d referrers", sign__registry_name(reg), MAX_REFERRERS);
         goto out;
     }
-    if (cap > 0 &&
-        ((*bundles = calloc(cap, sizeof(**bundles))) == NULL || (*lens = calloc(cap, sizeof(**lens))) == NULL)) {
+    if (cap == 0) {
+        goto out; /* nothing attached */
+    }
+    if ((*bundles = calloc(cap, sizeof(**bundles))) == NULL || (*lens = calloc(cap, sizeof(**lens))) == NULL) {
         r = sign__error(SIGN_ENOMEM, "out of memory");
         goto out;
     }

@@ -564,7 +564,7 @@ static int authenticate(sign__registry *r, const char *challenge)
     char *scheme, *realm, *service, *scope;
     int rc;
 
-    if ((rc = sign__reg_challenge_parse(challenge, &scheme, &realm, &service, &scope)) != 0) {
+    if (sign__reg_challenge_parse(challenge, &scheme, &realm, &service, &scope) != 0 || scheme == NULL) {
         return sign__error(SIGN_EHTTP, "registry %s: HTTP status 401 (authentication required): %s", r->ref.host,
                            sign_error_last());
     }
@@ -575,8 +575,10 @@ static int authenticate(sign__registry *r, const char *challenge)
                                                "~/.docker/config.json)",
                                                r->ref.host)
                                  : set_basic(r);
-    } else {
+    } else if (realm != NULL) {
         rc = get_token(r, realm, service);
+    } else {
+        rc = sign__error(SIGN_EHTTP, "registry %s: a bearer challenge without a realm", r->ref.host);
     }
     free(scheme);
     free(realm);
