@@ -328,7 +328,7 @@ if have umoci && have gzip && have skopeo && have docker-registry && have python
         note "registry rows skipped: skopeo could not push the bench image"
     fi
     kill "$RPID" 2>/dev/null
-    wait "$RPID" 2>/dev/null
+    wait "$RPID" 2>/dev/null || true
 else
     note "registry rows skipped: umoci, gzip, skopeo, docker-registry or python3 is missing"
 fi
