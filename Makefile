@@ -29,7 +29,18 @@ B       ?= build
 SAN_B   := build-san
 
 DEPS      := openssl libarchive jansson libgit2 zlib
-PKG_CFLAGS := $(shell pkg-config --cflags $(DEPS) 2>/dev/null)
+# The inflater of zip entries and gzip layers (libsign/util/inflate.c): ISA-L's igzip when
+# libisal-dev is installed, zlib otherwise. `make INFLATE=zlib` builds with zlib alone (use
+# another B= for it: objects do not rebuild when only the switch changes).
+INFLATE   ?= $(if $(shell pkg-config --exists libisal 2>/dev/null && echo y),isal,zlib)
+ifeq ($(INFLATE),isal)
+DEPS      += libisal
+INFLATE_DEF := -DSIGN_HAVE_ISAL
+INFLATE_LIB := -lisal
+else ifneq ($(INFLATE),zlib)
+$(error INFLATE must be isal or zlib, not $(INFLATE))
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(DEPS) 2>/dev/null) $(INFLATE_DEF)
 PKG_LIBS   := $(shell pkg-config --libs $(DEPS) 2>/dev/null)
 
 # gcc warns about intentionally truncated messages (snprintf into fixed buffers); clang has no such flag.
@@ -40,7 +51,9 @@ HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2
 # Private headers are included by their bare name ("util.h", "pki.h", "http.h"): one -I per
 # folder of libsign/, names unique across folders; tests/lint/layers.py finds them the same way.
 LIB_INC    := -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/net -Ilibsign/registry -Ilibsign/pki -Ilibsign/artifact -Ilibsign/verify -Ilibsign/git
-ALL_CFLAGS := $(WARN) $(HARDEN) -D_GNU_SOURCE $(LIB_INC) $(PKG_CFLAGS) $(CFLAGS)
+# PKCS#11: only the header (p11-kit's); the module is loaded with dlopen at run time.
+P11_CFLAGS := $(shell pkg-config --cflags p11-kit-1 2>/dev/null)
+ALL_CFLAGS := $(WARN) $(HARDEN) -D_GNU_SOURCE $(LIB_INC) $(PKG_CFLAGS) $(P11_CFLAGS) $(CFLAGS)
 
 LIB_SRC  := $(sort $(wildcard libsign/*.c libsign/*/*.c))
 CMD_SRC  := $(sort $(wildcard cmd/signet/*.c))
@@ -64,7 +77,7 @@ DOCS     := README.md $(wildcard docs/*.md)
 all: $(B)/signet $(B)/libsign.a $(B)/libsign.so.$(VERSION)
 
 check-deps:
-	@pkg-config --exists $(DEPS) || { echo "signet: missing build dependencies; run '.ci/deps' as root or install: libssl-dev libarchive-dev libjansson-dev libgit2-dev zlib1g-dev pkg-config" >&2; exit 1; }
+	@pkg-config --exists $(DEPS) p11-kit-1 || { echo "signet: missing build dependencies; run '.ci/deps' as root or install: libssl-dev libarchive-dev libjansson-dev libgit2-dev zlib1g-dev libisal-dev libp11-kit-dev pkg-config (or build with INFLATE=zlib)" >&2; exit 1; }
 
 $(B)/%.o: %.c | check-deps
 	@mkdir -p $(dir $@)
@@ -98,8 +111,14 @@ $(B)/signet: $(CMD_OBJ) $(B)/libsign.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CMD_OBJ) $(B)/libsign.a $(SIGNET_LIBS) -lpthread
 
 # ---- tests -----------------------------------------------------------------
-$(B)/signet-tests: $(TEST_OBJ) $(B)/libsign.a
+$(B)/signet-tests: $(TEST_OBJ) $(B)/libsign.a $(B)/pkcs11-shim.so
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TEST_OBJ) $(B)/libsign.a $(PKG_LIBS) -lcriterion -lpthread
+
+# A PKCS#11 module that forwards to SoftHSM2 and fails chosen calls (tests/pkcs11/shim.c): the
+# tests find it beside SIGNET_BIN.
+$(B)/pkcs11-shim.so: tests/pkcs11/shim.c | check-deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -shared -fPIC $(LDFLAGS) -o $@ $<
 
 # The RFC 3161 test TSA (tests/tsa/tsa-server.c): started by the tests and by `make demo`.
 $(B)/signet-tsa-test-server: tests/tsa/tsa-server.c | check-deps
@@ -173,12 +192,17 @@ demo:
 # Benchmarks (docs/performance.md): installs missing peers from Debian, generates the data under
 # $TMPDIR (or /var/tmp), removed afterwards. BENCH_QUICK=1: small data, 3 runs; BENCH_ONLY=file,zip,oci,store,startup,tsa:
 # some groups; either writes the report to $(B)/bench/ instead of docs/.
-BENCH_TOOLS := sha256limit ziphash gen runner
+BENCH_TOOLS := sha256limit ziphash gen runner loggen revgen $(if $(INFLATE_DEF),ziphash_isal)
 BENCH_OUT    = $(if $(filter 1,$(BENCH_QUICK))$(BENCH_ONLY),$(B)/bench/performance.md,docs/performance.md)
 
 $(B)/bench/%: tests/bench/%.c | check-deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE $(PKG_CFLAGS) -o $@ $< $(PKG_LIBS) -lm
+
+# revgen writes a signed revocation list through libsign.
+$(B)/bench/revgen: tests/bench/revgen.c $(B)/libsign.a | check-deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) -o $@ $< $(B)/libsign.a $(PKG_LIBS) -lpthread
 
 bench: all $(BENCH_TOOLS:%=$(B)/bench/%) $(B)/signet-tsa-test-server
 	@.ci/deps bench
@@ -191,20 +215,21 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_B       := build-fuzz
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
-FUZZ_DEPS    := tests/fuzz/common.c tests/fuzz/fuzz.h $(HEADERS) $(B)/libsign.a
+# tests/scansig.c: the zip, tar and oci targets compare the inflate engines (ISA-L and zlib) on every input.
+FUZZ_DEPS    := tests/fuzz/common.c tests/fuzz/fuzz.h tests/scansig.c $(HEADERS) $(B)/libsign.a
 FUZZ_DIRS     = tests/fuzz/corpus/$(1) $(wildcard tests/fuzz/regressions/$(1))
 FUZZ_SAN     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
 # The replay driver: the target's entry point with its own main(), any compiler, $(B)'s flags.
 $(B)/fuzz/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/fuzz $(LDFLAGS) -o $@ $< tests/fuzz/replay.c tests/fuzz/common.c \
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz -Itests $(LDFLAGS) -o $@ $< tests/fuzz/replay.c tests/fuzz/common.c tests/scansig.c \
 	    $(B)/libsign.a $(PKG_LIBS) -lpthread
 
 # The libFuzzer binary (built by `make fuzz` with B=$(FUZZ_B) CC=clang).
 $(B)/fuzz/fuzz-%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/fuzz -fsanitize=fuzzer $(LDFLAGS) -o $@ $< tests/fuzz/common.c \
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz -Itests -fsanitize=fuzzer $(LDFLAGS) -o $@ $< tests/fuzz/common.c tests/scansig.c \
 	    $(B)/libsign.a $(PKG_LIBS) -lpthread
 
 # Every committed input through every target; part of test-unit and test-san.
@@ -238,15 +263,22 @@ fuzz-clean:
 # zlib linked statically with ld --wrap, OpenSSL and jansson through their allocator hooks.
 TORTURE_B    := build-torture
 TORTURE_SAN  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-TORTURE_LIBS := -l:libarchive.a -l:libz.a -lnettle -llzma -lbz2 -lxml2 -l:libzstd.so.1 \
+TORTURE_LIBS := -l:libarchive.a -l:libz.a -lnettle -llzma -lbz2 -lxml2 -l:libzstd.so.1 $(INFLATE_LIB) \
                 $(shell pkg-config --libs openssl jansson libgit2 2>/dev/null) -lpthread
 
 $(B)/libsign-torture.a: $(B)/libsign.a tests/torture/redefine.syms
 	objcopy --redefine-syms=tests/torture/redefine.syms $< $@
 
-$(B)/torture: tests/torture/torture.c $(B)/libsign-torture.a $(HEADERS)
+$(B)/torture: tests/torture/torture.c $(B)/libsign-torture.a $(B)/torture-p11.so $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libsign-torture.a \
-	    -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup $(TORTURE_LIBS)
+	    -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup \
+	    -Wl,--export-dynamic-symbol=tt_module_enter $(TORTURE_LIBS)
+
+# The PKCS#11 module of the sign-pkcs11 operation: SoftHSM2 behind a wrapper that tells the
+# harness when the module runs (its allocations are counted, not failed).
+$(B)/torture-p11.so: tests/torture/p11wrap.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -shared -fPIC $(LDFLAGS) -o $@ $<
 
 test-torture:
 	$(MAKE) B=$(TORTURE_B) CFLAGS="$(TORTURE_SAN)" LDFLAGS="-fsanitize=address,undefined" $(TORTURE_B)/torture
@@ -284,7 +316,7 @@ LINT_AWK   := FNR == 1 { com = 0 } \
     END { exit bad }
 # clang parses with the build's warnings (minus gcc-only flags; -Werror is WarningsAsErrors).
 TIDY_FLAGS  = $(filter-out -Werror $(NO_TRUNC_WARN),$(WARN)) -D_GNU_SOURCE -DSIGN_BUILDING $(LIB_INC) \
-              $(PKG_CFLAGS)
+              $(PKG_CFLAGS) $(P11_CFLAGS)
 
 # The exports of libsign.so, committed in tests/abi/symbols.txt and compared by `make lint`.
 # After an intended change of the public API: `make symbols`, and commit the list with it.
@@ -333,7 +365,7 @@ install: all
 	ln -sf libsign.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libsign.so
 	install -m 0644 include/sign/*.h $(DESTDIR)$(INCLUDEDIR)/sign/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
-	    -e 's|@VERSION@|$(VERSION)|' libsign/libsign.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libsign.pc
+	    -e 's|@VERSION@|$(VERSION)|' -e 's|@INFLATE_REQ@|$(if $(INFLATE_DEF), libisal)|' libsign/libsign.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libsign.pc
 	$(if $(MANPAGES),install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/)
 	install -d $(DESTDIR)$(DOCDIR)
 	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/

@@ -13,6 +13,7 @@
 #include "sign/key.h"
 #include "sign/manifest.h"
 #include "sign/policy.h"
+#include "sign/revocation.h"
 #include "sign/timestamp.h"
 #include "sign/x509.h"
 #include "util.h"
@@ -64,6 +65,14 @@ typedef struct sign__policy_key {
 } sign__policy_key;
 
 /* ---- revocation lists (issue 15) ---- */
+/*
+ * A list in a compact binary form (libsign/revocation.c has the layout) for the verifier's cache, and back: the
+ * read checks every field, order and text reference (SIGN_EPARSE when anything is off) and then looks entries up
+ * in data itself, which must outlive the list; such a list cannot be changed. Not authenticated: the caller
+ * decides whether the bytes can be trusted (verify/revocation_cache.c).
+ */
+int sign__revocation_index_write(unsigned char **out, size_t *outlen, const sign_revocation_list *l);
+int sign__revocation_index_read(sign_revocation_list **out, const unsigned char *data, size_t len);
 /* One entry of "revocation": a signed revocation list and who may sign it. */
 typedef struct sign__policy_revocation {
     char *name;             /* "name", or the list path as written: the key of its state */

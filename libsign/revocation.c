@@ -1,10 +1,13 @@
 /* Signed revocation lists: the payload (strict parse, deterministic form), edits that never un-revoke, and the
  * Sigstore bundle that carries it. See docs/revocation.md. */
+#include <endian.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "sign/bundle.h"
 #include "sign/digest.h"
@@ -19,6 +22,7 @@ typedef struct rk {
     int64_t effective;
     sign_revocation_reason reason;
     char *comment;
+    int borrowed; /* key_id and comment point into the list's blob (loaded from an index), not malloc'd */
 } rk;
 
 typedef struct ra {
@@ -26,6 +30,7 @@ typedef struct ra {
     char *name;
     sign_revocation_reason reason;
     char *comment;
+    int borrowed; /* name and comment point into the list's blob */
 } ra;
 
 struct sign_revocation_list {
@@ -36,7 +41,25 @@ struct sign_revocation_list {
     size_t nkeys, capkeys;
     ra *arts;
     size_t narts, caparts;
+    /*
+     * A list read from a binary index (sign__revocation_index_read) is looked up in the index's bytes, which are
+     * the caller's: indexed is set, keys/arts stay empty and ix_* describe the records. Such a list is read-only.
+     */
+    int indexed;
+    const unsigned char *ix_keys, *ix_arts;
+    const char *ix_text;
+    size_t ix_nkeys, ix_narts, ix_ntext;
+    pthread_mutex_t ix_lock; /* ix_ids: the key id strings handed out by lookups (owned by the list) */
+    char **ix_ids;
+    size_t ix_nids;
 };
+
+/* Lookups and entries of an indexed list (the index section, at the end). */
+static int ix_find_key(sign_revoked_key *out, const sign_revocation_list *l, const unsigned char id[32]);
+static int ix_find_art(sign_revoked_artifact *out, const sign_revocation_list *l, const unsigned char d[32]);
+static int ix_key_at(sign_revoked_key *out, const sign_revocation_list *l, size_t i, char kid[48]);
+static void ix_art_at(sign_revoked_artifact *out, const sign_revocation_list *l, size_t i);
+static int not_indexed(const sign_revocation_list *l);
 
 static const char *const reason_names[] = {NULL, "keyCompromise", "superseded", "cessationOfOperation", "other"};
 
@@ -64,15 +87,26 @@ void sign_revocation_list_free(sign_revocation_list *l)
         return;
     }
     for (size_t i = 0; i < l->nkeys; i++) {
-        free(l->keys[i].key_id);
-        free(l->keys[i].comment);
+        if (!l->keys[i].borrowed) {
+            free(l->keys[i].key_id);
+            free(l->keys[i].comment);
+        }
     }
     for (size_t i = 0; i < l->narts; i++) {
-        free(l->arts[i].name);
-        free(l->arts[i].comment);
+        if (!l->arts[i].borrowed) {
+            free(l->arts[i].name);
+            free(l->arts[i].comment);
+        }
     }
     free(l->keys);
     free(l->arts);
+    if (l->indexed) {
+        for (size_t i = 0; i < l->ix_nids; i++) {
+            free(l->ix_ids[i]);
+        }
+        free(l->ix_ids);
+        pthread_mutex_destroy(&l->ix_lock);
+    }
     free(l);
 }
 
@@ -137,6 +171,9 @@ int sign_revocation_list_next(sign_revocation_list **out, const sign_revocation_
     int r;
 
     *out = NULL;
+    if ((r = not_indexed(prev)) != 0) {
+        return r;
+    }
     if (prev->version >= SIGN_REVOCATION_MAX_VERSION) {
         return sign__error(SIGN_ELIMIT, "revocation list: version %lld is the last one", (long long)prev->version);
     }
@@ -156,6 +193,7 @@ int sign_revocation_list_next(sign_revocation_list **out, const sign_revocation_
     for (size_t i = 0; i < prev->nkeys; i++, l->nkeys++) {
         l->keys[i] = prev->keys[i];
         l->keys[i].key_id = l->keys[i].comment = NULL;
+        l->keys[i].borrowed = 0;
         if ((r = dup_opt(&l->keys[i].key_id, prev->keys[i].key_id)) != 0 ||
             (r = dup_opt(&l->keys[i].comment, prev->keys[i].comment)) != 0) {
             l->nkeys++;
@@ -165,6 +203,7 @@ int sign_revocation_list_next(sign_revocation_list **out, const sign_revocation_
     for (size_t i = 0; i < prev->narts; i++, l->narts++) {
         l->arts[i] = prev->arts[i];
         l->arts[i].name = l->arts[i].comment = NULL;
+        l->arts[i].borrowed = 0;
         if ((r = dup_opt(&l->arts[i].name, prev->arts[i].name)) != 0 ||
             (r = dup_opt(&l->arts[i].comment, prev->arts[i].comment)) != 0) {
             l->narts++;
@@ -216,23 +255,20 @@ static size_t art_lower(const sign_revocation_list *l, const unsigned char d[32]
 /* Decode a key id (base64 of 32 bytes, standard or URL-safe) into id. */
 static int keyid_decode(unsigned char id[32], const char *key_id)
 {
-    unsigned char *raw = NULL;
+    unsigned char raw[48];
     size_t n = 0;
     int r;
 
+    /* Without allocating: a lookup that ran out of memory must never read as "not revoked". */
     if (key_id == NULL || strlen(key_id) > 64) {
         return sign__error(SIGN_EPARSE, "key id is not base64 of a SHA-256");
     }
-    r = sign__b64_decode(&raw, &n, key_id, strlen(key_id));
+    r = sign__b64_decode_buf(raw, sizeof(raw), &n, key_id, strlen(key_id));
     if (r == 0 && n != 32) {
         r = SIGN_EPARSE;
     }
     if (r == 0) {
         memcpy(id, raw, 32);
-    }
-    free(raw);
-    if (r == SIGN_ENOMEM) {
-        return r;
     }
     return r != 0 ? sign__error(SIGN_EPARSE, "key id \"%.64s\" is not base64 of a SHA-256", key_id) : 0;
 }
@@ -264,6 +300,9 @@ int sign_revocation_list_find_key(sign_revoked_key *out, const sign_revocation_l
         sign__error_clear();
         return 0;
     }
+    if (l->indexed) {
+        return ix_find_key(out, l, id);
+    }
     i = key_lower(l, id);
     if (i < l->nkeys && CRYPTO_memcmp(l->keys[i].id, id, 32) == 0) {
         if (out != NULL) {
@@ -281,6 +320,9 @@ int sign_revocation_list_find_artifact(sign_revoked_artifact *out, const sign_re
 
     if (l == NULL || sha256 == NULL) {
         return 0;
+    }
+    if (l->indexed) {
+        return ix_find_art(out, l, sha256);
     }
     i = art_lower(l, sha256);
     if (i < l->narts && CRYPTO_memcmp(l->arts[i].sha256, sha256, 32) == 0) {
@@ -314,18 +356,27 @@ const unsigned char *sign_revocation_list_previous(const sign_revocation_list *l
 
 size_t sign_revocation_list_key_count(const sign_revocation_list *l)
 {
-    return l->nkeys;
+    return l->indexed ? l->ix_nkeys : l->nkeys;
 }
 
 size_t sign_revocation_list_artifact_count(const sign_revocation_list *l)
 {
-    return l->narts;
+    return l->indexed ? l->ix_narts : l->narts;
 }
 
 int sign_revocation_list_key(sign_revoked_key *out, const sign_revocation_list *l, size_t i)
 {
-    if (l == NULL || i >= l->nkeys) {
+    if (l == NULL || i >= sign_revocation_list_key_count(l)) {
         return sign__error(SIGN_EINVAL, "revocation list: no key %zu", i);
+    }
+    if (l->indexed) {
+        sign_revoked_key k;
+        int r = ix_key_at(&k, l, i, NULL);
+
+        if (r == 0) {
+            *out = k;
+        }
+        return r;
     }
     key_out(out, &l->keys[i]);
     return 0;
@@ -333,8 +384,12 @@ int sign_revocation_list_key(sign_revoked_key *out, const sign_revocation_list *
 
 int sign_revocation_list_artifact(sign_revoked_artifact *out, const sign_revocation_list *l, size_t i)
 {
-    if (l == NULL || i >= l->narts) {
+    if (l == NULL || i >= sign_revocation_list_artifact_count(l)) {
         return sign__error(SIGN_EINVAL, "revocation list: no artifact %zu", i);
+    }
+    if (l->indexed) {
+        ix_art_at(out, l, i);
+        return 0;
     }
     art_out(out, &l->arts[i]);
     return 0;
@@ -359,6 +414,9 @@ int sign_revocation_list_add_key(sign_revocation_list *l, int *changed, const ch
     int r;
 
     *changed = 0;
+    if (not_indexed(l) != 0) {
+        return SIGN_EINVAL;
+    }
     if (sign_revocation_reason_name(reason) == NULL) {
         return sign__error(SIGN_EINVAL, "revocation list: unknown reason %d", (int)reason);
     }
@@ -407,6 +465,7 @@ int sign_revocation_list_add_key(sign_revocation_list *l, int *changed, const ch
     l->keys[i].effective = has_effective ? effective : 0;
     l->keys[i].reason = reason;
     l->keys[i].comment = cm;
+    l->keys[i].borrowed = 0;
     l->nkeys++;
     *changed = 1;
     return 0;
@@ -420,6 +479,9 @@ int sign_revocation_list_add_artifact(sign_revocation_list *l, int *changed, con
     int r;
 
     *changed = 0;
+    if (not_indexed(l) != 0) {
+        return SIGN_EINVAL;
+    }
     if (sign_revocation_reason_name(reason) == NULL) {
         return sign__error(SIGN_EINVAL, "revocation list: unknown reason %d", (int)reason);
     }
@@ -444,6 +506,7 @@ int sign_revocation_list_add_artifact(sign_revocation_list *l, int *changed, con
     l->arts[i].name = nm;
     l->arts[i].reason = reason;
     l->arts[i].comment = cm;
+    l->arts[i].borrowed = 0;
     l->narts++;
     *changed = 1;
     return 0;
@@ -451,31 +514,41 @@ int sign_revocation_list_add_artifact(sign_revocation_list *l, int *changed, con
 
 int sign_revocation_list_covers(const sign_revocation_list *newer, const sign_revocation_list *older)
 {
-    char hex[65], a[32] = "", b[32] = "";
+    char hex[65], a[32] = "", b[32] = "", kid[48];
+    size_t nk = sign_revocation_list_key_count(older), na = sign_revocation_list_artifact_count(older);
 
-    for (size_t i = 0; i < older->nkeys; i++) {
-        const rk *o = &older->keys[i];
-        size_t j = key_lower(newer, o->id);
-        const rk *n = j < newer->nkeys && memcmp(newer->keys[j].id, o->id, 32) == 0 ? &newer->keys[j] : NULL;
+    /* Through the accessors: either list may be read from an index. */
+    for (size_t i = 0; i < nk; i++) {
+        sign_revoked_key o, n;
+        int r = older->indexed ? ix_key_at(&o, older, i, kid) : sign_revocation_list_key(&o, older, i);
 
-        if (n == NULL) {
-            return sign__error(SIGN_EVERIFY, "key %s, revoked in version %lld, is not revoked in version %lld",
-                               o->key_id, (long long)older->version, (long long)newer->version);
+        if (r != 0) {
+            return r;
         }
-        if (n->has_effective && (!o->has_effective || n->effective > o->effective)) {
-            sign_format_time(a, sizeof(a), n->effective);
-            if (o->has_effective) {
-                sign_format_time(b, sizeof(b), o->effective);
+        if (!(newer->indexed ? ix_find_key(&n, newer, o.key_sha256)
+                             : sign_revocation_list_find_key(&n, newer, o.key_id))) {
+            return sign__error(SIGN_EVERIFY, "key %s, revoked in version %lld, is not revoked in version %lld",
+                               o.key_id, (long long)older->version, (long long)newer->version);
+        }
+        if (n.has_effective && (!o.has_effective || n.effective > o.effective)) {
+            sign_format_time(a, sizeof(a), n.effective);
+            if (o.has_effective) {
+                sign_format_time(b, sizeof(b), o.effective);
             }
             return sign__error(SIGN_EVERIFY,
                                "key %s: version %lld moves its effective time later (to %s, from %s in version %lld)",
-                               o->key_id, (long long)newer->version, a, o->has_effective ? b : "every signature",
+                               o.key_id, (long long)newer->version, a, o.has_effective ? b : "every signature",
                                (long long)older->version);
         }
     }
-    for (size_t i = 0; i < older->narts; i++) {
-        if (!sign_revocation_list_find_artifact(NULL, newer, older->arts[i].sha256)) {
-            sign_hex_encode(hex, sizeof(hex), older->arts[i].sha256, 32);
+    for (size_t i = 0; i < na; i++) {
+        sign_revoked_artifact o;
+
+        if (sign_revocation_list_artifact(&o, older, i) != 0) {
+            return SIGN_EINVAL;
+        }
+        if (!sign_revocation_list_find_artifact(NULL, newer, o.sha256)) {
+            sign_hex_encode(hex, sizeof(hex), o.sha256, 32);
             return sign__error(SIGN_EVERIFY,
                                "artifact sha256:%s, revoked in version %lld, is not revoked in version %lld", hex,
                                (long long)older->version, (long long)newer->version);
@@ -538,6 +611,9 @@ int sign_revocation_list_serialize(char **out, size_t *outlen, const sign_revoca
     int r = SIGN_ENOMEM;
 
     *out = NULL;
+    if (not_indexed(l) != 0) {
+        return SIGN_EINVAL;
+    }
     if (root == NULL || keys == NULL || arts == NULL) {
         goto out;
     }
@@ -916,5 +992,314 @@ int sign_revocation_bundle_open(sign_revocation_list **out, unsigned char payloa
     if (which != NULL) {
         *which = found;
     }
+    return 0;
+}
+
+/* ---- the binary index (a verified list cached by the verifier) ------------ */
+
+/*
+ * Layout, little-endian: "SRVX" u32 format (1); i64 version, issued, expires;
+ * u8 has_previous, previous[32]; u64 nkeys, narts, ntext; then nkeys keys of
+ * INDEX_KEY bytes (id[32], i64 effective, u8 has_effective, u8 reason,
+ * u32 comment offset + 1 or 0, u32 comment length), narts artifacts of
+ * INDEX_ART bytes (sha256[32], u8 reason, u32 name offset + 1 or 0, u32 name
+ * length, u32 comment offset + 1 or 0, u32 comment length), then ntext bytes
+ * of texts, each followed by a NUL. Reading checks everything a parse would
+ * (ranges, sorted and distinct entries, texts) so that a damaged index is
+ * refused, never read as fewer revocations.
+ */
+#define INDEX_MAGIC "SRVX"
+#define INDEX_FORMAT 1u
+#define INDEX_HEAD (4 + 4 + 24 + 1 + 32 + 24)
+#define INDEX_KEY (32 + 8 + 1 + 1 + 4 + 4)
+#define INDEX_ART (32 + 1 + 4 + 4 + 4 + 4)
+
+static void put_u(unsigned char *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        p[i] = (unsigned char)(v >> (8 * i));
+    }
+}
+
+static uint64_t get_u(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+
+    /* n is 4 or 8: one load, then from little-endian (a loop of byte shifts cost a third of reading an index). */
+    if (n == 8) {
+        memcpy(&v, p, 8);
+        return le64toh(v);
+    }
+    {
+        uint32_t w;
+
+        memcpy(&w, p, 4);
+        return le32toh(w);
+    }
+}
+
+/* Append text s (or nothing) to the text area at *at; its reference (offset + 1, length) goes to ref. */
+static void index_text(unsigned char *ref, unsigned char *text, size_t *at, const char *s)
+{
+    size_t n = s != NULL ? strlen(s) : 0;
+
+    put_u(ref, s != NULL ? *at + 1 : 0, 4);
+    put_u(ref + 4, n, 4);
+    if (s != NULL) {
+        memcpy(text + *at, s, n + 1);
+        *at += n + 1;
+    }
+}
+
+int sign__revocation_index_write(unsigned char **out, size_t *outlen, const sign_revocation_list *l)
+{
+    size_t ntext = 0, len, at = 0;
+    unsigned char *b, *p, *text;
+
+    *out = NULL;
+    if (not_indexed(l) != 0) {
+        return SIGN_EINVAL;
+    }
+    *outlen = 0;
+    for (size_t i = 0; i < l->nkeys; i++) {
+        ntext += l->keys[i].comment != NULL ? strlen(l->keys[i].comment) + 1 : 0;
+    }
+    for (size_t i = 0; i < l->narts; i++) {
+        ntext += l->arts[i].name != NULL ? strlen(l->arts[i].name) + 1 : 0;
+        ntext += l->arts[i].comment != NULL ? strlen(l->arts[i].comment) + 1 : 0;
+    }
+    /* Entries and texts are capped (SIGN_REVOCATION_MAX_ENTRIES, _MAX_TEXT): no overflow, offsets fit 32 bits. */
+    len = INDEX_HEAD + l->nkeys * INDEX_KEY + l->narts * INDEX_ART + ntext;
+    if (ntext >= UINT32_MAX || (b = malloc(len)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    memcpy(b, INDEX_MAGIC, 4);
+    put_u(b + 4, INDEX_FORMAT, 4);
+    put_u(b + 8, (uint64_t)l->version, 8);
+    put_u(b + 16, (uint64_t)l->issued, 8);
+    put_u(b + 24, (uint64_t)l->expires, 8);
+    b[32] = (unsigned char)l->has_previous;
+    memcpy(b + 33, l->previous, 32);
+    put_u(b + 65, l->nkeys, 8);
+    put_u(b + 73, l->narts, 8);
+    put_u(b + 81, ntext, 8);
+    p = b + INDEX_HEAD;
+    text = b + INDEX_HEAD + l->nkeys * INDEX_KEY + l->narts * INDEX_ART;
+    for (size_t i = 0; i < l->nkeys; i++, p += INDEX_KEY) {
+        const rk *k = &l->keys[i];
+
+        memcpy(p, k->id, 32);
+        put_u(p + 32, (uint64_t)k->effective, 8);
+        p[40] = (unsigned char)k->has_effective;
+        p[41] = (unsigned char)k->reason;
+        index_text(p + 42, text, &at, k->comment);
+    }
+    for (size_t i = 0; i < l->narts; i++, p += INDEX_ART) {
+        const ra *a = &l->arts[i];
+
+        memcpy(p, a->sha256, 32);
+        p[32] = (unsigned char)a->reason;
+        index_text(p + 33, text, &at, a->name);
+        index_text(p + 41, text, &at, a->comment);
+    }
+    *out = b;
+    *outlen = len;
+    return 0;
+}
+
+static int not_indexed(const sign_revocation_list *l)
+{
+    return l->indexed ? sign__error(SIGN_EINVAL, "revocation list: a list read from an index cannot be changed") : 0;
+}
+
+/* A text reference of the index: NULL for none, else the text (NUL-terminated in text); -1 when out of range. */
+static inline int index_text_get(const char **out, const unsigned char *ref, const char *text, size_t ntext)
+{
+    uint64_t off = get_u(ref, 4), n = get_u(ref + 4, 4);
+
+    *out = NULL;
+    if (off == 0) {
+        return n == 0 ? 0 : -1;
+    }
+    off--;
+    if (n > SIGN_REVOCATION_MAX_TEXT || off >= ntext || n >= ntext - off || text[off + n] != '\0' ||
+        memchr(text + off, '\0', n) != NULL) {
+        return -1;
+    }
+    *out = text + off;
+    return 0;
+}
+
+static int index_head(sign_revocation_list *l, const unsigned char *d, size_t len, uint64_t *nt)
+{
+    uint64_t nk, na;
+
+    if (len < INDEX_HEAD || memcmp(d, INDEX_MAGIC, 4) != 0 || get_u(d + 4, 4) != INDEX_FORMAT) {
+        return -1;
+    }
+    l->version = (int64_t)get_u(d + 8, 8);
+    l->issued = (int64_t)get_u(d + 16, 8);
+    l->expires = (int64_t)get_u(d + 24, 8);
+    l->has_previous = d[32];
+    memcpy(l->previous, d + 33, 32);
+    nk = get_u(d + 65, 8);
+    na = get_u(d + 73, 8);
+    *nt = get_u(d + 81, 8);
+    if (l->version < 1 || l->version > SIGN_REVOCATION_MAX_VERSION || l->issued <= 0 || l->expires <= l->issued ||
+        l->has_previous != (l->version > 1) || nk > SIGN_REVOCATION_MAX_ENTRIES || na > SIGN_REVOCATION_MAX_ENTRIES ||
+        *nt >= UINT32_MAX || len != INDEX_HEAD + nk * INDEX_KEY + na * INDEX_ART + *nt) {
+        return -1;
+    }
+    l->ix_nkeys = nk;
+    l->ix_narts = na;
+    l->ix_keys = d + INDEX_HEAD;
+    l->ix_arts = l->ix_keys + nk * INDEX_KEY;
+    l->ix_text = (const char *)(l->ix_arts + na * INDEX_ART);
+    return 0;
+}
+
+/* Key i of an indexed list; its key id encoded into kid, or (kid NULL) into a string the list keeps. */
+static int ix_key_at(sign_revoked_key *out, const sign_revocation_list *l, size_t i, char kid[48])
+{
+    const unsigned char *p = l->ix_keys + i * INDEX_KEY;
+    sign_revocation_list *ml = (sign_revocation_list *)l; /* only ix_ids, under ix_lock */
+    char *s = kid, **nv;
+    int r = 0;
+
+    memset(out, 0, sizeof(*out));
+    memcpy(out->key_sha256, p, 32);
+    out->effective = (int64_t)get_u(p + 32, 8);
+    out->has_effective = p[40];
+    out->reason = (sign_revocation_reason)p[41];
+    /* Checked when the index was read. */
+    (void)index_text_get(&out->comment, p + 42, l->ix_text, l->ix_ntext);
+    if (s == NULL && (s = malloc(48)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    EVP_EncodeBlock((unsigned char *)s, p, 32);
+    out->key_id = s;
+    if (kid != NULL) {
+        return 0;
+    }
+    pthread_mutex_lock(&ml->ix_lock);
+    if ((nv = realloc(ml->ix_ids, (ml->ix_nids + 1) * sizeof(*nv))) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        free(s);
+    } else {
+        ml->ix_ids = nv;
+        ml->ix_ids[ml->ix_nids++] = s;
+    }
+    pthread_mutex_unlock(&ml->ix_lock);
+    return r;
+}
+
+static void ix_art_at(sign_revoked_artifact *out, const sign_revocation_list *l, size_t i)
+{
+    const unsigned char *p = l->ix_arts + i * INDEX_ART;
+    size_t ntext = l->ix_ntext;
+
+    memset(out, 0, sizeof(*out));
+    memcpy(out->sha256, p, 32);
+    out->reason = (sign_revocation_reason)p[32];
+    (void)index_text_get(&out->name, p + 33, l->ix_text, ntext);
+    (void)index_text_get(&out->comment, p + 41, l->ix_text, ntext);
+}
+
+/* The first record of n (stride size) not below the 32 bytes at want. */
+static size_t ix_lower(const unsigned char *recs, size_t n, size_t size, const unsigned char *want)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (memcmp(recs + mid * size, want, 32) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+static int ix_find_key(sign_revoked_key *out, const sign_revocation_list *l, const unsigned char id[32])
+{
+    size_t i = ix_lower(l->ix_keys, l->ix_nkeys, INDEX_KEY, id);
+    sign_revoked_key k;
+
+    if (i >= l->ix_nkeys || CRYPTO_memcmp(l->ix_keys + i * INDEX_KEY, id, 32) != 0) {
+        return 0;
+    }
+    if (out != NULL) {
+        if (ix_key_at(&k, l, i, NULL) != 0) {
+            /* Out of memory for the key id string: still revoked, named by a placeholder. */
+            sign__error_clear();
+            k.key_id = "(key id not shown: out of memory)";
+        }
+        *out = k;
+    }
+    return 1;
+}
+
+static int ix_find_art(sign_revoked_artifact *out, const sign_revocation_list *l, const unsigned char d[32])
+{
+    size_t i = ix_lower(l->ix_arts, l->ix_narts, INDEX_ART, d);
+
+    if (i >= l->ix_narts || CRYPTO_memcmp(l->ix_arts + i * INDEX_ART, d, 32) != 0) {
+        return 0;
+    }
+    if (out != NULL) {
+        ix_art_at(out, l, i);
+    }
+    return 1;
+}
+
+/* Every record of an indexed list as a parse would check it: ranges, texts, strictly ascending (no duplicate). */
+static int index_check(const sign_revocation_list *l)
+{
+    const unsigned char *p = l->ix_keys;
+    const char *t;
+
+    for (size_t i = 0; i < l->ix_nkeys; i++, p += INDEX_KEY) {
+        int64_t eff = (int64_t)get_u(p + 32, 8);
+
+        if (p[40] > 1 || sign_revocation_reason_name((sign_revocation_reason)p[41]) == NULL ||
+            (p[40] == 0 && (p[41] != SIGN_REVOKE_KEY_COMPROMISE || eff != 0)) || (p[40] == 1 && eff <= 0) ||
+            index_text_get(&t, p + 42, l->ix_text, l->ix_ntext) != 0 ||
+            (i > 0 && memcmp(p - INDEX_KEY, p, 32) >= 0)) {
+            return -1;
+        }
+    }
+    p = l->ix_arts;
+    for (size_t i = 0; i < l->ix_narts; i++, p += INDEX_ART) {
+        if (sign_revocation_reason_name((sign_revocation_reason)p[32]) == NULL ||
+            index_text_get(&t, p + 33, l->ix_text, l->ix_ntext) != 0 ||
+            index_text_get(&t, p + 41, l->ix_text, l->ix_ntext) != 0 ||
+            (i > 0 && memcmp(p - INDEX_ART, p, 32) >= 0)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int sign__revocation_index_read(sign_revocation_list **out, const unsigned char *data, size_t len)
+{
+    sign_revocation_list *l;
+    uint64_t nt = 0;
+
+    *out = NULL;
+    if ((l = calloc(1, sizeof(*l))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    if (index_head(l, data, len, &nt) != 0 || (l->ix_ntext = nt, index_check(l)) != 0) {
+        free(l);
+        return sign__error(SIGN_EPARSE, "revocation index: damaged or not written by this signet");
+    }
+    if (pthread_mutex_init(&l->ix_lock, NULL) != 0) {
+        free(l);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    l->indexed = 1;
+    *out = l;
     return 0;
 }

@@ -3,7 +3,6 @@
    look-ahead, --at, --fail-on, shards and their merge, --bundles, --from-list, hostile stores. */
 #include <criterion/criterion.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,21 +28,8 @@ static void teardown(void)
     out = err = NULL;
 }
 
-static int sh(const char *fmt, ...)
-{
-    char script[8192], full[9000];
-    const char *argv[] = {"/bin/sh", "-ec", full, NULL};
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(script, sizeof(script), fmt, ap);
-    va_end(ap);
-    snprintf(full, sizeof(full), "cd '%s'; S=\"$SIGNET_BIN\"; %s", dir, script);
-    free(out);
-    free(err);
-    out = err = NULL;
-    return tu_run(&out, &err, NULL, argv);
-}
+/* tu_sh with S set to the built signet. */
+#define sh(...) tu_sh(&out, &err, dir, "S=\"$SIGNET_BIN\"; " __VA_ARGS__)
 
 /* d/: the example store with its policy. */
 static void make_store(void)
@@ -216,12 +202,36 @@ Test(audit, hostile_stores_are_walked_safely)
                  "a hostile file name is escaped in HTML");
 }
 
-static const char chromium_flags[] = "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
-                                     "--disable-background-networking --disable-component-update --disable-sync "
-                                     "--user-data-dir=\"$PWD/profile\"";
+/*
+ * Headless Chromium as root in a test: no sandbox, a throwaway profile per run, nothing leaves the machine
+ * (every host name resolves to nothing; the browser's own update and account requests die there too), and a
+ * network log of every request it makes. %s: the run's name (its profile and log).
+ */
+#define CHROMIUM                                                                                                     \
+    "timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "                       \
+    "--disable-background-networking --disable-component-update --disable-sync --disable-extensions "                \
+    "--host-resolver-rules='MAP * ~NOTFOUND' --user-data-dir=\"$PWD/profile-%s\" "                                   \
+    "--log-net-log=\"$PWD/net-%s.json\" "
+
+/*
+ * The URLs of the requests in a Chromium network log made for a page (any initiator but the browser itself,
+ * "not an origin"), one a line; exit 1 when there is one.
+ */
+#define PAGE_REQUESTS                                                                                                \
+    "python3 -c 'import json,sys\n"                                                                                  \
+    "d = json.load(open(sys.argv[1]))\n"                                                                             \
+    "t = d[\"constants\"][\"logEventTypes\"][\"URL_REQUEST_START_JOB\"]\n"                                           \
+    "bad = [e[\"params\"][\"url\"] for e in d[\"events\"] if e[\"type\"] == t and "                                  \
+    "e.get(\"params\", {}).get(\"initiator\", \"not an origin\") != \"not an origin\"]\n"                            \
+    "print(\"\\n\".join(bad))\n"                                                                                     \
+    "sys.exit(1 if bad else 0)' "
 
 Test(audit, html_report_is_self_contained_and_renders_in_chromium)
 {
+    static const char *const rows[] = {"tampered",  "unsigned", "revoked",    "expired",
+                                       "untrusted", "policy",   "unreadable", "orphan"};
+    char row[128];
+
     make_store();
     cr_assert_eq(sh("\"$S\" audit -p d/policy.json --format html --warn-within 90d --report r.html d/store"), 1, "%s",
                  err);
@@ -232,12 +242,29 @@ Test(audit, html_report_is_self_contained_and_renders_in_chromium)
     if (sh("command -v chromium >/dev/null") != 0) {
         cr_skip_test("chromium is not installed (Debian package chromium): the page was not rendered");
     }
-    cr_assert_eq(sh("timeout 90 chromium %s --dump-dom \"file://$PWD/r.html\" 2>/dev/null", chromium_flags), 0, "%s",
-                 err);
+    /* The check of the network log can fail: a page that loads an image and a style sheet is caught. */
+    cr_assert_eq(sh("printf '<html><body><img src=\"http://127.0.0.1:9/x.png\"><link rel=stylesheet "
+                    "href=\"http://leak.invalid/a.css\">x</body></html>' > leak.html && " CHROMIUM
+                    "--dump-dom \"file://$PWD/leak.html\" >/dev/null 2>&1; " PAGE_REQUESTS "net-leak.json",
+                    "leak", "leak"),
+                 1, "the network log check sees a page's requests: %s", out);
+    cr_assert_not_null(strstr(out, "http://127.0.0.1:9/x.png"), "%s", out);
+    /* The report, rendered: the DOM Chromium built holds the summary, the look-ahead and every row. */
+    cr_assert_eq(sh(CHROMIUM "--dump-dom \"file://$PWD/r.html\" 2>/dev/null", "dom", "dom"), 0, "%s", err);
     cr_assert_not_null(strstr(out, "10 artifact(s): 2 verified, 8 not verified."), "%s", out);
     cr_assert_not_null(strstr(out, "Look-ahead"));
     cr_assert_not_null(strstr(out, "CERT_REVOKED"));
-    cr_assert_eq(sh("timeout 90 chromium %s --window-size=1200,1400 --screenshot=\"$PWD/shot.png\" "
-                    "\"file://$PWD/r.html\" >/dev/null 2>&1; test \"$(stat -c %%s shot.png)\" -gt 5000"),
-                 0, "a screenshot of the rendered report");
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        snprintf(row, sizeof(row), "<tr><td>%s</td><td><code>", rows[i]);
+        cr_assert_not_null(strstr(out, row), "the rendered table has a %s row: %s", rows[i], out);
+    }
+    cr_assert_null(strstr(out, "good.txt"), "verified artifacts are not in the table");
+    cr_assert_eq(sh(PAGE_REQUESTS "net-dom.json"), 0, "the rendered report made requests: %s", out);
+    /* and a screenshot of it: a real picture, not an empty page */
+    cr_assert_eq(sh(CHROMIUM "--window-size=1200,1400 --screenshot=\"$PWD/shot.png\" \"file://$PWD/r.html\" "
+                             ">/dev/null 2>&1; test \"$(stat -c %%s shot.png)\" -gt 5000 && "
+                             "test \"$(head -c 8 shot.png | od -An -tx1 | tr -d ' ')\" = 89504e470d0a1a0a",
+                    "shot", "shot"),
+                 0, "a screenshot of the rendered report (a PNG over 5 kB): %s", err);
+    cr_assert_eq(sh(PAGE_REQUESTS "net-shot.json"), 0, "rendering for the screenshot made requests: %s", out);
 }

@@ -1,7 +1,6 @@
 /* The signing log in git (libsign/git/log*.c): appends, look-ups, the proof that a log only grew, sharing
    through a remote, and the verify --log / require.logged check, with repositories made by the tests. */
 #include <criterion/criterion.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,26 +27,8 @@ static void teardown(void)
     out = err = NULL;
 }
 
-static int sh(const char *fmt, ...)
-{
-    char script[8192], full[9000];
-    const char *argv[] = {"/bin/sh", "-ec", full, NULL};
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(script, sizeof(script), fmt, ap);
-    va_end(ap);
-    snprintf(full, sizeof(full),
-             "cd '%s'; export HOME='%s' GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com "
-             "GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com; %s",
-             dir, dir, script);
-    free(out);
-    free(err);
-    out = err = NULL;
-    return tu_run(&out, &err, NULL, argv);
-}
-
-#define SIGNET(...) sh("\"$SIGNET_BIN\" " __VA_ARGS__)
+#define SH(...) tu_sh(&out, &err, dir, __VA_ARGS__)
+#define SIGNET(...) SH("\"$SIGNET_BIN\" " __VA_ARGS__)
 
 static char *p(const char *name)
 {
@@ -60,7 +41,7 @@ static void make_bundles(int n)
     cr_assert_eq(SIGNET("keygen --no-passphrase -o k && \"$SIGNET_BIN\" log init L >/dev/null"), 0, "%s", err);
     for (int i = 1; i <= n; i++) {
         cr_assert_eq(
-            sh("echo %d > a%d.bin && \"$SIGNET_BIN\" sign -k k.key -o b%d.json a%d.bin >/dev/null", i, i, i, i), 0,
+            SH("echo %d > a%d.bin && \"$SIGNET_BIN\" sign -k k.key -o b%d.json a%d.bin >/dev/null", i, i, i, i), 0,
             "%s", err);
     }
 }
@@ -120,14 +101,14 @@ Test(log, appends_finds_and_refuses_duplicates_and_non_bundles)
     cr_assert_eq(count("L", NULL), 2, "nothing written for a duplicate or a non-bundle");
     cr_assert_eq(sign_log_verify(NULL, lp, NULL), 0, "%s", sign_error_last());
     /* search by the signer's key id, a subject digest and time */
-    cr_assert_eq(sh("python3 -c \"import json;print(json.load(open('b1.json'))['verificationMaterial']['publicKey']"
+    cr_assert_eq(SH("python3 -c \"import json;print(json.load(open('b1.json'))['verificationMaterial']['publicKey']"
                     "['hint'])\""),
                  0);
     snprintf(kid, sizeof(kid), "%.*s", (int)strcspn(out, "\n"), out);
     found = 0;
     cr_assert_eq(sign_log_search(lp, SIGN_LOG_BY_KEY, kid, count_cb, NULL), 0, "%s", sign_error_last());
     cr_assert_eq(found, 2);
-    cr_assert_eq(sh("sha256sum a2.bin"), 0);
+    cr_assert_eq(SH("sha256sum a2.bin"), 0);
     out[64] = '\0';
     found = 0;
     cr_assert_eq(sign_log_search(lp, SIGN_LOG_BY_DIGEST, out, count_cb, NULL), 0, "%s", sign_error_last());
@@ -149,8 +130,8 @@ static void expect_rewritten(const char *since, const char *script, const char *
 {
     char bad[SIGN_LOG_COMMIT_SIZE], *lp = p("L");
 
-    cr_assert_eq(sh("git -C L update-ref refs/heads/main %s", good_head), 0);
-    cr_assert_eq(sh("rm -rf W && git clone -q L W && cd W && %s && git push -q --force origin HEAD:main", script), 0,
+    cr_assert_eq(SH("git -C L update-ref refs/heads/main %s", good_head), 0);
+    cr_assert_eq(SH("rm -rf W && git clone -q L W && cd W && %s && git push -q --force origin HEAD:main", script), 0,
                  "%s: %s", why, err);
     cr_assert_eq(sign_log_verify(bad, lp, since), SIGN_EVERIFY, "%s", why);
     cr_assert_not_null(strstr(sign_error_last(), "LOG_REWRITTEN"), "%s", why);
@@ -177,8 +158,13 @@ Test(log, verify_finds_every_kind_of_rewrite)
     expect_rewritten(NULL, "mkdir -p entries/00 && cp ../b3.json entries/00/x.json && git add . && git commit -qm x",
                      "an entry added without its index");
     expect_rewritten(NULL, "echo 99 > count && git commit -qam count", "the count changed alone");
+    /* what the tree comparison must see without walking unchanged trees */
+    expect_rewritten(NULL, "git rm -q -r by-digest && git commit -qm unindex", "an index removed");
+    expect_rewritten(NULL, "chmod +x entries/*/*.json && git commit -qam mode", "an entry's mode changed");
+    expect_rewritten(NULL, "git rm -q count && mkdir count && echo 4 > count/n && git add count && git commit -qm t",
+                     "the count replaced by a tree");
     /* the original history again: fine */
-    cr_assert_eq(sh("git -C L update-ref refs/heads/main %s", head), 0);
+    cr_assert_eq(SH("git -C L update-ref refs/heads/main %s", head), 0);
     cr_assert_eq(sign_log_verify(NULL, lp, cp), 0, "%s", sign_error_last());
     cr_assert_eq(sign_log_verify(NULL, lp, "0000000000000000000000000000000000000000"), SIGN_EVERIFY,
                  "an unknown checkpoint");
@@ -223,7 +209,7 @@ Test(log, sync_shares_through_a_remote_without_rewriting_it)
     size_t added = 0;
 
     make_bundles(3);
-    cr_assert_eq(sh("git init -q --bare R && \"$SIGNET_BIN\" log init L2 >/dev/null && \"$SIGNET_BIN\" log init X "
+    cr_assert_eq(SH("git init -q --bare R && \"$SIGNET_BIN\" log init L2 >/dev/null && \"$SIGNET_BIN\" log init X "
                     ">/dev/null"),
                  0);
     cr_assert_eq(add("L", "b1.json", NULL), 0);
@@ -233,19 +219,19 @@ Test(log, sync_shares_through_a_remote_without_rewriting_it)
     cr_assert_eq(add("L", "b2.json", NULL), 0);
     cr_assert_eq(add("L2", "b3.json", NULL), 0);
     cr_assert_eq(sign_log_sync(&added, l1, r), 0, "%s", sign_error_last());
-    cr_assert_eq(sh("git -C R rev-parse main"), 0);
+    cr_assert_eq(SH("git -C R rev-parse main"), 0);
     memcpy(before, out, 40);
     before[40] = '\0';
     cr_assert_eq(sign_log_sync(&added, l2, r), 0, "%s", sign_error_last());
     cr_assert_eq(added, 1, "the local entry is appended again on top of the remote");
-    cr_assert_eq(sh("git -C R merge-base --is-ancestor %s main", before), 0, "the remote only grew");
+    cr_assert_eq(SH("git -C R merge-base --is-ancestor %s main", before), 0, "the remote only grew");
     cr_assert_eq(sign_log_sync(&added, l1, r), 0, "%s", sign_error_last());
     cr_assert_eq(count("L", NULL), 3);
     cr_assert_eq(count("L2", NULL), 3);
     cr_assert_eq(sign_log_verify(NULL, l2, NULL), 0, "%s", sign_error_last());
     /* another log (no common history: its first commit differs from every commit of the shared one) is not mixed in
      */
-    cr_assert_eq(sh("\"$SIGNET_BIN\" log add X b3.json >/dev/null"), 0, "%s", err);
+    cr_assert_eq(SH("\"$SIGNET_BIN\" log add X b3.json >/dev/null"), 0, "%s", err);
     free(l1);
     l1 = p("X");
     cr_assert_eq(sign_log_sync(&added, l1, r), SIGN_EINVAL);
@@ -265,7 +251,7 @@ Test(log, sign_and_verify_with_the_log_end_to_end)
     cr_assert_eq(SIGNET("sign -k k.key --log L -o in.json a1.bin"), 0, "%s", err);
     cr_assert_not_null(strstr(out, "logged"));
     cr_assert_eq(SIGNET("verify -p pol.json --log L -b in.json a1.bin"), 0, "%s", err);
-    cr_assert_eq(sh("SOURCE_DATE_EPOCH=1700000000 \"$SIGNET_BIN\" sign -k k.key -o outside.json a1.bin"), 0, "%s",
+    cr_assert_eq(SH("SOURCE_DATE_EPOCH=1700000000 \"$SIGNET_BIN\" sign -k k.key -o outside.json a1.bin"), 0, "%s",
                  err);
     cr_assert_eq(SIGNET("verify -p pol.json --log L -b outside.json a1.bin"), 4, "a bundle made outside the log");
     cr_assert_not_null(strstr(err, "LOG_ENTRY_MISSING"));

@@ -12,11 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <glob.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "formats.h"
 #include "sign/sign.h"
 #include "pkigen.h"
 #include "testutil.h"
@@ -272,6 +275,224 @@ Test(revocation, hostile_lists_are_refused_by_the_parser)
                "\"reason\":\"other\"}]}",
                SIGN_EPARSE, "sha512");
     rt_refused("{\"version\":1," RT_HEAD ",\"keys\":[],\"artifacts\":[]} x", SIGN_EPARSE, "");
+}
+
+/* More hostile shapes (issue 15): version bounds, one key in two base64 alphabets, times out of range. */
+Test(revocation, hostile_versions_aliases_and_times_are_refused)
+{
+    sign_revocation_list *l = NULL, *n = NULL;
+    unsigned char prev[32] = {0};
+    const char *max = "{\"version\":9007199254740991," RT_HEAD ",\"previous\":\"" RT_HEX "\",\"keys\":[],"
+                      "\"artifacts\":[]}";
+
+    rt_refused("{\"version\":9007199254740992," RT_HEAD ",\"previous\":\"" RT_HEX "\",\"keys\":[],\"artifacts\":[]}",
+               SIGN_EPARSE, "version");
+    rt_refused("{\"version\":9223372036854775807," RT_HEAD ",\"previous\":\"" RT_HEX "\",\"keys\":[],"
+               "\"artifacts\":[]}",
+               SIGN_EPARSE, "version");
+    rt_refused("{\"version\":18446744073709551616," RT_HEAD ",\"keys\":[],\"artifacts\":[]}", SIGN_EPARSE, "");
+    rt_refused("{\"version\":-1," RT_HEAD ",\"keys\":[],\"artifacts\":[]}", SIGN_EPARSE, "version");
+    rt_refused("{\"version\":\"1\"," RT_HEAD ",\"keys\":[],\"artifacts\":[]}", SIGN_EPARSE, "version");
+    rt_refused("{\"version\":1e0," RT_HEAD ",\"keys\":[],\"artifacts\":[]}", SIGN_EPARSE, "version");
+    /* The largest version parses, and has no next one. */
+    cr_assert_eq(sign_revocation_list_parse(&l, max, strlen(max), NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_revocation_list_version(l), INT64_C(9007199254740991));
+    cr_assert_eq(sign_revocation_list_next(&n, l, prev, 1767225600, 1767225600 + 86400), SIGN_ELIMIT);
+    cr_assert_null(n);
+    sign_revocation_list_free(l);
+    /* One key in standard and in URL-safe base64 is one key listed twice. */
+    rt_refused("{\"version\":1," RT_HEAD ",\"keys\":[{\"key_id\":\"p60aXanaNCHm4oiA1x2fc9qkwCZBcH6TY+u71hFMPBo=\","
+               "\"reason\":\"keyCompromise\"},{\"key_id\":\"p60aXanaNCHm4oiA1x2fc9qkwCZBcH6TY-u71hFMPBo=\","
+               "\"reason\":\"keyCompromise\"}],\"artifacts\":[]}",
+               SIGN_EPARSE, "listed twice");
+    /* Times out of range or not RFC 3339 UTC. */
+    rt_refused("{\"version\":1,\"issued\":\"10000-01-01T00:00:00Z\",\"expires\":\"10001-01-01T00:00:00Z\","
+               "\"keys\":[],\"artifacts\":[]}",
+               SIGN_EPARSE, "issued");
+    rt_refused("{\"version\":1,\"issued\":\"2026-01-01T00:00:00+01:00\",\"expires\":\"2027-01-01T00:00:00Z\","
+               "\"keys\":[],\"artifacts\":[]}",
+               SIGN_EPARSE, "issued");
+    rt_refused("{\"version\":1,\"issued\":\"1970-01-01T00:00:00Z\",\"expires\":\"2027-01-01T00:00:00Z\","
+               "\"keys\":[],\"artifacts\":[]}",
+               SIGN_EPARSE, "issued");
+    rt_refused("{\"version\":1," RT_HEAD ",\"keys\":[{\"key_id\":" RT_KID ",\"reason\":\"superseded\","
+               "\"effective\":\"2026-02-30T00:00:00Z\"}],\"artifacts\":[]}",
+               SIGN_EPARSE, "effective");
+    rt_refused("{\"version\":1," RT_HEAD ",\"keys\":[{\"key_id\":" RT_KID ",\"reason\":\"superseded\","
+               "\"effective\":\"1969-12-31T23:59:59Z\"}],\"artifacts\":[]}",
+               SIGN_EPARSE, "effective");
+    rt_refused("{\"version\":1," RT_HEAD ",\"keys\":[{\"key_id\":" RT_KID ",\"reason\":\"superseded\","
+               "\"effective\":1767225600}],\"artifacts\":[]}",
+               SIGN_EPARSE, "effective");
+}
+
+/* ---- the verifier's index of a list (revocation_cache.c) --------------------- */
+
+/* A list with keys and artifacts, two of each with texts. */
+static sign_revocation_list *rt_big_list(size_t n)
+{
+    sign_revocation_list *l = NULL;
+    unsigned char id[32];
+    int changed;
+
+    cr_assert_eq(sign_revocation_list_new(&l, 1767225600, 1767225600 + 86400), 0);
+    for (size_t i = 0; i < n; i++) {
+        memset(id, 0, sizeof(id));
+        id[0] = (unsigned char)(i >> 8);
+        id[1] = (unsigned char)i;
+        id[31] = 7;
+        {
+            char *kid = NULL;
+
+            cr_assert_eq(sign__b64_encode(&kid, id, 32), 0);
+            cr_assert_eq(
+                sign_revocation_list_add_key(l, &changed, kid, i % 3 != 0, i % 3 != 0 ? 1767225600 + (int64_t)i : 0,
+                                             i % 3 != 0 ? SIGN_REVOKE_SUPERSEDED : SIGN_REVOKE_KEY_COMPROMISE,
+                                             i < 2 ? "a comment" : NULL),
+                0, "%s", sign_error_last());
+            free(kid);
+        }
+        id[31] = 9;
+        cr_assert_eq(sign_revocation_list_add_artifact(l, &changed, id, i < 2 ? "app.zip" : NULL, SIGN_REVOKE_OTHER,
+                                                       i == 1 ? "bad build" : NULL),
+                     0);
+    }
+    return l;
+}
+
+Test(revocation, index_roundtrip_finds_every_entry_and_damage_is_refused)
+{
+    sign_revocation_list *l = rt_big_list(300), *x = NULL;
+    unsigned char *ix = NULL, *bad;
+    size_t len = 0;
+    char *a = NULL;
+
+    cr_assert_eq(sign__revocation_index_write(&ix, &len, l), 0, "%s", sign_error_last());
+    cr_assert_eq(sign__revocation_index_read(&x, ix, len), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_revocation_list_key_count(x), 300);
+    cr_assert_eq(sign_revocation_list_artifact_count(x), 300);
+    /* Every entry is found with the same content; the lists cover each other. */
+    for (size_t i = 0; i < 300; i++) {
+        sign_revoked_key k1, k2;
+        sign_revoked_artifact a1, a2;
+
+        cr_assert_eq(sign_revocation_list_key(&k1, l, i), 0);
+        cr_assert(sign_revocation_list_find_key(&k2, x, k1.key_id));
+        cr_assert_str_eq(k1.key_id, k2.key_id);
+        cr_assert_eq(k1.has_effective, k2.has_effective);
+        cr_assert_eq(k1.effective, k2.effective);
+        cr_assert_eq(k1.reason, k2.reason);
+        cr_assert((k1.comment == NULL) == (k2.comment == NULL));
+        cr_assert_eq(sign_revocation_list_artifact(&a1, l, i), 0);
+        cr_assert(sign_revocation_list_find_artifact(&a2, x, a1.sha256));
+        cr_assert((a1.name == NULL && a2.name == NULL) || strcmp(a1.name, a2.name) == 0);
+        cr_assert((a1.comment == NULL && a2.comment == NULL) || strcmp(a1.comment, a2.comment) == 0);
+    }
+    cr_assert_eq(sign_revocation_list_covers(x, l), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_revocation_list_covers(l, x), 0, "%s", sign_error_last());
+    /* Read-only: no edit, no serialisation from an index. */
+    cr_assert_eq(sign_revocation_list_serialize(&a, NULL, x), SIGN_EINVAL);
+    cr_assert_null(a);
+    sign_revocation_list_free(x);
+    x = NULL;
+    bad = malloc(len);
+    /* Two keys swapped (unsorted), a reason out of range, a text reference out of range, a truncated index. */
+    memcpy(bad, ix, len);
+    memcpy(bad + 89, ix + 89 + 50, 32);
+    memcpy(bad + 89 + 50, ix + 89, 32);
+    cr_assert_eq(sign__revocation_index_read(&x, bad, len), SIGN_EPARSE);
+    memcpy(bad, ix, len);
+    bad[89 + 41] = 9;
+    cr_assert_eq(sign__revocation_index_read(&x, bad, len), SIGN_EPARSE);
+    memcpy(bad, ix, len);
+    bad[89 + 42] = 0xff;
+    bad[89 + 43] = 0xff;
+    cr_assert_eq(sign__revocation_index_read(&x, bad, len), SIGN_EPARSE);
+    cr_assert_eq(sign__revocation_index_read(&x, ix, len - 1), SIGN_EPARSE);
+    cr_assert_null(x);
+    free(bad);
+    free(ix);
+    sign_revocation_list_free(l);
+}
+
+/* The cache file of the list in st/ (one), or NULL. */
+static char *rt_cache_file(void)
+{
+    glob_t g;
+    char *p = NULL;
+
+    if (glob("st/revocation-index-*.bin", 0, NULL, &g) == 0) {
+        cr_assert_eq(g.gl_pathc, 1);
+        p = strdup(g.gl_pathv[0]);
+    }
+    globfree(&g);
+    return p;
+}
+
+#define RT_FROM_INDEX "its verified index from the state directory"
+
+/*
+ * A verified list is kept as an index in the state directory and used while the list file is unchanged: it
+ * revokes what the list revokes; a damaged index, a list replaced by a newer or an older version, are read in
+ * full (never fewer revocations, rollback still caught).
+ */
+Test(revocation, the_cached_index_never_drops_a_revocation, .timeout = 120)
+{
+    unsigned char *b;
+    size_t len = 0;
+    char *cf;
+
+    rt_standard();
+    cr_assert_eq(system("cp revoked.json v1.json"), 0);
+    cr_assert_eq(rt_signet("revoke", "key", "-k", "auth.key", "--list", "revoked.json", "--key", "rel.pub",
+                           "--reason", "superseded", NULL),
+                 0, "%s", rt_err);
+    /* A list changed in the last 2 s is neither cached nor taken from the cache. */
+    cr_assert_eq(rt_verify(NULL, NULL), 5, "%s%s", rt_out, rt_err);
+    cr_assert(rt_has("\"code\":\"KEY_REVOKED\"") && !rt_has(RT_FROM_INDEX), "%s", rt_out);
+    sleep(3);
+    cr_assert_eq(rt_verify(NULL, NULL), 5, "%s%s", rt_out, rt_err);
+    cr_assert(rt_has("\"code\":\"KEY_REVOKED\"") && !rt_has(RT_FROM_INDEX), "%s", rt_out);
+    cf = rt_cache_file();
+    cr_assert_not_null(cf, "no index written");
+    cr_assert_eq(rt_verify(NULL, NULL), 5, "%s%s", rt_out, rt_err);
+    cr_assert(rt_has("\"code\":\"KEY_REVOKED\"") && rt_has(RT_FROM_INDEX), "%s", rt_out);
+    /* Damaged: the revoked key's id changed in the index (checksum mismatch): read in full, still revoked. */
+    b = (unsigned char *)tu_read(cf, &len);
+    cr_assert_gt(len, 300);
+    b[len - 40] ^= 0x5a; /* in the last record: the key's id */
+    unlink(cf);
+    tu_write(cf, b, len);
+    free(b);
+    cr_assert_eq(rt_verify(NULL, NULL), 5, "%s%s", rt_out, rt_err);
+    cr_assert(rt_has("\"code\":\"KEY_REVOKED\"") && !rt_has(RT_FROM_INDEX), "%s", rt_out);
+    cr_assert_eq(rt_verify(NULL, NULL), 5, "%s%s", rt_out, rt_err);
+    cr_assert(rt_has(RT_FROM_INDEX), "the index was not rewritten: %s", rt_out);
+    /* Replaced by the older version 1 in place (same inode): its ctime changed, rollback is caught. */
+    cr_assert_eq(system("cat v1.json > revoked.json"), 0);
+    cr_assert_eq(rt_verify(NULL, NULL), 5, "%s%s", rt_out, rt_err);
+    cr_assert(rt_has("\"code\":\"REVOCATION_ROLLBACK\"") && !rt_has(RT_FROM_INDEX), "%s", rt_out);
+    free(cf);
+}
+
+Test(revocation, a_newer_list_replaces_the_cached_index_at_once, .timeout = 120)
+{
+    char *out;
+
+    rt_standard();
+    sleep(3);
+    cr_assert_eq(rt_verify(NULL, NULL), 0, "%s%s", rt_out, rt_err);
+    cr_assert_eq(rt_verify(NULL, NULL), 0, "%s%s", rt_out, rt_err);
+    cr_assert(rt_has(RT_FROM_INDEX), "%s", rt_out);
+    /* The next version revokes the artifact: the very next verify reads it in full. */
+    cr_assert_eq(rt_signet("revoke", "artifact", "-k", "auth.key", "--list", "revoked.json", "app.txt", "--reason",
+                           "other", NULL),
+                 0, "%s", rt_err);
+    cr_assert_eq(rt_verify(NULL, NULL), 5, "%s%s", rt_out, rt_err);
+    cr_assert(rt_has("\"code\":\"ARTIFACT_REVOKED\"") && !rt_has(RT_FROM_INDEX), "%s", rt_out);
+    out = tu_read("st/revocation.json", NULL);
+    cr_assert(strstr(out, "\"version\": 2") != NULL, "%s", out);
+    free(out);
 }
 
 Test(revocation, comments_over_the_cap_are_refused)

@@ -2,7 +2,6 @@
    require.source and verify --git, end to end with repositories made by the git CLI. */
 #include <criterion/criterion.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,31 +27,13 @@ static void teardown(void)
 }
 
 /* A shell script run in the fixture's directory, git configured without the user's settings. */
-static int sh(const char *fmt, ...)
-{
-    char script[8192], full[9000];
-    const char *argv[] = {"/bin/sh", "-ec", full, NULL};
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(script, sizeof(script), fmt, ap);
-    va_end(ap);
-    snprintf(full, sizeof(full),
-             "cd '%s'; export HOME='%s' GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com "
-             "GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com; %s",
-             dir, dir, script);
-    free(out);
-    free(err);
-    out = err = NULL;
-    return tu_run(&out, &err, NULL, argv);
-}
-
-#define SIGNET(...) sh("\"$SIGNET_BIN\" " __VA_ARGS__)
+#define SH(...) tu_sh(&out, &err, dir, __VA_ARGS__)
+#define SIGNET(...) SH("\"$SIGNET_BIN\" " __VA_ARGS__)
 
 /* src/: a repository with one commit, origin with credentials and a query, an annotated tag v1.2.3. */
 static void make_repo(void)
 {
-    cr_assert_eq(sh("git init -q -b main src && cd src && echo hello > a.txt && printf 'build/\\n' > .gitignore && "
+    cr_assert_eq(SH("git init -q -b main src && cd src && echo hello > a.txt && printf 'build/\\n' > .gitignore && "
                     "git add . && git commit -qm one && git remote add origin "
                     "'https://alice:s3cret@git.example.com/team/app.git?token=x#frag' && git tag -a v1.2.3 -m rel"),
                  0, "%s", err);
@@ -83,7 +64,7 @@ Test(source, records_commit_tree_branch_tags_and_a_url_without_credentials)
     const char *v = NULL;
 
     make_repo();
-    cr_assert_eq(sh("cd src && git rev-parse HEAD HEAD^{tree}"), 0);
+    cr_assert_eq(SH("cd src && git rev-parse HEAD HEAD^{tree}"), 0);
     j = collect_json(&s, 0);
     cr_assert_str_eq(json_string_value(json_object_get(j, "uri")), "https://git.example.com/team/app.git");
     cr_assert_eq(strncmp(out, json_string_value(json_object_get(j, "commit")), 40), 0);
@@ -114,7 +95,7 @@ Test(source, refuses_a_dirty_tree_naming_the_paths_unless_allowed)
     json_t *j;
 
     make_repo();
-    cr_assert_eq(sh("cd src && echo changed >> a.txt && echo new > b.txt && mkdir build && echo x > build/out.zip"),
+    cr_assert_eq(SH("cd src && echo changed >> a.txt && echo new > b.txt && mkdir build && echo x > build/out.zip"),
                  0);
     path = tu_path(dir, "src");
     cr_assert_eq(sign_source_collect(&s, path, &so), SIGN_EFINDING);
@@ -139,7 +120,7 @@ Test(source, bare_unborn_detached_shallow_and_no_repository_each_have_an_answer)
     json_t *j;
 
     make_repo();
-    cr_assert_eq(sh("git init -q --bare bare.git && git init -q empty && mkdir plain && "
+    cr_assert_eq(SH("git init -q --bare bare.git && git init -q empty && mkdir plain && "
                     "git clone -q --depth 1 file://$PWD/src shallow && cd src && echo 2 > a.txt && "
                     "git commit -qam two && git tag v2.0 && git tag v2.0.1 && git checkout -q --detach HEAD"),
                  0, "%s", err);
@@ -226,7 +207,7 @@ Test(source, sign_and_verify_with_require_source_and_a_clone)
     cr_assert_eq(SIGNET("verify -p ok.json -b plain.json app.bin"), 4);
     cr_assert_not_null(strstr(err, "SOURCE_MISSING"));
     /* a dirty tree: refused at signing, recorded with --allow-dirty, refused by clean (the default) */
-    cr_assert_eq(sh("echo more >> src/a.txt"), 0);
+    cr_assert_eq(SH("echo more >> src/a.txt"), 0);
     cr_assert_eq(SIGNET("sign -k k.key --git src -o dirty.json app.bin"), 2);
     cr_assert_not_null(strstr(err, "source-dirty"));
     cr_assert_eq(SIGNET("sign -k k.key --git src --allow-dirty -o dirty.json app.bin"), 0, "%s", err);
@@ -234,15 +215,15 @@ Test(source, sign_and_verify_with_require_source_and_a_clone)
     cr_assert_not_null(strstr(err, "uncommitted"));
     cr_assert_eq(SIGNET("sign -k k.key --allow-dirty -o x.json app.bin"), 2, "--allow-dirty without --git");
     /* verify --git against a clone: present; then the tag moves; then history is rewritten */
-    cr_assert_eq(sh("git clone -q src clone"), 0, "%s", err);
+    cr_assert_eq(SH("git clone -q src clone"), 0, "%s", err);
     cr_assert_eq(SIGNET("verify -p ok.json --git clone -b app.json app.bin"), 0, "%s", err);
-    cr_assert_eq(sh("cd src && git checkout -q a.txt && echo 3 > c.txt && git add c.txt && git commit -qm three && "
+    cr_assert_eq(SH("cd src && git checkout -q a.txt && echo 3 > c.txt && git add c.txt && git commit -qm three && "
                     "git tag -f -a v1.2.3 -m moved >/dev/null && cd .. && rm -rf clone && git clone -q src clone"),
                  0, "%s", err);
     cr_assert_eq(SIGNET("verify -p ok.json --git clone -b app.json app.bin"), 1);
     cr_assert_not_null(strstr(err, "SOURCE_MISMATCH"));
     cr_assert_not_null(strstr(err, "moved"));
-    cr_assert_eq(sh("git init -q -b main other && cd other && echo x > x && git add x && git commit -qm other"), 0);
+    cr_assert_eq(SH("git init -q -b main other && cd other && echo x > x && git add x && git commit -qm other"), 0);
     cr_assert_eq(SIGNET("verify -p ok.json --git other -b app.json app.bin"), 1);
     cr_assert_not_null(strstr(err, "is not in the clone"));
 }
@@ -252,16 +233,16 @@ Test(source, version_from_the_release_tag)
     make_repo();
     cr_assert_eq(SIGNET("keygen --no-passphrase -o k && echo artifact > app.bin"), 0, "%s", err);
     cr_assert_eq(SIGNET("sign -k k.key --git src --version-from-tag -o app.json app.bin"), 0, "%s", err);
-    cr_assert_eq(sh("python3 -c \"import json, base64; b = json.load(open('app.json')); "
+    cr_assert_eq(SH("python3 -c \"import json, base64; b = json.load(open('app.json')); "
                     "print(json.loads(base64.b64decode(b['dsseEnvelope']['payload']))['predicate']['version'])\""),
                  0, "%s", err);
     cr_assert_str_eq(out, "1.2.3\n");
     cr_assert_eq(SIGNET("sign -k k.key --version-from-tag -o x.json app.bin"), 2, "needs --git");
     cr_assert_eq(SIGNET("sign -k k.key --git src --version-from-tag --version 2 -o x.json app.bin"), 2);
-    cr_assert_eq(sh("cd src && git tag v1.2.4"), 0);
+    cr_assert_eq(SH("cd src && git tag v1.2.4"), 0);
     cr_assert_eq(SIGNET("sign -k k.key --git src --version-from-tag -o x.json app.bin"), 2, "two release tags");
     cr_assert_not_null(strstr(err, "several release tags"), "%s", err);
-    cr_assert_eq(sh("cd src && git tag -d v1.2.3 v1.2.4 >/dev/null"), 0);
+    cr_assert_eq(SH("cd src && git tag -d v1.2.3 v1.2.4 >/dev/null"), 0);
     cr_assert_eq(SIGNET("sign -k k.key --git src --version-from-tag -o x.json app.bin"), 2, "no release tag");
     cr_assert_not_null(strstr(err, "no tag v<version>"), "%s", err);
 }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -349,4 +350,23 @@ int tu_run_fault(char **err, const char *const *env, const char *const *argv, co
         return WEXITSTATUS(status);
     }
     return WIFSIGNALED(status) ? 1000 + WTERMSIG(status) : -1;
+}
+
+int tu_sh(char **out, char **err, const char *dir, const char *fmt, ...)
+{
+    char script[8192], full[9000];
+    const char *argv[] = {"/bin/sh", "-ec", full, NULL};
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(script, sizeof(script), fmt, ap);
+    va_end(ap);
+    snprintf(full, sizeof(full),
+             "cd '%s'; export HOME='%s' GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com "
+             "GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com; %s",
+             dir, dir, script);
+    free(*out);
+    free(*err);
+    *out = *err = NULL;
+    return tu_run(out, err, NULL, argv);
 }

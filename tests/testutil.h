@@ -40,6 +40,12 @@ typedef struct tu_fault {
 } tu_fault;
 /* Returns the exit status (0..255), or 1000 + the signal number that ended the child. */
 int tu_run_fault(char **err, const char *const *env, const char *const *argv, const tu_fault *f);
+/*
+ * A shell script (printf format) run by /bin/sh -e in dir, with HOME=dir and git configured
+ * without the user's or the system's settings (a fixed author and committer). Captures
+ * stdout and stderr into *out and *err, freeing what they held. Returns tu_run's status.
+ */
+int tu_sh(char **out, char **err, const char *dir, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Monotonic clock in microseconds. */
 long long tu_now_us(void);
 /* The source tree root ($SIGNET_SRC, default "."). */

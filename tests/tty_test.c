@@ -279,3 +279,64 @@ Test(tty, ctrl_c_clears_the_progress_line, .timeout = 120)
     tu_rmtree(dir);
     free(dir);
 }
+
+/*
+ * signet audit on a terminal: artifacts done / total (the total from a first walk), the rate and the time
+ * left, at most ten lines a second, cleared before the report; nothing of it when stderr is not a terminal.
+ */
+Test(tty, audit_shows_progress_done_total_rate_and_time_left, .timeout = 120)
+{
+    char *dir = tu_mkdtemp(), *store = tu_path(dir, "d/store"), *pol = tu_path(dir, "d/policy.json"), cmd[4096];
+    char *report = tu_path(dir, "report.txt"), *text;
+    const char *args[] = {"audit", "-p", pol, "--jobs", "1", "--report", report, store, NULL};
+    const char *sh_argv[] = {"/bin/sh", "-c", cmd, NULL};
+    char screen[65536], *out = NULL, *err = NULL, *clear, *p;
+    size_t len = 0, lines = 0;
+    int fd, status = 0;
+    pid_t pid;
+
+    /* the example store (one artifact of each class) and 3,000 unsigned files beside it */
+    snprintf(
+        cmd, sizeof(cmd),
+        "set -e; cd '%s'; sh '%s/keys-example/audit-store.sh' \"$SIGNET_BIN\" d >/dev/null; mkdir -p d/store/bulk; "
+        "cd d/store/bulk; seq 1 3000 | xargs touch",
+        dir, tu_src());
+    cr_assert_eq(tu_run(NULL, NULL, NULL, sh_argv), 0);
+    pid = tty_spawn(&fd, args);
+    memset(screen, 0, sizeof(screen));
+    (void)tty_expect(fd, screen, sizeof(screen), &len, "\n<never>");
+    close(fd);
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "not all verified: exit 1, not %d: %s",
+              WEXITSTATUS(status), screen);
+    cr_assert_not_null(strstr(screen, "/3010 artifacts, "), "done / total, the total from the first walk: %s",
+                       screen);
+    cr_assert_not_null(strstr(screen, "/s, "), "the rate: %s", screen);
+    cr_assert_not_null(strstr(screen, " s left"), "the time left: %s", screen);
+    cr_assert_null(strstr(screen, "MiB"), "a count of artifacts, not of bytes: %s", screen);
+    /* the final count is drawn, then the line is cleared: the last thing on the terminal */
+    cr_assert_not_null(strstr(screen, "audit 3010/3010 artifacts"), "%s", screen);
+    clear = strrchr(screen, '\r');
+    cr_assert_not_null(clear);
+    cr_assert_str_eq(clear, "\r\033[K", "the progress line is cleared at the end: %s", screen);
+    for (p = screen; (p = strstr(p, "\r\033[Kaudit ")) != NULL; p++) {
+        lines++;
+    }
+    cr_assert_lt(lines, 200, "throttled: %zu progress lines for 3010 artifacts", lines);
+    text = tu_read(report, &len);
+    cr_assert_not_null(strstr(text, "audit of 3010 artifact(s)"), "%s", text);
+    cr_assert_null(strstr(text, "\033["), "no progress in the report");
+    free(text);
+    /* not a terminal: no progress at all */
+    snprintf(cmd, sizeof(cmd), "\"$SIGNET_BIN\" audit -p '%s' '%s'", pol, store);
+    cr_assert_eq(tu_run(&out, &err, NULL, sh_argv), 1);
+    cr_assert_null(strstr(err, "\033["), "%s", err);
+    cr_assert_null(strstr(err, "artifacts, "), "%s", err);
+    free(out);
+    free(err);
+    free(store);
+    free(pol);
+    free(report);
+    tu_rmtree(dir);
+    free(dir);
+}

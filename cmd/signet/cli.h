@@ -59,11 +59,13 @@ typedef struct cli_passphrase {
     int tries;           /* internal */
     const char *keyfile; /* the key the passphrase is for, named in prompts, or NULL */
     const char *source;  /* set by the callback: where the last passphrase came from */
+    const char *env;     /* the environment variable read (NULL: SIGNET_PASSPHRASE) */
+    const char *label;   /* what is asked for in prompts (NULL: "passphrase"; "PIN" for tokens) */
 } cli_passphrase;
 
 #define CLI_PASSPHRASE_INIT                                                                                          \
     {                                                                                                                \
-        NULL, 0, NULL, NULL                                                                                          \
+        NULL, 0, NULL, NULL, NULL, NULL                                                                              \
     }
 
 int cli_passphrase_cb(char *buf, size_t size, int confirm, void *userdata);
@@ -73,5 +75,29 @@ int cli_passphrase_cb(char *buf, size_t size, int confirm, void *userdata);
  * Returns the exit code for code.
  */
 int cli_key_fail(int code, const char *keyfile, const cli_passphrase *pp);
+
+/*
+ * PKCS#11 (cmd/signet/pkcs11.c): the module from --pkcs11-module, else
+ * SIGNET_PKCS11_MODULE (a URI's module-path wins over both, in libsign);
+ * the PIN from --pin-file, then SIGNET_PKCS11_PIN, then the terminal.
+ */
+typedef struct cli_pkcs11 {
+    const char *module;   /* --pkcs11-module, or NULL */
+    const char *pin_file; /* --pin-file, or NULL */
+    int allow_pin_in_uri; /* --allow-pin-in-uri */
+    cli_passphrase pp;    /* internal */
+} cli_pkcs11;
+
+/* 1 when s is a PKCS#11 URI ("pkcs11:..."). */
+int cli_is_pkcs11_uri(const char *s);
+/* The library's options for p (pin callback included). */
+void cli_pkcs11_options(sign_pkcs11_options *o, cli_pkcs11 *p, const char *uri);
+/* The key the URI names; prints the one-line error and returns the exit code on failure. */
+int cli_pkcs11_key(sign_key **out, const char *uri, cli_pkcs11 *p);
+/* The certificate the URI names; the same on failure. */
+int cli_pkcs11_certs(sign_x509_certs **out, const char *uri, cli_pkcs11 *p);
+/* keygen --pkcs11: generate on the token, write pubpath, print the key id. Returns the exit code. */
+int cli_pkcs11_keygen(const char *uri, cli_pkcs11 *p, sign_key_type type, unsigned int bits, const char *pubpath);
+int cmd_pkcs11(int argc, char **argv);
 
 #endif

@@ -15,7 +15,8 @@ static const char hash_usage[] =
     "artifacts (indented; --json: the exact compact bytes). Findings go to stderr.\n"
     "SOURCE_DATE_EPOCH, when set, fixes the created time.\n"
     "\n"
-    "      --json       compact deterministic JSON (the bytes that would be signed)\n"
+    "      --json       compact deterministic JSON (the bytes that would be signed); an\n"
+    "                   error is a JSON error object on stdout too\n"
     "      --name NAME  name of the next artifact in the manifest (once per artifact)\n"
     "      --ref NAME   OCI layout: the image with this ref name\n"
     "      --all        OCI layout: every manifest of the index, and the index\n"
@@ -129,6 +130,9 @@ int cmd_hash(int argc, char **argv)
     out_progress_end();
     out_findings(stderr, arts, nart);
     if (r != 0) {
+        if (r == SIGN_ENOTFOUND || r == SIGN_EPARSE || r == SIGN_EIO || r == SIGN_EINVAL) {
+            out_json_note("ARTIFACT_UNREADABLE", "artifact", NULL, sign_error_last());
+        }
         rc = cli_fail(r, NULL);
         goto out;
     }

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <openssl/crypto.h>
 
 #include "cli.h"
@@ -17,7 +18,10 @@
 #define NEW_PASS_MAX 1024
 
 static const char keygen_usage[] =
-    "usage: signet keygen [-t TYPE] [--no-passphrase | --passphrase-file F] -o PREFIX\n"
+    "usage: signet keygen [-t TYPE] [--no-passphrase | --passphrase-file F] [--json]\n"
+    "                     -o PREFIX\n"
+    "       signet keygen --pkcs11 URI [-t TYPE] [--pkcs11-module M] [--pin-file F]\n"
+    "                     [--json] -o PREFIX\n"
     "\n"
     "Create a key pair: PREFIX.key (private, PKCS#8 PEM, mode 0600, encrypted\n"
     "with AES-256-CBC under an scrypt-derived key) and PREFIX.pub (public, SPKI\n"
@@ -27,6 +31,14 @@ static const char keygen_usage[] =
     "  -o, --output PREFIX      write PREFIX.key and PREFIX.pub\n"
     "      --no-passphrase      write the private key unencrypted\n"
     "      --passphrase-file F  read the new passphrase from the first line of F\n"
+    "      --pkcs11 URI         generate the key pair on the PKCS#11 token the URI\n"
+    "                           names, labelled with its object= (not extractable);\n"
+    "                           only PREFIX.pub is written\n"
+    "      --pkcs11-module M    the module when the URI has no module-path (default\n"
+    "                           SIGNET_PKCS11_MODULE)\n"
+    "      --pin-file F         the token's PIN (else SIGNET_PKCS11_PIN, else the\n"
+    "                           terminal)\n"
+    "      --json               print the result (or the error) as one JSON object\n"
     "  -h, --help               show this help\n"
     "\n"
     "The passphrase comes from --passphrase-file, then SIGNET_PASSPHRASE, then\n"
@@ -79,13 +91,43 @@ static int keygen_have_tty(void)
     return 1;
 }
 
+/* keygen --json: the new key pair as one object (the same members as the text lines). */
+static void keygen_print_json(const char *type, const char *keypath, const char *pubpath, int no_pass,
+                              const char *keyid, const char *fpr)
+{
+    char *k = sign_text_safe(keypath), *p = sign_text_safe(pubpath), *text = NULL;
+    json_t *o =
+        json_pack("{s:i,s:s,s:s,s:s,s:s,s:s?,s:b,s:s?,s:s,s:s}", "format_version", SIGN_VERDICT_FORMAT_VERSION,
+                  "signet_version", SIGN_VERSION_STRING, "command", "keygen", "code", "OK", "type", type,
+                  "private_key", k, "encrypted", !no_pass, "public_key", p, "key_id", keyid, "fingerprint", fpr);
+
+    if (o != NULL) {
+        text = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENSURE_ASCII);
+    }
+    puts(text != NULL ? text : "{\"code\":\"OK\",\"command\":\"keygen\"}");
+    out_json_printed();
+    free(text);
+    json_decref(o);
+    free(k);
+    free(p);
+}
+
 int cmd_keygen(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"type", required_argument, NULL, 't'},    {"output", required_argument, NULL, 'o'},
-        {"no-passphrase", no_argument, NULL, 'N'}, {"passphrase-file", required_argument, NULL, 'P'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"type", required_argument, NULL, 't'},
+        {"output", required_argument, NULL, 'o'},
+        {"no-passphrase", no_argument, NULL, 'N'},
+        {"passphrase-file", required_argument, NULL, 'P'},
+        {"json", no_argument, NULL, 'J'},
+        {"pkcs11", required_argument, NULL, '1'},
+        {"pkcs11-module", required_argument, NULL, '2'},
+        {"pin-file", required_argument, NULL, '3'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
+    cli_pkcs11 p11 = {NULL, NULL, 0, CLI_PASSPHRASE_INIT};
+    const char *p11uri = NULL;
     cli_passphrase pp = CLI_PASSPHRASE_INIT;
     const char *prefix = NULL, *typename = "ed25519";
     char *keypath = NULL, *pubpath = NULL, *pass = NULL;
@@ -105,6 +147,10 @@ int cmd_keygen(int argc, char **argv)
         case 'o': prefix = optarg; break;
         case 'N': no_pass = 1; break;
         case 'P': pp.file = optarg; break;
+        case 'J': break; /* out_json_active() */
+        case '1': p11uri = optarg; break;
+        case '2': p11.module = optarg; break;
+        case '3': p11.pin_file = optarg; break;
         case 'h':
             fputs(keygen_usage, stdout);
             rc = 0;
@@ -150,6 +196,26 @@ int cmd_keygen(int argc, char **argv)
         rc = out_usage_error("keygen", "unknown key type '%s' (ed25519, ecdsa-p256, ecdsa-p384, rsa-3072)", typename);
         goto out;
     }
+    if (p11uri != NULL) {
+        if (no_pass || pp.file != NULL) {
+            rc = out_usage_error("keygen", "a token key has no passphrase: --pkcs11 takes --pin-file, not "
+                                           "--no-passphrase or --passphrase-file");
+            goto out;
+        }
+        if ((pubpath = keygen_path(prefix, ".pub")) == NULL) {
+            cli_error("out of memory");
+            goto out;
+        }
+        if (keygen_taken(pubpath)) {
+            cli_error("%s already exists; refusing to overwrite it (choose another -o PREFIX)", pubpath);
+            goto out;
+        }
+        rc = cli_pkcs11_keygen(p11uri, &p11, keygen_types[ti].type, keygen_types[ti].bits, pubpath);
+        goto out;
+    } else if (p11.module != NULL || p11.pin_file != NULL) {
+        rc = out_usage_error("keygen", "--pkcs11-module and --pin-file go with --pkcs11 URI");
+        goto out;
+    }
     keypath = keygen_path(prefix, ".key");
     pubpath = keygen_path(prefix, ".pub");
     if (keypath == NULL || pubpath == NULL) {
@@ -158,6 +224,7 @@ int cmd_keygen(int argc, char **argv)
     }
     /* Both names are checked before anything is written. */
     if (keygen_taken(keypath) || keygen_taken(pubpath)) {
+        out_json_note("OUTPUT_EXISTS", "key", keygen_taken(keypath) ? keypath : pubpath, "already exists");
         cli_error("%s already exists; refusing to overwrite it (choose another -o PREFIX)",
                   keygen_taken(keypath) ? keypath : pubpath);
         goto out;
@@ -200,11 +267,15 @@ int cmd_keygen(int argc, char **argv)
         goto out;
     }
     key_written = 0; /* complete: keep it */
-    printf("type: %s\n", typename);
-    printf("private key: %s (%s)\n", keypath, no_pass ? "NOT encrypted" : "encrypted");
-    printf("public key: %s\n", pubpath);
-    printf("key id: %s\n", keyid);
-    printf("fingerprint: %s\n", fpr);
+    if (out_json_active()) {
+        keygen_print_json(typename, keypath, pubpath, no_pass, keyid, fpr);
+    } else {
+        printf("type: %s\n", typename);
+        printf("private key: %s (%s)\n", keypath, no_pass ? "NOT encrypted" : "encrypted");
+        printf("public key: %s\n", pubpath);
+        printf("key id: %s\n", keyid);
+        printf("fingerprint: %s\n", fpr);
+    }
     if (fflush(stdout) != 0) {
         cli_error("writing to stdout failed");
         rc = EXIT_USAGE;

@@ -80,7 +80,8 @@ int cli_log_bundle(const char *dir, const char *bundle)
         cli_error("the bundle %s was written but not logged; add it with: signet log add %s %s", bundle, dir, bundle);
         return rc;
     }
-    printf("logged %s in %s as entry %s\n", bundle, dir, id);
+    /* Under sign --json stdout holds only the JSON object. */
+    fprintf(out_json_active() ? stderr : stdout, "logged %s in %s as entry %s\n", bundle, dir, id);
     return 0;
 }
 
@@ -142,6 +143,7 @@ static int log_verify(const char *dir, const char *since, int json)
 
             if (o != NULL) {
                 json_dumpf(o, stdout, JSON_COMPACT | JSON_SORT_KEYS);
+                out_json_printed();
                 putchar('\n');
             }
             json_decref(o);

@@ -25,6 +25,10 @@ static const char revoke_usage[] =
     "\n"
     "  -k, --key-file KEY     the authority's private key (PKCS#8 PEM), or --p12 FILE\n"
     "      --p12 FILE         the authority's key from a PKCS#12 file\n"
+    "      --pkcs11 URI       the authority's key in a PKCS#11 token (instead of -k)\n"
+    "      --pkcs11-module M  the module when the URI has no module-path\n"
+    "                         (default SIGNET_PKCS11_MODULE)\n"
+    "      --pin-file F       the token's PIN (else SIGNET_PKCS11_PIN, else the terminal)\n"
     "      --passphrase-file F  read the key's passphrase from the first line of F\n"
     "  -o, --output LIST      init: the new list (an existing file is refused)\n"
     "      --list LIST        the list to change (replaced atomically)\n"
@@ -54,6 +58,8 @@ typedef struct rv_args {
     int json;
     cli_passphrase pp;
     const char *positional; /* ARTIFACT (artifact) or LIST (show) */
+    const char *p11uri;     /* --pkcs11 */
+    cli_pkcs11 p11;
 } rv_args;
 
 static int parse_args(rv_args *a, int argc, char **argv)
@@ -61,6 +67,9 @@ static int parse_args(rv_args *a, int argc, char **argv)
     static const struct option longopts[] = {
         {"key-file", required_argument, NULL, 'k'},
         {"p12", required_argument, NULL, 'p'},
+        {"pkcs11", required_argument, NULL, '1'},
+        {"pkcs11-module", required_argument, NULL, '2'},
+        {"pin-file", required_argument, NULL, '3'},
         {"passphrase-file", required_argument, NULL, 'P'},
         {"output", required_argument, NULL, 'o'},
         {"list", required_argument, NULL, 'l'},
@@ -89,6 +98,9 @@ static int parse_args(rv_args *a, int argc, char **argv)
         switch (c) {
         case 'k': slot = &a->keypath; break;
         case 'p': slot = &a->p12path; break;
+        case '1': slot = &a->p11uri; break;
+        case '2': slot = &a->p11.module; break;
+        case '3': slot = &a->p11.pin_file; break;
         case 'P': slot = &a->pp.file; break;
         case 'o': slot = &a->output; break;
         case 'l': slot = &a->list; break;
@@ -124,8 +136,12 @@ static int load_authority(sign_key **key, rv_args *a)
     sign_x509_certs *certs = NULL;
     int r;
 
-    if ((a->keypath == NULL) == (a->p12path == NULL)) {
-        return out_usage_error("revoke", "the authority's private key is required (-k KEY or --p12 FILE, one)");
+    if ((a->keypath != NULL) + (a->p12path != NULL) + (a->p11uri != NULL) != 1) {
+        return out_usage_error("revoke",
+                               "the authority's private key is required (-k KEY, --p12 FILE or --pkcs11 URI, one)");
+    }
+    if (a->p11uri != NULL) {
+        return cli_pkcs11_key(key, a->p11uri, &a->p11);
     }
     if (a->p12path != NULL) {
         r = sign_x509_load_p12(key, &certs, a->p12path, cli_passphrase_cb, &a->pp);
@@ -440,6 +456,8 @@ int cmd_revoke(int argc, char **argv)
     int rc;
 
     memset(&a, 0, sizeof(a));
+    a.pp = (cli_passphrase)CLI_PASSPHRASE_INIT;
+    a.p11.pp = (cli_passphrase)CLI_PASSPHRASE_INIT;
     if (argc < 2) {
         fputs(revoke_usage, stderr);
         return EXIT_USAGE;

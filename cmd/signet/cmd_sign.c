@@ -7,18 +7,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "output.h"
 
 static const char sign_usage[] =
-    "usage: signet sign (-k KEY [--cert CERT] | --p12 FILE) [--embed-chain]\n"
-    "                   [--passphrase-file F] [--allow FINDING]... [-o BUNDLE] [--force]\n"
+    "usage: signet sign ((-k KEY | --pkcs11 URI) [--cert CERT] | --p12 FILE) [--embed-chain]\n"
+    "                   [--passphrase-file F] [--pkcs11-module M] [--pin-file F]\n"
+    "                   [--allow-pin-in-uri] [--allow FINDING]... [-o BUNDLE] [--force]\n"
     "                   [--kind file|zip|tar|oci|docker]\n"
     "                   [--name NAME]... [--ref NAME] [--all] [--follow-symlink] [--tsa URL]...\n"
     "                   [--tsa-optional] [--tsa-policy OID] [--tsa-timeout SECONDS]\n"
     "                   [--git DIR [--git-remote NAME] [--allow-dirty]] [--log DIR]\n"
     "                   [--event-log FILE] [--syslog] [--jobs N] [--version V | --version-from-tag]\n"
-    "                   ARTIFACT...\n"
+    "                   [--json] ARTIFACT...\n"
     "\n"
     "Sign files, zips, tar layers, OCI image layouts and docker save archives into\n"
     "one Sigstore bundle (default ARTIFACT.sigstore.json for a single artifact;\n"
@@ -29,15 +32,24 @@ static const char sign_usage[] =
     "      --cert CERT          sign as the X.509 certificate of KEY (PEM or DER; the\n"
     "                           leaf, optionally followed by intermediates)\n"
     "      --p12 FILE           key and certificates from a PKCS#12 file instead of -k\n"
+    "      --pkcs11 URI         the key in a PKCS#11 token (RFC 7512 URI, pkcs11:token=..;\n"
+    "                           object=..); --cert may be a pkcs11: URI too\n"
+    "      --pkcs11-module M    the PKCS#11 module (.so) when the URI has no module-path\n"
+    "                           (default SIGNET_PKCS11_MODULE)\n"
+    "      --pin-file F         the token's PIN from the first line of F (else\n"
+    "                           SIGNET_PKCS11_PIN, else the terminal)\n"
+    "      --allow-pin-in-uri   accept a pin-value in the URI (it shows in process lists)\n"
     "      --embed-chain        put the intermediates in the bundle (v0.2; never the root)\n"
     "      --passphrase-file F  read the key's passphrase from the first line of F\n"
     "      --allow FINDING      sign despite a dangerous finding with this id\n"
     "  -o, --output BUNDLE      write the bundle here (atomically); never over an\n"
     "                           existing file unless --force\n"
     "      --force              replace an existing bundle\n"
-    "      --kind KIND          the artifacts are of this kind: file (hash whole, whatever\n"
-    "                           the content), zip, tar, oci or docker (refused otherwise);\n"
-    "                           without it the content decides (a warning when the name\n"
+    "      --kind KIND          read the artifacts as this kind, whatever the content\n"
+    "                           suggests: file (hashed whole), zip (also with a stub\n"
+    "                           before it), tar (one layer, any name), oci or docker;\n"
+    "                           bytes that cannot be read so are refused (exit 2).\n"
+    "                           Without it the content decides (a warning when the name\n"
     "                           says otherwise)\n"
     "      --name NAME          name of the next artifact in the manifest (once per\n"
     "                           artifact, in order; default: the path given)\n"
@@ -65,6 +77,8 @@ static const char sign_usage[] =
     "      --event-log FILE     append one JSON event line for this decision to FILE\n"
     "      --syslog             send the event to syslog (facility auth)\n"
     "      --jobs N             at most N threads at once (default: one per core)\n"
+    "      --json               print the result (bundle, key id, artifacts) or the\n"
+    "                           error as one JSON object on stdout\n"
     "  -h, --help               show this help\n";
 
 static int same_path(const char *a, const char *b)
@@ -134,7 +148,10 @@ static void warn_kind_mismatch(sign_artifact *const *arts, size_t n, const char 
     }
 }
 
-/* --kind K: every artifact must be of that kind (file is forced instead). Returns 0, or 1 after saying why. */
+/*
+ * --kind K: every artifact must be of that kind (the library forced it, or refused bytes not of it; this is
+ * the last guard). Returns 0, or 1 after saying why.
+ */
 static int check_kind(sign_artifact *const *arts, size_t n, const char *kind_opt)
 {
     static const struct {
@@ -157,10 +174,32 @@ static int check_kind(sign_artifact *const *arts, size_t n, const char *kind_opt
         if (sign_artifact_get_kind(arts[i]) != want) {
             char *p = sign_text_safe(sign_artifact_path(arts[i]));
 
+            out_json_note("ARTIFACT_KIND_REFUSED", "artifact", sign_artifact_path(arts[i]),
+                          "not of the --kind given");
             cli_error("artifact %s is a %s, not a %s (--kind %s); nothing was written", p != NULL ? p : "?", got,
                       kind_opt, kind_opt);
             free(p);
             return 1;
+        }
+    }
+    return 0;
+}
+
+/* The SIGN_ARTIFACT_AS_* flag of --kind K (0 without it). */
+static unsigned int kind_flag(const char *kind_opt)
+{
+    static const struct {
+        const char *opt;
+        unsigned int flag;
+    } flags[] = {{"file", SIGN_ARTIFACT_AS_FILE},
+                 {"zip", SIGN_ARTIFACT_AS_ZIP},
+                 {"tar", SIGN_ARTIFACT_AS_TAR},
+                 {"oci", SIGN_ARTIFACT_AS_OCI},
+                 {"docker", SIGN_ARTIFACT_AS_DOCKER}};
+
+    for (size_t i = 0; kind_opt != NULL && i < sizeof(flags) / sizeof(flags[0]); i++) {
+        if (strcmp(flags[i].opt, kind_opt) == 0) {
+            return flags[i].flag;
         }
     }
     return 0;
@@ -182,6 +221,8 @@ static void print_refusal(sign_artifact *const *arts, size_t n, char *const *all
     const char **seen = NULL;
     size_t nseen = 0, cap = 0;
 
+    out_json_note("FINDING_REFUSED", "artifact", NULL,
+                  "refusing to sign: dangerous findings (on standard error); sign with --allow ID if intended");
     fputs("signet: refusing to sign: dangerous findings (listed above); if they are intended, add", stderr);
     for (size_t i = 0; arts != NULL && i < n; i++) {
         size_t nf = arts[i] != NULL ? sign_artifact_finding_count(arts[i]) : 0;
@@ -245,6 +286,42 @@ static int push_bundle(char **pushed, const sign_bundle *bundle, const sign_arti
     return r;
 }
 
+/* sign --json: what was signed, as one object (the text line's facts, and each artifact). */
+static void sign_print_json(const char *output, sign_artifact *const *arts, size_t nart, const char *keyid,
+                            const char *subject, const sign_bundle *bundle)
+{
+    json_t *o, *list = json_array();
+    char *text = NULL, *out_safe = sign_text_safe(output), *subj = subject != NULL ? sign_text_safe(subject) : NULL;
+
+    for (size_t i = 0; list != NULL && i < nart; i++) {
+        char hex[2 * SIGN_SHA256_LEN + 1], *name = sign_text_safe(sign_artifact_name(arts[i])),
+                                           *path = sign_text_safe(sign_artifact_path(arts[i]));
+
+        for (size_t k = 0; k < SIGN_SHA256_LEN; k++) {
+            snprintf(hex + 2 * k, 3, "%02x", sign_artifact_sha256(arts[i])[k]);
+        }
+        (void)json_array_append_new(list,
+                                    json_pack("{s:s?,s:s?,s:s,s:s,s:I}", "name", name, "path", path, "sha256", hex,
+                                              "kind", sign_artifact_kind_name(sign_artifact_get_kind(arts[i])),
+                                              "size", (json_int_t)sign_artifact_size(arts[i])));
+        free(name);
+        free(path);
+    }
+    o = json_pack("{s:i,s:s,s:s,s:s,s:s?,s:s,s:s?,s:I,s:o?}", "format_version", SIGN_VERDICT_FORMAT_VERSION,
+                  "signet_version", SIGN_VERSION_STRING, "command", "sign", "code", "OK", "bundle", out_safe,
+                  "key_id", keyid, "certificate_subject", subj, "timestamps",
+                  (json_int_t)sign_bundle_timestamp_count(bundle), "artifacts", list);
+    if (o != NULL) {
+        text = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENSURE_ASCII);
+    }
+    puts(text != NULL ? text : "{\"code\":\"OK\",\"command\":\"sign\"}");
+    out_json_printed();
+    free(text);
+    json_decref(o);
+    free(out_safe);
+    free(subj);
+}
+
 int cmd_sign(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -276,10 +353,17 @@ int cmd_sign(int argc, char **argv)
         {"kind", required_argument, NULL, 'K'},
         {"version", required_argument, NULL, 'V'}, /* downgrade protection (issue 15) */
         {"version-from-tag", no_argument, NULL, 'X'},
+        {"json", no_argument, NULL, 'J'},
+        {"pkcs11", required_argument, NULL, '1'}, /* PKCS#11 tokens (issue 20) */
+        {"pkcs11-module", required_argument, NULL, '2'},
+        {"pin-file", required_argument, NULL, '3'},
+        {"allow-pin-in-uri", no_argument, NULL, '4'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     sign_sign_options opts = SIGN_SIGN_OPTIONS_INIT;
+    cli_pkcs11 p11 = {NULL, NULL, 0, CLI_PASSPHRASE_INIT};
+    const char *p11uri = NULL;
     cli_passphrase pp = CLI_PASSPHRASE_INIT;
     int to_registry = 0;
     char *pushed = NULL, where[1200];
@@ -356,9 +440,14 @@ int cmd_sign(int argc, char **argv)
         case 'L': event_log = optarg; break;
         case 'S': use_syslog = 1; break;
         case 'C': certpath = optarg; break;
+        case '1': p11uri = optarg; break;
+        case '2': p11.module = optarg; break;
+        case '3': p11.pin_file = optarg; break;
+        case '4': p11.allow_pin_in_uri = 1; break;
         case 'p': p12path = optarg; break;
         case 'E': embed_chain = 1; break;
         case 'f': force = 1; break;
+        case 'J': break; /* out_json_active() */
         case 'K':
             if (strcmp(optarg, "file") != 0 && strcmp(optarg, "zip") != 0 && strcmp(optarg, "tar") != 0 &&
                 strcmp(optarg, "oci") != 0 && strcmp(optarg, "docker") != 0) {
@@ -397,15 +486,19 @@ int cmd_sign(int argc, char **argv)
         rc = out_usage_error("sign", "--p12 holds the key and certificate: give it instead of -k and --cert");
         goto out;
     }
-    if (keypath == NULL && p12path == NULL) {
-        rc = out_usage_error("sign", "a private key is required (-k KEY, or --p12 FILE)");
+    if (p11uri != NULL && (keypath != NULL || p12path != NULL)) {
+        rc = out_usage_error("sign", "--pkcs11 names the key: give it instead of -k and --p12");
+        goto out;
+    }
+    if (keypath == NULL && p12path == NULL && p11uri == NULL) {
+        rc = out_usage_error("sign", "a private key is required (-k KEY, --pkcs11 URI or --p12 FILE)");
         goto out;
     }
     if (embed_chain && certpath == NULL && p12path == NULL) {
         rc = out_usage_error("sign", "--embed-chain needs a certificate (--cert or --p12)");
         goto out;
     }
-    keyfile = p12path != NULL ? p12path : keypath;
+    keyfile = p12path != NULL ? p12path : p11uri != NULL ? p11uri : keypath;
     if (nart == 0) {
         rc = out_usage_error("sign", "no artifact given");
         goto out;
@@ -432,6 +525,7 @@ int cmd_sign(int argc, char **argv)
     for (size_t i = 0; output != NULL && i < nart; i++) {
         if (same_path(output, argv[optind + (int)i]) || same_path(keyfile, argv[optind + (int)i]) ||
             same_path(output, keyfile) || (certpath != NULL && same_path(output, certpath))) {
+            out_json_note("USAGE", "bundle", output, "refusing to write the bundle over an input");
             cli_error("%s: refusing to write the bundle over an input; choose another -o",
                       same_path(output, keyfile) ? keyfile : argv[optind + (int)i]);
             goto out;
@@ -441,6 +535,7 @@ int cmd_sign(int argc, char **argv)
     if (output != NULL && !force && access(output, F_OK) == 0) {
         char *o = sign_text_safe(output);
 
+        out_json_note("OUTPUT_EXISTS", "bundle", output, "already exists; name another with -o, or --force");
         cli_error("bundle %s already exists; refusing to overwrite it: name another with -o, or replace it "
                   "with --force",
                   o != NULL ? o : "?");
@@ -475,7 +570,12 @@ int cmd_sign(int argc, char **argv)
         goto out;
     }
     pp.keyfile = keyfile;
-    if (p12path != NULL) {
+    if (p11uri != NULL) {
+        if ((r = cli_pkcs11_key(&key, p11uri, &p11)) != 0) {
+            rc = r; /* an exit code, the error said */
+            goto out;
+        }
+    } else if (p12path != NULL) {
         if ((r = sign_x509_load_p12(&key, &certs, p12path, cli_passphrase_cb, &pp)) != 0) {
             rc = cli_key_fail(r, NULL, &pp);
             goto out;
@@ -484,7 +584,14 @@ int cmd_sign(int argc, char **argv)
         rc = cli_key_fail(r, keypath, &pp);
         goto out;
     }
-    if (certpath != NULL && (r = sign_x509_certs_load(&certs, certpath)) != 0) {
+    if (certpath != NULL && cli_is_pkcs11_uri(certpath)) {
+        if ((r = cli_pkcs11_certs(&certs, certpath, &p11)) != 0) {
+            rc = r; /* an exit code, the error said */
+            goto out;
+        }
+    } else if (certpath != NULL && (r = sign_x509_certs_load(&certs, certpath)) != 0) {
+        out_json_note(r == SIGN_ENOTFOUND ? "CERTIFICATE_MISSING" : "CERTIFICATE_MALFORMED", "certificate", certpath,
+                      sign_error_last());
         rc = cli_fail(r, NULL);
         goto out;
     }
@@ -519,9 +626,7 @@ int cmd_sign(int argc, char **argv)
     opts.nartifacts = nart;
     opts.allow = (const char *const *)allow;
     opts.nallow = nallow;
-    if (kind_opt != NULL && strcmp(kind_opt, "file") == 0) {
-        opts.artifact_flags |= SIGN_ARTIFACT_AS_FILE;
-    }
+    opts.artifact_flags |= kind_flag(kind_opt); /* --kind forces the kind; bytes not of it are refused */
     /*
      * With TSAs the bundle is written only once its timestamps are in: nothing on a TSA failure; with
      * --kind only once every artifact is of that kind.
@@ -580,6 +685,11 @@ int cmd_sign(int argc, char **argv)
         goto out;
     }
     if (r != 0) {
+        if (kind_opt != NULL && r == SIGN_EPARSE && strstr(sign_error_last(), "(--kind ") != NULL) {
+            out_json_note("ARTIFACT_KIND_REFUSED", "artifact", NULL, sign_error_last());
+        } else if (r == SIGN_ENOTFOUND || r == SIGN_EPARSE || (r == SIGN_EINVAL && !kind_refused)) {
+            out_json_note("ARTIFACT_UNREADABLE", "artifact", NULL, sign_error_last());
+        }
         rc = kind_refused ? EXIT_USAGE : cli_fail(r, NULL);
         goto out;
     }
@@ -591,6 +701,13 @@ int cmd_sign(int argc, char **argv)
                  output != NULL ? " and " : "", argv[optind], pushed);
     } else {
         snprintf(where, sizeof(where), "%s", output);
+    }
+    if (out_json_active()) {
+        rc = log_dir != NULL && output != NULL ? cli_log_bundle(log_dir, output) : 0;
+        if (rc == 0) {
+            sign_print_json(output, arts, nart, keyid, certs != NULL ? info.subject : NULL, bundle);
+        }
+        goto out;
     }
     if (certs != NULL) {
         char *subj = sign_text_safe(info.subject);

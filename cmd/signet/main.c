@@ -19,18 +19,23 @@ static const char usage_text[] = "usage: signet <command> [options]\n"
                                  "  audit      verify a whole store of artifacts offline, with a report\n"
                                  "  log        the signing log in git: init, add, checkpoint, verify, search, sync\n"
                                  "  revoke     signed revocation lists of keys and artifacts\n"
+                                 "  pkcs11     list the keys and certificates of PKCS#11 tokens\n"
                                  "  help       'signet help CMD' shows the options of CMD\n"
                                  "\n"
-                                 "signet --version prints the version. Exit status: 0 verified or done,\n"
-                                 "1 not verified (changed or unsigned), 2 usage, input or availability\n"
-                                 "error, 3 untrusted signer, 4 policy violated, 5 revoked, 6 expired or\n"
-                                 "stale. See signet(1).\n";
+                                 "options:\n"
+                                 "  -V, --version  print the version\n"
+                                 "  -h, --help     show this list of commands\n"
+                                 "\n"
+                                 "Exit status: 0 verified or done, 1 not verified (changed or unsigned),\n"
+                                 "2 usage, input or availability error, 3 untrusted signer, 4 policy\n"
+                                 "violated, 5 revoked, 6 expired or stale. See signet(1).\n";
 
 static const char help_usage[] = "usage: signet help [CMD]\n"
                                  "\n"
                                  "Without CMD, list the commands; with one, show the options of CMD\n"
-                                 "(keygen, sign, verify, inspect, hash, timestamp, log, help). The same as\n"
-                                 "'signet CMD --help'. Manual: signet(1), signet-CMD(1).\n";
+                                 "(keygen, sign, verify, inspect, hash, timestamp, audit, log, revoke,\n"
+                                 "help). The same as 'signet CMD --help'. Manual: signet(1),\n"
+                                 "signet-CMD(1).\n";
 
 typedef int (*cmd_fn)(int argc, char **argv);
 
@@ -38,10 +43,23 @@ static const struct {
     const char *name;
     cmd_fn fn;
 } commands[] = {
-    {"keygen", cmd_keygen},   {"sign", cmd_sign},   {"verify", cmd_verify},
-    {"inspect", cmd_inspect}, {"hash", cmd_hash},   {"timestamp", cmd_timestamp},
-    {"log", cmd_log},         {"audit", cmd_audit}, {"revoke", cmd_revoke},
+    {"keygen", cmd_keygen}, {"sign", cmd_sign},           {"verify", cmd_verify}, {"inspect", cmd_inspect},
+    {"hash", cmd_hash},     {"timestamp", cmd_timestamp}, {"log", cmd_log},       {"audit", cmd_audit},
+    {"revoke", cmd_revoke}, {"pkcs11", cmd_pkcs11},
 };
+
+/* The commands that have --json. */
+static int has_json_option(const char *name)
+{
+    static const char *const with_json[] = {"keygen", "sign", "verify", "inspect", "hash", "log", "revoke"};
+
+    for (size_t i = 0; i < sizeof(with_json) / sizeof(with_json[0]); i++) {
+        if (strcmp(with_json[i], name) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
 
 static cmd_fn find_command(const char *name)
 {
@@ -70,28 +88,36 @@ int cli_exit_code(int sign_code)
 
 void cli_error(const char *fmt, ...)
 {
+    char msg[4096];
     va_list ap;
 
-    fputs("signet: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    fprintf(stderr, "signet: %s\n", msg);
+    /* --json: the first error (not a warning) becomes the error object if the command prints none. */
+    if (strncmp(msg, "warning:", 8) != 0) {
+        out_json_note(NULL, NULL, NULL, msg);
+    }
 }
 
 int cli_fail(int code, const char *context)
 {
     const char *msg = sign_error_last();
 
+    char full[4096];
+
     if (msg == NULL || *msg == '\0') {
         msg = sign_strerror(code);
     }
     /* The library's message usually names the file already: do not say it twice. */
     if (context == NULL || *context == '\0' || strstr(msg, context) != NULL) {
-        cli_error("%s", msg);
+        snprintf(full, sizeof(full), "%s", msg);
     } else {
-        cli_error("%s: %s", context, msg);
+        snprintf(full, sizeof(full), "%s: %s", context, msg);
     }
+    out_json_note(out_json_code(code), NULL, NULL, full);
+    cli_error("%s", full);
     return cli_exit_code(code);
 }
 
@@ -150,5 +176,9 @@ int main(int argc, char **argv)
         fputs(usage_text, stderr);
         return EXIT_USAGE;
     }
-    return fn(argc - 1, argv + 1);
+    /* --json: every outcome prints one object on stdout, also an error the command did not put in JSON. */
+    if (has_json_option(argv[1]) && out_json_wanted(argc - 1, argv + 1)) {
+        out_json_mode(argv[1]);
+    }
+    return out_json_done(fn(argc - 1, argv + 1));
 }

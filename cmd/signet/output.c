@@ -146,6 +146,34 @@ void out_progress_cb(const char *what, uint64_t done, uint64_t total, void *user
     pthread_mutex_unlock(&progress_lock);
 }
 
+void out_progress_line(const char *text, int force)
+{
+    struct timespec now;
+    long ms;
+
+    if (!out_progress_wanted()) {
+        return;
+    }
+    pthread_mutex_lock(&progress_lock);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (progress_start.tv_sec == 0 && progress_start.tv_nsec == 0) {
+        progress_start = now;
+        progress_install_handlers();
+    }
+    ms = (now.tv_sec - progress_last.tv_sec) * 1000 + (now.tv_nsec - progress_last.tv_nsec) / 1000000;
+    /* At most ten lines a second: a store of a million small files must not write a million lines. */
+    if (progress_drawn && ms < 100 && !force) {
+        pthread_mutex_unlock(&progress_lock);
+        return;
+    }
+    progress_last = now;
+    progress_on_screen = 1; /* before drawing: a ^C as soon as it shows must clear it */
+    fprintf(stderr, "\r\033[K%s", text);
+    (void)fflush(stderr); /* progress only */
+    progress_drawn = 1;
+    pthread_mutex_unlock(&progress_lock);
+}
+
 void out_progress_end(void)
 {
     pthread_mutex_lock(&progress_lock);
@@ -161,11 +189,13 @@ void out_progress_end(void)
 /* The command whose --json was asked for (out_json_mode), or NULL. */
 static const char *json_cmd;
 static int json_printed;
+static int json_noted;
 
 void out_json_mode(const char *cmd)
 {
     json_cmd = cmd;
     json_printed = 0;
+    json_noted = 0;
 }
 
 int out_json_wanted(int argc, char **argv)
@@ -184,6 +214,78 @@ int out_json_wanted(int argc, char **argv)
 void out_json_printed(void)
 {
     json_printed = 1;
+}
+
+/* The first error said in --json mode (code NULL: from the exit code), printed by out_json_done. */
+static char json_note_code[64], json_note_role[32], json_note_path[1024], json_note_msg[2048];
+
+void out_json_note(const char *code, const char *role, const char *path, const char *message)
+{
+    if (json_cmd == NULL || json_printed || json_noted) {
+        return;
+    }
+    snprintf(json_note_code, sizeof(json_note_code), "%s", code != NULL ? code : "");
+    snprintf(json_note_role, sizeof(json_note_role), "%s", role != NULL ? role : "");
+    snprintf(json_note_path, sizeof(json_note_path), "%s", path != NULL ? path : "");
+    snprintf(json_note_msg, sizeof(json_note_msg), "%s", message != NULL ? message : "");
+    json_noted = 1;
+}
+
+const char *out_json_code(int sign_code)
+{
+    switch (sign_code) {
+    case SIGN_ENOTFOUND: return "INPUT_MISSING";
+    case SIGN_EIO:
+    case SIGN_EPARSE:
+    case SIGN_ELIMIT:
+    case SIGN_EUNSUPPORTED: return "INPUT_MALFORMED";
+    case SIGN_EEXISTS: return "OUTPUT_EXISTS";
+    case SIGN_EPASSPHRASE: return "PASSPHRASE_WRONG";
+    case SIGN_EFINDING: return "FINDING_REFUSED";
+    case SIGN_ENETWORK:
+    case SIGN_ETIMEOUT:
+    case SIGN_EHTTP:
+    case SIGN_ETSA_REJECTED:
+    case SIGN_ETSA_ANSWER: return "TSA_FAILED";
+    case SIGN_EINVAL: return "USAGE";
+    case SIGN_EBADSIG:
+    case SIGN_EDIGEST:
+    case SIGN_EVERIFY: return "NOT_VERIFIED";
+    case SIGN_EUNTRUSTED: return "UNTRUSTED";
+    case SIGN_EPOLICY: return "POLICY_VIOLATED";
+    case SIGN_EREVOKED: return "REVOKED";
+    case SIGN_EEXPIRED: return "EXPIRED";
+    default: return "ERROR";
+    }
+}
+
+/* The code of an error object when only the exit code is known. */
+static const char *exit_code_name(int rc)
+{
+    static const char *const names[] = {"OK",      "NOT_VERIFIED", "ERROR", "UNTRUSTED", "POLICY_VIOLATED",
+                                        "REVOKED", "EXPIRED"};
+
+    return rc >= 0 && rc < (int)(sizeof(names) / sizeof(names[0])) ? names[rc] : "ERROR";
+}
+
+int out_json_done(int rc)
+{
+    if (json_cmd == NULL || json_printed || rc == 0) {
+        return rc;
+    }
+    if (!json_noted) {
+        out_json_error(exit_code_name(rc), NULL, NULL, "failed (see standard error)");
+        return rc;
+    }
+    out_json_error(json_note_code[0] != '\0' ? json_note_code : exit_code_name(rc),
+                   json_note_role[0] != '\0' ? json_note_role : NULL,
+                   json_note_path[0] != '\0' ? json_note_path : NULL, json_note_msg);
+    return rc;
+}
+
+int out_json_active(void)
+{
+    return json_cmd != NULL;
 }
 
 void out_json_error(const char *code, const char *role, const char *path, const char *message)

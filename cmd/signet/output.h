@@ -25,6 +25,12 @@ void out_findings(FILE *f, sign_artifact *const *arts, size_t n);
 
 /* Progress on stderr, only when stderr is a terminal. */
 void out_progress_cb(const char *what, uint64_t done, uint64_t total, void *userdata);
+/*
+ * Progress on stderr as a whole line the caller made (audit: artifacts
+ * done / total, rate, time left), only when stderr is a terminal, at most ten
+ * times a second unless force; cleared by out_progress_end and on ^C.
+ */
+void out_progress_line(const char *text, int force);
 /* Clear a progress line if one was drawn. */
 void out_progress_end(void);
 /* 1 when progress should be shown (stderr is a terminal). */
@@ -42,6 +48,18 @@ int out_json_wanted(int argc, char **argv);
 void out_json_printed(void);
 /* {"code": code, "error": {"role", "path", "message"}, "verdict": "not_verified", ...} on stdout. */
 void out_json_error(const char *code, const char *role, const char *path, const char *message);
+/*
+ * Remember the first error of the run in --json mode (cli_error and cli_fail
+ * call it; code NULL: decided by the exit code), so that out_json_done, called
+ * by main when the command returns, prints it as the error object when the
+ * command printed none. So stdout is never empty under --json.
+ */
+void out_json_note(const char *code, const char *role, const char *path, const char *message);
+int out_json_done(int rc);
+/* 1 in --json mode: a command prints its result as JSON, not text. */
+int out_json_active(void);
+/* The error code of the --json object for a libsign code the CLI could not say more precisely. */
+const char *out_json_code(int sign_code);
 
 /*
  * A file that cannot be used, named with its role ("policy", "bundle",

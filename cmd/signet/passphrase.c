@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "cli.h"
+#include "output.h"
 
 /* Largest passphrase file read: the passphrase is its first line. */
 #define PASSFILE_MAX 4096
@@ -199,7 +200,7 @@ out:
  * Ask on /dev/tty, naming keyfile (twice when confirming, and again when
  * the two differ, CONFIRM_TRIES times). -1 without a terminal.
  */
-static int from_tty(char *buf, size_t size, int confirm, const char *keyfile)
+static int from_tty(char *buf, size_t size, int confirm, const char *keyfile, const char *label)
 {
     char *again = NULL, prompt[1200], prompt2[1200], name[1100];
     int fd, n = -1, m, r = -1;
@@ -215,7 +216,11 @@ static int from_tty(char *buf, size_t size, int confirm, const char *keyfile)
         snprintf(name, sizeof(name), " for %s", t != NULL ? t : "the key");
         free(t);
     }
-    snprintf(prompt, sizeof(prompt), "%s%s: ", confirm ? "New passphrase" : "Passphrase", name);
+    if (label != NULL) {
+        snprintf(prompt, sizeof(prompt), "%s%s: ", label, name); /* a token's PIN: never a new one */
+    } else {
+        snprintf(prompt, sizeof(prompt), "%s%s: ", confirm ? "New passphrase" : "Passphrase", name);
+    }
     snprintf(prompt2, sizeof(prompt2), "Repeat passphrase%s: ", name);
     if (!confirm) {
         r = read_tty_line(fd, prompt, buf, size);
@@ -256,7 +261,8 @@ out:
 int cli_passphrase_cb(char *buf, size_t size, int confirm, void *userdata)
 {
     cli_passphrase *pp = userdata;
-    const char *env = getenv("SIGNET_PASSPHRASE");
+    const char *envname = pp != NULL && pp->env != NULL ? pp->env : "SIGNET_PASSPHRASE";
+    const char *env = getenv(envname);
 
     if (pp != NULL && ++pp->tries > MAX_TRIES) {
         return -1;
@@ -268,27 +274,40 @@ int cli_passphrase_cb(char *buf, size_t size, int confirm, void *userdata)
     }
     if (env != NULL) {
         if (pp != NULL) {
-            pp->source = "SIGNET_PASSPHRASE";
+            pp->source = envname;
         }
-        return give(buf, size, env, strlen(env), "SIGNET_PASSPHRASE");
+        return give(buf, size, env, strlen(env), envname);
     }
     if (pp != NULL) {
         pp->source = "the terminal";
     }
-    return from_tty(buf, size, confirm, pp != NULL ? pp->keyfile : NULL);
+    return from_tty(buf, size, confirm, pp != NULL ? pp->keyfile : NULL, pp != NULL ? pp->label : NULL);
 }
 
 int cli_key_fail(int code, const char *keyfile, const cli_passphrase *pp)
 {
+    const char *what = pp != NULL && pp->keyfile != NULL ? pp->keyfile : keyfile;
+
+    const char *jcode = code == SIGN_EPASSPHRASE                                               ? "PASSPHRASE_WRONG"
+                        : code == SIGN_ENOTFOUND                                               ? "KEY_MISSING"
+                        : code == SIGN_EPARSE || code == SIGN_EUNSUPPORTED || code == SIGN_EIO ? "KEY_MALFORMED"
+                                                                                               : NULL;
+
     if (code == SIGN_EPASSPHRASE && pp != NULL && pp->source != NULL) {
         const char *msg = sign_error_last();
         int isfile = pp->file != NULL && strcmp(pp->source, "--passphrase-file") == 0;
-        char *f = isfile ? sign_text_safe(pp->file) : NULL;
+        char *f = isfile ? sign_text_safe(pp->file) : NULL, full[2048];
 
-        cli_error("%s (the passphrase came from %s%s%s)", msg != NULL && *msg != '\0' ? msg : sign_strerror(code),
-                  pp->source, isfile ? " " : "", f != NULL ? f : "");
+        snprintf(full, sizeof(full), "%s (the passphrase came from %s%s%s)",
+                 msg != NULL && *msg != '\0' ? msg : sign_strerror(code), pp->source, isfile ? " " : "",
+                 f != NULL ? f : "");
+        out_json_note(jcode, "key", what, full);
+        cli_error("%s", full);
         free(f);
         return cli_exit_code(code);
+    }
+    if (jcode != NULL) {
+        out_json_note(jcode, "key", what, sign_error_last());
     }
     return cli_fail(code, keyfile);
 }

@@ -76,11 +76,27 @@ typedef struct sign_entry {
  */
 #define SIGN_ARTIFACT_AS_FILE 0x10u
 /*
+ * Force the kind (signet sign --kind), at most one of these and AS_FILE.
+ * Content detection is skipped: a zip with a stub prepended, a tar layer
+ * without an extension (or one whose last bytes look like a zip's end
+ * record) is read as the kind named. Bytes that cannot be read as that kind
+ * are refused with SIGN_EPARSE, the message naming the kind: AS_ZIP needs a
+ * zip's end record or local header, AS_TAR a tar (plain, or gzip, zstd, xz,
+ * bzip2 compressed) and reads it as one layer even when it is a docker save
+ * archive, AS_DOCKER a tar with manifest.json or oci-layout at its top,
+ * AS_OCI a directory with an oci-layout file. A directory is refused under
+ * any other forced kind.
+ */
+#define SIGN_ARTIFACT_AS_ZIP 0x20u
+#define SIGN_ARTIFACT_AS_TAR 0x40u
+#define SIGN_ARTIFACT_AS_DOCKER 0x80u
+#define SIGN_ARTIFACT_AS_OCI 0x100u
+/*
  * A registry reference (docker://HOST[:PORT]/REPO[:TAG|@sha256:HEX], as
  * path): plain HTTP to that host (signet --tls-verify=false). Never the
  * default; only for the reference's own host.
  */
-#define SIGN_ARTIFACT_REGISTRY_INSECURE 0x20u
+#define SIGN_ARTIFACT_REGISTRY_INSECURE 0x200u
 
 typedef struct sign_artifact_options {
     unsigned int version;

@@ -13,6 +13,7 @@
 #include "key.h"
 #include "log.h"
 #include "manifest.h"
+#include "pkcs11.h"
 #include "source.h"
 #include "policy.h"
 #include "registry.h"

@@ -14,7 +14,11 @@
  * structure (zip.c) and walks the entries through libarchive, in one part per
  * thread of the budget (see "parallel entry walk"), each part with its own
  * libarchive handle. All read the same descriptor with pread; only the
- * sequential fallback walk lets libarchive own the file offset.
+ * sequential fallback walk lets libarchive own the file offset. libarchive
+ * reads the local headers (names, kinds, links) and the content of entries
+ * in methods other than deflate; a deflate entry's bytes are read with pread
+ * and inflated by util/inflate (ISA-L or zlib), which checks its CRC-32
+ * and sizes against the central directory (walk_deflate).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +33,7 @@
 #include <archive_entry.h>
 
 #include "artifact_int.h"
+#include "inflate.h"
 #include "regclient.h"
 #include "path.h"
 #include "pool.h"
@@ -285,6 +290,9 @@ typedef struct walk {
     const char *path;
     uint64_t declared_total, total_out;
     unsigned char *head;
+    int fd;                    /* the archive, read with pread */
+    sign__inflate *inf;        /* deflate entries (walk_deflate): made on the first one */
+    unsigned char *zin, *zout; /* its buffers */
     int stop;
     int unclean; /* a part of a parallel walk met something only a sequential walk reports */
 } walk;
@@ -335,18 +343,110 @@ static uint64_t ratio_limit(uint64_t csize, uint64_t ratio)
     return c > UINT64_MAX / ratio ? UINT64_MAX : c * ratio;
 }
 
-/* Read one regular entry's content: digest, head for secret scanning, limits. */
+/* One entry's content as it is read: its digest, its head for secret scanning, its size against the limits. */
+typedef struct content {
+    sign_digest_ctx *ctx;
+    uint64_t out, entry_cap, archive_cap;
+    size_t headlen;
+} content;
+
+static int content_start(content *c, const walk *w, const sign__zip_entry *x)
+{
+    memset(c, 0, sizeof(*c));
+    c->entry_cap = ratio_limit(x != NULL ? x->csize : w->z->file_size, w->lim->entry_max_ratio);
+    c->archive_cap = ratio_limit(w->z->file_size, w->lim->archive_max_ratio);
+    return sign_digest_new(&c->ctx, SIGN_DIGEST_SHA256);
+}
+
+/* A chunk of content: 0 to go on, 1 when a limit stopped the walk (with its finding), else an error. */
+static int content_take(walk *w, content *c, const sign_entry *e, const void *buf, size_t len)
+{
+    int r;
+
+    if (c->headlen < SIGN__SECRET_SCAN_MAX) {
+        size_t take = SIGN__SECRET_SCAN_MAX - c->headlen < len ? SIGN__SECRET_SCAN_MAX - c->headlen : len;
+
+        memcpy(w->head + c->headlen, buf, take);
+        c->headlen += take;
+    }
+    if ((r = sign_digest_update(c->ctx, buf, len)) != 0) {
+        return r;
+    }
+    c->out += len;
+    w->total_out += len;
+    if (c->out > c->entry_cap && c->out > RATIO_FLOOR_ENTRY) {
+        sign__finding_add(&w->a->findings, "zip-limit-entry-ratio", SIGN_SEVERITY_DANGER, e->path, SIZE_MAX,
+                          "entry inflates more than %llu times its compressed size (a zip bomb?); walking "
+                          "stopped: raise the limit only if this is expected",
+                          (unsigned long long)w->lim->entry_max_ratio);
+    } else if (w->total_out > w->lim->archive_max_total) {
+        sign__finding_add(&w->a->findings, "zip-limit-total", SIGN_SEVERITY_DANGER, NULL, 0,
+                          "entries inflate to more than %llu bytes; walking stopped: raise the limit only if "
+                          "this is expected",
+                          (unsigned long long)w->lim->archive_max_total);
+    } else if (w->total_out > c->archive_cap && w->total_out > RATIO_FLOOR_ARCHIVE) {
+        sign__finding_add(&w->a->findings, "zip-limit-ratio", SIGN_SEVERITY_DANGER, NULL, 0,
+                          "the archive inflates to more than %llu times its size (a zip bomb?); walking "
+                          "stopped: raise the limit only if this is expected",
+                          (unsigned long long)w->lim->archive_max_ratio);
+    } else {
+        return 0;
+    }
+    w->stop = 1;
+    return 1;
+}
+
+/* The end of an entry's content: its digest when it was read whole (ok), the size against the directory's. */
+static int content_end(walk *w, content *c, sign_entry *e, const sign__zip_entry *x, int ok)
+{
+    size_t mdlen;
+    int r = 0;
+
+    e->size = c->out;
+    if (ok) {
+        if ((r = sign_digest_final(e->sha256, sizeof(e->sha256), &mdlen, c->ctx)) != 0) {
+            goto out;
+        }
+        e->has_digest = 1;
+        if (x != NULL && c->out != x->usize) {
+            sign__finding_add(&w->a->findings, "zip-size-mismatch", SIGN_SEVERITY_DANGER, e->path, SIZE_MAX,
+                              "content is %llu bytes but the central directory says %llu: rebuild the archive",
+                              (unsigned long long)c->out, (unsigned long long)x->usize);
+        }
+    }
+out:
+    sign_digest_free(c->ctx);
+    c->ctx = NULL;
+    return r;
+}
+
+/* A warning of libarchive's at the end of an entry: which finding it is. */
+static void data_warning(walk *w, const sign_entry *e, const char *m)
+{
+    if (strstr(m, "wrong size") != NULL) {
+        sign__finding_add(&w->a->findings, "zip-size-mismatch", SIGN_SEVERITY_DANGER, e->path, SIZE_MAX,
+                          "content size differs from the size the headers declare (%s): rebuild the "
+                          "archive",
+                          m);
+    } else if (strstr(m, "CRC") != NULL) {
+        sign__finding_add(&w->a->findings, "zip-crc-mismatch", SIGN_SEVERITY_DANGER, e->path, SIZE_MAX,
+                          "content does not match its CRC-32 (%s): the archive is damaged or tampered; "
+                          "rebuild it",
+                          m);
+    } else {
+        sign__finding_add(&w->a->findings, "zip-entry-unreadable", SIGN_SEVERITY_DANGER, e->path, SIZE_MAX,
+                          "content read with a warning (%s): rebuild the archive", m);
+    }
+}
+
+/* Read one regular entry's content through libarchive (every method but deflate: walk_deflate). */
 static int walk_data(walk *w, struct archive *ar, sign_entry *e, const sign__zip_entry *x, size_t *headlen)
 {
-    sign_digest_ctx *ctx = NULL;
-    uint64_t out = 0, csize = x != NULL ? x->csize : w->z->file_size;
-    uint64_t entry_cap = ratio_limit(csize, w->lim->entry_max_ratio);
-    uint64_t archive_cap = ratio_limit(w->z->file_size, w->lim->archive_max_ratio);
-    size_t mdlen;
+    content c;
     int r, ok = 1;
 
     *headlen = 0;
-    if ((r = sign_digest_new(&ctx, SIGN_DIGEST_SHA256)) != 0) {
+    if ((r = content_start(&c, w, x)) != 0) {
         return r;
     }
     for (;;) {
@@ -371,22 +471,7 @@ static int walk_data(walk *w, struct archive *ar, sign_entry *e, const sign__zip
             break;
         }
         if (ar_r == ARCHIVE_WARN) {
-            const char *m = ar_msg(ar);
-
-            if (strstr(m, "wrong size") != NULL) {
-                sign__finding_add(&w->a->findings, "zip-size-mismatch", SIGN_SEVERITY_DANGER, e->path, SIZE_MAX,
-                                  "content size differs from the size the headers declare (%s): rebuild the "
-                                  "archive",
-                                  m);
-            } else if (strstr(m, "CRC") != NULL) {
-                sign__finding_add(&w->a->findings, "zip-crc-mismatch", SIGN_SEVERITY_DANGER, e->path, SIZE_MAX,
-                                  "content does not match its CRC-32 (%s): the archive is damaged or tampered; "
-                                  "rebuild it",
-                                  m);
-            } else {
-                sign__finding_add(&w->a->findings, "zip-entry-unreadable", SIGN_SEVERITY_DANGER, e->path, SIZE_MAX,
-                                  "content read with a warning (%s): rebuild the archive", m);
-            }
+            data_warning(w, e, ar_msg(ar));
             archive_clear_error(ar);
             ok = 0;
         }
@@ -396,61 +481,164 @@ static int walk_data(walk *w, struct archive *ar, sign_entry *e, const sign__zip
             }
             continue;
         }
-        if (*headlen < SIGN__SECRET_SCAN_MAX) {
-            size_t take = SIGN__SECRET_SCAN_MAX - *headlen < len ? SIGN__SECRET_SCAN_MAX - *headlen : len;
+        if ((r = content_take(w, &c, e, buf, len)) != 0) {
+            if (r == 1) {
+                ok = 0;
+                break;
+            }
+            sign_digest_free(c.ctx);
+            return r;
+        }
+    }
+    *headlen = c.headlen;
+    return content_end(w, &c, e, x, ok);
+}
 
-            memcpy(w->head + *headlen, buf, take);
-            *headlen += take;
-        }
-        if ((r = sign_digest_update(ctx, buf, len)) != 0) {
-            goto out;
-        }
-        out += len;
-        w->total_out += len;
-        if (out > entry_cap && out > RATIO_FLOOR_ENTRY) {
-            sign__finding_add(&w->a->findings, "zip-limit-entry-ratio", SIGN_SEVERITY_DANGER, e->path, SIZE_MAX,
-                              "entry inflates more than %llu times its compressed size (a zip bomb?); walking "
-                              "stopped: raise the limit only if this is expected",
-                              (unsigned long long)w->lim->entry_max_ratio);
-            w->stop = 1;
-            ok = 0;
-            break;
-        }
-        if (w->total_out > w->lim->archive_max_total) {
-            sign__finding_add(&w->a->findings, "zip-limit-total", SIGN_SEVERITY_DANGER, NULL, 0,
-                              "entries inflate to more than %llu bytes; walking stopped: raise the limit only if "
-                              "this is expected",
-                              (unsigned long long)w->lim->archive_max_total);
-            w->stop = 1;
-            ok = 0;
-            break;
-        }
-        if (w->total_out > archive_cap && w->total_out > RATIO_FLOOR_ARCHIVE) {
-            sign__finding_add(&w->a->findings, "zip-limit-ratio", SIGN_SEVERITY_DANGER, NULL, 0,
-                              "the archive inflates to more than %llu times its size (a zip bomb?); walking "
-                              "stopped: raise the limit only if this is expected",
-                              (unsigned long long)w->lim->archive_max_ratio);
-            w->stop = 1;
-            ok = 0;
-            break;
-        }
+/* ---- deflate entries: util/inflate (ISA-L or zlib) over the entry's own bytes ---------- */
+
+#define DEFLATE_IN (256 * 1024)
+#define DEFLATE_OUT (256 * 1024)
+
+/* The walk's inflater and buffers, made on its first deflate entry and kept for the next ones. */
+static int deflate_ready(walk *w)
+{
+    int r;
+
+    if (w->zin == NULL && (w->zin = malloc(DEFLATE_IN)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    e->size = out;
-    if (ok) {
-        if ((r = sign_digest_final(e->sha256, sizeof(e->sha256), &mdlen, ctx)) != 0) {
-            goto out;
-        }
-        e->has_digest = 1;
-        if (x != NULL && out != x->usize) {
-            sign__finding_add(&w->a->findings, "zip-size-mismatch", SIGN_SEVERITY_DANGER, e->path, SIZE_MAX,
-                              "content is %llu bytes but the central directory says %llu: rebuild the archive",
-                              (unsigned long long)out, (unsigned long long)x->usize);
-        }
+    if (w->zout == NULL && (w->zout = malloc(DEFLATE_OUT)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    r = 0;
-out:
-    sign_digest_free(ctx);
+    if (w->inf == NULL) {
+        return sign__inflate_new(&w->inf, 0);
+    }
+    r = sign__inflate_reset(w->inf);
     return r;
+}
+
+static void deflate_release(walk *w)
+{
+    sign__inflate_free(w->inf);
+    free(w->zin);
+    free(w->zout);
+    w->inf = NULL;
+    w->zin = w->zout = NULL;
+}
+
+/* The findings of a deflate entry that ended (st) after using its bytes: what libarchive's reader reported. */
+static int deflate_verdict(walk *w, const sign_entry *e, const sign__zip_entry *x, sign__inflate_status st,
+                           int truncated)
+{
+    uint64_t used = sign__inflate_total_in(w->inf);
+    int ok = 1;
+
+    if (st == SIGN__INFLATE_ENOMEM) {
+        return -1;
+    }
+    if (st != SIGN__INFLATE_END) {
+        sign__finding_add(&w->a->findings, "zip-entry-unreadable", SIGN_SEVERITY_DANGER, e->path, SIZE_MAX,
+                          "content cannot be read (%s): the archive is damaged or uses an unsupported "
+                          "feature; rebuild it",
+                          truncated ? "the deflate data ends early: truncated" : sign__inflate_msg(w->inf));
+        return 0;
+    }
+    if (used != x->csize) {
+        sign__finding_add(&w->a->findings, "zip-size-mismatch", SIGN_SEVERITY_DANGER, e->path, SIZE_MAX,
+                          "content size differs from the size the headers declare (the deflate data is %llu "
+                          "bytes, the central directory says %llu): rebuild the archive",
+                          (unsigned long long)used, (unsigned long long)x->csize);
+        ok = 0;
+    }
+    if (sign__inflate_crc(w->inf) != x->crc) {
+        sign__finding_add(&w->a->findings, "zip-crc-mismatch", SIGN_SEVERITY_DANGER, e->path, SIZE_MAX,
+                          "content does not match its CRC-32 (%#lx, the central directory says %#lx): the "
+                          "archive is damaged or tampered; rebuild it",
+                          (unsigned long)sign__inflate_crc(w->inf), (unsigned long)x->crc);
+        ok = 0;
+    }
+    return ok;
+}
+
+/* The next input of a deflate entry: 0, or SIGN_EIO. *got 0: the file ends before the entry's bytes do. */
+static int deflate_read(walk *w, uint64_t *pos, uint64_t *left, size_t *got)
+{
+    size_t want = *left < DEFLATE_IN ? (size_t)*left : DEFLATE_IN;
+    ssize_t k;
+
+    do {
+        k = pread(w->fd, w->zin, want, (off_t)*pos);
+    } while (k < 0 && errno == EINTR);
+    if (k < 0) {
+        return sign__error(SIGN_EIO, "%s: read error at offset %llu: %s", w->path, (unsigned long long)*pos,
+                           strerror(errno));
+    }
+    *got = (size_t)k;
+    *pos += (uint64_t)k;
+    *left -= (uint64_t)k;
+    return 0;
+}
+
+/*
+ * Read one deflate entry's content (x->csize bytes at x->data_offset) with util/inflate: the same
+ * findings as libarchive's reader, the CRC-32 and both sizes checked against the central directory.
+ */
+static int walk_deflate(walk *w, sign_entry *e, const sign__zip_entry *x, size_t *headlen)
+{
+    content c;
+    uint64_t pos = x->data_offset, left = x->csize;
+    const unsigned char *next = NULL;
+    size_t inlen = 0;
+    sign__inflate_status st;
+    int r, ok = -2, truncated = 0, unreadable = 0;
+
+    *headlen = 0;
+    if ((r = deflate_ready(w)) != 0 || (r = content_start(&c, w, x)) != 0) {
+        return r;
+    }
+    while (ok == -2) {
+        size_t n = 0;
+
+        if (inlen == 0 && left > 0) {
+            if ((r = deflate_read(w, &pos, &left, &inlen)) != 0) {
+                sign_digest_free(c.ctx);
+                return r;
+            }
+            truncated = inlen == 0;
+            left = truncated ? 0 : left;
+            next = w->zin;
+        }
+        st = sign__inflate_run(w->inf, &next, &inlen, w->zout, DEFLATE_OUT, &n);
+        if (n > 0 && (r = content_take(w, &c, e, w->zout, n)) != 0) {
+            if (r == 1) {
+                ok = 0;
+                break;
+            }
+            sign_digest_free(c.ctx);
+            return r;
+        }
+        if (st != SIGN__INFLATE_MORE || (n == 0 && inlen == 0 && left == 0)) {
+            truncated |= st == SIGN__INFLATE_MORE;
+            ok = deflate_verdict(w, e, x, st, truncated);
+            unreadable = st != SIGN__INFLATE_END;
+        }
+    }
+    if (ok < 0) {
+        sign_digest_free(c.ctx);
+        return sign__oom();
+    }
+    if (unreadable) {
+        /*
+         * How much comes out before bad or missing data is found is the engine's own (igzip decodes
+         * ahead of zlib): none of it is kept, so the answer is the same with either. The entry is
+         * listed with its declared size, and its partial content is not scanned.
+         */
+        w->total_out -= c.out;
+        c.out = x->usize;
+        c.headlen = 0;
+    }
+    *headlen = c.headlen;
+    return content_end(w, &c, e, x, ok);
 }
 
 static int walk_entry(walk *w, struct archive *ar, struct archive_entry *ae, size_t i)
@@ -554,7 +742,13 @@ static int walk_entry(walk *w, struct archive *ar, struct archive_entry *ae, siz
     if (e->type != SIGN_ENTRY_FILE) {
         return 0;
     }
-    if ((r = walk_data(w, ar, e, x, &headlen)) != 0) {
+    /* Deflate, as both the directory and the local header say: our inflater; anything else: libarchive. */
+    if (x != NULL && x->method == 8 && x->lfh_ok && x->local_method == 8) {
+        r = walk_deflate(w, e, x, &headlen);
+    } else {
+        r = walk_data(w, ar, e, x, &headlen);
+    }
+    if (r != 0) {
         return r;
     }
     return sign__secrets_check(&w->a->findings, e->path, w->head, headlen);
@@ -884,6 +1078,7 @@ out:
     p->buf = NULL;
     free(p->w.head);
     p->w.head = NULL;
+    deflate_release(&p->w);
     return r;
 }
 
@@ -998,6 +1193,7 @@ static int walk_parallel(int *done, walk *w, int fd, size_t np)
         parts[k].w.sorted = w->sorted;
         parts[k].w.lim = lim;
         parts[k].w.path = w->path;
+        parts[k].w.fd = fd;
     }
     sign__pool_for(np, part_one, parts);
     for (size_t k = 0; k < np; k++) {
@@ -1068,6 +1264,7 @@ static int walk_zip_in(sign_artifact *a, int fd, const char *path, const sign_li
     w.z = z;
     w.lim = lim;
     w.path = path;
+    w.fd = fd;
     if ((w.head = malloc(SIGN__SECRET_SCAN_MAX)) == NULL ||
         (z->n > 0 && (w.sorted = malloc(z->n * sizeof(*w.sorted))) == NULL)) {
         r = sign__error(SIGN_ENOMEM, "out of memory");
@@ -1116,6 +1313,7 @@ out:
         archive_read_free(ar);
     }
     free(w.head);
+    deflate_release(&w);
     free(w.sorted);
     sign__zip_free(z);
     return r;
@@ -1436,6 +1634,96 @@ static int resolve_named_link(char **target, sign_artifact *a, const char *path,
     return 0;
 }
 
+#define AS_KINDS                                                                                                     \
+    (SIGN_ARTIFACT_AS_FILE | SIGN_ARTIFACT_AS_ZIP | SIGN_ARTIFACT_AS_TAR | SIGN_ARTIFACT_AS_DOCKER |                 \
+     SIGN_ARTIFACT_AS_OCI)
+
+/* The --kind name of a forced kind flag. */
+static const char *forced_name(unsigned int force)
+{
+    switch (force) {
+    case SIGN_ARTIFACT_AS_ZIP: return "zip";
+    case SIGN_ARTIFACT_AS_TAR: return "tar";
+    case SIGN_ARTIFACT_AS_DOCKER: return "docker";
+    case SIGN_ARTIFACT_AS_OCI: return "oci";
+    default: return "file";
+    }
+}
+
+/*
+ * The kind of the regular file fd: by content, or the one forced
+ * (SIGN_ARTIFACT_AS_*). Sets *is_zip, or *tar_kind (1 a layer, 2 a docker
+ * save archive). A forced kind the bytes cannot be read as: SIGN_EPARSE.
+ */
+static int file_kind(int *is_zip, int *tar_kind, int fd, uint64_t size, const char *path, unsigned int flags)
+{
+    unsigned int force = flags & AS_KINDS;
+    int r;
+
+    *is_zip = 0;
+    *tar_kind = 0;
+    if (force == SIGN_ARTIFACT_AS_FILE) {
+        return 0;
+    }
+    if (force == SIGN_ARTIFACT_AS_OCI) {
+        return sign__error(SIGN_EPARSE, "%s: a file, not an OCI image layout directory (--kind oci)", path);
+    }
+    if (force == 0 || force == SIGN_ARTIFACT_AS_ZIP) {
+        if ((r = sign__zip_detect(is_zip, fd, size, path)) != 0) {
+            return r;
+        }
+        if (force == SIGN_ARTIFACT_AS_ZIP && !*is_zip) {
+            return sign__error(SIGN_EPARSE,
+                               "%s: cannot be read as a zip: no end of central directory record, no local "
+                               "header at its start (--kind zip)",
+                               path);
+        }
+        if (*is_zip) {
+            return 0;
+        }
+    }
+    if ((r = sign__tar_detect(tar_kind, fd, size, path)) != 0) {
+        return r;
+    }
+    if (force == SIGN_ARTIFACT_AS_TAR && *tar_kind == 0) {
+        return sign__error(SIGN_EPARSE,
+                           "%s: cannot be read as a tar archive (plain, or gzip, zstd, xz or bzip2 compressed) "
+                           "(--kind tar)",
+                           path);
+    }
+    if (force == SIGN_ARTIFACT_AS_DOCKER && *tar_kind != 2) {
+        return sign__error(SIGN_EPARSE, "%s: cannot be read as a docker save archive: %s (--kind docker)", path,
+                           *tar_kind == 0 ? "not an uncompressed tar archive"
+                                          : "no manifest.json or oci-layout at the top of the tar");
+    }
+    if (force == SIGN_ARTIFACT_AS_TAR) {
+        *tar_kind = 1; /* one layer, even when it is a docker save archive */
+    }
+    return 0;
+}
+
+/* A path that is not a regular file: an OCI image layout directory, else refused (also under a forced kind). */
+static int scan_not_regular(sign_artifact *a, int fd, const struct stat *st, const char *path,
+                            const sign_artifact_options *opts, const sign_limits *lim)
+{
+    unsigned int force = opts->flags & AS_KINDS;
+    int r;
+
+    if (S_ISDIR(st->st_mode) && force != 0 && force != SIGN_ARTIFACT_AS_OCI) {
+        return sign__error(SIGN_EPARSE, "%s: a directory, not a %s (--kind %s)", path, forced_name(force),
+                           forced_name(force));
+    }
+    r = S_ISDIR(st->st_mode) ? scan_image(a, fd, 1, 0, path, opts, lim) : SIGN_EINVAL;
+    if (r != SIGN_EINVAL) {
+        return r;
+    }
+    if (S_ISDIR(st->st_mode) && force == SIGN_ARTIFACT_AS_OCI) {
+        return sign__error(SIGN_EPARSE, "%s: not an OCI image layout: no oci-layout file in it (--kind oci)", path);
+    }
+    return sign__error(SIGN_EINVAL, "%s: %s, not a regular file", path,
+                       S_ISDIR(st->st_mode) ? "is a directory" : "is a special file");
+}
+
 int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, const sign_artifact_options *opts)
 {
     static const sign_artifact_options defaults = SIGN_ARTIFACT_OPTIONS_INIT;
@@ -1444,7 +1732,7 @@ int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, 
     const sign_limits *lim = &limbuf;
     digest_job job;
     struct stat st;
-    int fd = -1, r, is_zip = 0;
+    int fd = -1, r, is_zip = 0, tar_kind = 0;
     char *target = NULL;
 
     *out = NULL;
@@ -1460,6 +1748,9 @@ int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, 
     }
     if (sign__regref_is(path)) {
         return scan_registry(out, path, name, opts, lim);
+    }
+    if (((opts->flags & AS_KINDS) & ((opts->flags & AS_KINDS) - 1)) != 0) {
+        return sign__error(SIGN_EINVAL, "sign_artifact_scan: more than one kind forced (SIGN_ARTIFACT_AS_*)");
     }
     if ((a = calloc(1, sizeof(*a))) == NULL || (a->path = sign__strdup(path)) == NULL) {
         r = sign__error(SIGN_ENOMEM, "out of memory");
@@ -1485,40 +1776,26 @@ int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, 
         r = sign__error(SIGN_EIO, "%s: %s", path, strerror(errno));
         goto out;
     }
-    if (S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode)) {
-        r = S_ISDIR(st.st_mode) ? scan_image(a, fd, 1, 0, path, opts, lim) : SIGN_EINVAL;
-        if (r == 0) {
+    if (!S_ISREG(st.st_mode)) {
+        if ((r = scan_not_regular(a, fd, &st, path, opts, lim)) == 0) {
             *out = a;
             a = NULL; /* transferred */
-            goto out;
         }
-        if (r != SIGN_EINVAL) {
-            goto out;
-        }
-        r = sign__error(SIGN_EINVAL, "%s: %s, not a regular file", path,
-                        S_ISDIR(st.st_mode) ? "is a directory" : "is a special file");
         goto out;
     }
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     a->size = (uint64_t)st.st_size;
-    if ((opts->flags & SIGN_ARTIFACT_AS_FILE) == 0 && (r = sign__zip_detect(&is_zip, fd, a->size, path)) != 0) {
+    if ((r = file_kind(&is_zip, &tar_kind, fd, a->size, path, opts->flags)) != 0) {
         goto out;
     }
     a->kind = is_zip ? SIGN_ARTIFACT_ZIP : SIGN_ARTIFACT_FILE;
-    if (!is_zip && (opts->flags & SIGN_ARTIFACT_AS_FILE) == 0) {
-        int tar_kind = 0;
-
-        if ((r = sign__tar_detect(&tar_kind, fd, a->size, path)) != 0) {
+    if (tar_kind != 0) {
+        if ((r = scan_image(a, fd, 0, tar_kind, path, opts, lim)) != 0) {
             goto out;
         }
-        if (tar_kind != 0) {
-            if ((r = scan_image(a, fd, 0, tar_kind, path, opts, lim)) != 0) {
-                goto out;
-            }
-            *out = a;
-            a = NULL; /* transferred */
-            goto out;
-        }
+        *out = a;
+        a = NULL; /* transferred */
+        goto out;
     }
 
     memset(&job, 0, sizeof(job));

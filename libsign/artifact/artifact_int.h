@@ -52,9 +52,10 @@ typedef struct sign__zip_entry {
     uint16_t flags, method;
     uint32_t crc, ext_attr;
     uint64_t csize, usize;
-    uint64_t lfh_offset; /* absolute offset of the local header (after any shift) */
-    int lfh_ok;          /* a local header was found there */
-    char *local_name;    /* local header name when it differs from name, else NULL */
+    uint64_t lfh_offset;   /* absolute offset of the local header (after any shift) */
+    int lfh_ok;            /* a local header was found there */
+    uint16_t local_method; /* the local header's compression method (when lfh_ok) */
+    char *local_name;      /* local header name when it differs from name, else NULL */
     size_t local_name_len;
     uint64_t data_offset; /* absolute start of the compressed data */
     uint64_t end;         /* end of data (and data descriptor) */

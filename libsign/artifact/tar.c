@@ -20,9 +20,9 @@
 #include <unistd.h>
 
 #include <archive.h>
-#include <zlib.h>
 
 #include "artifact_int.h"
+#include "inflate.h"
 #include "path.h"
 #include "text.h"
 
@@ -1437,87 +1437,106 @@ static int gzip_trailing(tarp *t, rawsrc *s, const unsigned char *p, size_t n)
 }
 
 /*
- * The uncompressed stream of a gzip blob, inflated with zlib rather than
- * libarchive: libarchive neither checks a member's CRC-32 and ISIZE
- * trailer nor reports bytes after the last member, and both make readers
- * disagree. Members follow one another (RFC 1952); what follows the last
- * one must be nothing.
+ * The uncompressed stream of a gzip blob, inflated by util/inflate (ISA-L,
+ * or zlib) rather than libarchive: libarchive neither checks a member's
+ * CRC-32 and ISIZE trailer nor reports bytes after the last member, and
+ * both make readers disagree. Members follow one another (RFC 1952); what
+ * follows the last one must be nothing.
  */
+typedef struct gzwalk {
+    sign__inflate *z;
+    unsigned char *out;
+    const unsigned char *in, *mstart; /* next input; where the current member starts (in this chunk) */
+    size_t inlen, mlen;
+    int members;
+    sign__inflate_status st;
+} gzwalk;
+
+/* A member ended in an error (st): a finding, or bytes after the last member that are not one. */
+static int gzip_error(tarp *t, rawsrc *s, gzwalk *g)
+{
+    const char *m = sign__inflate_msg(g->z);
+
+    if (g->st == SIGN__INFLATE_ENOMEM) {
+        return sign__oom();
+    }
+    if (g->st == SIGN__INFLATE_ECRC || g->st == SIGN__INFLATE_ESIZE) {
+        return finding(t, "tar-gzip-checksum", SIGN_SEVERITY_DANGER, NULL,
+                       "%s: gzip member %d: its %s trailer does not match the data (%s); strict readers refuse "
+                       "it, others take it: rebuild the blob",
+                       t->what, g->members + 1, g->st == SIGN__INFLATE_ECRC ? "CRC-32" : "ISIZE", m);
+    }
+    if (g->members > 0 && sign__inflate_total_out(g->z) == 0) {
+        /* Not another member after all: trailing data, counted from where the member would start. */
+        return g->mstart != NULL ? gzip_trailing(t, s, g->mstart, g->mlen) : gzip_trailing(t, s, g->in, g->inlen);
+    }
+    return finding(t, "tar-unreadable", SIGN_SEVERITY_DANGER, NULL,
+                   "%s: decompression failed in gzip member %d (%s): the blob is damaged", t->what, g->members + 1,
+                   m);
+}
+
 static int walk_gzip(tarp *t, rawsrc *s, sign_digest_ctx *uctx, int *ok)
 {
-    z_stream z;
-    unsigned char *out = NULL;
-    const void *in = NULL;
-    la_ssize_t got = 0;
-    int r = 0, zr = Z_OK, members = 0;
+    gzwalk g;
+    int r = 0;
 
-    memset(&z, 0, sizeof(z));
+    memset(&g, 0, sizeof(g));
     t->l->compression = "gzip";
-    if ((out = malloc(RAW_READ)) == NULL || inflateInit2(&z, 15 + 16) != Z_OK) {
-        free(out);
+    if ((g.out = malloc(RAW_READ)) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
+    if ((r = sign__inflate_new(&g.z, 1)) != 0) {
+        goto out;
+    }
     while (*ok && !t->stop) {
-        if (z.avail_in == 0) {
-            if ((got = raw_read(NULL, s, &in)) < 0) {
+        size_t n = 0;
+
+        if (g.inlen == 0) {
+            const void *b = NULL;
+            la_ssize_t got = raw_read(NULL, s, &b);
+
+            if (got < 0) {
                 r = sign__error(SIGN_EIO, "%s: read error: %s", t->what, strerror(s->err));
                 goto out;
             }
             if (got == 0) {
                 break;
             }
-            z.next_in = (unsigned char *)(uintptr_t)in;
-            z.avail_in = (uInt)got;
+            g.in = b;
+            g.inlen = (size_t)got;
+            g.mstart = NULL;
         }
-        if (zr == Z_STREAM_END) {
+        if (g.st == SIGN__INFLATE_END) {
             /* Between members: another one starts with the magic, anything else is trailing data. */
-            if (z.next_in[0] != 0x1f) {
-                r = gzip_trailing(t, s, z.next_in, z.avail_in);
+            if (g.in[0] != 0x1f) {
+                r = gzip_trailing(t, s, g.in, g.inlen);
                 break;
             }
-            inflateReset(&z);
-        }
-        z.next_out = out;
-        z.avail_out = RAW_READ;
-        zr = inflate(&z, Z_NO_FLUSH);
-        if (zr == Z_STREAM_END) {
-            members++;
-        }
-        if (RAW_READ - z.avail_out > 0 && (r = walk_chunk(t, s, uctx, out, RAW_READ - z.avail_out, ok)) != 0) {
-            goto out;
-        }
-        if (zr == Z_MEM_ERROR) {
-            r = sign__error(SIGN_ENOMEM, "out of memory");
-            goto out;
-        }
-        if (zr == Z_DATA_ERROR || zr == Z_NEED_DICT) {
-            const char *m = z.msg != NULL ? z.msg : "corrupt data";
-
-            if (strcmp(m, "incorrect data check") == 0 || strcmp(m, "incorrect length check") == 0) {
-                finding(t, "tar-gzip-checksum", SIGN_SEVERITY_DANGER, NULL,
-                        "%s: gzip member %d: its %s trailer does not match the data (%s); strict readers refuse "
-                        "it, others take it: rebuild the blob",
-                        t->what, members + 1, m[10] == 'd' ? "CRC-32" : "ISIZE", m);
-            } else if (members > 0 && z.total_out == 0) {
-                r = gzip_trailing(t, s, z.next_in, z.avail_in);
-            } else {
-                finding(t, "tar-unreadable", SIGN_SEVERITY_DANGER, NULL,
-                        "%s: decompression failed after %llu bytes (%s): the blob is damaged", t->what,
-                        (unsigned long long)t->l->usize, m);
+            if ((r = sign__inflate_reset(g.z)) != 0) {
+                goto out;
             }
+            g.mstart = g.in;
+            g.mlen = g.inlen;
+        }
+        g.st = sign__inflate_run(g.z, &g.in, &g.inlen, g.out, RAW_READ, &n);
+        g.members += g.st == SIGN__INFLATE_END;
+        if (n > 0 && (r = walk_chunk(t, s, uctx, g.out, n, ok)) != 0) {
+            goto out;
+        }
+        if (g.st != SIGN__INFLATE_MORE && g.st != SIGN__INFLATE_END) {
+            r = gzip_error(t, s, &g);
             *ok = 0;
             break;
         }
     }
-    if (*ok && !t->stop && zr != Z_STREAM_END && r == 0) {
+    if (*ok && !t->stop && g.st != SIGN__INFLATE_END && r == 0) {
         finding(t, "tar-unreadable", SIGN_SEVERITY_DANGER, NULL,
-                "%s: the gzip stream ends inside a member after %llu bytes: the blob is truncated", t->what,
-                (unsigned long long)t->l->usize);
+                "%s: the gzip stream ends inside member %d: the blob is truncated", t->what, g.members + 1);
         *ok = 0;
     }
 out:
-    inflateEnd(&z);
-    free(out);
+    sign__inflate_free(g.z);
+    free(g.out);
     return r;
 }
 
@@ -1687,7 +1706,10 @@ static int index_add(sign__tar_member **v, size_t *cnt, size_t *cap, const char 
     if ((m->name = sign__path_norm(name)) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    m->type = h->type == '\0' ? '0' : h->type;
+    m->type = h->type;
+    if (m->type == '\0') {
+        m->type = '0';
+    }
     m->off = off;
     m->size = h->type == '1' || h->type == '2' || h->type == '5' ? 0 : dsize;
     (*cnt)++;

@@ -611,7 +611,7 @@ static int read_cd(sign__zip *z, zrd *r, const eocd *e, const char *path, const 
         x->ext_attr = le32(h + 38);
         x->lfh_offset = le32(h + 42);
         if ((p = rd_at(r, off + 46, nl)) == NULL || (x->name = dup_bytes(p, nl)) == NULL) {
-            return r->ioerr ? sign__error(SIGN_EIO, "%s: read error", path) : SIGN_ENOMEM;
+            return r->ioerr ? sign__error(SIGN_EIO, "%s: read error", path) : sign__oom();
         }
         x->name_len = nl;
         z->n++;
@@ -786,6 +786,7 @@ static int read_local(sign__zip_entry *x, zrd *r, const sign_limits *lim, sign__
         }
     }
     x->lfh_ok = 1;
+    x->local_method = lmethod;
     x->data_offset = off + 30 + lnl + lxl;
     compare_local(f, x, lflags, lmethod, lcrc, lcsize, lusize);
     if ((lflags & 1) && !(x->flags & 1)) {

@@ -14,7 +14,7 @@ typedef struct added {
     git_oid entry_blob;
     int nentries;
     char **index_paths; /* by-key/ and by-digest/ paths added */
-    size_t nindex;
+    size_t nindex, capindex;
     int count_changed;
 } added;
 
@@ -38,53 +38,113 @@ static int rewritten(char *out_bad, const git_oid *commit, const char *why)
     return sign__error(SIGN_EVERIFY, "LOG_REWRITTEN: commit %s %s", hex, why);
 }
 
+/* One path a commit changed, sorted into entry, index paths and count; first: the log's first commit. */
+static int note_change(added *a, const char **why, int first, git_delta_t status, const char *path, const git_oid *id)
+{
+    if (strcmp(path, "count") == 0 && (status == GIT_DELTA_MODIFIED || (first && status == GIT_DELTA_ADDED))) {
+        a->count_changed = 1;
+    } else if (status != GIT_DELTA_ADDED) {
+        *why = "changes or removes what an earlier commit recorded";
+    } else if (strncmp(path, "entries/", 8) == 0) {
+        const char *base = strrchr(path, '/') + 1;
+
+        if (a->nentries++ > 0 || strlen(base) != 64 + 5 || strcmp(base + 64, ".json") != 0) {
+            *why = "adds more than one entry, or an entry under a name that is not a SHA-256";
+        } else {
+            memcpy(a->entry_id, base, 64);
+            a->entry_id[64] = '\0';
+            git_oid_cpy(&a->entry_blob, id);
+        }
+    } else if (strncmp(path, "by-key/", 7) == 0 || strncmp(path, "by-digest/", 10) == 0) {
+        if (a->nindex == a->capindex) {
+            size_t ncap = a->capindex ? a->capindex * 2 : 8;
+            char **v = realloc(a->index_paths, ncap * sizeof(*v));
+
+            if (v == NULL) {
+                return sign__oom();
+            }
+            a->index_paths = v;
+            a->capindex = ncap;
+        }
+        if ((a->index_paths[a->nindex] = sign__strdup(path)) == NULL) {
+            return sign__oom();
+        }
+        a->nindex++;
+    } else {
+        *why = "adds a file that is not an entry, an index path or the count";
+    }
+    return 0;
+}
+
+#define LOG_TREE_DEPTH 8
+
+/*
+ * The paths below prefix that differ between before (NULL: none) and after, to note_change. A subtree whose
+ * id did not change is skipped without reading it, so a commit costs the trees along the paths it added, not
+ * the whole log (git_diff_tree_to_tree walked every entry of both trees: quadratic over a log's history).
+ */
+/* NOLINTNEXTLINE(misc-no-recursion): bounded by LOG_TREE_DEPTH */
+static int tree_changes(added *a, const char **why, int first, git_repository *repo, const git_tree *before,
+                        const git_tree *after, const char *prefix, int depth)
+{
+    size_t nb = before != NULL ? git_tree_entrycount(before) : 0, na = git_tree_entrycount(after);
+    char path[512];
+    int r = 0, rc;
+
+    if (depth > LOG_TREE_DEPTH) {
+        *why = "nests trees deeper than the log's layout";
+        return 0;
+    }
+    for (size_t i = 0; i < nb && *why == NULL; i++) {
+        if (git_tree_entry_byname(after, git_tree_entry_name(git_tree_entry_byindex(before, i))) == NULL) {
+            *why = "changes or removes what an earlier commit recorded";
+        }
+    }
+    for (size_t i = 0; i < na && *why == NULL && r == 0; i++) {
+        const git_tree_entry *te = git_tree_entry_byindex(after, i);
+        const git_tree_entry *old = before != NULL ? git_tree_entry_byname(before, git_tree_entry_name(te)) : NULL;
+        int is_tree = git_tree_entry_type(te) == GIT_OBJECT_TREE;
+        git_tree *sub_before = NULL, *sub_after = NULL;
+
+        if (old != NULL && git_oid_equal(git_tree_entry_id(old), git_tree_entry_id(te)) &&
+            git_tree_entry_filemode(old) == git_tree_entry_filemode(te)) {
+            continue; /* unchanged, whatever it holds */
+        }
+        if ((size_t)snprintf(path, sizeof(path), "%s%s/", prefix, git_tree_entry_name(te)) >= sizeof(path)) {
+            *why = "adds a path longer than the log's layout allows";
+            break;
+        }
+        if (!is_tree) {
+            path[strlen(path) - 1] = '\0'; /* a blob's path has no trailing slash */
+        }
+        if (old != NULL && (git_tree_entry_type(old) == GIT_OBJECT_TREE) != is_tree) {
+            *why = "changes or removes what an earlier commit recorded";
+        } else if (!is_tree) {
+            r = note_change(a, why, first, old != NULL ? GIT_DELTA_MODIFIED : GIT_DELTA_ADDED, path,
+                            git_tree_entry_id(te));
+        } else if ((rc = git_tree_lookup(&sub_after, repo, git_tree_entry_id(te))) < 0 ||
+                   (old != NULL && (rc = git_tree_lookup(&sub_before, repo, git_tree_entry_id(old))) < 0)) {
+            r = sign__git_error(rc, SIGN_EIO, "log: reading a tree");
+        } else {
+            r = tree_changes(a, why, first, repo, sub_before, sub_after, path,
+                             depth + 1); /* NOLINT(misc-no-recursion) */
+        }
+        git_tree_free(sub_before);
+        git_tree_free(sub_after);
+    }
+    return r;
+}
+
 /* What a commit changed against its parent's tree, sorted into entry, index paths and count. */
 static int collect(added *a, const char **why, git_repository *repo, const git_tree *before, const git_tree *after)
 {
-    git_diff *diff = NULL;
-    size_t n;
-    int rc;
+    int r;
 
     memset(a, 0, sizeof(*a));
     *why = NULL;
-    if ((rc = git_diff_tree_to_tree(&diff, repo, (git_tree *)before, (git_tree *)after, NULL)) < 0) {
-        return sign__git_error(rc, SIGN_EIO, "log: comparing two commits");
+    if ((r = tree_changes(a, why, before == NULL, repo, before, after, "", 0)) != 0) {
+        return r;
     }
-    n = git_diff_num_deltas(diff);
-    if ((a->index_paths = calloc(n > 0 ? n : 1, sizeof(*a->index_paths))) == NULL) {
-        git_diff_free(diff);
-        return sign__error(SIGN_ENOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < n && *why == NULL; i++) {
-        const git_diff_delta *d = git_diff_get_delta(diff, i);
-        const char *path = d->new_file.path;
-
-        if (strcmp(path, "count") == 0 &&
-            (d->status == GIT_DELTA_MODIFIED || (before == NULL && d->status == GIT_DELTA_ADDED))) {
-            a->count_changed = 1;
-        } else if (d->status != GIT_DELTA_ADDED) {
-            *why = "changes or removes what an earlier commit recorded";
-        } else if (strncmp(path, "entries/", 8) == 0) {
-            const char *base = strrchr(path, '/') + 1;
-
-            if (a->nentries++ > 0 || strlen(base) != 64 + 5 || strcmp(base + 64, ".json") != 0) {
-                *why = "adds more than one entry, or an entry under a name that is not a SHA-256";
-            } else {
-                memcpy(a->entry_id, base, 64);
-                a->entry_id[64] = '\0';
-                git_oid_cpy(&a->entry_blob, &d->new_file.id);
-            }
-        } else if (strncmp(path, "by-key/", 7) == 0 || strncmp(path, "by-digest/", 10) == 0) {
-            if ((a->index_paths[a->nindex] = sign__strdup(path)) == NULL) {
-                git_diff_free(diff);
-                return sign__error(SIGN_ENOMEM, "out of memory");
-            }
-            a->nindex++;
-        } else {
-            *why = "adds a file that is not an entry, an index path or the count";
-        }
-    }
-    git_diff_free(diff);
     if (*why == NULL && (a->nentries != 1 || !a->count_changed)) {
         *why = "does not add exactly one entry and count it";
     }

@@ -226,6 +226,21 @@ static int crls_add_der(sign_x509_crls *c, const unsigned char *der, size_t len,
     return sign__x509_crls_push(c, x, what);
 }
 
+/* One DER item into certs, or into crls when certs is NULL. */
+static int add_der(sign_x509_certs *certs, sign_x509_crls *crls, const unsigned char *der, size_t len,
+                   const char *what)
+{
+    int r;
+
+    if (certs == NULL) {
+        return crls_add_der(crls, der, len, what);
+    }
+    if ((r = sign_x509_certs_add_der(certs, der, len)) != 0) {
+        sign__error_context(r, "%s", what);
+    }
+    return r;
+}
+
 /*
  * The next PEM block of bio named name1 or name2 (other blocks are skipped), added to certs (or crls) from its
  * DER bytes, so that the strict DER check sees the bytes of the file. *more is 0 at the end of the input.
@@ -256,12 +271,8 @@ static int pem_next(int *more, BIO *bio, const char *what, const char *name1, co
     if (strcmp(name, name1) == 0 || (name2 != NULL && strcmp(name, name2) == 0)) {
         if (dlen <= 0) {
             r = sign__error(SIGN_EPARSE, "%s: empty PEM %s", what, name1);
-        } else if (certs != NULL) {
-            if ((r = sign_x509_certs_add_der(certs, der, (size_t)dlen)) != 0) {
-                r = sign__error_context(r, "%s", what);
-            }
         } else {
-            r = crls_add_der(crls, der, (size_t)dlen, what);
+            r = add_der(certs, crls, der, (size_t)dlen, what);
         }
     }
     OPENSSL_free(name);
@@ -350,72 +361,86 @@ static int looks_pem(const void *data, size_t len)
     return memmem(data, len, "-----BEGIN ", 11) != NULL;
 }
 
-int sign_x509_certs_parse(sign_x509_certs **out, const void *data, size_t len, const char *what)
-{
-    sign_x509_certs *c = NULL;
-    BIO *bio = NULL;
-    int r;
+/* What parse_items reads: certificates ([0]) or CRLs ([1]). */
+static const struct x509_kind {
+    const char *what, *pem1, *pem2, *expected, *none;
+} kinds[2] = {
+    {"certificates", "CERTIFICATE", "X509 CERTIFICATE", "PEM or DER certificates", "PEM certificate"},
+    {"CRLs", "X509 CRL", NULL, "a PEM or DER certificate revocation list", "PEM certificate revocation list"},
+};
 
-    *out = NULL;
-    if (what == NULL) {
-        what = "certificates";
-    }
+/*
+ * The one reader of certificates and of CRLs: one DER item, or every PEM block of the kind (other blocks are
+ * skipped). Into a new *cout (certificates), or when cout is NULL a new *lout (CRLs).
+ */
+static int parse_items(sign_x509_certs **cout, sign_x509_crls **lout, const void *data, size_t len, const char *what)
+{
+    const struct x509_kind *k = &kinds[cout == NULL];
+    sign_x509_certs *certs = NULL;
+    sign_x509_crls *crls = NULL;
+    BIO *bio = NULL;
+    int r, more = 0;
+
+    what = what != NULL ? what : k->what;
     if (data == NULL || len == 0) {
-        return sign__error(SIGN_EPARSE, "%s: empty; expected PEM or DER certificates", what);
+        return sign__error(SIGN_EPARSE, "%s: empty; expected %s", what, k->expected);
     }
     if (len > SIGN_X509_FILE_MAX) {
         return sign__error(SIGN_ELIMIT, "%s: larger than %u bytes", what, SIGN_X509_FILE_MAX);
     }
-    if ((r = sign_x509_certs_new(&c)) != 0) {
+    if ((r = cout != NULL ? sign_x509_certs_new(&certs) : sign_x509_crls_new(&crls)) != 0) {
         return r;
     }
     if (!looks_pem(data, len)) {
-        if ((r = sign_x509_certs_add_der(c, data, len)) != 0) {
-            sign__error_context(r, "%s", what);
-            goto out;
-        }
+        r = add_der(certs, crls, data, len, what);
+    } else if ((bio = BIO_new_mem_buf(data, (int)len)) == NULL) {
+        r = sign__ossl_error(SIGN_ENOMEM, "out of memory");
     } else {
-        if ((bio = BIO_new_mem_buf(data, (int)len)) == NULL) {
-            r = sign__ossl_error(SIGN_ENOMEM, "out of memory");
-            goto out;
-        }
-        for (;;) {
-            int more = 0;
-
-            if ((r = pem_next(&more, bio, what, "CERTIFICATE", "X509 CERTIFICATE", c, NULL)) != 0) {
-                goto out;
-            }
-            if (!more) {
-                break;
-            }
-        }
-        if (sk_X509_num(c->sk) == 0) {
-            r = sign__error(SIGN_EPARSE, "%s: holds no PEM certificate", what);
-            goto out;
+        do {
+            r = pem_next(&more, bio, what, k->pem1, k->pem2, certs, crls);
+        } while (r == 0 && more);
+        if (r == 0 && sign_x509_certs_count(certs) + sign_x509_crls_count(crls) == 0) {
+            r = sign__error(SIGN_EPARSE, "%s: holds no %s", what, k->none);
         }
     }
-    *out = c;
-    c = NULL; /* transferred */
-    r = 0;
-out:
+    if (r == 0 && cout != NULL) {
+        *cout = certs;
+        certs = NULL; /* transferred */
+    } else if (r == 0) {
+        *lout = crls;
+        crls = NULL; /* transferred */
+    }
     BIO_free(bio);
-    sign_x509_certs_free(c);
+    sign_x509_certs_free(certs);
+    sign_x509_crls_free(crls);
     return r;
 }
 
-int sign_x509_certs_load(sign_x509_certs **out, const char *path)
+/* parse_items of the file at path. */
+static int load_items(sign_x509_certs **cout, sign_x509_crls **lout, const char *path)
 {
     unsigned char *data = NULL;
     size_t len = 0;
     int r;
 
-    *out = NULL;
     if ((r = sign__read_file(&data, &len, path, SIGN_X509_FILE_MAX)) != 0) {
         return r;
     }
-    r = sign_x509_certs_parse(out, data, len, path);
+    r = parse_items(cout, lout, data, len, path);
     free(data);
     return r;
+}
+
+int sign_x509_certs_parse(sign_x509_certs **out, const void *data, size_t len, const char *what)
+{
+    *out = NULL;
+    return parse_items(out, NULL, data, len, what);
+}
+
+int sign_x509_certs_load(sign_x509_certs **out, const char *path)
+{
+    *out = NULL;
+    return load_items(out, NULL, path);
 }
 
 int sign_x509_certs_der(unsigned char **out, size_t *outlen, const sign_x509_certs *c, size_t i)
@@ -536,67 +561,12 @@ int sign_x509_crls_merge(sign_x509_crls *to, sign_x509_crls *from)
 
 int sign_x509_crls_parse(sign_x509_crls **out, const void *data, size_t len, const char *what)
 {
-    sign_x509_crls *c = NULL;
-    BIO *bio = NULL;
-    int r;
-
     *out = NULL;
-    if (what == NULL) {
-        what = "CRLs";
-    }
-    if (data == NULL || len == 0) {
-        return sign__error(SIGN_EPARSE, "%s: empty; expected a PEM or DER certificate revocation list", what);
-    }
-    if (len > SIGN_X509_FILE_MAX) {
-        return sign__error(SIGN_ELIMIT, "%s: larger than %u bytes", what, SIGN_X509_FILE_MAX);
-    }
-    if ((r = sign_x509_crls_new(&c)) != 0) {
-        return r;
-    }
-    if (!looks_pem(data, len)) {
-        if ((r = crls_add_der(c, data, len, what)) != 0) {
-            goto out;
-        }
-    } else {
-        if ((bio = BIO_new_mem_buf(data, (int)len)) == NULL) {
-            r = sign__ossl_error(SIGN_ENOMEM, "out of memory");
-            goto out;
-        }
-        for (;;) {
-            int more = 0;
-
-            if ((r = pem_next(&more, bio, what, "X509 CRL", NULL, NULL, c)) != 0) {
-                goto out;
-            }
-            if (!more) {
-                break;
-            }
-        }
-        if (sk_X509_CRL_num(c->sk) == 0) {
-            r = sign__error(SIGN_EPARSE, "%s: holds no PEM certificate revocation list", what);
-            goto out;
-        }
-    }
-    *out = c;
-    c = NULL; /* transferred */
-    r = 0;
-out:
-    BIO_free(bio);
-    sign_x509_crls_free(c);
-    return r;
+    return parse_items(NULL, out, data, len, what);
 }
 
 int sign_x509_crls_load(sign_x509_crls **out, const char *path)
 {
-    unsigned char *data = NULL;
-    size_t len = 0;
-    int r;
-
     *out = NULL;
-    if ((r = sign__read_file(&data, &len, path, SIGN_X509_FILE_MAX)) != 0) {
-        return r;
-    }
-    r = sign_x509_crls_parse(out, data, len, path);
-    free(data);
-    return r;
+    return load_items(NULL, out, path);
 }

@@ -25,6 +25,8 @@ struct sign_key {
     EVP_PKEY *pkey;
     sign_key_type type;
     int has_private;
+    const sign__key_backend *backend; /* the private key lives in a token: it signs there */
+    void *backend_ctx;
 };
 
 /* Largest key file read: real keys are a few KiB. */
@@ -91,6 +93,9 @@ void sign_key_free(sign_key *key)
 {
     if (key == NULL) {
         return;
+    }
+    if (key->backend != NULL) {
+        key->backend->free(key->backend_ctx); /* logs out, closes the session */
     }
     EVP_PKEY_free(key->pkey); /* clears the key material */
     OPENSSL_cleanse(key, sizeof(*key));
@@ -381,6 +386,9 @@ int sign_key_write_private(const sign_key *key, const char *path, const char *pa
 
     if (!key->has_private) {
         return sign__error(SIGN_EINVAL, "%s: the key has no private part to write", path);
+    }
+    if (key->backend != NULL) {
+        return sign__error(SIGN_EINVAL, "%s: the private key lives in a token and never leaves it", path);
     }
     if (pass != NULL && passlen == 0) {
         return sign__error(SIGN_EPASSPHRASE, "%s: refusing to encrypt with an empty passphrase", path);
@@ -1007,6 +1015,30 @@ static int md_init(EVP_MD_CTX *md, const sign_key *key, int verify)
     return 1;
 }
 
+/*
+ * A token signs: the signature is checked with the public key read from the
+ * token before it is used, so a module that pairs the wrong public key or
+ * returns garbage never produces a bundle that fails later.
+ */
+static int backend_sign(unsigned char **sig, size_t *siglen, const sign_key *key, const void *msg, size_t msglen)
+{
+    unsigned char *s = NULL;
+    size_t slen = 0;
+    int r;
+
+    if ((r = key->backend->sign(key->backend_ctx, key->type, msg, msglen, &s, &slen)) != 0) {
+        return r;
+    }
+    if (sign_key_verify(key, msg, msglen, s, slen) != 0) {
+        free(s);
+        return sign__error(SIGN_ECRYPTO, "the token's %s signature does not verify with its public key",
+                           sign_key_type_name(key->type));
+    }
+    *sig = s;
+    *siglen = slen;
+    return 0;
+}
+
 int sign_key_sign(unsigned char **sig, size_t *siglen, const sign_key *key, const void *msg, size_t msglen)
 {
     static const unsigned char empty[1];
@@ -1023,6 +1055,9 @@ int sign_key_sign(unsigned char **sig, size_t *siglen, const sign_key *key, cons
     if (msg == NULL) {
         msg = empty;
         msglen = 0;
+    }
+    if (key->backend != NULL) {
+        return backend_sign(sig, siglen, key, msg, msglen);
     }
     if ((md = EVP_MD_CTX_new()) == NULL || !md_init(md, key, 0) || EVP_DigestSign(md, NULL, &len, msg, msglen) != 1) {
         r = sign__ossl_error(SIGN_ECRYPTO, "%s signing failed", sign_key_type_name(key->type));
@@ -1081,4 +1116,11 @@ int sign__key_adopt(sign_key **out, struct evp_pkey_st *pkey, int has_private, c
 const struct evp_pkey_st *sign__key_pkey(const sign_key *key)
 {
     return key->pkey;
+}
+
+void sign__key_set_backend(sign_key *key, const sign__key_backend *ops, void *ctx)
+{
+    key->backend = ops;
+    key->backend_ctx = ctx;
+    key->has_private = 1;
 }

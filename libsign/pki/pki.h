@@ -24,6 +24,17 @@
 int sign__key_same(const sign_key *a, const sign_key *b);
 /* Classify, check and wrap an OpenSSL key (taken over, also on failure); what names it in messages. */
 int sign__key_adopt(sign_key **out, EVP_PKEY *pkey, int has_private, const char *what);
+/*
+ * A private key held elsewhere (a PKCS#11 token, pkcs11.c): sign makes the
+ * signature in signet's encoding (as sign_key_sign) into a malloc'd *sig;
+ * free releases ctx.
+ */
+typedef struct sign__key_backend {
+    int (*sign)(void *ctx, sign_key_type type, const void *msg, size_t msglen, unsigned char **sig, size_t *siglen);
+    void (*free)(void *ctx);
+} sign__key_backend;
+/* key (a public key) signs through ops from now on; ctx is taken over (freed with key). */
+void sign__key_set_backend(sign_key *key, const sign__key_backend *ops, void *ctx);
 /* The OpenSSL key inside key (borrowed). */
 const EVP_PKEY *sign__key_pkey(const sign_key *key);
 

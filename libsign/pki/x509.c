@@ -289,7 +289,7 @@ static int fail(sign_x509_result *res, int code, const char *reason, const char 
     va_end(ap);
     /* Messages quote names and URLs from certificates: printable (util/text). */
     sign__text_escape_into(res->message, sizeof(res->message), raw, strlen(raw));
-    return code;
+    return sign__error(code, "%s", res->message); /* also sign_error_last(): never an earlier failure's */
 }
 
 static void time_text(char *out, size_t size, int64_t t)

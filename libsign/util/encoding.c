@@ -136,28 +136,33 @@ static const unsigned char b64fast[256] = {
     255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
 };
 
-int sign__b64_decode(unsigned char **out, size_t *outlen, const char *in, size_t inlen)
+/* The decoded length of in without its padding, or SIZE_MAX (error recorded) when the length or padding is wrong. */
+static size_t b64_data_len(const char *in, size_t inlen)
 {
-    unsigned char *buf;
-    size_t len = inlen, pad = 0, o = 0, i;
-    unsigned int acc = 0;
-    int bits = 0, alphabet = 0;
+    size_t len = inlen, pad = 0;
 
-    *out = NULL;
-    *outlen = 0;
     while (len > 0 && in[len - 1] == '=' && pad < 2) {
         len--;
         pad++;
     }
     if (pad > 0 && inlen % 4 != 0) {
-        return sign__error(SIGN_EPARSE, "invalid base64 padding");
+        sign__error(SIGN_EPARSE, "invalid base64 padding");
+        return SIZE_MAX;
     }
     if (len % 4 == 1) {
-        return sign__error(SIGN_EPARSE, "invalid base64 length");
+        sign__error(SIGN_EPARSE, "invalid base64 length");
+        return SIZE_MAX;
     }
-    if ((buf = malloc(len / 4 * 3 + 3)) == NULL) {
-        return sign__error(SIGN_ENOMEM, "out of memory");
-    }
+    return len;
+}
+
+/* Decode the len characters of in (padding removed) into buf, which holds len / 4 * 3 + 3 bytes. */
+static int b64_decode_into(unsigned char *buf, size_t *outlen, const char *in, size_t len)
+{
+    size_t o = 0, i;
+    unsigned int acc = 0;
+    int bits = 0, alphabet = 0;
+
     /* Whole quads through a table of letters and digits; a quad with anything else, and the tail, through b64val. */
     for (i = 0; i + 4 <= len; i += 4) {
         unsigned a = b64fast[(unsigned char)in[i]], b = b64fast[(unsigned char)in[i + 1]],
@@ -168,7 +173,6 @@ int sign__b64_decode(unsigned char **out, size_t *outlen, const char *in, size_t
 
             for (int k = 0; k < 4; k++) {
                 if ((v[k] = b64val((unsigned char)in[i + (size_t)k], &alphabet)) < 0) {
-                    free(buf);
                     return sign__error(SIGN_EPARSE, "invalid base64 character at offset %zu", i + (size_t)k);
                 }
             }
@@ -187,7 +191,6 @@ int sign__b64_decode(unsigned char **out, size_t *outlen, const char *in, size_t
         int v = b64val((unsigned char)in[i], &alphabet);
 
         if (v < 0) {
-            free(buf);
             return sign__error(SIGN_EPARSE, "invalid base64 character at offset %zu", i);
         }
         acc = acc << 6 | (unsigned)v;
@@ -199,11 +202,55 @@ int sign__b64_decode(unsigned char **out, size_t *outlen, const char *in, size_t
         }
     }
     if (acc != 0) {
-        free(buf);
         return sign__error(SIGN_EPARSE, "non-canonical base64 (trailing bits)");
     }
-    *out = buf;
     *outlen = o;
+    return 0;
+}
+
+int sign__b64_decode(unsigned char **out, size_t *outlen, const char *in, size_t inlen)
+{
+    unsigned char *buf;
+    size_t len = b64_data_len(in, inlen);
+    int r;
+
+    *out = NULL;
+    *outlen = 0;
+    if (len == SIZE_MAX) {
+        return SIGN_EPARSE;
+    }
+    if ((buf = malloc(len / 4 * 3 + 3)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    if ((r = b64_decode_into(buf, outlen, in, len)) != 0) {
+        free(buf);
+        return r;
+    }
+    *out = buf;
+    return 0;
+}
+
+int sign__b64_decode_buf(unsigned char *out, size_t outsize, size_t *outlen, const char *in, size_t inlen)
+{
+    unsigned char buf[96];
+    size_t len = b64_data_len(in, inlen);
+    int r;
+
+    *outlen = 0;
+    if (len == SIZE_MAX) {
+        return SIGN_EPARSE;
+    }
+    if (len / 4 * 3 + 3 > sizeof(buf)) {
+        return sign__error(SIGN_EPARSE, "base64 text longer than %zu bytes", sizeof(buf) / 3 * 4 - 4);
+    }
+    if ((r = b64_decode_into(buf, outlen, in, len)) != 0) {
+        return r;
+    }
+    if (*outlen > outsize) {
+        *outlen = 0;
+        return sign__error(SIGN_EPARSE, "base64 text decodes to more than %zu bytes", outsize);
+    }
+    memcpy(out, buf, *outlen);
     return 0;
 }
 

@@ -80,6 +80,8 @@ int sign__same_file(const char *a, const char *b);
  */
 /* Plain JSON strings this long or longer are cut out before jansson parses (see json.c); tests lower it. */
 extern size_t sign__json_long_min;
+/* Steps of the pre-pass's string loop on this thread (8-byte words and single bytes), for the tests. */
+extern _Thread_local uint64_t sign__json_scan_steps;
 int sign__json_parse(json_t **out, const void *data, size_t len, const sign_limits *limits, const char *what);
 int sign__json_read_file(json_t **out, const char *path, const sign_limits *limits);
 /* Compact, sorted keys; *out malloc'd NUL-terminated. pretty: indent 2. */
@@ -101,6 +103,8 @@ int sign__json_only_keys(const json_t *obj, const char *const *allowed, const ch
 /* Base64: encode standard with padding; decode strictly standard or URL-safe. */
 int sign__b64_encode(char **out, const unsigned char *data, size_t len);
 int sign__b64_decode(unsigned char **out, size_t *outlen, const char *in, size_t inlen);
+/* The same for short texts (at most 124 characters), into out (outsize bytes), without allocating: never ENOMEM. */
+int sign__b64_decode_buf(unsigned char *out, size_t outsize, size_t *outlen, const char *in, size_t inlen);
 
 /* strdup that reports ENOMEM through the error state. */
 char *sign__strdup(const char *s);

@@ -195,6 +195,31 @@ static char *dup_or_null(const char *s, int *fail)
     return d;
 }
 
+/* Room for cap checks. Checks and their facts grow together; a failure leaves both valid at the old capacity. */
+static int checks_reserve(sign_verify_result *res, size_t cap)
+{
+    size_t bytes, fbytes;
+    sign_check *n;
+    vfacts *nf;
+
+    if (cap <= res->capchecks) {
+        return 0;
+    }
+    if (!sign__mul(&bytes, cap, sizeof(*n)) || !sign__mul(&fbytes, cap, sizeof(*nf))) {
+        return sign__oom();
+    }
+    if ((nf = realloc(res->facts, fbytes)) == NULL) {
+        return sign__oom();
+    }
+    res->facts = nf;
+    if ((n = realloc(res->checks, bytes)) == NULL) {
+        return sign__oom();
+    }
+    res->checks = n;
+    res->capchecks = cap;
+    return 0;
+}
+
 int vfy_add_check(vctx *c, const char *check, sign_check_status status, const char *reason, int code, vwhere w,
                   const char *fmt, ...)
 {
@@ -202,26 +227,10 @@ int vfy_add_check(vctx *c, const char *check, sign_check_status status, const ch
     sign_check *k;
     char msg[2048];
     va_list ap;
-    int fail = 0;
+    int fail = 0, r;
 
-    if (res->nchecks == res->capchecks) {
-        size_t ncap = res->capchecks ? res->capchecks * 2 : 16, bytes, fbytes;
-        sign_check *n;
-        vfacts *nf;
-
-        if (!sign__mul(&bytes, ncap, sizeof(*n)) || !sign__mul(&fbytes, ncap, sizeof(*nf))) {
-            return sign__error(SIGN_ENOMEM, "out of memory");
-        }
-        /* Checks and their facts grow together; a failure leaves both valid at the old capacity. */
-        if ((nf = realloc(res->facts, fbytes)) == NULL) {
-            return sign__error(SIGN_ENOMEM, "out of memory");
-        }
-        res->facts = nf;
-        if ((n = realloc(res->checks, bytes)) == NULL) {
-            return sign__error(SIGN_ENOMEM, "out of memory");
-        }
-        res->checks = n;
-        res->capchecks = ncap;
+    if (res->nchecks == res->capchecks && (r = checks_reserve(res, res->capchecks ? res->capchecks * 2 : 16)) != 0) {
+        return r;
     }
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -466,28 +475,14 @@ void vfy_decide(sign_verify_result *res, int enforce)
 /* Append src's checks to dst (moved: src is left empty). */
 int vfy_move_checks(sign_verify_result *dst, sign_verify_result *src)
 {
-    size_t need, bytes;
+    size_t need;
+    int r;
 
     if (!sign__add(&need, dst->nchecks, src->nchecks)) {
-        return sign__error(SIGN_ENOMEM, "out of memory");
+        return sign__oom();
     }
-    if (need > dst->capchecks) {
-        sign_check *v;
-        vfacts *vf;
-        size_t fbytes;
-
-        if (!sign__mul(&bytes, need, sizeof(*v)) || !sign__mul(&fbytes, need, sizeof(*vf))) {
-            return sign__error(SIGN_ENOMEM, "out of memory");
-        }
-        if ((vf = realloc(dst->facts, fbytes)) == NULL) {
-            return sign__error(SIGN_ENOMEM, "out of memory");
-        }
-        dst->facts = vf;
-        if ((v = realloc(dst->checks, bytes)) == NULL) {
-            return sign__error(SIGN_ENOMEM, "out of memory");
-        }
-        dst->checks = v;
-        dst->capchecks = need;
+    if ((r = checks_reserve(dst, need)) != 0) {
+        return r;
     }
     if (src->nchecks > 0) {
         memcpy(dst->checks + dst->nchecks, src->checks, src->nchecks * sizeof(*src->checks));

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 
@@ -27,6 +28,7 @@ void vfy_revocation_free(vrev *rv)
     }
     for (size_t i = 0; i < rv->n; i++) {
         sign_revocation_list_free(rv->lists[i].list);
+        vfy_revocation_cache_unmap(rv->lists[i].map, rv->lists[i].maplen);
     }
     free(rv->lists);
     free(rv->pending);
@@ -158,6 +160,11 @@ static int list_state_fn(json_t *root, int *changed, void *ud)
         }
     }
     /* Accepted and newer: record it, and keep its payload for the next superset check. */
+    if (s->payload == NULL) {
+        /* Taken from the cache, which only stands in for the version the state records: the state changed since. */
+        return sign__error(SIGN_EIO, "state file %s/%s changed while list \"%s\" was judged; verify again",
+                           s->c->state_dir, STATE_LISTS, s->name);
+    }
     if ((r = stored_payload_path(&path, s->c->state_dir, hex)) != 0) {
         return r;
     }
@@ -263,7 +270,7 @@ static int list_fresh(vctx *c, const vrev_list *l, int *fresh)
 static int list_rollback(vctx *c, const vrev_list *l, const unsigned char sha[32], const sign_bundle *bundle, int *ok)
 {
     const sign__policy_revocation *pol = l->pol;
-    const sign_envelope *env = sign_bundle_envelope(bundle);
+    const sign_envelope *env = bundle != NULL ? sign_bundle_envelope(bundle) : NULL; /* NULL: from the cache */
     vwhere w = {NULL, pol->list, pol->name};
     list_state s;
     int r;
@@ -274,7 +281,9 @@ static int list_rollback(vctx *c, const vrev_list *l, const unsigned char sha[32
     s.name = pol->name;
     s.list = l->list;
     s.sha = sha;
-    s.payload = sign_envelope_payload(env, &s.payload_len);
+    if (env != NULL) {
+        s.payload = sign_envelope_payload(env, &s.payload_len);
+    }
     r = sign__state_update(c->state_dir, STATE_LISTS, list_state_fn, &s, c->limits);
     if (r == SIGN_ENOMEM) {
         return r;
@@ -490,27 +499,49 @@ out:
     return r;
 }
 
-int vfy_revocation_lists(vctx *c, vrev *rv)
+/* What the first pass over the lists leaves for the second. */
+typedef struct list_pass {
+    sign_bundle *bundle;   /* read in full, or NULL (from the cache, or unusable) */
+    unsigned char sha[32]; /* of the payload */
+    size_t which;          /* the authority that signed it */
+    int cached;            /* loaded from the cache */
+    int cacheable;         /* read in full from a file that did not change meanwhile: ident, path */
+    struct stat ident;
+    char *path;
+} list_pass;
+
+/* One list: from the cache when it holds this very file's verified list, else read and authenticated in full. */
+static int list_load(vctx *c, vrev_list *l, const char *path, list_pass *lp)
+{
+    struct stat before, after;
+    int stable;
+    int r = vfy_revocation_cache_load(c, l->pol, path, &l->list, lp->sha, &lp->which, &l->map, &l->maplen);
+
+    if (r != 0 || l->list != NULL) {
+        lp->cached = l->list != NULL;
+        return r;
+    }
+    stable = c->state_dir != NULL && vfy_revocation_cache_stat(&before, path) == 0;
+    if ((r = list_open(c, l, path, &lp->bundle, lp->sha, &lp->which)) != 0 || l->list == NULL) {
+        return r;
+    }
+    if (stable && vfy_revocation_cache_stat(&after, path) == 0 && vfy_revocation_cache_same(&before, &after)) {
+        if ((lp->path = sign__strdup(path)) == NULL) {
+            return sign__oom();
+        }
+        lp->ident = before;
+        lp->cacheable = 1;
+    }
+    return 0;
+}
+
+/* The state directory notes and every list opened: an authority revoked by any list is judged against all. */
+static int lists_open(vctx *c, vrev *rv, list_pass *lp)
 {
     const sign_policy *p = c->policy;
-    sign_bundle **bundles = NULL;
-    unsigned char(*sha)[32] = NULL;
-    size_t *which = NULL;
     char at[32];
     int r = 0;
 
-    memset(rv, 0, sizeof(*rv));
-    if (p->nrevocation == 0) {
-        return 0;
-    }
-    if ((rv->lists = calloc(p->nrevocation, sizeof(*rv->lists))) == NULL ||
-        (bundles = calloc(p->nrevocation, sizeof(*bundles))) == NULL ||
-        (sha = calloc(p->nrevocation, sizeof(*sha))) == NULL ||
-        (which = calloc(p->nrevocation, sizeof(*which))) == NULL) {
-        r = sign__error(SIGN_ENOMEM, "out of memory");
-        goto out;
-    }
-    rv->n = p->nrevocation;
     fmt_time(at, c->at);
     if (c->has_at) {
         r = vfy_add_check(c, "revocation-state", SIGN_CHECK_SKIP, "STATE_IGNORED", 0, (vwhere){NULL, NULL, NULL},
@@ -522,7 +553,6 @@ int vfy_revocation_lists(vctx *c, vrev *rv)
                           "no state directory (--state-dir none): rollback and equivocation of revocation lists "
                           "are not checked");
     }
-    /* Open every list first: an authority revoked by any list is judged against all of them. */
     for (size_t i = 0; i < rv->n && r == 0; i++) {
         const char *path = p->revocation[i].list;
         char *owned = NULL;
@@ -533,10 +563,46 @@ int vfy_revocation_lists(vctx *c, vrev *rv)
             break;
         }
         if (c->res->nchecks == before) {
-            r = list_open(c, &rv->lists[i], path, &bundles[i], sha[i], &which[i]);
+            r = list_load(c, &rv->lists[i], path, &lp[i]);
         }
         free(owned);
     }
+    return r;
+}
+
+/* A list that passed every check, read in full, is kept in the cache for the next verifies. */
+static int list_cache(vctx *c, const vrev_list *l, const list_pass *lp)
+{
+    int r;
+
+    if (!lp->cacheable || c->has_at || c->state_dir == NULL) {
+        return 0;
+    }
+    r = vfy_revocation_cache_store(c, l->pol, lp->path, &lp->ident, l->list, lp->sha, lp->which);
+    if (r != SIGN_ENOMEM) {
+        r = 0; /* not cached: the next verify reads the list in full */
+        sign__error_clear();
+    }
+    return r;
+}
+
+int vfy_revocation_lists(vctx *c, vrev *rv)
+{
+    const sign_policy *p = c->policy;
+    list_pass *lp = NULL;
+    int r = 0;
+
+    memset(rv, 0, sizeof(*rv));
+    if (p->nrevocation == 0) {
+        return 0;
+    }
+    if ((rv->lists = calloc(p->nrevocation, sizeof(*rv->lists))) == NULL ||
+        (lp = calloc(p->nrevocation, sizeof(*lp))) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    rv->n = p->nrevocation;
+    r = lists_open(c, rv, lp);
     for (size_t i = 0; i < rv->n && r == 0; i++) {
         vrev_list *l = &rv->lists[i];
         size_t before = c->res->nchecks;
@@ -545,13 +611,13 @@ int vfy_revocation_lists(vctx *c, vrev *rv)
         if (l->list == NULL) {
             continue;
         }
-        if ((r = authority_revoked(c, rv, l, which[i])) != 0 || (r = list_fresh(c, l, &fresh)) != 0) {
+        if ((r = authority_revoked(c, rv, l, lp[i].which)) != 0 || (r = list_fresh(c, l, &fresh)) != 0) {
             break;
         }
         /* Only a trusted, fresh list is compared with the state and recorded: a list from a revoked authority
            must not raise the version deploy hosts expect. */
         if (fresh && c->res->nchecks == before && !c->has_at && c->state_dir != NULL &&
-            (r = list_rollback(c, l, sha[i], bundles[i], &ok)) != 0) {
+            (r = list_rollback(c, l, lp[i].sha, lp[i].bundle, &ok)) != 0) {
             break;
         }
         if (c->res->nchecks == before) {
@@ -562,21 +628,24 @@ int vfy_revocation_lists(vctx *c, vrev *rv)
             r = vfy_add_check(
                 c, "revocation-list", SIGN_CHECK_PASS, "OK", 0, (vwhere){NULL, l->pol->list, l->pol->name},
                 "revocation list \"%s\" version %lld (issued %s, expires %s) is signed by its authority "
-                "%zu and revokes %zu key(s) and %zu artifact(s)",
-                l->pol->name, (long long)sign_revocation_list_version(l->list), ti, te, which[i] + 1,
-                sign_revocation_list_key_count(l->list), sign_revocation_list_artifact_count(l->list));
+                "%zu and revokes %zu key(s) and %zu artifact(s)%s",
+                l->pol->name, (long long)sign_revocation_list_version(l->list), ti, te, lp[i].which + 1,
+                sign_revocation_list_key_count(l->list), sign_revocation_list_artifact_count(l->list),
+                lp[i].cached ? " (its verified index from the state directory)" : "");
+            if (r == 0 && ok) {
+                r = list_cache(c, l, &lp[i]);
+            }
         }
     }
     for (size_t i = 0; r == 0 && i < c->res->nchecks; i++) {
         rv->failed |= c->res->checks[i].status == SIGN_CHECK_FAIL;
     }
 out:
-    for (size_t i = 0; bundles != NULL && i < p->nrevocation; i++) {
-        sign_bundle_free(bundles[i]);
+    for (size_t i = 0; lp != NULL && i < p->nrevocation; i++) {
+        sign_bundle_free(lp[i].bundle);
+        free(lp[i].path);
     }
-    free(bundles);
-    free(sha);
-    free(which);
+    free(lp);
     return r;
 }
 

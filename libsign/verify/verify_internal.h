@@ -171,6 +171,8 @@ int vfy_key_allows_path(const vb *k, const char *path);
 typedef struct vrev_list {
     const sign__policy_revocation *pol;
     sign_revocation_list *list; /* authenticated by one of its authorities, or NULL */
+    void *map;                  /* the cache file list is read from (vfy_revocation_cache_load), or NULL */
+    size_t maplen;
 } vrev_list;
 
 /* A version to record once the verify passed. */
@@ -187,6 +189,24 @@ typedef struct vrev {
     int failed; /* a list check failed: no artifact is verified */
 } vrev;
 
+/*
+ * The cache of verified lists in the state directory (revocation_cache.c). _stat: the list file's identity,
+ * -1 when it is not a regular file or changed too recently to be cached; _same: two identities are equal;
+ * _load: the cached list of pol at path when every condition holds (*out NULL on a miss; 0 or SIGN_ENOMEM), read
+ * in place from the mapped cache file (*map, *maplen: keep it until the list is freed);
+ * _store: keep l (authenticated by authority `which`, payload SHA-256 sha, file identity st) for later verifies.
+ */
+struct stat;
+int vfy_revocation_cache_stat(struct stat *st, const char *path);
+int vfy_revocation_cache_same(const struct stat *a, const struct stat *b);
+int vfy_revocation_cache_load(vctx *c, const sign__policy_revocation *pol, const char *path,
+                              sign_revocation_list **out, unsigned char sha[32], size_t *which, void **map,
+                              size_t *maplen);
+/* Unmap what _load mapped (after freeing the list read from it). */
+void vfy_revocation_cache_unmap(void *map, size_t len);
+int vfy_revocation_cache_store(const vctx *c, const sign__policy_revocation *pol, const char *path,
+                               const struct stat *st, const sign_revocation_list *l, const unsigned char sha[32],
+                               size_t which);
 /* Load, authenticate and judge every list of the policy (freshness, rollback against the state), before the
    bundles are checked: *rv is then read by every bundle's thread. */
 int vfy_revocation_lists(vctx *c, vrev *rv);

@@ -6,6 +6,8 @@
  *                                     sizes totalling about BYTES uncompressed,
  *                                     mostly text, 1 in 10 binary, deflate
  *   gen store DIR COUNT SEED          COUNT files of 4-64 KiB in DIR
+ *   gen small DIR COUNT SIZE GROUP LIST SEED  COUNT files of SIZE bytes, and the sign arguments per GROUP
+ *   gen links DIR COUNT GROUP         each file's bundle: a hard link of its group's
  *
  * The generator is xoshiro256** seeded through splitmix64; text is words of
  * a fixed pseudo-vocabulary in source-like lines.
@@ -238,6 +240,55 @@ static int gen_store(const char *dir, uint64_t count)
     return 0;
 }
 
+/*
+ * COUNT text files of SIZE bytes, DIR/a%07u.txt, and LIST: one line per group of GROUP files,
+ * "-o b%06u.json a... a...", the arguments of the signet sign that signs the group into one bundle.
+ */
+static int gen_small(const char *dir, uint64_t count, size_t size, uint64_t group, const char *list)
+{
+    static unsigned char buf[64 * 1024];
+    char path[4096];
+    FILE *l = fopen(list, "w");
+
+    if (l == NULL || size > sizeof(buf) || group == 0 || (mkdir(dir, 0755) != 0 && errno != EEXIST)) {
+        perror(l == NULL ? list : dir);
+        return 1;
+    }
+    for (uint64_t i = 0; i < count; i++) {
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/a%07" PRIu64 ".txt", dir, i);
+        fill_text(buf, size);
+        if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0 || write_all(fd, buf, size) != 0 ||
+            close(fd) != 0) {
+            perror(path);
+            return 1;
+        }
+        if (i % group == 0) {
+            fprintf(l, "%s-o b%06" PRIu64 ".json", i > 0 ? "\n" : "", i / group);
+        }
+        fprintf(l, " a%07" PRIu64 ".txt", i);
+    }
+    fputc('\n', l);
+    return fclose(l) == 0 ? 0 : 1;
+}
+
+/* DIR/a%07u.txt.sigstore.json as a hard link of the bundle of its group, DIR/b%06u.json. */
+static int gen_links(const char *dir, uint64_t count, uint64_t group)
+{
+    char from[4096], to[4096];
+
+    for (uint64_t i = 0; group > 0 && i < count; i++) {
+        snprintf(from, sizeof(from), "%s/b%06" PRIu64 ".json", dir, i / group);
+        snprintf(to, sizeof(to), "%s/a%07" PRIu64 ".txt.sigstore.json", dir, i);
+        if (link(from, to) != 0 && errno != EEXIST) {
+            perror(to);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 5 && strcmp(argv[1], "random") == 0) {
@@ -254,7 +305,17 @@ int main(int argc, char **argv)
         make_vocab();
         return gen_store(argv[2], strtoull(argv[3], NULL, 10));
     }
+    if (argc == 8 && strcmp(argv[1], "small") == 0) {
+        seed(strtoull(argv[7], NULL, 10));
+        make_vocab();
+        return gen_small(argv[2], strtoull(argv[3], NULL, 10), (size_t)strtoull(argv[4], NULL, 10),
+                         strtoull(argv[5], NULL, 10), argv[6]);
+    }
+    if (argc == 5 && strcmp(argv[1], "links") == 0) {
+        return gen_links(argv[2], strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10));
+    }
     fprintf(stderr,
-            "usage: gen random FILE BYTES SEED | gen zip ZIP ENTRIES BYTES SEED | gen store DIR COUNT SEED\n");
+            "usage: gen random FILE BYTES SEED | gen zip ZIP ENTRIES BYTES SEED | gen store DIR COUNT SEED |\n"
+            "       gen small DIR COUNT SIZE GROUP LIST SEED | gen links DIR COUNT GROUP\n");
     return 2;
 }

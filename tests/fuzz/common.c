@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
+#include "scansig.h"
 
 static char *tmpdir;
 static pid_t tmpdir_owner;
@@ -200,4 +201,13 @@ void fuzz_envelope_check(const sign_envelope *env)
         fuzz_fail("PAE of a %zu-byte type and %zu-byte body is malformed (%zu bytes)", tlen, len, paelen);
     }
     free(pae);
+}
+
+void fuzz_check_engines(const char *path, const char *name, const sign_limits *lim)
+{
+    char *d = scansig_differential(path, name, lim, NULL);
+
+    if (d != NULL) {
+        fuzz_fail("the inflate engines disagree on %s: %s", name, d);
+    }
 }

@@ -36,6 +36,13 @@ void fuzz_write_file(const char *name, const void *data, size_t len);
  */
 void fuzz_limits(sign_limits *l);
 
+/*
+ * Scan path as name with each inflate engine of the build (ISA-L and zlib,
+ * util/inflate.h) and fail unless both answers are the same, line for line
+ * (tests/scansig.h): entries, digests, findings, errors.
+ */
+void fuzz_check_engines(const char *path, const char *name, const sign_limits *lim);
+
 /* After a refused input: the library must have said why. */
 void fuzz_check_error(int r, const char *call);
 

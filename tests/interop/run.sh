@@ -9,6 +9,7 @@
 # Certificate bundles (signet sign --cert --tsa, a PKI made with openssl ca)
 # must verify with @sigstore/verify given the CA chain and the TSA chain, also
 # with a leaf that has expired since but was stamped inside its validity.
+# Bundles signed with keys in a PKCS#11 token (SoftHSM2) must verify too.
 #
 # usage: SIGNET_BIN=/path/to/signet sh tests/interop/run.sh BUILD_DIR
 #
@@ -508,6 +509,46 @@ EOP
     kill "$reg_pid" 2>/dev/null
 else
     echo "skip registry bundle: docker-registry, skopeo or umoci missing"
+fi
+
+# ---- bundles signed in a PKCS#11 token (SoftHSM2, issue 20) ---------------
+# A token in this run's directory (never the system's token directory); every
+# key type generated on it, never extractable; the bundles checked by
+# sigstore-js with the public key signet wrote.
+if command -v softhsm2-util >/dev/null 2>&1 && [ -f /usr/lib/softhsm/libsofthsm2.so ]; then
+    mkdir -p "$work/softhsm/tokens" || setup_fail "softhsm dir"
+    printf 'directories.tokendir = %s/softhsm/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$work" \
+        >"$work/softhsm/softhsm2.conf" || setup_fail "softhsm2.conf"
+    export SOFTHSM2_CONF="$work/softhsm/softhsm2.conf" SIGNET_PKCS11_MODULE=/usr/lib/softhsm/libsofthsm2.so
+    export SIGNET_PKCS11_PIN=1234
+    softhsm2-util --init-token --free --label interop --pin 1234 --so-pin 5678 >/dev/null ||
+        setup_fail "softhsm2-util --init-token"
+    for t in $types; do
+        case "$t" in
+        rsa-3072) opt="--rsa-pss" ;;
+        ecdsa-p384) opt="--ecdsa-sha384" ;;
+        *) opt="" ;;
+        esac
+        uri="pkcs11:token=interop;object=$t"
+        "$SIGNET_BIN" keygen --pkcs11 "$uri" --type "$t" -o "token-$t" >/dev/null || setup_fail "keygen --pkcs11 $t"
+        b="token-$t-notes.bin.sigstore.json"
+        if ! "$SIGNET_BIN" sign --pkcs11 "$uri" -o "$b" notes.bin >/dev/null 2>"$work/sign.err"; then
+            failed=$((failed + 1))
+            echo "FAIL token $t: signet sign --pkcs11 failed: $(cat "$work/sign.err")"
+            continue
+        fi
+        # shellcheck disable=SC2086
+        check "token $t notes.bin${opt:+ ($opt)}" 0 "" $opt "$b" notes.bin "token-$t.pub"
+        # shellcheck disable=SC2086
+        check "token $t notes.bin, artifact changed by one byte" 1 "no subject has the artifact's sha256" \
+            $opt "$b" tampered-notes.bin "token-$t.pub"
+        # shellcheck disable=SC2086
+        check "token $t notes.bin, another $t public key" 1 "PUBLIC_KEY_ERROR" $opt "$b" notes.bin "$t.pub"
+    done
+    unset SOFTHSM2_CONF SIGNET_PKCS11_MODULE SIGNET_PKCS11_PIN
+else
+    failed=$((failed + 1))
+    echo "FAIL token bundles: softhsm2 is not installed (.ci/deps test)"
 fi
 
 echo "interop: $passed passed, $failed failed"

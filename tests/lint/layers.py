@@ -44,6 +44,7 @@ PUBLIC = {
     "key.h": "pki",
     "x509.h": "pki",
     "timestamp.h": "pki",
+    "pkcs11.h": "pki",
     "artifact.h": "artifact",
     "envelope.h": "formats",
     "bundle.h": "formats",

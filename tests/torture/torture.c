@@ -25,6 +25,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <ftw.h>
 #include <errno.h>
 #include <jansson.h>
@@ -35,6 +36,7 @@
 #include <openssl/ts.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <p11-kit/pkcs11.h>
 #include <sanitizer/common_interface_defs.h>
 #include <sanitizer/lsan_interface.h>
 #include <stdarg.h>
@@ -47,11 +49,12 @@
 #include <unistd.h>
 
 #include "sign/sign.h"
+#include "util.h"
 
 /* ---- the counting, failing allocator ----------------------------------------------- */
 
-enum { SRC_SIGN = 0, SRC_ARCHIVE = 1, SRC_OPENSSL = 2, SRC_JANSSON = 3, NSRC = 4 };
-static const char *const src_name[NSRC] = {"libsign", "libarchive+zlib", "OpenSSL", "jansson"};
+enum { SRC_SIGN = 0, SRC_ARCHIVE = 1, SRC_OPENSSL = 2, SRC_JANSSON = 3, SRC_MODULE = 4, NSRC = 5 };
+static const char *const src_name[NSRC] = {"libsign", "libarchive+zlib", "OpenSSL", "jansson", "PKCS#11 module"};
 
 static atomic_int tt_armed;
 static atomic_long tt_seen;         /* allocations since armed */
@@ -63,12 +66,32 @@ static char tt_where[160];          /* OpenSSL's file:line of the failed allocat
 static int leak_each;               /* TORTURE_LEAKCHECK=each: a leak check after every failure point */
 static int progress;                /* TORTURE_PROGRESS: one line per failure point */
 static int fail_archive;            /* TORTURE_ARCHIVE: fail libarchive's and zlib's allocations too */
+static atomic_int tt_in_module;     /* > 0 while the PKCS#11 module runs (tests/torture/p11wrap.c) */
+
+/* Called by the wrapper module around every PKCS#11 call (found with dlsym; exported by the link). */
+void tt_module_enter(int d);
+void tt_module_enter(int d)
+{
+    /* the module's own leaks (SoftHSM2 2.6.1 leaks in EdDSA signing) are not signet's: LeakSanitizer skips them */
+    if (d > 0) {
+        __lsan_disable();
+    }
+    atomic_fetch_add(&tt_in_module, d);
+    if (d < 0) {
+        __lsan_enable();
+    }
+}
 
 static int tt_fail(int src)
 {
     long n;
 
     if (!atomic_load(&tt_armed)) {
+        return 0;
+    }
+    if (atomic_load(&tt_in_module) > 0) {
+        /* the module's own allocations (SoftHSM2 uses the same OpenSSL): counted, never failed */
+        atomic_fetch_add(&tt_by_src[SRC_MODULE], 1);
         return 0;
     }
     if (src == SRC_ARCHIVE && !fail_archive) {
@@ -1336,6 +1359,199 @@ static void done_log(char *fp, size_t fpsize)
     }
 }
 
+/* ---- revocation lists (libsign/revocation.c) ---------------------------------------------------------- */
+
+/* Not installed: the verifier's binary index of a list (libsign/formats.h). */
+int sign__revocation_index_write(unsigned char **out, size_t *outlen, const sign_revocation_list *l);
+int sign__revocation_index_read(sign_revocation_list **out, const unsigned char *data, size_t len);
+
+static const char rev_payload[] =
+    "{\"version\":3,\"issued\":\"2026-01-01T00:00:00Z\",\"expires\":\"2026-02-01T00:00:00Z\","
+    "\"previous\":\"abababababababababababababababababababababababababababababababab\","
+    "\"keys\":[{\"key_id\":\"p60aXanaNCHm4oiA1x2fc9qkwCZBcH6TY+u71hFMPBo=\",\"reason\":\"keyCompromise\","
+    "\"comment\":\"leaked \\u00e9\"},{\"key_id\":\"AAAAXanaNCHm4oiA1x2fc9qkwCZBcH6TY-u71hFMPBo=\","
+    "\"reason\":\"superseded\",\"effective\":\"2026-01-02T03:04:05Z\"}],"
+    "\"artifacts\":[{\"digest\":{\"sha256\":\"cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd\"},"
+    "\"name\":\"app.zip\",\"reason\":\"other\",\"comment\":\"bad build\"},{\"digest\":{\"sha256\":"
+    "\"0101010101010101010101010101010101010101010101010101010101010101\"},\"reason\":\"superseded\"}]}";
+static sign_revocation_list *r_revlist;
+static char *r_revtext; /* the index's entries as text (revocation-index) */
+
+static int run_revocation_parse(void)
+{
+    return sign_revocation_list_parse(&r_revlist, rev_payload, sizeof(rev_payload) - 1, NULL);
+}
+
+/* The list's canonical form: the same on every run. */
+static void done_revocation(char *fp, size_t fpsize)
+{
+    char *s = NULL;
+
+    if (r_revlist != NULL) {
+        if (sign_revocation_list_serialize(&s, NULL, r_revlist) != 0) {
+            snprintf(fp, fpsize, "serialize failed");
+        } else {
+            snprintf(fp, fpsize, "%s", s);
+        }
+        free(s);
+    }
+    if (r_revtext != NULL) {
+        snprintf(fp, fpsize, "%s", r_revtext);
+    }
+    sign_revocation_list_free(r_revlist);
+    r_revlist = NULL;
+    free(r_revtext);
+    r_revtext = NULL;
+}
+
+/* Parse, write the index, read it back and look every entry up (the verifier's cache path). */
+static int run_revocation_index(void)
+{
+    sign_revocation_list *l = NULL, *x = NULL;
+    unsigned char *ix = NULL;
+    size_t len = 0, n, at = 0;
+    int r;
+
+    if ((r = sign_revocation_list_parse(&l, rev_payload, sizeof(rev_payload) - 1, NULL)) != 0 ||
+        (r = sign__revocation_index_write(&ix, &len, l)) != 0 ||
+        (r = sign__revocation_index_read(&x, ix, len)) != 0) {
+        goto out;
+    }
+    n = sign_revocation_list_key_count(x);
+    if ((r_revtext = calloc(1, 4096)) == NULL) {
+        r = SIGN_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sign_revoked_key k, f;
+
+        if ((r = sign_revocation_list_key(&k, x, i)) != 0) {
+            goto out;
+        }
+        at += (size_t)snprintf(r_revtext + at, 4096 - at, "%s %d %lld %d %s %d;", k.key_id, k.has_effective,
+                               (long long)k.effective, (int)k.reason, k.comment != NULL ? k.comment : "-",
+                               sign_revocation_list_find_key(&f, x, k.key_id));
+    }
+    for (size_t i = 0; i < sign_revocation_list_artifact_count(x); i++) {
+        sign_revoked_artifact a;
+
+        sign_revocation_list_artifact(&a, x, i);
+        at += (size_t)snprintf(r_revtext + at, 4096 - at, "%02x %s %s %d;", a.sha256[0],
+                               a.name != NULL ? a.name : "-", a.comment != NULL ? a.comment : "-",
+                               sign_revocation_list_find_artifact(NULL, x, a.sha256));
+    }
+    r = sign_revocation_list_covers(x, l);
+out:
+    if (r != 0) {
+        free(r_revtext);
+        r_revtext = NULL;
+    }
+    sign_revocation_list_free(x);
+    sign_revocation_list_free(l);
+    free(ix);
+    return r;
+}
+
+/* ---- PKCS#11: a SoftHSM2 token behind tests/torture/p11wrap.c ------------------------ */
+
+#define P11_URI "pkcs11:token=torture;object=ed25519"
+static char p_p11conf[600], p_p11mod[600];
+static sign_key *r_tkey;
+
+static int p11_pin(char *buf, size_t size, int confirm, void *userdata)
+{
+    (void)confirm;
+    (void)userdata;
+    if (size < 4) {
+        return -1;
+    }
+    memcpy(buf, "1234", 4);
+    return 4;
+}
+
+static int run_sign_pkcs11(void)
+{
+    sign_pkcs11_options po = SIGN_PKCS11_OPTIONS_INIT;
+    sign_sign_options o = SIGN_SIGN_OPTIONS_INIT;
+    const char *arts[1];
+    int r;
+
+    po.module = p_p11mod;
+    po.pin_cb = p11_pin;
+    if ((r = sign_pkcs11_key_load(&r_tkey, P11_URI, &po)) != 0) {
+        return r;
+    }
+    arts[0] = p_file;
+    o.key = r_tkey;
+    o.artifacts = arts;
+    o.nartifacts = 1;
+    o.output = p_out;
+    o.created = 1700000000;
+    return sign_sign(&r_bundle, &r_arts, &o);
+}
+static void done_sign_pkcs11(char *fp, size_t fpsize)
+{
+    done_sign(fp, fpsize);
+    sign_key_free(r_tkey); /* logs out and closes the session: disarmed */
+    r_tkey = NULL;
+}
+
+/* A token "torture" (SO PIN 5678, user PIN 1234) with an Ed25519 key, in dir/softhsm. */
+static void setup_pkcs11(void)
+{
+    sign_pkcs11_options po = SIGN_PKCS11_OPTIONS_INIT;
+    CK_C_GetFunctionList getfl;
+    CK_FUNCTION_LIST *f = NULL;
+    CK_SLOT_ID slots[16];
+    CK_ULONG n = 16;
+    CK_SESSION_HANDLE s;
+    CK_UTF8CHAR label[32];
+    char exe[512], conf[800];
+    sign_key *k = NULL;
+    ssize_t len;
+    void *dl, *sym;
+
+    snprintf(p_p11conf, sizeof(p_p11conf), "%s/softhsm", dir);
+    snprintf(conf, sizeof(conf), "%s/tokens", p_p11conf);
+    if (mkdir(p_p11conf, 0700) != 0 || mkdir(conf, 0700) != 0) {
+        die("softhsm dir");
+    }
+    snprintf(conf, sizeof(conf), "directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n",
+             p_p11conf);
+    snprintf(p_p11conf + strlen(p_p11conf), sizeof(p_p11conf) - strlen(p_p11conf), "/softhsm2.conf");
+    write_text(p_p11conf, conf);
+    setenv("SOFTHSM2_CONF", p_p11conf, 1);
+    if ((len = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) <= 0) {
+        die("readlink /proc/self/exe");
+    }
+    exe[len] = '\0';
+    snprintf(p_p11mod, sizeof(p_p11mod), "%.*s/torture-p11.so", (int)(strrchr(exe, '/') - exe), exe);
+    /* the token, with the module's own API (unarmed) */
+    memset(label, ' ', sizeof(label));
+    memcpy(label, "torture", 7);
+    if ((dl = dlopen("/usr/lib/softhsm/libsofthsm2.so", RTLD_NOW | RTLD_LOCAL)) == NULL ||
+        (sym = dlsym(dl, "C_GetFunctionList")) == NULL) {
+        die("softhsm2 (.ci/deps test)");
+    }
+    memcpy(&getfl, &sym, sizeof(getfl));
+    if (getfl(&f) != CKR_OK || f->C_Initialize(NULL) != CKR_OK || f->C_GetSlotList(CK_FALSE, slots, &n) != CKR_OK ||
+        n == 0 || f->C_InitToken(slots[0], (CK_UTF8CHAR *)"5678", 4, label) != CKR_OK ||
+        (n = 16, f->C_GetSlotList(CK_TRUE, slots, &n)) != CKR_OK || n == 0 ||
+        f->C_OpenSession(slots[0], CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s) != CKR_OK ||
+        f->C_Login(s, CKU_SO, (CK_UTF8CHAR *)"5678", 4) != CKR_OK ||
+        f->C_InitPIN(s, (CK_UTF8CHAR *)"1234", 4) != CKR_OK || f->C_Logout(s) != CKR_OK ||
+        f->C_CloseSession(s) != CKR_OK || f->C_Finalize(NULL) != CKR_OK) {
+        die("softhsm2 token");
+    }
+    po.module = p_p11mod;
+    po.pin_cb = p11_pin;
+    if (sign_pkcs11_keygen(&k, P11_URI, SIGN_KEY_ED25519, 0, &po) != 0) {
+        fprintf(stderr, "torture: %s\n", sign_error_last());
+        die("keygen on the token");
+    }
+    sign_key_free(k);
+}
+
 static const op ops[] = {
     {"sign-file", run_sign_file, done_sign, 1, 0, 0},
     {"sign-zip", run_sign_zip, done_sign, 1, 0, 0},
@@ -1361,6 +1577,9 @@ static const op ops[] = {
     {"verify-cert", run_verify_cert, done_verify_checks, 0, 0, 0},
     {"source-collect", run_source, done_source, 0, 0, 0},
     {"log-add", run_log_add, done_log, 0, 0, 0},
+    {"revocation-parse", run_revocation_parse, done_revocation, 0, 0, 0},
+    {"revocation-index", run_revocation_index, done_revocation, 0, 0, 0},
+    {"sign-pkcs11", run_sign_pkcs11, done_sign_pkcs11, 1, 0, 0},
 };
 
 /* ---- the loop -------------------------------------------------------------------------- */
@@ -1394,10 +1613,14 @@ static double now_s(void)
 }
 
 /* One armed run failing allocation n (0: none). Returns the code. */
+#define STALE_MESSAGE "torture: the stale message of an earlier failure"
+
 static int run_once(const op *o, long n, long *seen, int *src, long by_src[NSRC])
 {
     int r;
 
+    /* An earlier failure's message: a failure of the operation must replace it (docs/torture.md). */
+    sign__error(SIGN_EPARSE, "%s", STALE_MESSAGE);
     tt_arm(n);
     r = o->run();
     tt_disarm();
@@ -1472,6 +1695,9 @@ static void torture_op(const op *o, long only)
             bug(o, n, src, "returned %d, not a SIGN_E* code", r);
         } else if (msg[0] == '\0') {
             bug(o, n, src, "returned %d (%s) with an empty sign_error_last()", r, sign_strerror(r));
+        } else if (strstr(msg, STALE_MESSAGE) != NULL) {
+            bug(o, n, src, "returned %d (%s) and left the stale message of an earlier failure: %s", r,
+                sign_strerror(r), msg);
         } else {
             codes[-r < 32 ? -r : 31]++;
         }
@@ -1496,10 +1722,13 @@ static void torture_op(const op *o, long only)
     if (!leak_each && __lsan_do_recoverable_leak_check() != 0) {
         bug(o, n, -1, "leak (LeakSanitizer report above); TORTURE_LEAKCHECK=each finds the allocation");
     }
-    printf("torture: %-18s %5ld failure points (libsign %ld, OpenSSL %ld, jansson %ld; libarchive+zlib %ld %s), "
-           "%ld absorbed, %.1f s; codes:",
+    printf("torture: %-18s %5ld failure points (libsign %ld, OpenSSL %ld, jansson %ld; libarchive+zlib %ld %s",
            o->name, points, by_src[SRC_SIGN], by_src[SRC_OPENSSL], by_src[SRC_JANSSON], by_src[SRC_ARCHIVE],
-           fail_archive ? "failed too" : "counted only", absorbed, now_s() - t0);
+           fail_archive ? "failed too" : "counted only");
+    if (by_src[SRC_MODULE] != 0) {
+        printf("; PKCS#11 module %ld counted only", by_src[SRC_MODULE]);
+    }
+    printf("), %ld absorbed, %.1f s; codes:", absorbed, now_s() - t0);
     for (int c = 1; c < 32; c++) {
         if (codes[c] != 0) {
             printf(" %s %ld", sign_strerror(-c), codes[c]);
@@ -1524,6 +1753,7 @@ int main(int argc, char **argv)
     progress = getenv("TORTURE_PROGRESS") != NULL;
     fail_archive = getenv("TORTURE_ARCHIVE") != NULL;
     setup();
+    setup_pkcs11();
     t0 = now_s();
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
         int wanted = argc <= 1 && (!ops[i].slow || getenv("TORTURE_ALL") != NULL);

@@ -1,0 +1,32 @@
+build-zlib/libsign/revocation.o: libsign/revocation.c \
+ include/sign/bundle.h include/sign/common.h include/sign/envelope.h \
+ include/sign/key.h include/sign/digest.h include/sign/encoding.h \
+ include/sign/encoding.h include/sign/revocation.h include/sign/bundle.h \
+ libsign/formats.h include/sign/artifact.h include/sign/digest.h \
+ include/sign/envelope.h include/sign/key.h include/sign/manifest.h \
+ include/sign/artifact.h include/sign/source.h include/sign/policy.h \
+ include/sign/timestamp.h include/sign/x509.h include/sign/x509.h \
+ libsign/util/util.h include/sign/common.h
+include/sign/bundle.h:
+include/sign/common.h:
+include/sign/envelope.h:
+include/sign/key.h:
+include/sign/digest.h:
+include/sign/encoding.h:
+include/sign/encoding.h:
+include/sign/revocation.h:
+include/sign/bundle.h:
+libsign/formats.h:
+include/sign/artifact.h:
+include/sign/digest.h:
+include/sign/envelope.h:
+include/sign/key.h:
+include/sign/manifest.h:
+include/sign/artifact.h:
+include/sign/source.h:
+include/sign/policy.h:
+include/sign/timestamp.h:
+include/sign/x509.h:
+include/sign/x509.h:
+libsign/util/util.h:
+include/sign/common.h:

@@ -1,0 +1,29 @@
+build-zlib/libsign/version.o: libsign/version.c libsign/formats.h \
+ include/sign/artifact.h include/sign/common.h include/sign/digest.h \
+ include/sign/encoding.h include/sign/envelope.h include/sign/key.h \
+ include/sign/key.h include/sign/manifest.h include/sign/artifact.h \
+ include/sign/source.h include/sign/policy.h include/sign/timestamp.h \
+ include/sign/bundle.h include/sign/envelope.h include/sign/x509.h \
+ include/sign/x509.h libsign/util/util.h include/sign/common.h \
+ include/sign/signer.h include/sign/manifest.h
+libsign/formats.h:
+include/sign/artifact.h:
+include/sign/common.h:
+include/sign/digest.h:
+include/sign/encoding.h:
+include/sign/envelope.h:
+include/sign/key.h:
+include/sign/key.h:
+include/sign/manifest.h:
+include/sign/artifact.h:
+include/sign/source.h:
+include/sign/policy.h:
+include/sign/timestamp.h:
+include/sign/bundle.h:
+include/sign/envelope.h:
+include/sign/x509.h:
+include/sign/x509.h:
+libsign/util/util.h:
+include/sign/common.h:
+include/sign/signer.h:
+include/sign/manifest.h:

@@ -1,0 +1,33 @@
+build-zlib/tests/pool_test.o: tests/pool_test.c libsign/util/pool.h \
+ include/sign/sign.h include/sign/artifact.h include/sign/common.h \
+ include/sign/digest.h include/sign/encoding.h include/sign/audit.h \
+ include/sign/verify.h include/sign/policy.h include/sign/bundle.h \
+ include/sign/envelope.h include/sign/key.h include/sign/event.h \
+ include/sign/signer.h include/sign/manifest.h include/sign/source.h \
+ include/sign/x509.h include/sign/log.h include/sign/revocation.h \
+ include/sign/threads.h include/sign/timestamp.h tests/targen.h \
+ tests/testutil.h tests/zipgen.h
+libsign/util/pool.h:
+include/sign/sign.h:
+include/sign/artifact.h:
+include/sign/common.h:
+include/sign/digest.h:
+include/sign/encoding.h:
+include/sign/audit.h:
+include/sign/verify.h:
+include/sign/policy.h:
+include/sign/bundle.h:
+include/sign/envelope.h:
+include/sign/key.h:
+include/sign/event.h:
+include/sign/signer.h:
+include/sign/manifest.h:
+include/sign/source.h:
+include/sign/x509.h:
+include/sign/log.h:
+include/sign/revocation.h:
+include/sign/threads.h:
+include/sign/timestamp.h:
+tests/targen.h:
+tests/testutil.h:
+tests/zipgen.h:

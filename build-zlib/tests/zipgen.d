@@ -1,0 +1,3 @@
+build-zlib/tests/zipgen.o: tests/zipgen.c tests/testutil.h tests/zipgen.h
+tests/testutil.h:
+tests/zipgen.h:
