@@ -27,6 +27,7 @@ ORDER = " <- ".join(LAYERS)
 FOLDERS = {
     "libsign/util": "util",
     "libsign/net": "net",
+    "libsign/registry": "net",
     "libsign/pki": "pki",
     "libsign/artifact": "artifact",
     "libsign/verify": "verify",
@@ -56,6 +57,7 @@ PUBLIC = {
     "revocation.h": "formats",
     "verify.h": "verify",
     "audit.h": "verify",
+    "registry.h": "net",
     "sign.h": "cmd",  # the umbrella: for callers of the library, never inside it
 }
 
