@@ -50,7 +50,7 @@ WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
 HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2
 # Private headers are included by their bare name ("util.h", "pki.h", "http.h"): one -I per
 # folder of libsign/, names unique across folders; tests/lint/layers.py finds them the same way.
-LIB_INC    := -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/net -Ilibsign/pki -Ilibsign/artifact -Ilibsign/verify -Ilibsign/deploy -Ilibsign/git
+LIB_INC    := -Iinclude -Ilibsign -Ilibsign/util -Ilibsign/net -Ilibsign/registry -Ilibsign/pki -Ilibsign/artifact -Ilibsign/verify -Ilibsign/deploy -Ilibsign/git
 # PKCS#11: only the header (p11-kit's); the module is loaded with dlopen at run time.
 P11_CFLAGS := $(shell pkg-config --cflags p11-kit-1 2>/dev/null)
 ALL_CFLAGS := $(WARN) $(HARDEN) -D_GNU_SOURCE $(LIB_INC) $(PKG_CFLAGS) $(P11_CFLAGS) $(CFLAGS)

@@ -40,9 +40,10 @@ static int scan_all(sign_artifact ***out, const sign_sign_options *opts)
     ao.progress_userdata = opts->progress_userdata;
     if (opts->version >= 3) {
         ao.ref = opts->ref;
-        ao.flags |= opts->artifact_flags &
-                    (SIGN_ARTIFACT_ALL_IMAGES | SIGN_ARTIFACT_FOLLOW_SYMLINK | SIGN_ARTIFACT_AS_FILE |
-                     SIGN_ARTIFACT_AS_ZIP | SIGN_ARTIFACT_AS_TAR | SIGN_ARTIFACT_AS_DOCKER | SIGN_ARTIFACT_AS_OCI);
+        ao.flags |=
+            opts->artifact_flags &
+            (SIGN_ARTIFACT_ALL_IMAGES | SIGN_ARTIFACT_FOLLOW_SYMLINK | SIGN_ARTIFACT_AS_FILE | SIGN_ARTIFACT_AS_ZIP |
+             SIGN_ARTIFACT_AS_TAR | SIGN_ARTIFACT_AS_DOCKER | SIGN_ARTIFACT_AS_OCI | SIGN_ARTIFACT_REGISTRY_INSECURE);
     }
     r = sign_artifact_scan_many(arts, opts->artifacts, opts->names, opts->nartifacts, &ao);
     if (r != 0) {

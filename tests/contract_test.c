@@ -1013,7 +1013,7 @@ static size_t ct_man_items(char list[][40], size_t max, const char *man, const c
         if (strncmp(q, ".B ", 3) == 0 || strncmp(q, ".BI ", 4) == 0) {
             q += q[2] == ' ' ? 3 : 4;
             q += *q == '"' ? 1 : 0;
-            while (k + 1 < 40 && *q >= 'a' && *q <= 'z' && n < max) {
+            while (k + 1 < 40 && ((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9')) && n < max) {
                 list[n][k++] = *q++;
             }
             if (k > 0) {
@@ -1038,7 +1038,7 @@ Test(contract, docs_signet_help_matches_signet_1, .init = ct_setup, .fini = ct_t
     for (p = strchr(p, '\n') + 1; p[0] == ' ' && p[1] == ' ' && p[2] != ' '; p = strchr(p, '\n') + 1) {
         size_t k = 0;
 
-        for (const char *q = p + 2; *q >= 'a' && *q <= 'z' && k + 1 < 40; q++) {
+        for (const char *q = p + 2; ((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9')) && k + 1 < 40; q++) {
             help_cmds[nh][k++] = *q;
         }
         help_cmds[nh++][k] = '\0';

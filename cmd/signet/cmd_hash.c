@@ -7,7 +7,8 @@
 #include "output.h"
 
 static const char hash_usage[] =
-    "usage: signet hash [--json] [--name NAME]... [--ref NAME] [--all] [--jobs N]\n"
+    "usage: signet hash [--json] [--name NAME]... [--ref NAME] [--all] [--platform OS/ARCH]\n"
+    "                   [--tls-verify BOOL] [--jobs N]\n"
     "                   [--git DIR] [--follow-symlink] ARTIFACT...\n"
     "\n"
     "Print the in-toto statement that 'signet sign' would sign for these\n"
@@ -19,6 +20,8 @@ static const char hash_usage[] =
     "      --name NAME  name of the next artifact in the manifest (once per artifact)\n"
     "      --ref NAME   OCI layout: the image with this ref name\n"
     "      --all        OCI layout: every manifest of the index, and the index\n"
+    "      --platform OS/ARCH  docker:// multi-platform index: that platform's image\n"
+    "      --tls-verify BOOL   docker://: false for plain HTTP to that registry only\n"
     "      --follow-symlink  a symlink ARTIFACT: its target under the link's name\n"
     "      --git DIR    record the git source of the work tree DIR (see signet-sign(1))\n"
     "      --git-remote NAME  the remote whose URL is recorded (default origin)\n"
@@ -33,6 +36,8 @@ int cmd_hash(int argc, char **argv)
         {"name", required_argument, NULL, 'N'},
         {"ref", required_argument, NULL, 'R'},
         {"all", no_argument, NULL, 'a'},
+        {"platform", required_argument, NULL, OPT_PLATFORM},
+        {"tls-verify", required_argument, NULL, OPT_TLS_VERIFY},
         {"follow-symlink", no_argument, NULL, 'F'},
         {"git", required_argument, NULL, 'G'},
         {"git-remote", required_argument, NULL, 'M'},
@@ -64,7 +69,21 @@ int cmd_hash(int argc, char **argv)
         switch (c) {
         case 'J': json = 1; break;
         case 'N': names[nnames++] = optarg; break;
-        case 'R': opts.ref = optarg; break;
+        case 'R':          /* an OCI layout's ref name, or */
+        case OPT_PLATFORM: /* a registry index's platform: both choose the image (sign_artifact_options) */
+            opts.ref = optarg;
+            break;
+        case OPT_TLS_VERIFY: {
+            int insecure = 0;
+
+            if (out_parse_tls_verify(&insecure, "hash", optarg) != 0) {
+                goto out;
+            }
+            if (insecure) {
+                opts.artifact_flags |= SIGN_ARTIFACT_REGISTRY_INSECURE;
+            }
+            break;
+        }
         case 'a': opts.artifact_flags |= SIGN_ARTIFACT_ALL_IMAGES; break;
         case 'F': opts.artifact_flags |= SIGN_ARTIFACT_FOLLOW_SYMLINK; break;
         case 'G': git_dir = optarg; break;

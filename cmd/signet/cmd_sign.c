@@ -55,6 +55,8 @@ static const char sign_usage[] =
     "                           artifact, in order; default: the path given)\n"
     "      --ref NAME           OCI layout: the image with this ref name\n"
     "      --all                OCI layout: every manifest of the index, and the index\n"
+    "      --platform OS/ARCH  docker:// multi-platform index: that platform's image\n"
+    "      --tls-verify BOOL   docker://: false for plain HTTP to that registry only\n"
     "      --follow-symlink     an ARTIFACT that is a symlink: sign its target under the\n"
     "                           link's name (default: the target's name, with a warning)\n"
     "      --git DIR            record the git source of the work tree DIR: remote, commit,\n"
@@ -256,6 +258,34 @@ static void print_refusal(sign_artifact *const *arts, size_t n, char *const *all
     free(seen);
 }
 
+/* Push the bundle to the registry as a referrer of the signed image (its manifest, or its index with --all). */
+static int push_bundle(char **pushed, const sign_bundle *bundle, const sign_artifact *a, const char *reference,
+                       unsigned int artifact_flags)
+{
+    sign_registry_options ro = SIGN_REGISTRY_OPTIONS_INIT;
+    sign_image_info info;
+    char *text = NULL, dg[80], hex[2 * SIGN_SHA256_LEN + 1];
+    size_t len = 0;
+    const char *mt = "application/vnd.oci.image.index.v1+json";
+    int r;
+
+    if (sign_artifact_index_sha256(a) == NULL) {
+        if (sign_artifact_image(&info, a, 0) != 0 || info.media_type == NULL) {
+            return sign_artifact_image_count(a) == 0 ? SIGN_EINVAL : SIGN_EPARSE;
+        }
+        mt = info.media_type;
+    }
+    ro.flags = (artifact_flags & SIGN_ARTIFACT_REGISTRY_INSECURE) != 0 ? SIGN_REGISTRY_INSECURE : 0;
+    if ((r = sign_bundle_serialize(&text, &len, bundle)) != 0) {
+        return r;
+    }
+    (void)sign_hex_encode(hex, sizeof(hex), sign_artifact_sha256(a), SIGN_SHA256_LEN);
+    snprintf(dg, sizeof(dg), "sha256:%s", hex);
+    r = sign_registry_attach_bundle(pushed, reference, dg, sign_artifact_size(a), mt, text, len, &ro);
+    free(text);
+    return r;
+}
+
 /* sign --json: what was signed, as one object (the text line's facts, and each artifact). */
 static void sign_print_json(const char *output, sign_artifact *const *arts, size_t nart, const char *keyid,
                             const char *subject, const sign_bundle *bundle)
@@ -311,6 +341,8 @@ int cmd_sign(int argc, char **argv)
         {"tsa-timeout", required_argument, NULL, 'W'},
         {"ref", required_argument, NULL, 'R'},
         {"all", no_argument, NULL, 'a'},
+        {"platform", required_argument, NULL, OPT_PLATFORM},
+        {"tls-verify", required_argument, NULL, OPT_TLS_VERIFY},
         {"follow-symlink", no_argument, NULL, 'F'},
         {"git", required_argument, NULL, 'G'},
         {"git-remote", required_argument, NULL, 'M'},
@@ -333,6 +365,8 @@ int cmd_sign(int argc, char **argv)
     cli_pkcs11 p11 = {NULL, NULL, 0, CLI_PASSPHRASE_INIT};
     const char *p11uri = NULL;
     cli_passphrase pp = CLI_PASSPHRASE_INIT;
+    int to_registry = 0;
+    char *pushed = NULL, where[1200];
     const char *keypath = NULL, *output = NULL, *event_log = NULL, *certpath = NULL, *p12path = NULL;
     const char *keyfile, *git_dir = NULL, *git_remote = NULL, *log_dir = NULL;
     int version_from_tag = 0;
@@ -371,7 +405,21 @@ int cmd_sign(int argc, char **argv)
         case 'A': allow[nallow++] = optarg; break;
         case 'o': output = optarg; break;
         case 'N': names[nnames++] = optarg; break;
-        case 'R': opts.ref = optarg; break;
+        case 'R':          /* an OCI layout's ref name, or */
+        case OPT_PLATFORM: /* a registry index's platform: both choose the image (sign_artifact_options) */
+            opts.ref = optarg;
+            break;
+        case OPT_TLS_VERIFY: {
+            int insecure = 0;
+
+            if (out_parse_tls_verify(&insecure, "sign", optarg) != 0) {
+                goto out;
+            }
+            if (insecure) {
+                opts.artifact_flags |= SIGN_ARTIFACT_REGISTRY_INSECURE;
+            }
+            break;
+        }
         case 'a': opts.artifact_flags |= SIGN_ARTIFACT_ALL_IMAGES; break;
         case 'F': opts.artifact_flags |= SIGN_ARTIFACT_FOLLOW_SYMLINK; break;
         case 'G': git_dir = optarg; break;
@@ -459,7 +507,8 @@ int cmd_sign(int argc, char **argv)
         rc = out_usage_error("sign", "%zu --name for %zu artifacts: give one per artifact or none", nnames, nart);
         goto out;
     }
-    if (output == NULL) {
+    to_registry = nart == 1 && sign_registry_is_reference(argv[optind]);
+    if (output == NULL && !to_registry) {
         size_t n;
         if (nart > 1) {
             rc = out_usage_error("sign", "several artifacts go into one bundle: name it with -o BUNDLE");
@@ -473,7 +522,7 @@ int cmd_sign(int argc, char **argv)
         snprintf(defout, n, "%s.sigstore.json", argv[optind]);
         output = defout;
     }
-    for (size_t i = 0; i < nart; i++) {
+    for (size_t i = 0; output != NULL && i < nart; i++) {
         if (same_path(output, argv[optind + (int)i]) || same_path(keyfile, argv[optind + (int)i]) ||
             same_path(output, keyfile) || (certpath != NULL && same_path(output, certpath))) {
             out_json_note("USAGE", "bundle", output, "refusing to write the bundle over an input");
@@ -483,7 +532,7 @@ int cmd_sign(int argc, char **argv)
         }
     }
     /* Another signer's bundle (a threshold) must not vanish under a second sign: gpg refuses too. */
-    if (!force && access(output, F_OK) == 0) {
+    if (output != NULL && !force && access(output, F_OK) == 0) {
         char *o = sign_text_safe(output);
 
         out_json_note("OUTPUT_EXISTS", "bundle", output, "already exists; name another with -o, or --force");
@@ -605,8 +654,11 @@ int cmd_sign(int argc, char **argv)
             }
         }
     }
-    if (r == 0 && (ntsas > 0 || kind_opt != NULL)) {
+    if (r == 0 && output != NULL && (ntsas > 0 || kind_opt != NULL)) {
         r = sign_bundle_write(bundle, output);
+    }
+    if (r == 0 && to_registry) {
+        r = push_bundle(&pushed, bundle, arts[0], argv[optind], opts.artifact_flags);
     }
     opts.output = output;
     if (event_fd >= 0 || use_syslog) {
@@ -644,8 +696,14 @@ int cmd_sign(int argc, char **argv)
     if (sign_key_id(keyid, sizeof(keyid), key) != 0) {
         keyid[0] = '\0';
     }
+    if (pushed != NULL) {
+        snprintf(where, sizeof(where), "%s%s%s (referrer %s)", output != NULL ? output : "",
+                 output != NULL ? " and " : "", argv[optind], pushed);
+    } else {
+        snprintf(where, sizeof(where), "%s", output);
+    }
     if (out_json_active()) {
-        rc = log_dir != NULL ? cli_log_bundle(log_dir, output) : 0;
+        rc = log_dir != NULL && output != NULL ? cli_log_bundle(log_dir, output) : 0;
         if (rc == 0) {
             sign_print_json(output, arts, nart, keyid, certs != NULL ? info.subject : NULL, bundle);
         }
@@ -654,13 +712,13 @@ int cmd_sign(int argc, char **argv)
     if (certs != NULL) {
         char *subj = sign_text_safe(info.subject);
 
-        printf("signed %zu artifact(s) -> %s (certificate %s, key id %s%s)\n", nart, output, subj != NULL ? subj : "",
+        printf("signed %zu artifact(s) -> %s (certificate %s, key id %s%s)\n", nart, where, subj != NULL ? subj : "",
                keyid, embed_chain ? ", chain embedded" : "");
         free(subj);
     } else {
-        printf("signed %zu artifact(s) -> %s (key id %s)\n", nart, output, keyid);
+        printf("signed %zu artifact(s) -> %s (key id %s)\n", nart, where, keyid);
     }
-    rc = log_dir != NULL ? cli_log_bundle(log_dir, output) : 0;
+    rc = log_dir != NULL && output != NULL ? cli_log_bundle(log_dir, output) : 0;
 out:
     sign_source_free(source);
     if (arts != NULL) {
@@ -676,6 +734,7 @@ out:
     sign_key_free(key);
     sign_x509_certs_free(certs);
     free(defout);
+    free(pushed);
     free(allow);
     free(names);
     free(tsas);

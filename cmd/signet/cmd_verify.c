@@ -28,6 +28,8 @@ static const char verify_usage[] =
     "                       with the signed entries: changed, missing and extra files fail\n"
     "      --ref NAME       OCI layout: the image with this ref name\n"
     "      --all            OCI layout: the whole index, as signed with --all\n"
+    "      --platform OS/ARCH  docker:// multi-platform index: that platform's image\n"
+    "      --tls-verify BOOL   docker://: false for plain HTTP to that registry only\n"
     "      --at TIME        judge as of TIME (RFC 3339 UTC) instead of now\n"
     "      --git DIR        the recorded source commit must be in the clone DIR, unchanged\n"
     "                       and reachable from its recorded branch and tags\n"
@@ -334,6 +336,105 @@ static int revocation_cache_option(sign_verify_options *opts, char **dir)
     return 0;
 }
 
+/* Registry references: each tag resolved once (argv rewritten to the pinned digest), bundles fetched. */
+typedef struct regstate {
+    char **pinned; /* per artifact, or NULL */
+    char **files;  /* fetched bundles written to dir */
+    size_t nfiles;
+    char dir[256];
+} regstate;
+
+static void regstate_clear(regstate *g, size_t nart)
+{
+    for (size_t i = 0; i < g->nfiles; i++) {
+        (void)unlink(g->files[i]);
+        free(g->files[i]);
+    }
+    free(g->files);
+    if (g->dir[0] != '\0') {
+        (void)rmdir(g->dir);
+    }
+    for (size_t i = 0; g->pinned != NULL && i < nart; i++) {
+        free(g->pinned[i]);
+    }
+    free(g->pinned);
+}
+
+static int write_fetched(regstate *g, const unsigned char *data, size_t len)
+{
+    char path[320];
+    FILE *f;
+    char **nf;
+
+    if (g->dir[0] == '\0') {
+        const char *t = getenv("TMPDIR");
+
+        snprintf(g->dir, sizeof(g->dir), "%s/signet-referrers-XXXXXX", t != NULL && t[0] == '/' ? t : "/tmp");
+        if (mkdtemp(g->dir) == NULL) {
+            g->dir[0] = '\0';
+            cli_error("cannot make a temporary directory for the fetched bundles");
+            return EXIT_USAGE;
+        }
+    }
+    snprintf(path, sizeof(path), "%s/%zu.sigstore.json", g->dir, g->nfiles);
+    if ((nf = realloc(g->files, (g->nfiles + 1) * sizeof(*nf))) == NULL || (nf[g->nfiles] = strdup(path)) == NULL) {
+        if (nf != NULL) {
+            g->files = nf;
+        }
+        cli_error("out of memory");
+        return EXIT_USAGE;
+    }
+    g->files = nf;
+    g->nfiles++;
+    if ((f = fopen(path, "wx")) == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+        cli_error("%s: cannot write a fetched bundle", path);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int registry_inputs(regstate *g, char **argv, int first, int argc, size_t nbundles, unsigned int vflags)
+{
+    sign_registry_options ro = SIGN_REGISTRY_OPTIONS_INIT;
+    size_t nart = (size_t)(argc - first);
+
+    ro.flags = (vflags & SIGN_VERIFY_REGISTRY_INSECURE) != 0 ? SIGN_REGISTRY_INSECURE : 0;
+    if ((g->pinned = calloc(nart + 1, sizeof(*g->pinned))) == NULL) {
+        cli_error("out of memory");
+        return EXIT_USAGE;
+    }
+    for (size_t i = 0; i < nart; i++) {
+        char *digest = NULL;
+        unsigned char **b = NULL;
+        size_t *lens = NULL, nb = 0;
+        int r;
+
+        if (!sign_registry_is_reference(argv[first + (int)i])) {
+            continue;
+        }
+        if ((r = sign_registry_resolve(&digest, &g->pinned[i], argv[first + (int)i], &ro)) != 0) {
+            return cli_fail(r, "verify");
+        }
+        argv[first + (int)i] = g->pinned[i];
+        if (nbundles == 0 && (r = sign_registry_fetch_bundles(&b, &lens, &nb, g->pinned[i], digest, &ro)) != 0) {
+            free(digest);
+            return cli_fail(r, "verify");
+        }
+        free(digest);
+        for (size_t k = 0; k < nb && r == 0; k++) {
+            r = write_fetched(g, b[k], lens[k]);
+        }
+        sign_registry_bundles_free(b, lens, nb);
+        if (r != 0) {
+            return r;
+        }
+        if (nbundles == 0 && nb == 0) {
+            cli_error("%s: no bundle is attached to it in the registry", g->pinned[i]);
+        }
+    }
+    return 0;
+}
+
 int cmd_verify(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -346,6 +447,8 @@ int cmd_verify(int argc, char **argv)
         {"syslog", no_argument, NULL, 'S'},
         {"ref", required_argument, NULL, 'R'},
         {"all", no_argument, NULL, 'a'},
+        {"platform", required_argument, NULL, OPT_PLATFORM},
+        {"tls-verify", required_argument, NULL, OPT_TLS_VERIFY},
         {"tree", required_argument, NULL, 't'},
         {"fetch-crl", no_argument, NULL, 'F'},
         {"crl-cache", required_argument, NULL, 'C'},
@@ -372,7 +475,9 @@ int cmd_verify(int argc, char **argv)
     const char *crl_cache_arg = NULL, *crl_timeout_arg = NULL;
     const char *state_arg = NULL; /* issue 15 */
     char *state_dir = NULL, *rev_cache = NULL;
+    regstate reg;
 
+    memset(&reg, 0, sizeof(reg));
     bundles = calloc((size_t)argc + 1, sizeof(*bundles));
     if (bundles == NULL) {
         cli_error("out of memory");
@@ -399,7 +504,21 @@ int cmd_verify(int argc, char **argv)
         case 'b': bundles[nbundles++] = optarg; break;
         case 'J': json = 1; break;
         case 'E': opts.flags |= SIGN_VERIFY_ENTRIES; break;
-        case 'R': opts.ref = optarg; break;
+        case 'R':          /* an OCI layout's ref name, or */
+        case OPT_PLATFORM: /* a registry index's platform: both choose the image (sign_artifact_options) */
+            opts.ref = optarg;
+            break;
+        case OPT_TLS_VERIFY: {
+            int insecure = 0;
+
+            if (out_parse_tls_verify(&insecure, "verify", optarg) != 0) {
+                goto out;
+            }
+            if (insecure) {
+                opts.flags |= SIGN_VERIFY_REGISTRY_INSECURE;
+            }
+            break;
+        }
         case 'a': opts.flags |= SIGN_VERIFY_ALL_IMAGES; break;
         case 't': opts.tree = optarg; break;
         case 'G': opts.git_dir = optarg; break;
@@ -512,10 +631,14 @@ int cmd_verify(int argc, char **argv)
             goto out;
         }
     }
+    if ((r = registry_inputs(&reg, argv, optind, argc, nbundles, opts.flags)) != 0) {
+        rc = r;
+        goto out;
+    }
     opts.artifacts = (const char *const *)(argv + optind);
     opts.nartifacts = (size_t)(argc - optind);
-    opts.bundles = (const char *const *)bundles;
-    opts.nbundles = nbundles;
+    opts.bundles = reg.nfiles > 0 ? (const char *const *)reg.files : (const char *const *)bundles;
+    opts.nbundles = reg.nfiles > 0 ? reg.nfiles : nbundles;
     if (out_progress_wanted()) {
         opts.progress = out_progress_cb; /* as sign: on a terminal only, cleared before the verdict */
     }
@@ -557,9 +680,15 @@ int cmd_verify(int argc, char **argv)
         }
     } else {
         print_human(res, r, policy_path, sign_policy_get_mode(policy), opts.nartifacts);
+        for (size_t i = 0; r == 0 && reg.pinned != NULL && i < opts.nartifacts; i++) {
+            if (reg.pinned[i] != NULL) {
+                printf("deploy %s\n", reg.pinned[i]); /* the digest a pipeline pins */
+            }
+        }
     }
     rc = cli_exit_code(r);
 out:
+    regstate_clear(&reg, optind < argc ? (size_t)(argc - optind) : 0);
     if (event_fd >= 0) {
         close(event_fd);
     }

@@ -139,6 +139,9 @@ int main(int argc, char **argv)
         fputs(usage_text, stderr);
         return EXIT_USAGE;
     }
+    if (out_registry_credentials() != 0) {
+        return EXIT_USAGE;
+    }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
         printf("signet %s\n", SIGN_VERSION_STRING);
         return 0;

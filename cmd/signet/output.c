@@ -554,6 +554,45 @@ int out_parse_jobs(const char *cmd, const char *text)
     return 0;
 }
 
+int out_registry_credentials(void)
+{
+    const char *env = getenv("REGISTRY_AUTH_FILE"), *xdg = getenv("XDG_RUNTIME_DIR"), *home = getenv("HOME");
+    char a[4096], b[4096];
+    const char *v[2];
+    size_t n = 0;
+
+    if (env != NULL && env[0] != '\0') {
+        v[n++] = env; /* then that file alone, as skopeo and podman do */
+    } else {
+        if (xdg != NULL && xdg[0] == '/') {
+            snprintf(a, sizeof(a), "%s/containers/auth.json", xdg);
+            v[n++] = a;
+        }
+        if (home != NULL && home[0] == '/') {
+            snprintf(b, sizeof(b), "%s/.docker/config.json", home);
+            v[n++] = b;
+        }
+    }
+    if (sign_registry_set_credential_files(v, n) != 0) {
+        cli_error("registry credentials: %s", sign_error_last());
+        return -1;
+    }
+    return 0;
+}
+
+int out_parse_tls_verify(int *insecure, const char *cmd, const char *text)
+{
+    if (strcmp(text, "true") == 0) {
+        *insecure = 0;
+        return 0;
+    }
+    if (strcmp(text, "false") == 0) {
+        *insecure = 1;
+        return 0;
+    }
+    return out_usage_error(cmd, "--tls-verify %s: give true or false", text);
+}
+
 int out_parse_seconds(int *out, const char *cmd, const char *opt, const char *text)
 {
     char *end = NULL;

@@ -120,5 +120,15 @@ int out_parse_seconds(int *out, const char *cmd, const char *opt, const char *te
  * 1 to SIGN_THREAD_BUDGET_MAX. Returns 0, or EXIT_USAGE after printing the error.
  */
 int out_parse_jobs(const char *cmd, const char *text);
+/*
+ * The registry credentials files (docs/registry.md): $REGISTRY_AUTH_FILE alone when set, else
+ * $XDG_RUNTIME_DIR/containers/auth.json then ~/.docker/config.json. -1 (said) on failure.
+ */
+int out_registry_credentials(void);
+/* --tls-verify true|false (registry references): *insecure 1 for false; a usage error otherwise. */
+int out_parse_tls_verify(int *insecure, const char *cmd, const char *text);
+/* getopt codes of the registry options, shared by the commands that take docker:// references. */
+#define OPT_TLS_VERIFY 0x101
+#define OPT_PLATFORM 0x102
 
 #endif

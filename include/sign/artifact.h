@@ -91,6 +91,12 @@ typedef struct sign_entry {
 #define SIGN_ARTIFACT_AS_TAR 0x40u
 #define SIGN_ARTIFACT_AS_DOCKER 0x80u
 #define SIGN_ARTIFACT_AS_OCI 0x100u
+/*
+ * A registry reference (docker://HOST[:PORT]/REPO[:TAG|@sha256:HEX], as
+ * path): plain HTTP to that host (signet --tls-verify=false). Never the
+ * default; only for the reference's own host.
+ */
+#define SIGN_ARTIFACT_REGISTRY_INSECURE 0x200u
 
 typedef struct sign_artifact_options {
     unsigned int version;
@@ -99,9 +105,14 @@ typedef struct sign_artifact_options {
     sign_progress_cb progress; /* may be NULL */
     void *progress_userdata;
     const char *ref; /* version 2: OCI layout image by org.opencontainers.image.ref.name, or NULL */
+    /*
+     * version 3: a registry reference's multi-platform index: the manifest for "os/arch[/variant]", or NULL
+     * (then ref, when set, names the platform: callers with older options pass it there)
+     */
+    const char *platform;
 } sign_artifact_options;
 
-#define SIGN_ARTIFACT_OPTIONS_VERSION 2
+#define SIGN_ARTIFACT_OPTIONS_VERSION 3
 #define SIGN_ARTIFACT_OPTIONS_INIT SIGN_OPTIONS_INIT_VERSION(SIGN_ARTIFACT_OPTIONS_VERSION)
 
 /* *opts = SIGN_ARTIFACT_OPTIONS_INIT, for callers that cannot use the macro (FFI). */
@@ -110,7 +121,10 @@ SIGN_EXTERN void sign_artifact_options_init(sign_artifact_options *opts);
 typedef struct sign_artifact sign_artifact;
 
 /*
- * Read the artifact at path: recognise its kind by content, hash its exact
+ * Read the artifact at path: a path starting with "docker://" is an image in
+ * a registry (docs/registry.md), read over the network with its layers
+ * streamed through the same walker (nothing stored); its name is
+ * "HOST/REPO" unless name is given. Otherwise recognise its kind by content, hash its exact
  * bytes (SHA-256) and, for archives, walk every entry and collect findings.
  * name is the artifact's name in the manifest (NULL: derived from path);
  * it is normalised with sign_artifact_name_normalise(). Findings are not

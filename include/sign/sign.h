@@ -17,6 +17,7 @@
 #include "pkcs11.h"
 #include "source.h"
 #include "policy.h"
+#include "registry.h"
 #include "revocation.h"
 #include "signer.h"
 #include "threads.h"

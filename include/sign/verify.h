@@ -40,6 +40,8 @@ typedef struct sign_check {
 #define SIGN_VERIFY_FETCH_CRL                                                                                        \
     0x4u /* fetch CRLs from certificates' distribution points (http://); see                                         \
             crl_cache_dir. Without it nothing touches the network. */
+/* Registry references (docker://): plain HTTP to the reference's host (--tls-verify=false). */
+#define SIGN_VERIFY_REGISTRY_INSECURE 0x20u
 /* Version 4: judge at opts->at, also when it is 0 (the epoch). A high bit, apart from the check flags. */
 #define SIGN_VERIFY_AT 0x100u
 /* Revocation lists and downgrade protection (options version 4): */

@@ -34,6 +34,7 @@
 
 #include "artifact_int.h"
 #include "inflate.h"
+#include "regclient.h"
 #include "path.h"
 #include "pool.h"
 
@@ -1362,6 +1363,8 @@ static int merge_findings(sign_artifact *a, const sign__findings *f)
     return 0;
 }
 
+static int adopt_oci(sign_artifact *a, sign__oci *o, const char *path, const sign_artifact_options *opts);
+
 /*
  * is_dir: an OCI image layout; tar_kind 1: a layer blob, 2: a docker save
  * archive. Returns SIGN_EINVAL without a message for a directory that is not
@@ -1419,6 +1422,12 @@ static int scan_image(sign_artifact *a, int fd, int is_dir, int tar_kind, const 
                             opts->progress_userdata)) != 0) {
         return r;
     }
+    return adopt_oci(a, o, path, opts);
+}
+
+/* The image's subject: the index (--all) or the manifest; integrity problems fail unless kept. */
+static int adopt_oci(sign_artifact *a, sign__oci *o, const char *path, const sign_artifact_options *opts)
+{
     a->oci = o;
     if (o->n_problems > 0 && !(opts->flags & SIGN_ARTIFACT_KEEP_PROBLEMS)) {
         return sign__error(SIGN_EDIGEST, "%s: %s", path, o->problems[0].message);
@@ -1431,6 +1440,60 @@ static int scan_image(sign_artifact *a, int fd, int is_dir, int tar_kind, const 
     a->size = o->has_index                                   ? o->index_size
               : o->n_images > 0 && o->images[0].has_manifest ? o->images[0].manifest_size
                                                              : a->size;
+    return 0;
+}
+
+/* An image in a registry: path is the reference (docker://...). */
+static int registry_image(sign_artifact *a, const char *path, const char *name, const sign_artifact_options *opts,
+                          const sign_limits *lim)
+{
+    sign__registry_options ro;
+    sign__registry *reg = NULL;
+    sign__regref ref;
+    sign__oci *o = NULL;
+    char dflt[600];
+    int r;
+
+    memset(&ro, 0, sizeof(ro));
+    ro.insecure = (opts->flags & SIGN_ARTIFACT_REGISTRY_INSECURE) != 0;
+    if ((r = sign__regref_parse(&ref, path)) != 0) {
+        return r;
+    }
+    snprintf(dflt, sizeof(dflt), "%s/%s", ref.host, ref.repo);
+    if ((r = sign_artifact_name_normalise(&a->name, name != NULL ? name : dflt)) != 0) {
+        return sign__error_context(r, "%s", path);
+    }
+    if ((r = sign__registry_open(&reg, &ref, &ro)) != 0) {
+        return r;
+    }
+    a->kind = SIGN_ARTIFACT_OCI;
+    r = sign__oci_read_registry(&o, reg, ref.digest[0] != '\0' ? ref.digest : ref.tag, path, a->name,
+                                opts->version >= 3 && opts->platform != NULL ? opts->platform : opts->ref,
+                                (opts->flags & SIGN_ARTIFACT_ALL_IMAGES) != 0, lim, &a->findings, opts->progress,
+                                opts->progress_userdata);
+    sign__registry_free(reg);
+    if (r != 0) {
+        return r;
+    }
+    a->size = 0;
+    return adopt_oci(a, o, path, opts);
+}
+
+static int scan_registry(sign_artifact **out, const char *path, const char *name, const sign_artifact_options *opts,
+                         const sign_limits *lim)
+{
+    sign_artifact *a;
+    int r;
+
+    if ((a = calloc(1, sizeof(*a))) == NULL || (a->path = sign__strdup(path)) == NULL) {
+        free(a);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    if ((r = registry_image(a, path, name, opts, lim)) != 0) {
+        sign_artifact_free(a);
+        return r;
+    }
+    *out = a;
     return 0;
 }
 
@@ -1699,6 +1762,9 @@ int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, 
     if ((r = sign__check_version(opts->version, SIGN_ARTIFACT_OPTIONS_VERSION, "sign_artifact_options")) != 0 ||
         (r = sign__limits(&limbuf, opts->limits)) != 0) {
         return r;
+    }
+    if (sign__regref_is(path)) {
+        return scan_registry(out, path, name, opts, lim);
     }
     if (((opts->flags & AS_KINDS) & ((opts->flags & AS_KINDS) - 1)) != 0) {
         return sign__error(SIGN_EINVAL, "sign_artifact_scan: more than one kind forced (SIGN_ARTIFACT_AS_*)");

@@ -151,6 +151,13 @@ typedef struct sign__progress {
 
 int sign__layer_walk(sign__layer *l, int fd, uint64_t off, uint64_t len, const char *what, const sign_limits *lim,
                      int keep_entries, sign__progress *pr);
+/*
+ * The same walk over len bytes read in order from fd (a socket or pipe fed
+ * by a registry download): nothing is stored, memory stays bounded. A
+ * stream shorter than len is a read error (SIGN_EIO).
+ */
+int sign__layer_walk_stream(sign__layer *l, int fd, uint64_t len, const char *what, const sign_limits *lim,
+                            int keep_entries, sign__progress *pr);
 
 struct sign__entry_hook;
 /* sign__layer_walk keeping the entries, calling hook for each entry and its content (deploy). */
@@ -226,6 +233,17 @@ int sign__oci_parse_manifest(json_t **out, const void *data, size_t len, const c
 int sign__oci_parse_config(json_t **out, const void *data, size_t len, const char *what);
 
 /* artifact.c: attach an image record (transferred) or standalone layer to an artifact. */
+/*
+ * An image in a registry (regclient.h): reference (a tag or a digest) is
+ * resolved once; platform picks one manifest of an index, all takes every
+ * one (the index digest is then the subject). Layers are streamed through
+ * the layer walker, nothing is stored. path names the image in messages.
+ */
+struct sign__registry;
+int sign__oci_read_registry(sign__oci **out, struct sign__registry *reg, const char *reference, const char *path,
+                            const char *name, const char *platform, int all, const sign_limits *lim,
+                            sign__findings *f, sign_progress_cb progress, void *progress_userdata);
+
 void sign__artifact_set_oci(sign_artifact *a, sign__oci *o);
 const sign__oci *sign__artifact_oci(const sign_artifact *a);
 

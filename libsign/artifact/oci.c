@@ -13,17 +13,20 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 
 #include "artifact_int.h"
 #include "pool.h"
+#include "regclient.h"
 
 #define MAX_LAYERS 1000
 #define MAX_IMAGES 256
@@ -286,6 +289,7 @@ typedef struct store {
     size_t nm;
     const char *path;
     sign__oci *o;
+    sign__registry *reg; /* blobs and manifests come from a registry, or NULL */
 } store;
 
 typedef struct blob {
@@ -425,6 +429,55 @@ static int pread_all(int fd, unsigned char *buf, size_t n, uint64_t off)
 }
 
 /*
+ * read_small from a registry: manifests and indexes by digest from
+ * /manifests/, other blobs from /blobs/; the bytes are hashed here, never
+ * trusted to be what was asked for.
+ */
+static int read_remote(unsigned char **data, size_t *len, unsigned char *sha, store *s, const char *digest,
+                       const unsigned char *want, int64_t want_size, const char *what)
+{
+    unsigned char *buf = NULL;
+    char *mt = NULL;
+    size_t n = 0, mdlen = 0;
+    int r;
+
+    if (digest == NULL) {
+        return sign__error(SIGN_EINVAL, "%s: the %s has no digest", s->path, what);
+    }
+    if (strcmp(what, "manifest") == 0 || strcmp(what, "index") == 0) {
+        r = sign__registry_get_manifest(s->reg, digest, &buf, &n, &mt);
+        free(mt);
+    } else {
+        r = sign__registry_get_blob(s->reg, digest, SIGN__OCI_JSON_MAX, &buf, &n);
+    }
+    if (r == SIGN_ENOTFOUND) {
+        sign__error_clear();
+        return problem(s->o, "BLOB_MISSING", "%s: the %s %s is missing from the registry; the image is incomplete",
+                       s->path, what, digest);
+    }
+    if (r != 0) {
+        return r;
+    }
+    if ((r = sign_digest_buffer(sha, SIGN_SHA256_LEN, &mdlen, SIGN_DIGEST_SHA256, buf, n)) != 0) {
+        free(buf);
+        return r;
+    }
+    if (CRYPTO_memcmp(sha, want, SIGN_SHA256_LEN) != 0) {
+        free(buf);
+        return problem(s->o, "BLOB_DIGEST_MISMATCH",
+                       "%s: the registry's %s %s does not hash to its digest: it was changed", s->path, what, digest);
+    }
+    if (want_size >= 0 && (uint64_t)want_size != n) {
+        free(buf);
+        return problem(s->o, "BLOB_SIZE_MISMATCH", "%s: the %s %s is %zu bytes, its descriptor says %lld", s->path,
+                       what, digest, n, (long long)want_size);
+    }
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+/*
  * Read a small blob by its descriptor digest (or by rel when digest is NULL),
  * check its bytes hash to the digest and its size to want_size (>= 0).
  * *data is NULL (and a problem recorded) when it cannot be used.
@@ -448,6 +501,9 @@ static int read_small(unsigned char **data, size_t *len, unsigned char *sha, sto
                            s->path, what, digest);
         }
         rel = relbuf;
+    }
+    if (s->reg != NULL) {
+        return read_remote(data, len, sha, s, digest, want, want_size, what);
     }
     r = store_open(&b, s, rel);
     if (r == 1) {
@@ -504,6 +560,8 @@ typedef struct ljob {
     char what[160];
     int rc;
     char msg[512];
+    sign__registry *reg; /* a registry layer: streamed from there (b.size from the descriptor) */
+    char digest[72];
 } ljob;
 
 typedef struct lpool {
@@ -512,15 +570,92 @@ typedef struct lpool {
     sign__progress *pr;
 } lpool;
 
+/* A registry download feeding a layer walk through a socket pair. */
+typedef struct feeder {
+    ljob *j;
+    int fd;
+    int rc;
+    char msg[512];
+} feeder;
+
+static int feed_body(void *arg, const unsigned char *data, size_t len)
+{
+    feeder *fe = arg;
+
+    while (len > 0) {
+        ssize_t n = send(fe->fd, data, len, MSG_NOSIGNAL);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return sign__error(SIGN_EIO, "the layer walk stopped reading");
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static void *feed_thread(void *arg)
+{
+    feeder *fe = arg;
+
+    fe->rc = sign__registry_stream_blob(fe->j->reg, fe->j->digest, fe->j->b.size, feed_body, fe);
+    if (fe->rc != 0) {
+        snprintf(fe->msg, sizeof(fe->msg), "%s", sign_error_last());
+    }
+    shutdown(fe->fd, SHUT_WR);
+    return NULL;
+}
+
+/*
+ * Walk a registry layer as it downloads: a thread streams the blob into one
+ * end of a socket pair, the walker reads the other. Nothing is stored; the
+ * socket buffers bound the memory. A download that fails before the walk
+ * has its bytes is the job's error; one that fails after (a blob longer than
+ * its descriptor) is caught by the digest check.
+ */
+static int walk_remote(ljob *j, const sign_limits *lim, sign__progress *pr)
+{
+    int sv[2];
+    pthread_t t;
+    feeder fe;
+    int r;
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        return sign__error(SIGN_EIO, "%s: socketpair: %s", j->what, strerror(errno));
+    }
+    memset(&fe, 0, sizeof(fe));
+    fe.j = j;
+    fe.fd = sv[1];
+    if (pthread_create(&t, NULL, feed_thread, &fe) != 0) {
+        close(sv[0]);
+        close(sv[1]);
+        return sign__error(SIGN_ENOMEM, "%s: cannot start a download thread", j->what);
+    }
+    r = sign__layer_walk_stream(j->l, sv[0], j->b.size, j->what, lim, 1, pr);
+    close(sv[0]); /* a feeder still sending gets EPIPE and stops */
+    pthread_join(t, NULL);
+    close(sv[1]);
+    if (fe.rc != 0 && (r != 0 || j->l->size != j->b.size)) {
+        return sign__error(fe.rc, "%s: %s", j->what, fe.msg);
+    }
+    return r;
+}
+
 static void ljob_one(void *arg, size_t i)
 {
     lpool *p = arg;
     ljob *j = &p->jobs[i];
 
-    if (j->b.fd < 0) {
+    if (j->reg != NULL) {
+        j->rc = walk_remote(j, p->lim, p->pr);
+    } else if (j->b.fd >= 0) {
+        j->rc = sign__layer_walk(j->l, j->b.fd, j->b.off, j->b.size, j->what, p->lim, 1, p->pr);
+    } else {
         return;
     }
-    j->rc = sign__layer_walk(j->l, j->b.fd, j->b.off, j->b.size, j->what, p->lim, 1, p->pr);
     if (j->rc != 0) {
         snprintf(j->msg, sizeof(j->msg), "%s", sign_error_last());
     }
@@ -535,7 +670,7 @@ static int run_jobs(ljob *jobs, size_t n, const sign_limits *lim, sign__progress
     p.lim = lim;
     p.pr = pr;
     for (size_t i = 0; pr != NULL && i < n; i++) {
-        pr->total += jobs[i].b.fd >= 0 ? jobs[i].b.size : 0;
+        pr->total += jobs[i].b.fd >= 0 || jobs[i].reg != NULL ? jobs[i].b.size : 0;
     }
     sign__pool_for(n, ljob_one, &p);
     for (size_t i = 0; i < n; i++) {
@@ -626,6 +761,31 @@ static int fill_config(sign__image *im, store *s, const imgsrc *src, json_t **co
     return r;
 }
 
+/* A registry layer: it must exist (HEAD); the walk streams it later. */
+static int remote_layer(sign__image *im, store *s, const json_t *d, size_t i, ljob *j)
+{
+    const char *dg = json_string_value(json_object_get(d, "digest"));
+    json_int_t size = json_integer_value(json_object_get(d, "size"));
+    int64_t have = -1;
+    int r = sign__registry_blob_exists(s->reg, dg, &have);
+
+    if (r == SIGN_ENOTFOUND) {
+        sign__error_clear();
+        return problem(s->o, "BLOB_MISSING", "%s: image %s: layer %zu blob %s is missing from the registry", s->path,
+                       im->name, i, dg);
+    }
+    if (r != 0) {
+        return r;
+    }
+    if (size < 0) {
+        return problem(s->o, "IMAGE_MALFORMED", "%s: image %s: layer %zu has no size", s->path, im->name, i);
+    }
+    j->reg = s->reg;
+    j->b.size = (uint64_t)size;
+    snprintf(j->digest, sizeof(j->digest), "%s", dg);
+    return 0;
+}
+
 /* Layer i of an image: its descriptor checked and its blob opened as job j (j->b.fd -1 when skipped). */
 static int fill_layer(sign__image *im, store *s, const imgsrc *src, const json_t *d, size_t i, ljob *j)
 {
@@ -662,6 +822,9 @@ static int fill_layer(sign__image *im, store *s, const imgsrc *src, const json_t
         relp = json_string_value(d);
     }
     snprintf(j->what, sizeof(j->what), "%s layer %zu (%.80s)", im->name, i, relp);
+    if (s->reg != NULL) {
+        return remote_layer(im, s, d, i, j);
+    }
     o_r = store_open(&j->b, s, relp);
     if (o_r == 1) {
         r = problem(o, "BLOB_MISSING", "%s: image %s: layer blob %s is missing; the image is incomplete", s->path,
@@ -703,7 +866,7 @@ static int image_fill(sign__image *im, store *s, const imgsrc *src, ljob **jobs,
             blob_close(&nj[*njobs].b);
             return r;
         }
-        if (nj[*njobs].b.fd >= 0) {
+        if (nj[*njobs].b.fd >= 0 || nj[*njobs].reg != NULL) {
             (*njobs)++;
         }
     }
@@ -865,8 +1028,8 @@ static void pick_clear(pick *p)
     free(p->media_type);
 }
 
-/* oci-layout must be {"imageLayoutVersion": "1.0.0"}. */
-static int check_layout_file(store *s)
+/* oci-layout must be {"imageLayoutVersion": "1.0.0"}. *usable 0: it cannot be read (a problem says why). */
+static int check_layout_file(store *s, int *usable)
 {
     unsigned char *data = NULL, sha[SIGN_SHA256_LEN];
     size_t len = 0;
@@ -874,9 +1037,11 @@ static int check_layout_file(store *s)
     const char *v;
     int r;
 
+    *usable = 0;
     if ((r = read_small(&data, &len, sha, s, NULL, "oci-layout", -1, "oci-layout")) != 0 || data == NULL) {
         return r;
     }
+    *usable = 1;
     if (parse_doc(&lay, data, len, "oci-layout") != 0 ||
         (v = json_string_value(json_object_get(lay, "imageLayoutVersion"))) == NULL || strcmp(v, "1.0.0") != 0) {
         r = sign__error(SIGN_EPARSE, "%s: oci-layout is not {\"imageLayoutVersion\": \"1.0.0\"}", s->path);
@@ -988,10 +1153,9 @@ static int read_layout(sign__oci *o, store *s, const char *ref, int all, pick **
     size_t len = 0, nsel = 0, *sel = NULL;
     json_t *idx = NULL, *sub = NULL;
     const json_t *m, *list;
-    size_t before = s->o->n_problems; /* s->o is o: check_layout_file records its problems there */
-    int r;
+    int r, usable = 0;
 
-    if ((r = check_layout_file(s)) != 0 || s->o->n_problems > before) {
+    if ((r = check_layout_file(s, &usable)) != 0 || !usable) {
         return r; /* an unreadable oci-layout is a problem, as before */
     }
     if ((r = read_small(&data, &len, sha, s, NULL, "index.json", -1, "index.json")) != 0) {
@@ -1161,6 +1325,46 @@ static int check_images(sign__oci *o, store *s, pick *picks, size_t npicks, sign
     return 0;
 }
 
+/* The picked images: names, configs, layer walks (in parallel), then the checks. */
+static int read_images(sign__oci *o, store *s, pick *picks, size_t npicks, const char *name, int all,
+                       const sign_limits *lim, sign__findings *f, sign__progress *pr)
+{
+    size_t njobs = 0, nimg = 0;
+    ljob *jobs = NULL;
+    int r = 0;
+
+    if ((o->images = calloc(npicks + 1, sizeof(*o->images))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < npicks && r == 0; i++) {
+        sign__image *im = &o->images[nimg];
+        pick *p = &picks[i];
+
+        if (p->manifest == NULL && p->src.config_rel == NULL) {
+            continue; /* unusable manifest: a problem says why */
+        }
+        nimg++;
+        o->n_images = nimg;
+        if ((r = image_name(im, o, p, name, all)) == 0) {
+            r = image_fill(im, s, &p->src, &jobs, &njobs, &p->config);
+        }
+    }
+    if (r == 0 && nimg == 0 && o->n_problems == 0) {
+        r = sign__error(SIGN_EPARSE, "%s: no usable image", s->path);
+    }
+    if (r == 0) {
+        r = run_jobs(jobs, njobs, lim, pr);
+    }
+    if (r == 0) {
+        r = check_images(o, s, picks, npicks, f);
+    }
+    for (size_t i = 0; i < njobs; i++) {
+        blob_close(&jobs[i].b);
+    }
+    free(jobs);
+    return r;
+}
+
 int sign__oci_read(sign__oci **out, int fd, int is_dir, uint64_t size, const char *path, const char *name,
                    const char *ref, int all, const sign_limits *lim, sign__findings *f, sign_progress_cb progress,
                    void *progress_userdata)
@@ -1169,8 +1373,7 @@ int sign__oci_read(sign__oci **out, int fd, int is_dir, uint64_t size, const cha
     sign__oci *o = NULL;
     store s;
     pick *picks = NULL;
-    size_t npicks = 0, njobs = 0, nimg = 0;
-    ljob *jobs = NULL;
+    size_t npicks = 0;
     json_t *docker = NULL;
     int r;
 
@@ -1201,44 +1404,13 @@ int sign__oci_read(sign__oci **out, int fd, int is_dir, uint64_t size, const cha
     if (r != 0) {
         goto out;
     }
-    if ((o->images = calloc(npicks + 1, sizeof(*o->images))) == NULL) {
-        r = sign__error(SIGN_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < npicks; i++) {
-        sign__image *im = &o->images[nimg];
-        pick *p = &picks[i];
-
-        if (p->manifest == NULL && p->src.config_rel == NULL) {
-            continue; /* unusable manifest: a problem says why */
-        }
-        nimg++;
-        o->n_images = nimg;
-        if ((r = image_name(im, o, p, name, all)) != 0) {
-            goto out;
-        }
-        if ((r = image_fill(im, &s, &p->src, &jobs, &njobs, &p->config)) != 0) {
-            goto out;
-        }
-    }
-    if (nimg == 0 && o->n_problems == 0) {
-        r = sign__error(SIGN_EPARSE, "%s: no usable image", path);
-        goto out;
-    }
-    if ((r = run_jobs(jobs, njobs, lim, &pr)) != 0) {
-        goto out;
-    }
-    if ((r = check_images(o, &s, picks, npicks, f)) != 0) {
+    if ((r = read_images(o, &s, picks, npicks, name, all, lim, f, &pr)) != 0) {
         goto out;
     }
     *out = o;
     o = NULL;
     r = 0;
 out:
-    for (size_t i = 0; i < njobs; i++) {
-        blob_close(&jobs[i].b);
-    }
-    free(jobs);
     for (size_t i = 0; picks != NULL && i < npicks; i++) {
         pick_clear(&picks[i]);
     }
@@ -1247,4 +1419,146 @@ out:
     sign__tar_members_free(s.m, s.nm);
     sign__oci_free(o);
     return r;
+}
+
+/* ---- images in a registry ----------------------------------------------------------- */
+
+/* The index's entries for platform (os/arch[/variant]), or every one with all; *sel malloc'd. */
+static int select_platform(size_t **sel, size_t *nsel, const store *s, const json_t *m, const char *platform, int all)
+{
+    const json_t *d;
+    size_t i;
+    char list[512] = "";
+    size_t used = 0;
+
+    *nsel = 0;
+    if ((*sel = calloc(json_array_size(m) + 1, sizeof(**sel))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    json_array_foreach(m, i, d)
+    {
+        char *pf = platform_of(d);
+        int n;
+
+        if (all || (platform != NULL && pf != NULL && strcmp(pf, platform) == 0)) {
+            (*sel)[(*nsel)++] = i;
+        }
+        n = snprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "", pf != NULL ? pf : "(no platform)");
+        used += n > 0 && (size_t)n < sizeof(list) - used ? (size_t)n : 0;
+        free(pf);
+    }
+    if (*nsel == 0) {
+        return sign__error(SIGN_ENOTFOUND,
+                           "%s: the reference is a multi-platform index (%s); choose one with --platform OS/ARCH or "
+                           "take them all with --all",
+                           s->path, list);
+    }
+    return 0;
+}
+
+/*
+ * The top document of a reference: resolved once (a tag becomes a digest
+ * here and every later read is by digest). An image manifest becomes the one
+ * pick; an index its chosen platform's manifests (the index digest is the
+ * subject with --all).
+ */
+static int read_registry(sign__oci *o, store *s, const char *reference, const char *platform, int all, pick **picks,
+                         size_t *npicks)
+{
+    unsigned char *data = NULL, sha[SIGN_SHA256_LEN];
+    char *ctype = NULL, hex[2 * SIGN_SHA256_LEN + 1], dg[80];
+    size_t len = 0, mdlen = 0, nsel = 0, *sel = NULL;
+    json_t *idx = NULL, *one = NULL;
+    const char *mt;
+    int r;
+
+    if ((r = sign__registry_get_manifest(s->reg, reference, &data, &len, &ctype)) != 0) {
+        goto out;
+    }
+    if ((r = sign_digest_buffer(sha, sizeof(sha), &mdlen, SIGN_DIGEST_SHA256, data, len)) != 0) {
+        goto out;
+    }
+    sign_hex_encode(hex, sizeof(hex), sha, SIGN_SHA256_LEN);
+    snprintf(dg, sizeof(dg), "sha256:%s", hex);
+    if (strncmp(reference, "sha256:", 7) == 0 && strcmp(reference, dg) != 0) {
+        r = problem(o, "BLOB_DIGEST_MISMATCH", "%s: the registry's manifest %s hashes to %s: it was changed", s->path,
+                    reference, dg);
+        goto out;
+    }
+    if ((r = parse_doc(&idx, data, len, "registry manifest")) != 0) {
+        sign__error_context(r, "%s", s->path);
+        goto out;
+    }
+    mt = json_string_value(json_object_get(idx, "mediaType"));
+    if (mt == NULL) {
+        mt = ctype;
+    }
+    if (in_list(mt, index_types) || json_object_get(idx, "manifests") != NULL) {
+        json_decref(idx);
+        idx = NULL;
+        if ((r = sign__oci_parse_index(&idx, data, len, "registry index")) != 0) {
+            sign__error_context(r, "%s", s->path);
+            goto out;
+        }
+        if ((r = select_platform(&sel, &nsel, s, json_object_get(idx, "manifests"), platform, all)) != 0) {
+            goto out;
+        }
+        if (all) {
+            o->has_index = 1;
+            o->index_size = len;
+            memcpy(o->index, sha, sizeof(sha));
+        }
+        r = read_picks(s, json_object_get(idx, "manifests"), sel, nsel, NULL, picks, npicks);
+        goto out;
+    }
+    /* One image manifest: read again by its digest as a descriptor names it. */
+    if ((one = json_pack("[{s:s?, s:s, s:I}]", "mediaType", mt, "digest", dg, "size", (json_int_t)len)) == NULL ||
+        (sel = calloc(1, sizeof(*sel))) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    r = read_picks(s, one, sel, 1, NULL, picks, npicks);
+out:
+    free(sel);
+    free(data);
+    free(ctype);
+    json_decref(idx);
+    json_decref(one);
+    return r;
+}
+
+int sign__oci_read_registry(sign__oci **out, sign__registry *reg, const char *reference, const char *path,
+                            const char *name, const char *platform, int all, const sign_limits *lim,
+                            sign__findings *f, sign_progress_cb progress, void *progress_userdata)
+{
+    sign__progress pr = {progress, progress_userdata, path, 0, 0};
+    sign__oci *o = NULL;
+    store s;
+    pick *picks = NULL;
+    size_t npicks = 0;
+    int r;
+
+    *out = NULL;
+    memset(&s, 0, sizeof(s));
+    s.dirfd = -1;
+    s.fd = -1;
+    s.path = path;
+    s.reg = reg;
+    if ((o = calloc(1, sizeof(*o))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    s.o = o;
+    if ((r = read_registry(o, &s, reference, platform, all, &picks, &npicks)) == 0) {
+        r = read_images(o, &s, picks, npicks, name, all, lim, f, &pr);
+    }
+    for (size_t i = 0; picks != NULL && i < npicks; i++) {
+        pick_clear(&picks[i]);
+    }
+    free(picks);
+    if (r != 0) {
+        sign__oci_free(o);
+        return r;
+    }
+    *out = o;
+    return 0;
 }

@@ -1206,6 +1206,8 @@ typedef struct rawsrc {
     int err;
     const char *what;
     sign__progress *pr; /* or NULL */
+    int stream;         /* fd is a socket or pipe: read(), not pread() */
+    size_t pending;     /* stream: bytes of buf read ahead by is_gzip, not yet hashed */
 } rawsrc;
 
 static la_ssize_t raw_read(struct archive *ar, void *ud, const void **buf)
@@ -1220,9 +1222,14 @@ static la_ssize_t raw_read(struct archive *ar, void *ud, const void **buf)
         return 0;
     }
     want = s->len - s->pos < RAW_READ ? (size_t)(s->len - s->pos) : RAW_READ;
-    do {
-        n = pread(s->fd, s->buf, want, (off_t)(s->off + s->pos));
-    } while (n < 0 && errno == EINTR);
+    if (s->pending > 0) {
+        n = (ssize_t)s->pending;
+        s->pending = 0;
+    } else {
+        do {
+            n = s->stream ? read(s->fd, s->buf, want) : pread(s->fd, s->buf, want, (off_t)(s->off + s->pos));
+        } while (n < 0 && errno == EINTR);
+    }
     if (n < 0) {
         s->err = errno;
         return -1;
@@ -1390,11 +1397,27 @@ out:
     return r;
 }
 
-/* 1 when the blob starts with the gzip magic (and the deflate method). */
-static int is_gzip(const rawsrc *s)
+/* 1 when the blob starts with the gzip magic (and the deflate method); a stream's first bytes are kept. */
+static int is_gzip(rawsrc *s)
 {
     unsigned char m[3];
 
+    if (s->stream) {
+        size_t want = s->len < RAW_READ ? (size_t)s->len : RAW_READ;
+
+        while (s->pending < 3 && s->pending < want) {
+            ssize_t n = read(s->fd, s->buf + s->pending, want - s->pending);
+
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n <= 0) {
+                break; /* short or failed: raw_read reports it */
+            }
+            s->pending += (size_t)n;
+        }
+        return s->pending >= 3 && s->buf[0] == 0x1f && s->buf[1] == 0x8b && s->buf[2] == 8;
+    }
     return s->len >= 3 && pread(s->fd, m, 3, (off_t)s->off) == 3 && m[0] == 0x1f && m[1] == 0x8b && m[2] == 8;
 }
 
@@ -1533,8 +1556,8 @@ out:
     return r;
 }
 
-static int layer_walk(sign__layer *l, int fd, uint64_t off, uint64_t len, const char *what, const sign_limits *lim,
-                      int keep_entries, sign__progress *pr, const sign__entry_hook *hook)
+static int layer_walk(sign__layer *l, int fd, int stream, uint64_t off, uint64_t len, const char *what,
+                      const sign_limits *lim, int keep_entries, sign__progress *pr, const sign__entry_hook *hook)
 {
     rawsrc s;
     tarp t;
@@ -1545,6 +1568,7 @@ static int layer_walk(sign__layer *l, int fd, uint64_t off, uint64_t len, const 
     memset(&s, 0, sizeof(s));
     memset(&t, 0, sizeof(t));
     s.fd = fd;
+    s.stream = stream;
     s.off = off;
     s.len = len;
     s.what = what;
@@ -1609,13 +1633,19 @@ out:
 int sign__layer_walk(sign__layer *l, int fd, uint64_t off, uint64_t len, const char *what, const sign_limits *lim,
                      int keep_entries, sign__progress *pr)
 {
-    return layer_walk(l, fd, off, len, what, lim, keep_entries, pr, NULL);
+    return layer_walk(l, fd, 0, off, len, what, lim, keep_entries, pr, NULL);
+}
+
+int sign__layer_walk_stream(sign__layer *l, int fd, uint64_t len, const char *what, const sign_limits *lim,
+                            int keep_entries, sign__progress *pr)
+{
+    return layer_walk(l, fd, 1, 0, len, what, lim, keep_entries, pr, NULL);
 }
 
 int sign__layer_walk_hook(sign__layer *l, int fd, uint64_t off, uint64_t len, const char *what,
                           const sign_limits *lim, const sign__entry_hook *hook)
 {
-    return layer_walk(l, fd, off, len, what, lim, 1, NULL, hook);
+    return layer_walk(l, fd, 0, off, len, what, lim, 1, NULL, hook);
 }
 
 /* ---- detection and indexing of uncompressed tars ------------------------------------ */

@@ -83,11 +83,6 @@ int sign__error(int code, const char *fmt, ...)
     return code;
 }
 
-int sign__oom(void)
-{
-    return sign__error(SIGN_ENOMEM, "out of memory");
-}
-
 int sign__ossl_error(int code, const char *fmt, ...)
 {
     va_list ap;

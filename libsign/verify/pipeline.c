@@ -211,8 +211,9 @@ static void run_artifact_options(vrun *v)
     sign_artifact_options *aopts = &v->aopts;
 
     aopts->flags = v->c.entries || v->c.tree != NULL ? 0 : SIGN_ARTIFACT_NO_ENTRIES;
-    aopts->flags |=
-        SIGN_ARTIFACT_KEEP_PROBLEMS | ((opts->flags & SIGN_VERIFY_ALL_IMAGES) ? SIGN_ARTIFACT_ALL_IMAGES : 0);
+    aopts->flags |= SIGN_ARTIFACT_KEEP_PROBLEMS |
+                    ((opts->flags & SIGN_VERIFY_ALL_IMAGES) ? SIGN_ARTIFACT_ALL_IMAGES : 0) |
+                    ((opts->flags & SIGN_VERIFY_REGISTRY_INSECURE) ? SIGN_ARTIFACT_REGISTRY_INSECURE : 0);
     aopts->ref = opts->version >= 2 ? opts->ref : NULL;
     aopts->limits = v->c.limits;
     if (opts->version >= 4) {

@@ -8,7 +8,7 @@
 #             when libisal-dev is installed: the ISA-L reference row)
 #   OUT.md    where to write the report (docs/performance.md); stdout always
 # environment: BENCH_QUICK=1 (small data, 3 runs), BENCH_RUNS=N, TMPDIR,
-#   BENCH_ONLY=file,zip,oci,store,audit,log,startup,tsa,revocation,pkcs11,deploy (a comma-separated subset of the groups;
+#   BENCH_ONLY=file,zip,oci,registry,store,audit,log,startup,tsa,revocation,pkcs11,deploy (a comma-separated subset of the groups;
 #   the X.509 rows belong to file; audit's comparison on the store needs store too)
 set -euo pipefail
 
@@ -282,6 +282,29 @@ else
 fi
 fi
 
+# The 10-layer bench image in $W/oci (image "bench"), built once (oci and registry groups).
+build_oci_image() {
+    [ -d "$W/oci" ] && return 0
+    OCI_LAYER=$((BIG / 10))
+    umoci init --layout "$W/oci" >/dev/null
+    umoci new --image "$W/oci:bench" >/dev/null
+    for i in $(seq 1 10); do
+        # A layer: half random bytes, half small text files (umoci gzips it).
+        rm -rf "$W/oci-layer" && mkdir -p "$W/oci-layer"
+        "$BD/gen" random "$W/oci-layer/blob.bin" $((OCI_LAYER / 2)) $((10 + i))
+        "$BD/gen" store "$W/oci-layer/text" $((OCI_LAYER / 2 / 36000)) $((20 + i))
+        # GNU tar writes the layer, umoci gzips it and adds it to the image. (umoci insert, 0.4.7,
+        # wrote a tar stream cut short, without its last padding and end blocks: tar -t and signet
+        # (tar-truncated) both refuse it.)
+        tar -C "$W/oci-layer" -cf "$W/oci-layer.tar" --transform "s|^\\.|l$i|" .
+        umoci raw add-layer --image "$W/oci:bench" "$W/oci-layer.tar" >/dev/null
+    done
+    rm -rf "$W/oci-layer" "$W/oci-layer.tar"
+    cat >"$W/oci-diffids.sh" <<EOF
+for f in \$(find "$W/oci/blobs/sha256" -type f -size +1M); do gzip -dc "\$f" | sha256sum; done
+EOF
+}
+
 # ---- signet deploy (issue 16) ---------------------------------------------------------------
 # The bench zip deployed (one read, verify with every entry, extract, switch) against unzip
 # into an empty directory; each run of either first removes the previous run's tree.
@@ -309,30 +332,51 @@ if have umoci && have gzip; then
         "$SIGNET" hash "$W/oci-probe/img" >/dev/null 2>&1 && oci_ok=1
 fi
 if [ "$oci_ok" = 1 ]; then
-    OCI_LAYER=$((BIG / 10))
-    umoci init --layout "$W/oci" >/dev/null
-    umoci new --image "$W/oci:bench" >/dev/null
-    for i in $(seq 1 10); do
-        # A layer: half random bytes, half small text files (umoci gzips it).
-        rm -rf "$W/oci-layer" && mkdir -p "$W/oci-layer"
-        "$BD/gen" random "$W/oci-layer/blob.bin" $((OCI_LAYER / 2)) $((10 + i))
-        "$BD/gen" store "$W/oci-layer/text" $((OCI_LAYER / 2 / 36000)) $((20 + i))
-        # GNU tar writes the layer, umoci gzips it and adds it to the image. (umoci insert, 0.4.7,
-        # wrote a tar stream cut short, without its last padding and end blocks: tar -t and signet
-        # (tar-truncated) both refuse it.)
-        tar -C "$W/oci-layer" -cf "$W/oci-layer.tar" --transform "s|^\\.|l$i|" .
-        umoci raw add-layer --image "$W/oci:bench" "$W/oci-layer.tar" >/dev/null
-    done
-    rm -rf "$W/oci-layer" "$W/oci-layer.tar"
-    cat >"$W/oci-diffids.sh" <<EOF
-for f in \$(find "$W/oci/blobs/sha256" -type f -size +1M); do gzip -dc "\$f" | sha256sum; done
-EOF
+    build_oci_image
     OCI_BYTES=$(du -sb "$W/oci/blobs" | cut -f1)
     Y=(sh "$W/oci-diffids.sh")
     c=("$SIGNET" sign --force -k "$W/release.key" -o "$W/oci.sigstore.json" "$W/oci")
     pair "$G" "signet sign (layout, every layer)" "$OCI_BYTES" "ratio<=0.20" "serial gzip -dc | sha256sum" Y c
 else
     note "OCI row skipped: umoci or gzip is missing, or signet refused the probe layout (signet hash of an empty umoci image)"
+fi
+fi
+
+# ---- images in a registry (issue 21) ------------------------------------------------------
+if want registry; then
+# The same 10-layer image in a local docker-registry (127.0.0.1): signet sign, and verify
+# --entries, by reference (layers streamed and walked as they arrive) against skopeo copy of
+# the image to an OCI layout (which only transfers it, writing to disk).
+G="registry (10-layer image, local docker-registry)"
+if have umoci && have gzip && have skopeo && have docker-registry && have python3; then
+    build_oci_image
+    RPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
+        "$W/registry" "$RPORT" >"$W/registry.yml"
+    docker-registry serve "$W/registry.yml" >"$W/registry.log" 2>&1 &
+    RPID=$!
+    for _ in $(seq 50); do
+        python3 -c "import socket; socket.create_connection(('127.0.0.1', $RPORT))" 2>/dev/null && break
+        sleep 0.1
+    done
+    RREF="docker://127.0.0.1:$RPORT/bench/app:v1"
+    if skopeo copy --quiet --dest-tls-verify=false "oci:$W/oci:bench" "$RREF"; then
+        printf 'rm -rf "%s" && skopeo copy --quiet --src-tls-verify=false "%s" "oci:%s:v1"\n' \
+            "$W/skopeo-out" "$RREF" "$W/skopeo-out" >"$W/skopeo-copy.sh"
+        OCI_BYTES=$(du -sb "$W/oci/blobs" | cut -f1)
+        Y=(sh "$W/skopeo-copy.sh")
+        c=("$SIGNET" sign -k "$W/release.key" --tls-verify=false "$RREF")
+        pair "$G" "signet sign by reference" "$OCI_BYTES" "ratio<=1.0" "skopeo copy docker:// oci:" Y c
+        c=("$SIGNET" verify -p "$W/policy.json" --entries --tls-verify=false "$RREF")
+        pair "$G" "signet verify --entries by reference" "$OCI_BYTES" "ratio<=1.0" "skopeo copy docker:// oci:" Y c
+        rm -rf "$W/skopeo-out"
+    else
+        note "registry rows skipped: skopeo could not push the bench image"
+    fi
+    kill "$RPID" 2>/dev/null
+    wait "$RPID" 2>/dev/null || true
+else
+    note "registry rows skipped: umoci, gzip, skopeo, docker-registry or python3 is missing"
 fi
 fi
 

@@ -468,6 +468,49 @@ done
 check "revocation list signed by its authority (ed25519)" 0 "" --revocation-list revoked.json revoked.json ed25519.pub
 check "revocation list under another key" 1 "" --revocation-list revoked.json revoked.json other-ed25519.pub
 
+# ---- a bundle pushed to a registry is a plain Sigstore bundle (issue 21) ----
+# signet signs an image by reference (docker-registry on 127.0.0.1); the bundle
+# blob fetched back from the registry's referrers (the fallback tag) verifies
+# with sigstore-js against the image manifest's bytes (the signed subject).
+if command -v docker-registry >/dev/null && command -v skopeo >/dev/null && command -v umoci >/dev/null; then
+    mkdir -p reg && port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
+        "$work/reg/storage" "$port" >reg/config.yml
+    docker-registry serve reg/config.yml >reg/log 2>&1 &
+    reg_pid=$!
+    trap 'kill "$tsa_pid" "$reg_pid" 2>/dev/null' EXIT
+    i=0
+    while ! python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null &&
+        [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    (cd reg && umoci init --layout img && umoci new --image img:v1 && umoci unpack --rootless --image img:v1 b \
+        >/dev/null 2>&1 && echo hi >b/rootfs/hi && umoci repack --image img:v1 b) >/dev/null 2>&1 ||
+        setup_fail "umoci image"
+    ref="docker://127.0.0.1:$port/interop/app:v1"
+    skopeo copy --quiet --dest-tls-verify=false oci:reg/img:v1 "$ref" || setup_fail "skopeo copy"
+    "$SIGNET_BIN" sign -k ed25519.key --tls-verify=false "$ref" >/dev/null || setup_fail "signet sign $ref"
+    python3 - "$port" reg <<'EOP' || setup_fail "fetch the pushed bundle"
+import hashlib, json, sys, urllib.request
+port, out = sys.argv[1], sys.argv[2]
+base = "http://127.0.0.1:%s/v2/interop/app/" % port
+def get(path, accept=None):
+    rq = urllib.request.Request(base + path, headers={"Accept": accept} if accept else {})
+    return urllib.request.urlopen(rq).read()
+oci = "application/vnd.oci.image.manifest.v1+json"
+man = get("manifests/v1", oci)
+open(out + "/manifest.json", "wb").write(man)
+idx = json.loads(get("manifests/sha256-" + hashlib.sha256(man).hexdigest(), "application/vnd.oci.image.index.v1+json"))
+ref = [m for m in idx["manifests"] if m.get("artifactType") == "application/vnd.dev.sigstore.bundle.v0.3+json"][0]
+art = json.loads(get("manifests/" + ref["digest"], oci))
+open(out + "/pushed.sigstore.json", "wb").write(get("blobs/" + art["layers"][0]["digest"]))
+EOP
+    check "ed25519 image signed by reference, bundle fetched from the registry's referrers" 0 "" \
+        reg/pushed.sigstore.json reg/manifest.json ed25519.pub
+    check "the registry's bundle under another key" 1 "" reg/pushed.sigstore.json reg/manifest.json other-ed25519.pub
+    kill "$reg_pid" 2>/dev/null
+else
+    echo "skip registry bundle: docker-registry, skopeo or umoci missing"
+fi
+
 # ---- bundles signed in a PKCS#11 token (SoftHSM2, issue 20) ---------------
 # A token in this run's directory (never the system's token directory); every
 # key type generated on it, never extractable; the bundles checked by

@@ -27,6 +27,7 @@ ORDER = " <- ".join(LAYERS)
 FOLDERS = {
     "libsign/util": "util",
     "libsign/net": "net",
+    "libsign/registry": "net",
     "libsign/pki": "pki",
     "libsign/artifact": "artifact",
     "libsign/verify": "verify",
@@ -57,6 +58,7 @@ PUBLIC = {
     "revocation.h": "formats",
     "verify.h": "verify",
     "audit.h": "verify",
+    "registry.h": "net",
     "deploy.h": "deploy",
     "sign.h": "cmd",  # the umbrella: for callers of the library, never inside it
 }

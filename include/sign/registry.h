@@ -1,0 +1,86 @@
+/*
+ * Signatures stored beside images in an OCI registry (docs/registry.md):
+ * a bundle is pushed as an OCI artifact manifest whose subject is the image
+ * and whose artifactType is the Sigstore bundle's media type (as cosign 3
+ * does); it is found again through the referrers API or, on registries
+ * without it, the referrers tag schema ("sha256-<hex>" tag holding an index,
+ * updated without dropping other tools' entries).
+ *
+ * References: docker://HOST[:PORT]/REPO[:TAG|@sha256:HEX]. Credentials:
+ * auth files (auths["HOST[:PORT]"].auth, base64 user:pass) the caller names
+ * with sign_registry_set_credential_files (signet: $REGISTRY_AUTH_FILE, else
+ * $XDG_RUNTIME_DIR/containers/auth.json then ~/.docker/config.json); the
+ * library never reads the environment.
+ */
+#ifndef SIGN_REGISTRY_PUBLIC_H
+#define SIGN_REGISTRY_PUBLIC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sign/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The artifactType (and layer media type) of a pushed bundle. */
+#define SIGN_REGISTRY_BUNDLE_TYPE "application/vnd.dev.sigstore.bundle.v0.3+json"
+
+/* Flags of sign_registry_options. */
+#define SIGN_REGISTRY_INSECURE 0x1u /* plain HTTP to the reference's host (--tls-verify=false) */
+
+typedef struct sign_registry_options {
+    unsigned int version;
+    unsigned int flags;
+    unsigned int timeout_ms; /* per request, retries included; 0: 60 s */
+    const char *auth_file;   /* or NULL: the files of sign_registry_set_credential_files */
+} sign_registry_options;
+
+#define SIGN_REGISTRY_OPTIONS_VERSION 1
+#define SIGN_REGISTRY_OPTIONS_INIT SIGN_OPTIONS_INIT_VERSION(SIGN_REGISTRY_OPTIONS_VERSION)
+
+/*
+ * The auth files searched, in order, for a registry's credentials (the first
+ * with an entry for the host wins) by every later registry access of the
+ * process, sign_artifact_scan's included. Copied; n 0 clears. A file that
+ * does not exist is skipped; a malformed one is an error when it is read.
+ */
+SIGN_EXTERN int sign_registry_set_credential_files(const char *const *paths, size_t n);
+
+/* 1 when s is a registry reference ("docker://..."). */
+SIGN_EXTERN int sign_registry_is_reference(const char *s);
+
+/*
+ * Resolve reference's tag (or take its digest) once: *digest (malloc'd,
+ * "sha256:<hex>") is what the manifest bytes hash to; *pinned (malloc'd) is
+ * "docker://HOST/REPO@sha256:<hex>", the reference to use from then on.
+ */
+SIGN_EXTERN int sign_registry_resolve(char **digest, char **pinned, const char *reference,
+                                      const sign_registry_options *o);
+
+/*
+ * Push bundle (len bytes) as a referrer of the subject (digest, size and
+ * media type of the signed manifest or index) in reference's repository,
+ * and add it to the fallback tag's index when the registry has no
+ * referrers API. *pushed (malloc'd, may be NULL) is the artifact manifest's
+ * digest.
+ */
+SIGN_EXTERN int sign_registry_attach_bundle(char **pushed, const char *reference, const char *subject_digest,
+                                            uint64_t subject_size, const char *subject_media_type, const void *bundle,
+                                            size_t len, const sign_registry_options *o);
+
+/*
+ * The bundles attached to subject_digest in reference's repository (every
+ * referrer of artifactType SIGN_REGISTRY_BUNDLE_TYPE; each manifest and
+ * bundle blob checked against its digest). *n may be 0. Free with
+ * sign_registry_bundles_free.
+ */
+SIGN_EXTERN int sign_registry_fetch_bundles(unsigned char ***bundles, size_t **lens, size_t *n, const char *reference,
+                                            const char *subject_digest, const sign_registry_options *o);
+SIGN_EXTERN void sign_registry_bundles_free(unsigned char **bundles, size_t *lens, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,376 @@
+/*
+ * Bundles as OCI referrers (<sign/registry.h>): the artifact manifest pushed
+ * beside an image, the referrers API and its tag schema fallback.
+ *
+ * A pushed bundle is an OCI 1.1 image manifest: artifactType and the one
+ * layer's media type SIGN_REGISTRY_BUNDLE_TYPE, the empty config
+ * (application/vnd.oci.empty.v1+json, "{}"), subject the signed manifest.
+ * A registry without the referrers API gets the fallback: the tag
+ * "sha256-<hex of the subject>" holds an image index of the referrers; it is
+ * read, extended and written back, other tools' entries kept.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sign/digest.h>
+#include <sign/encoding.h>
+#include <sign/registry.h>
+
+#include "regclient.h"
+#include "util.h"
+
+#define OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define OCI_EMPTY "application/vnd.oci.empty.v1+json"
+#define MAX_REFERRERS 1000
+
+int sign_registry_is_reference(const char *s)
+{
+    return sign__regref_is(s);
+}
+
+static int digest_of(char out[72], const void *data, size_t len)
+{
+    unsigned char d[SIGN_SHA256_LEN];
+    char hex[2 * SIGN_SHA256_LEN + 1];
+    size_t n = 0;
+    int r = sign_digest_buffer(d, sizeof(d), &n, SIGN_DIGEST_SHA256, data, len);
+
+    if (r != 0) {
+        return r;
+    }
+    sign_hex_encode(hex, sizeof(hex), d, sizeof(d));
+    snprintf(out, 72, "sha256:%s", hex);
+    return 0;
+}
+
+static int open_client(sign__registry **reg, sign__regref *ref, const char *reference, int push,
+                       const sign_registry_options *o)
+{
+    static const sign_registry_options defaults = SIGN_REGISTRY_OPTIONS_INIT;
+    sign__registry_options ro;
+    int r;
+
+    if (o == NULL) {
+        o = &defaults;
+    }
+    if ((r = sign__check_version(o->version, SIGN_REGISTRY_OPTIONS_VERSION, "sign_registry_options")) != 0 ||
+        (r = sign__regref_parse(ref, reference)) != 0) {
+        return r;
+    }
+    memset(&ro, 0, sizeof(ro));
+    ro.insecure = (o->flags & SIGN_REGISTRY_INSECURE) != 0;
+    ro.push = push;
+    ro.timeout_ms = o->timeout_ms;
+    ro.auth_file = o->auth_file;
+    return sign__registry_open(reg, ref, &ro);
+}
+
+int sign_registry_resolve(char **digest, char **pinned, const char *reference, const sign_registry_options *o)
+{
+    sign__registry *reg = NULL;
+    sign__regref ref;
+    unsigned char *data = NULL;
+    char *mt = NULL, dg[72], buf[700];
+    size_t len = 0;
+    int r;
+
+    *digest = NULL;
+    *pinned = NULL;
+    if ((r = open_client(&reg, &ref, reference, 0, o)) != 0) {
+        return r;
+    }
+    r = sign__registry_get_manifest(reg, ref.digest[0] != '\0' ? ref.digest : ref.tag, &data, &len, &mt);
+    if (r == 0 && (r = digest_of(dg, data, len)) == 0 && ref.digest[0] != '\0' && strcmp(dg, ref.digest) != 0) {
+        r = sign__error(SIGN_EDIGEST, "registry %s: the manifest %s hashes to %s: it was changed",
+                        sign__registry_name(reg), ref.digest, dg);
+    }
+    if (r == 0) {
+        snprintf(buf, sizeof(buf), "docker://%s/%s@%s", ref.host, ref.repo, dg);
+        if ((*digest = sign__strdup(dg)) == NULL || (*pinned = sign__strdup(buf)) == NULL) {
+            free(*digest);
+            *digest = NULL;
+            r = sign__oom();
+        }
+    }
+    free(data);
+    free(mt);
+    sign__registry_free(reg);
+    return r;
+}
+
+/* The artifact manifest of a bundle blob (bundle_digest, len bytes) for the subject. */
+static int artifact_manifest(char **out, size_t *outlen, const char *bundle_digest, size_t len,
+                             const char *subject_digest, uint64_t subject_size, const char *subject_media_type)
+{
+    char created[32];
+    json_t *m;
+    int r;
+
+    if (sign_format_time(created, sizeof(created), sign__now()) != 0) {
+        created[0] = '\0';
+    }
+    m = json_pack("{s:i, s:s, s:s, s:{s:s, s:s, s:i, s:s}, s:[{s:s, s:s, s:I}], s:{s:s, s:s, s:I}, s:{s:s}}",
+                  "schemaVersion", 2, "mediaType", OCI_MANIFEST, "artifactType", SIGN_REGISTRY_BUNDLE_TYPE, "config",
+                  "mediaType", OCI_EMPTY, "digest",
+                  "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "size", 2, "data",
+                  "e30=", "layers", "mediaType", SIGN_REGISTRY_BUNDLE_TYPE, "digest", bundle_digest, "size",
+                  (json_int_t)len, "subject", "mediaType", subject_media_type, "digest", subject_digest, "size",
+                  (json_int_t)subject_size, "annotations", "org.opencontainers.image.created", created);
+    if (m == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    r = sign__json_dump(out, outlen, m, 0);
+    json_decref(m);
+    return r;
+}
+
+/*
+ * The fallback tag's index with the new referrer added (kept: every entry
+ * already there, another tool's included; an entry with the same digest is
+ * not added twice).
+ */
+static int fallback_add(sign__registry *reg, const char *subject_digest, const char *pushed, size_t mlen)
+{
+    char tag[80], *text = NULL;
+    unsigned char *data = NULL;
+    char *mt = NULL;
+    size_t len = 0, tlen = 0, i;
+    json_t *idx = NULL, *list, *d;
+    int r;
+
+    if ((r = sign__registry_fallback_tag(tag, sizeof(tag), subject_digest)) != 0) {
+        return r;
+    }
+    r = sign__registry_get_manifest(reg, tag, &data, &len, &mt);
+    free(mt);
+    if (r == SIGN_ENOTFOUND) {
+        sign__error_clear();
+        r = 0;
+        idx = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType", OCI_INDEX, "manifests");
+    } else if (r == 0) {
+        r = sign__json_parse(&idx, data, len, NULL, "referrers fallback index");
+    }
+    free(data);
+    if (r != 0 || idx == NULL) {
+        json_decref(idx);
+        return r != 0 ? r : sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    list = json_object_get(idx, "manifests");
+    if (!json_is_array(list) || json_array_size(list) >= MAX_REFERRERS) {
+        json_decref(idx);
+        return sign__error(SIGN_EPARSE, "registry %s: the tag %s is not a referrers index (or is full)",
+                           sign__registry_name(reg), tag);
+    }
+    json_array_foreach(list, i, d)
+    {
+        const char *dg = json_string_value(json_object_get(d, "digest"));
+
+        if (dg != NULL && strcmp(dg, pushed) == 0) {
+            json_decref(idx);
+            return 0; /* there already */
+        }
+    }
+    if (json_array_append_new(list, json_pack("{s:s, s:s, s:I, s:s}", "mediaType", OCI_MANIFEST, "digest", pushed,
+                                              "size", (json_int_t)mlen, "artifactType", SIGN_REGISTRY_BUNDLE_TYPE)) !=
+            0 ||
+        (r = sign__json_dump(&text, &tlen, idx, 0)) != 0) {
+        json_decref(idx);
+        return r != 0 ? r : sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    json_decref(idx);
+    r = sign__registry_put_manifest(reg, tag, OCI_INDEX, text, tlen);
+    free(text);
+    return r;
+}
+
+int sign_registry_attach_bundle(char **pushed, const char *reference, const char *subject_digest,
+                                uint64_t subject_size, const char *subject_media_type, const void *bundle, size_t len,
+                                const sign_registry_options *o)
+{
+    sign__registry *reg = NULL;
+    sign__regref ref;
+    char bdg[72], mdg[72], *man = NULL;
+    unsigned char *refs = NULL;
+    size_t mlen = 0, rlen = 0;
+    int r;
+
+    if (pushed != NULL) {
+        *pushed = NULL;
+    }
+    if (subject_digest == NULL || subject_media_type == NULL || bundle == NULL) {
+        return sign__error(SIGN_EINVAL, "sign_registry_attach_bundle: no subject or bundle");
+    }
+    if ((r = open_client(&reg, &ref, reference, 1, o)) != 0) {
+        return r;
+    }
+    if ((r = digest_of(bdg, bundle, len)) != 0 ||
+        (r = sign__registry_put_blob(reg, "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+                                     "{}", 2)) != 0 ||
+        (r = sign__registry_put_blob(reg, bdg, bundle, len)) != 0 ||
+        (r = artifact_manifest(&man, &mlen, bdg, len, subject_digest, subject_size, subject_media_type)) != 0 ||
+        (r = digest_of(mdg, man, mlen)) != 0 ||
+        (r = sign__registry_put_manifest(reg, mdg, OCI_MANIFEST, man, mlen))) {
+        goto out;
+    }
+    /* No referrers API (404): the tag schema. */
+    r = sign__registry_referrers(reg, subject_digest, &refs, &rlen);
+    if (r == SIGN_ENOTFOUND) {
+        sign__error_clear();
+        r = fallback_add(reg, subject_digest, mdg, mlen);
+    }
+    if (r == 0 && pushed != NULL && (*pushed = sign__strdup(mdg)) == NULL) {
+        r = sign__oom();
+    }
+out:
+    free(refs);
+    free(man);
+    sign__registry_free(reg);
+    return r;
+}
+
+/* The referrers index of subject_digest: the API's, else the fallback tag's, else an empty one. */
+static int referrers_index(json_t **idx, sign__registry *reg, const char *subject_digest)
+{
+    unsigned char *data = NULL;
+    char tag[80], *mt = NULL;
+    size_t len = 0;
+    int r = sign__registry_referrers(reg, subject_digest, &data, &len);
+
+    *idx = NULL;
+    if (r == SIGN_ENOTFOUND) {
+        sign__error_clear();
+        if ((r = sign__registry_fallback_tag(tag, sizeof(tag), subject_digest)) != 0) {
+            return r;
+        }
+        r = sign__registry_get_manifest(reg, tag, &data, &len, &mt);
+        free(mt);
+        if (r == SIGN_ENOTFOUND) {
+            sign__error_clear();
+            return 0; /* nothing attached */
+        }
+    }
+    if (r == 0) {
+        r = sign__json_parse(idx, data, len, NULL, "referrers index");
+    }
+    free(data);
+    return r;
+}
+
+/* One referrer: its manifest (checked against dg) and its bundle blob (checked against its descriptor). */
+static int fetch_one(unsigned char **bundle, size_t *blen, sign__registry *reg, const char *dg,
+                     const char *subject_digest)
+{
+    unsigned char *data = NULL;
+    char *mt = NULL, got[72];
+    size_t len = 0;
+    json_t *m = NULL, *l;
+    const char *bdg, *sdg, *at;
+    int r;
+
+    *bundle = NULL;
+    if ((r = sign__registry_get_manifest(reg, dg, &data, &len, &mt)) != 0 || (r = digest_of(got, data, len)) != 0) {
+        goto out;
+    }
+    if (strcmp(got, dg) != 0) {
+        r = sign__error(SIGN_EDIGEST, "registry %s: referrer %s hashes to %s", sign__registry_name(reg), dg, got);
+        goto out;
+    }
+    if ((r = sign__json_parse(&m, data, len, NULL, "referrer manifest")) != 0) {
+        goto out;
+    }
+    at = json_string_value(json_object_get(m, "artifactType"));
+    sdg = json_string_value(json_object_get(json_object_get(m, "subject"), "digest"));
+    l = json_array_get(json_object_get(m, "layers"), 0);
+    bdg = json_string_value(json_object_get(l, "digest"));
+    if (at == NULL || strcmp(at, SIGN_REGISTRY_BUNDLE_TYPE) != 0 || sdg == NULL || strcmp(sdg, subject_digest) != 0 ||
+        bdg == NULL) {
+        goto out; /* not a bundle of this subject: skipped */
+    }
+    free(data);
+    data = NULL;
+    if ((r = sign__registry_get_blob(reg, bdg, SIGN__REG_DOC_MAX, &data, &len)) != 0 ||
+        (r = digest_of(got, data, len)) != 0) {
+        goto out;
+    }
+    if (strcmp(got, bdg) != 0) {
+        r = sign__error(SIGN_EDIGEST, "registry %s: bundle blob %s hashes to %s", sign__registry_name(reg), bdg, got);
+        goto out;
+    }
+    *bundle = data;
+    *blen = len;
+    data = NULL;
+out:
+    json_decref(m);
+    free(data);
+    free(mt);
+    return r;
+}
+
+int sign_registry_fetch_bundles(unsigned char ***bundles, size_t **lens, size_t *n, const char *reference,
+                                const char *subject_digest, const sign_registry_options *o)
+{
+    sign__registry *reg = NULL;
+    sign__regref ref;
+    json_t *idx = NULL, *d;
+    size_t i, cap = 0;
+    int r;
+
+    *bundles = NULL;
+    *lens = NULL;
+    *n = 0;
+    if ((r = open_client(&reg, &ref, reference, 0, o)) != 0) {
+        return r;
+    }
+    if ((r = referrers_index(&idx, reg, subject_digest)) != 0 || idx == NULL) {
+        goto out;
+    }
+    cap = json_array_size(json_object_get(idx, "manifests"));
+    if (cap > MAX_REFERRERS) {
+        r = sign__error(SIGN_ELIMIT, "registry %s: more than %d referrers", sign__registry_name(reg), MAX_REFERRERS);
+        goto out;
+    }
+    if (cap == 0) {
+        goto out; /* nothing attached */
+    }
+    if ((*bundles = calloc(cap, sizeof(**bundles))) == NULL || (*lens = calloc(cap, sizeof(**lens))) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    json_array_foreach(json_object_get(idx, "manifests"), i, d)
+    {
+        const char *at = json_string_value(json_object_get(d, "artifactType"));
+        const char *dg = json_string_value(json_object_get(d, "digest"));
+
+        if (dg == NULL || (at != NULL && strcmp(at, SIGN_REGISTRY_BUNDLE_TYPE) != 0)) {
+            continue; /* another tool's artifact */
+        }
+        if ((r = fetch_one(&(*bundles)[*n], &(*lens)[*n], reg, dg, subject_digest)) != 0) {
+            goto out;
+        }
+        if ((*bundles)[*n] != NULL) {
+            (*n)++;
+        }
+    }
+out:
+    if (r != 0) {
+        sign_registry_bundles_free(*bundles, *lens, cap > *n ? cap : *n);
+        *bundles = NULL;
+        *lens = NULL;
+        *n = 0;
+    }
+    json_decref(idx);
+    sign__registry_free(reg);
+    return r;
+}
+
+void sign_registry_bundles_free(unsigned char **bundles, size_t *lens, size_t n)
+{
+    for (size_t i = 0; bundles != NULL && i < n; i++) {
+        free(bundles[i]);
+    }
+    free(bundles);
+    free(lens);
+}

@@ -1,0 +1,977 @@
+/*
+ * The distribution API v2 client (regclient.h): references, authentication,
+ * retries, manifests, blobs and referrers over net/http.
+ *
+ * Our own HTTP client is enough here (no libcurl): it already streams bodies,
+ * caps them, keeps deadlines, follows redirects under a policy and drops the
+ * Authorization header when a redirect leaves the host; what the registry
+ * adds (the challenge, tokens, retries) is above it, in this file.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <sign/registry.h>
+
+#include "regclient.h"
+#include "util.h"
+
+#define REG_TIMEOUT_MS 60000u
+#define REG_ATTEMPTS 4
+#define REG_BACKOFF_MS 200u
+
+static const char *const manifest_accept =
+    "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, "
+    "application/vnd.docker.distribution.manifest.v2+json, "
+    "application/vnd.docker.distribution.manifest.list.v2+json";
+
+struct sign__registry {
+    sign__regref ref;
+    char base[340]; /* http[s]://HOST[:PORT] */
+    char name[600]; /* HOST/REPO */
+    char *userpass; /* from the auth file, or NULL (secret) */
+    char *auth;     /* the Authorization header's value, or NULL (secret) */
+    int insecure, push;
+    unsigned int timeout_ms;
+    pthread_mutex_t lock; /* auth: layer downloads run on several threads */
+};
+
+/* ---- references ------------------------------------------------------------------ */
+
+int sign__regref_is(const char *s)
+{
+    return s != NULL && strncmp(s, SIGN__REG_PREFIX, strlen(SIGN__REG_PREFIX)) == 0;
+}
+
+static int is_lower_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* A repository path: components of [a-z0-9]+ joined by ".", "_", "__" or "-"+, separated by "/". */
+static int repo_ok(const char *s)
+{
+    const char *p = s;
+
+    if (*p == '\0') {
+        return 0;
+    }
+    while (*p != '\0') {
+        if (!is_lower_alnum(*p)) {
+            return 0; /* a component starts with an alphanumeric */
+        }
+        while (is_lower_alnum(*p) || ((*p == '.' || *p == '_' || *p == '-') && p[1] != '\0' && p[1] != '/')) {
+            p++;
+        }
+        if (*p == '/') {
+            p++;
+            if (*p == '\0') {
+                return 0;
+            }
+        } else if (*p != '\0') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int tag_ok(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > 128 || !(is_lower_alnum(*s) || (*s >= 'A' && *s <= 'Z') || *s == '_')) {
+        return 0;
+    }
+    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
+static int digest_ok(const char *s)
+{
+    return strncmp(s, "sha256:", 7) == 0 && strlen(s + 7) == 64 && strspn(s + 7, "0123456789abcdef") == 64;
+}
+
+/* HOST[:PORT]: a DNS name, an IPv4 address or [IPv6], and a decimal port. */
+static int host_ok(const char *h)
+{
+    const char *colon;
+
+    if (*h == '[') {
+        const char *e = strchr(h, ']');
+
+        if (e == NULL || strspn(h + 1, "0123456789abcdefABCDEF:.") != (size_t)(e - h - 1)) {
+            return 0;
+        }
+        colon = e[1] == ':' ? e + 1 : NULL;
+        if (e[1] != '\0' && colon == NULL) {
+            return 0;
+        }
+    } else {
+        colon = strchr(h, ':');
+        if (strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+                (colon != NULL ? (size_t)(colon - h) : strlen(h)) ||
+            h == colon || *h == '\0') {
+            return 0;
+        }
+    }
+    if (colon != NULL) {
+        long port = strtol(colon + 1, NULL, 10);
+
+        if (colon[1] == '\0' || strspn(colon + 1, "0123456789") != strlen(colon + 1) || strlen(colon + 1) > 5 ||
+            port < 1 || port > 65535) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int sign__regref_parse(sign__regref *out, const char *ref)
+{
+    const char *p, *slash, *at;
+    char rest[512];
+    char *colon;
+
+    memset(out, 0, sizeof(*out));
+    if (!sign__regref_is(ref)) {
+        return sign__error(SIGN_EINVAL, "%.200s: not a registry reference (docker://HOST[:PORT]/REPO[:TAG])", ref);
+    }
+    p = ref + strlen(SIGN__REG_PREFIX);
+    slash = strchr(p, '/');
+    if (slash == NULL || (size_t)(slash - p) >= sizeof(out->host) || strlen(slash + 1) >= sizeof(rest)) {
+        return sign__error(SIGN_EINVAL, "%.200s: a registry reference needs HOST/REPO", ref);
+    }
+    memcpy(out->host, p, (size_t)(slash - p));
+    out->host[slash - p] = '\0';
+    snprintf(rest, sizeof(rest), "%s", slash + 1);
+    if (!host_ok(out->host)) {
+        return sign__error(SIGN_EINVAL, "%.200s: \"%.100s\" is not a registry host[:port]", ref, out->host);
+    }
+    if ((at = strchr(rest, '@')) != NULL) {
+        if (!digest_ok(at + 1)) {
+            return sign__error(SIGN_EINVAL, "%.200s: the digest must be sha256:<64 lower-case hex>", ref);
+        }
+        snprintf(out->digest, sizeof(out->digest), "%s", at + 1);
+        rest[at - rest] = '\0';
+    }
+    colon = strrchr(rest, ':');
+    if (colon != NULL) {
+        *colon = '\0';
+        if (!tag_ok(colon + 1)) {
+            return sign__error(SIGN_EINVAL, "%.200s: \"%.140s\" is not a valid tag", ref, colon + 1);
+        }
+        if (out->digest[0] == '\0') {
+            snprintf(out->tag, sizeof(out->tag), "%s", colon + 1);
+        } /* REPO:TAG@DIGEST: the digest wins, as skopeo does */
+    }
+    if (strlen(rest) >= sizeof(out->repo) || !repo_ok(rest)) {
+        return sign__error(SIGN_EINVAL, "%.200s: \"%.200s\" is not a repository name (lower case, digits, . _ -)",
+                           ref, rest);
+    }
+    snprintf(out->repo, sizeof(out->repo), "%s", rest);
+    if (out->tag[0] == '\0' && out->digest[0] == '\0') {
+        snprintf(out->tag, sizeof(out->tag), "latest");
+    }
+    return 0;
+}
+
+int sign__registry_fallback_tag(char *out, size_t size, const char *digest)
+{
+    if (digest == NULL || !digest_ok(digest) || size < 72) {
+        return sign__error(SIGN_EINVAL, "not a sha256 digest: %.80s", digest != NULL ? digest : "(none)");
+    }
+    snprintf(out, size, "sha256-%s", digest + 7);
+    return 0;
+}
+
+/* ---- challenges and credentials ---------------------------------------------------- */
+
+/* One auth-param value at *pp: a token or a quoted string; malloc'd. */
+static char *param_value(const char **pp)
+{
+    const char *p = *pp;
+    char *v;
+    size_t n = 0;
+
+    if (*p == '"') {
+        const char *q = ++p;
+
+        v = malloc(strlen(p) + 1);
+        if (v == NULL) {
+            return NULL;
+        }
+        while (*q != '\0' && *q != '"') {
+            if (*q == '\\' && q[1] != '\0') {
+                q++;
+            }
+            v[n++] = *q++;
+        }
+        if (*q != '"') {
+            free(v);
+            return NULL;
+        }
+        v[n] = '\0';
+        *pp = q + 1;
+        return v;
+    }
+    n = strcspn(p, ", \t");
+    if ((v = malloc(n + 1)) == NULL) {
+        return NULL;
+    }
+    memcpy(v, p, n);
+    v[n] = '\0';
+    *pp = p + n;
+    return v;
+}
+
+int sign__reg_challenge_parse(const char *header, char **scheme, char **realm, char **service, char **scope)
+{
+    const char *p = header;
+    size_t n;
+
+    *scheme = *realm = *service = *scope = NULL;
+    if (header == NULL) {
+        return sign__error(SIGN_EPARSE, "no WWW-Authenticate challenge");
+    }
+    p += strspn(p, " \t");
+    n = strcspn(p, " \t");
+    if (n == 5 && strncasecmp(p, "Basic", 5) == 0) {
+        *scheme = sign__strdup("basic");
+    } else if (n == 6 && strncasecmp(p, "Bearer", 6) == 0) {
+        *scheme = sign__strdup("bearer");
+    } else {
+        return sign__error(SIGN_EPARSE, "unsupported authentication scheme in \"%.100s\"", header);
+    }
+    if (*scheme == NULL) {
+        return sign__oom();
+    }
+    p += n;
+    for (;;) {
+        char name[32], **slot = NULL, *v;
+
+        p += strspn(p, " \t,");
+        if (*p == '\0') {
+            break;
+        }
+        n = strcspn(p, "= \t");
+        if (p[n] != '=' || n == 0 || n >= sizeof(name)) {
+            goto bad;
+        }
+        memcpy(name, p, n);
+        name[n] = '\0';
+        p += n + 1;
+        if ((v = param_value(&p)) == NULL) {
+            goto bad;
+        }
+        if (strcasecmp(name, "realm") == 0) {
+            slot = realm;
+        } else if (strcasecmp(name, "service") == 0) {
+            slot = service;
+        } else if (strcasecmp(name, "scope") == 0) {
+            slot = scope;
+        }
+        if (slot != NULL && *slot == NULL) {
+            *slot = v;
+        } else {
+            free(v); /* unknown or repeated: ignored */
+        }
+    }
+    if (strcmp(*scheme, "bearer") == 0 && *realm == NULL) {
+        goto bad;
+    }
+    return 0;
+bad:
+    free(*scheme);
+    free(*realm);
+    free(*service);
+    free(*scope);
+    *scheme = *realm = *service = *scope = NULL;
+    return sign__error(SIGN_EPARSE, "malformed WWW-Authenticate challenge \"%.100s\"", header);
+}
+
+int sign__reg_auth_lookup(char **userpass, const char *path, const char *host)
+{
+    json_t *j = NULL;
+    const char *b64;
+    unsigned char *dec = NULL;
+    size_t declen = 0;
+    int r;
+
+    *userpass = NULL;
+    if ((r = sign__json_read_file(&j, path, NULL)) != 0) {
+        if (r == SIGN_ENOTFOUND || r == SIGN_EIO) {
+            sign__error_clear();
+            return 0; /* no file: no credentials */
+        }
+        return sign__error_context(r, "registry credentials");
+    }
+    b64 = json_string_value(json_object_get(json_object_get(json_object_get(j, "auths"), host), "auth"));
+    if (b64 == NULL) {
+        json_decref(j);
+        return 0;
+    }
+    if (sign__b64_decode(&dec, &declen, b64, strlen(b64)) != 0 || memchr(dec, ':', declen) == NULL ||
+        memchr(dec, '\0', declen) != NULL) {
+        sign__free_secret(dec, declen);
+        json_decref(j);
+        return sign__error(SIGN_EPARSE, "%s: auths[\"%.100s\"].auth is not base64 of user:password", path, host);
+    }
+    json_decref(j);
+    if ((*userpass = malloc(declen + 1)) == NULL) {
+        sign__free_secret(dec, declen);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    memcpy(*userpass, dec, declen);
+    (*userpass)[declen] = '\0';
+    sign__free_secret(dec, declen);
+    return 0;
+}
+
+/* The credentials files set by the caller (the library never reads the environment). */
+static pthread_mutex_t cred_lock = PTHREAD_MUTEX_INITIALIZER;
+static char **cred_files;
+static size_t cred_n;
+
+int sign_registry_set_credential_files(const char *const *paths, size_t n)
+{
+    char **v = NULL;
+    int r = 0;
+
+    if (n > 16) {
+        return sign__error(SIGN_EINVAL, "at most 16 credentials files");
+    }
+    if (n > 0 && (v = calloc(n, sizeof(*v))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n && r == 0; i++) {
+        if (paths[i] == NULL || (v[i] = sign__strdup(paths[i])) == NULL) {
+            r = paths[i] == NULL ? sign__error(SIGN_EINVAL, "credentials file %zu is NULL", i) : sign__oom();
+        }
+    }
+    if (r != 0) {
+        for (size_t i = 0; i < n; i++) {
+            free(v[i]);
+        }
+        free(v);
+        return r;
+    }
+    pthread_mutex_lock(&cred_lock);
+    for (size_t i = 0; i < cred_n; i++) {
+        free(cred_files[i]);
+    }
+    free(cred_files);
+    cred_files = v;
+    cred_n = n;
+    pthread_mutex_unlock(&cred_lock);
+    return 0;
+}
+
+/* The credentials for the host: auth_file alone when given, else the first set file with an entry for it. */
+static int find_credentials(sign__registry *r, const char *auth_file)
+{
+    int rc = 0;
+
+    if (auth_file != NULL) {
+        return sign__reg_auth_lookup(&r->userpass, auth_file, r->ref.host);
+    }
+    pthread_mutex_lock(&cred_lock);
+    for (size_t i = 0; i < cred_n && rc == 0 && r->userpass == NULL; i++) {
+        rc = sign__reg_auth_lookup(&r->userpass, cred_files[i], r->ref.host);
+    }
+    pthread_mutex_unlock(&cred_lock);
+    return rc;
+}
+
+/* ---- requests ------------------------------------------------------------------------ */
+
+typedef struct spec {
+    const char *method;
+    const char *url;
+    const char *accept;
+    const char *ctype;
+    const void *body;
+    size_t len;
+    size_t max;
+    unsigned int redirects;
+    sign__http_body_fn fn;
+    void *arg;
+    const char *what; /* "manifest sha256:..." for messages */
+} spec;
+
+typedef struct counted {
+    sign__http_body_fn fn;
+    void *arg;
+    uint64_t delivered;
+} counted;
+
+static int count_body(void *arg, const unsigned char *data, size_t len)
+{
+    counted *c = arg;
+
+    c->delivered += len;
+    return c->fn(c->arg, data, len);
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void sleep_ms(unsigned int ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
+
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+static void pct_append(char *out, size_t size, const char *s)
+{
+    size_t n = strlen(out);
+
+    for (; *s != '\0' && n + 4 < size; s++) {
+        if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/,", *s) != NULL) {
+            out[n++] = *s;
+        } else {
+            n += (size_t)snprintf(out + n, size - n, "%%%02X", (unsigned char)*s);
+        }
+    }
+    out[n] = '\0';
+}
+
+static void str_append(char *out, size_t size, const char *s)
+{
+    size_t n = strlen(out);
+
+    snprintf(out + n, size - n, "%s", s);
+}
+
+static int set_basic(sign__registry *r)
+{
+    char *b64 = NULL, *v;
+    int rc;
+
+    if ((rc = sign__b64_encode(&b64, (const unsigned char *)r->userpass, strlen(r->userpass))) != 0) {
+        return rc;
+    }
+    if ((v = malloc(strlen(b64) + 7)) == NULL) {
+        sign__free_secret(b64, strlen(b64));
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    snprintf(v, strlen(b64) + 7, "Basic %s", b64);
+    sign__free_secret(b64, strlen(b64));
+    if (r->auth != NULL) {
+        sign__free_secret(r->auth, strlen(r->auth));
+    }
+    r->auth = v;
+    return 0;
+}
+
+/* 1 when realm is http:// on the registry's own host (any port): what --tls-verify=false covers. */
+static int realm_is_registry_host(const sign__registry *r, const char *realm)
+{
+    sign__url ru, hu;
+    char base[sizeof(r->base) + 2];
+
+    snprintf(base, sizeof(base), "%s/", r->base);
+    return strncmp(realm, "http://", 7) == 0 && sign__url_parse(&ru, realm) == 0 && sign__url_parse(&hu, base) == 0 &&
+           strcmp(ru.host, hu.host) == 0;
+}
+
+/* A bearer token from the realm for this repository's scope. */
+static int get_token(sign__registry *r, const char *realm, const char *service)
+{
+    char url[SIGN__HTTP_URL_MAX];
+    sign__http_response resp;
+    sign__http_header h[1];
+    sign__http_options o;
+    json_t *j = NULL;
+    const char *tok;
+    char *basic = NULL, *v;
+    int rc;
+
+    if (strncmp(realm, "https://", 8) != 0 && !(r->insecure && realm_is_registry_host(r, realm))) {
+        return sign__error(SIGN_EHTTP,
+                           "registry %s: the token realm %.200s is not https (plain HTTP is taken only from the "
+                           "registry's own host, with --tls-verify=false)",
+                           r->ref.host, realm);
+    }
+    snprintf(url, sizeof(url), "%s%s", realm, strchr(realm, '?') != NULL ? "&" : "?");
+    if (service != NULL) {
+        str_append(url, sizeof(url), "service=");
+        pct_append(url, sizeof(url), service);
+        str_append(url, sizeof(url), "&");
+    }
+    str_append(url, sizeof(url), "scope=repository:");
+    pct_append(url, sizeof(url), r->ref.repo);
+    str_append(url, sizeof(url), r->push ? ":pull,push" : ":pull");
+    memset(&o, 0, sizeof(o));
+    o.what = "registry token";
+    o.timeout_ms = r->timeout_ms;
+    o.max_body = 64u * 1024u;
+    if (r->userpass != NULL) {
+        if ((rc = set_basic(r)) != 0) {
+            return rc;
+        }
+        basic = r->auth;
+        r->auth = NULL;
+        h[0].name = "Authorization";
+        h[0].value = basic;
+        o.headers = h;
+        o.nheaders = 1;
+    }
+    rc = sign__http_request(&resp, "GET", url, NULL, 0, &o);
+    if (basic != NULL) {
+        sign__free_secret(basic, strlen(basic));
+    }
+    if (rc != 0) {
+        sign__http_response_free(&resp);
+        return sign__error_context(rc, "registry %s: getting a token", r->ref.host);
+    }
+    rc = sign__json_parse(&j, resp.body, resp.body_len, NULL, "token answer");
+    sign__http_response_free(&resp);
+    if (rc != 0) {
+        return rc;
+    }
+    tok = json_string_value(json_object_get(j, "token"));
+    if (tok == NULL) {
+        tok = json_string_value(json_object_get(j, "access_token"));
+    }
+    if (tok == NULL || tok[0] == '\0' || strspn(tok, "\r\n") > 0 || strcspn(tok, "\r\n") != strlen(tok)) {
+        json_decref(j);
+        return sign__error(SIGN_EPARSE, "registry %s: the token server's answer has no usable token", r->ref.host);
+    }
+    if ((v = malloc(strlen(tok) + 8)) == NULL) {
+        json_decref(j);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    snprintf(v, strlen(tok) + 8, "Bearer %s", tok);
+    json_decref(j);
+    if (r->auth != NULL) {
+        sign__free_secret(r->auth, strlen(r->auth));
+    }
+    r->auth = v;
+    return 0;
+}
+
+/* Answer a 401's challenge: basic credentials or a bearer token. */
+static int authenticate(sign__registry *r, const char *challenge)
+{
+    char *scheme, *realm, *service, *scope;
+    int rc;
+
+    if (sign__reg_challenge_parse(challenge, &scheme, &realm, &service, &scope) != 0 || scheme == NULL) {
+        return sign__error(SIGN_EHTTP, "registry %s: HTTP status 401 (authentication required): %s", r->ref.host,
+                           sign_error_last());
+    }
+    if (strcmp(scheme, "basic") == 0) {
+        rc = r->userpass == NULL ? sign__error(SIGN_EHTTP,
+                                               "registry %s: HTTP status 401: credentials required and none found "
+                                               "for it ($REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, "
+                                               "~/.docker/config.json)",
+                                               r->ref.host)
+                                 : set_basic(r);
+    } else if (realm != NULL) {
+        rc = get_token(r, realm, service);
+    } else {
+        rc = sign__error(SIGN_EHTTP, "registry %s: a bearer challenge without a realm", r->ref.host);
+    }
+    free(scheme);
+    free(realm);
+    free(service);
+    free(scope);
+    return rc;
+}
+
+/* One try of q; *status is the HTTP status (0 when none). */
+static int try_once(sign__registry *r, const spec *q, sign__http_response *resp, counted *c, uint64_t deadline)
+{
+    sign__http_header h[2];
+    sign__http_options o;
+    uint64_t now = now_ms();
+    char *auth = NULL;
+    int rc;
+
+    memset(&o, 0, sizeof(o));
+    o.what = "registry";
+    o.timeout_ms = deadline > now ? (unsigned int)(deadline - now) : 1u;
+    o.max_body = q->max;
+    o.max_redirects = q->redirects;
+    o.content_type = q->ctype;
+    if (q->accept != NULL) {
+        h[o.nheaders].name = "Accept";
+        h[o.nheaders].value = q->accept;
+        o.nheaders++;
+    }
+    pthread_mutex_lock(&r->lock);
+    if (r->auth != NULL && (auth = sign__strdup(r->auth)) == NULL) {
+        pthread_mutex_unlock(&r->lock);
+        return sign__oom();
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (auth != NULL) {
+        h[o.nheaders].name = "Authorization";
+        h[o.nheaders].value = auth;
+        o.nheaders++;
+    }
+    if (q->fn != NULL) {
+        o.on_body = count_body;
+        o.arg = c;
+    }
+    o.headers = h; /* after they are filled (cppcheck does not follow the pointer) */
+    rc = sign__http_request(resp, q->method, q->url, q->body, q->len, &o);
+    if (auth != NULL) {
+        sign__free_secret(auth, strlen(auth));
+    }
+    return rc;
+}
+
+/* q with authentication on a 401 (once) and retries with backoff on 429, 5xx and network errors. */
+static int reg_do(sign__registry *r, const spec *q, sign__http_response *resp)
+{
+    uint64_t deadline = now_ms() + r->timeout_ms;
+    counted c = {q->fn, q->arg, 0};
+    int authed = 0, rc = 0;
+
+    for (int attempt = 0; attempt < REG_ATTEMPTS + 1; attempt++) {
+        unsigned int wait = REG_BACKOFF_MS << attempt;
+        int retry;
+
+        sign__http_response_free(resp);
+        rc = try_once(r, q, resp, &c, deadline);
+        if (rc == 0) {
+            return 0;
+        }
+        if (rc == SIGN_EHTTP && resp->status == 401 && !authed) {
+            authed = 1;
+            pthread_mutex_lock(&r->lock);
+            rc = authenticate(r, resp->www_authenticate);
+            pthread_mutex_unlock(&r->lock);
+            if (rc != 0) {
+                return rc;
+            }
+            attempt--; /* not a retry */
+            continue;
+        }
+        if (rc == SIGN_EHTTP && resp->status == 404) {
+            return sign__error(SIGN_ENOTFOUND, "registry %s: %s not found (HTTP status 404)", r->name, q->what);
+        }
+        retry = (rc == SIGN_EHTTP && (resp->status == 429 || resp->status >= 500)) || rc == SIGN_ENETWORK;
+        if (!retry || c.delivered > 0 || attempt == REG_ATTEMPTS - 1 || now_ms() + wait >= deadline) {
+            break;
+        }
+        sleep_ms(wait);
+    }
+    return sign__error_context(rc, "registry %s: %s", r->name, q->what);
+}
+
+/* ---- the client ------------------------------------------------------------------------ */
+
+void sign__registry_free(sign__registry *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    if (r->userpass != NULL) {
+        sign__free_secret(r->userpass, strlen(r->userpass));
+    }
+    if (r->auth != NULL) {
+        sign__free_secret(r->auth, strlen(r->auth));
+    }
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}
+
+const char *sign__registry_name(const sign__registry *r)
+{
+    return r->name;
+}
+
+int sign__registry_open(sign__registry **out, const sign__regref *ref, const sign__registry_options *o)
+{
+    sign__registry *r;
+    sign__http_response resp;
+    char url[400];
+    spec q;
+    int rc;
+
+    *out = NULL;
+    if ((r = calloc(1, sizeof(*r))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    pthread_mutex_init(&r->lock, NULL);
+    r->ref = *ref;
+    r->insecure = o != NULL && o->insecure;
+    r->push = o != NULL && o->push;
+    r->timeout_ms = o != NULL && o->timeout_ms > 0 ? o->timeout_ms : REG_TIMEOUT_MS;
+    snprintf(r->base, sizeof(r->base), "%s://%s", r->insecure ? "http" : "https", ref->host);
+    snprintf(r->name, sizeof(r->name), "%s/%s", ref->host, ref->repo);
+    if ((rc = find_credentials(r, o != NULL ? o->auth_file : NULL)) != 0) {
+        sign__registry_free(r);
+        return rc;
+    }
+    snprintf(url, sizeof(url), "%s/v2/", r->base);
+    memset(&q, 0, sizeof(q));
+    memset(&resp, 0, sizeof(resp));
+    q.method = "GET";
+    q.url = url;
+    q.max = 64u * 1024u;
+    q.what = "API version check (/v2/)";
+    rc = reg_do(r, &q, &resp);
+    sign__http_response_free(&resp);
+    if (rc != 0) {
+        sign__registry_free(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+static int url_of(char *out, size_t size, const sign__registry *r, const char *kind, const char *reference)
+{
+    int n = snprintf(out, size, "%s/v2/%s/%s/%s", r->base, r->ref.repo, kind, reference);
+
+    if (n < 0 || (size_t)n >= size) {
+        return sign__error(SIGN_EINVAL, "registry URL too long");
+    }
+    return 0;
+}
+
+int sign__registry_get_manifest(sign__registry *r, const char *reference, unsigned char **data, size_t *len,
+                                char **media_type)
+{
+    char url[SIGN__HTTP_URL_MAX], what[200];
+    sign__http_response resp;
+    spec q;
+    int rc;
+
+    *data = NULL;
+    *len = 0;
+    *media_type = NULL;
+    if ((rc = url_of(url, sizeof(url), r, "manifests", reference)) != 0) {
+        return rc;
+    }
+    snprintf(what, sizeof(what), "manifest %.100s", reference);
+    memset(&q, 0, sizeof(q));
+    memset(&resp, 0, sizeof(resp));
+    q.method = "GET";
+    q.url = url;
+    q.accept = manifest_accept;
+    q.max = SIGN__REG_DOC_MAX;
+    q.what = what;
+    if ((rc = reg_do(r, &q, &resp)) != 0) {
+        sign__http_response_free(&resp);
+        return rc;
+    }
+    *data = resp.body;
+    *len = resp.body_len;
+    *media_type = resp.content_type;
+    resp.body = NULL;
+    resp.content_type = NULL;
+    sign__http_response_free(&resp);
+    return 0;
+}
+
+int sign__registry_get_blob(sign__registry *r, const char *digest, size_t max, unsigned char **data, size_t *len)
+{
+    char url[SIGN__HTTP_URL_MAX], what[200];
+    sign__http_response resp;
+    spec q;
+    int rc;
+
+    *data = NULL;
+    *len = 0;
+    if ((rc = url_of(url, sizeof(url), r, "blobs", digest)) != 0) {
+        return rc;
+    }
+    snprintf(what, sizeof(what), "blob %.100s", digest);
+    memset(&q, 0, sizeof(q));
+    memset(&resp, 0, sizeof(resp));
+    q.method = "GET";
+    q.url = url;
+    q.max = max;
+    q.redirects = 5;
+    q.what = what;
+    if ((rc = reg_do(r, &q, &resp)) != 0) {
+        sign__http_response_free(&resp);
+        return rc;
+    }
+    *data = resp.body;
+    *len = resp.body_len;
+    resp.body = NULL;
+    sign__http_response_free(&resp);
+    return 0;
+}
+
+int sign__registry_blob_exists(sign__registry *r, const char *digest, int64_t *size)
+{
+    char url[SIGN__HTTP_URL_MAX], what[200];
+    sign__http_response resp;
+    spec q;
+    int rc;
+
+    *size = -1;
+    if ((rc = url_of(url, sizeof(url), r, "blobs", digest)) != 0) {
+        return rc;
+    }
+    snprintf(what, sizeof(what), "blob %.100s", digest);
+    memset(&q, 0, sizeof(q));
+    memset(&resp, 0, sizeof(resp));
+    q.method = "HEAD";
+    q.url = url;
+    q.max = 1;
+    q.redirects = 5;
+    q.what = what;
+    rc = reg_do(r, &q, &resp);
+    *size = resp.content_length;
+    sign__http_response_free(&resp);
+    return rc;
+}
+
+int sign__registry_stream_blob(sign__registry *r, const char *digest, uint64_t max, sign__http_body_fn fn, void *arg)
+{
+    char url[SIGN__HTTP_URL_MAX], what[200];
+    sign__http_response resp;
+    spec q;
+    int rc;
+
+    if ((rc = url_of(url, sizeof(url), r, "blobs", digest)) != 0) {
+        return rc;
+    }
+    snprintf(what, sizeof(what), "blob %.100s", digest);
+    memset(&q, 0, sizeof(q));
+    memset(&resp, 0, sizeof(resp));
+    q.method = "GET";
+    q.url = url;
+    q.max = max > SIZE_MAX ? SIZE_MAX : (size_t)max;
+    q.redirects = 5;
+    q.fn = fn;
+    q.arg = arg;
+    q.what = what;
+    rc = reg_do(r, &q, &resp);
+    sign__http_response_free(&resp);
+    return rc;
+}
+
+/* An upload Location: absolute, or a path on the registry. */
+static int upload_url(char *out, size_t size, const sign__registry *r, const char *loc, const char *digest)
+{
+    int n;
+
+    if (loc == NULL || loc[0] == '\0') {
+        return sign__error(SIGN_EPARSE, "registry %s: the upload answer has no Location", r->name);
+    }
+    n = snprintf(out, size, "%s%s%sdigest=%s", loc[0] == '/' ? r->base : "", loc,
+                 strchr(loc, '?') != NULL ? "&" : "?", digest);
+    if (n < 0 || (size_t)n >= size) {
+        return sign__error(SIGN_EINVAL, "registry %s: upload URL too long", r->name);
+    }
+    if (strncmp(out, r->base, strlen(r->base)) != 0 || (out[strlen(r->base)] != '/')) {
+        return sign__error(SIGN_EHTTP, "registry %s: the upload Location %.200s leaves the registry; refused",
+                           r->name, loc);
+    }
+    return 0;
+}
+
+int sign__registry_put_blob(sign__registry *r, const char *digest, const void *data, size_t len)
+{
+    char url[SIGN__HTTP_URL_MAX], put[SIGN__HTTP_URL_MAX];
+    sign__http_response resp;
+    int64_t have;
+    spec q;
+    int rc = sign__registry_blob_exists(r, digest, &have);
+
+    if (rc == 0) {
+        return 0;
+    }
+    if (rc != SIGN_ENOTFOUND) {
+        return rc;
+    }
+    sign__error_clear();
+    snprintf(url, sizeof(url), "%s/v2/%s/blobs/uploads/", r->base, r->ref.repo);
+    memset(&q, 0, sizeof(q));
+    memset(&resp, 0, sizeof(resp));
+    q.method = "POST";
+    q.url = url;
+    q.body = "";
+    q.max = 64u * 1024u;
+    q.what = "blob upload";
+    if ((rc = reg_do(r, &q, &resp)) != 0) {
+        sign__http_response_free(&resp);
+        return rc;
+    }
+    rc = upload_url(put, sizeof(put), r, resp.location, digest);
+    sign__http_response_free(&resp);
+    if (rc != 0) {
+        return rc;
+    }
+    q.method = "PUT";
+    q.url = put;
+    q.body = data;
+    q.len = len;
+    q.ctype = "application/octet-stream";
+    rc = reg_do(r, &q, &resp);
+    sign__http_response_free(&resp);
+    return rc;
+}
+
+int sign__registry_put_manifest(sign__registry *r, const char *reference, const char *media_type, const void *data,
+                                size_t len)
+{
+    char url[SIGN__HTTP_URL_MAX], what[200];
+    sign__http_response resp;
+    spec q;
+    int rc;
+
+    if ((rc = url_of(url, sizeof(url), r, "manifests", reference)) != 0) {
+        return rc;
+    }
+    snprintf(what, sizeof(what), "pushing manifest %.100s", reference);
+    memset(&q, 0, sizeof(q));
+    memset(&resp, 0, sizeof(resp));
+    q.method = "PUT";
+    q.url = url;
+    q.body = data;
+    q.len = len;
+    q.ctype = media_type;
+    q.max = 64u * 1024u;
+    q.what = what;
+    rc = reg_do(r, &q, &resp);
+    sign__http_response_free(&resp);
+    return rc;
+}
+
+int sign__registry_referrers(sign__registry *r, const char *digest, unsigned char **data, size_t *len)
+{
+    char url[SIGN__HTTP_URL_MAX], what[200];
+    sign__http_response resp;
+    spec q;
+    int rc;
+
+    *data = NULL;
+    *len = 0;
+    if ((rc = url_of(url, sizeof(url), r, "referrers", digest)) != 0) {
+        return rc;
+    }
+    snprintf(what, sizeof(what), "referrers of %.100s", digest);
+    memset(&q, 0, sizeof(q));
+    memset(&resp, 0, sizeof(resp));
+    q.method = "GET";
+    q.url = url;
+    q.accept = "application/vnd.oci.image.index.v1+json";
+    q.max = SIGN__REG_DOC_MAX;
+    q.what = what;
+    if ((rc = reg_do(r, &q, &resp)) != 0) {
+        sign__http_response_free(&resp);
+        return rc;
+    }
+    *data = resp.body;
+    *len = resp.body_len;
+    resp.body = NULL;
+    sign__http_response_free(&resp);
+    return 0;
+}

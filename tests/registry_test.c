@@ -1,0 +1,631 @@
+/*
+ * Images in a registry (issue 21): references, the challenge and
+ * credentials parsers, the client against a fake registry and token server
+ * (tests/registry_fake.py: bearer tokens, retries, redirects, a slow
+ * server), and sign/verify by reference against Debian's docker-registry
+ * (CNCF distribution 2.8, no referrers API: the tag schema fallback), started
+ * here on 127.0.0.1 with an ephemeral port and stopped by PID.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <jansson.h>
+
+#include "regclient.h"
+#include "sign/sign.h"
+#include "testutil.h"
+#include "util.h"
+
+static char *rg_dir;
+static char *rg_out, *rg_err;
+static char rg_paths[32][512];
+static size_t rg_np;
+static pid_t rg_pids[4];
+static size_t rg_npids;
+static char rg_env_home[600], rg_env_auth[600], rg_env_xdg[600];
+
+static const char *rp(const char *name)
+{
+    cr_assert_lt(rg_np, 32);
+    snprintf(rg_paths[rg_np], sizeof(rg_paths[0]), "%s/%s", rg_dir, name);
+    return rg_paths[rg_np++];
+}
+
+static void rg_setup(void)
+{
+    rg_dir = tu_mkdtemp();
+    rg_np = 0;
+    rg_npids = 0;
+    snprintf(rg_env_home, sizeof(rg_env_home), "HOME=%s", rg_dir);
+    snprintf(rg_env_auth, sizeof(rg_env_auth), "REGISTRY_AUTH_FILE=%s/auth.json", rg_dir);
+    snprintf(rg_env_xdg, sizeof(rg_env_xdg), "XDG_RUNTIME_DIR=%s/xdg", rg_dir);
+}
+
+static void rg_teardown(void)
+{
+    for (size_t i = 0; i < rg_npids; i++) {
+        kill(rg_pids[i], SIGTERM);
+        waitpid(rg_pids[i], NULL, 0);
+    }
+    free(rg_out);
+    free(rg_err);
+    rg_out = rg_err = NULL;
+    tu_rmtree(rg_dir);
+    free(rg_dir);
+}
+
+/* Run argv with HOME, REGISTRY_AUTH_FILE and XDG_RUNTIME_DIR inside the test's directory. */
+static int rg_run(const char *arg0, ...)
+{
+    const char *argv[64], *env[] = {rg_env_home, rg_env_auth, rg_env_xdg, NULL};
+    size_t n = 0;
+    va_list ap;
+
+    free(rg_out);
+    free(rg_err);
+    rg_out = rg_err = NULL;
+    argv[n++] = arg0;
+    va_start(ap, arg0);
+    while ((argv[n] = va_arg(ap, const char *)) != NULL) {
+        n++;
+        cr_assert_lt(n, 63);
+    }
+    va_end(ap);
+    return tu_run(&rg_out, &rg_err, env, argv);
+}
+
+#define SIGNET(...) rg_run("signet", __VA_ARGS__, (const char *)NULL)
+
+static int rg_sh(const char *fmt, ...)
+{
+    char script[8192];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(script, sizeof(script), fmt, ap);
+    va_end(ap);
+    return rg_run("/bin/sh", "-c", script, (const char *)NULL);
+}
+
+static void rg_need(const char *tool, const char *pkg)
+{
+    if (rg_sh("command -v %s >/dev/null", tool) != 0) {
+        cr_assert_fail("%s is missing: install the Debian package %s (run .ci/deps test as root)", tool, pkg);
+    }
+}
+
+/* An OCI layout dir/img with img:v1 (two layers) and img:v2 (one more), a key and a policy. */
+static void rg_build(void)
+{
+    rg_need("umoci", "umoci");
+    cr_assert_eq(rg_sh("set -e; cd '%s'; umoci init --layout img; umoci new --image img:v1;"
+                       "umoci unpack --rootless --image img:v1 b1 >/dev/null 2>&1;"
+                       "mkdir -p b1/rootfs/etc b1/rootfs/bin; printf 'hello\\n' > b1/rootfs/etc/hello;"
+                       "printf '#!/bin/sh\\necho run\\n' > b1/rootfs/bin/run; chmod 0755 b1/rootfs/bin/run;"
+                       "umoci repack --image img:v1 b1; rm -rf b1;"
+                       "umoci unpack --rootless --image img:v1 b2 >/dev/null 2>&1;"
+                       "printf 'two\\n' > b2/rootfs/etc/two; umoci repack --image img:v1 b2; rm -rf b2;"
+                       "umoci unpack --rootless --image img:v1 b3 >/dev/null 2>&1;"
+                       "printf 'v2\\n' > b3/rootfs/etc/version; umoci repack --image img:v2 b3; rm -rf b3;"
+                       "umoci tag --image img:v1 v1",
+                       rg_dir),
+                 0, "umoci: %s", rg_err);
+    cr_assert_eq(SIGNET("keygen", "--no-passphrase", "-o", rp("key")), 0, "%s", rg_err);
+    tu_write_str(rp("policy.json"),
+                 "{\"version\": 1, \"keys\": [{\"name\": \"release\", \"public_key\": \"key.pub\"}]}");
+}
+
+static void rg_spawn(const char *const *argv, const char *logpath)
+{
+    pid_t pid = fork();
+
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    cr_assert_lt(rg_npids, 4);
+    rg_pids[rg_npids++] = pid;
+}
+
+static int port_open(int port)
+{
+    struct sockaddr_in a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    close(fd);
+    return ok;
+}
+
+/* A port nobody listens on now (bound, read, closed). */
+static int free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+/* docker-registry on a free port with storage in dir/name (htpasswd: basic auth). Returns the port. */
+static int rg_registry(const char *name, int htpasswd)
+{
+    rg_need("docker-registry", "docker-registry");
+    for (int attempt = 0; attempt < 5; attempt++) {
+        int port = free_port(), st;
+        char cfg[600], conf[2048], store[600], logp[600];
+        const char *argv[] = {"docker-registry", "serve", cfg, NULL};
+        pid_t pid;
+
+        snprintf(cfg, sizeof(cfg), "%s/%s.yml", rg_dir, name);
+        snprintf(store, sizeof(store), "%s/%s", rg_dir, name);
+        snprintf(logp, sizeof(logp), "%s/%s.log", rg_dir, name);
+        snprintf(conf, sizeof(conf),
+                 "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n"
+                 "  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:%d\n%s%s%s",
+                 store, port, htpasswd ? "auth:\n  htpasswd:\n    realm: test\n    path: " : "",
+                 htpasswd ? rp("htpasswd") : "", htpasswd ? "\n" : "");
+        tu_write_str(cfg, conf);
+        rg_spawn(argv, logp);
+        pid = rg_pids[rg_npids - 1];
+        for (int i = 0; i < 100; i++) {
+            if (port_open(port)) {
+                return port;
+            }
+            if (waitpid(pid, &st, WNOHANG) == pid) {
+                rg_npids--; /* exited: the port was taken meanwhile; another one */
+                break;
+            }
+            usleep(100000);
+        }
+    }
+    cr_assert_fail("docker-registry did not start");
+    return -1;
+}
+
+/* The fake registry (tests/registry_fake.py) serving dir/img in modes. Returns the port. */
+static int rg_fake(const char *modes)
+{
+    char script[600], portfile[600], logp[600], layout[600];
+    const char *argv[] = {"python3", script, layout, portfile, logp, modes, NULL};
+
+    snprintf(script, sizeof(script), "%s/tests/registry_fake.py", tu_src());
+    snprintf(layout, sizeof(layout), "%s/img", rg_dir);
+    snprintf(portfile, sizeof(portfile), "%s/fake.port", rg_dir);
+    snprintf(logp, sizeof(logp), "%s/fake.log", rg_dir);
+    rg_spawn(argv, rp("fake.out"));
+    for (int i = 0; i < 100; i++) {
+        if (tu_exists(portfile)) {
+            char *t = tu_read(portfile, NULL);
+            int port = atoi(t);
+
+            free(t);
+            return port;
+        }
+        usleep(100000);
+    }
+    cr_assert_fail("the fake registry did not start");
+    return -1;
+}
+
+static void rg_push(int port, const char *tag, const char *repo_tag, const char *creds)
+{
+    char dest[300];
+
+    snprintf(dest, sizeof(dest), "docker://127.0.0.1:%d/%s", port, repo_tag);
+    rg_need("skopeo", "skopeo");
+    cr_assert_eq(rg_sh("skopeo copy --quiet --dest-tls-verify=false %s%s 'oci:%s/img:%s' '%s'",
+                       creds != NULL ? "--dest-creds " : "", creds != NULL ? creds : "", rg_dir, tag, dest),
+                 0, "skopeo copy: %s", rg_err);
+}
+
+static char *ref_of(int port, const char *repo_tag)
+{
+    static char buf[4][300];
+    static int k;
+
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof(buf[k]), "docker://127.0.0.1:%d/%s", port, repo_tag);
+    return buf[k];
+}
+
+/* ---- parsers ---------------------------------------------------------------------------- */
+
+Test(registry, reference_parse, .init = rg_setup, .fini = rg_teardown)
+{
+    static const char *const bad[] = {"oci:img",
+                                      "docker://",
+                                      "docker://host",
+                                      "docker://host/",
+                                      "docker://ho st/repo",
+                                      "docker://host/Repo",
+                                      "docker://host/repo:",
+                                      "docker://host/repo:bad/tag",
+                                      "docker://host/repo@sha256:abc",
+                                      "docker://host:0/repo",
+                                      "docker://host:70000/repo",
+                                      "docker://host/repo//x",
+                                      "docker://host/-repo",
+                                      "docker://host/repo@md5:d41d8cd98f00b204e9800998ecf8427e",
+                                      NULL};
+    sign__regref r;
+
+    cr_assert_eq(sign__regref_parse(&r, "docker://127.0.0.1:5000/team/app:v1.2"), 0, "%s", sign_error_last());
+    cr_assert_str_eq(r.host, "127.0.0.1:5000");
+    cr_assert_str_eq(r.repo, "team/app");
+    cr_assert_str_eq(r.tag, "v1.2");
+    cr_assert_str_eq(r.digest, "");
+    cr_assert_eq(sign__regref_parse(&r, "docker://registry.example/app"), 0);
+    cr_assert_str_eq(r.tag, "latest", "no tag: latest, as skopeo");
+    cr_assert_eq(sign__regref_parse(&r, "docker://[::1]:5000/a/b@sha256:"
+                                        "f060de3d8155ee93da6349074574f6aca0b7a6457c698de2fd48a3abb7713117"),
+                 0, "%s", sign_error_last());
+    cr_assert_str_eq(r.tag, "");
+    cr_assert_str_eq(r.digest, "sha256:f060de3d8155ee93da6349074574f6aca0b7a6457c698de2fd48a3abb7713117");
+    for (size_t i = 0; bad[i] != NULL; i++) {
+        cr_assert_eq(sign__regref_parse(&r, bad[i]), SIGN_EINVAL, "%s was taken", bad[i]);
+    }
+}
+
+Test(registry, challenge_parse, .init = rg_setup, .fini = rg_teardown)
+{
+    char *scheme, *realm, *service, *scope;
+
+    cr_assert_eq(sign__reg_challenge_parse("Bearer realm=\"https://auth.example/token\",service=\"reg\","
+                                           "scope=\"repository:a/b:pull\"",
+                                           &scheme, &realm, &service, &scope),
+                 0, "%s", sign_error_last());
+    cr_assert_str_eq(scheme, "bearer");
+    cr_assert_str_eq(realm, "https://auth.example/token");
+    cr_assert_str_eq(service, "reg");
+    cr_assert_str_eq(scope, "repository:a/b:pull");
+    free(scheme), free(realm), free(service), free(scope);
+    cr_assert_eq(sign__reg_challenge_parse("Basic realm=\"Registry Realm\"", &scheme, &realm, &service, &scope), 0);
+    cr_assert_str_eq(scheme, "basic");
+    cr_assert_null(service);
+    free(scheme), free(realm), free(service), free(scope);
+    /* Malformed or unsupported: refused, nothing returned. */
+    cr_assert_eq(sign__reg_challenge_parse("Bearer service=\"x\"", &scheme, &realm, &service, &scope), SIGN_EPARSE,
+                 "a bearer challenge needs a realm");
+    cr_assert_null(scheme);
+    cr_assert_eq(sign__reg_challenge_parse("Bearer realm=\"unterminated", &scheme, &realm, &service, &scope),
+                 SIGN_EPARSE);
+    cr_assert_eq(sign__reg_challenge_parse("Negotiate abc", &scheme, &realm, &service, &scope), SIGN_EPARSE);
+    cr_assert_eq(sign__reg_challenge_parse(NULL, &scheme, &realm, &service, &scope), SIGN_EPARSE);
+}
+
+Test(registry, auth_file_lookup, .init = rg_setup, .fini = rg_teardown)
+{
+    char *up = NULL;
+
+    /* base64("user:secret") */
+    tu_write_str(rp("auth.json"), "{\"auths\": {\"127.0.0.1:5000\": {\"auth\": \"dXNlcjpzZWNyZXQ=\"}}}");
+    cr_assert_eq(sign__reg_auth_lookup(&up, rp("auth.json"), "127.0.0.1:5000"), 0, "%s", sign_error_last());
+    cr_assert_str_eq(up, "user:secret");
+    free(up);
+    cr_assert_eq(sign__reg_auth_lookup(&up, rp("auth.json"), "other:5000"), 0);
+    cr_assert_null(up, "no entry for the host: no credentials");
+    cr_assert_eq(sign__reg_auth_lookup(&up, rp("missing.json"), "127.0.0.1:5000"), 0);
+    cr_assert_null(up, "no file: no credentials");
+    /* base64 of "nocolon": not user:pass */
+    tu_write_str(rp("bad.json"), "{\"auths\": {\"h\": {\"auth\": \"bm9jb2xvbg==\"}}}");
+    cr_assert_eq(sign__reg_auth_lookup(&up, rp("bad.json"), "h"), SIGN_EPARSE);
+    tu_write_str(rp("bad2.json"), "{\"auths\": ");
+    cr_assert_neq(sign__reg_auth_lookup(&up, rp("bad2.json"), "h"), 0, "a malformed file is an error");
+}
+
+/* ---- the client against the fake registry ------------------------------------------------ */
+
+static int fake_log_has(const char *needle)
+{
+    char *log = tu_read(rp("fake.log"), NULL);
+    int has = strstr(log, needle) != NULL;
+
+    free(log);
+    return has;
+}
+
+Test(registry, bearer_token_flow, .init = rg_setup, .fini = rg_teardown, .timeout = 120)
+{
+    int port;
+
+    rg_build();
+    port = rg_fake("bearer");
+    /* No credentials: the token server refuses, and the error says 401. */
+    cr_assert_neq(SIGNET("hash", "--tls-verify=false", ref_of(port, "app:v1")), 0, "no credentials: %s", rg_out);
+    cr_assert_not_null(strstr(rg_err, "401"), "%s", rg_err);
+    tu_write_str(rp("auth.json"), "{\"auths\": {\"127.0.0.1:XXX\": {}}}");
+    {
+        char a[300];
+
+        snprintf(a, sizeof(a), "{\"auths\": {\"127.0.0.1:%d\": {\"auth\": \"dXNlcjpzZWNyZXQ=\"}}}", port);
+        tu_write_str(rp("auth.json"), a);
+    }
+    cr_assert_eq(SIGNET("hash", "--json", "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s", rg_err);
+    cr_assert_not_null(strstr(rg_out, "\"kind\":\"oci-image\""), "%s", rg_out);
+    cr_assert(fake_log_has("GET /token?service=fake&scope=repository:app:pull 200"), "token fetched for the scope");
+    /* The same image hashes the same from the layout. */
+    {
+        char *remote = strdup(strstr(rg_out, "\"manifest\":"));
+
+        cr_assert_eq(SIGNET("hash", "--json", "--ref", "v1", rp("img")), 0, "%s", rg_err);
+        cr_assert_eq(strncmp(remote, strstr(rg_out, "\"manifest\":"), 80), 0, "registry and layout agree");
+        free(remote);
+    }
+}
+
+Test(registry, retries_on_503_and_429, .init = rg_setup, .fini = rg_teardown, .timeout = 120)
+{
+    int port;
+
+    rg_build();
+    port = rg_fake("flaky");
+    cr_assert_eq(SIGNET("hash", "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s", rg_err);
+    cr_assert(fake_log_has(" 503 "), "a 503 was answered (and retried)");
+    cr_assert(fake_log_has(" 429 "), "a 429 was answered (and retried)");
+}
+
+Test(registry, redirect_drops_authorization, .init = rg_setup, .fini = rg_teardown, .timeout = 120)
+{
+    char a[300];
+    char *log;
+    int port;
+
+    rg_build();
+    port = rg_fake("bearer,redirect");
+    snprintf(a, sizeof(a), "{\"auths\": {\"127.0.0.1:%d\": {\"auth\": \"dXNlcjpzZWNyZXQ=\"}}}", port);
+    tu_write_str(rp("auth.json"), a);
+    cr_assert_eq(SIGNET("hash", "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s", rg_err);
+    log = tu_read(rp("fake.log"), NULL);
+    cr_assert_not_null(strstr(log, "(redirected)"), "blobs were redirected: %s", log);
+    cr_assert_null(strstr(log, "auth=yes (redirected)"), "the token went to another host: %s", log);
+    free(log);
+}
+
+Test(registry, slow_registry_times_out, .init = rg_setup, .fini = rg_teardown, .timeout = 120)
+{
+    sign__registry_options o;
+    sign__registry *reg = NULL;
+    sign__regref ref;
+    char r[300];
+    long long t0;
+    int port, rc;
+
+    rg_build();
+    port = rg_fake("slow");
+    snprintf(r, sizeof(r), "docker://127.0.0.1:%d/app:v1", port);
+    cr_assert_eq(sign__regref_parse(&ref, r), 0);
+    memset(&o, 0, sizeof(o));
+    o.insecure = 1;
+    o.timeout_ms = 1500;
+    o.auth_file = rp("none.json");
+    t0 = tu_now_us();
+    rc = sign__registry_open(&reg, &ref, &o);
+    cr_assert_eq(rc, SIGN_ETIMEOUT, "%d: %s", rc, sign_error_last());
+    cr_assert_lt(tu_now_us() - t0, 6000000, "the deadline held");
+    cr_assert_not_null(strstr(sign_error_last(), "127.0.0.1"), "%s", sign_error_last());
+    cr_assert_null(reg);
+}
+
+Test(registry, unreachable_and_404, .init = rg_setup, .fini = rg_teardown, .timeout = 120)
+{
+    long long t0 = tu_now_us();
+    int port = free_port();
+
+    cr_assert_neq(SIGNET("hash", "--tls-verify=false", ref_of(port, "app:v1")), 0);
+    cr_assert_not_null(strstr(rg_err, "registry"), "%s", rg_err);
+    cr_assert_lt(tu_now_us() - t0, 20000000, "refused quickly");
+    rg_build();
+    port = rg_registry("reg", 0);
+    rg_push(port, "v1", "app:v1", NULL);
+    cr_assert_neq(SIGNET("hash", "--tls-verify=false", ref_of(port, "app:nope")), 0);
+    cr_assert_not_null(strstr(rg_err, "404"), "%s", rg_err);
+    /* Without --tls-verify=false: HTTPS, which a plain-HTTP registry cannot answer. */
+    cr_assert_neq(SIGNET("hash", ref_of(port, "app:v1")), 0);
+    cr_assert_not_null(strstr(rg_err, "https://"), "%s", rg_err);
+}
+
+/* ---- a real registry ---------------------------------------------------------------------- */
+
+/* The digest pinned by the "deploy docker://...@sha256:..." line of verify. */
+static char *deploy_ref(void)
+{
+    const char *d = strstr(rg_out != NULL ? rg_out : "", "deploy docker://");
+    char *e;
+
+    cr_assert_not_null(d, "verify printed no deploy line: %s", rg_out);
+    d += strlen("deploy ");
+    e = strndup(d, strcspn(d, "\n"));
+    cr_assert_not_null(strstr(e, "@sha256:"));
+    return e;
+}
+
+Test(registry, sign_verify_by_tag_and_digest, .init = rg_setup, .fini = rg_teardown, .timeout = 240)
+{
+    char *pinned, fallback[200];
+    int port;
+
+    rg_build();
+    port = rg_registry("reg", 0);
+    rg_push(port, "v1", "team/app:v1", NULL);
+    cr_assert_eq(SIGNET("sign", "-k", rp("key.key"), "--tls-verify=false", ref_of(port, "team/app:v1")), 0, "%s",
+                 rg_err);
+    cr_assert_not_null(strstr(rg_out, "referrer sha256:"), "%s", rg_out);
+    /* A second machine's view: another directory, no bundle file, nothing but the registry. */
+    cr_assert_eq(SIGNET("verify", "-p", rp("policy.json"), "--tls-verify=false", ref_of(port, "team/app:v1")), 0,
+                 "%s%s", rg_out, rg_err);
+    pinned = deploy_ref();
+    cr_assert_eq(SIGNET("verify", "-p", rp("policy.json"), "--entries", "--tls-verify=false", pinned), 0, "%s%s",
+                 rg_out, rg_err);
+    /* The fallback tag holds an index whose entry is the bundle artifact (skopeo sees it). */
+    snprintf(fallback, sizeof(fallback), "%s:sha256-%s", ref_of(port, "team/app"), strstr(pinned, "@sha256:") + 8);
+    cr_assert_eq(rg_sh("skopeo inspect --raw --tls-verify=false '%s'", fallback), 0, "%s", rg_err);
+    cr_assert_not_null(strstr(rg_out, "application/vnd.dev.sigstore.bundle.v0.3+json"), "%s", rg_out);
+    /* -o also writes the bundle locally, and it verifies as a plain bundle. */
+    cr_assert_eq(SIGNET("sign", "-k", rp("key.key"), "-o", rp("local.json"), "--tls-verify=false", pinned), 0, "%s",
+                 rg_err);
+    cr_assert_eq(SIGNET("verify", "-p", rp("policy.json"), "-b", rp("local.json"), "--tls-verify=false", pinned), 0,
+                 "%s%s", rg_out, rg_err);
+    free(pinned);
+}
+
+Test(registry, retagged_image_refused, .init = rg_setup, .fini = rg_teardown, .timeout = 240)
+{
+    int port;
+
+    rg_build();
+    port = rg_registry("reg", 0);
+    rg_push(port, "v1", "app:v1", NULL);
+    cr_assert_eq(SIGNET("sign", "-k", rp("key.key"), "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s", rg_err);
+    rg_push(port, "v2", "app:v1", NULL); /* the tag moves to another image */
+    cr_assert_neq(SIGNET("verify", "-p", rp("policy.json"), "--tls-verify=false", ref_of(port, "app:v1")), 0,
+                  "a moved tag verified: %s", rg_out);
+    cr_assert_not_null(strstr(rg_err, "no bundle is attached"), "%s", rg_err);
+    cr_assert_null(strstr(rg_out, "deploy docker://"), "%s", rg_out);
+}
+
+Test(registry, replaced_layer_blob_refused, .init = rg_setup, .fini = rg_teardown, .timeout = 240)
+{
+    int port;
+
+    rg_build();
+    port = rg_registry("reg", 0);
+    rg_push(port, "v1", "app:v1", NULL);
+    cr_assert_eq(SIGNET("sign", "-k", rp("key.key"), "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s", rg_err);
+    /* Overwrite every layer blob's data in the registry's storage with as many other bytes. */
+    cr_assert_eq(rg_sh("set -e; cd '%s'; for l in $(python3 -c 'import json,sys; "
+                       "m=json.load(open(\"img/index.json\"))[\"manifests\"]; "
+                       "d=[x for x in m if x[\"annotations\"][\"org.opencontainers.image.ref.name\"]==\"v1\"][0]; "
+                       "mf=json.load(open(\"img/blobs/sha256/\"+d[\"digest\"][7:])); "
+                       "print(\" \".join(x[\"digest\"][7:] for x in mf[\"layers\"]))'); do "
+                       "f=reg/docker/registry/v2/blobs/sha256/$(echo $l | cut -c1-2)/$l/data; "
+                       "n=$(stat -c %%s $f); head -c $n /dev/zero | tr '\\0' x > $f; done",
+                       rg_dir),
+                 0, "%s", rg_err);
+    cr_assert_neq(SIGNET("verify", "--json", "-p", rp("policy.json"), "--tls-verify=false", ref_of(port, "app:v1")),
+                  0, "a changed layer verified");
+    cr_assert_not_null(strstr(rg_out, "BLOB_DIGEST_MISMATCH"), "%s%s", rg_out, rg_err);
+}
+
+Test(registry, referrers_index_shared_with_another_tool, .init = rg_setup, .fini = rg_teardown, .timeout = 240)
+{
+    sign__registry_options o;
+    sign__registry *reg = NULL;
+    sign__regref ref;
+    unsigned char *data = NULL;
+    char *mt = NULL, man[1024], idx[1024], tag[80], subject[80], mdg[80];
+    unsigned char d[32];
+    char hex[65];
+    size_t len = 0, n = 0;
+    int port;
+
+    rg_build();
+    port = rg_registry("reg", 0);
+    rg_push(port, "v1", "app:v1", NULL);
+    cr_assert_eq(sign__regref_parse(&ref, ref_of(port, "app:v1")), 0);
+    memset(&o, 0, sizeof(o));
+    o.insecure = 1;
+    o.push = 1;
+    o.auth_file = rp("none.json");
+    cr_assert_eq(sign__registry_open(&reg, &ref, &o), 0, "%s", sign_error_last());
+    cr_assert_eq(sign__registry_get_manifest(reg, "v1", &data, &len, &mt), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_digest_buffer(d, sizeof(d), &n, SIGN_DIGEST_SHA256, data, len), 0);
+    sign_hex_encode(hex, sizeof(hex), d, 32);
+    snprintf(subject, sizeof(subject), "sha256:%s", hex);
+    /* Another tool's referrer (a notation-like signature) in the fallback index first. */
+    cr_assert_eq(sign__registry_put_blob(
+                     reg, "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "{}", 2),
+                 0, "%s", sign_error_last());
+    snprintf(man, sizeof(man),
+             "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+             "\"artifactType\":\"application/vnd.cncf.notary.signature\",\"config\":{\"mediaType\":"
+             "\"application/vnd.oci.empty.v1+json\",\"digest\":\"sha256:"
+             "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\",\"size\":2},\"layers\":[{"
+             "\"mediaType\":\"application/vnd.oci.empty.v1+json\",\"digest\":\"sha256:"
+             "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\",\"size\":2}],"
+             "\"subject\":{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu}}",
+             mt, subject, len);
+    cr_assert_eq(sign_digest_buffer(d, sizeof(d), &n, SIGN_DIGEST_SHA256, man, strlen(man)), 0);
+    sign_hex_encode(hex, sizeof(hex), d, 32);
+    snprintf(mdg, sizeof(mdg), "sha256:%s", hex);
+    cr_assert_eq(
+        sign__registry_put_manifest(reg, mdg, "application/vnd.oci.image.manifest.v1+json", man, strlen(man)), 0,
+        "%s", sign_error_last());
+    snprintf(idx, sizeof(idx),
+             "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":[{"
+             "\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"%s\",\"size\":%zu,"
+             "\"artifactType\":\"application/vnd.cncf.notary.signature\"}]}",
+             mdg, strlen(man));
+    cr_assert_eq(sign__registry_fallback_tag(tag, sizeof(tag), subject), 0);
+    cr_assert_eq(sign__registry_put_manifest(reg, tag, "application/vnd.oci.image.index.v1+json", idx, strlen(idx)),
+                 0, "%s", sign_error_last());
+    free(data);
+    free(mt);
+    /* signet signs: both entries are in the index afterwards, and verify skips the other tool's. */
+    cr_assert_eq(SIGNET("sign", "-k", rp("key.key"), "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s", rg_err);
+    cr_assert_eq(sign__registry_get_manifest(reg, tag, &data, &len, &mt), 0, "%s", sign_error_last());
+    cr_assert_not_null(strstr((char *)data, mdg), "the other tool's entry was dropped: %s", data);
+    cr_assert_not_null(strstr((char *)data, "application/vnd.dev.sigstore.bundle.v0.3+json"), "%s", data);
+    free(data);
+    free(mt);
+    sign__registry_free(reg);
+    cr_assert_eq(SIGNET("verify", "-p", rp("policy.json"), "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s%s",
+                 rg_out, rg_err);
+}
+
+Test(registry, basic_auth_registry, .init = rg_setup, .fini = rg_teardown, .timeout = 240)
+{
+    char a[300];
+    int port;
+
+    rg_build();
+    cr_assert_eq(rg_sh("python3 -c 'import crypt; print(\"user:\" + crypt.crypt(\"secret\", "
+                       "crypt.mksalt(crypt.METHOD_BLOWFISH)))' > '%s/htpasswd' 2>/dev/null",
+                       rg_dir),
+                 0, "%s", rg_err);
+    port = rg_registry("auth", 1);
+    rg_push(port, "v1", "app:v1", "user:secret");
+    cr_assert_neq(SIGNET("hash", "--tls-verify=false", ref_of(port, "app:v1")), 0, "no credentials");
+    cr_assert_not_null(strstr(rg_err, "401"), "%s", rg_err);
+    snprintf(a, sizeof(a), "{\"auths\": {\"127.0.0.1:%d\": {\"auth\": \"dXNlcjpzZWNyZXQ=\"}}}", port);
+    tu_write_str(rp("auth.json"), a);
+    cr_assert_eq(SIGNET("sign", "-k", rp("key.key"), "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s", rg_err);
+    cr_assert_eq(SIGNET("verify", "-p", rp("policy.json"), "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s%s",
+                 rg_out, rg_err);
+    /* Wrong password: a 401, not a verdict. */
+    tu_write_str(rp("auth.json"), "{\"auths\": {\"x\": {}}}");
+    snprintf(a, sizeof(a), "{\"auths\": {\"127.0.0.1:%d\": {\"auth\": \"dXNlcjp3cm9uZw==\"}}}", port);
+    tu_write_str(rp("auth.json"), a);
+    cr_assert_neq(SIGNET("hash", "--tls-verify=false", ref_of(port, "app:v1")), 0);
+    cr_assert_not_null(strstr(rg_err, "401"), "%s", rg_err);
+}
