@@ -458,7 +458,7 @@ static int list_fetch(vctx *c, const sign__policy_revocation *pol, const char **
             goto out;
         }
         if (cache == NULL) {
-            r = vfy_add_check(c, "revocation-list", SIGN_CHECK_FAIL, "REVOCATION_FETCH_FAILED", SIGN_EREVOKED,
+            r = vfy_add_check(c, "revocation-list", SIGN_CHECK_FAIL, "REVOCATION_FETCH_FAILED", SIGN_ENETWORK,
                               (vwhere){NULL, pol->url, pol->name},
                               "revocation list \"%s\": fetched from %s, but there is no cache directory to keep it "
                               "in; give --revocation-cache DIR",
@@ -466,7 +466,7 @@ static int list_fetch(vctx *c, const sign__policy_revocation *pol, const char **
             goto out;
         }
         if (sign__state_mkdir(c->revocation_cache_dir) != 0 || sign__write_file_atomic(cache, data, len, 0600) != 0) {
-            r = vfy_add_check(c, "revocation-list", SIGN_CHECK_FAIL, "REVOCATION_FETCH_FAILED", SIGN_EREVOKED,
+            r = vfy_add_check(c, "revocation-list", SIGN_CHECK_FAIL, "REVOCATION_FETCH_FAILED", SIGN_ENETWORK,
                               (vwhere){NULL, pol->url, pol->name}, "revocation list \"%s\": cannot cache it: %s",
                               pol->name, sign_error_last());
             goto out;
@@ -483,7 +483,7 @@ static int list_fetch(vctx *c, const sign__policy_revocation *pol, const char **
         r = 0;
         goto out;
     }
-    r = vfy_add_check(c, "revocation-list", SIGN_CHECK_FAIL, "REVOCATION_FETCH_FAILED", SIGN_EREVOKED,
+    r = vfy_add_check(c, "revocation-list", SIGN_CHECK_FAIL, "REVOCATION_FETCH_FAILED", SIGN_ENETWORK,
                       (vwhere){NULL, pol->url, pol->name},
                       "revocation list \"%s\": fetching %s failed (%s) and no fresh cached copy exists; retry when "
                       "the server answers, or verify without --fetch-revocation",
