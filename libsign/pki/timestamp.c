@@ -308,7 +308,18 @@ size_t sign_tsa_roots_count(const sign_tsa_roots *roots)
 }
 
 /*
- * The authority's certificates: the self-signed ones of certs are its roots,
+ * Whether x is a root: its subject names its issuer. Neither its signature nor its key identifiers are checked (both
+ * make OpenSSL allocate, and a failed allocation there read as "not self-signed" would pass a root off as an
+ * intermediate and leave its authority without a trust anchor): the policy lists it, and a listed anchor is trusted
+ * as listed, as OpenSSL trusts an anchor without checking its own signature.
+ */
+static int self_issued(X509 *x)
+{
+    return X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) == 0;
+}
+
+/*
+ * The authority's certificates: the self-issued ones of certs are its roots,
  * the others join the intermediates given (a chain as Sigstore's trusted root
  * lists it, TSA certificate first, splits into both).
  */
@@ -325,8 +336,8 @@ static int split_certificates(tsa_auth *one, const sign_x509_certs *certs, const
         for (size_t i = 0; i < sign_x509_certs_count(src); i++) {
             X509 *x = sign__x509_cert_at(src, i);
 
-            if ((r = sign__x509_certs_push_ref(
-                     pass == 0 && sign__x509_self_signed(x) ? one->roots : one->intermediates, x)) != 0) {
+            if ((r = sign__x509_certs_push_ref(pass == 0 && self_issued(x) ? one->roots : one->intermediates, x)) !=
+                0) {
                 return r;
             }
         }
