@@ -15,7 +15,7 @@ static void check_entry(const sign_entry *e, size_t i, size_t j)
     }
     fuzz_touch(e->path);
     fuzz_touch(e->link_target);
-    if (e->type < SIGN_ENTRY_FILE || e->type > SIGN_ENTRY_OTHER || sign_entry_type_name(e->type) == NULL) {
+    if (e->type < SIGN_ENTRY_FILE || e->type > SIGN_ENTRY_OPAQUE || sign_entry_type_name(e->type) == NULL) {
         fuzz_fail("artifact %zu entry %zu: type %d", i, j, (int)e->type);
     }
     if ((e->mode & ~07777u) != 0) {
