@@ -969,9 +969,13 @@ int sign_revocation_bundle_open(sign_revocation_list **out, unsigned char payloa
                            sign_envelope_signature_count(env));
     }
     for (size_t i = 0; i < nauth; i++) {
-        if (authorities[i] != NULL && sign_envelope_verify(env, 0, authorities[i]) == 0) {
+        r = authorities[i] != NULL ? sign_envelope_verify(env, 0, authorities[i]) : SIGN_EUNTRUSTED;
+        if (r == 0) {
             found = i;
             break;
+        }
+        if (r == SIGN_ENOMEM) {
+            return r; /* not a verdict on the signature */
         }
     }
     sign__error_clear();

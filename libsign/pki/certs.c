@@ -65,8 +65,7 @@ int sign__x509_certs_push(sign_x509_certs *c, X509 *x, const char *what)
      */
     if (X509_get0_pubkey(x) == NULL) {
         X509_free(x);
-        ERR_clear_error();
-        return sign__error(SIGN_EPARSE,
+        return sign__ossl_fail(SIGN_EPARSE,
                            "%s: certificate %d: its public key cannot be decoded (an unsupported algorithm, or out "
                            "of memory)",
                            what, sk_X509_num(c->sk) + 1);

@@ -128,12 +128,10 @@ out:
     return r != 0 ? sign__error(r, "out of memory reading the timestamp") : 0;
 }
 
-/* 1 when OpenSSL's last queued error is an allocation failure. */
+/* 1 when OpenSSL's queue holds an allocation failure (anywhere: it is often not the last entry); empties it. */
 static int ossl_oom(void)
 {
-    unsigned long e = ERR_peek_last_error();
-
-    return e != 0 && ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE;
+    return sign__ossl_oom();
 }
 
 /*
@@ -191,7 +189,7 @@ static int parse_resp(TS_RESP **out, const unsigned char *der, size_t len, int *
     }
     resp = d2i_TS_RESP(NULL, &p, (long)len);
     if (resp == NULL) {
-        return sign__ossl_error(ossl_oom() ? SIGN_ENOMEM : SIGN_EPARSE, "not a DER TimeStampResp");
+        return sign__ossl_error(SIGN_EPARSE, "not a DER TimeStampResp"); /* SIGN_ENOMEM when OpenSSL says so */
     }
     if (p != der + len) {
         TS_RESP_free(resp);

@@ -592,7 +592,9 @@ static int collect_crls(sign_x509_result *res, STACK_OF(X509_CRL) * mine, X509 *
             continue;
         }
         if (X509_CRL_verify(crl, X509_get0_pubkey(issuer)) != 1) {
-            ERR_clear_error();
+            if (sign__ossl_oom()) {
+                return sign__oom(); /* not a verdict on the CRL */
+            }
             name_text(iss, sizeof(iss), iname);
             return fail(
                 res, SIGN_EREVOKED, "CRL_SIGNATURE_INVALID",
@@ -843,6 +845,9 @@ static int chain_error(sign_x509_result *res, X509_STORE_CTX *ctx, const STACK_O
     X509 *top = n > 0 ? sk_X509_value(part, n - 1) : NULL;
     char iss[256] = "";
 
+    if (err == X509_V_ERR_OUT_OF_MEM || sign__ossl_oom()) {
+        return sign__oom(); /* not a verdict on the chain */
+    }
     if (top != NULL) {
         name_text(iss, sizeof(iss), X509_get_issuer_name(top));
     }

@@ -40,7 +40,8 @@ int sign_digest_new(sign_digest_ctx **out, sign_digest_alg alg)
     }
     if (EVP_DigestInit_ex(c->md, md, NULL) != 1) {
         sign_digest_free(c);
-        return sign__ossl_error(SIGN_ECRYPTO, "digest initialisation failed");
+        /* a built-in SHA-2 whose provider context could not be allocated (OpenSSL 3.0 queues no reason) */
+        return sign__ossl_error(SIGN_ENOMEM, "out of memory (digest initialisation failed)");
     }
     *out = c;
     return 0;

@@ -20,8 +20,18 @@
 
 /* Record code and a formatted message as the thread's last error; returns code. */
 int sign__error(int code, const char *fmt, ...) SIGN_PRINTF(2, 3);
-/* Same, appending OpenSSL's first queued reason, and clearing OpenSSL's error queue. */
+/* Same, appending OpenSSL's first queued reason, and clearing OpenSSL's error queue; SIGN_ENOMEM ("out of
+   memory") instead when the queue holds an allocation failure. */
 int sign__ossl_error(int code, const char *fmt, ...) SIGN_PRINTF(2, 3);
+/*
+ * Where OpenSSL failed and code would be a verdict on the input (a signature that does not verify, an untrusted
+ * chain, a revoked certificate, malformed input): SIGN_ENOMEM with "out of memory" when OpenSSL's error queue
+ * holds an allocation failure, else code with the formatted message. Clears OpenSSL's error queue.
+ * sign__ossl_error makes the same distinction.
+ */
+int sign__ossl_fail(int code, const char *fmt, ...) SIGN_PRINTF(2, 3);
+/* 1 when OpenSSL's error queue holds an allocation failure; empties the queue. */
+int sign__ossl_oom(void);
 /* Prefix the current last-error message with "context: ". Returns code. */
 int sign__error_context(int code, const char *fmt, ...) SIGN_PRINTF(2, 3);
 void sign__error_clear(void);

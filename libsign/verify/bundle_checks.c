@@ -71,7 +71,10 @@ static int cert_signature(vctx *c, vb *b, const sign_envelope *env, int *go_on)
             snprintf(b->signer_id, sizeof(b->signer_id), "%s", c->policy->keys[i].keyid);
         }
     }
-    if (sign_envelope_verify(env, 0, b->cert_key) != 0) {
+    if ((r = sign_envelope_verify(env, 0, b->cert_key)) == SIGN_ENOMEM) {
+        return r; /* not a verdict on the signature */
+    }
+    if (r != 0) {
         sign__error_clear();
         return vfy_add_check(
             c, "signature", SIGN_CHECK_FAIL, "SIGNATURE_INVALID", SIGN_EBADSIG, (vwhere){art, b->path, b->signer},
@@ -432,7 +435,10 @@ static int key_signature(vctx *c, vb *b, const sign_envelope *env, int *go_on)
     if (ki != SIZE_MAX) {
         /* The bundle names a trusted key: the signature must verify under exactly that key. */
         k = &p->keys[ki];
-        if (sign_envelope_verify(env, 0, k->key) != 0) {
+        if ((r = sign_envelope_verify(env, 0, k->key)) == SIGN_ENOMEM) {
+            return r; /* not a verdict on the signature */
+        }
+        if (r != 0) {
             return vfy_add_check(
                 c, "signature", SIGN_CHECK_FAIL, "SIGNATURE_INVALID", SIGN_EBADSIG, (vwhere){art, b->path, k->name},
                 "bundle %s: the signature does not verify under policy key \"%s\" (key id %s) that it "
@@ -442,9 +448,12 @@ static int key_signature(vctx *c, vb *b, const sign_envelope *env, int *go_on)
     } else {
         /* Another tool may leave the key id empty or different: try every trusted key. */
         for (size_t i = 0; i < p->nkeys; i++) {
-            if (sign_envelope_verify(env, 0, p->keys[i].key) == 0) {
+            if ((r = sign_envelope_verify(env, 0, p->keys[i].key)) == 0) {
                 ki = i;
                 break;
+            }
+            if (r == SIGN_ENOMEM) {
+                return r; /* not a verdict on the signature */
             }
         }
         sign__error_clear();

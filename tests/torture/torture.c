@@ -64,6 +64,7 @@ static atomic_long tt_by_src[NSRC]; /* allocations per source since armed */
 static atomic_int tt_trace;         /* print the stack of the failed allocation */
 static char tt_where[160];          /* OpenSSL's file:line of the failed allocation */
 static int leak_each;               /* TORTURE_LEAKCHECK=each: a leak check after every failure point */
+static int loose_reasons;           /* TORTURE_REASONS=report: a wrong reason is printed, not a failure */
 static int progress;                /* TORTURE_PROGRESS: one line per failure point */
 static int fail_archive;            /* TORTURE_ARCHIVE: fail libarchive's and zlib's allocations too */
 static atomic_int tt_in_module;     /* > 0 while the PKCS#11 module runs (tests/torture/p11wrap.c) */
@@ -1650,6 +1651,22 @@ static void bug(const op *o, long n, int src, const char *fmt, ...)
     fprintf(stderr, "\n  rerun with: TORTURE_N=%ld %s %s\n", n, "build-torture/torture", o->name);
 }
 
+/*
+ * A failure point that failed cleanly but for another reason than the allocation: a verdict ("signature
+ * does not verify", "signer not trusted", "revoked", "malformed input") where the host ran short of memory.
+ * It fails closed, but a deploy hook would log a forgery and an auditor would class the artifact as
+ * tampered. Strict (a failure) unless TORTURE_REASONS=report.
+ */
+static void wrong_reason(const op *o, long n, int src, int r, const char *msg)
+{
+    if (!loose_reasons) {
+        bug(o, n, src, "returned %d (%s), not out of memory: %s", r, sign_strerror(r), msg);
+        return;
+    }
+    fprintf(stderr, "torture: REASON %s, allocation %ld (%s%s%s): %d (%s): %s\n", o->name, n,
+            src >= 0 ? src_name[src] : "none", tt_where[0] != '\0' ? " " : "", tt_where, r, sign_strerror(r), msg);
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -1684,13 +1701,14 @@ static void torture_op(const op *o, long only)
 {
     static char ref[20000], fp[20000];
     char msg[1100], left[256];
-    long total, seen, by_src[NSRC], n, points = 0, absorbed = 0, codes[32] = {0};
-    int r, src;
+    long total, seen, by_src[NSRC], n, points = 0, absorbed = 0, wrong = 0, codes[32] = {0};
+    int r, src, ref_code;
     double t0 = now_s();
 
     /* Warm up (OpenSSL and libarchive initialise themselves once), then count. */
     tt_disarm();
     r = o->run();
+    ref_code = r;
     ref[0] = '\0';
     o->done(ref, sizeof(ref));
     if ((r == 0) == (o->must_fail != 0)) {
@@ -1746,6 +1764,11 @@ static void torture_op(const op *o, long only)
                 sign_strerror(r), msg);
         } else {
             codes[-r < 32 ? -r : 31]++;
+            if (r != SIGN_ENOMEM && r != ref_code) {
+                /* The reason must be the allocation that failed, not a verdict on the input (docs/torture.md). */
+                wrong++;
+                wrong_reason(o, n, src, r, msg);
+            }
         }
         if (leak_each && __lsan_do_recoverable_leak_check() != 0) {
             bug(o, n, src, "leak (LeakSanitizer report above)");
@@ -1774,7 +1797,7 @@ static void torture_op(const op *o, long only)
     if (by_src[SRC_MODULE] != 0) {
         printf("; PKCS#11 module %ld counted only", by_src[SRC_MODULE]);
     }
-    printf("), %ld absorbed, %.1f s; codes:", absorbed, now_s() - t0);
+    printf("), %ld absorbed, %ld wrong reasons, %.1f s; codes:", absorbed, wrong, now_s() - t0);
     for (int c = 1; c < 32; c++) {
         if (codes[c] != 0) {
             printf(" %s %ld", sign_strerror(-c), codes[c]);
@@ -1797,6 +1820,7 @@ int main(int argc, char **argv)
     json_set_alloc_funcs(tt_json_malloc, tt_json_free);
     leak_each = getenv("TORTURE_LEAKCHECK") != NULL && strcmp(getenv("TORTURE_LEAKCHECK"), "each") == 0;
     progress = getenv("TORTURE_PROGRESS") != NULL;
+    loose_reasons = getenv("TORTURE_REASONS") != NULL && strcmp(getenv("TORTURE_REASONS"), "report") == 0;
     fail_archive = getenv("TORTURE_ARCHIVE") != NULL;
     setup();
     setup_pkcs11();
