@@ -375,7 +375,7 @@ static int release(drun *d)
         r = activate(d);
     }
     if (r != 0) {
-        return run_fail(d, "DEPLOY_WRITE_FAILED", SIGN_EIO, sign_error_last());
+        return run_fail(d, "DEPLOY_WRITE_FAILED", r == SIGN_ENOMEM ? r : SIGN_EIO, sign_error_last());
     }
     memset(&rel, 0, sizeof(rel));
     memcpy(rel.id, d->res->new_id, sizeof(rel.id));
@@ -383,9 +383,9 @@ static int release(drun *d)
     rel.name = d->res->name;
     rel.nbundles = d->nbundles;
     /* The release is active: a history or pruning failure is reported, it does not undo the switch. */
-    if (dpl_history_add(d->to, &rel) != 0 ||
-        dpl_prune(d->dirfd, d->to, d->res->new_id, d->opts->keep > 0 ? d->opts->keep : 3) != 0) {
-        return run_fail(d, "DEPLOY_STATE_UNUSABLE", SIGN_EIO, sign_error_last());
+    if ((r = dpl_history_add(d->to, &rel)) != 0 ||
+        (r = dpl_prune(d->dirfd, d->to, d->res->new_id, d->opts->keep > 0 ? d->opts->keep : 3)) != 0) {
+        return run_fail(d, "DEPLOY_STATE_UNUSABLE", r == SIGN_ENOMEM ? r : SIGN_EIO, sign_error_last());
     }
     return 0;
 }

@@ -54,6 +54,32 @@ X509 *sign__x509_cert_at(const sign_x509_certs *c, size_t i)
     return sk_X509_value(c->sk, (int)i);
 }
 
+/*
+ * Why the public key of x was not decoded: SIGN_ENOMEM when OpenSSL says it ran out of memory, or when the
+ * key's bytes decode now (OpenSSL 3.0 queues nothing when an allocation fails inside its key decoders, so
+ * the bytes are decoded again to tell), else SIGN_EPARSE. Clears OpenSSL's error queue.
+ */
+static int pubkey_why(X509 *x)
+{
+    unsigned char *der = NULL;
+    const unsigned char *p;
+    EVP_PKEY *k = NULL;
+    int len, r = SIGN_EPARSE;
+
+    if (sign__ossl_oom() || (len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der)) <= 0) {
+        r = SIGN_ENOMEM; /* the structure is there: encoding it fails only for memory */
+    } else {
+        p = der;
+        if ((k = d2i_PUBKEY(NULL, &p, len)) != NULL || sign__ossl_oom()) {
+            r = SIGN_ENOMEM;
+        }
+    }
+    EVP_PKEY_free(k);
+    OPENSSL_free(der);
+    ERR_clear_error();
+    return r;
+}
+
 /* Append x (taken over, also on failure). */
 int sign__x509_certs_push(sign_x509_certs *c, X509 *x, const char *what)
 {
@@ -64,8 +90,10 @@ int sign__x509_certs_push(sign_x509_certs *c, X509 *x, const char *what)
      * a chain holding one would fail later for a wrong reason.
      */
     if (X509_get0_pubkey(x) == NULL) {
+        int why = pubkey_why(x);
+
         X509_free(x);
-        return sign__ossl_fail(SIGN_EPARSE,
+        return why == SIGN_ENOMEM ? sign__oom() : sign__error(SIGN_EPARSE,
                            "%s: certificate %d: its public key cannot be decoded (an unsupported algorithm, or out "
                            "of memory)",
                            what, sk_X509_num(c->sk) + 1);
