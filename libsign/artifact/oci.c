@@ -1044,9 +1044,9 @@ static int check_layout_file(store *s, int *usable)
     *usable = 1;
     if ((r = parse_doc(&lay, data, len, "oci-layout")) != 0 ||
         (v = json_string_value(json_object_get(lay, "imageLayoutVersion"))) == NULL || strcmp(v, "1.0.0") != 0) {
-        r = r == SIGN_ENOMEM ? r
-                             : sign__error(SIGN_EPARSE, "%s: oci-layout is not {\"imageLayoutVersion\": \"1.0.0\"}",
-                                           s->path);
+        r = r == SIGN_ENOMEM
+                ? r
+                : sign__error(SIGN_EPARSE, "%s: oci-layout is not {\"imageLayoutVersion\": \"1.0.0\"}", s->path);
     }
     json_decref(lay);
     free(data);

@@ -93,10 +93,13 @@ int sign__x509_certs_push(sign_x509_certs *c, X509 *x, const char *what)
         int why = pubkey_why(x);
 
         X509_free(x);
-        return why == SIGN_ENOMEM ? sign__oom() : sign__error(SIGN_EPARSE,
-                           "%s: certificate %d: its public key cannot be decoded (an unsupported algorithm, or out "
-                           "of memory)",
-                           what, sk_X509_num(c->sk) + 1);
+        return why == SIGN_ENOMEM
+                   ? sign__oom()
+                   : sign__error(
+                         SIGN_EPARSE,
+                         "%s: certificate %d: its public key cannot be decoded (an unsupported algorithm, or out "
+                         "of memory)",
+                         what, sk_X509_num(c->sk) + 1);
     }
     if (sk_X509_num(c->sk) >= SIGN_X509_MAX_ITEMS) {
         X509_free(x);

@@ -892,7 +892,8 @@ int sign_key_spki_der(unsigned char **out, size_t *outlen, const sign_key *key)
     *outlen = 0;
     n = i2d_PUBKEY(key->pkey, NULL);
     if (n <= 0) {
-        /* a key signet has loaded and classified always encodes: OpenSSL 3.0 ran out of memory, often saying nothing */
+        /* a key signet has loaded and classified always encodes: OpenSSL 3.0 ran out of memory, often saying nothing
+         */
         return sign__ossl_error(SIGN_ENOMEM, "out of memory (cannot encode the public key)");
     }
     if ((buf = malloc((size_t)n)) == NULL) {
@@ -1076,8 +1077,10 @@ static int backend_sign(unsigned char **sig, size_t *siglen, const sign_key *key
     }
     if ((r = sign_key_verify(key, msg, msglen, s, slen)) != 0) {
         free(s);
-        return r == SIGN_ENOMEM ? r : sign__error(SIGN_ECRYPTO, "the token's %s signature does not verify with its public key",
-                           sign_key_type_name(key->type));
+        return r == SIGN_ENOMEM
+                   ? r
+                   : sign__error(SIGN_ECRYPTO, "the token's %s signature does not verify with its public key",
+                                 sign_key_type_name(key->type));
     }
     *sig = s;
     *siglen = slen;
