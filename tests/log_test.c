@@ -151,24 +151,212 @@ Test(log, verify_finds_every_kind_of_rewrite)
     count("L", head);
     memcpy(good_head, head, sizeof(good_head));
     cr_assert_eq(sign_log_verify(NULL, lp, cp), 0, "%s", sign_error_last());
-    expect_rewritten(cp, "git rm -q entries/*/*.json && git commit -qm remove", "an entry removed");
+    expect_rewritten(cp, "git rm -q entries/*/*/*/*/*.json && git commit -qm remove", "an entry removed");
+    expect_rewritten(cp, "git rm -q $(ls entries/*/*/*/*/*.json | head -1) && git commit -qm remove",
+                     "one entry removed from the fan-out");
     expect_rewritten(cp, "git reset -q --hard HEAD~2", "a reset below the checkpoint");
-    expect_rewritten(NULL, "f=$(ls entries/*/*.json | head -1) && echo ' ' >> $f && git commit -qam edit",
+    expect_rewritten(NULL, "f=$(ls entries/*/*/*/*/*.json | head -1) && echo ' ' >> $f && git commit -qam edit",
                      "an entry edited");
+    expect_rewritten(cp, "f=$(ls by-key/*/*/*/*/*/* | head -1) && echo ' ' >> $f && git commit -qam edit",
+                     "an index leaf edited in the fan-out");
     expect_rewritten(NULL, "mkdir -p entries/00 && cp ../b3.json entries/00/x.json && git add . && git commit -qm x",
                      "an entry added without its index");
     expect_rewritten(NULL, "echo 99 > count && git commit -qam count", "the count changed alone");
     /* what the tree comparison must see without walking unchanged trees */
     expect_rewritten(NULL, "git rm -q -r by-digest && git commit -qm unindex", "an index removed");
-    expect_rewritten(NULL, "chmod +x entries/*/*.json && git commit -qam mode", "an entry's mode changed");
+    expect_rewritten(NULL, "chmod +x entries/*/*/*/*/*.json && git commit -qam mode", "an entry's mode changed");
     expect_rewritten(NULL, "git rm -q count && mkdir count && echo 4 > count/n && git add count && git commit -qm t",
                      "the count replaced by a tree");
+    /* the format file is written by the first commit and never changes */
+    expect_rewritten(cp, "echo 1 > format && git commit -qam format", "the format changed");
+    expect_rewritten(cp, "git rm -q format && git commit -qm format", "the format removed");
+    expect_rewritten(NULL,
+                     "FILTER_BRANCH_SQUELCH_WARNING=1 git filter-branch -f --index-filter "
+                     "'git rm -q --cached --ignore-unmatch format' HEAD >/dev/null 2>&1",
+                     "the format removed from the whole history (format 2 paths read as format 1)");
     /* the original history again: fine */
     cr_assert_eq(SH("git -C L update-ref refs/heads/main %s", head), 0);
     cr_assert_eq(sign_log_verify(NULL, lp, cp), 0, "%s", sign_error_last());
     cr_assert_eq(sign_log_verify(NULL, lp, "0000000000000000000000000000000000000000"), SIGN_EVERIFY,
                  "an unknown checkpoint");
     free(lp);
+}
+
+/* A commit that adds a bundle with every index path, in the wrong place, is still caught (format 2). */
+Test(log, verify_finds_an_entry_appended_outside_its_fan_out)
+{
+    char head[SIGN_LOG_COMMIT_SIZE], id[SIGN_LOG_ID_SIZE], *lp = p("L");
+
+    make_bundles(3);
+    cr_assert_eq(add("L", "b1.json", NULL), 0);
+    cr_assert_eq(add("L", "b2.json", NULL), 0);
+    count("L", head);
+    memcpy(good_head, head, sizeof(good_head));
+    /* b3 appended by signet into a copy, then its entry moved to the first layout's place (what a signet that
+       predates format 2 would write), with the index left as signet wrote it */
+    cr_assert_eq(SH("rm -rf C && git clone -q --bare L C"), 0);
+    {
+        char *cl = p("C");
+
+        cr_assert_eq(add("C", "b3.json", id), 0, "%s", sign_error_last());
+        cr_assert_eq(sign_log_verify(NULL, cl, head), 0, "%s", sign_error_last());
+        free(cl);
+    }
+    expect_rewritten(
+        head,
+        "git pull -q ../C main && f=$(git diff --name-only HEAD~1 -- entries) && "
+        "mkdir -p entries/$(basename $f | cut -c1-2) && git mv $f entries/$(basename $f | cut -c1-2)/ && "
+        "git commit -q --amend -m moved",
+        "an entry outside its fan-out directory");
+    cr_assert_eq(SH("git -C L update-ref refs/heads/main %s", head), 0);
+    cr_assert_eq(sign_log_verify(NULL, lp, NULL), 0, "%s", sign_error_last());
+    free(lp);
+}
+
+static void clone_format1(const char *name)
+{
+    char *bundle = tu_path(tu_src(), "tests/vectors/log-v1.gitbundle");
+
+    cr_assert_eq(
+        SH("git clone -q --bare '%s' %s && git --git-dir=%s symbolic-ref HEAD refs/heads/main", bundle, name, name),
+        0, "%s", err);
+    free(bundle);
+}
+
+#define V1_HEAD "301a04ddd046f0317ad62c629e5ad7bebf031b9d"
+#define V1_KEY_A "IXtRvvpo3Y/wjD7zD/9tFksHyxjfvh4w5TthSPpprAU="
+#define V1_A1 "2c8b08da5ce60398e1f19af0e5dccc744df274b826abe585eaba68c525434806"
+
+/* A log written by signet before format 2 (tests/vectors/log-v1.txt): read, searched and grown in its layout. */
+Test(log, format1_log_verifies_searches_and_grows_in_its_layout)
+{
+    char head[SIGN_LOG_COMMIT_SIZE], *lp = p("V1");
+    size_t len = 0;
+    char *data;
+
+    clone_format1("V1");
+    cr_assert_eq(count("V1", head), 3);
+    cr_assert_str_eq(head, V1_HEAD);
+    cr_assert_eq(sign_log_verify(NULL, lp, NULL), 0, "%s", sign_error_last());
+    found = 0;
+    cr_assert_eq(sign_log_search(lp, SIGN_LOG_BY_KEY, V1_KEY_A, count_cb, NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(found, 2);
+    found = 0;
+    cr_assert_eq(sign_log_search(lp, SIGN_LOG_BY_DIGEST, V1_A1, count_cb, NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(found, 2, "two keys signed a1.bin");
+    found = 0;
+    cr_assert_eq(sign_log_search(lp, SIGN_LOG_SINCE, "2000-01-01T00:00:00Z", count_cb, NULL), 0);
+    cr_assert_eq(found, 3);
+    /* an entry of the old log is found by its bytes */
+    cr_assert_eq(SH("git --git-dir=V1 show main:$(git --git-dir=V1 ls-tree -r --name-only main entries | head -1) "
+                    "> old.json"),
+                 0);
+    data = tu_read(p("old.json"), &len);
+    cr_assert_eq(sign_log_contains(lp, data, len), 0, "%s", sign_error_last());
+    free(data);
+    /* appends keep the first layout, and the log still verifies since its old head */
+    make_bundles(1);
+    cr_assert_eq(add("V1", "b1.json", NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(SH("git --git-dir=V1 ls-tree -r --name-only main"), 0);
+    cr_assert_null(strstr(out, "format"), "a format 1 log does not change format:\n%s", out);
+    cr_assert_eq(
+        SH("git --git-dir=V1 ls-tree -r --name-only main | grep -c '^entries/[0-9a-f][0-9a-f]/[0-9a-f]*.json$'"), 0);
+    cr_assert_eq(atoi(out), 4, "every entry in the first layout");
+    cr_assert_eq(sign_log_verify(NULL, lp, V1_HEAD), 0, "%s", sign_error_last());
+    cr_assert_eq(count("V1", NULL), 4);
+    /* and a rewrite of it is still caught */
+    memcpy(good_head, V1_HEAD, sizeof(good_head));
+    free(lp);
+    lp = p("L");
+    cr_assert_eq(SH("rm -rf L && mv V1 L"), 0);
+    expect_rewritten(NULL, "git rm -q $(ls entries/*/*.json | head -1) && git commit -qm remove",
+                     "an entry removed from a format 1 log");
+    expect_rewritten(NULL, "echo 2 > format && git add format && git commit -qm format",
+                     "a format file slipped into a format 1 log");
+    free(lp);
+}
+
+/* A log written by a later signet in a format this one does not know is refused, not misread or written to. */
+Test(log, newer_format_is_refused)
+{
+    char *lp = p("L"), head[SIGN_LOG_COMMIT_SIZE];
+
+    make_bundles(1);
+    cr_assert_eq(SH("rm -rf W && git init -q W && cd W && echo 3 > format && echo 0 > count && git add . && "
+                    "git commit -qm future && git push -q ../L HEAD:main"),
+                 0, "%s", err);
+    count("L", head);
+    cr_assert_eq(add("L", "b1.json", NULL), SIGN_EUNSUPPORTED);
+    cr_assert_not_null(strstr(sign_error_last(), "format 3"), "%s", sign_error_last());
+    cr_assert_eq(sign_log_verify(NULL, lp, NULL), SIGN_EUNSUPPORTED, "%s", sign_error_last());
+    found = 0;
+    cr_assert_eq(sign_log_search(lp, SIGN_LOG_BY_KEY, "k", count_cb, NULL), SIGN_EUNSUPPORTED);
+    {
+        char now[SIGN_LOG_COMMIT_SIZE];
+
+        count("L", now);
+        cr_assert_str_eq(now, head, "nothing written");
+    }
+    free(lp);
+}
+
+/* The layout of format 2: four 1-hex fan-out levels under entries/ and each index, and the format file. */
+Test(log, format2_layout_roundtrip)
+{
+    char id1[SIGN_LOG_ID_SIZE], id2[SIGN_LOG_ID_SIZE], expect[1024], *lp = p("L");
+
+    make_bundles(2);
+    cr_assert_eq(add("L", "b1.json", id1), 0, "%s", sign_error_last());
+    cr_assert_eq(add("L", "b2.json", id2), 0, "%s", sign_error_last());
+    cr_assert_eq(SH("git --git-dir=L show main:format"), 0);
+    cr_assert_str_eq(out, "2\n");
+    cr_assert_eq(SH("git --git-dir=L ls-tree -r --name-only main"), 0);
+    snprintf(expect, sizeof(expect), "entries/%.1s/%.1s/%.1s/%.1s/%s.json\n", id1, id1 + 1, id1 + 2, id1 + 3, id1);
+    cr_assert_not_null(strstr(out, expect), "%s not in\n%s", expect, out);
+    snprintf(expect, sizeof(expect), "/%.1s/%.1s/%.1s/%.1s/%s\n", id2, id2 + 1, id2 + 2, id2 + 3, id2);
+    cr_assert_not_null(strstr(out, expect), "%s not in\n%s", expect, out);
+    cr_assert_eq(SH("git --git-dir=L ls-tree -r --name-only main | grep -c "
+                    "'^by-digest/./././[0-9a-f]/[0-9a-f]\\{64\\}/./././[0-9a-f]/'"),
+                 0, "%s", out);
+    cr_assert_eq(atoi(out), 2);
+    cr_assert_eq(
+        SH("git --git-dir=L ls-tree -r --name-only main | grep -c '^by-key/[0-9a-f]\\{64\\}/./././[0-9a-f]/'"), 0);
+    cr_assert_eq(atoi(out), 2);
+    cr_assert_eq(SH("git --git-dir=L ls-tree -r --name-only main | wc -l"), 0);
+    cr_assert_eq(atoi(out), 8, "2 entries, 2 key and 2 digest leaves, count and format:\n%s", out);
+    cr_assert_eq(sign_log_verify(NULL, lp, NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(SH("sha256sum a1.bin"), 0);
+    out[64] = '\0';
+    found = 0;
+    cr_assert_eq(sign_log_search(lp, SIGN_LOG_BY_DIGEST, out, count_cb, NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(found, 1);
+    free(lp);
+}
+
+/* Sync of a format 1 log: the layout travels with the log, and re-appended entries keep it. */
+Test(log, sync_keeps_a_format1_log_in_its_layout)
+{
+    char *l1 = p("V1"), *l2 = p("L2"), *r = p("R");
+    size_t added = 0;
+
+    make_bundles(2);
+    clone_format1("V1");
+    cr_assert_eq(SH("git init -q --bare R && \"$SIGNET_BIN\" log init L2 >/dev/null"), 0);
+    cr_assert_eq(sign_log_sync(&added, l1, r), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_log_sync(&added, l2, r), 0, "%s", sign_error_last());
+    cr_assert_eq(count("L2", NULL), 3);
+    cr_assert_eq(add("V1", "b1.json", NULL), 0);
+    cr_assert_eq(add("L2", "b2.json", NULL), 0);
+    cr_assert_eq(sign_log_sync(&added, l1, r), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_log_sync(&added, l2, r), 0, "%s", sign_error_last());
+    cr_assert_eq(added, 1);
+    cr_assert_eq(count("L2", NULL), 5);
+    cr_assert_eq(sign_log_verify(NULL, l2, V1_HEAD), 0, "%s", sign_error_last());
+    cr_assert_eq(SH("git --git-dir=L2 ls-tree -r --name-only main | grep -c '^entries/../[0-9a-f]*.json$'"), 0);
+    cr_assert_eq(atoi(out), 5);
+    free(l1);
+    free(l2);
+    free(r);
 }
 
 Test(log, concurrent_appends_all_land)

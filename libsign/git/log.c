@@ -202,102 +202,163 @@ out:
     return r;
 }
 
-void sign__log_entry_path(char *out, size_t outsize, const char *id)
+/* The fan-out directories of a hex name (at least 4 digits): "ab" in format 1, "a/b/c/d" in format 2
+   (docs/log.md). */
+static void fanout(char *out, size_t outsize, int format, const char *hex)
 {
-    snprintf(out, outsize, "entries/%.2s/%s.json", id, id);
+    if (format >= 2) {
+        snprintf(out, outsize, "%.1s/%.1s/%.1s/%.1s", hex, hex + 1, hex + 2, hex + 3);
+    } else {
+        snprintf(out, outsize, "%.2s", hex);
+    }
 }
 
-void sign__log_key_path(char *out, size_t outsize, const char *key_hash, const char *id)
+void sign__log_entry_path(char *out, size_t outsize, int format, const char *id)
 {
-    snprintf(out, outsize, "by-key/%s/%.2s/%s", key_hash, id, id);
+    char f[8];
+
+    fanout(f, sizeof(f), format, id);
+    snprintf(out, outsize, "entries/%s/%s.json", f, id);
 }
 
-void sign__log_digest_path(char *out, size_t outsize, const char *digest, const char *id)
+void sign__log_key_path(char *out, size_t outsize, int format, const char *key_hash, const char *id)
 {
-    snprintf(out, outsize, "by-digest/%.2s/%s/%s", digest, digest, id);
+    char f[8];
+
+    fanout(f, sizeof(f), format, id);
+    snprintf(out, outsize, "by-key/%s/%s/%s", key_hash, f, id);
+}
+
+void sign__log_digest_dir(char *out, size_t outsize, int format, const char *digest)
+{
+    char f[8];
+
+    fanout(f, sizeof(f), format, digest);
+    snprintf(out, outsize, "by-digest/%s/%s", f, digest);
+}
+
+/* Format 1 kept the entries naming one digest in one directory; format 2 fans them out too. */
+void sign__log_digest_path(char *out, size_t outsize, int format, const char *digest, const char *id)
+{
+    char d[256], f[8];
+
+    sign__log_digest_dir(d, sizeof(d), format, digest);
+    if (format >= 2) {
+        fanout(f, sizeof(f), format, id);
+        snprintf(out, outsize, "%s/%s/%s", d, f, id);
+    } else {
+        snprintf(out, outsize, "%s/%s", d, id);
+    }
 }
 
 /* ---- appending --------------------------------------------------------------------------------------- */
 
-#define LOG_MAX_DEPTH 8
+#define LOG_MAX_DEPTH 12
 
-/* One level of a path: the component's name and the tree it lives in (NULL: a new tree). */
-typedef struct level {
-    char name[128];
-    git_tree *tree;
-} level;
+/* One blob to place in a tree: its path (a/b/c) and whether an existing blob there may be replaced. */
+typedef struct put {
+    char path[256];
+    git_oid blob;
+    int replace;
+} put;
 
-/*
- * A tree like base (NULL: empty) with a blob at path (a/b/c), written to *out. Only the trees along the
- * path are rebuilt, bottom-up; an existing blob at path is an error unless replace.
- */
-static int tree_put(git_oid *out, git_repository *repo, const git_tree *base, const char *path, const git_oid *blob,
-                    int replace)
+static int put_cmp(const void *a, const void *b)
 {
-    level lv[LOG_MAX_DEPTH];
-    size_t n = 0;
-    const char *at = path;
+    return strcmp(((const put *)a)->path, ((const put *)b)->path);
+}
+
+/* The first component of p->path + off, and its length; *leaf when it is the last one. */
+static size_t component(const put *p, size_t off, int *leaf)
+{
+    size_t len = strcspn(p->path + off, "/");
+
+    *leaf = p->path[off + len] == '\0';
+    return len;
+}
+
+static int put_level(git_oid *out, git_repository *repo, const git_tree *base, put *p, size_t n, size_t off,
+                     int depth);
+
+/* Into bld: the puts p[0..n) that share their first component below off (a subtree, or one blob). */
+/* NOLINTNEXTLINE(misc-no-recursion): bounded by LOG_MAX_DEPTH */
+static int put_group(git_treebuilder *bld, git_repository *repo, const git_tree *base, put *p, size_t n, size_t off,
+                     int depth)
+{
+    char name[128];
+    int leaf = 0, r = 0, rc;
+    size_t len = component(&p[0], off, &leaf);
+    const git_tree_entry *te;
+    git_tree *sub = NULL;
     git_oid id;
-    int r = 0, rc;
 
-    memset(lv, 0, sizeof(lv));
-    /* down: the existing tree at each level */
-    while (r == 0) {
-        size_t len = strcspn(at, "/");
-        const git_tree *parent = n == 0 ? base : lv[n - 1].tree;
-        const git_tree_entry *te;
-
-        if (n == LOG_MAX_DEPTH || len == 0 || len >= sizeof(lv[n].name)) {
-            r = sign__error(SIGN_EINVAL, "log: bad path %s", path);
-            break;
-        }
-        memcpy(lv[n].name, at, len);
-        lv[n].name[len] = '\0';
-        if (at[len] == '\0') {
-            n++;
-            break;
-        }
-        te = parent != NULL ? git_tree_entry_byname(parent, lv[n].name) : NULL;
-        if (te != NULL && git_tree_entry_type(te) == GIT_OBJECT_TREE &&
-            (rc = git_tree_lookup(&lv[n].tree, repo, git_tree_entry_id(te))) < 0) {
-            r = sign__git_error(rc, SIGN_EIO, "log: reading a tree");
-        }
-        n++;
-        at += len + 1;
+    if (len == 0 || len >= sizeof(name) || (leaf && n > 1)) {
+        return sign__error(SIGN_EINVAL, "log: bad path %s", p[0].path);
     }
-    /* up: each level's tree rebuilt with the new entry */
-    git_oid_cpy(&id, blob);
-    for (size_t k = n; r == 0 && k-- > 0;) {
-        const git_tree *parent = k == 0 ? base : lv[k - 1].tree;
-        int is_blob = k == n - 1;
-        git_treebuilder *bld = NULL;
-
-        if ((rc = git_treebuilder_new(&bld, repo, parent)) < 0) {
-            r = sign__git_error(rc, SIGN_EIO, "log: building a tree");
-            break;
+    memcpy(name, p[0].path + off, len);
+    name[len] = '\0';
+    te = base != NULL ? git_tree_entry_byname(base, name) : NULL;
+    if (leaf) {
+        if (te != NULL && !p[0].replace) {
+            return sign__error(SIGN_EEXISTS, "log: %s is already present", p[0].path);
         }
-        if (is_blob && !replace && git_treebuilder_get(bld, lv[k].name) != NULL) {
-            r = sign__error(SIGN_EEXISTS, "log: %s is already present", path);
-        } else if ((rc = git_treebuilder_insert(NULL, bld, lv[k].name, &id,
-                                                is_blob ? GIT_FILEMODE_BLOB : GIT_FILEMODE_TREE)) < 0 ||
-                   (rc = git_treebuilder_write(&id, bld)) < 0) {
-            r = sign__git_error(rc, SIGN_EIO, "log: writing a tree");
+        git_oid_cpy(&id, &p[0].blob);
+    } else {
+        if (te != NULL && git_tree_entry_type(te) != GIT_OBJECT_TREE) {
+            return sign__error(SIGN_EEXISTS, "log: %.*s is a file, not a directory", (int)(off + len), p[0].path);
         }
-        git_treebuilder_free(bld);
+        if (te != NULL && (rc = git_tree_lookup(&sub, repo, git_tree_entry_id(te))) < 0) {
+            return sign__git_error(rc, SIGN_EIO, "log: reading a tree");
+        }
+        r = put_level(&id, repo, sub, p, n, off + len + 1, depth + 1); /* NOLINT(misc-no-recursion) */
+        git_tree_free(sub);
     }
-    for (size_t k = 0; k < n; k++) {
-        git_tree_free(lv[k].tree);
-    }
-    if (r == 0) {
-        git_oid_cpy(out, &id);
+    if (r == 0 &&
+        (rc = git_treebuilder_insert(NULL, bld, name, &id, leaf ? GIT_FILEMODE_BLOB : GIT_FILEMODE_TREE)) < 0) {
+        r = sign__git_error(rc, SIGN_EIO, "log: building a tree");
     }
     return r;
 }
 
-/* The count blob of a tree (0 when absent). */
-int sign__log_tree_count(uint64_t *out, git_repository *repo, const git_tree *tree)
+/*
+ * A tree like base (NULL: empty) with the blobs p[0..n) (sorted by path, each path read from off) in place,
+ * written to *out. Each tree along the paths is read and written once, bottom-up; nothing else is touched, so
+ * an append costs the trees on its paths whatever the size of the log.
+ */
+/* NOLINTNEXTLINE(misc-no-recursion): bounded by LOG_MAX_DEPTH */
+static int put_level(git_oid *out, git_repository *repo, const git_tree *base, put *p, size_t n, size_t off,
+                     int depth)
 {
-    git_tree_entry *te = NULL;
+    git_treebuilder *bld = NULL;
+    int r = 0, rc;
+
+    if (depth >= LOG_MAX_DEPTH) {
+        return sign__error(SIGN_EINVAL, "log: path %s is deeper than the layout", p[0].path);
+    }
+    if ((rc = git_treebuilder_new(&bld, repo, base)) < 0) {
+        return sign__git_error(rc, SIGN_EIO, "log: building a tree");
+    }
+    for (size_t i = 0, j; r == 0 && i < n; i = j) {
+        int leaf = 0;
+        size_t len = component(&p[i], off, &leaf);
+
+        /* sorted paths sharing "name/" are next to each other */
+        for (j = i + 1; j < n && strncmp(p[j].path + off, p[i].path + off, len) == 0 &&
+                        (p[j].path[off + len] == '/' || p[j].path[off + len] == '\0');
+             j++) {
+        }
+        r = put_group(bld, repo, base, &p[i], j - i, off, depth); /* NOLINT(misc-no-recursion) */
+    }
+    if (r == 0 && (rc = git_treebuilder_write(out, bld)) < 0) {
+        r = sign__git_error(rc, SIGN_EIO, "log: writing a tree");
+    }
+    git_treebuilder_free(bld);
+    return r;
+}
+
+/* A small number in a blob at the root of tree ("N\n"); *present 0 when there is none. */
+static int root_number(uint64_t *out, int *present, git_repository *repo, const git_tree *tree, const char *name)
+{
+    const git_tree_entry *te = tree != NULL ? git_tree_entry_byname(tree, name) : NULL;
     git_blob *blob = NULL;
     char buf[32];
     char *end;
@@ -305,17 +366,15 @@ int sign__log_tree_count(uint64_t *out, git_repository *repo, const git_tree *tr
     int rc;
 
     *out = 0;
-    if (tree == NULL) {
+    *present = te != NULL;
+    if (te == NULL) {
         return 0;
     }
-    rc = git_tree_entry_bypath(&te, tree, "count");
-    if (rc == GIT_ENOTFOUND) {
-        git_error_clear();
-        return 0;
+    if (git_tree_entry_type(te) != GIT_OBJECT_BLOB) {
+        return sign__error(SIGN_EPARSE, "log: %s is not a file", name);
     }
-    if (rc < 0 || (rc = git_blob_lookup(&blob, repo, git_tree_entry_id(te))) < 0) {
-        git_tree_entry_free(te);
-        return sign__git_error(rc, SIGN_EIO, "log: reading the count");
+    if ((rc = git_blob_lookup(&blob, repo, git_tree_entry_id(te))) < 0) {
+        return sign__git_error(rc, SIGN_EIO, "log: reading the count or format");
     }
     n = (size_t)git_blob_rawsize(blob);
     if (n == 0 || n >= sizeof(buf)) {
@@ -324,64 +383,101 @@ int sign__log_tree_count(uint64_t *out, git_repository *repo, const git_tree *tr
     memcpy(buf, git_blob_rawcontent(blob), n);
     buf[n] = '\0';
     git_blob_free(blob);
-    git_tree_entry_free(te);
     *out = strtoull(buf, &end, 10);
     if (n == 0 || buf[0] < '0' || buf[0] > '9' || strcmp(end, "\n") != 0) {
-        return sign__error(SIGN_EPARSE, "log: the count is not a number followed by a newline");
+        return sign__error(SIGN_EPARSE, "log: the %s is not a number followed by a newline", name);
     }
     return 0;
 }
 
-static int put_blob(git_oid *tree, git_repository *repo, const git_tree *base, const char *path, const void *data,
-                    size_t len, int replace)
+/* The count blob of a tree (0 when absent). */
+int sign__log_tree_count(uint64_t *out, git_repository *repo, const git_tree *tree)
 {
-    git_oid blob;
-    int rc = git_blob_create_from_buffer(&blob, repo, data, len);
+    int present = 0;
+
+    return root_number(out, &present, repo, tree, "count");
+}
+
+int sign__log_tree_format(int *out, git_repository *repo, const git_tree *tree)
+{
+    uint64_t n = 0;
+    int present = 0, r;
+
+    *out = LOG_FORMAT;
+    if (tree == NULL) {
+        return 0; /* a new log */
+    }
+    if ((r = root_number(&n, &present, repo, tree, "format")) != 0) {
+        return r;
+    }
+    if (!present) {
+        *out = 1;
+        return 0;
+    }
+    if (n < 2) {
+        return sign__error(SIGN_EPARSE,
+                           "log: format %llu is not a format a log records (format 1 has no format file)",
+                           (unsigned long long)n);
+    }
+    if (n > LOG_FORMAT_MAX) {
+        return sign__error(SIGN_EUNSUPPORTED, "log: format %llu, which this signet does not read (it reads 1 to %d)",
+                           (unsigned long long)n, LOG_FORMAT_MAX);
+    }
+    *out = (int)n;
+    return 0;
+}
+
+static int put_add(put *p, size_t *n, git_repository *repo, const char *path, const void *data, size_t len,
+                   int replace)
+{
+    int rc = git_blob_create_from_buffer(&p[*n].blob, repo, data, len);
 
     if (rc < 0) {
         return sign__git_error(rc, SIGN_EIO, "log: writing a blob");
     }
-    return tree_put(tree, repo, base, path, &blob, replace);
+    snprintf(p[*n].path, sizeof(p[*n].path), "%s", path);
+    p[(*n)++].replace = replace;
+    return 0;
 }
 
-/* The tree of head (NULL) plus one entry, its index paths and the count + 1. */
-static int entry_tree(git_oid *out, git_repository *repo, const git_tree *head, const log_entry *e, const void *data,
-                      size_t len, uint64_t count)
+/* The tree of head (NULL: a new log, which also gets its format) plus one entry, its index paths and the count
+   + 1, in the log's format. */
+static int entry_tree(git_oid *out, git_repository *repo, const git_tree *head, int format, const log_entry *e,
+                      const void *data, size_t len, uint64_t count)
 {
-    git_tree *cur = NULL;
-    git_oid id;
+    put *p;
+    size_t n = 0;
     char path[512], num[32], *summary = NULL;
     size_t slen = 0;
     int r;
 
+    if ((p = calloc(e->ndigests + 4, sizeof(*p))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
     if ((r = sign__json_dump(&summary, &slen, e->summary, 0)) != 0) {
+        free(p);
         return r;
     }
-    sign__log_entry_path(path, sizeof(path), e->id);
-    r = put_blob(&id, repo, head, path, data, len, 0);
-    for (size_t i = 0; r == 0 && i <= e->ndigests + 1; i++) {
-        git_tree_free(cur);
-        cur = NULL;
-        if ((r = git_tree_lookup(&cur, repo, &id)) < 0) {
-            r = sign__git_error(r, SIGN_EIO, "log: reading a tree");
-            break;
-        }
-        if (i == 0) {
-            sign__log_key_path(path, sizeof(path), e->key_hash, e->id);
-            r = put_blob(&id, repo, cur, path, summary, slen, 0);
-        } else if (i <= e->ndigests) {
-            sign__log_digest_path(path, sizeof(path), e->digests[i - 1], e->id);
-            r = put_blob(&id, repo, cur, path, summary, slen, 0);
-        } else {
-            snprintf(num, sizeof(num), "%llu\n", (unsigned long long)count + 1);
-            r = put_blob(&id, repo, cur, "count", num, strlen(num), 1);
-        }
+    sign__log_entry_path(path, sizeof(path), format, e->id);
+    r = put_add(p, &n, repo, path, data, len, 0);
+    sign__log_key_path(path, sizeof(path), format, e->key_hash, e->id);
+    r = r != 0 ? r : put_add(p, &n, repo, path, summary, slen, 0);
+    for (size_t i = 0; r == 0 && i < e->ndigests; i++) {
+        sign__log_digest_path(path, sizeof(path), format, e->digests[i], e->id);
+        r = put_add(p, &n, repo, path, summary, slen, 0);
     }
-    git_tree_free(cur);
-    free(summary);
+    snprintf(num, sizeof(num), "%llu\n", (unsigned long long)count + 1);
+    r = r != 0 ? r : put_add(p, &n, repo, "count", num, strlen(num), 1);
+    if (r == 0 && head == NULL && format >= 2) {
+        snprintf(num, sizeof(num), "%d\n", format);
+        r = put_add(p, &n, repo, "format", num, strlen(num), 0);
+    }
     if (r == 0) {
-        git_oid_cpy(out, &id);
+        qsort(p, n, sizeof(*p), put_cmp);
+        r = put_level(out, repo, head, p, n, 0, 0);
     }
+    free(summary);
+    free(p);
     return r;
 }
 
@@ -414,12 +510,16 @@ int sign__log_append(git_oid *out_commit, git_repository *repo, git_commit *pare
     char path[512], msg[1024], *summary = NULL;
     const char *first = NULL;
     uint64_t count = 0;
-    int r, rc;
+    int r, rc, format = LOG_FORMAT;
 
     if (parent != NULL && (rc = git_commit_tree(&head_tree, parent)) < 0) {
         return sign__git_error(rc, SIGN_EIO, "log: reading the head's tree");
     }
-    sign__log_entry_path(path, sizeof(path), e->id);
+    if ((r = sign__log_tree_format(&format, repo, head_tree)) != 0) {
+        git_tree_free(head_tree);
+        return r; /* a log in a newer format is not appended to in an older one */
+    }
+    sign__log_entry_path(path, sizeof(path), format, e->id);
     if (head_tree != NULL && git_tree_entry_bypath(&te, head_tree, path) == 0) {
         git_tree_entry_free(te);
         git_tree_free(head_tree);
@@ -427,7 +527,7 @@ int sign__log_append(git_oid *out_commit, git_repository *repo, git_commit *pare
     }
     git_error_clear();
     if ((r = sign__log_tree_count(&count, repo, head_tree)) != 0 ||
-        (r = entry_tree(&tree_id, repo, head_tree, e, data, len, count)) != 0 ||
+        (r = entry_tree(&tree_id, repo, head_tree, format, e, data, len, count)) != 0 ||
         (r = sign__json_dump(&summary, NULL, e->summary, 0)) != 0) {
         goto out;
     }
@@ -532,7 +632,7 @@ int sign_log_contains(const char *dir, const void *bundle, size_t len)
     git_tree *tree = NULL;
     git_tree_entry *te = NULL;
     char id[SIGN_LOG_ID_SIZE], path[512];
-    int r, rc;
+    int r, rc, format = LOG_FORMAT;
 
     if ((r = hex_sha256(id, bundle, len)) != 0 || (r = sign__log_open(&repo, dir)) != 0 ||
         (r = sign__log_head(&head, repo)) != 0) {
@@ -542,11 +642,14 @@ int sign_log_contains(const char *dir, const void *bundle, size_t len)
         r = sign__git_error(rc, SIGN_EIO, "log: reading the head's tree");
         goto out;
     }
+    if (tree != NULL && (r = sign__log_tree_format(&format, repo, tree)) != 0) {
+        goto out;
+    }
     r = sign__error(SIGN_ENOTFOUND, "the bundle (entry %s) is not in the log %s", id, dir);
     if (head == NULL) {
         goto out;
     }
-    sign__log_entry_path(path, sizeof(path), id);
+    sign__log_entry_path(path, sizeof(path), format, id);
     if (git_tree_entry_bypath(&te, tree, path) == 0) {
         r = 0;
     }

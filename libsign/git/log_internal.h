@@ -7,6 +7,15 @@
 
 #define LOG_BRANCH "refs/heads/main"
 
+/*
+ * The layout a log's tree follows (docs/log.md). Format 1 (no `format` file): one 2-hex fan-out level under
+ * entries/ and the indexes. Format 2 (`format` holds "2\n"): four 1-hex levels, so that no tree grows with the
+ * log (16 names a directory, 65,536 leaf directories).
+ * New logs are written in LOG_FORMAT; a log keeps the format of its first commit.
+ */
+#define LOG_FORMAT 2
+#define LOG_FORMAT_MAX 2
+
 /* What one bundle is indexed under. */
 typedef struct log_entry {
     char id[SIGN_LOG_ID_SIZE];         /* SHA-256 of the bundle's bytes */
@@ -23,10 +32,17 @@ int sign__log_head(git_commit **out, git_repository *repo);
 int sign__log_lock(int *fd, const char *dir);
 int sign__log_entry_from_bundle(log_entry *e, const void *data, size_t len, const char *logged);
 void sign__log_entry_free(log_entry *e);
-void sign__log_entry_path(char *out, size_t outsize, const char *id);
-void sign__log_key_path(char *out, size_t outsize, const char *key_hash, const char *id);
-void sign__log_digest_path(char *out, size_t outsize, const char *digest, const char *id);
+/* Where an entry, its key index leaf, its digest index leaf and a digest's directory are in a log of format. */
+void sign__log_entry_path(char *out, size_t outsize, int format, const char *id);
+void sign__log_key_path(char *out, size_t outsize, int format, const char *key_hash, const char *id);
+void sign__log_digest_path(char *out, size_t outsize, int format, const char *digest, const char *id);
+void sign__log_digest_dir(char *out, size_t outsize, int format, const char *digest);
 int sign__log_tree_count(uint64_t *out, git_repository *repo, const git_tree *tree);
+/* The format a tree is written in: 1 without a `format` file, LOG_FORMAT for an empty log (tree NULL);
+   SIGN_EUNSUPPORTED for a newer format, SIGN_EPARSE for a `format` that is not a number and a newline. */
+int sign__log_tree_format(int *out, git_repository *repo, const git_tree *tree);
+/* The entry blob a commit added against its parent (the log's layout read the way log verify reads it). */
+int sign__log_commit_entry(git_oid *out, git_repository *repo, git_commit *c);
 /* Append one entry on top of parent (NULL: the first), and move the branch from parent to it when move_branch;
    the caller holds the lock. */
 int sign__log_append(git_oid *out_commit, git_repository *repo, git_commit *parent, const void *data, size_t len,

@@ -38,8 +38,12 @@ static int emit(git_repository *repo, const git_oid *blob_id, sign_log_cb cb, vo
     return r;
 }
 
-/* Every blob in a tree and in its subtrees (the index is at most two levels deep below where a search starts). */
-static int walk_tree(git_repository *repo, const git_tree *tree, sign_log_cb cb, void *userdata)
+#define LOG_INDEX_DEPTH 5
+
+/* Every blob in a tree and in its subtrees: the index leaves below a key's or a digest's directory, one fan-out
+   level down in format 1, four in format 2. */
+/* NOLINTNEXTLINE(misc-no-recursion): bounded by LOG_INDEX_DEPTH */
+static int walk_tree(git_repository *repo, const git_tree *tree, int depth, sign_log_cb cb, void *userdata)
 {
     size_t n = git_tree_entrycount(tree);
     int r = 0;
@@ -53,29 +57,38 @@ static int walk_tree(git_repository *repo, const git_tree *tree, sign_log_cb cb,
             r = emit(repo, git_tree_entry_id(te), cb, userdata);
             continue;
         }
+        if (depth >= LOG_INDEX_DEPTH) {
+            return sign__error(SIGN_EPARSE, "log: the index is deeper than the layout allows");
+        }
         if ((rc = git_tree_lookup(&sub, repo, git_tree_entry_id(te))) < 0) {
             return sign__git_error(rc, SIGN_EIO, "log: reading the index");
         }
-        for (size_t k = 0; k < git_tree_entrycount(sub) && r == 0; k++) {
-            const git_tree_entry *leaf = git_tree_entry_byindex(sub, k);
-
-            r = git_tree_entry_type(leaf) == GIT_OBJECT_BLOB
-                    ? emit(repo, git_tree_entry_id(leaf), cb, userdata)
-                    : sign__error(SIGN_EPARSE, "log: the index is deeper than the layout allows");
-        }
+        r = walk_tree(repo, sub, depth + 1, cb, userdata); /* NOLINT(misc-no-recursion) */
         git_tree_free(sub);
     }
     return r;
 }
 
-static int search_index(git_repository *repo, git_commit *head, const char *path, sign_log_cb cb, void *userdata)
+/* The entries under a key's (hex: the key id's SHA-256) or a digest's directory of the head's tree. */
+static int search_index(git_repository *repo, git_commit *head, int by, const char *hex, sign_log_cb cb,
+                        void *userdata)
 {
     git_tree *root = NULL, *sub = NULL;
     git_tree_entry *te = NULL;
-    int r = 0, rc;
+    char path[512];
+    int r, rc, format = LOG_FORMAT;
 
     if ((rc = git_commit_tree(&root, head)) < 0) {
         return sign__git_error(rc, SIGN_EIO, "log: reading the head's tree");
+    }
+    if ((r = sign__log_tree_format(&format, repo, root)) != 0) {
+        git_tree_free(root);
+        return r;
+    }
+    if (by == SIGN_LOG_BY_DIGEST) {
+        sign__log_digest_dir(path, sizeof(path), format, hex);
+    } else {
+        snprintf(path, sizeof(path), "by-key/%s", hex);
     }
     rc = git_tree_entry_bypath(&te, root, path);
     if (rc == GIT_ENOTFOUND) {
@@ -83,7 +96,7 @@ static int search_index(git_repository *repo, git_commit *head, const char *path
     } else if (rc < 0 || (rc = git_tree_lookup(&sub, repo, git_tree_entry_id(te))) < 0) {
         r = sign__git_error(rc, SIGN_EIO, "log: reading the index");
     } else {
-        r = walk_tree(repo, sub, cb, userdata);
+        r = walk_tree(repo, sub, 0, cb, userdata);
     }
     git_tree_free(sub);
     git_tree_entry_free(te);
@@ -95,7 +108,7 @@ static int search_index(git_repository *repo, git_commit *head, const char *path
 static int search_since(git_repository *repo, git_commit *head, int64_t since, sign_log_cb cb, void *userdata)
 {
     git_commit *c = head, *parent = NULL;
-    int r = 0;
+    int r = 0, rc, format = LOG_FORMAT;
 
     while (c != NULL && r == 0 && (int64_t)git_commit_time(c) >= since) {
         const char *msg = git_commit_message(c), *nl = strstr(msg, "\n\n");
@@ -111,8 +124,9 @@ static int search_since(git_repository *repo, git_commit *head, int64_t since, s
             json_decref(o);
             return sign__error(SIGN_EPARSE, "log: a commit message does not carry its entry's summary");
         }
-        r = git_commit_tree(&tree, c);
-        if (r == 0) {
+        if ((rc = git_commit_tree(&tree, c)) < 0) {
+            r = sign__git_error(rc, SIGN_EIO, "log: reading a tree");
+        } else if ((r = sign__log_tree_format(&format, repo, tree)) == 0) {
             /* the summary as indexed in that commit's tree: found through the key's directory */
             unsigned char md[SIGN_SHA256_LEN];
             char kh[SIGN_LOG_ID_SIZE];
@@ -120,15 +134,13 @@ static int search_since(git_repository *repo, git_commit *head, int64_t since, s
 
             if ((r = sign_digest_buffer(md, sizeof(md), &mdlen, SIGN_DIGEST_SHA256, kid, strlen(kid))) == 0 &&
                 (r = sign_hex_encode(kh, sizeof(kh), md, mdlen)) == 0) {
-                sign__log_key_path(path, sizeof(path), kh, id);
+                sign__log_key_path(path, sizeof(path), format, kh, id);
                 if (git_tree_entry_bypath(&te, tree, path) == 0) {
                     r = emit(repo, git_tree_entry_id(te), cb, userdata);
                 } else {
                     r = sign__git_error(GIT_ENOTFOUND, SIGN_EPARSE, "log: an entry missing from its own index");
                 }
             }
-        } else {
-            r = sign__git_error(r, SIGN_EIO, "log: reading a tree");
         }
         git_tree_entry_free(te);
         git_tree_free(tree);
@@ -153,7 +165,7 @@ int sign_log_search(const char *dir, int by, const char *value, sign_log_cb cb, 
     git_repository *repo = NULL;
     git_commit *head = NULL;
     unsigned char md[SIGN_SHA256_LEN];
-    char path[512], hex[SIGN_LOG_ID_SIZE];
+    char hex[SIGN_LOG_ID_SIZE];
     size_t mdlen = 0;
     int64_t since = 0;
     int r;
@@ -172,14 +184,11 @@ int sign_log_search(const char *dir, int by, const char *value, sign_log_cb cb, 
             return sign__error(SIGN_EINVAL, "log search: %s is not sha256:<64 hex digits>", value);
         }
         hex[64] = '\0';
-        sign__log_digest_path(path, sizeof(path), hex, "");
-        path[strlen(path) - 1] = '\0'; /* the digest's directory */
     } else if (by == SIGN_LOG_BY_KEY) {
         if ((r = sign_digest_buffer(md, sizeof(md), &mdlen, SIGN_DIGEST_SHA256, value, strlen(value))) != 0 ||
             (r = sign_hex_encode(hex, sizeof(hex), md, mdlen)) != 0) {
             return r;
         }
-        snprintf(path, sizeof(path), "by-key/%s", hex);
     } else if (by == SIGN_LOG_SINCE) {
         if ((r = sign_parse_time(&since, value)) != 0) {
             return r;
@@ -191,7 +200,7 @@ int sign_log_search(const char *dir, int by, const char *value, sign_log_cb cb, 
         goto out;
     }
     r = by == SIGN_LOG_SINCE ? search_since(repo, head, since, cb, userdata)
-                             : search_index(repo, head, path, cb, userdata);
+                             : search_index(repo, head, by, hex, cb, userdata);
 out:
     git_commit_free(head);
     git_repository_free(repo);

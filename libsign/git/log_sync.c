@@ -77,36 +77,17 @@ static int push_remote(git_remote *remote)
 /* The entry bundle a commit added (its blob). */
 static int commit_entry(git_blob **out, git_repository *repo, git_commit *c)
 {
-    git_commit *parent = NULL;
-    git_tree *before = NULL, *after = NULL;
-    git_diff *diff = NULL;
-    int rc, r = SIGN_ENOTFOUND;
+    git_oid id;
+    int r, rc;
 
     *out = NULL;
-    if ((git_commit_parentcount(c) > 0 &&
-         ((rc = git_commit_parent(&parent, c, 0)) < 0 || (rc = git_commit_tree(&before, parent)) < 0)) ||
-        (rc = git_commit_tree(&after, c)) < 0 || (rc = git_diff_tree_to_tree(&diff, repo, before, after, NULL)) < 0) {
-        r = sign__git_error(rc, SIGN_EIO, "log sync: reading a local commit");
-        goto out;
+    if ((r = sign__log_commit_entry(&id, repo, c)) != 0) {
+        return r;
     }
-    for (size_t i = 0; i < git_diff_num_deltas(diff); i++) {
-        const git_diff_delta *d = git_diff_get_delta(diff, i);
-
-        if (d->status == GIT_DELTA_ADDED && strncmp(d->new_file.path, "entries/", 8) == 0) {
-            rc = git_blob_lookup(out, repo, &d->new_file.id);
-            r = rc < 0 ? sign__git_error(rc, SIGN_EIO, "log sync: reading an entry") : 0;
-            break;
-        }
+    if ((rc = git_blob_lookup(out, repo, &id)) < 0) {
+        return sign__git_error(rc, SIGN_EIO, "log sync: reading an entry");
     }
-    if (r == SIGN_ENOTFOUND) {
-        r = sign__error(SIGN_EPARSE, "log sync: a local commit adds no entry; run signet log verify");
-    }
-out:
-    git_diff_free(diff);
-    git_tree_free(after);
-    git_tree_free(before);
-    git_commit_free(parent);
-    return r;
+    return 0;
 }
 
 /* Append the local entries after base again on top of theirs; *tip the new head. */

@@ -11,6 +11,7 @@
 
 typedef struct added {
     char entry_id[SIGN_LOG_ID_SIZE];
+    char entry_path[512];
     git_oid entry_blob;
     int nentries;
     char **index_paths; /* by-key/ and by-digest/ paths added */
@@ -43,6 +44,8 @@ static int note_change(added *a, const char **why, int first, git_delta_t status
 {
     if (strcmp(path, "count") == 0 && (status == GIT_DELTA_MODIFIED || (first && status == GIT_DELTA_ADDED))) {
         a->count_changed = 1;
+    } else if (strcmp(path, "format") == 0 && first && status == GIT_DELTA_ADDED) {
+        /* the first commit of a log in format 2 or later says so; its value is read by check_commit */
     } else if (status != GIT_DELTA_ADDED) {
         *why = "changes or removes what an earlier commit recorded";
     } else if (strncmp(path, "entries/", 8) == 0) {
@@ -53,6 +56,7 @@ static int note_change(added *a, const char **why, int first, git_delta_t status
         } else {
             memcpy(a->entry_id, base, 64);
             a->entry_id[64] = '\0';
+            snprintf(a->entry_path, sizeof(a->entry_path), "%s", path);
             git_oid_cpy(&a->entry_blob, id);
         }
     } else if (strncmp(path, "by-key/", 7) == 0 || strncmp(path, "by-digest/", 10) == 0) {
@@ -76,7 +80,7 @@ static int note_change(added *a, const char **why, int first, git_delta_t status
     return 0;
 }
 
-#define LOG_TREE_DEPTH 8
+#define LOG_TREE_DEPTH 12
 
 /*
  * The paths below prefix that differ between before (NULL: none) and after, to note_change. A subtree whose
@@ -162,7 +166,7 @@ static int has_path(const added *a, const char *path)
 }
 
 /* The added entry parses as a bundle, is stored under its SHA-256 and is indexed exactly as it should be. */
-static int check_entry(const char **why, git_repository *repo, const added *a)
+static int check_entry(const char **why, git_repository *repo, const added *a, int format)
 {
     git_blob *blob = NULL;
     log_entry e;
@@ -183,17 +187,20 @@ static int check_entry(const char **why, git_repository *repo, const added *a)
         *why = "adds an entry that is not a readable bundle";
         return 0;
     }
+    sign__log_entry_path(path, sizeof(path), format, e.id);
     if (strcmp(e.id, a->entry_id) != 0) {
         *why = "adds an entry whose name is not the SHA-256 of its bytes";
+    } else if (strcmp(path, a->entry_path) != 0) {
+        *why = "adds an entry outside its directory in the log's layout";
     } else if (a->nindex != e.ndigests + 1) {
         *why = "adds index paths that do not match its entry";
     } else {
-        sign__log_key_path(path, sizeof(path), e.key_hash, e.id);
+        sign__log_key_path(path, sizeof(path), format, e.key_hash, e.id);
         if (!has_path(a, path)) {
             *why = "does not index its entry under the entry's signer";
         }
         for (size_t i = 0; *why == NULL && i < e.ndigests; i++) {
-            sign__log_digest_path(path, sizeof(path), e.digests[i], e.id);
+            sign__log_digest_path(path, sizeof(path), format, e.digests[i], e.id);
             if (!has_path(a, path)) {
                 *why = "does not index its entry under each of the entry's subjects";
             }
@@ -203,8 +210,13 @@ static int check_entry(const char **why, git_repository *repo, const added *a)
     return 0;
 }
 
-/* One commit against its parent (NULL for the first). */
-static int check_commit(char *out_bad, git_repository *repo, git_commit *c, git_commit *parent, uint64_t *count)
+/*
+ * One commit against its parent (NULL for the first). *format (0: not known yet) is read once, from the parent
+ * (the checkpoint) or else the first commit: a later commit that adds, changes or removes the `format` file
+ * breaks the rules above.
+ */
+static int check_commit(char *out_bad, git_repository *repo, git_commit *c, git_commit *parent, uint64_t *count,
+                        int *format)
 {
     git_tree *before = NULL, *after = NULL;
     uint64_t now = 0;
@@ -217,10 +229,17 @@ static int check_commit(char *out_bad, git_repository *repo, git_commit *c, git_
         r = sign__git_error(rc, SIGN_EIO, "log: reading a tree");
         goto out;
     }
-    if ((r = collect(&a, &why, repo, before, after)) != 0) {
+    if (*format == 0 && (r = sign__log_tree_format(format, repo, before != NULL ? before : after)) != 0) {
+        if (r != SIGN_EPARSE) {
+            goto out; /* a newer format: not ours to judge */
+        }
+        sign__error_clear();
+        why = "records a format that is not valid";
+    }
+    if (why == NULL && (r = collect(&a, &why, repo, before, after)) != 0) {
         goto out;
     }
-    if (why == NULL && (r = check_entry(&why, repo, &a)) != 0) {
+    if (why == NULL && (r = check_entry(&why, repo, &a, *format)) != 0) {
         goto out;
     }
     if (why == NULL) {
@@ -281,7 +300,7 @@ int sign_log_verify(char *out_bad, const char *dir, const char *since_commit)
     git_revwalk *walk = NULL;
     git_oid id, since_id;
     uint64_t count = 0;
-    int r, rc;
+    int r, rc, format = 0;
 
     if (out_bad != NULL) {
         out_bad[0] = '\0';
@@ -315,7 +334,7 @@ int sign_log_verify(char *out_bad, const char *dir, const char *since_commit)
             (prev != NULL && git_oid_cmp(git_commit_parent_id(c, 0), git_commit_id(prev)) != 0)) {
             r = rewritten(out_bad, &id, "does not extend the commit before it (a merge or a replaced history)");
         } else {
-            r = check_commit(out_bad, repo, c, prev, &count);
+            r = check_commit(out_bad, repo, c, prev, &count, &format);
         }
         git_commit_free(prev);
         prev = c;
@@ -331,5 +350,34 @@ out:
     git_revwalk_free(walk);
     git_commit_free(head);
     git_repository_free(repo);
+    return r;
+}
+
+int sign__log_commit_entry(git_oid *out, git_repository *repo, git_commit *c)
+{
+    git_commit *parent = NULL;
+    git_tree *before = NULL, *after = NULL;
+    const char *why = NULL;
+    char hex[GIT_OID_HEXSZ + 1];
+    added a;
+    int r = 0, rc;
+
+    memset(&a, 0, sizeof(a));
+    sign__git_oid_hex(hex, git_commit_id(c));
+    if ((git_commit_parentcount(c) > 0 &&
+         ((rc = git_commit_parent(&parent, c, 0)) < 0 || (rc = git_commit_tree(&before, parent)) < 0)) ||
+        (rc = git_commit_tree(&after, c)) < 0) {
+        r = sign__git_error(rc, SIGN_EIO, "log: reading a commit");
+    } else if ((r = collect(&a, &why, repo, before, after)) == 0) {
+        if (why != NULL) {
+            r = sign__error(SIGN_EPARSE, "log: commit %s %s; run signet log verify", hex, why);
+        } else {
+            git_oid_cpy(out, &a.entry_blob);
+        }
+    }
+    added_free(&a);
+    git_tree_free(after);
+    git_tree_free(before);
+    git_commit_free(parent);
     return r;
 }

@@ -2,10 +2,11 @@
  * Signing-log benchmark data (tests/bench/run.sh, group "log"), made from bundles signet signed:
  *
  *   loggen bundles TEMPLATE DIR COUNT          COUNT distinct bundles in DIR (b0000000.json, ...)
- *   loggen stream TEMPLATE_A TEMPLATE_B COUNT EVERY
+ *   loggen stream TEMPLATE_A TEMPLATE_B COUNT EVERY [FORMAT]
  *                                              a git fast-import stream of a signing log of COUNT
  *                                              entries, one commit each, in the layout signet log add
- *                                              writes (docs/log.md); every EVERY-th entry is
+ *                                              writes (docs/log.md; FORMAT 2, the default, or the
+ *                                              first layout, 1); every EVERY-th entry is
  *                                              TEMPLATE_B's signer, the others TEMPLATE_A's
  *
  * Entry i is its template with the statement's subject (and the predicate's record) renamed to
@@ -140,7 +141,22 @@ static void blob(const char *path, const char *data, size_t len)
     putchar('\n');
 }
 
-static int gen_stream(const char *ta, const char *tb, unsigned long count, unsigned long every)
+/* The fan-out directories of a hex name in a log of format (libsign/git/log.c). */
+static const char *fan(int format, const char *hex)
+{
+    static char f[2][8];
+    static int which;
+
+    which ^= 1;
+    if (format >= 2) {
+        snprintf(f[which], sizeof(f[which]), "%.1s/%.1s/%.1s/%.1s", hex, hex + 1, hex + 2, hex + 3);
+    } else {
+        snprintf(f[which], sizeof(f[which]), "%.2s", hex);
+    }
+    return f[which];
+}
+
+static int gen_stream(const char *ta, const char *tb, unsigned long count, unsigned long every, int format)
 {
     tpl t[2];
     char name[64], digest[65], id[65], path[512], summary[1024], msg[2048], num[32];
@@ -153,18 +169,27 @@ static int gen_stream(const char *ta, const char *tb, unsigned long count, unsig
         char *b = entry(k, i, name, digest);
 
         hex_sha256(id, b, strlen(b));
-        snprintf(summary, sizeof(summary),
-                 "{\"id\":\"%s\",\"logged\":\"%s\",\"key_id\":\"%s\",\"subjects\":[{\"name\":\"%s\",\"sha256\":\"%s\"}]}",
-                 id, logged, k->key_id, name, digest);
+        snprintf(
+            summary, sizeof(summary),
+            "{\"id\":\"%s\",\"logged\":\"%s\",\"key_id\":\"%s\",\"subjects\":[{\"name\":\"%s\",\"sha256\":\"%s\"}]}",
+            id, logged, k->key_id, name, digest);
         snprintf(msg, sizeof(msg), "log: %s signed by %s\n\n%s\n", name, k->key_id, summary);
         printf("commit refs/heads/main\ncommitter signet <signet@localhost> %lu +0000\ndata %zu\n%s",
                1767225600UL + i, strlen(msg), msg);
-        snprintf(path, sizeof(path), "entries/%.2s/%s.json", id, id);
+        snprintf(path, sizeof(path), "entries/%s/%s.json", fan(format, id), id);
         blob(path, b, strlen(b));
-        snprintf(path, sizeof(path), "by-key/%s/%.2s/%s", k->key_hash, id, id);
+        snprintf(path, sizeof(path), "by-key/%s/%s/%s", k->key_hash, fan(format, id), id);
         blob(path, summary, strlen(summary));
-        snprintf(path, sizeof(path), "by-digest/%.2s/%s/%s", digest, digest, id);
+        if (format >= 2) {
+            snprintf(path, sizeof(path), "by-digest/%s/%s/%s/%s", fan(format, digest), digest, fan(format, id), id);
+        } else {
+            snprintf(path, sizeof(path), "by-digest/%s/%s/%s", fan(format, digest), digest, id);
+        }
         blob(path, summary, strlen(summary));
+        if (i == 0 && format >= 2) {
+            snprintf(num, sizeof(num), "%d\n", format);
+            blob("format", num, strlen(num));
+        }
         snprintf(num, sizeof(num), "%lu\n", i + 1);
         blob("count", num, strlen(num));
         putchar('\n');
@@ -178,9 +203,11 @@ int main(int argc, char **argv)
     if (argc == 5 && strcmp(argv[1], "bundles") == 0) {
         return gen_bundles(argv[2], argv[3], strtoul(argv[4], NULL, 10));
     }
-    if (argc == 6 && strcmp(argv[1], "stream") == 0) {
-        return gen_stream(argv[2], argv[3], strtoul(argv[4], NULL, 10), strtoul(argv[5], NULL, 10));
+    if ((argc == 6 || argc == 7) && strcmp(argv[1], "stream") == 0) {
+        return gen_stream(argv[2], argv[3], strtoul(argv[4], NULL, 10), strtoul(argv[5], NULL, 10),
+                          argc == 7 ? atoi(argv[6]) : 2);
     }
-    fprintf(stderr, "usage: loggen bundles TEMPLATE DIR COUNT | loggen stream TEMPLATE_A TEMPLATE_B COUNT EVERY\n");
+    fprintf(stderr,
+            "usage: loggen bundles TEMPLATE DIR COUNT | loggen stream TEMPLATE_A TEMPLATE_B COUNT EVERY [FORMAT]\n");
     return 2;
 }

@@ -431,12 +431,16 @@ fi
 # ---- signing log ---------------------------------------------------------------------------
 # Issue 18's scale figures. Appends: LOG_APPEND distinct bundles (tests/bench/loggen.c, made from one
 # bundle signet signed) appended to a new log, one commit each, against git hash-object -w of the same
-# files in one process (the floor of storing them in git at all). Search and verify: a log of LOG_BIG
-# entries in signet's layout written by git fast-import (a stream from loggen: 100,000 appends would
-# take most of an hour here), every (LOG_BIG/10)-th entry by a second key: search by that key (10 entries)
-# against git ls-tree of its index, and log verify of the whole history against git rev-list --objects.
+# files in one process (the floor of storing them in git at all) and against git fast-import of the same
+# log (the whole log, same layout, one commit per entry, written as one pack: git's fastest way to make it).
+# Search and verify: a log of LOG_BIG entries in signet's layout (format 2) written by git fast-import (a
+# stream from loggen: 100,000 appends would take most of an hour here), every (LOG_BIG/10)-th entry by a
+# second key: search by that key (10 entries) against git ls-tree of its index, and log verify of the
+# whole history against git rev-list --objects. The same verify of a LOG_OLD-entry log in format 1 (one
+# fan-out level, docs/log.md) shows what format 2 changed; its cost grows as N^2/256.
 if want log && have git; then
 if [ "$QUICK" = 1 ]; then LOG_APPEND=1000; LOG_BIG=5000; else LOG_APPEND=10000; LOG_BIG=100000; fi
+LOG_OLD=5000
 G="signing log"
 "$SIGNET" keygen --no-passphrase -o "$W/logkey2" >/dev/null
 echo a >"$W/log-a.bin"
@@ -454,6 +458,12 @@ EOS
 GB=(sh "$W/git-blobs.sh")
 c=(sh "$W/log-add.sh")
 pair "$G" "signet log add ($LOG_APPEND entries, one commit each)" 0 "-" "git hash-object -w (blobs only)" GB c
+"$BD/loggen" stream "$W/log-ta.json" "$W/log-tb.json" "$LOG_APPEND" $((LOG_APPEND / 10)) >"$W/log-append.fi"
+cat >"$W/git-fi.sh" <<EOS
+rm -rf "$W/gitfi" && git init -q --bare "$W/gitfi" && git --git-dir="$W/gitfi" fast-import --quiet <"$W/log-append.fi"
+EOS
+GF=(sh "$W/git-fi.sh")
+pair "$G" "signet log add ($LOG_APPEND entries, one commit each)" 0 "-" "git fast-import (same log, one pack)" GF c
 log "a signing log of $LOG_BIG entries (git fast-import)"
 "$SIGNET" log init "$W/biglog" >/dev/null
 "$BD/loggen" stream "$W/log-ta.json" "$W/log-tb.json" "$LOG_BIG" $((LOG_BIG / 10)) | git --git-dir="$W/biglog" fast-import --quiet
@@ -465,6 +475,11 @@ pair "$G" "signet log search --key-id (10 of $LOG_BIG entries)" 0 "wall<0.1" "gi
 RL=(git --git-dir="$W/biglog" rev-list --objects main)
 c=("$SIGNET" log verify "$W/biglog")
 pair "$G" "signet log verify ($LOG_BIG entries)" 0 "wall<60" "git rev-list --objects (every object listed)" RL c
+"$SIGNET" log init "$W/oldlog" >/dev/null
+"$BD/loggen" stream "$W/log-ta.json" "$W/log-tb.json" "$LOG_OLD" $((LOG_OLD / 10)) 1 | git --git-dir="$W/oldlog" fast-import --quiet
+RO=(git --git-dir="$W/oldlog" rev-list --objects main)
+c=("$SIGNET" log verify "$W/oldlog")
+pair "$G" "signet log verify ($LOG_OLD entries, format 1)" 0 "-" "git rev-list --objects (every object listed)" RO c
 fi
 
 # ---- start-up -----------------------------------------------------------------------------
