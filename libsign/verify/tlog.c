@@ -478,6 +478,17 @@ static const sign__tlog_key *tl_find_log(const sign__trusted_root *tr, const uns
     return NULL;
 }
 
+/* 1 when tr lists a transparency log: entries are then verified against it (else reported, not used). */
+static int tl_has_logs(const sign__trusted_root *tr)
+{
+    for (size_t i = 0; tr != NULL && i < tr->nlogs; i++) {
+        if (!tr->logs[i].ct) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int tl_read(tl_entry *e, const json_t *j)
 {
     const json_t *kv = json_object_get(j, "kindVersion"), *t = json_object_get(j, "integratedTime");
@@ -572,7 +583,7 @@ static const char *tl_entry_fault(const vctx *c, const json_t *j, const tl_signe
         free(e.body);
         return "it cannot be read (logId, kindVersion, canonicalizedBody)";
     }
-    if ((fault = tl_body_fault(&e, s, c->limits)) == NULL && tr != NULL) {
+    if ((fault = tl_body_fault(&e, s, c->limits)) == NULL && tl_has_logs(tr)) {
         if ((k = tl_find_log(tr, e.log_id)) == NULL) {
             fault = "its log is not one of the trusted root's transparency logs";
         } else {
