@@ -108,23 +108,21 @@ static int tl_is_signer(const tl_signed *s, const unsigned char *der, size_t len
 }
 
 /* A base64 PEM (certificate or public key), as Rekor v1 records a verifier: 1 when it is the signer's. */
-static int tl_pem_is_signer(const tl_signed *s, const json_t *v, int twice)
+static int tl_pem_is_signer(const tl_signed *s, const json_t *v)
 {
-    size_t len = 0, dlen = 0;
+    size_t len = 0;
     unsigned char *pem = tl_b64_dup(v, &len), *der = NULL;
     char *name = NULL, *header = NULL;
     long n = 0;
     BIO *bio;
     int ok = 0;
 
-    (void)twice;
     if (pem == NULL || (bio = BIO_new_mem_buf(pem, (int)len)) == NULL) {
         free(pem);
         return 0;
     }
     if (PEM_read_bio(bio, &name, &header, &der, &n) == 1 && n > 0) {
-        dlen = (size_t)n;
-        ok = tl_is_signer(s, der, dlen);
+        ok = tl_is_signer(s, der, (size_t)n);
     }
     ERR_clear_error();
     BIO_free(bio);
@@ -176,7 +174,7 @@ static const char *tl_hashedrekord(const json_t *spec, const tl_signed *s, int v
         if (!tl_sig_is(s, json_object_get(sig, "content"), 0)) {
             return "its hashedrekord entry records another signature";
         }
-        return tl_pem_is_signer(s, json_object_get(json_object_get(sig, "publicKey"), "content"), 0)
+        return tl_pem_is_signer(s, json_object_get(json_object_get(sig, "publicKey"), "content"))
                    ? NULL
                    : "its hashedrekord entry records another certificate or key";
     }
@@ -250,7 +248,7 @@ static const char *tl_envelope_kind(const json_t *spec, const tl_signed *s, cons
         ok = tl_is_signer(s, der, len);
         free(der);
     } else {
-        ok = tl_pem_is_signer(s, json_object_get(one, intoto ? "publicKey" : "verifier"), 0);
+        ok = tl_pem_is_signer(s, json_object_get(one, intoto ? "publicKey" : "verifier"));
     }
     return ok ? NULL : "its entry records another certificate or key";
 }
