@@ -20,6 +20,7 @@ struct sign_bundle {
     size_t ntimestamps;
     size_t ntlog;     /* tlogEntries */
     char *tlog_error; /* the first structural fault of a tlogEntries element, or NULL */
+    json_t *tlog;     /* tlogEntries as read (verify/tlog.c checks them), or NULL */
 };
 
 /* The largest number of timestamps or chain certificates read from a bundle. */
@@ -47,6 +48,7 @@ void sign_bundle_free(sign_bundle *b)
     blobs_free(b->chain, b->nchain);
     blobs_free(b->timestamps, b->ntimestamps);
     free(b->tlog_error);
+    json_decref(b->tlog);
     free(b);
 }
 
@@ -529,6 +531,7 @@ static int bundle_tlog(sign_bundle *b, const json_t *tlog, const char *what)
                            BUNDLE_MAX_ITEMS);
     }
     b->ntlog = json_array_size(tlog);
+    b->tlog = json_incref((json_t *)tlog);
     json_array_foreach(tlog, i, e)
     {
         const char *fault = tlog_entry_fault(e);
@@ -549,6 +552,11 @@ size_t sign__bundle_tlog(const sign_bundle *b, const char **error)
 {
     *error = b->tlog_error;
     return b->ntlog;
+}
+
+const json_t *sign__bundle_tlog_entry(const sign_bundle *b, size_t i)
+{
+    return i < b->ntlog ? json_array_get(b->tlog, i) : NULL;
 }
 
 /* timestampVerificationData and tlogEntries. */

@@ -16,6 +16,7 @@
 #include "sign/revocation.h"
 #include "sign/timestamp.h"
 #include "sign/x509.h"
+#include "pki.h"
 #include "util.h"
 
 /* Largest signature accepted from input (bytes, decoded). */
@@ -32,9 +33,11 @@ json_t *sign__envelope_to_json(const sign_envelope *env);
 /*
  * The bundle's transparency-log entries: their number, and *error the first
  * structural fault found in them (NULL when every entry is well-formed).
- * Their signatures and proofs are not checked (docs/bundle-profile.md).
+ * verify/tlog.c checks their bodies, proofs, checkpoints and SETs.
  */
 size_t sign__bundle_tlog(const sign_bundle *b, const char **error);
+/* Entry i of tlogEntries (borrowed; well-formed when *error above is NULL), checked by verify/tlog.c. */
+const json_t *sign__bundle_tlog_entry(const sign_bundle *b, size_t i);
 
 /* ---- statement (manifest.c) ---------------------------------------------------- */
 
@@ -137,9 +140,11 @@ struct sign_policy {
     size_t nsource_repositories;
     char **source_refs; /* globs over the recorded branch and tags (refs/...); NULL: any */
     size_t nsource_refs;
-    int source_clean;      /* dirty: true refused (default true) */
-    int source_signed_tag; /* an annotated, signed tag must point at the commit */
-    int require_logged;    /* require.logged: each bundle used must be in the signing log (verify --log) */
+    int source_clean;                 /* dirty: true refused (default true) */
+    int source_signed_tag;            /* an annotated, signed tag must point at the commit */
+    int require_logged;               /* require.logged: each bundle used must be in the signing log (verify --log) */
+    int require_tlog;                 /* require.tlog: verified transparency-log entries each bundle needs */
+    sign__trusted_root *trusted_root; /* "trusted_root" or --trusted-root: logs, CAs, TSAs; or NULL */
     unsigned char sha256[SIGN_SHA256_LEN]; /* of the policy document's bytes, for audit events */
 };
 

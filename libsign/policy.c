@@ -22,8 +22,10 @@
 #define FIELD_MAX 128
 
 typedef struct pol_ctx {
-    const char *what;    /* the policy file, for messages */
-    const char *basedir; /* directory that relative paths resolve against, or NULL */
+    const char *what;             /* the policy file, for messages */
+    const char *basedir;          /* directory that relative paths resolve against, or NULL */
+    const sign__trusted_root *tr; /* the policy's trusted_root, once loaded, or NULL */
+    const char *tr_path;          /* a trusted root given beside the policy (verify --trusted-root), or NULL */
 } pol_ctx;
 
 static void free_strv(char **v, size_t n)
@@ -85,6 +87,7 @@ void sign_policy_free(sign_policy *p)
     }
     free(p->roots);
     sign_tsa_roots_free(p->tsa_roots);
+    sign__trusted_root_free(p->trusted_root);
     free(p);
 }
 
@@ -554,6 +557,30 @@ static int parse_keys(sign_policy *p, const pol_ctx *c, const json_t *arr)
     return 0;
 }
 
+/* A roots[] entry without certificates: the trusted root's certificate authorities, self-signed ones as anchors. */
+static int root_from_trusted_root(sign__policy_root *rt, const sign__trusted_root *tr)
+{
+    int r;
+
+    if ((r = sign_x509_certs_new(&rt->root_certs)) != 0 || (r = sign_x509_certs_new(&rt->intermediate_certs)) != 0) {
+        return r;
+    }
+    for (size_t i = 0; i < tr->ncas; i++) {
+        for (size_t j = 0; !tr->cas[i].tsa && j < sign_x509_certs_count(tr->cas[i].chain); j++) {
+            X509 *x = sign__x509_cert_at(tr->cas[i].chain, j);
+
+            r = sign__x509_certs_push_ref(sign__x509_self_signed(x) ? rt->root_certs : rt->intermediate_certs, x);
+            if (r != 0) {
+                return r;
+            }
+        }
+    }
+    if (sign_x509_certs_count(rt->root_certs) == 0) {
+        return sign__error(SIGN_EINVAL, "the trusted root lists no certificate authority with a self-signed root");
+    }
+    return 0;
+}
+
 static int parse_root(sign__policy_root *rt, const pol_ctx *c, const json_t *obj, const char *prefix)
 {
     static const char *const allowed[] = {"name", "certificates", "intermediates",   "crls",    "subjects",
@@ -592,11 +619,19 @@ static int parse_root(sign__policy_root *rt, const pol_ctx *c, const json_t *obj
         (r = parse_predicate_types(&rt->predicate_types, &rt->npredicate_types, c, obj, prefix)) != 0) {
         return r;
     }
-    if ((r = get_file(&rt->certificates, c, obj, prefix, "certificates", 1, -1)) != 0 ||
+    if ((r = get_file(&rt->certificates, c, obj, prefix, "certificates", c->tr == NULL, -1)) != 0 ||
         (r = get_file(&rt->intermediates, c, obj, prefix, "intermediates", 0, -1)) != 0) {
         return r;
     }
-    if ((r = sign_x509_certs_load(&rt->root_certs, rt->certificates)) != 0) {
+    if (rt->certificates == NULL) {
+        /* Without certificates, the trusted root's certificate authorities (trusted_root). */
+        if (rt->intermediates != NULL) {
+            return sign__error(SIGN_EPARSE, "%s: %s.intermediates needs certificates", c->what, prefix);
+        }
+        if ((r = root_from_trusted_root(rt, c->tr)) != 0) {
+            return sign__error_context(r, "%s: %s (trusted_root)", c->what, prefix);
+        }
+    } else if ((r = sign_x509_certs_load(&rt->root_certs, rt->certificates)) != 0) {
         return sign__error_context(r, "%s: %s.certificates", c->what, prefix);
     }
     if (rt->intermediates != NULL && (r = sign_x509_certs_load(&rt->intermediate_certs, rt->intermediates)) != 0) {
@@ -955,8 +990,8 @@ static int parse_require_source(sign_policy *p, const pol_ctx *c, const json_t *
 
 static int parse_require(sign_policy *p, const pol_ctx *c, const json_t *obj)
 {
-    static const char *const allowed[] = {"threshold", "timestamp", "max_signature_age", "entries", "source",
-                                          "logged",    NULL};
+    static const char *const allowed[] = {
+        "threshold", "timestamp", "max_signature_age", "entries", "source", "logged", "tlog", NULL};
     json_t *t;
     int r;
 
@@ -980,6 +1015,12 @@ static int parse_require(sign_policy *p, const pol_ctx *c, const json_t *obj)
         }
         p->threshold = json_integer_value(t);
     }
+    if ((t = json_object_get(obj, "tlog")) != NULL) {
+        if (!json_is_integer(t) || json_integer_value(t) < 0 || json_integer_value(t) > 16) {
+            return sign__error(SIGN_EPARSE, "%s: require.tlog must be an integer from 0 to 16", c->what);
+        }
+        p->require_tlog = (int)json_integer_value(t);
+    }
     if ((r = get_bool(&p->require_timestamp, c, obj, "require", "timestamp", 0)) != 0 ||
         (r = get_bool(&p->require_entries, c, obj, "require", "entries", 0)) != 0 ||
         (r = get_bool(&p->require_logged, c, obj, "require", "logged", 0)) != 0 ||
@@ -991,11 +1032,63 @@ static int parse_require(sign_policy *p, const pol_ctx *c, const json_t *obj)
     return 0;
 }
 
+/* "trusted_root": a Sigstore trusted_root.json, relative to the policy (its logs, authorities and CAs). */
+static int parse_trusted_root(sign_policy *p, const pol_ctx *c, const json_t *root)
+{
+    char *path = NULL;
+    int r;
+
+    if ((r = get_file(&path, c, root, "", "trusted_root", 0, -1)) != 0) {
+        return r;
+    }
+    if (path != NULL && c->tr_path != NULL) {
+        free(path);
+        return sign__error(SIGN_EINVAL,
+                           "%s: trusted_root is set, and another trusted root was given beside the "
+                           "policy (--trusted-root): give one",
+                           c->what);
+    }
+    if (path == NULL && c->tr_path == NULL) {
+        return 0;
+    }
+    r = sign__trusted_root_read(&p->trusted_root, path != NULL ? path : c->tr_path, NULL);
+    free(path);
+    return r != 0 ? sign__error_context(r, "%s: trusted_root", c->what) : 0;
+}
+
+/* The trusted root's timestamp authorities join timestamp_authorities (their chains may include the TSA leaf). */
+static int trusted_root_tsas(sign_policy *p)
+{
+    const sign__trusted_root *tr = p->trusted_root;
+    int r;
+
+    for (size_t i = 0; tr != NULL && i < tr->ncas; i++) {
+        sign_tsa_authority a = SIGN_TSA_AUTHORITY_INIT;
+        char name[48];
+
+        if (!tr->cas[i].tsa) {
+            continue;
+        }
+        if (p->tsa_roots == NULL && (r = sign_tsa_roots_new(&p->tsa_roots)) != 0) {
+            return r;
+        }
+        snprintf(name, sizeof(name), "trusted_root.timestampAuthorities[%zu]", i);
+        a.roots = tr->cas[i].chain;
+        a.max_accuracy = SIGN_TSA_MAX_ACCURACY;
+        if ((r = sign_tsa_roots_add_authority(p->tsa_roots, name, &a)) != 0) {
+            return r;
+        }
+        p->ntsas++;
+    }
+    return 0;
+}
+
 static int policy_from_json(sign_policy **out, const json_t *root, const pol_ctx *c)
 {
-    static const char *const allowed[] = {"version",    "mode",    "keys", "roots", "timestamp_authorities",
-                                          "revocation", "require", NULL};
+    static const char *const allowed[] = {"version",    "mode",    "keys",         "roots", "timestamp_authorities",
+                                          "revocation", "require", "trusted_root", NULL};
     sign_policy *p = NULL;
+    pol_ctx cc = *c;
     json_t *v, *keys, *roots, *tsas, *revs;
     const char *mode;
     int r;
@@ -1040,9 +1133,13 @@ static int policy_from_json(sign_policy **out, const json_t *root, const pol_ctx
         (r = get_array(&revs, c, root, "revocation")) != 0) {
         goto out;
     }
+    if ((r = parse_trusted_root(p, c, root)) != 0) {
+        goto out;
+    }
+    cc.tr = p->trusted_root;
     if ((r = parse_require(p, c, json_object_get(root, "require"))) != 0 || (r = parse_keys(p, c, keys)) != 0 ||
-        (r = parse_roots(p, c, roots)) != 0 || (r = parse_tsas(p, c, tsas)) != 0 ||
-        (r = parse_revocation(p, c, revs)) != 0) {
+        (r = parse_roots(p, &cc, roots)) != 0 || (r = parse_tsas(p, c, tsas)) != 0 ||
+        (r = trusted_root_tsas(p)) != 0 || (r = parse_revocation(p, c, revs)) != 0) {
         goto out;
     }
     if (p->nkeys == 0 && p->nroots == 0) {
@@ -1059,7 +1156,7 @@ out:
 
 int sign_policy_parse(sign_policy **out, const void *data, size_t len, const char *basedir, const sign_limits *limits)
 {
-    pol_ctx c = {"policy", basedir};
+    pol_ctx c = {"policy", basedir, NULL, NULL};
     sign_policy *p = NULL;
     json_t *root = NULL;
     int r;
@@ -1084,7 +1181,13 @@ int sign_policy_parse(sign_policy **out, const void *data, size_t len, const cha
 
 int sign_policy_load(sign_policy **out, const char *path, const sign_limits *limits)
 {
-    pol_ctx c = {path, NULL};
+    return sign_policy_load_trusted_root(out, path, NULL, limits);
+}
+
+int sign_policy_load_trusted_root(sign_policy **out, const char *path, const char *trusted_root,
+                                  const sign_limits *limits)
+{
+    pol_ctx c = {path, NULL, NULL, trusted_root};
     sign_policy *p = NULL;
     json_t *root = NULL;
     unsigned char *text = NULL;

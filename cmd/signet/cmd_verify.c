@@ -15,13 +15,17 @@ static const char verify_usage[] =
     "                     [--event-log FILE] [--syslog] [--jobs N]\n"
     "                     [--fetch-crl [--crl-cache DIR] [--crl-timeout SECONDS]]\n"
     "                     [--state-dir DIR|none] [--allow-downgrade]\n"
-    "                     [--fetch-revocation [--revocation-cache DIR]] ARTIFACT...\n"
+    "                     [--fetch-revocation [--revocation-cache DIR]]\n"
+    "                     [--trusted-root FILE] ARTIFACT...\n"
     "\n"
     "Verify artifacts against Sigstore bundles under a trust policy. Without -b,\n"
     "ARTIFACT.sigstore.json beside each artifact is used.\n"
     "\n"
     "  -p, --policy POLICY  the trust policy (JSON)\n"
     "  -b, --bundle BUNDLE  a bundle to use (repeat for several signers)\n"
+    "      --trusted-root FILE  a Sigstore trusted_root.json: transparency-log keys,\n"
+    "                       timestamp authorities, and the CAs of roots[] entries\n"
+    "                       without certificates (the policy still names identities)\n"
     "      --json           print the whole verdict as one JSON object on stdout\n"
     "      --entries        also re-hash every zip entry and compare with the manifest\n"
     "      --tree DIR       compare an unpacked image root file system (or an extracted zip)\n"
@@ -460,11 +464,12 @@ int cmd_verify(int argc, char **argv)
         {"allow-downgrade", no_argument, NULL, 'g'},        /* issue 15 */
         {"fetch-revocation", no_argument, NULL, 'H'},       /* issue 15 */
         {"revocation-cache", required_argument, NULL, 'K'}, /* issue 15 */
+        {"trusted-root", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     sign_verify_options opts = SIGN_VERIFY_OPTIONS_INIT;
-    const char *policy_path = NULL, *event_log = NULL;
+    const char *policy_path = NULL, *event_log = NULL, *trusted_root = NULL;
     int event_fd = -1, use_syslog = 0;
     char **bundles = NULL;
     size_t nbundles = 0;
@@ -502,6 +507,13 @@ int cmd_verify(int argc, char **argv)
             policy_path = optarg;
             break;
         case 'b': bundles[nbundles++] = optarg; break;
+        case 'r':
+            if (trusted_root != NULL) {
+                rc = out_usage_error("verify", "--trusted-root given twice");
+                goto out;
+            }
+            trusted_root = optarg;
+            break;
         case 'J': json = 1; break;
         case 'E': opts.flags |= SIGN_VERIFY_ENTRIES; break;
         case 'R':          /* an OCI layout's ref name, or */
@@ -617,7 +629,7 @@ int cmd_verify(int argc, char **argv)
         out_json_error("EVENT_LOG_UNWRITABLE", "event log", event_log, "the event log cannot be opened");
         goto out;
     }
-    if ((r = sign_policy_load(&policy, policy_path, NULL)) != 0) {
+    if ((r = sign_policy_load_trusted_root(&policy, policy_path, trusted_root, NULL)) != 0) {
         rc = out_role_fail(r, "verify", "policy", policy_path);
         goto out;
     }

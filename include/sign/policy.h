@@ -20,6 +20,14 @@ typedef struct sign_policy sign_policy;
  * and the message names the field. Paths inside are relative to the file.
  */
 SIGN_EXTERN int sign_policy_load(sign_policy **out, const char *path, const sign_limits *limits);
+/*
+ * The same with a Sigstore trusted_root.json given beside the policy (verify --trusted-root), as if the
+ * policy's "trusted_root" named it: its transparency-log keys, timestamp authorities and, for roots[]
+ * entries without "certificates", its certificate authorities. A policy that also sets trusted_root is
+ * SIGN_EINVAL. trusted_root NULL: sign_policy_load.
+ */
+SIGN_EXTERN int sign_policy_load_trusted_root(sign_policy **out, const char *path, const char *trusted_root,
+                                              const sign_limits *limits);
 /* The same from memory; relative paths resolve against basedir. */
 SIGN_EXTERN int sign_policy_parse(sign_policy **out, const void *data, size_t len, const char *basedir,
                                   const sign_limits *limits);

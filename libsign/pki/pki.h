@@ -88,4 +88,56 @@ int sign__timestamp_verify_at(sign_timestamp_info *out, int64_t *accuracy, sign_
                               const unsigned char *der, size_t len, const unsigned char *data, size_t datalen,
                               const sign_tsa_roots *roots, int64_t now);
 
+/* ---- Sigstore trusted root (trusted_root.c) --------------------------------------- */
+
+#define SIGN__TRUSTED_ROOT_MAX_ITEMS 32 /* entries of each list */
+#define SIGN__TRUSTED_ROOT_MAX_CHAIN 10 /* certificates of one chain */
+
+/* validFor: seconds since the epoch, inclusive at both ends; no end: open. */
+typedef struct sign__tr_window {
+    int64_t start, end;
+    int has_end;
+} sign__tr_window;
+
+enum { SIGN__TLOG_ECDSA_P256 = 0, SIGN__TLOG_ECDSA_P384, SIGN__TLOG_ED25519, SIGN__TLOG_RSA_PKCS1 };
+
+/* One transparency log (tlogs[]) or CT log (ctlogs[]). */
+typedef struct sign__tlog_key {
+    int ct;                         /* from ctlogs[] */
+    int type;                       /* SIGN__TLOG_* */
+    EVP_PKEY *pkey;                 /* its public key */
+    unsigned char raw[32];          /* an Ed25519 key's raw bytes */
+    unsigned char spki_sha256[32];  /* SHA-256 of the DER SubjectPublicKeyInfo (Rekor v1's log id) */
+    unsigned char log_id[32];       /* logId.keyId */
+    unsigned char checkpoint_id[4]; /* checkpointKeyId.keyId's first bytes (the note key hint), if given */
+    int has_checkpoint_id;
+    char *origin; /* baseUrl's host: a Rekor v2 checkpoint's origin */
+    sign__tr_window valid;
+} sign__tlog_key;
+
+/* One certificate authority or timestamp authority. */
+typedef struct sign__tr_authority {
+    int tsa;                /* from timestampAuthorities[] */
+    sign_x509_certs *chain; /* certChain, as listed (leaf or intermediate first, root last) */
+    sign__tr_window valid;
+} sign__tr_authority;
+
+typedef struct sign__trusted_root {
+    sign__tlog_key *logs; /* tlogs then ctlogs */
+    size_t nlogs;
+    sign__tr_authority *cas; /* certificateAuthorities then timestampAuthorities */
+    size_t ncas;
+} sign__trusted_root;
+
+/* Parse strictly (unknown fields, a wrong mediaType, bad keys or certificates: SIGN_EPARSE; limits: SIGN_ELIMIT). */
+int sign__trusted_root_parse(sign__trusted_root **out, const void *data, size_t len, const sign_limits *limits,
+                             const char *what);
+int sign__trusted_root_read(sign__trusted_root **out, const char *path, const sign_limits *limits);
+void sign__trusted_root_free(sign__trusted_root *t);
+/* 1 when t is inside w. */
+int sign__tr_window_holds(const sign__tr_window *w, int64_t t);
+/* A log's signature over msg (ECDSA DER over SHA-256/384, Ed25519, RSA PKCS#1 v1.5): 0 or SIGN_EBADSIG. */
+int sign__tlog_key_verify(const sign__tlog_key *k, const void *msg, size_t len, const unsigned char *sig,
+                          size_t siglen);
+
 #endif

@@ -335,33 +335,6 @@ static int verify_timestamps(vctx *c, vb *b, const char *art, const char *signer
     return r;
 }
 
-/*
- * Transparency-log entries: a malformed one is TLOG_INVALID whatever the policy (never ignored). Well-formed
- * ones are reported as not verified: signet has no log keys yet, so their integrated time is never trusted.
- * *go_on is 0 after a failure.
- */
-static int tlog_entries(vctx *c, vb *b, int *go_on)
-{
-    const char *fault = NULL;
-    size_t n = sign__bundle_tlog(b->bundle, &fault);
-
-    *go_on = fault == NULL;
-    if (fault != NULL) {
-        return vfy_add_check(c, "tlog", SIGN_CHECK_FAIL, "TLOG_INVALID", SIGN_EBADSIG,
-                             (vwhere){b->for_artifact, b->path, b->signer},
-                             "bundle %s: its transparency-log entry is malformed (%s): it was altered or written "
-                             "wrongly - re-sign, or remove the entry",
-                             b->path, fault);
-    }
-    if (n == 0) {
-        return 0;
-    }
-    return vfy_add_check(c, "tlog", SIGN_CHECK_SKIP, "OK", 0, (vwhere){b->for_artifact, b->path, b->signer},
-                         "bundle %s carries %zu transparency-log entr%s, well-formed but not verified (signet "
-                         "verifies no log signatures or proofs yet): their integrated time is not used",
-                         b->path, n, n == 1 ? "y" : "ies");
-}
-
 /* 1. Well-formed: parsed within limits, payload type, exactly one signature. *go_on is 0 when nothing
    further can be checked. */
 static int bundle_wellformed(vctx *c, vb *b, const sign_envelope **env, int *type_ok, int *go_on)
@@ -647,11 +620,17 @@ int vfy_bundle(vctx *c, vb *b)
     /* An X.509 signer: the signature under the leaf's key now, its chain at the key-validity point. */
     is_cert = sign_bundle_certificate(b->bundle, &len) != NULL;
     r = is_cert ? cert_signature(c, b, env, &go_on) : key_signature(c, b, env, &go_on);
-    if (r != 0 || !go_on || (r = tlog_entries(c, b, &go_on)) != 0 || !go_on) {
+    if (r != 0 || !go_on || (r = vfy_tlog(c, b, env, &go_on)) != 0 || !go_on) {
         return r;
     }
     if ((r = verify_timestamps(c, b, b->for_artifact, b->signer)) != 0) {
         return r;
+    }
+    if (!b->has_signing_time && b->has_tlog_time) {
+        /* No RFC 3161 time: a verified SET's integrated time is the trusted signing time. */
+        b->has_signing_time = 1;
+        b->signing_time = b->tlog_time;
+        b->signing_accuracy = 0;
     }
     if (is_cert) {
         /* Chain to a policy root, validity and revocation at the trusted signing time or now. */

@@ -67,6 +67,8 @@ typedef struct vb {
     int has_signing_time;     /* a trusted RFC 3161 time was proven (timestamp check) */
     int64_t signing_time;     /* that time: the earliest verified genTime */
     int64_t signing_accuracy; /* its token's accuracy (s): the signature was made in signing_time +- this */
+    int has_tlog_time;        /* a transparency-log entry's SET verified (tlog.c) */
+    int64_t tlog_time;        /* its integrated time: the signing time when no RFC 3161 timestamp gives one */
     /* The signer, whether a policy key or a certificate under a policy root. */
     const char *signer;      /* policy key name or the leaf's subject DN */
     const char *signer_kind; /* "policy key" or "certificate" */
@@ -152,6 +154,13 @@ int vfy_add_check(vctx *c, const char *check, sign_check_status status, const ch
 /* Attach f to the last check recorded (the JSON verdict's "facts"). Returns 0 or SIGN_ENOMEM. */
 int vfy_check_facts(vctx *c, vfact_in in);
 int vfy_class_rank(int code);
+/*
+ * The bundle's transparency-log entries (tlog.c), after its signature verified: each must record this
+ * signature and signer; with the policy's trusted root, its proof, checkpoint and SET must verify under the
+ * log's key (TLOG_INVALID otherwise), and a verified SET's integrated time becomes the trusted signing time.
+ * require.tlog counts the entries verified (TLOG_MISSING). *go_on is 0 after a failure.
+ */
+int vfy_tlog(vctx *c, vb *b, const sign_envelope *env, int *go_on);
 void vfy_mark_bundle_failures(sign_verify_result *res);
 void vfy_decide(sign_verify_result *res, int enforce);
 /* After vfy_decide: each artifact's reasons (sign_verify_result_artifact_reason). Returns 0 or SIGN_ENOMEM. */

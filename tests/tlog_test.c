@@ -1,0 +1,313 @@
+/*
+ * Transparency-log entries (libsign/verify/tlog.c) and Sigstore trusted roots (libsign/pki/trusted_root.c),
+ * through signet verify --trusted-root, on sigstore-conformance fixtures (tests/conformance/assets, commit
+ * a73de49): each accepted form, and a tampered twin of each refused for its reason.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static char *tl_dir;
+static char *tl_out;
+
+static void tl_setup(void)
+{
+    tl_dir = tu_mkdtemp();
+    tl_out = NULL;
+}
+
+static void tl_teardown(void)
+{
+    tu_rmtree(tl_dir);
+    free(tl_dir);
+    free(tl_out);
+}
+
+static char *fixture(const char *name, const char *file)
+{
+    char *p = NULL;
+
+    cr_assert(asprintf(&p, "%s/tests/conformance/assets/bundle-verify/%s/%s", tu_src(), name, file) > 0);
+    return p;
+}
+
+static json_t *load(const char *name, const char *file)
+{
+    char *p = fixture(name, file);
+    json_error_t e;
+    json_t *j = json_load_file(p, 0, &e);
+
+    cr_assert_not_null(j, "%s: %s", p, e.text);
+    free(p);
+    return j;
+}
+
+static char *save(json_t *j, const char *name)
+{
+    char *p = tu_path(tl_dir, name);
+
+    cr_assert_eq(json_dump_file(j, p, JSON_COMPACT), 0);
+    json_decref(j);
+    return p;
+}
+
+static const char *const identity =
+    "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/"
+    "extremely-dangerous-oidc-beacon.yml@refs/heads/main";
+
+/* signet verify --json of artifact with bundle under a policy (extra: its require or trusted_root) and trusted
+   root tr (NULL: none); returns the exit code, the verdict in tl_out; *code the verdict's reason. */
+static int verify(const char *bundle, const char *tr, const char *artifact, const char *extra, char *code,
+                  size_t codelen)
+{
+    char *pol = tu_path(tl_dir, "policy.json"), *text = NULL;
+    const char *argv[] = {"signet", "verify",         "--json", "-p", pol,      "-b",
+                          bundle,   "--trusted-root", tr,       "--", artifact, NULL};
+    json_t *v;
+    int rc;
+
+    cr_assert(asprintf(&text,
+                       "{\"version\":1,\"roots\":[{\"name\":\"fulcio\",\"subjects\":[\"%s\"],"
+                       "\"issuers\":[\"https://token.actions.githubusercontent.com\"],\"artifacts\":[\"*\"],"
+                       "\"predicate_types\":[\"*\"]}]%s}",
+                       identity, extra != NULL ? extra : "") > 0);
+    tu_write_str(pol, text);
+    free(text);
+    if (tr == NULL) {
+        argv[7] = "--";
+        argv[8] = artifact;
+        argv[9] = NULL;
+    }
+    free(tl_out);
+    tl_out = NULL;
+    rc = tu_run(&tl_out, NULL, NULL, argv);
+    v = json_loads(tl_out != NULL ? tl_out : "", 0, NULL);
+    snprintf(code, codelen, "%s",
+             v != NULL && json_string_value(json_object_get(v, "code")) != NULL
+                 ? json_string_value(json_object_get(v, "code"))
+                 : "?");
+    json_decref(v);
+    free(pol);
+    return rc;
+}
+
+#define EXPECT(rc_want, code_want, bundle, tr, art, extra)                                                           \
+    do {                                                                                                             \
+        char code_[64];                                                                                              \
+        int rc_ = verify(bundle, tr, art, extra, code_, sizeof(code_));                                              \
+        cr_assert(rc_ == (rc_want) && strcmp(code_, code_want) == 0, "exit %d code %s, want %d %s: %s", rc_, code_,  \
+                  rc_want, code_want, tl_out != NULL ? tl_out : "");                                                 \
+    } while (0)
+
+/* The first tlog entry of a bundle (borrowed). */
+static json_t *entry0(json_t *b)
+{
+    return json_array_get(json_object_get(json_object_get(b, "verificationMaterial"), "tlogEntries"), 0);
+}
+
+/* Flip one base64 character of a string member (keeps it valid base64). */
+static void flip(json_t *obj, const char *key, size_t at)
+{
+    char *s = strdup(json_string_value(json_object_get(obj, key)));
+
+    cr_assert_not_null(s);
+    cr_assert(strlen(s) > at);
+    s[at] = s[at] == 'A' ? 'B' : 'A';
+    json_object_set_new(obj, key, json_string(s));
+    free(s);
+}
+
+#define R2 "rekor2-dsse-happy-path"
+
+/* Rekor v2 (hashedrekord 0.0.2 over the DSSE PAE, Ed25519 checkpoint): verified; each tampering refused. */
+Test(tlog, rekor2_entry_verified_and_tampered_twins_refused, .init = tl_setup, .fini = tl_teardown, .timeout = 240)
+{
+    char *art = fixture(R2, "../a.txt"), *trp = fixture(R2, "trusted_root.json"),
+         *good = fixture(R2, "bundle.sigstore.json");
+    char *p;
+    json_t *b, *e, *pf, *tr;
+
+    EXPECT(0, "OK", good, trp, art, NULL);
+    cr_assert(strstr(tl_out, "inclusion proof, checkpoint") != NULL, "%s", tl_out);
+    /* A trusted root without transparency logs: the matching entry is reported, not verified; require.tlog
+       then fails. */
+    tr = load(R2, "trusted_root.json");
+    json_object_del(tr, "tlogs");
+    p = save(tr, "tr-nologs.json");
+    EXPECT(0, "OK", good, p, art, NULL);
+    cr_assert(strstr(tl_out, "not verified") != NULL, "%s", tl_out);
+    EXPECT(4, "TLOG_MISSING", good, p, art, ",\"require\":{\"tlog\":1}");
+    free(p);
+    EXPECT(4, "TLOG_MISSING", good, trp, art, ",\"require\":{\"tlog\":2}");
+    EXPECT(0, "OK", good, trp, art, ",\"require\":{\"tlog\":1}");
+
+    /* A bad proof hash. */
+    b = load(R2, "bundle.sigstore.json");
+    pf = json_object_get(entry0(b), "inclusionProof");
+    json_array_set_new(json_object_get(pf, "hashes"), 0, json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="));
+    p = save(b, "proof.json");
+    EXPECT(1, "TLOG_INVALID", p, trp, art, NULL);
+    cr_assert(strstr(tl_out, "inclusion proof") != NULL, "%s", tl_out);
+    free(p);
+    /* A wrong tree size (the proof no longer leads to the root). */
+    b = load(R2, "bundle.sigstore.json");
+    pf = json_object_get(entry0(b), "inclusionProof");
+    json_object_set_new(pf, "treeSize", json_string("4026480"));
+    p = save(b, "size.json");
+    EXPECT(1, "TLOG_INVALID", p, trp, art, NULL);
+    free(p);
+    /* A checkpoint whose signature is not the log key's. */
+    b = load(R2, "bundle.sigstore.json");
+    pf = json_object_get(json_object_get(entry0(b), "inclusionProof"), "checkpoint");
+    {
+        const char *env = json_string_value(json_object_get(pf, "envelope"));
+        char *s = strdup(env), *line, *sp;
+
+        /* The log's signature line is the first; witness cosignatures follow. */
+        cr_assert_not_null(line = strstr(s, "\n\n"));
+        cr_assert_not_null(sp = strchr(line + 2 + 4, ' '));
+        sp[20] = sp[20] == 'A' ? 'B' : 'A';
+        json_object_set_new(pf, "envelope", json_string(s));
+        free(s);
+    }
+    p = save(b, "checkpoint.json");
+    EXPECT(1, "TLOG_INVALID", p, trp, art, NULL);
+    cr_assert(strstr(tl_out, "checkpoint") != NULL, "%s", tl_out);
+    free(p);
+    /* A log the trusted root does not list. */
+    b = load(R2, "bundle.sigstore.json");
+    e = entry0(b);
+    json_object_set_new(json_object_get(e, "logId"), "keyId",
+                        json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="));
+    p = save(b, "logid.json");
+    EXPECT(1, "TLOG_INVALID", p, trp, art, NULL);
+    free(p);
+    /* The right log id with another key: the checkpoint does not verify. */
+    tr = load(R2, "trusted_root.json");
+    {
+        json_t *logs = json_object_get(tr, "tlogs"), *l;
+        size_t i;
+        char *out = NULL, *err = NULL;
+
+        cr_assert_eq(tu_sh(&out, &err, tl_dir,
+                           "openssl genpkey -algorithm ed25519 | openssl pkey -pubout -outform DER | base64 -w0"),
+                     0, "%s", err);
+        json_array_foreach(logs, i, l)
+        {
+            json_t *pk = json_object_get(l, "publicKey");
+
+            if (strcmp(json_string_value(json_object_get(pk, "keyDetails")), "PKIX_ED25519") == 0) {
+                json_object_set_new(pk, "rawBytes", json_string(out));
+            }
+        }
+        free(out);
+        free(err);
+    }
+    p = save(tr, "tr-otherkey.json");
+    EXPECT(1, "TLOG_INVALID", good, p, art, NULL);
+    free(p);
+    /* The entry of another envelope (sigstore-conformance's mismatch case). */
+    p = fixture("rekor2-dsse-mismatch-envelope_fail", "bundle.sigstore.json");
+    EXPECT(1, "TLOG_INVALID", p, trp, art, NULL);
+    cr_assert(strstr(tl_out, "digest of other signed bytes") != NULL, "%s", tl_out);
+    free(p);
+    free(art);
+    free(trp);
+    free(good);
+}
+
+#define R1 "intoto-with-custom-trust-root"
+
+/* Rekor v1 (intoto 0.0.2, SET + proof): without its RFC 3161 token the SET's integrated time is the signing time. */
+Test(tlog, rekor1_set_time_used_and_tampered_twins_refused, .init = tl_setup, .fini = tl_teardown, .timeout = 240)
+{
+    char *art = fixture(R1, "artifact"), *trp = fixture(R1, "trusted_root.json"), *p, *good;
+    json_t *b, *e, *tr, *logs;
+
+    b = load(R1, "bundle.sigstore.json");
+    json_object_del(json_object_get(b, "verificationMaterial"), "timestampVerificationData");
+    good = save(b, "good.json");
+    EXPECT(0, "OK", good, trp, art, NULL);
+    cr_assert(strstr(tl_out, "signed entry timestamp") != NULL, "%s", tl_out);
+    /* Without the log's key the time is not used: the 2023 certificate has expired. */
+    tr = load(R1, "trusted_root.json");
+    json_object_del(tr, "tlogs");
+    p = save(tr, "tr-nologs.json");
+    EXPECT(6, "CERT_EXPIRED", good, p, art, NULL);
+    free(p);
+    /* A bad SET. */
+    b = json_load_file(good, 0, NULL);
+    flip(json_object_get(entry0(b), "inclusionPromise"), "signedEntryTimestamp", 20);
+    p = save(b, "set.json");
+    EXPECT(1, "TLOG_INVALID", p, trp, art, NULL);
+    cr_assert(strstr(tl_out, "SET") != NULL, "%s", tl_out);
+    free(p);
+    /* Another integrated time (inside the certificate's validity): the SET no longer covers it. */
+    b = json_load_file(good, 0, NULL);
+    e = entry0(b);
+    json_object_set_new(e, "integratedTime", json_string("1675209700"));
+    p = save(b, "time.json");
+    EXPECT(1, "TLOG_INVALID", p, trp, art, NULL);
+    free(p);
+    /* The log key's validFor ends before the integrated time. */
+    tr = load(R1, "trusted_root.json");
+    logs = json_object_get(tr, "tlogs");
+    json_object_set_new(json_object_get(json_object_get(json_array_get(logs, 0), "publicKey"), "validFor"), "end",
+                        json_string("2023-01-31T23:59:59Z"));
+    json_object_set_new(json_object_get(json_object_get(json_array_get(logs, 0), "publicKey"), "validFor"), "start",
+                        json_string("2023-01-01T00:00:00Z"));
+    p = save(tr, "tr-validity.json");
+    EXPECT(1, "TLOG_INVALID", good, p, art, NULL);
+    cr_assert(strstr(tl_out, "validFor") != NULL, "%s", tl_out);
+    free(p);
+    /* A SET made when the certificate was not valid (sigstore-conformance's case). */
+    free(art);
+    art = fixture("intoto-set-outside-signing-cert-validity_fail", "../a.txt");
+    free(trp);
+    trp = fixture("intoto-set-outside-signing-cert-validity_fail", "trusted_root.json");
+    p = fixture("intoto-set-outside-signing-cert-validity_fail", "bundle.sigstore.json");
+    EXPECT(1, "TLOG_INVALID", p, trp, art, NULL);
+    cr_assert(strstr(tl_out, "certificate") != NULL, "%s", tl_out);
+    free(p);
+    free(art);
+    free(trp);
+    free(good);
+}
+
+/* The trusted root is read strictly; it and the policy's trusted_root cannot both be given. */
+Test(tlog, trusted_root_strict, .init = tl_setup, .fini = tl_teardown, .timeout = 120)
+{
+    char *art = fixture(R2, "../a.txt"), *good = fixture(R2, "bundle.sigstore.json"),
+         *trp = fixture(R2, "trusted_root.json");
+    char *p, *extra = NULL;
+    json_t *tr;
+
+    tr = load(R2, "trusted_root.json");
+    json_object_set_new(tr, "extra", json_true());
+    p = save(tr, "unknown.json");
+    EXPECT(2, "POLICY_MALFORMED", good, p, art, NULL);
+    cr_assert(strstr(tl_out, "extra") != NULL, "%s", tl_out);
+    free(p);
+    tr = load(R2, "trusted_root.json");
+    json_object_set_new(tr, "mediaType", json_string("application/vnd.dev.sigstore.trustedroot+json;version=0.2"));
+    p = save(tr, "media.json");
+    EXPECT(2, "POLICY_MALFORMED", good, p, art, NULL);
+    free(p);
+    tr = load(R2, "trusted_root.json");
+    json_object_set_new(json_object_get(json_array_get(json_object_get(tr, "tlogs"), 0), "publicKey"), "keyDetails",
+                        json_string("PKIX_ED25519"));
+    p = save(tr, "type.json");
+    EXPECT(2, "POLICY_MALFORMED", good, p, art, NULL);
+    free(p);
+    cr_assert(asprintf(&extra, ",\"trusted_root\":\"%s\"", trp) > 0);
+    EXPECT(2, "POLICY_MALFORMED", good, trp, art, extra);
+    /* The policy field alone works as the option does. */
+    EXPECT(0, "OK", good, NULL, art, extra);
+    free(extra);
+    free(art);
+    free(good);
+    free(trp);
+}
