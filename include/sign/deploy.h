@@ -18,7 +18,7 @@ extern "C" {
 
 typedef struct sign_deploy_options {
     unsigned int version;
-    const char *artifact;       /* the zip or tar layer to deploy (not with SIGN_DEPLOY_ROLLBACK) */
+    const char *artifact;       /* the zip, tar layer, OCI layout or docker save archive (not with ROLLBACK) */
     const char *name;           /* its name as signed; NULL: the last component of artifact */
     const char *const *bundles; /* bundle paths; none: "<artifact>.sigstore.json" */
     size_t nbundles;
@@ -27,9 +27,11 @@ typedef struct sign_deploy_options {
     unsigned int keep;     /* releases kept, the active one included; 0: 3 */
     unsigned int flags;
     const sign_limits *limits; /* NULL: defaults */
+    /* version 2: an OCI layout's image by org.opencontainers.image.ref.name (as sign_verify_options.ref), or NULL */
+    const char *ref;
 } sign_deploy_options;
 
-#define SIGN_DEPLOY_OPTIONS_VERSION 1
+#define SIGN_DEPLOY_OPTIONS_VERSION 2
 #define SIGN_DEPLOY_OPTIONS_INIT SIGN_OPTIONS_INIT_VERSION(SIGN_DEPLOY_OPTIONS_VERSION)
 
 /* *opts = SIGN_DEPLOY_OPTIONS_INIT, for callers that cannot use the macro (FFI). */

@@ -17,8 +17,16 @@ typedef struct dfail {
     char message[1024];
 } dfail;
 
-/* Extract the artifact open on fd (the private copy) into the directory open on root, checked against signed. */
-int dpl_extract(int fd, const char *what, int root, const vcapture *signed_entries, unsigned int flags,
+/* What to extract: the private copy open on fd (a file, or an image layout's directory). */
+typedef struct dsrc {
+    int fd;
+    const char *what;    /* the artifact's name, in messages */
+    const char *ref;     /* an image: its ref name (or NULL: the only one) */
+    const char *subject; /* an image: the SHA-256 hex verified (its manifest), which the copy must still be */
+} dsrc;
+
+/* Extract src into the directory open on root, checked against signed (an image: layer by layer). */
+int dpl_extract(const dsrc *src, int root, const vcapture *signed_entries, unsigned int flags,
                 const sign_limits *lim, dfail *why);
 
 /* Remove name beneath dirfd (a directory with everything in it, or anything else), never following a symlink. */
