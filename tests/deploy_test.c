@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -867,6 +868,30 @@ Test(deploy, warn_mode_lets_verify_through_but_never_deploy)
 
 /* ---- images: OCI layouts and docker save archives -------------------------------------- */
 
+/* A shell command in dir (NULL: the test's directory); its stdout into *out when out is given. */
+static int dt_sh(char **out, const char *dir, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int dt_sh(char **out, const char *dir, const char *fmt, ...)
+{
+    char script[8192], *o = NULL, *e = NULL;
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    vsnprintf(script, sizeof(script), fmt, ap);
+    va_end(ap);
+    rc = tu_sh(&o, &e, dir != NULL ? dir : dt_dir, "%s", script);
+    if (rc != 0) {
+        cr_log_info("sh: %s: %s", script, e != NULL ? e : "");
+    }
+    if (out != NULL) {
+        *out = o;
+    } else {
+        free(o);
+    }
+    free(e);
+    return rc;
+}
+
 /* The SHA-256 of len bytes as "sha256:<hex>" into out (80 bytes). */
 static void dt_digest(char *out, const void *data, size_t len)
 {
@@ -911,7 +936,7 @@ static void dt_image(const char *name, const tg_entry *const *e, const size_t *n
 
     snprintf(rel, sizeof(rel), "%s/blobs/sha256", name);
     p = dt_p(rel);
-    cr_assert_eq(tu_sh(NULL, NULL, NULL, "mkdir -p '%s'", p), 0);
+    cr_assert_eq(dt_sh(NULL, NULL, "mkdir -p '%s'", p), 0);
     free(p);
     for (size_t i = 0; i < nl; i++) {
         unsigned char *tar = NULL;
@@ -951,7 +976,7 @@ static int dt_tree_diff(const char *a, const char *b)
     int rc;
 
     /* find lists type, mode and link target; cmp then compares every regular file's bytes. */
-    rc = tu_sh(&out, NULL, NULL,
+    rc = dt_sh(&out, NULL,
                "set -e; cd '%s'; find . -printf '%%y %%m %%p %%l\\n' | sort > /tmp/.dt-a.$$;"
                "cd '%s'; find . -printf '%%y %%m %%p %%l\\n' | sort > /tmp/.dt-b.$$;"
                "d=0; diff /tmp/.dt-a.$$ /tmp/.dt-b.$$ || d=1; rm -f /tmp/.dt-a.$$ /tmp/.dt-b.$$;"
@@ -968,7 +993,7 @@ static int dt_tree_diff(const char *a, const char *b)
 /* umoci/skopeo are in .ci/deps (test). */
 static void dt_need(const char *tool)
 {
-    cr_assert_eq(tu_sh(NULL, NULL, NULL, "command -v %s >/dev/null", tool), 0,
+    cr_assert_eq(dt_sh(NULL, NULL, "command -v %s >/dev/null", tool), 0,
                  "%s is missing: install it (.ci/deps test)", tool);
 }
 
@@ -982,7 +1007,7 @@ Test(deploy, image_layout_and_docker_save_match_umoci_unpack_file_by_file)
     /* Three layers: a whiteout of a file and of a directory, a file replaced, a file replaced by a directory,
        a hard link and an absolute symlink. */
     cr_assert_eq(
-        tu_sh(NULL, NULL, dt_dir,
+        dt_sh(NULL, NULL,
               "set -e; umoci init --layout img; umoci new --image img:v1;"
               "umoci unpack --rootless --image img:v1 b1 >/dev/null 2>&1;"
               "mkdir -p b1/rootfs/etc b1/rootfs/app/sub b1/rootfs/bin; printf 'hello\\n' > b1/rootfs/etc/hello;"
@@ -1058,7 +1083,7 @@ Test(deploy, image_whiteouts_and_opaque_directories_apply_to_lower_layers_only)
     cr_assert_eq(st.st_mode & 0777, 0700, "the upper layer's mode of a directory wins (%o)", st.st_mode & 0777);
     free(p);
     p = dt_p("out/current");
-    cr_assert_eq(tu_sh(NULL, NULL, NULL, "test -z \"$(find -L '%s' -name '.wh.*')\"", p), 0,
+    cr_assert_eq(dt_sh(NULL, NULL, "test -z \"$(find -L '%s' -name '.wh.*')\"", p), 0,
                  "a whiteout marker was written");
     free(p);
     dt_assert_clean();
@@ -1160,7 +1185,7 @@ Test(deploy, image_with_a_changed_layer_blob_deploys_nothing)
     cr_assert_eq(dt_sign("img-t", NULL, NULL), 0);
     /* The same bytes of layer 0 ("good" -> "evil"), its blob's name kept. */
     p = dt_p("img-t");
-    cr_assert_eq(tu_sh(NULL, NULL, p,
+    cr_assert_eq(dt_sh(NULL, p,
                        "set -e; for b in blobs/sha256/*; do if grep -q good \"$b\"; then "
                        "sed -i 's/good/evil/' \"$b\"; fi; done"),
                  0);
