@@ -551,6 +551,37 @@ Test(deploy, tar_pax_and_ustar_names_that_differ_are_refused)
     dt_hostile_tar(e, 1, allow, NULL);
 }
 
+/*
+ * A '\\' in a tar name is an ordinary byte (POSIX names; umoci and docker write such files as named on Linux):
+ * the entry lands as one file of that name inside the release, nothing beside or outside it.
+ */
+Test(deploy, tar_backslash_is_an_ordinary_byte_of_a_posix_name)
+{
+    tg_entry e[] = {
+        {.name = "dir\\file", .data = "one", .len = 3},
+        {.name = "a\\..\\..\\up", .data = "two", .len = 3},
+    };
+    sign_deploy_result *res = NULL;
+    char *s, *up = dt_p("up"), *outup = dt_p("out/up");
+
+    dt_tar("bs.tar", e, 2, NULL);
+    cr_assert_eq(dt_sign("bs.tar", NULL, NULL), 0);
+    cr_assert_eq(dt_deploy(&res, "bs.tar"), 0, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    s = dt_read_current("dir\\file");
+    cr_assert_str_eq(s, "one");
+    free(s);
+    s = dt_read_current("a\\..\\..\\up");
+    cr_assert_str_eq(s, "two");
+    free(s);
+    cr_assert_null(dt_read_current("dir/file"));
+    cr_assert_not(tu_exists(up), "a backslash was read as a separator");
+    cr_assert_not(tu_exists(outup), "a backslash was read as a separator");
+    free(up);
+    free(outup);
+    dt_assert_clean();
+}
+
 /* ---- the one read ------------------------------------------------------------------ */
 
 /*

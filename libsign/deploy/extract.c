@@ -291,7 +291,8 @@ static int make_hardlink(dx *d, const sign_entry *e, int dfd, const char *base)
     struct stat st;
     int tfd, r;
 
-    if (e->link_target == NULL || sign__path_check_write(e->link_target) != 0) {
+    if (e->link_target == NULL ||
+        sign__path_check_write_how(e->link_target, e->has_owner ? 0 : SIGN__PATH_WINDOWS) != 0) {
         return fail(d, "DEPLOY_PATH_REFUSED", SIGN_EVERIFY, "%s: hard link %s points outside the tree", d->what,
                     e->path);
     }
@@ -556,7 +557,13 @@ static int on_entry(void *ctx, const sign_entry *e, int64_t mtime)
     if ((r = check_signed(d, e, &s)) != 0) {
         return r;
     }
-    bits = sign__path_check_write(e->path);
+    /*
+     * A tar entry (layers, images; they carry owners) has a POSIX name, where '\' is an ordinary byte
+     * (POSIX.1 ustar and pax; umoci, docker and GNU tar write it as such on Linux): it separates nothing
+     * here, so it cannot lead outside the tree. A zip's '\' stays refused: Windows extractors read it as
+     * a separator, so such a zip is read differently by extractors.
+     */
+    bits = sign__path_check_write_how(e->path, e->has_owner ? 0 : SIGN__PATH_WINDOWS);
     if (bits == SIGN__PATH_ROOT && e->type == SIGN_ENTRY_DIR) {
         return 0; /* "./" of a tar made with -C dir .: the release root itself, which exists */
     }
