@@ -18,6 +18,7 @@
 
 #include "deploy_int.h"
 #include "sign/event.h"
+#include "sign/registry.h"
 #include "state.h"
 
 struct sign_deploy_result {
@@ -38,7 +39,8 @@ typedef struct drun {
     int dirfd, lockfd, tmpfd;
     char tmpname[32]; /* the private copy's name (a directory, or a file without O_TMPFILE), else "" */
     int isdir;        /* the artifact is an OCI image layout: the private copy is a directory */
-    const char *ref;  /* an OCI layout's image by ref name, or NULL */
+    const char *ref;  /* an OCI layout's image by ref name (docker://: the platform), or NULL */
+    dremote *remote;  /* docker://: what was fetched, or NULL */
     char staging[32];
     const char *artifact; /* path read */
     const char *const *bundles;
@@ -255,9 +257,8 @@ static int copy_blobs(drun *d, int from, int to, uint64_t *total)
 }
 
 /* An OCI image layout: its index, oci-layout and blobs copied into a private directory beside the releases. */
-static int copy_layout(drun *d, int in)
+static int private_dir(drun *d)
 {
-    uint64_t total = 0;
     int r;
 
     for (int i = 0; i < 100; i++) {
@@ -274,7 +275,15 @@ static int copy_layout(drun *d, int in)
         return sign__error(SIGN_EIO, "%s: cannot create a private copy of the artifact: %s", d->to, strerror(errno));
     }
     d->isdir = 1;
-    if ((r = copy_layout_file(d, in, d->tmpfd, "oci-layout", &total)) != 0 ||
+    return 0;
+}
+
+static int copy_layout(drun *d, int in)
+{
+    uint64_t total = 0;
+    int r;
+
+    if ((r = private_dir(d)) != 0 || (r = copy_layout_file(d, in, d->tmpfd, "oci-layout", &total)) != 0 ||
         (r = copy_layout_file(d, in, d->tmpfd, "index.json", &total)) != 0 ||
         (r = copy_blobs(d, in, d->tmpfd, &total)) != 0) {
         return r;
@@ -358,6 +367,40 @@ out:
     free(buf);
     sign_digest_free(md);
     return r;
+}
+
+static int add_owned(drun *d, char *p);
+
+/* docker://: the image of the tag resolved once, downloaded into the private layout, with its bundles. */
+static int fetch_remote(drun *d)
+{
+    int r;
+
+    if ((d->remote = calloc(1, sizeof(*d->remote))) == NULL) {
+        return sign__oom();
+    }
+    if ((r = private_dir(d)) != 0) {
+        return r;
+    }
+    snprintf(d->remote->tmpname, sizeof(d->remote->tmpname), "%s", d->tmpname);
+    r = dpl_fetch_image(d->remote, d->dirfd, d->tmpfd, d->artifact, d->ref,
+                        (d->opts->flags & SIGN_DEPLOY_REGISTRY_INSECURE) != 0, d->opts->nbundles == 0, &d->lim);
+    if (r != 0) {
+        return r;
+    }
+    d->ref = NULL; /* the private layout holds the one image fetched */
+    if (d->opts->nbundles == 0) {
+        size_t first = d->nowned;
+
+        for (size_t k = 0; k < d->remote->nbundles; k++) {
+            if ((r = add_owned(d, sign__state_path(d->to, d->remote->bundles[k]))) != 0) {
+                return r;
+            }
+        }
+        d->bundles = (const char *const *)d->owned + first;
+        d->nbundles = d->remote->nbundles;
+    }
+    return sign_artifact_name_normalise(&d->res->name, d->opts->name != NULL ? d->opts->name : d->remote->name);
 }
 
 /* Verify the private copy, every entry against the signed manifest; the signed entries land in d->cap. */
@@ -720,6 +763,10 @@ static void run_free(drun *d)
     if (d->tmpname[0] != '\0') {
         (void)dpl_remove_tree(d->dirfd, d->tmpname);
     }
+    for (size_t k = 0; d->remote != NULL && k < d->remote->nbundles; k++) {
+        (void)unlinkat(d->dirfd, d->remote->bundles[k], 0);
+    }
+    free(d->remote);
     if (d->tmpfd >= 0) {
         close(d->tmpfd);
     }
@@ -737,11 +784,22 @@ static void run_free(drun *d)
     vfy_capture_free(&d->cap);
 }
 
+static int deploy_copy(drun *d);
+
 static int run(drun *d)
 {
     int r;
 
-    if ((r = open_dir(d)) != 0 || (r = inputs(d)) != 0 || (r = default_bundles(d)) != 0) {
+    if ((r = open_dir(d)) != 0 || (r = inputs(d)) != 0) {
+        return r;
+    }
+    if (!d->res->rollback && sign_registry_is_reference(d->artifact)) {
+        if ((r = fetch_remote(d)) != 0) {
+            return r;
+        }
+        return deploy_copy(d);
+    }
+    if ((r = default_bundles(d)) != 0) {
         return r;
     }
     if (d->res->name == NULL &&
@@ -752,6 +810,14 @@ static int run(drun *d)
     if ((r = copy_artifact(d)) != 0) {
         return r;
     }
+    return deploy_copy(d);
+}
+
+/* The private copy made: verify it, extract it, switch to it. */
+static int deploy_copy(drun *d)
+{
+    int r;
+
     dpl_test_crash("copied");
     dpl_test_pause();
     if ((r = verify_copy(d)) != 0) {
