@@ -980,8 +980,8 @@ static void dt_image(const char *name, const tg_entry *const *e, const size_t *n
         json_array_append_new(layers, dt_blob(name, "application/vnd.oci.image.layer.v1.tar", tar, len));
         free(tar);
     }
-    config = json_pack("{s:s, s:s, s:{s:s, s:o}}", "architecture", "amd64", "os", "linux", "rootfs", "type",
-                       "layers", "diff_ids", ids);
+    config = json_pack("{s:s, s:s, s:{s:s, s:o}}", "architecture", "amd64", "os", "linux", "rootfs", "type", "layers",
+                       "diff_ids", ids);
     cs = json_dumps(config, JSON_COMPACT);
     cdesc = dt_blob(name, "application/vnd.oci.image.config.v1+json", cs, strlen(cs));
     manifest = json_pack("{s:i, s:s, s:o, s:o}", "schemaVersion", 2, "mediaType",
@@ -1007,13 +1007,14 @@ static int dt_tree_diff(const char *a, const char *b)
     int rc;
 
     /* find lists type, mode and link target; cmp then compares every regular file's bytes. */
-    rc = dt_sh(&out, NULL,
-               "set -e; cd '%s'; find . -printf '%%y %%m %%p %%l\\n' | sort > /tmp/.dt-a.$$;"
-               "cd '%s'; find . -printf '%%y %%m %%p %%l\\n' | sort > /tmp/.dt-b.$$;"
-               "d=0; diff /tmp/.dt-a.$$ /tmp/.dt-b.$$ || d=1; rm -f /tmp/.dt-a.$$ /tmp/.dt-b.$$;"
-               "for f in $(cd '%s' && find . -type f); do cmp -s '%s'/\"$f\" '%s'/\"$f\" || { echo \"differs: $f\"; d=1; }; "
-               "done; exit $d",
-               a, b, a, a, b);
+    rc = dt_sh(
+        &out, NULL,
+        "set -e; cd '%s'; find . -printf '%%y %%m %%p %%l\\n' | sort > /tmp/.dt-a.$$;"
+        "cd '%s'; find . -printf '%%y %%m %%p %%l\\n' | sort > /tmp/.dt-b.$$;"
+        "d=0; diff /tmp/.dt-a.$$ /tmp/.dt-b.$$ || d=1; rm -f /tmp/.dt-a.$$ /tmp/.dt-b.$$;"
+        "for f in $(cd '%s' && find . -type f); do cmp -s '%s'/\"$f\" '%s'/\"$f\" || { echo \"differs: $f\"; d=1; }; "
+        "done; exit $d",
+        a, b, a, a, b);
     if (rc != 0) {
         cr_log_error("trees %s and %s differ:\n%s", a, b, out != NULL ? out : "");
     }
@@ -1024,8 +1025,8 @@ static int dt_tree_diff(const char *a, const char *b)
 /* umoci/skopeo are in .ci/deps (test). */
 static void dt_need(const char *tool)
 {
-    cr_assert_eq(dt_sh(NULL, NULL, "command -v %s >/dev/null", tool), 0,
-                 "%s is missing: install it (.ci/deps test)", tool);
+    cr_assert_eq(dt_sh(NULL, NULL, "command -v %s >/dev/null", tool), 0, "%s is missing: install it (.ci/deps test)",
+                 tool);
 }
 
 Test(deploy, image_layout_and_docker_save_match_umoci_unpack_file_by_file)

@@ -120,9 +120,7 @@ static int parse_args(dargs *a, char **bundles, int argc, char **argv)
             break;
         case 'n': a->o.name = optarg; break;
         case 'F': /* an OCI layout's ref name, or */
-        case 'P': /* a registry index's platform: both choose the image */
-            a->o.ref = optarg;
-            break;
+        case 'P': /* a registry index's platform: both choose the image */ a->o.ref = optarg; break;
         case 'T': {
             int insecure = 0;
 

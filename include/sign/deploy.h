@@ -21,7 +21,7 @@ extern "C" {
 typedef struct sign_deploy_options {
     unsigned int version;
     const char *artifact; /* a zip, tar layer, OCI layout, docker save archive or docker:// (not with ROLLBACK) */
-    const char *name;           /* its name as signed; NULL: the last component of artifact */
+    const char *name;     /* its name as signed; NULL: the last component of artifact */
     const char *const *bundles; /* bundle paths; none: "<artifact>.sigstore.json" */
     size_t nbundles;
     const char *to;        /* the deploy directory: releases/, current, the staging directories */

@@ -289,7 +289,7 @@ typedef struct store {
     size_t nm;
     const char *path;
     sign__oci *o;
-    sign__registry *reg;           /* blobs and manifests come from a registry, or NULL */
+    sign__registry *reg;          /* blobs and manifests come from a registry, or NULL */
     const sign__entry_hook *hook; /* deploy: layers walked in order on this thread, or NULL */
 } store;
 

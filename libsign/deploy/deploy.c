@@ -177,7 +177,9 @@ static int copy_layout_file(drun *d, int from, int to, const char *rel, uint64_t
     int in = openat(from, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC), out, r;
 
     if (in < 0) {
-        return errno == ENOENT || errno == ELOOP ? 0 : sign__error(SIGN_EIO, "%s/%s: %s", d->artifact, rel, strerror(errno));
+        return errno == ENOENT || errno == ELOOP
+                   ? 0
+                   : sign__error(SIGN_EIO, "%s/%s: %s", d->artifact, rel, strerror(errno));
     }
     if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(in);
@@ -521,7 +523,7 @@ static int keep_inputs(drun *d, int rfd)
             return sign__error(SIGN_EIO, "%s/releases/%s: %s", d->to, name, strerror(errno));
         } /* else the older copy is at the private name now, removed with it */
     } else if (d->tmpname[0] != '\0' ? linkat(d->dirfd, d->tmpname, rfd, tmp, 0) != 0
-                              : linkat(AT_FDCWD, proc, rfd, tmp, AT_SYMLINK_FOLLOW) != 0) {
+                                     : linkat(AT_FDCWD, proc, rfd, tmp, AT_SYMLINK_FOLLOW) != 0) {
         return sign__error(SIGN_EIO, "%s/releases/%s: %s", d->to, name, strerror(errno));
     }
     if (!d->isdir && renameat(rfd, tmp, rfd, name) != 0) {

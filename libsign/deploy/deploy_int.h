@@ -26,17 +26,17 @@ typedef struct dsrc {
 } dsrc;
 
 /* Extract src into the directory open on root, checked against signed (an image: layer by layer). */
-int dpl_extract(const dsrc *src, int root, const vcapture *signed_entries, unsigned int flags,
-                const sign_limits *lim, dfail *why);
+int dpl_extract(const dsrc *src, int root, const vcapture *signed_entries, unsigned int flags, const sign_limits *lim,
+                dfail *why);
 
 /* An image fetched from a registry (remote.c) into a private layout. */
 #define DPL_REMOTE_BUNDLES 8
 typedef struct dremote {
-    char tmpname[32];                        /* in: the private layout's name, the prefix of the bundle files */
-    char name[600];                          /* "HOST/REPO", the image's name as signed by reference */
-    char pinned[900];                        /* docker://HOST/REPO@sha256:<hex>: the tag resolved once */
-    char digest[80];                         /* the manifest deployed (an index's platform manifest) */
-    char bundles[DPL_REMOTE_BUNDLES][48];    /* the attached bundles, as private files beside the copy */
+    char tmpname[32];                     /* in: the private layout's name, the prefix of the bundle files */
+    char name[600];                       /* "HOST/REPO", the image's name as signed by reference */
+    char pinned[900];                     /* docker://HOST/REPO@sha256:<hex>: the tag resolved once */
+    char digest[80];                      /* the manifest deployed (an index's platform manifest) */
+    char bundles[DPL_REMOTE_BUNDLES][48]; /* the attached bundles, as private files beside the copy */
     size_t nbundles;
 } dremote;
 

@@ -43,7 +43,7 @@ typedef struct dx {
     unsigned char *seen; /* one per signed entry of sv */
     int image;           /* layers applied in order: whiteouts, opaque directories, lower paths replaced */
     size_t layer, nwalked;
-    pset upper; /* image: the paths written by the current layer */
+    pset upper;  /* image: the paths written by the current layer */
     pset dirset; /* image: a directory's record in dirs, by path (a later layer's record replaces it) */
     unsigned int flags;
     const sign_limits *lim;

@@ -21,8 +21,7 @@
 /* "sha256:<64 lower-case hex>" */
 static int digest_ok(const char *d)
 {
-    return d != NULL && strncmp(d, "sha256:", 7) == 0 && strlen(d) == 71 &&
-           strspn(d + 7, "0123456789abcdef") == 64;
+    return d != NULL && strncmp(d, "sha256:", 7) == 0 && strlen(d) == 71 && strspn(d + 7, "0123456789abcdef") == 64;
 }
 
 static int write_all(int fd, const void *data, size_t len)
@@ -113,8 +112,8 @@ static int pick_platform(char *out, size_t size, const json_t *idx, const char *
 
         snprintf(got, sizeof(got), "%s/%s%s%s", os != NULL ? os : "", arch != NULL ? arch : "",
                  var != NULL ? "/" : "", var != NULL ? var : "");
-        if (strcmp(got, platform) == 0 || (var != NULL && strncmp(got, platform, strlen(platform)) == 0 &&
-                                           got[strlen(platform)] == '/')) {
+        if (strcmp(got, platform) == 0 ||
+            (var != NULL && strncmp(got, platform, strlen(platform)) == 0 && got[strlen(platform)] == '/')) {
             snprintf(out, size, "%s", json_string_value(json_object_get(m, "digest")));
             return 0;
         }
@@ -126,8 +125,8 @@ static int pick_platform(char *out, size_t size, const json_t *idx, const char *
  * The manifest of digest (an index: its platform's manifest), checked against the digest it is fetched by,
  * stored as a blob; its parsed document into *m and its digest, size and media type into dg/size/mt.
  */
-static int fetch_manifest(json_t **m, char *dg, size_t dgsize, size_t *size, char **mt, sign__registry *reg,
-                          int lfd, const char *platform, const char *what)
+static int fetch_manifest(json_t **m, char *dg, size_t dgsize, size_t *size, char **mt, sign__registry *reg, int lfd,
+                          const char *platform, const char *what)
 {
     for (int depth = 0; depth < 2; depth++) {
         unsigned char *data = NULL, md[SIGN_SHA256_LEN];
@@ -148,8 +147,7 @@ static int fetch_manifest(json_t **m, char *dg, size_t dgsize, size_t *size, cha
         sign_hex_encode(hex, sizeof(hex), md, SIGN_SHA256_LEN);
         if (strcmp(hex, dg + 7) != 0) {
             free(data);
-            return sign__error(SIGN_EDIGEST, "%s: the registry served a manifest that does not hash to %s", what,
-                               dg);
+            return sign__error(SIGN_EDIGEST, "%s: the registry served a manifest that does not hash to %s", what, dg);
         }
         *m = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &je);
         if (*m == NULL) {

@@ -54,7 +54,9 @@ static void check_box(int boxfd)
 static void capture(vclayer *l, const sign_artifact *a, size_t j)
 {
     sign_layer_info li;
-    size_t n = j == SIZE_MAX ? sign_artifact_entry_count(a) : sign_artifact_layer(&li, a, 0, j) == 0 ? li.entry_count : 0;
+    size_t n = j == SIZE_MAX                            ? sign_artifact_entry_count(a)
+               : sign_artifact_layer(&li, a, 0, j) == 0 ? li.entry_count
+                                                        : 0;
     const sign_entry **v = calloc(n + 1, sizeof(*v));
     vcapture one;
 
