@@ -1230,3 +1230,32 @@ Test(deploy, image_with_a_changed_layer_blob_deploys_nothing)
     cr_assert_str_eq(before, after);
     dt_assert_clean();
 }
+
+Test(deploy, image_rollback_reverifies_the_kept_layout_copy)
+{
+    tg_entry a[] = {{.name = "version", .data = "one", .len = 3}};
+    tg_entry b[] = {{.name = "version", .data = "two", .len = 3}};
+    const tg_entry *ea[] = {a}, *eb[] = {b};
+    size_t n[] = {1};
+    sign_deploy_result *res = NULL;
+    char *s;
+
+    dt_image("img-one", ea, n, 1);
+    dt_image("img-two", eb, n, 1);
+    cr_assert_eq(dt_sign("img-one", NULL, NULL), 0);
+    cr_assert_eq(dt_sign("img-two", NULL, NULL), 0);
+    cr_assert_eq(dt_deploy(&res, "img-one"), 0, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    res = NULL;
+    cr_assert_eq(dt_deploy(&res, "img-two"), 0, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    /* The source layout is gone: the rollback reads only the kept copy. */
+    cr_assert_eq(dt_sh(NULL, NULL, "rm -rf img-one"), 0);
+    res = NULL;
+    cr_assert_eq(dt_deploy_flags(&res, NULL, SIGN_DEPLOY_ROLLBACK, 0), 0, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    s = dt_read_current("version");
+    cr_assert_str_eq(s, "one");
+    free(s);
+    dt_assert_clean();
+}
