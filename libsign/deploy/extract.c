@@ -14,7 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/openat2.h>
 
 #include <openssl/crypto.h>
 
@@ -45,6 +48,12 @@ typedef struct dx {
     size_t layer, nwalked;
     pset upper;  /* image: the paths written by the current layer */
     pset dirset; /* image: a directory's record in dirs, by path (a later layer's record replaces it) */
+    /*
+     * The directory of the last path opened (most entries share their predecessor's): its path and an fd on
+     * it, reached component by component as below. Anything removed from the tree drops it (dir_cache_drop).
+     */
+    char *pc_path;
+    int pc_fd;
     unsigned int flags;
     const sign_limits *lim;
     dfail *why;
@@ -189,11 +198,81 @@ static unsigned int final_mode(const dx *d, unsigned int mode)
  * entry sets the mode). Every component is opened with O_NOFOLLOW: a symlink
  * on the way is refused, never followed. Returns the fd or a negative code.
  */
+static void dir_cache_drop(dx *d)
+{
+    if (d->pc_fd >= 0) {
+        close(d->pc_fd);
+    }
+    free(d->pc_path);
+    d->pc_path = NULL;
+    d->pc_fd = -1;
+}
+
+/* The cached directory when p's parent is its path: a new fd on it, base set; else -1. */
+static int dir_cache_get(const dx *d, char *p, const char **base)
+{
+    const char *last = strrchr(p, '/');
+    size_t n = last != NULL ? (size_t)(last - p) : 0;
+
+    if (last == NULL || d->pc_path == NULL || strlen(d->pc_path) != n || memcmp(d->pc_path, p, n) != 0) {
+        return -1;
+    }
+    *base = last + 1;
+    return dup(d->pc_fd);
+}
+
+/* Remember dfd as the directory of p (its parent). */
+static void dir_cache_put(dx *d, const char *p, int dfd)
+{
+    const char *last = strrchr(p, '/');
+
+    dir_cache_drop(d);
+    if (last == NULL || (d->pc_path = malloc((size_t)(last - p) + 1)) == NULL) {
+        return; /* no cache: the next path is opened the long way */
+    }
+    memcpy(d->pc_path, p, (size_t)(last - p));
+    d->pc_path[last - p] = '\0';
+    if ((d->pc_fd = dup(dfd)) < 0) {
+        dir_cache_drop(d);
+    }
+}
+
+/*
+ * The parent of p in one openat2(2) that the kernel refuses through any symlink or out of the root
+ * (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), when every directory exists; else -1 (then the walk below,
+ * which creates what is missing and says what is in the way).
+ */
+static int open_beneath(const dx *d, char *p, const char **base)
+{
+    char *last = strrchr(p, '/');
+    struct open_how how;
+    long fd;
+
+    if (last == NULL) {
+        return -1;
+    }
+    memset(&how, 0, sizeof(how));
+    how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    *last = '\0';
+    fd = syscall(SYS_openat2, d->root, p, &how, sizeof(how));
+    *last = '/';
+    if (fd < 0) {
+        return -1;
+    }
+    *base = last + 1;
+    return (int)fd;
+}
+
 static int open_parent_at(dx *d, char *p, const char **base, int create)
 {
-    int dfd = dup(d->root);
+    int dfd = dir_cache_get(d, p, base);
     char *s = p, *slash;
 
+    if (dfd >= 0 || (dfd = open_beneath(d, p, base)) >= 0) {
+        return dfd;
+    }
+    dfd = dup(d->root);
     *base = p;
     if (dfd < 0) {
         return fail(d, "DEPLOY_WRITE_FAILED", SIGN_EIO, "%s: %s", d->what, strerror(errno));
@@ -202,22 +281,25 @@ static int open_parent_at(dx *d, char *p, const char **base, int create)
         int nfd;
 
         *slash = '\0';
-        /* A directory the archive does not list gets 0755 (less the umask); a listed one its own mode later. */
-        if (create && mkdirat(dfd, s, 0755) != 0 && errno != EEXIST) {
-            int e = errno;
-
-            *slash = '/';
-            close(dfd);
-            if (e == ENOTDIR || e == ELOOP) {
-                return fail(d, "DEPLOY_PATH_REFUSED", SIGN_EVERIFY,
-                            "%s: entry %s would be written through a file or symlink of the archive: nothing is "
-                            "deployed",
-                            d->what, p);
-            }
-            return fail(d, "DEPLOY_WRITE_FAILED", SIGN_EIO, "%s: cannot create the directory of %s: %s", d->what, p,
-                        strerror(e));
-        }
         nfd = openat(dfd, s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        /* A directory the archive does not list gets 0755 (less the umask); a listed one its own mode later. */
+        if (nfd < 0 && errno == ENOENT && create) {
+            if (mkdirat(dfd, s, 0755) != 0 && errno != EEXIST) {
+                int e = errno;
+
+                *slash = '/';
+                close(dfd);
+                if (e == ENOTDIR || e == ELOOP) {
+                    return fail(d, "DEPLOY_PATH_REFUSED", SIGN_EVERIFY,
+                                "%s: entry %s would be written through a file or symlink of the archive: nothing "
+                                "is deployed",
+                                d->what, p);
+                }
+                return fail(d, "DEPLOY_WRITE_FAILED", SIGN_EIO, "%s: cannot create the directory of %s: %s", d->what,
+                            p, strerror(e));
+            }
+            nfd = openat(dfd, s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
         *slash = '/';
         close(dfd);
         if (nfd < 0 && !create && errno == ENOENT) {
@@ -233,6 +315,7 @@ static int open_parent_at(dx *d, char *p, const char **base, int create)
         s = slash + 1;
     }
     *base = s;
+    dir_cache_put(d, p, dfd);
     return dfd;
 }
 
@@ -465,6 +548,7 @@ static int apply_whiteout(dx *d, const sign_entry *e, char *np)
     const char *base = NULL;
     int dfd, r = 0;
 
+    dir_cache_drop(d); /* what it names may be removed */
     if (e->type == SIGN_ENTRY_OPAQUE && np[0] == '\0') {
         return remove_lower(d, d->root, "");
     }
@@ -507,6 +591,7 @@ static int replace_lower(dx *d, const sign_entry *e, const char *np, int dfd, co
     if (e->type == SIGN_ENTRY_DIR && S_ISDIR(st.st_mode)) {
         return 0;
     }
+    dir_cache_drop(d); /* what it names may be beneath what is removed */
     if (dpl_remove_tree(dfd, base) != 0) {
         return fail(d, "DEPLOY_WRITE_FAILED", SIGN_EIO, "%s: replacing %s: %s", d->what, e->path, sign_error_last());
     }
@@ -825,6 +910,7 @@ static void dx_free(dx *d)
     free(d->seen);
     pset_clear(&d->upper);
     pset_clear(&d->dirset);
+    dir_cache_drop(d);
     sign_digest_free(d->md);
 }
 
@@ -847,6 +933,7 @@ int dpl_extract(const dsrc *src, int root, const vcapture *signed_entries, unsig
     d.lim = lim;
     d.why = why;
     d.out = -1;
+    d.pc_fd = -1;
     hook.ctx = &d;
     if ((d.seen = calloc(signed_entries->n + 1, 1)) == NULL) {
         return sign__oom();
