@@ -508,7 +508,7 @@ static int list_dir(char ***out, int fd)
  * An opaque directory: remove everything beneath the directory open on fd (path dir) that the current layer
  * did not write, descending into the directories it did write. Never follows a symlink.
  */
-static int remove_lower(dx *d, int fd, const char *dir)
+static int remove_lower(dx *d, int fd, const char *dir) /* NOLINT(misc-no-recursion): depth <= the path's */
 {
     char **names = NULL;
     int r = list_dir(&names, fd);
@@ -524,6 +524,7 @@ static int remove_lower(dx *d, int fd, const char *dir)
         } else if (fstatat(fd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
             int cfd = openat(fd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
+            /* NOLINTNEXTLINE(misc-no-recursion): one level per component of a path this layer wrote */
             r = cfd < 0 ? sign__error(SIGN_EIO, "%s: %s", cp, strerror(errno)) : remove_lower(d, cfd, cp);
             if (cfd >= 0) {
                 close(cfd);
