@@ -6,11 +6,13 @@
  * a process must be killed or paused.
  */
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -549,6 +551,37 @@ Test(deploy, tar_pax_and_ustar_names_that_differ_are_refused)
     dt_hostile_tar(e, 1, allow, NULL);
 }
 
+/*
+ * A '\\' in a tar name is an ordinary byte (POSIX names; umoci and docker write such files as named on Linux):
+ * the entry lands as one file of that name inside the release, nothing beside or outside it.
+ */
+Test(deploy, tar_backslash_is_an_ordinary_byte_of_a_posix_name)
+{
+    tg_entry e[] = {
+        {.name = "dir\\file", .data = "one", .len = 3},
+        {.name = "a\\..\\..\\up", .data = "two", .len = 3},
+    };
+    sign_deploy_result *res = NULL;
+    char *s, *up = dt_p("up"), *outup = dt_p("out/up");
+
+    dt_tar("bs.tar", e, 2, NULL);
+    cr_assert_eq(dt_sign("bs.tar", NULL, NULL), 0);
+    cr_assert_eq(dt_deploy(&res, "bs.tar"), 0, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    s = dt_read_current("dir\\file");
+    cr_assert_str_eq(s, "one");
+    free(s);
+    s = dt_read_current("a\\..\\..\\up");
+    cr_assert_str_eq(s, "two");
+    free(s);
+    cr_assert_null(dt_read_current("dir/file"));
+    cr_assert_not(tu_exists(up), "a backslash was read as a separator");
+    cr_assert_not(tu_exists(outup), "a backslash was read as a separator");
+    free(up);
+    free(outup);
+    dt_assert_clean();
+}
+
 /* ---- the one read ------------------------------------------------------------------ */
 
 /*
@@ -862,4 +895,367 @@ Test(deploy, warn_mode_lets_verify_through_but_never_deploy)
     free(art);
     free(to);
     free(b);
+}
+
+/* ---- images: OCI layouts and docker save archives -------------------------------------- */
+
+/* A shell command in dir (NULL: the test's directory); its stdout into *out when out is given. */
+static int dt_sh(char **out, const char *dir, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int dt_sh(char **out, const char *dir, const char *fmt, ...)
+{
+    char script[8192], *o = NULL, *e = NULL;
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    vsnprintf(script, sizeof(script), fmt, ap);
+    va_end(ap);
+    rc = tu_sh(&o, &e, dir != NULL ? dir : dt_dir, "%s", script);
+    if (rc != 0) {
+        cr_log_info("sh: %s: %s", script, e != NULL ? e : "");
+    }
+    if (out != NULL) {
+        *out = o;
+    } else {
+        free(o);
+    }
+    free(e);
+    return rc;
+}
+
+/* The SHA-256 of len bytes as "sha256:<hex>" into out (80 bytes). */
+static void dt_digest(char *out, const void *data, size_t len)
+{
+    unsigned char md[32];
+    size_t mdlen;
+    char hex[65];
+
+    cr_assert_eq(sign_digest_buffer(md, sizeof(md), &mdlen, SIGN_DIGEST_SHA256, data, len), 0);
+    sign_hex_encode(hex, sizeof(hex), md, 32);
+    snprintf(out, 80, "sha256:%s", hex);
+}
+
+/* Store len bytes as a blob of the layout; its descriptor (mediaType, digest, size) returned. */
+static json_t *dt_blob(const char *layout, const char *media_type, const void *data, size_t len)
+{
+    char digest[80], rel[256], *p;
+
+    dt_digest(digest, data, len);
+    snprintf(rel, sizeof(rel), "%s/blobs/sha256/%s", layout, digest + 7);
+    p = dt_p(rel);
+    tu_write(p, data, len);
+    free(p);
+    return json_pack("{s:s, s:s, s:I}", "mediaType", media_type, "digest", digest, "size", (json_int_t)len);
+}
+
+static void dt_put_json(const char *layout, const char *file, json_t *j)
+{
+    char rel[256], *p, *s = json_dumps(j, JSON_COMPACT);
+
+    snprintf(rel, sizeof(rel), "%s/%s", layout, file);
+    p = dt_p(rel);
+    tu_write_str(p, s);
+    free(p);
+    free(s);
+}
+
+/* An OCI layout dir/name (ref "v1") whose image has nl layers, layer i the n[i] entries of e[i] (plain tars). */
+static void dt_image(const char *name, const tg_entry *const *e, const size_t *n, size_t nl)
+{
+    json_t *layers = json_array(), *ids = json_array(), *config, *manifest, *cdesc, *mdesc;
+    char rel[256], *p, *cs, *ms;
+
+    snprintf(rel, sizeof(rel), "%s/blobs/sha256", name);
+    p = dt_p(rel);
+    cr_assert_eq(dt_sh(NULL, NULL, "mkdir -p '%s'", p), 0);
+    free(p);
+    for (size_t i = 0; i < nl; i++) {
+        unsigned char *tar = NULL;
+        size_t len = 0;
+        char diff[80];
+
+        tg_tar(&tar, &len, e[i], n[i]);
+        dt_digest(diff, tar, len);
+        json_array_append_new(ids, json_string(diff));
+        json_array_append_new(layers, dt_blob(name, "application/vnd.oci.image.layer.v1.tar", tar, len));
+        free(tar);
+    }
+    config = json_pack("{s:s, s:s, s:{s:s, s:o}}", "architecture", "amd64", "os", "linux", "rootfs", "type", "layers",
+                       "diff_ids", ids);
+    cs = json_dumps(config, JSON_COMPACT);
+    cdesc = dt_blob(name, "application/vnd.oci.image.config.v1+json", cs, strlen(cs));
+    manifest = json_pack("{s:i, s:s, s:o, s:o}", "schemaVersion", 2, "mediaType",
+                         "application/vnd.oci.image.manifest.v1+json", "config", cdesc, "layers", layers);
+    ms = json_dumps(manifest, JSON_COMPACT);
+    mdesc = dt_blob(name, "application/vnd.oci.image.manifest.v1+json", ms, strlen(ms));
+    json_object_set_new(mdesc, "annotations", json_pack("{s:s}", "org.opencontainers.image.ref.name", "v1"));
+    dt_put_json(name, "index.json", json_pack("{s:i, s:[o]}", "schemaVersion", 2, "manifests", mdesc));
+    dt_put_json(name, "oci-layout", json_pack("{s:s}", "imageLayoutVersion", "1.0.0"));
+    free(cs);
+    free(ms);
+    json_decref(config);
+    json_decref(manifest);
+}
+
+/*
+ * Compare two trees file by file (type, permission bits, content, link target), both ways; returns the number
+ * of differences (logged).
+ */
+static int dt_tree_diff(const char *a, const char *b)
+{
+    char *out = NULL;
+    int rc;
+
+    /* find lists type, mode and link target; cmp then compares every regular file's bytes. */
+    rc = dt_sh(
+        &out, NULL,
+        "set -e; cd '%s'; find . -printf '%%y %%m %%p %%l\\n' | sort > /tmp/.dt-a.$$;"
+        "cd '%s'; find . -printf '%%y %%m %%p %%l\\n' | sort > /tmp/.dt-b.$$;"
+        "d=0; diff /tmp/.dt-a.$$ /tmp/.dt-b.$$ || d=1; rm -f /tmp/.dt-a.$$ /tmp/.dt-b.$$;"
+        "for f in $(cd '%s' && find . -type f); do cmp -s '%s'/\"$f\" '%s'/\"$f\" || { echo \"differs: $f\"; d=1; }; "
+        "done; exit $d",
+        a, b, a, a, b);
+    if (rc != 0) {
+        cr_log_error("trees %s and %s differ:\n%s", a, b, out != NULL ? out : "");
+    }
+    free(out);
+    return rc;
+}
+
+/* umoci/skopeo are in .ci/deps (test). */
+static void dt_need(const char *tool)
+{
+    cr_assert_eq(dt_sh(NULL, NULL, "command -v %s >/dev/null", tool), 0, "%s is missing: install it (.ci/deps test)",
+                 tool);
+}
+
+Test(deploy, image_layout_and_docker_save_match_umoci_unpack_file_by_file)
+{
+    sign_deploy_result *res = NULL;
+    char *ref, *cur;
+
+    dt_need("umoci");
+    dt_need("skopeo");
+    /* Three layers: a whiteout of a file and of a directory, a file replaced, a file replaced by a directory,
+       a hard link and an absolute symlink. */
+    cr_assert_eq(
+        dt_sh(NULL, NULL,
+              "set -e; umoci init --layout img; umoci new --image img:v1;"
+              "umoci unpack --rootless --image img:v1 b1 >/dev/null 2>&1;"
+              "mkdir -p b1/rootfs/etc b1/rootfs/app/sub b1/rootfs/bin; printf 'hello\\n' > b1/rootfs/etc/hello;"
+              "printf 'gone\\n' > b1/rootfs/app/gone; echo y > b1/rootfs/app/sub/y; printf '#!/bin/sh\\n' > "
+              "b1/rootfs/bin/run; chmod 0755 b1/rootfs/bin/run; ln -s /etc/hello b1/rootfs/app/abs;"
+              "ln b1/rootfs/etc/hello b1/rootfs/etc/hard; umoci repack --image img:v1 b1; rm -rf b1;"
+              "umoci unpack --rootless --image img:v1 b2 >/dev/null 2>&1; rm b2/rootfs/app/gone;"
+              "rm -rf b2/rootfs/app/sub; printf 'two\\n' > b2/rootfs/app/two; umoci repack --image img:v1 b2;"
+              "rm -rf b2; umoci unpack --rootless --image img:v1 b3 >/dev/null 2>&1;"
+              "printf 'hello again\\n' > b3/rootfs/etc/hello; rm b3/rootfs/bin/run; mkdir b3/rootfs/bin/run;"
+              "umoci repack --image img:v1 b3; rm -rf b3; umoci unpack --rootless --image img:v1 ref >/dev/null 2>&1;"
+              "skopeo copy oci:img:v1 docker-archive:img.tar:img:v1 >/dev/null 2>&1"),
+        0);
+    cr_assert_eq(dt_sign("img", NULL, NULL), 0);
+    cr_assert_eq(dt_sign("img.tar", NULL, NULL), 0);
+    ref = dt_p("ref/rootfs");
+    cur = dt_p("out/current/");
+    cr_assert_eq(dt_deploy(&res, "img"), 0, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    cr_assert_eq(dt_tree_diff(ref, cur), 0, "the OCI layout's deploy differs from umoci unpack --rootless");
+    res = NULL;
+    cr_assert_eq(dt_deploy(&res, "img.tar"), 0, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    cr_assert_eq(dt_tree_diff(ref, cur), 0, "the docker save archive's deploy differs from umoci unpack --rootless");
+    free(ref);
+    free(cur);
+    dt_assert_clean();
+}
+
+Test(deploy, image_whiteouts_and_opaque_directories_apply_to_lower_layers_only)
+{
+    tg_entry l1[] = {
+        {.name = "a/", .type = '5'},
+        {.name = "a/x", .data = "x", .len = 1},
+        {.name = "a/y", .data = "y", .len = 1},
+        {.name = "d/", .type = '5'},
+        {.name = "d/old", .data = "old", .len = 3},
+        {.name = "d/keep/", .type = '5'},
+        {.name = "d/keep/k", .data = "k", .len = 1},
+    };
+    tg_entry l2[] = {
+        {.name = "a/.wh.x", .len = 0},
+        {.name = "a/.wh.nothing-there", .len = 0},
+        {.name = "d/new", .data = "new", .len = 3},
+        {.name = "d/keep/", .type = '5', .mode = 0700},
+        {.name = "d/.wh..wh..opq", .len = 0},
+        {.name = "d/keep/again", .data = "again", .len = 5},
+    };
+    const tg_entry *e[] = {l1, l2};
+    size_t n[] = {7, 6};
+    sign_deploy_result *res = NULL;
+    char *s, *p;
+    struct stat st;
+
+    dt_image("img-wh", e, n, 2);
+    cr_assert_eq(dt_sign("img-wh", NULL, NULL), 0);
+    cr_assert_eq(dt_deploy(&res, "img-wh"), 0, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    cr_assert_null(dt_read_current("a/x"), "a whiteout left its file");
+    s = dt_read_current("a/y");
+    cr_assert_str_eq(s, "y");
+    free(s);
+    cr_assert_null(dt_read_current("d/old"), "an opaque directory kept a lower file");
+    cr_assert_null(dt_read_current("d/keep/k"), "an opaque directory kept a lower file under an upper directory");
+    s = dt_read_current("d/new");
+    cr_assert_str_eq(s, "new", "the opaque marker removed what its own layer wrote before it");
+    free(s);
+    s = dt_read_current("d/keep/again");
+    cr_assert_str_eq(s, "again");
+    free(s);
+    p = dt_p("out/current/d/keep");
+    cr_assert_eq(stat(p, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0700, "the upper layer's mode of a directory wins (%o)", st.st_mode & 0777);
+    free(p);
+    p = dt_p("out/current");
+    cr_assert_eq(dt_sh(NULL, NULL, "test -z \"$(find -L '%s' -name '.wh.*')\"", p), 0,
+                 "a whiteout marker was written");
+    free(p);
+    dt_assert_clean();
+}
+
+/* A good release, then the hostile image (signed with allow): refused for reason (NULL: any), old release stays. */
+static void dt_hostile_image(const tg_entry *const *e, const size_t *n, size_t nl, const char *const *allow,
+                             const char *reason)
+{
+    sign_deploy_result *res = NULL;
+    char before[256], after[256];
+
+    dt_good_zip("app.zip", "one\n", NULL);
+    cr_assert_eq(dt_deploy(&res, "app.zip"), 0, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    dt_current(before, sizeof(before));
+    dt_image("img-evil", e, n, nl);
+    if (dt_sign("img-evil", allow, NULL) != 0) {
+        cr_log_info("the signer refused it outright (then deploy must refuse the unsigned image)");
+    }
+    res = NULL;
+    cr_assert_neq(dt_deploy(&res, "img-evil"), 0, "a hostile image was deployed");
+    if (reason != NULL) {
+        cr_assert_str_eq(dt_reason(res), reason, "%s", sign_error_last());
+    }
+    sign_deploy_result_free(res);
+    dt_current(after, sizeof(after));
+    cr_assert_str_eq(before, after);
+    dt_assert_clean();
+}
+
+Test(deploy, image_whiteout_of_dotdot_removes_nothing_outside)
+{
+    tg_entry l1[] = {{.name = "a/", .type = '5'}, {.name = "a/f", .data = "f", .len = 1}};
+    tg_entry l2[] = {{.name = "a/.wh..."}, {.name = "a/.wh.../sentinel"}, {.name = ".wh..."}};
+    const tg_entry *e[] = {l1, l2};
+    size_t n[] = {2, 3};
+    const char *allow[] = {"tar-whiteout-invalid", "tar-path-traversal", NULL};
+    char *sentinel = dt_p("sentinel");
+
+    tu_write_str(sentinel, "still here");
+    dt_hostile_image(e, n, 2, allow, NULL);
+    cr_assert(tu_exists(sentinel), "a whiteout removed a file outside the release");
+    free(sentinel);
+}
+
+Test(deploy, image_whiteout_through_a_symlink_is_refused)
+{
+    tg_entry l1[] = {
+        {.name = "etc/", .type = '5'},
+        {.name = "etc/keep", .data = "k", .len = 1},
+        {.name = "lnk", .type = '2', .link = "/etc"},
+    };
+    tg_entry l2[] = {{.name = "lnk/.wh.keep"}};
+    const tg_entry *e[] = {l1, l2};
+    size_t n[] = {3, 1};
+
+    dt_hostile_image(e, n, 2, NULL, "DEPLOY_PATH_REFUSED");
+}
+
+Test(deploy, image_layer_replacing_a_directory_by_a_symlink_then_writing_through_it_is_refused)
+{
+    tg_entry l1[] = {{.name = "d/", .type = '5'}, {.name = "d/f", .data = "f", .len = 1}};
+    tg_entry l2[] = {
+        {.name = "d", .type = '2', .link = "/tmp"},
+        {.name = "d/evil-signet-deploy", .data = EVIL, .len = 4},
+    };
+    const tg_entry *e[] = {l1, l2};
+    size_t n[] = {2, 2};
+    const char *allow[] = {"tar-path-through-symlink", "tar-file-and-directory", NULL};
+
+    dt_hostile_image(e, n, 2, allow, "DEPLOY_PATH_REFUSED");
+}
+
+Test(deploy, image_with_a_device_node_is_refused)
+{
+    tg_entry l1[] = {{.name = "ok", .data = "ok", .len = 2}, {.name = "evil-dev", .type = '3'}};
+    const tg_entry *e[] = {l1};
+    size_t n[] = {2};
+    const char *allow[] = {"tar-device-node", NULL};
+
+    dt_hostile_image(e, n, 1, allow, "DEPLOY_ENTRY_REFUSED");
+}
+
+Test(deploy, image_with_a_changed_layer_blob_deploys_nothing)
+{
+    tg_entry l1[] = {{.name = "app", .data = "good", .len = 4}};
+    tg_entry l2[] = {{.name = "more", .data = "more", .len = 4}};
+    const tg_entry *e[] = {l1, l2};
+    size_t n[] = {1, 1};
+    sign_deploy_result *res = NULL;
+    char before[256], after[256], *p;
+
+    dt_good_zip("app.zip", "one\n", NULL);
+    cr_assert_eq(dt_deploy(&res, "app.zip"), 0, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    dt_current(before, sizeof(before));
+    dt_image("img-t", e, n, 2);
+    cr_assert_eq(dt_sign("img-t", NULL, NULL), 0);
+    /* The same bytes of layer 0 ("good" -> "evil"), its blob's name kept. */
+    p = dt_p("img-t");
+    cr_assert_eq(dt_sh(NULL, p,
+                       "set -e; for b in blobs/sha256/*; do if grep -q good \"$b\"; then "
+                       "sed -i 's/good/evil/' \"$b\"; fi; done"),
+                 0);
+    free(p);
+    res = NULL;
+    cr_assert_neq(dt_deploy(&res, "img-t"), 0, "a changed layer was deployed");
+    cr_assert_str_eq(dt_reason(res), "BLOB_DIGEST_MISMATCH");
+    sign_deploy_result_free(res);
+    dt_current(after, sizeof(after));
+    cr_assert_str_eq(before, after);
+    dt_assert_clean();
+}
+
+Test(deploy, image_rollback_reverifies_the_kept_layout_copy)
+{
+    tg_entry a[] = {{.name = "version", .data = "one", .len = 3}};
+    tg_entry b[] = {{.name = "version", .data = "two", .len = 3}};
+    const tg_entry *ea[] = {a}, *eb[] = {b};
+    size_t n[] = {1};
+    sign_deploy_result *res = NULL;
+    char *s;
+
+    dt_image("img-one", ea, n, 1);
+    dt_image("img-two", eb, n, 1);
+    cr_assert_eq(dt_sign("img-one", NULL, NULL), 0);
+    cr_assert_eq(dt_sign("img-two", NULL, NULL), 0);
+    cr_assert_eq(dt_deploy(&res, "img-one"), 0, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    res = NULL;
+    cr_assert_eq(dt_deploy(&res, "img-two"), 0, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    /* The source layout is gone: the rollback reads only the kept copy. */
+    cr_assert_eq(dt_sh(NULL, NULL, "rm -rf img-one"), 0);
+    res = NULL;
+    cr_assert_eq(dt_deploy_flags(&res, NULL, SIGN_DEPLOY_ROLLBACK, 0), 0, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    s = dt_read_current("version");
+    cr_assert_str_eq(s, "one");
+    free(s);
+    dt_assert_clean();
 }

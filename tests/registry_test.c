@@ -629,3 +629,59 @@ Test(registry, basic_auth_registry, .init = rg_setup, .fini = rg_teardown, .time
     cr_assert_neq(SIGNET("hash", "--tls-verify=false", ref_of(port, "app:v1")), 0);
     cr_assert_not_null(strstr(rg_err, "401"), "%s", rg_err);
 }
+
+/* ---- deploy by reference (issue 21's deploy item, issue 16's rules) ------------------------------ */
+
+/*
+ * signet deploy docker://: the tag resolved once, the bundle found in the registry, the root file system
+ * the same as a deploy of the local layout; the digest printed; a moved tag refused; a replaced layer blob
+ * refused with the old release current.
+ */
+Test(registry, deploy_by_reference, .init = rg_setup, .fini = rg_teardown, .timeout = 240)
+{
+    char *pinned, cur1[512], cur2[512], digest[80];
+    ssize_t n;
+    int port;
+
+    rg_build();
+    port = rg_registry("reg", 0);
+    rg_push(port, "v1", "app:v1", NULL);
+    cr_assert_eq(SIGNET("sign", "-k", rp("key.key"), "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s", rg_err);
+    cr_assert_eq(SIGNET("verify", "-p", rp("policy.json"), "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s%s",
+                 rg_out, rg_err);
+    pinned = deploy_ref();
+    snprintf(digest, sizeof(digest), "%s", strstr(pinned, "@sha256:") + 1);
+    /* By tag: the digest the tag named is the one deployed and printed. */
+    cr_assert_eq(
+        SIGNET("deploy", "-p", rp("policy.json"), "--tls-verify=false", "--to", rp("out"), ref_of(port, "app:v1")), 0,
+        "%s%s", rg_out, rg_err);
+    cr_assert_not_null(strstr(rg_out, digest), "the deployed digest is not printed: %s", rg_out);
+    cr_assert_eq(rg_sh("set -e; cd '%s'; umoci unpack --rootless --image img:v1 ref >/dev/null 2>&1;"
+                       "diff -r --no-dereference ref/rootfs out/current/",
+                       rg_dir),
+                 0, "deploy by reference differs from umoci unpack: %s%s", rg_out, rg_err);
+    cr_assert_eq(rg_sh("test -z \"$(ls -A '%s/out' | grep '^\\.artifact-')\"", rg_dir), 0, "a private copy was left");
+    n = readlink(rp("out/current"), cur1, sizeof(cur1) - 1);
+    cr_assert_gt(n, 0);
+    cur1[n] = '\0';
+    /* The tag moves to an unsigned image: refused, the release stays. */
+    rg_push(port, "v2", "app:v1", NULL);
+    cr_assert_neq(
+        SIGNET("deploy", "-p", rp("policy.json"), "--tls-verify=false", "--to", rp("out"), ref_of(port, "app:v1")), 0,
+        "a moved tag was deployed: %s", rg_out);
+    /* By digest, with the layer blobs replaced in the registry's storage: refused, the release stays. */
+    cr_assert_eq(rg_sh("set -e; cd '%s'; for f in reg/docker/registry/v2/blobs/sha256/*/*/data; do "
+                       "if gzip -t $f 2>/dev/null; then n=$(stat -c %%s $f); head -c $n /dev/zero | tr '\\0' x > $f; "
+                       "fi; done",
+                       rg_dir),
+                 0, "%s", rg_err);
+    cr_assert_neq(
+        SIGNET("deploy", "--json", "-p", rp("policy.json"), "--tls-verify=false", "--to", rp("out"), pinned), 0,
+        "a changed layer was deployed");
+    cr_assert_not_null(strstr(rg_out, "BLOB_DIGEST_MISMATCH"), "%s%s", rg_out, rg_err);
+    n = readlink(rp("out/current"), cur2, sizeof(cur2) - 1);
+    cr_assert_gt(n, 0);
+    cur2[n] = '\0';
+    cr_assert_str_eq(cur1, cur2);
+    free(pinned);
+}

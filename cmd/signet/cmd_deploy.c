@@ -10,14 +10,18 @@
 
 static const char deploy_usage[] =
     "usage: signet deploy -p POLICY [-b BUNDLE]... --to DIR [--state-dir DIR] [--keep N]\n"
-    "                     [--name NAME] [--preserve-modes] [--owners] [--allow-downgrade]\n"
-    "                     [--json] [--event-log FILE] [--syslog] ARTIFACT\n"
+    "                     [--name NAME] [--ref NAME] [--platform OS/ARCH] [--tls-verify BOOL]\n"
+    "                     [--preserve-modes] [--owners] [--allow-downgrade] [--json]\n"
+    "                     [--event-log FILE] [--syslog] ARTIFACT\n"
     "       signet deploy --rollback -p POLICY --to DIR [--allow-downgrade] [--json]\n"
     "\n"
-    "Verify a zip or tar layer (plain, gzip, zstd) under a trust policy, extract\n"
-    "exactly the verified bytes into DIR/releases/<id>/ and switch DIR/current to it\n"
-    "atomically. Every written file is an entry of the signed manifest. Without -b,\n"
-    "ARTIFACT.sigstore.json beside the artifact is used.\n"
+    "Verify a zip, a tar layer (plain, gzip, zstd), an OCI image layout, a docker\n"
+    "save archive or an image in a registry (docker://HOST/REPO[:TAG|@sha256:HEX],\n"
+    "the tag resolved once, the image downloaded once) under a trust policy, extract exactly the verified bytes (an\n"
+    "image: its root file system, layers applied in order with their whiteouts) into\n"
+    "DIR/releases/<id>/ and switch DIR/current to it atomically. Every written file\n"
+    "is an entry of the signed manifest. Without -b, ARTIFACT.sigstore.json beside\n"
+    "the artifact is used.\n"
     "\n"
     "  -p, --policy POLICY  the trust policy (JSON)\n"
     "  -b, --bundle BUNDLE  a bundle to use (repeat for several signers)\n"
@@ -25,6 +29,9 @@ static const char deploy_usage[] =
     "      --state-dir DIR  the versions deployed before (default DIR/.signet-state)\n"
     "      --keep N         releases kept, the active one included (default 3)\n"
     "      --name NAME      the artifact's signed name (default: its file name)\n"
+    "      --ref NAME       OCI layout: the image with this ref name\n"
+    "      --platform OS/ARCH  docker:// multi-platform index: that platform's image\n"
+    "      --tls-verify BOOL   docker://: false for plain HTTP to that registry only\n"
     "      --rollback       switch back to the previous release, re-verified\n"
     "      --allow-downgrade  accept a lower signed version than one deployed before\n"
     "      --preserve-modes keep setuid, setgid, sticky and world-writable bits\n"
@@ -70,6 +77,9 @@ static int parse_args(dargs *a, char **bundles, int argc, char **argv)
         {"state-dir", required_argument, NULL, 'D'},
         {"keep", required_argument, NULL, 'k'},
         {"name", required_argument, NULL, 'n'},
+        {"ref", required_argument, NULL, 'F'},
+        {"platform", required_argument, NULL, 'P'},
+        {"tls-verify", required_argument, NULL, 'T'},
         {"rollback", no_argument, NULL, 'R'},
         {"allow-downgrade", no_argument, NULL, 'g'},
         {"preserve-modes", no_argument, NULL, 'M'},
@@ -109,6 +119,19 @@ static int parse_args(dargs *a, char **bundles, int argc, char **argv)
             }
             break;
         case 'n': a->o.name = optarg; break;
+        case 'F': /* an OCI layout's ref name, or */
+        case 'P': /* a registry index's platform: both choose the image */ a->o.ref = optarg; break;
+        case 'T': {
+            int insecure = 0;
+
+            if (out_parse_tls_verify(&insecure, "deploy", optarg) != 0) {
+                return EXIT_USAGE;
+            }
+            if (insecure) {
+                a->o.flags |= SIGN_DEPLOY_REGISTRY_INSECURE;
+            }
+            break;
+        }
         case 'R': a->o.flags |= SIGN_DEPLOY_ROLLBACK; break;
         case 'g': a->o.flags |= SIGN_DEPLOY_ALLOW_DOWNGRADE; break;
         case 'M': a->o.flags |= SIGN_DEPLOY_PRESERVE_MODES; break;
@@ -151,7 +174,9 @@ static void print_human(const sign_deploy_result *res, int r, const char *to, co
     const char *rel = sign_deploy_result_release(res, 1), *old = sign_deploy_result_release(res, 0);
 
     if (r == 0) {
-        printf("deployed: %s/releases/%s is current (was %s)\n", to, rel, old != NULL ? old : "none");
+        /* The digest deployed (an image: its manifest's, the tag resolved once): what a pipeline pins. */
+        printf("deployed: %s/releases/%s is current (was %s), sha256:%s\n", to, rel, old != NULL ? old : "none",
+               sign_deploy_result_sha256(res, 1));
         return;
     }
     fprintf(stderr, "signet: deploy: NOT deployed: %s; %s\n", why,

@@ -15,11 +15,13 @@ extern "C" {
 #define SIGN_DEPLOY_ALLOW_DOWNGRADE 0x2u /* a lower signed version than one deployed before is let through */
 #define SIGN_DEPLOY_PRESERVE_MODES 0x4u  /* keep setuid/setgid/sticky and world-writable bits */
 #define SIGN_DEPLOY_OWNERS 0x8u          /* set owners from the archive (only when running as root) */
+/* artifact docker://HOST/REPO[:TAG|@sha256:HEX]: plain HTTP to that registry only (--tls-verify=false) */
+#define SIGN_DEPLOY_REGISTRY_INSECURE 0x10u
 
 typedef struct sign_deploy_options {
     unsigned int version;
-    const char *artifact;       /* the zip or tar layer to deploy (not with SIGN_DEPLOY_ROLLBACK) */
-    const char *name;           /* its name as signed; NULL: the last component of artifact */
+    const char *artifact; /* a zip, tar layer, OCI layout, docker save archive or docker:// (not with ROLLBACK) */
+    const char *name;     /* its name as signed; NULL: the last component of artifact */
     const char *const *bundles; /* bundle paths; none: "<artifact>.sigstore.json" */
     size_t nbundles;
     const char *to;        /* the deploy directory: releases/, current, the staging directories */
@@ -27,9 +29,14 @@ typedef struct sign_deploy_options {
     unsigned int keep;     /* releases kept, the active one included; 0: 3 */
     unsigned int flags;
     const sign_limits *limits; /* NULL: defaults */
+    /*
+     * version 2: an OCI layout's image by org.opencontainers.image.ref.name (as sign_verify_options.ref); for a
+     * registry reference (docker://), the platform "os/arch[/variant]" of a multi-platform index; or NULL
+     */
+    const char *ref;
 } sign_deploy_options;
 
-#define SIGN_DEPLOY_OPTIONS_VERSION 1
+#define SIGN_DEPLOY_OPTIONS_VERSION 2
 #define SIGN_DEPLOY_OPTIONS_INIT SIGN_OPTIONS_INIT_VERSION(SIGN_DEPLOY_OPTIONS_VERSION)
 
 /* *opts = SIGN_DEPLOY_OPTIONS_INIT, for callers that cannot use the macro (FFI). */

@@ -1874,7 +1874,23 @@ static int extract_layer(sign_artifact *a, int fd, const char *path, const sign_
     return r;
 }
 
-int sign__artifact_extract(sign_artifact **out, int fd, const char *path, const sign_limits *lim,
+/* An OCI layout (a directory) or docker save archive: one image read with its layers walked in order with hook. */
+static int extract_image(sign_artifact *a, int fd, int is_dir, const char *path, const char *ref,
+                         const sign_limits *lim, const sign__entry_hook *hook)
+{
+    sign_artifact_options o = SIGN_ARTIFACT_OPTIONS_INIT;
+    sign__oci *oci = NULL;
+    int r;
+
+    a->kind = is_dir ? SIGN_ARTIFACT_OCI : SIGN_ARTIFACT_DOCKER;
+    o.flags = SIGN_ARTIFACT_KEEP_PROBLEMS; /* the caller refuses an image with problems, naming them */
+    if ((r = sign__oci_read_hook(&oci, fd, is_dir, a->size, path, ref, lim, &a->findings, hook)) != 0) {
+        return r;
+    }
+    return adopt_oci(a, oci, path, &o);
+}
+
+int sign__artifact_extract(sign_artifact **out, int fd, const char *path, const char *ref, const sign_limits *lim,
                            const sign__entry_hook *hook)
 {
     sign_artifact *a = NULL;
@@ -1882,13 +1898,17 @@ int sign__artifact_extract(sign_artifact **out, int fd, const char *path, const 
     int r, is_zip = 0, tar_kind = 0;
 
     *out = NULL;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        return sign__error(SIGN_EINVAL, "%s: not a regular file", path);
+    if (fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+        return sign__error(SIGN_EINVAL, "%s: not a regular file or directory", path);
     }
     if ((a = calloc(1, sizeof(*a))) == NULL || (a->path = sign__strdup(path)) == NULL ||
         (a->name = sign__strdup(sign__path_base(path, 0))) == NULL) {
         sign_artifact_free(a);
         return sign__oom();
+    }
+    if (S_ISDIR(st.st_mode)) {
+        r = extract_image(a, fd, 1, path, ref, lim, hook);
+        goto out;
     }
     a->size = (uint64_t)st.st_size;
     if ((r = sign__zip_detect(&is_zip, fd, a->size, path)) != 0 ||
@@ -1900,9 +1920,10 @@ int sign__artifact_extract(sign_artifact **out, int fd, const char *path, const 
         r = walk_zip(a, fd, path, lim, hook);
     } else if (tar_kind == 1) {
         r = extract_layer(a, fd, path, lim, hook);
+    } else if (tar_kind == 2) {
+        r = extract_image(a, fd, 0, path, ref, lim, hook);
     } else {
-        r = sign__error(SIGN_EINVAL, "%s: deploy extracts zips and tar layers; this is a %s", path,
-                        tar_kind == 2 ? "docker save archive" : "plain file");
+        r = sign__error(SIGN_EINVAL, "%s: deploy extracts zips, tar layers and images; this is a plain file", path);
     }
 out:
     if (r == 0) {

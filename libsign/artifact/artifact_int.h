@@ -284,15 +284,27 @@ typedef struct sign__entry_hook {
     int (*data)(void *ctx, const void *buf, size_t len);
     int (*done)(void *ctx, const sign_entry *e);
     void *ctx;
+    /*
+     * Images only (may be NULL): before the entries of layer j of image i (the layers of an image are walked in
+     * order, one at a time), and once more with j == SIZE_MAX after the last layer of the image.
+     */
+    int (*layer)(void *ctx, size_t i, size_t j);
 } sign__entry_hook;
 
 /*
  * Walk the zip or tar layer open on fd (a regular file; pread and lseek
  * only) as sign_artifact_scan() would, sequentially, calling hook for each
- * entry. *out is the artifact record of that walk (entries and findings).
- * Any other kind is SIGN_EINVAL.
+ * entry. An OCI image layout (fd a directory) or docker save archive: the
+ * image chosen by ref (NULL: the only one) is read as sign_artifact_scan()
+ * reads it (integrity failures are problems of *out), its layers walked in
+ * order on one thread, hook->layer called before each. *out is the artifact
+ * record of that walk (entries and findings). Any other kind is SIGN_EINVAL.
  */
-int sign__artifact_extract(sign_artifact **out, int fd, const char *path, const sign_limits *lim,
+int sign__artifact_extract(sign_artifact **out, int fd, const char *path, const char *ref, const sign_limits *lim,
                            const sign__entry_hook *hook);
+
+/* sign__oci_read of one image, its layers walked in order with hook (deploy). */
+int sign__oci_read_hook(sign__oci **out, int fd, int is_dir, uint64_t size, const char *path, const char *ref,
+                        const sign_limits *lim, sign__findings *f, const sign__entry_hook *hook);
 
 #endif

@@ -289,7 +289,8 @@ typedef struct store {
     size_t nm;
     const char *path;
     sign__oci *o;
-    sign__registry *reg; /* blobs and manifests come from a registry, or NULL */
+    sign__registry *reg;          /* blobs and manifests come from a registry, or NULL */
+    const sign__entry_hook *hook; /* deploy: layers walked in order on this thread, or NULL */
 } store;
 
 typedef struct blob {
@@ -562,6 +563,7 @@ typedef struct ljob {
     char msg[512];
     sign__registry *reg; /* a registry layer: streamed from there (b.size from the descriptor) */
     char digest[72];
+    size_t img, idx; /* image and layer index */
 } ljob;
 
 typedef struct lpool {
@@ -679,6 +681,34 @@ static int run_jobs(ljob *jobs, size_t n, const sign_limits *lim, sign__progress
         }
     }
     return 0;
+}
+
+/* Deploy: the layers walked in order on this thread, hook->layer told of each; the first failure stops. */
+static int run_hook_jobs(ljob *jobs, size_t n, const sign_limits *lim, const sign__entry_hook *hook)
+{
+    size_t cur = SIZE_MAX;
+    int r = 0;
+
+    for (size_t i = 0; i < n && r == 0; i++) {
+        ljob *j = &jobs[i];
+
+        if (cur != SIZE_MAX && cur != j->img && hook->layer != NULL) {
+            r = hook->layer(hook->ctx, cur, SIZE_MAX);
+        }
+        cur = j->img;
+        if (r == 0 && hook->layer != NULL) {
+            r = hook->layer(hook->ctx, j->img, j->idx);
+        }
+        if (r == 0 && j->reg != NULL) {
+            r = sign__error(SIGN_EUNSUPPORTED, "%s: a registry layer cannot be extracted here", j->what);
+        } else if (r == 0) {
+            r = sign__layer_walk_hook(j->l, j->b.fd, j->b.off, j->b.size, j->what, lim, hook);
+        }
+    }
+    if (r == 0 && cur != SIZE_MAX && hook->layer != NULL) {
+        r = hook->layer(hook->ctx, cur, SIZE_MAX);
+    }
+    return r;
 }
 
 /* ---- images ------------------------------------------------------------------------ */
@@ -866,6 +896,8 @@ static int image_fill(sign__image *im, store *s, const imgsrc *src, ljob **jobs,
             blob_close(&nj[*njobs].b);
             return r;
         }
+        nj[*njobs].img = (size_t)(im - s->o->images);
+        nj[*njobs].idx = i;
         if (nj[*njobs].b.fd >= 0 || nj[*njobs].reg != NULL) {
             (*njobs)++;
         }
@@ -1355,7 +1387,7 @@ static int read_images(sign__oci *o, store *s, pick *picks, size_t npicks, const
         r = sign__error(SIGN_EPARSE, "%s: no usable image", s->path);
     }
     if (r == 0) {
-        r = run_jobs(jobs, njobs, lim, pr);
+        r = s->hook != NULL ? run_hook_jobs(jobs, njobs, lim, s->hook) : run_jobs(jobs, njobs, lim, pr);
     }
     if (r == 0) {
         r = check_images(o, s, picks, npicks, f);
@@ -1367,11 +1399,10 @@ static int read_images(sign__oci *o, store *s, pick *picks, size_t npicks, const
     return r;
 }
 
-int sign__oci_read(sign__oci **out, int fd, int is_dir, uint64_t size, const char *path, const char *name,
-                   const char *ref, int all, const sign_limits *lim, sign__findings *f, sign_progress_cb progress,
-                   void *progress_userdata)
+static int oci_read(sign__oci **out, int fd, int is_dir, uint64_t size, const char *path, const char *name,
+                    const char *ref, int all, const sign_limits *lim, sign__findings *f, sign__progress *prp,
+                    const sign__entry_hook *hook)
 {
-    sign__progress pr = {progress, progress_userdata, path, 0, 0};
     sign__oci *o = NULL;
     store s;
     pick *picks = NULL;
@@ -1384,6 +1415,7 @@ int sign__oci_read(sign__oci **out, int fd, int is_dir, uint64_t size, const cha
     s.dirfd = is_dir ? fd : -1;
     s.fd = is_dir ? -1 : fd;
     s.path = path;
+    s.hook = hook;
     if ((o = calloc(1, sizeof(*o))) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
@@ -1406,7 +1438,7 @@ int sign__oci_read(sign__oci **out, int fd, int is_dir, uint64_t size, const cha
     if (r != 0) {
         goto out;
     }
-    if ((r = read_images(o, &s, picks, npicks, name, all, lim, f, &pr)) != 0) {
+    if ((r = read_images(o, &s, picks, npicks, name, all, lim, f, prp)) != 0) {
         goto out;
     }
     *out = o;
@@ -1421,6 +1453,21 @@ out:
     sign__tar_members_free(s.m, s.nm);
     sign__oci_free(o);
     return r;
+}
+
+int sign__oci_read(sign__oci **out, int fd, int is_dir, uint64_t size, const char *path, const char *name,
+                   const char *ref, int all, const sign_limits *lim, sign__findings *f, sign_progress_cb progress,
+                   void *progress_userdata)
+{
+    sign__progress pr = {progress, progress_userdata, path, 0, 0};
+
+    return oci_read(out, fd, is_dir, size, path, name, ref, all, lim, f, &pr, NULL);
+}
+
+int sign__oci_read_hook(sign__oci **out, int fd, int is_dir, uint64_t size, const char *path, const char *ref,
+                        const sign_limits *lim, sign__findings *f, const sign__entry_hook *hook)
+{
+    return oci_read(out, fd, is_dir, size, path, NULL, ref, 0, lim, f, NULL, hook);
 }
 
 /* ---- images in a registry ----------------------------------------------------------- */

@@ -5,6 +5,7 @@
  * directory, then releases/<id>/ and an atomic switch of "current"
  * (release.c). A failure at any step leaves the active release as it was.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 
 #include "deploy_int.h"
 #include "sign/event.h"
+#include "sign/registry.h"
 #include "state.h"
 
 struct sign_deploy_result {
@@ -35,7 +37,10 @@ typedef struct drun {
     sign_deploy_result *res;
     const char *to;
     int dirfd, lockfd, tmpfd;
-    char tmpname[32]; /* the private copy's name when O_TMPFILE is not available, else "" */
+    char tmpname[32]; /* the private copy's name (a directory, or a file without O_TMPFILE), else "" */
+    int isdir;        /* the artifact is an OCI image layout: the private copy is a directory */
+    const char *ref;  /* an OCI layout's image by ref name (docker://: the platform), or NULL */
+    dremote *remote;  /* docker://: what was fetched, or NULL */
     char staging[32];
     const char *artifact; /* path read */
     const char *const *bundles;
@@ -116,6 +121,178 @@ static int private_file(drun *d)
     return 0;
 }
 
+/* Copy n bytes of in to out (both at their offsets): copy_file_range, or read and write. */
+static int copy_fd(int in, int out, const char *what)
+{
+    char buf[1 << 16];
+
+    for (;;) {
+        ssize_t n = copy_file_range(in, NULL, out, NULL, 1u << 30, 0);
+
+        if (n == 0) {
+            return 0;
+        }
+        if (n > 0) {
+            continue;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP) {
+            return sign__error(SIGN_EIO, "%s: %s", what, strerror(errno));
+        }
+        break;
+    }
+    for (;;) {
+        ssize_t n = read(in, buf, sizeof(buf)), off = 0;
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return n == 0 ? 0 : sign__error(SIGN_EIO, "%s: %s", what, strerror(errno));
+        }
+        while (off < n) {
+            ssize_t w = write(out, buf + off, (size_t)(n - off));
+
+            if (w < 0 && errno == EINTR) {
+                continue;
+            }
+            if (w <= 0) {
+                return sign__error(SIGN_EIO, "%s: %s", what, strerror(errno));
+            }
+            off += w;
+        }
+    }
+}
+
+/*
+ * Copy the regular file rel of the directory from into to (same name), never following a symlink; *total
+ * counts the bytes against the limit. A name that is not a regular file is left out (the image then lacks
+ * it, and is refused for that).
+ */
+static int copy_layout_file(drun *d, int from, int to, const char *rel, uint64_t *total)
+{
+    struct stat st;
+    int in = openat(from, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC), out, r;
+
+    if (in < 0) {
+        return errno == ENOENT || errno == ELOOP
+                   ? 0
+                   : sign__error(SIGN_EIO, "%s/%s: %s", d->artifact, rel, strerror(errno));
+    }
+    if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(in);
+        return 0;
+    }
+    *total += (uint64_t)st.st_size;
+    if (*total > d->lim.archive_max_total) {
+        close(in);
+        return sign__error(SIGN_ELIMIT, "%s: larger than %llu bytes (limits.archive_max_total)", d->artifact,
+                           (unsigned long long)d->lim.archive_max_total);
+    }
+    if ((out = openat(to, rel, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+        close(in);
+        return sign__error(SIGN_EIO, "%s: cannot copy the artifact: %s", d->to, strerror(errno));
+    }
+    r = copy_fd(in, out, d->artifact);
+    close(in);
+    if (close(out) != 0 && r == 0) {
+        r = sign__error(SIGN_EIO, "%s: cannot copy the artifact: %s", d->to, strerror(errno));
+    }
+    return r;
+}
+
+/* The blobs/<algorithm>/ directories of an image layout: every regular file in them. */
+static int copy_blobs(drun *d, int from, int to, uint64_t *total)
+{
+    int bfd = openat(from, "blobs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), r = 0;
+    DIR *dir;
+    struct dirent *de;
+
+    if (bfd < 0 || (dir = fdopendir(bfd)) == NULL) {
+        if (bfd >= 0) {
+            close(bfd);
+        }
+        return 0; /* no blobs: the image is refused for what it lacks */
+    }
+    if (mkdirat(to, "blobs", 0700) != 0) {
+        closedir(dir);
+        return sign__error(SIGN_EIO, "%s: cannot copy the artifact: %s", d->to, strerror(errno));
+    }
+    /* cppcheck-suppress readdirCalled */
+    while (r == 0 && (de = readdir(dir)) != NULL) {
+        char rel[300];
+
+        if (de->d_name[0] == '.' || strlen(de->d_name) > 32) {
+            continue;
+        }
+        snprintf(rel, sizeof(rel), "blobs/%s", de->d_name);
+        {
+            int afd = openat(from, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), tfd;
+            DIR *ad;
+            struct dirent *be;
+
+            if (afd < 0 || (ad = fdopendir(afd)) == NULL) {
+                if (afd >= 0) {
+                    close(afd);
+                }
+                continue;
+            }
+            if (mkdirat(to, rel, 0700) != 0 ||
+                (tfd = openat(to, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+                closedir(ad);
+                return sign__error(SIGN_EIO, "%s: cannot copy the artifact: %s", d->to, strerror(errno));
+            }
+            /* cppcheck-suppress readdirCalled */
+            while (r == 0 && (be = readdir(ad)) != NULL) {
+                if (be->d_name[0] != '.') {
+                    r = copy_layout_file(d, dirfd(ad), tfd, be->d_name, total);
+                }
+            }
+            close(tfd);
+            closedir(ad);
+        }
+    }
+    closedir(dir);
+    return r;
+}
+
+/* An OCI image layout: its index, oci-layout and blobs copied into a private directory beside the releases. */
+static int private_dir(drun *d)
+{
+    int r;
+
+    for (int i = 0; i < 100; i++) {
+        if ((r = random_name(d->tmpname, sizeof(d->tmpname), ".artifact-")) != 0) {
+            return r;
+        }
+        if (mkdirat(d->dirfd, d->tmpname, 0700) == 0 || errno != EEXIST) {
+            break;
+        }
+    }
+    d->tmpfd = openat(d->dirfd, d->tmpname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (d->tmpfd < 0) {
+        d->tmpname[0] = '\0';
+        return sign__error(SIGN_EIO, "%s: cannot create a private copy of the artifact: %s", d->to, strerror(errno));
+    }
+    d->isdir = 1;
+    return 0;
+}
+
+static int copy_layout(drun *d, int in)
+{
+    uint64_t total = 0;
+    int r;
+
+    if ((r = private_dir(d)) != 0 || (r = copy_layout_file(d, in, d->tmpfd, "oci-layout", &total)) != 0 ||
+        (r = copy_layout_file(d, in, d->tmpfd, "index.json", &total)) != 0 ||
+        (r = copy_blobs(d, in, d->tmpfd, &total)) != 0) {
+        return r;
+    }
+    return 0;
+}
+
 /* Copy the artifact into the private file while hashing it: the only read of the artifact. */
 static int copy_artifact(drun *d)
 {
@@ -133,6 +310,15 @@ static int copy_artifact(drun *d)
     if (fcntl(in, F_SETFL, fcntl(in, F_GETFL) & ~O_NONBLOCK) != 0) {
         close(in);
         return sign__error(SIGN_EIO, "%s: %s", d->artifact, strerror(errno));
+    }
+    {
+        struct stat st;
+
+        if (fstat(in, &st) == 0 && S_ISDIR(st.st_mode)) {
+            r = copy_layout(d, in); /* an OCI image layout: its digest is its manifest's, computed by the scan */
+            close(in);
+            return r;
+        }
     }
     if ((r = private_file(d)) != 0 || (r = sign_digest_new(&md, SIGN_DIGEST_SHA256)) != 0) {
         goto out;
@@ -185,6 +371,40 @@ out:
     return r;
 }
 
+static int add_owned(drun *d, char *p);
+
+/* docker://: the image of the tag resolved once, downloaded into the private layout, with its bundles. */
+static int fetch_remote(drun *d)
+{
+    int r;
+
+    if ((d->remote = calloc(1, sizeof(*d->remote))) == NULL) {
+        return sign__oom();
+    }
+    if ((r = private_dir(d)) != 0) {
+        return r;
+    }
+    snprintf(d->remote->tmpname, sizeof(d->remote->tmpname), "%s", d->tmpname);
+    r = dpl_fetch_image(d->remote, d->dirfd, d->tmpfd, d->artifact, d->ref,
+                        (d->opts->flags & SIGN_DEPLOY_REGISTRY_INSECURE) != 0, d->opts->nbundles == 0, &d->lim);
+    if (r != 0) {
+        return r;
+    }
+    d->ref = NULL; /* the private layout holds the one image fetched */
+    if (d->opts->nbundles == 0) {
+        size_t first = d->nowned;
+
+        for (size_t k = 0; k < d->remote->nbundles; k++) {
+            if ((r = add_owned(d, sign__state_path(d->to, d->remote->bundles[k]))) != 0) {
+                return r;
+            }
+        }
+        d->bundles = (const char *const *)d->owned + first;
+        d->nbundles = d->remote->nbundles;
+    }
+    return sign_artifact_name_normalise(&d->res->name, d->opts->name != NULL ? d->opts->name : d->remote->name);
+}
+
 /* Verify the private copy, every entry against the signed manifest; the signed entries land in d->cap. */
 static int verify_copy(drun *d)
 {
@@ -198,6 +418,7 @@ static int verify_copy(drun *d)
     vo.flags =
         SIGN_VERIFY_ENTRIES | ((d->opts->flags & SIGN_DEPLOY_ALLOW_DOWNGRADE) ? SIGN_VERIFY_ALLOW_DOWNGRADE : 0);
     vo.limits = d->opts->limits;
+    vo.ref = d->ref;
     /* Versions deployed before: downgrade protection of the deploy directory itself unless told otherwise. */
     if (d->opts->state_dir == NULL && (d->state = sign__state_path(d->to, ".signet-state")) == NULL) {
         return sign__oom();
@@ -218,13 +439,22 @@ static int verify_copy(drun *d)
     }
     hex(want, d->sha);
     got = sign_verify_result_artifact_sha256(d->res->verify, 0);
+    if (got != NULL && d->cap.image) {
+        /* An image: its subject is its manifest's digest; extraction reads the copy's manifest again and
+           checks it against this one, and every layer blob against the manifest. */
+        snprintf(want, sizeof(want), "%s", got);
+    } else if (got != NULL && (d->isdir || (d->cap.set && d->cap.n == 0 && strcmp(got, want) != 0))) {
+        return run_fail(d, "ENTRIES_NOT_RECORDED", SIGN_EPOLICY,
+                        "the statement records no layers and entries of this image, so nothing it holds can be "
+                        "checked as it is written; re-sign it with signet sign: nothing is deployed");
+    }
     if (got == NULL || strcmp(got, want) != 0) {
         return run_fail(d, "DEPLOY_WRITE_FAILED", SIGN_EIO, "the private copy changed while it was verified");
     }
-    if (!d->cap.set) {
+    if (!d->cap.set && !d->cap.image) {
         return run_fail(d, "DEPLOY_KIND_UNSUPPORTED", SIGN_EUNSUPPORTED,
-                        "deploy extracts zips and tar layers (plain, gzip, zstd); this artifact is neither: "
-                        "nothing is deployed");
+                        "deploy extracts zips, tar layers (plain, gzip, zstd), OCI image layouts and docker save "
+                        "archives; this artifact is none of them: nothing is deployed");
     }
     memcpy(d->res->new_sha, want, sizeof(want));
     memcpy(d->res->new_id, want, DPL_ID_LEN);
@@ -236,6 +466,7 @@ static int verify_copy(drun *d)
 static int stage(drun *d)
 {
     dfail why;
+    dsrc src = {d->tmpfd, d->res->name, d->ref, d->res->new_sha};
     int sfd, r;
 
     memset(&why, 0, sizeof(why));
@@ -250,7 +481,7 @@ static int stage(drun *d)
         d->staging[0] = '\0';
         return run_fail(d, "DEPLOY_WRITE_FAILED", SIGN_EIO, msg);
     }
-    r = dpl_extract(d->tmpfd, d->res->name, sfd, &d->cap, d->opts->flags, &d->lim, &why);
+    r = dpl_extract(&src, sfd, &d->cap, d->opts->flags, &d->lim, &why);
     if (r == 0 && syncfs(sfd) != 0) {
         r = SIGN_EIO;
         why.reason = "DEPLOY_WRITE_FAILED";
@@ -283,11 +514,19 @@ static int keep_inputs(drun *d, int rfd)
         return r;
     }
     snprintf(proc, sizeof(proc), "/proc/self/fd/%d", d->tmpfd);
-    if (d->tmpname[0] != '\0' ? linkat(d->dirfd, d->tmpname, rfd, tmp, 0) != 0
-                              : linkat(AT_FDCWD, proc, rfd, tmp, AT_SYMLINK_FOLLOW) != 0) {
+    if (d->isdir) {
+        /* The layout's private copy itself becomes the kept one (replacing a kept copy of the same image). */
+        if (renameat(d->dirfd, d->tmpname, rfd, name) == 0) {
+            d->tmpname[0] = '\0';
+        } else if ((errno != EEXIST && errno != ENOTEMPTY) ||
+                   renameat2(d->dirfd, d->tmpname, rfd, name, RENAME_EXCHANGE) != 0) {
+            return sign__error(SIGN_EIO, "%s/releases/%s: %s", d->to, name, strerror(errno));
+        } /* else the older copy is at the private name now, removed with it */
+    } else if (d->tmpname[0] != '\0' ? linkat(d->dirfd, d->tmpname, rfd, tmp, 0) != 0
+                                     : linkat(AT_FDCWD, proc, rfd, tmp, AT_SYMLINK_FOLLOW) != 0) {
         return sign__error(SIGN_EIO, "%s/releases/%s: %s", d->to, name, strerror(errno));
     }
-    if (renameat(rfd, tmp, rfd, name) != 0) {
+    if (!d->isdir && renameat(rfd, tmp, rfd, name) != 0) {
         (void)unlinkat(rfd, tmp, 0);
         return sign__error(SIGN_EIO, "%s/releases/%s: %s", d->to, name, strerror(errno));
     }
@@ -524,8 +763,12 @@ static void run_free(drun *d)
         (void)dpl_remove_tree(d->dirfd, d->staging);
     }
     if (d->tmpname[0] != '\0') {
-        (void)unlinkat(d->dirfd, d->tmpname, 0);
+        (void)dpl_remove_tree(d->dirfd, d->tmpname);
     }
+    for (size_t k = 0; d->remote != NULL && k < d->remote->nbundles; k++) {
+        (void)unlinkat(d->dirfd, d->remote->bundles[k], 0);
+    }
+    free(d->remote);
     if (d->tmpfd >= 0) {
         close(d->tmpfd);
     }
@@ -543,11 +786,22 @@ static void run_free(drun *d)
     vfy_capture_free(&d->cap);
 }
 
+static int deploy_copy(drun *d);
+
 static int run(drun *d)
 {
     int r;
 
-    if ((r = open_dir(d)) != 0 || (r = inputs(d)) != 0 || (r = default_bundles(d)) != 0) {
+    if ((r = open_dir(d)) != 0 || (r = inputs(d)) != 0) {
+        return r;
+    }
+    if (!d->res->rollback && sign_registry_is_reference(d->artifact)) {
+        if ((r = fetch_remote(d)) != 0) {
+            return r;
+        }
+        return deploy_copy(d);
+    }
+    if ((r = default_bundles(d)) != 0) {
         return r;
     }
     if (d->res->name == NULL &&
@@ -558,6 +812,14 @@ static int run(drun *d)
     if ((r = copy_artifact(d)) != 0) {
         return r;
     }
+    return deploy_copy(d);
+}
+
+/* The private copy made: verify it, extract it, switch to it. */
+static int deploy_copy(drun *d)
+{
+    int r;
+
     dpl_test_crash("copied");
     dpl_test_pause();
     if ((r = verify_copy(d)) != 0) {
@@ -588,6 +850,7 @@ int sign_deploy(sign_deploy_result **out, const sign_policy *policy, const sign_
     d.policy = policy;
     d.to = opts->to;
     d.artifact = opts->artifact;
+    d.ref = opts->version >= 2 ? opts->ref : NULL;
     if ((r = sign__limits(&d.lim, opts->limits)) != 0) {
         return r;
     }

@@ -17,9 +17,35 @@ typedef struct dfail {
     char message[1024];
 } dfail;
 
-/* Extract the artifact open on fd (the private copy) into the directory open on root, checked against signed. */
-int dpl_extract(int fd, const char *what, int root, const vcapture *signed_entries, unsigned int flags,
-                const sign_limits *lim, dfail *why);
+/* What to extract: the private copy open on fd (a file, or an image layout's directory). */
+typedef struct dsrc {
+    int fd;
+    const char *what;    /* the artifact's name, in messages */
+    const char *ref;     /* an image: its ref name (or NULL: the only one) */
+    const char *subject; /* an image: the SHA-256 hex verified (its manifest), which the copy must still be */
+} dsrc;
+
+/* Extract src into the directory open on root, checked against signed (an image: layer by layer). */
+int dpl_extract(const dsrc *src, int root, const vcapture *signed_entries, unsigned int flags, const sign_limits *lim,
+                dfail *why);
+
+/* An image fetched from a registry (remote.c) into a private layout. */
+#define DPL_REMOTE_BUNDLES 8
+typedef struct dremote {
+    char tmpname[32];                     /* in: the private layout's name, the prefix of the bundle files */
+    char name[600];                       /* "HOST/REPO", the image's name as signed by reference */
+    char pinned[900];                     /* docker://HOST/REPO@sha256:<hex>: the tag resolved once */
+    char digest[80];                      /* the manifest deployed (an index's platform manifest) */
+    char bundles[DPL_REMOTE_BUNDLES][48]; /* the attached bundles, as private files beside the copy */
+    size_t nbundles;
+} dremote;
+
+/*
+ * Resolve reference once and download its image (platform: of an index) into the private layout directory
+ * open on lfd; with want_bundles, the bundles attached to it into private files of dirfd (none: an error).
+ */
+int dpl_fetch_image(dremote *out, int dirfd, int lfd, const char *reference, const char *platform, int insecure,
+                    int want_bundles, const sign_limits *lim);
 
 /* Remove name beneath dirfd (a directory with everything in it, or anything else), never following a symlink. */
 int dpl_remove_tree(int dirfd, const char *name);

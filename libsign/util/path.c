@@ -148,8 +148,13 @@ const char *sign__path_base(const char *p, unsigned int how)
 
 unsigned int sign__path_check_write(const char *rel)
 {
+    return sign__path_check_write_how(rel, SIGN__PATH_WINDOWS);
+}
+
+unsigned int sign__path_check_write_how(const char *rel, unsigned int how)
+{
     size_t len = strnlen(rel, SIGN__PATH_WRITE_MAX + 1);
-    unsigned int bits = sign__path_check(rel, len, SIGN__PATH_WRITE_MAX, SIGN__PATH_WINDOWS);
+    unsigned int bits = sign__path_check(rel, len, SIGN__PATH_WRITE_MAX, how);
 
     if (bits == 0) {
         /* Nothing but separators and "." components: the root itself, never a file to write. */

@@ -65,6 +65,11 @@ const char *sign__path_base(const char *p, unsigned int how);
  * tolerated (normalised away with sign__path_norm before writing).
  */
 unsigned int sign__path_check_write(const char *rel);
+/*
+ * The same for a name read as how says: 0 for a POSIX name (a tar entry's), where '\' is an ordinary byte,
+ * neither a separator nor a reason to refuse, and "C:" no drive; SIGN__PATH_WINDOWS as above.
+ */
+unsigned int sign__path_check_write_how(const char *rel, unsigned int how);
 
 /* Is the normalised path p a symlink of the same archive or layer? 1 yes, 0 no. */
 typedef int (*sign__path_is_link_fn)(void *ctx, const char *p);

@@ -450,6 +450,14 @@ static int verify_layers(vctx *c, const sign_artifact *a, const vb *b, const cha
             }
         }
     }
+    if (c->capture != NULL && ni == 1) {
+        sign_image_info im;
+
+        /* Deploy: every layer matches the record; its signed entries are what may be written. */
+        if (sign_artifact_image(&im, a, 0) == 0) {
+            return vfy_capture_layers(c->capture, b->st, idx, im.layer_count);
+        }
+    }
     return 0;
 }
 

@@ -4,14 +4,85 @@
 
 #include "verify_internal.h"
 
+static void entries_free(sign_entry *v, size_t n)
+{
+    for (size_t i = 0; v != NULL && i < n; i++) {
+        free((char *)v[i].path);
+        free((char *)v[i].link_target);
+    }
+    free(v);
+}
+
 void vfy_capture_free(vcapture *cap)
 {
-    for (size_t i = 0; cap->v != NULL && i < cap->n; i++) {
-        free((char *)cap->v[i].path);
-        free((char *)cap->v[i].link_target);
+    entries_free(cap->v, cap->n);
+    for (size_t i = 0; cap->layers != NULL && i < cap->nlayers; i++) {
+        entries_free(cap->layers[i].v, cap->layers[i].n);
     }
-    free(cap->v);
+    free(cap->layers);
     memset(cap, 0, sizeof(*cap));
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const sign_entry *)a)->path, ((const sign_entry *)b)->path);
+}
+
+/* Layer j's signed entries, copied and sorted by path. */
+static int capture_layer(vclayer *l, const sign_statement *st, size_t idx, size_t j)
+{
+    sign_statement_layer sl;
+
+    if (sign_statement_artifact_layer(&sl, st, idx, 0, j) != 0) {
+        return sign__error(SIGN_EPARSE, "layer %zu of the statement cannot be read", j);
+    }
+    if ((l->v = calloc(sl.entry_count + 1, sizeof(*l->v))) == NULL) {
+        return sign__oom();
+    }
+    for (size_t e = 0; e < sl.entry_count; e++) {
+        sign_entry x;
+
+        if (sign_statement_artifact_layer_entry(&x, st, idx, 0, j, e) != 0 || x.path == NULL) {
+            return sign__error(SIGN_EPARSE, "entry %zu of layer %zu of the statement cannot be read", e, j);
+        }
+        l->v[e] = x;
+        l->v[e].path = NULL;
+        l->v[e].link_target = NULL;
+        l->n = e + 1;
+        if ((l->v[e].path = sign__strdup(x.path)) == NULL ||
+            (x.link_target != NULL && (l->v[e].link_target = sign__strdup(x.link_target)) == NULL)) {
+            return sign__oom();
+        }
+    }
+    qsort(l->v, l->n, sizeof(*l->v), cmp_entry);
+    return 0;
+}
+
+int vfy_capture_layers(vcapture *cap, const sign_statement *st, size_t idx, size_t nlayers)
+{
+    int r = 0;
+
+    if (cap->image) {
+        return 0;
+    }
+    if ((cap->layers = calloc(nlayers + 1, sizeof(*cap->layers))) == NULL) {
+        return sign__oom();
+    }
+    cap->nlayers = nlayers;
+    for (size_t j = 0; j < nlayers && r == 0; j++) {
+        r = capture_layer(&cap->layers[j], st, idx, j);
+    }
+    if (r != 0) {
+        for (size_t j = 0; j < nlayers; j++) {
+            entries_free(cap->layers[j].v, cap->layers[j].n);
+        }
+        free(cap->layers);
+        cap->layers = NULL;
+        cap->nlayers = 0;
+        return r;
+    }
+    cap->image = 1;
+    return 0;
 }
 
 int vfy_capture_entries(vcapture *cap, const sign_entry *const *signd, size_t n)

@@ -627,8 +627,9 @@ int vfy_verify_fd_capture(sign_verify_result **out, const sign_policy *policy, c
     if ((r = fd_input_check(out, policy, opts, name)) != 0) {
         return r;
     }
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        return sign__error(SIGN_EINVAL, "%s: not an open regular file", name);
+    /* A directory: an OCI image layout (deploy's private copy of one). */
+    if (fd < 0 || fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+        return sign__error(SIGN_EINVAL, "%s: not an open regular file or directory", name);
     }
     return verify_regular_fd(out, policy, opts, fd, name, cap);
 }

@@ -82,11 +82,21 @@ typedef struct vb {
     char subject[512];               /* the leaf's subject DN */
 } vb;
 
+/* Deploy: the signed entries of one layer of an image, sorted by path; strings malloc'd. */
+typedef struct vclayer {
+    sign_entry *v;
+    size_t n;
+} vclayer;
+
 /* Deploy: the signed entries of the artifact, copied from the first statement whose entries check passed. */
 typedef struct vcapture {
     sign_entry *v; /* sorted by path; strings malloc'd */
     size_t n;
     int set;
+    /* An image (one, its layers matching the statement's): each layer's signed entries, in layer order. */
+    vclayer *layers;
+    size_t nlayers;
+    int image;
 } vcapture;
 
 typedef struct vctx {
@@ -240,6 +250,8 @@ void vfy_revocation_free(vrev *rv);
 /* Copy the n signed entries (sorted by path) into cap unless it holds some already. 0 or SIGN_ENOMEM. */
 int vfy_capture_entries(vcapture *cap, const sign_entry *const *signd, size_t n);
 void vfy_capture_free(vcapture *cap);
+/* The signed entries of each of the nlayers layers of image 0 of record idx of st, unless captured already. */
+int vfy_capture_layers(vcapture *cap, const sign_statement *st, size_t idx, size_t nlayers);
 /*
  * Record a failed check (deploy's own, after the verify ran) in res and decide again as in enforce mode:
  * deploy never lets a failure through. Returns the new code (a SIGN_E* class), or SIGN_ENOMEM.

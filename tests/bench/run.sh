@@ -317,7 +317,19 @@ if have unzip; then
 else
     note "deploy row skipped: unzip is not installed"
 fi
-note "deploy of the 10-layer OCI image against umoci unpack --rootless: not measured, signet deploy does not extract OCI layouts yet (docs/deploy.md)"
+# The 10-layer bench image (its root file system: layers in order, whiteouts applied) against
+# umoci unpack --rootless of the same layout; each run of either first removes the previous tree.
+if have umoci && have gzip; then
+    build_oci_image
+    OCI_BYTES=$(du -sb "$W/oci/blobs" | cut -f1)
+    "$SIGNET" sign --force -k "$W/release.key" -o "$W/oci-deploy.sigstore.json" "$W/oci" >/dev/null
+    G="deploy (10-layer OCI image, $((OCI_BYTES / 1000000)) MB of layers)"
+    UM=(sh -c 'rm -rf "$1" && umoci unpack --rootless --image "$2:bench" "$1" >/dev/null 2>&1' sh "$W/umoci-unpacked" "$W/oci")
+    c=(sh -c 'rm -rf "$1" && "$2" deploy -p "$3" -b "$4" --to "$1" "$5" >/dev/null' sh "$W/deployed-oci" "$SIGNET" "$W/policy.json" "$W/oci-deploy.sigstore.json" "$W/oci")
+    pair "$G" "signet deploy (OCI layout)" "$OCI_BYTES" "ratio<=0.70,rss<64" "umoci unpack --rootless" UM c
+else
+    note "deploy OCI row skipped: umoci or gzip is not installed"
+fi
 fi
 
 # ---- OCI image layout -------------------------------------------------------------------

@@ -1031,6 +1031,19 @@ static int run_deploy_zip(void)
     o.to = p_deploy;
     return sign_deploy(&r_dres, policy, &o);
 }
+/* The OCI layout: a private directory copy, the layers applied in order (issue 16's image path). */
+static int run_deploy_image(void)
+{
+    sign_deploy_options o = SIGN_DEPLOY_OPTIONS_INIT;
+    const char *bundles[1];
+
+    bundles[0] = p_bundle_oci;
+    o.artifact = p_oci;
+    o.bundles = bundles;
+    o.nbundles = 1;
+    o.to = p_deploy;
+    return sign_deploy(&r_dres, policy, &o);
+}
 static void done_deploy(char *fp, size_t fpsize)
 {
     char cur[320], target[128];
@@ -1627,6 +1640,7 @@ static const op ops[] = {
     {"revocation-index", run_revocation_index, done_revocation, 0, 0, 0},
     {"sign-pkcs11", run_sign_pkcs11, done_sign_pkcs11, 1, 0, 0},
     {"deploy-zip", run_deploy_zip, done_deploy, 0, 0, 0},
+    {"deploy-image", run_deploy_image, done_deploy, 0, 0, 0},
 };
 
 /* ---- the loop -------------------------------------------------------------------------- */
