@@ -22,9 +22,9 @@ struct sign_bundle {
     char *tlog_error; /* the first structural fault of a tlogEntries element, or NULL */
     /* A messageSignature bundle (read by sign__bundle_read_message only): env is NULL. */
     int message;
-    blob msg_sig;               /* messageSignature.signature */
-    blob msg_digest;            /* messageSignature.messageDigest.digest: a hint, recomputed by the verifier */
-    sign_digest_alg msg_alg;    /* messageSignature.messageDigest.algorithm */
+    blob msg_sig;            /* messageSignature.signature */
+    blob msg_digest;         /* messageSignature.messageDigest.digest: a hint, recomputed by the verifier */
+    sign_digest_alg msg_alg; /* messageSignature.messageDigest.algorithm */
 };
 
 /* The largest number of timestamps or chain certificates read from a bundle. */
@@ -590,7 +590,8 @@ static int bundle_message(sign_bundle *b, const json_t *ms, const char *what)
         const char *name;
         sign_digest_alg alg;
         size_t len;
-    } algs[] = {{"SHA2_256", SIGN_DIGEST_SHA256, 32}, {"SHA2_384", SIGN_DIGEST_SHA384, 48},
+    } algs[] = {{"SHA2_256", SIGN_DIGEST_SHA256, 32},
+                {"SHA2_384", SIGN_DIGEST_SHA384, 48},
                 {"SHA2_512", SIGN_DIGEST_SHA512, 64}};
     const json_t *md = member(ms, "messageDigest");
     const char *alg = NULL;
@@ -615,8 +616,9 @@ static int bundle_message(sign_bundle *b, const json_t *ms, const char *what)
     for (k = 0; k < sizeof(algs) / sizeof(algs[0]) && strcmp(algs[k].name, alg) != 0; k++) {
     }
     if (k == sizeof(algs) / sizeof(algs[0])) {
-        return sign__error(SIGN_EUNSUPPORTED, "%s: messageDigest.algorithm \"%s\" is not supported (SHA2_256, "
-                                              "SHA2_384, SHA2_512)",
+        return sign__error(SIGN_EUNSUPPORTED,
+                           "%s: messageDigest.algorithm \"%s\" is not supported (SHA2_256, "
+                           "SHA2_384, SHA2_512)",
                            what, alg);
     }
     if (b->msg_digest.len != algs[k].len) {
@@ -723,6 +725,20 @@ int sign_bundle_read(sign_bundle **out, const char *path, const sign_limits *lim
         return r;
     }
     r = bundle_from_json(out, j, 0, path);
+    json_decref(j);
+    return r;
+}
+
+int sign__bundle_parse_message(sign_bundle **out, const void *data, size_t len, const sign_limits *limits)
+{
+    json_t *j = NULL;
+    int r;
+
+    *out = NULL;
+    if ((r = sign__json_parse(&j, data, len, limits, "bundle")) != 0) {
+        return r;
+    }
+    r = bundle_from_json(out, j, 1, "bundle");
     json_decref(j);
     return r;
 }

@@ -41,6 +41,7 @@ size_t sign__bundle_tlog(const sign_bundle *b, const char **error);
  * Only the verifier reads such bundles; every other reader keeps refusing them.
  */
 int sign__bundle_read_message(sign_bundle **out, const char *path, const sign_limits *limits);
+int sign__bundle_parse_message(sign_bundle **out, const void *data, size_t len, const sign_limits *limits);
 /* A messageSignature: the signature over the artifact, and the digest the bundle claims for it (a hint). */
 typedef struct sign__bundle_msg {
     const unsigned char *sig;

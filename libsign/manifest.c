@@ -682,8 +682,8 @@ static int subject_digests(subject *sj, const json_t *digest, const char *what)
         sj->has |= algs[k].bit;
     }
     if (sj->has == 0) {
-        return sign__error(SIGN_EPARSE,
-                           "%s: no sha256, sha384 or sha512 digest (other algorithms are not accepted)", what);
+        return sign__error(SIGN_EPARSE, "%s: no sha256, sha384 or sha512 digest (other algorithms are not accepted)",
+                           what);
     }
     return 0;
 }

@@ -64,8 +64,7 @@ static void bf_policy(const char *pub, const char *ptypes)
 {
     char json[1024];
 
-    snprintf(json, sizeof(json),
-             "{\"version\":1,\"keys\":[{\"name\":\"k\",\"public_key\":\"%s\"%s%s}]}", bp(pub),
+    snprintf(json, sizeof(json), "{\"version\":1,\"keys\":[{\"name\":\"k\",\"public_key\":\"%s\"%s%s}]}", bp(pub),
              ptypes != NULL ? ",\"predicate_types\":" : "", ptypes != NULL ? ptypes : "");
     tu_write_str(bp("policy.json"), json);
 }
@@ -73,8 +72,8 @@ static void bf_policy(const char *pub, const char *ptypes)
 /* signet verify --json of artifact with bundle: exit want_rc, and reason among the checks (deciding on failure). */
 static void bf_verify(int want_rc, const char *reason, const char *bundle, const char *artifact)
 {
-    const char *argv[] = {getenv("SIGNET_BIN"), "verify", "--json", "-p", bp("policy.json"), "-b", bp(bundle),
-                          bp(artifact), NULL};
+    const char *argv[] = {getenv("SIGNET_BIN"), "verify",     "--json", "-p", bp("policy.json"), "-b",
+                          bp(bundle),           bp(artifact), NULL};
     char want[128];
     int rc;
 
@@ -238,10 +237,11 @@ static void bf_dsse_bundle(const char *name, const sign_key *k, const char *subj
     sign_bundle *b = NULL;
     char *st = NULL;
 
-    cr_assert(asprintf(&st,
-                       "{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{\"name\":\"%s\",\"digest\":{%s}}],"
-                       "\"predicateType\":\"https://slsa.dev/provenance/v1\",\"predicate\":{\"buildDefinition\":{}}}",
-                       subject_name, digests) > 0);
+    cr_assert(
+        asprintf(&st,
+                 "{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{\"name\":\"%s\",\"digest\":{%s}}],"
+                 "\"predicateType\":\"https://slsa.dev/provenance/v1\",\"predicate\":{\"buildDefinition\":{}}}",
+                 subject_name, digests) > 0);
     cr_assert_eq(sign_envelope_new(&env, SIGN_INTOTO_PAYLOAD_TYPE, st, strlen(st)), 0);
     cr_assert_eq(sign_envelope_sign(env, k), 0);
     cr_assert_eq(sign_bundle_new(&b, env, k), 0);
@@ -280,6 +280,16 @@ Test(bundle_forms, sha512_and_sha384_subjects, .init = bf_setup, .fini = bf_tear
     /* npm provenance: a purl subject with a sha512 only. */
     bf_dsse_bundle("npm.json", k, "pkg:npm/pkg@1.0.0", s512);
     bf_verify(0, "OK", "npm.json", "pkg-1.0.0.tgz");
+    cr_assert(strstr(bf_out, "\"verified\":true") != NULL, "%s", bf_out);
+    {
+        const char *argv[] = {getenv("SIGNET_BIN"), "inspect", bp("npm.json"), NULL};
+
+        free(bf_out);
+        free(bf_err);
+        bf_out = bf_err = NULL;
+        cr_assert_eq(tu_run(&bf_out, &bf_err, NULL, argv), 0, "%s", bf_err);
+        cr_assert(strstr(bf_out, "pkg:npm/pkg@1.0.0  (no sha256: sha384/sha512 only)") != NULL, "%s", bf_out);
+    }
     bf_verify(1, "ARTIFACT_NOT_SIGNED", "npm.json", "evil.tgz");
     bf_dsse_bundle("sha384.json", k, "pkg-1.0.0.tgz", s384);
     bf_verify(0, "OK", "sha384.json", "pkg-1.0.0.tgz");

@@ -688,7 +688,6 @@ Test(key, rsa_default_size_and_pss_parameters)
     cr_assert_neq(r, 0, "the digest is really SHA-256");
     free(sig);
 
-
     /*
      * PSS with another salt length is refused. A PKCS#1 v1.5 SHA-256 signature verifies since issue 19
      * (Sigstore's registry has PKIX_RSA_PKCS1V15_*_SHA256); over other bytes it does not.

@@ -1131,8 +1131,8 @@ static const EVP_MD *key_md(const sign_key *key, sign_digest_alg *alg)
 }
 
 /* One EVP_PKEY_verify of sig over the digest dig; pad is the RSA padding (0: not RSA). */
-static int verify_digest_once(const sign_key *key, const EVP_MD *md, int pad, const unsigned char *dig,
-                              size_t diglen, const unsigned char *sig, size_t siglen)
+static int verify_digest_once(const sign_key *key, const EVP_MD *md, int pad, const unsigned char *dig, size_t diglen,
+                              const unsigned char *sig, size_t siglen)
 {
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
     int ok = ctx != NULL && EVP_PKEY_verify_init(ctx) == 1 && EVP_PKEY_CTX_set_signature_md(ctx, md) == 1;
@@ -1156,8 +1156,7 @@ int sign__key_verify_digest(const sign_key *key, sign_digest_alg alg, const unsi
     int ok;
 
     if (md == NULL) {
-        return sign__error(SIGN_EUNSUPPORTED,
-                           "an %s signature is over the message itself, not over a digest of it",
+        return sign__error(SIGN_EUNSUPPORTED, "an %s signature is over the message itself, not over a digest of it",
                            sign_key_type_name(key->type));
     }
     if (alg != want || diglen != (size_t)EVP_MD_get_size(md)) {

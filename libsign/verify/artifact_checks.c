@@ -636,8 +636,8 @@ typedef struct vart {
     size_t ncand;
     unsigned char *counted; /* per candidate: counts towards the threshold */
     size_t covered, mismatched, refused, ncount;
-    int wide;                  /* sha384 and sha512 computed (1), cannot be (-1: not a file's bytes), or not yet (0) */
-    unsigned char sha384[48];  /* of the same bytes as dig, read again only when a candidate subject lists them */
+    int wide;                 /* sha384 and sha512 computed (1), cannot be (-1: not a file's bytes), or not yet (0) */
+    unsigned char sha384[48]; /* of the same bytes as dig, read again only when a candidate subject lists them */
     unsigned char sha512[64];
 } vart;
 
@@ -862,11 +862,14 @@ static int mismatched_in(vart *v, vb *b)
                               (vwhere){v->art, b->path, b->signer},
                               "artifact %s: sha256 %s does not match the signed %sdigest %s of \"%s\" in %s; the "
                               "file was changed after signing - rebuild or re-sign it",
-                              v->art, v->dhex, d256 != NULL ? "" : d512 != NULL ? "sha512 " : "sha384 ", shex, sname,
-                              b->path);
+                              v->art, v->dhex,
+                              d256 != NULL   ? ""
+                              : d512 != NULL ? "sha512 "
+                                             : "sha384 ",
+                              shex, sname, b->path);
             if (r == 0) {
-                r = vfy_check_facts(c, (vfact_in){.expected_sha256 = d256 != NULL ? shex : NULL,
-                                                  .actual_sha256 = v->dhex});
+                r = vfy_check_facts(
+                    c, (vfact_in){.expected_sha256 = d256 != NULL ? shex : NULL, .actual_sha256 = v->dhex});
             }
         }
         if (r == 0 && c->entries) {
