@@ -636,19 +636,24 @@ typedef struct vart {
     size_t ncand;
     unsigned char *counted; /* per candidate: counts towards the threshold */
     size_t covered, mismatched, refused, ncount;
-    int wide;                 /* sha384 and sha512 computed (1), cannot be (-1: not a file's bytes), or not yet (0) */
+    int wide;                 /* WIDE_SHA384 | WIDE_SHA512 computed, -1 when they cannot be (not a file's bytes) */
     unsigned char sha384[48]; /* of the same bytes as dig, read again only when a candidate subject lists them */
     unsigned char sha512[64];
 } vart;
 
+#define WIDE_SHA384 2
+#define WIDE_SHA512 4
+
 /*
- * The artifact's SHA-384 and SHA-512, for subjects that list them (npm provenance: sha512): the whole file is read
- * again, once, with its SHA-256, which must be the one judged (else it changed between the reads and is refused).
- * Only files, zips and tar blobs are their bytes; an image's digest is its manifest's, so v->wide is -1 for them.
+ * The artifact's SHA-384 and SHA-512 (those of need), for subjects that list them (npm provenance: sha512): the whole
+ * file is read again, once, with its SHA-256, which must be the one judged (else it changed between the reads and is
+ * refused). Only files, zips and tar blobs are their bytes; an image's digest is its manifest's, so v->wide is -1 for
+ * them.
  */
-static int wide_digests(vart *v)
+static int wide_digests(vart *v, int need)
 {
     static const sign_digest_alg algs[3] = {SIGN_DIGEST_SHA256, SIGN_DIGEST_SHA384, SIGN_DIGEST_SHA512};
+    static const int bits[3] = {1, WIDE_SHA384, WIDE_SHA512};
     sign_artifact_kind kind = sign_artifact_get_kind(v->a);
     sign_digest_ctx *ctx[3] = {NULL, NULL, NULL};
     unsigned char *out[3], sha256[SIGN_SHA256_LEN], *buf = NULL;
@@ -667,7 +672,7 @@ static int wide_digests(vart *v)
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
     for (size_t k = 0; k < 3 && r == 0; k++) {
-        r = sign_digest_new(&ctx[k], algs[k]);
+        r = (bits[k] & (need | 1)) ? sign_digest_new(&ctx[k], algs[k]) : 0;
     }
     if (r == 0 && (fd = open(sign_artifact_path(v->a), O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
         r = sign__error(SIGN_EIO, "%s: %s", sign_artifact_path(v->a), strerror(errno));
@@ -683,11 +688,11 @@ static int wide_digests(vart *v)
             break;
         }
         for (size_t k = 0; k < 3 && r == 0; k++) {
-            r = sign_digest_update(ctx[k], buf, (size_t)n);
+            r = ctx[k] != NULL ? sign_digest_update(ctx[k], buf, (size_t)n) : 0;
         }
     }
     for (size_t k = 0; k < 3 && r == 1; k++) {
-        if (sign_digest_final(out[k], SIGN_DIGEST_MAX_LEN, &len, ctx[k]) != 0) {
+        if (ctx[k] != NULL && sign_digest_final(out[k], SIGN_DIGEST_MAX_LEN, &len, ctx[k]) != 0) {
             r = sign__error(SIGN_ECRYPTO, "digest failed");
         }
     }
@@ -696,7 +701,7 @@ static int wide_digests(vart *v)
                         sign_artifact_path(v->a));
     }
     if (r == 1) {
-        v->wide = 1;
+        v->wide = need;
         r = 0;
     }
     for (size_t k = 0; k < 3; k++) {
@@ -727,7 +732,8 @@ static int subject_matches(const vart *v, const vb *b, size_t s, const char **sn
     if (d256 != NULL && CRYPTO_memcmp(d256, v->dig, SIGN_SHA256_LEN) != 0) {
         return 0;
     }
-    if ((d384 != NULL || d512 != NULL) && v->wide != 1) {
+    if ((d384 != NULL && (v->wide < 0 || !(v->wide & WIDE_SHA384))) ||
+        (d512 != NULL && (v->wide < 0 || !(v->wide & WIDE_SHA512)))) {
         return 0;
     }
     return (d384 == NULL || CRYPTO_memcmp(d384, v->sha384, sizeof(v->sha384)) == 0) &&
@@ -885,11 +891,7 @@ static int judge_bundle(vart *v, size_t ci)
     vb *b = &v->bundles[v->cand[ci]];
     const char *matched = NULL, *allowed_name = NULL;
     size_t ns = sign_statement_subject_count(b->st);
-    int r;
 
-    if (b->wide && v->wide == 0 && (r = wide_digests(v)) != 0) {
-        return r;
-    }
     for (size_t s = 0; s < ns; s++) {
         const char *sname;
 
@@ -1005,6 +1007,29 @@ static int record_artifact(vart *v, size_t first_check)
     return 0;
 }
 
+/* The SHA-384/SHA-512 the candidate bundles' subjects list, computed once; a read that fails is recorded. */
+static int artifact_wide(vart *v)
+{
+    int need = 0, r;
+
+    for (size_t ci = 0; ci < v->ncand; ci++) {
+        const vb *b = &v->bundles[v->cand[ci]];
+
+        need |= b->usable ? b->wide : 0;
+    }
+    if (need == 0) {
+        return 0;
+    }
+    if ((r = wide_digests(v, need)) == 0 || r == SIGN_ENOMEM) {
+        return r;
+    }
+    v->wide = -1;
+    return vfy_add_check(v->c, "artifact", SIGN_CHECK_FAIL, "ARTIFACT_UNREADABLE", SIGN_EIO,
+                         (vwhere){v->art, NULL, NULL},
+                         "artifact %s: its SHA-384/SHA-512 (which a signed subject lists) cannot be computed: %s",
+                         v->art, sign_error_last());
+}
+
 int vfy_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, const size_t *cand, size_t ncand)
 {
     vart v = {.c = c, .a = a, .ra = ra, .bundles = bundles, .cand = cand, .ncand = ncand};
@@ -1017,6 +1042,9 @@ int vfy_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, 
     vfy_hex32(v.dhex, v.dig);
     if (ncand > 0 && (v.counted = calloc(ncand, 1)) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    if ((r = artifact_wide(&v)) != 0) {
+        goto out;
     }
     for (size_t ci = 0; ci < ncand && r == 0; ci++) {
         if (bundles[cand[ci]].usable) {

@@ -643,7 +643,7 @@ static int bundle_statement(vctx *c, vb *b, const sign_envelope *env, int *go_on
         const unsigned char *d256, *d384, *d512;
 
         if (sign__statement_subject_digests(&sname, &d256, &d384, &d512, b->st, i) == 0) {
-            b->wide |= d384 != NULL || d512 != NULL;
+            b->wide |= (d384 != NULL ? 2 : 0) | (d512 != NULL ? 4 : 0); /* artifact_checks.c's WIDE_SHA384/512 */
             b->nosha256 |= d256 == NULL;
         }
     }

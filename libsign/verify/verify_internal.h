@@ -65,7 +65,7 @@ typedef struct vb {
     int in_window;            /* that key is within its validity window */
     int used;                 /* covers (or name-matches) one of the given artifacts */
     int message;              /* a messageSignature bundle: its statement stands for its digest (issue 19) */
-    int wide;                 /* a subject lists sha384 or sha512: the artifact's are computed to compare them */
+    int wide;                 /* 2: a subject lists sha384, 4: sha512 (the artifact's are computed to compare them) */
     int nosha256;             /* a subject lists no sha256: a candidate of every artifact (not in the index) */
     int has_signing_time;     /* a trusted RFC 3161 time was proven (timestamp check) */
     int64_t signing_time;     /* that time: the earliest verified genTime */
