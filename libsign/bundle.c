@@ -21,6 +21,11 @@ struct sign_bundle {
     size_t ntlog;     /* tlogEntries */
     char *tlog_error; /* the first structural fault of a tlogEntries element, or NULL */
     json_t *tlog;     /* tlogEntries as read (verify/tlog.c checks them), or NULL */
+    /* A messageSignature bundle (read by sign__bundle_read_message only): env is NULL. */
+    int message;
+    blob msg_sig;            /* messageSignature.signature */
+    blob msg_digest;         /* messageSignature.messageDigest.digest: a hint, recomputed by the verifier */
+    sign_digest_alg msg_alg; /* messageSignature.messageDigest.algorithm */
 };
 
 /* The largest number of timestamps or chain certificates read from a bundle. */
@@ -49,6 +54,8 @@ void sign_bundle_free(sign_bundle *b)
     blobs_free(b->timestamps, b->ntimestamps);
     free(b->tlog_error);
     json_decref(b->tlog);
+    free(b->msg_sig.data);
+    free(b->msg_digest.data);
     free(b);
 }
 
@@ -580,11 +587,93 @@ static int bundle_evidence(sign_bundle *b, const json_t *vm, const char *what)
     return bundle_tlog(b, tlog, what);
 }
 
-static int bundle_from_json(sign_bundle **out, const json_t *root, const char *what)
+/*
+ * messageSignature (a hashedrekord-style bundle): the signature over the
+ * artifact itself, and the artifact's digest as a hint. The digest is
+ * required here: signet matches the artifact by it, after recomputing it.
+ */
+static int bundle_message(sign_bundle *b, const json_t *ms, const char *what)
+{
+    static const struct {
+        const char *name;
+        sign_digest_alg alg;
+        size_t len;
+    } algs[] = {{"SHA2_256", SIGN_DIGEST_SHA256, 32},
+                {"SHA2_384", SIGN_DIGEST_SHA384, 48},
+                {"SHA2_512", SIGN_DIGEST_SHA512, 64}};
+    const json_t *md = member(ms, "messageDigest");
+    const char *alg = NULL;
+    size_t k;
+    int r;
+
+    if (!json_is_object(ms)) {
+        return sign__error(SIGN_EPARSE, "%s: messageSignature must be an object", what);
+    }
+    if ((r = decode_bytes(&b->msg_sig, ms, "signature", "messageSignature")) != 0) {
+        return sign__error_context(r, "%s", what);
+    }
+    if (md == NULL) {
+        return sign__error(SIGN_EPARSE,
+                           "%s: messageSignature has no messageDigest; signet matches the artifact by its digest",
+                           what);
+    }
+    if ((r = decode_bytes(&b->msg_digest, md, "digest", "messageSignature.messageDigest")) != 0 ||
+        (r = sign__json_get_string(&alg, md, "algorithm", 1, "messageSignature.messageDigest")) != 0) {
+        return sign__error_context(r, "%s", what);
+    }
+    for (k = 0; k < sizeof(algs) / sizeof(algs[0]) && strcmp(algs[k].name, alg) != 0; k++) {
+    }
+    if (k == sizeof(algs) / sizeof(algs[0])) {
+        return sign__error(SIGN_EUNSUPPORTED,
+                           "%s: messageDigest.algorithm \"%s\" is not supported (SHA2_256, "
+                           "SHA2_384, SHA2_512)",
+                           what, alg);
+    }
+    if (b->msg_digest.len != algs[k].len) {
+        return sign__error(SIGN_EPARSE, "%s: messageDigest.digest is %zu bytes, not the %zu of %s", what,
+                           b->msg_digest.len, algs[k].len, alg);
+    }
+    b->msg_alg = algs[k].alg;
+    b->message = 1;
+    return 0;
+}
+
+/* The content: a DSSE envelope with exactly one signature, or (allow_message) a messageSignature. */
+static int bundle_content(sign_bundle *b, const json_t *root, int allow_message, const char *what)
+{
+    json_t *env = member(root, "dsseEnvelope"), *ms = member(root, "messageSignature");
+    int r;
+
+    if (ms != NULL && !allow_message) {
+        return sign__error(SIGN_EUNSUPPORTED,
+                           "%s: bundles with a messageSignature are read only by signet verify; this command "
+                           "takes DSSE bundles",
+                           what);
+    }
+    if (ms != NULL && env != NULL) {
+        return sign__error(SIGN_EPARSE, "%s: a bundle holds a dsseEnvelope or a messageSignature, not both", what);
+    }
+    if (ms != NULL) {
+        return bundle_message(b, ms, what);
+    }
+    if (env == NULL) {
+        return sign__error(SIGN_EPARSE, "%s: missing \"dsseEnvelope\"", what);
+    }
+    if ((r = sign__envelope_from_json(&b->env, env, what)) != 0) {
+        return r;
+    }
+    if (sign_envelope_signature_count(b->env) != 1) {
+        return sign__error(SIGN_EPARSE, "%s: the DSSE envelope must carry exactly one signature, not %zu", what,
+                           sign_envelope_signature_count(b->env));
+    }
+    return 0;
+}
+
+static int bundle_from_json(sign_bundle **out, const json_t *root, int allow_message, const char *what)
 {
     sign_bundle *b = NULL;
     const char *mt = NULL;
-    json_t *vm, *env;
+    json_t *vm;
     int version = 0, r;
 
     *out = NULL;
@@ -597,24 +686,11 @@ static int bundle_from_json(sign_bundle **out, const json_t *root, const char *w
     if (!known_media_type(mt, &version)) {
         return sign__error(SIGN_EPARSE, "%s: unknown bundle media type \"%s\"", what, mt);
     }
-    if (member(root, "messageSignature") != NULL) {
-        return sign__error(SIGN_EUNSUPPORTED,
-                           "%s: bundles with a messageSignature are not supported; signet verifies DSSE bundles",
-                           what);
-    }
-    if ((env = member(root, "dsseEnvelope")) == NULL) {
-        return sign__error(SIGN_EPARSE, "%s: missing \"dsseEnvelope\"", what);
-    }
     if ((b = calloc(1, sizeof(*b))) == NULL || (b->media_type = sign__strdup(mt)) == NULL) {
         r = sign__error(SIGN_ENOMEM, "out of memory");
         goto out;
     }
-    if ((r = sign__envelope_from_json(&b->env, env, what)) != 0) {
-        goto out;
-    }
-    if (sign_envelope_signature_count(b->env) != 1) {
-        r = sign__error(SIGN_EPARSE, "%s: the DSSE envelope must carry exactly one signature, not %zu", what,
-                        sign_envelope_signature_count(b->env));
+    if ((r = bundle_content(b, root, allow_message, what)) != 0) {
         goto out;
     }
     vm = json_object_get(root, "verificationMaterial");
@@ -642,7 +718,7 @@ int sign_bundle_parse(sign_bundle **out, const void *data, size_t len, const sig
     if ((r = sign__json_parse(&j, data, len, limits, "bundle")) != 0) {
         return r;
     }
-    r = bundle_from_json(out, j, "bundle");
+    r = bundle_from_json(out, j, 0, "bundle");
     json_decref(j);
     return r;
 }
@@ -656,9 +732,51 @@ int sign_bundle_read(sign_bundle **out, const char *path, const sign_limits *lim
     if ((r = sign__json_read_file(&j, path, limits)) != 0) {
         return r;
     }
-    r = bundle_from_json(out, j, path);
+    r = bundle_from_json(out, j, 0, path);
     json_decref(j);
     return r;
+}
+
+int sign__bundle_parse_message(sign_bundle **out, const void *data, size_t len, const sign_limits *limits)
+{
+    json_t *j = NULL;
+    int r;
+
+    *out = NULL;
+    if ((r = sign__json_parse(&j, data, len, limits, "bundle")) != 0) {
+        return r;
+    }
+    r = bundle_from_json(out, j, 1, "bundle");
+    json_decref(j);
+    return r;
+}
+
+int sign__bundle_read_message(sign_bundle **out, const char *path, const sign_limits *limits)
+{
+    json_t *j = NULL;
+    int r;
+
+    *out = NULL;
+    if ((r = sign__json_read_file(&j, path, limits)) != 0) {
+        return r;
+    }
+    r = bundle_from_json(out, j, 1, path);
+    json_decref(j);
+    return r;
+}
+
+int sign__bundle_message(const sign_bundle *b, sign__bundle_msg *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!b->message) {
+        return 0;
+    }
+    out->sig = b->msg_sig.data;
+    out->siglen = b->msg_sig.len;
+    out->alg = b->msg_alg;
+    out->digest = b->msg_digest.data;
+    out->digestlen = b->msg_digest.len;
+    return 1;
 }
 
 const char *sign_bundle_media_type(const sign_bundle *b)

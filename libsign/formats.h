@@ -38,6 +38,23 @@ json_t *sign__envelope_to_json(const sign_envelope *env);
 size_t sign__bundle_tlog(const sign_bundle *b, const char **error);
 /* Entry i of tlogEntries (borrowed; well-formed when *error above is NULL), checked by verify/tlog.c. */
 const json_t *sign__bundle_tlog_entry(const sign_bundle *b, size_t i);
+/*
+ * sign_bundle_read that also accepts a messageSignature bundle (issue 19):
+ * then sign_bundle_envelope is NULL and sign__bundle_message describes it.
+ * Only the verifier reads such bundles; every other reader keeps refusing them.
+ */
+int sign__bundle_read_message(sign_bundle **out, const char *path, const sign_limits *limits);
+int sign__bundle_parse_message(sign_bundle **out, const void *data, size_t len, const sign_limits *limits);
+/* A messageSignature: the signature over the artifact, and the digest the bundle claims for it (a hint). */
+typedef struct sign__bundle_msg {
+    const unsigned char *sig;
+    size_t siglen;
+    sign_digest_alg alg;
+    const unsigned char *digest;
+    size_t digestlen;
+} sign__bundle_msg;
+/* 1 and *out filled when b is a messageSignature bundle, else 0. */
+int sign__bundle_message(const sign_bundle *b, sign__bundle_msg *out);
 
 /* ---- statement (manifest.c) ---------------------------------------------------- */
 
@@ -54,6 +71,13 @@ int sign__statement_payload(char **out, size_t *outlen, sign_artifact *const *ar
  * 20,000 of them took longer than a verify's whole-file digest of the zip.
  */
 void sign__statement_drop_entries(sign_statement *st);
+/*
+ * Subject i's digests: each NULL when the subject does not list it (at least
+ * one is listed). sign_statement_subject fails (SIGN_ENOTFOUND) for a subject
+ * without sha256.
+ */
+int sign__statement_subject_digests(const char **name, const unsigned char **sha256, const unsigned char **sha384,
+                                    const unsigned char **sha512, const sign_statement *st, size_t i);
 /* The signet predicate's source object (borrowed), or NULL. */
 const json_t *sign__statement_source(const sign_statement *st);
 /* The source as a JSON object (libsign/git/source.c). */

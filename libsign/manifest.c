@@ -10,7 +10,14 @@
 typedef struct subject {
     const char *name; /* owned by root */
     unsigned char sha256[SIGN_SHA256_LEN];
+    unsigned char sha384[48];
+    unsigned char sha512[64];
+    unsigned char has; /* SUBJ_SHA256 | SUBJ_SHA384 | SUBJ_SHA512: the digests it lists */
 } subject;
+
+#define SUBJ_SHA256 1u
+#define SUBJ_SHA384 2u
+#define SUBJ_SHA512 4u
 
 struct sign_statement {
     json_t *root;
@@ -636,6 +643,51 @@ static int sha256_of(unsigned char *out, const json_t *digest, const char *what)
     return 0;
 }
 
+/*
+ * A subject's digest set: sha256, sha384 and sha512 (lowercase or uppercase
+ * hex of the right length) are read; other algorithms are ignored. At least
+ * one of the three must be present: a subject with only unknown or weak
+ * algorithms (sha1, md5, gitCommit, ...) cannot be matched to bytes and is
+ * refused.
+ */
+static int subject_digests(subject *sj, const json_t *digest, const char *what)
+{
+    static const struct {
+        const char *alg;
+        size_t len;
+        unsigned int bit;
+    } algs[] = {{"sha256", SIGN_SHA256_LEN, SUBJ_SHA256}, {"sha384", 48, SUBJ_SHA384}, {"sha512", 64, SUBJ_SHA512}};
+    unsigned char *outs[3];
+
+    outs[0] = sj->sha256;
+    outs[1] = sj->sha384;
+    outs[2] = sj->sha512;
+    if (!json_is_object(digest)) {
+        return sign__error(SIGN_EPARSE, "%s: \"digest\" must be an object", what);
+    }
+    sj->has = 0;
+    for (size_t k = 0; k < 3; k++) {
+        const char *hex = NULL;
+        int r;
+
+        if ((r = sign__json_get_string(&hex, digest, algs[k].alg, 0, what)) != 0) {
+            return r;
+        }
+        if (hex == NULL) {
+            continue;
+        }
+        if (strlen(hex) != 2 * algs[k].len || sign_hex_decode(outs[k], algs[k].len, hex) != 0) {
+            return sign__error(SIGN_EPARSE, "%s: %s must be %zu hex digits", what, algs[k].alg, 2 * algs[k].len);
+        }
+        sj->has |= algs[k].bit;
+    }
+    if (sj->has == 0) {
+        return sign__error(SIGN_EPARSE, "%s: no sha256, sha384 or sha512 digest (other algorithms are not accepted)",
+                           what);
+    }
+    return 0;
+}
+
 /* "sha256:<64 lowercase hex>" into out (may be NULL). */
 static int oci_digest_of(unsigned char *out, const json_t *v)
 {
@@ -855,7 +907,7 @@ static int statement_index(sign_statement *st, const char *what)
         if (st->subjects[i].name == NULL) {
             st->subjects[i].name = "";
         }
-        if ((r = sha256_of(st->subjects[i].sha256, json_object_get(s, "digest"), sw)) != 0) {
+        if ((r = subject_digests(&st->subjects[i], json_object_get(s, "digest"), sw)) != 0) {
             return r;
         }
     }
@@ -952,6 +1004,26 @@ int sign_statement_subject(const char **name, const unsigned char **sha256, cons
     }
     *name = st->subjects[i].name;
     *sha256 = st->subjects[i].sha256;
+    if (!(st->subjects[i].has & SUBJ_SHA256)) {
+        *sha256 = NULL;
+        return sign__error(SIGN_ENOTFOUND, "subject %zu (\"%s\") lists no sha256 digest", i, st->subjects[i].name);
+    }
+    return 0;
+}
+
+int sign__statement_subject_digests(const char **name, const unsigned char **sha256, const unsigned char **sha384,
+                                    const unsigned char **sha512, const sign_statement *st, size_t i)
+{
+    const subject *sj;
+
+    if (i >= st->nsubjects) {
+        return sign__error(SIGN_EINVAL, "no subject %zu", i);
+    }
+    sj = &st->subjects[i];
+    *name = sj->name;
+    *sha256 = (sj->has & SUBJ_SHA256) ? sj->sha256 : NULL;
+    *sha384 = (sj->has & SUBJ_SHA384) ? sj->sha384 : NULL;
+    *sha512 = (sj->has & SUBJ_SHA512) ? sj->sha512 : NULL;
     return 0;
 }
 

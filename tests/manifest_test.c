@@ -5,6 +5,7 @@
 
 #include "sign/sign.h"
 #include "util.h"
+#include "formats.h"
 #include "testutil.h"
 
 Test(manifest, build_is_deterministic_and_roundtrips)
@@ -75,9 +76,45 @@ static int parse_st(const char *doc)
 Test(manifest, other_predicates_verify_by_subjects)
 {
     cr_assert_eq(parse_st("{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{\"name\":\"x\",\"digest\":{"
-                          "\"sha256\":\"" H64 "\",\"sha512\":\"00\"}}],\"predicateType\":\"https://slsa.dev/"
+                          "\"sha256\":\"" H64 "\",\"sha1\":\"00\"}}],\"predicateType\":\"https://slsa.dev/"
                           "provenance/v1\",\"predicate\":{\"anything\":[1,2,3]}}"),
                  0);
+}
+
+#define H128 H64 H64
+#define H96 H64 "ba7816bf8f01cfea414140de5dae2223"
+
+/* Issue 19: sha384 and sha512 subjects (npm provenance) are read, each checked; other algorithms are ignored, and a
+   subject with none of sha256/sha384/sha512 is refused. */
+Test(manifest, sha384_sha512_subjects)
+{
+    sign_statement *st = NULL;
+    const char *name;
+    const unsigned char *d256, *d384, *d512, *sha;
+    const char *doc = "{\"_type\":\"https://in-toto.io/Statement/v1\",\"predicateType\":\"p\",\"subject\":[{\"name\":"
+                      "\"pkg:npm/x@1.0.0\",\"digest\":{\"sha512\":\"" H128 "\"}},{\"name\":\"y\",\"digest\":{"
+                      "\"sha384\":\"" H96 "\",\"sha256\":\"" H64 "\",\"md5\":\"00\"}}]}";
+
+    cr_assert_eq(sign_statement_parse(&st, doc, strlen(doc), NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(sign__statement_subject_digests(&name, &d256, &d384, &d512, st, 0), 0);
+    cr_assert_str_eq(name, "pkg:npm/x@1.0.0");
+    cr_assert(d256 == NULL && d384 == NULL && d512 != NULL && d512[0] == 0xba && d512[63] == 0xad);
+    cr_assert_eq(sign_statement_subject(&name, &sha, st, 0), SIGN_ENOTFOUND, "no sha256 to give");
+    cr_assert_eq(sign__statement_subject_digests(&name, &d256, &d384, &d512, st, 1), 0);
+    cr_assert(d256 != NULL && d384 != NULL && d512 == NULL && d384[47] == 0x23);
+    cr_assert_eq(sign_statement_subject(&name, &sha, st, 1), 0);
+    sign_statement_free(st);
+
+    cr_assert_eq(parse_st("{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{\"name\":\"x\",\"digest\":{"
+                          "\"sha1\":\"a9993e364706816aba3e25717850c26c9cd0d89d\",\"md5\":\"00\"}}],"
+                          "\"predicateType\":\"p\"}"),
+                 SIGN_EPARSE, "only weak or unknown algorithms");
+    cr_assert_eq(parse_st("{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{\"name\":\"x\",\"digest\":{"
+                          "\"sha256\":\"" H64 "\",\"sha512\":\"00\"}}],\"predicateType\":\"p\"}"),
+                 SIGN_EPARSE, "a malformed sha512 beside a good sha256");
+    cr_assert_eq(parse_st("{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{\"name\":\"x\",\"digest\":{"
+                          "\"sha384\":\"" H64 "\"}}],\"predicateType\":\"p\"}"),
+                 SIGN_EPARSE, "a sha384 of 32 bytes");
 }
 
 Test(manifest, hostile_statements)

@@ -147,7 +147,13 @@ static int inspect_build(json_t **out, const char *path, const sign_bundle *b)
     for (size_t i = 0; i < sign_statement_subject_count(st); i++) {
         const char *name = NULL;
         const unsigned char *md = NULL;
-        if ((r = sign_statement_subject(&name, &md, st, i)) != 0) {
+        r = sign_statement_subject(&name, &md, st, i);
+        if (r == SIGN_ENOTFOUND && name != NULL) {
+            /* A subject with only a sha384/sha512 (npm provenance): named, without a sha256. */
+            json_array_append_new(subjects, json_pack("{s:s}", "name", name));
+            continue;
+        }
+        if (r != 0) {
             goto out;
         }
         (void)sign_hex_encode(hex, sizeof(hex), md, SIGN_SHA256_LEN);
@@ -290,7 +296,11 @@ static void inspect_print(const json_t *o)
     printf("subjects:      %zu\n", json_array_size(subjects));
     json_array_foreach(subjects, i, v)
     {
-        printf("  %s  sha256:%s\n", jstr(v, "name"), jstr(v, "sha256"));
+        if (json_object_get(v, "sha256") == NULL) {
+            printf("  %s  (no sha256: sha384/sha512 only)\n", jstr(v, "name"));
+        } else {
+            printf("  %s  sha256:%s\n", jstr(v, "name"), jstr(v, "sha256"));
+        }
     }
     if (json_array_size(arts) == 0) {
         return;

@@ -12,7 +12,7 @@ typedef enum {
     SIGN_KEY_ED25519 = 1,
     SIGN_KEY_ECDSA_P256 = 2,
     SIGN_KEY_ECDSA_P384 = 3,
-    SIGN_KEY_RSA = 4 /* RSA-PSS with SHA-256, at least 2048 bits */
+    SIGN_KEY_RSA = 4 /* RSA, at least 2048 bits: signs PKCS#1 v1.5 SHA-256; verifies that and PSS SHA-256 */
 } sign_key_type;
 
 typedef struct sign_key sign_key;
@@ -78,7 +78,8 @@ SIGN_EXTERN int sign_key_spki_der(unsigned char **out, size_t *outlen, const sig
 
 /*
  * Sign msg: Ed25519 over msg itself; ECDSA over SHA-256 (P-256) or SHA-384
- * (P-384), DER-encoded; RSA-PSS over SHA-256 (salt = 32). *sig is malloc'd.
+ * (P-384), DER-encoded; RSA RSASSA-PKCS1-v1_5 over SHA-256 (issue 19; before it
+ * RSA-PSS, which sign_key_verify still accepts). *sig is malloc'd.
  */
 SIGN_EXTERN int sign_key_sign(unsigned char **sig, size_t *siglen, const sign_key *key, const void *msg,
                               size_t msglen);

@@ -14,6 +14,12 @@ extern "C" {
 #define SIGN_STATEMENT_TYPE_V01 "https://in-toto.io/Statement/v0.1"
 #define SIGN_PREDICATE_TYPE "https://signet.dev/manifest/v1"
 #define SIGN_INTOTO_PAYLOAD_TYPE "application/vnd.in-toto+json"
+/*
+ * The pseudo predicate type of a Sigstore messageSignature bundle (a signature
+ * over the artifact, no statement): a policy signer counts such a bundle only
+ * when its predicate_types list this type (or "*"). See docs/bundle-profile.md.
+ */
+#define SIGN_MESSAGE_PREDICATE_TYPE "https://signet.dev/sigstore/message-signature/v1"
 
 typedef struct sign_statement sign_statement;
 

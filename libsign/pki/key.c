@@ -1107,7 +1107,8 @@ int sign_key_sign(unsigned char **sig, size_t *siglen, const sign_key *key, cons
     if (key->backend != NULL) {
         return backend_sign(sig, siglen, key, msg, msglen);
     }
-    if ((md = EVP_MD_CTX_new()) == NULL || !md_init(md, key, 0, 0) ||
+    /* RSA signs RSASSA-PKCS1-v1_5 with SHA-256 (issue 19): the form verifiers infer from an rsaEncryption key. */
+    if ((md = EVP_MD_CTX_new()) == NULL || !md_init(md, key, 0, key->type == SIGN_KEY_RSA) ||
         EVP_DigestSign(md, NULL, &len, msg, msglen) != 1) {
         r = sign__ossl_error(SIGN_ECRYPTO, "%s signing failed", sign_key_type_name(key->type));
         goto out;
@@ -1183,6 +1184,67 @@ int sign_key_verify(const sign_key *key, const void *msg, size_t msglen, const u
         return sign__ossl_fail(SIGN_EBADSIG, "%s signature does not verify", sign_key_type_name(key->type));
     }
     ERR_clear_error();
+    return 0;
+}
+
+/* The digest a key's signatures are made over (Sigstore's registry pairing), or NULL for Ed25519. */
+static const EVP_MD *key_md(const sign_key *key, sign_digest_alg *alg)
+{
+    switch (key->type) {
+    case SIGN_KEY_ECDSA_P256:
+    case SIGN_KEY_RSA: *alg = SIGN_DIGEST_SHA256; return EVP_sha256();
+    case SIGN_KEY_ECDSA_P384: *alg = SIGN_DIGEST_SHA384; return EVP_sha384();
+    default: return NULL;
+    }
+}
+
+/* One EVP_PKEY_verify of sig over the digest dig; pad is the RSA padding (0: not RSA). */
+static int verify_digest_once(const sign_key *key, const EVP_MD *md, int pad, const unsigned char *dig, size_t diglen,
+                              const unsigned char *sig, size_t siglen)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
+    int ok = ctx != NULL && EVP_PKEY_verify_init(ctx) == 1 && EVP_PKEY_CTX_set_signature_md(ctx, md) == 1;
+
+    if (ok && pad == RSA_PKCS1_PSS_PADDING) {
+        ok = EVP_PKEY_CTX_set_rsa_padding(ctx, pad) == 1 && EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256()) == 1 &&
+             EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALT) == 1;
+    } else if (ok && pad != 0) {
+        ok = EVP_PKEY_CTX_set_rsa_padding(ctx, pad) == 1;
+    }
+    ok = ok && EVP_PKEY_verify(ctx, sig, siglen, dig, diglen) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    return ok;
+}
+
+int sign__key_verify_digest(const sign_key *key, sign_digest_alg alg, const unsigned char *dig, size_t diglen,
+                            const unsigned char *sig, size_t siglen)
+{
+    sign_digest_alg want = SIGN_DIGEST_SHA256;
+    const EVP_MD *md = key_md(key, &want);
+    int ok;
+
+    if (md == NULL) {
+        return sign__error(SIGN_EUNSUPPORTED, "an %s signature is over the message itself, not over a digest of it",
+                           sign_key_type_name(key->type));
+    }
+    if (alg != want || diglen != (size_t)EVP_MD_get_size(md)) {
+        return sign__error(SIGN_EUNSUPPORTED, "an %s key signs over %s, not over the digest given",
+                           sign_key_type_name(key->type), want == SIGN_DIGEST_SHA384 ? "SHA-384" : "SHA-256");
+    }
+    if (sig == NULL || siglen == 0 || siglen > SIG_MAX) {
+        return sign__error(SIGN_EBADSIG, "%s signature of %zu bytes does not verify", sign_key_type_name(key->type),
+                           siglen);
+    }
+    if (key->type == SIGN_KEY_RSA) {
+        ok = verify_digest_once(key, md, RSA_PKCS1_PADDING, dig, diglen, sig, siglen) ||
+             verify_digest_once(key, md, RSA_PKCS1_PSS_PADDING, dig, diglen, sig, siglen);
+    } else {
+        ok = verify_digest_once(key, md, 0, dig, diglen, sig, siglen);
+    }
+    ERR_clear_error();
+    if (!ok) {
+        return sign__error(SIGN_EBADSIG, "%s signature does not verify", sign_key_type_name(key->type));
+    }
     return 0;
 }
 

@@ -820,9 +820,11 @@ static int token_sign(void *ctx, sign_key_type type, const void *msg, size_t msg
                       size_t *siglen)
 {
     struct token *t = ctx;
-    CK_RSA_PKCS_PSS_PARAMS pss = {CKM_SHA256, CKG_MGF1_SHA256, 32};
+    /* DER DigestInfo of a SHA-256 hash (RFC 8017 section 9.2, note 1): RSASSA-PKCS1-v1_5 through CKM_RSA_PKCS. */
+    static const unsigned char sha256_info[19] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+                                                  0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
     CK_MECHANISM mech = {CKM_EDDSA, NULL, 0};
-    unsigned char md[EVP_MAX_MD_SIZE], buf[SIG_BUF];
+    unsigned char md[sizeof(sha256_info) + EVP_MAX_MD_SIZE], buf[SIG_BUF];
     const unsigned char *data = msg;
     CK_ULONG len = sizeof(buf);
     unsigned int mdlen = 0;
@@ -842,7 +844,11 @@ static int token_sign(void *ctx, sign_key_type type, const void *msg, size_t msg
         mech = (CK_MECHANISM){CKM_ECDSA, NULL, 0};
         half = type == SIGN_KEY_ECDSA_P384 ? 48 : 32;
         if (type == SIGN_KEY_RSA) {
-            mech = (CK_MECHANISM){CKM_RSA_PKCS_PSS, &pss, sizeof(pss)};
+            /* PKCS#1 v1.5 with SHA-256, as sign_key_sign signs RSA (issue 19). */
+            memmove(md + sizeof(sha256_info), md, mdlen);
+            memcpy(md, sha256_info, sizeof(sha256_info));
+            msglen = sizeof(sha256_info) + mdlen;
+            mech = (CK_MECHANISM){CKM_RSA_PKCS, NULL, 0};
             half = 0;
         }
     }

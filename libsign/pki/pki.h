@@ -10,6 +10,7 @@
 
 #include <openssl/x509.h>
 
+#include "sign/digest.h"
 #include "sign/key.h"
 #include "sign/timestamp.h"
 #include "sign/x509.h"
@@ -37,6 +38,15 @@ typedef struct sign__key_backend {
 void sign__key_set_backend(sign_key *key, const sign__key_backend *ops, void *ctx);
 /* The OpenSSL key inside key (borrowed). */
 const EVP_PKEY *sign__key_pkey(const sign_key *key);
+/*
+ * 0 when sig is key's signature over a message whose digest (alg) is dig:
+ * ECDSA P-256 and RSA over SHA-256, ECDSA P-384 over SHA-384 (the pairings
+ * of Sigstore's algorithm registry; RSA in PKCS#1 v1.5 or signet's PSS).
+ * SIGN_EUNSUPPORTED for Ed25519 (it signs the message itself) or another
+ * digest; SIGN_EBADSIG when it does not verify.
+ */
+int sign__key_verify_digest(const sign_key *key, sign_digest_alg alg, const unsigned char *dig, size_t diglen,
+                            const unsigned char *sig, size_t siglen);
 
 /* ---- certificates and CRLs (x509.c, crlfetch.c) ------------------------------- */
 

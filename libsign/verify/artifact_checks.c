@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -520,6 +522,7 @@ void vfy_index_free(vindex *ix)
     free(ix->by_dig);
     free(ix->by_base);
     free(ix->cand);
+    free(ix->always);
     memset(ix, 0, sizeof(*ix));
 }
 
@@ -533,18 +536,23 @@ int vfy_index_build(vindex *ix, const vb *bundles, size_t nb)
     }
     if ((ix->by_dig = calloc(n + 1, sizeof(*ix->by_dig))) == NULL ||
         (ix->by_base = calloc(n + 1, sizeof(*ix->by_base))) == NULL ||
-        (ix->cand = calloc(2 * n + 1, sizeof(*ix->cand))) == NULL) {
+        (ix->cand = calloc(2 * n + nb + 1, sizeof(*ix->cand))) == NULL ||
+        (ix->always = calloc(nb + 1, sizeof(*ix->always))) == NULL) {
         vfy_index_free(ix);
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < nb; i++) {
         size_t ns = bundles[i].usable ? sign_statement_subject_count(bundles[i].st) : 0;
 
+        if (bundles[i].usable && bundles[i].nosha256) {
+            ix->always[ix->nalways++] = i;
+        }
         for (size_t s = 0; s < ns && k < n; s++) {
             const char *sname;
             const unsigned char *sdig;
 
             if (sign_statement_subject(&sname, &sdig, bundles[i].st, s) != 0) {
+                sign__error_clear(); /* no sha256: a candidate of every artifact (always) */
                 continue;
             }
             ix->by_dig[k].dig = sdig;
@@ -596,6 +604,9 @@ size_t vfy_index_candidates(vindex *ix, const unsigned char *dig, const char *ar
          i < ix->n && cmp_ix_base(&ix->by_base[i], &key) == 0; i++) {
         ix->cand[nc++] = ix->by_base[i].bi;
     }
+    for (size_t i = 0; i < ix->nalways; i++) {
+        ix->cand[nc++] = ix->always[i];
+    }
     qsort(ix->cand, nc, sizeof(*ix->cand), cmp_size);
     for (size_t i = 0; i < nc; i++) {
         if (o == 0 || ix->cand[o - 1] != ix->cand[i]) {
@@ -633,7 +644,127 @@ typedef struct vart {
     size_t ncand;
     unsigned char *counted; /* per candidate: counts towards the threshold */
     size_t covered, mismatched, refused, ncount;
+    int wide;                 /* WIDE_SHA384 | WIDE_SHA512 computed, -1 when they cannot be (not a file's bytes) */
+    unsigned char sha384[48]; /* of the same bytes as dig, read again only when a candidate subject lists them */
+    unsigned char sha512[64];
 } vart;
+
+#define WIDE_SHA384 2
+#define WIDE_SHA512 4
+
+/*
+ * The artifact's SHA-384 and SHA-512 (those of need), for subjects that list them (npm provenance: sha512): the whole
+ * file is read again, once, with its SHA-256, which must be the one judged (else it changed between the reads and is
+ * refused). Only files, zips and tar blobs are their bytes; an image's digest is its manifest's, so v->wide is -1 for
+ * them.
+ */
+static int wide_digests(vart *v, int need)
+{
+    static const sign_digest_alg algs[3] = {SIGN_DIGEST_SHA256, SIGN_DIGEST_SHA384, SIGN_DIGEST_SHA512};
+    static const int bits[3] = {1, WIDE_SHA384, WIDE_SHA512};
+    sign_artifact_kind kind = sign_artifact_get_kind(v->a);
+    sign_digest_ctx *ctx[3] = {NULL, NULL, NULL};
+    unsigned char *out[3], sha256[SIGN_SHA256_LEN], *buf = NULL;
+    size_t len = 0;
+    int fd = -1, r = 0;
+
+    out[0] = sha256;
+    out[1] = v->sha384;
+    out[2] = v->sha512;
+    v->wide = -1;
+    if ((kind != SIGN_ARTIFACT_FILE && kind != SIGN_ARTIFACT_ZIP && kind != SIGN_ARTIFACT_LAYER) ||
+        sign_artifact_image_count(v->a) > 0) {
+        return 0;
+    }
+    if ((buf = malloc(SIGN_DIGEST_READ_SIZE)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (size_t k = 0; k < 3 && r == 0; k++) {
+        r = (bits[k] & (need | 1)) ? sign_digest_new(&ctx[k], algs[k]) : 0;
+    }
+    if (r == 0 && (fd = open(sign_artifact_path(v->a), O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+        r = sign__error(SIGN_EIO, "%s: %s", sign_artifact_path(v->a), strerror(errno));
+    }
+    while (r == 0) {
+        ssize_t n = read(fd, buf, SIGN_DIGEST_READ_SIZE);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            r = n < 0 ? sign__error(SIGN_EIO, "%s: %s", sign_artifact_path(v->a), strerror(errno)) : 1;
+            break;
+        }
+        for (size_t k = 0; k < 3 && r == 0; k++) {
+            r = ctx[k] != NULL ? sign_digest_update(ctx[k], buf, (size_t)n) : 0;
+        }
+    }
+    for (size_t k = 0; k < 3 && r == 1; k++) {
+        if (ctx[k] != NULL && sign_digest_final(out[k], SIGN_DIGEST_MAX_LEN, &len, ctx[k]) != 0) {
+            r = sign__error(SIGN_ECRYPTO, "digest failed");
+        }
+    }
+    if (r == 1 && CRYPTO_memcmp(sha256, v->dig, SIGN_SHA256_LEN) != 0) {
+        r = sign__error(SIGN_EIO, "%s changed while it was read (its SHA-256 differs from the first read)",
+                        sign_artifact_path(v->a));
+    }
+    if (r == 1) {
+        v->wide = need;
+        r = 0;
+    }
+    for (size_t k = 0; k < 3; k++) {
+        sign_digest_free(ctx[k]);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    free(buf);
+    return r;
+}
+
+/*
+ * Subject s of b against the artifact: every digest it lists that signet reads (sha256, sha384, sha512) must match,
+ * and it lists at least one (sign_statement_parse refuses others). *sname: its name; a messageSignature's subject
+ * has none, and stands for the artifact given.
+ */
+static int subject_matches(const vart *v, const vb *b, size_t s, const char **sname)
+{
+    const unsigned char *d256, *d384, *d512;
+
+    if (sign__statement_subject_digests(sname, &d256, &d384, &d512, b->st, s) != 0) {
+        return 0;
+    }
+    if (b->message && (*sname)[0] == '\0') {
+        *sname = v->art;
+    }
+    if (d256 != NULL && CRYPTO_memcmp(d256, v->dig, SIGN_SHA256_LEN) != 0) {
+        return 0;
+    }
+    if ((d384 != NULL && (v->wide < 0 || !(v->wide & WIDE_SHA384))) ||
+        (d512 != NULL && (v->wide < 0 || !(v->wide & WIDE_SHA512)))) {
+        return 0;
+    }
+    return (d384 == NULL || CRYPTO_memcmp(d384, v->sha384, sizeof(v->sha384)) == 0) &&
+           (d512 == NULL || CRYPTO_memcmp(d512, v->sha512, sizeof(v->sha512)) == 0);
+}
+
+/* "sha256 <hex>" (or the sha512 / sha384 a subject lists instead) of subject s, into out. */
+static void subject_digest_text(char *out, size_t size, const vb *b, size_t s)
+{
+    const unsigned char *d256 = NULL, *d384 = NULL, *d512 = NULL;
+    const char *sname;
+    char hex[2 * SIGN_DIGEST_MAX_LEN + 1] = "";
+
+    (void)sign__statement_subject_digests(&sname, &d256, &d384, &d512, b->st, s);
+    if (d256 != NULL) {
+        (void)sign_hex_encode(hex, sizeof(hex), d256, SIGN_SHA256_LEN);
+    } else if (d512 != NULL) {
+        (void)sign_hex_encode(hex, sizeof(hex), d512, 64);
+    } else if (d384 != NULL) {
+        (void)sign_hex_encode(hex, sizeof(hex), d384, 48);
+    }
+    snprintf(out, size, "%s", hex);
+}
 
 /*
  * The signer's artifact globs against the signed name (allowed, or NULL when none of the subjects of this digest
@@ -712,19 +843,27 @@ static int mismatched_in(vart *v, vb *b)
 {
     vctx *c = v->c;
     size_t ns = sign_statement_subject_count(b->st);
-    char shex[2 * SIGN_SHA256_LEN + 1];
+    char shex[2 * SIGN_DIGEST_MAX_LEN + 1];
     int r = 0;
 
     for (size_t s = 0; s < ns && r == 0; s++) {
         const char *sname;
-        const unsigned char *sdig;
+        const unsigned char *d256, *d384, *d512;
 
-        if (sign_statement_subject(&sname, &sdig, b->st, s) != 0 || !vfy_names_match(sname, v->art)) {
+        if (sign__statement_subject_digests(&sname, &d256, &d384, &d512, b->st, s) != 0) {
+            continue;
+        }
+        /* A messageSignature names no artifact: it stands for the one given alone, or the one it lies beside. */
+        if (b->message && sname[0] == '\0' &&
+            (c->opts->nartifacts == 1 || (b->for_artifact != NULL && strcmp(b->for_artifact, v->art) == 0))) {
+            sname = v->art;
+        }
+        if (!vfy_names_match(sname, v->art)) {
             continue;
         }
         b->used = 1;
         v->mismatched++;
-        vfy_hex32(shex, sdig);
+        subject_digest_text(shex, sizeof(shex), b, s);
         if (sign_artifact_image_count(v->a) > 0) {
             r = vfy_add_check(c, "subject", SIGN_CHECK_FAIL, "INDEX_MISMATCH", SIGN_EDIGEST,
                               (vwhere){v->art, b->path, b->signer},
@@ -735,11 +874,16 @@ static int mismatched_in(vart *v, vb *b)
         } else {
             r = vfy_add_check(c, "subject", SIGN_CHECK_FAIL, "DIGEST_MISMATCH", SIGN_EDIGEST,
                               (vwhere){v->art, b->path, b->signer},
-                              "artifact %s: sha256 %s does not match the signed digest %s of \"%s\" in %s; the file "
-                              "was changed after signing - rebuild or re-sign it",
-                              v->art, v->dhex, shex, sname, b->path);
+                              "artifact %s: sha256 %s does not match the signed %sdigest %s of \"%s\" in %s; the "
+                              "file was changed after signing - rebuild or re-sign it",
+                              v->art, v->dhex,
+                              d256 != NULL   ? ""
+                              : d512 != NULL ? "sha512 "
+                                             : "sha384 ",
+                              shex, sname, b->path);
             if (r == 0) {
-                r = vfy_check_facts(c, (vfact_in){.expected_sha256 = shex, .actual_sha256 = v->dhex});
+                r = vfy_check_facts(
+                    c, (vfact_in){.expected_sha256 = d256 != NULL ? shex : NULL, .actual_sha256 = v->dhex});
             }
         }
         if (r == 0 && c->entries) {
@@ -758,10 +902,8 @@ static int judge_bundle(vart *v, size_t ci)
 
     for (size_t s = 0; s < ns; s++) {
         const char *sname;
-        const unsigned char *sdig;
 
-        if (sign_statement_subject(&sname, &sdig, b->st, s) != 0 ||
-            CRYPTO_memcmp(sdig, v->dig, SIGN_SHA256_LEN) != 0) {
+        if (!subject_matches(v, b, s, &sname)) {
             continue;
         }
         if (matched == NULL) {
@@ -873,6 +1015,29 @@ static int record_artifact(vart *v, size_t first_check)
     return 0;
 }
 
+/* The SHA-384/SHA-512 the candidate bundles' subjects list, computed once; a read that fails is recorded. */
+static int artifact_wide(vart *v)
+{
+    int need = 0, r;
+
+    for (size_t ci = 0; ci < v->ncand; ci++) {
+        const vb *b = &v->bundles[v->cand[ci]];
+
+        need |= b->usable ? b->wide : 0;
+    }
+    if (need == 0) {
+        return 0;
+    }
+    if ((r = wide_digests(v, need)) == 0 || r == SIGN_ENOMEM) {
+        return r;
+    }
+    v->wide = -1;
+    return vfy_add_check(v->c, "artifact", SIGN_CHECK_FAIL, "ARTIFACT_UNREADABLE", SIGN_EIO,
+                         (vwhere){v->art, NULL, NULL},
+                         "artifact %s: its SHA-384/SHA-512 (which a signed subject lists) cannot be computed: %s",
+                         v->art, sign_error_last());
+}
+
 int vfy_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, const size_t *cand, size_t ncand)
 {
     vart v = {.c = c, .a = a, .ra = ra, .bundles = bundles, .cand = cand, .ncand = ncand};
@@ -885,6 +1050,9 @@ int vfy_artifact(vctx *c, const sign_artifact *a, vr_artifact *ra, vb *bundles, 
     vfy_hex32(v.dhex, v.dig);
     if (ncand > 0 && (v.counted = calloc(ncand, 1)) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    if ((r = artifact_wide(&v)) != 0) {
+        goto out;
     }
     for (size_t ci = 0; ci < ncand && r == 0; ci++) {
         if (bundles[cand[ci]].usable) {

@@ -13,6 +13,51 @@
 #include "verify_internal.h"
 
 /*
+ * The bundle's signature under key: a DSSE signature over the PAE, or a messageSignature over the artifact, checked
+ * against the digest the bundle names (which the artifact check then recomputes and requires: the two together are
+ * the signature over the artifact's bytes). 0, SIGN_EBADSIG, or SIGN_EUNSUPPORTED for a key that signs the message
+ * itself (Ed25519) or a digest its algorithm is not paired with.
+ */
+static int bundle_sig_verify(const vb *b, const sign_envelope *env, const sign_key *key)
+{
+    sign__bundle_msg m;
+
+    if (env != NULL) {
+        return sign_envelope_verify(env, 0, key);
+    }
+    if (!sign__bundle_message(b->bundle, &m)) {
+        return sign__error(SIGN_EINVAL, "a bundle without content");
+    }
+    return sign__key_verify_digest(key, m.alg, m.digest, m.digestlen, m.sig, m.siglen);
+}
+
+/* The signature bytes of the bundle (what an RFC 3161 timestamp's imprint covers). */
+static const unsigned char *bundle_sig_bytes(const vb *b, size_t *len)
+{
+    const sign_envelope *env = sign_bundle_envelope(b->bundle);
+    sign__bundle_msg m;
+
+    if (env != NULL) {
+        return sign_envelope_signature(env, 0, len);
+    }
+    (void)sign__bundle_message(b->bundle, &m);
+    *len = m.siglen;
+    return m.sig;
+}
+
+/* A messageSignature under a key whose algorithm cannot check it (Ed25519: the signature is over the artifact's
+   bytes, which signet does not keep), recorded as SIGNATURE_INVALID with that reason. */
+static int message_unsupported(vctx *c, vb *b, const char *who)
+{
+    return vfy_add_check(c, "signature", SIGN_CHECK_FAIL, "SIGNATURE_INVALID", SIGN_EBADSIG,
+                         (vwhere){b->for_artifact, b->path, who},
+                         "bundle %s: its messageSignature cannot be checked under %s: %s; signet checks "
+                         "messageSignature bundles of ECDSA and RSA keys (over the artifact's SHA-256, or SHA-384 "
+                         "for P-384) - sign a DSSE bundle instead",
+                         b->path, who, sign_error_last());
+}
+
+/*
  * A bundle with a certificate: the leaf (and the bundle's chain) are read,
  * and the signature must verify under the leaf's key. *go_on is set when
  * it does; otherwise the failure was recorded.
@@ -71,10 +116,13 @@ static int cert_signature(vctx *c, vb *b, const sign_envelope *env, int *go_on)
             snprintf(b->signer_id, sizeof(b->signer_id), "%s", c->policy->keys[i].keyid);
         }
     }
-    if ((r = sign_envelope_verify(env, 0, b->cert_key)) == SIGN_ENOMEM) {
+    if ((r = bundle_sig_verify(b, env, b->cert_key)) == SIGN_ENOMEM) {
         return r; /* not a verdict on the signature */
     }
     if (r != 0) {
+        if (r == SIGN_EUNSUPPORTED) {
+            return message_unsupported(c, b, b->signer);
+        }
         sign__error_clear();
         return vfy_add_check(
             c, "signature", SIGN_CHECK_FAIL, "SIGNATURE_INVALID", SIGN_EBADSIG, (vwhere){art, b->path, b->signer},
@@ -239,9 +287,8 @@ static int cert_trust(vctx *c, vb *b, int *go_on)
 static int verify_timestamps(vctx *c, vb *b, const char *art, const char *signer)
 {
     const sign_policy *p = c->policy;
-    const sign_envelope *env = sign_bundle_envelope(b->bundle);
     size_t n = sign_bundle_timestamp_count(b->bundle), siglen = 0;
-    const unsigned char *sig = sign_envelope_signature(env, 0, &siglen);
+    const unsigned char *sig = bundle_sig_bytes(b, &siglen);
     int r = 0;
 
     if (n == 0) {
@@ -343,7 +390,7 @@ static int bundle_wellformed(vctx *c, vb *b, const sign_envelope **env, int *typ
     int r;
 
     *go_on = 0;
-    r = sign_bundle_read(&b->bundle, b->path, c->limits);
+    r = sign__bundle_read_message(&b->bundle, b->path, c->limits);
     if (r == SIGN_ENOMEM) {
         return r;
     }
@@ -369,6 +416,12 @@ static int bundle_wellformed(vctx *c, vb *b, const sign_envelope **env, int *typ
         return r;
     }
     *env = sign_bundle_envelope(b->bundle);
+    if (*env == NULL) {
+        /* A messageSignature: no payload; its statement is made from its digest (bundle_statement). */
+        *type_ok = 1;
+        *go_on = 1;
+        return 0;
+    }
     ptype = sign_envelope_payload_type(*env);
     *type_ok = ptype != NULL && strcmp(ptype, SIGN_INTOTO_PAYLOAD_TYPE) == 0;
     if (!*type_ok &&
@@ -399,7 +452,7 @@ static int key_signature(vctx *c, vb *b, const sign_envelope *env, int *go_on)
     int r;
 
     *go_on = 0;
-    keyid = sign_envelope_signature_keyid(env, 0);
+    keyid = env != NULL ? sign_envelope_signature_keyid(env, 0) : NULL;
     hint = sign_bundle_key_hint(b->bundle);
     ki = vfy_find_key(p, keyid);
     if (ki == SIZE_MAX) {
@@ -408,8 +461,11 @@ static int key_signature(vctx *c, vb *b, const sign_envelope *env, int *go_on)
     if (ki != SIZE_MAX) {
         /* The bundle names a trusted key: the signature must verify under exactly that key. */
         k = &p->keys[ki];
-        if ((r = sign_envelope_verify(env, 0, k->key)) == SIGN_ENOMEM) {
+        if ((r = bundle_sig_verify(b, env, k->key)) == SIGN_ENOMEM) {
             return r; /* not a verdict on the signature */
+        }
+        if (r == SIGN_EUNSUPPORTED) {
+            return message_unsupported(c, b, k->name);
         }
         if (r != 0) {
             return vfy_add_check(
@@ -421,7 +477,7 @@ static int key_signature(vctx *c, vb *b, const sign_envelope *env, int *go_on)
     } else {
         /* Another tool may leave the key id empty or different: try every trusted key. */
         for (size_t i = 0; i < p->nkeys; i++) {
-            if ((r = sign_envelope_verify(env, 0, p->keys[i].key)) == 0) {
+            if ((r = bundle_sig_verify(b, env, p->keys[i].key)) == 0) {
                 ki = i;
                 break;
             }
@@ -505,6 +561,33 @@ static int key_window(vctx *c, vb *b)
     return r;
 }
 
+/*
+ * The statement a messageSignature bundle stands for: one subject, the digest its signature verified over, and the
+ * pseudo predicate type SIGN_MESSAGE_PREDICATE_TYPE (docs/bundle-profile.md). The subject has no name (the
+ * signature binds none); the artifact check matches it by the recomputed digest alone.
+ */
+static int message_statement(sign_statement **out, const vb *b, const sign_limits *limits)
+{
+    static const char *const alg_names[] = {"", "sha256", "sha384", "sha512"};
+    char hex[2 * SIGN_DIGEST_MAX_LEN + 1], text[512];
+    sign__bundle_msg m;
+    int n;
+
+    *out = NULL;
+    if (!sign__bundle_message(b->bundle, &m) || m.alg < SIGN_DIGEST_SHA256 || m.alg > SIGN_DIGEST_SHA512 ||
+        sign_hex_encode(hex, sizeof(hex), m.digest, m.digestlen) != 0) {
+        return sign__error(SIGN_EINVAL, "not a messageSignature bundle");
+    }
+    n = snprintf(text, sizeof(text),
+                 "{\"_type\":\"" SIGN_STATEMENT_TYPE "\",\"predicateType\":\"" SIGN_MESSAGE_PREDICATE_TYPE
+                 "\",\"subject\":[{\"name\":\"\",\"digest\":{\"%s\":\"%s\"}}]}",
+                 alg_names[m.alg], hex);
+    if (n < 0 || (size_t)n >= sizeof(text)) {
+        return sign__error(SIGN_EINVAL, "messageSignature digest too long");
+    }
+    return sign_statement_parse(out, text, (size_t)n, limits);
+}
+
 /* 5. The statement: parsed from the verified bytes only. */
 static int bundle_statement(vctx *c, vb *b, const sign_envelope *env, int *go_on)
 {
@@ -514,8 +597,12 @@ static int bundle_statement(vctx *c, vb *b, const sign_envelope *env, int *go_on
     int r;
 
     *go_on = 0;
-    payload = sign_envelope_payload(env, &len);
-    r = sign_statement_parse(&b->st, payload, len, c->limits);
+    if (env != NULL) {
+        payload = sign_envelope_payload(env, &len);
+        r = sign_statement_parse(&b->st, payload, len, c->limits);
+    } else {
+        r = message_statement(&b->st, b, c->limits);
+    }
     if (r == SIGN_ENOMEM) {
         return r;
     }
@@ -532,6 +619,18 @@ static int bundle_statement(vctx *c, vb *b, const sign_envelope *env, int *go_on
                              "bundle %s: the signed statement names no subjects; re-sign the artifacts", b->path);
     }
     b->usable = 1;
+    b->message = env == NULL;
+    for (size_t i = 0; i < sign_statement_subject_count(b->st); i++) {
+        const char *sname;
+        const unsigned char *d256, *d384, *d512;
+
+        if (sign__statement_subject_digests(&sname, &d256, &d384, &d512, b->st, i) == 0) {
+            b->wide |= (d384 != NULL ? 2 : 0) | (d512 != NULL ? 4 : 0); /* artifact_checks.c's WIDE_SHA384/512 */
+            b->nosha256 |= d256 == NULL;
+        }
+    }
+    /* Its nameless subject may stand for any artifact given: a candidate of each (vfy_index_candidates). */
+    b->nosha256 |= b->message;
     /* Without --entries nothing reads the recorded entries: free them here, on the bundle's thread, while
        the artifact is still being hashed, rather than at the end. */
     if (!c->entries) {

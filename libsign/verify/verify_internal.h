@@ -64,6 +64,9 @@ typedef struct vb {
     int usable;               /* signature verified by a policy key and statement parsed */
     int in_window;            /* that key is within its validity window */
     int used;                 /* covers (or name-matches) one of the given artifacts */
+    int message;              /* a messageSignature bundle: its statement stands for its digest (issue 19) */
+    int wide;                 /* 2: a subject lists sha384, 4: sha512 (the artifact's are computed to compare them) */
+    int nosha256;             /* a subject lists no sha256: a candidate of every artifact (not in the index) */
     int has_signing_time;     /* a trusted RFC 3161 time was proven (timestamp check) */
     int64_t signing_time;     /* that time: the earliest verified genTime */
     int64_t signing_accuracy; /* its token's accuracy (s): the signature was made in signing_time +- this */
@@ -139,6 +142,8 @@ typedef struct vindex {
     subj_ix *by_dig, *by_base;
     size_t n;
     size_t *cand;
+    size_t *always; /* bundles with a subject without sha256 (nosha256): candidates of every artifact */
+    size_t nalways;
 } vindex;
 
 /* Shared between the files of libsign/verify/ (the vfy_ prefix; none is exported). */

@@ -2,7 +2,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats.h"
 #include "fuzz.h"
+
+/* The verifier's reader (issue 19): a messageSignature bundle has no envelope, a signature and a digest of its
+   algorithm's length; a DSSE bundle parses as sign_bundle_parse reads it. */
+static void fuzz_message_bundle(const uint8_t *data, size_t size, const sign_limits *lim)
+{
+    sign_bundle *b = NULL;
+    sign__bundle_msg m;
+    int r = sign__bundle_parse_message(&b, data, size, lim);
+
+    if (r != 0) {
+        if (b != NULL) {
+            fuzz_fail("sign__bundle_parse_message failed and set *out");
+        }
+        fuzz_check_error(r, "sign__bundle_parse_message");
+        return;
+    }
+    if (sign__bundle_message(b, &m)) {
+        static const size_t lens[] = {0, 32, 48, 64};
+
+        if (sign_bundle_envelope(b) != NULL || m.sig == NULL || m.siglen == 0 || m.digest == NULL ||
+            m.alg < SIGN_DIGEST_SHA256 || m.alg > SIGN_DIGEST_SHA512 || m.digestlen != lens[m.alg]) {
+            fuzz_fail("messageSignature bundle read inconsistently");
+        }
+    } else if (sign_bundle_envelope(b) == NULL) {
+        fuzz_fail("bundle read without an envelope or a messageSignature");
+    }
+    sign_bundle_free(b);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -15,6 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int r;
 
     fuzz_limits(&lim);
+    fuzz_message_bundle(data, size, &lim);
     if ((r = sign_bundle_parse(&b, data, size, &lim)) != 0) {
         if (b != NULL) {
             fuzz_fail("sign_bundle_parse failed and set *out");

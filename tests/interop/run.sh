@@ -162,9 +162,9 @@ check_signet() {
 }
 
 for t in $types; do
-    # How the independent verifier is given this key type (docs/bundle-profile.md).
+    # How the independent verifier is given this key type (docs/bundle-profile.md). RSA: signet signs PKCS#1 v1.5
+    # since issue 19, which @sigstore/verify checks with the rsaEncryption .pub as is.
     case "$t" in
-    rsa-3072) opt="--rsa-pss" ;;
     ecdsa-p384) opt="--ecdsa-sha384" ;;
     *) opt="" ;;
     esac
@@ -376,10 +376,12 @@ trap - EXIT
 
 # Known limits of @sigstore/verify's key-based path, pinned so that
 # docs/bundle-profile.md is revisited when they change: it passes no digest or
-# padding to Node's crypto.verify, so an rsaEncryption key is checked with
-# PKCS#1 v1.5 and a P-384 key with SHA-256.
-check "limit: rsa-3072 notes.bin, key given as rsaEncryption (PKCS#1 v1.5 assumed)" 1 \
-    "SIGNATURE_ERROR" rsa-3072-notes.bin.sigstore.json notes.bin rsa-3072.pub
+# padding to Node's crypto.verify, so a P-384 key is checked with SHA-256. (An
+# rsaEncryption key is checked with PKCS#1 v1.5, which signet signs since
+# issue 19: the RSA bundles above verify with the .pub as is; the PSS key form
+# is still accepted, shown here with a bundle signet signed.)
+check "rsa-3072 notes.bin, key re-wrapped as id-RSASSA-PSS: refused, signet signs PKCS#1 v1.5" 1 \
+    "SIGNATURE_ERROR" --rsa-pss rsa-3072-notes.bin.sigstore.json notes.bin rsa-3072.pub
 check "limit: ecdsa-p384 notes.bin through @sigstore/verify (SHA-256 assumed)" 1 \
     "SIGNATURE_ERROR" ecdsa-p384-notes.bin.sigstore.json notes.bin ecdsa-p384.pub
 
@@ -461,6 +463,34 @@ for t in $types; do
     fi
 done
 
+# ---- npm provenance: a package tarball and its sha512 subject (issue 19) ---
+# npm pack makes a real package tarball; sign.mjs --npm signs the provenance
+# form of statement (subject pkg:npm/NAME@VERSION, sha512 only) with
+# @sigstore/sign; signet verify takes the tarball and its bundle. The policy
+# counts SLSA provenance for the key (predicate_types).
+mkdir -p npmpkg || setup_fail "mkdir npmpkg"
+printf '{"name": "signet-interop-demo", "version": "1.0.0", "description": "demo", "license": "MIT"}\n' \
+    >npmpkg/package.json || setup_fail "package.json"
+printf 'module.exports = 42;\n' >npmpkg/index.js || setup_fail "index.js"
+if (cd npmpkg && npm pack --pack-destination .. >/dev/null 2>"$work/npm-pack.err"); then
+    tgz=signet-interop-demo-1.0.0.tgz
+    printf '{"version": 1, "mode": "enforce", "keys": [
+  {"name": "npm-publisher", "public_key": "ecdsa-p256.pub", "artifacts": ["*"],
+   "predicate_types": ["https://slsa.dev/provenance/v1"]}]}\n' >npm-policy.json || setup_fail "npm policy"
+    if js_sign "npm provenance" "$tgz" ecdsa-p256.key "$tgz.sigstore.json" --npm \
+        "pkg:npm/signet-interop-demo@1.0.0"; then
+        check_signet "npm tarball against its provenance bundle (sha512 subject)" 0 "(signers: npm-publisher)" \
+            -p npm-policy.json -b "$tgz.sigstore.json" "$tgz"
+        check "npm provenance bundle, checked by verify.mjs" 0 "" "$tgz.sigstore.json" "$tgz" ecdsa-p256.pub
+        flip_byte "$tgz" "changed-$tgz" || setup_fail "flip $tgz"
+        check_signet "npm tarball changed by one byte" 1 "ARTIFACT_NOT_SIGNED" \
+            -p npm-policy.json -b "$tgz.sigstore.json" "changed-$tgz"
+    fi
+else
+    failed=$((failed + 1))
+    echo "FAIL npm pack: $(cat "$work/npm-pack.err")"
+fi
+
 # ---- a signet revocation list is an ordinary Sigstore bundle (issue 15) ----
 "$SIGNET_BIN" revoke init -k ed25519.key -o revoked.json >/dev/null || setup_fail "revoke init"
 "$SIGNET_BIN" revoke key -k ed25519.key --list revoked.json --key other-ed25519.pub --reason superseded \
@@ -525,7 +555,6 @@ if command -v softhsm2-util >/dev/null 2>&1 && [ -f /usr/lib/softhsm/libsofthsm2
         setup_fail "softhsm2-util --init-token"
     for t in $types; do
         case "$t" in
-        rsa-3072) opt="--rsa-pss" ;;
         ecdsa-p384) opt="--ecdsa-sha384" ;;
         *) opt="" ;;
         esac

@@ -3,7 +3,11 @@
 // `signet keygen --no-passphrase` wrote, so that signet's verifier can be
 // checked against bundles it did not write.
 //
-// usage: node sign.mjs ARTIFACT KEY.pem OUT.json [--keyid-empty]
+// usage: node sign.mjs ARTIFACT KEY.pem OUT.json [--keyid-empty] [--npm PURL]
+//
+// With --npm PURL (pkg:npm/NAME@VERSION) the subject is the npm provenance
+// form: named by the package URL, with only a sha512 digest of the tarball
+// (what npm publish --provenance attests).
 //
 // The statement is an in-toto Statement v1 whose only subject is the
 // artifact (its file name and sha256), with a predicate signet does not
@@ -39,15 +43,19 @@ const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 
 function fail(msg) {
   process.stderr.write(`sign.mjs: ${msg}\n`);
-  process.stderr.write('usage: node sign.mjs ARTIFACT KEY.pem OUT.json [--keyid-empty]\n');
+  process.stderr.write('usage: node sign.mjs ARTIFACT KEY.pem OUT.json [--keyid-empty] [--npm PURL]\n');
   process.exit(2);
 }
 
 // --keyid-empty may come before or after the operands.
 const args = [];
 let keyidEmpty = false;
-for (const arg of process.argv.slice(2)) {
+let npmPurl = null;
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i++) {
+  const arg = argv[i];
   if (arg === '--keyid-empty') keyidEmpty = true;
+  else if (arg === '--npm' && i + 1 < argv.length) npmPurl = argv[++i];
   else if (arg.startsWith('--')) fail(`unknown option ${arg}`);
   else args.push(arg);
 }
@@ -97,10 +105,12 @@ const signer = {
 const statement = {
   _type: 'https://in-toto.io/Statement/v1',
   subject: [
-    {
-      name: basename(artifactPath),
-      digest: { sha256: createHash('sha256').update(artifact).digest('hex') },
-    },
+    npmPurl !== null
+      ? { name: npmPurl, digest: { sha512: createHash('sha512').update(artifact).digest('hex') } }
+      : {
+          name: basename(artifactPath),
+          digest: { sha256: createHash('sha256').update(artifact).digest('hex') },
+        },
   ],
   predicateType: 'https://slsa.dev/provenance/v1',
   predicate: {

@@ -57,7 +57,7 @@
 // does not bind a DSSE bundle to an artifact (its artifact argument is used
 // for message signatures only). So, as an in-toto verifier must, this script
 // then reads the payload bytes that were just verified as an in-toto
-// Statement v1 and requires a subject whose sha256 digest is the artifact's.
+// Statement v1 and requires a subject whose sha256 (or sha512) digest is the artifact's.
 //
 // Exit status: 0 verified; 1 refused (the library's error is printed);
 // 2 usage or unreadable input.
@@ -341,8 +341,14 @@ if (!Array.isArray(statement.subject) || statement.subject.length === 0) {
   refuse('statement has no subject');
 }
 const artifactDigest = createHash('sha256').update(artifact).digest('hex');
+const artifactSha512 = createHash('sha512').update(artifact).digest('hex');
+// A subject with a sha256, or (npm provenance) only a sha512: every one it lists must be the artifact's.
 const match = statement.subject.find(
-  (s) => s && typeof s.digest?.sha256 === 'string' && s.digest.sha256.toLowerCase() === artifactDigest,
+  (s) =>
+    s &&
+    (typeof s.digest?.sha256 === 'string' || typeof s.digest?.sha512 === 'string') &&
+    (s.digest.sha256 === undefined || s.digest.sha256.toLowerCase() === artifactDigest) &&
+    (s.digest.sha512 === undefined || s.digest.sha512.toLowerCase() === artifactSha512),
 );
 if (!match) {
   refuse(`no subject has the artifact's sha256 ${artifactDigest}`);
