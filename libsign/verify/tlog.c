@@ -26,10 +26,12 @@
 
 /* What the bundle signed, as the log entries must record it. */
 typedef struct tl_signed {
-    const unsigned char *sig; /* the envelope's signature */
+    const unsigned char *sig; /* the envelope's signature, or the messageSignature's */
     size_t siglen;
-    unsigned char pae_sha256[32];     /* SHA-256 of the DSSE PAE (the signed bytes) */
-    unsigned char payload_sha256[32]; /* SHA-256 of the payload */
+    int message;                      /* a messageSignature bundle: no envelope, no payload */
+    unsigned char signed_digest[64];  /* what a hashedrekord records: SHA-256 of the DSSE PAE, or the */
+    size_t signed_len;                /* messageSignature's digest (32, 48 or 64 bytes) */
+    unsigned char payload_sha256[32]; /* SHA-256 of the payload (DSSE only) */
     const char *payload_type;
     const unsigned char *cert; /* the leaf certificate's DER, or NULL */
     size_t certlen;
@@ -86,15 +88,16 @@ static unsigned char *tl_b64_dup(const json_t *v, size_t *len)
     return out;
 }
 
-/* Lower-case hex of a 32-byte digest equals text. */
-static int tl_hex_eq(const char *text, const unsigned char *d)
+/* Lower-case hex of an n-byte digest (n <= 64) equals text. */
+static int tl_hex_eq(const char *text, const unsigned char *d, size_t n)
 {
-    char hex[65];
+    char hex[129];
 
-    if (text == NULL) {
+    if (text == NULL || n > 64) {
         return 0;
     }
-    for (size_t i = 0; i < 32; i++) {
+    hex[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
         snprintf(hex + 2 * i, 3, "%02x", d[i]);
     }
     return strcmp(text, hex) == 0;
@@ -152,10 +155,20 @@ static int tl_sig_is(const tl_signed *s, const json_t *v, int twice)
     return ok;
 }
 
+/* The names Rekor v1 (lower case) and v2 (the protobuf enum) give the signed digest's algorithm. */
+static const char *tl_alg_name(const tl_signed *s, int v2)
+{
+    switch (s->signed_len) {
+    case 48: return v2 ? "SHA2_384" : "sha384";
+    case 64: return v2 ? "SHA2_512" : "sha512";
+    default: return v2 ? "SHA2_256" : "sha256";
+    }
+}
+
 /* hashedrekord 0.0.1 and 0.0.2: the digest of the signed bytes, the signature and the verifier. */
 static const char *tl_hashedrekord(const json_t *spec, const tl_signed *s, int v2)
 {
-    unsigned char d[32], *der = NULL;
+    unsigned char d[64], *der = NULL;
     size_t len = 0;
     const json_t *data, *sig;
     int ok;
@@ -167,8 +180,8 @@ static const char *tl_hashedrekord(const json_t *spec, const tl_signed *s, int v
         if (strcmp(json_string_value(json_object_get(h, "algorithm"))
                        ? json_string_value(json_object_get(h, "algorithm"))
                        : "",
-                   "sha256") != 0 ||
-            !tl_hex_eq(json_string_value(json_object_get(h, "value")), s->pae_sha256)) {
+                   tl_alg_name(s, 0)) != 0 ||
+            !tl_hex_eq(json_string_value(json_object_get(h, "value")), s->signed_digest, s->signed_len)) {
             return "its hashedrekord entry records the digest of other signed bytes";
         }
         if (!tl_sig_is(s, json_object_get(sig, "content"), 0)) {
@@ -184,8 +197,9 @@ static const char *tl_hashedrekord(const json_t *spec, const tl_signed *s, int v
     if (strcmp(json_string_value(json_object_get(data, "algorithm"))
                    ? json_string_value(json_object_get(data, "algorithm"))
                    : "",
-               "SHA2_256") != 0 ||
-        !tl_b64(d, sizeof(d), NULL, json_object_get(data, "digest"), 32) || memcmp(d, s->pae_sha256, 32) != 0) {
+               tl_alg_name(s, 1)) != 0 ||
+        !tl_b64(d, sizeof(d), NULL, json_object_get(data, "digest"), s->signed_len) ||
+        memcmp(d, s->signed_digest, s->signed_len) != 0) {
         return "its hashedrekord entry records the digest of other signed bytes";
     }
     if (!tl_sig_is(s, json_object_get(sig, "content"), 0)) {
@@ -209,6 +223,9 @@ static const char *tl_envelope_kind(const json_t *spec, const tl_signed *s, cons
     unsigned char d[32];
     size_t len = 0;
 
+    if (s->message) {
+        return "its entry records a DSSE envelope; the bundle holds a message signature";
+    }
     if (intoto) {
         spec = json_object_get(spec, "content");
         ph = json_object_get(spec, "payloadHash");
@@ -228,7 +245,7 @@ static const char *tl_envelope_kind(const json_t *spec, const tl_signed *s, cons
                         ? json_string_value(json_object_get(ph, "algorithm"))
                         : "",
                     "sha256") != 0 ||
-                 !tl_hex_eq(json_string_value(json_object_get(ph, "value")), s->payload_sha256)) {
+                 !tl_hex_eq(json_string_value(json_object_get(ph, "value")), s->payload_sha256, 32)) {
         return "its entry records the digest of another payload";
     }
     if (!json_is_array(sigs) || json_array_size(sigs) != 1) {
@@ -547,15 +564,32 @@ static int tl_prepare(tl_signed *s, const vctx *c, const vb *b, const sign_envel
     int n, r;
 
     memset(s, 0, sizeof(*s));
-    s->sig = sign_envelope_signature(env, 0, &s->siglen);
-    s->payload_type = sign_envelope_payload_type(env);
-    payload = sign_envelope_payload(env, &len);
-    SHA256(payload, len, s->payload_sha256);
-    if ((r = sign_dsse_pae(&pae, &paelen, s->payload_type, payload, len)) != 0) {
-        return r;
+    if (env == NULL) {
+        sign__bundle_msg m;
+
+        /* A messageSignature: the signature over the artifact's digest, which the hashedrekord records
+           (the verifier checks that digest against the artifact and the signature over it). */
+        if (!sign__bundle_message(b->bundle, &m) || m.digestlen > sizeof(s->signed_digest) ||
+            (m.digestlen != 32 && m.digestlen != 48 && m.digestlen != 64)) {
+            return sign__error(SIGN_EINVAL, "a bundle without content");
+        }
+        s->message = 1;
+        s->sig = m.sig;
+        s->siglen = m.siglen;
+        memcpy(s->signed_digest, m.digest, m.digestlen);
+        s->signed_len = m.digestlen;
+    } else {
+        s->sig = sign_envelope_signature(env, 0, &s->siglen);
+        s->payload_type = sign_envelope_payload_type(env);
+        payload = sign_envelope_payload(env, &len);
+        SHA256(payload, len, s->payload_sha256);
+        if ((r = sign_dsse_pae(&pae, &paelen, s->payload_type, payload, len)) != 0) {
+            return r;
+        }
+        SHA256(pae, paelen, s->signed_digest);
+        s->signed_len = 32;
+        free(pae);
     }
-    SHA256(pae, paelen, s->pae_sha256);
-    free(pae);
     s->cert = sign_bundle_certificate(b->bundle, &s->certlen);
     n = i2d_PUBKEY((EVP_PKEY *)sign__key_pkey(key), NULL);
     if (n <= 0 || (s->spki = malloc((size_t)n)) == NULL) {
