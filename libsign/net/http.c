@@ -590,7 +590,8 @@ static int tls_wait(req *rq, conn *c, int rc, int *e)
     return 1;
 }
 
-static int tls_start(req *rq, conn *c, const sign__url *u)
+/* no_verify: the certificate is not checked (SIGN__HTTP_TLS_NO_VERIFY, for the first URL's host only). */
+static int tls_start(req *rq, conn *c, const sign__url *u, int no_verify)
 {
     X509_VERIFY_PARAM *param;
     BIO *bio;
@@ -603,8 +604,10 @@ static int tls_start(req *rq, conn *c, const sign__url *u)
         SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION) != 1) {
         return sign__ossl_error(SIGN_ENOMEM, "cannot set up TLS");
     }
-    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
-    if (rq->o->ca_file != NULL) {
+    SSL_CTX_set_verify(c->ctx, no_verify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
+    if (no_verify) {
+        /* nothing to load: the chain is not checked */
+    } else if (rq->o->ca_file != NULL) {
         if (SSL_CTX_load_verify_locations(c->ctx, rq->o->ca_file, NULL) != 1) {
             ERR_clear_error();
             return fail(rq, SIGN_EIO, "cannot read the CA file %s (PEM certificates)", rq->o->ca_file);
@@ -620,8 +623,9 @@ static int tls_start(req *rq, conn *c, const sign__url *u)
     param = SSL_get0_param(c->ssl);
     X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
     /* An address must be named by the certificate (iPAddress) and has no SNI; a name gets both. */
-    if (u->is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, u->host) != 1
-                 : SSL_set_tlsext_host_name(c->ssl, u->host) != 1 || SSL_set1_host(c->ssl, u->host) != 1) {
+    if (no_verify  ? !u->is_ip && SSL_set_tlsext_host_name(c->ssl, u->host) != 1
+        : u->is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, u->host) != 1
+                   : SSL_set_tlsext_host_name(c->ssl, u->host) != 1 || SSL_set1_host(c->ssl, u->host) != 1) {
         return oom();
     }
     SSL_set_connect_state(c->ssl);
@@ -1194,7 +1198,9 @@ static int exchange(req *rq, conn *c, head *h, const sign__url *u, const char *m
     size_t rhlen = 0;
     int r;
 
-    if ((r = tcp_connect(rq, c, u)) != 0 || (u->https && (r = tls_start(rq, c, u)) != 0)) {
+    /* drop_auth is set as soon as a redirect left the first URL's host and port: verified from then on */
+    if ((r = tcp_connect(rq, c, u)) != 0 ||
+        (u->https && (r = tls_start(rq, c, u, (rq->o->flags & SIGN__HTTP_TLS_NO_VERIFY) != 0 && !drop_auth)) != 0)) {
         return r;
     }
     phase(rq, "sending the request", 0);

@@ -102,5 +102,13 @@ int sign__reg_challenge_parse(const char *header, char **scheme, char **realm, c
  * that does not exist is no credentials; one that is malformed an error.
  */
 int sign__reg_auth_lookup(char **userpass, const char *path, const char *host);
+/*
+ * (credhelper.c) The file's credHelpers[host] or credsStore helper:
+ * "docker-credential-NAME get" (found on PATH; NAME a file name, never a
+ * path) with host on its standard input. *userpass malloc'd "user:secret", or
+ * NULL when the helper has none ("credentials not found"). Errors name the
+ * helper and the cause, never the answer; a helper is killed after 30 s.
+ */
+int sign__reg_cred_helper(char **userpass, const char *name, const char *host);
 
 #endif

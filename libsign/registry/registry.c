@@ -290,12 +290,35 @@ bad:
     return sign__error(SIGN_EPARSE, "malformed WWW-Authenticate challenge \"%.100s\"", header);
 }
 
+/* auths[host].auth of j: *userpass "user:pass" (malloc'd), or NULL when there is none. */
+static int auths_entry(char **userpass, json_t *j, const char *path, const char *host)
+{
+    const char *b64 = json_string_value(json_object_get(json_object_get(json_object_get(j, "auths"), host), "auth"));
+    unsigned char *dec = NULL;
+    size_t declen = 0;
+
+    if (b64 == NULL || b64[0] == '\0') {
+        return 0;
+    }
+    if (sign__b64_decode(&dec, &declen, b64, strlen(b64)) != 0 || memchr(dec, ':', declen) == NULL ||
+        memchr(dec, '\0', declen) != NULL) {
+        sign__free_secret(dec, declen);
+        return sign__error(SIGN_EPARSE, "%s: auths[\"%.100s\"].auth is not base64 of user:password", path, host);
+    }
+    if ((*userpass = malloc(declen + 1)) == NULL) {
+        sign__free_secret(dec, declen);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    memcpy(*userpass, dec, declen);
+    (*userpass)[declen] = '\0';
+    sign__free_secret(dec, declen);
+    return 0;
+}
+
 int sign__reg_auth_lookup(char **userpass, const char *path, const char *host)
 {
     json_t *j = NULL;
-    const char *b64;
-    unsigned char *dec = NULL;
-    size_t declen = 0;
+    const char *helper, *store;
     int r;
 
     *userpass = NULL;
@@ -306,26 +329,20 @@ int sign__reg_auth_lookup(char **userpass, const char *path, const char *host)
         }
         return sign__error_context(r, "registry credentials");
     }
-    b64 = json_string_value(json_object_get(json_object_get(json_object_get(j, "auths"), host), "auth"));
-    if (b64 == NULL) {
-        json_decref(j);
-        return 0;
+    /* As docker: the host's own helper, else the file's entry, else the default store (credsStore). */
+    helper = json_string_value(json_object_get(json_object_get(j, "credHelpers"), host));
+    store = json_string_value(json_object_get(j, "credsStore"));
+    if (helper != NULL && helper[0] != '\0') {
+        r = sign__reg_cred_helper(userpass, helper, host);
+    } else if ((r = auths_entry(userpass, j, path, host)) == 0 && *userpass == NULL && store != NULL &&
+               store[0] != '\0') {
+        r = sign__reg_cred_helper(userpass, store, host);
     }
-    if (sign__b64_decode(&dec, &declen, b64, strlen(b64)) != 0 || memchr(dec, ':', declen) == NULL ||
-        memchr(dec, '\0', declen) != NULL) {
-        sign__free_secret(dec, declen);
-        json_decref(j);
-        return sign__error(SIGN_EPARSE, "%s: auths[\"%.100s\"].auth is not base64 of user:password", path, host);
+    if (r != 0) {
+        r = sign__error_context(r, "registry credentials for %.100s (%s)", host, path);
     }
     json_decref(j);
-    if ((*userpass = malloc(declen + 1)) == NULL) {
-        sign__free_secret(dec, declen);
-        return sign__error(SIGN_ENOMEM, "out of memory");
-    }
-    memcpy(*userpass, dec, declen);
-    (*userpass)[declen] = '\0';
-    sign__free_secret(dec, declen);
-    return 0;
+    return r;
 }
 
 /* The credentials files set by the caller (the library never reads the environment). */
@@ -397,6 +414,7 @@ typedef struct spec {
     sign__http_body_fn fn;
     void *arg;
     const char *what; /* "manifest sha256:..." for messages */
+    int once;         /* no retry (the HTTPS probe of --tls-verify=false) */
 } spec;
 
 typedef struct counted {
@@ -471,15 +489,14 @@ static int set_basic(sign__registry *r)
     return 0;
 }
 
-/* 1 when realm is http:// on the registry's own host (any port): what --tls-verify=false covers. */
+/* 1 when realm is on the registry's own host (any port, either scheme): what --tls-verify=false covers. */
 static int realm_is_registry_host(const sign__registry *r, const char *realm)
 {
     sign__url ru, hu;
     char base[sizeof(r->base) + 2];
 
     snprintf(base, sizeof(base), "%s/", r->base);
-    return strncmp(realm, "http://", 7) == 0 && sign__url_parse(&ru, realm) == 0 && sign__url_parse(&hu, base) == 0 &&
-           strcmp(ru.host, hu.host) == 0;
+    return sign__url_parse(&ru, realm) == 0 && sign__url_parse(&hu, base) == 0 && strcmp(ru.host, hu.host) == 0;
 }
 
 /* A bearer token from the realm for this repository's scope. */
@@ -511,6 +528,8 @@ static int get_token(sign__registry *r, const char *realm, const char *service)
     str_append(url, sizeof(url), r->push ? ":pull,push" : ":pull");
     memset(&o, 0, sizeof(o));
     o.what = "registry token";
+    /* --tls-verify=false covers a token server on the registry's own host, and no other */
+    o.flags = r->insecure && realm_is_registry_host(r, realm) ? SIGN__HTTP_TLS_NO_VERIFY : 0;
     o.timeout_ms = r->timeout_ms;
     o.max_body = 64u * 1024u;
     if (r->userpass != NULL) {
@@ -598,6 +617,7 @@ static int try_once(sign__registry *r, const spec *q, sign__http_response *resp,
 
     memset(&o, 0, sizeof(o));
     o.what = "registry";
+    o.flags = r->insecure ? SIGN__HTTP_TLS_NO_VERIFY : 0; /* only ever for the registry's own host and port */
     o.timeout_ms = deadline > now ? (unsigned int)(deadline - now) : 1u;
     o.max_body = q->max;
     o.max_redirects = q->redirects;
@@ -661,7 +681,7 @@ static int reg_do(sign__registry *r, const spec *q, sign__http_response *resp)
             return sign__error(SIGN_ENOTFOUND, "registry %s: %s not found (HTTP status 404)", r->name, q->what);
         }
         retry = (rc == SIGN_EHTTP && (resp->status == 429 || resp->status >= 500)) || rc == SIGN_ENETWORK;
-        if (!retry || c.delivered > 0 || attempt == REG_ATTEMPTS - 1 || now_ms() + wait >= deadline) {
+        if (!retry || q->once || c.delivered > 0 || attempt == REG_ATTEMPTS - 1 || now_ms() + wait >= deadline) {
             break;
         }
         sleep_ms(wait);
@@ -691,12 +711,52 @@ const char *sign__registry_name(const sign__registry *r)
     return r->name;
 }
 
-int sign__registry_open(sign__registry **out, const sign__regref *ref, const sign__registry_options *o)
+/* GET /v2/ on r->base (the API version check, and the first authentication). */
+static int ping(sign__registry *r, int once)
 {
-    sign__registry *r;
     sign__http_response resp;
     char url[400];
     spec q;
+    int rc;
+
+    snprintf(url, sizeof(url), "%s/v2/", r->base);
+    memset(&q, 0, sizeof(q));
+    memset(&resp, 0, sizeof(resp));
+    q.method = "GET";
+    q.url = url;
+    q.max = 64u * 1024u;
+    q.what = "API version check (/v2/)";
+    q.once = once;
+    rc = reg_do(r, &q, &resp);
+    sign__http_response_free(&resp);
+    return rc;
+}
+
+/*
+ * --tls-verify=false, as skopeo: HTTPS with the certificate unchecked, and plain HTTP when the host does
+ * not speak TLS there (one HTTPS try, no retries; a timeout is not a reason to fall back).
+ */
+static int ping_insecure(sign__registry *r)
+{
+    char why[512], plain[512];
+    int rc = ping(r, 1);
+
+    if (rc != SIGN_ENETWORK) {
+        return rc;
+    }
+    snprintf(why, sizeof(why), "%s", sign_error_last());
+    snprintf(r->base, sizeof(r->base), "http://%s", r->ref.host);
+    sign__error_clear();
+    if ((rc = ping(r, 0)) != 0) {
+        snprintf(plain, sizeof(plain), "%s", sign_error_last());
+        rc = sign__error(rc, "%s; over HTTPS: %s", plain, why);
+    }
+    return rc;
+}
+
+int sign__registry_open(sign__registry **out, const sign__regref *ref, const sign__registry_options *o)
+{
+    sign__registry *r;
     int rc;
 
     *out = NULL;
@@ -708,21 +768,13 @@ int sign__registry_open(sign__registry **out, const sign__regref *ref, const sig
     r->insecure = o != NULL && o->insecure;
     r->push = o != NULL && o->push;
     r->timeout_ms = o != NULL && o->timeout_ms > 0 ? o->timeout_ms : REG_TIMEOUT_MS;
-    snprintf(r->base, sizeof(r->base), "%s://%s", r->insecure ? "http" : "https", ref->host);
+    snprintf(r->base, sizeof(r->base), "https://%s", ref->host);
     snprintf(r->name, sizeof(r->name), "%s/%s", ref->host, ref->repo);
     if ((rc = find_credentials(r, o != NULL ? o->auth_file : NULL)) != 0) {
         sign__registry_free(r);
         return rc;
     }
-    snprintf(url, sizeof(url), "%s/v2/", r->base);
-    memset(&q, 0, sizeof(q));
-    memset(&resp, 0, sizeof(resp));
-    q.method = "GET";
-    q.url = url;
-    q.max = 64u * 1024u;
-    q.what = "API version check (/v2/)";
-    rc = reg_do(r, &q, &resp);
-    sign__http_response_free(&resp);
+    rc = r->insecure ? ping_insecure(r) : ping(r, 0);
     if (rc != 0) {
         sign__registry_free(r);
         return rc;
