@@ -789,3 +789,66 @@ Test(registry, credential_helper_with_basic_auth_registry, .init = rg_setup, .fi
     cr_assert_eq(SIGNET("hash", "--tls-verify=false", ref_of(port, "app:v1")), 2, "%s", rg_out);
     cr_assert_not_null(strstr(rg_err, "docker-credential-nothere"), "%s", rg_err);
 }
+
+/* ---- audit by reference ----------------------------------------------------------------------- */
+
+static size_t count_of(const char *hay, const char *needle)
+{
+    size_t n = 0;
+
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle)) {
+        n++;
+    }
+    return n;
+}
+
+Test(registry, audit_by_reference, .init = rg_setup, .fini = rg_teardown, .timeout = 300)
+{
+    sign__registry_options o;
+    sign__registry *reg = NULL;
+    sign__regref ref;
+    char **tags = NULL;
+    size_t ntags = 0;
+    int port;
+
+    rg_build();
+    port = rg_registry("reg", 0);
+    rg_push(port, "v1", "app:v1", NULL);
+    rg_push(port, "v1", "app:same", NULL); /* the same image under a second tag */
+    rg_push(port, "v2", "app:v2", NULL);
+    rg_push(port, "v2", "app:gone", NULL);
+    cr_assert_eq(SIGNET("sign", "-k", rp("key.key"), "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s", rg_err);
+    /* The tags list is paginated (n=, Link rel="next"): one tag a page still gives every tag. */
+    cr_assert_eq(sign__regref_parse(&ref, ref_of(port, "app")), 0);
+    memset(&o, 0, sizeof(o));
+    o.insecure = 1;
+    o.auth_file = rp("none.json");
+    cr_assert_eq(sign__registry_open(&reg, &ref, &o), 0, "%s", sign_error_last());
+    cr_assert_eq(sign__registry_list_tags(reg, 1, &tags, &ntags), 0, "%s", sign_error_last());
+    cr_assert_eq(ntags, 5, "%zu tags: the four pushed and v1's fallback referrers tag", ntags);
+    sign_registry_strings_free(tags, ntags);
+    sign__registry_free(reg);
+    /* "gone" is listed but its link is removed: resolving it finds nothing (a tag deleted mid-audit). */
+    cr_assert_eq(rg_sh("rm '%s/reg/docker/registry/v2/repositories/app/_manifests/tags/gone/current/link'", rg_dir),
+                 0, "%s", rg_err);
+    cr_assert_eq(
+        SIGNET("audit", "-p", rp("policy.json"), "--tls-verify=false", "--format", "json", ref_of(port, "app")), 1,
+        "%s%s", rg_out, rg_err);
+    /* v1 and "same" are one digest, audited once; v2 unsigned; gone reported, not fatal. */
+    cr_assert_eq(count_of(rg_out, "\"class\":\"verified\""), 1, "%s", rg_out);
+    cr_assert_eq(count_of(rg_out, "\"class\":\"unsigned\""), 1, "%s", rg_out);
+    cr_assert_eq(count_of(rg_out, "TAG_VANISHED"), 1, "%s", rg_out);
+    cr_assert_eq(count_of(rg_out, "@sha256:"), 2, "every audited image is named by its digest: %s", rg_out);
+    cr_assert_not_null(strstr(rg_out, "app:gone"), "%s", rg_out);
+    /* One image by tag: its verdict alone. */
+    cr_assert_eq(
+        SIGNET("audit", "-p", rp("policy.json"), "--tls-verify=false", "--format", "json", ref_of(port, "app:same")),
+        0, "%s%s", rg_out, rg_err);
+    cr_assert_eq(count_of(rg_out, "\"class\":\"verified\""), 1, "%s", rg_out);
+    /* An unsigned image: BUNDLE_MISSING, as in a local store. */
+    cr_assert_eq(SIGNET("audit", "-p", rp("policy.json"), "--tls-verify=false", ref_of(port, "app:v2")), 1, "%s%s",
+                 rg_out, rg_err);
+    cr_assert_not_null(strstr(rg_out, "BUNDLE_MISSING"), "%s", rg_out);
+    /* Mixed with a store directory: a usage error. */
+    cr_assert_eq(SIGNET("audit", "-p", rp("policy.json"), rg_dir, ref_of(port, "app")), 2, "%s", rg_out);
+}

@@ -69,7 +69,7 @@ typedef struct head {
     char reason[96];
     int chunked;
     int64_t clen;
-    char *content_type, *location, *www_authenticate;
+    char *content_type, *location, *www_authenticate, *link;
 } head;
 
 static int64_t mono_ms(void)
@@ -890,6 +890,8 @@ static int header_line(req *rq, head *h, char *line)
         return dup_header(&h->location, v);
     } else if (strcasecmp(line, "WWW-Authenticate") == 0) {
         return dup_header(&h->www_authenticate, v);
+    } else if (strcasecmp(line, "Link") == 0) {
+        return dup_header(&h->link, v);
     }
     return 0;
 }
@@ -899,6 +901,7 @@ static void head_clear(head *h)
     free(h->content_type);
     free(h->location);
     free(h->www_authenticate);
+    free(h->link);
     memset(h, 0, sizeof(*h));
     h->clen = -1;
 }
@@ -1274,7 +1277,8 @@ static void take_head(sign__http_response *out, head *h)
     out->content_type = h->content_type;
     out->location = h->location;
     out->www_authenticate = h->www_authenticate;
-    h->content_type = h->location = h->www_authenticate = NULL; /* transferred */
+    out->link = h->link;
+    h->content_type = h->location = h->www_authenticate = h->link = NULL; /* transferred */
 }
 
 static int check_args(req *rq, const char *method, const void *body, size_t bodylen, const sign__http_options *o)
@@ -1432,6 +1436,7 @@ void sign__http_response_free(sign__http_response *r)
     free(r->content_type);
     free(r->location);
     free(r->www_authenticate);
+    free(r->link);
     free(r->body);
     free(r->url);
     memset(r, 0, sizeof(*r));

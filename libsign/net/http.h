@@ -81,7 +81,8 @@ typedef struct sign__http_response {
     int64_t content_length; /* -1 when absent (chunked, or up to the close) */
     unsigned char *body;    /* NUL-terminated (not counted); NULL when streamed to on_body */
     size_t body_len;
-    char *url; /* the URL that answered (after redirects) */
+    char *url;  /* the URL that answered (after redirects) */
+    char *link; /* the (first) Link header, as received (untrusted text), or NULL */
 } sign__http_response;
 
 /* A parsed http:// or https:// URL. */

@@ -51,6 +51,16 @@ typedef struct sign__registry sign__registry;
  */
 int sign__registry_open(sign__registry **out, const sign__regref *ref, const sign__registry_options *o);
 void sign__registry_free(sign__registry *r);
+/* (referrers.c) A client for reference under the public options (checked); ref receives the parsed reference. */
+struct sign_registry_options;
+int sign__registry_open_ref(sign__registry **reg, sign__regref *ref, const char *reference, int push,
+                            const struct sign_registry_options *o);
+/*
+ * Every tag of the repository: GET /v2/REPO/tags/list?n=page, following the Link rel="next"
+ * pages on the registry itself (at most 100000 tags). Names that are not valid tags are skipped.
+ * *tags malloc'd (each malloc'd); free with sign_registry_strings_free.
+ */
+int sign__registry_list_tags(sign__registry *r, unsigned int page, char ***tags, size_t *n);
 const char *sign__registry_name(const sign__registry *r); /* "HOST/REPO" */
 
 /*

@@ -1027,3 +1027,113 @@ int sign__registry_referrers(sign__registry *r, const char *digest, unsigned cha
     sign__http_response_free(&resp);
     return 0;
 }
+
+/* ---- tags ------------------------------------------------------------------------------ */
+
+#define TAGS_MAX 100000u
+#define TAG_PAGES_MAX 2000u
+
+/* The next page's URL from a Link header (<URL>; rel="next"), on the registry itself; "" when none. */
+static int next_page(char *out, size_t size, const sign__registry *r, const char *link)
+{
+    const char *lt, *gt;
+    int n;
+
+    out[0] = '\0';
+    if (link == NULL || strstr(link, "rel=\"next\"") == NULL || (lt = strchr(link, '<')) == NULL ||
+        (gt = strchr(lt, '>')) == NULL) {
+        return 0;
+    }
+    lt++;
+    if (*lt == '/') {
+        n = snprintf(out, size, "%s%.*s", r->base, (int)(gt - lt), lt);
+    } else {
+        n = snprintf(out, size, "%.*s", (int)(gt - lt), lt);
+    }
+    if (n < 0 || (size_t)n >= size || strncmp(out, r->base, strlen(r->base)) != 0 || out[strlen(r->base)] != '/') {
+        return sign__error(SIGN_EHTTP, "registry %s: the tags list's next page %.200s leaves the registry; refused",
+                           r->name, out);
+    }
+    return 0;
+}
+
+/* Append the valid tags of one page's JSON ({"name": ..., "tags": [...] or null}). */
+static int add_tags(sign__registry *r, const unsigned char *body, size_t len, char ***tags, size_t *n, size_t *cap)
+{
+    json_t *j = NULL, *v;
+    size_t i;
+    int rc = sign__json_parse(&j, body, len, NULL, "tags list");
+
+    if (rc != 0) {
+        return sign__error_context(rc, "registry %s", r->name);
+    }
+    json_array_foreach(json_object_get(j, "tags"), i, v)
+    {
+        const char *t = json_string_value(v);
+
+        if (t == NULL || !tag_ok(t)) {
+            continue; /* not a tag a reference can name */
+        }
+        if (*n >= TAGS_MAX) {
+            rc = sign__error(SIGN_ELIMIT, "registry %s: more than %u tags", r->name, TAGS_MAX);
+            break;
+        }
+        if (*n == *cap) {
+            size_t nc = *cap ? *cap * 2 : 64;
+            char **nv = realloc(*tags, nc * sizeof(*nv));
+
+            if (nv == NULL) {
+                rc = sign__oom();
+                break;
+            }
+            *tags = nv;
+            *cap = nc;
+        }
+        if (((*tags)[*n] = sign__strdup(t)) == NULL) {
+            rc = sign__oom();
+            break;
+        }
+        (*n)++;
+    }
+    json_decref(j);
+    return rc;
+}
+
+int sign__registry_list_tags(sign__registry *r, unsigned int page, char ***tags, size_t *n)
+{
+    char url[SIGN__HTTP_URL_MAX];
+    sign__http_response resp;
+    size_t cap = 0;
+    int rc = 0;
+
+    *tags = NULL;
+    *n = 0;
+    snprintf(url, sizeof(url), "%s/v2/%s/tags/list?n=%u", r->base, r->ref.repo, page > 0 ? page : 100u);
+    memset(&resp, 0, sizeof(resp));
+    for (unsigned int pages = 0; rc == 0 && url[0] != '\0'; pages++) {
+        spec q;
+
+        if (pages >= TAG_PAGES_MAX) {
+            rc = sign__error(SIGN_ELIMIT, "registry %s: more than %u pages of tags", r->name, TAG_PAGES_MAX);
+            break;
+        }
+        memset(&q, 0, sizeof(q));
+        q.method = "GET";
+        q.url = url;
+        q.max = SIGN__REG_DOC_MAX;
+        q.what = "tags list";
+        if ((rc = reg_do(r, &q, &resp)) == 0 && (rc = add_tags(r, resp.body, resp.body_len, tags, n, &cap)) == 0) {
+            rc = next_page(url, sizeof(url), r, resp.link);
+        }
+        sign__http_response_free(&resp);
+    }
+    if (rc != 0) {
+        for (size_t i = 0; i < *n; i++) {
+            free((*tags)[i]);
+        }
+        free(*tags);
+        *tags = NULL;
+        *n = 0;
+    }
+    return rc;
+}
