@@ -852,3 +852,43 @@ Test(registry, audit_by_reference, .init = rg_setup, .fini = rg_teardown, .timeo
     /* Mixed with a store directory: a usage error. */
     cr_assert_eq(SIGNET("audit", "-p", rp("policy.json"), rg_dir, ref_of(port, "app")), 2, "%s", rg_out);
 }
+
+Test(registry, inspect_by_reference, .init = rg_setup, .fini = rg_teardown, .timeout = 240)
+{
+    json_t *j, *layers, *bundles;
+    json_error_t e;
+    int port;
+
+    rg_build();
+    port = rg_registry("reg", 0);
+    rg_push(port, "v1", "app:v1", NULL);
+    rg_push(port, "v2", "app:v2", NULL);
+    cr_assert_eq(SIGNET("sign", "-k", rp("key.key"), "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s", rg_err);
+    cr_assert_eq(SIGNET("inspect", "--json", "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s%s", rg_out,
+                 rg_err);
+    j = json_loads(rg_out, 0, &e);
+    cr_assert_not_null(j, "%s: %s", e.text, rg_out);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "media_type")),
+                     "application/vnd.oci.image.manifest.v1+json");
+    cr_assert_not_null(strstr(json_string_value(json_object_get(j, "image")), "/app@sha256:"), "%s", rg_out);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "platform")), "linux/amd64", "%s", rg_out);
+    layers = json_object_get(j, "layers");
+    cr_assert_eq(json_array_size(layers), 2, "%s", rg_out);
+    cr_assert_not_null(json_string_value(json_object_get(json_array_get(layers, 0), "digest")));
+    bundles = json_object_get(j, "bundles");
+    cr_assert_eq(json_array_size(bundles), 1, "%s", rg_out);
+    cr_assert_not_null(json_string_value(json_object_get(json_array_get(bundles, 0), "key_id")), "%s", rg_out);
+    cr_assert_not_null(json_string_value(json_object_get(json_array_get(bundles, 0), "created")), "%s", rg_out);
+    json_decref(j);
+    /* The human form; an unsigned image has no bundle. */
+    cr_assert_eq(SIGNET("inspect", "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s", rg_err);
+    cr_assert_not_null(strstr(rg_out, "bundles:       1 attached"), "%s", rg_out);
+    cr_assert_not_null(strstr(rg_out, "signer key id:"), "%s", rg_out);
+    cr_assert_not_null(strstr(rg_out, "layers:        2"), "%s", rg_out);
+    cr_assert_eq(SIGNET("inspect", "--tls-verify=false", ref_of(port, "app:v2")), 0, "%s", rg_err);
+    cr_assert_not_null(strstr(rg_out, "bundles:       0 attached"), "%s", rg_out);
+    cr_assert_not_null(strstr(rg_out, "layers:        3"), "%s", rg_out);
+    /* A tag that does not exist: an error, not an empty image. */
+    cr_assert_eq(SIGNET("inspect", "--tls-verify=false", ref_of(port, "app:nope")), 2, "%s", rg_out);
+    cr_assert_not_null(strstr(rg_err, "404"), "%s", rg_err);
+}
