@@ -736,12 +736,37 @@ static int ping(sign__registry *r, int once)
  * --tls-verify=false, as skopeo: HTTPS with the certificate unchecked, and plain HTTP when the host does
  * not speak TLS there (one HTTPS try, no retries; a timeout is not a reason to fall back).
  */
+/* The hosts found to speak plain HTTP under --tls-verify=false in this process: probed once each. */
+#define PLAIN_HOSTS_MAX 16
+static pthread_mutex_t plain_lock = PTHREAD_MUTEX_INITIALIZER;
+static char plain_hosts[PLAIN_HOSTS_MAX][300];
+static size_t plain_n;
+
+static int plain_known(const char *host, int add)
+{
+    int known = 0;
+
+    pthread_mutex_lock(&plain_lock);
+    for (size_t i = 0; i < plain_n && !known; i++) {
+        known = strcmp(plain_hosts[i], host) == 0;
+    }
+    if (!known && add && plain_n < PLAIN_HOSTS_MAX) {
+        snprintf(plain_hosts[plain_n++], sizeof(plain_hosts[0]), "%s", host);
+    }
+    pthread_mutex_unlock(&plain_lock);
+    return known;
+}
+
 static int ping_insecure(sign__registry *r)
 {
     char why[512], plain[512];
-    int rc = ping(r, 1);
+    int rc;
 
-    if (rc != SIGN_ENETWORK) {
+    if (plain_known(r->ref.host, 0)) {
+        snprintf(r->base, sizeof(r->base), "http://%s", r->ref.host);
+        return ping(r, 0);
+    }
+    if ((rc = ping(r, 1)) != SIGN_ENETWORK) {
         return rc;
     }
     snprintf(why, sizeof(why), "%s", sign_error_last());
@@ -749,9 +774,10 @@ static int ping_insecure(sign__registry *r)
     sign__error_clear();
     if ((rc = ping(r, 0)) != 0) {
         snprintf(plain, sizeof(plain), "%s", sign_error_last());
-        rc = sign__error(rc, "%s; over HTTPS: %s", plain, why);
+        return sign__error(rc, "%s; over HTTPS: %s", plain, why);
     }
-    return rc;
+    (void)plain_known(r->ref.host, 1);
+    return 0;
 }
 
 int sign__registry_open(sign__registry **out, const sign__regref *ref, const sign__registry_options *o)
