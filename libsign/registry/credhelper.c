@@ -27,8 +27,6 @@
 #include "regclient.h"
 #include "util.h"
 
-extern char **environ;
-
 #define CRED_HELPER_TIMEOUT_MS 30000
 #define CRED_HELPER_MAX (64u * 1024u)
 
@@ -116,11 +114,11 @@ static int spawn_helper(pid_t *pid, int *in, int *out, const char *prog)
 static int run_helper(char *answer, size_t *len, int *status, const char *prog, const char *host)
 {
     struct sigaction ign = {.sa_handler = SIG_IGN}, old;
-    pid_t pid;
+    pid_t pid = -1;
     int in = -1, out = -1, r, st = 0;
 
-    if ((r = spawn_helper(&pid, &in, &out, prog)) != 0) {
-        return r;
+    if ((r = spawn_helper(&pid, &in, &out, prog)) != 0 || pid <= 0) {
+        return r != 0 ? r : sign__error(SIGN_EIO, "credential helper %s: not started", prog);
     }
     sigemptyset(&ign.sa_mask);
     sigaction(SIGPIPE, &ign, &old); /* a helper that exits without reading is its own error */
