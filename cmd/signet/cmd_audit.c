@@ -126,13 +126,14 @@ static audit_record *audit_one(const audit_run *a, const audit_item *it)
         r->message = strdup("the tag was listed by the registry but gone when it was resolved");
         return r;
     }
+    memset(&st, 0, sizeof(st)); /* an image in a registry has no stat: size 0 */
     if (it->kind == ITEM_UNREADABLE || (!audit_registry_is(it->path) && stat(it->path, &st) != 0)) {
         r->cls = SIGN_AUDIT_UNREADABLE;
         snprintf(r->reasons, sizeof(r->reasons), "ARTIFACT_UNREADABLE");
         r->message = strdup(it->kind == ITEM_UNREADABLE ? it->why : strerror(errno));
         return r;
     }
-    r->size = !audit_registry_is(it->path) && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+    r->size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
     audit_bundle_path(bundle, sizeof(bundle), &a->walk, it);
     if (access(bundle, F_OK) != 0) {
         r->cls = SIGN_AUDIT_UNSIGNED;
