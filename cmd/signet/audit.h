@@ -85,4 +85,25 @@ void audit_write_text(FILE *f, const audit_summary *s, audit_record *const *bad,
 void audit_write_html(FILE *f, const audit_summary *s, audit_record *const *bad, size_t nbad,
                       audit_record *const *warned, size_t nwarned);
 
+/*
+ * audit docker://HOST/REPO[:TAG|@DIGEST] (audit_registry.c): the registry as the walk's source. Every tag
+ * (or the one reference) resolved once, each digest once; the pinned references are the list the walk reads
+ * (list), the bundles attached to them are fetched under dir, laid out as --bundles DIR expects.
+ */
+typedef struct audit_registry {
+    char dir[4200]; /* a private mkdtemp directory, removed by audit_registry_close */
+    FILE *list;     /* the pinned references, one per line */
+    char **seen;    /* the digests listed */
+    size_t nseen;
+    int insecure; /* --tls-verify=false */
+} audit_registry;
+
+/* Resolve and fetch (progress and errors said); 0, or the exit status. */
+int audit_registry_prepare(audit_registry *g, char *const *refs, size_t n, int insecure);
+/* 1 when a walk item is an image in a registry. */
+int audit_registry_is(const char *path);
+/* 1 when it is a tag that was listed but gone when it was resolved (reported TAG_VANISHED). */
+int audit_registry_vanished(const char *path);
+void audit_registry_close(audit_registry *g);
+
 #endif

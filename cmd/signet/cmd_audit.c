@@ -21,12 +21,15 @@ static const char audit_help[] =
     "usage: signet audit -p POLICY [--at TIME] [--warn-within DURATION] [--jobs N]\n"
     "                    [--format text|json|html] [--report FILE] [--shard K/N]\n"
     "                    [--bundles DIR] [--fail-on CLASSES] (STORE... | --from-list FILE)\n"
+    "       signet audit -p POLICY [options] [--tls-verify BOOL] docker://HOST/REPO[:TAG|@DIGEST]...\n"
     "       signet audit merge [--format text|json|html] [--report FILE] [--allow-mixed] REPORT...\n"
     "\n"
     "Verify every artifact of a store (a directory walked recursively; bundles beside\n"
     "the artifacts as NAME.sigstore.json, or under --bundles DIR with the same relative\n"
     "paths) and give each exactly one class: verified, tampered, unsigned, revoked,\n"
     "expired, untrusted, policy, unreadable; bundles without their artifact are orphans.\n"
+    "A registry repository (docker://HOST/REPO) is audited tag by tag, each image once,\n"
+    "with the bundles attached to it in the registry.\n"
     "\n"
     "  -p, --policy POLICY     the trust policy (JSON)\n"
     "      --at TIME           judge the whole store as of TIME (RFC 3339 UTC)\n"
@@ -37,6 +40,8 @@ static const char audit_help[] =
     "      --shard K/N         only the artifacts whose path hash falls in shard K (0..N-1) of N\n"
     "      --bundles DIR       the bundles live under DIR, not beside the artifacts\n"
     "      --from-list FILE    audit the paths listed in FILE, one per line (- for stdin)\n"
+    "      --tls-verify BOOL   docker://: false for HTTPS without the certificate check (or plain\n"
+    "                          HTTP) to that registry only\n"
     "      --fail-on CLASSES   the classes that make the exit status non-zero (comma-separated;\n"
     "                          default: every class but verified)\n"
     "  -h, --help              show this help\n"
@@ -48,8 +53,9 @@ static const char audit_help[] =
 typedef struct audit_run {
     const sign_policy *policy;
     audit_walk walk;
-    int64_t at;    /* 0: now */
-    int64_t ahead; /* --warn-within seconds, 0: none */
+    int64_t at;      /* 0: now */
+    int64_t ahead;   /* --warn-within seconds, 0: none */
+    unsigned vflags; /* SIGN_VERIFY_* (registry references: --tls-verify=false) */
     pthread_mutex_t walk_mu, out_mu;
     FILE *out; /* streamed JSON lines, or NULL */
     audit_summary sum;
@@ -79,6 +85,7 @@ static int verify_one(sign_verify_result **res, const audit_run *a, const char *
     o.bundles = bundles;
     o.nbundles = 1;
     o.at = at;
+    o.flags |= a->vflags;
     return sign_verify(res, a->policy, &o);
 }
 
@@ -113,7 +120,14 @@ static audit_record *audit_one(const audit_run *a, const audit_item *it)
         r->message = strdup("a bundle whose artifact is not in the store");
         return r;
     }
-    if (it->kind == ITEM_UNREADABLE || stat(it->path, &st) != 0) {
+    if (audit_registry_vanished(it->path)) {
+        r->cls = SIGN_AUDIT_UNREADABLE;
+        snprintf(r->reasons, sizeof(r->reasons), "TAG_VANISHED");
+        r->message = strdup("the tag was listed by the registry but gone when it was resolved");
+        return r;
+    }
+    memset(&st, 0, sizeof(st)); /* an image in a registry has no stat: size 0 */
+    if (it->kind == ITEM_UNREADABLE || (!audit_registry_is(it->path) && stat(it->path, &st) != 0)) {
         r->cls = SIGN_AUDIT_UNREADABLE;
         snprintf(r->reasons, sizeof(r->reasons), "ARTIFACT_UNREADABLE");
         r->message = strdup(it->kind == ITEM_UNREADABLE ? it->why : strerror(errno));
@@ -523,7 +537,7 @@ static int parse_shard(unsigned *k, unsigned *n, const char *s)
 typedef struct audit_args {
     const char *policy, *report, *bundles, *from_list;
     int64_t at, ahead;
-    int at_given, format, allow_mixed;
+    int at_given, format, allow_mixed, insecure;
     unsigned jobs, shard_k, shard_n, fail_mask;
 } audit_args;
 
@@ -540,6 +554,7 @@ static int parse_args(audit_args *o, int argc, char **argv)
                                              {"from-list", required_argument, NULL, 'l'},
                                              {"fail-on", required_argument, NULL, 'f'},
                                              {"allow-mixed", no_argument, NULL, 'M'},
+                                             {"tls-verify", required_argument, NULL, OPT_TLS_VERIFY},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     int c, rc;
@@ -583,6 +598,7 @@ static int parse_args(audit_args *o, int argc, char **argv)
         case 'l': o->from_list = optarg; break;
         case 'f': rc = parse_fail_on(&o->fail_mask, optarg); break;
         case 'M': o->allow_mixed = 1; break;
+        case OPT_TLS_VERIFY: rc = out_parse_tls_verify(&o->insecure, "audit", optarg); break;
         case 'h': fputs(audit_help, stdout); return -1;
         default: return out_getopt_error("audit", c, argv);
         }
@@ -613,11 +629,41 @@ static int run_workers(audit_run *a, unsigned jobs)
     return a->failed ? -1 : 0;
 }
 
+/*
+ * docker:// references (audit_registry.c): resolved and their bundles fetched before the walk, which then
+ * reads them as a list with the bundles in reg->dir. Directories are walked as they are. 0 or the exit status.
+ */
+static int registry_source(audit_registry *reg, audit_args *o, FILE **list, int argc, char **argv)
+{
+    int nref = 0, rc;
+
+    memset(reg, 0, sizeof(*reg));
+    for (int i = optind; i < argc; i++) {
+        nref += audit_registry_is(argv[i]);
+    }
+    if (nref == 0) {
+        return 0;
+    }
+    if (nref != argc - optind || o->from_list != NULL || o->bundles != NULL) {
+        return out_usage_error("audit", "registry references are audited alone: no STORE, --bundles or --from-list "
+                                        "with them");
+    }
+    if ((rc = audit_registry_prepare(reg, argv + optind, (size_t)(argc - optind), o->insecure)) != 0) {
+        audit_registry_close(reg);
+        return rc;
+    }
+    *list = reg->list; /* the walk's from now on (closed with it) */
+    reg->list = NULL;
+    o->bundles = reg->dir;
+    return 0;
+}
+
 int cmd_audit(int argc, char **argv)
 {
     audit_args o;
     audit_run a;
     report_out out;
+    audit_registry reg;
     sign_policy *policy = NULL;
     FILE *list = NULL;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -645,6 +691,11 @@ int cmd_audit(int argc, char **argv)
         return EXIT_USAGE;
     }
     memset(&a, 0, sizeof(a));
+    if ((rc = registry_source(&reg, &o, &list, argc, argv)) != 0) {
+        sign_policy_free(policy);
+        return rc;
+    }
+    a.vflags = o.insecure ? SIGN_VERIFY_REGISTRY_INSECURE : 0;
     a.policy = policy;
     a.at = o.at;
     a.ahead = o.ahead;
@@ -661,6 +712,7 @@ int cmd_audit(int argc, char **argv)
         sign_format_time(a.sum.horizon, sizeof(a.sum.horizon), (o.at_given ? o.at : (int64_t)time(NULL)) + o.ahead);
     }
     if ((rc = report_open(&out, o.report)) != 0) {
+        audit_registry_close(&reg);
         sign_policy_free(policy);
         return rc;
     }
@@ -680,6 +732,7 @@ int cmd_audit(int argc, char **argv)
     if (list != NULL && list != stdin) {
         (void)fclose(list);
     }
+    audit_registry_close(&reg);
     free_lists(&a);
     sign_policy_free(policy);
     return rc;
