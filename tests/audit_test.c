@@ -319,16 +319,17 @@ static long peak_kib(int *status, const char *const *args)
 Test(audit, every_artifact_failing_keeps_memory_flat, .timeout = 600)
 {
     static const char *const text[] = {"audit", "-p", "policy.json", "--report", "r.txt", "big", NULL};
-    static const char *const html[] = {"audit", "-p", "policy.json", "--format", "html", "--report", "r.html",
-                                       "big", NULL};
+    static const char *const html[] = {"audit",    "-p",     "policy.json", "--format", "html",
+                                       "--report", "r.html", "big",         NULL};
     const unsigned count = 40000;
     char name[256];
     long kib;
     int status;
 
-    cr_assert_eq(sh("\"$S\" keygen --no-passphrase -o k >/dev/null && mkdir big big/a big/b && printf '{\"version\": 1, "
-                    "\"keys\": [{\"name\": \"k\", \"public_key\": \"k.pub\", \"artifacts\": [\"*\"]}]}' > policy.json"),
-                 0, "%s", err);
+    cr_assert_eq(
+        sh("\"$S\" keygen --no-passphrase -o k >/dev/null && mkdir big big/a big/b && printf '{\"version\": 1, "
+           "\"keys\": [{\"name\": \"k\", \"public_key\": \"k.pub\", \"artifacts\": [\"*\"]}]}' > policy.json"),
+        0, "%s", err);
     for (unsigned i = 0; i < count; i++) {
         /* half unsigned artifacts, half orphaned bundles (with a message each), in a scrambled order */
         unsigned k = (i * 7919u) % count;

@@ -159,7 +159,7 @@ static void put_str(audit_spool *s, const char *str)
 
 int audit_spool_add(audit_spool *s, const audit_record *r)
 {
-    const char *strs[6] = {r->path != NULL ? r->path : "", r->sha256, r->reasons, r->signers, r->warnings,
+    const char *strs[6] = {r->path != NULL ? r->path : "",      r->sha256, r->reasons, r->signers, r->warnings,
                            r->message != NULL ? r->message : ""};
     size_t need = sizeof(spool_hdr);
     spool_hdr h;

@@ -31,7 +31,7 @@ static const char audit_help[] =
     "  -p, --policy POLICY     the trust policy (JSON)\n"
     "      --at TIME           judge the whole store as of TIME (RFC 3339 UTC)\n"
     "      --warn-within D     also list artifacts that verify now but not D later (e.g. 90d)\n"
-    "      --jobs N            artifacts verified at once (default: online cores)\n"
+    "      --jobs N            at most N threads at once (default: one per core)\n"
     "      --format F          text (default), json (one line per artifact, then a summary) or html\n"
     "      --report FILE       write the report to FILE (atomically) instead of stdout\n"
     "      --shard K/N         only the artifacts whose path hash falls in shard K (0..N-1) of N\n"
@@ -54,7 +54,7 @@ typedef struct audit_run {
     FILE *out; /* streamed JSON lines, or NULL */
     audit_summary sum;
     audit_spool bad, warned; /* what the text and HTML reports list at the end */
-    uint64_t done, total; /* progress */
+    uint64_t done, total;    /* progress */
     struct timespec t0;
     int failed; /* out of memory or an output error */
 } audit_run;
@@ -211,14 +211,16 @@ static void record_done(audit_run *a, audit_record *r)
     audit_record_free(r);
 }
 
-static void *worker(void *p)
+/* One of the audit's threads: walk items taken one at a time, each verified and accounted for. */
+static void worker(void *p, size_t unused)
 {
     audit_run *a = p;
     audit_item *it = malloc(sizeof(*it));
 
+    (void)unused;
     if (it == NULL) {
         a->failed = 1;
-        return NULL;
+        return;
     }
     for (;;) {
         audit_record *r;
@@ -237,7 +239,6 @@ static void *worker(void *p)
         record_done(a, r);
     }
     free(it);
-    return NULL;
 }
 
 /* The number of items a walk would give (progress on a terminal only: a second, cheap walk). */
@@ -499,7 +500,7 @@ typedef struct audit_args {
     const char *policy, *report, *bundles, *from_list;
     int64_t at, ahead;
     int at_given, format, allow_mixed;
-    unsigned jobs, shard_k, shard_n, fail_mask;
+    unsigned shard_k, shard_n, fail_mask;
 } audit_args;
 
 static int parse_args(audit_args *o, int argc, char **argv)
@@ -541,16 +542,7 @@ static int parse_args(audit_args *o, int argc, char **argv)
                 return out_usage_error("audit", "--warn-within takes a duration such as 90d, not %s", optarg);
             }
             break;
-        case 'j': {
-            char *end = NULL;
-            unsigned long n = strtoul(optarg, &end, 10);
-
-            if (end == optarg || *end != '\0' || n < 1 || n > 256) {
-                return out_usage_error("audit", "--jobs takes 1 to 256, not %s", optarg);
-            }
-            o->jobs = (unsigned)n;
-            break;
-        }
+        case 'j': rc = out_parse_jobs("audit", optarg); break;
         case 'F': rc = parse_format(&o->format, optarg); break;
         case 'r': o->report = optarg; break;
         case 's': rc = parse_shard(&o->shard_k, &o->shard_n, optarg); break;
@@ -568,23 +560,15 @@ static int parse_args(audit_args *o, int argc, char **argv)
     return 0;
 }
 
-static int run_workers(audit_run *a, unsigned jobs)
+/*
+ * As many of the audit's threads as the thread budget (--jobs N, default one per core), on libsign's pool: the
+ * verifies inside them find every pool thread busy and hash and check on their own thread, so the budget holds
+ * and no thread waits for another per artifact. At the end of the walk a thread that is done helps the
+ * others' last verifies.
+ */
+static int run_workers(audit_run *a)
 {
-    pthread_t tids[256];
-    unsigned started = 0;
-
-    for (unsigned i = 0; i < jobs; i++) {
-        if (pthread_create(&tids[i], NULL, worker, a) != 0) {
-            break;
-        }
-        started++;
-    }
-    if (started == 0) {
-        worker(a); /* no thread could start: this one does the work */
-    }
-    for (unsigned i = 0; i < started; i++) {
-        pthread_join(tids[i], NULL);
-    }
+    sign_parallel_for(sign_thread_budget(), worker, a);
     return a->failed ? -1 : 0;
 }
 
@@ -595,7 +579,6 @@ int cmd_audit(int argc, char **argv)
     report_out out;
     sign_policy *policy = NULL;
     FILE *list = NULL;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int rc, merge = argc > 1 && strcmp(argv[1], "merge") == 0;
 
     if ((rc = parse_args(&o, argc - merge, argv + merge)) != 0) {
@@ -640,7 +623,7 @@ int cmd_audit(int argc, char **argv)
     a.out = o.format == 1 ? out.f : NULL;
     a.total = out_progress_wanted() ? count_items(&a.walk) : 0;
     clock_gettime(CLOCK_MONOTONIC, &a.t0);
-    rc = run_workers(&a, o.jobs > 0 ? o.jobs : (unsigned)(cores > 0 ? (cores < 256 ? cores : 256) : 1));
+    rc = run_workers(&a);
     out_progress_end();
     a.sum.seconds = elapsed(&a.t0);
     if (rc == 0 && write_report(out.f, o.format, &a.sum, &a) != 0) {
