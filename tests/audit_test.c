@@ -282,6 +282,34 @@ Test(audit, html_report_is_self_contained_and_renders_in_chromium)
     cr_assert_eq(sh(PAGE_REQUESTS "net-shot.json"), 0, "rendering for the screenshot made requests: %s", out);
 }
 
+/*
+ * One bundle signing several artifacts lies beside each of them: its signature is checked once and then
+ * remembered, yet every artifact is still judged on its own bytes, and a copy of the bundle whose signature
+ * was altered (the same signed payload) is not taken for the one that verified.
+ */
+Test(audit, a_bundle_shared_by_artifacts_is_judged_for_each)
+{
+    cr_assert_eq(
+        sh("\"$S\" keygen --no-passphrase -o k >/dev/null && mkdir s && for n in a b c d; do echo $n > s/$n.txt; "
+           "done && printf '{\"version\": 1, \"keys\": [{\"name\": \"k\", \"public_key\": \"k.pub\", "
+           "\"artifacts\": [\"*\"]}]}' > policy.json && \"$S\" sign -k k.key -o all.json s/a.txt s/b.txt s/c.txt "
+           "s/d.txt >/dev/null && for n in a b c d; do cp all.json s/$n.txt.sigstore.json; done && "
+           "echo changed > s/b.txt && python3 -c 'import json, base64, sys\n"
+           "b = json.load(open(sys.argv[1]))\n"
+           "s = b[\"dsseEnvelope\"][\"signatures\"][0]\n"
+           "raw = bytearray(base64.b64decode(s[\"sig\"])); raw[5] ^= 1\n"
+           "s[\"sig\"] = base64.b64encode(bytes(raw)).decode()\n"
+           "json.dump(b, open(sys.argv[1], \"w\"))' s/d.txt.sigstore.json"),
+        0, "%s", err);
+    cr_assert_eq(sh("\"$S\" audit -p policy.json --jobs 1 --format json s"), 1, "%s", err);
+    cr_assert_str_eq(class_of(out, "s/a.txt"), "verified", "%s", out);
+    cr_assert_str_eq(class_of(out, "s/b.txt"), "tampered", "its bytes changed: %s", out);
+    cr_assert_str_eq(class_of(out, "s/c.txt"), "verified");
+    cr_assert_str_eq(class_of(out, "s/d.txt"), "tampered", "the altered signature of a payload that verified: %s",
+                     out);
+    cr_assert_not_null(strstr(out, "SIGNATURE_INVALID"));
+}
+
 /* Peak RSS (KiB) of signet run with args in dir (stdout and stderr to files there); *status its exit status. */
 static long peak_kib(int *status, const char *const *args)
 {
