@@ -315,13 +315,20 @@ int sign_envelope_serialize(char **out, size_t *outlen, const sign_envelope *env
     return r;
 }
 
+/* The members of a DSSE envelope (and of its signatures) that are read; any other is ignored and never built. */
+static const sign__json_field envelope_signature[] = {{"sig", NULL, NULL}, {"keyid", NULL, NULL}, {NULL, NULL, NULL}};
+const sign__json_field sign__envelope_fields[] = {{"payload", NULL, NULL},
+                                                  {"payloadType", NULL, NULL},
+                                                  {"signatures", NULL, envelope_signature},
+                                                  {NULL, NULL, NULL}};
+
 int sign_envelope_parse(sign_envelope **out, const void *data, size_t len, const sign_limits *limits)
 {
     json_t *j = NULL;
     int r;
 
     *out = NULL;
-    if ((r = sign__json_parse(&j, data, len, limits, "DSSE envelope")) != 0) {
+    if ((r = sign__json_parse_known(&j, data, len, limits, "DSSE envelope", sign__envelope_fields)) != 0) {
         return r;
     }
     r = sign__envelope_from_json(out, j, "DSSE envelope");
