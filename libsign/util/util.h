@@ -128,6 +128,10 @@ int sign__json_only_keys(const json_t *obj, const char *const *allowed, const ch
 /* Base64: encode standard with padding; decode strictly standard or URL-safe. */
 int sign__b64_encode(char **out, const unsigned char *data, size_t len);
 int sign__b64_decode(unsigned char **out, size_t *outlen, const char *in, size_t inlen);
+/* The length in decodes to, or SIZE_MAX (error recorded) when its length or padding is wrong. */
+size_t sign__b64_decoded_len(const char *in, size_t inlen);
+/* Decode in into out, which holds at least sign__b64_decoded_len(in, inlen) + 3 bytes (no allocation). */
+int sign__b64_decode_into(unsigned char *out, size_t outsize, size_t *outlen, const char *in, size_t inlen);
 /* The same for short texts (at most 124 characters), into out (outsize bytes), without allocating: never ENOMEM. */
 int sign__b64_decode_buf(unsigned char *out, size_t outsize, size_t *outlen, const char *in, size_t inlen);
 
