@@ -100,10 +100,12 @@ static int envelope_alloc(sign_envelope **out, const char *payload_type, size_t 
 
 int sign_envelope_new(sign_envelope **out, const char *payload_type, const void *payload, size_t len)
 {
-    int r = envelope_alloc(out, payload_type, len, 0);
+    sign_envelope *e = NULL;
+    int r = envelope_alloc(&e, payload_type, len, 0);
 
-    if (r == 0 && len > 0) {
-        memcpy((*out)->payload, payload, len);
+    *out = e;
+    if (r == 0 && e != NULL && len > 0) {
+        memcpy(e->payload, payload, len);
     }
     return r;
 }
@@ -265,8 +267,8 @@ int sign__envelope_from_json(sign_envelope **out, const json_t *obj, const char 
     if ((plen = sign__b64_decoded_len(payload, json_string_length(json_object_get(obj, "payload")))) == SIZE_MAX) {
         return sign__error_context(SIGN_EPARSE, "%s: payload", what);
     }
-    if ((r = envelope_alloc(&e, ptype, plen, 3)) != 0) {
-        return r;
+    if ((r = envelope_alloc(&e, ptype, plen, 3)) != 0 || e == NULL) {
+        return r != 0 ? r : sign__oom();
     }
     if ((r = sign__b64_decode_into(e->payload, plen + 3, &nbytes, payload,
                                    json_string_length(json_object_get(obj, "payload")))) != 0 ||
