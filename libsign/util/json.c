@@ -270,11 +270,12 @@ static int key_is(const unsigned char *p, size_t s, size_t e, const char *name)
 static void schema_open(schema_scan *sc, unsigned int d, unsigned char c)
 {
     const sign__json_field *f = NULL;
-    schema_level *pl = d >= 2 ? &sc->lv[d - 1] : NULL;
+    schema_level *pl;
 
     if (sc->tracked != d - 1 || d >= SCHEMA_LEVELS) {
         return;
     }
+    pl = d >= 2 ? &sc->lv[d - 1] : NULL;
     if (pl == NULL) {
         f = c == '{' ? sc->root : NULL;
     } else if (pl->is_object) {
@@ -292,11 +293,15 @@ static void schema_open(schema_scan *sc, unsigned int d, unsigned char c)
 /* A string p[s..e) (e: its closing quote) at depth d: when it names a member of a described object, look it up. */
 static void schema_string(schema_scan *sc, const unsigned char *p, size_t len, size_t s, size_t e, unsigned int d)
 {
-    schema_level *l = &sc->lv[d];
+    schema_level *l;
     const sign__json_field *f;
     size_t k = e + 1;
 
-    if (d == 0 || sc->tracked != d || !l->is_object || !l->expect_key) {
+    if (d == 0 || sc->tracked != d) {
+        return;
+    }
+    l = &sc->lv[d];
+    if (!l->is_object || !l->expect_key) {
         return;
     }
     l->expect_key = 0;
