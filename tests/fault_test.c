@@ -224,7 +224,7 @@ static void fault_zip(const char *path, size_t n)
 /* ---- killed at any moment ---- */
 
 Test(fault, sign_killed_at_any_moment_leaves_old_or_complete_bundle, .init = fault_setup, .fini = fault_teardown,
-     .timeout = 60)
+     .timeout = 300)
 {
     const char *art = fp("app.bin"), *bundle = fp("app.bin.sigstore.json"), *key = fp("k.key");
     const char *policy = fp("policy.json");
@@ -319,7 +319,7 @@ static int fault_check_pair(const char *keypath, const char *pubpath, const char
 }
 
 Test(fault, keygen_killed_at_any_moment_leaves_no_partial_key, .init = fault_setup, .fini = fault_teardown,
-     .timeout = 60)
+     .timeout = 300)
 {
     const char *env[] = {"SIGNET_PASSPHRASE=fault-test-passphrase", NULL};
     const size_t rounds = 30;
@@ -631,7 +631,7 @@ static int fault_ts_old_or_new(const char *old, size_t oldlen, int rc, size_t ro
 }
 
 Test(fault, timestamp_killed_at_any_moment_leaves_old_or_complete_bundle, .init = fault_setup, .fini = fault_teardown,
-     .timeout = 60)
+     .timeout = 300)
 {
     const char *names[] = {"k.key", "k.pub", "policy.json", "tsa-root.pem", "app.bin", "app.bin.sigstore.json", NULL};
     const char *finals[] = {"app.bin.sigstore.json", NULL};

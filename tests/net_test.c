@@ -551,7 +551,7 @@ Test(net, slow_server_hits_the_total_deadline, .init = nt_setup, .fini = nt_tear
     t0 = tu_now_us();
     nt_expect(nt_get(&r, url, &o), SIGN_ETIMEOUT, url, "timed out after 1 s waiting for the response");
     took = tu_now_us() - t0;
-    cr_assert(took >= 950000 && took < 1500000, "the 1 s deadline took %lld us", took);
+    cr_assert(took >= 950000 && took < 4000000, "the 1 s deadline took %lld us", took);
     sign__http_response_free(&r);
     /* A body that stops coming: the same deadline. */
     o.timeout_ms = 700;
@@ -559,7 +559,7 @@ Test(net, slow_server_hits_the_total_deadline, .init = nt_setup, .fini = nt_tear
     t0 = tu_now_us();
     nt_expect(nt_get(&r, url, &o), SIGN_ETIMEOUT, url, "timed out after 700 ms reading the response body");
     took = tu_now_us() - t0;
-    cr_assert(took >= 650000 && took < 1200000, "the 700 ms deadline took %lld us", took);
+    cr_assert(took >= 650000 && took < 4000000, "the 700 ms deadline took %lld us", took);
     sign__http_response_free(&r);
 }
 
@@ -593,7 +593,7 @@ Test(net, connect_deadline_when_the_server_does_not_accept, .init = nt_setup, .f
     rc = nt_get(&r, url, &o);
     took = tu_now_us() - t0;
     nt_expect(rc, SIGN_ETIMEOUT, url, "timed out after 500 ms connecting");
-    cr_assert(took >= 450000 && took < 1500000, "the 500 ms connect deadline took %lld us", took);
+    cr_assert(took >= 450000 && took < 4000000, "the 500 ms connect deadline took %lld us", took);
     sign__http_response_free(&r);
     for (int i = 0; i < nfill; i++) {
         close(filler[i]);

@@ -231,6 +231,14 @@ long long tu_now_us(void)
     return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
+long long tu_cpu_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
 /* environ with the additions env ("K=V") winning; malloc'd array, strings borrowed. */
 static char **tu_fault_env(const char *const *env)
 {

@@ -48,6 +48,9 @@ int tu_run_fault(char **err, const char *const *env, const char *const *argv, co
 int tu_sh(char **out, char **err, const char *dir, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Monotonic clock in microseconds. */
 long long tu_now_us(void);
+/* CPU time of this process (all threads), in microseconds: a guard against runaway work that the
+   machine's load does not move, unlike wall time. */
+long long tu_cpu_us(void);
 /* The source tree root ($SIGNET_SRC, default "."). */
 const char *tu_src(void);
 
