@@ -784,7 +784,7 @@ int sign__bundle_parse_message(sign_bundle **out, const void *data, size_t len, 
     int r;
 
     *out = NULL;
-    if ((r = sign__json_parse(&j, data, len, limits, "bundle")) != 0) {
+    if ((r = sign__json_parse_known(&j, data, len, limits, "bundle", bundle_fields)) != 0) {
         return r;
     }
     r = bundle_from_json(out, j, 1, "bundle");
@@ -798,7 +798,7 @@ int sign__bundle_read_message(sign_bundle **out, const char *path, const sign_li
     int r;
 
     *out = NULL;
-    if ((r = sign__json_read_file(&j, path, limits)) != 0) {
+    if ((r = sign__json_read_file_known(&j, path, limits, bundle_fields)) != 0) {
         return r;
     }
     r = bundle_from_json(out, j, 1, path);
