@@ -44,3 +44,5 @@ echo "the referrers (fallback tag):"
 digest=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "$ref")
 skopeo inspect --raw --tls-verify=false "docker://127.0.0.1:$port/demo/app:sha256-${digest#sha256:}"
 echo
+"$signet" inspect --tls-verify=false "$ref"
+"$signet" audit -p policy.json --tls-verify=false "docker://127.0.0.1:$port/demo/app"

@@ -709,13 +709,54 @@ out:
     return r;
 }
 
+/*
+ * The members of a bundle that any reader may use: Sigstore's Bundle, its DSSE envelope and its
+ * VerificationMaterial, as the protobuf-specs define them. Every other member is ignored (the profile) and is
+ * never built: its value is checked as JSON and read as null (sign__json_parse_known), so an unauthenticated
+ * bundle cannot make the reader build a large tree nobody reads. A field read from a bundle must be listed here.
+ */
+static const sign__json_field bundle_bytes[] = {{"rawBytes", NULL, NULL}, {NULL, NULL, NULL}};
+static const sign__json_field bundle_chain[] = {{"certificates", NULL, bundle_bytes}, {NULL, NULL, NULL}};
+static const sign__json_field bundle_public_key[] = {{"hint", NULL, NULL}, {NULL, NULL, NULL}};
+static const sign__json_field bundle_stamp[] = {{"signedTimestamp", NULL, NULL}, {NULL, NULL, NULL}};
+static const sign__json_field bundle_tsdata[] = {{"rfc3161Timestamps", NULL, bundle_stamp}, {NULL, NULL, NULL}};
+static const sign__json_field bundle_log_id[] = {{"keyId", NULL, NULL}, {NULL, NULL, NULL}};
+static const sign__json_field bundle_kind[] = {{"kind", NULL, NULL}, {"version", NULL, NULL}, {NULL, NULL, NULL}};
+static const sign__json_field bundle_promise[] = {{"signedEntryTimestamp", NULL, NULL}, {NULL, NULL, NULL}};
+static const sign__json_field bundle_checkpoint[] = {{"envelope", NULL, NULL}, {NULL, NULL, NULL}};
+static const sign__json_field bundle_proof[] = {{"logIndex", NULL, NULL},
+                                                {"rootHash", NULL, NULL},
+                                                {"treeSize", NULL, NULL},
+                                                {"hashes", NULL, NULL},
+                                                {"checkpoint", bundle_checkpoint, NULL},
+                                                {NULL, NULL, NULL}};
+static const sign__json_field bundle_tlog_entry[] = {{"logIndex", NULL, NULL},
+                                                     {"logId", bundle_log_id, NULL},
+                                                     {"kindVersion", bundle_kind, NULL},
+                                                     {"integratedTime", NULL, NULL},
+                                                     {"inclusionPromise", bundle_promise, NULL},
+                                                     {"inclusionProof", bundle_proof, NULL},
+                                                     {"canonicalizedBody", NULL, NULL},
+                                                     {NULL, NULL, NULL}};
+static const sign__json_field bundle_material_fields[] = {{"publicKey", bundle_public_key, NULL},
+                                                          {"x509CertificateChain", bundle_chain, NULL},
+                                                          {"certificate", bundle_bytes, NULL},
+                                                          {"tlogEntries", NULL, bundle_tlog_entry},
+                                                          {"timestampVerificationData", bundle_tsdata, NULL},
+                                                          {NULL, NULL, NULL}};
+static const sign__json_field bundle_fields[] = {{"mediaType", NULL, NULL},
+                                                 {"verificationMaterial", bundle_material_fields, NULL},
+                                                 {"dsseEnvelope", sign__envelope_fields, NULL},
+                                                 {"messageSignature", NULL, NULL},
+                                                 {NULL, NULL, NULL}};
+
 int sign_bundle_parse(sign_bundle **out, const void *data, size_t len, const sign_limits *limits)
 {
     json_t *j = NULL;
     int r;
 
     *out = NULL;
-    if ((r = sign__json_parse(&j, data, len, limits, "bundle")) != 0) {
+    if ((r = sign__json_parse_known(&j, data, len, limits, "bundle", bundle_fields)) != 0) {
         return r;
     }
     r = bundle_from_json(out, j, 0, "bundle");
@@ -729,7 +770,7 @@ int sign_bundle_read(sign_bundle **out, const char *path, const sign_limits *lim
     int r;
 
     *out = NULL;
-    if ((r = sign__json_read_file(&j, path, limits)) != 0) {
+    if ((r = sign__json_read_file_known(&j, path, limits, bundle_fields)) != 0) {
         return r;
     }
     r = bundle_from_json(out, j, 0, path);

@@ -13,7 +13,9 @@ typedef struct dsse_sig {
 
 struct sign_envelope {
     char *payload_type;
-    unsigned char *payload;
+    unsigned char *pae; /* the pre-authentication encoding, which holds the payload: signed and verified in place */
+    size_t pae_len;
+    unsigned char *payload; /* inside pae */
     size_t payload_len;
     dsse_sig *sigs;
     size_t nsigs;
@@ -62,22 +64,50 @@ int sign_dsse_pae(unsigned char **out, size_t *outlen, const char *type, const v
     return 0;
 }
 
-int sign_envelope_new(sign_envelope **out, const char *payload_type, const void *payload, size_t len)
+/*
+ * A new envelope of payload_type whose PAE buffer has room for a payload of len bytes (plus extra bytes of
+ * slack), its header written: the payload is then written in place (copied, or base64-decoded straight into
+ * it), and signing or verifying needs no copy of it (the 40 MB payload of a large bundle was copied twice).
+ */
+static int envelope_alloc(sign_envelope **out, const char *payload_type, size_t len, size_t extra)
 {
     sign_envelope *e;
+    char head[48], mid[48];
+    size_t tlen = strlen(payload_type), total;
+    /* As sign_dsse_pae: "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body */
+    int h = snprintf(head, sizeof(head), "DSSEv1 %zu ", tlen), m = snprintf(mid, sizeof(mid), " %zu ", len);
 
     *out = NULL;
+    if (h < 0 || (size_t)h >= sizeof(head) || m < 0 || (size_t)m >= sizeof(mid) ||
+        !sign__add(&total, (size_t)h, tlen) || !sign__add(&total, total, (size_t)m) ||
+        !sign__add(&total, total, len) || !sign__add(&total, total, extra)) {
+        return sign__error(SIGN_ELIMIT, "PAE too large");
+    }
     if ((e = calloc(1, sizeof(*e))) == NULL || (e->payload_type = sign__strdup(payload_type)) == NULL ||
-        (e->payload = malloc(len ? len : 1)) == NULL) {
+        (e->pae = malloc(total ? total : 1)) == NULL) {
         sign_envelope_free(e);
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    if (len > 0) {
-        memcpy(e->payload, payload, len);
-    }
+    memcpy(e->pae, head, (size_t)h);
+    memcpy(e->pae + h, payload_type, tlen);
+    memcpy(e->pae + (size_t)h + tlen, mid, (size_t)m);
+    e->payload = e->pae + (size_t)h + tlen + (size_t)m;
     e->payload_len = len;
+    e->pae_len = (size_t)h + tlen + (size_t)m + len;
     *out = e;
     return 0;
+}
+
+int sign_envelope_new(sign_envelope **out, const char *payload_type, const void *payload, size_t len)
+{
+    sign_envelope *e = NULL;
+    int r = envelope_alloc(&e, payload_type, len, 0);
+
+    *out = e;
+    if (r == 0 && e != NULL && len > 0) {
+        memcpy(e->payload, payload, len);
+    }
+    return r;
 }
 
 void sign_envelope_free(sign_envelope *env)
@@ -91,7 +121,7 @@ void sign_envelope_free(sign_envelope *env)
     }
     free(env->sigs);
     free(env->payload_type);
-    free(env->payload);
+    free(env->pae);
     free(env);
 }
 
@@ -119,23 +149,19 @@ static int add_sig(sign_envelope *env, const char *keyid, const unsigned char *s
 
 int sign_envelope_sign(sign_envelope *env, const sign_key *key)
 {
-    unsigned char *pae = NULL, *sig = NULL;
-    size_t paelen = 0, siglen = 0;
+    unsigned char *sig = NULL;
+    size_t siglen = 0;
     char keyid[SIGN_KEYID_SIZE];
     int r;
 
     if ((r = sign_key_id(keyid, sizeof(keyid), key)) != 0) {
         return r;
     }
-    if ((r = sign_dsse_pae(&pae, &paelen, env->payload_type, env->payload, env->payload_len)) != 0) {
-        return r;
-    }
-    if ((r = sign_key_sign(&sig, &siglen, key, pae, paelen)) != 0) {
+    if ((r = sign_key_sign(&sig, &siglen, key, env->pae, env->pae_len)) != 0) {
         goto out;
     }
     r = add_sig(env, keyid, sig, siglen);
 out:
-    free(pae);
     free(sig);
     return r;
 }
@@ -173,19 +199,10 @@ const unsigned char *sign_envelope_signature(const sign_envelope *env, size_t i,
 
 int sign_envelope_verify(const sign_envelope *env, size_t i, const sign_key *pub)
 {
-    unsigned char *pae = NULL;
-    size_t paelen = 0;
-    int r;
-
     if (i >= env->nsigs) {
         return sign__error(SIGN_EINVAL, "no signature %zu in the envelope", i);
     }
-    if ((r = sign_dsse_pae(&pae, &paelen, env->payload_type, env->payload, env->payload_len)) != 0) {
-        return r;
-    }
-    r = sign_key_verify(pub, pae, paelen, env->sigs[i].sig, env->sigs[i].siglen);
-    free(pae);
-    return r;
+    return sign_key_verify(pub, env->pae, env->pae_len, env->sigs[i].sig, env->sigs[i].siglen);
 }
 
 json_t *sign__envelope_to_json(const sign_envelope *env)
@@ -231,7 +248,7 @@ int sign__envelope_from_json(sign_envelope **out, const json_t *obj, const char 
     sign_envelope *e = NULL;
     const char *payload = NULL, *ptype = NULL;
     unsigned char *bytes = NULL;
-    size_t nbytes = 0, i;
+    size_t nbytes = 0, i, plen;
     json_t *sigs, *s;
     int r;
 
@@ -246,14 +263,18 @@ int sign__envelope_from_json(sign_envelope **out, const json_t *obj, const char 
     if (ptype[0] == '\0') {
         return sign__error(SIGN_EPARSE, "%s: empty payloadType", what);
     }
-    if ((r = sign__b64_decode(&bytes, &nbytes, payload, strlen(payload))) != 0) {
-        return sign__error_context(r, "%s: payload", what);
+    /* Decoded straight into the envelope's PAE buffer: one pass over the payload, no copy of it. */
+    if ((plen = sign__b64_decoded_len(payload, json_string_length(json_object_get(obj, "payload")))) == SIZE_MAX) {
+        return sign__error_context(SIGN_EPARSE, "%s: payload", what);
     }
-    r = sign_envelope_new(&e, ptype, bytes, nbytes);
-    free(bytes);
-    bytes = NULL;
-    if (r != 0) {
-        return r;
+    if ((r = envelope_alloc(&e, ptype, plen, 3)) != 0 || e == NULL) {
+        return r != 0 ? r : sign__oom();
+    }
+    if ((r = sign__b64_decode_into(e->payload, plen + 3, &nbytes, payload,
+                                   json_string_length(json_object_get(obj, "payload")))) != 0 ||
+        (nbytes != plen && (r = sign__error(SIGN_EPARSE, "base64 payload of unexpected length")) != 0)) {
+        sign__error_context(r, "%s: payload", what);
+        goto out;
     }
     sigs = json_object_get(obj, "signatures");
     if (!json_is_array(sigs)) {
@@ -315,13 +336,20 @@ int sign_envelope_serialize(char **out, size_t *outlen, const sign_envelope *env
     return r;
 }
 
+/* The members of a DSSE envelope (and of its signatures) that are read; any other is ignored and never built. */
+static const sign__json_field envelope_signature[] = {{"sig", NULL, NULL}, {"keyid", NULL, NULL}, {NULL, NULL, NULL}};
+const sign__json_field sign__envelope_fields[] = {{"payload", NULL, NULL},
+                                                  {"payloadType", NULL, NULL},
+                                                  {"signatures", NULL, envelope_signature},
+                                                  {NULL, NULL, NULL}};
+
 int sign_envelope_parse(sign_envelope **out, const void *data, size_t len, const sign_limits *limits)
 {
     json_t *j = NULL;
     int r;
 
     *out = NULL;
-    if ((r = sign__json_parse(&j, data, len, limits, "DSSE envelope")) != 0) {
+    if ((r = sign__json_parse_known(&j, data, len, limits, "DSSE envelope", sign__envelope_fields)) != 0) {
         return r;
     }
     r = sign__envelope_from_json(out, j, "DSSE envelope");

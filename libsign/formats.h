@@ -26,6 +26,8 @@
 
 /* DSSE envelope <-> JSON object (used by the bundle). */
 int sign__envelope_from_json(sign_envelope **out, const json_t *obj, const char *what);
+/* The members of a DSSE envelope that are read (sign__json_parse_known); a bundle's dsseEnvelope uses them too. */
+extern const sign__json_field sign__envelope_fields[];
 json_t *sign__envelope_to_json(const sign_envelope *env);
 
 /* ---- bundle (bundle.c) ------------------------------------------------------- */

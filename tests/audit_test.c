@@ -6,10 +6,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define AUDIT_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AUDIT_SANITIZED 1
+#endif
+#endif
+#ifndef AUDIT_SANITIZED
+#define AUDIT_SANITIZED 0
+#endif
 
 static char *dir;
 static char *out, *err;
@@ -267,4 +280,115 @@ Test(audit, html_report_is_self_contained_and_renders_in_chromium)
                     "shot", "shot"),
                  0, "a screenshot of the rendered report (a PNG over 5 kB): %s", err);
     cr_assert_eq(sh(PAGE_REQUESTS "net-shot.json"), 0, "rendering for the screenshot made requests: %s", out);
+}
+
+/*
+ * One bundle signing several artifacts lies beside each of them: its signature is checked once and then
+ * remembered, yet every artifact is still judged on its own bytes, and a copy of the bundle whose signature
+ * was altered (the same signed payload) is not taken for the one that verified.
+ */
+Test(audit, a_bundle_shared_by_artifacts_is_judged_for_each)
+{
+    cr_assert_eq(
+        sh("\"$S\" keygen --no-passphrase -o k >/dev/null && mkdir s && for n in a b c d; do echo $n > s/$n.txt; "
+           "done && printf '{\"version\": 1, \"keys\": [{\"name\": \"k\", \"public_key\": \"k.pub\", "
+           "\"artifacts\": [\"*\"]}]}' > policy.json && \"$S\" sign -k k.key -o all.json s/a.txt s/b.txt s/c.txt "
+           "s/d.txt >/dev/null && for n in a b c d; do cp all.json s/$n.txt.sigstore.json; done && "
+           "echo changed > s/b.txt && python3 -c 'import json, base64, sys\n"
+           "b = json.load(open(sys.argv[1]))\n"
+           "s = b[\"dsseEnvelope\"][\"signatures\"][0]\n"
+           "raw = bytearray(base64.b64decode(s[\"sig\"])); raw[5] ^= 1\n"
+           "s[\"sig\"] = base64.b64encode(bytes(raw)).decode()\n"
+           "json.dump(b, open(sys.argv[1], \"w\"))' s/d.txt.sigstore.json"),
+        0, "%s", err);
+    cr_assert_eq(sh("\"$S\" audit -p policy.json --jobs 1 --format json s"), 1, "%s", err);
+    cr_assert_str_eq(class_of(out, "s/a.txt"), "verified", "%s", out);
+    cr_assert_str_eq(class_of(out, "s/b.txt"), "tampered", "its bytes changed: %s", out);
+    cr_assert_str_eq(class_of(out, "s/c.txt"), "verified");
+    cr_assert_str_eq(class_of(out, "s/d.txt"), "tampered", "the altered signature of a payload that verified: %s",
+                     out);
+    cr_assert_not_null(strstr(out, "SIGNATURE_INVALID"));
+}
+
+/* Peak RSS (KiB) of signet run with args in dir (stdout and stderr to files there); *status its exit status. */
+static long peak_kib(int *status, const char *const *args)
+{
+    const char *argv[16] = {getenv("SIGNET_BIN")};
+    struct rusage ru;
+    pid_t pid;
+    int st = 0;
+    size_t n = 1;
+
+    for (; args[n - 1] != NULL && n < 15; n++) {
+        argv[n] = args[n - 1];
+    }
+    argv[n] = NULL;
+    cr_assert_not_null(argv[0], "SIGNET_BIN is not set");
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        if (chdir(dir) != 0 || freopen("stdout.txt", "w", stdout) == NULL ||
+            freopen("stderr.txt", "w", stderr) == NULL) {
+            _exit(127);
+        }
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    cr_assert_eq(wait4(pid, &st, 0, &ru), pid);
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return ru.ru_maxrss;
+}
+
+/*
+ * A store where every artifact fails: the text and HTML reports list every one of them, in path order, and
+ * the records are spooled (sorted runs in an unlinked temporary file), not kept: peak RSS stays flat. Kept in
+ * memory (about 2 KiB a record) these 40,000 would take some 90 MiB.
+ */
+Test(audit, every_artifact_failing_keeps_memory_flat, .timeout = 600)
+{
+    static const char *const text[] = {"audit", "-p", "policy.json", "--report", "r.txt", "big", NULL};
+    static const char *const html[] = {"audit",    "-p",     "policy.json", "--format", "html",
+                                       "--report", "r.html", "big",         NULL};
+    const unsigned count = 40000;
+    char name[256];
+    long kib;
+    int status;
+
+    cr_assert_eq(
+        sh("\"$S\" keygen --no-passphrase -o k >/dev/null && mkdir big big/a big/b && printf '{\"version\": 1, "
+           "\"keys\": [{\"name\": \"k\", \"public_key\": \"k.pub\", \"artifacts\": [\"*\"]}]}' > policy.json"),
+        0, "%s", err);
+    for (unsigned i = 0; i < count; i++) {
+        /* half unsigned artifacts, half orphaned bundles (with a message each), in a scrambled order */
+        unsigned k = (i * 7919u) % count;
+        char *p;
+
+        snprintf(name, sizeof(name), "big/%s/artifact-with-a-rather-long-name-to-weigh-on-memory-%05u%s",
+                 k % 2 ? "a" : "b", k, k % 2 ? ".bin" : ".bin.sigstore.json");
+        p = tu_path(dir, name);
+        tu_write_str(p, "x");
+        free(p);
+    }
+    kib = peak_kib(&status, text);
+    cr_assert_eq(status, 1, "unsigned and orphans: exit 1");
+    cr_assert_eq(sh("grep -c '^unsigned ' r.txt; grep -c '^orphan ' r.txt"), 0);
+    cr_assert_str_eq(out, "20000\n20000\n", "every failing artifact is listed once");
+    cr_assert_eq(sh("grep -E '^(unsigned|orphan) ' r.txt | sed 's/^[a-z]* *//' > listed.txt && "
+                    "LC_ALL=C sort -c listed.txt && test $(sort -u listed.txt | wc -l) -eq 40000"),
+                 0, "the list is in path order, each once: %s", err);
+    cr_assert_eq(sh("grep -q 'BUNDLE_MISSING' r.txt && grep -q 'ARTIFACT_MISSING' r.txt"), 0);
+    fprintf(stderr, "audit: %u failing artifacts, text report: peak %ld KiB\n", count, kib);
+    if (!AUDIT_SANITIZED) {
+        cr_assert_lt(kib, 32 * 1024, "peak RSS %ld KiB for %u failing artifacts", kib, count);
+    }
+    kib = peak_kib(&status, html);
+    cr_assert_eq(status, 1);
+    cr_assert_eq(sh("grep -c '<tr><td>orphan</td>' r.html; grep -c '<tr><td>unsigned</td>' r.html; "
+                    "grep -c 'a bundle whose artifact is not in the store' r.html"),
+                 0);
+    cr_assert_str_eq(out, "20000\n20000\n20000\n", "every failing artifact is a row, with its message");
+    fprintf(stderr, "audit: %u failing artifacts, HTML report: peak %ld KiB\n", count, kib);
+    if (!AUDIT_SANITIZED) {
+        cr_assert_lt(kib, 32 * 1024, "peak RSS %ld KiB for %u failing artifacts", kib, count);
+    }
 }

@@ -108,3 +108,47 @@ Test(envelope, hostile_json)
     cr_assert_eq(parse_env("{\"payload\":\"e30=\",\"payloadType\":\"t\",\"signatures\":[{\"sig\":\"AAAA\"}]}  x"),
                  SIGN_EPARSE, "trailing garbage");
 }
+
+/*
+ * The bytes signed and verified are exactly sign_dsse_pae's, for an envelope made here and for one parsed
+ * from JSON (its payload base64-decoded straight into the PAE buffer), at every base64 tail length.
+ */
+Test(envelope, signs_and_verifies_exactly_the_pae)
+{
+    static const size_t lens[] = {0, 1, 2, 3, 4, 5, 1000, 70001};
+    sign_key *k = NULL;
+
+    cr_assert_eq(sign_key_generate(&k, SIGN_KEY_ED25519, 0), 0);
+    for (size_t t = 0; t < sizeof(lens) / sizeof(lens[0]); t++) {
+        unsigned char *body = malloc(lens[t] + 1), *pae = NULL, *sig = NULL;
+        const unsigned char *got, *esig;
+        sign_envelope *e = NULL, *p = NULL;
+        size_t n = 0, siglen = 0, glen = 0, elen = 0, jlen = 0;
+        char *json = NULL;
+
+        for (size_t i = 0; i < lens[t]; i++) {
+            body[i] = (unsigned char)(i * 7 + t);
+        }
+        cr_assert_eq(sign_envelope_new(&e, "application/x-test", body, lens[t]), 0);
+        cr_assert_eq(sign_envelope_sign(e, k), 0, "%s", sign_error_last());
+        cr_assert_eq(sign_dsse_pae(&pae, &n, "application/x-test", body, lens[t]), 0);
+        cr_assert_eq(sign_key_sign(&sig, &siglen, k, pae, n), 0);
+        esig = sign_envelope_signature(e, 0, &elen);
+        cr_assert_eq(elen, siglen);
+        cr_assert_eq(memcmp(esig, sig, siglen), 0, "the envelope signed other bytes than the PAE (%zu)", lens[t]);
+        cr_assert_eq(sign_envelope_serialize(&json, &jlen, e), 0);
+        cr_assert_eq(sign_envelope_parse(&p, json, jlen, NULL), 0, "%s", sign_error_last());
+        got = sign_envelope_payload(p, &glen);
+        cr_assert_eq(glen, lens[t]);
+        cr_assert(lens[t] == 0 || memcmp(got, body, lens[t]) == 0);
+        cr_assert_eq(sign_envelope_verify(p, 0, k), 0, "%zu: %s", lens[t], sign_error_last());
+        cr_assert_eq(sign_key_verify(k, pae, n, sign_envelope_signature(p, 0, &elen), elen), 0);
+        sign_envelope_free(e);
+        sign_envelope_free(p);
+        free(json);
+        free(pae);
+        free(sig);
+        free(body);
+    }
+    sign_key_free(k);
+}

@@ -644,6 +644,46 @@ Test(key, sign_verify_and_every_forgery_refused)
     free(huge);
 }
 
+/*
+ * A signature that verified is remembered by its key (audit verifies a bundle once per artifact it signs):
+ * the memory answers only the same message and signature under the same key object, however many
+ * signatures come and go.
+ */
+Test(key, remembered_signatures_answer_only_themselves)
+{
+    sign_key *k = kt_gen(SIGN_KEY_ED25519), *other = kt_gen(SIGN_KEY_ED25519);
+    unsigned char *sig[20] = {NULL}, *osig = NULL;
+    size_t len[20] = {0}, olen = 0;
+    char m[32];
+
+    for (int i = 0; i < 20; i++) {
+        snprintf(m, sizeof(m), "message %d", i);
+        cr_assert_eq(sign_key_sign(&sig[i], &len[i], k, m, strlen(m)), 0);
+    }
+    cr_assert_eq(sign_key_sign(&osig, &olen, other, "message 0", 9), 0);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 20; i++) {
+            snprintf(m, sizeof(m), "message %d", i);
+            cr_assert_eq(sign_key_verify(k, m, strlen(m), sig[i], len[i]), 0, "round %d, signature %d", round, i);
+            /* remembered under k, not under another key */
+            cr_assert_eq(sign_key_verify(other, m, strlen(m), sig[i], len[i]), SIGN_EBADSIG);
+            /* nor for another message, nor another signature of the same message */
+            cr_assert_eq(sign_key_verify(k, "message X", 9, sig[i], len[i]), SIGN_EBADSIG);
+            cr_assert_eq(sign_key_verify(k, m, strlen(m), sig[(i + 1) % 20], len[(i + 1) % 20]), SIGN_EBADSIG);
+            /* the message and signature split elsewhere: not the same pair */
+            cr_assert_eq(sign_key_verify(k, m, strlen(m) - 1, sig[i], len[i]), SIGN_EBADSIG);
+        }
+    }
+    cr_assert_eq(sign_key_verify(k, "message 0", 9, osig, olen), SIGN_EBADSIG);
+    cr_assert_eq(sign_key_verify(other, "message 0", 9, osig, olen), 0);
+    for (int i = 0; i < 20; i++) {
+        free(sig[i]);
+    }
+    free(osig);
+    sign_key_free(k);
+    sign_key_free(other);
+}
+
 Test(key, rsa_default_size_and_pss_parameters)
 {
     char *dir = tu_mkdtemp();

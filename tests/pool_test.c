@@ -512,6 +512,53 @@ Test(pool, cli_jobs_bounds_the_threads_of_a_verify, .init = pv_setup, .fini = pv
     }
 }
 
+/*
+ * signet audit shares the one budget: its threads are the pool's, and the verifies inside them (hashing,
+ * bundle checks, the image's layers) run on those threads, never on more. Every artifact has a copy of the
+ * bundle that signs them all beside it. (Its own threads beside the pool's made 2 x N threads before.)
+ */
+Test(pool, cli_jobs_bounds_the_threads_of_an_audit, .init = pv_setup, .fini = pv_teardown)
+{
+    static const char *const jobs[] = {"1", "2", "3"};
+    static const size_t budget[] = {1, 2, 3};
+    const char *argv[16];
+    char *list = tu_path(pv_dir, "list.txt");
+    FILE *f = fopen(list, "w");
+
+    cr_assert_not_null(f);
+    for (size_t i = 0; i < pv_n; i++) {
+        size_t len = 0;
+        char *data = tu_read(pv_path("all.b"), &len);
+        char dst[600];
+
+        snprintf(dst, sizeof(dst), "%s.sigstore.json", pv_arts[i]);
+        tu_write(dst, data, len);
+        free(data);
+        fprintf(f, "%s\n", pv_arts[i]);
+    }
+    cr_assert_eq(fclose(f), 0);
+    for (size_t k = 0; k < 3; k++) {
+        size_t n = 0, max = 0, samples = 0;
+        int rc;
+
+        argv[n++] = "signet";
+        argv[n++] = "audit";
+        argv[n++] = "--jobs";
+        argv[n++] = jobs[k];
+        argv[n++] = "-p";
+        argv[n++] = pv_path("policy.json");
+        argv[n++] = "--from-list";
+        argv[n++] = list;
+        argv[n] = NULL;
+        rc = pv_cli_threads(argv, &max, &samples);
+        cr_assert_eq(rc, 0, "audit --jobs %s: exit %d", jobs[k], rc);
+        cr_log_info("audit jobs %s: max %zu threads in %zu samples", jobs[k], max, samples);
+        cr_assert_gt(samples, 0);
+        cr_assert_leq(max, budget[k], "audit --jobs %s: %zu threads seen", jobs[k], max);
+    }
+    free(list);
+}
+
 Test(pool, cli_jobs_is_checked)
 {
     static const char *const bad[] = {"0", "-1", "x", "2x", "1025", ""};

@@ -35,6 +35,8 @@ static size_t rg_np;
 static pid_t rg_pids[4];
 static size_t rg_npids;
 static char rg_env_home[600], rg_env_auth[600], rg_env_xdg[600];
+/* More YAML under the registry's http: section (its tls: block), or "". */
+static char rg_http_extra[1200];
 
 static const char *rp(const char *name)
 {
@@ -48,6 +50,7 @@ static void rg_setup(void)
     rg_dir = tu_mkdtemp();
     rg_np = 0;
     rg_npids = 0;
+    rg_http_extra[0] = '\0';
     snprintf(rg_env_home, sizeof(rg_env_home), "HOME=%s", rg_dir);
     snprintf(rg_env_auth, sizeof(rg_env_auth), "REGISTRY_AUTH_FILE=%s/auth.json", rg_dir);
     snprintf(rg_env_xdg, sizeof(rg_env_xdg), "XDG_RUNTIME_DIR=%s/xdg", rg_dir);
@@ -192,8 +195,8 @@ static int rg_registry(const char *name, int htpasswd)
         snprintf(logp, sizeof(logp), "%s/%s.log", rg_dir, name);
         snprintf(conf, sizeof(conf),
                  "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n"
-                 "  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:%d\n%s%s%s",
-                 store, port, htpasswd ? "auth:\n  htpasswd:\n    realm: test\n    path: " : "",
+                 "  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:%d\n%s%s%s%s",
+                 store, port, rg_http_extra, htpasswd ? "auth:\n  htpasswd:\n    realm: test\n    path: " : "",
                  htpasswd ? rp("htpasswd") : "", htpasswd ? "\n" : "");
         tu_write_str(cfg, conf);
         rg_spawn(argv, logp);
@@ -684,4 +687,264 @@ Test(registry, deploy_by_reference, .init = rg_setup, .fini = rg_teardown, .time
     cur2[n] = '\0';
     cr_assert_str_eq(cur1, cur2);
     free(pinned);
+}
+
+/* ---- TLS ------------------------------------------------------------------------------------ */
+
+/* A test CA (ca.pem) and a certificate for 127.0.0.1 (srv.pem, srv.key) it issued; the registry serves it. */
+static void rg_tls_certs(void)
+{
+    rg_need("openssl", "openssl");
+    cr_assert_eq(rg_sh("set -e; cd '%s';"
+                       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key"
+                       " -out ca.pem -days 2 -subj /CN=signet-test-ca 2>/dev/null;"
+                       "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key -out srv.csr"
+                       " -subj /CN=127.0.0.1 2>/dev/null;"
+                       "printf 'subjectAltName=IP:127.0.0.1\\n' > srv.ext;"
+                       "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem"
+                       " -days 2 -extfile srv.ext 2>/dev/null",
+                       rg_dir),
+                 0, "openssl: %s", rg_err);
+    snprintf(rg_http_extra, sizeof(rg_http_extra), "  tls:\n    certificate: %s/srv.pem\n    key: %s/srv.key\n",
+             rg_dir, rg_dir);
+}
+
+Test(registry, tls_registry_verified_by_default, .init = rg_setup, .fini = rg_teardown, .timeout = 240)
+{
+    int port;
+
+    rg_build();
+    rg_tls_certs();
+    port = rg_registry("tls", 0);
+    rg_push(port, "v1", "app:v1", NULL); /* skopeo --dest-tls-verify=false: HTTPS, certificate not checked */
+    /* The default: HTTPS, the certificate checked against the system's CAs, which do not know the test CA. */
+    cr_assert_eq(SIGNET("hash", ref_of(port, "app:v1")), 2, "an unknown CA was trusted: %s", rg_out);
+    cr_assert_not_null(strstr(rg_err, "certificate verify failed"), "%s", rg_err);
+    cr_assert_not_null(strstr(rg_err, "https://127.0.0.1"), "%s", rg_err);
+    /* --tls-verify=false: HTTPS without the check (not plain HTTP: this registry speaks only TLS). */
+    cr_assert_eq(SIGNET("sign", "-k", rp("key.key"), "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s", rg_err);
+    cr_assert_eq(SIGNET("verify", "-p", rp("policy.json"), "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s%s",
+                 rg_out, rg_err);
+    /* The CA trusted through OpenSSL's SSL_CERT_FILE: verified HTTPS, no flag needed. */
+    cr_assert_eq(rg_sh("SSL_CERT_FILE='%s/ca.pem' \"$SIGNET_BIN\" verify -p '%s' '%s'", rg_dir, rp("policy.json"),
+                       ref_of(port, "app:v1")),
+                 0, "%s%s", rg_out, rg_err);
+    cr_assert_not_null(strstr(rg_out, "deploy docker://"), "%s", rg_out);
+    /* Another CA in SSL_CERT_FILE: refused again. */
+    cr_assert_eq(rg_sh("cd '%s' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "
+                       "o.key -out other.pem -days 2 -subj /CN=other 2>/dev/null && SSL_CERT_FILE='%s/other.pem' "
+                       "\"$SIGNET_BIN\" hash '%s'",
+                       rg_dir, rg_dir, ref_of(port, "app:v1")),
+                 2, "%s%s", rg_out, rg_err);
+    cr_assert_not_null(strstr(rg_err, "certificate verify failed"), "%s", rg_err);
+}
+
+/* ---- credential helpers ------------------------------------------------------------------- */
+
+/*
+ * bin/docker-credential-fake: records what it read on stdin in helper.in; answers user:secret for
+ * 127.0.0.1:*, an identity token for token.example, fails loudly (with a secret-looking text) for
+ * broken.example, and says "credentials not found" for anything else.
+ */
+static void rg_fake_helper(void)
+{
+    char path[700];
+
+    cr_assert_eq(rg_sh("mkdir -p '%s/bin'", rg_dir), 0);
+    snprintf(path, sizeof(path), "%s/bin/docker-credential-fake", rg_dir);
+    tu_write_str(path, "#!/bin/sh\n"
+                       "[ \"$1\" = get ] || exit 9\n"
+                       "host=$(cat)\n"
+                       "printf '%s' \"$host\" > \"$(dirname \"$0\")/../helper.in\"\n"
+                       "case \"$host\" in\n"
+                       "127.0.0.1:*) printf '{\"ServerURL\":\"%s\",\"Username\":\"user\",\"Secret\":\"secret\"}' "
+                       "\"$host\" ;;\n"
+                       "token.example) printf '{\"Username\":\"<token>\",\"Secret\":\"tok-s3cr3t\"}' ;;\n"
+                       "broken.example) echo 'boom hunter2-s3cr3t' >&2; echo 'boom hunter2-s3cr3t'; exit 3 ;;\n"
+                       "*) echo 'credentials not found in native keychain'; exit 1 ;;\n"
+                       "esac\n");
+    cr_assert_eq(chmod(path, 0755), 0);
+    {
+        char env[4200];
+
+        snprintf(env, sizeof(env), "%s/bin:%s", rg_dir, getenv("PATH") != NULL ? getenv("PATH") : "/usr/bin:/bin");
+        cr_assert_eq(setenv("PATH", env, 1), 0);
+    }
+}
+
+Test(registry, credential_helpers, .init = rg_setup, .fini = rg_teardown, .timeout = 120)
+{
+    char *up = NULL, *in;
+
+    rg_fake_helper();
+    /* credHelpers[host]: the helper gets the host on stdin and its answer is user:secret. */
+    tu_write_str(rp("c1.json"), "{\"credHelpers\": {\"127.0.0.1:5000\": \"fake\"}}");
+    cr_assert_eq(sign__reg_auth_lookup(&up, rp("c1.json"), "127.0.0.1:5000"), 0, "%s", sign_error_last());
+    cr_assert_str_eq(up, "user:secret");
+    free(up);
+    in = tu_read(rp("helper.in"), NULL);
+    cr_assert_str_eq(in, "127.0.0.1:5000");
+    free(in);
+    /* A host without a helper or an entry: none, and no helper runs. */
+    cr_assert_eq(sign__reg_auth_lookup(&up, rp("c1.json"), "other:1"), 0);
+    cr_assert_null(up);
+    /* credsStore: the default for hosts whose auths entry has no auth; an auths entry with auth wins. */
+    tu_write_str(rp("c2.json"), "{\"auths\": {\"127.0.0.1:5000\": {}, \"h:1\": {\"auth\": \"dTI6cDI=\"}},"
+                                " \"credsStore\": \"fake\"}");
+    cr_assert_eq(sign__reg_auth_lookup(&up, rp("c2.json"), "127.0.0.1:5000"), 0, "%s", sign_error_last());
+    cr_assert_str_eq(up, "user:secret");
+    free(up);
+    cr_assert_eq(sign__reg_auth_lookup(&up, rp("c2.json"), "h:1"), 0, "%s", sign_error_last());
+    cr_assert_str_eq(up, "u2:p2");
+    free(up);
+    /* "credentials not found": no credentials, not an error. */
+    cr_assert_eq(sign__reg_auth_lookup(&up, rp("c2.json"), "nothing.example"), 0, "%s", sign_error_last());
+    cr_assert_null(up);
+    /* A failing helper: an error naming it and its status, never what it printed. */
+    cr_assert_eq(sign__reg_auth_lookup(&up, rp("c2.json"), "broken.example"), SIGN_EIO);
+    cr_assert_null(up);
+    cr_assert_not_null(strstr(sign_error_last(), "docker-credential-fake"), "%s", sign_error_last());
+    cr_assert_not_null(strstr(sign_error_last(), "exit status 3"), "%s", sign_error_last());
+    cr_assert_null(strstr(sign_error_last(), "s3cr3t"), "%s", sign_error_last());
+    /* An identity token is refused clearly, and the token is not in the message. */
+    cr_assert_eq(sign__reg_auth_lookup(&up, rp("c2.json"), "token.example"), SIGN_EINVAL);
+    cr_assert_not_null(strstr(sign_error_last(), "identity token"), "%s", sign_error_last());
+    cr_assert_null(strstr(sign_error_last(), "s3cr3t"), "%s", sign_error_last());
+    /* A helper that is not installed, and a name that is a path: errors, nothing run. */
+    tu_write_str(rp("c3.json"), "{\"credHelpers\": {\"h:1\": \"nothere\", \"h:2\": \"../bin/sh\"}}");
+    cr_assert_neq(sign__reg_auth_lookup(&up, rp("c3.json"), "h:1"), 0);
+    cr_assert_not_null(strstr(sign_error_last(), "docker-credential-nothere"), "%s", sign_error_last());
+    cr_assert_eq(sign__reg_auth_lookup(&up, rp("c3.json"), "h:2"), SIGN_EINVAL);
+    cr_assert_not_null(strstr(sign_error_last(), "not a helper name"), "%s", sign_error_last());
+}
+
+Test(registry, credential_helper_with_basic_auth_registry, .init = rg_setup, .fini = rg_teardown, .timeout = 240)
+{
+    int port;
+
+    rg_build();
+    rg_fake_helper();
+    cr_assert_eq(rg_sh("python3 -c 'import crypt; print(\"user:\" + crypt.crypt(\"secret\", "
+                       "crypt.mksalt(crypt.METHOD_BLOWFISH)))' > '%s/htpasswd' 2>/dev/null",
+                       rg_dir),
+                 0, "%s", rg_err);
+    port = rg_registry("auth", 1);
+    rg_push(port, "v1", "app:v1", "user:secret");
+    /* docker's config.json (HOME) with credsStore: the helper's user:secret opens the registry. */
+    cr_assert_eq(rg_sh("mkdir -p '%s/.docker'", rg_dir), 0);
+    tu_write_str(rp(".docker/config.json"), "{\"auths\": {}, \"credsStore\": \"fake\"}");
+    cr_assert_eq(rg_sh("unset REGISTRY_AUTH_FILE; \"$SIGNET_BIN\" sign -k '%s' --tls-verify=false '%s'",
+                       rp("key.key"), ref_of(port, "app:v1")),
+                 0, "%s", rg_err);
+    cr_assert_null(strstr(rg_err, "secret"), "%s", rg_err);
+    cr_assert_eq(rg_sh("unset REGISTRY_AUTH_FILE; \"$SIGNET_BIN\" verify -p '%s' --tls-verify=false '%s'",
+                       rp("policy.json"), ref_of(port, "app:v1")),
+                 0, "%s%s", rg_out, rg_err);
+    /* The helper failing: a clear error naming it, before any verdict; its output is not shown. */
+    tu_write_str(rp("auth.json"), "{\"credHelpers\": {\"127.0.0.1:1\": \"fake\"}, \"credsStore\": \"nothere\"}");
+    cr_assert_eq(SIGNET("hash", "--tls-verify=false", ref_of(port, "app:v1")), 2, "%s", rg_out);
+    cr_assert_not_null(strstr(rg_err, "docker-credential-nothere"), "%s", rg_err);
+}
+
+/* ---- audit by reference ----------------------------------------------------------------------- */
+
+static size_t count_of(const char *hay, const char *needle)
+{
+    size_t n = 0;
+
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle)) {
+        n++;
+    }
+    return n;
+}
+
+Test(registry, audit_by_reference, .init = rg_setup, .fini = rg_teardown, .timeout = 300)
+{
+    sign__registry_options o;
+    sign__registry *reg = NULL;
+    sign__regref ref;
+    char **tags = NULL;
+    size_t ntags = 0;
+    int port;
+
+    rg_build();
+    port = rg_registry("reg", 0);
+    rg_push(port, "v1", "app:v1", NULL);
+    rg_push(port, "v1", "app:same", NULL); /* the same image under a second tag */
+    rg_push(port, "v2", "app:v2", NULL);
+    rg_push(port, "v2", "app:gone", NULL);
+    cr_assert_eq(SIGNET("sign", "-k", rp("key.key"), "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s", rg_err);
+    /* The tags list is paginated (n=, Link rel="next"): one tag a page still gives every tag. */
+    cr_assert_eq(sign__regref_parse(&ref, ref_of(port, "app")), 0);
+    memset(&o, 0, sizeof(o));
+    o.insecure = 1;
+    o.auth_file = rp("none.json");
+    cr_assert_eq(sign__registry_open(&reg, &ref, &o), 0, "%s", sign_error_last());
+    cr_assert_eq(sign__registry_list_tags(reg, 1, &tags, &ntags), 0, "%s", sign_error_last());
+    cr_assert_eq(ntags, 5, "%zu tags: the four pushed and v1's fallback referrers tag", ntags);
+    sign_registry_strings_free(tags, ntags);
+    sign__registry_free(reg);
+    /* "gone" is listed but its link is removed: resolving it finds nothing (a tag deleted mid-audit). */
+    cr_assert_eq(rg_sh("rm '%s/reg/docker/registry/v2/repositories/app/_manifests/tags/gone/current/link'", rg_dir),
+                 0, "%s", rg_err);
+    cr_assert_eq(
+        SIGNET("audit", "-p", rp("policy.json"), "--tls-verify=false", "--format", "json", ref_of(port, "app")), 1,
+        "%s%s", rg_out, rg_err);
+    /* v1 and "same" are one digest, audited once; v2 unsigned; gone reported, not fatal. */
+    cr_assert_eq(count_of(rg_out, "\"class\":\"verified\""), 1, "%s", rg_out);
+    cr_assert_eq(count_of(rg_out, "\"class\":\"unsigned\""), 1, "%s", rg_out);
+    cr_assert_eq(count_of(rg_out, "TAG_VANISHED"), 1, "%s", rg_out);
+    cr_assert_eq(count_of(rg_out, "@sha256:"), 2, "every audited image is named by its digest: %s", rg_out);
+    cr_assert_not_null(strstr(rg_out, "app:gone"), "%s", rg_out);
+    /* One image by tag: its verdict alone. */
+    cr_assert_eq(
+        SIGNET("audit", "-p", rp("policy.json"), "--tls-verify=false", "--format", "json", ref_of(port, "app:same")),
+        0, "%s%s", rg_out, rg_err);
+    cr_assert_eq(count_of(rg_out, "\"class\":\"verified\""), 1, "%s", rg_out);
+    /* An unsigned image: BUNDLE_MISSING, as in a local store. */
+    cr_assert_eq(SIGNET("audit", "-p", rp("policy.json"), "--tls-verify=false", ref_of(port, "app:v2")), 1, "%s%s",
+                 rg_out, rg_err);
+    cr_assert_not_null(strstr(rg_out, "BUNDLE_MISSING"), "%s", rg_out);
+    /* Mixed with a store directory: a usage error. */
+    cr_assert_eq(SIGNET("audit", "-p", rp("policy.json"), rg_dir, ref_of(port, "app")), 2, "%s", rg_out);
+}
+
+Test(registry, inspect_by_reference, .init = rg_setup, .fini = rg_teardown, .timeout = 240)
+{
+    json_t *j, *layers, *bundles;
+    json_error_t e;
+    int port;
+
+    rg_build();
+    port = rg_registry("reg", 0);
+    rg_push(port, "v1", "app:v1", NULL);
+    rg_push(port, "v2", "app:v2", NULL);
+    cr_assert_eq(SIGNET("sign", "-k", rp("key.key"), "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s", rg_err);
+    cr_assert_eq(SIGNET("inspect", "--json", "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s%s", rg_out,
+                 rg_err);
+    j = json_loads(rg_out, 0, &e);
+    cr_assert_not_null(j, "%s: %s", e.text, rg_out);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "media_type")),
+                     "application/vnd.oci.image.manifest.v1+json");
+    cr_assert_not_null(strstr(json_string_value(json_object_get(j, "image")), "/app@sha256:"), "%s", rg_out);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "platform")), "linux/amd64", "%s", rg_out);
+    layers = json_object_get(j, "layers");
+    cr_assert_eq(json_array_size(layers), 2, "%s", rg_out);
+    cr_assert_not_null(json_string_value(json_object_get(json_array_get(layers, 0), "digest")));
+    bundles = json_object_get(j, "bundles");
+    cr_assert_eq(json_array_size(bundles), 1, "%s", rg_out);
+    cr_assert_not_null(json_string_value(json_object_get(json_array_get(bundles, 0), "key_id")), "%s", rg_out);
+    cr_assert_not_null(json_string_value(json_object_get(json_array_get(bundles, 0), "created")), "%s", rg_out);
+    json_decref(j);
+    /* The human form; an unsigned image has no bundle. */
+    cr_assert_eq(SIGNET("inspect", "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s", rg_err);
+    cr_assert_not_null(strstr(rg_out, "bundles:       1 attached"), "%s", rg_out);
+    cr_assert_not_null(strstr(rg_out, "signer key id:"), "%s", rg_out);
+    cr_assert_not_null(strstr(rg_out, "layers:        2"), "%s", rg_out);
+    cr_assert_eq(SIGNET("inspect", "--tls-verify=false", ref_of(port, "app:v2")), 0, "%s", rg_err);
+    cr_assert_not_null(strstr(rg_out, "bundles:       0 attached"), "%s", rg_out);
+    cr_assert_not_null(strstr(rg_out, "layers:        3"), "%s", rg_out);
+    /* A tag that does not exist: an error, not an empty image. */
+    cr_assert_eq(SIGNET("inspect", "--tls-verify=false", ref_of(port, "app:nope")), 2, "%s", rg_out);
+    cr_assert_not_null(strstr(rg_err, "404"), "%s", rg_err);
 }

@@ -64,6 +64,38 @@ char *audit_record_json(const audit_record *r);
 /* Parse one record line of a JSON report (audit merge). */
 int audit_record_parse(audit_record *r, const char *line);
 
+/*
+ * The records a text or HTML report lists at the end, spooled (audit_spool.c): sorted runs of at most
+ * run_max bytes in memory, the full ones in an unlinked temporary file, read back merged in path order.
+ */
+#define AUDIT_SPOOL_RUN_MAX (1u << 20)
+
+struct spool_run;
+
+typedef struct audit_spool {
+    unsigned char *buf; /* the run in memory: packed records */
+    size_t used, cap, nmem, run_max;
+    const unsigned char **sorted; /* the run in memory in path order (rewind without a file) */
+    int fd;                       /* the temporary file, -1 until a run is written */
+    uint64_t fsize, count;        /* count: every record added */
+    struct spool_run *runs;
+    size_t nruns;
+    size_t *heap, nheap, next; /* reading: runs by their next record's path; next in memory */
+    const unsigned char **head;
+    unsigned char *cur; /* the record returned last (a run's buffer moves on) */
+    size_t curcap;
+} audit_spool;
+
+/* run_max 0: AUDIT_SPOOL_RUN_MAX. */
+void audit_spool_init(audit_spool *s, size_t run_max);
+/* A copy of r; 0, or -1 (out of memory, or the temporary file cannot be written). */
+int audit_spool_add(audit_spool *s, const audit_record *r);
+/* Done adding: the records are read from now on, in path order. 0 or -1. */
+int audit_spool_rewind(audit_spool *s);
+/* The next record (its strings valid until the next call): 1, 0 at the end, -1 on a read error. */
+int audit_spool_next(audit_spool *s, audit_record *out);
+void audit_spool_free(audit_spool *s);
+
 /* What a report needs besides the records. */
 typedef struct audit_summary {
     uint64_t counts[SIGN_AUDIT_NCLASSES];
@@ -77,12 +109,31 @@ typedef struct audit_summary {
 
 char *audit_summary_json(const audit_summary *s);
 int audit_summary_parse(audit_summary *s, const char *line);
-/* Records in path order (reports list them so, whatever order the threads finished in). */
-void audit_sort_records(audit_record **v, size_t n);
-/* The text report: a summary table and one line per record that is not verified. */
-void audit_write_text(FILE *f, const audit_summary *s, audit_record *const *bad, size_t nbad);
-/* The HTML report: one self-contained page. */
-void audit_write_html(FILE *f, const audit_summary *s, audit_record *const *bad, size_t nbad,
-                      audit_record *const *warned, size_t nwarned);
+/* The text report: a summary table and one line per record that is not verified (bad, rewound: in path
+   order, whatever order the threads finished in). 0, or -1 when the spool cannot be read back. */
+int audit_write_text(FILE *f, const audit_summary *s, audit_spool *bad);
+/* The HTML report: one self-contained page. 0 or -1. */
+int audit_write_html(FILE *f, const audit_summary *s, audit_spool *bad, audit_spool *warned);
+
+/*
+ * audit docker://HOST/REPO[:TAG|@DIGEST] (audit_registry.c): the registry as the walk's source. Every tag
+ * (or the one reference) resolved once, each digest once; the pinned references are the list the walk reads
+ * (list), the bundles attached to them are fetched under dir, laid out as --bundles DIR expects.
+ */
+typedef struct audit_registry {
+    char dir[4200]; /* a private mkdtemp directory, removed by audit_registry_close */
+    FILE *list;     /* the pinned references, one per line */
+    char **seen;    /* the digests listed */
+    size_t nseen;
+    int insecure; /* --tls-verify=false */
+} audit_registry;
+
+/* Resolve and fetch (progress and errors said); 0, or the exit status. */
+int audit_registry_prepare(audit_registry *g, char *const *refs, size_t n, int insecure);
+/* 1 when a walk item is an image in a registry. */
+int audit_registry_is(const char *path);
+/* 1 when it is a tag that was listed but gone when it was resolved (reported TAG_VANISHED). */
+int audit_registry_vanished(const char *path);
+void audit_registry_close(audit_registry *g);
 
 #endif

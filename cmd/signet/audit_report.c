@@ -168,8 +168,11 @@ int audit_summary_parse(audit_summary *s, const char *line)
     return 0;
 }
 
-void audit_write_text(FILE *f, const audit_summary *s, audit_record *const *bad, size_t nbad)
+int audit_write_text(FILE *f, const audit_summary *s, audit_spool *bad)
 {
+    audit_record r;
+    int got;
+
     fprintf(f, "audit of %" PRIu64 " artifact(s), judged at %s%s, policy sha256 %s\n\n", s->total, s->judged,
             s->at_given ? " (--at)" : "", s->policy_sha256);
     for (int c = 0; c < SIGN_AUDIT_NCLASSES; c++) {
@@ -178,16 +181,17 @@ void audit_write_text(FILE *f, const audit_summary *s, audit_record *const *bad,
     if (s->horizon[0] != '\0') {
         fprintf(f, "  %-11s %10" PRIu64 "  (verify now, not at %s)\n", "warned", s->warned, s->horizon);
     }
-    if (nbad > 0) {
+    if (bad->count > 0) {
         fputc('\n', f);
     }
-    for (size_t i = 0; i < nbad; i++) {
-        char *p = sign_text_safe(bad[i]->path);
+    while ((got = audit_spool_next(bad, &r)) == 1) {
+        char *p = sign_text_safe(r.path);
 
-        fprintf(f, "%-10s %s: %s\n", sign_audit_class_name(bad[i]->cls), p != NULL ? p : "",
-                bad[i]->reasons[0] != '\0' ? bad[i]->reasons : "-");
+        fprintf(f, "%-10s %s: %s\n", sign_audit_class_name(r.cls), p != NULL ? p : "",
+                r.reasons[0] != '\0' ? r.reasons : "-");
         free(p);
     }
+    return got;
 }
 
 /* Text made safe inside HTML (after sign_text_safe: no control characters). */
@@ -231,20 +235,57 @@ static void html_bars(FILE *f, const audit_summary *s)
     fputs("</table>\n", f);
 }
 
-static int cmp_path(const void *a, const void *b)
+static int html_warned(FILE *f, const audit_summary *s, audit_spool *warned)
 {
-    return strcmp((*(audit_record *const *)a)->path, (*(audit_record *const *)b)->path);
-}
+    audit_record r;
+    int got = 0;
 
-void audit_sort_records(audit_record **v, size_t n)
-{
-    if (n > 1) {
-        qsort(v, n, sizeof(*v), cmp_path);
+    fputs("<h2>Look-ahead</h2>\n<p>Verified now, not at ", f);
+    html_text(f, s->horizon);
+    fprintf(f, ": %" PRIu64 " artifact(s).</p>\n", warned->count);
+    if (warned->count == 0) {
+        return 0;
     }
+    fputs("<table class=\"list\"><tr><th>artifact</th><th>then</th><th>why</th></tr>\n", f);
+    while ((got = audit_spool_next(warned, &r)) == 1) {
+        fputs("<tr><td><code>", f);
+        html_text(f, r.path);
+        fputs("</code></td><td>", f);
+        html_text(f, sign_audit_class_name(r.future));
+        fputs("</td><td>", f);
+        html_text(f, r.warnings);
+        fputs("</td></tr>\n", f);
+    }
+    fputs("</table>\n", f);
+    return got;
 }
 
-void audit_write_html(FILE *f, const audit_summary *s, audit_record *const *bad, size_t nbad,
-                      audit_record *const *warned, size_t nwarned)
+static int html_bad(FILE *f, audit_spool *bad)
+{
+    audit_record r;
+    int got = 0;
+
+    fprintf(f, "<h2>Not verified (%" PRIu64 ")</h2>\n", bad->count);
+    if (bad->count == 0) {
+        return 0;
+    }
+    fputs("<table class=\"list\"><tr><th>class</th><th>artifact</th><th>reasons</th><th>detail</th></tr>\n", f);
+    while ((got = audit_spool_next(bad, &r)) == 1) {
+        fputs("<tr><td>", f);
+        html_text(f, sign_audit_class_name(r.cls));
+        fputs("</td><td><code>", f);
+        html_text(f, r.path);
+        fputs("</code></td><td>", f);
+        html_text(f, r.reasons);
+        fputs("</td><td>", f);
+        html_text(f, r.message != NULL ? r.message : "");
+        fputs("</td></tr>\n", f);
+    }
+    fputs("</table>\n", f);
+    return got;
+}
+
+int audit_write_html(FILE *f, const audit_summary *s, audit_spool *bad, audit_spool *warned)
 {
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
@@ -268,39 +309,12 @@ void audit_write_html(FILE *f, const audit_summary *s, audit_record *const *bad,
     html_text(f, s->policy_sha256);
     fprintf(f, "</code>, signet %s.</p>\n", SIGN_VERSION_STRING);
     html_bars(f, s);
-    if (s->horizon[0] != '\0') {
-        fputs("<h2>Look-ahead</h2>\n<p>Verified now, not at ", f);
-        html_text(f, s->horizon);
-        fprintf(f, ": %zu artifact(s).</p>\n", nwarned);
-        if (nwarned > 0) {
-            fputs("<table class=\"list\"><tr><th>artifact</th><th>then</th><th>why</th></tr>\n", f);
-            for (size_t i = 0; i < nwarned; i++) {
-                fputs("<tr><td><code>", f);
-                html_text(f, warned[i]->path);
-                fputs("</code></td><td>", f);
-                html_text(f, sign_audit_class_name(warned[i]->future));
-                fputs("</td><td>", f);
-                html_text(f, warned[i]->warnings);
-                fputs("</td></tr>\n", f);
-            }
-            fputs("</table>\n", f);
-        }
+    if (s->horizon[0] != '\0' && html_warned(f, s, warned) != 0) {
+        return -1;
     }
-    fprintf(f, "<h2>Not verified (%zu)</h2>\n", nbad);
-    if (nbad > 0) {
-        fputs("<table class=\"list\"><tr><th>class</th><th>artifact</th><th>reasons</th><th>detail</th></tr>\n", f);
-        for (size_t i = 0; i < nbad; i++) {
-            fputs("<tr><td>", f);
-            html_text(f, sign_audit_class_name(bad[i]->cls));
-            fputs("</td><td><code>", f);
-            html_text(f, bad[i]->path);
-            fputs("</code></td><td>", f);
-            html_text(f, bad[i]->reasons);
-            fputs("</td><td>", f);
-            html_text(f, bad[i]->message != NULL ? bad[i]->message : "");
-            fputs("</td></tr>\n", f);
-        }
-        fputs("</table>\n", f);
+    if (html_bad(f, bad) != 0) {
+        return -1;
     }
     fputs("</body></html>\n", f);
+    return 0;
 }

@@ -21,22 +21,27 @@ static const char audit_help[] =
     "usage: signet audit -p POLICY [--at TIME] [--warn-within DURATION] [--jobs N]\n"
     "                    [--format text|json|html] [--report FILE] [--shard K/N]\n"
     "                    [--bundles DIR] [--fail-on CLASSES] (STORE... | --from-list FILE)\n"
+    "       signet audit -p POLICY [options] [--tls-verify BOOL] docker://HOST/REPO[:TAG|@DIGEST]...\n"
     "       signet audit merge [--format text|json|html] [--report FILE] [--allow-mixed] REPORT...\n"
     "\n"
     "Verify every artifact of a store (a directory walked recursively; bundles beside\n"
     "the artifacts as NAME.sigstore.json, or under --bundles DIR with the same relative\n"
     "paths) and give each exactly one class: verified, tampered, unsigned, revoked,\n"
     "expired, untrusted, policy, unreadable; bundles without their artifact are orphans.\n"
+    "A registry repository (docker://HOST/REPO) is audited tag by tag, each image once,\n"
+    "with the bundles attached to it in the registry.\n"
     "\n"
     "  -p, --policy POLICY     the trust policy (JSON)\n"
     "      --at TIME           judge the whole store as of TIME (RFC 3339 UTC)\n"
     "      --warn-within D     also list artifacts that verify now but not D later (e.g. 90d)\n"
-    "      --jobs N            artifacts verified at once (default: online cores)\n"
+    "      --jobs N            at most N threads at once (default: one per core)\n"
     "      --format F          text (default), json (one line per artifact, then a summary) or html\n"
     "      --report FILE       write the report to FILE (atomically) instead of stdout\n"
     "      --shard K/N         only the artifacts whose path hash falls in shard K (0..N-1) of N\n"
     "      --bundles DIR       the bundles live under DIR, not beside the artifacts\n"
     "      --from-list FILE    audit the paths listed in FILE, one per line (- for stdin)\n"
+    "      --tls-verify BOOL   docker://: false for HTTPS without the certificate check (or plain\n"
+    "                          HTTP) to that registry only\n"
     "      --fail-on CLASSES   the classes that make the exit status non-zero (comma-separated;\n"
     "                          default: every class but verified)\n"
     "  -h, --help              show this help\n"
@@ -48,14 +53,14 @@ static const char audit_help[] =
 typedef struct audit_run {
     const sign_policy *policy;
     audit_walk walk;
-    int64_t at;    /* 0: now */
-    int64_t ahead; /* --warn-within seconds, 0: none */
+    int64_t at;      /* 0: now */
+    int64_t ahead;   /* --warn-within seconds, 0: none */
+    unsigned vflags; /* SIGN_VERIFY_* (registry references: --tls-verify=false) */
     pthread_mutex_t walk_mu, out_mu;
     FILE *out; /* streamed JSON lines, or NULL */
     audit_summary sum;
-    audit_record **bad, **warned;
-    size_t nbad, capbad, nwarned, capwarned;
-    uint64_t done, total; /* progress */
+    audit_spool bad, warned; /* what the text and HTML reports list at the end */
+    uint64_t done, total;    /* progress */
     struct timespec t0;
     int failed; /* out of memory or an output error */
 } audit_run;
@@ -79,6 +84,7 @@ static int verify_one(sign_verify_result **res, const audit_run *a, const char *
     o.bundles = bundles;
     o.nbundles = 1;
     o.at = at;
+    o.flags |= a->vflags;
     return sign_verify(res, a->policy, &o);
 }
 
@@ -113,7 +119,14 @@ static audit_record *audit_one(const audit_run *a, const audit_item *it)
         r->message = strdup("a bundle whose artifact is not in the store");
         return r;
     }
-    if (it->kind == ITEM_UNREADABLE || stat(it->path, &st) != 0) {
+    if (audit_registry_vanished(it->path)) {
+        r->cls = SIGN_AUDIT_UNREADABLE;
+        snprintf(r->reasons, sizeof(r->reasons), "TAG_VANISHED");
+        r->message = strdup("the tag was listed by the registry but gone when it was resolved");
+        return r;
+    }
+    memset(&st, 0, sizeof(st)); /* an image in a registry has no stat: size 0 */
+    if (it->kind == ITEM_UNREADABLE || (!audit_registry_is(it->path) && stat(it->path, &st) != 0)) {
         r->cls = SIGN_AUDIT_UNREADABLE;
         snprintf(r->reasons, sizeof(r->reasons), "ARTIFACT_UNREADABLE");
         r->message = strdup(it->kind == ITEM_UNREADABLE ? it->why : strerror(errno));
@@ -163,22 +176,6 @@ static audit_record *audit_one(const audit_run *a, const audit_item *it)
     return r;
 }
 
-static int keep(audit_record ***v, size_t *n, size_t *cap, audit_record *r)
-{
-    if (*n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 64;
-        audit_record **nv = realloc(*v, nc * sizeof(*nv));
-
-        if (nv == NULL) {
-            return -1;
-        }
-        *v = nv;
-        *cap = nc;
-    }
-    (*v)[(*n)++] = r;
-    return 0;
-}
-
 static void progress(audit_run *a)
 {
     double s = elapsed(&a->t0), rate = s > 0 ? (double)a->done / s : 0;
@@ -196,15 +193,16 @@ static void progress(audit_run *a)
     out_progress_line(line, a->done == a->total);
 }
 
-/* Account for a record: counts, the streamed line, the lists the reports need. Takes ownership. */
+/* Account for a record: counts, the streamed line, the spools the reports read at the end. Takes ownership. */
 static void record_done(audit_run *a, audit_record *r)
 {
-    int kept = 0;
-
     pthread_mutex_lock(&a->out_mu);
     a->sum.counts[r->cls]++;
     a->sum.total++;
     a->done++;
+    if (r->warnings[0] != '\0') {
+        a->sum.warned++;
+    }
     if (a->out != NULL) {
         char *line = audit_record_json(r);
 
@@ -212,44 +210,31 @@ static void record_done(audit_run *a, audit_record *r)
             a->failed = 1;
         }
         free(line);
-    }
-    /*
-     * The text and HTML reports list what is not verified (and the look-ahead) at the end, so those records
-     * are kept; JSON lines were streamed above and need nothing more: memory stays flat however large the
-     * store (a million artifacts in well under 64 MiB).
-     */
-    if (r->warnings[0] != '\0') {
-        a->sum.warned++;
-    }
-    if (a->out == NULL && r->warnings[0] != '\0') {
-        if (keep(&a->warned, &a->nwarned, &a->capwarned, r) != 0) {
+    } else if (r->warnings[0] != '\0' || r->cls != SIGN_AUDIT_VERIFIED) {
+        /*
+         * The text and HTML reports list what is not verified (and the look-ahead) at the end: those records
+         * are spooled (a run in memory, then an unlinked temporary file), so memory stays flat however many
+         * fail; JSON lines were streamed above and need nothing more.
+         */
+        if (audit_spool_add(r->warnings[0] != '\0' ? &a->warned : &a->bad, r) != 0) {
             a->failed = 1;
-        } else {
-            kept = 1;
-        }
-    }
-    if (a->out == NULL && r->cls != SIGN_AUDIT_VERIFIED && !kept) {
-        if (keep(&a->bad, &a->nbad, &a->capbad, r) != 0) {
-            a->failed = 1;
-        } else {
-            kept = 1;
         }
     }
     progress(a);
     pthread_mutex_unlock(&a->out_mu);
-    if (!kept) {
-        audit_record_free(r);
-    }
+    audit_record_free(r);
 }
 
-static void *worker(void *p)
+/* One of the audit's threads: walk items taken one at a time, each verified and accounted for. */
+static void worker(void *p, size_t unused)
 {
     audit_run *a = p;
     audit_item *it = malloc(sizeof(*it));
 
+    (void)unused;
     if (it == NULL) {
         a->failed = 1;
-        return NULL;
+        return;
     }
     for (;;) {
         audit_record *r;
@@ -268,7 +253,6 @@ static void *worker(void *p)
         record_done(a, r);
     }
     free(it);
-    return NULL;
 }
 
 /* The number of items a walk would give (progress on a terminal only: a second, cheap walk). */
@@ -390,32 +374,39 @@ static int report_close(report_out *o, int ok)
     return 0;
 }
 
-static void write_report(FILE *f, int format, audit_summary *s, audit_run *a)
+static int write_report(FILE *f, int format, audit_summary *s, audit_run *a)
 {
-    audit_sort_records(a->bad, a->nbad);
-    audit_sort_records(a->warned, a->nwarned);
     if (format == 1) {
         char *line = audit_summary_json(s);
 
         fprintf(f, "%s\n", line != NULL ? line : "{}");
         free(line);
-    } else if (format == 2) {
-        audit_write_html(f, s, a->bad, a->nbad, a->warned, a->nwarned);
-    } else {
-        audit_write_text(f, s, a->bad, a->nbad);
+        return 0;
     }
+    if (audit_spool_rewind(&a->bad) != 0 || audit_spool_rewind(&a->warned) != 0) {
+        cli_error("audit: the records of the report cannot be read back: %s", strerror(errno));
+        return -1;
+    }
+    if ((format == 2 ? audit_write_html(f, s, &a->bad, &a->warned) : audit_write_text(f, s, &a->bad)) != 0) {
+        cli_error("audit: the records of the report cannot be read back");
+        return -1;
+    }
+    return 0;
+}
+
+static void run_init(audit_run *a)
+{
+    memset(a, 0, sizeof(*a));
+    pthread_mutex_init(&a->walk_mu, NULL);
+    pthread_mutex_init(&a->out_mu, NULL);
+    audit_spool_init(&a->bad, 0);
+    audit_spool_init(&a->warned, 0);
 }
 
 static void free_lists(audit_run *a)
 {
-    for (size_t i = 0; i < a->nbad; i++) {
-        audit_record_free(a->bad[i]);
-    }
-    for (size_t i = 0; i < a->nwarned; i++) {
-        audit_record_free(a->warned[i]);
-    }
-    free(a->bad);
-    free(a->warned);
+    audit_spool_free(&a->bad);
+    audit_spool_free(&a->warned);
 }
 
 /* signet audit merge: shard reports (JSON lines) into one report; records are streamed as read. */
@@ -477,8 +468,7 @@ static int audit_merge(int argc, char **argv, int format, const char *report, in
     report_out o;
     int rc = 0;
 
-    memset(&a, 0, sizeof(a));
-    pthread_mutex_init(&a.out_mu, NULL);
+    run_init(&a);
     if (argc < 1) {
         return out_usage_error("audit", "audit merge: name the JSON reports to merge");
     }
@@ -489,8 +479,8 @@ static int audit_merge(int argc, char **argv, int format, const char *report, in
     for (int i = 0; i < argc && rc == 0; i++) {
         rc = merge_file(&a, argv[i], argv[0], allow_mixed);
     }
-    if (rc == 0) {
-        write_report(o.f, format, &a.sum, &a);
+    if (rc == 0 && write_report(o.f, format, &a.sum, &a) != 0) {
+        rc = EXIT_USAGE;
     }
     if (report_close(&o, rc == 0 && !a.failed) != 0 && rc == 0) {
         rc = EXIT_USAGE;
@@ -523,8 +513,8 @@ static int parse_shard(unsigned *k, unsigned *n, const char *s)
 typedef struct audit_args {
     const char *policy, *report, *bundles, *from_list;
     int64_t at, ahead;
-    int at_given, format, allow_mixed;
-    unsigned jobs, shard_k, shard_n, fail_mask;
+    int at_given, format, allow_mixed, insecure;
+    unsigned shard_k, shard_n, fail_mask;
 } audit_args;
 
 static int parse_args(audit_args *o, int argc, char **argv)
@@ -540,6 +530,7 @@ static int parse_args(audit_args *o, int argc, char **argv)
                                              {"from-list", required_argument, NULL, 'l'},
                                              {"fail-on", required_argument, NULL, 'f'},
                                              {"allow-mixed", no_argument, NULL, 'M'},
+                                             {"tls-verify", required_argument, NULL, OPT_TLS_VERIFY},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     int c, rc;
@@ -566,16 +557,7 @@ static int parse_args(audit_args *o, int argc, char **argv)
                 return out_usage_error("audit", "--warn-within takes a duration such as 90d, not %s", optarg);
             }
             break;
-        case 'j': {
-            char *end = NULL;
-            unsigned long n = strtoul(optarg, &end, 10);
-
-            if (end == optarg || *end != '\0' || n < 1 || n > 256) {
-                return out_usage_error("audit", "--jobs takes 1 to 256, not %s", optarg);
-            }
-            o->jobs = (unsigned)n;
-            break;
-        }
+        case 'j': rc = out_parse_jobs("audit", optarg); break;
         case 'F': rc = parse_format(&o->format, optarg); break;
         case 'r': o->report = optarg; break;
         case 's': rc = parse_shard(&o->shard_k, &o->shard_n, optarg); break;
@@ -583,6 +565,7 @@ static int parse_args(audit_args *o, int argc, char **argv)
         case 'l': o->from_list = optarg; break;
         case 'f': rc = parse_fail_on(&o->fail_mask, optarg); break;
         case 'M': o->allow_mixed = 1; break;
+        case OPT_TLS_VERIFY: rc = out_parse_tls_verify(&o->insecure, "audit", optarg); break;
         case 'h': fputs(audit_help, stdout); return -1;
         default: return out_getopt_error("audit", c, argv);
         }
@@ -593,24 +576,45 @@ static int parse_args(audit_args *o, int argc, char **argv)
     return 0;
 }
 
-static int run_workers(audit_run *a, unsigned jobs)
+/*
+ * As many of the audit's threads as the thread budget (--jobs N, default one per core), on libsign's pool: the
+ * verifies inside them find every pool thread busy and hash and check on their own thread, so the budget holds
+ * and no thread waits for another per artifact. At the end of the walk a thread that is done helps the
+ * others' last verifies.
+ */
+static int run_workers(audit_run *a)
 {
-    pthread_t tids[256];
-    unsigned started = 0;
-
-    for (unsigned i = 0; i < jobs; i++) {
-        if (pthread_create(&tids[i], NULL, worker, a) != 0) {
-            break;
-        }
-        started++;
-    }
-    if (started == 0) {
-        worker(a); /* no thread could start: this one does the work */
-    }
-    for (unsigned i = 0; i < started; i++) {
-        pthread_join(tids[i], NULL);
-    }
+    sign_parallel_for(sign_thread_budget(), worker, a);
     return a->failed ? -1 : 0;
+}
+
+/*
+ * docker:// references (audit_registry.c): resolved and their bundles fetched before the walk, which then
+ * reads them as a list with the bundles in reg->dir. Directories are walked as they are. 0 or the exit status.
+ */
+static int registry_source(audit_registry *reg, audit_args *o, FILE **list, int argc, char **argv)
+{
+    int nref = 0, rc;
+
+    memset(reg, 0, sizeof(*reg));
+    for (int i = optind; i < argc; i++) {
+        nref += audit_registry_is(argv[i]);
+    }
+    if (nref == 0) {
+        return 0;
+    }
+    if (nref != argc - optind || o->from_list != NULL || o->bundles != NULL) {
+        return out_usage_error("audit", "registry references are audited alone: no STORE, --bundles or --from-list "
+                                        "with them");
+    }
+    if ((rc = audit_registry_prepare(reg, argv + optind, (size_t)(argc - optind), o->insecure)) != 0) {
+        audit_registry_close(reg);
+        return rc;
+    }
+    *list = reg->list; /* the walk's from now on (closed with it) */
+    reg->list = NULL;
+    o->bundles = reg->dir;
+    return 0;
 }
 
 int cmd_audit(int argc, char **argv)
@@ -618,9 +622,9 @@ int cmd_audit(int argc, char **argv)
     audit_args o;
     audit_run a;
     report_out out;
+    audit_registry reg;
     sign_policy *policy = NULL;
     FILE *list = NULL;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int rc, merge = argc > 1 && strcmp(argv[1], "merge") == 0;
 
     if ((rc = parse_args(&o, argc - merge, argv + merge)) != 0) {
@@ -644,12 +648,15 @@ int cmd_audit(int argc, char **argv)
         sign_policy_free(policy);
         return EXIT_USAGE;
     }
-    memset(&a, 0, sizeof(a));
+    run_init(&a);
+    if ((rc = registry_source(&reg, &o, &list, argc, argv)) != 0) {
+        sign_policy_free(policy);
+        return rc;
+    }
+    a.vflags = o.insecure ? SIGN_VERIFY_REGISTRY_INSECURE : 0;
     a.policy = policy;
     a.at = o.at;
     a.ahead = o.ahead;
-    pthread_mutex_init(&a.walk_mu, NULL);
-    pthread_mutex_init(&a.out_mu, NULL);
     audit_walk_init(&a.walk, (const char *const *)(argv + optind), (size_t)(argc - optind), o.bundles, list,
                     o.shard_k, o.shard_n);
     if (sign_hex_encode(a.sum.policy_sha256, sizeof(a.sum.policy_sha256), sign_policy_sha256(policy), 32) != 0 ||
@@ -661,25 +668,29 @@ int cmd_audit(int argc, char **argv)
         sign_format_time(a.sum.horizon, sizeof(a.sum.horizon), (o.at_given ? o.at : (int64_t)time(NULL)) + o.ahead);
     }
     if ((rc = report_open(&out, o.report)) != 0) {
+        audit_registry_close(&reg);
         sign_policy_free(policy);
         return rc;
     }
     a.out = o.format == 1 ? out.f : NULL;
     a.total = out_progress_wanted() ? count_items(&a.walk) : 0;
     clock_gettime(CLOCK_MONOTONIC, &a.t0);
-    rc = run_workers(&a, o.jobs > 0 ? o.jobs : (unsigned)(cores > 0 ? (cores < 256 ? cores : 256) : 1));
+    rc = run_workers(&a);
     out_progress_end();
     a.sum.seconds = elapsed(&a.t0);
-    if (rc == 0) {
-        write_report(out.f, o.format, &a.sum, &a);
+    if (rc == 0 && write_report(out.f, o.format, &a.sum, &a) != 0) {
+        rc = -2;
     }
-    rc = report_close(&out, rc == 0) != 0 ? EXIT_USAGE
-         : rc != 0                        ? (cli_error("audit: out of memory"), EXIT_USAGE)
-                                          : exit_of(&a.sum, o.fail_mask);
+    if (rc == -1) {
+        cli_error("audit: could not finish: out of memory, the report could not be written, or its records could "
+                  "not be spooled to a temporary file (TMPDIR)");
+    }
+    rc = report_close(&out, rc == 0) != 0 || rc != 0 ? EXIT_USAGE : exit_of(&a.sum, o.fail_mask);
     audit_walk_close(&a.walk);
     if (list != NULL && list != stdin) {
         (void)fclose(list);
     }
+    audit_registry_close(&reg);
     free_lists(&a);
     sign_policy_free(policy);
     return rc;

@@ -21,7 +21,7 @@ static const char hash_usage[] =
     "      --ref NAME   OCI layout: the image with this ref name\n"
     "      --all        OCI layout: every manifest of the index, and the index\n"
     "      --platform OS/ARCH  docker:// multi-platform index: that platform's image\n"
-    "      --tls-verify BOOL   docker://: false for plain HTTP to that registry only\n"
+    "      --tls-verify BOOL   docker://: false: no certificate check (or plain HTTP), that registry only\n"
     "      --follow-symlink  a symlink ARTIFACT: its target under the link's name\n"
     "      --git DIR    record the git source of the work tree DIR (see signet-sign(1))\n"
     "      --git-remote NAME  the remote whose URL is recorded (default origin)\n"

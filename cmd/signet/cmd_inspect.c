@@ -8,16 +8,23 @@
 #include "cli.h"
 #include "output.h"
 
-static const char inspect_usage[] = "usage: signet inspect [--json] BUNDLE\n"
-                                    "\n"
-                                    "Show what a Sigstore bundle claims: media type, signer key id and\n"
-                                    "fingerprint, RFC 3161 timestamps (TSA, genTime, policy, serial), payload\n"
-                                    "type, subjects, created time, artifacts with their\n"
-                                    "kind, size, entry counts and findings. Nothing is verified: use\n"
-                                    "'signet verify' for that.\n"
-                                    "\n"
-                                    "      --json  one JSON object with the same fields\n"
-                                    "  -h, --help  show this help\n";
+static const char inspect_usage[] =
+    "usage: signet inspect [--json] BUNDLE\n"
+    "       signet inspect [--json] [--tls-verify BOOL] docker://HOST/REPO[:TAG|@DIGEST]\n"
+    "\n"
+    "Show what a Sigstore bundle claims: media type, signer key id and\n"
+    "fingerprint, RFC 3161 timestamps (TSA, genTime, policy, serial), payload\n"
+    "type, subjects, created time, artifacts with their\n"
+    "kind, size, entry counts and findings. Nothing is verified: use\n"
+    "'signet verify' for that.\n"
+    "A registry reference shows the image: its digest, media type, platform(s),\n"
+    "config and layers, and every bundle attached to it (referrers API or\n"
+    "fallback tag), each as above.\n"
+    "\n"
+    "      --json             one JSON object with the same fields\n"
+    "      --tls-verify BOOL  docker://: false for HTTPS without the certificate\n"
+    "                         check (or plain HTTP) to that registry only\n"
+    "  -h, --help             show this help\n";
 
 /*
  * What the bundle's leaf certificate says of itself (not verified): subject,
@@ -331,17 +338,248 @@ static void inspect_print(const json_t *o)
     }
 }
 
+/* ---- an image in a registry ------------------------------------------------------------------ */
+
+/* "docker://HOST/REPO" of a reference (its tag or digest cut). */
+static void repo_of(char *out, size_t size, const char *reference)
+{
+    const char *last = strrchr(reference + strlen("docker://"), '/');
+    size_t n = last != NULL ? (size_t)(last - reference) + strcspn(last, ":@") : strlen(reference);
+
+    snprintf(out, size, "%.*s", (int)n, reference);
+}
+
+/* The bundles attached to digest, each as inspect shows a bundle file (or {"error": ...}). */
+static json_t *attached_bundles(const char *repo, const char *digest, const sign_registry_options *ro)
+{
+    unsigned char **b = NULL;
+    size_t *lens = NULL, nb = 0;
+    char pinned[1400], name[1500];
+    json_t *arr = json_array();
+
+    if (arr == NULL) {
+        return NULL;
+    }
+    snprintf(pinned, sizeof(pinned), "%s@%s", repo, digest);
+    if (sign_registry_fetch_bundles(&b, &lens, &nb, pinned, digest, ro) != 0) {
+        json_array_append_new(arr, json_pack("{s:s}", "error", sign_error_last()));
+        return arr;
+    }
+    for (size_t i = 0; i < nb; i++) {
+        sign_bundle *bu = NULL;
+        json_t *o = NULL;
+
+        snprintf(name, sizeof(name), "%s (referrer %zu)", pinned, i + 1);
+        if (sign_bundle_parse(&bu, b[i], lens[i], NULL) != 0 || inspect_build(&o, name, bu) != 0) {
+            o = json_pack("{s:s,s:s}", "bundle", name, "error", sign_error_last());
+        }
+        json_array_append_new(arr, o);
+        sign_bundle_free(bu);
+    }
+    sign_registry_bundles_free(b, lens, nb);
+    return arr;
+}
+
+/* "os/arch[/variant]" of a platform object, or NULL. */
+static json_t *platform_of(const json_t *p)
+{
+    const char *os = json_string_value(json_object_get(p, "os"));
+    const char *arch = json_string_value(json_object_get(p, "architecture"));
+    const char *variant = json_string_value(json_object_get(p, "variant"));
+    char buf[300];
+
+    if (os == NULL || arch == NULL) {
+        return NULL;
+    }
+    snprintf(buf, sizeof(buf), "%.100s/%.100s%s%.60s", os, arch, variant != NULL ? "/" : "",
+             variant != NULL ? variant : "");
+    return json_string(buf);
+}
+
+/* An image manifest: config (and the platform its config names) and layers. */
+static void describe_manifest(json_t *o, const json_t *m, const char *repo, const sign_registry_options *ro)
+{
+    const char *cfg = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
+    json_t *layers = json_array(), *l;
+    size_t i;
+
+    if (cfg != NULL) {
+        unsigned char *data = NULL;
+        size_t len = 0;
+        json_t *c = NULL;
+
+        json_object_set_new(o, "config", json_string(cfg));
+        if (sign_registry_get_blob(&data, &len, repo, cfg, 0, ro) == 0 &&
+            (c = json_loadb((const char *)data, len, 0, NULL)) != NULL) {
+            json_t *p = platform_of(c);
+
+            if (p != NULL) {
+                json_object_set_new(o, "platform", p);
+            }
+            json_decref(c);
+        } else {
+            json_object_set_new(o, "config_error", json_string(data != NULL ? "not JSON" : sign_error_last()));
+        }
+        free(data);
+    }
+    json_array_foreach(json_object_get(m, "layers"), i, l)
+    {
+        json_array_append_new(layers,
+                              json_pack("{s:s?,s:I,s:s?}", "digest", json_string_value(json_object_get(l, "digest")),
+                                        "size", json_integer_value(json_object_get(l, "size")), "media_type",
+                                        json_string_value(json_object_get(l, "mediaType"))));
+    }
+    json_object_set_new(o, "layers", layers);
+}
+
+/* An index: its manifests with their platforms and the bundles attached to each (the first 64 looked up). */
+static void describe_index(json_t *o, const json_t *m, const char *repo, const sign_registry_options *ro)
+{
+    json_t *arr = json_array(), *e;
+    size_t i;
+
+    json_array_foreach(json_object_get(m, "manifests"), i, e)
+    {
+        const char *dg = json_string_value(json_object_get(e, "digest"));
+        json_t *j = json_pack("{s:s?,s:I,s:s?}", "digest", dg, "size", json_integer_value(json_object_get(e, "size")),
+                              "media_type", json_string_value(json_object_get(e, "mediaType")));
+        json_t *p = platform_of(json_object_get(e, "platform"));
+
+        if (j == NULL) {
+            json_decref(p);
+            continue;
+        }
+        if (p != NULL) {
+            json_object_set_new(j, "platform", p);
+        }
+        if (dg != NULL && i < 64 && strncmp(dg, "sha256:", 7) == 0) {
+            json_object_set_new(j, "bundles", attached_bundles(repo, dg, ro));
+        }
+        json_array_append_new(arr, j);
+    }
+    json_object_set_new(o, "manifests", arr);
+}
+
+/* Everything inspect shows of an image in a registry (nothing verified). */
+static int inspect_registry_build(json_t **out, const char *reference, const sign_registry_options *ro)
+{
+    unsigned char *data = NULL;
+    char *mt = NULL, *digest = NULL, repo[1200], pinned[1400];
+    size_t len = 0;
+    json_t *m, *o;
+    int r;
+
+    *out = NULL;
+    repo_of(repo, sizeof(repo), reference);
+    if ((r = sign_registry_get_manifest(&data, &len, &mt, &digest, reference, ro)) != 0) {
+        return r;
+    }
+    snprintf(pinned, sizeof(pinned), "%s@%s", repo, digest);
+    m = json_loadb((const char *)data, len, 0, NULL);
+    o = json_pack("{s:s,s:s,s:s,s:b}", "reference", reference, "image", pinned, "digest", digest, "verified", 0);
+    if (m == NULL || o == NULL) {
+        r = m == NULL ? SIGN_EPARSE : SIGN_ENOMEM;
+        cli_error("%s: %s", reference, m == NULL ? "the manifest is not JSON" : "out of memory");
+    } else {
+        const char *dmt = json_string_value(json_object_get(m, "mediaType"));
+
+        json_object_set_new(o, "media_type", json_string(dmt != NULL ? dmt : mt != NULL ? mt : ""));
+        if (json_object_get(m, "artifactType") != NULL) {
+            json_object_set(o, "artifact_type", json_object_get(m, "artifactType"));
+        }
+        if (json_is_array(json_object_get(m, "manifests"))) {
+            describe_index(o, m, repo, ro);
+        } else {
+            describe_manifest(o, m, repo, ro);
+        }
+        json_object_set_new(o, "bundles", attached_bundles(repo, digest, ro));
+        *out = o;
+        o = NULL;
+    }
+    json_decref(m);
+    json_decref(o);
+    free(data);
+    free(mt);
+    free(digest);
+    return r;
+}
+
+static void print_bundles(const json_t *arr, const char *indent)
+{
+    size_t i;
+    json_t *b;
+
+    json_array_foreach(arr, i, b)
+    {
+        if (json_object_get(b, "error") != NULL) {
+            printf("%sbundle:        cannot be read: %s\n", indent, jstr(b, "error"));
+            continue;
+        }
+        printf("\n");
+        inspect_print(b);
+    }
+}
+
+static void inspect_registry_print(const json_t *o)
+{
+    const json_t *layers = json_object_get(o, "layers"), *mans = json_object_get(o, "manifests");
+    size_t i;
+    json_t *v;
+
+    printf("image:         %s (not verified: use 'signet verify')\n", jstr(o, "image"));
+    printf("media type:    %s\n", jstr(o, "media_type"));
+    if (json_object_get(o, "artifact_type") != NULL) {
+        printf("artifact type: %s\n", jstr(o, "artifact_type"));
+    }
+    if (json_object_get(o, "platform") != NULL) {
+        printf("platform:      %s\n", jstr(o, "platform"));
+    }
+    if (json_object_get(o, "config") != NULL) {
+        printf("config:        %s\n", jstr(o, "config"));
+    }
+    if (json_object_get(o, "config_error") != NULL) {
+        printf("config:        cannot be read: %s\n", jstr(o, "config_error"));
+    }
+    if (layers != NULL) {
+        printf("layers:        %zu\n", json_array_size(layers));
+        json_array_foreach(layers, i, v)
+        {
+            printf("  %s  %lld bytes  %s\n", jstr(v, "digest"),
+                   (long long)json_integer_value(json_object_get(v, "size")), jstr(v, "media_type"));
+        }
+    }
+    if (mans != NULL) {
+        printf("manifests:     %zu\n", json_array_size(mans));
+        json_array_foreach(mans, i, v)
+        {
+            printf("  %s  %s  %zu bundle(s)\n", jstr(v, "digest"), jstr(v, "platform"),
+                   json_array_size(json_object_get(v, "bundles")));
+        }
+    }
+    printf("bundles:       %zu attached\n", json_array_size(json_object_get(o, "bundles")));
+    print_bundles(json_object_get(o, "bundles"), "");
+    json_array_foreach(mans, i, v)
+    {
+        if (json_array_size(json_object_get(v, "bundles")) > 0) {
+            printf("\nbundles of %s (%s):\n", jstr(v, "digest"), jstr(v, "platform"));
+            print_bundles(json_object_get(v, "bundles"), "  ");
+        }
+    }
+}
+
 int cmd_inspect(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"json", no_argument, NULL, 'J'},
+        {"tls-verify", required_argument, NULL, OPT_TLS_VERIFY},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     sign_bundle *b = NULL;
     json_t *o = NULL;
     char *text = NULL;
-    int json = 0, c, r, rc = EXIT_USAGE;
+    sign_registry_options ro = SIGN_REGISTRY_OPTIONS_INIT;
+    int json = 0, insecure = 0, c, r, rc = EXIT_USAGE;
 
     if (out_json_wanted(argc, argv)) {
         out_json_mode("inspect"); /* an error is an object on stdout too */
@@ -354,18 +592,29 @@ int cmd_inspect(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case 'J': json = 1; break;
+        case OPT_TLS_VERIFY:
+            if (out_parse_tls_verify(&insecure, "inspect", optarg) != 0) {
+                return EXIT_USAGE;
+            }
+            break;
         case 'h': fputs(inspect_usage, stdout); return 0;
         default: return out_getopt_error("inspect", c, argv);
         }
     }
     if (argc - optind != 1) {
-        return out_usage_error("inspect", "give exactly one BUNDLE");
+        return out_usage_error("inspect", "give exactly one BUNDLE or docker:// reference");
     }
-    if ((r = sign_bundle_read(&b, argv[optind], NULL)) != 0) {
+    ro.flags = insecure ? SIGN_REGISTRY_INSECURE : 0;
+    if (sign_registry_is_reference(argv[optind])) {
+        if ((r = inspect_registry_build(&o, argv[optind], &ro)) != 0) {
+            rc = cli_fail(r, argv[optind]);
+            goto out;
+        }
+    } else if ((r = sign_bundle_read(&b, argv[optind], NULL)) != 0) {
         rc = out_role_fail(r, "inspect", "bundle", argv[optind]);
         goto out;
     }
-    if ((r = inspect_build(&o, argv[optind], b)) != 0) {
+    if (o == NULL && (r = inspect_build(&o, argv[optind], b)) != 0) {
         rc = cli_fail(r, argv[optind]);
         goto out;
     }
@@ -375,6 +624,8 @@ int cmd_inspect(int argc, char **argv)
             goto out;
         }
         puts(text);
+    } else if (b == NULL) {
+        inspect_registry_print(o);
     } else {
         inspect_print(o);
     }

@@ -56,7 +56,7 @@ static const char sign_usage[] =
     "      --ref NAME           OCI layout: the image with this ref name\n"
     "      --all                OCI layout: every manifest of the index, and the index\n"
     "      --platform OS/ARCH  docker:// multi-platform index: that platform's image\n"
-    "      --tls-verify BOOL   docker://: false for plain HTTP to that registry only\n"
+    "      --tls-verify BOOL   docker://: false: no certificate check (or plain HTTP), that registry only\n"
     "      --follow-symlink     an ARTIFACT that is a symlink: sign its target under the\n"
     "                           link's name (default: the target's name, with a warning)\n"
     "      --git DIR            record the git source of the work tree DIR: remote, commit,\n"

@@ -33,7 +33,7 @@ static const char verify_usage[] =
     "      --ref NAME       OCI layout: the image with this ref name\n"
     "      --all            OCI layout: the whole index, as signed with --all\n"
     "      --platform OS/ARCH  docker:// multi-platform index: that platform's image\n"
-    "      --tls-verify BOOL   docker://: false for plain HTTP to that registry only\n"
+    "      --tls-verify BOOL   docker://: false: no certificate check (or plain HTTP), that registry only\n"
     "      --at TIME        judge as of TIME (RFC 3339 UTC) instead of now\n"
     "      --git DIR        the recorded source commit must be in the clone DIR, unchanged\n"
     "                       and reachable from its recorded branch and tags\n"

@@ -80,6 +80,31 @@ SIGN_EXTERN int sign_registry_fetch_bundles(unsigned char ***bundles, size_t **l
                                             const char *subject_digest, const sign_registry_options *o);
 SIGN_EXTERN void sign_registry_bundles_free(unsigned char **bundles, size_t *lens, size_t n);
 
+/*
+ * The manifest or index reference names (its tag resolved once, or its
+ * digest, then checked), at most 4 MiB: *data, *media_type (the registry's
+ * Content-Type) and *digest (what the bytes hash to, "sha256:<hex>") are
+ * malloc'd. Nothing is trusted: the caller judges the content.
+ */
+SIGN_EXTERN int sign_registry_get_manifest(unsigned char **data, size_t *len, char **media_type, char **digest,
+                                           const char *reference, const sign_registry_options *o);
+/*
+ * A small blob (a config) of reference's repository by digest, at most max
+ * bytes (0: 4 MiB), checked against the digest (SIGN_EDIGEST when it does
+ * not hash to it). *data malloc'd.
+ */
+SIGN_EXTERN int sign_registry_get_blob(unsigned char **data, size_t *len, const char *reference, const char *digest,
+                                       size_t max, const sign_registry_options *o);
+/*
+ * Every tag of reference's repository (its tag or digest is ignored), every
+ * page of the paginated tags list (n=, Link rel="next") on the registry
+ * itself, at most 100000. Names that are not valid tags are skipped. Free
+ * with sign_registry_strings_free.
+ */
+SIGN_EXTERN int sign_registry_list_tags(char ***tags, size_t *n, const char *reference,
+                                        const sign_registry_options *o);
+SIGN_EXTERN void sign_registry_strings_free(char **v, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -32,6 +32,19 @@ SIGN_EXTERN int sign_set_thread_budget(unsigned int n);
 /* The budget in effect (the number of online cores when none was set; at least 1). */
 SIGN_EXTERN unsigned int sign_thread_budget(void);
 
+/*
+ * fn(arg, i) for every i < n, on the calling thread and libsign's pool
+ * threads: the application's own parallel work within the one budget. The
+ * libsign calls fn makes run inside it (a verify's artifacts and bundles,
+ * an image's layers) share the same threads, so however they nest no more
+ * than the budget's threads work at once, and a call that finds every pool
+ * thread busy runs its parts itself, without waiting for a thread. Returns
+ * when every fn(arg, i) has returned. Items may run in any order on any
+ * thread: each must write only what is its own (or lock), and per-thread
+ * state (sign_error_last) is the running thread's.
+ */
+SIGN_EXTERN void sign_parallel_for(size_t n, void (*fn)(void *arg, size_t i), void *arg);
+
 #ifdef __cplusplus
 }
 #endif

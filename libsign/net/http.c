@@ -69,7 +69,7 @@ typedef struct head {
     char reason[96];
     int chunked;
     int64_t clen;
-    char *content_type, *location, *www_authenticate;
+    char *content_type, *location, *www_authenticate, *link;
 } head;
 
 static int64_t mono_ms(void)
@@ -590,7 +590,8 @@ static int tls_wait(req *rq, conn *c, int rc, int *e)
     return 1;
 }
 
-static int tls_start(req *rq, conn *c, const sign__url *u)
+/* no_verify: the certificate is not checked (SIGN__HTTP_TLS_NO_VERIFY, for the first URL's host only). */
+static int tls_start(req *rq, conn *c, const sign__url *u, int no_verify)
 {
     X509_VERIFY_PARAM *param;
     BIO *bio;
@@ -603,8 +604,10 @@ static int tls_start(req *rq, conn *c, const sign__url *u)
         SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION) != 1) {
         return sign__ossl_error(SIGN_ENOMEM, "cannot set up TLS");
     }
-    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
-    if (rq->o->ca_file != NULL) {
+    SSL_CTX_set_verify(c->ctx, no_verify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
+    if (no_verify) {
+        /* nothing to load: the chain is not checked */
+    } else if (rq->o->ca_file != NULL) {
         if (SSL_CTX_load_verify_locations(c->ctx, rq->o->ca_file, NULL) != 1) {
             ERR_clear_error();
             return fail(rq, SIGN_EIO, "cannot read the CA file %s (PEM certificates)", rq->o->ca_file);
@@ -620,8 +623,9 @@ static int tls_start(req *rq, conn *c, const sign__url *u)
     param = SSL_get0_param(c->ssl);
     X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
     /* An address must be named by the certificate (iPAddress) and has no SNI; a name gets both. */
-    if (u->is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, u->host) != 1
-                 : SSL_set_tlsext_host_name(c->ssl, u->host) != 1 || SSL_set1_host(c->ssl, u->host) != 1) {
+    if (no_verify  ? !u->is_ip && SSL_set_tlsext_host_name(c->ssl, u->host) != 1
+        : u->is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, u->host) != 1
+                   : SSL_set_tlsext_host_name(c->ssl, u->host) != 1 || SSL_set1_host(c->ssl, u->host) != 1) {
         return oom();
     }
     SSL_set_connect_state(c->ssl);
@@ -886,6 +890,8 @@ static int header_line(req *rq, head *h, char *line)
         return dup_header(&h->location, v);
     } else if (strcasecmp(line, "WWW-Authenticate") == 0) {
         return dup_header(&h->www_authenticate, v);
+    } else if (strcasecmp(line, "Link") == 0) {
+        return dup_header(&h->link, v);
     }
     return 0;
 }
@@ -895,6 +901,7 @@ static void head_clear(head *h)
     free(h->content_type);
     free(h->location);
     free(h->www_authenticate);
+    free(h->link);
     memset(h, 0, sizeof(*h));
     h->clen = -1;
 }
@@ -1194,7 +1201,9 @@ static int exchange(req *rq, conn *c, head *h, const sign__url *u, const char *m
     size_t rhlen = 0;
     int r;
 
-    if ((r = tcp_connect(rq, c, u)) != 0 || (u->https && (r = tls_start(rq, c, u)) != 0)) {
+    /* drop_auth is set as soon as a redirect left the first URL's host and port: verified from then on */
+    if ((r = tcp_connect(rq, c, u)) != 0 ||
+        (u->https && (r = tls_start(rq, c, u, (rq->o->flags & SIGN__HTTP_TLS_NO_VERIFY) != 0 && !drop_auth)) != 0)) {
         return r;
     }
     phase(rq, "sending the request", 0);
@@ -1268,7 +1277,8 @@ static void take_head(sign__http_response *out, head *h)
     out->content_type = h->content_type;
     out->location = h->location;
     out->www_authenticate = h->www_authenticate;
-    h->content_type = h->location = h->www_authenticate = NULL; /* transferred */
+    out->link = h->link;
+    h->content_type = h->location = h->www_authenticate = h->link = NULL; /* transferred */
 }
 
 static int check_args(req *rq, const char *method, const void *body, size_t bodylen, const sign__http_options *o)
@@ -1426,6 +1436,7 @@ void sign__http_response_free(sign__http_response *r)
     free(r->content_type);
     free(r->location);
     free(r->www_authenticate);
+    free(r->link);
     free(r->body);
     free(r->url);
     memset(r, 0, sizeof(*r));

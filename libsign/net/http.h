@@ -39,6 +39,12 @@
  * With max_redirects 0, a redirect is then returned as it is (status, Location).
  */
 #define SIGN__HTTP_ANY_STATUS 0x1u
+/*
+ * HTTPS without verifying the certificate of the request URL's own host and
+ * port (a registry's --tls-verify=false). A redirect to another host or port
+ * is verified as usual. Never a default.
+ */
+#define SIGN__HTTP_TLS_NO_VERIFY 0x2u
 
 typedef struct sign__http_header {
     const char *name;
@@ -75,7 +81,8 @@ typedef struct sign__http_response {
     int64_t content_length; /* -1 when absent (chunked, or up to the close) */
     unsigned char *body;    /* NUL-terminated (not counted); NULL when streamed to on_body */
     size_t body_len;
-    char *url; /* the URL that answered (after redirects) */
+    char *url;  /* the URL that answered (after redirects) */
+    char *link; /* the (first) Link header, as received (untrusted text), or NULL */
 } sign__http_response;
 
 /* A parsed http:// or https:// URL. */

@@ -4,6 +4,7 @@
  * material into EVP_PKEY objects.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,13 +22,29 @@
 #include "sign/digest.h"
 #include "pki.h"
 
+/*
+ * Signatures that verified under a key are remembered (issue 17): an audit
+ * verifies the same bundle once for every artifact it signs (a bundle that
+ * signs ten artifacts lies beside each of them). Checking a signature is a
+ * function of the key, the message and the signature alone, so a repeat is
+ * answered by the SHA-256 of (message, signature), length-prefixed, found
+ * in a table of KEY_SEEN slots of the key object (the slot chosen by the
+ * digest; a newer signature takes an older one's slot), allocated on the
+ * first success: 128 KiB per key at most, whatever the store. Only successes
+ * are kept; a false answer would need a SHA-256 collision.
+ */
+#define KEY_SEEN 4096u
+
 struct sign_key {
     EVP_PKEY *pkey;
     sign_key_type type;
     int has_private;
     const sign__key_backend *backend; /* the private key lives in a token: it signs there */
     void *backend_ctx;
+    unsigned char (*seen)[32]; /* KEY_SEEN slots, or NULL; under key_seen_mu */
 };
+
+static pthread_mutex_t key_seen_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* Largest key file read: real keys are a few KiB. */
 #define KEY_FILE_MAX (1024u * 1024u)
@@ -98,6 +115,7 @@ void sign_key_free(sign_key *key)
         key->backend->free(key->backend_ctx); /* logs out, closes the session */
     }
     EVP_PKEY_free(key->pkey); /* clears the key material */
+    free(key->seen);
     OPENSSL_cleanse(key, sizeof(*key));
     free(key);
 }
@@ -1148,10 +1166,61 @@ static int verify_once(const sign_key *key, const void *msg, size_t msglen, cons
     return ok;
 }
 
+/* The SHA-256 of (message, signature), each length-prefixed; 0 when it cannot be computed (then nothing is
+   remembered). */
+static int seen_print(unsigned char out[32], const void *msg, size_t msglen, const unsigned char *sig, size_t siglen)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char len[16];
+    unsigned int outlen = 0;
+    int ok;
+
+    for (int i = 0; i < 8; i++) {
+        len[i] = (unsigned char)((uint64_t)msglen >> (56 - 8 * i));
+        len[8 + i] = (unsigned char)((uint64_t)siglen >> (56 - 8 * i));
+    }
+    ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 && EVP_DigestUpdate(md, len, 8) == 1 &&
+         EVP_DigestUpdate(md, msg, msglen) == 1 && EVP_DigestUpdate(md, len + 8, 8) == 1 &&
+         EVP_DigestUpdate(md, sig, siglen) == 1 && EVP_DigestFinal_ex(md, out, &outlen) == 1 && outlen == 32;
+    EVP_MD_CTX_free(md);
+    ERR_clear_error();
+    return ok;
+}
+
+static size_t seen_slot(const unsigned char print[32])
+{
+    return ((size_t)print[0] << 8 | print[1]) % KEY_SEEN;
+}
+
+static int seen_find(const sign_key *key, const unsigned char print[32])
+{
+    int found;
+
+    pthread_mutex_lock(&key_seen_mu);
+    found = key->seen != NULL && memcmp(key->seen[seen_slot(print)], print, 32) == 0;
+    pthread_mutex_unlock(&key_seen_mu);
+    return found;
+}
+
+static void seen_add(const sign_key *ckey, const unsigned char print[32])
+{
+    sign_key *key = (sign_key *)ckey; /* the memory of verified signatures only: not the key */
+
+    pthread_mutex_lock(&key_seen_mu);
+    if (key->seen == NULL) {
+        key->seen = calloc(KEY_SEEN, sizeof(*key->seen)); /* out of memory: nothing remembered */
+    }
+    if (key->seen != NULL) {
+        memcpy(key->seen[seen_slot(print)], print, 32);
+    }
+    pthread_mutex_unlock(&key_seen_mu);
+}
+
 int sign_key_verify(const sign_key *key, const void *msg, size_t msglen, const unsigned char *sig, size_t siglen)
 {
     static const unsigned char empty[1];
-    int ok;
+    unsigned char print[32];
+    int ok, printed;
 
     if (sig == NULL || siglen == 0 || siglen > SIG_MAX) {
         return sign__error(SIGN_EBADSIG, "%s signature of %zu bytes does not verify", sign_key_type_name(key->type),
@@ -1160,6 +1229,10 @@ int sign_key_verify(const sign_key *key, const void *msg, size_t msglen, const u
     if (msg == NULL) {
         msg = empty;
         msglen = 0;
+    }
+    printed = seen_print(print, msg, msglen, sig, siglen);
+    if (printed && seen_find(key, print)) {
+        return 0; /* this very signature of this very message verified under this key before */
     }
     ERR_clear_error();
     ok = verify_once(key, msg, msglen, sig, siglen, 0);
@@ -1184,6 +1257,9 @@ int sign_key_verify(const sign_key *key, const void *msg, size_t msglen, const u
         return sign__ossl_fail(SIGN_EBADSIG, "%s signature does not verify", sign_key_type_name(key->type));
     }
     ERR_clear_error();
+    if (printed) {
+        seen_add(key, print);
+    }
     return 0;
 }
 

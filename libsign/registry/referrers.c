@@ -46,8 +46,8 @@ static int digest_of(char out[72], const void *data, size_t len)
     return 0;
 }
 
-static int open_client(sign__registry **reg, sign__regref *ref, const char *reference, int push,
-                       const sign_registry_options *o)
+int sign__registry_open_ref(sign__registry **reg, sign__regref *ref, const char *reference, int push,
+                            const sign_registry_options *o)
 {
     static const sign_registry_options defaults = SIGN_REGISTRY_OPTIONS_INIT;
     sign__registry_options ro;
@@ -79,7 +79,7 @@ int sign_registry_resolve(char **digest, char **pinned, const char *reference, c
 
     *digest = NULL;
     *pinned = NULL;
-    if ((r = open_client(&reg, &ref, reference, 0, o)) != 0) {
+    if ((r = sign__registry_open_ref(&reg, &ref, reference, 0, o)) != 0) {
         return r;
     }
     r = sign__registry_get_manifest(reg, ref.digest[0] != '\0' ? ref.digest : ref.tag, &data, &len, &mt);
@@ -203,7 +203,7 @@ int sign_registry_attach_bundle(char **pushed, const char *reference, const char
     if (subject_digest == NULL || subject_media_type == NULL || bundle == NULL) {
         return sign__error(SIGN_EINVAL, "sign_registry_attach_bundle: no subject or bundle");
     }
-    if ((r = open_client(&reg, &ref, reference, 1, o)) != 0) {
+    if ((r = sign__registry_open_ref(&reg, &ref, reference, 1, o)) != 0) {
         return r;
     }
     if ((r = digest_of(bdg, bundle, len)) != 0 ||
@@ -321,7 +321,7 @@ int sign_registry_fetch_bundles(unsigned char ***bundles, size_t **lens, size_t 
     *bundles = NULL;
     *lens = NULL;
     *n = 0;
-    if ((r = open_client(&reg, &ref, reference, 0, o)) != 0) {
+    if ((r = sign__registry_open_ref(&reg, &ref, reference, 0, o)) != 0) {
         return r;
     }
     if ((r = referrers_index(&idx, reg, subject_digest)) != 0 || idx == NULL) {

@@ -51,6 +51,16 @@ typedef struct sign__registry sign__registry;
  */
 int sign__registry_open(sign__registry **out, const sign__regref *ref, const sign__registry_options *o);
 void sign__registry_free(sign__registry *r);
+/* (referrers.c) A client for reference under the public options (checked); ref receives the parsed reference. */
+struct sign_registry_options;
+int sign__registry_open_ref(sign__registry **reg, sign__regref *ref, const char *reference, int push,
+                            const struct sign_registry_options *o);
+/*
+ * Every tag of the repository: GET /v2/REPO/tags/list?n=page, following the Link rel="next"
+ * pages on the registry itself (at most 100000 tags). Names that are not valid tags are skipped.
+ * *tags malloc'd (each malloc'd); free with sign_registry_strings_free.
+ */
+int sign__registry_list_tags(sign__registry *r, unsigned int page, char ***tags, size_t *n);
 const char *sign__registry_name(const sign__registry *r); /* "HOST/REPO" */
 
 /*
@@ -102,5 +112,13 @@ int sign__reg_challenge_parse(const char *header, char **scheme, char **realm, c
  * that does not exist is no credentials; one that is malformed an error.
  */
 int sign__reg_auth_lookup(char **userpass, const char *path, const char *host);
+/*
+ * (credhelper.c) The file's credHelpers[host] or credsStore helper:
+ * "docker-credential-NAME get" (found on PATH; NAME a file name, never a
+ * path) with host on its standard input. *userpass malloc'd "user:secret", or
+ * NULL when the helper has none ("credentials not found"). Errors name the
+ * helper and the cause, never the answer; a helper is killed after 30 s.
+ */
+int sign__reg_cred_helper(char **userpass, const char *name, const char *host);
 
 #endif

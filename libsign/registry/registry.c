@@ -290,12 +290,35 @@ bad:
     return sign__error(SIGN_EPARSE, "malformed WWW-Authenticate challenge \"%.100s\"", header);
 }
 
+/* auths[host].auth of j: *userpass "user:pass" (malloc'd), or NULL when there is none. */
+static int auths_entry(char **userpass, json_t *j, const char *path, const char *host)
+{
+    const char *b64 = json_string_value(json_object_get(json_object_get(json_object_get(j, "auths"), host), "auth"));
+    unsigned char *dec = NULL;
+    size_t declen = 0;
+
+    if (b64 == NULL || b64[0] == '\0') {
+        return 0;
+    }
+    if (sign__b64_decode(&dec, &declen, b64, strlen(b64)) != 0 || memchr(dec, ':', declen) == NULL ||
+        memchr(dec, '\0', declen) != NULL) {
+        sign__free_secret(dec, declen);
+        return sign__error(SIGN_EPARSE, "%s: auths[\"%.100s\"].auth is not base64 of user:password", path, host);
+    }
+    if ((*userpass = malloc(declen + 1)) == NULL) {
+        sign__free_secret(dec, declen);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    memcpy(*userpass, dec, declen);
+    (*userpass)[declen] = '\0';
+    sign__free_secret(dec, declen);
+    return 0;
+}
+
 int sign__reg_auth_lookup(char **userpass, const char *path, const char *host)
 {
     json_t *j = NULL;
-    const char *b64;
-    unsigned char *dec = NULL;
-    size_t declen = 0;
+    const char *helper, *store;
     int r;
 
     *userpass = NULL;
@@ -306,26 +329,20 @@ int sign__reg_auth_lookup(char **userpass, const char *path, const char *host)
         }
         return sign__error_context(r, "registry credentials");
     }
-    b64 = json_string_value(json_object_get(json_object_get(json_object_get(j, "auths"), host), "auth"));
-    if (b64 == NULL) {
-        json_decref(j);
-        return 0;
+    /* As docker: the host's own helper, else the file's entry, else the default store (credsStore). */
+    helper = json_string_value(json_object_get(json_object_get(j, "credHelpers"), host));
+    store = json_string_value(json_object_get(j, "credsStore"));
+    if (helper != NULL && helper[0] != '\0') {
+        r = sign__reg_cred_helper(userpass, helper, host);
+    } else if ((r = auths_entry(userpass, j, path, host)) == 0 && *userpass == NULL && store != NULL &&
+               store[0] != '\0') {
+        r = sign__reg_cred_helper(userpass, store, host);
     }
-    if (sign__b64_decode(&dec, &declen, b64, strlen(b64)) != 0 || memchr(dec, ':', declen) == NULL ||
-        memchr(dec, '\0', declen) != NULL) {
-        sign__free_secret(dec, declen);
-        json_decref(j);
-        return sign__error(SIGN_EPARSE, "%s: auths[\"%.100s\"].auth is not base64 of user:password", path, host);
+    if (r != 0) {
+        r = sign__error_context(r, "registry credentials for %.100s (%s)", host, path);
     }
     json_decref(j);
-    if ((*userpass = malloc(declen + 1)) == NULL) {
-        sign__free_secret(dec, declen);
-        return sign__error(SIGN_ENOMEM, "out of memory");
-    }
-    memcpy(*userpass, dec, declen);
-    (*userpass)[declen] = '\0';
-    sign__free_secret(dec, declen);
-    return 0;
+    return r;
 }
 
 /* The credentials files set by the caller (the library never reads the environment). */
@@ -397,6 +414,7 @@ typedef struct spec {
     sign__http_body_fn fn;
     void *arg;
     const char *what; /* "manifest sha256:..." for messages */
+    int once;         /* no retry (the HTTPS probe of --tls-verify=false) */
 } spec;
 
 typedef struct counted {
@@ -471,15 +489,14 @@ static int set_basic(sign__registry *r)
     return 0;
 }
 
-/* 1 when realm is http:// on the registry's own host (any port): what --tls-verify=false covers. */
+/* 1 when realm is on the registry's own host (any port, either scheme): what --tls-verify=false covers. */
 static int realm_is_registry_host(const sign__registry *r, const char *realm)
 {
     sign__url ru, hu;
     char base[sizeof(r->base) + 2];
 
     snprintf(base, sizeof(base), "%s/", r->base);
-    return strncmp(realm, "http://", 7) == 0 && sign__url_parse(&ru, realm) == 0 && sign__url_parse(&hu, base) == 0 &&
-           strcmp(ru.host, hu.host) == 0;
+    return sign__url_parse(&ru, realm) == 0 && sign__url_parse(&hu, base) == 0 && strcmp(ru.host, hu.host) == 0;
 }
 
 /* A bearer token from the realm for this repository's scope. */
@@ -511,6 +528,8 @@ static int get_token(sign__registry *r, const char *realm, const char *service)
     str_append(url, sizeof(url), r->push ? ":pull,push" : ":pull");
     memset(&o, 0, sizeof(o));
     o.what = "registry token";
+    /* --tls-verify=false covers a token server on the registry's own host, and no other */
+    o.flags = r->insecure && realm_is_registry_host(r, realm) ? SIGN__HTTP_TLS_NO_VERIFY : 0;
     o.timeout_ms = r->timeout_ms;
     o.max_body = 64u * 1024u;
     if (r->userpass != NULL) {
@@ -598,6 +617,7 @@ static int try_once(sign__registry *r, const spec *q, sign__http_response *resp,
 
     memset(&o, 0, sizeof(o));
     o.what = "registry";
+    o.flags = r->insecure ? SIGN__HTTP_TLS_NO_VERIFY : 0; /* only ever for the registry's own host and port */
     o.timeout_ms = deadline > now ? (unsigned int)(deadline - now) : 1u;
     o.max_body = q->max;
     o.max_redirects = q->redirects;
@@ -661,7 +681,7 @@ static int reg_do(sign__registry *r, const spec *q, sign__http_response *resp)
             return sign__error(SIGN_ENOTFOUND, "registry %s: %s not found (HTTP status 404)", r->name, q->what);
         }
         retry = (rc == SIGN_EHTTP && (resp->status == 429 || resp->status >= 500)) || rc == SIGN_ENETWORK;
-        if (!retry || c.delivered > 0 || attempt == REG_ATTEMPTS - 1 || now_ms() + wait >= deadline) {
+        if (!retry || q->once || c.delivered > 0 || attempt == REG_ATTEMPTS - 1 || now_ms() + wait >= deadline) {
             break;
         }
         sleep_ms(wait);
@@ -691,12 +711,78 @@ const char *sign__registry_name(const sign__registry *r)
     return r->name;
 }
 
-int sign__registry_open(sign__registry **out, const sign__regref *ref, const sign__registry_options *o)
+/* GET /v2/ on r->base (the API version check, and the first authentication). */
+static int ping(sign__registry *r, int once)
 {
-    sign__registry *r;
     sign__http_response resp;
     char url[400];
     spec q;
+    int rc;
+
+    snprintf(url, sizeof(url), "%s/v2/", r->base);
+    memset(&q, 0, sizeof(q));
+    memset(&resp, 0, sizeof(resp));
+    q.method = "GET";
+    q.url = url;
+    q.max = 64u * 1024u;
+    q.what = "API version check (/v2/)";
+    q.once = once;
+    rc = reg_do(r, &q, &resp);
+    sign__http_response_free(&resp);
+    return rc;
+}
+
+/*
+ * --tls-verify=false, as skopeo: HTTPS with the certificate unchecked, and plain HTTP when the host does
+ * not speak TLS there (one HTTPS try, no retries; a timeout is not a reason to fall back).
+ */
+/* The hosts found to speak plain HTTP under --tls-verify=false in this process: probed once each. */
+#define PLAIN_HOSTS_MAX 16
+static pthread_mutex_t plain_lock = PTHREAD_MUTEX_INITIALIZER;
+static char plain_hosts[PLAIN_HOSTS_MAX][300];
+static size_t plain_n;
+
+static int plain_known(const char *host, int add)
+{
+    int known = 0;
+
+    pthread_mutex_lock(&plain_lock);
+    for (size_t i = 0; i < plain_n && !known; i++) {
+        known = strcmp(plain_hosts[i], host) == 0;
+    }
+    if (!known && add && plain_n < PLAIN_HOSTS_MAX) {
+        snprintf(plain_hosts[plain_n++], sizeof(plain_hosts[0]), "%s", host);
+    }
+    pthread_mutex_unlock(&plain_lock);
+    return known;
+}
+
+static int ping_insecure(sign__registry *r)
+{
+    char why[512], plain[512];
+    int rc;
+
+    if (plain_known(r->ref.host, 0)) {
+        snprintf(r->base, sizeof(r->base), "http://%s", r->ref.host);
+        return ping(r, 0);
+    }
+    if ((rc = ping(r, 1)) != SIGN_ENETWORK) {
+        return rc;
+    }
+    snprintf(why, sizeof(why), "%s", sign_error_last());
+    snprintf(r->base, sizeof(r->base), "http://%s", r->ref.host);
+    sign__error_clear();
+    if ((rc = ping(r, 0)) != 0) {
+        snprintf(plain, sizeof(plain), "%s", sign_error_last());
+        return sign__error(rc, "%s; over HTTPS: %s", plain, why);
+    }
+    (void)plain_known(r->ref.host, 1);
+    return 0;
+}
+
+int sign__registry_open(sign__registry **out, const sign__regref *ref, const sign__registry_options *o)
+{
+    sign__registry *r;
     int rc;
 
     *out = NULL;
@@ -708,21 +794,13 @@ int sign__registry_open(sign__registry **out, const sign__regref *ref, const sig
     r->insecure = o != NULL && o->insecure;
     r->push = o != NULL && o->push;
     r->timeout_ms = o != NULL && o->timeout_ms > 0 ? o->timeout_ms : REG_TIMEOUT_MS;
-    snprintf(r->base, sizeof(r->base), "%s://%s", r->insecure ? "http" : "https", ref->host);
+    snprintf(r->base, sizeof(r->base), "https://%s", ref->host);
     snprintf(r->name, sizeof(r->name), "%s/%s", ref->host, ref->repo);
     if ((rc = find_credentials(r, o != NULL ? o->auth_file : NULL)) != 0) {
         sign__registry_free(r);
         return rc;
     }
-    snprintf(url, sizeof(url), "%s/v2/", r->base);
-    memset(&q, 0, sizeof(q));
-    memset(&resp, 0, sizeof(resp));
-    q.method = "GET";
-    q.url = url;
-    q.max = 64u * 1024u;
-    q.what = "API version check (/v2/)";
-    rc = reg_do(r, &q, &resp);
-    sign__http_response_free(&resp);
+    rc = r->insecure ? ping_insecure(r) : ping(r, 0);
     if (rc != 0) {
         sign__registry_free(r);
         return rc;
@@ -974,4 +1052,114 @@ int sign__registry_referrers(sign__registry *r, const char *digest, unsigned cha
     resp.body = NULL;
     sign__http_response_free(&resp);
     return 0;
+}
+
+/* ---- tags ------------------------------------------------------------------------------ */
+
+#define TAGS_MAX 100000u
+#define TAG_PAGES_MAX 2000u
+
+/* The next page's URL from a Link header (<URL>; rel="next"), on the registry itself; "" when none. */
+static int next_page(char *out, size_t size, const sign__registry *r, const char *link)
+{
+    const char *lt, *gt;
+    int n;
+
+    out[0] = '\0';
+    if (link == NULL || strstr(link, "rel=\"next\"") == NULL || (lt = strchr(link, '<')) == NULL ||
+        (gt = strchr(lt, '>')) == NULL) {
+        return 0;
+    }
+    lt++;
+    if (*lt == '/') {
+        n = snprintf(out, size, "%s%.*s", r->base, (int)(gt - lt), lt);
+    } else {
+        n = snprintf(out, size, "%.*s", (int)(gt - lt), lt);
+    }
+    if (n < 0 || (size_t)n >= size || strncmp(out, r->base, strlen(r->base)) != 0 || out[strlen(r->base)] != '/') {
+        return sign__error(SIGN_EHTTP, "registry %s: the tags list's next page %.200s leaves the registry; refused",
+                           r->name, out);
+    }
+    return 0;
+}
+
+/* Append the valid tags of one page's JSON ({"name": ..., "tags": [...] or null}). */
+static int add_tags(sign__registry *r, const unsigned char *body, size_t len, char ***tags, size_t *n, size_t *cap)
+{
+    json_t *j = NULL, *v;
+    size_t i;
+    int rc = sign__json_parse(&j, body, len, NULL, "tags list");
+
+    if (rc != 0) {
+        return sign__error_context(rc, "registry %s", r->name);
+    }
+    json_array_foreach(json_object_get(j, "tags"), i, v)
+    {
+        const char *t = json_string_value(v);
+
+        if (t == NULL || !tag_ok(t)) {
+            continue; /* not a tag a reference can name */
+        }
+        if (*n >= TAGS_MAX) {
+            rc = sign__error(SIGN_ELIMIT, "registry %s: more than %u tags", r->name, TAGS_MAX);
+            break;
+        }
+        if (*n == *cap) {
+            size_t nc = *cap ? *cap * 2 : 64;
+            char **nv = realloc(*tags, nc * sizeof(*nv));
+
+            if (nv == NULL) {
+                rc = sign__oom();
+                break;
+            }
+            *tags = nv;
+            *cap = nc;
+        }
+        if (((*tags)[*n] = sign__strdup(t)) == NULL) {
+            rc = sign__oom();
+            break;
+        }
+        (*n)++;
+    }
+    json_decref(j);
+    return rc;
+}
+
+int sign__registry_list_tags(sign__registry *r, unsigned int page, char ***tags, size_t *n)
+{
+    char url[SIGN__HTTP_URL_MAX];
+    sign__http_response resp;
+    size_t cap = 0;
+    int rc = 0;
+
+    *tags = NULL;
+    *n = 0;
+    snprintf(url, sizeof(url), "%s/v2/%s/tags/list?n=%u", r->base, r->ref.repo, page > 0 ? page : 100u);
+    memset(&resp, 0, sizeof(resp));
+    for (unsigned int pages = 0; rc == 0 && url[0] != '\0'; pages++) {
+        spec q;
+
+        if (pages >= TAG_PAGES_MAX) {
+            rc = sign__error(SIGN_ELIMIT, "registry %s: more than %u pages of tags", r->name, TAG_PAGES_MAX);
+            break;
+        }
+        memset(&q, 0, sizeof(q));
+        q.method = "GET";
+        q.url = url;
+        q.max = SIGN__REG_DOC_MAX;
+        q.what = "tags list";
+        if ((rc = reg_do(r, &q, &resp)) == 0 && (rc = add_tags(r, resp.body, resp.body_len, tags, n, &cap)) == 0) {
+            rc = next_page(url, sizeof(url), r, resp.link);
+        }
+        sign__http_response_free(&resp);
+    }
+    if (rc != 0) {
+        for (size_t i = 0; i < *n; i++) {
+            free((*tags)[i]);
+        }
+        free(*tags);
+        *tags = NULL;
+        *n = 0;
+    }
+    return rc;
 }

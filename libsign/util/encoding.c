@@ -230,6 +230,27 @@ int sign__b64_decode(unsigned char **out, size_t *outlen, const char *in, size_t
     return 0;
 }
 
+size_t sign__b64_decoded_len(const char *in, size_t inlen)
+{
+    size_t len = b64_data_len(in, inlen);
+
+    return len == SIZE_MAX ? SIZE_MAX : len / 4 * 3 + (len % 4 != 0 ? len % 4 - 1 : 0);
+}
+
+int sign__b64_decode_into(unsigned char *out, size_t outsize, size_t *outlen, const char *in, size_t inlen)
+{
+    size_t len = b64_data_len(in, inlen);
+
+    *outlen = 0;
+    if (len == SIZE_MAX) {
+        return SIGN_EPARSE;
+    }
+    if (outsize < len / 4 * 3 + 3) {
+        return sign__error(SIGN_EINVAL, "base64 output buffer too small");
+    }
+    return b64_decode_into(out, outlen, in, len);
+}
+
 int sign__b64_decode_buf(unsigned char *out, size_t outsize, size_t *outlen, const char *in, size_t inlen)
 {
     unsigned char buf[96];

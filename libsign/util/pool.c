@@ -280,3 +280,10 @@ void sign__pool_for(size_t n, sign__pool_fn fn, void *arg)
     pthread_mutex_unlock(&pool_mu);
     busy_leave(entered);
 }
+
+void sign_parallel_for(size_t n, void (*fn)(void *arg, size_t i), void *arg)
+{
+    if (fn != NULL) {
+        sign__pool_for(n, fn, arg);
+    }
+}

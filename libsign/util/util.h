@@ -98,6 +98,27 @@ extern size_t sign__json_long_min;
 extern _Thread_local uint64_t sign__json_scan_steps;
 int sign__json_parse(json_t **out, const void *data, size_t len, const sign_limits *limits, const char *what);
 int sign__json_read_file(json_t **out, const char *path, const sign_limits *limits);
+/*
+ * The members of a JSON object that a reader knows: a list ended by a NULL name. A member whose value is an
+ * object described in turn has `object` (NULL: its value is built whole, whatever it holds); a member whose value
+ * is an array of such objects has `items`.
+ */
+typedef struct sign__json_field {
+    const char *name;
+    const struct sign__json_field *object;
+    const struct sign__json_field *items;
+} sign__json_field;
+/*
+ * sign__json_parse for a reader that ignores unknown members: the value of any member of a described object
+ * (the root object is described by `root`) whose name is not in its list is checked as strictly as jansson
+ * would (the document is refused, or accepted, exactly as by sign__json_parse) but not built: the member reads
+ * as JSON null. Such values still count against the memory budget and element caps. The member's name stays,
+ * so sign__json_only_keys still sees it.
+ */
+int sign__json_parse_known(json_t **out, const void *data, size_t len, const sign_limits *limits, const char *what,
+                           const sign__json_field *root);
+int sign__json_read_file_known(json_t **out, const char *path, const sign_limits *limits,
+                               const sign__json_field *root);
 /* Compact, sorted keys; *out malloc'd NUL-terminated. pretty: indent 2. */
 int sign__json_dump(char **out, size_t *outlen, const json_t *j, int pretty);
 /*
@@ -117,6 +138,10 @@ int sign__json_only_keys(const json_t *obj, const char *const *allowed, const ch
 /* Base64: encode standard with padding; decode strictly standard or URL-safe. */
 int sign__b64_encode(char **out, const unsigned char *data, size_t len);
 int sign__b64_decode(unsigned char **out, size_t *outlen, const char *in, size_t inlen);
+/* The length in decodes to, or SIZE_MAX (error recorded) when its length or padding is wrong. */
+size_t sign__b64_decoded_len(const char *in, size_t inlen);
+/* Decode in into out, which holds at least sign__b64_decoded_len(in, inlen) + 3 bytes (no allocation). */
+int sign__b64_decode_into(unsigned char *out, size_t outsize, size_t *outlen, const char *in, size_t inlen);
 /* The same for short texts (at most 124 characters), into out (outsize bytes), without allocating: never ENOMEM. */
 int sign__b64_decode_buf(unsigned char *out, size_t outsize, size_t *outlen, const char *in, size_t inlen);
 

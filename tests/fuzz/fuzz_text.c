@@ -119,6 +119,85 @@ static void json_cut_same(const uint8_t *data, size_t size)
     json_decref(plain);
 }
 
+/* sign__json_parse_known's schema for the fuzzer: short names it finds. */
+static const sign__json_field fz_inner[] = {{"b", NULL, NULL}, {NULL, NULL, NULL}};
+static const sign__json_field fz_item[] = {{"d", fz_inner, NULL}, {NULL, NULL, NULL}};
+static const sign__json_field fz_root[] = {{"a", fz_inner, NULL}, {"c", NULL, fz_item}, {NULL, NULL, NULL}};
+
+/* k (unknown members skipped) against p (built whole) under the fields f: equal but for unknown values, null in k. */
+static int known_like(const json_t *k, const json_t *p, const sign__json_field *f)
+{
+    const char *key;
+    json_t *v;
+
+    if (f == NULL || !json_is_object(p)) {
+        return json_equal(k, p);
+    }
+    if (!json_is_object(k) || json_object_size(k) != json_object_size(p)) {
+        return 0;
+    }
+    json_object_foreach((json_t *)p, key, v)
+    {
+        const sign__json_field *m = f;
+        json_t *kv = json_object_get(k, key);
+
+        while (m->name != NULL && strcmp(m->name, key) != 0) {
+            m++;
+        }
+        if (kv == NULL) {
+            return 0;
+        }
+        if (m->name == NULL) {
+            if (!json_is_null(kv) && !json_equal(kv, v)) {
+                return 0;
+            }
+        } else if (m->items != NULL && json_is_array(v)) {
+            if (!json_is_array(kv) || json_array_size(kv) != json_array_size(v)) {
+                return 0;
+            }
+            for (size_t i = 0; i < json_array_size(v); i++) {
+                if (!known_like(json_array_get(kv, i), json_array_get(v, i), m->items)) {
+                    return 0;
+                }
+            }
+        } else if (!known_like(kv, v, m->object)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Unknown members skipped: refused exactly when jansson refuses (same message), else the same tree but for them. */
+static void json_known_same(const uint8_t *data, size_t size)
+{
+    sign_limits lim;
+    json_t *k = NULL, *p = NULL;
+    size_t saved = sign__json_long_min;
+    char msg[512] = "";
+    int rk, rp;
+
+    fuzz_limits(&lim);
+    lim.json_max_depth = 16;
+    sign__json_long_min = 32;
+    rp = sign__json_parse(&p, data, size, &lim, "fuzz");
+    if (rp != 0) {
+        snprintf(msg, sizeof(msg), "%s", sign_error_last());
+    }
+    rk = sign__json_parse_known(&k, data, size, &lim, "fuzz", fz_root);
+    sign__json_long_min = saved;
+    if (rk != rp) {
+        fuzz_fail("JSON with unknown members skipped: %d, parsed whole: %d (%s)", rk, rp, sign_error_last());
+    }
+    if (rp != 0 && rp != SIGN_ENOMEM && strcmp(msg, sign_error_last()) != 0) {
+        fuzz_fail("JSON with unknown members skipped refused otherwise: %s / %s", sign_error_last(), msg);
+    }
+    if (rk == 0 && !known_like(k, p, fz_root)) {
+        fuzz_fail("JSON with unknown members skipped parses to another document");
+    }
+    json_decref(k);
+    json_decref(p);
+}
+
 static void times(const char *s)
 {
     int64_t t = 0, t2 = 0;
@@ -232,7 +311,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 0: b64(data + 1, size - 1); return 0;
     case 1: json(data + 1, size - 1); return 0;
     case 4: glob(data + 1, size - 1); return 0;
-    case 6: json_cut_same(data + 1, size - 1); return 0;
+    case 6:
+        json_cut_same(data + 1, size - 1);
+        json_known_same(data + 1, size - 1);
+        return 0;
     default: break;
     }
     s = cstr(data + 1, size - 1);
