@@ -1075,6 +1075,11 @@ static int trusted_root_tsas(sign_policy *p)
         snprintf(name, sizeof(name), "trusted_root.timestampAuthorities[%zu]", i);
         a.roots = tr->cas[i].chain;
         a.max_accuracy = SIGN_TSA_MAX_ACCURACY;
+        /* validFor: the authority vouches only for timestamps inside it */
+        a.has_window = 1;
+        a.valid_from = tr->cas[i].valid.start;
+        a.valid_until = tr->cas[i].valid.end;
+        a.has_until = tr->cas[i].valid.has_end;
         if ((r = sign_tsa_roots_add_authority(p->tsa_roots, name, &a)) != 0) {
             return r;
         }

@@ -311,3 +311,51 @@ Test(tlog, trusted_root_strict, .init = tl_setup, .fini = tl_teardown, .timeout 
     free(good);
     free(trp);
 }
+
+#define TSA_END "trust-root-tsa-validity-end-inclusive"
+
+/* Set validFor.end of the trusted root's first entry of list (timestampAuthorities, certificateAuthorities). */
+static char *tr_with_end(const char *list, const char *start, const char *end, const char *name)
+{
+    json_t *tr = load(TSA_END, "trusted_root.json");
+    json_t *vf = json_object_get(json_array_get(json_object_get(tr, list), 0), "validFor");
+
+    cr_assert_not_null(vf);
+    if (start != NULL) {
+        json_object_set_new(vf, "start", json_string(start));
+    }
+    json_object_set_new(vf, "end", json_string(end));
+    return save(tr, name);
+}
+
+/*
+ * A trusted root's timestampAuthorities[].validFor: a timestamp counts only when its genTime lies inside it (ends
+ * inclusive). The fixture's window ends exactly at genTime (2025-06-12T12:02:20Z), with accuracy +-1 s: genTime
+ * itself is judged, as Sigstore does.
+ */
+Test(tlog, trusted_root_tsa_window, .init = tl_setup, .fini = tl_teardown, .timeout = 240)
+{
+    char *art = fixture(TSA_END, "../a.txt"), *good = fixture(TSA_END, "bundle.sigstore.json"),
+         *trp = fixture(TSA_END, "trusted_root.json"), *p;
+
+    /* Ending exactly at genTime: inclusive, accepted. */
+    EXPECT(0, "OK", good, trp, art, NULL);
+    /* Ending one second before genTime: the authority does not vouch for that time. */
+    p = tr_with_end("timestampAuthorities", NULL, "2025-06-12T12:02:19Z", "tr-tsa-ended.json");
+    EXPECT(6, "TIMESTAMP_OUTSIDE_TSA_VALIDITY", good, p, art, NULL);
+    cr_assert(strstr(tl_out, "validFor") != NULL, "%s", tl_out);
+    free(p);
+    /* Starting one second after genTime. */
+    p = tr_with_end("timestampAuthorities", "2025-06-12T12:02:21Z", "2025-07-01T00:00:00Z", "tr-tsa-later.json");
+    EXPECT(6, "TIMESTAMP_OUTSIDE_TSA_VALIDITY", good, p, art, NULL);
+    free(p);
+    /* sigstore-conformance's case: the window ended on 2025-06-01. */
+    free(good);
+    free(trp);
+    good = fixture("rekor2-timestamp-outside-trust-root-tsa-validity_fail", "bundle.sigstore.json");
+    trp = fixture("rekor2-timestamp-outside-trust-root-tsa-validity_fail", "trusted_root.json");
+    EXPECT(6, "TIMESTAMP_OUTSIDE_TSA_VALIDITY", good, trp, art, NULL);
+    free(art);
+    free(good);
+    free(trp);
+}

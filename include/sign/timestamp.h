@@ -92,6 +92,11 @@ typedef struct sign_tsa_authority {
     int64_t max_accuracy; /* largest accuracy accepted, seconds; 0: 60 */
     /* version 2: */
     const sign_x509_certs *intermediates; /* untrusted intermediates and TSA certificates, or NULL */
+    /* version 3: */
+    int has_window;      /* nonzero: the authority vouches only for a genTime inside the window */
+    int64_t valid_from;  /* seconds since the epoch, inclusive */
+    int64_t valid_until; /* seconds since the epoch, inclusive; ignored when has_until is 0 */
+    int has_until;       /* 0: the window has no end */
 } sign_tsa_authority;
 
 /*
@@ -100,7 +105,13 @@ typedef struct sign_tsa_authority {
  * join intermediates. Both supply the TSA certificate of a token that does
  * not carry it (certReq false, the default of Sigstore's TSA clients).
  */
-#define SIGN_TSA_AUTHORITY_VERSION 2
+/*
+ * Version 3 adds a window (a Sigstore trusted root's validFor): genTime must
+ * lie inside it (ends inclusive), or the token is SIGN_TS_OUTSIDE_TSA_VALIDITY.
+ * Another authority whose window holds may vouch for the same chain instead.
+ * (genTime +- accuracy is judged whole against the TSA certificate's validity.)
+ */
+#define SIGN_TSA_AUTHORITY_VERSION 3
 #define SIGN_TSA_AUTHORITY_INIT SIGN_OPTIONS_INIT_VERSION(SIGN_TSA_AUTHORITY_VERSION)
 /* Default of sign_tsa_authority.max_accuracy, seconds. */
 #define SIGN_TSA_MAX_ACCURACY 60
@@ -117,11 +128,12 @@ typedef enum {
     SIGN_TS_UNTRUSTED = 2,        /* the TSA certificate does not chain to a trusted root */
     SIGN_TS_EKU_MISSING = 3,      /* the TSA certificate lacks the critical timeStamping EKU (alone) */
     SIGN_TS_IMPRINT_MISMATCH = 4, /* the token stamps other bytes than the signature */
-    SIGN_TS_OUTSIDE_TSA_VALIDITY = 5, /* genTime (+- accuracy) is outside the TSA certificate's validity */
-    SIGN_TS_MALFORMED = 6,            /* not strict DER (BER re-encoding, indefinite lengths), or unreadable */
-    SIGN_TS_ACCURACY_TOO_LARGE = 7,   /* the token's accuracy exceeds the authority's max_accuracy */
-    SIGN_TS_POLICY_NOT_ALLOWED = 8,   /* the token's TSA policy OID is not one the authority pins */
-    SIGN_TS_REVOKED = 9               /* the TSA certificate (or its chain) is revoked by the authority's CRLs */
+    SIGN_TS_OUTSIDE_TSA_VALIDITY =
+        5, /* genTime (+- accuracy) is outside the TSA certificate's validity or the authority's window */
+    SIGN_TS_MALFORMED = 6,          /* not strict DER (BER re-encoding, indefinite lengths), or unreadable */
+    SIGN_TS_ACCURACY_TOO_LARGE = 7, /* the token's accuracy exceeds the authority's max_accuracy */
+    SIGN_TS_POLICY_NOT_ALLOWED = 8, /* the token's TSA policy OID is not one the authority pins */
+    SIGN_TS_REVOKED = 9             /* the TSA certificate (or its chain) is revoked by the authority's CRLs */
 } sign_timestamp_failure;
 
 /*

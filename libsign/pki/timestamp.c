@@ -40,6 +40,9 @@ typedef struct tsa_auth {
     char **policies;                /* dotted OIDs, or NULL: any */
     size_t npolicies;
     int64_t max_accuracy; /* seconds */
+    int has_window;       /* sign_tsa_authority version 3 */
+    int64_t valid_from, valid_until;
+    int has_until;
 } tsa_auth;
 
 struct sign_tsa_roots {
@@ -352,11 +355,17 @@ int sign_tsa_roots_add_authority(sign_tsa_roots *roots, const char *name, const 
 
     if (roots == NULL || name == NULL || a == NULL || a->version < 1 || a->version > SIGN_TSA_AUTHORITY_VERSION ||
         a->roots == NULL || sign_x509_certs_count(a->roots) == 0 || (a->npolicies > 0 && a->policies == NULL) ||
-        a->max_accuracy < 0) {
+        a->max_accuracy < 0 || (a->version >= 3 && a->has_window && a->has_until && a->valid_until < a->valid_from)) {
         return sign__error(SIGN_EINVAL, "sign_tsa_roots_add_authority: missing or invalid argument");
     }
     memset(&one, 0, sizeof(one));
     one.max_accuracy = a->max_accuracy > 0 ? a->max_accuracy : SIGN_TSA_MAX_ACCURACY;
+    if (a->version >= 3 && a->has_window) {
+        one.has_window = 1;
+        one.valid_from = a->valid_from;
+        one.valid_until = a->valid_until;
+        one.has_until = a->has_until != 0;
+    }
     if ((one.name = sign__strdup(name)) == NULL) {
         r = sign__error(SIGN_ENOMEM, "out of memory");
         goto out;
@@ -655,6 +664,36 @@ static sign_timestamp_failure chain_failure(const char *reason)
     return SIGN_TS_UNTRUSTED;
 }
 
+/*
+ * Whether the authority's window (version 3) holds genTime; inclusive ends. genTime itself, not genTime +- accuracy:
+ * a trusted root's validFor bounds the times the authority stamped (sigstore-conformance's
+ * trust-root-tsa-validity-end-inclusive: a window ending at genTime of a +-1 s token holds). The accuracy interval
+ * is still judged whole against the TSA certificate's validity.
+ */
+static int window_holds(const tsa_auth *a, int64_t gen)
+{
+    if (!a->has_window) {
+        return 1;
+    }
+    return gen >= a->valid_from && (!a->has_until || gen <= a->valid_until);
+}
+
+/* The failure of a chain that builds only under authorities whose window does not hold genTime. */
+static int window_failure(ts_ctx *t, const tsa_auth *a)
+{
+    char g[32] = "?", b[32] = "?", e[32] = "open";
+
+    sign_format_time(g, sizeof(g), t->info.gen_time);
+    sign_format_time(b, sizeof(b), a->valid_from);
+    if (a->has_until) {
+        sign_format_time(e, sizeof(e), a->valid_until);
+    }
+    return fail(t->why, SIGN_TS_OUTSIDE_TSA_VALIDITY, SIGN_EEXPIRED,
+                "the timestamp's genTime %s lies outside the validity window (validFor) of authority \"%s\" (%s to "
+                "%s; %s)",
+                g, a->name, b, e, t->info.tsa);
+}
+
 /* One authority's verdict on the chain, over the whole interval genTime +- accuracy. */
 static int chain_under(sign_x509_result *res, const sign_x509_certs *chain, const tsa_auth *a, int64_t gen,
                        int64_t acc, int64_t now)
@@ -700,6 +739,7 @@ static int chain_checks(ts_ctx *t, const sign_tsa_roots *roots, int64_t now)
     STACK_OF(X509) *certs = NULL;
     sign_x509_certs *chain = NULL;
     sign_x509_result res, first;
+    const tsa_auth *outside = NULL; /* the first authority the chain builds to, outside its window */
     int r, have_first = 0;
 
     if (t->token == NULL || !PKCS7_type_is_signed(t->token) || t->token->d.sign == NULL) {
@@ -726,12 +766,21 @@ static int chain_checks(ts_ctx *t, const sign_tsa_roots *roots, int64_t now)
             first = res;
             have_first = 1;
         }
+        if (r == 0 && !window_holds(&roots->auth[i], t->info.gen_time)) {
+            /* Vouched for, but not at that time: another authority (a rotated window) may hold it. */
+            if (outside == NULL) {
+                outside = &roots->auth[i];
+            }
+            continue;
+        }
         if (r == 0 || !chain_not_built(res.reason)) {
             t->auth = &roots->auth[i];
             break;
         }
     }
-    if (t->auth == NULL) {
+    if (t->auth == NULL && outside != NULL) {
+        r = window_failure(t, outside);
+    } else if (t->auth == NULL) {
         r = fail(t->why, SIGN_TS_UNTRUSTED, SIGN_EUNTRUSTED,
                  "the timestamp's TSA (%s) is not trusted: %s; add its root to the policy's timestamp_authorities",
                  t->info.tsa, first.message);
