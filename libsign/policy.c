@@ -562,6 +562,9 @@ static int root_from_trusted_root(sign__policy_root *rt, const sign__trusted_roo
 {
     int r;
 
+    if (tr == NULL) {
+        return sign__error(SIGN_EPARSE, "certificates are needed when no trusted_root is given");
+    }
     if ((r = sign_x509_certs_new(&rt->root_certs)) != 0 || (r = sign_x509_certs_new(&rt->intermediate_certs)) != 0) {
         return r;
     }

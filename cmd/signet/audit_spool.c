@@ -96,15 +96,22 @@ static int sort_memory(audit_spool *s)
 
     free(s->sorted);
     s->sorted = NULL;
-    if (s->nmem > 0 && (v = malloc(s->nmem * sizeof(*v))) == NULL) {
+    if (s->nmem == 0) {
+        return 0;
+    }
+    if ((v = malloc(s->nmem * sizeof(*v))) == NULL) {
         return -1;
     }
-    for (size_t off = 0; off < s->used; n++) {
+    for (size_t off = 0; off < s->used && n < s->nmem; n++) {
         spool_hdr h;
 
         memcpy(&h, s->buf + off, sizeof(h));
         v[n] = s->buf + off;
         off += h.len;
+    }
+    if (n != s->nmem) {
+        free(v); /* the buffer and the count disagree: never read past what was filled */
+        return -1;
     }
     if (n > 1) {
         qsort(v, n, sizeof(*v), cmp_rec);
@@ -122,7 +129,7 @@ static int flush_run(audit_spool *s)
     if (s->nmem == 0) {
         return 0;
     }
-    if ((s->fd < 0 && (s->fd = spool_file()) < 0) || sort_memory(s) != 0) {
+    if ((s->fd < 0 && (s->fd = spool_file()) < 0) || sort_memory(s) != 0 || s->sorted == NULL) {
         return -1;
     }
     if ((nr = realloc(s->runs, (s->nruns + 1) * sizeof(*nr))) == NULL) {

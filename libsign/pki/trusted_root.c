@@ -212,7 +212,7 @@ static int tr_log(sign__tlog_key *k, trctx *c, const json_t *e, int ct)
         (r = tr_b64(&bytes, &len, c, tr_get(id, "keyId"), "logId.keyId")) != 0) {
         return r != 0 ? r : tr_fault(c, "logId must be an object with keyId");
     }
-    if (len != sizeof(k->log_id)) {
+    if (len != sizeof(k->log_id) || bytes == NULL) {
         free(bytes);
         return tr_fault(c, "logId.keyId must be 32 bytes");
     }
@@ -223,8 +223,10 @@ static int tr_log(sign__tlog_key *k, trctx *c, const json_t *e, int ct)
             (r = tr_b64(&bytes, &len, c, tr_get(ck, "keyId"), "checkpointKeyId.keyId")) != 0) {
             return r != 0 ? r : tr_fault(c, "checkpointKeyId must be an object with keyId");
         }
-        k->has_checkpoint_id = len >= 4;
-        memcpy(k->checkpoint_id, bytes, len >= 4 ? 4 : 0);
+        k->has_checkpoint_id = len >= 4 && bytes != NULL;
+        if (k->has_checkpoint_id) {
+            memcpy(k->checkpoint_id, bytes, 4);
+        }
         free(bytes);
     }
     /* The checkpoint origin of a Rekor v2 log is its host name (the note key's name). */
