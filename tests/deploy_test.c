@@ -948,6 +948,7 @@ static json_t *dt_blob(const char *layout, const char *media_type, const void *d
     return json_pack("{s:s, s:s, s:I}", "mediaType", media_type, "digest", digest, "size", (json_int_t)len);
 }
 
+/* Write j (taken over: released here) as layout/file. */
 static void dt_put_json(const char *layout, const char *file, json_t *j)
 {
     char rel[256], *p, *s = json_dumps(j, JSON_COMPACT);
@@ -957,6 +958,7 @@ static void dt_put_json(const char *layout, const char *file, json_t *j)
     tu_write_str(p, s);
     free(p);
     free(s);
+    json_decref(j);
 }
 
 /* An OCI layout dir/name (ref "v1") whose image has nl layers, layer i the n[i] entries of e[i] (plain tars). */
