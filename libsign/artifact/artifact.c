@@ -1814,7 +1814,7 @@ static int scan_regular(sign_artifact *a, int fd, const char *path, const sign_a
                                     (size_t)a->size)) != 0) {
             goto out;
         }
-        if (opts->progress != NULL) {
+        if (opts->progress != NULL && a->size > 0) { /* as the reads of a larger file report: none for 0 bytes */
             opts->progress(path, a->size, a->size, opts->progress_userdata);
         }
         if (a->kind == SIGN_ARTIFACT_ZIP && !(opts->flags & SIGN_ARTIFACT_NO_ENTRIES)) {
