@@ -406,3 +406,25 @@ Test(tlog, fulcio_sct_verified_and_refused_twins, .init = tl_setup, .fini = tl_t
     free(good);
     free(trp);
 }
+
+/*
+ * A Fulcio certificate stamped in the second it was issued (genTime == notBefore, accuracy 1 s) verifies: the start
+ * of the certificate is judged at genTime (as Sigstore's verifiers do), its end at genTime + accuracy. Also with a
+ * TSA chain that has expired since (judged at genTime) and with a custom trusted root (intoto 0.0.2).
+ */
+Test(tlog, stamped_at_certificate_start_verifies, .init = tl_setup, .fini = tl_teardown, .timeout = 240)
+{
+    static const char *const cases[] = {"rekor2-timestamp-with-embedded-cert",
+                                        "rekor2-timestamp-with-expired-cert-chain", "intoto-with-custom-trust-root"};
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *art = fixture(cases[i], i == 2 ? "artifact" : "../a.txt"),
+             *b = fixture(cases[i], "bundle.sigstore.json"), *trp = fixture(cases[i], "trusted_root.json");
+
+        EXPECT(0, "OK", b, trp, art, NULL);
+        cr_assert(strstr(tl_out, "the trusted signing time") != NULL, "%s", tl_out);
+        free(art);
+        free(b);
+        free(trp);
+    }
+}

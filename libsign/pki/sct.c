@@ -82,7 +82,9 @@ static int sct_signed_data(unsigned char **out, size_t *len, const SCT *sct, con
     p += 32;
     put_be(p, tbslen, 3);
     p += 3;
-    memcpy(p, tbs, tbslen);
+    if (tbslen > 0 && tbs != NULL) {
+        memcpy(p, tbs, tbslen);
+    }
     p += tbslen;
     put_be(p, extlen, 2);
     p += 2;
@@ -179,6 +181,9 @@ static int sct_check_list(sign__sct_check *out, const STACK_OF(SCT) * scts, X509
 
     if ((r = sct_issuer_key_hash(ikh, issuer)) != 0 || (r = sct_precert_tbs(&tbs, &tbslen, leaf)) != 0) {
         return r == SIGN_ELIMIT ? sct_fail(out, "SCT_MALFORMED", SIGN_EBADSIG, sign_error_last(), NULL) : r;
+    }
+    if (tbs == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
     }
     for (int i = 0; i < sk_SCT_num(scts); i++) {
         sign__sct_check one = {0};

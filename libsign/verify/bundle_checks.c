@@ -155,14 +155,17 @@ static int chain_not_built(const char *reason)
 }
 
 /*
- * sign_x509_verify over the whole trusted interval genTime +- accuracy: at its end first (validity ends and
- * revocations count from there), then at its start (not yet valid), when the token has an accuracy.
+ * sign_x509_verify at the trusted signing time: at genTime + accuracy first (the latest moment the signature may
+ * have been made: validity ends and revocations count from there), then, when the token has an accuracy, at
+ * genTime itself (not yet valid). The start is judged at genTime, as Sigstore's verifiers do, not at genTime -
+ * accuracy: a token whose genTime is the certificate's notBefore (a Fulcio certificate stamped in the second it
+ * was issued) proves a signature made while the certificate was valid; one before it is CERT_NOT_YET_VALID.
  */
 static int x509_over_interval(sign_x509_result *res, const vb *b, const sign_x509_trust *t,
                               const sign_x509_verify_options *opts)
 {
     sign_x509_verify_options o = *opts;
-    int64_t hi = b->signing_time + b->signing_accuracy, lo = b->signing_time - b->signing_accuracy;
+    int64_t hi = b->signing_time + b->signing_accuracy, lo = b->signing_time;
     int r;
 
     if (!b->has_signing_time) {
