@@ -208,7 +208,7 @@ static int sct_check_list(sign__sct_check *out, const STACK_OF(SCT) * scts, X509
 
 int sign__sct_verify(sign__sct_check *out, X509 *leaf, X509 *issuer, const sign__trusted_root *tr)
 {
-    STACK_OF(SCT) * scts;
+    STACK_OF(SCT) *scts = NULL;
     int crit = 0, r;
 
     memset(out, 0, sizeof(*out));
