@@ -463,22 +463,22 @@ static void object_files(int *loose, int *packs)
     cr_assert_eq(sscanf(out, "%d %d", loose, packs), 2, "%s", out);
 }
 
-Test(log, an_append_and_a_batch_each_write_one_pack)
+Test(log, a_batch_writes_one_pack)
 {
-    int loose = -1, packs = -1;
+    int loose = -1, packs = -1, loose1 = -1;
 
     make_bundles(4);
     cr_assert_eq(add("L", "b1.json", NULL), 0, "%s", sign_error_last());
-    object_files(&loose, &packs);
-    cr_assert_eq(loose, 0, "an append writes no loose object");
-    cr_assert_eq(packs, 1);
-    /* three new bundles and one already there, in one call: one more pack, the head moved once */
+    object_files(&loose1, &packs);
+    cr_assert_gt(loose1, 0, "a single append writes loose objects");
+    cr_assert_eq(packs, 0);
+    /* three new bundles and one already there, in one call: one pack, no loose object */
     cr_assert_eq(SIGNET("log add L b2.json b3.json b1.json b4.json"), 0, "%s", err);
     cr_assert_not_null(strstr(out, "b1.json: already in the log"), "%s", out);
     cr_assert_not_null(strstr(out, "b4.json: logged as entry"), "%s", out);
     object_files(&loose, &packs);
-    cr_assert_eq(loose, 0);
-    cr_assert_eq(packs, 2, "one pack per batch");
+    cr_assert_eq(loose, loose1, "the batch wrote no loose object");
+    cr_assert_eq(packs, 1, "one pack per batch");
     cr_assert_eq(count("L", NULL), 4);
     cr_assert_eq(SH("git --git-dir=L rev-list --count main"), 0);
     cr_assert_eq(atoi(out), 4, "one commit per entry: %s", out);
@@ -524,7 +524,7 @@ Test(log, a_batch_stops_at_a_bad_bundle_and_keeps_the_ones_before)
     free(lp);
 }
 
-/* The head cannot move (its lock file is held by someone else): the pack may be written, the head is not moved,
+/* The head cannot move (its lock file is held by someone else): the objects may be written, the head is not moved,
    nothing is reported appended, and the log stays whole; the next append lands. */
 Test(log, a_head_that_cannot_move_appends_nothing)
 {
@@ -570,6 +570,8 @@ Test(log, killed_appenders_leave_a_whole_log)
         usleep(20000 + 30000 * round);
         (void)kill(pid, SIGKILL);
         cr_assert_eq(waitpid(pid, &st, 0), pid);
+        /* killed while moving the head, it leaves git's ref lock behind: removed as docs/log.md says */
+        cr_assert_eq(SH("rm -f L/refs/heads/main.lock"), 0);
         cr_assert_eq(SH("git --git-dir=L fsck --strict --connectivity-only"), 0, "round %d: %s", round, err);
         if (SH("git --git-dir=L rev-parse -q --verify main") == 0) {
             cr_assert_eq(sign_log_verify(NULL, lp, NULL), 0, "round %d: %s", round, sign_error_last());

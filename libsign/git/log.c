@@ -697,7 +697,7 @@ int sign_log_add_batch(size_t *out_done, const char *dir, sign_log_item *items, 
         items[i].result = SIGN_LOG_NOT_REACHED;
     }
     if ((r = sign__log_open(&repo, dir)) != 0 || (r = sign__log_lock(&fd, dir)) != 0 ||
-        (r = sign__log_head(&head, repo)) != 0 || (r = sign__log_pack_open(&lp, repo)) != 0) {
+        (r = sign__log_head(&head, repo)) != 0 || (n > 1 && (r = sign__log_pack_open(&lp, repo)) != 0)) {
         goto out;
     }
     if (head != NULL && (r = git_commit_dup(&tip, head)) < 0) {
@@ -706,8 +706,10 @@ int sign_log_add_batch(size_t *out_done, const char *dir, sign_log_item *items, 
     }
     r = append_items(&tip, &appended, &done, repo, items, n);
     if (appended > 0) {
-        /* what was appended before a failure is kept (each entry stands alone), as one pack, then the head */
-        if ((w = sign__log_pack_write(&lp, repo)) == 0) {
+        /* what was appended before a failure is kept (each entry stands alone), as one pack, then the head.
+           A single append writes loose objects: a pack per append would leave one pack per entry, and every
+           lookup in a later process searches all of them (docs/log.md, "Scale and upkeep"). */
+        if ((w = lp.odb != NULL ? sign__log_pack_write(&lp, repo) : 0) == 0) {
             w = move_head(repo, git_commit_id(tip), head);
         }
         if (w != 0) {
