@@ -642,13 +642,12 @@ static int move_head(git_repository *repo, const git_oid *to, const git_commit *
 static int append_items(git_commit **tip, size_t *appended, size_t *done, git_repository *repo, sign_log_item *items,
                         size_t n)
 {
-    int r = 0, rc;
-
     for (size_t i = 0; i < n; i++) {
         log_entry e;
         git_commit *next = NULL;
         git_oid commit;
         char now[32];
+        int r, rc;
 
         if ((r = sign_format_time(now, sizeof(now), sign__now())) != 0 ||
             (r = sign__log_entry_from_bundle(&e, items[i].bundle, items[i].len, now)) != 0) {
