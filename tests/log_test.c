@@ -1,6 +1,7 @@
 /* The signing log in git (libsign/git/log*.c): appends, look-ups, the proof that a log only grew, sharing
    through a remote, and the verify --log / require.logged check, with repositories made by the tests. */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -451,4 +452,135 @@ Test(log, sign_and_verify_with_the_log_end_to_end)
     cr_assert_not_null(strstr(out, "key "));
     cr_assert_eq(SIGNET("log verify --since 0123456789012345678901234567890123456789 L"), 1);
     cr_assert_eq(SIGNET("log bogus L"), 2);
+}
+
+/* Loose objects and packs in the log's object store: "<loose> <packs>" in out. */
+static void object_files(int *loose, int *packs)
+{
+    cr_assert_eq(SH("echo $(find L/objects -type f -path 'L/objects/[0-9a-f][0-9a-f]/*' | wc -l) "
+                    "$(find L/objects/pack -name '*.pack' | wc -l)"),
+                 0);
+    cr_assert_eq(sscanf(out, "%d %d", loose, packs), 2, "%s", out);
+}
+
+Test(log, a_batch_writes_one_pack)
+{
+    int loose = -1, packs = -1, loose1 = -1;
+
+    make_bundles(4);
+    cr_assert_eq(add("L", "b1.json", NULL), 0, "%s", sign_error_last());
+    object_files(&loose1, &packs);
+    cr_assert_gt(loose1, 0, "a single append writes loose objects");
+    cr_assert_eq(packs, 0);
+    /* three new bundles and one already there, in one call: one pack, no loose object */
+    cr_assert_eq(SIGNET("log add L b2.json b3.json b1.json b4.json"), 0, "%s", err);
+    cr_assert_not_null(strstr(out, "b1.json: already in the log"), "%s", out);
+    cr_assert_not_null(strstr(out, "b4.json: logged as entry"), "%s", out);
+    object_files(&loose, &packs);
+    cr_assert_eq(loose, loose1, "the batch wrote no loose object");
+    cr_assert_eq(packs, 1, "one pack per batch");
+    cr_assert_eq(count("L", NULL), 4);
+    cr_assert_eq(SH("git --git-dir=L rev-list --count main"), 0);
+    cr_assert_eq(atoi(out), 4, "one commit per entry: %s", out);
+    cr_assert_eq(SH("git --git-dir=L fsck --strict --no-dangling"), 0, "%s", err);
+    cr_assert_eq(SIGNET("log verify L"), 0, "%s", err);
+}
+
+Test(log, a_batch_stops_at_a_bad_bundle_and_keeps_the_ones_before)
+{
+    char *lp = p("L"), *b1, *b2;
+    const char junk[] = "{\"not\":\"a bundle\"}";
+    size_t l1 = 0, l2 = 0, done = 99;
+    sign_log_item it[3];
+
+    make_bundles(2);
+    b1 = tu_read(p("b1.json"), &l1);
+    b2 = tu_read(p("b2.json"), &l2);
+    memset(it, 0, sizeof(it));
+    it[0].bundle = b1;
+    it[0].len = l1;
+    it[1].bundle = junk;
+    it[1].len = strlen(junk);
+    it[2].bundle = b2;
+    it[2].len = l2;
+    cr_assert_eq(sign_log_add_batch(&done, lp, it, 3), SIGN_EPARSE);
+    cr_assert_eq(done, 1);
+    cr_assert_eq(it[0].result, 0);
+    cr_assert_eq(strlen(it[0].id), 64);
+    cr_assert_eq(it[1].result, SIGN_EPARSE);
+    cr_assert_eq(it[2].result, SIGN_LOG_NOT_REACHED);
+    cr_assert_eq(it[2].id[0], '\0');
+    cr_assert_eq(count("L", NULL), 1);
+    cr_assert_eq(sign_log_verify(NULL, lp, NULL), 0, "%s", sign_error_last());
+    /* the CLI: the same order, exit 2 naming the bad file, the one before it logged */
+    tu_write_str(p("junk.json"), junk);
+    cr_assert_eq(SIGNET("log add L b2.json junk.json b1.json"), 2);
+    cr_assert_not_null(strstr(err, "junk.json"), "%s", err);
+    cr_assert_not_null(strstr(out, "b2.json: logged as entry"), "%s", out);
+    cr_assert_null(strstr(out, "b1.json"), "%s", out);
+    cr_assert_eq(count("L", NULL), 2);
+    free(b1);
+    free(b2);
+    free(lp);
+}
+
+/* The head cannot move (its lock file is held by someone else): the objects may be written, the head is not moved,
+   nothing is reported appended, and the log stays whole; the next append lands. */
+Test(log, a_head_that_cannot_move_appends_nothing)
+{
+    char *lp = p("L"), before[SIGN_LOG_COMMIT_SIZE], after[SIGN_LOG_COMMIT_SIZE];
+
+    make_bundles(3);
+    cr_assert_eq(add("L", "b1.json", NULL), 0, "%s", sign_error_last());
+    (void)count("L", before);
+    cr_assert_eq(SH("touch L/refs/heads/main.lock"), 0);
+    cr_assert_eq(SIGNET("log add L b2.json b3.json"), 2, "%s", err);
+    cr_assert_null(strstr(out, "logged as entry"), "nothing is reported logged: %s", out);
+    cr_assert_eq(count("L", after), 1);
+    cr_assert_str_eq(after, before);
+    cr_assert_eq(SH("rm L/refs/heads/main.lock && git --git-dir=L fsck --strict"), 0, "%s", err);
+    cr_assert_eq(add("L", "b2.json", NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(count("L", NULL), 2);
+    cr_assert_eq(sign_log_verify(NULL, lp, NULL), 0, "%s", sign_error_last());
+    free(lp);
+}
+
+/* Appenders killed at whatever point they reached: the head never names a missing object, and the log verifies
+   and grows afterwards. */
+Test(log, killed_appenders_leave_a_whole_log)
+{
+    enum { N = 12 };
+    char *lp = p("L");
+
+    make_bundles(N);
+    for (int round = 0; round < 4; round++) {
+        pid_t pid = fork();
+        int st = 0;
+
+        if (pid == 0) {
+            for (int i = 1; i <= N; i++) {
+                char name[32];
+
+                snprintf(name, sizeof(name), "b%d.json", i);
+                (void)add("L", name, NULL);
+            }
+            _exit(0);
+        }
+        cr_assert_gt(pid, 0);
+        usleep(20000 + 30000 * round);
+        (void)kill(pid, SIGKILL);
+        cr_assert_eq(waitpid(pid, &st, 0), pid);
+        /* killed while moving the head, it leaves git's ref lock behind: removed as docs/log.md says */
+        cr_assert_eq(SH("rm -f L/refs/heads/main.lock"), 0);
+        cr_assert_eq(SH("git --git-dir=L fsck --strict --connectivity-only"), 0, "round %d: %s", round, err);
+        if (SH("git --git-dir=L rev-parse -q --verify main") == 0) {
+            cr_assert_eq(sign_log_verify(NULL, lp, NULL), 0, "round %d: %s", round, sign_error_last());
+        }
+    }
+    cr_assert_eq(SIGNET("log add L b1.json b2.json b3.json b4.json b5.json b6.json b7.json b8.json b9.json b10.json "
+                        "b11.json b12.json"),
+                 0, "%s", err);
+    cr_assert_eq(count("L", NULL), N);
+    cr_assert_eq(sign_log_verify(NULL, lp, NULL), 0, "%s", sign_error_last());
+    free(lp);
 }

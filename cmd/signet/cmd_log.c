@@ -85,31 +85,64 @@ int cli_log_bundle(const char *dir, const char *bundle)
     return 0;
 }
 
+/* Append the batch items[0..n) (files argv[0..n)) and print one line each; frees the bundles. */
+static int log_add_flush(const char *dir, sign_log_item *items, char **argv, size_t n)
+{
+    size_t done = 0;
+    int r = sign_log_add_batch(&done, dir, items, n), rc = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (i < done && items[i].result == SIGN_EEXISTS) {
+            printf("%s: already in the log (entry %s)\n", argv[i], items[i].id);
+        } else if (i < done) {
+            printf("%s: logged as entry %s\n", argv[i], items[i].id);
+        } else if (rc == 0 && r != 0) {
+            rc = cli_fail(r, i == done ? argv[i] : dir);
+        }
+        free((void *)items[i].bundle);
+    }
+    return rc;
+}
+
+/* The bundles are appended in batches (one pack each, docs/log.md) of at most LOG_BATCH files or 64 MiB. */
+#define LOG_BATCH 1024
+#define LOG_BATCH_BYTES ((size_t)64 << 20)
+
 static int log_add(int argc, char **argv)
 {
-    int rc = 0;
+    sign_log_item *items;
+    size_t n = 0, bytes = 0;
+    int rc = 0, first = 2;
 
     if (argc < 3) {
         return out_usage_error("log", "log add DIR BUNDLE...: name the log and at least one bundle");
     }
+    if ((items = calloc(LOG_BATCH, sizeof(*items))) == NULL) {
+        return cli_fail(SIGN_ENOMEM, "log add");
+    }
     for (int i = 2; i < argc && rc == 0; i++) {
-        char id[SIGN_LOG_ID_SIZE], *data = NULL;
+        char *data = NULL;
         size_t len = 0;
-        int r;
 
         if ((rc = cli_read_bundle(&data, &len, argv[i])) != 0) {
             break;
         }
-        r = sign_log_add(id, argv[1], data, len);
-        free(data);
-        if (r == SIGN_EEXISTS) {
-            printf("%s: already in the log (entry %s)\n", argv[i], id);
-        } else if (r != 0) {
-            rc = cli_fail(r, argv[i]);
-        } else {
-            printf("%s: logged as entry %s\n", argv[i], id);
+        items[n].bundle = data;
+        items[n++].len = len;
+        bytes += len;
+        if (n == LOG_BATCH || bytes >= LOG_BATCH_BYTES) {
+            rc = log_add_flush(argv[1], items, argv + first, n);
+            first = i + 1;
+            n = bytes = 0;
         }
     }
+    /* the bundles read before a file that cannot be read are still appended, as before batching */
+    if (n > 0) {
+        int frc = log_add_flush(argv[1], items, argv + first, n);
+
+        rc = rc != 0 ? rc : frc;
+    }
+    free(items);
     return rc;
 }
 

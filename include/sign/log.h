@@ -28,6 +28,24 @@ SIGN_EXTERN int sign_log_init(const char *dir);
  */
 SIGN_EXTERN int sign_log_add(char *out_id, const char *dir, const void *bundle, size_t len);
 
+#define SIGN_LOG_NOT_REACHED 1 /* sign_log_item.result of a bundle after the one that stopped a batch */
+/* One bundle of a batch (sign_log_add_batch). */
+typedef struct sign_log_item {
+    const void *bundle;        /* in: the bundle's bytes as written */
+    size_t len;                /* in */
+    char id[SIGN_LOG_ID_SIZE]; /* out: its entry id ("" when it did not parse or was not reached) */
+    int result;                /* out: 0 appended, SIGN_EEXISTS already in the log (or earlier in the batch),
+                                  the error that stopped the batch, or SIGN_LOG_NOT_REACHED when not reached */
+} sign_log_item;
+/*
+ * Append n bundles under one lock, one commit each in order, written as one
+ * pack and the head moved once. The batch stops at the first bundle that
+ * fails (it does not parse, ...): the ones before it are kept, and that error
+ * is returned. out_done (may be NULL): how many items were handled (appended
+ * or already present). An error writing the pack or moving the head appends
+ * nothing (out_done 0).
+ */
+SIGN_EXTERN int sign_log_add_batch(size_t *out_done, const char *dir, sign_log_item *items, size_t n);
 /* The head commit and the number of entries: what a monitor keeps. */
 SIGN_EXTERN int sign_log_checkpoint(char *out_commit, uint64_t *out_count, const char *dir);
 

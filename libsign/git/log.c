@@ -10,6 +10,9 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <git2/sys/mempack.h>
+#include <git2/sys/odb_backend.h>
+
 #include "git.h"
 #include "log_internal.h"
 #include "sign/log.h"
@@ -498,6 +501,67 @@ int sign__log_lock(int *fd, const char *dir)
     return 0;
 }
 
+/* ---- one pack per append or batch ----------------------------------------------------------------------- */
+
+/*
+ * While a log_pack is open, every object the repository writes goes to an in-memory store (a libgit2 mempack
+ * in front of the object database) instead of one loose file each. sign__log_pack_write then writes them all as
+ * one pack with its index into objects/pack (libgit2's indexer: written under a temporary name, then renamed,
+ * so a pack is visible whole or not at all) and reads the object database again, so that a ref moved afterwards
+ * only ever names objects on disk. A process that dies before that leaves nothing, or an unreferenced pack.
+ */
+int sign__log_pack_open(log_pack *lp, git_repository *repo)
+{
+    git_odb_backend *mem = NULL;
+    int rc;
+
+    memset(lp, 0, sizeof(*lp));
+    if ((rc = git_repository_odb(&lp->odb, repo)) < 0 || (rc = git_mempack_new(&mem)) < 0) {
+        return sign__git_error(rc, SIGN_EIO, "log: opening the object database");
+    }
+    /* the highest priority: writes go to the first backend that writes */
+    if ((rc = git_odb_add_backend(lp->odb, mem, 1000)) < 0) {
+        mem->free(mem);
+        return sign__git_error(rc, SIGN_EIO, "log: adding the in-memory object store");
+    }
+    lp->mem = mem;
+    return 0;
+}
+
+int sign__log_pack_write(log_pack *lp, git_repository *repo)
+{
+    git_buf buf = {NULL, 0, 0};
+    git_odb_writepack *wp = NULL;
+    git_indexer_progress st;
+    int rc;
+
+    memset(&st, 0, sizeof(st));
+    if ((rc = git_mempack_dump(&buf, repo, lp->mem)) < 0 || (rc = git_odb_write_pack(&wp, lp->odb, NULL, NULL)) < 0 ||
+        (rc = wp->append(wp, buf.ptr, buf.size, &st)) < 0 || (rc = wp->commit(wp, &st)) < 0) {
+        if (wp != NULL) {
+            wp->free(wp);
+        }
+        git_buf_dispose(&buf);
+        return sign__git_error(rc, SIGN_EIO, "log: writing the append's pack");
+    }
+    wp->free(wp);
+    git_buf_dispose(&buf);
+    /* from here on the objects are read from the pack on disk */
+    if ((rc = git_odb_refresh(lp->odb)) < 0 || (rc = git_mempack_reset(lp->mem)) < 0) {
+        return sign__git_error(rc, SIGN_EIO, "log: reading the new pack");
+    }
+    return 0;
+}
+
+void sign__log_pack_close(log_pack *lp)
+{
+    if (lp->mem != NULL) {
+        (void)git_mempack_reset(lp->mem); /* whatever was not written is dropped; the odb owns the backend */
+    }
+    git_odb_free(lp->odb);
+    memset(lp, 0, sizeof(*lp));
+}
+
 int sign__log_append(git_oid *out_commit, git_repository *repo, git_commit *parent, const void *data, size_t len,
                      log_entry *e, int move_branch)
 {
@@ -561,38 +625,129 @@ out:
     return r;
 }
 
-int sign_log_add(char *out_id, const char *dir, const void *bundle, size_t len)
+/* Move the branch from expect (NULL: a new log) to to. */
+static int move_head(git_repository *repo, const git_oid *to, const git_commit *expect)
+{
+    git_reference *ref = NULL;
+    int rc = expect != NULL ? git_reference_create_matching(&ref, repo, LOG_BRANCH, to, 1, git_commit_id(expect),
+                                                            "signet log add")
+                            : git_reference_create(&ref, repo, LOG_BRANCH, to, 0, "signet log add");
+
+    git_reference_free(ref);
+    return rc < 0 ? sign__git_error(rc, SIGN_EIO, "log: moving the head (another writer without the lock?)") : 0;
+}
+
+/* Append items[0..n) on top of *tip (NULL: an empty log), one commit each, stopping at the first failure;
+ *tip the last commit, *appended how many were appended, *done how many were handled (appended or present). */
+static int append_items(git_commit **tip, size_t *appended, size_t *done, git_repository *repo, sign_log_item *items,
+                        size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        log_entry e;
+        git_commit *next = NULL;
+        git_oid commit;
+        char now[32];
+        int r, rc;
+
+        if ((r = sign_format_time(now, sizeof(now), sign__now())) != 0 ||
+            (r = sign__log_entry_from_bundle(&e, items[i].bundle, items[i].len, now)) != 0) {
+            items[i].result = r;
+            return r;
+        }
+        memcpy(items[i].id, e.id, SIGN_LOG_ID_SIZE);
+        r = sign__log_append(&commit, repo, *tip, items[i].bundle, items[i].len, &e, 0);
+        sign__log_entry_free(&e);
+        items[i].result = r;
+        if (r == SIGN_EEXISTS) {
+            sign__error_clear(); /* reported per item */
+            (*done)++;
+            continue;
+        }
+        if (r != 0) {
+            return r;
+        }
+        if ((rc = git_commit_lookup(&next, repo, &commit)) < 0) {
+            return items[i].result = sign__git_error(rc, SIGN_EIO, "log: reading the new commit");
+        }
+        git_commit_free(*tip);
+        *tip = next;
+        (*appended)++;
+        (*done)++;
+    }
+    return 0;
+}
+
+int sign_log_add_batch(size_t *out_done, const char *dir, sign_log_item *items, size_t n)
 {
     git_repository *repo = NULL;
-    git_commit *head = NULL;
-    log_entry e;
-    git_oid commit;
-    char now[32];
-    int r, fd = -1;
+    git_commit *head = NULL, *tip = NULL;
+    log_pack lp = {NULL, NULL};
+    size_t appended = 0, done = 0;
+    int r, w, fd = -1;
 
-    memset(&e, 0, sizeof(e));
-    if (out_id != NULL) {
-        out_id[0] = '\0';
+    if (out_done != NULL) {
+        *out_done = 0;
     }
-    if ((r = sign_format_time(now, sizeof(now), sign__now())) != 0 ||
-        (r = sign__log_entry_from_bundle(&e, bundle, len, now)) != 0) {
-        return r;
+    if (items == NULL && n > 0) {
+        return sign__error(SIGN_EINVAL, "log: no items");
     }
-    if (out_id != NULL) {
-        memcpy(out_id, e.id, SIGN_LOG_ID_SIZE);
+    for (size_t i = 0; i < n; i++) {
+        items[i].id[0] = '\0';
+        items[i].result = SIGN_LOG_NOT_REACHED;
     }
     if ((r = sign__log_open(&repo, dir)) != 0 || (r = sign__log_lock(&fd, dir)) != 0 ||
-        (r = sign__log_head(&head, repo)) != 0) {
+        (r = sign__log_head(&head, repo)) != 0 || (n > 1 && (r = sign__log_pack_open(&lp, repo)) != 0)) {
         goto out;
     }
-    r = sign__log_append(&commit, repo, head, bundle, len, &e, 1);
+    if (head != NULL && (r = git_commit_dup(&tip, head)) < 0) {
+        r = sign__git_error(r, SIGN_EIO, "log: reading the head");
+        goto out;
+    }
+    r = append_items(&tip, &appended, &done, repo, items, n);
+    if (appended > 0) {
+        /* what was appended before a failure is kept (each entry stands alone), as one pack, then the head.
+           A single append writes loose objects: a pack per append would leave one pack per entry, and every
+           lookup in a later process searches all of them (docs/log.md, "Scale and upkeep"). */
+        if ((w = lp.odb != NULL ? sign__log_pack_write(&lp, repo) : 0) == 0) {
+            w = move_head(repo, git_commit_id(tip), head);
+        }
+        if (w != 0) {
+            for (size_t i = 0; i < n; i++) {
+                items[i].result = i < done && items[i].result == 0 ? w : items[i].result;
+            }
+            done = 0;
+            r = w;
+        }
+    }
 out:
+    sign__log_pack_close(&lp);
     if (fd >= 0) {
         close(fd); /* releases the lock */
     }
+    git_commit_free(tip);
     git_commit_free(head);
     git_repository_free(repo);
-    sign__log_entry_free(&e);
+    if (out_done != NULL) {
+        *out_done = done;
+    }
+    return r;
+}
+
+int sign_log_add(char *out_id, const char *dir, const void *bundle, size_t len)
+{
+    sign_log_item it;
+    int r;
+
+    memset(&it, 0, sizeof(it));
+    it.bundle = bundle;
+    it.len = len;
+    r = sign_log_add_batch(NULL, dir, &it, 1);
+    if (r == 0 && it.result == SIGN_EEXISTS) {
+        r = sign__error(SIGN_EEXISTS, "the bundle is already in the log (entry %s)", it.id);
+    }
+    if (out_id != NULL) {
+        memcpy(out_id, it.id, SIGN_LOG_ID_SIZE);
+    }
     return r;
 }
 

@@ -26,6 +26,17 @@ typedef struct log_entry {
     json_t *summary; /* {"id", "logged", "key_id", "subjects": [{"name", "sha256"}]} */
 } log_entry;
 
+/* An append's objects, kept in memory and written as one pack (log.c). */
+typedef struct log_pack {
+    git_odb *odb;
+    git_odb_backend *mem; /* owned by odb */
+} log_pack;
+
+int sign__log_pack_open(log_pack *lp, git_repository *repo);
+/* All objects written since the open (or the last write) as one pack in objects/pack, visible on return. */
+int sign__log_pack_write(log_pack *lp, git_repository *repo);
+void sign__log_pack_close(log_pack *lp);
+
 int sign__log_open(git_repository **out, const char *dir);
 /* The head commit, or *out NULL for an empty log. */
 int sign__log_head(git_commit **out, git_repository *repo);

@@ -153,6 +153,7 @@ static int sync_locked(size_t *added, git_repository *repo, git_remote *remote)
 {
     git_commit *head = NULL;
     git_oid theirs, local, base, tip;
+    log_pack lp;
     int have = 0, r, rc;
 
     if ((r = fetch_remote(&theirs, &have, remote, repo)) != 0 || (r = sign__log_head(&head, repo)) != 0) {
@@ -177,10 +178,13 @@ static int sync_locked(size_t *added, git_repository *repo, git_remote *remote)
                                                               "history); refusing to mix them")
                                    : sign__git_error(rc, SIGN_EIO, "log sync: finding the common history");
     }
-    if ((r = replay(&tip, added, repo, &local, &base, &theirs)) != 0 || (r = move_branch(repo, &tip, &local)) != 0) {
-        return r;
+    /* the re-appended entries are written as one pack, on disk before the branch moves */
+    if ((r = sign__log_pack_open(&lp, repo)) == 0 && (r = replay(&tip, added, repo, &local, &base, &theirs)) == 0 &&
+        (r = *added > 0 ? sign__log_pack_write(&lp, repo) : 0) == 0) {
+        r = move_branch(repo, &tip, &local);
     }
-    return push_remote(remote);
+    sign__log_pack_close(&lp);
+    return r != 0 ? r : push_remote(remote);
 }
 
 int sign_log_sync(size_t *out_added, const char *dir, const char *remote)
