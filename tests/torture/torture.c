@@ -1676,8 +1676,7 @@ static void bug(const op *o, long n, int src, const char *fmt, ...)
  * counted, not failures, unless TORTURE_REASONS=strict. Every other operation is strict.
  */
 static const char *const reasons_open[] = {
-    "sign-zip",        "verify-cert",      "deploy-zip",         "x509-verify",
-    "policy-load-pki", "timestamp-verify", "key-load-encrypted",
+    "verify-cert", "deploy-zip", "x509-verify", "policy-load-pki", "timestamp-verify", "key-load-encrypted",
 };
 
 static int reasons_loose(const op *o)
