@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "formats.h"
+#include "text.h"
 
 /* Most subjects read from one statement. */
 #define STATEMENT_MAX_SUBJECTS 100000
@@ -51,33 +52,35 @@ static json_t *digest_object(const unsigned char *sha256)
     return json_pack("{s:s}", "sha256", hex);
 }
 
-/* A JSON string, or NULL with an error when s is not valid UTF-8 (JSON cannot carry it). */
-static json_t *utf8_string(const char *s, const char *artifact, const char *what)
+/* *out a JSON string of s: 0, SIGN_EUNSUPPORTED when s is not valid UTF-8 (JSON cannot carry it), or SIGN_ENOMEM. */
+static int utf8_string(json_t **out, const char *s, const char *artifact, const char *what)
 {
-    json_t *j = json_string(s);
-
-    if (j == NULL) {
-        sign__error(SIGN_EUNSUPPORTED,
-                    "%s: %s is not valid UTF-8 and cannot be recorded in the manifest; rename it and rebuild the "
-                    "artifact",
-                    artifact, what);
+    if ((*out = json_string(s)) != NULL) {
+        return 0;
     }
-    return j;
+    if (sign__utf8_valid(s, strlen(s))) {
+        return sign__oom(); /* jansson returns NULL for both; valid text fails only for memory */
+    }
+    return sign__error(SIGN_EUNSUPPORTED,
+                       "%s: %s is not valid UTF-8 and cannot be recorded in the manifest; rename it and rebuild the "
+                       "artifact",
+                       artifact, what);
 }
 
 static int entry_json(json_t **out, const sign_entry *e, const char *artifact)
 {
     char mode[8];
-    json_t *o, *path, *target = NULL;
+    json_t *o, *path = NULL, *target = NULL;
+    int r;
 
     *out = NULL;
     snprintf(mode, sizeof(mode), "%04o", e->mode & 07777);
-    if ((path = utf8_string(e->path, artifact, "an entry name")) == NULL) {
-        return SIGN_EUNSUPPORTED;
+    if ((r = utf8_string(&path, e->path, artifact, "an entry name")) != 0) {
+        return r;
     }
-    if (e->link_target != NULL && (target = utf8_string(e->link_target, artifact, "a link target")) == NULL) {
+    if (e->link_target != NULL && (r = utf8_string(&target, e->link_target, artifact, "a link target")) != 0) {
         json_decref(path);
-        return SIGN_EUNSUPPORTED;
+        return r;
     }
     o = json_pack("{s:o,s:s,s:s,s:I}", "path", path, "type", sign_entry_type_name(e->type), "mode", mode, "size",
                   (json_int_t)e->size);
@@ -208,14 +211,15 @@ static json_t *finding_json(const sign_finding *f)
  */
 static int artifact_json(json_t **out, const sign_artifact *a, size_t ph)
 {
-    json_t *o, *list, *name, *e;
+    json_t *o, *list, *name = NULL, *e;
     size_t i;
-    int r = SIGN_ENOMEM;
+    int r;
 
     *out = NULL;
-    if ((name = utf8_string(sign_artifact_name(a), sign_artifact_name(a), "the artifact name")) == NULL) {
-        return SIGN_EUNSUPPORTED;
+    if ((r = utf8_string(&name, sign_artifact_name(a), sign_artifact_name(a), "the artifact name")) != 0) {
+        return r;
     }
+    r = SIGN_ENOMEM;
     o = json_pack("{s:o,s:s,s:I,s:o}", "name", name, "kind", sign_artifact_kind_name(sign_artifact_get_kind(a)),
                   "size", (json_int_t)sign_artifact_size(a), "digest", digest_object(sign_artifact_sha256(a)));
     if (o == NULL) {
@@ -488,18 +492,17 @@ static void tb_str(tbuf *b, const char *s)
     tb_put(b, "\"", 1);
 }
 
-/* UTF-8 as json_string() requires (jansson decides when a byte is not ASCII); 0 or SIGN_EUNSUPPORTED. */
+/* UTF-8 as json_string() requires (jansson decides when a byte is not ASCII); 0, SIGN_EUNSUPPORTED or SIGN_ENOMEM. */
 static int tb_utf8_ok(const char *s, const char *artifact, const char *what)
 {
-    json_t *j;
+    json_t *j = NULL;
+    int r;
 
     for (const char *p = s; *p != '\0'; p++) {
         if ((unsigned char)*p >= 0x80) {
-            if ((j = utf8_string(s, artifact, what)) == NULL) {
-                return SIGN_EUNSUPPORTED;
-            }
+            r = utf8_string(&j, s, artifact, what);
             json_decref(j);
-            return 0;
+            return r;
         }
     }
     return 0;

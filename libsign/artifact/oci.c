@@ -371,15 +371,11 @@ static int store_open(blob *b, const store *s, const char *rel)
         return 0;
     }
     {
-        char *n = NULL;
         int found = 0, kind = 1;
 
-        /* Normalise as the index did. */
-        if ((n = sign__strdup(rel)) == NULL) {
-            return 1;
-        }
+        /* No allocation here: a copy that could not be made was once reported as a missing blob. */
         for (size_t i = 0; i < s->nm; i++) {
-            if (strcmp(s->m[i].name, n) == 0) {
+            if (strcmp(s->m[i].name, rel) == 0) {
                 found++;
                 if (s->m[i].type == '0' || s->m[i].type == '7') {
                     b->fd = s->fd;
@@ -391,7 +387,6 @@ static int store_open(blob *b, const store *s, const char *rel)
                 }
             }
         }
-        free(n);
         if (found > 1) {
             return 3; /* duplicate member */
         }

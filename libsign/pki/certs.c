@@ -59,7 +59,7 @@ X509 *sign__x509_cert_at(const sign_x509_certs *c, size_t i)
  * key's bytes decode now (OpenSSL 3.0 queues nothing when an allocation fails inside its key decoders, so
  * the bytes are decoded again to tell), else SIGN_EPARSE. Clears OpenSSL's error queue.
  */
-static int pubkey_why(X509 *x)
+int sign__x509_pubkey_why(X509 *x)
 {
     unsigned char *der = NULL;
     const unsigned char *p;
@@ -90,7 +90,7 @@ int sign__x509_certs_push(sign_x509_certs *c, X509 *x, const char *what)
      * a chain holding one would fail later for a wrong reason.
      */
     if (X509_get0_pubkey(x) == NULL) {
-        int why = pubkey_why(x);
+        int why = sign__x509_pubkey_why(x);
 
         X509_free(x);
         return why == SIGN_ENOMEM
@@ -272,6 +272,34 @@ static int add_der(sign_x509_certs *certs, sign_x509_crls *crls, const unsigned 
 }
 
 /*
+ * PEM_read_bio found no block in rest, which has a "-----BEGIN " line: is there one after all? OpenSSL 3.0 reports
+ * an allocation failing while it reads a block as "no start line", or queues nothing, and the list would end
+ * early. The bytes are read once more: a block read now means memory ran out the first time.
+ */
+static int pem_missed(const char *rest, long restlen)
+{
+    char *name = NULL, *header = NULL;
+    unsigned char *der = NULL;
+    long dlen = 0;
+    BIO *b;
+    int found;
+
+    if (rest == NULL || restlen <= 0 || memmem(rest, (size_t)restlen, "-----BEGIN ", 11) == NULL) {
+        return 0;
+    }
+    if ((b = BIO_new_mem_buf(rest, (int)restlen)) == NULL) {
+        return 1;
+    }
+    found = PEM_read_bio(b, &name, &header, &der, &dlen) == 1 || sign__ossl_oom();
+    ERR_clear_error();
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    OPENSSL_free(der);
+    BIO_free(b);
+    return found;
+}
+
+/*
  * The next PEM block of bio named name1 or name2 (other blocks are skipped), added to certs (or crls) from its
  * DER bytes, so that the strict DER check sees the bytes of the file. *more is 0 at the end of the input.
  */
@@ -280,7 +308,8 @@ static int pem_next(int *more, BIO *bio, const char *what, const char *name1, co
 {
     char *name = NULL, *header = NULL;
     unsigned char *der = NULL;
-    long dlen = 0;
+    char *rest = NULL;
+    long dlen = 0, restlen = BIO_get_mem_data(bio, &rest);
     int r = 0;
 
     *more = 0;
@@ -295,7 +324,7 @@ static int pem_next(int *more, BIO *bio, const char *what, const char *name1, co
                                                   : sign_x509_crls_count(crls) + 1);
         }
         ERR_clear_error();
-        return 0;
+        return pem_missed(rest, restlen) ? sign__oom() : 0;
     }
     *more = 1;
     if (strcmp(name, name1) == 0 || (name2 != NULL && strcmp(name, name2) == 0)) {

@@ -235,7 +235,7 @@ static int cache_path(char **out, const char *dir, const char *url)
 
     *out = NULL;
     if (EVP_Digest(url, strlen(url), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != SIGN_SHA256_LEN) {
-        return sign__ossl_error(SIGN_ECRYPTO, "SHA-256 failed");
+        return sign__ossl_error(SIGN_ENOMEM, "out of memory (SHA-256 failed)"); /* built-in SHA-256: memory only */
     }
     if ((*out = malloc(n)) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");

@@ -270,6 +270,37 @@ static int ed25519_weak(EVP_PKEY *pkey, const char *what)
     return 0;
 }
 
+/*
+ * An Ed25519 private key matches its public key: the public key derived again from the private bytes. OpenSSL
+ * 3.0's pairwise check derives it too but answers "no match" without queuing anything when its SHA-512
+ * context cannot be allocated; here each step that can only fail for memory says so.
+ */
+static int ed25519_pair(EVP_PKEY *pkey, const char *what)
+{
+    unsigned char priv[32], pub[32], again[32];
+    size_t plen = sizeof(priv), len = sizeof(pub), alen = sizeof(again);
+    EVP_PKEY *derived = NULL;
+    int ok;
+
+    if (EVP_PKEY_get_raw_private_key(pkey, priv, &plen) != 1 || plen != sizeof(priv) ||
+        EVP_PKEY_get_raw_public_key(pkey, pub, &len) != 1 || len != sizeof(pub)) {
+        OPENSSL_cleanse(priv, sizeof(priv));
+        return sign__ossl_error(SIGN_ENOMEM, "%s: out of memory reading the Ed25519 key", what);
+    }
+    derived = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, priv, sizeof(priv));
+    OPENSSL_cleanse(priv, sizeof(priv));
+    if (derived == NULL || EVP_PKEY_get_raw_public_key(derived, again, &alen) != 1 || alen != sizeof(again)) {
+        EVP_PKEY_free(derived);
+        /* any 32 bytes are an Ed25519 private key: deriving its public key fails only for memory */
+        return sign__ossl_error(SIGN_ENOMEM, "%s: out of memory deriving the Ed25519 public key", what);
+    }
+    EVP_PKEY_free(derived);
+    ok = CRYPTO_memcmp(pub, again, sizeof(pub)) == 0;
+    ERR_clear_error();
+    return ok ? 0
+              : sign__error(SIGN_EPARSE, "%s: the private key does not match its public key (corrupted key?)", what);
+}
+
 /* Why an RSA public key is refused, or NULL when it is acceptable. */
 static const char *rsa_public_weakness(EVP_PKEY *pkey)
 {
@@ -309,7 +340,8 @@ static int key_check(EVP_PKEY *pkey, sign_key_type type, int has_private, const 
     const char *why;
     int ok, pair = 1, r;
 
-    if (type == SIGN_KEY_ED25519 && (r = ed25519_weak(pkey, what)) != 0) {
+    if (type == SIGN_KEY_ED25519 &&
+        ((r = ed25519_weak(pkey, what)) != 0 || (has_private && (r = ed25519_pair(pkey, what)) != 0))) {
         return r;
     }
     if (type == SIGN_KEY_RSA && (why = rsa_public_weakness(pkey)) != NULL) {
@@ -320,7 +352,7 @@ static int key_check(EVP_PKEY *pkey, sign_key_type type, int has_private, const 
         return sign__ossl_error(SIGN_ENOMEM, "%s: out of memory", what);
     }
     ok = type == SIGN_KEY_RSA ? 1 : EVP_PKEY_public_check(ctx);
-    if (ok == 1 && has_private) {
+    if (ok == 1 && has_private && type != SIGN_KEY_ED25519) {
         pair = EVP_PKEY_pairwise_check(ctx);
     }
     EVP_PKEY_CTX_free(ctx);
@@ -937,7 +969,8 @@ static int spki_sha256(unsigned char md[32], const sign_key *key)
         return r;
     }
     if (EVP_Digest(der, len, md, NULL, EVP_sha256(), NULL) != 1) {
-        r = sign__ossl_error(SIGN_ECRYPTO, "SHA-256 failed");
+        /* the built-in SHA-256 fails only when its context cannot be allocated (OpenSSL 3.0 queues no reason) */
+        r = sign__ossl_error(SIGN_ENOMEM, "out of memory (SHA-256 failed)");
     }
     free(der);
     return r;
@@ -1105,6 +1138,18 @@ static int backend_sign(unsigned char **sig, size_t *siglen, const sign_key *key
     return 0;
 }
 
+/*
+ * A software signature that could not be made. Ed25519 signing with a loaded key (its pair checked) depends on
+ * no input, and OpenSSL 3.0 queues nothing when its SHA-512 context cannot be allocated: out of memory.
+ */
+static int sign_failed(const sign_key *key)
+{
+    if (key->type == SIGN_KEY_ED25519) {
+        return sign__ossl_error(SIGN_ENOMEM, "out of memory (ed25519 signing failed)");
+    }
+    return sign__ossl_error(SIGN_ECRYPTO, "%s signing failed", sign_key_type_name(key->type));
+}
+
 int sign_key_sign(unsigned char **sig, size_t *siglen, const sign_key *key, const void *msg, size_t msglen)
 {
     static const unsigned char empty[1];
@@ -1128,7 +1173,7 @@ int sign_key_sign(unsigned char **sig, size_t *siglen, const sign_key *key, cons
     /* RSA signs RSASSA-PKCS1-v1_5 with SHA-256 (issue 19): the form verifiers infer from an rsaEncryption key. */
     if ((md = EVP_MD_CTX_new()) == NULL || !md_init(md, key, 0, key->type == SIGN_KEY_RSA) ||
         EVP_DigestSign(md, NULL, &len, msg, msglen) != 1) {
-        r = sign__ossl_error(SIGN_ECRYPTO, "%s signing failed", sign_key_type_name(key->type));
+        r = sign_failed(key);
         goto out;
     }
     if ((buf = malloc(len)) == NULL) {
@@ -1136,7 +1181,7 @@ int sign_key_sign(unsigned char **sig, size_t *siglen, const sign_key *key, cons
         goto out;
     }
     if (EVP_DigestSign(md, buf, &len, msg, msglen) != 1) {
-        r = sign__ossl_error(SIGN_ECRYPTO, "%s signing failed", sign_key_type_name(key->type));
+        r = sign_failed(key);
         goto out;
     }
     *sig = buf;

@@ -775,7 +775,14 @@ static int public_key(sign_key **out, struct token *t, CK_OBJECT_HANDLE obj)
         goto out;
     }
     if (!ok) {
-        r = sign__ossl_error(SIGN_EPARSE, "%s: the token's public key cannot be read", t->what);
+        /* OpenSSL's key builders often queue nothing when an allocation fails: bytes that make a key the
+           second time made none the first for lack of memory */
+        EVP_PKEY *again = NULL;
+        int twice = kt == CKK_RSA ? rsa_pkey(&again, a, alen, b, blen) : ec_public(&again, a, alen, b, blen);
+
+        EVP_PKEY_free(again);
+        r = twice ? sign__ossl_error(SIGN_ENOMEM, "%s: out of memory reading the token's public key", t->what)
+                  : sign__ossl_error(SIGN_EPARSE, "%s: the token's public key cannot be read", t->what);
         goto out;
     }
     r = sign__key_adopt(out, pkey, 0, t->what);
@@ -837,7 +844,7 @@ static int token_sign(void *ctx, sign_key_type type, const void *msg, size_t msg
         const EVP_MD *h = type == SIGN_KEY_ECDSA_P384 ? EVP_sha384() : EVP_sha256();
 
         if (EVP_Digest(msg, msglen, md, &mdlen, h, NULL) != 1) {
-            return sign__ossl_error(SIGN_ECRYPTO, "hashing for the token failed");
+            return sign__ossl_error(SIGN_ENOMEM, "out of memory (hashing for the token failed)"); /* built-in SHA-2 */
         }
         data = md;
         msglen = mdlen;

@@ -62,6 +62,8 @@ struct sign_x509_crls {
 X509 *sign__x509_cert_at(const sign_x509_certs *c, size_t i);
 /* Append x (taken over, also on failure); what names the list in messages. */
 int sign__x509_certs_push(sign_x509_certs *c, X509 *x, const char *what);
+/* Why x's public key was not decoded: SIGN_ENOMEM (memory, told by decoding its bytes again) or SIGN_EPARSE. */
+int sign__x509_pubkey_why(X509 *x);
 int sign__x509_crls_push(sign_x509_crls *c, X509_CRL *x, const char *what);
 /* 1 when x is self-signed (its signature verifies under its own key). */
 int sign__x509_self_signed(X509 *x);

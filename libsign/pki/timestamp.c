@@ -180,6 +180,27 @@ static int resp_is_der(TS_RESP *resp, const unsigned char *der, size_t len, cons
     return 1;
 }
 
+/*
+ * OpenSSL keeps a certificate whose public key it could not decode, also when an allocation failed while decoding
+ * it, and never retries: the token's signature then "does not verify". A token certificate without its key for
+ * lack of memory is out of memory; one with an unsupported key stays (it signs nothing signet accepts).
+ */
+static int token_keys(TS_RESP *resp)
+{
+    PKCS7 *p7 = TS_RESP_get_token(resp);
+    STACK_OF(X509) *certs = p7 != NULL && PKCS7_type_is_signed(p7) && p7->d.sign != NULL ? p7->d.sign->cert : NULL;
+
+    for (int i = 0; i < sk_X509_num(certs); i++) {
+        X509 *x = sk_X509_value(certs, i);
+
+        if (X509_get0_pubkey(x) == NULL && sign__x509_pubkey_why(x) == SIGN_ENOMEM) {
+            return sign__oom();
+        }
+    }
+    ERR_clear_error();
+    return 0;
+}
+
 static int parse_resp(TS_RESP **out, const unsigned char *der, size_t len, int *not_der)
 {
     const unsigned char *p = der;
@@ -207,6 +228,10 @@ static int parse_resp(TS_RESP **out, const unsigned char *der, size_t len, int *
             *not_der = 1;
         }
         return sign__error(SIGN_EPARSE, "the TimeStampResp is not DER: %s", why);
+    }
+    if (token_keys(resp) != 0) {
+        TS_RESP_free(resp);
+        return SIGN_ENOMEM;
     }
     *out = resp;
     return 0;
@@ -880,7 +905,7 @@ static int binding_checks(ts_ctx *t, const unsigned char *data, size_t datalen)
     }
     imprint = TS_MSG_IMPRINT_get_msg(mi);
     if (!EVP_Digest(data, datalen, digest, &dlen, md, NULL)) {
-        r = sign__ossl_error(SIGN_ECRYPTO, "cannot hash the signature");
+        r = sign__ossl_error(SIGN_ENOMEM, "out of memory (cannot hash the signature)"); /* built-in SHA-2 */
         goto out;
     }
     if (imprint == NULL || (size_t)ASN1_STRING_length(imprint) != dlen ||
@@ -1103,7 +1128,7 @@ static int build_request(unsigned char **out, size_t *outlen, ASN1_INTEGER **out
         goto out;
     }
     if (!EVP_Digest(data, len, digest, &dlen, EVP_sha256(), NULL) || dlen != SIGN_SHA256_LEN) {
-        r = sign__ossl_error(SIGN_ECRYPTO, "cannot hash the signature");
+        r = sign__ossl_error(SIGN_ENOMEM, "out of memory (cannot hash the signature)"); /* built-in SHA-2 */
         goto out;
     }
     /* A random 64-bit nonce (top bit cleared: a positive INTEGER of at most 8 bytes). */

@@ -1676,9 +1676,7 @@ static void bug(const op *o, long n, int src, const char *fmt, ...)
  * counted, not failures, unless TORTURE_REASONS=strict. Every other operation is strict.
  */
 static const char *const reasons_open[] = {
-    "sign-file",   "sign-zip",    "scan-oci",        "scan-docker",      "sign-oci",         "verify-oci",
-    "verify-tree", "x509-verify", "policy-load-pki", "verify-cert",      "log-add",          "sign-pkcs11",
-    "deploy-zip",  "policy-load", "timestamp-parse", "timestamp-verify", "key-load-private", "key-load-encrypted",
+    "verify-cert", "deploy-zip", "x509-verify", "policy-load-pki", "timestamp-verify", "key-load-encrypted",
 };
 
 static int reasons_loose(const op *o)
