@@ -898,15 +898,19 @@ Test(artifact, finding_secret_private_keys)
     zg_entry ossh[] = {{.name = "deploy/key", D("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE=\n")}};
     zg_entry pk8[] = {{.name = "k.txt", D("-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIF\n")}};
     zg_entry named[] = {{.name = "home/.ssh/id_ed25519", D("not recognisable content")}};
+    /* Dashes before the marker (the match starts at the second) and dashes that are not one. */
+    zg_entry dashes[] = {{.name = "doc/key.txt", D("a - b -- c\n------BEGIN RSA PRIVATE KEY-----\nMIIE\n")}};
     zg_entry cert_only[] = {{.name = "ca.pem", D("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")},
-                            {.name = "home/.ssh/id_ed25519.pub", D("ssh-ed25519 AAAA")}};
+                            {.name = "home/.ssh/id_ed25519.pub", D("ssh-ed25519 AAAA")},
+                            {.name = "cut.txt", D("x\n-----BEGIN")}};
     sign_artifact *a;
 
     at_expect(pem, 1, NULL, NULL, "zip-secret-private-key", SIGN_SEVERITY_DANGER, "config/server.pem");
     at_expect(ossh, 1, NULL, NULL, "zip-secret-private-key", SIGN_SEVERITY_DANGER, "deploy/key");
     at_expect(pk8, 1, NULL, NULL, "zip-secret-private-key", SIGN_SEVERITY_DANGER, "k.txt");
     at_expect(named, 1, NULL, NULL, "zip-secret-private-key", SIGN_SEVERITY_DANGER, "home/.ssh/id_ed25519");
-    a = at_zip(cert_only, 2, NULL, NULL);
+    at_expect(dashes, 1, NULL, NULL, "zip-secret-private-key", SIGN_SEVERITY_DANGER, "doc/key.txt");
+    a = at_zip(cert_only, 3, NULL, NULL);
     cr_assert_eq(sign_artifact_finding_count(a), 0, "certificates and public keys are fine: %s", at_list(a));
     sign_artifact_free(a);
 }
@@ -941,10 +945,15 @@ Test(artifact, finding_secret_aws_credentials)
                        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")}};
     zg_entry ini[] = {{.name = "conf/aws.ini", D("[prod]\r\naws_secret_access_key=abc\r\n")}};
     zg_entry code[] = {{.name = "handler.py", D("client = boto3.client('s3',\n    aws_access_key_id=key)\n")}};
+    zg_entry first[] = {{.name = "home/credentials", D("aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n")}};
+    zg_entry late[] = {{.name = "conf/late.ini", D("_a_\n[s]\nx=1\naws_session_token=t")}};
     sign_artifact *a;
 
     at_expect(e, 1, NULL, NULL, "zip-secret-aws-credentials", SIGN_SEVERITY_DANGER, ".aws/credentials");
     at_expect(ini, 1, NULL, NULL, "zip-secret-aws-credentials", SIGN_SEVERITY_DANGER, "conf/aws.ini");
+    /* The key at the first byte, after '_' in the first three, and as the last line: the scanner's edges. */
+    at_expect(first, 1, NULL, NULL, "zip-secret-aws-credentials", SIGN_SEVERITY_DANGER, "home/credentials");
+    at_expect(late, 1, NULL, NULL, "zip-secret-aws-credentials", SIGN_SEVERITY_DANGER, "conf/late.ini");
     a = at_zip(code, 1, NULL, NULL);
     cr_assert_eq(sign_artifact_finding_count(a), 0, "source code naming the parameter is fine: %s", at_list(a));
     sign_artifact_free(a);

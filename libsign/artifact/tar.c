@@ -520,7 +520,8 @@ static int entry_type(tarp *t, sign_entry *e, const char *name, const char *link
         t->headlen = 0;
         sign_digest_free(t->ctx);
         t->ctx = NULL;
-        if ((r = sign_digest_new(&t->ctx, SIGN_DIGEST_SHA256)) != 0) {
+        /* (No entry kept: nothing is hashed, and no context is made per entry.) */
+        if (e != NULL && (r = sign_digest_new(&t->ctx, SIGN_DIGEST_SHA256)) != 0) {
             return r;
         }
         break;

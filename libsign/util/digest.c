@@ -1,6 +1,7 @@
 /* Streaming digests over OpenSSL EVP: buffers, fds and files in large reads. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,12 +16,29 @@ struct sign_digest_ctx {
     EVP_MD_CTX *md;
 };
 
+/*
+ * The digests fetched once per process: OpenSSL 3 looks EVP_sha256() up in
+ * its provider store (under a lock) on every EVP_DigestInit_ex, and a zip of
+ * 20,000 entries starts a digest per entry. NULL (the fetch failed): the
+ * built-in one, fetched on each use as before.
+ */
+static EVP_MD *md_fetched[3];
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void md_fetch(void)
+{
+    md_fetched[0] = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+    md_fetched[1] = EVP_MD_fetch(NULL, "SHA2-384", NULL);
+    md_fetched[2] = EVP_MD_fetch(NULL, "SHA2-512", NULL);
+}
+
 static const EVP_MD *md_of(sign_digest_alg alg)
 {
+    pthread_once(&md_once, md_fetch);
     switch (alg) {
-    case SIGN_DIGEST_SHA256: return EVP_sha256();
-    case SIGN_DIGEST_SHA384: return EVP_sha384();
-    case SIGN_DIGEST_SHA512: return EVP_sha512();
+    case SIGN_DIGEST_SHA256: return md_fetched[0] != NULL ? md_fetched[0] : EVP_sha256();
+    case SIGN_DIGEST_SHA384: return md_fetched[1] != NULL ? md_fetched[1] : EVP_sha384();
+    case SIGN_DIGEST_SHA512: return md_fetched[2] != NULL ? md_fetched[2] : EVP_sha512();
     default: return NULL;
     }
 }
