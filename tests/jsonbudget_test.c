@@ -545,6 +545,24 @@ Test(jsonbudget, a_signed_bundle_with_60_mb_of_unknown_members_verifies_lean)
     if (!JB_SANITIZED) {
         cr_assert_leq((double)ru.ru_maxrss * 1024.0, 2.0 * (double)blen, "peak %ld KiB for %zu bytes", ru.ru_maxrss,
                       blen);
+        /*
+         * Item 11: out of memory, --json still prints its object. 60,000 KiB of address space cannot hold the
+         * 60.8 MB bundle: verify fails with exit 2 and says why in JSON (not under the sanitizers, whose shadow
+         * memory needs more address space than that).
+         */
+        cr_assert_eq(tu_sh(&out, &err, jb_dir,
+                           "ulimit -v 60000; exec \"$SIGNET_BIN\" verify --json -p kpol.json -b "
+                           "bundle.json -- app.bin"),
+                     2, "%s / %s", out, err);
+        {
+            json_t *j = json_loads(out != NULL ? out : "", 0, NULL);
+
+            cr_assert_not_null(j, "--json printed no JSON object when out of memory: %s / %s", out, err);
+            cr_assert_str_eq(json_string_value(json_object_get(j, "code")), "ERROR", "%s", out);
+            cr_assert_not_null(strstr(out, "out of memory"), "%s", out);
+            cr_assert(json_is_false(json_object_get(j, "accepted")));
+            json_decref(j);
+        }
     }
     free(out);
     free(err);
