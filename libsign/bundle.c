@@ -639,7 +639,8 @@ static int bundle_message(sign_bundle *b, const json_t *ms, const char *what)
 }
 
 /* The content: a DSSE envelope with exactly one signature, or (allow_message) a messageSignature. */
-static int bundle_content(sign_bundle *b, const json_t *root, int allow_message, const char *what)
+static int bundle_content(sign_bundle *b, const json_t *root, const sign__json_doc *doc, int allow_message,
+                          const char *what)
 {
     json_t *env = member(root, "dsseEnvelope"), *ms = member(root, "messageSignature");
     int r;
@@ -659,7 +660,7 @@ static int bundle_content(sign_bundle *b, const json_t *root, int allow_message,
     if (env == NULL) {
         return sign__error(SIGN_EPARSE, "%s: missing \"dsseEnvelope\"", what);
     }
-    if ((r = sign__envelope_from_json(&b->env, env, what)) != 0) {
+    if ((r = sign__envelope_from_json(&b->env, env, doc, what)) != 0) {
         return r;
     }
     if (sign_envelope_signature_count(b->env) != 1) {
@@ -669,8 +670,10 @@ static int bundle_content(sign_bundle *b, const json_t *root, int allow_message,
     return 0;
 }
 
-static int bundle_from_json(sign_bundle **out, const json_t *root, int allow_message, const char *what)
+/* The bundle of doc's tree (doc->root). */
+static int bundle_from_json(sign_bundle **out, const sign__json_doc *doc, int allow_message, const char *what)
 {
+    const json_t *root = doc->root;
     sign_bundle *b = NULL;
     const char *mt = NULL;
     json_t *vm;
@@ -690,7 +693,7 @@ static int bundle_from_json(sign_bundle **out, const json_t *root, int allow_mes
         r = sign__error(SIGN_ENOMEM, "out of memory");
         goto out;
     }
-    if ((r = bundle_content(b, root, allow_message, what)) != 0) {
+    if ((r = bundle_content(b, root, doc, allow_message, what)) != 0) {
         goto out;
     }
     vm = json_object_get(root, "verificationMaterial");
@@ -752,57 +755,57 @@ static const sign__json_field bundle_fields[] = {{"mediaType", NULL, NULL},
 
 int sign_bundle_parse(sign_bundle **out, const void *data, size_t len, const sign_limits *limits)
 {
-    json_t *j = NULL;
+    sign__json_doc doc;
     int r;
 
     *out = NULL;
-    if ((r = sign__json_parse_known(&j, data, len, limits, "bundle", bundle_fields)) != 0) {
+    if ((r = sign__json_parse_doc(&doc, data, len, limits, "bundle", bundle_fields)) != 0) {
         return r;
     }
-    r = bundle_from_json(out, j, 0, "bundle");
-    json_decref(j);
+    r = bundle_from_json(out, &doc, 0, "bundle");
+    sign__json_doc_free(&doc);
     return r;
 }
 
 int sign_bundle_read(sign_bundle **out, const char *path, const sign_limits *limits)
 {
-    json_t *j = NULL;
+    sign__json_doc doc;
     int r;
 
     *out = NULL;
-    if ((r = sign__json_read_file_known(&j, path, limits, bundle_fields)) != 0) {
+    if ((r = sign__json_read_file_doc(&doc, path, limits, bundle_fields)) != 0) {
         return r;
     }
-    r = bundle_from_json(out, j, 0, path);
-    json_decref(j);
+    r = bundle_from_json(out, &doc, 0, path);
+    sign__json_doc_free(&doc);
     return r;
 }
 
 int sign__bundle_parse_message(sign_bundle **out, const void *data, size_t len, const sign_limits *limits)
 {
-    json_t *j = NULL;
+    sign__json_doc doc;
     int r;
 
     *out = NULL;
-    if ((r = sign__json_parse_known(&j, data, len, limits, "bundle", bundle_fields)) != 0) {
+    if ((r = sign__json_parse_doc(&doc, data, len, limits, "bundle", bundle_fields)) != 0) {
         return r;
     }
-    r = bundle_from_json(out, j, 1, "bundle");
-    json_decref(j);
+    r = bundle_from_json(out, &doc, 1, "bundle");
+    sign__json_doc_free(&doc);
     return r;
 }
 
 int sign__bundle_read_message(sign_bundle **out, const char *path, const sign_limits *limits)
 {
-    json_t *j = NULL;
+    sign__json_doc doc;
     int r;
 
     *out = NULL;
-    if ((r = sign__json_read_file_known(&j, path, limits, bundle_fields)) != 0) {
+    if ((r = sign__json_read_file_doc(&doc, path, limits, bundle_fields)) != 0) {
         return r;
     }
-    r = bundle_from_json(out, j, 1, path);
-    json_decref(j);
+    r = bundle_from_json(out, &doc, 1, path);
+    sign__json_doc_free(&doc);
     return r;
 }
 

@@ -243,12 +243,12 @@ fail:
     return NULL;
 }
 
-int sign__envelope_from_json(sign_envelope **out, const json_t *obj, const char *what)
+int sign__envelope_from_json(sign_envelope **out, const json_t *obj, const sign__json_doc *doc, const char *what)
 {
     sign_envelope *e = NULL;
     const char *payload = NULL, *ptype = NULL;
     unsigned char *bytes = NULL;
-    size_t nbytes = 0, i, plen;
+    size_t nbytes = 0, i, plen, b64len = 0;
     json_t *sigs, *s;
     int r;
 
@@ -263,15 +263,20 @@ int sign__envelope_from_json(sign_envelope **out, const json_t *obj, const char 
     if (ptype[0] == '\0') {
         return sign__error(SIGN_EPARSE, "%s: empty payloadType", what);
     }
-    /* Decoded straight into the envelope's PAE buffer: one pass over the payload, no copy of it. */
-    if ((plen = sign__b64_decoded_len(payload, json_string_length(json_object_get(obj, "payload")))) == SIZE_MAX) {
+    /*
+     * Decoded straight into the envelope's PAE buffer from the document's text (a SIGN__JSON_SPAN member): one
+     * pass over the payload, never copied into the tree.
+     */
+    if (sign__json_doc_string(doc, json_object_get(obj, "payload"), &payload, &b64len) != 0) {
+        return sign__error(SIGN_EPARSE, "%s: field \"payload\" must be a string", what);
+    }
+    if ((plen = sign__b64_decoded_len(payload, b64len)) == SIZE_MAX) {
         return sign__error_context(SIGN_EPARSE, "%s: payload", what);
     }
     if ((r = envelope_alloc(&e, ptype, plen, 3)) != 0 || e == NULL) {
         return r != 0 ? r : sign__oom();
     }
-    if ((r = sign__b64_decode_into(e->payload, plen + 3, &nbytes, payload,
-                                   json_string_length(json_object_get(obj, "payload")))) != 0 ||
+    if ((r = sign__b64_decode_into(e->payload, plen + 3, &nbytes, payload, b64len)) != 0 ||
         (nbytes != plen && (r = sign__error(SIGN_EPARSE, "base64 payload of unexpected length")) != 0)) {
         sign__error_context(r, "%s: payload", what);
         goto out;
@@ -338,21 +343,21 @@ int sign_envelope_serialize(char **out, size_t *outlen, const sign_envelope *env
 
 /* The members of a DSSE envelope (and of its signatures) that are read; any other is ignored and never built. */
 static const sign__json_field envelope_signature[] = {{"sig", NULL, NULL}, {"keyid", NULL, NULL}, {NULL, NULL, NULL}};
-const sign__json_field sign__envelope_fields[] = {{"payload", NULL, NULL},
+const sign__json_field sign__envelope_fields[] = {{"payload", SIGN__JSON_SPAN, NULL},
                                                   {"payloadType", NULL, NULL},
                                                   {"signatures", NULL, envelope_signature},
                                                   {NULL, NULL, NULL}};
 
 int sign_envelope_parse(sign_envelope **out, const void *data, size_t len, const sign_limits *limits)
 {
-    json_t *j = NULL;
+    sign__json_doc doc;
     int r;
 
     *out = NULL;
-    if ((r = sign__json_parse_known(&j, data, len, limits, "DSSE envelope", sign__envelope_fields)) != 0) {
+    if ((r = sign__json_parse_doc(&doc, data, len, limits, "DSSE envelope", sign__envelope_fields)) != 0) {
         return r;
     }
-    r = sign__envelope_from_json(out, j, "DSSE envelope");
-    json_decref(j);
+    r = sign__envelope_from_json(out, doc.root, &doc, "DSSE envelope");
+    sign__json_doc_free(&doc);
     return r;
 }

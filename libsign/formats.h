@@ -25,7 +25,8 @@
 /* ---- envelope (envelope.c) ----------------------------------------------------- */
 
 /* DSSE envelope <-> JSON object (used by the bundle). */
-int sign__envelope_from_json(sign_envelope **out, const json_t *obj, const char *what);
+/* doc: the document obj was read from (its payload may be left in the text), or NULL. */
+int sign__envelope_from_json(sign_envelope **out, const json_t *obj, const sign__json_doc *doc, const char *what);
 /* The members of a DSSE envelope that are read (sign__json_parse_known); a bundle's dsseEnvelope uses them too. */
 extern const sign__json_field sign__envelope_fields[];
 json_t *sign__envelope_to_json(const sign_envelope *env);

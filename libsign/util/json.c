@@ -31,6 +31,7 @@ size_t sign__json_long_min = LONG_STRING;
 
 typedef struct span {
     size_t start, len; /* the string's bytes, without the quotes */
+    int keep;          /* the value of a SIGN__JSON_SPAN member read through a sign__json_doc: left in the text */
 } span;
 
 typedef struct spans {
@@ -138,6 +139,7 @@ typedef struct schema_level {
 
 typedef struct schema_scan {
     const sign__json_field *root;
+    int keep_spans; /* mark the long strings of SIGN__JSON_SPAN members (sign__json_parse_doc) */
     schema_level lv[SCHEMA_LEVELS];
     unsigned int tracked; /* levels 1..tracked are described objects (or arrays of them) */
     size_t *starts;       /* where the value of each unknown member starts, in order */
@@ -284,7 +286,7 @@ static void schema_open(schema_scan *sc, unsigned int d, unsigned char c)
     } else {
         f = c == '{' ? pl->fields : NULL;
     }
-    if (f != NULL) {
+    if (f != NULL && f != SIGN__JSON_SPAN) {
         sc->lv[d] = (schema_level){f, NULL, NULL, c == '{', 1};
         sc->tracked = d;
     }
@@ -331,6 +333,16 @@ static void schema_string(schema_scan *sc, const unsigned char *p, size_t len, s
         sc->cap = ncap;
     }
     sc->starts[sc->n++] = k;
+}
+
+/* SIGN__JSON_SPAN: a member whose value is handed out as its text (an empty list: it describes no object). */
+const sign__json_field sign__json_span_marker[] = {{NULL, NULL, NULL}};
+
+/* 1 when a string at depth d is the value of a SIGN__JSON_SPAN member of a described object (and spans are kept). */
+static int schema_is_span(const schema_scan *sc, unsigned int d)
+{
+    return sc != NULL && sc->keep_spans && d > 0 && d < SCHEMA_LEVELS && sc->tracked == d && sc->lv[d].is_object &&
+           !sc->lv[d].expect_key && sc->lv[d].next_obj == SIGN__JSON_SPAN;
 }
 
 /* The end of a container at depth d, or a comma in it. */
@@ -688,6 +700,7 @@ static int json_scan_run(const unsigned char *p, size_t len, unsigned int max, s
                     }
                     sp->v[sp->n].start = s;
                     sp->v[sp->n].len = i - s;
+                    sp->v[sp->n].keep = schema_is_span(sc, depth);
                     sp->n++;
                 }
             }
@@ -792,6 +805,9 @@ static int restore_one(json_t *j, const unsigned char *text, const spans *sp, un
         return -1;
     }
     used[idx] = 1;
+    if (sp->v[idx].keep) {
+        return 0; /* read from the text through sign__json_doc_string: a 50 MB payload is not copied */
+    }
     return json_string_setn_nocheck(j, (const char *)text + sp->v[idx].start, sp->v[idx].len) == 0 ? 0 : -1;
 }
 
@@ -831,7 +847,8 @@ static int restore_long(json_t *root, const unsigned char *text, const spans *sp
  * jansson on the text edited: each long string of sp (when usable) replaced by a placeholder, each skipped value
  * of nulls by null (no long string lies inside one). NULL when that does not work: then parse the text as it is.
  */
-static json_t *parse_cut(const unsigned char *text, size_t len, const spans *sp, const spans *nulls)
+static json_t *parse_cut(const unsigned char *text, size_t len, const spans *sp, const spans *nulls,
+                         int *placeholders)
 {
     char *cut = NULL;
     unsigned char *used = NULL;
@@ -879,6 +896,7 @@ static json_t *parse_cut(const unsigned char *text, size_t len, const spans *sp,
             j = NULL;
         }
     }
+    *placeholders = j != NULL && nlong > 0;
 out:
     free(cut);
     free(used);
@@ -929,14 +947,19 @@ static int json_watched(void)
     return m == json_watch_malloc;
 }
 
-/* One parse: the text edited when there is anything to edit, else (or when that fails) the text as it is. */
-static json_t *parse_once(const void *data, size_t len, const spans *sp, const spans *nulls, json_error_t *err)
+/*
+ * One parse: the text edited when there is anything to edit, else (or when that fails) the text as it is.
+ * *placeholders: 1 when the tree holds the placeholders of sp's kept strings (else they were built).
+ */
+static json_t *parse_once(const void *data, size_t len, const spans *sp, const spans *nulls, json_error_t *err,
+                          int *placeholders)
 {
     json_t *j = NULL;
 
     memset(err, 0, sizeof(*err));
+    *placeholders = 0;
     if ((sp->n > 0 && !sp->nul_escape) || nulls->n > 0) {
-        j = parse_cut(data, len, sp, nulls);
+        j = parse_cut(data, len, sp, nulls, placeholders);
     }
     if (j == NULL) {
         j = json_loadb(data, len, JSON_REJECT_DUPLICATES, err);
@@ -1026,14 +1049,14 @@ static void json_skips(const unsigned char *p, size_t len, const schema_scan *sc
 
 /* jansson's parse of the pre-passed text, out of memory told apart from an invalid document. */
 static int json_build(json_t **out, const void *data, size_t len, const spans *sp, const spans *nulls,
-                      const char *what)
+                      const char *what, int *placeholders)
 {
     json_error_t err, err2;
     json_t *j = NULL, *j2 = NULL;
-    int watched = json_watched(), r = 0;
+    int watched = json_watched(), r = 0, ph2 = 0;
 
     json_alloc_failed = 0;
-    j = parse_once(data, len, sp, nulls, &err);
+    j = parse_once(data, len, sp, nulls, &err, placeholders);
     if (watched && json_alloc_failed) {
         r = sign__error(SIGN_ENOMEM, "%s: out of memory while parsing JSON", what);
         goto out;
@@ -1049,8 +1072,8 @@ static int json_build(json_t **out, const void *data, size_t len, const spans *s
          * two parses fails, stops elsewhere or differs (losing the same byte twice would need the same
          * allocation to fail twice).
          */
-        j2 = parse_once(data, len, sp, nulls, &err2);
-        if (j != NULL ? j2 == NULL || !json_equal(j, j2)
+        j2 = parse_once(data, len, sp, nulls, &err2, &ph2);
+        if (j != NULL ? j2 == NULL || ph2 != *placeholders || !json_equal(j, j2)
                       : j2 != NULL || err2.position != err.position || strcmp(err2.text, err.text) != 0) {
             r = sign__error(SIGN_ENOMEM, "%s: out of memory while parsing JSON", what);
             goto out;
@@ -1069,13 +1092,14 @@ out:
     return r;
 }
 
-int sign__json_parse_known(json_t **out, const void *data, size_t len, const sign_limits *limits, const char *what,
-                           const sign__json_field *root)
+/* sign__json_parse_known; with doc (keeping the long strings of SIGN__JSON_SPAN members), into it. */
+static int json_parse_any(json_t **out, sign__json_doc *doc, const void *data, size_t len, const sign_limits *limits,
+                          const char *what, const sign__json_field *root)
 {
     sign_limits l;
     spans sp = {NULL, 0, 0, 0}, nulls = {NULL, 0, 0, 0};
     schema_scan sc;
-    int r;
+    int r, placeholders = 0;
 
     *out = NULL;
     if ((r = sign__limits(&l, limits)) != 0) {
@@ -1083,14 +1107,96 @@ int sign__json_parse_known(json_t **out, const void *data, size_t len, const sig
     }
     memset(&sc, 0, sizeof(sc));
     sc.root = root;
+    sc.keep_spans = doc != NULL;
     if ((r = json_prepass(data, len, &l, what, &sp, root != NULL ? &sc : NULL)) == 0) {
         json_skips(data, len, &sc, &nulls, &sp);
-        r = json_build(out, data, len, &sp, &nulls, what);
+        r = json_build(out, data, len, &sp, &nulls, what, &placeholders);
+    }
+    if (r == 0 && doc != NULL && placeholders) {
+        doc->spans = sp.v; /* transferred */
+        doc->nspans = sp.n;
+        doc->placeholders = 1;
+        sp.v = NULL;
     }
     free(sc.starts);
     free(sp.v);
     free(nulls.v);
     return r;
+}
+
+int sign__json_parse_known(json_t **out, const void *data, size_t len, const sign_limits *limits, const char *what,
+                           const sign__json_field *root)
+{
+    return json_parse_any(out, NULL, data, len, limits, what, root);
+}
+
+int sign__json_parse_doc(sign__json_doc *doc, const void *data, size_t len, const sign_limits *limits,
+                         const char *what, const sign__json_field *root)
+{
+    int r;
+
+    memset(doc, 0, sizeof(*doc));
+    doc->text = data;
+    if ((r = json_parse_any(&doc->root, doc, data, len, limits, what, root)) != 0) {
+        sign__json_doc_free(doc);
+    }
+    return r;
+}
+
+int sign__json_read_file_doc(sign__json_doc *doc, const char *path, const sign_limits *limits,
+                             const sign__json_field *root)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    sign_limits l;
+    int r;
+
+    memset(doc, 0, sizeof(*doc));
+    if ((r = sign__limits(&l, limits)) != 0 || (r = sign__read_file(&buf, &len, path, l.json_max_bytes)) != 0) {
+        return r;
+    }
+    if ((r = sign__json_parse_doc(doc, buf, len, limits, path, root)) != 0) {
+        free(buf);
+        return r;
+    }
+    doc->owned = buf;
+    return 0;
+}
+
+void sign__json_doc_free(sign__json_doc *doc)
+{
+    json_decref(doc->root);
+    free(doc->spans);
+    free(doc->owned);
+    memset(doc, 0, sizeof(*doc));
+}
+
+int sign__json_doc_string(const sign__json_doc *doc, const json_t *v, const char **s, size_t *n)
+{
+    const char *t = json_string_value(v);
+    size_t len = json_string_length(v), idx = 0;
+    const span *sp;
+
+    *s = NULL;
+    *n = 0;
+    if (t == NULL) {
+        return -1;
+    }
+    /* A placeholder is "\0" and a decimal index (restore_one): with placeholders, no other string holds a NUL. */
+    if (doc != NULL && doc->placeholders && len >= 2 && len <= 21 && t[0] == '\0') {
+        for (size_t i = 1; i < len && t[i] >= '0' && t[i] <= '9'; i++) {
+            idx = idx * 10 + (size_t)(t[i] - '0');
+        }
+        sp = (const span *)doc->spans;
+        if (idx < doc->nspans && sp[idx].keep) {
+            *s = (const char *)doc->text + sp[idx].start;
+            *n = sp[idx].len;
+            return 0;
+        }
+    }
+    *s = t;
+    *n = len;
+    return 0;
 }
 
 int sign__json_parse(json_t **out, const void *data, size_t len, const sign_limits *limits, const char *what)

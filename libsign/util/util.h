@@ -121,6 +121,35 @@ int sign__json_parse_known(json_t **out, const void *data, size_t len, const sig
                            const sign__json_field *root);
 int sign__json_read_file_known(json_t **out, const char *path, const sign_limits *limits,
                                const sign__json_field *root);
+/*
+ * A member whose value a reader takes as the bytes of its text, never built as a jansson string: list it with
+ * `object` = SIGN__JSON_SPAN (a DSSE envelope's payload, up to the size limit in base64). Read through a
+ * sign__json_doc: a plain string value of at least sign__json_long_min bytes stays in the text (the tree holds a
+ * placeholder) and sign__json_doc_string hands out its bytes there; any other value is built as usual.
+ * sign__json_parse_known builds such members like any other.
+ */
+extern const sign__json_field sign__json_span_marker[];
+#define SIGN__JSON_SPAN sign__json_span_marker
+typedef struct sign__json_doc {
+    json_t *root;
+    const unsigned char *text; /* the text parsed: the caller's, or `owned` */
+    unsigned char *owned;      /* the text read from a file */
+    void *spans;               /* the long strings left in the text (json.c) */
+    size_t nspans;
+    int placeholders; /* 1 when the tree holds placeholders for the spans */
+} sign__json_doc;
+/* sign__json_parse_known into doc (data must outlive it); on failure doc is empty. Free with sign__json_doc_free. */
+int sign__json_parse_doc(sign__json_doc *doc, const void *data, size_t len, const sign_limits *limits,
+                         const char *what, const sign__json_field *root);
+/* The same for a file's text, which doc then owns. */
+int sign__json_read_file_doc(sign__json_doc *doc, const char *path, const sign_limits *limits,
+                             const sign__json_field *root);
+void sign__json_doc_free(sign__json_doc *doc);
+/*
+ * The bytes of the string v (a node of doc's tree, or of any tree when doc is NULL): its text span when it is a
+ * placeholder of doc, else jansson's value. 0, or -1 when v is not a string.
+ */
+int sign__json_doc_string(const sign__json_doc *doc, const json_t *v, const char **s, size_t *n);
 /* Compact, sorted keys; *out malloc'd NUL-terminated. pretty: indent 2. */
 int sign__json_dump(char **out, size_t *outlen, const json_t *j, int pretty);
 /*

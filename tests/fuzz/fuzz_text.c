@@ -122,10 +122,14 @@ static void json_cut_same(const uint8_t *data, size_t size)
 /* sign__json_parse_known's schema for the fuzzer: short names it finds. */
 static const sign__json_field fz_inner[] = {{"b", NULL, NULL}, {NULL, NULL, NULL}};
 static const sign__json_field fz_item[] = {{"d", fz_inner, NULL}, {NULL, NULL, NULL}};
-static const sign__json_field fz_root[] = {{"a", fz_inner, NULL}, {"c", NULL, fz_item}, {NULL, NULL, NULL}};
+static const sign__json_field fz_root[] = {
+    {"a", fz_inner, NULL}, {"c", NULL, fz_item}, {"p", SIGN__JSON_SPAN, NULL}, {NULL, NULL, NULL}};
 
-/* k (unknown members skipped) against p (built whole) under the fields f: equal but for unknown values, null in k. */
-static int known_like(const json_t *k, const json_t *p, const sign__json_field *f)
+/*
+ * k (unknown members skipped) against p (built whole) under the fields f: equal but for unknown values, null in k.
+ * doc: k is doc's tree, whose SIGN__JSON_SPAN strings are read through sign__json_doc_string.
+ */
+static int known_like(const json_t *k, const json_t *p, const sign__json_field *f, const sign__json_doc *doc)
 {
     const char *key;
     json_t *v;
@@ -156,11 +160,19 @@ static int known_like(const json_t *k, const json_t *p, const sign__json_field *
                 return 0;
             }
             for (size_t i = 0; i < json_array_size(v); i++) {
-                if (!known_like(json_array_get(kv, i), json_array_get(v, i), m->items)) {
+                if (!known_like(json_array_get(kv, i), json_array_get(v, i), m->items, doc)) {
                     return 0;
                 }
             }
-        } else if (!known_like(kv, v, m->object)) {
+        } else if (m->object == SIGN__JSON_SPAN && json_is_string(v)) {
+            const char *s = NULL;
+            size_t n = 0;
+
+            if (sign__json_doc_string(doc, kv, &s, &n) != 0 || n != json_string_length(v) ||
+                memcmp(s, json_string_value(v), n) != 0) {
+                return 0;
+            }
+        } else if (!known_like(kv, v, m->object == SIGN__JSON_SPAN ? NULL : m->object, doc)) {
             return 0;
         }
     }
@@ -172,6 +184,7 @@ static void json_known_same(const uint8_t *data, size_t size)
 {
     sign_limits lim;
     json_t *k = NULL, *p = NULL;
+    sign__json_doc doc;
     size_t saved = sign__json_long_min;
     char msg[512] = "";
     int rk, rp;
@@ -191,10 +204,24 @@ static void json_known_same(const uint8_t *data, size_t size)
     if (rp != 0 && rp != SIGN_ENOMEM && strcmp(msg, sign_error_last()) != 0) {
         fuzz_fail("JSON with unknown members skipped refused otherwise: %s / %s", sign_error_last(), msg);
     }
-    if (rk == 0 && !known_like(k, p, fz_root)) {
+    if (rk == 0 && !known_like(k, p, fz_root, NULL)) {
         fuzz_fail("JSON with unknown members skipped parses to another document");
     }
     json_decref(k);
+    /* Read as a document: the same, the long strings of "p" handed out from the text. */
+    sign__json_long_min = 32;
+    rk = sign__json_parse_doc(&doc, data, size, &lim, "fuzz", fz_root);
+    sign__json_long_min = saved;
+    if (rk != rp) {
+        fuzz_fail("JSON read as a document: %d, parsed whole: %d (%s)", rk, rp, sign_error_last());
+    }
+    if (rp != 0 && rp != SIGN_ENOMEM && strcmp(msg, sign_error_last()) != 0) {
+        fuzz_fail("JSON read as a document refused otherwise: %s / %s", sign_error_last(), msg);
+    }
+    if (rk == 0 && !known_like(doc.root, p, fz_root, &doc)) {
+        fuzz_fail("JSON read as a document parses to another document");
+    }
+    sign__json_doc_free(&doc);
     json_decref(p);
 }
 
