@@ -739,6 +739,44 @@ Test(registry, tls_registry_verified_by_default, .init = rg_setup, .fini = rg_te
     cr_assert_not_null(strstr(rg_err, "certificate verify failed"), "%s", rg_err);
 }
 
+/* certs.d: DIR/HOST:PORT/ca.crt is trusted for that registry only ($SIGNET_REGISTRY_CERTS_DIR for the test). */
+Test(registry, certs_d_trusts_a_ca_for_its_host_only, .init = rg_setup, .fini = rg_teardown, .timeout = 240)
+{
+    int port;
+
+    rg_build();
+    rg_tls_certs();
+    port = rg_registry("tls", 0);
+    rg_push(port, "v1", "app:v1", NULL);
+    /* The CA under another host:port's directory: not trusted for this one. */
+    cr_assert_eq(
+        rg_sh("set -e; cd '%s'; mkdir -p certs/127.0.0.1:1 certs/127.0.0.1; cp ca.pem certs/127.0.0.1:1/ca.crt;"
+              "cp ca.pem certs/127.0.0.1/ca.crt",
+              rg_dir),
+        0, "%s", rg_err);
+    cr_assert_eq(
+        rg_sh("SIGNET_REGISTRY_CERTS_DIR='%s/certs' \"$SIGNET_BIN\" hash '%s'", rg_dir, ref_of(port, "app:v1")), 2,
+        "a CA for another port was trusted: %s", rg_out);
+    cr_assert_not_null(strstr(rg_err, "certificate verify failed"), "%s", rg_err);
+    /* Under HOST:PORT: verified HTTPS, without --tls-verify=false. */
+    cr_assert_eq(rg_sh("set -e; mkdir -p '%s/certs/127.0.0.1:%d'; cp '%s/ca.pem' '%s/certs/127.0.0.1:%d/ca.crt'",
+                       rg_dir, port, rg_dir, rg_dir, port),
+                 0, "%s", rg_err);
+    cr_assert_eq(
+        rg_sh("SIGNET_REGISTRY_CERTS_DIR='%s/certs' \"$SIGNET_BIN\" hash '%s'", rg_dir, ref_of(port, "app:v1")), 0,
+        "%s%s", rg_out, rg_err);
+    /* Another CA in that place: refused. */
+    cr_assert_eq(
+        rg_sh("set -e; cd '%s'; openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "
+              "o.key -out 'certs/127.0.0.1:%d/ca.crt' -days 2 -subj /CN=other 2>/dev/null",
+              rg_dir, port),
+        0, "%s", rg_err);
+    cr_assert_eq(
+        rg_sh("SIGNET_REGISTRY_CERTS_DIR='%s/certs' \"$SIGNET_BIN\" hash '%s'", rg_dir, ref_of(port, "app:v1")), 2,
+        "%s%s", rg_out, rg_err);
+    cr_assert_not_null(strstr(rg_err, "certificate verify failed"), "%s", rg_err);
+}
+
 /* ---- credential helpers ------------------------------------------------------------------- */
 
 /*

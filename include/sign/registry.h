@@ -48,6 +48,15 @@ typedef struct sign_registry_options {
  */
 SIGN_EXTERN int sign_registry_set_credential_files(const char *const *paths, size_t n);
 
+/*
+ * The certs.d directories searched, in order, for a registry's private CA:
+ * DIR/HOST[:PORT]/ca.crt (PEM), trusted besides the system store for that
+ * registry host and port only, never for a token realm or a redirect to
+ * another host (signet: /etc/containers/certs.d then /etc/docker/certs.d,
+ * or $SIGNET_REGISTRY_CERTS_DIR alone). Copied; n 0 clears.
+ */
+SIGN_EXTERN int sign_registry_set_certs_dirs(const char *const *paths, size_t n);
+
 /* 1 when s is a registry reference ("docker://..."). */
 SIGN_EXTERN int sign_registry_is_reference(const char *s);
 
