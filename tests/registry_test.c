@@ -739,6 +739,44 @@ Test(registry, tls_registry_verified_by_default, .init = rg_setup, .fini = rg_te
     cr_assert_not_null(strstr(rg_err, "certificate verify failed"), "%s", rg_err);
 }
 
+/* certs.d: DIR/HOST:PORT/ca.crt is trusted for that registry only ($SIGNET_REGISTRY_CERTS_DIR for the test). */
+Test(registry, certs_d_trusts_a_ca_for_its_host_only, .init = rg_setup, .fini = rg_teardown, .timeout = 240)
+{
+    int port;
+
+    rg_build();
+    rg_tls_certs();
+    port = rg_registry("tls", 0);
+    rg_push(port, "v1", "app:v1", NULL);
+    /* The CA under another host:port's directory: not trusted for this one. */
+    cr_assert_eq(
+        rg_sh("set -e; cd '%s'; mkdir -p certs/127.0.0.1:1 certs/127.0.0.1; cp ca.pem certs/127.0.0.1:1/ca.crt;"
+              "cp ca.pem certs/127.0.0.1/ca.crt",
+              rg_dir),
+        0, "%s", rg_err);
+    cr_assert_eq(
+        rg_sh("SIGNET_REGISTRY_CERTS_DIR='%s/certs' \"$SIGNET_BIN\" hash '%s'", rg_dir, ref_of(port, "app:v1")), 2,
+        "a CA for another port was trusted: %s", rg_out);
+    cr_assert_not_null(strstr(rg_err, "certificate verify failed"), "%s", rg_err);
+    /* Under HOST:PORT: verified HTTPS, without --tls-verify=false. */
+    cr_assert_eq(rg_sh("set -e; mkdir -p '%s/certs/127.0.0.1:%d'; cp '%s/ca.pem' '%s/certs/127.0.0.1:%d/ca.crt'",
+                       rg_dir, port, rg_dir, rg_dir, port),
+                 0, "%s", rg_err);
+    cr_assert_eq(
+        rg_sh("SIGNET_REGISTRY_CERTS_DIR='%s/certs' \"$SIGNET_BIN\" hash '%s'", rg_dir, ref_of(port, "app:v1")), 0,
+        "%s%s", rg_out, rg_err);
+    /* Another CA in that place: refused. */
+    cr_assert_eq(
+        rg_sh("set -e; cd '%s'; openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "
+              "o.key -out 'certs/127.0.0.1:%d/ca.crt' -days 2 -subj /CN=other 2>/dev/null",
+              rg_dir, port),
+        0, "%s", rg_err);
+    cr_assert_eq(
+        rg_sh("SIGNET_REGISTRY_CERTS_DIR='%s/certs' \"$SIGNET_BIN\" hash '%s'", rg_dir, ref_of(port, "app:v1")), 2,
+        "%s%s", rg_out, rg_err);
+    cr_assert_not_null(strstr(rg_err, "certificate verify failed"), "%s", rg_err);
+}
+
 /* ---- credential helpers ------------------------------------------------------------------- */
 
 /*
@@ -907,6 +945,121 @@ Test(registry, audit_by_reference, .init = rg_setup, .fini = rg_teardown, .timeo
     cr_assert_not_null(strstr(rg_out, "BUNDLE_MISSING"), "%s", rg_out);
     /* Mixed with a store directory: a usage error. */
     cr_assert_eq(SIGNET("audit", "-p", rp("policy.json"), rg_dir, ref_of(port, "app")), 2, "%s", rg_out);
+}
+
+/* Overwrite the registry's stored copy of the blob whose bytes are in file (as many other bytes). */
+static void rg_spoil_blob(const char *file)
+{
+    cr_assert_eq(rg_sh("set -e; cd '%s'; h=$(sha256sum '%s' | cut -c1-64); "
+                       "f=reg/docker/registry/v2/blobs/sha256/$(echo $h | cut -c1-2)/$h/data; "
+                       "n=$(stat -c %%s $f); head -c $n /dev/zero | tr '\\0' x > $f",
+                       rg_dir, file),
+                 0, "%s", rg_err);
+}
+
+/*
+ * Audit judges every bundle attached to an image, not only the newest referrer: a good bundle under a newer
+ * untrusted one still verifies the image, the rejected one reported in its reasons; a referrer whose bundle
+ * blob was changed is REFERRER_INVALID; more than 64 bundles is REFERRERS_TOO_MANY, none read.
+ */
+Test(registry, audit_judges_every_attached_bundle, .init = rg_setup, .fini = rg_teardown, .timeout = 300)
+{
+    sign__registry_options o;
+    sign__registry *reg = NULL;
+    sign__regref ref;
+    unsigned char *data = NULL;
+    char *mt = NULL, tag[80], *txt;
+    json_t *idx, *list, *last;
+    json_error_t e;
+    size_t len = 0;
+    int port;
+
+    rg_build();
+    port = rg_registry("reg", 0);
+    rg_push(port, "v1", "app:v1", NULL);
+    cr_assert_eq(SIGNET("keygen", "--no-passphrase", "-o", rp("other")), 0, "%s", rg_err);
+    cr_assert_eq(SIGNET("sign", "-k", rp("key.key"), "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s", rg_err);
+    {
+        /* the good bundle's blob as the registry holds it (to spoil it below) */
+        sign_registry_options ro = SIGN_REGISTRY_OPTIONS_INIT;
+        unsigned char **b = NULL;
+        size_t *lens = NULL, nb = 0;
+        char *digest = NULL, *pinned = NULL;
+
+        ro.flags = SIGN_REGISTRY_INSECURE;
+        ro.auth_file = rp("none.json");
+        cr_assert_eq(sign_registry_resolve(&digest, &pinned, ref_of(port, "app:v1"), &ro), 0, "%s",
+                     sign_error_last());
+        cr_assert_eq(sign_registry_fetch_bundles(&b, &lens, &nb, pinned, digest, &ro), 0, "%s", sign_error_last());
+        cr_assert_eq(nb, 1);
+        tu_write(rp("good.json"), b[0], lens[0]);
+        sign_registry_bundles_free(b, lens, nb);
+        free(digest);
+        free(pinned);
+    }
+    /* A newer bundle by a key the policy does not trust: before, audit judged only this one. */
+    cr_assert_eq(SIGNET("sign", "-k", rp("other.key"), "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s",
+                 rg_err);
+    cr_assert_eq(
+        SIGNET("audit", "-p", rp("policy.json"), "--tls-verify=false", "--format", "json", ref_of(port, "app:v1")), 0,
+        "%s%s", rg_out, rg_err);
+    cr_assert_eq(count_of(rg_out, "\"class\":\"verified\""), 1, "%s", rg_out);
+    cr_assert_not_null(strstr(rg_out, "1 rejected bundle(s)"), "the untrusted bundle is reported: %s", rg_out);
+    cr_assert_eq(SIGNET("audit", "-p", rp("policy.json"), "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s%s",
+                 rg_out, rg_err);
+    cr_assert_not_null(strstr(rg_out, "@sha256:"), "the text report lists the verified image with its finding: %s",
+                       rg_out);
+    /* The good bundle's blob changed in the registry's storage: that referrer is invalid, the untrusted one
+       stands; neither hides the other. */
+    rg_spoil_blob(rp("good.json"));
+    cr_assert_eq(
+        SIGNET("audit", "-p", rp("policy.json"), "--tls-verify=false", "--format", "json", ref_of(port, "app:v1")), 3,
+        "%s%s", rg_out, rg_err);
+    cr_assert_eq(count_of(rg_out, "\"class\":\"untrusted\""), 1, "%s", rg_out);
+    cr_assert_not_null(strstr(rg_out, "REFERRER_INVALID"), "%s", rg_out);
+    /* verify by reference still fails closed on the invalid referrer (unchanged). */
+    cr_assert_neq(SIGNET("verify", "-p", rp("policy.json"), "--tls-verify=false", ref_of(port, "app:v1")), 0);
+    /* 65 bundle entries in the fallback index: REFERRERS_TOO_MANY, unreadable, without reading them. */
+    cr_assert_eq(sign__regref_parse(&ref, ref_of(port, "app:v1")), 0);
+    memset(&o, 0, sizeof(o));
+    o.insecure = 1;
+    o.push = 1;
+    o.auth_file = rp("none.json");
+    cr_assert_eq(sign__registry_open(&reg, &ref, &o), 0, "%s", sign_error_last());
+    {
+        unsigned char d[32];
+        char hex[65], subject[80];
+        size_t n = 0;
+
+        cr_assert_eq(sign__registry_get_manifest(reg, "v1", &data, &len, &mt), 0, "%s", sign_error_last());
+        cr_assert_eq(sign_digest_buffer(d, sizeof(d), &n, SIGN_DIGEST_SHA256, data, len), 0);
+        sign_hex_encode(hex, sizeof(hex), d, 32);
+        snprintf(subject, sizeof(subject), "sha256:%s", hex);
+        cr_assert_eq(sign__registry_fallback_tag(tag, sizeof(tag), subject), 0);
+        free(data);
+        free(mt);
+    }
+    cr_assert_eq(sign__registry_get_manifest(reg, tag, &data, &len, &mt), 0, "%s", sign_error_last());
+    idx = json_loadb((const char *)data, len, 0, &e);
+    cr_assert_not_null(idx, "%s", e.text);
+    list = json_object_get(idx, "manifests");
+    last = json_array_get(list, json_array_size(list) - 1);
+    while (json_array_size(list) < 65) {
+        json_array_append(list, last);
+    }
+    txt = json_dumps(idx, JSON_COMPACT);
+    cr_assert_eq(sign__registry_put_manifest(reg, tag, "application/vnd.oci.image.index.v1+json", txt, strlen(txt)),
+                 0, "%s", sign_error_last());
+    free(txt);
+    json_decref(idx);
+    free(data);
+    free(mt);
+    sign__registry_free(reg);
+    cr_assert_eq(
+        SIGNET("audit", "-p", rp("policy.json"), "--tls-verify=false", "--format", "json", ref_of(port, "app:v1")), 2,
+        "%s%s", rg_out, rg_err);
+    cr_assert_eq(count_of(rg_out, "\"class\":\"unreadable\""), 1, "%s", rg_out);
+    cr_assert_not_null(strstr(rg_out, "REFERRERS_TOO_MANY"), "%s", rg_out);
 }
 
 Test(registry, inspect_by_reference, .init = rg_setup, .fini = rg_teardown, .timeout = 240)

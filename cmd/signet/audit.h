@@ -120,10 +120,21 @@ int audit_write_html(FILE *f, const audit_summary *s, audit_spool *bad, audit_sp
  * (or the one reference) resolved once, each digest once; the pinned references are the list the walk reads
  * (list), the bundles attached to them are fetched under dir, laid out as --bundles DIR expects.
  */
+/* At most this many bundles attached to one image are read and judged (more: REFERRERS_TOO_MANY). */
+#define AUDIT_REGISTRY_MAX_BUNDLES 64
+
+/* What was attached to one image: nbundles fetched (written as REL.sigstore.json, the newest, then
+   REL.sigstore.json.1 ... older), invalid referrers skipped (REFERRER_INVALID), or too many to read. */
+typedef struct audit_attached {
+    size_t nbundles, invalid;
+    int too_many;
+} audit_attached;
+
 typedef struct audit_registry {
-    char dir[4200]; /* a private mkdtemp directory, removed by audit_registry_close */
-    FILE *list;     /* the pinned references, one per line */
-    char **seen;    /* the digests listed */
+    char dir[4200];           /* a private mkdtemp directory, removed by audit_registry_close */
+    FILE *list;               /* the pinned references, one per line */
+    char **seen;              /* the digests listed */
+    audit_attached *attached; /* per seen digest */
     size_t nseen;
     int insecure; /* --tls-verify=false */
 } audit_registry;
@@ -134,6 +145,8 @@ int audit_registry_prepare(audit_registry *g, char *const *refs, size_t n, int i
 int audit_registry_is(const char *path);
 /* 1 when it is a tag that was listed but gone when it was resolved (reported TAG_VANISHED). */
 int audit_registry_vanished(const char *path);
+/* What was attached to the pinned reference path (an item of the list), or NULL. */
+const audit_attached *audit_registry_attached(const audit_registry *g, const char *path);
 void audit_registry_close(audit_registry *g);
 
 #endif

@@ -48,31 +48,58 @@ static int make_parents(char *path)
     return 0;
 }
 
+/* Write one fetched bundle to path (created, never overwritten). 0 or the exit status. */
+static int write_bundle(char *path, const unsigned char *b, size_t len)
+{
+    FILE *f;
+
+    if (make_parents(path) != 0 || (f = fopen(path, "wx")) == NULL) {
+        cli_error("audit: %s: cannot write a fetched bundle: %s", path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    if (fwrite(b, 1, len, f) != len) {
+        (void)fclose(f);
+        cli_error("audit: %s: cannot write a fetched bundle", path);
+        return EXIT_USAGE;
+    }
+    if (fclose(f) != 0) {
+        cli_error("audit: %s: cannot write a fetched bundle", path);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
 /*
- * The bundles attached to the pinned reference: the last one (the newest referrer) is written where the walk
- * looks for it (DIR/REL.sigstore.json); none: nothing written, and the audit says BUNDLE_MISSING.
+ * Every bundle attached to the pinned reference (at most AUDIT_REGISTRY_MAX_BUNDLES): the newest referrer
+ * where the walk looks for it (DIR/REL.sigstore.json), the older ones as DIR/REL.sigstore.json.K (K = 1 the
+ * one before the newest ...), and what was skipped in *att; none: nothing written, and the audit says
+ * BUNDLE_MISSING (or REFERRER_INVALID).
  */
-static int fetch_bundle(audit_registry *g, const char *pinned, const char *digest, const sign_registry_options *ro)
+static int fetch_bundle(audit_registry *g, const char *pinned, const char *digest, const sign_registry_options *ro,
+                        audit_attached *att)
 {
     unsigned char **b = NULL;
     size_t *lens = NULL, nb = 0;
     char path[8300];
-    FILE *f;
-    int r = sign_registry_fetch_bundles(&b, &lens, &nb, pinned, digest, ro);
+    int r = sign_registry_fetch_bundles_checked(&b, &lens, &nb, &att->invalid, pinned, digest,
+                                                AUDIT_REGISTRY_MAX_BUNDLES, ro);
 
+    if (r == SIGN_ELIMIT) {
+        att->too_many = 1; /* reported for this image by audit_one, the audit goes on */
+        return 0;
+    }
     if (r != 0) {
         return cli_fail(r, "audit");
     }
-    if (nb > 0) {
-        snprintf(path, sizeof(path), "%s/%s.sigstore.json", g->dir, pinned);
-        if (make_parents(path) != 0 || (f = fopen(path, "wx")) == NULL) {
-            cli_error("audit: %s: cannot write a fetched bundle: %s", path, strerror(errno));
-            r = EXIT_USAGE;
-        } else if (fwrite(b[nb - 1], 1, lens[nb - 1], f) != lens[nb - 1] || fclose(f) != 0) {
-            cli_error("audit: %s: cannot write a fetched bundle", path);
-            r = EXIT_USAGE;
+    for (size_t k = 0; k < nb && r == 0; k++) {
+        if (k == 0) {
+            snprintf(path, sizeof(path), "%s/%s.sigstore.json", g->dir, pinned);
+        } else {
+            snprintf(path, sizeof(path), "%s/%s.sigstore.json.%zu", g->dir, pinned, k);
         }
+        r = write_bundle(path, b[nb - 1 - k], lens[nb - 1 - k]);
     }
+    att->nbundles = nb;
     sign_registry_bundles_free(b, lens, nb);
     return r;
 }
@@ -81,6 +108,7 @@ static int fetch_bundle(audit_registry *g, const char *pinned, const char *diges
 static int seen(audit_registry *g, const char *digest)
 {
     char **nv;
+    audit_attached *na;
 
     for (size_t i = 0; i < g->nseen; i++) {
         if (strcmp(g->seen[i], digest) == 0) {
@@ -91,11 +119,28 @@ static int seen(audit_registry *g, const char *digest)
         return -1;
     }
     g->seen = nv;
+    if ((na = realloc(g->attached, (g->nseen + 1) * sizeof(*na))) == NULL) {
+        return -1;
+    }
+    g->attached = na;
+    memset(&g->attached[g->nseen], 0, sizeof(*na));
     if ((g->seen[g->nseen] = strdup(digest)) == NULL) {
         return -1;
     }
     g->nseen++;
     return 0;
+}
+
+const audit_attached *audit_registry_attached(const audit_registry *g, const char *path)
+{
+    const char *at = strrchr(path, '@');
+
+    for (size_t i = 0; g != NULL && at != NULL && i < g->nseen; i++) {
+        if (strcmp(g->seen[i], at + 1) == 0) {
+            return &g->attached[i];
+        }
+    }
+    return NULL;
 }
 
 /* One reference: resolved once, its digest listed once with its bundle; a tag gone since it was listed noted. */
@@ -113,7 +158,7 @@ static int add_reference(audit_registry *g, const char *ref, int listed, const s
     }
     if ((s = seen(g, digest)) == 0) {
         fprintf(g->list, "%s\n", pinned);
-        r = fetch_bundle(g, pinned, digest, ro);
+        r = fetch_bundle(g, pinned, digest, ro, &g->attached[g->nseen - 1]);
     } else if (s < 0) {
         cli_error("audit: out of memory");
         r = EXIT_USAGE;
@@ -199,5 +244,6 @@ void audit_registry_close(audit_registry *g)
         free(g->seen[i]);
     }
     free(g->seen);
+    free(g->attached);
     memset(g, 0, sizeof(*g));
 }

@@ -57,7 +57,8 @@ typedef struct audit_run {
     int64_t ahead;   /* --warn-within seconds, 0: none */
     unsigned vflags; /* SIGN_VERIFY_* (registry references: --tls-verify=false) */
     pthread_mutex_t walk_mu, out_mu;
-    FILE *out; /* streamed JSON lines, or NULL */
+    FILE *out;                 /* streamed JSON lines, or NULL */
+    const audit_registry *reg; /* docker:// references: what was attached to each image */
     audit_summary sum;
     audit_spool bad, warned; /* what the text and HTML reports list at the end */
     uint64_t done, total;    /* progress */
@@ -100,14 +101,158 @@ static const char *first_failure(const sign_verify_result *res)
     return NULL;
 }
 
+/* The verdict of one bundle into r: class, reasons, digest, signers, signing time, the first failure. */
+static void judge_bundle(audit_record *r, const audit_run *a, const char *path, const char *bundle)
+{
+    sign_verify_result *res = NULL;
+    int rc = verify_one(&res, a, path, bundle, a->at);
+
+    r->cls = sign_audit_classify(res, 0, r->reasons, sizeof(r->reasons));
+    if (res == NULL) {
+        r->message = strdup(sign_error_last());
+        snprintf(r->reasons, sizeof(r->reasons), "%s", sign_strerror(rc));
+    } else {
+        const char *m = first_failure(res), *sha = sign_verify_result_artifact_sha256(res, 0);
+        size_t used = 0;
+
+        snprintf(r->sha256, sizeof(r->sha256), "%s", sha != NULL ? sha : "");
+        for (size_t k = 0; k < sign_verify_result_artifact_signer_count(res, 0); k++) {
+            int w = snprintf(r->signers + used, sizeof(r->signers) - used, "%s%s", k > 0 ? "," : "",
+                             sign_verify_result_artifact_signer(res, 0, k));
+
+            if (w < 0 || (size_t)w >= sizeof(r->signers) - used) {
+                break;
+            }
+            used += (size_t)w;
+        }
+        sign_verify_result_artifact_signing_time(&r->signing_time, res, 0);
+        r->message = m != NULL ? strdup(m) : NULL;
+    }
+    sign_verify_result_free(res);
+}
+
+/* Append the comma-separated codes of add to list (size bytes), each once. */
+static void add_reasons(char *list, size_t size, const char *add)
+{
+    char one[128];
+
+    for (const char *p = add; *p != '\0';) {
+        size_t n = strcspn(p, ","), used = strlen(list);
+        const char *hit;
+        int dup = 0;
+
+        snprintf(one, sizeof(one), "%.*s", (int)n, p);
+        for (hit = strstr(list, one); one[0] != '\0' && hit != NULL && !dup; hit = strstr(hit + 1, one)) {
+            dup = (hit == list || hit[-1] == ',') && (hit[n] == '\0' || hit[n] == ',');
+        }
+        if (one[0] != '\0' && !dup && used + n + 2 <= size) {
+            snprintf(list + used, size - used, "%s%s", used > 0 ? "," : "", one);
+        }
+        p += n + (p[n] == ',');
+    }
+}
+
+/* What the bundles attached to an image that did not count came to (the report of a verified image). */
+typedef struct rejected {
+    size_t n;
+    char reasons[512];
+    char *message; /* the first one's */
+} rejected;
+
+static void reject(rejected *x, audit_record *t)
+{
+    x->n++;
+    add_reasons(x->reasons, sizeof(x->reasons), t->reasons);
+    if (x->message == NULL) {
+        x->message = t->message;
+        t->message = NULL;
+    }
+}
+
+/*
+ * A registry image with more than one bundle attached, or with invalid referrers (docs/registry.md): every
+ * bundle is judged, and the image is verified when any of them verifies (the newest that does); the others
+ * and the invalid referrers are reported in its reasons and message. When none verifies, the newest bundle's
+ * verdict stands, REFERRER_INVALID added when referrers were skipped. chosen: the bundle the record is of.
+ */
+static void judge_attached(audit_record *r, const audit_run *a, const audit_item *it, const audit_attached *att,
+                           char *chosen, size_t size)
+{
+    rejected x = {0};
+    char other[8400], base[8300], msg[1024];
+    size_t k;
+
+    snprintf(base, sizeof(base), "%s", chosen);
+    for (k = 1; k < att->nbundles; k++) {
+        audit_record t;
+
+        memset(&t, 0, sizeof(t));
+        snprintf(other, sizeof(other), "%s.%zu", base, k);
+        judge_bundle(&t, a, it->path, other);
+        if (t.cls == SIGN_AUDIT_VERIFIED && r->cls != SIGN_AUDIT_VERIFIED) {
+            char *path = r->path;
+
+            reject(&x, r);
+            free(r->message);
+            t.size = r->size;
+            *r = t;
+            r->path = path;
+            snprintf(chosen, size, "%s", other);
+        } else if (t.cls != SIGN_AUDIT_VERIFIED) {
+            reject(&x, &t);
+            free(t.message);
+        } else {
+            free(t.message); /* another good bundle: nothing to report */
+        }
+    }
+    if (r->cls == SIGN_AUDIT_VERIFIED && (x.n > 0 || att->invalid > 0)) {
+        if (att->invalid > 0) {
+            add_reasons(r->reasons, sizeof(r->reasons), "REFERRER_INVALID");
+        }
+        add_reasons(r->reasons, sizeof(r->reasons), x.reasons);
+        snprintf(msg, sizeof(msg),
+                 "verified by one of %zu attached bundles; %zu rejected bundle(s), %zu invalid "
+                 "referrer(s)%s%s",
+                 att->nbundles, x.n, att->invalid, x.message != NULL ? ": " : "", x.message != NULL ? x.message : "");
+        free(r->message);
+        r->message = strdup(msg);
+    } else if (r->cls != SIGN_AUDIT_VERIFIED && att->invalid > 0) {
+        add_reasons(r->reasons, sizeof(r->reasons), "REFERRER_INVALID");
+    }
+    free(x.message);
+}
+
+/* A registry image whose bundles were not written: too many attached, or only invalid referrers. 1 if so. */
+static int nothing_attached(audit_record *r, const audit_attached *att)
+{
+    if (att != NULL && att->too_many) {
+        char msg[128];
+
+        r->cls = SIGN_AUDIT_UNREADABLE;
+        snprintf(r->reasons, sizeof(r->reasons), "REFERRERS_TOO_MANY");
+        snprintf(msg, sizeof(msg), "more than %d bundles are attached to the image: none was read",
+                 AUDIT_REGISTRY_MAX_BUNDLES);
+        r->message = strdup(msg);
+        return 1;
+    }
+    if (att != NULL && att->nbundles == 0 && att->invalid > 0) {
+        r->cls = SIGN_AUDIT_TAMPERED;
+        snprintf(r->reasons, sizeof(r->reasons), "REFERRER_INVALID");
+        r->message = strdup("every referrer attached to the image is invalid (its manifest or bundle blob does "
+                            "not hash to its digest, or does not parse)");
+        return 1;
+    }
+    return 0;
+}
+
 /* The record of one walk item. */
 static audit_record *audit_one(const audit_run *a, const audit_item *it)
 {
     audit_record *r = calloc(1, sizeof(*r));
     sign_verify_result *res = NULL;
-    char bundle[8300];
+    const audit_attached *att = audit_registry_attached(a->reg, it->path);
+    char bundle[8400];
     struct stat st;
-    int rc;
 
     if (r == NULL || (r->path = strdup(it->path)) == NULL) {
         audit_record_free(r);
@@ -133,36 +278,19 @@ static audit_record *audit_one(const audit_run *a, const audit_item *it)
         return r;
     }
     r->size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+    if (nothing_attached(r, att)) {
+        return r;
+    }
     audit_bundle_path(bundle, sizeof(bundle), &a->walk, it);
     if (access(bundle, F_OK) != 0) {
         r->cls = SIGN_AUDIT_UNSIGNED;
         snprintf(r->reasons, sizeof(r->reasons), "BUNDLE_MISSING");
         return r;
     }
-    rc = verify_one(&res, a, it->path, bundle, a->at);
-    r->cls = sign_audit_classify(res, 0, r->reasons, sizeof(r->reasons));
-    if (res == NULL) {
-        r->message = strdup(sign_error_last());
-        snprintf(r->reasons, sizeof(r->reasons), "%s", sign_strerror(rc));
-    } else {
-        const char *m = first_failure(res), *sha = sign_verify_result_artifact_sha256(res, 0);
-        size_t used = 0;
-
-        snprintf(r->sha256, sizeof(r->sha256), "%s", sha != NULL ? sha : "");
-        for (size_t k = 0; k < sign_verify_result_artifact_signer_count(res, 0); k++) {
-            int w = snprintf(r->signers + used, sizeof(r->signers) - used, "%s%s", k > 0 ? "," : "",
-                             sign_verify_result_artifact_signer(res, 0, k));
-
-            if (w < 0 || (size_t)w >= sizeof(r->signers) - used) {
-                break;
-            }
-            used += (size_t)w;
-        }
-        sign_verify_result_artifact_signing_time(&r->signing_time, res, 0);
-        r->message = m != NULL ? strdup(m) : NULL;
+    judge_bundle(r, a, it->path, bundle);
+    if (att != NULL && (att->nbundles > 1 || att->invalid > 0)) {
+        judge_attached(r, a, it, att, bundle, sizeof(bundle));
     }
-    sign_verify_result_free(res);
-    res = NULL;
     if (r->cls == SIGN_AUDIT_VERIFIED && a->ahead > 0) {
         int64_t then = (a->at != 0 ? a->at : (int64_t)time(NULL)) + a->ahead;
 
@@ -210,7 +338,7 @@ static void record_done(audit_run *a, audit_record *r)
             a->failed = 1;
         }
         free(line);
-    } else if (r->warnings[0] != '\0' || r->cls != SIGN_AUDIT_VERIFIED) {
+    } else if (r->warnings[0] != '\0' || r->cls != SIGN_AUDIT_VERIFIED || r->reasons[0] != '\0') {
         /*
          * The text and HTML reports list what is not verified (and the look-ahead) at the end: those records
          * are spooled (a run in memory, then an unlinked temporary file), so memory stays flat however many
@@ -654,6 +782,7 @@ int cmd_audit(int argc, char **argv)
         return rc;
     }
     a.vflags = o.insecure ? SIGN_VERIFY_REGISTRY_INSECURE : 0;
+    a.reg = &reg;
     a.policy = policy;
     a.at = o.at;
     a.ahead = o.ahead;

@@ -554,6 +554,22 @@ int out_parse_jobs(const char *cmd, const char *text)
     return 0;
 }
 
+/* The certs.d directories of a registry's private CA: $SIGNET_REGISTRY_CERTS_DIR alone, else containers' and
+   docker's (docs/registry.md). */
+static int set_certs_dirs(void)
+{
+    const char *env = getenv("SIGNET_REGISTRY_CERTS_DIR");
+    const char *sys[2] = {"/etc/containers/certs.d", "/etc/docker/certs.d"};
+    const char *one[1] = {env};
+
+    if (sign_registry_set_certs_dirs(env != NULL && env[0] != '\0' ? one : sys,
+                                     env != NULL && env[0] != '\0' ? 1 : 2) != 0) {
+        cli_error("registry certs.d: %s", sign_error_last());
+        return -1;
+    }
+    return 0;
+}
+
 int out_registry_credentials(void)
 {
     const char *env = getenv("REGISTRY_AUTH_FILE"), *xdg = getenv("XDG_RUNTIME_DIR"), *home = getenv("HOME");
@@ -577,7 +593,7 @@ int out_registry_credentials(void)
         cli_error("registry credentials: %s", sign_error_last());
         return -1;
     }
-    return 0;
+    return set_certs_dirs();
 }
 
 int out_parse_tls_verify(int *insecure, const char *cmd, const char *text)

@@ -48,6 +48,15 @@ typedef struct sign_registry_options {
  */
 SIGN_EXTERN int sign_registry_set_credential_files(const char *const *paths, size_t n);
 
+/*
+ * The certs.d directories searched, in order, for a registry's private CA:
+ * DIR/HOST[:PORT]/ca.crt (PEM), trusted besides the system store for that
+ * registry host and port only, never for a token realm or a redirect to
+ * another host (signet: /etc/containers/certs.d then /etc/docker/certs.d,
+ * or $SIGNET_REGISTRY_CERTS_DIR alone). Copied; n 0 clears.
+ */
+SIGN_EXTERN int sign_registry_set_certs_dirs(const char *const *paths, size_t n);
+
 /* 1 when s is a registry reference ("docker://..."). */
 SIGN_EXTERN int sign_registry_is_reference(const char *s);
 
@@ -78,6 +87,18 @@ SIGN_EXTERN int sign_registry_attach_bundle(char **pushed, const char *reference
  */
 SIGN_EXTERN int sign_registry_fetch_bundles(unsigned char ***bundles, size_t **lens, size_t *n, const char *reference,
                                             const char *subject_digest, const sign_registry_options *o);
+/*
+ * As sign_registry_fetch_bundles, for a caller that judges every attached
+ * bundle (signet audit): a referrer whose manifest or bundle blob does not
+ * hash to its digest, does not parse or is gone is skipped and counted in
+ * *invalid instead of failing the whole fetch, and more than max bundle
+ * referrers (0: 1000) is SIGN_ELIMIT before any of them is read. Network and
+ * authentication errors still fail.
+ */
+SIGN_EXTERN int sign_registry_fetch_bundles_checked(unsigned char ***bundles, size_t **lens, size_t *n,
+                                                    size_t *invalid, const char *reference,
+                                                    const char *subject_digest, size_t max,
+                                                    const sign_registry_options *o);
 SIGN_EXTERN void sign_registry_bundles_free(unsigned char **bundles, size_t *lens, size_t n);
 
 /*

@@ -590,8 +590,11 @@ static int tls_wait(req *rq, conn *c, int rc, int *e)
     return 1;
 }
 
-/* no_verify: the certificate is not checked (SIGN__HTTP_TLS_NO_VERIFY, for the first URL's host only). */
-static int tls_start(req *rq, conn *c, const sign__url *u, int no_verify)
+/*
+ * no_verify: the certificate is not checked (SIGN__HTTP_TLS_NO_VERIFY, for the first URL's host only);
+ * extra: more trusted CA certificates (ca_extra, for the first URL's host only), or NULL.
+ */
+static int tls_start(req *rq, conn *c, const sign__url *u, int no_verify, const char *extra)
 {
     X509_VERIFY_PARAM *param;
     BIO *bio;
@@ -614,6 +617,10 @@ static int tls_start(req *rq, conn *c, const sign__url *u, int no_verify)
         }
     } else if (SSL_CTX_set_default_verify_paths(c->ctx) != 1) {
         ERR_clear_error(); /* no system store: every certificate fails to verify */
+    }
+    if (!no_verify && extra != NULL && SSL_CTX_load_verify_locations(c->ctx, extra, NULL) != 1) {
+        ERR_clear_error();
+        return fail(rq, SIGN_EIO, "cannot read the CA file %s (PEM certificates)", extra);
     }
     if ((c->ssl = SSL_new(c->ctx)) == NULL || (bio = BIO_new(sock_method)) == NULL) {
         return oom();
@@ -1203,7 +1210,8 @@ static int exchange(req *rq, conn *c, head *h, const sign__url *u, const char *m
 
     /* drop_auth is set as soon as a redirect left the first URL's host and port: verified from then on */
     if ((r = tcp_connect(rq, c, u)) != 0 ||
-        (u->https && (r = tls_start(rq, c, u, (rq->o->flags & SIGN__HTTP_TLS_NO_VERIFY) != 0 && !drop_auth)) != 0)) {
+        (u->https && (r = tls_start(rq, c, u, (rq->o->flags & SIGN__HTTP_TLS_NO_VERIFY) != 0 && !drop_auth,
+                                    drop_auth ? NULL : rq->o->ca_extra)) != 0)) {
         return r;
     }
     phase(rq, "sending the request", 0);

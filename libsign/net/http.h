@@ -59,13 +59,14 @@ typedef struct sign__http_header {
 typedef int (*sign__http_body_fn)(void *arg, const unsigned char *data, size_t len);
 
 typedef struct sign__http_options {
-    const char *what;                 /* names the service in messages ("TSA"), or NULL */
-    unsigned int connect_timeout_ms;  /* per connection: TCP connect and TLS handshake; 0: default */
-    unsigned int timeout_ms;          /* the whole request, redirects included; 0: SIGN__HTTP_TIMEOUT_MS */
-    size_t max_body;                  /* largest response body, bytes; 0: SIGN__HTTP_MAX_BODY */
-    unsigned int max_redirects;       /* 0: a redirect is an error; at most SIGN__HTTP_REDIRECTS_MAX */
-    unsigned int flags;               /* SIGN__HTTP_* */
-    const char *ca_file;              /* PEM CA certificates trusted instead of the system store, or NULL */
+    const char *what;                /* names the service in messages ("TSA"), or NULL */
+    unsigned int connect_timeout_ms; /* per connection: TCP connect and TLS handshake; 0: default */
+    unsigned int timeout_ms;         /* the whole request, redirects included; 0: SIGN__HTTP_TIMEOUT_MS */
+    size_t max_body;                 /* largest response body, bytes; 0: SIGN__HTTP_MAX_BODY */
+    unsigned int max_redirects;      /* 0: a redirect is an error; at most SIGN__HTTP_REDIRECTS_MAX */
+    unsigned int flags;              /* SIGN__HTTP_* */
+    const char *ca_file;             /* PEM CA certificates trusted instead of the system store, or NULL */
+    const char *ca_extra; /* PEM CA certificates trusted besides those, for the first URL's host only, or NULL */
     const sign__http_header *headers; /* extra request headers (not Host, Content-Length, ...) */
     size_t nheaders;
     const char *content_type;   /* of a request body, or NULL */

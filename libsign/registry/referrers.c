@@ -309,13 +309,66 @@ out:
     return r;
 }
 
-int sign_registry_fetch_bundles(unsigned char ***bundles, size_t **lens, size_t *n, const char *reference,
-                                const char *subject_digest, const sign_registry_options *o)
+/* The number of bundle referrers in idx (other tools' artifacts are not counted). */
+static size_t bundle_referrers(const json_t *idx)
+{
+    size_t i, n = 0;
+    json_t *d;
+
+    json_array_foreach(json_object_get(idx, "manifests"), i, d)
+    {
+        const char *at = json_string_value(json_object_get(d, "artifactType"));
+
+        n += json_string_value(json_object_get(d, "digest")) != NULL &&
+             (at == NULL || strcmp(at, SIGN_REGISTRY_BUNDLE_TYPE) == 0);
+    }
+    return n;
+}
+
+/* A referrer whose own bytes are wrong (not its digest, not JSON, gone): skipped and counted by _checked. */
+static int referrer_invalid(int r)
+{
+    return r == SIGN_EDIGEST || r == SIGN_EPARSE || r == SIGN_ENOTFOUND || r == SIGN_ELIMIT;
+}
+
+/* Every bundle referrer of idx, in its order; *invalid NULL: the first invalid one is an error. */
+static int fetch_all(unsigned char **bundles, size_t *lens, size_t *n, size_t *invalid, sign__registry *reg,
+                     const json_t *idx, const char *subject_digest)
+{
+    size_t i;
+    json_t *d;
+    int r;
+
+    json_array_foreach(json_object_get(idx, "manifests"), i, d)
+    {
+        const char *at = json_string_value(json_object_get(d, "artifactType"));
+        const char *dg = json_string_value(json_object_get(d, "digest"));
+
+        if (dg == NULL || (at != NULL && strcmp(at, SIGN_REGISTRY_BUNDLE_TYPE) != 0)) {
+            continue; /* another tool's artifact */
+        }
+        if ((r = fetch_one(&bundles[*n], &lens[*n], reg, dg, subject_digest)) != 0) {
+            if (invalid == NULL || !referrer_invalid(r)) {
+                return r;
+            }
+            sign__error_clear();
+            (*invalid)++;
+            continue;
+        }
+        if (bundles[*n] != NULL) {
+            (*n)++;
+        }
+    }
+    return 0;
+}
+
+static int fetch_bundles(unsigned char ***bundles, size_t **lens, size_t *n, size_t *invalid, const char *reference,
+                         const char *subject_digest, size_t max, const sign_registry_options *o)
 {
     sign__registry *reg = NULL;
     sign__regref ref;
-    json_t *idx = NULL, *d;
-    size_t i, cap = 0;
+    json_t *idx = NULL;
+    size_t cap = 0;
     int r;
 
     *bundles = NULL;
@@ -328,8 +381,9 @@ int sign_registry_fetch_bundles(unsigned char ***bundles, size_t **lens, size_t 
         goto out;
     }
     cap = json_array_size(json_object_get(idx, "manifests"));
-    if (cap > MAX_REFERRERS) {
-        r = sign__error(SIGN_ELIMIT, "registry %s: more than %d referrers", sign__registry_name(reg), MAX_REFERRERS);
+    if (cap > MAX_REFERRERS || bundle_referrers(idx) > max) {
+        r = sign__error(SIGN_ELIMIT, "registry %s: more than %zu bundles attached to %s", sign__registry_name(reg),
+                        cap > MAX_REFERRERS ? (size_t)MAX_REFERRERS : max, subject_digest);
         goto out;
     }
     if (cap == 0) {
@@ -339,21 +393,7 @@ int sign_registry_fetch_bundles(unsigned char ***bundles, size_t **lens, size_t 
         r = sign__error(SIGN_ENOMEM, "out of memory");
         goto out;
     }
-    json_array_foreach(json_object_get(idx, "manifests"), i, d)
-    {
-        const char *at = json_string_value(json_object_get(d, "artifactType"));
-        const char *dg = json_string_value(json_object_get(d, "digest"));
-
-        if (dg == NULL || (at != NULL && strcmp(at, SIGN_REGISTRY_BUNDLE_TYPE) != 0)) {
-            continue; /* another tool's artifact */
-        }
-        if ((r = fetch_one(&(*bundles)[*n], &(*lens)[*n], reg, dg, subject_digest)) != 0) {
-            goto out;
-        }
-        if ((*bundles)[*n] != NULL) {
-            (*n)++;
-        }
-    }
+    r = fetch_all(*bundles, *lens, n, invalid, reg, idx, subject_digest);
 out:
     if (r != 0) {
         sign_registry_bundles_free(*bundles, *lens, cap > *n ? cap : *n);
@@ -364,6 +404,24 @@ out:
     json_decref(idx);
     sign__registry_free(reg);
     return r;
+}
+
+int sign_registry_fetch_bundles(unsigned char ***bundles, size_t **lens, size_t *n, const char *reference,
+                                const char *subject_digest, const sign_registry_options *o)
+{
+    return fetch_bundles(bundles, lens, n, NULL, reference, subject_digest, MAX_REFERRERS, o);
+}
+
+int sign_registry_fetch_bundles_checked(unsigned char ***bundles, size_t **lens, size_t *n, size_t *invalid,
+                                        const char *reference, const char *subject_digest, size_t max,
+                                        const sign_registry_options *o)
+{
+    if (invalid == NULL) {
+        return sign__error(SIGN_EINVAL, "sign_registry_fetch_bundles_checked: invalid is NULL");
+    }
+    *invalid = 0;
+    return fetch_bundles(bundles, lens, n, invalid, reference, subject_digest,
+                         max == 0 || max > MAX_REFERRERS ? MAX_REFERRERS : max, o);
 }
 
 void sign_registry_bundles_free(unsigned char **bundles, size_t *lens, size_t n)

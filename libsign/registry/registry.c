@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sign/registry.h>
 
@@ -36,6 +37,7 @@ struct sign__registry {
     char *auth;     /* the Authorization header's value, or NULL (secret) */
     int insecure, push;
     unsigned int timeout_ms;
+    char ca_extra[4400];  /* a certs.d directory's HOST[:PORT]/ca.crt trusted for this host, or "" */
     pthread_mutex_t lock; /* auth: layer downloads run on several threads */
 };
 
@@ -384,6 +386,57 @@ int sign_registry_set_credential_files(const char *const *paths, size_t n)
     return 0;
 }
 
+/* The certs.d directories set by the caller (containers' /etc/containers/certs.d, docker's /etc/docker/certs.d). */
+static char **certs_dirs;
+static size_t certs_n;
+
+int sign_registry_set_certs_dirs(const char *const *paths, size_t n)
+{
+    char **v = NULL;
+    int r = 0;
+
+    if (n > 16) {
+        return sign__error(SIGN_EINVAL, "at most 16 certs.d directories");
+    }
+    if (n > 0 && (v = calloc(n, sizeof(*v))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n && r == 0; i++) {
+        if (paths[i] == NULL || (v[i] = sign__strdup(paths[i])) == NULL) {
+            r = paths[i] == NULL ? sign__error(SIGN_EINVAL, "certs.d directory %zu is NULL", i) : sign__oom();
+        }
+    }
+    if (r != 0) {
+        for (size_t i = 0; i < n; i++) {
+            free(v[i]);
+        }
+        free(v);
+        return r;
+    }
+    pthread_mutex_lock(&cred_lock);
+    for (size_t i = 0; i < certs_n; i++) {
+        free(certs_dirs[i]);
+    }
+    free(certs_dirs);
+    certs_dirs = v;
+    certs_n = n;
+    pthread_mutex_unlock(&cred_lock);
+    return 0;
+}
+
+/* The first certs.d directory's HOST[:PORT]/ca.crt that exists, for this registry's host only ("" if none). */
+static void find_ca_extra(sign__registry *r)
+{
+    pthread_mutex_lock(&cred_lock);
+    for (size_t i = 0; i < certs_n && r->ca_extra[0] == '\0'; i++) {
+        snprintf(r->ca_extra, sizeof(r->ca_extra), "%s/%s/ca.crt", certs_dirs[i], r->ref.host);
+        if (access(r->ca_extra, R_OK) != 0) {
+            r->ca_extra[0] = '\0';
+        }
+    }
+    pthread_mutex_unlock(&cred_lock);
+}
+
 /* The credentials for the host: auth_file alone when given, else the first set file with an entry for it. */
 static int find_credentials(sign__registry *r, const char *auth_file)
 {
@@ -617,7 +670,8 @@ static int try_once(sign__registry *r, const spec *q, sign__http_response *resp,
 
     memset(&o, 0, sizeof(o));
     o.what = "registry";
-    o.flags = r->insecure ? SIGN__HTTP_TLS_NO_VERIFY : 0; /* only ever for the registry's own host and port */
+    o.flags = r->insecure ? SIGN__HTTP_TLS_NO_VERIFY : 0;     /* only ever for the registry's own host and port */
+    o.ca_extra = r->ca_extra[0] != '\0' ? r->ca_extra : NULL; /* idem: a redirect elsewhere does not get it */
     o.timeout_ms = deadline > now ? (unsigned int)(deadline - now) : 1u;
     o.max_body = q->max;
     o.max_redirects = q->redirects;
@@ -796,6 +850,7 @@ int sign__registry_open(sign__registry **out, const sign__regref *ref, const sig
     r->timeout_ms = o != NULL && o->timeout_ms > 0 ? o->timeout_ms : REG_TIMEOUT_MS;
     snprintf(r->base, sizeof(r->base), "https://%s", ref->host);
     snprintf(r->name, sizeof(r->name), "%s/%s", ref->host, ref->repo);
+    find_ca_extra(r);
     if ((rc = find_credentials(r, o != NULL ? o->auth_file : NULL)) != 0) {
         sign__registry_free(r);
         return rc;
