@@ -36,6 +36,23 @@ int cmd_deploy(int argc, char **argv);
  */
 int cli_git_source(sign_source **out, const char *dir, const char *remote, int allow_dirty);
 
+/*
+ * The input options of sign, hash and verify: --ref/--platform ('R', OPT_PLATFORM), --tls-verify
+ * (OPT_TLS_VERIFY), --all ('a') and --jobs ('j'); with with_source set (sign and hash) also
+ * --follow-symlink ('F'), --git ('G'), --git-remote ('M') and --allow-dirty ('D').
+ */
+typedef struct cli_input {
+    int with_source; /* set by the command: take F, G, M and D too */
+    const char *ref; /* --ref or --platform, or NULL */
+    const char *git_dir, *git_remote;
+    int insecure, all_images, follow_symlink, allow_dirty;
+} cli_input;
+
+/* Option c (getopt's) with its argument: 1 taken, 0 not one of these, -1 after a usage error (said). */
+int cli_input_opt(cli_input *in, const char *cmd, int c, const char *arg);
+/* The SIGN_ARTIFACT_* flags of the options taken (registry TLS, all images, follow symlink). */
+unsigned int cli_input_artifact_flags(const cli_input *in);
+
 /* A whole bundle file (64 MiB at most); prints the error and returns EXIT_USAGE. */
 int cli_read_bundle(char **out, size_t *len, const char *path);
 /* Append a written bundle to the signing log dir (sign --log); prints what happened. */
