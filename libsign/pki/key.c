@@ -587,31 +587,30 @@ out:
     return r;
 }
 
-/* DER blobs must be consumed exactly: no trailing bytes. */
-static PKCS8_PRIV_KEY_INFO *der_pkcs8(const unsigned char *der, long len)
+/* DER blobs must be consumed exactly: no trailing bytes. One decoder for every ASN.1 type (it). */
+static void *der_exact(const unsigned char *der, long len, const ASN1_ITEM *it)
 {
     const unsigned char *p = der;
-    PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, len);
+    ASN1_VALUE *v = ASN1_item_d2i(NULL, &p, len, it);
 
-    if (p8 != NULL && p != der + len) {
-        PKCS8_PRIV_KEY_INFO_free(p8);
-        p8 = NULL;
+    if (v != NULL && p != der + len) {
+        ASN1_item_free(v, it);
+        v = NULL;
     }
-    return p8;
+    return v;
+}
+
+static PKCS8_PRIV_KEY_INFO *der_pkcs8(const unsigned char *der, long len)
+{
+    return der_exact(der, len, ASN1_ITEM_rptr(PKCS8_PRIV_KEY_INFO));
 }
 
 static X509_SIG *der_pkcs8_encrypted(const unsigned char *der, long len)
 {
-    const unsigned char *p = der;
-    X509_SIG *s = d2i_X509_SIG(NULL, &p, len);
-
-    if (s != NULL && p != der + len) {
-        X509_SIG_free(s);
-        s = NULL;
-    }
-    return s;
+    return der_exact(der, len, ASN1_ITEM_rptr(X509_SIG));
 }
 
+/* A SubjectPublicKeyInfo as a key (d2i_PUBKEY decodes and then loads the key: not an ASN.1 item). */
 static EVP_PKEY *der_spki_once(const unsigned char *der, long len)
 {
     const unsigned char *p = der;
