@@ -44,15 +44,8 @@ static int parse_args(hargs *a, int argc, char **argv)
     static const struct option longopts[] = {
         {"json", no_argument, NULL, 'J'},
         {"name", required_argument, NULL, 'N'},
-        {"ref", required_argument, NULL, 'R'},
-        {"all", no_argument, NULL, 'a'},
-        {"platform", required_argument, NULL, OPT_PLATFORM},
-        {"tls-verify", required_argument, NULL, OPT_TLS_VERIFY},
-        {"follow-symlink", no_argument, NULL, 'F'},
-        {"git", required_argument, NULL, 'G'},
-        {"git-remote", required_argument, NULL, 'M'},
-        {"allow-dirty", no_argument, NULL, 'D'},
-        {"jobs", required_argument, NULL, 'j'},
+        CLI_INPUT_LONGOPTS,
+        CLI_SOURCE_LONGOPTS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -62,11 +55,9 @@ static int parse_args(hargs *a, int argc, char **argv)
         cli_error("out of memory");
         return EXIT_USAGE;
     }
-    if (out_check_long_options("hash", argc, argv, ":h", longopts) != 0) {
+    if (cli_getopt_start("hash", argc, argv, ":h", longopts) != 0) {
         return EXIT_USAGE;
     }
-    opterr = 0;
-    optind = 1;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         if ((taken = cli_input_opt(&a->in, "hash", c, optarg)) != 0) {
             if (taken < 0) {

@@ -157,11 +157,9 @@ static int parse_args(kargs *a, int argc, char **argv)
     };
     int c;
 
-    if (out_check_long_options("keygen", argc, argv, ":t:o:h", longopts) != 0) {
+    if (cli_getopt_start("keygen", argc, argv, ":t:o:h", longopts) != 0) {
         return EXIT_USAGE;
     }
-    opterr = 0;
-    optind = 1;
     while ((c = getopt_long(argc, argv, ":t:o:h", longopts, NULL)) != -1) {
         switch (c) {
         case 't': a->typename = optarg; break;
@@ -218,15 +216,18 @@ static int check_args(kargs *a, int argc, char **argv)
 /* keygen --pkcs11: the key pair made on the token, its public key written beside. Returns the exit code. */
 static int keygen_token(kargs *a)
 {
-    if ((a->pubpath = keygen_path(a->prefix, ".pub")) == NULL) {
+    char *pubpath = keygen_path(a->prefix, ".pub");
+    int rc = EXIT_USAGE;
+
+    if (pubpath == NULL) {
         cli_error("out of memory");
-        return EXIT_USAGE;
+    } else if (keygen_taken(pubpath)) {
+        cli_error("%s already exists; refusing to overwrite it (choose another -o PREFIX)", pubpath);
+    } else {
+        rc = cli_pkcs11_keygen(a->p11uri, &a->p11, keygen_types[a->ti].type, keygen_types[a->ti].bits, pubpath);
     }
-    if (keygen_taken(a->pubpath)) {
-        cli_error("%s already exists; refusing to overwrite it (choose another -o PREFIX)", a->pubpath);
-        return EXIT_USAGE;
-    }
-    return cli_pkcs11_keygen(a->p11uri, &a->p11, keygen_types[a->ti].type, keygen_types[a->ti].bits, a->pubpath);
+    free(pubpath);
+    return rc;
 }
 
 /* The new key's passphrase (asked twice on a terminal), unless --no-passphrase: 0 or EXIT_USAGE. */

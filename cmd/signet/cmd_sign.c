@@ -344,44 +344,6 @@ typedef struct sargs {
     int event_fd, kind_refused;
 } sargs;
 
-static const struct option sign_longopts[] = {
-    {"key", required_argument, NULL, 'k'},
-    {"passphrase-file", required_argument, NULL, 'P'},
-    {"allow", required_argument, NULL, 'A'},
-    {"output", required_argument, NULL, 'o'},
-    {"name", required_argument, NULL, 'N'},
-    {"event-log", required_argument, NULL, 'L'},
-    {"syslog", no_argument, NULL, 'S'},
-    {"cert", required_argument, NULL, 'C'},
-    {"p12", required_argument, NULL, 'p'},
-    {"embed-chain", no_argument, NULL, 'E'},
-    {"tsa", required_argument, NULL, 'T'},
-    {"tsa-optional", no_argument, NULL, 'O'},
-    {"tsa-policy", required_argument, NULL, 'Y'},
-    {"tsa-timeout", required_argument, NULL, 'W'},
-    {"ref", required_argument, NULL, 'R'},
-    {"all", no_argument, NULL, 'a'},
-    {"platform", required_argument, NULL, OPT_PLATFORM},
-    {"tls-verify", required_argument, NULL, OPT_TLS_VERIFY},
-    {"follow-symlink", no_argument, NULL, 'F'},
-    {"git", required_argument, NULL, 'G'},
-    {"git-remote", required_argument, NULL, 'M'},
-    {"allow-dirty", no_argument, NULL, 'D'},
-    {"log", required_argument, NULL, 'l'},
-    {"jobs", required_argument, NULL, 'j'},
-    {"force", no_argument, NULL, 'f'},
-    {"kind", required_argument, NULL, 'K'},
-    {"version", required_argument, NULL, 'V'}, /* downgrade protection (issue 15) */
-    {"version-from-tag", no_argument, NULL, 'X'},
-    {"json", no_argument, NULL, 'J'},
-    {"pkcs11", required_argument, NULL, '1'}, /* PKCS#11 tokens (issue 20) */
-    {"pkcs11-module", required_argument, NULL, '2'},
-    {"pin-file", required_argument, NULL, '3'},
-    {"allow-pin-in-uri", no_argument, NULL, '4'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
 /* The options that take a checked value: 0, or the exit code after saying why. */
 static int take_value_opt(sargs *a, int c)
 {
@@ -454,6 +416,36 @@ static int take_opt(sargs *a, int c, char **argv)
 /* The options, up to the first -h (which stops there, as the usage is all it prints): 0 or an exit code. */
 static int parse_args(sargs *a, int argc, char **argv)
 {
+    static const struct option longopts[] = {
+        {"key", required_argument, NULL, 'k'},
+        {"passphrase-file", required_argument, NULL, 'P'},
+        {"allow", required_argument, NULL, 'A'},
+        {"output", required_argument, NULL, 'o'},
+        {"name", required_argument, NULL, 'N'},
+        {"event-log", required_argument, NULL, 'L'},
+        {"syslog", no_argument, NULL, 'S'},
+        {"cert", required_argument, NULL, 'C'},
+        {"p12", required_argument, NULL, 'p'},
+        {"embed-chain", no_argument, NULL, 'E'},
+        {"tsa", required_argument, NULL, 'T'},
+        {"tsa-optional", no_argument, NULL, 'O'},
+        {"tsa-policy", required_argument, NULL, 'Y'},
+        {"tsa-timeout", required_argument, NULL, 'W'},
+        CLI_INPUT_LONGOPTS,
+        CLI_SOURCE_LONGOPTS,
+        {"log", required_argument, NULL, 'l'},
+        {"force", no_argument, NULL, 'f'},
+        {"kind", required_argument, NULL, 'K'},
+        {"version", required_argument, NULL, 'V'}, /* downgrade protection (issue 15) */
+        {"version-from-tag", no_argument, NULL, 'X'},
+        {"json", no_argument, NULL, 'J'},
+        {"pkcs11", required_argument, NULL, '1'}, /* PKCS#11 tokens (issue 20) */
+        {"pkcs11-module", required_argument, NULL, '2'},
+        {"pin-file", required_argument, NULL, '3'},
+        {"allow-pin-in-uri", no_argument, NULL, '4'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
     int c, rc;
 
     a->allow = calloc((size_t)argc + 1, sizeof(*a->allow));
@@ -463,12 +455,10 @@ static int parse_args(sargs *a, int argc, char **argv)
         cli_error("out of memory");
         return EXIT_USAGE;
     }
-    if (out_check_long_options("sign", argc, argv, ":k:o:h", sign_longopts) != 0) {
+    if (cli_getopt_start("sign", argc, argv, ":k:o:h", longopts) != 0) {
         return EXIT_USAGE;
     }
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":k:o:h", sign_longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":k:o:h", longopts, NULL)) != -1) {
         if ((rc = take_opt(a, c, argv)) != 0 || a->help) {
             return rc;
         }

@@ -456,34 +456,6 @@ typedef struct vargs {
     regstate reg;
 } vargs;
 
-static const struct option verify_longopts[] = {
-    {"policy", required_argument, NULL, 'p'},
-    {"bundle", required_argument, NULL, 'b'},
-    {"json", no_argument, NULL, 'J'},
-    {"entries", no_argument, NULL, 'E'},
-    {"at", required_argument, NULL, 'T'},
-    {"event-log", required_argument, NULL, 'L'},
-    {"syslog", no_argument, NULL, 'S'},
-    {"ref", required_argument, NULL, 'R'},
-    {"all", no_argument, NULL, 'a'},
-    {"platform", required_argument, NULL, OPT_PLATFORM},
-    {"tls-verify", required_argument, NULL, OPT_TLS_VERIFY},
-    {"tree", required_argument, NULL, 't'},
-    {"fetch-crl", no_argument, NULL, 'F'},
-    {"crl-cache", required_argument, NULL, 'C'},
-    {"crl-timeout", required_argument, NULL, 'O'},
-    {"git", required_argument, NULL, 'G'},
-    {"log", required_argument, NULL, 'l'},
-    {"jobs", required_argument, NULL, 'j'},
-    {"state-dir", required_argument, NULL, 'D'},        /* issue 15 */
-    {"allow-downgrade", no_argument, NULL, 'g'},        /* issue 15 */
-    {"fetch-revocation", no_argument, NULL, 'H'},       /* issue 15 */
-    {"revocation-cache", required_argument, NULL, 'K'}, /* issue 15 */
-    {"trusted-root", required_argument, NULL, 'r'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
 /* An option given at most once (*slot NULL before): 0, or the exit code of the usage error. */
 static int once(const char **slot, const char *what)
 {
@@ -560,6 +532,29 @@ static int take_opt(vargs *a, int c, char **argv)
 /* Every option (-h included: it is judged after them): 0, or the exit code after saying why. */
 static int parse_args(vargs *a, int argc, char **argv)
 {
+    static const struct option longopts[] = {
+        {"policy", required_argument, NULL, 'p'},
+        {"bundle", required_argument, NULL, 'b'},
+        {"json", no_argument, NULL, 'J'},
+        {"entries", no_argument, NULL, 'E'},
+        {"at", required_argument, NULL, 'T'},
+        {"event-log", required_argument, NULL, 'L'},
+        {"syslog", no_argument, NULL, 'S'},
+        CLI_INPUT_LONGOPTS,
+        {"tree", required_argument, NULL, 't'},
+        {"fetch-crl", no_argument, NULL, 'F'},
+        {"crl-cache", required_argument, NULL, 'C'},
+        {"crl-timeout", required_argument, NULL, 'O'},
+        {"git", required_argument, NULL, 'G'},
+        {"log", required_argument, NULL, 'l'},
+        {"state-dir", required_argument, NULL, 'D'},        /* issue 15 */
+        {"allow-downgrade", no_argument, NULL, 'g'},        /* issue 15 */
+        {"fetch-revocation", no_argument, NULL, 'H'},       /* issue 15 */
+        {"revocation-cache", required_argument, NULL, 'K'}, /* issue 15 */
+        {"trusted-root", required_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
     int c, rc;
 
     if ((a->bundles = calloc((size_t)argc + 1, sizeof(*a->bundles))) == NULL) {
@@ -569,12 +564,10 @@ static int parse_args(vargs *a, int argc, char **argv)
     if (out_json_wanted(argc, argv)) {
         out_json_mode("verify"); /* every outcome prints an object, also a usage error */
     }
-    if (out_check_long_options("verify", argc, argv, ":p:b:h", verify_longopts) != 0) {
+    if (cli_getopt_start("verify", argc, argv, ":p:b:h", longopts) != 0) {
         return EXIT_USAGE;
     }
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":p:b:h", verify_longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":p:b:h", longopts, NULL)) != -1) {
         if ((rc = take_opt(a, c, argv)) != 0) {
             return rc;
         }

@@ -1,8 +1,19 @@
 /* The input options sign, hash and verify share: which image, registry TLS, threads, the git source. */
+#include <getopt.h>
 #include <stddef.h>
 
 #include "cli.h"
 #include "output.h"
+
+int cli_getopt_start(const char *cmd, int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+    if (out_check_long_options(cmd, argc, argv, shortopts, longopts) != 0) {
+        return EXIT_USAGE;
+    }
+    opterr = 0;
+    optind = 1;
+    return 0;
+}
 
 int cli_input_opt(cli_input *in, const char *cmd, int c, const char *arg)
 {
