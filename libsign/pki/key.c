@@ -733,11 +733,40 @@ out:
     return r;
 }
 
+/*
+ * The DER of a key file's len bytes: a PEM block decoded into *pem_der (which the caller frees with
+ * OPENSSL_secure_clear_free, *derlen bytes), or the bytes themselves; *kind says what they hold (a PEM
+ * block's label, else the DER's shape). Returns 0, or the code after sign__error.
+ */
+static int key_der(unsigned char **pem_der, const unsigned char **der, long *derlen, enum blob_kind *kind,
+                   const void *data, size_t len, const char *what)
+{
+    int r;
+
+    if (len == 0) {
+        return sign__error(SIGN_EPARSE, "%s: empty key file", what);
+    }
+    if (len > KEY_FILE_MAX) {
+        return sign__error(SIGN_ELIMIT, "%s: larger than %u bytes; not a key", what, KEY_FILE_MAX);
+    }
+    r = pem_decode(pem_der, derlen, kind, data, len, what);
+    if (r < 0) {
+        return r;
+    }
+    if (r == 1) {
+        *der = data;
+        *derlen = (long)len;
+        return der_kind(kind, *der, *derlen, what);
+    }
+    *der = *pem_der;
+    return 0;
+}
+
 static int parse_private(sign_key **out, const void *data, size_t len, sign_passphrase_cb cb, void *userdata,
                          const char *what)
 {
     unsigned char *pem_der = NULL;
-    const unsigned char *der;
+    const unsigned char *der = NULL;
     long derlen = 0;
     enum blob_kind kind = BLOB_PKCS8;
     PKCS8_PRIV_KEY_INFO *p8 = NULL;
@@ -745,24 +774,8 @@ static int parse_private(sign_key **out, const void *data, size_t len, sign_pass
     int r;
 
     *out = NULL;
-    if (len == 0) {
-        return sign__error(SIGN_EPARSE, "%s: empty key file", what);
-    }
-    if (len > KEY_FILE_MAX) {
-        return sign__error(SIGN_ELIMIT, "%s: larger than %u bytes; not a key", what, KEY_FILE_MAX);
-    }
-    r = pem_decode(&pem_der, &derlen, &kind, data, len, what);
-    if (r < 0) {
+    if ((r = key_der(&pem_der, &der, &derlen, &kind, data, len, what)) != 0) {
         goto out;
-    }
-    if (r == 1) {
-        der = data;
-        derlen = (long)len;
-        if ((r = der_kind(&kind, der, derlen, what)) != 0) {
-            goto out;
-        }
-    } else {
-        der = pem_der;
     }
     switch (kind) {
     case BLOB_SPKI:
@@ -825,31 +838,15 @@ int sign_key_load_private(sign_key **out, const char *path, sign_passphrase_cb c
 static int parse_public(sign_key **out, const void *data, size_t len, const char *what)
 {
     unsigned char *pem_der = NULL;
-    const unsigned char *der;
+    const unsigned char *der = NULL;
     long derlen = 0;
     enum blob_kind kind = BLOB_SPKI;
     EVP_PKEY *pkey = NULL;
     int r;
 
     *out = NULL;
-    if (len == 0) {
-        return sign__error(SIGN_EPARSE, "%s: empty key file", what);
-    }
-    if (len > KEY_FILE_MAX) {
-        return sign__error(SIGN_ELIMIT, "%s: larger than %u bytes; not a key", what, KEY_FILE_MAX);
-    }
-    r = pem_decode(&pem_der, &derlen, &kind, data, len, what);
-    if (r < 0) {
+    if ((r = key_der(&pem_der, &der, &derlen, &kind, data, len, what)) != 0) {
         goto out;
-    }
-    if (r == 1) {
-        der = data;
-        derlen = (long)len;
-        if ((r = der_kind(&kind, der, derlen, what)) != 0) {
-            goto out;
-        }
-    } else {
-        der = pem_der;
     }
     if (kind != BLOB_SPKI) {
         r = sign__error(SIGN_EINVAL, "%s: holds a private key where a public key is expected; give the .pub file",
