@@ -2,6 +2,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1867,4 +1868,138 @@ Test(artifact, symlink_named_on_the_command_line_is_recorded_as_its_target)
     free(dir);
     free(target);
     free(link);
+}
+
+/* ---- one read of a small artifact ---------------------------------------------------------------------- */
+
+/* Read system calls (read, pread) made so far by this thread: /proc/thread-self/io's syscr. */
+static long long at_syscr(void)
+{
+    char buf[512];
+    FILE *f = fopen("/proc/thread-self/io", "r");
+    long long v = -1;
+
+    cr_assert_not_null(f, "/proc/thread-self/io cannot be read");
+    while (fgets(buf, sizeof(buf), f) != NULL) {
+        if (sscanf(buf, "syscr: %lld", &v) == 1) {
+            break;
+        }
+    }
+    fclose(f);
+    cr_assert_geq(v, 0, "no syscr in /proc/thread-self/io");
+    return v;
+}
+
+/* Reads a scan of path makes (the measurement's own reads subtracted), and its digest checked against data. */
+static long long at_scan_reads(const char *path, const unsigned char *data, size_t len)
+{
+    sign_artifact *a = NULL;
+    unsigned char md[32];
+    size_t mdlen = 0;
+    long long base, r0, r1;
+
+    r0 = at_syscr();
+    base = at_syscr() - r0; /* what one measurement costs in reads */
+    r0 = at_syscr();
+    cr_assert_eq(sign_artifact_scan(&a, path, NULL, NULL), 0, "%s", sign_error_last());
+    r1 = at_syscr();
+    cr_assert_eq(sign_artifact_get_kind(a), SIGN_ARTIFACT_FILE);
+    cr_assert_eq(sign_artifact_size(a), len);
+    cr_assert_eq(sign_digest_buffer(md, sizeof(md), &mdlen, SIGN_DIGEST_SHA256, data, len), 0);
+    cr_assert_eq(memcmp(sign_artifact_sha256(a), md, 32), 0, "the digest of the bytes read once is the file's");
+    sign_artifact_free(a);
+    return r1 - r0 - base;
+}
+
+Test(artifact, small_artifact_is_read_once)
+{
+    /* Before: the zip detector read the file (and its tail), the tar detector its first block, the digest the
+     * whole again and once more to see the end: 4 reads of a 4 KiB file. Now one read serves all three. */
+    static const size_t sizes[] = {0, 10, 4096, 65536 + 100, 700 * 1024};
+    char *dir = tu_mkdtemp(), *p = tu_path(dir, "f.txt");
+    unsigned char *data = malloc(700 * 1024);
+
+    cr_assert_not_null(data);
+    for (size_t i = 0; i < 700 * 1024; i++) {
+        data[i] = (unsigned char)('a' + (i * 7 + i / 13) % 26);
+    }
+    /* A first scan loads what the process loads once (OpenSSL's configuration, the thread pool). */
+    tu_write(p, data, 100);
+    (void)at_scan_reads(p, data, 100);
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        long long n;
+
+        tu_write(p, data, sizes[i]);
+        n = at_scan_reads(p, data, sizes[i]);
+        cr_assert_eq(n, 1, "a plain file of %zu bytes took %lld reads, not 1", sizes[i], n);
+    }
+    free(data);
+    tu_rmtree(dir);
+    free(dir);
+    free(p);
+}
+
+/* The kind of the bytes in path by the file readers and by the in-memory ones: they must agree. */
+static void at_detect_both(const char *path, const unsigned char *data, size_t len, int want_zip, int want_tar)
+{
+    int fd, zf = -1, zm = -1, tf = -1, tm = -1;
+
+    tu_write(path, data, len);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(sign__zip_detect(&zf, fd, len, path), 0, "%s", sign_error_last());
+    cr_assert_eq(sign__zip_detect_mem(&zm, data, len), 0, "%s", sign_error_last());
+    cr_assert_eq(sign__tar_detect(&tf, fd, len, path), 0, "%s", sign_error_last());
+    cr_assert_eq(sign__tar_detect_head(&tm, data, fd, len, path), 0, "%s", sign_error_last());
+    close(fd);
+    cr_assert_eq(zf, want_zip, "%s (%zu bytes): zip %d from the file, want %d", path, len, zf, want_zip);
+    cr_assert_eq(zm, zf, "%s (%zu bytes): zip %d from memory, %d from the file", path, len, zm, zf);
+    cr_assert_eq(tf, want_tar, "%s (%zu bytes): tar %d from the file, want %d", path, len, tf, want_tar);
+    cr_assert_eq(tm, tf, "%s (%zu bytes): tar %d from the head, %d from the file", path, len, tm, tf);
+}
+
+Test(artifact, kind_from_memory_agrees_with_the_file_readers)
+{
+    static const char stub[] = "#!/bin/sh\nexec unzip -o \"$0\"\n", mention[] = "text with PK\x05\x06 inside\n";
+    char *dir = tu_mkdtemp(), *p = tu_path(dir, "k");
+    zg_entry e[] = {{.name = "a.txt", D("hello\n")}, {.name = "b/c.txt", D("more text\n")}};
+    unsigned char *junk = malloc(70000), *buf = NULL, *big = NULL;
+    size_t blen = 0, tlen = 0;
+    zg_opts plain = {0}, comment = {.comment = "a comment"}, fake = {.fake_eocd_in_comment = 1};
+    zg_opts shifted = {.prefix = stub, .prefix_len = sizeof(stub) - 1, .prefix_shifts = 1};
+    zg_opts adjusted = {.prefix = stub, .prefix_len = sizeof(stub) - 1};
+    zg_opts cut = {.truncate_to = 40};
+    const zg_opts *zips[] = {&plain, &comment, &fake, &shifted, &adjusted, &cut};
+    tg_entry te[] = {{.name = "x.txt", .data = "tar content\n", .len = 12}};
+
+    cr_assert_not_null(junk);
+    memset(junk, 'j', 70000);
+    for (size_t i = 0; i < sizeof(zips) / sizeof(zips[0]); i++) {
+        cr_assert_eq(zg_build(&buf, &blen, e, 2, zips[i]), 0);
+        at_detect_both(p, buf, blen, 1, 0);
+        free(buf);
+    }
+    /* A self-extracting zip with data after its end record: found within 64 KiB of the end, not beyond. */
+    for (size_t k = 0; k < 2; k++) {
+        size_t tail = k == 0 ? 1000 : 70000;
+        zg_opts o = {.prefix = stub, .prefix_len = sizeof(stub) - 1, .suffix = junk, .suffix_len = tail};
+
+        cr_assert_eq(zg_build(&buf, &blen, e, 2, &o), 0);
+        at_detect_both(p, buf, blen, k == 0, 0);
+        free(buf);
+    }
+    at_detect_both(p, (const unsigned char *)"", 0, 0, 0);
+    at_detect_both(p, (const unsigned char *)"PK\x03", 3, 0, 0);
+    at_detect_both(p, (const unsigned char *)"PK\x03\x04", 4, 1, 0);
+    at_detect_both(p, (const unsigned char *)mention, sizeof(mention) - 1, 0, 0);
+    tg_tar(&buf, &tlen, te, 1);
+    at_detect_both(p, buf, tlen, 0, 1);
+    tg_gzip(&big, &blen, buf, tlen);
+    at_detect_both(p, big, blen, 0, 1);
+    free(big);
+    free(buf);
+    free(junk);
+    tu_rmtree(dir);
+    free(dir);
+    free(p);
 }

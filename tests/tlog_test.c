@@ -359,3 +359,72 @@ Test(tlog, trusted_root_tsa_window, .init = tl_setup, .fini = tl_teardown, .time
     free(good);
     free(trp);
 }
+
+#define SCT_OK "rekor2-happy-path"
+
+/*
+ * A Fulcio leaf's embedded SCT verifies under the trusted root's CT log; with the CT log keys swapped (logIds
+ * kept) it is SCT_INVALID, with their validFor after the SCT's time SCT_OUTSIDE_LOG_VALIDITY, with the CT log
+ * missing (invalid-ct-key_fail) SCT_UNKNOWN_LOG.
+ */
+Test(tlog, fulcio_sct_verified_and_refused_twins, .init = tl_setup, .fini = tl_teardown, .timeout = 240)
+{
+    char *art = fixture(SCT_OK, "../a.txt"), *good = fixture(SCT_OK, "bundle.sigstore.json"),
+         *trp = fixture(SCT_OK, "trusted_root.json"), *p;
+    json_t *tr, *logs, *k1, *k2, *tmp;
+    size_t i;
+
+    EXPECT(0, "OK", good, trp, art, NULL);
+    cr_assert(strstr(tl_out, "signed certificate timestamp") != NULL, "%s", tl_out);
+    tr = load(SCT_OK, "trusted_root.json");
+    logs = json_object_get(tr, "ctlogs");
+    k1 = json_object_get(json_array_get(logs, 1), "publicKey");
+    k2 = json_object_get(json_array_get(logs, 2), "publicKey");
+    tmp = json_incref(json_object_get(k1, "rawBytes"));
+    json_object_set(k1, "rawBytes", json_object_get(k2, "rawBytes"));
+    json_object_set_new(k2, "rawBytes", tmp);
+    p = save(tr, "swapped.json");
+    EXPECT(1, "SCT_INVALID", good, p, art, NULL);
+    free(p);
+    tr = load(SCT_OK, "trusted_root.json");
+    json_array_foreach(json_object_get(tr, "ctlogs"), i, tmp)
+    {
+        json_object_set_new(json_object_get(tmp, "publicKey"), "validFor",
+                            json_pack("{s:s}", "start", "2099-01-01T00:00:00Z"));
+    }
+    p = save(tr, "late.json");
+    EXPECT(6, "SCT_OUTSIDE_LOG_VALIDITY", good, p, art, NULL);
+    free(p);
+    free(art);
+    free(good);
+    free(trp);
+    art = fixture("invalid-ct-key_fail", "../a.txt");
+    good = fixture("invalid-ct-key_fail", "bundle.sigstore.json");
+    trp = fixture("invalid-ct-key_fail", "trusted_root.json");
+    EXPECT(3, "SCT_UNKNOWN_LOG", good, trp, art, NULL);
+    free(art);
+    free(good);
+    free(trp);
+}
+
+/*
+ * A Fulcio certificate stamped in the second it was issued (genTime == notBefore, accuracy 1 s) verifies: the start
+ * of the certificate is judged at genTime (as Sigstore's verifiers do), its end at genTime + accuracy. Also with a
+ * TSA chain that has expired since (judged at genTime) and with a custom trusted root (intoto 0.0.2).
+ */
+Test(tlog, stamped_at_certificate_start_verifies, .init = tl_setup, .fini = tl_teardown, .timeout = 240)
+{
+    static const char *const cases[] = {"rekor2-timestamp-with-embedded-cert",
+                                        "rekor2-timestamp-with-expired-cert-chain", "intoto-with-custom-trust-root"};
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *art = fixture(cases[i], i == 2 ? "artifact" : "../a.txt"),
+             *b = fixture(cases[i], "bundle.sigstore.json"), *trp = fixture(cases[i], "trusted_root.json");
+
+        EXPECT(0, "OK", b, trp, art, NULL);
+        cr_assert(strstr(tl_out, "the trusted signing time") != NULL, "%s", tl_out);
+        free(art);
+        free(b);
+        free(trp);
+    }
+}

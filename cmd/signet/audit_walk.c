@@ -183,7 +183,11 @@ static int next_in_dirs(audit_walk *w, audit_item *it)
         }
         snprintf(path, sizeof(path), "%s/%s", w->dirpath[w->depth - 1], de->d_name);
         memset(it, 0, sizeof(*it));
-        if (lstat(path, &st) != 0) {
+        memset(&st, 0, sizeof(st));
+        /* The directory entry's type is what lstat would say (links not followed): one stat fewer per file. */
+        if (de->d_type == DT_REG || de->d_type == DT_DIR || de->d_type == DT_LNK) {
+            st.st_mode = de->d_type == DT_REG ? S_IFREG : de->d_type == DT_DIR ? S_IFDIR : S_IFLNK;
+        } else if (lstat(path, &st) != 0) {
             it->kind = ITEM_UNREADABLE;
             snprintf(it->why, sizeof(it->why), "%s", strerror(errno));
             snprintf(it->path, sizeof(it->path), "%s", path);

@@ -1672,7 +1672,8 @@ static const char *forced_name(unsigned int force)
  * (SIGN_ARTIFACT_AS_*). Sets *is_zip, or *tar_kind (1 a layer, 2 a docker
  * save archive). A forced kind the bytes cannot be read as: SIGN_EPARSE.
  */
-static int file_kind(int *is_zip, int *tar_kind, int fd, uint64_t size, const char *path, unsigned int flags)
+static int file_kind(int *is_zip, int *tar_kind, int fd, const unsigned char *whole, uint64_t size, const char *path,
+                     unsigned int flags)
 {
     unsigned int force = flags & AS_KINDS;
     int r;
@@ -1686,7 +1687,9 @@ static int file_kind(int *is_zip, int *tar_kind, int fd, uint64_t size, const ch
         return sign__error(SIGN_EPARSE, "%s: a file, not an OCI image layout directory (--kind oci)", path);
     }
     if (force == 0 || force == SIGN_ARTIFACT_AS_ZIP) {
-        if ((r = sign__zip_detect(is_zip, fd, size, path)) != 0) {
+        r = whole != NULL ? sign__zip_detect_mem(is_zip, whole, (size_t)size)
+                          : sign__zip_detect(is_zip, fd, size, path);
+        if (r != 0) {
             return r;
         }
         if (force == SIGN_ARTIFACT_AS_ZIP && !*is_zip) {
@@ -1699,7 +1702,9 @@ static int file_kind(int *is_zip, int *tar_kind, int fd, uint64_t size, const ch
             return 0;
         }
     }
-    if ((r = sign__tar_detect(tar_kind, fd, size, path)) != 0) {
+    r = whole != NULL ? sign__tar_detect_head(tar_kind, whole, fd, size, path)
+                      : sign__tar_detect(tar_kind, fd, size, path);
+    if (r != 0) {
         return r;
     }
     if (force == SIGN_ARTIFACT_AS_TAR && *tar_kind == 0) {
@@ -1741,15 +1746,118 @@ static int scan_not_regular(sign_artifact *a, int fd, const struct stat *st, con
                        S_ISDIR(st->st_mode) ? "is a directory" : "is a special file");
 }
 
+/*
+ * A file that fits one digest read, read whole: one pread of size + 1 bytes
+ * (a short read that ends at the size stat gave is the end of the file; a
+ * read that falls short of it is continued to the end). Kind detection and
+ * the digest then use these bytes: a small artifact is read once.
+ */
+static int read_whole(unsigned char **out, int fd, uint64_t size, const char *path)
+{
+    size_t want = (size_t)size + 1, got = 0;
+    unsigned char *buf = malloc(want);
+
+    *out = NULL;
+    if (buf == NULL) {
+        return sign__error(SIGN_ENOMEM, "%s: out of memory", path);
+    }
+    while (got < want) {
+        ssize_t n = pread(fd, buf + got, want - got, (off_t)got);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            free(buf);
+            return sign__error(SIGN_EIO, "%s: read error at offset %zu: %s", path, got, strerror(errno));
+        }
+        got += (size_t)n;
+        if (n == 0 || got == (size_t)size) {
+            break;
+        }
+    }
+    if (got != (size_t)size) {
+        free(buf);
+        return sign__error(SIGN_EIO, "%s: the file changed size while it was read (%llu, then %zu bytes)", path,
+                           (unsigned long long)size, got);
+    }
+    *out = buf;
+    return 0;
+}
+
+/* The digest (and a zip's entries) of the regular file fd: a's size is its stat size. */
+static int scan_regular(sign_artifact *a, int fd, const char *path, const sign_artifact_options *opts,
+                        const sign_limits *lim)
+{
+    unsigned char *whole = NULL;
+    digest_job job;
+    size_t mdlen = 0;
+    int r, is_zip = 0, tar_kind = 0;
+
+    if (a->size < SIGN_DIGEST_READ_SIZE && (opts->flags & AS_KINDS) != SIGN_ARTIFACT_AS_OCI) {
+        if ((r = read_whole(&whole, fd, a->size, path)) != 0) {
+            return r;
+        }
+    } else {
+        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    }
+    if ((r = file_kind(&is_zip, &tar_kind, fd, whole, a->size, path, opts->flags)) != 0) {
+        goto out;
+    }
+    a->kind = is_zip ? SIGN_ARTIFACT_ZIP : SIGN_ARTIFACT_FILE;
+    if (tar_kind != 0) {
+        r = scan_image(a, fd, 0, tar_kind, path, opts, lim);
+        goto out;
+    }
+    if (whole != NULL) {
+        if ((r = sign_digest_buffer(a->sha256, sizeof(a->sha256), &mdlen, SIGN_DIGEST_SHA256, whole,
+                                    (size_t)a->size)) != 0) {
+            goto out;
+        }
+        if (opts->progress != NULL && a->size > 0) { /* as the reads of a larger file report: none for 0 bytes */
+            opts->progress(path, a->size, a->size, opts->progress_userdata);
+        }
+        if (a->kind == SIGN_ARTIFACT_ZIP && !(opts->flags & SIGN_ARTIFACT_NO_ENTRIES)) {
+            r = walk_zip(a, fd, path, lim, NULL);
+        }
+        goto out;
+    }
+    memset(&job, 0, sizeof(job));
+    job.fd = fd;
+    job.path = path;
+    job.total = a->size;
+    job.progress = opts->progress;
+    job.progress_userdata = opts->progress_userdata;
+    if (a->kind == SIGN_ARTIFACT_ZIP && !(opts->flags & SIGN_ARTIFACT_NO_ENTRIES)) {
+        if ((r = hash_and_walk(&job, a, lim)) != 0) {
+            goto out;
+        }
+    } else {
+        digest_thread(&job);
+    }
+    if (job.rc != 0) {
+        r = sign__error(job.rc, "%s", job.msg);
+        goto out;
+    }
+    if (job.size != a->size) {
+        r = sign__error(SIGN_EIO, "%s: the file changed size while it was read (%llu, then %llu bytes)", path,
+                        (unsigned long long)a->size, (unsigned long long)job.size);
+        goto out;
+    }
+    memcpy(a->sha256, job.md, sizeof(a->sha256));
+out:
+    free(whole);
+    return r;
+}
+
 int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, const sign_artifact_options *opts)
 {
     static const sign_artifact_options defaults = SIGN_ARTIFACT_OPTIONS_INIT;
     sign_artifact *a = NULL;
     sign_limits limbuf;
     const sign_limits *lim = &limbuf;
-    digest_job job;
     struct stat st;
-    int fd = -1, r, is_zip = 0, tar_kind = 0;
+    int fd = -1, r;
     char *target = NULL;
 
     *out = NULL;
@@ -1800,44 +1908,10 @@ int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, 
         }
         goto out;
     }
-    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     a->size = (uint64_t)st.st_size;
-    if ((r = file_kind(&is_zip, &tar_kind, fd, a->size, path, opts->flags)) != 0) {
+    if ((r = scan_regular(a, fd, path, opts, lim)) != 0) {
         goto out;
     }
-    a->kind = is_zip ? SIGN_ARTIFACT_ZIP : SIGN_ARTIFACT_FILE;
-    if (tar_kind != 0) {
-        if ((r = scan_image(a, fd, 0, tar_kind, path, opts, lim)) != 0) {
-            goto out;
-        }
-        *out = a;
-        a = NULL; /* transferred */
-        goto out;
-    }
-
-    memset(&job, 0, sizeof(job));
-    job.fd = fd;
-    job.path = path;
-    job.total = a->size;
-    job.progress = opts->progress;
-    job.progress_userdata = opts->progress_userdata;
-    if (a->kind == SIGN_ARTIFACT_ZIP && !(opts->flags & SIGN_ARTIFACT_NO_ENTRIES)) {
-        if ((r = hash_and_walk(&job, a, lim)) != 0) {
-            goto out;
-        }
-    } else {
-        digest_thread(&job);
-    }
-    if (job.rc != 0) {
-        r = sign__error(job.rc, "%s", job.msg);
-        goto out;
-    }
-    if (job.size != a->size) {
-        r = sign__error(SIGN_EIO, "%s: the file changed size while it was read (%llu, then %llu bytes)", path,
-                        (unsigned long long)a->size, (unsigned long long)job.size);
-        goto out;
-    }
-    memcpy(a->sha256, job.md, sizeof(a->sha256));
     *out = a;
     a = NULL; /* transferred */
     r = 0;

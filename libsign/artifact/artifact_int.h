@@ -76,6 +76,8 @@ typedef struct sign__zip {
  * (an attempt at a zip: sign__zip_parse then reports why it is unreadable).
  */
 int sign__zip_detect(int *is_zip, int fd, uint64_t size, const char *path);
+/* The same for a file held whole in memory (the scan's single read of a small artifact): no I/O. */
+int sign__zip_detect_mem(int *is_zip, const unsigned char *data, size_t size);
 
 /*
  * Parse the structure of the zip open on fd (pread only: the file offset is
@@ -171,6 +173,11 @@ int sign__layer_walk_hook(sign__layer *l, int fd, uint64_t off, uint64_t len, co
  * docker save archive).
  */
 int sign__tar_detect(int *kind, int fd, uint64_t size, const char *path);
+/*
+ * The same when the first min(size, 512) bytes are already read (head): fd is
+ * read only for a compressed or uncompressed tar, never for another file.
+ */
+int sign__tar_detect_head(int *kind, const unsigned char *head, int fd, uint64_t size, const char *path);
 
 /* One member of an uncompressed tar, found by sign__tar_index. */
 typedef struct sign__tar_member {

@@ -1836,7 +1836,6 @@ static int ustar_magic(const unsigned char *b)
 int sign__tar_detect(int *kind, int fd, uint64_t size, const char *path)
 {
     unsigned char b[512];
-    hdr h;
 
     *kind = 0;
     if (size < 6) {
@@ -1846,6 +1845,20 @@ int sign__tar_detect(int *kind, int fd, uint64_t size, const char *path)
     if (pread_full(fd, b, size < 512 ? (size_t)size : 512, 0) != 0) {
         return sign__error(SIGN_EIO, "%s: cannot read: %s", path, strerror(errno));
     }
+    return sign__tar_detect_head(kind, b, fd, size, path);
+}
+
+int sign__tar_detect_head(int *kind, const unsigned char *head, int fd, uint64_t size, const char *path)
+{
+    unsigned char b[512];
+    hdr h;
+
+    *kind = 0;
+    if (size < 6) {
+        return 0;
+    }
+    memset(b, 0, sizeof(b));
+    memcpy(b, head, size < 512 ? (size_t)size : 512);
     if ((b[0] == 0x1f && b[1] == 0x8b) || (b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd) ||
         (b[0] == 0xfd && memcmp(b + 1, "7zXZ", 4) == 0) || (b[0] == 'B' && b[1] == 'Z' && b[2] == 'h')) {
         /* Compressed: a layer when the first decompressed block is a tar header. */

@@ -349,10 +349,14 @@ static int eocd_find(zrd *r, eocd *out, int *found, uint64_t *bogus_last, uint64
     if ((p = rd_at(r, tail_off, (size_t)tail_len)) == NULL) {
         return r->ioerr ? SIGN_EIO : 0;
     }
-    if ((tail = malloc((size_t)tail_len)) == NULL) {
+    /* The window moves under eocd_check's reads; a file held whole in memory (fd < 0) never does. */
+    if (r->fd < 0) {
+        tail = (unsigned char *)p;
+    } else if ((tail = malloc((size_t)tail_len)) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
+    } else {
+        memcpy(tail, p, (size_t)tail_len);
     }
-    memcpy(tail, p, (size_t)tail_len);
     /* Every "PK\5\6" from the last possible position down; memrchr finds the candidates' 'P' fast. */
     for (size_t lim = (size_t)tail_len - 22 + 1, i; lim > 0; lim = i) {
         const unsigned char *q = memrchr(tail, 'P', lim);
@@ -380,35 +384,55 @@ static int eocd_find(zrd *r, eocd *out, int *found, uint64_t *bogus_last, uint64
         }
         first = 0;
     }
-    free(tail);
+    if (r->fd >= 0) {
+        free(tail);
+    }
     return r->ioerr ? SIGN_EIO : 0;
 }
 
-int sign__zip_detect(int *is_zip, int fd, uint64_t size, const char *path)
+/* A zip by its first bytes (a local header) or by a usable end record in its last 64 KiB + 22 bytes. */
+static int detect_in(int *is_zip, zrd *r)
 {
-    zrd r = {fd, size, NULL, 0, 0, 0};
     const unsigned char *p;
     eocd e;
     int found = 0, rc;
     uint64_t bogus;
     size_t others;
 
+    if (r->size >= 4 && (p = rd_at(r, 0, 4)) != NULL && memcmp(p, "PK\x03\x04", 4) == 0) {
+        *is_zip = 1;
+        return 0;
+    }
+    if ((rc = eocd_find(r, &e, &found, &bogus, NULL, &others)) != 0) {
+        return rc;
+    }
+    *is_zip = found;
+    return 0;
+}
+
+int sign__zip_detect_mem(int *is_zip, const unsigned char *data, size_t size)
+{
+    /* The whole file as the window: rd_at serves every read from it and never calls pread (fd -1). */
+    zrd r = {-1, (uint64_t)size, (unsigned char *)data, 0, size, 0};
+
+    *is_zip = 0;
+    return detect_in(is_zip, &r);
+}
+
+int sign__zip_detect(int *is_zip, int fd, uint64_t size, const char *path)
+{
+    zrd r = {fd, size, NULL, 0, 0, 0};
+    int rc;
+
     *is_zip = 0;
     /* A small file needs no more than its size (a store of small artifacts allocated 192 KiB for each). */
     if ((r.buf = malloc(size < RD_WINDOW ? (size_t)size + 1 : RD_WINDOW)) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    if (size >= 4 && (p = rd_at(&r, 0, 4)) != NULL && memcmp(p, "PK\x03\x04", 4) == 0) {
-        *is_zip = 1;
+    rc = detect_in(is_zip, &r);
+    if (rc == SIGN_EIO || (rc == 0 && r.ioerr)) {
+        rc = sign__error(SIGN_EIO, "%s: read error: %s", path, strerror(r.ioerr));
     }
-    if (!*is_zip) {
-        if ((rc = eocd_find(&r, &e, &found, &bogus, NULL, &others)) != 0) {
-            free(r.buf);
-            return rc == SIGN_EIO ? sign__error(SIGN_EIO, "%s: read error: %s", path, strerror(r.ioerr)) : rc;
-        }
-        *is_zip = found;
-    }
-    rc = r.ioerr ? sign__error(SIGN_EIO, "%s: read error: %s", path, strerror(r.ioerr)) : 0;
     free(r.buf);
     return rc;
 }

@@ -150,4 +150,30 @@ int sign__tr_window_holds(const sign__tr_window *w, int64_t t);
 int sign__tlog_key_verify(const sign__tlog_key *k, const void *msg, size_t len, const unsigned char *sig,
                           size_t siglen);
 
+/*
+ * The trusted-root certificate authority (certificateAuthorities[] entry, an index into cas) whose certificates
+ * alone, with the bundle's certificates (bundle, leaf first; may be NULL), lead from leaf to a self-signed root
+ * of that entry, each link checked by signature: the first such entry at or after *from, whose chain then
+ * yields the leaf's issuer in *issuer (borrowed). 0, or SIGN_ENOTFOUND when no further entry holds the chain.
+ */
+int sign__trusted_root_ca_for(size_t *from, X509 **issuer, const sign__trusted_root *tr,
+                              const sign_x509_certs *bundle, X509 *leaf);
+/* 1 when tr lists CT logs (ctlogs[]). */
+int sign__trusted_root_has_ctlogs(const sign__trusted_root *tr);
+
+/* ---- signed certificate timestamps (sct.c) ------------------------------------- */
+
+typedef struct sign__sct_check {
+    const char *reason; /* "OK", SCT_MISSING, SCT_MALFORMED, SCT_UNKNOWN_LOG, SCT_OUTSIDE_LOG_VALIDITY, SCT_INVALID */
+    int code;           /* its class (SIGN_E*) */
+    char message[256];
+} sign__sct_check;
+
+/*
+ * The embedded SCTs (RFC 6962 3.3) of leaf, issued by issuer: 0 when at least one verifies under a CT log key of
+ * tr valid (validFor) at the SCT's time; otherwise the failure (of the first SCT, when none verifies) in *out and
+ * its class returned. SIGN_ENOMEM is not a verdict.
+ */
+int sign__sct_verify(sign__sct_check *out, X509 *leaf, X509 *issuer, const sign__trusted_root *tr);
+
 #endif

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "pki.h"
 #include "sign/encoding.h"
@@ -400,4 +401,82 @@ int sign__tlog_key_verify(const sign__tlog_key *k, const void *msg, size_t len, 
     EVP_MD_CTX_free(ctx);
     ERR_clear_error();
     return ok ? 0 : sign__error(SIGN_EBADSIG, "the log's signature does not verify");
+}
+
+int sign__trusted_root_has_ctlogs(const sign__trusted_root *tr)
+{
+    for (size_t i = 0; tr != NULL && i < tr->nlogs; i++) {
+        if (tr->logs[i].ct) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* 1 when x is one of the certificates of c. */
+static int tr_chain_has(const sign_x509_certs *c, X509 *x)
+{
+    for (size_t i = 0; c != NULL && i < sign_x509_certs_count(c); i++) {
+        if (X509_cmp(sign__x509_cert_at(c, i), x) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The certificate of c (from index first) that issued x, its signature checked; NULL when none. */
+static X509 *tr_issuer_in(const sign_x509_certs *c, size_t first, X509 *x)
+{
+    for (size_t i = first; c != NULL && i < sign_x509_certs_count(c); i++) {
+        X509 *cand = sign__x509_cert_at(c, i);
+        EVP_PKEY *k = cand != NULL ? X509_get0_pubkey(cand) : NULL;
+
+        if (k != NULL && X509_check_issued(cand, x) == X509_V_OK && X509_verify(x, k) == 1) {
+            ERR_clear_error();
+            return cand;
+        }
+    }
+    ERR_clear_error();
+    return NULL;
+}
+
+/* 1 when the entry's certificates (and the bundle's, past the leaf) lead from leaf to a root of the entry. */
+static int tr_ca_holds(const sign__tr_authority *a, const sign_x509_certs *bundle, X509 *leaf, X509 **issuer)
+{
+    X509 *cur = leaf;
+
+    *issuer = NULL;
+    for (int depth = 0; depth <= SIGN__TRUSTED_ROOT_MAX_CHAIN + 2; depth++) {
+        X509 *up = tr_issuer_in(a->chain, 0, cur);
+
+        if (up == NULL) {
+            up = tr_issuer_in(bundle, 1, cur);
+        }
+        if (up == NULL) {
+            return 0;
+        }
+        if (*issuer == NULL) {
+            *issuer = up;
+        }
+        if (X509_cmp(up, cur) == 0) {
+            /* A self-signed certificate: the end, trusted only when the entry lists it. */
+            return tr_chain_has(a->chain, cur);
+        }
+        cur = up;
+    }
+    return 0;
+}
+
+int sign__trusted_root_ca_for(size_t *from, X509 **issuer, const sign__trusted_root *tr,
+                              const sign_x509_certs *bundle, X509 *leaf)
+{
+    for (size_t i = *from; tr != NULL && leaf != NULL && i < tr->ncas; i++) {
+        if (!tr->cas[i].tsa && tr_ca_holds(&tr->cas[i], bundle, leaf, issuer)) {
+            *from = i;
+            return 0;
+        }
+    }
+    *issuer = NULL;
+    *from = tr != NULL ? tr->ncas : 0;
+    return sign__error(SIGN_ENOTFOUND, "no certificate authority of the trusted root holds the chain");
 }

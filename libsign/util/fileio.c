@@ -113,16 +113,19 @@ out:
     return r;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int sign__write_all(int fd, const void *data, size_t len)
 {
     const unsigned char *p = data;
 
     while (len > 0) {
         ssize_t n = write(fd, p, len);
 
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            if (n == 0) {
+                errno = EIO; /* a write that makes no progress would loop for ever */
             }
             return -1;
         }
@@ -188,7 +191,7 @@ static int write_tmp(const char *tmp, const char *path, const void *data, size_t
     if (fd < 0) {
         return sign__error(SIGN_EIO, "%s: cannot create temporary file: %s", path, strerror(errno));
     }
-    if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+    if (fchmod(fd, mode) != 0 || sign__write_all(fd, data, len) != 0 || fsync(fd) != 0) {
         r = sign__error(SIGN_EIO, "%s: write failed: %s", path, strerror(errno));
         close(fd);
         unlink(tmp);

@@ -69,6 +69,8 @@ int sign__check_version(unsigned int version, unsigned int current, const char *
  */
 int sign__limits(sign_limits *buf, const sign_limits *l);
 
+/* Write all len bytes of data to fd (EINTR retried): 0, or -1 with errno set (EIO for a write of 0 bytes). */
+int sign__write_all(int fd, const void *data, size_t len);
 /* Read a whole regular file of at most max bytes. *out is NUL-terminated (not counted). */
 int sign__read_file(unsigned char **out, size_t *outlen, const char *path, size_t max);
 /*

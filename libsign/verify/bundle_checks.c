@@ -155,14 +155,17 @@ static int chain_not_built(const char *reason)
 }
 
 /*
- * sign_x509_verify over the whole trusted interval genTime +- accuracy: at its end first (validity ends and
- * revocations count from there), then at its start (not yet valid), when the token has an accuracy.
+ * sign_x509_verify at the trusted signing time: at genTime + accuracy first (the latest moment the signature may
+ * have been made: validity ends and revocations count from there), then, when the token has an accuracy, at
+ * genTime itself (not yet valid). The start is judged at genTime, as Sigstore's verifiers do, not at genTime -
+ * accuracy: a token whose genTime is the certificate's notBefore (a Fulcio certificate stamped in the second it
+ * was issued) proves a signature made while the certificate was valid; one before it is CERT_NOT_YET_VALID.
  */
 static int x509_over_interval(sign_x509_result *res, const vb *b, const sign_x509_trust *t,
                               const sign_x509_verify_options *opts)
 {
     sign_x509_verify_options o = *opts;
-    int64_t hi = b->signing_time + b->signing_accuracy, lo = b->signing_time - b->signing_accuracy;
+    int64_t hi = b->signing_time + b->signing_accuracy, lo = b->signing_time;
     int r;
 
     if (!b->has_signing_time) {
@@ -175,6 +178,68 @@ static int x509_over_interval(sign_x509_result *res, const vb *b, const sign_x50
         r = sign_x509_verify(res, b->certs, t, &o);
     }
     return r;
+}
+
+/*
+ * A chain that built to the certificate authorities of the trusted root (a roots[] entry without certificates):
+ * the authority it ends in must be valid (validFor) at the signing time (the trusted time, else the time judged),
+ * and when the trusted root lists CT logs, the leaf must carry an SCT of one of them (as cosign and sigstore-go
+ * require). 0 with *ok set, or the failure recorded.
+ */
+static int trusted_root_checks(vctx *c, vb *b, const sign__policy_root *rt, int *ok)
+{
+    const sign__trusted_root *tr = c->policy->trusted_root;
+    X509 *leaf = sign__x509_cert_at(b->certs, 0), *issuer = NULL;
+    int64_t when = b->has_signing_time ? b->signing_time : c->at;
+    sign__sct_check sct;
+    size_t i = 0, held = 0;
+    char at[32] = "";
+    int r;
+
+    *ok = 0;
+    if (tr == NULL || rt->certificates != NULL) {
+        *ok = 1;
+        return 0;
+    }
+    for (; sign__trusted_root_ca_for(&i, &issuer, tr, b->certs, leaf) == 0; i++, held++) {
+        if (sign__tr_window_holds(&tr->cas[i].valid, when)) {
+            break;
+        }
+    }
+    sign__error_clear();
+    sign_format_time(at, sizeof(at), when);
+    if (i >= tr->ncas) {
+        return vfy_add_check(
+            c, held > 0 ? "key-validity" : "signer", SIGN_CHECK_FAIL,
+            held > 0 ? "CA_OUTSIDE_VALIDITY" : "CHAIN_INVALID", held > 0 ? SIGN_EEXPIRED : SIGN_EUNTRUSTED,
+            (vwhere){b->for_artifact, b->path, b->signer},
+            held > 0 ? "bundle %s: certificate %s was issued by a certificate authority of the trusted root that is "
+                       "not valid (validFor) at the signing time %s (policy root \"%s\"); the CA was retired, or the "
+                       "trusted root is out of date"
+                     : "bundle %s: the chain of certificate %s does not end in the certificates of one certificate "
+                       "authority of the trusted root (signing time %s, policy root \"%s\")",
+            b->path, b->signer, at, rt->name);
+    }
+    if (!sign__trusted_root_has_ctlogs(tr)) {
+        *ok = 1;
+        return 0;
+    }
+    if ((r = sign__sct_verify(&sct, leaf, issuer, tr)) == SIGN_ENOMEM) {
+        return r;
+    }
+    if (r != 0) {
+        return vfy_add_check(c, "signer", SIGN_CHECK_FAIL, sct.reason, sct.code,
+                             (vwhere){b->for_artifact, b->path, b->signer},
+                             "bundle %s: certificate %s: %s (policy root \"%s\"); a certificate of a CA that logs "
+                             "to certificate transparency must carry an SCT of a CT log of the trusted root",
+                             b->path, b->signer, sct.message, rt->name);
+    }
+    *ok = 1;
+    return vfy_add_check(
+        c, "signer", SIGN_CHECK_PASS, "OK", 0, (vwhere){b->for_artifact, b->path, b->signer},
+        "bundle %s: certificate %s carries a signed certificate timestamp of a CT log of the trusted "
+        "root, valid at its time",
+        b->path, b->signer);
 }
 
 /*
@@ -256,8 +321,11 @@ static int cert_trust(vctx *c, vb *b, int *go_on)
         *go_on = r == 0 && strcmp(check, "signer") != 0;
         return r;
     }
+    if ((r = trusted_root_checks(c, b, &p->roots[chosen], go_on)) != 0 || !*go_on) {
+        *go_on = 0;
+        return r;
+    }
     b->in_window = 1;
-    *go_on = 1;
     if ((r = vfy_add_check(c, "signer", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, b->signer},
                            "bundle %s is signed by certificate %s, which chains to policy root \"%s\" (%zu "
                            "certificates)",

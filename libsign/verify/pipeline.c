@@ -528,22 +528,10 @@ static int verify_regular_fd(sign_verify_result **out, const sign_policy *policy
     return verify_run(out, policy, &o, names, cap);
 }
 
-/* Write n bytes of p to fd. Returns 0 or SIGN_EIO. */
+/* Write n bytes of p to the memory file fd. Returns 0 or SIGN_EIO. */
 static int write_all(int fd, const unsigned char *p, size_t n)
 {
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return sign__error(SIGN_EIO, "memory file: %s", w < 0 ? strerror(errno) : "short write");
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
+    return sign__write_all(fd, p, n) != 0 ? sign__error(SIGN_EIO, "memory file: %s", strerror(errno)) : 0;
 }
 
 /*
