@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -220,14 +221,19 @@ out:
 
 /* ---- lookups (entries sorted by key hash / digest) ---------------------- */
 
-static size_t key_lower(const sign_revocation_list *l, const unsigned char id[32])
+/*
+ * The first of n entries (stride bytes apart, each with its 32-byte sort key at offset off) whose key is not
+ * below k: the insertion point of k, and where an equal entry is when there is one.
+ */
+static size_t lower_32(const void *base, size_t n, size_t stride, size_t off, const unsigned char k[32])
 {
-    size_t lo = 0, hi = l->nkeys;
+    const unsigned char *b = base;
+    size_t lo = 0, hi = n;
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
 
-        if (memcmp(l->keys[mid].id, id, 32) < 0) {
+        if (memcmp(b + mid * stride + off, k, 32) < 0) {
             lo = mid + 1;
         } else {
             hi = mid;
@@ -236,20 +242,14 @@ static size_t key_lower(const sign_revocation_list *l, const unsigned char id[32
     return lo;
 }
 
+static size_t key_lower(const sign_revocation_list *l, const unsigned char id[32])
+{
+    return lower_32(l->keys, l->nkeys, sizeof(*l->keys), offsetof(rk, id), id);
+}
+
 static size_t art_lower(const sign_revocation_list *l, const unsigned char d[32])
 {
-    size_t lo = 0, hi = l->narts;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (memcmp(l->arts[mid].sha256, d, 32) < 0) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo;
+    return lower_32(l->arts, l->narts, sizeof(*l->arts), offsetof(ra, sha256), d);
 }
 
 /* Decode a key id (base64 of 32 bytes, standard or URL-safe) into id. */
@@ -1209,26 +1209,9 @@ static void ix_art_at(sign_revoked_artifact *out, const sign_revocation_list *l,
     (void)index_text_get(&out->comment, p + 41, l->ix_text, ntext);
 }
 
-/* The first record of n (stride size) not below the 32 bytes at want. */
-static size_t ix_lower(const unsigned char *recs, size_t n, size_t size, const unsigned char *want)
-{
-    size_t lo = 0, hi = n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (memcmp(recs + mid * size, want, 32) < 0) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo;
-}
-
 static int ix_find_key(sign_revoked_key *out, const sign_revocation_list *l, const unsigned char id[32])
 {
-    size_t i = ix_lower(l->ix_keys, l->ix_nkeys, INDEX_KEY, id);
+    size_t i = lower_32(l->ix_keys, l->ix_nkeys, INDEX_KEY, 0, id);
     sign_revoked_key k;
 
     if (i >= l->ix_nkeys || CRYPTO_memcmp(l->ix_keys + i * INDEX_KEY, id, 32) != 0) {
@@ -1247,7 +1230,7 @@ static int ix_find_key(sign_revoked_key *out, const sign_revocation_list *l, con
 
 static int ix_find_art(sign_revoked_artifact *out, const sign_revocation_list *l, const unsigned char d[32])
 {
-    size_t i = ix_lower(l->ix_arts, l->ix_narts, INDEX_ART, d);
+    size_t i = lower_32(l->ix_arts, l->ix_narts, INDEX_ART, 0, d);
 
     if (i >= l->ix_narts || CRYPTO_memcmp(l->ix_arts + i * INDEX_ART, d, 32) != 0) {
         return 0;

@@ -157,6 +157,32 @@ static const char *dt_reason(const sign_deploy_result *res)
     return "";
 }
 
+/*
+ * Every message of a failed deploy names what the user gave: never the private copy (/proc/self/fd/N) it
+ * verified. The error and each failed check's message name the artifact when they name a file at all.
+ */
+static void dt_assert_names_the_artifact(const sign_deploy_result *res, const char *name)
+{
+    const sign_verify_result *v = sign_deploy_result_verify(res);
+    const char *e = sign_error_last();
+    int named = strstr(e, name) != NULL;
+
+    cr_assert_null(strstr(e, "/proc/self/fd"), "the error names the private copy: %s", e);
+    for (size_t i = 0; v != NULL && i < sign_verify_result_check_count(v); i++) {
+        const sign_check *c = sign_verify_result_check(v, i);
+
+        if (c->status != SIGN_CHECK_FAIL) {
+            continue;
+        }
+        cr_assert(c->message == NULL || strstr(c->message, "/proc/self/fd") == NULL,
+                  "check %s names the private copy: %s", c->check, c->message);
+        cr_assert(c->artifact == NULL || strstr(c->artifact, "/proc/self/fd") == NULL,
+                  "check %s names the private copy as its artifact: %s", c->check, c->artifact);
+        named |= c->message != NULL && strstr(c->message, name) != NULL;
+    }
+    cr_assert(named, "no message names the artifact %s: %s", name, e);
+}
+
 /* Where "current" points ("" when nowhere). */
 static void dt_current(char *buf, size_t size)
 {
@@ -282,11 +308,13 @@ Test(deploy, unsigned_or_changed_artifact_is_refused_and_the_old_release_stays)
         r = dt_deploy(&res, "app2.zip");
         cr_assert(r == SIGN_EDIGEST || r == SIGN_EVERIFY, "%d %s", r, sign_error_last());
         cr_assert_not_null(res);
+        dt_assert_names_the_artifact(res, "app2.zip");
         sign_deploy_result_free(res);
         /* No bundle at all. */
         cr_assert_eq(unlink(b2), 0);
         res = NULL;
         cr_assert_neq(dt_deploy(&res, "app2.zip"), 0);
+        dt_assert_names_the_artifact(res, "app2.zip");
         sign_deploy_result_free(res);
         free(b1);
         free(b2);
@@ -296,6 +324,37 @@ Test(deploy, unsigned_or_changed_artifact_is_refused_and_the_old_release_stays)
     s = dt_read_current("a.txt");
     cr_assert_str_eq(s, "one\n");
     free(s);
+    dt_assert_clean();
+}
+
+/*
+ * The copy deploy verifies is private (/proc/self/fd/N): a copy that verify cannot read as what was signed
+ * (a zip whose central directory is broken) is named in every message as the artifact the caller gave.
+ */
+Test(deploy, unreadable_copy_is_named_as_the_artifact_given)
+{
+    sign_deploy_result *res = NULL;
+    char *zip = dt_p("app.zip"), *bad = dt_p("bad.zip"), *b1 = dt_p("app.zip.sigstore.json"),
+         *b2 = dt_p("bad.zip.sigstore.json"), *data, *cd;
+    size_t len = 0;
+    int r;
+
+    dt_good_zip("app.zip", "one\n", NULL);
+    data = tu_read(zip, &len);
+    cr_assert_not_null(cd = memmem(data, len, "PK\x01\x02", 4), "no central directory");
+    cd[3] = 0x7f; /* the first central directory header's signature: the zip cannot be read */
+    tu_write(bad, data, len);
+    cr_assert_eq(link(b1, b2), 0);
+    r = dt_deploy(&res, "bad.zip");
+    cr_assert_neq(r, 0, "a broken zip was deployed");
+    cr_assert_not_null(res);
+    dt_assert_names_the_artifact(res, "bad.zip");
+    sign_deploy_result_free(res);
+    free(data);
+    free(zip);
+    free(bad);
+    free(b1);
+    free(b2);
     dt_assert_clean();
 }
 

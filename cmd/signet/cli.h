@@ -36,6 +36,45 @@ int cmd_deploy(int argc, char **argv);
  */
 int cli_git_source(sign_source **out, const char *dir, const char *remote, int allow_dirty);
 
+/*
+ * The input options of sign, hash and verify: --ref/--platform ('R', OPT_PLATFORM), --tls-verify
+ * (OPT_TLS_VERIFY), --all ('a') and --jobs ('j'); with with_source set (sign and hash) also
+ * --follow-symlink ('F'), --git ('G'), --git-remote ('M') and --allow-dirty ('D').
+ */
+typedef struct cli_input {
+    int with_source; /* set by the command: take F, G, M and D too */
+    const char *ref; /* --ref or --platform, or NULL */
+    const char *git_dir, *git_remote;
+    int insecure, all_images, follow_symlink, allow_dirty;
+} cli_input;
+
+/* Their rows of a struct option table (the letters above), in the table of each command that takes them. */
+#define CLI_INPUT_LONGOPTS                                                                                           \
+    {"ref", required_argument, NULL, 'R'}, {"all", no_argument, NULL, 'a'},                                          \
+        {"platform", required_argument, NULL, OPT_PLATFORM},                                                         \
+        {"tls-verify", required_argument, NULL, OPT_TLS_VERIFY},                                                     \
+    {                                                                                                                \
+        "jobs", required_argument, NULL, 'j'                                                                         \
+    }
+#define CLI_SOURCE_LONGOPTS                                                                                          \
+    {"follow-symlink", no_argument, NULL, 'F'}, {"git", required_argument, NULL, 'G'},                               \
+        {"git-remote", required_argument, NULL, 'M'},                                                                \
+    {                                                                                                                \
+        "allow-dirty", no_argument, NULL, 'D'                                                                        \
+    }
+
+/*
+ * Before a command's getopt_long loop: its long options checked (out_check_long_options), getopt reset and
+ * silent. Returns 0, or EXIT_USAGE after saying why.
+ */
+struct option;
+int cli_getopt_start(const char *cmd, int argc, char **argv, const char *shortopts, const struct option *longopts);
+
+/* Option c (getopt's) with its argument: 1 taken, 0 not one of these, -1 after a usage error (said). */
+int cli_input_opt(cli_input *in, const char *cmd, int c, const char *arg);
+/* The SIGN_ARTIFACT_* flags of the options taken (registry TLS, all images, follow symlink). */
+unsigned int cli_input_artifact_flags(const cli_input *in);
+
 /* A whole bundle file (64 MiB at most); prints the error and returns EXIT_USAGE. */
 int cli_read_bundle(char **out, size_t *len, const char *path);
 /* Append a written bundle to the signing log dir (sign --log); prints what happened. */

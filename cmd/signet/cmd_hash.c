@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "output.h"
@@ -29,104 +30,113 @@ static const char hash_usage[] =
     "      --jobs N     at most N threads at once (default: one per core)\n"
     "  -h, --help       show this help\n";
 
-int cmd_hash(int argc, char **argv)
+typedef struct hargs {
+    sign_sign_options o;
+    cli_input in; /* --ref, --platform, --tls-verify, --all, --jobs, --follow-symlink, --git... */
+    char **names;
+    size_t nnames;
+    int json, help;
+} hargs;
+
+/* The options, up to the first -h: 0, or the exit code after saying why. */
+static int parse_args(hargs *a, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"json", no_argument, NULL, 'J'},
         {"name", required_argument, NULL, 'N'},
-        {"ref", required_argument, NULL, 'R'},
-        {"all", no_argument, NULL, 'a'},
-        {"platform", required_argument, NULL, OPT_PLATFORM},
-        {"tls-verify", required_argument, NULL, OPT_TLS_VERIFY},
-        {"follow-symlink", no_argument, NULL, 'F'},
-        {"git", required_argument, NULL, 'G'},
-        {"git-remote", required_argument, NULL, 'M'},
-        {"allow-dirty", no_argument, NULL, 'D'},
-        {"jobs", required_argument, NULL, 'j'},
+        CLI_INPUT_LONGOPTS,
+        CLI_SOURCE_LONGOPTS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    sign_sign_options opts = SIGN_SIGN_OPTIONS_INIT;
+    int c, taken;
+
+    if ((a->names = calloc((size_t)argc + 1, sizeof(*a->names))) == NULL) {
+        cli_error("out of memory");
+        return EXIT_USAGE;
+    }
+    if (cli_getopt_start("hash", argc, argv, ":h", longopts) != 0) {
+        return EXIT_USAGE;
+    }
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        if ((taken = cli_input_opt(&a->in, "hash", c, optarg)) != 0) {
+            if (taken < 0) {
+                return EXIT_USAGE;
+            }
+            continue;
+        }
+        switch (c) {
+        case 'J': a->json = 1; break;
+        case 'N': a->names[a->nnames++] = optarg; break;
+        case 'h': a->help = 1; return 0;
+        default: return out_getopt_error("hash", c, argv);
+        }
+    }
+    a->o.ref = a->in.ref;
+    a->o.artifact_flags |= cli_input_artifact_flags(&a->in);
+    return 0;
+}
+
+/* The statement of the artifacts, printed: the exit code. */
+static int print_statement(const sign_statement *st, int json)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int r = json ? sign_statement_serialize(&text, &len, st) : sign_statement_serialize_pretty(&text, st);
+
+    if (r != 0) {
+        return cli_fail(r, NULL);
+    }
+    fputs(text, stdout);
+    fputc('\n', stdout);
+    free(text);
+    return fflush(stdout) == 0 ? 0 : EXIT_USAGE;
+}
+
+int cmd_hash(int argc, char **argv)
+{
+    hargs a;
     sign_statement *st = NULL;
     sign_artifact **arts = NULL;
-    char **names = NULL, *text = NULL;
-    size_t nnames = 0, nart = 0, len = 0;
-    int json = 0, c, r, rc = EXIT_USAGE, allow_dirty = 0;
-    const char *git_dir = NULL, *git_remote = NULL;
+    size_t nart = 0;
+    int r, rc;
     sign_source *source = NULL;
 
-    names = calloc((size_t)argc + 1, sizeof(*names));
-    if (names == NULL) {
-        cli_error("out of memory");
+    memset(&a, 0, sizeof(a));
+    a.o = (sign_sign_options)SIGN_SIGN_OPTIONS_INIT;
+    a.in.with_source = 1;
+    if ((rc = parse_args(&a, argc, argv)) != 0) {
         goto out;
     }
-    if (out_check_long_options("hash", argc, argv, ":h", longopts) != 0) {
+    if (a.help) {
+        fputs(hash_usage, stdout);
         goto out;
-    }
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'J': json = 1; break;
-        case 'N': names[nnames++] = optarg; break;
-        case 'R':          /* an OCI layout's ref name, or */
-        case OPT_PLATFORM: /* a registry index's platform: both choose the image (sign_artifact_options) */
-            opts.ref = optarg;
-            break;
-        case OPT_TLS_VERIFY: {
-            int insecure = 0;
-
-            if (out_parse_tls_verify(&insecure, "hash", optarg) != 0) {
-                goto out;
-            }
-            if (insecure) {
-                opts.artifact_flags |= SIGN_ARTIFACT_REGISTRY_INSECURE;
-            }
-            break;
-        }
-        case 'a': opts.artifact_flags |= SIGN_ARTIFACT_ALL_IMAGES; break;
-        case 'F': opts.artifact_flags |= SIGN_ARTIFACT_FOLLOW_SYMLINK; break;
-        case 'G': git_dir = optarg; break;
-        case 'M': git_remote = optarg; break;
-        case 'D': allow_dirty = 1; break;
-        case 'j':
-            if (out_parse_jobs("hash", optarg) != 0) {
-                goto out;
-            }
-            break;
-        case 'h':
-            fputs(hash_usage, stdout);
-            rc = 0;
-            goto out;
-        default: rc = out_getopt_error("hash", c, argv); goto out;
-        }
     }
     if (optind >= argc) {
         rc = out_usage_error("hash", "no artifact given");
         goto out;
     }
+    if (a.nnames != 0 && a.nnames != (size_t)(argc - optind)) {
+        rc = out_usage_error("hash", "%zu --name for %zu artifacts: give one per artifact or none", a.nnames,
+                             (size_t)(argc - optind));
+        goto out;
+    }
+    if ((rc = cli_git_source(&source, a.in.git_dir, a.in.git_remote, a.in.allow_dirty)) != 0) {
+        goto out;
+    }
+    a.o.source = source;
+    if (out_source_date_epoch(&a.o.created) != 0) {
+        rc = EXIT_USAGE;
+        goto out;
+    }
     nart = (size_t)(argc - optind);
-    if (nnames != 0 && nnames != nart) {
-        rc = out_usage_error("hash", "%zu --name for %zu artifacts: give one per artifact or none", nnames, nart);
-        nart = 0;
-        goto out;
-    }
-    if ((rc = cli_git_source(&source, git_dir, git_remote, allow_dirty)) != 0) {
-        goto out;
-    }
-    rc = EXIT_USAGE;
-    opts.source = source;
-    if (out_source_date_epoch(&opts.created) != 0) {
-        nart = 0;
-        goto out;
-    }
-    opts.artifacts = (const char *const *)(argv + optind);
-    opts.names = nnames > 0 ? (const char *const *)names : NULL;
-    opts.nartifacts = nart;
+    a.o.artifacts = (const char *const *)(argv + optind);
+    a.o.names = a.nnames > 0 ? (const char *const *)a.names : NULL;
+    a.o.nartifacts = nart;
     if (out_progress_wanted()) {
-        opts.progress = out_progress_cb;
+        a.o.progress = out_progress_cb;
     }
-    r = sign_hash(&st, &arts, &opts);
+    r = sign_hash(&st, &arts, &a.o);
     out_progress_end();
     out_findings(stderr, arts, nart);
     if (r != 0) {
@@ -136,14 +146,7 @@ int cmd_hash(int argc, char **argv)
         rc = cli_fail(r, NULL);
         goto out;
     }
-    r = json ? sign_statement_serialize(&text, &len, st) : sign_statement_serialize_pretty(&text, st);
-    if (r != 0) {
-        rc = cli_fail(r, NULL);
-        goto out;
-    }
-    fputs(text, stdout);
-    fputc('\n', stdout);
-    rc = fflush(stdout) == 0 ? 0 : EXIT_USAGE;
+    rc = print_statement(st, a.json);
 out:
     sign_source_free(source);
     if (arts != NULL) {
@@ -152,8 +155,7 @@ out:
         }
         free(arts);
     }
-    free(text);
     sign_statement_free(st);
-    free(names);
+    free(a.names);
     return rc;
 }

@@ -64,35 +64,48 @@ static json_t *certificate_json(const unsigned char *der, size_t len, size_t nch
 }
 
 /* Everything inspect shows, as a JSON object (also the source of the human form). */
-static int inspect_build(json_t **out, const char *path, const sign_bundle *b)
+/* The bundle's timestamps: TSA, time, policy, serial and hash of each (an error member when unreadable). */
+static json_t *timestamps_json(const sign_bundle *b)
+{
+    json_t *ts = json_array();
+
+    for (size_t i = 0; ts != NULL && i < sign_bundle_timestamp_count(b); i++) {
+        sign_timestamp_info info;
+        size_t tlen = 0;
+        const unsigned char *der = sign_bundle_timestamp(b, i, &tlen);
+        char when[32] = "";
+        json_t *t;
+
+        if (sign_timestamp_parse(&info, der, tlen) != 0) {
+            t = json_pack("{s:s}", "error", sign_error_last());
+        } else {
+            sign_format_time(when, sizeof(when), info.gen_time);
+            t = json_pack("{s:s,s:s,s:s,s:s,s:s}", "tsa", info.tsa, "gen_time", when, "policy", info.policy, "serial",
+                          info.serial, "hash_algorithm", info.hash);
+        }
+        json_array_append_new(ts, t);
+    }
+    return ts;
+}
+
+/* What the bundle says of itself, before its payload: path, media type, key, certificate, timestamps. */
+static void inspect_header(json_t *o, const char *path, const sign_bundle *b)
 {
     const sign_envelope *env = sign_bundle_envelope(b);
     const char *hint = sign_bundle_key_hint(b);
-    const char *ptype = sign_envelope_payload_type(env);
+    const unsigned char *cder;
+    size_t certlen = 0;
+    char fp[SIGN_FINGERPRINT_SIZE];
+    /* The path as given may not be UTF-8; JSON carries its printable form. */
+    char *safe = sign_text_safe(path);
 
     /* Other tools may leave publicKey.hint empty and name the key only in the DSSE keyid, or nowhere. */
     if (hint != NULL && hint[0] == '\0' && sign_envelope_signature_count(env) > 0 &&
         sign_envelope_signature_keyid(env, 0) != NULL) {
         hint = sign_envelope_signature_keyid(env, 0);
     }
-    const unsigned char *payload, *cder;
-    size_t plen = 0, certlen = 0;
-    sign_statement *st = NULL;
-    json_t *o = json_object(), *subjects = NULL, *arts = NULL;
-    char fp[SIGN_FINGERPRINT_SIZE], hex[2 * SIGN_SHA256_LEN + 1];
-    int r = SIGN_ENOMEM;
-
-    *out = NULL;
-    if (o == NULL) {
-        goto out;
-    }
-    {
-        /* The path as given may not be UTF-8; JSON carries its printable form. */
-        char *safe = sign_text_safe(path);
-
-        json_object_set_new(o, "bundle", json_string(safe != NULL ? safe : "?"));
-        free(safe);
-    }
+    json_object_set_new(o, "bundle", json_string(safe != NULL ? safe : "?"));
+    free(safe);
     json_object_set_new(o, "media_type", json_string(sign_bundle_media_type(b)));
     json_object_set_new(o, "verified", json_false());
     if (hint != NULL) {
@@ -106,30 +119,128 @@ static int inspect_build(json_t **out, const char *path, const sign_bundle *b)
         json_object_set_new(o, "certificate", certificate_json(cder, certlen, sign_bundle_chain_count(b)));
     }
     if (sign_bundle_timestamp_count(b) > 0) {
-        json_t *ts = json_array();
-
-        for (size_t i = 0; ts != NULL && i < sign_bundle_timestamp_count(b); i++) {
-            sign_timestamp_info info;
-            size_t tlen = 0;
-            const unsigned char *der = sign_bundle_timestamp(b, i, &tlen);
-            char when[32] = "";
-            json_t *t;
-
-            if (sign_timestamp_parse(&info, der, tlen) != 0) {
-                t = json_pack("{s:s}", "error", sign_error_last());
-            } else {
-                sign_format_time(when, sizeof(when), info.gen_time);
-                t = json_pack("{s:s,s:s,s:s,s:s,s:s}", "tsa", info.tsa, "gen_time", when, "policy", info.policy,
-                              "serial", info.serial, "hash_algorithm", info.hash);
-            }
-            json_array_append_new(ts, t);
-        }
-        json_object_set_new(o, "timestamps", ts);
+        json_object_set_new(o, "timestamps", timestamps_json(b));
     }
     if (sign_envelope_signature_count(env) > 0) {
         json_object_set_new(o, "signature_key_id", json_string(sign_envelope_signature_keyid(env, 0)));
     }
-    json_object_set_new(o, "payload_type", json_string(ptype));
+    json_object_set_new(o, "payload_type", json_string(sign_envelope_payload_type(env)));
+}
+
+/* The statement's subjects (name and sha256) into the array subjects: 0 or the library's code. */
+static int subjects_json(json_t *subjects, const sign_statement *st)
+{
+    char hex[2 * SIGN_SHA256_LEN + 1];
+
+    for (size_t i = 0; i < sign_statement_subject_count(st); i++) {
+        const char *name = NULL;
+        const unsigned char *md = NULL;
+        int r = sign_statement_subject(&name, &md, st, i);
+
+        if (r == SIGN_ENOTFOUND && name != NULL) {
+            /* A subject with only a sha384/sha512 (npm provenance): named, without a sha256. */
+            json_array_append_new(subjects, json_pack("{s:s}", "name", name));
+            continue;
+        }
+        if (r != 0) {
+            return r;
+        }
+        (void)sign_hex_encode(hex, sizeof(hex), md, SIGN_SHA256_LEN);
+        json_array_append_new(subjects, json_pack("{s:s, s:s}", "name", name, "sha256", hex));
+    }
+    return 0;
+}
+
+/* Artifact i's findings, as an array in *out: 0 or the library's code. */
+static int findings_json(json_t **out, const sign_statement *st, size_t i, size_t count)
+{
+    json_t *findings = json_array();
+
+    *out = NULL;
+    if (findings == NULL) {
+        return SIGN_ENOMEM;
+    }
+    for (size_t j = 0; j < count; j++) {
+        sign_finding f;
+        json_t *jf;
+        int r;
+
+        if ((r = sign_statement_artifact_finding(&f, st, i, j)) != 0) {
+            json_decref(findings);
+            return r;
+        }
+        jf = json_pack("{s:s, s:s, s:s}", "id", f.id, "severity", sign_severity_name(f.severity), "message",
+                       f.message != NULL ? f.message : "");
+        if (jf != NULL && f.path != NULL) {
+            json_object_set_new(jf, "path", json_string(f.path));
+        }
+        json_array_append_new(findings, jf);
+    }
+    *out = findings;
+    return 0;
+}
+
+/* Container images: images and layers; their entries are counted over every layer. */
+static void images_json(json_t *ja, const sign_statement *st, size_t i)
+{
+    size_t nimg = sign_statement_artifact_image_count(st, i), nlayers = 0, nentries = 0;
+    sign_statement_layer sl;
+
+    for (size_t k = 0; k < nimg; k++) {
+        for (size_t j = 0; sign_statement_artifact_layer(&sl, st, i, k, j) == 0; j++) {
+            nlayers++;
+            nentries += sl.entry_count;
+        }
+    }
+    json_object_set_new(ja, "images", json_integer((json_int_t)nimg));
+    json_object_set_new(ja, "layers", json_integer((json_int_t)nlayers));
+    json_object_set_new(ja, "entries", json_integer((json_int_t)nentries));
+}
+
+/* The statement's artifacts (name, kind, size, entries, findings, digest, images) into arts: 0 or a code. */
+static int artifacts_json(json_t *arts, const sign_statement *st)
+{
+    char hex[2 * SIGN_SHA256_LEN + 1];
+
+    for (size_t i = 0; i < sign_statement_artifact_count(st); i++) {
+        sign_statement_artifact a;
+        json_t *ja, *findings;
+        int r;
+
+        if ((r = sign_statement_artifact_info(&a, st, i)) != 0 ||
+            (r = findings_json(&findings, st, i, a.finding_count)) != 0) {
+            return r;
+        }
+        ja = json_pack("{s:s, s:s, s:I, s:I, s:o}", "name", a.name != NULL ? a.name : "", "kind",
+                       a.kind != NULL ? a.kind : "", "size", (json_int_t)a.size, "entries", (json_int_t)a.entry_count,
+                       "findings", findings);
+        if (ja != NULL && a.sha256 != NULL) {
+            (void)sign_hex_encode(hex, sizeof(hex), a.sha256, SIGN_SHA256_LEN);
+            json_object_set_new(ja, "sha256", json_string(hex));
+        }
+        if (ja != NULL && sign_statement_artifact_image_count(st, i) > 0) {
+            images_json(ja, st, i);
+        }
+        json_array_append_new(arts, ja);
+    }
+    return 0;
+}
+
+static int inspect_build(json_t **out, const char *path, const sign_bundle *b)
+{
+    const sign_envelope *env = sign_bundle_envelope(b);
+    const char *ptype = sign_envelope_payload_type(env);
+    const unsigned char *payload;
+    size_t plen = 0;
+    sign_statement *st = NULL;
+    json_t *o = json_object(), *subjects = NULL, *arts = NULL;
+    int r = SIGN_ENOMEM;
+
+    *out = NULL;
+    if (o == NULL) {
+        goto out;
+    }
+    inspect_header(o, path, b);
     if (strcmp(ptype, SIGN_INTOTO_PAYLOAD_TYPE) != 0) {
         /* Not a statement: say what it is and stop there. */
         *out = o;
@@ -151,67 +262,8 @@ static int inspect_build(json_t **out, const char *path, const sign_bundle *b)
     if ((subjects = json_array()) == NULL || (arts = json_array()) == NULL) {
         goto out;
     }
-    for (size_t i = 0; i < sign_statement_subject_count(st); i++) {
-        const char *name = NULL;
-        const unsigned char *md = NULL;
-        r = sign_statement_subject(&name, &md, st, i);
-        if (r == SIGN_ENOTFOUND && name != NULL) {
-            /* A subject with only a sha384/sha512 (npm provenance): named, without a sha256. */
-            json_array_append_new(subjects, json_pack("{s:s}", "name", name));
-            continue;
-        }
-        if (r != 0) {
-            goto out;
-        }
-        (void)sign_hex_encode(hex, sizeof(hex), md, SIGN_SHA256_LEN);
-        json_array_append_new(subjects, json_pack("{s:s, s:s}", "name", name, "sha256", hex));
-    }
-    for (size_t i = 0; i < sign_statement_artifact_count(st); i++) {
-        sign_statement_artifact a;
-        json_t *ja, *findings;
-        if ((r = sign_statement_artifact_info(&a, st, i)) != 0) {
-            goto out;
-        }
-        if ((findings = json_array()) == NULL) {
-            r = SIGN_ENOMEM;
-            goto out;
-        }
-        for (size_t j = 0; j < a.finding_count; j++) {
-            sign_finding f;
-            if ((r = sign_statement_artifact_finding(&f, st, i, j)) != 0) {
-                json_decref(findings);
-                goto out;
-            }
-            json_t *jf = json_pack("{s:s, s:s, s:s}", "id", f.id, "severity", sign_severity_name(f.severity),
-                                   "message", f.message != NULL ? f.message : "");
-            if (jf != NULL && f.path != NULL) {
-                json_object_set_new(jf, "path", json_string(f.path));
-            }
-            json_array_append_new(findings, jf);
-        }
-        ja = json_pack("{s:s, s:s, s:I, s:I, s:o}", "name", a.name != NULL ? a.name : "", "kind",
-                       a.kind != NULL ? a.kind : "", "size", (json_int_t)a.size, "entries", (json_int_t)a.entry_count,
-                       "findings", findings);
-        if (ja != NULL && a.sha256 != NULL) {
-            (void)sign_hex_encode(hex, sizeof(hex), a.sha256, SIGN_SHA256_LEN);
-            json_object_set_new(ja, "sha256", json_string(hex));
-        }
-        if (ja != NULL && sign_statement_artifact_image_count(st, i) > 0) {
-            /* Container images: images and layers; their entries are counted over every layer. */
-            size_t nimg = sign_statement_artifact_image_count(st, i), nlayers = 0, nentries = 0;
-            sign_statement_layer sl;
-
-            for (size_t k = 0; k < nimg; k++) {
-                for (size_t j = 0; sign_statement_artifact_layer(&sl, st, i, k, j) == 0; j++) {
-                    nlayers++;
-                    nentries += sl.entry_count;
-                }
-            }
-            json_object_set_new(ja, "images", json_integer((json_int_t)nimg));
-            json_object_set_new(ja, "layers", json_integer((json_int_t)nlayers));
-            json_object_set_new(ja, "entries", json_integer((json_int_t)nentries));
-        }
-        json_array_append_new(arts, ja);
+    if ((r = subjects_json(subjects, st)) != 0 || (r = artifacts_json(arts, st)) != 0) {
+        goto out;
     }
     json_object_set_new(o, "subjects", subjects);
     json_object_set_new(o, "artifacts", arts);

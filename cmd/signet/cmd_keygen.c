@@ -111,7 +111,37 @@ static void keygen_print_json(const char *type, const char *keypath, const char 
     free(p);
 }
 
-int cmd_keygen(int argc, char **argv)
+/* One signet keygen run: the options given, then the files it names and the key it makes. */
+typedef struct kargs {
+    cli_pkcs11 p11;
+    cli_passphrase pp;
+    const char *p11uri, *prefix, *typename;
+    size_t ti; /* keygen_types[ti] */
+    int no_pass, help;
+    char *keypath, *pubpath, *pass;
+    int n; /* the passphrase's length */
+    sign_key *key;
+    int key_written;
+} kargs;
+
+/* getopt's error c for the option just read: the exit code after saying why. */
+static int keygen_opt_error(int c, char **argv)
+{
+    if (c == ':') {
+        return optopt != 0 ? out_usage_error("keygen", "option -%c needs a value", optopt)
+                           : out_usage_error("keygen", "option %s needs a value", argv[optind - 1]);
+    }
+    /* Only short options get here (long ones were checked): name the letter, not the word. */
+    if (strncmp(argv[optind - 1], "--", 2) == 0) {
+        /* A full long name (checked above) given a value it does not take. */
+        return out_usage_error("keygen", "option --%.*s takes no value", (int)strcspn(argv[optind - 1] + 2, "="),
+                               argv[optind - 1] + 2);
+    }
+    return out_usage_error("keygen", "unknown option -%c", optopt);
+}
+
+/* The options, up to the first -h: 0, or the exit code after saying why. */
+static int parse_args(kargs *a, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"type", required_argument, NULL, 't'},
@@ -125,173 +155,200 @@ int cmd_keygen(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    cli_pkcs11 p11 = {NULL, NULL, 0, CLI_PASSPHRASE_INIT};
-    const char *p11uri = NULL;
-    cli_passphrase pp = CLI_PASSPHRASE_INIT;
-    const char *prefix = NULL, *typename = "ed25519";
-    char *keypath = NULL, *pubpath = NULL, *pass = NULL;
-    char keyid[SIGN_KEYID_SIZE], fpr[SIGN_FINGERPRINT_SIZE];
-    sign_key *key = NULL;
-    size_t ti, ntypes = sizeof(keygen_types) / sizeof(keygen_types[0]);
-    int c, r, n = 0, no_pass = 0, key_written = 0, rc = EXIT_USAGE;
+    int c;
 
-    if (out_check_long_options("keygen", argc, argv, ":t:o:h", longopts) != 0) {
-        goto out;
+    if (cli_getopt_start("keygen", argc, argv, ":t:o:h", longopts) != 0) {
+        return EXIT_USAGE;
     }
-    opterr = 0;
-    optind = 1;
     while ((c = getopt_long(argc, argv, ":t:o:h", longopts, NULL)) != -1) {
         switch (c) {
-        case 't': typename = optarg; break;
-        case 'o': prefix = optarg; break;
-        case 'N': no_pass = 1; break;
-        case 'P': pp.file = optarg; break;
+        case 't': a->typename = optarg; break;
+        case 'o': a->prefix = optarg; break;
+        case 'N': a->no_pass = 1; break;
+        case 'P': a->pp.file = optarg; break;
         case 'J': break; /* out_json_active() */
-        case '1': p11uri = optarg; break;
-        case '2': p11.module = optarg; break;
-        case '3': p11.pin_file = optarg; break;
-        case 'h':
-            fputs(keygen_usage, stdout);
-            rc = 0;
-            goto out;
-        case ':':
-            rc = optopt != 0 ? out_usage_error("keygen", "option -%c needs a value", optopt)
-                             : out_usage_error("keygen", "option %s needs a value", argv[optind - 1]);
-            goto out;
-        default:
-            /* Only short options get here (long ones were checked): name the letter, not the word. */
-            if (strncmp(argv[optind - 1], "--", 2) == 0) {
-                /* A full long name (checked above) given a value it does not take. */
-                rc = out_usage_error("keygen", "option --%.*s takes no value",
-                                     (int)strcspn(argv[optind - 1] + 2, "="), argv[optind - 1] + 2);
-            } else {
-                rc = out_usage_error("keygen", "unknown option -%c", optopt);
-            }
-            goto out;
+        case '1': a->p11uri = optarg; break;
+        case '2': a->p11.module = optarg; break;
+        case '3': a->p11.pin_file = optarg; break;
+        case 'h': a->help = 1; return 0;
+        default: return keygen_opt_error(c, argv);
         }
     }
+    return 0;
+}
+
+/* The arguments make sense together, and the type is known (a->ti): 0, or the exit code after saying why. */
+static int check_args(kargs *a, int argc, char **argv)
+{
+    size_t ntypes = sizeof(keygen_types) / sizeof(keygen_types[0]);
+
     if (optind < argc) {
-        rc = out_usage_error("keygen", "unexpected argument '%s'", argv[optind]);
-        goto out;
+        return out_usage_error("keygen", "unexpected argument '%s'", argv[optind]);
     }
-    if (prefix == NULL || prefix[0] == '\0') {
-        rc = out_usage_error("keygen", "name the key files with -o PREFIX");
-        goto out;
+    if (a->prefix == NULL || a->prefix[0] == '\0') {
+        return out_usage_error("keygen", "name the key files with -o PREFIX");
     }
-    if (prefix[strlen(prefix) - 1] == '/') {
-        rc = out_usage_error("keygen", "-o PREFIX names files, not a directory: try -o %skey", prefix);
-        goto out;
+    if (a->prefix[strlen(a->prefix) - 1] == '/') {
+        return out_usage_error("keygen", "-o PREFIX names files, not a directory: try -o %skey", a->prefix);
     }
-    if (no_pass && pp.file != NULL) {
-        rc = out_usage_error("keygen", "--no-passphrase and --passphrase-file contradict each other");
-        goto out;
+    if (a->no_pass && a->pp.file != NULL) {
+        return out_usage_error("keygen", "--no-passphrase and --passphrase-file contradict each other");
     }
-    for (ti = 0; ti < ntypes; ti++) {
-        if (strcmp(typename, keygen_types[ti].name) == 0) {
+    for (a->ti = 0; a->ti < ntypes; a->ti++) {
+        if (strcmp(a->typename, keygen_types[a->ti].name) == 0) {
             break;
         }
     }
-    if (ti == ntypes) {
-        rc = out_usage_error("keygen", "unknown key type '%s' (ed25519, ecdsa-p256, ecdsa-p384, rsa-3072)", typename);
-        goto out;
+    if (a->ti == ntypes) {
+        return out_usage_error("keygen", "unknown key type '%s' (ed25519, ecdsa-p256, ecdsa-p384, rsa-3072)",
+                               a->typename);
     }
-    if (p11uri != NULL) {
-        if (no_pass || pp.file != NULL) {
-            rc = out_usage_error("keygen", "a token key has no passphrase: --pkcs11 takes --pin-file, not "
-                                           "--no-passphrase or --passphrase-file");
-            goto out;
-        }
-        if ((pubpath = keygen_path(prefix, ".pub")) == NULL) {
-            cli_error("out of memory");
-            goto out;
-        }
-        if (keygen_taken(pubpath)) {
-            cli_error("%s already exists; refusing to overwrite it (choose another -o PREFIX)", pubpath);
-            goto out;
-        }
-        rc = cli_pkcs11_keygen(p11uri, &p11, keygen_types[ti].type, keygen_types[ti].bits, pubpath);
-        goto out;
-    } else if (p11.module != NULL || p11.pin_file != NULL) {
-        rc = out_usage_error("keygen", "--pkcs11-module and --pin-file go with --pkcs11 URI");
-        goto out;
+    if (a->p11uri != NULL && (a->no_pass || a->pp.file != NULL)) {
+        return out_usage_error("keygen", "a token key has no passphrase: --pkcs11 takes --pin-file, not "
+                                         "--no-passphrase or --passphrase-file");
     }
-    keypath = keygen_path(prefix, ".key");
-    pubpath = keygen_path(prefix, ".pub");
-    if (keypath == NULL || pubpath == NULL) {
+    if (a->p11uri == NULL && (a->p11.module != NULL || a->p11.pin_file != NULL)) {
+        return out_usage_error("keygen", "--pkcs11-module and --pin-file go with --pkcs11 URI");
+    }
+    return 0;
+}
+
+/* keygen --pkcs11: the key pair made on the token, its public key written beside. Returns the exit code. */
+static int keygen_token(kargs *a)
+{
+    char *pubpath = keygen_path(a->prefix, ".pub");
+    int rc = EXIT_USAGE;
+
+    if (pubpath == NULL) {
         cli_error("out of memory");
-        goto out;
+    } else if (keygen_taken(pubpath)) {
+        cli_error("%s already exists; refusing to overwrite it (choose another -o PREFIX)", pubpath);
+    } else {
+        rc = cli_pkcs11_keygen(a->p11uri, &a->p11, keygen_types[a->ti].type, keygen_types[a->ti].bits, pubpath);
+    }
+    free(pubpath);
+    return rc;
+}
+
+/* The new key's passphrase (asked twice on a terminal), unless --no-passphrase: 0 or EXIT_USAGE. */
+static int ask_passphrase(kargs *a)
+{
+    if (a->no_pass) {
+        return 0;
+    }
+    if ((a->pass = malloc(NEW_PASS_MAX)) == NULL) {
+        cli_error("out of memory");
+        return EXIT_USAGE;
+    }
+    a->pp.keyfile = a->keypath;
+    a->n = cli_passphrase_cb(a->pass, NEW_PASS_MAX, 1, &a->pp);
+    if (a->n < 0) {
+        /* The callback says why when it had a source; say what to do when it had none. */
+        if (getenv("SIGNET_PASSPHRASE") == NULL && a->pp.file == NULL && !keygen_have_tty()) {
+            cli_error("no passphrase for the new key and no terminal to ask: set SIGNET_PASSPHRASE, use "
+                      "--passphrase-file F, or --no-passphrase");
+        }
+        return EXIT_USAGE;
+    }
+    if (a->n == 0) {
+        cli_error("refusing an empty passphrase; use --no-passphrase for an unencrypted key");
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Generate the key and write the pair (a->key_written while the .key stands alone). Returns the exit code. */
+static int write_pair(kargs *a, char *keyid, char *fpr)
+{
+    int r;
+
+    if ((r = sign_key_generate(&a->key, keygen_types[a->ti].type, keygen_types[a->ti].bits)) != 0) {
+        return cli_fail(r, "keygen");
+    }
+    if ((r = sign_key_id(keyid, SIGN_KEYID_SIZE, a->key)) != 0 ||
+        (r = sign_key_fingerprint(fpr, SIGN_FINGERPRINT_SIZE, a->key)) != 0) {
+        return cli_fail(r, "keygen");
+    }
+    if ((r = sign_key_write_private(a->key, a->keypath, a->no_pass ? NULL : a->pass, (size_t)a->n)) != 0) {
+        return cli_fail(r, a->keypath);
+    }
+    a->key_written = 1;
+    if ((r = sign_key_write_public(a->key, a->pubpath)) != 0) {
+        return cli_fail(r, a->pubpath);
+    }
+    a->key_written = 0; /* complete: keep it */
+    return 0;
+}
+
+/* A key pair in files: names checked, passphrase asked, pair written and described. Returns the exit code. */
+static int keygen_files(kargs *a)
+{
+    char keyid[SIGN_KEYID_SIZE], fpr[SIGN_FINGERPRINT_SIZE];
+    int rc;
+
+    a->keypath = keygen_path(a->prefix, ".key");
+    a->pubpath = keygen_path(a->prefix, ".pub");
+    if (a->keypath == NULL || a->pubpath == NULL) {
+        cli_error("out of memory");
+        return EXIT_USAGE;
     }
     /* Both names are checked before anything is written. */
-    if (keygen_taken(keypath) || keygen_taken(pubpath)) {
-        out_json_note("OUTPUT_EXISTS", "key", keygen_taken(keypath) ? keypath : pubpath, "already exists");
+    if (keygen_taken(a->keypath) || keygen_taken(a->pubpath)) {
+        out_json_note("OUTPUT_EXISTS", "key", keygen_taken(a->keypath) ? a->keypath : a->pubpath, "already exists");
         cli_error("%s already exists; refusing to overwrite it (choose another -o PREFIX)",
-                  keygen_taken(keypath) ? keypath : pubpath);
-        goto out;
+                  keygen_taken(a->keypath) ? a->keypath : a->pubpath);
+        return EXIT_USAGE;
     }
-    if (!no_pass) {
-        if ((pass = malloc(NEW_PASS_MAX)) == NULL) {
-            cli_error("out of memory");
-            goto out;
-        }
-        pp.keyfile = keypath;
-        n = cli_passphrase_cb(pass, NEW_PASS_MAX, 1, &pp);
-        if (n < 0) {
-            /* The callback says why when it had a source; say what to do when it had none. */
-            if (getenv("SIGNET_PASSPHRASE") == NULL && pp.file == NULL && !keygen_have_tty()) {
-                cli_error("no passphrase for the new key and no terminal to ask: set SIGNET_PASSPHRASE, use "
-                          "--passphrase-file F, or --no-passphrase");
-            }
-            goto out;
-        }
-        if (n == 0) {
-            cli_error("refusing an empty passphrase; use --no-passphrase for an unencrypted key");
-            goto out;
-        }
+    if ((rc = ask_passphrase(a)) != 0 || (rc = write_pair(a, keyid, fpr)) != 0) {
+        return rc;
     }
-    if ((r = sign_key_generate(&key, keygen_types[ti].type, keygen_types[ti].bits)) != 0) {
-        rc = cli_fail(r, "keygen");
-        goto out;
-    }
-    if ((r = sign_key_id(keyid, sizeof(keyid), key)) != 0 || (r = sign_key_fingerprint(fpr, sizeof(fpr), key)) != 0) {
-        rc = cli_fail(r, "keygen");
-        goto out;
-    }
-    if ((r = sign_key_write_private(key, keypath, no_pass ? NULL : pass, (size_t)n)) != 0) {
-        rc = cli_fail(r, keypath);
-        goto out;
-    }
-    key_written = 1;
-    if ((r = sign_key_write_public(key, pubpath)) != 0) {
-        rc = cli_fail(r, pubpath);
-        goto out;
-    }
-    key_written = 0; /* complete: keep it */
     if (out_json_active()) {
-        keygen_print_json(typename, keypath, pubpath, no_pass, keyid, fpr);
+        keygen_print_json(a->typename, a->keypath, a->pubpath, a->no_pass, keyid, fpr);
     } else {
-        printf("type: %s\n", typename);
-        printf("private key: %s (%s)\n", keypath, no_pass ? "NOT encrypted" : "encrypted");
-        printf("public key: %s\n", pubpath);
+        printf("type: %s\n", a->typename);
+        printf("private key: %s (%s)\n", a->keypath, a->no_pass ? "NOT encrypted" : "encrypted");
+        printf("public key: %s\n", a->pubpath);
         printf("key id: %s\n", keyid);
         printf("fingerprint: %s\n", fpr);
     }
     if (fflush(stdout) != 0) {
         cli_error("writing to stdout failed");
-        rc = EXIT_USAGE;
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+int cmd_keygen(int argc, char **argv)
+{
+    kargs a;
+    int rc;
+
+    memset(&a, 0, sizeof(a));
+    a.p11 = (cli_pkcs11){NULL, NULL, 0, CLI_PASSPHRASE_INIT};
+    a.pp = (cli_passphrase)CLI_PASSPHRASE_INIT;
+    a.typename = "ed25519";
+    if ((rc = parse_args(&a, argc, argv)) != 0) {
         goto out;
     }
-    rc = 0;
+    if (a.help) {
+        fputs(keygen_usage, stdout);
+        goto out;
+    }
+    if ((rc = check_args(&a, argc, argv)) != 0) {
+        goto out;
+    }
+    rc = a.p11uri != NULL ? keygen_token(&a) : keygen_files(&a);
 out:
     /* Never leave half a key pair: the .key we created goes when the .pub failed. */
-    if (key_written && unlink(keypath) != 0) {
-        cli_error("%s: could not remove it after the failure: %s", keypath, strerror(errno));
+    if (a.key_written && unlink(a.keypath) != 0) {
+        cli_error("%s: could not remove it after the failure: %s", a.keypath, strerror(errno));
     }
-    if (pass != NULL) {
-        OPENSSL_cleanse(pass, NEW_PASS_MAX);
-        free(pass);
+    if (a.pass != NULL) {
+        OPENSSL_cleanse(a.pass, NEW_PASS_MAX);
+        free(a.pass);
     }
-    sign_key_free(key);
-    free(keypath);
-    free(pubpath);
+    sign_key_free(a.key);
+    free(a.keypath);
+    free(a.pubpath);
     return rc;
 }

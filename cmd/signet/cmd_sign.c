@@ -322,7 +322,99 @@ static void sign_print_json(const char *output, sign_artifact *const *arts, size
     free(subj);
 }
 
-int cmd_sign(int argc, char **argv)
+/* Everything one signet sign run holds: the options given, then what it loaded and made. */
+typedef struct sargs {
+    sign_sign_options o;
+    sign_tsa_options topts;
+    cli_pkcs11 p11;
+    cli_passphrase pp;
+    cli_input in; /* --ref, --platform, --tls-verify, --all, --jobs, --follow-symlink, --git... */
+    const char *keypath, *output, *event_log, *certpath, *p12path, *p11uri, *keyfile;
+    const char *log_dir, *kind_opt;
+    char **allow, **names, **tsas, *defout, *pushed;
+    size_t nallow, nnames, ntsas, nart;
+    int version_from_tag, use_syslog, embed_chain, force, to_registry, help;
+    /* the run */
+    sign_source *source;
+    sign_x509_certs *certs;
+    sign_x509_info info;
+    sign_key *key;
+    sign_bundle *bundle;
+    sign_artifact **arts;
+    int event_fd, kind_refused;
+} sargs;
+
+/* The options that take a checked value: 0, or the exit code after saying why. */
+static int take_value_opt(sargs *a, int c)
+{
+    switch (c) {
+    case 'V':
+        if (a->o.artifact_version != NULL || sign_version_check(optarg) != 0) {
+            return out_usage_error("sign",
+                                   "--version %s: give it once, as a plain integer or a semantic version "
+                                   "(1.2.3, 1.2.3-rc.1)",
+                                   optarg);
+        }
+        a->o.artifact_version = optarg;
+        return 0;
+    case 'K':
+        if (strcmp(optarg, "file") != 0 && strcmp(optarg, "zip") != 0 && strcmp(optarg, "tar") != 0 &&
+            strcmp(optarg, "oci") != 0 && strcmp(optarg, "docker") != 0) {
+            return out_usage_error("sign", "--kind %s: give file, zip, tar, oci or docker", optarg);
+        }
+        a->kind_opt = optarg;
+        return 0;
+    case 'W':
+        if (out_parse_seconds(&a->topts.timeout, "sign", "--tsa-timeout", optarg) != 0) {
+            return EXIT_USAGE;
+        }
+        a->topts.connect_timeout = a->topts.timeout;
+        return 0;
+    default: return EXIT_USAGE;
+    }
+}
+
+/* One option: 0, or the exit code after saying why. */
+static int take_opt(sargs *a, int c, char **argv)
+{
+    int taken = cli_input_opt(&a->in, "sign", c, optarg);
+
+    if (taken != 0) {
+        return taken < 0 ? EXIT_USAGE : 0;
+    }
+    switch (c) {
+    case 'k': a->keypath = optarg; break;
+    case 'P': a->pp.file = optarg; break;
+    case 'A': a->allow[a->nallow++] = optarg; break;
+    case 'o': a->output = optarg; break;
+    case 'N': a->names[a->nnames++] = optarg; break;
+    case 'l': a->log_dir = optarg; break;
+    case 'X': a->version_from_tag = 1; break;
+    case 'L': a->event_log = optarg; break;
+    case 'S': a->use_syslog = 1; break;
+    case 'C': a->certpath = optarg; break;
+    case '1': a->p11uri = optarg; break;
+    case '2': a->p11.module = optarg; break;
+    case '3': a->p11.pin_file = optarg; break;
+    case '4': a->p11.allow_pin_in_uri = 1; break;
+    case 'p': a->p12path = optarg; break;
+    case 'E': a->embed_chain = 1; break;
+    case 'f': a->force = 1; break;
+    case 'J': break; /* out_json_active() */
+    case 'T': a->tsas[a->ntsas++] = optarg; break;
+    case 'O': a->topts.flags |= SIGN_TSA_BEST_EFFORT; break;
+    case 'Y': a->topts.policy_oid = optarg; break;
+    case 'h': a->help = 1; break;
+    case 'V':
+    case 'K':
+    case 'W': return take_value_opt(a, c);
+    default: return out_getopt_error("sign", c, argv);
+    }
+    return 0;
+}
+
+/* The options, up to the first -h (which stops there, as the usage is all it prints): 0 or an exit code. */
+static int parse_args(sargs *a, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"key", required_argument, NULL, 'k'},
@@ -339,16 +431,9 @@ int cmd_sign(int argc, char **argv)
         {"tsa-optional", no_argument, NULL, 'O'},
         {"tsa-policy", required_argument, NULL, 'Y'},
         {"tsa-timeout", required_argument, NULL, 'W'},
-        {"ref", required_argument, NULL, 'R'},
-        {"all", no_argument, NULL, 'a'},
-        {"platform", required_argument, NULL, OPT_PLATFORM},
-        {"tls-verify", required_argument, NULL, OPT_TLS_VERIFY},
-        {"follow-symlink", no_argument, NULL, 'F'},
-        {"git", required_argument, NULL, 'G'},
-        {"git-remote", required_argument, NULL, 'M'},
-        {"allow-dirty", no_argument, NULL, 'D'},
+        CLI_INPUT_LONGOPTS,
+        CLI_SOURCE_LONGOPTS,
         {"log", required_argument, NULL, 'l'},
-        {"jobs", required_argument, NULL, 'j'},
         {"force", no_argument, NULL, 'f'},
         {"kind", required_argument, NULL, 'K'},
         {"version", required_argument, NULL, 'V'}, /* downgrade protection (issue 15) */
@@ -361,382 +446,373 @@ int cmd_sign(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    sign_sign_options opts = SIGN_SIGN_OPTIONS_INIT;
-    cli_pkcs11 p11 = {NULL, NULL, 0, CLI_PASSPHRASE_INIT};
-    const char *p11uri = NULL;
-    cli_passphrase pp = CLI_PASSPHRASE_INIT;
-    int to_registry = 0;
-    char *pushed = NULL, where[1200];
-    const char *keypath = NULL, *output = NULL, *event_log = NULL, *certpath = NULL, *p12path = NULL;
-    const char *keyfile, *git_dir = NULL, *git_remote = NULL, *log_dir = NULL;
-    int version_from_tag = 0;
-    int event_fd = -1, use_syslog = 0, embed_chain = 0, allow_dirty = 0, force = 0;
-    sign_source *source = NULL;
-    const char *kind_opt = NULL;
-    int kind_refused = 0;
-    sign_x509_certs *certs = NULL;
-    sign_x509_info info;
-    char **allow = NULL, **names = NULL, *defout = NULL, **tsas = NULL;
-    size_t nallow = 0, nnames = 0, nart = 0, ntsas = 0;
-    sign_tsa_options topts = SIGN_TSA_OPTIONS_INIT;
-    sign_key *key = NULL;
-    sign_bundle *bundle = NULL;
-    sign_artifact **arts = NULL;
-    char keyid[SIGN_KEYID_SIZE];
-    int c, r, rc = EXIT_USAGE;
+    int c, rc;
 
-    memset(&info, 0, sizeof(info));
-    allow = calloc((size_t)argc + 1, sizeof(*allow));
-    names = calloc((size_t)argc + 1, sizeof(*names));
-    tsas = calloc((size_t)argc + 1, sizeof(*tsas));
-    if (allow == NULL || names == NULL || tsas == NULL) {
+    a->allow = calloc((size_t)argc + 1, sizeof(*a->allow));
+    a->names = calloc((size_t)argc + 1, sizeof(*a->names));
+    a->tsas = calloc((size_t)argc + 1, sizeof(*a->tsas));
+    if (a->allow == NULL || a->names == NULL || a->tsas == NULL) {
         cli_error("out of memory");
-        goto out;
+        return EXIT_USAGE;
     }
-    if (out_check_long_options("sign", argc, argv, ":k:o:h", longopts) != 0) {
-        goto out;
+    if (cli_getopt_start("sign", argc, argv, ":k:o:h", longopts) != 0) {
+        return EXIT_USAGE;
     }
-    opterr = 0;
-    optind = 1;
     while ((c = getopt_long(argc, argv, ":k:o:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'k': keypath = optarg; break;
-        case 'P': pp.file = optarg; break;
-        case 'A': allow[nallow++] = optarg; break;
-        case 'o': output = optarg; break;
-        case 'N': names[nnames++] = optarg; break;
-        case 'R':          /* an OCI layout's ref name, or */
-        case OPT_PLATFORM: /* a registry index's platform: both choose the image (sign_artifact_options) */
-            opts.ref = optarg;
-            break;
-        case OPT_TLS_VERIFY: {
-            int insecure = 0;
+        if ((rc = take_opt(a, c, argv)) != 0 || a->help) {
+            return rc;
+        }
+    }
+    a->nart = (size_t)(argc - optind);
+    a->o.ref = a->in.ref;
+    a->o.artifact_flags |= cli_input_artifact_flags(&a->in);
+    return 0;
+}
 
-            if (out_parse_tls_verify(&insecure, "sign", optarg) != 0) {
-                goto out;
-            }
-            if (insecure) {
-                opts.artifact_flags |= SIGN_ARTIFACT_REGISTRY_INSECURE;
-            }
-            break;
-        }
-        case 'a': opts.artifact_flags |= SIGN_ARTIFACT_ALL_IMAGES; break;
-        case 'F': opts.artifact_flags |= SIGN_ARTIFACT_FOLLOW_SYMLINK; break;
-        case 'G': git_dir = optarg; break;
-        case 'M': git_remote = optarg; break;
-        case 'D': allow_dirty = 1; break;
-        case 'l': log_dir = optarg; break;
-        case 'X': version_from_tag = 1; break;
-        case 'V':
-            if (opts.artifact_version != NULL || sign_version_check(optarg) != 0) {
-                rc = out_usage_error("sign",
-                                     "--version %s: give it once, as a plain integer or a semantic version "
-                                     "(1.2.3, 1.2.3-rc.1)",
-                                     optarg);
-                goto out;
-            }
-            opts.artifact_version = optarg;
-            break;
-        case 'L': event_log = optarg; break;
-        case 'S': use_syslog = 1; break;
-        case 'C': certpath = optarg; break;
-        case '1': p11uri = optarg; break;
-        case '2': p11.module = optarg; break;
-        case '3': p11.pin_file = optarg; break;
-        case '4': p11.allow_pin_in_uri = 1; break;
-        case 'p': p12path = optarg; break;
-        case 'E': embed_chain = 1; break;
-        case 'f': force = 1; break;
-        case 'J': break; /* out_json_active() */
-        case 'K':
-            if (strcmp(optarg, "file") != 0 && strcmp(optarg, "zip") != 0 && strcmp(optarg, "tar") != 0 &&
-                strcmp(optarg, "oci") != 0 && strcmp(optarg, "docker") != 0) {
-                rc = out_usage_error("sign", "--kind %s: give file, zip, tar, oci or docker", optarg);
-                goto out;
-            }
-            kind_opt = optarg;
-            break;
-        case 'T': tsas[ntsas++] = optarg; break;
-        case 'O': topts.flags |= SIGN_TSA_BEST_EFFORT; break;
-        case 'Y': topts.policy_oid = optarg; break;
-        case 'W':
-            if (out_parse_seconds(&topts.timeout, "sign", "--tsa-timeout", optarg) != 0) {
-                goto out;
-            }
-            topts.connect_timeout = topts.timeout;
-            break;
-        case 'j':
-            if (out_parse_jobs("sign", optarg) != 0) {
-                goto out;
-            }
-            break;
-        case 'h':
-            fputs(sign_usage, stdout);
-            rc = 0;
-            goto out;
-        default: rc = out_getopt_error("sign", c, argv); goto out;
-        }
+/* Which key, which certificate, how many names: 0, or the exit code after saying why. */
+static int check_key_args(sargs *a)
+{
+    if (a->ntsas == 0 && (a->topts.flags != 0 || a->topts.policy_oid != NULL || a->topts.timeout != 0)) {
+        return out_usage_error("sign", "--tsa-optional, --tsa-policy and --tsa-timeout need --tsa URL");
     }
-    nart = (size_t)(argc - optind);
-    if (ntsas == 0 && (topts.flags != 0 || topts.policy_oid != NULL || topts.timeout != 0)) {
-        rc = out_usage_error("sign", "--tsa-optional, --tsa-policy and --tsa-timeout need --tsa URL");
-        goto out;
+    if (a->p12path != NULL && (a->keypath != NULL || a->certpath != NULL)) {
+        return out_usage_error("sign", "--p12 holds the key and certificate: give it instead of -k and --cert");
     }
-    if (p12path != NULL && (keypath != NULL || certpath != NULL)) {
-        rc = out_usage_error("sign", "--p12 holds the key and certificate: give it instead of -k and --cert");
-        goto out;
+    if (a->p11uri != NULL && (a->keypath != NULL || a->p12path != NULL)) {
+        return out_usage_error("sign", "--pkcs11 names the key: give it instead of -k and --p12");
     }
-    if (p11uri != NULL && (keypath != NULL || p12path != NULL)) {
-        rc = out_usage_error("sign", "--pkcs11 names the key: give it instead of -k and --p12");
-        goto out;
+    if (a->keypath == NULL && a->p12path == NULL && a->p11uri == NULL) {
+        return out_usage_error("sign", "a private key is required (-k KEY, --pkcs11 URI or --p12 FILE)");
     }
-    if (keypath == NULL && p12path == NULL && p11uri == NULL) {
-        rc = out_usage_error("sign", "a private key is required (-k KEY, --pkcs11 URI or --p12 FILE)");
-        goto out;
+    if (a->embed_chain && a->certpath == NULL && a->p12path == NULL) {
+        return out_usage_error("sign", "--embed-chain needs a certificate (--cert or --p12)");
     }
-    if (embed_chain && certpath == NULL && p12path == NULL) {
-        rc = out_usage_error("sign", "--embed-chain needs a certificate (--cert or --p12)");
-        goto out;
+    a->keyfile = a->p12path != NULL ? a->p12path : a->p11uri != NULL ? a->p11uri : a->keypath;
+    if (a->nart == 0) {
+        return out_usage_error("sign", "no artifact given");
     }
-    keyfile = p12path != NULL ? p12path : p11uri != NULL ? p11uri : keypath;
-    if (nart == 0) {
-        rc = out_usage_error("sign", "no artifact given");
-        goto out;
+    if (a->nnames != 0 && a->nnames != a->nart) {
+        return out_usage_error("sign", "%zu --name for %zu artifacts: give one per artifact or none", a->nnames,
+                               a->nart);
     }
-    if (nnames != 0 && nnames != nart) {
-        rc = out_usage_error("sign", "%zu --name for %zu artifacts: give one per artifact or none", nnames, nart);
-        goto out;
-    }
-    to_registry = nart == 1 && sign_registry_is_reference(argv[optind]);
-    if (output == NULL && !to_registry) {
+    return 0;
+}
+
+/* Where the bundle goes: never over an input, nor over an existing bundle without --force. */
+static int check_output(sargs *a, char *const *inputs)
+{
+    a->to_registry = a->nart == 1 && sign_registry_is_reference(inputs[0]);
+    if (a->output == NULL && !a->to_registry) {
         size_t n;
-        if (nart > 1) {
-            rc = out_usage_error("sign", "several artifacts go into one bundle: name it with -o BUNDLE");
-            goto out;
+        if (a->nart > 1) {
+            return out_usage_error("sign", "several artifacts go into one bundle: name it with -o BUNDLE");
         }
-        n = strlen(argv[optind]) + sizeof(".sigstore.json");
-        if ((defout = malloc(n)) == NULL) {
+        n = strlen(inputs[0]) + sizeof(".sigstore.json");
+        if ((a->defout = malloc(n)) == NULL) {
             cli_error("out of memory");
-            goto out;
+            return EXIT_USAGE;
         }
-        snprintf(defout, n, "%s.sigstore.json", argv[optind]);
-        output = defout;
+        snprintf(a->defout, n, "%s.sigstore.json", inputs[0]);
+        a->output = a->defout;
     }
-    for (size_t i = 0; output != NULL && i < nart; i++) {
-        if (same_path(output, argv[optind + (int)i]) || same_path(keyfile, argv[optind + (int)i]) ||
-            same_path(output, keyfile) || (certpath != NULL && same_path(output, certpath))) {
-            out_json_note("USAGE", "bundle", output, "refusing to write the bundle over an input");
+    for (size_t i = 0; a->output != NULL && i < a->nart; i++) {
+        if (same_path(a->output, inputs[i]) || same_path(a->keyfile, inputs[i]) || same_path(a->output, a->keyfile) ||
+            (a->certpath != NULL && same_path(a->output, a->certpath))) {
+            out_json_note("USAGE", "bundle", a->output, "refusing to write the bundle over an input");
             cli_error("%s: refusing to write the bundle over an input; choose another -o",
-                      same_path(output, keyfile) ? keyfile : argv[optind + (int)i]);
-            goto out;
+                      same_path(a->output, a->keyfile) ? a->keyfile : inputs[i]);
+            return EXIT_USAGE;
         }
     }
     /* Another signer's bundle (a threshold) must not vanish under a second sign: gpg refuses too. */
-    if (output != NULL && !force && access(output, F_OK) == 0) {
-        char *o = sign_text_safe(output);
+    if (a->output != NULL && !a->force && access(a->output, F_OK) == 0) {
+        char *o = sign_text_safe(a->output);
 
-        out_json_note("OUTPUT_EXISTS", "bundle", output, "already exists; name another with -o, or --force");
+        out_json_note("OUTPUT_EXISTS", "bundle", a->output, "already exists; name another with -o, or --force");
         cli_error("bundle %s already exists; refusing to overwrite it: name another with -o, or replace it "
                   "with --force",
                   o != NULL ? o : "?");
         free(o);
-        goto out;
+        return EXIT_USAGE;
     }
-    if (out_source_date_epoch(&opts.created) != 0) {
-        goto out;
+    return 0;
+}
+
+/* SOURCE_DATE_EPOCH, the git source and its release tag's version, the event log: 0 or an exit code. */
+static int prepare(sargs *a)
+{
+    int rc;
+
+    if (out_source_date_epoch(&a->o.created) != 0) {
+        return EXIT_USAGE;
     }
-    if ((rc = cli_git_source(&source, git_dir, git_remote, allow_dirty)) != 0) {
-        goto out;
+    if ((rc = cli_git_source(&a->source, a->in.git_dir, a->in.git_remote, a->in.allow_dirty)) != 0) {
+        return rc;
     }
-    rc = EXIT_USAGE;
-    opts.source = source;
-    if (version_from_tag) {
+    a->o.source = a->source;
+    if (a->version_from_tag) {
         const char *v = NULL;
 
-        if (source == NULL || opts.artifact_version != NULL) {
+        if (a->source == NULL || a->o.artifact_version != NULL) {
             cli_error("--version-from-tag needs --git DIR, and no --version");
-            goto out;
+            return EXIT_USAGE;
         }
-        if (sign_source_version_tag(&v, source) != 0 || sign_version_check(v) != 0) {
+        if (sign_source_version_tag(&v, a->source) != 0 || sign_version_check(v) != 0) {
             cli_error("--version-from-tag: %s",
-                      sign_source_version_tag(&v, source) != 0
+                      sign_source_version_tag(&v, a->source) != 0
                           ? sign_error_last()
                           : "the release tag's version is not an integer or a semantic version");
-            goto out;
+            return EXIT_USAGE;
         }
-        opts.artifact_version = v;
+        a->o.artifact_version = v;
     }
-    if ((event_fd = out_event_open("sign", event_log)) == -2) {
-        goto out;
+    if ((a->event_fd = out_event_open("sign", a->event_log)) == -2) {
+        return EXIT_USAGE;
     }
-    pp.keyfile = keyfile;
-    if (p11uri != NULL) {
-        if ((r = cli_pkcs11_key(&key, p11uri, &p11)) != 0) {
-            rc = r; /* an exit code, the error said */
-            goto out;
-        }
-    } else if (p12path != NULL) {
-        if ((r = sign_x509_load_p12(&key, &certs, p12path, cli_passphrase_cb, &pp)) != 0) {
-            rc = cli_key_fail(r, NULL, &pp);
-            goto out;
-        }
-    } else if ((r = sign_key_load_private(&key, keypath, cli_passphrase_cb, &pp)) != 0) {
-        rc = cli_key_fail(r, keypath, &pp);
-        goto out;
-    }
-    if (certpath != NULL && cli_is_pkcs11_uri(certpath)) {
-        if ((r = cli_pkcs11_certs(&certs, certpath, &p11)) != 0) {
-            rc = r; /* an exit code, the error said */
-            goto out;
-        }
-    } else if (certpath != NULL && (r = sign_x509_certs_load(&certs, certpath)) != 0) {
-        out_json_note(r == SIGN_ENOTFOUND ? "CERTIFICATE_MISSING" : "CERTIFICATE_MALFORMED", "certificate", certpath,
-                      sign_error_last());
-        rc = cli_fail(r, NULL);
-        goto out;
-    }
-    if (certs != NULL && sign_x509_certs_info(&info, certs, 0) == 0) {
-        char *subj = sign_text_safe(info.subject);
+    return 0;
+}
 
-        if (!info.code_signing) {
-            fprintf(stderr,
-                    "signet: warning: certificate %s has no codeSigning extended key usage; a verifier's policy "
-                    "requires it by default (EKU_MISSING) - ask your CA for a code-signing certificate\n",
-                    subj != NULL ? subj : "");
-        }
-        if (info.is_ca) {
-            fprintf(stderr,
-                    "signet: warning: certificate %s is a CA certificate; verifiers will refuse it (LEAF_IS_CA) - "
-                    "sign with an end-entity code-signing certificate\n",
-                    subj != NULL ? subj : "");
-        }
-        if (!info.digital_signature) {
-            fprintf(stderr,
-                    "signet: warning: certificate %s does not allow digital signatures (keyUsage); verifiers will "
-                    "refuse it (KEY_USAGE_INVALID)\n",
-                    subj != NULL ? subj : "");
-        }
-        free(subj);
+/* What a verifier's policy will say of this certificate, said before signing with it. */
+static void warn_certificate(const sign_x509_info *info)
+{
+    char *subj = sign_text_safe(info->subject);
+
+    if (!info->code_signing) {
+        fprintf(stderr,
+                "signet: warning: certificate %s has no codeSigning extended key usage; a verifier's policy "
+                "requires it by default (EKU_MISSING) - ask your CA for a code-signing certificate\n",
+                subj != NULL ? subj : "");
     }
-    opts.certs = certs;
-    opts.embed_chain = embed_chain;
-    opts.key = key;
-    opts.artifacts = (const char *const *)(argv + optind);
-    opts.names = nnames > 0 ? (const char *const *)names : NULL;
-    opts.nartifacts = nart;
-    opts.allow = (const char *const *)allow;
-    opts.nallow = nallow;
-    opts.artifact_flags |= kind_flag(kind_opt); /* --kind forces the kind; bytes not of it are refused */
+    if (info->is_ca) {
+        fprintf(stderr,
+                "signet: warning: certificate %s is a CA certificate; verifiers will refuse it (LEAF_IS_CA) - "
+                "sign with an end-entity code-signing certificate\n",
+                subj != NULL ? subj : "");
+    }
+    if (!info->digital_signature) {
+        fprintf(stderr,
+                "signet: warning: certificate %s does not allow digital signatures (keyUsage); verifiers will "
+                "refuse it (KEY_USAGE_INVALID)\n",
+                subj != NULL ? subj : "");
+    }
+    free(subj);
+}
+
+/* The key (-k, --p12 or --pkcs11) and the certificate: 0, or the exit code after saying why. */
+static int load_signer(sargs *a)
+{
+    int r;
+
+    a->pp.keyfile = a->keyfile;
+    if (a->p11uri != NULL) {
+        if ((r = cli_pkcs11_key(&a->key, a->p11uri, &a->p11)) != 0) {
+            return r; /* an exit code, the error said */
+        }
+    } else if (a->p12path != NULL) {
+        if ((r = sign_x509_load_p12(&a->key, &a->certs, a->p12path, cli_passphrase_cb, &a->pp)) != 0) {
+            return cli_key_fail(r, NULL, &a->pp);
+        }
+    } else if ((r = sign_key_load_private(&a->key, a->keypath, cli_passphrase_cb, &a->pp)) != 0) {
+        return cli_key_fail(r, a->keypath, &a->pp);
+    }
+    if (a->certpath != NULL && cli_is_pkcs11_uri(a->certpath)) {
+        if ((r = cli_pkcs11_certs(&a->certs, a->certpath, &a->p11)) != 0) {
+            return r; /* an exit code, the error said */
+        }
+    } else if (a->certpath != NULL && (r = sign_x509_certs_load(&a->certs, a->certpath)) != 0) {
+        out_json_note(r == SIGN_ENOTFOUND ? "CERTIFICATE_MISSING" : "CERTIFICATE_MALFORMED", "certificate",
+                      a->certpath, sign_error_last());
+        return cli_fail(r, NULL);
+    }
+    if (a->certs != NULL && sign_x509_certs_info(&a->info, a->certs, 0) == 0) {
+        warn_certificate(&a->info);
+    }
+    return 0;
+}
+
+/* Timestamp the bundle at the TSAs; with --tsa-optional, say what is missing. */
+static int stamp(sargs *a)
+{
+    size_t added = 0;
+    int r = sign_timestamp_bundle(&added, a->bundle, (const char *const *)a->tsas, a->ntsas, &a->topts);
+
+    if (r == 0 && added < a->ntsas) {
+        if (added == 0) {
+            cli_error("warning: %s; signing WITHOUT a timestamp (--tsa-optional)", sign_error_last());
+        } else {
+            cli_error("warning: %s; the bundle has %zu of %zu timestamps (--tsa-optional)", sign_error_last(), added,
+                      a->ntsas);
+        }
+    }
+    return r;
+}
+
+/* Sign, check the kinds, timestamp, write and push: the library's code (0 when signed). */
+static int run_sign(sargs *a, char **inputs)
+{
+    int r;
+
+    a->o.certs = a->certs;
+    a->o.embed_chain = a->embed_chain;
+    a->o.key = a->key;
+    a->o.artifacts = (const char *const *)inputs;
+    a->o.names = a->nnames > 0 ? (const char *const *)a->names : NULL;
+    a->o.nartifacts = a->nart;
+    a->o.allow = (const char *const *)a->allow;
+    a->o.nallow = a->nallow;
+    a->o.artifact_flags |= kind_flag(a->kind_opt); /* --kind forces the kind; bytes not of it are refused */
     /*
      * With TSAs the bundle is written only once its timestamps are in: nothing on a TSA failure; with
      * --kind only once every artifact is of that kind.
      */
-    opts.output = ntsas > 0 || kind_opt != NULL ? NULL : output;
+    a->o.output = a->ntsas > 0 || a->kind_opt != NULL ? NULL : a->output;
     if (out_progress_wanted()) {
-        opts.progress = out_progress_cb;
+        a->o.progress = out_progress_cb;
     }
-    r = sign_sign(&bundle, &arts, &opts);
+    r = sign_sign(&a->bundle, &a->arts, &a->o);
     out_progress_end();
-    if (r == 0 && check_kind(arts, nart, kind_opt) != 0) {
+    if (r == 0 && check_kind(a->arts, a->nart, a->kind_opt) != 0) {
         r = SIGN_EINVAL;
-        kind_refused = 1; /* said already */
+        a->kind_refused = 1; /* said already */
     }
-    if (r == 0 && ntsas > 0) {
-        size_t added = 0;
+    if (r == 0 && a->ntsas > 0) {
+        r = stamp(a);
+    }
+    if (r == 0 && a->output != NULL && (a->ntsas > 0 || a->kind_opt != NULL)) {
+        r = sign_bundle_write(a->bundle, a->output);
+    }
+    if (r == 0 && a->to_registry) {
+        r = push_bundle(&a->pushed, a->bundle, a->arts[0], inputs[0], a->o.artifact_flags);
+    }
+    a->o.output = a->output;
+    return r;
+}
 
-        r = sign_timestamp_bundle(&added, bundle, (const char *const *)tsas, ntsas, &topts);
-        if (r == 0 && added < ntsas) {
-            if (added == 0) {
-                cli_error("warning: %s; signing WITHOUT a timestamp (--tsa-optional)", sign_error_last());
-            } else {
-                cli_error("warning: %s; the bundle has %zu of %zu timestamps (--tsa-optional)", sign_error_last(),
-                          added, ntsas);
-            }
-        }
-    }
-    if (r == 0 && output != NULL && (ntsas > 0 || kind_opt != NULL)) {
-        r = sign_bundle_write(bundle, output);
-    }
-    if (r == 0 && to_registry) {
-        r = push_bundle(&pushed, bundle, arts[0], argv[optind], opts.artifact_flags);
-    }
-    opts.output = output;
-    if (event_fd >= 0 || use_syslog) {
-        char *ev = NULL;
-        int er = sign_event_sign(&ev, r, &opts, arts, key, 0);
+/* The event of this decision (r) to the event log and/or syslog: 0, or an exit code after saying why. */
+static int emit_event(sargs *a, int r)
+{
+    char *ev = NULL;
+    int er;
 
-        if (er != 0 || out_event_emit(event_fd, event_log, use_syslog, r != 0, ev) != 0) {
-            if (er != 0) {
-                cli_fail(er, "event");
-            }
-            free(ev);
-            rc = EXIT_USAGE;
-            goto out;
+    if (a->event_fd < 0 && !a->use_syslog) {
+        return 0;
+    }
+    er = sign_event_sign(&ev, r, &a->o, a->arts, a->key, 0);
+    if (er != 0 || out_event_emit(a->event_fd, a->event_log, a->use_syslog, r != 0, ev) != 0) {
+        if (er != 0) {
+            cli_fail(er, "event");
         }
         free(ev);
+        return EXIT_USAGE;
     }
-    out_findings(stderr, arts, nart);
-    if (r == 0) {
-        warn_kind_mismatch(arts, nart, kind_opt);
-    }
+    free(ev);
+    return 0;
+}
+
+/* A refused or failed sign (r != 0): the exit code, after saying why. */
+static int sign_failed(const sargs *a, int r)
+{
     if (r == SIGN_EFINDING) {
-        print_refusal(arts, nart, allow, nallow);
-        rc = EXIT_USAGE;
-        goto out;
+        print_refusal(a->arts, a->nart, a->allow, a->nallow);
+        return EXIT_USAGE;
     }
-    if (r != 0) {
-        if (kind_opt != NULL && r == SIGN_EPARSE && strstr(sign_error_last(), "(--kind ") != NULL) {
-            out_json_note("ARTIFACT_KIND_REFUSED", "artifact", NULL, sign_error_last());
-        } else if (r == SIGN_ENOTFOUND || r == SIGN_EPARSE || (r == SIGN_EINVAL && !kind_refused)) {
-            out_json_note("ARTIFACT_UNREADABLE", "artifact", NULL, sign_error_last());
-        }
-        rc = kind_refused ? EXIT_USAGE : cli_fail(r, NULL);
-        goto out;
+    if (a->kind_opt != NULL && r == SIGN_EPARSE && strstr(sign_error_last(), "(--kind ") != NULL) {
+        out_json_note("ARTIFACT_KIND_REFUSED", "artifact", NULL, sign_error_last());
+    } else if (r == SIGN_ENOTFOUND || r == SIGN_EPARSE || (r == SIGN_EINVAL && !a->kind_refused)) {
+        out_json_note("ARTIFACT_UNREADABLE", "artifact", NULL, sign_error_last());
     }
-    if (sign_key_id(keyid, sizeof(keyid), key) != 0) {
+    return a->kind_refused ? EXIT_USAGE : cli_fail(r, NULL);
+}
+
+/* Signed: say where, with which key, and append to the signing log (--log). Returns the exit code. */
+static int print_signed(const sargs *a, const char *artifact)
+{
+    char keyid[SIGN_KEYID_SIZE], where[1200];
+    int rc;
+
+    if (sign_key_id(keyid, sizeof(keyid), a->key) != 0) {
         keyid[0] = '\0';
     }
-    if (pushed != NULL) {
-        snprintf(where, sizeof(where), "%s%s%s (referrer %s)", output != NULL ? output : "",
-                 output != NULL ? " and " : "", argv[optind], pushed);
+    if (a->pushed != NULL) {
+        snprintf(where, sizeof(where), "%s%s%s (referrer %s)", a->output != NULL ? a->output : "",
+                 a->output != NULL ? " and " : "", artifact, a->pushed);
     } else {
-        snprintf(where, sizeof(where), "%s", output);
+        snprintf(where, sizeof(where), "%s", a->output);
     }
     if (out_json_active()) {
-        rc = log_dir != NULL && output != NULL ? cli_log_bundle(log_dir, output) : 0;
+        rc = a->log_dir != NULL && a->output != NULL ? cli_log_bundle(a->log_dir, a->output) : 0;
         if (rc == 0) {
-            sign_print_json(output, arts, nart, keyid, certs != NULL ? info.subject : NULL, bundle);
+            sign_print_json(a->output, a->arts, a->nart, keyid, a->certs != NULL ? a->info.subject : NULL, a->bundle);
         }
-        goto out;
+        return rc;
     }
-    if (certs != NULL) {
-        char *subj = sign_text_safe(info.subject);
+    if (a->certs != NULL) {
+        char *subj = sign_text_safe(a->info.subject);
 
-        printf("signed %zu artifact(s) -> %s (certificate %s, key id %s%s)\n", nart, where, subj != NULL ? subj : "",
-               keyid, embed_chain ? ", chain embedded" : "");
+        printf("signed %zu artifact(s) -> %s (certificate %s, key id %s%s)\n", a->nart, where,
+               subj != NULL ? subj : "", keyid, a->embed_chain ? ", chain embedded" : "");
         free(subj);
     } else {
-        printf("signed %zu artifact(s) -> %s (key id %s)\n", nart, where, keyid);
+        printf("signed %zu artifact(s) -> %s (key id %s)\n", a->nart, where, keyid);
     }
-    rc = log_dir != NULL && output != NULL ? cli_log_bundle(log_dir, output) : 0;
-out:
-    sign_source_free(source);
-    if (arts != NULL) {
-        for (size_t i = 0; i < nart; i++) {
-            sign_artifact_free(arts[i]);
+    return a->log_dir != NULL && a->output != NULL ? cli_log_bundle(a->log_dir, a->output) : 0;
+}
+
+static void sargs_free(sargs *a)
+{
+    sign_source_free(a->source);
+    if (a->arts != NULL) {
+        for (size_t i = 0; i < a->nart; i++) {
+            sign_artifact_free(a->arts[i]);
         }
-        free(arts);
+        free(a->arts);
     }
-    if (event_fd >= 0) {
-        close(event_fd);
+    if (a->event_fd >= 0) {
+        close(a->event_fd);
     }
-    sign_bundle_free(bundle);
-    sign_key_free(key);
-    sign_x509_certs_free(certs);
-    free(defout);
-    free(pushed);
-    free(allow);
-    free(names);
-    free(tsas);
+    sign_bundle_free(a->bundle);
+    sign_key_free(a->key);
+    sign_x509_certs_free(a->certs);
+    free(a->defout);
+    free(a->pushed);
+    free(a->allow);
+    free(a->names);
+    free(a->tsas);
+}
+
+int cmd_sign(int argc, char **argv)
+{
+    sargs a;
+    int r, rc;
+
+    memset(&a, 0, sizeof(a));
+    a.o = (sign_sign_options)SIGN_SIGN_OPTIONS_INIT;
+    a.topts = (sign_tsa_options)SIGN_TSA_OPTIONS_INIT;
+    a.p11 = (cli_pkcs11){NULL, NULL, 0, CLI_PASSPHRASE_INIT};
+    a.pp = (cli_passphrase)CLI_PASSPHRASE_INIT;
+    a.in.with_source = 1;
+    a.event_fd = -1;
+    if ((rc = parse_args(&a, argc, argv)) != 0) {
+        goto out;
+    }
+    if (a.help) {
+        fputs(sign_usage, stdout);
+        goto out;
+    }
+    if ((rc = check_key_args(&a)) != 0 || (rc = check_output(&a, argv + optind)) != 0 || (rc = prepare(&a)) != 0 ||
+        (rc = load_signer(&a)) != 0) {
+        goto out;
+    }
+    r = run_sign(&a, argv + optind);
+    if ((rc = emit_event(&a, r)) != 0) {
+        goto out;
+    }
+    out_findings(stderr, a.arts, a.nart);
+    if (r == 0) {
+        warn_kind_mismatch(a.arts, a.nart, a.kind_opt);
+    }
+    rc = r != 0 ? sign_failed(&a, r) : print_signed(&a, argv[optind]);
+out:
+    sargs_free(&a);
     return rc;
 }

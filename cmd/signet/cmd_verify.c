@@ -439,7 +439,98 @@ static int registry_inputs(regstate *g, char **argv, int first, int argc, size_t
     return 0;
 }
 
-int cmd_verify(int argc, char **argv)
+/* Everything one signet verify run holds: the options given, then what it loaded and judged. */
+typedef struct vargs {
+    sign_verify_options o;
+    cli_input in; /* --ref, --platform, --tls-verify, --all, --jobs */
+    const char *policy_path, *event_log, *trusted_root;
+    const char *crl_cache_arg, *crl_timeout_arg, *state_arg;
+    char **bundles;
+    size_t nbundles;
+    int json, help, have_at, use_syslog;
+    /* the run */
+    int event_fd;
+    char *crl_cache, *state_dir, *rev_cache, *js;
+    sign_policy *policy;
+    sign_verify_result *res;
+    regstate reg;
+} vargs;
+
+/* An option given at most once (*slot NULL before): 0, or the exit code of the usage error. */
+static int once(const char **slot, const char *what)
+{
+    if (*slot != NULL) {
+        return out_usage_error("verify", "%s given twice", what);
+    }
+    *slot = optarg;
+    return 0;
+}
+
+/* The options with a value checked here: 0, or the exit code after saying why. */
+static int take_value_opt(vargs *a, int c)
+{
+    switch (c) {
+    case 'T':
+        if (a->have_at) {
+            return out_usage_error("verify", "--at given twice");
+        }
+        a->have_at = 1;
+        if (sign_parse_time(&a->o.at, optarg) != 0) {
+            return out_usage_error("verify", "--at %s: not an RFC 3339 UTC time (2026-01-01T00:00:00Z)", optarg);
+        }
+        a->o.flags |= SIGN_VERIFY_AT; /* the epoch included */
+        return 0;
+    case 'D':
+        if (a->state_arg != NULL || optarg == NULL || optarg[0] == '\0') {
+            return out_usage_error("verify", "--state-dir: give one directory, or none");
+        }
+        a->state_arg = optarg;
+        return 0;
+    case 'K':
+        if (a->o.revocation_cache_dir != NULL || optarg == NULL || optarg[0] == '\0') {
+            return out_usage_error("verify", "--revocation-cache: give one directory");
+        }
+        a->o.revocation_cache_dir = optarg;
+        return 0;
+    default: return EXIT_USAGE;
+    }
+}
+
+/* One option: 0, or the exit code after saying why. */
+static int take_opt(vargs *a, int c, char **argv)
+{
+    int taken = cli_input_opt(&a->in, "verify", c, optarg);
+
+    if (taken != 0) {
+        return taken < 0 ? EXIT_USAGE : 0;
+    }
+    switch (c) {
+    /* A second policy must not replace the first: an artifact named "--policy=..." would. */
+    case 'p': return once(&a->policy_path, "-p/--policy");
+    case 'b': a->bundles[a->nbundles++] = optarg; return 0;
+    case 'r': return once(&a->trusted_root, "--trusted-root");
+    case 'J': a->json = 1; return 0;
+    case 'E': a->o.flags |= SIGN_VERIFY_ENTRIES; return 0;
+    case 't': a->o.tree = optarg; return 0;
+    case 'G': a->o.git_dir = optarg; return 0;
+    case 'l': a->o.log_dir = optarg; return 0;
+    case 'L': return once(&a->event_log, "--event-log");
+    case 'S': a->use_syslog = 1; return 0;
+    case 'F': a->o.flags |= SIGN_VERIFY_FETCH_CRL; return 0;
+    case 'C': return once(&a->crl_cache_arg, "--crl-cache");
+    case 'O': return once(&a->crl_timeout_arg, "--crl-timeout");
+    case 'g': a->o.flags |= SIGN_VERIFY_ALLOW_DOWNGRADE; return 0;
+    case 'H': a->o.flags |= SIGN_VERIFY_FETCH_REVOCATION; return 0;
+    case 'h': a->help = 1; return 0;
+    case 'T':
+    case 'D':
+    case 'K': return take_value_opt(a, c);
+    default: return out_getopt_error("verify", c, argv);
+    }
+}
+
+/* Every option (-h included: it is judged after them): 0, or the exit code after saying why. */
+static int parse_args(vargs *a, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"policy", required_argument, NULL, 'p'},
@@ -449,17 +540,13 @@ int cmd_verify(int argc, char **argv)
         {"at", required_argument, NULL, 'T'},
         {"event-log", required_argument, NULL, 'L'},
         {"syslog", no_argument, NULL, 'S'},
-        {"ref", required_argument, NULL, 'R'},
-        {"all", no_argument, NULL, 'a'},
-        {"platform", required_argument, NULL, OPT_PLATFORM},
-        {"tls-verify", required_argument, NULL, OPT_TLS_VERIFY},
+        CLI_INPUT_LONGOPTS,
         {"tree", required_argument, NULL, 't'},
         {"fetch-crl", no_argument, NULL, 'F'},
         {"crl-cache", required_argument, NULL, 'C'},
         {"crl-timeout", required_argument, NULL, 'O'},
         {"git", required_argument, NULL, 'G'},
         {"log", required_argument, NULL, 'l'},
-        {"jobs", required_argument, NULL, 'j'},
         {"state-dir", required_argument, NULL, 'D'},        /* issue 15 */
         {"allow-downgrade", no_argument, NULL, 'g'},        /* issue 15 */
         {"fetch-revocation", no_argument, NULL, 'H'},       /* issue 15 */
@@ -468,249 +555,176 @@ int cmd_verify(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    sign_verify_options opts = SIGN_VERIFY_OPTIONS_INIT;
-    const char *policy_path = NULL, *event_log = NULL, *trusted_root = NULL;
-    int event_fd = -1, use_syslog = 0;
-    char **bundles = NULL;
-    size_t nbundles = 0;
-    int json = 0, help = 0, have_at = 0, c, r, rc = EXIT_USAGE;
-    sign_policy *policy = NULL;
-    sign_verify_result *res = NULL;
-    char *js = NULL, *crl_cache = NULL;
-    const char *crl_cache_arg = NULL, *crl_timeout_arg = NULL;
-    const char *state_arg = NULL; /* issue 15 */
-    char *state_dir = NULL, *rev_cache = NULL;
-    regstate reg;
+    int c, rc;
 
-    memset(&reg, 0, sizeof(reg));
-    bundles = calloc((size_t)argc + 1, sizeof(*bundles));
-    if (bundles == NULL) {
+    if ((a->bundles = calloc((size_t)argc + 1, sizeof(*a->bundles))) == NULL) {
         cli_error("out of memory");
-        goto out;
+        return EXIT_USAGE;
     }
     if (out_json_wanted(argc, argv)) {
         out_json_mode("verify"); /* every outcome prints an object, also a usage error */
     }
-    if (out_check_long_options("verify", argc, argv, ":p:b:h", longopts) != 0) {
+    if (cli_getopt_start("verify", argc, argv, ":p:b:h", longopts) != 0) {
+        return EXIT_USAGE;
+    }
+    while ((c = getopt_long(argc, argv, ":p:b:h", longopts, NULL)) != -1) {
+        if ((rc = take_opt(a, c, argv)) != 0) {
+            return rc;
+        }
+    }
+    a->o.ref = a->in.ref;
+    a->o.flags |=
+        (a->in.insecure ? SIGN_VERIFY_REGISTRY_INSECURE : 0U) | (a->in.all_images ? SIGN_VERIFY_ALL_IMAGES : 0U);
+    return 0;
+}
+
+/* The policy, the CRL, state and revocation options, the event log and the inputs: 0 or an exit code. */
+static int prepare(vargs *a, int argc, char **argv)
+{
+    int r;
+
+    if (a->policy_path == NULL) {
+        return out_usage_error("verify", "a trust policy is required (-p POLICY)");
+    }
+    if (optind >= argc) {
+        return out_usage_error("verify", "no artifact given");
+    }
+    if ((r = crl_options(&a->o, &a->crl_cache, a->crl_cache_arg, a->crl_timeout_arg)) != 0 ||
+        (r = state_option(&a->o, &a->state_dir, a->state_arg)) != 0 ||
+        (r = revocation_cache_option(&a->o, &a->rev_cache)) != 0) {
+        return r;
+    }
+    if ((a->event_fd = out_event_open("verify", a->event_log)) == -2) {
+        out_json_error("EVENT_LOG_UNWRITABLE", "event log", a->event_log, "the event log cannot be opened");
+        return EXIT_USAGE;
+    }
+    if ((r = sign_policy_load_trusted_root(&a->policy, a->policy_path, a->trusted_root, NULL)) != 0) {
+        return out_role_fail(r, "verify", "policy", a->policy_path);
+    }
+    /* "verify -p P *" also passes the bundles the glob matched as artifacts. */
+    for (int i = optind; a->nbundles == 0 && i < argc; i++) {
+        if (out_is_bundle_file(argv[i])) {
+            return out_usage_error("verify",
+                                   "%s is a bundle, not an artifact (a glob matched it?); name the artifacts only, "
+                                   "their bundles are found beside them, or give bundles with -b",
+                                   argv[i]);
+        }
+    }
+    if ((r = registry_inputs(&a->reg, argv, optind, argc, a->nbundles, a->o.flags)) != 0) {
+        return r;
+    }
+    a->o.artifacts = (const char *const *)(argv + optind);
+    a->o.nartifacts = (size_t)(argc - optind);
+    a->o.bundles = a->reg.nfiles > 0 ? (const char *const *)a->reg.files : (const char *const *)a->bundles;
+    a->o.nbundles = a->reg.nfiles > 0 ? a->reg.nfiles : a->nbundles;
+    return 0;
+}
+
+/* The audit trail is part of the decision: when it cannot be written, nothing is verified (EXIT_USAGE). */
+static int emit_event(vargs *a, int r)
+{
+    char *ev = NULL;
+    int er;
+
+    if (a->event_fd < 0 && !a->use_syslog) {
+        return 0;
+    }
+    er = sign_event_verify(&ev, a->res, a->policy, a->policy_path, 0);
+    if (er != 0 || out_event_emit(a->event_fd, a->event_log, a->use_syslog, r != 0, ev) != 0) {
+        if (er != 0) {
+            cli_fail(er, "event");
+        }
+        out_json_error("EVENT_LOG_UNWRITABLE", "event log", a->event_log, "the event could not be recorded");
+        free(ev);
+        return EXIT_USAGE;
+    }
+    free(ev);
+    return 0;
+}
+
+/* The verdict of r, as JSON (--json) or text: the exit code. */
+static int print_result(vargs *a, int r)
+{
+    const sign_policy_mode mode = sign_policy_get_mode(a->policy);
+
+    if (a->json) {
+        int jr = sign_verify_result_json(&a->js, a->res);
+        if (jr != 0) {
+            return cli_fail(jr, "verify --json");
+        }
+        fputs(a->js, stdout);
+        fputc('\n', stdout);
+        out_json_printed();
+        if (cli_exit_code(r) == EXIT_USAGE) {
+            print_human(a->res, r, a->policy_path, mode, a->o.nartifacts); /* the one-line input error, on stderr */
+        }
+        return cli_exit_code(r);
+    }
+    print_human(a->res, r, a->policy_path, mode, a->o.nartifacts);
+    for (size_t i = 0; r == 0 && a->reg.pinned != NULL && i < a->o.nartifacts; i++) {
+        if (a->reg.pinned[i] != NULL) {
+            printf("deploy %s\n", a->reg.pinned[i]); /* the digest a pipeline pins */
+        }
+    }
+    return cli_exit_code(r);
+}
+
+static void vargs_free(vargs *a, size_t nart)
+{
+    regstate_clear(&a->reg, nart);
+    if (a->event_fd >= 0) {
+        close(a->event_fd);
+    }
+    free(a->js);
+    free(a->crl_cache);
+    free(a->state_dir);
+    free(a->rev_cache);
+    sign_verify_result_free(a->res);
+    sign_policy_free(a->policy);
+    free(a->bundles);
+}
+
+int cmd_verify(int argc, char **argv)
+{
+    vargs a;
+    int r, rc;
+
+    memset(&a, 0, sizeof(a));
+    a.o = (sign_verify_options)SIGN_VERIFY_OPTIONS_INIT;
+    a.event_fd = -1;
+    if ((rc = parse_args(&a, argc, argv)) != 0) {
         goto out;
     }
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":p:b:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'p':
-            /* A second policy must not replace the first: an artifact named "--policy=..." would. */
-            if (policy_path != NULL) {
-                rc = out_usage_error("verify", "-p/--policy given twice");
-                goto out;
-            }
-            policy_path = optarg;
-            break;
-        case 'b': bundles[nbundles++] = optarg; break;
-        case 'r':
-            if (trusted_root != NULL) {
-                rc = out_usage_error("verify", "--trusted-root given twice");
-                goto out;
-            }
-            trusted_root = optarg;
-            break;
-        case 'J': json = 1; break;
-        case 'E': opts.flags |= SIGN_VERIFY_ENTRIES; break;
-        case 'R':          /* an OCI layout's ref name, or */
-        case OPT_PLATFORM: /* a registry index's platform: both choose the image (sign_artifact_options) */
-            opts.ref = optarg;
-            break;
-        case OPT_TLS_VERIFY: {
-            int insecure = 0;
-
-            if (out_parse_tls_verify(&insecure, "verify", optarg) != 0) {
-                goto out;
-            }
-            if (insecure) {
-                opts.flags |= SIGN_VERIFY_REGISTRY_INSECURE;
-            }
-            break;
-        }
-        case 'a': opts.flags |= SIGN_VERIFY_ALL_IMAGES; break;
-        case 't': opts.tree = optarg; break;
-        case 'G': opts.git_dir = optarg; break;
-        case 'l': opts.log_dir = optarg; break;
-        case 'T':
-            if (have_at) {
-                rc = out_usage_error("verify", "--at given twice");
-                goto out;
-            }
-            have_at = 1;
-            if (sign_parse_time(&opts.at, optarg) != 0) {
-                rc = out_usage_error("verify", "--at %s: not an RFC 3339 UTC time (2026-01-01T00:00:00Z)", optarg);
-                goto out;
-            }
-            opts.flags |= SIGN_VERIFY_AT; /* the epoch included */
-            break;
-        case 'L':
-            if (event_log != NULL) {
-                rc = out_usage_error("verify", "--event-log given twice");
-                goto out;
-            }
-            event_log = optarg;
-            break;
-        case 'S': use_syslog = 1; break;
-        case 'F': opts.flags |= SIGN_VERIFY_FETCH_CRL; break;
-        case 'C':
-            if (crl_cache_arg != NULL) {
-                rc = out_usage_error("verify", "--crl-cache given twice");
-                goto out;
-            }
-            crl_cache_arg = optarg;
-            break;
-        case 'O':
-            if (crl_timeout_arg != NULL) {
-                rc = out_usage_error("verify", "--crl-timeout given twice");
-                goto out;
-            }
-            crl_timeout_arg = optarg;
-            break;
-        case 'j':
-            if (out_parse_jobs("verify", optarg) != 0) {
-                goto out;
-            }
-            break;
-        case 'D':
-            if (state_arg != NULL || optarg == NULL || optarg[0] == '\0') {
-                rc = out_usage_error("verify", "--state-dir: give one directory, or none");
-                goto out;
-            }
-            state_arg = optarg;
-            break;
-        case 'g': opts.flags |= SIGN_VERIFY_ALLOW_DOWNGRADE; break;
-        case 'H': opts.flags |= SIGN_VERIFY_FETCH_REVOCATION; break;
-        case 'K':
-            if (opts.revocation_cache_dir != NULL || optarg == NULL || optarg[0] == '\0') {
-                rc = out_usage_error("verify", "--revocation-cache: give one directory");
-                goto out;
-            }
-            opts.revocation_cache_dir = optarg;
-            break;
-        case 'h': help = 1; break;
-        default: rc = out_getopt_error("verify", c, argv); goto out;
-        }
-    }
-    if (help) {
+    if (a.help) {
         /*
          * Help exits 0 only when asked alone: "verify -p P *" with a file named
          * --help must not report success without verifying anything.
          */
-        if (argc != 2) {
-            rc = out_usage_error("verify", "--help takes no other arguments (put \"--\" before artifacts)");
-            goto out;
+        rc = argc != 2 ? out_usage_error("verify", "--help takes no other arguments (put \"--\" before artifacts)")
+                       : 0;
+        if (rc == 0) {
+            fputs(verify_usage, stdout);
         }
-        fputs(verify_usage, stdout);
-        rc = 0;
         goto out;
     }
-    if (policy_path == NULL) {
-        rc = out_usage_error("verify", "a trust policy is required (-p POLICY)");
+    if ((rc = prepare(&a, argc, argv)) != 0) {
         goto out;
     }
-    if (optind >= argc) {
-        rc = out_usage_error("verify", "no artifact given");
-        goto out;
-    }
-    if ((r = crl_options(&opts, &crl_cache, crl_cache_arg, crl_timeout_arg)) != 0) {
-        rc = r;
-        goto out;
-    }
-    if ((r = state_option(&opts, &state_dir, state_arg)) != 0 ||
-        (r = revocation_cache_option(&opts, &rev_cache)) != 0) {
-        rc = r;
-        goto out;
-    }
-    if ((event_fd = out_event_open("verify", event_log)) == -2) {
-        out_json_error("EVENT_LOG_UNWRITABLE", "event log", event_log, "the event log cannot be opened");
-        goto out;
-    }
-    if ((r = sign_policy_load_trusted_root(&policy, policy_path, trusted_root, NULL)) != 0) {
-        rc = out_role_fail(r, "verify", "policy", policy_path);
-        goto out;
-    }
-    /* "verify -p P *" also passes the bundles the glob matched as artifacts. */
-    for (int i = optind; nbundles == 0 && i < argc; i++) {
-        if (out_is_bundle_file(argv[i])) {
-            rc = out_usage_error("verify",
-                                 "%s is a bundle, not an artifact (a glob matched it?); name the artifacts only, "
-                                 "their bundles are found beside them, or give bundles with -b",
-                                 argv[i]);
-            goto out;
-        }
-    }
-    if ((r = registry_inputs(&reg, argv, optind, argc, nbundles, opts.flags)) != 0) {
-        rc = r;
-        goto out;
-    }
-    opts.artifacts = (const char *const *)(argv + optind);
-    opts.nartifacts = (size_t)(argc - optind);
-    opts.bundles = reg.nfiles > 0 ? (const char *const *)reg.files : (const char *const *)bundles;
-    opts.nbundles = reg.nfiles > 0 ? reg.nfiles : nbundles;
     if (out_progress_wanted()) {
-        opts.progress = out_progress_cb; /* as sign: on a terminal only, cleared before the verdict */
+        a.o.progress = out_progress_cb; /* as sign: on a terminal only, cleared before the verdict */
     }
-    r = sign_verify(&res, policy, &opts);
+    r = sign_verify(&a.res, a.policy, &a.o);
     out_progress_end();
-    if (res == NULL) {
+    if (a.res == NULL) {
         rc = cli_fail(r != 0 ? r : SIGN_ERROR, "verify");
         out_json_error("ERROR", NULL, NULL, sign_error_last());
         goto out;
     }
-    /* The audit trail is part of the decision: when it cannot be written, nothing is verified. */
-    if (event_fd >= 0 || use_syslog) {
-        char *ev = NULL;
-        int er = sign_event_verify(&ev, res, policy, policy_path, 0);
-
-        if (er != 0 || out_event_emit(event_fd, event_log, use_syslog, r != 0, ev) != 0) {
-            if (er != 0) {
-                cli_fail(er, "event");
-            }
-            out_json_error("EVENT_LOG_UNWRITABLE", "event log", event_log, "the event could not be recorded");
-            free(ev);
-            rc = EXIT_USAGE;
-            goto out;
-        }
-        free(ev);
+    if ((rc = emit_event(&a, r)) == 0) {
+        rc = print_result(&a, r);
     }
-    if (json) {
-        int jr = sign_verify_result_json(&js, res);
-        if (jr != 0) {
-            rc = cli_fail(jr, "verify --json");
-            goto out;
-        }
-        fputs(js, stdout);
-        fputc('\n', stdout);
-        out_json_printed();
-        if (cli_exit_code(r) == EXIT_USAGE) {
-            print_human(res, r, policy_path, sign_policy_get_mode(policy),
-                        opts.nartifacts); /* the one-line input error, on stderr */
-        }
-    } else {
-        print_human(res, r, policy_path, sign_policy_get_mode(policy), opts.nartifacts);
-        for (size_t i = 0; r == 0 && reg.pinned != NULL && i < opts.nartifacts; i++) {
-            if (reg.pinned[i] != NULL) {
-                printf("deploy %s\n", reg.pinned[i]); /* the digest a pipeline pins */
-            }
-        }
-    }
-    rc = cli_exit_code(r);
 out:
-    regstate_clear(&reg, optind < argc ? (size_t)(argc - optind) : 0);
-    if (event_fd >= 0) {
-        close(event_fd);
-    }
-    free(js);
-    free(crl_cache);
-    free(state_dir);
-    free(rev_cache);
-    sign_verify_result_free(res);
-    sign_policy_free(policy);
-    free(bundles);
+    vargs_free(&a, optind < argc ? (size_t)(argc - optind) : 0);
     if (fflush(stdout) != 0 && rc == 0) {
         rc = EXIT_USAGE;
     }

@@ -165,30 +165,39 @@ static int check_schema(const json_t *j, const char *what)
     return 0;
 }
 
+/* j's member key ("manifests" or "layers"): an array of at most max descriptors, each well-formed. */
+static int check_descriptors(json_t *j, const char *key, int max, const char *what)
+{
+    json_t *a = json_object_get(j, key), *d;
+    size_t i;
+    int r;
+
+    if (!json_is_array(a)) {
+        return sign__error(SIGN_EPARSE, "%s: \"%s\" must be an array", what, key);
+    }
+    if (json_array_size(a) > (size_t)max) {
+        return sign__error(SIGN_ELIMIT, "%s: more than %d %s", what, max, key);
+    }
+    json_array_foreach(a, i, d)
+    {
+        if ((r = check_descriptor(d, what)) != 0) {
+            return r;
+        }
+    }
+    return 0;
+}
+
 int sign__oci_parse_index(json_t **out, const void *data, size_t len, const char *what)
 {
-    json_t *j = NULL, *m, *d;
-    size_t i;
+    json_t *j = NULL;
     int r;
 
     *out = NULL;
     if ((r = parse_doc(&j, data, len, what)) != 0 || (r = check_schema(j, what)) != 0) {
         goto fail;
     }
-    m = json_object_get(j, "manifests");
-    if (!json_is_array(m)) {
-        r = sign__error(SIGN_EPARSE, "%s: \"manifests\" must be an array", what);
+    if ((r = check_descriptors(j, "manifests", MAX_IMAGES, what)) != 0) {
         goto fail;
-    }
-    if (json_array_size(m) > MAX_IMAGES) {
-        r = sign__error(SIGN_ELIMIT, "%s: more than %d manifests", what, MAX_IMAGES);
-        goto fail;
-    }
-    json_array_foreach(m, i, d)
-    {
-        if ((r = check_descriptor(d, what)) != 0) {
-            goto fail;
-        }
     }
     *out = j;
     return 0;
@@ -199,8 +208,7 @@ fail:
 
 int sign__oci_parse_manifest(json_t **out, const void *data, size_t len, const char *what)
 {
-    json_t *j = NULL, *l, *d;
-    size_t i;
+    json_t *j = NULL;
     int r;
 
     *out = NULL;
@@ -210,20 +218,8 @@ int sign__oci_parse_manifest(json_t **out, const void *data, size_t len, const c
     if ((r = check_descriptor(json_object_get(j, "config"), what)) != 0) {
         goto fail;
     }
-    l = json_object_get(j, "layers");
-    if (!json_is_array(l)) {
-        r = sign__error(SIGN_EPARSE, "%s: \"layers\" must be an array", what);
+    if ((r = check_descriptors(j, "layers", MAX_LAYERS, what)) != 0) {
         goto fail;
-    }
-    if (json_array_size(l) > MAX_LAYERS) {
-        r = sign__error(SIGN_ELIMIT, "%s: more than %d layers", what, MAX_LAYERS);
-        goto fail;
-    }
-    json_array_foreach(l, i, d)
-    {
-        if ((r = check_descriptor(d, what)) != 0) {
-            goto fail;
-        }
     }
     *out = j;
     return 0;

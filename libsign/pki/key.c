@@ -619,31 +619,30 @@ out:
     return r;
 }
 
-/* DER blobs must be consumed exactly: no trailing bytes. */
-static PKCS8_PRIV_KEY_INFO *der_pkcs8(const unsigned char *der, long len)
+/* DER blobs must be consumed exactly: no trailing bytes. One decoder for every ASN.1 type (it). */
+static void *der_exact(const unsigned char *der, long len, const ASN1_ITEM *it)
 {
     const unsigned char *p = der;
-    PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, len);
+    ASN1_VALUE *v = ASN1_item_d2i(NULL, &p, len, it);
 
-    if (p8 != NULL && p != der + len) {
-        PKCS8_PRIV_KEY_INFO_free(p8);
-        p8 = NULL;
+    if (v != NULL && p != der + len) {
+        ASN1_item_free(v, it);
+        v = NULL;
     }
-    return p8;
+    return v;
+}
+
+static PKCS8_PRIV_KEY_INFO *der_pkcs8(const unsigned char *der, long len)
+{
+    return der_exact(der, len, ASN1_ITEM_rptr(PKCS8_PRIV_KEY_INFO));
 }
 
 static X509_SIG *der_pkcs8_encrypted(const unsigned char *der, long len)
 {
-    const unsigned char *p = der;
-    X509_SIG *s = d2i_X509_SIG(NULL, &p, len);
-
-    if (s != NULL && p != der + len) {
-        X509_SIG_free(s);
-        s = NULL;
-    }
-    return s;
+    return der_exact(der, len, ASN1_ITEM_rptr(X509_SIG));
 }
 
+/* A SubjectPublicKeyInfo as a key (d2i_PUBKEY decodes and then loads the key: not an ASN.1 item). */
 static EVP_PKEY *der_spki_once(const unsigned char *der, long len)
 {
     const unsigned char *p = der;
@@ -766,11 +765,40 @@ out:
     return r;
 }
 
+/*
+ * The DER of a key file's len bytes: a PEM block decoded into *pem_der (which the caller frees with
+ * OPENSSL_secure_clear_free, *derlen bytes), or the bytes themselves; *kind says what they hold (a PEM
+ * block's label, else the DER's shape). Returns 0, or the code after sign__error.
+ */
+static int key_der(unsigned char **pem_der, const unsigned char **der, long *derlen, enum blob_kind *kind,
+                   const void *data, size_t len, const char *what)
+{
+    int r;
+
+    if (len == 0) {
+        return sign__error(SIGN_EPARSE, "%s: empty key file", what);
+    }
+    if (len > KEY_FILE_MAX) {
+        return sign__error(SIGN_ELIMIT, "%s: larger than %u bytes; not a key", what, KEY_FILE_MAX);
+    }
+    r = pem_decode(pem_der, derlen, kind, data, len, what);
+    if (r < 0) {
+        return r;
+    }
+    if (r == 1) {
+        *der = data;
+        *derlen = (long)len;
+        return der_kind(kind, *der, *derlen, what);
+    }
+    *der = *pem_der;
+    return 0;
+}
+
 static int parse_private(sign_key **out, const void *data, size_t len, sign_passphrase_cb cb, void *userdata,
                          const char *what)
 {
     unsigned char *pem_der = NULL;
-    const unsigned char *der;
+    const unsigned char *der = NULL;
     long derlen = 0;
     enum blob_kind kind = BLOB_PKCS8;
     PKCS8_PRIV_KEY_INFO *p8 = NULL;
@@ -778,24 +806,8 @@ static int parse_private(sign_key **out, const void *data, size_t len, sign_pass
     int r;
 
     *out = NULL;
-    if (len == 0) {
-        return sign__error(SIGN_EPARSE, "%s: empty key file", what);
-    }
-    if (len > KEY_FILE_MAX) {
-        return sign__error(SIGN_ELIMIT, "%s: larger than %u bytes; not a key", what, KEY_FILE_MAX);
-    }
-    r = pem_decode(&pem_der, &derlen, &kind, data, len, what);
-    if (r < 0) {
+    if ((r = key_der(&pem_der, &der, &derlen, &kind, data, len, what)) != 0) {
         goto out;
-    }
-    if (r == 1) {
-        der = data;
-        derlen = (long)len;
-        if ((r = der_kind(&kind, der, derlen, what)) != 0) {
-            goto out;
-        }
-    } else {
-        der = pem_der;
     }
     switch (kind) {
     case BLOB_SPKI:
@@ -858,31 +870,15 @@ int sign_key_load_private(sign_key **out, const char *path, sign_passphrase_cb c
 static int parse_public(sign_key **out, const void *data, size_t len, const char *what)
 {
     unsigned char *pem_der = NULL;
-    const unsigned char *der;
+    const unsigned char *der = NULL;
     long derlen = 0;
     enum blob_kind kind = BLOB_SPKI;
     EVP_PKEY *pkey = NULL;
     int r;
 
     *out = NULL;
-    if (len == 0) {
-        return sign__error(SIGN_EPARSE, "%s: empty key file", what);
-    }
-    if (len > KEY_FILE_MAX) {
-        return sign__error(SIGN_ELIMIT, "%s: larger than %u bytes; not a key", what, KEY_FILE_MAX);
-    }
-    r = pem_decode(&pem_der, &derlen, &kind, data, len, what);
-    if (r < 0) {
+    if ((r = key_der(&pem_der, &der, &derlen, &kind, data, len, what)) != 0) {
         goto out;
-    }
-    if (r == 1) {
-        der = data;
-        derlen = (long)len;
-        if ((r = der_kind(&kind, der, derlen, what)) != 0) {
-            goto out;
-        }
-    } else {
-        der = pem_der;
     }
     if (kind != BLOB_SPKI) {
         r = sign__error(SIGN_EINVAL, "%s: holds a private key where a public key is expected; give the .pub file",

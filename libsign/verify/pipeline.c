@@ -35,16 +35,49 @@ typedef struct scan_job {
     char **msg;
 } scan_job;
 
+/*
+ * msg with every path in it said as name: fd and memory input is read at a private path (/proc/self/fd/N,
+ * deploy's copy) that means nothing to the caller, who knows it by name. NULL when out of memory.
+ * n counts every occurrence, so the buffer holds the replacements (at most n) whatever follows them.
+ */
+static char *say_as_name(const char *msg, const char *path, const char *name)
+{
+    size_t plen = strlen(path), nlen = strlen(name), n = 0, k = 0;
+    const char *p;
+    char *out;
+
+    for (p = strstr(msg, path); plen > 0 && p != NULL; p = strstr(p + plen, path)) {
+        n++;
+    }
+    if (n == 0 || (out = malloc(strlen(msg) + n * nlen + 1)) == NULL) {
+        return sign__strdup(msg);
+    }
+    for (p = msg; *p != '\0';) {
+        if (strncmp(p, path, plen) == 0 && !(p[plen] >= '0' && p[plen] <= '9')) { /* not /proc/self/fd/130 */
+            memcpy(out + k, name, nlen);
+            k += nlen;
+            p += plen;
+        } else {
+            out[k++] = *p++;
+        }
+    }
+    out[k] = '\0';
+    return out;
+}
+
 static void scan_one(void *arg, size_t i)
 {
     scan_job *j = arg;
+    const char *name = j->names != NULL ? j->names[i] : NULL;
 
     if (j->paths[i] == NULL) {
         return;
     }
-    j->rc[i] = sign_artifact_scan(&j->arts[i], j->paths[i], j->names != NULL ? j->names[i] : NULL, j->aopts);
+    j->rc[i] = sign_artifact_scan(&j->arts[i], j->paths[i], name, j->aopts);
     if (j->rc[i] != 0) {
-        j->msg[i] = sign__strdup(sign_error_last()); /* NULL when out of memory: the path stands in */
+        /* NULL when out of memory: the path stands in */
+        j->msg[i] =
+            name != NULL ? say_as_name(sign_error_last(), j->paths[i], name) : sign__strdup(sign_error_last());
     }
 }
 
