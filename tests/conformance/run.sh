@@ -4,9 +4,11 @@
 # the suite's test_verify() does: a case passes when signet accepts it, or,
 # for a case named *_fail, refuses it. A refusal prints signet's reason code,
 # so that a refusal for another reason than the case names can be told apart
-# (docs/bundle-profile.md lists them). Cases the adapter cannot run (no
-# trusted root: the public-good instance; a digest for the artifact) are
-# skipped with the reason.
+# (docs/bundle-profile.md lists them). A case without its own trusted root is
+# judged under the public-good instance's (assets/public-good, see
+# assets/SOURCE), as the suite's clients default to it. Cases the adapter
+# cannot run (--staging without a trusted root; a digest for the artifact)
+# are skipped with the reason.
 #
 # usage: SIGNET_BIN=/path/to/signet sh tests/conformance/run.sh [RESULTS]
 # Prints one line per case and "conformance: N passed, M failed, K skipped".
