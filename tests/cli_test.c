@@ -314,6 +314,13 @@ Test(cli, usage_and_help, .init = cli_setup, .fini = cli_teardown)
     cr_assert_not_null(strstr(cli_err, "--passphrase"), "%s", cli_err);
     cr_assert_eq(RUN("verify", "--js", "-p", "p.json", "x"), 2, "abbreviations are refused");
     cr_assert_eq(RUN("verify", "--json=yes", "-p", "p.json", "x"), 2);
+    /* A long option without its value is named as typed (it was "-R" and "-\x81"). */
+    cr_assert_eq(RUN("sign", "-k", "k.key", "--ref"), 2);
+    cr_assert_not_null(strstr(cli_err, "option --ref needs a value"), "%s", cli_err);
+    cr_assert_eq(RUN("verify", "-p", "p.json", "--tls-verify"), 2);
+    cr_assert_not_null(strstr(cli_err, "option --tls-verify needs a value"), "%s", cli_err);
+    cr_assert_eq(RUN("verify", "-p"), 2);
+    cr_assert_not_null(strstr(cli_err, "option -p needs a value"), "%s", cli_err);
     cli_free_output();
 }
 

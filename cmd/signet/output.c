@@ -448,6 +448,11 @@ int out_getopt_error(const char *cmd, int c, char **argv)
     const char *a = argv[optind - 1];
 
     if (c == ':') {
+        /* A long option is named as typed: its optopt is its short letter or an OPT_ code, not what the user wrote.
+         */
+        if (strncmp(a, "--", 2) == 0) {
+            return out_usage_error(cmd, "option %.*s needs a value", (int)strcspn(a, "="), a);
+        }
         if (optopt != 0) {
             return out_usage_error(cmd, "option -%c needs a value", optopt);
         }
