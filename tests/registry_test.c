@@ -1101,3 +1101,27 @@ Test(registry, inspect_by_reference, .init = rg_setup, .fini = rg_teardown, .tim
     cr_assert_eq(SIGNET("inspect", "--tls-verify=false", ref_of(port, "app:nope")), 2, "%s", rg_out);
     cr_assert_not_null(strstr(rg_err, "404"), "%s", rg_err);
 }
+
+/* The credentials files and certs.d directories: at most 16, no NULL entry, and a refusal keeps the lists set before.
+ */
+Test(registry, path_lists_are_bounded_and_refused_whole)
+{
+    const char *v[17];
+
+    for (size_t i = 0; i < 17; i++) {
+        v[i] = "/nonexistent/signet-test";
+    }
+    cr_assert_eq(sign_registry_set_credential_files(v, 17), SIGN_EINVAL);
+    cr_assert_not_null(strstr(sign_error_last(), "at most 16 credentials files"), "%s", sign_error_last());
+    cr_assert_eq(sign_registry_set_certs_dirs(v, 17), SIGN_EINVAL);
+    cr_assert_not_null(strstr(sign_error_last(), "at most 16 certs.d directories"), "%s", sign_error_last());
+    cr_assert_eq(sign_registry_set_credential_files(v, 16), 0);
+    cr_assert_eq(sign_registry_set_certs_dirs(v, 2), 0);
+    v[1] = NULL;
+    cr_assert_eq(sign_registry_set_credential_files(v, 3), SIGN_EINVAL);
+    cr_assert_not_null(strstr(sign_error_last(), "credentials file 1 is NULL"), "%s", sign_error_last());
+    cr_assert_eq(sign_registry_set_certs_dirs(v, 3), SIGN_EINVAL);
+    cr_assert_not_null(strstr(sign_error_last(), "certs.d directory 1 is NULL"), "%s", sign_error_last());
+    cr_assert_eq(sign_registry_set_credential_files(NULL, 0), 0);
+    cr_assert_eq(sign_registry_set_certs_dirs(NULL, 0), 0);
+}

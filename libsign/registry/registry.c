@@ -347,25 +347,32 @@ int sign__reg_auth_lookup(char **userpass, const char *path, const char *host)
     return r;
 }
 
-/* The credentials files set by the caller (the library never reads the environment). */
+/*
+ * The credentials files and the certs.d directories set by the caller (the library never reads the
+ * environment): containers' /etc/containers/certs.d, docker's /etc/docker/certs.d.
+ */
 static pthread_mutex_t cred_lock = PTHREAD_MUTEX_INITIALIZER;
 static char **cred_files;
 static size_t cred_n;
+static char **certs_dirs;
+static size_t certs_n;
 
-int sign_registry_set_credential_files(const char *const *paths, size_t n)
+/* Copies paths[0..n) (at most 16, none NULL) and swaps them in for *list under cred_lock. */
+static int set_path_list(char ***list, size_t *list_n, const char *const *paths, size_t n, const char *what,
+                         const char *whats)
 {
     char **v = NULL;
     int r = 0;
 
     if (n > 16) {
-        return sign__error(SIGN_EINVAL, "at most 16 credentials files");
+        return sign__error(SIGN_EINVAL, "at most 16 %s", whats);
     }
     if (n > 0 && (v = calloc(n, sizeof(*v))) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < n && r == 0; i++) {
         if (paths[i] == NULL || (v[i] = sign__strdup(paths[i])) == NULL) {
-            r = paths[i] == NULL ? sign__error(SIGN_EINVAL, "credentials file %zu is NULL", i) : sign__oom();
+            r = paths[i] == NULL ? sign__error(SIGN_EINVAL, "%s %zu is NULL", what, i) : sign__oom();
         }
     }
     if (r != 0) {
@@ -376,52 +383,24 @@ int sign_registry_set_credential_files(const char *const *paths, size_t n)
         return r;
     }
     pthread_mutex_lock(&cred_lock);
-    for (size_t i = 0; i < cred_n; i++) {
-        free(cred_files[i]);
+    for (size_t i = 0; i < *list_n; i++) {
+        free((*list)[i]);
     }
-    free(cred_files);
-    cred_files = v;
-    cred_n = n;
+    free(*list);
+    *list = v;
+    *list_n = n;
     pthread_mutex_unlock(&cred_lock);
     return 0;
 }
 
-/* The certs.d directories set by the caller (containers' /etc/containers/certs.d, docker's /etc/docker/certs.d). */
-static char **certs_dirs;
-static size_t certs_n;
+int sign_registry_set_credential_files(const char *const *paths, size_t n)
+{
+    return set_path_list(&cred_files, &cred_n, paths, n, "credentials file", "credentials files");
+}
 
 int sign_registry_set_certs_dirs(const char *const *paths, size_t n)
 {
-    char **v = NULL;
-    int r = 0;
-
-    if (n > 16) {
-        return sign__error(SIGN_EINVAL, "at most 16 certs.d directories");
-    }
-    if (n > 0 && (v = calloc(n, sizeof(*v))) == NULL) {
-        return sign__error(SIGN_ENOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < n && r == 0; i++) {
-        if (paths[i] == NULL || (v[i] = sign__strdup(paths[i])) == NULL) {
-            r = paths[i] == NULL ? sign__error(SIGN_EINVAL, "certs.d directory %zu is NULL", i) : sign__oom();
-        }
-    }
-    if (r != 0) {
-        for (size_t i = 0; i < n; i++) {
-            free(v[i]);
-        }
-        free(v);
-        return r;
-    }
-    pthread_mutex_lock(&cred_lock);
-    for (size_t i = 0; i < certs_n; i++) {
-        free(certs_dirs[i]);
-    }
-    free(certs_dirs);
-    certs_dirs = v;
-    certs_n = n;
-    pthread_mutex_unlock(&cred_lock);
-    return 0;
+    return set_path_list(&certs_dirs, &certs_n, paths, n, "certs.d directory", "certs.d directories");
 }
 
 /* The first certs.d directory's HOST[:PORT]/ca.crt that exists, for this registry's host only ("" if none). */
