@@ -24,21 +24,11 @@ static int digest_ok(const char *d)
     return d != NULL && strncmp(d, "sha256:", 7) == 0 && strlen(d) == 71 && strspn(d + 7, "0123456789abcdef") == 64;
 }
 
+/* util's sign__write_all (EINTR retried, short writes continued), its errno as this copy's error. */
 static int write_all(int fd, const void *data, size_t len)
 {
-    const unsigned char *p = data;
-
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return sign__error(SIGN_EIO, "cannot write the private copy: %s", strerror(errno));
-        }
-        p += w;
-        len -= (size_t)w;
+    if (sign__write_all(fd, data, len) != 0) {
+        return sign__error(SIGN_EIO, "cannot write the private copy: %s", strerror(errno));
     }
     return 0;
 }
