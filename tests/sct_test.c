@@ -19,30 +19,7 @@
 #include "pkigen.h"
 #include "testutil.h"
 
-static char *st_dir;
-static char *st_out;
-
-static void st_setup(void)
-{
-    st_dir = tu_mkdtemp();
-    st_out = NULL;
-}
-
-static void st_teardown(void)
-{
-    tu_rmtree(st_dir);
-    free(st_dir);
-    free(st_out);
-}
-
-static char *b64(const unsigned char *d, size_t n)
-{
-    char *s = malloc(4 * ((n + 2) / 3) + 1);
-
-    cr_assert_not_null(s);
-    EVP_EncodeBlock((unsigned char *)s, d, (int)n);
-    return s;
-}
+TestSuite(sct, .init = tu_scratch_setup, .fini = tu_scratch_teardown);
 
 static void be(unsigned char *p, uint64_t v, size_t n)
 {
@@ -164,7 +141,7 @@ static char *der_b64_cert(X509 *x)
     char *s;
 
     cr_assert(n > 0);
-    s = b64(der, (size_t)n);
+    s = tu_b64(der, (size_t)n);
     OPENSSL_free(der);
     return s;
 }
@@ -175,13 +152,13 @@ static char *write_trusted_root(const pkigen_cert *ca, const char *ca_start, con
 {
     unsigned char *spki = NULL, id[32];
     int n = i2d_PUBKEY(log, &spki);
-    char *cab = der_b64_cert(ca->x), *keyb, *idb, *text = NULL, *p = tu_path(st_dir, "trusted_root.json");
+    char *cab = der_b64_cert(ca->x), *keyb, *idb, *text = NULL, *p = tu_path(tu_dir, "trusted_root.json");
     char end[80] = "";
 
     cr_assert(n > 0);
     SHA256(spki, (size_t)n, id);
-    keyb = b64(spki, (size_t)n);
-    idb = b64(id, 32);
+    keyb = tu_b64(spki, (size_t)n);
+    idb = tu_b64(id, 32);
     OPENSSL_free(spki);
     if (ca_end != NULL) {
         snprintf(end, sizeof(end), ",\"end\":\"%s\"", ca_end);
@@ -214,8 +191,8 @@ static EVP_PKEY *ec_key(void)
 /* Sign an artifact with leaf, verify under the trusted root tr: exit code, *code the verdict's reason. */
 static int st_sign_verify(const pkigen_cert *leaf, const char *tr, char *code, size_t codelen)
 {
-    char *art = tu_path(st_dir, "a.txt"), *key = tu_path(st_dir, "leaf.key"), *crt = tu_path(st_dir, "leaf.pem"),
-         *bun = tu_path(st_dir, "a.txt.sigstore.json"), *pol = tu_path(st_dir, "policy.json");
+    char *art = tu_path(tu_dir, "a.txt"), *key = tu_path(tu_dir, "leaf.key"), *crt = tu_path(tu_dir, "leaf.pem"),
+         *bun = tu_path(tu_dir, "a.txt.sigstore.json"), *pol = tu_path(tu_dir, "policy.json");
     const char *sargv[] = {"signet", "sign", "--force", "-k", key, "--cert", crt, "-o", bun, art, NULL};
     const char *vargv[] = {"signet", "verify", "--json", "-p", pol, "--trusted-root", tr, "-b", bun, "--", art, NULL};
     const pkigen_cert *chain[] = {leaf};
@@ -229,10 +206,10 @@ static int st_sign_verify(const pkigen_cert *leaf, const char *tr, char *code, s
                       "\"predicate_types\":[\"*\"]}]}");
     rc = tu_run(NULL, NULL, NULL, sargv);
     cr_assert_eq(rc, 0, "signet sign failed");
-    free(st_out);
-    st_out = NULL;
-    rc = tu_run(&st_out, NULL, NULL, vargv);
-    v = json_loads(st_out != NULL ? st_out : "", 0, NULL);
+    free(tu_out);
+    tu_out = NULL;
+    rc = tu_run(&tu_out, NULL, NULL, vargv);
+    v = json_loads(tu_out != NULL ? tu_out : "", 0, NULL);
     snprintf(code, codelen, "%s",
              v != NULL && json_string_value(json_object_get(v, "code")) != NULL
                  ? json_string_value(json_object_get(v, "code"))
@@ -261,14 +238,13 @@ static void expect_case(const pkigen_cert *ca, EVP_PKEY *log, const sct_spec *s,
     }
     rc = st_sign_verify(leaf, tr, code, sizeof(code));
     cr_assert(rc == rc_want && strcmp(code, code_want) == 0, "exit %d code %s, want %d %s: %s", rc, code, rc_want,
-              code_want, st_out != NULL ? st_out : "");
+              code_want, tu_out != NULL ? tu_out : "");
     pkigen_cert_free(leaf);
     pkigen_cert_free(other);
     free(tr);
 }
 
-Test(sct, embedded_sct_verified_and_each_fault_refused_for_its_reason, .init = st_setup, .fini = st_teardown,
-     .timeout = 240)
+Test(sct, embedded_sct_verified_and_each_fault_refused_for_its_reason, .timeout = 240)
 {
     pkigen_cert_opts co = {.cn = "test ca", .ca = 1};
     pkigen_cert *ca = pkigen_cert_new(&co, NULL);
@@ -277,7 +253,7 @@ Test(sct, embedded_sct_verified_and_each_fault_refused_for_its_reason, .init = s
              wrongkey = {.signer_key = other_log};
 
     expect_case(ca, log, &good, NULL, "2000-01-01T00:00:00Z", 0, "OK");
-    cr_assert(strstr(st_out, "signed certificate timestamp") != NULL, "%s", st_out);
+    cr_assert(strstr(tu_out, "signed certificate timestamp") != NULL, "%s", tu_out);
     expect_case(ca, log, &none, NULL, "2000-01-01T00:00:00Z", 3, "SCT_MISSING");
     expect_case(ca, log, &trunc, NULL, "2000-01-01T00:00:00Z", 1, "SCT_MALFORMED");
     expect_case(ca, log, &other, NULL, "2000-01-01T00:00:00Z", 1, "SCT_INVALID");

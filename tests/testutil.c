@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <ftw.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -15,6 +16,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "testutil.h"
 
@@ -93,6 +96,34 @@ char *tu_read(const char *path, size_t *len)
         *len = n;
     }
     return buf;
+}
+
+char *tu_b64(const void *data, size_t len)
+{
+    char *s;
+
+    cr_assert_leq(len, (size_t)INT_MAX / 4 * 3, "tu_b64: %zu bytes", len);
+    s = malloc(4 * ((len + 2) / 3) + 1);
+    cr_assert_not_null(s);
+    EVP_EncodeBlock((unsigned char *)s, data, (int)len);
+    return s;
+}
+
+char *tu_dir;
+char *tu_out;
+
+void tu_scratch_setup(void)
+{
+    tu_dir = tu_mkdtemp();
+    tu_out = NULL;
+}
+
+void tu_scratch_teardown(void)
+{
+    tu_rmtree(tu_dir);
+    free(tu_dir);
+    free(tu_out);
+    tu_dir = tu_out = NULL;
 }
 
 int tu_exists(const char *path)

@@ -15,6 +15,17 @@ void tu_write(const char *path, const void *data, size_t len);
 void tu_write_str(const char *path, const char *s);
 /* Read a whole file (malloc'd, NUL-terminated); aborts the test on failure. */
 char *tu_read(const char *path, size_t *len);
+/* Standard base64 (padded) of len bytes, NUL-terminated and malloc'd (OpenSSL's encoder, not libsign's). */
+char *tu_b64(const void *data, size_t len);
+/*
+ * A scratch directory in tu_dir and a captured output in tu_out (NULL until a test sets it), for the suites
+ * whose tests need no more: .init = tu_scratch_setup, .fini = tu_scratch_teardown (removes the directory and
+ * frees both).
+ */
+extern char *tu_dir;
+extern char *tu_out;
+void tu_scratch_setup(void);
+void tu_scratch_teardown(void);
 /* 1 when path exists. */
 int tu_exists(const char *path);
 /*

@@ -10,21 +10,7 @@
 
 #include "testutil.h"
 
-static char *tl_dir;
-static char *tl_out;
-
-static void tl_setup(void)
-{
-    tl_dir = tu_mkdtemp();
-    tl_out = NULL;
-}
-
-static void tl_teardown(void)
-{
-    tu_rmtree(tl_dir);
-    free(tl_dir);
-    free(tl_out);
-}
+TestSuite(tlog, .init = tu_scratch_setup, .fini = tu_scratch_teardown);
 
 static char *fixture(const char *name, const char *file)
 {
@@ -47,7 +33,7 @@ static json_t *load(const char *name, const char *file)
 
 static char *save(json_t *j, const char *name)
 {
-    char *p = tu_path(tl_dir, name);
+    char *p = tu_path(tu_dir, name);
 
     cr_assert_eq(json_dump_file(j, p, JSON_COMPACT), 0);
     json_decref(j);
@@ -59,11 +45,11 @@ static const char *const identity =
     "extremely-dangerous-oidc-beacon.yml@refs/heads/main";
 
 /* signet verify --json of artifact with bundle under a policy (extra: its require or trusted_root) and trusted
-   root tr (NULL: none); returns the exit code, the verdict in tl_out; *code the verdict's reason. */
+   root tr (NULL: none); returns the exit code, the verdict in tu_out; *code the verdict's reason. */
 static int verify(const char *bundle, const char *tr, const char *artifact, const char *extra, char *code,
                   size_t codelen)
 {
-    char *pol = tu_path(tl_dir, "policy.json"), *text = NULL;
+    char *pol = tu_path(tu_dir, "policy.json"), *text = NULL;
     const char *argv[] = {"signet", "verify",         "--json", "-p", pol,      "-b",
                           bundle,   "--trusted-root", tr,       "--", artifact, NULL};
     json_t *v;
@@ -81,10 +67,10 @@ static int verify(const char *bundle, const char *tr, const char *artifact, cons
         argv[8] = artifact;
         argv[9] = NULL;
     }
-    free(tl_out);
-    tl_out = NULL;
-    rc = tu_run(&tl_out, NULL, NULL, argv);
-    v = json_loads(tl_out != NULL ? tl_out : "", 0, NULL);
+    free(tu_out);
+    tu_out = NULL;
+    rc = tu_run(&tu_out, NULL, NULL, argv);
+    v = json_loads(tu_out != NULL ? tu_out : "", 0, NULL);
     snprintf(code, codelen, "%s",
              v != NULL && json_string_value(json_object_get(v, "code")) != NULL
                  ? json_string_value(json_object_get(v, "code"))
@@ -99,7 +85,7 @@ static int verify(const char *bundle, const char *tr, const char *artifact, cons
         char code_[64];                                                                                              \
         int rc_ = verify(bundle, tr, art, extra, code_, sizeof(code_));                                              \
         cr_assert(rc_ == (rc_want) && strcmp(code_, code_want) == 0, "exit %d code %s, want %d %s: %s", rc_, code_,  \
-                  rc_want, code_want, tl_out != NULL ? tl_out : "");                                                 \
+                  rc_want, code_want, tu_out != NULL ? tu_out : "");                                                 \
     } while (0)
 
 /* The first tlog entry of a bundle (borrowed). */
@@ -123,7 +109,7 @@ static void flip(json_t *obj, const char *key, size_t at)
 #define R2 "rekor2-dsse-happy-path"
 
 /* Rekor v2 (hashedrekord 0.0.2 over the DSSE PAE, Ed25519 checkpoint): verified; each tampering refused. */
-Test(tlog, rekor2_entry_verified_and_tampered_twins_refused, .init = tl_setup, .fini = tl_teardown, .timeout = 240)
+Test(tlog, rekor2_entry_verified_and_tampered_twins_refused, .timeout = 240)
 {
     char *art = fixture(R2, "../a.txt"), *trp = fixture(R2, "trusted_root.json"),
          *good = fixture(R2, "bundle.sigstore.json");
@@ -131,14 +117,14 @@ Test(tlog, rekor2_entry_verified_and_tampered_twins_refused, .init = tl_setup, .
     json_t *b, *e, *pf, *tr;
 
     EXPECT(0, "OK", good, trp, art, NULL);
-    cr_assert(strstr(tl_out, "inclusion proof, checkpoint") != NULL, "%s", tl_out);
+    cr_assert(strstr(tu_out, "inclusion proof, checkpoint") != NULL, "%s", tu_out);
     /* A trusted root without transparency logs: the matching entry is reported, not verified; require.tlog
        then fails. */
     tr = load(R2, "trusted_root.json");
     json_object_del(tr, "tlogs");
     p = save(tr, "tr-nologs.json");
     EXPECT(0, "OK", good, p, art, NULL);
-    cr_assert(strstr(tl_out, "not verified") != NULL, "%s", tl_out);
+    cr_assert(strstr(tu_out, "not verified") != NULL, "%s", tu_out);
     EXPECT(4, "TLOG_MISSING", good, p, art, ",\"require\":{\"tlog\":1}");
     free(p);
     EXPECT(4, "TLOG_MISSING", good, trp, art, ",\"require\":{\"tlog\":2}");
@@ -150,7 +136,7 @@ Test(tlog, rekor2_entry_verified_and_tampered_twins_refused, .init = tl_setup, .
     json_array_set_new(json_object_get(pf, "hashes"), 0, json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="));
     p = save(b, "proof.json");
     EXPECT(1, "TLOG_INVALID", p, trp, art, NULL);
-    cr_assert(strstr(tl_out, "inclusion proof") != NULL, "%s", tl_out);
+    cr_assert(strstr(tu_out, "inclusion proof") != NULL, "%s", tu_out);
     free(p);
     /* A wrong tree size (the proof no longer leads to the root). */
     b = load(R2, "bundle.sigstore.json");
@@ -175,7 +161,7 @@ Test(tlog, rekor2_entry_verified_and_tampered_twins_refused, .init = tl_setup, .
     }
     p = save(b, "checkpoint.json");
     EXPECT(1, "TLOG_INVALID", p, trp, art, NULL);
-    cr_assert(strstr(tl_out, "checkpoint") != NULL, "%s", tl_out);
+    cr_assert(strstr(tu_out, "checkpoint") != NULL, "%s", tu_out);
     free(p);
     /* A log the trusted root does not list. */
     b = load(R2, "bundle.sigstore.json");
@@ -192,7 +178,7 @@ Test(tlog, rekor2_entry_verified_and_tampered_twins_refused, .init = tl_setup, .
         size_t i;
         char *out = NULL, *err = NULL;
 
-        cr_assert_eq(tu_sh(&out, &err, tl_dir,
+        cr_assert_eq(tu_sh(&out, &err, tu_dir,
                            "openssl genpkey -algorithm ed25519 | openssl pkey -pubout -outform DER | base64 -w0"),
                      0, "%s", err);
         json_array_foreach(logs, i, l)
@@ -212,7 +198,7 @@ Test(tlog, rekor2_entry_verified_and_tampered_twins_refused, .init = tl_setup, .
     /* The entry of another envelope (sigstore-conformance's mismatch case). */
     p = fixture("rekor2-dsse-mismatch-envelope_fail", "bundle.sigstore.json");
     EXPECT(1, "TLOG_INVALID", p, trp, art, NULL);
-    cr_assert(strstr(tl_out, "digest of other signed bytes") != NULL, "%s", tl_out);
+    cr_assert(strstr(tu_out, "digest of other signed bytes") != NULL, "%s", tu_out);
     free(p);
     free(art);
     free(trp);
@@ -222,7 +208,7 @@ Test(tlog, rekor2_entry_verified_and_tampered_twins_refused, .init = tl_setup, .
 #define R1 "intoto-with-custom-trust-root"
 
 /* Rekor v1 (intoto 0.0.2, SET + proof): without its RFC 3161 token the SET's integrated time is the signing time. */
-Test(tlog, rekor1_set_time_used_and_tampered_twins_refused, .init = tl_setup, .fini = tl_teardown, .timeout = 240)
+Test(tlog, rekor1_set_time_used_and_tampered_twins_refused, .timeout = 240)
 {
     char *art = fixture(R1, "artifact"), *trp = fixture(R1, "trusted_root.json"), *p, *good;
     json_t *b, *e, *tr, *logs;
@@ -231,7 +217,7 @@ Test(tlog, rekor1_set_time_used_and_tampered_twins_refused, .init = tl_setup, .f
     json_object_del(json_object_get(b, "verificationMaterial"), "timestampVerificationData");
     good = save(b, "good.json");
     EXPECT(0, "OK", good, trp, art, NULL);
-    cr_assert(strstr(tl_out, "signed entry timestamp") != NULL, "%s", tl_out);
+    cr_assert(strstr(tu_out, "signed entry timestamp") != NULL, "%s", tu_out);
     /* Without the log's key the time is not used: the 2023 certificate has expired. */
     tr = load(R1, "trusted_root.json");
     json_object_del(tr, "tlogs");
@@ -243,7 +229,7 @@ Test(tlog, rekor1_set_time_used_and_tampered_twins_refused, .init = tl_setup, .f
     flip(json_object_get(entry0(b), "inclusionPromise"), "signedEntryTimestamp", 20);
     p = save(b, "set.json");
     EXPECT(1, "TLOG_INVALID", p, trp, art, NULL);
-    cr_assert(strstr(tl_out, "SET") != NULL, "%s", tl_out);
+    cr_assert(strstr(tu_out, "SET") != NULL, "%s", tu_out);
     free(p);
     /* Another integrated time (inside the certificate's validity): the SET no longer covers it. */
     b = json_load_file(good, 0, NULL);
@@ -261,7 +247,7 @@ Test(tlog, rekor1_set_time_used_and_tampered_twins_refused, .init = tl_setup, .f
                         json_string("2023-01-01T00:00:00Z"));
     p = save(tr, "tr-validity.json");
     EXPECT(1, "TLOG_INVALID", good, p, art, NULL);
-    cr_assert(strstr(tl_out, "validFor") != NULL, "%s", tl_out);
+    cr_assert(strstr(tu_out, "validFor") != NULL, "%s", tu_out);
     free(p);
     /* A SET made when the certificate was not valid (sigstore-conformance's case). */
     free(art);
@@ -270,7 +256,7 @@ Test(tlog, rekor1_set_time_used_and_tampered_twins_refused, .init = tl_setup, .f
     trp = fixture("intoto-set-outside-signing-cert-validity_fail", "trusted_root.json");
     p = fixture("intoto-set-outside-signing-cert-validity_fail", "bundle.sigstore.json");
     EXPECT(1, "TLOG_INVALID", p, trp, art, NULL);
-    cr_assert(strstr(tl_out, "certificate") != NULL, "%s", tl_out);
+    cr_assert(strstr(tu_out, "certificate") != NULL, "%s", tu_out);
     free(p);
     free(art);
     free(trp);
@@ -278,7 +264,7 @@ Test(tlog, rekor1_set_time_used_and_tampered_twins_refused, .init = tl_setup, .f
 }
 
 /* The trusted root is read strictly; it and the policy's trusted_root cannot both be given. */
-Test(tlog, trusted_root_strict, .init = tl_setup, .fini = tl_teardown, .timeout = 120)
+Test(tlog, trusted_root_strict, .timeout = 120)
 {
     char *art = fixture(R2, "../a.txt"), *good = fixture(R2, "bundle.sigstore.json"),
          *trp = fixture(R2, "trusted_root.json");
@@ -289,7 +275,7 @@ Test(tlog, trusted_root_strict, .init = tl_setup, .fini = tl_teardown, .timeout 
     json_object_set_new(tr, "extra", json_true());
     p = save(tr, "unknown.json");
     EXPECT(2, "POLICY_MALFORMED", good, p, art, NULL);
-    cr_assert(strstr(tl_out, "extra") != NULL, "%s", tl_out);
+    cr_assert(strstr(tu_out, "extra") != NULL, "%s", tu_out);
     free(p);
     tr = load(R2, "trusted_root.json");
     json_object_set_new(tr, "mediaType", json_string("application/vnd.dev.sigstore.trustedroot+json;version=0.2"));
@@ -333,7 +319,7 @@ static char *tr_with_end(const char *list, const char *start, const char *end, c
  * inclusive). The fixture's window ends exactly at genTime (2025-06-12T12:02:20Z), with accuracy +-1 s: genTime
  * itself is judged, as Sigstore does.
  */
-Test(tlog, trusted_root_tsa_window, .init = tl_setup, .fini = tl_teardown, .timeout = 240)
+Test(tlog, trusted_root_tsa_window, .timeout = 240)
 {
     char *art = fixture(TSA_END, "../a.txt"), *good = fixture(TSA_END, "bundle.sigstore.json"),
          *trp = fixture(TSA_END, "trusted_root.json"), *p;
@@ -343,7 +329,7 @@ Test(tlog, trusted_root_tsa_window, .init = tl_setup, .fini = tl_teardown, .time
     /* Ending one second before genTime: the authority does not vouch for that time. */
     p = tr_with_end("timestampAuthorities", NULL, "2025-06-12T12:02:19Z", "tr-tsa-ended.json");
     EXPECT(6, "TIMESTAMP_OUTSIDE_TSA_VALIDITY", good, p, art, NULL);
-    cr_assert(strstr(tl_out, "validFor") != NULL, "%s", tl_out);
+    cr_assert(strstr(tu_out, "validFor") != NULL, "%s", tu_out);
     free(p);
     /* Starting one second after genTime. */
     p = tr_with_end("timestampAuthorities", "2025-06-12T12:02:21Z", "2025-07-01T00:00:00Z", "tr-tsa-later.json");
@@ -367,7 +353,7 @@ Test(tlog, trusted_root_tsa_window, .init = tl_setup, .fini = tl_teardown, .time
  * kept) it is SCT_INVALID, with their validFor after the SCT's time SCT_OUTSIDE_LOG_VALIDITY, with the CT log
  * missing (invalid-ct-key_fail) SCT_UNKNOWN_LOG.
  */
-Test(tlog, fulcio_sct_verified_and_refused_twins, .init = tl_setup, .fini = tl_teardown, .timeout = 240)
+Test(tlog, fulcio_sct_verified_and_refused_twins, .timeout = 240)
 {
     char *art = fixture(SCT_OK, "../a.txt"), *good = fixture(SCT_OK, "bundle.sigstore.json"),
          *trp = fixture(SCT_OK, "trusted_root.json"), *p;
@@ -375,7 +361,7 @@ Test(tlog, fulcio_sct_verified_and_refused_twins, .init = tl_setup, .fini = tl_t
     size_t i;
 
     EXPECT(0, "OK", good, trp, art, NULL);
-    cr_assert(strstr(tl_out, "signed certificate timestamp") != NULL, "%s", tl_out);
+    cr_assert(strstr(tu_out, "signed certificate timestamp") != NULL, "%s", tu_out);
     tr = load(SCT_OK, "trusted_root.json");
     logs = json_object_get(tr, "ctlogs");
     k1 = json_object_get(json_array_get(logs, 1), "publicKey");
@@ -412,7 +398,7 @@ Test(tlog, fulcio_sct_verified_and_refused_twins, .init = tl_setup, .fini = tl_t
  * of the certificate is judged at genTime (as Sigstore's verifiers do), its end at genTime + accuracy. Also with a
  * TSA chain that has expired since (judged at genTime) and with a custom trusted root (intoto 0.0.2).
  */
-Test(tlog, stamped_at_certificate_start_verifies, .init = tl_setup, .fini = tl_teardown, .timeout = 240)
+Test(tlog, stamped_at_certificate_start_verifies, .timeout = 240)
 {
     static const char *const cases[] = {"rekor2-timestamp-with-embedded-cert",
                                         "rekor2-timestamp-with-expired-cert-chain", "intoto-with-custom-trust-root"};
@@ -422,7 +408,7 @@ Test(tlog, stamped_at_certificate_start_verifies, .init = tl_setup, .fini = tl_t
              *b = fixture(cases[i], "bundle.sigstore.json"), *trp = fixture(cases[i], "trusted_root.json");
 
         EXPECT(0, "OK", b, trp, art, NULL);
-        cr_assert(strstr(tl_out, "the trusted signing time") != NULL, "%s", tl_out);
+        cr_assert(strstr(tu_out, "the trusted signing time") != NULL, "%s", tu_out);
         free(art);
         free(b);
         free(trp);

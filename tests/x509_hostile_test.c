@@ -157,15 +157,6 @@ static void r2_expect(const char *policy, const char *bundle, int want, const ch
     sign_verify_result_free(res);
 }
 
-static char *r2_b64(const unsigned char *d, size_t n)
-{
-    char *s = malloc(4 * ((n + 2) / 3) + 1);
-
-    cr_assert_not_null(s);
-    EVP_EncodeBlock((unsigned char *)s, d, (int)n);
-    return s;
-}
-
 static char *r2_cert_b64(const pkigen_cert *c, const char *trailing, size_t tlen)
 {
     unsigned char *der = NULL, *buf;
@@ -179,7 +170,7 @@ static char *r2_cert_b64(const pkigen_cert *c, const char *trailing, size_t tlen
     if (tlen > 0) {
         memcpy(buf + n, trailing, tlen);
     }
-    s = r2_b64(buf, (size_t)n + tlen);
+    s = tu_b64(buf, (size_t)n + tlen);
     OPENSSL_free(der);
     free(buf);
     return s;
