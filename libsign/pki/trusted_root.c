@@ -96,7 +96,10 @@ static int tr_b64(unsigned char **out, size_t *len, trctx *c, const json_t *v, c
     const char *s = json_string_value(v);
 
     *out = NULL;
-    if (s == NULL || sign__b64_decode(out, len, s, strlen(s)) != 0 || *len == 0) {
+    if (s != NULL && sign__b64_decode(out, len, s, strlen(s)) == SIGN_ENOMEM) {
+        return SIGN_ENOMEM; /* "out of memory" recorded: not a verdict on the text */
+    }
+    if (s == NULL || *out == NULL || *len == 0) {
         sign__error_clear();
         free(*out);
         *out = NULL;
@@ -127,14 +130,78 @@ static int tr_key_type(const char *details)
     return -1;
 }
 
+/* The key of all of der: a SubjectPublicKeyInfo, or for an RSA log a bare PKCS#1 RSAPublicKey too. */
+static EVP_PKEY *tr_key_once(int type, const unsigned char *der, size_t len)
+{
+    const unsigned char *p = der;
+    EVP_PKEY *k = d2i_PUBKEY(NULL, &p, (long)len);
+
+    if (k == NULL && type == SIGN__TLOG_RSA_PKCS1) {
+        p = der;
+        k = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)len);
+    }
+    if (k != NULL && p != der + len) {
+        EVP_PKEY_free(k);
+        k = NULL;
+    }
+    return k;
+}
+
+/*
+ * The key of der in *out: 0, SIGN_ENOMEM, or SIGN_EPARSE (nothing recorded). OpenSSL 3.0's key decoders report
+ * an allocation failing inside them as "decode error", or queue nothing (measured with the torture run), so a
+ * key that does not decode is decoded once more: bytes that are not a key fail again, and a key that decodes
+ * the second time is the key.
+ */
+static int tr_key_decode(EVP_PKEY **out, int type, const unsigned char *der, size_t len)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if ((*out = tr_key_once(type, der, len)) != NULL) {
+            ERR_clear_error(); /* the first attempt's */
+            return 0;
+        }
+        if (sign__ossl_oom()) {
+            return sign__oom();
+        }
+    }
+    return SIGN_EPARSE;
+}
+
+/* What the loader keeps of a decoded key: an Ed25519 key's raw bytes, the SHA-256 of der (Rekor v1's log id). */
+static int tr_key_keep(sign__tlog_key *k, trctx *c, const unsigned char *der, size_t len)
+{
+    int base = EVP_PKEY_get_base_id(k->pkey);
+
+    if (k->type == SIGN__TLOG_ED25519     ? base != EVP_PKEY_ED25519
+        : k->type == SIGN__TLOG_RSA_PKCS1 ? base != EVP_PKEY_RSA
+                                          : base != EVP_PKEY_EC) {
+        return tr_fault(c, "rawBytes is not a public key of the type keyDetails names");
+    }
+    if (k->type == SIGN__TLOG_ED25519) {
+        size_t rawlen = sizeof(k->raw);
+
+        /* reading a decoded Ed25519 key's raw bytes fails only for memory */
+        if (EVP_PKEY_get_raw_public_key(k->pkey, k->raw, &rawlen) != 1) {
+            return sign__ossl_error(SIGN_ENOMEM, "out of memory");
+        }
+        if (rawlen != sizeof(k->raw)) {
+            return tr_fault(c, "an Ed25519 key must be 32 bytes");
+        }
+    }
+    if (SHA256(der, len, k->spki_sha256) == NULL) {
+        /* the built-in SHA-256 fails only when its context cannot be allocated (OpenSSL 3.0 queues no reason) */
+        return sign__ossl_error(SIGN_ENOMEM, "out of memory (SHA-256 failed)");
+    }
+    return 0;
+}
+
 /* publicKey: rawBytes (DER SubjectPublicKeyInfo), keyDetails, validFor. */
 static int tr_public_key(sign__tlog_key *k, trctx *c, const json_t *pk)
 {
     static const char *const allowed[] = {"rawBytes", "keyDetails", "validFor", NULL};
     unsigned char *der = NULL;
-    const unsigned char *p;
     size_t len = 0, used = strlen(c->field);
-    int r, base;
+    int r;
 
     snprintf(c->field + used, sizeof(c->field) - used, ".publicKey");
     if (!json_is_object(pk)) {
@@ -150,36 +217,17 @@ static int tr_public_key(sign__tlog_key *k, trctx *c, const json_t *pk)
         (r = tr_b64(&der, &len, c, tr_get(pk, "rawBytes"), "rawBytes")) != 0) {
         return r;
     }
-    p = der;
-    k->pkey = d2i_PUBKEY(NULL, &p, (long)len);
-    if (k->pkey == NULL && k->type == SIGN__TLOG_RSA_PKCS1) {
-        /* PKCS1_RSA_PKCS1V5 keys may be a bare PKCS#1 RSAPublicKey. */
-        ERR_clear_error();
-        p = der;
-        k->pkey = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)len);
+    r = tr_key_decode(&k->pkey, k->type, der, len);
+    if (r == SIGN_EPARSE) {
+        r = tr_fault(c, "rawBytes is not a public key of the type keyDetails names");
+    } else if (r == 0) {
+        r = tr_key_keep(k, c, der, len);
     }
-    base = k->pkey != NULL ? EVP_PKEY_get_base_id(k->pkey) : 0;
-    if (k->pkey == NULL || p != der + len ||
-        (k->type == SIGN__TLOG_ED25519     ? base != EVP_PKEY_ED25519
-         : k->type == SIGN__TLOG_RSA_PKCS1 ? base != EVP_PKEY_RSA
-                                           : base != EVP_PKEY_EC)) {
-        ERR_clear_error();
-        free(der);
-        return tr_fault(c, "rawBytes is not a public key of the type keyDetails names");
-    }
-    if (k->type == SIGN__TLOG_ED25519) {
-        size_t rawlen = sizeof(k->raw);
-
-        if (EVP_PKEY_get_raw_public_key(k->pkey, k->raw, &rawlen) != 1 || rawlen != sizeof(k->raw)) {
-            ERR_clear_error();
-            free(der);
-            return tr_fault(c, "an Ed25519 key must be 32 bytes");
-        }
-    }
-    SHA256(der, len, k->spki_sha256);
     free(der);
-    c->field[used] = '\0';
-    return 0;
+    if (r == 0) {
+        c->field[used] = '\0';
+    }
+    return r;
 }
 
 /* tlogs[] and ctlogs[]: baseUrl, hashAlgorithm SHA2_256, publicKey, logId.keyId, optional checkpointKeyId. */

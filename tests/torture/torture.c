@@ -48,6 +48,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pki.h"
 #include "sign/sign.h"
 #include "util.h"
 
@@ -769,6 +770,7 @@ static void pki_setup(void)
 }
 
 static void make_repo(void);
+static void make_trusted_root(void);
 
 static void setup(void)
 {
@@ -826,6 +828,7 @@ static void setup(void)
     make_images();
     make_tree();
     pki_setup();
+    make_trusted_root();
     sign_to(p_oci, p_bundle_oci);
     make_repo();
 }
@@ -1332,6 +1335,192 @@ static void done_policy_pki(char *fp, size_t fpsize)
     r_policy = NULL;
 }
 
+/* ---- a Sigstore trusted root (libsign/pki/trusted_root.c) -------------------------------------------- */
+
+static char p_trusted_root[300];
+static sign__trusted_root *r_troot;
+
+/* der (n bytes, n > 0) as base64, malloc'd. */
+static char *b64_of(const unsigned char *der, int n)
+{
+    char *s = NULL;
+
+    if (n <= 0 || sign__b64_encode(&s, der, (size_t)n) != 0) {
+        die("base64");
+    }
+    return s;
+}
+
+/* The skip-th certificate (0: the first) of a PEM text. */
+static X509 *pem_cert(const char *pem, size_t len, int skip)
+{
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    X509 *x = NULL;
+
+    for (int i = 0; b != NULL && i <= skip; i++) {
+        X509_free(x);
+        x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    }
+    BIO_free(b);
+    if (x == NULL) {
+        die("pem certificate");
+    }
+    return x;
+}
+
+/* A tlogs[]/ctlogs[] entry for k (as SubjectPublicKeyInfo, or pkcs1: a bare RSAPublicKey), malloc'd. */
+static char *tr_log_json(EVP_PKEY *k, int pkcs1, const char *details, const char *url, const char *more)
+{
+    unsigned char *der = NULL, id[32];
+    int n = pkcs1 ? i2d_PublicKey(k, &der) : i2d_PUBKEY(k, &der);
+    char *kb = b64_of(der, n), *ib, *out = NULL;
+
+    if (SHA256(der, (size_t)n, id) == NULL) {
+        die("log id");
+    }
+    ib = b64_of(id, (int)sizeof(id));
+    if (asprintf(&out,
+                 "{\"baseUrl\":\"%s\",\"hashAlgorithm\":\"SHA2_256\",\"publicKey\":{\"rawBytes\":\"%s\","
+                 "\"keyDetails\":\"%s\",\"validFor\":{\"start\":\"2021-01-01T00:00:00Z\"}},"
+                 "\"logId\":{\"keyId\":\"%s\"}%s}",
+                 url, kb, details, ib, more) < 0) {
+        die("log entry");
+    }
+    OPENSSL_free(der);
+    free(kb);
+    free(ib);
+    return out;
+}
+
+/* A certificateAuthorities[]/timestampAuthorities[] entry: chain a (then b, if not NULL), malloc'd. */
+static char *tr_ca_json(X509 *a, X509 *b, const char *valid)
+{
+    unsigned char *da = NULL, *db = NULL;
+    int na = i2d_X509(a, &da), nb = b != NULL ? i2d_X509(b, &db) : 0;
+    char *ab = b64_of(da, na), *bb = b != NULL ? b64_of(db, nb) : NULL, *out = NULL;
+
+    if (asprintf(&out,
+                 "{\"subject\":{\"organization\":\"torture\",\"commonName\":\"torture\"},"
+                 "\"uri\":\"https://ca.torture.test\",\"certChain\":{\"certificates\":[{\"rawBytes\":\"%s\"}%s%s%s]},"
+                 "\"validFor\":%s}",
+                 ab, bb != NULL ? ",{\"rawBytes\":\"" : "", bb != NULL ? bb : "", bb != NULL ? "\"}" : "",
+                 valid) < 0) {
+        die("authority entry");
+    }
+    OPENSSL_free(da);
+    OPENSSL_free(db);
+    free(ab);
+    free(bb);
+    return out;
+}
+
+/*
+ * trusted_root.json: an Ed25519 Rekor v2 log (with checkpointKeyId) and an RSA log given as a bare PKCS#1 key,
+ * a P-256 CT log, the PKI's intermediate and root as a certificate authority (validFor with an end), and the
+ * TSA certificate alone as a timestamp authority (the same code as the authority's, one certificate fewer to
+ * decode at every failure point).
+ */
+static void make_trusted_root(void)
+{
+    EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"), *rsa = EVP_RSA_gen(2048), *ct = EVP_EC_gen("P-256");
+    X509 *root = pem_cert(pki_root_pem, pki_root_len, 0), *inter = pem_cert(pki_chain_pem, pki_chain_len, 1);
+    char *l1, *l2, *l3, *ca, *tsa, *text = NULL;
+
+    if (ed == NULL || rsa == NULL || ct == NULL) {
+        die("trusted root keys");
+    }
+    l1 = tr_log_json(ed, 0, "PKIX_ED25519", "https://log2.torture.test/api/v2",
+                     ",\"checkpointKeyId\":{\"keyId\":\"dG9ydHVyZQ==\"}");
+    l2 = tr_log_json(rsa, 1, "PKCS1_RSA_PKCS1V5", "https://rsa.torture.test", "");
+    l3 = tr_log_json(ct, 0, "PKIX_ECDSA_P256_SHA_256", "https://ct.torture.test", "");
+    ca = tr_ca_json(inter, root, "{\"start\":\"2021-01-01T00:00:00Z\",\"end\":\"2099-01-01T00:00:00Z\"}");
+    tsa = tr_ca_json(ts_tsa, NULL, "{\"start\":\"2021-01-01T00:00:00Z\"}");
+    if (asprintf(&text,
+                 "{\"mediaType\":\"application/vnd.dev.sigstore.trustedroot+json;version=0.1\","
+                 "\"tlogs\":[%s,%s],\"ctlogs\":[%s],\"certificateAuthorities\":[%s],\"timestampAuthorities\":[%s]}\n",
+                 l1, l2, l3, ca, tsa) < 0) {
+        die("trusted root");
+    }
+    snprintf(p_trusted_root, sizeof(p_trusted_root), "%s/trusted_root.json", dir);
+    write_text(p_trusted_root, text);
+    free(text);
+    free(l1);
+    free(l2);
+    free(l3);
+    free(ca);
+    free(tsa);
+    X509_free(root);
+    X509_free(inter);
+    EVP_PKEY_free(ed);
+    EVP_PKEY_free(rsa);
+    EVP_PKEY_free(ct);
+}
+
+static int run_trusted_root(void)
+{
+    return sign__trusted_root_read(&r_troot, p_trusted_root, NULL);
+}
+
+static void hex_of(char *out, const unsigned char *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+    }
+}
+
+/* Everything the loader kept: each log's key (re-encoded), ids, origin and validity; each authority's chain. */
+static void done_trusted_root(char *fp, size_t fpsize)
+{
+    const sign__trusted_root *t = r_troot;
+    size_t used;
+
+    if (t == NULL) {
+        return;
+    }
+    used = (size_t)snprintf(fp, fpsize, "logs %zu cas %zu", t->nlogs, t->ncas);
+    for (size_t i = 0; i < t->nlogs && used < fpsize; i++) {
+        const sign__tlog_key *k = &t->logs[i];
+        unsigned char *der = NULL;
+        int n = i2d_PUBKEY(k->pkey, &der);
+        char key[65], spki[65], id[65], ck[9], raw[65];
+
+        if (n <= 0) {
+            die("a loaded log key does not encode");
+        }
+        sha256_hex(key, der, (size_t)n);
+        OPENSSL_free(der);
+        hex_of(spki, k->spki_sha256, 32);
+        hex_of(id, k->log_id, 32);
+        hex_of(ck, k->checkpoint_id, 4);
+        hex_of(raw, k->raw, 32);
+        used +=
+            (size_t)snprintf(fp + used, fpsize - used,
+                             "; log ct=%d type=%d key=%s spki=%s id=%s ck=%d:%s raw=%s origin=%s valid=%lld..%lld/%d",
+                             k->ct, k->type, key, spki, id, k->has_checkpoint_id, ck, raw, k->origin,
+                             (long long)k->valid.start, (long long)k->valid.end, k->valid.has_end);
+    }
+    for (size_t i = 0; i < t->ncas && used < fpsize; i++) {
+        const sign__tr_authority *a = &t->cas[i];
+
+        used += (size_t)snprintf(fp + used, fpsize - used, "; ca tsa=%d valid=%lld..%lld/%d certs", a->tsa,
+                                 (long long)a->valid.start, (long long)a->valid.end, a->valid.has_end);
+        for (size_t j = 0; j < sign_x509_certs_count(a->chain) && used < fpsize; j++) {
+            unsigned char *der = NULL;
+            size_t n = 0;
+            char h[65];
+
+            if (sign_x509_certs_der(&der, &n, a->chain, j) != 0) {
+                die("a loaded certificate does not encode");
+            }
+            sha256_hex(h, der, n);
+            free(der);
+            used += (size_t)snprintf(fp + used, fpsize - used, " %s", h);
+        }
+    }
+    sign__trusted_root_free(r_troot);
+    r_troot = NULL;
+}
+
 /* ---- source provenance and the signing log (libsign/git) ---------------------------------------------- */
 
 static char p_repo[300], p_log[300];
@@ -1633,6 +1822,7 @@ static const op ops[] = {
     {"verify-tree", run_verify_tree, done_verify_checks, 0, 0, 0},
     {"x509-verify", run_x509_verify, done_x509, 0, 0, 0},
     {"policy-load-pki", run_policy_load_pki, done_policy_pki, 0, 0, 0},
+    {"trusted-root-load", run_trusted_root, done_trusted_root, 0, 0, 0},
     {"verify-cert", run_verify_cert, done_verify_checks, 0, 0, 0},
     {"source-collect", run_source, done_source, 0, 0, 0},
     {"log-add", run_log_add, done_log, 0, 0, 0},
