@@ -193,19 +193,12 @@ static void drain(int fdo, int fde, char **out, char **err)
     }
 }
 
-int tu_run(char **out, char **err, const char *const *env, const char *const *argv)
+/* environ with the additions env ("K=V") winning; malloc'd array, strings borrowed. */
+static char **run_env(const char *const *env)
 {
-    posix_spawn_file_actions_t fa;
-    int po[2], pe[2], status = 0;
-    pid_t pid;
     size_t nenv = 0, nadd = 0, i;
     char **envp;
-    const char *bin = argv[0];
 
-    if (strcmp(bin, "signet") == 0) {
-        bin = getenv("SIGNET_BIN");
-        cr_assert_not_null(bin, "SIGNET_BIN is not set (run through make test)");
-    }
     while (environ[nenv] != NULL) {
         nenv++;
     }
@@ -218,11 +211,12 @@ int tu_run(char **out, char **err, const char *const *env, const char *const *ar
         envp[i] = (char *)env[i];
     }
     for (size_t j = 0; j < nenv; j++) {
-        /* Additions win: skip inherited variables that are overridden. */
         int skip = 0;
+
         for (size_t k = 0; k < nadd; k++) {
             const char *eq = strchr(env[k], '=');
             size_t kl = eq ? (size_t)(eq - env[k]) : strlen(env[k]);
+
             if (strncmp(environ[j], env[k], kl) == 0 && environ[j][kl] == '=') {
                 skip = 1;
             }
@@ -232,6 +226,22 @@ int tu_run(char **out, char **err, const char *const *env, const char *const *ar
         }
     }
     envp[i] = NULL;
+    return envp;
+}
+
+int tu_run(char **out, char **err, const char *const *env, const char *const *argv)
+{
+    posix_spawn_file_actions_t fa;
+    int po[2], pe[2], status = 0;
+    pid_t pid;
+    char **envp;
+    const char *bin = argv[0];
+
+    if (strcmp(bin, "signet") == 0) {
+        bin = getenv("SIGNET_BIN");
+        cr_assert_not_null(bin, "SIGNET_BIN is not set (run through make test)");
+    }
+    envp = run_env(env);
     cr_assert_eq(pipe(po), 0);
     cr_assert_eq(pipe(pe), 0);
     posix_spawn_file_actions_init(&fa);
@@ -270,42 +280,6 @@ long long tu_cpu_us(void)
     return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
-/* environ with the additions env ("K=V") winning; malloc'd array, strings borrowed. */
-static char **tu_fault_env(const char *const *env)
-{
-    size_t nenv = 0, nadd = 0, i;
-    char **envp;
-
-    while (environ[nenv] != NULL) {
-        nenv++;
-    }
-    while (env != NULL && env[nadd] != NULL) {
-        nadd++;
-    }
-    envp = calloc(nenv + nadd + 1, sizeof(*envp));
-    cr_assert_not_null(envp);
-    for (i = 0; i < nadd; i++) {
-        envp[i] = (char *)env[i];
-    }
-    for (size_t j = 0; j < nenv; j++) {
-        int skip = 0;
-
-        for (size_t k = 0; k < nadd; k++) {
-            const char *eq = strchr(env[k], '=');
-            size_t kl = eq ? (size_t)(eq - env[k]) : strlen(env[k]);
-
-            if (strncmp(environ[j], env[k], kl) == 0 && environ[j][kl] == '=') {
-                skip = 1;
-            }
-        }
-        if (!skip) {
-            envp[i++] = environ[j];
-        }
-    }
-    envp[i] = NULL;
-    return envp;
-}
-
 int tu_run_fault(char **err, const char *const *env, const char *const *argv, const tu_fault *f)
 {
     const char *bin = argv[0];
@@ -320,7 +294,7 @@ int tu_run_fault(char **err, const char *const *env, const char *const *argv, co
         bin = getenv("SIGNET_BIN");
         cr_assert_not_null(bin, "SIGNET_BIN is not set (run through make test)");
     }
-    envp = tu_fault_env(env);
+    envp = run_env(env);
     cr_assert_eq(pipe2(pe, O_CLOEXEC), 0);
     devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     cr_assert_geq(devnull, 0);
