@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "testutil.h"
 
 TestSuite(tlog, .init = tu_scratch_setup, .fini = tu_scratch_teardown);
@@ -299,6 +301,52 @@ Test(tlog, trusted_root_strict, .timeout = 120)
 }
 
 #define TSA_END "trust-root-tsa-validity-end-inclusive"
+
+/* The trusted root of R2 with its first log's publicKey.rawBytes replaced by raw: refused as malformed, saying why.
+ */
+static void bad_log_key(const char *raw, const char *why, const char *good, const char *art)
+{
+    json_t *tr = load(R2, "trusted_root.json");
+    char *p;
+
+    json_object_set_new(json_object_get(json_array_get(json_object_get(tr, "tlogs"), 0), "publicKey"), "rawBytes",
+                        json_string(raw));
+    p = save(tr, "key.json");
+    EXPECT(2, "POLICY_MALFORMED", good, p, art, NULL);
+    cr_assert(strstr(tu_out, why) != NULL, "rawBytes \"%s\": want \"%s\": %s", raw, why, tu_out);
+    free(p);
+}
+
+/*
+ * A log key that is not one: the loader decodes a key that fails once more (to tell a failed allocation from
+ * bytes that are not a key, see docs/torture.md); bytes that are not a key are still refused for their reason.
+ */
+Test(tlog, trusted_root_log_key_refused_for_its_reason, .timeout = 240)
+{
+    char *art = fixture(R2, "../a.txt"), *good = fixture(R2, "bundle.sigstore.json"), *longer;
+    json_t *tr = load(R2, "trusted_root.json");
+    const char *raw = json_string_value(
+        json_object_get(json_object_get(json_array_get(json_object_get(tr, "tlogs"), 0), "publicKey"), "rawBytes"));
+    size_t rl = strlen(raw), len;
+    unsigned char *der = malloc(rl + 1);
+    int n;
+
+    cr_assert(der != NULL && rl > 0 && rl % 4 == 0);
+    n = EVP_DecodeBlock(der, (const unsigned char *)raw, (int)rl);
+    cr_assert_gt(n, 0);
+    len = (size_t)n - (raw[rl - 1] == '=') - (raw[rl - 2] == '=');
+    der[len] = 0x00; /* one byte after the SubjectPublicKeyInfo */
+    longer = tu_b64(der, len + 1);
+    bad_log_key(longer, "tlogs[0].publicKey: rawBytes is not a public key of the type keyDetails names", good, art);
+    bad_log_key("AAAA", "tlogs[0].publicKey: rawBytes is not a public key of the type keyDetails names", good, art);
+    bad_log_key("!!!!", "tlogs[0].publicKey.rawBytes must be non-empty base64", good, art);
+    bad_log_key("", "tlogs[0].publicKey.rawBytes must be non-empty base64", good, art);
+    json_decref(tr);
+    free(longer);
+    free(der);
+    free(art);
+    free(good);
+}
 
 /* Set validFor.end of the trusted root's first entry of list (timestampAuthorities, certificateAuthorities). */
 static char *tr_with_end(const char *list, const char *start, const char *end, const char *name)
