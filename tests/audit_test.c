@@ -310,6 +310,37 @@ Test(audit, a_bundle_shared_by_artifacts_is_judged_for_each)
     cr_assert_not_null(strstr(out, "SIGNATURE_INVALID"));
 }
 
+/*
+ * The audit shares a statement parsed from a signed payload with the later artifacts whose bundle signs the same
+ * bytes (SIGN_VERIFY_SHARE_STATEMENTS). In list order the good bundle is parsed first and kept; then a copy of it
+ * with an altered signature (the same payload) must still be tampered, an artifact whose bytes changed tampered,
+ * and an artifact the statement does not name, beside a copy of the bundle, not verified.
+ */
+Test(audit, a_shared_statement_never_passes_another_bundle_or_artifact)
+{
+    cr_assert_eq(
+        sh("\"$S\" keygen --no-passphrase -o k >/dev/null && mkdir s && for n in a b c d; do echo $n > s/$n.txt; "
+           "done && printf '{\"version\": 1, \"keys\": [{\"name\": \"k\", \"public_key\": \"k.pub\", "
+           "\"artifacts\": [\"*\"]}]}' > policy.json && \"$S\" sign -k k.key -o all.json s/a.txt s/b.txt s/c.txt "
+           ">/dev/null && for n in a b c d; do cp all.json s/$n.txt.sigstore.json; done && "
+           "echo changed > s/b.txt && python3 -c 'import json, base64, sys\n"
+           "b = json.load(open(sys.argv[1]))\n"
+           "s = b[\"dsseEnvelope\"][\"signatures\"][0]\n"
+           "raw = bytearray(base64.b64decode(s[\"sig\"])); raw[5] ^= 1\n"
+           "s[\"sig\"] = base64.b64encode(bytes(raw)).decode()\n"
+           "json.dump(b, open(sys.argv[1], \"w\"))' s/c.txt.sigstore.json && "
+           "printf 's/a.txt\\ns/c.txt\\ns/b.txt\\ns/d.txt\\ns/a.txt\\n' > list"),
+        0, "%s", err);
+    cr_assert_eq(sh("\"$S\" audit -p policy.json --jobs 1 --format json --from-list list"), 1, "%s", err);
+    cr_assert_str_eq(class_of(out, "s/a.txt"), "verified", "%s", out);
+    cr_assert_str_eq(class_of(out, "s/c.txt"), "tampered", "the altered signature of a payload parsed before: %s",
+                     out);
+    cr_assert_not_null(strstr(out, "SIGNATURE_INVALID"), "%s", out);
+    cr_assert_str_eq(class_of(out, "s/b.txt"), "tampered", "its bytes changed: %s", out);
+    cr_assert_str_eq(class_of(out, "s/d.txt"), "unsigned", "named by no subject of the statement: %s", out);
+    cr_assert_not_null(strstr(strstr(out, "s/d.txt"), "ARTIFACT_NOT_SIGNED"), "%s", out);
+}
+
 /* Peak RSS (KiB) of signet run with args in dir (stdout and stderr to files there); *status its exit status. */
 static long peak_kib(int *status, const char *const *args)
 {
