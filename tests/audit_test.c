@@ -341,6 +341,33 @@ Test(audit, a_shared_statement_never_passes_another_bundle_or_artifact)
     cr_assert_not_null(strstr(strstr(out, "s/d.txt"), "ARTIFACT_NOT_SIGNED"), "%s", out);
 }
 
+/*
+ * A directory is walked in path order whatever order readdir gives (a hash order on most file systems): one
+ * thread's JSON lines come out sorted, so the artifacts that share a bundle are judged one after another.
+ */
+Test(audit, a_directory_is_walked_in_path_order)
+{
+    const char *p;
+    char prev[64] = "";
+    int n = 0;
+
+    cr_assert_eq(sh("mkdir s && for i in $(seq 100 199 | shuf); do echo $i > s/f$i.txt; done && "
+                    "mkdir s/sub && echo x > s/sub/a.txt && \"$S\" keygen --no-passphrase -o k >/dev/null && printf "
+                    "'{\"version\": 1, \"keys\": [{\"name\": \"k\", \"public_key\": \"k.pub\", \"artifacts\": "
+                    "[\"*\"]}]}' > policy.json"),
+                 0, "%s", err);
+    sh("\"$S\" audit -p policy.json --jobs 1 --format json s");
+    for (p = out; (p = strstr(p, "\"path\":\"")) != NULL; p++) {
+        char path[64];
+
+        snprintf(path, sizeof(path), "%.*s", (int)strcspn(p + 8, "\""), p + 8);
+        cr_assert_lt(strcmp(prev, path), 0, "%s after %s", path, prev);
+        snprintf(prev, sizeof(prev), "%s", path);
+        n++;
+    }
+    cr_assert_eq(n, 101, "%s", out);
+}
+
 /* Peak RSS (KiB) of signet run with args in dir (stdout and stderr to files there); *status its exit status. */
 static long peak_kib(int *status, const char *const *args)
 {
