@@ -283,24 +283,34 @@ Test(audit, html_report_is_self_contained_and_renders_in_chromium)
 }
 
 /*
+ * s/a.txt ... s/d.txt, a policy trusting the key k, and one bundle signing the artifacts listed in signed copied
+ * beside each of the four; then s/b.txt is changed and the copy beside s/<altered>.txt has a signature byte flipped.
+ */
+static void shared_bundle_store(const char *signed_arts, const char *altered)
+{
+    cr_assert_eq(
+        sh("\"$S\" keygen --no-passphrase -o k >/dev/null && mkdir s && for n in a b c d; do echo $n > s/$n.txt; "
+           "done && printf '{\"version\": 1, \"keys\": [{\"name\": \"k\", \"public_key\": \"k.pub\", "
+           "\"artifacts\": [\"*\"]}]}' > policy.json && \"$S\" sign -k k.key -o all.json %s "
+           ">/dev/null && for n in a b c d; do cp all.json s/$n.txt.sigstore.json; done && "
+           "echo changed > s/b.txt && python3 -c 'import json, base64, sys\n"
+           "b = json.load(open(sys.argv[1]))\n"
+           "s = b[\"dsseEnvelope\"][\"signatures\"][0]\n"
+           "raw = bytearray(base64.b64decode(s[\"sig\"])); raw[5] ^= 1\n"
+           "s[\"sig\"] = base64.b64encode(bytes(raw)).decode()\n"
+           "json.dump(b, open(sys.argv[1], \"w\"))' s/%s.txt.sigstore.json",
+           signed_arts, altered),
+        0, "%s", err);
+}
+
+/*
  * One bundle signing several artifacts lies beside each of them: its signature is checked once and then
  * remembered, yet every artifact is still judged on its own bytes, and a copy of the bundle whose signature
  * was altered (the same signed payload) is not taken for the one that verified.
  */
 Test(audit, a_bundle_shared_by_artifacts_is_judged_for_each)
 {
-    cr_assert_eq(
-        sh("\"$S\" keygen --no-passphrase -o k >/dev/null && mkdir s && for n in a b c d; do echo $n > s/$n.txt; "
-           "done && printf '{\"version\": 1, \"keys\": [{\"name\": \"k\", \"public_key\": \"k.pub\", "
-           "\"artifacts\": [\"*\"]}]}' > policy.json && \"$S\" sign -k k.key -o all.json s/a.txt s/b.txt s/c.txt "
-           "s/d.txt >/dev/null && for n in a b c d; do cp all.json s/$n.txt.sigstore.json; done && "
-           "echo changed > s/b.txt && python3 -c 'import json, base64, sys\n"
-           "b = json.load(open(sys.argv[1]))\n"
-           "s = b[\"dsseEnvelope\"][\"signatures\"][0]\n"
-           "raw = bytearray(base64.b64decode(s[\"sig\"])); raw[5] ^= 1\n"
-           "s[\"sig\"] = base64.b64encode(bytes(raw)).decode()\n"
-           "json.dump(b, open(sys.argv[1], \"w\"))' s/d.txt.sigstore.json"),
-        0, "%s", err);
+    shared_bundle_store("s/a.txt s/b.txt s/c.txt s/d.txt", "d");
     cr_assert_eq(sh("\"$S\" audit -p policy.json --jobs 1 --format json s"), 1, "%s", err);
     cr_assert_str_eq(class_of(out, "s/a.txt"), "verified", "%s", out);
     cr_assert_str_eq(class_of(out, "s/b.txt"), "tampered", "its bytes changed: %s", out);
@@ -318,19 +328,8 @@ Test(audit, a_bundle_shared_by_artifacts_is_judged_for_each)
  */
 Test(audit, a_shared_statement_never_passes_another_bundle_or_artifact)
 {
-    cr_assert_eq(
-        sh("\"$S\" keygen --no-passphrase -o k >/dev/null && mkdir s && for n in a b c d; do echo $n > s/$n.txt; "
-           "done && printf '{\"version\": 1, \"keys\": [{\"name\": \"k\", \"public_key\": \"k.pub\", "
-           "\"artifacts\": [\"*\"]}]}' > policy.json && \"$S\" sign -k k.key -o all.json s/a.txt s/b.txt s/c.txt "
-           ">/dev/null && for n in a b c d; do cp all.json s/$n.txt.sigstore.json; done && "
-           "echo changed > s/b.txt && python3 -c 'import json, base64, sys\n"
-           "b = json.load(open(sys.argv[1]))\n"
-           "s = b[\"dsseEnvelope\"][\"signatures\"][0]\n"
-           "raw = bytearray(base64.b64decode(s[\"sig\"])); raw[5] ^= 1\n"
-           "s[\"sig\"] = base64.b64encode(bytes(raw)).decode()\n"
-           "json.dump(b, open(sys.argv[1], \"w\"))' s/c.txt.sigstore.json && "
-           "printf 's/a.txt\\ns/c.txt\\ns/b.txt\\ns/d.txt\\ns/a.txt\\n' > list"),
-        0, "%s", err);
+    shared_bundle_store("s/a.txt s/b.txt s/c.txt", "c");
+    cr_assert_eq(sh("printf 's/a.txt\\ns/c.txt\\ns/b.txt\\ns/d.txt\\ns/a.txt\\n' > list"), 0, "%s", err);
     cr_assert_eq(sh("\"$S\" audit -p policy.json --jobs 1 --format json --from-list list"), 1, "%s", err);
     cr_assert_str_eq(class_of(out, "s/a.txt"), "verified", "%s", out);
     cr_assert_str_eq(class_of(out, "s/c.txt"), "tampered", "the altered signature of a payload parsed before: %s",
