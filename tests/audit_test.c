@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "verify_internal.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define AUDIT_SANITIZED 1
@@ -338,6 +339,54 @@ Test(audit, a_shared_statement_never_passes_another_bundle_or_artifact)
     cr_assert_str_eq(class_of(out, "s/b.txt"), "tampered", "its bytes changed: %s", out);
     cr_assert_str_eq(class_of(out, "s/d.txt"), "unsigned", "named by no subject of the statement: %s", out);
     cr_assert_not_null(strstr(strstr(out, "s/d.txt"), "ARTIFACT_NOT_SIGNED"), "%s", out);
+}
+
+/*
+ * The statement cache itself (statement_cache.c): the same payload under the same limits and --entries setting
+ * is one shared statement; other limits parse again (and may refuse it), --entries or no flag give a statement of
+ * their own, and a payload that does not parse is never kept.
+ */
+Test(audit, a_statement_is_shared_only_under_the_same_limits)
+{
+    static const char stmt[] =
+        "{\"_type\":\"https://in-toto.io/Statement/v1\",\"predicateType\":\"https://example.com/p\","
+        "\"subject\":[{\"name\":\"a.txt\",\"digest\":{\"sha256\":\"0123456789abcdef0123456789"
+        "abcdef0123456789abcdef0123456789abcdef\"}}]}";
+    sign_verify_options o = SIGN_VERIFY_OPTIONS_INIT, plain = SIGN_VERIFY_OPTIONS_INIT;
+    sign_limits small = SIGN_LIMITS_INIT;
+    sign_statement *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
+    vctx ctx;
+
+    memset(&ctx, 0, sizeof(ctx));
+    o.flags = SIGN_VERIFY_SHARE_STATEMENTS;
+    ctx.opts = &o;
+    cr_assert_eq(sign__limits(&ctx.limits_buf, NULL), 0);
+    ctx.limits = &ctx.limits_buf;
+    cr_assert_eq(vfy_statement_parse(&a, &ctx, (const unsigned char *)stmt, strlen(stmt)), 0, "%s",
+                 sign_error_last());
+    cr_assert_eq(vfy_statement_parse(&b, &ctx, (const unsigned char *)stmt, strlen(stmt)), 0);
+    cr_assert_eq(a, b, "the same bytes under the same limits: one parse");
+    small.json_max_bytes = 64;
+    cr_assert_eq(sign__limits(&ctx.limits_buf, &small), 0);
+    cr_assert_eq(vfy_statement_parse(&c, &ctx, (const unsigned char *)stmt, strlen(stmt)), SIGN_ELIMIT,
+                 "a kept parse must not pass a limit it was not judged under");
+    cr_assert_null(c);
+    cr_assert_eq(sign__limits(&ctx.limits_buf, NULL), 0);
+    ctx.entries = 1;
+    cr_assert_eq(vfy_statement_parse(&d, &ctx, (const unsigned char *)stmt, strlen(stmt)), 0);
+    cr_assert_neq(d, a, "entries kept: a statement of its own");
+    ctx.entries = 0;
+    ctx.opts = &plain;
+    cr_assert_eq(vfy_statement_parse(&e, &ctx, (const unsigned char *)stmt, strlen(stmt)), 0);
+    cr_assert_neq(e, a, "without the flag: a parse of its own");
+    ctx.opts = &o;
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(vfy_statement_parse(&c, &ctx, (const unsigned char *)"{\"_type\":1}", 12), SIGN_EPARSE);
+    }
+    sign_statement_free(a);
+    sign_statement_free(b);
+    sign_statement_free(d);
+    sign_statement_free(e);
 }
 
 /*
