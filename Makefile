@@ -197,14 +197,18 @@ demo:
 # Benchmarks (docs/performance.md): installs missing peers from Debian, generates the data under
 # $TMPDIR (or /var/tmp), removed afterwards. BENCH_QUICK=1: small data, 3 runs; BENCH_ONLY=file,zip,oci,store,startup,tsa:
 # some groups; either writes the report to $(B)/bench/ instead of docs/.
-BENCH_TOOLS := sha256limit ziphash gen runner loggen revgen $(if $(INFLATE_DEF),ziphash_isal)
+BENCH_TOOLS := sha256limit ziphash gen runner loggen revgen batchsign $(if $(INFLATE_DEF),ziphash_isal)
 BENCH_OUT    = $(if $(filter 1,$(BENCH_QUICK))$(BENCH_ONLY),$(B)/bench/performance.md,docs/performance.md)
 
 $(B)/bench/%: tests/bench/%.c | check-deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE $(PKG_CFLAGS) -o $@ $< $(PKG_LIBS) -lm
 
-# revgen writes a signed revocation list through libsign.
+# revgen writes a signed revocation list through libsign; batchsign signs the audit store's groups in one process.
+$(B)/bench/batchsign: tests/bench/batchsign.c $(B)/libsign.a | check-deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) -o $@ $< $(B)/libsign.a $(PKG_LIBS) -lpthread
+
 $(B)/bench/revgen: tests/bench/revgen.c $(B)/libsign.a | check-deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) -o $@ $< $(B)/libsign.a $(PKG_LIBS) -lpthread

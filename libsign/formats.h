@@ -75,6 +75,12 @@ int sign__statement_payload(char **out, size_t *outlen, sign_artifact *const *ar
  */
 void sign__statement_drop_entries(sign_statement *st);
 /*
+ * One more holder of st (returned): sign_statement_free frees it when the
+ * last holder lets go. A statement with several holders is only read (the
+ * reference counts are atomic; the statement itself is not changed).
+ */
+sign_statement *sign__statement_ref(sign_statement *st);
+/*
  * Subject i's digests: each NULL when the subject does not list it (at least
  * one is listed). sign_statement_subject fails (SIGN_ENOTFOUND) for a subject
  * without sha256.

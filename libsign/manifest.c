@@ -31,11 +31,12 @@ struct sign_statement {
     json_t *source;             /* borrowed from root: signet predicate's source, or NULL */
     unsigned char (*artifact_sha)[SIGN_SHA256_LEN];
     uint64_t max_entries; /* entries per recorded artifact: archive_max_entries, as signet sign walks */
+    int more_holders;     /* holders beyond the first (sign__statement_ref); atomic */
 };
 
 void sign_statement_free(sign_statement *st)
 {
-    if (st == NULL) {
+    if (st == NULL || __atomic_fetch_sub(&st->more_holders, 1, __ATOMIC_ACQ_REL) > 0) {
         return;
     }
     json_decref(st->root);
@@ -974,6 +975,12 @@ int sign_statement_parse(sign_statement **out, const void *data, size_t len, con
     }
     *out = st;
     return 0;
+}
+
+sign_statement *sign__statement_ref(sign_statement *st)
+{
+    __atomic_add_fetch(&st->more_holders, 1, __ATOMIC_RELAXED);
+    return st;
 }
 
 void sign__statement_drop_entries(sign_statement *st)

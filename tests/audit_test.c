@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "verify_internal.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define AUDIT_SANITIZED 1
@@ -283,24 +284,34 @@ Test(audit, html_report_is_self_contained_and_renders_in_chromium)
 }
 
 /*
+ * s/a.txt ... s/d.txt, a policy trusting the key k, and one bundle signing the artifacts listed in signed copied
+ * beside each of the four; then s/b.txt is changed and the copy beside s/<altered>.txt has a signature byte flipped.
+ */
+static void shared_bundle_store(const char *signed_arts, const char *altered)
+{
+    cr_assert_eq(
+        sh("\"$S\" keygen --no-passphrase -o k >/dev/null && mkdir s && for n in a b c d; do echo $n > s/$n.txt; "
+           "done && printf '{\"version\": 1, \"keys\": [{\"name\": \"k\", \"public_key\": \"k.pub\", "
+           "\"artifacts\": [\"*\"]}]}' > policy.json && \"$S\" sign -k k.key -o all.json %s "
+           ">/dev/null && for n in a b c d; do cp all.json s/$n.txt.sigstore.json; done && "
+           "echo changed > s/b.txt && python3 -c 'import json, base64, sys\n"
+           "b = json.load(open(sys.argv[1]))\n"
+           "s = b[\"dsseEnvelope\"][\"signatures\"][0]\n"
+           "raw = bytearray(base64.b64decode(s[\"sig\"])); raw[5] ^= 1\n"
+           "s[\"sig\"] = base64.b64encode(bytes(raw)).decode()\n"
+           "json.dump(b, open(sys.argv[1], \"w\"))' s/%s.txt.sigstore.json",
+           signed_arts, altered),
+        0, "%s", err);
+}
+
+/*
  * One bundle signing several artifacts lies beside each of them: its signature is checked once and then
  * remembered, yet every artifact is still judged on its own bytes, and a copy of the bundle whose signature
  * was altered (the same signed payload) is not taken for the one that verified.
  */
 Test(audit, a_bundle_shared_by_artifacts_is_judged_for_each)
 {
-    cr_assert_eq(
-        sh("\"$S\" keygen --no-passphrase -o k >/dev/null && mkdir s && for n in a b c d; do echo $n > s/$n.txt; "
-           "done && printf '{\"version\": 1, \"keys\": [{\"name\": \"k\", \"public_key\": \"k.pub\", "
-           "\"artifacts\": [\"*\"]}]}' > policy.json && \"$S\" sign -k k.key -o all.json s/a.txt s/b.txt s/c.txt "
-           "s/d.txt >/dev/null && for n in a b c d; do cp all.json s/$n.txt.sigstore.json; done && "
-           "echo changed > s/b.txt && python3 -c 'import json, base64, sys\n"
-           "b = json.load(open(sys.argv[1]))\n"
-           "s = b[\"dsseEnvelope\"][\"signatures\"][0]\n"
-           "raw = bytearray(base64.b64decode(s[\"sig\"])); raw[5] ^= 1\n"
-           "s[\"sig\"] = base64.b64encode(bytes(raw)).decode()\n"
-           "json.dump(b, open(sys.argv[1], \"w\"))' s/d.txt.sigstore.json"),
-        0, "%s", err);
+    shared_bundle_store("s/a.txt s/b.txt s/c.txt s/d.txt", "d");
     cr_assert_eq(sh("\"$S\" audit -p policy.json --jobs 1 --format json s"), 1, "%s", err);
     cr_assert_str_eq(class_of(out, "s/a.txt"), "verified", "%s", out);
     cr_assert_str_eq(class_of(out, "s/b.txt"), "tampered", "its bytes changed: %s", out);
@@ -308,6 +319,101 @@ Test(audit, a_bundle_shared_by_artifacts_is_judged_for_each)
     cr_assert_str_eq(class_of(out, "s/d.txt"), "tampered", "the altered signature of a payload that verified: %s",
                      out);
     cr_assert_not_null(strstr(out, "SIGNATURE_INVALID"));
+}
+
+/*
+ * The audit shares a statement parsed from a signed payload with the later artifacts whose bundle signs the same
+ * bytes (SIGN_VERIFY_SHARE_STATEMENTS). In list order the good bundle is parsed first and kept; then a copy of it
+ * with an altered signature (the same payload) must still be tampered, an artifact whose bytes changed tampered,
+ * and an artifact the statement does not name, beside a copy of the bundle, not verified.
+ */
+Test(audit, a_shared_statement_never_passes_another_bundle_or_artifact)
+{
+    shared_bundle_store("s/a.txt s/b.txt s/c.txt", "c");
+    cr_assert_eq(sh("printf 's/a.txt\\ns/c.txt\\ns/b.txt\\ns/d.txt\\ns/a.txt\\n' > list"), 0, "%s", err);
+    cr_assert_eq(sh("\"$S\" audit -p policy.json --jobs 1 --format json --from-list list"), 1, "%s", err);
+    cr_assert_str_eq(class_of(out, "s/a.txt"), "verified", "%s", out);
+    cr_assert_str_eq(class_of(out, "s/c.txt"), "tampered", "the altered signature of a payload parsed before: %s",
+                     out);
+    cr_assert_not_null(strstr(out, "SIGNATURE_INVALID"), "%s", out);
+    cr_assert_str_eq(class_of(out, "s/b.txt"), "tampered", "its bytes changed: %s", out);
+    cr_assert_str_eq(class_of(out, "s/d.txt"), "unsigned", "named by no subject of the statement: %s", out);
+    cr_assert_not_null(strstr(strstr(out, "s/d.txt"), "ARTIFACT_NOT_SIGNED"), "%s", out);
+}
+
+/*
+ * The statement cache itself (statement_cache.c): the same payload under the same limits and --entries setting
+ * is one shared statement; other limits parse again (and may refuse it), --entries or no flag give a statement of
+ * their own, and a payload that does not parse is never kept.
+ */
+Test(audit, a_statement_is_shared_only_under_the_same_limits)
+{
+    static const char stmt[] =
+        "{\"_type\":\"https://in-toto.io/Statement/v1\",\"predicateType\":\"https://example.com/p\","
+        "\"subject\":[{\"name\":\"a.txt\",\"digest\":{\"sha256\":\"0123456789abcdef0123456789"
+        "abcdef0123456789abcdef0123456789abcdef\"}}]}";
+    sign_verify_options o = SIGN_VERIFY_OPTIONS_INIT, plain = SIGN_VERIFY_OPTIONS_INIT;
+    sign_limits small = SIGN_LIMITS_INIT;
+    sign_statement *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
+    vctx ctx;
+
+    memset(&ctx, 0, sizeof(ctx));
+    o.flags = SIGN_VERIFY_SHARE_STATEMENTS;
+    ctx.opts = &o;
+    cr_assert_eq(sign__limits(&ctx.limits_buf, NULL), 0);
+    ctx.limits = &ctx.limits_buf;
+    cr_assert_eq(vfy_statement_parse(&a, &ctx, (const unsigned char *)stmt, strlen(stmt)), 0, "%s",
+                 sign_error_last());
+    cr_assert_eq(vfy_statement_parse(&b, &ctx, (const unsigned char *)stmt, strlen(stmt)), 0);
+    cr_assert_eq(a, b, "the same bytes under the same limits: one parse");
+    small.json_max_bytes = 64;
+    cr_assert_eq(sign__limits(&ctx.limits_buf, &small), 0);
+    cr_assert_eq(vfy_statement_parse(&c, &ctx, (const unsigned char *)stmt, strlen(stmt)), SIGN_ELIMIT,
+                 "a kept parse must not pass a limit it was not judged under");
+    cr_assert_null(c);
+    cr_assert_eq(sign__limits(&ctx.limits_buf, NULL), 0);
+    ctx.entries = 1;
+    cr_assert_eq(vfy_statement_parse(&d, &ctx, (const unsigned char *)stmt, strlen(stmt)), 0);
+    cr_assert_neq(d, a, "entries kept: a statement of its own");
+    ctx.entries = 0;
+    ctx.opts = &plain;
+    cr_assert_eq(vfy_statement_parse(&e, &ctx, (const unsigned char *)stmt, strlen(stmt)), 0);
+    cr_assert_neq(e, a, "without the flag: a parse of its own");
+    ctx.opts = &o;
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(vfy_statement_parse(&c, &ctx, (const unsigned char *)"{\"_type\":1}", 12), SIGN_EPARSE);
+    }
+    sign_statement_free(a);
+    sign_statement_free(b);
+    sign_statement_free(d);
+    sign_statement_free(e);
+}
+
+/*
+ * A directory is walked in path order whatever order readdir gives (a hash order on most file systems): one
+ * thread's JSON lines come out sorted, so the artifacts that share a bundle are judged one after another.
+ */
+Test(audit, a_directory_is_walked_in_path_order)
+{
+    const char *p;
+    char prev[64] = "";
+    int n = 0;
+
+    cr_assert_eq(sh("mkdir s && for i in $(seq 100 199 | shuf); do echo $i > s/f$i.txt; done && "
+                    "mkdir s/sub && echo x > s/sub/a.txt && \"$S\" keygen --no-passphrase -o k >/dev/null && printf "
+                    "'{\"version\": 1, \"keys\": [{\"name\": \"k\", \"public_key\": \"k.pub\", \"artifacts\": "
+                    "[\"*\"]}]}' > policy.json"),
+                 0, "%s", err);
+    sh("\"$S\" audit -p policy.json --jobs 1 --format json s");
+    for (p = out; (p = strstr(p, "\"path\":\"")) != NULL; p++) {
+        char path[64];
+
+        snprintf(path, sizeof(path), "%.*s", (int)strcspn(p + 8, "\""), p + 8);
+        cr_assert_lt(strcmp(prev, path), 0, "%s after %s", path, prev);
+        snprintf(prev, sizeof(prev), "%s", path);
+        n++;
+    }
+    cr_assert_eq(n, 101, "%s", out);
 }
 
 /* Peak RSS (KiB) of signet run with args in dir (stdout and stderr to files there); *status its exit status. */

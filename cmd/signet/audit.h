@@ -23,6 +23,15 @@ typedef struct audit_item {
 #define WALK_MAX_DEPTH 64
 
 /* An iterative walk of one store directory (no symlink followed), or of a list of paths. */
+/* Entries of one directory, read ahead and sorted by name: records "<d_type byte><name>\0" packed in names. */
+typedef struct walk_batch {
+    char *names;
+    size_t used, cap; /* bytes of names */
+    uint32_t *order;  /* offsets of the records in names, sorted by name */
+    size_t n, next, ocap;
+    int at_end; /* the directory stream has no more entries */
+} walk_batch;
+
 typedef struct audit_walk {
     const char *const *stores;
     size_t nstores, store;
@@ -31,6 +40,7 @@ typedef struct audit_walk {
     FILE *list;           /* --from-list, or NULL */
     int in_bundles;       /* walking --bundles DIR for orphans */
     DIR *dirs[WALK_MAX_DEPTH];
+    walk_batch batch[WALK_MAX_DEPTH]; /* each directory's entries, read in batches and sorted (audit_walk.c) */
     char dirpath[WALK_MAX_DEPTH][4096];
     size_t depth;
     unsigned shard_k, shard_n; /* n == 0: no sharding */

@@ -85,7 +85,8 @@ static int verify_one(sign_verify_result **res, const audit_run *a, const char *
     o.bundles = bundles;
     o.nbundles = 1;
     o.at = at;
-    o.flags |= a->vflags;
+    /* bundles that sign many artifacts: their statement is parsed once, not once per artifact */
+    o.flags |= a->vflags | SIGN_VERIFY_SHARE_STATEMENTS;
     return sign_verify(res, a->policy, &o);
 }
 

@@ -44,6 +44,14 @@ typedef struct sign_check {
 #define SIGN_VERIFY_REGISTRY_INSECURE 0x20u
 /* Version 4: judge at opts->at, also when it is 0 (the epoch). A high bit, apart from the check flags. */
 #define SIGN_VERIFY_AT 0x100u
+/*
+ * Share parsed statements between calls: a statement parsed from a signed payload is kept (the last 8, of at most
+ * 64 KiB each) and reused by a later verify in this process, under the same limits, whose bundle signs the same
+ * payload bytes (by SHA-256). For a caller that verifies many artifacts one call at a time against bundles that
+ * each sign many of them (signet audit). Each bundle's signature is still verified, and each artifact's digest
+ * compared; only the parse of bytes already parsed is skipped.
+ */
+#define SIGN_VERIFY_SHARE_STATEMENTS 0x200u
 /* Revocation lists and downgrade protection (options version 4): */
 #define SIGN_VERIFY_ALLOW_DOWNGRADE                                                                                  \
     0x8u /* a lower artifact version than one verified before is reported, not refused */

@@ -667,9 +667,9 @@ static int bundle_statement(vctx *c, vb *b, const sign_envelope *env, int *go_on
     *go_on = 0;
     if (env != NULL) {
         payload = sign_envelope_payload(env, &len);
-        r = sign_statement_parse(&b->st, payload, len, c->limits);
-    } else {
-        r = message_statement(&b->st, b, c->limits);
+        r = vfy_statement_parse(&b->st, c, payload, len); /* its entries dropped unless compared */
+    } else if ((r = message_statement(&b->st, b, c->limits)) == 0 && !c->entries) {
+        sign__statement_drop_entries(b->st);
     }
     if (r == SIGN_ENOMEM) {
         return r;
@@ -699,11 +699,6 @@ static int bundle_statement(vctx *c, vb *b, const sign_envelope *env, int *go_on
     }
     /* Its nameless subject may stand for any artifact given: a candidate of each (vfy_index_candidates). */
     b->nosha256 |= b->message;
-    /* Without --entries nothing reads the recorded entries: free them here, on the bundle's thread, while
-       the artifact is still being hashed, rather than at the end. */
-    if (!c->entries) {
-        sign__statement_drop_entries(b->st);
-    }
     if ((r = vfy_add_check(c, "statement", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, b->signer},
                            "bundle %s: signed statement with %zu subject(s), predicate %s", b->path,
                            sign_statement_subject_count(b->st),

@@ -182,6 +182,12 @@ void vfy_decide(sign_verify_result *res, int enforce);
 int vfy_artifact_reasons(sign_verify_result *res);
 int vfy_move_checks(sign_verify_result *dst, sign_verify_result *src);
 int vfy_bundle(vctx *c, vb *b);
+/*
+ * The statement of a signed payload (sign_statement_parse; its entries dropped unless c->entries). With
+ * SIGN_VERIFY_SHARE_STATEMENTS, one parsed before from the same bytes under the same limits when there is one
+ * (statement_cache.c). The caller owns a reference either way (sign_statement_free).
+ */
+int vfy_statement_parse(sign_statement **out, const vctx *c, const unsigned char *payload, size_t len);
 /* The recorded source against require.source and verify --git (source_checks.c). */
 int vfy_source(vctx *c, vb *b);
 /* The bundle is in the signing log (verify --log DIR, require.logged). */

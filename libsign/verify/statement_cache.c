@@ -1,0 +1,119 @@
+/*
+ * Parsed statements shared between verifies (SIGN_VERIFY_SHARE_STATEMENTS). signet audit verifies each artifact
+ * in its own call, and a bundle that signs ten artifacts was parsed ten times: the in-toto statement's parse was
+ * the largest cost of such an audit (issue 17). A statement is a function of its payload's bytes and the limits
+ * it was parsed under, so one parse is kept per payload SHA-256 and limits, and the later verifies take a
+ * reference to it. Only the parse is shared: each bundle's signature over its payload is verified before the
+ * statement is asked for (vfy_bundle), and each artifact is compared with the subjects as before.
+ *
+ * Bounded: the last CACHE_SLOTS statements, each of a payload of at most CACHE_MAX_PAYLOAD bytes, without their
+ * recorded entries unless the verify compares them. Nothing here allocates: a full table replaces its least
+ * recently used slot. A failed parse is not kept (its error is made again, with its message).
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "verify_internal.h"
+
+#define CACHE_SLOTS 8
+#define CACHE_MAX_PAYLOAD (64u * 1024)
+
+typedef struct cache_slot {
+    unsigned char sha256[SIGN_SHA256_LEN]; /* of the payload */
+    sign_limits limits;                    /* resolved (sign__limits) */
+    int entries;                           /* the recorded entries were kept */
+    sign_statement *st;                    /* the cache's reference, or NULL */
+    uint64_t used;                         /* tick of the last use */
+} cache_slot;
+
+static cache_slot cache[CACHE_SLOTS];
+static uint64_t cache_tick;
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int same_limits(const sign_limits *a, const sign_limits *b)
+{
+    return a->json_max_bytes == b->json_max_bytes && a->json_max_depth == b->json_max_depth &&
+           a->archive_max_entries == b->archive_max_entries && a->archive_max_total == b->archive_max_total &&
+           a->archive_max_ratio == b->archive_max_ratio && a->entry_max_ratio == b->entry_max_ratio &&
+           a->name_max == b->name_max;
+}
+
+static int slot_matches(const cache_slot *s, const unsigned char *sha256, const sign_limits *l, int entries)
+{
+    return s->st != NULL && CRYPTO_memcmp(s->sha256, sha256, SIGN_SHA256_LEN) == 0 && s->entries == entries &&
+           same_limits(&s->limits, l);
+}
+
+/* A reference to the statement kept for this payload, or NULL. Under cache_mu. */
+static sign_statement *cache_find(const unsigned char *sha256, const sign_limits *l, int entries)
+{
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        if (slot_matches(&cache[i], sha256, l, entries)) {
+            cache[i].used = ++cache_tick;
+            return sign__statement_ref(cache[i].st);
+        }
+    }
+    return NULL;
+}
+
+/* Keep st (a reference of its own) in the least recently used slot, unless another thread kept it first. */
+static void cache_keep(sign_statement *st, const unsigned char *sha256, const sign_limits *l, int entries)
+{
+    sign_statement *old = NULL;
+    size_t lru = 0;
+
+    pthread_mutex_lock(&cache_mu);
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        if (slot_matches(&cache[i], sha256, l, entries)) {
+            pthread_mutex_unlock(&cache_mu);
+            return;
+        }
+        if (cache[i].used < cache[lru].used) {
+            lru = i;
+        }
+    }
+    old = cache[lru].st;
+    memcpy(cache[lru].sha256, sha256, SIGN_SHA256_LEN);
+    cache[lru].limits = *l;
+    cache[lru].entries = entries;
+    cache[lru].st = sign__statement_ref(st);
+    cache[lru].used = ++cache_tick;
+    pthread_mutex_unlock(&cache_mu);
+    sign_statement_free(old); /* the cache's reference; verifies still holding it keep it */
+}
+
+int vfy_statement_parse(sign_statement **out, const vctx *c, const unsigned char *payload, size_t len)
+{
+    unsigned char sha256[SIGN_SHA256_LEN];
+    size_t mdlen = 0;
+    int share = (c->opts->flags & SIGN_VERIFY_SHARE_STATEMENTS) != 0 && len <= CACHE_MAX_PAYLOAD, r;
+
+    *out = NULL;
+    /* Without the digest (out of memory) the payload is parsed as without the flag. */
+    if (share && sign_digest_buffer(sha256, sizeof(sha256), &mdlen, SIGN_DIGEST_SHA256, payload, len) != 0) {
+        sign__error_clear();
+        share = 0;
+    }
+    if (share) {
+        pthread_mutex_lock(&cache_mu);
+        *out = cache_find(sha256, c->limits, c->entries);
+        pthread_mutex_unlock(&cache_mu);
+        if (*out != NULL) {
+            return 0;
+        }
+    }
+    if ((r = sign_statement_parse(out, payload, len, c->limits)) != 0) {
+        return r;
+    }
+    /* Without --entries nothing reads the recorded entries: freed here, on the bundle's thread, while the
+       artifact is still being hashed, rather than at the end. */
+    if (!c->entries) {
+        sign__statement_drop_entries(*out);
+    }
+    if (share) {
+        cache_keep(*out, sha256, c->limits, c->entries);
+    }
+    return 0;
+}
