@@ -12,6 +12,7 @@
 
 #include <git2/sys/mempack.h>
 #include <git2/sys/odb_backend.h>
+#include <git2/sys/repository.h>
 
 #include "git.h"
 #include "log_internal.h"
@@ -516,29 +517,54 @@ int sign__log_lock(int *fd, const char *dir)
 typedef struct rec_backend {
     git_odb_backend parent;
     git_odb_backend *mem; /* the mempack, owned here */
+    git_odb *disk;        /* the repository's object database, read when mem lacks an object */
     git_oid *ids;         /* the objects written since the last pack */
     size_t n, cap;
 } rec_backend;
 
 static int rec_read(void **out, size_t *len, git_object_t *type, git_odb_backend *b, const git_oid *id)
 {
-    git_odb_backend *mem = ((rec_backend *)b)->mem;
+    rec_backend *rb = (rec_backend *)b;
+    git_odb_object *obj = NULL;
+    int rc;
 
-    return mem->read(out, len, type, mem, id);
+    if ((rc = rb->mem->read(out, len, type, rb->mem, id)) != GIT_ENOTFOUND) {
+        return rc;
+    }
+    git_error_clear();
+    if ((rc = git_odb_read(&obj, rb->disk, id)) < 0) {
+        return rc;
+    }
+    *len = git_odb_object_size(obj);
+    *type = git_odb_object_type(obj);
+    if ((*out = git_odb_backend_data_alloc(b, *len > 0 ? *len : 1)) == NULL) {
+        git_odb_object_free(obj);
+        return -1;
+    }
+    memcpy(*out, git_odb_object_data(obj), *len);
+    git_odb_object_free(obj);
+    return 0;
 }
 
 static int rec_read_header(size_t *len, git_object_t *type, git_odb_backend *b, const git_oid *id)
 {
-    git_odb_backend *mem = ((rec_backend *)b)->mem;
+    rec_backend *rb = (rec_backend *)b;
+    int rc = rb->mem->read_header(len, type, rb->mem, id);
 
-    return mem->read_header(len, type, mem, id);
+    if (rc != GIT_ENOTFOUND) {
+        return rc;
+    }
+    git_error_clear();
+    return git_odb_read_header(len, type, rb->disk, id);
 }
 
+/* Whether the object is in memory or on disk. On disk without a refresh: libgit2 otherwise reads the pack
+   directory again after every miss, which each new object is (six system calls an object). */
 static int rec_exists(git_odb_backend *b, const git_oid *id)
 {
-    git_odb_backend *mem = ((rec_backend *)b)->mem;
+    rec_backend *rb = (rec_backend *)b;
 
-    return mem->exists(mem, id);
+    return rb->mem->exists(rb->mem, id) || git_odb_exists_ext(rb->disk, id, GIT_ODB_LOOKUP_NO_REFRESH);
 }
 
 /* The object database writes an object only when no backend has it, so each id is noted once. */
@@ -569,37 +595,57 @@ static void rec_free(git_odb_backend *b)
     rec_backend *rb = (rec_backend *)b;
 
     rb->mem->free(rb->mem);
+    git_odb_free(rb->disk);
     free(rb->ids);
     free(rb);
 }
 
-int sign__log_pack_open(log_pack *lp, git_repository *repo)
+/* The batch's object database, *out: rb alone, so that the repository's backends see no write (and no refresh);
+ *owned once it holds rb. */
+static int rec_odb(git_odb **out, int *owned, rec_backend *rb)
 {
-    rec_backend *rb;
     int rc;
 
-    memset(lp, 0, sizeof(*lp));
-    if ((rb = calloc(1, sizeof(*rb))) == NULL) {
-        return sign__error(SIGN_ENOMEM, "out of memory");
-    }
-    if ((rc = git_repository_odb(&lp->odb, repo)) < 0 || (rc = git_mempack_new(&rb->mem)) < 0 ||
-        (rc = git_odb_init_backend(&rb->parent, GIT_ODB_BACKEND_VERSION)) < 0) {
-        if (rb->mem != NULL) {
-            rb->mem->free(rb->mem);
-        }
-        free(rb);
-        return sign__git_error(rc, SIGN_EIO, "log: opening the object database");
+    *owned = 0;
+    if ((rc = git_odb_init_backend(&rb->parent, GIT_ODB_BACKEND_VERSION)) < 0 || (rc = git_odb_new(out)) < 0) {
+        return rc;
     }
     rb->parent.read = rec_read;
     rb->parent.read_header = rec_read_header;
     rb->parent.exists = rec_exists;
     rb->parent.write = rec_write;
     rb->parent.free = rec_free;
-    /* the highest priority: writes go to the first backend that writes */
-    if ((rc = git_odb_add_backend(lp->odb, &rb->parent, 1000)) < 0) {
-        rec_free(&rb->parent);
-        return sign__git_error(rc, SIGN_EIO, "log: adding the in-memory object store");
+    if ((rc = git_odb_add_backend(*out, &rb->parent, 1)) == 0) {
+        *owned = 1;
     }
+    return rc;
+}
+
+int sign__log_pack_open(log_pack *lp, git_repository *repo)
+{
+    rec_backend *rb;
+    int rc, owned = 0;
+
+    memset(lp, 0, sizeof(*lp));
+    if ((rb = calloc(1, sizeof(*rb))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    if ((rc = git_mempack_new(&rb->mem)) < 0 || (rc = git_repository_odb(&rb->disk, repo)) < 0 ||
+        (rc = git_repository_odb(&lp->odb, repo)) < 0 || (rc = rec_odb(&lp->batch, &owned, rb)) < 0 ||
+        (rc = git_repository_set_odb(repo, lp->batch)) < 0) {
+        if (!owned) {
+            if (rb->mem != NULL) {
+                rb->mem->free(rb->mem);
+            }
+            git_odb_free(rb->disk);
+            free(rb);
+        }
+        git_odb_free(lp->batch);
+        git_odb_free(lp->odb);
+        memset(lp, 0, sizeof(*lp));
+        return sign__git_error(rc, SIGN_EIO, "log: opening an in-memory object store");
+    }
+    lp->repo = repo;
     lp->rec = rb;
     return 0;
 }
@@ -651,10 +697,10 @@ int sign__log_pack_write(log_pack *lp, git_repository *repo)
 
 void sign__log_pack_close(log_pack *lp)
 {
-    if (lp->rec != NULL) {
-        /* whatever was not written is dropped; the odb owns the backend */
-        (void)git_mempack_reset(lp->rec->mem);
-        lp->rec->n = 0;
+    if (lp->batch != NULL) {
+        /* the repository's own object database again; whatever was not written is dropped with the batch's */
+        (void)git_repository_set_odb(lp->repo, lp->odb);
+        git_odb_free(lp->batch);
     }
     git_odb_free(lp->odb);
     memset(lp, 0, sizeof(*lp));
@@ -779,7 +825,7 @@ int sign_log_add_batch(size_t *out_done, const char *dir, sign_log_item *items, 
 {
     git_repository *repo = NULL;
     git_commit *head = NULL, *tip = NULL;
-    log_pack lp = {NULL, NULL};
+    log_pack lp = {NULL, NULL, NULL, NULL};
     size_t appended = 0, done = 0;
     int r, w, fd = -1;
 
