@@ -484,6 +484,29 @@ KH2=$(printf '%s' "$KID2" | sha256sum | cut -c1-64)
 LT=(git --git-dir="$W/biglog" ls-tree -r main "by-key/$KH2")
 c=("$SIGNET" log search "$W/biglog" --key-id "$KID2")
 pair "$G" "signet log search --key-id (10 of $LOG_BIG entries)" 0 "wall<0.1" "git ls-tree -r (the key's index)" LT c
+# the subject of entry LOG_BIG/2 (loggen: artifact-<i>.bin, digest the SHA-256 of that name), and the last 1,000
+# entries by commit time (loggen: entry i committed at 2026-01-01 + i s)
+DG=$(printf 'artifact-%07d.bin' $((LOG_BIG / 2)) | sha256sum | cut -c1-64)
+LD=(git --git-dir="$W/biglog" ls-tree -r main "by-digest/${DG:0:1}/${DG:1:1}/${DG:2:1}/${DG:3:1}/$DG")
+c=("$SIGNET" log search "$W/biglog" --digest "sha256:$DG")
+pair "$G" "signet log search --digest (1 of $LOG_BIG entries)" 0 "wall<0.1" "git ls-tree -r (the digest's index)" LD c
+SINCE=$(date -u -d "@$((1767225600 + LOG_BIG - 1000))" +%Y-%m-%dT%H:%M:%SZ)
+LS=(git --git-dir="$W/biglog" rev-list --count --since="$((1767225600 + LOG_BIG - 1000))" main)
+c=("$SIGNET" log search "$W/biglog" --since "$SINCE")
+pair "$G" "signet log search --since (last 1,000 of $LOG_BIG entries)" 0 "-" "git rev-list --since (the same commits)" LS c
+# single appends on the big log (a hard-linked copy: packs are never rewritten, refs are replaced by rename):
+# one process per bundle, as signet sign --log does (LOG_ONE of them)
+LOG_ONE=100
+head -n "$LOG_ONE" "$W/log-bundles.txt" >"$W/log-one.txt"
+cat >"$W/log-one.sh" <<EOS
+rm -rf "$W/onelog" && cp -al "$W/biglog" "$W/onelog" && while read -r b; do "$SIGNET" log add "$W/onelog" "\$b" >/dev/null || exit 1; done <"$W/log-one.txt"
+EOS
+cat >"$W/git-one.sh" <<EOS
+rm -rf "$W/onelog" && cp -al "$W/biglog" "$W/onelog" && while read -r b; do git --git-dir="$W/onelog" hash-object -w "\$b" >/dev/null || exit 1; done <"$W/log-one.txt"
+EOS
+GO=(sh "$W/git-one.sh")
+c=(sh "$W/log-one.sh")
+pair "$G" "signet log add ($LOG_ONE entries, one process each, on $LOG_BIG)" 0 "-" "git hash-object -w (one process per blob)" GO c
 RL=(git --git-dir="$W/biglog" rev-list --objects main)
 c=("$SIGNET" log verify "$W/biglog")
 pair "$G" "signet log verify ($LOG_BIG entries)" 0 "wall<60" "git rev-list --objects (every object listed)" RL c
@@ -584,7 +607,7 @@ machine() {
     fi
     if grep -q 'signet log add' "$ROWS"; then
         echo
-        awk -F '\t' '$2 ~ /^signet log add/ { n = $2; sub(/^[^(]*\(/, "", n); n += 0
+        awk -F '\t' '$2 ~ /^signet log add \([0-9]+ entries, one commit/ { n = $2; sub(/^[^(]*\(/, "", n); n += 0
             printf "Signing log appends: %.0f entries/s (git hash-object -w: %.0f files/s).\n", n / $6, n / $9 }' "$ROWS"
     fi
     if grep -q '^revocation' "$ROWS"; then
