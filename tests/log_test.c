@@ -486,6 +486,25 @@ Test(log, a_batch_writes_one_pack)
     cr_assert_eq(SIGNET("log verify L"), 0, "%s", err);
 }
 
+/* A batch's pack holds the objects that batch wrote, not again every object of the log's tree (libgit2's
+   git_mempack_dump walks each commit's whole tree: a pack per batch grew with the log, and so did its CPU). */
+Test(log, a_batch_packs_only_its_own_objects)
+{
+    make_bundles(5);
+    cr_assert_eq(SIGNET("log add L b1.json b2.json b3.json"), 0, "%s", err);
+    cr_assert_eq(SIGNET("log add L b4.json b5.json"), 0, "%s", err);
+    /* b1's entry blob and the format blob, written by the first batch, are in one pack only */
+    cr_assert_eq(
+        SH("for i in L/objects/pack/*.idx; do git show-index <$i; done | grep -c -e $(git hash-object b1.json) "
+           "-e $(printf '2\\n' | git hash-object --stdin)"),
+        0, "%s", err);
+    cr_assert_eq(atoi(out), 2, "each object in one pack: %s", out);
+    cr_assert_eq(SH("ls L/objects/pack/*.pack | wc -l"), 0);
+    cr_assert_eq(atoi(out), 2, "%s", out);
+    cr_assert_eq(SH("git --git-dir=L fsck --strict --no-dangling"), 0, "%s", err);
+    cr_assert_eq(SIGNET("log verify L"), 0, "%s", err);
+}
+
 Test(log, a_batch_stops_at_a_bad_bundle_and_keeps_the_ones_before)
 {
     char *lp = p("L"), *b1, *b2;

@@ -12,6 +12,7 @@
 
 #include <git2/sys/mempack.h>
 #include <git2/sys/odb_backend.h>
+#include <git2/sys/repository.h>
 
 #include "git.h"
 #include "log_internal.h"
@@ -505,27 +506,167 @@ int sign__log_lock(int *fd, const char *dir)
 
 /*
  * While a log_pack is open, every object the repository writes goes to an in-memory store (a libgit2 mempack
- * in front of the object database) instead of one loose file each. sign__log_pack_write then writes them all as
- * one pack with its index into objects/pack (libgit2's indexer: written under a temporary name, then renamed,
- * so a pack is visible whole or not at all) and reads the object database again, so that a ref moved afterwards
- * only ever names objects on disk. A process that dies before that leaves nothing, or an unreferenced pack.
+ * in front of the object database) instead of one loose file each, through a thin backend of ours that notes
+ * each new object's id. sign__log_pack_write then packs exactly those objects, with libgit2's pack builder,
+ * into one pack with its index in objects/pack (libgit2's indexer: written under a temporary name, then
+ * renamed, so a pack is visible whole or not at all) and reads the object database again, so that a ref moved
+ * afterwards only ever names objects on disk. A process that dies before that leaves nothing, or an
+ * unreferenced pack. (git_mempack_dump is not used: it walks every written commit's whole tree, so each batch's
+ * pack held the log's earlier objects again and its cost grew with the log.)
  */
-int sign__log_pack_open(log_pack *lp, git_repository *repo)
+typedef struct rec_backend {
+    git_odb_backend parent;
+    git_odb_backend *mem; /* the mempack, owned here */
+    git_odb *disk;        /* the repository's object database, read when mem lacks an object */
+    git_oid *ids;         /* the objects written since the last pack */
+    size_t n, cap;
+} rec_backend;
+
+static int rec_read(void **out, size_t *len, git_object_t *type, git_odb_backend *b, const git_oid *id)
 {
-    git_odb_backend *mem = NULL;
+    rec_backend *rb = (rec_backend *)b;
+    git_odb_object *obj = NULL;
     int rc;
 
-    memset(lp, 0, sizeof(*lp));
-    if ((rc = git_repository_odb(&lp->odb, repo)) < 0 || (rc = git_mempack_new(&mem)) < 0) {
-        return sign__git_error(rc, SIGN_EIO, "log: opening the object database");
+    if ((rc = rb->mem->read(out, len, type, rb->mem, id)) != GIT_ENOTFOUND) {
+        return rc;
     }
-    /* the highest priority: writes go to the first backend that writes */
-    if ((rc = git_odb_add_backend(lp->odb, mem, 1000)) < 0) {
-        mem->free(mem);
-        return sign__git_error(rc, SIGN_EIO, "log: adding the in-memory object store");
+    git_error_clear();
+    if ((rc = git_odb_read(&obj, rb->disk, id)) < 0) {
+        return rc;
     }
-    lp->mem = mem;
+    *len = git_odb_object_size(obj);
+    *type = git_odb_object_type(obj);
+    if ((*out = git_odb_backend_data_alloc(b, *len > 0 ? *len : 1)) == NULL) {
+        git_odb_object_free(obj);
+        return -1;
+    }
+    memcpy(*out, git_odb_object_data(obj), *len);
+    git_odb_object_free(obj);
     return 0;
+}
+
+static int rec_read_header(size_t *len, git_object_t *type, git_odb_backend *b, const git_oid *id)
+{
+    rec_backend *rb = (rec_backend *)b;
+    int rc = rb->mem->read_header(len, type, rb->mem, id);
+
+    if (rc != GIT_ENOTFOUND) {
+        return rc;
+    }
+    git_error_clear();
+    return git_odb_read_header(len, type, rb->disk, id);
+}
+
+/* Whether the object is in memory or on disk. On disk without a refresh: libgit2 otherwise reads the pack
+   directory again after every miss, which each new object is (six system calls an object). */
+static int rec_exists(git_odb_backend *b, const git_oid *id)
+{
+    rec_backend *rb = (rec_backend *)b;
+
+    return rb->mem->exists(rb->mem, id) || git_odb_exists_ext(rb->disk, id, GIT_ODB_LOOKUP_NO_REFRESH);
+}
+
+/* The object database writes an object only when no backend has it, so each id is noted once. */
+static int rec_write(git_odb_backend *b, const git_oid *id, const void *data, size_t len, git_object_t type)
+{
+    rec_backend *rb = (rec_backend *)b;
+    int rc;
+
+    if (rb->n == rb->cap) {
+        size_t cap = rb->cap > 0 ? 2 * rb->cap : 1024;
+        git_oid *ids = realloc(rb->ids, cap * sizeof(*ids));
+
+        if (ids == NULL) {
+            git_error_set_oom();
+            return -1;
+        }
+        rb->ids = ids;
+        rb->cap = cap;
+    }
+    if ((rc = rb->mem->write(rb->mem, id, data, len, type)) == 0) {
+        git_oid_cpy(&rb->ids[rb->n++], id);
+    }
+    return rc;
+}
+
+static void rec_free(git_odb_backend *b)
+{
+    rec_backend *rb = (rec_backend *)b;
+
+    rb->mem->free(rb->mem);
+    git_odb_free(rb->disk);
+    free(rb->ids);
+    free(rb);
+}
+
+/* The batch's object database, *out: rb alone, so that the repository's backends see no write (and no refresh);
+ *owned once it holds rb. */
+static int rec_odb(git_odb **out, int *owned, rec_backend *rb)
+{
+    int rc;
+
+    *owned = 0;
+    if ((rc = git_odb_init_backend(&rb->parent, GIT_ODB_BACKEND_VERSION)) < 0 || (rc = git_odb_new(out)) < 0) {
+        return rc;
+    }
+    rb->parent.read = rec_read;
+    rb->parent.read_header = rec_read_header;
+    rb->parent.exists = rec_exists;
+    rb->parent.write = rec_write;
+    rb->parent.free = rec_free;
+    if ((rc = git_odb_add_backend(*out, &rb->parent, 1)) == 0) {
+        *owned = 1;
+    }
+    return rc;
+}
+
+int sign__log_pack_open(log_pack *lp, git_repository *repo)
+{
+    rec_backend *rb;
+    int rc, owned = 0;
+
+    memset(lp, 0, sizeof(*lp));
+    if ((rb = calloc(1, sizeof(*rb))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    if ((rc = git_mempack_new(&rb->mem)) < 0 || (rc = git_repository_odb(&rb->disk, repo)) < 0 ||
+        (rc = git_repository_odb(&lp->odb, repo)) < 0 || (rc = rec_odb(&lp->batch, &owned, rb)) < 0 ||
+        (rc = git_repository_set_odb(repo, lp->batch)) < 0) {
+        if (!owned) {
+            if (rb->mem != NULL) {
+                rb->mem->free(rb->mem);
+            }
+            git_odb_free(rb->disk);
+            free(rb);
+        }
+        git_odb_free(lp->batch);
+        git_odb_free(lp->odb);
+        memset(lp, 0, sizeof(*lp));
+        return sign__git_error(rc, SIGN_EIO, "log: opening an in-memory object store");
+    }
+    lp->repo = repo;
+    lp->rec = rb;
+    return 0;
+}
+
+/* The objects noted since the last pack, as one pack in a buffer. */
+static int pack_noted(git_buf *out, git_repository *repo, const rec_backend *rb)
+{
+    git_packbuilder *pb = NULL;
+    int rc;
+
+    if ((rc = git_packbuilder_new(&pb, repo)) < 0) {
+        return rc;
+    }
+    for (size_t i = 0; rc == 0 && i < rb->n; i++) {
+        rc = git_packbuilder_insert(pb, &rb->ids[i], NULL);
+    }
+    if (rc == 0) {
+        rc = git_packbuilder_write_buf(out, pb);
+    }
+    git_packbuilder_free(pb);
+    return rc;
 }
 
 int sign__log_pack_write(log_pack *lp, git_repository *repo)
@@ -536,7 +677,7 @@ int sign__log_pack_write(log_pack *lp, git_repository *repo)
     int rc;
 
     memset(&st, 0, sizeof(st));
-    if ((rc = git_mempack_dump(&buf, repo, lp->mem)) < 0 || (rc = git_odb_write_pack(&wp, lp->odb, NULL, NULL)) < 0 ||
+    if ((rc = pack_noted(&buf, repo, lp->rec)) < 0 || (rc = git_odb_write_pack(&wp, lp->odb, NULL, NULL)) < 0 ||
         (rc = wp->append(wp, buf.ptr, buf.size, &st)) < 0 || (rc = wp->commit(wp, &st)) < 0) {
         if (wp != NULL) {
             wp->free(wp);
@@ -547,16 +688,19 @@ int sign__log_pack_write(log_pack *lp, git_repository *repo)
     wp->free(wp);
     git_buf_dispose(&buf);
     /* from here on the objects are read from the pack on disk */
-    if ((rc = git_odb_refresh(lp->odb)) < 0 || (rc = git_mempack_reset(lp->mem)) < 0) {
+    if ((rc = git_odb_refresh(lp->odb)) < 0 || (rc = git_mempack_reset(lp->rec->mem)) < 0) {
         return sign__git_error(rc, SIGN_EIO, "log: reading the new pack");
     }
+    lp->rec->n = 0;
     return 0;
 }
 
 void sign__log_pack_close(log_pack *lp)
 {
-    if (lp->mem != NULL) {
-        (void)git_mempack_reset(lp->mem); /* whatever was not written is dropped; the odb owns the backend */
+    if (lp->batch != NULL) {
+        /* the repository's own object database again; whatever was not written is dropped with the batch's */
+        (void)git_repository_set_odb(lp->repo, lp->odb);
+        git_odb_free(lp->batch);
     }
     git_odb_free(lp->odb);
     memset(lp, 0, sizeof(*lp));
@@ -681,7 +825,7 @@ int sign_log_add_batch(size_t *out_done, const char *dir, sign_log_item *items, 
 {
     git_repository *repo = NULL;
     git_commit *head = NULL, *tip = NULL;
-    log_pack lp = {NULL, NULL};
+    log_pack lp = {NULL, NULL, NULL, NULL};
     size_t appended = 0, done = 0;
     int r, w, fd = -1;
 

@@ -27,9 +27,12 @@ typedef struct log_entry {
 } log_entry;
 
 /* An append's objects, kept in memory and written as one pack (log.c). */
+typedef struct rec_backend rec_backend;
 typedef struct log_pack {
-    git_odb *odb;
-    git_odb_backend *mem; /* owned by odb */
+    git_repository *repo;
+    git_odb *odb;     /* the repository's object database */
+    git_odb *batch;   /* the repository's while the pack is open: rec in front of odb */
+    rec_backend *rec; /* the in-memory store that notes what it holds; owned by batch */
 } log_pack;
 
 int sign__log_pack_open(log_pack *lp, git_repository *repo);
