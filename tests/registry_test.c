@@ -540,6 +540,39 @@ Test(registry, replaced_layer_blob_refused, .init = rg_setup, .fini = rg_teardow
     cr_assert_not_null(strstr(rg_out, "BLOB_DIGEST_MISMATCH"), "%s%s", rg_out, rg_err);
 }
 
+/*
+ * An image of 30000 files: its bundle records every entry (about 10 MB), more than a manifest may be
+ * (4 MiB). Verify by reference fetched bundle blobs under the manifest cap and refused it ("response too
+ * large"): what sign pushed, verify could not read. Bundle blobs now have a local bundle file's cap.
+ */
+Test(registry, bundle_larger_than_a_manifest_is_fetched, .init = rg_setup, .fini = rg_teardown, .timeout = 300)
+{
+    struct stat st;
+    int port;
+
+    rg_need("umoci", "umoci");
+    cr_assert_eq(rg_sh("set -e; cd '%s'; mkdir -p l/many; cd l/many;"
+                       "seq -w 30000 | sed 's/^/a-file-name-long-enough-that-each-recorded-entry-takes-room-/' | "
+                       "xargs touch; cd ../..; tar -C l -cf l.tar .; rm -rf l; umoci init --layout img;"
+                       "umoci new --image img:v1; umoci raw add-layer --image img:v1 l.tar; rm l.tar",
+                       rg_dir),
+                 0, "%s", rg_err);
+    cr_assert_eq(SIGNET("keygen", "--no-passphrase", "-o", rp("key")), 0, "%s", rg_err);
+    tu_write_str(rp("policy.json"),
+                 "{\"version\": 1, \"keys\": [{\"name\": \"release\", \"public_key\": \"key.pub\"}]}");
+    port = rg_registry("reg", 0);
+    rg_push(port, "v1", "many:v1", NULL);
+    cr_assert_eq(
+        SIGNET("sign", "-k", rp("key.key"), "-o", rp("many.json"), "--tls-verify=false", ref_of(port, "many:v1")), 0,
+        "%s", rg_err);
+    cr_assert_eq(stat(rp("many.json"), &st), 0);
+    cr_assert_gt(st.st_size, (off_t)SIGN__REG_DOC_MAX, "the bundle is not larger than a manifest");
+    cr_assert_eq(
+        SIGNET("verify", "-p", rp("policy.json"), "--entries", "--tls-verify=false", ref_of(port, "many:v1")), 0,
+        "%s%s", rg_out, rg_err);
+    cr_assert_not_null(strstr(rg_out, "deploy docker://"), "%s", rg_out);
+}
+
 Test(registry, referrers_index_shared_with_another_tool, .init = rg_setup, .fini = rg_teardown, .timeout = 240)
 {
     sign__registry_options o;

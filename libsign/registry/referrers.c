@@ -291,7 +291,7 @@ static int fetch_one(unsigned char **bundle, size_t *blen, sign__registry *reg, 
     }
     free(data);
     data = NULL;
-    if ((r = sign__registry_get_blob(reg, bdg, SIGN__REG_DOC_MAX, &data, &len)) != 0 ||
+    if ((r = sign__registry_get_blob(reg, bdg, SIGN__REG_BUNDLE_MAX, &data, &len)) != 0 ||
         (r = digest_of(got, data, len)) != 0) {
         goto out;
     }

@@ -20,6 +20,12 @@
 #define SIGN__REG_PREFIX "docker://"
 /* Largest manifest, index or token answer taken (bytes). */
 #define SIGN__REG_DOC_MAX (4u * 1024u * 1024u)
+/*
+ * Largest bundle blob taken: as large as a local bundle file may be (sign_limits' json_max_bytes
+ * default, 64 MiB). A bundle records every entry of the image, so it grows with the entry count:
+ * 30000 files already make a 10 MB bundle, which the manifest cap above refused.
+ */
+#define SIGN__REG_BUNDLE_MAX (64u * 1024u * 1024u)
 
 typedef struct sign__regref {
     char host[300];  /* HOST[:PORT] as written (the auth file key) */
