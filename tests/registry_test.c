@@ -980,6 +980,46 @@ Test(registry, audit_by_reference, .init = rg_setup, .fini = rg_teardown, .timeo
     cr_assert_eq(SIGNET("audit", "-p", rp("policy.json"), rg_dir, ref_of(port, "app")), 2, "%s", rg_out);
 }
 
+/*
+ * Many tags over many images: each digest audited once, and the bundle found for the signed one. The
+ * digests seen are kept in a hash set (they were searched one by one for every tag: O(tags x images)); 41
+ * images grow it past its first sizes, 300 tags of one image probe it again and again.
+ */
+Test(registry, audit_many_tags_each_digest_once, .init = rg_setup, .fini = rg_teardown, .timeout = 300)
+{
+    int port;
+
+    rg_build();
+    port = rg_registry("reg", 0);
+    rg_push(port, "v1", "app:v1", NULL);
+    rg_push(port, "v2", "app:v2", NULL);
+    cr_assert_eq(SIGNET("sign", "-k", rp("key.key"), "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s", rg_err);
+    /* v1's manifest under 300 more tags; 40 images made from v2's (an annotation apart), two tags each. */
+    tu_write_str(rp("tags.py"),
+                 "import json, sys, urllib.request as u\n"
+                 "base = 'http://127.0.0.1:' + sys.argv[1] + '/v2/app/manifests/'\n"
+                 "mt = 'application/vnd.oci.image.manifest.v1+json'\n"
+                 "def get(t):\n"
+                 "    return u.urlopen(u.Request(base + t, headers={'Accept': mt})).read()\n"
+                 "def put(t, body):\n"
+                 "    u.urlopen(u.Request(base + t, data=body, method='PUT', headers={'Content-Type': mt})).read()\n"
+                 "v1, v2 = get('v1'), json.loads(get('v2'))\n"
+                 "for i in range(300):\n"
+                 "    put('same%d' % i, v1)\n"
+                 "for i in range(40):\n"
+                 "    v2['annotations'] = {'n': str(i)}\n"
+                 "    body = json.dumps(v2).encode()\n"
+                 "    put('img%da' % i, body)\n"
+                 "    put('img%db' % i, body)\n");
+    cr_assert_eq(rg_sh("python3 '%s' %d", rp("tags.py"), port), 0, "%s", rg_err);
+    cr_assert_eq(
+        SIGNET("audit", "-p", rp("policy.json"), "--tls-verify=false", "--format", "json", ref_of(port, "app")), 1,
+        "%s%s", rg_out, rg_err);
+    cr_assert_eq(count_of(rg_out, "\"class\":\"verified\""), 1, "%s", rg_out);
+    cr_assert_eq(count_of(rg_out, "\"class\":\"unsigned\""), 41, "%s", rg_out);
+    cr_assert_eq(count_of(rg_out, "@sha256:"), 42, "every image once, by its digest: %s", rg_out);
+}
+
 /* Overwrite the registry's stored copy of the blob whose bytes are in file (as many other bytes). */
 static void rg_spoil_blob(const char *file)
 {
