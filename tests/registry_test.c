@@ -262,6 +262,19 @@ static char *ref_of(int port, const char *repo_tag)
     return buf[k];
 }
 
+/* A registry holding app:v1 (signed) and app:v2 (not), the key and policy of rg_build. Returns its port. */
+static int rg_app_v1_signed_v2_not(void)
+{
+    int port;
+
+    rg_build();
+    port = rg_registry("reg", 0);
+    rg_push(port, "v1", "app:v1", NULL);
+    rg_push(port, "v2", "app:v2", NULL);
+    cr_assert_eq(SIGNET("sign", "-k", rp("key.key"), "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s", rg_err);
+    return port;
+}
+
 /* ---- parsers ---------------------------------------------------------------------------- */
 
 Test(registry, reference_parse, .init = rg_setup, .fini = rg_teardown)
@@ -929,6 +942,17 @@ static size_t count_of(const char *hay, const char *needle)
     return n;
 }
 
+/* audit of the repository app as JSON (exit 1: not all verified): verified and unsigned images, and images named. */
+static void rg_audit_app(int port, size_t verified, size_t unsignd, size_t images)
+{
+    cr_assert_eq(
+        SIGNET("audit", "-p", rp("policy.json"), "--tls-verify=false", "--format", "json", ref_of(port, "app")), 1,
+        "%s%s", rg_out, rg_err);
+    cr_assert_eq(count_of(rg_out, "\"class\":\"verified\""), verified, "%s", rg_out);
+    cr_assert_eq(count_of(rg_out, "\"class\":\"unsigned\""), unsignd, "%s", rg_out);
+    cr_assert_eq(count_of(rg_out, "@sha256:"), images, "every audited image once, by its digest: %s", rg_out);
+}
+
 Test(registry, audit_by_reference, .init = rg_setup, .fini = rg_teardown, .timeout = 300)
 {
     sign__registry_options o;
@@ -958,14 +982,9 @@ Test(registry, audit_by_reference, .init = rg_setup, .fini = rg_teardown, .timeo
     /* "gone" is listed but its link is removed: resolving it finds nothing (a tag deleted mid-audit). */
     cr_assert_eq(rg_sh("rm '%s/reg/docker/registry/v2/repositories/app/_manifests/tags/gone/current/link'", rg_dir),
                  0, "%s", rg_err);
-    cr_assert_eq(
-        SIGNET("audit", "-p", rp("policy.json"), "--tls-verify=false", "--format", "json", ref_of(port, "app")), 1,
-        "%s%s", rg_out, rg_err);
     /* v1 and "same" are one digest, audited once; v2 unsigned; gone reported, not fatal. */
-    cr_assert_eq(count_of(rg_out, "\"class\":\"verified\""), 1, "%s", rg_out);
-    cr_assert_eq(count_of(rg_out, "\"class\":\"unsigned\""), 1, "%s", rg_out);
+    rg_audit_app(port, 1, 1, 2);
     cr_assert_eq(count_of(rg_out, "TAG_VANISHED"), 1, "%s", rg_out);
-    cr_assert_eq(count_of(rg_out, "@sha256:"), 2, "every audited image is named by its digest: %s", rg_out);
     cr_assert_not_null(strstr(rg_out, "app:gone"), "%s", rg_out);
     /* One image by tag: its verdict alone. */
     cr_assert_eq(
@@ -989,11 +1008,7 @@ Test(registry, audit_many_tags_each_digest_once, .init = rg_setup, .fini = rg_te
 {
     int port;
 
-    rg_build();
-    port = rg_registry("reg", 0);
-    rg_push(port, "v1", "app:v1", NULL);
-    rg_push(port, "v2", "app:v2", NULL);
-    cr_assert_eq(SIGNET("sign", "-k", rp("key.key"), "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s", rg_err);
+    port = rg_app_v1_signed_v2_not();
     /* v1's manifest under 300 more tags; 40 images made from v2's (an annotation apart), two tags each. */
     tu_write_str(rp("tags.py"),
                  "import json, sys, urllib.request as u\n"
@@ -1012,12 +1027,7 @@ Test(registry, audit_many_tags_each_digest_once, .init = rg_setup, .fini = rg_te
                  "    put('img%da' % i, body)\n"
                  "    put('img%db' % i, body)\n");
     cr_assert_eq(rg_sh("python3 '%s' %d", rp("tags.py"), port), 0, "%s", rg_err);
-    cr_assert_eq(
-        SIGNET("audit", "-p", rp("policy.json"), "--tls-verify=false", "--format", "json", ref_of(port, "app")), 1,
-        "%s%s", rg_out, rg_err);
-    cr_assert_eq(count_of(rg_out, "\"class\":\"verified\""), 1, "%s", rg_out);
-    cr_assert_eq(count_of(rg_out, "\"class\":\"unsigned\""), 41, "%s", rg_out);
-    cr_assert_eq(count_of(rg_out, "@sha256:"), 42, "every image once, by its digest: %s", rg_out);
+    rg_audit_app(port, 1, 41, 42);
 }
 
 /* Overwrite the registry's stored copy of the blob whose bytes are in file (as many other bytes). */
@@ -1141,11 +1151,7 @@ Test(registry, inspect_by_reference, .init = rg_setup, .fini = rg_teardown, .tim
     json_error_t e;
     int port;
 
-    rg_build();
-    port = rg_registry("reg", 0);
-    rg_push(port, "v1", "app:v1", NULL);
-    rg_push(port, "v2", "app:v2", NULL);
-    cr_assert_eq(SIGNET("sign", "-k", rp("key.key"), "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s", rg_err);
+    port = rg_app_v1_signed_v2_not();
     cr_assert_eq(SIGNET("inspect", "--json", "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s%s", rg_out,
                  rg_err);
     j = json_loads(rg_out, 0, &e);

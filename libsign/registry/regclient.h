@@ -103,6 +103,9 @@ int sign__registry_put_manifest(sign__registry *r, const char *reference, const 
  */
 int sign__registry_referrers(sign__registry *r, const char *digest, unsigned char **data, size_t *len);
 
+/* out = "sha256:<hex>" of the bytes (callers compare it with the digest they asked for). */
+int sign__reg_digest_of(char out[72], const void *data, size_t len);
+
 /* The tag schema fallback's tag of a digest: "sha256-<hex>". */
 int sign__registry_fallback_tag(char *out, size_t size, const char *digest);
 
