@@ -983,10 +983,22 @@ sign_statement *sign__statement_ref(sign_statement *st)
     return st;
 }
 
+/* The recorded entries of an image's layers, removed. */
+static void drop_layer_entries(json_t *im)
+{
+    json_t *l;
+    size_t j;
+
+    json_array_foreach(json_object_get(im, "layers"), j, l)
+    {
+        json_object_del(l, "entries");
+    }
+}
+
 void sign__statement_drop_entries(sign_statement *st)
 {
-    json_t *a;
-    size_t i;
+    json_t *a, *im;
+    size_t i, k;
 
     if (st == NULL || st->artifacts == NULL) {
         return;
@@ -994,6 +1006,11 @@ void sign__statement_drop_entries(sign_statement *st)
     json_array_foreach(st->artifacts, i, a)
     {
         json_object_del(a, "entries");
+        drop_layer_entries(a); /* an artifact that records one image's layers */
+        json_array_foreach(json_object_get(a, "images"), k, im)
+        {
+            drop_layer_entries(im);
+        }
     }
 }
 

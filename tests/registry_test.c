@@ -23,6 +23,7 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 
+#include "formats.h"
 #include "regclient.h"
 #include "sign/sign.h"
 #include "testutil.h"
@@ -260,6 +261,19 @@ static char *ref_of(int port, const char *repo_tag)
     k = (k + 1) % 4;
     snprintf(buf[k], sizeof(buf[k]), "docker://127.0.0.1:%d/%s", port, repo_tag);
     return buf[k];
+}
+
+/* A registry holding app:v1 (signed) and app:v2 (not), the key and policy of rg_build. Returns its port. */
+static int rg_app_v1_signed_v2_not(void)
+{
+    int port;
+
+    rg_build();
+    port = rg_registry("reg", 0);
+    rg_push(port, "v1", "app:v1", NULL);
+    rg_push(port, "v2", "app:v2", NULL);
+    cr_assert_eq(SIGNET("sign", "-k", rp("key.key"), "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s", rg_err);
+    return port;
 }
 
 /* ---- parsers ---------------------------------------------------------------------------- */
@@ -538,6 +552,39 @@ Test(registry, replaced_layer_blob_refused, .init = rg_setup, .fini = rg_teardow
     cr_assert_neq(SIGNET("verify", "--json", "-p", rp("policy.json"), "--tls-verify=false", ref_of(port, "app:v1")),
                   0, "a changed layer verified");
     cr_assert_not_null(strstr(rg_out, "BLOB_DIGEST_MISMATCH"), "%s%s", rg_out, rg_err);
+}
+
+/*
+ * An image of 30000 files: its bundle records every entry (about 10 MB), more than a manifest may be
+ * (4 MiB). Verify by reference fetched bundle blobs under the manifest cap and refused it ("response too
+ * large"): what sign pushed, verify could not read. Bundle blobs now have a local bundle file's cap.
+ */
+Test(registry, bundle_larger_than_a_manifest_is_fetched, .init = rg_setup, .fini = rg_teardown, .timeout = 300)
+{
+    struct stat st;
+    int port;
+
+    rg_need("umoci", "umoci");
+    cr_assert_eq(rg_sh("set -e; cd '%s'; mkdir -p l/many; cd l/many;"
+                       "seq -w 30000 | sed 's/^/a-file-name-long-enough-that-each-recorded-entry-takes-room-/' | "
+                       "xargs touch; cd ../..; tar -C l -cf l.tar .; rm -rf l; umoci init --layout img;"
+                       "umoci new --image img:v1; umoci raw add-layer --image img:v1 l.tar; rm l.tar",
+                       rg_dir),
+                 0, "%s", rg_err);
+    cr_assert_eq(SIGNET("keygen", "--no-passphrase", "-o", rp("key")), 0, "%s", rg_err);
+    tu_write_str(rp("policy.json"),
+                 "{\"version\": 1, \"keys\": [{\"name\": \"release\", \"public_key\": \"key.pub\"}]}");
+    port = rg_registry("reg", 0);
+    rg_push(port, "v1", "many:v1", NULL);
+    cr_assert_eq(
+        SIGNET("sign", "-k", rp("key.key"), "-o", rp("many.json"), "--tls-verify=false", ref_of(port, "many:v1")), 0,
+        "%s", rg_err);
+    cr_assert_eq(stat(rp("many.json"), &st), 0);
+    cr_assert_gt(st.st_size, (off_t)SIGN__REG_DOC_MAX, "the bundle is not larger than a manifest");
+    cr_assert_eq(
+        SIGNET("verify", "-p", rp("policy.json"), "--entries", "--tls-verify=false", ref_of(port, "many:v1")), 0,
+        "%s%s", rg_out, rg_err);
+    cr_assert_not_null(strstr(rg_out, "deploy docker://"), "%s", rg_out);
 }
 
 Test(registry, referrers_index_shared_with_another_tool, .init = rg_setup, .fini = rg_teardown, .timeout = 240)
@@ -896,6 +943,17 @@ static size_t count_of(const char *hay, const char *needle)
     return n;
 }
 
+/* audit of the repository app as JSON (exit 1: not all verified): verified and unsigned images, and images named. */
+static void rg_audit_app(int port, size_t verified, size_t unsignd, size_t images)
+{
+    cr_assert_eq(
+        SIGNET("audit", "-p", rp("policy.json"), "--tls-verify=false", "--format", "json", ref_of(port, "app")), 1,
+        "%s%s", rg_out, rg_err);
+    cr_assert_eq(count_of(rg_out, "\"class\":\"verified\""), verified, "%s", rg_out);
+    cr_assert_eq(count_of(rg_out, "\"class\":\"unsigned\""), unsignd, "%s", rg_out);
+    cr_assert_eq(count_of(rg_out, "@sha256:"), images, "every audited image once, by its digest: %s", rg_out);
+}
+
 Test(registry, audit_by_reference, .init = rg_setup, .fini = rg_teardown, .timeout = 300)
 {
     sign__registry_options o;
@@ -925,14 +983,9 @@ Test(registry, audit_by_reference, .init = rg_setup, .fini = rg_teardown, .timeo
     /* "gone" is listed but its link is removed: resolving it finds nothing (a tag deleted mid-audit). */
     cr_assert_eq(rg_sh("rm '%s/reg/docker/registry/v2/repositories/app/_manifests/tags/gone/current/link'", rg_dir),
                  0, "%s", rg_err);
-    cr_assert_eq(
-        SIGNET("audit", "-p", rp("policy.json"), "--tls-verify=false", "--format", "json", ref_of(port, "app")), 1,
-        "%s%s", rg_out, rg_err);
     /* v1 and "same" are one digest, audited once; v2 unsigned; gone reported, not fatal. */
-    cr_assert_eq(count_of(rg_out, "\"class\":\"verified\""), 1, "%s", rg_out);
-    cr_assert_eq(count_of(rg_out, "\"class\":\"unsigned\""), 1, "%s", rg_out);
+    rg_audit_app(port, 1, 1, 2);
     cr_assert_eq(count_of(rg_out, "TAG_VANISHED"), 1, "%s", rg_out);
-    cr_assert_eq(count_of(rg_out, "@sha256:"), 2, "every audited image is named by its digest: %s", rg_out);
     cr_assert_not_null(strstr(rg_out, "app:gone"), "%s", rg_out);
     /* One image by tag: its verdict alone. */
     cr_assert_eq(
@@ -945,6 +998,37 @@ Test(registry, audit_by_reference, .init = rg_setup, .fini = rg_teardown, .timeo
     cr_assert_not_null(strstr(rg_out, "BUNDLE_MISSING"), "%s", rg_out);
     /* Mixed with a store directory: a usage error. */
     cr_assert_eq(SIGNET("audit", "-p", rp("policy.json"), rg_dir, ref_of(port, "app")), 2, "%s", rg_out);
+}
+
+/*
+ * Many tags over many images: each digest audited once, and the bundle found for the signed one. The
+ * digests seen are kept in a hash set (they were searched one by one for every tag: O(tags x images)); 41
+ * images grow it past its first sizes, 300 tags of one image probe it again and again.
+ */
+Test(registry, audit_many_tags_each_digest_once, .init = rg_setup, .fini = rg_teardown, .timeout = 300)
+{
+    int port;
+
+    port = rg_app_v1_signed_v2_not();
+    /* v1's manifest under 300 more tags; 40 images made from v2's (an annotation apart), two tags each. */
+    tu_write_str(rp("tags.py"),
+                 "import json, sys, urllib.request as u\n"
+                 "base = 'http://127.0.0.1:' + sys.argv[1] + '/v2/app/manifests/'\n"
+                 "mt = 'application/vnd.oci.image.manifest.v1+json'\n"
+                 "def get(t):\n"
+                 "    return u.urlopen(u.Request(base + t, headers={'Accept': mt})).read()\n"
+                 "def put(t, body):\n"
+                 "    u.urlopen(u.Request(base + t, data=body, method='PUT', headers={'Content-Type': mt})).read()\n"
+                 "v1, v2 = get('v1'), json.loads(get('v2'))\n"
+                 "for i in range(300):\n"
+                 "    put('same%d' % i, v1)\n"
+                 "for i in range(40):\n"
+                 "    v2['annotations'] = {'n': str(i)}\n"
+                 "    body = json.dumps(v2).encode()\n"
+                 "    put('img%da' % i, body)\n"
+                 "    put('img%db' % i, body)\n");
+    cr_assert_eq(rg_sh("python3 '%s' %d", rp("tags.py"), port), 0, "%s", rg_err);
+    rg_audit_app(port, 1, 41, 42);
 }
 
 /* Overwrite the registry's stored copy of the blob whose bytes are in file (as many other bytes). */
@@ -1068,11 +1152,7 @@ Test(registry, inspect_by_reference, .init = rg_setup, .fini = rg_teardown, .tim
     json_error_t e;
     int port;
 
-    rg_build();
-    port = rg_registry("reg", 0);
-    rg_push(port, "v1", "app:v1", NULL);
-    rg_push(port, "v2", "app:v2", NULL);
-    cr_assert_eq(SIGNET("sign", "-k", rp("key.key"), "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s", rg_err);
+    port = rg_app_v1_signed_v2_not();
     cr_assert_eq(SIGNET("inspect", "--json", "--tls-verify=false", ref_of(port, "app:v1")), 0, "%s%s", rg_out,
                  rg_err);
     j = json_loads(rg_out, 0, &e);
@@ -1100,6 +1180,43 @@ Test(registry, inspect_by_reference, .init = rg_setup, .fini = rg_teardown, .tim
     /* A tag that does not exist: an error, not an empty image. */
     cr_assert_eq(SIGNET("inspect", "--tls-verify=false", ref_of(port, "app:nope")), 2, "%s", rg_out);
     cr_assert_not_null(strstr(rg_err, "404"), "%s", rg_err);
+}
+
+/*
+ * Verify without --entries drops the recorded entries of every bundle's statement as soon as it is parsed
+ * (nothing compares them). It dropped an archive's, not an image layer's: verify by reference of an image
+ * with six attached bundles kept every layer's entries of all six (88 MiB on the 512 MiB bench image,
+ * 34-45 MiB now). The layers' digests and diffIDs stay: they are still checked.
+ */
+Test(registry, dropped_entries_include_image_layers, .init = rg_setup, .fini = rg_teardown)
+{
+    sign_sign_options so = SIGN_SIGN_OPTIONS_INIT;
+    sign_statement *st = NULL;
+    sign_artifact **arts = NULL;
+    sign_statement_layer sl;
+    const char *img;
+    size_t n;
+
+    rg_build();
+    img = rp("img");
+    so.artifacts = &img;
+    so.nartifacts = 1;
+    so.ref = "v1";
+    cr_assert_eq(sign_hash(&st, &arts, &so), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_statement_artifact_layer(&sl, st, 0, 0, 0), 0, "%s", sign_error_last());
+    cr_assert_gt(sl.entry_count, 0, "the layer records its entries");
+    n = sl.layer_count;
+    sign__statement_drop_entries(st);
+    for (size_t j = 0; j < n; j++) {
+        sign_layer_info li;
+
+        cr_assert_eq(sign_statement_artifact_layer(&sl, st, 0, 0, j), 0, "%s", sign_error_last());
+        cr_assert_eq(sign_artifact_layer(&li, arts[0], 0, j), 0);
+        cr_assert_eq(sl.entry_count, 0, "layer %zu still holds %zu entries", j, sl.entry_count);
+        cr_assert_eq(memcmp(sl.digest, li.digest, 32), 0, "the layer digest is kept");
+    }
+    sign_statement_free(st);
+    sign_artifacts_free(arts, 1);
 }
 
 /* The credentials files and certs.d directories: at most 16, no NULL entry, and a refusal keeps the lists set before.

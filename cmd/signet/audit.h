@@ -145,7 +145,9 @@ typedef struct audit_registry {
     FILE *list;               /* the pinned references, one per line */
     char **seen;              /* the digests listed */
     audit_attached *attached; /* per seen digest */
-    size_t nseen;
+    size_t nseen, cap;        /* cap: the length of seen and attached */
+    size_t *slots;            /* open addressing over seen: index + 1, 0 free; nslots a power of two */
+    size_t nslots;
     int insecure; /* --tls-verify=false */
 } audit_registry;
 

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <ftw.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,43 +105,88 @@ static int fetch_bundle(audit_registry *g, const char *pinned, const char *diges
     return r;
 }
 
-/* 1 when digest was seen before (else it is remembered). -1: out of memory. */
-static int seen(audit_registry *g, const char *digest)
+/* FNV-1a of s: the slot a digest starts its probe at. */
+static size_t digest_hash(const char *s)
 {
-    char **nv;
-    audit_attached *na;
+    uint64_t h = 14695981039346656037ULL;
 
-    for (size_t i = 0; i < g->nseen; i++) {
-        if (strcmp(g->seen[i], digest) == 0) {
-            return 1;
+    for (; *s != '\0'; s++) {
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    }
+    return (size_t)h;
+}
+
+/* The slot holding digest, or the free slot where it would go (nslots > nseen, so one is free). */
+static size_t *slot_of(const audit_registry *g, const char *digest)
+{
+    size_t mask = g->nslots - 1, i = digest_hash(digest) & mask;
+
+    while (g->slots[i] != 0 && strcmp(g->seen[g->slots[i] - 1], digest) != 0) {
+        i = (i + 1) & mask;
+    }
+    return &g->slots[i];
+}
+
+/* Room for one more digest: the arrays doubled when full, the slots doubled (and refilled) past half full. */
+static int seen_grow(audit_registry *g)
+{
+    if (g->nseen == g->cap) {
+        size_t cap = g->cap > 0 ? 2 * g->cap : 16;
+        char **nv = realloc(g->seen, cap * sizeof(*nv));
+        audit_attached *na;
+
+        if (nv == NULL) {
+            return -1;
+        }
+        g->seen = nv;
+        if ((na = realloc(g->attached, cap * sizeof(*na))) == NULL) {
+            return -1;
+        }
+        g->attached = na;
+        g->cap = cap;
+    }
+    if (2 * (g->nseen + 1) > g->nslots) {
+        size_t n = g->nslots > 0 ? 2 * g->nslots : 32, *ns = calloc(n, sizeof(*ns));
+
+        if (ns == NULL) {
+            return -1;
+        }
+        free(g->slots);
+        g->slots = ns;
+        g->nslots = n;
+        for (size_t i = 0; i < g->nseen; i++) {
+            *slot_of(g, g->seen[i]) = i + 1;
         }
     }
-    if ((nv = realloc(g->seen, (g->nseen + 1) * sizeof(*nv))) == NULL) {
+    return 0;
+}
+
+/* 1 when digest was seen before (else it is remembered, with nothing attached yet). -1: out of memory. */
+static int seen(audit_registry *g, const char *digest)
+{
+    size_t *slot;
+
+    if (g->nslots > 0 && *slot_of(g, digest) != 0) {
+        return 1;
+    }
+    if (seen_grow(g) != 0 || (g->seen[g->nseen] = strdup(digest)) == NULL) {
         return -1;
     }
-    g->seen = nv;
-    if ((na = realloc(g->attached, (g->nseen + 1) * sizeof(*na))) == NULL) {
-        return -1;
-    }
-    g->attached = na;
-    memset(&g->attached[g->nseen], 0, sizeof(*na));
-    if ((g->seen[g->nseen] = strdup(digest)) == NULL) {
-        return -1;
-    }
-    g->nseen++;
+    slot = slot_of(g, digest);
+    memset(&g->attached[g->nseen], 0, sizeof(g->attached[0]));
+    *slot = ++g->nseen;
     return 0;
 }
 
 const audit_attached *audit_registry_attached(const audit_registry *g, const char *path)
 {
     const char *at = strrchr(path, '@');
+    size_t i;
 
-    for (size_t i = 0; g != NULL && at != NULL && i < g->nseen; i++) {
-        if (strcmp(g->seen[i], at + 1) == 0) {
-            return &g->attached[i];
-        }
+    if (g == NULL || at == NULL || g->nslots == 0 || (i = *slot_of(g, at + 1)) == 0) {
+        return NULL;
     }
-    return NULL;
+    return &g->attached[i - 1];
 }
 
 /* One reference: resolved once, its digest listed once with its bundle; a tag gone since it was listed noted. */
@@ -245,5 +291,6 @@ void audit_registry_close(audit_registry *g)
     }
     free(g->seen);
     free(g->attached);
+    free(g->slots);
     memset(g, 0, sizeof(*g));
 }

@@ -7,27 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sign/digest.h>
-#include <sign/encoding.h>
 #include <sign/registry.h>
 
 #include "regclient.h"
 #include "util.h"
-
-static int sha256_of(char out[72], const void *data, size_t len)
-{
-    unsigned char d[SIGN_SHA256_LEN];
-    char hex[2 * SIGN_SHA256_LEN + 1];
-    size_t n = 0;
-    int r = sign_digest_buffer(d, sizeof(d), &n, SIGN_DIGEST_SHA256, data, len);
-
-    if (r != 0) {
-        return r;
-    }
-    sign_hex_encode(hex, sizeof(hex), d, sizeof(d));
-    snprintf(out, 72, "sha256:%s", hex);
-    return 0;
-}
 
 void sign_registry_strings_free(char **v, size_t n)
 {
@@ -69,7 +52,8 @@ int sign_registry_get_manifest(unsigned char **data, size_t *len, char **media_t
         return r;
     }
     r = sign__registry_get_manifest(reg, ref.digest[0] != '\0' ? ref.digest : ref.tag, data, len, media_type);
-    if (r == 0 && (r = sha256_of(dg, *data, *len)) == 0 && ref.digest[0] != '\0' && strcmp(dg, ref.digest) != 0) {
+    if (r == 0 && (r = sign__reg_digest_of(dg, *data, *len)) == 0 && ref.digest[0] != '\0' &&
+        strcmp(dg, ref.digest) != 0) {
         r = sign__error(SIGN_EDIGEST, "registry %s: the manifest %s hashes to %s: it was changed",
                         sign__registry_name(reg), ref.digest, dg);
     }
@@ -104,7 +88,7 @@ int sign_registry_get_blob(unsigned char **data, size_t *len, const char *refere
         return r;
     }
     r = sign__registry_get_blob(reg, digest, max > 0 ? max : SIGN__REG_DOC_MAX, data, len);
-    if (r == 0 && (r = sha256_of(dg, *data, *len)) == 0 && strcmp(dg, digest) != 0) {
+    if (r == 0 && (r = sign__reg_digest_of(dg, *data, *len)) == 0 && strcmp(dg, digest) != 0) {
         r = sign__error(SIGN_EDIGEST, "registry %s: the blob %s hashes to %s: it was changed",
                         sign__registry_name(reg), digest, dg);
     }

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <sign/digest.h>
 #include <sign/encoding.h>
 #include <sign/registry.h>
 
@@ -29,21 +28,6 @@
 int sign_registry_is_reference(const char *s)
 {
     return sign__regref_is(s);
-}
-
-static int digest_of(char out[72], const void *data, size_t len)
-{
-    unsigned char d[SIGN_SHA256_LEN];
-    char hex[2 * SIGN_SHA256_LEN + 1];
-    size_t n = 0;
-    int r = sign_digest_buffer(d, sizeof(d), &n, SIGN_DIGEST_SHA256, data, len);
-
-    if (r != 0) {
-        return r;
-    }
-    sign_hex_encode(hex, sizeof(hex), d, sizeof(d));
-    snprintf(out, 72, "sha256:%s", hex);
-    return 0;
 }
 
 int sign__registry_open_ref(sign__registry **reg, sign__regref *ref, const char *reference, int push,
@@ -83,7 +67,8 @@ int sign_registry_resolve(char **digest, char **pinned, const char *reference, c
         return r;
     }
     r = sign__registry_get_manifest(reg, ref.digest[0] != '\0' ? ref.digest : ref.tag, &data, &len, &mt);
-    if (r == 0 && (r = digest_of(dg, data, len)) == 0 && ref.digest[0] != '\0' && strcmp(dg, ref.digest) != 0) {
+    if (r == 0 && (r = sign__reg_digest_of(dg, data, len)) == 0 && ref.digest[0] != '\0' &&
+        strcmp(dg, ref.digest) != 0) {
         r = sign__error(SIGN_EDIGEST, "registry %s: the manifest %s hashes to %s: it was changed",
                         sign__registry_name(reg), ref.digest, dg);
     }
@@ -127,6 +112,27 @@ static int artifact_manifest(char **out, size_t *outlen, const char *bundle_dige
     return r;
 }
 
+/* The tag schema fallback's index of subject_digest: its tag in tag, its bytes in *data (NULL when there is none). */
+static int fallback_get(char *tag, size_t tagsize, unsigned char **data, size_t *len, sign__registry *reg,
+                        const char *subject_digest)
+{
+    char *mt = NULL;
+    int r;
+
+    *data = NULL;
+    *len = 0;
+    if ((r = sign__registry_fallback_tag(tag, tagsize, subject_digest)) != 0) {
+        return r;
+    }
+    r = sign__registry_get_manifest(reg, tag, data, len, &mt);
+    free(mt);
+    if (r == SIGN_ENOTFOUND) {
+        sign__error_clear();
+        r = 0;
+    }
+    return r;
+}
+
 /*
  * The fallback tag's index with the new referrer added (kept: every entry
  * already there, another tool's included; an entry with the same digest is
@@ -136,21 +142,16 @@ static int fallback_add(sign__registry *reg, const char *subject_digest, const c
 {
     char tag[80], *text = NULL;
     unsigned char *data = NULL;
-    char *mt = NULL;
     size_t len = 0, tlen = 0, i;
     json_t *idx = NULL, *list, *d;
     int r;
 
-    if ((r = sign__registry_fallback_tag(tag, sizeof(tag), subject_digest)) != 0) {
+    if ((r = fallback_get(tag, sizeof(tag), &data, &len, reg, subject_digest)) != 0) {
         return r;
     }
-    r = sign__registry_get_manifest(reg, tag, &data, &len, &mt);
-    free(mt);
-    if (r == SIGN_ENOTFOUND) {
-        sign__error_clear();
-        r = 0;
+    if (data == NULL) {
         idx = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType", OCI_INDEX, "manifests");
-    } else if (r == 0) {
+    } else {
         r = sign__json_parse(&idx, data, len, NULL, "referrers fallback index");
     }
     free(data);
@@ -206,12 +207,12 @@ int sign_registry_attach_bundle(char **pushed, const char *reference, const char
     if ((r = sign__registry_open_ref(&reg, &ref, reference, 1, o)) != 0) {
         return r;
     }
-    if ((r = digest_of(bdg, bundle, len)) != 0 ||
+    if ((r = sign__reg_digest_of(bdg, bundle, len)) != 0 ||
         (r = sign__registry_put_blob(reg, "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
                                      "{}", 2)) != 0 ||
         (r = sign__registry_put_blob(reg, bdg, bundle, len)) != 0 ||
         (r = artifact_manifest(&man, &mlen, bdg, len, subject_digest, subject_size, subject_media_type)) != 0 ||
-        (r = digest_of(mdg, man, mlen)) != 0 ||
+        (r = sign__reg_digest_of(mdg, man, mlen)) != 0 ||
         (r = sign__registry_put_manifest(reg, mdg, OCI_MANIFEST, man, mlen))) {
         goto out;
     }
@@ -235,21 +236,15 @@ out:
 static int referrers_index(json_t **idx, sign__registry *reg, const char *subject_digest)
 {
     unsigned char *data = NULL;
-    char tag[80], *mt = NULL;
+    char tag[80];
     size_t len = 0;
     int r = sign__registry_referrers(reg, subject_digest, &data, &len);
 
     *idx = NULL;
     if (r == SIGN_ENOTFOUND) {
         sign__error_clear();
-        if ((r = sign__registry_fallback_tag(tag, sizeof(tag), subject_digest)) != 0) {
-            return r;
-        }
-        r = sign__registry_get_manifest(reg, tag, &data, &len, &mt);
-        free(mt);
-        if (r == SIGN_ENOTFOUND) {
-            sign__error_clear();
-            return 0; /* nothing attached */
+        if ((r = fallback_get(tag, sizeof(tag), &data, &len, reg, subject_digest)) != 0 || data == NULL) {
+            return r; /* data NULL: nothing attached */
         }
     }
     if (r == 0) {
@@ -271,7 +266,8 @@ static int fetch_one(unsigned char **bundle, size_t *blen, sign__registry *reg, 
     int r;
 
     *bundle = NULL;
-    if ((r = sign__registry_get_manifest(reg, dg, &data, &len, &mt)) != 0 || (r = digest_of(got, data, len)) != 0) {
+    if ((r = sign__registry_get_manifest(reg, dg, &data, &len, &mt)) != 0 ||
+        (r = sign__reg_digest_of(got, data, len)) != 0) {
         goto out;
     }
     if (strcmp(got, dg) != 0) {
@@ -291,8 +287,8 @@ static int fetch_one(unsigned char **bundle, size_t *blen, sign__registry *reg, 
     }
     free(data);
     data = NULL;
-    if ((r = sign__registry_get_blob(reg, bdg, SIGN__REG_DOC_MAX, &data, &len)) != 0 ||
-        (r = digest_of(got, data, len)) != 0) {
+    if ((r = sign__registry_get_blob(reg, bdg, SIGN__REG_BUNDLE_MAX, &data, &len)) != 0 ||
+        (r = sign__reg_digest_of(got, data, len)) != 0) {
         goto out;
     }
     if (strcmp(got, bdg) != 0) {

@@ -20,6 +20,12 @@
 #define SIGN__REG_PREFIX "docker://"
 /* Largest manifest, index or token answer taken (bytes). */
 #define SIGN__REG_DOC_MAX (4u * 1024u * 1024u)
+/*
+ * Largest bundle blob taken: as large as a local bundle file may be (sign_limits' json_max_bytes
+ * default, 64 MiB). A bundle records every entry of the image, so it grows with the entry count:
+ * 30000 files already make a 10 MB bundle, which the manifest cap above refused.
+ */
+#define SIGN__REG_BUNDLE_MAX (64u * 1024u * 1024u)
 
 typedef struct sign__regref {
     char host[300];  /* HOST[:PORT] as written (the auth file key) */
@@ -96,6 +102,9 @@ int sign__registry_put_manifest(sign__registry *r, const char *reference, const 
  * has no referrers API (404): use the tag schema then.
  */
 int sign__registry_referrers(sign__registry *r, const char *digest, unsigned char **data, size_t *len);
+
+/* out = "sha256:<hex>" of the bytes (callers compare it with the digest they asked for). */
+int sign__reg_digest_of(char out[72], const void *data, size_t len);
 
 /* The tag schema fallback's tag of a digest: "sha256-<hex>". */
 int sign__registry_fallback_tag(char *out, size_t size, const char *digest);

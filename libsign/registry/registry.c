@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sign/digest.h>
+#include <sign/encoding.h>
 #include <sign/registry.h>
 
 #include "regclient.h"
@@ -175,6 +177,21 @@ int sign__regref_parse(sign__regref *out, const char *ref)
     if (out->tag[0] == '\0' && out->digest[0] == '\0') {
         snprintf(out->tag, sizeof(out->tag), "latest");
     }
+    return 0;
+}
+
+int sign__reg_digest_of(char out[72], const void *data, size_t len)
+{
+    unsigned char d[SIGN_SHA256_LEN];
+    char hex[2 * SIGN_SHA256_LEN + 1];
+    size_t n = 0;
+    int r = sign_digest_buffer(d, sizeof(d), &n, SIGN_DIGEST_SHA256, data, len);
+
+    if (r != 0) {
+        return r;
+    }
+    sign_hex_encode(hex, sizeof(hex), d, sizeof(d));
+    snprintf(out, 72, "sha256:%s", hex);
     return 0;
 }
 
@@ -853,119 +870,109 @@ static int url_of(char *out, size_t size, const sign__registry *r, const char *k
     return 0;
 }
 
+/* A request for one manifest or blob of the repository: its URL, its name in messages, its spec. */
+typedef struct objreq {
+    char url[SIGN__HTTP_URL_MAX];
+    char what[200];
+    spec q;
+    sign__http_response resp;
+} objreq;
+
+/* method on /v2/REPO/KIND/REF (KIND "manifests", "blobs" or "referrers"; blobs may redirect), at most max bytes. */
+static int obj_begin(objreq *o, const sign__registry *r, const char *method, const char *kind, const char *ref,
+                     size_t max)
+{
+    int blob = strcmp(kind, "blobs") == 0;
+
+    memset(&o->q, 0, sizeof(o->q));
+    memset(&o->resp, 0, sizeof(o->resp));
+    snprintf(o->what, sizeof(o->what), "%s %.100s",
+             blob                             ? "blob"
+             : strcmp(kind, "referrers") == 0 ? "referrers of"
+                                              : "manifest",
+             ref);
+    o->q.method = method;
+    o->q.url = o->url;
+    o->q.max = max;
+    o->q.redirects = blob ? 5 : 0;
+    o->q.what = o->what;
+    return url_of(o->url, sizeof(o->url), r, kind, ref);
+}
+
+/* Run o; its body (and Content-Type when ctype is not NULL) handed to the caller, malloc'd. */
+static int obj_take(sign__registry *r, objreq *o, unsigned char **data, size_t *len, char **ctype)
+{
+    int rc = reg_do(r, &o->q, &o->resp);
+
+    if (rc == 0) {
+        *data = o->resp.body;
+        *len = o->resp.body_len;
+        o->resp.body = NULL;
+        if (ctype != NULL) {
+            *ctype = o->resp.content_type;
+            o->resp.content_type = NULL;
+        }
+    }
+    sign__http_response_free(&o->resp);
+    return rc;
+}
+
 int sign__registry_get_manifest(sign__registry *r, const char *reference, unsigned char **data, size_t *len,
                                 char **media_type)
 {
-    char url[SIGN__HTTP_URL_MAX], what[200];
-    sign__http_response resp;
-    spec q;
+    objreq o;
     int rc;
 
     *data = NULL;
     *len = 0;
     *media_type = NULL;
-    if ((rc = url_of(url, sizeof(url), r, "manifests", reference)) != 0) {
+    if ((rc = obj_begin(&o, r, "GET", "manifests", reference, SIGN__REG_DOC_MAX)) != 0) {
         return rc;
     }
-    snprintf(what, sizeof(what), "manifest %.100s", reference);
-    memset(&q, 0, sizeof(q));
-    memset(&resp, 0, sizeof(resp));
-    q.method = "GET";
-    q.url = url;
-    q.accept = manifest_accept;
-    q.max = SIGN__REG_DOC_MAX;
-    q.what = what;
-    if ((rc = reg_do(r, &q, &resp)) != 0) {
-        sign__http_response_free(&resp);
-        return rc;
-    }
-    *data = resp.body;
-    *len = resp.body_len;
-    *media_type = resp.content_type;
-    resp.body = NULL;
-    resp.content_type = NULL;
-    sign__http_response_free(&resp);
-    return 0;
+    o.q.accept = manifest_accept;
+    return obj_take(r, &o, data, len, media_type);
 }
 
 int sign__registry_get_blob(sign__registry *r, const char *digest, size_t max, unsigned char **data, size_t *len)
 {
-    char url[SIGN__HTTP_URL_MAX], what[200];
-    sign__http_response resp;
-    spec q;
+    objreq o;
     int rc;
 
     *data = NULL;
     *len = 0;
-    if ((rc = url_of(url, sizeof(url), r, "blobs", digest)) != 0) {
+    if ((rc = obj_begin(&o, r, "GET", "blobs", digest, max)) != 0) {
         return rc;
     }
-    snprintf(what, sizeof(what), "blob %.100s", digest);
-    memset(&q, 0, sizeof(q));
-    memset(&resp, 0, sizeof(resp));
-    q.method = "GET";
-    q.url = url;
-    q.max = max;
-    q.redirects = 5;
-    q.what = what;
-    if ((rc = reg_do(r, &q, &resp)) != 0) {
-        sign__http_response_free(&resp);
-        return rc;
-    }
-    *data = resp.body;
-    *len = resp.body_len;
-    resp.body = NULL;
-    sign__http_response_free(&resp);
-    return 0;
+    return obj_take(r, &o, data, len, NULL);
 }
 
 int sign__registry_blob_exists(sign__registry *r, const char *digest, int64_t *size)
 {
-    char url[SIGN__HTTP_URL_MAX], what[200];
-    sign__http_response resp;
-    spec q;
+    objreq o;
     int rc;
 
     *size = -1;
-    if ((rc = url_of(url, sizeof(url), r, "blobs", digest)) != 0) {
+    if ((rc = obj_begin(&o, r, "HEAD", "blobs", digest, 1)) != 0) {
         return rc;
     }
-    snprintf(what, sizeof(what), "blob %.100s", digest);
-    memset(&q, 0, sizeof(q));
-    memset(&resp, 0, sizeof(resp));
-    q.method = "HEAD";
-    q.url = url;
-    q.max = 1;
-    q.redirects = 5;
-    q.what = what;
-    rc = reg_do(r, &q, &resp);
-    *size = resp.content_length;
-    sign__http_response_free(&resp);
+    rc = reg_do(r, &o.q, &o.resp);
+    *size = o.resp.content_length;
+    sign__http_response_free(&o.resp);
     return rc;
 }
 
 int sign__registry_stream_blob(sign__registry *r, const char *digest, uint64_t max, sign__http_body_fn fn, void *arg)
 {
-    char url[SIGN__HTTP_URL_MAX], what[200];
-    sign__http_response resp;
-    spec q;
+    objreq o;
     int rc;
 
-    if ((rc = url_of(url, sizeof(url), r, "blobs", digest)) != 0) {
+    if ((rc = obj_begin(&o, r, "GET", "blobs", digest, max > SIZE_MAX ? SIZE_MAX : (size_t)max)) != 0) {
         return rc;
     }
-    snprintf(what, sizeof(what), "blob %.100s", digest);
-    memset(&q, 0, sizeof(q));
-    memset(&resp, 0, sizeof(resp));
-    q.method = "GET";
-    q.url = url;
-    q.max = max > SIZE_MAX ? SIZE_MAX : (size_t)max;
-    q.redirects = 5;
-    q.fn = fn;
-    q.arg = arg;
-    q.what = what;
-    rc = reg_do(r, &q, &resp);
-    sign__http_response_free(&resp);
+    o.q.fn = fn;
+    o.q.arg = arg;
+    rc = reg_do(r, &o.q, &o.resp);
+    sign__http_response_free(&o.resp);
     return rc;
 }
 
@@ -1059,33 +1066,16 @@ int sign__registry_put_manifest(sign__registry *r, const char *reference, const 
 
 int sign__registry_referrers(sign__registry *r, const char *digest, unsigned char **data, size_t *len)
 {
-    char url[SIGN__HTTP_URL_MAX], what[200];
-    sign__http_response resp;
-    spec q;
+    objreq o;
     int rc;
 
     *data = NULL;
     *len = 0;
-    if ((rc = url_of(url, sizeof(url), r, "referrers", digest)) != 0) {
+    if ((rc = obj_begin(&o, r, "GET", "referrers", digest, SIGN__REG_DOC_MAX)) != 0) {
         return rc;
     }
-    snprintf(what, sizeof(what), "referrers of %.100s", digest);
-    memset(&q, 0, sizeof(q));
-    memset(&resp, 0, sizeof(resp));
-    q.method = "GET";
-    q.url = url;
-    q.accept = "application/vnd.oci.image.index.v1+json";
-    q.max = SIGN__REG_DOC_MAX;
-    q.what = what;
-    if ((rc = reg_do(r, &q, &resp)) != 0) {
-        sign__http_response_free(&resp);
-        return rc;
-    }
-    *data = resp.body;
-    *len = resp.body_len;
-    resp.body = NULL;
-    sign__http_response_free(&resp);
-    return 0;
+    o.q.accept = "application/vnd.oci.image.index.v1+json";
+    return obj_take(r, &o, data, len, NULL);
 }
 
 /* ---- tags ------------------------------------------------------------------------------ */

@@ -378,9 +378,17 @@ if have umoci && have gzip && have skopeo && have docker-registry && have python
         OCI_BYTES=$(du -sb "$W/oci/blobs" | cut -f1)
         Y=(sh "$W/skopeo-copy.sh")
         c=("$SIGNET" sign -k "$W/release.key" --tls-verify=false "$RREF")
-        pair "$G" "signet sign by reference" "$OCI_BYTES" "ratio<=1.0" "skopeo copy docker:// oci:" Y c
-        c=("$SIGNET" verify -p "$W/policy.json" --entries --tls-verify=false "$RREF")
-        pair "$G" "signet verify --entries by reference" "$OCI_BYTES" "ratio<=1.0" "skopeo copy docker:// oci:" Y c
+        pair "$G" "signet sign by reference" "$OCI_BYTES" "ratio<=1.0,rss<64" "skopeo copy docker:// oci:" Y c
+        # Verify judges every bundle attached to the image, and the sign row above attaches one per run
+        # (its warm-up and RUNS timed runs). Verified there, the row judged those 6 bundles, each
+        # statement parsed and kept and its entries compared (162.7 MiB and 1.24x in the 2026-12-02
+        # run). The verify row's image lives in a repository of its own, signed once, as a deploy host
+        # sees a release. rss<64: the layers stream in bounded memory (what grows is the statement).
+        VREF="docker://127.0.0.1:$RPORT/bench/verify:v1"
+        skopeo copy --quiet --dest-tls-verify=false "oci:$W/oci:bench" "$VREF"
+        "$SIGNET" sign -k "$W/release.key" --tls-verify=false "$VREF" >/dev/null
+        c=("$SIGNET" verify -p "$W/policy.json" --entries --tls-verify=false "$VREF")
+        pair "$G" "signet verify --entries by reference" "$OCI_BYTES" "ratio<=1.0,rss<64" "skopeo copy docker:// oci:" Y c
         rm -rf "$W/skopeo-out"
     else
         note "registry rows skipped: skopeo could not push the bench image"
