@@ -209,6 +209,7 @@ static int derive_name(char **out, const char *path)
 
 typedef struct digest_job {
     int fd;
+    const sign__fmap *map; /* the file mapped (read from there), or NULL: pread */
     const char *path;
     uint64_t total;
     sign_progress_cb progress;
@@ -218,6 +219,45 @@ typedef struct digest_job {
     int rc;
     char msg[1024];
 } digest_job;
+
+typedef struct digest_step {
+    sign_digest_ctx *ctx;
+    const unsigned char *p;
+    size_t len;
+    int r;
+} digest_step;
+
+static void digest_step_run(void *arg)
+{
+    digest_step *d = arg;
+
+    d->r = sign_digest_update(d->ctx, d->p, d->len);
+}
+
+/* The whole file's digest from its mapping, a read's worth at a time (progress as the reads report it). */
+static int digest_map(digest_job *j, sign_digest_ctx *ctx)
+{
+    uint64_t off = 0;
+
+    while (off < j->map->size) {
+        uint64_t left = j->map->size - off;
+        digest_step d = {ctx, j->map->p + off, left < SIGN_DIGEST_READ_SIZE ? (size_t)left : SIGN_DIGEST_READ_SIZE,
+                         0};
+
+        if (sign__fmap_guard(j->map, digest_step_run, &d) != 0) {
+            break; /* the file shrank under the mapping: the size check reports it */
+        }
+        if (d.r != 0) {
+            return d.r;
+        }
+        off += d.len;
+        if (j->progress != NULL) {
+            j->progress(j->path, off, j->total, j->progress_userdata);
+        }
+    }
+    j->size = off;
+    return 0;
+}
 
 static int digest_run(digest_job *j)
 {
@@ -229,11 +269,17 @@ static int digest_run(digest_job *j)
 
     /* Reads of 1 MiB, or of the size + 1 of a smaller file (the last read still sees the end). */
     bufsize = j->total < SIGN_DIGEST_READ_SIZE ? (size_t)j->total + 1 : SIGN_DIGEST_READ_SIZE;
-    if ((buf = malloc(bufsize)) == NULL) {
-        r = sign__error(SIGN_ENOMEM, "%s: out of memory", j->path);
+    if ((r = sign_digest_new(&ctx, SIGN_DIGEST_SHA256)) != 0) {
         goto out;
     }
-    if ((r = sign_digest_new(&ctx, SIGN_DIGEST_SHA256)) != 0) {
+    if (j->map != NULL) {
+        if ((r = digest_map(j, ctx)) == 0) {
+            r = sign_digest_final(j->md, sizeof(j->md), &mdlen, ctx);
+        }
+        goto out;
+    }
+    if ((buf = malloc(bufsize)) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "%s: out of memory", j->path);
         goto out;
     }
     for (;;) {
@@ -291,6 +337,7 @@ typedef struct walk {
     uint64_t declared_total, total_out;
     unsigned char *head;
     int fd;                    /* the archive, read with pread */
+    const sign__fmap *map;     /* or mapped: read from there (NULL: pread) */
     sign__inflate *inf;        /* deflate entries (walk_deflate): made on the first one */
     unsigned char *zin, *zout; /* its buffers */
     int stop;
@@ -511,7 +558,7 @@ static int deflate_ready(walk *w)
 {
     int r;
 
-    if (w->zin == NULL && (w->zin = malloc(DEFLATE_IN)) == NULL) {
+    if (w->map == NULL && w->zin == NULL && (w->zin = malloc(DEFLATE_IN)) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
     if (w->zout == NULL && (w->zout = malloc(DEFLATE_OUT)) == NULL) {
@@ -567,15 +614,26 @@ static int deflate_verdict(walk *w, const sign_entry *e, const sign__zip_entry *
     return ok;
 }
 
-/* The next input of a deflate entry: 0, or SIGN_EIO. *got 0: the file ends before the entry's bytes do. */
-static int deflate_read(walk *w, uint64_t *pos, uint64_t *left, size_t *got)
+/*
+ * The next input of a deflate entry (at *in: the walk's buffer, or the mapping): 0, or SIGN_EIO.
+ * *got 0: the file ends before the entry's bytes do.
+ */
+static int deflate_read(walk *w, const unsigned char **in, uint64_t *pos, uint64_t *left, size_t *got)
 {
     size_t want = *left < DEFLATE_IN ? (size_t)*left : DEFLATE_IN;
     ssize_t k;
 
-    do {
-        k = pread(w->fd, w->zin, want, (off_t)*pos);
-    } while (k < 0 && errno == EINTR);
+    if (w->map != NULL) {
+        uint64_t avail = *pos < w->map->size ? w->map->size - *pos : 0;
+
+        k = (ssize_t)(want < avail ? want : avail);
+        *in = w->map->p + (k > 0 ? *pos : 0);
+    } else {
+        *in = w->zin;
+        do {
+            k = pread(w->fd, w->zin, want, (off_t)*pos);
+        } while (k < 0 && errno == EINTR);
+    }
     if (k < 0) {
         return sign__error(SIGN_EIO, "%s: read error at offset %llu: %s", w->path, (unsigned long long)*pos,
                            strerror(errno));
@@ -583,6 +641,36 @@ static int deflate_read(walk *w, uint64_t *pos, uint64_t *left, size_t *got)
     *got = (size_t)k;
     *pos += (uint64_t)k;
     *left -= (uint64_t)k;
+    return 0;
+}
+
+typedef struct deflate_step {
+    sign__inflate *inf;
+    const unsigned char **next;
+    size_t *inlen;
+    unsigned char *out;
+    size_t *n;
+    sign__inflate_status st;
+} deflate_step;
+
+static void deflate_step_run(void *arg)
+{
+    deflate_step *d = arg;
+
+    d->st = sign__inflate_run(d->inf, d->next, d->inlen, d->out, DEFLATE_OUT, d->n);
+}
+
+/* One run of the inflater into w->zout: 0, or SIGN_EIO when its input was mapped and the file shrank under it. */
+static int deflate_run(walk *w, const unsigned char **next, size_t *inlen, size_t *n, sign__inflate_status *st)
+{
+    deflate_step d = {w->inf, next, inlen, w->zout, n, SIGN__INFLATE_MORE};
+
+    if (w->map == NULL) {
+        deflate_step_run(&d);
+    } else if (sign__fmap_guard(w->map, deflate_step_run, &d) != 0) {
+        return sign__error(SIGN_EIO, "%s: the file changed size while it was read", w->path);
+    }
+    *st = d.st;
     return 0;
 }
 
@@ -607,15 +695,17 @@ static int walk_deflate(walk *w, sign_entry *e, const sign__zip_entry *x, size_t
         size_t n = 0;
 
         if (inlen == 0 && left > 0) {
-            if ((r = deflate_read(w, &pos, &left, &inlen)) != 0) {
+            if ((r = deflate_read(w, &next, &pos, &left, &inlen)) != 0) {
                 sign_digest_free(c.ctx);
                 return r;
             }
             truncated = inlen == 0;
             left = truncated ? 0 : left;
-            next = w->zin;
         }
-        st = sign__inflate_run(w->inf, &next, &inlen, w->zout, DEFLATE_OUT, &n);
+        if ((r = deflate_run(w, &next, &inlen, &n, &st)) != 0) {
+            sign_digest_free(c.ctx);
+            return r;
+        }
         if (n > 0 && (r = content_take(w, &c, e, w->zout, n)) != 0) {
             if (r == 1) {
                 ok = 0;
@@ -863,7 +953,7 @@ out:
     return r;
 }
 
-static int walk_zip_in(sign_artifact *a, int fd, const char *path, const sign_limits *lim,
+static int walk_zip_in(sign_artifact *a, int fd, const sign__fmap *map, const char *path, const sign_limits *lim,
                        const sign__entry_hook *hook);
 
 /*
@@ -872,7 +962,8 @@ static int walk_zip_in(sign_artifact *a, int fd, const char *path, const sign_li
  * caller's locale, so the walk runs with this thread (only) in C.UTF-8:
  * flagged names then pass unchanged, unflagged ones are raw bytes anyway.
  */
-static int walk_zip(sign_artifact *a, int fd, const char *path, const sign_limits *lim, const sign__entry_hook *hook)
+static int walk_zip(sign_artifact *a, int fd, const sign__fmap *map, const char *path, const sign_limits *lim,
+                    const sign__entry_hook *hook)
 {
     locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0), old = (locale_t)0;
     int r;
@@ -880,7 +971,7 @@ static int walk_zip(sign_artifact *a, int fd, const char *path, const sign_limit
     if (utf8 != (locale_t)0) {
         old = uselocale(utf8);
     }
-    r = walk_zip_in(a, fd, path, lim, hook);
+    r = walk_zip_in(a, fd, map, path, lim, hook);
     if (utf8 != (locale_t)0) {
         uselocale(old);
         freelocale(utf8);
@@ -975,12 +1066,15 @@ static int walk_range(walk *w, struct archive *ar, size_t first, size_t end, int
 #define WALK_MAX_PARTS 4
 #define WALK_SKIP_READ 4096 /* reads while skipping to a part's first entry: headers only */
 
+#define WALK_MAP_READ 4096 /* a mapped file's first copy for libarchive after a seek or skip: a header */
+
 typedef struct walk_part {
     walk w;
     size_t first, end;
     int fd;
     uint64_t pos, size;
     unsigned char *buf;
+    size_t block; /* a mapped file: the next copy's size, doubled while libarchive reads on (a stored entry) */
     int skipping;
     int rc;
     char msg[1024];
@@ -1010,8 +1104,18 @@ static la_ssize_t part_read(struct archive *ar, void *data, const void **buf)
     if (p->pos >= p->size) {
         return 0;
     }
+    if (p->w.map != NULL) {
+        /* Copies, never the mapping itself: libarchive must not meet a fault (fmap.c). Mostly one header. */
+        want = p->block < want ? p->block : want;
+        p->block = p->block < LIBARCHIVE_BLOCK / 2 ? p->block * 2 : LIBARCHIVE_BLOCK;
+    }
     if ((uint64_t)want > p->size - p->pos) {
         want = (size_t)(p->size - p->pos);
+    }
+    if (p->w.map != NULL) {
+        n = (ssize_t)sign__fmap_copy(p->w.map, p->buf, p->pos, want);
+        p->pos += (uint64_t)n;
+        return (la_ssize_t)n;
     }
     do {
         n = pread(p->fd, p->buf, want, (off_t)p->pos);
@@ -1034,6 +1138,7 @@ static la_int64_t part_seek(struct archive *ar, void *data, la_int64_t off, int 
         return ARCHIVE_FATAL;
     }
     p->pos = (uint64_t)(base + off);
+    p->block = WALK_MAP_READ;
     return base + off;
 }
 
@@ -1050,6 +1155,7 @@ static la_int64_t part_skip(struct archive *ar, void *data, la_int64_t request)
         request = (la_int64_t)left;
     }
     p->pos += (uint64_t)request;
+    p->block = WALK_MAP_READ;
     return request;
 }
 
@@ -1208,6 +1314,8 @@ static int walk_parallel(int *done, walk *w, int fd, size_t np)
         parts[k].w.lim = lim;
         parts[k].w.path = w->path;
         parts[k].w.fd = fd;
+        parts[k].w.map = w->map;
+        parts[k].block = WALK_MAP_READ;
     }
     sign__pool_for(np, part_one, parts);
     for (size_t k = 0; k < np; k++) {
@@ -1262,7 +1370,7 @@ static size_t walk_parts(const sign__zip *z)
     return np > z->n ? z->n : np;
 }
 
-static int walk_zip_in(sign_artifact *a, int fd, const char *path, const sign_limits *lim,
+static int walk_zip_in(sign_artifact *a, int fd, const sign__fmap *map, const char *path, const sign_limits *lim,
                        const sign__entry_hook *hook)
 {
     sign__zip *z = NULL;
@@ -1272,7 +1380,7 @@ static int walk_zip_in(sign_artifact *a, int fd, const char *path, const sign_li
     int r, done = 0;
 
     memset(&w, 0, sizeof(w));
-    if ((r = sign__zip_parse(&z, fd, a->size, path, lim, &a->findings)) != 0) {
+    if ((r = sign__zip_parse(&z, fd, map, a->size, path, lim, &a->findings)) != 0) {
         goto out;
     }
     w.a = a;
@@ -1280,6 +1388,7 @@ static int walk_zip_in(sign_artifact *a, int fd, const char *path, const sign_li
     w.lim = lim;
     w.path = path;
     w.fd = fd;
+    w.map = map != NULL && map->p != NULL ? map : NULL;
     w.hook = hook;
     if ((w.head = malloc(SIGN__SECRET_SCAN_MAX)) == NULL ||
         (z->n > 0 && (w.sorted = malloc(z->n * sizeof(*w.sorted))) == NULL)) {
@@ -1598,7 +1707,7 @@ static void hash_walk_one(void *arg, size_t i)
         digest_thread(h->job);
         return;
     }
-    h->rc = walk_zip(h->a, h->job->fd, h->job->path, h->lim, NULL);
+    h->rc = walk_zip(h->a, h->job->fd, h->job->map, h->job->path, h->lim, NULL);
     if (h->rc != 0) {
         snprintf(h->msg, sizeof(h->msg), "%s", sign_error_last());
     }
@@ -1791,6 +1900,7 @@ static int scan_regular(sign_artifact *a, int fd, const char *path, const sign_a
 {
     unsigned char *whole = NULL;
     digest_job job;
+    sign__fmap map = {NULL, 0};
     size_t mdlen = 0;
     int r, is_zip = 0, tar_kind = 0;
 
@@ -1818,7 +1928,9 @@ static int scan_regular(sign_artifact *a, int fd, const char *path, const sign_a
             opts->progress(path, a->size, a->size, opts->progress_userdata);
         }
         if (a->kind == SIGN_ARTIFACT_ZIP && !(opts->flags & SIGN_ARTIFACT_NO_ENTRIES)) {
-            r = walk_zip(a, fd, path, lim, NULL);
+            sign__fmap held = {whole, a->size}; /* the bytes read: the walk reads no more */
+
+            r = walk_zip(a, fd, &held, path, lim, NULL);
         }
         goto out;
     }
@@ -1829,6 +1941,10 @@ static int scan_regular(sign_artifact *a, int fd, const char *path, const sign_a
     job.progress = opts->progress;
     job.progress_userdata = opts->progress_userdata;
     if (a->kind == SIGN_ARTIFACT_ZIP && !(opts->flags & SIGN_ARTIFACT_NO_ENTRIES)) {
+        /* Mapped, every reader reads the page cache in place (else each preads its own copy). */
+        if (sign__fmap_open(&map, fd, a->size) == 0) {
+            job.map = &map;
+        }
         if ((r = hash_and_walk(&job, a, lim)) != 0) {
             goto out;
         }
@@ -1846,6 +1962,7 @@ static int scan_regular(sign_artifact *a, int fd, const char *path, const sign_a
     }
     memcpy(a->sha256, job.md, sizeof(a->sha256));
 out:
+    sign__fmap_close(&map);
     free(whole);
     return r;
 }
@@ -1991,7 +2108,7 @@ int sign__artifact_extract(sign_artifact **out, int fd, const char *path, const 
     }
     if (is_zip) {
         a->kind = SIGN_ARTIFACT_ZIP;
-        r = walk_zip(a, fd, path, lim, hook);
+        r = walk_zip(a, fd, NULL, path, lim, hook);
     } else if (tar_kind == 1) {
         r = extract_layer(a, fd, path, lim, hook);
     } else if (tar_kind == 2) {
