@@ -336,10 +336,12 @@ typedef struct walk {
     const char *path;
     uint64_t declared_total, total_out;
     unsigned char *head;
-    int fd;                    /* the archive, read with pread */
-    const sign__fmap *map;     /* or mapped: read from there (NULL: pread) */
-    sign__inflate *inf;        /* deflate entries (walk_deflate): made on the first one */
-    unsigned char *zin, *zout; /* its buffers */
+    const unsigned char *headp; /* the last entry's head: in head, or in its one chunk of content (content_keep) */
+    int fd;                     /* the archive, read with pread */
+    const sign__fmap *map;      /* or mapped: read from there (NULL: pread) */
+    uint64_t beside;            /* bytes hashed on another thread while the parts run (walk_parallel) */
+    sign__inflate *inf;         /* deflate entries (walk_deflate): made on the first one */
+    unsigned char *zin, *zout;  /* its buffers */
     int stop;
     int unclean;                  /* a part of a parallel walk met something only a sequential walk reports */
     const sign__entry_hook *hook; /* deploy: each entry and its content as it is read, or NULL */
@@ -396,6 +398,7 @@ typedef struct content {
     sign_digest_ctx *ctx;
     uint64_t out, entry_cap, archive_cap;
     size_t headlen;
+    const unsigned char *headp; /* the head: in w->head, or still in the first chunk's buffer (content_keep) */
 } content;
 
 static int content_start(content *c, const walk *w, const sign__zip_entry *x)
@@ -414,7 +417,11 @@ static int content_take(walk *w, content *c, const sign_entry *e, const void *bu
     if (c->headlen < SIGN__SECRET_SCAN_MAX) {
         size_t take = SIGN__SECRET_SCAN_MAX - c->headlen < len ? SIGN__SECRET_SCAN_MAX - c->headlen : len;
 
-        memcpy(w->head + c->headlen, buf, take);
+        if (c->headlen == 0) {
+            c->headp = buf; /* borrowed: most entries come out in one chunk, and are scanned where they are */
+        } else {
+            memcpy(w->head + c->headlen, buf, take);
+        }
         c->headlen += take;
     }
     if ((r = sign_digest_update(c->ctx, buf, len)) != 0 ||
@@ -443,6 +450,15 @@ static int content_take(walk *w, content *c, const sign_entry *e, const void *bu
     }
     w->stop = 1;
     return 1;
+}
+
+/* Before the buffer of the chunk the head was borrowed from is reused: the head copied to w->head. */
+static void content_keep(walk *w, content *c)
+{
+    if (c->headp != NULL && c->headp != w->head) {
+        memcpy(w->head, c->headp, c->headlen);
+        c->headp = w->head;
+    }
 }
 
 /* The end of an entry's content: its digest when it was read whole (ok), the size against the directory's. */
@@ -543,8 +559,10 @@ static int walk_data(walk *w, struct archive *ar, sign_entry *e, const sign__zip
             sign_digest_free(c.ctx);
             return r;
         }
+        content_keep(w, &c); /* libarchive reuses its buffer */
     }
     *headlen = c.headlen;
+    w->headp = c.headp;
     return content_end(w, &c, e, x, ok);
 }
 
@@ -694,6 +712,7 @@ static int walk_deflate(walk *w, sign_entry *e, const sign__zip_entry *x, size_t
     while (ok == -2) {
         size_t n = 0;
 
+        content_keep(w, &c); /* the next run reuses w->zout */
         if (inlen == 0 && left > 0) {
             if ((r = deflate_read(w, &next, &pos, &left, &inlen)) != 0) {
                 sign_digest_free(c.ctx);
@@ -735,6 +754,7 @@ static int walk_deflate(walk *w, sign_entry *e, const sign__zip_entry *x, size_t
         c.headlen = 0;
     }
     *headlen = c.headlen;
+    w->headp = c.headp;
     return content_end(w, &c, e, x, ok);
 }
 
@@ -854,7 +874,7 @@ static int walk_entry(walk *w, struct archive *ar, struct archive_entry *ae, siz
     if (r != 0) {
         return r;
     }
-    return sign__secrets_check(&w->a->findings, e->path, w->head, headlen);
+    return sign__secrets_check(&w->a->findings, e->path, headlen > 0 ? w->headp : NULL, headlen);
 }
 
 /* ---- symlinks --------------------------------------------------------------- */
@@ -953,7 +973,14 @@ out:
     return r;
 }
 
-static int walk_zip_in(sign_artifact *a, int fd, const sign__fmap *map, const char *path, const sign_limits *lim,
+/* Where a walk reads its zip: fd, or map when it is not NULL; beside: bytes another thread hashes meanwhile. */
+typedef struct walk_src {
+    int fd;
+    const sign__fmap *map;
+    uint64_t beside;
+} walk_src;
+
+static int walk_zip_in(sign_artifact *a, const walk_src *src, const char *path, const sign_limits *lim,
                        const sign__entry_hook *hook);
 
 /*
@@ -962,7 +989,7 @@ static int walk_zip_in(sign_artifact *a, int fd, const sign__fmap *map, const ch
  * caller's locale, so the walk runs with this thread (only) in C.UTF-8:
  * flagged names then pass unchanged, unflagged ones are raw bytes anyway.
  */
-static int walk_zip(sign_artifact *a, int fd, const sign__fmap *map, const char *path, const sign_limits *lim,
+static int walk_zip(sign_artifact *a, const walk_src *src, const char *path, const sign_limits *lim,
                     const sign__entry_hook *hook)
 {
     locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0), old = (locale_t)0;
@@ -971,7 +998,7 @@ static int walk_zip(sign_artifact *a, int fd, const sign__fmap *map, const char 
     if (utf8 != (locale_t)0) {
         old = uselocale(utf8);
     }
-    r = walk_zip_in(a, fd, map, path, lim, hook);
+    r = walk_zip_in(a, src, path, lim, hook);
     if (utf8 != (locale_t)0) {
         uselocale(old);
         freelocale(utf8);
@@ -1278,6 +1305,14 @@ static int parts_merge(sign_artifact *a, walk_part *parts, size_t np)
     return 0;
 }
 
+/* Each part's share of usum bytes when the hash of beside (in the same unit) runs as well. */
+static uint64_t walk_share(uint64_t usum, uint64_t beside, size_t np)
+{
+    uint64_t all = usum > UINT64_MAX - beside ? UINT64_MAX : usum + beside;
+
+    return all / np;
+}
+
 /*
  * The walk in parts. 0 with *done = 1 when the parts' results are now in a; 0 with *done = 0
  * when the archive must be walked sequentially (a part was unclean, or a sum reached a limit).
@@ -1288,7 +1323,7 @@ static int walk_parallel(int *done, walk *w, int fd, size_t np)
     const sign__zip *z = w->z;
     const sign_limits *lim = w->lim;
     walk_part parts[WALK_MAX_PARTS];
-    uint64_t usum = 0, acc = 0, declared = 0, out = 0;
+    uint64_t usum = 0, acc = 0, declared = 0, out = 0, share;
     size_t findings = a->findings.n;
     int r = 0, clean = 1;
 
@@ -1297,12 +1332,19 @@ static int walk_parallel(int *done, walk *w, int fd, size_t np)
     for (size_t i = 0; i < z->n; i++) {
         usum += w->sorted[i]->usize < UINT64_MAX - usum ? w->sorted[i]->usize : 0;
     }
-    /* Ranges of about usum / np uncompressed bytes each (by the central directory's sizes). */
+    /*
+     * Ranges of about share uncompressed bytes each (by the central directory's sizes), the last
+     * one smaller by the whole-file hash that runs beside them: the thread that hashes takes the
+     * last part when its hash is done, and every thread ends at about the same time. A byte
+     * hashed costs about 3/8 of a byte inflated and hashed (SHA-256 against ISA-L and SHA-256).
+     */
+    share = walk_share(usum, w->beside / 8 * 3, np);
     for (size_t k = 0, i = 0; k < np; k++) {
+        uint64_t target = share > UINT64_MAX / (k + 1) ? UINT64_MAX : share * (k + 1);
+
         parts[k].first = i;
         /* (At least one entry each: the later parts keep one entry apiece; np <= z->n.) */
-        while (i < z->n &&
-               (k == np - 1 || ((acc < usum / np * (k + 1) || i == parts[k].first) && i < z->n - (np - 1 - k)))) {
+        while (i < z->n && (k == np - 1 || ((acc < target || i == parts[k].first) && i < z->n - (np - 1 - k)))) {
             acc += w->sorted[i]->usize < UINT64_MAX - acc ? w->sorted[i]->usize : 0;
             i++;
         }
@@ -1370,9 +1412,11 @@ static size_t walk_parts(const sign__zip *z)
     return np > z->n ? z->n : np;
 }
 
-static int walk_zip_in(sign_artifact *a, int fd, const sign__fmap *map, const char *path, const sign_limits *lim,
+static int walk_zip_in(sign_artifact *a, const walk_src *src, const char *path, const sign_limits *lim,
                        const sign__entry_hook *hook)
 {
+    int fd = src->fd;
+    const sign__fmap *map = src->map;
     sign__zip *z = NULL;
     struct archive *ar = NULL;
     walk w;
@@ -1389,6 +1433,7 @@ static int walk_zip_in(sign_artifact *a, int fd, const sign__fmap *map, const ch
     w.path = path;
     w.fd = fd;
     w.map = map != NULL && map->p != NULL ? map : NULL;
+    w.beside = src->beside;
     w.hook = hook;
     if ((w.head = malloc(SIGN__SECRET_SCAN_MAX)) == NULL ||
         (z->n > 0 && (w.sorted = malloc(z->n * sizeof(*w.sorted))) == NULL)) {
@@ -1707,7 +1752,9 @@ static void hash_walk_one(void *arg, size_t i)
         digest_thread(h->job);
         return;
     }
-    h->rc = walk_zip(h->a, h->job->fd, h->job->map, h->job->path, h->lim, NULL);
+    walk_src src = {h->job->fd, h->job->map, h->job->total};
+
+    h->rc = walk_zip(h->a, &src, h->job->path, h->lim, NULL);
     if (h->rc != 0) {
         snprintf(h->msg, sizeof(h->msg), "%s", sign_error_last());
     }
@@ -1929,8 +1976,9 @@ static int scan_regular(sign_artifact *a, int fd, const char *path, const sign_a
         }
         if (a->kind == SIGN_ARTIFACT_ZIP && !(opts->flags & SIGN_ARTIFACT_NO_ENTRIES)) {
             sign__fmap held = {whole, a->size}; /* the bytes read: the walk reads no more */
+            walk_src src = {fd, &held, 0};
 
-            r = walk_zip(a, fd, &held, path, lim, NULL);
+            r = walk_zip(a, &src, path, lim, NULL);
         }
         goto out;
     }
@@ -2108,7 +2156,9 @@ int sign__artifact_extract(sign_artifact **out, int fd, const char *path, const 
     }
     if (is_zip) {
         a->kind = SIGN_ARTIFACT_ZIP;
-        r = walk_zip(a, fd, NULL, path, lim, hook);
+        walk_src src = {fd, NULL, 0};
+
+        r = walk_zip(a, &src, path, lim, hook);
     } else if (tar_kind == 1) {
         r = extract_layer(a, fd, path, lim, hook);
     } else if (tar_kind == 2) {
