@@ -220,6 +220,15 @@ typedef struct digest_job {
     char msg[1024];
 } digest_job;
 
+/* A reader of map (or of none) now at to: what it read from *kept released, once that is SIGN__FMAP_RELEASE bytes. */
+static void map_release(const sign__fmap *map, uint64_t *kept, uint64_t to)
+{
+    if (map != NULL && to > *kept && to - *kept >= SIGN__FMAP_RELEASE) {
+        sign__fmap_release(map, *kept, to);
+        *kept = to;
+    }
+}
+
 typedef struct digest_step {
     sign_digest_ctx *ctx;
     const unsigned char *p;
@@ -237,7 +246,7 @@ static void digest_step_run(void *arg)
 /* The whole file's digest from its mapping, a read's worth at a time (progress as the reads report it). */
 static int digest_map(digest_job *j, sign_digest_ctx *ctx)
 {
-    uint64_t off = 0;
+    uint64_t off = 0, kept = 0;
 
     while (off < j->map->size) {
         uint64_t left = j->map->size - off;
@@ -251,6 +260,7 @@ static int digest_map(digest_job *j, sign_digest_ctx *ctx)
             return d.r;
         }
         off += d.len;
+        map_release(j->map, &kept, off);
         if (j->progress != NULL) {
             j->progress(j->path, off, j->total, j->progress_userdata);
         }
@@ -340,6 +350,7 @@ typedef struct walk {
     int fd;                     /* the archive, read with pread */
     const sign__fmap *map;      /* or mapped: read from there (NULL: pread) */
     uint64_t beside;            /* bytes hashed on another thread while the parts run (walk_parallel) */
+    uint64_t kept;              /* mapped: the offset from which the walk has not released what it read */
     sign__inflate *inf;         /* deflate entries (walk_deflate): made on the first one */
     unsigned char *zin, *zout;  /* its buffers */
     int stop;
@@ -1071,6 +1082,7 @@ static int walk_range(walk *w, struct archive *ar, size_t first, size_t end, int
         if ((r = walk_entry(w, ar, ae, i)) != 0) {
             return r;
         }
+        map_release(w->map, &w->kept, w->sorted[i]->end);
     }
     if (is_part && w->stop) {
         w->unclean = 1;
@@ -1190,6 +1202,7 @@ static int part_run(walk_part *p)
 {
     struct archive *ar = NULL;
     struct archive_entry *ae;
+    uint64_t skipped = 0;
     int r = 0;
 
     if ((p->buf = malloc(LIBARCHIVE_BLOCK)) == NULL || (p->w.head = malloc(SIGN__SECRET_SCAN_MAX)) == NULL ||
@@ -1214,8 +1227,13 @@ static int part_run(walk_part *p)
             goto out;
         }
         archive_clear_error(ar);
+        /* The headers skipped are the other parts': released as they go by. */
+        map_release(p->w.map, &skipped, p->w.sorted[i]->lfh_offset);
     }
     p->skipping = 0;
+    if (p->w.map != NULL) {
+        sign__fmap_release(p->w.map, skipped, p->w.kept);
+    }
     r = walk_range(&p->w, ar, p->first, p->end, 1);
 out:
     if (ar != NULL) {
@@ -1357,6 +1375,7 @@ static int walk_parallel(int *done, walk *w, int fd, size_t np)
         parts[k].w.path = w->path;
         parts[k].w.fd = fd;
         parts[k].w.map = w->map;
+        parts[k].w.kept = w->sorted[parts[k].first]->lfh_offset;
         parts[k].block = WALK_MAP_READ;
     }
     sign__pool_for(np, part_one, parts);
@@ -1426,6 +1445,9 @@ static int walk_zip_in(sign_artifact *a, const walk_src *src, const char *path, 
     memset(&w, 0, sizeof(w));
     if ((r = sign__zip_parse(&z, fd, map, a->size, path, lim, &a->findings)) != 0) {
         goto out;
+    }
+    if (map != NULL) {
+        sign__fmap_release(map, 0, map->size); /* the parser touched every local header */
     }
     w.a = a;
     w.z = z;
@@ -1947,7 +1969,7 @@ static int scan_regular(sign_artifact *a, int fd, const char *path, const sign_a
 {
     unsigned char *whole = NULL;
     digest_job job;
-    sign__fmap map = {NULL, 0};
+    sign__fmap map = {NULL, 0, 0};
     size_t mdlen = 0;
     int r, is_zip = 0, tar_kind = 0;
 
@@ -1975,7 +1997,7 @@ static int scan_regular(sign_artifact *a, int fd, const char *path, const sign_a
             opts->progress(path, a->size, a->size, opts->progress_userdata);
         }
         if (a->kind == SIGN_ARTIFACT_ZIP && !(opts->flags & SIGN_ARTIFACT_NO_ENTRIES)) {
-            sign__fmap held = {whole, a->size}; /* the bytes read: the walk reads no more */
+            sign__fmap held = {whole, a->size, 0}; /* the bytes read: the walk reads no more */
             walk_src src = {fd, &held, 0};
 
             r = walk_zip(a, &src, path, lim, NULL);

@@ -85,11 +85,17 @@ int sign__zip_detect_mem(int *is_zip, const unsigned char *data, size_t size);
 typedef struct sign__fmap {
     const unsigned char *p;
     uint64_t size;
+    int mapped; /* 0: p is memory the caller holds (a small file read whole): never unmapped nor released */
 } sign__fmap;
+
+/* Bytes a reader of a mapping reads on before it releases them (sign__fmap_release). */
+#define SIGN__FMAP_RELEASE (4u * 1024 * 1024)
 
 /* Map size bytes of fd: 0, or -1 (nothing mapped: m->p is NULL). */
 int sign__fmap_open(sign__fmap *m, int fd, uint64_t size);
 void sign__fmap_close(sign__fmap *m);
+/* The whole pages of [from, to) read: out of the process's resident set (the next touch maps them again). */
+void sign__fmap_release(const sign__fmap *m, uint64_t from, uint64_t to);
 /*
  * fn(arg), with any fault in m (SIGBUS: the file shrank under the mapping) ending fn early:
  * 0 when fn returned, 1 when it was cut short (what it held must be reachable from arg).

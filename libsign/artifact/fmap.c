@@ -15,12 +15,17 @@
  * outside every guard is passed to the handler that was installed before (or, for the
  * default action, re-raised with it), so a host application sees what it saw without us.
  * When the handler cannot be installed, nothing is mapped and the readers use pread.
+ *
+ * Mapped pages count in the process's resident set. Readers release what they have read
+ * (sign__fmap_release: the pages leave the mapping, not the page cache; a later touch maps
+ * them again), so a scan keeps a few MiB of the file mapped at a time, as its reads did.
  */
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "artifact_int.h"
 
@@ -90,6 +95,7 @@ int sign__fmap_open(sign__fmap *m, int fd, uint64_t size)
     }
     m->p = p;
     m->size = size;
+    m->mapped = 1;
     if (map_hook != NULL) {
         map_hook(fd);
     }
@@ -98,10 +104,24 @@ int sign__fmap_open(sign__fmap *m, int fd, uint64_t size)
 
 void sign__fmap_close(sign__fmap *m)
 {
-    if (m->p != NULL) {
+    if (m->p != NULL && m->mapped) {
         munmap((void *)m->p, (size_t)m->size);
     }
     memset(m, 0, sizeof(*m));
+}
+
+void sign__fmap_release(const sign__fmap *m, uint64_t from, uint64_t to)
+{
+    uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE), lo, hi;
+
+    if (!m->mapped || pg == 0 || to > m->size) {
+        return;
+    }
+    lo = (from + pg - 1) / pg * pg; /* whole pages inside [from, to) only */
+    hi = to == m->size ? to : to / pg * pg;
+    if (lo < hi) {
+        (void)madvise((void *)(m->p + lo), (size_t)(hi - lo), MADV_DONTNEED);
+    }
 }
 
 int sign__fmap_guard(const sign__fmap *m, void (*fn)(void *), void *arg)

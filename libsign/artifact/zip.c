@@ -178,6 +178,7 @@ typedef struct zrd {
     size_t len;
     int ioerr;
     const sign__fmap *map; /* the file mapped, or NULL: pread */
+    uint64_t kept;         /* mapped: where the reads since the last release began */
 } zrd;
 
 /* A mapped file: the len bytes asked for, copied under the map's guard (a file that shrank reads short). */
@@ -185,6 +186,13 @@ static const unsigned char *rd_map(zrd *r, uint64_t off, size_t len)
 {
     size_t got = sign__fmap_copy(r->map, r->buf, off, len);
 
+    /* Reads move forward through the local headers: what lies behind them is released as they go. */
+    if (off < r->kept) {
+        r->kept = off;
+    } else if (off - r->kept >= SIGN__FMAP_RELEASE) {
+        sign__fmap_release(r->map, r->kept, off);
+        r->kept = off;
+    }
     r->off = off;
     r->len = got;
     return got >= len ? r->buf : NULL;
@@ -427,7 +435,7 @@ static int detect_in(int *is_zip, zrd *r)
 int sign__zip_detect_mem(int *is_zip, const unsigned char *data, size_t size)
 {
     /* The whole file as the window: rd_at serves every read from it and never calls pread (fd -1). */
-    zrd r = {-1, (uint64_t)size, (unsigned char *)data, 0, size, 0, NULL};
+    zrd r = {-1, (uint64_t)size, (unsigned char *)data, 0, size, 0, NULL, 0};
 
     *is_zip = 0;
     return detect_in(is_zip, &r);
@@ -435,7 +443,7 @@ int sign__zip_detect_mem(int *is_zip, const unsigned char *data, size_t size)
 
 int sign__zip_detect(int *is_zip, int fd, uint64_t size, const char *path)
 {
-    zrd r = {fd, size, NULL, 0, 0, 0, NULL};
+    zrd r = {fd, size, NULL, 0, 0, 0, NULL, 0};
     int rc;
 
     *is_zip = 0;
@@ -1332,7 +1340,7 @@ static void check_other_eocds(const sign__zip *z, const uint64_t *pos, size_t n,
 int sign__zip_parse(sign__zip **out, int fd, const sign__fmap *m, uint64_t size, const char *path,
                     const sign_limits *lim, sign__findings *f)
 {
-    zrd r = {fd, size, NULL, 0, 0, 0, m != NULL && m->p != NULL ? m : NULL};
+    zrd r = {fd, size, NULL, 0, 0, 0, m != NULL && m->p != NULL ? m : NULL, 0};
     sign__zip *z = NULL;
     eocd e;
     int found = 0, rc;
