@@ -675,10 +675,10 @@ static int deflate_read(walk *w, const unsigned char **in, uint64_t *pos, uint64
 
 typedef struct deflate_step {
     sign__inflate *inf;
-    const unsigned char **next;
-    size_t *inlen;
+    const unsigned char *next;
+    size_t inlen;
     unsigned char *out;
-    size_t *n;
+    size_t n;
     sign__inflate_status st;
 } deflate_step;
 
@@ -686,19 +686,22 @@ static void deflate_step_run(void *arg)
 {
     deflate_step *d = arg;
 
-    d->st = sign__inflate_run(d->inf, d->next, d->inlen, d->out, DEFLATE_OUT, d->n);
+    d->st = sign__inflate_run(d->inf, &d->next, &d->inlen, d->out, DEFLATE_OUT, &d->n);
 }
 
 /* One run of the inflater into w->zout: 0, or SIGN_EIO when its input was mapped and the file shrank under it. */
 static int deflate_run(walk *w, const unsigned char **next, size_t *inlen, size_t *n, sign__inflate_status *st)
 {
-    deflate_step d = {w->inf, next, inlen, w->zout, n, SIGN__INFLATE_MORE};
+    deflate_step d = {w->inf, *next, *inlen, w->zout, 0, SIGN__INFLATE_MORE};
 
     if (w->map == NULL) {
         deflate_step_run(&d);
     } else if (sign__fmap_guard(w->map, deflate_step_run, &d) != 0) {
         return sign__error(SIGN_EIO, "%s: the file changed size while it was read", w->path);
     }
+    *next = d.next;
+    *inlen = d.inlen;
+    *n = d.n;
     *st = d.st;
     return 0;
 }
@@ -713,7 +716,7 @@ static int walk_deflate(walk *w, sign_entry *e, const sign__zip_entry *x, size_t
     uint64_t pos = x->data_offset, left = x->csize;
     const unsigned char *next = NULL;
     size_t inlen = 0;
-    sign__inflate_status st;
+    sign__inflate_status st = SIGN__INFLATE_MORE;
     int r, ok = -2, truncated = 0, unreadable = 0;
 
     *headlen = 0;

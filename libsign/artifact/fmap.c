@@ -59,7 +59,7 @@ static void bus_handler(int sig, siginfo_t *si, void *uc)
     }
     if (bus_old.sa_handler == SIG_DFL || bus_old.sa_handler == SIG_IGN) {
         /* Not ours: the default action, as the faulting access is made again on return. */
-        signal(SIGBUS, SIG_DFL);
+        (void)signal(SIGBUS, SIG_DFL);
         return;
     }
     bus_old.sa_handler(sig);
