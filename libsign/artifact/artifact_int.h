@@ -89,7 +89,7 @@ typedef struct sign__fmap {
 } sign__fmap;
 
 /* Bytes a reader of a mapping reads on before it releases them (sign__fmap_release). */
-#define SIGN__FMAP_RELEASE (4u * 1024 * 1024)
+#define SIGN__FMAP_RELEASE (2u * 1024 * 1024)
 
 /* Map size bytes of fd: 0, or -1 (nothing mapped: m->p is NULL). */
 int sign__fmap_open(sign__fmap *m, int fd, uint64_t size);
