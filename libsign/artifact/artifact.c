@@ -13,12 +13,15 @@
  * hashes the whole file in 1 MiB sequential reads, another parses the
  * structure (zip.c) and walks the entries through libarchive, in one part per
  * thread of the budget (see "parallel entry walk"), each part with its own
- * libarchive handle. All read the same descriptor with pread; only the
- * sequential fallback walk lets libarchive own the file offset. libarchive
- * reads the local headers (names, kinds, links) and the content of entries
- * in methods other than deflate; a deflate entry's bytes are read with pread
- * and inflated by util/inflate (ISA-L or zlib), which checks its CRC-32
- * and sizes against the central directory (walk_deflate).
+ * libarchive handle. A zip of 1 MiB or more is mapped once (fmap.c) and
+ * every reader reads the mapping (the hash and the inflater in place,
+ * libarchive and the parser through guarded copies); a smaller one is walked
+ * from the bytes read whole; without a mapping all read the same descriptor
+ * with pread. Only the sequential fallback walk lets libarchive own the file
+ * offset. libarchive reads the local headers (names, kinds, links) and the
+ * content of entries in methods other than deflate; a deflate entry's bytes
+ * are inflated by util/inflate (ISA-L or zlib), which checks its CRC-32 and
+ * sizes against the central directory (walk_deflate).
  */
 #include <errno.h>
 #include <fcntl.h>

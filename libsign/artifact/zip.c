@@ -9,7 +9,8 @@
  * file reads the raw structures itself: end-of-central-directory record,
  * zip64 locator and record, central directory and every local header. It
  * never inflates anything, reads with pread through a small window (so the
- * file offset libarchive uses is left alone), and caps every count and size.
+ * file offset libarchive uses is left alone), or copies what it asks for out
+ * of the file's mapping (fmap.c), and caps every count and size.
  */
 #include <errno.h>
 #include <stdio.h>
