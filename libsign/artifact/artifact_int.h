@@ -105,6 +105,8 @@ int sign__fmap_guard(const sign__fmap *m, void (*fn)(void *), void *arg);
 size_t sign__fmap_copy(const sign__fmap *m, void *dst, uint64_t off, size_t len);
 /* Tests only: hook(fd) is called after each file is mapped (a test truncates it there). NULL: none. */
 void sign__fmap_set_hook(void (*hook)(int fd));
+/* Tests only: off 1, nothing is mapped (the readers use pread), to compare the two. Not thread-safe. */
+void sign__fmap_disable(int off);
 
 /*
  * Parse the structure of the zip open on fd (pread only: the file offset is

@@ -42,6 +42,7 @@ static struct sigaction bus_old;
 static pthread_once_t bus_once = PTHREAD_ONCE_INIT;
 static int bus_ready;
 static void (*map_hook)(int fd);
+static int map_off;
 
 static void bus_handler(int sig, siginfo_t *si, void *uc)
 {
@@ -82,12 +83,18 @@ void sign__fmap_set_hook(void (*hook)(int fd))
     map_hook = hook;
 }
 
+void sign__fmap_disable(int off)
+{
+    map_off = off;
+}
+
 int sign__fmap_open(sign__fmap *m, int fd, uint64_t size)
 {
     void *p;
 
     memset(m, 0, sizeof(*m));
-    if (size == 0 || size > (uint64_t)SIZE_MAX || pthread_once(&bus_once, bus_install) != 0 || !bus_ready) {
+    if (map_off || size == 0 || size > (uint64_t)SIZE_MAX || pthread_once(&bus_once, bus_install) != 0 ||
+        !bus_ready) {
         return -1;
     }
     if ((p = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0)) == MAP_FAILED) {
