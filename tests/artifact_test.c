@@ -2120,6 +2120,42 @@ Test(artifact, mapped_zip_that_shrinks_is_an_error_not_a_crash)
     free(p);
 }
 
+static void at_grow_hook(int fd)
+{
+    int w = open(at_shrink_path, O_WRONLY | O_APPEND);
+
+    (void)fd;
+    at_shrink_calls++;
+    cr_assert_geq(w, 0);
+    cr_assert_eq(write(w, "more", 4), 4);
+    close(w);
+}
+
+/* A zip that grows while it is mapped has changed size, as the reads to its end found before the mapping. */
+Test(artifact, mapped_zip_that_grows_is_an_error)
+{
+    char *dir = tu_mkdtemp(), *p = tu_path(dir, "big.zip"), names[8][16];
+    unsigned char *data;
+    zg_entry e[8];
+    sign_artifact *a = NULL;
+    int r;
+
+    at_big_zip(p, &data, e, names);
+    at_shrink_calls = 0;
+    at_shrink_path = p;
+    sign__fmap_set_hook(at_grow_hook);
+    r = sign_artifact_scan(&a, p, NULL, NULL);
+    sign__fmap_set_hook(NULL);
+    cr_assert_eq(at_shrink_calls, 1, "the zip was not mapped");
+    cr_assert_eq(r, SIGN_EIO, "%d %s", r, sign_error_last());
+    cr_assert(strstr(sign_error_last(), "changed size") != NULL, "%s", sign_error_last());
+    cr_assert_null(a);
+    free(data);
+    tu_rmtree(dir);
+    free(dir);
+    free(p);
+}
+
 typedef struct at_touch {
     const unsigned char *p;
     size_t len;

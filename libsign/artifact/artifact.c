@@ -269,6 +269,16 @@ static int digest_map(digest_job *j, sign_digest_ctx *ctx)
         }
     }
     j->size = off;
+    if (off == j->map->size) {
+        /* As the reads to the end would: a file that grew since it was mapped has changed size. */
+        unsigned char more;
+        ssize_t n;
+
+        do {
+            n = pread(j->fd, &more, 1, (off_t)off);
+        } while (n < 0 && errno == EINTR);
+        j->size += n > 0 ? (uint64_t)n : 0;
+    }
     return 0;
 }
 
