@@ -2012,3 +2012,194 @@ Test(artifact, kind_from_memory_agrees_with_the_file_readers)
     free(dir);
     free(p);
 }
+
+/* ---- mapped reads (fmap.c) ---------------------------------------------------------------- */
+
+static const char *at_shrink_path; /* the file the map hook truncates */
+static off_t at_shrink_to;
+static int at_shrink_calls;
+
+static void at_shrink_hook(int fd)
+{
+    (void)fd;
+    at_shrink_calls++;
+    cr_assert_eq(truncate(at_shrink_path, at_shrink_to), 0);
+}
+
+/* Eight deflated entries of 512 KiB that compress little: a zip of about 4 MiB, scanned through the mapping. */
+static void at_big_zip(const char *p, unsigned char **data, zg_entry e[8], char names[8][16])
+{
+    size_t each = 512 * 1024;
+
+    *data = malloc(8 * each);
+    cr_assert_not_null(*data);
+    for (size_t i = 0; i < 8 * each; i++) {
+        (*data)[i] = (unsigned char)((i * 2654435761u) >> 13 ^ i >> 5);
+    }
+    for (size_t k = 0; k < 8; k++) {
+        memset(&e[k], 0, sizeof(e[k]));
+        snprintf(names[k], 16, "part%zu.bin", k);
+        e[k].name = names[k];
+        e[k].data = *data + k * each;
+        e[k].len = each;
+        e[k].deflate = 1;
+    }
+    zg_write(p, e, 8, NULL);
+}
+
+Test(artifact, mapped_zip_is_read_as_with_pread)
+{
+    char *dir = tu_mkdtemp(), *p = tu_path(dir, "big.zip"), h1[65], h2[65], names[8][16];
+    unsigned char *data, *file, md[32];
+    size_t flen, mdlen;
+    zg_entry e[8];
+    sign_artifact *a = NULL;
+
+    at_big_zip(p, &data, e, names);
+    file = (unsigned char *)tu_read(p, &flen);
+    cr_assert(flen > 2 * 1024 * 1024, "%zu bytes: too small to be mapped", flen);
+    at_shrink_calls = 0;
+    at_shrink_path = p;
+    at_shrink_to = (off_t)flen; /* the hook only counts: the size stays */
+    sign__fmap_set_hook(at_shrink_hook);
+    cr_assert_eq(sign_artifact_scan(&a, p, NULL, NULL), 0, "%s", sign_error_last());
+    sign__fmap_set_hook(NULL);
+    cr_assert_eq(at_shrink_calls, 1, "the zip was not mapped");
+    cr_assert_eq(sign_artifact_finding_count(a), 0, "%s", at_list(a));
+    cr_assert_eq(sign_digest_buffer(md, sizeof(md), &mdlen, SIGN_DIGEST_SHA256, file, flen), 0);
+    at_hex(h1, md);
+    at_hex(h2, sign_artifact_sha256(a));
+    cr_assert_str_eq(h1, h2);
+    cr_assert_eq(sign_artifact_entry_count(a), 8);
+    for (size_t k = 0; k < 8; k++) {
+        const sign_entry *x = sign_artifact_entry(a, k);
+
+        cr_assert_str_eq(x->path, names[k]);
+        cr_assert_eq(x->size, e[k].len);
+        cr_assert_eq(sign_digest_buffer(md, sizeof(md), &mdlen, SIGN_DIGEST_SHA256, e[k].data, e[k].len), 0);
+        cr_assert_eq(memcmp(md, x->sha256, 32), 0, "entry %s", x->path);
+    }
+    sign_artifact_free(a);
+    tu_rmtree(dir);
+    free(dir);
+    free(p);
+    free(file);
+    free(data);
+}
+
+/* A zip cut short while it is mapped (truncated by another process): SIGBUS is caught, the scan fails cleanly. */
+Test(artifact, mapped_zip_that_shrinks_is_an_error_not_a_crash)
+{
+    char *dir = tu_mkdtemp(), *p = tu_path(dir, "big.zip"), names[8][16];
+    unsigned char *data;
+    zg_entry e[8];
+    struct stat st;
+    const off_t cuts[] = {0, 4096, 1024 * 1024 + 17, -1};
+
+    for (size_t c = 0; c < sizeof(cuts) / sizeof(cuts[0]); c++) {
+        sign_artifact *a = NULL;
+        int r;
+
+        at_big_zip(p, &data, e, names);
+        cr_assert_eq(stat(p, &st), 0);
+        at_shrink_calls = 0;
+        at_shrink_path = p;
+        at_shrink_to = cuts[c] >= 0 ? cuts[c] : st.st_size / 2;
+        sign__fmap_set_hook(at_shrink_hook);
+        r = sign_artifact_scan(&a, p, NULL, NULL);
+        sign__fmap_set_hook(NULL);
+        cr_assert_eq(at_shrink_calls, 1, "the zip was not mapped");
+        cr_assert_neq(r, 0, "cut to %lld bytes: scanned as if whole", (long long)at_shrink_to);
+        cr_assert_null(a);
+        cr_assert(r == SIGN_EIO || r == SIGN_EPARSE, "cut to %lld: %d %s", (long long)at_shrink_to, r,
+                  sign_error_last());
+        free(data);
+    }
+    tu_rmtree(dir);
+    free(dir);
+    free(p);
+}
+
+static void at_grow_hook(int fd)
+{
+    int w = open(at_shrink_path, O_WRONLY | O_APPEND);
+
+    (void)fd;
+    at_shrink_calls++;
+    cr_assert_geq(w, 0);
+    cr_assert_eq(write(w, "more", 4), 4);
+    close(w);
+}
+
+/* A zip that grows while it is mapped has changed size, as the reads to its end found before the mapping. */
+Test(artifact, mapped_zip_that_grows_is_an_error)
+{
+    char *dir = tu_mkdtemp(), *p = tu_path(dir, "big.zip"), names[8][16];
+    unsigned char *data;
+    zg_entry e[8];
+    sign_artifact *a = NULL;
+    int r;
+
+    at_big_zip(p, &data, e, names);
+    at_shrink_calls = 0;
+    at_shrink_path = p;
+    sign__fmap_set_hook(at_grow_hook);
+    r = sign_artifact_scan(&a, p, NULL, NULL);
+    sign__fmap_set_hook(NULL);
+    cr_assert_eq(at_shrink_calls, 1, "the zip was not mapped");
+    cr_assert_eq(r, SIGN_EIO, "%d %s", r, sign_error_last());
+    cr_assert(strstr(sign_error_last(), "changed size") != NULL, "%s", sign_error_last());
+    cr_assert_null(a);
+    free(data);
+    tu_rmtree(dir);
+    free(dir);
+    free(p);
+}
+
+typedef struct at_touch {
+    const unsigned char *p;
+    size_t len;
+    unsigned sum;
+} at_touch;
+
+static void at_touch_run(void *arg)
+{
+    at_touch *t = arg;
+
+    for (size_t i = 0; i < t->len; i += 4096) {
+        t->sum += ((volatile const unsigned char *)t->p)[i];
+    }
+}
+
+/* The guard itself: reads past the new end return short, again and again (the handler stays usable). */
+Test(artifact, mapping_guard_survives_repeated_faults)
+{
+    char *dir = tu_mkdtemp(), *p = tu_path(dir, "f.bin");
+    size_t n = 16 * 4096;
+    unsigned char *buf = malloc(n), out[8192];
+    sign__fmap m;
+    int fd;
+
+    cr_assert_not_null(buf);
+    memset(buf, 'm', n);
+    tu_write(p, buf, n);
+    cr_assert_geq(fd = open(p, O_RDONLY), 0);
+    cr_assert_eq(sign__fmap_open(&m, fd, n), 0);
+    cr_assert_eq(sign__fmap_copy(&m, out, 4096, sizeof(out)), sizeof(out));
+    cr_assert_eq(out[0], 'm');
+    cr_assert_eq(truncate(p, 3 * 4096), 0);
+    for (int k = 0; k < 3; k++) {
+        at_touch t = {m.p, n, 0};
+
+        cr_assert_eq(sign__fmap_copy(&m, out, 8 * 4096, sizeof(out)), 0, "a copy past the new end");
+        cr_assert_eq(sign__fmap_copy(&m, out, 0, 100), 100, "a copy before it");
+        cr_assert_eq(sign__fmap_guard(&m, at_touch_run, &t), 1, "a touch past the new end");
+        cr_assert_eq(t.sum, 3u * 'm', "the pages before the end were read");
+    }
+    sign__fmap_close(&m);
+    close(fd);
+    tu_rmtree(dir);
+    free(dir);
+    free(p);
+    free(buf);
+}

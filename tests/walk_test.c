@@ -24,6 +24,8 @@ static void wk_setup(void)
 static void wk_teardown(void)
 {
     sign__zip_walk_parts(0);
+    sign__fmap_disable(0);
+    sign__fmap_set_hook(NULL);
     tu_rmtree(wk_dir);
     free(wk_dir);
     wk_dir = NULL;
@@ -91,8 +93,8 @@ static int wk_has(const sign_artifact *a, const char *id)
 
 #define WK_N 150
 
-/* A zip of WK_N entries of assorted content, findings spread over the whole archive. */
-static char *wk_zip(const char *name, uint32_t crc_xor_at, size_t bomb_at)
+/* A zip of WK_N entries of assorted content, findings spread over the whole archive (pad: 2 MiB more, stored). */
+static char *wk_zip_pad(const char *name, uint32_t crc_xor_at, size_t bomb_at, int pad)
 {
     static char texts[WK_N][256];
     zg_entry e[WK_N];
@@ -137,11 +139,22 @@ static char *wk_zip(const char *name, uint32_t crc_xor_at, size_t bomb_at)
         e[bomb_at].zeros = 8u * 1024 * 1024;
         e[bomb_at].deflate = 1;
     }
+    if (pad) {
+        e[60].data = NULL;
+        e[60].len = 0;
+        e[60].zeros = 2u * 1024 * 1024;
+        e[60].deflate = 0;
+    }
     zg_write(path, e, WK_N, NULL);
     for (size_t i = 0; i < WK_N; i++) {
         free(names[i]);
     }
     return path;
+}
+
+static char *wk_zip(const char *name, uint32_t crc_xor_at, size_t bomb_at)
+{
+    return wk_zip_pad(name, crc_xor_at, bomb_at, 0);
 }
 
 Test(walk, parts_report_what_one_walk_reports)
@@ -227,4 +240,43 @@ Test(walk, a_bomb_in_a_later_part_stops_the_walk_there)
     sign_artifact_free(seq);
     sign_artifact_free(par);
     free(path);
+}
+
+static int wk_maps;
+
+static void wk_map_hook(int fd)
+{
+    (void)fd;
+    wk_maps++;
+}
+
+/* A zip large enough to be mapped reads the same through the mapping as through pread, in parts or not. */
+Test(walk, a_mapped_zip_reports_what_pread_reports)
+{
+    char *plain = wk_zip_pad("mapped.zip", UINT32_MAX, SIZE_MAX, 1), *bad = wk_zip_pad("crc.zip", 100, SIZE_MAX, 1);
+    const char *paths[] = {plain, bad};
+
+    for (size_t k = 0; k < 2; k++) {
+        sign_artifact *ref;
+
+        sign__fmap_disable(1);
+        ref = wk_scan(paths[k], 1, NULL);
+        sign__fmap_disable(0);
+        cr_assert(wk_has(ref, "zip-secret-private-key"));
+        cr_assert_eq(wk_has(ref, "zip-crc-mismatch"), k == 1);
+        for (size_t parts = 1; parts <= 3; parts++) {
+            sign_artifact *m;
+
+            wk_maps = 0;
+            sign__fmap_set_hook(wk_map_hook);
+            m = wk_scan(paths[k], parts, NULL);
+            sign__fmap_set_hook(NULL);
+            cr_assert_eq(wk_maps, 1, "not mapped");
+            wk_expect_same(ref, m, parts);
+            sign_artifact_free(m);
+        }
+        sign_artifact_free(ref);
+    }
+    free(plain);
+    free(bad);
 }

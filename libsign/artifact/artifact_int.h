@@ -79,14 +79,43 @@ int sign__zip_detect(int *is_zip, int fd, uint64_t size, const char *path);
 /* The same for a file held whole in memory (the scan's single read of a small artifact): no I/O. */
 int sign__zip_detect_mem(int *is_zip, const unsigned char *data, size_t size);
 
+/* ---- mapped reads (fmap.c) -------------------------------------------------- */
+
+/* A regular file mapped read-only: p NULL when it is not (read it with pread then). */
+typedef struct sign__fmap {
+    const unsigned char *p;
+    uint64_t size;
+    int mapped; /* 0: p is memory the caller holds (a small file read whole): never unmapped nor released */
+} sign__fmap;
+
+/* Bytes a reader of a mapping reads on before it releases them (sign__fmap_release). */
+#define SIGN__FMAP_RELEASE (2u * 1024 * 1024)
+
+/* Map size bytes of fd: 0, or -1 (nothing mapped: m->p is NULL). */
+int sign__fmap_open(sign__fmap *m, int fd, uint64_t size);
+void sign__fmap_close(sign__fmap *m);
+/* The whole pages of [from, to) read: out of the process's resident set (the next touch maps them again). */
+void sign__fmap_release(const sign__fmap *m, uint64_t from, uint64_t to);
+/*
+ * fn(arg), with any fault in m (SIGBUS: the file shrank under the mapping) ending fn early:
+ * 0 when fn returned, 1 when it was cut short (what it held must be reachable from arg).
+ */
+int sign__fmap_guard(const sign__fmap *m, void (*fn)(void *), void *arg);
+/* Copy up to len bytes at off into dst, as pread would: the bytes copied, 0 at the end or where the file shrank. */
+size_t sign__fmap_copy(const sign__fmap *m, void *dst, uint64_t off, size_t len);
+/* Tests only: hook(fd) is called after each file is mapped (a test truncates it there). NULL: none. */
+void sign__fmap_set_hook(void (*hook)(int fd));
+/* Tests only: off 1, nothing is mapped (the readers use pread), to compare the two. Not thread-safe. */
+void sign__fmap_disable(int off);
+
 /*
  * Parse the structure of the zip open on fd (pread only: the file offset is
- * left alone). Adds structural and name findings to f. An archive whose
- * central directory cannot be found at all is SIGN_EPARSE naming path and
- * offset.
+ * left alone), or mapped in m (m->p not NULL; m may be NULL). Adds structural
+ * and name findings to f. An archive whose central directory cannot be found
+ * at all is SIGN_EPARSE naming path and offset.
  */
-int sign__zip_parse(sign__zip **out, int fd, uint64_t size, const char *path, const sign_limits *lim,
-                    sign__findings *f);
+int sign__zip_parse(sign__zip **out, int fd, const sign__fmap *m, uint64_t size, const char *path,
+                    const sign_limits *lim, sign__findings *f);
 void sign__zip_free(sign__zip *z);
 
 /* Name checks shared by the central directory, the local headers and libarchive. */

@@ -9,7 +9,8 @@
  * file reads the raw structures itself: end-of-central-directory record,
  * zip64 locator and record, central directory and every local header. It
  * never inflates anything, reads with pread through a small window (so the
- * file offset libarchive uses is left alone), and caps every count and size.
+ * file offset libarchive uses is left alone), or copies what it asks for out
+ * of the file's mapping (fmap.c), and caps every count and size.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -177,7 +178,26 @@ typedef struct zrd {
     uint64_t off;
     size_t len;
     int ioerr;
+    const sign__fmap *map; /* the file mapped, or NULL: pread */
+    uint64_t kept;         /* mapped: where the reads since the last release began */
 } zrd;
+
+/* A mapped file: the len bytes asked for, copied under the map's guard (a file that shrank reads short). */
+static const unsigned char *rd_map(zrd *r, uint64_t off, size_t len)
+{
+    size_t got = sign__fmap_copy(r->map, r->buf, off, len);
+
+    /* Reads move forward through the local headers: what lies behind them is released as they go. */
+    if (off < r->kept) {
+        r->kept = off;
+    } else if (off - r->kept >= SIGN__FMAP_RELEASE) {
+        sign__fmap_release(r->map, r->kept, off);
+        r->kept = off;
+    }
+    r->off = off;
+    r->len = got;
+    return got >= len ? r->buf : NULL;
+}
 
 /* Pointer to len bytes at off, valid until the next call; NULL beyond EOF or on an I/O error. */
 static const unsigned char *rd_at(zrd *r, uint64_t off, size_t len)
@@ -189,6 +209,9 @@ static const unsigned char *rd_at(zrd *r, uint64_t off, size_t len)
     }
     if (off >= r->off && off - r->off <= r->len && len <= r->len - (off - r->off)) {
         return r->buf + (off - r->off);
+    }
+    if (r->map != NULL) {
+        return rd_map(r, off, len);
     }
     want = r->size - off < RD_WINDOW ? (size_t)(r->size - off) : RD_WINDOW;
     while (got < want) {
@@ -413,7 +436,7 @@ static int detect_in(int *is_zip, zrd *r)
 int sign__zip_detect_mem(int *is_zip, const unsigned char *data, size_t size)
 {
     /* The whole file as the window: rd_at serves every read from it and never calls pread (fd -1). */
-    zrd r = {-1, (uint64_t)size, (unsigned char *)data, 0, size, 0};
+    zrd r = {-1, (uint64_t)size, (unsigned char *)data, 0, size, 0, NULL, 0};
 
     *is_zip = 0;
     return detect_in(is_zip, &r);
@@ -421,7 +444,7 @@ int sign__zip_detect_mem(int *is_zip, const unsigned char *data, size_t size)
 
 int sign__zip_detect(int *is_zip, int fd, uint64_t size, const char *path)
 {
-    zrd r = {fd, size, NULL, 0, 0, 0};
+    zrd r = {fd, size, NULL, 0, 0, 0, NULL, 0};
     int rc;
 
     *is_zip = 0;
@@ -1315,10 +1338,10 @@ static void check_other_eocds(const sign__zip *z, const uint64_t *pos, size_t n,
     }
 }
 
-int sign__zip_parse(sign__zip **out, int fd, uint64_t size, const char *path, const sign_limits *lim,
-                    sign__findings *f)
+int sign__zip_parse(sign__zip **out, int fd, const sign__fmap *m, uint64_t size, const char *path,
+                    const sign_limits *lim, sign__findings *f)
 {
-    zrd r = {fd, size, NULL, 0, 0, 0};
+    zrd r = {fd, size, NULL, 0, 0, 0, m != NULL && m->p != NULL ? m : NULL, 0};
     sign__zip *z = NULL;
     eocd e;
     int found = 0, rc;
