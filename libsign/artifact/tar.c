@@ -1814,19 +1814,11 @@ static void hwalk_item(void *arg, size_t i)
 int sign__layer_walk_hook(sign__layer *l, int fd, uint64_t off, uint64_t len, const char *what,
                           const sign_limits *lim, const sign__entry_hook *hook)
 {
-    hwalk w;
+    hwalk w = {.l = l, .fd = fd, .off = off, .len = len, .what = what, .lim = lim, .hook = hook};
 
     if (sign__pool_budget() < 2) {
         return layer_walk(l, fd, 0, off, len, what, lim, 1, NULL, hook, NULL);
     }
-    memset(&w, 0, sizeof(w));
-    w.l = l;
-    w.fd = fd;
-    w.off = off;
-    w.len = len;
-    w.what = what;
-    w.lim = lim;
-    w.hook = hook;
     atomic_init(&w.started, 0);
     if (pthread_mutex_init(&w.q.mu, NULL) != 0) {
         return sign__oom();
