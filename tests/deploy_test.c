@@ -1320,3 +1320,79 @@ Test(deploy, image_rollback_reverifies_the_kept_layout_copy)
     free(s);
     dt_assert_clean();
 }
+
+/*
+ * A layer of many read and inflate chunks (1 MiB each): with a budget of two threads the blob and diffID
+ * digests are hashed on the second one while the walk writes (tar.c, hashq); with one, inline. Both deploy
+ * the same bytes, and a refusal after several chunks keeps its reason and its message (made on whichever
+ * thread walked).
+ */
+Test(deploy, tar_layer_of_many_chunks_deploys_the_same_on_one_thread_or_two)
+{
+    static const char *const kinds[] = {"gzip", "zstd", NULL};
+    size_t big = 3u * 1024 * 1024 + 17;
+    unsigned char *rnd = malloc(big), *txt = malloc(big);
+    uint32_t x = 2463534242u;
+    tg_entry e[] = {
+        {.name = "data/random.bin", .data = rnd, .len = big},
+        {.name = "data/text.txt", .data = txt, .len = big},
+        {.name = "data/small", .data = "small\n", .len = 6},
+    };
+    tg_entry bad[] = {{.name = "data/random.bin", .data = rnd, .len = big},
+                      {.name = "data/text.txt", .data = txt, .len = big},
+                      {.name = "../evil-chunks", .data = EVIL, .len = 4}};
+    const char *allow[] = {"tar-path-traversal", NULL};
+
+    cr_assert_not_null(rnd);
+    cr_assert_not_null(txt);
+    for (size_t i = 0; i < big; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        rnd[i] = (unsigned char)x;
+        txt[i] = (unsigned char)("signet layer line\n"[i % 18]);
+    }
+    for (size_t k = 0; k < 3; k++) {
+        for (unsigned int budget = 1; budget <= 2; budget++) {
+            sign_deploy_result *res = NULL;
+            char name[64], *got;
+            size_t glen = 0;
+
+            cr_assert_eq(sign_set_thread_budget(budget), 0);
+            snprintf(name, sizeof(name), "chunks-%zu-%u.tar", k, budget);
+            dt_tar(name, e, 3, kinds[k]);
+            cr_assert_eq(dt_sign(name, NULL, NULL), 0);
+            cr_assert_eq(dt_deploy(&res, name), 0, "%s (budget %u): %s", name, budget, sign_error_last());
+            sign_deploy_result_free(res);
+            {
+                char *path = dt_p("out/current/data/random.bin");
+                char *bytes = tu_read(path, &glen);
+
+                cr_assert_not_null(bytes);
+                cr_assert_eq(glen, big);
+                cr_assert_eq(memcmp(bytes, rnd, big), 0, "%s (budget %u): random.bin differs", name, budget);
+                free(bytes);
+                free(path);
+            }
+            got = dt_read_current("data/text.txt");
+            cr_assert_eq(strlen(got), big);
+            cr_assert_eq(memcmp(got, txt, big), 0, "%s (budget %u): text.txt differs", name, budget);
+            free(got);
+
+            snprintf(name, sizeof(name), "evil-%zu-%u.tar", k, budget);
+            dt_tar(name, bad, 3, kinds[k]);
+            cr_assert_eq(dt_sign(name, allow, NULL), 0);
+            res = NULL;
+            cr_assert_neq(dt_deploy(&res, name), 0, "%s (budget %u) was deployed", name, budget);
+            cr_assert_str_eq(dt_reason(res), "DEPLOY_PATH_REFUSED", "%s (budget %u): %s", name, budget,
+                             sign_error_last());
+            cr_assert_not_null(strstr(sign_error_last(), "evil-chunks"), "%s (budget %u): %s", name, budget,
+                               sign_error_last());
+            sign_deploy_result_free(res);
+        }
+    }
+    cr_assert_eq(sign_set_thread_budget(0), 0);
+    free(rnd);
+    free(txt);
+    dt_assert_clean();
+}

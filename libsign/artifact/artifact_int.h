@@ -312,7 +312,11 @@ void sign__tree_diffs_free(sign__tree_diff *d, size_t n);
  *                         mode, link target; size for zip only), before
  *                         any of its content;
  *   data(ctx, buf, len)   for each block of a regular file's content;
- *   done(ctx, e)          after the last block, e->sha256 filled in.
+ *   done(ctx, e)          after the last block: e->sha256 (has_digest set)
+ *                         and e->size are those of exactly the bytes given
+ *                         to data() since entry(), hashed by the walker
+ *                         (deploy compares them with the signed record and
+ *                         does not hash the content again).
  * A non-zero return from any of them stops the walk and is returned.
  */
 typedef struct sign__entry_hook {

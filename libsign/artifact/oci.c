@@ -561,6 +561,7 @@ typedef struct lpool {
     ljob *jobs;
     const sign_limits *lim;
     sign__progress *pr;
+    size_t *order; /* item i walks jobs[order[i]] (largest blob first), or NULL: jobs[i] */
 } lpool;
 
 /* A registry download feeding a layer walk through a socket pair. */
@@ -640,7 +641,7 @@ static int walk_remote(ljob *j, const sign_limits *lim, sign__progress *pr)
 static void ljob_one(void *arg, size_t i)
 {
     lpool *p = arg;
-    ljob *j = &p->jobs[i];
+    ljob *j = &p->jobs[p->order != NULL ? p->order[i] : i];
 
     if (j->reg != NULL) {
         j->rc = walk_remote(j, p->lim, p->pr);
@@ -654,6 +655,47 @@ static void ljob_one(void *arg, size_t i)
     }
 }
 
+typedef struct lsize {
+    uint64_t size;
+    size_t i;
+} lsize;
+
+static int cmp_lsize(const void *a, const void *b)
+{
+    const lsize *x = a, *y = b;
+
+    if (x->size != y->size) {
+        return x->size > y->size ? -1 : 1;
+    }
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/*
+ * The largest blobs first, so that a big layer listed last does not run alone at the end while the other
+ * threads have nothing left. NULL (layer order) when there is nothing to reorder or no memory for it.
+ */
+static size_t *walk_order(const ljob *jobs, size_t n)
+{
+    lsize *v;
+    size_t *order;
+
+    if (n < 3 || (v = calloc(n, sizeof(*v))) == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        v[i].size = jobs[i].b.size;
+        v[i].i = i;
+    }
+    qsort(v, n, sizeof(*v), cmp_lsize);
+    if ((order = calloc(n, sizeof(*order))) != NULL) {
+        for (size_t i = 0; i < n; i++) {
+            order[i] = v[i].i;
+        }
+    }
+    free(v);
+    return order;
+}
+
 /* Walk the layers on the thread pool (util/pool.h); the first failure in layer order is the error. */
 static int run_jobs(ljob *jobs, size_t n, const sign_limits *lim, sign__progress *pr)
 {
@@ -665,7 +707,9 @@ static int run_jobs(ljob *jobs, size_t n, const sign_limits *lim, sign__progress
     for (size_t i = 0; pr != NULL && i < n; i++) {
         pr->total += jobs[i].b.fd >= 0 || jobs[i].reg != NULL ? jobs[i].b.size : 0;
     }
+    p.order = walk_order(jobs, n);
     sign__pool_for(n, ljob_one, &p);
+    free(p.order);
     for (size_t i = 0; i < n; i++) {
         if (jobs[i].rc != 0) {
             return sign__error(jobs[i].rc, "%s", jobs[i].msg);

@@ -12,6 +12,7 @@
  * name they override are compared instead of merged behind our back.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "artifact_int.h"
 #include "inflate.h"
 #include "path.h"
+#include "pool.h"
 #include "text.h"
 
 #define RAW_READ (1024 * 1024)
@@ -1197,6 +1199,118 @@ out:
     return r;
 }
 
+/* ---- the stream digests on a second thread (deploy) ----------------------------------- */
+
+/*
+ * Deploy's walk (the hook walk) runs alone, layer after layer in order, so the
+ * pool's second thread would sit idle. It takes the walk's two stream digests
+ * instead: the blob's (compressed bytes) and the diffID (uncompressed), in
+ * order, while the walking thread inflates, parses, hashes each entry and
+ * writes it. A job names a buffer of the walk; the walk waits for the job
+ * before it refills that buffer (hashq_wait), so memory does not grow, and
+ * every byte hashed is still the byte walked (one read, one buffer). Without
+ * a helper (a budget of one thread, or before it starts) hashq_update hashes
+ * on the walking thread, as before.
+ */
+#define HQ_JOBS 4
+
+typedef struct hjob {
+    sign_digest_ctx *ctx;
+    const void *p;
+    size_t n;
+} hjob;
+
+typedef struct hashq {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    hjob job[HQ_JOBS];
+    uint64_t pushed, hashed; /* jobs queued, jobs done */
+    int helped;              /* a helper hashes the queued jobs (set once, before any is queued) */
+    int done;                /* the walk ended: the helper returns once the queue is empty */
+    int err;                 /* a queued update failed */
+} hashq;
+
+/* ctx += p[0..n): queued when a helper runs (*seq: the job's number, to wait for), else at once. */
+static int hashq_update(hashq *q, sign_digest_ctx *ctx, const void *p, size_t n, uint64_t *seq)
+{
+    if (q == NULL) {
+        return sign_digest_update(ctx, p, n);
+    }
+    pthread_mutex_lock(&q->mu);
+    if (!q->helped) {
+        pthread_mutex_unlock(&q->mu);
+        return sign_digest_update(ctx, p, n);
+    }
+    while (q->pushed - q->hashed == HQ_JOBS) {
+        pthread_cond_wait(&q->cv, &q->mu);
+    }
+    q->job[q->pushed % HQ_JOBS] = (hjob){ctx, p, n};
+    *seq = ++q->pushed;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    return 0;
+}
+
+/* Wait until job seq (and every one before it) is hashed: its buffer may be refilled. */
+static int hashq_wait(hashq *q, uint64_t seq)
+{
+    int err;
+
+    if (q == NULL) {
+        return 0;
+    }
+    pthread_mutex_lock(&q->mu);
+    while (q->hashed < seq && q->hashed < q->pushed) {
+        pthread_cond_wait(&q->cv, &q->mu);
+    }
+    err = q->err;
+    pthread_mutex_unlock(&q->mu);
+    return err ? sign__error(SIGN_ENOMEM, "out of memory") : 0;
+}
+
+/* The walk ends: every queued job hashed, the helper released. */
+static int hashq_finish(hashq *q)
+{
+    int r;
+
+    if (q == NULL) {
+        return 0;
+    }
+    r = hashq_wait(q, UINT64_MAX);
+    pthread_mutex_lock(&q->mu);
+    q->done = 1;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    return r;
+}
+
+/* The helper: hash the queued jobs in order until the walk ends (at once when it already has). */
+static void hashq_help(hashq *q)
+{
+    pthread_mutex_lock(&q->mu);
+    q->helped = !q->done;
+    while (q->helped) {
+        hjob j;
+
+        while (q->hashed == q->pushed && !q->done) {
+            pthread_cond_wait(&q->cv, &q->mu);
+        }
+        if (q->hashed == q->pushed) {
+            break;
+        }
+        j = q->job[q->hashed % HQ_JOBS];
+        pthread_mutex_unlock(&q->mu);
+        if (sign_digest_update(j.ctx, j.p, j.n) != 0) {
+            j.ctx = NULL;
+        }
+        pthread_mutex_lock(&q->mu);
+        q->err |= j.ctx == NULL;
+        q->hashed++;
+        pthread_cond_broadcast(&q->cv);
+    }
+    pthread_mutex_unlock(&q->mu);
+}
+
 /* ---- driving libarchive ------------------------------------------------------------ */
 
 typedef struct rawsrc {
@@ -1209,6 +1323,9 @@ typedef struct rawsrc {
     sign__progress *pr; /* or NULL */
     int stream;         /* fd is a socket or pipe: read(), not pread() */
     size_t pending;     /* stream: bytes of buf read ahead by is_gzip, not yet hashed */
+    hashq *hq;          /* or NULL: the digests queued for a helper thread */
+    uint64_t bufseq;    /* the job hashing buf */
+    uint64_t outseq;    /* the job hashing the last uncompressed chunk (the diffID) */
 } rawsrc;
 
 static la_ssize_t raw_read(struct archive *ar, void *ud, const void **buf)
@@ -1226,6 +1343,9 @@ static la_ssize_t raw_read(struct archive *ar, void *ud, const void **buf)
     if (s->pending > 0) {
         n = (ssize_t)s->pending;
         s->pending = 0;
+    } else if (hashq_wait(s->hq, s->bufseq) != 0) {
+        s->err = ENOMEM;
+        return -1;
     } else {
         do {
             n = s->stream ? read(s->fd, s->buf, want) : pread(s->fd, s->buf, want, (off_t)(s->off + s->pos));
@@ -1239,7 +1359,7 @@ static la_ssize_t raw_read(struct archive *ar, void *ud, const void **buf)
         s->err = EIO; /* shorter than its size: changed while read */
         return -1;
     }
-    if (sign_digest_update(s->ctx, s->buf, (size_t)n) != 0) {
+    if (hashq_update(s->hq, s->ctx, s->buf, (size_t)n, &s->bufseq) != 0) {
         s->err = ENOMEM;
         return -1;
     }
@@ -1322,7 +1442,7 @@ static int walk_chunk(tarp *t, rawsrc *s, sign_digest_ctx *uctx, const void *buf
     const sign_limits *lim = t->lim;
     int r;
 
-    if ((r = sign_digest_update(uctx, buf, n)) != 0) {
+    if ((r = hashq_update(s->hq, uctx, buf, n, &s->outseq)) != 0) {
         return r;
     }
     l->usize += n;
@@ -1372,7 +1492,12 @@ static int walk_libarchive(tarp *t, rawsrc *s, sign_digest_ctx *uctx, int *ok)
         const void *buf;
         size_t n;
         la_int64_t o;
-        int ar_r = archive_read_data_block(ar, &buf, &n, &o);
+        int ar_r;
+
+        if ((r = hashq_wait(s->hq, s->outseq)) != 0) {
+            goto out;
+        }
+        ar_r = archive_read_data_block(ar, &buf, &n, &o);
 
         if (ar_r == ARCHIVE_EOF) {
             break;
@@ -1394,6 +1519,9 @@ static int walk_libarchive(tarp *t, rawsrc *s, sign_digest_ctx *uctx, int *ok)
         }
     }
 out:
+    if (hashq_wait(s->hq, UINT64_MAX) != 0 && r == 0) {
+        r = SIGN_ENOMEM;
+    }
     archive_read_free(ar);
     return r;
 }
@@ -1535,6 +1663,9 @@ static int walk_gzip(tarp *t, rawsrc *s, sign_digest_ctx *uctx, int *ok)
             g.mstart = g.in;
             g.mlen = g.inlen;
         }
+        if ((r = hashq_wait(s->hq, s->outseq)) != 0) {
+            goto out;
+        }
         g.st = sign__inflate_run(g.z, &g.in, &g.inlen, g.out, RAW_READ, &n);
         g.members += g.st == SIGN__INFLATE_END;
         if (n > 0 && (r = walk_chunk(t, s, uctx, g.out, n, ok)) != 0) {
@@ -1552,13 +1683,17 @@ static int walk_gzip(tarp *t, rawsrc *s, sign_digest_ctx *uctx, int *ok)
         *ok = 0;
     }
 out:
+    if (hashq_wait(s->hq, UINT64_MAX) != 0 && r == 0) {
+        r = SIGN_ENOMEM;
+    }
     sign__inflate_free(g.z);
     free(g.out);
     return r;
 }
 
 static int layer_walk(sign__layer *l, int fd, int stream, uint64_t off, uint64_t len, const char *what,
-                      const sign_limits *lim, int keep_entries, sign__progress *pr, const sign__entry_hook *hook)
+                      const sign_limits *lim, int keep_entries, sign__progress *pr, const sign__entry_hook *hook,
+                      hashq *hq)
 {
     rawsrc s;
     tarp t;
@@ -1574,6 +1709,7 @@ static int layer_walk(sign__layer *l, int fd, int stream, uint64_t off, uint64_t
     s.len = len;
     s.what = what;
     s.pr = pr;
+    s.hq = hq;
     t.l = l;
     t.lim = lim;
     t.what = what;
@@ -1603,7 +1739,7 @@ static int layer_walk(sign__layer *l, int fd, int stream, uint64_t off, uint64_t
     if (t.nentries == 0 && ok && !t.stop) {
         finding(&t, "tar-empty", SIGN_SEVERITY_INFO, NULL, "%s: the layer has no entries", what);
     }
-    if ((r = raw_drain(&s)) != 0) {
+    if ((r = raw_drain(&s)) != 0 || (r = hashq_finish(hq)) != 0) {
         goto out;
     }
     if ((r = sign_digest_final(l->digest, sizeof(l->digest), &mdlen, s.ctx)) != 0) {
@@ -1621,6 +1757,9 @@ static int layer_walk(sign__layer *l, int fd, int stream, uint64_t off, uint64_t
     }
     r = 0;
 out:
+    if (hashq_finish(hq) != 0 && r == 0) {
+        r = SIGN_ENOMEM;
+    }
     ext_clear(&t);
     free(t.meta);
     free(t.head);
@@ -1634,19 +1773,64 @@ out:
 int sign__layer_walk(sign__layer *l, int fd, uint64_t off, uint64_t len, const char *what, const sign_limits *lim,
                      int keep_entries, sign__progress *pr)
 {
-    return layer_walk(l, fd, 0, off, len, what, lim, keep_entries, pr, NULL);
+    return layer_walk(l, fd, 0, off, len, what, lim, keep_entries, pr, NULL, NULL);
 }
 
 int sign__layer_walk_stream(sign__layer *l, int fd, uint64_t len, const char *what, const sign_limits *lim,
                             int keep_entries, sign__progress *pr)
 {
-    return layer_walk(l, fd, 1, 0, len, what, lim, keep_entries, pr, NULL);
+    return layer_walk(l, fd, 1, 0, len, what, lim, keep_entries, pr, NULL, NULL);
+}
+
+/* The hook walk as two pool items: the first to start walks, the other hashes for it (hashq above). */
+typedef struct hwalk {
+    sign__layer *l;
+    int fd;
+    uint64_t off, len;
+    const char *what;
+    const sign_limits *lim;
+    const sign__entry_hook *hook;
+    hashq q;
+    atomic_int started;
+    int rc;
+    char msg[1024];
+} hwalk;
+
+static void hwalk_item(void *arg, size_t i)
+{
+    hwalk *w = arg;
+
+    (void)i;
+    if (atomic_fetch_add(&w->started, 1) != 0) {
+        hashq_help(&w->q);
+        return;
+    }
+    w->rc = layer_walk(w->l, w->fd, 0, w->off, w->len, w->what, w->lim, 1, NULL, w->hook, &w->q);
+    if (w->rc != 0) {
+        snprintf(w->msg, sizeof(w->msg), "%s", sign_error_last()); /* this thread's: the caller's may differ */
+    }
 }
 
 int sign__layer_walk_hook(sign__layer *l, int fd, uint64_t off, uint64_t len, const char *what,
                           const sign_limits *lim, const sign__entry_hook *hook)
 {
-    return layer_walk(l, fd, 0, off, len, what, lim, 1, NULL, hook);
+    hwalk w = {.l = l, .fd = fd, .off = off, .len = len, .what = what, .lim = lim, .hook = hook};
+
+    if (sign__pool_budget() < 2) {
+        return layer_walk(l, fd, 0, off, len, what, lim, 1, NULL, hook, NULL);
+    }
+    atomic_init(&w.started, 0);
+    if (pthread_mutex_init(&w.q.mu, NULL) != 0) {
+        return sign__oom();
+    }
+    if (pthread_cond_init(&w.q.cv, NULL) != 0) {
+        pthread_mutex_destroy(&w.q.mu);
+        return sign__oom();
+    }
+    sign__pool_for(2, hwalk_item, &w);
+    pthread_cond_destroy(&w.q.cv);
+    pthread_mutex_destroy(&w.q.mu);
+    return w.rc != 0 ? sign__error(w.rc, "%s", w.msg) : 0;
 }
 
 /* ---- detection and indexing of uncompressed tars ------------------------------------ */
