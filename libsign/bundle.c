@@ -443,27 +443,40 @@ static int tlog_int(const json_t *v, int required)
     return str != NULL && str[0] != '\0' && strlen(str) <= 19 && strspn(str, "0123456789") == strlen(str);
 }
 
-/* Base64 that decodes to at least one byte (exactly want bytes when want > 0). */
+/* Base64 that decodes to at least one byte (exactly want bytes when want > 0): 1, 0 when it is not, -1 when
+   memory ran out decoding it. */
 static int tlog_b64(const json_t *v, size_t want)
 {
     const char *str = json_string_value(v);
     unsigned char *d = NULL;
     size_t n = 0;
-    int ok;
+    int ok = 0;
 
-    if (str == NULL || sign__b64_decode(&d, &n, str, strlen(str)) != 0) {
+    if (str == NULL || (ok = sign__b64_decode(&d, &n, str, strlen(str))) != 0) {
         sign__error_clear();
-        return 0;
+        return str != NULL && ok == SIGN_ENOMEM ? -1 : 0;
     }
     ok = n > 0 && (want == 0 || n == want);
     free(d);
     return ok;
 }
 
+/* The fault that is no verdict on the entry (bundle_tlog returns SIGN_ENOMEM for it). */
+static const char tlog_oom[] = "out of memory";
+
+/* NULL when v is base64 of want bytes (any number above 0 when want is 0), else fault (tlog_oom: no memory). */
+static const char *b64_fault(const json_t *v, size_t want, const char *fault)
+{
+    int ok = tlog_b64(v, want);
+
+    return ok > 0 ? NULL : ok < 0 ? tlog_oom : fault;
+}
+
 /* The inclusion proof: indexes, a SHA-256 root, SHA-256 path hashes, a checkpoint note. */
 static const char *tlog_proof_fault(const json_t *pf)
 {
     const json_t *hashes = member(pf, "hashes"), *h;
+    const char *f;
     size_t i;
 
     if (!json_is_object(pf)) {
@@ -472,16 +485,17 @@ static const char *tlog_proof_fault(const json_t *pf)
     if (!tlog_int(member(pf, "logIndex"), 1) || !tlog_int(member(pf, "treeSize"), 1)) {
         return "inclusionProof needs logIndex and treeSize (non-negative integers)";
     }
-    if (!tlog_b64(member(pf, "rootHash"), 32)) {
-        return "inclusionProof.rootHash must be a base64 SHA-256 hash";
+    if ((f = b64_fault(member(pf, "rootHash"), 32, "inclusionProof.rootHash must be a base64 SHA-256 hash")) !=
+        NULL) {
+        return f;
     }
     if (hashes != NULL && (!json_is_array(hashes) || json_array_size(hashes) > 64)) {
         return "inclusionProof.hashes must be an array of at most 64 hashes";
     }
     json_array_foreach(hashes, i, h)
     {
-        if (!tlog_b64(h, 32)) {
-            return "inclusionProof.hashes[] must be base64 SHA-256 hashes";
+        if ((f = b64_fault(h, 32, "inclusionProof.hashes[] must be base64 SHA-256 hashes")) != NULL) {
+            return f;
         }
     }
     if (!json_is_string(json_object_get(member(pf, "checkpoint"), "envelope"))) {
@@ -495,6 +509,7 @@ static const char *tlog_entry_fault(const json_t *e)
 {
     const json_t *kv = member(e, "kindVersion"), *promise = member(e, "inclusionPromise"),
                  *proof = member(e, "inclusionProof");
+    const char *f;
 
     if (!json_is_object(e)) {
         return "an entry must be an object";
@@ -502,21 +517,22 @@ static const char *tlog_entry_fault(const json_t *e)
     if (!tlog_int(member(e, "logIndex"), 1) || !tlog_int(member(e, "integratedTime"), 0)) {
         return "logIndex (and integratedTime) must be non-negative integers";
     }
-    if (!tlog_b64(json_object_get(member(e, "logId"), "keyId"), 0)) {
-        return "logId.keyId must be base64";
+    if ((f = b64_fault(json_object_get(member(e, "logId"), "keyId"), 0, "logId.keyId must be base64")) != NULL) {
+        return f;
     }
     if (!json_is_object(kv) || json_string_length(json_object_get(kv, "kind")) == 0 ||
         json_string_length(json_object_get(kv, "version")) == 0) {
         return "kindVersion needs kind and version";
     }
-    if (!tlog_b64(member(e, "canonicalizedBody"), 0)) {
-        return "canonicalizedBody must be base64";
+    if ((f = b64_fault(member(e, "canonicalizedBody"), 0, "canonicalizedBody must be base64")) != NULL) {
+        return f;
     }
     if (promise == NULL && proof == NULL) {
         return "an entry needs an inclusionPromise or an inclusionProof";
     }
-    if (promise != NULL && !tlog_b64(json_object_get(promise, "signedEntryTimestamp"), 0)) {
-        return "inclusionPromise.signedEntryTimestamp must be base64";
+    if (promise != NULL && (f = b64_fault(json_object_get(promise, "signedEntryTimestamp"), 0,
+                                          "inclusionPromise.signedEntryTimestamp must be base64")) != NULL) {
+        return f;
     }
     return proof != NULL ? tlog_proof_fault(proof) : NULL;
 }
@@ -544,6 +560,9 @@ static int bundle_tlog(sign_bundle *b, const json_t *tlog, const char *what)
         const char *fault = tlog_entry_fault(e);
         char buf[160];
 
+        if (fault == tlog_oom) {
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
         if (fault != NULL) {
             snprintf(buf, sizeof(buf), "tlogEntries[%zu]: %s", i, fault);
             if ((b->tlog_error = sign__strdup(buf)) == NULL) {

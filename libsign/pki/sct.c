@@ -167,7 +167,10 @@ static int sct_issuer_key_hash(unsigned char out[32], X509 *issuer)
         ERR_clear_error();
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    SHA256(der, (size_t)n, out);
+    if (SHA256(der, (size_t)n, out) == NULL) {
+        OPENSSL_free(der);
+        return sign__ossl_error(SIGN_ENOMEM, "out of memory (SHA-256 failed)");
+    }
     OPENSSL_free(der);
     return 0;
 }

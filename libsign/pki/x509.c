@@ -892,6 +892,28 @@ void sign_x509_verify_options_init(sign_x509_verify_options *opts)
     opts->version = SIGN_X509_VERIFY_OPTIONS_VERSION;
 }
 
+static void ctx_params(X509_STORE_CTX *ctx, int64_t judge)
+{
+    X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t)judge);
+    X509_VERIFY_PARAM_set_depth(X509_STORE_CTX_get0_param(ctx), 10);
+    X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
+}
+
+/* 1 when the chain verifies in a context of its own (build_chain's second try). */
+static int chain_holds_again(X509_STORE *store, X509 *leaf, STACK_OF(X509) * untrusted, int64_t judge)
+{
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    int ok = ctx != NULL && X509_STORE_CTX_init(ctx, store, leaf, untrusted) == 1;
+
+    if (ok) {
+        ctx_params(ctx, judge);
+        ok = X509_verify_cert(ctx) == 1;
+    }
+    X509_STORE_CTX_free(ctx);
+    ERR_clear_error();
+    return ok;
+}
+
 /*
  * The chain of leaf to a policy root: the bundle's chain and the policy's
  * intermediates help (anything self-signed among them is never trusted).
@@ -931,12 +953,16 @@ static int build_chain(sign_x509_result *res, STACK_OF(X509) * *built, X509 *lea
         r = sign__ossl_error(SIGN_ENOMEM, "cannot set up certificate verification");
         goto out;
     }
-    X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t)judge);
-    X509_VERIFY_PARAM_set_depth(X509_STORE_CTX_get0_param(ctx), 10);
-    X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
+    ctx_params(ctx, judge);
     if (X509_verify_cert(ctx) != 1) {
         r = chain_error(res, ctx, ignored, res->subject);
         ERR_clear_error();
+        /* OpenSSL 3.0 reports some allocations failing inside X509_verify_cert as a verification error, or
+           queues nothing: a chain refused is verified once more, and one that holds then was refused for want
+           of memory. It is never accepted on the second try: the verify fails either way. */
+        if (r != SIGN_ENOMEM && chain_holds_again(store, leaf, untrusted, judge)) {
+            r = sign__error(SIGN_ENOMEM, "out of memory (verifying the certificate chain)");
+        }
         goto out;
     }
     if ((*built = X509_STORE_CTX_get1_chain(ctx)) == NULL) {

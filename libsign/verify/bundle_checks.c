@@ -180,6 +180,23 @@ static int x509_over_interval(sign_x509_result *res, const vb *b, const sign_x50
     return r;
 }
 
+/* The index of the first authority of the trusted root that holds the chain and is valid at `when` (tr->ncas:
+   none), and in *held how many held it outside their validity. */
+static size_t ca_valid_at(X509 **issuer, size_t *held, const sign__trusted_root *tr, const sign_x509_certs *certs,
+                          X509 *leaf, int64_t when)
+{
+    size_t i = 0;
+
+    *held = 0;
+    for (; sign__trusted_root_ca_for(&i, issuer, tr, certs, leaf) == 0; i++, (*held)++) {
+        if (sign__tr_window_holds(&tr->cas[i].valid, when)) {
+            break;
+        }
+    }
+    sign__error_clear();
+    return i;
+}
+
 /*
  * A chain that built to the certificate authorities of the trusted root (a roots[] entry without certificates):
  * the authority it ends in must be valid (validFor) at the signing time (the trusted time, else the time judged),
@@ -192,7 +209,7 @@ static int trusted_root_checks(vctx *c, vb *b, const sign__policy_root *rt, int 
     X509 *leaf = sign__x509_cert_at(b->certs, 0), *issuer = NULL;
     int64_t when = b->has_signing_time ? b->signing_time : c->at;
     sign__sct_check sct;
-    size_t i = 0, held = 0;
+    size_t i = 0, held = 0, again = 0;
     char at[32] = "";
     int r;
 
@@ -201,12 +218,13 @@ static int trusted_root_checks(vctx *c, vb *b, const sign__policy_root *rt, int 
         *ok = 1;
         return 0;
     }
-    for (; sign__trusted_root_ca_for(&i, &issuer, tr, b->certs, leaf) == 0; i++, held++) {
-        if (sign__tr_window_holds(&tr->cas[i].valid, when)) {
-            break;
-        }
+    i = ca_valid_at(&issuer, &held, tr, b->certs, leaf, when);
+    /* Matching issuers allocates inside OpenSSL, which reports a failure as no match: a chain no authority
+       holds is matched once more, and a different answer then means memory ran out the first time (the
+       verify fails either way). */
+    if (i >= tr->ncas && (ca_valid_at(&issuer, &again, tr, b->certs, leaf, when) < tr->ncas || again != held)) {
+        return sign__error(SIGN_ENOMEM, "out of memory (matching the chain to the trusted root)");
     }
-    sign__error_clear();
     sign_format_time(at, sizeof(at), when);
     if (i >= tr->ncas) {
         return vfy_add_check(
@@ -226,6 +244,10 @@ static int trusted_root_checks(vctx *c, vb *b, const sign__policy_root *rt, int 
     }
     if ((r = sign__sct_verify(&sct, leaf, issuer, tr)) == SIGN_ENOMEM) {
         return r;
+    }
+    if (r != 0 && sign__sct_verify(&sct, leaf, issuer, tr) == 0) {
+        /* refused, then verified: an allocation failed inside OpenSSL the first time (as above) */
+        return sign__error(SIGN_ENOMEM, "out of memory (verifying the certificate's SCT)");
     }
     if (r != 0) {
         return vfy_add_check(c, "signer", SIGN_CHECK_FAIL, sct.reason, sct.code,

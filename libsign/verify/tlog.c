@@ -50,6 +50,15 @@ typedef struct tl_entry {
     const json_t *promise, *proof;
 } tl_entry;
 
+/*
+ * The fault that is not a verdict: memory ran out. OpenSSL and jansson also report a failed allocation inside
+ * them as a decode or verification failure (or queue nothing), so vfy_tlog checks a failing entry a second
+ * time: an entry that passes then was refused the first time for want of memory, and the verify fails with
+ * SIGN_ENOMEM rather than calling the bundle altered. Either way it fails: the second check never lets an entry
+ * through.
+ */
+static const char tl_oom[] = "out of memory";
+
 static int64_t tl_int(const json_t *v)
 {
     if (json_is_integer(v)) {
@@ -305,17 +314,19 @@ static const char *tl_body_fault(const tl_entry *e, const tl_signed *s, const si
     return fault;
 }
 
-static void tl_node(unsigned char out[32], const unsigned char *l, const unsigned char *r)
+/* 1, or 0 when SHA-256 itself failed (out of memory): out is then not a hash. */
+static int tl_node(unsigned char out[32], const unsigned char *l, const unsigned char *r)
 {
     unsigned char buf[65];
 
     buf[0] = 0x01;
     memcpy(buf + 1, l, 32);
     memcpy(buf + 33, r, 32);
-    SHA256(buf, sizeof(buf), out);
+    return SHA256(buf, sizeof(buf), out) != NULL;
 }
 
-/* RFC 9162 2.1.3.2: the audit path from leaf `index` of a tree of `size` leaves to `root`. 1 when it holds. */
+/* RFC 9162 2.1.3.2: the audit path from leaf `index` of a tree of `size` leaves to `root`. 1 when it holds, 0 when
+   it does not, -1 when SHA-256 failed (out of memory). */
 static int tl_merkle(const unsigned char leaf[32], uint64_t index, uint64_t size, const json_t *hashes,
                      const unsigned char root[32])
 {
@@ -335,13 +346,15 @@ static int tl_merkle(const unsigned char leaf[32], uint64_t index, uint64_t size
             return 0;
         }
         if ((fn & 1) != 0 || fn == sn) {
-            tl_node(r, p, r);
+            if (!tl_node(r, p, r)) {
+                return -1;
+            }
             while ((fn & 1) == 0 && fn != 0) {
                 fn >>= 1;
                 sn >>= 1;
             }
-        } else {
-            tl_node(r, r, p);
+        } else if (!tl_node(r, r, p)) {
+            return -1;
         }
         fn >>= 1;
         sn >>= 1;
@@ -365,8 +378,8 @@ static int tl_hint_matches(const sign__tlog_key *k, const unsigned char *hint, c
         buf[namelen] = '\n';
         buf[namelen + 1] = 0x01;
         memcpy(buf + namelen + 2, k->raw, 32);
-        SHA256(buf, namelen + 34, h);
-        return memcmp(hint, h, 4) == 0;
+        /* SHA-256 failing (out of memory) names no key: the line is not taken as the log's */
+        return SHA256(buf, namelen + 34, h) != NULL && memcmp(hint, h, 4) == 0;
     }
     return 0;
 }
@@ -414,17 +427,23 @@ static const char *tl_proof_fault(const tl_entry *e, const sign__tlog_key *k)
     int64_t index = tl_int(json_object_get(pf, "logIndex")), size = tl_int(json_object_get(pf, "treeSize"));
     size_t olen;
     json_t *rh;
-    int ok;
+    int ok, held = 0;
 
     if ((buf = malloc(e->bodylen + 1)) == NULL) {
-        return "out of memory";
+        return tl_oom;
     }
     buf[0] = 0x00;
     memcpy(buf + 1, e->body, e->bodylen);
-    SHA256(buf, e->bodylen + 1, leaf);
+    ok = SHA256(buf, e->bodylen + 1, leaf) != NULL;
     free(buf);
-    if (!tl_b64(root, sizeof(root), NULL, json_object_get(pf, "rootHash"), 32) || index < 0 || size <= 0 ||
-        !tl_merkle(leaf, (uint64_t)index, (uint64_t)size, json_object_get(pf, "hashes"), root)) {
+    if (ok && tl_b64(root, sizeof(root), NULL, json_object_get(pf, "rootHash"), 32) && index >= 0 && size > 0) {
+        held = tl_merkle(leaf, (uint64_t)index, (uint64_t)size, json_object_get(pf, "hashes"), root);
+    }
+    if (!ok || held < 0) {
+        ERR_clear_error();
+        return tl_oom;
+    }
+    if (held == 0) {
         return "its inclusion proof does not lead from the entry to the root hash";
     }
     /* The note: origin, tree size, root hash (and extension lines), a blank line, signature lines. */
@@ -561,7 +580,7 @@ static int tl_prepare(tl_signed *s, const vctx *c, const vb *b, const sign_envel
     const unsigned char *payload;
     unsigned char *pae = NULL, *p;
     size_t len = 0, paelen = 0;
-    int n, r;
+    int n, r, ok;
 
     memset(s, 0, sizeof(*s));
     if (env == NULL) {
@@ -582,13 +601,18 @@ static int tl_prepare(tl_signed *s, const vctx *c, const vb *b, const sign_envel
         s->sig = sign_envelope_signature(env, 0, &s->siglen);
         s->payload_type = sign_envelope_payload_type(env);
         payload = sign_envelope_payload(env, &len);
-        SHA256(payload, len, s->payload_sha256);
+        if (SHA256(payload, len, s->payload_sha256) == NULL) {
+            return sign__ossl_error(SIGN_ENOMEM, "out of memory (SHA-256 failed)");
+        }
         if ((r = sign_dsse_pae(&pae, &paelen, s->payload_type, payload, len)) != 0) {
             return r;
         }
-        SHA256(pae, paelen, s->signed_digest);
+        ok = SHA256(pae, paelen, s->signed_digest) != NULL;
         s->signed_len = 32;
         free(pae);
+        if (!ok) {
+            return sign__ossl_error(SIGN_ENOMEM, "out of memory (SHA-256 failed)");
+        }
     }
     s->cert = sign_bundle_certificate(b->bundle, &s->certlen);
     n = i2d_PUBKEY((EVP_PKEY *)sign__key_pkey(key), NULL);
@@ -667,6 +691,11 @@ int vfy_tlog(vctx *c, vb *b, const sign_envelope *env, int *go_on)
         int64_t when = 0;
 
         fault = tl_entry_fault(c, sign__bundle_tlog_entry(b->bundle, i), &s, &checked, &time_ok, &when);
+        if (fault != NULL && (fault == tl_oom || tl_entry_fault(c, sign__bundle_tlog_entry(b->bundle, i), &s,
+                                                                &checked, &time_ok, &when) == NULL)) {
+            free(s.spki);
+            return sign__error(SIGN_ENOMEM, "out of memory (checking transparency-log entry %zu)", i);
+        }
         if (fault != NULL) {
             free(s.spki);
             return vfy_add_check(c, "tlog", SIGN_CHECK_FAIL, "TLOG_INVALID", SIGN_EBADSIG,

@@ -485,6 +485,7 @@ static char p_oci[300], p_docker[300], p_tree[300], p_bundle_oci[300], p_bundle_
 static char *pki_chain_pem, *pki_root_pem, *pki_crl_pem; /* leaf + intermediate; root; both CRLs */
 static size_t pki_chain_len, pki_root_len, pki_crl_len;
 static sign_policy *pki_policy;
+static sign_policy *sg_policy; /* make_sigstore */
 
 static void write_bytes(const char *path, const void *data, size_t len)
 {
@@ -771,6 +772,7 @@ static void pki_setup(void)
 
 static void make_repo(void);
 static void make_trusted_root(void);
+static void make_sigstore(void);
 
 static void setup(void)
 {
@@ -829,6 +831,7 @@ static void setup(void)
     make_tree();
     pki_setup();
     make_trusted_root();
+    make_sigstore();
     sign_to(p_oci, p_bundle_oci);
     make_repo();
 }
@@ -846,6 +849,7 @@ static void teardown(void)
     sign_key_free(signing_key);
     sign_policy_free(policy);
     sign_policy_free(pki_policy);
+    sign_policy_free(sg_policy);
     free(ts_der);
     free(ts_root_pem);
     free(pki_chain_pem);
@@ -1523,6 +1527,54 @@ static void done_trusted_root(char *fp, size_t fpsize)
 
 /* ---- source provenance and the signing log (libsign/git) ---------------------------------------------- */
 
+/* ---- a public-good Sigstore bundle: Fulcio certificate, SCT, Rekor entry (verify/tlog.c, pki/sct.c) ---- */
+
+static char p_sg_artifact[700], p_sg_bundle[700], p_sg_policy[300];
+
+/*
+ * The conformance suite's DSSE happy path (tests/conformance/assets, copied with their source noted in SOURCE):
+ * a Fulcio certificate with an embedded SCT and a Rekor entry with inclusion proof, signed checkpoint and SET,
+ * judged under the public-good trusted root. The torture runs from the source tree (make test-torture).
+ */
+static void make_sigstore(void)
+{
+    const char *id = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/"
+                     "workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
+    char *assets = realpath("tests/conformance/assets", NULL), text[1800];
+
+    if (assets == NULL || strlen(assets) > 400) {
+        die("tests/conformance/assets (run the torture from the source tree)");
+    }
+    snprintf(p_sg_artifact, sizeof(p_sg_artifact), "%s/bundle-verify/a.txt", assets);
+    snprintf(p_sg_bundle, sizeof(p_sg_bundle), "%s/bundle-verify/happy-path-intoto-in-dsse-v3/bundle.sigstore.json",
+             assets);
+    snprintf(p_sg_policy, sizeof(p_sg_policy), "%s/policy-sigstore.json", dir);
+    snprintf(text, sizeof(text),
+             "{\"version\":1,\"trusted_root\":\"%s/public-good/trusted_root.json\",\"roots\":[{\"name\":"
+             "\"public-good\",\"artifacts\":[\"*\"],\"predicate_types\":[\"*\"],\"subjects\":[\"%s\"],"
+             "\"issuers\":[\"https://token.actions.githubusercontent.com\"]}]}\n",
+             assets, id);
+    free(assets);
+    write_text(p_sg_policy, text);
+    if (sign_policy_load(&sg_policy, p_sg_policy, NULL) != 0) {
+        die("sigstore policy");
+    }
+}
+
+static int run_verify_sigstore(void)
+{
+    sign_verify_options o = SIGN_VERIFY_OPTIONS_INIT;
+    const char *arts[1], *bundles[1];
+
+    arts[0] = p_sg_artifact;
+    bundles[0] = p_sg_bundle;
+    o.artifacts = arts;
+    o.nartifacts = 1;
+    o.bundles = bundles;
+    o.nbundles = 1;
+    return sign_verify(&r_vres, sg_policy, &o);
+}
+
 static char p_repo[300], p_log[300];
 static char r_log_id[SIGN_LOG_ID_SIZE];
 static sign_source *r_source;
@@ -1824,6 +1876,7 @@ static const op ops[] = {
     {"policy-load-pki", run_policy_load_pki, done_policy_pki, 0, 0, 0},
     {"trusted-root-load", run_trusted_root, done_trusted_root, 0, 0, 0},
     {"verify-cert", run_verify_cert, done_verify_checks, 0, 0, 0},
+    {"verify-sigstore", run_verify_sigstore, done_verify_checks, 0, 0, 0},
     {"source-collect", run_source, done_source, 0, 0, 0},
     {"log-add", run_log_add, done_log, 0, 0, 0},
     {"revocation-parse", run_revocation_parse, done_revocation, 0, 0, 0},
@@ -1866,7 +1919,8 @@ static void bug(const op *o, long n, int src, const char *fmt, ...)
  * counted, not failures, unless TORTURE_REASONS=strict. Every other operation is strict.
  */
 static const char *const reasons_open[] = {
-    "verify-cert", "deploy-zip", "x509-verify", "policy-load-pki", "timestamp-verify", "key-load-encrypted",
+    "verify-cert",      "deploy-zip",         "x509-verify",     "policy-load-pki",
+    "timestamp-verify", "key-load-encrypted", "verify-sigstore",
 };
 
 static int reasons_loose(const op *o)
