@@ -483,7 +483,7 @@ static size_t fake_log_count(const char *needle, size_t *conns)
 
     for (char *line = strtok_r(log, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
         const char *c = strstr(line, " conn=");
-        long port = c != NULL ? atol(c + 6) : -1;
+        long port = c != NULL ? strtol(c + 6, NULL, 10) : -1;
         size_t k = 0;
 
         if (strstr(line, needle) == NULL) {

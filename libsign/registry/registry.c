@@ -39,8 +39,8 @@ struct sign__registry {
     char *auth;     /* the Authorization header's value, or NULL (secret) */
     int insecure, push;
     unsigned int timeout_ms;
-    char ca_extra[4400];  /* a certs.d directory's HOST[:PORT]/ca.crt trusted for this host, or "" */
-    pthread_mutex_t lock; /* auth: layer downloads run on several threads */
+    char ca_extra[4400];   /* a certs.d directory's HOST[:PORT]/ca.crt trusted for this host, or "" */
+    pthread_mutex_t lock;  /* auth: layer downloads run on several threads */
     sign__http_pool *pool; /* its connections, kept open between requests */
     /* the client cache (under kept_lock): what it was opened with, its users, when it was last let go */
     char *key;
@@ -955,9 +955,9 @@ int sign__registry_open(sign__registry **out, const sign__regref *ref, const sig
         *out = r;
         return 0;
     }
-    if ((rc = registry_new(&r, ref, o)) != 0) {
+    if ((rc = registry_new(&r, ref, o)) != 0 || r == NULL) {
         free(key);
-        return rc;
+        return rc != 0 ? rc : sign__error(SIGN_ENOMEM, "out of memory");
     }
     r->key = key;
     r->users = 1;
