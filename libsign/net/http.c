@@ -52,7 +52,7 @@ typedef struct conn {
     const unsigned char *mem; /* sign__http_parse_response: the bytes "received", in pieces */
     size_t mem_len, mem_pos, piece;
     size_t pos, len;
-    unsigned char buf[16384];
+    unsigned char buf[65536]; /* a layer blob streams through it: 64 KiB a recv, not 16 */
 } conn;
 
 typedef struct req {
@@ -65,7 +65,7 @@ typedef struct req {
     const char *phase;         /* "connecting", "waiting for the response", ... */
     unsigned int timeout_ms, connect_ms;
     size_t max;
-    int got_any; /* bytes of a response arrived on the current connection */
+    int got_any;   /* bytes of a response arrived on the current connection */
     int discard;   /* the body of a refused status: read to keep the connection, not kept */
     int body_done; /* the response was read to its end */
     /* the body sink */
@@ -1215,9 +1215,8 @@ static char *request_head(const sign__url *u, const char *method, size_t bodylen
         return NULL;
     }
     used += (size_t)snprintf(
-        s + used, n - used,
-        "%s %s HTTP/1.1\r\nHost: %s%s%s%s%s\r\nUser-Agent: signet/" SIGN_VERSION_STRING "\r\n%s", method, u->target,
-        strchr(u->host, ':') != NULL ? "[" : "", u->host, strchr(u->host, ':') != NULL ? "]" : "",
+        s + used, n - used, "%s %s HTTP/1.1\r\nHost: %s%s%s%s%s\r\nUser-Agent: signet/" SIGN_VERSION_STRING "\r\n%s",
+        method, u->target, strchr(u->host, ':') != NULL ? "[" : "", u->host, strchr(u->host, ':') != NULL ? "]" : "",
         u->default_port ? "" : ":", u->default_port ? "" : u->port, o->pool != NULL ? "" : "Connection: close\r\n");
     if (send_len && o->content_type != NULL) {
         used += (size_t)snprintf(s + used, n - used, "Content-Type: %s\r\n", o->content_type);
@@ -1299,8 +1298,8 @@ static char *pool_key(const req *rq, const sign__url *u, int drop_auth)
     tls_mode(rq, drop_auth, &no_verify, &extra);
     n = strlen(u->host) + 32 + (ca != NULL ? strlen(ca) : 0) + (extra != NULL ? strlen(extra) : 0);
     if ((k = malloc(n)) != NULL) {
-        snprintf(k, n, "%d %s %s %d %d%s %d%s", u->https, u->host, u->port, no_verify, ca != NULL, ca != NULL ? ca : "",
-                 extra != NULL, extra != NULL ? extra : "");
+        snprintf(k, n, "%d %s %s %d %d%s %d%s", u->https, u->host, u->port, no_verify, ca != NULL,
+                 ca != NULL ? ca : "", extra != NULL, extra != NULL ? extra : "");
     }
     return k;
 }
@@ -1583,22 +1582,27 @@ int sign__http_parse_response(sign__http_response *out, const void *data, size_t
                               const sign__http_options *o)
 {
     static const sign__http_options defaults = {0};
-    conn c = {.fd = -1};
+    conn *c = calloc(1, sizeof(*c));
     head h = {.clen = -1};
     req rq;
     int r;
 
     memset(out, 0, sizeof(*out));
     out->content_length = -1;
+    if (c == NULL) {
+        return oom();
+    }
+    c->fd = -1;
     req_init(&rq, o != NULL ? o : &defaults, "http://response.invalid/");
-    c.mem = data != NULL ? data : (const void *)"";
-    c.mem_len = data != NULL ? len : 0;
-    c.piece = piece > 0 && piece < sizeof(c.buf) ? piece : sizeof(c.buf);
-    if ((r = read_head(&rq, &c, &h)) == 0) {
-        r = final_answer(&rq, &c, &h, "GET", out);
+    c->mem = data != NULL ? data : (const void *)"";
+    c->mem_len = data != NULL ? len : 0;
+    c->piece = piece > 0 && piece < sizeof(c->buf) ? piece : sizeof(c->buf);
+    if ((r = read_head(&rq, c, &h)) == 0) {
+        r = final_answer(&rq, c, &h, "GET", out);
     }
     head_clear(&h);
     free(rq.body);
+    free(c);
     return r;
 }
 
