@@ -72,7 +72,7 @@ typedef int (*sign__http_body_fn)(void *arg, const unsigned char *data, size_t l
  * connection. Thread-safe; each connection serves one request at a time.
  */
 typedef struct sign__http_pool sign__http_pool;
-sign__http_pool *sign__http_pool_new(void); /* NULL: out of memory */
+sign__http_pool *sign__http_pool_new(void);    /* NULL: out of memory */
 void sign__http_pool_free(sign__http_pool *p); /* closes the idle connections; none may be in use */
 /* The connections opened for requests under p so far (tests and figures). */
 unsigned long sign__http_pool_opened(sign__http_pool *p);
