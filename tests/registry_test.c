@@ -521,26 +521,27 @@ Test(registry, keep_alive_reuses_connections, .init = rg_setup, .fini = rg_teard
     cr_assert_eq(fake_log_count("GET /v2/ ", NULL), 1, "one API check");
 }
 
-/* An HTTP/1.0 server gets a connection per request, as before. */
-Test(registry, http10_server_gets_a_connection_per_request, .init = rg_setup, .fini = rg_teardown, .timeout = 120)
+/* signet hash by reference against the fake in mode succeeds, and each request came on its own connection. */
+static void hash_with_a_connection_per_request(const char *mode)
 {
     size_t requests, conns;
 
     rg_build();
-    cr_assert_eq(SIGNET("hash", "--tls-verify=false", ref_of(rg_fake("http10"), "app:v1")), 0, "%s", rg_err);
+    cr_assert_eq(SIGNET("hash", "--tls-verify=false", ref_of(rg_fake(mode), "app:v1")), 0, "%s", rg_err);
     requests = fake_log_count(" conn=", &conns);
-    cr_assert_eq(conns, requests, "%zu requests on %zu connections", requests, conns);
+    cr_assert_eq(conns, requests, "%s: %zu requests on %zu connections", mode, requests, conns);
+}
+
+/* An HTTP/1.0 server gets a connection per request, as before. */
+Test(registry, http10_server_gets_a_connection_per_request, .init = rg_setup, .fini = rg_teardown, .timeout = 120)
+{
+    hash_with_a_connection_per_request("http10");
 }
 
 /* A server that closes after every response (without saying so) still works: the client reconnects. */
 Test(registry, server_closing_each_connection_still_works, .init = rg_setup, .fini = rg_teardown, .timeout = 120)
 {
-    size_t requests, conns;
-
-    rg_build();
-    cr_assert_eq(SIGNET("hash", "--tls-verify=false", ref_of(rg_fake("close"), "app:v1")), 0, "%s", rg_err);
-    requests = fake_log_count(" conn=", &conns);
-    cr_assert_eq(conns, requests, "%zu requests on %zu connections", requests, conns);
+    hash_with_a_connection_per_request("close");
 }
 
 /*
