@@ -231,7 +231,7 @@ static int rg_fake(const char *modes)
     for (int i = 0; i < 100; i++) {
         if (tu_exists(portfile)) {
             char *t = tu_read(portfile, NULL);
-            int port = atoi(t);
+            int port = (int)strtol(t, NULL, 10);
 
             free(t);
             return port;
@@ -599,6 +599,37 @@ Test(registry, clients_are_shared_within_a_process, .init = rg_setup, .fini = rg
     cr_assert_neq(c, b, "push rights are another client");
     sign__registry_free(c);
     sign__registry_free(b);
+}
+
+/* The token of a shared client serves every call of the command: one token fetch for two opens. */
+Test(registry, token_is_cached_across_opens, .init = rg_setup, .fini = rg_teardown, .timeout = 120)
+{
+    sign__registry_options o;
+    sign__registry *a = NULL;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    char *mt = NULL, r[300], auth[300];
+    sign__regref ref;
+    int port;
+
+    rg_build();
+    port = rg_fake("bearer");
+    snprintf(auth, sizeof(auth), "{\"auths\": {\"127.0.0.1:%d\": {\"auth\": \"dXNlcjpzZWNyZXQ=\"}}}", port);
+    tu_write_str(rp("auth.json"), auth);
+    snprintf(r, sizeof(r), "docker://127.0.0.1:%d/app:v1", port);
+    cr_assert_eq(sign__regref_parse(&ref, r), 0);
+    memset(&o, 0, sizeof(o));
+    o.insecure = 1;
+    o.auth_file = rp("auth.json");
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(sign__registry_open(&a, &ref, &o), 0, "%s", sign_error_last());
+        cr_assert_eq(sign__registry_get_manifest(a, "v1", &data, &len, &mt), 0, "%s", sign_error_last());
+        free(data);
+        free(mt);
+        sign__registry_free(a);
+    }
+    cr_assert_eq(fake_log_count("GET /token?", NULL), 1, "one token for both opens");
+    cr_assert_eq(fake_log_count("/v2/app/manifests/v1 200 auth=yes", NULL), 2, "both manifests fetched with it");
 }
 
 /* A POST under a pool never takes a kept connection (it could not be sent again): it opens its own. */
