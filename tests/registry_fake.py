@@ -15,8 +15,16 @@ annotations) read-only under any repository name. Modes:
   redirect blob GETs are redirected (307) to a second listener (another
            port: another host for the client), which logs whether an
            Authorization header came along
+  http10   answer as HTTP/1.0 (a connection per request); the default is
+           HTTP/1.1 with persistent connections
+  close    close the connection after every response, without saying so
+           ("Connection: close" not sent): a client must see it and reconnect
+  drop     on every connection, the second request is not answered: the
+           connection is closed (as a server whose idle timeout has just
+           passed); logged "METHOD PATH DROPPED"
+  truncate blob GETs send their Content-Length and half the body, then close
 Writes "PORT\n" to PORTFILE once listening; appends one line per request to
-LOGFILE ("METHOD PATH STATUS auth=yes|no").
+LOGFILE ("METHOD PATH STATUS auth=yes|no conn=CLIENTPORT").
 """
 import base64
 import http.server
@@ -75,19 +83,29 @@ class Blobs(http.server.BaseHTTPRequestHandler):
 
 
 class Registry(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0" if "http10" in MODES else "HTTP/1.1"
+
     def log_message(self, *a):
         pass
 
     def answer(self, status, body=b"", headers=None, send_body=True):
-        log("%s %s %d auth=%s" % (self.command, self.path, status,
-                                  "yes" if self.headers.get("Authorization") else "no"))
+        log("%s %s %d auth=%s conn=%d" % (self.command, self.path, status,
+                                          "yes" if self.headers.get("Authorization") else "no",
+                                          self.client_address[1]))
         self.send_response(status)
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if send_body and "truncate" in MODES and status == 200 and "/blobs/" in self.path:
+            self.wfile.write(body[:len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
         if send_body:
             self.wfile.write(body)
+        if "close" in MODES:
+            self.close_connection = True
 
     def token(self):
         want = "Basic " + base64.b64encode(b"user:secret").decode()
@@ -97,6 +115,11 @@ class Registry(http.server.BaseHTTPRequestHandler):
         return self.answer(200, json.dumps({"token": TOKEN}).encode(), {"Content-Type": "application/json"})
 
     def handle_any(self, send_body):
+        self.served = getattr(self, "served", 0) + 1
+        if "drop" in MODES and self.served == 2:
+            log("%s %s DROPPED conn=%d" % (self.command, self.path, self.client_address[1]))
+            self.close_connection = True
+            return
         if self.path.startswith("/token"):
             return self.token()
         if "slow" in MODES:

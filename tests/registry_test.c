@@ -231,7 +231,7 @@ static int rg_fake(const char *modes)
     for (int i = 0; i < 100; i++) {
         if (tu_exists(portfile)) {
             char *t = tu_read(portfile, NULL);
-            int port = atoi(t);
+            int port = (int)strtol(t, NULL, 10);
 
             free(t);
             return port;
@@ -470,6 +470,190 @@ Test(registry, unreachable_and_404, .init = rg_setup, .fini = rg_teardown, .time
     /* Without --tls-verify=false: HTTPS, which a plain-HTTP registry cannot answer. */
     cr_assert_neq(SIGNET("hash", ref_of(port, "app:v1")), 0);
     cr_assert_not_null(strstr(rg_err, "https://"), "%s", rg_err);
+}
+
+/* ---- persistent connections (keep-alive) against the fake ------------------------------------ */
+
+/* The fake's log lines holding needle, and (conns not NULL) the distinct connections ("conn=N") they came on. */
+static size_t fake_log_count(const char *needle, size_t *conns)
+{
+    char *log = tu_read(rp("fake.log"), NULL), *save = NULL;
+    long seen[256];
+    size_t n = 0, nc = 0;
+
+    for (char *line = strtok_r(log, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+        const char *c = strstr(line, " conn=");
+        long port = c != NULL ? strtol(c + 6, NULL, 10) : -1;
+        size_t k = 0;
+
+        if (strstr(line, needle) == NULL) {
+            continue;
+        }
+        n++;
+        while (k < nc && seen[k] != port) {
+            k++;
+        }
+        if (k == nc && nc < sizeof(seen) / sizeof(seen[0])) {
+            seen[nc++] = port;
+        }
+    }
+    free(log);
+    if (conns != NULL) {
+        *conns = nc;
+    }
+    return n;
+}
+
+/*
+ * One command's requests share kept connections: the API check, manifest, config and layers of
+ * "signet hash" by reference came on at most 3 connections (the layers stream in parallel). It
+ * failed before: every request had its own connection ("Connection: close").
+ */
+Test(registry, keep_alive_reuses_connections, .init = rg_setup, .fini = rg_teardown, .timeout = 120)
+{
+    size_t requests, conns;
+
+    rg_build();
+    cr_assert_eq(SIGNET("hash", "--tls-verify=false", ref_of(rg_fake("plain"), "app:v1")), 0, "%s", rg_err);
+    requests = fake_log_count(" conn=", &conns);
+    cr_assert_geq(requests, 5, "the API check, manifest, config and two layers: %zu", requests);
+    cr_assert_leq(conns, 3, "%zu requests on %zu connections", requests, conns);
+    cr_assert_eq(fake_log_count("GET /v2/ ", NULL), 1, "one API check");
+}
+
+/* signet hash by reference against the fake in mode succeeds, and each request came on its own connection. */
+static void hash_with_a_connection_per_request(const char *mode)
+{
+    size_t requests, conns;
+
+    rg_build();
+    cr_assert_eq(SIGNET("hash", "--tls-verify=false", ref_of(rg_fake(mode), "app:v1")), 0, "%s", rg_err);
+    requests = fake_log_count(" conn=", &conns);
+    cr_assert_eq(conns, requests, "%s: %zu requests on %zu connections", mode, requests, conns);
+}
+
+/* An HTTP/1.0 server gets a connection per request, as before. */
+Test(registry, http10_server_gets_a_connection_per_request, .init = rg_setup, .fini = rg_teardown, .timeout = 120)
+{
+    hash_with_a_connection_per_request("http10");
+}
+
+/* A server that closes after every response (without saying so) still works: the client reconnects. */
+Test(registry, server_closing_each_connection_still_works, .init = rg_setup, .fini = rg_teardown, .timeout = 120)
+{
+    hash_with_a_connection_per_request("close");
+}
+
+/*
+ * A server that closes a kept connection when the next request arrives (its idle timeout) gets that GET
+ * or HEAD again, once, on a new connection: the command succeeds.
+ */
+Test(registry, idle_close_is_retried_once_for_get, .init = rg_setup, .fini = rg_teardown, .timeout = 120)
+{
+    rg_build();
+    cr_assert_eq(SIGNET("hash", "--tls-verify=false", ref_of(rg_fake("drop"), "app:v1")), 0, "%s", rg_err);
+    cr_assert_geq(fake_log_count(" DROPPED ", NULL), 1, "a request was dropped on a kept connection");
+}
+
+/* A blob cut short by a server closing mid-stream is an error naming the truncation; no retry hides it. */
+Test(registry, close_mid_stream_is_an_error, .init = rg_setup, .fini = rg_teardown, .timeout = 120)
+{
+    rg_build();
+    cr_assert_neq(SIGNET("hash", "--tls-verify=false", ref_of(rg_fake("truncate"), "app:v1")), 0, "%s", rg_out);
+    cr_assert_not_null(strstr(rg_err, "truncated"), "%s", rg_err);
+}
+
+/*
+ * One client per command: the calls of a verify by reference (resolve, bundles, layers) open the same
+ * repository under the same options and share one client (one API check); other options get another.
+ * It failed before: each open checked the API again.
+ */
+Test(registry, clients_are_shared_within_a_process, .init = rg_setup, .fini = rg_teardown, .timeout = 120)
+{
+    sign__registry_options o;
+    sign__registry *a = NULL, *b = NULL, *c = NULL;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    char *mt = NULL, r[300];
+    sign__regref ref;
+
+    rg_build();
+    snprintf(r, sizeof(r), "docker://127.0.0.1:%d/app:v1", rg_fake("plain"));
+    cr_assert_eq(sign__regref_parse(&ref, r), 0);
+    memset(&o, 0, sizeof(o));
+    o.insecure = 1;
+    o.auth_file = rp("none.json");
+    cr_assert_eq(sign__registry_open(&a, &ref, &o), 0, "%s", sign_error_last());
+    cr_assert_eq(sign__registry_get_manifest(a, "v1", &data, &len, &mt), 0, "%s", sign_error_last());
+    free(data);
+    free(mt);
+    sign__registry_free(a);
+    cr_assert_eq(sign__registry_open(&b, &ref, &o), 0, "%s", sign_error_last());
+    cr_assert_eq(sign__registry_get_manifest(b, "v1", &data, &len, &mt), 0, "%s", sign_error_last());
+    free(data);
+    free(mt);
+    cr_assert_eq(fake_log_count("GET /v2/ ", NULL), 1, "one API check for both opens");
+    cr_assert_eq(sign__registry_connections(b), 1, "one connection: %lu", sign__registry_connections(b));
+    o.push = 1;
+    cr_assert_eq(sign__registry_open(&c, &ref, &o), 0, "%s", sign_error_last());
+    cr_assert_neq(c, b, "push rights are another client");
+    sign__registry_free(c);
+    sign__registry_free(b);
+}
+
+/* The token of a shared client serves every call of the command: one token fetch for two opens. */
+Test(registry, token_is_cached_across_opens, .init = rg_setup, .fini = rg_teardown, .timeout = 120)
+{
+    sign__registry_options o;
+    sign__registry *a = NULL;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    char *mt = NULL, r[300], auth[300];
+    sign__regref ref;
+    int port;
+
+    rg_build();
+    port = rg_fake("bearer");
+    snprintf(auth, sizeof(auth), "{\"auths\": {\"127.0.0.1:%d\": {\"auth\": \"dXNlcjpzZWNyZXQ=\"}}}", port);
+    tu_write_str(rp("auth.json"), auth);
+    snprintf(r, sizeof(r), "docker://127.0.0.1:%d/app:v1", port);
+    cr_assert_eq(sign__regref_parse(&ref, r), 0);
+    memset(&o, 0, sizeof(o));
+    o.insecure = 1;
+    o.auth_file = rp("auth.json");
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(sign__registry_open(&a, &ref, &o), 0, "%s", sign_error_last());
+        cr_assert_eq(sign__registry_get_manifest(a, "v1", &data, &len, &mt), 0, "%s", sign_error_last());
+        free(data);
+        free(mt);
+        sign__registry_free(a);
+    }
+    cr_assert_eq(fake_log_count("GET /token?", NULL), 1, "one token for both opens");
+    cr_assert_eq(fake_log_count("/v2/app/manifests/v1 200 auth=yes", NULL), 2, "both manifests fetched with it");
+}
+
+/* A POST under a pool never takes a kept connection (it could not be sent again): it opens its own. */
+Test(registry, post_never_takes_a_kept_connection, .init = rg_setup, .fini = rg_teardown, .timeout = 120)
+{
+    sign__http_options o = {0};
+    sign__http_response resp;
+    sign__http_pool *pool = sign__http_pool_new();
+    char url[100];
+
+    cr_assert_not_null(pool);
+    rg_build();
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/v2/", rg_fake("plain"));
+    o.pool = pool;
+    o.flags = SIGN__HTTP_ANY_STATUS;
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(sign__http_request(&resp, "GET", url, NULL, 0, &o), 0, "%s", sign_error_last());
+        sign__http_response_free(&resp);
+    }
+    cr_assert_eq(sign__http_pool_opened(pool), 1, "two GETs on one connection");
+    (void)sign__http_request(&resp, "POST", url, "x", 1, &o);
+    sign__http_response_free(&resp);
+    cr_assert_eq(sign__http_pool_opened(pool), 2, "the POST opened its own connection");
+    sign__http_pool_free(pool);
 }
 
 /* ---- a real registry ---------------------------------------------------------------------- */

@@ -1,7 +1,11 @@
 /*
  * libsign's one HTTP client (http.h, docs/network.md). HTTP/1.1 with
- * "Connection: close": one request per connection, so a response ends at its
- * Content-Length, its last chunk, or the close. Sockets are non-blocking and
+ * "Connection: close" (one request per connection, so a response may end at
+ * its Content-Length, its last chunk, or the close), or, with a pool, with
+ * persistent connections: a connection whose response ended at its
+ * Content-Length or last chunk, with nothing left over and no "Connection:
+ * close", is parked in the pool and taken again for the same scheme, host,
+ * port and TLS settings. Sockets are non-blocking and
  * every wait is a poll bounded by a deadline; TLS runs over the same socket
  * through a small BIO that writes with MSG_NOSIGNAL (a server that hangs up
  * must not kill the caller with SIGPIPE).
@@ -10,6 +14,7 @@
 #include <limits.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +39,8 @@
 #define HEAD_TOTAL_MAX (64u * 1024u)
 #define HEAD_COUNT_MAX 100
 #define INTERIM_MAX 5
+/* The largest body of a refused status read (and dropped) to keep its connection. */
+#define DRAIN_MAX (64 * 1024)
 /* URLs in messages are cut at this many bytes. */
 #define SHOWN_MAX 400
 
@@ -45,7 +52,7 @@ typedef struct conn {
     const unsigned char *mem; /* sign__http_parse_response: the bytes "received", in pieces */
     size_t mem_len, mem_pos, piece;
     size_t pos, len;
-    unsigned char buf[16384];
+    unsigned char buf[65536]; /* a layer blob streams through it: 64 KiB a recv, not 16 */
 } conn;
 
 typedef struct req {
@@ -58,6 +65,9 @@ typedef struct req {
     const char *phase;         /* "connecting", "waiting for the response", ... */
     unsigned int timeout_ms, connect_ms;
     size_t max;
+    int got_any;   /* bytes of a response arrived on the current connection */
+    int discard;   /* the body of a refused status: read to keep the connection, not kept */
+    int body_done; /* the response was read to its end */
     /* the body sink */
     size_t got;
     unsigned char *body;
@@ -69,8 +79,19 @@ typedef struct head {
     char reason[96];
     int chunked;
     int64_t clen;
+    int keep; /* HTTP/1.1 without "Connection: close": the connection may serve another request */
     char *content_type, *location, *www_authenticate, *link;
 } head;
+
+/* Idle connections kept for reuse (sign__http_pool_new). */
+#define POOL_IDLE_MAX 8
+struct sign__http_pool {
+    pthread_mutex_t lock;
+    size_t n;
+    conn *idle[POOL_IDLE_MAX];
+    char *key[POOL_IDLE_MAX]; /* scheme, host, port and TLS settings the connection was made under */
+    unsigned long opened;     /* connections opened for requests under this pool */
+};
 
 static int64_t mono_ms(void)
 {
@@ -726,6 +747,7 @@ static int conn_fill(req *rq, conn *c)
         c->mem_pos += n;
         c->len = n;
         c->eof = n == 0;
+        rq->got_any |= n > 0;
         return n > 0;
     }
     for (;;) {
@@ -737,6 +759,7 @@ static int conn_fill(req *rq, conn *c)
             ERR_clear_error();
             if (SSL_read_ex(c->ssl, c->buf, sizeof(c->buf), &got) == 1) {
                 c->len = got;
+                rq->got_any = 1;
                 return 1;
             }
             if ((r = tls_wait(rq, c, 0, &e)) < 0) {
@@ -764,6 +787,7 @@ static int conn_fill(req *rq, conn *c)
 
         if (n > 0) {
             c->len = (size_t)n;
+            rq->got_any = 1;
             return 1;
         }
         if (n == 0) {
@@ -839,6 +863,7 @@ static int status_line(req *rq, head *h, const char *line)
         return fail(rq, SIGN_EPARSE, "malformed HTTP response: the status line \"%s\" is not HTTP/1.x", shown);
     }
     h->status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
+    h->keep = line[7] == '1'; /* HTTP/1.0 closes unless it says otherwise; taken as closing */
     printable(h->reason, sizeof(h->reason), line[12] == ' ' ? line + 13 : "", 60);
     return 0;
 }
@@ -891,6 +916,14 @@ static int header_line(req *rq, head *h, char *line)
             return fail(rq, SIGN_EPARSE, "Transfer-Encoding \"%s\" is not supported (only chunked)", shown);
         }
         h->chunked = 1;
+    } else if (strcasecmp(line, "Connection") == 0) {
+        /* a list of tokens: "close" anywhere ends the connection after this response */
+        for (const char *t = v; *t != '\0'; t += strcspn(t, ",")) {
+            t += strspn(t, ", \t");
+            if (strncasecmp(t, "close", 5) == 0 && strchr(", \t", t[5]) != NULL) {
+                h->keep = 0;
+            }
+        }
     } else if (strcasecmp(line, "Content-Type") == 0) {
         return dup_header(&h->content_type, v);
     } else if (strcasecmp(line, "Location") == 0) {
@@ -974,6 +1007,10 @@ static int deliver(req *rq, const unsigned char *data, size_t n)
 {
     if (n > rq->max - rq->got) {
         return over_cap(rq);
+    }
+    if (rq->discard) {
+        rq->got += n;
+        return 0;
     }
     if (rq->o->on_body != NULL) {
         int r = rq->o->on_body(rq->o->arg, data, n);
@@ -1158,7 +1195,10 @@ static int check_headers(req *rq, const sign__http_options *o)
     return 0;
 }
 
-/* The request head (malloc'd). Authorization is left out when drop_auth is set. */
+/*
+ * The request head (malloc'd). Authorization is left out when drop_auth is set; "Connection: close" is
+ * sent unless the connection may be kept (a pool).
+ */
 static char *request_head(const sign__url *u, const char *method, size_t bodylen, int send_len, int drop_auth,
                           const sign__http_options *o, size_t *outlen)
 {
@@ -1175,10 +1215,9 @@ static char *request_head(const sign__url *u, const char *method, size_t bodylen
         return NULL;
     }
     used += (size_t)snprintf(
-        s + used, n - used,
-        "%s %s HTTP/1.1\r\nHost: %s%s%s%s%s\r\nUser-Agent: signet/" SIGN_VERSION_STRING "\r\nConnection: close\r\n",
+        s + used, n - used, "%s %s HTTP/1.1\r\nHost: %s%s%s%s%s\r\nUser-Agent: signet/" SIGN_VERSION_STRING "\r\n%s",
         method, u->target, strchr(u->host, ':') != NULL ? "[" : "", u->host, strchr(u->host, ':') != NULL ? "]" : "",
-        u->default_port ? "" : ":", u->default_port ? "" : u->port);
+        u->default_port ? "" : ":", u->default_port ? "" : u->port, o->pool != NULL ? "" : "Connection: close\r\n");
     if (send_len && o->content_type != NULL) {
         used += (size_t)snprintf(s + used, n - used, "Content-Type: %s\r\n", o->content_type);
     }
@@ -1200,21 +1239,41 @@ static char *request_head(const sign__url *u, const char *method, size_t bodylen
     return s;
 }
 
-/* Connect, send, read the head. The connection stays open for the body. */
-static int exchange(req *rq, conn *c, head *h, const sign__url *u, const char *method, const void *body,
-                    size_t bodylen, int drop_auth)
+/* The TLS settings of a request to u: drop_auth is set as soon as a redirect left the first URL's host and port. */
+static void tls_mode(const req *rq, int drop_auth, int *no_verify, const char **extra)
+{
+    *no_verify = (rq->o->flags & SIGN__HTTP_TLS_NO_VERIFY) != 0 && !drop_auth;
+    *extra = drop_auth ? NULL : rq->o->ca_extra;
+}
+
+/* A new connection to u (counted in the pool, if any). */
+static int conn_open(req *rq, conn *c, const sign__url *u, int drop_auth)
+{
+    const char *extra;
+    int no_verify, r;
+
+    tls_mode(rq, drop_auth, &no_verify, &extra);
+    if ((r = tcp_connect(rq, c, u)) != 0 || (u->https && (r = tls_start(rq, c, u, no_verify, extra)) != 0)) {
+        return r;
+    }
+    if (rq->o->pool != NULL) {
+        pthread_mutex_lock(&rq->o->pool->lock);
+        rq->o->pool->opened++;
+        pthread_mutex_unlock(&rq->o->pool->lock);
+    }
+    return 0;
+}
+
+/* Send the request on c and read the response head. */
+static int send_request(req *rq, conn *c, head *h, const sign__url *u, const char *method, const void *body,
+                        size_t bodylen, int drop_auth)
 {
     char *rh;
     size_t rhlen = 0;
     int r;
 
-    /* drop_auth is set as soon as a redirect left the first URL's host and port: verified from then on */
-    if ((r = tcp_connect(rq, c, u)) != 0 ||
-        (u->https && (r = tls_start(rq, c, u, (rq->o->flags & SIGN__HTTP_TLS_NO_VERIFY) != 0 && !drop_auth,
-                                    drop_auth ? NULL : rq->o->ca_extra)) != 0)) {
-        return r;
-    }
     phase(rq, "sending the request", 0);
+    rq->got_any = 0;
     if ((rh = request_head(u, method, bodylen,
                            body != NULL || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0, drop_auth,
                            rq->o, &rhlen)) == NULL) {
@@ -1226,6 +1285,169 @@ static int exchange(req *rq, conn *c, head *h, const sign__url *u, const char *m
         r = conn_send(rq, c, body, bodylen);
     }
     return r != 0 ? r : read_head(rq, c, h);
+}
+
+/* The pool's key of a connection to u under the request's TLS settings (malloc'd), or NULL. */
+static char *pool_key(const req *rq, const sign__url *u, int drop_auth)
+{
+    const char *extra, *ca = rq->o->ca_file;
+    int no_verify;
+    size_t n;
+    char *k;
+
+    tls_mode(rq, drop_auth, &no_verify, &extra);
+    n = strlen(u->host) + 32 + (ca != NULL ? strlen(ca) : 0) + (extra != NULL ? strlen(extra) : 0);
+    if ((k = malloc(n)) != NULL) {
+        snprintf(k, n, "%d %s %s %d %d%s %d%s", u->https, u->host, u->port, no_verify, ca != NULL,
+                 ca != NULL ? ca : "", extra != NULL, extra != NULL ? extra : "");
+    }
+    return k;
+}
+
+/* An idle connection still open, with nothing unread: the server has not closed it or sent anything. */
+static int conn_idle_ok(const conn *c)
+{
+    struct pollfd p = {c->fd, POLLIN, 0};
+
+    return c->fd >= 0 && c->pos == c->len && !c->eof && poll(&p, 1, 0) == 0;
+}
+
+static void conn_free(conn *c)
+{
+    if (c != NULL) {
+        conn_close(c);
+        free(c);
+    }
+}
+
+/* An idle connection of the pool under key, taken out of it, or NULL. Stale ones are closed on the way. */
+static conn *pool_take(sign__http_pool *p, const char *key)
+{
+    conn *c = NULL;
+
+    pthread_mutex_lock(&p->lock);
+    for (size_t i = p->n; i-- > 0 && c == NULL;) {
+        if (strcmp(p->key[i], key) != 0) {
+            continue;
+        }
+        c = p->idle[i];
+        free(p->key[i]);
+        memmove(&p->idle[i], &p->idle[i + 1], (p->n - i - 1) * sizeof(p->idle[0]));
+        memmove(&p->key[i], &p->key[i + 1], (p->n - i - 1) * sizeof(p->key[0]));
+        p->n--;
+        if (!conn_idle_ok(c)) {
+            conn_free(c); /* closed by the server while idle */
+            c = NULL;
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+    return c;
+}
+
+/* Park c (idle) in the pool under key (both taken); the oldest idle connection goes when it is full. */
+static void pool_put(sign__http_pool *p, char *key, conn *c)
+{
+    pthread_mutex_lock(&p->lock);
+    if (p->n == POOL_IDLE_MAX) {
+        conn_free(p->idle[0]);
+        free(p->key[0]);
+        memmove(&p->idle[0], &p->idle[1], (p->n - 1) * sizeof(p->idle[0]));
+        memmove(&p->key[0], &p->key[1], (p->n - 1) * sizeof(p->key[0]));
+        p->n--;
+    }
+    p->idle[p->n] = c;
+    p->key[p->n] = key;
+    p->n++;
+    pthread_mutex_unlock(&p->lock);
+}
+
+/*
+ * Send the request and read the head; the connection stays open for the body. With a pool, a GET or HEAD
+ * takes an idle connection to the same place; when the server closed it before answering (its idle
+ * timeout), the request is sent once more on a new connection. A POST or PUT always opens a new
+ * connection, so it is never sent twice.
+ */
+static int exchange(req *rq, conn **cp, head *h, const sign__url *u, const char *method, const void *body,
+                    size_t bodylen, int drop_auth)
+{
+    conn *kept = NULL;
+    int r;
+
+    if (rq->o->pool != NULL && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)) {
+        char *key = pool_key(rq, u, drop_auth);
+
+        if (key == NULL) {
+            return oom();
+        }
+        kept = pool_take(rq->o->pool, key);
+        free(key);
+    }
+    if (kept != NULL) {
+        conn_free(*cp);
+        *cp = kept;
+        if ((r = send_request(rq, kept, h, u, method, body, bodylen, drop_auth)) != SIGN_ENETWORK || rq->got_any) {
+            return r;
+        }
+        sign__error_clear();
+        conn_close(kept);
+    }
+    if ((r = conn_open(rq, *cp, u, drop_auth)) != 0) {
+        return r;
+    }
+    return send_request(rq, *cp, h, u, method, body, bodylen, drop_auth);
+}
+
+/* After the response: with a pool, c is parked there when it may serve another request (*cp then NULL). */
+static void conn_park(req *rq, conn **cp, const head *h, const sign__url *u, const char *method, int drop_auth)
+{
+    conn *c = *cp;
+    char *key;
+
+    if (rq->o->pool == NULL || !rq->body_done || !h->keep || c == NULL || !conn_idle_ok(c) ||
+        (c->ssl != NULL && SSL_pending(c->ssl) > 0)) {
+        return;
+    }
+    if (strcmp(method, "HEAD") != 0 && h->status != 204 && h->status != 304 && !h->chunked && h->clen < 0) {
+        return; /* the body ended with the connection */
+    }
+    if ((key = pool_key(rq, u, drop_auth)) != NULL) {
+        pool_put(rq->o->pool, key, c);
+        *cp = NULL;
+    }
+}
+
+sign__http_pool *sign__http_pool_new(void)
+{
+    sign__http_pool *p = calloc(1, sizeof(*p));
+
+    if (p != NULL && pthread_mutex_init(&p->lock, NULL) != 0) {
+        free(p);
+        p = NULL;
+    }
+    return p;
+}
+
+void sign__http_pool_free(sign__http_pool *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        conn_free(p->idle[i]);
+        free(p->key[i]);
+    }
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+unsigned long sign__http_pool_opened(sign__http_pool *p)
+{
+    unsigned long n;
+
+    pthread_mutex_lock(&p->lock);
+    n = p->opened;
+    pthread_mutex_unlock(&p->lock);
+    return n;
 }
 
 static int is_redirect(int status)
@@ -1302,12 +1524,30 @@ static int check_args(req *rq, const char *method, const void *body, size_t body
     return check_headers(rq, o);
 }
 
+/* With a pool, the small body of a refused status is read and dropped, so that the connection may be kept. */
+static void drain_refused(req *rq, conn *c, const head *h, const char *method)
+{
+    size_t max = rq->max;
+
+    if (rq->o->pool == NULL || h->status < 200 || (h->clen < 0 && !h->chunked) || h->clen > DRAIN_MAX) {
+        return;
+    }
+    rq->discard = 1;
+    rq->max = DRAIN_MAX;
+    rq->body_done = read_body(rq, c, h, method) == 0;
+    sign__error_clear();
+    rq->discard = 0;
+    rq->max = max;
+    rq->got = 0;
+}
+
 /* The final answer: its status taken (else SIGN_EHTTP), then its body into out. */
 static int final_answer(req *rq, conn *c, head *h, const char *method, sign__http_response *out)
 {
     int r;
 
     if ((h->status < 200 || h->status > 299) && (rq->o->flags & SIGN__HTTP_ANY_STATUS) == 0) {
+        drain_refused(rq, c, h, method);
         take_head(out, h);
         return fail(rq, SIGN_EHTTP, "HTTP status %d%s%s%s", h->status, h->reason[0] != '\0' ? " (" : "", h->reason,
                     h->reason[0] != '\0' ? ")" : "");
@@ -1315,6 +1555,7 @@ static int final_answer(req *rq, conn *c, head *h, const char *method, sign__htt
     if ((r = read_body(rq, c, h, method)) != 0) {
         return r;
     }
+    rq->body_done = 1;
     take_head(out, h);
     out->body = rq->body;
     out->body_len = rq->got;
@@ -1341,22 +1582,27 @@ int sign__http_parse_response(sign__http_response *out, const void *data, size_t
                               const sign__http_options *o)
 {
     static const sign__http_options defaults = {0};
-    conn c = {.fd = -1};
+    conn *c = calloc(1, sizeof(*c));
     head h = {.clen = -1};
     req rq;
     int r;
 
     memset(out, 0, sizeof(*out));
     out->content_length = -1;
+    if (c == NULL) {
+        return oom();
+    }
+    c->fd = -1;
     req_init(&rq, o != NULL ? o : &defaults, "http://response.invalid/");
-    c.mem = data != NULL ? data : (const void *)"";
-    c.mem_len = data != NULL ? len : 0;
-    c.piece = piece > 0 && piece < sizeof(c.buf) ? piece : sizeof(c.buf);
-    if ((r = read_head(&rq, &c, &h)) == 0) {
-        r = final_answer(&rq, &c, &h, "GET", out);
+    c->mem = data != NULL ? data : (const void *)"";
+    c->mem_len = data != NULL ? len : 0;
+    c->piece = piece > 0 && piece < sizeof(c->buf) ? piece : sizeof(c->buf);
+    if ((r = read_head(&rq, c, &h)) == 0) {
+        r = final_answer(&rq, c, &h, "GET", out);
     }
     head_clear(&h);
     free(rq.body);
+    free(c);
     return r;
 }
 
@@ -1366,7 +1612,7 @@ int sign__http_request(sign__http_response *out, const char *method, const char 
     static const sign__http_options defaults = {0};
     char *visited[SIGN__HTTP_REDIRECTS_MAX + 2] = {NULL}, *cur = NULL;
     size_t nvisited = 0;
-    conn c = {.fd = -1};
+    conn *c = NULL;
     head h = {.clen = -1};
     sign__url u, first;
     req rq;
@@ -1386,10 +1632,11 @@ int sign__http_request(sign__http_response *out, const char *method, const char 
     if ((r = check_args(&rq, method, body, bodylen, o)) != 0) {
         goto out;
     }
-    if ((cur = url_text(&first, first.target)) == NULL) {
+    if ((cur = url_text(&first, first.target)) == NULL || (c = calloc(1, sizeof(*c))) == NULL) {
         r = oom();
         goto out;
     }
+    c->fd = -1;
     u = first;
     for (;;) {
         if ((visited[nvisited] = sign__strdup(cur)) == NULL) {
@@ -1409,7 +1656,7 @@ int sign__http_request(sign__http_response *out, const char *method, const char 
             r = r != 0 ? r : SIGN_ERROR; /* (follow sets cur when it returns 0) */
             goto out;
         }
-        conn_close(&c);
+        conn_close(c);
         (void)url_parse(&u, cur); /* checked by follow */
         printable(rq.shown, sizeof(rq.shown), cur, SIGN__HTTP_URL_MAX);
         drop_auth |= strcmp(u.host, first.host) != 0 || strcmp(u.port, first.port) != 0;
@@ -1419,14 +1666,15 @@ int sign__http_request(sign__http_response *out, const char *method, const char 
             bodylen = 0;
         }
     }
-    if ((r = final_answer(&rq, &c, &h, method, out)) != 0) {
+    r = final_answer(&rq, c, &h, method, out);
+    conn_park(&rq, &c, &h, &u, method, drop_auth);
+    if (r != 0) {
         goto out;
     }
     out->url = cur;
     cur = NULL; /* transferred */
-    r = 0;
 out:
-    conn_close(&c);
+    conn_free(c);
     head_clear(&h);
     free(rq.body);
     free(cur);

@@ -58,6 +58,25 @@ typedef struct sign__http_header {
  */
 typedef int (*sign__http_body_fn)(void *arg, const unsigned char *data, size_t len);
 
+/*
+ * Persistent connections (HTTP/1.1 keep-alive), shared by the threads of one
+ * caller (a registry client). A request under a pool sends no "Connection:
+ * close"; when its response ended at its Content-Length or last chunk, with
+ * nothing left over and the server not saying "Connection: close", the
+ * connection is parked in the pool (at most 8 idle ones) for a later request
+ * to the same scheme, host, port and TLS settings (certificate checked or
+ * not, CA files). A GET or HEAD takes an idle one; if the server closed it
+ * before answering, it is sent once more on a new connection. A POST or PUT
+ * always opens a new connection, so it is never sent twice. The small body of
+ * a refused status (at most 64 KiB) is read and dropped to keep its
+ * connection. Thread-safe; each connection serves one request at a time.
+ */
+typedef struct sign__http_pool sign__http_pool;
+sign__http_pool *sign__http_pool_new(void);    /* NULL: out of memory */
+void sign__http_pool_free(sign__http_pool *p); /* closes the idle connections; none may be in use */
+/* The connections opened for requests under p so far (tests and figures). */
+unsigned long sign__http_pool_opened(sign__http_pool *p);
+
 typedef struct sign__http_options {
     const char *what;                /* names the service in messages ("TSA"), or NULL */
     unsigned int connect_timeout_ms; /* per connection: TCP connect and TLS handshake; 0: default */
@@ -72,6 +91,7 @@ typedef struct sign__http_options {
     const char *content_type;   /* of a request body, or NULL */
     sign__http_body_fn on_body; /* stream the body there instead of buffering it, or NULL */
     void *arg;                  /* for on_body */
+    sign__http_pool *pool;      /* keep and reuse connections there, or NULL: one connection per request */
 } sign__http_options;
 
 typedef struct sign__http_response {

@@ -56,7 +56,14 @@ typedef struct sign__registry sign__registry;
  * connect), SIGN_ETIMEOUT, SIGN_EHTTP (a refused status, 401 included).
  */
 int sign__registry_open(sign__registry **out, const sign__regref *ref, const sign__registry_options *o);
+/*
+ * Let r go. Clients are cached (registry.c): an open for the same host, repository, options and
+ * settings while r is in use, or within 30 s of its last free, gets the same client (its token and
+ * its kept connections).
+ */
 void sign__registry_free(sign__registry *r);
+/* The connections r has opened so far (its ping, token and requests; tests and figures). */
+unsigned long sign__registry_connections(sign__registry *r);
 /* (referrers.c) A client for reference under the public options (checked); ref receives the parsed reference. */
 struct sign_registry_options;
 int sign__registry_open_ref(sign__registry **reg, sign__regref *ref, const char *reference, int push,

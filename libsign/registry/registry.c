@@ -39,8 +39,14 @@ struct sign__registry {
     char *auth;     /* the Authorization header's value, or NULL (secret) */
     int insecure, push;
     unsigned int timeout_ms;
-    char ca_extra[4400];  /* a certs.d directory's HOST[:PORT]/ca.crt trusted for this host, or "" */
-    pthread_mutex_t lock; /* auth: layer downloads run on several threads */
+    char ca_extra[4400];   /* a certs.d directory's HOST[:PORT]/ca.crt trusted for this host, or "" */
+    pthread_mutex_t lock;  /* auth: layer downloads run on several threads */
+    sign__http_pool *pool; /* its connections, kept open between requests */
+    /* the client cache (under kept_lock): what it was opened with, its users, when it was last let go */
+    char *key;
+    unsigned int users;
+    int cached;
+    uint64_t idle_since;
 };
 
 /* ---- references ------------------------------------------------------------------ */
@@ -373,6 +379,7 @@ static char **cred_files;
 static size_t cred_n;
 static char **certs_dirs;
 static size_t certs_n;
+static unsigned long settings_gen;
 
 /* Copies paths[0..n) (at most 16, none NULL) and swaps them in for *list under cred_lock. */
 static int set_path_list(char ***list, size_t *list_n, const char *const *paths, size_t n, const char *what,
@@ -406,6 +413,7 @@ static int set_path_list(char ***list, size_t *list_n, const char *const *paths,
     free(*list);
     *list = v;
     *list_n = n;
+    settings_gen++; /* clients opened before are not taken from the cache again */
     pthread_mutex_unlock(&cred_lock);
     return 0;
 }
@@ -581,6 +589,7 @@ static int get_token(sign__registry *r, const char *realm, const char *service)
     o.flags = r->insecure && realm_is_registry_host(r, realm) ? SIGN__HTTP_TLS_NO_VERIFY : 0;
     o.timeout_ms = r->timeout_ms;
     o.max_body = 64u * 1024u;
+    o.pool = r->pool;
     if (r->userpass != NULL) {
         if ((rc = set_basic(r)) != 0) {
             return rc;
@@ -672,6 +681,7 @@ static int try_once(sign__registry *r, const spec *q, sign__http_response *resp,
     o.max_body = q->max;
     o.max_redirects = q->redirects;
     o.content_type = q->ctype;
+    o.pool = r->pool;
     if (q->accept != NULL) {
         h[o.nheaders].name = "Accept";
         h[o.nheaders].value = q->accept;
@@ -741,11 +751,13 @@ static int reg_do(sign__registry *r, const spec *q, sign__http_response *resp)
 
 /* ---- the client ------------------------------------------------------------------------ */
 
-void sign__registry_free(sign__registry *r)
+static void registry_destroy(sign__registry *r)
 {
     if (r == NULL) {
         return;
     }
+    sign__http_pool_free(r->pool);
+    free(r->key);
     if (r->userpass != NULL) {
         sign__free_secret(r->userpass, strlen(r->userpass));
     }
@@ -830,7 +842,7 @@ static int ping_insecure(sign__registry *r)
     return 0;
 }
 
-int sign__registry_open(sign__registry **out, const sign__regref *ref, const sign__registry_options *o)
+static int registry_new(sign__registry **out, const sign__regref *ref, const sign__registry_options *o)
 {
     sign__registry *r;
     int rc;
@@ -846,18 +858,135 @@ int sign__registry_open(sign__registry **out, const sign__regref *ref, const sig
     r->timeout_ms = o != NULL && o->timeout_ms > 0 ? o->timeout_ms : REG_TIMEOUT_MS;
     snprintf(r->base, sizeof(r->base), "https://%s", ref->host);
     snprintf(r->name, sizeof(r->name), "%s/%s", ref->host, ref->repo);
+    if ((r->pool = sign__http_pool_new()) == NULL) {
+        registry_destroy(r);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
     find_ca_extra(r);
     if ((rc = find_credentials(r, o != NULL ? o->auth_file : NULL)) != 0) {
-        sign__registry_free(r);
+        registry_destroy(r);
         return rc;
     }
     rc = r->insecure ? ping_insecure(r) : ping(r, 0);
     if (rc != 0) {
-        sign__registry_free(r);
+        registry_destroy(r);
         return rc;
     }
     *out = r;
     return 0;
+}
+
+/*
+ * The client cache. One command makes several calls on the same repository (verify by reference resolves
+ * the tag, fetches the bundles, then streams the layers): they share one client, so one API check, one
+ * token and one set of kept connections. A client is taken again for the same host, repository, options
+ * and credential and certs.d settings, while it is in use or for KEPT_IDLE_MS after; the credentials file
+ * is read when it is opened.
+ */
+#define KEPT_MAX 4
+#define KEPT_IDLE_MS 30000u
+static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
+static sign__registry *kept[KEPT_MAX];
+
+static char *client_key(const sign__regref *ref, const sign__registry_options *o)
+{
+    const char *af = o != NULL && o->auth_file != NULL ? o->auth_file : NULL;
+    size_t n = strlen(ref->host) + strlen(ref->repo) + (af != NULL ? strlen(af) : 0) + 96;
+    unsigned long gen;
+    char *k;
+
+    pthread_mutex_lock(&cred_lock);
+    gen = settings_gen;
+    pthread_mutex_unlock(&cred_lock);
+    if ((k = malloc(n)) != NULL) {
+        snprintf(k, n, "%s %s %d %d %u %lu %d%s", ref->host, ref->repo, o != NULL && o->insecure,
+                 o != NULL && o->push, o != NULL ? o->timeout_ms : 0u, gen, af != NULL, af != NULL ? af : "");
+    }
+    return k;
+}
+
+/* Under kept_lock: the cached client for key (one more user), or NULL; idle ones past their time are freed. */
+static sign__registry *kept_find(const char *key)
+{
+    uint64_t now = now_ms();
+    sign__registry *found = NULL;
+
+    for (size_t i = 0; i < KEPT_MAX; i++) {
+        sign__registry *r = kept[i];
+
+        if (r != NULL && r->users == 0 && now - r->idle_since > KEPT_IDLE_MS) {
+            kept[i] = NULL;
+            registry_destroy(r);
+        } else if (r != NULL && found == NULL && strcmp(r->key, key) == 0) {
+            found = r;
+            r->users++;
+        }
+    }
+    return found;
+}
+
+/* Under kept_lock: r into the cache, in a free slot or one of an idle client; not cached when all are busy. */
+static void kept_add(sign__registry *r)
+{
+    for (size_t i = 0; i < KEPT_MAX && !r->cached; i++) {
+        if (kept[i] == NULL || kept[i]->users == 0) {
+            registry_destroy(kept[i]);
+            kept[i] = r;
+            r->cached = 1;
+        }
+    }
+}
+
+int sign__registry_open(sign__registry **out, const sign__regref *ref, const sign__registry_options *o)
+{
+    char *key = client_key(ref, o);
+    sign__registry *r;
+    int rc;
+
+    *out = NULL;
+    if (key == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    pthread_mutex_lock(&kept_lock);
+    r = kept_find(key);
+    pthread_mutex_unlock(&kept_lock);
+    if (r != NULL) {
+        free(key);
+        *out = r;
+        return 0;
+    }
+    if ((rc = registry_new(&r, ref, o)) != 0 || r == NULL) {
+        free(key);
+        return rc != 0 ? rc : sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    r->key = key;
+    r->users = 1;
+    pthread_mutex_lock(&kept_lock);
+    kept_add(r);
+    pthread_mutex_unlock(&kept_lock);
+    *out = r;
+    return 0;
+}
+
+void sign__registry_free(sign__registry *r)
+{
+    int last;
+
+    if (r == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&kept_lock);
+    last = --r->users == 0 && !r->cached;
+    r->idle_since = now_ms();
+    pthread_mutex_unlock(&kept_lock);
+    if (last) {
+        registry_destroy(r);
+    }
+}
+
+unsigned long sign__registry_connections(sign__registry *r)
+{
+    return sign__http_pool_opened(r->pool);
 }
 
 static int url_of(char *out, size_t size, const sign__registry *r, const char *kind, const char *reference)
