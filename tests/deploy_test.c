@@ -1327,12 +1327,26 @@ Test(deploy, image_rollback_reverifies_the_kept_layout_copy)
  * the same bytes, and a refusal after several chunks keeps its reason and its message (made on whichever
  * thread walked).
  */
+/* n bytes that do not compress (xorshift), seeded. */
+static unsigned char *dt_noise(size_t n, uint32_t x)
+{
+    unsigned char *p = malloc(n);
+
+    cr_assert_not_null(p);
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        p[i] = (unsigned char)x;
+    }
+    return p;
+}
+
 Test(deploy, tar_layer_of_many_chunks_deploys_the_same_on_one_thread_or_two)
 {
     static const char *const kinds[] = {"gzip", "zstd", NULL};
     size_t big = 3u * 1024 * 1024 + 17;
-    unsigned char *rnd = malloc(big), *txt = malloc(big);
-    uint32_t x = 2463534242u;
+    unsigned char *rnd = dt_noise(big, 2463534242u), *txt = malloc(big);
     tg_entry e[] = {
         {.name = "data/random.bin", .data = rnd, .len = big},
         {.name = "data/text.txt", .data = txt, .len = big},
@@ -1343,13 +1357,8 @@ Test(deploy, tar_layer_of_many_chunks_deploys_the_same_on_one_thread_or_two)
                       {.name = "../evil-chunks", .data = EVIL, .len = 4}};
     const char *allow[] = {"tar-path-traversal", NULL};
 
-    cr_assert_not_null(rnd);
     cr_assert_not_null(txt);
     for (size_t i = 0; i < big; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        rnd[i] = (unsigned char)x;
         txt[i] = (unsigned char)("signet layer line\n"[i % 18]);
     }
     for (size_t k = 0; k < 3; k++) {
@@ -1408,28 +1417,14 @@ static long long dt_rchar(void)
 
     cr_assert_not_null(f, "/proc/self/io cannot be read");
     while (fgets(line, sizeof(line), f) != NULL) {
-        if (sscanf(line, "rchar: %lld", &v) == 1) {
+        if (strncmp(line, "rchar: ", 7) == 0) {
+            v = strtoll(line + 7, NULL, 10);
             break;
         }
     }
-    fclose(f);
+    (void)fclose(f);
     cr_assert_geq(v, 0, "no rchar in /proc/self/io");
     return v;
-}
-
-/* n bytes that do not compress (xorshift), seeded. */
-static unsigned char *dt_noise(size_t n, uint32_t x)
-{
-    unsigned char *p = malloc(n);
-
-    cr_assert_not_null(p);
-    for (size_t i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        p[i] = (unsigned char)x;
-    }
-    return p;
 }
 
 /* The names in out/releases (sorted, one per line), for comparing before and after a refused deploy. */
