@@ -1327,12 +1327,26 @@ Test(deploy, image_rollback_reverifies_the_kept_layout_copy)
  * the same bytes, and a refusal after several chunks keeps its reason and its message (made on whichever
  * thread walked).
  */
+/* n bytes that do not compress (xorshift), seeded. */
+static unsigned char *dt_noise(size_t n, uint32_t x)
+{
+    unsigned char *p = malloc(n);
+
+    cr_assert_not_null(p);
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        p[i] = (unsigned char)x;
+    }
+    return p;
+}
+
 Test(deploy, tar_layer_of_many_chunks_deploys_the_same_on_one_thread_or_two)
 {
     static const char *const kinds[] = {"gzip", "zstd", NULL};
     size_t big = 3u * 1024 * 1024 + 17;
-    unsigned char *rnd = malloc(big), *txt = malloc(big);
-    uint32_t x = 2463534242u;
+    unsigned char *rnd = dt_noise(big, 2463534242u), *txt = malloc(big);
     tg_entry e[] = {
         {.name = "data/random.bin", .data = rnd, .len = big},
         {.name = "data/text.txt", .data = txt, .len = big},
@@ -1343,13 +1357,8 @@ Test(deploy, tar_layer_of_many_chunks_deploys_the_same_on_one_thread_or_two)
                       {.name = "../evil-chunks", .data = EVIL, .len = 4}};
     const char *allow[] = {"tar-path-traversal", NULL};
 
-    cr_assert_not_null(rnd);
     cr_assert_not_null(txt);
     for (size_t i = 0; i < big; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        rnd[i] = (unsigned char)x;
         txt[i] = (unsigned char)("signet layer line\n"[i % 18]);
     }
     for (size_t k = 0; k < 3; k++) {
@@ -1395,4 +1404,139 @@ Test(deploy, tar_layer_of_many_chunks_deploys_the_same_on_one_thread_or_two)
     free(rnd);
     free(txt);
     dt_assert_clean();
+}
+
+/* ---- one walk for an OCI layout (docs/deploy.md, "Images") ------------------------------------ */
+
+/* Bytes read by this process so far (every thread's read, pread and copy_file_range): /proc/self/io's rchar. */
+static long long dt_rchar(void)
+{
+    FILE *f = fopen("/proc/self/io", "r");
+    char line[128];
+    long long v = -1;
+
+    cr_assert_not_null(f, "/proc/self/io cannot be read");
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, "rchar: ", 7) == 0) {
+            v = strtoll(line + 7, NULL, 10);
+            break;
+        }
+    }
+    (void)fclose(f);
+    cr_assert_geq(v, 0, "no rchar in /proc/self/io");
+    return v;
+}
+
+/* The names in out/releases (sorted, one per line), for comparing before and after a refused deploy. */
+static char *dt_releases(void)
+{
+    char *out = NULL, *p = dt_p("out/releases");
+
+    cr_assert_eq(dt_sh(&out, p, "ls -a | sort"), 0);
+    free(p);
+    return out;
+}
+
+/*
+ * The copy is read once and the layers once more: the verification reads the index, manifest and config only,
+ * and the extraction walk checks the layers as it writes them (before, a verification walk read every layer
+ * first: three reads of the layers in all).
+ */
+Test(deploy, image_layers_are_read_once_after_the_copy)
+{
+    size_t big = 4u * 1024 * 1024;
+    unsigned char *a = dt_noise(big, 2463534242u), *b = dt_noise(big, 88172645u);
+    tg_entry l1[] = {{.name = "a.bin", .data = a, .len = big}};
+    tg_entry l2[] = {{.name = "b.bin", .data = b, .len = big}};
+    const tg_entry *e[] = {l1, l2};
+    size_t n[] = {1, 1};
+    sign_deploy_result *res = NULL;
+    long long before, read;
+    char *got, *path = dt_p("out/current/b.bin");
+    size_t glen = 0;
+
+    dt_image("img-once", e, n, 2);
+    cr_assert_eq(dt_sign("img-once", NULL, NULL), 0);
+    before = dt_rchar();
+    cr_assert_eq(dt_deploy(&res, "img-once"), 0, "%s", sign_error_last());
+    read = dt_rchar() - before;
+    sign_deploy_result_free(res);
+    /* 2 x 8 MiB: the copy and the walk; a second walk would make it 3 x 8 MiB. */
+    cr_assert_lt(read, (long long)(5 * big), "%lld bytes read for 8 MiB of layers", read);
+    got = tu_read(path, &glen);
+    cr_assert_eq(glen, big);
+    cr_assert_eq(memcmp(got, b, big), 0);
+    free(got);
+    free(path);
+    free(a);
+    free(b);
+    dt_assert_clean();
+}
+
+/*
+ * What the one walk finds last still stops the deploy with the reason the verification gave when it walked
+ * first, and nothing of the image is left: not live (current and releases/ unchanged) and not in a staging
+ * directory, though the walk wrote the layers before the one it refused.
+ */
+static void dt_late_failure(const char *name, const tg_entry *const *e, const size_t *n, size_t nl,
+                            const char *const *allow, const char *tamper, const char *reason)
+{
+    sign_deploy_result *res = NULL;
+    char before[256], after[256], *rel_before, *rel_after, *p;
+
+    dt_good_zip("app.zip", "one\n", NULL);
+    cr_assert_eq(dt_deploy(&res, "app.zip"), 0, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    dt_current(before, sizeof(before));
+    rel_before = dt_releases();
+    dt_image(name, e, n, nl);
+    cr_assert_eq(dt_sign(name, allow, NULL), 0, "%s", sign_error_last());
+    if (tamper != NULL) {
+        p = dt_p(name);
+        cr_assert_eq(dt_sh(NULL, p, "%s", tamper), 0);
+        free(p);
+    }
+    res = NULL;
+    cr_assert_neq(dt_deploy(&res, name), 0, "%s was deployed", name);
+    cr_assert_str_eq(dt_reason(res), reason, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    dt_current(after, sizeof(after));
+    cr_assert_str_eq(before, after);
+    rel_after = dt_releases();
+    cr_assert_str_eq(rel_before, rel_after, "releases/ changed");
+    free(rel_before);
+    free(rel_after);
+    dt_assert_clean();
+}
+
+Test(deploy, image_changed_in_its_last_entry_leaves_nothing_live_or_staged)
+{
+    size_t big = 1024 * 1024;
+    unsigned char *a = dt_noise(big, 2463534242u);
+    tg_entry l1[] = {{.name = "lower/a.bin", .data = a, .len = big}, {.name = "lower/b", .data = "b", .len = 1}};
+    tg_entry l2[] = {{.name = "upper/c.bin", .data = a, .len = big},
+                     {.name = "upper/last", .data = "good", .len = 4}};
+    const tg_entry *e[] = {l1, l2};
+    size_t n[] = {2, 2};
+
+    /* The last entry of the last layer: "good" -> "evil", the blob's name kept. */
+    dt_late_failure("img-late", e, n, 2, NULL,
+                    "set -e; for b in blobs/sha256/*; do if grep -q good \"$b\"; then "
+                    "sed -i 's/good/evil/' \"$b\"; fi; done",
+                    "BLOB_DIGEST_MISMATCH");
+    free(a);
+}
+
+Test(deploy, image_refused_in_its_last_entry_leaves_nothing_live_or_staged)
+{
+    size_t big = 1024 * 1024;
+    unsigned char *a = dt_noise(big, 88172645u);
+    tg_entry l1[] = {{.name = "lower/a.bin", .data = a, .len = big}};
+    tg_entry l2[] = {{.name = "upper/c.bin", .data = a, .len = big}, {.name = "upper/evil-dev", .type = '3'}};
+    const tg_entry *e[] = {l1, l2};
+    size_t n[] = {1, 2};
+    const char *allow[] = {"tar-device-node", NULL};
+
+    dt_late_failure("img-late-dev", e, n, 2, allow, NULL, "DEPLOY_ENTRY_REFUSED");
+    free(a);
 }

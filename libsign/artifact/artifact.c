@@ -1610,8 +1610,9 @@ static int scan_image(sign_artifact *a, int fd, int is_dir, int tar_kind, const 
     }
     a->kind = is_dir ? SIGN_ARTIFACT_OCI : SIGN_ARTIFACT_DOCKER;
     if ((r = sign__oci_read(&o, fd, is_dir, a->size, path, a->name, opts->version >= 2 ? opts->ref : NULL,
-                            (opts->flags & SIGN_ARTIFACT_ALL_IMAGES) != 0, lim, &a->findings, opts->progress,
-                            opts->progress_userdata)) != 0) {
+                            ((opts->flags & SIGN_ARTIFACT_ALL_IMAGES) != 0 ? SIGN__OCI_ALL_IMAGES : 0) |
+                                ((opts->flags & SIGN__ARTIFACT_LAYERS_UNREAD) != 0 ? SIGN__OCI_LAYERS_UNREAD : 0),
+                            lim, &a->findings, opts->progress, opts->progress_userdata)) != 0) {
         return r;
     }
     return adopt_oci(a, o, path, opts);

@@ -256,12 +256,23 @@ void sign__oci_free(sign__oci *o);
 
 /*
  * Read the image(s) of an OCI layout directory (is_dir) or docker save
- * archive open on fd. ref / all choose the image. Integrity failures become
- * problems; layer findings are merged into f with the layer named.
+ * archive open on fd. ref and SIGN__OCI_ALL_IMAGES in how choose the image.
+ * Integrity failures become problems; layer findings are merged into f with
+ * the layer named. SIGN__OCI_LAYERS_UNREAD (a layout only; deploy, whose
+ * extraction walks the layers once and checks them then): each layer is
+ * what its manifest descriptor and the config's diff_ids say, its blob
+ * opened but not read, so no entries and no layer findings.
  */
+/*
+ * sign_artifact_options.flags, internal (set by verify for deploy only, never in <sign/artifact.h>): an OCI
+ * layout's layers are read as SIGN__OCI_LAYERS_UNREAD below; an image so read is checked only by its extraction.
+ */
+#define SIGN__ARTIFACT_LAYERS_UNREAD 0x80000000u
+#define SIGN__OCI_ALL_IMAGES 0x1u
+#define SIGN__OCI_LAYERS_UNREAD 0x2u
 int sign__oci_read(sign__oci **out, int fd, int is_dir, uint64_t size, const char *path, const char *name,
-                   const char *ref, int all, const sign_limits *lim, sign__findings *f, sign_progress_cb progress,
-                   void *progress_userdata);
+                   const char *ref, unsigned int how, const sign_limits *lim, sign__findings *f,
+                   sign_progress_cb progress, void *progress_userdata);
 
 /* Strict readers of the image JSON documents, shared with the fuzz target. */
 int sign__oci_parse_index(json_t **out, const void *data, size_t len, const char *what);

@@ -287,6 +287,7 @@ typedef struct store {
     sign__oci *o;
     sign__registry *reg;          /* blobs and manifests come from a registry, or NULL */
     const sign__entry_hook *hook; /* deploy: layers walked in order on this thread, or NULL */
+    int unread;                   /* SIGN__OCI_LAYERS_UNREAD: layers described, not walked */
 } store;
 
 typedef struct blob {
@@ -1394,6 +1395,30 @@ static int check_images(sign__oci *o, store *s, pick *picks, size_t npicks, sign
     return 0;
 }
 
+/*
+ * SIGN__OCI_LAYERS_UNREAD (deploy's verification of an OCI layout, which its extraction walks once): each layer
+ * as its manifest's descriptor and the config's diff_ids describe it, its blob opened (present, regular) but not
+ * read. The manifest is the verified subject and the config was checked against its descriptor, so these are
+ * the signed claims; the one extraction walk checks the blobs against them (image_check).
+ */
+static void describe_layers(sign__image *im, const pick *p)
+{
+    const json_t *layers = json_object_get(p->src.manifest, "layers");
+    const json_t *ids = json_object_get(json_object_get(p->config, "rootfs"), "diff_ids");
+
+    for (size_t i = 0; p->src.manifest != NULL && i < im->n_layers; i++) {
+        sign__layer *l = &im->layers[i];
+        const json_t *d = json_array_get(layers, i);
+
+        if (parse_digest(l->digest, json_string_value(json_object_get(d, "digest"))) != 0) {
+            continue; /* malformed: already a problem */
+        }
+        l->size = (uint64_t)json_integer_value(json_object_get(d, "size"));
+        l->has_diff_id =
+            i < json_array_size(ids) && parse_digest(l->diff_id, json_string_value(json_array_get(ids, i))) == 0;
+    }
+}
+
 /* The picked images: names, configs, layer walks (in parallel), then the checks. */
 static int read_images(sign__oci *o, store *s, pick *picks, size_t npicks, const char *name, int all,
                        const sign_limits *lim, sign__findings *f, sign__progress *pr)
@@ -1421,7 +1446,12 @@ static int read_images(sign__oci *o, store *s, pick *picks, size_t npicks, const
     if (r == 0 && nimg == 0 && o->n_problems == 0) {
         r = sign__error(SIGN_EPARSE, "%s: no usable image", s->path);
     }
-    if (r == 0) {
+    for (size_t i = 0, k = 0; r == 0 && s->unread && i < npicks; i++) {
+        if (picks[i].manifest != NULL || picks[i].src.config_rel != NULL) {
+            describe_layers(&o->images[k++], &picks[i]);
+        }
+    }
+    if (r == 0 && !s->unread) {
         r = s->hook != NULL ? run_hook_jobs(jobs, njobs, lim, s->hook) : run_jobs(jobs, njobs, lim, pr);
     }
     if (r == 0) {
@@ -1435,7 +1465,7 @@ static int read_images(sign__oci *o, store *s, pick *picks, size_t npicks, const
 }
 
 static int oci_read(sign__oci **out, int fd, int is_dir, uint64_t size, const char *path, const char *name,
-                    const char *ref, int all, const sign_limits *lim, sign__findings *f, sign__progress *prp,
+                    const char *ref, unsigned int how, const sign_limits *lim, sign__findings *f, sign__progress *prp,
                     const sign__entry_hook *hook)
 {
     sign__oci *o = NULL;
@@ -1443,7 +1473,7 @@ static int oci_read(sign__oci **out, int fd, int is_dir, uint64_t size, const ch
     pick *picks = NULL;
     size_t npicks = 0;
     json_t *docker = NULL;
-    int r;
+    int r, all = (how & SIGN__OCI_ALL_IMAGES) != 0;
 
     *out = NULL;
     memset(&s, 0, sizeof(s));
@@ -1451,6 +1481,7 @@ static int oci_read(sign__oci **out, int fd, int is_dir, uint64_t size, const ch
     s.fd = is_dir ? -1 : fd;
     s.path = path;
     s.hook = hook;
+    s.unread = is_dir && hook == NULL && (how & SIGN__OCI_LAYERS_UNREAD) != 0;
     if ((o = calloc(1, sizeof(*o))) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
@@ -1491,12 +1522,12 @@ out:
 }
 
 int sign__oci_read(sign__oci **out, int fd, int is_dir, uint64_t size, const char *path, const char *name,
-                   const char *ref, int all, const sign_limits *lim, sign__findings *f, sign_progress_cb progress,
-                   void *progress_userdata)
+                   const char *ref, unsigned int how, const sign_limits *lim, sign__findings *f,
+                   sign_progress_cb progress, void *progress_userdata)
 {
     sign__progress pr = {progress, progress_userdata, path, 0, 0};
 
-    return oci_read(out, fd, is_dir, size, path, name, ref, all, lim, f, &pr, NULL);
+    return oci_read(out, fd, is_dir, size, path, name, ref, how, lim, f, &pr, NULL);
 }
 
 int sign__oci_read_hook(sign__oci **out, int fd, int is_dir, uint64_t size, const char *path, const char *ref,

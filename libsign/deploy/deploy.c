@@ -420,7 +420,8 @@ static int verify_copy(drun *d)
     vo.limits = d->opts->limits;
     vo.ref = d->ref;
     /* Versions deployed before: downgrade protection of the deploy directory itself unless told otherwise. */
-    if (d->opts->state_dir == NULL && (d->state = sign__state_path(d->to, ".signet-state")) == NULL) {
+    if (d->opts->state_dir == NULL && d->state == NULL &&
+        (d->state = sign__state_path(d->to, ".signet-state")) == NULL) {
         return sign__oom();
     }
     vo.state_dir = d->opts->state_dir != NULL ? d->opts->state_dir : d->state;
@@ -462,42 +463,100 @@ static int verify_copy(drun *d)
     return 0;
 }
 
-/* Extract the copy into a fresh .staging-XXXXXX beside the releases. */
-static int stage(drun *d)
+/* The extraction's failure why (r) as the deploy's verdict. */
+static int stage_fail(drun *d, const dfail *why, int r)
 {
-    dfail why;
+    char msg[1200];
+
+    snprintf(msg, sizeof(msg), "%s (deploying into %s)", why->message, d->to);
+    return run_fail(d, why->reason != NULL ? why->reason : "DEPLOY_WRITE_FAILED", why->code != 0 ? why->code : r,
+                    msg);
+}
+
+/* Extract the copy into a fresh .staging-XXXXXX beside the releases; a failure is told in why, not recorded. */
+static int stage_walk(drun *d, dfail *why)
+{
     dsrc src = {d->tmpfd, d->res->name, d->ref, d->res->new_sha};
     int sfd, r;
 
-    memset(&why, 0, sizeof(why));
+    memset(why, 0, sizeof(*why));
     if (random_name(d->staging, sizeof(d->staging), ".staging-") != 0) {
-        return run_fail(d, "DEPLOY_WRITE_FAILED", SIGN_EIO, sign_error_last());
+        why->reason = "DEPLOY_WRITE_FAILED";
+        why->code = SIGN_EIO;
+        snprintf(why->message, sizeof(why->message), "%s", sign_error_last());
+        return SIGN_EIO;
     }
     if (mkdirat(d->dirfd, d->staging, 0755) != 0 ||
         (sfd = openat(d->dirfd, d->staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-        char msg[1024];
-
-        snprintf(msg, sizeof(msg), "%s: cannot create the staging directory: %s", d->to, strerror(errno));
+        snprintf(why->message, sizeof(why->message), "%s: cannot create the staging directory: %s", d->to,
+                 strerror(errno));
         d->staging[0] = '\0';
-        return run_fail(d, "DEPLOY_WRITE_FAILED", SIGN_EIO, msg);
+        why->reason = "DEPLOY_WRITE_FAILED";
+        why->code = SIGN_EIO;
+        return SIGN_EIO;
     }
-    r = dpl_extract(&src, sfd, &d->cap, d->opts->flags, &d->lim, &why);
+    r = dpl_extract(&src, sfd, &d->cap, d->opts->flags, &d->lim, why);
     if (r == 0 && syncfs(sfd) != 0) {
         r = SIGN_EIO;
-        why.reason = "DEPLOY_WRITE_FAILED";
-        why.code = SIGN_EIO;
-        snprintf(why.message, sizeof(why.message), "%s: %s", d->to, strerror(errno));
+        why->reason = "DEPLOY_WRITE_FAILED";
+        why->code = SIGN_EIO;
+        snprintf(why->message, sizeof(why->message), "%s: %s", d->to, strerror(errno));
     }
     close(sfd);
-    if (r != 0) {
-        char msg[1200];
-
-        snprintf(msg, sizeof(msg), "%s (deploying into %s)", why.message, d->to);
-        return run_fail(d, why.reason != NULL ? why.reason : "DEPLOY_WRITE_FAILED", why.code != 0 ? why.code : r,
-                        msg);
+    if (r == 0) {
+        dpl_test_crash("extracted");
     }
-    dpl_test_crash("extracted");
-    return 0;
+    return r;
+}
+
+static int stage(drun *d)
+{
+    dfail why;
+    int r = stage_walk(d, &why);
+
+    return r != 0 ? stage_fail(d, &why, r) : 0;
+}
+
+/* Forget a verification, so that the copy is verified again. */
+static void verify_reset(drun *d)
+{
+    sign_verify_result_free(d->res->verify);
+    d->res->verify = NULL;
+    d->res->code = 0;
+    vfy_capture_free(&d->cap);
+}
+
+/*
+ * An OCI image layout in one walk. The verification reads the index, the manifest (the signed subject) and the
+ * config, and takes each layer as the manifest and the config describe it (its blob present, not read): the
+ * signature, the policy, the statement's layer records and their signed entries are judged before anything is
+ * written. The one extraction walk then checks every entry against its layer's signed record as it is written
+ * into the staging directory, and every blob against its digest and diffID (dpl_extract). Two cases are judged
+ * as before, by verifying again with the layers read, so that the reason is the one the two walks gave:
+ * a failure of either step (verify's reason comes first, as when verify walked first), and a walk that found
+ * a dangerous finding (only the signer's list of allowed findings, read by verify, judges those). Returns 0,
+ * a failure recorded, or 1: the verification failed, deploy as before.
+ */
+static int one_walk(drun *d)
+{
+    dfail why;
+    int r, v;
+
+    d->cap.layers_unread = 1;
+    if (verify_copy(d) != 0) {
+        verify_reset(d);
+        return 1;
+    }
+    dpl_test_crash("verified");
+    r = stage_walk(d, &why);
+    if (r == 0 && !why.findings) {
+        return 0;
+    }
+    verify_reset(d);
+    if ((v = verify_copy(d)) != 0) {
+        return v;
+    }
+    return r != 0 ? stage_fail(d, &why, r) : 0;
 }
 
 /* releases/<id>.artifact (the verified copy) and .bundle.<k>: what a rollback re-verifies. */
@@ -822,6 +881,9 @@ static int deploy_copy(drun *d)
 
     dpl_test_crash("copied");
     dpl_test_pause();
+    if (d->isdir && (r = one_walk(d)) != 1) {
+        return r != 0 ? r : release(d);
+    }
     if ((r = verify_copy(d)) != 0) {
         return r;
     }

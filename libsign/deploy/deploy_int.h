@@ -15,6 +15,7 @@ typedef struct dfail {
     const char *reason; /* static; NULL: no failure recorded */
     int code;
     char message[1024];
+    int findings; /* the walk read a dangerous finding (one_walk: judged by the signer's list, in verify) */
 } dfail;
 
 /* What to extract: the private copy open on fd (a file, or an image layout's directory). */

@@ -945,6 +945,9 @@ int dpl_extract(const dsrc *src, int root, const vcapture *signed_entries, unsig
     if (r == 0) {
         r = archive_findings(&d, a);
     }
+    for (size_t i = 0; a != NULL && i < sign_artifact_finding_count(a); i++) {
+        why->findings |= sign_artifact_finding(a, i)->severity == SIGN_SEVERITY_DANGER;
+    }
     if (r == 0) {
         r = finish_dirs(&d);
     }

@@ -246,7 +246,8 @@ static void run_artifact_options(vrun *v)
     aopts->flags = v->c.entries || v->c.tree != NULL ? 0 : SIGN_ARTIFACT_NO_ENTRIES;
     aopts->flags |= SIGN_ARTIFACT_KEEP_PROBLEMS |
                     ((opts->flags & SIGN_VERIFY_ALL_IMAGES) ? SIGN_ARTIFACT_ALL_IMAGES : 0) |
-                    ((opts->flags & SIGN_VERIFY_REGISTRY_INSECURE) ? SIGN_ARTIFACT_REGISTRY_INSECURE : 0);
+                    ((opts->flags & SIGN_VERIFY_REGISTRY_INSECURE) ? SIGN_ARTIFACT_REGISTRY_INSECURE : 0) |
+                    (v->c.capture != NULL && v->c.capture->layers_unread ? SIGN__ARTIFACT_LAYERS_UNREAD : 0);
     aopts->ref = opts->version >= 2 ? opts->ref : NULL;
     aopts->limits = v->c.limits;
     if (opts->version >= 4) {

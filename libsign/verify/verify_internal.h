@@ -100,6 +100,8 @@ typedef struct vcapture {
     vclayer *layers;
     size_t nlayers;
     int image;
+    /* In: an OCI layout that deploy extracts in one walk, its layers not read here (SIGN__ARTIFACT_LAYERS_UNREAD). */
+    int layers_unread;
 } vcapture;
 
 typedef struct vctx {
