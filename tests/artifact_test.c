@@ -187,6 +187,27 @@ Test(artifact, empty_file_is_a_plain_file)
     free(p);
 }
 
+/* The bit deploy's verification uses to leave an OCI layout's layers unread (artifact_int.h) is not a public
+   flag: sign_artifact_scan refuses it, so no caller can get an image whose layers were never checked. */
+Test(artifact, internal_layers_unread_flag_is_refused_by_the_public_scan)
+{
+    char *dir = tu_mkdtemp(), *p = tu_path(dir, "a.bin");
+    sign_artifact_options o = SIGN_ARTIFACT_OPTIONS_INIT;
+    sign_artifact *a = NULL;
+
+    tu_write(p, "x", 1);
+    o.flags = 0x80000000u;
+    cr_assert_eq(sign_artifact_scan(&a, p, NULL, &o), SIGN_EINVAL);
+    cr_assert_null(a);
+    cr_assert(strstr(sign_error_last(), "unknown flag") != NULL, "%s", sign_error_last());
+    o.flags = 0;
+    cr_assert_eq(sign_artifact_scan(&a, p, NULL, &o), 0, "%s", sign_error_last());
+    sign_artifact_free(a);
+    tu_rmtree(dir);
+    free(dir);
+    free(p);
+}
+
 Test(artifact, kind_by_content_not_extension)
 {
     char *dir = tu_mkdtemp(), *zt = tu_path(dir, "notes.txt"), *tz = tu_path(dir, "app.zip");

@@ -2054,7 +2054,22 @@ out:
     return r;
 }
 
+/*
+ * The public scan takes only the public flags: SIGN__ARTIFACT_LAYERS_UNREAD (an image whose layers are not read)
+ * is for deploy's verification, through sign__artifact_scan, and a caller passing that bit is refused.
+ */
 int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, const sign_artifact_options *opts)
+{
+    if (out != NULL) {
+        *out = NULL;
+    }
+    if (opts != NULL && (opts->flags & SIGN__ARTIFACT_LAYERS_UNREAD) != 0) {
+        return sign__error(SIGN_EINVAL, "sign_artifact_scan: unknown flag 0x%x", SIGN__ARTIFACT_LAYERS_UNREAD);
+    }
+    return sign__artifact_scan(out, path, name, opts);
+}
+
+int sign__artifact_scan(sign_artifact **out, const char *path, const char *name, const sign_artifact_options *opts)
 {
     static const sign_artifact_options defaults = SIGN_ARTIFACT_OPTIONS_INIT;
     sign_artifact *a = NULL;

@@ -268,6 +268,8 @@ void sign__oci_free(sign__oci *o);
  * layout's layers are read as SIGN__OCI_LAYERS_UNREAD below; an image so read is checked only by its extraction.
  */
 #define SIGN__ARTIFACT_LAYERS_UNREAD 0x80000000u
+/* sign_artifact_scan with the internal flags too (the public one refuses them). */
+int sign__artifact_scan(sign_artifact **out, const char *path, const char *name, const sign_artifact_options *opts);
 #define SIGN__OCI_ALL_IMAGES 0x1u
 #define SIGN__OCI_LAYERS_UNREAD 0x2u
 int sign__oci_read(sign__oci **out, int fd, int is_dir, uint64_t size, const char *path, const char *name,

@@ -73,7 +73,7 @@ static void scan_one(void *arg, size_t i)
     if (j->paths[i] == NULL) {
         return;
     }
-    j->rc[i] = sign_artifact_scan(&j->arts[i], j->paths[i], name, j->aopts);
+    j->rc[i] = sign__artifact_scan(&j->arts[i], j->paths[i], name, j->aopts);
     if (j->rc[i] != 0) {
         /* NULL when out of memory: the path stands in */
         j->msg[i] =
