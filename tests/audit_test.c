@@ -638,3 +638,44 @@ Test(audit, terse_checks_change_only_the_messages_of_passes)
     sign_policy_free(pol);
     free(pp);
 }
+
+/*
+ * A directory walk looks for each artifact's bundle, and each bundle's artifact, in the directory entries it
+ * read (no access() or lstat per file when they are there), and falls back to the system call when the bundle
+ * is not a regular file. The classes are those of a list of the same paths, which always asks the file system:
+ * a bundle that is a dangling link or a link to another bundle, a directory in a bundle's place, no bundle, and
+ * a bundle with no artifact (an orphan, found by the walk only).
+ */
+Test(audit, a_walk_finds_bundles_among_the_entries_it_read)
+{
+    static const char *const names[] = {"a", "b", "c", "d", "e", "f", "h"};
+
+    shared_bundle_store("s/a.txt s/b.txt s/c.txt s/d.txt", "d");
+    cr_assert_eq(sh("rm s/c.txt.sigstore.json && ln -s nowhere s/c.txt.sigstore.json && echo e > s/e.txt && "
+                    "mkdir s/e.txt.sigstore.json && echo f > s/f.txt && cp all.json s/g.txt.sigstore.json && "
+                    "echo h > s/h.txt && ln -s a.txt.sigstore.json s/h.txt.sigstore.json && "
+                    "for n in a b c d e f h; do echo s/$n.txt; done > list"),
+                 0, "%s", err);
+    sh("\"$S\" audit -p policy.json --jobs 1 --format json s > walk.jsonl");
+    sh("\"$S\" audit -p policy.json --jobs 1 --format json --from-list list > list.jsonl");
+    cr_assert_eq(sh("cat walk.jsonl"), 0);
+    {
+        char *walk = strdup(out);
+
+        cr_assert_eq(sh("cat list.jsonl"), 0);
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+            char name[32], cls[32];
+
+            snprintf(name, sizeof(name), "s/%s.txt", names[i]);
+            snprintf(cls, sizeof(cls), "%s", class_of(walk, name));
+            cr_assert_neq(cls[0], '\0', "%s is in the walk's report: %s", name, walk);
+            cr_assert_str_eq(cls, class_of(out, name), "%s: walk and list agree", name);
+        }
+        cr_assert_str_eq(class_of(walk, "s/a.txt"), "verified", "%s", walk);
+        cr_assert_str_eq(class_of(walk, "s/c.txt"), "unsigned", "a dangling link is no bundle: %s", walk);
+        cr_assert_str_eq(class_of(walk, "s/f.txt"), "unsigned", "%s", walk);
+        cr_assert_str_eq(class_of(walk, "s/g.txt.sigstore.json"), "orphan", "%s", walk);
+        cr_assert_null(strstr(walk, "\"s/a.txt.sigstore.json\""), "a bundle beside its artifact is no item");
+        free(walk);
+    }
+}

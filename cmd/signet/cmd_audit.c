@@ -284,7 +284,7 @@ static audit_record *audit_one(const audit_run *a, const audit_item *it)
         return r;
     }
     audit_bundle_path(bundle, sizeof(bundle), &a->walk, it);
-    if (access(bundle, F_OK) != 0) {
+    if (!it->bundle_seen && access(bundle, F_OK) != 0) {
         r->cls = SIGN_AUDIT_UNSIGNED;
         snprintf(r->reasons, sizeof(r->reasons), "BUNDLE_MISSING");
         return r;
