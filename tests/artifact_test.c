@@ -1902,24 +1902,6 @@ Test(artifact, symlink_named_on_the_command_line_is_recorded_as_its_target)
 
 /* ---- one read of a small artifact ---------------------------------------------------------------------- */
 
-/* Read system calls (read, pread) made so far by this thread: /proc/thread-self/io's syscr. */
-static long long at_syscr(void)
-{
-    char buf[512];
-    FILE *f = fopen("/proc/thread-self/io", "r");
-    long long v = -1;
-
-    cr_assert_not_null(f, "/proc/thread-self/io cannot be read");
-    while (fgets(buf, sizeof(buf), f) != NULL) {
-        if (sscanf(buf, "syscr: %lld", &v) == 1) {
-            break;
-        }
-    }
-    fclose(f);
-    cr_assert_geq(v, 0, "no syscr in /proc/thread-self/io");
-    return v;
-}
-
 /* Reads a scan of path makes (the measurement's own reads subtracted), and its digest checked against data. */
 static long long at_scan_reads(const char *path, const unsigned char *data, size_t len)
 {
@@ -1928,11 +1910,11 @@ static long long at_scan_reads(const char *path, const unsigned char *data, size
     size_t mdlen = 0;
     long long base, r0, r1;
 
-    r0 = at_syscr();
-    base = at_syscr() - r0; /* what one measurement costs in reads */
-    r0 = at_syscr();
+    r0 = tu_syscr();
+    base = tu_syscr() - r0; /* what one measurement costs in reads */
+    r0 = tu_syscr();
     cr_assert_eq(sign_artifact_scan(&a, path, NULL, NULL), 0, "%s", sign_error_last());
-    r1 = at_syscr();
+    r1 = tu_syscr();
     cr_assert_eq(sign_artifact_get_kind(a), SIGN_ARTIFACT_FILE);
     cr_assert_eq(sign_artifact_size(a), len);
     cr_assert_eq(sign_digest_buffer(md, sizeof(md), &mdlen, SIGN_DIGEST_SHA256, data, len), 0);

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sign/audit.h"
 #include "testutil.h"
 #include "verify_internal.h"
 
@@ -496,5 +497,185 @@ Test(audit, every_artifact_failing_keeps_memory_flat, .timeout = 600)
     fprintf(stderr, "audit: %u failing artifacts, HTML report: peak %ld KiB\n", count, kib);
     if (!AUDIT_SANITIZED) {
         cr_assert_lt(kib, 32 * 1024, "peak RSS %ld KiB for %u failing artifacts", kib, count);
+    }
+}
+
+/* ---- per-artifact work (stop 15) ------------------------------------------------------------------------ */
+
+/* The read system calls sign__read_file(path) makes (the measurement's own subtracted); *len its bytes. */
+static long long reads_of_read_file(const char *path, size_t max, int *rc, unsigned char **got, size_t *len)
+{
+    long long r0 = tu_syscr(), base = tu_syscr() - r0;
+
+    r0 = tu_syscr();
+    *rc = sign__read_file(got, len, path, max);
+    return tu_syscr() - r0 - base;
+}
+
+/*
+ * A bundle (any file sign__read_file reads: bundles, policies, keys) of the size fstat gave is read with one
+ * read. Before, the buffer held exactly that size, so a second read had to see the end (2 reads, and 2 fcntl
+ * calls clearing O_NONBLOCK, which a regular file ignores): this failed with 2 reads. A file past the limit, or
+ * at it, and one that is not a regular file are judged as before.
+ */
+Test(audit, a_bundle_is_read_with_one_read)
+{
+    static const size_t sizes[] = {0, 1, 1044, 70000};
+    char *p = tu_path(dir, "b.json"), *fifo = tu_path(dir, "fifo");
+    unsigned char *data = malloc(70000), *got = NULL;
+    size_t len = 0;
+    int rc;
+
+    cr_assert_not_null(data);
+    for (size_t i = 0; i < 70000; i++) {
+        data[i] = (unsigned char)('a' + i % 26);
+    }
+    tu_write(p, data, 10);
+    (void)reads_of_read_file(p, 1 << 20, &rc, &got, &len); /* what a process loads once */
+    free(got);
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        long long n;
+
+        tu_write(p, data, sizes[i]);
+        n = reads_of_read_file(p, 1 << 20, &rc, &got, &len);
+        cr_assert_eq(rc, 0, "%s", sign_error_last());
+        cr_assert_eq(len, sizes[i]);
+        cr_assert(len == 0 || memcmp(got, data, len) == 0);
+        cr_assert_eq(got[len], '\0', "NUL-terminated");
+        cr_assert_eq(n, 1, "a file of %zu bytes took %lld reads, not 1", sizes[i], n);
+        free(got);
+    }
+    tu_write(p, data, 1000);
+    cr_assert_eq(reads_of_read_file(p, 999, &rc, &got, &len), 0, "refused from its size, before any read");
+    cr_assert_eq(rc, SIGN_ELIMIT);
+    cr_assert_null(got);
+    cr_assert_eq(reads_of_read_file(p, 1000, &rc, &got, &len), 1, "a file at the limit: one read");
+    cr_assert_eq(rc, 0, "%s", sign_error_last());
+    cr_assert_eq(len, 1000);
+    free(got);
+    got = NULL;
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    cr_assert_eq(sign__read_file(&got, &len, fifo, 1000), SIGN_EIO, "a FIFO is refused, and the open does not hang");
+    cr_assert_null(got);
+    free(data);
+    free(p);
+    free(fifo);
+}
+
+/* One artifact of the example store verified with opts' flags (its bundle beside it). */
+static sign_verify_result *verify_with(const sign_policy *pol, const char *path, unsigned flags)
+{
+    sign_verify_options o = SIGN_VERIFY_OPTIONS_INIT;
+    sign_verify_result *res = NULL;
+    const char *arts[1] = {path};
+
+    o.artifacts = arts;
+    o.nartifacts = 1;
+    o.flags = flags;
+    int rc = sign_verify(&res, pol, &o);
+
+    cr_assert_not_null(res, "%s: %s (%d)", path, sign_error_last(), rc);
+    return res;
+}
+
+static int str_same(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/*
+ * SIGN_VERIFY_TERSE (what signet audit asks for): the checks that pass carry an empty message, and nothing else
+ * changes: the same checks in the same order, with the same statuses, reasons, codes, artifacts, bundles,
+ * signers, the failures' messages, the result's code, the class and reasons the audit gives, on an artifact of
+ * each class of the example store.
+ */
+Test(audit, terse_checks_change_only_the_messages_of_passes)
+{
+    static const char *const names[] = {"releases/good.txt",    "releases/tampered.txt", "releases/unsigned.txt",
+                                        "releases/revoked.txt", "misc/expired.txt",      "misc/untrusted.txt",
+                                        "misc/policy.txt",      "misc/unreadable.txt",   "releases/expiring.txt"};
+    char *pp = tu_path(dir, "d/policy.json");
+    sign_policy *pol = NULL;
+    size_t passes = 0;
+
+    make_store();
+    cr_assert_eq(sign_policy_load(&pol, pp, NULL), 0, "%s", sign_error_last());
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char name[128], *p, ra[512], rb[512];
+        sign_verify_result *a, *b;
+
+        snprintf(name, sizeof(name), "d/store/%s", names[i]);
+        p = tu_path(dir, name);
+        a = verify_with(pol, p, 0);
+        b = verify_with(pol, p, SIGN_VERIFY_TERSE);
+        cr_assert_eq(sign_verify_result_check_count(a), sign_verify_result_check_count(b), "%s", names[i]);
+        cr_assert_eq(sign_verify_result_code(a), sign_verify_result_code(b), "%s", names[i]);
+        cr_assert_eq(sign_audit_classify(a, 0, ra, sizeof(ra)), sign_audit_classify(b, 0, rb, sizeof(rb)));
+        cr_assert_str_eq(ra, rb, "%s", names[i]);
+        for (size_t k = 0; k < sign_verify_result_check_count(a); k++) {
+            const sign_check *x = sign_verify_result_check(a, k), *y = sign_verify_result_check(b, k);
+            int pass = x->status == SIGN_CHECK_PASS || x->status == SIGN_CHECK_SKIP;
+
+            cr_assert_eq(x->status, y->status, "%s check %zu", names[i], k);
+            cr_assert(str_same(x->check, y->check) && str_same(x->reason, y->reason) && x->code == y->code &&
+                          str_same(x->artifact, y->artifact) && str_same(x->bundle, y->bundle) &&
+                          str_same(x->signer, y->signer),
+                      "%s check %zu (%s)", names[i], k, x->check);
+            cr_assert_not_null(y->message);
+            if (pass) {
+                cr_assert_str_eq(y->message, "", "%s: a pass is terse", names[i]);
+                cr_assert_neq(strlen(x->message), 0, "%s: and has a message otherwise", names[i]);
+                passes++;
+            } else {
+                cr_assert_str_eq(x->message, y->message, "%s: a failure keeps its message", names[i]);
+            }
+        }
+        sign_verify_result_free(a);
+        sign_verify_result_free(b);
+        free(p);
+    }
+    cr_assert_gt(passes, 8, "passing checks were compared");
+    sign_policy_free(pol);
+    free(pp);
+}
+
+/*
+ * A directory walk looks for each artifact's bundle, and each bundle's artifact, in the directory entries it
+ * read (no access() or lstat per file when they are there), and falls back to the system call when the bundle
+ * is not a regular file. The classes are those of a list of the same paths, which always asks the file system:
+ * a bundle that is a dangling link or a link to another bundle, a directory in a bundle's place, no bundle, and
+ * a bundle with no artifact (an orphan, found by the walk only).
+ */
+Test(audit, a_walk_finds_bundles_among_the_entries_it_read)
+{
+    static const char *const names[] = {"a", "b", "c", "d", "e", "f", "h"};
+
+    shared_bundle_store("s/a.txt s/b.txt s/c.txt s/d.txt", "d");
+    cr_assert_eq(sh("rm s/c.txt.sigstore.json && ln -s nowhere s/c.txt.sigstore.json && echo e > s/e.txt && "
+                    "mkdir s/e.txt.sigstore.json && echo f > s/f.txt && cp all.json s/g.txt.sigstore.json && "
+                    "echo h > s/h.txt && ln -s a.txt.sigstore.json s/h.txt.sigstore.json && "
+                    "for n in a b c d e f h; do echo s/$n.txt; done > list"),
+                 0, "%s", err);
+    sh("\"$S\" audit -p policy.json --jobs 1 --format json s > walk.jsonl");
+    sh("\"$S\" audit -p policy.json --jobs 1 --format json --from-list list > list.jsonl");
+    cr_assert_eq(sh("cat walk.jsonl"), 0);
+    {
+        char *walk = strdup(out);
+
+        cr_assert_eq(sh("cat list.jsonl"), 0);
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+            char name[32], cls[32];
+
+            snprintf(name, sizeof(name), "s/%s.txt", names[i]);
+            snprintf(cls, sizeof(cls), "%s", class_of(walk, name));
+            cr_assert_neq(cls[0], '\0', "%s is in the walk's report: %s", name, walk);
+            cr_assert_str_eq(cls, class_of(out, name), "%s: walk and list agree", name);
+        }
+        cr_assert_str_eq(class_of(walk, "s/a.txt"), "verified", "%s", walk);
+        cr_assert_str_eq(class_of(walk, "s/c.txt"), "unsigned", "a dangling link is no bundle: %s", walk);
+        cr_assert_str_eq(class_of(walk, "s/f.txt"), "unsigned", "%s", walk);
+        cr_assert_str_eq(class_of(walk, "s/g.txt.sigstore.json"), "orphan", "%s", walk);
+        cr_assert_null(strstr(walk, "\"s/a.txt.sigstore.json\""), "a bundle beside its artifact is no item");
+        free(walk);
     }
 }

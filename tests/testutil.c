@@ -280,6 +280,23 @@ long long tu_cpu_us(void)
     return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
+long long tu_syscr(void)
+{
+    char buf[512];
+    FILE *f = fopen("/proc/thread-self/io", "r");
+    long long v = -1;
+
+    cr_assert_not_null(f, "/proc/thread-self/io cannot be read");
+    while (fgets(buf, sizeof(buf), f) != NULL) {
+        if (sscanf(buf, "syscr: %lld", &v) == 1) {
+            break;
+        }
+    }
+    fclose(f);
+    cr_assert_geq(v, 0, "no syscr in /proc/thread-self/io");
+    return v;
+}
+
 int tu_run_fault(char **err, const char *const *env, const char *const *argv, const tu_fault *f)
 {
     const char *bin = argv[0];

@@ -64,5 +64,7 @@ long long tu_now_us(void);
 long long tu_cpu_us(void);
 /* The source tree root ($SIGNET_SRC, default "."). */
 const char *tu_src(void);
+/* Read system calls (read, pread) made so far by this thread: /proc/thread-self/io's syscr. */
+long long tu_syscr(void);
 
 #endif

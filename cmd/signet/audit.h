@@ -18,6 +18,7 @@ typedef struct audit_item {
     char path[4096]; /* as opened */
     char rel[4096];  /* relative to its store: the name in reports and bundles/ */
     char why[256];   /* ITEM_UNREADABLE */
+    int bundle_seen; /* the walk read NAME.sigstore.json beside it, a regular file: no access() to look for it */
 } audit_item;
 
 #define WALK_MAX_DEPTH 64

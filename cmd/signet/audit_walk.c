@@ -144,6 +144,28 @@ static int batch_fill(walk_batch *b, DIR *d, size_t depth)
     return 0;
 }
 
+/* The d_type byte of the entry called name in the sorted batch b, or -1 when the batch has none. */
+static int batch_type(const walk_batch *b, const char *name)
+{
+    size_t lo = 0, hi = b->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *rec = b->names + b->order[mid];
+        int c = strcmp(name, rec + 1);
+
+        if (c == 0) {
+            return (unsigned char)rec[0];
+        }
+        if (c < 0) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    return -1;
+}
+
 void audit_bundle_path(char *out, size_t size, const audit_walk *w, const audit_item *it)
 {
     if (w->bundles != NULL) {
@@ -208,9 +230,16 @@ static int bundles_entry(audit_walk *w, audit_item *it, const char *path)
     return 1;
 }
 
-/* One directory entry; 1 when it is an item to report. */
-static int store_entry(audit_walk *w, audit_item *it, const char *path, const struct stat *st)
+/*
+ * One directory entry (name, in batch b); 1 when it is an item to report. What the batch holds answers without a
+ * system call: an artifact beside a bundle read in the same batch (an lstat otherwise), a bundle beside an
+ * artifact (audit_one's access() otherwise, unless the bundle is not a plain regular file).
+ */
+static int store_entry(audit_walk *w, audit_item *it, const char *path, const struct stat *st, const walk_batch *b,
+                       const char *name)
 {
+    char sib[NAME_MAX + sizeof(bundle_suffix)];
+
     if (S_ISLNK(st->st_mode)) {
         /* never followed: a link is not a stored artifact (its target, when inside the store, is audited) */
         return 0;
@@ -237,6 +266,10 @@ static int store_entry(audit_walk *w, audit_item *it, const char *path, const st
         if (w->bundles != NULL) {
             return 0; /* a bundle in the store while bundles live elsewhere: not an artifact either */
         }
+        snprintf(sib, sizeof(sib), "%.*s", (int)(strlen(name) - strlen(bundle_suffix)), name);
+        if (batch_type(b, sib) >= 0) {
+            return 0;
+        }
         snprintf(art, sizeof(art), "%.*s", (int)(strlen(path) - strlen(bundle_suffix)), path);
         if (lstat(art, &ast) == 0) {
             return 0;
@@ -244,6 +277,9 @@ static int store_entry(audit_walk *w, audit_item *it, const char *path, const st
         it->kind = ITEM_ORPHAN;
     } else {
         it->kind = ITEM_ARTIFACT;
+        if (w->bundles == NULL && (size_t)snprintf(sib, sizeof(sib), "%s%s", name, bundle_suffix) < sizeof(sib)) {
+            it->bundle_seen = batch_type(b, sib) == DT_REG;
+        }
     }
     set_rel(it, root(w), path);
     snprintf(it->path, sizeof(it->path), "%s", path);
@@ -287,7 +323,7 @@ static int next_in_dirs(audit_walk *w, audit_item *it)
             return 1;
         }
         if (w->in_bundles ? (S_ISDIR(st.st_mode) ? (push_dir(w, path), 0) : bundles_entry(w, it, path))
-                          : store_entry(w, it, path, &st)) {
+                          : store_entry(w, it, path, &st, b, rec + 1)) {
             return 1;
         }
     }

@@ -85,8 +85,9 @@ static int verify_one(sign_verify_result **res, const audit_run *a, const char *
     o.bundles = bundles;
     o.nbundles = 1;
     o.at = at;
-    /* bundles that sign many artifacts: their statement is parsed once, not once per artifact */
-    o.flags |= a->vflags | SIGN_VERIFY_SHARE_STATEMENTS;
+    /* bundles that sign many artifacts: their statement is parsed once, not once per artifact; the messages of
+       checks that pass are not read (first_failure reads a failure's), so none is formatted */
+    o.flags |= a->vflags | SIGN_VERIFY_SHARE_STATEMENTS | SIGN_VERIFY_TERSE;
     return sign_verify(res, a->policy, &o);
 }
 
@@ -283,7 +284,7 @@ static audit_record *audit_one(const audit_run *a, const audit_item *it)
         return r;
     }
     audit_bundle_path(bundle, sizeof(bundle), &a->walk, it);
-    if (access(bundle, F_OK) != 0) {
+    if (!it->bundle_seen && access(bundle, F_OK) != 0) {
         r->cls = SIGN_AUDIT_UNSIGNED;
         snprintf(r->reasons, sizeof(r->reasons), "BUNDLE_MISSING");
         return r;

@@ -52,6 +52,11 @@ typedef struct sign_check {
  * compared; only the parse of bytes already parsed is skipped.
  */
 #define SIGN_VERIFY_SHARE_STATEMENTS 0x200u
+/*
+ * Checks that pass (or are skipped) carry an empty message: for a caller that reads only the failures' messages
+ * and verifies many artifacts (signet audit). Statuses, reasons, codes, names and facts are the same.
+ */
+#define SIGN_VERIFY_TERSE 0x400u
 /* Revocation lists and downgrade protection (options version 4): */
 #define SIGN_VERIFY_ALLOW_DOWNGRADE                                                                                  \
     0x8u /* a lower artifact version than one verified before is reported, not refused */

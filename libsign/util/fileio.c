@@ -32,12 +32,9 @@ int sign__read_file(unsigned char **out, size_t *outlen, const char *path, size_
         sign__error(r, "%s: %s", path, strerror(errno));
         goto out;
     }
+    /* A regular file ignores O_NONBLOCK (open(2)), so it need not be cleared. */
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         r = sign__error(SIGN_EIO, "%s: not a regular file", path);
-        goto out;
-    }
-    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
-        r = sign__error(SIGN_EIO, "%s: %s", path, strerror(errno));
         goto out;
     }
     if ((uint64_t)st.st_size > max) {
@@ -45,7 +42,11 @@ int sign__read_file(unsigned char **out, size_t *outlen, const char *path, size_
                         max);
         goto out;
     }
-    cap = (size_t)st.st_size + 1;
+    /* Room for one byte more than fstat gave (and the NUL): a read that stops short at the size is the end. */
+    if (!sign__add(&cap, (size_t)st.st_size, 2)) {
+        r = sign__error(SIGN_ELIMIT, "%s: too large", path);
+        goto out;
+    }
     if ((buf = malloc(cap)) == NULL) {
         r = sign__error(SIGN_ENOMEM, "%s: out of memory", path);
         goto out;
@@ -98,6 +99,9 @@ int sign__read_file(unsigned char **out, size_t *outlen, const char *path, size_
         if (len > max) {
             r = sign__error(SIGN_ELIMIT, "%s: larger than the limit of %zu bytes", path, max);
             goto out;
+        }
+        if (len == (size_t)st.st_size && (size_t)n < want) {
+            break; /* a short read that ends at the size fstat gave is the end: no second read for the 0 */
         }
     }
     buf[len] = '\0';

@@ -21,14 +21,11 @@ const char *sign_check_status_name(sign_check_status s)
     }
 }
 
+/* A check's strings but its artifact are one block, starting at check (check_pack); artifact is its own. */
 static void check_clear(sign_check *c)
 {
     free((char *)c->check);
-    free((char *)c->reason);
     free((char *)c->artifact);
-    free((char *)c->bundle);
-    free((char *)c->signer);
-    free((char *)c->message);
 }
 
 static void facts_clear(vfacts *f)
@@ -220,36 +217,79 @@ static int checks_reserve(sign_verify_result *res, size_t cap)
     return 0;
 }
 
+/* Copy s (or NULL) to *p, advancing it. */
+static const char *pack_one(char **p, const char *s, size_t len)
+{
+    char *d = *p;
+
+    if (s == NULL) {
+        return NULL;
+    }
+    memcpy(d, s, len + 1);
+    *p += len + 1;
+    return d;
+}
+
+/*
+ * The check's strings but its artifact in one allocation (one malloc and one free per check, not five), the
+ * name first: check_clear frees the block through k->check. k->artifact is set apart, since the pipeline fills
+ * it in later for a default bundle's checks.
+ */
+static int check_pack(sign_check *k, const char *check, const char *reason, vwhere w, const char *msg)
+{
+    const char *s[5] = {check != NULL ? check : "", reason, w.bundle, w.signer, msg};
+    size_t len[5], total = 0;
+    char *block, *p;
+
+    for (int i = 0; i < 5; i++) {
+        len[i] = s[i] != NULL ? strlen(s[i]) : 0;
+        total += len[i] + 1;
+    }
+    if ((block = malloc(total)) == NULL) {
+        return sign__oom();
+    }
+    p = block;
+    k->check = pack_one(&p, s[0], len[0]);
+    k->reason = pack_one(&p, s[1], len[1]);
+    k->bundle = pack_one(&p, s[2], len[2]);
+    k->signer = pack_one(&p, s[3], len[3]);
+    k->message = pack_one(&p, s[4], len[4]);
+    if (w.artifact != NULL && (k->artifact = sign__strdup(w.artifact)) == NULL) {
+        free(block);
+        return sign__oom();
+    }
+    return 0;
+}
+
 int vfy_add_check(vctx *c, const char *check, sign_check_status status, const char *reason, int code, vwhere w,
                   const char *fmt, ...)
 {
     sign_verify_result *res = c->res;
     sign_check *k;
     char msg[2048];
-    va_list ap;
-    int fail = 0, r;
+    int r;
 
     if (res->nchecks == res->capchecks && (r = checks_reserve(res, res->capchecks ? res->capchecks * 2 : 16)) != 0) {
         return r;
     }
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
+    msg[0] = '\0';
+    if ((status != SIGN_CHECK_PASS && status != SIGN_CHECK_SKIP) || c->opts == NULL ||
+        (c->opts->flags & SIGN_VERIFY_TERSE) == 0) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+    }
     k = &res->checks[res->nchecks];
     memset(k, 0, sizeof(*k));
     k->status = status;
     k->code = status == SIGN_CHECK_PASS || status == SIGN_CHECK_SKIP ? 0 : code;
-    k->check = dup_or_null(check, &fail);
-    k->reason = dup_or_null(reason, &fail);
-    k->artifact = dup_or_null(w.artifact, &fail);
-    k->bundle = dup_or_null(w.bundle, &fail);
-    k->signer = dup_or_null(w.signer, &fail);
-    k->message = dup_or_null(msg, &fail);
-    memset(&res->facts[res->nchecks], 0, sizeof(res->facts[0]));
-    if (fail) {
-        check_clear(k);
-        return sign__oom();
+    if ((r = check_pack(k, check, reason, w, msg)) != 0) {
+        memset(k, 0, sizeof(*k));
+        return r;
     }
+    memset(&res->facts[res->nchecks], 0, sizeof(res->facts[0]));
     res->nchecks++;
     return 0;
 }
