@@ -7,7 +7,7 @@
 #   SIGNET    the signet binary; BENCHDIR holds sha256limit, ziphash, gen, runner (and ziphash_isal
 #             when libisal-dev is installed: the ISA-L reference row)
 #   OUT.md    where to write the report (docs/performance.md); stdout always
-# environment: BENCH_QUICK=1 (small data, 3 runs), BENCH_RUNS=N, TMPDIR,
+# environment: BENCH_QUICK=1 (small data, 3 runs), BENCH_RUNS=N, BENCH_SMALL=N, BENCH_HUGE=N (audit stores), TMPDIR,
 #   BENCH_ONLY=file,zip,oci,registry,store,audit,log,startup,tsa,revocation,pkcs11,deploy (a comma-separated subset of the groups;
 #   the X.509 rows belong to file; audit's comparison on the store needs store too)
 set -euo pipefail
@@ -25,6 +25,8 @@ else
     BIG=$((1024 * 1024 * 1024)); ZIP_ENTRIES=20000; ZIP_BYTES=$((300 * 1000 * 1000)); STORE=5000
     SMALL=100000; HUGE=1000000
 fi
+# the audit group's two big stores alone take most of an hour at full size: BENCH_SMALL / BENCH_HUGE set them
+SMALL=${BENCH_SMALL:-$SMALL}; HUGE=${BENCH_HUGE:-$HUGE}
 RUNNER=$BD/runner
 
 W=$(mktemp -d "${TMPDIR:-/var/tmp}/signet-bench.XXXXXX")
