@@ -258,9 +258,10 @@ Test(log, a_rewrite_deep_in_a_long_log_is_named)
     count("L", before);
     cr_assert_eq(sign_log_verify(NULL, lp, NULL), 0, "%s", sign_error_last());
     /* entry 60's file removed, and the count moved on as an append would */
-    cr_assert_eq(SH("rm -rf W && git clone -q L W && cd W && git rm -q $(git diff --name-only main~91 main~90 -- "
-                    "entries) && echo 151 > count && git commit -qam 'remove entry 60' && git push -q origin HEAD:main"),
-                 0, "%s", err);
+    cr_assert_eq(
+        SH("rm -rf W && git clone -q L W && cd W && git rm -q $(git diff --name-only main~91 main~90 -- "
+           "entries) && echo 151 > count && git commit -qam 'remove entry 60' && git push -q origin HEAD:main"),
+        0, "%s", err);
     cr_assert_eq(SH("git --git-dir=L rev-parse main"), 0);
     memcpy(bad, out, 40);
     bad[40] = '\0';
@@ -277,6 +278,24 @@ Test(log, a_rewrite_deep_in_a_long_log_is_named)
     out[40] = '\0';
     cr_assert_eq(sign_log_verify(NULL, lp, out), 0, "%s", sign_error_last());
     free(lp);
+}
+
+/* An append is on disk before it is reported: its objects, its pack and the branch are fsynced (strace counts). */
+Test(log, appends_are_fsynced_before_they_are_reported)
+{
+    if (SH("command -v strace") != 0) {
+        cr_skip_test("strace is not installed (Debian package strace): the fsync calls were not counted");
+    }
+    make_bundles(3);
+    cr_assert_eq(SH("strace -f -qq -e trace=fsync,fdatasync -o s1.txt \"$SIGNET_BIN\" log add L b1.json"), 0, "%s",
+                 err);
+    cr_assert_eq(SH("grep -c -E 'fsync|fdatasync' s1.txt"), 0, "a single append fsyncs nothing");
+    cr_assert_gt(atoi(out), 2, "a single append's objects and branch are fsynced: %s", out);
+    cr_assert_eq(SH("strace -f -qq -e trace=fsync,fdatasync -o s2.txt \"$SIGNET_BIN\" log add L b2.json b3.json"), 0,
+                 "%s", err);
+    cr_assert_eq(SH("grep -c -E 'fsync|fdatasync' s2.txt"), 0, "a batch fsyncs nothing");
+    cr_assert_gt(atoi(out), 2, "a batch's pack, index and branch are fsynced: %s", out);
+    cr_assert_eq(SIGNET("log verify L"), 0, "%s", err);
 }
 
 static void clone_format1(const char *name)

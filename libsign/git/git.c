@@ -29,6 +29,11 @@ static void git_init_once(void)
          * that reads an object again keeps it itself (log_verify.c's tree cache).
          */
         (void)git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 0);
+        /*
+         * What libgit2 writes (the signing log's objects, packs and branch) is fsynced before it counts as
+         * written: a signer told that a signature was logged must not lose it to a power cut (docs/log.md).
+         */
+        (void)git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
     }
 }
 
