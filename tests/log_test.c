@@ -214,6 +214,90 @@ Test(log, verify_finds_an_entry_appended_outside_its_fan_out)
     free(lp);
 }
 
+/* Bundles from .. to-1 appended in one batch: b1.json followed by i spaces (other bytes, so another entry). */
+static void add_variants(const char *log, int from, int to)
+{
+    char *bp = p("b1.json"), *lp = p(log), *data;
+    size_t len = 0, n = (size_t)(to - from), done = 0;
+    sign_log_item *items = calloc(n, sizeof(*items));
+
+    data = tu_read(bp, &len);
+    cr_assert_not_null(items);
+    for (size_t i = 0; i < n; i++) {
+        char *b = malloc(len + (size_t)from + i);
+
+        cr_assert_not_null(b);
+        memcpy(b, data, len);
+        memset(b + len, ' ', (size_t)from + i);
+        items[i].bundle = b;
+        items[i].len = len + (size_t)from + i;
+    }
+    cr_assert_eq(sign_log_add_batch(&done, lp, items, n), 0, "%s", sign_error_last());
+    cr_assert_eq(done, n);
+    for (size_t i = 0; i < n; i++) {
+        free((void *)items[i].bundle);
+    }
+    free(items);
+    free(data);
+    free(lp);
+    free(bp);
+}
+
+/*
+ * The walk keeps the trees it read last (log_verify.c's tree cache): in a log of a few hundred entries, an entry
+ * removed deep in the history, with entries appended by signet on top of it, is still found, and the commit named
+ * is the one that removed it, with or without a checkpoint before it; a checkpoint after it proves the rest.
+ */
+Test(log, a_rewrite_deep_in_a_long_log_is_named)
+{
+    char before[SIGN_LOG_COMMIT_SIZE], bad[SIGN_LOG_COMMIT_SIZE], after[SIGN_LOG_COMMIT_SIZE], *lp = p("L");
+    char named[SIGN_LOG_COMMIT_SIZE];
+
+    make_bundles(1);
+    add_variants("L", 1, 151);
+    count("L", before);
+    cr_assert_eq(sign_log_verify(NULL, lp, NULL), 0, "%s", sign_error_last());
+    /* entry 60's file removed, and the count moved on as an append would */
+    cr_assert_eq(
+        SH("rm -rf W && git clone -q L W && cd W && git rm -q $(git diff --name-only main~91 main~90 -- "
+           "entries) && echo 151 > count && git commit -qam 'remove entry 60' && git push -q origin HEAD:main"),
+        0, "%s", err);
+    cr_assert_eq(SH("git --git-dir=L rev-parse main"), 0);
+    memcpy(bad, out, 40);
+    bad[40] = '\0';
+    add_variants("L", 151, 301);
+    count("L", after);
+    cr_assert_eq(count("L", NULL), 301);
+    cr_assert_eq(sign_log_verify(named, lp, NULL), SIGN_EVERIFY);
+    cr_assert_str_eq(named, bad, "the removing commit is named: %s", sign_error_last());
+    cr_assert_eq(sign_log_verify(named, lp, before), SIGN_EVERIFY);
+    cr_assert_str_eq(named, bad, "from the checkpoint before it: %s", sign_error_last());
+    cr_assert_eq(sign_log_verify(NULL, lp, bad), 0, "a checkpoint at it proves what came after: %s",
+                 sign_error_last());
+    cr_assert_eq(SH("git --git-dir=L rev-parse main~100"), 0);
+    out[40] = '\0';
+    cr_assert_eq(sign_log_verify(NULL, lp, out), 0, "%s", sign_error_last());
+    free(lp);
+}
+
+/* An append is on disk before it is reported: its objects, its pack and the branch are fsynced (strace counts;
+   LeakSanitizer does not run under ptrace, so the traced processes do not check leaks). */
+#define TRACED "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -e trace=fsync,fdatasync "
+Test(log, appends_are_fsynced_before_they_are_reported)
+{
+    if (SH("command -v strace") != 0) {
+        cr_skip_test("strace is not installed (Debian package strace): the fsync calls were not counted");
+    }
+    make_bundles(3);
+    cr_assert_eq(SH(TRACED "-o s1.txt \"$SIGNET_BIN\" log add L b1.json"), 0, "%s", err);
+    cr_assert_eq(SH("grep -c -E 'fsync|fdatasync' s1.txt"), 0, "a single append fsyncs nothing");
+    cr_assert_gt(atoi(out), 2, "a single append's objects and branch are fsynced: %s", out);
+    cr_assert_eq(SH(TRACED "-o s2.txt \"$SIGNET_BIN\" log add L b2.json b3.json"), 0, "%s", err);
+    cr_assert_eq(SH("grep -c -E 'fsync|fdatasync' s2.txt"), 0, "a batch fsyncs nothing");
+    cr_assert_gt(atoi(out), 2, "a batch's pack, index and branch are fsynced: %s", out);
+    cr_assert_eq(SIGNET("log verify L"), 0, "%s", err);
+}
+
 static void clone_format1(const char *name)
 {
     char *bundle = tu_path(tu_src(), "tests/vectors/log-v1.gitbundle");

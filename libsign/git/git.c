@@ -23,11 +23,17 @@ static void git_init_once(void)
     if (git_init_rc >= 0) {
         (void)atexit(git_shutdown_at_exit);
         /*
-         * Trees up to 1 MiB stay in libgit2's object cache (its default is 4 KiB): log verify reads each
-         * commit's index trees again as the next commit's parent trees, and a log's trees pass 4 KiB at
-         * about 40 entries. Objects are still hash-verified when read from disk.
+         * libgit2's object cache is off. It keeps every object read until its cap (256 MB, counted as the objects'
+         * raw size, not what they take parsed), then evicts a few entries per insert by scanning its map from the
+         * start: log verify grew to 1.3 GB at 100,000 entries and its cost per entry grew with the log. A walk
+         * that reads an object again keeps it itself (log_verify.c's tree cache).
          */
-        (void)git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE, (size_t)1 << 20);
+        (void)git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 0);
+        /*
+         * What libgit2 writes (the signing log's objects, packs and branch) is fsynced before it counts as
+         * written: a signer told that a signature was logged must not lose it to a power cut (docs/log.md).
+         */
+        (void)git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
     }
 }
 

@@ -19,6 +19,50 @@ typedef struct added {
     int count_changed;
 } added;
 
+/*
+ * The trees the walk read last, by id, one per slot (a slot's next tree replaces it): a commit's parent tree and
+ * the subtrees along the paths it changed are, most of the time, the trees the commits just before it read as
+ * theirs. Its size is fixed, so a long log costs no more memory than a short one (libgit2's own cache is off,
+ * git.c).
+ */
+#define TREE_CACHE_SLOTS 8192
+
+typedef struct tree_cache {
+    git_oid id[TREE_CACHE_SLOTS];
+    git_tree *tree[TREE_CACHE_SLOTS];
+} tree_cache;
+
+static void tree_cache_free(tree_cache *tc)
+{
+    if (tc != NULL) {
+        for (size_t i = 0; i < TREE_CACHE_SLOTS; i++) {
+            git_tree_free(tc->tree[i]);
+        }
+        free(tc);
+    }
+}
+
+/* The tree id, from the cache (tc NULL: none) or read and kept there; *out is the caller's to free. */
+static int tree_get(git_tree **out, tree_cache *tc, git_repository *repo, const git_oid *id)
+{
+    size_t slot = ((size_t)id->id[0] << 8 | id->id[1]) % TREE_CACHE_SLOTS;
+    int rc;
+
+    *out = NULL;
+    if (tc != NULL && tc->tree[slot] != NULL && git_oid_equal(&tc->id[slot], id)) {
+        return git_tree_dup(out, tc->tree[slot]);
+    }
+    if ((rc = git_tree_lookup(out, repo, id)) < 0 || tc == NULL) {
+        return rc;
+    }
+    git_tree_free(tc->tree[slot]);
+    tc->tree[slot] = NULL;
+    if ((rc = git_tree_dup(&tc->tree[slot], *out)) == 0) {
+        git_oid_cpy(&tc->id[slot], id);
+    }
+    return rc;
+}
+
 static void added_free(added *a)
 {
     for (size_t i = 0; i < a->nindex; i++) {
@@ -88,8 +132,8 @@ static int note_change(added *a, const char **why, int first, git_delta_t status
  * the whole log (git_diff_tree_to_tree walked every entry of both trees: quadratic over a log's history).
  */
 /* NOLINTNEXTLINE(misc-no-recursion): bounded by LOG_TREE_DEPTH */
-static int tree_changes(added *a, const char **why, int first, git_repository *repo, const git_tree *before,
-                        const git_tree *after, const char *prefix, int depth)
+static int tree_changes(added *a, const char **why, int first, git_repository *repo, tree_cache *tc,
+                        const git_tree *before, const git_tree *after, const char *prefix, int depth)
 {
     size_t nb = before != NULL ? git_tree_entrycount(before) : 0, na = git_tree_entrycount(after);
     char path[512];
@@ -126,11 +170,11 @@ static int tree_changes(added *a, const char **why, int first, git_repository *r
         } else if (!is_tree) {
             r = note_change(a, why, first, old != NULL ? GIT_DELTA_MODIFIED : GIT_DELTA_ADDED, path,
                             git_tree_entry_id(te));
-        } else if ((rc = git_tree_lookup(&sub_after, repo, git_tree_entry_id(te))) < 0 ||
-                   (old != NULL && (rc = git_tree_lookup(&sub_before, repo, git_tree_entry_id(old))) < 0)) {
+        } else if ((rc = tree_get(&sub_after, tc, repo, git_tree_entry_id(te))) < 0 ||
+                   (old != NULL && (rc = tree_get(&sub_before, tc, repo, git_tree_entry_id(old))) < 0)) {
             r = sign__git_error(rc, SIGN_EIO, "log: reading a tree");
         } else {
-            r = tree_changes(a, why, first, repo, sub_before, sub_after, path,
+            r = tree_changes(a, why, first, repo, tc, sub_before, sub_after, path,
                              depth + 1); /* NOLINT(misc-no-recursion) */
         }
         git_tree_free(sub_before);
@@ -140,13 +184,14 @@ static int tree_changes(added *a, const char **why, int first, git_repository *r
 }
 
 /* What a commit changed against its parent's tree, sorted into entry, index paths and count. */
-static int collect(added *a, const char **why, git_repository *repo, const git_tree *before, const git_tree *after)
+static int collect(added *a, const char **why, git_repository *repo, tree_cache *tc, const git_tree *before,
+                   const git_tree *after)
 {
     int r;
 
     memset(a, 0, sizeof(*a));
     *why = NULL;
-    if ((r = tree_changes(a, why, before == NULL, repo, before, after, "", 0)) != 0) {
+    if ((r = tree_changes(a, why, before == NULL, repo, tc, before, after, "", 0)) != 0) {
         return r;
     }
     if (*why == NULL && (a->nentries != 1 || !a->count_changed)) {
@@ -215,8 +260,8 @@ static int check_entry(const char **why, git_repository *repo, const added *a, i
  * (the checkpoint) or else the first commit: a later commit that adds, changes or removes the `format` file
  * breaks the rules above.
  */
-static int check_commit(char *out_bad, git_repository *repo, git_commit *c, git_commit *parent, uint64_t *count,
-                        int *format)
+static int check_commit(char *out_bad, git_repository *repo, tree_cache *tc, git_commit *c, git_commit *parent,
+                        uint64_t *count, int *format)
 {
     git_tree *before = NULL, *after = NULL;
     uint64_t now = 0;
@@ -225,7 +270,8 @@ static int check_commit(char *out_bad, git_repository *repo, git_commit *c, git_
     int r, rc;
 
     memset(&a, 0, sizeof(a));
-    if ((parent != NULL && (rc = git_commit_tree(&before, parent)) < 0) || (rc = git_commit_tree(&after, c)) < 0) {
+    if ((parent != NULL && (rc = tree_get(&before, tc, repo, git_commit_tree_id(parent))) < 0) ||
+        (rc = tree_get(&after, tc, repo, git_commit_tree_id(c))) < 0) {
         r = sign__git_error(rc, SIGN_EIO, "log: reading a tree");
         goto out;
     }
@@ -236,7 +282,7 @@ static int check_commit(char *out_bad, git_repository *repo, git_commit *c, git_
         sign__error_clear();
         why = "records a format that is not valid";
     }
-    if (why == NULL && (r = collect(&a, &why, repo, before, after)) != 0) {
+    if (why == NULL && (r = collect(&a, &why, repo, tc, before, after)) != 0) {
         goto out;
     }
     if (why == NULL && (r = check_entry(&why, repo, &a, *format)) != 0) {
@@ -298,6 +344,7 @@ int sign_log_verify(char *out_bad, const char *dir, const char *since_commit)
     git_repository *repo = NULL;
     git_commit *head = NULL, *c = NULL, *prev = NULL;
     git_revwalk *walk = NULL;
+    tree_cache *tc = NULL;
     git_oid id, since_id;
     uint64_t count = 0;
     int r, rc, format = 0;
@@ -313,6 +360,10 @@ int sign_log_verify(char *out_bad, const char *dir, const char *since_commit)
     }
     if (head == NULL) {
         goto out; /* an empty log, no checkpoint: nothing to prove */
+    }
+    if ((tc = calloc(1, sizeof(*tc))) == NULL) {
+        r = sign__oom();
+        goto out;
     }
     if ((rc = git_revwalk_new(&walk, repo)) < 0 ||
         (rc = git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE)) < 0 ||
@@ -334,7 +385,7 @@ int sign_log_verify(char *out_bad, const char *dir, const char *since_commit)
             (prev != NULL && git_oid_cmp(git_commit_parent_id(c, 0), git_commit_id(prev)) != 0)) {
             r = rewritten(out_bad, &id, "does not extend the commit before it (a merge or a replaced history)");
         } else {
-            r = check_commit(out_bad, repo, c, prev, &count, &format);
+            r = check_commit(out_bad, repo, tc, c, prev, &count, &format);
         }
         git_commit_free(prev);
         prev = c;
@@ -348,6 +399,7 @@ out:
     git_commit_free(c);
     git_commit_free(prev);
     git_revwalk_free(walk);
+    tree_cache_free(tc);
     git_commit_free(head);
     git_repository_free(repo);
     return r;
@@ -368,7 +420,7 @@ int sign__log_commit_entry(git_oid *out, git_repository *repo, git_commit *c)
          ((rc = git_commit_parent(&parent, c, 0)) < 0 || (rc = git_commit_tree(&before, parent)) < 0)) ||
         (rc = git_commit_tree(&after, c)) < 0) {
         r = sign__git_error(rc, SIGN_EIO, "log: reading a commit");
-    } else if ((r = collect(&a, &why, repo, before, after)) == 0) {
+    } else if ((r = collect(&a, &why, repo, NULL, before, after)) == 0) {
         if (why != NULL) {
             r = sign__error(SIGN_EPARSE, "log: commit %s %s; run signet log verify", hex, why);
         } else {
