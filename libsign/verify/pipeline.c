@@ -101,6 +101,8 @@ static void bundle_one(void *arg, size_t i)
     j->rc[i] = vfy_bundle(&j->bc[i], &j->bundles[i]);
     if (j->rc[i] != 0) {
         j->msg[i] = sign__strdup(sign_error_last());
+    } else if (j->c->entries) {
+        vfy_entries_prepare(&j->bundles[i]); /* while the artifacts are still being walked */
     }
 }
 
@@ -443,6 +445,7 @@ static void run_free(vrun *v)
     free(v->bmsg);
     for (size_t i = 0; v->bundles != NULL && i < v->nb; i++) {
         sign_bundle_free(v->bundles[i].bundle);
+        vfy_entries_release(&v->bundles[i]);
         sign_statement_free(v->bundles[i].st);
         sign_x509_certs_free(v->bundles[i].certs);
         sign_key_free(v->bundles[i].cert_key);
