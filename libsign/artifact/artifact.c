@@ -1245,10 +1245,13 @@ static int part_run(walk_part *p)
     int r = 0;
 
     if ((p->buf = malloc(LIBARCHIVE_BLOCK)) == NULL || (p->w.head = malloc(SIGN__SECRET_SCAN_MAX)) == NULL ||
-        (p->w.a = calloc(1, sizeof(*p->w.a))) == NULL || (ar = archive_read_new()) == NULL) {
+        (p->w.a = calloc(1, sizeof(*p->w.a))) == NULL ||
+        (p->w.a->entries = malloc(p->w.z->n * sizeof(*p->w.a->entries))) == NULL ||
+        (ar = archive_read_new()) == NULL) {
         r = sign__error(SIGN_ENOMEM, "out of memory");
         goto out;
     }
+    p->w.a->cap_entries = p->w.z->n; /* one per entry of the directory, unless libarchive lists more (unclean) */
     if (archive_read_support_format_zip_seekable(ar) != ARCHIVE_OK ||
         archive_read_set_callback_data(ar, p) != ARCHIVE_OK ||
         archive_read_set_read_callback(ar, part_read) != ARCHIVE_OK ||
@@ -1367,15 +1370,6 @@ static int walk_merge(sign_artifact *a, sign_artifact *hw, const walk_job *jobs,
     for (size_t i = 0; i < nc; i++) {
         nf += ch[i].w.a->findings.n;
     }
-    if (ne > a->cap_entries) {
-        sign_entry *v = realloc(a->entries, ne * sizeof(*v));
-
-        if (v == NULL) {
-            return sign__error(SIGN_ENOMEM, "out of memory");
-        }
-        a->entries = v;
-        a->cap_entries = ne;
-    }
     if (nf > a->findings.cap) {
         sign_finding *v = realloc(a->findings.v, nf * sizeof(*v));
 
@@ -1385,7 +1379,25 @@ static int walk_merge(sign_artifact *a, sign_artifact *hw, const walk_job *jobs,
         a->findings.v = v;
         a->findings.cap = nf;
     }
-    if (hw->n_entries > 0) {
+    if (a->n_entries == 0) {
+        /* The header walk's array becomes a's, not a copy (its size counts in deploy's RSS). */
+        sign_entry *t = a->entries;
+        size_t tc = a->cap_entries;
+
+        a->entries = hw->entries;
+        a->cap_entries = hw->cap_entries;
+        hw->entries = t;
+        hw->cap_entries = tc;
+    } else if (ne > a->cap_entries) {
+        sign_entry *v = realloc(a->entries, ne * sizeof(*v));
+
+        if (v == NULL) {
+            return sign__error(SIGN_ENOMEM, "out of memory");
+        }
+        a->entries = v;
+        a->cap_entries = ne;
+    }
+    if (hw->n_entries > 0 && a->n_entries > 0) {
         memcpy(a->entries + a->n_entries, hw->entries, hw->n_entries * sizeof(*hw->entries));
     }
     a->n_entries += hw->n_entries;
@@ -1475,6 +1487,12 @@ static int walk_parallel(int *done, walk *w, int fd, size_t np)
     hp.w.path = w->path;
     hp.w.fd = fd;
     hp.w.defer = 1;
+    /* A job per entry at most: one allocation, not a doubling array (deploy's verification counts in its RSS). */
+    if ((hp.w.jobs = malloc(z->n * sizeof(*hp.w.jobs))) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    hp.w.capjobs = z->n;
     part_one(&hp);
     if (hp.rc != 0) {
         r = sign__error(hp.rc, "%s", hp.msg);
