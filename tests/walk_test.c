@@ -82,6 +82,19 @@ static void wk_expect_same(const sign_artifact *a, const sign_artifact *b, size_
     cr_assert_eq(memcmp(sign_artifact_sha256(a), sign_artifact_sha256(b), SIGN_SHA256_LEN), 0);
 }
 
+/* Walked in 2, 3 and 4 parts, path reports what seq (its sequential walk) reports, without the fallback. */
+static void wk_expect_parts_same(const sign_artifact *seq, const char *path)
+{
+    for (size_t parts = 2; parts <= 4; parts++) {
+        size_t fb = sign__zip_walk_fallbacks();
+        sign_artifact *par = wk_scan(path, parts, NULL);
+
+        cr_assert_eq(sign__zip_walk_fallbacks(), fb, "%zu parts: walked in parts, not by the fallback", parts);
+        wk_expect_same(seq, par, parts);
+        sign_artifact_free(par);
+    }
+}
+
 static int wk_has(const sign_artifact *a, const char *id)
 {
     for (size_t i = 0; i < sign_artifact_finding_count(a); i++) {
@@ -171,14 +184,7 @@ Test(walk, parts_report_what_one_walk_reports)
     cr_assert(wk_has(seq, "zip-path-through-symlink"));
     cr_assert(wk_has(seq, "zip-secret-private-key"));
     cr_assert_eq(sign_artifact_entry_count(seq), WK_N);
-    for (size_t parts = 2; parts <= 4; parts++) {
-        size_t fb = sign__zip_walk_fallbacks();
-        sign_artifact *par = wk_scan(path, parts, NULL);
-
-        cr_assert_eq(sign__zip_walk_fallbacks(), fb, "%zu parts: walked in parts, not by the fallback", parts);
-        wk_expect_same(seq, par, parts);
-        sign_artifact_free(par);
-    }
+    wk_expect_parts_same(seq, path);
     sign_artifact_free(seq);
     free(path);
 }
@@ -320,14 +326,7 @@ Test(walk, findings_of_stored_and_deflate_entries_keep_the_order_of_one_walk)
     cr_assert(wk_has(seq, "zip-crc-mismatch") && wk_has(seq, "zip-secret-env") &&
                   wk_has(seq, "zip-secret-private-key"),
               "premise: the findings are there");
-    for (size_t parts = 2; parts <= 4; parts++) {
-        size_t fb = sign__zip_walk_fallbacks();
-        sign_artifact *par = wk_scan(path, parts, NULL);
-
-        cr_assert_eq(sign__zip_walk_fallbacks(), fb, "%zu parts: walked in parts, not by the fallback", parts);
-        wk_expect_same(seq, par, parts);
-        sign_artifact_free(par);
-    }
+    wk_expect_parts_same(seq, path);
     sign_artifact_free(seq);
     free(path);
 }

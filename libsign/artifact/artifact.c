@@ -799,14 +799,9 @@ static int walk_deflate(walk *w, sign_entry *e, const sign__zip_entry *x, size_t
 static int walk_defer(walk *w, const sign__zip_entry *x)
 {
     if (w->njobs == w->capjobs) {
-        size_t ncap = w->capjobs ? w->capjobs * 2 : 64;
-        walk_job *v = realloc(w->jobs, ncap * sizeof(*v));
-
-        if (v == NULL) {
-            return sign__error(SIGN_ENOMEM, "out of memory");
-        }
-        w->jobs = v;
-        w->capjobs = ncap;
+        w->unclean = 1; /* (one job per directory entry is room for all: never here) */
+        w->stop = 1;
+        return 0;
     }
     w->jobs[w->njobs++] = (walk_job){w->a->n_entries - 1, x, w->a->findings.n, 0};
     return 0;
