@@ -113,17 +113,23 @@ static void bundle_one(void *arg, size_t i)
 typedef struct verify_jobs {
     scan_job s;
     bundle_job b;
-    size_t n; /* jobs below n are artifacts, the others bundles */
+    size_t nb; /* jobs below nb are bundles, the others artifacts */
 } verify_jobs;
 
+/*
+ * The bundles first: the calling thread claims items in order, while an idle worker takes the newest
+ * loop's items first, which are those an artifact scan nests (its hash, its zip walk). With the
+ * artifacts first, a worker ended up walking the artifact's zip beside the caller and the bundle
+ * (for a 20,000-entry zip, its statement's parse) was left to the end, on one thread.
+ */
 static void job_one(void *arg, size_t i)
 {
     verify_jobs *j = arg;
 
-    if (i < j->n) {
-        scan_one(&j->s, i);
+    if (i < j->nb) {
+        bundle_one(&j->b, i);
     } else {
-        bundle_one(&j->b, i - j->n);
+        scan_one(&j->s, i - j->nb);
     }
 }
 
@@ -307,7 +313,7 @@ static int run_parallel(vrun *v)
     jobs.b.bc = v->bc;
     jobs.b.rc = v->brc;
     jobs.b.msg = v->bmsg;
-    jobs.n = n;
+    jobs.nb = nb;
     sign__pool_for(n + nb, job_one, &jobs);
     return 0;
 }
