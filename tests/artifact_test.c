@@ -2206,3 +2206,49 @@ Test(artifact, mapping_guard_survives_repeated_faults)
     free(p);
     free(buf);
 }
+
+/* Findings of sign__secrets_check for a head holding text at offset off of filler rich in '-' and '_'. */
+static int at_secret_at(const char *name, const char *text, size_t off, size_t tail, const char *id)
+{
+    static const char filler[] = "a_b-c_d--e_f---g_aws-_ws_-----BEGIN PUBLIC KEY-----\n";
+    size_t tl = strlen(text), n = off + tl + tail;
+    unsigned char *h = malloc(n);
+    sign__findings f = {0};
+    int found;
+
+    cr_assert_not_null(h);
+    for (size_t i = 0; i < n; i++) {
+        h[i] = (unsigned char)filler[i % (sizeof(filler) - 1)];
+    }
+    memcpy(h + off, text, tl);
+    cr_assert_eq(sign__secrets_check(&f, name, h, n), 0);
+    found = sign__findings_has(&f, id);
+    sign__findings_clear(&f);
+    free(h);
+    return found;
+}
+
+/*
+ * The secrets scan finds its markers 16 positions at a time: a marker is
+ * found at every offset and alignment, also as the head's last bytes, and
+ * near misses around it are not findings.
+ */
+Test(artifact, secret_markers_are_found_at_every_offset_and_at_the_end)
+{
+    for (size_t off = 0; off < 70; off++) {
+        for (size_t tail = 0; tail < 3; tail++) {
+            cr_assert(
+                at_secret_at("keys/a.pem", "-----BEGIN EC PRIVATE KEY-----", off, tail, "zip-secret-private-key"),
+                "private key at %zu, %zu after", off, tail);
+            cr_assert(
+                !at_secret_at("keys/a.pem", "-----BEGIN EC PUBLIC KEY-----", off, tail, "zip-secret-private-key"),
+                "public key at %zu", off);
+            cr_assert(at_secret_at(".aws/credentials", "\n[default]\naws_secret_access_key = k", off, tail,
+                                   "zip-secret-aws-credentials"),
+                      "aws key at %zu, %zu after", off, tail);
+            cr_assert(!at_secret_at(".aws/credentials", "\n[default]\naws-secret-access-key = k", off, tail,
+                                    "zip-secret-aws-credentials"),
+                      "no aws_ at %zu", off);
+        }
+    }
+}

@@ -1,5 +1,6 @@
 /*
- * The zip entry walk in parts (one thread and libarchive handle per part) must
+ * The parallel zip entry walk (one libarchive header walk, then deflate content in
+ * chunks that any free thread takes) must
  * report exactly what one sequential walk reports: the same entries in the
  * same order and the same findings, also when an archive makes the parts fall
  * back to the sequential walk (limits that add up, unreadable entries).
@@ -79,6 +80,19 @@ static void wk_expect_same(const sign_artifact *a, const sign_artifact *b, size_
         cr_assert_str_eq(y->message, x->message, "%zu parts: finding %s", parts, x->id);
     }
     cr_assert_eq(memcmp(sign_artifact_sha256(a), sign_artifact_sha256(b), SIGN_SHA256_LEN), 0);
+}
+
+/* Walked in 2, 3 and 4 parts, path reports what seq (its sequential walk) reports, without the fallback. */
+static void wk_expect_parts_same(const sign_artifact *seq, const char *path)
+{
+    for (size_t parts = 2; parts <= 4; parts++) {
+        size_t fb = sign__zip_walk_fallbacks();
+        sign_artifact *par = wk_scan(path, parts, NULL);
+
+        cr_assert_eq(sign__zip_walk_fallbacks(), fb, "%zu parts: walked in parts, not by the fallback", parts);
+        wk_expect_same(seq, par, parts);
+        sign_artifact_free(par);
+    }
 }
 
 static int wk_has(const sign_artifact *a, const char *id)
@@ -170,14 +184,7 @@ Test(walk, parts_report_what_one_walk_reports)
     cr_assert(wk_has(seq, "zip-path-through-symlink"));
     cr_assert(wk_has(seq, "zip-secret-private-key"));
     cr_assert_eq(sign_artifact_entry_count(seq), WK_N);
-    for (size_t parts = 2; parts <= 4; parts++) {
-        size_t fb = sign__zip_walk_fallbacks();
-        sign_artifact *par = wk_scan(path, parts, NULL);
-
-        cr_assert_eq(sign__zip_walk_fallbacks(), fb, "%zu parts: walked in parts, not by the fallback", parts);
-        wk_expect_same(seq, par, parts);
-        sign_artifact_free(par);
-    }
+    wk_expect_parts_same(seq, path);
     sign_artifact_free(seq);
     free(path);
 }
@@ -279,4 +286,47 @@ Test(walk, a_mapped_zip_reports_what_pread_reports)
     }
     free(plain);
     free(bad);
+}
+
+/*
+ * The parallel walk reads stored entries in its header walk and deflate
+ * entries later, in chunks: the findings of both must still come out in the
+ * order of one sequential walk (a stored secret between two deflate entries
+ * with a wrong CRC, a stored key after them).
+ */
+Test(walk, findings_of_stored_and_deflate_entries_keep_the_order_of_one_walk)
+{
+    static char texts[WK_N][128];
+    zg_entry e[WK_N];
+    char names[WK_N][64];
+    char *path = tu_path(wk_dir, "order.zip");
+    sign_artifact *seq;
+
+    memset(e, 0, sizeof(e));
+    for (size_t i = 0; i < WK_N; i++) {
+        snprintf(names[i], sizeof(names[i]), "lib/part%02zu/mod%03zu.py", i % 5, i);
+        snprintf(texts[i], sizeof(texts[i]), "VALUE_%zu = %zu  # the order test\n", i, i * 104729);
+        e[i].name = names[i];
+        e[i].data = texts[i];
+        e[i].len = strlen(texts[i]);
+        e[i].deflate = i % 2 == 1;
+        e[i].unix_mode = S_IFREG | 0644;
+    }
+    e[11].crc_xor = 0x0f0f0f0f;
+    e[99].crc_xor = 0x0f0f0f0f;
+    snprintf(names[30], sizeof(names[30]), "settings/.env");
+    snprintf(texts[30], sizeof(texts[30]), "API_TOKEN=abc123\n");
+    e[30].len = strlen(texts[30]);
+    snprintf(names[120], sizeof(names[120]), "keys/server.pem");
+    snprintf(texts[120], sizeof(texts[120]), "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n");
+    e[120].len = strlen(texts[120]);
+    cr_assert(!e[30].deflate && !e[120].deflate && e[11].deflate && e[99].deflate, "premise: stored and deflate");
+    zg_write(path, e, WK_N, NULL);
+    seq = wk_scan(path, 1, NULL);
+    cr_assert(wk_has(seq, "zip-crc-mismatch") && wk_has(seq, "zip-secret-env") &&
+                  wk_has(seq, "zip-secret-private-key"),
+              "premise: the findings are there");
+    wk_expect_parts_same(seq, path);
+    sign_artifact_free(seq);
+    free(path);
 }

@@ -351,6 +351,14 @@ static void *digest_thread(void *arg)
 
 /* ---- entry walk --------------------------------------------------------------- */
 
+/* A deflate entry whose content a header walk left for later (walk_parallel). */
+typedef struct walk_job {
+    size_t ei;                /* the entry: its index in the header walk's artifact */
+    const sign__zip_entry *x; /* its central directory record */
+    size_t fbefore;           /* the header walk's findings before it */
+    size_t fend;              /* its chunk's findings once it is read (set by the chunk) */
+} walk_job;
+
 typedef struct walk {
     sign_artifact *a;
     const sign__zip *z;
@@ -362,13 +370,15 @@ typedef struct walk {
     const unsigned char *headp; /* the last entry's head: in head, or in its one chunk of content (content_keep) */
     int fd;                     /* the archive, read with pread */
     const sign__fmap *map;      /* or mapped: read from there (NULL: pread) */
-    uint64_t beside;            /* bytes hashed on another thread while the parts run (walk_parallel) */
     uint64_t kept;              /* mapped: the offset from which the walk has not released what it read */
     sign__inflate *inf;         /* deflate entries (walk_deflate): made on the first one */
     unsigned char *zin, *zout;  /* its buffers */
     int stop;
     int unclean;                  /* a part of a parallel walk met something only a sequential walk reports */
     const sign__entry_hook *hook; /* deploy: each entry and its content as it is read, or NULL */
+    int defer;                    /* a header walk: deflate content is left for later, as jobs */
+    walk_job *jobs;
+    size_t njobs, capjobs;
 } walk;
 
 static int cmp_lfh(const void *a, const void *b)
@@ -785,6 +795,18 @@ static int walk_deflate(walk *w, sign_entry *e, const sign__zip_entry *x, size_t
     return content_end(w, &c, e, x, ok);
 }
 
+/* The last entry appended is a deflate entry: its content is read later, by a chunk (walk_parallel). */
+static int walk_defer(walk *w, const sign__zip_entry *x)
+{
+    if (w->njobs == w->capjobs) {
+        w->unclean = 1; /* (one job per directory entry is room for all: never here) */
+        w->stop = 1;
+        return 0;
+    }
+    w->jobs[w->njobs++] = (walk_job){w->a->n_entries - 1, x, w->a->findings.n, 0};
+    return 0;
+}
+
 static int walk_entry(walk *w, struct archive *ar, struct archive_entry *ae, size_t i)
 {
     const sign__zip_entry *x = i < w->z->n ? w->sorted[i] : NULL;
@@ -894,6 +916,9 @@ static int walk_entry(walk *w, struct archive *ar, struct archive_entry *ae, siz
     }
     /* Deflate, as both the directory and the local header say: our inflater; anything else: libarchive. */
     if (x != NULL && x->method == 8 && x->lfh_ok && x->local_method == 8) {
+        if (w->defer) {
+            return walk_defer(w, x);
+        }
         r = walk_deflate(w, e, x, &headlen);
     } else {
         r = walk_data(w, ar, e, x, &headlen);
@@ -1000,11 +1025,10 @@ out:
     return r;
 }
 
-/* Where a walk reads its zip: fd, or map when it is not NULL; beside: bytes another thread hashes meanwhile. */
+/* Where a walk reads its zip: fd, or map when it is not NULL. */
 typedef struct walk_src {
     int fd;
     const sign__fmap *map;
-    uint64_t beside;
 } walk_src;
 
 static int walk_zip_in(sign_artifact *a, const walk_src *src, const char *path, const sign_limits *lim,
@@ -1109,28 +1133,32 @@ static int walk_range(walk *w, struct archive *ar, size_t first, size_t end, int
 /* ---- parallel entry walk ------------------------------------------------------ */
 
 /*
- * Inflating and hashing the entries is most of a zip's cost, so the entries are split into
- * ranges of about equal uncompressed size, one per thread of the budget, each walked as an item
- * of the pool with its own libarchive handle reading the shared descriptor through pread at its own offset.
- * Each part collects entries and findings into a shell artifact; in order, they are then
- * appended to the artifact as one sequential walk would have. Limits that add up over the
- * archive (total inflated and declared bytes, the findings cap) are checked on the sums: when
- * a part stopped, met anything unusual, or the sums reach a limit, the parts are discarded and
- * the archive walked sequentially, which reports exactly as before.
+ * Inflating and hashing the entries is most of a zip's cost. A parallel walk
+ * has two stages. First one libarchive handle walks every header in order on
+ * this thread (while another thread hashes the whole file): the entries, their
+ * names and types, symlinks, and the content of every entry that is not plain
+ * deflate, exactly as the sequential walk does, except that a deflate entry's
+ * content is left as a job. Then the jobs, in chunks of about equal
+ * uncompressed size, several per thread, are inflated and hashed by whichever
+ * thread is free (util/inflate over the entry's own bytes: no libarchive, so a
+ * chunk can start anywhere). The findings are then put in the order of one
+ * sequential walk. Limits that add up over the archive (total inflated and
+ * declared bytes, the findings cap) are checked on the sums: when a stage
+ * stopped, met anything unusual, or the sums reach a limit, everything is
+ * discarded and the archive walked sequentially, which reports exactly as
+ * before.
  */
 #define WALK_MAX_PARTS 4
-#define WALK_SKIP_READ 4096 /* reads while skipping to a part's first entry: headers only */
+#define WALK_CHUNKS 8      /* chunks of the deflate jobs per thread: a thread that is free takes the next one */
+#define WALK_MAP_READ 4096 /* the first read for libarchive after a seek or skip: a header */
 
-#define WALK_MAP_READ 4096 /* a mapped file's first copy for libarchive after a seek or skip: a header */
-
+/* The header walk: one libarchive handle reading the descriptor through pread at its own offset. */
 typedef struct walk_part {
     walk w;
-    size_t first, end;
     int fd;
     uint64_t pos, size;
     unsigned char *buf;
-    size_t block; /* a mapped file: the next copy's size, doubled while libarchive reads on (a stored entry) */
-    int skipping;
+    size_t block; /* the next read's size, doubled while libarchive reads on (a stored entry) */
     int rc;
     char msg[1024];
 } walk_part;
@@ -1149,28 +1177,20 @@ size_t sign__zip_walk_fallbacks(void)
     return __atomic_load_n(&walk_fallbacks, __ATOMIC_RELAXED);
 }
 
+/* pread, never the mapping: the header walk reads headers, and the content of entries that are not deflate. */
 static la_ssize_t part_read(struct archive *ar, void *data, const void **buf)
 {
     walk_part *p = data;
-    size_t want = p->skipping ? WALK_SKIP_READ : LIBARCHIVE_BLOCK;
+    size_t want = p->block;
     ssize_t n;
 
     *buf = p->buf;
     if (p->pos >= p->size) {
         return 0;
     }
-    if (p->w.map != NULL) {
-        /* Copies, never the mapping itself: libarchive must not meet a fault (fmap.c). Mostly one header. */
-        want = p->block < want ? p->block : want;
-        p->block = p->block < LIBARCHIVE_BLOCK / 2 ? p->block * 2 : LIBARCHIVE_BLOCK;
-    }
+    p->block = p->block < LIBARCHIVE_BLOCK / 2 ? p->block * 2 : LIBARCHIVE_BLOCK;
     if ((uint64_t)want > p->size - p->pos) {
         want = (size_t)(p->size - p->pos);
-    }
-    if (p->w.map != NULL) {
-        n = (ssize_t)sign__fmap_copy(p->w.map, p->buf, p->pos, want);
-        p->pos += (uint64_t)n;
-        return (la_ssize_t)n;
     }
     do {
         n = pread(p->fd, p->buf, want, (off_t)p->pos);
@@ -1217,16 +1237,16 @@ static la_int64_t part_skip(struct archive *ar, void *data, la_int64_t request)
 static int part_run(walk_part *p)
 {
     struct archive *ar = NULL;
-    struct archive_entry *ae;
-    uint64_t skipped = 0;
     int r = 0;
 
     if ((p->buf = malloc(LIBARCHIVE_BLOCK)) == NULL || (p->w.head = malloc(SIGN__SECRET_SCAN_MAX)) == NULL ||
-        (p->w.a = calloc(1, sizeof(*p->w.a))) == NULL || (ar = archive_read_new()) == NULL) {
+        (p->w.a = calloc(1, sizeof(*p->w.a))) == NULL ||
+        (p->w.a->entries = malloc(p->w.z->n * sizeof(*p->w.a->entries))) == NULL ||
+        (ar = archive_read_new()) == NULL) {
         r = sign__error(SIGN_ENOMEM, "out of memory");
         goto out;
     }
-    p->skipping = p->first > 0;
+    p->w.a->cap_entries = p->w.z->n; /* one per entry of the directory, unless libarchive lists more (unclean) */
     if (archive_read_support_format_zip_seekable(ar) != ARCHIVE_OK ||
         archive_read_set_callback_data(ar, p) != ARCHIVE_OK ||
         archive_read_set_read_callback(ar, part_read) != ARCHIVE_OK ||
@@ -1235,22 +1255,7 @@ static int part_run(walk_part *p)
         p->w.unclean = 1;
         goto out;
     }
-    for (size_t i = 0; i < p->first; i++) {
-        int ar_r = archive_read_next_header(ar, &ae);
-
-        if (ar_r != ARCHIVE_OK && ar_r != ARCHIVE_WARN) {
-            p->w.unclean = 1;
-            goto out;
-        }
-        archive_clear_error(ar);
-        /* The headers skipped are the other parts': released as they go by. */
-        map_release(p->w.map, &skipped, p->w.sorted[i]->lfh_offset);
-    }
-    p->skipping = 0;
-    if (p->w.map != NULL) {
-        sign__fmap_release(p->w.map, skipped, p->w.kept);
-    }
-    r = walk_range(&p->w, ar, p->first, p->end, 1);
+    r = walk_range(&p->w, ar, 0, p->w.z->n, 1);
 out:
     if (ar != NULL) {
         archive_read_free(ar);
@@ -1263,13 +1268,13 @@ out:
     return r;
 }
 
-static void part_one(void *arg, size_t k)
+/* The header walk, with this thread (only) in C.UTF-8, as walk_zip. */
+static void part_one(walk_part *p)
 {
-    walk_part *p = (walk_part *)arg + k;
     locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0), old = (locale_t)0;
 
     if (utf8 != (locale_t)0) {
-        old = uselocale(utf8); /* as walk_zip: this thread's names must not depend on the locale */
+        old = uselocale(utf8);
     }
     p->rc = part_run(p);
     if (p->rc != 0) {
@@ -1281,23 +1286,84 @@ static void part_one(void *arg, size_t k)
     }
 }
 
-/* Move the parts' entries and findings into a, in order (findings deduplicated as sign__finding_add does). */
-static int parts_merge(sign_artifact *a, walk_part *parts, size_t np)
+/* Jobs [first, end) of the header walk, inflated and hashed into their entries; findings in w.a. */
+typedef struct walk_chunk {
+    walk w;
+    walk_job *jobs;
+    sign_entry *entries;
+    size_t first, end;
+    int rc;
+    char msg[1024];
+} walk_chunk;
+
+static int chunk_run(walk_chunk *c)
 {
-    size_t ne = a->n_entries, nf = a->findings.n;
+    walk *w = &c->w;
+    int r = 0;
 
-    for (size_t k = 0; k < np; k++) {
-        ne += parts[k].w.a->n_entries;
-        nf += parts[k].w.a->findings.n;
+    if ((w->head = malloc(SIGN__SECRET_SCAN_MAX)) == NULL || (w->a = calloc(1, sizeof(*w->a))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    if (ne > a->cap_entries) {
-        sign_entry *v = realloc(a->entries, ne * sizeof(*v));
+    w->kept = c->jobs[c->first].x->lfh_offset;
+    for (size_t j = c->first; j < c->end && !w->stop && r == 0; j++) {
+        walk_job *job = &c->jobs[j];
+        sign_entry *e = &c->entries[job->ei];
+        size_t headlen = 0;
 
-        if (v == NULL) {
-            return sign__error(SIGN_ENOMEM, "out of memory");
+        if ((r = walk_deflate(w, e, job->x, &headlen)) == 0) {
+            r = sign__secrets_check(&w->a->findings, e->path, headlen > 0 ? w->headp : NULL, headlen);
         }
-        a->entries = v;
-        a->cap_entries = ne;
+        job->fend = w->a->findings.n;
+        map_release(w->map, &w->kept, job->x->end);
+    }
+    if (w->map != NULL) {
+        sign__fmap_release(w->map, w->kept, c->jobs[c->end - 1].x->end); /* the chunk's tail */
+    }
+    w->unclean |= w->stop;
+    return r;
+}
+
+static void chunk_one(void *arg, size_t k)
+{
+    walk_chunk *c = (walk_chunk *)arg + k;
+
+    c->rc = chunk_run(c);
+    if (c->rc != 0) {
+        snprintf(c->msg, sizeof(c->msg), "%s", sign_error_last());
+    }
+    free(c->w.head);
+    c->w.head = NULL;
+    deflate_release(&c->w);
+}
+
+/* Move finding x into a, unless a has its id and path already (as sign__finding_add would have dropped it). */
+static void finding_move(sign_artifact *a, sign_finding *x)
+{
+    for (size_t j = 0; j < a->findings.n; j++) {
+        const sign_finding *y = &a->findings.v[j];
+
+        if (strcmp(x->id, y->id) == 0 && ((x->path == NULL && y->path == NULL) ||
+                                          (x->path != NULL && y->path != NULL && strcmp(x->path, y->path) == 0))) {
+            free((char *)x->path);
+            free((char *)x->message);
+            return;
+        }
+    }
+    a->findings.v[a->findings.n++] = *x; /* transferred (a->findings has room: walk_merge) */
+}
+
+/*
+ * Move the header walk's entries and the findings of both stages into a, the
+ * findings in the order of one sequential walk: each job's after the header
+ * walk's that came before it.
+ */
+static int walk_merge(sign_artifact *a, sign_artifact *hw, const walk_job *jobs, size_t njobs, walk_chunk *ch,
+                      size_t nc)
+{
+    size_t ne = a->n_entries + hw->n_entries, nf = a->findings.n + hw->findings.n, fi = 0, k = 0, from = 0;
+
+    for (size_t i = 0; i < nc; i++) {
+        nf += ch[i].w.a->findings.n;
     }
     if (nf > a->findings.cap) {
         sign_finding *v = realloc(a->findings.v, nf * sizeof(*v));
@@ -1308,110 +1374,150 @@ static int parts_merge(sign_artifact *a, walk_part *parts, size_t np)
         a->findings.v = v;
         a->findings.cap = nf;
     }
-    for (size_t k = 0; k < np; k++) {
-        sign_artifact *s = parts[k].w.a;
+    if (a->n_entries == 0) {
+        /* The header walk's array becomes a's, not a copy (its size counts in deploy's RSS). */
+        sign_entry *t = a->entries;
+        size_t tc = a->cap_entries;
 
-        if (s->n_entries > 0) {
-            memcpy(a->entries + a->n_entries, s->entries, s->n_entries * sizeof(*s->entries));
+        a->entries = hw->entries;
+        a->cap_entries = hw->cap_entries;
+        hw->entries = t;
+        hw->cap_entries = tc;
+    } else if (ne > a->cap_entries) {
+        sign_entry *v = realloc(a->entries, ne * sizeof(*v));
+
+        if (v == NULL) {
+            return sign__error(SIGN_ENOMEM, "out of memory");
         }
-        a->n_entries += s->n_entries;
-        s->n_entries = 0; /* transferred */
-        for (size_t i = 0; i < s->findings.n; i++) {
-            sign_finding *x = &s->findings.v[i];
-            int dup = 0;
-
-            for (size_t j = 0; j < a->findings.n && !dup; j++) {
-                const sign_finding *y = &a->findings.v[j];
-
-                dup = strcmp(x->id, y->id) == 0 &&
-                      ((x->path == NULL && y->path == NULL) ||
-                       (x->path != NULL && y->path != NULL && strcmp(x->path, y->path) == 0));
-            }
-            if (dup) {
-                free((char *)x->path);
-                free((char *)x->message);
-            } else {
-                a->findings.v[a->findings.n++] = *x; /* transferred */
-            }
+        a->entries = v;
+        a->cap_entries = ne;
+    }
+    if (hw->n_entries > 0 && a->n_entries > 0) {
+        memcpy(a->entries + a->n_entries, hw->entries, hw->n_entries * sizeof(*hw->entries));
+    }
+    a->n_entries += hw->n_entries;
+    hw->n_entries = 0; /* transferred */
+    for (size_t j = 0; j < njobs; j++) {
+        if (j == ch[k].end) {
+            k++;
+            from = 0;
         }
-        s->findings.n = 0;
+        for (; fi < jobs[j].fbefore; fi++) {
+            finding_move(a, &hw->findings.v[fi]);
+        }
+        for (; from < jobs[j].fend; from++) {
+            finding_move(a, &ch[k].w.a->findings.v[from]);
+        }
+    }
+    for (; fi < hw->findings.n; fi++) {
+        finding_move(a, &hw->findings.v[fi]);
+    }
+    hw->findings.n = 0;
+    for (size_t i = 0; i < nc; i++) {
+        ch[i].w.a->findings.n = 0;
     }
     return 0;
 }
 
-/* Each part's share of usum bytes when the hash of beside (in the same unit) runs as well. */
-static uint64_t walk_share(uint64_t usum, uint64_t beside, size_t np)
+/* The header walk's jobs in chunks of about equal uncompressed size, np * WALK_CHUNKS of them at most. */
+static walk_chunk *chunks_plan(size_t *nc, const walk *hw, const walk *w, size_t np)
 {
-    uint64_t all = usum > UINT64_MAX - beside ? UINT64_MAX : usum + beside;
+    uint64_t usum = 0, acc = 0, share;
+    size_t n = hw->njobs < np * WALK_CHUNKS ? hw->njobs : np * WALK_CHUNKS, i = 0;
+    walk_chunk *ch = calloc(n > 0 ? n : 1, sizeof(*ch));
 
-    return all / np;
+    *nc = n;
+    if (ch == NULL) {
+        sign__error(SIGN_ENOMEM, "out of memory");
+        return NULL;
+    }
+    for (size_t j = 0; j < hw->njobs; j++) {
+        usum += hw->jobs[j].x->usize < UINT64_MAX - usum ? hw->jobs[j].x->usize : 0;
+    }
+    share = n > 0 ? usum / n : 0;
+    for (size_t k = 0; k < n; k++) {
+        uint64_t target = share > UINT64_MAX / (k + 1) ? UINT64_MAX : share * (k + 1);
+
+        ch[k].first = i;
+        /* At least one job each: the later chunks keep one apiece. */
+        while (i < hw->njobs && (k == n - 1 || ((acc < target || i == ch[k].first) && i < hw->njobs - (n - 1 - k)))) {
+            acc += hw->jobs[i].x->usize < UINT64_MAX - acc ? hw->jobs[i].x->usize : 0;
+            i++;
+        }
+        ch[k].end = k == n - 1 ? hw->njobs : i;
+        ch[k].jobs = hw->jobs;
+        ch[k].entries = hw->a->entries;
+        ch[k].w.z = w->z;
+        ch[k].w.lim = w->lim;
+        ch[k].w.path = w->path;
+        ch[k].w.fd = w->fd;
+        ch[k].w.map = w->map;
+    }
+    return ch;
 }
 
 /*
- * The walk in parts. 0 with *done = 1 when the parts' results are now in a; 0 with *done = 0
- * when the archive must be walked sequentially (a part was unclean, or a sum reached a limit).
+ * The walk in two stages. 0 with *done = 1 when the results are now in a; 0 with *done = 0
+ * when the archive must be walked sequentially (a stage was unclean, or a sum reached a limit).
  */
 static int walk_parallel(int *done, walk *w, int fd, size_t np)
 {
     sign_artifact *a = w->a;
     const sign__zip *z = w->z;
     const sign_limits *lim = w->lim;
-    walk_part parts[WALK_MAX_PARTS];
-    uint64_t usum = 0, acc = 0, declared = 0, out = 0, share;
-    size_t findings = a->findings.n;
+    walk_part hp;
+    walk_chunk *ch = NULL;
+    uint64_t declared, out;
+    size_t findings = a->findings.n, nc = 0;
     int r = 0, clean = 1;
 
     *done = 0;
-    memset(parts, 0, sizeof(parts));
-    for (size_t i = 0; i < z->n; i++) {
-        usum += w->sorted[i]->usize < UINT64_MAX - usum ? w->sorted[i]->usize : 0;
+    memset(&hp, 0, sizeof(hp));
+    hp.fd = fd;
+    hp.size = z->file_size;
+    hp.block = WALK_MAP_READ;
+    hp.w.z = z;
+    hp.w.sorted = w->sorted;
+    hp.w.lim = lim;
+    hp.w.path = w->path;
+    hp.w.fd = fd;
+    hp.w.defer = 1;
+    /* A job per entry at most: one allocation, not a doubling array (deploy's verification counts in its RSS). */
+    if ((hp.w.jobs = malloc(z->n * sizeof(*hp.w.jobs))) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
     }
-    /*
-     * Ranges of about share uncompressed bytes each (by the central directory's sizes), the last
-     * one smaller by the whole-file hash that runs beside them: the thread that hashes takes the
-     * last part when its hash is done, and every thread ends at about the same time. A byte
-     * hashed costs about 3/8 of a byte inflated and hashed (SHA-256 against ISA-L and SHA-256).
-     */
-    share = walk_share(usum, w->beside / 8 * 3, np);
-    for (size_t k = 0, i = 0; k < np; k++) {
-        uint64_t target = share > UINT64_MAX / (k + 1) ? UINT64_MAX : share * (k + 1);
-
-        parts[k].first = i;
-        /* (At least one entry each: the later parts keep one entry apiece; np <= z->n.) */
-        while (i < z->n && (k == np - 1 || ((acc < target || i == parts[k].first) && i < z->n - (np - 1 - k)))) {
-            acc += w->sorted[i]->usize < UINT64_MAX - acc ? w->sorted[i]->usize : 0;
-            i++;
-        }
-        parts[k].end = k == np - 1 ? z->n : i;
-        parts[k].fd = fd;
-        parts[k].size = z->file_size;
-        parts[k].w.z = z;
-        parts[k].w.sorted = w->sorted;
-        parts[k].w.lim = lim;
-        parts[k].w.path = w->path;
-        parts[k].w.fd = fd;
-        parts[k].w.map = w->map;
-        parts[k].w.kept = w->sorted[parts[k].first]->lfh_offset;
-        parts[k].block = WALK_MAP_READ;
+    hp.w.capjobs = z->n;
+    part_one(&hp);
+    if (hp.rc != 0) {
+        r = sign__error(hp.rc, "%s", hp.msg);
+        goto out;
     }
-    sign__pool_for(np, part_one, parts);
-    for (size_t k = 0; k < np; k++) {
-        if (parts[k].rc != 0 && r == 0) {
-            r = sign__error(parts[k].rc, "%s", parts[k].msg);
+    if (hp.w.a == NULL || hp.w.unclean || hp.w.a->findings.overflow) {
+        clean = 0;
+        goto out;
+    }
+    if ((ch = chunks_plan(&nc, &hp.w, w, np)) == NULL) {
+        r = SIGN_ENOMEM;
+        goto out;
+    }
+    sign__pool_for(nc, chunk_one, ch);
+    declared = hp.w.declared_total;
+    out = hp.w.total_out;
+    findings += hp.w.a->findings.n;
+    for (size_t k = 0; k < nc; k++) {
+        if (ch[k].rc != 0 && r == 0) {
+            r = sign__error(ch[k].rc, "%s", ch[k].msg);
         }
-        if (parts[k].w.a == NULL || parts[k].w.unclean || parts[k].w.a->findings.overflow) {
+        if (ch[k].w.a == NULL || ch[k].w.unclean || ch[k].w.a->findings.overflow ||
+            ch[k].w.total_out > UINT64_MAX - out) {
             clean = 0;
             continue;
         }
-        findings += parts[k].w.a->findings.n;
-        if (parts[k].w.declared_total > UINT64_MAX - declared || parts[k].w.total_out > UINT64_MAX - out) {
-            clean = 0;
-            continue;
-        }
-        declared += parts[k].w.declared_total;
-        out += parts[k].w.total_out;
+        findings += ch[k].w.a->findings.n;
+        out += ch[k].w.total_out;
     }
-    if (r != 0) {
+    if (r != 0 || !clean) {
         goto out;
     }
     /* The sums decide as one walk's running totals would have (they only grow). */
@@ -1419,21 +1525,24 @@ static int walk_parallel(int *done, walk *w, int fd, size_t np)
         (out > ratio_limit(z->file_size, lim->archive_max_ratio) && out > RATIO_FLOOR_ARCHIVE) ||
         findings >= SIGN__FINDINGS_MAX) {
         clean = 0;
-    }
-    if (!clean) {
-        __atomic_fetch_add(&walk_fallbacks, 1, __ATOMIC_RELAXED);
         goto out;
     }
-    if ((r = parts_merge(a, parts, np)) != 0) {
+    if ((r = walk_merge(a, hp.w.a, hp.w.jobs, hp.w.njobs, ch, nc)) != 0) {
         goto out;
     }
     w->declared_total = declared;
     w->total_out = out;
     *done = 1;
 out:
-    for (size_t k = 0; k < WALK_MAX_PARTS; k++) {
-        sign_artifact_free(parts[k].w.a); /* NULL in the parts not used */
+    if (r == 0 && !clean) {
+        __atomic_fetch_add(&walk_fallbacks, 1, __ATOMIC_RELAXED);
     }
+    for (size_t k = 0; ch != NULL && k < nc; k++) {
+        sign_artifact_free(ch[k].w.a);
+    }
+    free(ch);
+    free(hp.w.jobs);
+    sign_artifact_free(hp.w.a);
     return r;
 }
 
@@ -1471,7 +1580,6 @@ static int walk_zip_in(sign_artifact *a, const walk_src *src, const char *path, 
     w.path = path;
     w.fd = fd;
     w.map = map != NULL && map->p != NULL ? map : NULL;
-    w.beside = src->beside;
     w.hook = hook;
     if ((w.head = malloc(SIGN__SECRET_SCAN_MAX)) == NULL ||
         (z->n > 0 && (w.sorted = malloc(z->n * sizeof(*w.sorted))) == NULL)) {
@@ -1791,7 +1899,7 @@ static void hash_walk_one(void *arg, size_t i)
         digest_thread(h->job);
         return;
     }
-    walk_src src = {h->job->fd, h->job->map, h->job->total};
+    walk_src src = {h->job->fd, h->job->map};
 
     h->rc = walk_zip(h->a, &src, h->job->path, h->lim, NULL);
     if (h->rc != 0) {
@@ -2015,7 +2123,7 @@ static int scan_regular(sign_artifact *a, int fd, const char *path, const sign_a
         }
         if (a->kind == SIGN_ARTIFACT_ZIP && !(opts->flags & SIGN_ARTIFACT_NO_ENTRIES)) {
             sign__fmap held = {whole, a->size, 0}; /* the bytes read: the walk reads no more */
-            walk_src src = {fd, &held, 0};
+            walk_src src = {fd, &held};
 
             r = walk_zip(a, &src, path, lim, NULL);
         }
@@ -2210,7 +2318,7 @@ int sign__artifact_extract(sign_artifact **out, int fd, const char *path, const 
     }
     if (is_zip) {
         a->kind = SIGN_ARTIFACT_ZIP;
-        walk_src src = {fd, NULL, 0};
+        walk_src src = {fd, NULL};
 
         r = walk_zip(a, &src, path, lim, hook);
     } else if (tar_kind == 1) {

@@ -80,23 +80,23 @@ static int cmp_str_ptr(const void *a, const void *b)
  * normalisation ("./a", "a//b", "a/" for "a"), would each be compared with
  * one archive entry of that name, and an archive holding the name twice
  * (benign, then evil) would pass while extractors keep the evil one. A
- * signed manifest must name every path once: ENTRY_PATH_COLLISION. Returns
- * 1 (refused and recorded), 0, or a negative error.
+ * signed manifest must name every path once. *dup: such a path (malloc'd),
+ * or NULL. 0, or SIGN_ENOMEM.
  */
-static int manifest_collisions(vctx *c, const char *art, const vb *b, const char *sname, const sign_entry **signd,
-                               size_t ns)
+static int manifest_collision(char **dup, const sign_entry **signd, size_t ns)
 {
     char **norm = NULL;
     size_t i, n = 0;
-    const char *dup = NULL;
+    const char *d = NULL;
     int r = 0;
 
-    for (i = 1; i < ns && dup == NULL; i++) {
+    *dup = NULL;
+    for (i = 1; i < ns && d == NULL; i++) {
         if (strcmp(signd[i - 1]->path, signd[i]->path) == 0) {
-            dup = signd[i]->path;
+            d = signd[i]->path;
         }
     }
-    if (dup == NULL && ns > 1) {
+    if (d == NULL && ns > 1) {
         if ((norm = calloc(ns, sizeof(*norm))) == NULL) {
             return sign__error(SIGN_ENOMEM, "out of memory");
         }
@@ -119,20 +119,14 @@ static int manifest_collisions(vctx *c, const char *art, const vb *b, const char
         }
         sign__error_clear();
         qsort(norm, n, sizeof(*norm), cmp_str_ptr);
-        for (i = 1; i < n && dup == NULL; i++) {
+        for (i = 1; i < n && d == NULL; i++) {
             if (strcmp(norm[i - 1], norm[i]) == 0) {
-                dup = norm[i];
+                d = norm[i];
             }
         }
     }
-    if (dup != NULL) {
-        r = vfy_add_check(c, "entries", SIGN_CHECK_FAIL, "ENTRY_PATH_COLLISION", SIGN_EVERIFY,
-                          (vwhere){art, b->path, b->signer},
-                          "artifact %s: the statement in %s records the path \"%s\" more than once for \"%s\" "
-                          "(exactly or after normalisation), so one archive entry cannot be told from another; "
-                          "the manifest was not made by signet sign - re-sign the artifact",
-                          art, b->path, dup, sname);
-        r = r != 0 ? r : 1;
+    if (d != NULL && (*dup = sign__strdup(d)) == NULL) {
+        r = sign__oom();
     }
 out:
     for (i = 0; i < n; i++) {
@@ -142,14 +136,90 @@ out:
     return r;
 }
 
+static void signed_free(vsigned *s)
+{
+    free(s->sent);
+    free(s->signd);
+    free(s->msg);
+    free(s->dup);
+    memset(s, 0, sizeof(*s));
+}
+
+/*
+ * The ns signed entries of record idx of st into s: read, sorted by path, checked for a path recorded twice.
+ * An entry that cannot be read is noted in s (unreadable, msg), not returned. 0, or SIGN_ENOMEM.
+ */
+static int signed_load(vsigned *s, const sign_statement *st, size_t idx, size_t ns)
+{
+    memset(s, 0, sizeof(*s));
+    s->unreadable = SIZE_MAX;
+    if ((s->sent = calloc(ns + 1, sizeof(*s->sent))) == NULL ||
+        (s->signd = calloc(ns + 1, sizeof(*s->signd))) == NULL) {
+        signed_free(s);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (size_t j = 0; j < ns; j++) {
+        if (sign_statement_artifact_entry(&s->sent[j], st, idx, j) != 0 || s->sent[j].path == NULL) {
+            s->unreadable = j;
+            if ((s->msg = sign__strdup(sign_error_last())) == NULL) {
+                signed_free(s);
+                return sign__oom();
+            }
+            s->ready = 1;
+            return 0;
+        }
+        s->signd[j] = &s->sent[j];
+    }
+    s->n = ns;
+    qsort(s->signd, ns, sizeof(*s->signd), cmp_entry_ptr);
+    if (manifest_collision(&s->dup, s->signd, ns) != 0) {
+        signed_free(s);
+        return SIGN_ENOMEM;
+    }
+    s->ready = 1;
+    return 0;
+}
+
+void vfy_entries_release(vb *b)
+{
+    for (size_t i = 0; b->pre != NULL && i < b->npre; i++) {
+        signed_free(&b->pre[i]);
+    }
+    free(b->pre);
+    b->pre = NULL;
+    b->npre = 0;
+}
+
+void vfy_entries_prepare(vb *b)
+{
+    const char *ptype = b->st != NULL ? sign_statement_predicate_type(b->st) : NULL;
+    sign_statement_artifact info;
+    size_t n;
+
+    if (ptype == NULL || strcmp(ptype, SIGN_PREDICATE_TYPE) != 0 || b->pre != NULL ||
+        (n = sign_statement_artifact_count(b->st)) == 0 || (b->pre = calloc(n, sizeof(*b->pre))) == NULL) {
+        return;
+    }
+    b->npre = n;
+    for (size_t i = 0; i < n; i++) {
+        if (sign_statement_artifact_info(&info, b->st, i) == 0 && info.entry_count > 0 &&
+            signed_load(&b->pre[i], b->st, i, info.entry_count) != 0) {
+            vfy_entries_release(b); /* out of memory: the entries check reads them itself */
+            break;
+        }
+    }
+    sign__error_clear();
+}
+
 /* Compare every entry of the scanned archive with the statement's record of subject `sname`. */
 static int verify_entries(vctx *c, const sign_artifact *a, const vb *b, const char *sname)
 {
     const char *art = sign_artifact_name(a), *signer = b->signer;
     const char *ptype = sign_statement_predicate_type(b->st);
     sign_statement_artifact info;
-    const sign_entry **found = NULL, **signd = NULL;
-    sign_entry *sent = NULL;
+    const sign_entry **found = NULL, **signd;
+    vsigned local = {0};
+    const vsigned *s = &local;
     size_t idx = SIZE_MAX, nf = sign_artifact_entry_count(a), ns, i, j, bad = 0;
     int r = 0;
 
@@ -176,31 +246,38 @@ static int verify_entries(vctx *c, const sign_artifact *a, const vb *b, const ch
                              art, b->path, sname);
     }
     ns = info.entry_count;
-    if ((found = calloc(nf + 1, sizeof(*found))) == NULL || (signd = calloc(ns + 1, sizeof(*signd))) == NULL ||
-        (sent = calloc(ns + 1, sizeof(*sent))) == NULL) {
+    if (b->pre != NULL && idx < b->npre && b->pre[idx].ready) {
+        s = &b->pre[idx]; /* read and sorted while the artifact was walked */
+    } else if ((r = signed_load(&local, b->st, idx, ns)) != 0) {
+        goto out;
+    }
+    if (s->unreadable != SIZE_MAX) {
+        r = vfy_add_check(c, "entries", SIGN_CHECK_FAIL, "ENTRIES_NOT_RECORDED", SIGN_EPOLICY,
+                          (vwhere){art, b->path, signer},
+                          "artifact %s: entry %zu of \"%s\" in the statement of %s cannot be read: %s; re-sign with "
+                          "signet sign",
+                          art, s->unreadable, sname, b->path, s->msg);
+        goto out;
+    }
+    if (s->dup != NULL) {
+        /* Refused: one archive entry would decide two records. */
+        r = vfy_add_check(c, "entries", SIGN_CHECK_FAIL, "ENTRY_PATH_COLLISION", SIGN_EVERIFY,
+                          (vwhere){art, b->path, b->signer},
+                          "artifact %s: the statement in %s records the path \"%s\" more than once for \"%s\" "
+                          "(exactly or after normalisation), so one archive entry cannot be told from another; "
+                          "the manifest was not made by signet sign - re-sign the artifact",
+                          art, b->path, s->dup, sname);
+        goto out;
+    }
+    signd = s->signd;
+    if ((found = calloc(nf + 1, sizeof(*found))) == NULL) {
         r = sign__error(SIGN_ENOMEM, "out of memory");
         goto out;
     }
     for (i = 0; i < nf; i++) {
         found[i] = sign_artifact_entry(a, i);
     }
-    for (j = 0; j < ns; j++) {
-        if (sign_statement_artifact_entry(&sent[j], b->st, idx, j) != 0 || sent[j].path == NULL) {
-            r = vfy_add_check(
-                c, "entries", SIGN_CHECK_FAIL, "ENTRIES_NOT_RECORDED", SIGN_EPOLICY, (vwhere){art, b->path, signer},
-                "artifact %s: entry %zu of \"%s\" in the statement of %s cannot be read: %s; re-sign with "
-                "signet sign",
-                art, j, sname, b->path, sign_error_last());
-            goto out;
-        }
-        signd[j] = &sent[j];
-    }
     qsort(found, nf, sizeof(*found), cmp_entry_ptr);
-    qsort(signd, ns, sizeof(*signd), cmp_entry_ptr);
-    if ((r = manifest_collisions(c, art, b, sname, signd, ns)) != 0) {
-        r = r > 0 ? 0 : r; /* refused (or out of memory): one archive entry would decide two records */
-        goto out;
-    }
     i = j = 0;
     while (r == 0 && (i < nf || j < ns)) {
         int cmp = i >= nf ? 1 : j >= ns ? -1 : strcmp(found[i]->path, signd[j]->path);
@@ -239,8 +316,7 @@ static int verify_entries(vctx *c, const sign_artifact *a, const vb *b, const ch
     }
 out:
     free(found);
-    free(signd);
-    free(sent);
+    signed_free(&local);
     return r;
 }
 

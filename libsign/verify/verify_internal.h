@@ -53,6 +53,21 @@ struct sign_verify_result {
     unsigned char policy_sha256[SIGN_SHA256_LEN];
 };
 
+/*
+ * The signed entries of one record of a statement, read out of its JSON and sorted by path. The bundle
+ * jobs prepare them (vfy_entries_prepare) while the artifacts are still being walked, so that the entries
+ * check after the walk is the sorted merge alone.
+ */
+typedef struct vsigned {
+    sign_entry *sent;         /* strings owned by the statement */
+    const sign_entry **signd; /* sorted by path */
+    size_t n;
+    size_t unreadable; /* SIZE_MAX, or the first entry that cannot be read */
+    char *msg;         /* then why */
+    char *dup;         /* a path recorded twice (exactly or after normalisation), or NULL */
+    int ready;         /* read (the fields above are set) */
+} vsigned;
+
 /* One bundle being verified. */
 typedef struct vb {
     const char *path;
@@ -83,6 +98,8 @@ typedef struct vb {
     sign_x509_certs *certs;          /* the bundle's leaf (and chain) */
     sign_key *cert_key;              /* the leaf's public key */
     char subject[512];               /* the leaf's subject DN */
+    vsigned *pre;                    /* per record of st: its signed entries, when prepared (or NULL) */
+    size_t npre;
 } vb;
 
 /* Deploy: the signed entries of one layer of an image, sorted by path; strings malloc'd. */
@@ -184,6 +201,10 @@ void vfy_decide(sign_verify_result *res, int enforce);
 int vfy_artifact_reasons(sign_verify_result *res);
 int vfy_move_checks(sign_verify_result *dst, sign_verify_result *src);
 int vfy_bundle(vctx *c, vb *b);
+/* With c->entries: every record's signed entries of b's statement, read and sorted now (b->pre). Never fails:
+   what cannot be prepared is read again by the entries check, which reports it. */
+void vfy_entries_prepare(vb *b);
+void vfy_entries_release(vb *b);
 /*
  * The statement of a signed payload (sign_statement_parse; its entries dropped unless c->entries). With
  * SIGN_VERIFY_SHARE_STATEMENTS, one parsed before from the same bytes under the same limits when there is one
