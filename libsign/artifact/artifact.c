@@ -2168,9 +2168,10 @@ out:
  */
 int sign_artifact_scan(sign_artifact **out, const char *path, const char *name, const sign_artifact_options *opts)
 {
-    if (out != NULL) {
-        *out = NULL;
+    if (out == NULL) {
+        return sign__error(SIGN_EINVAL, "sign_artifact_scan: no output");
     }
+    *out = NULL;
     if (opts != NULL && (opts->flags & SIGN__ARTIFACT_LAYERS_UNREAD) != 0) {
         return sign__error(SIGN_EINVAL, "sign_artifact_scan: unknown flag 0x%x", SIGN__ARTIFACT_LAYERS_UNREAD);
     }
