@@ -81,44 +81,8 @@ int sign__x509_pubkey_why(X509 *x)
 }
 
 /* Append x (taken over, also on failure). */
-/*
- * OpenSSL fills a certificate's extension cache (key usage, EKU, basic constraints, key identifiers) the first
- * time it is asked, once for the object's life: an allocation failing then marks the certificate invalid for
- * good, and every later chain check refuses it ("certificate signature failure", "the issuer is neither a root
- * nor an intermediate"; measured with the torture run). A policy root so marked would refuse every artifact of a
- * long audit. The cache is filled here, where a certificate enters a list; one marked invalid is read once more
- * from its DER and the copy kept when it is not: a certificate that is invalid stays so, one that met a failed
- * allocation is whole. 0, or SIGN_ENOMEM (*x freed).
- */
-static int settle_extensions(X509 **x)
-{
-    X509 *again;
-
-    if ((X509_get_extension_flags(*x) & EXFLAG_INVALID) == 0) {
-        return 0;
-    }
-    ERR_clear_error();
-    if ((again = X509_dup(*x)) == NULL) {
-        X509_free(*x);
-        return sign__ossl_error(SIGN_ENOMEM, "out of memory");
-    }
-    if ((X509_get_extension_flags(again) & EXFLAG_INVALID) == 0) {
-        X509_free(*x);
-        *x = again;
-    } else {
-        X509_free(again);
-    }
-    ERR_clear_error();
-    return 0;
-}
-
 int sign__x509_certs_push(sign_x509_certs *c, X509 *x, const char *what)
 {
-    int r;
-
-    if ((r = settle_extensions(&x)) != 0) {
-        return r;
-    }
     /*
      * OpenSSL keeps a certificate whose public key it could not decode (an
      * unknown algorithm, or an allocation failing while decoding) and never

@@ -987,7 +987,8 @@ static void done_scan(char *fp, size_t fpsize)
     r_art = NULL;
 }
 
-static int verify_one(const char *artifact, const char *bundle)
+/* sign_verify of one artifact with one bundle under p, judged at `at` (0: now), into r_vres. */
+static int verify_under(const sign_policy *p, const char *artifact, const char *bundle, int64_t at)
 {
     sign_verify_options o = SIGN_VERIFY_OPTIONS_INIT;
     const char *arts[1], *bundles[1];
@@ -998,8 +999,12 @@ static int verify_one(const char *artifact, const char *bundle)
     o.nartifacts = 1;
     o.bundles = bundles;
     o.nbundles = 1;
-    o.at = 1700000100;
-    return sign_verify(&r_vres, policy, &o);
+    o.at = at;
+    return sign_verify(&r_vres, p, &o);
+}
+static int verify_one(const char *artifact, const char *bundle)
+{
+    return verify_under(policy, artifact, bundle, 1700000100);
 }
 static int run_verify_file(void)
 {
@@ -1248,16 +1253,7 @@ static int run_verify_tree(void)
 }
 static int run_verify_cert(void)
 {
-    sign_verify_options o = SIGN_VERIFY_OPTIONS_INIT;
-    const char *arts[1], *bundles[1];
-
-    arts[0] = p_file;
-    bundles[0] = p_bundle_cert;
-    o.artifacts = arts;
-    o.nartifacts = 1;
-    o.bundles = bundles;
-    o.nbundles = 1;
-    return sign_verify(&r_vres, pki_policy, &o);
+    return verify_under(pki_policy, p_file, p_bundle_cert, 0);
 }
 /* The verdict and every check's reason: a check silently dropped must show. */
 static void done_verify_checks(char *fp, size_t fpsize)
@@ -1563,16 +1559,7 @@ static void make_sigstore(void)
 
 static int run_verify_sigstore(void)
 {
-    sign_verify_options o = SIGN_VERIFY_OPTIONS_INIT;
-    const char *arts[1], *bundles[1];
-
-    arts[0] = p_sg_artifact;
-    bundles[0] = p_sg_bundle;
-    o.artifacts = arts;
-    o.nartifacts = 1;
-    o.bundles = bundles;
-    o.nbundles = 1;
-    return sign_verify(&r_vres, sg_policy, &o);
+    return verify_under(sg_policy, p_sg_artifact, p_sg_bundle, 0);
 }
 
 static char p_repo[300], p_log[300];
