@@ -367,6 +367,31 @@ int sign__x509_certs_dup(sign_x509_certs **out, const sign_x509_certs *c)
     return 0;
 }
 
+int sign__x509_certs_copy(sign_x509_certs **out, const sign_x509_certs *c)
+{
+    sign_x509_certs *d = NULL;
+    int r;
+
+    *out = NULL;
+    if ((r = sign_x509_certs_new(&d)) != 0) {
+        return r;
+    }
+    for (size_t i = 0; i < sign_x509_certs_count(c); i++) {
+        X509 *x = X509_dup(sign__x509_cert_at(c, i));
+
+        if (x == NULL) {
+            sign_x509_certs_free(d);
+            return sign__ossl_error(SIGN_ENOMEM, "out of memory");
+        }
+        if ((r = sign__x509_certs_push(d, x, "certificates")) != 0) {
+            sign_x509_certs_free(d);
+            return r;
+        }
+    }
+    *out = d;
+    return 0;
+}
+
 int sign__x509_crls_dup(sign_x509_crls **out, const sign_x509_crls *c)
 {
     sign_x509_crls *d = NULL;

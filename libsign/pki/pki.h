@@ -87,6 +87,9 @@ int sign__der_strict(const unsigned char *p, size_t len, const char **why);
 
 /* A copy of c sharing its certificates (up-referenced). */
 int sign__x509_certs_dup(sign_x509_certs **out, const sign_x509_certs *c);
+/* A deep copy of c (NULL: an empty list): each certificate decoded again from its DER, with OpenSSL's caches
+   of it empty. */
+int sign__x509_certs_copy(sign_x509_certs **out, const sign_x509_certs *c);
 /* The same for CRLs. */
 int sign__x509_crls_dup(sign_x509_crls **out, const sign_x509_crls *c);
 /* Append x (up-referenced) to c. */

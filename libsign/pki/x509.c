@@ -1118,8 +1118,8 @@ static int copy_options(sign_x509_verify_options *o, const sign_x509_verify_opti
     return 0;
 }
 
-int sign_x509_verify(sign_x509_result *res, const sign_x509_certs *chain, const sign_x509_trust *trust,
-                     const sign_x509_verify_options *opts)
+static int verify_once(sign_x509_result *res, const sign_x509_certs *chain, const sign_x509_trust *trust,
+                       const sign_x509_verify_options *opts)
 {
     sign_x509_verify_options o = SIGN_X509_VERIFY_OPTIONS_INIT;
     STACK_OF(X509) *built = NULL;
@@ -1181,5 +1181,65 @@ out:
     }
     sk_X509_pop_free(built, X509_free);
     ERR_clear_error();
+    return r;
+}
+
+/*
+ * Whether a chain refused as untrusted (the chain, or the leaf's uses, names or algorithms) is held by fresh
+ * copies of the same certificates. OpenSSL 3.0 fills a certificate's extension cache (key usage, EKU, key
+ * identifiers, its fingerprint) once for the object's life, and an allocation failing then marks it invalid
+ * for good; other failures inside X509_verify_cert queue nothing (the torture's verify-sigstore and
+ * x509-verify). The copies, decoded again from their DER, carry no such mark; the second run fetches no CRL
+ * (a refusal of this kind comes before revocation is looked at). 1: the copies get past the point where
+ * the first run refused, so that refusal was for want of memory.
+ */
+static int held_by_copies(const sign_x509_certs *chain, const sign_x509_trust *trust,
+                          const sign_x509_verify_options *opts)
+{
+    sign_x509_certs *c = NULL, *roots = NULL, *mid = NULL;
+    sign_x509_trust t = SIGN_X509_TRUST_INIT;
+    sign_x509_verify_options o = SIGN_X509_VERIFY_OPTIONS_INIT;
+    sign_x509_result scratch;
+    int r = SIGN_ENOMEM;
+
+    /* Field by field: a caller of an older version passes a shorter structure. */
+    t.crls = trust->crls;
+    t.eku = trust->eku;
+    t.subjects = trust->subjects;
+    t.nsubjects = trust->nsubjects;
+    if (trust->version >= 2) {
+        t.issuers = trust->issuers;
+        t.nissuers = trust->nissuers;
+    }
+    if (copy_options(&o, opts) == 0 && sign__x509_certs_copy(&c, chain) == 0 &&
+        sign__x509_certs_copy(&roots, trust->roots) == 0 && sign__x509_certs_copy(&mid, trust->intermediates) == 0) {
+        t.roots = roots;
+        t.intermediates = mid;
+        o.flags &= ~SIGN_X509_FETCH_CRL;
+        r = verify_once(&scratch, c, &t, &o);
+    }
+    sign_x509_certs_free(c);
+    sign_x509_certs_free(roots);
+    sign_x509_certs_free(mid);
+    sign__error_clear();
+    return r == 0 || r == SIGN_EEXPIRED || r == SIGN_EREVOKED;
+}
+
+int sign_x509_verify(sign_x509_result *res, const sign_x509_certs *chain, const sign_x509_trust *trust,
+                     const sign_x509_verify_options *opts)
+{
+    int r = verify_once(res, chain, trust, opts);
+
+    /* Never accepted on the second run: a refusal either stays or becomes "out of memory". */
+    if (r == SIGN_EUNTRUSTED && res->code == SIGN_EUNTRUSTED && held_by_copies(chain, trust, opts)) {
+        r = sign__error(SIGN_ENOMEM, "out of memory (verifying the certificate chain)");
+    }
+    /* Out of memory is never a verdict: the result says so too (build_chain's second try found it after a
+       refusal had been recorded, and callers judge by the result). */
+    if (r == SIGN_ENOMEM && res->code != SIGN_ENOMEM) {
+        res->reason = "ERROR";
+        res->code = SIGN_ENOMEM;
+        snprintf(res->message, sizeof(res->message), "%s", sign_error_last());
+    }
     return r;
 }
