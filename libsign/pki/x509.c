@@ -591,7 +591,13 @@ static int collect_crls(sign_x509_result *res, STACK_OF(X509_CRL) * mine, X509 *
         if (X509_NAME_cmp(X509_CRL_get_issuer(crl), iname) != 0) {
             continue;
         }
-        if (X509_CRL_verify(crl, X509_get0_pubkey(issuer)) != 1) {
+        /* A refusal is confirmed once: OpenSSL 3.0 often queues nothing when an allocation fails inside. */
+        int ok = X509_CRL_verify(crl, X509_get0_pubkey(issuer)) == 1;
+
+        if (!ok && sign__ossl_oom()) {
+            return sign__oom(); /* not a verdict on the CRL */
+        }
+        if (!ok && X509_CRL_verify(crl, X509_get0_pubkey(issuer)) != 1) {
             if (sign__ossl_oom()) {
                 return sign__oom(); /* not a verdict on the CRL */
             }
