@@ -30,6 +30,9 @@ int sign__envelope_from_json(sign_envelope **out, const json_t *obj, const sign_
 /* The members of a DSSE envelope that are read (sign__json_parse_known); a bundle's dsseEnvelope uses them too. */
 extern const sign__json_field sign__envelope_fields[];
 json_t *sign__envelope_to_json(const sign_envelope *env);
+/* The same with the payload's value the string SIGN__PAYLOAD_PLACEHOLDER, for the bundle's text to splice in. */
+#define SIGN__PAYLOAD_PLACEHOLDER "\0signet-payload"
+json_t *sign__envelope_to_json_placeholder(const sign_envelope *env);
 
 /* ---- bundle (bundle.c) ------------------------------------------------------- */
 
