@@ -1,6 +1,7 @@
 /* Sigstore bundle JSON: v0.3 written; v0.1, v0.2 and v0.3 read strictly. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "formats.h"
 
@@ -308,34 +309,132 @@ static int ob_put(obuf *o, const char *s, size_t len)
     return 0;
 }
 
+/* The payload as a JSON string: '"', its base64, '"'. */
+static int splice_payload(obuf *o, const unsigned char *payload, size_t plen)
+{
+    size_t done = 0;
+
+    if (ob_put(o, "\"", 1) != 0) {
+        return -1;
+    }
+    while (done < plen) {
+        /* A whole number of 3-byte groups that fits the room left (at least 4 characters after a flush). */
+        size_t room = (SPLICE_BUF - o->n) / 4 * 3, k = plen - done < room ? plen - done : room;
+
+        if (k == 0) {
+            if (ob_flush(o) != 0) {
+                return -1;
+            }
+            continue;
+        }
+        o->n += sign__b64_encode_into(o->buf + o->n, payload + done, k);
+        done += k;
+    }
+    return ob_put(o, "\"", 1);
+}
+
+/* The text after the payload and a newline, and what is left in o, written. */
+static int splice_rest(obuf *o, const spliced *sp)
+{
+    size_t plen;
+    const char *post = splice_post(sp, &plen);
+
+    if (ob_put(o, post, plen) != 0 || ob_put(o, "\n", 1) != 0) {
+        return -1;
+    }
+    return ob_flush(o);
+}
+
 /* sign__write_file_atomic_with's writer: the text as splice_join makes it, and a newline, 64 KiB at a time. */
 static int splice_write(int fd, void *ctx)
 {
     const spliced *sp = ctx;
     obuf o = {fd, 0, sp->buf};
-    size_t plen, done = 0;
-    const char *post = splice_post(sp, &plen);
 
-    if (ob_put(&o, sp->text, sp->at) != 0 || ob_put(&o, "\"", 1) != 0) {
+    if (ob_put(&o, sp->text, sp->at) != 0 || splice_payload(&o, sp->payload, sp->plen) != 0) {
         return -1;
     }
-    while (done < sp->plen) {
-        /* A whole number of 3-byte groups that fits the room left (at least 4 characters after a flush). */
-        size_t room = (SPLICE_BUF - o.n) / 4 * 3, k = sp->plen - done < room ? sp->plen - done : room;
+    return splice_rest(&o, sp);
+}
 
-        if (k == 0) {
-            if (ob_flush(&o) != 0) {
-                return -1;
-            }
-            continue;
-        }
-        o.n += sign__b64_encode_into(o.buf + o.n, sp->payload + done, k);
-        done += k;
+/*
+ * What comes before the payload in every bundle written here (the keys are sorted and dsseEnvelope's
+ * payload is the first string): sign__bundle_out_begin writes it before the bundle exists, and
+ * sign__bundle_out_finish checks it against the bundle's real text.
+ */
+static const char out_head[] = "{\"dsseEnvelope\":{\"payload\":";
+
+int sign__bundle_out_begin(sign__bundle_out *bo, const sign_envelope *env, const char *path)
+{
+    size_t plen = 0;
+    const unsigned char *payload = sign_envelope_payload(env, &plen);
+    obuf o = {-1, 0, NULL};
+    int r;
+
+    memset(bo, 0, sizeof(*bo));
+    bo->af.fd = -1;
+    if ((bo->buf = malloc(SPLICE_BUF)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    if (ob_put(&o, "\"", 1) != 0 || ob_put(&o, post, plen) != 0 || ob_put(&o, "\n", 1) != 0) {
+    if ((r = sign__atomic_open(&bo->af, path, 0644)) != 0) {
+        free(bo->buf);
+        bo->buf = NULL;
+        return r;
+    }
+    o.fd = bo->af.fd;
+    o.buf = bo->buf;
+    if (ob_put(&o, out_head, sizeof(out_head) - 1) != 0 || splice_payload(&o, payload, plen) != 0 ||
+        ob_flush(&o) != 0) {
+        r = sign__atomic_failed(&bo->af);
+        sign__bundle_out_abort(bo);
+        return r;
+    }
+    bo->payload = payload;
+    bo->open = 1;
+    return 0;
+}
+
+void sign__bundle_out_abort(sign__bundle_out *bo)
+{
+    if (bo->open) {
+        sign__atomic_abort(&bo->af);
+    }
+    free(bo->buf);
+    memset(bo, 0, sizeof(*bo));
+}
+
+/* The whole text again from the start of the file: what was written before was not the bundle's. */
+static int out_rewrite(sign__bundle_out *bo, const spliced *sp)
+{
+    if (lseek(bo->af.fd, 0, SEEK_SET) != 0 || ftruncate(bo->af.fd, 0) != 0) {
         return -1;
     }
-    return ob_flush(&o);
+    return splice_write(bo->af.fd, (void *)sp);
+}
+
+int sign__bundle_out_finish(sign__bundle_out *bo, const sign_bundle *b)
+{
+    spliced sp;
+    obuf o = {bo->af.fd, 0, bo->buf};
+    int r, w;
+
+    if ((r = splice_find(&sp, b)) != 0) {
+        const char *path = bo->af.path;
+
+        sign__bundle_out_abort(bo);
+        return r == 1 ? sign_bundle_write(b, path) : r; /* no placeholder found: as jansson dumps it */
+    }
+    sp.buf = bo->buf;
+    if (sp.at == sizeof(out_head) - 1 && memcmp(sp.text, out_head, sp.at) == 0 && sp.payload == bo->payload) {
+        w = splice_rest(&o, &sp);
+    } else {
+        w = out_rewrite(bo, &sp);
+    }
+    free(sp.text);
+    r = w != 0 ? sign__atomic_failed(&bo->af) : sign__atomic_commit(&bo->af);
+    bo->open = 0;
+    sign__bundle_out_abort(bo);
+    return r;
 }
 
 int sign_bundle_write(const sign_bundle *b, const char *path)

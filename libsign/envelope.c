@@ -147,6 +147,22 @@ static int add_sig(sign_envelope *env, const char *keyid, const unsigned char *s
     return 0;
 }
 
+int sign__envelope_signature_make(unsigned char **sig, size_t *siglen, const sign_envelope *env, const sign_key *key)
+{
+    return sign_key_sign(sig, siglen, key, env->pae, env->pae_len);
+}
+
+int sign__envelope_signature_add(sign_envelope *env, const sign_key *key, const unsigned char *sig, size_t siglen)
+{
+    char keyid[SIGN_KEYID_SIZE];
+    int r;
+
+    if ((r = sign_key_id(keyid, sizeof(keyid), key)) != 0) {
+        return r;
+    }
+    return add_sig(env, keyid, sig, siglen);
+}
+
 int sign_envelope_sign(sign_envelope *env, const sign_key *key)
 {
     unsigned char *sig = NULL;
@@ -157,7 +173,7 @@ int sign_envelope_sign(sign_envelope *env, const sign_key *key)
     if ((r = sign_key_id(keyid, sizeof(keyid), key)) != 0) {
         return r;
     }
-    if ((r = sign_key_sign(&sig, &siglen, key, env->pae, env->pae_len)) != 0) {
+    if ((r = sign__envelope_signature_make(&sig, &siglen, env, key)) != 0) {
         goto out;
     }
     r = add_sig(env, keyid, sig, siglen);

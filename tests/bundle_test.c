@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "sign/sign.h"
+#include "formats.h"
 #include "util.h"
 #include "testutil.h"
 
@@ -345,4 +346,37 @@ Test(bundle, null_is_absent)
                               "{\"payload\":\"e30=\",\"payloadType\":\"application/vnd.in-toto+json\","
                               "\"signatures\":[{\"keyid\":\"k\",\"sig\":null}]}," VM "}"),
                  SIGN_EPARSE, "null signature");
+}
+
+/*
+ * sign__bundle_out_finish checks the text written before the signature against the bundle's: a bundle whose
+ * head differs from what was written (here another envelope's payload) is written again whole.
+ */
+Test(bundle, out_finish_rewrites_a_head_that_is_not_the_bundles)
+{
+    sign_key *k = NULL;
+    sign_envelope *e1 = NULL, *e2 = NULL;
+    sign_bundle *b = NULL;
+    sign__bundle_out bo;
+    char *dir = tu_mkdtemp(), *path = tu_path(dir, "x.sigstore.json"), *text = NULL, *file;
+    size_t len = 0, flen = 0;
+
+    cr_assert_eq(sign_key_generate(&k, SIGN_KEY_ED25519, 0), 0);
+    cr_assert_eq(sign_envelope_new(&e1, SIGN_INTOTO_PAYLOAD_TYPE, "{\"first\":\"a much longer payload\"}", 34), 0);
+    cr_assert_eq(sign_envelope_new(&e2, SIGN_INTOTO_PAYLOAD_TYPE, "{}", 2), 0);
+    cr_assert_eq(sign_envelope_sign(e2, k), 0);
+    cr_assert_eq(sign_bundle_new(&b, e2, k), 0);
+    cr_assert_eq(sign__bundle_out_begin(&bo, e1, path), 0, "%s", sign_error_last());
+    cr_assert_eq(sign__bundle_out_finish(&bo, b), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_bundle_serialize(&text, &len, b), 0);
+    file = tu_read(path, &flen);
+    cr_assert(flen == len + 1 && memcmp(file, text, len) == 0 && file[len] == '\n', "the file is the bundle");
+    free(file);
+    free(text);
+    sign_bundle_free(b);
+    sign_envelope_free(e1);
+    sign_key_free(k);
+    tu_rmtree(dir);
+    free(path);
+    free(dir);
 }

@@ -1,5 +1,6 @@
 /* The sign operation: findings gate signing, names, outputs, and what the statement records. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,6 +117,96 @@ Test(signer, names_default_to_relative_paths_and_base_names)
     cr_assert_str_eq(name, "a.txt", "an absolute path is named by its last component");
     sign_statement_free(st);
     free(f);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* The names in dir other than "." and "..", counted. */
+static size_t count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    size_t n = 0;
+
+    cr_assert_not_null(d);
+    while ((de = readdir(d)) != NULL) {
+        n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+    }
+    closedir(d);
+    return n;
+}
+
+/*
+ * With two threads the bundle's payload is written while the signature is made: the file is the bundle
+ * returned (its text and a newline), signed, with and without a certificate, and on one thread the same.
+ */
+Test(signer, bundle_written_while_signing_is_the_bundle_returned)
+{
+    char *dir = tu_mkdtemp();
+    char *f = tu_path(dir, "a.txt"), *out = tu_path(dir, "a.txt.sigstore.json");
+    const char *paths[] = {f};
+    sign_key *k = NULL;
+
+    tu_write_str(f, "payload");
+    cr_assert_eq(sign_key_generate(&k, SIGN_KEY_ED25519, 0), 0);
+    for (unsigned budget = 1; budget <= 2; budget++) {
+        sign_sign_options o = SIGN_SIGN_OPTIONS_INIT;
+        sign_bundle *b = NULL;
+        char *text = NULL, *file;
+        size_t len = 0, flen = 0;
+
+        cr_assert_eq(sign_set_thread_budget(budget), 0);
+        o.key = k;
+        o.artifacts = paths;
+        o.nartifacts = 1;
+        o.output = out;
+        cr_assert_eq(sign_sign(&b, NULL, &o), 0, "%s", sign_error_last());
+        cr_assert_eq(sign_bundle_serialize(&text, &len, b), 0);
+        file = tu_read(out, &flen);
+        cr_assert(flen == len + 1 && memcmp(file, text, len) == 0 && file[len] == '\n',
+                  "budget %u: the file is the bundle", budget);
+        cr_assert_eq(sign_envelope_verify(sign_bundle_envelope(b), 0, k), 0);
+        cr_assert_eq(count_entries(dir), 2u, "budget %u: no temporary file left", budget);
+        free(file);
+        free(text);
+        sign_bundle_free(b);
+    }
+    cr_assert_eq(sign_set_thread_budget(0), 0);
+    sign_key_free(k);
+    free(f);
+    free(out);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* A bundle that cannot be created (its directory is missing) is an error that leaves nothing. */
+Test(signer, bundle_in_a_missing_directory_is_an_error_and_leaves_nothing)
+{
+    char *dir = tu_mkdtemp();
+    char *f = tu_path(dir, "a.txt"), *out = tu_path(dir, "none/a.txt.sigstore.json");
+    const char *paths[] = {f};
+    sign_key *k = NULL;
+
+    tu_write_str(f, "payload");
+    cr_assert_eq(sign_key_generate(&k, SIGN_KEY_ED25519, 0), 0);
+    for (unsigned budget = 1; budget <= 2; budget++) {
+        sign_sign_options o = SIGN_SIGN_OPTIONS_INIT;
+        sign_bundle *b = NULL;
+
+        cr_assert_eq(sign_set_thread_budget(budget), 0);
+        o.key = k;
+        o.artifacts = paths;
+        o.nartifacts = 1;
+        o.output = out;
+        cr_assert_eq(sign_sign(&b, NULL, &o), SIGN_EIO, "budget %u", budget);
+        cr_assert_not_null(strstr(sign_error_last(), "cannot create temporary file"), "%s", sign_error_last());
+        cr_assert_null(b);
+        cr_assert_eq(count_entries(dir), 1u, "budget %u: only the artifact", budget);
+    }
+    cr_assert_eq(sign_set_thread_budget(0), 0);
+    sign_key_free(k);
+    free(f);
+    free(out);
     tu_rmtree(dir);
     free(dir);
 }

@@ -248,27 +248,86 @@ int sign__write_file_atomic(const char *path, const void *data, size_t len, mode
     return sign__write_file_atomic_with(path, write_span, &sp, mode);
 }
 
-int sign__write_file_atomic_with(const char *path, int (*writer)(int fd, void *ctx), void *ctx, mode_t mode)
+int sign__atomic_open(sign__atomic_file *af, const char *path, mode_t mode)
 {
-    char *tmp = NULL;
     int r;
 
-    if ((r = refuse_special(path)) != 0 || (r = tmp_name_for(&tmp, path)) != 0) {
+    af->fd = -1;
+    af->tmp = NULL;
+    af->path = path;
+    if ((r = refuse_special(path)) != 0 || (r = tmp_name_for(&af->tmp, path)) != 0) {
         return r;
     }
-    if ((r = write_tmp(tmp, path, writer, ctx, mode)) != 0) {
-        goto out;
+    /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): tmp is set; sign__ossl_error() never returns 0 */
+    af->fd = open(af->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (af->fd < 0) {
+        r = sign__error(SIGN_EIO, "%s: cannot create temporary file: %s", path, strerror(errno));
+    } else if (fchmod(af->fd, mode) != 0) {
+        r = sign__error(SIGN_EIO, "%s: write failed: %s", path, strerror(errno));
+        sign__atomic_abort(af);
     }
-    if (rename(tmp, path) != 0) {
-        r = sign__error(SIGN_EIO, "%s: cannot rename into place: %s", path, strerror(errno));
-        unlink(tmp);
-        goto out;
+    if (r != 0) {
+        free(af->tmp);
+        af->tmp = NULL;
     }
-    (void)fsync_dir_of(path);
-    r = 0;
-out:
-    free(tmp);
     return r;
+}
+
+void sign__atomic_abort(sign__atomic_file *af)
+{
+    if (af->fd >= 0) {
+        close(af->fd);
+        af->fd = -1;
+    }
+    if (af->tmp != NULL) {
+        unlink(af->tmp);
+        free(af->tmp);
+        af->tmp = NULL;
+    }
+}
+
+int sign__atomic_failed(sign__atomic_file *af)
+{
+    int r = sign__error(SIGN_EIO, "%s: write failed: %s", af->path, strerror(errno));
+
+    sign__atomic_abort(af);
+    return r;
+}
+
+int sign__atomic_commit(sign__atomic_file *af)
+{
+    int r, fd = af->fd;
+
+    if (fsync(fd) != 0) {
+        return sign__atomic_failed(af);
+    }
+    af->fd = -1;
+    if (close(fd) != 0) {
+        return sign__atomic_failed(af);
+    }
+    if (rename(af->tmp, af->path) != 0) {
+        r = sign__error(SIGN_EIO, "%s: cannot rename into place: %s", af->path, strerror(errno));
+        sign__atomic_abort(af);
+        return r;
+    }
+    free(af->tmp);
+    af->tmp = NULL;
+    (void)fsync_dir_of(af->path);
+    return 0;
+}
+
+int sign__write_file_atomic_with(const char *path, int (*writer)(int fd, void *ctx), void *ctx, mode_t mode)
+{
+    sign__atomic_file af;
+    int r;
+
+    if ((r = sign__atomic_open(&af, path, mode)) != 0) {
+        return r;
+    }
+    if (writer(af.fd, ctx) != 0) {
+        return sign__atomic_failed(&af);
+    }
+    return sign__atomic_commit(&af);
 }
 
 /*

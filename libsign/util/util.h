@@ -85,6 +85,22 @@ int sign__write_file_atomic(const char *path, const void *data, size_t len, mode
  */
 int sign__write_file_atomic_with(const char *path, int (*writer)(int fd, void *ctx), void *ctx, mode_t mode);
 /*
+ * The same in steps: sign__atomic_open creates the temporary file (fd), the
+ * caller writes to fd, then either sign__atomic_commit (fsync, close, rename,
+ * fsync of the directory) or sign__atomic_abort (close, unlink: nothing left).
+ * sign__atomic_failed aborts after a failed write and reports it with errno.
+ * Every failure leaves no temporary file behind.
+ */
+typedef struct sign__atomic_file {
+    int fd;
+    char *tmp;
+    const char *path;
+} sign__atomic_file;
+int sign__atomic_open(sign__atomic_file *af, const char *path, mode_t mode);
+int sign__atomic_commit(sign__atomic_file *af);
+void sign__atomic_abort(sign__atomic_file *af);
+int sign__atomic_failed(sign__atomic_file *af);
+/*
  * Create path only if no file (nor symlink) has that name (SIGN_EEXISTS): the
  * data goes to a temporary file in the same directory (mode from creation),
  * fsync, then it is moved into place without replacing anything
