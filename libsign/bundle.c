@@ -1,6 +1,7 @@
 /* Sigstore bundle JSON: v0.3 written; v0.1, v0.2 and v0.3 read strictly. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "formats.h"
 
@@ -99,14 +100,15 @@ static json_t *b64_string(const unsigned char *data, size_t len)
     return j;
 }
 
-static json_t *bundle_to_json(const sign_bundle *b)
+/* The bundle as JSON; with placeholder, its payload is SIGN__PAYLOAD_PLACEHOLDER (see splice_find). */
+static json_t *bundle_to_json(const sign_bundle *b, int placeholder)
 {
     json_t *root = NULL, *vm = NULL, *env = NULL, *ts = NULL;
 
     if ((root = json_object()) == NULL || (vm = json_object()) == NULL) {
         goto fail;
     }
-    if ((env = sign__envelope_to_json(b->env)) == NULL) {
+    if ((env = placeholder ? sign__envelope_to_json_placeholder(b->env) : sign__envelope_to_json(b->env)) == NULL) {
         goto fail;
     }
     if (json_object_set_new(root, "mediaType", json_string(b->media_type)) != 0) {
@@ -177,96 +179,279 @@ fail:
 }
 
 /*
- * The text of j, in which the string value of dsseEnvelope.payload was
- * replaced by a placeholder, with the payload put back: jansson escapes a
- * string one character at a time, which for a payload of a few MB in base64
- * (nothing to escape) cost more than the rest of signing. 0, or 1 to dump as
- * usual (a payload with characters that need escaping, or a placeholder not
- * found exactly once), or a negative code.
+ * The bundle's text is jansson's dump of the bundle with the payload's value a
+ * placeholder, and the payload's base64 put in its place: jansson escapes a
+ * string one character at a time and checks it as UTF-8, which for a payload
+ * of a few MB (base64: nothing to escape or check) cost more than the rest of
+ * the bundle, and the base64 text never needs to be held whole when written.
  */
-static int dump_spliced(char **out, size_t *outlen, json_t *j)
-{
-    static const char ph[] = "\"\\u0000signet-payload\""; /* as jansson writes the placeholder */
-    json_t *env = json_object_get(j, "dsseEnvelope"), *pl = json_object_get(env, "payload");
-    const char *p, *at;
-    char *text = NULL, *s;
-    size_t plen, n = 0, pre, post;
-    int r = 1;
+typedef struct {
+    char *text; /* the dump with the placeholder */
+    size_t n;   /* its length */
+    size_t at;  /* where the placeholder starts in it */
+    const unsigned char *payload;
+    size_t plen;
+    char *buf; /* SPLICE_BUF bytes for splice_write */
+} spliced;
 
-    if (!json_is_string(pl) || (plen = json_string_length(pl)) < 4096) {
+static const char splice_ph[] = "\"\\u0000signet-payload\""; /* how jansson writes the placeholder */
+
+/* 0 (sp filled; free sp->text), 1 to dump as usual (the placeholder not found exactly once), or a negative code. */
+static int splice_find(spliced *sp, const sign_bundle *b)
+{
+    json_t *j;
+    const char *at;
+    int r;
+
+    memset(sp, 0, sizeof(*sp));
+    if ((j = bundle_to_json(b, 1)) == NULL) {
+        return sign__oom();
+    }
+    r = sign__json_dump(&sp->text, &sp->n, j, 0);
+    json_decref(j);
+    if (r != 0) {
+        return r;
+    }
+    if ((at = memmem(sp->text, sp->n, splice_ph, sizeof(splice_ph) - 1)) == NULL ||
+        memmem(at + 1, sp->n - (size_t)(at + 1 - sp->text), splice_ph, sizeof(splice_ph) - 1) != NULL) {
+        free(sp->text);
+        sp->text = NULL;
         return 1;
     }
-    p = json_string_value(pl);
-    for (size_t i = 0; i < plen; i++) {
-        if (p[i] < 0x20 || p[i] > 0x7e || p[i] == '"' || p[i] == '\\') {
-            return 1;
-        }
-    }
-    json_incref(pl);
-    if (json_object_set_new(env, "payload", json_stringn_nocheck("\0signet-payload", 15)) != 0) {
-        json_decref(pl);
+    sp->at = (size_t)(at - sp->text);
+    sp->payload = sign_envelope_payload(b->env, &sp->plen);
+    return 0;
+}
+
+/* The text after the placeholder, and its length. */
+static const char *splice_post(const spliced *sp, size_t *len)
+{
+    *len = sp->n - sp->at - (sizeof(splice_ph) - 1);
+    return sp->text + sp->at + sizeof(splice_ph) - 1;
+}
+
+/* The whole text, NUL-terminated (one byte more than *outlen is allocated beyond it: room for a newline). */
+static int splice_join(char **out, size_t *outlen, const spliced *sp)
+{
+    size_t b64 = (sp->plen + 2) / 3 * 4, plen, o;
+    const char *post = splice_post(sp, &plen);
+    char *s;
+
+    if ((s = malloc(sp->at + b64 + plen + 4)) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    if ((r = sign__json_dump(&text, &n, j, 0)) != 0) {
-        goto out;
-    }
-    r = 1;
-    if ((at = memmem(text, n, ph, sizeof(ph) - 1)) == NULL ||
-        memmem(at + 1, n - (size_t)(at + 1 - text), ph, sizeof(ph) - 1) != NULL) {
-        goto out;
-    }
-    pre = (size_t)(at - text);
-    post = n - pre - (sizeof(ph) - 1);
-    if ((s = malloc(pre + plen + post + 3)) == NULL) {
-        r = sign__error(SIGN_ENOMEM, "out of memory");
-        goto out;
-    }
-    memcpy(s, text, pre);
-    s[pre] = '"';
-    memcpy(s + pre + 1, p, plen);
-    s[pre + 1 + plen] = '"';
-    memcpy(s + pre + plen + 2, at + sizeof(ph) - 1, post);
-    s[pre + plen + post + 2] = '\0';
+    memcpy(s, sp->text, sp->at);
+    o = sp->at;
+    s[o++] = '"';
+    o += sign__b64_encode_into(s + o, sp->payload, sp->plen);
+    s[o++] = '"';
+    memcpy(s + o, post, plen);
+    o += plen;
+    s[o] = '\0';
     *out = s;
-    *outlen = pre + plen + post + 2;
-    r = 0;
-out:
-    free(text);
-    json_decref(pl);
-    return r;
+    *outlen = o;
+    return 0;
 }
 
 int sign_bundle_serialize(char **out, size_t *outlen, const sign_bundle *b)
 {
+    spliced sp;
     json_t *j;
     size_t n = 0;
     int r;
 
     *out = NULL;
-    if ((j = bundle_to_json(b)) == NULL) {
-        return sign__oom();
-    }
-    if ((r = dump_spliced(out, &n, j)) == 1) {
-        json_decref(j);
-        if ((j = bundle_to_json(b)) == NULL) {
+    if ((r = splice_find(&sp, b)) == 0) {
+        r = splice_join(out, &n, &sp);
+        free(sp.text);
+    } else if (r == 1) {
+        if ((j = bundle_to_json(b, 0)) == NULL) {
             return sign__oom();
         }
         r = sign__json_dump(out, &n, j, 0);
+        json_decref(j);
     }
     if (r == 0 && outlen != NULL) {
         *outlen = n;
     }
-    json_decref(j);
+    return r;
+}
+
+/* A 64 KiB buffer in front of write(2), for the spliced text. */
+#define SPLICE_BUF 65536
+typedef struct {
+    int fd;
+    size_t n;
+    char *buf;
+} obuf;
+
+static int ob_flush(obuf *o)
+{
+    int r = sign__write_all(o->fd, o->buf, o->n);
+
+    o->n = 0;
+    return r;
+}
+
+static int ob_put(obuf *o, const char *s, size_t len)
+{
+    while (len > 0) {
+        size_t k = len < SPLICE_BUF - o->n ? len : SPLICE_BUF - o->n;
+
+        memcpy(o->buf + o->n, s, k);
+        o->n += k;
+        s += k;
+        len -= k;
+        if (o->n == SPLICE_BUF && ob_flush(o) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The payload as a JSON string: '"', its base64, '"'. */
+static int splice_payload(obuf *o, const unsigned char *payload, size_t plen)
+{
+    size_t done = 0;
+
+    if (ob_put(o, "\"", 1) != 0) {
+        return -1;
+    }
+    while (done < plen) {
+        /* A whole number of 3-byte groups that fits the room left (at least 4 characters after a flush). */
+        size_t room = (SPLICE_BUF - o->n) / 4 * 3, k = plen - done < room ? plen - done : room;
+
+        if (k == 0) {
+            if (ob_flush(o) != 0) {
+                return -1;
+            }
+            continue;
+        }
+        o->n += sign__b64_encode_into(o->buf + o->n, payload + done, k);
+        done += k;
+    }
+    return ob_put(o, "\"", 1);
+}
+
+/* The text after the payload and a newline, and what is left in o, written. */
+static int splice_rest(obuf *o, const spliced *sp)
+{
+    size_t plen;
+    const char *post = splice_post(sp, &plen);
+
+    if (ob_put(o, post, plen) != 0 || ob_put(o, "\n", 1) != 0) {
+        return -1;
+    }
+    return ob_flush(o);
+}
+
+/* sign__write_file_atomic_with's writer: the text as splice_join makes it, and a newline, 64 KiB at a time. */
+static int splice_write(int fd, void *ctx)
+{
+    const spliced *sp = ctx;
+    obuf o = {fd, 0, sp->buf};
+
+    if (ob_put(&o, sp->text, sp->at) != 0 || splice_payload(&o, sp->payload, sp->plen) != 0) {
+        return -1;
+    }
+    return splice_rest(&o, sp);
+}
+
+/*
+ * What comes before the payload in every bundle written here (the keys are sorted and dsseEnvelope's
+ * payload is the first string): sign__bundle_out_begin writes it before the bundle exists, and
+ * sign__bundle_out_finish checks it against the bundle's real text.
+ */
+static const char out_head[] = "{\"dsseEnvelope\":{\"payload\":";
+
+int sign__bundle_out_begin(sign__bundle_out *bo, const sign_envelope *env, const char *path)
+{
+    size_t plen = 0;
+    const unsigned char *payload = sign_envelope_payload(env, &plen);
+    obuf o = {-1, 0, NULL};
+    int r;
+
+    memset(bo, 0, sizeof(*bo));
+    bo->af.fd = -1;
+    if ((bo->buf = malloc(SPLICE_BUF)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    if ((r = sign__atomic_open(&bo->af, path, 0644)) != 0) {
+        free(bo->buf);
+        bo->buf = NULL;
+        return r;
+    }
+    o.fd = bo->af.fd;
+    o.buf = bo->buf;
+    if (ob_put(&o, out_head, sizeof(out_head) - 1) != 0 || splice_payload(&o, payload, plen) != 0 ||
+        ob_flush(&o) != 0) {
+        r = sign__atomic_failed(&bo->af);
+        sign__bundle_out_abort(bo);
+        return r;
+    }
+    bo->payload = payload;
+    bo->open = 1;
+    return 0;
+}
+
+void sign__bundle_out_abort(sign__bundle_out *bo)
+{
+    if (bo->open) {
+        sign__atomic_abort(&bo->af);
+    }
+    free(bo->buf);
+    memset(bo, 0, sizeof(*bo));
+}
+
+/* The whole text again from the start of the file: what was written before was not the bundle's. */
+static int out_rewrite(sign__bundle_out *bo, const spliced *sp)
+{
+    if (lseek(bo->af.fd, 0, SEEK_SET) != 0 || ftruncate(bo->af.fd, 0) != 0) {
+        return -1;
+    }
+    return splice_write(bo->af.fd, (void *)sp);
+}
+
+int sign__bundle_out_finish(sign__bundle_out *bo, const sign_bundle *b)
+{
+    spliced sp;
+    obuf o = {bo->af.fd, 0, bo->buf};
+    int r, w;
+
+    if ((r = splice_find(&sp, b)) != 0) {
+        const char *path = bo->af.path;
+
+        sign__bundle_out_abort(bo);
+        return r == 1 ? sign_bundle_write(b, path) : r; /* no placeholder found: as jansson dumps it */
+    }
+    sp.buf = bo->buf;
+    if (sp.at == sizeof(out_head) - 1 && memcmp(sp.text, out_head, sp.at) == 0 && sp.payload == bo->payload) {
+        w = splice_rest(&o, &sp);
+    } else {
+        w = out_rewrite(bo, &sp);
+    }
+    free(sp.text);
+    r = w != 0 ? sign__atomic_failed(&bo->af) : sign__atomic_commit(&bo->af);
+    bo->open = 0;
+    sign__bundle_out_abort(bo);
     return r;
 }
 
 int sign_bundle_write(const sign_bundle *b, const char *path)
 {
+    spliced sp;
     char *text = NULL;
     size_t len = 0;
     int r;
 
-    if ((r = sign_bundle_serialize(&text, &len, b)) != 0) {
+    if ((r = splice_find(&sp, b)) == 0) {
+        r = (sp.buf = malloc(SPLICE_BUF)) == NULL ? sign__error(SIGN_ENOMEM, "out of memory")
+                                                  : sign__write_file_atomic_with(path, splice_write, &sp, 0644);
+        free(sp.buf);
+        free(sp.text);
+        return r;
+    }
+    if (r != 1 || (r = sign_bundle_serialize(&text, &len, b)) != 0) {
         return r;
     }
     /* A trailing newline keeps the file friendly to tools; JSON readers ignore it. */

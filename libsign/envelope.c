@@ -147,6 +147,22 @@ static int add_sig(sign_envelope *env, const char *keyid, const unsigned char *s
     return 0;
 }
 
+int sign__envelope_signature_make(unsigned char **sig, size_t *siglen, const sign_envelope *env, const sign_key *key)
+{
+    return sign_key_sign(sig, siglen, key, env->pae, env->pae_len);
+}
+
+int sign__envelope_signature_add(sign_envelope *env, const sign_key *key, const unsigned char *sig, size_t siglen)
+{
+    char keyid[SIGN_KEYID_SIZE];
+    int r;
+
+    if ((r = sign_key_id(keyid, sizeof(keyid), key)) != 0) {
+        return r;
+    }
+    return add_sig(env, keyid, sig, siglen);
+}
+
 int sign_envelope_sign(sign_envelope *env, const sign_key *key)
 {
     unsigned char *sig = NULL;
@@ -157,7 +173,7 @@ int sign_envelope_sign(sign_envelope *env, const sign_key *key)
     if ((r = sign_key_id(keyid, sizeof(keyid), key)) != 0) {
         return r;
     }
-    if ((r = sign_key_sign(&sig, &siglen, key, env->pae, env->pae_len)) != 0) {
+    if ((r = sign__envelope_signature_make(&sig, &siglen, env, key)) != 0) {
         goto out;
     }
     r = add_sig(env, keyid, sig, siglen);
@@ -205,9 +221,13 @@ int sign_envelope_verify(const sign_envelope *env, size_t i, const sign_key *pub
     return sign_key_verify(pub, env->pae, env->pae_len, env->sigs[i].sig, env->sigs[i].siglen);
 }
 
-json_t *sign__envelope_to_json(const sign_envelope *env)
+/*
+ * The envelope as JSON; with placeholder, its payload is the string "\0signet-payload" (which no decoded
+ * JSON can hold) for the caller to replace with the payload's base64 in the text (sign__bundle_splice).
+ */
+static json_t *envelope_json(const sign_envelope *env, int placeholder)
 {
-    json_t *o = NULL, *sigs = NULL;
+    json_t *o = NULL, *sigs = NULL, *pl = NULL;
     char *b64 = NULL;
 
     if ((sigs = json_array()) == NULL) {
@@ -226,12 +246,18 @@ json_t *sign__envelope_to_json(const sign_envelope *env)
             goto fail;
         }
     }
-    if (sign__b64_encode(&b64, env->payload, env->payload_len) != 0) {
+    if (placeholder) {
+        pl = json_stringn_nocheck(SIGN__PAYLOAD_PLACEHOLDER, sizeof(SIGN__PAYLOAD_PLACEHOLDER) - 1);
+    } else if (sign__b64_encode(&b64, env->payload, env->payload_len) == 0) {
+        pl = json_stringn_nocheck(b64, strlen(b64)); /* base64: ASCII, nothing for jansson to check */
+        free(b64);
+        b64 = NULL;
+    }
+    if (pl == NULL) {
         goto fail;
     }
-    o = json_pack("{s:s,s:s,s:o}", "payload", b64, "payloadType", env->payload_type, "signatures", sigs);
+    o = json_pack("{s:o,s:s,s:o}", "payload", pl, "payloadType", env->payload_type, "signatures", sigs);
     sigs = NULL; /* transferred (json_pack "o" steals, also on failure) */
-    free(b64);
     if (o == NULL) {
         sign__error(SIGN_ENOMEM, "out of memory");
     }
@@ -241,6 +267,16 @@ fail:
     free(b64);
     json_decref(sigs);
     return NULL;
+}
+
+json_t *sign__envelope_to_json(const sign_envelope *env)
+{
+    return envelope_json(env, 0);
+}
+
+json_t *sign__envelope_to_json_placeholder(const sign_envelope *env)
+{
+    return envelope_json(env, 1);
 }
 
 int sign__envelope_from_json(sign_envelope **out, const json_t *obj, const sign__json_doc *doc, const char *what)

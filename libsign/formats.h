@@ -30,8 +30,33 @@ int sign__envelope_from_json(sign_envelope **out, const json_t *obj, const sign_
 /* The members of a DSSE envelope that are read (sign__json_parse_known); a bundle's dsseEnvelope uses them too. */
 extern const sign__json_field sign__envelope_fields[];
 json_t *sign__envelope_to_json(const sign_envelope *env);
+/* The same with the payload's value the string SIGN__PAYLOAD_PLACEHOLDER, for the bundle's text to splice in. */
+#define SIGN__PAYLOAD_PLACEHOLDER "\0signet-payload"
+json_t *sign__envelope_to_json_placeholder(const sign_envelope *env);
+/* sign_envelope_sign in two steps: the signature of env's PAE by key (reads env only), then added as key's. */
+int sign__envelope_signature_make(unsigned char **sig, size_t *siglen, const sign_envelope *env, const sign_key *key);
+int sign__envelope_signature_add(sign_envelope *env, const sign_key *key, const unsigned char *sig, size_t siglen);
 
 /* ---- bundle (bundle.c) ------------------------------------------------------- */
+
+/*
+ * A bundle written in two steps, so that the payload (most of the file) is
+ * written while the signature is made: sign__bundle_out_begin creates the
+ * temporary file beside path and writes the text before the payload and the
+ * payload; sign__bundle_out_finish checks that text against the bundle's
+ * (env's, now signed), writes the rest (or everything again if it differs)
+ * and moves the file into place as sign_bundle_write does. Either ends with
+ * nothing left on failure; sign__bundle_out_abort drops a begun file.
+ */
+typedef struct sign__bundle_out {
+    sign__atomic_file af;
+    char *buf;
+    const unsigned char *payload; /* the envelope's payload, as written */
+    int open;
+} sign__bundle_out;
+int sign__bundle_out_begin(sign__bundle_out *bo, const sign_envelope *env, const char *path);
+int sign__bundle_out_finish(sign__bundle_out *bo, const sign_bundle *b);
+void sign__bundle_out_abort(sign__bundle_out *bo);
 
 /*
  * The bundle's transparency-log entries: their number, and *error the first

@@ -1,9 +1,11 @@
 /* The signing operation: artifacts -> statement -> DSSE envelope -> bundle. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sign/signer.h"
 #include "formats.h"
+#include "pool.h"
 
 static void free_artifacts(sign_artifact **arts, size_t n)
 {
@@ -188,6 +190,59 @@ out:
     return r;
 }
 
+/* The signature made on one thread while the bundle's payload is written on another (sign_overlapped). */
+typedef struct overlap {
+    sign_envelope *env;
+    const sign_key *key;
+    const char *output;
+    sign__bundle_out *bo;
+    unsigned char *sig;
+    size_t siglen;
+    int rc[2];
+    char msg[2][1024];
+} overlap;
+
+static void overlap_one(void *arg, size_t i)
+{
+    overlap *o = arg;
+
+    o->rc[i] = i == 0 ? sign__envelope_signature_make(&o->sig, &o->siglen, o->env, o->key)
+                      : sign__bundle_out_begin(o->bo, o->env, o->output);
+    if (o->rc[i] != 0) {
+        snprintf(o->msg[i], sizeof(o->msg[i]), "%s", sign_error_last()); /* the running thread's */
+    }
+}
+
+/*
+ * Sign env. With a bundle to write, a key of this process (not a token's) and
+ * a second thread, the payload's part of the bundle (most of it) is written
+ * to the temporary file (*bo, begun) while the signature is made; the
+ * signature's error comes first, as when it was made first.
+ */
+static int sign_overlapped(sign_envelope *env, const sign_sign_options *opts, sign__bundle_out *bo)
+{
+    overlap o;
+    int r;
+
+    if (opts->output == NULL || sign__key_has_backend(opts->key) || sign__pool_budget() < 2) {
+        return sign_envelope_sign(env, opts->key);
+    }
+    memset(&o, 0, sizeof(o));
+    o.env = env;
+    o.key = opts->key;
+    o.output = opts->output;
+    o.bo = bo;
+    sign__pool_for(2, overlap_one, &o);
+    if (o.rc[0] != 0 || o.rc[1] != 0) {
+        sign__bundle_out_abort(bo);
+        r = o.rc[0] != 0 ? sign__error(o.rc[0], "%s", o.msg[0]) : sign__error(o.rc[1], "%s", o.msg[1]);
+    } else if ((r = sign__envelope_signature_add(env, opts->key, o.sig, o.siglen)) != 0) {
+        sign__bundle_out_abort(bo);
+    }
+    free(o.sig);
+    return r;
+}
+
 /* The same as SIGN_SIGN_OPTIONS_INIT: the version, every other byte zero. */
 void sign_sign_options_init(sign_sign_options *opts)
 {
@@ -201,12 +256,14 @@ int sign_sign(sign_bundle **out_bundle, sign_artifact ***out_artifacts, const si
     sign_artifact **arts = NULL;
     sign_envelope *env = NULL;
     sign_bundle *b = NULL;
+    sign__bundle_out bo;
     const sign_x509_certs *certs;
     char *payload = NULL;
     size_t plen = 0;
     int r;
 
     *out_bundle = NULL;
+    memset(&bo, 0, sizeof(bo));
     if (out_artifacts != NULL) {
         *out_artifacts = NULL;
     }
@@ -242,12 +299,17 @@ int sign_sign(sign_bundle **out_bundle, sign_artifact ***out_artifacts, const si
     mo.artifact_version = opts->version >= 4 ? opts->artifact_version : NULL; /* downgrade protection */
     if ((r = sign__statement_payload(&payload, &plen, arts, opts->nartifacts, &mo)) != 0 ||
         (r = sign_envelope_new(&env, SIGN_INTOTO_PAYLOAD_TYPE, payload, plen)) != 0 ||
-        (r = sign_envelope_sign(env, opts->key)) != 0 ||
+        (r = sign_overlapped(env, opts, &bo)) != 0 ||
         (r = certs != NULL ? bundle_x509(&b, env, opts) : sign_bundle_new(&b, env, opts->key)) != 0) {
         goto out;
     }
     env = NULL; /* transferred */
-    if (opts->output != NULL && (r = sign_bundle_write(b, opts->output)) != 0) {
+    if (bo.open) {
+        r = sign__bundle_out_finish(&bo, b); /* the payload is written: the rest, then into place */
+    } else if (opts->output != NULL) {
+        r = sign_bundle_write(b, opts->output);
+    }
+    if (r != 0) {
         goto out;
     }
     *out_bundle = b;
@@ -259,6 +321,7 @@ out:
         arts = NULL; /* transferred */
     }
     free_artifacts(arts, opts->nartifacts);
+    sign__bundle_out_abort(&bo); /* a bundle begun and not finished leaves nothing */
     sign_bundle_free(b);
     sign_envelope_free(env);
     free(payload);

@@ -2229,13 +2229,13 @@ static int at_secret_at(const char *name, const char *text, size_t off, size_t t
 }
 
 /*
- * The secrets scan finds its markers 16 positions at a time: a marker is
+ * The secrets scan finds its markers 32 positions at a time: a marker is
  * found at every offset and alignment, also as the head's last bytes, and
  * near misses around it are not findings.
  */
 Test(artifact, secret_markers_are_found_at_every_offset_and_at_the_end)
 {
-    for (size_t off = 0; off < 70; off++) {
+    for (size_t off = 0; off < 140; off++) {
         for (size_t tail = 0; tail < 3; tail++) {
             cr_assert(
                 at_secret_at("keys/a.pem", "-----BEGIN EC PRIVATE KEY-----", off, tail, "zip-secret-private-key"),
@@ -2249,6 +2249,44 @@ Test(artifact, secret_markers_are_found_at_every_offset_and_at_the_end)
             cr_assert(!at_secret_at(".aws/credentials", "\n[default]\naws-secret-access-key = k", off, tail,
                                     "zip-secret-aws-credentials"),
                       "no aws_ at %zu", off);
+        }
+    }
+}
+
+/*
+ * The vectorised marker search (AVX2 where the CPU has it) and the one that
+ * goes a byte at a time agree on heads of every length up to 200 with a
+ * marker, a near miss or none at every offset, in a filler of near misses.
+ */
+Test(artifact, secret_marker_search_vectorised_agrees_with_bytewise)
+{
+    static const char filler[] = "a_b-c_d--e_f---g_aws-_ws_-----BEGIN PUBLIC KEY-----\naw_s -";
+    static const char *const marks[] = {"-----BEGIN RSA PRIVATE KEY-----", "aws_", "-----BEGIN X", "aws", "",
+                                        "aws_-----BEGIN PRIVATE KEY-----"};
+    unsigned char h[256];
+
+    for (size_t m = 0; m < sizeof(marks) / sizeof(marks[0]); m++) {
+        size_t ml = strlen(marks[m]);
+
+        for (size_t n = 0; n <= 200; n++) {
+            for (size_t off = 0; off + ml <= n; off += (n < 80 ? 1 : 7)) {
+                int pk1, aws1, pk0, aws0;
+
+                for (size_t i = 0; i < n; i++) {
+                    h[i] = (unsigned char)filler[(i * 5 + m) % (sizeof(filler) - 1)];
+                }
+                memcpy(h + off, marks[m], ml);
+                sign__secrets_markers(h, n, 1, &pk1, &aws1);
+                sign__secrets_markers(h, n, 0, &pk0, &aws0);
+                cr_assert(pk1 == pk0 && aws1 == aws0, "mark %zu at %zu of %zu: vector %d/%d, bytewise %d/%d", m, off,
+                          n, pk1, aws1, pk0, aws0);
+                if (m == 0 || m == 5) {
+                    cr_assert(pk0, "mark %zu at %zu of %zu: a private key", m, off, n);
+                }
+                if (m == 1 || m == 5) {
+                    cr_assert(aws0, "mark %zu at %zu of %zu: aws_", m, off, n);
+                }
+            }
         }
     }
 }

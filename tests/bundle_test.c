@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "sign/sign.h"
+#include "formats.h"
 #include "util.h"
 #include "testutil.h"
 
@@ -256,6 +257,55 @@ Test(bundle, large_payload_serialises_like_jansson)
     free(payload);
 }
 
+/*
+ * sign_bundle_write streams the payload's base64 through a 64 KiB buffer: the file is the serialised text and a
+ * newline for every payload length around the buffer's boundaries (49,152 bytes encode to 65,536 characters).
+ */
+Test(bundle, written_file_is_the_serialised_text_at_every_chunk_boundary)
+{
+    static const size_t sizes[] = {1,     2,     3,     4,     5,     49150,  49151,  49152, 49153,
+                                   49154, 49155, 98300, 98304, 98305, 147456, 147457, 250001};
+    sign_key *k = NULL;
+    char *dir = tu_mkdtemp(), *path = tu_path(dir, "x.sigstore.json");
+
+    cr_assert_eq(sign_key_generate(&k, SIGN_KEY_ED25519, 0), 0);
+    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        size_t n = sizes[s], len = 0, flen = 0, plen = 0;
+        char *payload = malloc(n), *text = NULL, *file, *plain = NULL;
+        json_t *j;
+        sign_envelope *e = NULL;
+        sign_bundle *b = NULL;
+
+        cr_assert_not_null(payload);
+        for (size_t i = 0; i < n; i++) {
+            payload[i] = (char)(i * 7919u >> 3 ^ s);
+        }
+        cr_assert_eq(sign_envelope_new(&e, SIGN_INTOTO_PAYLOAD_TYPE, payload, n), 0);
+        cr_assert_eq(sign_envelope_sign(e, k), 0);
+        cr_assert_eq(sign_bundle_new(&b, e, k), 0);
+        cr_assert_eq(sign_bundle_serialize(&text, &len, b), 0);
+        j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+        cr_assert_not_null(j);
+        cr_assert_eq(sign__json_dump(&plain, &plen, j, 0), 0);
+        cr_assert(plen == len && memcmp(plain, text, len) == 0, "payload of %zu bytes: the text is jansson's", n);
+        json_decref(j);
+        free(plain);
+        cr_assert_eq(sign_bundle_write(b, path), 0, "%s", sign_error_last());
+        file = tu_read(path, &flen);
+        cr_assert_eq(flen, len + 1, "payload of %zu bytes: file %zu, text %zu", n, flen, len);
+        cr_assert_eq(memcmp(file, text, len), 0, "payload of %zu bytes: the file is the text", n);
+        cr_assert_eq(file[len], '\n');
+        free(file);
+        free(text);
+        sign_bundle_free(b);
+        free(payload);
+    }
+    sign_key_free(k);
+    tu_rmtree(dir);
+    free(path);
+    free(dir);
+}
+
 /* proto3 JSON (sigstore-js 2.x) writes null for unset fields: null is absent, never a value. */
 Test(bundle, null_is_absent)
 {
@@ -296,4 +346,37 @@ Test(bundle, null_is_absent)
                               "{\"payload\":\"e30=\",\"payloadType\":\"application/vnd.in-toto+json\","
                               "\"signatures\":[{\"keyid\":\"k\",\"sig\":null}]}," VM "}"),
                  SIGN_EPARSE, "null signature");
+}
+
+/*
+ * sign__bundle_out_finish checks the text written before the signature against the bundle's: a bundle whose
+ * head differs from what was written (here another envelope's payload) is written again whole.
+ */
+Test(bundle, out_finish_rewrites_a_head_that_is_not_the_bundles)
+{
+    sign_key *k = NULL;
+    sign_envelope *e1 = NULL, *e2 = NULL;
+    sign_bundle *b = NULL;
+    sign__bundle_out bo;
+    char *dir = tu_mkdtemp(), *path = tu_path(dir, "x.sigstore.json"), *text = NULL, *file;
+    size_t len = 0, flen = 0;
+
+    cr_assert_eq(sign_key_generate(&k, SIGN_KEY_ED25519, 0), 0);
+    cr_assert_eq(sign_envelope_new(&e1, SIGN_INTOTO_PAYLOAD_TYPE, "{\"first\":\"a much longer payload\"}", 34), 0);
+    cr_assert_eq(sign_envelope_new(&e2, SIGN_INTOTO_PAYLOAD_TYPE, "{}", 2), 0);
+    cr_assert_eq(sign_envelope_sign(e2, k), 0);
+    cr_assert_eq(sign_bundle_new(&b, e2, k), 0);
+    cr_assert_eq(sign__bundle_out_begin(&bo, e1, path), 0, "%s", sign_error_last());
+    cr_assert_eq(sign__bundle_out_finish(&bo, b), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_bundle_serialize(&text, &len, b), 0);
+    file = tu_read(path, &flen);
+    cr_assert(flen == len + 1 && memcmp(file, text, len) == 0 && file[len] == '\n', "the file is the bundle");
+    free(file);
+    free(text);
+    sign_bundle_free(b);
+    sign_envelope_free(e1);
+    sign_key_free(k);
+    tu_rmtree(dir);
+    free(path);
+    free(dir);
 }

@@ -136,6 +136,11 @@ size_t sign__zip_walk_fallbacks(void);
 
 /* Check an entry's name, and head (its first headlen bytes; may be NULL), for packaged secrets. */
 int sign__secrets_check(sign__findings *f, const char *path, const unsigned char *head, size_t headlen);
+/*
+ * The markers the check looks for in head: *pk a private key ("-----BEGIN ... PRIVATE KEY-----" or a key
+ * file's first bytes), *aws "aws_". vector: with AVX2 where the CPU has it (0: one byte at a time, for tests).
+ */
+void sign__secrets_markers(const unsigned char *h, size_t n, int vector, int *pk, int *aws);
 
 /* ---- container images: layers and tar (tar.c) ------------------------------- */
 

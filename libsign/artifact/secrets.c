@@ -10,60 +10,105 @@
 #include "artifact_int.h"
 #include "path.h"
 
-static int has_private_key(const unsigned char *h, size_t n)
+/* Whether a "-----BEGIN " at p (end - p bytes left) opens a private key: "PRIVATE KEY-----" before its line ends. */
+static int begin_private_at(const unsigned char *p, const unsigned char *end)
 {
     static const char begin[] = "-----BEGIN ";
-    const unsigned char *p = h, *end = h + n;
+    const unsigned char *q, *eol;
+    size_t lim;
 
-    if (n >= 15 && memcmp(h, "openssh-key-v1\0", 15) == 0) {
-        return 1;
+    if ((size_t)(end - p) < sizeof(begin) - 1 || memcmp(p, begin, sizeof(begin) - 1) != 0) {
+        return 0;
     }
-    if (n >= 20 && memcmp(h, "PuTTY-User-Key-File-", 20) == 0) {
-        return 1;
+    q = p + sizeof(begin) - 1;
+    lim = (size_t)(end - q) < 80 ? (size_t)(end - q) : 80;
+    eol = memchr(q, '\n', lim);
+    if (eol == NULL) {
+        eol = q + lim;
     }
-    /* Each '-' in turn (memchr: a dash is rare in most text), the first that starts begin is memmem's match. */
-    while ((p = memchr(p, '-', (size_t)(end - p))) != NULL) {
-        const unsigned char *q, *eol;
-        size_t lim;
+    return memmem(q, (size_t)(eol - q), "PRIVATE KEY-----", 16) != NULL;
+}
 
-        if ((size_t)(end - p) < sizeof(begin) - 1 || memcmp(p, begin, sizeof(begin) - 1) != 0) {
-            p++;
-            continue;
-        }
-        q = p + sizeof(begin) - 1;
-        lim = (size_t)(end - q) < 80 ? (size_t)(end - q) : 80;
-        eol = memchr(q, '\n', lim);
-        if (eol == NULL) {
-            eol = q + lim;
-        }
-        if (memmem(q, (size_t)(eol - q), "PRIVATE KEY-----", 16) != NULL) {
-            return 1;
-        }
-        p = q;
-    }
-    return 0;
+/* A file that is a private key by its first bytes. */
+static int private_key_file(const unsigned char *h, size_t n)
+{
+    return (n >= 15 && memcmp(h, "openssh-key-v1\0", 15) == 0) ||
+           (n >= 20 && memcmp(h, "PuTTY-User-Key-File-", 20) == 0);
 }
 
 /*
- * Whether "aws_" occurs in h: memchr for its '_' (vectorised, and one byte in
- * tens of text), then the three bytes before it. glibc's memmem took three
- * times the instructions on source-like text: its shifts are short for a
- * 4-byte needle, and this runs over the head of every entry.
+ * The markers one byte at a time from offset i: *pk when a private key
+ * begins, *aws when "aws_" occurs (each only set, never cleared). Each '-'
+ * and '_' is found with memchr (vectorised; a dash is rare in most text, an
+ * underscore one byte in tens of source text); glibc's memmem took three
+ * times the instructions on source-like text, its shifts being short for a
+ * 4-byte needle.
  */
-static int has_aws(const unsigned char *h, size_t n)
+static void markers_scalar(const unsigned char *h, size_t n, size_t i, int *pk, int *aws)
 {
-    const unsigned char *p = h + 3, *end = h + n;
+    const unsigned char *p, *end = h + n;
 
-    if (n < 4) {
-        return 0;
+    for (p = h + i; !*pk && p < end && (p = memchr(p, '-', (size_t)(end - p))) != NULL; p++) {
+        *pk = begin_private_at(p, end);
     }
-    while (p < end && (p = memchr(p, '_', (size_t)(end - p))) != NULL) {
-        if (p[-3] == 'a' && p[-2] == 'w' && p[-1] == 's') {
-            return 1;
+    for (p = h + (i > 3 ? i : 3); !*aws && p < end && (p = memchr(p, '_', (size_t)(end - p))) != NULL; p++) {
+        *aws = p[-3] == 'a' && p[-2] == 'w' && p[-1] == 's';
+    }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define SECRETS_AVX2 1
+
+/*
+ * Both markers in one pass, 32 positions at a time with AVX2: a position is a
+ * candidate when its byte and a later one are a marker's ("-" and " " ten on
+ * for "-----BEGIN ", "a" and "_" three on for "aws_"); only candidates are
+ * compared in full. Source-like text has an underscore every few tens of
+ * bytes, so a memchr per underscore cost a call each. The last positions
+ * (fewer than 42 bytes) go to markers_scalar.
+ */
+__attribute__((target("avx2"))) static void markers_avx2(const unsigned char *h, size_t n, int *pk, int *aws)
+{
+    const __m256i dash = _mm256_set1_epi8('-'), space = _mm256_set1_epi8(' ');
+    const __m256i a = _mm256_set1_epi8('a'), us = _mm256_set1_epi8('_');
+    const unsigned char *end = h + n;
+    size_t i = 0;
+
+    for (; i + 42 <= n && !(*pk && *aws); i += 32) {
+        __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)(h + i));
+        __m256i v3 = _mm256_loadu_si256((const __m256i *)(const void *)(h + i + 3));
+        __m256i v10 = _mm256_loadu_si256((const __m256i *)(const void *)(h + i + 10));
+        __m256i b = _mm256_and_si256(_mm256_cmpeq_epi8(v0, dash), _mm256_cmpeq_epi8(v10, space));
+        __m256i w = _mm256_and_si256(_mm256_cmpeq_epi8(v0, a), _mm256_cmpeq_epi8(v3, us));
+        unsigned mb = (unsigned)_mm256_movemask_epi8(b), mw = (unsigned)_mm256_movemask_epi8(w);
+
+        for (; mb != 0 && !*pk; mb &= mb - 1) {
+            *pk = begin_private_at(h + i + (unsigned)__builtin_ctz(mb), end);
         }
-        p++;
+        for (; mw != 0 && !*aws; mw &= mw - 1) {
+            const unsigned char *p = h + i + (unsigned)__builtin_ctz(mw);
+
+            *aws = p[1] == 'w' && p[2] == 's';
+        }
     }
-    return 0;
+    markers_scalar(h, n, i, pk, aws);
+}
+#endif
+
+void sign__secrets_markers(const unsigned char *h, size_t n, int vector, int *pk, int *aws)
+{
+    *pk = private_key_file(h, n);
+    *aws = 0;
+#ifdef SECRETS_AVX2
+    if (vector && __builtin_cpu_supports("avx2")) {
+        markers_avx2(h, n, pk, aws);
+        return;
+    }
+#else
+    (void)vector;
+#endif
+    markers_scalar(h, n, 0, pk, aws);
 }
 
 typedef struct line {
@@ -185,7 +230,7 @@ int sign__secrets_check(sign__findings *f, const char *path, const unsigned char
                                             "id_ecdsa_sk", "id_ed25519_sk", "identity", NULL};
     const char *b = sign__path_base(path, SIGN__PATH_WINDOWS); /* "dir\\id_rsa" too */
     int rc = 0, env = is_env_name(b), npmrc = strcmp(b, ".npmrc") == 0, aws_name = strcmp(b, "credentials") == 0;
-    int env_hit = 0, npm_hit = 0, aws_hit = 0, ini = 0;
+    int env_hit = 0, npm_hit = 0, aws_hit = 0, ini = 0, pk = 0, aws = 0;
     size_t pos = 0;
     line l;
 
@@ -195,7 +240,10 @@ int sign__secrets_check(sign__findings *f, const char *path, const unsigned char
                                    "an SSH private key file (%s) is packaged: remove it and rotate the key", b);
         }
     }
-    if (rc == 0 && head != NULL && has_private_key(head, headlen)) {
+    if (head != NULL) {
+        sign__secrets_markers(head, headlen, 1, &pk, &aws);
+    }
+    if (rc == 0 && pk) {
         rc = sign__finding_add(f, "zip-secret-private-key", SIGN_SEVERITY_DANGER, path, SIZE_MAX,
                                "a private key is packaged: remove it from the archive and rotate the key");
     }
@@ -217,7 +265,7 @@ int sign__secrets_check(sign__findings *f, const char *path, const unsigned char
         return rc;
     }
     /* Outside .env and .npmrc files only an "aws_" key can make a finding: most heads have none. */
-    if (!env && !npmrc && !has_aws(head, headlen)) {
+    if (!env && !npmrc && !aws) {
         return 0;
     }
     while (next_line(&l, head, headlen, &pos)) {

@@ -1416,6 +1416,11 @@ const struct evp_pkey_st *sign__key_pkey(const sign_key *key)
     return key->pkey;
 }
 
+int sign__key_has_backend(const sign_key *key)
+{
+    return key->backend != NULL;
+}
+
 void sign__key_set_backend(sign_key *key, const sign__key_backend *ops, void *ctx)
 {
     key->backend = ops;

@@ -36,6 +36,8 @@ typedef struct sign__key_backend {
 } sign__key_backend;
 /* key (a public key) signs through ops from now on; ctx is taken over (freed with key). */
 void sign__key_set_backend(sign_key *key, const sign__key_backend *ops, void *ctx);
+/* Whether key signs through a backend (a token) rather than in this process. */
+int sign__key_has_backend(const sign_key *key);
 /* The OpenSSL key inside key (borrowed). */
 const EVP_PKEY *sign__key_pkey(const sign_key *key);
 /*

@@ -56,37 +56,42 @@ int sign_hex_decode(unsigned char *out, size_t outsize, const char *hex)
     return 0;
 }
 
-int sign__b64_encode(char **out, const unsigned char *data, size_t len)
+size_t sign__b64_encode_into(char *dst, const unsigned char *data, size_t len)
 {
     static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t olen, i, o = 0;
+    size_t i, o = 0;
+
+    for (i = 0; i + 2 < len; i += 3) {
+        unsigned v = (unsigned)data[i] << 16 | (unsigned)data[i + 1] << 8 | data[i + 2];
+
+        dst[o++] = tab[v >> 18 & 63];
+        dst[o++] = tab[v >> 12 & 63];
+        dst[o++] = tab[v >> 6 & 63];
+        dst[o++] = tab[v & 63];
+    }
+    if (i < len) {
+        unsigned v = (unsigned)data[i] << 16 | (i + 1 < len ? (unsigned)data[i + 1] << 8 : 0);
+
+        dst[o++] = tab[v >> 18 & 63];
+        dst[o++] = tab[v >> 12 & 63];
+        dst[o++] = (char)(i + 1 < len ? tab[v >> 6 & 63] : '=');
+        dst[o++] = '=';
+    }
+    return o;
+}
+
+int sign__b64_encode(char **out, const unsigned char *data, size_t len)
+{
     char *s;
 
     *out = NULL;
     if (len > (SIZE_MAX - 1) / 4 * 3 - 3) {
         return sign__error(SIGN_ELIMIT, "data too large for base64");
     }
-    olen = (len + 2) / 3 * 4;
-    if ((s = malloc(olen + 1)) == NULL) {
+    if ((s = malloc((len + 2) / 3 * 4 + 1)) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
-    for (i = 0; i + 2 < len; i += 3) {
-        unsigned v = (unsigned)data[i] << 16 | (unsigned)data[i + 1] << 8 | data[i + 2];
-
-        s[o++] = tab[v >> 18 & 63];
-        s[o++] = tab[v >> 12 & 63];
-        s[o++] = tab[v >> 6 & 63];
-        s[o++] = tab[v & 63];
-    }
-    if (i < len) {
-        unsigned v = (unsigned)data[i] << 16 | (i + 1 < len ? (unsigned)data[i + 1] << 8 : 0);
-
-        s[o++] = tab[v >> 18 & 63];
-        s[o++] = tab[v >> 12 & 63];
-        s[o++] = (char)(i + 1 < len ? tab[v >> 6 & 63] : '=');
-        s[o++] = '=';
-    }
-    s[o] = '\0';
+    s[sign__b64_encode_into(s, data, len)] = '\0';
     *out = s;
     return 0;
 }

@@ -182,11 +182,25 @@ static int tmp_name_for(char **out, const char *path)
     return 0;
 }
 
+/* The content of a file held whole in memory, for write_tmp(). */
+typedef struct {
+    const void *data;
+    size_t len;
+} span;
+
+static int write_span(int fd, void *ctx)
+{
+    const span *sp = ctx;
+
+    return sign__write_all(fd, sp->data, sp->len);
+}
+
 /*
- * Create tmp (O_EXCL, mode from the start), write data, fsync, close. Messages
- * name path, the file the caller asked for. On failure tmp is removed again.
+ * Create tmp (O_EXCL, mode from the start), let writer write the content,
+ * fsync, close. Messages name path, the file the caller asked for. On failure
+ * tmp is removed again.
  */
-static int write_tmp(const char *tmp, const char *path, const void *data, size_t len, mode_t mode)
+static int write_tmp(const char *tmp, const char *path, int (*writer)(int fd, void *ctx), void *ctx, mode_t mode)
 {
     int fd, r;
 
@@ -195,7 +209,7 @@ static int write_tmp(const char *tmp, const char *path, const void *data, size_t
     if (fd < 0) {
         return sign__error(SIGN_EIO, "%s: cannot create temporary file: %s", path, strerror(errno));
     }
-    if (fchmod(fd, mode) != 0 || sign__write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+    if (fchmod(fd, mode) != 0 || writer(fd, ctx) != 0 || fsync(fd) != 0) {
         r = sign__error(SIGN_EIO, "%s: write failed: %s", path, strerror(errno));
         close(fd);
         unlink(tmp);
@@ -229,25 +243,91 @@ static int refuse_special(const char *path)
 
 int sign__write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
-    char *tmp = NULL;
+    span sp = {data, len};
+
+    return sign__write_file_atomic_with(path, write_span, &sp, mode);
+}
+
+int sign__atomic_open(sign__atomic_file *af, const char *path, mode_t mode)
+{
     int r;
 
-    if ((r = refuse_special(path)) != 0 || (r = tmp_name_for(&tmp, path)) != 0) {
+    af->fd = -1;
+    af->tmp = NULL;
+    af->path = path;
+    if ((r = refuse_special(path)) != 0 || (r = tmp_name_for(&af->tmp, path)) != 0) {
         return r;
     }
-    if ((r = write_tmp(tmp, path, data, len, mode)) != 0) {
-        goto out;
+    /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): tmp is set; sign__ossl_error() never returns 0 */
+    af->fd = open(af->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (af->fd < 0) {
+        r = sign__error(SIGN_EIO, "%s: cannot create temporary file: %s", path, strerror(errno));
+    } else if (fchmod(af->fd, mode) != 0) {
+        r = sign__error(SIGN_EIO, "%s: write failed: %s", path, strerror(errno));
+        sign__atomic_abort(af);
     }
-    if (rename(tmp, path) != 0) {
-        r = sign__error(SIGN_EIO, "%s: cannot rename into place: %s", path, strerror(errno));
-        unlink(tmp);
-        goto out;
+    if (r != 0) {
+        free(af->tmp);
+        af->tmp = NULL;
     }
-    (void)fsync_dir_of(path);
-    r = 0;
-out:
-    free(tmp);
     return r;
+}
+
+void sign__atomic_abort(sign__atomic_file *af)
+{
+    if (af->fd >= 0) {
+        close(af->fd);
+        af->fd = -1;
+    }
+    if (af->tmp != NULL) {
+        unlink(af->tmp);
+        free(af->tmp);
+        af->tmp = NULL;
+    }
+}
+
+int sign__atomic_failed(sign__atomic_file *af)
+{
+    int r = sign__error(SIGN_EIO, "%s: write failed: %s", af->path, strerror(errno));
+
+    sign__atomic_abort(af);
+    return r;
+}
+
+int sign__atomic_commit(sign__atomic_file *af)
+{
+    int r, fd = af->fd;
+
+    if (fsync(fd) != 0) {
+        return sign__atomic_failed(af);
+    }
+    af->fd = -1;
+    if (close(fd) != 0) {
+        return sign__atomic_failed(af);
+    }
+    if (rename(af->tmp, af->path) != 0) {
+        r = sign__error(SIGN_EIO, "%s: cannot rename into place: %s", af->path, strerror(errno));
+        sign__atomic_abort(af);
+        return r;
+    }
+    free(af->tmp);
+    af->tmp = NULL;
+    (void)fsync_dir_of(af->path);
+    return 0;
+}
+
+int sign__write_file_atomic_with(const char *path, int (*writer)(int fd, void *ctx), void *ctx, mode_t mode)
+{
+    sign__atomic_file af;
+    int r;
+
+    if ((r = sign__atomic_open(&af, path, mode)) != 0) {
+        return r;
+    }
+    if (writer(af.fd, ctx) != 0) {
+        return sign__atomic_failed(&af);
+    }
+    return sign__atomic_commit(&af);
 }
 
 /*
@@ -273,6 +353,7 @@ static int move_noreplace(const char *tmp, const char *path)
 
 int sign__write_file_excl(const char *path, const void *data, size_t len, mode_t mode)
 {
+    span sp = {data, len};
     struct stat st;
     char *tmp = NULL;
     int r;
@@ -289,7 +370,7 @@ int sign__write_file_excl(const char *path, const void *data, size_t len, mode_t
      * a kill mid-write leaves at most the temporary file, never a truncated
      * file under the final name.
      */
-    if ((r = write_tmp(tmp, path, data, len, mode)) != 0) {
+    if ((r = write_tmp(tmp, path, write_span, &sp, mode)) != 0) {
         goto out;
     }
     if (move_noreplace(tmp, path) != 0) {

@@ -79,6 +79,28 @@ int sign__read_file(unsigned char **out, size_t *outlen, const char *path, size_
  */
 int sign__write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 /*
+ * The same, for content that writer(fd, ctx) writes to the temporary file's fd
+ * (with sign__write_all; 0, or -1 with errno set): it is written in pieces
+ * and never held whole in memory.
+ */
+int sign__write_file_atomic_with(const char *path, int (*writer)(int fd, void *ctx), void *ctx, mode_t mode);
+/*
+ * The same in steps: sign__atomic_open creates the temporary file (fd), the
+ * caller writes to fd, then either sign__atomic_commit (fsync, close, rename,
+ * fsync of the directory) or sign__atomic_abort (close, unlink: nothing left).
+ * sign__atomic_failed aborts after a failed write and reports it with errno.
+ * Every failure leaves no temporary file behind.
+ */
+typedef struct sign__atomic_file {
+    int fd;
+    char *tmp;
+    const char *path;
+} sign__atomic_file;
+int sign__atomic_open(sign__atomic_file *af, const char *path, mode_t mode);
+int sign__atomic_commit(sign__atomic_file *af);
+void sign__atomic_abort(sign__atomic_file *af);
+int sign__atomic_failed(sign__atomic_file *af);
+/*
  * Create path only if no file (nor symlink) has that name (SIGN_EEXISTS): the
  * data goes to a temporary file in the same directory (mode from creation),
  * fsync, then it is moved into place without replacing anything
@@ -168,6 +190,8 @@ int sign__json_only_keys(const json_t *obj, const char *const *allowed, const ch
 
 /* Base64: encode standard with padding; decode strictly standard or URL-safe. */
 int sign__b64_encode(char **out, const unsigned char *data, size_t len);
+/* The same into dst, which holds (len + 2) / 3 * 4 bytes (no NUL is added): the number of characters written. */
+size_t sign__b64_encode_into(char *dst, const unsigned char *data, size_t len);
 int sign__b64_decode(unsigned char **out, size_t *outlen, const char *in, size_t inlen);
 /* The length in decodes to, or SIZE_MAX (error recorded) when its length or padding is wrong. */
 size_t sign__b64_decoded_len(const char *in, size_t inlen);
