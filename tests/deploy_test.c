@@ -1540,3 +1540,299 @@ Test(deploy, image_refused_in_its_last_entry_leaves_nothing_live_or_staged)
     dt_late_failure("img-late-dev", e, n, 2, allow, NULL, "DEPLOY_ENTRY_REFUSED");
     free(a);
 }
+
+/* ---- one walk for a zip (docs/deploy.md, "One walk") ------------------------------------------- */
+
+/* The statement signet sign makes for dir/name, edited by edit() on its JSON, signed with k.key into dir/out. */
+static void dt_sign_edited(const char *name, const char *out, void (*edit)(json_t *st))
+{
+    sign_sign_options o = SIGN_SIGN_OPTIONS_INIT;
+    sign_statement *st = NULL;
+    sign_envelope *env = NULL;
+    sign_bundle *b = NULL;
+    sign_key *k = NULL;
+    char *path = dt_p(name), *kp = dt_p("k.key"), *bp = dt_p(out), *text = NULL;
+    json_t *j;
+
+    o.artifacts = (const char *const *)&path;
+    o.names = &name;
+    o.nartifacts = 1;
+    cr_assert_eq(sign_hash(&st, NULL, &o), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_statement_serialize(&text, NULL, st), 0);
+    j = json_loads(text, 0, NULL);
+    cr_assert_not_null(j);
+    free(text);
+    edit(j);
+    text = json_dumps(j, JSON_COMPACT);
+    cr_assert_not_null(text);
+    cr_assert_eq(sign_key_load_private(&k, kp, NULL, NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_envelope_new(&env, SIGN_INTOTO_PAYLOAD_TYPE, text, strlen(text)), 0);
+    cr_assert_eq(sign_envelope_sign(env, k), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_bundle_new(&b, env, k), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_bundle_write(b, bp), 0, "%s", sign_error_last());
+    sign_bundle_free(b);
+    sign_key_free(k);
+    json_decref(j);
+    free(text);
+    sign_statement_free(st);
+    free(path);
+    free(kp);
+    free(bp);
+}
+
+static json_t *dt_record(json_t *st)
+{
+    json_t *r = json_array_get(json_object_get(json_object_get(st, "predicate"), "artifacts"), 0);
+
+    cr_assert(json_is_object(r));
+    return r;
+}
+
+/* The signed record of the entry at path (the zips below end with "evil-last"). */
+static json_t *dt_signed_entry(json_t *st, const char *path)
+{
+    json_t *v = json_object_get(dt_record(st), "entries"), *e;
+    size_t i;
+
+    json_array_foreach(v, i, e)
+    {
+        if (strcmp(json_string_value(json_object_get(e, "path")), path) == 0) {
+            return e;
+        }
+    }
+    cr_assert_fail("no signed entry %s", path);
+    return NULL;
+}
+
+static void dt_edit_digest(json_t *st)
+{
+    json_object_set_new(json_object_get(dt_signed_entry(st, "evil-last"), "digest"), "sha256",
+                        json_string("1111111111111111111111111111111111111111111111111111111111111111"));
+}
+
+static void dt_edit_mode(json_t *st)
+{
+    json_object_set_new(dt_signed_entry(st, "evil-last"), "mode", json_string("0600"));
+}
+
+static void dt_edit_size(json_t *st)
+{
+    json_object_set_new(dt_signed_entry(st, "evil-last"), "size", json_integer(3));
+}
+
+/* The archive's last entry is not signed. */
+static void dt_edit_drop(json_t *st)
+{
+    json_t *v = json_object_get(dt_record(st), "entries"), *e;
+    size_t i;
+
+    json_array_foreach(v, i, e)
+    {
+        if (strcmp(json_string_value(json_object_get(e, "path")), "evil-last") == 0) {
+            cr_assert_eq(json_array_remove(v, i), 0);
+            return;
+        }
+    }
+    cr_assert_fail("no evil-last");
+}
+
+/* A signed entry the archive does not hold. */
+static void dt_edit_add(json_t *st)
+{
+    json_t *e = json_deep_copy(dt_signed_entry(st, "evil-last"));
+
+    json_object_set_new(e, "path", json_string("zz-evil-missing"));
+    cr_assert_eq(json_array_append_new(json_object_get(dt_record(st), "entries"), e), 0);
+}
+
+static void dt_edit_none(json_t *st)
+{
+    cr_assert_eq(json_array_clear(json_object_get(dt_record(st), "entries")), 0);
+}
+
+/* The findings the signer allowed, forgotten: they were never seen by it. */
+static void dt_edit_findings(json_t *st)
+{
+    cr_assert_eq(json_object_del(dt_record(st), "findings"), 0);
+}
+
+static void dt_edit_nothing(json_t *st)
+{
+    (void)st;
+}
+
+/* evil.zip: a large deflated entry, a directory and a file in it, then "evil-last", the last one written. */
+static void dt_late_zip_write(const zg_opts *o, const zg_entry *other, size_t nother)
+{
+    size_t big = 1024 * 1024;
+    unsigned char *a = dt_noise(big, 2463534242u);
+    zg_entry e[] = {
+        {.name = "a.bin", .data = a, .len = big, .unix_mode = 0100644, .deflate = 1},
+        {.name = "dir/", .unix_mode = 040755},
+        {.name = "dir/b.txt", .data = "b\n", .len = 2, .unix_mode = 0100644, .deflate = 1},
+        {.name = "evil-last", .data = "good", .len = 4, .unix_mode = 0100644},
+    };
+
+    if (other != NULL) {
+        dt_zip("evil.zip", other, nother, o);
+    } else {
+        dt_zip("evil.zip", e, sizeof(e) / sizeof(e[0]), o);
+    }
+    free(a);
+}
+
+/*
+ * A good release deployed, then evil.zip signed with statements edited by edit (one bundle each): the deploy
+ * fails with reason and leaves nothing of evil.zip, live or staged; current and releases/ stay as they were.
+ */
+static void dt_late_zip_of(const zg_opts *o, const zg_entry *other, size_t nother, void (*const *edit)(json_t *st),
+                           size_t nedit, const char *reason)
+{
+    sign_deploy_options opts = SIGN_DEPLOY_OPTIONS_INIT;
+    sign_deploy_result *res = NULL;
+    char before[256], after[256], *rel_before, *rel_after, *bundles[4], *art = dt_p("evil.zip"), *to = dt_p("out");
+
+    cr_assert_leq(nedit, 4);
+    dt_good_zip("app.zip", "one\n", NULL);
+    cr_assert_eq(dt_deploy(&res, "app.zip"), 0, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    dt_current(before, sizeof(before));
+    rel_before = dt_releases();
+    dt_late_zip_write(o, other, nother);
+    for (size_t i = 0; i < nedit; i++) {
+        char name[64];
+
+        snprintf(name, sizeof(name), "bundle-%zu.sigstore.json", i);
+        dt_sign_edited("evil.zip", name, edit[i]);
+        bundles[i] = dt_p(name);
+    }
+    opts.artifact = art;
+    opts.to = to;
+    opts.bundles = (const char *const *)bundles;
+    opts.nbundles = nedit;
+    res = NULL;
+    cr_assert_neq(sign_deploy(&res, dt_pol, &opts), 0, "evil.zip was deployed");
+    cr_assert_str_eq(dt_reason(res), reason, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    dt_current(after, sizeof(after));
+    cr_assert_str_eq(before, after);
+    rel_after = dt_releases();
+    cr_assert_str_eq(rel_before, rel_after, "releases/ changed");
+    for (size_t i = 0; i < nedit; i++) {
+        free(bundles[i]);
+    }
+    free(rel_before);
+    free(rel_after);
+    free(art);
+    free(to);
+    dt_assert_clean();
+}
+
+static void dt_late_zip(const zg_opts *o, void (*const *edit)(json_t *st), size_t nedit, const char *reason)
+{
+    dt_late_zip_of(o, NULL, 0, edit, nedit, reason);
+}
+
+Test(deploy, zip_changed_in_its_last_entry_leaves_nothing_live_or_staged)
+{
+    void (*edit[])(json_t *) = {dt_edit_digest};
+
+    dt_late_zip(NULL, edit, 1, "ENTRY_MISMATCH");
+}
+
+Test(deploy, zip_entry_of_another_mode_or_size_than_signed_is_refused)
+{
+    void (*mode[])(json_t *) = {dt_edit_mode};
+    void (*size[])(json_t *) = {dt_edit_size};
+
+    dt_late_zip(NULL, mode, 1, "ENTRY_MISMATCH");
+    dt_late_zip(NULL, size, 1, "ENTRY_MISMATCH");
+}
+
+Test(deploy, zip_entry_not_signed_is_refused)
+{
+    void (*edit[])(json_t *) = {dt_edit_drop};
+
+    dt_late_zip(NULL, edit, 1, "ENTRY_MISMATCH");
+}
+
+Test(deploy, zip_signed_entry_missing_is_refused)
+{
+    void (*edit[])(json_t *) = {dt_edit_add};
+
+    dt_late_zip(NULL, edit, 1, "ENTRY_MISMATCH");
+}
+
+Test(deploy, zip_without_recorded_entries_is_refused)
+{
+    void (*edit[])(json_t *) = {dt_edit_none};
+
+    dt_late_zip(NULL, edit, 1, "ENTRIES_NOT_RECORDED");
+}
+
+/* Two signers' records of the entries: each is compared with the archive, not only the first one read. */
+Test(deploy, zip_with_a_second_bundle_recording_other_entries_is_refused)
+{
+    void (*second[])(json_t *) = {dt_edit_nothing, dt_edit_digest};
+    void (*first[])(json_t *) = {dt_edit_digest, dt_edit_nothing};
+
+    dt_late_zip(NULL, second, 2, "ENTRY_MISMATCH");
+    dt_late_zip(NULL, first, 2, "ENTRY_MISMATCH");
+}
+
+/* A dangerous finding the statement does not list: verify's reason, though the one walk found it first. */
+Test(deploy, zip_finding_its_signer_did_not_allow_is_refused)
+{
+    zg_opts o = {.prefix = "#!/bin/sh\nexit 0\n", .prefix_len = 17};
+    void (*edit[])(json_t *) = {dt_edit_findings};
+
+    dt_late_zip(&o, edit, 1, "ARCHIVE_FINDING_NOT_ALLOWED");
+}
+
+/* Signed with the finding listed (signet sign refuses it; its statement is made by hand): deploy refuses it. */
+Test(deploy, zip_overlapping_entries_are_refused)
+{
+    zg_entry e[] = {{Z("ok.txt")}, {Z("evil-last"), .offset_of = 1}};
+    void (*edit[])(json_t *) = {dt_edit_nothing};
+
+    dt_late_zip_of(NULL, e, 2, edit, 1, "DEPLOY_ARCHIVE_FINDING");
+}
+
+/* A good zip: verified without its entries walked (the entries check says so), each checked as written. */
+Test(deploy, zip_entries_are_checked_in_the_one_walk)
+{
+    void (*edit[])(json_t *) = {dt_edit_nothing};
+    sign_deploy_options opts = SIGN_DEPLOY_OPTIONS_INIT;
+    sign_deploy_result *res = NULL;
+    const sign_verify_result *v;
+    char *art = dt_p("evil.zip"), *to = dt_p("out"), *b = dt_p("bundle-0.sigstore.json"), *got;
+    const char *bundles[1];
+    int one = 0;
+
+    dt_late_zip_write(NULL, NULL, 0);
+    dt_sign_edited("evil.zip", "bundle-0.sigstore.json", edit[0]);
+    bundles[0] = b;
+    opts.artifact = art;
+    opts.to = to;
+    opts.bundles = bundles;
+    opts.nbundles = 1;
+    cr_assert_eq(sign_deploy(&res, dt_pol, &opts), 0, "%s", sign_error_last());
+    v = sign_deploy_result_verify(res);
+    for (size_t i = 0; v != NULL && i < sign_verify_result_check_count(v); i++) {
+        const sign_check *c = sign_verify_result_check(v, i);
+
+        one |= strcmp(c->check, "entries") == 0 && c->status == SIGN_CHECK_PASS && c->message != NULL &&
+               strstr(c->message, "each checked as it is extracted") != NULL;
+    }
+    cr_assert(one, "the entries were walked by the verification");
+    sign_deploy_result_free(res);
+    got = dt_read_current("evil-last");
+    cr_assert_str_eq(got, "good");
+    free(got);
+    got = dt_read_current("dir/b.txt");
+    cr_assert_str_eq(got, "b\n");
+    free(got);
+    free(art);
+    free(to);
+    free(b);
+}
