@@ -193,6 +193,18 @@ static void dt_current(char *buf, size_t size)
     free(cur);
 }
 
+static char *dt_read_current(const char *rel);
+
+/* The file current/rel holds want. */
+static void dt_assert_current(const char *rel, const char *want)
+{
+    char *got = dt_read_current(rel);
+
+    cr_assert_not_null(got, "no %s", rel);
+    cr_assert_str_eq(got, want, "%s", rel);
+    free(got);
+}
+
 static char *dt_read_current(const char *rel)
 {
     char path[512];
@@ -621,18 +633,14 @@ Test(deploy, tar_backslash_is_an_ordinary_byte_of_a_posix_name)
         {.name = "a\\..\\..\\up", .data = "two", .len = 3},
     };
     sign_deploy_result *res = NULL;
-    char *s, *up = dt_p("up"), *outup = dt_p("out/up");
+    char *up = dt_p("up"), *outup = dt_p("out/up");
 
     dt_tar("bs.tar", e, 2, NULL);
     cr_assert_eq(dt_sign("bs.tar", NULL, NULL), 0);
     cr_assert_eq(dt_deploy(&res, "bs.tar"), 0, "%s", sign_error_last());
     sign_deploy_result_free(res);
-    s = dt_read_current("dir\\file");
-    cr_assert_str_eq(s, "one");
-    free(s);
-    s = dt_read_current("a\\..\\..\\up");
-    cr_assert_str_eq(s, "two");
-    free(s);
+    dt_assert_current("dir\\file", "one");
+    dt_assert_current("a\\..\\..\\up", "two");
     cr_assert_null(dt_read_current("dir/file"));
     cr_assert_not(tu_exists(up), "a backslash was read as a separator");
     cr_assert_not(tu_exists(outup), "a backslash was read as a separator");
@@ -1437,6 +1445,31 @@ static char *dt_releases(void)
     return out;
 }
 
+/* What is live before a refused deploy: where current points, and releases/. */
+typedef struct dt_live {
+    char current[256];
+    char *releases;
+} dt_live;
+
+static void dt_live_take(dt_live *l)
+{
+    dt_current(l->current, sizeof(l->current));
+    l->releases = dt_releases();
+}
+
+/* Nothing live changed since l was taken, and nothing is left behind (l is freed). */
+static void dt_live_unchanged(dt_live *l)
+{
+    dt_live now;
+
+    dt_live_take(&now);
+    cr_assert_str_eq(l->current, now.current);
+    cr_assert_str_eq(l->releases, now.releases, "releases/ changed");
+    free(now.releases);
+    free(l->releases);
+    dt_assert_clean();
+}
+
 /*
  * The copy is read once and the layers once more: the verification reads the index, manifest and config only,
  * and the extraction walk checks the layers as it writes them (before, a verification walk read every layer
@@ -1482,13 +1515,13 @@ static void dt_late_failure(const char *name, const tg_entry *const *e, const si
                             const char *const *allow, const char *tamper, const char *reason)
 {
     sign_deploy_result *res = NULL;
-    char before[256], after[256], *rel_before, *rel_after, *p;
+    dt_live live;
+    char *p;
 
     dt_good_zip("app.zip", "one\n", NULL);
     cr_assert_eq(dt_deploy(&res, "app.zip"), 0, "%s", sign_error_last());
     sign_deploy_result_free(res);
-    dt_current(before, sizeof(before));
-    rel_before = dt_releases();
+    dt_live_take(&live);
     dt_image(name, e, n, nl);
     cr_assert_eq(dt_sign(name, allow, NULL), 0, "%s", sign_error_last());
     if (tamper != NULL) {
@@ -1500,13 +1533,7 @@ static void dt_late_failure(const char *name, const tg_entry *const *e, const si
     cr_assert_neq(dt_deploy(&res, name), 0, "%s was deployed", name);
     cr_assert_str_eq(dt_reason(res), reason, "%s", sign_error_last());
     sign_deploy_result_free(res);
-    dt_current(after, sizeof(after));
-    cr_assert_str_eq(before, after);
-    rel_after = dt_releases();
-    cr_assert_str_eq(rel_before, rel_after, "releases/ changed");
-    free(rel_before);
-    free(rel_after);
-    dt_assert_clean();
+    dt_live_unchanged(&live);
 }
 
 Test(deploy, image_changed_in_its_last_entry_leaves_nothing_live_or_staged)
@@ -1546,25 +1573,11 @@ Test(deploy, image_refused_in_its_last_entry_leaves_nothing_live_or_staged)
 /* The statement signet sign makes for dir/name, edited by edit() on its JSON, signed with k.key into dir/out. */
 static void dt_sign_edited(const char *name, const char *out, void (*edit)(json_t *st))
 {
-    sign_sign_options o = SIGN_SIGN_OPTIONS_INIT;
-    sign_statement *st = NULL;
     sign_envelope *env = NULL;
     sign_bundle *b = NULL;
     sign_key *k = NULL;
-    char *path = dt_p(name), *kp = dt_p("k.key"), *bp = dt_p(out), *text = NULL;
-    json_t *j;
+    char *path = dt_p(name), *kp = dt_p("k.key"), *bp = dt_p(out), *text = tu_statement_edited(path, name, edit);
 
-    o.artifacts = (const char *const *)&path;
-    o.names = &name;
-    o.nartifacts = 1;
-    cr_assert_eq(sign_hash(&st, NULL, &o), 0, "%s", sign_error_last());
-    cr_assert_eq(sign_statement_serialize(&text, NULL, st), 0);
-    j = json_loads(text, 0, NULL);
-    cr_assert_not_null(j);
-    free(text);
-    edit(j);
-    text = json_dumps(j, JSON_COMPACT);
-    cr_assert_not_null(text);
     cr_assert_eq(sign_key_load_private(&k, kp, NULL, NULL), 0, "%s", sign_error_last());
     cr_assert_eq(sign_envelope_new(&env, SIGN_INTOTO_PAYLOAD_TYPE, text, strlen(text)), 0);
     cr_assert_eq(sign_envelope_sign(env, k), 0, "%s", sign_error_last());
@@ -1572,9 +1585,7 @@ static void dt_sign_edited(const char *name, const char *out, void (*edit)(json_
     cr_assert_eq(sign_bundle_write(b, bp), 0, "%s", sign_error_last());
     sign_bundle_free(b);
     sign_key_free(k);
-    json_decref(j);
     free(text);
-    sign_statement_free(st);
     free(path);
     free(kp);
     free(bp);
@@ -1690,14 +1701,14 @@ static void dt_late_zip_of(const zg_opts *o, const zg_entry *other, size_t nothe
 {
     sign_deploy_options opts = SIGN_DEPLOY_OPTIONS_INIT;
     sign_deploy_result *res = NULL;
-    char before[256], after[256], *rel_before, *rel_after, *bundles[4], *art = dt_p("evil.zip"), *to = dt_p("out");
+    dt_live live;
+    char *bundles[4], *art = dt_p("evil.zip"), *to = dt_p("out");
 
     cr_assert_leq(nedit, 4);
     dt_good_zip("app.zip", "one\n", NULL);
     cr_assert_eq(dt_deploy(&res, "app.zip"), 0, "%s", sign_error_last());
     sign_deploy_result_free(res);
-    dt_current(before, sizeof(before));
-    rel_before = dt_releases();
+    dt_live_take(&live);
     dt_late_zip_write(o, other, nother);
     for (size_t i = 0; i < nedit; i++) {
         char name[64];
@@ -1714,18 +1725,12 @@ static void dt_late_zip_of(const zg_opts *o, const zg_entry *other, size_t nothe
     cr_assert_neq(sign_deploy(&res, dt_pol, &opts), 0, "evil.zip was deployed");
     cr_assert_str_eq(dt_reason(res), reason, "%s", sign_error_last());
     sign_deploy_result_free(res);
-    dt_current(after, sizeof(after));
-    cr_assert_str_eq(before, after);
-    rel_after = dt_releases();
-    cr_assert_str_eq(rel_before, rel_after, "releases/ changed");
     for (size_t i = 0; i < nedit; i++) {
         free(bundles[i]);
     }
-    free(rel_before);
-    free(rel_after);
     free(art);
     free(to);
-    dt_assert_clean();
+    dt_live_unchanged(&live);
 }
 
 static void dt_late_zip(const zg_opts *o, void (*const *edit)(json_t *st), size_t nedit, const char *reason)
@@ -1805,7 +1810,7 @@ Test(deploy, zip_entries_are_checked_in_the_one_walk)
     sign_deploy_options opts = SIGN_DEPLOY_OPTIONS_INIT;
     sign_deploy_result *res = NULL;
     const sign_verify_result *v;
-    char *art = dt_p("evil.zip"), *to = dt_p("out"), *b = dt_p("bundle-0.sigstore.json"), *got;
+    char *art = dt_p("evil.zip"), *to = dt_p("out"), *b = dt_p("bundle-0.sigstore.json");
     const char *bundles[1];
     int one = 0;
 
@@ -1826,12 +1831,8 @@ Test(deploy, zip_entries_are_checked_in_the_one_walk)
     }
     cr_assert(one, "the entries were walked by the verification");
     sign_deploy_result_free(res);
-    got = dt_read_current("evil-last");
-    cr_assert_str_eq(got, "good");
-    free(got);
-    got = dt_read_current("dir/b.txt");
-    cr_assert_str_eq(got, "b\n");
-    free(got);
+    dt_assert_current("evil-last", "good");
+    dt_assert_current("dir/b.txt", "b\n");
     free(art);
     free(to);
     free(b);

@@ -223,6 +223,9 @@ static int verify_entries(vctx *c, const sign_artifact *a, const vb *b, const ch
     size_t idx = SIZE_MAX, nf = sign_artifact_entry_count(a), ns, i, j, bad = 0;
     int r = 0;
 
+    if (c->capture != NULL && c->capture->entries_unread && !vfy_entries_unread(c, a)) {
+        c->capture->differ = 1; /* not a zip here, its entries not read: deploy verifies them read */
+    }
     if (sign_artifact_get_kind(a) == SIGN_ARTIFACT_FILE) {
         return 0;
     }
