@@ -193,6 +193,18 @@ static void dt_current(char *buf, size_t size)
     free(cur);
 }
 
+static char *dt_read_current(const char *rel);
+
+/* The file current/rel holds want. */
+static void dt_assert_current(const char *rel, const char *want)
+{
+    char *got = dt_read_current(rel);
+
+    cr_assert_not_null(got, "no %s", rel);
+    cr_assert_str_eq(got, want, "%s", rel);
+    free(got);
+}
+
 static char *dt_read_current(const char *rel)
 {
     char path[512];
@@ -621,18 +633,14 @@ Test(deploy, tar_backslash_is_an_ordinary_byte_of_a_posix_name)
         {.name = "a\\..\\..\\up", .data = "two", .len = 3},
     };
     sign_deploy_result *res = NULL;
-    char *s, *up = dt_p("up"), *outup = dt_p("out/up");
+    char *up = dt_p("up"), *outup = dt_p("out/up");
 
     dt_tar("bs.tar", e, 2, NULL);
     cr_assert_eq(dt_sign("bs.tar", NULL, NULL), 0);
     cr_assert_eq(dt_deploy(&res, "bs.tar"), 0, "%s", sign_error_last());
     sign_deploy_result_free(res);
-    s = dt_read_current("dir\\file");
-    cr_assert_str_eq(s, "one");
-    free(s);
-    s = dt_read_current("a\\..\\..\\up");
-    cr_assert_str_eq(s, "two");
-    free(s);
+    dt_assert_current("dir\\file", "one");
+    dt_assert_current("a\\..\\..\\up", "two");
     cr_assert_null(dt_read_current("dir/file"));
     cr_assert_not(tu_exists(up), "a backslash was read as a separator");
     cr_assert_not(tu_exists(outup), "a backslash was read as a separator");
@@ -1437,6 +1445,31 @@ static char *dt_releases(void)
     return out;
 }
 
+/* What is live before a refused deploy: where current points, and releases/. */
+typedef struct dt_live {
+    char current[256];
+    char *releases;
+} dt_live;
+
+static void dt_live_take(dt_live *l)
+{
+    dt_current(l->current, sizeof(l->current));
+    l->releases = dt_releases();
+}
+
+/* Nothing live changed since l was taken, and nothing is left behind (l is freed). */
+static void dt_live_unchanged(dt_live *l)
+{
+    dt_live now;
+
+    dt_live_take(&now);
+    cr_assert_str_eq(l->current, now.current);
+    cr_assert_str_eq(l->releases, now.releases, "releases/ changed");
+    free(now.releases);
+    free(l->releases);
+    dt_assert_clean();
+}
+
 /*
  * The copy is read once and the layers once more: the verification reads the index, manifest and config only,
  * and the extraction walk checks the layers as it writes them (before, a verification walk read every layer
@@ -1482,13 +1515,13 @@ static void dt_late_failure(const char *name, const tg_entry *const *e, const si
                             const char *const *allow, const char *tamper, const char *reason)
 {
     sign_deploy_result *res = NULL;
-    char before[256], after[256], *rel_before, *rel_after, *p;
+    dt_live live;
+    char *p;
 
     dt_good_zip("app.zip", "one\n", NULL);
     cr_assert_eq(dt_deploy(&res, "app.zip"), 0, "%s", sign_error_last());
     sign_deploy_result_free(res);
-    dt_current(before, sizeof(before));
-    rel_before = dt_releases();
+    dt_live_take(&live);
     dt_image(name, e, n, nl);
     cr_assert_eq(dt_sign(name, allow, NULL), 0, "%s", sign_error_last());
     if (tamper != NULL) {
@@ -1500,13 +1533,7 @@ static void dt_late_failure(const char *name, const tg_entry *const *e, const si
     cr_assert_neq(dt_deploy(&res, name), 0, "%s was deployed", name);
     cr_assert_str_eq(dt_reason(res), reason, "%s", sign_error_last());
     sign_deploy_result_free(res);
-    dt_current(after, sizeof(after));
-    cr_assert_str_eq(before, after);
-    rel_after = dt_releases();
-    cr_assert_str_eq(rel_before, rel_after, "releases/ changed");
-    free(rel_before);
-    free(rel_after);
-    dt_assert_clean();
+    dt_live_unchanged(&live);
 }
 
 Test(deploy, image_changed_in_its_last_entry_leaves_nothing_live_or_staged)
@@ -1539,4 +1566,274 @@ Test(deploy, image_refused_in_its_last_entry_leaves_nothing_live_or_staged)
 
     dt_late_failure("img-late-dev", e, n, 2, allow, NULL, "DEPLOY_ENTRY_REFUSED");
     free(a);
+}
+
+/* ---- one walk for a zip (docs/deploy.md, "One walk") ------------------------------------------- */
+
+/* The statement signet sign makes for dir/name, edited by edit() on its JSON, signed with k.key into dir/out. */
+static void dt_sign_edited(const char *name, const char *out, void (*edit)(json_t *st))
+{
+    sign_envelope *env = NULL;
+    sign_bundle *b = NULL;
+    sign_key *k = NULL;
+    char *path = dt_p(name), *kp = dt_p("k.key"), *bp = dt_p(out), *text = tu_statement_edited(path, name, edit);
+
+    cr_assert_eq(sign_key_load_private(&k, kp, NULL, NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_envelope_new(&env, SIGN_INTOTO_PAYLOAD_TYPE, text, strlen(text)), 0);
+    cr_assert_eq(sign_envelope_sign(env, k), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_bundle_new(&b, env, k), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_bundle_write(b, bp), 0, "%s", sign_error_last());
+    sign_bundle_free(b);
+    sign_key_free(k);
+    free(text);
+    free(path);
+    free(kp);
+    free(bp);
+}
+
+static json_t *dt_record(json_t *st)
+{
+    json_t *r = json_array_get(json_object_get(json_object_get(st, "predicate"), "artifacts"), 0);
+
+    cr_assert(json_is_object(r));
+    return r;
+}
+
+/* The signed record of the entry at path (the zips below end with "evil-last"). */
+static json_t *dt_signed_entry(json_t *st, const char *path)
+{
+    json_t *v = json_object_get(dt_record(st), "entries"), *e;
+    size_t i;
+
+    json_array_foreach(v, i, e)
+    {
+        if (strcmp(json_string_value(json_object_get(e, "path")), path) == 0) {
+            return e;
+        }
+    }
+    cr_assert_fail("no signed entry %s", path);
+    return NULL;
+}
+
+static void dt_edit_digest(json_t *st)
+{
+    json_object_set_new(json_object_get(dt_signed_entry(st, "evil-last"), "digest"), "sha256",
+                        json_string("1111111111111111111111111111111111111111111111111111111111111111"));
+}
+
+static void dt_edit_mode(json_t *st)
+{
+    json_object_set_new(dt_signed_entry(st, "evil-last"), "mode", json_string("0600"));
+}
+
+static void dt_edit_size(json_t *st)
+{
+    json_object_set_new(dt_signed_entry(st, "evil-last"), "size", json_integer(3));
+}
+
+/* The archive's last entry is not signed. */
+static void dt_edit_drop(json_t *st)
+{
+    json_t *v = json_object_get(dt_record(st), "entries"), *e;
+    size_t i;
+
+    json_array_foreach(v, i, e)
+    {
+        if (strcmp(json_string_value(json_object_get(e, "path")), "evil-last") == 0) {
+            cr_assert_eq(json_array_remove(v, i), 0);
+            return;
+        }
+    }
+    cr_assert_fail("no evil-last");
+}
+
+/* A signed entry the archive does not hold. */
+static void dt_edit_add(json_t *st)
+{
+    json_t *e = json_deep_copy(dt_signed_entry(st, "evil-last"));
+
+    json_object_set_new(e, "path", json_string("zz-evil-missing"));
+    cr_assert_eq(json_array_append_new(json_object_get(dt_record(st), "entries"), e), 0);
+}
+
+static void dt_edit_none(json_t *st)
+{
+    cr_assert_eq(json_array_clear(json_object_get(dt_record(st), "entries")), 0);
+}
+
+/* The findings the signer allowed, forgotten: they were never seen by it. */
+static void dt_edit_findings(json_t *st)
+{
+    cr_assert_eq(json_object_del(dt_record(st), "findings"), 0);
+}
+
+static void dt_edit_nothing(json_t *st)
+{
+    (void)st;
+}
+
+/* evil.zip: a large deflated entry, a directory and a file in it, then "evil-last", the last one written. */
+static void dt_late_zip_write(const zg_opts *o, const zg_entry *other, size_t nother)
+{
+    size_t big = 1024 * 1024;
+    unsigned char *a = dt_noise(big, 2463534242u);
+    zg_entry e[] = {
+        {.name = "a.bin", .data = a, .len = big, .unix_mode = 0100644, .deflate = 1},
+        {.name = "dir/", .unix_mode = 040755},
+        {.name = "dir/b.txt", .data = "b\n", .len = 2, .unix_mode = 0100644, .deflate = 1},
+        {.name = "evil-last", .data = "good", .len = 4, .unix_mode = 0100644},
+    };
+
+    if (other != NULL) {
+        dt_zip("evil.zip", other, nother, o);
+    } else {
+        dt_zip("evil.zip", e, sizeof(e) / sizeof(e[0]), o);
+    }
+    free(a);
+}
+
+/*
+ * A good release deployed, then evil.zip signed with statements edited by edit (one bundle each): the deploy
+ * fails with reason and leaves nothing of evil.zip, live or staged; current and releases/ stay as they were.
+ */
+static void dt_late_zip_of(const zg_opts *o, const zg_entry *other, size_t nother, void (*const *edit)(json_t *st),
+                           size_t nedit, const char *reason)
+{
+    sign_deploy_options opts = SIGN_DEPLOY_OPTIONS_INIT;
+    sign_deploy_result *res = NULL;
+    dt_live live;
+    char *bundles[4], *art = dt_p("evil.zip"), *to = dt_p("out");
+
+    cr_assert_leq(nedit, 4);
+    dt_good_zip("app.zip", "one\n", NULL);
+    cr_assert_eq(dt_deploy(&res, "app.zip"), 0, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    dt_live_take(&live);
+    dt_late_zip_write(o, other, nother);
+    for (size_t i = 0; i < nedit; i++) {
+        char name[64];
+
+        snprintf(name, sizeof(name), "bundle-%zu.sigstore.json", i);
+        dt_sign_edited("evil.zip", name, edit[i]);
+        bundles[i] = dt_p(name);
+    }
+    opts.artifact = art;
+    opts.to = to;
+    opts.bundles = (const char *const *)bundles;
+    opts.nbundles = nedit;
+    res = NULL;
+    cr_assert_neq(sign_deploy(&res, dt_pol, &opts), 0, "evil.zip was deployed");
+    cr_assert_str_eq(dt_reason(res), reason, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    for (size_t i = 0; i < nedit; i++) {
+        free(bundles[i]);
+    }
+    free(art);
+    free(to);
+    dt_live_unchanged(&live);
+}
+
+static void dt_late_zip(const zg_opts *o, void (*const *edit)(json_t *st), size_t nedit, const char *reason)
+{
+    dt_late_zip_of(o, NULL, 0, edit, nedit, reason);
+}
+
+Test(deploy, zip_changed_in_its_last_entry_leaves_nothing_live_or_staged)
+{
+    void (*edit[])(json_t *) = {dt_edit_digest};
+
+    dt_late_zip(NULL, edit, 1, "ENTRY_MISMATCH");
+}
+
+Test(deploy, zip_entry_of_another_mode_or_size_than_signed_is_refused)
+{
+    void (*mode[])(json_t *) = {dt_edit_mode};
+    void (*size[])(json_t *) = {dt_edit_size};
+
+    dt_late_zip(NULL, mode, 1, "ENTRY_MISMATCH");
+    dt_late_zip(NULL, size, 1, "ENTRY_MISMATCH");
+}
+
+Test(deploy, zip_entry_not_signed_is_refused)
+{
+    void (*edit[])(json_t *) = {dt_edit_drop};
+
+    dt_late_zip(NULL, edit, 1, "ENTRY_MISMATCH");
+}
+
+Test(deploy, zip_signed_entry_missing_is_refused)
+{
+    void (*edit[])(json_t *) = {dt_edit_add};
+
+    dt_late_zip(NULL, edit, 1, "ENTRY_MISMATCH");
+}
+
+Test(deploy, zip_without_recorded_entries_is_refused)
+{
+    void (*edit[])(json_t *) = {dt_edit_none};
+
+    dt_late_zip(NULL, edit, 1, "ENTRIES_NOT_RECORDED");
+}
+
+/* Two signers' records of the entries: each is compared with the archive, not only the first one read. */
+Test(deploy, zip_with_a_second_bundle_recording_other_entries_is_refused)
+{
+    void (*second[])(json_t *) = {dt_edit_nothing, dt_edit_digest};
+    void (*first[])(json_t *) = {dt_edit_digest, dt_edit_nothing};
+
+    dt_late_zip(NULL, second, 2, "ENTRY_MISMATCH");
+    dt_late_zip(NULL, first, 2, "ENTRY_MISMATCH");
+}
+
+/* A dangerous finding the statement does not list: verify's reason, though the one walk found it first. */
+Test(deploy, zip_finding_its_signer_did_not_allow_is_refused)
+{
+    zg_opts o = {.prefix = "#!/bin/sh\nexit 0\n", .prefix_len = 17};
+    void (*edit[])(json_t *) = {dt_edit_findings};
+
+    dt_late_zip(&o, edit, 1, "ARCHIVE_FINDING_NOT_ALLOWED");
+}
+
+/* Signed with the finding listed (signet sign refuses it; its statement is made by hand): deploy refuses it. */
+Test(deploy, zip_overlapping_entries_are_refused)
+{
+    zg_entry e[] = {{Z("ok.txt")}, {Z("evil-last"), .offset_of = 1}};
+    void (*edit[])(json_t *) = {dt_edit_nothing};
+
+    dt_late_zip_of(NULL, e, 2, edit, 1, "DEPLOY_ARCHIVE_FINDING");
+}
+
+/* A good zip: verified without its entries walked (the entries check says so), each checked as written. */
+Test(deploy, zip_entries_are_checked_in_the_one_walk)
+{
+    void (*edit[])(json_t *) = {dt_edit_nothing};
+    sign_deploy_options opts = SIGN_DEPLOY_OPTIONS_INIT;
+    sign_deploy_result *res = NULL;
+    const sign_verify_result *v;
+    char *art = dt_p("evil.zip"), *to = dt_p("out"), *b = dt_p("bundle-0.sigstore.json");
+    const char *bundles[1];
+    int one = 0;
+
+    dt_late_zip_write(NULL, NULL, 0);
+    dt_sign_edited("evil.zip", "bundle-0.sigstore.json", edit[0]);
+    bundles[0] = b;
+    opts.artifact = art;
+    opts.to = to;
+    opts.bundles = bundles;
+    opts.nbundles = 1;
+    cr_assert_eq(sign_deploy(&res, dt_pol, &opts), 0, "%s", sign_error_last());
+    v = sign_deploy_result_verify(res);
+    for (size_t i = 0; v != NULL && i < sign_verify_result_check_count(v); i++) {
+        const sign_check *c = sign_verify_result_check(v, i);
+
+        one |= strcmp(c->check, "entries") == 0 && c->status == SIGN_CHECK_PASS && c->message != NULL &&
+               strstr(c->message, "each checked as it is extracted") != NULL;
+    }
+    cr_assert(one, "the entries were walked by the verification");
+    sign_deploy_result_free(res);
+    dt_assert_current("evil-last", "good");
+    dt_assert_current("dir/b.txt", "b\n");
+    free(art);
+    free(to);
+    free(b);
 }

@@ -19,6 +19,7 @@
 
 #include <openssl/evp.h>
 
+#include "sign/sign.h"
 #include "testutil.h"
 
 extern char **environ;
@@ -399,4 +400,27 @@ int tu_sh(char **out, char **err, const char *dir, const char *fmt, ...)
     free(*err);
     *out = *err = NULL;
     return tu_run(out, err, NULL, argv);
+}
+
+char *tu_statement_edited(const char *path, const char *name, void (*edit)(json_t *st))
+{
+    sign_sign_options o = SIGN_SIGN_OPTIONS_INIT;
+    sign_statement *st = NULL;
+    char *text = NULL, *out;
+    json_t *j;
+
+    o.artifacts = &path;
+    o.names = &name;
+    o.nartifacts = 1;
+    cr_assert_eq(sign_hash(&st, NULL, &o), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_statement_serialize(&text, NULL, st), 0);
+    j = json_loads(text, 0, NULL);
+    cr_assert_not_null(j);
+    edit(j);
+    out = json_dumps(j, JSON_COMPACT);
+    cr_assert_not_null(out);
+    json_decref(j);
+    free(text);
+    sign_statement_free(st);
+    return out;
 }

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 /* A fresh temporary directory (malloc'd path); removed with tu_rmtree. */
 char *tu_mkdtemp(void);
 /* rm -rf path (refuses anything outside /tmp). */
@@ -28,6 +30,8 @@ void tu_scratch_setup(void);
 void tu_scratch_teardown(void);
 /* 1 when path exists. */
 int tu_exists(const char *path);
+/* signet's statement for the artifact at path (its subject named name), edited by edit() on its JSON: malloc'd. */
+char *tu_statement_edited(const char *path, const char *name, void (*edit)(json_t *st));
 /*
  * Run argv (argv[0] "signet" means the built CLI from $SIGNET_BIN) with
  * optional environment additions env ("K=V", NULL-terminated, may be NULL)

@@ -526,24 +526,41 @@ static void verify_reset(drun *d)
     vfy_capture_free(&d->cap);
 }
 
+/* 1 when the private copy is a zip: verified without its entries read, then checked as one_walk says. */
+static int copy_is_zip(const drun *d)
+{
+    struct stat st;
+    int is_zip = 0;
+
+    if (d->isdir || fstat(d->tmpfd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        sign__zip_detect(&is_zip, d->tmpfd, (uint64_t)st.st_size, d->res->name) != 0) {
+        sign__error_clear();
+        return 0; /* anything unusual: the two walks of verify_copy and stage */
+    }
+    return is_zip;
+}
+
 /*
- * An OCI image layout in one walk. The verification reads the index, the manifest (the signed subject) and the
- * config, and takes each layer as the manifest and the config describe it (its blob present, not read): the
- * signature, the policy, the statement's layer records and their signed entries are judged before anything is
- * written. The one extraction walk then checks every entry against its layer's signed record as it is written
- * into the staging directory, and every blob against its digest and diffID (dpl_extract). Two cases are judged
- * as before, by verifying again with the layers read, so that the reason is the one the two walks gave:
- * a failure of either step (verify's reason comes first, as when verify walked first), and a walk that found
- * a dangerous finding (only the signer's list of allowed findings, read by verify, judges those). Returns 0,
- * a failure recorded, or 1: the verification failed, deploy as before.
+ * An OCI image layout, or a zip, in one walk. The verification reads a layout's index, manifest (the signed
+ * subject) and config, and takes each layer as the manifest and the config describe it (its blob present, not
+ * read); a zip it hashes whole (the subject) without walking its entries. The signature, the policy, the
+ * statement's layer records and their signed entries are judged before anything is written. The one extraction
+ * walk then checks every entry against its signed record as it is written into the staging directory, every
+ * blob against its digest and diffID, and finds the archive's findings (dpl_extract). Three cases are judged
+ * as before, by verifying again with the entries read, so that the reason is the one the two walks gave:
+ * a failure of either step (verify's reason comes first, as when verify walked first), a walk that found
+ * a dangerous finding (only the signer's list of allowed findings, read by verify, judges those), and a zip
+ * whose signers recorded different entries (each record was compared with the archive). Returns 0, a failure
+ * recorded, or 1: the verification failed or is not for one walk, deploy as before.
  */
 static int one_walk(drun *d)
 {
     dfail why;
     int r, v;
 
-    d->cap.layers_unread = 1;
-    if (verify_copy(d) != 0) {
+    d->cap.layers_unread = d->isdir;
+    d->cap.entries_unread = !d->isdir;
+    if (verify_copy(d) != 0 || d->cap.differ || (!d->isdir && (d->cap.image || !d->cap.set))) {
         verify_reset(d);
         return 1;
     }
@@ -559,7 +576,6 @@ static int one_walk(drun *d)
     return r != 0 ? stage_fail(d, &why, r) : 0;
 }
 
-/* releases/<id>.artifact (the verified copy) and .bundle.<k>: what a rollback re-verifies. */
 static int keep_inputs(drun *d, int rfd)
 {
     char name[64], tmp[64], proc[64];
@@ -881,7 +897,7 @@ static int deploy_copy(drun *d)
 
     dpl_test_crash("copied");
     dpl_test_pause();
-    if (d->isdir && (r = one_walk(d)) != 1) {
+    if ((d->isdir || copy_is_zip(d)) && (r = one_walk(d)) != 1) {
         return r != 0 ? r : release(d);
     }
     if ((r = verify_copy(d)) != 0) {

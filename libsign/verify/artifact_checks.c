@@ -223,6 +223,9 @@ static int verify_entries(vctx *c, const sign_artifact *a, const vb *b, const ch
     size_t idx = SIZE_MAX, nf = sign_artifact_entry_count(a), ns, i, j, bad = 0;
     int r = 0;
 
+    if (c->capture != NULL && c->capture->entries_unread && !vfy_entries_unread(c, a)) {
+        c->capture->differ = 1; /* not a zip here, its entries not read: deploy verifies them read */
+    }
     if (sign_artifact_get_kind(a) == SIGN_ARTIFACT_FILE) {
         return 0;
     }
@@ -270,6 +273,15 @@ static int verify_entries(vctx *c, const sign_artifact *a, const vb *b, const ch
         goto out;
     }
     signd = s->signd;
+    if (vfy_entries_unread(c, a)) {
+        /* Deploy's one walk: each entry is checked against these as it is written (deploy/extract.c). */
+        if ((r = vfy_capture_entries(c->capture, signd, ns)) == 0) {
+            r = vfy_add_check(c, "entries", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, signer},
+                              "artifact %s: %zu signed entries in %s, each checked as it is extracted", art, ns,
+                              b->path);
+        }
+        goto out;
+    }
     if ((found = calloc(nf + 1, sizeof(*found))) == NULL) {
         r = sign__error(SIGN_ENOMEM, "out of memory");
         goto out;
@@ -422,8 +434,9 @@ static int verify_findings(vctx *c, const sign_artifact *a, const vb *b, const c
     size_t idx = record_of(b->st, sname, &info), nrec = idx != SIZE_MAX ? info.finding_count : 0, bad = 0;
     int r = 0;
 
-    if (!c->entries && c->tree == NULL) {
-        return 0; /* the archive was not walked: its findings are not known */
+    if ((!c->entries && c->tree == NULL) || vfy_entries_unread(c, a)) {
+        /* The archive was not walked: its findings are not known (deploy's one walk: its extraction judges them). */
+        return 0;
     }
     for (size_t i = 0; i < sign_artifact_finding_count(a) && r == 0; i++) {
         const sign_finding *f = sign_artifact_finding(a, i);

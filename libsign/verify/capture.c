@@ -28,6 +28,20 @@ static int cmp_entry(const void *a, const void *b)
     return strcmp(((const sign_entry *)a)->path, ((const sign_entry *)b)->path);
 }
 
+static int same_text(const char *x, const char *y)
+{
+    return x == y || (x != NULL && y != NULL && strcmp(x, y) == 0);
+}
+
+/* 1 when two signed records of an entry agree: path, type, mode, size, digest, link target and owner. */
+static int same_entry(const sign_entry *x, const sign_entry *y)
+{
+    return strcmp(x->path, y->path) == 0 && x->type == y->type && x->mode == y->mode && x->size == y->size &&
+           x->has_digest == y->has_digest && (!x->has_digest || memcmp(x->sha256, y->sha256, SIGN_SHA256_LEN) == 0) &&
+           same_text(x->link_target, y->link_target) && x->has_owner == y->has_owner &&
+           (!x->has_owner || (x->uid == y->uid && x->gid == y->gid));
+}
+
 /* Layer j's signed entries, copied and sorted by path. */
 static int capture_layer(vclayer *l, const sign_statement *st, size_t idx, size_t j)
 {
@@ -85,9 +99,20 @@ int vfy_capture_layers(vcapture *cap, const sign_statement *st, size_t idx, size
     return 0;
 }
 
+int vfy_entries_unread(const vctx *c, const sign_artifact *a)
+{
+    return c->capture != NULL && c->capture->entries_unread && c->tree == NULL &&
+           sign_artifact_get_kind(a) == SIGN_ARTIFACT_ZIP;
+}
+
 int vfy_capture_entries(vcapture *cap, const sign_entry *const *signd, size_t n)
 {
     if (cap->set) {
+        /* Not compared with the archive here (one walk): another record of them must be the same. */
+        cap->differ |= cap->entries_unread && cap->n != n;
+        for (size_t i = 0; i < n && cap->entries_unread && !cap->differ; i++) {
+            cap->differ |= !same_entry(&cap->v[i], signd[i]);
+        }
         return 0;
     }
     if ((cap->v = calloc(n + 1, sizeof(*cap->v))) == NULL) {

@@ -255,7 +255,9 @@ static void run_artifact_options(vrun *v)
     const sign_verify_options *opts = v->opts;
     sign_artifact_options *aopts = &v->aopts;
 
-    aopts->flags = v->c.entries || v->c.tree != NULL ? 0 : SIGN_ARTIFACT_NO_ENTRIES;
+    aopts->flags = (v->c.entries && (v->c.capture == NULL || !v->c.capture->entries_unread)) || v->c.tree != NULL
+                       ? 0
+                       : SIGN_ARTIFACT_NO_ENTRIES;
     aopts->flags |= SIGN_ARTIFACT_KEEP_PROBLEMS |
                     ((opts->flags & SIGN_VERIFY_ALL_IMAGES) ? SIGN_ARTIFACT_ALL_IMAGES : 0) |
                     ((opts->flags & SIGN_VERIFY_REGISTRY_INSECURE) ? SIGN_ARTIFACT_REGISTRY_INSECURE : 0) |

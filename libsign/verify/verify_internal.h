@@ -119,6 +119,14 @@ typedef struct vcapture {
     int image;
     /* In: an OCI layout that deploy extracts in one walk, its layers not read here (SIGN__ARTIFACT_LAYERS_UNREAD). */
     int layers_unread;
+    /*
+     * In: a zip that deploy extracts in one walk: its entries are not read here (SIGN_ARTIFACT_NO_ENTRIES), the
+     * signed ones are captured without comparing, and its findings are left to the extraction walk. Out: differ,
+     * two signers' records of the entries are not the same, or the artifact was not read as a zip (deploy then
+     * verifies with the entries read).
+     */
+    int entries_unread;
+    int differ;
 } vcapture;
 
 typedef struct vctx {
@@ -283,6 +291,8 @@ void vfy_revocation_free(vrev *rv);
 /* ---- deploy (capture.c) ---- */
 /* Copy the n signed entries (sorted by path) into cap unless it holds some already. 0 or SIGN_ENOMEM. */
 int vfy_capture_entries(vcapture *cap, const sign_entry *const *signd, size_t n);
+/* 1 when a is a zip whose entries deploy checks as it extracts them (vcapture.entries_unread): not walked here. */
+int vfy_entries_unread(const vctx *c, const sign_artifact *a);
 void vfy_capture_free(vcapture *cap);
 /* The signed entries of each of the nlayers layers of image 0 of record idx of st, unless captured already. */
 int vfy_capture_layers(vcapture *cap, const sign_statement *st, size_t idx, size_t nlayers);

@@ -308,7 +308,7 @@ EOF
 }
 
 # ---- signet deploy (issue 16) ---------------------------------------------------------------
-# The bench zip deployed (one read, verify with every entry, extract, switch) against unzip
+# The bench zip deployed (one read, verify, extract checking every entry, switch) against unzip
 # into an empty directory; each run of either first removes the previous run's tree.
 if want deploy; then
 G="deploy ($ZIP_ENTRIES-entry zip, $((ZIP_BYTES / 1000000)) MB inflated)"
