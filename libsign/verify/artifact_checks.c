@@ -14,11 +14,14 @@
 
 /* ---- entries --------------------------------------------------------- */
 
+/* By path; entries of one path (an archive holding a name twice) stay in their array's order (the walk's, the
+   record's) whatever the sort, so which of them meets the signed entry does not depend on how it sorts. */
 static int cmp_entry_ptr(const void *a, const void *b)
 {
     const sign_entry *x = *(const sign_entry *const *)a, *y = *(const sign_entry *const *)b;
+    int d = strcmp(x->path != NULL ? x->path : "", y->path != NULL ? y->path : "");
 
-    return strcmp(x->path != NULL ? x->path : "", y->path != NULL ? y->path : "");
+    return d != 0 ? d : (x > y) - (x < y);
 }
 
 /* What differs between a signed entry and the one found, or NULL when they are equal. */
@@ -140,19 +143,55 @@ static void signed_free(vsigned *s)
 {
     free(s->sent);
     free(s->signd);
+    free(s->text);
     free(s->msg);
     free(s->dup);
     memset(s, 0, sizeof(*s));
 }
 
+/* One string of the compact form: copied to text + *k (NULL stays NULL). */
+static const char *compact_str(char *text, size_t *k, const char *str)
+{
+    size_t len;
+
+    if (str == NULL) {
+        return NULL;
+    }
+    len = strlen(str) + 1;
+    memcpy(text + *k, str, len);
+    *k += len;
+    return text + *k - len;
+}
+
+/* The compact form: the strings of s's entries copied into one allocation (s->text). 0 or SIGN_ENOMEM. */
+static int signed_compact(vsigned *s)
+{
+    size_t total = 1, k = 0;
+
+    for (size_t j = 0; j < s->n; j++) {
+        total += strlen(s->sent[j].path) + 1;
+        total += s->sent[j].link_target != NULL ? strlen(s->sent[j].link_target) + 1 : 0;
+    }
+    if ((s->text = malloc(total)) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (size_t j = 0; j < s->n; j++) {
+        s->sent[j].path = compact_str(s->text, &k, s->sent[j].path);
+        s->sent[j].link_target = compact_str(s->text, &k, s->sent[j].link_target);
+    }
+    return 0;
+}
+
 /*
- * The ns signed entries of record idx of st into s: read, sorted by path, checked for a path recorded twice.
- * An entry that cannot be read is noted in s (unreadable, msg), not returned. 0, or SIGN_ENOMEM.
+ * The ns signed entries of record idx of st into s: read, sorted by path, checked for a path recorded twice;
+ * with compact, their strings copied (the statement's entries may then be dropped). An entry that cannot be
+ * read is noted in s (unreadable, msg), not returned. 0, or SIGN_ENOMEM.
  */
-static int signed_load(vsigned *s, const sign_statement *st, size_t idx, size_t ns)
+static int signed_load(vsigned *s, const sign_statement *st, size_t idx, size_t ns, int compact)
 {
     memset(s, 0, sizeof(*s));
     s->unreadable = SIZE_MAX;
+    s->recorded = ns;
     if ((s->sent = calloc(ns + 1, sizeof(*s->sent))) == NULL ||
         (s->signd = calloc(ns + 1, sizeof(*s->signd))) == NULL) {
         signed_free(s);
@@ -172,7 +211,7 @@ static int signed_load(vsigned *s, const sign_statement *st, size_t idx, size_t 
     }
     s->n = ns;
     qsort(s->signd, ns, sizeof(*s->signd), cmp_entry_ptr);
-    if (manifest_collision(&s->dup, s->signd, ns) != 0) {
+    if ((compact && signed_compact(s) != 0) || manifest_collision(&s->dup, s->signd, ns) != 0) {
         signed_free(s);
         return SIGN_ENOMEM;
     }
@@ -190,7 +229,7 @@ void vfy_entries_release(vb *b)
     b->npre = 0;
 }
 
-void vfy_entries_prepare(vb *b)
+void vfy_entries_prepare(vb *b, int drop)
 {
     const char *ptype = b->st != NULL ? sign_statement_predicate_type(b->st) : NULL;
     sign_statement_artifact info;
@@ -203,12 +242,17 @@ void vfy_entries_prepare(vb *b)
     b->npre = n;
     for (size_t i = 0; i < n; i++) {
         if (sign_statement_artifact_info(&info, b->st, i) == 0 && info.entry_count > 0 &&
-            signed_load(&b->pre[i], b->st, i, info.entry_count) != 0) {
+            signed_load(&b->pre[i], b->st, i, info.entry_count, drop) != 0) {
             vfy_entries_release(b); /* out of memory: the entries check reads them itself */
-            break;
+            sign__error_clear();
+            return;
         }
     }
     sign__error_clear();
+    /* Every record with entries is prepared (those without read none): the JSON ones are not read again. */
+    if (drop) {
+        sign__statement_drop_entries(b->st);
+    }
 }
 
 /* Compare every entry of the scanned archive with the statement's record of subject `sname`. */
@@ -220,7 +264,7 @@ static int verify_entries(vctx *c, const sign_artifact *a, const vb *b, const ch
     const sign_entry **found = NULL, **signd;
     vsigned local = {0};
     const vsigned *s = &local;
-    size_t idx = SIZE_MAX, nf = sign_artifact_entry_count(a), ns, i, j, bad = 0;
+    size_t idx = SIZE_MAX, nf = sign_artifact_entry_count(a), ns = 0, i, j, bad = 0;
     int r = 0;
 
     if (c->capture != NULL && c->capture->entries_unread && !vfy_entries_unread(c, a)) {
@@ -239,19 +283,22 @@ static int verify_entries(vctx *c, const sign_artifact *a, const vb *b, const ch
         }
     }
     sign__error_clear();
-    /* idx != SIZE_MAX only after sign_statement_artifact_info() filled info */
-    /* cppcheck-suppress uninitStructMember */
-    if (idx == SIZE_MAX || (info.entry_count == 0 && nf > 0)) {
+    if (idx != SIZE_MAX && b->pre != NULL && idx < b->npre && b->pre[idx].ready) {
+        s = &b->pre[idx]; /* read and sorted while the artifact was walked (its JSON may be dropped) */
+        ns = s->recorded;
+    } else if (idx != SIZE_MAX) {
+        /* idx != SIZE_MAX only after sign_statement_artifact_info() filled info */
+        /* cppcheck-suppress uninitStructMember */
+        ns = info.entry_count;
+    }
+    if (idx == SIZE_MAX || (ns == 0 && nf > 0)) {
         return vfy_add_check(c, "entries", SIGN_CHECK_FAIL, "ENTRIES_NOT_RECORDED", SIGN_EPOLICY,
                              (vwhere){art, b->path, signer},
                              "artifact %s: the statement in %s records no entries for \"%s\", so they cannot be "
                              "checked; re-sign with signet sign, which records every entry",
                              art, b->path, sname);
     }
-    ns = info.entry_count;
-    if (b->pre != NULL && idx < b->npre && b->pre[idx].ready) {
-        s = &b->pre[idx]; /* read and sorted while the artifact was walked */
-    } else if ((r = signed_load(&local, b->st, idx, ns)) != 0) {
+    if (s == &local && (r = signed_load(&local, b->st, idx, ns, 0)) != 0) {
         goto out;
     }
     if (s->unreadable != SIZE_MAX) {
