@@ -808,6 +808,61 @@ Test(oci, statement_with_other_layers_is_layers_mismatch, .init = oci_setup, .fi
     free(arts);
 }
 
+/*
+ * A statement whose layers' digests are right but whose record of a layer's entries lies (a file's content
+ * digest that is not the file's): verify --entries compares every layer's entries with their record and
+ * refuses it (it said "verified" before: only the layers' digests were compared); without --entries the
+ * image's digests decide.
+ */
+Test(oci, layer_entry_recorded_wrong_is_entry_mismatch_with_entries, .init = oci_setup, .fini = oci_teardown)
+{
+    sign_sign_options so = SIGN_SIGN_OPTIONS_INIT;
+    const char *paths[1];
+    sign_statement *st = NULL;
+    sign_artifact **arts = NULL;
+    sign_key *key = NULL;
+    sign_envelope *env = NULL;
+    sign_bundle *b = NULL;
+    char *s = NULL, *p;
+    size_t len = 0;
+
+    oci_build(0);
+    paths[0] = op("img");
+    so.artifacts = paths;
+    so.nartifacts = 1;
+    cr_assert_eq(sign_hash(&st, &arts, &so), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_statement_serialize(&s, &len, st), 0);
+    p = strstr(s, "\"layers\"");
+    cr_assert_not_null(p);
+    p = strstr(p, "{\"sha256\":\""); /* the first file entry of the first layer */
+    cr_assert_not_null(p);
+    p += 11;
+    p[0] = p[0] == '0' ? '1' : '0';
+    cr_assert_eq(sign_key_load_private(&key, op("key.key"), NULL, NULL), 0, "%s", sign_error_last());
+    cr_assert_eq(sign_envelope_new(&env, SIGN_INTOTO_PAYLOAD_TYPE, s, len), 0);
+    cr_assert_eq(sign_envelope_sign(env, key), 0);
+    cr_assert_eq(sign_bundle_new(&b, env, key), 0);
+    cr_assert_eq(sign_bundle_write(b, op("img.b")), 0);
+    cr_assert_eq(oci_verify(NULL, op("img"), NULL, NULL), 0, "%s", oci_out);
+    cr_assert_eq(oci_verify("ENTRY_MISMATCH", op("img"), "--entries", NULL), 1, "%s", oci_out);
+    cr_assert_not_null(strstr(oci_out, "content digest"), "%s", oci_out);
+    sign_bundle_free(b);
+    sign_key_free(key);
+    free(s);
+    sign_statement_free(st);
+    sign_artifact_free(arts[0]);
+    free(arts);
+}
+
+/* The same image signed by signet: verify --entries finds every layer's entries as recorded. */
+Test(oci, layer_entries_match_with_entries, .init = oci_setup, .fini = oci_teardown)
+{
+    oci_build(0);
+    oci_sign(op("img"));
+    cr_assert_eq(oci_verify(NULL, op("img"), "--entries", NULL), 0, "%s", oci_out);
+    cr_assert_not_null(strstr(oci_out, "entries of its 3 layer(s) match"), "%s", oci_out);
+}
+
 /* Progress while an image is scanned: reported from the layer walks, reaching every blob byte. */
 typedef struct oci_prog {
     pthread_mutex_t mu;

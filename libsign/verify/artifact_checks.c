@@ -182,12 +182,23 @@ static int signed_compact(vsigned *s)
     return 0;
 }
 
+/* Where signed entries are: a record's own (k == SIZE_MAX), or those of layer j of its image k. */
+typedef struct vrecord {
+    size_t idx, k, j;
+} vrecord;
+
+static int record_entry(sign_entry *out, const sign_statement *st, vrecord at, size_t e)
+{
+    return at.k == SIZE_MAX ? sign_statement_artifact_entry(out, st, at.idx, e)
+                            : sign_statement_artifact_layer_entry(out, st, at.idx, at.k, at.j, e);
+}
+
 /*
- * The ns signed entries of record idx of st into s: read, sorted by path, checked for a path recorded twice;
+ * The ns signed entries at `at` of st into s: read, sorted by path, checked for a path recorded twice (a record's);
  * with compact, their strings copied (the statement's entries may then be dropped). An entry that cannot be
  * read is noted in s (unreadable, msg), not returned. 0, or SIGN_ENOMEM.
  */
-static int signed_load(vsigned *s, const sign_statement *st, size_t idx, size_t ns, int compact)
+static int signed_load_at(vsigned *s, const sign_statement *st, vrecord at, size_t ns, int compact)
 {
     memset(s, 0, sizeof(*s));
     s->unreadable = SIZE_MAX;
@@ -198,7 +209,7 @@ static int signed_load(vsigned *s, const sign_statement *st, size_t idx, size_t 
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
     for (size_t j = 0; j < ns; j++) {
-        if (sign_statement_artifact_entry(&s->sent[j], st, idx, j) != 0 || s->sent[j].path == NULL) {
+        if (record_entry(&s->sent[j], st, at, j) != 0 || s->sent[j].path == NULL) {
             s->unreadable = j;
             if ((s->msg = sign__strdup(sign_error_last())) == NULL) {
                 signed_free(s);
@@ -211,7 +222,8 @@ static int signed_load(vsigned *s, const sign_statement *st, size_t idx, size_t 
     }
     s->n = ns;
     qsort(s->signd, ns, sizeof(*s->signd), cmp_entry_ptr);
-    if ((compact && signed_compact(s) != 0) || manifest_collision(&s->dup, s->signd, ns) != 0) {
+    /* A layer may hold a path twice (the later one wins); its scan reports that. A record's paths are unique. */
+    if ((compact && signed_compact(s) != 0) || (at.k == SIZE_MAX && manifest_collision(&s->dup, s->signd, ns) != 0)) {
         signed_free(s);
         return SIGN_ENOMEM;
     }
@@ -219,14 +231,68 @@ static int signed_load(vsigned *s, const sign_statement *st, size_t idx, size_t 
     return 0;
 }
 
+static int signed_load(vsigned *s, const sign_statement *st, size_t idx, size_t ns, int compact)
+{
+    return signed_load_at(s, st, (vrecord){idx, SIZE_MAX, SIZE_MAX}, ns, compact);
+}
+
 void vfy_entries_release(vb *b)
 {
     for (size_t i = 0; b->pre != NULL && i < b->npre; i++) {
         signed_free(&b->pre[i]);
     }
+    for (size_t i = 0; b->prel != NULL && i < b->nprel; i++) {
+        signed_free(&b->prel[i].s);
+    }
     free(b->pre);
+    free(b->prel);
     b->pre = NULL;
-    b->npre = 0;
+    b->prel = NULL;
+    b->npre = b->nprel = 0;
+}
+
+/* The signed entries of every layer of record i's images into b->prel. 0, SIGN_ENOMEM, or 1: a layer's record
+   cannot be read (nothing may be dropped then; the check reads and reports it). */
+static int prepare_layers(vb *b, size_t i, int compact)
+{
+    size_t ni = sign_statement_artifact_image_count(b->st, i);
+
+    for (size_t k = 0; k < ni; k++) {
+        sign_statement_layer sl;
+
+        for (size_t j = 0, nl = 1; j < nl; j++) {
+            vlayer *grown;
+
+            if (sign_statement_artifact_layer(&sl, b->st, i, k, j) != 0) {
+                return 1;
+            }
+            nl = sl.layer_count;
+            if ((grown = realloc(b->prel, (b->nprel + 1) * sizeof(*b->prel))) == NULL) {
+                return sign__error(SIGN_ENOMEM, "out of memory");
+            }
+            b->prel = grown;
+            memset(&b->prel[b->nprel], 0, sizeof(b->prel[0]));
+            b->prel[b->nprel].idx = i;
+            b->prel[b->nprel].k = k;
+            b->prel[b->nprel].j = j;
+            if (signed_load_at(&b->prel[b->nprel].s, b->st, (vrecord){i, k, j}, sl.entry_count, compact) != 0) {
+                return SIGN_ENOMEM;
+            }
+            b->nprel++;
+        }
+    }
+    return 0;
+}
+
+/* Layer j of image k of record idx, prepared, or NULL. */
+static const vsigned *prepared_layer(const vb *b, size_t idx, size_t k, size_t j)
+{
+    for (size_t i = 0; i < b->nprel; i++) {
+        if (b->prel[i].idx == idx && b->prel[i].k == k && b->prel[i].j == j && b->prel[i].s.ready) {
+            return &b->prel[i].s;
+        }
+    }
+    return NULL;
 }
 
 void vfy_entries_prepare(vb *b, int drop)
@@ -241,18 +307,53 @@ void vfy_entries_prepare(vb *b, int drop)
     }
     b->npre = n;
     for (size_t i = 0; i < n; i++) {
-        if (sign_statement_artifact_info(&info, b->st, i) == 0 && info.entry_count > 0 &&
-            signed_load(&b->pre[i], b->st, i, info.entry_count, drop) != 0) {
+        int r = 0;
+
+        if ((sign_statement_artifact_info(&info, b->st, i) == 0 && info.entry_count > 0 &&
+             signed_load(&b->pre[i], b->st, i, info.entry_count, drop) != 0) ||
+            (r = prepare_layers(b, i, drop)) == SIGN_ENOMEM) {
             vfy_entries_release(b); /* out of memory: the entries check reads them itself */
             sign__error_clear();
             return;
         }
+        drop &= r == 0;
     }
     sign__error_clear();
-    /* Every record with entries is prepared (those without read none): the JSON ones are not read again. */
+    /* Every record and layer with entries is prepared (those without read none): the JSON ones are not read
+       again. */
     if (drop) {
         sign__statement_drop_entries(b->st);
     }
+}
+
+/* The sorted merge of the nf entries found with the ns signed ones (both sorted by path): each difference a
+   failed check (the first VERIFY_MAX_ENTRY_CHECKS of them), counted in *bad. */
+static int entries_merge(vctx *c, size_t *bad, const char *art, const vb *b, const sign_entry *const *found,
+                         size_t nf, const sign_entry *const *signd, size_t ns)
+{
+    size_t i = 0, j = 0;
+    int r = 0;
+
+    while (r == 0 && (i < nf || j < ns)) {
+        int cmp = i >= nf ? 1 : j >= ns ? -1 : strcmp(found[i]->path, signd[j]->path);
+
+        if (cmp == 0) {
+            const char *what = entry_diff(signd[j], found[i]);
+
+            if (what != NULL) {
+                r = entry_mismatch(c, bad, art, b, "changed", signd[j]->path, what);
+            }
+            i++;
+            j++;
+        } else if (cmp < 0) {
+            r = entry_mismatch(c, bad, art, b, "extra", found[i]->path, NULL);
+            i++;
+        } else {
+            r = entry_mismatch(c, bad, art, b, "missing", signd[j]->path, NULL);
+            j++;
+        }
+    }
+    return r;
 }
 
 /* Compare every entry of the scanned archive with the statement's record of subject `sname`. */
@@ -264,7 +365,7 @@ static int verify_entries(vctx *c, const sign_artifact *a, const vb *b, const ch
     const sign_entry **found = NULL, **signd;
     vsigned local = {0};
     const vsigned *s = &local;
-    size_t idx = SIZE_MAX, nf = sign_artifact_entry_count(a), ns = 0, i, j, bad = 0;
+    size_t idx = SIZE_MAX, nf = sign_artifact_entry_count(a), ns = 0, i, bad = 0;
     int r = 0;
 
     if (c->capture != NULL && c->capture->entries_unread && !vfy_entries_unread(c, a)) {
@@ -337,27 +438,7 @@ static int verify_entries(vctx *c, const sign_artifact *a, const vb *b, const ch
         found[i] = sign_artifact_entry(a, i);
     }
     qsort(found, nf, sizeof(*found), cmp_entry_ptr);
-    i = j = 0;
-    while (r == 0 && (i < nf || j < ns)) {
-        int cmp = i >= nf ? 1 : j >= ns ? -1 : strcmp(found[i]->path, signd[j]->path);
-
-        if (cmp == 0) {
-            const char *what = entry_diff(signd[j], found[i]);
-
-            if (what != NULL) {
-                r = entry_mismatch(c, &bad, art, b, "changed", signd[j]->path, what);
-            }
-            i++;
-            j++;
-        } else if (cmp < 0) {
-            r = entry_mismatch(c, &bad, art, b, "extra", found[i]->path, NULL);
-            i++;
-        } else {
-            r = entry_mismatch(c, &bad, art, b, "missing", signd[j]->path, NULL);
-            j++;
-        }
-    }
-    if (r != 0) {
+    if ((r = entries_merge(c, &bad, art, b, found, nf, signd, ns)) != 0) {
         goto out;
     }
     if (bad > VERIFY_MAX_ENTRY_CHECKS) {
@@ -535,6 +616,92 @@ int vfy_image_problems(vctx *c, const sign_artifact *a)
     return 0;
 }
 
+/* Layer at.j of image at.k: the entries its scan found against the ones record at.idx signs. */
+static int layer_entries(vctx *c, const sign_artifact *a, const vb *b, vrecord at, size_t *bad, size_t *total)
+{
+    const char *art = sign_artifact_name(a);
+    const vsigned *s = prepared_layer(b, at.idx, at.k, at.j);
+    const sign_entry **found = NULL;
+    vsigned local = {0};
+    sign_statement_layer sl;
+    sign_layer_info li;
+    int r = 0;
+
+    if (sign_artifact_layer(&li, a, at.k, at.j) != 0) {
+        return sign__error(SIGN_EINVAL, "artifact %s: no layer %zu of image %zu", art, at.j, at.k);
+    }
+    if (s == NULL) {
+        if (sign_statement_artifact_layer(&sl, b->st, at.idx, at.k, at.j) != 0) {
+            local.unreadable = 0;
+            local.msg = sign__strdup(sign_error_last());
+        } else if ((r = signed_load_at(&local, b->st, at, sl.entry_count, 0)) != 0) {
+            return r;
+        }
+        s = &local;
+    }
+    if (s->unreadable != SIZE_MAX) {
+        r = vfy_add_check(c, "entries", SIGN_CHECK_FAIL, "ENTRIES_NOT_RECORDED", SIGN_EPOLICY,
+                          (vwhere){art, b->path, b->signer},
+                          "artifact %s: the entries of layer %zu of image %zu in the statement of %s cannot be "
+                          "read: %s; re-sign with signet sign",
+                          art, at.j, at.k, b->path, s->msg != NULL ? s->msg : "out of memory");
+        goto out;
+    }
+    if ((found = calloc(li.entry_count + 1, sizeof(*found))) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t e = 0; e < li.entry_count; e++) {
+        found[e] = sign_artifact_layer_entry(a, at.k, at.j, e);
+    }
+    qsort(found, li.entry_count, sizeof(*found), cmp_entry_ptr);
+    *total += li.entry_count;
+    r = entries_merge(c, bad, art, b, found, li.entry_count, s->signd, s->n);
+out:
+    free(found);
+    signed_free(&local);
+    return r;
+}
+
+/*
+ * --entries of an image: every layer's entries against the ones the statement records for it. The layers'
+ * digests matched, so they differ only when the statement was made from other bytes than its subject: a
+ * record that lies about what the image holds (and that verify --tree or a deploy would trust).
+ */
+static int verify_layer_entries(vctx *c, const sign_artifact *a, const vb *b, size_t idx, size_t ni)
+{
+    const char *art = sign_artifact_name(a);
+    size_t bad = 0, total = 0, nl = 0;
+    int r = 0;
+
+    for (size_t k = 0; k < ni && r == 0; k++) {
+        sign_image_info im;
+
+        if (sign_artifact_image(&im, a, k) != 0) {
+            return sign__error(SIGN_EINVAL, "artifact %s: no image %zu", art, k);
+        }
+        for (size_t j = 0; j < im.layer_count && r == 0; j++, nl++) {
+            r = layer_entries(c, a, b, (vrecord){idx, k, j}, &bad, &total);
+        }
+    }
+    if (r != 0) {
+        return r;
+    }
+    if (bad > VERIFY_MAX_ENTRY_CHECKS) {
+        return vfy_add_check(c, "entries", SIGN_CHECK_FAIL, "ENTRY_MISMATCH", SIGN_EDIGEST,
+                             (vwhere){art, b->path, b->signer},
+                             "artifact %s: %zu more layer entries differ from the signed manifest in %s; rebuild "
+                             "or re-sign the image",
+                             art, bad - VERIFY_MAX_ENTRY_CHECKS, b->path);
+    }
+    if (bad > 0) {
+        return 0;
+    }
+    return vfy_add_check(c, "entries", SIGN_CHECK_PASS, "OK", 0, (vwhere){art, b->path, b->signer},
+                         "artifact %s: all %zu entries of its %zu layer(s) match the signed manifest in %s", art,
+                         total, nl, b->path);
+}
+
 /*
  * The layers the statement records for subject sname against the layers
  * read from the image now: with the manifest digest matching they cannot
@@ -587,6 +754,10 @@ static int verify_layers(vctx *c, const sign_artifact *a, const vb *b, const cha
                     im.name, b->path);
             }
         }
+    }
+    /* Deploy checks the layers' entries as it extracts them (and may not have read the layers here). */
+    if (c->entries && c->capture == NULL) {
+        return verify_layer_entries(c, a, b, idx, ni);
     }
     if (c->capture != NULL && ni == 1) {
         sign_image_info im;

@@ -72,6 +72,12 @@ typedef struct vsigned {
     int ready;         /* read (the fields above are set) */
 } vsigned;
 
+/* The signed entries of layer j of image k of record idx, prepared. */
+typedef struct vlayer {
+    size_t idx, k, j;
+    vsigned s;
+} vlayer;
+
 /* One bundle being verified. */
 typedef struct vb {
     const char *path;
@@ -104,6 +110,8 @@ typedef struct vb {
     char subject[512];               /* the leaf's subject DN */
     vsigned *pre;                    /* per record of st: its signed entries, when prepared (or NULL) */
     size_t npre;
+    vlayer *prel; /* the records' layers' signed entries, when prepared (or NULL) */
+    size_t nprel;
 } vb;
 
 /* Deploy: the signed entries of one layer of an image, sorted by path; strings malloc'd. */
