@@ -845,7 +845,9 @@ Test(oci, layer_entry_recorded_wrong_is_entry_mismatch_with_entries, .init = oci
     cr_assert_eq(sign_bundle_write(b, op("img.b")), 0);
     cr_assert_eq(oci_verify(NULL, op("img"), NULL, NULL), 0, "%s", oci_out);
     cr_assert_eq(oci_verify("ENTRY_MISMATCH", op("img"), "--entries", NULL), 1, "%s", oci_out);
-    cr_assert_not_null(strstr(oci_out, "content digest"), "%s", oci_out);
+    /* The CLI keeps only a digest of each layer's record once it is read: the layer is named, not the entry. */
+    cr_assert_not_null(strstr(oci_out, "the entries of layer 0 of image 0 differ from the ones recorded"), "%s",
+                       oci_out);
     sign_bundle_free(b);
     sign_key_free(key);
     free(s);

@@ -241,9 +241,6 @@ void vfy_entries_release(vb *b)
     for (size_t i = 0; b->pre != NULL && i < b->npre; i++) {
         signed_free(&b->pre[i]);
     }
-    for (size_t i = 0; b->prel != NULL && i < b->nprel; i++) {
-        signed_free(&b->prel[i].s);
-    }
     free(b->pre);
     free(b->prel);
     b->pre = NULL;
@@ -251,32 +248,81 @@ void vfy_entries_release(vb *b)
     b->npre = b->nprel = 0;
 }
 
-/* The signed entries of every layer of record i's images into b->prel. 0, SIGN_ENOMEM, or 1: a layer's record
-   cannot be read (nothing may be dropped then; the check reads and reports it). */
-static int prepare_layers(vb *b, size_t i, int compact)
+/*
+ * The SHA-256 of n entries sorted by path, in a canonical form of what entry_diff compares (path, type, mode,
+ * size, content digest): two lists with the same digest pass the sorted merge. 0 or SIGN_ENOMEM.
+ */
+static int entries_digest(unsigned char out[SIGN_SHA256_LEN], const sign_entry *const *e, size_t n)
+{
+    sign_digest_ctx *d = NULL;
+    unsigned char rec[4 + 4 + 8 + 1 + SIGN_SHA256_LEN];
+    size_t len = 0;
+    int r = sign_digest_new(&d, SIGN_DIGEST_SHA256);
+
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        const uint64_t v[3] = {(uint64_t)e[i]->type, e[i]->mode, e[i]->size};
+
+        for (int b = 0; b < 4; b++) {
+            rec[b] = (unsigned char)(v[0] >> (8 * b));
+            rec[4 + b] = (unsigned char)(v[1] >> (8 * b));
+        }
+        for (int b = 0; b < 8; b++) {
+            rec[8 + b] = (unsigned char)(v[2] >> (8 * b));
+        }
+        rec[16] = e[i]->has_digest ? 1 : 0;
+        memcpy(rec + 17, e[i]->sha256, SIGN_SHA256_LEN);
+        r = sign_digest_update(d, e[i]->path, strlen(e[i]->path) + 1);
+        r = r != 0 ? r : sign_digest_update(d, rec, e[i]->has_digest ? sizeof(rec) : 17);
+    }
+    if (r == 0) {
+        r = sign_digest_final(out, SIGN_SHA256_LEN, &len, d);
+    } else {
+        sign_digest_free(d);
+    }
+    return r != 0 ? sign__error(SIGN_ENOMEM, "out of memory") : 0;
+}
+
+/* The count and digest of every layer's signed entries of record i's images into b->prel. 0, SIGN_ENOMEM, or
+   1: a layer's record cannot be read (nothing may be dropped then; the check reads and reports it). */
+static int prepare_layers(vb *b, size_t i)
 {
     size_t ni = sign_statement_artifact_image_count(b->st, i);
+    int r = 0;
 
     for (size_t k = 0; k < ni; k++) {
         sign_statement_layer sl;
 
         for (size_t j = 0, nl = 1; j < nl; j++) {
-            vlayer *grown;
+            vsigned s;
+            vlayer *l;
 
             if (sign_statement_artifact_layer(&sl, b->st, i, k, j) != 0) {
                 return 1;
             }
             nl = sl.layer_count;
-            if ((grown = realloc(b->prel, (b->nprel + 1) * sizeof(*b->prel))) == NULL) {
+            if ((l = realloc(b->prel, (b->nprel + 1) * sizeof(*b->prel))) == NULL) {
                 return sign__error(SIGN_ENOMEM, "out of memory");
             }
-            b->prel = grown;
-            memset(&b->prel[b->nprel], 0, sizeof(b->prel[0]));
-            b->prel[b->nprel].idx = i;
-            b->prel[b->nprel].k = k;
-            b->prel[b->nprel].j = j;
-            if (signed_load_at(&b->prel[b->nprel].s, b->st, (vrecord){i, k, j}, sl.entry_count, compact) != 0) {
+            b->prel = l;
+            l = &b->prel[b->nprel];
+            memset(l, 0, sizeof(*l));
+            l->idx = i;
+            l->k = k;
+            l->j = j;
+            if (signed_load_at(&s, b->st, (vrecord){i, k, j}, sl.entry_count, 0) != 0) {
                 return SIGN_ENOMEM;
+            }
+            l->n = s.n;
+            l->unreadable = s.unreadable != SIZE_MAX;
+            if (!l->unreadable) {
+                r = entries_digest(l->digest, s.signd, s.n);
+            }
+            signed_free(&s);
+            if (r != 0) {
+                return r;
+            }
+            if (l->unreadable) {
+                return 1;
             }
             b->nprel++;
         }
@@ -285,11 +331,11 @@ static int prepare_layers(vb *b, size_t i, int compact)
 }
 
 /* Layer j of image k of record idx, prepared, or NULL. */
-static const vsigned *prepared_layer(const vb *b, size_t idx, size_t k, size_t j)
+static const vlayer *prepared_layer(const vb *b, size_t idx, size_t k, size_t j)
 {
     for (size_t i = 0; i < b->nprel; i++) {
-        if (b->prel[i].idx == idx && b->prel[i].k == k && b->prel[i].j == j && b->prel[i].s.ready) {
-            return &b->prel[i].s;
+        if (b->prel[i].idx == idx && b->prel[i].k == k && b->prel[i].j == j) {
+            return &b->prel[i];
         }
     }
     return NULL;
@@ -311,7 +357,7 @@ void vfy_entries_prepare(vb *b, int drop)
 
         if ((sign_statement_artifact_info(&info, b->st, i) == 0 && info.entry_count > 0 &&
              signed_load(&b->pre[i], b->st, i, info.entry_count, drop) != 0) ||
-            (r = prepare_layers(b, i, drop)) == SIGN_ENOMEM) {
+            (r = prepare_layers(b, i)) == SIGN_ENOMEM) {
             vfy_entries_release(b); /* out of memory: the entries check reads them itself */
             sign__error_clear();
             return;
@@ -322,6 +368,7 @@ void vfy_entries_prepare(vb *b, int drop)
     /* Every record and layer with entries is prepared (those without read none): the JSON ones are not read
        again. */
     if (drop) {
+        b->dropped = 1;
         sign__statement_drop_entries(b->st);
     }
 }
@@ -620,8 +667,9 @@ int vfy_image_problems(vctx *c, const sign_artifact *a)
 static int layer_entries(vctx *c, const sign_artifact *a, const vb *b, vrecord at, size_t *bad, size_t *total)
 {
     const char *art = sign_artifact_name(a);
-    const vsigned *s = prepared_layer(b, at.idx, at.k, at.j);
+    const vlayer *p = prepared_layer(b, at.idx, at.k, at.j);
     const sign_entry **found = NULL;
+    unsigned char got[SIGN_SHA256_LEN];
     vsigned local = {0};
     sign_statement_layer sl;
     sign_layer_info li;
@@ -630,33 +678,45 @@ static int layer_entries(vctx *c, const sign_artifact *a, const vb *b, vrecord a
     if (sign_artifact_layer(&li, a, at.k, at.j) != 0) {
         return sign__error(SIGN_EINVAL, "artifact %s: no layer %zu of image %zu", art, at.j, at.k);
     }
-    if (s == NULL) {
-        if (sign_statement_artifact_layer(&sl, b->st, at.idx, at.k, at.j) != 0) {
-            local.unreadable = 0;
-            local.msg = sign__strdup(sign_error_last());
-        } else if ((r = signed_load_at(&local, b->st, at, sl.entry_count, 0)) != 0) {
-            return r;
-        }
-        s = &local;
-    }
-    if (s->unreadable != SIZE_MAX) {
-        r = vfy_add_check(c, "entries", SIGN_CHECK_FAIL, "ENTRIES_NOT_RECORDED", SIGN_EPOLICY,
-                          (vwhere){art, b->path, b->signer},
-                          "artifact %s: the entries of layer %zu of image %zu in the statement of %s cannot be "
-                          "read: %s; re-sign with signet sign",
-                          art, at.j, at.k, b->path, s->msg != NULL ? s->msg : "out of memory");
-        goto out;
-    }
     if ((found = calloc(li.entry_count + 1, sizeof(*found))) == NULL) {
-        r = sign__error(SIGN_ENOMEM, "out of memory");
-        goto out;
+        return sign__error(SIGN_ENOMEM, "out of memory");
     }
     for (size_t e = 0; e < li.entry_count; e++) {
         found[e] = sign_artifact_layer_entry(a, at.k, at.j, e);
     }
     qsort(found, li.entry_count, sizeof(*found), cmp_entry_ptr);
     *total += li.entry_count;
-    r = entries_merge(c, bad, art, b, found, li.entry_count, s->signd, s->n);
+    if (p != NULL && (r = entries_digest(got, found, li.entry_count)) == 0 && p->n == li.entry_count &&
+        CRYPTO_memcmp(got, p->digest, sizeof(got)) == 0) {
+        goto out; /* the same list: every entry matches */
+    }
+    if (r == 0 && p != NULL && b->dropped && ++*bad <= VERIFY_MAX_ENTRY_CHECKS) {
+        /* Different, and the record's entries are gone (prepared, then dropped): the layer as a whole. */
+        r = vfy_add_check(c, "entries", SIGN_CHECK_FAIL, "ENTRY_MISMATCH", SIGN_EDIGEST,
+                          (vwhere){art, b->path, b->signer},
+                          "artifact %s: the entries of layer %zu of image %zu differ from the ones recorded in %s "
+                          "(%zu recorded, %zu in the layer): the statement was not made from this image - re-sign "
+                          "it",
+                          art, at.j, at.k, b->path, p->n, li.entry_count);
+    }
+    if (r != 0 || (p != NULL && b->dropped)) {
+        goto out;
+    }
+    if (sign_statement_artifact_layer(&sl, b->st, at.idx, at.k, at.j) != 0) {
+        local.unreadable = 0;
+        local.msg = sign__strdup(sign_error_last());
+    } else if ((r = signed_load_at(&local, b->st, at, sl.entry_count, 0)) != 0) {
+        goto out;
+    }
+    if (local.unreadable != SIZE_MAX) {
+        r = vfy_add_check(c, "entries", SIGN_CHECK_FAIL, "ENTRIES_NOT_RECORDED", SIGN_EPOLICY,
+                          (vwhere){art, b->path, b->signer},
+                          "artifact %s: the entries of layer %zu of image %zu in the statement of %s cannot be "
+                          "read: %s; re-sign with signet sign",
+                          art, at.j, at.k, b->path, local.msg != NULL ? local.msg : "out of memory");
+        goto out;
+    }
+    r = entries_merge(c, bad, art, b, found, li.entry_count, local.signd, local.n);
 out:
     free(found);
     signed_free(&local);
