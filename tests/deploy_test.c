@@ -1785,6 +1785,89 @@ Test(deploy, zip_with_a_second_bundle_recording_other_entries_is_refused)
     dt_late_zip(NULL, first, 2, "ENTRY_MISMATCH");
 }
 
+/* The signed record of the entry at path in layer j of the image's record. */
+static json_t *dt_layer_entry(json_t *st, size_t j, const char *path)
+{
+    json_t *v = json_object_get(json_array_get(json_object_get(dt_record(st), "layers"), j), "entries"), *e;
+    size_t i;
+
+    json_array_foreach(v, i, e)
+    {
+        if (strcmp(json_string_value(json_object_get(e, "path")), path) == 0) {
+            return e;
+        }
+    }
+    cr_assert_fail("no signed entry %s in layer %zu", path, j);
+    return NULL;
+}
+
+static void dt_edit_layer_digest(json_t *st)
+{
+    json_object_set_new(json_object_get(dt_layer_entry(st, 1, "upper/last"), "digest"), "sha256",
+                        json_string("1111111111111111111111111111111111111111111111111111111111111111"));
+}
+
+/*
+ * A good release deployed, then an image of two layers signed with statements edited by edit (one bundle
+ * each; the layers' digests stay right): the deploy fails with reason and leaves nothing of it.
+ */
+static void dt_late_image(void (*const *edit)(json_t *st), size_t nedit, const char *reason)
+{
+    tg_entry l1[] = {{.name = "lower/a", .data = "a", .len = 1}};
+    tg_entry l2[] = {{.name = "upper/c", .data = "c", .len = 1}, {.name = "upper/last", .data = "good", .len = 4}};
+    const tg_entry *e[] = {l1, l2};
+    size_t n[] = {1, 2};
+    sign_deploy_options opts = SIGN_DEPLOY_OPTIONS_INIT;
+    sign_deploy_result *res = NULL;
+    dt_live live;
+    char *bundles[4], *art = dt_p("img-rec"), *to = dt_p("out");
+
+    cr_assert_leq(nedit, 4);
+    dt_good_zip("app.zip", "one\n", NULL);
+    cr_assert_eq(dt_deploy(&res, "app.zip"), 0, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    dt_live_take(&live);
+    dt_image("img-rec", e, n, 2);
+    for (size_t i = 0; i < nedit; i++) {
+        char name[64];
+
+        snprintf(name, sizeof(name), "img-bundle-%zu.sigstore.json", i);
+        dt_sign_edited("img-rec", name, edit[i]);
+        bundles[i] = dt_p(name);
+    }
+    opts.artifact = art;
+    opts.to = to;
+    opts.bundles = (const char *const *)bundles;
+    opts.nbundles = nedit;
+    res = NULL;
+    cr_assert_neq(sign_deploy(&res, dt_pol, &opts), 0, "img-rec was deployed");
+    cr_assert_str_eq(dt_reason(res), reason, "%s", sign_error_last());
+    sign_deploy_result_free(res);
+    for (size_t i = 0; i < nedit; i++) {
+        free(bundles[i]);
+    }
+    free(art);
+    free(to);
+    dt_live_unchanged(&live);
+}
+
+/*
+ * An image whose statement lies about a layer's entries (its layers' digests right): refused with
+ * verify's ENTRY_MISMATCH. With a second, truthful bundle listed first, the one walk checked the layers
+ * against the first record only and the second was never compared (deployed before); listed second or
+ * alone, the extraction finds it.
+ */
+Test(deploy, image_with_a_bundle_recording_other_layer_entries_is_refused)
+{
+    void (*second[])(json_t *) = {dt_edit_nothing, dt_edit_layer_digest};
+    void (*first[])(json_t *) = {dt_edit_layer_digest, dt_edit_nothing};
+    void (*alone[])(json_t *) = {dt_edit_layer_digest};
+
+    dt_late_image(second, 2, "ENTRY_MISMATCH");
+    dt_late_image(first, 2, "ENTRY_MISMATCH");
+    dt_late_image(alone, 1, "ENTRY_MISMATCH");
+}
+
 /* A dangerous finding the statement does not list: verify's reason, though the one walk found it first. */
 Test(deploy, zip_finding_its_signer_did_not_allow_is_refused)
 {

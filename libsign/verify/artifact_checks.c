@@ -771,6 +771,7 @@ static int verify_layers(vctx *c, const sign_artifact *a, const vb *b, const cha
 {
     const char *art = sign_artifact_name(a), *signer = b->signer;
     size_t idx = SIZE_MAX, ni = sign_artifact_image_count(a);
+    int r;
     sign_statement_artifact info;
 
     for (size_t i = 0; i < sign_statement_artifact_count(b->st); i++) {
@@ -815,9 +816,13 @@ static int verify_layers(vctx *c, const sign_artifact *a, const vb *b, const cha
             }
         }
     }
-    /* Deploy checks the layers' entries as it extracts them (and may not have read the layers here). */
-    if (c->entries && c->capture == NULL) {
-        return verify_layer_entries(c, a, b, idx, ni);
+    /* Deploy's one walk has not read the layers: it checks their entries as it extracts them. */
+    if (c->entries && (c->capture == NULL || !c->capture->layers_unread) &&
+        (r = verify_layer_entries(c, a, b, idx, ni)) != 0) {
+        return r;
+    }
+    if (c->capture == NULL && c->entries) {
+        return 0;
     }
     if (c->capture != NULL && ni == 1) {
         sign_image_info im;

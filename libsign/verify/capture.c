@@ -72,11 +72,32 @@ static int capture_layer(vclayer *l, const sign_statement *st, size_t idx, size_
     return 0;
 }
 
+/* 1 when record idx of st signs layer entries other than the captured ones (another signer's record). */
+static int layers_differ(const vcapture *cap, const sign_statement *st, size_t idx, size_t nlayers)
+{
+    int differ = cap->nlayers != nlayers;
+
+    for (size_t j = 0; j < nlayers && !differ; j++) {
+        vclayer l = {0};
+
+        differ = capture_layer(&l, st, idx, j) != 0 || l.n != cap->layers[j].n;
+        for (size_t e = 0; e < l.n && !differ; e++) {
+            differ = !same_entry(&l.v[e], &cap->layers[j].v[e]);
+        }
+        entries_free(l.v, l.n);
+    }
+    sign__error_clear();
+    return differ;
+}
+
 int vfy_capture_layers(vcapture *cap, const sign_statement *st, size_t idx, size_t nlayers)
 {
     int r = 0;
 
     if (cap->image) {
+        /* Another bundle's record: deploy checks the layers against the first as it extracts them, so any
+           difference between the two verifies again with every record compared with the layers read. */
+        cap->differ |= layers_differ(cap, st, idx, nlayers);
         return 0;
     }
     if ((cap->layers = calloc(nlayers + 1, sizeof(*cap->layers))) == NULL) {

@@ -141,8 +141,8 @@ typedef struct vcapture {
     /*
      * In: a zip that deploy extracts in one walk: its entries are not read here (SIGN_ARTIFACT_NO_ENTRIES), the
      * signed ones are captured without comparing, and its findings are left to the extraction walk. Out: differ,
-     * two signers' records of the entries are not the same, or the artifact was not read as a zip (deploy then
-     * verifies with the entries read).
+     * two signers' records of the entries (or of an image's layers' entries) are not the same, or the artifact was
+     * not read as a zip (deploy then verifies with the entries read).
      */
     int entries_unread;
     int differ;
