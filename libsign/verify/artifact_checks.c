@@ -276,10 +276,9 @@ static int entries_digest(unsigned char out[SIGN_SHA256_LEN], const sign_entry *
     }
     if (r == 0) {
         r = sign_digest_final(out, SIGN_SHA256_LEN, &len, d);
-    } else {
-        sign_digest_free(d);
     }
-    return r != 0 ? sign__error(SIGN_ENOMEM, "out of memory") : 0;
+    sign_digest_free(d);
+    return r != 0 ? sign__error(SIGN_ENOMEM, "out of memory") : 0; /* the built-in SHA-256 fails only for memory */
 }
 
 /* The count and digest of every layer's signed entries of record i's images into b->prel. 0, SIGN_ENOMEM, or
