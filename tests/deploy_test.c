@@ -1692,37 +1692,41 @@ static void dt_late_zip_write(const zg_opts *o, const zg_entry *other, size_t no
     free(a);
 }
 
-/*
- * A good release deployed, then evil.zip signed with statements edited by edit (one bundle each): the deploy
- * fails with reason and leaves nothing of evil.zip, live or staged; current and releases/ stay as they were.
- */
-static void dt_late_zip_of(const zg_opts *o, const zg_entry *other, size_t nother, void (*const *edit)(json_t *st),
-                           size_t nedit, const char *reason)
+/* A good release deployed, its live state taken into *live (what a refused deploy must leave unchanged). */
+static void dt_late_start(dt_live *live)
 {
-    sign_deploy_options opts = SIGN_DEPLOY_OPTIONS_INIT;
     sign_deploy_result *res = NULL;
-    dt_live live;
-    char *bundles[4], *art = dt_p("evil.zip"), *to = dt_p("out");
 
-    cr_assert_leq(nedit, 4);
     dt_good_zip("app.zip", "one\n", NULL);
     cr_assert_eq(dt_deploy(&res, "app.zip"), 0, "%s", sign_error_last());
     sign_deploy_result_free(res);
-    dt_live_take(&live);
-    dt_late_zip_write(o, other, nother);
-    for (size_t i = 0; i < nedit; i++) {
-        char name[64];
+    dt_live_take(live);
+}
 
-        snprintf(name, sizeof(name), "bundle-%zu.sigstore.json", i);
-        dt_sign_edited("evil.zip", name, edit[i]);
-        bundles[i] = dt_p(name);
+/*
+ * Artifact name signed with statements edited by edit (one bundle each, named prefix-<i>.sigstore.json) and
+ * deployed: the deploy fails with reason and leaves nothing of it, live or staged (live as taken before).
+ */
+static void dt_late_refused(dt_live *live, const char *name, const char *prefix, void (*const *edit)(json_t *st),
+                            size_t nedit, const char *reason)
+{
+    sign_deploy_options opts = SIGN_DEPLOY_OPTIONS_INIT;
+    sign_deploy_result *res = NULL;
+    char *bundles[4], *art = dt_p(name), *to = dt_p("out");
+
+    cr_assert_leq(nedit, 4);
+    for (size_t i = 0; i < nedit; i++) {
+        char bname[64];
+
+        snprintf(bname, sizeof(bname), "%s-%zu.sigstore.json", prefix, i);
+        dt_sign_edited(name, bname, edit[i]);
+        bundles[i] = dt_p(bname);
     }
     opts.artifact = art;
     opts.to = to;
     opts.bundles = (const char *const *)bundles;
     opts.nbundles = nedit;
-    res = NULL;
-    cr_assert_neq(sign_deploy(&res, dt_pol, &opts), 0, "evil.zip was deployed");
+    cr_assert_neq(sign_deploy(&res, dt_pol, &opts), 0, "%s was deployed", name);
     cr_assert_str_eq(dt_reason(res), reason, "%s", sign_error_last());
     sign_deploy_result_free(res);
     for (size_t i = 0; i < nedit; i++) {
@@ -1730,7 +1734,21 @@ static void dt_late_zip_of(const zg_opts *o, const zg_entry *other, size_t nothe
     }
     free(art);
     free(to);
-    dt_live_unchanged(&live);
+    dt_live_unchanged(live);
+}
+
+/*
+ * A good release deployed, then evil.zip signed with statements edited by edit (one bundle each): the deploy
+ * fails with reason and leaves nothing of evil.zip, live or staged; current and releases/ stay as they were.
+ */
+static void dt_late_zip_of(const zg_opts *o, const zg_entry *other, size_t nother, void (*const *edit)(json_t *st),
+                           size_t nedit, const char *reason)
+{
+    dt_live live;
+
+    dt_late_start(&live);
+    dt_late_zip_write(o, other, nother);
+    dt_late_refused(&live, "evil.zip", "bundle", edit, nedit, reason);
 }
 
 static void dt_late_zip(const zg_opts *o, void (*const *edit)(json_t *st), size_t nedit, const char *reason)
@@ -1817,38 +1835,11 @@ static void dt_late_image(void (*const *edit)(json_t *st), size_t nedit, const c
     tg_entry l2[] = {{.name = "upper/c", .data = "c", .len = 1}, {.name = "upper/last", .data = "good", .len = 4}};
     const tg_entry *e[] = {l1, l2};
     size_t n[] = {1, 2};
-    sign_deploy_options opts = SIGN_DEPLOY_OPTIONS_INIT;
-    sign_deploy_result *res = NULL;
     dt_live live;
-    char *bundles[4], *art = dt_p("img-rec"), *to = dt_p("out");
 
-    cr_assert_leq(nedit, 4);
-    dt_good_zip("app.zip", "one\n", NULL);
-    cr_assert_eq(dt_deploy(&res, "app.zip"), 0, "%s", sign_error_last());
-    sign_deploy_result_free(res);
-    dt_live_take(&live);
+    dt_late_start(&live);
     dt_image("img-rec", e, n, 2);
-    for (size_t i = 0; i < nedit; i++) {
-        char name[64];
-
-        snprintf(name, sizeof(name), "img-bundle-%zu.sigstore.json", i);
-        dt_sign_edited("img-rec", name, edit[i]);
-        bundles[i] = dt_p(name);
-    }
-    opts.artifact = art;
-    opts.to = to;
-    opts.bundles = (const char *const *)bundles;
-    opts.nbundles = nedit;
-    res = NULL;
-    cr_assert_neq(sign_deploy(&res, dt_pol, &opts), 0, "img-rec was deployed");
-    cr_assert_str_eq(dt_reason(res), reason, "%s", sign_error_last());
-    sign_deploy_result_free(res);
-    for (size_t i = 0; i < nedit; i++) {
-        free(bundles[i]);
-    }
-    free(art);
-    free(to);
-    dt_live_unchanged(&live);
+    dt_late_refused(&live, "img-rec", "img-bundle", edit, nedit, reason);
 }
 
 /*

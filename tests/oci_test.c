@@ -773,7 +773,8 @@ Test(oci, image_signed_with_a_certificate, .init = oci_setup, .fini = oci_teardo
  * recorded layers are not the image's (made by hand, not by signet sign): the
  * subject matches, the recorded layers do not, LAYERS_MISMATCH.
  */
-Test(oci, statement_with_other_layers_is_layers_mismatch, .init = oci_setup, .fini = oci_teardown)
+/* The statement signet sign makes for the image img, its text changed by edit(), signed with key.key into img.b. */
+static void oci_sign_edited(void (*edit)(char *text))
 {
     sign_sign_options so = SIGN_SIGN_OPTIONS_INIT;
     const char *paths[1];
@@ -782,30 +783,54 @@ Test(oci, statement_with_other_layers_is_layers_mismatch, .init = oci_setup, .fi
     sign_key *key = NULL;
     sign_envelope *env = NULL;
     sign_bundle *b = NULL;
-    char *s = NULL, *p;
+    char *s = NULL;
     size_t len = 0;
 
-    oci_build(0);
     paths[0] = op("img");
     so.artifacts = paths;
     so.nartifacts = 1;
     cr_assert_eq(sign_hash(&st, &arts, &so), 0, "%s", sign_error_last());
     cr_assert_eq(sign_statement_serialize(&s, &len, st), 0);
-    p = strstr(s, "\"digest\":\"sha256:"); /* the first recorded layer's blob digest */
-    cr_assert_not_null(p);
-    p[17] = p[17] == '0' ? '1' : '0';
+    edit(s);
     cr_assert_eq(sign_key_load_private(&key, op("key.key"), NULL, NULL), 0, "%s", sign_error_last());
     cr_assert_eq(sign_envelope_new(&env, SIGN_INTOTO_PAYLOAD_TYPE, s, len), 0);
     cr_assert_eq(sign_envelope_sign(env, key), 0);
     cr_assert_eq(sign_bundle_new(&b, env, key), 0);
     cr_assert_eq(sign_bundle_write(b, op("img.b")), 0);
-    cr_assert_eq(oci_verify("LAYERS_MISMATCH", op("img"), NULL, NULL), 1, "%s", oci_out);
     sign_bundle_free(b);
     sign_key_free(key);
     free(s);
     sign_statement_free(st);
     sign_artifact_free(arts[0]);
     free(arts);
+}
+
+/* The first recorded layer's blob digest, one hex digit changed. */
+static void oci_edit_layer_digest(char *text)
+{
+    char *p = strstr(text, "\"digest\":\"sha256:");
+
+    cr_assert_not_null(p);
+    p[17] = p[17] == '0' ? '1' : '0';
+}
+
+Test(oci, statement_with_other_layers_is_layers_mismatch, .init = oci_setup, .fini = oci_teardown)
+{
+    oci_build(0);
+    oci_sign_edited(oci_edit_layer_digest);
+    cr_assert_eq(oci_verify("LAYERS_MISMATCH", op("img"), NULL, NULL), 1, "%s", oci_out);
+}
+
+/* The first file entry of the first layer: its content digest, one hex digit changed. */
+static void oci_edit_layer_entry(char *text)
+{
+    char *p = strstr(text, "\"layers\"");
+
+    cr_assert_not_null(p);
+    p = strstr(p, "{\"sha256\":\"");
+    cr_assert_not_null(p);
+    p += 11;
+    p[0] = p[0] == '0' ? '1' : '0';
 }
 
 /*
@@ -816,44 +841,13 @@ Test(oci, statement_with_other_layers_is_layers_mismatch, .init = oci_setup, .fi
  */
 Test(oci, layer_entry_recorded_wrong_is_entry_mismatch_with_entries, .init = oci_setup, .fini = oci_teardown)
 {
-    sign_sign_options so = SIGN_SIGN_OPTIONS_INIT;
-    const char *paths[1];
-    sign_statement *st = NULL;
-    sign_artifact **arts = NULL;
-    sign_key *key = NULL;
-    sign_envelope *env = NULL;
-    sign_bundle *b = NULL;
-    char *s = NULL, *p;
-    size_t len = 0;
-
     oci_build(0);
-    paths[0] = op("img");
-    so.artifacts = paths;
-    so.nartifacts = 1;
-    cr_assert_eq(sign_hash(&st, &arts, &so), 0, "%s", sign_error_last());
-    cr_assert_eq(sign_statement_serialize(&s, &len, st), 0);
-    p = strstr(s, "\"layers\"");
-    cr_assert_not_null(p);
-    p = strstr(p, "{\"sha256\":\""); /* the first file entry of the first layer */
-    cr_assert_not_null(p);
-    p += 11;
-    p[0] = p[0] == '0' ? '1' : '0';
-    cr_assert_eq(sign_key_load_private(&key, op("key.key"), NULL, NULL), 0, "%s", sign_error_last());
-    cr_assert_eq(sign_envelope_new(&env, SIGN_INTOTO_PAYLOAD_TYPE, s, len), 0);
-    cr_assert_eq(sign_envelope_sign(env, key), 0);
-    cr_assert_eq(sign_bundle_new(&b, env, key), 0);
-    cr_assert_eq(sign_bundle_write(b, op("img.b")), 0);
+    oci_sign_edited(oci_edit_layer_entry);
     cr_assert_eq(oci_verify(NULL, op("img"), NULL, NULL), 0, "%s", oci_out);
     cr_assert_eq(oci_verify("ENTRY_MISMATCH", op("img"), "--entries", NULL), 1, "%s", oci_out);
     /* The CLI keeps only a digest of each layer's record once it is read: the layer is named, not the entry. */
     cr_assert_not_null(strstr(oci_out, "the entries of layer 0 of image 0 differ from the ones recorded"), "%s",
                        oci_out);
-    sign_bundle_free(b);
-    sign_key_free(key);
-    free(s);
-    sign_statement_free(st);
-    sign_artifact_free(arts[0]);
-    free(arts);
 }
 
 /* The same image signed by signet: verify --entries finds every layer's entries as recorded. */
