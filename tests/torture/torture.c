@@ -65,7 +65,7 @@ static atomic_long tt_by_src[NSRC]; /* allocations per source since armed */
 static atomic_int tt_trace;         /* print the stack of the failed allocation */
 static char tt_where[160];          /* OpenSSL's file:line of the failed allocation */
 static int leak_each;               /* TORTURE_LEAKCHECK=each: a leak check after every failure point */
-static int loose_reasons;           /* TORTURE_REASONS: report (1) prints a wrong reason, strict (-1) fails it */
+static int loose_reasons;           /* TORTURE_REASONS=report: a wrong reason is printed, not failed */
 static int progress;                /* TORTURE_PROGRESS: one line per failure point */
 static int fail_archive;            /* TORTURE_ARCHIVE: fail libarchive's and zlib's allocations too */
 static atomic_int tt_in_module;     /* > 0 while the PKCS#11 module runs (tests/torture/p11wrap.c) */
@@ -1899,37 +1899,19 @@ static void bug(const op *o, long n, int src, const char *fmt, ...)
  * A failure point that failed cleanly but for another reason than the allocation: a verdict ("signature
  * does not verify", "signer not trusted", "revoked", "malformed input") where the host ran short of memory.
  * It fails closed, but a deploy hook would log a forgery and an auditor would class the artifact as
- * tampered. A failure, except for the operations of reasons_open (or with TORTURE_REASONS=report).
+ * tampered. Every operation is strict: a wrong reason fails the run, unless TORTURE_REASONS=report asks
+ * for it to be printed and counted instead.
  */
-/*
- * Operations whose wrong reasons are not all fixed yet (docs/torture.md, "Wrong reasons"): printed and
- * counted, not failures, unless TORTURE_REASONS=strict. Every other operation is strict.
- */
-static const char *const reasons_open[] = {
-    "deploy-zip", /* 0 in every run since stop 14, but its worker threads change which allocation is the Nth */
-};
-
-static int reasons_loose(const op *o)
+static int reasons_loose(void)
 {
-    if (loose_reasons != 0) {
-        return loose_reasons > 0;
-    }
-    for (size_t i = 0; i < sizeof(reasons_open) / sizeof(reasons_open[0]); i++) {
-        if (strcmp(reasons_open[i], o->name) == 0) {
-            return 1;
-        }
-    }
-    return 0;
+    return loose_reasons > 0;
 }
 
 static void wrong_reason(const op *o, long n, int src, int r, const char *msg)
 {
-    if (!reasons_loose(o)) {
+    if (!reasons_loose()) {
         bug(o, n, src, "returned %d (%s), not out of memory: %s", r, sign_strerror(r), msg);
         return;
-    }
-    if (loose_reasons <= 0) {
-        return; /* an open operation: counted in its summary line */
     }
     fprintf(stderr, "torture: REASON %s, allocation %ld (%s%s%s): %d (%s): %s\n", o->name, n,
             src >= 0 ? src_name[src] : "none", tt_where[0] != '\0' ? " " : "", tt_where, r, sign_strerror(r), msg);
@@ -2066,7 +2048,7 @@ static void torture_op(const op *o, long only)
         printf("; PKCS#11 module %ld counted only", by_src[SRC_MODULE]);
     }
     printf("), %ld absorbed, %ld wrong reasons%s, %.1f s; codes:", absorbed, wrong,
-           wrong > 0 && reasons_loose(o) ? " (open, see docs/torture.md)" : "", now_s() - t0);
+           wrong > 0 && reasons_loose() ? " (reported, not failed)" : "", now_s() - t0);
     for (int c = 1; c < 32; c++) {
         if (codes[c] != 0) {
             printf(" %s %ld", sign_strerror(-c), codes[c]);
@@ -2090,9 +2072,8 @@ int main(int argc, char **argv)
     leak_each = getenv("TORTURE_LEAKCHECK") != NULL && strcmp(getenv("TORTURE_LEAKCHECK"), "each") == 0;
     progress = getenv("TORTURE_PROGRESS") != NULL;
     if (getenv("TORTURE_REASONS") != NULL) {
-        loose_reasons = strcmp(getenv("TORTURE_REASONS"), "report") == 0   ? 1
-                        : strcmp(getenv("TORTURE_REASONS"), "strict") == 0 ? -1
-                                                                           : 0;
+        /* "strict" (the default) or anything else: every wrong reason fails. */
+        loose_reasons = strcmp(getenv("TORTURE_REASONS"), "report") == 0;
     }
     fail_archive = getenv("TORTURE_ARCHIVE") != NULL;
     setup();
