@@ -348,7 +348,8 @@ int sign__x509_certs_push_ref(sign_x509_certs *c, X509 *x)
     return sign__x509_certs_push(c, x, "certificates");
 }
 
-int sign__x509_certs_dup(sign_x509_certs **out, const sign_x509_certs *c)
+/* A new list of c's certificates: the same objects, referenced again (deep 0), or copies decoded anew (deep 1). */
+static int certs_clone(sign_x509_certs **out, const sign_x509_certs *c, int deep)
 {
     sign_x509_certs *d = NULL;
     int r;
@@ -357,8 +358,16 @@ int sign__x509_certs_dup(sign_x509_certs **out, const sign_x509_certs *c)
     if ((r = sign_x509_certs_new(&d)) != 0) {
         return r;
     }
-    for (int i = 0; i < sk_X509_num(c->sk); i++) {
-        if ((r = sign__x509_certs_push_ref(d, sk_X509_value(c->sk, i))) != 0) {
+    for (size_t i = 0; i < sign_x509_certs_count(c); i++) { /* (c NULL: none) */
+        X509 *x = sign__x509_cert_at(c, i);
+
+        if (deep) {
+            x = X509_dup(x);
+        } else if (!X509_up_ref(x)) {
+            x = NULL;
+        }
+        r = x != NULL ? sign__x509_certs_push(d, x, "certificates") : sign__ossl_error(SIGN_ENOMEM, "out of memory");
+        if (r != 0) {
             sign_x509_certs_free(d);
             return r;
         }
@@ -367,29 +376,14 @@ int sign__x509_certs_dup(sign_x509_certs **out, const sign_x509_certs *c)
     return 0;
 }
 
+int sign__x509_certs_dup(sign_x509_certs **out, const sign_x509_certs *c)
+{
+    return certs_clone(out, c, 0);
+}
+
 int sign__x509_certs_copy(sign_x509_certs **out, const sign_x509_certs *c)
 {
-    sign_x509_certs *d = NULL;
-    int r;
-
-    *out = NULL;
-    if ((r = sign_x509_certs_new(&d)) != 0) {
-        return r;
-    }
-    for (size_t i = 0; i < sign_x509_certs_count(c); i++) {
-        X509 *x = X509_dup(sign__x509_cert_at(c, i));
-
-        if (x == NULL) {
-            sign_x509_certs_free(d);
-            return sign__ossl_error(SIGN_ENOMEM, "out of memory");
-        }
-        if ((r = sign__x509_certs_push(d, x, "certificates")) != 0) {
-            sign_x509_certs_free(d);
-            return r;
-        }
-    }
-    *out = d;
-    return 0;
+    return certs_clone(out, c, 1);
 }
 
 int sign__x509_crls_dup(sign_x509_crls **out, const sign_x509_crls *c)
