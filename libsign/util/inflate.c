@@ -222,6 +222,16 @@ static uint32_t cap32(size_t n)
     return n > 0x40000000u ? 0x40000000u : (uint32_t)n;
 }
 
+/* used bytes of the input taken: *in moves on only when some were (a caller with none may pass NULL). */
+static void take_input(sign__inflate *z, const unsigned char **in, size_t *inlen, size_t used)
+{
+    if (used > 0) {
+        *in += used;
+        *inlen -= used;
+        z->in += used;
+    }
+}
+
 static sign__inflate_status zlib_body(sign__inflate *z, const unsigned char **in, size_t *inlen, unsigned char *out,
                                       size_t outcap, size_t *outlen)
 {
@@ -233,9 +243,7 @@ static sign__inflate_status zlib_body(sign__inflate *z, const unsigned char **in
     z->zs.next_out = out;
     z->zs.avail_out = aout;
     zr = inflate(&z->zs, Z_NO_FLUSH);
-    *in += ain - z->zs.avail_in;
-    *inlen -= ain - z->zs.avail_in;
-    z->in += ain - z->zs.avail_in;
+    take_input(z, in, inlen, ain - z->zs.avail_in);
     *outlen = aout - z->zs.avail_out;
     if (zr == Z_MEM_ERROR) {
         sign__error(SIGN_ENOMEM, "out of memory");
@@ -289,9 +297,7 @@ static sign__inflate_status isal_body(sign__inflate *z, const unsigned char **in
     s->next_out = out;
     s->avail_out = aout;
     rc = isal_inflate(s);
-    *in += ain - s->avail_in;
-    *inlen -= ain - s->avail_in;
-    z->in += ain - s->avail_in;
+    take_input(z, in, inlen, ain - s->avail_in);
     *outlen = aout - s->avail_out;
     if (rc < 0 || rc == ISAL_NEED_DICT) {
         z->msg = "invalid deflate data";
@@ -431,9 +437,7 @@ static sign__inflate_status header(sign__inflate *z, const unsigned char **in, s
             size_t k = *inlen < z->extra ? *inlen : z->extra; /* FEXTRA in bulk */
 
             z->hcrc = out_crc(z, z->hcrc, *in, k);
-            *in += k;
-            *inlen -= k;
-            z->in += k;
+            take_input(z, in, inlen, k);
             z->extra -= (uint32_t)k;
             continue;
         }
