@@ -10,8 +10,6 @@
 
 #include "log_internal.h"
 
-#define SYNC_REF "refs/signet/sync-remote"
-
 typedef struct push_status {
     int refused;
     char why[256];
@@ -30,7 +28,7 @@ static int push_update(const char *refname, const char *status, void *data)
 
 static int fetch_remote(git_oid *theirs, int *have, git_remote *remote, git_repository *repo)
 {
-    char *spec = "+" LOG_BRANCH ":" SYNC_REF;
+    char *spec = "+" LOG_BRANCH ":" LOG_SYNC_REF;
     git_strarray specs = {&spec, 1};
     git_fetch_options fo;
     int rc;
@@ -40,7 +38,7 @@ static int fetch_remote(git_oid *theirs, int *have, git_remote *remote, git_repo
         (rc = git_remote_fetch(remote, &specs, &fo, "signet log sync")) < 0) {
         return sign__git_error(rc, SIGN_ENETWORK, "log sync: fetching the remote's log");
     }
-    rc = git_reference_name_to_id(theirs, repo, SYNC_REF);
+    rc = git_reference_name_to_id(theirs, repo, LOG_SYNC_REF);
     if (rc == GIT_ENOTFOUND) {
         git_error_clear(); /* the remote has no entries yet */
         return 0;
@@ -189,6 +187,11 @@ static int sync_locked(size_t *added, git_repository *repo, git_remote *remote)
 
 int sign_log_sync(size_t *out_added, const char *dir, const char *remote)
 {
+    return sign_log_sync_ext(out_added, dir, remote, NULL);
+}
+
+int sign_log_sync_ext(size_t *out_added, const char *dir, const char *remote, const sign_log_options *opts)
+{
     git_repository *repo = NULL;
     git_remote *rem = NULL;
     size_t added = 0;
@@ -197,7 +200,8 @@ int sign_log_sync(size_t *out_added, const char *dir, const char *remote)
     if (out_added != NULL) {
         *out_added = 0;
     }
-    if ((r = sign__log_open(&repo, dir)) != 0 || (r = sign__log_lock(&fd, dir)) != 0) {
+    if ((r = sign__log_options_check(opts)) != 0 || (r = sign__log_open(&repo, dir)) != 0 ||
+        (r = sign__log_lock(&fd, dir, LOG_WRITER_SYNC, opts)) != 0) {
         goto out;
     }
     if ((rc = git_remote_create_anonymous(&rem, repo, remote)) < 0) {

@@ -1,0 +1,163 @@
+/*
+ * The signing log's writers run one at a time under signet-log.lock (flock), and the lock files libgit2 leaves
+ * behind when a writer is killed while it moves a ref are cleared under it (docs/log.md, "Locks").
+ *
+ * libgit2 moves a ref by creating <ref>.lock (O_EXCL), writing and fsyncing the new id into it, then renaming it
+ * over <ref>. A writer killed in between leaves the .lock, and every later move of that ref fails ("failed to lock
+ * file"). The rename is atomic, so the ref itself is either the old or the new id, never half-written; a killed
+ * append's objects may stay unreferenced, which log verify and git fsck accept.
+ *
+ * Such a lock is stale when both hold:
+ *   - we hold signet-log.lock, so no signet writer is alive (each holds it from before it takes a ref lock until
+ *     it has renamed or dropped it, and the kernel releases it when the holder dies);
+ *   - its mtime is LOG_STALE_LOCK_SECONDS old or more. git holds a ref lock for the milliseconds of a write, an
+ *     fsync and a rename, and gives up waiting for one after core.filesRefLockTimeout (100 ms by default); a
+ *     git process outside signet's lock that still held one after a minute would be stopped, not writing.
+ * A younger lock is refused with what to do, never removed. Only a regular file of the exact name is removed,
+ * reached without following a symbolic link; anything else at that path is refused.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log_internal.h"
+
+/* A ref lock libgit2 takes in a log for signet's writes: its path relative to the log, and what it locks. */
+typedef struct ref_lock {
+    const char *path;
+    const char *what;
+} ref_lock;
+
+/* The ref locks each kind of writer needs free; NULL-terminated. FETCH_HEAD.lock is not among them: libgit2
+   writes FETCH_HEAD with GIT_FILEBUF_FORCE, which replaces a stale lock itself. */
+static const ref_lock append_locks[] = {{LOG_BRANCH ".lock", "git's lock on the log's branch"}, {NULL, NULL}};
+static const ref_lock sync_locks[] = {{LOG_BRANCH ".lock", "git's lock on the log's branch"},
+                                      {LOG_SYNC_REF ".lock", "git's lock on the remote's fetched branch"},
+                                      {NULL, NULL}};
+
+/* The directory holding rel's last component, opened without following a symbolic link below dir; *leaf that
+   component. -1 with errno set when it cannot be opened (ENOENT: there is no such directory, so no lock). */
+static int open_parent(const char *dir, const char *rel, const char **leaf)
+{
+    char part[256];
+    const char *p = rel, *slash;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    while (dfd >= 0 && (slash = strchr(p, '/')) != NULL) {
+        int next;
+
+        snprintf(part, sizeof(part), "%.*s", (int)(slash - p), p);
+        next = openat(dfd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        close(dfd);
+        dfd = next;
+        p = slash + 1;
+    }
+    *leaf = p;
+    return dfd;
+}
+
+static const char *kind_of(mode_t mode)
+{
+    return S_ISLNK(mode) ? "a symbolic link" : S_ISDIR(mode) ? "a directory" : "not a regular file";
+}
+
+/* One lock file: absent (0), stale and removed (0, told through opts), or refused (an error saying what to do). */
+static int clear_one(const char *dir, const ref_lock *lock, const sign_log_options *opts)
+{
+    const char *rel = lock->path;
+    const char *leaf = NULL;
+    struct stat st;
+    long long age;
+    int dfd = open_parent(dir, rel, &leaf), r = 0;
+
+    if (dfd < 0) {
+        /* no such directory: no lock in it; a directory that is a symbolic link: nothing is removed through it,
+           and libgit2 says what it finds there */
+        return errno == ENOENT || errno == ELOOP || errno == ENOTDIR
+                   ? 0
+                   : sign__error(SIGN_EIO, "%s/%s: cannot be checked: %s", dir, rel, strerror(errno));
+    }
+    if (fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        r = errno == ENOENT ? 0 : sign__error(SIGN_EIO, "%s/%s: cannot be checked: %s", dir, rel, strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        r = sign__error(SIGN_EIO,
+                        "%s/%s is %s, not a lock file git leaves: signet never removes it, and the log cannot be "
+                        "written while it is there; find out what made it, and remove it yourself",
+                        dir, rel, kind_of(st.st_mode));
+        goto out;
+    }
+    age = (long long)time(NULL) - (long long)st.st_mtime;
+    if (age < LOG_STALE_LOCK_SECONDS) {
+        r = sign__error(SIGN_EIO,
+                        "%s/%s is %s, made %lld s ago, and no signet writer holds the log: a git process may be "
+                        "writing the log now, or a signet writer was killed less than %d s ago. Nothing was written. "
+                        "Run the command again in a minute (signet removes such a lock once it is %d s old), or, if "
+                        "no git process writes the log, remove it now: flock %s/signet-log.lock rm -f %s/%s",
+                        dir, rel, lock->what, age < 0 ? 0 : age, LOG_STALE_LOCK_SECONDS, LOG_STALE_LOCK_SECONDS, dir,
+                        dir, rel);
+        goto out;
+    }
+    /* flags 0: unlinkat never removes a directory */
+    if (unlinkat(dfd, leaf, 0) != 0) {
+        r = errno == ENOENT
+                ? 0
+                : sign__error(SIGN_EIO, "%s/%s: cannot remove the stale lock: %s", dir, rel, strerror(errno));
+        goto out;
+    }
+    if (opts != NULL && opts->warn != NULL) {
+        char msg[4608];
+
+        snprintf(msg, sizeof(msg),
+                 "removed %s/%s, %s, left %lld s ago by a writer killed while it moved that ref (no signet writer "
+                 "held the log, and git holds such a lock for milliseconds); the ref still names the last commit "
+                 "written whole",
+                 dir, rel, lock->what, age);
+        opts->warn(msg, opts->userdata);
+    }
+out:
+    close(dfd);
+    return r;
+}
+
+int sign__log_lock(int *fd, const char *dir, int writer, const sign_log_options *opts)
+{
+    const ref_lock *locks = writer == LOG_WRITER_SYNC ? sync_locks : append_locks;
+    char path[4096];
+    int r = 0;
+
+    snprintf(path, sizeof(path), "%s/signet-log.lock", dir);
+    if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0) {
+        return sign__error(SIGN_EIO, "%s: cannot open the log's lock file", path);
+    }
+    if (flock(*fd, LOCK_EX) != 0) {
+        close(*fd);
+        *fd = -1;
+        return sign__error(SIGN_EIO, "%s: cannot lock the log", path);
+    }
+    for (size_t i = 0; r == 0 && locks[i].path != NULL; i++) {
+        r = clear_one(dir, &locks[i], opts);
+    }
+    if (r != 0) {
+        close(*fd); /* releases the lock */
+        *fd = -1;
+    }
+    return r;
+}
+
+int sign__log_options_check(const sign_log_options *opts)
+{
+    return opts == NULL ? 0 : sign__check_version(opts->version, SIGN_LOG_OPTIONS_VERSION, "sign_log_options");
+}
+
+void sign_log_options_init(sign_log_options *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->version = SIGN_LOG_OPTIONS_VERSION;
+}
