@@ -876,3 +876,31 @@ Test(log, write_options_refuse_version_0_and_newer)
     cr_assert_eq(SH("test ! -e L"), 0, "nothing is made");
     free(lp);
 }
+
+/* log init takes the log's lock too: while another process holds it, init waits (here until timeout stops it) and
+   makes nothing; once it is free, init makes the log. */
+Test(log, init_waits_for_the_logs_lock)
+{
+    cr_assert_eq(SH("mkdir L && exec 9>L/signet-log.lock && flock 9 && rc=0 && "
+                    "timeout 2 \"$SIGNET_BIN\" log init L || rc=$?; test $rc -eq 124 && test ! -e L/HEAD"),
+                 0, "init did not wait for the log's lock: %s", err);
+    cr_assert_eq(SIGNET("log init L"), 0, "%s", err);
+    cr_assert_eq(SIGNET("log init L"), 2, "%s", err);
+    cr_assert_not_null(strstr(err, "already a git repository"), "%s", err);
+}
+
+/* An init killed before it wrote HEAD leaves git's HEAD.lock: init again refuses while it is young, and clears it
+   with a warning once stale; the log made then takes entries and verifies. */
+Test(log, a_killed_init_can_be_run_again_once_its_lock_is_stale)
+{
+    make_bundles(1);
+    kill_at_ref_move("I/HEAD.lock", "log init I");
+    cr_assert_eq(SH("test ! -e I/HEAD"), 0);
+    cr_assert_eq(SIGNET("log init I"), 2, "%s", err);
+    cr_assert_not_null(strstr(err, "I/HEAD.lock is git's lock on the log's HEAD, made "), "%s", err);
+    cr_assert_eq(SH("test -f I/HEAD.lock && touch -d '2 minutes ago' I/HEAD.lock"), 0);
+    cr_assert_eq(SIGNET("log init I"), 0, "%s", err);
+    cr_assert_not_null(strstr(err, "signet: warning: removed I/HEAD.lock, git's lock on the log's HEAD"), "%s", err);
+    cr_assert_eq(SIGNET("log add I b1.json"), 0, "%s", err);
+    cr_assert_eq(SIGNET("log verify I"), 0, "%s", err);
+}

@@ -315,7 +315,7 @@ int cmd_log(int argc, char **argv)
         return out_usage_error("log", "log %s: name the log's directory", sub);
     }
     if (strcmp(sub, "init") == 0 && !json) {
-        int r = sign_log_init(dir);
+        int r = sign_log_init_ext(dir, &log_opts);
 
         if (r != 0) {
             return cli_fail(r, dir);

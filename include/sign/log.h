@@ -75,6 +75,9 @@ SIGN_EXTERN void sign_log_options_init(sign_log_options *opts);
  */
 SIGN_EXTERN int sign_log_add_batch_ext(size_t *out_done, const char *dir, sign_log_item *items, size_t n,
                                        const sign_log_options *opts);
+/* sign_log_init with options (opts may be NULL): made under the log's lock, and what an init killed before it
+   finished left (git's HEAD.lock or config.lock in dir) is cleared as sign_log_add_batch_ext says. */
+SIGN_EXTERN int sign_log_init_ext(const char *dir, const sign_log_options *opts);
 /* The head commit and the number of entries: what a monitor keeps. */
 SIGN_EXTERN int sign_log_checkpoint(char *out_commit, uint64_t *out_count, const char *dir);
 

@@ -52,31 +52,54 @@ int sign__log_head(git_commit **out, git_repository *repo)
     return 0;
 }
 
-int sign_log_init(const char *dir)
+/* SIGN_EEXISTS when dir already holds a git repository. */
+static int refuse_existing(const char *dir)
 {
     git_repository *repo = NULL;
-    git_repository_init_options io;
-    int r, rc;
 
-    if ((r = sign__git_init()) != 0) {
-        return r;
-    }
     if (git_repository_open_ext(&repo, dir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0) {
         git_repository_free(repo);
         return sign__error(SIGN_EEXISTS, "%s is already a git repository", dir);
     }
     git_error_clear();
+    return 0;
+}
+
+int sign_log_init(const char *dir)
+{
+    return sign_log_init_ext(dir, NULL);
+}
+
+/* The repository is made under the log's lock, so that two inits, or an init and a writer, do not interleave; what
+   a killed init left (its HEAD or config lock) is cleared as the other writers' ref locks are. */
+int sign_log_init_ext(const char *dir, const sign_log_options *opts)
+{
+    git_repository *repo = NULL;
+    git_repository_init_options io;
+    int r, rc, fd = -1;
+
+    if ((r = sign__log_options_check(opts)) != 0 || (r = sign__git_init()) != 0 || (r = refuse_existing(dir)) != 0 ||
+        (r = sign__log_mkpath(dir)) != 0 || (r = sign__log_lock(&fd, dir, 0, opts)) != 0) {
+        return r;
+    }
+    if ((r = refuse_existing(dir)) != 0 || (r = sign__log_clear_stale(dir, LOG_WRITER_INIT, opts)) != 0) {
+        goto out;
+    }
     if ((rc = git_repository_init_options_init(&io, GIT_REPOSITORY_INIT_OPTIONS_VERSION)) < 0) {
-        return sign__git_error(rc, SIGN_ERROR, "git init options");
+        r = sign__git_error(rc, SIGN_ERROR, "git init options");
+        goto out;
     }
     io.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH | GIT_REPOSITORY_INIT_NO_REINIT;
     io.initial_head = "main";
     io.description = "signet signing log";
     if ((rc = git_repository_init_ext(&repo, dir, &io)) < 0) {
-        return sign__git_error(rc, SIGN_EIO, dir);
+        r = sign__git_error(rc, SIGN_EIO, dir);
+        goto out;
     }
     git_repository_free(repo);
-    return 0;
+out:
+    close(fd); /* releases the lock */
+    return r;
 }
 
 /* ---- one entry: what a bundle is indexed under ------------------------------------------------------ */

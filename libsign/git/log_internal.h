@@ -49,12 +49,20 @@ int sign__log_open(git_repository **out, const char *dir);
 int sign__log_head(git_commit **out, git_repository *repo);
 #define LOG_WRITER_APPEND 1 /* moves the branch */
 #define LOG_WRITER_SYNC 2   /* moves the branch and the fetched remote branch */
+#define LOG_WRITER_INIT 3   /* writes HEAD and config */
 /*
- * Take the log's lock (signet-log.lock, held until *fd is closed), then clear the ref locks a killed writer of this
- * kind left: one at least LOG_STALE_LOCK_SECONDS old is removed and told through opts->warn; a younger one, or
- * anything but a regular file at a lock's path, is an error (SIGN_EIO) and the lock is not held (*fd -1).
+ * Take the log's lock (signet-log.lock, held until *fd is closed), then clear the git locks a killed writer of this
+ * kind left (0: none), as sign__log_clear_stale; on an error the lock is not held (*fd -1).
  */
 int sign__log_lock(int *fd, const char *dir, int writer, const sign_log_options *opts);
+/*
+ * With the log's lock held: the git locks a writer of this kind needs free, when a killed writer left them. One at
+ * least LOG_STALE_LOCK_SECONDS old is removed and told through opts->warn; a younger one, or anything but a regular
+ * file at a lock's path, is an error (SIGN_EIO) saying what to do.
+ */
+int sign__log_clear_stale(const char *dir, int writer, const sign_log_options *opts);
+/* mkdir -p dir (mode 0777 less the umask, as git makes a repository's directories). */
+int sign__log_mkpath(const char *dir);
 /* 0 for NULL or a version this library reads, SIGN_EINVAL otherwise. */
 int sign__log_options_check(const sign_log_options *opts);
 int sign__log_entry_from_bundle(log_entry *e, const void *data, size_t len, const char *logged);

@@ -39,6 +39,8 @@ static const ref_lock append_locks[] = {{LOG_BRANCH ".lock", "git's lock on the 
 static const ref_lock sync_locks[] = {{LOG_BRANCH ".lock", "git's lock on the log's branch"},
                                       {LOG_SYNC_REF ".lock", "git's lock on the remote's fetched branch"},
                                       {NULL, NULL}};
+static const ref_lock init_locks[] = {
+    {"HEAD.lock", "git's lock on the log's HEAD"}, {"config.lock", "git's lock on the log's config"}, {NULL, NULL}};
 
 /* The directory holding rel's last component, opened without following a symbolic link below dir; *leaf that
    component. -1 with errno set when it cannot be opened (ENOENT: there is no such directory, so no lock). */
@@ -126,11 +128,24 @@ out:
     return r;
 }
 
+int sign__log_clear_stale(const char *dir, int writer, const sign_log_options *opts)
+{
+    const ref_lock *locks = writer == LOG_WRITER_SYNC     ? sync_locks
+                            : writer == LOG_WRITER_INIT   ? init_locks
+                            : writer == LOG_WRITER_APPEND ? append_locks
+                                                          : NULL;
+    int r = 0;
+
+    for (size_t i = 0; r == 0 && locks != NULL && locks[i].path != NULL; i++) {
+        r = clear_one(dir, &locks[i], opts);
+    }
+    return r;
+}
+
 int sign__log_lock(int *fd, const char *dir, int writer, const sign_log_options *opts)
 {
-    const ref_lock *locks = writer == LOG_WRITER_SYNC ? sync_locks : append_locks;
     char path[4096];
-    int r = 0;
+    int r;
 
     snprintf(path, sizeof(path), "%s/signet-log.lock", dir);
     if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0) {
@@ -141,14 +156,33 @@ int sign__log_lock(int *fd, const char *dir, int writer, const sign_log_options 
         *fd = -1;
         return sign__error(SIGN_EIO, "%s: cannot lock the log", path);
     }
-    for (size_t i = 0; r == 0 && locks[i].path != NULL; i++) {
-        r = clear_one(dir, &locks[i], opts);
-    }
-    if (r != 0) {
+    if ((r = sign__log_clear_stale(dir, writer, opts)) != 0) {
         close(*fd); /* releases the lock */
         *fd = -1;
     }
     return r;
+}
+
+int sign__log_mkpath(const char *dir)
+{
+    char path[4096];
+    size_t len = strlen(dir);
+
+    if (len == 0 || len >= sizeof(path)) {
+        return sign__error(SIGN_EINVAL, "log: a directory name of %zu bytes", len);
+    }
+    memcpy(path, dir, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (path[i] != '/' && path[i] != '\0') {
+            continue;
+        }
+        path[i] = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+            return sign__error(SIGN_EIO, "%s: cannot make the directory: %s", path, strerror(errno));
+        }
+        path[i] = i < len ? '/' : '\0';
+    }
+    return 0;
 }
 
 int sign__log_options_check(const sign_log_options *opts)
