@@ -22,7 +22,9 @@ SIGN_EXTERN int sign_log_init(const char *dir);
 /*
  * Append a bundle (its bytes as written) as one commit. The bundle must parse;
  * its signer key id and its statement's subjects are indexed (the log records,
- * it does not verify). Appends are serialised by a lock file in dir. out_id
+ * it does not verify). Appends are serialised by a lock file in dir, and a
+ * stale git lock a killed writer left is cleared (sign_log_add_batch_ext;
+ * here without a warning told). out_id
  * (may be NULL) receives the entry id. SIGN_EEXISTS, with out_id set, when
  * the same bytes are already in the log (nothing is written).
  */
