@@ -904,3 +904,59 @@ Test(log, a_killed_init_can_be_run_again_once_its_lock_is_stale)
     cr_assert_eq(SIGNET("log add I b1.json"), 0, "%s", err);
     cr_assert_eq(SIGNET("log verify I"), 0, "%s", err);
 }
+
+/*
+ * A remote on this machine is a log other writers may append to directly. libgit2's local push moves its branch by
+ * force, so an append to it between the sync's fetch and its push was dropped from its branch (reported logged, then
+ * gone: the shared log rewritten). strace holds the push 3 s once its pack is in the remote (before it locks the
+ * remote's branch); an append to the remote is started then. The sync holds the remote's lock, so the append waits
+ * and lands on top.
+ */
+#define HOLD_THE_PUSH                                                                                                \
+    "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -o /dev/null -P "                      \
+    "\"$PWD/R/objects/pack\" "                                                                                       \
+    "-e trace=openat -e inject=openat:delay_exit=3000000:when=1 "
+Test(log, a_sync_to_a_local_log_keeps_an_append_made_during_its_push)
+{
+    if (SH("command -v strace") != 0) {
+        cr_skip_test("strace is not installed (Debian package strace): the push could not be held");
+    }
+    make_bundles(3);
+    cr_assert_eq(SH("git init -q --bare R && \"$SIGNET_BIN\" log add L b1.json && \"$SIGNET_BIN\" log sync L R && "
+                    "\"$SIGNET_BIN\" log add L b2.json"),
+                 0, "%s", err);
+    cr_assert_eq(SH("n=$(ls R/objects/pack/*.idx | wc -l); " HOLD_THE_PUSH "\"$SIGNET_BIN\" log sync L R & sp=$!; "
+                    "i=0; while [ $(ls R/objects/pack/*.idx | wc -l) -le $n ] && [ $i -lt 1200 ]; do "
+                    "i=$((i+1)); sleep 0.05; done; "
+                    "\"$SIGNET_BIN\" log add R b3.json & ap=$!; wait $sp; wait $ap"),
+                 0, "%s", err);
+    cr_assert_eq(count("R", NULL), 3, "the entry appended to R during the sync's push is on R's branch");
+    cr_assert_eq(SIGNET("log verify R"), 0, "%s", err);
+}
+
+/* The remote log's lock is held by another writer: sync waits (here until timeout stops it) and changes nothing; a
+   push killed while moving the remote's branch leaves its lock, which the next sync clears once stale. */
+Test(log, a_sync_to_a_local_log_takes_its_lock_and_clears_its_stale_branch_lock)
+{
+    char before[SIGN_LOG_COMMIT_SIZE], after[SIGN_LOG_COMMIT_SIZE];
+
+    make_bundles(3);
+    cr_assert_eq(SH("\"$SIGNET_BIN\" log init R && \"$SIGNET_BIN\" log add R b1.json && "
+                    "\"$SIGNET_BIN\" log sync L R && \"$SIGNET_BIN\" log add L b2.json"),
+                 0, "%s", err);
+    (void)count("R", before);
+    cr_assert_eq(SH("exec 9>R/signet-log.lock && flock 9 && rc=0 && timeout 2 \"$SIGNET_BIN\" log sync L R || rc=$?; "
+                    "test $rc -eq 124"),
+                 0, "sync did not wait for the remote log's lock: %s", err);
+    cr_assert_eq(count("R", after), 1);
+    cr_assert_str_eq(after, before, "nothing was pushed while the remote log was locked");
+
+    kill_at_ref_move("R/refs/heads/main.lock", "log sync L R");
+    cr_assert_eq(SIGNET("log sync L R"), 2, "%s", err);
+    cr_assert_not_null(strstr(err, "R/refs/heads/main.lock is git's lock on the log's branch, made "), "%s", err);
+    cr_assert_eq(SH("touch -d '2 minutes ago' R/refs/heads/main.lock"), 0);
+    cr_assert_eq(SIGNET("log sync L R"), 0, "%s", err);
+    cr_assert_not_null(strstr(err, "signet: warning: removed R/refs/heads/main.lock"), "%s", err);
+    cr_assert_eq(count("R", NULL), 2);
+    cr_assert_eq(SIGNET("log verify --since %s R", before), 0, "%s", err);
+}

@@ -56,6 +56,12 @@ int sign__log_head(git_commit **out, git_repository *repo);
  */
 int sign__log_lock(int *fd, const char *dir, int writer, const sign_log_options *opts);
 /*
+ * log sync to a remote that is a directory on this machine (rdir): both logs' locks, taken in an order every process
+ * agrees on, then the stale git locks of dir (as a sync) and of rdir (its branch) cleared. A remote where the lock
+ * file cannot be made is not locked (*rfd -1). On an error neither is held.
+ */
+int sign__log_lock_pair(int *fd, int *rfd, const char *dir, const char *rdir, const sign_log_options *opts);
+/*
  * With the log's lock held: the git locks a writer of this kind needs free, when a killed writer left them. One at
  * least LOG_STALE_LOCK_SECONDS old is removed and told through opts->warn; a younger one, or anything but a regular
  * file at a lock's path, is an error (SIGN_EIO) saying what to do.

@@ -142,23 +142,93 @@ int sign__log_clear_stale(const char *dir, int writer, const sign_log_options *o
     return r;
 }
 
-int sign__log_lock(int *fd, const char *dir, int writer, const sign_log_options *opts)
+/* Open dir's signet-log.lock (made if absent), without locking it. */
+static int lock_open(int *fd, const char *dir)
 {
     char path[4096];
-    int r;
 
     snprintf(path, sizeof(path), "%s/signet-log.lock", dir);
     if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0) {
-        return sign__error(SIGN_EIO, "%s: cannot open the log's lock file", path);
+        return sign__error(SIGN_EIO, "%s: cannot open the log's lock file: %s", path, strerror(errno));
     }
-    if (flock(*fd, LOCK_EX) != 0) {
-        close(*fd);
-        *fd = -1;
-        return sign__error(SIGN_EIO, "%s: cannot lock the log", path);
+    return 0;
+}
+
+static int lock_take(int fd, const char *dir)
+{
+    if (flock(fd, LOCK_EX) != 0) {
+        return sign__error(SIGN_EIO, "%s/signet-log.lock: cannot lock the log: %s", dir, strerror(errno));
     }
-    if ((r = sign__log_clear_stale(dir, writer, opts)) != 0) {
+    return 0;
+}
+
+int sign__log_lock(int *fd, const char *dir, int writer, const sign_log_options *opts)
+{
+    int r;
+
+    if ((r = lock_open(fd, dir)) != 0) {
+        return r;
+    }
+    if ((r = lock_take(*fd, dir)) != 0 || (r = sign__log_clear_stale(dir, writer, opts)) != 0) {
         close(*fd); /* releases the lock */
         *fd = -1;
+    }
+    return r;
+}
+
+/*
+ * Whether the lock file a is to be taken before b: by device and inode, an order every process agrees on, so that
+ * two syncs between the same two logs in opposite directions never each hold one lock and wait for the other.
+ */
+static int lock_first(int a, int b, int *same)
+{
+    struct stat sa, sb;
+
+    *same = 0;
+    if (fstat(a, &sa) != 0 || fstat(b, &sb) != 0) {
+        return 1;
+    }
+    *same = sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    return sa.st_dev != sb.st_dev ? sa.st_dev < sb.st_dev : sa.st_ino <= sb.st_ino;
+}
+
+int sign__log_lock_pair(int *fd, int *rfd, const char *dir, const char *rdir, const sign_log_options *opts)
+{
+    int r, same = 0, first;
+
+    *rfd = -1;
+    if ((r = lock_open(fd, dir)) != 0) {
+        return r;
+    }
+    if (lock_open(rfd, rdir) != 0) {
+        /* a remote where no file can be made (read-only) takes no push either: nothing of it to lock */
+        sign__error_clear();
+        *rfd = -1;
+        r = lock_take(*fd, dir);
+    } else {
+        first = lock_first(*fd, *rfd, &same);
+        if (same) {
+            close(*rfd); /* the log itself */
+            *rfd = -1;
+        }
+        r = first || same ? lock_take(*fd, dir) : lock_take(*rfd, rdir);
+        if (r == 0 && !same) {
+            r = first ? lock_take(*rfd, rdir) : lock_take(*fd, dir);
+        }
+    }
+    if (r == 0) {
+        r = sign__log_clear_stale(dir, LOG_WRITER_SYNC, opts);
+    }
+    if (r == 0 && *rfd >= 0) {
+        r = sign__log_clear_stale(rdir, LOG_WRITER_APPEND, opts);
+    }
+    if (r != 0) {
+        close(*fd); /* releases the locks */
+        *fd = -1;
+        if (*rfd >= 0) {
+            close(*rfd);
+            *rfd = -1;
+        }
     }
     return r;
 }

@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log_internal.h"
@@ -185,6 +186,24 @@ static int sync_locked(size_t *added, git_repository *repo, git_remote *remote)
     return r != 0 ? r : push_remote(remote);
 }
 
+/*
+ * The directory a remote names when libgit2 reaches it on this machine (a file:// URL or an existing directory, its
+ * local transport), into out; 0 when it is reached over the network. libgit2's local push moves the remote's branch
+ * by force, without checking that it still names what was fetched: an append to that log between the fetch and the
+ * push would be dropped from its branch. So such a remote's log is locked as well (log_lock.c).
+ */
+static int local_remote(char *out, size_t outsize, const char *remote)
+{
+    const char *path = strncmp(remote, "file://", 7) == 0 ? remote + 7 : remote;
+    struct stat st;
+
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode) || strlen(path) >= outsize) {
+        return 0;
+    }
+    snprintf(out, outsize, "%s", path);
+    return 1;
+}
+
 int sign_log_sync(size_t *out_added, const char *dir, const char *remote)
 {
     return sign_log_sync_ext(out_added, dir, remote, NULL);
@@ -195,13 +214,18 @@ int sign_log_sync_ext(size_t *out_added, const char *dir, const char *remote, co
     git_repository *repo = NULL;
     git_remote *rem = NULL;
     size_t added = 0;
-    int r, rc, fd = -1;
+    char rdir[4096];
+    int r, rc, fd = -1, rfd = -1;
 
     if (out_added != NULL) {
         *out_added = 0;
     }
-    if ((r = sign__log_options_check(opts)) != 0 || (r = sign__log_open(&repo, dir)) != 0 ||
-        (r = sign__log_lock(&fd, dir, LOG_WRITER_SYNC, opts)) != 0) {
+    if ((r = sign__log_options_check(opts)) != 0 || (r = sign__log_open(&repo, dir)) != 0) {
+        goto out;
+    }
+    r = local_remote(rdir, sizeof(rdir), remote) ? sign__log_lock_pair(&fd, &rfd, dir, rdir, opts)
+                                                 : sign__log_lock(&fd, dir, LOG_WRITER_SYNC, opts);
+    if (r != 0) {
         goto out;
     }
     if ((rc = git_remote_create_anonymous(&rem, repo, remote)) < 0) {
@@ -215,6 +239,9 @@ int sign_log_sync_ext(size_t *out_added, const char *dir, const char *remote, co
 out:
     git_error_clear();
     git_remote_free(rem);
+    if (rfd >= 0) {
+        close(rfd);
+    }
     if (fd >= 0) {
         close(fd);
     }
