@@ -728,7 +728,8 @@ Test(log, a_young_branch_lock_left_by_a_killed_writer_is_refused_and_kept)
     cr_assert_eq(SIGNET("log add L b1.json"), 0, "%s", err);
     kill_append("b2.json", 1);
     cr_assert_eq(SIGNET("log add L b3.json"), 2, "%s", err);
-    cr_assert_not_null(strstr(err, "L/refs/heads/main.lock is git's lock on the log's branch, made "), "%s", err);
+    cr_assert_eq(strncmp(err, "signet: L/refs/heads/main.lock is git's lock on the log's branch, made ", 71), 0, "%s",
+                 err);
     cr_assert_not_null(strstr(err, "Nothing was written"), "%s", err);
     cr_assert_not_null(strstr(err, "remove it now: flock L/signet-log.lock rm -f L/refs/heads/main.lock"), "%s", err);
     cr_assert_eq(SH("test -f L/refs/heads/main.lock"), 0, "a young lock is never removed");

@@ -110,7 +110,8 @@ static int log_add_flush(const char *dir, sign_log_item *items, char **argv, siz
         } else if (i < done) {
             printf("%s: logged as entry %s\n", argv[i], items[i].id);
         } else if (rc == 0 && r != 0) {
-            rc = cli_fail(r, i == done ? argv[i] : dir);
+            /* a bundle not reached (the log could not be locked or opened): the message is about the log */
+            rc = cli_fail(r, i == done && items[i].result != SIGN_LOG_NOT_REACHED ? argv[i] : dir);
         }
         free((void *)items[i].bundle);
     }
