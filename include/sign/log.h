@@ -126,7 +126,8 @@ SIGN_EXTERN int sign_log_search(const char *dir, int by, const char *value, sign
  */
 SIGN_EXTERN int sign_log_sync(size_t *out_added, const char *dir, const char *remote);
 /* sign_log_sync with options (opts may be NULL); stale locks as sign_log_add_batch_ext, and also
-   refs/signet/sync-remote.lock, where the remote's branch is fetched. */
+   refs/signet/sync-remote.lock, where the remote's branch is fetched. A remote on this machine (a directory or
+   a file:// URL) is locked too (its signet-log.lock, for the whole sync), and its stale branch lock cleared. */
 SIGN_EXTERN int sign_log_sync_ext(size_t *out_added, const char *dir, const char *remote,
                                   const sign_log_options *opts);
 

@@ -1,11 +1,13 @@
 /*
  * The signing log's writers run one at a time under signet-log.lock (flock), and the lock files libgit2 leaves
- * behind when a writer is killed while it moves a ref are cleared under it (docs/log.md, "Locks").
+ * behind when a writer is killed while it moves a ref are cleared under it (docs/log.md, "Locks left by a killed
+ * writer").
  *
  * libgit2 moves a ref by creating <ref>.lock (O_EXCL), writing and fsyncing the new id into it, then renaming it
- * over <ref>. A writer killed in between leaves the .lock, and every later move of that ref fails ("failed to lock
- * file"). The rename is atomic, so the ref itself is either the old or the new id, never half-written; a killed
- * append's objects may stay unreferenced, which log verify and git fsck accept.
+ * over <ref> (for a new ref: linking it there, then unlinking the .lock). A writer killed in between leaves the
+ * .lock, and every later move of that ref fails ("failed to lock file"). The rename or link is atomic, so the ref
+ * itself is either the old or the new id, never half-written; a killed append's objects may stay unreferenced,
+ * which log verify and git fsck accept.
  *
  * Such a lock is stale when both hold:
  *   - we hold signet-log.lock, so no signet writer is alive (each holds it from before it takes a ref lock until
@@ -14,7 +16,9 @@
  *     fsync and a rename, and gives up waiting for one after core.filesRefLockTimeout (100 ms by default); a
  *     git process outside signet's lock that still held one after a minute would be stopped, not writing.
  * A younger lock is refused with what to do, never removed. Only a regular file of the exact name is removed,
- * reached without following a symbolic link; anything else at that path is refused.
+ * reached without following a symbolic link; anything else at that path is refused. Between the lstat and the
+ * unlink only a process outside signet's lock could change the file, and unlinkat removes a name, never what a
+ * link points at, nor a directory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,20 +31,29 @@
 
 #include "log_internal.h"
 
-/* A ref lock libgit2 takes in a log for signet's writes: its path relative to the log, and what it locks. */
+/* A lock libgit2 takes in a log for signet's writes: its path relative to the log, what it locks, and how that
+   stands once the lock of a killed writer is removed. */
 typedef struct ref_lock {
     const char *path;
     const char *what;
+    const char *after;
 } ref_lock;
+
+#define BRANCH_LOCK                                                                                                  \
+    {                                                                                                                \
+        LOG_BRANCH ".lock", "git's lock on the log's branch", "the branch still names the last commit written whole" \
+    }
 
 /* The ref locks each kind of writer needs free; NULL-terminated. FETCH_HEAD.lock is not among them: libgit2
    writes FETCH_HEAD with GIT_FILEBUF_FORCE, which replaces a stale lock itself. */
-static const ref_lock append_locks[] = {{LOG_BRANCH ".lock", "git's lock on the log's branch"}, {NULL, NULL}};
-static const ref_lock sync_locks[] = {{LOG_BRANCH ".lock", "git's lock on the log's branch"},
-                                      {LOG_SYNC_REF ".lock", "git's lock on the remote's fetched branch"},
-                                      {NULL, NULL}};
-static const ref_lock init_locks[] = {
-    {"HEAD.lock", "git's lock on the log's HEAD"}, {"config.lock", "git's lock on the log's config"}, {NULL, NULL}};
+static const ref_lock append_locks[] = {BRANCH_LOCK, {NULL, NULL, NULL}};
+static const ref_lock sync_locks[] = {
+    BRANCH_LOCK,
+    {LOG_SYNC_REF ".lock", "git's lock on the remote's fetched branch", "the next fetch moves that branch"},
+    {NULL, NULL, NULL}};
+static const ref_lock init_locks[] = {{"HEAD.lock", "git's lock on the log's HEAD", "the log is made again"},
+                                      {"config.lock", "git's lock on the log's config", "the log is made again"},
+                                      {NULL, NULL, NULL}};
 
 /* The directory holding rel's last component, opened without following a symbolic link below dir; *leaf that
    component. -1 with errno set when it cannot be opened (ENOENT: there is no such directory, so no lock). */
@@ -117,10 +130,9 @@ static int clear_one(const char *dir, const ref_lock *lock, const sign_log_optio
         char msg[4608];
 
         snprintf(msg, sizeof(msg),
-                 "removed %s/%s, %s, left %lld s ago by a writer killed while it moved that ref (no signet writer "
-                 "held the log, and git holds such a lock for milliseconds); the ref still names the last commit "
-                 "written whole",
-                 dir, rel, lock->what, age);
+                 "removed %s/%s, %s, left %lld s ago by a writer killed before it renamed it (no signet writer held "
+                 "the log, and git holds such a lock for milliseconds); %s",
+                 dir, rel, lock->what, age, lock->after);
         opts->warn(msg, opts->userdata);
     }
 out:
