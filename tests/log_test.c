@@ -627,7 +627,7 @@ Test(log, a_batch_stops_at_a_bad_bundle_and_keeps_the_ones_before)
     free(lp);
 }
 
-/* The head cannot move (its lock file is held by someone else): the objects may be written, the head is not moved,
+/* The head cannot move (git's lock on it was just made by someone else, so it is not stale): nothing is appended,
    nothing is reported appended, and the log stays whole; the next append lands. */
 Test(log, a_head_that_cannot_move_appends_nothing)
 {
@@ -673,8 +673,8 @@ Test(log, killed_appenders_leave_a_whole_log)
         usleep(20000 + 30000 * round);
         (void)kill(pid, SIGKILL);
         cr_assert_eq(waitpid(pid, &st, 0), pid);
-        /* killed while moving the head, it leaves git's ref lock behind: removed as docs/log.md says */
-        cr_assert_eq(SH("rm -f L/refs/heads/main.lock"), 0);
+        /* killed while moving the head, it leaves git's ref lock behind: made stale, the next append removes it */
+        cr_assert_eq(SH("test ! -e L/refs/heads/main.lock || touch -d '2 minutes ago' L/refs/heads/main.lock"), 0);
         cr_assert_eq(SH("git --git-dir=L fsck --strict --connectivity-only"), 0, "round %d: %s", round, err);
         if (SH("git --git-dir=L rev-parse -q --verify main") == 0) {
             cr_assert_eq(sign_log_verify(NULL, lp, NULL), 0, "round %d: %s", round, sign_error_last());
@@ -686,4 +686,282 @@ Test(log, killed_appenders_leave_a_whole_log)
     cr_assert_eq(count("L", NULL), N);
     cr_assert_eq(sign_log_verify(NULL, lp, NULL), 0, "%s", sign_error_last());
     free(lp);
+}
+
+/*
+ * Run a signet command and SIGKILL it at the moment libgit2 moves the ref whose lock is lock (relative to the test
+ * directory): the lock file is written, the ref is not moved. strace injects the signal on the rename (or link, for
+ * a new ref) of that lock only, so the writer dies where a cancelled CI job would leave it. 0, or -1 when strace
+ * cannot be used here (the test is skipped).
+ */
+#define KILL_AT_REF_MOVE                                                                                             \
+    "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -o /dev/null -P \"$PWD/%s\" "          \
+    "-e trace=rename,renameat,renameat2,link,linkat -e inject=rename,renameat,renameat2,link,linkat:signal=KILL "
+static void kill_at_ref_move(const char *lock, const char *args)
+{
+    if (SH("command -v strace") != 0) {
+        cr_skip_test("strace is not installed (Debian package strace): no writer could be killed mid-move");
+    }
+    cr_assert_eq(
+        SH("rc=0; " KILL_AT_REF_MOVE "\"$SIGNET_BIN\" %s || rc=$?; test $rc -eq %d", lock, args, 128 + SIGKILL), 0,
+        "the writer was not killed at the move: %s", err);
+    cr_assert_eq(SH("test -f %s", lock), 0, "the killed writer left %s", lock);
+}
+
+/* An append killed while moving the branch: git's lock on it stays, the branch does not move. */
+static void kill_append(const char *bundle, uint64_t entries)
+{
+    char before[SIGN_LOG_COMMIT_SIZE], after[SIGN_LOG_COMMIT_SIZE], args[128];
+
+    (void)count("L", before);
+    snprintf(args, sizeof(args), "log add L %s", bundle);
+    kill_at_ref_move("L/refs/heads/main.lock", args);
+    cr_assert_eq(count("L", after), entries);
+    cr_assert_str_eq(after, before, "the branch is as it was before the killed append");
+}
+
+/* A writer killed less than a minute ago, or a live git process, may hold the lock: the append is refused with
+   what to do, and the lock stays. Doing what it says lets the append land. */
+Test(log, a_young_branch_lock_left_by_a_killed_writer_is_refused_and_kept)
+{
+    make_bundles(3);
+    cr_assert_eq(SIGNET("log add L b1.json"), 0, "%s", err);
+    kill_append("b2.json", 1);
+    cr_assert_eq(SIGNET("log add L b3.json"), 2, "%s", err);
+    cr_assert_eq(strncmp(err, "signet: L/refs/heads/main.lock is git's lock on the log's branch, made ", 71), 0, "%s",
+                 err);
+    cr_assert_not_null(strstr(err, "Nothing was written"), "%s", err);
+    cr_assert_not_null(strstr(err, "remove it now: flock L/signet-log.lock rm -f L/refs/heads/main.lock"), "%s", err);
+    cr_assert_eq(SH("test -f L/refs/heads/main.lock"), 0, "a young lock is never removed");
+    cr_assert_eq(count("L", NULL), 1);
+    cr_assert_eq(SH("flock L/signet-log.lock rm -f L/refs/heads/main.lock"), 0, "%s", err);
+    cr_assert_eq(SIGNET("log add L b2.json b3.json"), 0, "%s", err);
+    cr_assert_eq(count("L", NULL), 3);
+}
+
+static int warned;
+static char warning[1024];
+
+static void warn_cb(const char *message, void *userdata)
+{
+    (void)userdata;
+    warned++;
+    snprintf(warning, sizeof(warning), "%s", message);
+}
+
+/* A lock older than a minute, while signet-log.lock is held, is a killed writer's: it is removed with a warning
+   (the CLI's stderr, the library's callback), the append lands, and the log verifies since a checkpoint taken
+   before the kill, with every entry. */
+Test(log, a_stale_branch_lock_is_removed_with_a_warning_and_the_log_verifies)
+{
+    sign_log_options opts = SIGN_LOG_OPTIONS_INIT;
+    char cp[SIGN_LOG_COMMIT_SIZE], *lp = p("L"), *data;
+    sign_log_item it;
+    size_t len = 0;
+
+    make_bundles(5);
+    cr_assert_eq(SIGNET("log add L b1.json"), 0, "%s", err);
+    (void)count("L", cp);
+    kill_append("b2.json", 1);
+    cr_assert_eq(SH("touch -d '2 minutes ago' L/refs/heads/main.lock"), 0);
+    cr_assert_eq(SIGNET("log add L b2.json b3.json"), 0, "%s", err);
+    cr_assert_not_null(
+        strstr(err, "signet: warning: removed L/refs/heads/main.lock, git's lock on the log's branch, left 1"), "%s",
+        err);
+    cr_assert_not_null(strstr(err,
+                              "s ago by a writer killed before it renamed it (no signet writer held the log, and git "
+                              "holds such a lock for milliseconds); the branch still names the last commit written "
+                              "whole"),
+                       "%s", err);
+    cr_assert_eq(SH("test ! -e L/refs/heads/main.lock"), 0, "the stale lock is removed");
+    cr_assert_eq(count("L", NULL), 3);
+    cr_assert_eq(SIGNET("log verify --since %s L", cp), 0, "%s", err);
+    cr_assert_eq(SH("git --git-dir=L fsck --strict"), 0, "%s", err);
+
+    /* the library tells its caller through the callback */
+    kill_append("b4.json", 3);
+    cr_assert_eq(SH("touch -d '2 minutes ago' L/refs/heads/main.lock"), 0);
+    data = tu_read(p("b4.json"), &len);
+    memset(&it, 0, sizeof(it));
+    it.bundle = data;
+    it.len = len;
+    opts.warn = warn_cb;
+    warned = 0;
+    cr_assert_eq(sign_log_add_batch_ext(NULL, lp, &it, 1, &opts), 0, "%s", sign_error_last());
+    cr_assert_eq(it.result, 0);
+    cr_assert_eq(warned, 1);
+    cr_assert_not_null(strstr(warning, "L/refs/heads/main.lock, git's lock on the log's branch"), "%s", warning);
+    free(data);
+
+    /* sign --log appends the same way */
+    kill_append("b5.json", 4);
+    cr_assert_eq(SH("touch -d '2 minutes ago' L/refs/heads/main.lock"), 0);
+    cr_assert_eq(SH("echo 6 > a6.bin && \"$SIGNET_BIN\" sign -k k.key --log L -o b6.json a6.bin"), 0, "%s", err);
+    cr_assert_not_null(strstr(err, "signet: warning: removed L/refs/heads/main.lock"), "%s", err);
+    cr_assert_eq(count("L", NULL), 5);
+    cr_assert_eq(SIGNET("log verify --since %s L", cp), 0, "%s", err);
+    cr_assert_eq(SIGNET("log verify L"), 0, "%s", err);
+    free(lp);
+}
+
+/* What is at a lock's path but not a regular file is never removed, however old: refused, saying what it is. Nor is
+   anything removed through a symbolic link to the branch's directory. */
+Test(log, a_link_or_directory_at_the_branch_lock_is_never_removed)
+{
+    make_bundles(2);
+    cr_assert_eq(SIGNET("log add L b1.json"), 0, "%s", err);
+    cr_assert_eq(SH("echo keep > victim && ln -s ../../../victim L/refs/heads/main.lock && "
+                    "touch -h -d '2 minutes ago' L/refs/heads/main.lock"),
+                 0, "%s", err);
+    cr_assert_eq(SIGNET("log add L b2.json"), 2, "%s", err);
+    cr_assert_not_null(strstr(err, "L/refs/heads/main.lock is a symbolic link, not a lock file git leaves: signet "
+                                   "never removes it"),
+                       "%s", err);
+    cr_assert_eq(SH("test -L L/refs/heads/main.lock && test \"$(cat victim)\" = keep"), 0, "the link is kept");
+
+    cr_assert_eq(SH("rm L/refs/heads/main.lock && mkdir L/refs/heads/main.lock && "
+                    "touch -d '2 minutes ago' L/refs/heads/main.lock"),
+                 0, "%s", err);
+    cr_assert_eq(SIGNET("log add L b2.json"), 2, "%s", err);
+    cr_assert_not_null(strstr(err, "L/refs/heads/main.lock is a directory, not a lock file git leaves"), "%s", err);
+    cr_assert_eq(SH("test -d L/refs/heads/main.lock"), 0, "the directory is kept");
+
+    cr_assert_eq(SH("rmdir L/refs/heads/main.lock && mv L/refs/heads L/heads && ln -s ../heads L/refs/heads && "
+                    "touch -d '2 minutes ago' L/heads/main.lock"),
+                 0, "%s", err);
+    cr_assert_eq(SIGNET("log add L b2.json"), 2, "%s", err);
+    cr_assert_eq(SH("test -f L/heads/main.lock"), 0, "nothing is removed through a linked directory");
+    cr_assert_eq(count("L", NULL), 1);
+}
+
+/* log sync killed while moving the fetched remote branch: a young lock refuses the next sync, a stale one is removed
+   with a warning and the sync completes. */
+Test(log, a_sync_killed_while_fetching_recovers_once_the_lock_is_stale)
+{
+    make_bundles(1);
+    cr_assert_eq(SH("git init -q --bare R && \"$SIGNET_BIN\" log add L b1.json && \"$SIGNET_BIN\" log sync L R && "
+                    "\"$SIGNET_BIN\" log init L2"),
+                 0, "%s", err);
+    kill_at_ref_move("L2/refs/signet/sync-remote.lock", "log sync L2 R");
+    cr_assert_eq(SIGNET("log sync L2 R"), 2, "%s", err);
+    cr_assert_not_null(strstr(err, "L2/refs/signet/sync-remote.lock is git's lock on the remote's fetched branch"),
+                       "%s", err);
+    cr_assert_eq(SH("touch -d '2 minutes ago' L2/refs/signet/sync-remote.lock"), 0);
+    cr_assert_eq(SIGNET("log sync L2 R"), 0, "%s", err);
+    cr_assert_not_null(strstr(err, "signet: warning: removed L2/refs/signet/sync-remote.lock"), "%s", err);
+    cr_assert_eq(count("L2", NULL), 1);
+    cr_assert_eq(SIGNET("log verify L2"), 0, "%s", err);
+}
+
+/* The options of the log's writes: the init function equals the macro; version 0 and a newer one are refused before
+   anything is read or written. */
+Test(log, write_options_refuse_version_0_and_newer)
+{
+    sign_log_options m = SIGN_LOG_OPTIONS_INIT, f, z;
+    sign_log_item it;
+    char *lp = p("L");
+    size_t added = 0;
+
+    memset(&f, 0xa5, sizeof(f));
+    sign_log_options_init(&f);
+    memset(&z, 0, sizeof(z));
+    z.version = SIGN_LOG_OPTIONS_VERSION;
+    cr_assert_eq(m.version, SIGN_LOG_OPTIONS_VERSION);
+    cr_assert_eq(memcmp(&z, &f, sizeof(z)), 0);
+    memset(&it, 0, sizeof(it));
+    it.bundle = "{}";
+    it.len = 2;
+    for (int bad = 0; bad < 2; bad++) {
+        m.version = bad ? SIGN_LOG_OPTIONS_VERSION + 1 : 0;
+        cr_assert_eq(sign_log_add_batch_ext(NULL, lp, &it, 1, &m), SIGN_EINVAL);
+        cr_assert_not_null(strstr(sign_error_last(), "sign_log_options: version"), "%s", sign_error_last());
+        cr_assert_eq(sign_log_sync_ext(&added, lp, lp, &m), SIGN_EINVAL);
+        cr_assert_not_null(strstr(sign_error_last(), "sign_log_options: version"), "%s", sign_error_last());
+    }
+    cr_assert_eq(SH("test ! -e L"), 0, "nothing is made");
+    free(lp);
+}
+
+/* log init takes the log's lock too: while another process holds it, init waits (here until timeout stops it) and
+   makes nothing; once it is free, init makes the log. */
+Test(log, init_waits_for_the_logs_lock)
+{
+    cr_assert_eq(SH("mkdir L && exec 9>L/signet-log.lock && flock 9 && rc=0 && "
+                    "timeout 2 \"$SIGNET_BIN\" log init L || rc=$?; test $rc -eq 124 && test ! -e L/HEAD"),
+                 0, "init did not wait for the log's lock: %s", err);
+    cr_assert_eq(SIGNET("log init L"), 0, "%s", err);
+    cr_assert_eq(SIGNET("log init L"), 2, "%s", err);
+    cr_assert_not_null(strstr(err, "already a git repository"), "%s", err);
+}
+
+/* An init killed before it wrote HEAD leaves git's HEAD.lock: init again refuses while it is young, and clears it
+   with a warning once stale; the log made then takes entries and verifies. */
+Test(log, a_killed_init_can_be_run_again_once_its_lock_is_stale)
+{
+    make_bundles(1);
+    kill_at_ref_move("I/HEAD.lock", "log init I");
+    cr_assert_eq(SH("test ! -e I/HEAD"), 0);
+    cr_assert_eq(SIGNET("log init I"), 2, "%s", err);
+    cr_assert_not_null(strstr(err, "I/HEAD.lock is git's lock on the log's HEAD, made "), "%s", err);
+    cr_assert_eq(SH("test -f I/HEAD.lock && touch -d '2 minutes ago' I/HEAD.lock"), 0);
+    cr_assert_eq(SIGNET("log init I"), 0, "%s", err);
+    cr_assert_not_null(strstr(err, "signet: warning: removed I/HEAD.lock, git's lock on the log's HEAD"), "%s", err);
+    cr_assert_eq(SIGNET("log add I b1.json"), 0, "%s", err);
+    cr_assert_eq(SIGNET("log verify I"), 0, "%s", err);
+}
+
+/*
+ * A remote on this machine is a log other writers may append to directly. libgit2's local push moves its branch by
+ * force, so an append to it between the sync's fetch and its push was dropped from its branch (reported logged, then
+ * gone: the shared log rewritten). strace holds the push 3 s once its pack is in the remote (before it locks the
+ * remote's branch); an append to the remote is started then. The sync holds the remote's lock, so the append waits
+ * and lands on top.
+ */
+#define HOLD_THE_PUSH                                                                                                \
+    "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -o /dev/null -P "                      \
+    "\"$PWD/R/objects/pack\" "                                                                                       \
+    "-e trace=openat -e inject=openat:delay_exit=3000000:when=1 "
+Test(log, a_sync_to_a_local_log_keeps_an_append_made_during_its_push)
+{
+    if (SH("command -v strace") != 0) {
+        cr_skip_test("strace is not installed (Debian package strace): the push could not be held");
+    }
+    make_bundles(3);
+    cr_assert_eq(SH("git init -q --bare R && \"$SIGNET_BIN\" log add L b1.json && \"$SIGNET_BIN\" log sync L R && "
+                    "\"$SIGNET_BIN\" log add L b2.json"),
+                 0, "%s", err);
+    cr_assert_eq(SH("n=$(ls R/objects/pack/*.idx | wc -l); " HOLD_THE_PUSH "\"$SIGNET_BIN\" log sync L R & sp=$!; "
+                    "i=0; while [ $(ls R/objects/pack/*.idx | wc -l) -le $n ] && [ $i -lt 1200 ]; do "
+                    "i=$((i+1)); sleep 0.05; done; "
+                    "\"$SIGNET_BIN\" log add R b3.json & ap=$!; wait $sp; wait $ap"),
+                 0, "%s", err);
+    cr_assert_eq(count("R", NULL), 3, "the entry appended to R during the sync's push is on R's branch");
+    cr_assert_eq(SIGNET("log verify R"), 0, "%s", err);
+}
+
+/* The remote log's lock is held by another writer: sync waits (here until timeout stops it) and changes nothing; a
+   push killed while moving the remote's branch leaves its lock, which the next sync clears once stale. */
+Test(log, a_sync_to_a_local_log_takes_its_lock_and_clears_its_stale_branch_lock)
+{
+    char before[SIGN_LOG_COMMIT_SIZE], after[SIGN_LOG_COMMIT_SIZE];
+
+    make_bundles(3);
+    cr_assert_eq(SH("\"$SIGNET_BIN\" log init R && \"$SIGNET_BIN\" log add R b1.json && "
+                    "\"$SIGNET_BIN\" log sync L R && \"$SIGNET_BIN\" log add L b2.json"),
+                 0, "%s", err);
+    (void)count("R", before);
+    cr_assert_eq(SH("exec 9>R/signet-log.lock && flock 9 && rc=0 && timeout 2 \"$SIGNET_BIN\" log sync L R || rc=$?; "
+                    "test $rc -eq 124"),
+                 0, "sync did not wait for the remote log's lock: %s", err);
+    cr_assert_eq(count("R", after), 1);
+    cr_assert_str_eq(after, before, "nothing was pushed while the remote log was locked");
+
+    kill_at_ref_move("R/refs/heads/main.lock", "log sync L R");
+    cr_assert_eq(SIGNET("log sync L R"), 2, "%s", err);
+    cr_assert_not_null(strstr(err, "R/refs/heads/main.lock is git's lock on the log's branch, made "), "%s", err);
+    cr_assert_eq(SH("touch -d '2 minutes ago' R/refs/heads/main.lock"), 0);
+    cr_assert_eq(SIGNET("log sync L R"), 0, "%s", err);
+    cr_assert_not_null(strstr(err, "signet: warning: removed R/refs/heads/main.lock"), "%s", err);
+    cr_assert_eq(count("R", NULL), 2);
+    cr_assert_eq(SIGNET("log verify --since %s R", before), 0, "%s", err);
 }

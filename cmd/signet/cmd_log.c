@@ -64,24 +64,37 @@ int cli_read_bundle(char **out, size_t *len, const char *path)
     return 0;
 }
 
+/* A warning from a write to the log (a stale lock removed), on stderr. */
+static void log_warn(const char *message, void *userdata)
+{
+    (void)userdata;
+    cli_error("warning: %s", message);
+}
+
+static const sign_log_options log_opts = {SIGN_LOG_OPTIONS_VERSION, log_warn, NULL};
+
 int cli_log_bundle(const char *dir, const char *bundle)
 {
-    char id[SIGN_LOG_ID_SIZE], *data = NULL;
+    sign_log_item it;
+    char *data = NULL;
     size_t len = 0;
     int r, rc;
 
     if ((rc = cli_read_bundle(&data, &len, bundle)) != 0) {
         return rc;
     }
-    r = sign_log_add(id, dir, data, len);
+    memset(&it, 0, sizeof(it));
+    it.bundle = data;
+    it.len = len;
+    r = sign_log_add_batch_ext(NULL, dir, &it, 1, &log_opts);
     free(data);
-    if (r != 0 && r != SIGN_EEXISTS) {
+    if (r != 0) {
         rc = cli_fail(r, dir);
         cli_error("the bundle %s was written but not logged; add it with: signet log add %s %s", bundle, dir, bundle);
         return rc;
     }
-    /* Under sign --json stdout holds only the JSON object. */
-    fprintf(out_json_active() ? stderr : stdout, "logged %s in %s as entry %s\n", bundle, dir, id);
+    /* Under sign --json stdout holds only the JSON object. An entry already there is logged too. */
+    fprintf(out_json_active() ? stderr : stdout, "logged %s in %s as entry %s\n", bundle, dir, it.id);
     return 0;
 }
 
@@ -89,7 +102,7 @@ int cli_log_bundle(const char *dir, const char *bundle)
 static int log_add_flush(const char *dir, sign_log_item *items, char **argv, size_t n)
 {
     size_t done = 0;
-    int r = sign_log_add_batch(&done, dir, items, n), rc = 0;
+    int r = sign_log_add_batch_ext(&done, dir, items, n, &log_opts), rc = 0;
 
     for (size_t i = 0; i < n; i++) {
         if (i < done && items[i].result == SIGN_EEXISTS) {
@@ -97,7 +110,8 @@ static int log_add_flush(const char *dir, sign_log_item *items, char **argv, siz
         } else if (i < done) {
             printf("%s: logged as entry %s\n", argv[i], items[i].id);
         } else if (rc == 0 && r != 0) {
-            rc = cli_fail(r, i == done ? argv[i] : dir);
+            /* a bundle not reached (the log could not be locked or opened): the message is about the log */
+            rc = cli_fail(r, i == done && items[i].result != SIGN_LOG_NOT_REACHED ? argv[i] : dir);
         }
         free((void *)items[i].bundle);
     }
@@ -284,7 +298,7 @@ int cmd_log(int argc, char **argv)
         } else if (argv[i][0] == '-' || dir != NULL) {
             if (strcmp(sub, "sync") == 0 && dir != NULL && argv[i][0] != '-' && i == argc - 1) {
                 size_t added = 0;
-                int r = sign_log_sync(&added, dir, argv[i]);
+                int r = sign_log_sync_ext(&added, dir, argv[i], &log_opts);
 
                 if (r != 0) {
                     return cli_fail(r, dir);
@@ -302,7 +316,7 @@ int cmd_log(int argc, char **argv)
         return out_usage_error("log", "log %s: name the log's directory", sub);
     }
     if (strcmp(sub, "init") == 0 && !json) {
-        int r = sign_log_init(dir);
+        int r = sign_log_init_ext(dir, &log_opts);
 
         if (r != 0) {
             return cli_fail(r, dir);

@@ -22,7 +22,9 @@ SIGN_EXTERN int sign_log_init(const char *dir);
 /*
  * Append a bundle (its bytes as written) as one commit. The bundle must parse;
  * its signer key id and its statement's subjects are indexed (the log records,
- * it does not verify). Appends are serialised by a lock file in dir. out_id
+ * it does not verify). Appends are serialised by a lock file in dir, and a
+ * stale git lock a killed writer left is cleared (sign_log_add_batch_ext;
+ * here without a warning told). out_id
  * (may be NULL) receives the entry id. SIGN_EEXISTS, with out_id set, when
  * the same bytes are already in the log (nothing is written).
  */
@@ -46,6 +48,38 @@ typedef struct sign_log_item {
  * nothing (out_done 0).
  */
 SIGN_EXTERN int sign_log_add_batch(size_t *out_done, const char *dir, sign_log_item *items, size_t n);
+/*
+ * A warning from a write to the log, for the caller to show (the CLI prints it
+ * on stderr): a stale lock that a killed writer left was removed. message is
+ * valid during the call only.
+ */
+typedef void (*sign_log_warn_cb)(const char *message, void *userdata);
+
+/* Options of the writes to a log (sign_log_add_batch_ext, sign_log_sync_ext). */
+typedef struct sign_log_options {
+    unsigned int version;
+    sign_log_warn_cb warn; /* may be NULL: warnings are not told */
+    void *userdata;        /* passed to warn */
+} sign_log_options;
+
+#define SIGN_LOG_OPTIONS_VERSION 1
+#define SIGN_LOG_OPTIONS_INIT SIGN_OPTIONS_INIT_VERSION(SIGN_LOG_OPTIONS_VERSION)
+SIGN_EXTERN void sign_log_options_init(sign_log_options *opts);
+
+/*
+ * sign_log_add_batch with options (opts may be NULL). Like every write to a
+ * log, it first takes the log's lock (signet-log.lock), then clears what a
+ * writer killed while moving the log's branch left: git's lock on the branch
+ * (refs/heads/main.lock) at least 60 seconds old is removed, and opts->warn
+ * is told its path and age; a younger one, or a symbolic link, directory or
+ * other non-regular file at that path, refuses the write (SIGN_EIO, saying
+ * what to do) and is left in place. docs/log.md, "Locks".
+ */
+SIGN_EXTERN int sign_log_add_batch_ext(size_t *out_done, const char *dir, sign_log_item *items, size_t n,
+                                       const sign_log_options *opts);
+/* sign_log_init with options (opts may be NULL): made under the log's lock, and what an init killed before it
+   finished left (git's HEAD.lock or config.lock in dir) is cleared as sign_log_add_batch_ext says. */
+SIGN_EXTERN int sign_log_init_ext(const char *dir, const sign_log_options *opts);
 /* The head commit and the number of entries: what a monitor keeps. */
 SIGN_EXTERN int sign_log_checkpoint(char *out_commit, uint64_t *out_count, const char *dir);
 
@@ -91,6 +125,11 @@ SIGN_EXTERN int sign_log_search(const char *dir, int by, const char *value, sign
  * out_added (may be NULL): local entries re-appended.
  */
 SIGN_EXTERN int sign_log_sync(size_t *out_added, const char *dir, const char *remote);
+/* sign_log_sync with options (opts may be NULL); stale locks as sign_log_add_batch_ext, and also
+   refs/signet/sync-remote.lock, where the remote's branch is fetched. A remote on this machine (a directory or
+   a file:// URL) is locked too (its signet-log.lock, for the whole sync), and its stale branch lock cleared. */
+SIGN_EXTERN int sign_log_sync_ext(size_t *out_added, const char *dir, const char *remote,
+                                  const sign_log_options *opts);
 
 #ifdef __cplusplus
 }

@@ -3,11 +3,9 @@
  * each, with an index by signer and by subject digest kept in the same tree so that lookups never walk
  * history, and a verifier that proves a log only grew since a checkpoint.
  */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <git2/sys/mempack.h>
@@ -54,31 +52,54 @@ int sign__log_head(git_commit **out, git_repository *repo)
     return 0;
 }
 
-int sign_log_init(const char *dir)
+/* SIGN_EEXISTS when dir already holds a git repository. */
+static int refuse_existing(const char *dir)
 {
     git_repository *repo = NULL;
-    git_repository_init_options io;
-    int r, rc;
 
-    if ((r = sign__git_init()) != 0) {
-        return r;
-    }
     if (git_repository_open_ext(&repo, dir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0) {
         git_repository_free(repo);
         return sign__error(SIGN_EEXISTS, "%s is already a git repository", dir);
     }
     git_error_clear();
+    return 0;
+}
+
+int sign_log_init(const char *dir)
+{
+    return sign_log_init_ext(dir, NULL);
+}
+
+/* The repository is made under the log's lock, so that two inits, or an init and a writer, do not interleave; what
+   a killed init left (its HEAD or config lock) is cleared as the other writers' ref locks are. */
+int sign_log_init_ext(const char *dir, const sign_log_options *opts)
+{
+    git_repository *repo = NULL;
+    git_repository_init_options io;
+    int r, rc, fd = -1;
+
+    if ((r = sign__log_options_check(opts)) != 0 || (r = sign__git_init()) != 0 || (r = refuse_existing(dir)) != 0 ||
+        (r = sign__log_mkpath(dir)) != 0 || (r = sign__log_lock(&fd, dir, 0, opts)) != 0) {
+        return r;
+    }
+    if ((r = refuse_existing(dir)) != 0 || (r = sign__log_clear_stale(dir, LOG_WRITER_INIT, opts)) != 0) {
+        goto out;
+    }
     if ((rc = git_repository_init_options_init(&io, GIT_REPOSITORY_INIT_OPTIONS_VERSION)) < 0) {
-        return sign__git_error(rc, SIGN_ERROR, "git init options");
+        r = sign__git_error(rc, SIGN_ERROR, "git init options");
+        goto out;
     }
     io.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH | GIT_REPOSITORY_INIT_NO_REINIT;
     io.initial_head = "main";
     io.description = "signet signing log";
     if ((rc = git_repository_init_ext(&repo, dir, &io)) < 0) {
-        return sign__git_error(rc, SIGN_EIO, dir);
+        r = sign__git_error(rc, SIGN_EIO, dir);
+        goto out;
     }
     git_repository_free(repo);
-    return 0;
+out:
+    close(fd); /* releases the lock */
+    return r;
 }
 
 /* ---- one entry: what a bundle is indexed under ------------------------------------------------------ */
@@ -485,23 +506,6 @@ static int entry_tree(git_oid *out, git_repository *repo, const git_tree *head, 
     return r;
 }
 
-/* Lock file in the log's directory: appends and syncs run one at a time. */
-int sign__log_lock(int *fd, const char *dir)
-{
-    char path[4096];
-
-    snprintf(path, sizeof(path), "%s/signet-log.lock", dir);
-    if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0) {
-        return sign__error(SIGN_EIO, "%s: cannot open the log's lock file", path);
-    }
-    if (flock(*fd, LOCK_EX) != 0) {
-        close(*fd);
-        *fd = -1;
-        return sign__error(SIGN_EIO, "%s: cannot lock the log", path);
-    }
-    return 0;
-}
-
 /* ---- one pack per append or batch ----------------------------------------------------------------------- */
 
 /*
@@ -823,6 +827,12 @@ static int append_items(git_commit **tip, size_t *appended, size_t *done, git_re
 
 int sign_log_add_batch(size_t *out_done, const char *dir, sign_log_item *items, size_t n)
 {
+    return sign_log_add_batch_ext(out_done, dir, items, n, NULL);
+}
+
+int sign_log_add_batch_ext(size_t *out_done, const char *dir, sign_log_item *items, size_t n,
+                           const sign_log_options *opts)
+{
     git_repository *repo = NULL;
     git_commit *head = NULL, *tip = NULL;
     log_pack lp = {NULL, NULL, NULL, NULL};
@@ -835,11 +845,14 @@ int sign_log_add_batch(size_t *out_done, const char *dir, sign_log_item *items, 
     if (items == NULL && n > 0) {
         return sign__error(SIGN_EINVAL, "log: no items");
     }
+    if ((r = sign__log_options_check(opts)) != 0) {
+        return r;
+    }
     for (size_t i = 0; i < n; i++) {
         items[i].id[0] = '\0';
         items[i].result = SIGN_LOG_NOT_REACHED;
     }
-    if ((r = sign__log_open(&repo, dir)) != 0 || (r = sign__log_lock(&fd, dir)) != 0 ||
+    if ((r = sign__log_open(&repo, dir)) != 0 || (r = sign__log_lock(&fd, dir, LOG_WRITER_APPEND, opts)) != 0 ||
         (r = sign__log_head(&head, repo)) != 0 || (n > 1 && (r = sign__log_pack_open(&lp, repo)) != 0)) {
         goto out;
     }

@@ -6,6 +6,10 @@
 #include "sign/log.h"
 
 #define LOG_BRANCH "refs/heads/main"
+/* Where log sync fetches the remote's branch. */
+#define LOG_SYNC_REF "refs/signet/sync-remote"
+/* A git ref lock at least this old, found while signet-log.lock is held, was left by a killed writer (log_lock.c). */
+#define LOG_STALE_LOCK_SECONDS 60
 
 /*
  * The layout a log's tree follows (docs/log.md). Format 1 (no `format` file): one 2-hex fan-out level under
@@ -43,7 +47,30 @@ void sign__log_pack_close(log_pack *lp);
 int sign__log_open(git_repository **out, const char *dir);
 /* The head commit, or *out NULL for an empty log. */
 int sign__log_head(git_commit **out, git_repository *repo);
-int sign__log_lock(int *fd, const char *dir);
+#define LOG_WRITER_APPEND 1 /* moves the branch */
+#define LOG_WRITER_SYNC 2   /* moves the branch and the fetched remote branch */
+#define LOG_WRITER_INIT 3   /* writes HEAD and config */
+/*
+ * Take the log's lock (signet-log.lock, held until *fd is closed), then clear the git locks a killed writer of this
+ * kind left (0: none), as sign__log_clear_stale; on an error the lock is not held (*fd -1).
+ */
+int sign__log_lock(int *fd, const char *dir, int writer, const sign_log_options *opts);
+/*
+ * log sync to a remote that is a directory on this machine (rdir): both logs' locks, taken in an order every process
+ * agrees on, then the stale git locks of dir (as a sync) and of rdir (its branch) cleared. A remote where the lock
+ * file cannot be made is not locked (*rfd -1). On an error neither is held.
+ */
+int sign__log_lock_pair(int *fd, int *rfd, const char *dir, const char *rdir, const sign_log_options *opts);
+/*
+ * With the log's lock held: the git locks a writer of this kind needs free, when a killed writer left them. One at
+ * least LOG_STALE_LOCK_SECONDS old is removed and told through opts->warn; a younger one, or anything but a regular
+ * file at a lock's path, is an error (SIGN_EIO) saying what to do.
+ */
+int sign__log_clear_stale(const char *dir, int writer, const sign_log_options *opts);
+/* mkdir -p dir (mode 0777 less the umask, as git makes a repository's directories). */
+int sign__log_mkpath(const char *dir);
+/* 0 for NULL or a version this library reads, SIGN_EINVAL otherwise. */
+int sign__log_options_check(const sign_log_options *opts);
 int sign__log_entry_from_bundle(log_entry *e, const void *data, size_t len, const char *logged);
 void sign__log_entry_free(log_entry *e);
 /* Where an entry, its key index leaf, its digest index leaf and a digest's directory are in a log of format. */

@@ -6,11 +6,10 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log_internal.h"
-
-#define SYNC_REF "refs/signet/sync-remote"
 
 typedef struct push_status {
     int refused;
@@ -30,7 +29,7 @@ static int push_update(const char *refname, const char *status, void *data)
 
 static int fetch_remote(git_oid *theirs, int *have, git_remote *remote, git_repository *repo)
 {
-    char *spec = "+" LOG_BRANCH ":" SYNC_REF;
+    char *spec = "+" LOG_BRANCH ":" LOG_SYNC_REF;
     git_strarray specs = {&spec, 1};
     git_fetch_options fo;
     int rc;
@@ -40,7 +39,7 @@ static int fetch_remote(git_oid *theirs, int *have, git_remote *remote, git_repo
         (rc = git_remote_fetch(remote, &specs, &fo, "signet log sync")) < 0) {
         return sign__git_error(rc, SIGN_ENETWORK, "log sync: fetching the remote's log");
     }
-    rc = git_reference_name_to_id(theirs, repo, SYNC_REF);
+    rc = git_reference_name_to_id(theirs, repo, LOG_SYNC_REF);
     if (rc == GIT_ENOTFOUND) {
         git_error_clear(); /* the remote has no entries yet */
         return 0;
@@ -187,17 +186,46 @@ static int sync_locked(size_t *added, git_repository *repo, git_remote *remote)
     return r != 0 ? r : push_remote(remote);
 }
 
+/*
+ * The directory a remote names when libgit2 reaches it on this machine (a file:// URL or an existing directory, its
+ * local transport), into out; 0 when it is reached over the network. libgit2's local push moves the remote's branch
+ * by force, without checking that it still names what was fetched: an append to that log between the fetch and the
+ * push would be dropped from its branch. So such a remote's log is locked as well (log_lock.c).
+ */
+static int local_remote(char *out, size_t outsize, const char *remote)
+{
+    const char *path = strncmp(remote, "file://", 7) == 0 ? remote + 7 : remote;
+    struct stat st;
+
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode) || strlen(path) >= outsize) {
+        return 0;
+    }
+    snprintf(out, outsize, "%s", path);
+    return 1;
+}
+
 int sign_log_sync(size_t *out_added, const char *dir, const char *remote)
+{
+    return sign_log_sync_ext(out_added, dir, remote, NULL);
+}
+
+int sign_log_sync_ext(size_t *out_added, const char *dir, const char *remote, const sign_log_options *opts)
 {
     git_repository *repo = NULL;
     git_remote *rem = NULL;
     size_t added = 0;
-    int r, rc, fd = -1;
+    char rdir[4096];
+    int r, rc, fd = -1, rfd = -1;
 
     if (out_added != NULL) {
         *out_added = 0;
     }
-    if ((r = sign__log_open(&repo, dir)) != 0 || (r = sign__log_lock(&fd, dir)) != 0) {
+    if ((r = sign__log_options_check(opts)) != 0 || (r = sign__log_open(&repo, dir)) != 0) {
+        goto out;
+    }
+    r = local_remote(rdir, sizeof(rdir), remote) ? sign__log_lock_pair(&fd, &rfd, dir, rdir, opts)
+                                                 : sign__log_lock(&fd, dir, LOG_WRITER_SYNC, opts);
+    if (r != 0) {
         goto out;
     }
     if ((rc = git_remote_create_anonymous(&rem, repo, remote)) < 0) {
@@ -211,6 +239,9 @@ int sign_log_sync(size_t *out_added, const char *dir, const char *remote)
 out:
     git_error_clear();
     git_remote_free(rem);
+    if (rfd >= 0) {
+        close(rfd);
+    }
     if (fd >= 0) {
         close(fd);
     }
