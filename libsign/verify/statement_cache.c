@@ -9,8 +9,12 @@
  * Bounded: the last CACHE_SLOTS statements, each of a payload of at most CACHE_MAX_PAYLOAD bytes, without their
  * recorded entries unless the verify compares them. Nothing here allocates: a full table replaces its least
  * recently used slot. A failed parse is not kept (its error is made again, with its message).
+ *
+ * Within one verify (vshare, at the end): bundles whose payloads are the same bytes (several signers of one
+ * statement) share one parse and its prepared entries, whatever the payload's size.
  */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -116,4 +120,77 @@ int vfy_statement_parse(sign_statement **out, const vctx *c, const unsigned char
         cache_keep(*out, sha256, c->limits, c->entries);
     }
     return 0;
+}
+
+/* ---- within one verify: bundles of the same payload bytes (vshare) ---- */
+
+int vfy_share_init(vshare *sh)
+{
+    memset(sh, 0, sizeof(*sh));
+    if (pthread_mutex_init(&sh->mu, NULL) != 0) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+void vfy_share_free(vshare *sh)
+{
+    free(sh->owners);
+    pthread_mutex_destroy(&sh->mu);
+}
+
+/* The published bundle whose payload is these bytes, or NULL. Under sh->mu. */
+static const vb *share_find(const vshare *sh, const unsigned char *payload, size_t len)
+{
+    for (size_t i = 0; i < sh->n; i++) {
+        if (sh->owners[i]->payload_len == len && memcmp(sh->owners[i]->payload, payload, len) == 0) {
+            return sh->owners[i];
+        }
+    }
+    return NULL;
+}
+
+int vfy_share_take(vctx *c, vb *b, const unsigned char *payload, size_t len)
+{
+    const vb *o;
+
+    if (c->share == NULL) {
+        return 0;
+    }
+    pthread_mutex_lock(&c->share->mu);
+    o = share_find(c->share, payload, len);
+    pthread_mutex_unlock(&c->share->mu);
+    if (o == NULL) {
+        return 0;
+    }
+    /* Published once parsed and prepared: nothing of o changes until the run ends (run_free). */
+    b->st = sign__statement_ref(o->st);
+    b->pre = o->pre;
+    b->npre = o->npre;
+    b->prel = o->prel;
+    b->nprel = o->nprel;
+    b->dropped = o->dropped;
+    b->borrowed = 1;
+    return 1;
+}
+
+void vfy_share_publish(vctx *c, const vb *b)
+{
+    vshare *sh = c->share;
+    const vb **v;
+
+    if (sh == NULL || b->borrowed || b->st == NULL || b->payload == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&sh->mu);
+    if (share_find(sh, b->payload, b->payload_len) == NULL) {
+        if (sh->n == sh->cap && (v = realloc(sh->owners, (sh->cap * 2 + 4) * sizeof(*v))) != NULL) {
+            sh->owners = v;
+            sh->cap = sh->cap * 2 + 4;
+        }
+        if (sh->n < sh->cap) {
+            sh->owners[sh->n++] = b; /* out of memory: not shared, later bundles parse their own */
+        }
+    }
+    pthread_mutex_unlock(&sh->mu);
 }
