@@ -254,16 +254,38 @@ void vfy_entries_release(vb *b)
     b->npre = b->nprel = 0;
 }
 
+/* Bytes for a digest, gathered so that the digest is updated once per few KiB instead of twice per entry. */
+typedef struct dbuf {
+    sign_digest_ctx *d;
+    size_t n;
+    unsigned char b[8192];
+} dbuf;
+
+static int dbuf_add(dbuf *f, const void *p, size_t len)
+{
+    if (len > sizeof(f->b) - f->n) {
+        int r = sign_digest_update(f->d, f->b, f->n);
+
+        f->n = 0;
+        if (r != 0 || len > sizeof(f->b)) {
+            return r != 0 ? r : sign_digest_update(f->d, p, len); /* a path longer than the buffer: as it is */
+        }
+    }
+    memcpy(f->b + f->n, p, len);
+    f->n += len;
+    return 0;
+}
+
 /*
  * The SHA-256 of n entries sorted by path, in a canonical form of what entry_diff compares (path, type, mode,
  * size, content digest): two lists with the same digest pass the sorted merge. 0 or SIGN_ENOMEM.
  */
 static int entries_digest(unsigned char out[SIGN_SHA256_LEN], const sign_entry *const *e, size_t n)
 {
-    sign_digest_ctx *d = NULL;
+    dbuf f = {.n = 0};
     unsigned char rec[4 + 4 + 8 + 1 + SIGN_SHA256_LEN];
     size_t len = 0;
-    int r = sign_digest_new(&d, SIGN_DIGEST_SHA256);
+    int r = sign_digest_new(&f.d, SIGN_DIGEST_SHA256);
 
     for (size_t i = 0; r == 0 && i < n; i++) {
         const uint64_t v[3] = {(uint64_t)e[i]->type, e[i]->mode, e[i]->size};
@@ -277,13 +299,16 @@ static int entries_digest(unsigned char out[SIGN_SHA256_LEN], const sign_entry *
         }
         rec[16] = e[i]->has_digest ? 1 : 0;
         memcpy(rec + 17, e[i]->sha256, SIGN_SHA256_LEN);
-        r = sign_digest_update(d, e[i]->path, strlen(e[i]->path) + 1);
-        r = r != 0 ? r : sign_digest_update(d, rec, e[i]->has_digest ? sizeof(rec) : 17);
+        r = dbuf_add(&f, e[i]->path, strlen(e[i]->path) + 1);
+        r = r != 0 ? r : dbuf_add(&f, rec, e[i]->has_digest ? sizeof(rec) : 17);
+    }
+    if (r == 0 && f.n > 0) {
+        r = sign_digest_update(f.d, f.b, f.n);
     }
     if (r == 0) {
-        r = sign_digest_final(out, SIGN_SHA256_LEN, &len, d);
+        r = sign_digest_final(out, SIGN_SHA256_LEN, &len, f.d);
     }
-    sign_digest_free(d);
+    sign_digest_free(f.d);
     return r != 0 ? sign__error(SIGN_ENOMEM, "out of memory") : 0; /* the built-in SHA-256 fails only for memory */
 }
 
