@@ -928,6 +928,21 @@ Test(oci, bundles_of_the_same_statement_share_one_parse_and_a_lying_one_is_still
     cr_assert_eq(oci_verify_bundles(pol, img, good, good2, NULL), 0, "%s", oci_out);
     cr_assert_eq(oci_checks_of(oci_out, "entries", "pass", "OK", good), 1, "%s", oci_out);
     cr_assert_eq(oci_checks_of(oci_out, "entries", "pass", "OK", good2), 1, "%s", oci_out);
+
+    /* Four bundles on four threads (two parsed at once wait for the one parsing their bytes): the same verdicts;
+       without --entries the lying record is not read and all four verify the image. */
+    cr_assert_eq(SIGNET("verify", "--json", "--jobs", "4", "--entries", "-p", pol, "-b", lie, "-b", good, "-b", lie2,
+                        "-b", good2, img),
+                 1, "%s", oci_out);
+    cr_assert_eq(oci_checks_of(oci_out, "entries", "fail", "ENTRY_MISMATCH", lie), 1, "%s", oci_out);
+    cr_assert_eq(oci_checks_of(oci_out, "entries", "fail", "ENTRY_MISMATCH", lie2), 1, "%s", oci_out);
+    cr_assert_eq(oci_checks_of(oci_out, "entries", "pass", "OK", good), 1, "%s", oci_out);
+    cr_assert_eq(oci_checks_of(oci_out, "entries", "pass", "OK", good2), 1, "%s", oci_out);
+    cr_assert_eq(
+        SIGNET("verify", "--json", "--jobs", "4", "-p", pol, "-b", lie, "-b", good, "-b", lie2, "-b", good2, img), 0,
+        "%s", oci_out);
+    cr_assert_eq(oci_checks_of(oci_out, "statement", "pass", "OK", lie2), 1, "%s", oci_out);
+    cr_assert_eq(oci_checks_of(oci_out, "statement", "pass", "OK", good2), 1, "%s", oci_out);
 }
 
 /* The same image signed by signet: verify --entries finds every layer's entries as recorded. */

@@ -109,9 +109,8 @@ static void bundle_one(void *arg, size_t i)
          */
         vfy_entries_prepare(&j->bundles[i], (j->c->opts->flags & SIGN_VERIFY_SHARE_STATEMENTS) == 0);
     }
-    if (j->rc[i] == 0) {
-        vfy_share_publish(&j->bc[i], &j->bundles[i]); /* parsed and prepared: other bundles of its bytes take it */
-    }
+    /* Parsed and prepared (or failed): the bundles of the same payload bytes waiting for it go on. */
+    vfy_share_publish(&j->bc[i], &j->bundles[i]);
 }
 
 typedef struct verify_jobs {

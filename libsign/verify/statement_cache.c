@@ -124,10 +124,16 @@ int vfy_statement_parse(sign_statement **out, const vctx *c, const unsigned char
 
 /* ---- within one verify: bundles of the same payload bytes (vshare) ---- */
 
+enum { VSHARE_PARSING, VSHARE_READY, VSHARE_FAILED };
+
 int vfy_share_init(vshare *sh)
 {
     memset(sh, 0, sizeof(*sh));
     if (pthread_mutex_init(&sh->mu, NULL) != 0) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    if (pthread_cond_init(&sh->cv, NULL) != 0) {
+        pthread_mutex_destroy(&sh->mu);
         return sign__error(SIGN_ENOMEM, "out of memory");
     }
     return 0;
@@ -135,35 +141,66 @@ int vfy_share_init(vshare *sh)
 
 void vfy_share_free(vshare *sh)
 {
-    free(sh->owners);
+    free(sh->v);
+    pthread_cond_destroy(&sh->cv);
     pthread_mutex_destroy(&sh->mu);
 }
 
-/* The published bundle whose payload is these bytes, or NULL. Under sh->mu. */
-static const vb *share_find(const vshare *sh, const unsigned char *payload, size_t len)
+/* The entry of the payload with these bytes, or NULL. Under sh->mu. */
+static vshared *share_find(const vshare *sh, const unsigned char *payload, size_t len)
 {
     for (size_t i = 0; i < sh->n; i++) {
-        if (sh->owners[i]->payload_len == len && memcmp(sh->owners[i]->payload, payload, len) == 0) {
-            return sh->owners[i];
+        const vb *o = sh->v[i].owner;
+
+        if (o->payload_len == len && memcmp(o->payload, payload, len) == 0) {
+            return &sh->v[i];
         }
     }
     return NULL;
 }
 
+/* b's own parse, to be shared: registered as its payload's (nothing when out of memory: not shared). Under mu. */
+static void share_register(vshare *sh, vb *b)
+{
+    vshared *v;
+
+    if (sh->n == sh->cap) {
+        if ((v = realloc(sh->v, (sh->cap * 2 + 4) * sizeof(*v))) == NULL) {
+            return;
+        }
+        sh->v = v;
+        sh->cap = sh->cap * 2 + 4;
+    }
+    sh->v[sh->n++] = (vshared){.owner = b, .state = VSHARE_PARSING};
+    b->sharing = 1;
+}
+
 int vfy_share_take(vctx *c, vb *b, const unsigned char *payload, size_t len)
 {
-    const vb *o;
+    vshare *sh = c->share;
+    const vb *o = NULL;
+    vshared *e;
 
-    if (c->share == NULL) {
+    if (sh == NULL) {
         return 0;
     }
-    pthread_mutex_lock(&c->share->mu);
-    o = share_find(c->share, payload, len);
-    pthread_mutex_unlock(&c->share->mu);
+    pthread_mutex_lock(&sh->mu);
+    /* The owner runs on another thread and publishes whatever happens (bundle_one): the wait ends. */
+    while ((e = share_find(sh, payload, len)) != NULL && e->state == VSHARE_PARSING) {
+        pthread_cond_wait(&sh->cv, &sh->mu);
+    }
+    if (e == NULL) {
+        b->payload = payload;
+        b->payload_len = len;
+        share_register(sh, b);
+    } else if (e->state == VSHARE_READY) {
+        o = e->owner;
+    }
+    pthread_mutex_unlock(&sh->mu);
     if (o == NULL) {
-        return 0;
+        return 0; /* b parses its own (for the others, or after the owner's failed) */
     }
-    /* Published once parsed and prepared: nothing of o changes until the run ends (run_free). */
+    /* Ready: nothing of o changes until the run ends (run_free). */
     b->st = sign__statement_ref(o->st);
     b->pre = o->pre;
     b->npre = o->npre;
@@ -174,23 +211,20 @@ int vfy_share_take(vctx *c, vb *b, const unsigned char *payload, size_t len)
     return 1;
 }
 
-void vfy_share_publish(vctx *c, const vb *b)
+void vfy_share_publish(vctx *c, vb *b)
 {
     vshare *sh = c->share;
-    const vb **v;
 
-    if (sh == NULL || b->borrowed || b->st == NULL || b->payload == NULL) {
+    if (sh == NULL || !b->sharing) {
         return;
     }
     pthread_mutex_lock(&sh->mu);
-    if (share_find(sh, b->payload, b->payload_len) == NULL) {
-        if (sh->n == sh->cap && (v = realloc(sh->owners, (sh->cap * 2 + 4) * sizeof(*v))) != NULL) {
-            sh->owners = v;
-            sh->cap = sh->cap * 2 + 4;
-        }
-        if (sh->n < sh->cap) {
-            sh->owners[sh->n++] = b; /* out of memory: not shared, later bundles parse their own */
+    for (size_t i = 0; i < sh->n; i++) {
+        if (sh->v[i].owner == b) {
+            sh->v[i].state = b->st != NULL ? VSHARE_READY : VSHARE_FAILED;
         }
     }
+    b->sharing = 0;
+    pthread_cond_broadcast(&sh->cv);
     pthread_mutex_unlock(&sh->mu);
 }

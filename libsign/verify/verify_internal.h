@@ -121,23 +121,31 @@ typedef struct vb {
     vlayer *prel; /* the records' layers' signed entries, when prepared (or NULL) */
     size_t nprel;
     int dropped; /* the statement's JSON entries were dropped once prepared */
-    /* The signed payload (in bundle's envelope), whose parse and prepared entries other bundles of the run with
-       the same bytes may share (vshare); NULL for a messageSignature bundle. */
+    /* With sharing: the signed payload it parses for the other bundles of the same bytes (vshare; in bundle's
+       envelope, kept to the run's end). */
     const unsigned char *payload;
     size_t payload_len;
     int borrowed; /* st (a reference), pre and prel are another bundle's of the same payload bytes: not freed */
+    int sharing;  /* parses for the others of its payload bytes: vfy_share_publish must be called once it is done */
 } vb;
 
 /*
  * Bundles of one verify that sign the same payload bytes (several signers of one statement, the design's
- * threshold case): the first parsed and prepared is published here, and a later bundle whose payload is
- * byte-for-byte the same takes a reference to its statement and borrows its prepared entries instead of parsing
- * and reading them again (shared_take). Only the parse is shared: each bundle's signature, signer and policy are
- * checked on their own, and every bundle's record is compared with the artifacts as before.
+ * threshold case): the first to reach its statement parses and prepares it, and a bundle whose payload is
+ * byte-for-byte the same takes a reference to that statement and borrows its prepared entries instead of parsing
+ * and reading them again (vfy_share_take; one arriving while the first is still parsing waits for it). Only the
+ * parse is shared: each bundle's signature, signer and policy are checked on their own, and every bundle's record
+ * is compared with the artifacts as before.
  */
+typedef struct vshared {
+    const vb *owner; /* its payload is the key; its statement and prepared entries are borrowed once ready */
+    int state;       /* VSHARE_PARSING, _READY, or _FAILED (no statement: the others parse their own) */
+} vshared;
+
 typedef struct vshare {
     pthread_mutex_t mu;
-    const vb **owners; /* published bundles, each with a distinct payload */
+    pthread_cond_t cv; /* a parse ended (state no longer VSHARE_PARSING) */
+    vshared *v;        /* one per distinct payload, in the order first reached */
     size_t n, cap;
 } vshare;
 
@@ -269,12 +277,13 @@ void vfy_entries_prepare(vb *b, int drop);
 void vfy_entries_release(vb *b);
 /* The layer digests of c->lcache, freed. */
 void vfy_layer_cache_free(vlcache *lc);
-/* vshare: set up, freed; b's statement taken from a published bundle of the same payload bytes (1) or not (0);
-   b published once parsed and prepared (nothing when its payload is published already). */
+/* vshare: set up, freed; b's statement taken from the bundle of the same payload bytes that parsed it (1; waiting
+   while it parses), or b to parse it for the others (0); once b is done (parsed and prepared, or not), publish
+   says so to those waiting. */
 int vfy_share_init(vshare *sh);
 void vfy_share_free(vshare *sh);
 int vfy_share_take(vctx *c, vb *b, const unsigned char *payload, size_t len);
-void vfy_share_publish(vctx *c, const vb *b);
+void vfy_share_publish(vctx *c, vb *b);
 /*
  * The statement of a signed payload (sign_statement_parse; its entries dropped unless c->entries). With
  * SIGN_VERIFY_SHARE_STATEMENTS, one parsed before from the same bytes under the same limits when there is one
