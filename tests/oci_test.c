@@ -850,6 +850,101 @@ Test(oci, layer_entry_recorded_wrong_is_entry_mismatch_with_entries, .init = oci
                        oci_out);
 }
 
+/* How many checks of verdict JSON text have this check name, status and reason and name the bundle path b. */
+static size_t oci_checks_of(const char *text, const char *check, const char *status, const char *reason,
+                            const char *b)
+{
+    json_error_t e;
+    json_t *v = json_loads(text != NULL ? text : "", 0, &e), *c;
+    size_t i, n = 0;
+
+    cr_assert_not_null(v, "verdict JSON: %s", text);
+    json_array_foreach(json_object_get(v, "checks"), i, c)
+    {
+        const char *cb = json_string_value(json_object_get(c, "bundle"));
+
+        n += strcmp(json_string_value(json_object_get(c, "check")), check) == 0 &&
+             strcmp(json_string_value(json_object_get(c, "status")), status) == 0 &&
+             strcmp(json_string_value(json_object_get(c, "reason")), reason) == 0 && cb != NULL && strcmp(cb, b) == 0;
+    }
+    json_decref(v);
+    return n;
+}
+
+/* verify --json --entries of the image with the bundles b1, b2 and b3 (in that order; b3 NULL: two): the exit code.
+ */
+static int oci_verify_bundles(const char *policy, const char *img, const char *b1, const char *b2, const char *b3)
+{
+    if (b3 == NULL) {
+        return SIGNET("verify", "--json", "--entries", "-p", policy, "-b", b1, "-b", b2, img);
+    }
+    return SIGNET("verify", "--json", "--entries", "-p", policy, "-b", b1, "-b", b2, "-b", b3, img);
+}
+
+/* A copy of the file from at to. */
+static void oci_copy(const char *from, const char *to)
+{
+    size_t len;
+    char *text = tu_read(from, &len);
+
+    tu_write(to, text, len);
+    free(text);
+}
+
+/*
+ * Bundles that sign the same statement bytes (several signers of one release; here one bundle copied) share one
+ * parse and its prepared entries within a verify (vshare). Sharing must change no verdict: a third bundle whose
+ * record of a layer's entries lies is compared on its own and refused, the two good ones each pass, and each
+ * check names its own bundle. With the lying statement twice (shared) and the good one, both lying copies are
+ * refused, whichever comes first.
+ */
+Test(oci, bundles_of_the_same_statement_share_one_parse_and_a_lying_one_is_still_refused, .init = oci_setup,
+     .fini = oci_teardown)
+{
+    const char *pol = op("policy.json"), *img = op("img"), *good = op("img.b"), *good2 = op("img2.b");
+    const char *lie = op("lie.b"), *lie2 = op("lie2.b");
+
+    oci_build(0);
+    oci_sign_edited(oci_edit_layer_entry);
+    cr_assert_eq(rename(good, lie), 0);
+    oci_sign(img);
+    oci_copy(good, good2);
+    oci_copy(lie, lie2);
+
+    cr_assert_eq(oci_verify_bundles(pol, img, good, good2, lie), 1, "%s", oci_out);
+    cr_assert_eq(oci_checks_of(oci_out, "entries", "fail", "ENTRY_MISMATCH", lie), 1, "%s", oci_out);
+    cr_assert_eq(oci_checks_of(oci_out, "entries", "pass", "OK", good), 1, "%s", oci_out);
+    cr_assert_eq(oci_checks_of(oci_out, "entries", "pass", "OK", good2), 1, "%s", oci_out);
+    cr_assert_eq(oci_checks_of(oci_out, "entries", "fail", "ENTRY_MISMATCH", good2), 0, "%s", oci_out);
+
+    cr_assert_eq(oci_verify_bundles(pol, img, lie, good, lie2), 1, "%s", oci_out);
+    cr_assert_eq(oci_checks_of(oci_out, "entries", "fail", "ENTRY_MISMATCH", lie), 1, "%s", oci_out);
+    cr_assert_eq(oci_checks_of(oci_out, "entries", "fail", "ENTRY_MISMATCH", lie2), 1, "%s", oci_out);
+    cr_assert_eq(oci_checks_of(oci_out, "entries", "pass", "OK", good), 1, "%s", oci_out);
+    cr_assert_not_null(strstr(oci_out, "the entries of layer 0 of image 0 differ from the ones recorded in"), "%s",
+                       oci_out);
+
+    /* The good statement alone, twice: verified, each bundle's entries checked and passed on their own. */
+    cr_assert_eq(oci_verify_bundles(pol, img, good, good2, NULL), 0, "%s", oci_out);
+    cr_assert_eq(oci_checks_of(oci_out, "entries", "pass", "OK", good), 1, "%s", oci_out);
+    cr_assert_eq(oci_checks_of(oci_out, "entries", "pass", "OK", good2), 1, "%s", oci_out);
+
+    /* Four bundles on four threads (two parsed at once wait for the one parsing their bytes): the same verdicts;
+       without --entries the lying record is not read and all four verify the image. */
+    cr_assert_eq(SIGNET("verify", "--json", "--jobs", "4", "--entries", "-p", pol, "-b", lie, "-b", good, "-b", lie2,
+                        "-b", good2, img),
+                 1, "%s", oci_out);
+    cr_assert_eq(oci_checks_of(oci_out, "entries", "fail", "ENTRY_MISMATCH", lie), 1, "%s", oci_out);
+    cr_assert_eq(oci_checks_of(oci_out, "entries", "fail", "ENTRY_MISMATCH", lie2), 1, "%s", oci_out);
+    cr_assert_eq(oci_checks_of(oci_out, "entries", "pass", "OK", good), 1, "%s", oci_out);
+    cr_assert_eq(oci_checks_of(oci_out, "entries", "pass", "OK", good2), 1, "%s", oci_out);
+    cr_assert_eq(
+        SIGNET("verify", "--json", "--jobs", "4", "-p", pol, "-b", lie, "-b", good, "-b", lie2, "-b", good2, img), 0,
+        "%s", oci_out);
+    cr_assert_eq(oci_checks_of(oci_out, "statement", "pass", "OK", lie2), 1, "%s", oci_out);
+    cr_assert_eq(oci_checks_of(oci_out, "statement", "pass", "OK", good2), 1, "%s", oci_out);
+}
+
 /* The same image signed by signet: verify --entries finds every layer's entries as recorded. */
 Test(oci, layer_entries_match_with_entries, .init = oci_setup, .fini = oci_teardown)
 {

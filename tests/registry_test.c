@@ -1225,6 +1225,77 @@ static void rg_spoil_blob(const char *file)
                  0, "%s", rg_err);
 }
 
+/* The bundles attached to ref (checked fetch when invalid is not NULL), with this thread budget. */
+static int rg_fetch(unsigned char ***b, size_t **lens, size_t *nb, size_t *invalid, const char *ref,
+                    unsigned int jobs)
+{
+    static char auth[512];
+    sign_registry_options ro = SIGN_REGISTRY_OPTIONS_INIT;
+    char *digest = NULL, *pinned = NULL;
+    int r;
+
+    if (auth[0] == '\0') {
+        snprintf(auth, sizeof(auth), "%s", rp("none.json"));
+    }
+    ro.flags = SIGN_REGISTRY_INSECURE;
+    ro.auth_file = auth;
+    cr_assert_eq(sign_set_thread_budget(jobs), 0);
+    cr_assert_eq(sign_registry_resolve(&digest, &pinned, ref, &ro), 0, "%s", sign_error_last());
+    r = invalid != NULL ? sign_registry_fetch_bundles_checked(b, lens, nb, invalid, pinned, digest, 0, &ro)
+                        : sign_registry_fetch_bundles(b, lens, nb, pinned, digest, &ro);
+    free(digest);
+    free(pinned);
+    return r;
+}
+
+/*
+ * The bundles attached to an image are fetched at once on the thread pool and taken in the referrers index's
+ * order: the same bundles in the same order as one at a time (a budget of one thread); a referrer whose bundle
+ * blob was changed is skipped and counted by the checked fetch (the others still in order) and fails the plain
+ * fetch with its digest error.
+ */
+Test(registry, attached_bundles_are_fetched_at_once_in_the_index_order, .init = rg_setup, .fini = rg_teardown,
+     .timeout = 300)
+{
+    unsigned char **one = NULL, **many = NULL;
+    size_t *lone = NULL, *lmany = NULL, none = 0, nmany = 0, invalid = 0;
+    const char *ref;
+    char name[32];
+    int port;
+
+    rg_build();
+    port = rg_registry("reg", 0);
+    rg_push(port, "v1", "app:v1", NULL);
+    ref = ref_of(port, "app:v1");
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof(name), "k%d", i);
+        cr_assert_eq(SIGNET("keygen", "--no-passphrase", "-o", rp(name)), 0, "%s", rg_err);
+        snprintf(name, sizeof(name), "k%d.key", i);
+        cr_assert_eq(SIGNET("sign", "-k", rp(name), "--tls-verify=false", ref), 0, "%s", rg_err);
+    }
+    cr_assert_eq(rg_fetch(&one, &lone, &none, NULL, ref, 1), 0, "%s", sign_error_last());
+    cr_assert_eq(rg_fetch(&many, &lmany, &nmany, NULL, ref, 4), 0, "%s", sign_error_last());
+    cr_assert_eq(none, 3);
+    cr_assert_eq(nmany, 3);
+    for (size_t i = 0; i < 3; i++) {
+        cr_assert(lone[i] == lmany[i] && memcmp(one[i], many[i], lone[i]) == 0, "bundle %zu differs", i);
+    }
+    tu_write(rp("middle.json"), one[1], lone[1]);
+    rg_spoil_blob(rp("middle.json"));
+    sign_registry_bundles_free(many, lmany, nmany);
+    cr_assert_eq(rg_fetch(&many, &lmany, &nmany, &invalid, ref, 4), 0, "%s", sign_error_last());
+    cr_assert_eq(invalid, 1);
+    cr_assert_eq(nmany, 2);
+    cr_assert(lmany[0] == lone[0] && memcmp(many[0], one[0], lone[0]) == 0);
+    cr_assert(lmany[1] == lone[2] && memcmp(many[1], one[2], lone[2]) == 0);
+    sign_registry_bundles_free(many, lmany, nmany);
+    cr_assert_eq(rg_fetch(&many, &lmany, &nmany, NULL, ref, 4), SIGN_EDIGEST);
+    cr_assert_not_null(strstr(sign_error_last(), "hashes to"), "%s", sign_error_last());
+    cr_assert_null(many);
+    sign_registry_bundles_free(one, lone, none);
+    cr_assert_eq(sign_set_thread_budget(0), 0);
+}
+
 /*
  * Audit judges every bundle attached to an image, not only the newest referrer: a good bundle under a newer
  * untrusted one still verifies the image, the rejected one reported in its reasons; a referrer whose bundle

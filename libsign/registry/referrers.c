@@ -17,6 +17,7 @@
 #include <sign/encoding.h>
 #include <sign/registry.h>
 
+#include "pool.h"
 #include "regclient.h"
 #include "util.h"
 
@@ -327,35 +328,93 @@ static int referrer_invalid(int r)
     return r == SIGN_EDIGEST || r == SIGN_EPARSE || r == SIGN_ENOTFOUND || r == SIGN_ELIMIT;
 }
 
-/* Every bundle referrer of idx, in its order; *invalid NULL: the first invalid one is an error. */
-static int fetch_all(unsigned char **bundles, size_t *lens, size_t *n, size_t *invalid, sign__registry *reg,
-                     const json_t *idx, const char *subject_digest)
+/* The referrers fetched at once (fetch_all): the i-th bundle referrer's manifest digest, its bundle or error. */
+typedef struct fetch_job {
+    sign__registry *reg; /* its requests are thread-safe (layer blobs are downloaded on several threads too) */
+    const char *subject_digest;
+    const char **digests;
+    unsigned char **bundles; /* slot i: the i-th referrer's bundle, NULL when it is skipped */
+    size_t *lens;
+    int *rc;
+    char **msg; /* the error's message (sign_error_last is the running thread's) */
+} fetch_job;
+
+static void fetch_item(void *arg, size_t i)
 {
-    size_t i;
-    json_t *d;
-    int r;
+    fetch_job *j = arg;
 
-    json_array_foreach(json_object_get(idx, "manifests"), i, d)
-    {
-        const char *at = json_string_value(json_object_get(d, "artifactType"));
-        const char *dg = json_string_value(json_object_get(d, "digest"));
+    j->rc[i] = fetch_one(&j->bundles[i], &j->lens[i], j->reg, j->digests[i], j->subject_digest);
+    if (j->rc[i] != 0) {
+        j->msg[i] = sign__strdup(sign_error_last()); /* NULL when out of memory */
+    }
+}
 
-        if (dg == NULL || (at != NULL && strcmp(at, SIGN_REGISTRY_BUNDLE_TYPE) != 0)) {
-            continue; /* another tool's artifact */
-        }
-        if ((r = fetch_one(&bundles[*n], &lens[*n], reg, dg, subject_digest)) != 0) {
-            if (invalid == NULL || !referrer_invalid(r)) {
-                return r;
+/* The slots of j taken in order into bundles[0..*n): as fetched one after another. */
+static int fetch_take(const fetch_job *j, size_t m, unsigned char **bundles, size_t *lens, size_t *n, size_t *invalid)
+{
+    for (size_t i = 0; i < m; i++) {
+        if (j->rc[i] != 0) {
+            if (invalid == NULL || !referrer_invalid(j->rc[i])) {
+                return sign__error(j->rc[i], "%s", j->msg[i] != NULL ? j->msg[i] : "out of memory");
             }
-            sign__error_clear();
             (*invalid)++;
             continue;
         }
-        if (bundles[*n] != NULL) {
+        if (j->bundles[i] != NULL) {
+            bundles[*n] = j->bundles[i];
+            lens[*n] = j->lens[i];
+            j->bundles[i] = NULL; /* transferred */
             (*n)++;
         }
     }
     return 0;
+}
+
+/*
+ * Every bundle referrer of idx, in its order; *invalid NULL: the first invalid one is an error. They are fetched
+ * at once on the thread pool (each a manifest and a blob, a few MB for a big image's statement: six of them one
+ * after another were most of what verify by reference waited for before the layers streamed), then taken in the
+ * index's order, so the bundles, the error and the count of invalid ones are those of a fetch one by one.
+ */
+static int fetch_all(unsigned char **bundles, size_t *lens, size_t *n, size_t *invalid, sign__registry *reg,
+                     const json_t *idx, const char *subject_digest)
+{
+    const json_t *ms = json_object_get(idx, "manifests");
+    fetch_job j = {.reg = reg, .subject_digest = subject_digest};
+    size_t i, m = 0, cap = json_array_size(ms);
+    json_t *d;
+    int r;
+
+    if ((j.digests = calloc(cap + 1, sizeof(*j.digests))) == NULL ||
+        (j.bundles = calloc(cap + 1, sizeof(*j.bundles))) == NULL ||
+        (j.lens = calloc(cap + 1, sizeof(*j.lens))) == NULL || (j.rc = calloc(cap + 1, sizeof(*j.rc))) == NULL ||
+        (j.msg = calloc(cap + 1, sizeof(*j.msg))) == NULL) {
+        r = sign__error(SIGN_ENOMEM, "out of memory");
+        goto out;
+    }
+    json_array_foreach(ms, i, d)
+    {
+        const char *at = json_string_value(json_object_get(d, "artifactType"));
+        const char *dg = json_string_value(json_object_get(d, "digest"));
+
+        if (dg != NULL && (at == NULL || strcmp(at, SIGN_REGISTRY_BUNDLE_TYPE) == 0)) {
+            j.digests[m++] = dg; /* else another tool's artifact */
+        }
+    }
+    sign__pool_for(m, fetch_item, &j);
+    sign__error_clear(); /* an item's error, on this thread: fetch_take says the one that counts */
+    r = fetch_take(&j, m, bundles, lens, n, invalid);
+out:
+    for (i = 0; j.msg != NULL && i < m; i++) {
+        free(j.bundles[i]);
+        free(j.msg[i]);
+    }
+    free(j.digests);
+    free(j.bundles);
+    free(j.lens);
+    free(j.rc);
+    free(j.msg);
+    return r;
 }
 
 static int fetch_bundles(unsigned char ***bundles, size_t **lens, size_t *n, size_t *invalid, const char *reference,

@@ -238,6 +238,12 @@ static int signed_load(vsigned *s, const sign_statement *st, size_t idx, size_t 
 
 void vfy_entries_release(vb *b)
 {
+    if (b->borrowed) { /* its owner's (vshare), freed with it */
+        b->pre = NULL;
+        b->prel = NULL;
+        b->npre = b->nprel = 0;
+        return;
+    }
     for (size_t i = 0; b->pre != NULL && i < b->npre; i++) {
         signed_free(&b->pre[i]);
     }
@@ -248,16 +254,38 @@ void vfy_entries_release(vb *b)
     b->npre = b->nprel = 0;
 }
 
+/* Bytes for a digest, gathered so that the digest is updated once per few KiB instead of twice per entry. */
+typedef struct dbuf {
+    sign_digest_ctx *d;
+    size_t n;
+    unsigned char b[8192];
+} dbuf;
+
+static int dbuf_add(dbuf *f, const void *p, size_t len)
+{
+    if (len > sizeof(f->b) - f->n) {
+        int r = sign_digest_update(f->d, f->b, f->n);
+
+        f->n = 0;
+        if (r != 0 || len > sizeof(f->b)) {
+            return r != 0 ? r : sign_digest_update(f->d, p, len); /* a path longer than the buffer: as it is */
+        }
+    }
+    memcpy(f->b + f->n, p, len);
+    f->n += len;
+    return 0;
+}
+
 /*
  * The SHA-256 of n entries sorted by path, in a canonical form of what entry_diff compares (path, type, mode,
  * size, content digest): two lists with the same digest pass the sorted merge. 0 or SIGN_ENOMEM.
  */
 static int entries_digest(unsigned char out[SIGN_SHA256_LEN], const sign_entry *const *e, size_t n)
 {
-    sign_digest_ctx *d = NULL;
+    dbuf f = {.n = 0};
     unsigned char rec[4 + 4 + 8 + 1 + SIGN_SHA256_LEN];
     size_t len = 0;
-    int r = sign_digest_new(&d, SIGN_DIGEST_SHA256);
+    int r = sign_digest_new(&f.d, SIGN_DIGEST_SHA256);
 
     for (size_t i = 0; r == 0 && i < n; i++) {
         const uint64_t v[3] = {(uint64_t)e[i]->type, e[i]->mode, e[i]->size};
@@ -271,13 +299,16 @@ static int entries_digest(unsigned char out[SIGN_SHA256_LEN], const sign_entry *
         }
         rec[16] = e[i]->has_digest ? 1 : 0;
         memcpy(rec + 17, e[i]->sha256, SIGN_SHA256_LEN);
-        r = sign_digest_update(d, e[i]->path, strlen(e[i]->path) + 1);
-        r = r != 0 ? r : sign_digest_update(d, rec, e[i]->has_digest ? sizeof(rec) : 17);
+        r = dbuf_add(&f, e[i]->path, strlen(e[i]->path) + 1);
+        r = r != 0 ? r : dbuf_add(&f, rec, e[i]->has_digest ? sizeof(rec) : 17);
+    }
+    if (r == 0 && f.n > 0) {
+        r = sign_digest_update(f.d, f.b, f.n);
     }
     if (r == 0) {
-        r = sign_digest_final(out, SIGN_SHA256_LEN, &len, d);
+        r = sign_digest_final(out, SIGN_SHA256_LEN, &len, f.d);
     }
-    sign_digest_free(d);
+    sign_digest_free(f.d);
     return r != 0 ? sign__error(SIGN_ENOMEM, "out of memory") : 0; /* the built-in SHA-256 fails only for memory */
 }
 
@@ -346,7 +377,8 @@ void vfy_entries_prepare(vb *b, int drop)
     sign_statement_artifact info;
     size_t n;
 
-    if (ptype == NULL || strcmp(ptype, SIGN_PREDICATE_TYPE) != 0 || b->pre != NULL ||
+    /* A borrowed statement is as its owner prepared it (vshare): never read or dropped again. */
+    if (ptype == NULL || strcmp(ptype, SIGN_PREDICATE_TYPE) != 0 || b->pre != NULL || b->borrowed ||
         (n = sign_statement_artifact_count(b->st)) == 0 || (b->pre = calloc(n, sizeof(*b->pre))) == NULL) {
         return;
     }
@@ -665,6 +697,61 @@ int vfy_image_problems(vctx *c, const sign_artifact *a)
     return 0;
 }
 
+void vfy_layer_cache_free(vlcache *lc)
+{
+    free(lc->v);
+    memset(lc, 0, sizeof(*lc));
+}
+
+/* The n entries of layer j of image k of a as read, sorted by path (*found: free it). 0 or SIGN_ENOMEM. */
+static int layer_found(const sign_entry ***found, const sign_artifact *a, size_t k, size_t j, size_t n)
+{
+    if ((*found = calloc(n + 1, sizeof(**found))) == NULL) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    for (size_t e = 0; e < n; e++) {
+        (*found)[e] = sign_artifact_layer_entry(a, k, j, e);
+    }
+    qsort(*found, n, sizeof(**found), cmp_entry_ptr);
+    return 0;
+}
+
+/*
+ * The digest of the n entries of layer j of image k of a as read (entries_digest of them sorted): computed once
+ * per layer and kept in c->lcache for the other bundles judged against the same artifact (six bundles of an image
+ * sorted and digested its layers six times). 0 or SIGN_ENOMEM.
+ */
+static int layer_found_digest(unsigned char out[SIGN_SHA256_LEN], vctx *c, const sign_artifact *a, size_t k, size_t j,
+                              size_t n)
+{
+    vlcache *lc = c->lcache;
+    const sign_entry **found = NULL;
+    vlfound *v;
+    int r;
+
+    if (lc != NULL && lc->artifact != a) {
+        vfy_layer_cache_free(lc);
+        lc->artifact = a;
+    }
+    for (size_t i = 0; lc != NULL && i < lc->n; i++) {
+        if (lc->v[i].k == k && lc->v[i].j == j && lc->v[i].n == n) {
+            memcpy(out, lc->v[i].digest, SIGN_SHA256_LEN);
+            return 0;
+        }
+    }
+    if ((r = layer_found(&found, a, k, j, n)) != 0) {
+        return r;
+    }
+    r = entries_digest(out, found, n);
+    free(found);
+    if (r == 0 && lc != NULL && (v = realloc(lc->v, (lc->n + 1) * sizeof(*v))) != NULL) {
+        lc->v = v;
+        v[lc->n++] = (vlfound){.k = k, .j = j, .n = n};
+        memcpy(v[lc->n - 1].digest, out, SIGN_SHA256_LEN); /* out of memory: not kept, computed again */
+    }
+    return r;
+}
+
 /* Layer at.j of image at.k: the entries its scan found against the ones record at.idx signs. */
 static int layer_entries(vctx *c, const sign_artifact *a, const vb *b, vrecord at, size_t *bad, size_t *total)
 {
@@ -680,17 +767,10 @@ static int layer_entries(vctx *c, const sign_artifact *a, const vb *b, vrecord a
     if (sign_artifact_layer(&li, a, at.k, at.j) != 0) {
         return sign__error(SIGN_EINVAL, "artifact %s: no layer %zu of image %zu", art, at.j, at.k);
     }
-    if ((found = calloc(li.entry_count + 1, sizeof(*found))) == NULL) {
-        return sign__error(SIGN_ENOMEM, "out of memory");
-    }
-    for (size_t e = 0; e < li.entry_count; e++) {
-        found[e] = sign_artifact_layer_entry(a, at.k, at.j, e);
-    }
-    qsort(found, li.entry_count, sizeof(*found), cmp_entry_ptr);
     *total += li.entry_count;
-    if (p != NULL && (r = entries_digest(got, found, li.entry_count)) == 0 && p->n == li.entry_count &&
+    if (p != NULL && (r = layer_found_digest(got, c, a, at.k, at.j, li.entry_count)) == 0 && p->n == li.entry_count &&
         CRYPTO_memcmp(got, p->digest, sizeof(got)) == 0) {
-        goto out; /* the same list: every entry matches */
+        return 0; /* the same list: every entry matches */
     }
     if (r == 0 && p != NULL && b->dropped && ++*bad <= VERIFY_MAX_ENTRY_CHECKS) {
         /* Different, and the record's entries are gone (prepared, then dropped): the layer as a whole. */
@@ -701,7 +781,7 @@ static int layer_entries(vctx *c, const sign_artifact *a, const vb *b, vrecord a
                           "it",
                           art, at.j, at.k, b->path, p->n, li.entry_count);
     }
-    if (r != 0 || (p != NULL && b->dropped)) {
+    if (r != 0 || (p != NULL && b->dropped) || (r = layer_found(&found, a, at.k, at.j, li.entry_count)) != 0) {
         goto out;
     }
     if (sign_statement_artifact_layer(&sl, b->st, at.idx, at.k, at.j) != 0) {

@@ -689,7 +689,9 @@ static int bundle_statement(vctx *c, vb *b, const sign_envelope *env, int *go_on
     *go_on = 0;
     if (env != NULL) {
         payload = sign_envelope_payload(env, &len);
-        r = vfy_statement_parse(&b->st, c, payload, len); /* its entries dropped unless compared */
+        /* The same bytes as another bundle of this verify: its statement (vshare). Else parsed, its entries
+           dropped unless compared. */
+        r = vfy_share_take(c, b, payload, len) ? 0 : vfy_statement_parse(&b->st, c, payload, len);
     } else if ((r = message_statement(&b->st, b, c->limits)) == 0 && !c->entries) {
         sign__statement_drop_entries(b->st);
     }

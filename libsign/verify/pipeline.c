@@ -109,6 +109,8 @@ static void bundle_one(void *arg, size_t i)
          */
         vfy_entries_prepare(&j->bundles[i], (j->c->opts->flags & SIGN_VERIFY_SHARE_STATEMENTS) == 0);
     }
+    /* Parsed and prepared (or failed): the bundles of the same payload bytes waiting for it go on. */
+    vfy_share_publish(&j->bc[i], &j->bundles[i]);
 }
 
 typedef struct verify_jobs {
@@ -167,7 +169,9 @@ void sign_verify_options_init(sign_verify_options *opts)
 /* One verify run: set up, run in parallel, taken back in order (freed by run_free). */
 typedef struct vrun {
     vctx c;
-    vrev rev; /* revocation lists and versions (issue 15) */
+    vshare share;   /* bundles of the same payload bytes (c.share once set up) */
+    vlcache lcache; /* the layers read, digested once (c.lcache) */
+    vrev rev;       /* revocation lists and versions (issue 15) */
     vindex ix;
     sign_artifact_options aopts;
     const sign_verify_options *opts;
@@ -245,6 +249,11 @@ static int run_context(vrun *v, const sign_policy *policy)
     c->git_dir = opts->version >= 4 ? opts->git_dir : NULL;
     c->log_dir = opts->version >= 4 ? opts->log_dir : NULL;
     c->rev = &v->rev;
+    c->lcache = &v->lcache;
+    if ((r = vfy_share_init(&v->share)) != 0) {
+        return r;
+    }
+    c->share = &v->share;
     if ((v->res = res = calloc(1, sizeof(*res))) == NULL || (v->arts = calloc(v->n, sizeof(*v->arts))) == NULL ||
         (res->artifacts = calloc(v->n, sizeof(*res->artifacts))) == NULL) {
         return sign__error(SIGN_ENOMEM, "out of memory");
@@ -449,6 +458,10 @@ static int run_decide(vrun *v)
 
 static void run_free(vrun *v)
 {
+    if (v->c.share != NULL) {
+        vfy_share_free(&v->share);
+    }
+    vfy_layer_cache_free(&v->lcache);
     vfy_revocation_free(&v->rev);
     vfy_index_free(&v->ix);
     for (size_t i = 0; v->amsg != NULL && i < v->n; i++) {

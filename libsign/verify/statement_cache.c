@@ -9,8 +9,12 @@
  * Bounded: the last CACHE_SLOTS statements, each of a payload of at most CACHE_MAX_PAYLOAD bytes, without their
  * recorded entries unless the verify compares them. Nothing here allocates: a full table replaces its least
  * recently used slot. A failed parse is not kept (its error is made again, with its message).
+ *
+ * Within one verify (vshare, at the end): bundles whose payloads are the same bytes (several signers of one
+ * statement) share one parse and its prepared entries, whatever the payload's size.
  */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -116,4 +120,111 @@ int vfy_statement_parse(sign_statement **out, const vctx *c, const unsigned char
         cache_keep(*out, sha256, c->limits, c->entries);
     }
     return 0;
+}
+
+/* ---- within one verify: bundles of the same payload bytes (vshare) ---- */
+
+enum { VSHARE_PARSING, VSHARE_READY, VSHARE_FAILED };
+
+int vfy_share_init(vshare *sh)
+{
+    memset(sh, 0, sizeof(*sh));
+    if (pthread_mutex_init(&sh->mu, NULL) != 0) {
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    if (pthread_cond_init(&sh->cv, NULL) != 0) {
+        pthread_mutex_destroy(&sh->mu);
+        return sign__error(SIGN_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+void vfy_share_free(vshare *sh)
+{
+    free(sh->v);
+    pthread_cond_destroy(&sh->cv);
+    pthread_mutex_destroy(&sh->mu);
+}
+
+/* The entry of the payload with these bytes, or NULL. Under sh->mu. */
+static vshared *share_find(const vshare *sh, const unsigned char *payload, size_t len)
+{
+    for (size_t i = 0; i < sh->n; i++) {
+        const vb *o = sh->v[i].owner;
+
+        if (o->payload_len == len && memcmp(o->payload, payload, len) == 0) {
+            return &sh->v[i];
+        }
+    }
+    return NULL;
+}
+
+/* b's own parse, to be shared: registered as its payload's (nothing when out of memory: not shared). Under mu. */
+static void share_register(vshare *sh, vb *b)
+{
+    vshared *v;
+
+    if (sh->n == sh->cap) {
+        if ((v = realloc(sh->v, (sh->cap * 2 + 4) * sizeof(*v))) == NULL) {
+            return;
+        }
+        sh->v = v;
+        sh->cap = sh->cap * 2 + 4;
+    }
+    sh->v[sh->n++] = (vshared){.owner = b, .state = VSHARE_PARSING};
+    b->sharing = 1;
+}
+
+int vfy_share_take(vctx *c, vb *b, const unsigned char *payload, size_t len)
+{
+    vshare *sh = c->share;
+    const vb *o = NULL;
+    vshared *e;
+
+    if (sh == NULL) {
+        return 0;
+    }
+    pthread_mutex_lock(&sh->mu);
+    /* The owner runs on another thread and publishes whatever happens (bundle_one): the wait ends. */
+    while ((e = share_find(sh, payload, len)) != NULL && e->state == VSHARE_PARSING) {
+        pthread_cond_wait(&sh->cv, &sh->mu);
+    }
+    if (e == NULL) {
+        b->payload = payload;
+        b->payload_len = len;
+        share_register(sh, b);
+    } else if (e->state == VSHARE_READY) {
+        o = e->owner;
+    }
+    pthread_mutex_unlock(&sh->mu);
+    if (o == NULL) {
+        return 0; /* b parses its own (for the others, or after the owner's failed) */
+    }
+    /* Ready: nothing of o changes until the run ends (run_free). */
+    b->st = sign__statement_ref(o->st);
+    b->pre = o->pre;
+    b->npre = o->npre;
+    b->prel = o->prel;
+    b->nprel = o->nprel;
+    b->dropped = o->dropped;
+    b->borrowed = 1;
+    return 1;
+}
+
+void vfy_share_publish(vctx *c, vb *b)
+{
+    vshare *sh = c->share;
+
+    if (sh == NULL || !b->sharing) {
+        return;
+    }
+    pthread_mutex_lock(&sh->mu);
+    for (size_t i = 0; i < sh->n; i++) {
+        if (sh->v[i].owner == b) {
+            sh->v[i].state = b->st != NULL ? VSHARE_READY : VSHARE_FAILED;
+        }
+    }
+    b->sharing = 0;
+    pthread_cond_broadcast(&sh->cv);
+    pthread_mutex_unlock(&sh->mu);
 }

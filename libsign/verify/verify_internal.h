@@ -2,6 +2,8 @@
 #ifndef SIGN_VERIFY_INTERNAL_H
 #define SIGN_VERIFY_INTERNAL_H
 
+#include <pthread.h>
+
 #include "artifact_int.h"
 #include "formats.h"
 #include "sign/revocation.h"
@@ -119,7 +121,45 @@ typedef struct vb {
     vlayer *prel; /* the records' layers' signed entries, when prepared (or NULL) */
     size_t nprel;
     int dropped; /* the statement's JSON entries were dropped once prepared */
+    /* With sharing: the signed payload it parses for the other bundles of the same bytes (vshare; in bundle's
+       envelope, kept to the run's end). */
+    const unsigned char *payload;
+    size_t payload_len;
+    int borrowed; /* st (a reference), pre and prel are another bundle's of the same payload bytes: not freed */
+    int sharing;  /* parses for the others of its payload bytes: vfy_share_publish must be called once it is done */
 } vb;
+
+/*
+ * Bundles of one verify that sign the same payload bytes (several signers of one statement, the design's
+ * threshold case): the first to reach its statement parses and prepares it, and a bundle whose payload is
+ * byte-for-byte the same takes a reference to that statement and borrows its prepared entries instead of parsing
+ * and reading them again (vfy_share_take; one arriving while the first is still parsing waits for it). Only the
+ * parse is shared: each bundle's signature, signer and policy are checked on their own, and every bundle's record
+ * is compared with the artifacts as before.
+ */
+typedef struct vshared {
+    const vb *owner; /* its payload is the key; its statement and prepared entries are borrowed once ready */
+    int state;       /* VSHARE_PARSING, _READY, or _FAILED (no statement: the others parse their own) */
+} vshared;
+
+typedef struct vshare {
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* a parse ended (state no longer VSHARE_PARSING) */
+    vshared *v;        /* one per distinct payload, in the order first reached */
+    size_t n, cap;
+} vshare;
+
+/* The layers of one artifact as read, each sorted and digested once for all the bundles judged against it. */
+typedef struct vlfound {
+    size_t k, j, n;
+    unsigned char digest[SIGN_SHA256_LEN];
+} vlfound;
+
+typedef struct vlcache {
+    const void *artifact; /* whose layers (the run's artifacts live to its end), or NULL */
+    vlfound *v;
+    size_t n;
+} vlcache;
 
 /* Deploy: the signed entries of one layer of an image, sorted by path; strings malloc'd. */
 typedef struct vclayer {
@@ -170,6 +210,8 @@ typedef struct vctx {
     int allow_downgrade;              /* SIGN_VERIFY_ALLOW_DOWNGRADE */
     int fetch;                        /* SIGN_VERIFY_FETCH_REVOCATION */
     const char *revocation_cache_dir; /* with fetch: fetched lists, or NULL */
+    vshare *share;                    /* the run's statements shared by payload bytes, or NULL */
+    vlcache *lcache;                  /* the run's layer digests (run_match, one thread), or NULL */
 } vctx;
 
 /*
@@ -233,6 +275,15 @@ int vfy_bundle(vctx *c, vb *b);
    b's alone), once every record is prepared the statement's JSON entries are freed (nothing else reads them). */
 void vfy_entries_prepare(vb *b, int drop);
 void vfy_entries_release(vb *b);
+/* The layer digests of c->lcache, freed. */
+void vfy_layer_cache_free(vlcache *lc);
+/* vshare: set up, freed; b's statement taken from the bundle of the same payload bytes that parsed it (1; waiting
+   while it parses), or b to parse it for the others (0); once b is done (parsed and prepared, or not), publish
+   says so to those waiting. */
+int vfy_share_init(vshare *sh);
+void vfy_share_free(vshare *sh);
+int vfy_share_take(vctx *c, vb *b, const unsigned char *payload, size_t len);
+void vfy_share_publish(vctx *c, vb *b);
 /*
  * The statement of a signed payload (sign_statement_parse; its entries dropped unless c->entries). With
  * SIGN_VERIFY_SHARE_STATEMENTS, one parsed before from the same bytes under the same limits when there is one
