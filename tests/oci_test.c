@@ -945,6 +945,53 @@ Test(oci, bundles_of_the_same_statement_share_one_parse_and_a_lying_one_is_still
     cr_assert_eq(oci_checks_of(oci_out, "statement", "pass", "OK", good2), 1, "%s", oci_out);
 }
 
+size_t sign__verify_shared_parses(void); /* libsign/verify (internal): bundles that took another's parse */
+
+/* How many of these bundles took another one's parse in one in-process verify --entries of img. */
+static size_t oci_shared_in_verify(const char *pol, const char *img, const char *const *bundles, size_t n)
+{
+    sign_verify_options o = SIGN_VERIFY_OPTIONS_INIT;
+    sign_verify_result *res = NULL;
+    sign_policy *p = NULL;
+    const char *arts[1] = {img};
+    size_t before;
+
+    cr_assert_eq(sign_policy_load(&p, pol, NULL), 0, "%s", sign_error_last());
+    o.artifacts = arts;
+    o.nartifacts = 1;
+    o.bundles = bundles;
+    o.nbundles = n;
+    o.flags = SIGN_VERIFY_ENTRIES;
+    before = sign__verify_shared_parses();
+    if (sign_verify(&res, p, &o) != 0) {
+        cr_assert_not_null(res, "%s", sign_error_last()); /* refused (the lying bundle): still judged */
+    }
+    sign_verify_result_free(res);
+    sign_policy_free(p);
+    return sign__verify_shared_parses() - before;
+}
+
+/* Two bundles of the same payload bytes are parsed once (the second takes the first's); other bytes never are. */
+Test(oci, bundles_of_the_same_payload_bytes_are_parsed_once, .init = oci_setup, .fini = oci_teardown)
+{
+    const char *pol = op("policy.json"), *img = op("img"), *good = op("img.b"), *good2 = op("img2.b");
+    const char *lie = op("lie.b");
+    const char *three[3], *two[2];
+
+    oci_build(0);
+    oci_sign_edited(oci_edit_layer_entry);
+    cr_assert_eq(rename(good, lie), 0);
+    oci_sign(img);
+    oci_copy(good, good2);
+    three[0] = good;
+    three[1] = lie;
+    three[2] = good2;
+    cr_assert_eq(oci_shared_in_verify(pol, img, three, 3), 1, "good2 takes good's parse, lie has its own");
+    two[0] = good;
+    two[1] = lie;
+    cr_assert_eq(oci_shared_in_verify(pol, img, two, 2), 0, "different payload bytes are never shared");
+}
+
 /* The same image signed by signet: verify --entries finds every layer's entries as recorded. */
 Test(oci, layer_entries_match_with_entries, .init = oci_setup, .fini = oci_teardown)
 {

@@ -126,6 +126,8 @@ int vfy_statement_parse(sign_statement **out, const vctx *c, const unsigned char
 
 enum { VSHARE_PARSING, VSHARE_READY, VSHARE_FAILED };
 
+static size_t shared_parses; /* bundles that took another's parse (atomic; sign__verify_shared_parses, for tests) */
+
 int vfy_share_init(vshare *sh)
 {
     memset(sh, 0, sizeof(*sh));
@@ -208,7 +210,13 @@ int vfy_share_take(vctx *c, vb *b, const unsigned char *payload, size_t len)
     b->nprel = o->nprel;
     b->dropped = o->dropped;
     b->borrowed = 1;
+    __atomic_fetch_add(&shared_parses, 1, __ATOMIC_RELAXED);
     return 1;
+}
+
+size_t sign__verify_shared_parses(void)
+{
+    return __atomic_load_n(&shared_parses, __ATOMIC_RELAXED);
 }
 
 void vfy_share_publish(vctx *c, vb *b)

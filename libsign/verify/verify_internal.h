@@ -284,6 +284,8 @@ int vfy_share_init(vshare *sh);
 void vfy_share_free(vshare *sh);
 int vfy_share_take(vctx *c, vb *b, const unsigned char *payload, size_t len);
 void vfy_share_publish(vctx *c, vb *b);
+/* How many bundles took another bundle's parse since the process started (tests). */
+size_t sign__verify_shared_parses(void);
 /*
  * The statement of a signed payload (sign_statement_parse; its entries dropped unless c->entries). With
  * SIGN_VERIFY_SHARE_STATEMENTS, one parsed before from the same bytes under the same limits when there is one
