@@ -275,9 +275,11 @@ static void isal_hand_back(sign__inflate *z, const unsigned char **in, size_t *i
     }
     n = n < sizeof(tmp) ? n : sizeof(tmp);
     k = n < used ? n : used;
-    *in -= k;
-    *inlen += k;
-    z->in -= k;
+    if (k > 0) { /* (none when none was taken: *in may be NULL) */
+        *in -= k;
+        *inlen += k;
+        z->in -= k;
+    }
     memcpy(z->pend, tmp, n - k);
     z->npend = n - k;
     z->ppos = 0;
