@@ -148,13 +148,33 @@ void vfy_share_free(vshare *sh)
     pthread_mutex_destroy(&sh->mu);
 }
 
-/* The entry of the payload with these bytes, or NULL. Under sh->mu. */
-static vshared *share_find(const vshare *sh, const unsigned char *payload, size_t len)
+/*
+ * A key of the payload from its length and its first and last 256 bytes (FNV-1a): cheap for a statement of MBs, and
+ * different for nearly all different payloads (a store's differ in their first subject, re-signed images in their
+ * last field), so that a verify of thousands of bundles compares the bytes of equal payloads only. Equal keys are
+ * still compared in full.
+ */
+static uint64_t share_key(const unsigned char *p, size_t len)
+{
+    uint64_t h = 1469598103934665603ull ^ (uint64_t)len;
+    size_t head = len < 256 ? len : 256, tail = len - head < 256 ? len - head : 256;
+
+    for (size_t i = 0; i < head; i++) {
+        h = (h ^ p[i]) * 1099511628211ull;
+    }
+    for (size_t i = len - tail; i < len; i++) {
+        h = (h ^ p[i]) * 1099511628211ull;
+    }
+    return h;
+}
+
+/* The entry of the payload with these bytes (key: share_key of them), or NULL. Under sh->mu. */
+static vshared *share_find(const vshare *sh, const unsigned char *payload, size_t len, uint64_t key)
 {
     for (size_t i = 0; i < sh->n; i++) {
         const vb *o = sh->v[i].owner;
 
-        if (o->payload_len == len && memcmp(o->payload, payload, len) == 0) {
+        if (sh->v[i].key == key && o->payload_len == len && memcmp(o->payload, payload, len) == 0) {
             return &sh->v[i];
         }
     }
@@ -162,7 +182,7 @@ static vshared *share_find(const vshare *sh, const unsigned char *payload, size_
 }
 
 /* b's own parse, to be shared: registered as its payload's (nothing when out of memory: not shared). Under mu. */
-static void share_register(vshare *sh, vb *b)
+static void share_register(vshare *sh, vb *b, uint64_t key)
 {
     vshared *v;
 
@@ -173,7 +193,7 @@ static void share_register(vshare *sh, vb *b)
         sh->v = v;
         sh->cap = sh->cap * 2 + 4;
     }
-    sh->v[sh->n++] = (vshared){.owner = b, .state = VSHARE_PARSING};
+    sh->v[sh->n++] = (vshared){.owner = b, .state = VSHARE_PARSING, .key = key};
     b->sharing = 1;
 }
 
@@ -182,19 +202,21 @@ int vfy_share_take(vctx *c, vb *b, const unsigned char *payload, size_t len)
     vshare *sh = c->share;
     const vb *o = NULL;
     vshared *e;
+    uint64_t key;
 
     if (sh == NULL) {
         return 0;
     }
+    key = share_key(payload, len);
     pthread_mutex_lock(&sh->mu);
     /* The owner runs on another thread and publishes whatever happens (bundle_one): the wait ends. */
-    while ((e = share_find(sh, payload, len)) != NULL && e->state == VSHARE_PARSING) {
+    while ((e = share_find(sh, payload, len, key)) != NULL && e->state == VSHARE_PARSING) {
         pthread_cond_wait(&sh->cv, &sh->mu);
     }
     if (e == NULL) {
         b->payload = payload;
         b->payload_len = len;
-        share_register(sh, b);
+        share_register(sh, b, key);
     } else if (e->state == VSHARE_READY) {
         o = e->owner;
     }

@@ -140,6 +140,7 @@ typedef struct vb {
 typedef struct vshared {
     const vb *owner; /* its payload is the key; its statement and prepared entries are borrowed once ready */
     int state;       /* VSHARE_PARSING, _READY, or _FAILED (no statement: the others parse their own) */
+    uint64_t key;    /* share_key of the payload: bytes are compared only when keys agree */
 } vshared;
 
 typedef struct vshare {
