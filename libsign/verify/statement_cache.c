@@ -154,18 +154,22 @@ void vfy_share_free(vshare *sh)
  * last field), so that a verify of thousands of bundles compares the bytes of equal payloads only. Equal keys are
  * still compared in full.
  */
-static uint64_t share_key(const unsigned char *p, size_t len)
+static uint64_t fnv(uint64_t h, const unsigned char *p, size_t n)
 {
-    uint64_t h = 1469598103934665603ull ^ (uint64_t)len;
-    size_t head = len < 256 ? len : 256, tail = len - head < 256 ? len - head : 256;
-
-    for (size_t i = 0; i < head; i++) {
-        h = (h ^ p[i]) * 1099511628211ull;
-    }
-    for (size_t i = len - tail; i < len; i++) {
+    for (size_t i = 0; i < n; i++) {
         h = (h ^ p[i]) * 1099511628211ull;
     }
     return h;
+}
+
+static uint64_t share_key(const unsigned char *p, size_t len)
+{
+    size_t head = len < 256 ? len : 256, tail = len - head < 256 ? len - head : 256;
+
+    if (len == 0) {
+        return 0; /* (p may be NULL) */
+    }
+    return fnv(fnv(1469598103934665603ull ^ (uint64_t)len, p, head), p + len - tail, tail);
 }
 
 /* The entry of the payload with these bytes (key: share_key of them), or NULL. Under sh->mu. */
